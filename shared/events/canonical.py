@@ -1,0 +1,92 @@
+"""Canonical events: the one envelope every vendor's webhook is normalized into before it reaches the bus.
+
+The taxonomy is versioned by `SCHEMA_VERSION`; consumers match on `detail-type` (the event type) and may
+rely on every field of `CanonicalEvent`. Vendor-specific ids travel as `"<vendor>:<id>"` strings in
+`subject` so identity resolution can tie them to hub contacts, accounts and deals later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+WEBHOOK_EVENT_SOURCE = "revops.webhooks"
+
+# Deterministic event ids: the same vendor event always becomes the same canonical event id, so a
+# re-publish after a crash is recognisable downstream.
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1c2d38-5b7e-4c53-9a57-2b1a7c0e9d41")
+
+
+class EventType(StrEnum):
+    CONTACT_UPSERTED = "contact.upserted"
+    ACCOUNT_UPSERTED = "account.upserted"
+    ENGAGEMENT_RECORDED = "engagement.recorded"
+    DEAL_STAGE_CHANGED = "deal.stage_changed"
+    DEAL_WON = "deal.won"
+    DEAL_LOST = "deal.lost"
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"
+    SUBSCRIPTION_CHANGED = "subscription.changed"
+    SUPPORT_TICKET_OPENED = "support.ticket_opened"
+    SUPPORT_TICKET_SOLVED = "support.ticket_solved"
+    SURVEY_RESPONDED = "survey.responded"
+    PRODUCT_USAGE_REPORTED = "product.usage_reported"
+    HANDOFF_ACCEPTED = "handoff.accepted"
+    VENDOR_UNMAPPED = "vendor.unmapped"
+
+
+class EngagementKind(StrEnum):
+    EMAIL_OPEN = "email_open"
+    EMAIL_CLICK = "email_click"
+    PAGE_VIEW = "page_view"
+    FORM_SUBMIT = "form_submit"
+    CONTENT_DOWNLOAD = "content_download"
+    WEBINAR_ATTENDED = "webinar_attended"
+    MEETING_BOOKED = "meeting_booked"
+    DEMO_REQUEST = "demo_request"
+    PRICING_PAGE_VISIT = "pricing_page_visit"
+    TRIAL_SIGNUP = "trial_signup"
+    TRACK = "track"
+
+
+class Subject(BaseModel):
+    """Who the event is about, as the vendor names them (`"<vendor>:<id>"`), plus an email when known."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contact_id: str | None = None
+    account_id: str | None = None
+    deal_id: str | None = None
+    email: str | None = None
+
+
+class CanonicalEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    event_type: EventType
+    schema_version: str = SCHEMA_VERSION
+    occurred_at: datetime
+    received_at: datetime
+    source_vendor: str
+    vendor_event_id: str | None
+    vendor_event_type: str
+    subject: Subject = Field(default_factory=Subject)
+    data: dict[str, Any] = Field(default_factory=dict)
+    correlation_id: str
+    delivery_id: str
+    data_by_reference: bool = False
+
+    def by_reference(self) -> CanonicalEvent:
+        """This event without its data, for events too large for the bus: consumers fetch the stored
+        delivery `delivery_id` instead."""
+        return self.model_copy(update={"data": {}, "data_by_reference": True})
+
+    @staticmethod
+    def id_for(vendor: str, dedupe_key: str) -> str:
+        return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{vendor}:{dedupe_key}"))

@@ -1,0 +1,152 @@
+"""What the webhook gateway reasons about: an inbound request, the vendor events inside it, and the record
+of each delivery attempt (the delivery log)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import InvalidInput
+from shared.events.canonical import CanonicalEvent
+
+
+@dataclass(frozen=True)
+class InboundWebhook:
+    """An HTTP request exactly as the vendor sent it. `headers` keys are lower-case; `url` is the full URL
+    the vendor called (some schemes sign it)."""
+
+    vendor: str
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    request_id: str
+    source_ip: str | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class VendorEvent:
+    """One event inside a delivery (HubSpot batches up to 100 per request)."""
+
+    dedupe_key: str
+    vendor_event_id: str | None
+    vendor_event_type: str
+    occurred_at: datetime | None
+    payload: Mapping[str, Any]
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    IN_PROGRESS = "in_progress"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class Disposition(StrEnum):
+    """What became of one vendor event within an attempt."""
+
+    PUBLISHED = "published"
+    DUPLICATE = "duplicate"
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to publish one vendor event: held by exactly one attempt at a time."""
+
+    vendor: str
+    dedupe_key: str
+    event: CanonicalEvent
+
+
+@dataclass
+class EventRecord:
+    vendor_event_id: str | None
+    vendor_event_type: str
+    event_type: str
+    event_id: str
+    disposition: Disposition
+
+
+@dataclass
+class DeliveryAttempt:
+    """One request to `POST /webhooks/{vendor}` and what became of it; with the raw body, for replay."""
+
+    attempt_id: str
+    vendor: str
+    received_at: datetime
+    outcome: Outcome
+    status_code: int
+    body: bytes
+    body_sha256: str
+    content_type: str | None
+    user_agent: str | None
+    source_ip: str | None
+    reason: str | None = None
+    events: list[EventRecord] = field(default_factory=list)
+
+    def summary(self) -> DeliverySummary:
+        return DeliverySummary(
+            attempt_id=self.attempt_id,
+            vendor=self.vendor,
+            received_at=self.received_at,
+            outcome=self.outcome,
+            status_code=self.status_code,
+            reason=self.reason,
+            events=list(self.events),
+            body_size=len(self.body),
+            body_sha256=self.body_sha256,
+            content_type=self.content_type,
+            user_agent=self.user_agent,
+            source_ip=self.source_ip,
+        )
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """An attempt as the delivery log lists it: everything but the raw body."""
+
+    attempt_id: str
+    vendor: str
+    received_at: datetime
+    outcome: Outcome
+    status_code: int
+    reason: str | None
+    events: list[EventRecord]
+    body_size: int
+    body_sha256: str
+    content_type: str | None
+    user_agent: str | None
+    source_ip: str | None
+
+
+class ClaimStatus(StrEnum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    IN_PROGRESS = "in_progress"
+
+
+class InvalidQuery(InvalidInput):
+    """A delivery-log query the caller must fix (the message says how)."""
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    attempts: list[DeliverySummary]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryQuery:
+    limit: int = 50
+    vendor: str | None = None
+    outcome: Outcome | None = None
+    before: str | None = None  # opaque position from a previous page

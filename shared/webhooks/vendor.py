@@ -1,0 +1,81 @@
+"""What every vendor integration provides: how its sender is proven, how its body splits into events, and
+how each event maps onto the canonical taxonomy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.model import InboundWebhook, VendorEvent
+
+
+class MalformedPayload(Exception):
+    """The body is signed but not what the vendor sends; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class DeliveryContext:
+    delivery_id: str
+    correlation_id: str
+    received_at: datetime
+
+
+class Vendor(ABC):
+    name: str
+
+    @abstractmethod
+    def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
+        """Raise SignatureError unless the request was signed with one of `secrets`."""
+
+    @abstractmethod
+    def parse(self, request: InboundWebhook) -> list[VendorEvent]:
+        """Split a verified body into vendor events; raise MalformedPayload if it cannot."""
+
+    @abstractmethod
+    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent: ...
+
+    def canonical(
+        self,
+        event: VendorEvent,
+        context: DeliveryContext,
+        event_type: EventType,
+        subject: Subject | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> CanonicalEvent:
+        payload = data if data is not None else {"payload": dict(event.payload)}
+        return CanonicalEvent(
+            event_id=CanonicalEvent.id_for(self.name, event.dedupe_key),
+            event_type=event_type,
+            occurred_at=event.occurred_at or context.received_at,
+            received_at=context.received_at,
+            source_vendor=self.name,
+            vendor_event_id=event.vendor_event_id,
+            vendor_event_type=event.vendor_event_type,
+            subject=subject or Subject(),
+            data=dict(payload),
+            correlation_id=context.correlation_id,
+            delivery_id=context.delivery_id,
+        )
+
+
+def load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedPayload(f"body is not valid JSON: {exc}") from None
+
+
+def content_hash(value: Any) -> str:
+    """A stable key for events that carry no usable id of their own."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def qualified(vendor: str, value: object) -> str | None:
+    return f"{vendor}:{value}" if value not in (None, "") else None

@@ -1,0 +1,133 @@
+"""Stripe: `Stripe-Signature: t=<seconds>,v1=<hex>[,v1=<hex>...]`, HMAC-SHA256 of `"{t}.{body}"`.
+
+One event per request, identified by its `evt_...` id, which Stripe keeps across its 3 days of retries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.signatures import (
+    SignatureError,
+    any_match,
+    check_timestamp,
+    decode_hex,
+    hmac_sha256,
+    parse_timestamp_seconds,
+    parse_tv_header,
+)
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json, qualified
+
+SIGNATURE_HEADER = "Stripe-Signature"
+
+_PAYMENT_SUCCEEDED = {"invoice.paid", "invoice.payment_succeeded", "payment_intent.succeeded", "charge.succeeded"}
+_PAYMENT_FAILED = {"invoice.payment_failed", "payment_intent.payment_failed", "charge.failed"}
+_CUSTOMER = {"customer.created", "customer.updated"}
+
+
+class Stripe(Vendor):
+    name = "stripe"
+
+    def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
+        timestamp, signatures = parse_tv_header(request.header(SIGNATURE_HEADER), SIGNATURE_HEADER)
+        check_timestamp(parse_timestamp_seconds(timestamp, SIGNATURE_HEADER), now)
+        signed = timestamp.encode() + b"." + request.body
+        if not any_match((hmac_sha256(secret, signed) for secret in secrets), decode_hex(signatures)):
+            raise SignatureError("no v1 signature matches any configured secret")
+
+    def parse(self, request: InboundWebhook) -> list[VendorEvent]:
+        event = load_json(request.body)
+        if not isinstance(event, dict) or event.get("object") != "event":
+            raise MalformedPayload('expected a Stripe event object ({"object": "event", ...})')
+        event_id, event_type = event.get("id"), event.get("type")
+        if not isinstance(event_id, str) or not event_id:
+            raise MalformedPayload("Stripe event has no id")
+        if not isinstance(event_type, str) or not event_type:
+            raise MalformedPayload("Stripe event has no type")
+        created = event.get("created")
+        occurred_at = datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+        return [
+            VendorEvent(
+                dedupe_key=event_id,
+                vendor_event_id=event_id,
+                vendor_event_type=event_type,
+                occurred_at=occurred_at,
+                payload=event,
+            )
+        ]
+
+    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
+        obj: dict[str, Any] = (event.payload.get("data") or {}).get("object") or {}
+        kind = event.vendor_event_type
+        customer = obj.get("customer") if isinstance(obj.get("customer"), str) else None
+        subject = Subject(account_id=qualified(self.name, customer), email=_email_of(obj))
+        livemode = bool(event.payload.get("livemode"))
+        if kind in _PAYMENT_SUCCEEDED or (kind == "checkout.session.completed" and obj.get("payment_status") == "paid"):
+            return self.canonical(event, context, EventType.PAYMENT_SUCCEEDED, subject, _payment(obj, livemode))
+        if kind in _PAYMENT_FAILED:
+            data = _payment(obj, livemode) | {"failure_reason": _failure_reason(obj)}
+            return self.canonical(event, context, EventType.PAYMENT_FAILED, subject, data)
+        if kind.startswith("customer.subscription."):
+            return self.canonical(event, context, EventType.SUBSCRIPTION_CHANGED, subject, _subscription(event, obj))
+        if kind in _CUSTOMER:
+            subject = Subject(account_id=qualified(self.name, obj.get("id")), email=obj.get("email"))
+            data = {"name": obj.get("name"), "email": obj.get("email"), "livemode": livemode}
+            return self.canonical(event, context, EventType.ACCOUNT_UPSERTED, subject, data)
+        return self.canonical(event, context, EventType.VENDOR_UNMAPPED, subject)
+
+
+def _email_of(obj: dict[str, Any]) -> str | None:
+    for key in ("customer_email", "receipt_email", "email"):
+        if isinstance(obj.get(key), str):
+            return str(obj[key])
+    details = obj.get("customer_details")
+    if isinstance(details, dict) and isinstance(details.get("email"), str):
+        return str(details["email"])
+    return None
+
+
+def _payment(obj: dict[str, Any], livemode: bool) -> dict[str, Any]:
+    amount = next((obj[k] for k in ("amount_paid", "amount_received", "amount_total", "amount") if k in obj), None)
+    return {
+        "object": obj.get("object"),
+        "object_id": obj.get("id"),
+        "amount_minor": amount,
+        "currency": obj.get("currency"),
+        "invoice_id": obj.get("invoice") if obj.get("object") != "invoice" else obj.get("id"),
+        "subscription_id": obj.get("subscription"),
+        "livemode": livemode,
+    }
+
+
+def _failure_reason(obj: dict[str, Any]) -> str | None:
+    error = obj.get("last_payment_error")
+    if isinstance(error, dict):
+        return error.get("message") or error.get("code")
+    return obj.get("failure_message")
+
+
+def _subscription(event: VendorEvent, obj: dict[str, Any]) -> dict[str, Any]:
+    items = ((obj.get("items") or {}).get("data")) or []
+    prices = [
+        {"price_id": (item.get("price") or {}).get("id"), "quantity": item.get("quantity")}
+        for item in items
+        if isinstance(item, dict)
+    ]
+    previous = (event.payload.get("data") or {}).get("previous_attributes") or {}
+    return {
+        "change": event.vendor_event_type.removeprefix("customer.subscription."),
+        "subscription_id": obj.get("id"),
+        "status": obj.get("status"),
+        "previous_status": previous.get("status"),
+        "items": prices,
+        "cancel_at_period_end": obj.get("cancel_at_period_end"),
+        "current_period_end": obj.get("current_period_end"),
+    }
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The `Stripe-Signature` header Stripe would send; used by the local examples."""
+    return f"t={timestamp},v1={hmac_sha256(secret, str(timestamp).encode() + b'.' + body).hex()}"

@@ -1,0 +1,29 @@
+"""Composition root: binds the domain's ports to their AWS adapters for the deployed (and local) functions."""
+
+from __future__ import annotations
+
+import boto3
+
+from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
+from shared.adapters.eventbridge_publisher import EventBridgePublisher
+from shared.adapters.secrets import SecretsManagerSecretSource
+from shared.events.canonical import WEBHOOK_EVENT_SOURCE
+from shared.settings import DeliveryLogSettings, WebhookReceiverSettings
+from shared.webhooks.ingest import WebhookIngest
+from shared.webhooks.registry import VENDORS
+
+
+def webhook_ingest(settings: WebhookReceiverSettings) -> WebhookIngest:
+    clock = SystemClock()
+    return WebhookIngest(
+        vendors=VENDORS,
+        secrets=SecretsManagerSecretSource(settings.secret_webhook_signing_secrets),
+        ledger=DynamoDbDeliveryLedger(boto3.client("dynamodb"), settings.table_webhook_deliveries, clock.now),
+        publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name, WEBHOOK_EVENT_SOURCE),
+        clock=clock,
+    )
+
+
+def delivery_ledger(settings: DeliveryLogSettings) -> DynamoDbDeliveryLedger:
+    return DynamoDbDeliveryLedger(boto3.client("dynamodb"), settings.table_webhook_deliveries, SystemClock().now)

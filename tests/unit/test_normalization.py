@@ -1,0 +1,114 @@
+"""Vendor events map onto the canonical taxonomy; what the hub does not map is kept as vendor.unmapped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.events.canonical import CanonicalEvent, EventType
+from shared.webhooks.registry import VENDORS
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload
+from tests.webhook_samples import hubspot_event, hubspot_events, hubspot_request, stripe_event, stripe_request
+
+CONTEXT = DeliveryContext("delivery-1", "request-1", datetime(2026, 11, 25, tzinfo=UTC))
+
+
+def normalize(vendor: str, body: bytes) -> list[CanonicalEvent]:
+    adapter = VENDORS[vendor]
+    request = (
+        stripe_request(body, signature="t=0,v1=00") if vendor == "stripe" else hubspot_request(body, signature="x")
+    )
+    return [adapter.normalize(event, CONTEXT) for event in adapter.parse(request)]
+
+
+@pytest.mark.parametrize(
+    ("stripe_type", "expected"),
+    [
+        ("invoice.paid", EventType.PAYMENT_SUCCEEDED),
+        ("payment_intent.succeeded", EventType.PAYMENT_SUCCEEDED),
+        ("invoice.payment_failed", EventType.PAYMENT_FAILED),
+        ("charge.failed", EventType.PAYMENT_FAILED),
+        ("customer.subscription.updated", EventType.SUBSCRIPTION_CHANGED),
+        ("customer.subscription.deleted", EventType.SUBSCRIPTION_CHANGED),
+        ("customer.created", EventType.ACCOUNT_UPSERTED),
+        ("payout.paid", EventType.VENDOR_UNMAPPED),
+    ],
+)
+def test_stripe_event_types_map_onto_the_taxonomy(stripe_type: str, expected: EventType) -> None:
+    # Given a Stripe event of a given type
+    # When it is normalized
+    [event] = normalize("stripe", stripe_event("evt_1", stripe_type))
+    # Then it has the canonical type and keeps the vendor's id and type
+    assert event.event_type is expected
+    assert (event.vendor_event_id, event.vendor_event_type) == ("evt_1", stripe_type)
+    assert event.occurred_at == datetime.fromtimestamp(1_764_072_000, UTC)
+
+
+def test_a_paid_checkout_session_is_a_payment() -> None:
+    [event] = normalize("stripe", stripe_event("evt_c", "checkout.session.completed", payment_status="paid"))
+    assert event.event_type is EventType.PAYMENT_SUCCEEDED
+
+
+def test_unmapped_events_keep_the_whole_vendor_payload() -> None:
+    # Given an event type the hub does not map
+    # When it is normalized
+    [event] = normalize("stripe", stripe_event("evt_u", "payout.paid"))
+    # Then nothing is lost: the payload travels in data
+    assert event.data["payload"]["type"] == "payout.paid"
+
+
+def test_event_ids_are_stable_for_the_same_vendor_event() -> None:
+    # Given the same Stripe event normalized twice in different deliveries
+    first = normalize("stripe", stripe_event("evt_same"))[0]
+    second = normalize("stripe", stripe_event("evt_same"))[0]
+    # Then the canonical event id is the same, so consumers can de-duplicate too
+    assert first.event_id == second.event_id
+    assert first.event_id != normalize("stripe", stripe_event("evt_other"))[0].event_id
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"subscriptionType": "contact.creation"}, EventType.CONTACT_UPSERTED),
+        ({"subscriptionType": "company.propertyChange"}, EventType.ACCOUNT_UPSERTED),
+        (
+            {"subscriptionType": "deal.propertyChange", "propertyName": "dealstage", "propertyValue": "closedlost"},
+            EventType.DEAL_LOST,
+        ),
+        (
+            {
+                "subscriptionType": "deal.propertyChange",
+                "propertyName": "dealstage",
+                "propertyValue": "appointmentscheduled",
+            },
+            EventType.DEAL_STAGE_CHANGED,
+        ),
+        ({"subscriptionType": "deal.propertyChange", "propertyName": "amount"}, EventType.VENDOR_UNMAPPED),
+        ({"subscriptionType": "ticket.creation"}, EventType.VENDOR_UNMAPPED),
+    ],
+)
+def test_hubspot_subscription_types_map_onto_the_taxonomy(fields: dict, expected: EventType) -> None:
+    [event] = normalize("hubspot", hubspot_events(hubspot_event(**fields)))
+    assert event.event_type is expected
+
+
+def test_a_hubspot_contact_email_change_carries_the_email() -> None:
+    [event] = normalize("hubspot", hubspot_events(hubspot_event()))
+    assert (event.subject.contact_id, event.subject.email) == ("hubspot:123", "ada@example.com")
+
+
+@pytest.mark.parametrize(
+    ("vendor", "body", "message"),
+    [
+        ("stripe", b"not json", "not valid JSON"),
+        ("stripe", json.dumps({"object": "event", "type": "x"}).encode(), "no id"),
+        ("hubspot", b"[]", "no events"),
+        ("hubspot", json.dumps([{"eventId": 1}]).encode(), "subscriptionType"),
+        ("hubspot", json.dumps([hubspot_event(i) for i in range(101)]).encode(), "at most 100"),
+    ],
+)
+def test_malformed_bodies_name_what_is_wrong(vendor: str, body: bytes, message: str) -> None:
+    with pytest.raises(MalformedPayload, match=message):
+        normalize(vendor, body)
