@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from shared.events.canonical import CanonicalEvent
-from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery
+from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery, InvalidQuery
 from shared.webhooks.ports import PublishResult
 
 
@@ -90,6 +90,8 @@ class InMemoryLedger:
             if (query.vendor is None or a.vendor == query.vendor)
             and (query.outcome is None or a.outcome == query.outcome)
         ]
+        if query.before is not None and not query.before.isdigit():
+            raise InvalidQuery("cursor is not one this API returned; start again without it")
         start = int(query.before or 0)
         page = matching[start : start + query.limit]
         more = start + query.limit < len(matching)

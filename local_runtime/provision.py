@@ -1,0 +1,102 @@
+"""Creates the catalog's tables, bus, rules, queues and secrets on an AWS endpoint (moto, locally).
+
+The CDK stacks build the same resources from the same catalog for AWS; `tests/infra` checks they agree.
+Rules get an SQS "tap" queue as their target: EventBridge (moto's implementation) decides which events
+match, and the local runtime delivers what lands in a tap to the rule's function in-process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.catalog import Catalog, Function, Rule, Table, physical_name
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_EVENTS_RULE = "local-all-events"
+
+
+@dataclass
+class RuleTap:
+    function: Function
+    rule: Rule
+    tap_url: str
+    dlq_url: str
+
+
+@dataclass
+class Provisioned:
+    stage: str
+    bus_name: str
+    all_events_url: str
+    taps: list[RuleTap] = field(default_factory=list)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+
+
+def table_definition(table: Table, stage: str) -> dict[str, Any]:
+    keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
+    attributes = {name for name, _ in keys}
+    indexes = []
+    for index in table.indexes:
+        index_keys = [(index.partition_key, "HASH")] + ([(index.sort_key, "RANGE")] if index.sort_key else [])
+        attributes |= {name for name, _ in index_keys}
+        projection: dict[str, Any] = (
+            {"ProjectionType": "ALL"}
+            if index.include is None
+            else {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.include)}
+        )
+        indexes.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": [{"AttributeName": name, "KeyType": kind} for name, kind in index_keys],
+                "Projection": projection,
+            }
+        )
+    definition: dict[str, Any] = {
+        "TableName": physical_name(stage, table.name),
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": name, "KeyType": kind} for name, kind in keys],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)],
+    }
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = indexes
+    return definition
+
+
+def provision(catalog: Catalog, stage: str, session: Any) -> Provisioned:
+    """Create everything the catalog declares; `session` is a boto3 Session pointed at the endpoint."""
+    dynamodb, events, sqs, secrets = (session.client(name) for name in ("dynamodb", "events", "sqs", "secretsmanager"))
+    for table in catalog.tables:
+        dynamodb.create_table(**table_definition(table, stage))
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=physical_name(stage, table.name),
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+    for secret in catalog.secrets:
+        values = json.loads((ROOT / secret.local_values_file).read_text()) if secret.local_values_file else {}
+        secrets.create_secret(Name=physical_name(stage, secret.name), SecretString=json.dumps(values))
+
+    bus_name = physical_name(stage, catalog.bus_name)
+    events.create_event_bus(Name=bus_name)
+    queue_urls = {q.name: sqs.create_queue(QueueName=physical_name(stage, q.name))["QueueUrl"] for q in catalog.queues}
+    all_events_url = _tap(events, sqs, bus_name, f"{stage}-{ALL_EVENTS_RULE}", {"account": [_account(session)]})
+    provisioned = Provisioned(stage, bus_name, all_events_url, queue_urls=queue_urls)
+    for fn, rule in catalog.rules:
+        tap_url = _tap(events, sqs, bus_name, physical_name(stage, rule.name), rule.pattern)
+        provisioned.taps.append(RuleTap(fn, rule, tap_url, queue_urls[fn.rule_dlq(rule).name]))
+    return provisioned
+
+
+def _tap(events: Any, sqs: Any, bus_name: str, rule_name: str, pattern: dict[str, object]) -> str:
+    queue_url = sqs.create_queue(QueueName=f"{rule_name}-tap")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_targets(Rule=rule_name, EventBusName=bus_name, Targets=[{"Id": "tap", "Arn": queue_arn}])
+    return str(queue_url)
+
+
+def _account(session: Any) -> str:
+    return str(session.client("sts").get_caller_identity()["Account"])

@@ -1,0 +1,89 @@
+"""Integration tier: the real adapters and handlers over moto's in-process AWS (`mock_aws`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local_runtime.provision import Provisioned, provision
+from shared.catalog import CATALOG
+
+STAGE = "test"
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+for _function in CATALOG.functions:
+    os.environ.update(CATALOG.environment(_function, STAGE))
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture
+def aws() -> Iterator[Provisioned]:
+    with mock_aws():
+        yield provision(CATALOG, STAGE, boto3.Session(region_name="us-east-1"))
+
+
+def drain(queue_url: str) -> list[dict]:
+    """Every message currently in a queue (moto delivers synchronously, so nothing is in flight)."""
+    import json
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def refuse_put_events(client, times: int = 1, refused: set[int] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Make the next `times` PutEvents calls on `client` come back with FailedEntryCount > 0 for the entries
+    at positions `refused` (all when None) — and deliver only the others, as EventBridge would."""
+    import json
+
+    from botocore.awsrequest import AWSResponse
+
+    remaining = [times]
+
+    def answer(params: dict, **_: object):  # type: ignore[no-untyped-def]
+        if remaining[0] <= 0:
+            return None
+        remaining[0] -= 1
+        entries = json.loads(params["body"])["Entries"]  # the serialized request, about to be sent
+        failing = set(range(len(entries))) if refused is None else refused
+        delivered = [entry for position, entry in enumerate(entries) if position not in failing]
+        if delivered:
+            client.meta.events.unregister("before-call.events.PutEvents", answer)
+            delivered = [
+                {key: entry[key] for key in ("Source", "DetailType", "Detail", "EventBusName") if key in entry}
+                for entry in delivered
+            ]
+            try:
+                client.put_events(Entries=delivered)
+            finally:
+                client.meta.events.register("before-call.events.PutEvents", answer)
+        results = [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} if position in failing else {"EventId": "ok"}
+            for position in range(len(entries))
+        ]
+        return AWSResponse("https://events.local", 200, {}, None), {
+            "FailedEntryCount": len(failing),
+            "Entries": results,
+        }
+
+    client.meta.events.register("before-call.events.PutEvents", answer)
