@@ -148,6 +148,7 @@ class Function:
     tables: dict[str, Access] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     publishes_events: bool = False
+    package: str = "functions"  # where `<name>/handler.py` lives; tests point this at fixture functions
 
     @property
     def slug(self) -> str:
@@ -155,11 +156,11 @@ class Function:
 
     @property
     def handler(self) -> str:
-        return f"functions.{self.name}.handler.handler"
+        return f"{self.module}.handler"
 
     @property
     def module(self) -> str:
-        return f"functions.{self.name}.handler"
+        return f"{self.package}.{self.name}.handler"
 
     @property
     def failure_queue(self) -> Queue:

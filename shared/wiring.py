@@ -1,4 +1,7 @@
-"""Composition root: binds the domain's ports to their AWS adapters for the deployed (and local) functions."""
+"""Composition root: binds the domain's ports to their AWS adapters for the deployed (and local) functions.
+
+Every client comes from boto3's default session, so botocore loads its endpoint data once per cold start.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ def webhook_ingest(settings: WebhookReceiverSettings) -> WebhookIngest:
     clock = SystemClock()
     return WebhookIngest(
         vendors=VENDORS,
-        secrets=SecretsManagerSecretSource(settings.secret_webhook_signing_secrets),
+        secrets=SecretsManagerSecretSource(settings.secret_webhook_signing_secrets, boto3.client("secretsmanager")),
         ledger=DynamoDbDeliveryLedger(boto3.client("dynamodb"), settings.table_webhook_deliveries, clock.now),
         publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name, WEBHOOK_EVENT_SOURCE),
         clock=clock,

@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.http.api import rest_resolver
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, traced
 from shared.settings import DeliveryLogSettings, load_settings
 from shared.webhooks.api_models import DeliveryList, DeliveryView
 from shared.webhooks.model import DeliveryQuery, Outcome
@@ -34,7 +34,7 @@ def list_deliveries(
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,5 +1,7 @@
 """POST /webhooks/{vendor}: verify, de-duplicate, store and publish a vendor webhook."""
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -7,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.http.api import rest_resolver
 from shared.http.errors import json_response
 from shared.http.webhook_request import inbound_webhook
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, traced
 from shared.settings import WebhookReceiverSettings, load_settings
 from shared.webhooks.api_models import WebhookAck
 from shared.wiring import webhook_ingest
@@ -21,25 +23,28 @@ ingest = webhook_ingest(load_settings(WebhookReceiverSettings))
     summary="Receive a vendor webhook",
     description="Signed by the vendor's scheme; 202 accepted, 200 duplicate, 401 bad signature, 503 retry.",
     responses={
-        200: {"description": "Duplicate of a delivery already published"},
-        202: {"description": "Accepted and published"},
-        400: {"description": "Malformed payload"},
-        401: {"description": "Missing or invalid signature"},
-        404: {"description": "Unknown vendor"},
-        409: {"description": "Another request is processing this delivery"},
-        413: {"description": "Body too large"},
-        503: {"description": "Not published; retry"},
+        status: {"description": description, "content": {"application/json": {"model": WebhookAck}}}
+        for status, description in {
+            200: "Duplicate of a delivery already published; nothing published again",
+            202: "Accepted, stored and published",
+            400: "Malformed payload (message says what is wrong)",
+            401: "Missing, invalid or stale signature",
+            404: "Unknown vendor",
+            409: "Another request is processing this delivery; retry later",
+            413: "Body too large",
+            503: "Stored but not published; retry",
+        }.items()
     },
     tags=["webhooks"],
 )
-def receive_webhook(vendor: str) -> Response[WebhookAck]:
+def receive_webhook(vendor: str) -> Response[dict[str, Any]]:
     result = ingest.receive(inbound_webhook(app.current_event, vendor))
     metrics.add_metric(name=f"Webhook{result.status_code}", unit="Count", value=1)
     return json_response(result.status_code, result.body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

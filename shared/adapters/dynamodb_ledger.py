@@ -87,7 +87,7 @@ class DynamoDbDeliveryLedger:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                reasons = exc.response.get("CancellationReasons", [])
+                reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
                 claim_reasons = reasons[1:] if attempt_for is not None else reasons
                 conflicted = self._apply_cancellation(pending, claim_reasons, statuses)
                 if not conflicted and not _lost_any(claim_reasons):

@@ -13,9 +13,9 @@ logger = Logger(child=True)
 
 
 class SecretsManagerSecretSource:
-    def __init__(self, secret_name: str, provider: parameters.SecretsProvider | None = None) -> None:
+    def __init__(self, secret_name: str, client: Any) -> None:
         self._name = secret_name
-        self._provider = provider or parameters.SecretsProvider()
+        self._provider = parameters.SecretsProvider(boto3_client=client)
 
     def secrets_for(self, vendor: str) -> list[str]:
         document: Any = self._provider.get(self._name, transform="json", max_age=CACHE_SECONDS)

@@ -111,7 +111,7 @@ def test_a_publish_failure_is_503_and_the_retry_publishes_exactly_once(receiver,
         "ingest",
         ingest_module.WebhookIngest(
             VENDORS,
-            SecretsManagerSecretSource(physical_name(STAGE, "webhook-signing-secrets")),
+            SecretsManagerSecretSource(physical_name(STAGE, "webhook-signing-secrets"), boto3.client("secretsmanager")),
             DynamoDbDeliveryLedger(boto3.client("dynamodb"), physical_name(STAGE, "webhook-deliveries"), clock.now),
             EventBridgePublisher(events, aws.bus_name, WEBHOOK_EVENT_SOURCE),
             clock,

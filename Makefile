@@ -1,0 +1,78 @@
+# RevOps Hub. `make run` and `make test` set everything up themselves on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+ROLE ?= admin
+HUB_PORT ?= 3000
+CDK := npx --no-install cdk
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test unit integration e2e infra lint typecheck format token bench synth deploy diff destroy openapi clean
+
+# Installs go to stderr so `make -s token` prints nothing but the token.
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required for the CDK CLI" >&2; exit 1; }
+	@npm ci --no-audit --no-fund --loglevel=error >&2
+	@touch $@
+
+run: $(STAMP)  ## the hub on http://127.0.0.1:$(HUB_PORT) over embedded AWS
+	@HUB_PORT=$(HUB_PORT) $(PY) -m local_runtime
+
+test: lint typecheck  ## the whole suite: lint, types, unit, integration, e2e, infra
+	$(PY) -m pytest tests/unit tests/integration tests/e2e -q
+	$(PY) -m pytest tests/infra -q
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration -q
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e -q
+infra: $(STAMP)
+	$(PY) -m pytest tests/infra -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+token: $(STAMP)  ## make -s token ROLE=admin
+	@$(PY) -m local_runtime.token $(ROLE)
+
+bench: $(STAMP)  ## speed and cost figures, as ratios against baselines measured in the same run
+	@$(PY) -m benchmarks
+
+openapi: $(STAMP)  ## writes docs/openapi.json from the route models
+	@$(PY) -m local_runtime.export_openapi docs/openapi.json
+
+synth: $(STAMP) node_modules/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth -c stage=$(STAGE) --quiet
+
+diff: $(STAMP) node_modules/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) diff -c stage=$(STAGE)
+
+deploy: $(STAMP) node_modules/.installed  ## make deploy STAGE=dev (AWS credentials and a bootstrapped account needed)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy -c stage=$(STAGE)
+
+destroy: $(STAMP) node_modules/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy -c stage=$(STAGE)
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from local_runtime.hub import main
+
+raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""Delivers the bus's events to the catalog's rule targets, in-process, with AWS's failure semantics.
+
+Matching is EventBridge's (moto's implementation): each rule targets an SQS tap, and whatever lands in
+a tap is what the rule matched. A target function is invoked as Lambda invokes asynchronously: on error
+it is retried twice, then the event goes to the function's on-failure destination (its async-failures
+queue) in Lambda's destination record format, ready to be redriven. An event the runtime could not hand
+to the function at all goes to the rule's dead-letter queue, as EventBridge does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from local_runtime.provision import Provisioned, RuleTap
+from shared.catalog import Function
+
+LAMBDA_ASYNC_RETRIES = 2
+RETRY_DELAY_SECONDS = 0.2  # Lambda waits about a minute, then two; locally the retries come quickly
+
+Invoke = Callable[[Function, dict[str, Any]], Any]
+Handle = Callable[[dict[str, Any]], None]
+
+
+class EventDispatcher:
+    def __init__(self, sqs: Any, provisioned: Provisioned, invoke: Invoke, poll_seconds: int = 1) -> None:
+        self._sqs = sqs
+        self._provisioned = provisioned
+        self._invoke = invoke
+        self._poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self.events: list[dict[str, Any]] = []
+
+    def start(self) -> None:
+        workers: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+            (self._provisioned.all_events_url, self._remember)
+        ]
+        workers += [(tap.tap_url, self._deliverer(tap)) for tap in self._provisioned.taps]
+        for queue_url, handle in workers:
+            thread = threading.Thread(target=self._poll, args=(queue_url, handle), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._poll_seconds + 2)
+
+    def recorded(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.events)
+
+    def _remember(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def _poll(self, queue_url: str, handle: Handle) -> None:
+        while not self._stop.is_set():
+            try:
+                response = self._sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=self._poll_seconds
+                )
+            except Exception:  # the embedded AWS is shutting down
+                if self._stop.is_set():
+                    return
+                time.sleep(0.5)
+                continue
+            for message in response.get("Messages", []):
+                handle(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _deliverer(self, tap: RuleTap) -> Handle:
+        failure_url = self._provisioned.queue_urls[tap.function.failure_queue.name]
+
+        def deliver(event: dict[str, Any]) -> None:
+            error: BaseException | None = None
+            for attempt in range(1 + LAMBDA_ASYNC_RETRIES):
+                try:
+                    self._invoke(tap.function, event)
+                    return
+                except ImportError as exc:  # EventBridge could not invoke the target at all
+                    self._dead_letter(tap, event, exc)
+                    return
+                except Exception as exc:
+                    error = exc
+                    time.sleep(RETRY_DELAY_SECONDS * (2**attempt))
+            assert error is not None
+            self._sqs.send_message(QueueUrl=failure_url, MessageBody=json.dumps(_destination_record(tap, event, error)))
+
+        return deliver
+
+    def _dead_letter(self, tap: RuleTap, event: dict[str, Any], error: BaseException) -> None:
+        self._sqs.send_message(
+            QueueUrl=tap.dlq_url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RULE_ARN": {"DataType": "String", "StringValue": tap.rule.name},
+                "ERROR_CODE": {"DataType": "String", "StringValue": "INVOCATION_FAILED"},
+                "ERROR_MESSAGE": {"DataType": "String", "StringValue": str(error)[:1000]},
+            },
+        )
+
+
+def _destination_record(tap: RuleTap, event: dict[str, Any], error: BaseException) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination after the async retries are spent."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "requestContext": {
+            "requestId": event.get("id"),
+            "functionArn": tap.function.slug,
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1 + LAMBDA_ASYNC_RETRIES,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "stackTrace": traceback.format_exception(error)[-3:],
+        },
+    }

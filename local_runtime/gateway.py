@@ -1,0 +1,130 @@
+"""A local API Gateway: the catalog's routes over HTTP, each request turned into the REST proxy event the
+deployed stage would send (Cognito claims included) and handed to the same handler, in-process."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jwt
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from local_runtime.auth import LocalUserPool
+from local_runtime.lambda_events import rest_proxy_event
+from shared.catalog import Catalog, Function, Route
+
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+log = logging.getLogger("local_runtime.gateway")
+
+Invoke = Callable[[Function, dict[str, Any]], dict[str, Any]]
+
+
+def werkzeug_path(path: str) -> str:
+    return path.replace("{", "<").replace("}", ">")
+
+
+class LocalApiGateway:
+    def __init__(
+        self,
+        catalog: Catalog,
+        invoke: Invoke,
+        user_pool: LocalUserPool,
+        local_routes: dict[str, Callable[[Request], Response]],
+        stage: str = "local",
+    ) -> None:
+        self._invoke = invoke
+        self._user_pool = user_pool
+        self._local_routes = local_routes
+        self._stage = stage
+        self._targets = {route.key: (fn, route) for fn, route in catalog.routes}
+        self._routes = Map(
+            [
+                Rule(werkzeug_path(route.path), methods=[route.method], endpoint=route.key)
+                for _, route in catalog.routes
+            ],
+            strict_slashes=False,
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        local = self._local_routes.get(request.path)
+        response = local(request) if local and request.method == "GET" else self._api(request)
+        return response(environ, start_response)
+
+    def _api(self, request: Request) -> Response:
+        try:
+            key, path_parameters = self._routes.bind_to_environ(request.environ).match()
+        except MethodNotAllowed as exc:
+            allowed = ", ".join(exc.valid_methods or [])
+            return _json(405, {"message": f"{request.method} is not allowed on {request.path}; try {allowed}"})
+        except NotFound:
+            return _json(404, {"message": f"no route {request.method} {request.path}; see /openapi.json"})
+        except HTTPException as exc:
+            return _json(exc.code or 400, {"message": exc.description})
+        fn, route = self._targets[key]
+        if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
+            return _json(413, {"message": "Request Too Long"})
+        claims = None
+        if not route.is_public:
+            claims = self._claims(request)
+            if claims is None:
+                return _json(401, {"message": "Unauthorized"})
+        event = self._event(request, route, path_parameters, claims)
+        try:
+            result = self._invoke(fn, event)
+        except Exception:
+            log.error("function %s failed:\n%s", fn.name, traceback.format_exc())
+            return _json(502, {"message": "Internal server error"})
+        return _response(result)
+
+    def _claims(self, request: Request) -> dict[str, str] | None:
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        if not token or scheme.lower() != "bearer":
+            return None
+        try:
+            return self._user_pool.verify(token.strip())
+        except jwt.InvalidTokenError as exc:
+            log.info("token refused: %s", exc)
+            return None
+
+    def _event(
+        self, request: Request, route: Route, path_parameters: Mapping[str, Any], claims: dict[str, str] | None
+    ) -> dict[str, Any]:
+        headers = dict(request.headers.items())
+        headers.setdefault("X-Forwarded-Proto", request.scheme)
+        return rest_proxy_event(
+            method=request.method,
+            path=request.path,
+            resource=route.path,
+            path_parameters=path_parameters,
+            query={key: request.args.getlist(key) for key in request.args},
+            headers=headers,
+            body=request.get_data(),
+            claims=claims,
+            stage=self._stage,
+            source_ip=request.remote_addr or "127.0.0.1",
+            domain_name=request.host.split(":")[0],
+        )
+
+
+def _response(result: dict[str, Any]) -> Response:
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = Response(data, status=int(result.get("statusCode", 200)))
+    for key, value in (result.get("headers") or {}).items():
+        response.headers[key] = str(value)
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        response.headers.remove(key)
+        for value in values:
+            response.headers.add(key, str(value))
+    return response
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
