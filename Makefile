@@ -9,6 +9,7 @@ ROLE ?= admin
 HUB_PORT ?= 3000
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test unit integration e2e infra lint typecheck format token bench synth deploy diff destroy openapi clean

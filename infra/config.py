@@ -1,0 +1,74 @@
+"""Per-stage settings and the few constants the constructs share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_logs as logs
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+STAGES = ("dev", "prod")
+
+# AWS publishes the current Powertools layer ARN here; it is read at deploy time (a CloudFormation
+# parameter), so synth needs no credentials and a redeploy picks up the newest layer.
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+
+METRICS_NAMESPACE = "RevOpsHub"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    name: str
+    removal_policy: RemovalPolicy
+    deletion_protection: bool
+    log_retention: logs.RetentionDays
+    log_level: str
+    api_logging_level: apigateway.MethodLoggingLevel
+    archive_retention_days: int
+    threat_protection: cognito.StandardThreatProtectionMode
+
+
+_CONFIGS = {
+    # dev is disposable: stacks are torn down freely, so nothing is retained and logs are verbose.
+    "dev": StageConfig(
+        name="dev",
+        removal_policy=RemovalPolicy.DESTROY,
+        deletion_protection=False,
+        log_retention=logs.RetentionDays.TWO_WEEKS,
+        log_level="DEBUG",
+        api_logging_level=apigateway.MethodLoggingLevel.INFO,
+        archive_retention_days=14,
+        # Audit-only so test sign-ins from odd networks are scored but never blocked.
+        threat_protection=cognito.StandardThreatProtectionMode.AUDIT_ONLY,
+    ),
+    # prod holds the delivery log and vendor secrets: keep data when the stack goes, keep logs longer,
+    # and log API executions at ERROR only because webhook volume makes INFO costly.
+    "prod": StageConfig(
+        name="prod",
+        removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=True,
+        log_retention=logs.RetentionDays.THREE_MONTHS,
+        log_level="INFO",
+        api_logging_level=apigateway.MethodLoggingLevel.ERROR,
+        archive_retention_days=90,
+        threat_protection=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+    ),
+}
+
+
+def stage_config(stage: object) -> StageConfig:
+    """The settings of `stage`; anything but a known stage name is a configuration error."""
+    if not isinstance(stage, str) or stage not in _CONFIGS:
+        raise ValueError(f"unknown stage {stage!r}: pass -c stage=<one of {', '.join(STAGES)}>")
+    return _CONFIGS[stage]
+
+
+def pascal(name: str) -> str:
+    """Construct ids from catalog names (`webhook_receiver` -> `WebhookReceiver`), stable across synths."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)

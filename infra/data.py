@@ -1,0 +1,115 @@
+"""DynamoDB tables, Secrets Manager secrets and SQS dead-letter queues declared by the catalog."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import Duration, SecretValue
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra.config import StageConfig, pascal
+from infra.security import Keys
+from shared.catalog import Catalog, Queue, Secret, Table, physical_name
+
+
+class Data(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, cfg: StageConfig, catalog: Catalog, keys: Keys) -> None:
+        super().__init__(scope, construct_id)
+        self._cfg = cfg
+        self._keys = keys
+        self.tables = {table.name: self._table(table) for table in catalog.tables}
+        self.secrets = {secret.name: self._secret(secret) for secret in catalog.secrets}
+        self.queues = {queue.name: self._queue(queue) for queue in catalog.queues}
+
+    def _table(self, spec: Table) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            f"Table{pascal(spec.name)}",
+            table_name=physical_name(self._cfg.name, spec.name),
+            partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=(
+                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING) if spec.sort_key else None
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self._keys.data,
+            time_to_live_attribute=spec.ttl_attribute,
+            deletion_protection=self._cfg.deletion_protection,
+            removal_policy=self._cfg.removal_policy,
+        )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=(
+                    dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING)
+                    if index.sort_key
+                    else None
+                ),
+                projection_type=(
+                    dynamodb.ProjectionType.ALL if index.include is None else dynamodb.ProjectionType.INCLUDE
+                ),
+                non_key_attributes=list(index.include) if index.include is not None else None,
+            )
+        return table
+
+    def _secret(self, spec: Secret) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            f"Secret{pascal(spec.name)}",
+            secret_name=physical_name(self._cfg.name, spec.name),
+            description=spec.description,
+            encryption_key=self._keys.secrets,
+            # Operators put the vendor-issued values after deploy; an empty object is valid JSON the
+            # functions can parse ("no vendor configured") instead of a generated password.
+            secret_string_value=SecretValue.unsafe_plain_text("{}"),
+            removal_policy=self._cfg.removal_policy,
+        )
+        NagSuppressions.add_resource_suppressions(
+            secret,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason=(
+                        "Holds vendor-issued webhook signing secrets, which only the vendor can rotate; the hub "
+                        "accepts a list of current and previous secrets per vendor so rotation at the vendor "
+                        "overlaps without a Secrets Manager rotation Lambda."
+                    ),
+                )
+            ],
+        )
+        return secret
+
+    def _queue(self, spec: Queue) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            f"Queue{pascal(spec.name)}",
+            queue_name=physical_name(self._cfg.name, spec.name),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self._keys.messaging,
+            data_key_reuse=Duration.hours(1),
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=self._cfg.removal_policy,
+        )
+        reason = (
+            f"This queue is itself a dead-letter queue ({spec.purpose}); it has a depth > 0 alarm and is "
+            "redriven by operators, so a dead-letter queue of its own would only hide failed messages."
+        )
+        NagSuppressions.add_resource_suppressions(
+            queue,
+            [
+                NagPackSuppression(id="AwsSolutions-SQS3", reason=reason),
+                NagPackSuppression(id="Serverless-SQSRedrivePolicy", reason=reason),
+            ],
+        )
+        # cfn-lint-serverless ES6000 only recognises queues that another queue's RedrivePolicy names.
+        cast(sqs.CfnQueue, queue.node.default_child).add_metadata("cfn-lint", {"config": {"ignore_checks": ["ES6000"]}})
+        return queue

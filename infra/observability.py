@@ -1,0 +1,169 @@
+"""Alarms (dead-letter depth, function errors and throttles, API 5XX and latency) to one encrypted SNS
+topic, and one dashboard for the API, the functions and the queues."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import StageConfig, pascal
+from infra.functions import DeployedFunction
+from infra.security import Keys
+from shared.catalog import physical_name
+
+API_P95_LATENCY_MS = 1000
+PERIOD = Duration.minutes(5)
+
+
+class Observability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cfg: StageConfig,
+        keys: Keys,
+        api: apigateway.RestApi,
+        functions: Mapping[str, DeployedFunction],
+        queues: Mapping[str, sqs.Queue],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._cfg = cfg
+        self.topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=physical_name(cfg.name, "alarms"),
+            display_name=f"RevOps Hub {cfg.name} alarms",
+            master_key=keys.alarms,
+            enforce_ssl=True,
+        )
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+
+        for queue_name, queue in queues.items():
+            self._alarm(
+                f"Queue{pascal(queue_name)}Depth",
+                f"{queue_name}-depth",
+                queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=PERIOD),
+                f"Messages are waiting in dead-letter queue {queue_name}: inspect and redrive them.",
+            )
+        for name, deployed in functions.items():
+            fn = deployed.function
+            self._alarm(
+                f"{pascal(name)}Errors",
+                f"{deployed.spec.slug}-errors",
+                fn.metric_errors(statistic="Sum", period=PERIOD),
+                f"{name} returned errors.",
+            )
+            self._alarm(
+                f"{pascal(name)}Throttles",
+                f"{deployed.spec.slug}-throttles",
+                fn.metric_throttles(statistic="Sum", period=PERIOD),
+                f"{name} was throttled: requests or events were rejected or delayed.",
+            )
+        self._alarm(
+            "Api5xx", "api-5xx", api.metric_server_error(statistic="Sum", period=PERIOD), "The API returned 5XX."
+        )
+        self._alarm(
+            "ApiLatencyP95",
+            "api-latency-p95",
+            api.metric_latency(statistic="p95", period=PERIOD),
+            f"API p95 latency is above {API_P95_LATENCY_MS} ms.",
+            threshold=API_P95_LATENCY_MS,
+            evaluation_periods=3,
+        )
+        self.dashboard = self._dashboard(api, functions, queues)
+
+    def _alarm(
+        self,
+        construct_id: str,
+        name: str,
+        metric: cloudwatch.Metric,
+        description: str,
+        *,
+        threshold: float = 0,
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm:
+        alarm = metric.create_alarm(
+            self,
+            construct_id,
+            alarm_name=physical_name(self._cfg.name, name),
+            alarm_description=description,
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=evaluation_periods,
+            # No datapoints means no messages, no invocations or no requests: nothing is wrong.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        self.alarms[name] = alarm
+        return alarm
+
+    def _dashboard(
+        self,
+        api: apigateway.RestApi,
+        functions: Mapping[str, DeployedFunction],
+        queues: Mapping[str, sqs.Queue],
+    ) -> cloudwatch.Dashboard:
+        fns = [deployed.function for deployed in functions.values()]
+        dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=physical_name(self._cfg.name, "overview"),
+            default_interval=Duration.hours(3),
+        )
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24, height=4)
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="API requests and errors",
+                left=[
+                    api.metric_count(statistic="Sum", period=PERIOD),
+                    api.metric_client_error(statistic="Sum", period=PERIOD),
+                    api.metric_server_error(statistic="Sum", period=PERIOD),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency (ms)",
+                left=[api.metric_latency(statistic=stat, period=PERIOD) for stat in ("p50", "p95", "p99")],
+                right=[api.metric_integration_latency(statistic="p95", period=PERIOD)],
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=API_P95_LATENCY_MS, label="p95 alarm")],
+                width=12,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Function invocations", left=[fn.metric_invocations(period=PERIOD) for fn in fns], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="Function errors and throttles",
+                left=[fn.metric_errors(period=PERIOD) for fn in fns],
+                right=[fn.metric_throttles(period=PERIOD) for fn in fns],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Function duration p95 (ms)",
+                left=[fn.metric_duration(statistic="p95", period=PERIOD) for fn in fns],
+                width=8,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Dead-letter queue depth",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=PERIOD)
+                    for queue in queues.values()
+                ],
+                width=24,
+            )
+        )
+        return dashboard

@@ -1,0 +1,435 @@
+"""The template agrees with the catalog it was built from: functions, routes, queues, tables, secrets,
+rules and schedules, each with the settings the issue asks for."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk.assertions import Match
+
+from infra.api import ACCESS_LOG_FIELDS
+from infra.functions import ASYNC_RETRY_ATTEMPTS
+from shared.catalog import DOMAIN_THROTTLES, STAGE_THROTTLE, Group, physical_name
+
+if TYPE_CHECKING:
+    from tests.infra.conftest import Synth
+
+
+def _resource(synth: Synth, construct: object) -> dict[str, Any]:
+    resource: dict[str, Any] = synth.template.to_json()["Resources"][synth.logical_id(construct)]
+    return resource
+
+
+def _policy_statements(synth: Synth, role: object) -> list[dict[str, Any]]:
+    role_id = synth.logical_id(role)
+    policies = synth.template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": Match.array_with([{"Ref": role_id}])}}
+    )
+    return [
+        statement for policy in policies.values() for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- functions ---------------------------------------------------------------------------------------
+
+
+def test_one_lambda_per_catalog_function_with_catalog_settings(synth: Synth) -> None:
+    # Given the catalog's functions
+    synth.template.resource_count_is("AWS::Lambda::Function", len(synth.catalog.functions))
+    for fn in synth.catalog.functions:
+        # Then each has its own Lambda with the catalog's memory/timeout on arm64 Python 3.14, traced,
+        # logging JSON to its own log group, and told its resources through the catalog's environment
+        synth.template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {
+                "FunctionName": physical_name(synth.stage, fn.slug),
+                "Handler": fn.handler,
+                "MemorySize": fn.memory_mb,
+                "Timeout": fn.timeout_seconds,
+                "Architectures": ["arm64"],
+                "Runtime": "python3.14",
+                "TracingConfig": {"Mode": "Active"},
+                "LoggingConfig": Match.object_like({"LogFormat": "JSON", "LogGroup": Match.any_value()}),
+                "Environment": {
+                    "Variables": Match.object_like(
+                        synth.catalog.environment(fn, synth.stage) | {"POWERTOOLS_LOG_LEVEL": Match.any_value()}
+                    )
+                },
+            },
+        )
+        synth.template.has_resource_properties(
+            "AWS::Logs::LogGroup",
+            {
+                "LogGroupName": f"/aws/lambda/{physical_name(synth.stage, fn.slug)}",
+                "RetentionInDays": Match.any_value(),
+            },
+        )
+
+
+def test_async_failures_go_to_the_functions_own_queue(synth: Synth) -> None:
+    for fn in synth.catalog.functions:
+        deployed = synth.stack.functions.by_name[fn.name]
+        queue = synth.stack.data.queues[fn.failure_queue.name]
+        synth.template.has_resource_properties(
+            "AWS::Lambda::EventInvokeConfig",
+            {
+                "FunctionName": {"Fn::GetAtt": [synth.logical_id(deployed.function), "Arn"]},
+                "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [synth.logical_id(queue), "Arn"]}}},
+            },
+        )
+
+
+def test_no_aws_managed_policies_anywhere(synth: Synth) -> None:
+    for role in synth.template.find_resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> None:
+    for fn in synth.catalog.functions:
+        deployed = synth.stack.functions.by_name[fn.name]
+        statements = _policy_statements(synth, deployed.role)
+        actions = {action for s in statements for action in _as_list(s["Action"])}
+        # Only X-Ray, which has no resource-level permissions, gets "*"
+        for statement in statements:
+            if "*" in _as_list(statement["Resource"]):
+                assert set(_as_list(statement["Action"])) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+        # Tables: write actions only for write access, and never Scan or table management
+        wants_write = any(access in ("write", "read_write") for access in fn.tables.values())
+        wants_read = any(access in ("read", "read_write") for access in fn.tables.values())
+        assert ("dynamodb:PutItem" in actions) == wants_write
+        assert ("dynamodb:Query" in actions) == wants_read
+        assert not {"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:*"} & actions
+        # Secrets, events and the failure queue only when the catalog says so
+        assert ("secretsmanager:GetSecretValue" in actions) == bool(fn.secrets)
+        assert ("events:PutEvents" in actions) == fn.publishes_events
+        assert "sqs:SendMessage" in actions
+        secret_refs = [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]
+        expected_secrets = [{"Ref": synth.logical_id(synth.stack.data.secrets[name])} for name in fn.secrets]
+        assert [ref for refs in secret_refs for ref in _as_list(refs)] == expected_secrets
+
+
+def test_index_arns_are_granted_by_name_not_wildcard(synth: Synth) -> None:
+    for fn in synth.catalog.functions:
+        statements = _policy_statements(synth, synth.stack.functions.by_name[fn.name].role)
+        rendered = json.dumps(statements)
+        assert "/index/*" not in rendered
+        for table_name, access in fn.tables.items():
+            for index in synth.catalog.table(table_name).indexes:
+                assert (f"/index/{index.name}" in rendered) == (access != "write")
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+
+def test_one_api_method_per_catalog_route_with_the_right_authorization(synth: Synth) -> None:
+    # Given the catalog's routes (and no CORS preflight methods)
+    synth.template.resource_count_is("AWS::ApiGateway::Method", len(synth.catalog.routes))
+    authorizer_id = synth.stack.resolve(synth.stack.api.authorizer.authorizer_id)
+    for fn, route in synth.catalog.routes:
+        method = _resource(synth, synth.stack.api.methods[route.key])["Properties"]
+        # Then each is a Lambda proxy to its owning function
+        assert method["HttpMethod"] == route.method
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+        function_id = synth.logical_id(synth.stack.functions.by_name[fn.name].function)
+        assert function_id in json.dumps(method["Integration"]["Uri"])
+        # And webhooks pass the gateway unauthenticated while /api/v1 needs a Cognito token
+        if route.is_public:
+            assert method["AuthorizationType"] == "NONE"
+            assert "AuthorizerId" not in method
+        else:
+            assert route.path.startswith("/api/v1/")
+            assert method["AuthorizationType"] == "COGNITO_USER_POOLS"
+            assert method["AuthorizerId"] == authorizer_id
+        # And every method is validated; JSON bodies against a model
+        assert "RequestValidatorId" in method
+        assert ("RequestModels" in method) == route.json_body
+        for name in [part[1:-1] for part in route.path.split("/") if part.startswith("{")]:
+            assert method["RequestParameters"][f"method.request.path.{name}"] is True
+
+
+def test_request_validator_checks_parameters_and_bodies(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::RequestValidator", {"ValidateRequestParameters": True, "ValidateRequestBody": True}
+    )
+
+
+def test_raw_webhook_bytes_reach_the_function(synth: Synth) -> None:
+    synth.template.has_resource_properties("AWS::ApiGateway::RestApi", {"BinaryMediaTypes": ["*/*"]})
+
+
+def test_stage_throttles_per_domain_and_logs(synth: Synth) -> None:
+    # Given the API stage
+    stage = _resource(synth, synth.stack.api.stage)["Properties"]
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}
+    # Then the stage default comes from STAGE_THROTTLE with execution logging on and data tracing off
+    default = settings[("/*", "*")]
+    assert default["ThrottlingRateLimit"] == STAGE_THROTTLE.rate_per_second
+    assert default["ThrottlingBurstLimit"] == STAGE_THROTTLE.burst
+    assert default["LoggingLevel"] in ("INFO", "ERROR")
+    assert default["DataTraceEnabled"] is False
+    # And each route is throttled by its domain
+    for _, route in synth.catalog.routes:
+        setting = settings[(route.path.replace("/", "~1").join(["/", ""]), route.method)]
+        throttle = DOMAIN_THROTTLES[route.domain]
+        assert (setting["LoggingLevel"], setting["MetricsEnabled"]) == (default["LoggingLevel"], True)
+        assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == (
+            throttle.rate_per_second,
+            throttle.burst,
+        )
+    # And access logs are JSON, with X-Ray on
+    assert json.loads(stage["AccessLogSetting"]["Format"]) == ACCESS_LOG_FIELDS
+    assert stage["TracingEnabled"] is True
+
+
+def test_waf_protects_the_stage(synth: Synth) -> None:
+    acl = synth.template.find_resources("AWS::WAFv2::WebACL")
+    assert len(acl) == 1
+    ((acl_id, web_acl),) = acl.items()
+    rules = {rule["Name"]: rule for rule in web_acl["Properties"]["Rules"]}
+    assert web_acl["Properties"]["Scope"] == "REGIONAL"
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(rules)
+    assert "AWSManagedRulesAmazonIpReputationList" in rules
+    common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["RuleActionOverrides"] == [
+        {"ActionToUse": {"Count": {}}, "Name": "SizeRestrictions_BODY"},
+        {"ActionToUse": {"Count": {}}, "Name": "CrossSiteScripting_BODY"},
+    ]
+    assert any("RateBasedStatement" in rule["Statement"] for rule in rules.values())
+    synth.template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation",
+        {"WebACLArn": {"Fn::GetAtt": [acl_id, "Arn"]}, "ResourceArn": Match.any_value()},
+    )
+
+
+def test_cognito_pool_has_the_catalog_groups_and_strong_sign_in(synth: Synth) -> None:
+    groups = synth.template.find_resources("AWS::Cognito::UserPoolGroup")
+    assert sorted(g["Properties"]["GroupName"] for g in groups.values()) == sorted(g.value for g in Group)
+    synth.template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "UserPoolName": physical_name(synth.stage, "users"),
+            "MfaConfiguration": "ON",
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "UserPoolTier": "PLUS",
+            "Policies": {"PasswordPolicy": Match.object_like({"MinimumLength": 14, "RequireSymbols": True})},
+        },
+    )
+    synth.template.resource_count_is("AWS::Cognito::UserPoolClient", 1)
+
+
+def test_api_gateway_logs_through_its_own_role(synth: Synth) -> None:
+    (account,) = synth.template.find_resources("AWS::ApiGateway::Account").values()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = synth.template.to_json()["Resources"][role_id]
+    assert role["DeletionPolicy"] == "Retain"
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def test_every_catalog_queue_exists_encrypted_with_a_depth_alarm(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::SQS::Queue", len(synth.catalog.queues))
+    alarms = synth.template.find_resources("AWS::CloudWatch::Alarm")
+    for spec in synth.catalog.queues:
+        queue = synth.stack.data.queues[spec.name]
+        queue_id = synth.logical_id(queue)
+        # Then the queue exists under its stage name, KMS-encrypted with the CMK, kept 14 days
+        synth.template.has_resource_properties(
+            "AWS::SQS::Queue",
+            {
+                "QueueName": physical_name(synth.stage, spec.name),
+                "KmsMasterKeyId": {"Fn::GetAtt": [synth.logical_id(synth.stack.keys.messaging), "Arn"]},
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+            },
+        )
+        # And an alarm fires to the SNS topic as soon as one message is visible
+        depth_alarms = [
+            a["Properties"]
+            for a in alarms.values()
+            if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+            and a["Properties"]["Dimensions"]
+            == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+        ]
+        assert len(depth_alarms) == 1, spec.name
+        alarm = depth_alarms[0]
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert alarm["AlarmActions"] == [{"Ref": synth.logical_id(synth.stack.observability.topic)}]
+
+
+def test_queues_are_ssl_only(synth: Synth) -> None:
+    for spec in synth.catalog.queues:
+        queue_id = synth.logical_id(synth.stack.data.queues[spec.name])
+        synth.template.has_resource_properties(
+            "AWS::SQS::QueuePolicy",
+            {
+                "Queues": Match.array_with([{"Ref": queue_id}]),
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                    )
+                },
+            },
+        )
+
+
+def test_every_table_is_on_demand_with_pitr_and_a_rotating_cmk(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::DynamoDB::Table", len(synth.catalog.tables))
+    data_key = synth.logical_id(synth.stack.keys.data)
+    for spec in synth.catalog.tables:
+        expected: dict[str, Any] = {
+            "TableName": physical_name(synth.stage, spec.name),
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {
+                "SSEEnabled": True,
+                "SSEType": "KMS",
+                "KMSMasterKeyId": {"Fn::GetAtt": [data_key, "Arn"]},
+            },
+            "KeySchema": Match.array_with([{"AttributeName": spec.partition_key, "KeyType": "HASH"}]),
+        }
+        if spec.ttl_attribute:
+            expected["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        if spec.indexes:
+            expected["GlobalSecondaryIndexes"] = [
+                Match.object_like({"IndexName": index.name}) for index in spec.indexes
+            ]
+        synth.template.has_resource_properties("AWS::DynamoDB::Table", expected)
+    synth.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    for key in synth.template.find_resources("AWS::KMS::Key").values():
+        assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_data_is_retained_in_prod_only(synth: Synth) -> None:
+    expected = "Retain" if synth.stage == "prod" else "Delete"
+    for resource_type in ("AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::SQS::Queue", "AWS::KMS::Key"):
+        for logical_id, resource in synth.template.find_resources(resource_type).items():
+            assert resource["DeletionPolicy"] == expected, logical_id
+
+
+def test_every_secret_is_named_by_stage_encrypted_and_starts_empty(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::SecretsManager::Secret", len(synth.catalog.secrets))
+    for spec in synth.catalog.secrets:
+        synth.template.has_resource_properties(
+            "AWS::SecretsManager::Secret",
+            {
+                "Name": physical_name(synth.stage, spec.name),
+                "KmsKeyId": {"Fn::GetAtt": [synth.logical_id(synth.stack.keys.secrets), "Arn"]},
+                "SecretString": "{}",
+            },
+        )
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+def test_event_bus_is_named_by_stage_encrypted_and_archived(synth: Synth) -> None:
+    bus_id = synth.logical_id(synth.stack.events.bus)
+    synth.template.has_resource_properties(
+        "AWS::Events::EventBus",
+        {"Name": physical_name(synth.stage, synth.catalog.bus_name), "KmsKeyIdentifier": Match.any_value()},
+    )
+    synth.template.has_resource_properties(
+        "AWS::Events::Archive",
+        {
+            "SourceArn": {"Fn::GetAtt": [bus_id, "Arn"]},
+            "EventPattern": {"source": list(synth.catalog.event_sources)},
+            "KmsKeyIdentifier": Match.any_value(),
+        },
+    )
+
+
+def test_every_catalog_rule_targets_its_function_with_retries_and_a_dlq(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::Events::Rule", len(synth.catalog.rules))
+    bus_id = synth.logical_id(synth.stack.events.bus)
+    for fn, rule in synth.catalog.rules:
+        function_id = synth.logical_id(synth.stack.functions.by_name[fn.name].function)
+        dlq_id = synth.logical_id(synth.stack.data.queues[fn.rule_dlq(rule).name])
+        synth.template.has_resource_properties(
+            "AWS::Events::Rule",
+            {
+                "Name": physical_name(synth.stage, rule.name),
+                "EventBusName": {"Ref": bus_id},
+                "EventPattern": rule.pattern,
+                "Targets": [
+                    Match.object_like(
+                        {
+                            "Arn": {"Fn::GetAtt": [function_id, "Arn"]},
+                            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}},
+                            "RetryPolicy": {
+                                "MaximumRetryAttempts": rule.max_retries,
+                                "MaximumEventAgeInSeconds": rule.max_event_age_seconds,
+                            },
+                        }
+                    )
+                ],
+            },
+        )
+
+
+def test_every_catalog_schedule_invokes_its_function_with_retries_and_a_dlq(synth: Synth) -> None:
+    schedules = [(fn, schedule) for fn in synth.catalog.functions for schedule in fn.schedules]
+    synth.template.resource_count_is("AWS::Scheduler::Schedule", len(schedules))
+    for fn, schedule in schedules:
+        function_id = synth.logical_id(synth.stack.functions.by_name[fn.name].function)
+        dlq_id = synth.logical_id(synth.stack.data.queues[fn.failure_queue.name])
+        synth.template.has_resource_properties(
+            "AWS::Scheduler::Schedule",
+            {
+                "Name": physical_name(synth.stage, schedule.name),
+                "ScheduleExpression": schedule.expression,
+                "FlexibleTimeWindow": {"Mode": "OFF"},
+                "Target": Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [function_id, "Arn"]},
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}},
+                        "RetryPolicy": Match.object_like({"MaximumRetryAttempts": Match.any_value()}),
+                    }
+                ),
+            },
+        )
+
+
+def test_the_test_catalog_really_exercises_rules_schedules_and_json_bodies(prod_test_catalog: Synth) -> None:
+    # Guards the guard: if the test catalog lost these, the checks above would pass vacuously.
+    catalog = prod_test_catalog.catalog
+    assert catalog.rules
+    assert any(fn.schedules for fn in catalog.functions)
+    assert any(route.json_body for _, route in catalog.routes)
+
+
+# --- observability and outputs ------------------------------------------------------------------------
+
+
+def test_functions_and_api_have_alarms_to_the_encrypted_topic(synth: Synth) -> None:
+    alarms = [a["Properties"] for a in synth.template.find_resources("AWS::CloudWatch::Alarm").values()]
+    topic_ref = [{"Ref": synth.logical_id(synth.stack.observability.topic)}]
+    assert all(alarm["AlarmActions"] == topic_ref for alarm in alarms)
+    for fn in synth.catalog.functions:
+        function_id = synth.logical_id(synth.stack.functions.by_name[fn.name].function)
+        for metric in ("Errors", "Throttles"):
+            assert any(
+                a.get("MetricName") == metric
+                and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+                for a in alarms
+            ), f"{fn.name} {metric}"
+    api_metrics = {
+        (a.get("MetricName"), a.get("ExtendedStatistic")) for a in alarms if a.get("Namespace") == "AWS/ApiGateway"
+    }
+    assert {("5XXError", None), ("Latency", "p95")} <= api_metrics
+    synth.template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [synth.logical_id(synth.stack.keys.alarms), "Arn"]}}
+    )
+    synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_stack_outputs(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    assert set(outputs) == {"ApiUrl", "UserPoolId", "UserPoolClientId", "EventBusName"}
+    assert outputs["EventBusName"]["Value"] == {"Ref": synth.logical_id(synth.stack.events.bus)}

@@ -1,0 +1,95 @@
+"""The local runtime and the CDK stack are built from the same catalog; here the two results are compared,
+so `make run` keeps exercising what `cdk deploy` creates: same tables and indexes, queues, bus, rules,
+secrets and routes, under the same stage-derived names."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from local_runtime.provision import provision, table_definition
+from shared.catalog import physical_name
+from tests.infra.conftest import Synth
+
+
+def resources(synth: Synth, kind: str) -> dict[str, dict[str, Any]]:
+    return synth.template.find_resources(kind)
+
+
+def test_tables_have_the_same_keys_indexes_and_ttl(synth: Synth) -> None:
+    # Given every table the CDK stack declares
+    deployed = {
+        props["Properties"]["TableName"]: props["Properties"]
+        for props in resources(synth, "AWS::DynamoDB::Table").values()
+    }
+    for table in synth.catalog.tables:
+        # When the local runtime defines the same table
+        local = table_definition(table, synth.stage)
+        cdk = deployed[local["TableName"]]
+        # Then keys, attribute types, indexes (with their projections) and TTL match
+        assert cdk["KeySchema"] == local["KeySchema"]
+        assert sorted(cdk["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == local["AttributeDefinitions"]
+        cdk_indexes = {i["IndexName"]: i for i in cdk.get("GlobalSecondaryIndexes", [])}
+        for index in local.get("GlobalSecondaryIndexes", []):
+            assert cdk_indexes[index["IndexName"]]["KeySchema"] == index["KeySchema"]
+            cdk_projection = cdk_indexes[index["IndexName"]]["Projection"]
+            assert cdk_projection["ProjectionType"] == index["Projection"]["ProjectionType"]
+            assert sorted(cdk_projection.get("NonKeyAttributes", [])) == sorted(
+                index["Projection"].get("NonKeyAttributes", [])
+            )
+        if table.ttl_attribute:
+            assert cdk["TimeToLiveSpecification"] == {"AttributeName": table.ttl_attribute, "Enabled": True}
+
+
+def test_queues_bus_rules_and_secrets_have_the_same_names_and_patterns(synth: Synth) -> None:
+    # Given what the local runtime provisions for the same stage
+    with mock_aws():
+        local = provision(synth.catalog, synth.stage, boto3.Session(region_name="us-east-1"))
+    # Then every queue, the bus, every rule and every secret exists in both under the same name
+    cdk_queues = {q["Properties"]["QueueName"] for q in resources(synth, "AWS::SQS::Queue").values()}
+    assert {physical_name(synth.stage, name) for name in local.queue_urls} <= cdk_queues
+    [bus] = resources(synth, "AWS::Events::EventBus").values()
+    assert bus["Properties"]["Name"] == local.bus_name
+    cdk_rules = [r["Properties"] for r in resources(synth, "AWS::Events::Rule").values()]
+    for tap in local.taps:
+        [rule] = [r for r in cdk_rules if r.get("Name") == physical_name(synth.stage, tap.rule.name)]
+        pattern = rule["EventPattern"]
+        assert (json.loads(pattern) if isinstance(pattern, str) else pattern) == tap.rule.pattern
+    cdk_secrets = {s["Properties"]["Name"] for s in resources(synth, "AWS::SecretsManager::Secret").values()}
+    assert {physical_name(synth.stage, s.name) for s in synth.catalog.secrets} == cdk_secrets
+
+
+def test_every_route_the_local_gateway_serves_is_a_deployed_method(synth: Synth) -> None:
+    # Given the API Gateway resources and methods of the stack
+    paths = _resource_paths(synth)
+    methods = {
+        (m["Properties"]["HttpMethod"], paths[_ref(m["Properties"]["ResourceId"])])
+        for m in resources(synth, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] != "OPTIONS"
+    }
+    # Then the catalog routes the local gateway serves are exactly those methods
+    assert {(route.method, route.path) for _, route in synth.catalog.routes} == methods
+
+
+def _ref(value: Any) -> str:
+    return value["Ref"] if isinstance(value, dict) and "Ref" in value else "root"
+
+
+def _resource_paths(synth: Synth) -> dict[str, str]:
+    raw = resources(synth, "AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {"root": ""}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            props = raw[logical_id]["Properties"]
+            parent = props["ParentId"]
+            parent_id = parent.get("Ref", "root")
+            paths[logical_id] = f"{path_of(parent_id)}/{props['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in raw:
+        path_of(logical_id)
+    return paths
