@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test unit integration e2e infra lint typecheck format token bench synth deploy diff destroy openapi clean
+.PHONY: run test unit integration e2e infra lint typecheck format token bench synth deploy diff destroy redrive clean
 
 # Installs go to stderr so `make -s token` prints nothing but the token.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -60,9 +60,6 @@ token: $(STAMP)  ## make -s token ROLE=admin
 bench: $(STAMP)  ## speed and cost figures, as ratios against baselines measured in the same run
 	@$(PY) -m benchmarks
 
-openapi: $(STAMP)  ## writes docs/openapi.json from the route models
-	@$(PY) -m local_runtime.export_openapi docs/openapi.json
-
 synth: $(STAMP) node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth -c stage=$(STAGE) --quiet
 
@@ -71,6 +68,9 @@ diff: $(STAMP) node_modules/.installed
 
 deploy: $(STAMP) node_modules/.installed  ## make deploy STAGE=dev (AWS credentials and a bootstrapped account needed)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy -c stage=$(STAGE)
+
+redrive: $(STAMP)  ## make redrive STAGE=dev QUEUE=<catalog queue name>: dead letters back to their function
+	$(PY) -m ops.redrive --stage $(STAGE) --queue $(QUEUE)
 
 destroy: $(STAMP) node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy -c stage=$(STAGE)

@@ -19,6 +19,7 @@ from typing import Any
 
 from local_runtime.provision import Provisioned, RuleTap
 from shared.catalog import Function
+from shared.redrive import dead_letter
 
 LAMBDA_ASYNC_RETRIES = 2
 RETRY_DELAY_SECONDS = 0.2  # Lambda waits about a minute, then two; locally the retries come quickly
@@ -77,24 +78,47 @@ class EventDispatcher:
                 self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliverer(self, tap: RuleTap) -> Handle:
-        failure_url = self._provisioned.queue_urls[tap.function.failure_queue.name]
-
         def deliver(event: dict[str, Any]) -> None:
-            error: BaseException | None = None
-            for attempt in range(1 + LAMBDA_ASYNC_RETRIES):
-                try:
-                    self._invoke(tap.function, event)
-                    return
-                except ImportError as exc:  # EventBridge could not invoke the target at all
-                    self._dead_letter(tap, event, exc)
-                    return
-                except Exception as exc:
-                    error = exc
-                    time.sleep(RETRY_DELAY_SECONDS * (2**attempt))
-            assert error is not None
-            self._sqs.send_message(QueueUrl=failure_url, MessageBody=json.dumps(_destination_record(tap, event, error)))
+            self.deliver(tap.function, event, tap)
 
         return deliver
+
+    def deliver(self, function: Function, event: dict[str, Any], tap: RuleTap | None = None) -> bool:
+        """Invoke as Lambda's asynchronous invocation does; False when the event ended in a queue."""
+        error: BaseException | None = None
+        for attempt in range(1 + LAMBDA_ASYNC_RETRIES):
+            try:
+                self._invoke(function, event)
+                return True
+            except ImportError as exc:  # EventBridge could not invoke the target at all
+                if tap is None:
+                    raise
+                self._dead_letter(tap, event, exc)
+                return False
+            except Exception as exc:
+                error = exc
+                time.sleep(RETRY_DELAY_SECONDS * (2**attempt))
+        assert error is not None
+        failure_url = self._provisioned.queue_urls[function.failure_queue.name]
+        record = _destination_record(function, event, error)
+        self._sqs.send_message(QueueUrl=failure_url, MessageBody=json.dumps(record))
+        return False
+
+    def redrive(self, queue_name: str) -> dict[str, int]:
+        """Hand every message of a dead-letter queue back to its function, as `ops.redrive` does in AWS."""
+        queue_url = self._provisioned.queue_urls[queue_name]
+        redriven = failed_again = 0
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return {"redriven": redriven, "failed_again": failed_again}
+            for message in messages:
+                letter = dead_letter(self._provisioned.catalog, queue_name, message["Body"])
+                self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                if self.deliver(letter.function, letter.event):
+                    redriven += 1
+                else:
+                    failed_again += 1
 
     def _dead_letter(self, tap: RuleTap, event: dict[str, Any], error: BaseException) -> None:
         self._sqs.send_message(
@@ -108,14 +132,14 @@ class EventDispatcher:
         )
 
 
-def _destination_record(tap: RuleTap, event: dict[str, Any], error: BaseException) -> dict[str, Any]:
+def _destination_record(function: Function, event: dict[str, Any], error: BaseException) -> dict[str, Any]:
     """What Lambda sends an on-failure destination after the async retries are spent."""
     return {
         "version": "1.0",
         "timestamp": datetime.now(UTC).isoformat(),
         "requestContext": {
             "requestId": event.get("id"),
-            "functionArn": tap.function.slug,
+            "functionArn": function.slug,
             "condition": "RetriesExhausted",
             "approximateInvokeCount": 1 + LAMBDA_ASYNC_RETRIES,
         },

@@ -23,6 +23,7 @@ API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 log = logging.getLogger("local_runtime.gateway")
 
 Invoke = Callable[[Function, dict[str, Any]], dict[str, Any]]
+LocalRoute = tuple[str, str, Callable[..., Response]]  # method, werkzeug path, view(request, **path args)
 
 
 def werkzeug_path(path: str) -> str:
@@ -35,12 +36,15 @@ class LocalApiGateway:
         catalog: Catalog,
         invoke: Invoke,
         user_pool: LocalUserPool,
-        local_routes: dict[str, Callable[[Request], Response]],
+        local_routes: list[LocalRoute],
         stage: str = "local",
     ) -> None:
         self._invoke = invoke
         self._user_pool = user_pool
-        self._local_routes = local_routes
+        self._local_views = {f"{method} {path}": view for method, path, view in local_routes}
+        self._local_routes = Map(
+            [Rule(path, methods=[method], endpoint=f"{method} {path}") for method, path, _ in local_routes]
+        )
         self._stage = stage
         self._targets = {route.key: (fn, route) for fn, route in catalog.routes}
         self._routes = Map(
@@ -53,8 +57,11 @@ class LocalApiGateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        local = self._local_routes.get(request.path)
-        response = local(request) if local and request.method == "GET" else self._api(request)
+        try:
+            endpoint, arguments = self._local_routes.bind_to_environ(environ).match()
+            response = self._local_views[endpoint](request, **arguments)
+        except HTTPException:
+            response = self._api(request)
         return response(environ, start_response)
 
     def _api(self, request: Request) -> Response:

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_runtime.auth import LocalUserPool
 from local_runtime.dispatcher import EventDispatcher
-from local_runtime.gateway import LocalApiGateway
+from local_runtime.gateway import LocalApiGateway, LocalRoute
 from local_runtime.lambda_events import LOCAL_REGION, LocalLambdaContext
 from local_runtime.provision import Provisioned, provision
 from shared.catalog import CATALOG, Catalog, Function
@@ -102,7 +102,7 @@ class LocalHub:
             os.environ.update(self.catalog.environment(fn, STAGE))
         os.environ["POWERTOOLS_SERVICE_NAME"] = f"revops-{STAGE}"
 
-    def _local_routes(self) -> dict[str, Callable[[Request], Response]]:
+    def _local_routes(self) -> list[LocalRoute]:
         from aws_lambda_powertools.event_handler.openapi import swagger_ui
         from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
@@ -133,11 +133,24 @@ class LocalHub:
             )
             return Response(html, content_type="text/html; charset=utf-8")
 
-        return {"/healthz": healthz, "/_local/events": events, "/openapi.json": openapi, "/docs": docs}
+        def redrive(_: Request, queue: str) -> Response:
+            assert self._dispatcher is not None
+            if queue not in {q.name for q in self.catalog.queues}:
+                known = ", ".join(q.name for q in self.catalog.queues)
+                return _json({"message": f"no queue {queue!r}; the hub's queues are: {known}"}, 404)
+            return _json(self._dispatcher.redrive(queue))
+
+        return [
+            ("GET", "/healthz", healthz),
+            ("GET", "/_local/events", events),
+            ("GET", "/openapi.json", openapi),
+            ("GET", "/docs", docs),
+            ("POST", "/_local/redrive/<queue>", redrive),
+        ]
 
 
-def _json(body: Any) -> Response:
-    return Response(json.dumps(body, default=str), content_type="application/json")
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, default=str), status=status, content_type="application/json")
 
 
 def banner(hub: LocalHub) -> str:
@@ -146,6 +159,7 @@ RevOps Hub (local) on {hub.url}   embedded AWS (moto) on {hub.aws_endpoint}
   health      curl {hub.url}/healthz
   API docs    {hub.url}/docs   (OpenAPI: {hub.url}/openapi.json)
   bus events  curl {hub.url}/_local/events
+  redrive     curl -X POST {hub.url}/_local/redrive/<queue>   (dead letters back to their function)
   a token     TOKEN=$(make -s token ROLE=admin)
   deliveries  curl -H "Authorization: Bearer $TOKEN" {hub.url}/api/v1/webhooks/deliveries
   a webhook   python -m local_runtime.example stripe | sh     (signed with config/local.secrets.json)

@@ -28,6 +28,7 @@ class RuleTap:
 
 @dataclass
 class Provisioned:
+    catalog: Catalog
     stage: str
     bus_name: str
     all_events_url: str
@@ -83,7 +84,7 @@ def provision(catalog: Catalog, stage: str, session: Any) -> Provisioned:
     events.create_event_bus(Name=bus_name)
     queue_urls = {q.name: sqs.create_queue(QueueName=physical_name(stage, q.name))["QueueUrl"] for q in catalog.queues}
     all_events_url = _tap(events, sqs, bus_name, f"{stage}-{ALL_EVENTS_RULE}", {"account": [_account(session)]})
-    provisioned = Provisioned(stage, bus_name, all_events_url, queue_urls=queue_urls)
+    provisioned = Provisioned(catalog, stage, bus_name, all_events_url, queue_urls=queue_urls)
     for fn, rule in catalog.rules:
         tap_url = _tap(events, sqs, bus_name, physical_name(stage, rule.name), rule.pattern)
         provisioned.taps.append(RuleTap(fn, rule, tap_url, queue_urls[fn.rule_dlq(rule).name]))

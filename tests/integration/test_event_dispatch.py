@@ -49,6 +49,7 @@ def dispatcher() -> Iterator[tuple[EventDispatcher, object, object]]:
         failer = importlib.import_module("tests.fixture_functions.failing_consumer.handler")
         recorder.received.clear()
         failer.invocations.clear()
+        failer.failing = True
 
         def invoke(fn: Function, event: dict) -> object:
             return importlib.import_module(fn.module).handler(event, None)
@@ -103,6 +104,30 @@ def test_a_failing_target_is_retried_then_its_event_goes_to_the_failure_queue(di
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"]["detail-type"] == "deal.won"
     assert "cannot handle deal.won" in record["responsePayload"]["errorMessage"]
+
+
+def test_a_redriven_dead_letter_reaches_its_function_again(dispatcher) -> None:  # type: ignore[no-untyped-def]
+    running, provisioned, session = dispatcher
+    failer = importlib.import_module("tests.fixture_functions.failing_consumer.handler")
+    queue = TEST_CATALOG.function("failing_consumer").failure_queue.name
+    sqs = session.client("sqs")
+    # Given an event that ended in the on-failure queue
+    put(session, provisioned.bus_name, "revops.test", "deal.lost")
+
+    def queued() -> bool:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=provisioned.queue_urls[queue], AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+    wait_for(queued)
+    # When the function is fixed and the queue redriven
+    failer.failing = False
+    result = running.redrive(queue)
+    # Then the event is handled and the queue is empty
+    assert result == {"redriven": 1, "failed_again": 0}
+    assert len(failer.invocations) == 1 + LAMBDA_ASYNC_RETRIES + 1
+    assert sqs.receive_message(QueueUrl=provisioned.queue_urls[queue]).get("Messages", []) == []
 
 
 def test_the_real_catalog_provisions_cleanly() -> None:
