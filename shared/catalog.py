@@ -27,6 +27,7 @@ class ThrottleDomain(StrEnum):
     """Routes are throttled per business domain (seed 000: per-domain rate limits)."""
 
     WEBHOOKS = "webhooks"
+    TRACKING = "tracking"
     ADMIN = "admin"
     MARKETING = "marketing"
     SALES = "sales"
@@ -48,6 +49,7 @@ class Throttle:
 # (HubSpot and Stripe retry storms), human-facing APIs far less.
 DOMAIN_THROTTLES: dict[ThrottleDomain, Throttle] = {
     ThrottleDomain.WEBHOOKS: Throttle(rate_per_second=2000, burst=4000),
+    ThrottleDomain.TRACKING: Throttle(rate_per_second=2000, burst=4000),
     ThrottleDomain.ADMIN: Throttle(rate_per_second=50, burst=100),
     ThrottleDomain.MARKETING: Throttle(rate_per_second=500, burst=1000),
     ThrottleDomain.SALES: Throttle(rate_per_second=500, burst=1000),
@@ -286,6 +288,8 @@ WEBHOOK_SIGNING_SECRETS = Secret(
     local_values_file="config/local.secrets.json",
 )
 
+TRACKING_CALLS = ("batch", "track", "identify", "page", "screen", "group", "alias")
+
 CATALOG = Catalog(
     bus_name="events",
     event_sources=("revops.webhooks",),
@@ -305,6 +309,25 @@ CATALOG = Catalog(
                     domain=ThrottleDomain.WEBHOOKS,
                     groups=None,
                 ),
+            ),
+            tables={WEBHOOK_DELIVERIES.name: "read_write"},
+            secrets=(WEBHOOK_SIGNING_SECRETS.name,),
+            publishes_events=True,
+        ),
+        Function(
+            name="tracking_api",
+            description="Segment-compatible tracking API: analytics SDK calls become canonical events",
+            memory_mb=1024,
+            timeout_seconds=15,
+            routes=tuple(
+                Route(
+                    method="POST",
+                    path=f"/v1/{call}",
+                    summary=f"Segment-compatible {call} call",
+                    domain=ThrottleDomain.TRACKING,
+                    groups=None,
+                )
+                for call in TRACKING_CALLS
             ),
             tables={WEBHOOK_DELIVERIES.name: "read_write"},
             secrets=(WEBHOOK_SIGNING_SECRETS.name,),

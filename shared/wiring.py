@@ -5,6 +5,8 @@ Every client comes from boto3's default session, so botocore loads its endpoint 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import boto3
 
 from shared.adapters.clock import SystemClock
@@ -15,12 +17,13 @@ from shared.events.canonical import WEBHOOK_EVENT_SOURCE
 from shared.settings import DeliveryLogSettings, WebhookReceiverSettings
 from shared.webhooks.ingest import WebhookIngest
 from shared.webhooks.registry import VENDORS
+from shared.webhooks.vendor import Vendor
 
 
-def webhook_ingest(settings: WebhookReceiverSettings) -> WebhookIngest:
+def webhook_ingest(settings: WebhookReceiverSettings, vendors: Mapping[str, Vendor] = VENDORS) -> WebhookIngest:
     clock = SystemClock()
     return WebhookIngest(
-        vendors=VENDORS,
+        vendors=vendors,
         secrets=SecretsManagerSecretSource(settings.secret_webhook_signing_secrets, boto3.client("secretsmanager")),
         ledger=DynamoDbDeliveryLedger(boto3.client("dynamodb"), settings.table_webhook_deliveries, clock.now),
         publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name, WEBHOOK_EVENT_SOURCE),

@@ -7,7 +7,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.http.api import rest_resolver
-from shared.http.errors import json_response
 from shared.http.webhook_request import inbound_webhook
 from shared.observability import logger, metrics, traced
 from shared.settings import WebhookReceiverSettings, load_settings
@@ -37,10 +36,10 @@ ingest = webhook_ingest(load_settings(WebhookReceiverSettings))
     },
     tags=["webhooks"],
 )
-def receive_webhook(vendor: str) -> Response[dict[str, Any]]:
-    result = ingest.receive(inbound_webhook(app.current_event, vendor))
-    metrics.add_metric(name=f"Webhook{result.status_code}", unit="Count", value=1)
-    return json_response(result.status_code, result.body)
+def receive_webhook(vendor: str) -> Response[dict[str, Any] | str]:
+    reply = ingest.receive(inbound_webhook(app.current_event, vendor))
+    metrics.add_metric(name=f"Webhook{reply.status_code}", unit="Count", value=1)
+    return Response(status_code=reply.status_code, content_type=reply.content_type, body=reply.body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -32,7 +32,9 @@ from shared.webhooks.model import (
     InvalidQuery,
     Outcome,
 )
+from shared.webhooks.ports import PayloadTooLargeToStore
 
+MAX_STORED_BODY_BYTES = 350 * 1024  # DynamoDB items stop at 400 KB; the rest of the attempt fits in 50
 LOG_SHARDS = 4  # spreads a day's log writes over 4 index partitions (10k rps peak, seed 000)
 LOG_RETENTION = timedelta(days=30)
 CLAIM_RETENTION = timedelta(days=7)  # longer than any vendor's retry window (Stripe: 3 days)
@@ -219,6 +221,11 @@ def _claim_item(claim: Claim, status: str, now: datetime, lease_until: datetime)
 
 def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:
     received = attempt.received_at.astimezone(UTC)
+    body = zlib.compress(attempt.body)
+    if len(body) > MAX_STORED_BODY_BYTES:
+        raise PayloadTooLargeToStore(
+            f"body compresses to {len(body)} bytes; at most {MAX_STORED_BODY_BYTES} can be kept"
+        )
     item = {
         "pk": f"ATTEMPT#{attempt.attempt_id}",
         "kind": "attempt",
@@ -229,9 +236,9 @@ def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:
         "status_code": attempt.status_code,
         "reason": attempt.reason,
         "events": json.dumps([asdict(record) for record in attempt.events]),
-        "body": Binary(zlib.compress(attempt.body)),
+        "body": Binary(body),
         "body_encoding": "zlib",
-        "body_size": len(attempt.body),
+        "body_size": attempt.body_size,
         "body_sha256": attempt.body_sha256,
         "content_type": attempt.content_type,
         "user_agent": attempt.user_agent,

@@ -24,6 +24,12 @@ class WebhookAck(BaseModel):
     message: str | None = None
 
 
+class TrackingAck(BaseModel):
+    """Answer of the Segment-compatible tracking API (what analytics SDKs expect)."""
+
+    success: bool = True
+
+
 class DeliveryEventView(BaseModel):
     vendor_event_id: str | None
     vendor_event_type: str

@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from shared.webhooks.model import (
     Claim,
@@ -25,11 +23,10 @@ from shared.webhooks.model import (
     InboundWebhook,
     Outcome,
 )
-from shared.webhooks.ports import Clock, DeliveryLedger, EventPublisher, SecretSource
+from shared.webhooks.ports import Clock, DeliveryLedger, EventPublisher, PayloadTooLargeToStore, SecretSource
 from shared.webhooks.signatures import SignatureError
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor
 
-MAX_BODY_BYTES = 256 * 1024
 CLAIM_LEASE = timedelta(seconds=60)  # longer than the receiver's 15 s timeout, so a live attempt keeps its lease
 
 _DISPOSITION = {
@@ -37,12 +34,6 @@ _DISPOSITION = {
     ClaimStatus.DUPLICATE: Disposition.DUPLICATE,
     ClaimStatus.IN_PROGRESS: Disposition.IN_PROGRESS,
 }
-
-
-@dataclass(frozen=True)
-class WebhookResponse:
-    status_code: int
-    body: dict[str, Any] = field(default_factory=dict)
 
 
 class WebhookIngest:
@@ -62,16 +53,20 @@ class WebhookIngest:
         self._clock = clock
         self._new_id = new_id
 
-    def receive(self, request: InboundWebhook) -> WebhookResponse:
+    def receive(self, request: InboundWebhook) -> Reply:
         now = self._clock.now()
         attempt = self._attempt(request, now)
         vendor = self._vendors.get(request.vendor)
         if vendor is None:
             known = ", ".join(sorted(self._vendors))
             return self._reject(attempt, 404, f"unknown vendor {request.vendor[:64]!r}; this hub receives {known}")
-        if len(request.body) > MAX_BODY_BYTES:
-            return self._reject(attempt, 413, f"body is {len(request.body)} bytes; at most {MAX_BODY_BYTES} accepted")
-        secrets = self._secrets.secrets_for(vendor.name)
+        return vendor.reply(self._receive(vendor, request, attempt, now))
+
+    def _receive(self, vendor: Vendor, request: InboundWebhook, attempt: DeliveryAttempt, now: datetime) -> Reply:
+        if len(request.body) > vendor.max_body_bytes:
+            limit = vendor.max_body_bytes
+            return self._reject(attempt, 413, f"body is {len(request.body)} bytes; {vendor.name} may send {limit}")
+        secrets = self._secrets.secrets_for(vendor.secret_key)
         if not secrets:
             return self._reject(attempt, 401, f"no signing secret is configured for {vendor.name}; rejecting all")
         try:
@@ -79,6 +74,11 @@ class WebhookIngest:
         except SignatureError as exc:
             return self._reject(attempt, 401, f"signature rejected: {exc}")
         try:
+            handshake = vendor.handshake(request)
+            if handshake is not None:
+                attempt.outcome, attempt.status_code, attempt.reason = Outcome.HANDSHAKE, handshake.status_code, None
+                self._ledger.record(attempt)
+                return handshake
             vendor_events = vendor.parse(request)
         except MalformedPayload as exc:
             return self._reject(attempt, 400, f"malformed {vendor.name} payload: {exc}")
@@ -86,7 +86,13 @@ class WebhookIngest:
         context = DeliveryContext(attempt.attempt_id, request.request_id, now)
         by_key = {e.dedupe_key: Claim(vendor.name, e.dedupe_key, vendor.normalize(e, context)) for e in vendor_events}
         claims = list(by_key.values())
-        statuses = self._ledger.claim(claims, now, now + CLAIM_LEASE, lambda found: _accepted(attempt, claims, found))
+        try:
+            statuses = self._ledger.claim(
+                claims, now, now + CLAIM_LEASE, lambda found: _accepted(attempt, claims, found)
+            )
+        except PayloadTooLargeToStore as exc:
+            attempt.body = b""  # the log keeps its size and hash, not the body it could not store
+            return self._reject(attempt, 413, str(exc))
         new = [claim for claim in claims if statuses[claim.dedupe_key] is ClaimStatus.NEW]
         if not new:
             return self._already_seen(attempt, claims, statuses)
@@ -94,7 +100,7 @@ class WebhookIngest:
 
     def _publish(
         self, attempt: DeliveryAttempt, claims: list[Claim], statuses: dict[str, ClaimStatus], new: list[Claim]
-    ) -> WebhookResponse:
+    ) -> Reply:
         try:
             failed = self._publisher.publish([claim.event for claim in new]).failed
         except Exception as exc:  # the bus being unreachable must still release the claims
@@ -111,8 +117,8 @@ class WebhookIngest:
             attempt.outcome, attempt.status_code = Outcome.FAILED, 503
             attempt.reason = f"event bus refused {len(refused)} of {len(new)} events ({first_error}); vendor will retry"
             self._ledger.record(attempt)
-            return WebhookResponse(503, {"message": "could not publish the delivery; please retry", **_ids(attempt)})
-        return WebhookResponse(
+            return Reply(503, {"message": "could not publish the delivery; please retry", **_ids(attempt)})
+        return Reply(
             202,
             {
                 "status": Outcome.ACCEPTED.value,
@@ -123,20 +129,18 @@ class WebhookIngest:
             },
         )
 
-    def _already_seen(
-        self, attempt: DeliveryAttempt, claims: list[Claim], statuses: dict[str, ClaimStatus]
-    ) -> WebhookResponse:
+    def _already_seen(self, attempt: DeliveryAttempt, claims: list[Claim], statuses: dict[str, ClaimStatus]) -> Reply:
         _accepted(attempt, claims, statuses)
         if any(status is ClaimStatus.IN_PROGRESS for status in statuses.values()):
             attempt.outcome, attempt.status_code = Outcome.IN_PROGRESS, 409
             attempt.reason = "another request is processing this delivery"
             self._ledger.record(attempt)
-            return WebhookResponse(
+            return Reply(
                 409, {"message": "this delivery is being processed by another request; retry later", **_ids(attempt)}
             )
         attempt.outcome, attempt.status_code = Outcome.DUPLICATE, 200
         self._ledger.record(attempt)
-        return WebhookResponse(
+        return Reply(
             200,
             {
                 "status": Outcome.DUPLICATE.value,
@@ -146,10 +150,10 @@ class WebhookIngest:
             },
         )
 
-    def _reject(self, attempt: DeliveryAttempt, status_code: int, reason: str) -> WebhookResponse:
+    def _reject(self, attempt: DeliveryAttempt, status_code: int, reason: str) -> Reply:
         attempt.outcome, attempt.status_code, attempt.reason = Outcome.REJECTED, status_code, reason
         self._ledger.record(attempt)
-        return WebhookResponse(status_code, {"message": reason, **_ids(attempt)})
+        return Reply(status_code, {"message": reason, **_ids(attempt)})
 
     def _attempt(self, request: InboundWebhook, now: datetime) -> DeliveryAttempt:
         return DeliveryAttempt(
@@ -160,6 +164,7 @@ class WebhookIngest:
             status_code=0,
             body=request.body,
             body_sha256=hashlib.sha256(request.body).hexdigest(),
+            body_size=len(request.body),
             content_type=request.header("content-type"),
             user_agent=request.header("user-agent"),
             source_ip=request.source_ip,

@@ -43,6 +43,7 @@ class VendorEvent:
 
 class Outcome(StrEnum):
     ACCEPTED = "accepted"
+    HANDSHAKE = "handshake"
     DUPLICATE = "duplicate"
     IN_PROGRESS = "in_progress"
     REJECTED = "rejected"
@@ -87,6 +88,7 @@ class DeliveryAttempt:
     status_code: int
     body: bytes
     body_sha256: str
+    body_size: int
     content_type: str | None
     user_agent: str | None
     source_ip: str | None
@@ -102,7 +104,7 @@ class DeliveryAttempt:
             status_code=self.status_code,
             reason=self.reason,
             events=list(self.events),
-            body_size=len(self.body),
+            body_size=self.body_size,
             body_sha256=self.body_sha256,
             content_type=self.content_type,
             user_agent=self.user_agent,

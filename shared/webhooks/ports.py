@@ -12,6 +12,10 @@ from shared.events.canonical import CanonicalEvent
 from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery
 
 
+class PayloadTooLargeToStore(Exception):
+    """The raw body cannot be kept durably (it does not compress under the store's item limit)."""
+
+
 class SecretSource(Protocol):
     def secrets_for(self, vendor: str) -> list[str]:
         """Every accepted secret for the vendor, current first; empty when none is configured."""

@@ -20,6 +20,16 @@ class MalformedPayload(Exception):
 
 
 @dataclass(frozen=True)
+class Reply:
+    """The HTTP answer to a delivery. Most vendors take JSON; some expect their own shape (Salesforce a SOAP
+    Ack, Slack's url_verification the challenge back)."""
+
+    status_code: int
+    body: dict[str, Any] | str
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
 class DeliveryContext:
     delivery_id: str
     correlation_id: str
@@ -28,6 +38,12 @@ class DeliveryContext:
 
 class Vendor(ABC):
     name: str
+    max_body_bytes: int = 256 * 1024
+
+    @property
+    def secret_key(self) -> str:
+        """The entry of the secrets document holding this vendor's secrets."""
+        return self.name
 
     @abstractmethod
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
@@ -39,6 +55,15 @@ class Vendor(ABC):
 
     @abstractmethod
     def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent: ...
+
+    def handshake(self, request: InboundWebhook) -> Reply | None:
+        """For a verified request that is a protocol handshake rather than events (Slack's url_verification),
+        the answer to send; such requests are logged and nothing is published."""
+        return None
+
+    def reply(self, answer: Reply) -> Reply:
+        """The gateway's answer in the form this vendor expects; JSON unless the vendor says otherwise."""
+        return answer
 
     def canonical(
         self,

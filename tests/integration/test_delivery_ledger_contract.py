@@ -64,6 +64,7 @@ def attempt_of(attempt_id: str, at: datetime, vendor: str = "stripe", outcome: O
         status_code=202,
         body=b'{"id": "evt"}' * 50,
         body_sha256="abc",
+        body_size=650,
         content_type="application/json",
         user_agent="Stripe/1.0",
         source_ip="203.0.113.9",

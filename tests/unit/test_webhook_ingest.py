@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from shared.events.canonical import EventType
-from shared.webhooks.ingest import CLAIM_LEASE, MAX_BODY_BYTES, WebhookIngest
+from shared.webhooks.ingest import CLAIM_LEASE, WebhookIngest
 from shared.webhooks.model import Disposition, Outcome
 from shared.webhooks.registry import VENDORS
 from tests.fakes import FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
@@ -170,7 +170,7 @@ def test_a_signed_but_malformed_body_is_400(gateway: Gateway) -> None:
 
 def test_a_body_over_the_limit_is_413(gateway: Gateway) -> None:
     # Given a body larger than the gateway accepts
-    body = b"x" * (MAX_BODY_BYTES + 1)
+    body = b"x" * (VENDORS["stripe"].max_body_bytes + 1)
     # When it is delivered
     response = gateway.stripe(body)
     # Then it is 413 before any verification work
@@ -268,7 +268,7 @@ def _attempt_stub(gateway: Gateway):  # type: ignore[no-untyped-def]
 
     def attempt_for(_statuses):  # type: ignore[no-untyped-def]
         return DeliveryAttempt(
-            "crashed", "stripe", gateway.clock.now(), Outcome.ACCEPTED, 202, b"", "", None, None, None
+            "crashed", "stripe", gateway.clock.now(), Outcome.ACCEPTED, 202, b"", "", 0, None, None, None
         )
 
     return attempt_for

@@ -1,0 +1,52 @@
+"""POST /v1/batch|track|identify|page|screen|group|alias: the Segment HTTP tracking API, so analytics
+SDKs pointed at the hub deliver events that become canonical events like any webhook."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.catalog import TRACKING_CALLS
+from shared.http.api import rest_resolver
+from shared.http.webhook_request import inbound_webhook
+from shared.observability import logger, metrics, traced
+from shared.settings import WebhookReceiverSettings, load_settings
+from shared.webhooks.api_models import TrackingAck
+from shared.webhooks.registry import TRACKING_API
+from shared.wiring import webhook_ingest
+
+app = rest_resolver()
+ingest = webhook_ingest(load_settings(WebhookReceiverSettings), vendors={TRACKING_API.name: TRACKING_API})
+
+
+def track() -> Response[dict[str, Any] | str]:
+    reply = ingest.receive(inbound_webhook(app.current_event, TRACKING_API.name))
+    metrics.add_metric(name=f"Tracking{reply.status_code}", unit="Count", value=1)
+    return Response(status_code=reply.status_code, content_type=reply.content_type, body=reply.body)
+
+
+for _call in TRACKING_CALLS:
+    app.post(
+        f"/v1/{_call}",
+        summary=f"Segment-compatible {_call}",
+        description="Segment HTTP tracking API; authenticate with a write key as the HTTP Basic user name.",
+        responses={
+            200: {
+                "description": "Accepted (or already accepted)",
+                "content": {"application/json": {"model": TrackingAck}},
+            },
+            400: {"description": "Not a Segment message; `message` says why"},
+            401: {"description": "Missing or unknown write key"},
+            413: {"description": "Batch too large"},
+            503: {"description": "Not published; retry"},
+        },
+        tags=["tracking"],
+    )(track)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,144 @@
+"""Segment: the signed webhook destination and the write-key tracking API, normalized the same way."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.events.canonical import EngagementKind, EventType
+from shared.webhooks.model import InboundWebhook
+from shared.webhooks.signatures import SignatureError
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply
+from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi, sign
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CONTEXT = DeliveryContext("d1", "r1", NOW)
+SECRET = "segment-secret"
+WRITE_KEY = "write-key-1"
+
+
+def message(kind: str = "track", **fields: object) -> dict:
+    base = {"type": kind, "messageId": f"m-{kind}", "userId": "u1", "timestamp": "2026-11-25T11:59:00Z"}
+    if kind == "track":
+        base["event"] = "Demo Requested"
+    return base | fields
+
+
+def webhook(body: bytes, signature: str | None) -> InboundWebhook:
+    headers = {"x-signature": signature} if signature else {}
+    return InboundWebhook("segment", "POST", "https://hub/webhooks/segment", headers, body, "r")
+
+
+def api_call(path: str, body: dict | bytes, write_key: str | None = WRITE_KEY, **headers: str) -> InboundWebhook:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    if write_key is not None:
+        headers["authorization"] = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+    return InboundWebhook("segment_api", "POST", f"https://hub{path}", headers, raw, "r")
+
+
+def normalized(vendor, request):  # type: ignore[no-untyped-def]
+    return [vendor.normalize(event, CONTEXT) for event in vendor.parse(request)]
+
+
+def test_a_signed_destination_message_verifies_and_a_forged_one_does_not() -> None:
+    body = json.dumps(message()).encode()
+    Segment().verify(webhook(body, sign(SECRET, body)), ["old", SECRET], NOW)
+    with pytest.raises(SignatureError):
+        Segment().verify(webhook(body, sign("forged", body)), [SECRET], NOW)
+    with pytest.raises(SignatureError, match="missing"):
+        Segment().verify(webhook(body, None), [SECRET], NOW)
+    with pytest.raises(SignatureError):
+        Segment().verify(webhook(body + b" ", sign(SECRET, body)), [SECRET], NOW)
+
+
+@pytest.mark.parametrize(
+    ("msg", "event_type", "kind"),
+    [
+        (message("track"), EventType.ENGAGEMENT_RECORDED, EngagementKind.DEMO_REQUEST),
+        (message("track", event="Signed Up"), EventType.ENGAGEMENT_RECORDED, EngagementKind.TRIAL_SIGNUP),
+        (message("track", event="Clicked Thing"), EventType.ENGAGEMENT_RECORDED, EngagementKind.TRACK),
+        (message("page", properties={"path": "/blog/x"}), EventType.ENGAGEMENT_RECORDED, EngagementKind.PAGE_VIEW),
+        (
+            message("page", properties={"url": "https://x.io/pricing"}),
+            EventType.ENGAGEMENT_RECORDED,
+            EngagementKind.PRICING_PAGE_VISIT,
+        ),
+        (message("identify", traits={"email": "ada@example.com"}), EventType.CONTACT_UPSERTED, None),
+        (message("group", groupId="acme"), EventType.ACCOUNT_UPSERTED, None),
+    ],
+)
+def test_segment_messages_map_onto_the_taxonomy(msg: dict, event_type: EventType, kind: EngagementKind | None) -> None:
+    [event] = normalized(Segment(), webhook(json.dumps(msg).encode(), "x"))
+    assert event.event_type is event_type
+    if kind is not None:
+        assert event.data["kind"] == kind.value
+    assert event.subject.contact_id == "segment:u1"
+    assert event.vendor_event_id == msg["messageId"]
+    assert event.occurred_at == datetime(2026, 11, 25, 11, 59, tzinfo=UTC)
+
+
+def test_anonymous_visitors_are_named_by_their_anonymous_id() -> None:
+    msg = message("page", userId=None, anonymousId="anon-7")
+    [event] = normalized(Segment(), webhook(json.dumps(msg).encode(), "x"))
+    assert event.subject.contact_id == "segment-anonymous:anon-7"
+    assert event.data["anonymous_id"] == "anon-7"
+
+
+def test_the_tracking_api_accepts_a_write_key_as_basic_user_or_in_the_body() -> None:
+    api = SegmentTrackingApi()
+    api.verify(api_call("/v1/track", message()), [WRITE_KEY], NOW)
+    api.verify(api_call("/v1/batch", {"batch": [message()], "writeKey": WRITE_KEY}, write_key=None), [WRITE_KEY], NOW)
+    with pytest.raises(SignatureError, match="not one this hub issued"):
+        api.verify(api_call("/v1/track", message(), write_key="stolen"), [WRITE_KEY], NOW)
+    with pytest.raises(SignatureError, match="missing write key"):
+        api.verify(api_call("/v1/track", b"not json", write_key=None), [WRITE_KEY], NOW)
+
+
+def test_a_batch_becomes_one_event_per_message_with_batch_context() -> None:
+    batch = {"batch": [message("identify"), message("page", messageId="m-2")], "context": {"ip": "203.0.113.1"}}
+    events = SegmentTrackingApi().parse(api_call("/v1/batch", batch))
+    assert [event.vendor_event_type for event in events] == ["identify", "page"]
+    assert all(event.payload["context"] == {"ip": "203.0.113.1"} for event in events)
+
+
+def test_single_calls_take_their_type_from_the_path() -> None:
+    msg = {k: v for k, v in message("identify").items() if k != "type"}
+    [event] = SegmentTrackingApi().parse(api_call("/v1/identify", msg))
+    assert event.vendor_event_type == "identify"
+
+
+def test_gzip_bodies_are_inflated_but_not_past_the_limit() -> None:
+    body = gzip.compress(json.dumps({"batch": [message()]}).encode())
+    [event] = SegmentTrackingApi().parse(api_call("/v1/batch", body, **{"content-encoding": "gzip"}))
+    assert event.vendor_event_id == "m-track"
+    bomb = gzip.compress(b"{" + b" " * (3 * 1024 * 1024) + b"}")
+    with pytest.raises(MalformedPayload, match="inflates past"):
+        SegmentTrackingApi().parse(api_call("/v1/batch", bomb, **{"content-encoding": "gzip"}))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "problem"),
+    [
+        ("/v1/batch", {"batch": []}, "non-empty"),
+        ("/v1/batch", {"batch": ["x"]}, "message object"),
+        ("/v1/track", {"type": "track", "userId": "u"}, "messageId"),
+        ("/v1/track", {"messageId": "m", "event": "x"}, "neither userId nor anonymousId"),
+        ("/v1/track", {"messageId": "m", "userId": "u"}, "no event name"),
+        ("/v1/track", {"type": "explode", "messageId": "m", "userId": "u"}, "not one of"),
+    ],
+)
+def test_malformed_messages_name_what_is_wrong(path: str, body: dict, problem: str) -> None:
+    with pytest.raises(MalformedPayload, match=problem):
+        SegmentTrackingApi().parse(api_call(path, body))
+
+
+def test_the_tracking_api_answers_like_segment() -> None:
+    api = SegmentTrackingApi()
+    assert api.reply(Reply(202, {"delivery_id": "d"})) == Reply(200, {"success": True})
+    refused = api.reply(Reply(401, {"message": "no", "delivery_id": "d"}))
+    assert refused.status_code == 401
+    assert refused.body["code"] == "unauthorized"
