@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_runtime.auth import LocalUserPool
 from local_runtime.dispatcher import EventDispatcher
+from local_runtime.faults import PutEventsFaults
 from local_runtime.gateway import LocalApiGateway, LocalRoute
 from local_runtime.lambda_events import LOCAL_REGION, LocalLambdaContext
 from local_runtime.provision import Provisioned, provision
@@ -42,6 +43,7 @@ class LocalHub:
         self._server: Any = None
         self._dispatcher: EventDispatcher | None = None
         self.provisioned: Provisioned | None = None
+        self.faults = PutEventsFaults()
 
     @property
     def url(self) -> str:
@@ -58,6 +60,10 @@ class LocalHub:
 
         import boto3
 
+        # Before any handler creates its clients: botocore copies a session's hooks into each new client.
+        boto3.setup_default_session(region_name=LOCAL_REGION)
+        assert boto3.DEFAULT_SESSION is not None
+        self.faults.install(boto3.DEFAULT_SESSION.events)
         session = boto3.Session(region_name=LOCAL_REGION)
         self.provisioned = provision(self.catalog, STAGE, session)
         for fn in self.catalog.functions:
@@ -140,8 +146,14 @@ class LocalHub:
                 return _json({"message": f"no queue {queue!r}; the hub's queues are: {known}"}, 404)
             return _json(self._dispatcher.redrive(queue))
 
+        def refuse_put_events(request: Request) -> Response:
+            calls = int((request.get_json(silent=True) or {}).get("calls", 1))
+            self.faults.refuse_next(calls)
+            return _json({"message": f"the bus will refuse the next {calls} PutEvents call(s)"})
+
         return [
             ("GET", "/healthz", healthz),
+            ("POST", "/_local/faults/put-events", refuse_put_events),
             ("GET", "/_local/events", events),
             ("GET", "/openapi.json", openapi),
             ("GET", "/docs", docs),

@@ -131,3 +131,26 @@ def test_unknown_routes_are_404_with_a_message(hub: str) -> None:
     response = requests.get(f"{hub}/api/v1/nothing-here", timeout=5)
     assert response.status_code == 404
     assert "no route" in response.json()["message"]
+
+
+def test_a_publish_failure_is_503_and_the_vendors_retry_publishes_exactly_once(hub: str) -> None:
+    # Given the bus will refuse the next PutEvents (as EventBridge does under throttling or an outage)
+    requests.post(f"{hub}/_local/faults/put-events", json={"calls": 1}, timeout=5).raise_for_status()
+    body = json.dumps(
+        {"id": "evt_e2e_flaky", "object": "event", "type": "invoice.paid", "created": int(time.time()), "data": {}}
+    ).encode()
+    from shared.webhooks.vendors.stripe import sign
+
+    secret = json.loads((ROOT / "config" / "local.secrets.json").read_text())["stripe"][0]
+
+    def deliver() -> requests.Response:
+        headers = {"Stripe-Signature": sign(secret, body, int(time.time()))}
+        return requests.post(f"{hub}/webhooks/stripe", data=body, headers=headers, timeout=10)
+
+    # When Stripe delivers, is told to retry, retries, and then retries once more
+    statuses = [deliver().status_code for _ in range(3)]
+    wait_for_event(hub, lambda e: e["detail"]["vendor_event_id"] == "evt_e2e_flaky")
+    time.sleep(1.5)
+    # Then 503, 202, 200, and the event is on the bus exactly once
+    assert statuses == [503, 202, 200]
+    assert [e["detail"]["vendor_event_id"] for e in bus_events(hub)].count("evt_e2e_flaky") == 1

@@ -52,38 +52,9 @@ def drain(queue_url: str) -> list[dict]:
 
 
 def refuse_put_events(client, times: int = 1, refused: set[int] | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Make the next `times` PutEvents calls on `client` come back with FailedEntryCount > 0 for the entries
-    at positions `refused` (all when None) — and deliver only the others, as EventBridge would."""
-    import json
+    """Make the next `times` PutEvents calls on `client` refuse the entries at `refused` (all when None)."""
+    from local_runtime.faults import PutEventsFaults
 
-    from botocore.awsrequest import AWSResponse
-
-    remaining = [times]
-
-    def answer(params: dict, **_: object):  # type: ignore[no-untyped-def]
-        if remaining[0] <= 0:
-            return None
-        remaining[0] -= 1
-        entries = json.loads(params["body"])["Entries"]  # the serialized request, about to be sent
-        failing = set(range(len(entries))) if refused is None else refused
-        delivered = [entry for position, entry in enumerate(entries) if position not in failing]
-        if delivered:
-            client.meta.events.unregister("before-call.events.PutEvents", answer)
-            delivered = [
-                {key: entry[key] for key in ("Source", "DetailType", "Detail", "EventBusName") if key in entry}
-                for entry in delivered
-            ]
-            try:
-                client.put_events(Entries=delivered)
-            finally:
-                client.meta.events.register("before-call.events.PutEvents", answer)
-        results = [
-            {"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} if position in failing else {"EventId": "ok"}
-            for position in range(len(entries))
-        ]
-        return AWSResponse("https://events.local", 200, {}, None), {
-            "FailedEntryCount": len(failing),
-            "Entries": results,
-        }
-
-    client.meta.events.register("before-call.events.PutEvents", answer)
+    faults = PutEventsFaults()
+    faults.refuse_next(times, refused)
+    faults.install(client.meta.events)

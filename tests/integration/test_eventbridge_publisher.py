@@ -55,7 +55,7 @@ def test_entries_the_bus_refuses_are_reported_by_event_id(aws) -> None:
     # When three events are published
     result = publisher.publish([event(0), event(1), event(2)])
     # Then exactly the refused one is reported failed, and the other two were delivered
-    assert result.failed == {event(1).event_id: "InternalFailure: injected"}
+    assert result.failed == {event(1).event_id: "InternalFailure: injected by PutEventsFaults"}
     assert sorted(m["detail"]["vendor_event_id"] for m in drain(aws.all_events_url)) == ["evt_0", "evt_2"]
 
 
