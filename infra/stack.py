@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.api import Api
 from infra.config import stage_config
 from infra.data import Data
+from infra.event_schemas import EventSchemas
 from infra.events import Events, Triggers
 from infra.functions import Functions
 from infra.observability import Observability
@@ -49,6 +50,7 @@ class RevOpsHubStack(Stack):
         self.keys = Keys(self, "Security", cfg=cfg)
         self.data = Data(self, "Data", cfg=cfg, catalog=catalog, keys=self.keys)
         self.events = Events(self, "Events", cfg=cfg, catalog=catalog, keys=self.keys)
+        self.event_schemas = EventSchemas(self, "EventSchemas", cfg=cfg, catalog=catalog)
         self.functions = Functions(
             self, "Functions", cfg=cfg, catalog=catalog, keys=self.keys, data=self.data, bus=self.events.bus
         )

@@ -48,6 +48,7 @@ class EngagementKind(StrEnum):
     CONTENT_DOWNLOAD = "content_download"
     WEBINAR_ATTENDED = "webinar_attended"
     MEETING_BOOKED = "meeting_booked"
+    MEETING_CANCELED = "meeting_canceled"
     DEMO_REQUEST = "demo_request"
     PRICING_PAGE_VISIT = "pricing_page_visit"
     TRIAL_SIGNUP = "trial_signup"
@@ -59,28 +60,62 @@ class Subject(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    contact_id: str | None = None
-    account_id: str | None = None
-    deal_id: str | None = None
-    email: str | None = None
+    contact_id: str | None = Field(
+        default=None, description='The person, as `"<vendor>:<id>"` (e.g. `"hubspot:501"`); null when not known.'
+    )
+    account_id: str | None = Field(
+        default=None,
+        description='The company or customer account, as `"<vendor>:<id>"` (e.g. `"stripe:cus_123"`); '
+        "null when not known.",
+    )
+    deal_id: str | None = Field(
+        default=None, description='The deal or opportunity, as `"<vendor>:<id>"`; null when the event is about none.'
+    )
+    email: str | None = Field(default=None, description="The person's email address when the vendor sent one.")
 
 
 class CanonicalEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    event_id: str
-    event_type: EventType
-    schema_version: str = SCHEMA_VERSION
-    occurred_at: datetime
-    received_at: datetime
-    source_vendor: str
-    vendor_event_id: str | None
-    vendor_event_type: str
-    subject: Subject = Field(default_factory=Subject)
-    data: dict[str, Any] = Field(default_factory=dict)
-    correlation_id: str
-    delivery_id: str
-    data_by_reference: bool = False
+    event_id: str = Field(
+        description="Deterministic UUID of the vendor event: a retried or re-published vendor event keeps its id, "
+        "so consumers de-duplicate on it."
+    )
+    event_type: EventType = Field(description="What happened; the same value as the EventBridge `detail-type`.")
+    schema_version: str = Field(
+        default=SCHEMA_VERSION, description="Version of this envelope and of the event-type taxonomy."
+    )
+    occurred_at: datetime = Field(
+        description="When it happened at the vendor (ISO 8601); the receipt time when the vendor does not say. "
+        "Also the EventBridge event's `time`."
+    )
+    received_at: datetime = Field(description="When the hub received the webhook delivery (ISO 8601).")
+    source_vendor: str = Field(
+        description="The vendor that sent it, as in `POST /webhooks/{vendor}`: `stripe`, `hubspot`, ..."
+    )
+    vendor_event_id: str | None = Field(
+        description="The vendor's own id of the event (Stripe `evt_...`, HubSpot `eventId`); null when it has none."
+    )
+    vendor_event_type: str = Field(
+        description="The vendor's own name of the event (`invoice.paid`, `contact.propertyChange`, ...)."
+    )
+    subject: Subject = Field(default_factory=Subject, description="Who the event is about.")
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Type-specific payload normalized from the vendor event; empty when `data_by_reference` is true.",
+    )
+    correlation_id: str = Field(
+        description="Id of the HTTP request that delivered the webhook (the API Gateway request id), for tracing."
+    )
+    delivery_id: str = Field(
+        description="Id of the delivery in the hub's webhook delivery log (`GET /api/v1/webhooks/deliveries`), "
+        "which keeps the raw body."
+    )
+    data_by_reference: bool = Field(
+        default=False,
+        description="True when the event was too large for EventBridge and travels without `data`: fetch the stored "
+        "delivery `delivery_id` instead.",
+    )
 
     def by_reference(self) -> CanonicalEvent:
         """This event without its data, for events too large for the bus: consumers fetch the stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -55,6 +56,7 @@ def hub() -> Iterator[str]:
         process.kill()
 
 
+@functools.cache
 def token(*groups: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "local_runtime.token", *groups], cwd=ROOT, capture_output=True, text=True, check=True

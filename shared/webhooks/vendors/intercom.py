@@ -1,0 +1,139 @@
+"""Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the body keyed with the app's client secret.
+
+HMAC-SHA1 is still sound as a MAC (SHA-1's collision weakness does not carry over to HMAC), but nothing
+timestamped is signed: the notification `id`, which Intercom keeps across its retries (only
+`delivery_attempts` and friends change), is the dedupe key and what makes a replay harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.signatures import SignatureError, any_match, decode_hex
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, load_json, qualified
+
+SIGNATURE_HEADER = "X-Hub-Signature"
+_PREFIX = "sha1="
+
+_OPENED = {"conversation.user.created", "ticket.created"}
+_CONTACT = {"contact.user.created", "contact.lead.created", "user.created"}
+_SOLVED_STATES = {"resolved", "closed"}
+
+
+class Intercom(Vendor):
+    name = "intercom"
+
+    def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
+        header = request.header(SIGNATURE_HEADER)
+        if not header:
+            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+        # Intercom sends one signature; a comma-separated list is what a proxy makes of a repeated header
+        signatures = [part.strip()[len(_PREFIX) :] for part in header.split(",") if part.strip().startswith(_PREFIX)]
+        if not signatures:
+            raise SignatureError(f"{SIGNATURE_HEADER} has no sha1= signature")
+        expected = (_hmac_sha1(secret, request.body) for secret in secrets)
+        if not any_match(expected, decode_hex(signatures)):
+            raise SignatureError(f"{SIGNATURE_HEADER} does not match any configured client secret")
+
+    def handshake(self, request: InboundWebhook) -> Reply | None:
+        # Intercom's "send test request" is a signed `ping` notification: answered, never published. Only its
+        # topic is looked at, so a ping need not carry everything a real notification must.
+        body = load_json(request.body)
+        if isinstance(body, dict) and body.get("topic") == "ping":
+            return Reply(200, {"status": "pong"})
+        return None
+
+    def parse(self, request: InboundWebhook) -> list[VendorEvent]:
+        notification = _notification(request.body)
+        created = notification.get("created_at")
+        return [
+            VendorEvent(
+                dedupe_key=notification["id"],
+                vendor_event_id=notification["id"],
+                vendor_event_type=notification["topic"],
+                occurred_at=datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None,
+                payload=notification,
+            )
+        ]
+
+    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
+        item: dict[str, Any] = dict(event.payload["data"]["item"])
+        topic = event.vendor_event_type
+        if topic in _CONTACT:
+            subject = Subject(contact_id=qualified(self.name, item.get("id")), email=_string(item.get("email")))
+            data = {key: item.get(key) for key in ("id", "external_id", "email", "name", "role")}
+            return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
+        if topic in _OPENED:
+            return self.canonical(event, context, EventType.SUPPORT_TICKET_OPENED, self._contact(item), _ticket(item))
+        if topic == "conversation.admin.closed" or (topic == "ticket.state.updated" and _state(item) in _SOLVED_STATES):
+            return self.canonical(event, context, EventType.SUPPORT_TICKET_SOLVED, self._contact(item), _ticket(item))
+        return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
+
+    def _contact(self, item: dict[str, Any]) -> Subject:
+        """The customer of a conversation or ticket: the conversation's author if a user or lead, else its
+        first listed contact."""
+        source = _object(item.get("source"))
+        author = _object(source.get("author"))
+        if author.get("type") in {"user", "lead", "contact"}:
+            return Subject(contact_id=qualified(self.name, author.get("id")), email=_string(author.get("email")))
+        contacts = _object(item.get("contacts"))
+        listed = [c for c in contacts.get("contacts") or [] if isinstance(c, dict)]
+        return Subject(contact_id=qualified(self.name, listed[0].get("id"))) if listed else Subject()
+
+
+def _notification(body: bytes) -> dict[str, Any]:
+    notification = load_json(body)
+    if not isinstance(notification, dict) or notification.get("type") != "notification_event":
+        raise MalformedPayload('expected an Intercom notification ({"type": "notification_event", ...})')
+    for key in ("id", "topic"):
+        if not isinstance(notification.get(key), str) or not notification[key]:
+            raise MalformedPayload(f"Intercom notification has no {key}")
+    data = notification.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("item"), dict):
+        raise MalformedPayload("Intercom notification has no data.item object")
+    return notification
+
+
+def _state(item: dict[str, Any]) -> str:
+    # ticket_state was a string before API 2.12 and is an object with a category since
+    state = item.get("ticket_state")
+    if isinstance(state, dict):
+        state = state.get("category")
+    if isinstance(state, str) and state:
+        return state.lower()
+    return "closed" if item.get("open") is False else ""
+
+
+def _ticket(item: dict[str, Any]) -> dict[str, Any]:
+    attributes = _object(item.get("ticket_attributes"))
+    return {
+        "object": item.get("type"),
+        "id": item.get("id"),
+        "ticket_id": item.get("ticket_id"),
+        "title": item.get("title") or attributes.get("_default_title_"),
+        "state": _state(item) or item.get("state"),
+        "admin_assignee_id": item.get("admin_assignee_id"),
+        "team_assignee_id": item.get("team_assignee_id"),
+    }
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _hmac_sha1(secret: str, body: bytes) -> bytes:
+    return hmac.new(secret.encode(), body, hashlib.sha1).digest()
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The `X-Hub-Signature` header Intercom would send; for local examples."""
+    return _PREFIX + _hmac_sha1(secret, body).hex()

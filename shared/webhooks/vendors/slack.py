@@ -1,0 +1,180 @@
+"""Slack: `X-Slack-Signature: v0=<hex>`, HMAC-SHA256 (app signing secret) of
+`"v0:{X-Slack-Request-Timestamp}:{body}"`, the timestamp in seconds.
+
+One route takes both of Slack's request kinds. The Events API posts JSON: `url_verification` (answered with
+its challenge) and `event_callback` (deduped on `event_id`, which Slack keeps across retries). Interactivity
+posts `application/x-www-form-urlencoded` with the JSON in `payload`; it carries no id, so it dedupes on a
+hash of the payload, in which the per-click `trigger_id` and `action_ts` keep two clicks apart.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.model import InboundWebhook, Outcome, VendorEvent
+from shared.webhooks.signatures import (
+    SignatureError,
+    any_match,
+    check_timestamp,
+    decode_hex,
+    hmac_sha256,
+    parse_timestamp_seconds,
+)
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, content_hash, load_json
+
+SIGNATURE_HEADER = "X-Slack-Signature"
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+HANDOFF_ACTION = "handoff_accept"
+_PREFIX = "v0="
+_ACKS = {Outcome.ACCEPTED.value, Outcome.DUPLICATE.value}
+
+
+class Slack(Vendor):
+    name = "slack"
+
+    def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
+        header = request.header(SIGNATURE_HEADER)
+        if not header:
+            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+        timestamp = request.header(TIMESTAMP_HEADER) or ""
+        check_timestamp(parse_timestamp_seconds(timestamp, TIMESTAMP_HEADER), now)
+        # Slack sends one signature; a comma-separated list is what a proxy makes of a repeated header
+        signatures = [part.strip()[len(_PREFIX) :] for part in header.split(",") if part.strip().startswith(_PREFIX)]
+        if not signatures:
+            raise SignatureError(f"{SIGNATURE_HEADER} has no v0= signature")
+        signed = b"v0:" + timestamp.encode() + b":" + request.body
+        if not any_match((hmac_sha256(secret, signed) for secret in secrets), decode_hex(signatures)):
+            raise SignatureError(f"{SIGNATURE_HEADER} does not match any configured signing secret")
+
+    def handshake(self, request: InboundWebhook) -> Reply | None:
+        if _is_form(request.body):
+            return None
+        body = load_json(request.body)
+        if isinstance(body, dict) and body.get("type") == "url_verification":
+            challenge = body.get("challenge")
+            if not isinstance(challenge, str) or not challenge:
+                raise MalformedPayload("url_verification has no challenge")
+            return Reply(200, {"challenge": challenge})
+        return None
+
+    def parse(self, request: InboundWebhook) -> list[VendorEvent]:
+        if _is_form(request.body):
+            return [_interaction(request.body)]
+        body = load_json(request.body)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise MalformedPayload('expected a Slack Events API object ({"type": ...})')
+        if body["type"] != "event_callback":
+            return [VendorEvent(content_hash(body), None, body["type"], None, body)]
+        event_id, event = body.get("event_id"), body.get("event")
+        if not isinstance(event_id, str) or not event_id:
+            raise MalformedPayload("event_callback has no event_id")
+        if not isinstance(event, dict):
+            raise MalformedPayload("event_callback has no event object")
+        event_time = body.get("event_time")
+        return [
+            VendorEvent(
+                dedupe_key=event_id,
+                vendor_event_id=event_id,
+                vendor_event_type=str(event.get("type") or "event_callback"),
+                occurred_at=datetime.fromtimestamp(event_time, tz=UTC) if isinstance(event_time, int) else None,
+                payload=body,
+            )
+        ]
+
+    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
+        action = _handoff_action(event)
+        if action is None:
+            return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
+        payload: dict[str, Any] = dict(event.payload)
+        value = _json_or_raw(action.get("value"))
+        user = _object(payload.get("user"))
+        channel = _object(payload.get("channel"))
+        container = _object(payload.get("container"))
+        # Slack's user goes under slack_* keys so a value field of the same name is never overwritten
+        data = value | {
+            "slack_user_id": user.get("id"),
+            "slack_user_name": user.get("username") or user.get("name"),
+            "slack_team_id": _object(payload.get("team")).get("id"),
+            "channel_id": channel.get("id") or container.get("channel_id"),
+            "message_ts": container.get("message_ts"),
+            "action_ts": action.get("action_ts"),
+        }
+        lead_id = value.get("lead_id")
+        # the button value is written by the hub, so a lead id in it is already "<vendor>:<id>"
+        subject = Subject(contact_id=lead_id) if isinstance(lead_id, str) and ":" in lead_id else Subject()
+        return self.canonical(event, context, EventType.HANDOFF_ACCEPTED, subject, data)
+
+    def reply(self, answer: Reply) -> Reply:
+        # Slack wants a bare 200: a body on an interaction ack is shown to the user (slash commands) or fails
+        # the modal (view_submission), and Events API retries on anything slower or non-2xx. The gateway's
+        # accepted/duplicate acks are therefore emptied; the url_verification challenge and errors pass as is.
+        if isinstance(answer.body, dict) and answer.body.get("status") in _ACKS:
+            return Reply(200, "", "text/plain")
+        return answer
+
+
+def _is_form(body: bytes) -> bool:
+    # Events API bodies are JSON objects; interactivity and slash commands are form-encoded
+    return not body.lstrip().startswith(b"{")
+
+
+def _interaction(body: bytes) -> VendorEvent:
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedPayload("body is neither JSON nor a form-encoded Slack request") from None
+    if not form:
+        raise MalformedPayload("body is empty")
+    if "payload" not in form:
+        # a slash command: its fields are the payload
+        fields = {key: values[0] for key, values in form.items()}
+        return VendorEvent(content_hash(fields), None, "slash_command" if "command" in fields else "form", None, fields)
+    try:
+        payload = json.loads(form["payload"][0])
+    except json.JSONDecodeError as exc:
+        raise MalformedPayload(f"interaction payload is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        raise MalformedPayload('interaction payload is not a Slack interaction ({"type": ...})')
+    return VendorEvent(content_hash(payload), None, payload["type"], _action_time(payload), payload)
+
+
+def _handoff_action(event: VendorEvent) -> dict[str, Any] | None:
+    if event.vendor_event_type != "block_actions":
+        return None
+    actions = event.payload.get("actions")
+    for action in actions if isinstance(actions, list) else []:
+        if isinstance(action, dict) and action.get("action_id") == HANDOFF_ACTION:
+            return action
+    return None
+
+
+def _json_or_raw(value: object) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return {"value": value}
+        return parsed if isinstance(parsed, dict) else {"value": parsed}
+    return {"value": value}
+
+
+def _action_time(payload: dict[str, Any]) -> datetime | None:
+    actions = payload.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    try:
+        return datetime.fromtimestamp(float(first["action_ts"]), tz=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The `X-Slack-Signature` header Slack would send; for local examples."""
+    return _PREFIX + hmac_sha256(secret, f"v0:{timestamp}:".encode() + body).hex()
