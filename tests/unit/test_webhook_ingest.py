@@ -272,3 +272,17 @@ def _attempt_stub(gateway: Gateway):  # type: ignore[no-untyped-def]
         )
 
     return attempt_for
+
+
+def test_concurrent_duplicates_publish_exactly_once(gateway: Gateway) -> None:
+    # Given eight copies of one Stripe delivery arriving at the same moment
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = stripe_event("evt_concurrent")
+    # When they are processed in parallel
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: gateway.stripe(body).status_code, range(8)))
+    # Then exactly one publishes; the others are duplicates or told to retry while it is in flight
+    assert answers.count(202) == 1
+    assert set(answers) <= {202, 200, 409}
+    assert [event.vendor_event_id for event in gateway.publisher.published] == ["evt_concurrent"]
