@@ -112,3 +112,12 @@ def test_a_hubspot_contact_email_change_carries_the_email() -> None:
 def test_malformed_bodies_name_what_is_wrong(vendor: str, body: bytes, message: str) -> None:
     with pytest.raises(MalformedPayload, match=message):
         normalize(vendor, body)
+
+
+def test_a_failed_invoice_reports_the_amount_that_failed() -> None:
+    # Given an invoice whose payment failed: nothing was paid, 4900 was due
+    body = stripe_event("evt_f", "invoice.payment_failed", amount_paid=0, amount_due=4900)
+    # When it is normalized
+    [event] = normalize("stripe", body)
+    # Then the failed amount is what was due
+    assert (event.event_type, event.data["amount_minor"]) == (EventType.PAYMENT_FAILED, 4900)

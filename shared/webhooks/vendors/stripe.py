@@ -68,7 +68,7 @@ class Stripe(Vendor):
         if kind in _PAYMENT_SUCCEEDED or (kind == "checkout.session.completed" and obj.get("payment_status") == "paid"):
             return self.canonical(event, context, EventType.PAYMENT_SUCCEEDED, subject, _payment(obj, livemode))
         if kind in _PAYMENT_FAILED:
-            data = _payment(obj, livemode) | {"failure_reason": _failure_reason(obj)}
+            data = _payment(obj, livemode, failed=True) | {"failure_reason": _failure_reason(obj)}
             return self.canonical(event, context, EventType.PAYMENT_FAILED, subject, data)
         if kind.startswith("customer.subscription."):
             return self.canonical(event, context, EventType.SUBSCRIPTION_CHANGED, subject, _subscription(event, obj))
@@ -89,8 +89,14 @@ def _email_of(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _payment(obj: dict[str, Any], livemode: bool) -> dict[str, Any]:
-    amount = next((obj[k] for k in ("amount_paid", "amount_received", "amount_total", "amount") if k in obj), None)
+_SUCCEEDED_AMOUNTS = ("amount_paid", "amount_received", "amount_total", "amount")
+# A failed payment has nothing paid or received: what was asked for is the amount that failed.
+_FAILED_AMOUNTS = ("amount_due", "amount", "amount_total", "amount_remaining")
+
+
+def _payment(obj: dict[str, Any], livemode: bool, failed: bool = False) -> dict[str, Any]:
+    keys = _FAILED_AMOUNTS if failed else _SUCCEEDED_AMOUNTS
+    amount = next((obj[k] for k in keys if k in obj), None)
     return {
         "object": obj.get("object"),
         "object_id": obj.get("id"),
