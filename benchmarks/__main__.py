@@ -116,7 +116,7 @@ def warm_path_rows() -> list[tuple[str, str, str, str]]:
         for request in warmup:
             ingest.receive(request)
         replies = []
-        hub = cpu_microseconds(lambda n, r=timed, out=replies: out.append(ingest.receive(r[n])))
+        hub = cpu_microseconds(lambda n, r=timed, out=replies, gate=ingest: out.append(gate.receive(r[n])))
         assert all(200 <= reply.status_code < 300 for reply in replies), f"{name}: not every delivery was accepted"
         body = timed[0].body
         parse: Callable[[bytes], object] = ElementTree.fromstring if body.startswith(b"<") else json.loads
@@ -183,7 +183,9 @@ def _fresh_requests(vendor: str, count: int, events: int = 1) -> list[InboundWeb
 
 
 def main() -> int:
-    rows = cold_start_rows() + warm_path_rows() + aws_call_rows()
+    from benchmarks.scoring import scoring_rows
+
+    rows = cold_start_rows() + warm_path_rows() + aws_call_rows() + scoring_rows()
     widths = [max(len(row[i]) for row in [*rows, ("what", "measure", "figure", "ratio / detail")]) for i in range(4)]
     header = ("what", "measure", "figure", "ratio / detail")
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))

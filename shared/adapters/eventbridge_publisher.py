@@ -1,12 +1,12 @@
-"""Publishes canonical events on the hub's EventBridge bus, in PutEvents batches that respect its limits."""
+"""Publishes events (canonical webhook events, lead events) on the hub's EventBridge bus, in PutEvents batches
+that respect its limits."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from shared.events.canonical import CanonicalEvent
-from shared.webhooks.ports import PublishResult
+from shared.webhooks.ports import BusEvent, PublishResult
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_ENTRY_BYTES = 256 * 1024
@@ -20,7 +20,7 @@ class EventBridgePublisher:
         self._bus = bus_name
         self._source = source
 
-    def publish(self, events: Sequence[CanonicalEvent]) -> PublishResult:
+    def publish(self, events: Sequence[BusEvent]) -> PublishResult:
         failed: dict[str, str] = {}
         for batch in _batches([self._entry(event) for event in events]):
             response = self._client.put_events(Entries=[entry for _, entry in batch])
@@ -31,7 +31,7 @@ class EventBridgePublisher:
                     failed[event_id] = f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}".strip()
         return PublishResult(failed=failed)
 
-    def _entry(self, event: CanonicalEvent) -> tuple[str, dict[str, Any]]:
+    def _entry(self, event: BusEvent) -> tuple[str, dict[str, Any]]:
         detail = event.model_dump_json()
         if len(detail.encode()) > MAX_DETAIL_BYTES:
             detail = event.by_reference().model_dump_json()

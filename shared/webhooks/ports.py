@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
-from shared.events.canonical import CanonicalEvent
 from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery
 
 
@@ -53,8 +53,25 @@ class PublishResult:
     failed: dict[str, str] = field(default_factory=dict)  # event id -> error
 
 
+class BusEvent(Protocol):
+    """What the publisher needs of an event: canonical webhook events and lead events both are."""
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def event_type(self) -> StrEnum: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
+
+    def model_dump_json(self) -> str: ...
+
+    def by_reference(self) -> BusEvent: ...
+
+
 class EventPublisher(Protocol):
-    def publish(self, events: Sequence[CanonicalEvent]) -> PublishResult: ...
+    def publish(self, events: Sequence[BusEvent]) -> PublishResult: ...
 
 
 class Clock(Protocol):

@@ -1,0 +1,186 @@
+"""Leads as the hub keeps them: one contact per person, the identities that prove who it is, its lifecycle
+stage, its last score, and the records that make every change explainable and reversible."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Stage(StrEnum):
+    VISITOR = "Visitor"
+    LEAD = "Lead"
+    MQL = "MQL"
+    SQL = "SQL"
+    OPPORTUNITY = "Opportunity"
+    CUSTOMER = "Customer"
+    ADVOCATE = "Advocate"
+
+    @property
+    def rank(self) -> int:
+        return list(Stage).index(self)
+
+
+@dataclass(frozen=True, order=True)
+class Identity:
+    """A deterministic identifier of a person: `email`, `phone`, or a vendor's id (`hubspot`, `salesforce`,
+    `segment`, `segment-anonymous`, `stripe`, `calendly`, ...)."""
+
+    kind: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.value}"
+
+    @classmethod
+    def parse(cls, key: str) -> Identity:
+        kind, _, value = key.partition("#")
+        return cls(kind, value)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind.endswith("-anonymous")
+
+
+PROFILE_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "country",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "company_domain",
+    "source",
+    "campaign_id",
+)
+
+
+@dataclass
+class ContactProfile:
+    """What is known about the person. Each field remembers when it was last set, so updates arriving out
+    of order resolve as last-modified-wins."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    updated_at: dict[str, datetime] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def set(self, name: str, value: Any, at: datetime) -> bool:
+        """Sets the field unless a later value is already held; True when something changed."""
+        if value in (None, ""):
+            return False
+        held = self.updated_at.get(name)
+        if held is not None and held > at:
+            return False
+        changed = self.values.get(name) != value
+        self.values[name] = value
+        self.updated_at[name] = at
+        return changed
+
+
+@dataclass(frozen=True)
+class ScoreSnapshot:
+    total: float
+    fit: float
+    engagement: float
+    mql: bool
+    handoff: str | None
+    model_version: str
+    as_of: datetime
+    email_engagement: float = 0.0
+    content_pieces: int = 0
+    website_sessions: int = 0
+    icp_fit: bool = False
+
+
+@dataclass
+class Contact:
+    contact_id: str
+    created_at: datetime
+    updated_at: datetime
+    stage: Stage = Stage.VISITOR
+    stage_entered_at: datetime | None = None
+    lead_since: datetime | None = None  # when nurturing started: the 14-day standard handoff counts from here
+    profile: ContactProfile = field(default_factory=ContactProfile)
+    identities: set[str] = field(default_factory=set)
+    account_id: str | None = None
+    score: ScoreSnapshot | None = None
+    merged_into: str | None = None
+    members: list[str] = field(default_factory=list)  # contacts merged into this one, oldest merge first
+    handoffs: dict[str, datetime] = field(default_factory=dict)  # level -> when it was requested
+    never_merge: set[str] = field(default_factory=set)  # contacts an unmerge separated from this one
+    version: int = 0
+
+    @property
+    def email(self) -> str | None:
+        value = self.profile.get("email")
+        return str(value) if value else None
+
+    @property
+    def is_identified(self) -> bool:
+        return bool(self.email) or any(not Identity.parse(key).is_anonymous for key in self.identities)
+
+
+@dataclass(frozen=True)
+class EngagementRecord:
+    """One engagement as it arrived, kept under the contact it arrived for (merges never move it)."""
+
+    event_id: str
+    contact_id: str
+    occurred_at: datetime
+    kind: str
+    source_vendor: str
+    name: str | None = None
+    url: str | None = None
+    path: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transition:
+    contact_id: str
+    at: datetime
+    from_stage: Stage
+    to_stage: Stage
+    cause: str
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    contact_id: str
+    at: datetime
+    previous: float | None
+    total: float
+    fit: float
+    engagement: float
+    cause: str
+
+
+@dataclass
+class MergeRecord:
+    merge_id: str
+    survivor_id: str
+    absorbed_id: str
+    at: datetime
+    cause: str
+    undone_at: datetime | None = None
+
+
+@dataclass
+class Account:
+    account_id: str
+    created_at: datetime
+    updated_at: datetime
+    domain: str | None = None
+    profile: ContactProfile = field(default_factory=ContactProfile)
+    identities: set[str] = field(default_factory=set)
+    version: int = 0
