@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent
+from shared.leads.model import Account, Contact, EngagementRecord, Identity, MergeRecord, ScoreChange, Stage, Transition
+from shared.leads.ports import ConcurrentUpdate, ContactPage, History, HistoryEntry
 from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery, InvalidQuery
 from shared.webhooks.ports import PublishResult
 
@@ -118,3 +122,125 @@ class RecordingPublisher:
             else:
                 self.published.append(event)
         return PublishResult(failed=failed)
+
+
+_Entry = TypeVar("_Entry", Transition, ScoreChange, MergeRecord)
+
+
+class InMemoryLeadRepository:
+    """The lead repository contract in memory: optimistic versions, first-claim-wins identities, an
+    append-only engagement log per contact."""
+
+    def __init__(self) -> None:
+        import copy
+
+        self._copy = copy.deepcopy
+        self._lock = threading.Lock()
+        self.identity_owners: dict[str, str] = {}
+        self.contacts_by_id: dict[str, Contact] = {}
+        self.logs: dict[str, dict[str, EngagementRecord]] = {}
+        self.entries: list[HistoryEntry] = []
+        self.accounts: dict[str, Account] = {}
+        self.account_identities: dict[str, str] = {}
+
+    def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+        return {i.key: self.identity_owners[i.key] for i in identities if i.key in self.identity_owners}
+
+    def claim(self, contact_id: str, identities: Sequence[Identity]) -> dict[str, str]:
+        with self._lock:
+            taken = {}
+            for identity in identities:
+                owner = self.identity_owners.setdefault(identity.key, contact_id)
+                if owner != contact_id:
+                    taken[identity.key] = owner
+            return taken
+
+    def contact(self, contact_id: str) -> Contact | None:
+        found = self.contacts_by_id.get(contact_id)
+        return self._copy(found) if found else None
+
+    def contacts(self, contact_ids: Sequence[str]) -> dict[str, Contact]:
+        return {cid: c for cid in contact_ids if (c := self.contact(cid)) is not None}
+
+    def save(self, contact: Contact, *entries: HistoryEntry, create: bool = False) -> None:
+        self.save_many([contact], *entries, create=create)
+
+    def save_many(self, contacts: Sequence[Contact], *entries: HistoryEntry, create: bool = False) -> None:
+        with self._lock:
+            for contact in contacts:
+                held = self.contacts_by_id.get(contact.contact_id)
+                if (held is None and contact.version != 0) or (held is not None and held.version != contact.version):
+                    raise ConcurrentUpdate(contact.contact_id)
+                if create and held is not None:
+                    raise ConcurrentUpdate(contact.contact_id)
+            for contact in contacts:
+                contact.version += 1
+                self.contacts_by_id[contact.contact_id] = self._copy(contact)
+            self.entries.extend(entries)
+
+    def append(self, record: EngagementRecord) -> bool:
+        with self._lock:
+            log = self.logs.setdefault(record.contact_id, {})
+            if record.event_id in log:
+                return False
+            log[record.event_id] = record
+            return True
+
+    def engagements(self, contact_ids: Sequence[str]) -> list[EngagementRecord]:
+        return [record for cid in contact_ids for record in self.logs.get(cid, {}).values()]
+
+    def history(self, contact_id: str) -> History:
+        mine = [e for e in self.entries if getattr(e, "contact_id", None) == contact_id]
+        merges: dict[str, MergeRecord] = {}
+        for entry in self.entries:
+            if isinstance(entry, MergeRecord) and contact_id in (entry.survivor_id, entry.absorbed_id):
+                merges[entry.merge_id] = entry  # later entries (undone) replace earlier ones
+
+        def oldest_first(entries: list[_Entry]) -> list[_Entry]:
+            return sorted(entries, key=lambda e: e.at)  # stable: entries of one instant stay in saved order
+
+        return History(
+            transitions=oldest_first([e for e in mine if isinstance(e, Transition)]),
+            score_changes=oldest_first([e for e in mine if isinstance(e, ScoreChange)]),
+            merges=oldest_first(list(merges.values())),
+        )
+
+    def by_stage(self, stage: Stage, min_score: float | None, limit: int, cursor: str | None) -> ContactPage:
+        """Highest score first (an unscored contact counts as 0), ties by contact id descending."""
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
+            raise InvalidInput("cursor is not one this API returned for this query; start again without it")
+
+        def total(c: Contact) -> float:
+            return c.score.total if c.score else 0.0
+
+        matching = sorted(
+            (
+                c
+                for c in self.contacts_by_id.values()
+                if c.stage is stage and c.merged_into is None and (min_score is None or total(c) >= min_score)
+            ),
+            key=lambda c: (total(c), c.contact_id),
+            reverse=True,
+        )
+        start = int(cursor or 0)
+        page = matching[start : start + limit]
+        more = start + limit < len(matching)
+        return ContactPage([self._copy(c) for c in page], str(start + limit) if more else None)
+
+    def contact_ids(self) -> Iterator[str]:
+        return iter([cid for cid, c in self.contacts_by_id.items() if c.merged_into is None])
+
+    def account(self, account_id: str) -> Account | None:
+        found = self.accounts.get(account_id)
+        return self._copy(found) if found else None
+
+    def account_owner(self, identity: Identity) -> str | None:
+        return self.account_identities.get(identity.key)
+
+    def save_account(self, account: Account, identities: Sequence[Identity]) -> None:
+        with self._lock:
+            self.accounts[account.account_id] = self._copy(account)
+            for identity in identities:
+                self.account_identities.setdefault(identity.key, account.account_id)
