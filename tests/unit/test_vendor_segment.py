@@ -142,3 +142,13 @@ def test_the_tracking_api_answers_like_segment() -> None:
     refused = api.reply(Reply(401, {"message": "no", "delivery_id": "d"}))
     assert refused.status_code == 401
     assert refused.body["code"] == "unauthorized"
+
+
+def test_a_content_event_is_named_by_its_content_so_pieces_can_be_counted() -> None:
+    # Given two downloads of different guides, as Segment's B2B spec sends them
+    first = message("track", event="Content Downloaded", messageId="m1", properties={"title": "RevOps guide"})
+    second = message("track", event="Content Downloaded", messageId="m2", properties={"title": "Pipeline report"})
+    # When they are normalized
+    names = [normalized(Segment(), webhook(json.dumps(m).encode(), "x"))[0].data["name"] for m in (first, second)]
+    # Then each carries its piece's title, not the shared event name
+    assert names == ["RevOps guide", "Pipeline report"]

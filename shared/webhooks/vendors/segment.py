@@ -45,6 +45,10 @@ TRACK_KINDS: dict[str, EngagementKind] = {
 }
 
 
+_CONTENT_KINDS = (EngagementKind.CONTENT_DOWNLOAD, EngagementKind.WEBINAR_ATTENDED)
+_CONTENT_NAME_KEYS = ("title", "name", "content_name", "webinar_name")
+
+
 def message_event(message: dict[str, Any], default_type: str | None = None) -> VendorEvent:
     kind = message.get("type") or default_type
     if kind not in MESSAGE_TYPES:
@@ -102,6 +106,8 @@ def _engagement(message: dict[str, Any]) -> dict[str, Any]:
     if message["type"] == "track":
         name = str(message["event"])
         kind = TRACK_KINDS.get(name.strip().lower(), EngagementKind.TRACK)
+        if kind in _CONTENT_KINDS:  # the piece of content is the name that matters ("3 pieces consumed")
+            name = next((str(properties[k]) for k in _CONTENT_NAME_KEYS if properties.get(k)), name)
     else:
         name = message.get("name") or properties.get("title")
         kind = EngagementKind.PRICING_PAGE_VISIT if path and "pricing" in path.lower() else EngagementKind.PAGE_VIEW
