@@ -105,6 +105,7 @@ def warm_path_rows() -> list[tuple[str, str, str, str]]:
     from local_runtime.example import BUILDERS, local_secret
     from shared.webhooks.ingest import WebhookIngest
     from shared.webhooks.registry import TRACKING_API, VENDORS
+    from shared.webhooks.vendor import Reply
     from tests.fakes import FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
 
     vendors = {**VENDORS, TRACKING_API.name: TRACKING_API}
@@ -115,8 +116,14 @@ def warm_path_rows() -> list[tuple[str, str, str, str]]:
         warmup, timed = _requests(name, 50), _requests(name, WARM_REQUESTS)
         for request in warmup:
             ingest.receive(request)
-        replies = []
-        hub = cpu_microseconds(lambda n, r=timed, out=replies, gate=ingest: out.append(gate.receive(r[n])))
+        replies: list[Reply] = []
+
+        def deliver(
+            n: int, r: list[InboundWebhook] = timed, gate: WebhookIngest = ingest, out: list[Reply] = replies
+        ) -> None:
+            out.append(gate.receive(r[n]))
+
+        hub = cpu_microseconds(deliver)
         assert all(200 <= reply.status_code < 300 for reply in replies), f"{name}: not every delivery was accepted"
         body = timed[0].body
         parse: Callable[[bytes], object] = ElementTree.fromstring if body.startswith(b"<") else json.loads

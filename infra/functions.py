@@ -24,11 +24,16 @@ from shared.catalog import Access, Catalog, Function, physical_name
 
 # The packages deployed as the functions' code: handlers live in `functions`, and import `shared`.
 ASSET_PACKAGES = ("functions", "shared")
-# Git-style patterns over the repository root: drop every top-level entry except those packages, then
-# drop caches and tests inside them.
+# Configuration the functions read at run time (the scoring model), versioned with the code.
+ASSET_CONFIG = ("scoring-model.json",)
+# Git-style patterns over the repository root: drop every top-level entry except those packages and the
+# run-time config files (never config/local.*: dev-only secrets), then drop caches and tests inside them.
 ASSET_EXCLUDES = [
     "/*",
     *(f"!/{package}" for package in ASSET_PACKAGES),
+    "!/config",
+    "/config/*",
+    *(f"!/config/{name}" for name in ASSET_CONFIG),
     "__pycache__",
     "*.py[cod]",
     "tests",

@@ -27,6 +27,7 @@ from local_runtime.faults import PutEventsFaults
 from local_runtime.gateway import LocalApiGateway, LocalRoute
 from local_runtime.lambda_events import LOCAL_REGION, LocalLambdaContext
 from local_runtime.provision import Provisioned, provision
+from local_runtime.scheduler import LocalScheduler
 from shared.catalog import CATALOG, Catalog, Function
 
 STAGE = "local"
@@ -42,6 +43,7 @@ class LocalHub:
         self._moto: Any = None
         self._server: Any = None
         self._dispatcher: EventDispatcher | None = None
+        self._scheduler: LocalScheduler | None = None
         self.provisioned: Provisioned | None = None
         self.faults = PutEventsFaults()
 
@@ -70,6 +72,8 @@ class LocalHub:
             self._handlers[fn.name] = importlib.import_module(fn.module).handler
         self._dispatcher = EventDispatcher(session.client("sqs"), self.provisioned, self.invoke)
         self._dispatcher.start()
+        self._scheduler = LocalScheduler(self.catalog, self._dispatcher.deliver)
+        self._scheduler.start()
 
         gateway = LocalApiGateway(self.catalog, self.invoke, LocalUserPool.from_config(), self._local_routes(), STAGE)
         self._server = make_server(self.host, self.port, gateway, threaded=True)
@@ -81,6 +85,8 @@ class LocalHub:
             self._server.shutdown()
         if self._dispatcher:
             self._dispatcher.stop()
+        if self._scheduler:
+            self._scheduler.stop()
         if self._moto:
             self._moto.stop()
 
@@ -151,8 +157,17 @@ class LocalHub:
             self.faults.refuse_next(calls)
             return _json({"message": f"the bus will refuse the next {calls} PutEvents call(s)"})
 
+        def fire_schedule(_: Request, name: str) -> Response:
+            assert self._scheduler is not None
+            if name not in self._scheduler.schedules:
+                known = ", ".join(sorted(self._scheduler.schedules)) or "none"
+                return _json({"message": f"no schedule {name!r}; the catalog's schedules: {known}"}, 404)
+            delivered = self._scheduler.fire(name)
+            return _json({"schedule": name, "delivered": bool(delivered)})
+
         return [
             ("GET", "/healthz", healthz),
+            ("POST", "/_local/schedules/<name>", fire_schedule),
             ("POST", "/_local/faults/put-events", refuse_put_events),
             ("GET", "/_local/events", events),
             ("GET", "/openapi.json", openapi),
@@ -172,6 +187,7 @@ RevOps Hub (local) on {hub.url}   embedded AWS (moto) on {hub.aws_endpoint}
   API docs    {hub.url}/docs   (OpenAPI: {hub.url}/openapi.json)
   bus events  curl {hub.url}/_local/events
   redrive     curl -X POST {hub.url}/_local/redrive/<queue>   (dead letters back to their function)
+  schedules   curl -X POST {hub.url}/_local/schedules/lead-nurture-hourly   (fire one now)
   a token     TOKEN=$(make -s token ROLE=admin)
   deliveries  curl -H "Authorization: Bearer $TOKEN" {hub.url}/api/v1/webhooks/deliveries
   a webhook   python -m local_runtime.example stripe | sh     (signed with config/local.secrets.json)

@@ -282,6 +282,27 @@ WEBHOOK_DELIVERIES = Table(
     ),
 )
 
+LEADS = Table(
+    name="leads",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=(Index("by-stage", partition_key="stage_partition", sort_key="stage_sort"),),
+    access_patterns=(
+        "resolve an identity to its contact: get pk=IDENTITY#<kind>#<value>, sk=OWNER (claimed with a conditional "
+        "put; first claim wins)",
+        "read a contact: get pk=CONTACT#<id>, sk=PROFILE (saved with an optimistic `version` condition, together "
+        "with its history entries in one transaction)",
+        "append an engagement once: conditional put pk=CONTACT#<id>, sk=ENG#<event id>; read a log: query "
+        "pk=CONTACT#<id>, sk begins_with ENG#",
+        "history: query pk=CONTACT#<id>, sk begins_with TRANSITION#, SCORE# or MERGE# (merges stored under both "
+        "contacts)",
+        "list a stage by score: query by-stage on stage_partition=STAGE#<stage>, stage_sort=<score, padded>#<id> "
+        "descending (only contacts not merged away carry the index keys)",
+        "accounts: get pk=ACCOUNT#<id>, sk=PROFILE; resolve pk=ACCOUNT_IDENTITY#<kind>#<value>, sk=OWNER",
+        "every contact for rescoring and simulation: parallel scan, sk=PROFILE",
+    ),
+)
+
 WEBHOOK_SIGNING_SECRETS = Secret(
     name="webhook-signing-secrets",
     description='Vendor webhook secrets, JSON {"<vendor>": ["<current>", "<previous>", ...]}',
@@ -289,11 +310,22 @@ WEBHOOK_SIGNING_SECRETS = Secret(
 )
 
 TRACKING_CALLS = ("batch", "track", "identify", "page", "screen", "group", "alias")
+LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
+LEAD_INPUT_EVENTS = (
+    "contact.upserted",
+    "account.upserted",
+    "engagement.recorded",
+    "deal.stage_changed",
+    "deal.won",
+    "deal.lost",
+    "handoff.accepted",
+    "survey.responded",
+)
 
 CATALOG = Catalog(
     bus_name="events",
-    event_sources=("revops.webhooks",),
-    tables=(WEBHOOK_DELIVERIES,),
+    event_sources=("revops.webhooks", "revops.leads"),
+    tables=(WEBHOOK_DELIVERIES, LEADS),
     secrets=(WEBHOOK_SIGNING_SECRETS,),
     functions=(
         Function(
@@ -331,6 +363,86 @@ CATALOG = Catalog(
             ),
             tables={WEBHOOK_DELIVERIES.name: "read_write"},
             secrets=(WEBHOOK_SIGNING_SECRETS.name,),
+            publishes_events=True,
+        ),
+        Function(
+            name="lead_processor",
+            description="Resolves identities, keeps engagement logs, rescores and stages leads from canonical events",
+            memory_mb=1024,
+            timeout_seconds=30,
+            rules=(
+                Rule(
+                    name="leads-from-webhook-events",
+                    description="Canonical events about people, accounts, engagement, deals and handoffs",
+                    pattern={"source": ["revops.webhooks"], "detail-type": list(LEAD_INPUT_EVENTS)},
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+            ),
+            tables={LEADS.name: "read_write"},
+            publishes_events=True,
+        ),
+        Function(
+            name="lead_nurture",
+            description="Rescores nurtured leads every hour so time-based handoffs (14 days of nurturing) fire",
+            memory_mb=1024,
+            timeout_seconds=300,
+            schedules=(
+                Schedule(
+                    name="lead-nurture-hourly",
+                    description="Rescore Lead and MQL contacts as of now",
+                    expression="rate(1 hour)",
+                ),
+            ),
+            tables={LEADS.name: "read_write"},
+            publishes_events=True,
+        ),
+        Function(
+            name="leads_api",
+            description="Lead capture, lead profiles with explained scores, unmerge and scoring simulation",
+            memory_mb=1024,
+            timeout_seconds=29,
+            routes=(
+                Route(
+                    method="POST",
+                    path="/api/v1/integrations/sales/leads",
+                    summary="Capture a lead from a form or a partner",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=LEAD_GROUPS,
+                    json_body=True,
+                ),
+                Route(
+                    method="GET",
+                    path="/api/v1/leads",
+                    summary="Find leads by email, or list a stage by score",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=LEAD_GROUPS,
+                ),
+                Route(
+                    method="GET",
+                    path="/api/v1/leads/{lead_id}",
+                    summary="A lead: profile, score with breakdown, stage, identities, history",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=LEAD_GROUPS,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/leads/{lead_id}/unmerge",
+                    summary="Undo a merge, restoring both leads",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=frozenset({Group.MARKETING, Group.ADMIN}),
+                    json_body=True,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/scoring/simulate",
+                    summary="What-if: a candidate scoring model against the stored engagement logs",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=frozenset({Group.MARKETING, Group.ADMIN}),
+                    json_body=True,
+                ),
+            ),
+            tables={LEADS.name: "read_write"},
             publishes_events=True,
         ),
         Function(

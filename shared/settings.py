@@ -32,3 +32,8 @@ class WebhookReceiverSettings(BaseModel):
 
 class DeliveryLogSettings(BaseModel):
     table_webhook_deliveries: str
+
+
+class LeadSettings(BaseModel):
+    table_leads: str
+    event_bus_name: str

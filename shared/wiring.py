@@ -14,7 +14,10 @@ from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.adapters.secrets import SecretsManagerSecretSource
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE
-from shared.settings import DeliveryLogSettings, WebhookReceiverSettings
+from shared.events.lead_events import LEAD_EVENT_SOURCE
+from shared.leads.service import LeadService
+from shared.scoring.model import load_model
+from shared.settings import DeliveryLogSettings, LeadSettings, WebhookReceiverSettings
 from shared.webhooks.ingest import WebhookIngest
 from shared.webhooks.registry import VENDORS
 from shared.webhooks.vendor import Vendor
@@ -33,3 +36,14 @@ def webhook_ingest(settings: WebhookReceiverSettings, vendors: Mapping[str, Vend
 
 def delivery_ledger(settings: DeliveryLogSettings) -> DynamoDbDeliveryLedger:
     return DynamoDbDeliveryLedger(boto3.client("dynamodb"), settings.table_webhook_deliveries, SystemClock().now)
+
+
+def lead_service(settings: LeadSettings) -> LeadService:
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+
+    return LeadService(
+        repository=DynamoDbLeadRepository(boto3.client("dynamodb"), settings.table_leads),
+        publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name, LEAD_EVENT_SOURCE),
+        model=load_model(),
+        clock=SystemClock(),
+    )

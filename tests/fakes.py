@@ -6,14 +6,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared.errors import InvalidInput
-from shared.events.canonical import CanonicalEvent
 from shared.leads.model import Account, Contact, EngagementRecord, Identity, MergeRecord, ScoreChange, Stage, Transition
 from shared.leads.ports import ConcurrentUpdate, ContactPage, History, HistoryEntry
 from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery, InvalidQuery
-from shared.webhooks.ports import PublishResult
+from shared.webhooks.ports import BusEvent, PublishResult
 
 
 @dataclass
@@ -106,11 +105,11 @@ class RecordingPublisher:
     """Publishes into a list; `refuse` makes the next publishes fail like a FailedEntryCount > 0."""
 
     def __init__(self) -> None:
-        self.published: list[CanonicalEvent] = []
+        self.published: list[Any] = []
         self.refuse_next = 0
         self.raise_next: Exception | None = None
 
-    def publish(self, events: Sequence[CanonicalEvent]) -> PublishResult:
+    def publish(self, events: Sequence[BusEvent]) -> PublishResult:
         if self.raise_next is not None:
             error, self.raise_next = self.raise_next, None
             raise error

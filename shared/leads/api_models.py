@@ -111,6 +111,7 @@ class LeadView(BaseModel):
     fit_score: float
     engagement_score: float
     model_version: str
+    as_of: datetime = Field(description="The moment the score was computed for (decay is relative to it)")
     mql: MqlStatus
     breakdown: list[BreakdownLine]
     profile: dict[str, Any]
@@ -132,6 +133,7 @@ class LeadView(BaseModel):
             fit_score=result.fit_score,
             engagement_score=result.engagement_score,
             model_version=result.model_version,
+            as_of=result.as_of,
             mql=MqlStatus(
                 met=result.mql,
                 email_engagement=result.email_engagement,

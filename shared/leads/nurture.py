@@ -14,17 +14,23 @@ PAGE = 100
 
 def rescore_nurtured(service: LeadService, stop_when: Callable[[], bool] = lambda: False) -> dict[str, int]:
     rescored = handoffs = 0
+    for contact_id in _nurtured(service):  # listed first: rescoring reorders the by-score index being paged
+        if stop_when():
+            return {"rescored": rescored, "handoffs": handoffs, "complete": 0}
+        outcome = service.rescore(contact_id, cause="nurture clock")
+        rescored += 1
+        handoffs += sum(e.event_type is LeadEventType.HANDOFF_REQUESTED for e in outcome.published)
+    return {"rescored": rescored, "handoffs": handoffs, "complete": 1}
+
+
+def _nurtured(service: LeadService) -> list[str]:
+    ids: list[str] = []
     for stage in NURTURED_STAGES:
         cursor: str | None = None
         while True:
             page = service.repository.by_stage(stage, None, PAGE, cursor)
-            for contact in page.contacts:
-                if stop_when():
-                    return {"rescored": rescored, "handoffs": handoffs, "complete": 0}
-                outcome = service.rescore(contact.contact_id, cause="nurture clock")
-                rescored += 1
-                handoffs += sum(e.event_type is LeadEventType.HANDOFF_REQUESTED for e in outcome.published)
+            ids.extend(contact.contact_id for contact in page.contacts)
             cursor = page.next_cursor
             if cursor is None:
                 break
-    return {"rescored": rescored, "handoffs": handoffs, "complete": 1}
+    return ids

@@ -83,7 +83,7 @@ def test_powertools_layer_arn_is_resolved_at_deploy_time(synth: Synth) -> None:
         assert function["Properties"]["Layers"] == [{"Ref": layer_params[0]}]
 
 
-def test_functions_share_one_asset_with_only_functions_and_shared(synth: Synth) -> None:
+def test_functions_share_one_asset_with_only_code_and_runtime_config(synth: Synth) -> None:
     # Given the asset every function points at, as the assets manifest stages it
     functions = synth.template.find_resources("AWS::Lambda::Function").values()
     keys = {fn["Properties"]["Code"]["S3Key"] for fn in functions}
@@ -95,8 +95,9 @@ def test_functions_share_one_asset_with_only_functions_and_shared(synth: Synth) 
     staged = synth.assembly_dir / source["path"]
     # When the staged directory in the cloud assembly is inspected
     files = [path.relative_to(staged) for path in staged.rglob("*") if path.is_file()]
-    # Then it holds the two packages the handlers import and nothing else
-    assert sorted(entry.name for entry in staged.iterdir()) == ["functions", "shared"]
+    # Then it holds the two packages the handlers import and the run-time config, and nothing else
+    assert sorted(entry.name for entry in staged.iterdir()) == ["config", "functions", "shared"]
+    assert sorted(path.name for path in (staged / "config").iterdir()) == ["scoring-model.json"]
     assert Path("shared/catalog.py") in files
     assert Path("functions/__init__.py") in files
     junk = [

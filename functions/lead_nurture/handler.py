@@ -1,0 +1,22 @@
+"""Hourly schedule: rescore every Lead and MQL as of now, so time-based handoff triggers (14 days of
+nurturing) fire without waiting for the lead's next engagement."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.leads.nurture import rescore_nurtured
+from shared.observability import logger, metrics, traced
+from shared.settings import LeadSettings, load_settings
+from shared.wiring import lead_service
+
+service = lead_service(load_settings(LeadSettings))
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    summary = rescore_nurtured(service, stop_when=lambda: context.get_remaining_time_in_millis() < 20_000)
+    metrics.add_metric(name="NurtureHandoffs", unit="Count", value=summary["handoffs"])
+    return summary

@@ -1,0 +1,25 @@
+"""EventBridge target: canonical events about people, accounts, engagement, deals and handoffs update the
+lead they concern (identity, engagement log, score, stage) and publish lead events."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import envelopes, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.events.canonical import CanonicalEvent
+from shared.observability import logger, metrics, traced
+from shared.settings import LeadSettings, load_settings
+from shared.wiring import lead_service
+
+service = lead_service(load_settings(LeadSettings))
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+@event_parser(model=CanonicalEvent, envelope=envelopes.EventBridgeEnvelope)
+def handler(event: CanonicalEvent, context: LambdaContext) -> dict[str, Any]:
+    outcome = service.handle(event)
+    logger.info("lead event handled", extra={"lead_id": outcome.contact_id, "note": outcome.note})
+    metrics.add_metric(name="LeadEventsPublished", unit="Count", value=len(outcome.published))
+    return {"lead_id": outcome.contact_id, "published": [e.event_type.value for e in outcome.published]}
