@@ -10,6 +10,7 @@ to the function at all goes to the rule's dead-letter queue, as EventBridge does
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import traceback
@@ -21,6 +22,7 @@ from local_runtime.provision import Provisioned, RuleTap
 from shared.catalog import Function
 from shared.redrive import dead_letter
 
+log = logging.getLogger("local_runtime.dispatcher")
 LAMBDA_ASYNC_RETRIES = 2
 RETRY_DELAY_SECONDS = 0.2  # Lambda waits about a minute, then two; locally the retries come quickly
 
@@ -74,8 +76,16 @@ class EventDispatcher:
                 time.sleep(0.5)
                 continue
             for message in response.get("Messages", []):
-                handle(json.loads(message["Body"]))
+                handle(self._as_delivered(json.loads(message["Body"])))
                 self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _as_delivered(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event in the shape EventBridge hands a target; moto's SQS delivery leaves out `account`."""
+        event.setdefault("version", "0")
+        event.setdefault("account", self._provisioned.account)
+        event.setdefault("region", self._provisioned.region)
+        event.setdefault("resources", [])
+        return event
 
     def _deliverer(self, tap: RuleTap) -> Handle:
         def deliver(event: dict[str, Any]) -> None:
@@ -97,6 +107,13 @@ class EventDispatcher:
                 return False
             except Exception as exc:
                 error = exc
+                log.warning(
+                    "%s failed on %s (attempt %d): %s",
+                    function.name,
+                    event.get("detail-type"),
+                    attempt + 1,
+                    "".join(traceback.format_exception(exc)[-3:]).strip(),
+                )
                 time.sleep(RETRY_DELAY_SECONDS * (2**attempt))
         assert error is not None
         failure_url = self._provisioned.queue_urls[function.failure_queue.name]

@@ -30,6 +30,8 @@ class RuleTap:
 class Provisioned:
     catalog: Catalog
     stage: str
+    account: str
+    region: str
     bus_name: str
     all_events_url: str
     taps: list[RuleTap] = field(default_factory=list)
@@ -83,8 +85,11 @@ def provision(catalog: Catalog, stage: str, session: Any) -> Provisioned:
     bus_name = physical_name(stage, catalog.bus_name)
     events.create_event_bus(Name=bus_name)
     queue_urls = {q.name: sqs.create_queue(QueueName=physical_name(stage, q.name))["QueueUrl"] for q in catalog.queues}
-    all_events_url = _tap(events, sqs, bus_name, f"{stage}-{ALL_EVENTS_RULE}", {"account": [_account(session)]})
-    provisioned = Provisioned(catalog, stage, bus_name, all_events_url, queue_urls=queue_urls)
+    account = _account(session)
+    all_events_url = _tap(events, sqs, bus_name, f"{stage}-{ALL_EVENTS_RULE}", {"account": [account]})
+    provisioned = Provisioned(
+        catalog, stage, account, session.region_name, bus_name, all_events_url, queue_urls=queue_urls
+    )
     for fn, rule in catalog.rules:
         tap_url = _tap(events, sqs, bus_name, physical_name(stage, rule.name), rule.pattern)
         provisioned.taps.append(RuleTap(fn, rule, tap_url, queue_urls[fn.rule_dlq(rule).name]))

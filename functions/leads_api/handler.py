@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.http.api import rest_resolver
+from shared.http.api import resolve, rest_resolver
 from shared.http.errors import BadRequest, NotFound, json_response
 from shared.leads.api_models import (
     LeadCaptured,
@@ -149,4 +149,4 @@ def _delta(comparison: LeadComparison) -> LeadDelta:
 @traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

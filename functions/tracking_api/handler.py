@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.catalog import TRACKING_CALLS
-from shared.http.api import rest_resolver
+from shared.http.api import resolve, rest_resolver
 from shared.http.webhook_request import inbound_webhook
 from shared.observability import logger, metrics, traced
 from shared.settings import WebhookReceiverSettings, load_settings
@@ -49,4 +49,4 @@ for _call in TRACKING_CALLS:
 @traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

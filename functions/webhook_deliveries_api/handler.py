@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.http.api import rest_resolver
+from shared.http.api import resolve, rest_resolver
 from shared.observability import logger, metrics, traced
 from shared.settings import DeliveryLogSettings, load_settings
 from shared.webhooks.api_models import DeliveryList, DeliveryView
@@ -37,4 +37,4 @@ def list_deliveries(
 @traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

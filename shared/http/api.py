@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from shared.http.errors import register_error_handlers
-from shared.http.rbac import rbac_middleware
+from shared.http.rbac import denial, denied_response
 
 API_TITLE = "RevOps Hub"
 API_VERSION = "1.0.0"
@@ -13,6 +15,13 @@ API_VERSION = "1.0.0"
 
 def rest_resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
-    app.use(middlewares=[rbac_middleware()])
     register_error_handlers(app)
     return app
+
+
+def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Checks the caller's groups against the catalog, then lets the resolver route and validate."""
+    refused = denial(event)
+    if refused is not None:
+        return denied_response(*refused)
+    return app.resolve(event, context)

@@ -1,18 +1,16 @@
 """Who may call which route: the catalog says, the Cognito claims API Gateway passes on prove.
 
 API Gateway has already validated the token (Cognito authorizer) before the function runs; here the
-caller's groups are checked against the route's groups in the catalog.
+caller's groups are checked against the route's groups in the catalog. The check runs before the resolver
+so a caller who may not use a route learns nothing about it, not even how its body is validated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-
 from shared.catalog import CATALOG, Catalog
-from shared.http.errors import Forbidden, Unauthorized
 
 GROUPS_CLAIM = "cognito:groups"
 
@@ -28,22 +26,26 @@ def groups_of(claims: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(part for part in cleaned.split() if part)
 
 
-def rbac_middleware(
-    catalog: Catalog = CATALOG,
-) -> Callable[[APIGatewayRestResolver, Callable[..., Response]], Response]:
-    def enforce(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
-        event = app.current_event
-        route = catalog.route_for(event.http_method, event.resource)
-        if route is None or route.groups is None:
-            return next_middleware(app)
-        claims = event.request_context.authorizer.claims
-        if not claims:
-            raise Unauthorized("sign in: this route needs a bearer token")
-        caller = groups_of(claims)
-        if not caller & {group.value for group in route.groups}:
-            allowed = ", ".join(sorted(group.value for group in route.groups))
-            mine = ", ".join(sorted(caller)) or "none"
-            raise Forbidden(f"{route.key} is for groups: {allowed}; your groups: {mine}")
-        return next_middleware(app)
+def denial(event: dict[str, Any], catalog: Catalog = CATALOG) -> tuple[int, str] | None:
+    """(status, message) when the caller may not call the route the event is for; None when they may."""
+    route = catalog.route_for(str(event.get("httpMethod", "")), str(event.get("resource", "")))
+    if route is None or route.groups is None:
+        return None
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
+    if not claims:
+        return 401, "sign in: this route needs a bearer token"
+    caller = groups_of(claims)
+    if not caller & {group.value for group in route.groups}:
+        allowed = ", ".join(sorted(group.value for group in route.groups))
+        mine = ", ".join(sorted(caller)) or "none"
+        return 403, f"{route.key} is for groups: {allowed}; your groups: {mine}"
+    return None
 
-    return enforce
+
+def denied_response(status: int, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"message": message}),
+        "isBase64Encoded": False,
+    }

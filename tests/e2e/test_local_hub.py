@@ -65,7 +65,7 @@ def test_the_same_delivery_again_is_200_and_adds_nothing_to_the_bus(hub: str) ->
         timeout=10,
     )
     assert first.status_code == 202
-    wait_for_event(hub, lambda e: e["detail"]["vendor_event_id"] == "evt_e2e_dup")
+    wait_for_event(hub, lambda e: e["detail"].get("vendor_event_id") == "evt_e2e_dup")
     # When Stripe sends it again
     again = requests.post(
         f"{hub}/webhooks/stripe",
@@ -77,7 +77,7 @@ def test_the_same_delivery_again_is_200_and_adds_nothing_to_the_bus(hub: str) ->
     # Then it is acknowledged as a duplicate and the bus holds it once
     assert again.status_code == 200
     assert again.json()["status"] == "duplicate"
-    assert [e["detail"]["vendor_event_id"] for e in bus_events(hub)].count("evt_e2e_dup") == 1
+    assert [e["detail"].get("vendor_event_id") for e in bus_events(hub)].count("evt_e2e_dup") == 1
 
 
 def test_a_wrong_signature_is_401(hub: str) -> None:
@@ -149,8 +149,8 @@ def test_a_publish_failure_is_503_and_the_vendors_retry_publishes_exactly_once(h
 
     # When Stripe delivers, is told to retry, retries, and then retries once more
     statuses = [deliver().status_code for _ in range(3)]
-    wait_for_event(hub, lambda e: e["detail"]["vendor_event_id"] == "evt_e2e_flaky")
+    wait_for_event(hub, lambda e: e["detail"].get("vendor_event_id") == "evt_e2e_flaky")
     time.sleep(1.5)
     # Then 503, 202, 200, and the event is on the bus exactly once
     assert statuses == [503, 202, 200]
-    assert [e["detail"]["vendor_event_id"] for e in bus_events(hub)].count("evt_e2e_flaky") == 1
+    assert [e["detail"].get("vendor_event_id") for e in bus_events(hub)].count("evt_e2e_flaky") == 1
