@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 ROLE ?= admin
 HUB_PORT ?= 3000
+HUB_AWS_PORT ?= 3001
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test unit integration e2e infra lint typecheck format token bench synth deploy diff destroy redrive clean
+.PHONY: run test unit integration e2e infra lint typecheck format token bench synth deploy diff destroy redrive simulate rescore clean
 
 # Installs go to stderr so `make -s token` prints nothing but the token.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -28,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 run: $(STAMP)  ## the hub on http://127.0.0.1:$(HUB_PORT) over embedded AWS
-	@HUB_PORT=$(HUB_PORT) $(PY) -m local_runtime
+	@HUB_PORT=$(HUB_PORT) HUB_AWS_PORT=$(HUB_AWS_PORT) $(PY) -m local_runtime
 
 test: lint typecheck  ## the whole suite: lint, types, unit, integration, e2e, infra
 	$(PY) -m pytest tests/unit tests/integration tests/e2e -q
@@ -68,6 +69,12 @@ diff: $(STAMP) node_modules/.installed
 
 deploy: $(STAMP) node_modules/.installed  ## make deploy STAGE=dev (AWS credentials and a bootstrapped account needed)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy -c stage=$(STAGE)
+
+simulate: $(STAMP)  ## make simulate MODEL=path/to/candidate.json [HUB=https://...] : what-if, nothing written
+	@$(PY) -m ops.simulate $(MODEL) $(if $(HUB),--hub $(HUB))
+
+rescore: $(STAMP)  ## make rescore STAGE=local|dev|prod : every lead again with the shipped model
+	@HUB_AWS_PORT=$(HUB_AWS_PORT) $(PY) -m ops.rescore --stage $(STAGE)
 
 redrive: $(STAMP)  ## make redrive STAGE=dev QUEUE=<catalog queue name>: dead letters back to their function
 	$(PY) -m ops.redrive --stage $(STAGE) --queue $(QUEUE)

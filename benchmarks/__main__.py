@@ -190,9 +190,11 @@ def _fresh_requests(vendor: str, count: int, events: int = 1) -> list[InboundWeb
 
 
 def main() -> int:
+    from benchmarks.mql_latency import mql_latency_rows
     from benchmarks.scoring import scoring_rows
 
-    rows = cold_start_rows() + warm_path_rows() + aws_call_rows() + scoring_rows()
+    leads = int(os.environ.get("BENCH_LEADS", "200"))
+    rows = cold_start_rows() + warm_path_rows() + aws_call_rows() + scoring_rows() + mql_latency_rows(leads)
     widths = [max(len(row[i]) for row in [*rows, ("what", "measure", "figure", "ratio / detail")]) for i in range(4)]
     header = ("what", "measure", "figure", "ratio / detail")
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))

@@ -35,10 +35,13 @@ log = logging.getLogger("local_runtime")
 
 
 class LocalHub:
-    def __init__(self, catalog: Catalog = CATALOG, host: str = "127.0.0.1", port: int = 3000) -> None:
+    def __init__(
+        self, catalog: Catalog = CATALOG, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0
+    ) -> None:
         self.catalog = catalog
         self.host = host
         self.port = port
+        self.aws_port = aws_port
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._moto: Any = None
         self._server: Any = None
@@ -54,7 +57,7 @@ class LocalHub:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self._moto.start()
         moto_host, moto_port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{moto_host}:{moto_port}"
@@ -126,10 +129,20 @@ class LocalHub:
             body = {"status": "ok", "stage": STAGE, "functions": [fn.slug for fn in self.catalog.functions]}
             return _json(body)
 
-        def events(_: Request) -> Response:
+        def events(request: Request) -> Response:
+            """Every event put on the bus, oldest first; `?detail-type=` filters, `?since=<seq>` skips ahead."""
             assert self._dispatcher is not None
+            wanted = request.args.get("detail-type")
+            since = int(request.args.get("since", "0") or 0)
             recorded = self._dispatcher.recorded()
-            return _json([{k: e.get(k) for k in ("id", "time", "source", "detail-type", "detail")} for e in recorded])
+            fields = ("id", "time", "source", "detail-type", "detail")
+            return _json(
+                [
+                    {"seq": seq, **{k: event.get(k) for k in fields}}
+                    for seq, event in enumerate(recorded[since:], start=since)
+                    if wanted is None or event.get("detail-type") == wanted
+                ]
+            )
 
         def openapi(_: Request) -> Response:
             return _json(openapi_document(self.catalog, self.url))
@@ -199,11 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("HUB_PORT", "3000")))
+    parser.add_argument(
+        "--aws-port", type=int, default=int(os.environ.get("HUB_AWS_PORT", "0")), help="embedded AWS (0: any free)"
+    )
     args = parser.parse_args(argv)
     level = os.environ.get("HUB_LOG_LEVEL", "WARNING")
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(level)
-    hub = LocalHub(host=args.host, port=args.port)
+    hub = LocalHub(host=args.host, port=args.port, aws_port=args.aws_port)
     try:
         hub.start()
     except OSError as exc:

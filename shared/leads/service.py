@@ -125,7 +125,7 @@ class LeadService:
 
         def attempt() -> Outcome:
             change = _Change()
-            contact = self._resolve(found, f"lead captured from {lead.source}", now, change)
+            contact, _ = self._resolve(found, f"lead captured from {lead.source}", now, change)
             values = {
                 "email": found[0].value,
                 "first_name": lead.first_name,
@@ -218,20 +218,21 @@ class LeadService:
 
     def _apply_event(self, event: CanonicalEvent, found: list[Identity], cause: str) -> Outcome:
         change = _Change()
-        contact = self._resolve(found, cause, event.received_at, change)
+        contact, origin = self._resolve(found, cause, event.received_at, change)
         for name, value in profile_updates(event).items():
             contact.profile.set(name, value, event.occurred_at)
-        self._link_account(contact, event)
-        if event.event_type is EventType.ENGAGEMENT_RECORDED:
-            origin = self._origin(found, contact)
-            if not self._repo.append(_record(event, origin)):
-                self._commit_profile_only(change, contact)
-                return Outcome(contact.contact_id, note="duplicate engagement; scored once already")
+        if event.event_type is EventType.CONTACT_UPSERTED:  # the events that say where someone works
+            self._link_account(contact, event)
+        if event.event_type is EventType.ENGAGEMENT_RECORDED and not self._repo.append(_record(event, origin)):
+            self._commit_profile_only(change, contact)
+            return Outcome(contact.contact_id, note="duplicate engagement; scored once already")
         self._rescore(contact, change, cause=cause, cause_event=event)
         return self._commit(change, contact.contact_id)
 
-    def _resolve(self, found: Sequence[Identity], cause: str, at: datetime, change: _Change) -> Contact:
-        """The one contact these identities belong to: found, created, or the survivor of a merge."""
+    def _resolve(self, found: Sequence[Identity], cause: str, at: datetime, change: _Change) -> tuple[Contact, str]:
+        """The one contact these identities belong to (found, created, or the survivor of a merge), and the
+        contact an engagement with them is logged under: the owner of the strongest identity, so an unmerge
+        gives a visitor back what it did before it was known."""
         owners = self._repo.owners(found)
         heads: dict[str, Contact] = {}
         for owner in dict.fromkeys(owners.values()):
@@ -251,7 +252,7 @@ class LeadService:
         if taken:  # claimed meanwhile by a contact created concurrently: redo with it in view
             raise ConcurrentUpdate(f"identities {', '.join(taken)} were claimed concurrently")
         contact.identities |= {identity.key for identity in found}
-        return contact
+        return contact, owners.get(found[0].key, contact.contact_id)
 
     def _merge(self, survivor: Contact, absorbed: Contact, cause: str, at: datetime, change: _Change) -> None:
         absorbed.merged_into = survivor.contact_id
@@ -402,12 +403,6 @@ class LeadService:
             seen.add(contact.merged_into)
             contact = self._load(contact.merged_into, change)
         return contact
-
-    def _origin(self, found: Sequence[Identity], contact: Contact) -> str:
-        """The contact an engagement is logged under: the owner of its strongest identity, so an unmerge
-        gives a visitor back what it did before it was known."""
-        owners = self._repo.owners(found[:1])
-        return owners.get(found[0].key, contact.contact_id)
 
     def _link_account(self, contact: Contact, event: CanonicalEvent | None = None) -> None:
         if contact.account_id:

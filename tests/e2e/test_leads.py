@@ -216,3 +216,22 @@ def kinds(view: dict) -> set[str]:
 
 def test_an_unknown_lead_is_404(hub: str) -> None:
     assert api(hub, "GET", "/api/v1/leads/nobody").status_code == 404
+
+
+def test_the_nurture_schedule_can_be_fired_locally(hub: str) -> None:
+    # Given the hourly nurture schedule of the catalog
+    # When it is fired on demand
+    response = requests.post(f"{hub}/_local/schedules/lead-nurture-hourly", timeout=60)
+    # Then the nurture function ran to completion
+    assert response.status_code == 200
+    assert response.json() == {"schedule": "lead-nurture-hourly", "delivered": True}
+    assert requests.post(f"{hub}/_local/schedules/nope", timeout=5).status_code == 404
+
+
+def test_bus_events_can_be_filtered_by_type_and_position(hub: str) -> None:
+    everything = requests.get(f"{hub}/_local/events", timeout=10).json()
+    scored = requests.get(f"{hub}/_local/events", params={"detail-type": "lead.score_changed"}, timeout=10).json()
+    assert scored
+    assert {e["detail-type"] for e in scored} == {"lead.score_changed"}
+    later = requests.get(f"{hub}/_local/events", params={"since": len(everything) - 1}, timeout=10).json()
+    assert [e["seq"] for e in later][:1] == [len(everything) - 1]

@@ -1,0 +1,156 @@
+"""Time from a webhook to `lead.mql_reached` on the local runtime, over 200 leads (p50/p95).
+
+Each lead is brought to the edge of MQL through the Segment-compatible tracking API (identify with ICP
+traits, six email clicks, five sessions, two pieces of content), then the webhook that crosses the line
+(a third piece of content) is sent and timed until the hub has published `lead.mql_reached` for that lead.
+The whole path runs: gateway, bus, the lead processor (identity, log, rescore, lifecycle), and the bus again.
+Baseline in the same run: the round trip of the webhook call alone (its HTTP answer).
+
+    python -m benchmarks.mql_latency [--leads 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WRITE_KEY = "local-write-key-dev-only"
+SEED_SECONDS = 300  # the whole seeding must be processed within this
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _message(kind: str, user: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "userId": user, "messageId": uuid.uuid4().hex, "timestamp": at.isoformat(), **fields}
+
+
+def _seed(user: str, email: str, now: datetime) -> list[dict[str, Any]]:
+    day = timedelta(days=1)
+    traits = {"email": email, "industry": "Software", "employees": 500, "title": "VP of Sales", "country": "US"}
+    batch = [_message("identify", user, now - 7 * day, traits=traits)]
+    batch += [_message("track", user, now - n * day, event="Email Link Clicked") for n in range(1, 7)]
+    batch += [_message("page", user, now - n * day, name="Blog", properties={"path": "/blog"}) for n in range(1, 6)]
+    batch += [
+        _message("track", user, now - day / 2, event="Content Downloaded", properties={"title": title})
+        for title in ("RevOps guide", "Pipeline report")
+    ]
+    return batch
+
+
+def _post(session: requests.Session, hub: str, body: dict[str, Any]) -> requests.Response:
+    response = session.post(f"{hub}/v1/batch", json=body, auth=(WRITE_KEY, ""), timeout=30)
+    response.raise_for_status()
+    return response
+
+
+def measure(leads: int) -> tuple[list[float], list[float]]:
+    from local_runtime.hub import LocalHub
+
+    hub_process = LocalHub(port=_free_port(), aws_port=_free_port())
+    hub_process.start()
+    hub = hub_process.url
+    session = requests.Session()
+    now = datetime.now(UTC)
+    run = uuid.uuid4().hex[:6]
+    users = [(f"bench-{run}-{n}", f"lead{n}.{run}@acme.io") for n in range(leads)]
+    try:
+        for user, email in users:
+            _post(session, hub, {"batch": _seed(user, email, now)})
+        _wait_until_quiet(session, hub)
+        latencies, round_trips = [], []
+        for user, _ in users:
+            since = len(_events(session, hub, None))
+            crossing = _message("track", user, now, event="Content Downloaded", properties={"title": "Attribution 101"})
+            started = time.perf_counter()
+            _post(session, hub, {"batch": [crossing]})
+            round_trips.append(time.perf_counter() - started)
+            while True:
+                reached = _events(session, hub, "lead.mql_reached", since)
+                if reached:
+                    latencies.append(time.perf_counter() - started)
+                    break
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"{user} did not reach MQL within 30 s")
+                time.sleep(0.005)
+        return latencies, round_trips
+    finally:
+        hub_process.stop()
+
+
+def _wait_until_quiet(session: requests.Session, hub: str) -> None:
+    """Until the bus has taken no new event for a second: every seeded message has been processed."""
+    deadline, seen, quiet_since = time.monotonic() + SEED_SECONDS, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(_events(session, hub, None))
+        if count != seen:
+            seen, quiet_since = count, time.monotonic()
+        elif time.monotonic() - quiet_since > 1.0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the hub was still busy with the seeded events")
+
+
+def _events(session: requests.Session, hub: str, detail_type: str | None, since: int = 0) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"since": since}
+    if detail_type:
+        params["detail-type"] = detail_type
+    return list(session.get(f"{hub}/_local/events", params=params, timeout=30).json())
+
+
+def _percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def mql_latency_rows(leads: int = 200) -> list[tuple[str, str, str, str]]:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    os.environ.setdefault("HUB_LOG_LEVEL", "ERROR")
+    latencies, round_trips = measure(leads)
+    p50, p95 = statistics.median(latencies), _percentile(latencies, 0.95)
+    base50, base95 = statistics.median(round_trips), _percentile(round_trips, 0.95)
+    return [
+        (
+            "webhook→MQL",
+            f"webhook round trip alone (baseline), {leads} leads",
+            f"p50 {base50 * 1000:.0f} ms",
+            f"p95 {base95 * 1000:.0f} ms",
+        ),
+        (
+            "webhook→MQL",
+            "webhook to lead.mql_reached on the bus",
+            f"p50 {p50 * 1000:.0f} ms",
+            f"p95 {p95 * 1000:.0f} ms; {p50 / base50:.1f}x baseline; seeds allow 5 min",
+        ),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=200)
+    args = parser.parse_args()
+    for row in mql_latency_rows(args.leads):
+        print("  ".join(row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
