@@ -8,7 +8,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
@@ -104,3 +104,23 @@ def content_hash(value: Any) -> str:
 
 def qualified(vendor: str, value: object) -> str | None:
     return f"{vendor}:{value}" if value not in (None, "") else None
+
+
+def as_object(value: object) -> dict[str, Any]:
+    """The value if it is a JSON object, else an empty one: vendors send null or lists where objects go."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_iso(value: object) -> datetime | None:
+    """An ISO-8601 timestamp as an aware datetime (naive ones are UTC); None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -228,7 +228,7 @@ def test_the_nurture_schedule_can_be_fired_locally(hub: str) -> None:
     assert requests.post(f"{hub}/_local/schedules/nope", timeout=5).status_code == 404
 
 
-def test_bus_events_can_be_filtered_by_type_and_position(hub: str) -> None:
+def test_bus_events_can_be_filtered_by_type_and_position(hub: str, lead_id: str) -> None:
     everything = requests.get(f"{hub}/_local/events", timeout=10).json()
     scored = requests.get(f"{hub}/_local/events", params={"detail-type": "lead.score_changed"}, timeout=10).json()
     assert scored

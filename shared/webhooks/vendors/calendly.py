@@ -8,7 +8,7 @@ a retry re-renders the rest of the payload.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
@@ -22,7 +22,15 @@ from shared.webhooks.signatures import (
     parse_timestamp_seconds,
     parse_tv_header,
 )
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, content_hash, load_json
+from shared.webhooks.vendor import (
+    DeliveryContext,
+    MalformedPayload,
+    Vendor,
+    as_object,
+    content_hash,
+    load_json,
+    parse_iso,
+)
 
 SIGNATURE_HEADER = "Calendly-Webhook-Signature"
 
@@ -59,7 +67,7 @@ class Calendly(Vendor):
                 dedupe_key=content_hash(identity),
                 vendor_event_id=None,
                 vendor_event_type=event_name,
-                occurred_at=_iso(body.get("created_at")),
+                occurred_at=parse_iso(body.get("created_at")),
                 payload=body,
             )
         ]
@@ -85,8 +93,8 @@ class Calendly(Vendor):
 
 
 def _meeting(kind: EngagementKind, payload: dict[str, Any]) -> dict[str, Any]:
-    scheduled = _object(payload.get("scheduled_event"))
-    cancellation = _object(payload.get("cancellation"))
+    scheduled = as_object(payload.get("scheduled_event"))
+    cancellation = as_object(payload.get("cancellation"))
     return {
         "kind": kind.value,
         "event_name": scheduled.get("name"),
@@ -115,20 +123,6 @@ def _email(payload: dict[str, Any]) -> str | None:
         if isinstance(value, str) and "@" in value and " " not in value.strip():
             return value.strip()
     return None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

@@ -15,7 +15,16 @@ from typing import Any
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, load_json, qualified
+from shared.webhooks.vendor import (
+    DeliveryContext,
+    MalformedPayload,
+    Reply,
+    Vendor,
+    as_object,
+    as_text,
+    load_json,
+    qualified,
+)
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 _PREFIX = "sha1="
@@ -65,7 +74,7 @@ class Intercom(Vendor):
         item: dict[str, Any] = dict(event.payload["data"]["item"])
         topic = event.vendor_event_type
         if topic in _CONTACT:
-            subject = Subject(contact_id=qualified(self.name, item.get("id")), email=_string(item.get("email")))
+            subject = Subject(contact_id=qualified(self.name, item.get("id")), email=as_text(item.get("email")))
             data = {key: item.get(key) for key in ("id", "external_id", "email", "name", "role")}
             return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
         if topic in _OPENED:
@@ -77,11 +86,11 @@ class Intercom(Vendor):
     def _contact(self, item: dict[str, Any]) -> Subject:
         """The customer of a conversation or ticket: the conversation's author if a user or lead, else its
         first listed contact."""
-        source = _object(item.get("source"))
-        author = _object(source.get("author"))
+        source = as_object(item.get("source"))
+        author = as_object(source.get("author"))
         if author.get("type") in {"user", "lead", "contact"}:
-            return Subject(contact_id=qualified(self.name, author.get("id")), email=_string(author.get("email")))
-        contacts = _object(item.get("contacts"))
+            return Subject(contact_id=qualified(self.name, author.get("id")), email=as_text(author.get("email")))
+        contacts = as_object(item.get("contacts"))
         listed = [c for c in contacts.get("contacts") or [] if isinstance(c, dict)]
         return Subject(contact_id=qualified(self.name, listed[0].get("id"))) if listed else Subject()
 
@@ -110,7 +119,7 @@ def _state(item: dict[str, Any]) -> str:
 
 
 def _ticket(item: dict[str, Any]) -> dict[str, Any]:
-    attributes = _object(item.get("ticket_attributes"))
+    attributes = as_object(item.get("ticket_attributes"))
     return {
         "object": item.get("type"),
         "id": item.get("id"),
@@ -120,14 +129,6 @@ def _ticket(item: dict[str, Any]) -> dict[str, Any]:
         "admin_assignee_id": item.get("admin_assignee_id"),
         "team_assignee_id": item.get("team_assignee_id"),
     }
-
-
-def _string(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _hmac_sha1(secret: str, body: bytes) -> bytes:

@@ -15,13 +15,13 @@ import hmac
 import math
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, qualified
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, parse_iso, qualified
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -140,7 +140,7 @@ def _event(position: int, element: ET.Element, header: dict[str, str | None]) ->
         dedupe_key=notification_id,
         vendor_event_id=notification_id,
         vendor_event_type=sobject_type,
-        occurred_at=_iso(fields.get("LastModifiedDate") or fields.get("SystemModstamp")),
+        occurred_at=parse_iso(fields.get("LastModifiedDate") or fields.get("SystemModstamp")),
         payload=header | {"notification_id": notification_id, "sobject_type": sobject_type, "fields": fields},
     )
 
@@ -202,13 +202,3 @@ def _number(value: object) -> float | None:
     except ValueError:
         return None
     return number if number is not None and math.isfinite(number) else None
-
-
-def _iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

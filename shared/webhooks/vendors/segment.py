@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, load_json, qualified
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, load_json, parse_iso, qualified
 
 SIGNATURE_HEADER = "X-Signature"
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
@@ -64,7 +64,7 @@ def message_event(message: dict[str, Any], default_type: str | None = None) -> V
         dedupe_key=message_id,
         vendor_event_id=message_id,
         vendor_event_type=kind,
-        occurred_at=_timestamp(message.get("timestamp") or message.get("originalTimestamp")),
+        occurred_at=parse_iso(message.get("timestamp") or message.get("originalTimestamp")),
         payload={**message, "type": kind},
     )
 
@@ -121,15 +121,6 @@ def _engagement(message: dict[str, Any]) -> dict[str, Any]:
         "anonymous_id": message.get("anonymousId"),
         "user_id": message.get("userId"),
     }
-
-
-def _timestamp(raw: object) -> datetime | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class Segment(Vendor):

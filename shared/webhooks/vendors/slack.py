@@ -24,7 +24,7 @@ from shared.webhooks.signatures import (
     hmac_sha256,
     parse_timestamp_seconds,
 )
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, content_hash, load_json
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, as_object, content_hash, load_json
 
 SIGNATURE_HEADER = "X-Slack-Signature"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
@@ -91,14 +91,14 @@ class Slack(Vendor):
             return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
         payload: dict[str, Any] = dict(event.payload)
         value = _json_or_raw(action.get("value"))
-        user = _object(payload.get("user"))
-        channel = _object(payload.get("channel"))
-        container = _object(payload.get("container"))
+        user = as_object(payload.get("user"))
+        channel = as_object(payload.get("channel"))
+        container = as_object(payload.get("container"))
         # Slack's user goes under slack_* keys so a value field of the same name is never overwritten
         data = value | {
             "slack_user_id": user.get("id"),
             "slack_user_name": user.get("username") or user.get("name"),
-            "slack_team_id": _object(payload.get("team")).get("id"),
+            "slack_team_id": as_object(payload.get("team")).get("id"),
             "channel_id": channel.get("id") or container.get("channel_id"),
             "message_ts": container.get("message_ts"),
             "action_ts": action.get("action_ts"),
@@ -169,10 +169,6 @@ def _action_time(payload: dict[str, Any]) -> datetime | None:
         return datetime.fromtimestamp(float(first["action_ts"]), tz=UTC)
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         return None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

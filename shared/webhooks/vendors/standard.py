@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
@@ -24,7 +24,7 @@ from shared.webhooks.signatures import (
     hmac_sha256,
     parse_timestamp_seconds,
 )
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json, parse_iso
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -71,7 +71,7 @@ class StandardWebhooks(Vendor):
                 dedupe_key=msg_id,
                 vendor_event_id=msg_id,
                 vendor_event_type=body["type"],
-                occurred_at=_iso(body.get("timestamp")),
+                occurred_at=parse_iso(body.get("timestamp")),
                 payload=body,
             )
         ]
@@ -100,16 +100,6 @@ def _key(secret: str) -> bytes | None:
         return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True) or None
     except (binascii.Error, ValueError):
         return None
-
-
-def _iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:

@@ -7,13 +7,13 @@ Typeform signs no timestamp, so a captured delivery could be replayed at any tim
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_base64, hmac_sha256
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, as_object, load_json, parse_iso
 
 SIGNATURE_HEADER = "Typeform-Signature"
 _PREFIX = "sha256="
@@ -52,7 +52,7 @@ class Typeform(Vendor):
                 dedupe_key=event_id,
                 vendor_event_id=event_id,
                 vendor_event_type=event_type,
-                occurred_at=_iso(response.get("submitted_at")) if isinstance(response, dict) else None,
+                occurred_at=parse_iso(response.get("submitted_at")) if isinstance(response, dict) else None,
                 payload=body,
             )
         ]
@@ -62,7 +62,7 @@ class Typeform(Vendor):
             return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
         response: dict[str, Any] = dict(event.payload["form_response"])
         answers = [answer for answer in response.get("answers") or [] if isinstance(answer, dict)]
-        hidden, definition = _object(response.get("hidden")), _object(response.get("definition"))
+        hidden, definition = as_object(response.get("hidden")), as_object(response.get("definition"))
         data = {
             "form_id": response.get("form_id"),
             "form_title": definition.get("title"),
@@ -70,13 +70,13 @@ class Typeform(Vendor):
             "submitted_at": response.get("submitted_at"),
             "answers": {_field_key(answer, position): _value(answer) for position, answer in enumerate(answers)},
             "hidden": hidden,
-            "score": _object(response.get("calculated")).get("score"),
+            "score": as_object(response.get("calculated")).get("score"),
         }
         return self.canonical(event, context, EventType.SURVEY_RESPONDED, Subject(email=_email(answers, hidden)), data)
 
 
 def _field_key(answer: dict[str, Any], position: int) -> str:
-    field = _object(answer.get("field"))
+    field = as_object(answer.get("field"))
     return str(field.get("ref") or field.get("id") or f"answer_{position}")
 
 
@@ -98,20 +98,6 @@ def _email(answers: list[dict[str, Any]], hidden: dict[str, Any]) -> str | None:
             return str(answer["email"])
     email = hidden.get("email")
     return email if isinstance(email, str) and email else None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def sign(secret: str, body: bytes) -> str:

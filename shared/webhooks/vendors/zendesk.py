@@ -10,13 +10,23 @@ send whatever body the admin wrote, with no id: they are kept as vendor.unmapped
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, check_timestamp, decode_base64, hmac_sha256
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, content_hash, load_json, qualified
+from shared.webhooks.vendor import (
+    DeliveryContext,
+    MalformedPayload,
+    Vendor,
+    as_object,
+    as_text,
+    content_hash,
+    load_json,
+    parse_iso,
+    qualified,
+)
 
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
@@ -56,7 +66,7 @@ class Zendesk(Vendor):
                 dedupe_key=str(event_id) if has_id else content_hash(body),
                 vendor_event_id=str(event_id) if has_id else None,
                 vendor_event_type=event_type.removeprefix(EVENT_TYPE_PREFIX),
-                occurred_at=_iso(body.get("time")),
+                occurred_at=parse_iso(body.get("time")),
                 payload=body,
             )
         ]
@@ -77,7 +87,7 @@ class Zendesk(Vendor):
             subject = Subject(
                 contact_id=qualified(self.name, detail.get("id")),
                 account_id=self._organization(detail),
-                email=_string(detail.get("email")),
+                email=as_text(detail.get("email")),
             )
             data = {key: detail.get(key) for key in ("id", "email", "name", "role", "external_id", "organization_id")}
             return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
@@ -124,7 +134,7 @@ def _previous_status(change: dict[str, Any]) -> str | None:
 def _ticket(payload: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = payload.get("detail") or {}
     ticket_id = detail.get("id") or str(payload.get("subject") or "").rpartition(":")[2] or None
-    via = _object(detail.get("via"))
+    via = as_object(detail.get("via"))
     return {
         "ticket_id": ticket_id,
         "subject": detail.get("subject"),
@@ -138,24 +148,6 @@ def _ticket(payload: dict[str, Any]) -> dict[str, Any]:
         "group_id": detail.get("group_id"),
         "organization_id": detail.get("organization_id"),
     }
-
-
-def _string(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def sign(secret: str, body: bytes, timestamp: str) -> str:
