@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -61,6 +62,8 @@ class LocalHub:
         self._moto.start()
         moto_host, moto_port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{moto_host}:{moto_port}"
+        # moto keeps its state per process, not per server: a hub starts from an empty embedded AWS.
+        requests.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
         self._configure_environment()
 
         import boto3
