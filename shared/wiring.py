@@ -6,6 +6,7 @@ Every client comes from boto3's default session, so botocore loads its endpoint 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -14,13 +15,13 @@ from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.adapters.secrets import SecretsManagerSecretSource
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE
-from shared.events.lead_events import LEAD_EVENT_SOURCE
-from shared.leads.service import LeadService
-from shared.scoring.model import load_model
 from shared.settings import DeliveryLogSettings, LeadSettings, WebhookReceiverSettings
 from shared.webhooks.ingest import WebhookIngest
 from shared.webhooks.registry import VENDORS
 from shared.webhooks.vendor import Vendor
+
+if TYPE_CHECKING:
+    from shared.leads.service import LeadService
 
 
 def webhook_ingest(settings: WebhookReceiverSettings, vendors: Mapping[str, Vendor] = VENDORS) -> WebhookIngest:
@@ -39,7 +40,11 @@ def delivery_ledger(settings: DeliveryLogSettings) -> DynamoDbDeliveryLedger:
 
 
 def lead_service(settings: LeadSettings) -> LeadService:
+    # Imported here so the webhook functions do not load the lead and scoring domains on a cold start.
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.events.lead_events import LEAD_EVENT_SOURCE
+    from shared.leads.service import LeadService
+    from shared.scoring.model import load_model
 
     return LeadService(
         repository=DynamoDbLeadRepository(boto3.client("dynamodb"), settings.table_leads),
