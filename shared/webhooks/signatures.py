@@ -97,3 +97,17 @@ def decode_base64(signatures: Iterable[str]) -> list[bytes]:
         except ValueError:
             continue
     return decoded
+
+
+def verify_timestamped_hex_hmac(header: str, value: str | None, body: bytes, secrets: list[str], now: datetime) -> None:
+    """The `t=<seconds>,v1=<hex>` scheme Stripe and Calendly share: hex HMAC-SHA256 of `"{t}.{body}"`."""
+    timestamp, signatures = parse_tv_header(value, header)
+    check_timestamp(parse_timestamp_seconds(timestamp, header), now)
+    signed = timestamp.encode() + b"." + body
+    if not any_match((hmac_sha256(secret, signed) for secret in secrets), decode_hex(signatures)):
+        raise SignatureError("no v1 signature matches any configured secret")
+
+
+def sign_timestamped_hex_hmac(secret: str, body: bytes, timestamp: int) -> str:
+    """The header value a sender of the `t=..,v1=..` scheme would send; for tests and local examples."""
+    return f"t={timestamp},v1={hmac_sha256(secret, str(timestamp).encode() + b'.' + body).hex()}"

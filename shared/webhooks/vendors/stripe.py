@@ -11,13 +11,8 @@ from typing import Any
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
-    SignatureError,
-    any_match,
-    check_timestamp,
-    decode_hex,
-    hmac_sha256,
-    parse_timestamp_seconds,
-    parse_tv_header,
+    sign_timestamped_hex_hmac,
+    verify_timestamped_hex_hmac,
 )
 from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json, qualified
 
@@ -32,11 +27,7 @@ class Stripe(Vendor):
     name = "stripe"
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
-        timestamp, signatures = parse_tv_header(request.header(SIGNATURE_HEADER), SIGNATURE_HEADER)
-        check_timestamp(parse_timestamp_seconds(timestamp, SIGNATURE_HEADER), now)
-        signed = timestamp.encode() + b"." + request.body
-        if not any_match((hmac_sha256(secret, signed) for secret in secrets), decode_hex(signatures)):
-            raise SignatureError("no v1 signature matches any configured secret")
+        verify_timestamped_hex_hmac(SIGNATURE_HEADER, request.header(SIGNATURE_HEADER), request.body, secrets, now)
 
     def parse(self, request: InboundWebhook) -> list[VendorEvent]:
         event = load_json(request.body)
@@ -136,4 +127,4 @@ def _subscription(event: VendorEvent, obj: dict[str, Any]) -> dict[str, Any]:
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
     """The `Stripe-Signature` header Stripe would send; used by the local examples."""
-    return f"t={timestamp},v1={hmac_sha256(secret, str(timestamp).encode() + b'.' + body).hex()}"
+    return sign_timestamped_hex_hmac(secret, body, timestamp)
