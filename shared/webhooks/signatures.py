@@ -111,3 +111,17 @@ def verify_timestamped_hex_hmac(header: str, value: str | None, body: bytes, sec
 def sign_timestamped_hex_hmac(secret: str, body: bytes, timestamp: int) -> str:
     """The header value a sender of the `t=..,v1=..` scheme would send; for tests and local examples."""
     return f"t={timestamp},v1={hmac_sha256(secret, str(timestamp).encode() + b'.' + body).hex()}"
+
+
+def header_signatures(request_header: str | None, header: str, prefix: str = "") -> list[str]:
+    """Every signature in a signature header, without its scheme prefix (`sha256=`, `v0=`, ...).
+
+    Vendors send one; a comma-separated list is what a proxy makes of a repeated header, so each part counts.
+    """
+    if not request_header:
+        raise SignatureError(f"missing {header} header")
+    parts = [part.strip() for part in request_header.split(",")]
+    signatures = [part[len(prefix) :] for part in parts if part and part.startswith(prefix)]
+    if not signatures:
+        raise SignatureError(f"{header} has no {prefix or 'signature'}{' signature' if prefix else ''}")
+    return signatures

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
-from shared.webhooks.signatures import SignatureError, any_match, decode_hex
+from shared.webhooks.signatures import SignatureError, any_match, decode_hex, header_signatures
 from shared.webhooks.vendor import (
     DeliveryContext,
     MalformedPayload,
@@ -38,13 +38,7 @@ class Intercom(Vendor):
     name = "intercom"
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
-        header = request.header(SIGNATURE_HEADER)
-        if not header:
-            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
-        # Intercom sends one signature; a comma-separated list is what a proxy makes of a repeated header
-        signatures = [part.strip()[len(_PREFIX) :] for part in header.split(",") if part.strip().startswith(_PREFIX)]
-        if not signatures:
-            raise SignatureError(f"{SIGNATURE_HEADER} has no sha1= signature")
+        signatures = header_signatures(request.header(SIGNATURE_HEADER), SIGNATURE_HEADER, _PREFIX)
         expected = (_hmac_sha1(secret, request.body) for secret in secrets)
         if not any_match(expected, decode_hex(signatures)):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match any configured client secret")

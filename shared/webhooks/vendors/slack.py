@@ -21,6 +21,7 @@ from shared.webhooks.signatures import (
     any_match,
     check_timestamp,
     decode_hex,
+    header_signatures,
     hmac_sha256,
     parse_timestamp_seconds,
 )
@@ -37,15 +38,9 @@ class Slack(Vendor):
     name = "slack"
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
-        header = request.header(SIGNATURE_HEADER)
-        if not header:
-            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+        signatures = header_signatures(request.header(SIGNATURE_HEADER), SIGNATURE_HEADER, _PREFIX)
         timestamp = request.header(TIMESTAMP_HEADER) or ""
         check_timestamp(parse_timestamp_seconds(timestamp, TIMESTAMP_HEADER), now)
-        # Slack sends one signature; a comma-separated list is what a proxy makes of a repeated header
-        signatures = [part.strip()[len(_PREFIX) :] for part in header.split(",") if part.strip().startswith(_PREFIX)]
-        if not signatures:
-            raise SignatureError(f"{SIGNATURE_HEADER} has no v0= signature")
         signed = b"v0:" + timestamp.encode() + b":" + request.body
         if not any_match((hmac_sha256(secret, signed) for secret in secrets), decode_hex(signatures)):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match any configured signing secret")

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
-from shared.webhooks.signatures import SignatureError, any_match, decode_base64, hmac_sha256
+from shared.webhooks.signatures import SignatureError, any_match, decode_base64, header_signatures, hmac_sha256
 from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, as_object, load_json, parse_iso
 
 SIGNATURE_HEADER = "Typeform-Signature"
@@ -23,13 +23,7 @@ class Typeform(Vendor):
     name = "typeform"
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
-        header = request.header(SIGNATURE_HEADER)
-        if not header:
-            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
-        # Typeform sends one signature; a comma-separated list is what a proxy makes of a repeated header
-        signatures = [part.strip()[len(_PREFIX) :] for part in header.split(",") if part.strip().startswith(_PREFIX)]
-        if not signatures:
-            raise SignatureError(f"{SIGNATURE_HEADER} has no sha256= signature")
+        signatures = header_signatures(request.header(SIGNATURE_HEADER), SIGNATURE_HEADER, _PREFIX)
         if not any_match((hmac_sha256(secret, request.body) for secret in secrets), decode_base64(signatures)):
             raise SignatureError("no sha256 signature matches any configured secret")
 

@@ -15,7 +15,14 @@ from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
-from shared.webhooks.signatures import SignatureError, any_match, check_timestamp, decode_base64, hmac_sha256
+from shared.webhooks.signatures import (
+    SignatureError,
+    any_match,
+    check_timestamp,
+    decode_base64,
+    header_signatures,
+    hmac_sha256,
+)
 from shared.webhooks.vendor import (
     DeliveryContext,
     MalformedPayload,
@@ -38,14 +45,10 @@ class Zendesk(Vendor):
     name = "zendesk"
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
-        header = request.header(SIGNATURE_HEADER)
-        if not header:
-            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+        signatures = header_signatures(request.header(SIGNATURE_HEADER), SIGNATURE_HEADER)
         timestamp = request.header(TIMESTAMP_HEADER) or ""
         check_timestamp(_signed_at(timestamp), now)
         signed = timestamp.encode() + request.body
-        # Zendesk sends one signature; a comma-separated list is what a proxy makes of a repeated header
-        signatures = [part.strip() for part in header.split(",") if part.strip()]
         if not any_match((hmac_sha256(secret, signed) for secret in secrets), decode_base64(signatures)):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match any configured signing secret")
 
