@@ -22,7 +22,7 @@ from shared.leads.api_models import (
     UnmergeRequest,
     UnmergeResult,
 )
-from shared.leads.identity import identities
+from shared.leads.identity import normalize_email
 from shared.leads.model import Stage
 from shared.leads.service import CannotUnmerge, LeadCapture, LeadNotFound
 from shared.leads.simulation import LeadComparison, simulate
@@ -65,13 +65,9 @@ def find_leads(
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> LeadList:
     if email is not None:
-        found = identities(email)
-        if not found:
+        if normalize_email(email) is None:
             raise BadRequest(f"{email!r} is not a usable email address")
-        owner = service.repository.owners(found).get(found[0].key)
-        contact = service.repository.contact(owner) if owner else None
-        while contact is not None and contact.merged_into:
-            contact = service.repository.contact(contact.merged_into)
+        contact = service.find_by_email(email)
         return LeadList(items=[LeadSummary.of(contact)] if contact else [])
     if stage is None:
         raise BadRequest("pass `email`, or `stage` (optionally with `min_score`)")

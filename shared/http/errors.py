@@ -29,20 +29,8 @@ class BadRequest(HubError):
     status = HTTPStatus.BAD_REQUEST
 
 
-class Unauthorized(HubError):
-    status = HTTPStatus.UNAUTHORIZED
-
-
-class Forbidden(HubError):
-    status = HTTPStatus.FORBIDDEN
-
-
 class NotFound(HubError):
     status = HTTPStatus.NOT_FOUND
-
-
-class Conflict(HubError):
-    status = HTTPStatus.CONFLICT
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response:

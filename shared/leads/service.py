@@ -195,6 +195,14 @@ class LeadService:
 
         return self._retrying(attempt)
 
+    def find_by_email(self, email: str) -> Contact | None:
+        """The lead an email belongs to today: its owner, or the contact that owner was merged into."""
+        found = identities(email)
+        if not found:
+            return None
+        owner = self._repo.owners(found[:1]).get(found[0].key)
+        return self._head(owner, _Change()) if owner else None
+
     def score_of(self, contact: Contact, as_of: datetime | None = None) -> Score:
         """The contact's score with its breakdown, from its log (and its merged contacts' logs)."""
         profile, engagements = self.inputs(contact)
