@@ -135,7 +135,12 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
             "or identified by a website or app. `data` is what the vendor sent about them; its shape depends on the "
             "vendor.",
             emitters=(
-                Emitter("hubspot", ("contact.creation", "contact.propertyChange", "contact.merge", "contact.restore")),
+                Emitter(
+                    "hubspot",
+                    ("contact.creation", "contact.propertyChange", "contact.merge", "contact.restore"),
+                    "(a change of `associatedcompanyid` names the account as `hubspot:<company id>`; one of "
+                    "`num_conversion_events` is a form submission, see `engagement.recorded`)",
+                ),
                 Emitter("salesforce", ("Lead", "Contact"), "(outbound messages, named by their sObject type)"),
                 *_segment(("identify", "alias")),
                 Emitter("zendesk", ("user.created",), "(new users only, of any role: agents and admins too)"),
@@ -164,7 +169,11 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
             emitters=(
                 Emitter("hubspot", ("company.creation", "company.propertyChange", "company.merge", "company.restore")),
                 Emitter("salesforce", ("Account",), "(outbound messages, named by their sObject type)"),
-                Emitter("stripe", ("customer.created", "customer.updated")),
+                Emitter(
+                    "stripe",
+                    ("customer.created", "customer.updated"),
+                    "(the customer `stripe:<cus id>` is both the account and the person, with its email)",
+                ),
                 *_segment(("group",), "(the account is `segment:<groupId>` from both Segment routes)"),
                 _standard(EventType.ACCOUNT_UPSERTED),
             ),
@@ -172,7 +181,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                 "stripe",
                 "customer.updated",
                 "evt_1QExampleCustomer",
-                Subject(account_id=_STRIPE_CUSTOMER, email=_STRIPE_EMAIL),
+                Subject(contact_id=_STRIPE_CUSTOMER, account_id=_STRIPE_CUSTOMER, email=_STRIPE_EMAIL),
                 {"name": "Example Ltd", "email": _STRIPE_EMAIL, "livemode": False},
             ),
         ),
@@ -195,6 +204,11 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "`data.rescheduled` true, plus an `invitee.created` for the new time)",
                 ),
                 Emitter("calendly", ("routing_form_submission.created",), f"as `{EngagementKind.FORM_SUBMIT.value}`"),
+                Emitter(
+                    "hubspot",
+                    ("contact.propertyChange",),
+                    f"of `num_conversion_events` (one per form submission), as `{EngagementKind.FORM_SUBMIT.value}`",
+                ),
                 _standard(EventType.ENGAGEMENT_RECORDED),
             ),
             example=Example(
@@ -211,6 +225,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "properties": {"company_size": "51-200"},
                     "anonymous_id": "0f8d1c2e-6a4b-4e3f-9b7a-1c2d3e4f5a6b",
                     "user_id": "u_501",
+                    "traits": {"email": "ada@example.com"},
                 },
             ),
         ),
@@ -276,7 +291,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                 "stripe",
                 "invoice.paid",
                 "evt_1QExampleInvoice",
-                Subject(account_id=_STRIPE_CUSTOMER, email=_STRIPE_EMAIL),
+                Subject(contact_id=_STRIPE_CUSTOMER, account_id=_STRIPE_CUSTOMER, email=_STRIPE_EMAIL),
                 {
                     "object": "invoice",
                     "object_id": "in_1QExample",
@@ -299,7 +314,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                 "stripe",
                 "charge.failed",
                 "evt_1QExampleCharge",
-                Subject(account_id=_STRIPE_CUSTOMER, email=_STRIPE_EMAIL),
+                Subject(contact_id=_STRIPE_CUSTOMER, account_id=_STRIPE_CUSTOMER, email=_STRIPE_EMAIL),
                 {
                     "object": "charge",
                     "object_id": "ch_1QExample",
@@ -326,7 +341,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                 "stripe",
                 "customer.subscription.updated",
                 "evt_1QExampleSubscription",
-                Subject(account_id=_STRIPE_CUSTOMER),
+                Subject(contact_id=_STRIPE_CUSTOMER, account_id=_STRIPE_CUSTOMER),
                 {
                     "change": "updated",
                     "subscription_id": "sub_1QExample",

@@ -62,6 +62,10 @@ MEETING_THE_CONDITION: dict[tuple[str, str, EventType], dict[str, Any]] = {
         "propertyValue": "contractsent",
     },
     ("hubspot", "deal.propertyChange", EventType.DEAL_WON): {"propertyName": "dealstage", "propertyValue": "closedwon"},
+    ("hubspot", "contact.propertyChange", EventType.ENGAGEMENT_RECORDED): {
+        "propertyName": "num_conversion_events",
+        "propertyValue": "3",
+    },
     ("hubspot", "deal.propertyChange", EventType.DEAL_LOST): {
         "propertyName": "dealstage",
         "propertyValue": "closedlost",

@@ -121,3 +121,32 @@ def test_a_failed_invoice_reports_the_amount_that_failed() -> None:
     [event] = normalize("stripe", body)
     # Then the failed amount is what was due
     assert (event.event_type, event.data["amount_minor"]) == (EventType.PAYMENT_FAILED, 4900)
+
+
+def test_a_stripe_customer_names_both_the_person_and_the_account() -> None:
+    # Given a trial subscription created for a Stripe customer
+    body = stripe_event("evt_t", "customer.subscription.created", object="subscription", status="trialing")
+    # When it is normalized
+    [event] = normalize("stripe", body)
+    # Then the customer is the subject as a person and as an account, so the lead it belongs to gets the trial
+    assert event.event_type is EventType.SUBSCRIPTION_CHANGED
+    assert (event.subject.contact_id, event.subject.account_id) == ("stripe:cus_1", "stripe:cus_1")
+    assert (event.data["change"], event.data["status"]) == ("created", "trialing")
+
+
+def test_a_hubspot_form_submission_is_a_form_submit_engagement() -> None:
+    # Given HubSpot's count of a contact's form submissions going up
+    body = hubspot_events(hubspot_event(propertyName="num_conversion_events", propertyValue="2"))
+    # When it is normalized
+    [event] = normalize("hubspot", body)
+    # Then it is a form submission by that contact, not a profile change
+    assert event.event_type is EventType.ENGAGEMENT_RECORDED
+    assert event.data["kind"] == "form_submit"
+    assert event.subject.contact_id == "hubspot:123"
+
+
+def test_a_hubspot_contact_associated_with_a_company_names_the_account() -> None:
+    body = hubspot_events(hubspot_event(propertyName="associatedcompanyid", propertyValue="9001"))
+    [event] = normalize("hubspot", body)
+    assert event.event_type is EventType.CONTACT_UPSERTED
+    assert (event.subject.contact_id, event.subject.account_id) == ("hubspot:123", "hubspot:9001")

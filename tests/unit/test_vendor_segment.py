@@ -152,3 +152,14 @@ def test_a_content_event_is_named_by_its_content_so_pieces_can_be_counted() -> N
     names = [normalized(Segment(), webhook(json.dumps(m).encode(), "x"))[0].data["name"] for m in (first, second)]
     # Then each carries its piece's title, not the shared event name
     assert names == ["RevOps guide", "Pipeline report"]
+
+
+def test_a_page_carries_the_callers_context_traits_but_never_its_name_as_a_trait() -> None:
+    # Given a page call named "Pricing" whose SDK attached what it knows of the person
+    msg = message("page", name="Pricing", context={"traits": {"email": "sam@acme.io", "lastName": "Ortiz"}})
+    # When it is normalized
+    [event] = normalized(Segment(), webhook(json.dumps(msg).encode(), "x"))
+    # Then the person's traits travel as traits, the page name only as the engagement's name
+    assert event.data["traits"] == {"email": "sam@acme.io", "lastName": "Ortiz"}
+    assert event.data["name"] == "Pricing"
+    assert event.subject.email == "sam@acme.io"

@@ -12,7 +12,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
     SignatureError,
@@ -43,6 +43,10 @@ _URI_DECODINGS = {
     "%2C": ",",
     "%3B": ";",
 }
+# HubSpot reports a form submission on a contact as property changes: `num_conversion_events` goes up by one
+# per submission (the form's name changes `recent_conversion_event_name` only when it differs from the last).
+FORM_SUBMISSIONS_PROPERTY = "num_conversion_events"
+ASSOCIATED_COMPANY_PROPERTY = "associatedcompanyid"
 _WON_STAGES = {"closedwon"}
 _LOST_STAGES = {"closedlost"}
 
@@ -105,11 +109,18 @@ class HubSpot(Vendor):
             "change_source": payload.get("changeSource"),
             "portal_id": payload.get("portalId"),
         }
+        if object_type == "contact" and action == "propertyChange" and prop == FORM_SUBMISSIONS_PROPERTY:
+            data = {
+                "kind": EngagementKind.FORM_SUBMIT.value,
+                "name": "HubSpot form submission",
+                "properties": {"submissions": value, "portal_id": payload.get("portalId")},
+            }
+            return self.canonical(event, context, EventType.ENGAGEMENT_RECORDED, Subject(contact_id=object_id), data)
         if object_type == "contact" and action in {"creation", "propertyChange", "merge", "restore"}:
-            email = value if prop == "email" else None
-            return self.canonical(
-                event, context, EventType.CONTACT_UPSERTED, Subject(contact_id=object_id, email=email), change
-            )
+            email = value if prop == "email" and isinstance(value, str) else None
+            company = qualified(self.name, value) if prop == ASSOCIATED_COMPANY_PROPERTY else None
+            subject = Subject(contact_id=object_id, account_id=company, email=email)
+            return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, change)
         if object_type == "company" and action in {"creation", "propertyChange", "merge", "restore"}:
             return self.canonical(event, context, EventType.ACCOUNT_UPSERTED, Subject(account_id=object_id), change)
         if object_type == "deal" and action == "propertyChange" and prop == "dealstage":

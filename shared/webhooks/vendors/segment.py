@@ -23,7 +23,16 @@ from urllib.parse import urlparse
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, load_json, parse_iso, qualified
+from shared.webhooks.vendor import (
+    DeliveryContext,
+    MalformedPayload,
+    Reply,
+    Vendor,
+    as_object,
+    load_json,
+    parse_iso,
+    qualified,
+)
 
 SIGNATURE_HEADER = "X-Signature"
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
@@ -92,9 +101,15 @@ def normalize_message(vendor: Vendor, event: VendorEvent, context: DeliveryConte
 def _subject(message: dict[str, Any]) -> Subject:
     user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
     contact = qualified("segment", user_id) if user_id else qualified("segment-anonymous", anonymous_id)
-    traits = message.get("traits") or (message.get("context") or {}).get("traits") or {}
-    email = traits.get("email") if isinstance(traits, dict) else None
+    traits = as_object(message.get("traits")) or _context_traits(message)
+    email = traits.get("email")
     return Subject(contact_id=contact, email=email if isinstance(email, str) else None)
+
+
+def _context_traits(message: dict[str, Any]) -> dict[str, Any]:
+    """Traits an SDK attaches to page and track calls (`context.traits`): what the caller knows of the person,
+    the only person data a non-identify call carries."""
+    return as_object(as_object(message.get("context")).get("traits"))
 
 
 def _engagement(message: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +135,8 @@ def _engagement(message: dict[str, Any]) -> dict[str, Any]:
         "properties": properties,
         "anonymous_id": message.get("anonymousId"),
         "user_id": message.get("userId"),
+        # The page or event name is not the person's: only these traits may change the profile.
+        "traits": _context_traits(message),
     }
 
 

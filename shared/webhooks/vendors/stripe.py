@@ -16,6 +16,7 @@ from shared.webhooks.signatures import (
 )
 from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json, qualified
 
+STRIPE = "stripe"
 SIGNATURE_HEADER = "Stripe-Signature"
 
 _PAYMENT_SUCCEEDED = {"invoice.paid", "invoice.payment_succeeded", "payment_intent.succeeded", "charge.succeeded"}
@@ -24,7 +25,7 @@ _CUSTOMER = {"customer.created", "customer.updated"}
 
 
 class Stripe(Vendor):
-    name = "stripe"
+    name = STRIPE
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
         verify_timestamped_hex_hmac(SIGNATURE_HEADER, request.header(SIGNATURE_HEADER), request.body, secrets, now)
@@ -54,7 +55,7 @@ class Stripe(Vendor):
         obj: dict[str, Any] = (event.payload.get("data") or {}).get("object") or {}
         kind = event.vendor_event_type
         customer = obj.get("customer") if isinstance(obj.get("customer"), str) else None
-        subject = Subject(account_id=qualified(self.name, customer), email=_email_of(obj))
+        subject = _customer(customer, _email_of(obj))
         livemode = bool(event.payload.get("livemode"))
         if kind in _PAYMENT_SUCCEEDED or (kind == "checkout.session.completed" and obj.get("payment_status") == "paid"):
             return self.canonical(event, context, EventType.PAYMENT_SUCCEEDED, subject, _payment(obj, livemode))
@@ -64,10 +65,17 @@ class Stripe(Vendor):
         if kind.startswith("customer.subscription."):
             return self.canonical(event, context, EventType.SUBSCRIPTION_CHANGED, subject, _subscription(event, obj))
         if kind in _CUSTOMER:
-            subject = Subject(account_id=qualified(self.name, obj.get("id")), email=obj.get("email"))
+            subject = _customer(obj.get("id"), obj.get("email"))
             data = {"name": obj.get("name"), "email": obj.get("email"), "livemode": livemode}
             return self.canonical(event, context, EventType.ACCOUNT_UPSERTED, subject, data)
         return self.canonical(event, context, EventType.VENDOR_UNMAPPED, subject)
+
+
+def _customer(customer_id: object, email: object) -> Subject:
+    """A Stripe customer is the billing account and, usually, the person who signed up: both ids name it, so
+    the lead it belongs to (found by its email on `customer.created`) gets its trials and subscriptions."""
+    customer = qualified(STRIPE, customer_id) if isinstance(customer_id, str) else None
+    return Subject(contact_id=customer, account_id=customer, email=email if isinstance(email, str) else None)
 
 
 def _email_of(obj: dict[str, Any]) -> str | None:
@@ -120,6 +128,7 @@ def _subscription(event: VendorEvent, obj: dict[str, Any]) -> dict[str, Any]:
         "status": obj.get("status"),
         "previous_status": previous.get("status"),
         "items": prices,
+        "trial_end": obj.get("trial_end"),
         "cancel_at_period_end": obj.get("cancel_at_period_end"),
         "current_period_end": obj.get("current_period_end"),
     }
