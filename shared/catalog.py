@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, TypeVar
 
+from shared.leads.inputs import LEAD_INPUT_EVENTS
+
 
 class Group(StrEnum):
     """Cognito user-pool groups; the RBAC roles of `/api/v1` routes."""
@@ -288,17 +290,19 @@ LEADS = Table(
     sort_key="sk",
     indexes=(Index("by-stage", partition_key="stage_partition", sort_key="stage_sort"),),
     access_patterns=(
-        "resolve an identity to its contact: get pk=IDENTITY#<kind>#<value>, sk=OWNER (claimed with a conditional "
-        "put; first claim wins)",
-        "read a contact: get pk=CONTACT#<id>, sk=PROFILE (saved with an optimistic `version` condition, together "
-        "with its history entries in one transaction)",
-        "append an engagement once: conditional put pk=CONTACT#<id>, sk=ENG#<event id>; read a log: query "
-        "pk=CONTACT#<id>, sk begins_with ENG#",
+        "resolve identities to their contacts: batch get pk=IDENTITY#<kind>#<value>, sk=OWNER",
+        "commit a change all or nothing: one transaction of the contacts (pk=CONTACT#<id>, sk=PROFILE, with an "
+        "optimistic `version` condition), the identities they claim (conditional put, first claim wins), the "
+        "engagement they log (conditional put pk=CONTACT#<id>, sk=ENG#<event id>), the accounts they touch and "
+        "the accounts' identities, and their history entries",
+        "read a contact: get pk=CONTACT#<id>, sk=PROFILE; read a log: query pk=CONTACT#<id>, sk begins_with ENG#",
         "history: query pk=CONTACT#<id>, sk begins_with TRANSITION#, SCORE# or MERGE# (merges stored under both "
         "contacts)",
         "list a stage by score: query by-stage on stage_partition=STAGE#<stage>, stage_sort=<score, padded>#<id> "
         "descending (only contacts not merged away carry the index keys)",
         "accounts: get pk=ACCOUNT#<id>, sk=PROFILE; resolve pk=ACCOUNT_IDENTITY#<kind>#<value>, sk=OWNER",
+        "the scoring model in force: get pk=SCORING_MODEL, sk=ACTIVE (every use case) and pk=SCORING_MODEL#<version>, "
+        "sk=DEFINITION (once per version per function); both written in one transaction by `make rescore`",
         "every contact for rescoring and simulation: parallel scan, sk=PROFILE",
     ),
 )
@@ -311,17 +315,6 @@ WEBHOOK_SIGNING_SECRETS = Secret(
 
 TRACKING_CALLS = ("batch", "track", "identify", "page", "screen", "group", "alias")
 LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
-LEAD_INPUT_EVENTS = (
-    "contact.upserted",
-    "account.upserted",
-    "engagement.recorded",
-    "deal.stage_changed",
-    "deal.won",
-    "deal.lost",
-    "handoff.accepted",
-    "survey.responded",
-)
-
 CATALOG = Catalog(
     bus_name="events",
     event_sources=("revops.webhooks", "revops.leads"),

@@ -42,13 +42,16 @@ def delivery_ledger(settings: DeliveryLogSettings) -> DynamoDbDeliveryLedger:
 def lead_service(settings: LeadSettings) -> LeadService:
     # Imported here so the webhook functions do not load the lead and scoring domains on a cold start.
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
     from shared.events.lead_events import LEAD_EVENT_SOURCE
+    from shared.leads.scoring_models import ScoringModels
     from shared.leads.service import LeadService
     from shared.scoring.model import load_model
 
+    dynamodb = boto3.client("dynamodb")
     return LeadService(
-        repository=DynamoDbLeadRepository(boto3.client("dynamodb"), settings.table_leads),
+        repository=DynamoDbLeadRepository(dynamodb, settings.table_leads),
         publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name, LEAD_EVENT_SOURCE),
-        model=load_model(),
+        models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, settings.table_leads)),
         clock=SystemClock(),
     )

@@ -10,7 +10,15 @@ from typing import Any, TypeVar
 
 from shared.errors import InvalidInput
 from shared.leads.model import Account, Contact, EngagementRecord, Identity, MergeRecord, ScoreChange, Stage, Transition
-from shared.leads.ports import ConcurrentUpdate, ContactPage, History, HistoryEntry
+from shared.leads.ports import (
+    AppliedModel,
+    ChangeSet,
+    ConcurrentUpdate,
+    ContactPage,
+    History,
+    HistoryEntry,
+    ModelVersionConflict,
+)
 from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery, InvalidQuery
 from shared.webhooks.ports import BusEvent, PublishResult
 
@@ -127,8 +135,8 @@ _Entry = TypeVar("_Entry", Transition, ScoreChange, MergeRecord)
 
 
 class InMemoryLeadRepository:
-    """The lead repository contract in memory: optimistic versions, first-claim-wins identities, an
-    append-only engagement log per contact."""
+    """The lead repository contract in memory: a change commits all or nothing, contacts and accounts with
+    optimistic versions, identities to their first claimant, engagements once per contact and event."""
 
     def __init__(self) -> None:
         import copy
@@ -145,14 +153,8 @@ class InMemoryLeadRepository:
     def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
         return {i.key: self.identity_owners[i.key] for i in identities if i.key in self.identity_owners}
 
-    def claim(self, contact_id: str, identities: Sequence[Identity]) -> dict[str, str]:
-        with self._lock:
-            taken = {}
-            for identity in identities:
-                owner = self.identity_owners.setdefault(identity.key, contact_id)
-                if owner != contact_id:
-                    taken[identity.key] = owner
-            return taken
+    def account_owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+        return {i.key: self.account_identities[i.key] for i in identities if i.key in self.account_identities}
 
     def contact(self, contact_id: str) -> Contact | None:
         found = self.contacts_by_id.get(contact_id)
@@ -161,29 +163,45 @@ class InMemoryLeadRepository:
     def contacts(self, contact_ids: Sequence[str]) -> dict[str, Contact]:
         return {cid: c for cid in contact_ids if (c := self.contact(cid)) is not None}
 
-    def save(self, contact: Contact, *entries: HistoryEntry, create: bool = False) -> None:
-        self.save_many([contact], *entries, create=create)
-
-    def save_many(self, contacts: Sequence[Contact], *entries: HistoryEntry, create: bool = False) -> None:
+    def commit(self, change: ChangeSet) -> None:
         with self._lock:
-            for contact in contacts:
-                held = self.contacts_by_id.get(contact.contact_id)
-                if (held is None and contact.version != 0) or (held is not None and held.version != contact.version):
-                    raise ConcurrentUpdate(contact.contact_id)
-                if create and held is not None:
-                    raise ConcurrentUpdate(contact.contact_id)
-            for contact in contacts:
+            self._check(change)
+            for contact in change.contacts.values():
                 contact.version += 1
                 self.contacts_by_id[contact.contact_id] = self._copy(contact)
-            self.entries.extend(entries)
+            for claim in change.claims.values():
+                self.identity_owners[claim.identity.key] = claim.contact_id
+            for record in change.engagements:
+                self.logs.setdefault(record.contact_id, {})[record.event_id] = record
+            for account in change.accounts.values():
+                account.version += 1
+                self.accounts[account.account_id] = self._copy(account)
+            self.account_identities.update(change.account_claims)
+            self.entries.extend(change.entries)
 
-    def append(self, record: EngagementRecord) -> bool:
-        with self._lock:
-            log = self.logs.setdefault(record.contact_id, {})
-            if record.event_id in log:
-                return False
-            log[record.event_id] = record
-            return True
+    def _check(self, change: ChangeSet) -> None:
+        for contact in change.contacts.values():
+            held = self.contacts_by_id.get(contact.contact_id)
+            if (held is None and contact.version != 0) or (held is not None and held.version != contact.version):
+                raise ConcurrentUpdate(contact.contact_id)
+            if contact.contact_id in change.created and held is not None:
+                raise ConcurrentUpdate(contact.contact_id)
+        for claim in change.claims.values():
+            if self.identity_owners.get(claim.identity.key) != claim.replaces:
+                raise ConcurrentUpdate(f"identity {claim.identity.key} is claimed")
+        for record in change.engagements:
+            if record.event_id in self.logs.get(record.contact_id, {}):
+                raise ConcurrentUpdate(f"engagement {record.event_id} is logged")
+        for account in change.accounts.values():
+            held_account = self.accounts.get(account.account_id)
+            if (held_account.version if held_account else 0) != account.version:
+                raise ConcurrentUpdate(account.account_id)
+        for identity_key in change.account_claims:
+            if identity_key in self.account_identities:
+                raise ConcurrentUpdate(f"account identity {identity_key} is claimed")
+
+    def has_engagement(self, contact_id: str, event_id: str) -> bool:
+        return event_id in self.logs.get(contact_id, {})
 
     def engagements(self, contact_ids: Sequence[str]) -> list[EngagementRecord]:
         return [record for cid in contact_ids for record in self.logs.get(cid, {}).values()]
@@ -235,11 +253,25 @@ class InMemoryLeadRepository:
         found = self.accounts.get(account_id)
         return self._copy(found) if found else None
 
-    def account_owner(self, identity: Identity) -> str | None:
-        return self.account_identities.get(identity.key)
 
-    def save_account(self, account: Account, identities: Sequence[Identity]) -> None:
-        with self._lock:
-            self.accounts[account.account_id] = self._copy(account)
-            for identity in identities:
-                self.account_identities.setdefault(identity.key, account.account_id)
+class InMemoryScoringModelStore:
+    def __init__(self) -> None:
+        self.models: dict[str, AppliedModel] = {}
+        self.active: str | None = None
+        self.reads = 0
+
+    def active_version(self) -> str | None:
+        self.reads += 1
+        return self.active
+
+    def applied(self, version: str) -> AppliedModel | None:
+        return self.models.get(version)
+
+    def apply(self, model: AppliedModel) -> None:
+        held = self.models.get(model.version)
+        if held is not None and held.sha256 != model.sha256:
+            raise ModelVersionConflict(
+                f"scoring model version {model.version!r} was applied before with different rules"
+            )
+        self.models[model.version] = model
+        self.active = model.version

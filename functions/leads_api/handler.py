@@ -24,7 +24,7 @@ from shared.leads.api_models import (
 )
 from shared.leads.identity import normalize_email
 from shared.leads.model import Stage
-from shared.leads.service import CannotUnmerge, LeadCapture, LeadNotFound
+from shared.leads.service import CannotUnmerge, LeadNotFound
 from shared.leads.simulation import LeadComparison, simulate
 from shared.observability import logger, metrics, traced
 from shared.scoring.model import parse_model
@@ -45,7 +45,7 @@ LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
     tags=["leads"],
 )
 def capture_lead(lead: Annotated[LeadCaptureRequest, Body()]) -> Response[LeadCaptured]:
-    outcome = service.capture(LeadCapture(**lead.model_dump()))
+    outcome = service.capture(lead.capture())
     assert outcome.contact_id is not None
     body = LeadCaptured(lead_id=outcome.contact_id, created=outcome.created)
     return json_response(201 if outcome.created else 200, body.model_dump())

@@ -2,37 +2,65 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.leads.capture import LeadCapture, LeadType
 from shared.leads.identity import normalize_email, normalize_phone
 from shared.leads.model import Contact, Stage
 from shared.leads.ports import History
+from shared.leads.profile_updates import number
 from shared.scoring.results import Score
 
 # Data quality rules of the marketing engine: a B2B lead needs these besides a valid email and a source.
 B2B_REQUIRED = ("company", "job_title")
+MAX_EMAIL_LENGTH = 254  # RFC 5321's longest deliverable address
+MAX_ATTRIBUTES_BYTES = 16 * 1024  # free fields ride on the lead's item, which DynamoDB caps at 400 KB
+MAX_ATTRIBUTES_DEPTH = 5
 
 
 class LeadCaptureRequest(BaseModel):
-    email: str = Field(description="Work email; validated and normalized")
+    """Unknown top-level fields are refused (a typo in a fit field would silently score nothing); free fields
+    go in `attributes`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=MAX_EMAIL_LENGTH, description="Work email; validated and normalized")
     source: str = Field(min_length=1, max_length=200, description="Where the lead came from (form, partner, ...)")
+    lead_type: LeadType = Field(
+        LeadType.B2B, description="`b2b` (default): company and job_title are required; `b2c`: they are not"
+    )
     first_name: str | None = Field(None, max_length=200)
     last_name: str | None = Field(None, max_length=200)
     company: str | None = Field(None, max_length=300, description="Required for B2B leads")
     job_title: str | None = Field(None, max_length=300, description="Required for B2B leads")
     phone: str | None = Field(None, max_length=50)
     campaign_id: str | None = Field(None, max_length=200)
-    attributes: dict[str, Any] = Field(default_factory=dict, description="Free fields, readable by scoring rules")
+    industry: str | None = Field(None, max_length=200, description="Fit: the company's industry, e.g. `Software`")
+    employee_count: int | None = Field(None, ge=0, le=10_000_000, description="Fit: the company's headcount")
+    annual_revenue: Decimal | None = Field(
+        None, ge=0, le=10**13, decimal_places=2, description="Fit: the company's yearly revenue, in USD"
+    )
+    country: str | None = Field(
+        None, min_length=2, max_length=2, pattern="^[A-Za-z]{2}$", description="Fit: ISO 3166 alpha-2, e.g. `US`"
+    )
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"Free fields, readable by scoring rules (at most {MAX_ATTRIBUTES_BYTES} bytes as JSON, "
+        f"{MAX_ATTRIBUTES_DEPTH} levels deep). Fit fields sent here under a usual name (`employees`, `Industry`, "
+        "`annualRevenue`, ...) are read when the first-class field is absent.",
+    )
 
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str) -> str:
         email = normalize_email(value)
         if email is None:
-            raise ValueError(f"{value!r} is not a usable email address")
+            raise ValueError(f"{value[:80]!r} is not a usable email address")
         return email
 
     @field_validator("phone")
@@ -42,12 +70,43 @@ class LeadCaptureRequest(BaseModel):
             raise ValueError(f"{value!r} is not a phone number")
         return value
 
+    @field_validator("country")
+    @classmethod
+    def _upper_country(cls, value: str | None) -> str | None:
+        return value.upper() if value is not None else None
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if _depth(value) > MAX_ATTRIBUTES_DEPTH:
+            raise ValueError(f"attributes may nest at most {MAX_ATTRIBUTES_DEPTH} levels deep")
+        size = len(json.dumps(value, separators=(",", ":"), default=str).encode("utf-8", "surrogatepass"))
+        if size > MAX_ATTRIBUTES_BYTES:
+            raise ValueError(f"attributes are {size} bytes as JSON; at most {MAX_ATTRIBUTES_BYTES} are stored")
+        return value
+
     @model_validator(mode="after")
     def _b2b_fields(self) -> LeadCaptureRequest:
-        missing = [name for name in B2B_REQUIRED if not (getattr(self, name) or "").strip()]
-        if missing:
-            raise ValueError(f"required B2B field(s) missing: {', '.join(missing)}")
+        if self.lead_type is LeadType.B2B:
+            missing = [name for name in B2B_REQUIRED if not (getattr(self, name) or "").strip()]
+            if missing:
+                raise ValueError(
+                    f"required B2B field(s) missing: {', '.join(missing)} (a consumer lead sends lead_type: b2c)"
+                )
         return self
+
+    def capture(self) -> LeadCapture:
+        """The domain's view of the request (revenue as a plain number, as the fit bands compare it)."""
+        revenue = None if self.annual_revenue is None else number(self.annual_revenue)
+        return LeadCapture(**self.model_dump(exclude={"annual_revenue"}), annual_revenue=revenue)
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if isinstance(value, dict):
+        return max((_depth(item, level + 1) for item in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(item, level + 1) for item in value), default=level + 1)
+    return level
 
 
 class LeadCaptured(BaseModel):

@@ -6,7 +6,7 @@ decays stays an MQL; its score history shows the decline). What moves a contact:
 - → MQL: the scoring model's MQL criteria are met;
 - → SQL: sales accepts the handoff (`handoff.accepted`);
 - → Opportunity: a deal moves through the pipeline (`deal.stage_changed`);
-- → Customer: a deal is won (`deal.won`);
+- → Customer: a deal is won (`deal.won`), or a subscription becomes active (`subscription.changed`);
 - Customer → Advocate: a promoter answer (NPS 9 or 10) in a survey (`survey.responded`).
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from shared.leads.model import Stage
 
 PROMOTER_MIN = 9
+PAYING_STATUSES = frozenset({"active", "past_due"})  # Stripe's statuses of a subscription that was paid for
 _NPS_KEYS = ("nps", "score", "nps_score", "recommend", "likelihood_to_recommend")
 
 
@@ -49,6 +50,8 @@ def next_stages(
         candidates.append(Move(Stage.OPPORTUNITY, "deal in pipeline"))
     elif event_type == "deal.won":
         candidates.append(Move(Stage.CUSTOMER, "deal won"))
+    elif event_type == "subscription.changed" and (event_data or {}).get("status") in PAYING_STATUSES:
+        candidates.append(Move(Stage.CUSTOMER, "subscription active"))
     elif event_type == "survey.responded" and current is Stage.CUSTOMER and _is_promoter(event_data or {}):
         candidates.append(Move(Stage.ADVOCATE, "promoter survey answer"))
     ahead = sorted((move for move in candidates if move.to.rank > current.rank), key=lambda move: move.to.rank)

@@ -3,6 +3,7 @@ stage, its last score, and the records that make every change explainable and re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -86,6 +87,23 @@ class ContactProfile:
         self.updated_at[name] = at
         return changed
 
+    @staticmethod
+    def combined(profiles: Iterable[ContactProfile]) -> ContactProfile:
+        """One read-only view of several profiles, last modified wins per field (on a tie, the later one)."""
+        view = ContactProfile()
+        for profile in profiles:
+            for name, value in profile.values.items():
+                view.set(name, value, profile.updated_at[name])
+            view.attributes.update(profile.attributes)
+        return ProfileView(view.values, view.updated_at, view.attributes)
+
+
+class ProfileView(ContactProfile):
+    """A combination of profile parts: setting a field here would change nothing stored, so it is refused."""
+
+    def set(self, name: str, value: Any, at: datetime) -> bool:
+        raise TypeError("a contact's combined profile is read-only; set fields on contact.own_profile(origin)")
+
 
 @dataclass(frozen=True)
 class ScoreSnapshot:
@@ -110,7 +128,9 @@ class Contact:
     stage: Stage = Stage.VISITOR
     stage_entered_at: datetime | None = None
     lead_since: datetime | None = None  # when nurturing started: the 14-day standard handoff counts from here
-    profile: ContactProfile = field(default_factory=ContactProfile)
+    # What each contact's own events set, by that contact's id: this one's, and those merged into it. The
+    # profile is their combination; an unmerge hands the absorbed contact its own part back.
+    profiles: dict[str, ContactProfile] = field(default_factory=dict)
     identities: set[str] = field(default_factory=set)
     account_id: str | None = None
     score: ScoreSnapshot | None = None
@@ -119,6 +139,17 @@ class Contact:
     handoffs: dict[str, datetime] = field(default_factory=dict)  # level -> when it was requested
     never_merge: set[str] = field(default_factory=set)  # contacts an unmerge separated from this one
     version: int = 0
+
+    @property
+    def profile(self) -> ContactProfile:
+        """The person as the hub sees them: every part combined, this contact's own last (it wins ties)."""
+        others = [profile for origin, profile in self.profiles.items() if origin != self.contact_id]
+        own = self.profiles.get(self.contact_id)
+        return ContactProfile.combined([*others, own] if own else others)
+
+    def own_profile(self, origin: str) -> ContactProfile:
+        """The part of the profile `origin`'s events set (this contact's or a merged one's)."""
+        return self.profiles.setdefault(origin, ContactProfile())
 
     @property
     def email(self) -> str | None:

@@ -1,11 +1,14 @@
-"""What the lead domain needs from storage. The DynamoDB adapter and the in-memory fake both honour it."""
+"""What the lead domain needs from storage. The DynamoDB adapters and the in-memory fakes both honour it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
+from shared.errors import InvalidInput
+from shared.events.lead_events import LeadEvent
 from shared.leads.model import (
     Account,
     Contact,
@@ -21,7 +24,39 @@ HistoryEntry = Transition | ScoreChange | MergeRecord
 
 
 class ConcurrentUpdate(Exception):
-    """Someone saved the contact since it was read; read it again and redo the change."""
+    """Someone changed what this change was computed from (a contact's version, an identity's claim, an
+    engagement already logged); read again and redo the change."""
+
+
+class TooLargeToStore(InvalidInput):
+    """A record would pass the store's item limit; retrying cannot help. The message names what is too big."""
+
+
+@dataclass(frozen=True)
+class IdentityClaim:
+    """An identity taken by a contact. `replaces` names a claimant whose contact does not exist (a claim left
+    dangling by a failed write of an older version of the hub): the claim is taken over only from it."""
+
+    identity: Identity
+    contact_id: str
+    replaces: str | None = None
+
+
+@dataclass
+class ChangeSet:
+    """Everything one use case writes, committed all or nothing: contacts (each conditioned on the version it
+    was read at, new ones on not existing), the identities they claim, the engagements they log, the accounts
+    they create or change and the accounts' identities, and their history. The lead events are published
+    before the commit (at-least-once, deterministic ids)."""
+
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    claims: dict[str, IdentityClaim] = field(default_factory=dict)
+    engagements: list[EngagementRecord] = field(default_factory=list)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    account_claims: dict[str, str] = field(default_factory=dict)  # identity key -> account id
+    entries: list[HistoryEntry] = field(default_factory=list)
+    events: list[LeadEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -42,25 +77,18 @@ class LeadRepository(Protocol):
         """The contact that claimed each identity (by identity key); unclaimed identities are absent."""
         ...
 
-    def claim(self, contact_id: str, identities: Sequence[Identity]) -> dict[str, str]:
-        """Claim the unclaimed identities for the contact; returns those another contact holds."""
-        ...
-
     def contact(self, contact_id: str) -> Contact | None: ...
 
     def contacts(self, contact_ids: Sequence[str]) -> dict[str, Contact]: ...
 
-    def save(self, contact: Contact, *entries: HistoryEntry, create: bool = False) -> None:
-        """Store the contact and history entries atomically. `contact.version` is the version read (0 for a
-        new contact); the stored version becomes one more. Raises ConcurrentUpdate when it moved on."""
+    def commit(self, change: ChangeSet) -> None:
+        """Write the change all or nothing. Raises ConcurrentUpdate when a condition no longer holds, and
+        TooLargeToStore (before writing anything) when a record would not fit. Saved contacts and accounts
+        come out with their stored version (one more than read)."""
         ...
 
-    def save_many(self, contacts: Sequence[Contact], *entries: HistoryEntry) -> None:
-        """Like `save` for several contacts at once (merges touch two), all or nothing."""
-        ...
-
-    def append(self, record: EngagementRecord) -> bool:
-        """Add an engagement to its contact's append-only log; False when that event is already there."""
+    def has_engagement(self, contact_id: str, event_id: str) -> bool:
+        """Whether the event is in the contact's engagement log already."""
         ...
 
     def engagements(self, contact_ids: Sequence[str]) -> list[EngagementRecord]: ...
@@ -77,6 +105,35 @@ class LeadRepository(Protocol):
 
     def account(self, account_id: str) -> Account | None: ...
 
-    def account_owner(self, identity: Identity) -> str | None: ...
+    def account_owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+        """The account that claimed each identity (by identity key); unclaimed identities are absent."""
+        ...
 
-    def save_account(self, account: Account, identities: Sequence[Identity]) -> None: ...
+
+@dataclass(frozen=True)
+class AppliedModel:
+    """A scoring model as applied to the stored leads: its version, its document and when it was applied."""
+
+    version: str
+    document: str
+    sha256: str
+    applied_at: datetime
+
+
+class ScoringModelStore(Protocol):
+    """Where the model `make rescore` applied is kept, so every function scores and explains with it."""
+
+    def active_version(self) -> str | None:
+        """The version last applied, or None when none has been (the shipped model is in force)."""
+        ...
+
+    def applied(self, version: str) -> AppliedModel | None: ...
+
+    def apply(self, model: AppliedModel) -> None:
+        """Keep the model and make it the active one. A version is immutable: applying a version again with a
+        different document raises ModelVersionConflict."""
+        ...
+
+
+class ModelVersionConflict(InvalidInput):
+    pass

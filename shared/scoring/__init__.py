@@ -42,7 +42,7 @@ met when each metric reaches its minimum and, if `require_icp_fit`, the contact 
 
 Handoff triggers, per `handoff` (none at all for a disqualified contact when `suppress_when_disqualified`):
 `immediate` when the total >= `immediate_total_min`; `priority` for each of `priority_kinds` seen within
-`priority_lookback_days` (if `priority_requires_icp_fit`, only for ICP fits); `standard` when the MQL
+`priority_lookback_days`, for ICP fits only unless `priority_below_icp_fit`; `standard` when the MQL
 criteria are met and the contact has been nurtured for >= `standard_after_nurture_days` (since
 `Profile.nurture_started_at`, or else since its first engagement). `Score.handoff` lists those that fire,
 the most urgent first.

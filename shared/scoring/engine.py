@@ -503,7 +503,7 @@ class CompiledModel:
         self.lookback_us = None if mql.lookback_days is None else _days_us(mql.lookback_days)
         self.immediate_min = None if handoff.immediate_total_min is None else hundredths(handoff.immediate_total_min)
         self.priority_lookback_us = _days_us(handoff.priority_lookback_days)
-        self.priority_requires_icp = handoff.priority_requires_icp_fit
+        self.priority_requires_icp = not handoff.priority_below_icp_fit
         self.standard_nurture_us = (
             None if handoff.standard_after_nurture_days is None else _days_us(handoff.standard_after_nurture_days)
         )

@@ -300,7 +300,12 @@ class Handoff(_Strict):
     immediate_total_min: Points | None = None
     priority_kinds: list[EngagementKind] = Field(default_factory=list)
     priority_lookback_days: Days = Decimal(30)
-    priority_requires_icp_fit: bool = False
+    priority_below_icp_fit: bool = Field(
+        default=False,
+        description="Let a buying signal (priority_kinds) hand off a lead below the ICP fit line. Off by default: "
+        "sales wants no priority handoff for a student who looked at pricing; the signal still counts for the "
+        "lookback, so it fires once the lead's fit reaches the line.",
+    )
     standard_after_nurture_days: Days | None = None
     suppress_when_disqualified: bool = True
 

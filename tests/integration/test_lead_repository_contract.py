@@ -37,7 +37,7 @@ from shared.leads.model import (
     Stage,
     Transition,
 )
-from shared.leads.ports import ConcurrentUpdate, LeadRepository
+from shared.leads.ports import ChangeSet, ConcurrentUpdate, HistoryEntry, IdentityClaim, LeadRepository, TooLargeToStore
 from tests.fakes import InMemoryLeadRepository
 from tests.integration.conftest import STAGE
 
@@ -83,6 +83,43 @@ def new_contact(contact_id: str, stage: Stage = Stage.LEAD, score: float | None 
     )
 
 
+def save(
+    repo: LeadRepository,
+    *contacts: Contact,
+    entries: tuple[HistoryEntry, ...] | list[HistoryEntry] = (),
+    create: bool = False,
+    claims: dict[str, list[Identity]] | None = None,
+    engagements: tuple[EngagementRecord, ...] = (),
+    accounts: tuple[Account, ...] = (),
+    account_claims: dict[str, str] | None = None,
+) -> None:
+    """Commit one change made of these parts."""
+    change = ChangeSet(entries=list(entries), engagements=list(engagements), account_claims=dict(account_claims or {}))
+    for contact in contacts:
+        change.contacts[contact.contact_id] = contact
+        if create:
+            change.created.add(contact.contact_id)
+    for contact_id, identities in (claims or {}).items():
+        for identity in identities:
+            change.claims[identity.key] = IdentityClaim(identity, contact_id)
+    for account in accounts:
+        change.accounts[account.account_id] = account
+    repo.commit(change)
+
+
+def claim(repo: LeadRepository, contact_id: str, identities: list[Identity]) -> None:
+    save(repo, claims={contact_id: identities})
+
+
+def append(repo: LeadRepository, record: EngagementRecord) -> bool:
+    """Log an engagement alone; False when it was logged already."""
+    try:
+        save(repo, engagements=(record,))
+    except ConcurrentUpdate:
+        return False
+    return True
+
+
 def stored(repo: LeadRepository, contact_id: str) -> Contact:
     found = repo.contact(contact_id)
     assert found is not None
@@ -110,25 +147,33 @@ def test_the_first_claim_of_an_identity_wins(repo: LeadRepository) -> None:
     email, phone = Identity("email", "ada@example.com"), Identity("phone", "+4930123")
     hubspot = Identity("hubspot", "7")
     # Given contact c1 claimed an email and a phone
-    assert repo.claim("c1", [email, phone]) == {}
-    # When c2 claims the phone and a HubSpot id, and c1 claims its email again
-    taken = repo.claim("c2", [phone, hubspot])
-    again = repo.claim("c1", [email, email])
-    # Then the phone stays c1's and is reported as held; re-claiming your own identity is no conflict
-    assert taken == {phone.key: "c1"}
-    assert again == {}
+    claim(repo, "c1", [email, phone])
+    # When c2 claims the phone and a HubSpot id in one change
+    with pytest.raises(ConcurrentUpdate):
+        claim(repo, "c2", [phone, hubspot])
+    # Then the phone stays c1's, and the HubSpot id was not claimed either: the change is all or nothing
     assert repo.owners([email, phone, hubspot, Identity("email", "nobody@example.com")]) == {
         email.key: "c1",
         phone.key: "c1",
-        hubspot.key: "c2",
     }
+
+
+def test_a_dangling_claim_is_taken_over_only_from_its_claimant(repo: LeadRepository) -> None:
+    email = Identity("email", "ada@example.com")
+    claim(repo, "ghost", [email])
+    # When another contact takes it over, naming the claimant it replaces
+    with pytest.raises(ConcurrentUpdate):
+        repo.commit(ChangeSet(claims={email.key: IdentityClaim(email, "c2", replaces="someone-else")}))
+    repo.commit(ChangeSet(claims={email.key: IdentityClaim(email, "c1", replaces="ghost")}))
+    # Then it is the new claimant's
+    assert repo.owners([email]) == {email.key: "c1"}
 
 
 def test_owners_reads_any_number_of_identities(repo: LeadRepository) -> None:
     # Given 150 identities (more than one batch read), claimed by three contacts
     identities = [Identity("segment", f"user-{n:03d}") for n in range(150)]
-    for n, identity in enumerate(identities):
-        repo.claim(f"c{n % 3}", [identity])
+    for owner in ("c0", "c1", "c2"):
+        claim(repo, owner, [identity for n, identity in enumerate(identities) if f"c{n % 3}" == owner])
     # When their owners are read, together with unclaimed and repeated identities
     owners = repo.owners([*identities, Identity("segment", "unknown"), identities[0]])
     # Then every claimed one is there, and only those
@@ -181,11 +226,14 @@ def contacts(draw: st.DrawFn) -> Contact:
         stage=draw(st.sampled_from(Stage)),
         stage_entered_at=draw(st.none() | moments),
         lead_since=draw(st.none() | moments),
-        profile=ContactProfile(
-            values=values,
-            updated_at={name: draw(moments) for name in values},
-            attributes=draw(st.dictionaries(st.text(max_size=12), json_values, max_size=4)),
-        ),
+        profiles={
+            origin: ContactProfile(
+                values=values,
+                updated_at={name: draw(moments) for name in values},
+                attributes=draw(st.dictionaries(st.text(max_size=12), json_values, max_size=4)),
+            )
+            for origin in draw(st.lists(st.sampled_from(["drawn", "other", "ünï"]), max_size=2, unique=True))
+        },
         identities=draw(st.sets(st.text(max_size=24), max_size=5)),
         account_id=draw(st.none() | words),
         score=draw(st.none() | scores),
@@ -202,7 +250,7 @@ def test_a_contact_round_trips_every_field(repo: LeadRepository, drawn: Contact)
     # Given any contact: unicode, ints, floats, nested JSON and datetimes (microseconds, any offset)
     contact = replace(drawn, contact_id=uuid.uuid4().hex)
     # When it is created and read back, alone and in a batch
-    repo.save(contact, create=True)
+    save(repo, contact, create=True)
     # Then it is equal field for field, with the version moved on in memory and in storage
     assert contact.version == 1
     assert stored(repo, contact.contact_id) == contact
@@ -213,10 +261,11 @@ def test_datetimes_come_back_as_the_same_instant_and_numbers_as_their_types(repo
     # Given a contact with an offset datetime, a float with two decimals, an integral float and a big int
     at = datetime(2026, 3, 29, 1, 59, 59, 999999, tzinfo=timezone(timedelta(hours=2)))
     contact = new_contact("c1", score=12.34)
-    contact.profile.set("annual_revenue", 12.34, at)
-    contact.profile.set("employee_count", 250, at)
-    contact.profile.attributes.update({"ratio": 12.0, "big": 2**70, "tags": ["日本", {"straße": [1, 2.5]}], "seen": at})
-    repo.save(contact, create=True)
+    own = contact.own_profile("c1")
+    own.set("annual_revenue", 12.34, at)
+    own.set("employee_count", 250, at)
+    own.attributes.update({"ratio": 12.0, "big": 2**70, "tags": ["日本", {"straße": [1, 2.5]}], "seen": at})
+    save(repo, contact, create=True)
     # When it is read back
     back = stored(repo, "c1")
     # Then instants are equal and aware (the DynamoDB adapter gives them back in UTC), and every number
@@ -238,7 +287,7 @@ def test_contacts_reads_more_than_one_batch(repo: LeadRepository) -> None:
     # Given 120 stored contacts
     ids = [f"c{n:03d}" for n in range(120)]
     for cid in ids:
-        repo.save(new_contact(cid, score=1.0), create=True)
+        save(repo, new_contact(cid, score=1.0), create=True)
     # When they are read together, with ids that do not exist and a repeat
     found = repo.contacts([*ids, "ghost", ids[0]])
     # Then each stored one comes back once, in the order asked
@@ -251,15 +300,15 @@ def test_contacts_reads_more_than_one_batch(repo: LeadRepository) -> None:
 
 def test_each_save_moves_the_version_and_a_stale_save_is_refused(repo: LeadRepository) -> None:
     # Given a contact created, then read twice
-    repo.save(new_contact("c1"), create=True)
+    save(repo, new_contact("c1"), create=True)
     first, second = stored(repo, "c1"), stored(repo, "c1")
     assert first.version == 1
     # When the first reader saves, then the second
     first.stage = Stage.MQL
-    repo.save(first)
+    save(repo, first)
     second.stage = Stage.CUSTOMER
     with pytest.raises(ConcurrentUpdate):
-        repo.save(second)
+        save(repo, second)
     # Then the first change holds, the loser keeps the version it read, and reading again lets it redo
     assert (stored(repo, "c1").stage, stored(repo, "c1").version, first.version, second.version) == (
         Stage.MQL,
@@ -269,18 +318,18 @@ def test_each_save_moves_the_version_and_a_stale_save_is_refused(repo: LeadRepos
     )
     again = stored(repo, "c1")
     again.stage = Stage.CUSTOMER
-    repo.save(again)
+    save(repo, again)
     assert (stored(repo, "c1").stage, stored(repo, "c1").version) == (Stage.CUSTOMER, 3)
 
 
 def test_a_contact_cannot_be_created_twice(repo: LeadRepository) -> None:
     # Given a created contact
-    repo.save(new_contact("c1", score=5.0), create=True)
+    save(repo, new_contact("c1", score=5.0), create=True)
     # When another new contact with the same id is created, or saved as new (version 0)
     with pytest.raises(ConcurrentUpdate):
-        repo.save(new_contact("c1", score=9.0), create=True)
+        save(repo, new_contact("c1", score=9.0), create=True)
     with pytest.raises(ConcurrentUpdate):
-        repo.save(new_contact("c1", score=9.0))
+        save(repo, new_contact("c1", score=9.0))
     # Then the first one stands
     assert stored(repo, "c1").score == snapshot(5.0)
 
@@ -289,23 +338,36 @@ def test_a_contact_that_was_never_stored_cannot_be_updated(repo: LeadRepository)
     ghost = new_contact("ghost")
     ghost.version = 3
     with pytest.raises(ConcurrentUpdate):
-        repo.save(ghost)
+        save(repo, ghost)
     assert repo.contact("ghost") is None
 
 
-def test_save_many_is_all_or_nothing(repo: LeadRepository) -> None:
+def test_a_change_is_all_or_nothing(repo: LeadRepository) -> None:
     # Given two stored contacts, one of which someone else saves after we read it
-    repo.save_many([new_contact("a"), new_contact("b")])
+    save(repo, new_contact("a"), new_contact("b"))
     a, b = stored(repo, "a"), stored(repo, "b")
     meanwhile = stored(repo, "b")
-    repo.save(meanwhile)
+    save(repo, meanwhile)
     # When both are saved together with a merge and a transition
     a.members.append("b")
     b.merged_into = "a"
     merge = MergeRecord("m1", "a", "b", T0, "same email")
     with pytest.raises(ConcurrentUpdate):
-        repo.save_many([a, b], merge, Transition("a", T0, Stage.LEAD, Stage.MQL, "merged"))
-    # Then nothing was written and neither in-memory version moved
+        save(
+            repo,
+            a,
+            b,
+            entries=[merge, Transition("a", T0, Stage.LEAD, Stage.MQL, "merged")],
+            claims={"a": [Identity("email", "b@example.com")]},
+            engagements=(engagement("e1", "a"),),
+            accounts=(Account("acme", T0, T0),),
+            account_claims={"domain#acme.com": "acme"},
+        )
+    # Then nothing was written (not even the identity, the engagement or the account) and no version moved
+    assert repo.owners([Identity("email", "b@example.com")]) == {}
+    assert repo.engagements(["a"]) == []
+    assert repo.account("acme") is None
+    assert repo.account_owners([Identity("domain", "acme.com")]) == {}
     assert (a.version, b.version) == (1, 1)
     assert stored(repo, "a").members == []
     assert stored(repo, "b").merged_into is None
@@ -319,9 +381,12 @@ def test_save_many_is_all_or_nothing(repo: LeadRepository) -> None:
 def test_an_engagement_is_appended_once(repo: LeadRepository) -> None:
     # Given an engagement in a contact's log
     first = engagement("e1", "c1", 0, plan="team", price=12.34, nested={"ü": [1, None, True]})
-    assert repo.append(first) is True
+    assert append(repo, first) is True
+    assert repo.has_engagement("c1", "e1")
+    assert not repo.has_engagement("c1", "e2")
+    assert not repo.has_engagement("c2", "e1")
     # When the same event arrives again, even with other content
-    again = repo.append(replace(first, properties={"plan": "other"}))
+    again = append(repo, replace(first, properties={"plan": "other"}))
     # Then it is refused and the first copy stays
     assert again is False
     assert repo.engagements(["c1"]) == [first]
@@ -332,7 +397,7 @@ def test_logs_are_read_across_contacts(repo: LeadRepository) -> None:
     records = [engagement(f"e{n:02d}", "a" if n % 2 else "b", minutes=n, n=n) for n in range(30)]
     bare = EngagementRecord("bare", "a", T0, "email_open", "hubspot")
     for record in [*records, bare, engagement("x1", "c")]:
-        assert repo.append(record)
+        assert append(repo, record)
     # When the logs of a and b are read
     found = repo.engagements(["a", "b"])
     # Then exactly their records come back, whatever the order
@@ -349,14 +414,14 @@ def test_history_is_oldest_first_whatever_order_it_was_saved_in(repo: LeadReposi
     t1, t2, t3 = T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)
     contact = new_contact("c1", stage=Stage.VISITOR)
     # Given entries saved late-first, and two transitions of one instant in two saves and in one save
-    repo.save(contact, ScoreChange("c1", t3, 40.0, 55.5, 30.25, 25.25, "form"), create=True)
-    repo.save(contact, ScoreChange("c1", t1, None, 40.0, 20.0, 20.0, "first touch"))
+    save(repo, contact, entries=[ScoreChange("c1", t3, 40.0, 55.5, 30.25, 25.25, "form")], create=True)
+    save(repo, contact, entries=[ScoreChange("c1", t1, None, 40.0, 20.0, 20.0, "first touch")])
     moves = [
         Transition("c1", t2, Stage.VISITOR, Stage.LEAD, "identified"),
         Transition("c1", t2, Stage.LEAD, Stage.MQL, "MQL criteria met"),
     ]
-    repo.save(contact, moves[0])
-    repo.save(contact, moves[1], Transition("c1", t2, Stage.MQL, Stage.SQL, "accepted"))
+    save(repo, contact, entries=[moves[0]])
+    save(repo, contact, entries=[moves[1], Transition("c1", t2, Stage.MQL, Stage.SQL, "accepted")])
     # When the history is read
     history = repo.history("c1")
     # Then each list runs oldest first, entries of one instant in the order they were saved
@@ -372,26 +437,26 @@ def test_history_is_oldest_first_whatever_order_it_was_saved_in(repo: LeadReposi
 def test_merges_are_seen_from_both_sides_and_undone_in_place(repo: LeadRepository) -> None:
     # Given a survivor that absorbed z (merge id "zz") and then y (merge id "aa", later)
     for cid in ("s", "z", "y"):
-        repo.save(new_contact(cid), create=True)
+        save(repo, new_contact(cid), create=True)
     s, z, y = stored(repo, "s"), stored(repo, "z"), stored(repo, "y")
     first = MergeRecord("zz", "s", "z", T0, "same email")
     second = MergeRecord("aa", "s", "y", T0 + timedelta(hours=1), "same phone")
     z.merged_into, y.merged_into, s.members = "s", "s", ["z"]
-    repo.save_many([s, z], first, Transition("s", T0, Stage.LEAD, Stage.MQL, "merged"))
+    save(repo, s, z, entries=[first, Transition("s", T0, Stage.LEAD, Stage.MQL, "merged")])
     s.members.append("y")
-    repo.save_many([s, y], second)
+    save(repo, s, y, entries=[second])
     # When the first merge is undone
     undone = replace(first, undone_at=T0 + timedelta(days=1))
     z.merged_into = None
     s.members.remove("z")
-    repo.save_many([s, z], undone)
+    save(repo, s, z, entries=[undone])
     # Then both sides see one record per merge, oldest first, the undone one changed in place
     assert repo.history("s").merges == [undone, second]
     assert repo.history("z").merges == [undone]
     assert repo.history("y").merges == [second]
     assert repo.history("s").transitions == [Transition("s", T0, Stage.LEAD, Stage.MQL, "merged")]
     # And undoing the undo (a redo of the same record) rewrites it again
-    repo.save_many([s, z], first)
+    save(repo, s, z, entries=[first])
     assert repo.history("z").merges == [first]
 
 
@@ -401,7 +466,7 @@ def test_a_save_with_more_entries_than_a_transaction_keeps_them_all(repo: LeadRe
         ScoreChange("c1", T0 + timedelta(seconds=n), n - 1.0, float(n), n / 2, n / 2, f"r{n}") for n in range(150)
     ]
     contact = new_contact("c1")
-    repo.save(contact, *entries, MergeRecord("m", "c1", "c2", T0, "batch"), create=True)
+    save(repo, contact, entries=[*entries, MergeRecord("m", "c1", "c2", T0, "batch")], create=True)
     # When its history is read
     history = repo.history("c1")
     # Then every entry is there in order, and the contact was saved once
@@ -428,11 +493,11 @@ def _stage_fixture(repo: LeadRepository) -> list[str]:
         "c9": -120.25,
     }
     for cid, score in scores.items():
-        repo.save(new_contact(cid, Stage.LEAD, score), create=True)
-    repo.save(new_contact("mql", Stage.MQL, 75.0), create=True)
+        save(repo, new_contact(cid, Stage.LEAD, score), create=True)
+    save(repo, new_contact("mql", Stage.MQL, 75.0), create=True)
     merged = new_contact("gone", Stage.LEAD, 1000.0)
     merged.merged_into = "c5"
-    repo.save(merged, create=True)
+    save(repo, merged, create=True)
     return sorted(scores, key=lambda cid: (scores[cid] or 0.0, cid), reverse=True)
 
 
@@ -502,14 +567,14 @@ def test_a_contact_moves_between_listings_as_it_is_saved(repo: LeadRepository) -
     c9.score = snapshot(500.0)
     c5.stage = Stage.MQL
     c1.merged_into = "c9"
-    repo.save_many([c9, c5, c1])
+    save(repo, c9, c5, c1)
     # Then the listings follow
     assert [c.contact_id for c in repo.by_stage(Stage.LEAD, 50, 10, None).contacts] == ["c9", "c8", "c2"]
     assert [c.contact_id for c in repo.by_stage(Stage.MQL, None, 10, None).contacts] == ["c5", "mql"]
     # And an unmerged contact is listed again
     c1 = stored(repo, "c1")
     c1.merged_into = None
-    repo.save(c1)
+    save(repo, c1)
     assert [c.contact_id for c in repo.by_stage(Stage.LEAD, 50, 10, None).contacts] == ["c9", "c8", "c2", "c1"]
 
 
@@ -528,10 +593,10 @@ def test_a_page_needs_room_for_one_contact(repo: LeadRepository) -> None:
 def test_contact_ids_lists_every_contact_not_merged_away(repo: LeadRepository) -> None:
     # Given contacts, one merged away, plus identities, engagements, history and an account in storage
     _stage_fixture(repo)
-    repo.claim("c1", [Identity("email", "c1@example.com")])
-    repo.append(engagement("e1", "c1"))
-    repo.save(stored(repo, "c2"), Transition("c2", T0, Stage.VISITOR, Stage.LEAD, "identified"))
-    repo.save_account(Account("acme", T0, T0), [Identity("domain", "acme.com")])
+    claim(repo, "c1", [Identity("email", "c1@example.com")])
+    append(repo, engagement("e1", "c1"))
+    save(repo, stored(repo, "c2"), entries=[Transition("c2", T0, Stage.VISITOR, Stage.LEAD, "identified")])
+    save(repo, accounts=(Account("acme", T0, T0),), account_claims={"domain#acme.com": "acme"})
     # When every contact id is listed
     ids = list(repo.contact_ids())
     # Then each contact not merged away comes once, and nothing else
@@ -543,24 +608,41 @@ def test_contact_ids_lists_every_contact_not_merged_away(repo: LeadRepository) -
 
 def test_accounts_and_their_identities(repo: LeadRepository) -> None:
     sfdc, domain = Identity("salesforce", "001A"), Identity("domain", "acme.com")
-    # Given an account saved with two identities, then another account claiming the same domain
+    # Given an account saved with two identities
     acme = Account("acme", T0, T0, domain="acme.com", identities={sfdc.key, domain.key})
     acme.profile.set("name", "Acme GmbH", T0)
     acme.profile.set("annual_revenue", 1250000.5, T0)
-    repo.save_account(acme, [sfdc, domain])
-    repo.save_account(Account("rival", T0, T0, domain="acme.com"), [domain, Identity("hubspot", "co-9")])
-    # Then the account reads back whole and each identity belongs to its first claimant
+    save(repo, accounts=(acme,), account_claims={sfdc.key: "acme", domain.key: "acme"})
+    # When another account claims the same domain
+    with pytest.raises(ConcurrentUpdate):
+        save(repo, accounts=(Account("rival", T0, T0),), account_claims={domain.key: "rival", "hubspot#co-9": "rival"})
+    # Then the account reads back whole (version moved on) and each identity belongs to its first claimant
+    assert acme.version == 1
     assert repo.account("acme") == acme
-    assert repo.account_owner(sfdc) == "acme"
-    assert repo.account_owner(domain) == "acme"
-    assert repo.account_owner(Identity("hubspot", "co-9")) == "rival"
+    assert repo.account_owners([sfdc, domain, Identity("hubspot", "co-9")]) == {sfdc.key: "acme", domain.key: "acme"}
+    assert repo.account("rival") is None
     assert repo.account("nope") is None
-    assert repo.account_owner(Identity("domain", "nope.example")) is None
-    # And saving the account again replaces it
+    # And saving the account again replaces it, unless someone saved it since it was read
+    stale = repo.account("acme")
     acme.profile.set("name", "Acme AG", T0 + timedelta(days=1))
     acme.updated_at = T0 + timedelta(days=1)
-    repo.save_account(acme, [sfdc])
+    save(repo, accounts=(acme,))
     assert repo.account("acme") == acme
+    assert stale is not None
+    with pytest.raises(ConcurrentUpdate):
+        save(repo, accounts=(stale,))
+
+
+def test_a_record_too_large_to_store_is_refused_before_anything_is_written(
+    dynamo: tuple[DynamoDbLeadRepository, Any],
+) -> None:
+    repo, _ = dynamo
+    contact = new_contact("c1")
+    contact.own_profile("c1").attributes["blob"] = "x" * 500_000
+    with pytest.raises(TooLargeToStore, match=r"lead c1 would be \d+ bytes, over DynamoDB's item limit of 400 KB"):
+        save(repo, contact, create=True, claims={"c1": [Identity("email", "big@example.com")]})
+    assert repo.owners([Identity("email", "big@example.com")]) == {}
+    assert repo.contact("c1") is None
 
 
 # -------------------------------------------------------------------------------- DynamoDB specifics only
@@ -580,12 +662,12 @@ def _sks(client: Any, pk: str) -> list[str]:
 def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbLeadRepository, Any]) -> None:
     repo, client = dynamo
     # Given a lead with a negative score, a merged contact, an engagement, history and a merge
-    repo.claim("a", [Identity("email", "a@example.com")])
+    claim(repo, "a", [Identity("email", "a@example.com")])
     a, b = new_contact("a", Stage.MQL, -3.5), new_contact("b", Stage.LEAD, 12.34)
     b.merged_into = "a"
     merge = MergeRecord("m1", "a", "b", T0, "same email")
-    repo.save_many([a, b], merge, Transition("a", T0, Stage.LEAD, Stage.MQL, "merged"), create=True)
-    repo.append(engagement("e1", "a"))
+    save(repo, a, b, entries=[merge, Transition("a", T0, Stage.LEAD, Stage.MQL, "merged")], create=True)
+    append(repo, engagement("e1", "a"))
     # Then the identity, profile, log and history items sit where the catalog says
     assert _item(client, "IDENTITY#email#a@example.com", "OWNER")["contact_id"] == {"S": "a"}
     profile = _item(client, "CONTACT#a", "PROFILE")
@@ -608,7 +690,7 @@ def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbLeadRepositor
     assert profile["created_at"] == {"S": "2026-11-25T12:00:00.123456+00:00"}
     c = new_contact("c")
     c.created_at = datetime(2026, 11, 25, 14, 0, tzinfo=timezone(timedelta(hours=2)))
-    repo.save(c, create=True)
+    save(repo, c, create=True)
     assert _item(client, "CONTACT#c", "PROFILE")["created_at"] == {"S": "2026-11-25T12:00:00.000000+00:00"}
     assert stored(repo, "c").created_at.tzinfo is UTC
 
@@ -624,31 +706,34 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbLeadRepository, Any]) -> Non
         return list(calls)
 
     ids = [Identity("email", f"{n}@example.com") for n in range(3)]
-    a, b = new_contact("a", score=10.0), new_contact("b", score=20.0)
+    a, b = new_contact("a", score=10.0), new_contact("b", score=10.0)
     merge = MergeRecord("m", "a", "b", T0, "same email")
     many = [ScoreChange("a", T0 + timedelta(seconds=n), None, 1.0, 1.0, 0.0, "x") for n in range(150)]
-    assert count(lambda: repo.claim("a", ids)) == ["PutItem"] * 3
-    assert count(lambda: repo.claim("b", ids[:1])) == ["PutItem"]  # the holder comes back with the refusal
+    # a whole change (contact, its identities, its engagement, its account, its history) is one call
+    everything = ChangeSet(
+        contacts={"a": a},
+        created={"a"},
+        claims={i.key: IdentityClaim(i, "a") for i in ids},
+        engagements=[engagement("e1", "a")],
+        accounts={"acme": Account("acme", T0, T0)},
+        account_claims={"domain#acme.com": "acme"},
+        entries=[Transition("a", T0, Stage.VISITOR, Stage.LEAD, "x")],
+    )
+    assert count(lambda: repo.commit(everything)) == ["TransactWriteItems"]
     assert count(lambda: repo.owners(ids)) == ["BatchGetItem"]
-    assert count(lambda: repo.save(a, Transition("a", T0, Stage.VISITOR, Stage.LEAD, "x"), create=True)) == [
-        "TransactWriteItems"
-    ]
-    assert count(lambda: repo.save(b, create=True)) == ["TransactWriteItems"]
+    assert count(lambda: save(repo, b, create=True)) == ["TransactWriteItems"]
     b.merged_into = "a"
-    assert count(lambda: repo.save_many([a, b], merge)) == ["TransactWriteItems"]
-    assert count(lambda: repo.save(a, *many)) == ["TransactWriteItems"] * 2
+    assert count(lambda: save(repo, a, b, entries=[merge])) == ["TransactWriteItems"]
+    assert count(lambda: save(repo, a, entries=many)) == ["TransactWriteItems"] * 2
     assert count(lambda: repo.contact("a")) == ["GetItem"]
     assert count(lambda: repo.contacts(["a", "b", "c"])) == ["BatchGetItem"]
-    assert count(lambda: repo.append(engagement("e1", "a"))) == ["PutItem"]
-    assert count(lambda: repo.append(engagement("e1", "a"))) == ["PutItem"]
+    assert count(lambda: repo.has_engagement("a", "e1")) == ["GetItem"]
     assert count(lambda: repo.engagements(["a", "b"])) == ["Query"] * 2
     assert count(lambda: repo.history("a")) == ["Query"]
     assert count(lambda: repo.by_stage(Stage.LEAD, 5, 10, None)) == ["Query"]
     assert count(lambda: list(repo.contact_ids())) == ["Scan"]
-    domain = [Identity("domain", "acme.com"), Identity("salesforce", "001")]
-    assert count(lambda: repo.save_account(Account("acme", T0, T0), domain)) == ["PutItem"] * 3
     assert count(lambda: repo.account("acme")) == ["GetItem"]
-    assert count(lambda: repo.account_owner(domain[0])) == ["GetItem"]
+    assert count(lambda: repo.account_owners([Identity("domain", "acme.com"), ids[0]])) == ["BatchGetItem"]
 
 
 class _Flaky:
@@ -675,7 +760,7 @@ class _Flaky:
 def test_unprocessed_keys_are_read_again(dynamo: tuple[DynamoDbLeadRepository, Any]) -> None:
     repo, client = dynamo
     identities = [Identity("email", f"{n}@example.com") for n in range(10)]
-    repo.claim("c1", identities)
+    claim(repo, "c1", identities)
     flaky = _Flaky(client)
     naps: list[float] = []
     owners = DynamoDbLeadRepository(flaky, TABLE, sleep=naps.append).owners(identities)
@@ -686,8 +771,8 @@ def test_unprocessed_keys_are_read_again(dynamo: tuple[DynamoDbLeadRepository, A
 def test_a_cursor_from_another_listing_is_invalid_input(dynamo: tuple[DynamoDbLeadRepository, Any]) -> None:
     repo, _ = dynamo
     for n in range(3):
-        repo.save(new_contact(f"l{n}", Stage.LEAD, 10.0 * n), create=True)
-        repo.save(new_contact(f"m{n}", Stage.MQL, 10.0 * n), create=True)
+        save(repo, new_contact(f"l{n}", Stage.LEAD, 10.0 * n), create=True)
+        save(repo, new_contact(f"m{n}", Stage.MQL, 10.0 * n), create=True)
     lead_cursor = repo.by_stage(Stage.LEAD, None, 2, None).next_cursor
     assert lead_cursor is not None
     with pytest.raises(InvalidInput):
@@ -717,11 +802,11 @@ def test_a_transaction_conflict_is_a_concurrent_update(dynamo: tuple[DynamoDbLea
     _, client = dynamo
     contact = new_contact("c1")
     with pytest.raises(ConcurrentUpdate):
-        DynamoDbLeadRepository(_Conflicting(client), TABLE).save(contact, create=True)
+        save(DynamoDbLeadRepository(_Conflicting(client), TABLE), contact, create=True)
     assert contact.version == 0
 
 
 def test_more_contacts_than_one_transaction_holds_are_refused(dynamo: tuple[DynamoDbLeadRepository, Any]) -> None:
     repo, _ = dynamo
     with pytest.raises(ValueError, match="at most 100"):
-        repo.save_many([new_contact(f"c{n}") for n in range(101)])
+        save(repo, *[new_contact(f"c{n}") for n in range(101)])

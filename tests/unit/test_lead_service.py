@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.events.lead_events import LeadEventType
+from shared.leads.capture import LeadCapture
 from shared.leads.identity import identities
 from shared.leads.model import Stage
 from shared.leads.ports import ConcurrentUpdate
-from shared.leads.service import CannotUnmerge, LeadCapture, LeadService
+from shared.leads.scoring_models import ScoringModels
+from shared.leads.service import CannotUnmerge, LeadService
 from shared.scoring.model import load_model
 from tests.fakes import FixedClock, InMemoryLeadRepository, RecordingPublisher
 
@@ -30,7 +32,9 @@ class Leads:
         self.repo = InMemoryLeadRepository()
         self.bus = RecordingPublisher()
         counter = itertools.count(1)
-        self.service = LeadService(self.repo, self.bus, MODEL, self.clock, lambda: f"lead-{next(counter):04d}")
+        self.service = LeadService(
+            self.repo, self.bus, ScoringModels(MODEL), self.clock, lambda: f"lead-{next(counter):04d}"
+        )
         self._events = itertools.count(1)
 
     def event(
@@ -206,8 +210,8 @@ def test_crossing_the_mql_line_publishes_the_move_and_mql_reached(leads: Leads) 
 
 
 def test_a_demo_request_asks_for_a_priority_handoff_once(leads: Leads) -> None:
-    # Given a known lead
-    lead = capture(leads)
+    # Given a known lead whose captured company makes them an ICP fit
+    lead = capture(leads, industry="Software", employee_count=500, country="US")
     # When they request a demo, twice
     leads.engage(Subject(email="ada@acme.io"), "demo_request")
     leads.engage(Subject(email="ada@acme.io"), "demo_request")
@@ -238,15 +242,15 @@ def test_deals_move_leads_to_opportunity_and_customer_and_promoters_to_advocate(
 def test_a_concurrent_save_is_redone_from_fresh_state(leads: Leads, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a repository that loses the first save to a concurrent writer
     lead = capture(leads)
-    real_save_many = leads.repo.save_many
+    real_commit = leads.repo.commit
     losses = iter([True])
 
     def flaky(*args: Any, **kwargs: Any) -> None:
         if next(losses, False):
             raise ConcurrentUpdate("someone else saved first")
-        real_save_many(*args, **kwargs)
+        real_commit(*args, **kwargs)
 
-    monkeypatch.setattr(leads.repo, "save_many", flaky)
+    monkeypatch.setattr(leads.repo, "commit", flaky)
     # When an engagement is handled
     leads.engage(Subject(email="ada@acme.io"), "email_click")
     # Then it was retried and applied once

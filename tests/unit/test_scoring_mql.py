@@ -200,10 +200,16 @@ def test_a_disqualified_contact_is_never_handed_off() -> None:
     assert handoff_of(log, Profile(email="x@rival.com"), fit_rules=[competitor]).handoff == ()
 
 
-def test_priority_can_require_icp_fit() -> None:
-    handoff = {**HANDOFF, "priority_requires_icp_fit": True, "immediate_total_min": None}
+def test_a_buying_signal_below_the_icp_line_hands_off_nothing_by_default() -> None:
+    handoff = {**HANDOFF, "immediate_total_min": None}
     result = handoff_of([ago("d", "demo_request", DAY)], fit_rules=ICP, icp_min=50, handoff=handoff)
     assert result.handoff == ()
+
+
+def test_a_model_may_let_buying_signals_below_the_icp_line_hand_off() -> None:
+    handoff = {**HANDOFF, "priority_below_icp_fit": True, "immediate_total_min": None}
+    result = handoff_of([ago("d", "demo_request", DAY)], fit_rules=ICP, icp_min=50, handoff=handoff)
+    assert [trigger.level for trigger in result.handoff] == ["priority"]
 
 
 def test_summarize_reports_the_most_urgent_level() -> None:

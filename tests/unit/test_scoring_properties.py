@@ -123,7 +123,7 @@ def random_models(draw: st.DrawFn) -> ScoringModel:
             "immediate_total_min": draw(st.none() | st.integers(0, 300)),
             "priority_kinds": draw(st.lists(st.sampled_from(KINDS), max_size=2)),
             "priority_lookback_days": draw(st.sampled_from([1, 30])),
-            "priority_requires_icp_fit": draw(st.booleans()),
+            "priority_below_icp_fit": draw(st.booleans()),
             "standard_after_nurture_days": draw(st.sampled_from([None, 1, 14])),
             "suppress_when_disqualified": draw(st.booleans()),
         },

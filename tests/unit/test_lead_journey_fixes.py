@@ -1,0 +1,390 @@
+"""What a real lead journey exposed (issue 7), at the lead service over in-memory adapters: vendor events as
+the vendors' own adapters normalize them, so each test reads like the journey it guards."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.events.lead_events import LeadEventType
+from shared.leads.capture import LeadCapture, LeadType
+from shared.leads.identity import identities
+from shared.leads.model import ContactProfile, Identity
+from shared.leads.ports import ChangeSet
+from shared.leads.scoring_models import ScoringModels
+from shared.leads.service import LeadService
+from shared.scoring.model import load_model, parse_model
+from shared.webhooks.model import InboundWebhook
+from shared.webhooks.registry import TRACKING_API, VENDORS
+from shared.webhooks.vendor import DeliveryContext
+from tests.fakes import FixedClock, InMemoryLeadRepository, InMemoryScoringModelStore, RecordingPublisher
+
+MODEL = load_model()
+ICP_FIELDS: dict[str, Any] = {"industry": "Software", "employee_count": 500, "country": "US"}
+
+
+class Hub:
+    """The lead service fed with canonical events made by the vendors' own adapters."""
+
+    def __init__(self, store: InMemoryScoringModelStore | None = None) -> None:
+        self.clock = FixedClock()
+        self.repo = InMemoryLeadRepository()
+        self.bus = RecordingPublisher()
+        self.store = store
+        counter = itertools.count(1)
+        self.service = LeadService(
+            self.repo, self.bus, ScoringModels(MODEL, store), self.clock, lambda: f"id-{next(counter):04d}"
+        )
+        self._deliveries = itertools.count(1)
+
+    def deliver(self, vendor: str, body: Any, url: str = "https://hub.example/webhooks") -> list[CanonicalEvent]:
+        adapter = TRACKING_API if vendor == "segment_api" else VENDORS[vendor]
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        request = InboundWebhook(vendor, "POST", url, {}, raw, "request-1")
+        context = DeliveryContext(f"delivery-{next(self._deliveries)}", "request-1", self.clock.now())
+        events = [adapter.normalize(event, context) for event in adapter.parse(request)]
+        for event in events:
+            self.service.handle(event)
+        return events
+
+    def segment(self, call: str, **message: Any) -> None:
+        n = next(self._deliveries)
+        body = {"type": call, "messageId": f"m-{n}", "timestamp": self.clock.now().isoformat(), **message}
+        self.deliver("segment_api", body, url=f"https://hub.example/v1/{call}")
+
+    def stripe(self, event_type: str, obj: dict[str, Any]) -> None:
+        n = next(self._deliveries)
+        created = int(self.clock.now().timestamp())
+        self.deliver(
+            "stripe",
+            {"id": f"evt_{n}", "object": "event", "type": event_type, "created": created, "data": {"object": obj}},
+        )
+
+    def hubspot(self, object_id: int, prop: str, value: Any, subscription: str = "contact.propertyChange") -> None:
+        n = next(self._deliveries)
+        event = {
+            "eventId": n,
+            "subscriptionId": 1,
+            "portalId": 62515,
+            "occurredAt": int(self.clock.now().timestamp() * 1000),
+            "subscriptionType": subscription,
+            "attemptNumber": 0,
+            "objectId": object_id,
+            "propertyName": prop,
+            "propertyValue": value,
+        }
+        self.deliver("hubspot", [event])
+
+    def lead(self, email: str) -> Any:
+        contact = self.service.find_by_email(email)
+        assert contact is not None, f"no lead for {email}"
+        return contact
+
+    def capture(self, email: str, **fields: Any) -> str:
+        values = {"company": "Acme", "job_title": "VP of Sales", **fields}
+        outcome = self.service.capture(LeadCapture(email=email, source="web form", **values))
+        assert outcome.contact_id
+        return outcome.contact_id
+
+    def handoffs(self) -> list[Any]:
+        return [e for e in self.bus.published if e.event_type is LeadEventType.HANDOFF_REQUESTED]
+
+    def kinds(self, email: str) -> list[str]:
+        return [line.kind for line in self.service.score_of(self.lead(email)).engagement_lines]
+
+
+@pytest.fixture
+def hub() -> Hub:
+    return Hub()
+
+
+# 1. ---------------------------------------------------------------------------- page and track rename no one
+
+
+def test_page_and_track_names_never_rename_the_person(hub: Hub) -> None:
+    # Given Sam identified with their name
+    hub.segment("identify", userId="u-sam", traits={"email": "sam@acme.io", "firstName": "Sam", "lastName": "Ortiz"})
+    # When they view a page named "Pricing" and an "Email Opened" is tracked
+    hub.segment("page", userId="u-sam", name="Pricing", properties={"path": "/pricing"})
+    hub.segment("track", userId="u-sam", event="Email Opened")
+    # Then the profile still reads Sam Ortiz
+    profile = hub.lead("sam@acme.io").profile
+    assert (profile.get("first_name"), profile.get("last_name")) == ("Sam", "Ortiz")
+
+
+def test_context_traits_of_a_track_call_do_update_the_profile(hub: Hub) -> None:
+    hub.segment("identify", userId="u-sam", traits={"email": "sam@acme.io", "firstName": "Sam"})
+    hub.clock.advance(timedelta(minutes=1))
+    hub.segment("track", userId="u-sam", event="Clicked", context={"traits": {"title": "CRO"}})
+    assert hub.lead("sam@acme.io").profile.get("job_title") == "CRO"
+
+
+def test_a_full_name_trait_is_split_into_first_and_last(hub: Hub) -> None:
+    hub.segment("identify", userId="u-sam", traits={"email": "sam@acme.io", "name": "Sam Ortiz"})
+    profile = hub.lead("sam@acme.io").profile
+    assert (profile.get("first_name"), profile.get("last_name")) == ("Sam", "Ortiz")
+
+
+# 2. ------------------------------------------------------------------------------- fit fields on lead capture
+
+
+def test_a_captured_icp_lead_scores_its_company(hub: Hub) -> None:
+    # When a lead is captured with the company data the model reads
+    hub.capture("ada@acme.io", **ICP_FIELDS)
+    # Then every fit rule about the company scores, and the lead is an ICP fit
+    result = hub.service.score_of(hub.lead("ada@acme.io"))
+    rules = {line.rule_id for line in result.fit_lines}
+    assert {"industry-core", "employees-200-999", "country-core", "title-vp"} <= rules
+    assert result.icp_fit
+
+
+def test_fit_fields_sent_as_usual_attribute_names_are_read_too(hub: Hub) -> None:
+    hub.capture("ada@acme.io", attributes={"Industry": "Software", "employees": "1,200", "annualRevenue": 7_500_000})
+    profile = hub.lead("ada@acme.io").profile
+    assert (profile.get("industry"), profile.get("employee_count"), profile.get("annual_revenue")) == (
+        "Software",
+        1200,
+        7_500_000,
+    )
+
+
+# 3. --------------------------------------------------------------------------------------- a Stripe trial
+
+
+def test_a_stripe_trial_reaches_the_lead_links_its_account_and_hands_off_with_priority(hub: Hub) -> None:
+    # Given a captured ICP lead
+    lead_id = hub.capture("sam@acme.io", **ICP_FIELDS)
+    # When Stripe reports the customer (by their email) and a trialing subscription for it
+    hub.stripe("customer.created", {"object": "customer", "id": "cus_9", "email": "sam@acme.io", "name": "Sam"})
+    hub.stripe(
+        "customer.subscription.created",
+        {"object": "subscription", "id": "sub_1", "customer": "cus_9", "status": "trialing"},
+    )
+    # Then the trial is scored on the lead, the lead has the account, and sales get a priority handoff
+    lead = hub.lead("sam@acme.io")
+    assert lead.contact_id == lead_id
+    assert "trial_signup" in hub.kinds("sam@acme.io")
+    assert lead.account_id is not None
+    assert "stripe#cus_9" in hub.repo.accounts[lead.account_id].identities
+    assert [(h.lead_id, h.priority) for h in hub.handoffs()] == [(lead_id, "priority")]
+
+
+def test_a_trial_that_arrives_before_its_customer_still_counts_for_the_lead(hub: Hub) -> None:
+    lead_id = hub.capture("sam@acme.io", **ICP_FIELDS)
+    hub.stripe(
+        "customer.subscription.created",
+        {"object": "subscription", "id": "sub_1", "customer": "cus_9", "status": "trialing"},
+    )
+    hub.stripe("customer.created", {"object": "customer", "id": "cus_9", "email": "sam@acme.io"})
+    assert hub.lead("sam@acme.io").contact_id == lead_id
+    assert "trial_signup" in hub.kinds("sam@acme.io")
+
+
+def test_an_active_subscription_makes_the_lead_a_customer(hub: Hub) -> None:
+    hub.capture("sam@acme.io")
+    hub.stripe("customer.created", {"object": "customer", "id": "cus_9", "email": "sam@acme.io"})
+    hub.stripe(
+        "customer.subscription.created",
+        {"object": "subscription", "id": "sub_1", "customer": "cus_9", "status": "active"},
+    )
+    assert hub.lead("sam@acme.io").stage.value == "Customer"
+
+
+# 4. ---------------------------------------------------------------------------------- HubSpot form submissions
+
+
+def test_a_hubspot_form_submission_scores_a_form_submit(hub: Hub) -> None:
+    hub.hubspot(501, "email", "ada@acme.io")
+    hub.hubspot(501, "num_conversion_events", "1")
+    assert hub.kinds("ada@acme.io") == ["form_submit"]
+
+
+# 5. ------------------------------------------------------------------------------------------------- accounts
+
+
+def test_contacts_of_one_company_share_one_account_by_their_work_domain(hub: Hub) -> None:
+    hub.capture("ada@acme.io")
+    hub.capture("grace@acme.io")
+    hub.stripe("customer.created", {"object": "customer", "id": "cus_9", "email": "billing@acme.io"})
+    accounts = {hub.lead(email).account_id for email in ("ada@acme.io", "grace@acme.io", "billing@acme.io")}
+    assert len(accounts) == 1
+    assert None not in accounts
+    [account] = hub.repo.accounts.values()
+    assert account.domain == "acme.io"
+    assert account.identities == {"domain#acme.io", "stripe#cus_9"}
+
+
+def test_free_mail_domains_never_make_an_account(hub: Hub) -> None:
+    hub.capture("jane@gmail.com", lead_type=LeadType.B2C)
+    hub.capture("john@gmail.com", lead_type=LeadType.B2C)
+    assert hub.lead("jane@gmail.com").account_id is None
+    assert hub.repo.accounts == {}
+
+
+def test_a_crm_association_links_the_contact_to_the_crm_account(hub: Hub) -> None:
+    # Given a HubSpot company with a domain, and one of its contacts
+    hub.hubspot(9001, "domain", "initech.com", subscription="company.propertyChange")
+    hub.hubspot(9001, "name", "Initech", subscription="company.propertyChange")
+    hub.hubspot(501, "email", "peter@initech-mail.com")
+    # When HubSpot associates the contact with the company
+    hub.hubspot(501, "associatedcompanyid", "9001")
+    # Then the lead is on that account, named as HubSpot names it
+    account = hub.repo.accounts[hub.lead("peter@initech-mail.com").account_id]
+    assert account.profile.get("name") == "Initech"
+    assert {"hubspot#9001", "domain#initech.com"} <= account.identities
+
+
+# 6. -------------------------------------------------------------------------------------------------- unmerge
+
+
+def test_unmerge_gives_the_crm_contact_back_the_fields_its_own_events_set(hub: Hub) -> None:
+    # Given a captured lead, and a HubSpot contact the CRM knows by name only
+    lead_id = hub.capture("ada@acme.io", first_name="Ada")
+    hub.hubspot(77, "firstname", "Adeline")
+    hub.hubspot(77, "jobtitle", "Head of RevOps")
+    # When HubSpot sets that contact's email (merging it into the lead), then changes its phone
+    hub.clock.advance(timedelta(minutes=1))
+    hub.hubspot(77, "email", "ada@acme.io")
+    hub.hubspot(77, "phone", "+1 415 555 0100")
+    merged = hub.lead("ada@acme.io")
+    [crm_id] = merged.members
+    # And the merge is undone
+    hub.service.unmerge(lead_id)
+    # Then the CRM side has every field its own events set, including after the merge
+    crm = hub.repo.contact(crm_id)
+    assert crm is not None
+    assert (
+        crm.profile.values.items()
+        >= {
+            "first_name": "Adeline",
+            "job_title": "Head of RevOps",
+            "phone": "+1 415 555 0100",
+        }.items()
+    )
+    # And the captured lead keeps only its own
+    lead = hub.repo.contact(lead_id)
+    assert lead is not None
+    assert lead.profile.get("first_name") == "Ada"
+    assert lead.profile.get("job_title") == "VP of Sales"
+    assert lead.profile.get("phone") is None
+
+
+# 7. ------------------------------------------------------------------------------------------- noisy handoffs
+
+
+def test_a_demo_request_by_an_anonymous_user_id_hands_off_no_one_until_they_identify(hub: Hub) -> None:
+    # When a known-user id with no email requests a demo
+    hub.segment("track", userId="u-9", event="Demo Requested")
+    # Then sales are not handed an email-less lead
+    assert hub.handoffs() == []
+    # And when that user identifies as an ICP lead, the demo request hands them off
+    traits = {"email": "sam@acme.io", "title": "VP of Sales", "industry": "Software", "employees": 500, "country": "US"}
+    hub.segment("identify", userId="u-9", traits=traits)
+    [handoff] = hub.handoffs()
+    assert (handoff.email, handoff.priority) == ("sam@acme.io", "priority")
+
+
+def test_a_lead_far_below_the_icp_line_gets_no_priority_handoff_for_a_pricing_page(hub: Hub) -> None:
+    hub.capture("kim@tiny.io", job_title="Intern", company="Tiny", employee_count=3)
+    hub.segment("page", userId="u-kim", properties={"path": "/pricing"}, context={"traits": {"email": "kim@tiny.io"}})
+    assert hub.handoffs() == []
+
+
+# 8. -------------------------------------------------------------------------------------------------- B2C leads
+
+
+def test_a_b2c_lead_is_captured_without_company_or_title(hub: Hub) -> None:
+    outcome = hub.service.capture(LeadCapture(email="jane@gmail.com", source="app", lead_type=LeadType.B2C))
+    assert outcome.created
+    assert hub.lead("jane@gmail.com").profile.get("lead_type") == "b2c"
+
+
+# 9. ---------------------------------------------------------------------------- reads after a rescore agree
+
+
+def test_after_a_model_is_applied_every_read_uses_the_version_the_lead_was_scored_with() -> None:
+    # Given a lead scored with the shipped model, and functions that share a model store
+    store = InMemoryScoringModelStore()
+    hub = Hub(store)
+    reader = LeadService(hub.repo, hub.bus, ScoringModels(MODEL, store), hub.clock)  # another function
+    lead_id = hub.capture("ada@acme.io", **ICP_FIELDS)
+    # When a model that doubles the industry points is applied and the lead rescored (what `make rescore` does)
+    document = MODEL.model_dump(mode="json")
+    document["version"] = "2026.2"
+    document["fit"]["rules"][0]["points"] = 30
+    candidate = parse_model(document)
+    hub.service.models.apply(candidate, hub.clock.now())
+    hub.service.rescore(lead_id)
+    # Then the other function scores and explains the lead with the applied version, matching the stored score
+    contact = hub.repo.contact(lead_id)
+    assert contact is not None
+    assert contact.score is not None
+    assert contact.score.model_version == "2026.2"
+    explained = reader.score_of(contact, as_of=contact.score.as_of)
+    assert (explained.model_version, explained.total) == ("2026.2", contact.score.total)
+    assert reader.model.version == "2026.2"
+
+
+# issue 8.1 ------------------------------------------------------------------------------- nothing half-written
+
+
+def test_a_claim_left_dangling_by_an_older_version_is_taken_over(hub: Hub) -> None:
+    # Given an identity claimed for a contact that was never written
+    hub.repo.identity_owners["email#ada@acme.io"] = "ghost"
+    # When the person is captured and looked up
+    lead_id = hub.capture("ada@acme.io")
+    # Then the lead exists, owns its email, and is found by it
+    assert hub.repo.identity_owners["email#ada@acme.io"] == lead_id
+    assert hub.lead("ada@acme.io").contact_id == lead_id
+
+
+def test_a_change_that_cannot_be_stored_leaves_nothing_behind() -> None:
+    # Given a repository that refuses the commit
+    hub = Hub()
+
+    def refuse(change: ChangeSet) -> None:
+        raise RuntimeError("store unavailable")
+
+    hub.repo.commit = refuse  # type: ignore[method-assign]
+    # When a lead is captured
+    with pytest.raises(RuntimeError):
+        hub.capture("ada@acme.io")
+    # Then no identity, contact or account was left behind
+    assert (hub.repo.identity_owners, hub.repo.contacts_by_id, hub.repo.accounts) == ({}, {}, {})
+
+
+def test_profile_parts_combine_last_modified_wins() -> None:
+    early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    first, second = ContactProfile(), ContactProfile()
+    first.set("job_title", "CTO", late)
+    second.set("job_title", "Engineer", early)
+    second.set("phone", "+15555550100", early)
+    combined = ContactProfile.combined([first, second])
+    assert combined.values == {"job_title": "CTO", "phone": "+15555550100"}
+    assert identities("a@b.io") == [Identity("email", "a@b.io")]
+
+
+def test_an_engagement_delivered_twice_is_logged_once(hub: Hub) -> None:
+    hub.capture("ada@acme.io")
+    event = CanonicalEvent(
+        event_id="e-1",
+        event_type=EventType.ENGAGEMENT_RECORDED,
+        occurred_at=hub.clock.now(),
+        received_at=hub.clock.now(),
+        source_vendor="segment",
+        vendor_event_id="m-1",
+        vendor_event_type="track",
+        subject=Subject(email="ada@acme.io"),
+        data={"kind": "email_click"},
+        correlation_id="c",
+        delivery_id="d",
+    )
+    hub.service.handle(event)
+    again = hub.service.handle(event)
+    assert "duplicate" in again.note
+    assert hub.kinds("ada@acme.io") == ["email_click"]
