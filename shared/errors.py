@@ -3,3 +3,7 @@
 
 class InvalidInput(ValueError):
     """The caller sent something to fix; the message says what."""
+
+
+class TooLarge(InvalidInput):
+    """What the caller sent is more than the hub can hold; the message names what and the limit."""

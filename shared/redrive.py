@@ -37,3 +37,31 @@ def dead_letter(catalog: Catalog, queue_name: str, body: str) -> DeadLetter:
     message = json.loads(body)
     event = message["requestPayload"] if isinstance(message, dict) and "requestPayload" in message else message
     return DeadLetter(owner_of(catalog, queue_name), event)
+
+
+def destination_record(
+    function_name: str, event: dict[str, Any], error: BaseException, condition: str, invocations: int
+) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination (its record format), so every dead letter of a function
+    reads and redrives alike: `RetriesExhausted` from Lambda (or the local runtime), `PermanentFailure` from
+    a function that knew retrying could not help."""
+    import traceback
+    from datetime import UTC, datetime
+
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "requestContext": {
+            "requestId": event.get("id"),
+            "functionArn": function_name,
+            "condition": condition,
+            "approximateInvokeCount": invocations,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "stackTrace": traceback.format_exception(error)[-3:],
+        },
+    }

@@ -1,5 +1,6 @@
 """EventBridge target: canonical events about people, accounts, engagement, deals and handoffs update the
-lead they concern (identity, engagement log, score, stage) and publish lead events."""
+lead they concern (identity, engagement log, score, stage) and publish lead events. An event that can never
+be applied (malformed, or too large to store) is dead-lettered at once with its reason."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.events.canonical import CanonicalEvent
 from shared.observability import logger, metrics, traced
+from shared.permanent_failures import dead_letter_permanent_failures
 from shared.settings import LeadSettings, load_settings
 from shared.wiring import lead_service
 
@@ -17,6 +19,7 @@ service = lead_service(load_settings(LeadSettings))
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics
+@dead_letter_permanent_failures(__name__)
 @event_parser(model=CanonicalEvent, envelope=envelopes.EventBridgeEnvelope)
 def handler(event: CanonicalEvent, context: LambdaContext) -> dict[str, Any]:
     outcome = service.handle(event)

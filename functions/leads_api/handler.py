@@ -33,6 +33,7 @@ from shared.wiring import lead_service
 
 app = rest_resolver()
 service = lead_service(load_settings(LeadSettings))
+MAX_SCORE = 1_000_000  # far past any model's total cap; keeps the index key's arithmetic finite
 LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -60,7 +61,7 @@ def capture_lead(lead: Annotated[LeadCaptureRequest, Body()]) -> Response[LeadCa
 def find_leads(
     email: Annotated[str | None, Query(max_length=320)] = None,
     stage: Annotated[Stage | None, Query()] = None,
-    min_score: Annotated[float | None, Query()] = None,
+    min_score: Annotated[float | None, Query(ge=-MAX_SCORE, le=MAX_SCORE)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> LeadList:

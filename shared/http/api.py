@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from shared.http.errors import register_error_handlers
+from shared.http.json_body import body_problem
 from shared.http.rbac import denial, denied_response
 
 API_TITLE = "RevOps Hub"
@@ -20,8 +21,9 @@ def rest_resolver() -> APIGatewayRestResolver:
 
 
 def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Checks the caller's groups against the catalog, then lets the resolver route and validate."""
-    refused = denial(event)
+    """Checks the caller's groups against the catalog, then the body of a JSON route is JSON the hub will
+    read, then lets the resolver route and validate. Each refusal is a 4xx that says what is wrong."""
+    refused = denial(event) or body_problem(event)
     if refused is not None:
         return denied_response(*refused)
     return app.resolve(event, context)

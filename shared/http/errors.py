@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, TooLarge
 
 
 class HubError(Exception):
@@ -44,7 +44,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(InvalidInput)
     def _invalid_input(exc: InvalidInput) -> Response:
-        return json_response(HTTPStatus.BAD_REQUEST, {"message": str(exc)})
+        status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if isinstance(exc, TooLarge) else HTTPStatus.BAD_REQUEST
+        return json_response(status, {"message": str(exc)})
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, TooLarge
 from shared.events.lead_events import LeadEvent
 from shared.leads.model import (
     Account,
@@ -28,7 +28,7 @@ class ConcurrentUpdate(Exception):
     engagement already logged); read again and redo the change."""
 
 
-class TooLargeToStore(InvalidInput):
+class TooLargeToStore(TooLarge):
     """A record would pass the store's item limit; retrying cannot help. The message names what is too big."""
 
 
