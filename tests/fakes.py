@@ -110,25 +110,40 @@ class InMemoryLedger:
 
 
 class RecordingPublisher:
-    """Publishes into a list; `refuse` makes the next publishes fail like a FailedEntryCount > 0."""
+    """Publishes into a list; `refuse_next` makes the next entries fail like a FailedEntryCount > 0, with
+    `refusal` as the error (a permanent one if its code is, as EventBridge's adapter classifies codes).
+
+    Like the real bus, an event is serialized to JSON to be published: one that cannot be (text no UTF-8
+    can hold) is refused for good."""
 
     def __init__(self) -> None:
         self.published: list[Any] = []
         self.refuse_next = 0
+        self.refusal = "InternalFailure: injected"
         self.raise_next: Exception | None = None
 
     def publish(self, events: Sequence[BusEvent]) -> PublishResult:
+        from shared.adapters.eventbridge_publisher import is_permanent
+
         if self.raise_next is not None:
             error, self.raise_next = self.raise_next, None
             raise error
-        failed = {}
+        failed, permanent = {}, set()
         for event in events:
+            try:
+                event.model_dump_json()
+            except ValueError as exc:
+                failed[event.event_id] = f"{type(exc).__name__}: {exc}"
+                permanent.add(event.event_id)
+                continue
             if self.refuse_next > 0:
                 self.refuse_next -= 1
-                failed[event.event_id] = "InternalFailure: injected"
+                failed[event.event_id] = self.refusal
+                if is_permanent(self.refusal.partition(":")[0]):
+                    permanent.add(event.event_id)
             else:
                 self.published.append(event)
-        return PublishResult(failed=failed)
+        return PublishResult(failed=failed, permanent=frozenset(permanent))
 
 
 _Entry = TypeVar("_Entry", Transition, ScoreChange, MergeRecord)

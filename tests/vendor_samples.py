@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +43,7 @@ INTERCOM_SECRET = "intercom-client-secret-current"
 INTERCOM_PREVIOUS_SECRET = "intercom-client-secret-previous"
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SLACK_PREVIOUS_SECRET = "slack-signing-secret-previous"
+SEGMENT_SECRET = "segment-shared-secret-test"
 STANDARD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-key-current-32b").decode()
 STANDARD_PREVIOUS_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-key-previous-3").decode()
 
@@ -442,3 +443,47 @@ def standard_request(
         "content-type": "application/json",
     }
     return request("standard", body, headers)
+
+
+# Any vendor -------------------------------------------------------------------------------------------------
+
+SECRETS: dict[str, list[str]] = {
+    "calendly": [CALENDLY_SECRET],
+    "typeform": [TYPEFORM_SECRET],
+    "zendesk": [ZENDESK_SECRET],
+    "intercom": [INTERCOM_SECRET],
+    "slack": [SLACK_SECRET],
+    "standard": [STANDARD_SECRET],
+    "salesforce": [SALESFORCE_ORG],
+}
+# The vendors whose bodies are JSON, each with a signed-request builder for any body.
+JSON_VENDORS = ("stripe", "hubspot", "segment", "calendly", "typeform", "zendesk", "intercom", "slack", "standard")
+
+
+def signed(vendor: str, body: bytes) -> InboundWebhook:
+    """`body` as `vendor` would send it, correctly signed at `NOW` with the first secret of `SECRETS` (Stripe,
+    HubSpot and Segment with the secrets of tests/webhook_samples.py)."""
+    from shared.webhooks.vendors.segment import sign as segment_sign
+    from tests.webhook_samples import hubspot_request, stripe_request
+
+    builders: dict[str, Callable[[bytes], InboundWebhook]] = {
+        "stripe": lambda b: stripe_request(b, timestamp=EPOCH),
+        "hubspot": lambda b: hubspot_request(b, timestamp_ms=EPOCH * 1000),
+        "segment": lambda b: request("segment", b, {"X-Signature": segment_sign(SEGMENT_SECRET, b)}),
+        "calendly": calendly_request,
+        "typeform": typeform_request,
+        "zendesk": zendesk_request,
+        "intercom": intercom_request,
+        "slack": slack_request,
+        "standard": standard_request,
+        "salesforce": salesforce_request,
+    }
+    return builders[vendor](body)
+
+
+def secrets_for(vendor: str) -> list[str]:
+    from tests.webhook_samples import HUBSPOT_SECRET, STRIPE_SECRET
+
+    return {"stripe": [STRIPE_SECRET], "hubspot": [HUBSPOT_SECRET], "segment": [SEGMENT_SECRET]}.get(
+        vendor, SECRETS.get(vendor, [])
+    )

@@ -3,16 +3,28 @@
 One TransactWriteItems stores the attempt with its raw body and claims every new event; a conditional
 check on each claim makes concurrent duplicates lose cleanly, and the cancellation reasons (with the old
 item) say whether the winner has published or is still working.
+
+A transaction holds at most 100 items, so a delivery of more events (a tracking API batch) is claimed in
+several, the attempt going with the first. That is no longer one atomic write, so it is made all or
+nothing around it: the attempt's item is built (and its size checked) before anything is written, and if
+any transaction fails the claims already taken by this attempt are released before the error goes on, so
+no retry is kept waiting on a lease nobody will use.
+
+Within DynamoDB's limits: an item holds 400 KB, so the attempt keeps its body and its event list
+zlib-compressed and is refused whole (`PayloadTooLargeToStore`, a 413) when they still do not fit; a key
+holds 2,048 bytes, so a claim whose dedupe key would make a longer one is keyed by the key's SHA-256.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import hashlib
 import json
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,9 +44,13 @@ from shared.webhooks.model import (
     InvalidQuery,
     Outcome,
 )
+from shared.webhooks.payload import replace_lone_surrogates
 from shared.webhooks.ports import PayloadTooLargeToStore
 
-MAX_STORED_BODY_BYTES = 350 * 1024  # DynamoDB items stop at 400 KB; the rest of the attempt fits in 50
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item limit: attribute names and values, in bytes
+ITEM_HEADROOM = 4 * 1024  # what the size estimate below may miss (number encoding), and the index's copy
+MAX_REASON_CHARS = 2000
+MAX_CLAIM_KEY_BYTES = 1024  # DynamoDB keys stop at 2,048 bytes; longer dedupe keys are hashed
 LOG_SHARDS = 4  # spreads a day's log writes over 4 index partitions (10k rps peak, seed 000)
 LOG_RETENTION = timedelta(days=30)
 CLAIM_RETENTION = timedelta(days=7)  # longer than any vendor's retry window (Stripe: 3 days)
@@ -61,12 +77,26 @@ class DynamoDbDeliveryLedger:
         attempt_for: Callable[[dict[str, ClaimStatus]], DeliveryAttempt],
     ) -> dict[str, ClaimStatus]:
         statuses = dict.fromkeys((claim.dedupe_key for claim in claims), ClaimStatus.NEW)
+        # Built once before anything is written: an attempt too large to store is refused with no claim taken.
+        _attempt_item(attempt_for(statuses))
         # Later chunks first, so the attempt (written with the first chunk) records every final status.
         chunks = [claims[i : i + TRANSACTION_LIMIT - 1] for i in range(0, len(claims), TRANSACTION_LIMIT - 1)]
-        for chunk in reversed(chunks[1:]):
-            self._claim_chunk(chunk, statuses, now, lease_until, attempt_for=None)
-        self._claim_chunk(chunks[0] if chunks else [], statuses, now, lease_until, attempt_for)
+        taken: list[Claim] = []
+        try:
+            for chunk in reversed(chunks[1:]):
+                self._claim_chunk(chunk, statuses, now, lease_until, attempt_for=None)
+                taken.extend(claim for claim in chunk if statuses[claim.dedupe_key] is ClaimStatus.NEW)
+            self._claim_chunk(chunks[0] if chunks else [], statuses, now, lease_until, attempt_for)
+        except BaseException:
+            self._release(taken)
+            raise
         return statuses
+
+    def _release(self, claims: Sequence[Claim]) -> None:
+        """Best effort: a claim left behind still expires with its lease, and the original error is the one
+        to report."""
+        with contextlib.suppress(Exception):
+            self.settle([], claims)
 
     def _claim_chunk(
         self,
@@ -146,7 +176,7 @@ class DynamoDbDeliveryLedger:
         raise RuntimeError(f"DynamoDB left {len(unprocessed[self._table])} ledger writes unprocessed")
 
     def record(self, attempt: DeliveryAttempt) -> None:
-        self._client.put_item(TableName=self._table, Item=_attempt_item(attempt))
+        self._client.put_item(TableName=self._table, Item=_loggable_item(attempt))
 
     def list_attempts(self, query: DeliveryQuery) -> DeliveryPage:
         today = self._clock().date()
@@ -202,7 +232,10 @@ class DynamoDbDeliveryLedger:
 
 
 def _claim_key(claim: Claim) -> str:
-    return f"CLAIM#{claim.vendor}#{claim.dedupe_key}"
+    key = f"CLAIM#{claim.vendor}#{claim.dedupe_key}"
+    if len(key.encode()) <= MAX_CLAIM_KEY_BYTES:
+        return key
+    return f"CLAIM#{claim.vendor}#sha256:{hashlib.sha256(claim.dedupe_key.encode()).hexdigest()}"
 
 
 def _claim_item(claim: Claim, status: str, now: datetime, lease_until: datetime) -> dict[str, Any]:
@@ -222,10 +255,8 @@ def _claim_item(claim: Claim, status: str, now: datetime, lease_until: datetime)
 def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:
     received = attempt.received_at.astimezone(UTC)
     body = zlib.compress(attempt.body)
-    if len(body) > MAX_STORED_BODY_BYTES:
-        raise PayloadTooLargeToStore(
-            f"body compresses to {len(body)} bytes; at most {MAX_STORED_BODY_BYTES} can be kept"
-        )
+    events = zlib.compress(json.dumps([asdict(record) for record in attempt.events]).encode())
+    reason = attempt.reason[:MAX_REASON_CHARS] if attempt.reason else None
     item = {
         "pk": f"ATTEMPT#{attempt.attempt_id}",
         "kind": "attempt",
@@ -234,9 +265,10 @@ def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:
         "received_at": received.isoformat(),
         "outcome": attempt.outcome.value,
         "status_code": attempt.status_code,
-        "reason": attempt.reason,
-        "events": json.dumps([asdict(record) for record in attempt.events]),
-        "body": Binary(body),
+        "reason": reason,
+        "events": events,
+        "events_encoding": "zlib",
+        "body": body,
         "body_encoding": "zlib",
         "body_size": attempt.body_size,
         "body_sha256": attempt.body_sha256,
@@ -247,13 +279,58 @@ def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:
         "log_sort": f"{received.isoformat()}#{attempt.attempt_id}",
         "expires_at": int((received + LOG_RETENTION).timestamp()),
     }
-    return _serialize({key: value for key, value in item.items() if value is not None})
+    # DynamoDB strings must be valid UTF-8: a lone surrogate (quoted from a payload into a reason) never is.
+    present = {
+        key: replace_lone_surrogates(value) if isinstance(value, str) else value
+        for key, value in item.items()
+        if value is not None
+    }
+    size = _item_size(present)
+    if size > MAX_ITEM_BYTES - ITEM_HEADROOM:
+        raise PayloadTooLargeToStore(
+            f"the delivery (body and its {len(attempt.events)} events, compressed) takes {size} bytes; "
+            f"at most {MAX_ITEM_BYTES - ITEM_HEADROOM} can be kept"
+        )
+    return _serialize(present)
+
+
+def _loggable_item(attempt: DeliveryAttempt) -> dict[str, Any]:
+    """The attempt's item, or, when it cannot be stored whole (a refused body too large to keep), its log
+    entry without the body, and if need be without its event list: every attempt lands in the log."""
+    try:
+        return _attempt_item(attempt)
+    except PayloadTooLargeToStore:
+        pass
+    note = f"the body ({attempt.body_size} bytes) was too large to keep"
+    reason = f"{attempt.reason}; {note}" if attempt.reason else note
+    try:
+        return _attempt_item(replace(attempt, body=b"", reason=reason))
+    except PayloadTooLargeToStore:
+        return _attempt_item(replace(attempt, body=b"", events=[], reason=f"{reason}, and so was its event list"))
+
+
+def _item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's measure: each attribute's name plus its value (UTF-8 text, raw binary, numbers as digits)."""
+    size = 0
+    for name, value in item.items():
+        raw = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+        size += len(name.encode()) + len(raw)
+    return size
+
+
+def _events_from(item: dict[str, Any]) -> list[dict[str, Any]]:
+    events = item.get("events")
+    if events is None:
+        return []
+    if isinstance(events, Binary):  # zlib-compressed JSON; entries written before that are JSON text
+        compressed: Any = events
+        return list(json.loads(zlib.decompress(compressed.value)))
+    return list(json.loads(events or "[]"))
 
 
 def _summary_from(item: dict[str, Any]) -> DeliverySummary:
     records = [
-        EventRecord(**{**record, "disposition": Disposition(record["disposition"])})
-        for record in json.loads(item.get("events") or "[]")
+        EventRecord(**{**record, "disposition": Disposition(record["disposition"])}) for record in _events_from(item)
     ]
     return DeliverySummary(
         attempt_id=item["attempt_id"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,20 +15,47 @@ class ErrorBody(BaseModel):
 
 
 class WebhookAck(BaseModel):
-    """Answer to a vendor: 202 accepted, 200 duplicate, 4xx rejected (with `message`), 503 retry."""
+    """A delivery taken: 202 accepted (stored and published), or 200 a duplicate of one already published.
+    Salesforce and Slack get their own acknowledgements instead (a SOAP `Ack`, an empty 200)."""
 
+    status: Literal["accepted", "duplicate"] = Field(description="`accepted` (202) or `duplicate` (200)")
     delivery_id: str = Field(description="Id of this attempt in the delivery log")
-    status: Outcome | None = None
-    accepted: int | None = Field(None, description="Events published by this delivery")
-    duplicates: int | None = Field(None, description="Events already published by an earlier delivery")
-    event_ids: list[str] | None = Field(None, description="Canonical event ids, stable across retries")
-    message: str | None = None
+    accepted: int | None = Field(None, description="Events published by this delivery (202 only)")
+    duplicates: int = Field(description="Events already published by an earlier delivery")
+    event_ids: list[str] = Field(description="Canonical event ids, stable across retries")
+
+
+class WebhookRefusal(BaseModel):
+    """A delivery not taken (4xx), or taken and not yet published (503); the attempt is in the delivery log."""
+
+    message: str = Field(description="What is wrong, and whether a retry can help")
+    delivery_id: str = Field(description="Id of this attempt in the delivery log")
+
+
+class SlackChallenge(BaseModel):
+    """Slack's `url_verification` handshake, answered with its challenge."""
+
+    challenge: str
+
+
+class IntercomPong(BaseModel):
+    """Intercom's `ping` (its "send test request"), answered and not published."""
+
+    status: Literal["pong"]
 
 
 class TrackingAck(BaseModel):
     """Answer of the Segment-compatible tracking API (what analytics SDKs expect)."""
 
     success: bool = True
+
+
+class TrackingRefusal(BaseModel):
+    """An error of the Segment-compatible tracking API, in Segment's shape."""
+
+    code: str = Field(description="`invalid_request`, `unauthorized`, `in_progress`, `too_large` or `unavailable`")
+    message: str = Field(description="What is wrong")
+    delivery_id: str = Field(description="Id of this attempt in the delivery log")
 
 
 class DeliveryEventView(BaseModel):

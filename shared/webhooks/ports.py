@@ -51,6 +51,9 @@ class DeliveryLedger(Protocol):
 @dataclass(frozen=True)
 class PublishResult:
     failed: dict[str, str] = field(default_factory=dict)  # event id -> error
+    # The failed events no retry can publish (the bus found them malformed or invalid); the others failed
+    # for a reason that passes (throttling, an outage, a permission being fixed).
+    permanent: frozenset[str] = frozenset()
 
 
 class BusEvent(Protocol):

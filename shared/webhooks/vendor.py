@@ -8,15 +8,14 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
-
-
-class MalformedPayload(Exception):
-    """The body is signed but not what the vendor sends; the message names what is wrong."""
+from shared.webhooks.payload import MalformedPayload as MalformedPayload  # re-exported for the adapters
+from shared.webhooks.payload import PayloadTooLarge as PayloadTooLarge
+from shared.webhooks.payload import load_json as load_json
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,9 @@ class Reply:
     status_code: int
     body: dict[str, Any] | str
     content_type: str = "application/json"
+    # Set when the answer covers a fault of ours rather than the sender's (an adapter raised what it never
+    # should): the exception's type, for the function to count. Never sent to the vendor.
+    incident: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,6 @@ class Vendor(ABC):
         )
 
 
-def load_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedPayload(f"body is not valid JSON: {exc}") from None
-
-
 def content_hash(value: Any) -> str:
     """A stable key for events that carry no usable id of their own."""
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
@@ -104,23 +99,3 @@ def content_hash(value: Any) -> str:
 
 def qualified(vendor: str, value: object) -> str | None:
     return f"{vendor}:{value}" if value not in (None, "") else None
-
-
-def as_object(value: object) -> dict[str, Any]:
-    """The value if it is a JSON object, else an empty one: vendors send null or lists where objects go."""
-    return value if isinstance(value, dict) else {}
-
-
-def as_text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def parse_iso(value: object) -> datetime | None:
-    """An ISO-8601 timestamp as an aware datetime (naive ones are UTC); None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

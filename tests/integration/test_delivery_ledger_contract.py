@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -22,6 +24,7 @@ from shared.webhooks.model import (
     InvalidQuery,
     Outcome,
 )
+from shared.webhooks.ports import PayloadTooLargeToStore
 from tests.fakes import FixedClock, InMemoryLedger
 from tests.integration.conftest import STAGE
 
@@ -187,3 +190,78 @@ def test_the_raw_body_is_kept_compressed_and_left_out_of_the_index(aws) -> None:
         ExpressionAttributeValues={":p": item["log_partition"]},
     )["Items"]
     assert "body" not in indexed[0]
+
+
+# No input gives a 5xx (issue 8) -----------------------------------------------------------------------------
+
+DYNAMODB_ITEM_LIMIT = 400 * 1024
+
+
+def _attempt_with(attempt_id: str, at: datetime, body: bytes, events: int) -> DeliveryAttempt:
+    records = [
+        EventRecord(
+            f"m-{n:05}",
+            "track",
+            "engagement.recorded",
+            CanonicalEvent.id_for("segment_api", f"m-{n:05}"),
+            Disposition.PUBLISHED,
+        )
+        for n in range(events)
+    ]
+    return replace(attempt_of(attempt_id, at), body=body, body_size=len(body), events=records)
+
+
+def test_a_dedupe_key_longer_than_a_dynamodb_key_is_claimed_and_deduplicated(ledger_and_clock) -> None:
+    ledger, clock = ledger_and_clock
+    now, claim = clock.now(), claim_of("m" * 3000)
+    # Given an event whose dedupe key is 3,000 bytes (DynamoDB keys stop at 2,048)
+    first = ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a1", now))
+    ledger.settle([claim], [])
+    # When it is claimed again
+    again = ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a2", now))
+    # Then it was claimed, and the second claim knows it as published
+    assert (first[claim.dedupe_key], again[claim.dedupe_key]) == (ClaimStatus.NEW, ClaimStatus.DUPLICATE)
+
+
+def test_the_log_entry_of_a_large_batch_stays_within_one_dynamodb_item(aws) -> None:
+    # Given a delivery of 2,500 events (a log entry naming each: ~475 KB as JSON) and a ledger on DynamoDB
+    clock = FixedClock()
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = physical_name(STAGE, "webhook-deliveries")
+    ledger = DynamoDbDeliveryLedger(client, table, clock.now)
+    now = clock.now()
+    attempt = _attempt_with("big-1", now, b'{"batch": []}' * 1000, 2500)
+    # When its first event is claimed, storing the attempt
+    statuses = ledger.claim([claim_of("m-00000", "big-1")], now, now + LEASE, lambda _: attempt)
+    # Then the claim is NEW, the stored item is under DynamoDB's 400 KB, and the log lists all 2,500 events
+    assert set(statuses.values()) == {ClaimStatus.NEW}
+    item = client.get_item(TableName=table, Key={"pk": {"S": "ATTEMPT#big-1"}})["Item"]
+    assert _item_size(item) < DYNAMODB_ITEM_LIMIT
+    [listed] = ledger.list_attempts(DeliveryQuery()).attempts
+    assert [record.vendor_event_id for record in listed.events] == [f"m-{n:05}" for n in range(2500)]
+
+
+def test_a_log_entry_too_large_to_store_leaves_no_claim_behind(aws) -> None:
+    # Given a batch of 150 events (two transactions) whose body cannot be kept in one item
+    clock = FixedClock()
+    ledger = DynamoDbDeliveryLedger(
+        boto3.client("dynamodb", region_name="us-east-1"), physical_name(STAGE, "webhook-deliveries"), clock.now
+    )
+    now = clock.now()
+    claims = [claim_of(f"evt_{n}", "too-big") for n in range(150)]
+    incompressible = os.urandom(400 * 1024)
+    # When it is claimed, the store refuses it
+    with pytest.raises(PayloadTooLargeToStore):
+        ledger.claim(claims, now, now + LEASE, lambda _: _attempt_with("too-big", now, incompressible, 150))
+    # Then no claim was left holding a lease: the same events claimed again (a smaller retry) are all NEW
+    statuses = ledger.claim(claims, now, now + LEASE, lambda _: attempt_of("retry", now))
+    assert set(statuses.values()) == {ClaimStatus.NEW}
+
+
+def _item_size(item: dict) -> int:
+    """DynamoDB's item size: attribute names plus values (strings in UTF-8, binary as bytes, numbers ~ digits)."""
+    size = 0
+    for name, value in item.items():
+        [(kind, raw)] = value.items()
+        size += len(name.encode()) + (len(raw) if kind == "B" else len(str(raw).encode()))
+    return size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -24,6 +25,8 @@ from tests.webhook_samples import hubspot_event, hubspot_events, stripe_event
 
 LOCAL_STRIPE_SECRET = "whsec_local_stripe_current_dev_only"
 LOCAL_HUBSPOT_SECRET = "local-hubspot-client-secret-dev-only"
+LOCAL_ZENDESK_SECRET = "local-zendesk-signing-secret-dev-only"
+LOCAL_ORG = "00D000000000001AAA"
 
 
 @pytest.fixture
@@ -191,3 +194,294 @@ def test_the_delivery_log_shows_accepted_and_duplicate_deliveries_newest_first(r
     assert [item["outcome"] for item in items] == ["duplicate", "accepted"]
     assert items[0]["events"][0]["event_id"] == items[1]["events"][0]["event_id"]
     assert base64.b64encode(body).decode() not in response["body"]
+
+
+# No input gives a 5xx (issue 8) -----------------------------------------------------------------------------
+
+WRITE_KEY = "local-write-key-dev-only"
+
+
+@pytest.fixture
+def tracking(aws):  # type: ignore[no-untyped-def]
+    from functions.tracking_api import handler
+
+    return handler
+
+
+def post_tracking(handler, call: str, body: bytes, write_key: str | None = WRITE_KEY) -> dict:  # type: ignore[no-untyped-def]
+    headers = {"Host": "hub.example.com", "Content-Type": "application/json"}
+    if write_key is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+    event = rest_proxy_event(method="POST", path=f"/v1/{call}", resource=f"/v1/{call}", headers=headers, body=body)
+    return handler.handler(event, LocalLambdaContext("tracking-api"))
+
+
+def logged(deliveries_api, vendor: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The delivery log's entries for `vendor`, newest first, as an admin reads them."""
+    response = list_deliveries(deliveries_api, {"cognito:groups": "admin"}, {"vendor": [vendor]})
+    return list(json.loads(response["body"])["items"])
+
+
+def track(message_id: str = "m-1", **fields: object) -> dict:
+    return {"type": "track", "messageId": message_id, "userId": "u-1", "event": "Demo Requested"} | fields
+
+
+@pytest.mark.parametrize(
+    ("case", "body"),
+    [
+        ("10,000 nested brackets", b"[" * 10_000 + b"]" * 10_000),
+        ("10,000 nested objects", b'{"a":' * 10_000 + b"1" + b"}" * 10_000),
+        ("a 5,000-digit number", b'{"writeKey": "x", "n": ' + b"1" * 5000 + b"}"),
+        ("not JSON at all", b"\xff\xfe not json"),
+    ],
+)
+def test_an_unauthenticated_hostile_tracking_body_is_401_and_logged(tracking, deliveries_api, case, body) -> None:  # type: ignore[no-untyped-def]
+    # Given a tracking call without HTTP Basic auth whose body is <case>
+    # When it is posted
+    response = post_tracking(tracking, "batch", body, write_key=None)
+    # Then the body is read within limits looking for a writeKey, none is found: 401, and the attempt is logged
+    assert response["statusCode"] == 401, response["body"]
+    assert json.loads(response["body"])["code"] == "unauthorized"
+    [entry] = logged(deliveries_api, "segment_api")
+    assert (entry["outcome"], entry["status_code"]) == ("rejected", 401)
+    assert "write key" in entry["reason"]
+
+
+@pytest.mark.parametrize(
+    ("case", "message", "named"),
+    [
+        ("properties a list", track(properties=[1, 2]), "properties: expected an object"),
+        ("properties a string", track(properties="plan=enterprise"), "properties: expected an object"),
+        ("context a string", track(context="web"), "context: expected an object"),
+        ("a numeric url", track(type="page", properties={"url": 5}), "properties.url: expected a string"),
+        ("a numeric path", track(type="page", properties={"path": 5}), "properties.path: expected a string"),
+        ("a numeric page url", track(type="page", context={"page": {"url": 5}}), "context.page.url: expected a string"),
+        ("a timestamp in year 58,000", track(timestamp="+58000-01-01T00:00:00Z"), "timestamp"),
+    ],
+)
+def test_a_malformed_tracking_message_is_400_and_logged(tracking, deliveries_api, aws, case, message, named) -> None:  # type: ignore[no-untyped-def]
+    # Given an authenticated batch holding a message with <case>
+    body = json.dumps({"batch": [track("m-ok"), message]}).encode()
+    # When it is posted
+    response = post_tracking(tracking, "batch", body)
+    # Then it is a 400 naming the message and the field, in Segment's error shape, logged, and nothing published
+    assert response["statusCode"] == 400, response["body"]
+    answer = json.loads(response["body"])
+    assert answer["code"] == "invalid_request"
+    assert f"batch[1].{named}" in answer["message"]
+    [entry] = logged(deliveries_api, "segment_api")
+    assert (entry["outcome"], entry["status_code"]) == ("rejected", 400)
+    assert named in entry["reason"]
+    assert drain(aws.all_events_url) == []
+
+
+def test_a_message_id_over_dynamodbs_key_limit_is_accepted_and_deduplicated(tracking, aws) -> None:  # type: ignore[no-untyped-def]
+    # Given a track call whose messageId is 3,000 bytes, longer than a DynamoDB key may be
+    body = json.dumps(track("m" * 3000)).encode()
+    # When it is posted twice
+    first = post_tracking(tracking, "track", body)
+    second = post_tracking(tracking, "track", body)
+    # Then both are answered 200 and the event is on the bus once, with its messageId whole
+    assert (first["statusCode"], second["statusCode"]) == (200, 200), first["body"]
+    [message] = drain(aws.all_events_url)
+    assert message["detail"]["vendor_event_id"] == "m" * 3000
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "status", "named"),
+    [
+        (
+            "a message over 32 KB",
+            json.dumps({"batch": [track("m-big", properties={"blob": "x" * 33_000})]}).encode(),
+            400,
+            "batch[0] is 33,1",
+        ),
+        (
+            "a batch of 2,501 messages",
+            json.dumps({"batch": [track(f"m-{n}") for n in range(2501)]}).encode(),
+            413,
+            "at most 2,500",
+        ),
+        (
+            "a batch over 500 KB",
+            json.dumps({"batch": [track(f"m-{n}", properties={"blob": "x" * 20_000}) for n in range(30)]}).encode(),
+            413,
+            "may send 512000",
+        ),
+    ],
+)
+def test_tracking_calls_over_segments_limits_are_refused_and_logged(
+    tracking, deliveries_api, aws, case, body, status, named
+) -> None:  # type: ignore[no-untyped-def]
+    # Given an authenticated call over Segment's published limits (32 KB a message, 500 KB a batch)
+    # When it is posted
+    response = post_tracking(tracking, "batch", body)
+    # Then it is refused, saying which limit, logged, and nothing is published
+    assert response["statusCode"] == status, response["body"]
+    assert named in json.loads(response["body"])["message"]
+    [entry] = logged(deliveries_api, "segment_api")
+    assert (entry["outcome"], entry["status_code"]) == ("rejected", status)
+    assert drain(aws.all_events_url) == []
+
+
+def test_a_batch_of_more_claims_than_a_transaction_is_stored_published_and_logged_whole(
+    tracking, deliveries_api, aws
+) -> None:  # type: ignore[no-untyped-def]
+    # Given a batch of 150 messages: more claims than one DynamoDB transaction holds
+    body = json.dumps({"batch": [track(f"m-{n:04}") for n in range(150)]}).encode()
+    # When it is posted
+    response = post_tracking(tracking, "batch", body)
+    # Then it is accepted, every message is on the bus once, and the log entry names all 150 events
+    assert response["statusCode"] == 200, response["body"]
+    assert len({m["detail"]["vendor_event_id"] for m in drain(aws.all_events_url)}) == 150
+    [entry] = logged(deliveries_api, "segment_api")
+    assert (entry["outcome"], len(entry["events"])) == ("accepted", 150)
+
+
+def test_a_lone_surrogate_in_a_tracking_call_is_replaced_published_and_recorded(tracking, deliveries_api, aws) -> None:  # type: ignore[no-untyped-def]
+    # Given a track call whose event properties hold a lone surrogate (\ud800), which no bus can carry
+    body = json.dumps(track("m-surrogate", properties={"plan": "pro \ud800"})).encode()
+    # When it is posted, and the SDK retries it
+    first = post_tracking(tracking, "track", body)
+    second = post_tracking(tracking, "track", body)
+    # Then it is accepted (not a 503 forever), published once with U+FFFD in its place, and the log says so
+    assert (first["statusCode"], second["statusCode"]) == (200, 200), first["body"]
+    [message] = drain(aws.all_events_url)
+    assert message["detail"]["data"]["properties"]["plan"] == "pro \ufffd"
+    accepted = [entry for entry in logged(deliveries_api, "segment_api") if entry["outcome"] == "accepted"]
+    assert "U+FFFD" in accepted[0]["reason"]
+
+
+def test_a_lone_surrogate_from_hubspot_or_zendesk_is_published_replaced(receiver, aws) -> None:  # type: ignore[no-untyped-def]
+    from shared.webhooks.vendors.hubspot import sign as hubspot_sign
+    from shared.webhooks.vendors.zendesk import sign as zendesk_sign
+
+    # Given a HubSpot contact change and a Zendesk ticket, each with a lone surrogate in its text
+    hubspot_body = hubspot_events(hubspot_event(31, propertyName="firstname", propertyValue="Ada \ud800"))
+    timestamp = str(int(time.time() * 1000))
+    url = "https://hub.example.com/prod/webhooks/hubspot"
+    hubspot_headers = {
+        "X-HubSpot-Signature-v3": hubspot_sign(LOCAL_HUBSPOT_SECRET, "POST", url, hubspot_body, timestamp),
+        "X-HubSpot-Request-Timestamp": timestamp,
+    }
+    zendesk_body = json.dumps(
+        {"type": "zen:event-type:ticket.created", "id": "z-1", "detail": {"id": "1", "subject": "Hi \udfff"}}
+    ).encode()
+    sent_at = datetime.now(UTC).isoformat()
+    zendesk_headers = {
+        "X-Zendesk-Webhook-Signature": zendesk_sign(LOCAL_ZENDESK_SECRET, zendesk_body, sent_at),
+        "X-Zendesk-Webhook-Signature-Timestamp": sent_at,
+    }
+    # When they are posted
+    answers = [
+        post_webhook(receiver, "hubspot", hubspot_body, hubspot_headers),
+        post_webhook(receiver, "zendesk", zendesk_body, zendesk_headers),
+    ]
+    # Then both are accepted and published with U+FFFD in place of the surrogate
+    assert [a["statusCode"] for a in answers] == [202, 202], [a["body"] for a in answers]
+    published = {m["detail"]["source_vendor"]: m["detail"]["data"] for m in drain(aws.all_events_url)}
+    assert published["hubspot"]["value"] == "Ada \ufffd"
+    assert published["zendesk"]["subject"] == "Hi \ufffd"
+
+
+def _stripe_with(**fields: object) -> bytes:
+    return json.dumps(json.loads(stripe_event("evt_route_shape")) | fields).encode()
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "named"),
+    [
+        ("data a string", _stripe_with(data="x"), "data: expected an object"),
+        ("created 1e20", _stripe_with(created=1e20), "created"),
+        ("an email that is a number", None, None),
+        (
+            "subscription items a string",
+            stripe_event("evt_route_items", "customer.subscription.updated", items="x"),
+            "data.object.items: expected an object",
+        ),
+        ("JSON nested 10,000 deep", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "nests deeper than 64"),
+        ("a 5,000-digit number", b'{"id": 1' + b"0" * 5000 + b"}", "digits"),
+    ],
+)
+def test_a_signed_malformed_stripe_payload_is_400_and_logged(receiver, deliveries_api, aws, case, body, named) -> None:  # type: ignore[no-untyped-def]
+    # Given a Stripe delivery signed with the configured secret, whose payload is <case>
+    if body is None:  # a number where the email goes is not malformed: the event is published without it
+        body = stripe_event("evt_route_email", customer_email=5)
+        response = post_webhook(receiver, "stripe", body, stripe_headers(body))
+        assert response["statusCode"] == 202, response["body"]
+        [message] = drain(aws.all_events_url)
+        assert message["detail"]["subject"]["email"] is None
+        return
+    # When Stripe posts it
+    response = post_webhook(receiver, "stripe", body, stripe_headers(body))
+    # Then it is a 400 naming what is wrong (not a 502), and the delivery log has it with the reason
+    assert response["statusCode"] == 400, response["body"]
+    assert named in json.loads(response["body"])["message"]
+    [entry] = logged(deliveries_api, "stripe")
+    assert (entry["outcome"], entry["status_code"]) == ("rejected", 400)
+    assert named in entry["reason"]
+    assert drain(aws.all_events_url) == []
+
+
+def test_a_salesforce_message_nested_2000_deep_is_refused_and_logged(receiver, deliveries_api, aws) -> None:  # type: ignore[no-untyped-def]
+    # Given an outbound message naming the configured org whose sObject nests 2,000 elements deep
+    from tests.vendor_samples import salesforce_message, salesforce_notification
+
+    deep = "<sf:X>" + "<a>" * 2000 + "</a>" * 2000 + "</sf:X>"
+    body = salesforce_message(salesforce_notification().replace("</sObject>", deep + "</sObject>"), org=LOCAL_ORG)
+    # When it is posted (the org id is not a secret: anyone can send this)
+    response = post_webhook(receiver, "salesforce", body, {"Content-Type": "text/xml"})
+    # Then the hardened parser stops at its depth limit, so the org is never proven: a 401 naming the limit
+    # (not a 502), logged, and nothing is published
+    assert response["statusCode"] == 401, response["body"]
+    assert "deeper than 32" in json.loads(response["body"])["message"]
+    [entry] = logged(deliveries_api, "salesforce")
+    assert (entry["outcome"], entry["status_code"]) == ("rejected", 401)
+    assert "deeper than 32" in entry["reason"]
+    assert drain(aws.all_events_url) == []
+
+
+def _refuse_put_events_permanently(client) -> None:  # type: ignore[no-untyped-def]
+    """EventBridge refusing every entry of the next PutEvents as malformed: a refusal no retry can fix."""
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    calls = [1]
+
+    def answer(params, **_):  # type: ignore[no-untyped-def]
+        if not calls:
+            return None
+        calls.pop()
+        entries = json.loads(params["body"])["Entries"]
+        failed = [{"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."} for _ in entries]
+        return AWSResponse("", 200, HTTPHeaders(), None), {"FailedEntryCount": len(entries), "Entries": failed}
+
+    client.meta.events.register("before-call.events.PutEvents", answer)
+
+
+def test_an_event_eventbridge_can_never_accept_is_a_400_not_a_503_forever(
+    receiver, deliveries_api, aws, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Given EventBridge refuses the next entry as malformed (a permanent refusal)
+    events = boto3.client("events")
+    _refuse_put_events_permanently(events)
+    clock = SystemClock()
+    monkeypatch.setattr(
+        receiver,
+        "ingest",
+        ingest_module.WebhookIngest(
+            VENDORS,
+            SecretsManagerSecretSource(physical_name(STAGE, "webhook-signing-secrets"), boto3.client("secretsmanager")),
+            DynamoDbDeliveryLedger(boto3.client("dynamodb"), physical_name(STAGE, "webhook-deliveries"), clock.now),
+            EventBridgePublisher(events, aws.bus_name, WEBHOOK_EVENT_SOURCE),
+            clock,
+        ),
+    )
+    body = stripe_event("evt_malformed_detail")
+    # When Stripe delivers it
+    response = post_webhook(receiver, "stripe", body, stripe_headers(body))
+    # Then the answer is a 400 (retrying cannot help), and the log records the permanent refusal
+    assert response["statusCode"] == 400, response["body"]
+    [entry] = logged(deliveries_api, "stripe")
+    assert (entry["outcome"], entry["status_code"]) == ("failed", 400)
+    assert "MalformedDetail" in entry["reason"]
+    assert [event["disposition"] for event in entry["events"]] == ["failed"]

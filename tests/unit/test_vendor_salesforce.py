@@ -270,3 +270,61 @@ def test_refusals_stay_json_so_salesforce_retries(request_: InboundWebhook, stat
     # Then it is refused in JSON, with no Ack, and nothing is published
     assert (answer.status_code, answer.content_type) == (status, "application/json")
     assert gateway.publisher.published == []
+
+
+# Hostile and malformed messages (issue 8) -------------------------------------------------------------------
+
+
+def _nested_in_sobject(depth: int) -> bytes:
+    deep = "<sf:X>" + "<a>" * depth + "</a>" * depth + "</sf:X>"
+    return salesforce_message(salesforce_notification().replace("</sObject>", deep + "</sObject>"))
+
+
+def test_a_message_nested_2000_deep_is_refused_unread_and_logged() -> None:
+    # Given a message naming the configured org whose sObject nests 2,000 elements deep
+    gateway = Gateway(SALESFORCE, [SALESFORCE_ORG])
+    # When it is delivered
+    answer = gateway.receive(salesforce_request(_nested_in_sobject(2000)))
+    # Then the parser stops at its depth limit: the org cannot be read, so the sender is unproven (401, not a
+    # crash), and the attempt is in the log with the reason
+    assert answer.status_code == 401
+    [attempt] = gateway.ledger.attempts.values()
+    assert "nests XML deeper than 32 levels" in (attempt.reason or "")
+    with pytest.raises(MalformedPayload, match="deeper than 32"):
+        SALESFORCE.parse(salesforce_request(_nested_in_sobject(2000)))
+
+
+def test_a_message_as_deep_as_the_limit_is_read() -> None:
+    # Given a compound field nested to just within the limit (the envelope takes 6 levels)
+    [event] = normalized(_nested_in_sobject(32 - 7))
+    # Then it is read as usual
+    assert event.event_type is EventType.CONTACT_UPSERTED
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"LastModifiedDate": "+58000-01-01T00:00:00Z"}, "LastModifiedDate: "),
+        ({"LastModifiedDate": "1969-12-31T23:59:59Z"}, "LastModifiedDate: "),
+        ({"LastModifiedDate": "next tuesday"}, "LastModifiedDate: "),
+    ],
+)
+def test_a_time_out_of_range_is_a_400_naming_the_field(fields: dict, named: str) -> None:
+    # Given a notification whose modification time is not a time between 1970 and 2200
+    gateway = Gateway(SALESFORCE, [SALESFORCE_ORG])
+    # When it is delivered
+    answer = gateway.receive(salesforce_request(salesforce_message(salesforce_notification(**fields))))
+    # Then it is a 400 naming the notification and the field, and logged
+    assert answer.status_code == 400
+    assert f"Notification 04l000000000001AAA.sObject.{named}" in answer.body["message"]
+    [attempt] = gateway.ledger.attempts.values()
+    assert named in (attempt.reason or "")
+
+
+def test_an_id_that_is_a_compound_field_is_a_400() -> None:
+    body = salesforce_message(
+        salesforce_notification().replace("<sf:Id>00Q000000000001AAA</sf:Id>", "<sf:Id><x>1</x></sf:Id>")
+    )
+    answer = Gateway(SALESFORCE, [SALESFORCE_ORG]).receive(salesforce_request(body))
+    assert answer.status_code == 400
+    assert "sObject.Id: expected an id" in answer.body["message"]

@@ -12,7 +12,7 @@ import pytest
 from shared.events.canonical import EngagementKind, EventType
 from shared.webhooks.model import InboundWebhook
 from shared.webhooks.signatures import SignatureError
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, PayloadTooLarge, Reply
 from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi, sign
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -163,3 +163,87 @@ def test_a_page_carries_the_callers_context_traits_but_never_its_name_as_a_trait
     assert event.data["traits"] == {"email": "sam@acme.io", "lastName": "Ortiz"}
     assert event.data["name"] == "Pricing"
     assert event.subject.email == "sam@acme.io"
+
+
+# Hostile and malformed calls (issue 8) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "write_key"),
+    [
+        (b"[" * 10_000 + b"]" * 10_000, None),
+        (b'{"writeKey": "write-key-1", "n": ' + b"1" * 5000 + b"}", None),
+        (b'{"writeKey": ' * 100 + b"1" + b"}" * 100, None),
+    ],
+)
+def test_without_basic_auth_a_body_past_the_json_bounds_proves_nothing(body: bytes, write_key: str | None) -> None:
+    # Given a call without HTTP Basic auth whose body is past the JSON bounds (even one holding a key)
+    # When it is verified
+    # Then it is refused as unauthenticated, not a crash
+    with pytest.raises(SignatureError, match="missing write key"):
+        SegmentTrackingApi().verify(api_call("/v1/batch", body, write_key=write_key), [WRITE_KEY], NOW)
+
+
+def test_the_basic_key_is_checked_without_reading_the_body() -> None:
+    # Given a wrong HTTP Basic key on a body that is not even JSON
+    # When it is verified, Then the key alone decides
+    with pytest.raises(SignatureError, match="not one this hub issued"):
+        SegmentTrackingApi().verify(api_call("/v1/batch", b"[" * 10_000, write_key="stolen"), [WRITE_KEY], NOW)
+
+
+@pytest.mark.parametrize(
+    ("message_fields", "named"),
+    [
+        ({"properties": [1]}, "batch[0].properties: expected an object"),
+        ({"properties": "x"}, "batch[0].properties: expected an object"),
+        ({"context": "web"}, "batch[0].context: expected an object"),
+        ({"context": {"page": "x"}}, "batch[0].context.page: expected an object"),
+        ({"context": {"traits": 7}}, "batch[0].context.traits: expected an object"),
+        ({"traits": "x"}, "batch[0].traits: expected an object"),
+        ({"properties": {"url": 5}}, "batch[0].properties.url: expected a string"),
+        ({"properties": {"path": ["/pricing"]}}, "batch[0].properties.path: expected a string"),
+        ({"event": 42}, "batch[0].event: expected a string"),
+        ({"messageId": 7}, "batch[0].messageId: expected a string"),
+        ({"userId": {"id": 1}}, "batch[0].userId: expected an id"),
+        ({"timestamp": "+58000-01-01T00:00:00Z"}, "batch[0].timestamp: "),
+        ({"timestamp": "1969-07-20T20:17:00Z"}, "batch[0].timestamp: "),
+        ({"timestamp": 1764072000}, "batch[0].timestamp: expected an ISO-8601 time"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_malformed_and_named(message_fields: dict, named: str) -> None:
+    with pytest.raises(MalformedPayload) as refused:
+        SegmentTrackingApi().parse(api_call("/v1/batch", {"batch": [message() | message_fields]}))
+    assert named in str(refused.value)
+
+
+def test_what_php_sends_for_an_empty_object_is_an_empty_object() -> None:
+    # Given analytics-php's encoding of empty properties and context: [] where {} is meant
+    [event] = normalized(SegmentTrackingApi(), api_call("/v1/track", message(properties=[], context=[])))
+    # Then they are read as empty objects
+    assert event.data["properties"] == {}
+    assert event.data["traits"] == {}
+
+
+def test_an_integer_user_id_names_the_contact() -> None:
+    [event] = normalized(SegmentTrackingApi(), api_call("/v1/track", message(userId=42)))
+    assert event.subject.contact_id == "segment:42"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "problem", "too_large"),
+    [
+        ("/v1/batch", {"batch": [message(messageId=f"m-{n}") for n in range(2501)]}, "at most 2,500", True),
+        ("/v1/batch", {"batch": [message(properties={"x": "y" * 33_000})]}, r"batch\[0\] is 33,", False),
+        ("/v1/track", message(properties={"x": "y" * 33_000}), "the message is 33,", False),
+    ],
+)
+def test_segments_limits_hold(path: str, body: dict, problem: str, too_large: bool) -> None:
+    with pytest.raises(PayloadTooLarge if too_large else MalformedPayload, match=problem):
+        SegmentTrackingApi().parse(api_call(path, body))
+
+
+def test_a_gzip_body_is_held_to_the_batch_limit_inflated() -> None:
+    body = gzip.compress(json.dumps({"batch": [message(properties={"x": "y" * 30_000})] * 20}).encode())
+    assert len(body) < 32 * 1024
+    with pytest.raises(PayloadTooLarge, match="inflates past"):
+        SegmentTrackingApi().parse(api_call("/v1/batch", body, **{"content-encoding": "gzip"}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
@@ -11,7 +13,21 @@ from shared.events.canonical import EventType
 from shared.webhooks.ingest import CLAIM_LEASE, WebhookIngest
 from shared.webhooks.model import Disposition, Outcome
 from shared.webhooks.registry import VENDORS
+from shared.webhooks.vendors.stripe import Stripe
 from tests.fakes import FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
+from tests.vendor_samples import (
+    JSON_VENDORS,
+    calendly_event,
+    intercom_notification,
+    secrets_for,
+    signed,
+    slack_block_action,
+    slack_event_callback,
+    standard_event,
+    typeform_response,
+    zendesk_event,
+)
+from tests.vendor_samples import Gateway as VendorGateway
 from tests.webhook_samples import (
     HUBSPOT_SECRET,
     STRIPE_PREVIOUS_SECRET,
@@ -286,3 +302,238 @@ def test_concurrent_duplicates_publish_exactly_once(gateway: Gateway) -> None:
     assert answers.count(202) == 1
     assert set(answers) <= {202, 200, 409}
     assert [event.vendor_event_id for event in gateway.publisher.published] == ["evt_concurrent"]
+
+
+# No input gives a 5xx (issue 8) -----------------------------------------------------------------------------
+
+
+def _stripe_with(**fields: object) -> bytes:
+    return json.dumps(json.loads(stripe_event("evt_shape")) | fields).encode()
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "named"),
+    [
+        ("data a string", _stripe_with(data="x"), "data: expected an object"),
+        ("created 1e20", _stripe_with(created=1e20), "created: "),
+        ("created 10**18", _stripe_with(created=10**18), "created: "),
+        ("created in milliseconds", _stripe_with(created=1_764_072_000_000), "created: "),
+        (
+            "subscription items a string",
+            stripe_event("evt_items", "customer.subscription.updated", items="x"),
+            "data.object.items: expected an object",
+        ),
+        (
+            "subscription item price a string",
+            stripe_event("evt_price", "customer.subscription.updated", items={"data": [{"price": "p"}]}),
+            "data.object.items.data[0].price: expected an object",
+        ),
+        ("nested 10,000 deep", _nested(10_000), "nests deeper than 64"),
+        ("nested 65 deep", _nested(65), "nests deeper than 64"),
+        ("a 5,000-digit number", b'{"object": "event", "id": "evt_n", "n": ' + b"7" * 5000 + b"}", "digits"),
+        ("NaN", b'{"object": "event", "id": "evt_nan", "type": "x", "n": NaN}', "not valid JSON"),
+    ],
+)
+def test_a_signed_malformed_stripe_payload_is_400_and_logged(
+    gateway: Gateway, case: str, body: bytes, named: str
+) -> None:
+    # Given a correctly signed Stripe delivery whose payload is <case>
+    # When it is delivered
+    response = gateway.stripe(body)
+    # Then it is refused with 400 naming what is wrong, nothing is published, and the log says why
+    assert response.status_code == 400, case
+    assert named in response.body["message"]
+    attempt = gateway.attempt(response.body["delivery_id"])
+    assert (attempt.outcome, attempt.status_code) == (Outcome.REJECTED, 400)
+    assert named in (attempt.reason or "")
+    assert attempt.body == body
+    assert gateway.publisher.published == []
+
+
+def test_a_stripe_email_that_is_a_number_is_published_without_an_email(gateway: Gateway) -> None:
+    # Given a paid invoice whose customer_email is a number (a vendor-side mix-up, not a malformed event)
+    body = stripe_event("evt_email_number", customer_email=5)
+    # When it is delivered
+    response = gateway.stripe(body)
+    # Then it is published about the customer, without an email, and logged as accepted
+    assert response.status_code == 202
+    [event] = gateway.publisher.published
+    assert (event.subject.account_id, event.subject.email) == ("stripe:cus_1", None)
+    assert gateway.attempt(response.body["delivery_id"]).outcome is Outcome.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("case", "fields", "named"),
+    [
+        ("occurredAt 1e20", {"occurredAt": 1e20}, "[0].occurredAt: "),
+        ("occurredAt a string", {"occurredAt": "yesterday"}, "[0].occurredAt: "),
+        ("objectId an object", {"objectId": {"id": 1}}, "[0].objectId: "),
+    ],
+)
+def test_a_signed_malformed_hubspot_event_is_400_and_logged(
+    gateway: Gateway, case: str, fields: dict, named: str
+) -> None:
+    # Given a signed HubSpot batch whose event has <case>
+    # When it is delivered
+    response = gateway.hubspot(hubspot_events(hubspot_event(1, **fields)))
+    # Then it is refused with 400 naming the field, and logged
+    assert response.status_code == 400, case
+    assert named in response.body["message"]
+    attempt = gateway.attempt(response.body["delivery_id"])
+    assert (attempt.outcome, attempt.status_code) == (Outcome.REJECTED, 400)
+    assert named in (attempt.reason or "")
+
+
+class _BrokenStripe(Stripe):
+    """Stripe with a bug in its normalizer: what the last line of defence is for."""
+
+    def normalize(self, event, context):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug in our normalizer")
+
+
+def test_a_bug_in_a_normalizer_is_a_logged_400_not_a_5xx(caplog: pytest.LogCaptureFixture) -> None:
+    # Given a vendor whose normalizer raises an exception it was never meant to
+    gateway = Gateway()
+    gateway.ingest = WebhookIngest(
+        {"stripe": _BrokenStripe()}, gateway.secrets, gateway.ledger, gateway.publisher, gateway.clock
+    )
+    # When a delivery arrives
+    with caplog.at_level(logging.ERROR):
+        response = gateway.stripe(stripe_event("evt_bug"))
+    # Then the vendor gets a 400 (a retry can never succeed), the log records it with the exception type,
+    # the traceback is logged for us, and the answer is flagged for the metric
+    assert response.status_code == 400
+    assert response.incident == "RuntimeError"
+    [attempt] = gateway.ledger.attempts.values()
+    assert (attempt.outcome, attempt.status_code) == (Outcome.REJECTED, 400)
+    assert attempt.reason == "could not read this payload: RuntimeError"
+    assert "a bug in our normalizer" in caplog.text
+    assert gateway.publisher.published == []
+
+
+def test_lone_surrogates_are_replaced_published_and_recorded(gateway: Gateway) -> None:
+    # Given a HubSpot property change whose value holds a lone surrogate, which no bus can carry
+    body = b"[" + json.dumps(hubspot_event(7, propertyName="firstname", propertyValue="Ada")).encode()[:-1]
+    body = body.replace(b'"Ada"', b'"Ada \\ud800"') + b"}]"
+    # When it is delivered, and delivered again
+    first = gateway.hubspot(body)
+    again = gateway.hubspot(body)
+    # Then it is published once with the surrogate replaced by U+FFFD, and the log says so
+    assert (first.status_code, again.status_code) == (202, 200)
+    [event] = gateway.publisher.published
+    assert event.data["value"] == "Ada \ufffd"
+    assert "U+FFFD" in (gateway.attempt(first.body["delivery_id"]).reason or "")
+
+
+def test_an_event_the_bus_can_never_accept_is_a_400_not_an_endless_503(gateway: Gateway) -> None:
+    # Given the bus refuses the next entry for a reason retries cannot fix
+    gateway.publisher.refuse_next, gateway.publisher.refusal = 1, "MalformedDetail: injected"
+    # When a delivery arrives
+    response = gateway.stripe(stripe_event("evt_refused"))
+    # Then the vendor is told 400 (stop retrying), the log says the bus refused it for good, and the claim
+    # is released, so a redrive of the stored delivery can publish it once the cause is fixed
+    assert response.status_code == 400
+    attempt = gateway.attempt(response.body["delivery_id"])
+    assert (attempt.outcome, attempt.status_code) == (Outcome.FAILED, 400)
+    assert "MalformedDetail" in (attempt.reason or "")
+    assert [record.disposition for record in attempt.events] == [Disposition.FAILED]
+    assert gateway.ledger.claims == {}
+
+
+@pytest.mark.parametrize("vendor", JSON_VENDORS)
+@pytest.mark.parametrize(
+    ("case", "body", "named"),
+    [
+        ("JSON nested 10,000 deep", _nested(10_000), "nests deeper than 64"),
+        ("a 5,000-digit integer", b'{"type": "x", "n": ' + b"9" * 5000 + b"}", "digits"),
+        ("an integer beyond 64 bits", b'{"type": "x", "n": 9223372036854775808}', "64-bit"),
+    ],
+)
+def test_every_json_vendor_refuses_unbounded_json_with_a_logged_400(
+    vendor: str, case: str, body: bytes, named: str
+) -> None:
+    # Given a correctly signed <vendor> delivery whose body is <case>
+    gateway = VendorGateway(VENDORS[vendor], secrets_for(vendor))
+    # When it is delivered
+    answer = gateway.receive(signed(vendor, body))
+    # Then it is a 400 naming the limit, and the attempt is in the delivery log with the reason
+    assert answer.status_code == 400, answer.body
+    assert isinstance(answer.body, dict)
+    assert named in answer.body["message"]
+    [attempt] = gateway.ledger.attempts.values()
+    assert (attempt.outcome, attempt.status_code) == (Outcome.REJECTED, 400)
+    assert named in (attempt.reason or "")
+
+
+def _with(body: bytes, **fields: object) -> bytes:
+    return json.dumps(json.loads(body) | fields).encode()
+
+
+def _slack_click_at(action_ts: str) -> bytes:
+    from urllib.parse import parse_qs, urlencode
+
+    payload = json.loads(parse_qs(slack_block_action().decode())["payload"][0])
+    payload["actions"][0]["action_ts"] = action_ts
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+@pytest.mark.parametrize(
+    ("vendor", "body", "named"),
+    [
+        ("intercom", _with(intercom_notification(), created_at=1e20), "created_at: "),
+        ("intercom", _with(intercom_notification(), created_at="yesterday"), "created_at: expected a Unix time"),
+        ("slack", _with(slack_event_callback(), event_time=1e20), "event_time: "),
+        ("slack", _slack_click_at("100000000000000000000.000001"), "actions[0].action_ts: "),
+        ("calendly", _with(calendly_event(), created_at="2201-01-01T00:00:00Z"), "created_at: "),
+        ("typeform", typeform_response().replace(b"2026-11-25T11:58:00Z", b"1969-07-20T20:17:00Z"), "submitted_at"),
+        ("zendesk", _with(zendesk_event(), time="2300-01-01T00:00:00Z"), "time: "),
+        ("standard", _with(standard_event(), timestamp="0001-01-01T00:00:00Z"), "timestamp: "),
+        (
+            "segment",
+            b'{"type": "page", "messageId": "m", "userId": "u", "timestamp": "3000-01-01T00:00:00Z"}',
+            "timestamp: ",
+        ),
+    ],
+)
+def test_an_event_time_outside_1970_to_2200_is_a_logged_400_naming_the_field(
+    vendor: str, body: bytes, named: str
+) -> None:
+    # Given a signed <vendor> delivery whose event time is garbage, or a unit mix-up, or out of range
+    gateway = VendorGateway(VENDORS[vendor], secrets_for(vendor))
+    # When it is delivered
+    answer = gateway.receive(signed(vendor, body))
+    # Then it is a 400 naming the field (not a crash on a datetime it cannot hold), and logged with the reason
+    assert answer.status_code == 400, answer.body
+    assert isinstance(answer.body, dict)
+    assert named in answer.body["message"]
+    [attempt] = gateway.ledger.attempts.values()
+    assert (attempt.outcome, attempt.status_code) == (Outcome.REJECTED, 400)
+    assert named in (attempt.reason or "")
+    assert gateway.publisher.published == []
+
+
+@pytest.mark.parametrize(
+    ("vendor", "body"),
+    [
+        ("segment", b'{"type": "identify", "messageId": "m-e", "userId": "u", "traits": {"email": 42}}'),
+        ("calendly", _with(calendly_event(), payload=json.loads(calendly_event())["payload"] | {"email": 42})),
+        ("standard", standard_event("contact.upserted", {"contact_id": "c-1", "email": 42})),
+        ("zendesk", zendesk_event("user.created", detail={"id": "42", "email": 42})),
+        ("intercom", intercom_notification("contact.user.created", {"type": "contact", "id": "c1", "email": 42})),
+    ],
+)
+def test_a_number_where_an_email_goes_never_fails_the_event(vendor: str, body: bytes) -> None:
+    # Given a signed <vendor> delivery whose person's email is a number (a custom-field mix-up)
+    gateway = VendorGateway(VENDORS[vendor], secrets_for(vendor))
+    # When it is delivered
+    answer = gateway.receive(signed(vendor, body))
+    # Then the event is published without an email, and the delivery logged as accepted
+    assert answer.status_code == 202, answer.body
+    [event] = gateway.publisher.published
+    assert event.subject.email is None
+    [attempt] = gateway.ledger.attempts.values()
+    assert attempt.outcome is Outcome.ACCEPTED

@@ -11,21 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import IsoTime, List, Obj, Payload, Text, read
 from shared.webhooks.signatures import (
     sign_timestamped_hex_hmac,
     verify_timestamped_hex_hmac,
 )
-from shared.webhooks.vendor import (
-    DeliveryContext,
-    MalformedPayload,
-    Vendor,
-    as_object,
-    content_hash,
-    load_json,
-    parse_iso,
-)
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, content_hash, load_json
 
 SIGNATURE_HEADER = "Calendly-Webhook-Signature"
 
@@ -34,6 +29,19 @@ _KINDS = {
     "invitee.canceled": EngagementKind.MEETING_CANCELED,
     "routing_form_submission.created": EngagementKind.FORM_SUBMIT,
 }
+
+
+class CalendlyWebhook(Payload):
+    created_at: IsoTime = None
+
+
+class CalendlyPayload(Payload):
+    """The invitee, or the routing form submission, as far as the hub reads it."""
+
+    email: Text = None
+    questions_and_answers: List = Field(default_factory=list)
+    scheduled_event: Obj = Field(default_factory=dict)
+    cancellation: Obj = Field(default_factory=dict)
 
 
 class Calendly(Vendor):
@@ -51,6 +59,7 @@ class Calendly(Vendor):
             raise MalformedPayload("Calendly webhook has no event name")
         if not isinstance(payload, dict):
             raise MalformedPayload("Calendly webhook has no payload object")
+        webhook = read(CalendlyWebhook, body)
         uri = payload.get("uri")
         identity = {"event": event_name, "uri": uri} if isinstance(uri, str) and uri else body
         return [
@@ -58,7 +67,7 @@ class Calendly(Vendor):
                 dedupe_key=content_hash(identity),
                 vendor_event_id=None,
                 vendor_event_type=event_name,
-                occurred_at=parse_iso(body.get("created_at")),
+                occurred_at=webhook.created_at,
                 payload=body,
             )
         ]
@@ -68,24 +77,24 @@ class Calendly(Vendor):
         kind = _KINDS.get(event.vendor_event_type)
         if kind is None:
             return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
-        subject = Subject(email=_email(payload))
+        fields = read(CalendlyPayload, payload, "payload")
+        subject = Subject(email=_email(fields))
         if kind is EngagementKind.FORM_SUBMIT:
             data = {
                 "kind": kind.value,
                 "submission_uri": payload.get("uri"),
                 "routing_form_uri": payload.get("routing_form"),
                 "result": payload.get("result"),
-                "questions_and_answers": payload.get("questions_and_answers") or [],
+                "questions_and_answers": fields.questions_and_answers,
                 "tracking": payload.get("tracking"),
             }
         else:
-            data = _meeting(kind, payload)
+            data = _meeting(kind, payload, fields)
         return self.canonical(event, context, EventType.ENGAGEMENT_RECORDED, subject, data)
 
 
-def _meeting(kind: EngagementKind, payload: dict[str, Any]) -> dict[str, Any]:
-    scheduled = as_object(payload.get("scheduled_event"))
-    cancellation = as_object(payload.get("cancellation"))
+def _meeting(kind: EngagementKind, payload: dict[str, Any], fields: CalendlyPayload) -> dict[str, Any]:
+    scheduled, cancellation = fields.scheduled_event, fields.cancellation
     return {
         "kind": kind.value,
         "event_name": scheduled.get("name"),
@@ -100,16 +109,16 @@ def _meeting(kind: EngagementKind, payload: dict[str, Any]) -> dict[str, Any]:
         "rescheduled": bool(payload.get("rescheduled")),
         "cancel_reason": cancellation.get("reason"),
         "canceled_by": cancellation.get("canceled_by"),
-        "questions_and_answers": payload.get("questions_and_answers") or [],
+        "questions_and_answers": fields.questions_and_answers,
         "tracking": payload.get("tracking"),
     }
 
 
-def _email(payload: dict[str, Any]) -> str | None:
-    if isinstance(payload.get("email"), str) and payload["email"]:
-        return str(payload["email"])
+def _email(fields: CalendlyPayload) -> str | None:
+    if fields.email:
+        return fields.email
     # routing form submissions carry the email only as one of the answers
-    for answer in payload.get("questions_and_answers") or []:
+    for answer in fields.questions_and_answers:
         value = answer.get("answer") if isinstance(answer, dict) else None
         if isinstance(value, str) and "@" in value and " " not in value.strip():
             return value.strip()

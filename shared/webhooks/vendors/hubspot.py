@@ -9,11 +9,14 @@ and bumps `attemptNumber` on every retry, so an event's dedupe key is a hash of 
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from pydantic import Field
 
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import EpochMillis, Id, Payload, Str, read
 from shared.webhooks.signatures import (
     SignatureError,
     any_match,
@@ -51,6 +54,16 @@ _WON_STAGES = {"closedwon"}
 _LOST_STAGES = {"closedlost"}
 
 
+class HubSpotEvent(Payload):
+    """One event of a HubSpot webhook batch, as far as the hub reads it."""
+
+    subscription_type: Str = Field(None, alias="subscriptionType")
+    event_id: Id = Field(None, alias="eventId")
+    occurred_at: EpochMillis = Field(None, alias="occurredAt")
+    object_id: Id = Field(None, alias="objectId")
+    property_name: Str = Field(None, alias="propertyName")
+
+
 def signed_uri(url: str) -> str:
     for encoded, plain in _URI_DECODINGS.items():
         url = url.replace(encoded, plain).replace(encoded.lower(), plain)
@@ -84,14 +97,14 @@ class HubSpot(Vendor):
         for position, event in enumerate(events):
             if not isinstance(event, dict) or not isinstance(event.get("subscriptionType"), str):
                 raise MalformedPayload(f"event {position} is not a HubSpot webhook event (no subscriptionType)")
+            fields = read(HubSpotEvent, event, f"[{position}]")
             identity = {key: value for key, value in event.items() if key != "attemptNumber"}
-            occurred = event.get("occurredAt")
             parsed.append(
                 VendorEvent(
                     dedupe_key=content_hash(identity),
-                    vendor_event_id=str(event["eventId"]) if "eventId" in event else None,
+                    vendor_event_id=fields.event_id,
                     vendor_event_type=event["subscriptionType"],
-                    occurred_at=datetime.fromtimestamp(occurred / 1000, tz=UTC) if isinstance(occurred, int) else None,
+                    occurred_at=fields.occurred_at,
                     payload=event,
                 )
             )
@@ -99,9 +112,10 @@ class HubSpot(Vendor):
 
     def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         payload: dict[str, Any] = dict(event.payload)
+        fields = read(HubSpotEvent, payload)
         object_type, _, action = event.vendor_event_type.partition(".")
-        object_id = qualified(self.name, payload.get("objectId"))
-        prop, value = payload.get("propertyName"), payload.get("propertyValue")
+        object_id = qualified(self.name, fields.object_id)
+        prop, value = fields.property_name, payload.get("propertyValue")
         change = {
             "action": action,
             "property": prop,

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from pydantic import Field
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import EpochSeconds, Id, List, Obj, Payload, Str, Text, read
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex, header_signatures
-from shared.webhooks.vendor import (
-    DeliveryContext,
-    MalformedPayload,
-    Reply,
-    Vendor,
-    as_object,
-    as_text,
-    load_json,
-    qualified,
-)
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, load_json, qualified
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 _PREFIX = "sha1="
@@ -32,6 +26,34 @@ _PREFIX = "sha1="
 _OPENED = {"conversation.user.created", "ticket.created"}
 _CONTACT = {"contact.user.created", "contact.lead.created", "user.created"}
 _SOLVED_STATES = {"resolved", "closed"}
+
+
+class Notification(Payload):
+    created_at: EpochSeconds = None
+
+
+class Person(Payload):
+    type: Str = None
+    id: Id = None
+    email: Text = None
+
+
+class Source(Payload):
+    author: Person = Field(default_factory=Person)
+
+
+class ContactList(Payload):
+    contacts: List = Field(default_factory=list)
+
+
+class Item(Payload):
+    """The conversation, ticket or contact a notification is about, as far as the hub reads it."""
+
+    id: Id = None
+    email: Text = None
+    source: Source = Field(default_factory=Source)
+    contacts: ContactList = Field(default_factory=ContactList)
+    ticket_attributes: Obj = Field(default_factory=dict)
 
 
 class Intercom(Vendor):
@@ -53,40 +75,41 @@ class Intercom(Vendor):
 
     def parse(self, request: InboundWebhook) -> list[VendorEvent]:
         notification = _notification(request.body)
-        created = notification.get("created_at")
+        created = read(Notification, notification).created_at
         return [
             VendorEvent(
                 dedupe_key=notification["id"],
                 vendor_event_id=notification["id"],
                 vendor_event_type=notification["topic"],
-                occurred_at=datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None,
+                occurred_at=created,
                 payload=notification,
             )
         ]
 
     def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        item: dict[str, Any] = dict(event.payload["data"]["item"])
+        raw: dict[str, Any] = dict(event.payload["data"]["item"])
+        item = read(Item, raw, "data.item")
         topic = event.vendor_event_type
         if topic in _CONTACT:
-            subject = Subject(contact_id=qualified(self.name, item.get("id")), email=as_text(item.get("email")))
-            data = {key: item.get(key) for key in ("id", "external_id", "email", "name", "role")}
+            subject = Subject(contact_id=qualified(self.name, item.id), email=item.email)
+            data = {key: raw.get(key) for key in ("id", "external_id", "email", "name", "role")}
             return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
         if topic in _OPENED:
-            return self.canonical(event, context, EventType.SUPPORT_TICKET_OPENED, self._contact(item), _ticket(item))
-        if topic == "conversation.admin.closed" or (topic == "ticket.state.updated" and _state(item) in _SOLVED_STATES):
-            return self.canonical(event, context, EventType.SUPPORT_TICKET_SOLVED, self._contact(item), _ticket(item))
+            subject = self._contact(item)
+            return self.canonical(event, context, EventType.SUPPORT_TICKET_OPENED, subject, _ticket(raw, item))
+        if topic == "conversation.admin.closed" or (topic == "ticket.state.updated" and _state(raw) in _SOLVED_STATES):
+            subject = self._contact(item)
+            return self.canonical(event, context, EventType.SUPPORT_TICKET_SOLVED, subject, _ticket(raw, item))
         return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
 
-    def _contact(self, item: dict[str, Any]) -> Subject:
+    def _contact(self, item: Item) -> Subject:
         """The customer of a conversation or ticket: the conversation's author if a user or lead, else its
         first listed contact."""
-        source = as_object(item.get("source"))
-        author = as_object(source.get("author"))
-        if author.get("type") in {"user", "lead", "contact"}:
-            return Subject(contact_id=qualified(self.name, author.get("id")), email=as_text(author.get("email")))
-        contacts = as_object(item.get("contacts"))
-        listed = [c for c in contacts.get("contacts") or [] if isinstance(c, dict)]
-        return Subject(contact_id=qualified(self.name, listed[0].get("id"))) if listed else Subject()
+        author = item.source.author
+        if author.type in {"user", "lead", "contact"}:
+            return Subject(contact_id=qualified(self.name, author.id), email=author.email)
+        listed = [read(Person, c, "data.item.contacts.contacts[0]") for c in item.contacts.contacts[:1]]
+        return Subject(contact_id=qualified(self.name, listed[0].id)) if listed else Subject()
 
 
 def _notification(body: bytes) -> dict[str, Any]:
@@ -112,8 +135,8 @@ def _state(item: dict[str, Any]) -> str:
     return "closed" if item.get("open") is False else ""
 
 
-def _ticket(item: dict[str, Any]) -> dict[str, Any]:
-    attributes = as_object(item.get("ticket_attributes"))
+def _ticket(item: dict[str, Any], fields: Item) -> dict[str, Any]:
+    attributes = fields.ticket_attributes
     return {
         "object": item.get("type"),
         "id": item.get("id"),

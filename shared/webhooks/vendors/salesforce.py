@@ -18,10 +18,13 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import Id, IsoTime, Payload, Str, Text, read
 from shared.webhooks.signatures import SignatureError
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, parse_iso, qualified
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, qualified
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -37,7 +40,25 @@ ACK = (
 # Entity declarations are how XML bombs and external-entity reads get in; Salesforce never sends a DTD, so
 # the body is refused before any parser sees it.
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_NO_DTD = "body declares a DOCTYPE or ENTITY; Salesforce never does, so it is refused"
+# Envelope, Body, notifications, Notification, sObject, a field, a compound field (an address) and its
+# parts: 8 levels. 32 leaves room for what Salesforce may add and stops anything built to hurt.
+MAX_XML_DEPTH = 32
 _CONTACTS = {"Lead", "Contact"}
+
+
+class SObject(Payload):
+    """The fields of a notified record the hub reads. XML gives each a string (None when `xsi:nil`), or an
+    object for a compound field; an id or a stage that is an object is malformed."""
+
+    id: Id = Field(None, alias="Id")
+    account_id: Id = Field(None, alias="AccountId")
+    email: Text = Field(None, alias="Email")
+    stage: Str = Field(None, alias="StageName")
+    is_won: Str = Field(None, alias="IsWon")
+    is_closed: Str = Field(None, alias="IsClosed")
+    last_modified: IsoTime = Field(None, alias="LastModifiedDate")
+    system_modstamp: IsoTime = Field(None, alias="SystemModstamp")
 
 
 class Salesforce(Vendor):
@@ -77,12 +98,12 @@ class Salesforce(Vendor):
     def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         sobject = event.vendor_event_type
         fields: dict[str, Any] = dict(event.payload["fields"])
-        record_id = qualified(self.name, fields.get("Id"))
-        account_id = qualified(self.name, fields.get("AccountId"))
+        record = read(SObject, fields, f"Notification {event.vendor_event_id}.sObject")
+        record_id = qualified(self.name, record.id)
+        account_id = qualified(self.name, record.account_id)
         base = {"sobject_type": sobject, "action_id": event.payload.get("action_id"), "fields": fields}
         if sobject in _CONTACTS:
-            email = fields.get("Email") if isinstance(fields.get("Email"), str) and fields.get("Email") else None
-            subject = Subject(contact_id=record_id, account_id=account_id, email=email)
+            subject = Subject(contact_id=record_id, account_id=account_id, email=record.email)
             return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, base)
         if sobject == "Account":
             subject = Subject(account_id=record_id)
@@ -91,7 +112,7 @@ class Salesforce(Vendor):
             )
         if sobject == "Opportunity":
             subject = Subject(deal_id=record_id, account_id=account_id)
-            return self.canonical(event, context, _deal_outcome(fields), subject, base | _deal(fields))
+            return self.canonical(event, context, _deal_outcome(record), subject, base | _deal(fields, record))
         return self.canonical(event, context, EventType.VENDOR_UNMAPPED, Subject(), {"payload": dict(event.payload)})
 
     def reply(self, answer: Reply) -> Reply:
@@ -108,11 +129,21 @@ def _notifications(body: bytes) -> ET.Element:
     except UnicodeDecodeError:
         raise MalformedPayload("body is not UTF-8 XML") from None
     if _DECLARATION.search(text):
-        raise MalformedPayload("body declares a DOCTYPE or ENTITY; Salesforce never does, so it is refused")
+        raise MalformedPayload(_NO_DTD)
+    # defusedxml refuses DTDs, entities and external references inside the parser too, whatever the regex
+    # above missed; the tree is built through `_BoundedTree`, which stops at MAX_XML_DEPTH. Imported here,
+    # on the first Salesforce message, rather than on every cold start of the function.
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    parser = DefusedXMLParser(target=_BoundedTree(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
     try:
         # parsing the decoded text, not the bytes, so an XML declaration cannot switch the encoding under
         # the declaration check above
-        envelope = ET.fromstring(text)  # noqa: S314 - DTDs are refused above, so no entity can be expanded
+        parser.feed(text)
+        envelope = parser.close()
+    except DefusedXmlException:
+        raise MalformedPayload(_NO_DTD) from None
     except ET.ParseError as exc:
         raise MalformedPayload(f"body is not well-formed XML: {exc}") from None
     if envelope.tag != f"{{{SOAP_NS}}}Envelope":
@@ -121,6 +152,31 @@ def _notifications(body: bytes) -> ET.Element:
     if notifications is None:
         raise MalformedPayload(f"SOAP Body holds no notifications element in {OUTBOUND_NS}")
     return notifications
+
+
+class _BoundedTree:
+    """An ElementTree builder that refuses elements nested deeper than MAX_XML_DEPTH as they arrive, so a
+    deep body is refused before it is built (and before anything recurses through it)."""
+
+    def __init__(self) -> None:
+        self._builder = ET.TreeBuilder()
+        self._depth = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        self._depth += 1
+        if self._depth > MAX_XML_DEPTH:
+            raise MalformedPayload(f"body nests XML deeper than {MAX_XML_DEPTH} levels")
+        return self._builder.start(tag, attrs)
+
+    def end(self, tag: str) -> ET.Element:
+        self._depth -= 1
+        return self._builder.end(tag)
+
+    def data(self, data: str) -> None:
+        self._builder.data(data)
+
+    def close(self) -> ET.Element:
+        return self._builder.close()
 
 
 def _event(position: int, element: ET.Element, header: dict[str, str | None]) -> VendorEvent:
@@ -136,11 +192,12 @@ def _event(position: int, element: ET.Element, header: dict[str, str | None]) ->
     if not sobject_type:
         raise MalformedPayload(f"sObject of Notification {notification_id} has no xsi:type")
     fields = _fields(sobject)
+    record = read(SObject, fields, f"Notification {notification_id}.sObject")
     return VendorEvent(
         dedupe_key=notification_id,
         vendor_event_id=notification_id,
         vendor_event_type=sobject_type,
-        occurred_at=parse_iso(fields.get("LastModifiedDate") or fields.get("SystemModstamp")),
+        occurred_at=record.last_modified or record.system_modstamp,
         payload=header | {"notification_id": notification_id, "sobject_type": sobject_type, "fields": fields},
     )
 
@@ -170,24 +227,24 @@ def _org_key(org_id: str) -> bytes:
     return org_id.strip()[:15].encode()
 
 
-def _deal_outcome(fields: dict[str, Any]) -> EventType:
-    stage = str(fields.get("StageName") or "").strip().lower()
-    won = _true(fields.get("IsWon")) or stage == "closed won"
+def _deal_outcome(record: SObject) -> EventType:
+    stage = (record.stage or "").strip().lower()
+    won = _true(record.is_won) or stage == "closed won"
     if won:
         return EventType.DEAL_WON
-    if _true(fields.get("IsClosed")) or stage == "closed lost":
+    if _true(record.is_closed) or stage == "closed lost":
         return EventType.DEAL_LOST
     return EventType.DEAL_STAGE_CHANGED
 
 
-def _deal(fields: dict[str, Any]) -> dict[str, Any]:
+def _deal(fields: dict[str, Any], record: SObject) -> dict[str, Any]:
     return {
         "name": fields.get("Name"),
-        "stage": fields.get("StageName"),
+        "stage": record.stage,
         "amount": _number(fields.get("Amount")),
         "close_date": fields.get("CloseDate"),
-        "is_won": _true(fields.get("IsWon")),
-        "is_closed": _true(fields.get("IsClosed")),
+        "is_won": _true(record.is_won),
+        "is_closed": _true(record.is_closed),
     }
 
 

@@ -15,28 +15,40 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import zlib
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from pydantic import Field
+
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import Id, IsoTime, Obj, Payload, Str, read
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
 from shared.webhooks.vendor import (
     DeliveryContext,
     MalformedPayload,
+    PayloadTooLarge,
     Reply,
     Vendor,
-    as_object,
     load_json,
-    parse_iso,
     qualified,
 )
 
 SIGNATURE_HEADER = "X-Signature"
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
-MAX_DECOMPRESSED_BYTES = 2 * 1024 * 1024  # a gzip body may not inflate past this (Segment caps batches at 500 KB)
+# Segment's published limits: 32 KB a message, 500 KB a batch (its SDKs keep batches under 475,000 bytes).
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_DECOMPRESSED_BYTES = MAX_BATCH_BYTES  # a gzip body is held to the same limit, measured inflated
+# Segment sets no count, but a batch's cost is linear in its messages (a PutEvents call per 10, a
+# transaction per 99 claims, a BatchWriteItem per 25), and the function has 15 s: 2,500 keeps the worst
+# batch to ~380 sequential AWS calls (4 to 8 s).
+# The SDKs batch a few hundred at most (segment-analytics-python: 100 by default).
+MAX_BATCH_MESSAGES = 2500
+_MESSAGE_LIMIT = f"Segment's limit is 32 KB ({MAX_MESSAGE_BYTES:,} bytes) a message"
 
 # Segment's semantic event names (its B2B SaaS and e-commerce specs) that mean a scoring-relevant engagement.
 TRACK_KINDS: dict[str, EngagementKind] = {
@@ -58,85 +70,123 @@ _CONTENT_KINDS = (EngagementKind.CONTENT_DOWNLOAD, EngagementKind.WEBINAR_ATTEND
 _CONTENT_NAME_KEYS = ("title", "name", "content_name", "webinar_name")
 
 
-def message_event(message: dict[str, Any], default_type: str | None = None) -> VendorEvent:
-    kind = message.get("type") or default_type
+class SegmentPage(Payload):
+    url: Str = None
+    path: Str = None
+    referrer: Any = None
+
+
+class SegmentContext(Payload):
+    page: SegmentPage = Field(default_factory=SegmentPage)
+    traits: Obj = Field(default_factory=dict)
+
+
+class SegmentProperties(Payload):
+    """What of a call's `properties` the hub reads; the whole object travels as it came."""
+
+    url: Str = None
+    path: Str = None
+    referrer: Any = None
+    title: Any = None
+
+
+class SegmentMessage(Payload):
+    """A Segment message (the Segment spec's common fields and those of each call)."""
+
+    type: Str = None
+    message_id: Str = Field(None, alias="messageId")
+    user_id: Id = Field(None, alias="userId")
+    anonymous_id: Id = Field(None, alias="anonymousId")
+    event: Str = None
+    name: Str = None
+    group_id: Id = Field(None, alias="groupId")
+    previous_id: Id = Field(None, alias="previousId")
+    timestamp: IsoTime = None
+    original_timestamp: IsoTime = Field(None, alias="originalTimestamp")
+    properties: Obj = Field(default_factory=dict)
+    traits: Obj = Field(default_factory=dict)
+    context: SegmentContext = Field(default_factory=SegmentContext)
+
+
+def message_event(message: dict[str, Any], default_type: str | None = None, where: str = "") -> VendorEvent:
+    """One Segment message as a vendor event; `where` prefixes what a problem names (`batch[3]`)."""
+    fields = read(SegmentMessage, message, where)
+    at = f"{where}: " if where else ""
+    kind = fields.type or default_type
     if kind not in MESSAGE_TYPES:
-        raise MalformedPayload(f"message type {kind!r} is not one of {', '.join(MESSAGE_TYPES)}")
-    message_id = message.get("messageId")
-    if not isinstance(message_id, str) or not message_id:
-        raise MalformedPayload("every Segment message needs a messageId")
-    if not message.get("userId") and not message.get("anonymousId"):
-        raise MalformedPayload(f"message {message_id} has neither userId nor anonymousId")
-    if kind == "track" and not message.get("event"):
-        raise MalformedPayload(f"track message {message_id} has no event name")
+        raise MalformedPayload(f"{at}message type {kind!r} is not one of {', '.join(MESSAGE_TYPES)}")
+    message_id = fields.message_id
+    if not message_id:
+        raise MalformedPayload(f"{at}every Segment message needs a messageId")
+    if not fields.user_id and not fields.anonymous_id:
+        raise MalformedPayload(f"{at}message {message_id} has neither userId nor anonymousId")
+    if kind == "track" and not fields.event:
+        raise MalformedPayload(f"{at}track message {message_id} has no event name")
+    read(SegmentProperties, fields.properties, f"{where}.properties" if where else "properties")
     return VendorEvent(
         dedupe_key=message_id,
         vendor_event_id=message_id,
         vendor_event_type=kind,
-        occurred_at=parse_iso(message.get("timestamp") or message.get("originalTimestamp")),
+        occurred_at=fields.timestamp or fields.original_timestamp,
         payload={**message, "type": kind},
     )
 
 
 def normalize_message(vendor: Vendor, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-    message = dict(event.payload)
-    kind = message["type"]
+    message = read(SegmentMessage, event.payload)
+    kind = event.payload["type"]
     subject = _subject(message)
     if kind == "identify":
-        data = {"traits": message.get("traits") or {}, "anonymous_id": message.get("anonymousId")}
+        data = {"traits": message.traits, "anonymous_id": message.anonymous_id}
         return vendor.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
     if kind == "alias":
-        data = {"previous_id": message.get("previousId"), "user_id": message.get("userId")}
+        data = {"previous_id": message.previous_id, "user_id": message.user_id}
         return vendor.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
     if kind == "group":
         group = Subject(
-            contact_id=subject.contact_id, account_id=qualified("segment", message.get("groupId")), email=subject.email
+            contact_id=subject.contact_id, account_id=qualified("segment", message.group_id), email=subject.email
         )
-        return vendor.canonical(
-            event, context, EventType.ACCOUNT_UPSERTED, group, {"traits": message.get("traits") or {}}
-        )
-    return vendor.canonical(event, context, EventType.ENGAGEMENT_RECORDED, subject, _engagement(message))
+        return vendor.canonical(event, context, EventType.ACCOUNT_UPSERTED, group, {"traits": message.traits})
+    return vendor.canonical(event, context, EventType.ENGAGEMENT_RECORDED, subject, _engagement(kind, message))
 
 
-def _subject(message: dict[str, Any]) -> Subject:
-    user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
-    contact = qualified("segment", user_id) if user_id else qualified("segment-anonymous", anonymous_id)
-    traits = as_object(message.get("traits")) or _context_traits(message)
-    email = traits.get("email")
-    return Subject(contact_id=contact, email=email if isinstance(email, str) else None)
+def _subject(message: SegmentMessage) -> Subject:
+    if message.user_id:
+        contact = qualified("segment", message.user_id)
+    else:
+        contact = qualified("segment-anonymous", message.anonymous_id)
+    email = (message.traits or message.context.traits).get("email")
+    return Subject(contact_id=contact, email=email if isinstance(email, str) and email else None)
 
 
-def _context_traits(message: dict[str, Any]) -> dict[str, Any]:
-    """Traits an SDK attaches to page and track calls (`context.traits`): what the caller knows of the person,
-    the only person data a non-identify call carries."""
-    return as_object(as_object(message.get("context")).get("traits"))
-
-
-def _engagement(message: dict[str, Any]) -> dict[str, Any]:
-    properties = message.get("properties") or {}
-    page = (message.get("context") or {}).get("page") or {}
-    url = properties.get("url") or page.get("url")
-    path = properties.get("path") or page.get("path") or (urlparse(url).path if url else None)
+def _engagement(kind: str, message: SegmentMessage) -> dict[str, Any]:
+    properties = message.properties
+    fields = read(SegmentProperties, properties, "properties")
+    page = message.context.page
+    url = fields.url or page.url
+    path = fields.path or page.path or (urlparse(url).path if url else None)
     name: str | None
-    if message["type"] == "track":
-        name = str(message["event"])
-        kind = TRACK_KINDS.get(name.strip().lower(), EngagementKind.TRACK)
-        if kind in _CONTENT_KINDS:  # the piece of content is the name that matters ("3 pieces consumed")
+    if kind == "track":
+        name = str(message.event)
+        engagement = TRACK_KINDS.get(name.strip().lower(), EngagementKind.TRACK)
+        if engagement in _CONTENT_KINDS:  # the piece of content is the name that matters ("3 pieces consumed")
             name = next((str(properties[k]) for k in _CONTENT_NAME_KEYS if properties.get(k)), name)
     else:
-        name = message.get("name") or properties.get("title")
-        kind = EngagementKind.PRICING_PAGE_VISIT if path and "pricing" in path.lower() else EngagementKind.PAGE_VIEW
+        title = fields.title if isinstance(fields.title, str) else None
+        name = message.name or title
+        visit = path and "pricing" in path.lower()
+        engagement = EngagementKind.PRICING_PAGE_VISIT if visit else EngagementKind.PAGE_VIEW
     return {
-        "kind": kind.value,
+        "kind": engagement.value,
         "name": name,
         "url": url,
         "path": path,
-        "referrer": properties.get("referrer") or page.get("referrer"),
+        "referrer": fields.referrer or page.referrer,
         "properties": properties,
-        "anonymous_id": message.get("anonymousId"),
-        "user_id": message.get("userId"),
+        "anonymous_id": message.anonymous_id,
+        "user_id": message.user_id,
         # The page or event name is not the person's: only these traits may change the profile.
-        "traits": _context_traits(message),
+        "traits": message.context.traits,
     }
 
 
@@ -164,16 +214,19 @@ class Segment(Vendor):
 
 
 class SegmentTrackingApi(Vendor):
-    """The Segment HTTP tracking API, spoken by analytics SDKs."""
+    """The Segment HTTP tracking API, spoken by analytics SDKs, within Segment's published limits: 32 KB a
+    message and 500 KB a batch (gzip bodies measured inflated), plus a message count that keeps a batch
+    within the function's time (`MAX_BATCH_MESSAGES`)."""
 
     name = "segment_api"
-    max_body_bytes = 512 * 1024
+    max_body_bytes = MAX_BATCH_BYTES
 
     @property
     def secret_key(self) -> str:
         return "segment_write_key"
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
+        # The HTTP Basic key first: the body is only read (within the JSON bounds) when there is none.
         presented = _basic_user(request.header("authorization")) or _body_write_key(request)
         if not presented:
             raise SignatureError("missing write key (HTTP Basic user name, or writeKey in the body)")
@@ -181,16 +234,29 @@ class SegmentTrackingApi(Vendor):
             raise SignatureError("write key is not one this hub issued")
 
     def parse(self, request: InboundWebhook) -> list[VendorEvent]:
-        body = _json_object(request)
+        raw = _inflated(request)
+        body = _object_of(raw)
         call = urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
-        if call == "batch":
-            batch = body.get("batch")
-            if not isinstance(batch, list) or not batch:
-                raise MalformedPayload("batch must be a non-empty list of messages")
-            if not all(isinstance(message, dict) for message in batch):
-                raise MalformedPayload("every batch entry must be a message object")
-            return [message_event(_with_context(message, body)) for message in batch]
-        return [message_event(body, default_type=call)]
+        if call != "batch":
+            if len(raw) > MAX_MESSAGE_BYTES:
+                raise MalformedPayload(f"the message is {len(raw):,} bytes; {_MESSAGE_LIMIT}")
+            return [message_event(body, default_type=call)]
+        batch = body.get("batch")
+        if not isinstance(batch, list) or not batch:
+            raise MalformedPayload("batch must be a non-empty list of messages")
+        if len(batch) > MAX_BATCH_MESSAGES:
+            raise PayloadTooLarge(
+                f"the batch holds {len(batch):,} messages; at most {MAX_BATCH_MESSAGES:,} are taken a request"
+            )
+        events = []
+        for position, message in enumerate(batch):
+            if not isinstance(message, dict):
+                raise MalformedPayload(f"every batch entry must be a message object; batch[{position}] is not")
+            size = len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+            if size > MAX_MESSAGE_BYTES:
+                raise MalformedPayload(f"batch[{position}] is {size:,} bytes; {_MESSAGE_LIMIT}")
+            events.append(message_event(_with_context(message, body), where=f"batch[{position}]"))
+        return events
 
     def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         return normalize_message(self, event, context)
@@ -215,7 +281,7 @@ def _with_context(message: dict[str, Any], batch: dict[str, Any]) -> dict[str, A
 
 def _body_write_key(request: InboundWebhook) -> str | None:
     try:
-        key = _json_object(request).get("writeKey")
+        key = _object_of(_inflated(request)).get("writeKey")
     except MalformedPayload:
         return None  # an unreadable body proves nothing; parse() reports what is wrong with it
     return key if isinstance(key, str) else None
@@ -231,10 +297,13 @@ def _basic_user(authorization: str | None) -> str | None:
     return decoded.split(":", 1)[0] or None
 
 
-def _json_object(request: InboundWebhook) -> dict[str, Any]:
-    body = request.body
+def _inflated(request: InboundWebhook) -> bytes:
     if (request.header("content-encoding") or "").lower() == "gzip":
-        body = _gunzip(body)
+        return _gunzip(request.body)
+    return request.body
+
+
+def _object_of(body: bytes) -> dict[str, Any]:
     parsed = load_json(body)
     if not isinstance(parsed, dict):
         raise MalformedPayload("expected a JSON object")
@@ -248,7 +317,7 @@ def _gunzip(body: bytes) -> bytes:
     except zlib.error as exc:
         raise MalformedPayload(f"body is not valid gzip: {exc}") from None
     if len(inflated) > MAX_DECOMPRESSED_BYTES or inflater.unconsumed_tail:
-        raise MalformedPayload(f"gzip body inflates past {MAX_DECOMPRESSED_BYTES} bytes")
+        raise PayloadTooLarge(f"gzip body inflates past {MAX_DECOMPRESSED_BYTES} bytes, Segment's batch limit")
     return inflated
 
 

@@ -9,13 +9,15 @@ hash of the payload, in which the per-click `trigger_id` and `action_ts` keep tw
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from pydantic import Field
+
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, Outcome, VendorEvent
+from shared.webhooks.payload import EpochSeconds, Obj, Payload, Str, read
 from shared.webhooks.signatures import (
     SignatureError,
     any_match,
@@ -25,7 +27,7 @@ from shared.webhooks.signatures import (
     hmac_sha256,
     parse_timestamp_seconds,
 )
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, as_object, content_hash, load_json
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, content_hash, load_json
 
 SIGNATURE_HEADER = "X-Slack-Signature"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
@@ -69,13 +71,13 @@ class Slack(Vendor):
             raise MalformedPayload("event_callback has no event_id")
         if not isinstance(event, dict):
             raise MalformedPayload("event_callback has no event object")
-        event_time = body.get("event_time")
+        fields = read(EventCallback, body)
         return [
             VendorEvent(
                 dedupe_key=event_id,
                 vendor_event_id=event_id,
-                vendor_event_type=str(event.get("type") or "event_callback"),
-                occurred_at=datetime.fromtimestamp(event_time, tz=UTC) if isinstance(event_time, int) else None,
+                vendor_event_type=fields.event.type or "event_callback",
+                occurred_at=fields.event_time,
                 payload=body,
             )
         ]
@@ -84,16 +86,14 @@ class Slack(Vendor):
         action = _handoff_action(event)
         if action is None:
             return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
-        payload: dict[str, Any] = dict(event.payload)
+        fields = read(Interaction, event.payload)
         value = _json_or_raw(action.get("value"))
-        user = as_object(payload.get("user"))
-        channel = as_object(payload.get("channel"))
-        container = as_object(payload.get("container"))
+        user, channel, container = fields.user, fields.channel, fields.container
         # Slack's user goes under slack_* keys so a value field of the same name is never overwritten
         data = value | {
             "slack_user_id": user.get("id"),
             "slack_user_name": user.get("username") or user.get("name"),
-            "slack_team_id": as_object(payload.get("team")).get("id"),
+            "slack_team_id": fields.team.get("id"),
             "channel_id": channel.get("id") or container.get("channel_id"),
             "message_ts": container.get("message_ts"),
             "action_ts": action.get("action_ts"),
@@ -129,9 +129,9 @@ def _interaction(body: bytes) -> VendorEvent:
         fields = {key: values[0] for key, values in form.items()}
         return VendorEvent(content_hash(fields), None, "slash_command" if "command" in fields else "form", None, fields)
     try:
-        payload = json.loads(form["payload"][0])
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload(f"interaction payload is not valid JSON: {exc}") from None
+        payload = load_json(form["payload"][0])
+    except MalformedPayload as exc:
+        raise MalformedPayload(f"interaction payload {str(exc).removeprefix('body ')}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise MalformedPayload('interaction payload is not a Slack interaction ({"type": ...})')
     return VendorEvent(content_hash(payload), None, payload["type"], _action_time(payload), payload)
@@ -148,22 +148,47 @@ def _handoff_action(event: VendorEvent) -> dict[str, Any] | None:
 
 
 def _json_or_raw(value: object) -> dict[str, Any]:
+    """A button's value: the hub writes JSON there (within the same bounds as any body), others may not."""
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
+            parsed = load_json(value)
+        except MalformedPayload:
             return {"value": value}
         return parsed if isinstance(parsed, dict) else {"value": parsed}
     return {"value": value}
 
 
 def _action_time(payload: dict[str, Any]) -> datetime | None:
+    """When the first action happened: its `action_ts` (a string of seconds); None when it has none."""
     actions = payload.get("actions")
     first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
     try:
-        return datetime.fromtimestamp(float(first["action_ts"]), tz=UTC)
-    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        seconds = float(first["action_ts"])
+    except (KeyError, TypeError, ValueError):
         return None
+    return read(ActionTime, {"action_ts": seconds}, "actions[0]").action_ts
+
+
+class SlackEvent(Payload):
+    type: Str = None
+
+
+class EventCallback(Payload):
+    event_time: EpochSeconds = None
+    event: SlackEvent = Field(default_factory=SlackEvent)
+
+
+class Interaction(Payload):
+    """A block_actions payload, as far as the hub reads it."""
+
+    user: Obj = Field(default_factory=dict)
+    channel: Obj = Field(default_factory=dict)
+    container: Obj = Field(default_factory=dict)
+    team: Obj = Field(default_factory=dict)
+
+
+class ActionTime(Payload):
+    action_ts: EpochSeconds = None
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

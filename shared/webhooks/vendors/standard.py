@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import IsoTime, Payload, read
 from shared.webhooks.signatures import (
     SignatureError,
     any_match,
@@ -24,7 +25,7 @@ from shared.webhooks.signatures import (
     hmac_sha256,
     parse_timestamp_seconds,
 )
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json, parse_iso
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -34,6 +35,10 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 # vendor.unmapped is what we make of unknown types, not something a sender may claim
 _PASS_THROUGH = {event_type.value for event_type in EventType} - {EventType.VENDOR_UNMAPPED.value}
 _SUBJECT_IDS = ("contact_id", "account_id", "deal_id")
+
+
+class StandardPayload(Payload):
+    timestamp: IsoTime = None
 
 
 class StandardWebhooks(Vendor):
@@ -71,7 +76,7 @@ class StandardWebhooks(Vendor):
                 dedupe_key=msg_id,
                 vendor_event_id=msg_id,
                 vendor_event_type=body["type"],
-                occurred_at=parse_iso(body.get("timestamp")),
+                occurred_at=read(StandardPayload, body).timestamp,
                 payload=body,
             )
         ]

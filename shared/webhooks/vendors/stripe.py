@@ -5,11 +5,14 @@ One event per request, identified by its `evt_...` id, which Stripe keeps across
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import EpochSeconds, Id, List, Obj, Payload, Str, Text, read
 from shared.webhooks.signatures import (
     sign_timestamped_hex_hmac,
     verify_timestamped_hex_hmac,
@@ -24,6 +27,45 @@ _PAYMENT_FAILED = {"invoice.payment_failed", "payment_intent.payment_failed", "c
 _CUSTOMER = {"customer.created", "customer.updated"}
 
 
+class StripeObject(Payload):
+    """The fields of `data.object` the hub reads (an invoice, charge, payment intent, checkout session,
+    subscription or customer); the rest travels as it came."""
+
+    id: Id = None
+    object: Str = None
+    customer: Any = None  # an id, or the expanded customer object: only an id names the customer
+    email: Text = None
+    customer_email: Text = None
+    receipt_email: Text = None
+    customer_details: Obj = Field(default_factory=dict)
+    payment_status: Any = None
+    last_payment_error: Any = None
+    items: Obj = Field(default_factory=dict)
+
+
+class StripeEventData(Payload):
+    object: Obj = Field(default_factory=dict)
+    previous_attributes: Obj = Field(default_factory=dict)
+
+
+class StripeEvent(Payload):
+    object: Literal["event"]
+    id: Id = None
+    type: Str = None
+    created: EpochSeconds = None
+    livemode: Any = None
+    data: StripeEventData = Field(default_factory=StripeEventData)
+
+
+class StripeItem(Payload):
+    price: Obj = Field(default_factory=dict)
+    quantity: Any = None
+
+
+class StripeItems(Payload):
+    data: List = Field(default_factory=list)
+
+
 class Stripe(Vendor):
     name = STRIPE
 
@@ -31,61 +73,59 @@ class Stripe(Vendor):
         verify_timestamped_hex_hmac(SIGNATURE_HEADER, request.header(SIGNATURE_HEADER), request.body, secrets, now)
 
     def parse(self, request: InboundWebhook) -> list[VendorEvent]:
-        event = load_json(request.body)
-        if not isinstance(event, dict) or event.get("object") != "event":
+        body = load_json(request.body)
+        if not isinstance(body, dict) or body.get("object") != "event":
             raise MalformedPayload('expected a Stripe event object ({"object": "event", ...})')
-        event_id, event_type = event.get("id"), event.get("type")
-        if not isinstance(event_id, str) or not event_id:
+        event = read(StripeEvent, body)
+        if not event.id:
             raise MalformedPayload("Stripe event has no id")
-        if not isinstance(event_type, str) or not event_type:
+        if not event.type:
             raise MalformedPayload("Stripe event has no type")
-        created = event.get("created")
-        occurred_at = datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
         return [
             VendorEvent(
-                dedupe_key=event_id,
-                vendor_event_id=event_id,
-                vendor_event_type=event_type,
-                occurred_at=occurred_at,
-                payload=event,
+                dedupe_key=event.id,
+                vendor_event_id=event.id,
+                vendor_event_type=event.type,
+                occurred_at=event.created,
+                payload=body,
             )
         ]
 
     def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        obj: dict[str, Any] = (event.payload.get("data") or {}).get("object") or {}
+        envelope = read(StripeEventData, event.payload.get("data"), "data")
+        obj = read(StripeObject, envelope.object, "data.object")
+        raw = envelope.object
         kind = event.vendor_event_type
-        customer = obj.get("customer") if isinstance(obj.get("customer"), str) else None
+        customer = obj.customer if isinstance(obj.customer, str) else None
         subject = _customer(customer, _email_of(obj))
         livemode = bool(event.payload.get("livemode"))
-        if kind in _PAYMENT_SUCCEEDED or (kind == "checkout.session.completed" and obj.get("payment_status") == "paid"):
-            return self.canonical(event, context, EventType.PAYMENT_SUCCEEDED, subject, _payment(obj, livemode))
+        if kind in _PAYMENT_SUCCEEDED or (kind == "checkout.session.completed" and obj.payment_status == "paid"):
+            return self.canonical(event, context, EventType.PAYMENT_SUCCEEDED, subject, _payment(raw, livemode))
         if kind in _PAYMENT_FAILED:
-            data = _payment(obj, livemode, failed=True) | {"failure_reason": _failure_reason(obj)}
+            data = _payment(raw, livemode, failed=True) | {"failure_reason": _failure_reason(obj, raw)}
             return self.canonical(event, context, EventType.PAYMENT_FAILED, subject, data)
         if kind.startswith("customer.subscription."):
-            return self.canonical(event, context, EventType.SUBSCRIPTION_CHANGED, subject, _subscription(event, obj))
+            items = read(StripeItems, obj.items, "data.object.items")
+            prices = [read(StripeItem, item, f"data.object.items.data[{n}]") for n, item in enumerate(items.data)]
+            data = _subscription(event, raw, prices, envelope.previous_attributes)
+            return self.canonical(event, context, EventType.SUBSCRIPTION_CHANGED, subject, data)
         if kind in _CUSTOMER:
-            subject = _customer(obj.get("id"), obj.get("email"))
-            data = {"name": obj.get("name"), "email": obj.get("email"), "livemode": livemode}
+            subject = _customer(obj.id, obj.email)
+            data = {"name": raw.get("name"), "email": raw.get("email"), "livemode": livemode}
             return self.canonical(event, context, EventType.ACCOUNT_UPSERTED, subject, data)
         return self.canonical(event, context, EventType.VENDOR_UNMAPPED, subject)
 
 
-def _customer(customer_id: object, email: object) -> Subject:
+def _customer(customer_id: str | None, email: str | None) -> Subject:
     """A Stripe customer is the billing account and, usually, the person who signed up: both ids name it, so
     the lead it belongs to (found by its email on `customer.created`) gets its trials and subscriptions."""
-    customer = qualified(STRIPE, customer_id) if isinstance(customer_id, str) else None
-    return Subject(contact_id=customer, account_id=customer, email=email if isinstance(email, str) else None)
+    customer = qualified(STRIPE, customer_id)
+    return Subject(contact_id=customer, account_id=customer, email=email)
 
 
-def _email_of(obj: dict[str, Any]) -> str | None:
-    for key in ("customer_email", "receipt_email", "email"):
-        if isinstance(obj.get(key), str):
-            return str(obj[key])
-    details = obj.get("customer_details")
-    if isinstance(details, dict) and isinstance(details.get("email"), str):
-        return str(details["email"])
-    return None
+def _email_of(obj: StripeObject) -> str | None:
+    details = obj.customer_details.get("email")
+    return obj.customer_email or obj.receipt_email or obj.email or (details if isinstance(details, str) else None)
 
 
 _SUCCEEDED_AMOUNTS = ("amount_paid", "amount_received", "amount_total", "amount")
@@ -107,27 +147,22 @@ def _payment(obj: dict[str, Any], livemode: bool, failed: bool = False) -> dict[
     }
 
 
-def _failure_reason(obj: dict[str, Any]) -> str | None:
-    error = obj.get("last_payment_error")
+def _failure_reason(obj: StripeObject, raw: dict[str, Any]) -> Any:
+    error = obj.last_payment_error
     if isinstance(error, dict):
         return error.get("message") or error.get("code")
-    return obj.get("failure_message")
+    return raw.get("failure_message")
 
 
-def _subscription(event: VendorEvent, obj: dict[str, Any]) -> dict[str, Any]:
-    items = ((obj.get("items") or {}).get("data")) or []
-    prices = [
-        {"price_id": (item.get("price") or {}).get("id"), "quantity": item.get("quantity")}
-        for item in items
-        if isinstance(item, dict)
-    ]
-    previous = (event.payload.get("data") or {}).get("previous_attributes") or {}
+def _subscription(
+    event: VendorEvent, obj: dict[str, Any], items: list[StripeItem], previous: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "change": event.vendor_event_type.removeprefix("customer.subscription."),
         "subscription_id": obj.get("id"),
         "status": obj.get("status"),
         "previous_status": previous.get("status"),
-        "items": prices,
+        "items": [{"price_id": item.price.get("id"), "quantity": item.quantity} for item in items],
         "trial_end": obj.get("trial_end"),
         "cancel_at_period_end": obj.get("cancel_at_period_end"),
         "current_period_end": obj.get("current_period_end"),

@@ -10,10 +10,13 @@ import base64
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import IsoTime, List, Obj, Payload, Str, read
 from shared.webhooks.signatures import SignatureError, any_match, decode_base64, header_signatures, hmac_sha256
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, as_object, load_json, parse_iso
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json
 
 SIGNATURE_HEADER = "Typeform-Signature"
 _PREFIX = "sha256="
@@ -41,12 +44,13 @@ class Typeform(Vendor):
             raise MalformedPayload("form_response event has no form_response object")
         if isinstance(response, dict) and not isinstance(response.get("answers", []), list):
             raise MalformedPayload("form_response.answers is not a list")
+        submitted = read(FormResponse, response, "form_response").submitted_at if isinstance(response, dict) else None
         return [
             VendorEvent(
                 dedupe_key=event_id,
                 vendor_event_id=event_id,
                 vendor_event_type=event_type,
-                occurred_at=parse_iso(response.get("submitted_at")) if isinstance(response, dict) else None,
+                occurred_at=submitted,
                 payload=body,
             )
         ]
@@ -55,34 +59,56 @@ class Typeform(Vendor):
         if event.vendor_event_type != "form_response":
             return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
         response: dict[str, Any] = dict(event.payload["form_response"])
-        answers = [answer for answer in response.get("answers") or [] if isinstance(answer, dict)]
-        hidden, definition = as_object(response.get("hidden")), as_object(response.get("definition"))
+        fields = read(FormResponse, response, "form_response")
+        answers = [
+            (position, answer, read(Answer, answer, f"form_response.answers[{position}]"))
+            for position, answer in enumerate(fields.answers)
+            if isinstance(answer, dict)
+        ]
         data = {
             "form_id": response.get("form_id"),
-            "form_title": definition.get("title"),
+            "form_title": fields.definition.get("title"),
             "response_token": response.get("token"),
             "submitted_at": response.get("submitted_at"),
-            "answers": {_field_key(answer, position): _value(answer) for position, answer in enumerate(answers)},
-            "hidden": hidden,
-            "score": as_object(response.get("calculated")).get("score"),
+            "answers": {_field_key(read_, position): _value(answer, read_) for position, answer, read_ in answers},
+            "hidden": fields.hidden,
+            "score": fields.calculated.get("score"),
         }
-        return self.canonical(event, context, EventType.SURVEY_RESPONDED, Subject(email=_email(answers, hidden)), data)
+        email = _email([answer for _, answer, _ in answers], fields.hidden)
+        return self.canonical(event, context, EventType.SURVEY_RESPONDED, Subject(email=email), data)
 
 
-def _field_key(answer: dict[str, Any], position: int) -> str:
-    field = as_object(answer.get("field"))
-    return str(field.get("ref") or field.get("id") or f"answer_{position}")
+class FormResponse(Payload):
+    """A Typeform response as far as the hub reads it."""
+
+    submitted_at: IsoTime = None
+    answers: List = Field(default_factory=list)
+    hidden: Obj = Field(default_factory=dict)
+    definition: Obj = Field(default_factory=dict)
+    calculated: Obj = Field(default_factory=dict)
 
 
-def _value(answer: dict[str, Any]) -> Any:
+class Answer(Payload):
+    type: Str = None
+    field: Obj = Field(default_factory=dict)
+    choices: Obj = Field(default_factory=dict)
+
+
+def _field_key(answer: Answer, position: int) -> str:
+    return str(answer.field.get("ref") or answer.field.get("id") or f"answer_{position}")
+
+
+def _value(raw: dict[str, Any], answer: Answer) -> Any:
     """An answer holds its value under a key named after its `type` (`"email": ...`, `"choice": {...}`)."""
-    kind = answer.get("type")
-    value = answer.get(kind) if isinstance(kind, str) else None
+    kind = answer.type
+    value = raw.get(kind) if kind else None
     if kind == "choice" and isinstance(value, dict):
         return value.get("label") if value.get("label") is not None else value.get("other")
-    if kind == "choices" and isinstance(value, dict):
-        labels = list(value.get("labels") or [])
-        return [*labels, value["other"]] if value.get("other") else labels
+    if kind == "choices":
+        labels = answer.choices.get("labels")
+        listed = labels if isinstance(labels, list) else ([] if labels is None else [labels])
+        other = answer.choices.get("other")
+        return [*listed, other] if other else listed
     return value
 
 

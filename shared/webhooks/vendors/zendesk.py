@@ -13,8 +13,11 @@ import base64
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
+from shared.webhooks.payload import Id, IsoTime, Obj, Payload, Str, Text, read
 from shared.webhooks.signatures import (
     SignatureError,
     any_match,
@@ -23,22 +26,34 @@ from shared.webhooks.signatures import (
     header_signatures,
     hmac_sha256,
 )
-from shared.webhooks.vendor import (
-    DeliveryContext,
-    MalformedPayload,
-    Vendor,
-    as_object,
-    as_text,
-    content_hash,
-    load_json,
-    parse_iso,
-    qualified,
-)
+from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, content_hash, load_json, qualified
 
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
 EVENT_TYPE_PREFIX = "zen:event-type:"
 TRIGGER_EVENT_TYPE = "trigger"
+
+
+class ZendeskDetail(Payload):
+    """The ticket or user an event is about, as far as the hub reads it."""
+
+    id: Id = None
+    email: Text = None
+    status: Str = None
+    requester_id: Id = None
+    organization_id: Id = None
+    via: Obj = Field(default_factory=dict)
+
+
+class ZendeskEvent(Payload):
+    time: IsoTime = None
+    detail: ZendeskDetail = Field(default_factory=ZendeskDetail)
+    event: Obj = Field(default_factory=dict)
+
+    @staticmethod
+    def raw_detail(payload: dict[str, Any]) -> dict[str, Any]:
+        detail = payload.get("detail")
+        return detail if isinstance(detail, dict) else {}
 
 
 class Zendesk(Vendor):
@@ -60,8 +75,9 @@ class Zendesk(Vendor):
             payload = body if isinstance(body, dict) else {"body": body}
             return [VendorEvent(content_hash(payload), None, TRIGGER_EVENT_TYPE, None, payload)]
         for key in ("detail", "event"):
-            if not isinstance(body.get(key, {}), dict):
+            if not isinstance(body.get(key, {}), dict | None):
                 raise MalformedPayload(f"{event_type} event's {key} is not an object")
+        fields = read(ZendeskEvent, body)
         event_id = body.get("id")
         has_id = isinstance(event_id, str) and bool(event_id)
         return [
@@ -69,42 +85,43 @@ class Zendesk(Vendor):
                 dedupe_key=str(event_id) if has_id else content_hash(body),
                 vendor_event_id=str(event_id) if has_id else None,
                 vendor_event_type=event_type.removeprefix(EVENT_TYPE_PREFIX),
-                occurred_at=parse_iso(body.get("time")),
+                occurred_at=fields.time,
                 payload=body,
             )
         ]
 
     def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         payload: dict[str, Any] = dict(event.payload)
-        detail: dict[str, Any] = payload.get("detail") or {}
-        change: dict[str, Any] = payload.get("event") or {}
+        if event.vendor_event_type == TRIGGER_EVENT_TYPE:  # the admin's own body: nothing in it is read
+            return self.canonical(event, context, EventType.VENDOR_UNMAPPED, Subject(), {"payload": payload})
+        fields = read(ZendeskEvent, payload)
+        detail, change = fields.detail, fields.event
         kind = event.vendor_event_type
         if kind == "ticket.created":
             return self.canonical(
-                event, context, EventType.SUPPORT_TICKET_OPENED, self._requester(detail), _ticket(payload)
+                event, context, EventType.SUPPORT_TICKET_OPENED, self._requester(detail), _ticket(payload, fields)
             )
         if kind == "ticket.status_changed" and _status(change, detail) == "solved":
-            data = _ticket(payload) | {"previous_status": _previous_status(change)}
+            data = _ticket(payload, fields) | {"previous_status": _previous_status(change)}
             return self.canonical(event, context, EventType.SUPPORT_TICKET_SOLVED, self._requester(detail), data)
         if kind == "user.created":
             subject = Subject(
-                contact_id=qualified(self.name, detail.get("id")),
+                contact_id=qualified(self.name, detail.id),
                 account_id=self._organization(detail),
-                email=as_text(detail.get("email")),
+                email=detail.email,
             )
-            data = {key: detail.get(key) for key in ("id", "email", "name", "role", "external_id", "organization_id")}
+            raw = fields.raw_detail(payload)
+            data = {key: raw.get(key) for key in ("id", "email", "name", "role", "external_id", "organization_id")}
             return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
         return self.canonical(event, context, EventType.VENDOR_UNMAPPED, Subject(), {"payload": payload})
 
-    def _requester(self, detail: dict[str, Any]) -> Subject:
-        return Subject(
-            contact_id=qualified(self.name, detail.get("requester_id")), account_id=self._organization(detail)
-        )
+    def _requester(self, detail: ZendeskDetail) -> Subject:
+        return Subject(contact_id=qualified(self.name, detail.requester_id), account_id=self._organization(detail))
 
-    def _organization(self, detail: dict[str, Any]) -> str | None:
+    def _organization(self, detail: ZendeskDetail) -> str | None:
         # Zendesk writes "0" (or null) for "no organization"
-        organization = detail.get("organization_id")
-        return qualified(self.name, organization) if str(organization or "0") != "0" else None
+        organization = detail.organization_id
+        return qualified(self.name, organization) if (organization or "0") != "0" else None
 
 
 def _signed_at(raw: str) -> datetime:
@@ -119,12 +136,12 @@ def _signed_at(raw: str) -> datetime:
     return signed_at
 
 
-def _status(change: dict[str, Any], detail: dict[str, Any]) -> str:
+def _status(change: dict[str, Any], detail: ZendeskDetail) -> str:
     # event.current is the new status, a bare string or {"status": ...} depending on the event version
     current = change.get("current")
     if isinstance(current, dict):
         current = current.get("status")
-    return str(current or detail.get("status") or "").lower()
+    return str(current or detail.status or "").lower()
 
 
 def _previous_status(change: dict[str, Any]) -> str | None:
@@ -134,14 +151,14 @@ def _previous_status(change: dict[str, Any]) -> str | None:
     return str(previous).lower() if previous else None
 
 
-def _ticket(payload: dict[str, Any]) -> dict[str, Any]:
-    detail: dict[str, Any] = payload.get("detail") or {}
-    ticket_id = detail.get("id") or str(payload.get("subject") or "").rpartition(":")[2] or None
-    via = as_object(detail.get("via"))
+def _ticket(payload: dict[str, Any], fields: ZendeskEvent) -> dict[str, Any]:
+    detail = fields.raw_detail(payload)
+    ticket_id = fields.detail.id or str(payload.get("subject") or "").rpartition(":")[2] or None
+    via = fields.detail.via
     return {
         "ticket_id": ticket_id,
         "subject": detail.get("subject"),
-        "status": str(detail.get("status") or "").lower() or None,
+        "status": (fields.detail.status or "").lower() or None,
         "priority": detail.get("priority"),
         "type": detail.get("type"),
         "channel": via.get("channel"),

@@ -1,0 +1,41 @@
+"""README's examples run as written, on a hub that is not on port 3000."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.e2e.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def bash_block(after_heading: str) -> str:
+    start = README.index(after_heading)
+    match = re.search(r"```bash\n(.*?)```", README[start:], re.S)
+    assert match, f"no bash block after {after_heading!r}"
+    return match.group(1)
+
+
+def test_a_leads_journey_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's walkthrough, and the e2e hub (on a free port, never 3000) recorded in its state file
+    assert not hub.endswith(":3000")
+    script = bash_block("### A lead's journey, by hand")
+    # When it is pasted into bash
+    env = os.environ | {"HUB_STATE_FILE": str(hub_state_file), "MAKEFLAGS": ""}
+    done = subprocess.run(
+        [BASH, "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    # Then every step answers, the lead is scored, and sales were handed Sam with priority
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    [listed] = json.loads(lines[-2])["items"]
+    assert listed["email"] == "sam@northwind.io"
+    assert listed["fit_score"] > 0
+    handoffs = json.loads(lines[-1])
+    assert any(h["detail"]["email"] == "sam@northwind.io" and h["detail"]["priority"] == "priority" for h in handoffs)
