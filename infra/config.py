@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from aws_cdk import RemovalPolicy
@@ -15,9 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 STAGES = ("dev", "prod")
 
-# AWS publishes the current Powertools layer ARN here; it is read at deploy time (a CloudFormation
-# parameter), so synth needs no credentials and a redeploy picks up the newest layer.
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+# AWS publishes each Powertools layer's ARN under its version; the parameter is read at deploy time (a
+# CloudFormation parameter), so synth needs no credentials. The version is the one requirements.txt pins and
+# the tests ran with (never `latest`: what deploys is what was tested).
+POWERTOOLS_VERSION = metadata.version("aws-lambda-powertools")
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
 
 METRICS_NAMESPACE = "RevOpsHub"
 

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from infra.config import POWERTOOLS_LAYER_PARAMETER, REPO_ROOT, StageConfig, pascal
 from infra.data import Data
+from infra.dependencies import dependencies_layer
 from infra.security import Keys
 from shared.catalog import Access, Catalog, Function, physical_name
 
@@ -103,6 +104,7 @@ class Functions(Construct):
             "PowertoolsLayer",
             ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
         )
+        self._dependencies = dependencies_layer(self, "DependenciesLayer")
         self.by_name = {fn.name: self._function(fn) for fn in catalog.functions}
 
     def _function(self, spec: Function) -> DeployedFunction:
@@ -136,7 +138,7 @@ class Functions(Construct):
             architecture=lambda_.Architecture.ARM_64,
             handler=spec.handler,
             code=self._code,
-            layers=[self._powertools],
+            layers=[self._powertools, self._dependencies],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),
             role=role,

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from aws_cdk import App
 
 from infra import build_app, context_from_argv, stage_config
 from infra.config import POWERTOOLS_LAYER_PARAMETER, REPO_ROOT
+from infra.dependencies import BUNDLED_PACKAGES
 from shared.catalog import CATALOG, Function
 
 if TYPE_CHECKING:
@@ -68,7 +70,7 @@ def test_stack_is_named_per_stage_and_environment_agnostic(synth: Synth) -> None
     assert "missing" not in manifest
 
 
-def test_powertools_layer_arn_is_resolved_at_deploy_time(synth: Synth) -> None:
+def test_powertools_layer_is_the_tested_version_resolved_at_deploy_time(synth: Synth) -> None:
     # Given the template's parameters
     parameters = synth.template.to_json()["Parameters"]
     layer_params = [
@@ -77,10 +79,31 @@ def test_powertools_layer_arn_is_resolved_at_deploy_time(synth: Synth) -> None:
         if parameter.get("Default") == POWERTOOLS_LAYER_PARAMETER
         and parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
     ]
-    # Then the public SSM parameter is a CloudFormation parameter, used as every function's only layer
+    # Then the public SSM parameter of the Powertools version the tests ran with is a CloudFormation parameter
     assert len(layer_params) == 1
+    assert POWERTOOLS_LAYER_PARAMETER.endswith(f"/{metadata.version('aws-lambda-powertools')}")
+    # And every function has that layer and the dependencies layer, and no other
+    [dependencies] = synth.template.find_resources("AWS::Lambda::LayerVersion")
     for function in synth.template.find_resources("AWS::Lambda::Function").values():
-        assert function["Properties"]["Layers"] == [{"Ref": layer_params[0]}]
+        layers = sorted(layer["Ref"] for layer in function["Properties"]["Layers"])
+        assert layers == sorted([layer_params[0], dependencies])
+
+
+def test_the_dependencies_layer_holds_the_installed_pure_python_packages(synth: Synth) -> None:
+    # Given the dependencies layer's asset as the cloud assembly stages it
+    [layer] = synth.template.find_resources("AWS::Lambda::LayerVersion").values()
+    asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
+    manifest = json.loads((synth.assembly_dir / f"{synth.stack.artifact_id}.assets.json").read_text())
+    staged = synth.assembly_dir / manifest["files"][asset_hash]["source"]["path"]
+    files = {path.relative_to(staged) for path in staged.rglob("*") if path.is_file()}
+    # Then each bundled package is there under python/, exactly as installed, with no compiled code
+    for package in BUNDLED_PACKAGES:
+        installed = metadata.distribution(package)
+        assert Path("python", package, "__init__.py") in files
+        module = next(f for f in installed.files or () if f.name == "__init__.py" and f.parts[0] == package)
+        assert (staged / "python" / module).read_bytes() == Path(str(module.locate())).read_bytes()
+    assert not [path for path in files if path.suffix in {".so", ".pyd"}]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
 
 
 def test_functions_share_one_asset_with_only_code_and_runtime_config(synth: Synth) -> None:
