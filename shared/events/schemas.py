@@ -1,7 +1,8 @@
-"""JSON Schemas of the canonical events, as consumers receive them from EventBridge, for the schema registry.
+"""JSON Schemas of the events the hub publishes, as consumers receive them from EventBridge, for the schema registry.
 
-One schema per `EventType`, describing the whole EventBridge event: `source` is `WEBHOOK_EVENT_SOURCE`,
-`detail-type` is the type, and `detail` is the `CanonicalEvent` JSON with `event_type` fixed to that type.
+One schema per type of every event family (`shared/events/families.py`), describing the whole EventBridge
+event: `source` is the family's source, `detail-type` is the type, and `detail` is the family's detail model
+as JSON, with `event_type` fixed to that type. Each is named `<source>@<detail-type>`.
 
 The registry takes OpenAPI 3 or JSON Schema draft 4 (`JSONSchemaDraft4`); the schemas here are draft 4, so any
 consumer can validate events with an off-the-shelf validator. Pydantic emits draft 2020-12, which
@@ -9,7 +10,8 @@ consumer can validate events with an off-the-shelf validator. Pydantic emits dra
 `anyOf [T, null]` a `type: [T, "null"]`, a `$ref` with sibling keywords an `allOf`, and annotations draft 4
 does not know are dropped; validation keywords it cannot express are refused rather than silently lost.
 
-Pure (no AWS, no I/O), and everything is derived from the enum at call time, so new types need no edit here.
+Pure (no AWS, no I/O), and everything is derived from the families and their enums at call time, so new types
+and new families need no edit here.
 """
 
 from __future__ import annotations
@@ -19,18 +21,18 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC
+from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
 from shared.catalog import CATALOG, physical_name
-from shared.events.canonical import SCHEMA_VERSION, WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType
-from shared.events.taxonomy import describe
+from shared.events.families import FAMILIES, EventFamily, PublishedEvent, family_of
 
 SCHEMA_TYPE = "JSONSchemaDraft4"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
-DETAIL_DEFINITION = "CanonicalEvent"
 
 # Schema registry limits (CreateSchema: content up to 100,000 characters, description up to 256; schema names
 # up to 385 characters of letters, digits, `.`, `-`, `_` and `@`).
@@ -38,22 +40,30 @@ MAX_CONTENT_CHARS = 100_000
 MAX_DESCRIPTION_CHARS = 256
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9.\-_@]{1,385}")
 
-# Top-level fields of every event EventBridge delivers, in its own order.
-ENVELOPE_FIELDS: dict[str, dict[str, Any]] = {
-    "version": {"type": "string", "description": 'EventBridge envelope version; "0".'},
-    "id": {
-        "type": "string",
-        "description": "EventBridge's id of this put; differs between re-publications, so de-duplicate on "
-        "`detail.event_id` instead.",
-    },
-    "detail-type": {"type": "string", "description": "The canonical event type."},
-    "source": {"type": "string", "description": "Where the event comes from: the hub's webhook gateway."},
-    "account": {"type": "string", "description": "AWS account of the hub's bus."},
-    "time": {"type": "string", "format": "date-time", "description": "`detail.occurred_at`, to the second, UTC."},
-    "region": {"type": "string", "description": "AWS region of the hub's bus."},
-    "resources": {"type": "array", "items": {"type": "string"}, "description": "Always empty."},
-    "detail": {"$ref": f"#/$defs/{DETAIL_DEFINITION}"},
-}
+
+def envelope_fields(family: EventFamily) -> dict[str, dict[str, Any]]:
+    """Top-level fields of every event EventBridge delivers, in its own order, described for `family`."""
+    return {
+        "version": {"type": "string", "description": 'EventBridge envelope version; "0".'},
+        "id": {
+            "type": "string",
+            "description": "EventBridge's id of this put; differs between re-publications, so de-duplicate on "
+            "`detail.event_id` instead.",
+        },
+        "detail-type": {"type": "string", "description": f"The {family.name} type."},
+        "source": {"type": "string", "description": f"Where the event comes from: {family.publisher}."},
+        "account": {"type": "string", "description": "AWS account of the hub's bus."},
+        "time": {"type": "string", "format": "date-time", "description": "`detail.occurred_at`, to the second, UTC."},
+        "region": {"type": "string", "description": "AWS region of the hub's bus."},
+        "resources": {"type": "array", "items": {"type": "string"}, "description": "Always empty."},
+        "detail": {"$ref": f"#/$defs/{detail_definition(family)}"},
+    }
+
+
+def detail_definition(family: EventFamily) -> str:
+    """Where `detail` is defined in the schema: under the detail model's name (`CanonicalEvent`)."""
+    return family.detail_model.__name__
+
 
 # Draft 2020-12 keywords whose value is a schema, a list of schemas, or a map of name to schema; everything else
 # is a leaf whose value is copied as it is (`enum`, `default` and `required` hold data, not schemas).
@@ -113,56 +123,62 @@ def registry_name(stage: str, bus_name: str = CATALOG.bus_name) -> str:
     return physical_name(stage, bus_name)
 
 
-def schema_name(event_type: EventType) -> str:
-    """`<source>@<detail-type>`, the naming EventBridge schema discovery uses, e.g. `revops.webhooks@deal.won`."""
-    name = f"{WEBHOOK_EVENT_SOURCE}@{event_type.value}"
+def schema_name(event_type: StrEnum) -> str:
+    """`<source>@<detail-type>`, the naming EventBridge schema discovery uses, e.g. `revops.leads@lead.merged`."""
+    return registry_schema_name(family_of(event_type).source, event_type.value)
+
+
+def registry_schema_name(source: str, detail_type: str) -> str:
+    name = f"{source}@{detail_type}"
     if not _SCHEMA_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a valid schema registry name (letters, digits, . - _ @; up to 385)")
     return name
 
 
-def canonical_event_schema() -> dict[str, Any]:
-    """The draft 4 schema of `detail` for any event type (`event_type` one of them all)."""
-    return to_draft4(CanonicalEvent.model_json_schema(mode="serialization", schema_generator=_AsSerialized))
+def any_type_detail_schema(family: EventFamily) -> dict[str, Any]:
+    """The draft 4 schema of `detail` for any of the family's types (`event_type` one of them all)."""
+    return to_draft4(_model_schema(family.detail_model))
 
 
-def detail_schema(event_type: EventType) -> dict[str, Any]:
-    """The `CanonicalEvent` JSON Schema as pydantic emits it (draft 2020-12), with `event_type` fixed."""
-    schema = copy.deepcopy(CanonicalEvent.model_json_schema(mode="serialization", schema_generator=_AsSerialized))
+def detail_schema(event_type: StrEnum) -> dict[str, Any]:
+    """The family's detail model as pydantic emits its JSON Schema (draft 2020-12), with `event_type` fixed."""
+    schema = copy.deepcopy(_model_schema(family_of(event_type).detail_model))
     field = schema["properties"]["event_type"]
     schema["properties"]["event_type"] = {"type": "string", "const": event_type.value} | _annotations(field)
     return schema
 
 
-def event_schema(event_type: EventType) -> dict[str, Any]:
+def event_schema(event_type: StrEnum) -> dict[str, Any]:
     """The draft 4 JSON Schema of the whole EventBridge event of `event_type`."""
+    family = family_of(event_type)
     detail = detail_schema(event_type)
     definitions = detail.pop("$defs", {})
-    if DETAIL_DEFINITION in definitions:
-        raise ValueError(f"the models already define {DETAIL_DEFINITION!r}")
-    properties = copy.deepcopy(ENVELOPE_FIELDS)
+    detail_name = detail_definition(family)
+    if detail_name in definitions:
+        raise ValueError(f"the models already define {detail_name!r}")
+    properties = envelope_fields(family)
     properties["detail-type"]["const"] = event_type.value
-    properties["source"]["const"] = WEBHOOK_EVENT_SOURCE
+    properties["source"]["const"] = family.source
     envelope = {
         "title": schema_name(event_type),
         "description": description(event_type),
         "type": "object",
         "properties": properties,
-        "required": list(ENVELOPE_FIELDS),
-        "$defs": {DETAIL_DEFINITION: detail, **definitions},
+        "required": list(properties),
+        "$defs": {detail_name: detail, **definitions},
     }
     return {
         "$schema": DRAFT4,
         **to_draft4(envelope),
         # What EventBridge's own schemas carry, so the registry and code bindings know the event.
-        "x-amazon-events-source": WEBHOOK_EVENT_SOURCE,
+        "x-amazon-events-source": family.source,
         "x-amazon-events-detail-type": event_type.value,
     }
 
 
-def event_schemas() -> dict[EventType, dict[str, Any]]:
-    """Every event type's schema, in the enum's order."""
-    return {event_type: event_schema(event_type) for event_type in EventType}
+def event_schemas() -> dict[str, dict[str, Any]]:
+    """Every type's schema by schema name, family by family, each in its enum's order."""
+    return {schema_name(t): event_schema(t) for family in FAMILIES for t in family.types}
 
 
 def schema_content(schema: Mapping[str, Any]) -> str:
@@ -173,19 +189,20 @@ def schema_content(schema: Mapping[str, Any]) -> str:
     return content
 
 
-def description(event_type: EventType) -> str:
-    """What the event means (from the taxonomy), for the schema and for the registry entry."""
-    return f"{describe(event_type).meaning} Canonical event schema version {SCHEMA_VERSION}."
+def description(event_type: StrEnum) -> str:
+    """What the event means (from its family), for the schema and for the registry entry."""
+    family = family_of(event_type)
+    return f"{family.meaning(event_type)} {family.label} schema version {family.schema_version}."
 
 
-def registry_description(event_type: EventType) -> str:
+def registry_description(event_type: StrEnum) -> str:
     """`description` cut to the registry's limit."""
     text = description(event_type)
     return text if len(text) <= MAX_DESCRIPTION_CHARS else text[: MAX_DESCRIPTION_CHARS - 3].rstrip() + "..."
 
 
 def eventbridge_event(
-    event: CanonicalEvent,
+    event: PublishedEvent,
     *,
     event_id: str,
     account: str = "123456789012",
@@ -197,13 +214,17 @@ def eventbridge_event(
         "version": "0",
         "id": event_id,
         "detail-type": event.event_type.value,
-        "source": WEBHOOK_EVENT_SOURCE,
+        "source": family_of(event.event_type).source,
         "account": account,
         "time": occurred.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [],
         "detail": json.loads(event.model_dump_json()),
     }
+
+
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema(mode="serialization", schema_generator=_AsSerialized)
 
 
 # --- draft 2020-12 -> draft 4 -----------------------------------------------------------------------------

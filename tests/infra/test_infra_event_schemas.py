@@ -1,5 +1,5 @@
-"""The schema registry: one per stage, holding one draft 4 schema per canonical event type, whose content is
-exactly what `shared/events/schemas.py` generates from the models."""
+"""The schema registry: one per stage, holding one draft 4 schema per type of every event family the catalog
+publishes, whose content is exactly what `shared/events/schemas.py` generates from the models."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk.assertions import Match
 from jsonschema import Draft4Validator
 
+from infra.config import pascal
 from shared.catalog import physical_name
 from shared.events.canonical import EventType
+from shared.events.families import family
+from shared.events.lead_events import LeadEventType
 from shared.events.schemas import (
     MAX_CONTENT_CHARS,
     SCHEMA_TYPE,
@@ -21,6 +24,8 @@ from shared.events.schemas import (
 )
 
 if TYPE_CHECKING:
+    from enum import StrEnum
+
     from tests.infra.conftest import Synth
 
 
@@ -30,13 +35,18 @@ def _schemas(synth: Synth) -> dict[str, dict[str, Any]]:
     return {resource["Properties"]["SchemaName"]: resource["Properties"] for resource in found.values()}
 
 
+def _published_types(synth: Synth) -> list[StrEnum]:
+    """Every type of every family whose source the synthesized catalog publishes under."""
+    return [event_type for source in synth.catalog.event_sources for event_type in family(source).types]
+
+
 def test_one_registry_named_by_stage_and_tagged(synth: Synth) -> None:
     synth.template.resource_count_is("AWS::EventSchemas::Registry", 1)
     synth.template.has_resource_properties(
         "AWS::EventSchemas::Registry",
         {
             "RegistryName": physical_name(synth.stage, synth.catalog.bus_name),
-            "Description": Match.string_like_regexp(r"\S"),
+            "Description": Match.string_like_regexp(r"revops\.webhooks, revops\.leads"),
             "Tags": Match.array_with(
                 [{"Key": "project", "Value": "revops-hub"}, {"Key": "stage", "Value": synth.stage}]
             ),
@@ -44,13 +54,16 @@ def test_one_registry_named_by_stage_and_tagged(synth: Synth) -> None:
     )
 
 
-def test_one_schema_per_event_type_in_that_registry(synth: Synth) -> None:
-    # Given the schemas of the stack and the event types the code knows now
+def test_one_schema_per_type_of_every_family_in_that_registry(synth: Synth) -> None:
+    # Given the schemas of the stack and the event types of every source the catalog publishes under
     schemas = _schemas(synth)
+    types = _published_types(synth)
     registry_id = synth.stack.resolve(synth.stack.event_schemas.registry.logical_id)
     # Then there is exactly one schema per type, named <source>@<type>, all in the stage's registry
-    synth.template.resource_count_is("AWS::EventSchemas::Schema", len(EventType))
-    assert set(schemas) == {schema_name(event_type) for event_type in EventType}
+    assert len(types) == len(EventType) + len(LeadEventType)
+    synth.template.resource_count_is("AWS::EventSchemas::Schema", len(types))
+    assert set(schemas) == {schema_name(event_type) for event_type in types}
+    assert {"revops.webhooks@deal.won", "revops.leads@lead.handoff_requested"} <= set(schemas)
     for name, props in schemas.items():
         assert props["RegistryName"] == {"Fn::GetAtt": [registry_id, "RegistryName"]}, name
         assert props["Type"] == SCHEMA_TYPE == "JSONSchemaDraft4", name
@@ -58,7 +71,7 @@ def test_one_schema_per_event_type_in_that_registry(synth: Synth) -> None:
 
 def test_schema_content_is_the_modules_output(synth: Synth) -> None:
     schemas = _schemas(synth)
-    for event_type in EventType:
+    for event_type in _published_types(synth):
         props = schemas[schema_name(event_type)]
         # The content is a plain string (no tokens), parses as JSON and is what the models generate
         content = props["Content"]
@@ -68,6 +81,15 @@ def test_schema_content_is_the_modules_output(synth: Synth) -> None:
         assert content == schema_content(event_schema(event_type))
         Draft4Validator.check_schema(json.loads(content))
         assert props["Description"] == registry_description(event_type)
+
+
+def test_canonical_schemas_keep_the_construct_ids_they_were_deployed_with(synth: Synth) -> None:
+    # A new logical id would create the schema again under its old name, which the registry refuses
+    constructs = synth.stack.event_schemas.schemas
+    for event_type in EventType:
+        assert constructs[schema_name(event_type)].node.id == f"Schema{pascal(event_type.value)}"
+    for event_type in LeadEventType:
+        assert constructs[schema_name(event_type)].node.id == f"SchemaRevopsLeads{pascal(event_type.value)}"
 
 
 def test_registry_and_schemas_need_no_nag_suppression(synth: Synth) -> None:

@@ -1,0 +1,125 @@
+"""Event families: one per source the hub publishes on its bus, with what consumers need to know of it.
+
+A family is the unit the schema registry (`shared/events/schemas.py`, `infra/event_schemas.py`) and the event
+catalog (`shared/events/catalog_doc.py`) iterate over: its `source`, the pydantic model of `detail`, the enum
+of its types (each the `detail-type` and `detail.event_type`), what each type means, an example `detail` of
+each, and the version of its schema. A domain that publishes under a new source adds a family to `FAMILIES`
+(and its source to `CATALOG.event_sources`; a unit test holds the two to each other); nothing else changes
+for its events to be registered and documented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from shared.events import lead_taxonomy, taxonomy
+from shared.events.canonical import SCHEMA_VERSION, WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType
+from shared.events.lead_events import LEAD_EVENT_SOURCE, LEAD_SCHEMA_VERSION, LeadEvent, LeadEventType
+
+# What the schemas and the EventBridge envelope need of every detail model.
+REQUIRED_DETAIL_FIELDS = frozenset({"event_id", "event_type", "occurred_at"})
+
+
+class PublishedEvent(Protocol):
+    """An event as its domain puts it on the bus: the `detail`, with what the envelope is made of."""
+
+    @property
+    def event_type(self) -> StrEnum: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
+
+    def model_dump_json(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class EventFamily:
+    source: str
+    name: str  # what one event is called, in lower case: "lead event"
+    publisher: str  # who puts them on the bus: "the hub's lead domain"
+    summary: str  # one paragraph of Markdown: what the events are about, and when they are published
+    detail_model: type[BaseModel]
+    event_types: type[StrEnum]
+    schema_version: str
+    meaning: Callable[[StrEnum], str]
+    example: Callable[[StrEnum], PublishedEvent]  # an event of that type, as its domain publishes it
+    described: Callable[[StrEnum], bool]  # false: `meaning` and `example` are placeholders
+
+    def __post_init__(self) -> None:
+        fields = self.detail_model.model_fields
+        missing = sorted(REQUIRED_DETAIL_FIELDS - set(fields))
+        if missing:
+            raise ValueError(f"{self.source}: {self.detail_model.__name__} lacks {missing}")
+        if fields["event_type"].annotation is not self.event_types:
+            raise ValueError(f"{self.source}: {self.detail_model.__name__}.event_type is not a {self.event_types}")
+
+    @property
+    def label(self) -> str:
+        """`name` starting a sentence: "Lead event"."""
+        return self.name[:1].upper() + self.name[1:]
+
+    @property
+    def title(self) -> str:
+        """The family's heading: "Lead events"."""
+        return f"{self.label}s"
+
+    @property
+    def types(self) -> tuple[StrEnum, ...]:
+        return tuple(self.event_types)
+
+
+WEBHOOK_EVENTS = EventFamily(
+    source=WEBHOOK_EVENT_SOURCE,
+    name="canonical event",
+    publisher="the hub's webhook gateway",
+    summary="Every vendor webhook the hub accepts, and every call to its Segment-compatible tracking API, leaves "
+    "as canonical events: one envelope for every vendor, `data` normalized from the vendor's event.",
+    detail_model=CanonicalEvent,
+    event_types=EventType,
+    schema_version=SCHEMA_VERSION,
+    meaning=lambda event_type: taxonomy.describe(EventType(event_type)).meaning,
+    example=lambda event_type: taxonomy.example_event(EventType(event_type)),
+    described=lambda event_type: taxonomy.describe(EventType(event_type)).described,
+)
+
+LEAD_EVENTS = EventFamily(
+    source=LEAD_EVENT_SOURCE,
+    name="lead event",
+    publisher="the hub's lead domain",
+    summary="What happened to a lead: its score, its lifecycle stage, a handoff to sales, a merge or unmerge of "
+    "two contacts. `lead_processor` publishes them as canonical events change leads, `leads_api` on lead capture "
+    "and unmerge, `lead_nurture` every hour, and `make rescore` when it applies a scoring model. Every event "
+    "carries the lead as it is after the change (`lead_id`, `email`, `stage`, the scores, `model_version`) and "
+    "a `reason`; the other fields are set by some types only.",
+    detail_model=LeadEvent,
+    event_types=LeadEventType,
+    schema_version=LEAD_SCHEMA_VERSION,
+    meaning=lambda event_type: lead_taxonomy.describe(LeadEventType(event_type)).meaning,
+    example=lambda event_type: lead_taxonomy.example_event(LeadEventType(event_type)),
+    described=lambda event_type: lead_taxonomy.describe(LeadEventType(event_type)).described,
+)
+
+# In the order the catalog documents them.
+FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS)
+
+
+def family(source: str) -> EventFamily:
+    """The family of events published under `source`."""
+    for candidate in FAMILIES:
+        if candidate.source == source:
+            return candidate
+    raise LookupError(f"no event family publishes under {source!r}: add one to FAMILIES in shared/events/families.py")
+
+
+def family_of(event_type: StrEnum) -> EventFamily:
+    """The family whose enum `event_type` belongs to (by enum, not value: two sources may share a type name)."""
+    for candidate in FAMILIES:
+        if type(event_type) is candidate.event_types:
+            return candidate
+    raise LookupError(f"{event_type!r} is no family's event type: add its family to shared/events/families.py")
