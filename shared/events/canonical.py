@@ -7,19 +7,16 @@ rely on every field of `CanonicalEvent`. Vendor-specific ids travel as `"<vendor
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events.ids import event_id
+
 SCHEMA_VERSION = "1.0"
 WEBHOOK_EVENT_SOURCE = "revops.webhooks"
-
-# Deterministic event ids: the same vendor event always becomes the same canonical event id, so a
-# re-publish after a crash is recognisable downstream.
-_EVENT_ID_NAMESPACE = uuid.UUID("6f1c2d38-5b7e-4c53-9a57-2b1a7c0e9d41")
 
 
 class EventType(StrEnum):
@@ -124,4 +121,5 @@ class CanonicalEvent(BaseModel):
 
     @staticmethod
     def id_for(vendor: str, dedupe_key: str) -> str:
-        return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{vendor}:{dedupe_key}"))
+        """Deterministic: see `shared.events.ids.event_id`, which computes it without this model."""
+        return event_id(vendor, dedupe_key)

@@ -1,11 +1,12 @@
 """What each canonical event type means, which vendor events become it, and an example of it.
 
-Hand-maintained prose for the schema registry descriptions and `docs/events.md`. The vendor adapters in
-`shared/webhooks/vendors/` are the authority on mappings; this table describes them for readers and is not
-imported by them (nor does it import them). A type missing here is still published, registered and
-documented, flagged as not described yet; add it here when adding it to `EventType`.
+Hand-maintained prose for the schema registry descriptions and `docs/events.md` (it is the canonical event
+family's, `shared/events/families.py`). The vendor normalizers in `shared/webhooks/normalizers/` are the
+authority on mappings; this table describes them for readers and is not imported by them (nor does it import
+them). A type missing here is still published, registered and documented, flagged as not described yet; add
+it here when adding it to `EventType`.
 
-`tests/unit/test_event_taxonomy.py` holds this table to the adapters: every registered vendor must emit
+`tests/unit/test_event_taxonomy.py` holds this table to the normalizers: every registered vendor must emit
 something here, every `Emitter` must name a registered vendor, and every vendor event type it lists must
 normalize to the type it is listed under.
 """
@@ -58,7 +59,7 @@ _ZENDESK_REQUESTER = "6596848315901"
 _ZENDESK_ORGANIZATION = "8800"
 
 # Segment's spec event names the hub reads as a particular engagement kind (`TRACK_KINDS` in
-# shared/webhooks/vendors/segment.py, which compares them case-insensitively).
+# shared/webhooks/normalizers/segment.py, which compares them case-insensitively).
 _SEGMENT_TRACK_KINDS = (
     ("Demo Requested", EngagementKind.DEMO_REQUEST),
     ("Trial Started", EngagementKind.TRIAL_SIGNUP),

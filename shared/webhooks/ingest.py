@@ -36,6 +36,7 @@ from shared.webhooks.model import (
     Outcome,
     VendorEvent,
 )
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.payload import escape_lone_surrogates, has_lone_surrogates, replace_lone_surrogates
 from shared.webhooks.ports import Clock, DeliveryLedger, EventPublisher, PayloadTooLargeToStore, SecretSource
 from shared.webhooks.signatures import SignatureError
@@ -125,7 +126,9 @@ class WebhookIngest:
         vendor_events = [_mend(event) if _unencodable(event) else event for event in parsed]
         mended = sum(event is not original for event, original in zip(vendor_events, parsed, strict=True))
         context = DeliveryContext(attempt.attempt_id, request.request_id, now)
-        by_key = {e.dedupe_key: Claim(vendor.name, e.dedupe_key, vendor.normalize(e, context)) for e in vendor_events}
+        by_key = {
+            e.dedupe_key: Claim(vendor.name, e.dedupe_key, normalize(vendor.name, e, context)) for e in vendor_events
+        }
         note = None
         if mended:
             note = (

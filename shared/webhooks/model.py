@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import InvalidInput
-from shared.events.canonical import CanonicalEvent
+
+if TYPE_CHECKING:  # the receiver splits and stores vendor events without the canonical model (pydantic)
+    from shared.events.canonical import CanonicalEvent
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,20 @@
-"""What every vendor integration provides: how its sender is proven, how its body splits into events, and
-how each event maps onto the canonical taxonomy."""
+"""What every vendor integration provides to the webhook receiver: how its sender is proven, how its body
+splits into vendor events, and how the gateway answers it.
+
+How each vendor event maps onto the canonical taxonomy is the normalizers' (`shared.webhooks.normalizers`),
+on the publisher's side of the outbox. Nothing here (nor in `shared/webhooks/vendors/`) imports pydantic:
+the receiver's cold start pays only for verifying, splitting and storing.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.payload import MalformedPayload as MalformedPayload  # re-exported for the adapters
 from shared.webhooks.payload import PayloadTooLarge as PayloadTooLarge
@@ -53,10 +56,9 @@ class Vendor(ABC):
 
     @abstractmethod
     def parse(self, request: InboundWebhook) -> list[VendorEvent]:
-        """Split a verified body into vendor events; raise MalformedPayload if it cannot."""
-
-    @abstractmethod
-    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent: ...
+        """Split a verified body into vendor events (dedupe key, id, type, time, payload); raise
+        MalformedPayload, naming the field, when it cannot: not JSON within bounds, an envelope field of the
+        wrong type, an id missing, a time outside 1970..2200, more events than the vendor sends."""
 
     def handshake(self, request: InboundWebhook) -> Reply | None:
         """For a verified request that is a protocol handshake rather than events (Slack's url_verification),
@@ -66,29 +68,6 @@ class Vendor(ABC):
     def reply(self, answer: Reply) -> Reply:
         """The gateway's answer in the form this vendor expects; JSON unless the vendor says otherwise."""
         return answer
-
-    def canonical(
-        self,
-        event: VendorEvent,
-        context: DeliveryContext,
-        event_type: EventType,
-        subject: Subject | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> CanonicalEvent:
-        payload = data if data is not None else {"payload": dict(event.payload)}
-        return CanonicalEvent(
-            event_id=CanonicalEvent.id_for(self.name, event.dedupe_key),
-            event_type=event_type,
-            occurred_at=event.occurred_at or context.received_at,
-            received_at=context.received_at,
-            source_vendor=self.name,
-            vendor_event_id=event.vendor_event_id,
-            vendor_event_type=event.vendor_event_type,
-            subject=subject or Subject(),
-            data=dict(payload),
-            correlation_id=context.correlation_id,
-            delivery_id=context.delivery_id,
-        )
 
 
 def content_hash(value: Any) -> str:

@@ -1,7 +1,7 @@
-"""shared/events/taxonomy.py is held to the vendor adapters, so the catalog's "emitted for" cannot go stale.
+"""shared/events/taxonomy.py is held to the vendor normalizers, so the catalog's "emitted for" cannot go stale.
 
-The adapters in shared/webhooks/vendors/ are the authority on which vendor events become which type; the
-taxonomy describes them by hand. These tests fail when a vendor is registered but not described, when the
+The normalizers in shared/webhooks/normalizers/ are the authority on which vendor events become which type;
+the taxonomy describes them by hand. These tests fail when a vendor is registered but not described, when the
 taxonomy names a vendor that is not registered, when a type is left undescribed, and when a vendor event
 the taxonomy lists under a type no longer normalizes to that type.
 """
@@ -20,9 +20,11 @@ import pytest
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType
 from shared.events.taxonomy import EVENT_TYPES, NOT_DESCRIBED, Emitter, describe
 from shared.webhooks.model import VendorEvent
+from shared.webhooks.normalizers import NORMALIZERS
+from shared.webhooks.normalizers import normalize as normalize_event
+from shared.webhooks.normalizers.segment import TRACK_KINDS
 from shared.webhooks.registry import TRACKING_API, VENDORS
 from shared.webhooks.vendor import DeliveryContext, Vendor
-from shared.webhooks.vendors.segment import TRACK_KINDS
 from shared.webhooks.vendors.standard import StandardWebhooks
 
 ADAPTERS: dict[str, Vendor] = {**VENDORS, TRACKING_API.name: TRACKING_API}
@@ -36,7 +38,7 @@ NOT_MAPPED_BY_A_VENDOR_ADAPTER: dict[EventType, str] = {
     "engagement.recorded): only Standard Webhooks senders, such as the product's own backend, publish it",
 }
 
-# The least of a vendor event each adapter's normalize reads, by vendor and vendor event type.
+# The least of a vendor event each vendor's normalizer reads, by vendor and vendor event type.
 PAYLOADS: dict[str, Callable[[str], dict[str, Any]]] = {
     "stripe": lambda kind: {"object": "event", "type": kind, "data": {"object": {}}},
     "hubspot": lambda kind: {"subscriptionType": kind, "objectId": 1},
@@ -122,10 +124,10 @@ UNMAPPED: dict[str, list[tuple[str, dict[str, Any]]]] = {
 
 def normalize(vendor: str, vendor_event_type: str, overrides: dict[str, Any] | None = None) -> CanonicalEvent:
     if vendor not in PAYLOADS:
-        pytest.fail(f"add to PAYLOADS the least of a {vendor} event its adapter's normalize reads")
+        pytest.fail(f"add to PAYLOADS the least of a {vendor} event its normalizer reads")
     payload = PAYLOADS[vendor](vendor_event_type) | (overrides or {})
     event = VendorEvent("dedupe-1", None, vendor_event_type, None, payload)
-    return ADAPTERS[vendor].normalize(event, CONTEXT)
+    return normalize_event(vendor, event, CONTEXT)
 
 
 def all_emitters() -> list[tuple[EventType, Emitter]]:
@@ -145,6 +147,10 @@ def listed_vendor_events() -> list[Any]:
 def test_every_registered_vendor_is_described_as_emitting_something() -> None:
     emitting = {emitter.vendor for _, emitter in all_emitters()}
     assert set(ADAPTERS) - emitting == set(), "describe these vendors' mappings in shared/events/taxonomy.py"
+
+
+def test_every_registered_vendor_has_a_normalizer() -> None:
+    assert set(NORMALIZERS) == set(ADAPTERS)
 
 
 def test_every_emitter_names_a_registered_vendor() -> None:
@@ -181,7 +187,7 @@ def test_every_listed_vendor_event_normalizes_to_the_type_it_is_listed_under(
     # Given a vendor event the taxonomy lists under a type (a wildcard stands for any name it matches)
     name = vendor_event_type.replace("*", "anything")
     overrides = MEETING_THE_CONDITION.get((emitter.vendor, vendor_event_type, event_type))
-    # When its adapter normalizes it
+    # When its normalizer normalizes it
     canonical = normalize(emitter.vendor, name, overrides)
     # Then it is of that type (when only some such events are, MEETING_THE_CONDITION has one that meets it)
     assert canonical.event_type is event_type, (
@@ -227,7 +233,7 @@ def test_standard_webhooks_is_listed_for_exactly_the_types_it_passes_through() -
     assert listed == passed_through
 
 
-def test_segment_track_names_are_listed_with_the_kinds_the_adapter_gives_them() -> None:
+def test_segment_track_names_are_listed_with_the_kinds_the_normalizer_gives_them() -> None:
     for vendor in ("segment", TRACKING_API.name):
         [track] = [
             e

@@ -20,6 +20,7 @@ from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import load_model, parse_model
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.registry import TRACKING_API, VENDORS
 from shared.webhooks.vendor import DeliveryContext
 from tests.fakes import FixedClock, InMemoryLeadRepository, InMemoryScoringModelStore, RecordingPublisher
@@ -47,7 +48,7 @@ class Hub:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = InboundWebhook(vendor, "POST", url, {}, raw, "request-1")
         context = DeliveryContext(f"delivery-{next(self._deliveries)}", "request-1", self.clock.now())
-        events = [adapter.normalize(event, context) for event in adapter.parse(request)]
+        events = [normalize(adapter.name, event, context) for event in adapter.parse(request)]
         for event in events:
             self.service.handle(event)
         return events

@@ -1,4 +1,5 @@
-"""Vendor events map onto the canonical taxonomy; what the hub does not map is kept as vendor.unmapped."""
+"""Vendor events map onto the canonical taxonomy (`shared.webhooks.normalizers`); what the hub does not map is
+kept as vendor.unmapped."""
 
 from __future__ import annotations
 
@@ -8,19 +9,25 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.events.canonical import CanonicalEvent, EventType
-from shared.webhooks.registry import VENDORS
+from shared.events.ids import event_id
+from shared.webhooks import normalizers
+from shared.webhooks.model import VendorEvent
+from shared.webhooks.registry import TRACKING_API, VENDORS
 from shared.webhooks.vendor import DeliveryContext, MalformedPayload
 from tests.webhook_samples import hubspot_event, hubspot_events, hubspot_request, stripe_event, stripe_request
 
 CONTEXT = DeliveryContext("delivery-1", "request-1", datetime(2026, 11, 25, tzinfo=UTC))
 
 
-def normalize(vendor: str, body: bytes) -> list[CanonicalEvent]:
-    adapter = VENDORS[vendor]
+def parse(vendor: str, body: bytes) -> list[VendorEvent]:
     request = (
         stripe_request(body, signature="t=0,v1=00") if vendor == "stripe" else hubspot_request(body, signature="x")
     )
-    return [adapter.normalize(event, CONTEXT) for event in adapter.parse(request)]
+    return VENDORS[vendor].parse(request)
+
+
+def normalize(vendor: str, body: bytes) -> list[CanonicalEvent]:
+    return [normalizers.normalize(vendor, event, CONTEXT) for event in parse(vendor, body)]
 
 
 @pytest.mark.parametrize(
@@ -150,3 +157,50 @@ def test_a_hubspot_contact_associated_with_a_company_names_the_account() -> None
     [event] = normalize("hubspot", body)
     assert event.event_type is EventType.CONTACT_UPSERTED
     assert (event.subject.contact_id, event.subject.account_id) == ("hubspot:123", "hubspot:9001")
+
+
+# The publisher's side of the outbox ------------------------------------------------------------------------
+
+
+def test_every_vendor_the_gateway_receives_has_a_normalizer() -> None:
+    assert set(normalizers.NORMALIZERS) == {*VENDORS, TRACKING_API.name}
+
+
+def test_an_event_of_a_vendor_without_a_normalizer_is_refused_by_name() -> None:
+    [event] = parse("stripe", stripe_event("evt_1"))
+    with pytest.raises(normalizers.UnknownVendor, match="acme"):
+        normalizers.normalize("acme", event, CONTEXT)
+
+
+def test_the_event_id_is_computable_without_the_canonical_model() -> None:
+    # Given a Stripe event the receiver split (and stored) without normalizing it
+    [stored] = parse("stripe", stripe_event("evt_id"))
+    # When the publisher normalizes it
+    [event] = normalize("stripe", stripe_event("evt_id"))
+    # Then its id is the one the receiver could compute from the vendor and the dedupe key alone
+    assert event.event_id == event_id("stripe", stored.dedupe_key) == CanonicalEvent.id_for("stripe", "evt_id")
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (
+            stripe_event("evt_items", "customer.subscription.updated", items="x"),
+            "data.object.items: expected an object",
+        ),
+        (
+            stripe_event("evt_price", "customer.subscription.updated", items={"data": [{"price": "p"}]}),
+            "data.object.items.data[0].price: expected an object",
+        ),
+        (stripe_event("evt_details", "invoice.paid", customer_details="x"), "data.object.customer_details: "),
+    ],
+)
+def test_a_deep_field_of_the_wrong_type_is_refused_by_the_normalizer_naming_it(body: bytes, named: str) -> None:
+    # Given a Stripe event whose envelope is sound but whose data.object holds a field of the wrong type
+    # When the receiver splits it, Then it is an identifiable event it can store
+    [event] = parse("stripe", body)
+    assert event.vendor_event_id is not None
+    # When the publisher normalizes it, Then the field is named
+    with pytest.raises(MalformedPayload) as refused:
+        normalizers.normalize("stripe", event, CONTEXT)
+    assert named in str(refused.value)

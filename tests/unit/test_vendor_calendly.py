@@ -8,6 +8,7 @@ import pytest
 
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import MalformedPayload
 from shared.webhooks.vendors import calendly as calendly_scheme
@@ -31,7 +32,7 @@ BODY = calendly_event()
 
 
 def normalized(body: bytes) -> list[CanonicalEvent]:
-    return [CALENDLY.normalize(event, CONTEXT) for event in CALENDLY.parse(calendly_request(body))]
+    return [normalize(CALENDLY.name, event, CONTEXT) for event in CALENDLY.parse(calendly_request(body))]
 
 
 # Signatures -------------------------------------------------------------------------------------------------

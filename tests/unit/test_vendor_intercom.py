@@ -8,6 +8,7 @@ import pytest
 
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.webhooks.model import InboundWebhook, Outcome
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import MalformedPayload
 from shared.webhooks.vendors import intercom as intercom_scheme
@@ -47,7 +48,7 @@ def contact(role: str = "user") -> dict:
 
 
 def normalized(body: bytes) -> list[CanonicalEvent]:
-    return [INTERCOM.normalize(event, CONTEXT) for event in INTERCOM.parse(intercom_request(body))]
+    return [normalize(INTERCOM.name, event, CONTEXT) for event in INTERCOM.parse(intercom_request(body))]
 
 
 # Signatures -------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import MalformedPayload
 from shared.webhooks.vendors.salesforce import ACK, Salesforce
@@ -34,7 +35,7 @@ BILLION_LAUGHS = (
 
 
 def normalized(body: bytes) -> list[CanonicalEvent]:
-    return [SALESFORCE.normalize(event, CONTEXT) for event in SALESFORCE.parse(salesforce_request(body))]
+    return [normalize(SALESFORCE.name, event, CONTEXT) for event in SALESFORCE.parse(salesforce_request(body))]
 
 
 def opportunity(**fields: str | None) -> bytes:

@@ -11,6 +11,7 @@ import pytest
 
 from shared.events.canonical import EngagementKind, EventType
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import DeliveryContext, MalformedPayload, PayloadTooLarge, Reply
 from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi, sign
@@ -41,7 +42,7 @@ def api_call(path: str, body: dict | bytes, write_key: str | None = WRITE_KEY, *
 
 
 def normalized(vendor, request):  # type: ignore[no-untyped-def]
-    return [vendor.normalize(event, CONTEXT) for event in vendor.parse(request)]
+    return [normalize(vendor.name, event, CONTEXT) for event in vendor.parse(request)]
 
 
 def test_a_signed_destination_message_verifies_and_a_forged_one_does_not() -> None:

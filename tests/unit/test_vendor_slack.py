@@ -11,6 +11,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.webhooks.model import InboundWebhook, Outcome
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import MalformedPayload, Reply
 from shared.webhooks.vendors import slack as slack_scheme
@@ -50,7 +51,7 @@ def sdk(secret: str = SLACK_SECRET) -> SignatureVerifier:
 
 
 def normalized(body: bytes) -> list[CanonicalEvent]:
-    return [SLACK.normalize(event, CONTEXT) for event in SLACK.parse(slack_request(body))]
+    return [normalize(SLACK.name, event, CONTEXT) for event in SLACK.parse(slack_request(body))]
 
 
 # Signatures, against slack_sdk ------------------------------------------------------------------------------

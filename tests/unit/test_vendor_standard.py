@@ -13,6 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import MalformedPayload
 from shared.webhooks.vendors import standard as standard_scheme
@@ -38,7 +39,7 @@ MSG_ID = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
 
 
 def normalized(body: bytes) -> list[CanonicalEvent]:
-    return [STANDARD.normalize(event, CONTEXT) for event in STANDARD.parse(standard_request(body))]
+    return [normalize(STANDARD.name, event, CONTEXT) for event in STANDARD.parse(standard_request(body))]
 
 
 # Signatures, against the standardwebhooks package -----------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import MalformedPayload
 from shared.webhooks.vendors import typeform as typeform_scheme
@@ -30,7 +31,7 @@ BODY = typeform_response()
 
 
 def normalized(body: bytes) -> list[CanonicalEvent]:
-    return [TYPEFORM.normalize(event, CONTEXT) for event in TYPEFORM.parse(typeform_request(body))]
+    return [normalize(TYPEFORM.name, event, CONTEXT) for event in TYPEFORM.parse(typeform_request(body))]
 
 
 # Signatures -------------------------------------------------------------------------------------------------

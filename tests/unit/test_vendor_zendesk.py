@@ -9,6 +9,7 @@ import pytest
 
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.normalizers import normalize
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.vendor import MalformedPayload
 from shared.webhooks.vendors import zendesk as zendesk_scheme
@@ -33,7 +34,7 @@ BODY = zendesk_event()
 
 
 def normalized(body: bytes) -> list[CanonicalEvent]:
-    return [ZENDESK.normalize(event, CONTEXT) for event in ZENDESK.parse(zendesk_request(body))]
+    return [normalize(ZENDESK.name, event, CONTEXT) for event in ZENDESK.parse(zendesk_request(body))]
 
 
 # Signatures -------------------------------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def test_a_trigger_body_is_kept_whole_under_a_content_hash(body: bytes) -> None:
     # Given a trigger webhook with an admin-written body and no event type
     # When it is parsed twice (a retry) and normalized
     [first], [again] = ZENDESK.parse(zendesk_request(body)), ZENDESK.parse(zendesk_request(body))
-    event = ZENDESK.normalize(first, CONTEXT)
+    event = normalize(ZENDESK.name, first, CONTEXT)
     # Then it is unmapped, keeps the body, and dedupes on its content
     assert event.event_type is EventType.VENDOR_UNMAPPED
     assert event.data["payload"] == (json.loads(body) if body.startswith(b"{") else {"body": json.loads(body)})

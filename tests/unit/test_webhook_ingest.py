@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 
 from shared.events.canonical import EventType
+from shared.webhooks import normalizers
 from shared.webhooks.ingest import CLAIM_LEASE, WebhookIngest
 from shared.webhooks.model import Disposition, Outcome
 from shared.webhooks.registry import VENDORS
-from shared.webhooks.vendors.stripe import Stripe
 from tests.fakes import FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
 from tests.vendor_samples import (
     JSON_VENDORS,
@@ -275,7 +275,7 @@ def _claim_for(gateway: Gateway, body: bytes):  # type: ignore[no-untyped-def]
 
     vendor = VENDORS["stripe"]
     [event] = vendor.parse(stripe_request(body, timestamp=gateway.epoch))
-    canonical = vendor.normalize(event, DeliveryContext("crashed", "req", gateway.clock.now()))
+    canonical = normalizers.normalize("stripe", event, DeliveryContext("crashed", "req", gateway.clock.now()))
     return Claim("stripe", event.dedupe_key, canonical)
 
 
@@ -388,19 +388,17 @@ def test_a_signed_malformed_hubspot_event_is_400_and_logged(
     assert named in (attempt.reason or "")
 
 
-class _BrokenStripe(Stripe):
-    """Stripe with a bug in its normalizer: what the last line of defence is for."""
-
-    def normalize(self, event, context):  # type: ignore[no-untyped-def]
-        raise RuntimeError("a bug in our normalizer")
+def _broken_normalizer(event, context):  # type: ignore[no-untyped-def]
+    """Stripe's normalizer with a bug: what the last line of defence is for."""
+    raise RuntimeError("a bug in our normalizer")
 
 
-def test_a_bug_in_a_normalizer_is_a_logged_400_not_a_5xx(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_bug_in_a_normalizer_is_a_logged_400_not_a_5xx(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a vendor whose normalizer raises an exception it was never meant to
     gateway = Gateway()
-    gateway.ingest = WebhookIngest(
-        {"stripe": _BrokenStripe()}, gateway.secrets, gateway.ledger, gateway.publisher, gateway.clock
-    )
+    monkeypatch.setitem(normalizers.NORMALIZERS, "stripe", _broken_normalizer)
     # When a delivery arrives
     with caplog.at_level(logging.ERROR):
         response = gateway.stripe(stripe_event("evt_bug"))

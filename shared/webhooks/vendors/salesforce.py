@@ -6,25 +6,23 @@ org can read it), so this admits what the org sends but keeps out only casual fo
 with an unguessable path or an IP allow list where that matters.
 
 Salesforce retries a message until it gets its SOAP `Ack`, re-sending every notification with the same
-`Notification/Id`, which is therefore the dedupe key.
+`Notification/Id`, which is therefore the dedupe key. How its records map onto the taxonomy:
+`shared.webhooks.normalizers.salesforce`.
 """
 
 from __future__ import annotations
 
 import hmac
-import math
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
-
-from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.envelope import identifier, iso_time
+from shared.webhooks.envelope import text as text_field
 from shared.webhooks.model import InboundWebhook, VendorEvent
-from shared.webhooks.payload import Id, IsoTime, Payload, Str, Text, read
 from shared.webhooks.signatures import SignatureError
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, qualified
+from shared.webhooks.vendor import MalformedPayload, Reply, Vendor
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -44,21 +42,6 @@ _NO_DTD = "body declares a DOCTYPE or ENTITY; Salesforce never does, so it is re
 # Envelope, Body, notifications, Notification, sObject, a field, a compound field (an address) and its
 # parts: 8 levels. 32 leaves room for what Salesforce may add and stops anything built to hurt.
 MAX_XML_DEPTH = 32
-_CONTACTS = {"Lead", "Contact"}
-
-
-class SObject(Payload):
-    """The fields of a notified record the hub reads. XML gives each a string (None when `xsi:nil`), or an
-    object for a compound field; an id or a stage that is an object is malformed."""
-
-    id: Id = Field(None, alias="Id")
-    account_id: Id = Field(None, alias="AccountId")
-    email: Text = Field(None, alias="Email")
-    stage: Str = Field(None, alias="StageName")
-    is_won: Str = Field(None, alias="IsWon")
-    is_closed: Str = Field(None, alias="IsClosed")
-    last_modified: IsoTime = Field(None, alias="LastModifiedDate")
-    system_modstamp: IsoTime = Field(None, alias="SystemModstamp")
 
 
 class Salesforce(Vendor):
@@ -94,26 +77,6 @@ class Salesforce(Vendor):
         if len(elements) > MAX_NOTIFICATIONS:
             raise MalformedPayload(f"Salesforce sends at most {MAX_NOTIFICATIONS} notifications per message")
         return [_event(position, element, header) for position, element in enumerate(elements)]
-
-    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        sobject = event.vendor_event_type
-        fields: dict[str, Any] = dict(event.payload["fields"])
-        record = read(SObject, fields, f"Notification {event.vendor_event_id}.sObject")
-        record_id = qualified(self.name, record.id)
-        account_id = qualified(self.name, record.account_id)
-        base = {"sobject_type": sobject, "action_id": event.payload.get("action_id"), "fields": fields}
-        if sobject in _CONTACTS:
-            subject = Subject(contact_id=record_id, account_id=account_id, email=record.email)
-            return self.canonical(event, context, EventType.CONTACT_UPSERTED, subject, base)
-        if sobject == "Account":
-            subject = Subject(account_id=record_id)
-            return self.canonical(
-                event, context, EventType.ACCOUNT_UPSERTED, subject, base | {"name": fields.get("Name")}
-            )
-        if sobject == "Opportunity":
-            subject = Subject(deal_id=record_id, account_id=account_id)
-            return self.canonical(event, context, _deal_outcome(record), subject, base | _deal(fields, record))
-        return self.canonical(event, context, EventType.VENDOR_UNMAPPED, Subject(), {"payload": dict(event.payload)})
 
     def reply(self, answer: Reply) -> Reply:
         # Salesforce keeps retrying (for up to 24 hours) anything that is not a SOAP Ack, so a stored or
@@ -192,14 +155,26 @@ def _event(position: int, element: ET.Element, header: dict[str, str | None]) ->
     if not sobject_type:
         raise MalformedPayload(f"sObject of Notification {notification_id} has no xsi:type")
     fields = _fields(sobject)
-    record = read(SObject, fields, f"Notification {notification_id}.sObject")
     return VendorEvent(
         dedupe_key=notification_id,
         vendor_event_id=notification_id,
         vendor_event_type=sobject_type,
-        occurred_at=record.last_modified or record.system_modstamp,
+        occurred_at=_modified(fields, f"Notification {notification_id}.sObject"),
         payload=header | {"notification_id": notification_id, "sobject_type": sobject_type, "fields": fields},
     )
+
+
+def _modified(fields: dict[str, Any], where: str) -> datetime | None:
+    """When the record was last changed. XML gives each field a string (None when `xsi:nil`), or an object
+    for a compound field: the ids, stage and flags the normalizer reads must be strings, and the times
+    ISO-8601 times between 1970 and 2200."""
+    identifier(fields, "Id", where)
+    identifier(fields, "AccountId", where)
+    for name in ("StageName", "IsWon", "IsClosed"):
+        text_field(fields, name, where)
+    last_modified = iso_time(fields, "LastModifiedDate", where)
+    system_modstamp = iso_time(fields, "SystemModstamp", where)
+    return last_modified or system_modstamp
 
 
 def _fields(element: ET.Element) -> dict[str, Any]:
@@ -225,37 +200,3 @@ def _org_key(org_id: str) -> bytes:
     # Setup shows the 15-character org id, messages carry the 18-character one: the last 3 characters are
     # only a checksum of the first 15, so either form configured matches.
     return org_id.strip()[:15].encode()
-
-
-def _deal_outcome(record: SObject) -> EventType:
-    stage = (record.stage or "").strip().lower()
-    won = _true(record.is_won) or stage == "closed won"
-    if won:
-        return EventType.DEAL_WON
-    if _true(record.is_closed) or stage == "closed lost":
-        return EventType.DEAL_LOST
-    return EventType.DEAL_STAGE_CHANGED
-
-
-def _deal(fields: dict[str, Any], record: SObject) -> dict[str, Any]:
-    return {
-        "name": fields.get("Name"),
-        "stage": record.stage,
-        "amount": _number(fields.get("Amount")),
-        "close_date": fields.get("CloseDate"),
-        "is_won": _true(record.is_won),
-        "is_closed": _true(record.is_closed),
-    }
-
-
-def _true(value: object) -> bool:
-    return isinstance(value, str) and value.lower() == "true"
-
-
-def _number(value: object) -> float | None:
-    # Amount is an xsd:double in the enterprise WSDL; NaN and infinities have no JSON form
-    try:
-        number = float(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) else None

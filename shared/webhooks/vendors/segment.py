@@ -1,4 +1,4 @@
-"""Segment, two ways in, one normalization.
+"""Segment, two ways in, one normalization (`shared.webhooks.normalizers.segment`).
 
 - `segment`: Segment's webhook destination. `X-Signature` = hex HMAC-SHA1 of the body with the shared
   secret; one Segment message per request; no timestamp, so de-duplication on `messageId` is the only
@@ -21,21 +21,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import Field
-
-from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
+from shared.webhooks.envelope import at, identifier, iso_time, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
-from shared.webhooks.payload import Id, IsoTime, Obj, Payload, Str, read
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
-from shared.webhooks.vendor import (
-    DeliveryContext,
-    MalformedPayload,
-    PayloadTooLarge,
-    Reply,
-    Vendor,
-    load_json,
-    qualified,
-)
+from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Reply, Vendor, load_json
 
 SIGNATURE_HEADER = "X-Signature"
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
@@ -50,144 +39,52 @@ MAX_DECOMPRESSED_BYTES = MAX_BATCH_BYTES  # a gzip body is held to the same limi
 MAX_BATCH_MESSAGES = 2500
 _MESSAGE_LIMIT = f"Segment's limit is 32 KB ({MAX_MESSAGE_BYTES:,} bytes) a message"
 
-# Segment's semantic event names (its B2B SaaS and e-commerce specs) that mean a scoring-relevant engagement.
-TRACK_KINDS: dict[str, EngagementKind] = {
-    "demo requested": EngagementKind.DEMO_REQUEST,
-    "trial started": EngagementKind.TRIAL_SIGNUP,
-    "signed up": EngagementKind.TRIAL_SIGNUP,
-    "form submitted": EngagementKind.FORM_SUBMIT,
-    "email opened": EngagementKind.EMAIL_OPEN,
-    "email link clicked": EngagementKind.EMAIL_CLICK,
-    "webinar attended": EngagementKind.WEBINAR_ATTENDED,
-    "content downloaded": EngagementKind.CONTENT_DOWNLOAD,
-    "file downloaded": EngagementKind.CONTENT_DOWNLOAD,
-    "meeting booked": EngagementKind.MEETING_BOOKED,
-    "pricing page viewed": EngagementKind.PRICING_PAGE_VISIT,
-}
-
-
-_CONTENT_KINDS = (EngagementKind.CONTENT_DOWNLOAD, EngagementKind.WEBINAR_ATTENDED)
-_CONTENT_NAME_KEYS = ("title", "name", "content_name", "webinar_name")
-
-
-class SegmentPage(Payload):
-    url: Str = None
-    path: Str = None
-    referrer: Any = None
-
-
-class SegmentContext(Payload):
-    page: SegmentPage = Field(default_factory=SegmentPage)
-    traits: Obj = Field(default_factory=dict)
-
-
-class SegmentProperties(Payload):
-    """What of a call's `properties` the hub reads; the whole object travels as it came."""
-
-    url: Str = None
-    path: Str = None
-    referrer: Any = None
-    title: Any = None
-
-
-class SegmentMessage(Payload):
-    """A Segment message (the Segment spec's common fields and those of each call)."""
-
-    type: Str = None
-    message_id: Str = Field(None, alias="messageId")
-    user_id: Id = Field(None, alias="userId")
-    anonymous_id: Id = Field(None, alias="anonymousId")
-    event: Str = None
-    name: Str = None
-    group_id: Id = Field(None, alias="groupId")
-    previous_id: Id = Field(None, alias="previousId")
-    timestamp: IsoTime = None
-    original_timestamp: IsoTime = Field(None, alias="originalTimestamp")
-    properties: Obj = Field(default_factory=dict)
-    traits: Obj = Field(default_factory=dict)
-    context: SegmentContext = Field(default_factory=SegmentContext)
-
 
 def message_event(message: dict[str, Any], default_type: str | None = None, where: str = "") -> VendorEvent:
-    """One Segment message as a vendor event; `where` prefixes what a problem names (`batch[3]`)."""
-    fields = read(SegmentMessage, message, where)
-    at = f"{where}: " if where else ""
-    kind = fields.type or default_type
+    """One Segment message as a vendor event; `where` prefixes what a problem names (`batch[3]`).
+
+    Besides its envelope (type, messageId, userId, anonymousId, times), every field the normalizer reads is
+    checked for its type here, so that a stored message always normalizes."""
+    kind = text(message, "type", where) or default_type
+    message_id = text(message, "messageId", where)
+    user_id, anonymous_id = identifier(message, "userId", where), identifier(message, "anonymousId", where)
+    event_name = text(message, "event", where)
+    text(message, "name", where)
+    identifier(message, "groupId", where)
+    identifier(message, "previousId", where)
+    occurred_at = iso_time(message, "timestamp", where)
+    original_timestamp = iso_time(message, "originalTimestamp", where)
+    properties = mapping(message, "properties", where)
+    mapping(message, "traits", where)
+    _context(mapping(message, "context", where), at(where, "context"))
+    at_ = f"{where}: " if where else ""
     if kind not in MESSAGE_TYPES:
-        raise MalformedPayload(f"{at}message type {kind!r} is not one of {', '.join(MESSAGE_TYPES)}")
-    message_id = fields.message_id
+        raise MalformedPayload(f"{at_}message type {kind!r} is not one of {', '.join(MESSAGE_TYPES)}")
     if not message_id:
-        raise MalformedPayload(f"{at}every Segment message needs a messageId")
-    if not fields.user_id and not fields.anonymous_id:
-        raise MalformedPayload(f"{at}message {message_id} has neither userId nor anonymousId")
-    if kind == "track" and not fields.event:
-        raise MalformedPayload(f"{at}track message {message_id} has no event name")
-    read(SegmentProperties, fields.properties, f"{where}.properties" if where else "properties")
+        raise MalformedPayload(f"{at_}every Segment message needs a messageId")
+    if not user_id and not anonymous_id:
+        raise MalformedPayload(f"{at_}message {message_id} has neither userId nor anonymousId")
+    if kind == "track" and not event_name:
+        raise MalformedPayload(f"{at_}track message {message_id} has no event name")
+    _page(properties, at(where, "properties"))
     return VendorEvent(
         dedupe_key=message_id,
         vendor_event_id=message_id,
         vendor_event_type=kind,
-        occurred_at=fields.timestamp or fields.original_timestamp,
+        occurred_at=occurred_at or original_timestamp,
         payload={**message, "type": kind},
     )
 
 
-def normalize_message(vendor: Vendor, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-    message = read(SegmentMessage, event.payload)
-    kind = event.payload["type"]
-    subject = _subject(message)
-    if kind == "identify":
-        data = {"traits": message.traits, "anonymous_id": message.anonymous_id}
-        return vendor.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
-    if kind == "alias":
-        data = {"previous_id": message.previous_id, "user_id": message.user_id}
-        return vendor.canonical(event, context, EventType.CONTACT_UPSERTED, subject, data)
-    if kind == "group":
-        group = Subject(
-            contact_id=subject.contact_id, account_id=qualified("segment", message.group_id), email=subject.email
-        )
-        return vendor.canonical(event, context, EventType.ACCOUNT_UPSERTED, group, {"traits": message.traits})
-    return vendor.canonical(event, context, EventType.ENGAGEMENT_RECORDED, subject, _engagement(kind, message))
+def _context(context: dict[str, Any], where: str) -> None:
+    _page(mapping(context, "page", where), at(where, "page"))
+    mapping(context, "traits", where)
 
 
-def _subject(message: SegmentMessage) -> Subject:
-    if message.user_id:
-        contact = qualified("segment", message.user_id)
-    else:
-        contact = qualified("segment-anonymous", message.anonymous_id)
-    email = (message.traits or message.context.traits).get("email")
-    return Subject(contact_id=contact, email=email if isinstance(email, str) and email else None)
-
-
-def _engagement(kind: str, message: SegmentMessage) -> dict[str, Any]:
-    properties = message.properties
-    fields = read(SegmentProperties, properties, "properties")
-    page = message.context.page
-    url = fields.url or page.url
-    path = fields.path or page.path or (urlparse(url).path if url else None)
-    name: str | None
-    if kind == "track":
-        name = str(message.event)
-        engagement = TRACK_KINDS.get(name.strip().lower(), EngagementKind.TRACK)
-        if engagement in _CONTENT_KINDS:  # the piece of content is the name that matters ("3 pieces consumed")
-            name = next((str(properties[k]) for k in _CONTENT_NAME_KEYS if properties.get(k)), name)
-    else:
-        title = fields.title if isinstance(fields.title, str) else None
-        name = message.name or title
-        visit = path and "pricing" in path.lower()
-        engagement = EngagementKind.PRICING_PAGE_VISIT if visit else EngagementKind.PAGE_VIEW
-    return {
-        "kind": engagement.value,
-        "name": name,
-        "url": url,
-        "path": path,
-        "referrer": fields.referrer or page.referrer,
-        "properties": properties,
-        "anonymous_id": message.anonymous_id,
-        "user_id": message.user_id,
-        # The page or event name is not the person's: only these traits may change the profile.
-        "traits": message.context.traits,
-    }
+def _page(page: dict[str, Any], where: str) -> None:
+    """A page's `url` and `path`, in the message's `context.page` or its `properties`, are strings."""
+    text(page, "url", where)
+    text(page, "path", where)
 
 
 class Segment(Vendor):
@@ -208,9 +105,6 @@ class Segment(Vendor):
         if not isinstance(message, dict):
             raise MalformedPayload("expected one Segment message (a JSON object)")
         return [message_event(message)]
-
-    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        return normalize_message(self, event, context)
 
 
 class SegmentTrackingApi(Vendor):
@@ -257,9 +151,6 @@ class SegmentTrackingApi(Vendor):
                 raise MalformedPayload(f"batch[{position}] is {size:,} bytes; {_MESSAGE_LIMIT}")
             events.append(message_event(_with_context(message, body), where=f"batch[{position}]"))
         return events
-
-    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        return normalize_message(self, event, context)
 
     def reply(self, answer: Reply) -> Reply:
         # analytics SDKs treat any 2xx as delivered and read `code`/`message` from errors.

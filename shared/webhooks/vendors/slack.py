@@ -4,7 +4,8 @@
 One route takes both of Slack's request kinds. The Events API posts JSON: `url_verification` (answered with
 its challenge) and `event_callback` (deduped on `event_id`, which Slack keeps across retries). Interactivity
 posts `application/x-www-form-urlencoded` with the JSON in `payload`; it carries no id, so it dedupes on a
-hash of the payload, in which the per-click `trigger_id` and `action_ts` keep two clicks apart.
+hash of the payload, in which the per-click `trigger_id` and `action_ts` keep two clicks apart. How its
+events map onto the taxonomy (the hub's handoff button): `shared.webhooks.normalizers.slack`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import Field
-
-from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.envelope import epoch_seconds, text
 from shared.webhooks.model import InboundWebhook, Outcome, VendorEvent
-from shared.webhooks.payload import EpochSeconds, Obj, Payload, Str, read
 from shared.webhooks.signatures import (
     SignatureError,
     any_match,
@@ -27,11 +25,10 @@ from shared.webhooks.signatures import (
     hmac_sha256,
     parse_timestamp_seconds,
 )
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Reply, Vendor, content_hash, load_json
+from shared.webhooks.vendor import MalformedPayload, Reply, Vendor, content_hash, load_json
 
 SIGNATURE_HEADER = "X-Slack-Signature"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
-HANDOFF_ACTION = "handoff_accept"
 _PREFIX = "v0="
 _ACKS = {Outcome.ACCEPTED.value, Outcome.DUPLICATE.value}
 
@@ -71,37 +68,16 @@ class Slack(Vendor):
             raise MalformedPayload("event_callback has no event_id")
         if not isinstance(event, dict):
             raise MalformedPayload("event_callback has no event object")
-        fields = read(EventCallback, body)
+        event_time, event_type = epoch_seconds(body, "event_time"), text(event, "type", "event")
         return [
             VendorEvent(
                 dedupe_key=event_id,
                 vendor_event_id=event_id,
-                vendor_event_type=fields.event.type or "event_callback",
-                occurred_at=fields.event_time,
+                vendor_event_type=event_type or "event_callback",
+                occurred_at=event_time,
                 payload=body,
             )
         ]
-
-    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        action = _handoff_action(event)
-        if action is None:
-            return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
-        fields = read(Interaction, event.payload)
-        value = _json_or_raw(action.get("value"))
-        user, channel, container = fields.user, fields.channel, fields.container
-        # Slack's user goes under slack_* keys so a value field of the same name is never overwritten
-        data = value | {
-            "slack_user_id": user.get("id"),
-            "slack_user_name": user.get("username") or user.get("name"),
-            "slack_team_id": fields.team.get("id"),
-            "channel_id": channel.get("id") or container.get("channel_id"),
-            "message_ts": container.get("message_ts"),
-            "action_ts": action.get("action_ts"),
-        }
-        lead_id = value.get("lead_id")
-        # the button value is written by the hub, so a lead id in it is already "<vendor>:<id>"
-        subject = Subject(contact_id=lead_id) if isinstance(lead_id, str) and ":" in lead_id else Subject()
-        return self.canonical(event, context, EventType.HANDOFF_ACCEPTED, subject, data)
 
     def reply(self, answer: Reply) -> Reply:
         # Slack wants a bare 200: a body on an interaction ack is shown to the user (slash commands) or fails
@@ -137,27 +113,6 @@ def _interaction(body: bytes) -> VendorEvent:
     return VendorEvent(content_hash(payload), None, payload["type"], _action_time(payload), payload)
 
 
-def _handoff_action(event: VendorEvent) -> dict[str, Any] | None:
-    if event.vendor_event_type != "block_actions":
-        return None
-    actions = event.payload.get("actions")
-    for action in actions if isinstance(actions, list) else []:
-        if isinstance(action, dict) and action.get("action_id") == HANDOFF_ACTION:
-            return action
-    return None
-
-
-def _json_or_raw(value: object) -> dict[str, Any]:
-    """A button's value: the hub writes JSON there (within the same bounds as any body), others may not."""
-    if isinstance(value, str):
-        try:
-            parsed = load_json(value)
-        except MalformedPayload:
-            return {"value": value}
-        return parsed if isinstance(parsed, dict) else {"value": parsed}
-    return {"value": value}
-
-
 def _action_time(payload: dict[str, Any]) -> datetime | None:
     """When the first action happened: its `action_ts` (a string of seconds); None when it has none."""
     actions = payload.get("actions")
@@ -166,29 +121,7 @@ def _action_time(payload: dict[str, Any]) -> datetime | None:
         seconds = float(first["action_ts"])
     except (KeyError, TypeError, ValueError):
         return None
-    return read(ActionTime, {"action_ts": seconds}, "actions[0]").action_ts
-
-
-class SlackEvent(Payload):
-    type: Str = None
-
-
-class EventCallback(Payload):
-    event_time: EpochSeconds = None
-    event: SlackEvent = Field(default_factory=SlackEvent)
-
-
-class Interaction(Payload):
-    """A block_actions payload, as far as the hub reads it."""
-
-    user: Obj = Field(default_factory=dict)
-    channel: Obj = Field(default_factory=dict)
-    container: Obj = Field(default_factory=dict)
-    team: Obj = Field(default_factory=dict)
-
-
-class ActionTime(Payload):
-    action_ts: EpochSeconds = None
+    return epoch_seconds({"action_ts": seconds}, "action_ts", "actions[0]")
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

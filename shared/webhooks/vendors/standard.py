@@ -4,7 +4,8 @@
 
 Secrets are `whsec_<base64>`: the key is the decoded bytes, not the string. A sender whose `type` is one of
 our canonical event types is taken at its word and published as that type; anything else is kept as
-vendor.unmapped. `webhook-id` stays the same across a sender's retries and is the dedupe key.
+vendor.unmapped (`shared.webhooks.normalizers.standard`). `webhook-id` stays the same across a sender's
+retries and is the dedupe key.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any
 
-from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.envelope import iso_time
 from shared.webhooks.model import InboundWebhook, VendorEvent
-from shared.webhooks.payload import IsoTime, Payload, read
 from shared.webhooks.signatures import (
     SignatureError,
     any_match,
@@ -25,20 +24,12 @@ from shared.webhooks.signatures import (
     hmac_sha256,
     parse_timestamp_seconds,
 )
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json
+from shared.webhooks.vendor import MalformedPayload, Vendor, load_json
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
-
-# vendor.unmapped is what we make of unknown types, not something a sender may claim
-_PASS_THROUGH = {event_type.value for event_type in EventType} - {EventType.VENDOR_UNMAPPED.value}
-_SUBJECT_IDS = ("contact_id", "account_id", "deal_id")
-
-
-class StandardPayload(Payload):
-    timestamp: IsoTime = None
 
 
 class StandardWebhooks(Vendor):
@@ -76,26 +67,10 @@ class StandardWebhooks(Vendor):
                 dedupe_key=msg_id,
                 vendor_event_id=msg_id,
                 vendor_event_type=body["type"],
-                occurred_at=read(StandardPayload, body).timestamp,
+                occurred_at=iso_time(body, "timestamp"),
                 payload=body,
             )
         ]
-
-    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        if event.vendor_event_type not in _PASS_THROUGH:
-            return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
-        data: dict[str, Any] = dict(event.payload.get("data") or {})
-        ids = {key: self._qualified(data.get(key)) for key in _SUBJECT_IDS}
-        email = data.get("email") if isinstance(data.get("email"), str) and data.get("email") else None
-        subject = Subject(**ids, email=email)
-        return self.canonical(event, context, EventType(event.vendor_event_type), subject, data)
-
-    def _qualified(self, value: object) -> str | None:
-        if value is None or value == "" or isinstance(value, dict | list | bool):
-            return None
-        text = str(value)
-        # a sender relaying another vendor's id ("hubspot:501") keeps it; a bare id is the sender's own
-        return text if ":" in text else f"{self.name}:{text}"
 
 
 def _key(secret: str) -> bytes | None:

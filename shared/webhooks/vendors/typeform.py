@@ -1,7 +1,8 @@
 """Typeform: `Typeform-Signature: sha256=<base64>`, HMAC-SHA256 of the body with the webhook's secret.
 
 Typeform signs no timestamp, so a captured delivery could be replayed at any time; the `event_id` dedupe
-(kept for as long as claims live) is what makes a replay harmless.
+(kept for as long as claims live) is what makes a replay harmless. How its responses map onto the taxonomy:
+`shared.webhooks.normalizers.typeform`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,10 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
-
-from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.envelope import iso_time, mapping
 from shared.webhooks.model import InboundWebhook, VendorEvent
-from shared.webhooks.payload import IsoTime, List, Obj, Payload, Str, read
 from shared.webhooks.signatures import SignatureError, any_match, decode_base64, header_signatures, hmac_sha256
-from shared.webhooks.vendor import DeliveryContext, MalformedPayload, Vendor, load_json
+from shared.webhooks.vendor import MalformedPayload, Vendor, load_json
 
 SIGNATURE_HEADER = "Typeform-Signature"
 _PREFIX = "sha256="
@@ -44,7 +42,7 @@ class Typeform(Vendor):
             raise MalformedPayload("form_response event has no form_response object")
         if isinstance(response, dict) and not isinstance(response.get("answers", []), list):
             raise MalformedPayload("form_response.answers is not a list")
-        submitted = read(FormResponse, response, "form_response").submitted_at if isinstance(response, dict) else None
+        submitted = _submitted_at(response) if isinstance(response, dict) else None
         return [
             VendorEvent(
                 dedupe_key=event_id,
@@ -55,69 +53,13 @@ class Typeform(Vendor):
             )
         ]
 
-    def normalize(self, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-        if event.vendor_event_type != "form_response":
-            return self.canonical(event, context, EventType.VENDOR_UNMAPPED)
-        response: dict[str, Any] = dict(event.payload["form_response"])
-        fields = read(FormResponse, response, "form_response")
-        answers = [
-            (position, answer, read(Answer, answer, f"form_response.answers[{position}]"))
-            for position, answer in enumerate(fields.answers)
-            if isinstance(answer, dict)
-        ]
-        data = {
-            "form_id": response.get("form_id"),
-            "form_title": fields.definition.get("title"),
-            "response_token": response.get("token"),
-            "submitted_at": response.get("submitted_at"),
-            "answers": {_field_key(read_, position): _value(answer, read_) for position, answer, read_ in answers},
-            "hidden": fields.hidden,
-            "score": fields.calculated.get("score"),
-        }
-        email = _email([answer for _, answer, _ in answers], fields.hidden)
-        return self.canonical(event, context, EventType.SURVEY_RESPONDED, Subject(email=email), data)
 
-
-class FormResponse(Payload):
-    """A Typeform response as far as the hub reads it."""
-
-    submitted_at: IsoTime = None
-    answers: List = Field(default_factory=list)
-    hidden: Obj = Field(default_factory=dict)
-    definition: Obj = Field(default_factory=dict)
-    calculated: Obj = Field(default_factory=dict)
-
-
-class Answer(Payload):
-    type: Str = None
-    field: Obj = Field(default_factory=dict)
-    choices: Obj = Field(default_factory=dict)
-
-
-def _field_key(answer: Answer, position: int) -> str:
-    return str(answer.field.get("ref") or answer.field.get("id") or f"answer_{position}")
-
-
-def _value(raw: dict[str, Any], answer: Answer) -> Any:
-    """An answer holds its value under a key named after its `type` (`"email": ...`, `"choice": {...}`)."""
-    kind = answer.type
-    value = raw.get(kind) if kind else None
-    if kind == "choice" and isinstance(value, dict):
-        return value.get("label") if value.get("label") is not None else value.get("other")
-    if kind == "choices":
-        labels = answer.choices.get("labels")
-        listed = labels if isinstance(labels, list) else ([] if labels is None else [labels])
-        other = answer.choices.get("other")
-        return [*listed, other] if other else listed
-    return value
-
-
-def _email(answers: list[dict[str, Any]], hidden: dict[str, Any]) -> str | None:
-    for answer in answers:
-        if answer.get("type") == "email" and isinstance(answer.get("email"), str):
-            return str(answer["email"])
-    email = hidden.get("email")
-    return email if isinstance(email, str) and email else None
+def _submitted_at(response: dict[str, Any]) -> datetime | None:
+    """When the response was submitted; the objects the normalizer reads must be objects."""
+    submitted_at = iso_time(response, "submitted_at", "form_response")
+    for key in ("hidden", "definition", "calculated"):
+        mapping(response, key, "form_response")
+    return submitted_at
 
 
 def sign(secret: str, body: bytes) -> str:

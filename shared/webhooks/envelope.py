@@ -1,0 +1,192 @@
+"""Tiny typed readers of a vendor event's envelope, without pydantic: what the receiver needs to split a body
+into identifiable events (ids, types, the time each happened), checked for its type and named when wrong.
+
+    text(body, "type")                          # a string, or None when missing or null
+    identifier(event, "objectId", "[0]")        # a string or an integer id, as a string
+    epoch_seconds(body, "created")              # epoch_millis, iso_time: a datetime in 1970..2200
+    mapping(message, "context", "batch[3]")     # an object; sequence(...): a list
+
+Each returns the field's value or raises `MalformedPayload` naming it, prefixed with `where` (the path of the
+object it was read from): `[0].occurredAt: 1e+20 is not a Unix time in milliseconds between 1970 and 2200`.
+They are as lenient as vendors are: a missing or null field is None (an object, `{}`; a list, `[]`), and an
+empty JSON array where an object goes is an empty object (PHP encodes `{}` as `[]`).
+
+Times are refused outside `EARLIEST`..`LATEST` (1970 to 2200): every vendor here counts from the Unix epoch,
+so nothing earlier is a real event time, and anything past 2200 is a unit mix-up (milliseconds read as
+seconds land in the year 55,000) or garbage (1e20 overflows a datetime).
+
+The `as_*` converters raise `ValueError(problem)`; the normalizers' pydantic field types
+(`shared.webhooks.normalizers.base`) are built on them, so a field reads the same on both sides of the
+outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.webhooks.payload import MalformedPayload
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+_RANGE = f"{EARLIEST.year} and {LATEST.year}"
+
+EXPECTED_STRING = "expected a string"
+EXPECTED_OBJECT = "expected an object"
+EXPECTED_LIST = "expected a list"
+EXPECTED_ID = "expected an id (a string or an integer)"
+
+
+# Paths ------------------------------------------------------------------------------------------------------
+
+
+def at(where: str, key: str | int) -> str:
+    """The path of `key` inside the object at `where`: `at("batch[3]", "context")` is `batch[3].context`,
+    `at("", 0)` is `[0]`."""
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
+
+
+def malformed(where: str, key: str | int, problem: str) -> MalformedPayload:
+    return MalformedPayload(f"{at(where, key)}: {problem}")
+
+
+# Readers ----------------------------------------------------------------------------------------------------
+
+
+def text(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """A string (a type, a name, a URL); None when missing or null; anything else is malformed."""
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise malformed(where, key, EXPECTED_STRING)
+
+
+def identifier(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """An id as a string: vendors send ids as strings or integers, null or "" when there is none."""
+    value = obj.get(key)
+    if isinstance(value, str):
+        return value or None
+    try:
+        return as_id(value)
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def mapping(obj: Mapping[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    """A JSON object; null, missing and `[]` read as `{}`; anything else is malformed."""
+    value = obj.get(key)
+    if isinstance(value, dict):
+        return value
+    try:
+        return as_object(value)
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def sequence(obj: Mapping[str, Any], key: str, where: str = "") -> list[Any]:
+    """A JSON array; null and missing read as `[]`; anything else is malformed."""
+    try:
+        return as_list(obj.get(key))
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def epoch_seconds(obj: Mapping[str, Any], key: str, where: str = "") -> datetime | None:
+    """A Unix time in seconds (an integer or a number with a fraction), between 1970 and 2200."""
+    try:
+        return as_epoch_seconds(obj.get(key))
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def epoch_millis(obj: Mapping[str, Any], key: str, where: str = "") -> datetime | None:
+    """A Unix time in milliseconds, between 1970 and 2200."""
+    try:
+        return as_epoch_millis(obj.get(key))
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def iso_time(obj: Mapping[str, Any], key: str, where: str = "") -> datetime | None:
+    """An ISO-8601 time (UTC when it names no offset), between 1970 and 2200; null or "" read as None."""
+    try:
+        return as_iso_time(obj.get(key))
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+# Converters: a value as its type, or a ValueError saying what is wrong --------------------------------------
+
+
+def as_string(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(EXPECTED_STRING)
+
+
+def as_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(EXPECTED_ID)
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    if value is None or (isinstance(value, list) and not value):
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(EXPECTED_OBJECT)
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(EXPECTED_LIST)
+    return value
+
+
+def as_epoch_seconds(value: Any) -> datetime | None:
+    return _epoch(value, 1, "seconds")
+
+
+def as_epoch_millis(value: Any) -> datetime | None:
+    return _epoch(value, 1000, "milliseconds")
+
+
+def as_iso_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO-8601 time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not an ISO-8601 time") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _in_range(moment, f"{value[:40]} is not a time between {_RANGE}")
+
+
+def _epoch(value: Any, divisor: int, unit: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a Unix time in {unit}")
+    try:
+        moment = datetime.fromtimestamp(value / divisor, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{value} is not a Unix time in {unit} between {_RANGE}") from None
+    return _in_range(moment, f"{value} is not a Unix time in {unit} between {_RANGE}")
+
+
+def _in_range(moment: datetime, problem: str) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(problem)
+    return moment

@@ -1,0 +1,68 @@
+"""HubSpot events onto the taxonomy: contacts, companies, deal stages and form submissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
+from shared.webhooks.model import VendorEvent
+from shared.webhooks.normalizers.base import Id, Payload, Str, canonical, read
+from shared.webhooks.vendor import DeliveryContext, qualified
+from shared.webhooks.vendors.hubspot import HubSpot
+
+HUBSPOT = HubSpot.name
+# HubSpot reports a form submission on a contact as property changes: `num_conversion_events` goes up by one
+# per submission (the form's name changes `recent_conversion_event_name` only when it differs from the last).
+FORM_SUBMISSIONS_PROPERTY = "num_conversion_events"
+ASSOCIATED_COMPANY_PROPERTY = "associatedcompanyid"
+_WON_STAGES = {"closedwon"}
+_LOST_STAGES = {"closedlost"}
+
+
+class HubSpotEvent(Payload):
+    """One event of a HubSpot webhook batch, as far as the normalizer reads it."""
+
+    object_id: Id = Field(None, alias="objectId")
+    property_name: Str = Field(None, alias="propertyName")
+
+
+def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
+    payload: dict[str, Any] = dict(event.payload)
+    fields = read(HubSpotEvent, payload)
+    object_type, _, action = event.vendor_event_type.partition(".")
+    object_id = qualified(HUBSPOT, fields.object_id)
+    prop, value = fields.property_name, payload.get("propertyValue")
+    change = {
+        "action": action,
+        "property": prop,
+        "value": value,
+        "change_source": payload.get("changeSource"),
+        "portal_id": payload.get("portalId"),
+    }
+    if object_type == "contact" and action == "propertyChange" and prop == FORM_SUBMISSIONS_PROPERTY:
+        data = {
+            "kind": EngagementKind.FORM_SUBMIT.value,
+            "name": "HubSpot form submission",
+            "properties": {"submissions": value, "portal_id": payload.get("portalId")},
+        }
+        return canonical(HUBSPOT, event, context, EventType.ENGAGEMENT_RECORDED, Subject(contact_id=object_id), data)
+    if object_type == "contact" and action in {"creation", "propertyChange", "merge", "restore"}:
+        email = value if prop == "email" and isinstance(value, str) else None
+        company = qualified(HUBSPOT, value) if prop == ASSOCIATED_COMPANY_PROPERTY else None
+        subject = Subject(contact_id=object_id, account_id=company, email=email)
+        return canonical(HUBSPOT, event, context, EventType.CONTACT_UPSERTED, subject, change)
+    if object_type == "company" and action in {"creation", "propertyChange", "merge", "restore"}:
+        return canonical(HUBSPOT, event, context, EventType.ACCOUNT_UPSERTED, Subject(account_id=object_id), change)
+    if object_type == "deal" and action == "propertyChange" and prop == "dealstage":
+        stage = str(value or "")
+        event_type = (
+            EventType.DEAL_WON
+            if stage.lower() in _WON_STAGES
+            else EventType.DEAL_LOST
+            if stage.lower() in _LOST_STAGES
+            else EventType.DEAL_STAGE_CHANGED
+        )
+        return canonical(HUBSPOT, event, context, event_type, Subject(deal_id=object_id), change | {"stage": stage})
+    return canonical(HUBSPOT, event, context, EventType.VENDOR_UNMAPPED, Subject(), {"payload": payload})

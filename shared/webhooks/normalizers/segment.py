@@ -1,0 +1,139 @@
+"""Segment messages onto the taxonomy, for both ways in (`segment`, the webhook destination, and
+`segment_api`, the tracking API): `identify` and `alias` are contacts, `group` an account, `track`, `page`
+and `screen` engagements."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import Field
+
+from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
+from shared.webhooks.model import VendorEvent
+from shared.webhooks.normalizers.base import Id, Obj, Payload, Str, canonical, read
+from shared.webhooks.vendor import DeliveryContext, qualified
+from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi
+
+SEGMENT, SEGMENT_API = Segment.name, SegmentTrackingApi.name
+# Segment's semantic event names (its B2B SaaS and e-commerce specs) that mean a scoring-relevant engagement.
+TRACK_KINDS: dict[str, EngagementKind] = {
+    "demo requested": EngagementKind.DEMO_REQUEST,
+    "trial started": EngagementKind.TRIAL_SIGNUP,
+    "signed up": EngagementKind.TRIAL_SIGNUP,
+    "form submitted": EngagementKind.FORM_SUBMIT,
+    "email opened": EngagementKind.EMAIL_OPEN,
+    "email link clicked": EngagementKind.EMAIL_CLICK,
+    "webinar attended": EngagementKind.WEBINAR_ATTENDED,
+    "content downloaded": EngagementKind.CONTENT_DOWNLOAD,
+    "file downloaded": EngagementKind.CONTENT_DOWNLOAD,
+    "meeting booked": EngagementKind.MEETING_BOOKED,
+    "pricing page viewed": EngagementKind.PRICING_PAGE_VISIT,
+}
+
+
+_CONTENT_KINDS = (EngagementKind.CONTENT_DOWNLOAD, EngagementKind.WEBINAR_ATTENDED)
+_CONTENT_NAME_KEYS = ("title", "name", "content_name", "webinar_name")
+
+
+class SegmentPage(Payload):
+    url: Str = None
+    path: Str = None
+    referrer: Any = None
+
+
+class SegmentContext(Payload):
+    page: SegmentPage = Field(default_factory=SegmentPage)
+    traits: Obj = Field(default_factory=dict)
+
+
+class SegmentProperties(Payload):
+    """What of a call's `properties` the hub reads; the whole object travels as it came."""
+
+    url: Str = None
+    path: Str = None
+    referrer: Any = None
+    title: Any = None
+
+
+class SegmentMessage(Payload):
+    """A Segment message, as far as the normalizer reads it (the Segment spec's common fields and those of
+    each call)."""
+
+    user_id: Id = Field(None, alias="userId")
+    anonymous_id: Id = Field(None, alias="anonymousId")
+    event: Str = None
+    name: Str = None
+    group_id: Id = Field(None, alias="groupId")
+    previous_id: Id = Field(None, alias="previousId")
+    properties: Obj = Field(default_factory=dict)
+    traits: Obj = Field(default_factory=dict)
+    context: SegmentContext = Field(default_factory=SegmentContext)
+
+
+def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
+    """A message from Segment's webhook destination (`segment`)."""
+    return normalize_message(SEGMENT, event, context)
+
+
+def normalize_tracking_api(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
+    """A message from the Segment-compatible tracking API (`segment_api`)."""
+    return normalize_message(SEGMENT_API, event, context)
+
+
+def normalize_message(vendor: str, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
+    message = read(SegmentMessage, event.payload)
+    kind = event.payload["type"]
+    subject = _subject(message)
+    if kind == "identify":
+        data = {"traits": message.traits, "anonymous_id": message.anonymous_id}
+        return canonical(vendor, event, context, EventType.CONTACT_UPSERTED, subject, data)
+    if kind == "alias":
+        data = {"previous_id": message.previous_id, "user_id": message.user_id}
+        return canonical(vendor, event, context, EventType.CONTACT_UPSERTED, subject, data)
+    if kind == "group":
+        group = Subject(
+            contact_id=subject.contact_id, account_id=qualified("segment", message.group_id), email=subject.email
+        )
+        return canonical(vendor, event, context, EventType.ACCOUNT_UPSERTED, group, {"traits": message.traits})
+    return canonical(vendor, event, context, EventType.ENGAGEMENT_RECORDED, subject, _engagement(kind, message))
+
+
+def _subject(message: SegmentMessage) -> Subject:
+    if message.user_id:
+        contact = qualified("segment", message.user_id)
+    else:
+        contact = qualified("segment-anonymous", message.anonymous_id)
+    email = (message.traits or message.context.traits).get("email")
+    return Subject(contact_id=contact, email=email if isinstance(email, str) and email else None)
+
+
+def _engagement(kind: str, message: SegmentMessage) -> dict[str, Any]:
+    properties = message.properties
+    fields = read(SegmentProperties, properties, "properties")
+    page = message.context.page
+    url = fields.url or page.url
+    path = fields.path or page.path or (urlparse(url).path if url else None)
+    name: str | None
+    if kind == "track":
+        name = str(message.event)
+        engagement = TRACK_KINDS.get(name.strip().lower(), EngagementKind.TRACK)
+        if engagement in _CONTENT_KINDS:  # the piece of content is the name that matters ("3 pieces consumed")
+            name = next((str(properties[k]) for k in _CONTENT_NAME_KEYS if properties.get(k)), name)
+    else:
+        title = fields.title if isinstance(fields.title, str) else None
+        name = message.name or title
+        visit = path and "pricing" in path.lower()
+        engagement = EngagementKind.PRICING_PAGE_VISIT if visit else EngagementKind.PAGE_VIEW
+    return {
+        "kind": engagement.value,
+        "name": name,
+        "url": url,
+        "path": path,
+        "referrer": fields.referrer or page.referrer,
+        "properties": properties,
+        "anonymous_id": message.anonymous_id,
+        "user_id": message.user_id,
+        # The page or event name is not the person's: only these traits may change the profile.
+        "traits": message.context.traits,
+    }
