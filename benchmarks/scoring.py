@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.scoring import Engagement, Profile, hundredths, load_model, score, summarize, to_us  # noqa: E402
+from shared.scoring import Engagement, Profile, compiled, hundredths, load_model, score, summarize, to_us  # noqa: E402
 
 SEED = 20260301
 CONTACTS = 100_000
@@ -124,7 +124,7 @@ def _cpu(work: Callable[[], object]) -> float:
 
 def scoring_rows() -> list[tuple[str, str, str, str]]:
     model = load_model()
-    compiled = model.compiled()
+    compiled_model = compiled(model)
     profiles, logs = synthetic_log()
     count = sum(len(log) for log in logs)
     flat = [(contact, e) for contact, log in enumerate(logs) for e in log]
@@ -142,20 +142,20 @@ def scoring_rows() -> list[tuple[str, str, str, str]]:
         return total
 
     def fast() -> list[Any]:
-        return [summarize(compiled, p, log, AS_OF) for p, log in zip(profiles, logs, strict=True)]
+        return [summarize(compiled_model, p, log, AS_OF) for p, log in zip(profiles, logs, strict=True)]
 
     def explained() -> int:
         # like a rescore job that writes each score out and drops it: breakdowns are not kept in memory
         lines = 0
         for p, log in zip(profiles, logs, strict=True):
-            lines += len(score(compiled, p, log, AS_OF).engagement_lines)
+            lines += len(score(compiled_model, p, log, AS_OF).engagement_lines)
         return lines
 
     def rescore() -> list[Any]:
         by_contact: dict[int, list[Engagement]] = {}
         for contact, e in flat:
             by_contact.setdefault(contact, []).append(e)
-        return [summarize(compiled, profiles[c], by_contact.get(c, ()), AS_OF) for c in range(len(profiles))]
+        return [summarize(compiled_model, profiles[c], by_contact.get(c, ()), AS_OF) for c in range(len(profiles))]
 
     fast()  # warm-up: caches, lazily built structures
     base_s = min(_cpu(baseline) for _ in range(3))
@@ -164,7 +164,7 @@ def scoring_rows() -> list[tuple[str, str, str, str]]:
     rescore_s = _cpu(rescore)
     summaries = fast()
     sample = range(0, len(profiles), 97)
-    assert all(summaries[i] == score(compiled, profiles[i], logs[i], AS_OF).summary() for i in sample)
+    assert all(summaries[i] == score(compiled_model, profiles[i], logs[i], AS_OF).summary() for i in sample)
 
     def rate(seconds: float) -> float:
         return count / seconds

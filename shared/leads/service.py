@@ -303,7 +303,7 @@ class LeadService:
         self, contact: Contact, model: ScoringModel, as_of: datetime, pending: Sequence[EngagementRecord] = ()
     ) -> Score:
         profile, engagements = self.inputs(contact, pending)
-        return score(model.compiled(), profile, engagements, as_of)
+        return score(model, profile, engagements, as_of)  # compiled once per model, then cached
 
     def _rescore(
         self,

@@ -10,6 +10,7 @@ from shared.leads.lifecycle import next_stages
 from shared.leads.model import Contact, Stage
 from shared.leads.ports import LeadRepository
 from shared.leads.service import LeadService
+from shared.scoring.compiler import compiled
 from shared.scoring.engine import summarize
 from shared.scoring.model import ScoringModel
 
@@ -67,7 +68,7 @@ class Simulation:
 def simulate(
     service: LeadService, repository: LeadRepository, candidate: ScoringModel, as_of: datetime, limit: int
 ) -> Simulation:
-    current_compiled, candidate_compiled = service.model.compiled(), candidate.compiled()
+    current_compiled, candidate_compiled = compiled(service.model), compiled(candidate)
     result = Simulation(service.model.version, candidate.version, as_of)
     for position, contact_id in enumerate(repository.contact_ids()):
         if position >= limit:

@@ -3,6 +3,13 @@
     model = load_model()                                   # config/scoring-model.json, validated
     result = score(model, profile, engagements, as_of)     # Score, with its breakdown
     figures = summarize(model, profile, engagements, as_of)  # ScoreSummary: same figures, no breakdown (fast)
+    runnable = compiled(model)  # the CompiledModel that score/summarize run: built on first use, cached on the
+                                # model; pass it in their place to skip the cache look-up in a loop
+
+Modules, each depending only on those listed before it: `text` and `sessions` (normalization, MQL metrics),
+`results` (what scoring returns), `inputs` (`Profile`, `Engagement`, `to_us`, `hundredths`), `model` (the
+schema; it knows nothing of compiling), `rule_selection` and `fit_matching` (rules as closures),
+`compiler` (`compile_model`, `compiled`: the model as the engine runs it), `engine` (`score`, `summarize`).
 
 Purity. No clock, no I/O, no randomness: the same model, profile, log and `as_of` give the same score. The
 log is first reduced to what counts: engagements after `as_of` are dropped; of several engagements with one
@@ -48,7 +55,9 @@ criteria are met and the contact has been nurtured for >= `standard_after_nurtur
 the most urgent first.
 """
 
-from shared.scoring.engine import CompiledModel, Engagement, Profile, compile_model, hundredths, score, summarize, to_us
+from shared.scoring.compiler import CompiledModel, compile_model, compiled
+from shared.scoring.engine import score, summarize
+from shared.scoring.inputs import Engagement, Profile, hundredths, to_us
 from shared.scoring.model import DEFAULT_MODEL_PATH, ModelError, ScoringModel, load_model, parse_model
 from shared.scoring.results import (
     Adjustment,
@@ -76,6 +85,7 @@ __all__ = [
     "ScoreSummary",
     "ScoringModel",
     "compile_model",
+    "compiled",
     "from_us",
     "hundredths",
     "load_model",

@@ -16,15 +16,12 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from shared.errors import InvalidInput
 from shared.events.canonical import EngagementKind
-
-if TYPE_CHECKING:
-    from shared.scoring.engine import CompiledModel
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "scoring-model.json"
 
@@ -311,7 +308,7 @@ class Handoff(_Strict):
 
 
 class ScoringModel(_Strict):
-    """A validated scoring model. Compile-once: `score()` uses the compiled form cached on the instance."""
+    """A validated scoring model. Immutable, so its compiled form is built once (`compiler.compiled`)."""
 
     version: str = Field(min_length=1, max_length=80)
     description: str = ""
@@ -321,7 +318,8 @@ class ScoringModel(_Strict):
     mql: Mql
     handoff: Handoff = Field(default_factory=Handoff)
 
-    _compiled: Any = PrivateAttr(default=None)
+    # the compiled form, cached here by `shared.scoring.compiler.compiled`; this module knows nothing of it
+    _compiled: object = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _references(self) -> ScoringModel:
@@ -348,14 +346,6 @@ class ScoringModel(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    def compiled(self) -> CompiledModel:
-        """The engine's precompiled form of this model (built on first use, then cached)."""
-        if self._compiled is None:
-            from shared.scoring.engine import compile_model
-
-            self._compiled = compile_model(self)
-        return self._compiled
 
 
 _LISTS = {
@@ -402,7 +392,6 @@ def parse_model(data: Mapping[str, Any] | str | bytes) -> ScoringModel:
         model = ScoringModel.model_validate(raw)
     except ValidationError as exc:
         raise ModelError([_problem(error, raw) for error in exc.errors()]) from None
-    model.compiled()
     return model
 
 

@@ -28,3 +28,17 @@ def domain_of(text: str) -> str:
     if value.startswith("www."):
         value = value[4:]
     return value
+
+
+def as_text(value: object) -> str | None:
+    """How engagement attributes and condition operands compare: text trimmed and case-folded, booleans as
+    `true` / `false`, numbers as their text; None for anything else (None, objects, lists)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip().casefold()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None

@@ -11,16 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.scoring import Engagement, Profile, ScoringModel, load_model, parse_model, score, summarize, to_us
-from shared.scoring.engine import (
-    US_PER_DAY,
-    _extractor,
-    _fit_unit,
-    _fused_selector,
-    _generic_fit_unit,
-    _generic_selector,
-    _predicate,
-)
+from shared.scoring.fit_matching import extractor, fit_unit, generic_fit_unit
+from shared.scoring.inputs import US_PER_DAY
 from shared.scoring.model import Condition
+from shared.scoring.rule_selection import fused_selector, generic_selector
 from tests.unit.test_scoring_support import AS_OF, model_dict
 
 AS_OF_US = to_us(AS_OF)
@@ -263,9 +257,9 @@ def test_the_fused_rule_ladder_selects_what_the_generic_one_selects(
 ) -> None:
     # given rules of one kind each with at most one condition on the path (the shape the engine fuses)
     specs = [[Condition.model_validate(c) for c in conds or []] for conds in ladder]
-    rules = tuple((index, _predicate(conds)) for index, conds in enumerate(specs))
-    fused = _fused_selector(rules, tuple(specs))
-    generic = _generic_selector(rules)
+    rules = tuple(range(len(specs)))  # selection returns one of the rules it is given, whatever they are
+    fused = fused_selector(rules, specs)
+    generic = generic_selector(rules, specs)
     if fused is None:  # no conditioned rule at all: nothing to fuse
         assert all(not conds for conds in specs)
         return
@@ -309,7 +303,7 @@ def test_a_fused_fit_group_matches_what_trying_its_rules_in_order_matches(
     def slot(name: str, form: str) -> int:
         return slots.setdefault((name, form), len(slots))
 
-    fused, generic = _fit_unit(unit, slot), _generic_fit_unit(unit, slot)
+    fused, generic = fit_unit(unit, slot), generic_fit_unit(unit, slot)
     profile = Profile(job_title=title, employee_count=employees)
-    vals = [_extractor(name, form)(profile) for name, form in slots]
+    vals = [extractor(name, form)(profile) for name, form in slots]
     assert fused(vals) == generic(vals)
