@@ -37,7 +37,8 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         parsed = json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
     except RecursionError:  # far past the bound: the C parser gives up before we can count
         raise JsonTooComplex(f"JSON nests deeper than {max_depth} levels") from None
-    if _deeper_than(parsed, max_depth):
+    # Text with fewer brackets than the bound cannot nest past it: the walk below is for the rest.
+    if text.count("{") + text.count("[") > max_depth and _deeper_than(parsed, max_depth):
         raise JsonTooComplex(f"JSON nests deeper than {max_depth} levels")
     return parsed
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -19,7 +19,18 @@ from shared.leads.ports import (
     HistoryEntry,
     ModelVersionConflict,
 )
-from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery, InvalidQuery
+from shared.webhooks.model import (
+    ClaimStatus,
+    DeliveryAttempt,
+    DeliveryPage,
+    DeliveryQuery,
+    Disposition,
+    InboundWebhook,
+    InvalidQuery,
+    OutboxEntry,
+    Outcome,
+    StoredEvent,
+)
 from shared.webhooks.ports import BusEvent, PublishResult
 
 
@@ -42,56 +53,69 @@ class StaticSecrets:
         return list(self.by_vendor.get(vendor, []))
 
 
-@dataclass
-class _ClaimRecord:
-    published: bool
-    lease_until: datetime
-    attempt_id: str
-
-
 class InMemoryLedger:
+    """The delivery ledger in memory: the first attempt to store an event claims it; stored attempts keep their
+    request for the publisher. `outbox` is what the table's stream would deliver, in order."""
+
     def __init__(self) -> None:
-        self.claims: dict[tuple[str, str], _ClaimRecord] = {}
+        self.claims: dict[tuple[str, str], str] = {}  # (vendor, dedupe key) -> attempt id
         self.attempts: dict[str, DeliveryAttempt] = {}
+        self.outbox: list[OutboxEntry] = []
+        self._positions = 0
+        self._merged: set[str] = set()  # one-event deliveries: stored with their event, read from the stream
         self._lock = threading.Lock()
 
-    def claim(
-        self,
-        claims: Sequence[Claim],
-        now: datetime,
-        lease_until: datetime,
-        attempt_for: Callable[[dict[str, ClaimStatus]], DeliveryAttempt],
-    ) -> dict[str, ClaimStatus]:
+    def accept(self, attempt: DeliveryAttempt, events: Sequence[StoredEvent]) -> dict[str, ClaimStatus]:
         with self._lock:
-            statuses = {}
-            for claim in claims:
-                held = self.claims.get((claim.vendor, claim.dedupe_key))
-                if held is None or (not held.published and held.lease_until < now):
-                    statuses[claim.dedupe_key] = ClaimStatus.NEW
-                elif held.published:
-                    statuses[claim.dedupe_key] = ClaimStatus.DUPLICATE
-                else:
-                    statuses[claim.dedupe_key] = ClaimStatus.IN_PROGRESS
-            if ClaimStatus.NEW in statuses.values():
-                attempt = attempt_for(statuses)
-                for claim in claims:
-                    if statuses[claim.dedupe_key] is ClaimStatus.NEW:
-                        self.claims[(claim.vendor, claim.dedupe_key)] = _ClaimRecord(
-                            False, lease_until, attempt.attempt_id
-                        )
-                self.attempts[attempt.attempt_id] = replace(attempt, events=list(attempt.events))
+            statuses = {
+                event.dedupe_key: ClaimStatus.DUPLICATE
+                if (event.vendor, event.dedupe_key) in self.claims
+                else ClaimStatus.NEW
+                for event in events
+            }
+            new = [event for event in events if statuses[event.dedupe_key] is ClaimStatus.NEW]
+            if not new:
+                return statuses
+            # as DynamoDB's stream does: a one-event delivery's entry brings its request, a batch's points at it
+            request = _request_of(attempt) if len(events) == 1 else None
+            for event in new:
+                self.claims[(event.vendor, event.dedupe_key)] = attempt.attempt_id
+                self._positions += 1
+                self.outbox.append(
+                    OutboxEntry(
+                        position=f"{self._positions:012d}",
+                        vendor=event.vendor,
+                        dedupe_key=event.dedupe_key,
+                        event_id=event.event_id,
+                        attempt_id=attempt.attempt_id,
+                        received_at=attempt.received_at,
+                        request=request,
+                    )
+                )
+            if request is not None:
+                self._merged.add(attempt.attempt_id)
+            dispositions = {
+                e.event_id: Disposition.ACCEPTED if statuses[e.dedupe_key] is ClaimStatus.NEW else Disposition.DUPLICATE
+                for e in events
+            }
+            records = [replace(r, disposition=dispositions.get(r.event_id, r.disposition)) for r in attempt.events]
+            self.attempts[attempt.attempt_id] = replace(attempt, events=records)
             return statuses
-
-    def settle(self, published: Sequence[Claim], failed: Sequence[Claim]) -> None:
-        with self._lock:
-            for claim in published:
-                self.claims[(claim.vendor, claim.dedupe_key)].published = True
-            for claim in failed:
-                self.claims.pop((claim.vendor, claim.dedupe_key), None)
 
     def record(self, attempt: DeliveryAttempt) -> None:
         with self._lock:
             self.attempts[attempt.attempt_id] = replace(attempt, events=list(attempt.events))
+
+    def request_of(self, attempt_id: str) -> InboundWebhook | None:
+        attempt = self.attempts.get(attempt_id)
+        if attempt is None or attempt.outcome is not Outcome.ACCEPTED or attempt_id in self._merged:
+            return None
+        return _request_of(attempt)
+
+    def take_outbox(self) -> list[OutboxEntry]:
+        with self._lock:
+            entries, self.outbox = self.outbox, []
+            return entries
 
     def list_attempts(self, query: DeliveryQuery) -> DeliveryPage:
         ordered = sorted(self.attempts.values(), key=lambda a: (a.received_at, a.attempt_id), reverse=True)
@@ -107,6 +131,18 @@ class InMemoryLedger:
         page = matching[start : start + query.limit]
         more = start + query.limit < len(matching)
         return DeliveryPage([a.summary() for a in page], str(start + query.limit) if more else None)
+
+
+def _request_of(attempt: DeliveryAttempt) -> InboundWebhook:
+    return InboundWebhook(attempt.vendor, "POST", attempt.url, dict(attempt.headers), attempt.body, attempt.request_id)
+
+
+@dataclass
+class CollectedDeadLetters:
+    letters: list[tuple[OutboxEntry, str]] = field(default_factory=list)
+
+    def send(self, entry: OutboxEntry, reason: str) -> None:
+        self.letters.append((entry, reason))
 
 
 class RecordingPublisher:

@@ -22,10 +22,13 @@ from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook
 
+from shared.webhooks import normalizers
 from shared.webhooks.ingest import WebhookIngest
-from shared.webhooks.model import InboundWebhook
+from shared.webhooks.model import InboundWebhook, OutboxEntry
+from shared.webhooks.publishing import OutboxPublisher, PublishReport
+from shared.webhooks.registry import ALL_VENDORS
 from shared.webhooks.vendor import DeliveryContext, Reply, Vendor
-from tests.fakes import FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
+from tests.fakes import CollectedDeadLetters, FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # FixedClock's moment
 EPOCH = int(NOW.timestamp())
@@ -76,24 +79,38 @@ def with_body(webhook: InboundWebhook, body: bytes) -> InboundWebhook:
 
 
 class Gateway:
-    """One vendor behind the real ingest use case, over the in-memory adapters, at `NOW`."""
+    """Vendors behind the whole webhook gateway over the in-memory adapters, at `NOW`: the receiver, and the
+    publisher putting on the bus what the receiver stored (as the table's stream would hand it over), right
+    after each delivery. `publisher` is the bus; what the publisher must retry waits in `retry` for `drain`."""
 
-    def __init__(self, vendor: Vendor, secrets: list[str]) -> None:
+    def __init__(self, vendor: Vendor | Mapping[str, Vendor], secrets: list[str] | StaticSecrets) -> None:
+        vendors = {vendor.name: vendor} if isinstance(vendor, Vendor) else dict(vendor)
         self.clock = FixedClock(NOW)
         self.ledger = InMemoryLedger()
         self.publisher = RecordingPublisher()
-        ids = iter(f"attempt-{n}" for n in range(1000))
-        self.ingest = WebhookIngest(
-            {vendor.name: vendor},
-            StaticSecrets({vendor.secret_key: secrets}),
-            self.ledger,
-            self.publisher,
-            self.clock,
-            lambda: next(ids),
+        self.dead_letters = CollectedDeadLetters()
+        self.secrets = (
+            secrets
+            if isinstance(secrets, StaticSecrets)
+            else StaticSecrets({v.secret_key: list(secrets) for v in vendors.values()})
         )
+        ids = iter(f"attempt-{n}" for n in range(10_000))
+        self.ingest = WebhookIngest(vendors, self.secrets, self.ledger, self.clock, lambda: next(ids))
+        self.outbox = OutboxPublisher(ALL_VENDORS, normalizers.normalize, self.ledger, self.publisher)
+        self.retry: list[OutboxEntry] = []
 
     def receive(self, webhook: InboundWebhook) -> Reply:
-        return self.ingest.receive(webhook)
+        reply = self.ingest.receive(webhook)
+        self.drain()
+        return reply
+
+    def drain(self) -> PublishReport:
+        """One pass of the publisher over what waits: entries to retry first, then newly stored ones."""
+        entries = [*self.retry, *self.ledger.take_outbox()]
+        report = self.outbox.publish(entries, self.dead_letters)
+        again = set(report.retry)
+        self.retry = [entry for entry in entries if entry.position in again]
+        return report
 
 
 def hmac_sha256(key: str | bytes, message: bytes) -> bytes:

@@ -1,39 +1,41 @@
-"""The delivery ledger in DynamoDB (table `webhook-deliveries`; access patterns in `shared/catalog.py`).
+"""The delivery ledger in DynamoDB (table `webhook-deliveries`; access patterns in the catalog): the webhook
+outbox and the delivery log in one table.
 
-One TransactWriteItems stores the attempt with its raw body and claims every new event; a conditional
-check on each claim makes concurrent duplicates lose cleanly, and the cancellation reasons (with the old
-item) say whether the winner has published or is still working.
+- A one-event delivery is one item, `EVENT#<vendor>#<dedupe key>`: the claim on its event and the attempt
+  with its raw body, written with one conditional PutItem (the receiver's only AWS call). The condition is
+  the de-duplication: a retry of the delivery finds the item and is a duplicate.
+- A delivery of several events (a HubSpot or Segment batch) is an attempt item `ATTEMPT#<id>` with the raw
+  body plus one small claim item per event pointing at it, in one transaction (several for more than 99
+  events; the attempt goes with the first). Claims of events stored before are reported duplicates and left
+  out of the write.
+- Every other attempt (rejected, a handshake, a duplicate) is an `ATTEMPT#<id>` item for the log.
+The table's stream hands every new claim (`kind = claim`) to the publisher; `outbox_entry` reads one.
 
-A transaction holds at most 100 items, so a delivery of more events (a tracking API batch) is claimed in
-several, the attempt going with the first. That is no longer one atomic write, so it is made all or
-nothing around it: the attempt's item is built (and its size checked) before anything is written, and if
-any transaction fails the claims already taken by this attempt are released before the error goes on, so
-no retry is kept waiting on a lease nobody will use.
-
-Within DynamoDB's limits: an item holds 400 KB, so the attempt keeps its body and its event list
-zlib-compressed and is refused whole (`PayloadTooLargeToStore`, a 413) when they still do not fit; a key
+Within DynamoDB's limits: an item holds 400 KB, so bodies and event lists are zlib-compressed and an attempt
+that still does not fit is refused whole (`PayloadTooLargeToStore`, a 413) before anything is written; a key
 holds 2,048 bytes, so a claim whose dedupe key would make a longer one is keyed by the key's SHA-256.
+
+The receiver calls this on every delivery, so items are written as DynamoDB JSON directly rather than
+through boto3's TypeSerializer (which walks every value): the attributes are strings, numbers and bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from shared.catalog import OUTBOX_CLAIM_KIND
+from shared.events.ids import event_id
 from shared.webhooks.model import (
-    Claim,
     ClaimStatus,
     DeliveryAttempt,
     DeliveryPage,
@@ -41,26 +43,27 @@ from shared.webhooks.model import (
     DeliverySummary,
     Disposition,
     EventRecord,
+    InboundWebhook,
     InvalidQuery,
+    OutboxEntry,
     Outcome,
+    StoredEvent,
 )
 from shared.webhooks.payload import replace_lone_surrogates
 from shared.webhooks.ports import PayloadTooLargeToStore
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item limit: attribute names and values, in bytes
-ITEM_HEADROOM = 4 * 1024  # what the size estimate below may miss (number encoding), and the index's copy
+ITEM_HEADROOM = 4 * 1024  # what the size estimate below may miss, and the index's copy of the log fields
+SURELY_FITS_BYTES = 300 * 1024  # a compressed body and log under this leave the item well within its limit
 MAX_REASON_CHARS = 2000
 MAX_CLAIM_KEY_BYTES = 1024  # DynamoDB keys stop at 2,048 bytes; longer dedupe keys are hashed
 LOG_SHARDS = 4  # spreads a day's log writes over 4 index partitions (10k rps peak, seed 000)
-LOG_RETENTION = timedelta(days=30)
-CLAIM_RETENTION = timedelta(days=7)  # longer than any vendor's retry window (Stripe: 3 days)
+RETENTION = timedelta(days=30)  # the log, the raw bodies and the claims: longer than any vendor retries (3 days)
 TRANSACTION_LIMIT = 100
-BATCH_WRITE_LIMIT = 25
 INDEX = "by-time"
-PENDING, PUBLISHED = "PENDING", "PUBLISHED"
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+ATTEMPT_KIND = "attempt"
+# What the publisher needs of a stored attempt to read it again as the vendor's events.
+_REQUEST_FIELDS = ("attempt_id", "vendor", "body", "request", "received_at")
 
 
 class DynamoDbDeliveryLedger:
@@ -69,128 +72,111 @@ class DynamoDbDeliveryLedger:
         self._table = table_name
         self._clock = clock
 
-    def claim(
-        self,
-        claims: Sequence[Claim],
-        now: datetime,
-        lease_until: datetime,
-        attempt_for: Callable[[dict[str, ClaimStatus]], DeliveryAttempt],
-    ) -> dict[str, ClaimStatus]:
-        statuses = dict.fromkeys((claim.dedupe_key for claim in claims), ClaimStatus.NEW)
-        # Built once before anything is written: an attempt too large to store is refused with no claim taken.
-        _attempt_item(attempt_for(statuses))
-        # Later chunks first, so the attempt (written with the first chunk) records every final status.
-        chunks = [claims[i : i + TRANSACTION_LIMIT - 1] for i in range(0, len(claims), TRANSACTION_LIMIT - 1)]
-        taken: list[Claim] = []
-        try:
-            for chunk in reversed(chunks[1:]):
-                self._claim_chunk(chunk, statuses, now, lease_until, attempt_for=None)
-                taken.extend(claim for claim in chunk if statuses[claim.dedupe_key] is ClaimStatus.NEW)
-            self._claim_chunk(chunks[0] if chunks else [], statuses, now, lease_until, attempt_for)
-        except BaseException:
-            self._release(taken)
-            raise
-        return statuses
+    # ------------------------------------------------------------------------------------------- the outbox
 
-    def _release(self, claims: Sequence[Claim]) -> None:
-        """Best effort: a claim left behind still expires with its lease, and the original error is the one
-        to report."""
-        with contextlib.suppress(Exception):
-            self.settle([], claims)
+    def accept(self, attempt: DeliveryAttempt, events: Sequence[StoredEvent]) -> dict[str, ClaimStatus]:
+        if len(events) == 1:
+            return self._accept_one(attempt, events[0])
+        return self._accept_batch(attempt, events)
+
+    def _accept_one(self, attempt: DeliveryAttempt, event: StoredEvent) -> dict[str, ClaimStatus]:
+        item = _attempt_attributes(attempt) | _claim_attributes(event, attempt)
+        _check_size(item, attempt)
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=_dynamodb_json(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return {event.dedupe_key: ClaimStatus.DUPLICATE}
+        return {event.dedupe_key: ClaimStatus.NEW}
+
+    def _accept_batch(self, attempt: DeliveryAttempt, events: Sequence[StoredEvent]) -> dict[str, ClaimStatus]:
+        statuses = dict.fromkeys((event.dedupe_key for event in events), ClaimStatus.NEW)
+        _check_size(_attempt_item(attempt), attempt)  # before anything is written
+        chunks = [events[i : i + TRANSACTION_LIMIT - 1] for i in range(0, len(events), TRANSACTION_LIMIT - 1)]
+        wrote_attempt = False
+        for chunk in chunks:
+            wrote_attempt |= self._claim_chunk(attempt, events, chunk, statuses, with_attempt=not wrote_attempt)
+        if wrote_attempt and len(chunks) > 1 and ClaimStatus.DUPLICATE in statuses.values():
+            # a later chunk found duplicates the attempt's event list did not know of when it was written
+            item = _attempt_item(_with(attempt, events, statuses))
+            self._client.put_item(TableName=self._table, Item=_dynamodb_json(item))
+        return statuses
 
     def _claim_chunk(
         self,
-        chunk: Sequence[Claim],
+        attempt: DeliveryAttempt,
+        events: Sequence[StoredEvent],
+        chunk: Sequence[StoredEvent],
         statuses: dict[str, ClaimStatus],
-        now: datetime,
-        lease_until: datetime,
-        attempt_for: Callable[[dict[str, ClaimStatus]], DeliveryAttempt] | None,
-    ) -> None:
-        for _ in range(3):  # each round drops the claims that lost; a lost claim never comes back
-            pending = [claim for claim in chunk if statuses[claim.dedupe_key] is ClaimStatus.NEW]
+        with_attempt: bool,
+    ) -> bool:
+        """Claim what is new of `chunk` (and store the attempt with it); True when the attempt was written."""
+        for _ in range(3):  # each round leaves out the claims found taken; a taken claim never frees up
+            pending = [event for event in chunk if statuses[event.dedupe_key] is ClaimStatus.NEW]
             if not pending:
-                return
-            items: list[dict[str, Any]] = [self._claim_put(claim, now, lease_until) for claim in pending]
-            if attempt_for is not None:
-                items.insert(0, {"Put": {"TableName": self._table, "Item": _attempt_item(attempt_for(statuses))}})
+                return False
+            writes = [self._conditional_put(_claim_attributes(event, attempt)) for event in pending]
+            if with_attempt:
+                writes.insert(0, self._conditional_put(_attempt_item(_with(attempt, events, statuses))))
             try:
-                self._client.transact_write_items(TransactItems=items)
-                return
+                self._client.transact_write_items(TransactItems=writes)
+                return with_attempt
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
-                claim_reasons = reasons[1:] if attempt_for is not None else reasons
-                conflicted = self._apply_cancellation(pending, claim_reasons, statuses)
-                if not conflicted and not _lost_any(claim_reasons):
+                claim_reasons = reasons[1:] if with_attempt else reasons
+                taken = [
+                    e for e, r in zip(pending, claim_reasons, strict=False) if r.get("Code") == "ConditionalCheckFailed"
+                ]
+                if not taken and not any(r.get("Code") == "TransactionConflict" for r in reasons):
                     raise
-        for claim in chunk:  # still contended after retries: someone else is working on it
-            if statuses[claim.dedupe_key] is ClaimStatus.NEW:
-                statuses[claim.dedupe_key] = ClaimStatus.IN_PROGRESS
+                for event in taken:
+                    statuses[event.dedupe_key] = ClaimStatus.DUPLICATE
+        raise RuntimeError(f"claims of delivery {attempt.attempt_id} stayed contended after 3 transactions")
 
-    def _apply_cancellation(
-        self, pending: list[Claim], reasons: list[dict[str, Any]], statuses: dict[str, ClaimStatus]
-    ) -> bool:
-        conflicted = False
-        for claim, reason in zip(pending, reasons, strict=False):
-            code = reason.get("Code")
-            if code == "ConditionalCheckFailed":
-                old = _plain(reason.get("Item") or {})
-                statuses[claim.dedupe_key] = (
-                    ClaimStatus.DUPLICATE if old.get("status") == PUBLISHED else ClaimStatus.IN_PROGRESS
-                )
-            elif code == "TransactionConflict":
-                conflicted = True
-        return conflicted
-
-    def _claim_put(self, claim: Claim, now: datetime, lease_until: datetime) -> dict[str, Any]:
+    def _conditional_put(self, item: dict[str, Any]) -> dict[str, Any]:
         return {
             "Put": {
                 "TableName": self._table,
-                "Item": _claim_item(claim, PENDING, now, lease_until),
-                "ConditionExpression": "attribute_not_exists(pk) OR (#status = :pending AND lease_until < :now)",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":pending": {"S": PENDING},
-                    ":now": {"N": str(_epoch(now))},
-                },
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                "Item": _dynamodb_json(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
 
-    def settle(self, published: Sequence[Claim], failed: Sequence[Claim]) -> None:
-        now = self._clock()
-        requests: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": _claim_item(claim, PUBLISHED, now, now)}} for claim in published
-        ] + [{"DeleteRequest": {"Key": {"pk": {"S": _claim_key(claim)}}}} for claim in failed]
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            self._batch_write(requests[start : start + BATCH_WRITE_LIMIT])
+    def request_of(self, attempt_id: str) -> InboundWebhook | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _attempt_pk(attempt_id)}},
+            # named by placeholder: some (`request`) are DynamoDB reserved words
+            ProjectionExpression=", ".join(f"#f{n}" for n in range(len(_REQUEST_FIELDS))),
+            ExpressionAttributeNames={f"#f{n}": name for n, name in enumerate(_REQUEST_FIELDS)},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _request_from(item) if item and "body" in item else None
 
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        unprocessed: dict[str, Any] = {self._table: requests}
-        for _ in range(5):
-            response = self._client.batch_write_item(RequestItems=unprocessed)
-            unprocessed = response.get("UnprocessedItems") or {}
-            if not unprocessed:
-                return
-        raise RuntimeError(f"DynamoDB left {len(unprocessed[self._table])} ledger writes unprocessed")
+    # --------------------------------------------------------------------------------------- the delivery log
 
     def record(self, attempt: DeliveryAttempt) -> None:
-        self._client.put_item(TableName=self._table, Item=_loggable_item(attempt))
+        self._client.put_item(TableName=self._table, Item=_dynamodb_json(_loggable_item(attempt)))
 
     def list_attempts(self, query: DeliveryQuery) -> DeliveryPage:
         today = self._clock().date()
         day, before = _decode_cursor(query.before) if query.before else (today, None)
-        oldest = today - LOG_RETENTION
+        oldest = today - RETENTION
         found: list[dict[str, Any]] = []
         while day >= oldest and len(found) < query.limit:
             wanted = query.limit - len(found)
             of_day = [item for shard in range(LOG_SHARDS) for item in self._query(day, shard, before, query, wanted)]
-            of_day.sort(key=lambda item: item["log_sort"], reverse=True)
+            of_day.sort(key=lambda item: item["log_sort"]["S"], reverse=True)
             found.extend(of_day[:wanted])
             if len(found) < query.limit:
                 day, before = day - timedelta(days=1), None
-        cursor = _encode_cursor(day, found[-1]["log_sort"]) if len(found) == query.limit else None
+        cursor = _encode_cursor(day, found[-1]["log_sort"]["S"]) if len(found) == query.limit else None
         return DeliveryPage([_summary_from(item) for item in found], cursor)
 
     def _query(
@@ -224,92 +210,151 @@ class DynamoDbDeliveryLedger:
         items: list[dict[str, Any]] = []
         while len(items) < wanted:
             response = self._client.query(**request)
-            items.extend(_plain(item) for item in response.get("Items", []))
+            items.extend(response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return items[:wanted]
 
 
-def _claim_key(claim: Claim) -> str:
-    key = f"CLAIM#{claim.vendor}#{claim.dedupe_key}"
-    if len(key.encode()) <= MAX_CLAIM_KEY_BYTES:
-        return key
-    return f"CLAIM#{claim.vendor}#sha256:{hashlib.sha256(claim.dedupe_key.encode()).hexdigest()}"
+# --------------------------------------------------------------------------------------------- the stream
 
 
-def _claim_item(claim: Claim, status: str, now: datetime, lease_until: datetime) -> dict[str, Any]:
-    return _serialize(
-        {
-            "pk": _claim_key(claim),
-            "kind": "claim",
-            "status": status,
-            "lease_until": _epoch(lease_until),
-            "attempt_id": claim.event.delivery_id,
-            "event_id": claim.event.event_id,
-            "expires_at": int((now + CLAIM_RETENTION).timestamp()),
-        }
+def outbox_entry(record: Mapping[str, Any]) -> OutboxEntry:
+    """A DynamoDB stream record of a new claim (its new image) as the publisher's entry."""
+    image = record["dynamodb"]["NewImage"]
+    merged = "body" in image  # a one-event delivery: the attempt is in the claim's own item
+    vendor, dedupe_key = image["vendor"]["S"], image["dedupe_key"]["S"]
+    return OutboxEntry(
+        position=str(record["dynamodb"]["SequenceNumber"]),
+        vendor=vendor,
+        dedupe_key=dedupe_key,
+        event_id=event_id(vendor, dedupe_key),
+        attempt_id=image["attempt_id"]["S"],
+        received_at=datetime.fromisoformat(image["received_at"]["S"]),
+        request=_request_from(image) if merged else None,
     )
 
 
-def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:
-    received = attempt.received_at.astimezone(UTC)
-    body = zlib.compress(attempt.body)
-    events = zlib.compress(json.dumps([asdict(record) for record in attempt.events]).encode())
-    reason = attempt.reason[:MAX_REASON_CHARS] if attempt.reason else None
-    item = {
-        "pk": f"ATTEMPT#{attempt.attempt_id}",
-        "kind": "attempt",
+# ------------------------------------------------------------------------------------------------ items
+
+
+def _claim_key(vendor: str, dedupe_key: str) -> str:
+    key = f"EVENT#{vendor}#{dedupe_key}"
+    if len(key.encode()) <= MAX_CLAIM_KEY_BYTES:
+        return key
+    return f"EVENT#{vendor}#sha256:{hashlib.sha256(dedupe_key.encode()).hexdigest()}"
+
+
+def _attempt_pk(attempt_id: str) -> str:
+    return f"ATTEMPT#{attempt_id}"
+
+
+def _claim_attributes(event: StoredEvent, attempt: DeliveryAttempt) -> dict[str, Any]:
+    """A claim on one event: alone (one of a batch, pointing at its attempt), or with the attempt's attributes
+    in the one item of a one-event delivery."""
+    return {
+        "pk": _claim_key(event.vendor, event.dedupe_key),
+        "kind": OUTBOX_CLAIM_KIND,
+        "vendor": event.vendor,
+        "dedupe_key": event.dedupe_key,  # the event id follows from it (`shared.events.ids`)
         "attempt_id": attempt.attempt_id,
-        "vendor": attempt.vendor,
-        "received_at": received.isoformat(),
-        "outcome": attempt.outcome.value,
+        "received_at": attempt.received_at.astimezone(UTC).isoformat(),
+        "expires_at": int((attempt.received_at + RETENTION).timestamp()),
+    }
+
+
+def _attempt_attributes(attempt: DeliveryAttempt) -> dict[str, Any]:
+    """The attempt in few attributes (each one botocore serializes and DynamoDB bills by name and value): the
+    keys and what the log filters on, the log entry as one compressed JSON document, the request as received.
+    JSON escapes what UTF-8 cannot carry (a lone surrogate quoted into a reason), so every string stores."""
+    received = attempt.received_at.astimezone(UTC)
+    log = {
         "status_code": attempt.status_code,
-        "reason": reason,
-        "events": events,
-        "events_encoding": "zlib",
-        "body": body,
-        "body_encoding": "zlib",
+        "reason": attempt.reason[:MAX_REASON_CHARS] if attempt.reason else None,
+        "events": [
+            {
+                "vendor_event_id": record.vendor_event_id,
+                "vendor_event_type": record.vendor_event_type,
+                "event_id": record.event_id,
+                "disposition": record.disposition.value,
+            }
+            for record in attempt.events
+        ],
         "body_size": attempt.body_size,
         "body_sha256": attempt.body_sha256,
         "content_type": attempt.content_type,
         "user_agent": attempt.user_agent,
         "source_ip": attempt.source_ip,
+    }
+    request = {"url": attempt.url, "id": attempt.request_id, "headers": dict(attempt.headers)}
+    return {
+        "attempt_id": attempt.attempt_id,
+        "vendor": replace_lone_surrogates(attempt.vendor),
+        "received_at": received.isoformat(),
+        "outcome": attempt.outcome.value,
+        "log": _deflate(json.dumps(log, separators=(",", ":")).encode()),
+        "request": json.dumps(request, separators=(",", ":")),
+        "body": _deflate(attempt.body),
         "log_partition": _log_partition(received.date(), _shard(attempt.attempt_id)),
         "log_sort": f"{received.isoformat()}#{attempt.attempt_id}",
-        "expires_at": int((received + LOG_RETENTION).timestamp()),
+        "expires_at": int((received + RETENTION).timestamp()),
     }
-    # DynamoDB strings must be valid UTF-8: a lone surrogate (quoted from a payload into a reason) never is.
-    present = {
-        key: replace_lone_surrogates(value) if isinstance(value, str) else value
-        for key, value in item.items()
-        if value is not None
+
+
+def _deflate(data: bytes) -> bytes:
+    """zlib with a window sized to the input. `zlib.compress` sets up its full 32 KB window and 256 KB of state
+    whatever the input (some 60 µs, most of a small delivery's own CPU); a window no larger than the input
+    costs a tenth of that and compresses to the same bytes. `zlib.decompress` reads any window size."""
+    bits = min(15, max(9, len(data).bit_length()))
+    deflate = zlib.compressobj(6, zlib.DEFLATED, bits, min(8, bits - 7))
+    return deflate.compress(data) + deflate.flush()
+
+
+def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {"pk": _attempt_pk(attempt.attempt_id), "kind": ATTEMPT_KIND, **_attempt_attributes(attempt)}
+
+
+def _with(
+    attempt: DeliveryAttempt, events: Sequence[StoredEvent], statuses: Mapping[str, ClaimStatus]
+) -> DeliveryAttempt:
+    """The attempt with each event's disposition as its claim came out."""
+    disposition = {
+        event.event_id: Disposition.ACCEPTED if statuses[event.dedupe_key] is ClaimStatus.NEW else Disposition.DUPLICATE
+        for event in events
     }
-    size = _item_size(present)
+    records = [
+        replace(record, disposition=disposition.get(record.event_id, record.disposition)) for record in attempt.events
+    ]
+    return replace(attempt, events=records)
+
+
+def _check_size(item: dict[str, Any], attempt: DeliveryAttempt) -> None:
+    if len(item["body"]) + len(item["log"]) < SURELY_FITS_BYTES:
+        return  # the rest of an item is far below the headroom: no need to measure it all
+    size = _item_size(item)
     if size > MAX_ITEM_BYTES - ITEM_HEADROOM:
         raise PayloadTooLargeToStore(
             f"the delivery (body and its {len(attempt.events)} events, compressed) takes {size} bytes; "
             f"at most {MAX_ITEM_BYTES - ITEM_HEADROOM} can be kept"
         )
-    return _serialize(present)
 
 
 def _loggable_item(attempt: DeliveryAttempt) -> dict[str, Any]:
     """The attempt's item, or, when it cannot be stored whole (a refused body too large to keep), its log
     entry without the body, and if need be without its event list: every attempt lands in the log."""
-    try:
-        return _attempt_item(attempt)
-    except PayloadTooLargeToStore:
-        pass
+    item = _attempt_item(attempt)
+    if _item_size(item) <= MAX_ITEM_BYTES - ITEM_HEADROOM:
+        return item
     note = f"the body ({attempt.body_size} bytes) was too large to keep"
     reason = f"{attempt.reason}; {note}" if attempt.reason else note
-    try:
-        return _attempt_item(replace(attempt, body=b"", reason=reason))
-    except PayloadTooLargeToStore:
-        return _attempt_item(replace(attempt, body=b"", events=[], reason=f"{reason}, and so was its event list"))
+    item = _attempt_item(replace(attempt, body=b"", reason=reason))
+    if _item_size(item) <= MAX_ITEM_BYTES - ITEM_HEADROOM:
+        return item
+    return _attempt_item(replace(attempt, body=b"", events=[], reason=f"{reason}, and so was its event list"))
 
 
-def _item_size(item: dict[str, Any]) -> int:
+def _item_size(item: Mapping[str, Any]) -> int:
     """DynamoDB's measure: each attribute's name plus its value (UTF-8 text, raw binary, numbers as digits)."""
     size = 0
     for name, value in item.items():
@@ -318,33 +363,62 @@ def _item_size(item: dict[str, Any]) -> int:
     return size
 
 
-def _events_from(item: dict[str, Any]) -> list[dict[str, Any]]:
-    events = item.get("events")
-    if events is None:
-        return []
-    if isinstance(events, Binary):  # zlib-compressed JSON; entries written before that are JSON text
-        compressed: Any = events
-        return list(json.loads(zlib.decompress(compressed.value)))
-    return list(json.loads(events or "[]"))
+def _dynamodb_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    encoded: dict[str, Any] = {}
+    for name, value in item.items():
+        if isinstance(value, bytes):
+            encoded[name] = {"B": value}
+        elif isinstance(value, bool):
+            encoded[name] = {"BOOL": value}
+        elif isinstance(value, int):
+            encoded[name] = {"N": str(value)}
+        else:
+            encoded[name] = {"S": str(value)}
+    return encoded
 
 
-def _summary_from(item: dict[str, Any]) -> DeliverySummary:
+def _request_from(item: Mapping[str, Any]) -> InboundWebhook:
+    request = json.loads(item["request"]["S"])
+    return InboundWebhook(
+        vendor=item["vendor"]["S"],
+        method="POST",
+        url=request["url"],
+        headers=request["headers"],
+        body=zlib.decompress(_bytes(item["body"])),
+        request_id=request["id"],
+    )
+
+
+def _bytes(value: Mapping[str, Any]) -> bytes:
+    """Binary from the client (bytes) or from a stream record (base64 text, as Lambda hands it over)."""
+    raw = value["B"]
+    return base64.b64decode(raw) if isinstance(raw, str) else bytes(raw)
+
+
+def _summary_from(item: Mapping[str, Any]) -> DeliverySummary:
+    log = json.loads(zlib.decompress(_bytes(item["log"])))
     records = [
-        EventRecord(**{**record, "disposition": Disposition(record["disposition"])}) for record in _events_from(item)
+        EventRecord(
+            vendor_event_id=record.get("vendor_event_id"),
+            vendor_event_type=record["vendor_event_type"],
+            event_id=record["event_id"],
+            disposition=Disposition(record["disposition"]),
+        )
+        for record in log["events"]
     ]
     return DeliverySummary(
-        attempt_id=item["attempt_id"],
-        vendor=item["vendor"],
-        received_at=datetime.fromisoformat(item["received_at"]),
-        outcome=Outcome(item["outcome"]),
-        status_code=int(item["status_code"]),
-        reason=item.get("reason"),
+        attempt_id=item["attempt_id"]["S"],
+        vendor=item["vendor"]["S"],
+        received_at=datetime.fromisoformat(item["received_at"]["S"]),
+        outcome=Outcome(item["outcome"]["S"]),
+        status_code=int(log["status_code"]),
+        reason=log.get("reason"),
         events=records,
-        body_size=int(item.get("body_size", 0)),
-        body_sha256=item.get("body_sha256", ""),
-        content_type=item.get("content_type"),
-        user_agent=item.get("user_agent"),
-        source_ip=item.get("source_ip"),
+        body_size=int(log.get("body_size") or 0),
+        body_sha256=log.get("body_sha256") or "",
+        content_type=log.get("content_type"),
+        user_agent=log.get("user_agent"),
+        source_ip=log.get("source_ip"),
     )
 
 
@@ -366,19 +440,3 @@ def _decode_cursor(cursor: str) -> tuple[date, str]:
         return date.fromisoformat(decoded["day"]), str(decoded["before"])
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise InvalidQuery("cursor is not one this API returned; start again without it") from None
-
-
-def _lost_any(reasons: list[dict[str, Any]]) -> bool:
-    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
-
-
-def _epoch(moment: datetime) -> Decimal:
-    return Decimal(f"{moment.timestamp():.3f}")
-
-
-def _serialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in item.items()}
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}

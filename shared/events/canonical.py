@@ -8,48 +8,18 @@ rely on every field of `CanonicalEvent`. Vendor-specific ids travel as `"<vendor
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.catalog import webhooks
 from shared.events.ids import event_id
+from shared.events.types import EngagementKind as EngagementKind  # re-exported: the taxonomy's home
+from shared.events.types import EventType as EventType
+
+WEBHOOK_EVENT_SOURCE = webhooks.EVENT_SOURCE  # the catalog names every source the hub publishes
 
 SCHEMA_VERSION = "1.0"
-WEBHOOK_EVENT_SOURCE = "revops.webhooks"
-
-
-class EventType(StrEnum):
-    CONTACT_UPSERTED = "contact.upserted"
-    ACCOUNT_UPSERTED = "account.upserted"
-    ENGAGEMENT_RECORDED = "engagement.recorded"
-    DEAL_STAGE_CHANGED = "deal.stage_changed"
-    DEAL_WON = "deal.won"
-    DEAL_LOST = "deal.lost"
-    PAYMENT_SUCCEEDED = "payment.succeeded"
-    PAYMENT_FAILED = "payment.failed"
-    SUBSCRIPTION_CHANGED = "subscription.changed"
-    SUPPORT_TICKET_OPENED = "support.ticket_opened"
-    SUPPORT_TICKET_SOLVED = "support.ticket_solved"
-    SURVEY_RESPONDED = "survey.responded"
-    PRODUCT_USAGE_REPORTED = "product.usage_reported"
-    HANDOFF_ACCEPTED = "handoff.accepted"
-    VENDOR_UNMAPPED = "vendor.unmapped"
-
-
-class EngagementKind(StrEnum):
-    EMAIL_OPEN = "email_open"
-    EMAIL_CLICK = "email_click"
-    PAGE_VIEW = "page_view"
-    FORM_SUBMIT = "form_submit"
-    CONTENT_DOWNLOAD = "content_download"
-    WEBINAR_ATTENDED = "webinar_attended"
-    MEETING_BOOKED = "meeting_booked"
-    MEETING_CANCELED = "meeting_canceled"
-    DEMO_REQUEST = "demo_request"
-    PRICING_PAGE_VISIT = "pricing_page_visit"
-    TRIAL_SIGNUP = "trial_signup"
-    TRACK = "track"
 
 
 class Subject(BaseModel):

@@ -13,7 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-LEAD_EVENT_SOURCE = "revops.leads"
+from shared.catalog import leads
+
+LEAD_EVENT_SOURCE = leads.EVENT_SOURCE  # the catalog names every source the hub publishes
+
 LEAD_SCHEMA_VERSION = "1.0"
 _NAMESPACE = uuid.UUID("0d7b9a53-57f4-4b8e-9f2e-7c4b0f0d6a11")
 

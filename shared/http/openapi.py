@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from shared.catalog import Catalog
+from shared.catalog import Catalog, Function
 from shared.http.api import API_TITLE, API_VERSION
 
 BEARER = "cognito"
@@ -36,7 +36,7 @@ def openapi_document(catalog: Catalog, server_url: str | None = None) -> dict[st
     for fn in catalog.functions:
         if not fn.routes:
             continue
-        app = importlib.import_module(fn.module).app
+        app = _resolver_of(fn)
         schema = app.get_openapi_schema(title=API_TITLE, version=API_VERSION).model_dump(
             by_alias=True, exclude_none=True, mode="json"
         )
@@ -55,3 +55,12 @@ def openapi_document(catalog: Catalog, server_url: str | None = None) -> dict[st
 
 def _bearer_scheme() -> dict[str, Any]:
     return HTTPBearer(bearerFormat="JWT").model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _resolver_of(fn: Function) -> Any:
+    """The function's resolver; a function that takes raw proxy events documents its routes in a resolver of
+    its own beside the handler (`openapi.py`)."""
+    handler = importlib.import_module(fn.module)
+    if hasattr(handler, "app"):
+        return handler.app
+    return importlib.import_module(fn.module.rsplit(".", 1)[0] + ".openapi").app

@@ -1,39 +1,61 @@
-"""Turns an API Gateway REST proxy event into the exact request the vendor sent."""
+"""An API Gateway REST proxy event as the exact request the vendor sent, and a reply as the proxy response.
+
+Plain dictionaries, no framework: the webhook and tracking routes take raw bytes (the API declares every
+media type binary) and answer in each vendor's own dialect, so a resolver with request validation would only
+cost their cold start.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-
 from shared.webhooks.model import InboundWebhook
+from shared.webhooks.vendor import Reply
 
 
-def raw_body(event: APIGatewayProxyEvent) -> bytes:
-    """The body byte for byte. The API declares every media type binary, so API Gateway base64-encodes it
-    and nothing is re-encoded on the way."""
-    body = event.body or ""
-    return base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8")
+def raw_body(event: Mapping[str, Any]) -> bytes:
+    """The body byte for byte: API Gateway base64-encodes it (every media type is binary), nothing else."""
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode("utf-8", "surrogatepass")
 
 
-def called_url(event: APIGatewayProxyEvent) -> str:
+def called_url(event: Mapping[str, Any], headers: Mapping[str, str]) -> str:
     """The URL the vendor called, which HubSpot v3 signs: scheme, host, path with stage, query."""
-    headers = {key.lower(): value for key, value in (event.headers or {}).items()}
+    context = event.get("requestContext") or {}
     scheme = headers.get("x-forwarded-proto", "https")
-    host = headers.get("host") or event.request_context.domain_name or ""
-    path = event.request_context.path or event.path
-    query = event.multi_value_query_string_parameters or {}
+    host = headers.get("host") or context.get("domainName") or ""
+    path = context.get("path") or event.get("path") or ""
+    query = event.get("multiValueQueryStringParameters") or {}
     return f"{scheme}://{host}{path}" + (f"?{urlencode(query, doseq=True)}" if query else "")
 
 
-def inbound_webhook(event: APIGatewayProxyEvent, vendor: str) -> InboundWebhook:
+def inbound_webhook(event: Mapping[str, Any], vendor: str) -> InboundWebhook:
+    headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+    context = event.get("requestContext") or {}
     return InboundWebhook(
         vendor=vendor,
-        method=event.http_method,
-        url=called_url(event),
-        headers={key.lower(): value for key, value in (event.headers or {}).items()},
+        method=str(event.get("httpMethod") or "POST"),
+        url=called_url(event, headers),
+        headers=headers,
         body=raw_body(event),
-        request_id=event.request_context.request_id or "",
-        source_ip=event.request_context.identity.source_ip,
+        request_id=str(context.get("requestId") or ""),
+        source_ip=(context.get("identity") or {}).get("sourceIp"),
     )
+
+
+def path_parameter(event: Mapping[str, Any], name: str) -> str:
+    return str((event.get("pathParameters") or {}).get(name) or "")
+
+
+def proxy_response(reply: Reply) -> dict[str, Any]:
+    body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+    return {
+        "statusCode": reply.status_code,
+        "headers": {"Content-Type": reply.content_type},
+        "body": body,
+        "isBase64Encoded": False,
+    }

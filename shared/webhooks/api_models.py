@@ -20,8 +20,10 @@ class WebhookAck(BaseModel):
 
     status: Literal["accepted", "duplicate"] = Field(description="`accepted` (202) or `duplicate` (200)")
     delivery_id: str = Field(description="Id of this attempt in the delivery log")
-    accepted: int | None = Field(None, description="Events published by this delivery (202 only)")
-    duplicates: int = Field(description="Events already published by an earlier delivery")
+    accepted: int | None = Field(
+        None, description="Events this delivery stored (202 only); the publisher puts them on the bus"
+    )
+    duplicates: int = Field(description="Events an earlier delivery stored already")
     event_ids: list[str] = Field(description="Canonical event ids, stable across retries")
 
 
@@ -53,7 +55,7 @@ class TrackingAck(BaseModel):
 class TrackingRefusal(BaseModel):
     """An error of the Segment-compatible tracking API, in Segment's shape."""
 
-    code: str = Field(description="`invalid_request`, `unauthorized`, `in_progress`, `too_large` or `unavailable`")
+    code: str = Field(description="`invalid_request`, `unauthorized`, `too_large` or `error`")
     message: str = Field(description="What is wrong")
     delivery_id: str = Field(description="Id of this attempt in the delivery log")
 
@@ -61,9 +63,11 @@ class TrackingRefusal(BaseModel):
 class DeliveryEventView(BaseModel):
     vendor_event_id: str | None
     vendor_event_type: str
-    event_type: str
-    event_id: str
-    disposition: Disposition
+    event_id: str = Field(description="The canonical event's id on the bus (consumers de-duplicate on it)")
+    disposition: Disposition = Field(
+        description="`accepted`: stored by this delivery, put on the bus by the publisher; `duplicate`: stored "
+        "by an earlier delivery"
+    )
 
 
 class DeliveryView(BaseModel):
@@ -98,7 +102,6 @@ class DeliveryView(BaseModel):
                 DeliveryEventView(
                     vendor_event_id=record.vendor_event_id,
                     vendor_event_type=record.vendor_event_type,
-                    event_type=record.event_type,
                     event_id=record.event_id,
                     disposition=record.disposition,
                 )

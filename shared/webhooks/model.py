@@ -7,12 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.errors import InvalidInput
-
-if TYPE_CHECKING:  # the receiver splits and stores vendor events without the canonical model (pydantic)
-    from shared.events.canonical import CanonicalEvent
 
 
 @dataclass(frozen=True)
@@ -32,6 +29,14 @@ class InboundWebhook:
         return self.headers.get(name.lower())
 
 
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "signature", "token", "api-key", "apikey")
+
+
+def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request's headers as the delivery log keeps them: never a credential or a signature."""
+    return {name: value for name, value in headers.items() if not any(marker in name for marker in _CREDENTIAL_HEADERS)}
+
+
 @dataclass(frozen=True)
 class VendorEvent:
     """One event inside a delivery (HubSpot batches up to 100 per request)."""
@@ -47,34 +52,31 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     HANDSHAKE = "handshake"
     DUPLICATE = "duplicate"
-    IN_PROGRESS = "in_progress"
     REJECTED = "rejected"
-    FAILED = "failed"
 
 
 class Disposition(StrEnum):
-    """What became of one vendor event within an attempt."""
+    """What became of one vendor event within an attempt: stored, for the publisher to put on the bus from the
+    table's stream; or already stored by an earlier attempt, so nothing more."""
 
-    PUBLISHED = "published"
+    ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
-    IN_PROGRESS = "in_progress"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
-class Claim:
-    """The right to publish one vendor event: held by exactly one attempt at a time."""
+class StoredEvent:
+    """One vendor event of an accepted delivery, as the ledger claims it: the first attempt to store it wins,
+    and the publisher puts it on the bus once."""
 
     vendor: str
     dedupe_key: str
-    event: CanonicalEvent
+    event_id: str
 
 
 @dataclass
 class EventRecord:
     vendor_event_id: str | None
     vendor_event_type: str
-    event_type: str
     event_id: str
     disposition: Disposition
 
@@ -96,6 +98,12 @@ class DeliveryAttempt:
     source_ip: str | None
     reason: str | None = None
     events: list[EventRecord] = field(default_factory=list)
+    # What the publisher needs to read the body again as the vendor's events: the URL called (the tracking
+    # API's call type is its path), the correlation id, and the headers (Standard Webhooks' `webhook-id`, a
+    # gzip encoding), credentials and signatures left out (`stored_headers`).
+    url: str = ""
+    request_id: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def summary(self) -> DeliverySummary:
         return DeliverySummary(
@@ -135,7 +143,6 @@ class DeliverySummary:
 class ClaimStatus(StrEnum):
     NEW = "new"
     DUPLICATE = "duplicate"
-    IN_PROGRESS = "in_progress"
 
 
 class InvalidQuery(InvalidInput):
@@ -154,3 +161,18 @@ class DeliveryQuery:
     vendor: str | None = None
     outcome: Outcome | None = None
     before: str | None = None  # opaque position from a previous page
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A stored event the publisher is to put on the bus, as the table's stream reports it. `request` is the
+    delivery as received when it was stored with the event (a one-event delivery, one item); otherwise the
+    publisher reads it from the attempt `attempt_id`."""
+
+    position: str  # where it sits in the stream: what a retry starts from
+    vendor: str
+    dedupe_key: str
+    event_id: str
+    attempt_id: str
+    received_at: datetime
+    request: InboundWebhook | None = None

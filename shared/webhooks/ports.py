@@ -3,13 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from shared.webhooks.model import Claim, ClaimStatus, DeliveryAttempt, DeliveryPage, DeliveryQuery
+from shared.webhooks.model import (
+    ClaimStatus,
+    DeliveryAttempt,
+    DeliveryPage,
+    DeliveryQuery,
+    InboundWebhook,
+    OutboxEntry,
+    StoredEvent,
+)
 
 
 class PayloadTooLargeToStore(Exception):
@@ -23,29 +31,33 @@ class SecretSource(Protocol):
 
 
 class DeliveryLedger(Protocol):
-    def claim(
-        self,
-        claims: Sequence[Claim],
-        now: datetime,
-        lease_until: datetime,
-        attempt_for: Callable[[dict[str, ClaimStatus]], DeliveryAttempt],
-    ) -> dict[str, ClaimStatus]:
-        """Claim each event and durably store the attempt (raw body included) in the same atomic write.
+    def accept(self, attempt: DeliveryAttempt, events: Sequence[StoredEvent]) -> dict[str, ClaimStatus]:
+        """Store the accepted attempt (raw body included) and claim its events, in one write where the store
+        allows (one item for a one-event delivery, one transaction for a batch).
 
-        Returns each claim's status by dedupe key: NEW (held by this attempt until `lease_until`; it must
-        publish), DUPLICATE (already published) or IN_PROGRESS (another attempt holds an unexpired lease).
-        The stored attempt is `attempt_for(statuses)`; when no claim is NEW nothing is stored."""
-        ...
-
-    def settle(self, published: Sequence[Claim], failed: Sequence[Claim]) -> None:
-        """Mark published claims as such and release failed ones so the vendor's retry can claim them."""
+        Returns each event's status by dedupe key: NEW (stored now, by this attempt: the publisher will put it
+        on the bus) or DUPLICATE (an earlier attempt stored it). When every event is a DUPLICATE nothing is
+        stored; the caller records the attempt as a duplicate. Raises PayloadTooLargeToStore when the attempt
+        cannot be kept."""
         ...
 
     def record(self, attempt: DeliveryAttempt) -> None:
-        """Store (or overwrite) one attempt in the delivery log."""
+        """Store one attempt that stored no event (rejected, a handshake, a duplicate) in the delivery log."""
         ...
 
     def list_attempts(self, query: DeliveryQuery) -> DeliveryPage: ...
+
+    def request_of(self, attempt_id: str) -> InboundWebhook | None:
+        """The request an accepted attempt stored, as received (signature headers aside), for the publisher
+        to read its events again; None when it is not kept (expired)."""
+        ...
+
+
+class DeadLetters(Protocol):
+    def send(self, entry: OutboxEntry, reason: str) -> None:
+        """Set an event aside that cannot be published whatever is retried, with the reason, to be redriven
+        once the cause is fixed."""
+        ...
 
 
 @dataclass(frozen=True)

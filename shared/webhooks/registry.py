@@ -31,3 +31,5 @@ VENDORS: dict[str, Vendor] = {
     )
 }
 TRACKING_API = SegmentTrackingApi()
+# Every way in, by the name events are stored under: what the publisher reads stored deliveries with.
+ALL_VENDORS: dict[str, Vendor] = {**VENDORS, TRACKING_API.name: TRACKING_API}

@@ -1,4 +1,6 @@
-"""One contract, two ledgers: the DynamoDB adapter (over moto) and the in-memory fake behave alike."""
+"""One contract, two ledgers: the DynamoDB adapter (over moto) and the in-memory fake behave alike. Plus
+what only DynamoDB shows: the item layout, one write per one-event delivery, and the stream the publisher
+reads (`outbox_entry`)."""
 
 from __future__ import annotations
 
@@ -6,16 +8,16 @@ import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
 
-from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
-from shared.catalog import physical_name
-from shared.events.canonical import CanonicalEvent, EventType
+from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger, outbox_entry
+from shared.catalog import WEBHOOK_DELIVERIES, physical_name
+from shared.events.ids import event_id
 from shared.webhooks.model import (
-    Claim,
     ClaimStatus,
     DeliveryAttempt,
     DeliveryQuery,
@@ -23,134 +25,142 @@ from shared.webhooks.model import (
     EventRecord,
     InvalidQuery,
     Outcome,
+    StoredEvent,
 )
-from shared.webhooks.ports import PayloadTooLargeToStore
+from shared.webhooks.ports import DeliveryLedger, PayloadTooLargeToStore
 from tests.fakes import FixedClock, InMemoryLedger
 from tests.integration.conftest import STAGE
 
-LEASE = timedelta(seconds=60)
+TABLE = physical_name(STAGE, WEBHOOK_DELIVERIES.name)
+DYNAMODB_ITEM_LIMIT = 400 * 1024
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])
-def ledger_and_clock(request: pytest.FixtureRequest) -> Iterator[tuple[object, FixedClock]]:
+def ledger_and_clock(request: pytest.FixtureRequest) -> Iterator[tuple[DeliveryLedger, FixedClock]]:
     clock = FixedClock()
     if request.param == "in-memory":
         yield InMemoryLedger(), clock
         return
-    aws = request.getfixturevalue("aws")
-    assert aws.stage == STAGE
+    request.getfixturevalue("aws")
+    yield DynamoDbDeliveryLedger(boto3.client("dynamodb", region_name="us-east-1"), TABLE, clock.now), clock
+
+
+@pytest.fixture
+def dynamo(aws: Any) -> tuple[DynamoDbDeliveryLedger, Any, FixedClock]:
+    clock = FixedClock()
     client = boto3.client("dynamodb", region_name="us-east-1")
-    yield DynamoDbDeliveryLedger(client, physical_name(STAGE, "webhook-deliveries"), clock.now), clock
+    return DynamoDbDeliveryLedger(client, TABLE, clock.now), client, clock
 
 
-def claim_of(key: str, delivery_id: str = "a1") -> Claim:
-    event = CanonicalEvent(
-        event_id=CanonicalEvent.id_for("stripe", key),
-        event_type=EventType.PAYMENT_SUCCEEDED,
-        occurred_at=datetime(2026, 11, 25, tzinfo=UTC),
-        received_at=datetime(2026, 11, 25, tzinfo=UTC),
-        source_vendor="stripe",
-        vendor_event_id=key,
-        vendor_event_type="invoice.paid",
-        correlation_id="r1",
-        delivery_id=delivery_id,
-    )
-    return Claim("stripe", key, event)
+def stored(key: str, vendor: str = "stripe") -> StoredEvent:
+    return StoredEvent(vendor, key, event_id(vendor, key))
 
 
-def attempt_of(attempt_id: str, at: datetime, vendor: str = "stripe", outcome: Outcome = Outcome.ACCEPTED):
+def attempt_of(
+    attempt_id: str,
+    at: datetime,
+    events: list[StoredEvent] | None = None,
+    vendor: str = "stripe",
+    outcome: Outcome = Outcome.ACCEPTED,
+    body: bytes = b'{"id": "evt"}' * 50,
+) -> DeliveryAttempt:
+    records = [EventRecord(e.dedupe_key, "invoice.paid", e.event_id, Disposition.ACCEPTED) for e in events or []]
     return DeliveryAttempt(
         attempt_id=attempt_id,
         vendor=vendor,
         received_at=at,
         outcome=outcome,
-        status_code=202,
-        body=b'{"id": "evt"}' * 50,
+        status_code=202 if outcome is Outcome.ACCEPTED else 401,
+        body=body,
         body_sha256="abc",
-        body_size=650,
+        body_size=len(body),
         content_type="application/json",
         user_agent="Stripe/1.0",
         source_ip="203.0.113.9",
-        events=[EventRecord("evt", "invoice.paid", "payment.succeeded", "e1", Disposition.PUBLISHED)],
+        events=records,
+        url="https://hub.example.com/webhooks/stripe",
+        request_id="req-1",
+        headers={"content-type": "application/json", "webhook-id": "msg_1"},
     )
 
 
-def test_a_new_claim_is_new_and_stores_the_attempt(ledger_and_clock) -> None:
+# -------------------------------------------------------------------------------------------- the contract
+
+
+def test_a_new_event_is_stored_once_and_its_repeat_is_a_duplicate(ledger_and_clock) -> None:  # type: ignore[no-untyped-def]
     ledger, clock = ledger_and_clock
-    # Given an unseen event
-    # When it is claimed
-    statuses = ledger.claim(
-        [claim_of("evt_1")], clock.now(), clock.now() + LEASE, lambda _: attempt_of("a1", clock.now())
+    event = stored("evt_1")
+    # When a one-event delivery is accepted, and the same event arrives in another delivery
+    first = ledger.accept(attempt_of("a1", clock.now(), [event]), [event])
+    again = ledger.accept(attempt_of("a2", clock.now(), [event]), [event])
+    # Then the first stores it, the second is a duplicate and stores nothing
+    assert (first, again) == ({"evt_1": ClaimStatus.NEW}, {"evt_1": ClaimStatus.DUPLICATE})
+    [logged] = ledger.list_attempts(DeliveryQuery()).attempts
+    assert logged.attempt_id == "a1"
+    assert [record.disposition for record in logged.events] == [Disposition.ACCEPTED]
+
+
+def test_a_batch_stores_what_is_new_and_reports_the_rest_as_duplicates(ledger_and_clock) -> None:  # type: ignore[no-untyped-def]
+    ledger, clock = ledger_and_clock
+    seen = [stored("evt_0"), stored("evt_1")]
+    ledger.accept(attempt_of("a0", clock.now(), seen), seen)
+    # When a batch holding those two and three new events is accepted
+    batch = [stored(f"evt_{n}") for n in range(5)]
+    statuses = ledger.accept(attempt_of("a1", clock.now(), batch), batch)
+    # Then the three are new, the two duplicates, and the log says so event by event
+    assert statuses == {f"evt_{n}": ClaimStatus.DUPLICATE if n < 2 else ClaimStatus.NEW for n in range(5)}
+    logged = {a.attempt_id: a for a in ledger.list_attempts(DeliveryQuery()).attempts}
+    assert [r.disposition.value for r in logged["a1"].events] == ["duplicate"] * 2 + ["accepted"] * 3
+    # And the batch's request can be read back, as received, for the publisher
+    request = ledger.request_of("a1")
+    assert request is not None
+    assert (request.vendor, request.url, request.request_id) == (
+        "stripe",
+        "https://hub.example.com/webhooks/stripe",
+        "req-1",
     )
-    # Then it is NEW and the attempt is in the log
-    assert statuses == {"evt_1": ClaimStatus.NEW}
-    [listed] = ledger.list_attempts(DeliveryQuery()).attempts
-    assert (listed.attempt_id, listed.body_size, listed.source_ip) == ("a1", 650, "203.0.113.9")
-    assert listed.events[0].disposition is Disposition.PUBLISHED
+    assert request.body == b'{"id": "evt"}' * 50
+    assert request.header("webhook-id") == "msg_1"
 
 
-def test_claims_move_from_in_progress_to_duplicate_once_published(ledger_and_clock) -> None:
+def test_a_batch_of_only_duplicates_stores_nothing(ledger_and_clock) -> None:  # type: ignore[no-untyped-def]
     ledger, clock = ledger_and_clock
-    now, claim = clock.now(), claim_of("evt_2")
-    # Given a claimed, not yet published event
-    ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a1", now))
-    # When another attempt claims it before and after the first settles
-    during = ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a2", now))
-    ledger.settle([claim], [])
-    after = ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a3", now))
-    # Then it is IN_PROGRESS, then DUPLICATE, and neither losing attempt was stored
-    assert (during["evt_2"], after["evt_2"]) == (ClaimStatus.IN_PROGRESS, ClaimStatus.DUPLICATE)
-    assert [a.attempt_id for a in ledger.list_attempts(DeliveryQuery()).attempts] == ["a1"]
+    batch = [stored("evt_0"), stored("evt_1")]
+    ledger.accept(attempt_of("a0", clock.now(), batch), batch)
+    statuses = ledger.accept(attempt_of("a1", clock.now(), batch), batch)
+    assert set(statuses.values()) == {ClaimStatus.DUPLICATE}
+    assert [a.attempt_id for a in ledger.list_attempts(DeliveryQuery()).attempts] == ["a0"]
 
 
-def test_an_expired_lease_can_be_taken_over(ledger_and_clock) -> None:
+def test_a_batch_larger_than_a_transaction_is_stored_whole(ledger_and_clock) -> None:  # type: ignore[no-untyped-def]
     ledger, clock = ledger_and_clock
-    now, claim = clock.now(), claim_of("evt_3")
-    # Given an attempt that claimed the event and vanished
-    ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a1", now))
-    # When another attempt arrives after the lease
-    later = now + LEASE + timedelta(seconds=1)
-    statuses = ledger.claim([claim], later, later + LEASE, lambda _: attempt_of("a2", later))
-    # Then it takes the claim over
-    assert statuses == {"evt_3": ClaimStatus.NEW}
+    seen = [stored(f"evt_{n}") for n in (0, 120, 149)]
+    ledger.accept(attempt_of("a0", clock.now(), seen), seen)
+    # When a batch of 150 events (two transactions) that holds three seen ones is accepted
+    batch = [stored(f"evt_{n}") for n in range(150)]
+    statuses = ledger.accept(attempt_of("a1", clock.now(), batch), batch)
+    # Then 147 are stored, and the attempt's log entry knows every event's disposition
+    assert sum(status is ClaimStatus.NEW for status in statuses.values()) == 147
+    logged = {a.attempt_id: a for a in ledger.list_attempts(DeliveryQuery()).attempts}
+    duplicates = [r.vendor_event_id for r in logged["a1"].events if r.disposition is Disposition.DUPLICATE]
+    assert duplicates == ["evt_0", "evt_120", "evt_149"]
 
 
-def test_a_released_claim_can_be_claimed_again(ledger_and_clock) -> None:
+def test_a_dedupe_key_longer_than_a_dynamodb_key_is_stored_and_deduplicated(ledger_and_clock) -> None:  # type: ignore[no-untyped-def]
     ledger, clock = ledger_and_clock
-    now, claim = clock.now(), claim_of("evt_4")
-    # Given a claim released because publishing failed
-    ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a1", now))
-    ledger.settle([], [claim])
-    # When the vendor's retry claims it
-    statuses = ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a2", now))
-    # Then the retry holds it
-    assert statuses == {"evt_4": ClaimStatus.NEW}
+    event = stored("m" * 3000)
+    first = ledger.accept(attempt_of("a1", clock.now(), [event]), [event])
+    again = ledger.accept(attempt_of("a2", clock.now(), [event]), [event])
+    assert (first[event.dedupe_key], again[event.dedupe_key]) == (ClaimStatus.NEW, ClaimStatus.DUPLICATE)
 
 
-def test_a_batch_larger_than_a_transaction_is_claimed_whole(ledger_and_clock) -> None:
-    ledger, clock = ledger_and_clock
-    now = clock.now()
-    # Given 150 events, 3 of them already published
-    seen = [claim_of(f"evt_{n}") for n in range(3)]
-    ledger.claim(seen, now, now + LEASE, lambda _: attempt_of("a0", now))
-    ledger.settle(seen, [])
-    batch = [claim_of(f"evt_{n}") for n in range(150)]
-    # When the batch is claimed
-    recorded: list[dict] = []
-    statuses = ledger.claim(batch, now, now + LEASE, lambda s: recorded.append(dict(s)) or attempt_of("a1", now))
-    # Then 147 are NEW and 3 DUPLICATE, and the stored attempt saw the final statuses
-    assert sum(s is ClaimStatus.NEW for s in statuses.values()) == 147
-    assert [statuses[f"evt_{n}"] for n in range(3)] == [ClaimStatus.DUPLICATE] * 3
-    assert recorded[-1] == statuses
-
-
-def test_the_log_lists_newest_first_across_days_with_filters_and_pages(ledger_and_clock) -> None:
+def test_the_log_lists_newest_first_across_days_with_filters_and_pages(ledger_and_clock) -> None:  # type: ignore[no-untyped-def]
     ledger, clock = ledger_and_clock
     start = clock.now() - timedelta(days=2)
     # Given 9 attempts over three days, every third one from HubSpot and rejected
     for n in range(9):
         vendor, outcome = ("hubspot", Outcome.REJECTED) if n % 3 == 0 else ("stripe", Outcome.ACCEPTED)
-        ledger.record(attempt_of(f"a{n}", start + timedelta(hours=7 * n), vendor, outcome))
+        ledger.record(attempt_of(f"a{n}", start + timedelta(hours=7 * n), vendor=vendor, outcome=outcome))
     # When the log is read four at a time
     first = ledger.list_attempts(DeliveryQuery(limit=4))
     second = ledger.list_attempts(DeliveryQuery(limit=4, before=first.next_cursor))
@@ -164,27 +174,32 @@ def test_the_log_lists_newest_first_across_days_with_filters_and_pages(ledger_an
     assert [a.attempt_id for a in rejected.attempts] == ["a6", "a3", "a0"]
 
 
-def test_a_cursor_the_api_did_not_issue_is_refused(ledger_and_clock) -> None:
+def test_a_cursor_the_api_did_not_issue_is_refused(ledger_and_clock) -> None:  # type: ignore[no-untyped-def]
     ledger, _ = ledger_and_clock
     with pytest.raises(InvalidQuery):
         ledger.list_attempts(DeliveryQuery(before="not-a-cursor!"))
 
 
-def test_the_raw_body_is_kept_compressed_and_left_out_of_the_index(aws) -> None:
-    # Given an attempt stored through the DynamoDB ledger
-    clock = FixedClock()
-    table = physical_name(STAGE, "webhook-deliveries")
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    ledger = DynamoDbDeliveryLedger(client, table, clock.now)
-    attempt = attempt_of("raw-1", clock.now())
-    ledger.record(attempt)
-    # When the item is read back
-    item = client.get_item(TableName=table, Key={"pk": {"S": "ATTEMPT#raw-1"}})["Item"]
-    # Then the body is byte-identical after decompression, and it expires after the retention period
-    assert zlib.decompress(item["body"]["B"]) == attempt.body
+# ------------------------------------------------------------------------------------ DynamoDB specifics
+
+
+def test_a_one_event_delivery_is_one_put_of_one_item_and_its_repeat_one_more_call(dynamo) -> None:  # type: ignore[no-untyped-def]
+    ledger, client, clock = dynamo
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    event = stored("evt_one")
+    # When a one-event delivery is accepted
+    ledger.accept(attempt_of("a1", clock.now(), [event]), [event])
+    # Then that is one PutItem of one item: the claim and the attempt with its body, listed in the log
+    assert calls == ["PutItem"]
+    item = client.get_item(TableName=TABLE, Key={"pk": {"S": "EVENT#stripe#evt_one"}})["Item"]
+    assert (item["kind"]["S"], item["attempt_id"]["S"]) == ("claim", "a1")
+    assert zlib.decompress(item["body"]["B"]) == b'{"id": "evt"}' * 50
     assert int(item["expires_at"]["N"]) == int((clock.now() + timedelta(days=30)).timestamp())
+    assert "webhook-id" in item["request"]["S"]
+    # And the index (the log) leaves the body out
     indexed = client.query(
-        TableName=table,
+        TableName=TABLE,
         IndexName="by-time",
         KeyConditionExpression="log_partition = :p",
         ExpressionAttributeValues={":p": item["log_partition"]},
@@ -192,73 +207,64 @@ def test_the_raw_body_is_kept_compressed_and_left_out_of_the_index(aws) -> None:
     assert "body" not in indexed[0]
 
 
-# No input gives a 5xx (issue 8) -----------------------------------------------------------------------------
-
-DYNAMODB_ITEM_LIMIT = 400 * 1024
-
-
-def _attempt_with(attempt_id: str, at: datetime, body: bytes, events: int) -> DeliveryAttempt:
-    records = [
-        EventRecord(
-            f"m-{n:05}",
-            "track",
-            "engagement.recorded",
-            CanonicalEvent.id_for("segment_api", f"m-{n:05}"),
-            Disposition.PUBLISHED,
-        )
-        for n in range(events)
-    ]
-    return replace(attempt_of(attempt_id, at), body=body, body_size=len(body), events=records)
-
-
-def test_a_dedupe_key_longer_than_a_dynamodb_key_is_claimed_and_deduplicated(ledger_and_clock) -> None:
-    ledger, clock = ledger_and_clock
-    now, claim = clock.now(), claim_of("m" * 3000)
-    # Given an event whose dedupe key is 3,000 bytes (DynamoDB keys stop at 2,048)
-    first = ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a1", now))
-    ledger.settle([claim], [])
-    # When it is claimed again
-    again = ledger.claim([claim], now, now + LEASE, lambda _: attempt_of("a2", now))
-    # Then it was claimed, and the second claim knows it as published
-    assert (first[claim.dedupe_key], again[claim.dedupe_key]) == (ClaimStatus.NEW, ClaimStatus.DUPLICATE)
+def test_the_stream_hands_the_publisher_every_new_event_once(dynamo) -> None:  # type: ignore[no-untyped-def]
+    ledger, client, clock = dynamo
+    single = stored("evt_single")
+    batch = [stored("evt_b1"), stored("evt_b2")]
+    # Given a one-event delivery, a batch, a duplicate and a rejected attempt
+    ledger.accept(attempt_of("one", clock.now(), [single]), [single])
+    ledger.accept(attempt_of("two", clock.now(), batch), batch)
+    ledger.accept(attempt_of("dup", clock.now(), [single]), [single])
+    ledger.record(attempt_of("rej", clock.now(), outcome=Outcome.REJECTED))
+    # When the table's stream is read, keeping what the publisher's trigger matches
+    records = [r for r in _stream_records(client) if r["eventName"] == "INSERT"]
+    claims = [outbox_entry(r) for r in records if r["dynamodb"]["NewImage"]["kind"]["S"] == "claim"]
+    # Then each new event is there once; a one-event delivery brings its request, a batch's events point at it
+    assert sorted(e.dedupe_key for e in claims) == ["evt_b1", "evt_b2", "evt_single"]
+    by_key = {e.dedupe_key: e for e in claims}
+    assert by_key["evt_single"].request is not None
+    assert by_key["evt_single"].request.body == b'{"id": "evt"}' * 50
+    assert by_key["evt_single"].request.header("webhook-id") == "msg_1"
+    assert (by_key["evt_b1"].request, by_key["evt_b1"].attempt_id) == (None, "two")
+    assert by_key["evt_b1"].event_id == event_id("stripe", "evt_b1")
 
 
-def test_the_log_entry_of_a_large_batch_stays_within_one_dynamodb_item(aws) -> None:
-    # Given a delivery of 2,500 events (a log entry naming each: ~475 KB as JSON) and a ledger on DynamoDB
-    clock = FixedClock()
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    table = physical_name(STAGE, "webhook-deliveries")
-    ledger = DynamoDbDeliveryLedger(client, table, clock.now)
-    now = clock.now()
-    attempt = _attempt_with("big-1", now, b'{"batch": []}' * 1000, 2500)
-    # When its first event is claimed, storing the attempt
-    statuses = ledger.claim([claim_of("m-00000", "big-1")], now, now + LEASE, lambda _: attempt)
-    # Then the claim is NEW, the stored item is under DynamoDB's 400 KB, and the log lists all 2,500 events
+def test_an_attempt_too_large_to_store_is_refused_before_anything_is_written(dynamo) -> None:  # type: ignore[no-untyped-def]
+    ledger, _, clock = dynamo
+    batch = [stored(f"evt_{n}") for n in range(150)]
+    incompressible = os.urandom(400 * 1024)
+    with pytest.raises(PayloadTooLargeToStore):
+        ledger.accept(attempt_of("too-big", clock.now(), batch, body=incompressible), batch)
+    # No claim was written: the same events in a smaller delivery are all new
+    statuses = ledger.accept(attempt_of("retry", clock.now(), batch), batch)
     assert set(statuses.values()) == {ClaimStatus.NEW}
-    item = client.get_item(TableName=table, Key={"pk": {"S": "ATTEMPT#big-1"}})["Item"]
+
+
+def test_the_log_entry_of_a_large_batch_stays_within_one_dynamodb_item(dynamo) -> None:  # type: ignore[no-untyped-def]
+    ledger, client, clock = dynamo
+    batch = [stored(f"m-{n:05}", "segment_api") for n in range(2500)]
+    attempt = replace(attempt_of("big-1", clock.now(), batch, vendor="segment_api"), body=b'{"batch": []}' * 1000)
+    statuses = ledger.accept(attempt, batch)
+    assert set(statuses.values()) == {ClaimStatus.NEW}
+    item = client.get_item(TableName=TABLE, Key={"pk": {"S": "ATTEMPT#big-1"}})["Item"]
     assert _item_size(item) < DYNAMODB_ITEM_LIMIT
-    [listed] = ledger.list_attempts(DeliveryQuery()).attempts
+    listed = {a.attempt_id: a for a in ledger.list_attempts(DeliveryQuery(limit=5)).attempts}["big-1"]
     assert [record.vendor_event_id for record in listed.events] == [f"m-{n:05}" for n in range(2500)]
 
 
-def test_a_log_entry_too_large_to_store_leaves_no_claim_behind(aws) -> None:
-    # Given a batch of 150 events (two transactions) whose body cannot be kept in one item
-    clock = FixedClock()
-    ledger = DynamoDbDeliveryLedger(
-        boto3.client("dynamodb", region_name="us-east-1"), physical_name(STAGE, "webhook-deliveries"), clock.now
-    )
-    now = clock.now()
-    claims = [claim_of(f"evt_{n}", "too-big") for n in range(150)]
-    incompressible = os.urandom(400 * 1024)
-    # When it is claimed, the store refuses it
-    with pytest.raises(PayloadTooLargeToStore):
-        ledger.claim(claims, now, now + LEASE, lambda _: _attempt_with("too-big", now, incompressible, 150))
-    # Then no claim was left holding a lease: the same events claimed again (a smaller retry) are all NEW
-    statuses = ledger.claim(claims, now, now + LEASE, lambda _: attempt_of("retry", now))
-    assert set(statuses.values()) == {ClaimStatus.NEW}
+def _stream_records(client: Any) -> list[dict[str, Any]]:
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records += streams.get_records(ShardIterator=iterator)["Records"]
+    return records
 
 
-def _item_size(item: dict) -> int:
+def _item_size(item: dict[str, Any]) -> int:
     """DynamoDB's item size: attribute names plus values (strings in UTF-8, binary as bytes, numbers ~ digits)."""
     size = 0
     for name, value in item.items():

@@ -1,20 +1,19 @@
-"""The webhook gateway's use case over in-memory adapters: exactly once, nothing lost, forgeries refused."""
+"""The webhook gateway over in-memory adapters, the receiver and the publisher of its outbox: exactly once,
+nothing lost, forgeries refused, no input a 5xx."""
 
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
 from shared.events.canonical import EventType
 from shared.webhooks import normalizers
-from shared.webhooks.ingest import CLAIM_LEASE, WebhookIngest
 from shared.webhooks.model import Disposition, Outcome
 from shared.webhooks.registry import VENDORS
-from tests.fakes import FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
+from tests.fakes import FixedClock, StaticSecrets
 from tests.vendor_samples import (
     JSON_VENDORS,
     calendly_event,
@@ -40,14 +39,13 @@ from tests.webhook_samples import (
 )
 
 
-class Gateway:
+class Gateway(VendorGateway):
+    """Stripe and HubSpot behind the whole gateway (receiver, then publisher), with their own helpers."""
+
     def __init__(self) -> None:
-        self.clock = FixedClock()
-        self.ledger = InMemoryLedger()
-        self.publisher = RecordingPublisher()
-        self.secrets = StaticSecrets({"stripe": [STRIPE_SECRET, STRIPE_PREVIOUS_SECRET], "hubspot": [HUBSPOT_SECRET]})
-        ids = iter(f"attempt-{n}" for n in range(1000))
-        self.ingest = WebhookIngest(VENDORS, self.secrets, self.ledger, self.publisher, self.clock, lambda: next(ids))
+        secrets = StaticSecrets({"stripe": [STRIPE_SECRET, STRIPE_PREVIOUS_SECRET], "hubspot": [HUBSPOT_SECRET]})
+        super().__init__(VENDORS, secrets)
+        self.clock.moment = FixedClock().moment
 
     @property
     def epoch(self) -> int:
@@ -55,11 +53,11 @@ class Gateway:
 
     def stripe(self, body: bytes, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("timestamp", self.epoch)
-        return self.ingest.receive(stripe_request(body, **kwargs))
+        return self.receive(stripe_request(body, **kwargs))
 
     def hubspot(self, body: bytes, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("timestamp_ms", self.epoch * 1000)
-        return self.ingest.receive(hubspot_request(body, **kwargs))
+        return self.receive(hubspot_request(body, **kwargs))
 
     def attempt(self, delivery_id: str):  # type: ignore[no-untyped-def]
         return self.ledger.attempts[delivery_id]
@@ -84,7 +82,7 @@ def test_a_signed_stripe_event_is_accepted_published_once_and_logged(gateway: Ga
     assert event.data["amount_minor"] == 4200
     attempt = gateway.attempt(response.body["delivery_id"])
     assert attempt.outcome is Outcome.ACCEPTED
-    assert [record.disposition for record in attempt.events] == [Disposition.PUBLISHED]
+    assert [record.disposition for record in attempt.events] == [Disposition.ACCEPTED]
 
 
 def test_the_same_delivery_again_is_a_duplicate_and_publishes_nothing(gateway: Gateway) -> None:
@@ -129,7 +127,7 @@ def test_a_tampered_body_is_refused(gateway: Gateway) -> None:
     signed = stripe_request(stripe_event(amount_paid=100), timestamp=gateway.epoch)
     tampered = replace(signed, body=stripe_event(amount_paid=999_999))
     # When it is delivered
-    response = gateway.ingest.receive(tampered)
+    response = gateway.receive(tampered)
     # Then the signature no longer matches
     assert response.status_code == 401
     assert gateway.publisher.published == []
@@ -168,7 +166,7 @@ def test_an_unknown_vendor_is_404_and_logged(gateway: Gateway) -> None:
     # Given a request to a vendor the hub does not know
     request = replace(stripe_request(stripe_event(), timestamp=gateway.epoch), vendor="acme")
     # When it is delivered
-    response = gateway.ingest.receive(request)
+    response = gateway.receive(request)
     # Then it is 404 naming the known vendors
     assert response.status_code == 404
     assert "stripe" in response.body["message"]
@@ -193,43 +191,44 @@ def test_a_body_over_the_limit_is_413(gateway: Gateway) -> None:
     assert response.status_code == 413
 
 
-def test_a_refused_publish_answers_503_and_the_retry_publishes_exactly_once(gateway: Gateway) -> None:
-    # Given the bus refuses the next entry (FailedEntryCount > 0)
+def test_a_refused_publish_is_retried_by_the_publisher_not_the_vendor(gateway: Gateway) -> None:
+    # Given the bus refuses the next entry (FailedEntryCount > 0, a throttle)
     gateway.publisher.refuse_next = 1
-    # When a delivery arrives, and then the vendor retries it
-    failed = gateway.stripe(stripe_event("evt_retry"))
+    # When a delivery arrives
+    first = gateway.stripe(stripe_event("evt_retry"))
+    # Then the vendor got 202 (stored); the event waits for the publisher's retry
+    assert first.status_code == 202
+    assert gateway.publisher.published == []
+    assert [entry.event_id for entry in gateway.retry] == first.body["event_ids"]
+    # And when the vendor retries anyway, it is a duplicate; the publisher's next pass publishes the event once
     retried = gateway.stripe(stripe_event("evt_retry"))
-    again = gateway.stripe(stripe_event("evt_retry"))
-    # Then the first gets 503 (so the vendor retries), the retry publishes, a third time is a duplicate
-    assert (failed.status_code, retried.status_code, again.status_code) == (503, 202, 200)
+    gateway.drain()
+    assert retried.status_code == 200
     assert [event.vendor_event_id for event in gateway.publisher.published] == ["evt_retry"]
-    assert gateway.attempt(failed.body["delivery_id"]).outcome is Outcome.FAILED
+    assert gateway.retry == []
 
 
-def test_an_unreachable_bus_answers_503_and_releases_the_claim(gateway: Gateway) -> None:
+def test_an_unreachable_bus_loses_nothing(gateway: Gateway) -> None:
     # Given the bus raises instead of answering
     gateway.publisher.raise_next = ConnectionError("bus unreachable")
-    # When a delivery arrives and is retried
-    failed = gateway.stripe(stripe_event("evt_down"))
-    retried = gateway.stripe(stripe_event("evt_down"))
-    # Then the retry is not swallowed by the first attempt's claim
-    assert (failed.status_code, retried.status_code) == (503, 202)
-    assert "bus unreachable" in (gateway.attempt(failed.body["delivery_id"]).reason or "")
+    # When a delivery arrives
+    response = gateway.stripe(stripe_event("evt_down"))
+    # Then it is stored (202) and waits for the publisher's retry, which publishes it
+    assert response.status_code == 202
+    assert len(gateway.retry) == 1
+    gateway.drain()
+    assert [event.vendor_event_id for event in gateway.publisher.published] == ["evt_down"]
 
 
-def test_a_delivery_still_being_processed_is_409_until_its_lease_expires(gateway: Gateway) -> None:
-    # Given an attempt that claimed the event and then died before publishing
-    body = stripe_event("evt_crash")
-    gateway.publisher.raise_next = None
-    gateway.ledger.claim(
-        [_claim_for(gateway, body)], gateway.clock.now(), gateway.clock.now() + CLAIM_LEASE, _attempt_stub(gateway)
-    )
-    # When the vendor retries within the lease, and again after it
-    during = gateway.stripe(body)
-    gateway.clock.advance(CLAIM_LEASE + timedelta(seconds=1))
-    after = gateway.stripe(body)
-    # Then the first retry is told to come back later, the second takes over and publishes once
-    assert (during.status_code, after.status_code) == (409, 202)
+def test_a_retry_while_the_first_attempt_is_unpublished_is_a_duplicate_not_a_409(gateway: Gateway) -> None:
+    # Given a delivery stored, its event not yet on the bus (the publisher has not run)
+    body = stripe_event("evt_inflight")
+    first = gateway.ingest.receive(stripe_request(body, timestamp=gateway.epoch))
+    # When the vendor retries it at once
+    again = gateway.ingest.receive(stripe_request(body, timestamp=gateway.epoch))
+    gateway.drain()
+    # Then the retry is acknowledged as a duplicate, and the event goes on the bus once
+    assert (first.status_code, again.status_code) == (202, 200)
     assert len(gateway.publisher.published) == 1
 
 
@@ -269,27 +268,6 @@ def test_hubspot_stale_timestamps_in_milliseconds_are_refused(gateway: Gateway) 
     assert "s old" in response.body["message"]
 
 
-def _claim_for(gateway: Gateway, body: bytes):  # type: ignore[no-untyped-def]
-    from shared.webhooks.model import Claim
-    from shared.webhooks.vendor import DeliveryContext
-
-    vendor = VENDORS["stripe"]
-    [event] = vendor.parse(stripe_request(body, timestamp=gateway.epoch))
-    canonical = normalizers.normalize("stripe", event, DeliveryContext("crashed", "req", gateway.clock.now()))
-    return Claim("stripe", event.dedupe_key, canonical)
-
-
-def _attempt_stub(gateway: Gateway):  # type: ignore[no-untyped-def]
-    from shared.webhooks.model import DeliveryAttempt
-
-    def attempt_for(_statuses):  # type: ignore[no-untyped-def]
-        return DeliveryAttempt(
-            "crashed", "stripe", gateway.clock.now(), Outcome.ACCEPTED, 202, b"", "", 0, None, None, None
-        )
-
-    return attempt_for
-
-
 def test_concurrent_duplicates_publish_exactly_once(gateway: Gateway) -> None:
     # Given eight copies of one Stripe delivery arriving at the same moment
     from concurrent.futures import ThreadPoolExecutor
@@ -298,9 +276,9 @@ def test_concurrent_duplicates_publish_exactly_once(gateway: Gateway) -> None:
     # When they are processed in parallel
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda _: gateway.stripe(body).status_code, range(8)))
-    # Then exactly one publishes; the others are duplicates or told to retry while it is in flight
-    assert answers.count(202) == 1
-    assert set(answers) <= {202, 200, 409}
+    # Then exactly one stores it; the others are duplicates (none is told to come back later)
+    gateway.drain()
+    assert sorted(answers) == [200] * 7 + [202]
     assert [event.vendor_event_id for event in gateway.publisher.published] == ["evt_concurrent"]
 
 
@@ -322,16 +300,6 @@ def _nested(depth: int) -> bytes:
         ("created 1e20", _stripe_with(created=1e20), "created: "),
         ("created 10**18", _stripe_with(created=10**18), "created: "),
         ("created in milliseconds", _stripe_with(created=1_764_072_000_000), "created: "),
-        (
-            "subscription items a string",
-            stripe_event("evt_items", "customer.subscription.updated", items="x"),
-            "data.object.items: expected an object",
-        ),
-        (
-            "subscription item price a string",
-            stripe_event("evt_price", "customer.subscription.updated", items={"data": [{"price": "p"}]}),
-            "data.object.items.data[0].price: expected an object",
-        ),
         ("nested 10,000 deep", _nested(10_000), "nests deeper than 64"),
         ("nested 65 deep", _nested(65), "nests deeper than 64"),
         ("a 5,000-digit number", b'{"object": "event", "id": "evt_n", "n": ' + b"7" * 5000 + b"}", "digits"),
@@ -352,6 +320,35 @@ def test_a_signed_malformed_stripe_payload_is_400_and_logged(
     assert named in (attempt.reason or "")
     assert attempt.body == body
     assert gateway.publisher.published == []
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "named"),
+    [
+        (
+            "subscription items a string",
+            stripe_event("evt_items", "customer.subscription.updated", items="x"),
+            "data.object.items: expected an object",
+        ),
+        (
+            "subscription item price a string",
+            stripe_event("evt_price", "customer.subscription.updated", items={"data": [{"price": "p"}]}),
+            "data.object.items.data[0].price: expected an object",
+        ),
+    ],
+)
+def test_a_deep_field_the_normalizer_cannot_read_is_published_unmapped_with_the_problem(
+    gateway: Gateway, case: str, body: bytes, named: str
+) -> None:
+    # Given a signed Stripe delivery whose event is well formed, but one of its deeper fields is <case>
+    # When it is delivered
+    response = gateway.stripe(body)
+    # Then it is stored (the vendor is done), and published as vendor.unmapped naming the field, not dropped
+    assert response.status_code == 202, case
+    [event] = gateway.publisher.published
+    assert event.event_type is EventType.VENDOR_UNMAPPED
+    assert named in event.data["problem"]
+    assert event.data["payload"]["id"] == json.loads(body)["id"]
 
 
 def test_a_stripe_email_that_is_a_number_is_published_without_an_email(gateway: Gateway) -> None:
@@ -388,29 +385,49 @@ def test_a_signed_malformed_hubspot_event_is_400_and_logged(
     assert named in (attempt.reason or "")
 
 
-def _broken_normalizer(event, context):  # type: ignore[no-untyped-def]
-    """Stripe's normalizer with a bug: what the last line of defence is for."""
-    raise RuntimeError("a bug in our normalizer")
+def _broken(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("a bug in our adapter")
 
 
-def test_a_bug_in_a_normalizer_is_a_logged_400_not_a_5xx(
+def test_a_bug_in_a_vendor_parse_is_a_logged_400_not_a_5xx(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a vendor whose normalizer raises an exception it was never meant to
+    # Given a vendor whose parse raises an exception it was never meant to
     gateway = Gateway()
-    monkeypatch.setitem(normalizers.NORMALIZERS, "stripe", _broken_normalizer)
+    monkeypatch.setattr(VENDORS["stripe"], "parse", _broken)
     # When a delivery arrives
     with caplog.at_level(logging.ERROR):
         response = gateway.stripe(stripe_event("evt_bug"))
     # Then the vendor gets a 400 (a retry can never succeed), the log records it with the exception type,
-    # the traceback is logged for us, and the answer is flagged for the metric
+    # the traceback is logged for us, and the answer is flagged for the alarm
     assert response.status_code == 400
     assert response.incident == "RuntimeError"
     [attempt] = gateway.ledger.attempts.values()
     assert (attempt.outcome, attempt.status_code) == (Outcome.REJECTED, 400)
     assert attempt.reason == "could not read this payload: RuntimeError"
-    assert "a bug in our normalizer" in caplog.text
+    assert "a bug in our adapter" in caplog.text
     assert gateway.publisher.published == []
+
+
+def test_a_bug_in_a_normalizer_is_retried_by_the_publisher_and_logged(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Stripe's normalizer raising what it never should
+    gateway = Gateway()
+    monkeypatch.setitem(normalizers.NORMALIZERS, "stripe", _broken)
+    # When a delivery arrives
+    with caplog.at_level(logging.ERROR):
+        response = gateway.stripe(stripe_event("evt_bug"))
+    # Then it is stored, the publisher logs the traceback and keeps the event for a retry (the stream retries it
+    # and, past its retries, hands it to the dead-letter queue): nothing is lost, nothing published half-made
+    assert response.status_code == 202
+    assert "a bug in our adapter" in caplog.text
+    assert len(gateway.retry) == 1
+    assert gateway.publisher.published == []
+    # And once the normalizer is fixed, the retry publishes it
+    monkeypatch.undo()
+    gateway.drain()
+    assert [event.vendor_event_id for event in gateway.publisher.published] == ["evt_bug"]
 
 
 def test_lone_surrogates_are_replaced_published_and_recorded(gateway: Gateway) -> None:
@@ -427,19 +444,18 @@ def test_lone_surrogates_are_replaced_published_and_recorded(gateway: Gateway) -
     assert "U+FFFD" in (gateway.attempt(first.body["delivery_id"]).reason or "")
 
 
-def test_an_event_the_bus_can_never_accept_is_a_400_not_an_endless_503(gateway: Gateway) -> None:
+def test_an_event_the_bus_can_never_accept_is_set_aside_with_the_reason(gateway: Gateway) -> None:
     # Given the bus refuses the next entry for a reason retries cannot fix
     gateway.publisher.refuse_next, gateway.publisher.refusal = 1, "MalformedDetail: injected"
     # When a delivery arrives
     response = gateway.stripe(stripe_event("evt_refused"))
-    # Then the vendor is told 400 (stop retrying), the log says the bus refused it for good, and the claim
-    # is released, so a redrive of the stored delivery can publish it once the cause is fixed
-    assert response.status_code == 400
-    attempt = gateway.attempt(response.body["delivery_id"])
-    assert (attempt.outcome, attempt.status_code) == (Outcome.FAILED, 400)
-    assert "MalformedDetail" in (attempt.reason or "")
-    assert [record.disposition for record in attempt.events] == [Disposition.FAILED]
-    assert gateway.ledger.claims == {}
+    # Then the vendor's delivery is stored (202); the publisher does not retry it for ever but sets it aside in
+    # the dead-letter queue, saying why, to be redriven once the cause is fixed
+    assert response.status_code == 202
+    assert gateway.retry == []
+    [(entry, reason)] = gateway.dead_letters.letters
+    assert entry.event_id == response.body["event_ids"][0]
+    assert "MalformedDetail" in reason
 
 
 @pytest.mark.parametrize("vendor", JSON_VENDORS)
@@ -535,3 +551,15 @@ def test_a_number_where_an_email_goes_never_fails_the_event(vendor: str, body: b
     assert event.subject.email is None
     [attempt] = gateway.ledger.attempts.values()
     assert attempt.outcome is Outcome.ACCEPTED
+
+
+def test_the_stored_request_keeps_no_signature_or_credential(gateway: Gateway) -> None:
+    # Given a signed Stripe delivery that also carries an Authorization header
+    request = stripe_request(stripe_event("evt_headers"), timestamp=gateway.epoch)
+    request = replace(request, headers={**request.headers, "authorization": "Basic c2VjcmV0Og=="})
+    # When it is accepted
+    response = gateway.receive(request)
+    # Then the attempt keeps the headers a publisher reads again, but never the signature or the credential
+    headers = gateway.attempt(response.body["delivery_id"]).headers
+    assert "content-type" in headers
+    assert not {"stripe-signature", "authorization"} & set(headers)

@@ -160,7 +160,7 @@ class SegmentTrackingApi(Vendor):
         return Reply(answer.status_code, {"code": _ERROR_CODES.get(answer.status_code, "error"), **body})
 
 
-_ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 409: "in_progress", 413: "too_large", 503: "unavailable"}
+_ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 413: "too_large"}
 
 
 def _with_context(message: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:

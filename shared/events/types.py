@@ -1,0 +1,39 @@
+"""The canonical event types and engagement kinds, apart from the event model: the catalog (which every
+function imports) and the webhook receiver name them without loading pydantic."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    CONTACT_UPSERTED = "contact.upserted"
+    ACCOUNT_UPSERTED = "account.upserted"
+    ENGAGEMENT_RECORDED = "engagement.recorded"
+    DEAL_STAGE_CHANGED = "deal.stage_changed"
+    DEAL_WON = "deal.won"
+    DEAL_LOST = "deal.lost"
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"
+    SUBSCRIPTION_CHANGED = "subscription.changed"
+    SUPPORT_TICKET_OPENED = "support.ticket_opened"
+    SUPPORT_TICKET_SOLVED = "support.ticket_solved"
+    SURVEY_RESPONDED = "survey.responded"
+    PRODUCT_USAGE_REPORTED = "product.usage_reported"
+    HANDOFF_ACCEPTED = "handoff.accepted"
+    VENDOR_UNMAPPED = "vendor.unmapped"
+
+
+class EngagementKind(StrEnum):
+    EMAIL_OPEN = "email_open"
+    EMAIL_CLICK = "email_click"
+    PAGE_VIEW = "page_view"
+    FORM_SUBMIT = "form_submit"
+    CONTENT_DOWNLOAD = "content_download"
+    WEBINAR_ATTENDED = "webinar_attended"
+    MEETING_BOOKED = "meeting_booked"
+    MEETING_CANCELED = "meeting_canceled"
+    DEMO_REQUEST = "demo_request"
+    PRICING_PAGE_VISIT = "pricing_page_visit"
+    TRIAL_SIGNUP = "trial_signup"
+    TRACK = "track"
