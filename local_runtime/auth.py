@@ -54,7 +54,8 @@ class LocalUserPool:
         return jwt.encode(claims, self.signing_key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> dict[str, str]:
-        """Claims as API Gateway passes them to the function; raises jwt.InvalidTokenError when invalid."""
+        """Claims as API Gateway passes them to the function; raises jwt.InvalidTokenError when invalid or
+        not an ID token."""
         claims = jwt.decode(
             token,
             self.signing_key,
@@ -63,6 +64,10 @@ class LocalUserPool:
             issuer=self.issuer,
             options={"require": ["exp", "iat", "sub"]},
         )
+        # API Gateway's Cognito authorizer without OAuth scopes takes ID tokens only; an access token (or a
+        # token that does not say) is refused.
+        if claims.get("token_use") != "id":
+            raise jwt.InvalidTokenError(f'token_use is {claims.get("token_use")!r}; an ID token ("id") is needed')
         return {
             key: ",".join(map(str, value)) if isinstance(value, list) else str(value) for key, value in claims.items()
         }

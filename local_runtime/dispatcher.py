@@ -5,33 +5,58 @@ a tap is what the rule matched. A target function is invoked as Lambda invokes a
 it is retried twice, then the event goes to the function's on-failure destination (its async-failures
 queue) in Lambda's destination record format, ready to be redriven. An event the runtime could not hand
 to the function at all goes to the rule's dead-letter queue, as EventBridge does.
+
+Every event put on the bus is also recorded for `/_local/events`, numbered by `seq` (0, 1, 2, ... for the life
+of the hub); the latest `events_kept` are kept, as JSON text (a third of the parsed form's memory), so a hub
+that runs for days holds a bounded amount.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from local_runtime.provision import Provisioned, RuleTap
 from shared.catalog import Function
-from shared.redrive import dead_letter
+from shared.redrive import DeadLetter, dead_letter, destination_record
 
 log = logging.getLogger("local_runtime.dispatcher")
 LAMBDA_ASYNC_RETRIES = 2
 RETRY_DELAY_SECONDS = 0.2  # Lambda waits about a minute, then two; locally the retries come quickly
+EVENTS_KEPT = 10_000  # recorded bus events kept for /_local/events; older ones are dropped
 
 Invoke = Callable[[Function, dict[str, Any]], Any]
 Handle = Callable[[dict[str, Any]], None]
 
 
+@dataclass(frozen=True)
+class RecordedEvents:
+    """A window of the recorded events: `events` are (seq, event) pairs, oldest first."""
+
+    oldest_seq: int  # the oldest seq still kept: those below it were dropped
+    last_seq: int  # the newest seq recorded; -1 before the first event
+    events: list[tuple[int, dict[str, Any]]]
+
+
 class EventDispatcher:
-    def __init__(self, sqs: Any, provisioned: Provisioned, invoke: Invoke, poll_seconds: int = 1) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        provisioned: Provisioned,
+        invoke: Invoke,
+        poll_seconds: int = 1,
+        events_kept: int = EVENTS_KEPT,
+    ) -> None:
+        if events_kept < 1:
+            raise ValueError(f"events_kept must be at least 1, not {events_kept}")
         self._sqs = sqs
         self._provisioned = provisioned
         self._invoke = invoke
@@ -39,7 +64,9 @@ class EventDispatcher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self.events: list[dict[str, Any]] = []
+        self._events: deque[tuple[str, str]] = deque(maxlen=events_kept)  # (detail-type, the event as JSON)
+        self._next_seq = 0
+        self._redrive_stream: Callable[[DeadLetter], bool] | None = None
 
     def start(self) -> None:
         workers: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
@@ -57,12 +84,24 @@ class EventDispatcher:
             thread.join(timeout=self._poll_seconds + 2)
 
     def recorded(self) -> list[dict[str, Any]]:
+        """The events kept, oldest first."""
+        return [event for _, event in self.recorded_after().events]
+
+    def recorded_after(self, seq: int | None = None, detail_type: str | None = None) -> RecordedEvents:
+        """The kept events with a seq greater than `seq` (all kept events when None), of `detail_type` if given."""
         with self._lock:
-            return list(self.events)
+            oldest = self._next_seq - len(self._events)
+            skip = 0 if seq is None else min(max(seq + 1 - oldest, 0), len(self._events))
+            window = list(enumerate(itertools.islice(self._events, skip, None), start=oldest + skip))
+            last = self._next_seq - 1
+        wanted = [(number, json.loads(text)) for number, (kind, text) in window if detail_type in (None, kind)]
+        return RecordedEvents(oldest, last, wanted)
 
     def _remember(self, event: dict[str, Any]) -> None:
+        recorded = (str(event.get("detail-type")), json.dumps(event, separators=(",", ":")))
         with self._lock:
-            self.events.append(event)
+            self._events.append(recorded)
+            self._next_seq += 1
 
     def _poll(self, queue_url: str, handle: Handle) -> None:
         while not self._stop.is_set():
@@ -75,9 +114,18 @@ class EventDispatcher:
                     return
                 time.sleep(0.5)
                 continue
+            handled: list[dict[str, str]] = []
             for message in response.get("Messages", []):
-                handle(self._as_delivered(json.loads(message["Body"])))
-                self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                try:
+                    handle(self._as_delivered(json.loads(message["Body"])))
+                except Exception:
+                    # Left in the queue, the message comes back after its visibility timeout, as it would to
+                    # EventBridge's own retries; this thread goes on with the others.
+                    log.error("could not hand over a message of %s:\n%s", queue_url, traceback.format_exc())
+                    continue
+                handled.append({"Id": str(len(handled)), "ReceiptHandle": message["ReceiptHandle"]})
+            if handled:
+                self._sqs.delete_message_batch(QueueUrl=queue_url, Entries=handled)
 
     def _as_delivered(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event in the shape EventBridge hands a target; moto's SQS delivery leaves out `account`."""
@@ -117,9 +165,13 @@ class EventDispatcher:
                 time.sleep(RETRY_DELAY_SECONDS * (2**attempt))
         assert error is not None
         failure_url = self._provisioned.queue_urls[function.failure_queue.name]
-        record = _destination_record(function, event, error)
+        record = destination_record(function.slug, event, error, "RetriesExhausted", 1 + LAMBDA_ASYNC_RETRIES)
         self._sqs.send_message(QueueUrl=failure_url, MessageBody=json.dumps(record))
         return False
+
+    def redrive_streams_with(self, redrive: Callable[[DeadLetter], bool]) -> None:
+        """How a stream-reading function's dead letters go back: through its trigger (the hub's)."""
+        self._redrive_stream = redrive
 
     def redrive(self, queue_name: str) -> dict[str, int]:
         """Hand every message of a dead-letter queue back to its function, as `ops.redrive` does in AWS."""
@@ -132,7 +184,11 @@ class EventDispatcher:
             for message in messages:
                 letter = dead_letter(self._provisioned.catalog, queue_name, message["Body"])
                 self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-                if self.deliver(letter.function, letter.event):
+                if letter.from_stream and self._redrive_stream is not None:
+                    handled = self._redrive_stream(letter)
+                else:
+                    handled = self.deliver(letter.function, letter.event)
+                if handled:
                     redriven += 1
                 else:
                     failed_again += 1
@@ -147,24 +203,3 @@ class EventDispatcher:
                 "ERROR_MESSAGE": {"DataType": "String", "StringValue": str(error)[:1000]},
             },
         )
-
-
-def _destination_record(function: Function, event: dict[str, Any], error: BaseException) -> dict[str, Any]:
-    """What Lambda sends an on-failure destination after the async retries are spent."""
-    return {
-        "version": "1.0",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "requestContext": {
-            "requestId": event.get("id"),
-            "functionArn": function.slug,
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 1 + LAMBDA_ASYNC_RETRIES,
-        },
-        "requestPayload": event,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {
-            "errorMessage": str(error),
-            "errorType": type(error).__name__,
-            "stackTrace": traceback.format_exception(error)[-3:],
-        },
-    }

@@ -5,7 +5,8 @@
     python -m local_runtime.example --list
 
 Each run makes a new vendor event id, so it is a new delivery; `--twice` sends the same one twice (the second
-is a duplicate: 200).
+is a duplicate: 200). The command targets the hub that is running (`local_runtime.discovery`: the port `make run`
+was given, exported or not), or `--hub`.
 The e2e suite and `make bench` use the same builders.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shlex
 import uuid
 from collections.abc import Callable
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from local_runtime.discovery import hub_url
 from shared.webhooks.vendors import (
     calendly,
     hubspot,
@@ -295,7 +296,10 @@ def build(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("vendor", nargs="?", choices=sorted(BUILDERS))
-    parser.add_argument("--hub", default=f"http://127.0.0.1:{os.environ.get('HUB_PORT', '3000')}")
+    parser.add_argument(
+        "--hub",
+        help="the hub's URL (default: $HUB_URL, else the running hub `make run` started, else port $HUB_PORT or 3000)",
+    )
     parser.add_argument("--secret", help="sign with this secret instead of the configured one (a forgery)")
     parser.add_argument("--twice", action="store_true", help="send the same delivery twice (202, then 200)")
     parser.add_argument("--list", action="store_true", help="list the vendors")
@@ -303,7 +307,7 @@ def main() -> int:
     if args.list or not args.vendor:
         print("\n".join(sorted(BUILDERS)))
         return 0
-    url, example = build(args.vendor, args.hub, args.secret)
+    url, example = build(args.vendor, (args.hub or hub_url()).rstrip("/"), args.secret)
     parts = ["curl", "-sS", "-i", "-X", "POST", url, "-H", f"Content-Type: {example.content_type}"]
     for name, value in example.headers.items():
         parts += ["-H", f"{name}: {value}"]

@@ -8,10 +8,11 @@ import json
 import logging
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -42,8 +43,10 @@ class LocalApiGateway:
         self._invoke = invoke
         self._user_pool = user_pool
         self._local_views = {f"{method} {path}": view for method, path, view in local_routes}
+        # API Gateway matches paths as sent: no merging of `//`, and so no redirect to a "cleaner" URL.
         self._local_routes = Map(
-            [Rule(path, methods=[method], endpoint=f"{method} {path}") for method, path, _ in local_routes]
+            [Rule(path, methods=[method], endpoint=f"{method} {path}") for method, path, _ in local_routes],
+            merge_slashes=False,
         )
         self._stage = stage
         self._targets = {route.key: (fn, route) for fn, route in catalog.routes}
@@ -53,27 +56,32 @@ class LocalApiGateway:
                 for _, route in catalog.routes
             ],
             strict_slashes=False,
+            merge_slashes=False,
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        try:
-            endpoint, arguments = self._local_routes.bind_to_environ(environ).match()
-            response = self._local_views[endpoint](request, **arguments)
-        except HTTPException:
-            response = self._api(request)
+        if "//" in str(environ.get("PATH_INFO", "")):
+            # No resource has an empty path segment, and API Gateway merges no slashes. (Python's HTTP server
+            # itself turns a leading `//` into `/`, so `//webhooks//stripe` arrives as `/webhooks//stripe`.)
+            response = _not_found(request)
+        elif (local := _match(self._local_routes, environ)).endpoint is not None:
+            response = self._local_views[local.endpoint](request, **local.arguments)
+        else:
+            response = self._api(request, local.allowed)
         return response(environ, start_response)
 
-    def _api(self, request: Request) -> Response:
-        try:
-            key, path_parameters = self._routes.bind_to_environ(request.environ).match()
-        except MethodNotAllowed as exc:
-            allowed = ", ".join(exc.valid_methods or [])
-            return _json(405, {"message": f"{request.method} is not allowed on {request.path}; try {allowed}"})
-        except NotFound:
-            return _json(404, {"message": f"no route {request.method} {request.path}; see /openapi.json"})
-        except HTTPException as exc:
-            return _json(exc.code or 400, {"message": exc.description})
+    def _api(self, request: Request, allowed_locally: frozenset[str]) -> Response:
+        matched = _match(self._routes, request.environ)
+        if matched.endpoint is None:
+            allowed = sorted(allowed_locally | matched.allowed)
+            if allowed:
+                message = f"{request.method} is not allowed on {request.path}; try {', '.join(allowed)}"
+                response = _json(405, {"message": message})
+                response.headers["Allow"] = ", ".join(allowed)
+                return response
+            return _not_found(request)
+        key, path_parameters = matched.endpoint, matched.arguments
         fn, route = self._targets[key]
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
             return _json(413, {"message": "Request Too Long"})
@@ -118,6 +126,28 @@ class LocalApiGateway:
             source_ip=request.remote_addr or "127.0.0.1",
             domain_name=request.host.split(":")[0],
         )
+
+
+def _not_found(request: Request) -> Response:
+    path = str(request.environ.get("PATH_INFO") or request.path)  # as sent: `request.path` drops leading slashes
+    return _json(404, {"message": f"no route {request.method} {path}; see /openapi.json"})
+
+
+@dataclass(frozen=True)
+class _Match:
+    endpoint: str | None  # None: no route for this method and path
+    arguments: dict[str, Any]
+    allowed: frozenset[str]  # the methods the path has, when it has some but not this one
+
+
+def _match(routes: Map, environ: dict[str, Any]) -> _Match:
+    try:
+        endpoint, arguments = routes.bind_to_environ(environ).match()
+    except MethodNotAllowed as exc:
+        return _Match(None, {}, frozenset(exc.valid_methods or ()))
+    except HTTPException:  # not found (the maps neither merge slashes nor redirect)
+        return _Match(None, {}, frozenset())
+    return _Match(str(endpoint), dict(arguments), frozenset())
 
 
 def _response(result: dict[str, Any]) -> Response:

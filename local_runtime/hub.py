@@ -8,10 +8,10 @@ event dispatcher (EventBridge rules), with the same environment they get in AWS.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -22,32 +22,50 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from local_runtime import discovery
 from local_runtime.auth import LocalUserPool
-from local_runtime.dispatcher import EventDispatcher
+from local_runtime.dispatcher import EVENTS_KEPT, EventDispatcher
 from local_runtime.faults import PutEventsFaults
+from local_runtime.function_imports import import_handler
 from local_runtime.gateway import LocalApiGateway, LocalRoute
 from local_runtime.lambda_events import LOCAL_REGION, LocalLambdaContext
 from local_runtime.provision import Provisioned, provision
 from local_runtime.scheduler import LocalScheduler
-from shared.catalog import CATALOG, Catalog, Function
+from local_runtime.streams import StreamReader, StreamTriggerRunner
+from shared.catalog import CATALOG, Catalog, Function, physical_name
+from shared.redrive import DeadLetter
 
 STAGE = "local"
+MAX_REFUSED_PUT_EVENTS = 1000
 log = logging.getLogger("local_runtime")
+
+
+class BadRequest(Exception):
+    """A local route's input is wrong; the message says how (answered 400)."""
 
 
 class LocalHub:
     def __init__(
-        self, catalog: Catalog = CATALOG, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0
+        self,
+        catalog: Catalog = CATALOG,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        aws_port: int = 0,
+        events_kept: int = EVENTS_KEPT,
     ) -> None:
         self.catalog = catalog
         self.host = host
         self.port = port
         self.aws_port = aws_port
+        self.events_kept = events_kept
+        self.aws_endpoint = ""
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+        self._environments: dict[str, threading.Lock] = {}
         self._moto: Any = None
         self._server: Any = None
         self._dispatcher: EventDispatcher | None = None
         self._scheduler: LocalScheduler | None = None
+        self._streams: dict[str, StreamTriggerRunner] = {}
         self.provisioned: Provisioned | None = None
         self.faults = PutEventsFaults()
 
@@ -58,6 +76,11 @@ class LocalHub:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from local_runtime import moto_patches
+
+        # Before the embedded AWS serves a request: moto alone fails under concurrent DynamoDB requests, copies
+        # whole tables on every transaction and keeps every item and message it ever made (see moto_patches).
+        moto_patches.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self._moto.start()
         moto_host, moto_port = self._moto.get_host_and_port()
@@ -75,11 +98,18 @@ class LocalHub:
         session = boto3.Session(region_name=LOCAL_REGION)
         self.provisioned = provision(self.catalog, STAGE, session)
         for fn in self.catalog.functions:
-            self._handlers[fn.name] = importlib.import_module(fn.module).handler
-        self._dispatcher = EventDispatcher(session.client("sqs"), self.provisioned, self.invoke)
+            self._handlers[fn.name] = import_handler(self.catalog, fn, STAGE).handler
+            self._environments[fn.name] = threading.Lock()
+        self._dispatcher = EventDispatcher(
+            session.client("sqs"), self.provisioned, self.invoke, events_kept=self.events_kept
+        )
         self._dispatcher.start()
         self._scheduler = LocalScheduler(self.catalog, self._dispatcher.deliver)
         self._scheduler.start()
+        self._streams = self._stream_triggers(session)
+        for trigger in self._streams.values():
+            trigger.start()
+        self._dispatcher.redrive_streams_with(self._redrive_stream)
 
         gateway = LocalApiGateway(self.catalog, self.invoke, LocalUserPool.from_config(), self._local_routes(), STAGE)
         self._server = make_server(self.host, self.port, gateway, threaded=True)
@@ -89,6 +119,8 @@ class LocalHub:
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
+        for trigger in self._streams.values():
+            trigger.stop()
         if self._dispatcher:
             self._dispatcher.stop()
         if self._scheduler:
@@ -97,8 +129,37 @@ class LocalHub:
             self._moto.stop()
 
     def invoke(self, fn: Function, event: dict[str, Any]) -> Any:
+        """One invocation at a time per function, as in one Lambda execution environment: handlers keep the
+        invocation's state in module globals (Powertools' resolver holds the current event), so two at once
+        in this process would read each other's request."""
         context = LocalLambdaContext(f"revops-{STAGE}-{fn.slug}", fn.memory_mb, fn.timeout_seconds)
-        return self._handlers[fn.name](event, context)
+        with self._environments[fn.name]:
+            return self._handlers[fn.name](event, context)
+
+    def _stream_triggers(self, session: Any) -> dict[str, StreamTriggerRunner]:
+        """The catalog's stream triggers, each reading its table's stream in moto (by function name)."""
+        assert self.provisioned is not None
+        dynamodb, streams, sqs = (session.client(name) for name in ("dynamodb", "dynamodbstreams", "sqs"))
+        triggers = {}
+        for fn, trigger in self.catalog.streams:
+            table = dynamodb.describe_table(TableName=physical_name(STAGE, trigger.table))["Table"]
+            arn = table["LatestStreamArn"]
+            failures = self.provisioned.queue_urls[fn.failure_queue.name]
+
+            def report(record: dict[str, Any], queue_url: str = failures) -> None:
+                sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record, default=str))
+
+            triggers[fn.name] = StreamTriggerRunner(fn, trigger, StreamReader(streams, arn), arn, self.invoke, report)
+        return triggers
+
+    def _redrive_stream(self, letter: DeadLetter) -> bool:
+        """A stream-reading function's dead letter, handed back through its trigger (retries and reports alike):
+        the records it holds, or those its position names, read again from the stream."""
+        trigger = self._streams[letter.function.name]
+        if letter.stream_batch is None:
+            return trigger.deliver(letter.event.get("Records", []))
+        batch = letter.stream_batch
+        return trigger.deliver(trigger.reader.between(batch.shard_id, batch.first, batch.last))
 
     def _configure_environment(self) -> None:
         os.environ.update(
@@ -111,48 +172,59 @@ class LocalHub:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("HUB_LOG_LEVEL", "WARNING"),
+                # botocore 1.44 puts the account id in DynamoDB Streams' endpoint, which moto does not serve
+                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             }
         )
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
-        for fn in self.catalog.functions:
-            # Every function runs in this one process; their variables agree (same stage, same names).
-            os.environ.update(self.catalog.environment(fn, STAGE))
-        os.environ["POWERTOOLS_SERVICE_NAME"] = f"revops-{STAGE}"
+        # Each function's own variables are set while it is imported, and only then (`function_imports`).
 
     def _local_routes(self) -> list[LocalRoute]:
         from aws_lambda_powertools.event_handler.openapi import swagger_ui
         from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+        from aws_lambda_powertools.event_handler.openapi.swagger_ui.oauth2 import generate_oauth2_redirect_html
 
         from shared.http.openapi import openapi_document
 
         assets = Path(swagger_ui.__file__).parent
 
         def healthz(_: Request) -> Response:
-            body = {"status": "ok", "stage": STAGE, "functions": [fn.slug for fn in self.catalog.functions]}
+            body = {
+                "status": "ok",
+                "stage": STAGE,
+                "aws_endpoint": self.aws_endpoint,
+                "functions": [fn.slug for fn in self.catalog.functions],
+            }
             return _json(body)
 
         def events(request: Request) -> Response:
-            """Every event put on the bus, oldest first; `?detail-type=` filters, `?since=<seq>` skips ahead."""
+            """The recorded bus events, oldest first; `?detail-type=` filters, `?since=<seq>` answers only those
+            after that seq. Only the latest `events_kept` are kept: `X-Events-Oldest-Seq` is the oldest seq still
+            there (a reader whose `since` is below it has missed the ones in between; it gets the kept ones) and
+            `X-Events-Last-Seq` the newest (-1 before the first)."""
             assert self._dispatcher is not None
             wanted = request.args.get("detail-type")
-            since = int(request.args.get("since", "0") or 0)
-            recorded = self._dispatcher.recorded()
+            since = _integer_argument(request, "since", "the seq of the last event you have read")
+            recorded = self._dispatcher.recorded_after(since, wanted)
             fields = ("id", "time", "source", "detail-type", "detail")
-            return _json(
-                [
-                    {"seq": seq, **{k: event.get(k) for k in fields}}
-                    for seq, event in enumerate(recorded[since:], start=since)
-                    if wanted is None or event.get("detail-type") == wanted
-                ]
-            )
+            response = _json([{"seq": seq, **{k: event.get(k) for k in fields}} for seq, event in recorded.events])
+            response.headers["X-Events-Oldest-Seq"] = str(recorded.oldest_seq)
+            response.headers["X-Events-Last-Seq"] = str(recorded.last_seq)
+            return response
 
         def openapi(_: Request) -> Response:
             return _json(openapi_document(self.catalog, self.url))
 
-        def docs(_: Request) -> Response:
+        def docs(request: Request) -> Response:
+            # The page links `?format=json` (the document) and `?format=oauth2-redirect`, as Powertools serves it.
+            if request.args.get("format") == "json":
+                return openapi(request)
+            if request.args.get("format") == "oauth2-redirect":
+                return Response(generate_oauth2_redirect_html(), content_type="text/html; charset=utf-8")
             html = generate_swagger_html(
-                json.dumps(openapi_document(self.catalog, self.url)),
+                # `</` escaped: the document sits inside a <script> element.
+                json.dumps(openapi_document(self.catalog, self.url)).replace("</", "<\\/"),
                 (assets / "swagger-ui-bundle.min.js").read_text(),
                 (assets / "swagger-ui.min.css").read_text(),
                 swagger_base_url="",
@@ -169,9 +241,9 @@ class LocalHub:
             return _json(self._dispatcher.redrive(queue))
 
         def refuse_put_events(request: Request) -> Response:
-            calls = int((request.get_json(silent=True) or {}).get("calls", 1))
+            calls = _refused_calls(request)
             self.faults.refuse_next(calls)
-            return _json({"message": f"the bus will refuse the next {calls} PutEvents call(s)"})
+            return _json({"message": f"the bus will refuse the next {calls} PutEvents call(s)", "calls": calls})
 
         def fire_schedule(_: Request, name: str) -> Response:
             assert self._scheduler is not None
@@ -181,7 +253,7 @@ class LocalHub:
             delivered = self._scheduler.fire(name)
             return _json({"schedule": name, "delivered": bool(delivered)})
 
-        return [
+        routes: list[LocalRoute] = [
             ("GET", "/healthz", healthz),
             ("POST", "/_local/schedules/<name>", fire_schedule),
             ("POST", "/_local/faults/put-events", refuse_put_events),
@@ -190,15 +262,55 @@ class LocalHub:
             ("GET", "/docs", docs),
             ("POST", "/_local/redrive/<queue>", redrive),
         ]
+        return [(method, path, _answering_bad_requests(view)) for method, path, view in routes]
+
+
+def _answering_bad_requests(view: Callable[..., Response]) -> Callable[..., Response]:
+    def answer(request: Request, **arguments: Any) -> Response:
+        try:
+            return view(request, **arguments)
+        except BadRequest as exc:
+            return _json({"message": str(exc)}, 400)
+
+    return answer
+
+
+def _integer_argument(request: Request, name: str, meaning: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer ({meaning}), not {value[:40]!r}") from None
+
+
+def _refused_calls(request: Request) -> int:
+    """`{"calls": N}` from the body, whatever its content type; no body means 1."""
+    raw = request.get_data()
+    if not raw.strip():
+        return 1
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest('the body must be JSON like {"calls": 3}') from None
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be a JSON object like {"calls": 3}')
+    calls = body.get("calls", 1)
+    # bool is an int in Python, and `true` is not a number of calls
+    if not isinstance(calls, int) or isinstance(calls, bool) or not 0 <= calls <= MAX_REFUSED_PUT_EVENTS:
+        raise BadRequest(f"calls must be an integer from 0 to {MAX_REFUSED_PUT_EVENTS}, not {json.dumps(calls)[:40]}")
+    return calls
 
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, default=str), status=status, content_type="application/json")
 
 
-def banner(hub: LocalHub) -> str:
+def banner(hub: LocalHub, found_by: str) -> str:
     return f"""
 RevOps Hub (local) on {hub.url}   embedded AWS (moto) on {hub.aws_endpoint}
+  this hub    python -m local_runtime.url   ({found_by})
   health      curl {hub.url}/healthz
   API docs    {hub.url}/docs   (OpenAPI: {hub.url}/openapi.json)
   bus events  curl {hub.url}/_local/events
@@ -211,6 +323,20 @@ Ctrl-C stops it; all state lives in memory.
 """
 
 
+def _recorded(state: discovery.HubState) -> str:
+    """Records the hub in the state file; says how examples and tools will find it (or why they will not)."""
+    path = discovery.state_file()
+    if path is None:
+        return "HUB_STATE_FILE is empty: examples and tools need HUB_URL to find this hub"
+    try:
+        shown = str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(path)
+    if discovery.write_state(state) is None:
+        return f"{shown} names another hub that is running: examples and tools need HUB_URL to find this one"
+    return f"examples and tools find this hub through {shown}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -218,21 +344,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--aws-port", type=int, default=int(os.environ.get("HUB_AWS_PORT", "0")), help="embedded AWS (0: any free)"
     )
+    parser.add_argument(
+        "--events-kept",
+        type=int,
+        default=os.environ.get("HUB_EVENTS_KEPT", str(EVENTS_KEPT)),  # a string: argparse checks it as --events-kept
+        help="bus events kept for /_local/events (HUB_EVENTS_KEPT); older ones are dropped",
+    )
     args = parser.parse_args(argv)
+    if args.events_kept < 1:
+        parser.error(f"--events-kept (HUB_EVENTS_KEPT) must be at least 1, not {args.events_kept}")
     level = os.environ.get("HUB_LOG_LEVEL", "WARNING")
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(level)
-    hub = LocalHub(host=args.host, port=args.port, aws_port=args.aws_port)
+    hub = LocalHub(host=args.host, port=args.port, aws_port=args.aws_port, events_kept=args.events_kept)
     try:
         hub.start()
     except OSError as exc:
         print(f"cannot start the local hub on {args.host}:{args.port}: {exc} (set HUB_PORT)", file=sys.stderr)
         return 1
-    print(banner(hub), flush=True)
+    # `kill` (SIGTERM) stops the hub as Ctrl-C does, so the state file goes with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    state = discovery.HubState(url=hub.url, aws_endpoint=hub.aws_endpoint, pid=os.getpid())
+    print(banner(hub, _recorded(state)), flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
+        discovery.remove_state(os.getpid())
         hub.stop()
     return 0

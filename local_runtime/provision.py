@@ -38,7 +38,7 @@ class Provisioned:
     queue_urls: dict[str, str] = field(default_factory=dict)
 
 
-def table_definition(table: Table, stage: str) -> dict[str, Any]:
+def table_definition(table: Table, stage: str, streamed: bool = False) -> dict[str, Any]:
     keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
     attributes = {name for name, _ in keys}
     indexes = []
@@ -65,6 +65,8 @@ def table_definition(table: Table, stage: str) -> dict[str, Any]:
     }
     if indexes:
         definition["GlobalSecondaryIndexes"] = indexes
+    if streamed:  # a function reads its inserts from the stream (the webhook outbox), as in AWS
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     return definition
 
 
@@ -72,7 +74,7 @@ def provision(catalog: Catalog, stage: str, session: Any) -> Provisioned:
     """Create everything the catalog declares; `session` is a boto3 Session pointed at the endpoint."""
     dynamodb, events, sqs, secrets = (session.client(name) for name in ("dynamodb", "events", "sqs", "secretsmanager"))
     for table in catalog.tables:
-        dynamodb.create_table(**table_definition(table, stage))
+        dynamodb.create_table(**table_definition(table, stage, streamed=table.name in catalog.streamed_tables))
         if table.ttl_attribute:
             dynamodb.update_time_to_live(
                 TableName=physical_name(stage, table.name),

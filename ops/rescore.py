@@ -1,9 +1,13 @@
-"""Rescore every lead after a model change, with a progress bar. Scores, stages and handoffs are
-recomputed from the stored engagement logs with the shipped model (config/scoring-model.json), and the
-resulting lead events are published, exactly as the lead processor would.
+"""Apply a scoring model and rescore every lead with it, with a progress bar.
 
+The model (default: the shipped `config/scoring-model.json`) is validated, stored as the model in force (every
+function scores and explains with it from then on), and every lead's score, stage and handoffs are
+recomputed from its stored engagement log; the resulting lead events are published, exactly as the lead
+processor would.
+
+    python -m ops.rescore                             # the hub `make run` started, if one is running
     python -m ops.rescore --stage dev                 # a deployed stage (AWS credentials from the environment)
-    python -m ops.rescore --stage local               # the hub `make run` started (its embedded AWS)
+    python -m ops.rescore --model candidate.json      # apply another model (give it a new version)
 """
 
 from __future__ import annotations
@@ -11,54 +15,97 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from tqdm import tqdm
 
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.catalog import CATALOG, physical_name
-from shared.events.lead_events import LEAD_EVENT_SOURCE
+from shared.errors import InvalidInput
+from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEventType
+from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
-from shared.scoring.model import ModelError, load_model
+from shared.scoring.model import ScoringModel, load_model
 
-LOCAL_AWS = f"http://127.0.0.1:{os.environ.get('HUB_AWS_PORT', '3001')}"
+LOCAL = "local"
+
+
+class CannotRun(Exception):
+    """What is wrong and what to do, in one line."""
+
+
+def local_aws_endpoint() -> str:
+    from local_runtime.discovery import NoLocalHub, running_hub
+
+    try:
+        return running_hub().aws_endpoint
+    except NoLocalHub as exc:
+        raise CannotRun(f"{exc}; start one with `make run`, or pass STAGE=dev for a deployed stage") from None
 
 
 def service_for(stage: str, endpoint_url: str | None) -> LeadService:
-    if stage == "local":
-        endpoint_url = endpoint_url or LOCAL_AWS
+    if stage == LOCAL:
+        endpoint_url = endpoint_url or local_aws_endpoint()
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     session = boto3.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     events = session.client("events", endpoint_url=endpoint_url)
+    table = physical_name(stage, CATALOG.table("leads").name)
     return LeadService(
-        DynamoDbLeadRepository(dynamodb, physical_name(stage, CATALOG.table("leads").name)),
+        DynamoDbLeadRepository(dynamodb, table),
         EventBridgePublisher(events, physical_name(stage, CATALOG.bus_name), LEAD_EVENT_SOURCE),
-        load_model(),
+        ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         SystemClock(),
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stage", required=True, help="local, dev, prod")
-    parser.add_argument("--endpoint-url", help="AWS endpoint (default for local: the hub's embedded AWS)")
-    args = parser.parse_args(argv)
-    try:
-        service = service_for(args.stage, args.endpoint_url)
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def rescore_all(service: LeadService, model: ScoringModel) -> str:
+    service.models.apply(model, datetime.now(UTC))
     ids = list(tqdm(service.repository.contact_ids(), desc="listing leads", unit=" leads", leave=False))
     moved = handoffs = 0
-    for contact_id in tqdm(ids, desc=f"rescoring with model {service.model.version}", unit=" leads"):
-        outcome = service.rescore(contact_id, cause=f"rescored with model {service.model.version}")
-        moved += sum(event.event_type.value == "lead.stage_changed" for event in outcome.published)
-        handoffs += sum(event.event_type.value == "lead.handoff_requested" for event in outcome.published)
-    print(f"rescored {len(ids)} leads with model {service.model.version}: {moved} stage moves, {handoffs} handoffs")
+    for contact_id in tqdm(ids, desc=f"rescoring with model {model.version}", unit=" leads"):
+        outcome = service.rescore(contact_id, cause=f"rescored with model {model.version}", model=model)
+        moved += sum(event.event_type is LeadEventType.STAGE_CHANGED for event in outcome.published)
+        handoffs += sum(event.event_type is LeadEventType.HANDOFF_REQUESTED for event in outcome.published)
+    return f"model {model.version} is in force; rescored {len(ids)} leads: {moved} stage moves, {handoffs} handoffs"
+
+
+def one_line(error: BaseException, stage: str) -> str:
+    """What an operator reads instead of a traceback."""
+    if isinstance(error, NoCredentialsError):
+        return f"no AWS credentials for stage {stage}: export AWS_PROFILE (or keys), or use the local hub (`make run`)"
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            return f"stage {stage} has no leads table in this account and region: is it deployed (`make deploy`)?"
+        return f"AWS refused the call ({code}): {error.response.get('Error', {}).get('Message', error)}"
+    if isinstance(error, BotoCoreError):
+        return f"cannot reach AWS for stage {stage}: {error}"
+    return str(error)
+
+
+def main(argv: list[str] | None = None, run: Callable[[LeadService, ScoringModel], str] = rescore_all) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", help="local (default when a local hub runs), dev, prod")
+    parser.add_argument("--model", type=Path, help="the scoring model to apply (default: config/scoring-model.json)")
+    parser.add_argument("--endpoint-url", help="AWS endpoint (default for local: the running hub's embedded AWS)")
+    args = parser.parse_args(argv)
+    stage = args.stage or LOCAL
+    try:
+        model = load_model(args.model)
+        service = service_for(stage, args.endpoint_url)
+        print(run(service, model))
+    except (CannotRun, InvalidInput, BotoCoreError, ClientError) as exc:
+        print(f"error: {one_line(exc, stage)}", file=sys.stderr)
+        return 2
     return 0
 
 

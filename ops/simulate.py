@@ -1,7 +1,7 @@
 """What-if from the command line: send a candidate scoring model to the hub's simulate API and print what
 would change (nothing is written). The twin of `POST /api/v1/scoring/simulate`.
 
-    python -m ops.simulate config/candidate.json                        # the local hub (`make run`)
+    python -m ops.simulate config/candidate.json                        # the local hub `make run` started
     python -m ops.simulate candidate.json --hub https://.../prod --token "$ID_TOKEN"
 """
 
@@ -21,6 +21,19 @@ def local_token() -> str:
     from local_runtime.auth import LocalUserPool
 
     return LocalUserPool.from_config().issue(["marketing"])
+
+
+def local_hub_url() -> str:
+    from local_runtime.discovery import hub_url
+
+    return hub_url()
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("message", response.text))
+    except ValueError:
+        return response.text[:200]
 
 
 def render(report: dict[str, Any]) -> str:
@@ -48,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "model", type=Path, help="candidate scoring model (JSON, the format of config/scoring-model.json)"
     )
-    parser.add_argument("--hub", default=f"http://127.0.0.1:{os.environ.get('HUB_PORT', '3000')}")
+    parser.add_argument("--hub", help="the hub's URL (default: the local hub `make run` started)")
     parser.add_argument("--token", default=os.environ.get("HUB_TOKEN"), help="bearer token (default: a local one)")
     parser.add_argument("--json", action="store_true", help="print the raw report")
     args = parser.parse_args(argv)
@@ -57,15 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, json.JSONDecodeError) as exc:
         print(f"error: cannot read {args.model}: {exc}", file=sys.stderr)
         return 2
+    hub = args.hub or local_hub_url()
     token = args.token or local_token()
-    response = requests.post(
-        f"{args.hub}/api/v1/scoring/simulate",
-        json={"model": model},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=300,
-    )
+    try:
+        response = requests.post(
+            f"{hub}/api/v1/scoring/simulate",
+            json={"model": model},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=300,
+        )
+    except requests.RequestException as exc:
+        print(
+            f"error: no hub answers at {hub} ({type(exc).__name__}): start one with `make run`, or pass HUB=<url>",
+            file=sys.stderr,
+        )
+        return 2
     if response.status_code != 200:
-        print(f"error {response.status_code}: {response.json().get('message', response.text)}", file=sys.stderr)
+        print(f"error {response.status_code}: {_message(response)}", file=sys.stderr)
         return 1
     print(json.dumps(response.json(), indent=2) if args.json else render(response.json()))
     return 0

@@ -6,20 +6,23 @@ Event consumers wrap their handler with `dead_letter_permanent_failures`: an err
 sent to the function's on-failure queue straight away (in Lambda's destination-record format, condition
 `PermanentFailure`, so `make redrive` hands it back once the cause is fixed) and the invocation succeeds.
 Every other error propagates and is retried as before.
+
+The queue is the function's own (its role may send there and look its URL up, nothing else), named from the
+stage its environment gives it at cold start.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
-from shared.catalog import CATALOG, Function, physical_name
+from shared.catalog import physical_name
 from shared.errors import InvalidInput
+from shared.function_environment import FunctionEnvironment
 from shared.observability import logger, metrics
 from shared.redrive import destination_record
 
@@ -40,9 +43,12 @@ def send_to_queue(queue_name: str, record: dict[str, Any]) -> None:
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record, default=str))
 
 
-def dead_letter_permanent_failures(module: str, send: Send = send_to_queue) -> Callable[[Handler], Handler]:
-    """For the handler in `module` (its catalog function's on-failure queue is where records go)."""
-    function = _function_of(module)
+def dead_letter_permanent_failures(
+    environment: FunctionEnvironment, send: Send = send_to_queue
+) -> Callable[[Handler], Handler]:
+    """For the handler of the function whose environment this is (its on-failure queue is where records go)."""
+    function = environment.function
+    queue = physical_name(environment.stage, function.failure_queue.name)
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -50,7 +56,6 @@ def dead_letter_permanent_failures(module: str, send: Send = send_to_queue) -> C
             try:
                 return handler(event, context)
             except PERMANENT_ERRORS as error:
-                queue = physical_name(os.environ["STAGE"], function.failure_queue.name)
                 send(queue, destination_record(function.slug, event, error, PERMANENT_CONDITION, 1))
                 logger.warning(
                     "event dead-lettered at once: retrying cannot fix it",
@@ -62,10 +67,3 @@ def dead_letter_permanent_failures(module: str, send: Send = send_to_queue) -> C
         return wrapped
 
     return decorate
-
-
-def _function_of(module: str) -> Function:
-    for function in CATALOG.functions:
-        if function.module == module:
-            return function
-    raise LookupError(f"no catalog function has its handler in {module}")

@@ -5,12 +5,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.function_environment import environment_of
 from shared.leads.nurture import rescore_nurtured
 from shared.observability import logger, metrics, traced
-from shared.settings import LeadSettings, load_settings
 from shared.wiring import lead_service
 
-service = lead_service(load_settings(LeadSettings))
+service = lead_service(environment_of(__name__))
 
 
 @logger.inject_lambda_context

@@ -8,18 +8,19 @@ from aws_lambda_powertools.utilities.parser import envelopes, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.events.canonical import CanonicalEvent
+from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
-from shared.settings import LeadSettings, load_settings
 from shared.wiring import lead_service
 
-service = lead_service(load_settings(LeadSettings))
+environment = environment_of(__name__)
+service = lead_service(environment)
 
 
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics
-@dead_letter_permanent_failures(__name__)
+@dead_letter_permanent_failures(environment)
 @event_parser(model=CanonicalEvent, envelope=envelopes.EventBridgeEnvelope)
 def handler(event: CanonicalEvent, context: LambdaContext) -> dict[str, Any]:
     outcome = service.handle(event)

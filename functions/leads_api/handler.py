@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.http.api import resolve, rest_resolver
+from shared.function_environment import environment_of
+from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, NotFound, json_response
 from shared.leads.api_models import (
     LeadCaptured,
@@ -28,23 +29,14 @@ from shared.leads.service import CannotUnmerge, LeadNotFound
 from shared.leads.simulation import LeadComparison, simulate
 from shared.observability import logger, metrics, traced
 from shared.scoring.model import parse_model
-from shared.settings import LeadSettings, load_settings
 from shared.wiring import lead_service
 
 app = rest_resolver()
-service = lead_service(load_settings(LeadSettings))
+service = lead_service(environment_of(__name__))
 MAX_SCORE = 1_000_000  # far past any model's total cap; keeps the index key's arithmetic finite
 LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-@app.post(
-    "/api/v1/integrations/sales/leads",
-    summary="Capture a lead from a form or a partner",
-    description="201 with a new lead_id, or 200 with the existing one when the person is known. "
-    "Groups: marketing, sales, admin.",
-    responses={200: {"description": "Already known"}, 201: {"description": "Created"}},
-    tags=["leads"],
-)
 def capture_lead(lead: Annotated[LeadCaptureRequest, Body()]) -> Response[LeadCaptured]:
     outcome = service.capture(lead.capture())
     assert outcome.contact_id is not None
@@ -52,12 +44,6 @@ def capture_lead(lead: Annotated[LeadCaptureRequest, Body()]) -> Response[LeadCa
     return json_response(201 if outcome.created else 200, body.model_dump())
 
 
-@app.get(
-    "/api/v1/leads",
-    summary="Find a lead by email, or list a stage by score",
-    description="Either `email`, or `stage` (with optional `min_score`), newest pages by `cursor`.",
-    tags=["leads"],
-)
 def find_leads(
     email: Annotated[str | None, Query(max_length=320)] = None,
     stage: Annotated[Stage | None, Query()] = None,
@@ -76,11 +62,6 @@ def find_leads(
     return LeadList(items=[LeadSummary.of(contact) for contact in page.contacts], next_cursor=page.next_cursor)
 
 
-@app.get(
-    "/api/v1/leads/<lead_id>",
-    summary="A lead: profile, score with its breakdown, stage, identities and history",
-    tags=["leads"],
-)
 def get_lead(lead_id: LeadId) -> LeadView:
     contact = service.repository.contact(lead_id)
     if contact is None:
@@ -88,11 +69,6 @@ def get_lead(lead_id: LeadId) -> LeadView:
     return LeadView.of(contact, service.score_of(contact), service.repository.history(lead_id))
 
 
-@app.post(
-    "/api/v1/leads/<lead_id>/unmerge",
-    summary="Undo a merge: both leads get their own identities, engagement and scores back",
-    tags=["leads"],
-)
 def unmerge_lead(lead_id: LeadId, request: Annotated[UnmergeRequest, Body()]) -> UnmergeResult:
     try:
         outcome = service.unmerge(lead_id, request.other_lead_id)
@@ -104,11 +80,6 @@ def unmerge_lead(lead_id: LeadId, request: Annotated[UnmergeRequest, Body()]) ->
     return UnmergeResult(lead_id=lead_id, separated_from=others[0] if others else None)
 
 
-@app.post(
-    "/api/v1/scoring/simulate",
-    summary="What-if: a candidate scoring model against the stored engagement logs, changing nothing",
-    tags=["scoring"],
-)
 def simulate_model(request: Annotated[SimulationRequest, Body()]) -> SimulationReport:
     candidate = parse_model(request.model)
     as_of = request.as_of or datetime.now(UTC)
@@ -140,6 +111,14 @@ def _delta(comparison: LeadComparison) -> LeadDelta:
         mql_candidate=comparison.mql_candidate,
         predicted_stage=comparison.predicted_stage,
     )
+
+
+register_routes(
+    app,
+    __name__,
+    globals(),
+    responses={"capture_lead": {200: {"description": "Already known"}, 201: {"description": "Created"}}},
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -3,7 +3,7 @@ handles them. Kept apart so the catalog can name them without loading the lead d
 
 from __future__ import annotations
 
-from shared.events.canonical import EventType
+from shared.events.types import EventType
 
 CONTACT_EVENTS = frozenset(
     {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
@@ -23,18 +24,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def hub() -> Iterator[str]:
+@contextlib.contextmanager
+def started_hub(state_file: Path, **environment: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`python -m local_runtime` on a free port, its state file at `state_file` (never a developer's
+    `.hub/local.json`); yields its URL and process, and stops it."""
     port = free_port()
-    env = os.environ | {"HUB_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_runtime"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    env = os.environ | {"HUB_PORT": str(port), "PYTHONUNBUFFERED": "1", "HUB_STATE_FILE": str(state_file)}
+    # Output to a file, not a pipe nobody reads while the hub runs: a full pipe would block the hub.
+    output = state_file.with_suffix(".log")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local_runtime"],
+            cwd=ROOT,
+            env=env | environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -45,15 +52,32 @@ def hub() -> Iterator[str]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"local runtime did not start:\n{output}")
-        time.sleep(0.2)
-    yield url
-    process.terminate()
+            pytest.fail(f"local runtime did not start:\n{output.read_text()}")
+        time.sleep(0.2)  # polling the port: there is nothing else to wait on
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def hub_state_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hub-state") / "local.json"
+
+
+@pytest.fixture(scope="session")
+def hub_process(hub_state_file: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    with started_hub(hub_state_file) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def hub(hub_process: tuple[str, subprocess.Popen[str]]) -> str:
+    return hub_process[0]
 
 
 @functools.cache
@@ -76,3 +100,36 @@ def wait_for_event(url: str, predicate, seconds: float = 15) -> dict:  # type: i
                 return event
         time.sleep(0.1)
     raise AssertionError("expected event did not reach the bus")
+
+
+def wait_for_events(url: str, condition, seconds: float = 15) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The bus's events once `condition(events)` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        events = bus_events(url)
+        if condition(events):
+            return events
+        time.sleep(0.1)
+    raise AssertionError("the bus never held the expected events")
+
+
+def put_on_bus(url: str, detail_type: str, count: int = 1) -> None:
+    """Puts `count` events straight on the hub's bus (through its embedded AWS), as any publisher would."""
+    import json
+
+    import boto3
+
+    from shared.catalog import CATALOG, physical_name
+
+    endpoint = requests.get(f"{url}/healthz", timeout=5).json()["aws_endpoint"]
+    events = boto3.client(
+        "events",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # the embedded AWS takes any
+    )
+    bus = physical_name("local", CATALOG.bus_name)
+    for n in range(count):
+        entry = {"EventBusName": bus, "Source": "revops.e2e", "DetailType": detail_type, "Detail": json.dumps({"n": n})}
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0

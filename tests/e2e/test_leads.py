@@ -233,5 +233,6 @@ def test_bus_events_can_be_filtered_by_type_and_position(hub: str, lead_id: str)
     scored = requests.get(f"{hub}/_local/events", params={"detail-type": "lead.score_changed"}, timeout=10).json()
     assert scored
     assert {e["detail-type"] for e in scored} == {"lead.score_changed"}
-    later = requests.get(f"{hub}/_local/events", params={"since": len(everything) - 1}, timeout=10).json()
-    assert [e["seq"] for e in later][:1] == [len(everything) - 1]
+    last = everything[-1]["seq"]
+    later = requests.get(f"{hub}/_local/events", params={"since": last - 1}, timeout=10).json()
+    assert [e["seq"] for e in later][:1] == [last]  # since=N: what came after event N

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from types import ModuleType
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from local_runtime import moto_patches
+from local_runtime.function_imports import import_handler
 from local_runtime.provision import Provisioned, provision
-from shared.catalog import CATALOG
+from shared.catalog import CATALOG, physical_name
 
 STAGE = "test"
 
@@ -23,11 +26,22 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # botocore 1.44 puts the account id in DynamoDB Streams' endpoint, which moto does not serve (404)
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     }
 )
-for _function in CATALOG.functions:
-    os.environ.update(CATALOG.environment(_function, STAGE))
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+# The embedded AWS as the local hub runs it: moto with the local runtime's patches (same answers; a
+# transaction's cost proportional to its items, not to the table).
+moto_patches.install()
+
+
+def handler_module(function: str) -> ModuleType:
+    """A function's handler module, imported as Lambda starts it: with only its own environment (no other
+    function's variables), so a variable its catalog entry lacks fails here as it would in AWS."""
+    return import_handler(CATALOG, CATALOG.function(function), STAGE)
 
 
 @pytest.fixture
@@ -58,3 +72,32 @@ def refuse_put_events(client, times: int = 1, refused: set[int] | None = None) -
     faults = PutEventsFaults()
     faults.refuse_next(times, refused)
     faults.install(client.meta.events)
+
+
+@pytest.fixture
+def outbox(aws: Provisioned):  # type: ignore[no-untyped-def]
+    """Runs the webhook publisher's stream trigger once (as the local hub does on its thread): returns how many
+    stored events it handed to the publisher."""
+    import json
+
+    from local_runtime.lambda_events import LocalLambdaContext
+    from local_runtime.streams import StreamReader, StreamTriggerRunner
+
+    [(function, trigger)] = CATALOG.streams
+    publisher = handler_module(function.name)
+    table = boto3.client("dynamodb", region_name="us-east-1").describe_table(
+        TableName=physical_name(STAGE, trigger.table)
+    )["Table"]
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    runner = StreamTriggerRunner(
+        function,
+        trigger,
+        StreamReader(streams, table["LatestStreamArn"]),
+        table["LatestStreamArn"],
+        lambda _, event: publisher.handler(event, LocalLambdaContext(function.slug)),
+        lambda failure: sqs.send_message(
+            QueueUrl=aws.queue_urls[function.failure_queue.name], MessageBody=json.dumps(failure)
+        ),
+    )
+    return runner.run_once

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
+from tests.integration.conftest import handler_module
 
 CAPTURE = "/api/v1/integrations/sales/leads"
 GOOD = {"email": "ada@acme.io", "source": "web form", "company": "Acme", "job_title": "VP Sales"}
@@ -17,9 +18,7 @@ ADMIN = {"sub": "u-1", "cognito:groups": "admin", "cognito:username": "admin", "
 
 @pytest.fixture
 def leads_api(aws):  # type: ignore[no-untyped-def]
-    from functions.leads_api import handler
-
-    return handler
+    return handler_module("leads_api")
 
 
 def call(

@@ -13,7 +13,7 @@ from local_runtime.lambda_events import LocalLambdaContext
 from local_runtime.provision import Provisioned
 from shared.catalog import CATALOG
 from shared.leads.ports import TooLargeToStore
-from tests.integration.conftest import drain
+from tests.integration.conftest import drain, handler_module
 
 FAILURES = CATALOG.function("lead_processor").failure_queue.name
 
@@ -34,9 +34,7 @@ def bus_event(detail: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def processor(aws):  # type: ignore[no-untyped-def]
-    from functions.lead_processor import handler
-
-    return handler
+    return handler_module("lead_processor")
 
 
 def test_a_malformed_event_is_dead_lettered_at_once_with_the_reason(processor, aws: Provisioned) -> None:  # type: ignore[no-untyped-def]

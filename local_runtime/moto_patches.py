@@ -1,0 +1,312 @@
+"""Patches to moto (5.x) that make the embedded AWS hold a burst: the local hub installs them before its moto
+server takes a request. Each is small, keeps moto's answers exactly as they were, and is worth offering upstream.
+
+1. DynamoDB requests are served one at a time. moto's tables are plain dicts that reads iterate (Query, Scan)
+   and writes resize (a GetItem on a table with a sort key even adds an empty partition to a defaultdict),
+   while moto server serves every request on its own thread: under concurrency a request fails with
+   "dictionary changed size during iteration" (a 500). One lock around each DynamoDB request, answer
+   included, costs no parallelism: moto's DynamoDB is pure-Python work under the GIL anyway.
+
+2. TransactWriteItems keeps, for rollback, a copy of each item it touches instead of a deep copy of every
+   table it touches, taken on every call. The table copy made each transaction cost (time and memory) grow
+   with the table: thousands of deliveries in, a hub spent seconds and gigabytes per webhook. The answers
+   are unchanged: the same checks in the same order, the same cancellation reasons (one per item, in item
+   order, `Item` with ReturnValuesOnConditionCheckFailure=ALL_OLD), the same 100-item limit and the same
+   refusal of two operations on one item. Like moto, it ignores ClientRequestToken (no idempotency window).
+
+3. SQS: `Queue.delete_message` rebuilds the queue's message list without the lock `add_message` takes, so a
+   message sent while another is being deleted could vanish (an event lost between EventBridge and a rule's
+   target). It now holds that lock. And the receipt handles of deleted messages, which moto keeps so that a
+   second delete succeeds, are kept for the latest `DELETED_RECEIPTS_KEPT` per queue instead of forever.
+
+4. moto keeps every instance of every model it ever created, for its dashboard (`/moto-api/data.json`):
+   every DynamoDB item version (and every copy moto makes of one), every SQS message (and the copy each
+   receive makes), every stream record. Those never go, so the embedded AWS grew with every request for as
+   long as it ran. Items, messages and stream records are no longer tracked (the dashboard still lists
+   tables, queues, rules and the like); the live ones stay in their tables and queues as before.
+
+5. Speed, same answers: EventBridge builds a JSONPath parser (a yacc table) for each of the eight input paths
+   of its default SQS input template, for every event and target, which made PutEvents the slowest call of
+   a webhook; parsed paths are now kept (they are immutable). And moto server, to find which service a
+   request is for, lists moto's own package directory (a listdir and ~150 stats) on every request; it is
+   listed once.
+
+`install()` is idempotent; `uninstall()` restores moto as it was (the tests run the same checks both ways).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jsonpath_ng.ext
+from moto import backends as moto_backends
+from moto.core.common_models import BaseModel
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import StreamRecord, Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
+from moto.sqs.models import Message, Queue
+
+TRANSACTION_ITEM_LIMIT = 100
+DELETED_RECEIPTS_KEPT = 10_000
+
+# Reentrant: in-process (`mock_aws`), a DynamoDB request can lead to another on the same thread (a stream's
+# Lambda event source calling DynamoDB).
+_DYNAMODB_LOCK = threading.RLock()
+_originals: dict[tuple[object, str], Callable[..., Any]] = {}
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Patch moto's classes in this process (idempotent)."""
+    with _install_lock:
+        if _originals:
+            return
+        _replace(DynamoHandler, "call_action", _serialized(DynamoHandler.call_action))
+        _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
+        _replace(Queue, "delete_message", _delete_message)
+        _replace(BaseModel, "__new__", staticmethod(_new_model))
+        _replace(jsonpath_ng.ext, "parse", functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse))
+        _replace(moto_backends, "list_of_moto_modules", _listed_once(moto_backends.list_of_moto_modules))
+
+
+def uninstall() -> None:
+    """Put moto back as it was."""
+    with _install_lock:
+        for (owner, name), original in _originals.items():
+            setattr(owner, name, original)
+        _originals.clear()
+
+
+def _replace(owner: object, name: str, replacement: Callable[..., Any]) -> None:
+    _originals[(owner, name)] = vars(owner)[name]
+    setattr(owner, name, replacement)
+
+
+def _listed_once(list_modules: Callable[[], Iterable[str]]) -> Callable[[], tuple[str, ...]]:
+    listed = tuple(list_modules())  # moto's package directory does not change while it runs
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return listed
+
+    return list_of_moto_modules
+
+
+# Created per request and never looked up through the dashboard's registry; the resources stay tracked.
+UNTRACKED_MODELS: tuple[type, ...] = (Item, StreamRecord, Message)
+
+
+def _new_model(cls: type, *args: Any, **kwargs: Any) -> Any:
+    if issubclass(cls, UNTRACKED_MODELS):
+        return object.__new__(cls)
+    return _originals[(BaseModel, "__new__")](cls, *args, **kwargs)
+
+
+def _serialized(call_action: Callable[[DynamoHandler], Any]) -> Callable[[DynamoHandler], Any]:
+    def call_action_one_at_a_time(self: DynamoHandler) -> Any:
+        with _DYNAMODB_LOCK:
+            return call_action(self)
+
+    return call_action_one_at_a_time
+
+
+@dataclass
+class _ItemBefore:
+    """An item as it was before the transaction wrote it (None: it did not exist)."""
+
+    table: Table
+    hash_key: DynamoType
+    range_key: DynamoType | None
+    item: Item | None
+
+    def restore(self) -> None:
+        items = self.table.items
+        if self.range_key is None:
+            if self.item is None:
+                items.pop(self.hash_key, None)
+            else:
+                items[self.hash_key] = self.item  # type: ignore[assignment]  # moto types partitions only
+            return
+        if self.item is not None:
+            items[self.hash_key][self.range_key] = self.item
+            return
+        partition = items.get(self.hash_key)  # `.get`: `items` is a defaultdict and must not grow here
+        if partition is not None:
+            partition.pop(self.range_key, None)
+            if not partition:
+                del items[self.hash_key]
+
+
+class _Rollback:
+    """What a transaction has touched so far, and how to put it back: items, and each table's stream."""
+
+    def __init__(self) -> None:
+        self._items: list[_ItemBefore] = []
+        self._stream_lengths: dict[int, tuple[Table, int]] = {}
+
+    def remember(self, backend: DynamoDBBackend, table_name: str, key: dict[str, Any]) -> None:
+        table = backend.get_table(table_name)
+        hash_key, range_key = backend.get_keys_value(table, key)
+        # A copy: UpdateItem changes the stored item in place.
+        self._items.append(_ItemBefore(table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        if table.stream_shard is not None:
+            self._stream_lengths.setdefault(id(table), (table, len(table.stream_shard.items)))
+
+    def restore(self) -> None:
+        for before in reversed(self._items):
+            before.restore()
+        for table, length in self._stream_lengths.values():
+            shard = table.stream_shard
+            # Records a stream already handed to a Lambda event source are gone from the shard; those stay.
+            if shard is not None and len(shard.items) >= length:
+                del shard.items[length:]
+
+
+def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto's TransactWriteItems, step for step, with a per-item rollback instead of whole-table copies."""
+    if len(transact_items) > TRANSACTION_ITEM_LIMIT:
+        raise TooManyTransactionsException()
+    rollback = _Rollback()
+    target_items: set[tuple[str, str]] = set()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[tuple[str, str, dict[str, Any] | None] | tuple[None, None, None]] = []  # (Code, Message, Item)
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(list(item.keys())) > 1:
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            expression_attribute_names = op.get("ExpressionAttributeNames")
+            expression_attribute_values = op.get("ExpressionAttributeValues")
+            return_values_on_condition_check_failure = op.get("ReturnValuesOnConditionCheckFailure")
+
+            if op_type == "Put":
+                attrs = op["Item"]
+                table = self.get_table(table_name)
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+
+            check_unicity(table_name, key)
+
+            current = self.get_item(table_name, key)
+            if condition_expression is not None:
+                condition_op = get_filter_expression(
+                    condition_expression, expression_attribute_names, expression_attribute_values
+                )
+                if not condition_op.expr(current):
+                    if return_values_on_condition_check_failure == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+
+            if op_type != "ConditionCheck":
+                rollback.remember(self, table_name, key)
+            if op_type == "Put":
+                self.put_item(
+                    table_name,
+                    op["Item"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Delete":
+                self.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Update":
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            rollback.restore()
+            raise
+        except ConditionalCheckFailed as exc:
+            errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
+        except Exception as exc:  # as moto does: any other failure is this item's cancellation reason
+            errors.append((type(exc).__name__, str(exc), original_item))
+
+    if any(code is not None for code, _, _ in errors):
+        rollback.restore()
+        raise TransactionCanceledException(errors)
+
+
+class _RecentReceipts:
+    """The receipt handles of a queue's deleted messages, the latest `limit` of them (moto keeps a set)."""
+
+    def __init__(self, handles: Iterable[str], limit: int = DELETED_RECEIPTS_KEPT) -> None:
+        self._limit = limit
+        self._handles: OrderedDict[str, None] = OrderedDict()
+        self.update(handles)
+
+    def __contains__(self, handle: object) -> bool:
+        return handle in self._handles
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._handles)
+
+    def update(self, handles: Iterable[str | None]) -> None:
+        for handle in handles:
+            if handle is not None:
+                self._handles[handle] = None
+        while len(self._handles) > self._limit:
+            self._handles.popitem(last=False)
+
+
+def _delete_message(self: Queue, receipt_handle: str) -> None:
+    """moto's `Queue.delete_message` under the queue's own lock, remembering a bounded number of receipts."""
+    with self._messages_lock:
+        if not isinstance(self.deleted_messages, _RecentReceipts):
+            self.deleted_messages = _RecentReceipts(self.deleted_messages)  # type: ignore[assignment]
+        if receipt_handle in self.deleted_messages:
+            return  # already deleted: a second delete succeeds, as in SQS
+        kept: list[Any] = []
+        deleted: list[Any] = []
+        for message in self._messages:
+            (deleted if message.had_receipt_handle(receipt_handle) else kept).append(message)
+        if not deleted:
+            raise ReceiptHandleIsInvalid()
+        for message in deleted:
+            self.pending_messages.discard(message)
+            self.deleted_messages.update(message.all_receipt_handles)
+        self._messages = kept

@@ -1,0 +1,79 @@
+"""The one catalog: every function, API route, EventBridge rule, schedule, stream trigger, table, queue and
+secret of the hub, one module per domain (`webhooks`, `leads`), composed into `CATALOG`.
+
+The CDK stack (`infra/`), the embedded local runtime (`local_runtime/`), the handlers' routes and each
+function's environment are all built from it; nothing restates it. Adding a route or a rule is one entry in
+its domain's module plus the handler code; adding a domain is one module and one line below. Plain data:
+nothing from AWS, no pydantic, so every function can read its own entry.
+"""
+
+from shared.catalog.leads import LEAD_GROUPS, LEADS, LEADS_DOMAIN
+from shared.catalog.model import (
+    BUS_VARIABLE,
+    DOMAIN_THROTTLES,
+    METRICS_NAMESPACE,
+    STAGE_THROTTLE,
+    STAGE_VARIABLE,
+    Access,
+    Catalog,
+    Domain,
+    Function,
+    Group,
+    HttpMethod,
+    Index,
+    Queue,
+    Route,
+    Rule,
+    Schedule,
+    Secret,
+    StreamTrigger,
+    Table,
+    Throttle,
+    ThrottleDomain,
+    compose,
+    env_key,
+    physical_name,
+)
+from shared.catalog.webhooks import (
+    OUTBOX_CLAIM_KIND,
+    TRACKING_CALLS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_SIGNING_SECRETS,
+    WEBHOOKS,
+)
+
+CATALOG = compose("events", (WEBHOOKS, LEADS_DOMAIN))
+
+__all__ = [
+    "BUS_VARIABLE",
+    "CATALOG",
+    "DOMAIN_THROTTLES",
+    "LEADS",
+    "LEAD_GROUPS",
+    "METRICS_NAMESPACE",
+    "OUTBOX_CLAIM_KIND",
+    "STAGE_THROTTLE",
+    "STAGE_VARIABLE",
+    "TRACKING_CALLS",
+    "WEBHOOK_DELIVERIES",
+    "WEBHOOK_SIGNING_SECRETS",
+    "Access",
+    "Catalog",
+    "Domain",
+    "Function",
+    "Group",
+    "HttpMethod",
+    "Index",
+    "Queue",
+    "Route",
+    "Rule",
+    "Schedule",
+    "Secret",
+    "StreamTrigger",
+    "Table",
+    "Throttle",
+    "ThrottleDomain",
+    "compose",
+    "env_key",
+    "physical_name",
+]

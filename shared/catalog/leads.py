@@ -1,0 +1,132 @@
+"""The lead domain's part of the catalog: the lead processor on the bus, the nurture schedule, the lead API,
+and the `leads` table."""
+
+from __future__ import annotations
+
+from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
+from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
+from shared.leads.inputs import LEAD_INPUT_EVENTS
+
+EVENT_SOURCE = "revops.leads"
+LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
+MODEL_EDITORS = frozenset({Group.MARKETING, Group.ADMIN})
+
+LEADS = Table(
+    name="leads",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=(Index("by-stage", partition_key="stage_partition", sort_key="stage_sort"),),
+    access_patterns=(
+        "resolve identities to their contacts: batch get pk=IDENTITY#<kind>#<value>, sk=OWNER",
+        "commit a change all or nothing: one transaction of the contacts (pk=CONTACT#<id>, sk=PROFILE, with an "
+        "optimistic `version` condition), the identities they claim (conditional put, first claim wins), the "
+        "engagement they log (conditional put pk=CONTACT#<id>, sk=ENG#<event id>), the accounts they touch and "
+        "the accounts' identities, and their history entries",
+        "read a contact: get pk=CONTACT#<id>, sk=PROFILE; read a log: query pk=CONTACT#<id>, sk begins_with ENG#",
+        "history: query pk=CONTACT#<id>, sk begins_with TRANSITION#, SCORE# or MERGE# (merges stored under both "
+        "contacts)",
+        "list a stage by score: query by-stage on stage_partition=STAGE#<stage>, stage_sort=<score, padded>#<id> "
+        "descending (only contacts not merged away carry the index keys)",
+        "accounts: get pk=ACCOUNT#<id>, sk=PROFILE; resolve pk=ACCOUNT_IDENTITY#<kind>#<value>, sk=OWNER",
+        "the scoring model in force: get pk=SCORING_MODEL, sk=ACTIVE (every use case) and pk=SCORING_MODEL#<version>, "
+        "sk=DEFINITION (once per version per function); both written in one transaction by `make rescore`",
+        "every contact for rescoring and simulation: parallel scan, sk=PROFILE",
+    ),
+)
+
+LEADS_DOMAIN = Domain(
+    name="leads",
+    event_source=EVENT_SOURCE,
+    tables=(LEADS,),
+    functions=(
+        Function(
+            name="lead_processor",
+            description="Resolves identities, keeps engagement logs, rescores and stages leads from canonical events",
+            memory_mb=1024,
+            timeout_seconds=30,
+            rules=(
+                Rule(
+                    name="leads-from-webhook-events",
+                    description="Canonical events about people, accounts, engagement, deals and handoffs",
+                    pattern={"source": [WEBHOOK_EVENT_SOURCE], "detail-type": list(LEAD_INPUT_EVENTS)},
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+            ),
+            tables={LEADS.name: "read_write"},
+            publishes_events=True,
+        ),
+        Function(
+            name="lead_nurture",
+            description="Rescores nurtured leads every hour so time-based handoffs (14 days of nurturing) fire",
+            memory_mb=1024,
+            timeout_seconds=300,
+            schedules=(
+                Schedule(
+                    name="lead-nurture-hourly",
+                    description="Rescore Lead and MQL contacts as of now",
+                    expression="rate(1 hour)",
+                ),
+            ),
+            tables={LEADS.name: "read_write"},
+            publishes_events=True,
+        ),
+        Function(
+            name="leads_api",
+            description="Lead capture, lead profiles with explained scores, unmerge and scoring simulation",
+            memory_mb=1024,
+            timeout_seconds=29,
+            routes=(
+                Route(
+                    method="POST",
+                    path="/api/v1/integrations/sales/leads",
+                    operation="capture_lead",
+                    summary="Capture a lead from a form or a partner",
+                    description="201 with a new lead_id, or 200 with the existing one when the person is known. "
+                    "Groups: marketing, sales, admin.",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=LEAD_GROUPS,
+                    json_body=True,
+                ),
+                Route(
+                    method="GET",
+                    path="/api/v1/leads",
+                    operation="find_leads",
+                    summary="Find a lead by email, or list a stage by score",
+                    description="Either `email`, or `stage` (with optional `min_score`), pages by `cursor`.",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=LEAD_GROUPS,
+                ),
+                Route(
+                    method="GET",
+                    path="/api/v1/leads/{lead_id}",
+                    operation="get_lead",
+                    summary="A lead: profile, score with its breakdown, stage, identities and history",
+                    description="The score is explained with the model it was computed with (`model_version`).",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=LEAD_GROUPS,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/leads/{lead_id}/unmerge",
+                    operation="unmerge_lead",
+                    summary="Undo a merge: both leads get their own identities, profile, engagement and scores back",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=MODEL_EDITORS,
+                    json_body=True,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/scoring/simulate",
+                    operation="simulate_model",
+                    summary="What-if: a candidate scoring model against the stored engagement logs, changing nothing",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=MODEL_EDITORS,
+                    json_body=True,
+                ),
+            ),
+            tables={LEADS.name: "read_write"},
+            publishes_events=True,
+        ),
+    ),
+)

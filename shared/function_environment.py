@@ -1,0 +1,58 @@
+"""What a function is told through its environment, read back by the names the catalog gives them.
+
+`Catalog.environment` says what each function's environment holds (its stage, the physical names of its
+tables, secrets and bus); here a handler reads exactly its own entries, found by its module, at cold start.
+A variable missing fails the import with a message naming it, so a misconfigured function fails on its
+first invocation, and locally the same way as in AWS (the local runtime gives each function only its own
+environment). Plain data and `os.environ`: the webhook receiver imports this, so no pydantic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.catalog import BUS_VARIABLE, CATALOG, STAGE_VARIABLE, Catalog, Function, env_key
+
+
+class MisconfiguredFunction(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class FunctionEnvironment:
+    function: Function
+    values: Mapping[str, str]
+
+    @property
+    def stage(self) -> str:
+        return self.values[STAGE_VARIABLE]
+
+    def table(self, name: str) -> str:
+        """The physical name of one of the function's tables."""
+        return self._resource("table", name, self.function.tables)
+
+    def secret(self, name: str) -> str:
+        return self._resource("secret", name, self.function.secrets)
+
+    @property
+    def bus_name(self) -> str:
+        if not self.function.publishes_events:
+            raise KeyError(f"{self.function.name} does not publish events; the catalog gives it no bus")
+        return self.values[BUS_VARIABLE]
+
+    def _resource(self, kind: str, name: str, granted: Mapping[str, object] | tuple[str, ...]) -> str:
+        if name not in granted:
+            raise KeyError(f"the catalog gives {self.function.name} no {kind} {name!r}")
+        return self.values[env_key(kind, name)]
+
+
+def environment_of(module: str, catalog: Catalog = CATALOG) -> FunctionEnvironment:
+    """The environment of the function whose handler is `module` (pass `__name__`)."""
+    function = catalog.function_of_module(module)
+    expected = catalog.environment(function, stage="-")  # only its keys matter here
+    missing = sorted(name for name in expected if not os.environ.get(name))
+    if missing:
+        raise MisconfiguredFunction(f"{function.name}: environment is missing {', '.join(missing)}")
+    return FunctionEnvironment(function, {name: os.environ[name] for name in expected})

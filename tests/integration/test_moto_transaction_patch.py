@@ -1,0 +1,366 @@
+"""The local runtime's moto patches (`local_runtime/moto_patches.py`) keep moto's answers exactly.
+
+Every semantic check runs twice: on moto as released and on moto as the hub patches it, so a difference in
+TransactWriteItems (conditions, cancellation reasons in item order, ALL_OLD items, rollback, the 100-item
+limit, one operation per item, streams) shows up as one variant failing. The patch's own promises (a
+transaction's memory proportional to the items it touches, concurrent requests without errors, SQS deletes
+that lose no message) are checked on the patched moto only.
+"""
+
+from __future__ import annotations
+
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from local_runtime import moto_patches
+
+REGION = "us-east-1"
+NO_RETRIES = Config(retries={"total_max_attempts": 1})  # a 500 must show, not be retried away
+
+
+@pytest.fixture(params=["moto as released", "moto as patched"])
+def dynamodb(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "moto as patched":
+        moto_patches.install()
+    try:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name=REGION, config=NO_RETRIES)
+            client.create_table(
+                TableName="claims",
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            )
+            client.create_table(
+                TableName="leads",
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+            )
+            yield client
+    finally:
+        moto_patches.uninstall()
+
+
+@pytest.fixture
+def patched_dynamodb() -> Iterator[Any]:
+    moto_patches.install()
+    try:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name=REGION, config=NO_RETRIES)
+            client.create_table(
+                TableName="deliveries",
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            )
+            yield client
+    finally:
+        moto_patches.uninstall()
+
+
+def put(table: str, item: dict[str, Any], condition: str | None = None, **extra: Any) -> dict[str, Any]:
+    operation: dict[str, Any] = {"TableName": table, "Item": item, **extra}
+    if condition:
+        operation["ConditionExpression"] = condition
+    return {"Put": operation}
+
+
+def everything(client: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table, in key order: what "nothing changed" is compared on."""
+    return {
+        table: sorted(client.scan(TableName=table)["Items"], key=lambda item: (item["pk"]["S"], str(item.get("sk"))))
+        for table in ("claims", "leads")
+    }
+
+
+def stream_records(client: Any) -> int:
+    """Records in the table's stream, read from moto's model (moto's DynamoDB Streams API is not wired in
+    `mock_aws` for this): a cancelled transaction must leave none behind."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("claims").stream_shard
+    assert shard is not None
+    return len(shard.items)
+
+
+def cancellation(error: pytest.ExceptionInfo[ClientError]) -> list[dict[str, Any]]:
+    assert error.value.response["Error"]["Code"] == "TransactionCanceledException"
+    return list(error.value.response["CancellationReasons"])  # type: ignore[typeddict-item]
+
+
+def seed(client: Any) -> None:
+    client.put_item(TableName="claims", Item={"pk": {"S": "claim#1"}, "status": {"S": "PUBLISHED"}})
+    client.put_item(TableName="claims", Item={"pk": {"S": "claim#2"}, "status": {"S": "PENDING"}})
+    client.put_item(TableName="leads", Item={"pk": {"S": "lead#1"}, "sk": {"S": "profile"}, "score": {"N": "10"}})
+    client.put_item(TableName="leads", Item={"pk": {"S": "lead#1"}, "sk": {"S": "log#1"}, "kind": {"S": "click"}})
+
+
+def test_a_transaction_applies_every_kind_of_operation_across_tables(dynamodb: Any) -> None:
+    seed(dynamodb)
+    dynamodb.transact_write_items(
+        TransactItems=[
+            put("claims", {"pk": {"S": "claim#3"}, "status": {"S": "PENDING"}}, "attribute_not_exists(pk)"),
+            {
+                "Update": {
+                    "TableName": "leads",
+                    "Key": {"pk": {"S": "lead#1"}, "sk": {"S": "profile"}},
+                    "UpdateExpression": "SET score = score + :points",
+                    "ExpressionAttributeValues": {":points": {"N": "5"}},
+                }
+            },
+            {"Delete": {"TableName": "leads", "Key": {"pk": {"S": "lead#1"}, "sk": {"S": "log#1"}}}},
+            {
+                "ConditionCheck": {
+                    "TableName": "claims",
+                    "Key": {"pk": {"S": "claim#1"}},
+                    "ConditionExpression": "#s = :published",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":published": {"S": "PUBLISHED"}},
+                }
+            },
+        ]
+    )
+    state = everything(dynamodb)
+    assert [item["pk"]["S"] for item in state["claims"]] == ["claim#1", "claim#2", "claim#3"]
+    assert state["leads"] == [{"pk": {"S": "lead#1"}, "sk": {"S": "profile"}, "score": {"N": "15"}}]
+    assert stream_records(dynamodb) == 3  # the two seeded claims and the new one
+
+
+def test_a_failed_condition_cancels_everything_with_one_reason_per_item_in_order(dynamodb: Any) -> None:
+    seed(dynamodb)
+    before, records_before = everything(dynamodb), stream_records(dynamodb)
+    with pytest.raises(ClientError) as error:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                put("claims", {"pk": {"S": "claim#9"}, "status": {"S": "PENDING"}}, "attribute_not_exists(pk)"),
+                put(  # fails, and says what is there
+                    "claims",
+                    {"pk": {"S": "claim#1"}, "status": {"S": "PENDING"}},
+                    "attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ),
+                {  # applied in place before the cancellation: must be put back as it was
+                    "Update": {
+                        "TableName": "leads",
+                        "Key": {"pk": {"S": "lead#1"}, "sk": {"S": "profile"}},
+                        "UpdateExpression": "SET score = :zero, extra = :x",
+                        "ExpressionAttributeValues": {":zero": {"N": "0"}, ":x": {"S": "x"}},
+                    }
+                },
+                {  # creates an item before the cancellation: must be gone
+                    "Update": {
+                        "TableName": "leads",
+                        "Key": {"pk": {"S": "lead#2"}, "sk": {"S": "profile"}},
+                        "UpdateExpression": "SET score = :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {"Delete": {"TableName": "leads", "Key": {"pk": {"S": "lead#1"}, "sk": {"S": "log#1"}}}},
+                put(  # fails without asking for the old item
+                    "claims", {"pk": {"S": "claim#2"}, "status": {"S": "PENDING"}}, "attribute_not_exists(pk)"
+                ),
+                put(  # fails on a missing item: ALL_OLD has nothing to return
+                    "claims",
+                    {"pk": {"S": "claim#404"}, "status": {"S": "PENDING"}},
+                    "attribute_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ),
+            ]
+        )
+    reasons = cancellation(error)
+    assert [reason["Code"] for reason in reasons] == [
+        "None",
+        "ConditionalCheckFailed",
+        "None",
+        "None",
+        "None",
+        "ConditionalCheckFailed",
+        "ConditionalCheckFailed",
+    ]
+    assert reasons[1]["Item"] == {"pk": {"S": "claim#1"}, "status": {"S": "PUBLISHED"}}
+    assert "Item" not in reasons[5]
+    assert "Item" not in reasons[6]
+    assert everything(dynamodb) == before
+    assert stream_records(dynamodb) == records_before
+
+
+def test_a_failing_write_cancels_the_transaction_and_is_named_in_its_reason(dynamodb: Any) -> None:
+    seed(dynamodb)
+    before = everything(dynamodb)
+    with pytest.raises(ClientError) as error:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                put("claims", {"pk": {"S": "claim#7"}, "status": {"S": "PENDING"}}),
+                put("claims", {"pk": {"S": "claim#8"}, "amount": {"N": "not a number"}}),
+                put("claims", {"pk": {"S": "claim#9"}, "status": {"S": "PENDING"}}),
+            ]
+        )
+    reasons = cancellation(error)
+    assert [reason["Code"] for reason in reasons] == ["None", "ValidationException", "None"]
+    assert "not a number" in reasons[1]["Message"]
+    assert everything(dynamodb) == before
+
+
+def test_an_invalid_update_is_a_validation_error_and_nothing_is_written(dynamodb: Any) -> None:
+    seed(dynamodb)
+    before = everything(dynamodb)
+    with pytest.raises(ClientError) as error:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                put("claims", {"pk": {"S": "claim#7"}, "status": {"S": "PENDING"}}),
+                {
+                    "Update": {
+                        "TableName": "leads",
+                        "Key": {"pk": {"S": "lead#1"}, "sk": {"S": "profile"}},
+                        "UpdateExpression": "SET score = score + :word",
+                        "ExpressionAttributeValues": {":word": {"S": "ten"}},
+                    }
+                },
+            ]
+        )
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "operand" in error.value.response["Error"]["Message"]
+    assert everything(dynamodb) == before
+
+
+def test_two_operations_on_one_item_are_refused_and_nothing_is_written(dynamodb: Any) -> None:
+    seed(dynamodb)
+    before = everything(dynamodb)
+    with pytest.raises(ClientError) as error:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                put("claims", {"pk": {"S": "claim#5"}, "status": {"S": "PENDING"}}),
+                put("leads", {"pk": {"S": "lead#3"}, "sk": {"S": "profile"}}),
+                {"Delete": {"TableName": "claims", "Key": {"pk": {"S": "claim#5"}}}},
+            ]
+        )
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "multiple operations on one item" in error.value.response["Error"]["Message"]
+    assert everything(dynamodb) == before
+
+
+def test_more_than_100_items_are_refused(dynamodb: Any) -> None:
+    items = [put("claims", {"pk": {"S": f"claim#{n}"}}) for n in range(101)]
+    with pytest.raises(ClientError) as error:
+        dynamodb.transact_write_items(TransactItems=items)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "100" in error.value.response["Error"]["Message"]
+    assert everything(dynamodb)["claims"] == []
+    dynamodb.transact_write_items(TransactItems=items[:100])
+    assert len(everything(dynamodb)["claims"]) == 100
+
+
+def test_a_transaction_costs_memory_for_the_items_it_touches_not_the_table(patched_dynamodb: Any) -> None:
+    # Given a table of a few thousand deliveries of about 1 KB each
+    body = {"B": b"x" * 1000}
+    for start in range(0, 3000, 25):
+        requests = [{"PutRequest": {"Item": {"pk": {"S": f"d#{n}"}, "body": body}}} for n in range(start, start + 25)]
+        patched_dynamodb.batch_write_item(RequestItems={"deliveries": requests})
+    # When a transaction of two items is cancelled (the path that rolls back)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ClientError):
+            patched_dynamodb.transact_write_items(
+                TransactItems=[
+                    put("deliveries", {"pk": {"S": "new"}, "body": body}),
+                    put("deliveries", {"pk": {"S": "d#1"}, "body": body}, "attribute_not_exists(pk)"),
+                ]
+            )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Then it allocated far less than one copy of the table (about 3 MB of items)
+    assert peak < 1_000_000, f"peak {peak:,} bytes"
+    assert patched_dynamodb.get_item(TableName="deliveries", Key={"pk": {"S": "new"}}).get("Item") is None
+
+
+def test_concurrent_transactions_and_reads_on_one_table_all_succeed(patched_dynamodb: Any) -> None:
+    # Given 16 threads that each claim deliveries with transactions while others query and scan the table
+    errors: list[BaseException] = []
+    start = threading.Barrier(16)
+
+    def claim(worker: int) -> None:
+        client = boto3.client("dynamodb", region_name=REGION, config=NO_RETRIES)
+        start.wait()
+        for n in range(40):
+            try:
+                key = f"w{worker}#{n}"
+                client.transact_write_items(
+                    TransactItems=[
+                        put("deliveries", {"pk": {"S": f"attempt#{key}"}, "body": {"S": "x" * 200}}),
+                        put("deliveries", {"pk": {"S": f"claim#{key}"}}, "attribute_not_exists(pk)"),
+                    ]
+                )
+                if n % 5 == 0:
+                    client.scan(TableName="deliveries", Limit=50)
+            except BaseException as exc:  # any failure at all is what this test looks for
+                errors.append(exc)
+
+    # When they all run at once
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(claim, range(16)))
+    # Then none failed and every claim is there
+    assert errors == []
+    count = patched_dynamodb.scan(TableName="deliveries", Select="COUNT")["Count"]
+    assert count == 16 * 40 * 2
+
+
+def test_sqs_deletes_lose_no_message_sent_meanwhile_and_keep_a_bounded_receipt_memory() -> None:
+    moto_patches.install()
+    try:
+        with mock_aws():
+            sqs = boto3.client("sqs", region_name=REGION)
+            url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+            sent = 120
+
+            senders = threading.local()
+
+            def send(n: int) -> None:
+                if not hasattr(senders, "client"):
+                    senders.client = boto3.client("sqs", region_name=REGION)
+                senders.client.send_message(QueueUrl=url, MessageBody=str(n))
+
+            received: list[str] = []
+
+            def drain() -> int:
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                for message in messages:
+                    received.append(message["Body"])
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])  # again: fine
+                return len(messages)
+
+            # While 4 threads send, messages are received and deleted
+            with ThreadPoolExecutor(4) as pool:
+                sending = [pool.submit(send, n) for n in range(sent)]
+                while not all(future.done() for future in sending):
+                    drain()
+            while drain():
+                pass
+            # Then every message sent was received once
+            assert sorted(received, key=int) == [str(n) for n in range(sent)]
+    finally:
+        moto_patches.uninstall()
+
+
+def test_receipts_of_deleted_messages_are_kept_for_the_latest_only() -> None:
+    receipts = moto_patches._RecentReceipts([], limit=3)
+    receipts.update(["a", "b", None, "c", "d"])
+    assert list(receipts) == ["b", "c", "d"]
+    assert "a" not in receipts
+    assert "d" in receipts
