@@ -12,6 +12,8 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_logs as logs
 
+from shared.catalog import METRICS_NAMESPACE as METRICS_NAMESPACE  # the functions emit under it
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 STAGES = ("dev", "prod")
@@ -21,8 +23,6 @@ STAGES = ("dev", "prod")
 # the tests ran with (never `latest`: what deploys is what was tested).
 POWERTOOLS_VERSION = metadata.version("aws-lambda-powertools")
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
-
-METRICS_NAMESPACE = "RevOpsHub"
 
 
 @dataclass(frozen=True)

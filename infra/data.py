@@ -21,6 +21,7 @@ class Data(Construct):
         super().__init__(scope, construct_id)
         self._cfg = cfg
         self._keys = keys
+        self._streamed = catalog.streamed_tables
         self.tables = {table.name: self._table(table) for table in catalog.tables}
         self.secrets = {secret.name: self._secret(secret) for secret in catalog.secrets}
         self.queues = {queue.name: self._queue(queue) for queue in catalog.queues}
@@ -41,6 +42,8 @@ class Data(Construct):
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=self._keys.data,
             time_to_live_attribute=spec.ttl_attribute,
+            # a function reads this table's inserts from its stream (the webhook outbox)
+            stream=dynamodb.StreamViewType.NEW_IMAGE if spec.name in self._streamed else None,
             deletion_protection=self._cfg.deletion_protection,
             removal_policy=self._cfg.removal_policy,
         )

@@ -208,7 +208,10 @@ class Functions(Construct):
         if spec.publishes_events:
             role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self._bus.event_bus_arn]))
         failure_queue = self._data.queues[spec.failure_queue.name]
-        role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failure_queue.queue_arn]))
+        # GetQueueUrl: a consumer dead-letters a permanent failure itself (shared/permanent_failures.py)
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage", "sqs:GetQueueUrl"], resources=[failure_queue.queue_arn])
+        )
         role.add_to_policy(self._via_service(self._keys.messaging, ["kms:Decrypt", "kms:GenerateDataKey"], "sqs"))
         NagSuppressions.add_resource_suppressions(
             role,

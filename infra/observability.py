@@ -1,5 +1,5 @@
-"""Alarms (dead-letter depth, function errors and throttles, API 5XX and latency) to one encrypted SNS
-topic, and one dashboard for the API, the functions and the queues."""
+"""Alarms (dead-letter depth, function errors, throttles and error log lines, API 5XX and latency) to one
+encrypted SNS topic, and one dashboard for the API, the functions and the queues."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import StageConfig, pascal
+from infra.config import METRICS_NAMESPACE, StageConfig, pascal
 from infra.functions import DeployedFunction
 from infra.security import Keys
 from shared.catalog import physical_name
 
 API_P95_LATENCY_MS = 1000
 PERIOD = Duration.minutes(5)
+# Every function logs JSON (Lambda's format for the runtime's logger, Powertools' for the others): both
+# name the level `level`.
+ERROR_LOG_LINES = logs.FilterPattern.string_value("$.level", "=", "ERROR")
 
 
 class Observability(Construct):
@@ -67,6 +71,13 @@ class Observability(Construct):
                 fn.metric_throttles(statistic="Sum", period=PERIOD),
                 f"{name} was throttled: requests or events were rejected or delayed.",
             )
+            self._alarm(
+                f"{pascal(name)}ErrorLogs",
+                f"{deployed.spec.slug}-error-logs",
+                self._error_log_lines(name, deployed),
+                f"{name} logged an error it answered without failing (such as a vendor payload the webhook "
+                "receiver could not read, answered 400): the log line has the traceback.",
+            )
         self._alarm(
             "Api5xx", "api-5xx", api.metric_server_error(statistic="Sum", period=PERIOD), "The API returned 5XX."
         )
@@ -79,6 +90,18 @@ class Observability(Construct):
             evaluation_periods=3,
         )
         self.dashboard = self._dashboard(api, functions, queues)
+
+    def _error_log_lines(self, name: str, deployed: DeployedFunction) -> cloudwatch.Metric:
+        """A count of the function's ERROR log lines: incidents a function survives raise no Errors metric."""
+        metric_filter = deployed.log_group.add_metric_filter(
+            f"{pascal(name)}ErrorLogLines",
+            filter_name=physical_name(self._cfg.name, f"{deployed.spec.slug}-error-log-lines"),
+            filter_pattern=ERROR_LOG_LINES,
+            metric_namespace=METRICS_NAMESPACE,
+            metric_name=f"{pascal(name)}ErrorLogLines",
+            metric_value="1",
+        )
+        return metric_filter.metric(statistic="Sum", period=PERIOD)
 
     def _alarm(
         self,

@@ -15,6 +15,7 @@ from infra.events import Events, Triggers
 from infra.functions import Functions
 from infra.observability import Observability
 from infra.security import Keys
+from infra.streams import StreamTriggers
 from shared.catalog import CATALOG, Catalog
 
 
@@ -63,6 +64,9 @@ class RevOpsHubStack(Stack):
             data=self.data,
             bus=self.events.bus,
             functions=self.functions.by_name,
+        )
+        self.streams = StreamTriggers(
+            self, "Streams", catalog=catalog, keys=self.keys, data=self.data, functions=self.functions.by_name
         )
         self.api = Api(self, "Api", cfg=cfg, catalog=catalog, functions=self.functions.by_name)
         self.observability = Observability(

@@ -60,6 +60,7 @@ REPLAY_API = Function(
         Route(
             method="POST",
             path="/api/v1/webhooks/deliveries/{delivery_id}/replay",
+            operation="replay_delivery",
             summary="Replay a delivery",
             domain=ThrottleDomain.ADMIN,
             groups=frozenset({Group.ADMIN}),

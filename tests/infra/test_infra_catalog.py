@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match
 
 from infra.api import ACCESS_LOG_FIELDS
 from infra.functions import ASYNC_RETRY_ATTEMPTS
-from shared.catalog import DOMAIN_THROTTLES, STAGE_THROTTLE, Group, physical_name
+from shared.catalog import DOMAIN_THROTTLES, METRICS_NAMESPACE, STAGE_THROTTLE, Group, physical_name
 
 if TYPE_CHECKING:
     from tests.infra.conftest import Synth
@@ -95,10 +95,14 @@ def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> Non
         deployed = synth.stack.functions.by_name[fn.name]
         statements = _policy_statements(synth, deployed.role)
         actions = {action for s in statements for action in _as_list(s["Action"])}
-        # Only X-Ray, which has no resource-level permissions, gets "*"
+        # Only actions without resource-level permissions get "*": X-Ray's, and a stream reader's ListStreams
+        # (Lambda's event source mapping asks for it; the stream itself is granted by ARN)
+        unscoped = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+        if fn.streams:
+            unscoped.add("dynamodb:ListStreams")
         for statement in statements:
             if "*" in _as_list(statement["Resource"]):
-                assert set(_as_list(statement["Action"])) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+                assert set(_as_list(statement["Action"])) <= unscoped
         # Tables: write actions only for write access, and never Scan or table management
         wants_write = any(access in ("write", "read_write") for access in fn.tables.values())
         wants_read = any(access in ("read", "read_write") for access in fn.tables.values())
@@ -108,7 +112,11 @@ def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> Non
         # Secrets, events and the failure queue only when the catalog says so
         assert ("secretsmanager:GetSecretValue" in actions) == bool(fn.secrets)
         assert ("events:PutEvents" in actions) == fn.publishes_events
-        assert "sqs:SendMessage" in actions
+        # And its own failure queue, to send to and look up (a consumer dead-letters permanent failures itself)
+        queue_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.data.queues[fn.failure_queue.name]), "Arn"]}
+        [to_queue] = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
+        assert set(_as_list(to_queue["Action"])) == {"sqs:SendMessage", "sqs:GetQueueUrl"}
+        assert to_queue["Resource"] == queue_arn
         secret_refs = [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]
         expected_secrets = [{"Ref": synth.logical_id(synth.stack.data.secrets[name])} for name in fn.secrets]
         assert [ref for refs in secret_refs for ref in _as_list(refs)] == expected_secrets
@@ -373,6 +381,41 @@ def test_every_catalog_rule_targets_its_function_with_retries_and_a_dlq(synth: S
         )
 
 
+def test_every_stream_trigger_reads_its_tables_stream_filtered_bisected_and_with_a_failure_queue(synth: Synth) -> None:
+    # Given the catalog's stream triggers (the webhook publisher on the delivery ledger)
+    assert synth.catalog.streams, "the outbox publisher reads a stream"
+    synth.template.resource_count_is("AWS::Lambda::EventSourceMapping", len(synth.catalog.streams))
+    for fn, trigger in synth.catalog.streams:
+        deployed = synth.stack.functions.by_name[fn.name]
+        table_id = synth.logical_id(synth.stack.data.tables[trigger.table])
+        queue_id = synth.logical_id(synth.stack.data.queues[fn.failure_queue.name])
+        # Then the table streams new images
+        synth.template.has_resource_properties(
+            "AWS::DynamoDB::Table", {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}
+        )
+        # And the function reads that stream with the catalog's filter, batch, retries and age, bisecting
+        # failed batches, reporting item failures, and sending what never succeeds to its own queue
+        synth.template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "FunctionName": {"Ref": synth.logical_id(deployed.function)},
+                "EventSourceArn": {"Fn::GetAtt": [table_id, "StreamArn"]},
+                "StartingPosition": "TRIM_HORIZON",
+                "BatchSize": trigger.batch_size,
+                "BisectBatchOnFunctionError": True,
+                "MaximumRetryAttempts": trigger.max_retries,
+                "MaximumRecordAgeInSeconds": trigger.max_record_age_seconds,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "FilterCriteria": {"Filters": [{"Pattern": json.dumps(trigger.filter_pattern, separators=(",", ":"))}]},
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+            },
+        )
+        # And its role may read that one stream, and nothing else of the table
+        statements = _policy_statements(synth, deployed.role)
+        stream_reads = [s for s in statements if "dynamodb:GetRecords" in _as_list(s["Action"])]
+        assert [s["Resource"] for s in stream_reads] == [{"Fn::GetAtt": [table_id, "StreamArn"]}]
+
+
 def test_every_catalog_schedule_invokes_its_function_with_retries_and_a_dlq(synth: Synth) -> None:
     schedules = [(fn, schedule) for fn in synth.catalog.functions for schedule in fn.schedules]
     synth.template.resource_count_is("AWS::Scheduler::Schedule", len(schedules))
@@ -419,6 +462,20 @@ def test_functions_and_api_have_alarms_to_the_encrypted_topic(synth: Synth) -> N
                 and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
                 for a in alarms
             ), f"{fn.name} {metric}"
+        # And an alarm on its ERROR log lines (an incident answered without failing raises no Errors)
+        log_group_id = synth.logical_id(synth.stack.functions.by_name[fn.name].log_group)
+        metric_name = f"{fn.name.title().replace('_', '')}ErrorLogLines"
+        synth.template.has_resource_properties(
+            "AWS::Logs::MetricFilter",
+            {
+                "LogGroupName": {"Ref": log_group_id},
+                "FilterPattern": '{ $.level = "ERROR" }',
+                "MetricTransformations": [
+                    {"MetricNamespace": METRICS_NAMESPACE, "MetricName": metric_name, "MetricValue": "1"}
+                ],
+            },
+        )
+        assert any(a.get("MetricName") == metric_name and a["Namespace"] == METRICS_NAMESPACE for a in alarms)
     api_metrics = {
         (a.get("MetricName"), a.get("ExtendedStatistic")) for a in alarms if a.get("Namespace") == "AWS/ApiGateway"
     }
