@@ -1,0 +1,96 @@
+"""Schemathesis over the hub's OpenAPI document (`/openapi.json` of the running local runtime): every
+operation, with an admin token, with no token, and with a token of a group no route admits. Whoever calls,
+the hub never answers 5xx, and every answer whose status is documented matches the documented schema.
+
+Examples are bounded and derandomized, so a CI run is reproducible and takes the same time every time.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from shared.catalog import CATALOG, Group
+from tests.e2e.conftest import token
+from tests.fuzz.conftest import HubLog, ServerErrors
+
+pytestmark = pytest.mark.fuzz
+
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+def outsider_group() -> str:
+    """A group no route admits: its token is valid, and refused everywhere."""
+    admitted = {group for _, route in CATALOG.routes for group in route.groups or ()}
+    return next(group.value for group in Group if group not in admitted)
+
+
+@pytest.fixture(scope="session")
+def hub_schema(hub: str) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{hub}/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("hub_schema")
+
+
+def bounded(max_examples: int) -> settings:
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def call_and_check(
+    case: schemathesis.Case, token_value: str | None, hub_log: HubLog, server_errors: ServerErrors
+) -> None:
+    """Sends the case as this caller, files any server error under its root cause from the hub's log, then
+    runs the checks."""
+    headers = {"Authorization": f"Bearer {token_value}"} if token_value else {}
+    if token_value is None and case.headers:
+        case.headers.pop("Authorization", None)  # no token at all, not a generated one
+    mark = hub_log.mark()
+    response = case.call(headers=headers)
+    if response.status_code >= 500:
+        logged = HubLog.root_cause(hub_log.since(mark))
+        where, detail = logged or (f"{response.status_code} from {case.operation.label}", response.text[:300])
+        repro = case.as_curl_command(headers=headers)
+        server_errors.record(where, repro.replace(token_value or "\0", "$TOKEN"), detail, case.operation.label)
+    case.validate_response(response, checks=CHECKS, headers=headers)
+
+
+@schema.parametrize()
+@bounded(max_examples=30)
+def test_every_operation_with_an_admin_token(
+    case: schemathesis.Case, hub_log: HubLog, server_errors: ServerErrors
+) -> None:
+    # Given any request the document allows, or nearly allows, from an admin
+    # When it is sent to the hub
+    # Then the answer is not a 5xx, and matches its documented schema
+    call_and_check(case, token("admin"), hub_log, server_errors)
+
+
+@schema.parametrize()
+@bounded(max_examples=10)
+def test_every_operation_without_a_token(case: schemathesis.Case, hub_log: HubLog, server_errors: ServerErrors) -> None:
+    # Given any request the document allows, without an Authorization header
+    # When it is sent to the hub
+    # Then the answer is not a 5xx (401 where a token is needed), and matches its documented schema
+    call_and_check(case, None, hub_log, server_errors)
+
+
+@schema.parametrize()
+@bounded(max_examples=10)
+def test_every_operation_with_a_token_of_a_group_no_route_admits(
+    case: schemathesis.Case, hub_log: HubLog, server_errors: ServerErrors
+) -> None:
+    # Given any request the document allows, from a signed-in user of a group no route admits
+    # When it is sent to the hub
+    # Then the answer is not a 5xx (403 where a group is needed), and matches its documented schema
+    call_and_check(case, token(outsider_group()), hub_log, server_errors)
