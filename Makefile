@@ -13,15 +13,25 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test unit integration e2e infra lint typecheck format token bench synth deploy diff destroy redrive simulate rescore clean
+.PHONY: run test unit integration e2e infra fuzz lint typecheck format token bench burst synth deploy diff destroy redrive simulate rescore url lock clean
 
-# Installs go to stderr so `make -s token` prints nothing but the token.
-$(STAMP): requirements.txt requirements-dev.txt
+# Installs go to stderr so `make -s token` prints nothing but the token. constraints.txt holds every
+# transitive version that passed, so a fresh clone installs exactly that (`make lock` moves it on).
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >&2
 	@touch $@
+
+# A scratch environment from requirements-dev.txt alone, newest versions allowed, frozen into constraints.txt.
+lock:  ## re-resolve the transitive versions into constraints.txt (then make test, and commit both)
+	@rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	@.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+	@.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+	@{ echo "# Every package make installs, at the version that passed make test. Written by make lock."; \
+	   .lock-venv/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	@rm -rf .lock-venv
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required for the CDK CLI" >&2; exit 1; }
@@ -31,9 +41,10 @@ node_modules/.installed: package.json package-lock.json
 run: $(STAMP)  ## the hub on http://127.0.0.1:$(HUB_PORT) over embedded AWS
 	@HUB_PORT=$(HUB_PORT) HUB_AWS_PORT=$(HUB_AWS_PORT) $(PY) -m local_runtime
 
-test: lint typecheck  ## the whole suite: lint, types, unit, integration, e2e, infra
+test: lint typecheck  ## the whole suite: lint, types, unit, integration, e2e, infra, fuzz
 	$(PY) -m pytest tests/unit tests/integration tests/e2e -q
 	$(PY) -m pytest tests/infra -q
+	$(PY) -m pytest tests/fuzz -q
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
@@ -43,6 +54,8 @@ e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
 infra: $(STAMP)
 	$(PY) -m pytest tests/infra -q
+fuzz: $(STAMP)  ## schemathesis over /openapi.json and malformed-but-signed vendor payloads
+	$(PY) -m pytest tests/fuzz -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -61,6 +74,9 @@ token: $(STAMP)  ## make -s token ROLE=admin
 bench: $(STAMP)  ## speed and cost figures, as ratios against baselines measured in the same run
 	@$(PY) -m benchmarks
 
+burst: $(STAMP)  ## make burst [DELIVERIES=10000] [CONCURRENCY=20] : the local hub under a burst of Stripe webhooks
+	@$(PY) -m benchmarks.burst $(if $(DELIVERIES),--deliveries $(DELIVERIES)) $(if $(CONCURRENCY),--concurrency $(CONCURRENCY))
+
 synth: $(STAMP) node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth -c stage=$(STAGE) --quiet
 
@@ -73,8 +89,12 @@ deploy: $(STAMP) node_modules/.installed  ## make deploy STAGE=dev (AWS credenti
 simulate: $(STAMP)  ## make simulate MODEL=path/to/candidate.json [HUB=https://...] : what-if, nothing written
 	@$(PY) -m ops.simulate $(MODEL) $(if $(HUB),--hub $(HUB))
 
-rescore: $(STAMP)  ## make rescore STAGE=local|dev|prod : every lead again with the shipped model
-	@HUB_AWS_PORT=$(HUB_AWS_PORT) $(PY) -m ops.rescore --stage $(STAGE)
+# STAGE is passed on only when given: without it, rescore applies the model to the local hub `make run` started.
+rescore: $(STAMP)  ## make rescore [MODEL=candidate.json] [STAGE=dev|prod] : apply a model, rescore every lead
+	@$(PY) -m ops.rescore $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE)) $(if $(MODEL),--model $(MODEL))
+
+url: $(STAMP)  ## the running local hub's URL: curl "$$(make -s url)/healthz"
+	@$(PY) -m local_runtime.url
 
 redrive: $(STAMP)  ## make redrive STAGE=dev QUEUE=<catalog queue name>: dead letters back to their function
 	$(PY) -m ops.redrive --stage $(STAGE) --queue $(QUEUE)
@@ -83,4 +103,4 @@ destroy: $(STAMP) node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy -c stage=$(STAGE)
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .lock-venv node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
