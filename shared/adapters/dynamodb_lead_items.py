@@ -26,12 +26,23 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
+from shared.adapters.dynamodb_items import (  # noqa: F401 (the lead adapters import them from here too)
+    MAX_ITEM_BYTES,
+    iso,
+    iso_or_none,
+    item_size,
+    key,
+    plain,
+    serialize,
+    serializer,
+    value_size,
+    when,
+    when_or_none,
+)
 from shared.errors import InvalidInput
 from shared.leads.model import (
     Account,
@@ -54,12 +65,6 @@ SCORE_OFFSET = 10**15
 SCORE_WIDTH = 16
 DATETIME_TAG = "$datetime"
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
-# DynamoDB refuses items over 400 KB (attribute names and values, UTF-8); checked before writing so the
-# caller hears which record is too big instead of a failed transaction.
-MAX_ITEM_BYTES = 400 * 1024
-
-serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 def contact_pk(contact_id: str) -> str:
@@ -319,25 +324,6 @@ def account_from(item: dict[str, Any]) -> Account:
 # ------------------------------------------------------------------------------------------------ encodings
 
 
-def iso(moment: datetime) -> str:
-    """Fixed-width UTC with microseconds, so stored strings sort in time order."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment!r}: the lead repository stores aware datetimes only")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def iso_or_none(moment: datetime | None) -> str | None:
-    return None if moment is None else iso(moment)
-
-
-def when(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def when_or_none(text: str | None) -> datetime | None:
-    return None if text is None else when(text)
-
-
 def number(value: float) -> Decimal:
     """A float as DynamoDB takes it: the shortest decimal that reads back as the same float."""
     number = Decimal(repr(float(value)))
@@ -385,46 +371,13 @@ def decode_cursor(cursor: str) -> dict[str, str]:
     return start
 
 
-def key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def serialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: serializer.serialize(value) for key, value in item.items()}
-
-
-def plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """DynamoDB's measure of an item (plain values): attribute names plus values, strings as UTF-8."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode("utf-8", "surrogatepass"))
-    if isinstance(value, bytes):
-        return len(value)
-    if isinstance(value, bool) or value is None:
-        return 1
-    if isinstance(value, int | float | Decimal):
-        return len(str(value)) // 2 + 2
-    if isinstance(value, dict):
-        return 3 + sum(len(str(k).encode()) + _value_size(v) + 1 for k, v in value.items())
-    if isinstance(value, list | set | tuple):
-        return 3 + sum(_value_size(v) + 1 for v in value)
-    return len(str(value))
-
-
 def check_size(item: dict[str, Any], what: str) -> None:
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
-        largest = max(item, key=lambda name: _value_size(item[name]))
+        largest = max(item, key=lambda name: value_size(item[name]))
         raise TooLargeToStore(
             f"{what} would be {size} bytes, over DynamoDB's item limit of 400 KB "
-            f"(its `{largest}` takes {_value_size(item[largest])})"
+            f"(its `{largest}` takes {value_size(item[largest])})"
         )
 
 

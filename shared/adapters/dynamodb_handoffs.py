@@ -1,0 +1,401 @@
+"""The handoff repository in DynamoDB (table `handoffs`; item layout in `dynamodb_handoff_items.py`).
+
+A change is one TransactWriteItems:
+
+- the handoff, conditioned on not existing (version 1) or on being at the version before this one;
+- the lead's lock: `CLAIM` puts `LEAD#<lead>/OPEN_HANDOFF` on condition that no handoff or this one holds it.
+  `RELEASE` deletes it only when this handoff holds it; when another handoff holds it (or nobody does) the
+  change leaves it alone, as the port says ("freed, if this handoff holds it"), instead of failing: failing
+  would be a conflict no re-read can resolve. Which handoff holds it is read before the transaction (one
+  GetItem); the delete is still conditioned on that holder, and the handoff's own version condition means
+  no other write of this handoff can take or free the lock in between;
+- each rep delta: an Update adding to `open_handoffs`, `assignments` and `version` (ADD starts a missing
+  number at 0, so the first delta creates the load), conditioned on the version read (0: the load must not
+  exist) and, with a capacity, on `open_handoffs <= capacity - open_delta` (a condition cannot add; a load
+  without `open_handoffs` counts as 0 open).
+
+Any condition that fails, or a transaction conflict (DynamoDB cancels transactions that touch an item
+another transaction is writing), is a `HandoffConflict` naming the items: read again and decide again.
+Nothing is written half. Every other error propagates.
+
+Listings are newest first on `requested_sort`. A cursor holds the last `requested_sort` returned (and the
+query it belongs to); the next page is read with `requested_sort < that` as the key condition, so the same
+cursor works for one index partition and for several merged. With a rep, the query is `by-rep` (the status,
+if any, and the priority are filters); with only a status, `by-status`; with neither, every status partition
+of `by-status`, merged newest first (seven queries a page: every handoff is in exactly one of them, closed
+ones included, and no walk back over days is needed to know a listing has ended).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb_handoff_items import (
+    OPEN_HANDOFF,
+    REPS,
+    STATE,
+    Position,
+    check_size,
+    day_partition,
+    decode_cursor,
+    encode_cursor,
+    handoff_from,
+    handoff_item,
+    handoff_pk,
+    iso,
+    lead_pk,
+    lock_item,
+    rep_load_from,
+    rep_partition,
+    rep_sk,
+    status_partition,
+)
+from shared.adapters.dynamodb_items import key, plain, serialize
+from shared.errors import InvalidInput
+from shared.handoffs.model import Handoff, HandoffStatus, Priority, RepLoad
+from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffPage, LeadLock, RepDelta
+
+TRANSACTION_LIMIT = 100
+BY_STATUS, BY_REP, BY_DAY = "by-status", "by-rep", "by-day"
+_CONFLICTS = ("ConditionalCheckFailed", "TransactionConflict")
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One item of the transaction, what it is (for messages) and why its condition failed, given the item as
+    it was (None: absent)."""
+
+    request: dict[str, Any]
+    what: str
+    refused: Callable[[dict[str, Any] | None], str]
+
+
+class DynamoDbHandoffRepository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # ---------------------------------------------------------------------------------------------- reads
+
+    def handoff(self, handoff_id: str) -> Handoff | None:
+        item = self._get(handoff_pk(handoff_id), STATE)
+        return None if item is None else handoff_from(item)
+
+    def open_handoff_of(self, lead_id: str) -> str | None:
+        item = self._get(lead_pk(lead_id), OPEN_HANDOFF, "handoff_id")
+        return None if item is None else str(item["handoff_id"])
+
+    def rep_loads(self) -> dict[str, RepLoad]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :reps",
+            "ExpressionAttributeValues": serialize({":reps": REPS}),
+            "ConsistentRead": True,
+        }
+        loads = (rep_load_from(item) for item in self._pages(request))
+        return {load.rep_id: load for load in loads}
+
+    def _get(self, pk: str, sk: str, projection: str | None = None) -> dict[str, Any] | None:
+        request: dict[str, Any] = {"TableName": self._table, "Key": key(pk, sk), "ConsistentRead": True}
+        if projection:
+            request["ProjectionExpression"] = projection
+        response = self._client.get_item(**request)
+        return plain(response["Item"]) if "Item" in response else None
+
+    def _pages(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            response = self._client.query(**request)
+            yield from (plain(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # --------------------------------------------------------------------------------------------- writes
+
+    def commit(self, change: HandoffChange) -> None:
+        handoff = change.handoff
+        if handoff.version < 1:
+            raise ValueError(f"handoff {handoff.handoff_id}: a stored handoff's version is 1 or more")
+        rep_ids = [delta.rep_id for delta in change.reps]
+        if len(set(rep_ids)) != len(rep_ids):
+            raise ValueError("a change holds at most one delta per rep")
+        if len(change.reps) + 2 > TRANSACTION_LIMIT:
+            raise ValueError(f"a change touches at most {TRANSACTION_LIMIT - 2} reps")
+        item = handoff_item(handoff)
+        check_size(item, f"handoff {handoff.handoff_id}")
+        writes = [self._handoff_put(item, handoff)]
+        if change.lead_lock is LeadLock.CLAIM:
+            writes.append(self._lock_claim(handoff))
+        elif change.lead_lock is LeadLock.RELEASE and self.open_handoff_of(handoff.lead_id) == handoff.handoff_id:
+            writes.append(self._lock_release(handoff))
+        writes += [self._rep_update(delta) for delta in change.reps]
+        self._transact(writes)
+
+    def _handoff_put(self, item: dict[str, Any], handoff: Handoff) -> _Write:
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": serialize(item),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        expected = handoff.version - 1
+        if expected == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#version = :expected"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = serialize({":expected": expected})
+        what = f"handoff {handoff.handoff_id}"
+
+        def refused(old: dict[str, Any] | None) -> str:
+            if old is None:
+                return f"{what} does not exist (it was read at version {expected})"
+            if expected == 0:
+                return f"{what} exists already (version {old.get('version')})"
+            return f"{what} is at version {old.get('version')}, not {expected} as read"
+
+        return _Write({"Put": put}, what, refused)
+
+    def _lock_claim(self, handoff: Handoff) -> _Write:
+        what = f"lead {handoff.lead_id}"
+        put = {
+            "TableName": self._table,
+            "Item": serialize(lock_item(handoff.lead_id, handoff.handoff_id)),
+            "ConditionExpression": "attribute_not_exists(pk) OR #holder = :handoff",
+            "ExpressionAttributeNames": {"#holder": "handoff_id"},
+            "ExpressionAttributeValues": serialize({":handoff": handoff.handoff_id}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        return _Write({"Put": put}, what, lambda old: f"{what} is held by open handoff {(old or {}).get('handoff_id')}")
+
+    def _lock_release(self, handoff: Handoff) -> _Write:
+        what = f"lead {handoff.lead_id}"
+        delete = {
+            "TableName": self._table,
+            "Key": key(lead_pk(handoff.lead_id), OPEN_HANDOFF),
+            "ConditionExpression": "attribute_not_exists(pk) OR #holder = :handoff",
+            "ExpressionAttributeNames": {"#holder": "handoff_id"},
+            "ExpressionAttributeValues": serialize({":handoff": handoff.handoff_id}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        return _Write(
+            {"Delete": delete}, what, lambda old: f"{what} was taken by open handoff {(old or {}).get('handoff_id')}"
+        )
+
+    def _rep_update(self, delta: RepDelta) -> _Write:
+        names = {
+            "#rep": "rep_id",
+            "#entity": "entity",
+            "#open": "open_handoffs",
+            "#assigned": "assignments",
+            "#version": "version",
+        }
+        values: dict[str, Any] = {
+            ":rep": delta.rep_id,
+            ":entity": "rep_load",
+            ":open": delta.open_delta,
+            ":assigned": delta.assignment_delta,
+            ":one": 1,
+        }
+        if delta.expected_version == 0:
+            conditions = ["attribute_not_exists(#version)"]
+        else:
+            conditions = ["#version = :expected"]
+            values[":expected"] = delta.expected_version
+        if delta.capacity is not None:
+            values[":most_open_before"] = most = delta.capacity - delta.open_delta
+            # A load not stored yet has no open handoffs: it passes when 0 open would.
+            conditions.append(
+                "(attribute_not_exists(#open) OR #open <= :most_open_before)"
+                if most >= 0
+                else "#open <= :most_open_before"
+            )
+        update = {
+            "TableName": self._table,
+            "Key": key(REPS, rep_sk(delta.rep_id)),
+            "UpdateExpression": "SET #rep = :rep, #entity = :entity "
+            "ADD #open :open, #assigned :assigned, #version :one",
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(values),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        what = f"rep {delta.rep_id}"
+
+        def refused(old: dict[str, Any] | None) -> str:
+            version = int(old.get("version", 0)) if old else 0
+            if version != delta.expected_version:
+                return f"{what}'s load is at version {version}, not {delta.expected_version} as read"
+            open_now = int(old.get("open_handoffs", 0)) if old else 0
+            return f"{what} is at capacity: {open_now} open handoffs {delta.open_delta:+d} would pass {delta.capacity}"
+
+        return _Write({"Update": update}, what, refused)
+
+    def _transact(self, writes: list[_Write]) -> None:
+        try:
+            # A fresh token per call: botocore's own retries of this call then cannot apply it twice.
+            self._client.transact_write_items(
+                TransactItems=[write.request for write in writes], ClientRequestToken=uuid.uuid4().hex
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
+            problems = []
+            for write, reason in zip(writes, reasons, strict=False):
+                code = reason.get("Code")
+                if code == "ConditionalCheckFailed":
+                    problems.append(write.refused(plain(reason["Item"]) if reason.get("Item") else None))
+                elif code == "TransactionConflict":
+                    problems.append(f"{write.what} is being written by another transaction")
+            if not problems:
+                raise
+            raise HandoffConflict("; ".join(problems)) from None
+
+    def set_rep_overrides(
+        self, rep_id: str, available: bool | None, capacity: int | None, overrides_version: str
+    ) -> RepLoad:
+        """Last writer wins (an operator's setting); the version moves, so a commit computed from the load as
+        it was conflicts and is decided again under the new overrides."""
+        if capacity is not None and capacity < 0:
+            raise InvalidInput("capacity must be 0 or more")
+        names = {
+            "#rep": "rep_id",
+            "#entity": "entity",
+            "#overrides": "overrides_version",
+            "#open": "open_handoffs",
+            "#assigned": "assignments",
+            "#available": "available",
+            "#capacity": "capacity",
+            "#version": "version",
+        }
+        values: dict[str, Any] = {
+            ":rep": rep_id,
+            ":entity": "rep_load",
+            ":overrides": overrides_version,
+            ":zero": 0,
+            ":one": 1,
+        }
+        sets = [
+            "#rep = :rep",
+            "#entity = :entity",
+            "#overrides = :overrides",
+            "#open = if_not_exists(#open, :zero)",
+            "#assigned = if_not_exists(#assigned, :zero)",
+        ]
+        removes = []
+        for name, value in (("available", available), ("capacity", capacity)):
+            if value is None:
+                removes.append(f"#{name}")
+            else:
+                sets.append(f"#{name} = :{name}")
+                values[f":{name}"] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=key(REPS, rep_sk(rep_id)),
+            UpdateExpression=expression + " ADD #version :one",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
+            ReturnValues="ALL_NEW",
+        )
+        return rep_load_from(plain(response["Attributes"]))
+
+    # ------------------------------------------------------------------------------------------- listings
+
+    def handoffs(
+        self,
+        status: HandoffStatus | None = None,
+        rep_id: str | None = None,
+        priority: Priority | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> HandoffPage:
+        """Newest first (requested_at, then handoff id, descending). Asks each query for one handoff more than
+        the page, so the cursor is None exactly when nothing follows."""
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        query = Position(
+            "",
+            None if status is None else HandoffStatus(status).value,
+            rep_id,
+            None if priority is None else Priority(priority).value,
+        )
+        before: str | None = None
+        if cursor is not None:
+            position = decode_cursor(cursor)
+            if (position.status, position.rep_id, position.priority) != (query.status, query.rep_id, query.priority):
+                raise InvalidInput("cursor belongs to a listing with other filters; start again without it")
+            before = position.after
+        filters: dict[str, str] = {}
+        if priority is not None:
+            filters["priority"] = Priority(priority).value
+        if rep_id is not None:
+            if status is not None:
+                filters["status"] = HandoffStatus(status).value
+            sources = [self._newest_first(BY_REP, "rep_partition", rep_partition(rep_id), before, filters, limit)]
+        else:
+            statuses = list(HandoffStatus) if status is None else [HandoffStatus(status)]
+            sources = [
+                self._newest_first(BY_STATUS, "status_partition", status_partition(s), before, filters, limit)
+                for s in statuses
+            ]
+        merged = heapq.merge(*sources, key=lambda item: str(item["requested_sort"]), reverse=True)
+        items = list(itertools.islice(merged, limit + 1))
+        page = items[:limit]
+        next_cursor = None
+        if len(items) > limit:
+            next_cursor = encode_cursor(
+                Position(str(page[-1]["requested_sort"]), query.status, query.rep_id, query.priority)
+            )
+        return HandoffPage([handoff_from(item) for item in page], next_cursor)
+
+    def _newest_first(
+        self, index: str, partition_key: str, partition: str, before: str | None, filters: dict[str, str], limit: int
+    ) -> Iterator[dict[str, Any]]:
+        names = {"#partition": partition_key}
+        values: dict[str, Any] = {":partition": partition}
+        condition = "#partition = :partition"
+        if before is not None:
+            names["#sort"], values[":before"] = "requested_sort", before
+            condition += " AND #sort < :before"
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": limit + 1,  # items read, before the filter: a filtered page may hold fewer
+        }
+        if filters:
+            names.update({f"#f_{name}": name for name in filters})
+            values.update({f":f_{name}": value for name, value in filters.items()})
+            request["FilterExpression"] = " AND ".join(f"#f_{name} = :f_{name}" for name in filters)
+        request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = serialize(values)
+        return self._pages(request)
+
+    def requested_between(self, start: datetime, end: datetime) -> Iterator[Handoff]:
+        """Oldest first: one by-day query per UTC day of [start, end), on the sort key's range."""
+        low, high = iso(start), iso(end)  # aware datetimes only, checked now rather than on first use
+        first, last = start.astimezone(UTC).date(), (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)] if start < end else []
+        return self._requested_on(days, low, high)
+
+    def _requested_on(self, days: list[date], low: str, high: str) -> Iterator[Handoff]:
+        for day in days:
+            # `<iso(end)>#<id>` sorts after `<iso(end)>`: BETWEEN takes requested_at >= start and < end.
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": BY_DAY,
+                "KeyConditionExpression": "#day = :day AND #sort BETWEEN :low AND :high",
+                "ExpressionAttributeNames": {"#day": "day_partition", "#sort": "requested_sort"},
+                "ExpressionAttributeValues": serialize({":day": day_partition(day), ":low": low, ":high": high}),
+            }
+            yield from (handoff_from(item) for item in self._pages(request))

@@ -1,0 +1,69 @@
+"""What every DynamoDB adapter of the hub writes and reads alike: keys, plain values to and from DynamoDB JSON,
+datetimes as sortable UTC strings, and DynamoDB's measure of an item (checked before a write, so the caller
+hears which record is too big instead of a failed transaction)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+# DynamoDB refuses items over 400 KB (attribute names and values, UTF-8).
+MAX_ITEM_BYTES = 400 * 1024
+
+serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width UTC with microseconds, so stored strings sort in time order."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: the hub stores aware datetimes only")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
+def when(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def when_or_none(text: str | None) -> datetime | None:
+    return None if text is None else when(text)
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: serializer.serialize(value) for key, value in item.items()}
+
+
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's measure of an item (plain values): attribute names plus values, strings as UTF-8."""
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def value_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int | float | Decimal):
+        return len(str(value)) // 2 + 2
+    if isinstance(value, dict):
+        return 3 + sum(len(str(k).encode()) + value_size(v) + 1 for k, v in value.items())
+    if isinstance(value, list | set | tuple):
+        return 3 + sum(value_size(v) + 1 for v in value)
+    return len(str(value))

@@ -1,0 +1,135 @@
+"""What the handoff domain needs from storage, the clock of timers and the notification channels. The
+DynamoDB / Scheduler / Slack / SES adapters and the in-memory fakes both honour it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from shared.handoffs.model import Handoff, HandoffStatus, Priority, RepLoad
+
+if TYPE_CHECKING:
+    from shared.handoffs.notifications import EmailMessage, SlackMessage
+
+
+class HandoffConflict(Exception):
+    """Someone changed what this change was computed from (the handoff's version, the lead's open handoff, a
+    rep's load, or a rep's capacity would be passed); read again and decide again."""
+
+
+class LeadLock(StrEnum):
+    """One open handoff per lead (or per customer, for sales -> CS handoffs)."""
+
+    CLAIM = "claim"  # the lead must hold no open handoff, or this one already
+    RELEASE = "release"  # the lead is freed, if this handoff holds it
+
+
+@dataclass(frozen=True)
+class RepDelta:
+    """A change to one rep's load, conditioned on the load's `version` as read. With `capacity`, the commit
+    also fails unless `open_handoffs + open_delta <= capacity` after the change."""
+
+    rep_id: str
+    expected_version: int
+    open_delta: int = 0
+    assignment_delta: int = 0
+    capacity: int | None = None
+
+
+@dataclass(frozen=True)
+class HandoffChange:
+    """Everything one transition writes, committed all or nothing. `handoff.version` is the new version: the
+    stored handoff must be at `handoff.version - 1` (version 1: must not exist yet)."""
+
+    handoff: Handoff
+    lead_lock: LeadLock | None = None
+    reps: tuple[RepDelta, ...] = ()
+
+
+@dataclass(frozen=True)
+class HandoffPage:
+    items: list[Handoff]
+    next_cursor: str | None = None
+
+
+class HandoffRepository(Protocol):
+    def handoff(self, handoff_id: str) -> Handoff | None: ...
+
+    def open_handoff_of(self, lead_id: str) -> str | None:
+        """The id of the open handoff holding the lead, if any."""
+        ...
+
+    def rep_loads(self) -> dict[str, RepLoad]:
+        """Every rep's stored load; a rep never assigned has none (the caller treats it as RepLoad(rep_id))."""
+        ...
+
+    def commit(self, change: HandoffChange) -> None:
+        """All or nothing; HandoffConflict when any condition fails (and nothing is written)."""
+        ...
+
+    def set_rep_overrides(
+        self, rep_id: str, available: bool | None, capacity: int | None, overrides_version: str
+    ) -> RepLoad:
+        """Run-time availability and capacity of a rep (either may be None: no override), under the routing
+        file's version; the open count and assignments are untouched."""
+        ...
+
+    def handoffs(
+        self,
+        status: HandoffStatus | None = None,
+        rep_id: str | None = None,
+        priority: Priority | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> HandoffPage:
+        """Newest first."""
+        ...
+
+    def requested_between(self, start: datetime, end: datetime) -> Iterator[Handoff]:
+        """Every handoff requested in [start, end), for speed-to-lead metrics."""
+        ...
+
+
+class TimerKind(StrEnum):
+    SLA_ACCEPT = "sla_accept"  # not accepted in time: breach, reassign, tell the manager
+    REMINDER = "reminder"  # remind the assignee (seed 003 reminder_sequence)
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A one-time timer of a handoff (an EventBridge Scheduler `at(...)` schedule in AWS). `name` is
+    deterministic, so creating it twice is harmless and deleting it on accept finds it."""
+
+    handoff_id: str
+    kind: TimerKind
+    due_at: datetime
+    assignment: int  # the handoff's reassignment count when set: a timer of an earlier assignment is stale
+
+    @property
+    def name(self) -> str:
+        """Scheduler names are at most 64 of [0-9A-Za-z-_.]: a 32-hex handoff id leaves room for the rest."""
+        kind = "sla" if self.kind is TimerKind.SLA_ACCEPT else "rem"
+        return f"{self.handoff_id}-{kind}-{self.assignment}-{int(self.due_at.timestamp())}"
+
+
+class TimerScheduler(Protocol):
+    def set(self, timers: Sequence[Timer]) -> None: ...
+
+    def cancel(self, timers: Sequence[Timer]) -> None:
+        """Deletes them; a timer already fired or never set is no error."""
+        ...
+
+
+class ChatPoster(Protocol):
+    def post(self, message: SlackMessage) -> str:
+        """Posts to Slack; returns the message's `ts`."""
+        ...
+
+
+class EmailSender(Protocol):
+    def send(self, message: EmailMessage) -> str:
+        """Sends through SES; returns the message id."""
+        ...
