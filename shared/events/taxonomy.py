@@ -434,7 +434,8 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                 Emitter(
                     "slack",
                     ("block_actions",),
-                    "with an action whose `action_id` is `handoff_accept` (the hub's handoff button)",
+                    "with an action whose `action_id` is `handoff_accept` (the Accept button of the hub's handoff "
+                    "message)",
                 ),
                 _standard(EventType.HANDOFF_ACCEPTED),
             ),
@@ -452,6 +453,36 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "channel_id": "CBR2V3XEX",
                     "message_ts": "1736933395.000200",
                     "action_ts": "1736933398.123456",
+                },
+            ),
+        ),
+        EventType.HANDOFF_REJECTED: EventTypeInfo(
+            meaning="A lead or account handed over between teams was declined by the person it was assigned to, "
+            "who is then not offered it again (the handoff domain reassigns it); from Slack, `data` is the handoff "
+            "button's value plus who clicked it.",
+            emitters=(
+                Emitter(
+                    "slack",
+                    ("block_actions",),
+                    "with an action whose `action_id` is `handoff_reject` (the Reject button of the hub's handoff "
+                    "message)",
+                ),
+                _standard(EventType.HANDOFF_REJECTED),
+            ),
+            example=Example(
+                "slack",
+                "block_actions",
+                None,
+                Subject(contact_id="hubspot:501"),
+                {
+                    "handoff_id": "h-42",
+                    "lead_id": "hubspot:501",
+                    "slack_user_id": "UA8RXUSPL",
+                    "slack_user_name": "grace",
+                    "slack_team_id": "T9TK3CUKW",
+                    "channel_id": "D0BR2V3XE",
+                    "message_ts": "1736933395.000200",
+                    "action_ts": "1736933401.654321",
                 },
             ),
         ),

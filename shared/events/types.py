@@ -21,6 +21,7 @@ class EventType(StrEnum):
     SURVEY_RESPONDED = "survey.responded"
     PRODUCT_USAGE_REPORTED = "product.usage_reported"
     HANDOFF_ACCEPTED = "handoff.accepted"
+    HANDOFF_REJECTED = "handoff.rejected"
     VENDOR_UNMAPPED = "vendor.unmapped"
 
 

@@ -56,6 +56,9 @@ PAYLOADS: dict[str, Callable[[str], dict[str, Any]]] = {
 # Where only some of a vendor's events of a type become a canonical type (the emitter's condition), what
 # of the payload meets the condition, merged over PAYLOADS.
 MEETING_THE_CONDITION: dict[tuple[str, str, EventType], dict[str, Any]] = {
+    ("slack", "block_actions", EventType.HANDOFF_REJECTED): {
+        "actions": [{"action_id": "handoff_reject", "value": "{}"}]
+    },
     ("stripe", "checkout.session.completed", EventType.PAYMENT_SUCCEEDED): {
         "data": {"object": {"payment_status": "paid"}}
     },

@@ -14,6 +14,7 @@ from shared.webhooks import normalizers
 from shared.webhooks.model import VendorEvent
 from shared.webhooks.registry import TRACKING_API, VENDORS
 from shared.webhooks.vendor import DeliveryContext, MalformedPayload
+from tests.vendor_samples import slack_block_action, slack_interaction, slack_request
 from tests.webhook_samples import hubspot_event, hubspot_events, hubspot_request, stripe_event, stripe_request
 
 CONTEXT = DeliveryContext("delivery-1", "request-1", datetime(2026, 11, 25, tzinfo=UTC))
@@ -204,3 +205,65 @@ def test_a_deep_field_of_the_wrong_type_is_refused_by_the_normalizer_naming_it(b
     with pytest.raises(MalformedPayload) as refused:
         normalizers.normalize("stripe", event, CONTEXT)
     assert named in str(refused.value)
+
+
+# Slack's handoff buttons ------------------------------------------------------------------------------------
+
+HANDOFF_BUTTON_VALUE = '{"handoff_id":"h-42","lead_id":"hubspot:501"}'
+
+
+def slack_click(body: bytes) -> CanonicalEvent:
+    [event] = VENDORS["slack"].parse(slack_request(body))
+    return normalizers.normalize("slack", event, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("action_id", "expected"),
+    [("handoff_accept", EventType.HANDOFF_ACCEPTED), ("handoff_reject", EventType.HANDOFF_REJECTED)],
+)
+def test_a_click_on_a_handoff_button_is_the_handoff_event_of_that_button(action_id: str, expected: EventType) -> None:
+    # Given a click on the Accept or the Reject button of a handoff message
+    # When it is normalized
+    event = slack_click(slack_block_action(action_id=action_id, value=HANDOFF_BUTTON_VALUE))
+    # Then it is that button's event, with the handoff and lead of the button's value and who clicked
+    assert event.event_type is expected
+    assert (event.data["handoff_id"], event.data["lead_id"]) == ("h-42", "hubspot:501")
+    assert (event.data["slack_user_id"], event.data["slack_user_name"]) == ("UA8RXUSPL", "grace")
+    assert (event.data["channel_id"], event.data["message_ts"]) == ("CBR2V3XEX", "1548261231.000200")
+    assert event.subject.contact_id == "hubspot:501"
+    assert (event.source_vendor, event.vendor_event_type) == ("slack", "block_actions")
+
+
+def test_accept_and_reject_on_the_same_message_are_two_events() -> None:
+    # Given the same handoff message clicked Reject, and clicked Accept
+    rejected = slack_click(slack_block_action(action_id="handoff_reject", value=HANDOFF_BUTTON_VALUE))
+    accepted = slack_click(slack_block_action(action_id="handoff_accept", value=HANDOFF_BUTTON_VALUE))
+    # Then they are different events: neither is deduplicated away as the other
+    assert rejected.event_id != accepted.event_id
+    assert rejected.data["handoff_id"] == accepted.data["handoff_id"] == "h-42"
+
+
+def test_a_reject_whose_value_is_not_json_keeps_the_value_as_is() -> None:
+    event = slack_click(slack_block_action(action_id="handoff_reject", value="h-42"))
+    assert event.event_type is EventType.HANDOFF_REJECTED
+    assert event.data["value"] == "h-42"
+    assert event.subject.contact_id is None
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [{"type": "button", "action_id": "handoff_decline", "value": HANDOFF_BUTTON_VALUE}],
+        [{"type": "button", "action_id": "HANDOFF_REJECT", "value": HANDOFF_BUTTON_VALUE}],
+        [{"type": "button", "action_id": ["handoff_reject"], "value": HANDOFF_BUTTON_VALUE}],
+        [{"type": "button", "action_id": {"id": "handoff_accept"}, "value": HANDOFF_BUTTON_VALUE}],
+    ],
+    ids=["another-button", "other-case", "a-list", "an-object"],
+)
+def test_a_click_on_anything_but_the_two_buttons_is_kept_unmapped(actions: list[dict]) -> None:
+    # Given a block_actions payload whose action is not exactly one of the hub's buttons
+    body = slack_interaction({"type": "block_actions", "trigger_id": "1.2.3", "actions": actions})
+    # When it is normalized, Then it is kept, unmapped, whatever the action_id holds
+    event = slack_click(body)
+    assert event.event_type is EventType.VENDOR_UNMAPPED
+    assert event.data["payload"]["actions"] == actions

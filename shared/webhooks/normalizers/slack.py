@@ -1,5 +1,6 @@
-"""Slack onto the taxonomy: a click on the hub's handoff button (`handoff_accept`) is handoff.accepted;
-every Events API callback, slash command and other interaction is kept unmapped."""
+"""Slack onto the taxonomy: a click on the hub's handoff buttons is handoff.accepted (Accept, `handoff_accept`)
+or handoff.rejected (Reject, `handoff_reject`); every Events API callback, slash command and other interaction
+is kept unmapped."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from shared.webhooks.vendor import DeliveryContext
 from shared.webhooks.vendors.slack import Slack
 
 SLACK = Slack.name
-HANDOFF_ACTION = "handoff_accept"
+ACCEPT_ACTION = "handoff_accept"
+REJECT_ACTION = "handoff_reject"
+# The hub's handoff buttons (shared/handoffs/notifications.py writes them) and what a click on each is.
+HANDOFF_ACTIONS = {ACCEPT_ACTION: EventType.HANDOFF_ACCEPTED, REJECT_ACTION: EventType.HANDOFF_REJECTED}
 
 
 class Interaction(Payload):
@@ -46,7 +50,7 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
     lead_id = value.get("lead_id")
     # the button value is written by the hub, so a lead id in it is already "<vendor>:<id>"
     subject = Subject(contact_id=lead_id) if isinstance(lead_id, str) and ":" in lead_id else Subject()
-    return canonical(SLACK, event, context, EventType.HANDOFF_ACCEPTED, subject, data)
+    return canonical(SLACK, event, context, HANDOFF_ACTIONS[action["action_id"]], subject, data)
 
 
 def _handoff_action(event: VendorEvent) -> dict[str, Any] | None:
@@ -54,7 +58,12 @@ def _handoff_action(event: VendorEvent) -> dict[str, Any] | None:
         return None
     actions = event.payload.get("actions")
     for action in actions if isinstance(actions, list) else []:
-        if isinstance(action, dict) and action.get("action_id") == HANDOFF_ACTION:
+        # a vendor's action_id may be anything JSON holds: only a string can be one of ours
+        if (
+            isinstance(action, dict)
+            and isinstance(action.get("action_id"), str)
+            and action["action_id"] in HANDOFF_ACTIONS
+        ):
             return action
     return None
 
