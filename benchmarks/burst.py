@@ -86,7 +86,7 @@ def start_hub(errors: Path) -> tuple[subprocess.Popen[bytes], str]:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # bound before it serves
             pass
         time.sleep(0.2)
     process.kill()

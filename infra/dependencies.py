@@ -1,5 +1,6 @@
 """A Lambda layer of the few pure-Python packages the functions need that neither the Lambda runtime (boto3)
-nor the AWS-managed Powertools layer (Powertools, pydantic) provides: today defusedxml, for Salesforce's XML.
+nor the AWS-managed Powertools layer (Powertools, pydantic) provides: defusedxml (Salesforce's XML),
+slack_sdk (handoff notifications) and tzdata (reps' working hours in their time zones).
 
 Built by copying the packages installed in the synthesizing environment (`requirements.txt` pins them), so
 synth needs neither Docker nor the network, and what deploys is the version the tests ran. A package with
@@ -19,7 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 # In requirements.txt, and in neither the Lambda runtime nor the Powertools layer.
-BUNDLED_PACKAGES = ("defusedxml",)
+BUNDLED_PACKAGES = ("defusedxml", "slack_sdk", "tzdata")
 _COMPILED = {".so", ".pyd", ".dylib"}
 
 

@@ -25,8 +25,8 @@ from shared.catalog import Access, Catalog, Function, physical_name
 
 # The packages deployed as the functions' code: handlers live in `functions`, and import `shared`.
 ASSET_PACKAGES = ("functions", "shared")
-# Configuration the functions read at run time (the scoring model), versioned with the code.
-ASSET_CONFIG = ("scoring-model.json",)
+# Configuration the functions read at run time (the scoring model, the routing file), versioned with the code.
+ASSET_CONFIG = ("scoring-model.json", "routing.json")
 # Git-style patterns over the repository root: drop every top-level entry except those packages and the
 # run-time config files (never config/local.*: dev-only secrets), then drop caches and tests inside them.
 ASSET_EXCLUDES = [
@@ -207,6 +207,13 @@ class Functions(Construct):
             role.add_to_policy(self._via_service(self._keys.secrets, ["kms:Decrypt"], "secretsmanager"))
         if spec.publishes_events:
             role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self._bus.event_bus_arn]))
+        if spec.sends_email:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail"],
+                    resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name="*")],
+                )
+            )
         failure_queue = self._data.queues[spec.failure_queue.name]
         # GetQueueUrl: a consumer dead-letters a permanent failure itself (shared/permanent_failures.py)
         role.add_to_policy(
@@ -227,6 +234,20 @@ class Functions(Construct):
             ],
             apply_to_children=True,
         )
+        if spec.sends_email:
+            NagSuppressions.add_resource_suppressions(
+                role,
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason="The SES sender identity (a verified address or domain) is chosen per deployment "
+                        "in the handoff-notifications secret, not known at synth; SES only sends from verified "
+                        "identities of this account.",
+                        applies_to=["Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*"],
+                    )
+                ],
+                apply_to_children=True,
+            )
         return role
 
     def _grant_table(self, role: iam.Role, table: dynamodb.Table, access: Access, table_name: str) -> None:

@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.config import METRICS_NAMESPACE, StageConfig, pascal
 from infra.functions import DeployedFunction
 from infra.security import Keys
+from shared import handoff_metrics
 from shared.catalog import physical_name
 
 API_P95_LATENCY_MS = 1000
@@ -129,6 +130,38 @@ class Observability(Construct):
         self.alarms[name] = alarm
         return alarm
 
+    @staticmethod
+    def _speed_to_lead(functions: Mapping[str, DeployedFunction]) -> list[cloudwatch.GraphWidget]:
+        """The handoff figures sales leaders judge the hub by, from the metrics the handoff functions emit."""
+
+        def metric(name: str, function: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": functions[function].spec.slug},
+                statistic=statistic,
+                period=PERIOD,
+                label=f"{name} {statistic} ({function})",
+            )
+
+        if not {"handoff_router", "handoff_timers", "handoffs_api"} <= set(functions):
+            return []
+        return [
+            cloudwatch.GraphWidget(
+                title="Speed to lead (s): requested -> assigned, requested -> accepted",
+                left=[
+                    *(metric(handoff_metrics.ASSIGN_SECONDS, "handoff_router", s) for s in ("p50", "p95")),
+                    *(metric(handoff_metrics.ACCEPT_SECONDS, fn, "p95") for fn in ("handoff_router", "handoffs_api")),
+                ],
+                width=16,
+            ),
+            cloudwatch.GraphWidget(
+                title="Handoff SLA breaches",
+                left=[metric(handoff_metrics.SLA_BREACHES, "handoff_timers", "Sum")],
+                width=8,
+            ),
+        ]
+
     def _dashboard(
         self,
         api: apigateway.RestApi,
@@ -179,6 +212,7 @@ class Observability(Construct):
                 width=8,
             ),
         )
+        dashboard.add_widgets(*self._speed_to_lead(functions))
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Dead-letter queue depth",

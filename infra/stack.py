@@ -16,6 +16,7 @@ from infra.functions import Functions
 from infra.observability import Observability
 from infra.security import Keys
 from infra.streams import StreamTriggers
+from infra.timers import Timers
 from shared.catalog import CATALOG, Catalog
 
 
@@ -68,6 +69,7 @@ class RevOpsHubStack(Stack):
         self.streams = StreamTriggers(
             self, "Streams", catalog=catalog, keys=self.keys, data=self.data, functions=self.functions.by_name
         )
+        self.timers = Timers(self, "Timers", cfg=cfg, catalog=catalog, functions=self.functions.by_name)
         self.api = Api(self, "Api", cfg=cfg, catalog=catalog, functions=self.functions.by_name)
         self.observability = Observability(
             self,

@@ -8,6 +8,7 @@ event dispatcher (EventBridge rules), with the same environment they get in AWS.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -31,12 +32,15 @@ from local_runtime.gateway import LocalApiGateway, LocalRoute
 from local_runtime.lambda_events import LOCAL_REGION, LocalLambdaContext
 from local_runtime.provision import Provisioned, provision
 from local_runtime.scheduler import LocalScheduler
+from local_runtime.slack_sink import LocalSlack
 from local_runtime.streams import StreamReader, StreamTriggerRunner
+from local_runtime.timers import LocalTimers
 from shared.catalog import CATALOG, Catalog, Function, physical_name
 from shared.redrive import DeadLetter
 
 STAGE = "local"
 MAX_REFUSED_PUT_EVENTS = 1000
+MAX_CLOCK_ADVANCE = 10 * 365 * 24 * 3600
 log = logging.getLogger("local_runtime")
 
 
@@ -65,6 +69,8 @@ class LocalHub:
         self._server: Any = None
         self._dispatcher: EventDispatcher | None = None
         self._scheduler: LocalScheduler | None = None
+        self._timers: LocalTimers | None = None
+        self.slack = LocalSlack()
         self._streams: dict[str, StreamTriggerRunner] = {}
         self.provisioned: Provisioned | None = None
         self.faults = PutEventsFaults()
@@ -96,7 +102,13 @@ class LocalHub:
         assert boto3.DEFAULT_SESSION is not None
         self.faults.install(boto3.DEFAULT_SESSION.events)
         session = boto3.Session(region_name=LOCAL_REGION)
-        self.provisioned = provision(self.catalog, STAGE, session)
+        # The server binds first, so the hub's URL (its port may be any free one) can go into the local secrets
+        # that name it (the Slack stand-in's URL, links in notifications); it serves once everything is ready.
+        gateway = LocalApiGateway(self.catalog, self.invoke, LocalUserPool.from_config(), self._local_routes(), STAGE)
+        self._server = make_server(self.host, self.port, gateway, threaded=True)
+        self.port = self._server.server_port
+        self.provisioned = provision(self.catalog, STAGE, session, placeholders={"hub_url": self.url})
+        verify_senders(self.catalog, STAGE, session)
         for fn in self.catalog.functions:
             self._handlers[fn.name] = import_handler(self.catalog, fn, STAGE).handler
             self._environments[fn.name] = threading.Lock()
@@ -110,10 +122,9 @@ class LocalHub:
         for trigger in self._streams.values():
             trigger.start()
         self._dispatcher.redrive_streams_with(self._redrive_stream)
-
-        gateway = LocalApiGateway(self.catalog, self.invoke, LocalUserPool.from_config(), self._local_routes(), STAGE)
-        self._server = make_server(self.host, self.port, gateway, threaded=True)
-        self.port = self._server.server_port
+        self._timers = LocalTimers(self.catalog, STAGE, session.client("scheduler"), self._dispatcher.deliver)
+        self._timers.provision()
+        self._timers.start()
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -125,6 +136,8 @@ class LocalHub:
             self._dispatcher.stop()
         if self._scheduler:
             self._scheduler.stop()
+        if self._timers:
+            self._timers.stop()
         if self._moto:
             self._moto.stop()
 
@@ -253,8 +266,46 @@ class LocalHub:
             delivered = self._scheduler.fire(name)
             return _json({"schedule": name, "delivered": bool(delivered)})
 
+        def clock(request: Request) -> Response:
+            """GET: the hub's clock. POST {"advance_seconds": N} (or "advance_minutes"): moves it forward for
+            every function and fires the timers that came due, answering what fired."""
+            assert self._timers is not None
+            if request.method == "POST":
+                seconds = _advance_seconds(request)
+                fired = self._timers.advance(seconds)
+                return _json({"now": self._timers.now().isoformat(), "advanced_seconds": seconds, "fired": fired})
+            return _json({"now": self._timers.now().isoformat(), "offset_seconds": _offset_seconds()})
+
+        def timers(_: Request) -> Response:
+            assert self._timers is not None
+            return _json({"now": self._timers.now().isoformat(), "timers": [t.view() for t in self._timers.pending()]})
+
+        def emails(request: Request) -> Response:
+            """What functions sent through the embedded SES, oldest first (`?to=` filters by recipient)."""
+            from moto.ses.models import ses_backends
+
+            assert self.provisioned is not None
+            sent = ses_backends[self.provisioned.account][self.provisioned.region].sent_messages
+            wanted = request.args.get("to")
+            messages = [
+                {
+                    "message_id": message.id,
+                    "from": message.source,
+                    "to": list(getattr(message, "destinations", {}).get("ToAddresses", [])),
+                    "subject": getattr(message, "subject", None),
+                    "body": getattr(message, "body", None),
+                }
+                for message in list(sent)
+            ]
+            return _json({"messages": [m for m in messages if wanted is None or wanted in m["to"]]})
+
         routes: list[LocalRoute] = [
             ("GET", "/healthz", healthz),
+            ("GET", "/_local/email/messages", emails),
+            ("GET", "/_local/clock", clock),
+            ("POST", "/_local/clock", clock),
+            ("GET", "/_local/timers", timers),
+            *self.slack.routes(),
             ("POST", "/_local/schedules/<name>", fire_schedule),
             ("POST", "/_local/faults/put-events", refuse_put_events),
             ("GET", "/_local/events", events),
@@ -303,6 +354,37 @@ def _refused_calls(request: Request) -> int:
     return calls
 
 
+def _advance_seconds(request: Request) -> float:
+    try:
+        body = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        raise BadRequest('the body must be JSON like {"advance_minutes": 31}') from None
+    if not isinstance(body, dict) or not ({"advance_seconds", "advance_minutes"} & set(body)):
+        raise BadRequest('the body must be a JSON object like {"advance_minutes": 31} or {"advance_seconds": 90}')
+    value = body.get("advance_seconds", body.get("advance_minutes"))
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= MAX_CLOCK_ADVANCE:
+        raise BadRequest(f"the clock moves forward by 0 to {MAX_CLOCK_ADVANCE} (seconds or minutes), not {value!r}")
+    return float(value) * (60 if "advance_minutes" in body and "advance_seconds" not in body else 1)
+
+
+def _offset_seconds() -> float:
+    from shared.adapters.clock import SystemClock
+
+    return SystemClock.offset.total_seconds()
+
+
+def verify_senders(catalog: Catalog, stage: str, session: Any) -> None:
+    """SES sends only from verified identities; locally the senders the notification secrets name are verified
+    in the embedded SES (in AWS, verifying the domain is a deployment step, README)."""
+    secrets, sesv2 = session.client("secretsmanager"), session.client("sesv2")
+    for fn in (fn for fn in catalog.functions if fn.sends_email):
+        for name in fn.secrets:
+            values = json.loads(secrets.get_secret_value(SecretId=physical_name(stage, name))["SecretString"])
+            if isinstance(values, dict) and isinstance(values.get("email_from"), str):
+                with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
+                    sesv2.create_email_identity(EmailIdentity=values["email_from"])
+
+
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, default=str), status=status, content_type="application/json")
 
@@ -316,6 +398,9 @@ RevOps Hub (local) on {hub.url}   embedded AWS (moto) on {hub.aws_endpoint}
   bus events  curl {hub.url}/_local/events
   redrive     curl -X POST {hub.url}/_local/redrive/<queue>   (dead letters back to their function)
   schedules   curl -X POST {hub.url}/_local/schedules/lead-nurture-hourly   (fire one now)
+  clock       curl -X POST {hub.url}/_local/clock -d '{{"advance_minutes": 31}}'   (timers due by then fire)
+  slack       curl {hub.url}/_local/slack/messages   (what the hub posted to Slack)
+  email       curl {hub.url}/_local/email/messages   (what the hub sent through SES)
   a token     TOKEN=$(make -s token ROLE=admin)
   deliveries  curl -H "Authorization: Bearer $TOKEN" {hub.url}/api/v1/webhooks/deliveries
   a webhook   python -m local_runtime.example stripe | sh     (signed with config/local.secrets.json)

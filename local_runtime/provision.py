@@ -8,6 +8,7 @@ match, and the local runtime delivers what lands in a tap to the rule's function
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,9 @@ def table_definition(table: Table, stage: str, streamed: bool = False) -> dict[s
     return definition
 
 
-def provision(catalog: Catalog, stage: str, session: Any) -> Provisioned:
-    """Create everything the catalog declares; `session` is a boto3 Session pointed at the endpoint."""
+def provision(catalog: Catalog, stage: str, session: Any, placeholders: Mapping[str, str] | None = None) -> Provisioned:
+    """Create everything the catalog declares; `session` is a boto3 Session pointed at the endpoint. Local
+    secret values may name `{hub_url}` and the like: `placeholders` fills them in."""
     dynamodb, events, sqs, secrets = (session.client(name) for name in ("dynamodb", "events", "sqs", "secretsmanager"))
     for table in catalog.tables:
         dynamodb.create_table(**table_definition(table, stage, streamed=table.name in catalog.streamed_tables))
@@ -82,6 +84,7 @@ def provision(catalog: Catalog, stage: str, session: Any) -> Provisioned:
             )
     for secret in catalog.secrets:
         values = json.loads((ROOT / secret.local_values_file).read_text()) if secret.local_values_file else {}
+        values = _filled(values, placeholders or {})
         secrets.create_secret(Name=physical_name(stage, secret.name), SecretString=json.dumps(values))
 
     bus_name = physical_name(stage, catalog.bus_name)
@@ -96,6 +99,18 @@ def provision(catalog: Catalog, stage: str, session: Any) -> Provisioned:
         tap_url = _tap(events, sqs, bus_name, physical_name(stage, rule.name), rule.pattern)
         provisioned.taps.append(RuleTap(fn, rule, tap_url, queue_urls[fn.rule_dlq(rule).name]))
     return provisioned
+
+
+def _filled(value: Any, placeholders: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, filled in placeholders.items():
+            value = value.replace("{" + name + "}", filled)
+        return value
+    if isinstance(value, dict):
+        return {key: _filled(item, placeholders) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, placeholders) for item in value]
+    return value
 
 
 def _tap(events: Any, sqs: Any, bus_name: str, rule_name: str, pattern: dict[str, object]) -> str:

@@ -13,11 +13,31 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.catalog import BUS_VARIABLE, CATALOG, STAGE_VARIABLE, Catalog, Function, env_key
+from shared.catalog import CATALOG
+from shared.catalog.model import (
+    BUS_VARIABLE,
+    STAGE_VARIABLE,
+    TIMER_FUNCTION_VARIABLE,
+    TIMER_GROUP_VARIABLE,
+    TIMER_ROLE_VARIABLE,
+    Catalog,
+    Function,
+    env_key,
+)
 
 
 class MisconfiguredFunction(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class TimerTarget:
+    """Where a function's one-time timers go: the Scheduler group, the function they invoke, the role they
+    invoke it with (names; the adapter makes the ARNs with the account it runs in)."""
+
+    function_name: str
+    group: str
+    role_name: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,16 @@ class FunctionEnvironment:
         if not self.function.publishes_events:
             raise KeyError(f"{self.function.name} does not publish events; the catalog gives it no bus")
         return self.values[BUS_VARIABLE]
+
+    @property
+    def timers(self) -> TimerTarget:
+        if self.function.sets_timers_for is None:
+            raise KeyError(f"{self.function.name} sets no timers; the catalog gives it no timer group")
+        return TimerTarget(
+            function_name=self.values[TIMER_FUNCTION_VARIABLE],
+            group=self.values[TIMER_GROUP_VARIABLE],
+            role_name=self.values[TIMER_ROLE_VARIABLE],
+        )
 
     def _resource(self, kind: str, name: str, granted: Mapping[str, object] | tuple[str, ...]) -> str:
         if name not in granted:

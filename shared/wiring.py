@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 import boto3
 
 from shared.adapters.clock import SystemClock
-from shared.catalog import LEADS, WEBHOOK_DELIVERIES, WEBHOOK_SIGNING_SECRETS
+from shared.catalog import HANDOFF_NOTIFICATIONS, HANDOFFS, LEADS, WEBHOOK_DELIVERIES, WEBHOOK_SIGNING_SECRETS
 from shared.function_environment import FunctionEnvironment
 
 if TYPE_CHECKING:
     from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
+    from shared.handoffs.notifier import HandoffNotifier
+    from shared.handoffs.service import HandoffService
     from shared.leads.service import LeadService
     from shared.webhooks.ingest import WebhookIngest
     from shared.webhooks.publishing import OutboxPublisher
@@ -82,4 +84,85 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
         publisher=EventBridgePublisher(boto3.client("events"), environment.bus_name, LEAD_EVENT_SOURCE),
         models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         clock=SystemClock(),
+    )
+
+
+def handoff_service(environment: FunctionEnvironment) -> HandoffService:
+    from shared.adapters.dynamodb_handoffs import DynamoDbHandoffRepository
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.adapters.scheduler_timers import SchedulerTimers
+    from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
+    from shared.handoffs.lead_facts import LeadStoreDirectory
+    from shared.handoffs.routing import compile_routing
+    from shared.handoffs.routing_config import load_routing
+    from shared.handoffs.service import HandoffService
+
+    dynamodb = boto3.client("dynamodb")
+    router = compile_routing(load_routing())
+    sts = boto3.client("sts")
+    return HandoffService(
+        repository=DynamoDbHandoffRepository(dynamodb, environment.table(HANDOFFS.name)),
+        router=lambda: router,
+        leads=LeadStoreDirectory(DynamoDbLeadRepository(dynamodb, environment.table(LEADS.name))),
+        publisher=EventBridgePublisher(boto3.client("events"), environment.bus_name, HANDOFF_EVENT_SOURCE),
+        timers=SchedulerTimers(
+            boto3.client("scheduler"), environment.timers, lambda: str(sts.get_caller_identity()["Account"])
+        ),
+        clock=SystemClock(),
+    )
+
+
+class _ReadOnlyPublisher:
+    """For functions that read leads and publish no lead event: a publish here would be a bug."""
+
+    def publish(self, events: object) -> object:
+        raise RuntimeError("this function reads leads and publishes no lead event")
+
+
+def lead_reader(environment: FunctionEnvironment) -> LeadService:
+    """The lead service for reading and explaining leads only, in a function that publishes nothing."""
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
+    from shared.leads.scoring_models import ScoringModels
+    from shared.leads.service import LeadService
+    from shared.scoring.model import load_model
+
+    dynamodb = boto3.client("dynamodb")
+    table = environment.table(LEADS.name)
+    return LeadService(
+        repository=DynamoDbLeadRepository(dynamodb, table),
+        publisher=_ReadOnlyPublisher(),  # type: ignore[arg-type]
+        models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
+        clock=SystemClock(),
+    )
+
+
+def handoff_notifier(environment: FunctionEnvironment) -> HandoffNotifier:
+    from shared.adapters.dynamodb_handoffs import DynamoDbHandoffRepository
+    from shared.adapters.notification_channels import Channels, SecretChannels
+    from shared.adapters.ses_notifier import SesEmailSender
+    from shared.adapters.slack_notifier import SlackChatPoster, slack_client
+    from shared.handoffs.notifier import HandoffNotifier
+    from shared.handoffs.routing import compile_routing
+    from shared.handoffs.routing_config import load_routing
+
+    sesv2 = boto3.client("sesv2")
+
+    def channels(settings: dict[str, object]) -> Channels:
+        api_url = settings.get("slack_api_url")
+        return Channels(
+            chat=SlackChatPoster(slack_client(str(settings["slack_bot_token"]), str(api_url) if api_url else None)),
+            email=SesEmailSender(sesv2, str(settings["email_from"])),
+            hub_url=str(settings.get("hub_url") or ""),
+        )
+
+    router = compile_routing(load_routing())
+    return HandoffNotifier(
+        handoffs=DynamoDbHandoffRepository(boto3.client("dynamodb"), environment.table(HANDOFFS.name)),
+        leads=lead_reader(environment),
+        router=lambda: router,
+        channels=SecretChannels(
+            environment.secret(HANDOFF_NOTIFICATIONS.name), boto3.client("secretsmanager"), channels
+        ),
     )

@@ -1,5 +1,6 @@
 """EventBridge target: canonical events about people, accounts, engagement, deals and handoffs update the
-lead they concern (identity, engagement log, score, stage) and publish lead events. An event that can never
+lead they concern (identity, engagement log, score, stage) and publish lead events; the handoff domain's
+handoff.accepted makes its lead an SQL. An event that can never
 be applied (malformed, or too large to store) is dead-lettered at once with its reason."""
 
 from typing import Any
@@ -8,6 +9,7 @@ from aws_lambda_powertools.utilities.parser import envelopes, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.events.canonical import CanonicalEvent
+from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
@@ -21,8 +23,21 @@ service = lead_service(environment)
 @traced
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("source") == HANDOFF_EVENT_SOURCE:
+        return _handoff_accepted(event, context)
+    return _canonical(event, context)
+
+
+@event_parser(model=HandoffEvent, envelope=envelopes.EventBridgeEnvelope)
+def _handoff_accepted(event: HandoffEvent, context: LambdaContext) -> dict[str, Any]:
+    outcome = service.handoff_accepted(event.lead_id, event.event_id)
+    logger.info("handoff accepted", extra={"lead_id": outcome.contact_id, "note": outcome.note})
+    return {"lead_id": outcome.contact_id, "published": [e.event_type.value for e in outcome.published]}
+
+
 @event_parser(model=CanonicalEvent, envelope=envelopes.EventBridgeEnvelope)
-def handler(event: CanonicalEvent, context: LambdaContext) -> dict[str, Any]:
+def _canonical(event: CanonicalEvent, context: LambdaContext) -> dict[str, Any]:
     outcome = service.handle(event)
     logger.info("lead event handled", extra={"lead_id": outcome.contact_id, "note": outcome.note})
     metrics.add_metric(name="LeadEventsPublished", unit="Count", value=len(outcome.published))

@@ -7,6 +7,7 @@ its domain's module plus the handler code; adding a domain is one module and one
 nothing from AWS, no pydantic, so every function can read its own entry.
 """
 
+from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS, HANDOFFS, HANDOFFS_DOMAIN
 from shared.catalog.leads import LEAD_GROUPS, LEADS, LEADS_DOMAIN
 from shared.catalog.model import (
     BUS_VARIABLE,
@@ -42,12 +43,14 @@ from shared.catalog.webhooks import (
     WEBHOOKS,
 )
 
-CATALOG = compose("events", (WEBHOOKS, LEADS_DOMAIN))
+CATALOG = compose("events", (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN))
 
 __all__ = [
     "BUS_VARIABLE",
     "CATALOG",
     "DOMAIN_THROTTLES",
+    "HANDOFFS",
+    "HANDOFF_NOTIFICATIONS",
     "LEADS",
     "LEAD_GROUPS",
     "METRICS_NAMESPACE",

@@ -8,6 +8,9 @@ from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
 from shared.leads.inputs import LEAD_INPUT_EVENTS
 
 EVENT_SOURCE = "revops.leads"
+# The handoff domain's source, which the lead processor listens to (named here because
+# shared.catalog.handoffs imports this module, not the reverse).
+HANDOFF_EVENT_SOURCE = "revops.handoffs"
 LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
 MODEL_EDITORS = frozenset({Group.MARKETING, Group.ADMIN})
 
@@ -49,6 +52,17 @@ LEADS_DOMAIN = Domain(
                     name="leads-from-webhook-events",
                     description="Canonical events about people, accounts, engagement, deals and handoffs",
                     pattern={"source": [WEBHOOK_EVENT_SOURCE], "detail-type": list(LEAD_INPUT_EVENTS)},
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+                Rule(
+                    name="leads-from-handoff-acceptances",
+                    description="Sales accepted a lead's handoff: the lead becomes an SQL",
+                    pattern={
+                        "source": [HANDOFF_EVENT_SOURCE],
+                        "detail-type": ["handoff.accepted"],
+                        "detail": {"kind": ["lead"]},
+                    },
                     max_retries=8,
                     max_event_age_seconds=6 * 3600,
                 ),

@@ -174,6 +174,10 @@ class Function:
     tables: dict[str, Access] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     publishes_events: bool = False
+    # The function whose one-time timers this one sets and deletes (EventBridge Scheduler `at(...)` schedules
+    # in the timer group, invoking that function through the group's invoker role).
+    sets_timers_for: str | None = None
+    sends_email: bool = False  # SES, from the sender address its notification secret names
     package: str = "functions"  # where `<name>/handler.py` lives; tests point this at fixture functions
 
     @property
@@ -263,6 +267,11 @@ class Catalog:
             env[env_key("secret", secret)] = physical_name(stage, secret)
         if fn.publishes_events:
             env[BUS_VARIABLE] = physical_name(stage, self.bus_name)
+        if fn.sets_timers_for is not None:
+            target = self.function(fn.sets_timers_for)
+            env[TIMER_FUNCTION_VARIABLE] = physical_name(stage, target.slug)
+            env[TIMER_GROUP_VARIABLE] = timer_group(stage, target)
+            env[TIMER_ROLE_VARIABLE] = timer_role(stage, target)
         return env
 
 
@@ -278,12 +287,25 @@ def _by_name(items: tuple[_Named, ...], name: str) -> _Named:
 
 STAGE_VARIABLE = "STAGE"
 BUS_VARIABLE = "EVENT_BUS_NAME"
+TIMER_FUNCTION_VARIABLE = "TIMER_FUNCTION_NAME"
+TIMER_GROUP_VARIABLE = "TIMER_SCHEDULE_GROUP"
+TIMER_ROLE_VARIABLE = "TIMER_ROLE_NAME"
 METRICS_NAMESPACE = "RevOpsHub"
 
 
 def physical_name(stage: str, logical: str) -> str:
     """Deployed and local resource names: `revops-<stage>-<logical>`."""
     return f"revops-{stage}-{logical}"
+
+
+def timer_group(stage: str, target: Function) -> str:
+    """The EventBridge Scheduler group of the one-time timers that invoke `target`."""
+    return physical_name(stage, f"{target.slug}-timers")
+
+
+def timer_role(stage: str, target: Function) -> str:
+    """The IAM role EventBridge Scheduler assumes to invoke `target` (it may invoke nothing else)."""
+    return physical_name(stage, f"{target.slug}-timer-invoker")
 
 
 def env_key(kind: str, logical: str) -> str:

@@ -109,7 +109,8 @@ def _family_section(family: EventFamily) -> list[str]:
         "| --- | --- |" + (" --- |" if docs else ""),
     ]
     for event_type in family.types:
-        row = f"| [`{event_type.value}`](#{_anchor(event_type.value)}) | {_cell(family.meaning(event_type))} |"
+        anchor = _anchor(_type_heading(family, event_type))
+        row = f"| [`{event_type.value}`](#{anchor}) | {_cell(family.meaning(event_type))} |"
         lines.append(row + (f" {docs.cell(event_type)} |" if docs else ""))
     envelope = envelope_fields(family)
     lines += [
@@ -153,7 +154,7 @@ def _event_type_section(family: EventFamily, event_type: StrEnum) -> list[str]:
     described = family.described(event_type)
     example = eventbridge_event(family.example(event_type), event_id=_example_id(event_type))
     return [
-        f"### `{event_type.value}`",
+        f"### {_type_heading(family, event_type)}",
         "",
         family.meaning(event_type),
         "",
@@ -228,6 +229,13 @@ def _schema_format() -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _type_heading(family: EventFamily, event_type: StrEnum) -> str:
+    """A type's heading; a type name two families share (`handoff.accepted`: a vendor's click, and the handoff
+    domain's transition) says whose it is, so each heading and its anchor stay unique."""
+    shared = sum(event_type.value in {t.value for t in other.event_types} for other in FAMILIES) > 1
+    return f"`{event_type.value}` ({family.name})" if shared else f"`{event_type.value}`"
 
 
 def _anchor(heading: str) -> str:

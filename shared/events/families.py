@@ -18,8 +18,9 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from shared.events import lead_taxonomy, taxonomy
+from shared.events import handoff_taxonomy, lead_taxonomy, taxonomy
 from shared.events.canonical import SCHEMA_VERSION, WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType
+from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HANDOFF_SCHEMA_VERSION, HandoffEvent, HandoffEventType
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LEAD_SCHEMA_VERSION, LeadEvent, LeadEventType
 
 # What the schemas and the EventBridge envelope need of every detail model.
@@ -105,8 +106,25 @@ LEAD_EVENTS = EventFamily(
     described=lambda event_type: lead_taxonomy.describe(LeadEventType(event_type)).described,
 )
 
+HANDOFF_EVENTS = EventFamily(
+    source=HANDOFF_EVENT_SOURCE,
+    name="handoff event",
+    publisher="the hub's handoff domain",
+    summary="Who got a lead (or a won customer), when they took it, and what the hub did when a deadline passed. "
+    "`handoff_router` publishes them as it routes lead.handoff_requested and applies Slack clicks, "
+    "`handoffs_api` on accept and reject, `handoff_timers` when an SLA deadline or a reminder comes due. Every "
+    "event carries `handoff_id`, `lead_id`, `priority`, `rep_id`, `team` and `status`; one event per stored "
+    "transition, its id derived from the transition.",
+    detail_model=HandoffEvent,
+    event_types=HandoffEventType,
+    schema_version=HANDOFF_SCHEMA_VERSION,
+    meaning=lambda event_type: handoff_taxonomy.describe(HandoffEventType(event_type)).meaning,
+    example=lambda event_type: handoff_taxonomy.example_event(HandoffEventType(event_type)),
+    described=lambda event_type: handoff_taxonomy.describe(HandoffEventType(event_type)).described,
+)
+
 # In the order the catalog documents them.
-FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS)
+FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS, HANDOFF_EVENTS)
 
 
 def family(source: str) -> EventFamily:

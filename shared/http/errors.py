@@ -33,6 +33,14 @@ class NotFound(HubError):
     status = HTTPStatus.NOT_FOUND
 
 
+class Forbidden(HubError):
+    status = HTTPStatus.FORBIDDEN
+
+
+class Conflict(HubError):
+    status = HTTPStatus.CONFLICT
+
+
 def json_response(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 

@@ -112,6 +112,28 @@ class LeadService:
 
         return self._retrying(attempt)
 
+    def handoff_accepted(self, lead_id: str, handoff_event_id: str) -> Outcome:
+        """Sales accepted the lead's handoff (the handoff domain's handoff.accepted): the lead becomes an SQL
+        (stages never move back; a lead merged away moves its survivor)."""
+
+        def attempt() -> Outcome:
+            contact = self._repo.contact(lead_id)
+            while contact is not None and contact.merged_into is not None:
+                contact = self._repo.contact(contact.merged_into)
+            if contact is None:
+                return Outcome(None, note=f"lead {lead_id} is not known")
+            change = ChangeSet()
+            model = self._models.current()
+            result = self._score(contact, model, self._clock.now())
+            self._move(contact, change, result, None, self._clock.now(), accepted_by_sales=handoff_event_id)
+            if not change.entries:
+                return Outcome(contact.contact_id, note=f"already {contact.stage.value}")
+            contact.updated_at = self._clock.now()
+            change.contacts[contact.contact_id] = contact
+            return self._commit(change, None)
+
+        return self._retrying(attempt)
+
     def rescore(self, contact_id: str, cause: str = "rescored", model: ScoringModel | None = None) -> Outcome:
         """Score a contact again from its log as of now (model changes, the nurture clock, undone merges)."""
         in_force = model or self._models.current()
@@ -346,14 +368,24 @@ class LeadService:
         change.contacts[contact.contact_id] = contact
 
     def _move(
-        self, contact: Contact, change: ChangeSet, result: Score, cause_event: CanonicalEvent | None, now: datetime
+        self,
+        contact: Contact,
+        change: ChangeSet,
+        result: Score,
+        cause_event: CanonicalEvent | None,
+        now: datetime,
+        accepted_by_sales: str | None = None,
     ) -> None:
-        cause_id = cause_event.event_id if cause_event else None
+        cause_id = cause_event.event_id if cause_event else accepted_by_sales
         moves = next_stages(
             contact.stage,
             identified=contact.is_identified,
             mql=result.mql,
-            event_type=cause_event.event_type.value if cause_event else None,
+            event_type=cause_event.event_type.value
+            if cause_event
+            else "handoff.accepted"
+            if accepted_by_sales
+            else None,
             event_data=cause_event.data if cause_event else None,
         )
         for move in moves:

@@ -48,7 +48,7 @@ def started_hub(state_file: Path, **environment: str) -> Iterator[tuple[str, sub
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # the port is bound before the hub serves on it
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()

@@ -39,3 +39,21 @@ def test_a_leads_journey_by_hand_runs_as_written(hub: str, hub_state_file: Path)
     assert listed["fit_score"] > 0
     handoffs = json.loads(lines[-1])
     assert any(h["detail"]["email"] == "sam@northwind.io" and h["detail"]["priority"] == "priority" for h in handoffs)
+
+
+def test_a_handoff_by_hand_runs_as_written_after_the_journey(hub: str, hub_state_file: Path) -> None:
+    # Given the lead's journey has run (the test above), and the README's handoff walkthrough
+    script = bash_block("### A handoff, by hand")
+    # When it is pasted into bash on the same hub
+    env = os.environ | {"HUB_STATE_FILE": str(hub_state_file), "MAKEFLAGS": ""}
+    done = subprocess.run(
+        [BASH, "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    # Then Sam's handoff was assigned to a rep who was told in Slack, and the admin's accept made it accepted
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    handoff, slack, accepted = json.loads(lines[0]), json.loads(lines[1]), json.loads(lines[-1])
+    assert handoff["rep_id"]
+    assert handoff["lead"]["profile"]["email"] == "sam@northwind.io"
+    assert any(handoff["handoff_id"] in json.dumps(message["blocks"]) for message in slack["messages"])
+    assert accepted["status"] == "accepted"

@@ -21,7 +21,9 @@ from shared.events.schemas import event_schema, schema_name
 from shared.events.taxonomy import NOT_DESCRIBED, describe
 
 ALL_TYPES: list[StrEnum] = [event_type for family in FAMILIES for event_type in family.types]
-JSON_BLOCK = re.compile(r"^### `(?P<type>[^`]+)`$.*?^```json\n(?P<json>.*?)^```$", re.MULTILINE | re.DOTALL)
+JSON_BLOCK = re.compile(
+    r"^### `(?P<type>[^`]+)`(?: \((?P<family>[^)]+)\))?$.*?^```json\n(?P<json>.*?)^```$", re.MULTILINE | re.DOTALL
+)
 HEADING = re.compile(r"^#{1,6} (?P<text>.+)$", re.MULTILINE)
 LINK = re.compile(r"\]\(#(?P<anchor>[^)]+)\)")
 
@@ -79,7 +81,8 @@ def test_every_event_type_has_a_row_a_section_and_a_schema_name_in_its_familys_p
     family = family_of(event_type)
     section = _family_section(document, family)
     assert f"| [`{event_type.value}`](#" in section
-    assert f"\n### `{event_type.value}`\n" in section
+    # a type name two families share is headed with its family's name as well
+    assert f"\n### `{event_type.value}`\n" in section or f"\n### `{event_type.value}` ({family.name})\n" in section
     assert f"`{schema_name(event_type)}`" in section
     assert family.meaning(event_type) in section
     assert family.described(event_type), f"{schema_name(event_type)} is not described"
@@ -121,8 +124,11 @@ def test_lead_types_say_which_type_specific_fields_they_set(document: str) -> No
 
 def test_every_example_is_a_valid_event_of_its_type(document: str) -> None:
     # Given the example under each type's heading
-    examples = {match["type"]: json.loads(match["json"]) for match in JSON_BLOCK.finditer(document)}
-    by_name = {event_type.value: event_type for event_type in ALL_TYPES}
+    examples = {
+        (match["type"], json.loads(match["json"])["source"]): json.loads(match["json"])
+        for match in JSON_BLOCK.finditer(document)
+    }
+    by_name = {(event_type.value, family_of(event_type).source): event_type for event_type in ALL_TYPES}
     assert set(examples) == set(by_name)
     for type_name, example in examples.items():
         event_type = by_name[type_name]

@@ -1,0 +1,30 @@
+"""EventBridge target: a handoff transition someone must hear about becomes a Slack message (with Accept /
+Reject buttons for the assignee) and an email. A failure is retried, then lands in the function's failure
+queue with the event (redrivable); the assignment never waits on it."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import envelopes, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.events.handoff_events import HandoffEvent
+from shared.function_environment import environment_of
+from shared.observability import logger, metrics, traced
+from shared.permanent_failures import dead_letter_permanent_failures
+from shared.wiring import handoff_notifier
+
+environment = environment_of(__name__)
+notifier = handoff_notifier(environment)
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+@dead_letter_permanent_failures(environment)
+@event_parser(model=HandoffEvent, envelope=envelopes.EventBridgeEnvelope)
+def handler(event: HandoffEvent, context: LambdaContext) -> dict[str, Any]:
+    sent = notifier.notify(event)
+    metrics.add_metric(name="HandoffSlackMessages", unit="Count", value=len(sent.slack))
+    metrics.add_metric(name="HandoffEmails", unit="Count", value=len(sent.email))
+    logger.info("handoff notifications", extra={"handoff_id": event.handoff_id, "note": sent.note})
+    return {"slack": sent.slack, "email": sent.email, "note": sent.note}

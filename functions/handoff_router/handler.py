@@ -1,0 +1,41 @@
+"""EventBridge target: a lead.handoff_requested is assigned to the rep the routing rules pick (or queued), and
+a Slack Accept / Reject click on a handoff message is applied to its handoff. An event that can never be
+applied (malformed) is dead-lettered at once with its reason; a stale click (the handoff moved on) is logged
+and dropped, as Slack shows the clicker the handoff's state anyway."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import handoff_metrics
+from shared.function_environment import environment_of
+from shared.handoffs.clicks import apply_click
+from shared.handoffs.requests import request_from
+from shared.observability import logger, metrics, traced
+from shared.permanent_failures import dead_letter_permanent_failures
+from shared.wiring import handoff_service
+
+environment = environment_of(__name__)
+service = handoff_service(environment)
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+@dead_letter_permanent_failures(environment)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("source") == "revops.webhooks":
+        outcome = apply_click(service, event)
+    else:
+        outcome = service.request(*request_from(event))
+    handoff_metrics.record(outcome)
+    handoff = outcome.handoff
+    logger.info("handoff event handled", extra={"handoff_id": handoff and handoff.handoff_id, "note": outcome.note})
+    metrics.add_metric(name="HandoffEventsPublished", unit="Count", value=len(outcome.events))
+    return {
+        "handoff_id": handoff.handoff_id if handoff else None,
+        "status": handoff.status.value if handoff else None,
+        "rep_id": handoff.rep_id if handoff else None,
+        "published": [e.event_type.value for e in outcome.events],
+        "note": outcome.note,
+    }

@@ -1,0 +1,36 @@
+"""Invoked by a handoff's one-time schedule (EventBridge Scheduler): an SLA deadline passed (breach, reassign
+or escalate) or a reminder is due. A timer of an earlier assignment, or of a handoff accepted since, does
+nothing."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import handoff_metrics
+from shared.function_environment import environment_of
+from shared.handoffs.timer_inputs import timer_from
+from shared.observability import logger, metrics, traced
+from shared.permanent_failures import dead_letter_permanent_failures
+from shared.wiring import handoff_service
+
+environment = environment_of(__name__)
+service = handoff_service(environment)
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+@dead_letter_permanent_failures(environment)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    handoff_id, kind, assignment = timer_from(event)
+    outcome = service.timer_fired(handoff_id, kind, assignment)
+    handoff_metrics.record(outcome)
+    handoff = outcome.handoff
+    logger.info("handoff timer", extra={"handoff_id": handoff_id, "kind": kind.value, "note": outcome.note})
+    return {
+        "handoff_id": handoff_id,
+        "status": handoff.status.value if handoff else None,
+        "rep_id": handoff.rep_id if handoff else None,
+        "published": [e.event_type.value for e in outcome.events],
+        "note": outcome.note,
+    }

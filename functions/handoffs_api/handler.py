@@ -1,0 +1,144 @@
+"""The handoff and routing API: handoffs (list, read, accept, reject, metrics) and reps and simulation."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.function_environment import environment_of
+from shared.handoff_metrics import record as record_metrics
+from shared.handoffs.api_models import (
+    HandoffList,
+    HandoffMetrics,
+    HandoffSummary,
+    HandoffView,
+    RejectRequest,
+    RepList,
+    RepUpdate,
+    RepView,
+    RoutingSimulationReport,
+    RoutingSimulationRequest,
+)
+from shared.handoffs.api_views import (
+    actor_of,
+    handoff_view,
+    metrics_view,
+    rep_views,
+    simulation_leads,
+    simulation_view,
+)
+from shared.handoffs.model import HandoffStatus, Priority
+from shared.handoffs.routing import compile_routing
+from shared.handoffs.routing_config import parse_routing
+from shared.handoffs.service import HandoffNotFound, NotAllowed, WrongState
+from shared.handoffs.simulation import simulate_routing as run_simulation
+from shared.http.api import register_routes, resolve, rest_resolver
+from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound
+from shared.observability import logger, metrics, traced
+from shared.wiring import handoff_service, lead_service
+
+app = rest_resolver()
+environment = environment_of(__name__)
+service = handoff_service(environment)
+leads = lead_service(environment)
+HandoffId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+RepId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+MAX_METRICS_DAYS = 92
+
+
+def list_handoffs(
+    status: Annotated[HandoffStatus | None, Query()] = None,
+    rep_id: Annotated[str | None, Query(max_length=64)] = None,
+    priority: Annotated[Priority | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> HandoffList:
+    page = service.repository.handoffs(status, rep_id, priority, limit, cursor)
+    return HandoffList(items=[HandoffSummary.of(h) for h in page.items], next_cursor=page.next_cursor)
+
+
+def handoff_metrics(
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+) -> HandoffMetrics:
+    now = service.now()
+    end = _aware(end) if end else now
+    start = _aware(start) if start else end - timedelta(days=30)
+    if not start < end:
+        raise BadRequest("`from` must be before `to`")
+    if end - start > timedelta(days=MAX_METRICS_DAYS):
+        raise BadRequest(f"the range may span at most {MAX_METRICS_DAYS} days")
+    return metrics_view(service.repository.requested_between(start, end), start, end, now)
+
+
+def get_handoff(handoff_id: HandoffId) -> HandoffView:
+    handoff = service.repository.handoff(handoff_id)
+    if handoff is None:
+        raise NotFound(f"no handoff {handoff_id}")
+    return handoff_view(handoff, leads)
+
+
+def accept_handoff(handoff_id: HandoffId) -> HandoffView:
+    outcome = _acting(lambda actor: service.accept(handoff_id, actor))
+    assert outcome.handoff is not None
+    return handoff_view(outcome.handoff, leads)
+
+
+def reject_handoff(handoff_id: HandoffId, request: Annotated[RejectRequest, Body()]) -> HandoffView:
+    outcome = _acting(lambda actor: service.reject(handoff_id, actor, request.reason))
+    assert outcome.handoff is not None
+    return handoff_view(outcome.handoff, leads)
+
+
+def list_reps() -> RepList:
+    return RepList(
+        routing_version=service.router.config.version,
+        reps=rep_views(service.router, service.repository.rep_loads(), service.now()),
+    )
+
+
+def update_rep(rep_id: RepId, update: Annotated[RepUpdate, Body()]) -> RepView:
+    try:
+        service.set_rep(rep_id, update.available, update.capacity)
+    except KeyError:
+        raise NotFound(f"no rep {rep_id} in routing file {service.router.config.version}") from None
+    views = rep_views(service.router, service.repository.rep_loads(), service.now())
+    return next(view for view in views if view.rep_id == rep_id)
+
+
+def simulate_routing(request: Annotated[RoutingSimulationRequest, Body()]) -> RoutingSimulationReport:
+    candidate = compile_routing(parse_routing(request.routing))
+    as_of = _aware(request.as_of) if request.as_of else service.now()
+    facts = simulation_leads(request, service, leads)
+    result = run_simulation(candidate, service.router, facts, service.repository.rep_loads(), as_of)
+    return simulation_view(result, candidate, service.router, as_of)
+
+
+def _acting(act: Any) -> Any:
+    actor = actor_of(app.current_event.request_context.authorizer.claims or {}, service.router)
+    try:
+        outcome = act(actor)
+        record_metrics(outcome)
+        return outcome
+    except HandoffNotFound as exc:
+        raise NotFound(str(exc)) from None
+    except NotAllowed as exc:
+        raise Forbidden(str(exc)) from None
+    except WrongState as exc:
+        raise Conflict(str(exc)) from None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+register_routes(app, __name__, globals())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return resolve(app, event, context)

@@ -1,0 +1,105 @@
+"""One-time timers, locally: the schedules functions create in the embedded AWS's EventBridge Scheduler
+(moto stores them and runs nothing) are fired here when they come due by the hub's clock, with the schedule's
+input, through the same asynchronous delivery as rules (retries, then the function's failure queue), and then
+deleted, as `ActionAfterCompletion=DELETE` does in AWS.
+
+The hub's clock can be moved forward (`POST /_local/clock`): every function's `SystemClock` sees the moved
+time, and the timers that came due fire at once, so a 30-minute SLA can be watched breaching in a second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.adapters.clock import SystemClock
+from shared.catalog import Catalog, Function
+from shared.catalog.model import timer_group
+
+POLL_SECONDS = 0.5
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    name: str
+    group: str
+    function: Function
+    due_at: datetime
+    payload: dict[str, Any]
+
+    def view(self) -> dict[str, Any]:
+        return {"name": self.name, "function": self.function.name, "due_at": self.due_at.isoformat(), **self.payload}
+
+
+class LocalTimers:
+    def __init__(
+        self,
+        catalog: Catalog,
+        stage: str,
+        scheduler: Any,
+        deliver: Callable[[Function, dict[str, Any]], Any],
+    ) -> None:
+        self._scheduler = scheduler
+        self._deliver = deliver
+        self._stop = threading.Event()
+        self._firing = threading.Lock()
+        targets = {fn.sets_timers_for for fn in catalog.functions if fn.sets_timers_for}
+        self.groups = {timer_group(stage, catalog.function(name)): catalog.function(name) for name in sorted(targets)}
+
+    def provision(self) -> None:
+        for group in self.groups:
+            self._scheduler.create_schedule_group(Name=group)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True, name="local-timers").start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @staticmethod
+    def now() -> datetime:
+        return SystemClock().now()
+
+    def advance(self, seconds: float) -> list[dict[str, Any]]:
+        """Moves the hub's clock forward and fires what came due; returns what fired."""
+        SystemClock.offset += timedelta(seconds=seconds)
+        return self.fire_due()
+
+    def pending(self) -> list[PendingTimer]:
+        timers = []
+        for group, function in self.groups.items():
+            pages = self._scheduler.get_paginator("list_schedules").paginate(GroupName=group)
+            for summary in (s for page in pages for s in page["Schedules"]):
+                schedule = self._scheduler.get_schedule(Name=summary["Name"], GroupName=group)
+                match = _AT.match(schedule["ScheduleExpression"])
+                if match is None:
+                    continue
+                due = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
+                payload = json.loads(schedule["Target"].get("Input") or "{}")
+                timers.append(PendingTimer(summary["Name"], group, function, due, payload))
+        return sorted(timers, key=lambda timer: timer.due_at)
+
+    def fire_due(self) -> list[dict[str, Any]]:
+        fired = []
+        with self._firing:  # the poller and a clock move never fire the same timer twice
+            for timer in self.pending():
+                if timer.due_at > self.now():
+                    break
+                self._scheduler.delete_schedule(Name=timer.name, GroupName=timer.group)
+                self._deliver(timer.function, timer.payload)
+                fired.append(timer.view())
+        return fired
+
+    def _run(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                self.fire_due()
+            except Exception:  # the poller must outlive one bad timer; the next poll retries it
+                logging.getLogger("local_runtime").exception("local timers: firing failed")

@@ -1,0 +1,27 @@
+"""Speed-to-lead figures as CloudWatch metrics (EMF through Powertools), from what a handoff use case just
+published: the dashboard's "Speed to lead" widget graphs their p50 and p95, and SLA breaches per hour."""
+
+from __future__ import annotations
+
+from shared.events.handoff_events import HandoffEventType
+from shared.handoffs.service import Outcome
+from shared.observability import metrics
+
+ASSIGN_SECONDS = "SpeedToLeadAssignSeconds"  # requested -> first assigned
+ACCEPT_SECONDS = "SpeedToLeadAcceptSeconds"  # requested -> accepted
+SLA_BREACHES = "HandoffSlaBreaches"
+METRIC_NAMES = (ASSIGN_SECONDS, ACCEPT_SECONDS, SLA_BREACHES)
+
+
+def record(outcome: Outcome) -> None:
+    handoff = outcome.handoff
+    if handoff is None:
+        return
+    for event in outcome.events:
+        elapsed = (event.occurred_at - handoff.requested_at).total_seconds()
+        if event.event_type is HandoffEventType.ASSIGNED and event.previous_rep_id is None:
+            metrics.add_metric(name=ASSIGN_SECONDS, unit="Seconds", value=max(0.0, elapsed))
+        elif event.event_type is HandoffEventType.ACCEPTED:
+            metrics.add_metric(name=ACCEPT_SECONDS, unit="Seconds", value=max(0.0, elapsed))
+        elif event.event_type is HandoffEventType.SLA_BREACHED:
+            metrics.add_metric(name=SLA_BREACHES, unit="Count", value=1)

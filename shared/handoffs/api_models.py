@@ -1,0 +1,232 @@
+"""The handoff and routing API's bodies. Requests refuse unknown fields (a misspelt `capacty` must not pass
+silently); answers are what `docs` and the OpenAPI document show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.handoffs.model import Handoff, HistoryEntry, RepLoad
+from shared.leads.api_models import LeadView
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RejectRequest(_Request):
+    reason: str = Field(min_length=1, max_length=1000, description="Why the rep turns the lead down (required).")
+
+
+class RepUpdate(_Request):
+    available: bool | None = Field(None, description="False takes the rep out of routing; null leaves the file's.")
+    capacity: int | None = Field(None, ge=0, le=10_000, description="Open handoffs at most; null leaves the file's.")
+
+
+class LeadFactsInput(_Request):
+    """A lead as routing sees it, for a simulation without stored leads."""
+
+    lead_id: str = Field(min_length=1, max_length=64)
+    email: str | None = Field(None, max_length=320)
+    kind: str = Field("lead", pattern="^(lead|customer)$")
+    country: str | None = Field(None, max_length=2)
+    region: str | None = Field(None, max_length=16)
+    state: str | None = Field(None, max_length=16)
+    industry: str | None = Field(None, max_length=200)
+    employee_count: int | None = Field(None, ge=0, le=10_000_000)
+    annual_revenue: str | None = Field(None, max_length=32, pattern=r"^\d{1,18}(\.\d{1,6})?$")
+    product_interest: list[str] = Field(default_factory=list, max_length=20)
+    language: str | None = Field(None, max_length=16)
+    score: str = Field("0", max_length=24, pattern=r"^-?\d{1,12}(\.\d{1,6})?$")
+    fit_score: str = Field("0", max_length=24, pattern=r"^-?\d{1,12}(\.\d{1,6})?$")
+    priority: str = Field("standard", pattern="^(immediate|priority|standard)$")
+    source: str | None = Field(None, max_length=100)
+    account_id: str | None = Field(None, max_length=128)
+    account_owner: str | None = Field(None, max_length=64)
+
+
+class RoutingSimulationRequest(_Request):
+    routing: dict[str, Any] = Field(description="A candidate routing file (the shape of config/routing.json).")
+    leads: list[LeadFactsInput] | None = Field(
+        None, max_length=1000, description="Leads to route; without them, the stored open MQLs (up to `limit`)."
+    )
+    limit: int = Field(200, ge=1, le=1000)
+    as_of: datetime | None = Field(None, description="The moment to route at (working hours); default now.")
+
+
+class SkipView(BaseModel):
+    rep_id: str
+    reason: str
+
+
+class HistoryView(BaseModel):
+    at: datetime
+    status: str
+    actor: str
+    cause: str
+    rep_id: str | None
+    previous_rep_id: str | None
+    event: str | None
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryView:
+        return cls(
+            at=entry.at,
+            status=entry.status.value,
+            actor=entry.actor,
+            cause=entry.cause,
+            rep_id=entry.rep_id,
+            previous_rep_id=entry.previous_rep_id,
+            event=entry.event,
+        )
+
+
+class HandoffSummary(BaseModel):
+    handoff_id: str
+    lead_id: str
+    kind: str
+    priority: str
+    status: str
+    rep_id: str | None
+    team: str
+    queue: str | None
+    rule_id: str | None
+    strategy: str | None
+    requested_at: datetime
+    assigned_at: datetime | None
+    accepted_at: datetime | None
+    sla_due_at: datetime | None
+    reassignments: int
+
+    @classmethod
+    def fields_of(cls, handoff: Handoff) -> dict[str, Any]:
+        return {
+            "handoff_id": handoff.handoff_id,
+            "lead_id": handoff.lead_id,
+            "kind": handoff.kind.value,
+            "priority": handoff.priority.value,
+            "status": handoff.status.value,
+            "rep_id": handoff.rep_id,
+            "team": handoff.team,
+            "queue": handoff.queue,
+            "rule_id": handoff.rule_id,
+            "strategy": handoff.strategy,
+            "requested_at": handoff.requested_at,
+            "assigned_at": handoff.assigned_at,
+            "accepted_at": handoff.accepted_at,
+            "sla_due_at": handoff.sla_due_at,
+            "reassignments": handoff.reassignments,
+        }
+
+    @classmethod
+    def of(cls, handoff: Handoff) -> HandoffSummary:
+        return cls(**cls.fields_of(handoff))
+
+
+class EngagementView(BaseModel):
+    occurred_at: datetime
+    kind: str
+    source_vendor: str
+    name: str | None
+    url: str | None
+
+
+class HandoffLead(LeadView):
+    """The lead as sales receive it (seed 003 data transfer): profile, score breakdown, history, and its
+    engagement, newest first."""
+
+    engagement: list[EngagementView]
+
+
+class HandoffView(HandoffSummary):
+    skips: list[SkipView]
+    excluded_reps: list[str]
+    history: list[HistoryView]
+    details: dict[str, Any]
+    lead: HandoffLead | None = Field(description="Null when the lead is no longer known (erased).")
+
+
+class HandoffList(BaseModel):
+    items: list[HandoffSummary]
+    next_cursor: str | None = None
+
+
+class Skills(BaseModel):
+    products: list[str]
+    languages: list[str]
+
+
+class RepView(BaseModel):
+    rep_id: str
+    name: str
+    email: str
+    slack_user_id: str | None
+    team: str
+    role: str
+    territories: list[str]
+    skills: Skills
+    capacity: int
+    open_handoffs: int
+    assignments: int
+    available: bool
+    availability_note: str = Field(description="Why the rep is (un)available: inactive, out of office, override.")
+
+
+class RepList(BaseModel):
+    routing_version: str
+    reps: list[RepView]
+
+
+class DecisionView(BaseModel):
+    lead_id: str
+    rule_id: str | None
+    team: str
+    strategy: str
+    rep_id: str | None
+    queue: str | None
+    skips: list[SkipView]
+    explanation: str
+
+
+class RoutingSimulationReport(BaseModel):
+    candidate_version: str
+    current_version: str
+    as_of: datetime
+    leads_routed: int
+    decisions: list[DecisionView]
+    load_per_rep: dict[str, int] = Field(description="Open handoffs per rep after the simulated assignments.")
+    assigned_per_rep: dict[str, int] = Field(description="How many of these leads each rep would get.")
+    unroutable: list[str] = Field(description="Leads no rep could take: they would wait in a queue.")
+    changed_from_current: int = Field(description="Leads the candidate sends elsewhere than the current file does.")
+
+
+class DurationFigures(BaseModel):
+    count: int
+    p50_seconds: float | None
+    p95_seconds: float | None
+
+
+class AttainmentView(BaseModel):
+    priority: str
+    team: str
+    handoffs: int
+    accepted_within_sla: int
+    breached: int
+    open_within_sla: int
+    attainment: float | None = Field(description="accepted within SLA / (accepted + breached); null without either.")
+
+
+class HandoffMetrics(BaseModel):
+    start: datetime
+    end: datetime
+    handoffs: int
+    requested_to_assigned: DurationFigures
+    requested_to_accepted: DurationFigures
+    assigned_to_accepted: DurationFigures
+    sla: list[AttainmentView]
+
+
+def rep_load_of(loads: dict[str, RepLoad], rep_id: str) -> RepLoad:
+    return loads.get(rep_id, RepLoad(rep_id))

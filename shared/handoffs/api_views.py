@@ -1,0 +1,196 @@
+"""What the handoff API answers, built from the domain's records: a handoff with its lead, reps with their
+load, metrics and simulation reports; and who the caller is, from their token's claims."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from shared.handoffs.api_models import (
+    AttainmentView,
+    DecisionView,
+    DurationFigures,
+    EngagementView,
+    HandoffLead,
+    HandoffMetrics,
+    HandoffSummary,
+    HandoffView,
+    HistoryView,
+    RepView,
+    RoutingSimulationReport,
+    RoutingSimulationRequest,
+    Skills,
+    SkipView,
+)
+from shared.handoffs.lead_facts import facts_of
+from shared.handoffs.metrics import Durations, speed_to_lead
+from shared.handoffs.model import Handoff, HandoffKind, LeadFacts, Priority, RepLoad, Role
+from shared.handoffs.routing import Router
+from shared.handoffs.service import Actor
+from shared.handoffs.simulation import SimulatedRouting
+from shared.http.rbac import groups_of
+from shared.leads.api_models import LeadView
+from shared.leads.model import Stage
+
+if TYPE_CHECKING:
+    from shared.handoffs.service import HandoffService
+    from shared.leads.service import LeadService
+
+ENGAGEMENT_SHOWN = 50
+MANAGING_GROUPS = frozenset({"admin"})
+
+
+def actor_of(claims: Mapping[str, Any], router: Router) -> Actor:
+    """The caller as a rep (matched by username = rep id, or by email), or as someone who may act on any
+    handoff (admins, and reps whose role is manager)."""
+    username = str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "unknown")
+    email = str(claims.get("email") or "").lower()
+    rep = router.rep_by_login(username, email)
+    is_admin = bool(groups_of(dict(claims)) & MANAGING_GROUPS)
+    if rep is None:
+        return Actor(name=username, is_manager=is_admin)
+    return Actor(name=username, rep_id=rep.rep_id, is_manager=is_admin or rep.role is Role.MANAGER)
+
+
+def handoff_view(handoff: Handoff, leads: LeadService) -> HandoffView:
+    return HandoffView(
+        **HandoffSummary.fields_of(handoff),
+        skips=[SkipView(rep_id=s.rep_id, reason=s.reason.value) for s in handoff.skips],
+        excluded_reps=list(handoff.excluded_reps),
+        history=[HistoryView.of(entry) for entry in handoff.history],
+        details=handoff.details,
+        lead=_lead(handoff, leads) if handoff.kind is HandoffKind.LEAD else None,
+    )
+
+
+def _lead(handoff: Handoff, leads: LeadService) -> HandoffLead | None:
+    contact = leads.repository.contact(handoff.lead_id)
+    if contact is None:
+        return None
+    view = LeadView.of(contact, leads.score_of(contact), leads.repository.history(contact.contact_id))
+    records = leads.repository.engagements([contact.contact_id, *contact.members])
+    newest = sorted(records, key=lambda r: r.occurred_at, reverse=True)[:ENGAGEMENT_SHOWN]
+    engagement = [
+        EngagementView(occurred_at=r.occurred_at, kind=r.kind, source_vendor=r.source_vendor, name=r.name, url=r.url)
+        for r in newest
+    ]
+    return HandoffLead(**view.model_dump(), engagement=engagement)
+
+
+def rep_views(router: Router, loads: Mapping[str, RepLoad], now: datetime) -> list[RepView]:
+    views = []
+    for rep in router.config.reps:
+        load = loads.get(rep.rep_id, RepLoad(rep.rep_id))
+        available, note = router.availability(rep, load, now)
+        views.append(
+            RepView(
+                rep_id=rep.rep_id,
+                name=rep.name,
+                email=rep.email,
+                slack_user_id=rep.slack_user_id,
+                team=rep.team,
+                role=rep.role.value,
+                territories=list(rep.territories),
+                skills=Skills(products=list(rep.skills.products), languages=list(rep.skills.languages)),
+                capacity=router.capacity_of(rep, load),
+                open_handoffs=load.open_handoffs,
+                assignments=load.assignments,
+                available=available,
+                availability_note=note,
+            )
+        )
+    return views
+
+
+def metrics_view(handoffs: Iterable[Handoff], start: datetime, end: datetime, now: datetime) -> HandoffMetrics:
+    figures = speed_to_lead(handoffs, now)
+    return HandoffMetrics(
+        start=start,
+        end=end,
+        handoffs=figures.handoffs,
+        requested_to_assigned=_durations(figures.requested_to_assigned),
+        requested_to_accepted=_durations(figures.requested_to_accepted),
+        assigned_to_accepted=_durations(figures.assigned_to_accepted),
+        sla=[
+            AttainmentView(
+                priority=row.priority,
+                team=row.team,
+                handoffs=row.handoffs,
+                accepted_within_sla=row.accepted_within_sla,
+                breached=row.breached,
+                open_within_sla=row.open_within_sla,
+                attainment=row.rate,
+            )
+            for _, row in sorted(figures.attainment.items())
+        ],
+    )
+
+
+def _durations(seconds: list[float]) -> DurationFigures:
+    durations = Durations(tuple(seconds))
+    return DurationFigures(
+        count=durations.count, p50_seconds=durations.percentile(0.5), p95_seconds=durations.percentile(0.95)
+    )
+
+
+def simulation_leads(request: RoutingSimulationRequest, service: HandoffService, leads: LeadService) -> list[LeadFacts]:
+    """The leads given, or the stored MQLs with the highest scores (as `standard` requests)."""
+    if request.leads is not None:
+        return [
+            LeadFacts(
+                lead_id=lead.lead_id,
+                email=lead.email,
+                kind=HandoffKind(lead.kind),
+                country=lead.country.upper() if lead.country else None,
+                region=lead.region.upper() if lead.region else None,
+                state=lead.state.upper() if lead.state else None,
+                industry=lead.industry,
+                employee_count=lead.employee_count,
+                annual_revenue=Decimal(lead.annual_revenue) if lead.annual_revenue else None,
+                product_interest=tuple(p.lower() for p in lead.product_interest),
+                language=lead.language.lower() if lead.language else None,
+                score=Decimal(lead.score),
+                fit_score=Decimal(lead.fit_score),
+                priority=Priority(lead.priority),
+                source=lead.source,
+                account_id=lead.account_id,
+                account_owner=lead.account_owner,
+            )
+            for lead in request.leads
+        ]
+    page = leads.repository.by_stage(Stage.MQL, None, request.limit, None)
+    facts = []
+    for contact in page.contacts:
+        account = leads.repository.account(contact.account_id) if contact.account_id else None
+        facts.append(facts_of(contact, account))
+    return facts
+
+
+def simulation_view(
+    result: SimulatedRouting, candidate: Router, current: Router, as_of: datetime
+) -> RoutingSimulationReport:
+    return RoutingSimulationReport(
+        candidate_version=candidate.config.version,
+        current_version=current.config.version,
+        as_of=as_of,
+        leads_routed=len(result.decisions),
+        decisions=[
+            DecisionView(
+                lead_id=lead.lead_id,
+                rule_id=decision.rule_id,
+                team=decision.team,
+                strategy=decision.strategy,
+                rep_id=decision.rep_id,
+                queue=decision.queue,
+                skips=[SkipView(rep_id=s.rep_id, reason=s.reason.value) for s in decision.skips],
+                explanation=decision.explanation,
+            )
+            for lead, decision in result.decisions
+        ],
+        load_per_rep={rep_id: load.open_handoffs for rep_id, load in sorted(result.loads.items())},
+        assigned_per_rep=dict(sorted(result.assigned.items())),
+        unroutable=result.unroutable,
+        changed_from_current=result.changed_from_current,
+    )

@@ -1,0 +1,40 @@
+"""A Slack Accept / Reject click, as the webhook gateway publishes it (canonical `handoff.accepted` /
+`handoff.rejected` whose `data` carries the button's value), applied to its handoff. The clicker is matched
+to a rep by their Slack user id; a manager may act on any handoff of the hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.errors import InvalidInput
+from shared.events.canonical import CanonicalEvent, EventType
+from shared.handoffs.model import Role
+from shared.handoffs.service import Actor, HandoffNotFound, HandoffService, NotAllowed, Outcome, WrongState
+
+
+def apply_click(service: HandoffService, event: dict[str, Any]) -> Outcome:
+    try:
+        click = CanonicalEvent.model_validate(event.get("detail"))
+    except ValidationError as exc:
+        raise InvalidInput(f"not a canonical event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    handoff_id = click.data.get("handoff_id")
+    if not isinstance(handoff_id, str) or not handoff_id:
+        return Outcome(None, note=f"{click.event_type.value} without a hub handoff id: not ours")
+    actor = _actor(service, click.data)
+    try:
+        if click.event_type is EventType.HANDOFF_ACCEPTED:
+            return service.accept(handoff_id, actor, click.event_id)
+        return service.reject(handoff_id, actor, "rejected in Slack")
+    except (HandoffNotFound, NotAllowed, WrongState) as exc:
+        return Outcome(None, note=f"click not applied: {exc}")
+
+
+def _actor(service: HandoffService, data: dict[str, Any]) -> Actor:
+    slack_user = data.get("slack_user_id")
+    rep = service.router.rep_by_slack_user(slack_user) if isinstance(slack_user, str) else None
+    name = str(data.get("slack_user_name") or slack_user or "unknown Slack user")
+    if rep is None:
+        return Actor(name=name)
+    return Actor(name=rep.name, rep_id=rep.rep_id, is_manager=rep.role is Role.MANAGER)

@@ -1,0 +1,232 @@
+"""The handoff use cases over in-memory fakes: a request is assigned by the shipped routing file, accepted,
+rejected, breached, escalated; every transition published once with a deterministic id; nothing lost when the
+bus fails after a commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from shared.events.handoff_events import HandoffEventType
+from shared.handoffs.model import HandoffStatus, LeadFacts, Priority
+from shared.handoffs.ports import Timer, TimerKind
+from shared.handoffs.routing import compile_routing
+from shared.handoffs.routing_config import load_routing
+from shared.handoffs.service import Actor, HandoffService, NotAllowed, WrongState
+from tests.fakes import FixedClock, RecordingPublisher
+from tests.handoff_fakes import InMemoryHandoffRepository
+
+# A Tuesday, 15:00 UTC: working hours in New York and Berlin alike.
+T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+ROUTER = compile_routing(load_routing())
+AMER_SDRS = {"sdr-maya-chen", "sdr-jordan-reyes", "sdr-sam-okafor"}
+EMEA_SDRS = {"sdr-lena-vogel", "sdr-tobias-brandt", "sdr-oliver-hughes"}
+
+
+@dataclass
+class RecordingTimers:
+    live: dict[str, Timer] = field(default_factory=dict)
+    cancelled: list[str] = field(default_factory=list)
+
+    def set(self, timers: Sequence[Timer]) -> None:
+        self.live.update({timer.name: timer for timer in timers})
+
+    def cancel(self, timers: Sequence[Timer]) -> None:
+        for timer in timers:
+            self.cancelled.append(timer.name)
+            self.live.pop(timer.name, None)
+
+
+@dataclass
+class Leads:
+    known: dict[str, LeadFacts] = field(default_factory=dict)
+
+    def facts(self, lead_id: str) -> LeadFacts | None:
+        return self.known.get(lead_id)
+
+
+@dataclass
+class World:
+    service: HandoffService
+    repository: InMemoryHandoffRepository
+    bus: RecordingPublisher
+    timers: RecordingTimers
+    leads: Leads
+    clock: FixedClock
+
+    def lead(self, lead_id: str, **facts: object) -> str:
+        defaults: dict[str, object] = {"email": f"{lead_id}@example.com", "country": "US", "fit_score": Decimal(40)}
+        self.leads.known[lead_id] = LeadFacts(lead_id=lead_id, **(defaults | facts))  # type: ignore[arg-type]
+        return lead_id
+
+    def published(self, kind: HandoffEventType | None = None) -> list[str]:
+        return [e.event_type.value for e in self.bus.published if kind is None or e.event_type is kind]
+
+
+@pytest.fixture
+def world() -> World:
+    repository, bus, timers, leads, clock = (
+        InMemoryHandoffRepository(),
+        RecordingPublisher(),
+        RecordingTimers(),
+        Leads(),
+        FixedClock(T0),
+    )
+    service = HandoffService(repository, lambda: ROUTER, leads, bus, timers, clock)
+    return World(service, repository, bus, timers, leads, clock)
+
+
+def assignee(world: World, handoff_id: str) -> str:
+    handoff = world.repository.handoff(handoff_id)
+    assert handoff is not None
+    assert handoff.rep_id is not None
+    return handoff.rep_id
+
+
+def as_rep(rep_id: str) -> Actor:
+    return Actor(name=rep_id, rep_id=rep_id)
+
+
+def test_a_demo_request_from_an_amer_icp_lead_is_assigned_within_its_sla_and_pauses_nurture(world: World) -> None:
+    # Given a known US lead with an email
+    lead = world.lead("lead-1")
+    # When a priority handoff is requested
+    outcome = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-1")
+    # Then an AMER SDR has it, due within 30 working minutes, and the transition is published with the pause
+    handoff = outcome.handoff
+    assert handoff is not None
+    assert handoff.status is HandoffStatus.ASSIGNED
+    assert handoff.rep_id in AMER_SDRS
+    assert handoff.team == "sdr-amer"
+    assert handoff.rule_id == "amer-sdr"
+    assert handoff.sla_due_at == T0 + timedelta(minutes=30)
+    assert world.published() == ["handoff.assigned", "lead.nurture_paused"]
+    # And its SLA deadline and two reminders are set; the lead is held by it
+    kinds = sorted(timer.kind.value for timer in world.timers.live.values())
+    assert kinds == ["reminder", "reminder", "sla_accept"]
+    assert world.repository.open_handoff_of(lead) == handoff.handoff_id
+
+
+def test_a_german_lead_goes_to_the_emea_team(world: World) -> None:
+    lead = world.lead("lead-de", country="DE", language="de")
+    handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-de").handoff
+    assert handoff is not None
+    assert handoff.team == "sdr-emea"
+    assert handoff.rep_id in EMEA_SDRS
+
+
+def test_a_retried_request_publishes_nothing_new_and_opens_no_second_handoff(world: World) -> None:
+    lead = world.lead("lead-2")
+    first = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-2").handoff
+    again = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-2").handoff
+    assert first is not None
+    assert again is not None
+    assert again.handoff_id == first.handoff_id
+    assert world.published() == ["handoff.assigned", "lead.nurture_paused"]
+    assert len(world.repository.stored) == 1
+
+
+def test_a_more_urgent_trigger_raises_the_open_handoff_instead_of_opening_another(world: World) -> None:
+    lead = world.lead("lead-3")
+    first = world.service.request(lead, Priority.STANDARD, "nurtured 14 days", "cause-a").handoff
+    raised = world.service.request(lead, Priority.IMMEDIATE, "score 500", "cause-b").handoff
+    lower = world.service.request(lead, Priority.PRIORITY, "pricing visit", "cause-c")
+    assert first is not None
+    assert raised is not None
+    assert raised.handoff_id == first.handoff_id
+    assert raised.priority is Priority.IMMEDIATE
+    assert raised.sla_due_at == T0 + timedelta(minutes=5)
+    assert "already has open handoff" in lower.note
+    assert world.published(HandoffEventType.PRIORITY_RAISED) == ["handoff.priority_raised"]
+    assert len(world.repository.stored) == 1
+
+
+def test_the_assignee_accepts_once_and_the_timers_go(world: World) -> None:
+    lead = world.lead("lead-4")
+    handoff_id = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-4").handoff.handoff_id  # type: ignore[union-attr]
+    rep = assignee(world, handoff_id)
+    # When someone else tries, they are refused; the assignee accepts; a second accept changes nothing
+    with pytest.raises(NotAllowed):
+        world.service.accept(handoff_id, as_rep("sdr-lena-vogel"))
+    accepted = world.service.accept(handoff_id, as_rep(rep)).handoff
+    again = world.service.accept(handoff_id, as_rep(rep))
+    assert accepted is not None
+    assert accepted.status is HandoffStatus.ACCEPTED
+    assert accepted.sla_due_at is None
+    assert again.note == "already accepted"
+    assert world.published(HandoffEventType.ACCEPTED) == ["handoff.accepted"]
+    assert world.timers.live == {}
+    # And a rejection after acceptance is refused as a state conflict
+    with pytest.raises(WrongState):
+        world.service.reject(handoff_id, as_rep(rep), "too late")
+
+
+def test_a_rejection_moves_the_handoff_to_another_rep_never_back(world: World) -> None:
+    lead = world.lead("lead-5")
+    handoff_id = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-5").handoff.handoff_id  # type: ignore[union-attr]
+    first = assignee(world, handoff_id)
+    moved = world.service.reject(handoff_id, as_rep(first), "not my territory").handoff
+    assert moved is not None
+    assert moved.rep_id not in (None, first)
+    assert moved.excluded_reps == (first,)
+    assert world.published()[-2:] == ["handoff.rejected", "handoff.assigned"]
+    loads = world.repository.rep_loads()
+    assert loads[first].open_handoffs == 0
+    assert loads[moved.rep_id].open_handoffs == 1
+
+
+def test_missed_deadlines_reassign_then_escalate_to_the_manager(world: World) -> None:
+    lead = world.lead("lead-6")
+    handoff_id = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-6").handoff.handoff_id  # type: ignore[union-attr]
+    reps = [assignee(world, handoff_id)]
+    for assignment in range(2):
+        world.clock.advance(timedelta(minutes=31))
+        outcome = world.service.timer_fired(handoff_id, TimerKind.SLA_ACCEPT, assignment)
+        assert outcome.handoff is not None
+        reps.append(outcome.handoff.rep_id)  # type: ignore[arg-type]
+    # Then the first breach went to another SDR, the second (the routing file's limit of 2) to the manager
+    assert reps[1] in AMER_SDRS
+    assert reps[1] != reps[0]
+    assert reps[2] == "mgr-priya-nair"
+    assert world.published(HandoffEventType.SLA_BREACHED) == ["handoff.sla_breached"] * 2
+    assert world.published(HandoffEventType.ESCALATED) == ["handoff.escalated"]
+    # And a timer of an earlier assignment does nothing
+    assert world.service.timer_fired(handoff_id, TimerKind.SLA_ACCEPT, 0).note == "stale timer"
+
+
+def test_a_bus_failure_after_the_commit_is_announced_by_the_retry(world: World) -> None:
+    lead = world.lead("lead-7")
+    world.bus.refuse_next = 2
+    with pytest.raises(RuntimeError):
+        world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-7")
+    assert world.published() == []
+    # When the invocation is retried, the stored assignment is announced with the same ids
+    outcome = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-7")
+    assert world.published() == ["handoff.assigned", "lead.nurture_paused"]
+    assert outcome.handoff is not None
+    assert outcome.handoff.announced == len(outcome.handoff.history)
+
+
+def test_a_buying_signal_below_the_fit_line_goes_to_qualification(world: World) -> None:
+    lead = world.lead("lead-8", fit_score=Decimal(0))
+    handoff = world.service.request(lead, Priority.PRIORITY, "pricing visit", "cause-8").handoff
+    assert handoff is not None
+    assert handoff.status is HandoffStatus.QUEUED
+    assert handoff.queue == "sdr-qualification"
+    assert world.published() == ["handoff.queued"]
+
+
+def test_an_unknown_lead_is_not_handed_off(world: World) -> None:
+    assert world.service.request("nobody", Priority.PRIORITY, "demo_request", "c").handoff is None
+    assert world.published() == []
+
+
+def test_event_ids_are_deterministic_per_transition(world: World) -> None:
+    lead = world.lead("lead-9")
+    handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-9").handoff
+    assert handoff is not None
+    assert [e.event_id for e in world.service.events_of(handoff)] == [e.event_id for e in world.bus.published]
