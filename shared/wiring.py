@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from shared.adapters.clock import SystemClock
+from shared.adapters.clock import SystemClock, WallClock
 from shared.catalog import HANDOFF_NOTIFICATIONS, HANDOFFS, LEADS, WEBHOOK_DELIVERIES, WEBHOOK_SIGNING_SECRETS
 from shared.function_environment import FunctionEnvironment
 
@@ -38,7 +38,7 @@ def webhook_ingest(environment: FunctionEnvironment, vendors: Mapping[str, Vendo
             environment.secret(WEBHOOK_SIGNING_SECRETS.name), boto3.client("secretsmanager")
         ),
         ledger=delivery_ledger(environment),
-        clock=SystemClock(),
+        clock=WallClock(),
     )
 
 
@@ -50,7 +50,7 @@ def delivery_ledger(environment: FunctionEnvironment) -> DynamoDbDeliveryLedger:
     # The ledger builds its requests itself, always well formed; botocore's client-side check of every
     # attribute of every item was a sixth of the receiver's CPU, and DynamoDB checks them anyway.
     client = boto3.client("dynamodb", config=Config(parameter_validation=False))
-    return DynamoDbDeliveryLedger(client, environment.table(WEBHOOK_DELIVERIES.name), SystemClock().now)
+    return DynamoDbDeliveryLedger(client, environment.table(WEBHOOK_DELIVERIES.name), WallClock().now)
 
 
 def outbox_publisher(environment: FunctionEnvironment) -> OutboxPublisher:
@@ -97,9 +97,11 @@ def handoff_service(environment: FunctionEnvironment) -> HandoffService:
     from shared.handoffs.routing import compile_routing
     from shared.handoffs.routing_config import load_routing
     from shared.handoffs.service import HandoffService
+    from shared.handoffs.success_plans import load_success_plan
 
     dynamodb = boto3.client("dynamodb")
     router = compile_routing(load_routing())
+    success_plan = load_success_plan()
     sts = boto3.client("sts")
     return HandoffService(
         repository=DynamoDbHandoffRepository(dynamodb, environment.table(HANDOFFS.name)),
@@ -110,6 +112,7 @@ def handoff_service(environment: FunctionEnvironment) -> HandoffService:
             boto3.client("scheduler"), environment.timers, lambda: str(sts.get_caller_identity()["Account"])
         ),
         clock=SystemClock(),
+        success_plan=lambda: success_plan,
     )
 
 

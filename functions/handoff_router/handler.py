@@ -1,5 +1,6 @@
-"""EventBridge target: a lead.handoff_requested is assigned to the rep the routing rules pick (or queued), and
-a Slack Accept / Reject click on a handoff message is applied to its handoff. An event that can never be
+"""EventBridge target: a lead.handoff_requested is assigned to the rep the routing rules pick (or queued), a
+Slack Accept / Reject click on a handoff message is applied to its handoff, and a won deal hands its customer
+to success. An event that can never be
 applied (malformed) is dead-lettered at once with its reason; a stale click (the handoff moved on) is logged
 and dropped, as Slack shows the clicker the handoff's state anyway."""
 
@@ -11,12 +12,14 @@ from shared import handoff_metrics
 from shared.function_environment import environment_of
 from shared.handoffs.clicks import apply_click
 from shared.handoffs.requests import request_from
+from shared.handoffs.won_deals import CustomerDirectory, apply_won_deal
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
 from shared.wiring import handoff_service
 
 environment = environment_of(__name__)
 service = handoff_service(environment)
+directory: CustomerDirectory = service.leads  # type: ignore[assignment]  # the lead store answers both
 
 
 @logger.inject_lambda_context
@@ -24,7 +27,9 @@ service = handoff_service(environment)
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if event.get("source") == "revops.webhooks":
+    if event.get("source") == "revops.webhooks" and event.get("detail-type") == "deal.won":
+        outcome = apply_won_deal(service, directory, event)
+    elif event.get("source") == "revops.webhooks":
         outcome = apply_click(service, event)
     else:
         outcome = service.request(*request_from(event))

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -10,6 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.function_environment import environment_of
 from shared.handoff_metrics import record as record_metrics
 from shared.handoffs.api_models import (
+    CustomerHandoffBody,
+    CustomerHandoffView,
     HandoffList,
     HandoffMetrics,
     HandoffSummary,
@@ -23,19 +26,22 @@ from shared.handoffs.api_models import (
 )
 from shared.handoffs.api_views import (
     actor_of,
+    customer_handoff_view,
+    customer_request,
     handoff_view,
     metrics_view,
     rep_views,
     simulation_leads,
     simulation_view,
 )
+from shared.handoffs.customer_handoffs import ConflictingHandoff
 from shared.handoffs.model import HandoffStatus, Priority
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import parse_routing
 from shared.handoffs.service import HandoffNotFound, NotAllowed, WrongState
 from shared.handoffs.simulation import simulate_routing as run_simulation
 from shared.http.api import register_routes, resolve, rest_resolver
-from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound
+from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound, json_response
 from shared.observability import logger, metrics, traced
 from shared.wiring import handoff_service, lead_service
 
@@ -44,6 +50,7 @@ environment = environment_of(__name__)
 service = handoff_service(environment)
 leads = lead_service(environment)
 HandoffId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+CustomerId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 RepId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
 MAX_METRICS_DAYS = 92
 
@@ -92,6 +99,25 @@ def reject_handoff(handoff_id: HandoffId, request: Annotated[RejectRequest, Body
     return handoff_view(outcome.handoff, leads)
 
 
+def hand_customer_to_success(customer_id: CustomerId, body: Annotated[CustomerHandoffBody, Body()]) -> Response[Any]:
+    actor = actor_of(app.current_event.request_context.authorizer.claims or {}, service.router)
+    try:
+        outcome = service.customer_handoff(customer_request(customer_id, body), actor.name)
+    except ConflictingHandoff as exc:
+        raise Conflict(str(exc)) from None
+    assert outcome.handoff is not None
+    record_metrics(outcome)
+    view = customer_handoff_view(outcome.handoff)
+    return json_response(200 if outcome.note == "existing" else 201, view.model_dump(mode="json"))
+
+
+def get_customer_handoff(customer_id: CustomerId) -> CustomerHandoffView:
+    handoff = service.customer_handoff_of(customer_id)
+    if handoff is None:
+        raise NotFound(f"customer {customer_id} has no open success handoff")
+    return customer_handoff_view(handoff)
+
+
 def list_reps() -> RepList:
     return RepList(
         routing_version=service.router.config.version,
@@ -134,7 +160,18 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-register_routes(app, __name__, globals())
+register_routes(
+    app,
+    __name__,
+    globals(),
+    responses={
+        "hand_customer_to_success": {
+            200: {"description": "The same handoff, requested again"},
+            201: {"description": "Handed to success"},
+            409: {"description": "A different handoff of this customer exists"},
+        }
+    },
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -65,6 +65,13 @@ HANDOFFS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
                 Rule(
+                    name="customer-handoffs-from-won-deals",
+                    description="A deal was won: hand its customer to success",
+                    pattern={"source": [WEBHOOK_EVENT_SOURCE], "detail-type": ["deal.won"]},
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+                Rule(
                     name="handoffs-from-clicks",
                     description="A rep clicked Accept or Reject on a handoff message",
                     pattern={
@@ -162,6 +169,26 @@ HANDOFFS_DOMAIN = Domain(
                     domain=ThrottleDomain.SALES,
                     groups=HANDOFF_ACTORS,
                     json_body=True,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/cs-sales/handoff/{customer_id}",
+                    operation="hand_customer_to_success",
+                    summary="Hand a won customer to success: a CSM by the routing file, a success plan, a baseline",
+                    description="201 with the new handoff; 200 with the stored one for the same request again; 409 "
+                    "for a different request for the same deal, or while the customer's handoff of another deal is "
+                    "open.",
+                    domain=ThrottleDomain.SUCCESS,
+                    groups=HANDOFF_ACTORS,
+                    json_body=True,
+                ),
+                Route(
+                    method="GET",
+                    path="/api/v1/cs-sales/handoff/{customer_id}",
+                    operation="get_customer_handoff",
+                    summary="The customer's open success handoff: CSM, stakeholders, goals, success plan, baseline",
+                    domain=ThrottleDomain.SUCCESS,
+                    groups=HANDOFF_ACTORS,
                 ),
                 Route(
                     method="GET",

@@ -3,10 +3,10 @@ silently); answers are what `docs` and the OpenAPI document show."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.handoffs.model import Handoff, HistoryEntry, RepLoad
 from shared.leads.api_models import LeadView
@@ -230,3 +230,51 @@ class HandoffMetrics(BaseModel):
 
 def rep_load_of(loads: dict[str, RepLoad], rep_id: str) -> RepLoad:
     return loads.get(rep_id, RepLoad(rep_id))
+
+
+class PersonBody(_Request):
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    role: str | None = Field(None, max_length=100)
+
+
+_Line = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class CustomerHandoffBody(_Request):
+    """What sales hand over about a won customer (seed 000). `deal_id` makes it idempotent: the same body again
+    answers the stored handoff; another body for the same deal is a 409 naming the fields that differ."""
+
+    deal_id: str = Field(min_length=1, max_length=128, description="The won deal (a CRM id or the hub's).")
+    stakeholders: list[PersonBody] = Field(default_factory=list, max_length=50)
+    executive_sponsor: PersonBody | None = None
+    goals: list[_Line] = Field(default_factory=list, max_length=20)
+    success_criteria: list[_Line] = Field(default_factory=list, max_length=20)
+    products: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=50)
+    contract_value: str | None = Field(
+        None, pattern=r"^\d{1,15}(\.\d{1,4})?$", description="Decimal string in `currency`'s major units."
+    )
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217.")
+    seats: int | None = Field(None, ge=0, le=10_000_000)
+    starts_on: date | None = Field(None, description="Contract start; the success plan's milestones count from it.")
+    ends_on: date | None = None
+    risks: list[_Line] = Field(default_factory=list, max_length=20)
+    notes: str | None = Field(None, max_length=5000)
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    language: str | None = Field(None, pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> CustomerHandoffBody:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        if self.contract_value is not None and self.currency is None:
+            raise ValueError("currency is required with contract_value")
+        return self
+
+
+class CustomerHandoffView(HandoffSummary):
+    customer_id: str | None
+    history: list[HistoryView]
+    handover: dict[str, Any] = Field(description="What sales handed over: stakeholders, goals, products, contract.")
+    success_plan: dict[str, Any]
+    baseline: dict[str, Any]

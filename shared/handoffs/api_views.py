@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from shared.handoffs.api_models import (
     AttainmentView,
+    CustomerHandoffBody,
+    CustomerHandoffView,
     DecisionView,
     DurationFigures,
     EngagementView,
@@ -18,12 +20,14 @@ from shared.handoffs.api_models import (
     HandoffSummary,
     HandoffView,
     HistoryView,
+    PersonBody,
     RepView,
     RoutingSimulationReport,
     RoutingSimulationRequest,
     Skills,
     SkipView,
 )
+from shared.handoffs.customer_handoffs import CustomerHandoffRequest, Person
 from shared.handoffs.lead_facts import facts_of
 from shared.handoffs.metrics import Durations, speed_to_lead
 from shared.handoffs.model import Handoff, HandoffKind, LeadFacts, Priority, RepLoad, Role
@@ -193,4 +197,39 @@ def simulation_view(
         assigned_per_rep=dict(sorted(result.assigned.items())),
         unroutable=result.unroutable,
         changed_from_current=result.changed_from_current,
+    )
+
+
+def customer_request(customer_id: str, body: CustomerHandoffBody) -> CustomerHandoffRequest:
+    def person(value: PersonBody | None) -> Person | None:
+        return Person(value.name, value.email, value.role) if value else None
+
+    return CustomerHandoffRequest(
+        customer_id=customer_id,
+        deal_id=body.deal_id,
+        stakeholders=tuple(Person(p.name, p.email, p.role) for p in body.stakeholders),
+        executive_sponsor=person(body.executive_sponsor),
+        goals=tuple(body.goals),
+        success_criteria=tuple(body.success_criteria),
+        products=tuple(body.products),
+        contract_value=Decimal(body.contract_value) if body.contract_value is not None else None,
+        currency=body.currency,
+        seats=body.seats,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        risks=tuple(body.risks),
+        notes=body.notes,
+        country=body.country.upper() if body.country else None,
+        language=body.language[:2].lower() if body.language else None,
+    )
+
+
+def customer_handoff_view(handoff: Handoff) -> CustomerHandoffView:
+    return CustomerHandoffView(
+        **HandoffSummary.fields_of(handoff),
+        customer_id=handoff.customer_id,
+        history=[HistoryView.of(entry) for entry in handoff.history],
+        handover=dict(handoff.details.get("request", {})),
+        success_plan=dict(handoff.details.get("success_plan", {})),
+        baseline=dict(handoff.details.get("baseline", {})),
     )

@@ -6,8 +6,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.events.canonical import CanonicalEvent
 from shared.handoffs.model import HandoffKind, LeadFacts
-from shared.leads.model import Account, Contact
+from shared.leads.identity import normalize_email, vendor_identity
+from shared.leads.model import Account, Contact, Identity
 from shared.leads.ports import LeadRepository
 
 # Attribute names the hub's sources use for the facts routing reads beyond the standard profile fields.
@@ -30,6 +32,23 @@ class LeadStoreDirectory:
             return None
         account = self._leads.account(contact.account_id) if contact.account_id else None
         return facts_of(contact, account)
+
+    def customer_of(self, event: CanonicalEvent) -> str | None:
+        """The hub's account a won deal is about: the account its vendor account id resolves to, else the
+        account of its contact (by email), else an account id the sender gave that the hub knows."""
+        identity = vendor_identity(event.subject.account_id)
+        if identity is not None:
+            owner = self._leads.account_owners([identity]).get(identity.key)
+            if owner:
+                return owner
+        email = normalize_email(event.subject.email or _text(event.data.get("email")) or "")
+        if email:
+            contact_id = self._leads.owners([Identity("email", email)]).get(f"email#{email}")
+            contact = self._leads.contact(contact_id) if contact_id else None
+            if contact is not None and contact.account_id:
+                return contact.account_id
+        given = _text(event.data.get("account_id"))
+        return given if given and self._leads.account(given) is not None else None
 
 
 def facts_of(contact: Contact, account: Account | None) -> LeadFacts:

@@ -18,6 +18,12 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
+from shared.handoffs.customer_handoffs import (
+    ConflictingHandoff,
+    CustomerHandoffRequest,
+    details_of,
+    differing_fields,
+)
 from shared.handoffs.gates import GateDecision, gate
 from shared.handoffs.model import (
     Handoff,
@@ -41,6 +47,7 @@ from shared.handoffs.ports import (
 )
 from shared.handoffs.routing import Router, route
 from shared.handoffs.sla import accept_due, reminder_times, should_escalate
+from shared.handoffs.success_plans import SuccessPlanTemplate, load_success_plan
 from shared.webhooks.ports import EventPublisher
 
 MAX_ATTEMPTS = 8
@@ -99,6 +106,7 @@ class HandoffService:
         publisher: EventPublisher,
         timers: TimerScheduler,
         clock: Clock,
+        success_plan: Callable[[], SuccessPlanTemplate] = load_success_plan,
     ) -> None:
         self.repository = repository
         self._router = router
@@ -106,6 +114,7 @@ class HandoffService:
         self._publisher = publisher
         self._timers = timers
         self._clock = clock
+        self._success_plan = success_plan
 
     @property
     def router(self) -> Router:
@@ -113,6 +122,10 @@ class HandoffService:
 
     def now(self) -> datetime:
         return self._clock.now()
+
+    @property
+    def leads(self) -> LeadDirectory:
+        return self._leads
 
     # --- requests ------------------------------------------------------------------------------------------
 
@@ -175,6 +188,71 @@ class HandoffService:
             rep = self.router.rep(raised.rep_id)
             raised = replace(raised, sla_due_at=accept_due(self.router.config, priority, rep, now))
         return self._commit(HandoffChange(raised))
+
+    # --- sales -> customer success ------------------------------------------------------------------------
+
+    def customer_handoff(
+        self, request: CustomerHandoffRequest, actor: str, cause_event_id: str | None = None
+    ) -> Outcome:
+        """A won customer handed to success: assigned to a CSM by the routing file's customer rules, with the
+        success plan started from the template and the baseline captured. Idempotent per customer and deal (the
+        same request again answers the stored handoff, note `existing`); a different request for the same deal,
+        or any for a customer whose handoff of another deal is open, is a ConflictingHandoff saying why."""
+        handoff_id = self.handoff_id_for(request.subject, f"deal:{request.deal_id}")
+
+        def attempt() -> Outcome:
+            existing = self.repository.handoff(handoff_id)
+            if existing is not None:
+                differing = differing_fields(existing.details.get("request", {}), request)
+                if differing and request.source == "api":
+                    raise ConflictingHandoff(
+                        f"customer {request.customer_id} was handed off for deal {request.deal_id} already, with "
+                        f"other {', '.join(differing)}; the stored handoff is {handoff_id}"
+                    )
+                return self._announce(existing, note="existing")
+            open_id = self.repository.open_handoff_of(request.subject)
+            if open_id is not None:
+                held = self._must(open_id)
+                raise ConflictingHandoff(
+                    f"customer {request.customer_id} has an open handoff {open_id} for deal "
+                    f"{held.details.get('request', {}).get('deal_id')} ({held.status.value}); complete it first"
+                )
+            now = self._clock.now()
+            facts = LeadFacts(
+                lead_id=request.subject,
+                kind=HandoffKind.CUSTOMER,
+                country=request.country,
+                language=request.language,
+                annual_revenue=request.contract_value,
+                product_interest=tuple(p.lower() for p in request.products),
+                priority=Priority.STANDARD,
+                source=request.source,
+                account_id=request.customer_id,
+            )
+            requested = Handoff(
+                handoff_id=handoff_id,
+                lead_id=request.subject,
+                kind=HandoffKind.CUSTOMER,
+                priority=Priority.STANDARD,
+                status=HandoffStatus.REQUESTED,
+                team="",
+                requested_at=now,
+                cause_event_id=cause_event_id,
+                customer_id=request.customer_id,
+                details=details_of(request, self._success_plan(), now),
+                history=(HistoryEntry(now, HandoffStatus.REQUESTED, actor, f"deal {request.deal_id} won"),),
+            )
+            loads = self._loads()
+            routed = route(self.router, facts, loads, now)
+            assigned = self._apply(requested, routed, loads, now, HUB, "", HandoffEventType.ASSIGNED)
+            return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
+
+        return self._retrying(attempt)
+
+    def customer_handoff_of(self, customer_id: str) -> Handoff | None:
+        """The customer's open success handoff, if any."""
+        open_id = self.repository.open_handoff_of(f"customer:{customer_id}")
+        return self.repository.handoff(open_id) if open_id else None
 
     # --- decisions of people -------------------------------------------------------------------------------
 
@@ -445,6 +523,9 @@ class HandoffService:
             first_assignment = kind is HandoffEventType.ASSIGNED and entry.previous_rep_id is None
             if first_assignment and handoff.kind is HandoffKind.LEAD:
                 events.append(self._event(handoff, HandoffEventType.NURTURE_PAUSED, position, entry))
+            if first_assignment and handoff.kind is HandoffKind.CUSTOMER:
+                for follower in (HandoffEventType.CUSTOMER_HANDOFF_COMPLETED, HandoffEventType.SUCCESS_PLAN_CREATED):
+                    events.append(self._event(handoff, follower, position, entry))
         return events
 
     def _event(self, handoff: Handoff, kind: HandoffEventType, position: int, entry: HistoryEntry) -> HandoffEvent:

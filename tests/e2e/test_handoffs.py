@@ -221,3 +221,74 @@ def test_simulate_routes_without_writing(hub: Hub) -> None:
     assert sum(report["assigned_per_rep"].values()) == 6
     assert hub.get("/api/v1/handoffs", limit=200)["items"] == before
     assert {rep["rep_id"]: rep["open_handoffs"] for rep in hub.get("/api/v1/routing/reps")["reps"]} == loads
+
+
+def standard_webhook(hub: Hub, event_type: str, data: dict[str, Any]) -> requests.Response:
+    """A Standard Webhooks delivery, signed as any sender would with the hub's configured secret."""
+    from shared.webhooks.vendors import standard
+
+    secret = json.loads((ROOT / "config/local.secrets.json").read_text())["standard"][0]
+    body = json.dumps(
+        {"type": event_type, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "data": data}
+    )
+    msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": standard.sign(secret, msg_id, stamp, body.encode()),
+        "Content-Type": "application/json",
+    }
+    return requests.post(f"{hub.url}/webhooks/standard", data=body, headers=headers, timeout=10)
+
+
+def test_a_won_deal_hands_the_customer_to_a_csm_with_a_success_plan(hub: Hub) -> None:
+    # Given a lead whose company the hub knows as an account
+    lead_id = hub.demo_request("US")
+    lead = eventually(lambda: (found := hub.get(f"/api/v1/leads/{lead_id}"))["account_id"] and found)
+    account_id, email = lead["account_id"], lead["profile"]["email"]
+    # When the deal is won (reported by any sender as a Standard Webhooks deal.won)
+    deal = f"deal-{uuid.uuid4().hex[:8]}"
+    answer = standard_webhook(
+        hub, "deal.won", {"deal_id": deal, "email": email, "amount": "48000.00", "currency": "USD"}
+    )
+    assert answer.status_code == 202, answer.text
+
+    # Then the customer is handed to a CSM with a success plan from the template, and the events say so
+    def handed() -> dict[str, Any] | None:
+        response = requests.get(f"{hub.url}/api/v1/cs-sales/handoff/{account_id}", headers=hub.admin, timeout=10)
+        return response.json() if response.status_code == 200 else None
+
+    handoff = eventually(handed)
+    assert handoff["rep_id"] in {"csm-emma-johansson", "csm-carlos-mendez", "csm-grace-lee"}
+    assert handoff["team"] == "csm"
+    assert handoff["handover"]["contract_value"] == "48000.00"
+    assert next(m["milestone_id"] for m in handoff["success_plan"]["milestones"]) == "kickoff"
+    assert handoff["baseline"]["contract_value"] == "48000.00"
+    assert eventually(lambda: hub.events("customer.handoff_completed", handoff["handoff_id"]))
+    assert hub.events("success_plan.created", handoff["handoff_id"])
+    # And the same handoff asked again through the API is a conflict naming what differs (sales said more)
+    again = hub.post(f"/api/v1/cs-sales/handoff/{account_id}", {"deal_id": f"standard:{deal}", "goals": ["go live"]})
+    assert again.status_code == 409, again.text
+    assert "goals" in again.json()["message"]
+
+
+def test_a_customer_handoff_through_the_api_is_idempotent(hub: Hub) -> None:
+    lead_id = hub.demo_request("DE")
+    account_id = eventually(lambda: hub.get(f"/api/v1/leads/{lead_id}")["account_id"])
+    body = {
+        "deal_id": f"crm-{uuid.uuid4().hex[:8]}",
+        "executive_sponsor": {"name": "Dana Cole", "email": "dana@example.com", "role": "CFO"},
+        "goals": ["Cut lead response time to 5 minutes"],
+        "products": ["routing"],
+        "contract_value": "120000",
+        "currency": "EUR",
+        "seats": 40,
+        "starts_on": "2026-01-05",
+    }
+    first = hub.post(f"/api/v1/cs-sales/handoff/{account_id}", body)
+    second = hub.post(f"/api/v1/cs-sales/handoff/{account_id}", body)
+    assert first.status_code == 201, first.text
+    assert second.status_code == 200, second.text
+    assert second.json()["handoff_id"] == first.json()["handoff_id"]
+    assert first.json()["success_plan"]["milestones"][0]["due_on"] == "2026-01-12"
+    assert first.json()["baseline"]["seats"] == 40

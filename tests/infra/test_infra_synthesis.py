@@ -120,7 +120,11 @@ def test_functions_share_one_asset_with_only_code_and_runtime_config(synth: Synt
     files = [path.relative_to(staged) for path in staged.rglob("*") if path.is_file()]
     # Then it holds the two packages the handlers import and the run-time config, and nothing else
     assert sorted(entry.name for entry in staged.iterdir()) == ["config", "functions", "shared"]
-    assert sorted(path.name for path in (staged / "config").iterdir()) == ["routing.json", "scoring-model.json"]
+    assert sorted(path.name for path in (staged / "config").iterdir()) == [
+        "routing.json",
+        "scoring-model.json",
+        "success-plan.json",
+    ]
     assert Path("shared/catalog/__init__.py") in files
     assert Path("functions/__init__.py") in files
     junk = [

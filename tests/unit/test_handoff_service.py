@@ -230,3 +230,34 @@ def test_event_ids_are_deterministic_per_transition(world: World) -> None:
     handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-9").handoff
     assert handoff is not None
     assert [e.event_id for e in world.service.events_of(handoff)] == [e.event_id for e in world.bus.published]
+
+
+def test_a_won_customer_goes_to_a_csm_with_a_plan_once_and_a_different_request_conflicts(world: World) -> None:
+    from datetime import date
+
+    from shared.handoffs.customer_handoffs import ConflictingHandoff, CustomerHandoffRequest
+
+    # Given a won deal handed over with its contract
+    request = CustomerHandoffRequest(
+        customer_id="acct-1",
+        deal_id="deal-1",
+        contract_value=Decimal("48000"),
+        currency="USD",
+        starts_on=date(2026, 3, 2),
+        goals=("go live",),
+    )
+    first = world.service.customer_handoff(request, "sales")
+    # Then a CSM has it, with the template's plan counted from the start date and the three events
+    assert first.handoff is not None
+    assert first.handoff.team == "csm"
+    assert first.handoff.details["success_plan"]["milestones"][0]["due_on"] == "2026-03-09"
+    assert world.published() == ["handoff.assigned", "customer.handoff_completed", "success_plan.created"]
+    # When the same request comes again it is the stored handoff; a different one for the deal conflicts
+    assert world.service.customer_handoff(request, "sales").note == "existing"
+    changed = CustomerHandoffRequest(customer_id="acct-1", deal_id="deal-1", goals=("other",))
+    with pytest.raises(ConflictingHandoff, match="goals"):
+        world.service.customer_handoff(changed, "sales")
+    # And another deal of the same customer waits until the open handoff is done
+    with pytest.raises(ConflictingHandoff, match="open handoff"):
+        world.service.customer_handoff(CustomerHandoffRequest(customer_id="acct-1", deal_id="deal-2"), "sales")
+    assert len(world.published()) == 3

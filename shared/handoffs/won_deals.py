@@ -1,0 +1,36 @@
+"""A won deal (canonical `deal.won`) hands its customer to success automatically, when the hub can tell which
+of its accounts the deal is about (a vendor account id it knows, the contact's email, or the hub's account id
+in `data.account_id`, as a Standard Webhooks sender can give). A deal it cannot place is logged and left for
+`POST /api/v1/cs-sales/handoff/{customer_id}`."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from shared.errors import InvalidInput
+from shared.events.canonical import CanonicalEvent
+from shared.handoffs.customer_handoffs import ConflictingHandoff, request_from_deal
+from shared.handoffs.service import HandoffService, Outcome
+
+
+class CustomerDirectory(Protocol):
+    def customer_of(self, event: CanonicalEvent) -> str | None: ...
+
+
+def apply_won_deal(service: HandoffService, directory: CustomerDirectory, event: dict[str, Any]) -> Outcome:
+    try:
+        won = CanonicalEvent.model_validate(event.get("detail"))
+    except ValidationError as exc:
+        raise InvalidInput(f"not a canonical event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    customer_id = directory.customer_of(won)
+    if customer_id is None:
+        return Outcome(None, note=f"deal.won {won.event_id}: no account of the hub is known for it")
+    request = request_from_deal(won, customer_id)
+    if request is None:
+        return Outcome(None, note=f"deal.won {won.event_id} names no deal")
+    try:
+        return service.customer_handoff(request, f"{won.source_vendor} deal.won", won.event_id)
+    except ConflictingHandoff as exc:
+        return Outcome(None, note=str(exc))

@@ -1,0 +1,638 @@
+"""The handoff functions over moto, invoked with the events EventBridge and Scheduler hand them (issue 10): the
+router (lead.handoff_requested and Slack clicks), the SLA / reminder timers, and the notifier (Slack through
+the local stand-in on a loopback port, email through moto's SES). Every effect is read back: the stored
+handoff, the events on the bus (an all-events tap queue), the dead letters in the function's failure queue,
+the messages Slack and SES got.
+
+The helpers here (`Hub`, the event builders) are shared with `test_handoff_api.py`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from werkzeug.serving import make_server
+
+from local_runtime.hub import verify_senders
+from local_runtime.lambda_events import LOCAL_ACCOUNT, LocalLambdaContext, rest_proxy_event
+from local_runtime.provision import Provisioned, provision
+from local_runtime.slack_sink import LocalSlack
+from shared.catalog import CATALOG, physical_name
+from shared.catalog.model import timer_group
+from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType, Subject
+from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
+from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
+from shared.handoffs.model import Handoff
+from tests.integration.conftest import STAGE, drain, handler_module
+
+REGION = "us-east-1"
+ADMIN = {"sub": "u-admin", "cognito:groups": "admin", "cognito:username": "admin", "token_use": "id"}
+AMER_SDRS = {"sdr-maya-chen", "sdr-jordan-reyes", "sdr-sam-okafor"}
+SLACK_IDS = {"sdr-maya-chen": "U0EXAMPLE01", "sdr-jordan-reyes": "U0EXAMPLE02", "sdr-sam-okafor": "U0EXAMPLE03"}
+EMAILS = {
+    "sdr-maya-chen": "maya.chen@example.com",
+    "sdr-jordan-reyes": "jordan.reyes@example.com",
+    "sdr-sam-okafor": "sam.okafor@example.com",
+}
+MANAGER_SLACK_ID = "U0EXAMPLE04"  # mgr-priya-nair, sdr-amer's manager
+LEADS_TABLE = physical_name(STAGE, "leads")
+HANDOFFS_TABLE = physical_name(STAGE, "handoffs")
+SENDER = "handoffs@revops.example.com"  # config/local.notifications.json
+
+
+# Events as AWS hands them ----------------------------------------------------------------------------------------
+
+
+def eventbridge(source: str, detail_type: str, detail: Any) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": LOCAL_ACCOUNT,
+        "time": datetime.now(UTC).isoformat(),
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def handoff_requested(lead_id: str, priority: str = "standard", event_id: str | None = None) -> dict[str, Any]:
+    """A lead.handoff_requested as the lead processor publishes it."""
+    detail = LeadEvent(
+        event_id=event_id or str(uuid.uuid4()),
+        event_type=LeadEventType.HANDOFF_REQUESTED,
+        occurred_at=datetime.now(UTC),
+        lead_id=lead_id,
+        email=None,
+        stage="MQL",
+        score=60,
+        fit_score=40,
+        engagement_score=20,
+        priority=priority,  # type: ignore[arg-type]
+        reason=f"{priority} test request",
+    )
+    return eventbridge(LEAD_EVENT_SOURCE, LeadEventType.HANDOFF_REQUESTED.value, detail.model_dump(mode="json"))
+
+
+def slack_click(handoff_id: str, slack_user_id: str, accept: bool = True) -> dict[str, Any]:
+    """A Slack Accept / Reject click, as the webhook gateway publishes it (canonical, source revops.webhooks)."""
+    kind = EventType.HANDOFF_ACCEPTED if accept else EventType.HANDOFF_REJECTED
+    now = datetime.now(UTC)
+    click = CanonicalEvent(
+        event_id=str(uuid.uuid4()),
+        event_type=kind,
+        occurred_at=now,
+        received_at=now,
+        source_vendor="slack",
+        vendor_event_id=None,
+        vendor_event_type="block_actions",
+        data={"handoff_id": handoff_id, "slack_user_id": slack_user_id, "slack_user_name": slack_user_id},
+        correlation_id="r-1",
+        delivery_id="d-1",
+    )
+    return eventbridge(WEBHOOK_EVENT_SOURCE, kind.value, click.model_dump(mode="json"))
+
+
+def engagement(email: str, kind: str = "demo_request") -> dict[str, Any]:
+    now = datetime.now(UTC)
+    event = CanonicalEvent(
+        event_id=str(uuid.uuid4()),
+        event_type=EventType.ENGAGEMENT_RECORDED,
+        occurred_at=now,
+        received_at=now,
+        source_vendor="segment",
+        vendor_event_id=uuid.uuid4().hex,
+        vendor_event_type="track",
+        subject=Subject(email=email),
+        data={"kind": kind, "name": "Demo Requested", "url": "https://www.example.com/demo"},
+        correlation_id="r-2",
+        delivery_id="d-2",
+    )
+    return eventbridge(WEBHOOK_EVENT_SOURCE, EventType.ENGAGEMENT_RECORDED.value, event.model_dump(mode="json"))
+
+
+# The hub, as far as these tests drive it ---------------------------------------------------------------------------
+
+
+class Hub:
+    """The handoff functions (and the lead functions that give them leads) over one moto account."""
+
+    def __init__(self, aws: Provisioned) -> None:
+        self.aws = aws
+        boto3.client("scheduler", region_name=REGION).create_schedule_group(
+            Name=timer_group(STAGE, CATALOG.function("handoff_timers"))
+        )
+        self.leads_api = handler_module("leads_api")
+        self.lead_processor = handler_module("lead_processor")
+        self.router = handler_module("handoff_router")
+        self.timers = handler_module("handoff_timers")
+        self.api = handler_module("handoffs_api")
+        self._dynamodb = boto3.client("dynamodb", region_name=REGION)
+
+    # leads
+
+    def capture(self, email: str | None = None, **profile: Any) -> str:
+        """A B2B lead captured through the lead API (US by default: the AMER SDRs' round robin); its id."""
+        body = {
+            "email": email or f"buyer.{uuid.uuid4().hex[:10]}@acme-{uuid.uuid4().hex[:6]}.example",
+            "source": "web form",
+            "first_name": "Alex",
+            "last_name": "Buyer",
+            "company": "Acme",
+            "job_title": "VP Sales",
+            "employee_count": 250,
+            "country": "US",
+        } | profile
+        event = rest_proxy_event(
+            method="POST",
+            path="/api/v1/integrations/sales/leads",
+            resource="/api/v1/integrations/sales/leads",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(body).encode(),
+            claims=ADMIN,
+        )
+        answer = self.leads_api.handler(event, LocalLambdaContext("leads-api"))
+        assert answer["statusCode"] == 201, answer["body"]
+        return str(json.loads(answer["body"])["lead_id"])
+
+    def engage(self, email: str, kind: str = "demo_request") -> None:
+        outcome = self.lead_processor.handler(engagement(email, kind), LocalLambdaContext("lead-processor"))
+        assert "dead_lettered" not in outcome, outcome
+
+    # handoffs
+
+    def invoke(self, function: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = function.handler(event, LocalLambdaContext(function.__name__))
+        return result
+
+    def request(self, lead_id: str, priority: str = "standard", event_id: str | None = None) -> dict[str, Any]:
+        return self.invoke(self.router, handoff_requested(lead_id, priority, event_id))
+
+    def assigned(self, priority: str = "standard", **profile: Any) -> dict[str, Any]:
+        """A new lead's handoff, requested and assigned: the router's answer."""
+        routed = self.request(self.capture(**profile), priority)
+        assert routed["status"] == "assigned", routed
+        return routed
+
+    def handoff(self, handoff_id: str) -> Handoff:
+        stored = self.router.service.repository.handoff(handoff_id)
+        assert stored is not None, handoff_id
+        return stored
+
+    def handoff_items(self) -> int:
+        return int(self._dynamodb.scan(TableName=HANDOFFS_TABLE, Select="COUNT")["Count"])
+
+    # what came out
+
+    def published(self, source: str | None = HANDOFF_EVENT_SOURCE) -> list[dict[str, Any]]:
+        """Events on the bus since the last call (of `source`; every source when None)."""
+        return [e for e in drain(self.aws.all_events_url) if source is None or e["source"] == source]
+
+    def dead_letters(self, function: str) -> list[dict[str, Any]]:
+        return drain(self.aws.queue_urls[CATALOG.function(function).failure_queue.name])
+
+    def timer_names(self) -> list[str]:
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        group = timer_group(STAGE, CATALOG.function("handoff_timers"))
+        return [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
+
+
+@pytest.fixture
+def hub(aws: Provisioned) -> Hub:
+    return Hub(aws)
+
+
+def types_of(events: list[dict[str, Any]]) -> list[str]:
+    return sorted(e["detail-type"] for e in events)
+
+
+# Router: lead.handoff_requested ------------------------------------------------------------------------------------
+
+
+def test_a_handoff_request_is_assigned_stored_announced_and_timed(hub: Hub) -> None:
+    # Given a US lead
+    lead_id = hub.capture()
+    hub.published(None)
+    # When its handoff is requested
+    routed = hub.request(lead_id)
+    # Then an AMER SDR has it, stored with its SLA, announced on the bus once, with its timers set
+    assert routed["rep_id"] in AMER_SDRS
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rep_id, stored.lead_id) == ("assigned", routed["rep_id"], lead_id)
+    assert stored.sla_due_at is not None
+    events = hub.published()
+    assert types_of(events) == ["handoff.assigned", "lead.nurture_paused"]
+    assigned = next(e for e in events if e["detail-type"] == "handoff.assigned")
+    assert (assigned["detail"]["handoff_id"], assigned["detail"]["rep_id"]) == (stored.handoff_id, stored.rep_id)
+    assert any(name.startswith(f"{stored.handoff_id}-sla-0-") for name in hub.timer_names())
+
+
+def test_a_retried_request_opens_no_second_handoff_and_publishes_nothing_new(hub: Hub) -> None:
+    # Given a handoff request the router has handled
+    lead_id = hub.capture()
+    event = handoff_requested(lead_id)
+    first = hub.invoke(hub.router, event)
+    hub.published(None)
+    # When EventBridge delivers the same event again
+    second = hub.invoke(hub.router, event)
+    # Then it is the same handoff, still one for the lead, and nothing new is on the bus
+    assert second["handoff_id"] == first["handoff_id"]
+    assert second["published"] == []
+    assert hub.handoff_items() == 1 + 1 + 1  # the handoff, the lead's open-handoff lock, the rep's load
+    assert hub.published(None) == []
+
+
+def test_a_second_request_for_the_lead_while_one_is_open_opens_no_second_handoff(hub: Hub) -> None:
+    lead_id = hub.capture()
+    first = hub.request(lead_id)
+    second = hub.request(lead_id)  # another trigger, another event id, same priority
+    assert second["handoff_id"] == first["handoff_id"]
+    assert hub.handoff_items() == 3
+
+
+@pytest.mark.parametrize(
+    ("case", "detail"),
+    [
+        ("no detail", None),
+        ("detail a string", "lead.handoff_requested"),
+        ("no lead_id", {"event_type": "lead.handoff_requested", "priority": "standard"}),
+        ("a lead event of another type", "score_changed"),
+        ("a request without priority", "no_priority"),
+        ("priority urgent", "bad_priority"),
+    ],
+)
+def test_a_malformed_lead_event_is_dead_lettered_at_once(hub: Hub, case: str, detail: Any) -> None:
+    # Given a lead event that can never be applied (<case>)
+    good = handoff_requested("lead-x")["detail"]
+    if detail == "score_changed":
+        detail = good | {"event_type": "lead.score_changed", "priority": None}
+    elif detail == "no_priority":
+        detail = good | {"priority": None}
+    elif detail == "bad_priority":
+        detail = good | {"priority": "urgent"}
+    event = eventbridge(LEAD_EVENT_SOURCE, "lead.handoff_requested", detail)
+    # When the router gets it
+    outcome = hub.invoke(hub.router, event)
+    # Then the invocation succeeds (no retries), the event is in the router's failure queue with the reason,
+    # and nothing was stored or published
+    assert "dead_lettered" in outcome, outcome
+    [letter] = hub.dead_letters("handoff_router")
+    assert letter["requestContext"]["condition"] == "PermanentFailure"
+    assert letter["requestPayload"] == event
+    assert letter["responsePayload"]["errorMessage"]
+    assert hub.handoff_items() == 0
+    assert hub.published() == []
+
+
+@pytest.mark.parametrize("lead_id", ["", "x" * 3000], ids=["empty", "3000-chars"])
+def test_a_lead_id_no_lead_can_have_is_dropped_not_retried(hub: Hub, lead_id: str) -> None:
+    # (moto does not refuse a key over DynamoDB's 2,048 bytes as DynamoDB does: see the report)
+    outcome = hub.invoke(hub.router, handoff_requested(lead_id))
+    assert outcome["handoff_id"] is None or "dead_lettered" in outcome, outcome
+    assert hub.handoff_items() == 0
+
+
+def test_a_request_for_a_lead_the_hub_does_not_know_is_dropped_with_a_note(hub: Hub) -> None:
+    outcome = hub.request("no-such-lead")
+    assert (outcome["handoff_id"], outcome["note"]) == (None, "lead no-such-lead is not known to the hub")
+    assert hub.handoff_items() == 0
+    assert hub.dead_letters("handoff_router") == []
+
+
+# Router: Slack clicks ----------------------------------------------------------------------------------------------
+
+
+def test_a_slack_accept_from_the_assignee_accepts_the_handoff(hub: Hub) -> None:
+    # Given an assigned handoff
+    routed = hub.assigned()
+    hub.published(None)
+    # When the assignee clicks Accept in Slack
+    outcome = hub.invoke(hub.router, slack_click(routed["handoff_id"], SLACK_IDS[routed["rep_id"]]))
+    # Then it is accepted by them, handoff.accepted is on the bus once, and its timers are gone
+    assert outcome["status"] == "accepted", outcome
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rep_id) == ("accepted", routed["rep_id"])
+    assert stored.accepted_at is not None
+    assert types_of(hub.published()) == ["handoff.accepted"]
+    assert not [name for name in hub.timer_names() if name.startswith(routed["handoff_id"])]
+
+
+def test_a_slack_accept_from_another_rep_leaves_the_handoff_assigned(hub: Hub) -> None:
+    # Given a handoff assigned to one AMER SDR
+    routed = hub.assigned()
+    other = next(rep for rep in sorted(AMER_SDRS) if rep != routed["rep_id"])
+    hub.published(None)
+    # When another SDR clicks Accept on it
+    outcome = hub.invoke(hub.router, slack_click(routed["handoff_id"], SLACK_IDS[other]))
+    # Then nothing changes: still assigned to the first, nothing published, nothing dead-lettered
+    assert "not applied" in outcome["note"], outcome
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rep_id, stored.accepted_at) == ("assigned", routed["rep_id"], None)
+    assert hub.published() == []
+    assert hub.dead_letters("handoff_router") == []
+
+
+def test_a_slack_accept_from_an_unknown_slack_user_leaves_the_handoff_assigned(hub: Hub) -> None:
+    routed = hub.assigned()
+    hub.invoke(hub.router, slack_click(routed["handoff_id"], "U0STRANGER"))
+    assert hub.handoff(routed["handoff_id"]).status.value == "assigned"
+
+
+def test_a_slack_accept_from_the_teams_manager_accepts_it(hub: Hub) -> None:
+    routed = hub.assigned()
+    outcome = hub.invoke(hub.router, slack_click(routed["handoff_id"], MANAGER_SLACK_ID))
+    assert outcome["status"] == "accepted", outcome
+
+
+def test_a_slack_reject_from_the_assignee_moves_the_handoff_to_another_rep(hub: Hub) -> None:
+    routed = hub.assigned()
+    hub.published(None)
+    outcome = hub.invoke(hub.router, slack_click(routed["handoff_id"], SLACK_IDS[routed["rep_id"]], accept=False))
+    stored = hub.handoff(routed["handoff_id"])
+    assert stored.status.value == "assigned", outcome
+    assert stored.rep_id in AMER_SDRS - {routed["rep_id"]}
+    assert routed["rep_id"] in stored.excluded_reps
+    assert types_of(hub.published()) == ["handoff.assigned", "handoff.rejected"]
+
+
+def test_a_repeated_slack_accept_is_applied_once(hub: Hub) -> None:
+    routed = hub.assigned()
+    click = slack_click(routed["handoff_id"], SLACK_IDS[routed["rep_id"]])
+    hub.invoke(hub.router, click)
+    hub.published(None)
+    again = hub.invoke(hub.router, click)
+    assert again["status"] == "accepted"
+    assert hub.published() == []
+
+
+@pytest.mark.parametrize(
+    ("case", "detail"),
+    [("no detail", None), ("not canonical", {"handoff_id": "h-1"}), ("detail a list", [1, 2])],
+)
+def test_a_malformed_click_is_dead_lettered_at_once(hub: Hub, case: str, detail: Any) -> None:
+    event = eventbridge(WEBHOOK_EVENT_SOURCE, "handoff.accepted", detail)
+    outcome = hub.invoke(hub.router, event)
+    assert "dead_lettered" in outcome, outcome
+    [letter] = hub.dead_letters("handoff_router")
+    assert letter["requestPayload"] == event
+
+
+def test_a_click_on_a_handoff_the_hub_does_not_have_is_dropped_with_a_note(hub: Hub) -> None:
+    outcome = hub.invoke(hub.router, slack_click("0" * 32, SLACK_IDS["sdr-maya-chen"]))
+    assert outcome["handoff_id"] is None
+    assert "no handoff" in outcome["note"]
+    assert hub.dead_letters("handoff_router") == []
+
+
+def test_a_click_with_an_oversized_handoff_id_is_dropped_not_retried(hub: Hub) -> None:
+    outcome = hub.invoke(hub.router, slack_click("h" * 3000, SLACK_IDS["sdr-maya-chen"]))
+    assert outcome["handoff_id"] is None, outcome
+
+
+# Timers --------------------------------------------------------------------------------------------------------
+
+
+def timer(handoff_id: str, kind: str = "sla_accept", assignment: Any = 0) -> dict[str, Any]:
+    """What a timer's one-time schedule hands the timer function (`scheduler_timers.timer_input`)."""
+    return {"handoff_id": handoff_id, "kind": kind, "assignment": assignment, "due_at": datetime.now(UTC).isoformat()}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"handoff_id": "", "kind": "sla_accept", "assignment": 0},
+        {"handoff_id": "h", "kind": "explode", "assignment": 0},
+        {"handoff_id": "h", "kind": "sla_accept", "assignment": -1},
+        {"handoff_id": "h", "kind": "sla_accept", "assignment": "0"},
+        {"handoff_id": "h", "kind": "sla_accept", "assignment": True},
+        {"handoff_id": 7, "kind": "reminder", "assignment": 0},
+    ],
+    ids=["empty", "empty-id", "bad-kind", "negative", "string-assignment", "bool-assignment", "numeric-id"],
+)
+def test_a_malformed_timer_input_is_dead_lettered_at_once(hub: Hub, event: dict[str, Any]) -> None:
+    outcome = hub.invoke(hub.timers, event)
+    assert "dead_lettered" in outcome, outcome
+    [letter] = hub.dead_letters("handoff_timers")
+    assert letter["requestContext"]["condition"] == "PermanentFailure"
+    assert letter["requestPayload"] == event
+    assert "timer input" in letter["responsePayload"]["errorMessage"]
+
+
+def test_an_sla_timer_of_the_current_assignment_reassigns_and_announces_the_breach(hub: Hub) -> None:
+    # Given a handoff assigned and not accepted
+    routed = hub.assigned()
+    first = routed["rep_id"]
+    hub.published(None)
+    # When its SLA timer fires
+    outcome = hub.invoke(hub.timers, timer(routed["handoff_id"]))
+    # Then it moved to another AMER SDR, the first is excluded, and the breach and new assignment are published
+    stored = hub.handoff(routed["handoff_id"])
+    assert stored.status.value == "assigned", outcome
+    assert stored.rep_id in AMER_SDRS - {first}
+    assert (stored.reassignments, stored.excluded_reps) == (1, (first,))
+    events = hub.published()
+    assert types_of(events) == ["handoff.assigned", "handoff.sla_breached"]
+    breach = next(e for e in events if e["detail-type"] == "handoff.sla_breached")
+    assert (breach["detail"]["handoff_id"], breach["detail"]["rep_id"]) == (routed["handoff_id"], first)
+    # And the new assignment's timers are set, the old ones' SLA gone
+    names = hub.timer_names()
+    assert any(name.startswith(f"{routed['handoff_id']}-sla-1-") for name in names)
+    assert not any(name.startswith(f"{routed['handoff_id']}-sla-0-") for name in names)
+    # And the loads moved with it: the first rep has nothing open
+    loads = hub.router.service.repository.rep_loads()
+    assert (loads[first].open_handoffs, loads[stored.rep_id or ""].open_handoffs) == (0, 1)
+
+
+@pytest.mark.parametrize("stale", ["earlier assignment", "accepted since", "unknown handoff"])
+def test_a_stale_timer_changes_nothing(hub: Hub, stale: str) -> None:
+    # Given a handoff, and a timer that no longer applies to it (<stale>)
+    routed = hub.assigned()
+    handoff_id = routed["handoff_id"]
+    event = timer(handoff_id, assignment=1)
+    if stale == "accepted since":
+        hub.invoke(hub.router, slack_click(handoff_id, SLACK_IDS[routed["rep_id"]]))
+        event = timer(handoff_id, assignment=0)
+    elif stale == "unknown handoff":
+        event = timer("f" * 32)
+    before = hub.handoff(handoff_id)
+    hub.published(None)
+    # When it fires
+    outcome = hub.invoke(hub.timers, event)
+    # Then nothing changed, nothing was published, nothing dead-lettered
+    assert outcome["note"] == "stale timer", outcome
+    assert hub.handoff(handoff_id) == before
+    assert hub.published(None) == []
+    assert hub.dead_letters("handoff_timers") == []
+
+
+def test_a_reminder_timer_records_and_announces_a_reminder(hub: Hub) -> None:
+    routed = hub.assigned()
+    hub.published(None)
+    hub.invoke(hub.timers, timer(routed["handoff_id"], kind="reminder"))
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rep_id) == ("assigned", routed["rep_id"])
+    assert types_of(hub.published()) == ["handoff.reminded"]
+
+
+def test_a_second_breach_escalates_to_the_teams_manager(hub: Hub) -> None:
+    routed = hub.assigned()
+    hub.invoke(hub.timers, timer(routed["handoff_id"], assignment=0))
+    hub.published(None)
+    hub.invoke(hub.timers, timer(routed["handoff_id"], assignment=1))
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.rep_id, stored.reassignments) == ("mgr-priya-nair", 2)
+    assert types_of(hub.published()) == ["handoff.escalated", "handoff.sla_breached"]
+
+
+# Notifier ------------------------------------------------------------------------------------------------------
+
+
+class ServedSlack:
+    def __init__(self, sink: LocalSlack, url: str) -> None:
+        self.sink = sink
+        self.url = url
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return self.sink.messages(channel)
+
+    def forget(self) -> None:
+        requests.delete(f"{self.url}/_local/slack/messages", timeout=5)
+
+    def fail_next(self, calls: int = 1, kind: str = "server_error") -> None:
+        """Through the stand-in's faults endpoint, as a person would."""
+        answer = requests.post(f"{self.url}/_local/slack/faults", json={"calls": calls, "kind": kind}, timeout=5)
+        assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(scope="module")
+def served_slack() -> Iterator[ServedSlack]:
+    sink = LocalSlack()
+    server = make_server("127.0.0.1", 0, sink.wsgi(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield ServedSlack(sink, f"http://127.0.0.1:{server.port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def slack(served_slack: ServedSlack) -> ServedSlack:
+    served_slack.forget()
+    served_slack.sink.fail_next(0)
+    return served_slack
+
+
+@pytest.fixture
+def notifying(slack: ServedSlack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, ModuleType]]:
+    """The hub provisioned with the notifications secret pointing at the Slack stand-in (its `{hub_url}`), the
+    sender verified in moto's SES as the local hub does; and the notifier handler."""
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        provisioned = provision(CATALOG, STAGE, session, placeholders={"hub_url": slack.url})
+        verify_senders(CATALOG, STAGE, session)
+        notifier = handler_module("handoff_notifier")
+        # The notifier keeps the channels it built from the secret for a few minutes; this test's secret must
+        # be read (another test may have built them from its own).
+        monkeypatch.setattr(notifier.notifier._channels, "_built_at", float("-inf"))
+        yield Hub(provisioned), notifier
+
+
+def sent_emails() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        element["action_id"]: element["value"]
+        for block in message.get("blocks", [])
+        for element in block.get("elements", [])
+        if element.get("type") == "button"
+    }
+
+
+def test_an_assignment_is_sent_to_the_rep_in_slack_with_buttons_and_by_email(
+    notifying: tuple[Hub, ModuleType], slack: ServedSlack
+) -> None:
+    hub, notifier = notifying
+    # Given a standard handoff assigned, and its handoff.assigned on the bus
+    routed = hub.assigned()
+    [assigned] = [e for e in hub.published() if e["detail-type"] == "handoff.assigned"]
+    rep = routed["rep_id"]
+    # When the notifier gets the event
+    sent = hub.invoke(notifier, assigned)
+    # Then the rep got one Slack message, with Accept and Reject buttons carrying the handoff id
+    assert len(sent["slack"]) == 1, sent
+    [message] = slack.messages(SLACK_IDS[rep])
+    values = buttons(message)
+    assert set(values) == {"handoff_accept", "handoff_reject"}
+    assert all(routed["handoff_id"] in value for value in values.values())
+    # (only the rep: a standard handoff is no team alert)
+    assert len(slack.messages()) == 1
+    # And one email, from the configured sender to the rep's address, through SES
+    [email] = sent_emails()
+    assert email.source == SENDER
+    assert email.destinations["ToAddresses"] == [EMAILS[rep]]
+    assert sent["email"] == [email.id]
+
+
+def test_an_urgent_assignment_alerts_the_teams_channel_too(
+    notifying: tuple[Hub, ModuleType], slack: ServedSlack
+) -> None:
+    hub, notifier = notifying
+    lead_id = hub.capture()
+    hub.request(lead_id, "immediate")
+    [event] = [e for e in hub.published() if e["detail-type"] in ("handoff.assigned", "handoff.queued")]
+    if event["detail-type"] == "handoff.queued":
+        pytest.skip("no AMER SDR is within working hours now: an immediate handoff waits in the queue")
+    hub.invoke(notifier, event)
+    assert len(slack.messages("#sdr-amer-handoffs")) == 1
+
+
+@pytest.mark.parametrize("fault", ["fail_next() in-process", "the faults endpoint, ratelimited"])
+def test_a_slack_failure_fails_the_invocation_for_lambda_to_retry(
+    notifying: tuple[Hub, ModuleType], slack: ServedSlack, fault: str
+) -> None:
+    hub, notifier = notifying
+    # Given an assignment to tell, and Slack failing the next post
+    hub.assigned()
+    [assigned] = [e for e in hub.published() if e["detail-type"] == "handoff.assigned"]
+    if fault.startswith("fail_next"):
+        slack.sink.fail_next(1)
+    else:
+        slack.fail_next(1, "ratelimited")
+    # When the notifier gets the event, Then the invocation fails (Lambda retries it), nothing is swallowed
+    with pytest.raises(Exception) as failed:  # noqa: PT011 - slack_sdk's SlackApiError, whatever wraps it
+        hub.invoke(notifier, assigned)
+    assert "internal_error" in str(failed.value) or "ratelimited" in str(failed.value)
+    # and nothing was dead-lettered as permanent, no email went out for a message Slack never took
+    assert hub.dead_letters("handoff_notifier") == []
+    assert slack.messages() == []
+    assert sent_emails() == []
+    # And the retry, Slack back, tells the rep
+    sent = hub.invoke(notifier, assigned)
+    assert len(sent["slack"]) == 1
+    assert len(sent_emails()) == 1
+
+
+def test_a_malformed_notification_event_is_dead_lettered_at_once(notifying: tuple[Hub, ModuleType]) -> None:
+    hub, notifier = notifying
+    event = eventbridge(HANDOFF_EVENT_SOURCE, "handoff.assigned", {"handoff_id": "h-1"})
+    outcome = hub.invoke(notifier, event)
+    assert "dead_lettered" in outcome, outcome
+    [letter] = hub.dead_letters("handoff_notifier")
+    assert letter["requestPayload"] == event
