@@ -5,8 +5,10 @@
   cost per million deliveries at list price.
 - Cold start of every other function: import time (its own environment only, its boto3 clients included)
   against `import boto3` alone.
-- Scoring throughput (`scoring.py`), webhook -> MQL latency (`mql_latency.py`), vendor request -> event on the
-  bus (`publish_latency.py`) and a burst on the local hub (`burst.py`; BURST_DELIVERIES=0 skips it).
+- Scoring throughput (`scoring.py`), routing decisions (`routing.py`), webhook -> MQL latency
+  (`mql_latency.py`), vendor request -> event on the bus (`publish_latency.py`), speed to lead on the local hub
+  (`handoff_latency.py`: lead.handoff_requested -> handoff.assigned and -> the rep's Slack message) and a burst
+  on the local hub (`burst.py`; BURST_DELIVERIES=0 skips it).
 """
 
 from __future__ import annotations
@@ -68,16 +70,19 @@ def cold_start_rows() -> list[tuple[str, str, str, str]]:
 
 def main() -> int:
     from benchmarks.burst import DEFAULT_CONCURRENCY, DEFAULT_DELIVERIES, burst_rows
+    from benchmarks.handoff_latency import handoff_latency_rows
     from benchmarks.mql_latency import mql_latency_rows
     from benchmarks.publish_latency import publish_latency_rows
+    from benchmarks.routing import routing_rows
     from benchmarks.scoring import scoring_rows
     from benchmarks.webhook_path import webhook_path_rows
 
     leads = int(os.environ.get("BENCH_LEADS", "200"))
     deliveries = int(os.environ.get("BURST_DELIVERIES", DEFAULT_DELIVERIES))
     concurrency = int(os.environ.get("BURST_CONCURRENCY", DEFAULT_CONCURRENCY))
-    rows = webhook_path_rows() + cold_start_rows() + scoring_rows() + mql_latency_rows(leads)
+    rows = webhook_path_rows() + cold_start_rows() + scoring_rows() + routing_rows() + mql_latency_rows(leads)
     rows += publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))
+    rows += handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))
     rows += burst_rows(deliveries, concurrency) if deliveries > 0 else []
     header = ("what", "measure", "figure", "ratio / detail")
     widths = [max(len(row[i]) for row in [*rows, header]) for i in range(4)]

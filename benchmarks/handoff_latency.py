@@ -77,7 +77,7 @@ def _capture(session: requests.Session, url: str, admin: dict[str, str]) -> str:
 
 def _request(lead_id: str) -> dict[str, Any]:
     event = LeadEvent(
-        event_id=LeadEvent.id_for(lead_id, LeadEventType.HANDOFF_REQUESTED, "immediate"),
+        event_id=LeadEvent.id_for(lead_id, LeadEventType.HANDOFF_REQUESTED, "priority"),
         event_type=LeadEventType.HANDOFF_REQUESTED,
         occurred_at=datetime.now(UTC),
         lead_id=lead_id,
@@ -86,7 +86,7 @@ def _request(lead_id: str) -> dict[str, Any]:
         score=500.0,
         fit_score=100.0,
         engagement_score=400.0,
-        priority="immediate",
+        priority="priority",  # not held to working hours, so the figure does not depend on the time of day
         reason="benchmark",
     )
     return {

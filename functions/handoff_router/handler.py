@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import handoff_metrics
 from shared.function_environment import environment_of
 from shared.handoffs.clicks import apply_click
-from shared.handoffs.requests import request_from
+from shared.handoffs.requests import progress_from, request_from
 from shared.handoffs.won_deals import CustomerDirectory, apply_won_deal
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
@@ -31,6 +31,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = apply_won_deal(service, directory, event)
     elif event.get("source") == "revops.webhooks":
         outcome = apply_click(service, event)
+    elif event.get("detail-type") == "lead.stage_changed":
+        outcome = service.lead_progressed(*progress_from(event))
     else:
         outcome = service.request(*request_from(event))
     handoff_metrics.record(outcome)

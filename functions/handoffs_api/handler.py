@@ -94,7 +94,7 @@ def accept_handoff(handoff_id: HandoffId) -> HandoffView:
 
 
 def reject_handoff(handoff_id: HandoffId, request: Annotated[RejectRequest, Body()]) -> HandoffView:
-    outcome = _acting(lambda actor: service.reject(handoff_id, actor, request.reason))
+    outcome = _acting(lambda actor: service.reject(handoff_id, actor, request.reason, request.recycle))
     assert outcome.handoff is not None
     return handoff_view(outcome.handoff, leads)
 

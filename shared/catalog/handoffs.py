@@ -65,6 +65,17 @@ HANDOFFS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
                 Rule(
+                    name="handoffs-completed-by-lead-progress",
+                    description="A lead became an opportunity or a customer: its open handoff is complete",
+                    pattern={
+                        "source": [LEAD_EVENT_SOURCE],
+                        "detail-type": ["lead.stage_changed"],
+                        "detail": {"stage": ["Opportunity", "Customer"]},
+                    },
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+                Rule(
                     name="customer-handoffs-from-won-deals",
                     description="A deal was won: hand its customer to success",
                     pattern={"source": [WEBHOOK_EVENT_SOURCE], "detail-type": ["deal.won"]},

@@ -18,6 +18,11 @@ class _Request(BaseModel):
 
 class RejectRequest(_Request):
     reason: str = Field(min_length=1, max_length=1000, description="Why the rep turns the lead down (required).")
+    recycle: bool = Field(
+        False,
+        description="True: the lead is not ready for sales; it goes back to marketing nurture (handoff.recycled) "
+        "instead of to the next rep. An accepted handoff can be recycled too.",
+    )
 
 
 class RepUpdate(_Request):

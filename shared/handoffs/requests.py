@@ -21,3 +21,14 @@ def request_from(event: dict[str, Any]) -> tuple[str, Priority, str, str | None]
     if detail.event_type is not LeadEventType.HANDOFF_REQUESTED or detail.priority is None:
         raise InvalidInput(f"{detail.event_type.value} with priority {detail.priority} is not a handoff request")
     return detail.lead_id, Priority(detail.priority), detail.reason or detail.priority, detail.event_id
+
+
+def progress_from(event: dict[str, Any]) -> tuple[str, str, str]:
+    """(lead id, stage, event id) of a lead.stage_changed."""
+    try:
+        detail = LeadEvent.model_validate(event.get("detail"))
+    except ValidationError as exc:
+        raise InvalidInput(f"not a lead event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    if detail.event_type is not LeadEventType.STAGE_CHANGED:
+        raise InvalidInput(f"{detail.event_type.value} is not a stage change")
+    return detail.lead_id, detail.stage, detail.event_id

@@ -46,7 +46,7 @@ from shared.handoffs.ports import (
     TimerScheduler,
 )
 from shared.handoffs.routing import Router, route
-from shared.handoffs.sla import accept_due, reminder_times, should_escalate
+from shared.handoffs.sla import accept_due, first_touch_due, reminder_times, should_escalate
 from shared.handoffs.success_plans import SuccessPlanTemplate, load_success_plan
 from shared.webhooks.ports import EventPublisher
 
@@ -282,17 +282,44 @@ class HandoffService:
 
         return self._retrying(attempt)
 
-    def reject(self, handoff_id: str, actor: Actor, reason: str) -> Outcome:
-        """The assignee (or a manager) turns it down: it goes to the next eligible rep, never back to them."""
+    def reject(self, handoff_id: str, actor: Actor, reason: str, recycle: bool = False) -> Outcome:
+        """The assignee (or a manager) turns it down: it goes to the next eligible rep, never back to them; or,
+        with `recycle` (not ready for sales), the lead goes back to marketing nurture and the handoff closes."""
 
         def attempt() -> Outcome:
             current = self._flushed(self._must(handoff_id))
             self._check_actor(current, actor)
-            if current.status is not HandoffStatus.ASSIGNED:
-                raise WrongState(f"handoff {handoff_id} is {current.status.value}, not assigned: it cannot be rejected")
+            if current.status not in (HandoffStatus.ASSIGNED, HandoffStatus.ACCEPTED if recycle else None):
+                verb = "recycled" if recycle else "rejected"
+                raise WrongState(f"handoff {handoff_id} is {current.status.value}: it cannot be {verb}")
             now = self._clock.now()
+            if recycle:
+                recycled = self._transition(current, HandoffStatus.RECYCLED, actor.name, f"recycled: {reason}", now)
+                recycled = replace(recycled, sla_due_at=None, version=current.version + 1)
+                outcome = self._commit(HandoffChange(recycled, LeadLock.RELEASE, self._release(current, self._loads())))
+                self._timers.cancel(self._timers_of(current))
+                return outcome
             rejected = self._transition(current, HandoffStatus.REJECTED, actor.name, f"rejected: {reason}", now)
             return self._reassign(current, rejected, now, f"rejected by {current.rep_id}: {reason}", escalate=False)
+
+        return self._retrying(attempt)
+
+    def lead_progressed(self, lead_id: str, stage: str, cause_event_id: str) -> Outcome:
+        """The lead moved past sales acceptance (an opportunity, a customer): its open handoff is completed, the
+        lead freed and the rep's load lightened."""
+
+        def attempt() -> Outcome:
+            open_id = self.repository.open_handoff_of(lead_id)
+            if open_id is None:
+                return Outcome(None, note=f"lead {lead_id} has no open handoff")
+            current = self._flushed(self._must(open_id))
+            now = self._clock.now()
+            completed = self._transition(current, HandoffStatus.COMPLETED, HUB, f"the lead became {stage}", now)
+            completed = replace(completed, sla_due_at=None, version=current.version + 1)
+            release = self._release(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
+            outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release))
+            self._timers.cancel(self._timers_of(current))
+            return outcome
 
         return self._retrying(attempt)
 
@@ -395,8 +422,14 @@ class HandoffService:
             event.value,
             handoff.rep_id,
         )
+        details = handoff.details
+        if handoff.kind is HandoffKind.LEAD:  # seed 004: the first follow-up task, due by the first-touch SLA
+            due = first_touch_due(self.router.config, handoff.priority, rep, now)
+            task = {"title": f"First touch: {handoff.lead_id}", "owner": rep.rep_id, "due_at": due.isoformat()}
+            details = {**details, "follow_up_task": task}
         assigned = replace(
             handoff,
+            details=details,
             status=HandoffStatus.ASSIGNED,
             rep_id=rep.rep_id,
             team=decision.team,

@@ -552,6 +552,12 @@ def notifying(slack: ServedSlack, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
         yield Hub(provisioned), notifier
 
 
+def assigned_event(hub: Hub) -> dict[str, Any]:
+    """The handoff.assigned the bus carried, as EventBridge hands it to the notifier's rule."""
+    [assigned] = [e for e in hub.published() if e["detail-type"] == "handoff.assigned"]
+    return eventbridge(assigned["source"], assigned["detail-type"], assigned["detail"])
+
+
 def sent_emails() -> list[Any]:
     return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
 
@@ -571,7 +577,7 @@ def test_an_assignment_is_sent_to_the_rep_in_slack_with_buttons_and_by_email(
     hub, notifier = notifying
     # Given a standard handoff assigned, and its handoff.assigned on the bus
     routed = hub.assigned()
-    [assigned] = [e for e in hub.published() if e["detail-type"] == "handoff.assigned"]
+    assigned = assigned_event(hub)
     rep = routed["rep_id"]
     # When the notifier gets the event
     sent = hub.invoke(notifier, assigned)
@@ -594,12 +600,12 @@ def test_an_urgent_assignment_alerts_the_teams_channel_too(
     notifying: tuple[Hub, ModuleType], slack: ServedSlack
 ) -> None:
     hub, notifier = notifying
-    lead_id = hub.capture()
-    hub.request(lead_id, "immediate")
-    [event] = [e for e in hub.published() if e["detail-type"] in ("handoff.assigned", "handoff.queued")]
-    if event["detail-type"] == "handoff.queued":
-        pytest.skip("no AMER SDR is within working hours now: an immediate handoff waits in the queue")
-    hub.invoke(notifier, event)
+    # Given a `priority` handoff (a buying signal) assigned
+    routed = hub.assigned("priority")
+    # When the notifier gets its handoff.assigned
+    hub.invoke(notifier, assigned_event(hub))
+    # Then the rep and the team's channel hear of it
+    assert len(slack.messages(SLACK_IDS[routed["rep_id"]])) == 1
     assert len(slack.messages("#sdr-amer-handoffs")) == 1
 
 
@@ -610,7 +616,7 @@ def test_a_slack_failure_fails_the_invocation_for_lambda_to_retry(
     hub, notifier = notifying
     # Given an assignment to tell, and Slack failing the next post
     hub.assigned()
-    [assigned] = [e for e in hub.published() if e["detail-type"] == "handoff.assigned"]
+    assigned = assigned_event(hub)
     if fault.startswith("fail_next"):
         slack.sink.fail_next(1)
     else:

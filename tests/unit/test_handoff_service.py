@@ -261,3 +261,34 @@ def test_a_won_customer_goes_to_a_csm_with_a_plan_once_and_a_different_request_c
     with pytest.raises(ConflictingHandoff, match="open handoff"):
         world.service.customer_handoff(CustomerHandoffRequest(customer_id="acct-1", deal_id="deal-2"), "sales")
     assert len(world.published()) == 3
+
+
+def test_a_lead_that_becomes_an_opportunity_completes_its_handoff_and_frees_the_rep(world: World) -> None:
+    # Given an accepted handoff, with its first follow-up task due by the first-touch SLA
+    lead = world.lead("lead-10")
+    handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-10").handoff
+    assert handoff is not None
+    assert handoff.details["follow_up_task"]["owner"] == handoff.rep_id
+    world.service.accept(handoff.handoff_id, as_rep(handoff.rep_id or ""))
+    # When the lead becomes an opportunity
+    done = world.service.lead_progressed(lead, "Opportunity", "stage-event-1").handoff
+    # Then the handoff is completed, the lead is free for a later handoff and the rep's load is back to 0
+    assert done is not None
+    assert done.status is HandoffStatus.COMPLETED
+    assert world.repository.open_handoff_of(lead) is None
+    assert world.repository.rep_loads()[handoff.rep_id or ""].open_handoffs == 0
+    assert world.published(HandoffEventType.COMPLETED) == ["handoff.completed"]
+    assert world.service.lead_progressed(lead, "Customer", "stage-event-2").note.endswith("has no open handoff")
+
+
+def test_a_lead_not_ready_for_sales_is_recycled_to_nurture(world: World) -> None:
+    lead = world.lead("lead-11")
+    handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-11").handoff
+    assert handoff is not None
+    recycled = world.service.reject(handoff.handoff_id, as_rep(handoff.rep_id or ""), "student", recycle=True).handoff
+    assert recycled is not None
+    assert recycled.status is HandoffStatus.RECYCLED
+    assert world.repository.open_handoff_of(lead) is None
+    assert world.repository.rep_loads()[handoff.rep_id or ""].open_handoffs == 0
+    assert world.published(HandoffEventType.RECYCLED) == ["handoff.recycled"]
+    assert world.timers.live == {}
