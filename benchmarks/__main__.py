@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,10 +81,29 @@ def main() -> int:
     leads = int(os.environ.get("BENCH_LEADS", "200"))
     deliveries = int(os.environ.get("BURST_DELIVERIES", DEFAULT_DELIVERIES))
     concurrency = int(os.environ.get("BURST_CONCURRENCY", DEFAULT_CONCURRENCY))
-    rows = webhook_path_rows() + cold_start_rows() + scoring_rows() + routing_rows() + mql_latency_rows(leads)
-    rows += publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))
-    rows += handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))
-    rows += burst_rows(deliveries, concurrency) if deliveries > 0 else []
+    sections: list[tuple[str, Callable[[], list[tuple[str, str, str, str]]]]] = [
+        ("webhook path", webhook_path_rows),
+        ("cold start", cold_start_rows),
+        ("scoring", scoring_rows),
+        ("routing", routing_rows),
+        ("MQL latency", lambda: mql_latency_rows(leads)),
+        ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
+        ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),
+    ]
+    if deliveries > 0:
+        sections.append(("burst", lambda: burst_rows(deliveries, concurrency)))
+    rows: list[tuple[str, str, str, str]] = []
+    failed = 0
+    for name, measure in sections:
+        # Each section as it is measured (stderr), so a long run shows progress and one failure costs no others.
+        try:
+            section = measure()
+        except Exception as exc:  # a section that fails is reported in the table; the others still run
+            failed += 1
+            section = [(name, "FAILED", type(exc).__name__, str(exc)[:160])]
+        for row in section:
+            print("  ".join(row), file=sys.stderr, flush=True)
+        rows += section
     header = ("what", "measure", "figure", "ratio / detail")
     widths = [max(len(row[i]) for row in [*rows, header]) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
@@ -93,7 +113,7 @@ def main() -> int:
     print(f"\ncold start: median of {COLD_RUNS} fresh interpreters; webhook CPU: median of interleaved rounds")
     if deliveries > 0:
         print("burst: wall time on the hub `make run` starts; memory is the hub's VmRSS (BURST_DELIVERIES=0 skips it)")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.function_environment import environment_of
 from shared.handoff_metrics import record as record_metrics
 from shared.handoffs.api_models import (
+    MAX_YEAR,
     CustomerHandoffBody,
     CustomerHandoffView,
     HandoffList,
@@ -70,6 +71,9 @@ def handoff_metrics(
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> HandoffMetrics:
+    for name, moment in (("from", start), ("to", end)):
+        if moment is not None and not 1970 <= moment.year <= MAX_YEAR:
+            raise BadRequest(f"`{name}` must fall between 1970 and {MAX_YEAR}")
     now = service.now()
     end = _aware(end) if end else now
     start = _aware(start) if start else end - timedelta(days=30)

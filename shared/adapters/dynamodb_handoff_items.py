@@ -157,6 +157,8 @@ def _history_map(entry: HistoryEntry) -> dict[str, Any]:
         "actor": entry.actor,
         "cause": entry.cause,
         "rep_id": entry.rep_id,
+        "event": entry.event,
+        "previous_rep_id": entry.previous_rep_id,
     }
     return {name: value for name, value in mapped.items() if value is not None}
 
@@ -168,6 +170,8 @@ def _history_entry(mapped: Mapping[str, Any]) -> HistoryEntry:
         actor=mapped["actor"],
         cause=mapped["cause"],
         rep_id=mapped.get("rep_id"),
+        event=mapped.get("event"),
+        previous_rep_id=mapped.get("previous_rep_id"),
     )
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.handoffs.model import Handoff, HistoryEntry, RepLoad
 from shared.leads.api_models import LeadView
+
+MAX_YEAR = 2199  # working-time and metrics arithmetic step past a date; keep every date well inside datetime's
 
 
 class _Request(BaseModel):
@@ -58,7 +60,16 @@ class RoutingSimulationRequest(_Request):
         None, max_length=1000, description="Leads to route; without them, the stored open MQLs (up to `limit`)."
     )
     limit: int = Field(200, ge=1, le=1000)
-    as_of: datetime | None = Field(None, description="The moment to route at (working hours); default now.")
+    as_of: datetime | None = Field(
+        None, description="The moment to route at (working hours), 1970 to 2199; default now."
+    )
+
+    @field_validator("as_of")
+    @classmethod
+    def _within_routable_time(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and not 1970 <= moment.year <= MAX_YEAR:
+            raise ValueError(f"as_of must fall between 1970 and {MAX_YEAR}")
+        return moment
 
 
 class SkipView(BaseModel):

@@ -123,7 +123,7 @@ class WorkingHours(_Strict):
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or an overlong name
             raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
         return name
 
@@ -153,6 +153,11 @@ class WorkingHours(_Strict):
         return self
 
 
+# Dates a routing file may name: working-time arithmetic steps a day past an absence, which must stay a date.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
 class OutOfOffice(_Strict):
     """An absence, both days inclusive, as dates of the rep's own time zone."""
 
@@ -165,6 +170,8 @@ class OutOfOffice(_Strict):
     def _ordered(self) -> OutOfOffice:
         if self.first > self.last:
             raise ValueError(f"from {self.first} is after to {self.last}")
+        if not (self.first >= EARLIEST_DATE and self.last <= LATEST_DATE):
+            raise ValueError(f"absences lie between {EARLIEST_DATE} and {LATEST_DATE}")
         return self
 
 

@@ -72,5 +72,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body",))
+    parts = tuple(error.get("loc", ()))
+    location = ".".join(str(part) for part in parts if part not in ("body",))
+    if not location and parts == ("body",):
+        location = "body"  # the whole body is missing or not an object: say so rather than nothing
     return f"{location}: {error.get('msg', 'invalid')}" if location else str(error.get("msg", "invalid"))

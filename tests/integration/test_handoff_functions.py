@@ -28,13 +28,14 @@ from local_runtime.hub import verify_senders
 from local_runtime.lambda_events import LOCAL_ACCOUNT, LocalLambdaContext, rest_proxy_event
 from local_runtime.provision import Provisioned, provision
 from local_runtime.slack_sink import LocalSlack
+from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.catalog import CATALOG, physical_name
 from shared.catalog.model import timer_group
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType, Subject
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
 from shared.handoffs.model import Handoff
-from tests.integration.conftest import STAGE, drain, handler_module
+from tests.integration.conftest import STAGE, drain, handler_module, refuse_put_events
 
 REGION = "us-east-1"
 ADMIN = {"sub": "u-admin", "cognito:groups": "admin", "cognito:username": "admin", "token_use": "id"}
@@ -80,7 +81,7 @@ def handoff_requested(lead_id: str, priority: str = "standard", event_id: str | 
         score=60,
         fit_score=40,
         engagement_score=20,
-        priority=priority,  # type: ignore[arg-type]
+        priority=priority,
         reason=f"{priority} test request",
     )
     return eventbridge(LEAD_EVENT_SOURCE, LeadEventType.HANDOFF_REQUESTED.value, detail.model_dump(mode="json"))
@@ -252,6 +253,25 @@ def test_a_retried_request_opens_no_second_handoff_and_publishes_nothing_new(hub
     assert second["published"] == []
     assert hub.handoff_items() == 1 + 1 + 1  # the handoff, the lead's open-handoff lock, the rep's load
     assert hub.published(None) == []
+
+
+def test_an_assignment_the_bus_refused_is_published_when_the_event_is_retried(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given EventBridge refusing the router's next PutEvents
+    events = boto3.client("events", region_name=REGION)
+    publisher = EventBridgePublisher(events, hub.aws.bus_name, HANDOFF_EVENT_SOURCE)
+    monkeypatch.setattr(hub.router.service, "_publisher", publisher)
+    refuse_put_events(events, times=1)
+    event = handoff_requested(hub.capture())
+    # When the request is handled, fails on the bus (Lambda retries it), and is handled again
+    with pytest.raises(RuntimeError, match="the bus refused"):
+        hub.invoke(hub.router, event)
+    hub.published(None)
+    retried = hub.invoke(hub.router, event)
+    # Then the assignment is stored once and is on the bus after all: the rep hears of it
+    assert retried["status"] == "assigned"
+    assert types_of(hub.published()) == ["handoff.assigned", "lead.nurture_paused"]
 
 
 def test_a_second_request_for_the_lead_while_one_is_open_opens_no_second_handoff(hub: Hub) -> None:

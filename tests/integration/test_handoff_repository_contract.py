@@ -151,7 +151,20 @@ history_entries = st.builds(
     actor=words,
     cause=st.text(max_size=40),
     rep_id=st.none() | words,
+    event=st.none() | words,
+    previous_rep_id=st.none() | words,
 )
+
+
+def test_every_history_field_is_drawn() -> None:
+    """A field added to HistoryEntry and not drawn above would go untested by the round trip (it once was)."""
+    from dataclasses import fields
+
+    assert {f.name for f in fields(HistoryEntry)} == {
+        "at", "status", "actor", "cause", "rep_id", "event", "previous_rep_id"
+    }  # fmt: skip
+
+
 _drawn_fields: dict[str, st.SearchStrategy[Any]] = {
     "handoff_id": words,
     "lead_id": words,

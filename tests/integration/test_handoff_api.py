@@ -1,0 +1,757 @@
+"""The handoff and routing API over moto, with API Gateway REST proxy events carrying Cognito claims (issue 10):
+who may call what (the catalog's groups), who may accept or reject a handoff, listings and their cursors, a
+handoff with its lead, run-time rep overrides that routing obeys, what-if simulations that write nothing, and
+speed-to-lead metrics. No input answers 5xx; every effect is read back from the store or the bus."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
+from local_runtime.provision import Provisioned
+from shared.catalog.handoffs import HANDOFFS_DOMAIN
+from shared.catalog.model import Group, Route
+from tests.integration.test_handoff_functions import ADMIN, AMER_SDRS, EMAILS, Hub, types_of
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTING_FILE: dict[str, Any] = json.loads((ROOT / "config" / "routing.json").read_text())
+ROUTES = {route.operation: route for fn in HANDOFFS_DOMAIN.functions for route in fn.routes}
+HANDOFFS = "/api/v1/handoffs"
+HANDOFF = "/api/v1/handoffs/{handoff_id}"
+ACCEPT = "/api/v1/handoffs/{handoff_id}/accept"
+REJECT = "/api/v1/handoffs/{handoff_id}/reject"
+METRICS = "/api/v1/handoffs/metrics"
+REPS = "/api/v1/routing/reps"
+REP = "/api/v1/routing/reps/{rep_id}"
+SIMULATE = "/api/v1/routing/simulate"
+Claims = dict[str, str] | None
+
+
+def token(group: str = "sales", username: str = "someone", **more: str) -> dict[str, str]:
+    """The claims of a Cognito ID token as API Gateway's authorizer passes them on."""
+    return {"sub": f"sub-{username}", "cognito:groups": group, "cognito:username": username, "token_use": "id"} | more
+
+
+def rep(rep_id: str, group: str = "sales") -> dict[str, str]:
+    return token(group, rep_id, email=EMAILS.get(rep_id, f"{rep_id}@example.com"))
+
+
+MANAGER = rep("mgr-priya-nair")
+
+
+class Api:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def call(
+        self,
+        method: str,
+        resource: str,
+        claims: Claims = ADMIN,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        **path: str,
+    ) -> tuple[int, dict[str, Any]]:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        event = rest_proxy_event(
+            method=method,
+            path=resource.format(**path),
+            resource=resource,
+            path_parameters=path or None,
+            query={key: [value] for key, value in (query or {}).items()},
+            headers={"Content-Type": "application/json"} if data else {},
+            body=data,
+            claims=claims,
+        )
+        try:
+            answer = self.hub.api.handler(event, LocalLambdaContext("handoffs-api"))
+        except Exception as failed:  # the function failed: API Gateway answers 502
+            return 502, {"message": f"the function failed: {type(failed).__name__}: {failed}"}
+        return int(answer["statusCode"]), json.loads(answer["body"] or "{}")
+
+    def ok(self, method: str, resource: str, claims: Claims = ADMIN, **kwargs: Any) -> dict[str, Any]:
+        status, body = self.call(method, resource, claims, **kwargs)
+        assert status == 200, (status, body)
+        return body
+
+    def get(self, handoff_id: str) -> dict[str, Any]:
+        return self.ok("GET", HANDOFF, handoff_id=handoff_id)
+
+    def accept(self, handoff_id: str, claims: Claims = ADMIN) -> tuple[int, dict[str, Any]]:
+        return self.call("POST", ACCEPT, claims, handoff_id=handoff_id)
+
+    def reject(self, handoff_id: str, claims: Claims = ADMIN, body: Any = None) -> tuple[int, dict[str, Any]]:
+        return self.call("POST", REJECT, claims, body={"reason": "wrong territory"} if body is None else body,
+                         handoff_id=handoff_id)  # fmt: skip
+
+    def list(self, **query: str) -> dict[str, Any]:
+        return self.ok("GET", HANDOFFS, query=query)
+
+    def reps(self) -> dict[str, dict[str, Any]]:
+        return {r["rep_id"]: r for r in self.ok("GET", REPS)["reps"]}
+
+    def set_rep(self, rep_id: str, **update: Any) -> dict[str, Any]:
+        return self.ok("PUT", REP, body=update, rep_id=rep_id)
+
+    def simulate(self, body: Any = None, raw: bytes | None = None) -> tuple[int, dict[str, Any]]:
+        return self.call("POST", SIMULATE, body=body, raw=raw)
+
+
+@pytest.fixture
+def api(aws: Provisioned) -> Api:
+    return Api(Hub(aws))
+
+
+Case = tuple[str, dict[str, Any], int, str]  # what, Api.call's arguments, the status, what the message names
+
+
+def misanswered(api: Api, cases: list[Case]) -> dict[str, tuple[int, str, bool]]:
+    """The cases not answered with their status and a message naming what they should: {} when all are right
+    (each: the status, the message, whether it was at least a 4xx)."""
+    wrong = {}
+    for case, request, status, mentions in cases:
+        answered, body = api.call(**request)
+        message = str(body.get("message", ""))
+        if answered != status or mentions not in message:
+            wrong[case] = (answered, message[:300], 400 <= answered < 500 and mentions in message)
+    return wrong
+
+
+# 1. RBAC per the catalog -------------------------------------------------------------------------------------------
+
+# The routes of issue 10, each with a request an allowed caller gets a 2xx for, made fresh for each caller (a new
+# handoff to accept...); any other route of the domain (the cs-sales handoff) is checked for its refusals only.
+Request = Callable[[Api], dict[str, Any]]
+
+
+def _existing(api: Api) -> str:
+    return str(api.hub.assigned()["handoff_id"])
+
+
+REQUESTS: dict[str, Request] = {
+    "list_handoffs": lambda api: {"method": "GET", "resource": HANDOFFS},
+    "handoff_metrics": lambda api: {"method": "GET", "resource": METRICS},
+    "get_handoff": lambda api: {"method": "GET", "resource": HANDOFF, "handoff_id": _existing(api)},
+    "accept_handoff": lambda api: {"method": "POST", "resource": ACCEPT, "handoff_id": _existing(api)},
+    "reject_handoff": lambda api: {
+        "method": "POST",
+        "resource": REJECT,
+        "handoff_id": _existing(api),
+        "body": {"reason": "not my territory"},
+    },
+    "list_reps": lambda api: {"method": "GET", "resource": REPS},
+    "update_rep": lambda api: {"method": "PUT", "resource": REP, "rep_id": "sdr-sam-okafor", "body": {"capacity": 9}},
+    "simulate_routing": lambda api: {
+        "method": "POST",
+        "resource": SIMULATE,
+        "body": {"routing": ROUTING_FILE, "leads": [{"lead_id": "sim-1", "email": "a@b.example", "country": "US"}]},
+    },
+}
+
+
+def _any_request(route: Route) -> Request:
+    """A request for a route of the domain this file does not know the inputs of: its parameters made up."""
+    parameters = dict.fromkeys(re.findall(r"\{([^}]+)\}", route.path), "x-1")
+    body: dict[str, Any] | None = {} if route.json_body else None
+    return lambda api: {"method": route.method, "resource": route.path, "body": body, **parameters}
+
+
+def test_every_route_of_issue_10_is_in_the_catalog() -> None:
+    assert set(REQUESTS) <= set(ROUTES)
+
+
+@pytest.mark.parametrize("operation", sorted(ROUTES))
+def test_each_route_admits_exactly_the_catalogs_groups(api: Api, operation: str) -> None:
+    route: Route = ROUTES[operation]
+    # Given each of the six groups (as a manager rep: the accept / reject rules let them act), and no token
+    callers: list[tuple[str, Claims]] = [("no token", None)]
+    callers += [(group.value, rep("mgr-priya-nair", group.value)) for group in Group]
+    make = REQUESTS.get(operation) or _any_request(route)
+    for caller, claims in callers:
+        request = make(api)
+        target = request.get("handoff_id")
+        # When they call the route
+        status, body = api.call(claims=claims, **request)
+        # Then: 401 without a token, 403 naming the groups for a group the catalog does not list, 2xx otherwise
+        if claims is None:
+            assert status == 401, (caller, status, body)
+        elif Group(caller) in (route.groups or ()) and operation in REQUESTS:
+            assert 200 <= status < 300, (caller, status, body)
+        elif Group(caller) in (route.groups or ()):
+            assert status not in (401, 403), (caller, status, body)
+            assert status < 500, (caller, status, body)
+        else:
+            assert status == 403, (caller, status, body)
+            assert route.key in body["message"]
+        if status in (401, 403):
+            # and a refusal changed nothing
+            assert body["message"]
+            if target is not None:
+                assert api.hub.handoff(target).status.value == "assigned"
+    if operation == "update_rep":
+        allowed = route.groups or frozenset()
+        assert api.reps()["sdr-sam-okafor"]["capacity"] == (9 if allowed else 15)
+
+
+# 2. Accept / reject rules ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["assignee by username", "assignee by email claim", "the team's manager", "another team's manager", "an admin"],
+)
+def test_the_assignee_a_manager_or_an_admin_may_accept(api: Api, who: str) -> None:
+    # Given a handoff assigned to an AMER SDR
+    routed = api.hub.assigned()
+    assignee = routed["rep_id"]
+    claims = {
+        "assignee by username": rep(assignee),
+        "assignee by email claim": token("sales", "c0ffee00-user-pool-uuid", email=EMAILS[assignee].upper()),
+        "the team's manager": MANAGER,
+        "another team's manager": rep("mgr-claire-dubois"),
+        "an admin": token("admin", "ops-admin"),
+    }[who]
+    api.hub.published(None)
+    # When they accept it
+    status, body = api.accept(routed["handoff_id"], claims)
+    # Then it is accepted, stored so, handoff.accepted is on the bus, and the assignee is still the rep
+    assert status == 200, body
+    assert (body["status"], body["rep_id"]) == ("accepted", assignee)
+    assert api.hub.handoff(routed["handoff_id"]).accepted_at is not None
+    assert types_of(api.hub.published()) == ["handoff.accepted"]
+
+
+@pytest.mark.parametrize("who", ["another SDR of the team", "a sales user who is no rep", "an SDR of another team"])
+def test_anyone_else_is_refused_with_a_message_and_nothing_changes(api: Api, who: str) -> None:
+    routed = api.hub.assigned()
+    other = next(r for r in sorted(AMER_SDRS) if r != routed["rep_id"])
+    claims = {
+        "another SDR of the team": rep(other),
+        "a sales user who is no rep": token("sales", "intern", email="intern@example.com"),
+        "an SDR of another team": rep("sdr-lena-vogel"),
+    }[who]
+    api.hub.published(None)
+    for act in (api.accept, api.reject):
+        status, body = act(routed["handoff_id"], claims)
+        assert status == 403, body
+        assert "assignee" in body["message"]
+    stored = api.hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rep_id, stored.excluded_reps) == ("assigned", routed["rep_id"], ())
+    assert api.hub.published(None) == []
+
+
+def test_a_second_accept_is_an_idempotent_200(api: Api) -> None:
+    routed = api.hub.assigned()
+    first = api.accept(routed["handoff_id"], rep(routed["rep_id"]))
+    api.hub.published(None)
+    second = api.accept(routed["handoff_id"], rep(routed["rep_id"]))
+    assert (first[0], second[0]) == (200, 200)
+    assert second[1]["accepted_at"] == first[1]["accepted_at"]
+    assert [(e["at"], e["status"]) for e in second[1]["history"]] == [
+        (e["at"], e["status"]) for e in first[1]["history"]
+    ]
+    assert api.hub.published(None) == []
+
+
+def test_a_second_accept_by_someone_who_may_not_accept_is_still_403(api: Api) -> None:
+    routed = api.hub.assigned()
+    assert api.accept(routed["handoff_id"], rep(routed["rep_id"]))[0] == 200
+    other = next(r for r in sorted(AMER_SDRS) if r != routed["rep_id"])
+    status, body = api.accept(routed["handoff_id"], rep(other))
+    assert status == 403, body
+
+
+@pytest.mark.parametrize(
+    ("body", "raw"),
+    [
+        ({}, None),
+        ({"reason": ""}, None),
+        ({"reason": None}, None),
+        (None, b""),
+    ],
+    ids=["no reason", "empty reason", "null reason", "no body"],
+)
+def test_a_reject_without_a_reason_is_422_naming_reason(api: Api, body: Any, raw: bytes | None) -> None:
+    routed = api.hub.assigned()
+    status, answer = api.call("POST", REJECT, rep(routed["rep_id"]), body=body, raw=raw,
+                              handoff_id=routed["handoff_id"])  # fmt: skip
+    assert status == 422, answer
+    # the field at fault: `reason`, or the whole body when there is none
+    assert ("reason" if body is not None else "body") in answer["message"]
+    assert api.hub.handoff(routed["handoff_id"]).rep_id == routed["rep_id"]
+
+
+def test_a_reject_with_a_reason_goes_to_the_next_rep_and_never_back(api: Api) -> None:
+    routed = api.hub.assigned()
+    first = routed["rep_id"]
+    api.hub.published(None)
+    status, body = api.reject(routed["handoff_id"], rep(first), {"reason": "wrong territory"})
+    assert status == 200, body
+    assert body["status"] == "assigned"
+    assert body["rep_id"] in AMER_SDRS - {first}
+    assert first in body["excluded_reps"]
+    assert any("wrong territory" in entry["cause"] for entry in body["history"])
+    assert types_of(api.hub.published()) == ["handoff.assigned", "handoff.rejected"]
+    # and the first rep's load was released
+    reps = api.reps()
+    assert (reps[first]["open_handoffs"], reps[body["rep_id"]]["open_handoffs"]) == (0, 1)
+
+
+def test_a_handoffs_history_keeps_each_transitions_event_and_previous_rep(api: Api) -> None:
+    # Given a handoff assigned, then rejected by its first rep and assigned to another
+    routed = api.hub.assigned()
+    first = routed["rep_id"]
+    assert api.reject(routed["handoff_id"], rep(first))[0] == 200
+    # When it is read back
+    history = api.get(routed["handoff_id"])["history"]
+    # Then each transition names the event it published, and the reassignment whom it came from
+    assert [entry["event"] for entry in history] == [None, "handoff.assigned", "handoff.rejected", "handoff.assigned"]
+    assert history[-1]["previous_rep_id"] == first
+
+
+def test_a_reject_when_nobody_else_may_take_it_leaves_it_in_the_teams_queue(api: Api) -> None:
+    routed = api.hub.assigned()
+    for sdr in AMER_SDRS - {routed["rep_id"]}:
+        api.set_rep(sdr, available=False)
+    status, body = api.reject(routed["handoff_id"], rep(routed["rep_id"]))
+    assert status == 200, body
+    assert (body["status"], body["rep_id"], body["queue"]) == ("queued", None, "sdr-amer-queue")
+    assert api.reps()[routed["rep_id"]]["open_handoffs"] == 0
+
+
+def _queued(api: Api) -> str:
+    """A handoff no rep could take: every AMER SDR set unavailable, so it waits in the team's queue."""
+    for sdr in AMER_SDRS:
+        api.set_rep(sdr, available=False)
+    routed = api.hub.request(api.hub.capture())
+    assert routed["status"] == "queued", routed
+    return str(routed["handoff_id"])
+
+
+def test_accepting_or_rejecting_a_handoff_that_is_not_assigned_is_409(api: Api) -> None:
+    # Given an accepted handoff and a queued one
+    accepted = api.hub.assigned()["handoff_id"]
+    assert api.accept(accepted)[0] == 200
+    queued = _queued(api)
+    # When an admin rejects the accepted one, accepts or rejects the queued one: 409 saying why
+    for status, body in (api.reject(accepted), api.accept(queued), api.reject(queued)):
+        assert status == 409, body
+        assert "cannot be" in body["message"]
+    assert api.hub.handoff(accepted).status.value == "accepted"
+    assert api.hub.handoff(queued).status.value == "queued"
+
+
+def test_unknown_or_malformed_handoff_ids_are_4xx_naming_them(api: Api) -> None:
+    unknown = "0" * 32
+    cases: list[Case] = [
+        ("get unknown", {"method": "GET", "resource": HANDOFF, "handoff_id": unknown}, 404, unknown),
+        ("accept unknown", {"method": "POST", "resource": ACCEPT, "handoff_id": unknown}, 404, unknown),
+        (
+            "reject unknown",
+            {"method": "POST", "resource": REJECT, "handoff_id": unknown, "body": {"reason": "r"}},
+            404,
+            unknown,
+        ),
+    ]
+    cases += [
+        (f"get {bad!r}", {"method": "GET", "resource": HANDOFF, "handoff_id": bad}, 422, "handoff_id")
+        for bad in ("bad id!", "x" * 65, "%00")
+    ]
+    assert misanswered(api, cases) == {}
+
+
+# 3. Listings and a handoff with its lead -------------------------------------------------------------------------
+
+
+def test_listings_filter_by_status_rep_and_priority(api: Api) -> None:
+    # Given three standard handoffs (one accepted), a priority one, and a queued one
+    standard = [api.hub.assigned() for _ in range(3)]
+    urgent = api.hub.assigned("priority")
+    api.accept(standard[0]["handoff_id"])
+    queued = _queued(api)
+    every = {h["handoff_id"] for h in [*standard, urgent]} | {queued}
+
+    def ids(**query: str) -> set[str]:
+        return {item["handoff_id"] for item in api.list(limit="200", **query)["items"]}
+
+    # Then each filter gives exactly its handoffs
+    assert ids() == every
+    assert ids(status="accepted") == {standard[0]["handoff_id"]}
+    assert ids(status="queued") == {queued}
+    assert ids(status="assigned") == {h["handoff_id"] for h in [*standard[1:], urgent]}
+    assert ids(priority="priority") == {urgent["handoff_id"]}
+    assert ids(priority="standard", status="assigned") == {h["handoff_id"] for h in standard[1:]}
+    for sdr in AMER_SDRS:
+        mine = {h["handoff_id"] for h in [*standard, urgent] if h["rep_id"] == sdr}
+        assert ids(rep_id=sdr) == mine
+        assert ids(rep_id=sdr, status="accepted") == mine & {standard[0]["handoff_id"]}
+    assert ids(rep_id="nobody") == set()
+
+
+def test_listings_page_newest_first_with_a_cursor(api: Api) -> None:
+    made = [api.hub.assigned()["handoff_id"] for _ in range(5)]
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = api.list(limit="2", **({"cursor": cursor} if cursor else {}))
+        seen += [item["handoff_id"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert seen == list(reversed(made))
+
+
+def test_bad_listing_queries_are_4xx_naming_what(api: Api) -> None:
+    bad: list[tuple[dict[str, str], int, str]] = [
+        ({"cursor": "%%%"}, 400, "cursor"),
+        ({"cursor": "bm90LWEtY3Vyc29y"}, 400, "cursor"),
+        ({"cursor": "x" * 3000}, 422, "cursor"),
+        ({"status": "exploded"}, 422, "status"),
+        ({"priority": "urgent"}, 422, "priority"),
+        ({"limit": "0"}, 422, "limit"),
+        ({"limit": "201"}, 422, "limit"),
+        ({"limit": "ten"}, 422, "limit"),
+        ({"rep_id": "r" * 65}, 422, "rep_id"),
+    ]
+    cases: list[Case] = [
+        (json.dumps(query)[:60], {"method": "GET", "resource": HANDOFFS, "query": query}, status, mentions)
+        for query, status, mentions in bad
+    ]
+    assert misanswered(api, cases) == {}
+
+
+def test_a_cursor_of_another_listing_is_400(api: Api) -> None:
+    for _ in range(3):
+        api.hub.assigned()
+    cursor = api.list(limit="1")["next_cursor"]
+    status, body = api.call("GET", HANDOFFS, query={"cursor": cursor, "status": "assigned", "limit": "1"})
+    assert status == 400, body
+    assert "cursor" in body["message"]
+
+
+def test_a_handoff_carries_its_lead_with_the_score_breakdown_and_engagement(api: Api) -> None:
+    # Given a lead who requested a demo, and its handoff
+    email = "grace.hopper@navy-systems.example"
+    lead_id = api.hub.capture(email, first_name="Grace", last_name="Hopper")
+    api.hub.engage(email, "demo_request")
+    routed = api.hub.request(lead_id)
+    # When a sales user reads the handoff
+    status, handoff = api.call("GET", HANDOFF, token("sales"), handoff_id=routed["handoff_id"])
+    # Then it has the assignee, the SLA, the history, and the lead with its breakdown and its engagement
+    assert status == 200, handoff
+    assert (handoff["rep_id"], handoff["status"]) == (routed["rep_id"], "assigned")
+    assert handoff["sla_due_at"] is not None
+    assert [entry["status"] for entry in handoff["history"]] == ["requested", "assigned"]
+    lead = handoff["lead"]
+    assert lead["lead_id"] == lead_id
+    assert lead["profile"]["first_name"] == "Grace"
+    assert lead["breakdown"]
+    assert any(line["points"] > 0 for line in lead["breakdown"]), lead["breakdown"]
+    assert [e["kind"] for e in lead["engagement"]] == ["demo_request"]
+
+
+# 4. Reps: availability and capacity at run time ------------------------------------------------------------------
+
+
+def test_reps_are_listed_with_load_capacity_and_availability(api: Api) -> None:
+    routed = api.hub.assigned()
+    listed = api.ok("GET", REPS, rep(routed["rep_id"]))
+    assert listed["routing_version"] == ROUTING_FILE["version"]
+    reps = {r["rep_id"]: r for r in listed["reps"]}
+    assert set(reps) == {r["rep_id"] for r in ROUTING_FILE["reps"]}
+    assert (reps[routed["rep_id"]]["open_handoffs"], reps[routed["rep_id"]]["assignments"]) == (1, 1)
+
+
+def test_an_unknown_rep_is_404(api: Api) -> None:
+    status, body = api.call("PUT", REP, body={"available": False}, rep_id="sdr-nobody")
+    assert status == 404, body
+    assert "sdr-nobody" in body["message"]
+
+
+def test_a_rep_update_the_model_refuses_is_422_naming_the_field(api: Api) -> None:
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"capacty": 3}, "capacty"),
+        ({"available": False, "active": True}, "active"),
+        ({"capacity": -1}, "capacity"),
+        ({"capacity": 10_001}, "capacity"),
+        ({"capacity": 2.5}, "capacity"),
+        ({"available": "perhaps"}, "available"),
+    ]
+    cases: list[Case] = [
+        (json.dumps(body), {"method": "PUT", "resource": REP, "rep_id": "sdr-maya-chen", "body": body}, 422, named)
+        for body, named in bad
+    ]
+    assert misanswered(api, cases) == {}
+    maya = api.reps()["sdr-maya-chen"]
+    assert (maya["available"], maya["capacity"]) == (True, 25)
+
+
+def test_an_unavailable_rep_gets_no_handoffs_until_available_again(api: Api) -> None:
+    # Given Maya, who is next by weight, set unavailable
+    answer = api.set_rep("sdr-maya-chen", available=False)
+    assert (answer["available"], answer["availability_note"]) == (False, "set unavailable (run-time override)")
+    # When four handoffs are requested
+    got = [api.hub.assigned()["rep_id"] for _ in range(4)]
+    # Then none went to her
+    assert "sdr-maya-chen" not in got
+    assert set(got) == AMER_SDRS - {"sdr-maya-chen"}
+    # And once she is available again, she is next (the fewest assignments by weight)
+    api.set_rep("sdr-maya-chen", available=True)
+    assert api.hub.assigned()["rep_id"] == "sdr-maya-chen"
+
+
+def test_a_capacity_override_is_respected(api: Api) -> None:
+    # Given Maya and Jordan out of routing, and Sam's capacity lowered to 1
+    api.set_rep("sdr-maya-chen", available=False)
+    api.set_rep("sdr-jordan-reyes", capacity=0)
+    sam = api.set_rep("sdr-sam-okafor", capacity=1)
+    assert sam["capacity"] == 1
+    # When two handoffs are requested
+    first = api.hub.request(api.hub.capture())
+    second = api.hub.request(api.hub.capture())
+    # Then Sam takes one, and the other waits in the team's queue: nobody has room
+    assert (first["status"], first["rep_id"]) == ("assigned", "sdr-sam-okafor")
+    assert (second["status"], second["rep_id"]) == ("queued", None)
+    reps = api.reps()
+    assert (reps["sdr-sam-okafor"]["available"], reps["sdr-sam-okafor"]["open_handoffs"]) == (False, 1)
+    assert "at capacity" in reps["sdr-sam-okafor"]["availability_note"]
+    assert reps["sdr-jordan-reyes"]["capacity"] == 0
+
+
+def test_clearing_the_overrides_gives_back_the_files_values(api: Api) -> None:
+    api.set_rep("sdr-sam-okafor", available=False, capacity=2)
+    cleared = api.set_rep("sdr-sam-okafor")
+    assert (cleared["available"], cleared["capacity"]) == (True, 15)
+
+
+# 5. Simulation: what-if, writing nothing -------------------------------------------------------------------------
+
+SIM_LEADS: list[dict[str, Any]] = [
+    {"lead_id": "sim-us", "email": "a@us.example", "country": "US"},
+    {"lead_id": "sim-de", "email": "b@de.example", "country": "DE", "language": "de", "product_interest": ["payments"]},
+    {"lead_id": "sim-big", "email": "c@big.example", "country": "US", "employee_count": 5000},
+    {"lead_id": "sim-cust", "kind": "customer", "country": "SE", "annual_revenue": "250000000"},
+]
+
+
+def test_a_valid_candidate_is_simulated_and_nothing_is_written(api: Api) -> None:
+    # Given some stored handoffs, and a candidate that sends EMEA leads to the AEs
+    api.hub.assigned()
+    items, loads = api.hub.handoff_items(), api.reps()
+    candidate = json.loads(json.dumps(ROUTING_FILE))
+    candidate["version"] = "candidate-1"
+    emea = next(rule for rule in candidate["rules"] if rule["rule_id"] == "emea-sdr")
+    emea.update(team="ae", strategy="round_robin")
+    api.hub.published(None)
+    # When it is simulated
+    status, report = api.simulate({"routing": candidate, "leads": SIM_LEADS})
+    # Then every lead has a decision with an explanation, the EMEA lead moved, and
+    assert status == 200, report
+    assert (report["candidate_version"], report["current_version"]) == ("candidate-1", ROUTING_FILE["version"])
+    decisions = {d["lead_id"]: d for d in report["decisions"]}
+    assert set(decisions) == {lead["lead_id"] for lead in SIM_LEADS}
+    assert all(d["explanation"] for d in decisions.values())
+    assert decisions["sim-de"]["team"] == "ae"
+    assert decisions["sim-us"]["rep_id"] in AMER_SDRS
+    assert decisions["sim-big"]["rule_id"] == "enterprise-accounts"
+    assert decisions["sim-cust"]["team"] == "csm"
+    assert report["changed_from_current"] >= 1
+    # nothing was written: no handoff, no load, no event, no timer
+    assert api.hub.handoff_items() == items
+    assert api.reps() == loads
+    assert api.hub.published(None) == []
+
+
+def test_a_simulation_without_leads_routes_the_stored_mqls(api: Api) -> None:
+    status, report = api.simulate({"routing": ROUTING_FILE, "limit": 5})
+    assert status == 200, report
+    assert report["leads_routed"] == len(report["decisions"])
+
+
+def _with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    candidate: dict[str, Any] = json.loads(json.dumps(ROUTING_FILE))
+    change(candidate)
+    return candidate
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    inner: dict[str, Any] = {}
+    for _ in range(depth):
+        inner = {"a": inner}
+    return inner
+
+
+INVALID_CANDIDATES: list[tuple[str, dict[str, Any] | None, bytes | None, str]] = [
+    (
+        "a rule naming no team",
+        {"routing": _with(lambda c: c["rules"][3].update(team="sdr-emae"))},
+        None,
+        'team "sdr-emae" is not defined',
+    ),
+    (
+        "a rep of no team",
+        {"routing": _with(lambda c: c["reps"][0].update(team="nowhere"))},
+        None,
+        'rep "sdr-maya-chen": team "nowhere"',
+    ),
+    (
+        "a float where a decimal goes",
+        {"routing": _with(lambda c: c["gates"].update(min_fit_score_for_behaviour_trigger=10.5))},
+        None,
+        "min_fit_score_for_behaviour_trigger",
+    ),
+    (
+        "a float range bound",
+        {"routing": _with(lambda c: c["rules"][8]["when"]["annual_revenue"].update(min=1.5e8))},
+        None,
+        "annual_revenue",
+    ),
+    ("a routing file that is a list", None, b'{"routing": [1, 2]}', "routing"),
+    ("an empty routing file", {"routing": {}}, None, "version"),
+    ("no catch-all", {"routing": _with(lambda c: c["rules"].pop(7))}, None, "no catch-all for lead"),
+    ("nesting 10,000 deep", None, b'{"routing": ' + b'{"a": ' * 10_000 + b"1" + b"}" * 10_001, "deeper than"),
+    ("nesting 60 deep", {"routing": _with(lambda c: c.update(extra=_nested(60)))}, None, "extra"),
+    (
+        "10,000 leads",
+        {"routing": ROUTING_FILE, "leads": [{"lead_id": f"l-{n}"} for n in range(10_000)]},
+        None,
+        "leads",
+    ),
+    ("a score that is a number", {"routing": ROUTING_FILE, "leads": [{"lead_id": "l", "score": 12.5}]}, None, "score"),
+    ("an unknown field", {"routing": ROUTING_FILE, "leeds": []}, None, "leeds"),
+    ("a 5,000-digit capacity", None, b'{"routing": {"reps": [{"capacity": ' + b"9" * 5000 + b"}]}}", "digits"),
+]
+
+
+def test_an_invalid_candidate_is_4xx_naming_the_problem_and_writes_nothing(api: Api) -> None:
+    api.hub.assigned()
+    items, loads = api.hub.handoff_items(), api.reps()
+    cases: list[Case] = [
+        (case, {"method": "POST", "resource": SIMULATE, "body": body, "raw": raw}, 400, mentions)
+        for case, body, raw, mentions in INVALID_CANDIDATES
+    ]
+    wrong = misanswered(api, cases)
+    # (the model's own refusals are 422s: a 4xx either way, never a 5xx)
+    assert {case: answer for case, answer in wrong.items() if not answer[2]} == {}
+    assert (api.hub.handoff_items(), api.reps()) == (items, loads)
+
+
+@pytest.mark.parametrize("zone", ["America", "Z" * 300])
+def test_a_candidate_with_a_time_zone_that_is_no_zone_is_4xx(api: Api, zone: str) -> None:
+    candidate = _with(lambda c: c["reps"][0]["working_hours"].update(time_zone=zone))
+    status, answer = api.simulate({"routing": candidate, "leads": SIM_LEADS[:1]})
+    assert 400 <= status < 500, (status, answer)
+    assert "time_zone" in answer["message"]
+
+
+def test_a_candidate_with_an_absence_to_the_end_of_time_is_simulated_or_refused(api: Api) -> None:
+    forever = [{"from": "2020-01-01", "to": "9999-12-31"}]
+    candidate = _with(lambda c: c["reps"][0].update(out_of_office=forever))
+    status, answer = api.simulate({"routing": candidate, "leads": SIM_LEADS[:1]})
+    assert status < 500, answer
+    if status == 200:
+        assert answer["decisions"][0]["rep_id"] != "sdr-maya-chen"
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_a_simulation_at_the_edge_of_time_is_4xx(api: Api, as_of: str) -> None:
+    leads = [
+        {"lead_id": "l-us", "email": "a@b.example", "country": "US", "priority": "immediate"},
+        {"lead_id": "l-jp", "email": "c@d.example", "country": "JP", "priority": "immediate"},
+    ]
+    status, answer = api.simulate({"routing": ROUTING_FILE, "leads": leads, "as_of": as_of})
+    assert 400 <= status < 500 or status == 200, (status, answer)
+
+
+# 6. Metrics ------------------------------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def test_a_metrics_range_out_of_bounds_is_4xx(api: Api) -> None:
+    bad: list[tuple[str, dict[str, str], int, str]] = [
+        ("from after to", {"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, 400, "before"),
+        ("an empty range", {"from": "2026-03-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, 400, "before"),
+        ("93 days", {"from": "2026-01-01T00:00:00Z", "to": "2026-04-04T00:00:00Z"}, 400, "92 days"),
+        ("93 days by offsets", {"from": "2026-01-01T00:00:00+14:00", "to": "2026-04-02T00:00:00-12:00"}, 400, "92"),
+        ("a year, from only", {"from": "2025-01-01T00:00:00Z"}, 400, "92 days"),
+        ("from in the far future", {"from": "2999-01-01T00:00:00Z"}, 400, "from"),
+        ("from no date", {"from": "yesterday"}, 422, "from"),
+        ("to no date", {"to": "2026-13-01"}, 422, "to"),
+    ]
+    cases: list[Case] = [
+        (case, {"method": "GET", "resource": METRICS, "query": query}, status, mentions)
+        for case, query, status, mentions in bad
+    ]
+    assert misanswered(api, cases) == {}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"to": "0001-01-05T00:00:00Z"},
+        {"from": "9999-12-30T00:00:00Z", "to": "9999-12-31T23:00:00-05:00"},
+        {"from": "0001-01-01T00:00:00+05:00", "to": "0001-01-02T00:00:00Z"},
+    ],
+    ids=["to in year 1, no from", "to past year 9999 in UTC", "from before year 1 in UTC"],
+)
+def test_metrics_at_the_edge_of_time_are_not_5xx(api: Api, query: dict[str, str]) -> None:
+    status, body = api.call("GET", METRICS, query=query)
+    assert status in (200, 400, 422), (status, body)
+
+
+def test_metrics_count_a_request_and_its_accept(api: Api) -> None:
+    # Given two handoffs requested, one accepted
+    accepted = api.hub.assigned()
+    api.hub.assigned()
+    assert api.accept(accepted["handoff_id"], rep(accepted["rep_id"]))[0] == 200
+    now = datetime.now(UTC)
+    # When marketing reads the last hour's metrics
+    status, metrics = api.call(
+        "GET",
+        METRICS,
+        token("marketing"),
+        query={"from": _iso(now - timedelta(hours=1)), "to": _iso(now + timedelta(minutes=1))},
+    )
+    # Then both handoffs count, with speed to assignment for both and to acceptance for one, and the SLA row
+    assert status == 200, metrics
+    assert metrics["handoffs"] == 2
+    assert metrics["requested_to_assigned"]["count"] == 2
+    assert metrics["requested_to_assigned"]["p50_seconds"] is not None
+    assert metrics["requested_to_accepted"]["count"] == 1
+    assert metrics["requested_to_accepted"]["p50_seconds"] is not None
+    assert metrics["assigned_to_accepted"]["count"] == 1
+    [row] = metrics["sla"]
+    assert (row["priority"], row["team"], row["handoffs"]) == ("standard", "sdr-amer", 2)
+    assert (row["accepted_within_sla"], row["open_within_sla"], row["attainment"]) == (1, 1, 1.0)
+    # And a range before them counts nothing
+    status, empty = api.call(
+        "GET", METRICS, query={"from": _iso(now - timedelta(days=3)), "to": _iso(now - timedelta(days=2))}
+    )
+    assert (status, empty["handoffs"], empty["requested_to_assigned"]["p50_seconds"]) == (200, 0, None)
+
+
+def test_metrics_count_an_sla_breach(api: Api) -> None:
+    # Given a handoff whose SLA passed (its timer fired: it went to another rep)
+    routed = api.hub.assigned()
+    api.hub.invoke(api.hub.timers, {"handoff_id": routed["handoff_id"], "kind": "sla_accept", "assignment": 0})
+    assert api.hub.handoff(routed["handoff_id"]).reassignments == 1
+    now = datetime.now(UTC)
+    # When the metrics of the last hour are read
+    metrics = api.ok("GET", METRICS, query={"from": _iso(now - timedelta(hours=1)), "to": _iso(now)})
+    # Then the breach counts against the SLA
+    [row] = metrics["sla"]
+    assert (row["breached"], row["open_within_sla"], row["attainment"]) == (1, 0, 0.0)
