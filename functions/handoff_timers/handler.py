@@ -1,6 +1,6 @@
 """Invoked by a handoff's one-time schedule (EventBridge Scheduler): an SLA deadline passed (breach, reassign
-or escalate) or a reminder is due. A timer of an earlier assignment, or of a handoff accepted since, does
-nothing."""
+or escalate) or a reminder is due; a timer of an earlier assignment, or of a handoff accepted since, does
+nothing. Every five minutes the queue sweep gives handoffs waiting in a fallback queue to reps eligible now."""
 
 from typing import Any
 
@@ -22,6 +22,11 @@ service = handoff_service(environment)
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("detail-type") == "Scheduled Event":  # the catalog's queue sweep, not a handoff's own timer
+        assigned = service.sweep_queues()
+        for outcome in assigned:
+            handoff_metrics.record(outcome)
+        return {"assigned_from_queues": [o.handoff.handoff_id for o in assigned if o.handoff]}
     handoff_id, kind, assignment = timer_from(event)
     outcome = service.timer_fired(handoff_id, kind, assignment)
     handoff_metrics.record(outcome)

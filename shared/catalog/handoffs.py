@@ -6,7 +6,18 @@ from __future__ import annotations
 from shared.catalog import leads
 from shared.catalog.leads import EVENT_SOURCE as LEAD_EVENT_SOURCE
 from shared.catalog.leads import LEADS
-from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Secret, Table, ThrottleDomain
+from shared.catalog.model import (
+    Domain,
+    Function,
+    Group,
+    Index,
+    Route,
+    Rule,
+    Schedule,
+    Secret,
+    Table,
+    ThrottleDomain,
+)
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
 
 EVENT_SOURCE = leads.HANDOFF_EVENT_SOURCE
@@ -103,6 +114,13 @@ HANDOFFS_DOMAIN = Domain(
             "reassign, escalate, remind",
             memory_mb=1024,
             timeout_seconds=30,
+            schedules=(
+                Schedule(
+                    name="handoff-queue-sweep",
+                    description="Handoffs waiting in a fallback queue go to reps who became eligible",
+                    expression="rate(5 minutes)",
+                ),
+            ),
             tables={HANDOFFS.name: "read_write", LEADS.name: "read"},
             publishes_events=True,
             sets_timers_for="handoff_timers",

@@ -259,9 +259,9 @@ class HandoffService:
     def accept(self, handoff_id: str, actor: Actor, cause_event_id: str | None = None) -> Outcome:
         def attempt() -> Outcome:
             current = self._flushed(self._must(handoff_id))
+            self._check_actor(current, actor)
             if current.status is HandoffStatus.ACCEPTED:
                 return Outcome(current, note="already accepted")  # a second accept is idempotent
-            self._check_actor(current, actor)
             if current.status is not HandoffStatus.ASSIGNED:
                 raise WrongState(f"handoff {handoff_id} is {current.status.value}, not assigned: it cannot be accepted")
             now = self._clock.now()
@@ -320,6 +320,43 @@ class HandoffService:
             outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release))
             self._timers.cancel(self._timers_of(current))
             return outcome
+
+        return self._retrying(attempt)
+
+    def sweep_queues(self, limit: int = 200) -> list[Outcome]:
+        """Handoffs waiting in a fallback queue (no rep was eligible) go to a rep who is eligible now: one who came
+        back, was given capacity, or started their working day. The qualification queue is left to people."""
+        outcomes: list[Outcome] = []
+        cursor: str | None = None
+        qualification = self.router.config.gates.qualification_queue
+        while len(outcomes) < limit:
+            page = self.repository.handoffs(HandoffStatus.QUEUED, None, None, min(50, limit), cursor)
+            for queued in page.items:
+                if queued.queue != qualification and queued.kind is HandoffKind.LEAD:
+                    outcomes.append(self._retry_queued(queued.handoff_id))
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return [outcome for outcome in outcomes if outcome.events]
+
+    def _retry_queued(self, handoff_id: str) -> Outcome:
+        def attempt() -> Outcome:
+            current = self._flushed(self._must(handoff_id))
+            if current.status is not HandoffStatus.QUEUED:
+                return Outcome(current, note="no longer queued")
+            now = self._clock.now()
+            facts = self._leads.facts(current.lead_id) or LeadFacts(lead_id=current.lead_id)
+            facts = replace(facts, priority=current.priority, kind=current.kind)
+            loads = self._loads()
+            decision = route(self.router, facts, loads, now, exclude=current.excluded_reps)
+            if decision.rep_id is None:
+                return Outcome(current, note="still no eligible rep")
+            applied = self._apply(
+                current, decision, loads, now, HUB, f"left {current.queue}", HandoffEventType.ASSIGNED
+            )
+            return self._commit(
+                HandoffChange(replace(applied.handoff, version=current.version + 1), None, applied.reps)
+            )
 
         return self._retrying(attempt)
 

@@ -292,3 +292,22 @@ def test_a_lead_not_ready_for_sales_is_recycled_to_nurture(world: World) -> None
     assert world.repository.rep_loads()[handoff.rep_id or ""].open_handoffs == 0
     assert world.published(HandoffEventType.RECYCLED) == ["handoff.recycled"]
     assert world.timers.live == {}
+
+
+def test_a_handoff_waiting_in_a_fallback_queue_goes_to_a_rep_who_becomes_eligible(world: World) -> None:
+    # Given every AMER SDR out of routing, so a request waits in the team's fallback queue
+    for rep_id in AMER_SDRS:
+        world.service.set_rep(rep_id, available=False, capacity=None)
+    lead = world.lead("lead-12")
+    queued = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-12").handoff
+    assert queued is not None
+    assert queued.status is HandoffStatus.QUEUED
+    assert queued.queue == "sdr-amer-queue"
+    assert world.service.sweep_queues() == []
+    # When one of them is back and the sweep runs
+    world.service.set_rep("sdr-maya-chen", available=True, capacity=None)
+    [moved] = world.service.sweep_queues()
+    # Then the handoff is theirs, announced as an assignment from the queue
+    assert moved.handoff is not None
+    assert moved.handoff.rep_id == "sdr-maya-chen"
+    assert world.published()[-2:] == ["handoff.assigned", "lead.nurture_paused"]
