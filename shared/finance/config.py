@@ -1,0 +1,260 @@
+"""The finance file: a versioned JSON document (`config/finance.json`) and the pydantic schema it must meet.
+
+    company_currency     the ISO 4217 currency every report and budget is in (FX tables have it as their base)
+    channels             the controlled vocabulary of spend channels: `channel_id` (lower-case snake case), name
+    departments          who owns budgets: `department_id`, name, optionally the owner's email for alerts
+    default_thresholds   alert thresholds in % of budget a budget gets when it names none (default 50, 80, 100, 110)
+    forecast             `trend_min_days`: days of a period that must have passed before the forecast uses the
+                         least-squares trend rather than the run rate; `overrun_threshold`: the forecast
+                         consumption (% of budget) at which `budget.forecast_overrun` fires
+    max_batch_lines      the most spend lines one request (or one CSV chunk) may carry
+    max_budget_lines     the most lines one budget may have
+
+A file that does not meet the schema is refused by `parse_finance_config` / `load_finance_config` with an
+`InvalidFinanceConfig` whose message names each offending channel or department by its id, e.g.
+`channel "paid_search": channel_id is used by another channel`. Unknown fields are refused everywhere (a typo
+must not pass silently).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shared.errors import InvalidInput
+from shared.finance.currencies import UnknownCurrency, currency
+
+__all__ = [
+    "DEFAULT_FINANCE_PATH",
+    "Channel",
+    "Department",
+    "FinanceConfig",
+    "ForecastSettings",
+    "InvalidFinanceConfig",
+    "load_finance_config",
+    "parse_finance_config",
+    "sorted_thresholds",
+]
+
+DEFAULT_FINANCE_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "finance.json"
+
+
+class InvalidFinanceConfig(InvalidInput):
+    """The finance file is not valid; `problems` lists each problem, naming the channel or department."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid finance file: " + "; ".join(problems))
+
+
+class _Problems(ValueError):
+    """Raised by the file-wide check: pydantic keeps the exception, so each problem survives as its own."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+VocabularyId = Annotated[
+    str,
+    BeforeValidator(_strip),
+    Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", description="lower-case snake case"),
+]
+Label = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=120)]
+Threshold = Annotated[StrictInt, Field(ge=1, le=1000, description="% of budget")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Channel(_Strict):
+    channel_id: VocabularyId
+    name: Label
+    description: str = Field(default="", max_length=500)
+
+
+class Department(_Strict):
+    department_id: VocabularyId
+    name: Label
+    owner_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        max_length=254,
+        description="Who budget alerts of the department go to.",
+    )
+
+
+class ForecastSettings(_Strict):
+    trend_min_days: Annotated[StrictInt, Field(ge=2, le=92)] = Field(
+        default=7, description="Days elapsed before the forecast fits a trend; fewer: run rate."
+    )
+    overrun_threshold: Threshold = Field(
+        default=100, description="Forecast consumption (% of budget) at which a forecast overrun is raised."
+    )
+
+
+def sorted_thresholds(thresholds: list[int]) -> list[int]:
+    """Thresholds in increasing order; a repeated one is refused (ValueError naming it)."""
+    repeated = sorted({t for t in thresholds if thresholds.count(t) > 1})
+    if repeated:
+        raise ValueError(f"threshold {', '.join(map(str, repeated))} listed more than once")
+    return sorted(thresholds)
+
+
+class FinanceConfig(_Strict):
+    """A validated finance file. Immutable; look channels and departments up with `channel` / `department`."""
+
+    version: str = Field(min_length=1, max_length=80)
+    description: str = ""
+    company_currency: str
+    channels: list[Channel] = Field(min_length=1, max_length=200)
+    departments: list[Department] = Field(min_length=1, max_length=200)
+    default_thresholds: list[Threshold] = Field(default_factory=lambda: [50, 80, 100, 110], min_length=1, max_length=20)
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+    max_batch_lines: Annotated[StrictInt, Field(ge=1, le=10_000)] = 500
+    max_budget_lines: Annotated[StrictInt, Field(ge=1, le=100_000)] = 1000
+
+    _channels: dict[str, Channel] = PrivateAttr(default_factory=dict)
+    _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
+
+    @field_validator("company_currency", mode="before")
+    @classmethod
+    def _iso_currency(cls, value: object) -> str:
+        try:
+            return currency(value).code
+        except UnknownCurrency as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("default_thresholds")
+    @classmethod
+    def _thresholds(cls, thresholds: list[int]) -> list[int]:
+        return sorted_thresholds(thresholds)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> FinanceConfig:
+        problems = [
+            f'channel "{one}": channel_id is used by another channel'
+            for one in _duplicates([c.channel_id for c in self.channels])
+        ] + [
+            f'department "{one}": department_id is used by another department'
+            for one in _duplicates([d.department_id for d in self.departments])
+        ]
+        if problems:
+            raise _Problems(problems)
+        self._channels = {c.channel_id: c for c in self.channels}
+        self._departments = {d.department_id: d for d in self.departments}
+        return self
+
+    @property
+    def channel_ids(self) -> tuple[str, ...]:
+        return tuple(self._channels)
+
+    @property
+    def department_ids(self) -> tuple[str, ...]:
+        return tuple(self._departments)
+
+    def has_channel(self, channel_id: str) -> bool:
+        return channel_id in self._channels
+
+    def has_department(self, department_id: str) -> bool:
+        return department_id in self._departments
+
+    def channel(self, channel_id: str) -> Channel:
+        """The channel of that id; KeyError naming it (and the file's version) when there is none."""
+        found = self._channels.get(channel_id)
+        if found is None:
+            raise KeyError(f'channel "{channel_id}" is not in finance file {self.version}')
+        return found
+
+    def department(self, department_id: str) -> Department:
+        """The department of that id; KeyError naming it (and the file's version) when there is none."""
+        found = self._departments.get(department_id)
+        if found is None:
+            raise KeyError(f'department "{department_id}" is not in finance file {self.version}')
+        return found
+
+
+def _duplicates(ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for one in ids:
+        if one in seen and one not in repeated:
+            repeated.append(one)
+        seen.add(one)
+    return repeated
+
+
+# ---------------------------------------------------------------------------------------- parsing and errors
+
+_LISTS = {"channels": ("channel", "channel_id"), "departments": ("department", "department_id")}
+
+
+def _problem(error: Mapping[str, Any], raw: object) -> list[str]:
+    context = error.get("ctx") or {}
+    cause = context.get("error")
+    if isinstance(cause, _Problems):
+        return list(cause.problems)
+    message = str(cause) if error.get("type") == "value_error" else str(error.get("msg"))
+    loc = tuple(error.get("loc", ()))
+    if not loc:
+        return [f"finance file: {message}"]
+    subject, rest = str(loc[0]), loc[1:]
+    named = _LISTS.get(str(loc[0]))
+    if named is not None and len(loc) >= 2 and isinstance(loc[1], int):
+        label, key = named
+        items = raw.get(str(loc[0])) if isinstance(raw, dict) else None
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        item_id = item.get(key) if isinstance(item, dict) else None
+        subject = f'{label} "{item_id}"' if isinstance(item_id, str) and item_id else f"{label} #{loc[1] + 1}"
+        rest = loc[2:]
+    path = ".".join(str(part) for part in rest)
+    return [f"{subject}: {path}: {message}" if path else f"{subject}: {message}"]
+
+
+def parse_finance_config(data: Mapping[str, Any] | str | bytes) -> FinanceConfig:
+    """Validate a finance file given as a mapping or JSON text; raises `InvalidFinanceConfig` naming each
+    offending channel or department. JSON text is read with exact decimals (a fraction is then refused)."""
+    raw: object
+    if isinstance(data, str | bytes):
+        try:
+            raw = json.loads(data, parse_float=Decimal)
+        except ValueError as exc:
+            raise InvalidFinanceConfig([f"finance file: not valid JSON: {exc}"]) from None
+    else:
+        raw = dict(data)
+    if not isinstance(raw, dict):
+        raise InvalidFinanceConfig(["finance file: must be a JSON object"])
+    try:
+        return FinanceConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidFinanceConfig([p for error in exc.errors() for p in _problem(error, raw)]) from None
+
+
+def load_finance_config(path: str | Path | None = None) -> FinanceConfig:
+    """Read and validate the finance file (default: `config/finance.json` of this repository)."""
+    source = Path(path) if path is not None else DEFAULT_FINANCE_PATH
+    try:
+        text = source.read_bytes()
+    except OSError as exc:
+        raise InvalidFinanceConfig([f"finance file {source}: cannot be read: {exc.strerror}"]) from None
+    return parse_finance_config(text)

@@ -1,0 +1,499 @@
+"""Spend lines: what the ledger records, once each, append-only.
+
+    line = parse_spend_line(body, config)          # SpendLine, or InvalidSpendLine naming each bad field
+    lines = parse_spend_batch(body["lines"], config)   # all or nothing: InvalidSpendBatch names line and field
+    spend_record(line)                             # the canonical JSON record (decimal strings, ISO dates)
+    differing_fields(stored, line)                 # ["amount", "vendor"]: what a 409 names
+    check_reversal(original, reversal)             # InvalidReversal unless it negates the original exactly
+
+The contract: `{"spend_id", "campaign_id", "channel", "department", "vendor", "amount": "1234.56",
+"currency": "USD", "incurred_on": "2026-11-03", "reference", "description", "reverses"}`.
+
+Field rules (`parse_spend_line`):
+- `spend_id` (required; the caller's idempotency key), `campaign_id`, `reverses`: 1-128 characters, a letter or
+  digit first, then letters, digits and `_ . : @ / # + = -`; an integer is read as its digits (ad platforms
+  export numeric campaign ids), and so is an integer `reference`. `campaign_id` may be left out (spend not
+  tied to a campaign).
+- `channel`, `department`: ids of the finance file's vocabularies, compared lower case.
+- `vendor`: 1-200 characters. `reference` (invoice / contract / PO number): up to 200. `description`: up to 2000.
+  Surrounding spaces are dropped; an empty optional field is no field.
+- `amount` in `currency` (see `money.parse_amount`): never zero; negative only on a reversal (a line with
+  `reverses`), and a reversal's amount is negative.
+- `incurred_on`: a date `YYYY-MM-DD`.
+- Unknown fields are refused: a misspelt field must not be dropped silently (a CSV importer maps its columns).
+
+A reversal negates its original exactly (`check_reversal`): same currency, amount negated to the minor unit,
+and the same campaign, channel, department, vendor and `incurred_on`, so the period aggregates it feeds net to
+what they would have been without the original (a correction is the reversal plus a new line). Its
+`reference` and `description` may differ (they say why). A reversal cannot itself be reversed: record the line
+again under a new `spend_id`. That an original is reversed at most once is the ledger's check (it needs the
+stored lines).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+
+from shared.errors import InvalidInput
+from shared.finance.config import FinanceConfig
+from shared.finance.currencies import UnknownCurrency, currency
+from shared.finance.money import InvalidAmount, Money, format_amount, parse_amount
+from shared.finance.periods import Period, period_of
+
+__all__ = [
+    "SPEND_FIELDS",
+    "FieldProblem",
+    "InvalidReversal",
+    "InvalidSpendBatch",
+    "InvalidSpendLine",
+    "SpendKey",
+    "SpendLine",
+    "check_reversal",
+    "differing_fields",
+    "parse_spend_batch",
+    "parse_spend_line",
+    "reversal_of",
+    "spend_from_record",
+    "spend_record",
+    "validate_spend_line",
+]
+
+SPEND_FIELDS = (
+    "spend_id",
+    "campaign_id",
+    "channel",
+    "department",
+    "vendor",
+    "amount",
+    "currency",
+    "incurred_on",
+    "reference",
+    "description",
+    "reverses",
+)
+# fields a reversal must share with its original (beyond the negated amount and the currency)
+_MIRRORED = ("campaign_id", "channel", "department", "vendor", "incurred_on")
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/#+=-]{0,127}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_VENDOR_MAX = 200
+_REFERENCE_MAX = 200
+_DESCRIPTION_MAX = 2000
+
+SpendKey = tuple[str, str, str | None]
+"""(department, channel, campaign_id): the finest grain the period aggregates are kept at."""
+
+
+class FieldProblem(NamedTuple):
+    """One bad field: `line` is the 1-based line of a batch or CSV (None for a single line)."""
+
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.field}: {self.message}"
+
+    def as_error(self) -> dict[str, Any]:
+        """The problem as an API error item `{"line", "field", "message"}`."""
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+class InvalidSpendLine(InvalidInput):
+    """A spend line the ledger refuses; `problems` names every bad field (and the line, in a batch)."""
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid spend line: " + "; ".join(map(str, problems)))
+
+
+class InvalidSpendBatch(InvalidInput):
+    """A batch with at least one bad line: none of it is stored; `problems` names each line and field."""
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = sorted({p.line for p in problems if p.line is not None})
+        which = f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
+        super().__init__(f"invalid spend batch{which}, nothing stored: " + "; ".join(map(str, problems)))
+
+
+class InvalidReversal(InvalidInput):
+    """A reversal that does not negate its original exactly; `fields` names what differs."""
+
+    def __init__(self, reversal_id: str, original_id: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.fields = tuple(field for field, _ in problems)
+        self.problems = tuple(problems)
+        detail = "; ".join(f"{field}: {message}" for field, message in problems)
+        super().__init__(f'reversal "{reversal_id}" of "{original_id}": {detail}')
+
+
+@dataclass(frozen=True, slots=True)
+class SpendLine:
+    """One line of the ledger. `amount` is in the currency the spend was paid in; reports convert it with the
+    period's FX table. `reverses` is the `spend_id` of the line this one reverses."""
+
+    spend_id: str
+    campaign_id: str | None
+    channel: str
+    department: str
+    vendor: str
+    amount: Money
+    incurred_on: date
+    reference: str | None = None
+    description: str | None = None
+    reverses: str | None = None
+
+    @property
+    def key(self) -> SpendKey:
+        """Where the line counts in the period aggregates: (department, channel, campaign_id)."""
+        return (self.department, self.channel, self.campaign_id)
+
+    @property
+    def period(self) -> Period:
+        """The month the line counts in (by `incurred_on`)."""
+        return period_of(self.incurred_on)
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.reverses is not None
+
+
+# ------------------------------------------------------------------------------------------------- parsing
+
+
+class _Reader:
+    """Reads the fields of one raw line, collecting a problem per bad field rather than stopping at the first."""
+
+    def __init__(self, raw: Mapping[str, object], line: int | None) -> None:
+        self.raw = raw
+        self.line = line
+        self.problems: list[FieldProblem] = []
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.append(FieldProblem(self.line, field, message))
+
+    def text(self, field: str, *, required: bool, limit: int, ids: bool = False, numbers: bool = False) -> str | None:
+        value = self.raw.get(field)
+        if (ids or numbers) and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problem(field, "required")
+            return None
+        if not isinstance(value, str):
+            self.problem(field, f"must be text, not {_kind(value)}")
+            return None
+        text = value.strip()
+        if ids:
+            if not _ID.fullmatch(text):
+                self.problem(
+                    field,
+                    f"{_shown(text)} is not an id: 1-128 letters, digits and _ . : @ / # + = -, "
+                    "starting with a letter or digit",
+                )
+                return None
+        elif len(text) > limit:
+            self.problem(field, f"is {len(text)} characters long, at most {limit}")
+            return None
+        return text
+
+    def vocabulary(self, field: str, known: Sequence[str], noun: str) -> str | None:
+        value = self.text(field, required=True, limit=64)
+        if value is None:
+            return None
+        wanted = value.lower()
+        if wanted not in known:
+            self.problem(field, f"{_shown(value)} is not a {noun} of the finance file ({', '.join(known)})")
+            return None
+        return wanted
+
+    def day(self, field: str) -> date | None:
+        value = self.raw.get(field)
+        if isinstance(value, date):
+            return value
+        if value is None or (isinstance(value, str) and not value.strip()):
+            self.problem(field, 'required, a date "YYYY-MM-DD"')
+            return None
+        if not isinstance(value, str) or not _DATE.fullmatch(value.strip()):
+            shown = _shown(value) if isinstance(value, str) else _kind(value)
+            self.problem(field, f'{shown} is not a date "YYYY-MM-DD"')
+            return None
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            self.problem(field, f"{_shown(value)} is not a calendar date")
+            return None
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _shown(text: str) -> str:
+    return f'"{text}"' if len(text) <= 60 else f'"{text[:60]}..."'
+
+
+def _read(raw: object, config: FinanceConfig, line: int | None) -> tuple[SpendLine | None, list[FieldProblem]]:
+    if not isinstance(raw, Mapping):
+        return None, [FieldProblem(line, "line", f"must be an object of spend fields, not {_kind(raw)}")]
+    reader = _Reader(raw, line)
+    for field in raw:
+        if field not in SPEND_FIELDS:
+            shown = field if isinstance(field, str) else repr(field)
+            reader.problem(str(shown)[:60], f"unknown field (the fields are {', '.join(SPEND_FIELDS)})")
+    spend_id = reader.text("spend_id", required=True, limit=128, ids=True)
+    campaign_id = reader.text("campaign_id", required=False, limit=128, ids=True)
+    channel = reader.vocabulary("channel", config.channel_ids, "channel")
+    department = reader.vocabulary("department", config.department_ids, "department")
+    vendor = reader.text("vendor", required=True, limit=_VENDOR_MAX)
+    incurred_on = reader.day("incurred_on")
+    reference = reader.text("reference", required=False, limit=_REFERENCE_MAX, numbers=True)
+    description = reader.text("description", required=False, limit=_DESCRIPTION_MAX)
+    reverses = reader.text("reverses", required=False, limit=128, ids=True)
+
+    amount: Money | None = None
+    code = raw.get("currency")
+    if code is None or (isinstance(code, str) and not code.strip()):
+        reader.problem("currency", "required, an ISO 4217 code (e.g. USD)")
+    else:
+        try:
+            unit = currency(code)
+        except UnknownCurrency as exc:
+            reader.problem("currency", str(exc))
+        else:
+            if raw.get("amount") is None:
+                reader.problem("amount", 'required, a decimal string ("1234.56") or integer minor units')
+            else:
+                try:
+                    amount = parse_amount(raw.get("amount"), unit.code, field="amount")
+                except InvalidAmount as exc:
+                    reader.problem("amount", exc.problem)
+    if amount is not None:
+        if amount.minor == 0:
+            reader.problem("amount", "must not be zero")
+        elif amount.minor < 0 and reverses is None:
+            reader.problem(
+                "amount",
+                f"{format_amount(amount)} is negative: only a reversal (a line with reverses: the original's "
+                "spend_id) carries a negative amount",
+            )
+        elif amount.minor > 0 and reverses is not None:
+            reader.problem("amount", "a reversal negates the original's amount, so it is negative")
+    if reverses is not None and spend_id is not None and reverses == spend_id:
+        reader.problem("reverses", "a line cannot reverse itself")
+
+    if reader.problems:
+        return None, reader.problems
+    assert spend_id is not None
+    assert channel is not None
+    assert department is not None
+    assert vendor is not None
+    assert amount is not None
+    assert incurred_on is not None
+    return (
+        SpendLine(
+            spend_id=spend_id,
+            campaign_id=campaign_id,
+            channel=channel,
+            department=department,
+            vendor=vendor,
+            amount=amount,
+            incurred_on=incurred_on,
+            reference=reference,
+            description=description,
+            reverses=reverses,
+        ),
+        [],
+    )
+
+
+def parse_spend_line(raw: object, config: FinanceConfig, *, line: int | None = None) -> SpendLine:
+    """A spend line from its JSON (or CSV row) form, checked against the finance file's vocabularies; raises
+    `InvalidSpendLine` naming every bad field (and `line`, the 1-based line of a batch or CSV, when given)."""
+    parsed, problems = _read(raw, config, line)
+    if parsed is None:
+        raise InvalidSpendLine(problems)
+    return parsed
+
+
+def parse_spend_batch(lines: object, config: FinanceConfig) -> list[SpendLine]:
+    """Every line of a batch (`body["lines"]`), or `InvalidSpendBatch` naming each bad line (1-based) and field:
+    a batch with one bad line is refused whole. Beyond each line's own rules: at most `config.max_batch_lines`
+    lines (refused before any line is read; the issue answers it 422, not 413), a `spend_id` at most once,
+    and a reversal of a line of the same batch must negate it (`check_reversal`)."""
+    if not isinstance(lines, list | tuple):
+        raise InvalidSpendBatch([FieldProblem(None, "lines", "must be a list of spend lines")])
+    if not lines:
+        raise InvalidSpendBatch([FieldProblem(None, "lines", "must hold at least one spend line")])
+    if len(lines) > config.max_batch_lines:
+        raise InvalidSpendBatch(
+            [FieldProblem(None, "lines", f"{len(lines)} spend lines in one batch, at most {config.max_batch_lines}")]
+        )
+    parsed: list[SpendLine] = []
+    problems: list[FieldProblem] = []
+    first_line: dict[str, int] = {}
+    by_id: dict[str, SpendLine] = {}
+    for number, raw in enumerate(lines, start=1):
+        line, line_problems = _read(raw, config, number)
+        problems += line_problems
+        if line is None:
+            continue
+        if line.spend_id in first_line:
+            problems.append(
+                FieldProblem(number, "spend_id", f'"{line.spend_id}" is also line {first_line[line.spend_id]}')
+            )
+            continue
+        first_line[line.spend_id] = number
+        by_id[line.spend_id] = line
+        parsed.append(line)
+    for number, line in ((first_line[one.spend_id], one) for one in parsed):
+        original = by_id.get(line.reverses) if line.reverses is not None else None
+        if original is not None:
+            try:
+                check_reversal(original, line)
+            except InvalidReversal as exc:
+                problems += [FieldProblem(number, field, message) for field, message in exc.problems]
+    if problems:
+        raise InvalidSpendBatch(sorted(problems, key=lambda p: p.line or 0))
+    return parsed
+
+
+def validate_spend_line(line: SpendLine, config: FinanceConfig) -> list[FieldProblem]:
+    """Problems of an already built line against a (possibly newer) finance file: unknown channel or department,
+    and the amount's sign rules. Empty when the line is valid."""
+    problems: list[FieldProblem] = []
+    if not config.has_channel(line.channel):
+        problems.append(
+            FieldProblem(None, "channel", f'"{line.channel}" is not a channel of finance file {config.version}')
+        )
+    if not config.has_department(line.department):
+        problems.append(
+            FieldProblem(
+                None, "department", f'"{line.department}" is not a department of finance file {config.version}'
+            )
+        )
+    if line.amount.minor == 0:
+        problems.append(FieldProblem(None, "amount", "must not be zero"))
+    elif line.amount.minor < 0 and line.reverses is None:
+        problems.append(FieldProblem(None, "amount", "is negative but the line reverses nothing"))
+    elif line.amount.minor > 0 and line.reverses is not None:
+        problems.append(FieldProblem(None, "amount", "a reversal's amount is negative"))
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------ reversals
+
+
+def check_reversal(original: SpendLine, reversal: SpendLine) -> None:
+    """Raise `InvalidReversal` unless `reversal` negates `original` exactly (see the module's doc)."""
+    problems: list[tuple[str, str]] = []
+    if reversal.reverses != original.spend_id:
+        problems.append(("reverses", f'names "{reversal.reverses}", not the original "{original.spend_id}"'))
+    if reversal.spend_id == original.spend_id:
+        problems.append(("spend_id", "a reversal needs its own spend_id"))
+    if original.reverses is not None:
+        problems.append(
+            (
+                "reverses",
+                f'"{original.spend_id}" is itself a reversal (of "{original.reverses}") and cannot be reversed: '
+                "record the line again under a new spend_id",
+            )
+        )
+    if reversal.amount.currency != original.amount.currency:
+        problems.append(
+            ("currency", f"must be {original.amount.currency} as on the original, not {reversal.amount.currency}")
+        )
+    elif reversal.amount.minor != -original.amount.minor:
+        expected = format_amount(-original.amount)
+        problems.append(
+            ("amount", f"must be {expected} (the original's amount negated), not {format_amount(reversal.amount)}")
+        )
+    mine, theirs = spend_record(reversal), spend_record(original)
+    for field in _MIRRORED:
+        if mine[field] != theirs[field]:
+            problems.append((field, f"must be {_quoted(theirs[field])} as on the original, not {_quoted(mine[field])}"))
+    if problems:
+        raise InvalidReversal(reversal.spend_id, original.spend_id, problems)
+
+
+def _quoted(value: str | None) -> str:
+    return "absent" if value is None else f'"{value}"'
+
+
+def reversal_of(
+    original: SpendLine, spend_id: str, *, reference: str | None = None, description: str | None = None
+) -> SpendLine:
+    """The line that reverses `original` exactly, under `spend_id` (it passes `check_reversal`)."""
+    line = SpendLine(
+        spend_id=spend_id,
+        campaign_id=original.campaign_id,
+        channel=original.channel,
+        department=original.department,
+        vendor=original.vendor,
+        amount=-original.amount,
+        incurred_on=original.incurred_on,
+        reference=reference if reference is not None else original.reference,
+        description=description,
+        reverses=original.spend_id,
+    )
+    check_reversal(original, line)
+    return line
+
+
+# ------------------------------------------------------------------------------------- records and conflicts
+
+
+def spend_record(line: SpendLine) -> dict[str, str | None]:
+    """The canonical JSON record of a line: every field of the contract, in its order; the amount as a
+    decimal string with the currency's decimals, the date ISO 8601, an absent optional field null."""
+    return {
+        "spend_id": line.spend_id,
+        "campaign_id": line.campaign_id,
+        "channel": line.channel,
+        "department": line.department,
+        "vendor": line.vendor,
+        "amount": format_amount(line.amount),
+        "currency": line.amount.currency,
+        "incurred_on": line.incurred_on.isoformat(),
+        "reference": line.reference,
+        "description": line.description,
+        "reverses": line.reverses,
+    }
+
+
+def spend_from_record(record: Mapping[str, Any]) -> SpendLine:
+    """The line a canonical record (`spend_record`) holds. Trusts the record's vocabulary (it was checked when
+    stored, perhaps under an older finance file); the amount and date are parsed again."""
+    amount = parse_amount(record["amount"], str(record["currency"]), field="amount")
+    return SpendLine(
+        spend_id=str(record["spend_id"]),
+        campaign_id=record.get("campaign_id"),
+        channel=str(record["channel"]),
+        department=str(record["department"]),
+        vendor=str(record["vendor"]),
+        amount=amount,
+        incurred_on=date.fromisoformat(str(record["incurred_on"])),
+        reference=record.get("reference"),
+        description=record.get("description"),
+        reverses=record.get("reverses"),
+    )
+
+
+def differing_fields(stored: SpendLine, new: SpendLine) -> list[str]:
+    """The fields in which `new` differs from the `stored` line of the same spend_id, in contract order: what a
+    409 names. Compared on the canonical records, so "1234.50" and 123450 minor units are the same amount."""
+    old, now = spend_record(stored), spend_record(new)
+    return [field for field in SPEND_FIELDS if old[field] != now[field]]
