@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 import boto3
 
 from shared.adapters.clock import SystemClock, WallClock
-from shared.catalog import HANDOFF_NOTIFICATIONS, HANDOFFS, LEADS, WEBHOOK_DELIVERIES, WEBHOOK_SIGNING_SECRETS
+from shared.catalog import FINANCE, HANDOFF_NOTIFICATIONS, HANDOFFS, LEADS, WEBHOOK_DELIVERIES, WEBHOOK_SIGNING_SECRETS
 from shared.function_environment import FunctionEnvironment
 
 if TYPE_CHECKING:
     from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
+    from shared.finance.service import FinanceService
     from shared.handoffs.notifier import HandoffNotifier
     from shared.handoffs.service import HandoffService
     from shared.leads.service import LeadService
@@ -168,4 +169,22 @@ def handoff_notifier(environment: FunctionEnvironment) -> HandoffNotifier:
         channels=SecretChannels(
             environment.secret(HANDOFF_NOTIFICATIONS.name), boto3.client("secretsmanager"), channels
         ),
+    )
+
+
+def finance_service(environment: FunctionEnvironment) -> FinanceService:
+    from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
+    from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.events.finance_events import FINANCE_EVENT_SOURCE
+    from shared.finance.budget_engine import compile_budget_engine
+    from shared.finance.config import load_finance_config
+    from shared.finance.service import FinanceService
+
+    config = load_finance_config()
+    return FinanceService(
+        store=DynamoDbFinanceStore(boto3.client("dynamodb"), environment.table(FINANCE.name)),
+        config=config,
+        engine=compile_budget_engine(config),
+        publisher=EventBridgePublisher(boto3.client("events"), environment.bus_name, FINANCE_EVENT_SOURCE),
+        clock=SystemClock(),
     )

@@ -18,8 +18,14 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from shared.events import handoff_taxonomy, lead_taxonomy, taxonomy
+from shared.events import finance_taxonomy, handoff_taxonomy, lead_taxonomy, taxonomy
 from shared.events.canonical import SCHEMA_VERSION, WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType
+from shared.events.finance_events import (
+    FINANCE_EVENT_SOURCE,
+    FINANCE_SCHEMA_VERSION,
+    FinanceEvent,
+    FinanceEventType,
+)
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HANDOFF_SCHEMA_VERSION, HandoffEvent, HandoffEventType
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LEAD_SCHEMA_VERSION, LeadEvent, LeadEventType
 
@@ -123,8 +129,23 @@ HANDOFF_EVENTS = EventFamily(
     described=lambda event_type: handoff_taxonomy.describe(HandoffEventType(event_type)).described,
 )
 
+FINANCE_EVENTS = EventFamily(
+    source=FINANCE_EVENT_SOURCE,
+    name="finance event",
+    publisher="the hub's finance domain",
+    summary="Every spend line the ledger accepts, and every budget threshold crossed or forecast overrun. "
+    "`finance_api` publishes them as spend is recorded and budgets change. Money is decimal strings: as paid "
+    "(`amount`, `currency`) and in the company currency (`company_amount`, `budget`, `actual`, `forecast`).",
+    detail_model=FinanceEvent,
+    event_types=FinanceEventType,
+    schema_version=FINANCE_SCHEMA_VERSION,
+    meaning=lambda event_type: finance_taxonomy.describe(FinanceEventType(event_type)).meaning,
+    example=lambda event_type: finance_taxonomy.example_event(FinanceEventType(event_type)),
+    described=lambda event_type: finance_taxonomy.describe(FinanceEventType(event_type)).described,
+)
+
 # In the order the catalog documents them.
-FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS, HANDOFF_EVENTS)
+FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS, HANDOFF_EVENTS, FINANCE_EVENTS)
 
 
 def family(source: str) -> EventFamily:

@@ -8,7 +8,7 @@
                          least-squares trend rather than the run rate; `overrun_threshold`: the forecast
                          consumption (% of budget) at which `budget.forecast_overrun` fires
     max_batch_lines      the most spend lines one request (or one CSV chunk) may carry
-    max_budget_lines     the most lines one budget may have
+    max_budget_lines     the most lines one budget may have (at most 4,000: a budget is one DynamoDB item of 400 KB)
 
 A file that does not meet the schema is refused by `parse_finance_config` / `load_finance_config` with an
 `InvalidFinanceConfig` whose message names each offending channel or department by its id, e.g.
@@ -132,7 +132,7 @@ class FinanceConfig(_Strict):
     default_thresholds: list[Threshold] = Field(default_factory=lambda: [50, 80, 100, 110], min_length=1, max_length=20)
     forecast: ForecastSettings = Field(default_factory=ForecastSettings)
     max_batch_lines: Annotated[StrictInt, Field(ge=1, le=10_000)] = 500
-    max_budget_lines: Annotated[StrictInt, Field(ge=1, le=100_000)] = 1000
+    max_budget_lines: Annotated[StrictInt, Field(ge=1, le=4_000)] = 1000
 
     _channels: dict[str, Channel] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)

@@ -15,6 +15,7 @@ from jsonschema import Draft4Validator
 
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType, Subject
 from shared.events.families import FAMILIES, EventFamily, family_of
+from shared.events.finance_events import FINANCE_EVENT_SOURCE
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
 from shared.events.schemas import (
@@ -122,7 +123,9 @@ def test_there_is_one_schema_per_type_of_every_family_in_enum_order() -> None:
     schemas = event_schemas()
     assert list(schemas) == [f"{family.source}@{t.value}" for family in FAMILIES for t in family.event_types]
     assert len(schemas) == sum(len(f.event_types) for f in FAMILIES) >= len(EventType) + len(LeadEventType)
-    assert {WEBHOOK_EVENT_SOURCE, LEAD_EVENT_SOURCE, HANDOFF_EVENT_SOURCE} <= {family.source for family in FAMILIES}
+    assert {WEBHOOK_EVENT_SOURCE, LEAD_EVENT_SOURCE, HANDOFF_EVENT_SOURCE, FINANCE_EVENT_SOURCE} <= {
+        family.source for family in FAMILIES
+    }
     assert SCHEMA_TYPE == "JSONSchemaDraft4"
 
 

@@ -1,0 +1,94 @@
+"""The finance API: the spend ledger (record, list), FX tables and budgets with their figures."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.finance.api_views import finance_problem, spend_body_lines, spend_view
+from shared.finance.budget_engine import budget_view
+from shared.finance.periods import parse_period
+from shared.finance.service import SpendIdConflict
+from shared.function_environment import environment_of
+from shared.http.api import register_routes, resolve, rest_resolver
+from shared.http.errors import Conflict, NotFound, json_response
+from shared.observability import logger, metrics, traced
+from shared.wiring import finance_service
+
+app = rest_resolver()
+service = finance_service(environment_of(__name__))
+Period = Annotated[str, Path(min_length=7, max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$")]
+Month = Annotated[str | None, Query(min_length=7, max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+def record_spend(body: Annotated[dict[str, Any], Body()]) -> Response[Any]:
+    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+    with finance_problem():
+        try:
+            recorded = service.record_spend(spend_body_lines(body, key))
+        except SpendIdConflict as exc:
+            raise Conflict(str(exc), conflicts=exc.conflicts) from None
+    metrics.add_metric(name="SpendLinesRecorded", unit="Count", value=len(recorded.created))
+    lines = [spend_view(entry, service.config.company_currency) for entry in [*recorded.created, *recorded.existing]]
+    return json_response(201 if recorded.created else 200, {"lines": lines})
+
+
+def list_spend(
+    period: Month = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    campaign_id: Annotated[str | None, Query(max_length=128)] = None,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> dict[str, Any]:
+    with finance_problem():
+        month = period or (start.strftime("%Y-%m") if start else service.now().strftime("%Y-%m"))
+        page = service.store.lines(str(parse_period(month)), campaign_id, channel, limit, cursor)
+    items = [
+        entry
+        for entry in page.items
+        if (start is None or entry.line.incurred_on >= start) and (end is None or entry.line.incurred_on <= end)
+    ]
+    company = service.config.company_currency
+    return {"period": month, "items": [spend_view(e, company) for e in items], "next_cursor": page.next_cursor}
+
+
+def put_fx(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    with finance_problem():
+        return service.put_fx(period, body).to_record()
+
+
+def put_budget(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    claims = app.current_event.request_context.authorizer.claims or {}
+    with finance_problem():
+        stored = service.put_budget(period, body, str(claims.get("cognito:username") or "unknown"))
+        figures = service.figures(period)
+    assert figures is not None
+    return {"version": stored.version, **budget_view(figures)}
+
+
+def get_budget(period: Period, as_of: Annotated[date | None, Query()] = None) -> dict[str, Any]:
+    with finance_problem():
+        figures = service.figures(period, as_of)
+    if figures is None:
+        raise NotFound(f"no budget for {period}: PUT /api/v1/integrations/finance/budget/{period} first")
+    return budget_view(figures)
+
+
+register_routes(
+    app,
+    __name__,
+    globals(),
+    responses={"record_spend": {200: {"description": "Recorded before"}, 201: {"description": "Recorded"}}},
+)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return resolve(app, event, context)

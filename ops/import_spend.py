@@ -1,0 +1,157 @@
+"""Import spend lines from a CSV file (ad platforms and finance systems export CSV), with a progress bar.
+
+    python -m ops.import_spend spend.csv                  # the hub `make run` started
+    python -m ops.import_spend spend.csv --stage dev      # a deployed stage (AWS credentials from the environment)
+
+Columns are the spend line's fields: spend_id, campaign_id, channel, department, vendor, amount, currency,
+incurred_on, reference, description, reverses (empty cells are absent fields). Every line is checked first;
+lines with problems are listed with their line numbers and not imported, the others are. Lines are
+idempotent by spend_id: importing the same file again imports nothing twice (they are counted as already
+recorded), and a spend_id recorded before with other values is listed as a conflict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm import tqdm
+
+from ops.rescore import LOCAL, CannotRun, local_aws_endpoint, one_line
+from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
+from shared.adapters.eventbridge_publisher import EventBridgePublisher
+from shared.catalog import CATALOG, FINANCE, physical_name
+from shared.errors import InvalidInput
+from shared.events.finance_events import FINANCE_EVENT_SOURCE
+from shared.finance.budget_engine import compile_budget_engine
+from shared.finance.config import load_finance_config
+from shared.finance.service import FinanceService, SpendIdConflict
+from shared.finance.spend import InvalidSpendBatch, parse_spend_line
+
+FIELDS = (
+    "spend_id",
+    "campaign_id",
+    "channel",
+    "department",
+    "vendor",
+    "amount",
+    "currency",
+    "incurred_on",
+    "reference",
+    "description",
+    "reverses",
+)
+FIRST_DATA_LINE = 2  # line 1 is the header
+
+
+@dataclass
+class Summary:
+    imported: int = 0
+    already: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        said = f"imported {self.imported} spend lines, {self.already} already recorded"
+        return said + (f", {len(self.problems)} refused (listed above)" if self.problems else "")
+
+
+def rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    with path.open(newline="", encoding="utf-8-sig") as source:
+        reader = csv.DictReader(source)
+        unknown = sorted(set(reader.fieldnames or ()) - set(FIELDS))
+        if unknown:
+            raise CannotRun(f"{path.name}: unknown columns {', '.join(unknown)}; the columns are {', '.join(FIELDS)}")
+        for number, row in enumerate(reader, start=FIRST_DATA_LINE):
+            yield number, {name: value.strip() for name, value in row.items() if name and value and value.strip()}
+
+
+def import_file(service: FinanceService, path: Path) -> Summary:
+    summary = Summary()
+    good: list[tuple[int, dict[str, object]]] = []
+    for number, row in rows(path):  # each line on its own first, so every problem is listed with its line
+        try:
+            parse_spend_line(row, service.config, line=number)
+            good.append((number, row))
+        except InvalidInput as exc:
+            summary.problems.append(str(exc))
+    size = service.config.max_batch_lines
+    with tqdm(total=len(good), desc=f"importing {path.name}", unit=" lines") as bar:
+        for start in range(0, len(good), size):
+            batch = good[start : start + size]
+            _record(service, batch, summary)
+            bar.update(len(batch))
+    return summary
+
+
+def _record(service: FinanceService, batch: Sequence[tuple[int, dict[str, object]]], summary: Summary) -> None:
+    try:
+        recorded = service.record_spend([row for _, row in batch])
+    except SpendIdConflict as exc:
+        numbers = {str(row.get("spend_id")): n for n, row in batch}
+        summary.problems += [f"line {numbers.get(i, '?')}: {i} recorded before with other {', '.join(f)}"
+                             for i, f in exc.conflicts.items()]  # fmt: skip
+        conflicting = set(exc.conflicts)
+        rest = [(n, row) for n, row in batch if str(row.get("spend_id")) not in conflicting]
+        if rest:
+            _record(service, rest, summary)
+        return
+    except InvalidSpendBatch as exc:  # problems only a batch shows (a missing FX rate, a reversal): by CSV line
+        lines = [n for n, _ in batch]
+        summary.problems += [
+            f"line {lines[p.line - 1] if p.line else '?'}: {p.field}: {p.message}" for p in exc.problems
+        ]
+        return
+    summary.imported += len(recorded.created)
+    summary.already += len(recorded.existing)
+
+
+def service_for(stage: str, endpoint_url: str | None) -> FinanceService:
+    if stage == LOCAL:
+        endpoint_url = endpoint_url or local_aws_endpoint()
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    session = boto3.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    config = load_finance_config()
+    return FinanceService(
+        DynamoDbFinanceStore(session.client("dynamodb", endpoint_url=endpoint_url), physical_name(stage, FINANCE.name)),
+        config,
+        compile_budget_engine(config),
+        EventBridgePublisher(
+            session.client("events", endpoint_url=endpoint_url),
+            physical_name(stage, CATALOG.bus_name),
+            FINANCE_EVENT_SOURCE,
+        ),
+        SystemClock(),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", type=Path, help="the CSV file")
+    parser.add_argument("--stage", help="local (default: the hub `make run` started), dev, prod")
+    parser.add_argument("--endpoint-url", help="AWS endpoint (default for local: the running hub's embedded AWS)")
+    args = parser.parse_args(argv)
+    stage = args.stage or LOCAL
+    try:
+        if not args.file.is_file():
+            raise CannotRun(f"no file {args.file}")
+        summary = import_file(service_for(stage, args.endpoint_url), args.file)
+    except (CannotRun, InvalidInput, BotoCoreError, ClientError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"error: {one_line(exc, stage)}", file=sys.stderr)
+        return 2
+    for problem in summary.problems:
+        print(problem, file=sys.stderr)
+    print(summary)
+    return 1 if summary.problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,414 @@
+"""The finance store in DynamoDB (table `finance`; item layout in `dynamodb_finance_items.py`).
+
+`record(chunk)` is one TransactWriteItems:
+
+- each line: a Put of its `LINE` item on condition `attribute_not_exists(pk)` (its `spend_id` is new);
+- each reversal: an Update of the original's `LINE` item setting `reversed_by`, on condition
+  `attribute_exists(pk) AND attribute_not_exists(reversed_by)` (it exists and was not reversed yet). An original
+  written by the same chunk gets `reversed_by` in its Put instead (a transaction takes one operation per item);
+- each aggregate and daily key: an Update `ADD actual :delta` (ADD starts a missing counter at 0).
+
+A chunk of more than `MAX_CHUNK_ITEMS` items (lines + aggregate and daily keys + reversals), a line whose
+`spend_id` appears twice, a key that cannot be laid out (see the items module), a daily delta outside its
+month or a quarter as a ledger period is a ValueError before any call. Any condition that fails, or a
+transaction conflict (DynamoDB cancels transactions that touch an item another transaction is writing), is a
+`SpendConflict` naming the items: nothing of the chunk is written. Every other error propagates.
+
+Budgets: `put_budget` writes `CURRENT` (on condition of the version read: absent for 0) and `V#<version>`
+(on condition it is new) in one transaction; a failed condition or a transaction conflict is `StaleBudget`.
+Alerts: `fire` is a conditional Put, `rearm` a conditional Delete; the condition makes exactly one caller win.
+
+Reads of single partitions are strongly consistent and follow every page DynamoDB returns. `lines` reads
+the by-period index (eventually consistent, as every GSI): a month's lines by `incurred_on`, then `spend_id`;
+`campaign_id` and `channel` are filters. A cursor holds the last `line_sort` returned and the query it belongs
+to; the next page is read with `line_sort > that` as the key condition.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb_finance_items import (
+    AGG,
+    CURRENT,
+    DAY,
+    FX_TABLE,
+    LINE,
+    VERSION,
+    LinePosition,
+    aggregate_key_from,
+    aggregate_sk,
+    alert_pk,
+    alert_sk,
+    budget_from,
+    budget_item,
+    budget_pk,
+    check_cursor,
+    check_day,
+    check_size,
+    day_from,
+    day_sk,
+    encode_cursor,
+    fx_from,
+    fx_item,
+    fx_pk,
+    month_text,
+    period_pk,
+    period_text,
+    spend_from,
+    spend_item,
+    spend_pk,
+    version_sk,
+)
+from shared.adapters.dynamodb_items import key, plain, serialize
+from shared.errors import InvalidInput
+from shared.finance.budget_engine import Budget
+from shared.finance.fx import FxTable
+from shared.finance.ports import (
+    MAX_CHUNK_ITEMS,
+    SpendChunk,
+    SpendConflict,
+    SpendPage,
+    StaleBudget,
+    StoredBudget,
+    StoredSpend,
+)
+from shared.finance.spend import SpendKey
+
+BY_PERIOD = "by-period"
+BATCH_GET_LIMIT = 100
+_UNPROCESSED_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One item of a transaction, what it is (for messages) and why its condition failed, given the item as it
+    was (None: absent)."""
+
+    request: dict[str, Any]
+    what: str
+    refused: Callable[[dict[str, Any] | None], str]
+
+
+def chunk_size(chunk: SpendChunk) -> int:
+    """The items of a chunk as the port counts them: lines + aggregate and daily keys + reversals."""
+    return len(chunk.lines) + len(chunk.aggregates) + len(chunk.daily) + len(chunk.reversals)
+
+
+class DynamoDbFinanceStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # ----------------------------------------------------------------------------------------------- lines
+
+    def spend(self, spend_ids: Sequence[str]) -> dict[str, StoredSpend]:
+        """BatchGetItem by 100 keys, strongly consistent; unprocessed keys are asked again (with backoff)."""
+        wanted = list(dict.fromkeys(spend_ids))
+        found: dict[str, StoredSpend] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [key(spend_pk(spend_id), LINE) for spend_id in wanted[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in itertools.count():
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    stored = spend_from(plain(item))
+                    found[stored.line.spend_id] = stored
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                if attempt >= _UNPROCESSED_RETRIES:
+                    raise RuntimeError(f"DynamoDB left {len(request[self._table]['Keys'])} spend keys unprocessed")
+                time.sleep(min(0.025 * 2**attempt, 1.0))
+        return {spend_id: found[spend_id] for spend_id in wanted if spend_id in found}
+
+    def record(self, chunk: SpendChunk) -> None:
+        writes = self._chunk_writes(chunk)
+        if writes:
+            self._transact(writes, SpendConflict)
+
+    def _chunk_writes(self, chunk: SpendChunk) -> list[_Write]:
+        size = chunk_size(chunk)
+        if size > MAX_CHUNK_ITEMS:
+            raise ValueError(
+                f"a chunk holds at most {MAX_CHUNK_ITEMS} items (lines + aggregate and daily keys + reversals), "
+                f"not {size}"
+            )
+        ids = [stored.line.spend_id for stored in chunk.lines]
+        repeated = sorted(spend_id for spend_id, times in Counter(ids).items() if times > 1)
+        if repeated:
+            raise ValueError(f"a chunk holds each spend_id once: {', '.join(repeated)} repeated")
+        for original, reversal in chunk.reversals.items():
+            if original == reversal:
+                raise ValueError(f"spend line {original} cannot reverse itself")
+        writes = []
+        for stored in chunk.lines:
+            item = spend_item(stored, chunk.reversals.get(stored.line.spend_id))
+            check_size(item, f"spend line {stored.line.spend_id}")
+            writes.append(self._line_put(item, stored.line.spend_id))
+        in_chunk = set(ids)
+        writes += [
+            self._reversal(original, reversal)
+            for original, reversal in chunk.reversals.items()
+            if original not in in_chunk
+        ]
+        seen: set[tuple[str, str]] = set()
+
+        def counter(pk: str, sk: str, delta: int, what: str) -> _Write:
+            if (pk, sk) in seen:
+                raise ValueError(f"{what} is keyed twice in the chunk")
+            if type(delta) is not int:
+                raise ValueError(f"{what}: the delta must be an int of minor units, not {delta!r}")
+            seen.add((pk, sk))
+            return self._add(pk, sk, delta, what)
+
+        for (period, spend_key), delta in chunk.aggregates.items():
+            month = month_text(period)
+            writes.append(counter(period_pk(month), aggregate_sk(spend_key), delta, f"aggregate {month} {spend_key}"))
+        for (period, day), delta in chunk.daily.items():
+            month = month_text(period)
+            check_day(month, day)
+            writes.append(counter(period_pk(month), day_sk(day), delta, f"daily actual of {day.isoformat()}"))
+        return writes
+
+    def _line_put(self, item: dict[str, Any], spend_id: str) -> _Write:
+        put = {
+            "TableName": self._table,
+            "Item": serialize(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        what = f"spend line {spend_id}"
+
+        def refused(old: dict[str, Any] | None) -> str:
+            return f"{what} exists already (recorded at {(old or {}).get('recorded_at')})"
+
+        return _Write({"Put": put}, what, refused)
+
+    def _reversal(self, original: str, reversal: str) -> _Write:
+        update = {
+            "TableName": self._table,
+            "Key": key(spend_pk(original), LINE),
+            "UpdateExpression": "SET #reversed = :reversal",
+            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#reversed)",
+            "ExpressionAttributeNames": {"#reversed": "reversed_by"},
+            "ExpressionAttributeValues": serialize({":reversal": reversal}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        what = f"original {original} of reversal {reversal}"
+
+        def refused(old: dict[str, Any] | None) -> str:
+            if old is None:
+                return f"{what} does not exist"
+            return f"{what} was reversed already by {old.get('reversed_by')}"
+
+        return _Write({"Update": update}, what, refused)
+
+    def _add(self, pk: str, sk: str, delta: int, what: str) -> _Write:
+        update = {
+            "TableName": self._table,
+            "Key": key(pk, sk),
+            "UpdateExpression": "ADD #actual :delta",
+            "ExpressionAttributeNames": {"#actual": "actual"},
+            "ExpressionAttributeValues": serialize({":delta": delta}),
+        }
+        return _Write({"Update": update}, what, lambda _: f"{what} refused its update")
+
+    def _transact(self, writes: list[_Write], conflict: type[Exception]) -> None:
+        try:
+            # A fresh token per call: botocore's own retries of this call then cannot apply it twice.
+            self._client.transact_write_items(
+                TransactItems=[write.request for write in writes], ClientRequestToken=uuid.uuid4().hex
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
+            problems = []
+            for write, reason in zip(writes, reasons, strict=False):
+                code = reason.get("Code")
+                if code == "ConditionalCheckFailed":
+                    problems.append(write.refused(plain(reason["Item"]) if reason.get("Item") else None))
+                elif code == "TransactionConflict":
+                    problems.append(f"{write.what} is being written by another transaction")
+            if not problems:
+                raise
+            raise conflict("; ".join(problems)) from None
+
+    def lines(
+        self,
+        period: str,
+        campaign_id: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> SpendPage:
+        """Asks for one line more than the page, so the cursor is None exactly when nothing follows."""
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        month = month_text(period)
+        query = LinePosition("", month, campaign_id, channel)
+        names = {"#period": "line_period"}
+        values: dict[str, Any] = {":period": period_pk(month)}
+        condition = "#period = :period"
+        if cursor is not None:
+            names["#sort"], values[":after"] = "line_sort", check_cursor(cursor, query)
+            condition += " AND #sort > :after"
+        filters = {name: value for name, value in (("campaign_id", campaign_id), ("channel", channel)) if value}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BY_PERIOD,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": True,
+            "Limit": limit + 1,  # items read, before the filter: a filtered page may need more queries
+        }
+        if filters:
+            names.update({f"#f_{name}": name for name in filters})
+            values.update({f":f_{name}": value for name, value in filters.items()})
+            request["FilterExpression"] = " AND ".join(f"#f_{name} = :f_{name}" for name in filters)
+        request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = serialize(values)
+        items = list(itertools.islice(self._pages(request), limit + 1))
+        page = items[:limit]
+        next_cursor = None
+        if len(items) > limit:
+            next_cursor = encode_cursor(LinePosition(str(page[-1]["line_sort"]), month, campaign_id, channel))
+        return SpendPage([spend_from(item) for item in page], next_cursor)
+
+    # ------------------------------------------------------------------------------------------ aggregates
+
+    def aggregates(self, period: str) -> dict[SpendKey, int]:
+        items = self._partition(period_pk(month_text(period)), AGG)
+        return {aggregate_key_from(str(item["sk"])): int(item.get("actual", 0)) for item in items}
+
+    def daily(self, period: str) -> dict[date, int]:
+        items = self._partition(period_pk(month_text(period)), DAY)
+        return {day_from(str(item["sk"])): int(item.get("actual", 0)) for item in items}
+
+    # -------------------------------------------------------------------------------------------------- FX
+
+    def fx(self, period: str) -> FxTable | None:
+        item = self._get(fx_pk(period_text(period)), FX_TABLE)
+        return None if item is None else fx_from(item)
+
+    def put_fx(self, table: FxTable) -> None:
+        """Last writer wins: a period's table is replaced whole."""
+        self._client.put_item(TableName=self._table, Item=serialize(fx_item(table)))
+
+    # --------------------------------------------------------------------------------------------- budgets
+
+    def budget(self, period: str) -> StoredBudget | None:
+        item = self._get(budget_pk(period_text(period)), CURRENT)
+        return None if item is None else budget_from(item)
+
+    def put_budget(self, budget: Budget, expected_version: int, at: datetime, by: str) -> StoredBudget:
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < 0:
+            raise ValueError(f"the version read is 0 (no budget) or more, not {expected_version!r}")
+        if at.tzinfo is None:
+            raise ValueError(f"naive datetime {at!r}: the finance store keeps aware datetimes only")
+        stored = StoredBudget(budget, expected_version + 1, at.astimezone(UTC), by)
+        current = budget_item(stored, CURRENT)
+        what = f"budget of {budget.period}"
+        check_size(current, what)
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": serialize(current),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if expected_version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#version = :expected"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = serialize({":expected": expected_version})
+
+        def refused(old: dict[str, Any] | None) -> str:
+            if old is None:
+                return f"{what} does not exist (it was read at version {expected_version})"
+            return f"{what} is at version {old.get('version')}, not {expected_version} as read"
+
+        version = {
+            "TableName": self._table,
+            "Item": serialize(budget_item(stored, version_sk(stored.version))),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        self._transact(
+            [
+                _Write({"Put": put}, what, refused),
+                _Write({"Put": version}, f"{what}, version {stored.version}", lambda _: f"{what}: version exists"),
+            ],
+            StaleBudget,
+        )
+        return stored
+
+    def budget_versions(self, period: str) -> list[StoredBudget]:
+        return [budget_from(item) for item in self._partition(budget_pk(period_text(period)), VERSION)]
+
+    # ---------------------------------------------------------------------------------------------- alerts
+
+    def fired(self, period: str) -> set[tuple[str, int]]:
+        return {(str(item["label"]), int(item["threshold"])) for item in self._partition(alert_pk(period_text(period)))}
+
+    def fire(self, period: str, label: str, threshold: int) -> bool:
+        sk = alert_sk(label, threshold)
+        item = {"pk": alert_pk(period_text(period)), "sk": sk, "label": label, "threshold": threshold}
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def rearm(self, period: str, label: str, threshold: int) -> bool:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=key(alert_pk(period_text(period)), alert_sk(label, threshold)),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------------------------------------------ reads
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self._table, Key=key(pk, sk), ConsistentRead=True)
+        return plain(response["Item"]) if "Item" in response else None
+
+    def _partition(self, pk: str, prefix: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a partition (with a sort key starting with `prefix`), in sort key order."""
+        values = {":pk": pk}
+        condition = "pk = :pk"
+        if prefix is not None:
+            values[":prefix"] = prefix
+            condition += " AND begins_with(sk, :prefix)"
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": serialize(values),
+            "ConsistentRead": True,
+        }
+        return self._pages(request)
+
+    def _pages(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            response = self._client.query(**request)
+            yield from (plain(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,0 +1,93 @@
+"""The finance domain's part of the catalog: the spend ledger, FX tables and budgets API, and the `finance`
+table."""
+
+from __future__ import annotations
+
+from shared.catalog.model import Domain, Function, Group, Index, Route, Table, ThrottleDomain
+
+EVENT_SOURCE = "revops.finance"
+SPEND_WRITERS = frozenset({Group.FINANCE, Group.MARKETING, Group.ADMIN})
+FINANCE_ADMINS = frozenset({Group.FINANCE, Group.ADMIN})
+
+FINANCE = Table(
+    name="finance",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=(Index("by-period", partition_key="line_period", sort_key="line_sort"),),
+    access_patterns=(
+        "a spend line: get pk=SPEND#<spend_id>, sk=LINE (batch get for a batch's ids and the originals it reverses)",
+        "record spend, all or nothing per chunk: one transaction of the new lines (conditional: new spend_id), the "
+        "reversed originals (conditional: not reversed yet), and ADD to the month's aggregates pk=PERIOD#<yyyy-mm>, "
+        "sk=AGG#<department>#<channel>#<campaign> and daily totals sk=DAY#<yyyy-mm-dd>",
+        "a month's aggregates and daily totals: query pk=PERIOD#<yyyy-mm>, sk begins_with AGG# / DAY# (what a "
+        "budget view reads: O(keys), never the lines)",
+        "a month's lines: query by-period (line_period=PERIOD#<yyyy-mm>) on line_sort=<incurred_on>#<spend_id>",
+        "FX: get pk=FX#<period>, sk=TABLE",
+        "budgets: get pk=BUDGET#<period>, sk=CURRENT; versions sk=V#<version>, written with CURRENT in one transaction",
+        "threshold alerts fired: pk=ALERT#<period>, sk=<line>#<threshold> (conditional put fires once, delete re-arms)",
+    ),
+)
+
+FINANCE_DOMAIN = Domain(
+    name="finance",
+    event_source=EVENT_SOURCE,
+    tables=(FINANCE,),
+    functions=(
+        Function(
+            name="finance_api",
+            description="The spend ledger (record, list), FX tables and budgets with their figures and alerts",
+            memory_mb=1024,
+            timeout_seconds=29,
+            routes=(
+                Route(
+                    method="POST",
+                    path="/api/v1/integrations/finance/spend",
+                    operation="record_spend",
+                    summary="Record spend: one line or a batch of up to 500, idempotent per spend_id",
+                    description="201 with the stored lines; 200 when every line was stored before with the same "
+                    "body; 409 naming the fields that differ from a stored line of the same spend_id; 422 naming "
+                    "each bad line and field (a batch with a bad line stores none of it).",
+                    domain=ThrottleDomain.FINANCE,
+                    groups=SPEND_WRITERS,
+                    json_body=True,
+                ),
+                Route(
+                    method="GET",
+                    path="/api/v1/integrations/finance/spend",
+                    operation="list_spend",
+                    summary="A month's spend lines, with their reversals, by campaign or channel",
+                    domain=ThrottleDomain.FINANCE,
+                    groups=SPEND_WRITERS,
+                ),
+                Route(
+                    method="PUT",
+                    path="/api/v1/integrations/finance/fx/{period}",
+                    operation="put_fx",
+                    summary="The FX table of a month or quarter: one unit of each currency in the company currency",
+                    domain=ThrottleDomain.FINANCE,
+                    groups=FINANCE_ADMINS,
+                    json_body=True,
+                ),
+                Route(
+                    method="PUT",
+                    path="/api/v1/integrations/finance/budget/{period}",
+                    operation="put_budget",
+                    summary="The budget of a month or quarter per department, channel and campaign (a new version)",
+                    domain=ThrottleDomain.FINANCE,
+                    groups=FINANCE_ADMINS,
+                    json_body=True,
+                ),
+                Route(
+                    method="GET",
+                    path="/api/v1/integrations/finance/budget/{period}",
+                    operation="get_budget",
+                    summary="Budget against actual: remaining, consumption, variance, forecast, by line and department",
+                    domain=ThrottleDomain.FINANCE,
+                    groups=frozenset({Group.FINANCE, Group.MARKETING, Group.ADMIN}),
+                ),
+            ),
+            tables={FINANCE.name: "read_write"},
+            publishes_events=True,
+        ),
+    ),
+)

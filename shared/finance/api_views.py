@@ -1,0 +1,53 @@
+"""The finance API's bodies from the domain's records, and the domain's refusals as 422s naming each bad line
+and field (the issue's contract: a batch with a bad line stores none of it, and says which)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from shared.finance.money import Money, format_amount
+from shared.finance.ports import StoredSpend
+from shared.finance.spend import FieldProblem, spend_record
+from shared.http.errors import HubError
+
+
+class Unprocessable(HubError):
+    status = 422  # type: ignore[assignment]
+
+
+@contextmanager
+def finance_problem() -> Iterator[None]:
+    """Every domain refusal that lists its problems becomes a 422 with them as `errors`."""
+    from shared.errors import InvalidInput
+
+    try:
+        yield
+    except InvalidInput as exc:
+        problems = getattr(exc, "problems", None)
+        if problems is None:
+            raise Unprocessable(str(exc)) from None
+        errors = [p.as_error() if isinstance(p, FieldProblem) else {"message": str(p)} for p in problems]
+        raise Unprocessable(str(exc), errors=errors) from None
+
+
+def spend_body_lines(body: dict[str, Any], idempotency_key: str | None) -> object:
+    """The batch's lines: `{"lines": [...]}`, or one line whose `spend_id` may come from `Idempotency-Key`."""
+    if "lines" in body:
+        return body["lines"]
+    line = dict(body)
+    if "spend_id" not in line and idempotency_key:
+        line["spend_id"] = idempotency_key
+    return [line]
+
+
+def spend_view(entry: StoredSpend, company_currency: str) -> dict[str, Any]:
+    return {
+        **spend_record(entry.line),
+        "company_amount": format_amount(Money(entry.company_minor, company_currency)),
+        "company_currency": company_currency,
+        "rate": str(entry.rate),
+        "recorded_at": entry.recorded_at.isoformat(),
+        "reversed_by": entry.reversed_by,
+    }

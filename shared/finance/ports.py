@@ -1,0 +1,117 @@
+"""What the finance domain needs from storage. The DynamoDB adapter and the in-memory fake both honour it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from shared.finance.budget_engine import Budget
+from shared.finance.fx import FxTable
+from shared.finance.spend import SpendKey, SpendLine
+
+
+class SpendConflict(Exception):
+    """A line of the chunk exists already (a concurrent writer of the same `spend_id`), or an original was
+    reversed meanwhile; nothing of the chunk was written. Read again and decide again."""
+
+
+class StaleBudget(Exception):
+    """The period's budget changed since it was read (its version moved); nothing was written."""
+
+
+@dataclass(frozen=True)
+class StoredSpend:
+    """A ledger line as stored: the line as given, its amount in the company currency and the rate used, when
+    it was recorded, and the reversal that reversed it (set once, never cleared)."""
+
+    line: SpendLine
+    company_minor: int
+    rate: Decimal
+    recorded_at: datetime
+    reversed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class SpendChunk:
+    """Lines written together with the aggregates they change, all or nothing (one transaction): each line only
+    if its `spend_id` is new, each original in `reversals` only if not reversed yet (set to the reversal's id).
+    `aggregates` and `daily` are deltas in company-currency minor units, keyed by period ("2026-11")."""
+
+    lines: tuple[StoredSpend, ...]
+    aggregates: Mapping[tuple[str, SpendKey], int] = field(default_factory=dict)
+    daily: Mapping[tuple[str, date], int] = field(default_factory=dict)
+    reversals: Mapping[str, str] = field(default_factory=dict)  # original spend_id -> reversal spend_id
+
+
+@dataclass(frozen=True)
+class SpendPage:
+    items: list[StoredSpend]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredBudget:
+    budget: Budget
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+
+class FinanceStore(Protocol):
+    def spend(self, spend_ids: Sequence[str]) -> dict[str, StoredSpend]:
+        """The stored lines among `spend_ids` (any number)."""
+        ...
+
+    def record(self, chunk: SpendChunk) -> None:
+        """At most MAX_CHUNK_ITEMS items (lines + aggregate and daily keys + reversals); SpendConflict when a
+        condition fails."""
+        ...
+
+    def lines(
+        self,
+        period: str,
+        campaign_id: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> SpendPage:
+        """The period's lines by `incurred_on` then `spend_id`; campaign and channel are filters."""
+        ...
+
+    def aggregates(self, period: str) -> dict[SpendKey, int]:
+        """Company-currency minor units per (department, channel, campaign_id) for a month."""
+        ...
+
+    def daily(self, period: str) -> dict[date, int]: ...
+
+    def fx(self, period: str) -> FxTable | None: ...
+
+    def put_fx(self, table: FxTable) -> None: ...
+
+    def budget(self, period: str) -> StoredBudget | None: ...
+
+    def put_budget(self, budget: Budget, expected_version: int, at: datetime, by: str) -> StoredBudget:
+        """Stores the next version (expected_version + 1) and keeps the previous one; StaleBudget otherwise."""
+        ...
+
+    def budget_versions(self, period: str) -> list[StoredBudget]:
+        """Every version of the period's budget, oldest first."""
+        ...
+
+    def fired(self, period: str) -> set[tuple[str, int]]:
+        """The (line label, threshold) alerts fired for the period and not re-armed."""
+        ...
+
+    def fire(self, period: str, label: str, threshold: int) -> bool:
+        """Marks the alert fired; True only for the caller that marked it (exactly once under concurrency)."""
+        ...
+
+    def rearm(self, period: str, label: str, threshold: int) -> bool:
+        """Clears a fired alert; True only for the caller that cleared it."""
+        ...
+
+
+MAX_CHUNK_ITEMS = 100  # DynamoDB's transaction limit

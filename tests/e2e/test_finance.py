@@ -1,0 +1,199 @@
+"""Spend and budgets on the running hub, as finance would check them: a month's budget, a CSV of 1,000 spend
+lines in mixed currencies imported twice (stored once), budget figures equal to a recomputation by hand from
+the CSV to the cent, the 80 % and 100 % alerts published once each while 20 writers push spend over the line
+at once, a reversal re-arming the 100 % alert, and bad lines refused with messages naming them."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import ROOT, started_hub, token
+
+RATES = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2712"), "JPY": Decimal("0.0067")}
+DECIMALS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+
+
+def eventually(condition: Callable[[], Any], seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling the hub's event tap over HTTP: there is nothing else to wait on
+    return result
+
+
+class Finance:
+    def __init__(self, url: str, state_file: Path) -> None:
+        self.url = url
+        self.state_file = state_file
+        self.headers = {"Authorization": f"Bearer {token('finance')}"}
+        today = datetime.now(UTC).date()
+        self.period = today.strftime("%Y-%m")
+        self.day = today.replace(day=1)
+
+    def put(self, path: str, body: Any) -> requests.Response:
+        return requests.put(f"{self.url}{path}", json=body, headers=self.headers, timeout=30)
+
+    def post(self, path: str, body: Any) -> requests.Response:
+        return requests.post(f"{self.url}{path}", json=body, headers=self.headers, timeout=60)
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = requests.get(f"{self.url}{path}", params=params, headers=self.headers, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def events(self, detail_type: str) -> list[dict[str, Any]]:
+        return list(requests.get(f"{self.url}/_local/events", params={"detail-type": detail_type}, timeout=10).json())
+
+    def import_csv(self, path: Path) -> subprocess.CompletedProcess[str]:
+        env = os.environ | {"HUB_STATE_FILE": str(self.state_file)}
+        return subprocess.run(
+            [sys.executable, "-m", "ops.import_spend", str(path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+
+@pytest.fixture(scope="module")
+def finance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finance]:
+    state = tmp_path_factory.mktemp("finance") / "hub.json"
+    with started_hub(state) as (url, _):
+        hub = Finance(url, state)
+        fx = hub.put(
+            f"/api/v1/integrations/finance/fx/{hub.period}",
+            {"base": "USD", "rates": {k: str(v) for k, v in RATES.items()}},
+        )
+        assert fx.status_code == 200, fx.text
+        budget = {
+            "currency": "USD",
+            "lines": [
+                {"department": "marketing", "channel": "paid_social", "amount": "500000.00"},
+                {"department": "marketing", "channel": "paid_search", "amount": "500000.00"},
+                {"department": "sales", "channel": "events", "amount": "10000.00"},
+            ],
+            "thresholds": [50, 80, 100, 110],
+        }
+        answered = hub.put(f"/api/v1/integrations/finance/budget/{hub.period}", budget)
+        assert answered.status_code == 200, answered.text
+        yield hub
+
+
+def _csv(path: Path, finance: Finance, lines: int) -> Decimal:
+    """A CSV of `lines` spend lines in mixed currencies; returns what they come to in USD, by hand."""
+    rng = random.Random(20261130)  # noqa: S311 (test data, reproducible on purpose)
+    run = uuid.uuid4().hex[:6]
+    expected = Decimal(0)
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["spend_id", "campaign_id", "channel", "department", "vendor", "amount", "currency", "incurred_on"]
+        )
+        for n in range(lines):
+            currency = rng.choice(["USD", "EUR", "GBP", "JPY"])
+            places = DECIMALS[currency]
+            amount = Decimal(rng.randint(100, 50_000_00 if places else 500_000)) / (10**places)
+            amount = amount.quantize(Decimal(1).scaleb(-places))
+            channel = rng.choice(["paid_social", "paid_search"])
+            writer.writerow(
+                [
+                    f"csv-{run}-{n}",
+                    f"q-{n % 7}",
+                    channel,
+                    "marketing",
+                    "Ads Inc",
+                    str(amount),
+                    currency,
+                    finance.day.isoformat(),
+                ]
+            )
+            usd = amount if currency == "USD" else amount * RATES[currency]
+            expected += usd.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return expected
+
+
+def test_a_csv_imported_twice_is_stored_once_and_the_budget_adds_up_to_the_cent(
+    finance: Finance, tmp_path: Path
+) -> None:
+    # Given a CSV of 1,000 lines in four currencies
+    path = tmp_path / "spend.csv"
+    expected = _csv(path, finance, 1000)
+    before = Decimal(finance.get(f"/api/v1/integrations/finance/budget/{finance.period}")["totals"]["actual"])
+    # When it is imported twice
+    first, second = finance.import_csv(path), finance.import_csv(path)
+    # Then the first run stores every line and the second none
+    assert first.returncode == 0, first.stderr
+    assert "imported 1000 spend lines, 0 already recorded" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert "imported 0 spend lines, 1000 already recorded" in second.stdout
+    # And the budget's actual grew by exactly what the CSV comes to, converted line by line and rounded half-even
+    view = finance.get(f"/api/v1/integrations/finance/budget/{finance.period}")
+    assert Decimal(view["totals"]["actual"]) - before == expected
+    lines = {(line["department"], line["channel"]): line for line in view["lines"]}
+    assert (
+        Decimal(lines[("marketing", "paid_social")]["actual"]) + Decimal(lines[("marketing", "paid_search")]["actual"])
+        >= expected
+    )
+
+
+def test_concurrent_writers_cross_each_threshold_once_and_a_reversal_rearms(finance: Finance) -> None:
+    # Given a sales/events budget of 10,000 USD and 20 writers each recording 600 USD at once (120 %)
+    run = uuid.uuid4().hex[:6]
+
+    def write(n: int) -> int:
+        line = {"spend_id": f"ev-{run}-{n}", "channel": "events", "department": "sales", "vendor": "Expo",
+                "amount": "600.00", "currency": "USD", "incurred_on": finance.day.isoformat()}  # fmt: skip
+        return finance.post("/api/v1/integrations/finance/spend", line).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(write, range(20)))
+    assert statuses == [201] * 20
+
+    def crossings() -> dict[int, int]:
+        found: dict[int, int] = {}
+        for event in finance.events("budget.threshold_crossed"):
+            if event["detail"]["line"] == "sales/events/*":
+                found[event["detail"]["threshold"]] = found.get(event["detail"]["threshold"], 0) + 1
+        return found
+
+    # Then 50, 80, 100 and 110 % were each published once (the bus's tap may still be catching up on the CSV's)
+    assert eventually(lambda: crossings() == {50: 1, 80: 1, 100: 1, 110: 1})
+    # When five lines are reversed (3,000 USD: back to 90 %), the 100 and 110 % alerts re-arm
+    for n in range(5):
+        reversal = {"spend_id": f"ev-{run}-rev{n}", "reverses": f"ev-{run}-{n}", "channel": "events",
+                    "department": "sales", "vendor": "Expo", "amount": "-600.00", "currency": "USD",
+                    "incurred_on": finance.day.isoformat()}  # fmt: skip
+        assert finance.post("/api/v1/integrations/finance/spend", reversal).status_code == 201
+    # And spend climbs again: 96 % crosses nothing, 102 % crosses 100 % a second time (and not 110 %)
+    assert write(100) == 201
+    assert write(101) == 201
+    assert eventually(lambda: crossings() == {50: 1, 80: 1, 100: 2, 110: 1})
+
+
+def test_bad_lines_are_refused_naming_them_and_nothing_is_stored(finance: Finance) -> None:
+    run = uuid.uuid4().hex[:6]
+    good = {"spend_id": f"ok-{run}", "channel": "events", "department": "sales", "vendor": "Expo",
+            "amount": "10.00", "currency": "USD", "incurred_on": finance.day.isoformat()}  # fmt: skip
+    bad_channel = {**good, "spend_id": f"bad1-{run}", "channel": "billboards"}
+    bad_decimals = {**good, "spend_id": f"bad2-{run}", "amount": "10.001"}
+    answered = finance.post("/api/v1/integrations/finance/spend", {"lines": [good, bad_channel, bad_decimals]})
+    assert answered.status_code == 422, answered.text
+    errors = {(e["line"], e["field"]) for e in answered.json()["errors"]}
+    assert errors == {(2, "channel"), (3, "amount")}
+    listed = finance.get("/api/v1/integrations/finance/spend", period=finance.period, limit=500)
+    assert all(item["spend_id"] != good["spend_id"] for item in listed["items"])

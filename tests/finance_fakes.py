@@ -1,0 +1,307 @@
+"""The finance store contract in memory (`shared.finance.ports.FinanceStore`), as the DynamoDB adapter keeps it:
+a chunk commits all or nothing (each line only if new, each original only if not reversed yet); a conflict
+names what failed and writes nothing; a budget moves one version at a time; an alert fires for one caller.
+Safe to share between threads.
+
+What the adapter does and the port leaves open, this does too: a chunk over `MAX_CHUNK_ITEMS`, a spend_id
+twice, a line reversing itself, an aggregate key with `#` in its department or channel or `-` as its campaign,
+a daily delta outside its month, a non-int delta, a naive datetime: ValueError, nothing written; an original
+written by the same chunk may be reversed by it; the ledger's periods are months (a quarter is InvalidInput);
+FX, budget and alert periods are normalized (`2026-q4` is `2026-Q4`); lines are listed by `incurred_on`, then
+`spend_id` in string order; datetimes come back in UTC. It does not measure DynamoDB's 400 KB item limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.errors import InvalidInput
+from shared.finance.budget_engine import Budget
+from shared.finance.fx import FxTable
+from shared.finance.periods import Period, contains, parse_period
+from shared.finance.ports import (
+    MAX_CHUNK_ITEMS,
+    SpendChunk,
+    SpendConflict,
+    SpendPage,
+    StaleBudget,
+    StoredBudget,
+    StoredSpend,
+)
+from shared.finance.spend import SpendKey
+
+BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
+_LINE_SORT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})#(.+)", re.DOTALL)
+
+
+class InMemoryFinanceStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.stored: dict[str, StoredSpend] = {}
+        self.totals: dict[str, dict[SpendKey, int]] = {}  # month -> key -> company minor units
+        self.days: dict[str, dict[date, int]] = {}
+        self.fx_tables: dict[str, FxTable] = {}
+        self.budgets: dict[str, list[StoredBudget]] = {}  # period -> every version, oldest first
+        self.alerts: dict[str, set[tuple[str, int]]] = {}
+        self.chunks = 0  # recorded chunks, for tests that count
+
+    # ----------------------------------------------------------------------------------------------- lines
+
+    def spend(self, spend_ids: Sequence[str]) -> dict[str, StoredSpend]:
+        with self._lock:
+            return {spend_id: self.stored[spend_id] for spend_id in dict.fromkeys(spend_ids) if spend_id in self.stored}
+
+    def record(self, chunk: SpendChunk) -> None:
+        lines, aggregates, daily = _checked(chunk)
+        ids = {stored.line.spend_id for stored in lines}
+        with self._lock:
+            problems = []
+            for stored in lines:
+                held = self.stored.get(stored.line.spend_id)
+                if held is not None:
+                    problems.append(f"spend line {stored.line.spend_id} exists already (recorded at {_iso(held)})")
+            for original, reversal in chunk.reversals.items():
+                if original in ids:
+                    continue
+                what = f"original {original} of reversal {reversal}"
+                held = self.stored.get(original)
+                if held is None:
+                    problems.append(f"{what} does not exist")
+                elif held.reversed_by is not None:
+                    problems.append(f"{what} was reversed already by {held.reversed_by}")
+            if problems:
+                raise SpendConflict("; ".join(problems))
+            for stored in lines:
+                reversed_by = chunk.reversals.get(stored.line.spend_id, stored.reversed_by)
+                self.stored[stored.line.spend_id] = replace(stored, reversed_by=reversed_by)
+            for original, reversal in chunk.reversals.items():
+                if original not in ids:
+                    self.stored[original] = replace(self.stored[original], reversed_by=reversal)
+            for (month, spend_key), delta in aggregates.items():
+                totals = self.totals.setdefault(month, {})
+                totals[spend_key] = totals.get(spend_key, 0) + delta
+            for (month, day), delta in daily.items():
+                days = self.days.setdefault(month, {})
+                days[day] = days.get(day, 0) + delta
+            if lines or aggregates or daily or chunk.reversals:
+                self.chunks += 1
+
+    def lines(
+        self,
+        period: str,
+        campaign_id: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> SpendPage:
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        month = _month(period)
+        query = {"p": month, "c": campaign_id, "ch": channel}
+        after = None if cursor is None else _after(cursor, query)
+        with self._lock:
+            matching = sorted(
+                (
+                    stored
+                    for stored in self.stored.values()
+                    if str(stored.line.period) == month
+                    and (not campaign_id or stored.line.campaign_id == campaign_id)
+                    and (not channel or stored.line.channel == channel)
+                    and (after is None or _sort_key(stored) > after)
+                ),
+                key=_sort_key,
+            )
+        page = matching[:limit]
+        next_cursor = _cursor({"after": _sort_key(page[-1]), **query}) if len(matching) > limit else None
+        return SpendPage(page, next_cursor)
+
+    # ------------------------------------------------------------------------------------------ aggregates
+
+    def aggregates(self, period: str) -> dict[SpendKey, int]:
+        month = _month(period)
+        with self._lock:
+            return dict(sorted(self.totals.get(month, {}).items(), key=lambda entry: _aggregate_sk(entry[0])))
+
+    def daily(self, period: str) -> dict[date, int]:
+        month = _month(period)
+        with self._lock:
+            return dict(sorted(self.days.get(month, {}).items()))
+
+    # -------------------------------------------------------------------------------------------------- FX
+
+    def fx(self, period: str) -> FxTable | None:
+        with self._lock:
+            return self.fx_tables.get(_period(period))
+
+    def put_fx(self, table: FxTable) -> None:
+        with self._lock:
+            self.fx_tables[str(table.period)] = table
+
+    # --------------------------------------------------------------------------------------------- budgets
+
+    def budget(self, period: str) -> StoredBudget | None:
+        with self._lock:
+            versions = self.budgets.get(_period(period), [])
+            return versions[-1] if versions else None
+
+    def put_budget(self, budget: Budget, expected_version: int, at: datetime, by: str) -> StoredBudget:
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < 0:
+            raise ValueError(f"the version read is 0 (no budget) or more, not {expected_version!r}")
+        if at.tzinfo is None:
+            raise ValueError(f"naive datetime {at!r}: the finance store keeps aware datetimes only")
+        what = f"budget of {budget.period}"
+        with self._lock:
+            versions = self.budgets.setdefault(str(budget.period), [])
+            held = versions[-1].version if versions else 0
+            if held != expected_version:
+                if not versions:
+                    raise StaleBudget(f"{what} does not exist (it was read at version {expected_version})")
+                raise StaleBudget(f"{what} is at version {held}, not {expected_version} as read")
+            stored = StoredBudget(budget, expected_version + 1, at.astimezone(UTC), by)
+            versions.append(stored)
+            return stored
+
+    def budget_versions(self, period: str) -> list[StoredBudget]:
+        with self._lock:
+            return list(self.budgets.get(_period(period), []))
+
+    # ---------------------------------------------------------------------------------------------- alerts
+
+    def fired(self, period: str) -> set[tuple[str, int]]:
+        with self._lock:
+            return set(self.alerts.get(_period(period), set()))
+
+    def fire(self, period: str, label: str, threshold: int) -> bool:
+        _threshold(threshold)
+        with self._lock:
+            fired = self.alerts.setdefault(_period(period), set())
+            if (label, threshold) in fired:
+                return False
+            fired.add((label, threshold))
+            return True
+
+    def rearm(self, period: str, label: str, threshold: int) -> bool:
+        _threshold(threshold)
+        with self._lock:
+            fired = self.alerts.get(_period(period), set())
+            if (label, threshold) not in fired:
+                return False
+            fired.discard((label, threshold))
+            return True
+
+
+# ---------------------------------------------------------------------------------------------------- checks
+
+
+def _checked(
+    chunk: SpendChunk,
+) -> tuple[list[StoredSpend], dict[tuple[str, SpendKey], int], dict[tuple[str, date], int]]:
+    """The chunk's lines (in UTC) and its deltas keyed by normalized month; ValueError as the adapter's."""
+    size = len(chunk.lines) + len(chunk.aggregates) + len(chunk.daily) + len(chunk.reversals)
+    if size > MAX_CHUNK_ITEMS:
+        raise ValueError(
+            f"a chunk holds at most {MAX_CHUNK_ITEMS} items (lines + aggregate and daily keys + reversals), not {size}"
+        )
+    ids = [stored.line.spend_id for stored in chunk.lines]
+    repeated = sorted(spend_id for spend_id, times in Counter(ids).items() if times > 1)
+    if repeated:
+        raise ValueError(f"a chunk holds each spend_id once: {', '.join(repeated)} repeated")
+    for original, reversal in chunk.reversals.items():
+        if original == reversal:
+            raise ValueError(f"spend line {original} cannot reverse itself")
+    lines = []
+    for stored in chunk.lines:
+        rate = Decimal(stored.rate)
+        if not rate.is_finite() or rate <= 0:
+            raise ValueError(
+                f"spend line {stored.line.spend_id}: the rate {stored.rate} is not a finite positive number"
+            )
+        if type(stored.company_minor) is not int:
+            raise ValueError(f"spend line {stored.line.spend_id}: company_minor must be an int")
+        if stored.recorded_at.tzinfo is None:
+            raise ValueError(f"naive datetime {stored.recorded_at!r}: the finance store keeps aware datetimes only")
+        lines.append(replace(stored, recorded_at=stored.recorded_at.astimezone(UTC)))
+    aggregates: dict[tuple[str, SpendKey], int] = {}
+    for (period, spend_key), delta in chunk.aggregates.items():
+        month = _month(period)
+        _aggregate_sk(spend_key)
+        _add_once(aggregates, (month, spend_key), delta, f"aggregate {month} {spend_key}")
+    daily: dict[tuple[str, date], int] = {}
+    for (period, day), delta in chunk.daily.items():
+        month = _month(period)
+        if not contains(parse_period(month), day):
+            raise ValueError(f"daily delta of {day.isoformat()} is keyed by period {month}, which it is not in")
+        _add_once(daily, (month, day), delta, f"daily actual of {day.isoformat()}")
+    return lines, aggregates, daily
+
+
+def _add_once(deltas: dict[Any, int], where: Any, delta: int, what: str) -> None:
+    if where in deltas:
+        raise ValueError(f"{what} is keyed twice in the chunk")
+    if type(delta) is not int:
+        raise ValueError(f"{what}: the delta must be an int of minor units, not {delta!r}")
+    deltas[where] = delta
+
+
+def _aggregate_sk(spend_key: SpendKey) -> str:
+    department, channel, campaign_id = spend_key
+    for name, value in (("department", department), ("channel", channel)):
+        if not value or "#" in value:
+            raise ValueError(f'aggregate key {spend_key!r}: {name} "{value}" must be a non-empty id without "#"')
+    if campaign_id is not None and campaign_id in ("", "-"):
+        raise ValueError(f'aggregate key {spend_key!r}: campaign_id "{campaign_id}" is no campaign id')
+    return f"{department}#{channel}#{campaign_id or '-'}"
+
+
+def _threshold(threshold: int) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise ValueError(f"an alert threshold is a whole number 0 or more, not {threshold!r}")
+
+
+def _period(period: str | Period) -> str:
+    return str(period if isinstance(period, Period) else parse_period(period))
+
+
+def _month(period: str | Period) -> str:
+    parsed = period if isinstance(period, Period) else parse_period(period)
+    if not parsed.is_month:
+        raise InvalidInput(f"period: {parsed} is a quarter; the ledger is kept by month (ask for each of its months)")
+    return str(parsed)
+
+
+def _iso(stored: StoredSpend) -> str:
+    return stored.recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _sort_key(stored: StoredSpend) -> str:
+    return f"{stored.line.incurred_on.isoformat()}#{stored.line.spend_id}"
+
+
+def _cursor(document: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
+
+
+def _after(cursor: str, query: dict[str, Any]) -> str:
+    try:
+        document = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        after = document.pop("after")
+        found = _LINE_SORT.fullmatch(after)
+        if found is None or date.fromisoformat(found.group(1)).isoformat() != found.group(1):
+            raise ValueError(after)
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
+        raise InvalidInput(BAD_CURSOR) from None
+    if set(document) != set(query) or not all(v is None or isinstance(v, str) for v in document.values()):
+        raise InvalidInput(BAD_CURSOR)
+    if document != query:
+        raise InvalidInput("cursor belongs to a listing with another period or other filters; start again without it")
+    return str(after)

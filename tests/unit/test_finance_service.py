@@ -1,0 +1,116 @@
+"""The finance use cases over the in-memory store: spend recorded once per spend_id, converted at the period's
+rate, aggregates equal to the lines, conflicts named, reversals once, thresholds crossed once and re-armed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from shared.finance.budget_engine import compile_budget_engine
+from shared.finance.config import load_finance_config
+from shared.finance.service import FinanceService, SpendIdConflict
+from shared.finance.spend import InvalidSpendBatch
+from tests.fakes import FixedClock, RecordingPublisher
+from tests.finance_fakes import InMemoryFinanceStore
+
+NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+CONFIG = load_finance_config()
+
+
+@pytest.fixture
+def service() -> FinanceService:
+    return FinanceService(
+        InMemoryFinanceStore(), CONFIG, compile_budget_engine(CONFIG), RecordingPublisher(), FixedClock(NOW)
+    )
+
+
+def line(spend_id: str, amount: str = "100.00", currency: str = "USD", **fields: Any) -> dict[str, Any]:
+    return {
+        "spend_id": spend_id,
+        "channel": "events",
+        "department": "sales",
+        "vendor": "Expo",
+        "amount": amount,
+        "currency": currency,
+        "incurred_on": "2026-11-03",
+        **fields,
+    }
+
+
+def published(service: FinanceService, event_type: str) -> list[Any]:
+    bus = service._publisher  # type: ignore[attr-defined]
+    return [e for e in bus.published if e.event_type.value == event_type]
+
+
+def budget(service: FinanceService, amount: str = "1000.00") -> None:
+    body = {"currency": "USD", "lines": [{"department": "sales", "channel": "events", "amount": amount}]}
+    service.put_budget("2026-11", body, "fin")
+
+
+def test_a_line_is_recorded_once_and_a_resend_answers_the_stored_line(service: FinanceService) -> None:
+    first = service.record_spend([line("a")])
+    again = service.record_spend([line("a")])
+    assert [e.line.spend_id for e in first.created] == ["a"]
+    assert again.created == []
+    assert [e.line.spend_id for e in again.existing] == ["a"]
+    assert service.store.aggregates("2026-11") == {("sales", "events", None): 10000}
+    # the same event id both times: consumers de-duplicate
+    ids = {e.event_id for e in published(service, "finance.spend_recorded")}
+    assert len(ids) == 1
+
+
+def test_the_same_spend_id_with_another_body_is_a_conflict_naming_the_fields(service: FinanceService) -> None:
+    service.record_spend([line("a")])
+    with pytest.raises(SpendIdConflict) as refused:
+        service.record_spend([line("b"), line("a", amount="120.00", vendor="Other")])
+    assert refused.value.conflicts == {"a": ["vendor", "amount"]}  # in the contract's field order
+    assert service.store.spend(["b"]) == {}  # the batch stored none of it
+
+
+def test_foreign_currency_converts_at_the_periods_rate_and_keeps_it(service: FinanceService) -> None:
+    service.put_fx("2026-11", {"base": "USD", "rates": {"EUR": "1.0850", "JPY": "0.0067"}})
+    recorded = service.record_spend([line("eur", "1200.00", "EUR"), line("jpy", "150000", "JPY")])
+    by_id = {e.line.spend_id: e for e in recorded.created}
+    assert by_id["eur"].company_minor == 130200
+    assert by_id["eur"].rate == Decimal("1.0850")
+    assert by_id["jpy"].company_minor == 100500
+    assert service.store.aggregates("2026-11")[("sales", "events", None)] == 230700
+
+
+def test_a_currency_without_a_rate_is_refused_naming_it(service: FinanceService) -> None:
+    with pytest.raises(InvalidSpendBatch, match="GBP"):
+        service.record_spend([line("gbp", "10.00", "GBP")])
+
+
+def test_a_reversal_negates_once(service: FinanceService) -> None:
+    service.record_spend([line("a")])
+    service.record_spend([line("r1", "-100.00", reverses="a")])
+    assert service.store.aggregates("2026-11")[("sales", "events", None)] == 0
+    assert service.store.spend(["a"])["a"].reversed_by == "r1"
+    with pytest.raises(InvalidSpendBatch, match="reversed"):
+        service.record_spend([line("r2", "-100.00", reverses="a")])
+
+
+def test_thresholds_cross_once_and_rearm_under_them(service: FinanceService) -> None:
+    budget(service)
+    service.record_spend([line("a", "850.00")])  # 85 %: 50 and 80
+    service.record_spend([line("b", "100.00")])  # 95 %: nothing
+    service.record_spend([line("c", "100.00")])  # 105 %: 100
+    crossed = [e.threshold for e in published(service, "budget.threshold_crossed")]
+    assert crossed == [50, 80, 100]
+    service.record_spend([line("rc", "-100.00", reverses="c")])  # 95 %: 100 re-armed
+    service.record_spend([line("d", "100.00")])  # 105 % again
+    assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50, 80, 100, 100]
+
+
+def test_the_budget_view_sums_the_aggregates(service: FinanceService) -> None:
+    budget(service, "2000.00")
+    service.record_spend([line("a", "500.00"), line("b", "250.00", channel="email", department="marketing")])
+    figures = service.figures("2026-11")
+    assert figures is not None
+    assert figures.totals.actual == 75000
+    assert figures.totals.budget == 200000
+    assert figures.lines[0].figures.actual == 50000
