@@ -5,7 +5,8 @@
   cost per million deliveries at list price.
 - Cold start of every other function: import time (its own environment only, its boto3 clients included)
   against `import boto3` alone.
-- Scoring throughput (`scoring.py`), routing decisions (`routing.py`), webhook -> MQL latency
+- Scoring throughput (`scoring.py`), routing decisions (`routing.py`), spend recording, write units per line
+  and budget views (`finance.py`), webhook -> MQL latency
   (`mql_latency.py`), vendor request -> event on the bus (`publish_latency.py`), speed to lead on the local hub
   (`handoff_latency.py`: lead.handoff_requested -> handoff.assigned and -> the rep's Slack message) and a burst
   on the local hub (`burst.py`; BURST_DELIVERIES=0 skips it).
@@ -71,6 +72,7 @@ def cold_start_rows() -> list[tuple[str, str, str, str]]:
 
 def main() -> int:
     from benchmarks.burst import DEFAULT_CONCURRENCY, DEFAULT_DELIVERIES, burst_rows
+    from benchmarks.finance import finance_rows
     from benchmarks.handoff_latency import handoff_latency_rows
     from benchmarks.mql_latency import mql_latency_rows
     from benchmarks.publish_latency import publish_latency_rows
@@ -86,6 +88,7 @@ def main() -> int:
         ("cold start", cold_start_rows),
         ("scoring", scoring_rows),
         ("routing", routing_rows),
+        ("spend", finance_rows),
         ("MQL latency", lambda: mql_latency_rows(leads)),
         ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
         ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),

@@ -136,9 +136,10 @@ class FinanceService:
     ) -> None:
         problems: list[FieldProblem] = []
         in_batch = {line.spend_id: line for line in batch}
+        new_ids = {line.spend_id for line in new}
         reversed_here: dict[str, str] = {}
         for number, line in enumerate(batch, start=1):
-            if line not in new or line.reverses is None:
+            if line.spend_id not in new_ids or line.reverses is None:
                 continue
             original = in_batch.get(line.reverses) or (stored[line.reverses].line if line.reverses in stored else None)
             if original is None:
@@ -186,12 +187,23 @@ class FinanceService:
 
     @staticmethod
     def _chunks(entries: Sequence[StoredSpend]) -> Iterable[SpendChunk]:
+        """Consecutive lines, as many per transaction as its 100 items allow: each line, each distinct
+        aggregate and day it touches, and each original it reverses is one item."""
         chunk: list[StoredSpend] = []
+        keys: set[tuple[str, SpendKey]] = set()
+        days: set[tuple[str, date]] = set()
+        reversals = 0
         for entry in entries:
-            if _items([*chunk, entry]) > MAX_CHUNK_ITEMS:
+            period = str(entry.line.period)
+            key, day = (period, entry.line.key), (period, entry.line.incurred_on)
+            grown = len(chunk) + 1 + len(keys | {key}) + len(days | {day}) + reversals + bool(entry.line.reverses)
+            if grown > MAX_CHUNK_ITEMS:
                 yield _chunk(chunk)
-                chunk = []
+                chunk, keys, days, reversals = [], set(), set(), 0
             chunk.append(entry)
+            keys.add(key)
+            days.add(day)
+            reversals += bool(entry.line.reverses)
         if chunk:
             yield _chunk(chunk)
 
@@ -331,13 +343,6 @@ class FinanceService:
         failed = self._publisher.publish(events).failed
         if failed:
             raise RuntimeError(f"the bus refused {len(failed)} finance event(s): {next(iter(failed.values()))}")
-
-
-def _items(entries: Sequence[StoredSpend]) -> int:
-    keys = {(str(e.line.period), e.line.key) for e in entries}
-    days = {(str(e.line.period), e.line.incurred_on) for e in entries}
-    reversals = sum(1 for e in entries if e.line.reverses)
-    return len(entries) + len(keys) + len(days) + reversals
 
 
 def _chunk(entries: Sequence[StoredSpend]) -> SpendChunk:

@@ -57,3 +57,21 @@ def test_a_handoff_by_hand_runs_as_written_after_the_journey(hub: str, hub_state
     assert handoff["lead"]["profile"]["email"] == "sam@northwind.io"
     assert any(handoff["handoff_id"] in json.dumps(message["blocks"]) for message in slack["messages"])
     assert accepted["status"] == "accepted"
+
+
+def test_spend_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's finance walkthrough
+    script = bash_block("### Spend, by hand")
+    # When it is pasted into bash
+    env = os.environ | {"HUB_STATE_FILE": str(hub_state_file), "MAKEFLAGS": ""}
+    done = subprocess.run(
+        [BASH, "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    # Then the budget shows the two lines converted and summed, and the 50 % alert was published once
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    view, alerts = json.loads(lines[-2]), json.loads(lines[-1])
+    assert view["totals"]["actual"] == "3302.00"
+    assert view["totals"]["consumption_pct"] == "66.04"
+    crossed = [a["detail"]["threshold"] for a in alerts if a["detail"]["line"] == "marketing/paid_social/*"]
+    assert crossed == [50]
