@@ -22,15 +22,20 @@ def bash_block(after_heading: str) -> str:
     return match.group(1)
 
 
+def run(script: str, hub_state_file: Path) -> subprocess.CompletedProcess[str]:
+    """The script pasted into bash, with the e2e hub (never port 3000) as the one `make -s url` finds."""
+    env = os.environ | {"HUB_STATE_FILE": str(hub_state_file), "MAKEFLAGS": ""}
+    return subprocess.run(
+        [BASH, "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
 def test_a_leads_journey_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
     # Given the README's walkthrough, and the e2e hub (on a free port, never 3000) recorded in its state file
     assert not hub.endswith(":3000")
     script = bash_block("### A lead's journey, by hand")
     # When it is pasted into bash
-    env = os.environ | {"HUB_STATE_FILE": str(hub_state_file), "MAKEFLAGS": ""}
-    done = subprocess.run(
-        [BASH, "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = run(script, hub_state_file)
     # Then every step answers, the lead is scored, and sales were handed Sam with priority
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -45,10 +50,7 @@ def test_a_handoff_by_hand_runs_as_written_after_the_journey(hub: str, hub_state
     # Given the lead's journey has run (the test above), and the README's handoff walkthrough
     script = bash_block("### A handoff, by hand")
     # When it is pasted into bash on the same hub
-    env = os.environ | {"HUB_STATE_FILE": str(hub_state_file), "MAKEFLAGS": ""}
-    done = subprocess.run(
-        [BASH, "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = run(script, hub_state_file)
     # Then Sam's handoff was assigned to a rep who was told in Slack, and the admin's accept made it accepted
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -63,10 +65,7 @@ def test_spend_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
     # Given the README's finance walkthrough
     script = bash_block("### Spend, by hand")
     # When it is pasted into bash
-    env = os.environ | {"HUB_STATE_FILE": str(hub_state_file), "MAKEFLAGS": ""}
-    done = subprocess.run(
-        [BASH, "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = run(script, hub_state_file)
     # Then the budget shows the two lines converted and summed, and the 50 % alert was published once
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
