@@ -19,6 +19,8 @@ from shared.function_environment import FunctionEnvironment
 
 if TYPE_CHECKING:
     from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
+    from shared.adapters.notification_channels import SecretChannels
+    from shared.finance.config import FinanceConfig
     from shared.finance.service import FinanceService
     from shared.handoffs.notifier import HandoffNotifier
     from shared.handoffs.service import HandoffService
@@ -142,14 +144,11 @@ def lead_reader(environment: FunctionEnvironment) -> LeadService:
     )
 
 
-def handoff_notifier(environment: FunctionEnvironment) -> HandoffNotifier:
-    from shared.adapters.dynamodb_handoffs import DynamoDbHandoffRepository
+def notification_channels(environment: FunctionEnvironment) -> SecretChannels:
+    """Slack and SES as the notifications secret configures them, built when first used."""
     from shared.adapters.notification_channels import Channels, SecretChannels
     from shared.adapters.ses_notifier import SesEmailSender
     from shared.adapters.slack_notifier import SlackChatPoster, slack_client
-    from shared.handoffs.notifier import HandoffNotifier
-    from shared.handoffs.routing import compile_routing
-    from shared.handoffs.routing_config import load_routing
 
     sesv2 = boto3.client("sesv2")
 
@@ -161,14 +160,27 @@ def handoff_notifier(environment: FunctionEnvironment) -> HandoffNotifier:
             hub_url=str(settings.get("hub_url") or ""),
         )
 
+    return SecretChannels(environment.secret(HANDOFF_NOTIFICATIONS.name), boto3.client("secretsmanager"), channels)
+
+
+def budget_alert_channels(environment: FunctionEnvironment) -> tuple[FinanceConfig, SecretChannels]:
+    from shared.finance.config import load_finance_config
+
+    return load_finance_config(), notification_channels(environment)
+
+
+def handoff_notifier(environment: FunctionEnvironment) -> HandoffNotifier:
+    from shared.adapters.dynamodb_handoffs import DynamoDbHandoffRepository
+    from shared.handoffs.notifier import HandoffNotifier
+    from shared.handoffs.routing import compile_routing
+    from shared.handoffs.routing_config import load_routing
+
     router = compile_routing(load_routing())
     return HandoffNotifier(
         handoffs=DynamoDbHandoffRepository(boto3.client("dynamodb"), environment.table(HANDOFFS.name)),
         leads=lead_reader(environment),
         router=lambda: router,
-        channels=SecretChannels(
-            environment.secret(HANDOFF_NOTIFICATIONS.name), boto3.client("secretsmanager"), channels
-        ),
+        channels=notification_channels(environment),
     )
 
 

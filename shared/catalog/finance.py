@@ -3,7 +3,10 @@ table."""
 
 from __future__ import annotations
 
-from shared.catalog.model import Domain, Function, Group, Index, Route, Table, ThrottleDomain
+from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS
+from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Table, ThrottleDomain
+
+NOTIFICATIONS_SECRET = HANDOFF_NOTIFICATIONS.name  # the hub's Slack and SES settings, shared with handoffs
 
 EVENT_SOURCE = "revops.finance"
 SPEND_WRITERS = frozenset({Group.FINANCE, Group.MARKETING, Group.ADMIN})
@@ -88,6 +91,26 @@ FINANCE_DOMAIN = Domain(
             ),
             tables={FINANCE.name: "read_write"},
             publishes_events=True,
+        ),
+        Function(
+            name="budget_notifier",
+            description="Emails a department's budget owner when a budget line crosses a threshold or will overrun",
+            memory_mb=512,
+            timeout_seconds=30,
+            rules=(
+                Rule(
+                    name="budget-alerts",
+                    description="Budget thresholds crossed and forecast overruns",
+                    pattern={
+                        "source": [EVENT_SOURCE],
+                        "detail-type": ["budget.threshold_crossed", "budget.forecast_overrun"],
+                    },
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+            ),
+            secrets=(NOTIFICATIONS_SECRET,),
+            sends_email=True,
         ),
     ),
 )

@@ -56,8 +56,8 @@ def test_a_timer_setter_manages_schedules_of_its_group_and_passes_only_the_invok
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
-def test_only_the_notifier_may_send_email(dev: Synth) -> None:
+def test_only_the_notifiers_may_send_email(dev: Synth) -> None:
     for fn in dev.catalog.functions:
         statements = _policy_statements(dev, dev.stack.functions.by_name[fn.name].role)
         sends = [s for s in statements if "ses:SendEmail" in _as_list(s["Action"])]
-        assert bool(sends) == (fn.name == "handoff_notifier"), fn.name
+        assert bool(sends) == (fn.name in {"handoff_notifier", "budget_notifier"}), fn.name
