@@ -79,7 +79,9 @@ class LocalHub:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> None:
+    def start(self, before_serving: Callable[[LocalHub], None] | None = None) -> None:
+        """Everything up, then `before_serving` (main records the hub in its state file there), then the port
+        answers: whoever finds `/healthz` answering also finds the state file written."""
         from moto.server import ThreadedMotoServer
 
         from local_runtime import moto_patches
@@ -125,6 +127,8 @@ class LocalHub:
         self._timers = LocalTimers(self.catalog, STAGE, session.client("scheduler"), self._dispatcher.deliver)
         self._timers.provision()
         self._timers.start()
+        if before_serving is not None:
+            before_serving(self)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -442,15 +446,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(level)
     hub = LocalHub(host=args.host, port=args.port, aws_port=args.aws_port, events_kept=args.events_kept)
+    found_by: list[str] = []
+
+    def record(started: LocalHub) -> None:
+        state = discovery.HubState(url=started.url, aws_endpoint=started.aws_endpoint, pid=os.getpid())
+        found_by.append(_recorded(state))
+
     try:
-        hub.start()
+        hub.start(before_serving=record)
     except OSError as exc:
         print(f"cannot start the local hub on {args.host}:{args.port}: {exc} (set HUB_PORT)", file=sys.stderr)
         return 1
     # `kill` (SIGTERM) stops the hub as Ctrl-C does, so the state file goes with it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    state = discovery.HubState(url=hub.url, aws_endpoint=hub.aws_endpoint, pid=os.getpid())
-    print(banner(hub, _recorded(state)), flush=True)
+    print(banner(hub, found_by[0]), flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
