@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -69,7 +67,7 @@ from shared.adapters.dynamodb_finance_items import (
     spend_pk,
     version_sk,
 )
-from shared.adapters.dynamodb_items import key, plain, serialize
+from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact
 from shared.errors import InvalidInput
 from shared.finance.budget_engine import Budget
 from shared.finance.fx import FxTable
@@ -87,16 +85,6 @@ from shared.finance.spend import SpendKey
 BY_PERIOD = "by-period"
 BATCH_GET_LIMIT = 100
 _UNPROCESSED_RETRIES = 8
-
-
-@dataclass(frozen=True)
-class _Write:
-    """One item of a transaction, what it is (for messages) and why its condition failed, given the item as it
-    was (None: absent)."""
-
-    request: dict[str, Any]
-    what: str
-    refused: Callable[[dict[str, Any] | None], str]
 
 
 def chunk_size(chunk: SpendChunk) -> int:
@@ -134,9 +122,9 @@ class DynamoDbFinanceStore:
     def record(self, chunk: SpendChunk) -> None:
         writes = self._chunk_writes(chunk)
         if writes:
-            self._transact(writes, SpendConflict)
+            transact(self._client, writes, SpendConflict)
 
-    def _chunk_writes(self, chunk: SpendChunk) -> list[_Write]:
+    def _chunk_writes(self, chunk: SpendChunk) -> list[ConditionalWrite]:
         size = chunk_size(chunk)
         if size > MAX_CHUNK_ITEMS:
             raise ValueError(
@@ -163,7 +151,7 @@ class DynamoDbFinanceStore:
         ]
         seen: set[tuple[str, str]] = set()
 
-        def counter(pk: str, sk: str, delta: int, what: str) -> _Write:
+        def counter(pk: str, sk: str, delta: int, what: str) -> ConditionalWrite:
             if (pk, sk) in seen:
                 raise ValueError(f"{what} is keyed twice in the chunk")
             if type(delta) is not int:
@@ -180,7 +168,7 @@ class DynamoDbFinanceStore:
             writes.append(counter(period_pk(month), day_sk(day), delta, f"daily actual of {day.isoformat()}"))
         return writes
 
-    def _line_put(self, item: dict[str, Any], spend_id: str) -> _Write:
+    def _line_put(self, item: dict[str, Any], spend_id: str) -> ConditionalWrite:
         put = {
             "TableName": self._table,
             "Item": serialize(item),
@@ -192,9 +180,9 @@ class DynamoDbFinanceStore:
         def refused(old: dict[str, Any] | None) -> str:
             return f"{what} exists already (recorded at {(old or {}).get('recorded_at')})"
 
-        return _Write({"Put": put}, what, refused)
+        return ConditionalWrite({"Put": put}, what, refused)
 
-    def _reversal(self, original: str, reversal: str) -> _Write:
+    def _reversal(self, original: str, reversal: str) -> ConditionalWrite:
         update = {
             "TableName": self._table,
             "Key": key(spend_pk(original), LINE),
@@ -211,9 +199,9 @@ class DynamoDbFinanceStore:
                 return f"{what} does not exist"
             return f"{what} was reversed already by {old.get('reversed_by')}"
 
-        return _Write({"Update": update}, what, refused)
+        return ConditionalWrite({"Update": update}, what, refused)
 
-    def _add(self, pk: str, sk: str, delta: int, what: str) -> _Write:
+    def _add(self, pk: str, sk: str, delta: int, what: str) -> ConditionalWrite:
         update = {
             "TableName": self._table,
             "Key": key(pk, sk),
@@ -221,28 +209,7 @@ class DynamoDbFinanceStore:
             "ExpressionAttributeNames": {"#actual": "actual"},
             "ExpressionAttributeValues": serialize({":delta": delta}),
         }
-        return _Write({"Update": update}, what, lambda _: f"{what} refused its update")
-
-    def _transact(self, writes: list[_Write], conflict: type[Exception]) -> None:
-        try:
-            # A fresh token per call: botocore's own retries of this call then cannot apply it twice.
-            self._client.transact_write_items(
-                TransactItems=[write.request for write in writes], ClientRequestToken=uuid.uuid4().hex
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
-            problems = []
-            for write, reason in zip(writes, reasons, strict=False):
-                code = reason.get("Code")
-                if code == "ConditionalCheckFailed":
-                    problems.append(write.refused(plain(reason["Item"]) if reason.get("Item") else None))
-                elif code == "TransactionConflict":
-                    problems.append(f"{write.what} is being written by another transaction")
-            if not problems:
-                raise
-            raise conflict("; ".join(problems)) from None
+        return ConditionalWrite({"Update": update}, what, lambda _: f"{what} refused its update")
 
     def lines(
         self,
@@ -341,10 +308,13 @@ class DynamoDbFinanceStore:
             "Item": serialize(budget_item(stored, version_sk(stored.version))),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
-        self._transact(
+        transact(
+            self._client,
             [
-                _Write({"Put": put}, what, refused),
-                _Write({"Put": version}, f"{what}, version {stored.version}", lambda _: f"{what}: version exists"),
+                ConditionalWrite({"Put": put}, what, refused),
+                ConditionalWrite(
+                    {"Put": version}, f"{what}, version {stored.version}", lambda _: f"{what}: version exists"
+                ),
             ],
             StaleBudget,
         )

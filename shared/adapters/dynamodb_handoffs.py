@@ -30,13 +30,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb_handoff_items import (
     OPEN_HANDOFF,
@@ -58,7 +54,7 @@ from shared.adapters.dynamodb_handoff_items import (
     rep_sk,
     status_partition,
 )
-from shared.adapters.dynamodb_items import key, plain, serialize
+from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact
 from shared.errors import InvalidInput
 from shared.handoffs.model import Handoff, HandoffStatus, Priority, RepLoad
 from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffPage, LeadLock, RepDelta
@@ -66,16 +62,6 @@ from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffPage, L
 TRANSACTION_LIMIT = 100
 BY_STATUS, BY_REP, BY_DAY = "by-status", "by-rep", "by-day"
 _CONFLICTS = ("ConditionalCheckFailed", "TransactionConflict")
-
-
-@dataclass(frozen=True)
-class _Write:
-    """One item of the transaction, what it is (for messages) and why its condition failed, given the item as
-    it was (None: absent)."""
-
-    request: dict[str, Any]
-    what: str
-    refused: Callable[[dict[str, Any] | None], str]
 
 
 class DynamoDbHandoffRepository:
@@ -137,9 +123,9 @@ class DynamoDbHandoffRepository:
         elif change.lead_lock is LeadLock.RELEASE and self.open_handoff_of(handoff.lead_id) == handoff.handoff_id:
             writes.append(self._lock_release(handoff))
         writes += [self._rep_update(delta) for delta in change.reps]
-        self._transact(writes)
+        transact(self._client, writes, HandoffConflict)
 
-    def _handoff_put(self, item: dict[str, Any], handoff: Handoff) -> _Write:
+    def _handoff_put(self, item: dict[str, Any], handoff: Handoff) -> ConditionalWrite:
         put: dict[str, Any] = {
             "TableName": self._table,
             "Item": serialize(item),
@@ -161,9 +147,9 @@ class DynamoDbHandoffRepository:
                 return f"{what} exists already (version {old.get('version')})"
             return f"{what} is at version {old.get('version')}, not {expected} as read"
 
-        return _Write({"Put": put}, what, refused)
+        return ConditionalWrite({"Put": put}, what, refused)
 
-    def _lock_claim(self, handoff: Handoff) -> _Write:
+    def _lock_claim(self, handoff: Handoff) -> ConditionalWrite:
         what = f"lead {handoff.lead_id}"
         put = {
             "TableName": self._table,
@@ -173,9 +159,11 @@ class DynamoDbHandoffRepository:
             "ExpressionAttributeValues": serialize({":handoff": handoff.handoff_id}),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        return _Write({"Put": put}, what, lambda old: f"{what} is held by open handoff {(old or {}).get('handoff_id')}")
+        return ConditionalWrite(
+            {"Put": put}, what, lambda old: f"{what} is held by open handoff {(old or {}).get('handoff_id')}"
+        )
 
-    def _lock_release(self, handoff: Handoff) -> _Write:
+    def _lock_release(self, handoff: Handoff) -> ConditionalWrite:
         what = f"lead {handoff.lead_id}"
         delete = {
             "TableName": self._table,
@@ -185,11 +173,11 @@ class DynamoDbHandoffRepository:
             "ExpressionAttributeValues": serialize({":handoff": handoff.handoff_id}),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        return _Write(
+        return ConditionalWrite(
             {"Delete": delete}, what, lambda old: f"{what} was taken by open handoff {(old or {}).get('handoff_id')}"
         )
 
-    def _rep_update(self, delta: RepDelta) -> _Write:
+    def _rep_update(self, delta: RepDelta) -> ConditionalWrite:
         names = {
             "#rep": "rep_id",
             "#entity": "entity",
@@ -236,28 +224,7 @@ class DynamoDbHandoffRepository:
             open_now = int(old.get("open_handoffs", 0)) if old else 0
             return f"{what} is at capacity: {open_now} open handoffs {delta.open_delta:+d} would pass {delta.capacity}"
 
-        return _Write({"Update": update}, what, refused)
-
-    def _transact(self, writes: list[_Write]) -> None:
-        try:
-            # A fresh token per call: botocore's own retries of this call then cannot apply it twice.
-            self._client.transact_write_items(
-                TransactItems=[write.request for write in writes], ClientRequestToken=uuid.uuid4().hex
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
-            problems = []
-            for write, reason in zip(writes, reasons, strict=False):
-                code = reason.get("Code")
-                if code == "ConditionalCheckFailed":
-                    problems.append(write.refused(plain(reason["Item"]) if reason.get("Item") else None))
-                elif code == "TransactionConflict":
-                    problems.append(f"{write.what} is being written by another transaction")
-            if not problems:
-                raise
-            raise HandoffConflict("; ".join(problems)) from None
+        return ConditionalWrite({"Update": update}, what, refused)
 
     def set_rep_overrides(
         self, rep_id: str, available: bool | None, capacity: int | None, overrides_version: str

@@ -4,11 +4,15 @@ hears which record is too big instead of a failed transaction)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 # DynamoDB refuses items over 400 KB (attribute names and values, UTF-8).
 MAX_ITEM_BYTES = 400 * 1024
@@ -67,3 +71,35 @@ def value_size(value: Any) -> int:
     if isinstance(value, list | set | tuple):
         return 3 + sum(value_size(v) + 1 for v in value)
     return len(str(value))
+
+
+@dataclass(frozen=True)
+class ConditionalWrite:
+    """One item of a transaction, what it is (for messages) and why its condition failed, given the item as it
+    was (None: absent)."""
+
+    request: dict[str, Any]
+    what: str
+    refused: Callable[[dict[str, Any] | None], str]
+
+
+def transact(client: Any, writes: Sequence[ConditionalWrite], conflict: type[Exception]) -> None:
+    """One TransactWriteItems; a cancellation by conditions or by a concurrent transaction raises `conflict`
+    naming each item at fault (what was there when a condition failed), anything else propagates."""
+    try:
+        # A fresh token per call: botocore's own retries of this call then cannot apply it twice.
+        client.transact_write_items(TransactItems=[w.request for w in writes], ClientRequestToken=uuid.uuid4().hex)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
+        problems = []
+        for write, reason in zip(writes, reasons, strict=False):
+            code = reason.get("Code")
+            if code == "ConditionalCheckFailed":
+                problems.append(write.refused(plain(reason["Item"]) if reason.get("Item") else None))
+            elif code == "TransactionConflict":
+                problems.append(f"{write.what} is being written by another transaction")
+        if not problems:
+            raise
+        raise conflict("; ".join(problems)) from None
