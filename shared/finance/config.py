@@ -18,9 +18,7 @@ must not pass silently).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,11 +29,11 @@ from pydantic import (
     Field,
     PrivateAttr,
     StrictInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from shared.config_files import ConfigFile, FileProblems
 from shared.errors import InvalidInput
 from shared.finance.currencies import UnknownCurrency, currency
 
@@ -60,14 +58,6 @@ class InvalidFinanceConfig(InvalidInput):
     def __init__(self, problems: list[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("invalid finance file: " + "; ".join(problems))
-
-
-class _Problems(ValueError):
-    """Raised by the file-wide check: pydantic keeps the exception, so each problem survives as its own."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 def _strip(value: object) -> object:
@@ -160,7 +150,7 @@ class FinanceConfig(_Strict):
             for one in _duplicates([d.department_id for d in self.departments])
         ]
         if problems:
-            raise _Problems(problems)
+            raise FileProblems(problems)
         self._channels = {c.channel_id: c for c in self.channels}
         self._departments = {d.department_id: d for d in self.departments}
         return self
@@ -209,52 +199,15 @@ def _duplicates(ids: list[str]) -> list[str]:
 _LISTS = {"channels": ("channel", "channel_id"), "departments": ("department", "department_id")}
 
 
-def _problem(error: Mapping[str, Any], raw: object) -> list[str]:
-    context = error.get("ctx") or {}
-    cause = context.get("error")
-    if isinstance(cause, _Problems):
-        return list(cause.problems)
-    message = str(cause) if error.get("type") == "value_error" else str(error.get("msg"))
-    loc = tuple(error.get("loc", ()))
-    if not loc:
-        return [f"finance file: {message}"]
-    subject, rest = str(loc[0]), loc[1:]
-    named = _LISTS.get(str(loc[0]))
-    if named is not None and len(loc) >= 2 and isinstance(loc[1], int):
-        label, key = named
-        items = raw.get(str(loc[0])) if isinstance(raw, dict) else None
-        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
-        item_id = item.get(key) if isinstance(item, dict) else None
-        subject = f'{label} "{item_id}"' if isinstance(item_id, str) and item_id else f"{label} #{loc[1] + 1}"
-        rest = loc[2:]
-    path = ".".join(str(part) for part in rest)
-    return [f"{subject}: {path}: {message}" if path else f"{subject}: {message}"]
+_FILE: ConfigFile[FinanceConfig] = ConfigFile("finance file", FinanceConfig, InvalidFinanceConfig, _LISTS)
 
 
 def parse_finance_config(data: Mapping[str, Any] | str | bytes) -> FinanceConfig:
     """Validate a finance file given as a mapping or JSON text; raises `InvalidFinanceConfig` naming each
     offending channel or department. JSON text is read with exact decimals (a fraction is then refused)."""
-    raw: object
-    if isinstance(data, str | bytes):
-        try:
-            raw = json.loads(data, parse_float=Decimal)
-        except ValueError as exc:
-            raise InvalidFinanceConfig([f"finance file: not valid JSON: {exc}"]) from None
-    else:
-        raw = dict(data)
-    if not isinstance(raw, dict):
-        raise InvalidFinanceConfig(["finance file: must be a JSON object"])
-    try:
-        return FinanceConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidFinanceConfig([p for error in exc.errors() for p in _problem(error, raw)]) from None
+    return _FILE.parse(data)
 
 
 def load_finance_config(path: str | Path | None = None) -> FinanceConfig:
     """Read and validate the finance file (default: `config/finance.json` of this repository)."""
-    source = Path(path) if path is not None else DEFAULT_FINANCE_PATH
-    try:
-        text = source.read_bytes()
-    except OSError as exc:
-        raise InvalidFinanceConfig([f"finance file {source}: cannot be read: {exc.strerror}"]) from None
-    return parse_finance_config(text)
+    return _FILE.load(Path(path) if path is not None else DEFAULT_FINANCE_PATH)

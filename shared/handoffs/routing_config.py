@@ -27,7 +27,6 @@ file-wide check last), so a file with field problems reports those first.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -44,11 +43,11 @@ from pydantic import (
     PrivateAttr,
     StrictBool,
     StrictInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from shared.config_files import ConfigFile, FileProblems
 from shared.errors import InvalidInput
 from shared.handoffs.model import HandoffKind, Priority, Role
 from shared.handoffs.working_hours import WEEKDAYS, Schedule, clock_minutes
@@ -62,14 +61,6 @@ class InvalidRoutingConfig(InvalidInput):
     def __init__(self, problems: list[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("invalid routing file: " + "; ".join(problems))
-
-
-class _Problems(ValueError):
-    """Raised by the cross-reference check: pydantic keeps the exception, so each problem survives as its own."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 def _upper(value: object) -> object:
@@ -412,7 +403,7 @@ class RoutingConfig(_Strict):
     def _references(self) -> RoutingConfig:
         problems = _reference_problems(self)
         if problems:
-            raise _Problems(problems)
+            raise FileProblems(problems)
         return self
 
 
@@ -494,52 +485,15 @@ def _reference_problems(config: RoutingConfig) -> list[str]:
 _LISTS = {"reps": ("rep", "rep_id"), "teams": ("team", "team"), "rules": ("rule", "rule_id")}
 
 
-def _problem(error: Mapping[str, Any], raw: object) -> list[str]:
-    context = error.get("ctx") or {}
-    cause = context.get("error")
-    if isinstance(cause, _Problems):
-        return list(cause.problems)
-    message = str(cause) if error.get("type") == "value_error" else str(error.get("msg"))
-    loc = tuple(error.get("loc", ()))
-    if not loc:
-        return [f"routing file: {message}"]
-    subject, rest = str(loc[0]), loc[1:]
-    named = _LISTS.get(str(loc[0]))
-    if named is not None and len(loc) >= 2 and isinstance(loc[1], int):
-        label, key = named
-        items = raw.get(str(loc[0])) if isinstance(raw, dict) else None
-        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
-        item_id = item.get(key) if isinstance(item, dict) else None
-        subject = f'{label} "{item_id}"' if isinstance(item_id, str) and item_id else f"{label} #{loc[1] + 1}"
-        rest = loc[2:]
-    path = ".".join(str(part) for part in rest)
-    return [f"{subject}: {path}: {message}" if path else f"{subject}: {message}"]
+_FILE: ConfigFile[RoutingConfig] = ConfigFile("routing file", RoutingConfig, InvalidRoutingConfig, _LISTS)
 
 
 def parse_routing(data: Mapping[str, Any] | str | bytes) -> RoutingConfig:
     """Validate a routing file given as a mapping or JSON text; raises `InvalidRoutingConfig` naming each
     offending rep, team or rule. JSON text is read with exact decimals; a mapping must hold no floats."""
-    raw: object
-    if isinstance(data, str | bytes):
-        try:
-            raw = json.loads(data, parse_float=Decimal)
-        except ValueError as exc:
-            raise InvalidRoutingConfig([f"routing file: not valid JSON: {exc}"]) from None
-    else:
-        raw = dict(data)
-    if not isinstance(raw, dict):
-        raise InvalidRoutingConfig(["routing file: must be a JSON object"])
-    try:
-        return RoutingConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidRoutingConfig([p for error in exc.errors() for p in _problem(error, raw)]) from None
+    return _FILE.parse(data)
 
 
 def load_routing(path: str | Path | None = None) -> RoutingConfig:
     """Read and validate the routing file (default: `config/routing.json` of this repository)."""
-    source = Path(path) if path is not None else DEFAULT_ROUTING_PATH
-    try:
-        text = source.read_bytes()
-    except OSError as exc:
-        raise InvalidRoutingConfig([f"routing file {source}: cannot be read: {exc.strerror}"]) from None
-    return parse_routing(text)
+    return _FILE.load(Path(path) if path is not None else DEFAULT_ROUTING_PATH)
