@@ -218,7 +218,7 @@ class FinanceService:
         budget = parse_budget(period, body, self.config)
         current = self.store.budget(str(budget.period))
         stored = self.store.put_budget(budget, current.version if current else 0, self._clock.now(), actor)
-        self._publish(self.check_alerts(str(budget.period)))
+        self.check_alerts(str(budget.period))  # a smaller budget may put lines over a threshold (it publishes)
         return stored
 
     def figures(self, period: str, as_of: date | None = None) -> BudgetFigures | None:
@@ -254,11 +254,13 @@ class FinanceService:
         re-arms it. Budgets of a month and of its quarter are both checked."""
         events: list[FinanceEvent] = []
         parsed = parse_period(period)
+        today = self._clock.now().date()
         for budget_period in {parsed, *([_quarter_of(parsed)] if parsed.kind is PeriodKind.MONTH else [])}:
-            figures = self.figures(str(budget_period))
-            stored = self.store.budget(str(budget_period))
-            if figures is None or stored is None:
+            stored = self.store.budget(str(budget_period))  # alerts belong to a budget of that very period
+            if stored is None:
                 continue
+            actuals, daily = self._actuals(budget_period)
+            figures = evaluate_budget(self._engine, stored.budget, actuals, daily, today)
             events += self._line_alerts(str(budget_period), stored.budget, figures)
         self._publish(events)
         return events
