@@ -9,6 +9,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import handoff_metrics
+from shared.events.canonical import WEBHOOK_EVENT_SOURCE, EventType
+from shared.events.lead_events import LeadEventType
 from shared.function_environment import environment_of
 from shared.handoffs.clicks import apply_click
 from shared.handoffs.requests import progress_from, request_from
@@ -27,11 +29,12 @@ directory: CustomerDirectory = service.leads  # type: ignore[assignment]  # the 
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if event.get("source") == "revops.webhooks" and event.get("detail-type") == "deal.won":
+    from_webhooks = event.get("source") == WEBHOOK_EVENT_SOURCE
+    if from_webhooks and event.get("detail-type") == EventType.DEAL_WON.value:
         outcome = apply_won_deal(service, directory, event)
-    elif event.get("source") == "revops.webhooks":
+    elif from_webhooks:
         outcome = apply_click(service, event)
-    elif event.get("detail-type") == "lead.stage_changed":
+    elif event.get("detail-type") == LeadEventType.STAGE_CHANGED.value:
         outcome = service.lead_progressed(*progress_from(event))
     else:
         outcome = service.request(*request_from(event))
