@@ -69,6 +69,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from shared.allocation import allocate
 from shared.errors import InvalidInput
 from shared.finance.config import FinanceConfig, sorted_thresholds
 from shared.finance.currencies import UnknownCurrency, currency
@@ -87,7 +88,6 @@ __all__ = [
     "InvalidBudget",
     "LineFigures",
     "ThresholdChange",
-    "allocate",
     "budget_from_record",
     "budget_record",
     "budget_view",
@@ -529,23 +529,6 @@ def compile_budget_engine(config: FinanceConfig) -> BudgetEngine:
         overrun_threshold=config.forecast.overrun_threshold,
         version=config.version,
     )
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """`total` (>= 0) shared in proportion to `weights` (>= 0) by largest remainder: the shares sum to `total`
-    exactly; each is its exact share rounded down or up. All zero when the weights are."""
-    if total < 0 or any(w < 0 for w in weights):
-        raise ValueError("allocate takes a non-negative total and weights")
-    whole = sum(weights)
-    if whole == 0 or total == 0:
-        return [0] * len(weights)
-    parts = [divmod(total * weight, whole) for weight in weights]
-    shares = [quotient for quotient, _ in parts]
-    left = total - sum(shares)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-parts[i][1], i))
-    for index in by_remainder[:left]:
-        shares[index] += 1
-    return shares
 
 
 def _trend_slope(period: Period, daily: Mapping[date, int], elapsed: int) -> Fraction:

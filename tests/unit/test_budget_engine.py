@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.allocation import allocate
 from shared.errors import InvalidInput
 from shared.finance.budget_engine import (
     Budget,
@@ -25,7 +26,6 @@ from shared.finance.budget_engine import (
     Figures,
     ForecastMethod,
     InvalidBudget,
-    allocate,
     budget_from_record,
     budget_record,
     budget_view,
