@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+
+from shared.errors import InvalidInput
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -24,6 +26,56 @@ class FileProblems(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
+
+
+class InvalidConfigFile(InvalidInput):
+    """A domain's file is not valid; `problems` lists each problem, naming the item it is about. Each domain
+    subclasses it with its `noun` ("routing file")."""
+
+    noun = "configuration file"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(f"invalid {self.noun}: " + "; ".join(problems))
+
+
+def stripped(value: object) -> object:
+    """For a `BeforeValidator`: text without surrounding blanks (anything else as it is, for pydantic to refuse)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def repeated_ids(ids: list[str]) -> list[str]:
+    """The ids listed more than once, each once, in the order they first repeat."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for one in ids:
+        if one in seen and one not in repeated:
+            repeated.append(one)
+        seen.add(one)
+    return repeated
+
+
+def no_float(value: object) -> object:
+    """For a `BeforeValidator` of a Decimal: JSON text is read with exact decimals, but a mapping built in Python
+    could carry a float, which does not hold a decimal exactly."""
+    if isinstance(value, float):
+        raise ValueError('write a decimal as a string ("7.5") or an integer: a float does not hold it exactly')
+    return value
+
+
+def lowered(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def uppered(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+SnakeCaseId = Annotated[
+    str,
+    BeforeValidator(stripped),
+    Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", description="lower-case snake case"),
+]
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.config_files import ConfigFile, FileProblems
-from shared.errors import InvalidInput
+from shared.config_files import ConfigFile, FileProblems, InvalidConfigFile, SnakeCaseId, repeated_ids, stripped
 from shared.finance.currencies import UnknownCurrency, currency
 
 __all__ = [
@@ -52,24 +51,14 @@ __all__ = [
 DEFAULT_FINANCE_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "finance.json"
 
 
-class InvalidFinanceConfig(InvalidInput):
+class InvalidFinanceConfig(InvalidConfigFile):
     """The finance file is not valid; `problems` lists each problem, naming the channel or department."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("invalid finance file: " + "; ".join(problems))
+    noun = "finance file"
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-VocabularyId = Annotated[
-    str,
-    BeforeValidator(_strip),
-    Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", description="lower-case snake case"),
-]
-Label = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=120)]
+VocabularyId = SnakeCaseId
+Label = Annotated[str, BeforeValidator(stripped), Field(min_length=1, max_length=120)]
 Threshold = Annotated[StrictInt, Field(ge=1, le=1000, description="% of budget")]
 
 
@@ -144,10 +133,10 @@ class FinanceConfig(_Strict):
     def _unique_ids(self) -> FinanceConfig:
         problems = [
             f'channel "{one}": channel_id is used by another channel'
-            for one in _duplicates([c.channel_id for c in self.channels])
+            for one in repeated_ids([c.channel_id for c in self.channels])
         ] + [
             f'department "{one}": department_id is used by another department'
-            for one in _duplicates([d.department_id for d in self.departments])
+            for one in repeated_ids([d.department_id for d in self.departments])
         ]
         if problems:
             raise FileProblems(problems)
@@ -182,16 +171,6 @@ class FinanceConfig(_Strict):
         if found is None:
             raise KeyError(f'department "{department_id}" is not in finance file {self.version}')
         return found
-
-
-def _duplicates(ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    repeated: list[str] = []
-    for one in ids:
-        if one in seen and one not in repeated:
-            repeated.append(one)
-        seen.add(one)
-    return repeated
 
 
 # ---------------------------------------------------------------------------------------- parsing and errors

@@ -47,49 +47,37 @@ from pydantic import (
     model_validator,
 )
 
-from shared.config_files import ConfigFile, FileProblems
-from shared.errors import InvalidInput
+from shared.config_files import (
+    ConfigFile,
+    FileProblems,
+    InvalidConfigFile,
+    lowered,
+    no_float,
+    repeated_ids,
+    stripped,
+    uppered,
+)
 from shared.handoffs.model import HandoffKind, Priority, Role
 from shared.handoffs.working_hours import WEEKDAYS, Schedule, clock_minutes
 
 DEFAULT_ROUTING_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "routing.json"
 
 
-class InvalidRoutingConfig(InvalidInput):
+class InvalidRoutingConfig(InvalidConfigFile):
     """The routing file is not valid; `problems` lists each problem, naming the rep, team or rule it is about."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("invalid routing file: " + "; ".join(problems))
-
-
-def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _no_float(value: object) -> object:
-    if isinstance(value, float):
-        raise ValueError('write a decimal as a string ("12.5") or an integer: a float does not hold it exactly')
-    return value
+    noun = "routing file"
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")]
-CountryCode = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$")]
+CountryCode = Annotated[str, BeforeValidator(uppered), Field(pattern=r"^[A-Z]{2}$")]
 # regions have three or more letters, so a territory reads unambiguously as region, country or state
-RegionName = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z][A-Z0-9_]{2,19}$")]
-StateCode = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
-Territory = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z][A-Z0-9_]{1,19}(?:-[A-Z0-9]{1,3})?$")]
-LanguageCode = Annotated[str, BeforeValidator(_lower), Field(pattern=r"^[a-z]{2}$")]
-Label = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=120)]
-ExactDecimal = Annotated[Decimal, BeforeValidator(_no_float), Field(allow_inf_nan=False)]
+RegionName = Annotated[str, BeforeValidator(uppered), Field(pattern=r"^[A-Z][A-Z0-9_]{2,19}$")]
+StateCode = Annotated[str, BeforeValidator(uppered), Field(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
+Territory = Annotated[str, BeforeValidator(uppered), Field(pattern=r"^[A-Z][A-Z0-9_]{1,19}(?:-[A-Z0-9]{1,3})?$")]
+LanguageCode = Annotated[str, BeforeValidator(lowered), Field(pattern=r"^[a-z]{2}$")]
+Label = Annotated[str, BeforeValidator(stripped), Field(min_length=1, max_length=120)]
+ExactDecimal = Annotated[Decimal, BeforeValidator(no_float), Field(allow_inf_nan=False)]
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
 Minutes = Annotated[StrictInt, Field(ge=1, le=366 * 24 * 60)]
 
@@ -407,16 +395,6 @@ class RoutingConfig(_Strict):
         return self
 
 
-def _duplicates(ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    repeated: list[str] = []
-    for one in ids:
-        if one in seen and one not in repeated:
-            repeated.append(one)
-        seen.add(one)
-    return repeated
-
-
 def _reference_problems(config: RoutingConfig) -> list[str]:
     problems: list[str] = []
     reps = {rep.rep_id: rep for rep in config.reps}
@@ -425,13 +403,13 @@ def _reference_problems(config: RoutingConfig) -> list[str]:
     known_regions = ", ".join(sorted(regions)) or "none: the regions map is empty"
 
     problems += [
-        f'rep "{rep_id}": rep_id is used by another rep' for rep_id in _duplicates([r.rep_id for r in config.reps])
+        f'rep "{rep_id}": rep_id is used by another rep' for rep_id in repeated_ids([r.rep_id for r in config.reps])
     ]
     problems += [
-        f'team "{team}": team id is used by another team' for team in _duplicates([t.team for t in config.teams])
+        f'team "{team}": team id is used by another team' for team in repeated_ids([t.team for t in config.teams])
     ]
     problems += [
-        f'rule "{rule}": rule_id is used by another rule' for rule in _duplicates([r.rule_id for r in config.rules])
+        f'rule "{rule}": rule_id is used by another rule' for rule in repeated_ids([r.rule_id for r in config.rules])
     ]
 
     for rep in config.reps:
