@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.finance.api_views import finance_problem, spend_body_lines, spend_view
 from shared.finance.budget_engine import budget_view
+from shared.finance.listing import SpendRange, spend_page
 from shared.finance.periods import parse_period
 from shared.finance.service import SpendIdConflict
 from shared.function_environment import environment_of
@@ -46,15 +47,23 @@ def list_spend(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
     with finance_problem():
-        month = period or (start.strftime("%Y-%m") if start else service.now().strftime("%Y-%m"))
-        page = service.store.lines(str(parse_period(month)), campaign_id, channel, limit, cursor)
-    items = [
-        entry
-        for entry in page.items
-        if (start is None or entry.line.incurred_on >= start) and (end is None or entry.line.incurred_on <= end)
-    ]
+        spend_range = SpendRange.of(service.now().date(), period, start, end, campaign_id, channel)
+        listing = spend_page(service.store, spend_range, limit, cursor)
     company = service.config.company_currency
-    return {"period": month, "items": [spend_view(e, company) for e in items], "next_cursor": page.next_cursor}
+    return {
+        "from": spend_range.start.isoformat(),
+        "to": spend_range.end.isoformat(),
+        "items": [spend_view(entry, company) for entry in listing.items],
+        "next_cursor": listing.next_cursor,
+    }
+
+
+def get_fx(period: Period) -> dict[str, Any]:
+    with finance_problem():
+        table = service.store.fx(str(parse_period(period)))
+    if table is None:
+        raise NotFound(f"no FX table for {period}: PUT /api/v1/integrations/finance/fx/{period} first")
+    return table.to_record()
 
 
 def put_fx(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:

@@ -197,3 +197,43 @@ def test_bad_lines_are_refused_naming_them_and_nothing_is_stored(finance: Financ
     assert errors == {(2, "channel"), (3, "amount")}
     listed = finance.get("/api/v1/integrations/finance/spend", period=finance.period, limit=500)
     assert all(item["spend_id"] != good["spend_id"] for item in listed["items"])
+
+
+def test_the_fx_table_reads_back_and_a_listing_walks_the_months_of_its_range(finance: Finance) -> None:
+    # Given the FX table put by the fixture, and lines on the last day of last month and on this month's first
+    assert finance.get(f"/api/v1/integrations/finance/fx/{finance.period}")["rates"] == {
+        code: str(rate) for code, rate in RATES.items()
+    }
+    missing = requests.get(f"{finance.url}/api/v1/integrations/finance/fx/1999-01", headers=finance.headers, timeout=30)
+    assert missing.status_code == 404
+    assert "PUT /api/v1/integrations/finance/fx/1999-01" in missing.json()["message"]
+    run = uuid.uuid4().hex[:6]
+    last_month = finance.day.replace(day=1).toordinal() - 1
+    days = [datetime.fromordinal(last_month).date(), finance.day]
+    lines = [
+        {
+            "spend_id": f"walk-{run}-{n}",
+            "campaign_id": f"walk-{run}",
+            "channel": "events",
+            "department": "sales",
+            "vendor": "Expo",
+            "amount": "1.00",
+            "currency": "USD",
+            "incurred_on": day.isoformat(),
+        }
+        for n, day in enumerate(days * 2)
+    ]
+    assert finance.post("/api/v1/integrations/finance/spend", {"lines": lines}).status_code == 201
+    # When the two days are listed one line per page
+    seen, cursor = [], None
+    for _ in range(20):
+        page = finance.get(
+            "/api/v1/integrations/finance/spend",
+            **{"from": days[0].isoformat(), "to": days[1].isoformat(), "campaign_id": f"walk-{run}", "limit": 1},
+            **({"cursor": cursor} if cursor else {}),
+        )
+        seen += [item["spend_id"] for item in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    # Then the four lines come once each, last month's first
+    assert seen == [f"walk-{run}-0", f"walk-{run}-2", f"walk-{run}-1", f"walk-{run}-3"]

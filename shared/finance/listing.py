@@ -1,0 +1,102 @@
+"""Listing spend lines over a range of days that may span months: the store pages one month at a time (its
+by-period index is keyed by month), so a listing walks the months in order, filling each page from as many
+months as it takes. The cursor says which month the next page starts in and where in it (the store's own
+cursor for that month, or none to start the month from its first line)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from shared.errors import InvalidInput
+from shared.finance.periods import Period, first_day, last_day, parse_period, period_of
+from shared.finance.ports import FinanceStore, StoredSpend
+
+MAX_LISTING_DAYS = 366  # a year of lines at most per listing: a wider range is a report, not a page
+BAD_CURSOR = "cursor is not one this listing returned; start again without it"
+
+
+@dataclass(frozen=True)
+class SpendRange:
+    """The days listed (both inclusive) and the filters; `from`/`to` default to the month of the other one,
+    or to the current month."""
+
+    start: date
+    end: date
+    campaign_id: str | None = None
+    channel: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        today: date,
+        month: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        campaign_id: str | None = None,
+        channel: str | None = None,
+    ) -> SpendRange:
+        if month is not None:
+            period = parse_period(month)
+            start = start or first_day(period)
+            end = end or last_day(period)
+        start = start or first_day(period_of(end or today))
+        end = end or last_day(period_of(start))
+        if end < start:
+            raise InvalidInput(f"to ({end.isoformat()}) is before from ({start.isoformat()})")
+        if (end - start).days >= MAX_LISTING_DAYS:
+            raise InvalidInput(
+                f"from {start.isoformat()} to {end.isoformat()} spans more than {MAX_LISTING_DAYS} days: list a "
+                "year at most per call"
+            )
+        return cls(start, end, campaign_id, channel)
+
+    @property
+    def months(self) -> list[Period]:
+        months, month = [], period_of(self.start)
+        while first_day(month) <= self.end:
+            months.append(month)
+            month = period_of(date.fromordinal(last_day(month).toordinal() + 1))
+        return months
+
+
+@dataclass(frozen=True)
+class SpendListing:
+    items: list[StoredSpend]
+    next_cursor: str | None
+
+
+def spend_page(store: FinanceStore, spend_range: SpendRange, limit: int, cursor: str | None) -> SpendListing:
+    """Up to `limit` lines of the range, in (incurred_on, spend_id) order. A page may hold fewer lines than
+    `limit` (the days outside the range are skipped after reading); `next_cursor` is None once nothing follows."""
+    months = [str(month) for month in spend_range.months]
+    index, store_cursor = _decode(cursor, months) if cursor is not None else (0, None)
+    items: list[StoredSpend] = []
+    while index < len(months) and len(items) < limit:
+        wanted = limit - len(items)
+        page = store.lines(months[index], spend_range.campaign_id, spend_range.channel, wanted, store_cursor)
+        items += [e for e in page.items if spend_range.start <= e.line.incurred_on <= spend_range.end]
+        if page.next_cursor is not None:
+            store_cursor = page.next_cursor
+            return SpendListing(items, _encode(months[index], store_cursor))
+        index, store_cursor = index + 1, None
+    return SpendListing(items, _encode(months[index], None) if index < len(months) else None)
+
+
+def _encode(month: str, store_cursor: str | None) -> str:
+    document = json.dumps({"m": month, "s": store_cursor}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(document.encode()).decode()
+
+
+def _decode(cursor: str, months: list[str]) -> tuple[int, str | None]:
+    try:
+        document = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        month, store_cursor = document["m"], document["s"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
+        raise InvalidInput(BAD_CURSOR) from None
+    if month not in months or not (store_cursor is None or isinstance(store_cursor, str)):
+        raise InvalidInput("cursor belongs to a listing of other days or filters; start again without it")
+    return months.index(month), store_cursor
