@@ -6,8 +6,9 @@
 - Cold start of every other function: import time (its own environment only, its boto3 clients included)
   against `import boto3` alone.
 - Scoring throughput (`scoring.py`), routing decisions (`routing.py`), spend recording, write units per line
-  and budget views (`finance.py`), webhook -> MQL latency
-  (`mql_latency.py`), vendor request -> event on the bus (`publish_latency.py`), speed to lead on the local hub
+  and budget views in process (`finance.py`), a budget view of 100,000 lines on the local hub beside a plain
+  get (`budget_latency.py`), webhook -> MQL latency (`mql_latency.py`), vendor request -> event on the bus
+  (`publish_latency.py`), speed to lead on the local hub
   (`handoff_latency.py`: lead.handoff_requested -> handoff.assigned and -> the rep's Slack message) and a burst
   on the local hub (`burst.py`; BURST_DELIVERIES=0 skips it).
 """
@@ -71,6 +72,7 @@ def cold_start_rows() -> list[tuple[str, str, str, str]]:
 
 
 def main() -> int:
+    from benchmarks.budget_latency import budget_latency_rows
     from benchmarks.burst import DEFAULT_CONCURRENCY, DEFAULT_DELIVERIES, burst_rows
     from benchmarks.finance import finance_rows
     from benchmarks.handoff_latency import handoff_latency_rows
@@ -89,6 +91,7 @@ def main() -> int:
         ("scoring", scoring_rows),
         ("routing", routing_rows),
         ("spend", finance_rows),
+        ("budget view", lambda: budget_latency_rows(int(os.environ.get("BENCH_SPEND_LINES", "100000")))),
         ("MQL latency", lambda: mql_latency_rows(leads)),
         ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
         ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),

@@ -315,9 +315,9 @@ def _wait_until_quiet(follower: BusFollower) -> None:
 
 def put_item_baseline(items: int, body_bytes: int) -> float:
     """PutItem calls per second: one boto3 client in a loop against a moto server in this process."""
-    import boto3
     from moto.server import ThreadedMotoServer
 
+    from benchmarks.embedded_aws import embedded_client
     from local_runtime.moto_patches import install
 
     install()
@@ -325,13 +325,7 @@ def put_item_baseline(items: int, body_bytes: int) -> float:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=f"http://{host}:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",  # noqa: S106  moto takes any
-        )
+        client = embedded_client("dynamodb", f"http://{host}:{port}")
         table = f"burst-baseline-{uuid.uuid4().hex[:8]}"
         client.create_table(
             TableName=table,

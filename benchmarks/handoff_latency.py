@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 from benchmarks.burst import start_hub, stop_hub
+from benchmarks.embedded_aws import embedded_client
 from local_runtime.auth import LocalUserPool
 from shared.catalog import CATALOG, physical_name
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
@@ -36,13 +36,7 @@ def measure(handoffs: int) -> tuple[list[float], list[float], list[float]]:
         try:
             session = requests.Session()
             endpoint = session.get(f"{url}/healthz", timeout=10).json()["aws_endpoint"]
-            bus = boto3.client(
-                "events",
-                endpoint_url=endpoint,
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",  # noqa: S106 (the embedded AWS takes any)
-            )
+            bus = embedded_client("events", endpoint)
             admin = {"Authorization": f"Bearer {LocalUserPool.from_config().issue(['admin'])}"}
             _lift_capacity(session, url, admin, handoffs)  # measured: routing speed, not a team's capacity
             leads = [_capture(session, url, admin) for _ in range(handoffs)]

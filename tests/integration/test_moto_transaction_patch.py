@@ -364,3 +364,60 @@ def test_receipts_of_deleted_messages_are_kept_for_the_latest_only() -> None:
     assert list(receipts) == ["b", "c", "d"]
     assert "a" not in receipts
     assert "d" in receipts
+
+
+def test_a_query_answers_its_partition_in_order_with_paging_filters_and_both_directions(dynamodb: Any) -> None:
+    # Given two partitions of a table with a sort key, and a hash-only table
+    for n in range(7):
+        dynamodb.put_item(TableName="leads", Item={"pk": {"S": "lead#1"}, "sk": {"S": f"log#{n}"}, "n": {"N": str(n)}})
+        dynamodb.put_item(TableName="leads", Item={"pk": {"S": "lead#2"}, "sk": {"S": f"log#{n}"}, "n": {"N": str(n)}})
+    dynamodb.put_item(TableName="claims", Item={"pk": {"S": "claim#1"}, "status": {"S": "PENDING"}})
+
+    def keys(**request: Any) -> list[str]:
+        found, start = [], None
+        while True:
+            page = dynamodb.query(TableName="leads", **request, **({"ExclusiveStartKey": start} if start else {}))
+            found += [item["sk"]["S"] for item in page["Items"]]
+            if not (start := page.get("LastEvaluatedKey")):
+                return found
+
+    partition = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "lead#1"}}}
+    # When it is queried in pages of 3, backwards, with a sort key condition and a filter
+    # Then each answer holds that partition's items only, in sort key order (moto's answers either way)
+    assert keys(**partition, Limit=3) == [f"log#{n}" for n in range(7)]
+    assert keys(**partition, Limit=2, ScanIndexForward=False) == [f"log#{n}" for n in reversed(range(7))]
+    assert keys(
+        KeyConditionExpression="pk = :pk AND sk > :after",
+        FilterExpression="n <> :three",
+        ExpressionAttributeValues={":pk": {"S": "lead#2"}, ":after": {"S": "log#1"}, ":three": {"N": "3"}},
+    ) == ["log#2", "log#4", "log#5", "log#6"]
+    # And a partition that does not exist answers nothing and is not created by asking
+    assert (
+        dynamodb.query(
+            TableName="leads", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "nobody"}}
+        )["Items"]
+        == []
+    )
+    assert len(dynamodb.scan(TableName="leads")["Items"]) == 14
+    claims = dynamodb.query(
+        TableName="claims", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "claim#1"}}
+    )
+    assert [item["status"]["S"] for item in claims["Items"]] == ["PENDING"]
+
+
+def test_a_patched_query_never_reads_the_whole_table(patched_dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a table of 50 partitions
+    from moto.dynamodb.models.table import Table
+
+    for n in range(50):
+        patched_dynamodb.put_item(TableName="deliveries", Item={"pk": {"S": f"d#{n}"}})
+    whole_table_reads = []
+    all_items = Table.all_items
+    monkeypatch.setattr(Table, "all_items", lambda self: whole_table_reads.append(self.name) or all_items(self))
+    # When one partition is queried
+    answer = patched_dynamodb.query(
+        TableName="deliveries", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "d#7"}}
+    )
+    # Then it is found without moto listing (and sorting) every item of the table
+    assert [item["pk"]["S"] for item in answer["Items"]] == ["d#7"]
+    assert whole_table_reads == []
