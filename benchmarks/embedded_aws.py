@@ -8,7 +8,8 @@ import boto3
 
 
 def embedded_client(service: str, endpoint: str) -> Any:
-    return boto3.client(
+    # The stubs type boto3.client by each service's literal name; this takes any.
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=endpoint,
         region_name="us-east-1",
