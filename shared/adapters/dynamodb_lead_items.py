@@ -7,7 +7,8 @@ Items, all under `pk` + `sk`:
 - `CONTACT#<id>` / `PROFILE`: the whole contact, saved with an optimistic `version` condition. Contacts not
   merged away also carry the `by-stage` index keys `stage_partition=STAGE#<stage>` and
   `stage_sort=<padded score hundredths>#<id>`; a merged contact is saved without them and leaves the index.
-- `CONTACT#<id>` / `ENG#<event id>`: the append-only engagement log.
+- `CONTACT#<id>` / `ENG#<event id>`: the append-only engagement log (`campaign` as JSON text, left out when
+  empty, like `referrer` when there is none).
 - `CONTACT#<id>` / `TRANSITION#<at>#<order>` and `SCORE#<at>#<order>`: history, in the contact's transaction.
 - `CONTACT#<id>` / `MERGE#<merge id>`: a merge, under the survivor and the absorbed contact alike; undoing it
   rewrites both copies in place (they keep their original `history_order`).
@@ -275,6 +276,8 @@ def engagement_attributes(record: EngagementRecord) -> dict[str, Any]:
         "url": record.url,
         "path": record.path,
         "properties": dumps(record.properties),
+        "referrer": record.referrer,
+        "campaign": dumps(record.campaign) if record.campaign else None,
     }
     return {name: value for name, value in attributes.items() if value is not None}
 
@@ -290,6 +293,9 @@ def engagement_from(item: dict[str, Any]) -> EngagementRecord:
         url=item.get("url"),
         path=item.get("path"),
         properties=loads(item.get("properties", "{}")),
+        # items logged before attribution kept campaigns have neither
+        referrer=item.get("referrer"),
+        campaign=loads(item.get("campaign", "{}")),
     )
 
 

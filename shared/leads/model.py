@@ -174,6 +174,10 @@ class EngagementRecord:
     url: str | None = None
     path: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+    referrer: str | None = None  # the URL the visitor came from, as the browser reported it
+    # The campaign it came with (Segment's `context.campaign`, Calendly's UTM `tracking`): any of name (the
+    # campaign id), source, medium, term, content, each a string; {} when none came.
+    campaign: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

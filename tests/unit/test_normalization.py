@@ -11,7 +11,7 @@ import pytest
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.events.ids import event_id
 from shared.webhooks import normalizers
-from shared.webhooks.model import VendorEvent
+from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.registry import TRACKING_API, VENDORS
 from shared.webhooks.vendor import DeliveryContext, MalformedPayload
 from tests.vendor_samples import slack_block_action, slack_interaction, slack_request
@@ -158,6 +158,19 @@ def test_a_hubspot_contact_associated_with_a_company_names_the_account() -> None
     [event] = normalize("hubspot", body)
     assert event.event_type is EventType.CONTACT_UPSERTED
     assert (event.subject.contact_id, event.subject.account_id) == ("hubspot:123", "hubspot:9001")
+
+
+def test_segment_engagements_carry_the_campaign_of_their_batch_context() -> None:
+    # Given a tracking API batch whose shared context names the campaign, one message with a campaign of its own
+    shared = {"campaign": {"name": "spring-26", "medium": "cpc", "source": "google"}}
+    own = {"campaign": {"name": "nurture-3", "medium": "email"}}
+    page = {"type": "page", "userId": "u1", "timestamp": "2026-11-25T11:00:00Z"}
+    batch = {"batch": [page | {"messageId": "m1"}, page | {"messageId": "m2", "context": own}], "context": shared}
+    request = InboundWebhook("segment_api", "POST", "https://hub/v1/batch", {}, json.dumps(batch).encode(), "r")
+    # When the batch is split and normalized
+    events = [normalizers.normalize("segment_api", event, CONTEXT) for event in TRACKING_API.parse(request)]
+    # Then each engagement carries the campaign that applies to it
+    assert [event.data["campaign"] for event in events] == [shared["campaign"], own["campaign"]]
 
 
 # The publisher's side of the outbox ------------------------------------------------------------------------

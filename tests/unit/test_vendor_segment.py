@@ -166,6 +166,39 @@ def test_a_page_carries_the_callers_context_traits_but_never_its_name_as_a_trait
     assert event.subject.email == "sam@acme.io"
 
 
+def test_a_call_carries_its_campaign_context_for_attribution() -> None:
+    # Given a page call whose SDK read the landing page's UTM parameters into context.campaign (Segment's spec),
+    # with a key beyond the spec's five
+    campaign = {"name": "spring-26", "source": "google", "medium": "cpc", "term": "crm", "content": "ad-b"}
+    msg = message("page", context={"campaign": campaign | {"utm_id": "x"}, "page": {"referrer": "https://g.co/"}})
+    # When it is normalized
+    [event] = normalized(Segment(), webhook(json.dumps(msg).encode(), "x"))
+    # Then the engagement carries the spec's five fields, and the referrer as before
+    assert event.data["campaign"] == campaign
+    assert event.data["referrer"] == "https://g.co/"
+
+
+@pytest.mark.parametrize(
+    ("campaign", "expected"),
+    [
+        (None, {}),
+        ([], {}),  # PHP's empty object
+        ({"name": 2026, "medium": ""}, {"name": "2026"}),  # an integer campaign id; an empty field is none
+        ({"source": "newsletter", "medium": None}, {"source": "newsletter"}),
+        ("spring", {}),  # not an object: no campaign
+        ({"name": ["a"], "medium": 5, "source": {"x": 1}, "term": True, "content": "ad-b"}, {"content": "ad-b"}),
+    ],
+)
+def test_a_missing_partial_or_mistyped_campaign_carries_what_came(campaign: object, expected: dict) -> None:
+    # Given a call whose context.campaign is missing, partial or holds fields of the wrong type
+    msg = message("track", context={"campaign": campaign})
+    # When it is received and normalized
+    [event] = normalized(SegmentTrackingApi(), api_call("/v1/track", msg))
+    # Then the engagement is kept, with the campaign fields that are strings (or an integer campaign id)
+    assert event.data["kind"] == EngagementKind.DEMO_REQUEST.value
+    assert event.data["campaign"] == expected
+
+
 # Hostile and malformed calls (issue 8) ----------------------------------------------------------------------
 
 

@@ -4,14 +4,14 @@ and `screen` engagements."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.webhooks.model import VendorEvent
-from shared.webhooks.normalizers.base import Id, Obj, Payload, Str, canonical, read
+from shared.webhooks.normalizers.base import Id, Obj, Payload, Str, Text, canonical, read
 from shared.webhooks.vendor import DeliveryContext, qualified
 from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi
 
@@ -42,9 +42,37 @@ class SegmentPage(Payload):
     referrer: Any = None
 
 
+def _campaign_id(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) and value else None
+
+
+def _object_or_nothing(value: Any) -> Any:
+    return value if isinstance(value, dict) else {}
+
+
+class SegmentCampaign(Payload):
+    """`context.campaign`: the UTM parameters of the page the call was made on (Segment's spec; analytics.js
+    reads `utm_campaign` as `name`). Only these five travel on, each a non-empty string (a campaign id may
+    arrive as an integer). The campaign is context for attribution: a field of the wrong type loses the
+    field (a campaign that is not an object, the campaign), never the engagement."""
+
+    name: Annotated[str | None, BeforeValidator(_campaign_id)] = None
+    source: Text = None
+    medium: Text = None
+    term: Text = None
+    content: Text = None
+
+    def fields(self) -> dict[str, str]:
+        """The fields that came."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
 class SegmentContext(Payload):
     page: SegmentPage = Field(default_factory=SegmentPage)
     traits: Obj = Field(default_factory=dict)
+    campaign: Annotated[SegmentCampaign, BeforeValidator(_object_or_nothing)] = Field(default_factory=SegmentCampaign)
 
 
 class SegmentProperties(Payload):
@@ -131,6 +159,7 @@ def _engagement(kind: str, message: SegmentMessage) -> dict[str, Any]:
         "url": url,
         "path": path,
         "referrer": fields.referrer or page.referrer,
+        "campaign": message.context.campaign.fields(),
         "properties": properties,
         "anonymous_id": message.anonymous_id,
         "user_id": message.user_id,
