@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -116,8 +117,10 @@ def _listed_once(list_modules: Callable[[], Iterable[str]]) -> Callable[[], tupl
 
 
 def _partition_query(query: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(query)  # moto passes index_name by position, or by name: bind to tell
+
     def query_one_partition(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("index_name") or hash_key is None:
+        if signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name") or hash_key is None:
             return query(self, hash_key, *args, **kwargs)
         bucket = self.items.get(hash_key)  # .get: a missing partition must not be created (items is a defaultdict)
         if bucket is None:

@@ -405,6 +405,42 @@ def test_a_query_answers_its_partition_in_order_with_paging_filters_and_both_dir
     assert [item["status"]["S"] for item in claims["Items"]] == ["PENDING"]
 
 
+def test_an_index_query_answers_the_items_of_every_partition_that_index_key_holds(dynamodb: Any) -> None:
+    # Given a table with an index whose key items of several partitions share
+    dynamodb.create_table(
+        TableName="lines",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "period", "AttributeType": "S"},
+            {"AttributeName": "sort", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-period",
+                "KeySchema": [
+                    {"AttributeName": "period", "KeyType": "HASH"},
+                    {"AttributeName": "sort", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    for n in range(5):
+        item = {"pk": {"S": f"line#{n}"}, "period": {"S": "2026-11" if n % 2 else "2026-10"}, "sort": {"S": str(n)}}
+        dynamodb.put_item(TableName="lines", Item=item)
+    # When the index is queried for one of its keys
+    answer = dynamodb.query(
+        TableName="lines",
+        IndexName="by-period",
+        KeyConditionExpression="period = :p",
+        ExpressionAttributeValues={":p": {"S": "2026-11"}},
+    )
+    # Then every item under that key comes, from each partition, in the index's sort order
+    assert [item["pk"]["S"] for item in answer["Items"]] == ["line#1", "line#3"]
+
+
 def test_a_patched_query_never_reads_the_whole_table(patched_dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a table of 50 partitions
     from moto.dynamodb.models.table import Table
