@@ -304,6 +304,13 @@ class InMemoryLeadRepository:
         found = self.accounts.get(account_id)
         return self._copy(found) if found else None
 
+    def account_contacts(self, account_id: str) -> list[str]:
+        return sorted(
+            cid
+            for cid, c in self.contacts_by_id.items()
+            if account_id and c.account_id == account_id and c.merged_into is None
+        )
+
 
 class InMemoryScoringModelStore:
     def __init__(self) -> None:

@@ -7,6 +7,9 @@ Items, all under `pk` + `sk`:
 - `CONTACT#<id>` / `PROFILE`: the whole contact, saved with an optimistic `version` condition. Contacts not
   merged away also carry the `by-stage` index keys `stage_partition=STAGE#<stage>` and
   `stage_sort=<padded score hundredths>#<id>`; a merged contact is saved without them and leaves the index.
+  Contacts not merged away that belong to an account also carry the `by-account` index key
+  `contact_account=<account id>` (the index sorts them by `pk`, so by contact id); a contact saved merged
+  away or without an account has none and leaves that index.
 - `CONTACT#<id>` / `ENG#<event id>`: the append-only engagement log (`campaign` as JSON text, left out when
   empty, like `referrer` when there is none).
 - `CONTACT#<id>` / `TRANSITION#<at>#<order>` and `SCORE#<at>#<order>`: history, in the contact's transaction.
@@ -65,6 +68,8 @@ ENG, TRANSITION, SCORE, MERGE = "ENG#", "TRANSITION#", "SCORE#", "MERGE#"
 SCORE_OFFSET = 10**15
 SCORE_WIDTH = 16
 DATETIME_TAG = "$datetime"
+# the `by-account` index key: on contact profiles not merged away that have an account
+CONTACT_ACCOUNT = "contact_account"
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
 
 
@@ -132,6 +137,8 @@ def contact_item(contact: Contact, version: int) -> dict[str, Any]:
     if contact.merged_into is None:  # only contacts that are not merged away are listed by stage
         item["stage_partition"] = stage_partition(contact.stage)
         item["stage_sort"] = stage_sort(contact)
+        if contact.account_id:  # ... and by account (an index key cannot be empty)
+            item[CONTACT_ACCOUNT] = contact.account_id
     return {name: value for name, value in item.items() if value is not None}
 
 

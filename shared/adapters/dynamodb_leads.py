@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb_lead_items import (
     BAD_CURSOR,
+    CONTACT_ACCOUNT,
     ENG,
     MERGE,
     OWNER,
@@ -59,6 +60,7 @@ TRANSACTION_LIMIT = 100
 BATCH_GET_LIMIT = 100
 BATCH_RETRIES = 8
 INDEX = "by-stage"
+ACCOUNT_INDEX = "by-account"
 _CONFLICTS = ("ConditionalCheckFailed", "TransactionConflict")
 
 
@@ -371,6 +373,28 @@ class DynamoDbLeadRepository:
             TableName=self._table, Key=key(account_pk(account_id), PROFILE), ConsistentRead=True
         )
         return account_from(plain(response["Item"])) if "Item" in response else None
+
+    def account_contacts(self, account_id: str) -> list[str]:
+        """Query the sparse `by-account` index (every page): only contact profiles not merged away carry
+        `contact_account`. Eventually consistent, like every GSI read: a contact saved a moment ago may be
+        missing, or still listed under the account it just left or after it was merged away."""
+        if not account_id:
+            return []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": ACCOUNT_INDEX,
+            "KeyConditionExpression": "#account = :account",
+            "ExpressionAttributeNames": {"#account": CONTACT_ACCOUNT},
+            "ExpressionAttributeValues": serialize({":account": account_id}),
+            "ProjectionExpression": "contact_id",
+        }
+        ids: list[str] = []
+        while True:
+            response = self._client.query(**request)
+            ids.extend(str(plain(item)["contact_id"]) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return sorted(ids)
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # ------------------------------------------------------------------------------------------- plumbing
 

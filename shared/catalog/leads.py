@@ -18,7 +18,10 @@ LEADS = Table(
     name="leads",
     partition_key="pk",
     sort_key="sk",
-    indexes=(Index("by-stage", partition_key="stage_partition", sort_key="stage_sort"),),
+    indexes=(
+        Index("by-stage", partition_key="stage_partition", sort_key="stage_sort"),
+        Index("by-account", partition_key="contact_account", sort_key="pk", include=("contact_id",)),
+    ),
     access_patterns=(
         "resolve identities to their contacts: batch get pk=IDENTITY#<kind>#<value>, sk=OWNER",
         "commit a change all or nothing: one transaction of the contacts (pk=CONTACT#<id>, sk=PROFILE, with an "
@@ -31,6 +34,8 @@ LEADS = Table(
         "list a stage by score: query by-stage on stage_partition=STAGE#<stage>, stage_sort=<score, padded>#<id> "
         "descending (only contacts not merged away carry the index keys)",
         "accounts: get pk=ACCOUNT#<id>, sk=PROFILE; resolve pk=ACCOUNT_IDENTITY#<kind>#<value>, sk=OWNER",
+        "the contacts of an account (attribution): query by-account on contact_account=<account id>, sorted by "
+        "pk=CONTACT#<id> (only contacts not merged away and with an account carry the index key)",
         "the scoring model in force: get pk=SCORING_MODEL, sk=ACTIVE (every use case) and pk=SCORING_MODEL#<version>, "
         "sk=DEFINITION (once per version per function); both written in one transaction by `make rescore`",
         "every contact for rescoring and simulation: parallel scan, sk=PROFILE",

@@ -105,6 +105,11 @@ class LeadRepository(Protocol):
 
     def account(self, account_id: str) -> Account | None: ...
 
+    def account_contacts(self, account_id: str) -> list[str]:
+        """The ids of the account's contacts that are not merged into another, sorted. A merged-away contact
+        is reached through its survivor's `members`. May lag the latest commits by a moment (an index read)."""
+        ...
+
     def account_owners(self, identities: Sequence[Identity]) -> dict[str, str]:
         """The account that claimed each identity (by identity key); unclaimed identities are absent."""
         ...

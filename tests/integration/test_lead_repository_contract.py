@@ -633,6 +633,78 @@ def test_accounts_and_their_identities(repo: LeadRepository) -> None:
         save(repo, accounts=(stale,))
 
 
+def _on_account(contact_id: str, account_id: str | None) -> Contact:
+    contact = new_contact(contact_id)
+    contact.account_id = account_id
+    return contact
+
+
+def test_account_contacts_lists_the_contacts_of_an_account_by_id(repo: LeadRepository) -> None:
+    # Given contacts of two accounts, saved out of id order, and one contact with no account
+    save(
+        repo,
+        _on_account("c3", "acme"),
+        _on_account("c1", "acme"),
+        _on_account("c2", "globex"),
+        _on_account("c4", None),
+        create=True,
+    )
+    # When each account's contacts are listed
+    acme, globex = repo.account_contacts("acme"), repo.account_contacts("globex")
+    # Then each lists its own contacts, sorted by id, and the account-less contact is in neither
+    assert acme == ["c1", "c3"]
+    assert globex == ["c2"]
+
+
+def test_a_contact_leaves_an_account_listing_when_it_moves_or_loses_its_account(repo: LeadRepository) -> None:
+    # Given two contacts of acme
+    save(repo, _on_account("c1", "acme"), _on_account("c2", "acme"), create=True)
+    # When c1 moves to globex
+    c1 = stored(repo, "c1")
+    c1.account_id = "globex"
+    save(repo, c1)
+    # Then it is listed under globex only
+    assert repo.account_contacts("acme") == ["c2"]
+    assert repo.account_contacts("globex") == ["c1"]
+    # When c2 loses its account
+    c2 = stored(repo, "c2")
+    c2.account_id = None
+    save(repo, c2)
+    # Then acme has no contacts left
+    assert repo.account_contacts("acme") == []
+    assert repo.account_contacts("globex") == ["c1"]
+
+
+def test_a_merged_away_contact_is_not_listed_but_its_survivor_is(repo: LeadRepository) -> None:
+    # Given two contacts of acme
+    save(repo, _on_account("a", "acme"), _on_account("b", "acme"), create=True)
+    # When b is merged into a
+    a, b = stored(repo, "a"), stored(repo, "b")
+    b.merged_into = "a"
+    a.members = ["b"]
+    save(repo, a, b, entries=[MergeRecord("m1", "a", "b", T0, "same email")])
+    # Then only the survivor is listed, and the absorbed one is reached through its members
+    assert repo.account_contacts("acme") == ["a"]
+    assert stored(repo, "a").members == ["b"]
+    # When the merge is undone
+    b = stored(repo, "b")
+    b.merged_into = None
+    save(repo, b)
+    # Then b is listed again
+    assert repo.account_contacts("acme") == ["a", "b"]
+
+
+def test_an_account_with_no_contacts_lists_none(repo: LeadRepository) -> None:
+    # Given an account and a contact of another account
+    save(repo, accounts=(Account("acme", T0, T0),))
+    save(repo, _on_account("c1", "globex"), create=True)
+    # When the contacts of the account (and of an unknown one) are listed
+    listed, unknown = repo.account_contacts("acme"), repo.account_contacts("nope")
+    # Then both are empty
+    assert listed == []
+    assert unknown == []
+
+
 def test_a_record_too_large_to_store_is_refused_before_anything_is_written(
     dynamo: tuple[DynamoDbLeadRepository, Any],
 ) -> None:
@@ -664,6 +736,7 @@ def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbLeadRepositor
     # Given a lead with a negative score, a merged contact, an engagement, history and a merge
     claim(repo, "a", [Identity("email", "a@example.com")])
     a, b = new_contact("a", Stage.MQL, -3.5), new_contact("b", Stage.LEAD, 12.34)
+    a.account_id = b.account_id = "acme"
     b.merged_into = "a"
     merge = MergeRecord("m1", "a", "b", T0, "same email")
     save(repo, a, b, entries=[merge, Transition("a", T0, Stage.LEAD, Stage.MQL, "merged")], create=True)
@@ -673,6 +746,7 @@ def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbLeadRepositor
     profile = _item(client, "CONTACT#a", "PROFILE")
     assert profile["stage_partition"] == {"S": "STAGE#MQL"}
     assert profile["stage_sort"] == {"S": f"{10**15 - 350:016d}#a"}
+    assert profile["contact_account"] == {"S": "acme"}
     assert profile["version"] == {"N": "1"}
     assert _sks(client, "CONTACT#a") == [
         "ENG#e1",
@@ -685,6 +759,8 @@ def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbLeadRepositor
     absorbed = _item(client, "CONTACT#b", "PROFILE")
     assert "stage_partition" not in absorbed
     assert "stage_sort" not in absorbed
+    assert "contact_account" not in absorbed
+    assert absorbed["account_id"] == {"S": "acme"}
     assert absorbed["merged_into"] == {"S": "a"}
     # And datetimes are stored as fixed-width UTC strings and come back aware in UTC
     assert profile["created_at"] == {"S": "2026-11-25T12:00:00.123456+00:00"}
@@ -733,6 +809,7 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbLeadRepository, Any]) -> Non
     assert count(lambda: repo.by_stage(Stage.LEAD, 5, 10, None)) == ["Query"]
     assert count(lambda: list(repo.contact_ids())) == ["Scan"]
     assert count(lambda: repo.account("acme")) == ["GetItem"]
+    assert count(lambda: repo.account_contacts("acme")) == ["Query"]
     assert count(lambda: repo.account_owners([Identity("domain", "acme.com"), ids[0]])) == ["BatchGetItem"]
 
 
@@ -766,6 +843,33 @@ def test_unprocessed_keys_are_read_again(dynamo: tuple[DynamoDbLeadRepository, A
     owners = DynamoDbLeadRepository(flaky, TABLE, sleep=naps.append).owners(identities)
     assert owners == {identity.key: "c1" for identity in identities}
     assert (flaky.batch_calls, len(naps)) == (2, 1)
+
+
+class _SmallPages:
+    """A client whose queries return at most two items a page, as a large result would come in pages."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.queries = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **request: Any) -> dict[str, Any]:
+        self.queries += 1
+        return self._client.query(**{**request, "Limit": 2})
+
+
+def test_account_contacts_follows_every_page(dynamo: tuple[DynamoDbLeadRepository, Any]) -> None:
+    repo, client = dynamo
+    # Given five contacts of acme and a client that pages every two items
+    save(repo, *(_on_account(f"c{n}", "acme") for n in range(5)), create=True)
+    paged = _SmallPages(client)
+    # When the account's contacts are listed
+    listed = DynamoDbLeadRepository(paged, TABLE, sleep=lambda _: None).account_contacts("acme")
+    # Then every page was read
+    assert listed == ["c0", "c1", "c2", "c3", "c4"]
+    assert paged.queries == 3
 
 
 def test_a_cursor_from_another_listing_is_invalid_input(dynamo: tuple[DynamoDbLeadRepository, Any]) -> None:
