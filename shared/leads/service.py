@@ -388,10 +388,17 @@ class LeadService:
             else None,
             event_data=cause_event.data if cause_event else None,
         )
+        # The history says when the person did what moved them (a late or backfilled event keeps its own time:
+        # attribution's lead-creation touch and stage velocity read it), never before the stage they leave was
+        # entered, so stages stay in order; lead_since runs from when the hub learned it (the nurture handoff
+        # counts from then).
+        happened = min(now, cause_event.occurred_at) if cause_event else now
+        if contact.stage_entered_at is not None:
+            happened = max(happened, contact.stage_entered_at)
         for move in moves:
-            change.entries.append(Transition(contact.contact_id, now, contact.stage, move.to, move.cause))
+            change.entries.append(Transition(contact.contact_id, happened, contact.stage, move.to, move.cause))
             previous_stage = contact.stage
-            contact.stage, contact.stage_entered_at = move.to, now
+            contact.stage, contact.stage_entered_at = move.to, happened
             if move.to is Stage.LEAD:
                 contact.lead_since = now
             change.events.append(
