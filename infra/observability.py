@@ -60,24 +60,24 @@ class Observability(Construct):
             )
         for name, deployed in functions.items():
             fn = deployed.function
+            # One alarm per function over its three signals (CloudFormation allows 500 resources a stack: an
+            # alarm each would cost 3 per function); the dashboard and the description tell them apart.
             self._alarm(
-                f"{pascal(name)}Errors",
-                f"{deployed.spec.slug}-errors",
-                fn.metric_errors(statistic="Sum", period=PERIOD),
-                f"{name} returned errors.",
-            )
-            self._alarm(
-                f"{pascal(name)}Throttles",
-                f"{deployed.spec.slug}-throttles",
-                fn.metric_throttles(statistic="Sum", period=PERIOD),
-                f"{name} was throttled: requests or events were rejected or delayed.",
-            )
-            self._alarm(
-                f"{pascal(name)}ErrorLogs",
-                f"{deployed.spec.slug}-error-logs",
-                self._error_log_lines(name, deployed),
-                f"{name} logged an error it answered without failing (such as a vendor payload the webhook "
-                "receiver could not read, answered 400): the log line has the traceback.",
+                f"{pascal(name)}Failures",
+                f"{deployed.spec.slug}-failures",
+                cloudwatch.MathExpression(
+                    expression="FILL(errors, 0) + FILL(throttles, 0) + FILL(error_logs, 0)",
+                    using_metrics={
+                        "errors": fn.metric_errors(statistic="Sum", period=PERIOD),
+                        "throttles": fn.metric_throttles(statistic="Sum", period=PERIOD),
+                        "error_logs": self._error_log_lines(name, deployed),
+                    },
+                    period=PERIOD,
+                    label=f"{name} errors + throttles + ERROR log lines",
+                ),
+                f"{name} failed (Errors), was throttled (Throttles: requests or events rejected or delayed), or "
+                "logged an error it answered without failing (ErrorLogLines, such as a vendor payload the webhook "
+                "receiver could not read, answered 400): the function's metrics say which, its log the traceback.",
             )
         self._alarm(
             "Api5xx", "api-5xx", api.metric_server_error(statistic="Sum", period=PERIOD), "The API returned 5XX."
@@ -108,7 +108,7 @@ class Observability(Construct):
         self,
         construct_id: str,
         name: str,
-        metric: cloudwatch.Metric,
+        metric: cloudwatch.Metric | cloudwatch.MathExpression,
         description: str,
         *,
         threshold: float = 0,
