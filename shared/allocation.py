@@ -4,6 +4,7 @@ so the result is deterministic."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -12,6 +13,11 @@ def allocate(total: int, weights: Sequence[int | Fraction]) -> list[int]:
     """`total` (>= 0) shared in proportion to `weights` (>= 0, ints or exact fractions) by largest remainder:
     the shares sum to `total` exactly; each is its exact share rounded down or up, the units left over going to
     the largest remainders (the earliest weight first on a tie). All zero when the weights are."""
+    if any(isinstance(w, Fraction) for w in weights):
+        # the same proportions as integers over their common denominator: integer arithmetic is far cheaper
+        pairs = [(w.numerator, w.denominator) if isinstance(w, Fraction) else (int(w), 1) for w in weights]
+        common = math.lcm(*(denominator for _, denominator in pairs))
+        weights = [numerator * (common // denominator) for numerator, denominator in pairs]
     if total < 0 or any(w < 0 for w in weights):
         raise ValueError("allocate takes a non-negative total and weights")
     whole = sum(weights)
