@@ -1,6 +1,8 @@
 """The attribution file: a versioned JSON document (`config/attribution.json`) and the pydantic schema it must meet.
 
     lookback_days            how far before a conversion a touch may be and still be credited (default 180)
+    data_driven_window_days  the data-driven batch fits the Markov model on the journeys of this many days
+                             (default 90)
     half_life_days           time decay: a touch this many days before the conversion weighs half as much as one
                              at the conversion (default 7; a decimal, written as a string or an integer)
     session_timeout_minutes  a page view after this long without any engagement of the person starts a new
@@ -152,6 +154,7 @@ class AttributionConfig(_Strict):
     version: str = Field(min_length=1, max_length=80)
     description: str = ""
     lookback_days: Annotated[StrictInt, Field(ge=1, le=1095)] = 180
+    data_driven_window_days: Annotated[StrictInt, Field(ge=7, le=365)] = 90
     half_life_days: Annotated[Decimal, BeforeValidator(no_float), Field(gt=0, le=365, allow_inf_nan=False)] = Decimal(7)
     session_timeout_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)] = 30
     unpaid_channels: list[ChannelId] = Field(

@@ -1,0 +1,249 @@
+"""Deals and conversions as attribution sees them, from the canonical events the hub publishes.
+
+A deal is known by its `subject.deal_id` (`"standard:D-1"`, `"salesforce:006..."`, `"hubspot:7001"`). Every
+deal event the hub sees is folded into one record per deal: when it was first seen (the opportunity's
+creation, as far as the hub can tell), its status (open / won / lost, from the latest event), its amount and
+currency (the latest that said one), its contacts and its account. Where they come from:
+
+- Standard Webhooks `deal.stage_changed` / `deal.won` / `deal.lost`: `data.amount` (a decimal string, or an
+  integer of minor units), `data.currency`, `data.email` / `data.contact_id`, `data.account_id`, `data.won_at`;
+- Salesforce Opportunity outbound messages: `Amount` and, in a multi-currency org, `CurrencyIsoCode` as sent
+  (the text, never the float), `AccountId`;
+- HubSpot `dealstage` changes: the stage only (its amount arrives as a separate property change the hub does
+  not map yet; send the won deal's amount as a Standard Webhooks `deal.won`, or let the CRM sync fetch it).
+
+An amount without a currency is in the company currency. Conversions:
+
+- a deal won with a known amount: conversion `deal:<deal_id>`, at `won_at` (else the event's time), once per
+  deal (a Salesforce won opportunity is reported on every change; a deal re-won after reopening is the same
+  conversion);
+- a new customer's first payment (`payment.succeeded`, Stripe's self-serve revenue): conversion
+  `first-payment:<customer>`, once per customer whichever of Stripe's objects (invoice, charge, payment intent,
+  checkout) reports it first: the rest are the same payment or later ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import InvalidInput
+from shared.events.canonical import CanonicalEvent, EventType
+from shared.finance.money import Money, parse_amount
+from shared.leads.identity import normalize_email
+
+DEAL_EVENTS = {
+    EventType.DEAL_STAGE_CHANGED: "open",
+    EventType.DEAL_WON: "won",
+    EventType.DEAL_LOST: "lost",
+}
+
+
+class DealStatus(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class ConversionKind(StrEnum):
+    DEAL = "deal"
+    FIRST_PAYMENT = "first_payment"
+
+
+@dataclass(frozen=True)
+class People:
+    """Who a deal or payment is about, as the senders named them: vendor-qualified contact ids, emails, and
+    an account (vendor-qualified, or the hub's own account id)."""
+
+    contact_ids: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    account_ref: str | None = None
+
+    def merged(self, other: People) -> People:
+        return People(
+            tuple(dict.fromkeys([*self.contact_ids, *other.contact_ids])),
+            tuple(dict.fromkeys([*self.emails, *other.emails])),
+            other.account_ref or self.account_ref,
+        )
+
+
+@dataclass(frozen=True)
+class DealReport:
+    """What one deal event says."""
+
+    deal_id: str
+    event_id: str
+    occurred_at: datetime
+    status: DealStatus
+    amount: Money | None
+    people: People
+    won_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Deal:
+    deal_id: str
+    first_seen_at: datetime  # the opportunity's creation as far as the hub can tell
+    status: DealStatus
+    status_at: datetime  # the time of the event that set the status (out-of-order events do not undo it)
+    amount: Money | None
+    people: People
+    won_at: datetime | None
+    events: int = 1
+    version: int = 0
+
+    @property
+    def conversion_id(self) -> str:
+        return f"deal:{self.deal_id}"
+
+    @property
+    def converts(self) -> bool:
+        return self.status is DealStatus.WON and self.amount is not None and self.amount.minor >= 0
+
+    def folded(self, report: DealReport) -> Deal:
+        """This deal with one more event: the latest status wins; the amount is the latest that was said."""
+        newer = report.occurred_at >= self.status_at
+        return replace(
+            self,
+            first_seen_at=min(self.first_seen_at, report.occurred_at),
+            status=report.status if newer else self.status,
+            status_at=max(self.status_at, report.occurred_at),
+            amount=(report.amount if newer or self.amount is None else self.amount) or self.amount,
+            people=self.people.merged(report.people) if newer else report.people.merged(self.people),
+            won_at=(report.won_at if report.status is DealStatus.WON else None) or self.won_at,
+            events=self.events + 1,
+        )
+
+    @staticmethod
+    def first(report: DealReport) -> Deal:
+        return Deal(
+            deal_id=report.deal_id,
+            first_seen_at=report.occurred_at,
+            status=report.status,
+            status_at=report.occurred_at,
+            amount=report.amount,
+            people=report.people,
+            won_at=report.won_at if report.status is DealStatus.WON else None,
+        )
+
+
+@dataclass(frozen=True)
+class ConversionFacts:
+    """A conversion before its journey is built."""
+
+    conversion_id: str
+    kind: ConversionKind
+    converted_at: datetime
+    amount: Money
+    people: People
+    deal_id: str | None = None
+    opportunity_created_at: datetime | None = None
+    cause: str = ""  # the event that made it (for the record)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def deal_report(event: CanonicalEvent, company_currency: str) -> DealReport | None:
+    """The deal event as a report; None when it is not a deal event or names no deal. A malformed amount,
+    currency or time is an InvalidInput (the event can never be used)."""
+    status = DEAL_EVENTS.get(event.event_type)
+    if status is None or not event.subject.deal_id:
+        return None
+    data = event.data
+    given = data.get("fields")
+    fields: dict[str, Any] = given if isinstance(given, dict) else {}
+    raw_amount = fields.get("Amount") if event.source_vendor == "salesforce" else data.get("amount")
+    raw_currency = (
+        fields.get("CurrencyIsoCode") if event.source_vendor == "salesforce" else data.get("currency")
+    ) or company_currency
+    amount = None
+    if raw_amount not in (None, ""):
+        amount = parse_amount(_decimal_text(raw_amount), str(raw_currency), field="data.amount")
+    won_at = _time(data.get("won_at"), "data.won_at") if status == "won" else None
+    return DealReport(
+        deal_id=event.subject.deal_id,
+        event_id=event.event_id,
+        occurred_at=event.occurred_at.astimezone(UTC),
+        status=DealStatus(status),
+        amount=amount,
+        people=people_of(event),
+        won_at=won_at or (event.occurred_at.astimezone(UTC) if status == "won" else None),
+    )
+
+
+def deal_conversion(deal: Deal, cause: str) -> ConversionFacts | None:
+    if not deal.converts or deal.amount is None:
+        return None
+    return ConversionFacts(
+        conversion_id=deal.conversion_id,
+        kind=ConversionKind.DEAL,
+        converted_at=deal.won_at or deal.status_at,
+        amount=deal.amount,
+        people=deal.people,
+        deal_id=deal.deal_id,
+        opportunity_created_at=deal.first_seen_at,
+        cause=cause,
+    )
+
+
+def first_payment(event: CanonicalEvent) -> ConversionFacts | None:
+    """A payment as a possible first-payment conversion (the store keeps only the first per customer); None
+    when it names no customer or no amount."""
+    if event.event_type is not EventType.PAYMENT_SUCCEEDED:
+        return None
+    customer = event.subject.account_id or event.subject.contact_id
+    data = event.data
+    minor, code = data.get("amount_minor"), data.get("currency")
+    if not customer or minor is None or not isinstance(code, str):
+        return None
+    if isinstance(minor, bool) or not isinstance(minor, int) or minor < 0:
+        raise InvalidInput(f"data.amount_minor: a payment's amount is a non-negative integer, not {minor!r}")
+    return ConversionFacts(
+        conversion_id=f"first-payment:{customer}",
+        kind=ConversionKind.FIRST_PAYMENT,
+        converted_at=event.occurred_at.astimezone(UTC),
+        amount=parse_amount(minor, code, field="data.amount_minor"),
+        people=people_of(event),
+        cause=event.event_id,
+    )
+
+
+def people_of(event: CanonicalEvent) -> People:
+    subject, data = event.subject, event.data
+    contacts = [subject.contact_id] if subject.contact_id else []
+    emails = [e for e in (normalize_email(subject.email), normalize_email(data.get("email"))) if e]
+    account = subject.account_id
+    given = data.get("account_id")
+    if isinstance(given, str) and given and not account:
+        account = given
+    return People(tuple(contacts), tuple(dict.fromkeys(emails)), account)
+
+
+def _decimal_text(value: object) -> object:
+    """An amount as parse_amount takes it: a decimal string, or an int of minor units. Salesforce's XML gives
+    doubles as text ("52000.0"); a JSON number with a fraction is refused (a float cannot hold money)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = Decimal(text)
+        except ArithmeticError:
+            return text  # parse_amount names what is wrong with it
+        if number.is_finite() and "e" not in text.lower():
+            return text
+    return value
+
+
+def _time(value: object, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name}: an ISO 8601 time with its offset, not {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name}: {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{name}: {value!r} has no offset; say which time zone (e.g. Z)")
+    return parsed.astimezone(UTC)

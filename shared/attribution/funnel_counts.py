@@ -1,0 +1,39 @@
+"""The funnel's records: an entry into a stage, and a stage's counts (see `funnel.py` for how they are made)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+VISITOR = "Visitor"
+FUNNEL_STAGES: tuple[str, ...] = (VISITOR, "Lead", "MQL", "SQL", "Opportunity", "Customer")
+
+
+@dataclass(frozen=True)
+class StageEntry:
+    event_id: str
+    lead_id: str
+    stage: str  # one of FUNNEL_STAGES
+    at: datetime
+    campaign_id: str
+    seconds_in_previous: int | None  # time in the stage left; None when not known
+
+    @property
+    def period(self) -> str:
+        return self.at.strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class StageCounts:
+    """A month's (or a range's) entries into one stage, and the time they had spent in the stage they left."""
+
+    entered: int = 0
+    seconds_in_previous: int = 0
+    timed: int = 0  # entries whose time in the previous stage is known
+
+    def plus(self, other: StageCounts) -> StageCounts:
+        return StageCounts(
+            self.entered + other.entered,
+            self.seconds_in_previous + other.seconds_in_previous,
+            self.timed + other.timed,
+        )

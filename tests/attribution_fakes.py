@@ -1,0 +1,393 @@
+"""The attribution store contract in memory (`shared.attribution.ports.AttributionStore`), as the DynamoDB adapter
+keeps it: a deal moves one version at a time; a conversion is recorded once with the totals it adds (its
+campaigns', channels' and month's overall), all or nothing; the data-driven batch replaces a conversion's
+data-driven credits and moves the totals by the difference, on condition that the conversion is still the one
+read (the adapter's digest: every field), and a reattribution replaces a whole conversion on the same
+condition, moving its campaigns', channels' and month's overall totals by the difference (a campaign no longer
+credited keeps its totals at 0); a
+fit saved after a later-fitted one is kept, not made the latest; a deal's pipeline contribution moves one
+version at a time with its campaigns' and the total pipeline (every campaign but `NO_CAMPAIGN`) by the
+difference; a stage entry is counted once per event id, in its month (in UTC) and its campaign's. Safe to
+share between threads.
+
+What the adapter does and the port leaves open, this does too; the checks before a write are the adapter's own
+(`dynamodb_attribution_items`: a naive datetime, a touch missing a model, a credit of another touch, more
+campaigns and channels than one transaction holds, a pipeline or stage entry that cannot be laid out:
+ValueError; an item over DynamoDB's 400 KB: TooLarge), so both refuse exactly the same writes. Datetimes come
+back in UTC and a conversion counts in its month in UTC; periods are months (a quarter is InvalidInput);
+conversions are listed by `converted_at`, then id; totals and pipeline carry all eight models; the funnel
+reads carry every stage of `FUNNEL_STAGES` (a month of `monthly_funnel` too, once it has an entry).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from shared.adapters.dynamodb_attribution_items import (
+    LATEST,
+    check_size,
+    checked_conversion,
+    checked_deal,
+    checked_fit,
+    checked_pipeline,
+    checked_replacement,
+    checked_stage_entry,
+    conversion_digest,
+    conversion_item,
+    data_driven_replaced,
+    deal_item,
+    fit_item,
+    overall_added,
+    pipeline_changes,
+    pipeline_item,
+    stage_entry_counts,
+    stale_version,
+)
+from shared.attribution.deals import Deal
+from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry
+from shared.attribution.journeys import Credit, Model
+from shared.attribution.ports import (
+    NO_CAMPAIGN,
+    ConversionPage,
+    DealPipeline,
+    Overall,
+    StaleCredits,
+    StaleDeal,
+    StoredConversion,
+    StoredFit,
+    Totals,
+)
+from shared.errors import InvalidInput
+from shared.finance.periods import Period, parse_period
+
+BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
+
+Where = tuple[str, str]  # ("campaign" | "channel", id)
+
+
+class InMemoryAttributionStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.deals: dict[str, Deal] = {}
+        self.stored: dict[str, StoredConversion] = {}
+        self.totals: dict[str, dict[Where, Totals]] = {}  # month -> where -> totals
+        self.fits: dict[tuple[str, datetime], StoredFit] = {}
+        self.latest: StoredFit | None = None
+        self.overall_totals: dict[str, Overall] = {}  # month -> its conversions in all
+        self.pipelines: dict[str, DealPipeline] = {}
+        self.campaigns_pipeline: dict[str, dict[Model, int]] = {}
+        self.pipeline_total: dict[Model, int] = dict.fromkeys(Model, 0)
+        self.counted_events: set[str] = set()
+        self.stages: dict[str, dict[str, StageCounts]] = {}  # month -> stage -> counts
+        self.campaign_entries: dict[tuple[str, str, str], int] = {}  # (month, campaign, stage) -> entries
+
+    # ----------------------------------------------------------------------------------------------- deals
+
+    def deal(self, deal_id: str) -> Deal | None:
+        with self._lock:
+            return self.deals.get(deal_id)
+
+    def save_deal(self, deal: Deal) -> Deal:
+        checked = checked_deal(deal)
+        stored = replace(checked, version=checked.version + 1)
+        what = f"deal {deal.deal_id}"
+        check_size(deal_item(stored, stored.version), what)
+        with self._lock:
+            held = self.deals.get(deal.deal_id)
+            held_version = 0 if held is None else held.version
+            if held_version != checked.version:
+                if held is None:
+                    raise StaleDeal(f"{what} does not exist (it was read at version {checked.version})")
+                if checked.version == 0:
+                    raise StaleDeal(f"{what} exists already (version {held.version})")
+                raise StaleDeal(f"{what} is at version {held.version}, not {checked.version} as read")
+            self.deals[deal.deal_id] = stored
+            return stored
+
+    # ----------------------------------------------------------------------------------------- conversions
+
+    def conversion(self, conversion_id: str) -> StoredConversion | None:
+        with self._lock:
+            return self.stored.get(conversion_id)
+
+    def record(self, conversion: StoredConversion) -> bool:
+        checked = checked_conversion(conversion)
+        check_size(conversion_item(checked), f"conversion {checked.conversion_id}")
+        with self._lock:
+            if checked.conversion_id in self.stored:
+                return False
+            self.stored[checked.conversion_id] = checked
+            month = _month_of(checked.converted_at)
+            totals = self.totals.setdefault(month, {})
+            for where, added in _added(checked).items():
+                totals[where] = totals.get(where, Totals()).plus(added)
+            self.overall_totals[month] = self.overall_totals.get(month, Overall()).plus(overall_added(checked))
+            return True
+
+    def conversions(self, period: str, limit: int = 100, cursor: str | None = None) -> ConversionPage:
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        month = _month(period)
+        after = None if cursor is None else _after(cursor, month)
+        with self._lock:
+            matching = sorted(
+                (
+                    stored
+                    for stored in self.stored.values()
+                    if _month_of(stored.converted_at) == month and (after is None or _sort(stored) > after)
+                ),
+                key=_sort,
+            )
+        page = matching[:limit]
+        next_cursor = _cursor(_sort(page[-1]), month) if len(matching) > limit else None
+        return ConversionPage(page, next_cursor)
+
+    def replace_data_driven(
+        self, conversion: StoredConversion, credits: Sequence[Credit], deal_units: Sequence[int], fit_id: str
+    ) -> StoredConversion:
+        new = data_driven_replaced(conversion, credits, deal_units, fit_id)
+        old = checked_conversion(conversion)
+        what = f"conversion {old.conversion_id}"
+        check_size(conversion_item(new), what)
+        with self._lock:
+            held = self.stored.get(old.conversion_id)
+            if held is None:
+                raise StaleCredits(f"{what} does not exist")
+            if len(held.touches) != len(old.touches):
+                raise StaleCredits(f"{what} has {len(held.touches)} touches, not {len(old.touches)} as read")
+            if held.fit_id != old.fit_id:
+                raise StaleCredits(
+                    f"{what}'s data-driven credits were computed with fit {held.fit_id}, not {old.fit_id} as read"
+                )
+            if conversion_digest(held) != conversion_digest(old):
+                raise StaleCredits(f"{what} was replaced since it was read (recorded at {_iso(held.recorded_at)})")
+            touches = tuple(
+                replace(
+                    mine,
+                    credits={**mine.credits, Model.DATA_DRIVEN: theirs.credits[Model.DATA_DRIVEN]},
+                    deal_units={**mine.deal_units, Model.DATA_DRIVEN: theirs.deal_units[Model.DATA_DRIVEN]},
+                )
+                for mine, theirs in zip(held.touches, new.touches, strict=True)
+            )
+            self.stored[old.conversion_id] = replace(held, touches=touches, fit_id=fit_id)
+            totals = self.totals.setdefault(_month_of(old.converted_at), {})
+            before, after = _added(old), _added(new)
+            for where, added in after.items():
+                revenue = added.revenue[Model.DATA_DRIVEN] - before[where].revenue[Model.DATA_DRIVEN]
+                deals = added.deals[Model.DATA_DRIVEN] - before[where].deals[Model.DATA_DRIVEN]
+                totals[where] = totals.get(where, Totals()).plus(
+                    Totals({Model.DATA_DRIVEN: revenue}, {Model.DATA_DRIVEN: deals})
+                )
+            return new
+
+    def replace_conversion(self, old: StoredConversion, new: StoredConversion) -> bool:
+        change = checked_replacement(old, new)
+        if change.unchanged:
+            return True
+        check_size(conversion_item(change.new), f"conversion {change.new.conversion_id}")
+        with self._lock:
+            held = self.stored.get(change.old.conversion_id)
+            if held is None or conversion_digest(held) != conversion_digest(change.old):
+                return False
+            self.stored[change.new.conversion_id] = change.new
+            for one, sign in ((change.old, -1), (change.new, 1)):
+                month = _month_of(one.converted_at)
+                totals = self.totals.setdefault(month, {})
+                for where, added in _added(one).items():
+                    totals[where] = totals.get(where, Totals()).plus(_times(added, sign))
+                overall = overall_added(one)
+                if sign < 0:
+                    overall = Overall(
+                        -overall.revenue,
+                        -overall.conversions,
+                        -overall.influenced_revenue,
+                        -overall.influenced_conversions,
+                    )
+                self.overall_totals[month] = self.overall_totals.get(month, Overall()).plus(overall)
+            return True
+
+    # ---------------------------------------------------------------------------------------------- totals
+
+    def campaign_totals(self, campaign_id: str, periods: Sequence[str]) -> dict[str, Totals]:
+        months = _months(periods)
+        with self._lock:
+            found = {month: self.totals.get(month, {}).get(("campaign", campaign_id)) for month in months}
+        return {month: totals for month, totals in found.items() if totals is not None}
+
+    def channel_totals(self, period: str) -> dict[str, Totals]:
+        return self._totals(period, "channel")
+
+    def campaigns_totals(self, period: str) -> dict[str, Totals]:
+        return self._totals(period, "campaign")
+
+    def _totals(self, period: str, kind: str) -> dict[str, Totals]:
+        month = _month(period)
+        with self._lock:
+            held = self.totals.get(month, {})
+            return {name: held[(k, name)] for k, name in sorted(held) if k == kind}
+
+    def overall(self, periods: Sequence[str]) -> dict[str, Overall]:
+        months = _months(periods)
+        with self._lock:
+            return {month: self.overall_totals[month] for month in months if month in self.overall_totals}
+
+    # -------------------------------------------------------------------------------------------- pipeline
+
+    def deal_pipeline(self, deal_id: str) -> DealPipeline | None:
+        with self._lock:
+            return self.pipelines.get(deal_id)
+
+    def set_pipeline(self, deal_id: str, credits: Mapping[str, Mapping[Model, int]] | None, version: int) -> None:
+        new = checked_pipeline(deal_id, credits, version)
+        what = f"pipeline of deal {deal_id}"
+        if new is not None:
+            check_size(pipeline_item(deal_id, new, version + 1, "0" * 32), what)
+        with self._lock:
+            held = self.pipelines.get(deal_id)
+            found = None if held is None else held.version
+            if (found or 0) != version:
+                raise StaleDeal(stale_version(what, version, found))
+            if held is None and new is None:
+                return
+            changes = pipeline_changes(deal_id, new, None if held is None else held.credits)
+            if new is None:
+                del self.pipelines[deal_id]
+            else:
+                self.pipelines[deal_id] = DealPipeline(deal_id, new, version + 1)
+            for campaign, delta in changes.campaigns.items():
+                figures = self.campaigns_pipeline.setdefault(campaign, dict.fromkeys(Model, 0))
+                for model, minor in delta.items():
+                    figures[model] += minor
+            for model, minor in changes.total.items():
+                self.pipeline_total[model] += minor
+
+    def campaign_pipeline(self, campaign_id: str) -> dict[Model, int]:
+        with self._lock:
+            return dict(self.campaigns_pipeline.get(campaign_id, dict.fromkeys(Model, 0)))
+
+    def total_pipeline(self) -> dict[Model, int]:
+        with self._lock:
+            return dict(self.pipeline_total)
+
+    # ---------------------------------------------------------------------------------------------- funnel
+
+    def record_stage_entry(self, entry: StageEntry) -> bool:
+        checked = checked_stage_entry(entry)
+        month = _month_of(checked.at)
+        with self._lock:
+            if checked.event_id in self.counted_events:
+                return False
+            self.counted_events.add(checked.event_id)
+            stages = self.stages.setdefault(month, dict.fromkeys(FUNNEL_STAGES, StageCounts()))
+            stages[checked.stage] = stages[checked.stage].plus(stage_entry_counts(checked))
+            where = (month, checked.campaign_id, checked.stage)
+            self.campaign_entries[where] = self.campaign_entries.get(where, 0) + 1
+            return True
+
+    def funnel(self, periods: Sequence[str]) -> dict[str, StageCounts]:
+        counts = dict.fromkeys(FUNNEL_STAGES, StageCounts())
+        for by_stage in self.monthly_funnel(periods).values():
+            for stage, found in by_stage.items():
+                counts[stage] = counts[stage].plus(found)
+        return counts
+
+    def monthly_funnel(self, periods: Sequence[str]) -> dict[str, dict[str, StageCounts]]:
+        months = _months(periods)
+        with self._lock:
+            return {month: dict(self.stages[month]) for month in months if month in self.stages}
+
+    def campaign_funnel(self, campaign_id: str, periods: Sequence[str]) -> dict[str, int]:
+        months = _months(periods)
+        with self._lock:
+            return {
+                stage: sum(self.campaign_entries.get((month, campaign_id, stage), 0) for month in months)
+                for stage in FUNNEL_STAGES
+            }
+
+    # ------------------------------------------------------------------------------------------------ fits
+
+    def latest_fit(self) -> StoredFit | None:
+        with self._lock:
+            return self.latest
+
+    def save_fit(self, fit: StoredFit) -> None:
+        checked = checked_fit(fit)
+        check_size(fit_item(checked, LATEST), f"fit {checked.fit_id}")
+        with self._lock:
+            self.fits[(checked.period, checked.fitted_at)] = checked
+            if self.latest is None or self.latest.fitted_at <= checked.fitted_at:
+                self.latest = checked
+
+
+def _added(conversion: StoredConversion) -> dict[Where, Totals]:
+    """What a conversion adds to its month's totals, per campaign and channel its touches name."""
+    added: dict[Where, Totals] = {}
+    for credited in conversion.touches:
+        one = Totals(
+            {model: credited.credits[model].minor for model in Model},
+            {model: credited.deal_units[model] for model in Model},
+            1,
+            0,
+        )
+        campaign = credited.touch.campaign_id if credited.touch.campaign_id is not None else NO_CAMPAIGN
+        for where in (("campaign", campaign), ("channel", credited.touch.channel)):
+            added[where] = added.get(where, Totals()).plus(one)
+    return {where: replace(totals, conversions=1) for where, totals in added.items()}
+
+
+def _times(totals: Totals, sign: int) -> Totals:
+    return Totals(
+        {model: sign * minor for model, minor in totals.revenue.items()},
+        {model: sign * units for model, units in totals.deals.items()},
+        sign * totals.touches,
+        sign * totals.conversions,
+    )
+
+
+def _month(period: str | Period) -> str:
+    parsed = period if isinstance(period, Period) else parse_period(period)
+    if not parsed.is_month:
+        raise InvalidInput(f"period: {parsed} is a quarter; attribution is kept by month (ask for each of its months)")
+    return str(parsed)
+
+
+def _months(periods: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(_month(period) for period in periods))
+
+
+def _month_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _sort(stored: StoredConversion) -> str:
+    return f"{_iso(stored.converted_at)}#{stored.conversion_id}"
+
+
+def _cursor(after: str, month: str) -> str:
+    document = {"after": after, "p": month}
+    return base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
+
+
+def _after(cursor: str, month: str) -> str:
+    try:
+        document = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        after, period = document["after"], document["p"]
+        moment, _, conversion_id = after.partition("#")
+        parsed = datetime.fromisoformat(moment)
+        if not conversion_id or parsed.tzinfo is None or _iso(parsed) != moment or not isinstance(period, str):
+            raise ValueError(after)
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
+        raise InvalidInput(BAD_CURSOR) from None
+    if period != month or _month_of(parsed) != month:
+        raise InvalidInput("cursor belongs to another month's listing; start again without it")
+    return str(after)

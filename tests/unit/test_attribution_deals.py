@@ -1,0 +1,123 @@
+"""Deals and conversions from canonical events: amounts exact (a decimal string, Salesforce's text, Stripe's
+minor units), the latest event's status winning, the earliest event the opportunity's creation, and refusals
+naming the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.attribution.deals import (
+    ConversionKind,
+    Deal,
+    DealStatus,
+    deal_conversion,
+    deal_report,
+    first_payment,
+)
+from shared.errors import InvalidInput
+from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.finance.money import Money
+
+AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def event(
+    event_type: EventType, data: dict[str, Any], vendor: str = "standard", at: datetime = AT, **subject: Any
+) -> CanonicalEvent:
+    return CanonicalEvent(
+        event_id=f"e-{event_type}-{at.isoformat()}",
+        event_type=event_type,
+        occurred_at=at,
+        received_at=at,
+        source_vendor=vendor,
+        vendor_event_id=None,
+        vendor_event_type=str(event_type),
+        subject=Subject(**subject),
+        data=data,
+        correlation_id="c",
+        delivery_id="d",
+    )
+
+
+def test_a_standard_won_deal_carries_its_amount_people_and_time_exactly() -> None:
+    # Given a Standard Webhooks deal.won with a decimal-string amount and a won_at
+    won = event(
+        EventType.DEAL_WON,
+        {"amount": "48000.10", "currency": "eur", "email": "Kim@Acme.io", "won_at": "2026-11-19T09:30:00Z"},
+        deal_id="standard:D-1",
+        account_id="standard:A-1",
+    )
+    # When it is read as a report
+    report = deal_report(won, "USD")
+    # Then the amount is exact minor units in its currency, the email normalized, the time the won_at
+    assert report is not None
+    assert report.amount == Money(4800010, "EUR")
+    assert report.people.emails == ("kim@acme.io",)
+    assert report.people.account_ref == "standard:A-1"
+    assert report.won_at == datetime(2026, 11, 19, 9, 30, tzinfo=UTC)
+
+
+def test_salesforce_amount_is_read_from_the_text_it_sent_not_the_float() -> None:
+    opportunity = event(
+        EventType.DEAL_STAGE_CHANGED,
+        {"amount": 52000.1, "fields": {"Amount": "52000.1", "CurrencyIsoCode": "GBP"}},
+        vendor="salesforce",
+        deal_id="salesforce:006A",
+    )
+    report = deal_report(opportunity, "USD")
+    assert report is not None
+    assert (report.status, report.amount) == (DealStatus.OPEN, Money(5200010, "GBP"))
+
+
+def test_an_amount_without_currency_is_in_the_company_currency_and_a_float_is_refused() -> None:
+    report = deal_report(event(EventType.DEAL_WON, {"amount": "10"}, deal_id="standard:D-2"), "USD")
+    assert report is not None
+    assert report.amount == Money(1000, "USD")
+    with pytest.raises(InvalidInput, match=r"data\.amount"):
+        deal_report(event(EventType.DEAL_WON, {"amount": 10.5}, deal_id="standard:D-3"), "USD")
+    with pytest.raises(InvalidInput, match=r"data\.won_at"):
+        deal_report(event(EventType.DEAL_WON, {"amount": "1", "won_at": "yesterday"}, deal_id="standard:D-4"), "USD")
+
+
+def test_the_latest_event_sets_the_status_and_the_earliest_the_opportunitys_creation() -> None:
+    # Given a deal seen open with an amount, then won without one, then a late open message from before the win
+    opened = deal_report(event(EventType.DEAL_STAGE_CHANGED, {"amount": "900"}, at=AT, deal_id="s:D"), "USD")
+    won = deal_report(event(EventType.DEAL_WON, {}, at=AT + timedelta(days=3), deal_id="s:D"), "USD")
+    late = deal_report(event(EventType.DEAL_STAGE_CHANGED, {}, at=AT + timedelta(days=1), deal_id="s:D"), "USD")
+    assert opened
+    assert won
+    assert late
+    # When they are folded in arrival order
+    deal = Deal.first(opened).folded(won).folded(late)
+    # Then it is won, at the win's time, with the amount said before, created when first seen
+    assert (deal.status, deal.won_at, deal.amount, deal.first_seen_at) == (
+        DealStatus.WON,
+        AT + timedelta(days=3),
+        Money(90000, "USD"),
+        AT,
+    )
+    facts = deal_conversion(deal, "cause")
+    assert facts is not None
+    assert (facts.conversion_id, facts.kind, facts.opportunity_created_at) == ("deal:s:D", ConversionKind.DEAL, AT)
+
+
+def test_a_won_deal_without_an_amount_is_not_a_conversion_yet() -> None:
+    won = deal_report(event(EventType.DEAL_WON, {}, deal_id="hubspot:7"), "USD")
+    assert won is not None
+    assert deal_conversion(Deal.first(won), "cause") is None
+
+
+def test_a_first_payment_is_keyed_by_its_customer_whichever_object_reports_it() -> None:
+    invoice = event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 4900, "currency": "usd"}, account_id="stripe:cus_1")
+    charge = event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 4900, "currency": "usd"}, account_id="stripe:cus_1")
+    one, other = first_payment(invoice), first_payment(charge)
+    assert one is not None
+    assert other is not None
+    assert one.conversion_id == other.conversion_id == "first-payment:stripe:cus_1"
+    assert one.amount == Money(4900, "USD")
+    with pytest.raises(InvalidInput, match="amount_minor"):
+        first_payment(event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": -1, "currency": "usd"}, account_id="x:1"))
+    assert first_payment(event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 1, "currency": "usd"})) is None
