@@ -14,12 +14,21 @@ from typing import TYPE_CHECKING
 import boto3
 
 from shared.adapters.clock import SystemClock, WallClock
-from shared.catalog import FINANCE, HANDOFF_NOTIFICATIONS, HANDOFFS, LEADS, WEBHOOK_DELIVERIES, WEBHOOK_SIGNING_SECRETS
+from shared.catalog import (
+    ATTRIBUTION,
+    FINANCE,
+    HANDOFF_NOTIFICATIONS,
+    HANDOFFS,
+    LEADS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_SIGNING_SECRETS,
+)
 from shared.function_environment import FunctionEnvironment
 
 if TYPE_CHECKING:
     from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
     from shared.adapters.notification_channels import SecretChannels
+    from shared.attribution.service import AttributionService
     from shared.finance.config import FinanceConfig
     from shared.finance.service import FinanceService
     from shared.handoffs.notifier import HandoffNotifier
@@ -199,4 +208,35 @@ def finance_service(environment: FunctionEnvironment) -> FinanceService:
         engine=compile_budget_engine(config),
         publisher=EventBridgePublisher(boto3.client("events"), environment.bus_name, FINANCE_EVENT_SOURCE),
         clock=SystemClock(),
+    )
+
+
+def attribution_service(environment: FunctionEnvironment) -> AttributionService:
+    """The recorder's, the API's and the data-driven batch's use cases: the attribution store, the lead store
+    (read only: journeys) and the finance store (read only: FX tables and spend)."""
+    from shared.adapters.dynamodb_attribution import DynamoDbAttributionStore
+    from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.attribution.config import load_attribution_config
+    from shared.attribution.service import AttributionService
+    from shared.events.attribution_events import ATTRIBUTION_EVENT_SOURCE
+    from shared.finance.config import load_finance_config
+
+    dynamodb = boto3.client("dynamodb")
+    finance = load_finance_config()
+    return AttributionService(
+        store=DynamoDbAttributionStore(dynamodb, environment.table(ATTRIBUTION.name)),
+        leads=DynamoDbLeadRepository(dynamodb, environment.table(LEADS.name)),
+        fx=DynamoDbFinanceStore(dynamodb, environment.table(FINANCE.name)),
+        config=load_attribution_config(finance=finance),
+        company_currency=finance.company_currency,
+        publisher=(
+            EventBridgePublisher(boto3.client("events"), environment.bus_name, ATTRIBUTION_EVENT_SOURCE)
+            if environment.function.publishes_events
+            else None  # the API reads and compares; it never records
+        ),
+        clock=SystemClock(),
+        spend=DynamoDbFinanceStore(dynamodb, environment.table(FINANCE.name)),
+        finance=finance,
     )

@@ -7,6 +7,7 @@ its domain's module plus the handler code; adding a domain is one module and one
 nothing from AWS, no pydantic, so every function can read its own entry.
 """
 
+from shared.catalog.attribution import ATTRIBUTION, ATTRIBUTION_DOMAIN
 from shared.catalog.finance import FINANCE, FINANCE_DOMAIN
 from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS, HANDOFFS, HANDOFFS_DOMAIN
 from shared.catalog.leads import LEAD_GROUPS, LEADS, LEADS_DOMAIN
@@ -44,9 +45,11 @@ from shared.catalog.webhooks import (
     WEBHOOKS,
 )
 
-CATALOG = compose("events", (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN, FINANCE_DOMAIN))
+CATALOG = compose("events", (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN, FINANCE_DOMAIN, ATTRIBUTION_DOMAIN))
 
 __all__ = [
+    "ATTRIBUTION",
+    "ATTRIBUTION_DOMAIN",
     "BUS_VARIABLE",
     "CATALOG",
     "DOMAIN_THROTTLES",

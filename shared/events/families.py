@@ -18,7 +18,13 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from shared.events import finance_taxonomy, handoff_taxonomy, lead_taxonomy, taxonomy
+from shared.events import attribution_taxonomy, finance_taxonomy, handoff_taxonomy, lead_taxonomy, taxonomy
+from shared.events.attribution_events import (
+    ATTRIBUTION_EVENT_SOURCE,
+    ATTRIBUTION_SCHEMA_VERSION,
+    AttributionEvent,
+    AttributionEventType,
+)
 from shared.events.canonical import SCHEMA_VERSION, WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType
 from shared.events.finance_events import (
     FINANCE_EVENT_SOURCE,
@@ -144,8 +150,24 @@ FINANCE_EVENTS = EventFamily(
     described=lambda event_type: finance_taxonomy.describe(FinanceEventType(event_type)).described,
 )
 
+ATTRIBUTION_EVENTS = EventFamily(
+    source=ATTRIBUTION_EVENT_SOURCE,
+    name="attribution event",
+    publisher="the hub's attribution domain",
+    summary="Every conversion credited to its journey's touches under every model, and every new fit of the "
+    "data-driven model. `attribution_recorder` publishes `conversion.attributed` as won deals and first payments "
+    "arrive; the `attribution-data-driven` schedule publishes `attribution.model_fitted`. Money is decimal "
+    "strings in the company currency.",
+    detail_model=AttributionEvent,
+    event_types=AttributionEventType,
+    schema_version=ATTRIBUTION_SCHEMA_VERSION,
+    meaning=lambda event_type: attribution_taxonomy.describe(AttributionEventType(event_type)).meaning,
+    example=lambda event_type: attribution_taxonomy.example_event(AttributionEventType(event_type)),
+    described=lambda event_type: attribution_taxonomy.describe(AttributionEventType(event_type)).described,
+)
+
 # In the order the catalog documents them.
-FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS, HANDOFF_EVENTS, FINANCE_EVENTS)
+FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS, HANDOFF_EVENTS, FINANCE_EVENTS, ATTRIBUTION_EVENTS)
 
 
 def family(source: str) -> EventFamily:

@@ -11,6 +11,7 @@ from jsonschema import Draft4Validator
 
 from infra.config import pascal
 from shared.catalog import physical_name
+from shared.events.attribution_events import AttributionEventType
 from shared.events.canonical import EventType
 from shared.events.families import family
 from shared.events.finance_events import FinanceEventType
@@ -62,7 +63,9 @@ def test_one_schema_per_type_of_every_family_in_that_registry(synth: Synth) -> N
     types = _published_types(synth)
     registry_id = synth.stack.resolve(synth.stack.event_schemas.registry.logical_id)
     # Then there is exactly one schema per type, named <source>@<type>, all in the stage's registry
-    assert len(types) == len(EventType) + len(LeadEventType) + len(HandoffEventType) + len(FinanceEventType)
+    assert len(types) == (
+        len(EventType) + len(LeadEventType) + len(HandoffEventType) + len(FinanceEventType) + len(AttributionEventType)
+    )
     synth.template.resource_count_is("AWS::EventSchemas::Schema", len(types))
     assert set(schemas) == {schema_name(event_type) for event_type in types}
     assert {"revops.webhooks@deal.won", "revops.leads@lead.handoff_requested"} <= set(schemas)

@@ -121,6 +121,7 @@ def test_functions_share_one_asset_with_only_code_and_runtime_config(synth: Synt
     # Then it holds the two packages the handlers import and the run-time config, and nothing else
     assert sorted(entry.name for entry in staged.iterdir()) == ["config", "functions", "shared"]
     assert sorted(path.name for path in (staged / "config").iterdir()) == [
+        "attribution.json",
         "finance.json",
         "routing.json",
         "scoring-model.json",

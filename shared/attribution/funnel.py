@@ -1,0 +1,64 @@
+"""The funnel as attribution counts it, from the lead domain's events: visitors (a contact's first score) and
+each entry into Lead, MQL, SQL, Opportunity and Customer, per month, with the time spent in the stage left
+(stage velocity) and the campaign that brought it.
+
+The campaign of a stage entry is the campaign of the person's last touch at or before the moment they entered
+the stage (`(none)` when that touch carries none or there is no touch): the touch at which they entered it.
+Time in the stage left is from the person's latest stored transition into that stage before this one (none for
+a stage they never entered through a transition, e.g. a contact created as a Lead). Each lead event is counted
+once (the store keeps its id).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.attribution.config import AttributionConfig
+from shared.attribution.funnel_counts import FUNNEL_STAGES, VISITOR, StageEntry
+from shared.attribution.journey_builder import LeadLog
+from shared.attribution.ports import NO_CAMPAIGN
+from shared.attribution.touchpoints import touches_from
+from shared.events.lead_events import LeadEvent, LeadEventType
+from shared.leads.model import Stage
+
+
+def stage_entry(event: LeadEvent, leads: LeadLog, config: AttributionConfig) -> StageEntry | None:
+    """The funnel entry a lead event is; None for the others (a score change that is not the first, a move
+    back to an earlier stage, Advocate)."""
+    if event.event_type is LeadEventType.SCORE_CHANGED and event.previous_score is None:
+        stage = VISITOR
+    elif event.event_type is LeadEventType.STAGE_CHANGED and event.stage in FUNNEL_STAGES[1:]:
+        previous = event.previous_stage
+        if previous in FUNNEL_STAGES and FUNNEL_STAGES.index(previous) >= FUNNEL_STAGES.index(event.stage):
+            return None  # a move back or sideways is not an entry into the funnel's next stage
+        stage = event.stage
+    else:
+        return None
+    at = event.occurred_at
+    return StageEntry(
+        event_id=event.event_id,
+        lead_id=event.lead_id,
+        stage=stage,
+        at=at,
+        campaign_id=_campaign_at(leads, config, event.lead_id, at),
+        seconds_in_previous=_seconds_in(leads, event.lead_id, event.previous_stage, at) if stage != VISITOR else None,
+    )
+
+
+def _campaign_at(leads: LeadLog, config: AttributionConfig, lead_id: str, at: datetime) -> str:
+    found = leads.contacts([lead_id]).get(lead_id)
+    ids = [lead_id, *(found.members if found else [])]
+    window = at - timedelta(days=config.lookback_days)
+    touches = [t for t in touches_from(leads.engagements(ids), config) if window <= t.occurred_at <= at]
+    return (touches[-1].campaign_id or NO_CAMPAIGN) if touches else NO_CAMPAIGN
+
+
+def _seconds_in(leads: LeadLog, lead_id: str, previous: str | None, at: datetime) -> int | None:
+    if previous is None:
+        return None
+    try:
+        left = Stage(previous)
+    except ValueError:
+        return None
+    entered = [t.at for t in leads.history(lead_id).transitions if t.to_stage is left and t.at <= at]
+    return int((at - max(entered)).total_seconds()) if entered else None

@@ -1,0 +1,92 @@
+"""A stored conversion rebuilt as recording it now would store it (`make reattribute`, after a settings change).
+
+What a conversion *is* stays: its id, kind, converted_at, amount, its amount in the company currency and the
+rate used (the FX table is not read again), its deal and its people (the contacts and account it was credited
+to, as they stand now: a contact merged away since is read as the one it was merged into). Everything the
+settings and the lead store decide is computed again, exactly as `AttributionService.conversion_of` computes
+it (the same journey rules, `journey_builder.journey_of`, and the same crediting with the latest data-driven
+fit): the touches in the lookback window and their channels, the roles, every model's credits and deal units,
+when the people became a Lead, the settings version and the fit id. A deal's opportunity creation is the
+deal's (kept); a first payment's is read from the people's stage history again, as recording does.
+
+The rebuilt conversion is compared with the stored one ignoring `recorded_at` (the moment of the write):
+unchanged, nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from shared.attribution.config import AttributionConfig
+from shared.attribution.crediting import credited_touches
+from shared.attribution.deals import ConversionFacts, ConversionKind, People
+from shared.attribution.journey_builder import JourneyPeople, LeadLog, journey_of, stored_people
+from shared.attribution.journeys import Journey
+from shared.attribution.ports import StoredConversion, StoredFit
+from shared.finance.money import Money
+
+CHANGED, UNCHANGED, STALE = "changed", "unchanged", "stale"
+
+
+def credited_conversion(
+    facts: ConversionFacts,
+    journey: Journey,
+    people: JourneyPeople,
+    company: Money,
+    rate: Decimal,
+    config: AttributionConfig,
+    half_life: timedelta,
+    latest: StoredFit | None,
+    now: datetime,
+) -> StoredConversion:
+    """The conversion to store: the facts with their journey credited under every model (data-driven with the
+    latest fit; linear without one), computed with `config`."""
+    return StoredConversion(
+        conversion_id=facts.conversion_id,
+        kind=facts.kind,
+        converted_at=facts.converted_at,
+        amount=facts.amount,
+        company_minor=company.minor,
+        company_currency=company.currency,
+        rate=rate,
+        contact_ids=people.contact_ids,
+        account_id=people.account_id,
+        deal_id=facts.deal_id,
+        lead_created_at=journey.lead_created_at,
+        opportunity_created_at=journey.opportunity_created_at,
+        touches=credited_touches(journey, half_life, latest.fit if latest else None),
+        settings_version=config.version,
+        fit_id=latest.fit_id if latest else None,
+        recorded_at=now,
+    )
+
+
+def rebuilt(
+    conversion: StoredConversion,
+    leads: LeadLog,
+    config: AttributionConfig,
+    half_life: timedelta,
+    latest: StoredFit | None,
+    now: datetime,
+) -> StoredConversion:
+    """The stored conversion as recording it now would store it (see the module's docstring), recorded `now`."""
+    facts = ConversionFacts(
+        conversion_id=conversion.conversion_id,
+        kind=conversion.kind,
+        converted_at=conversion.converted_at,
+        amount=conversion.amount,
+        people=People(),  # the stored people are used, not resolved again from what the senders named
+        deal_id=conversion.deal_id,
+        opportunity_created_at=(conversion.opportunity_created_at if conversion.kind is ConversionKind.DEAL else None),
+    )
+    people = stored_people(leads, conversion.contact_ids, conversion.account_id)
+    company = Money(conversion.company_minor, conversion.company_currency)
+    journey = journey_of(leads, config, facts, people, company.minor, company.currency)
+    return credited_conversion(facts, journey, people, company, conversion.rate, config, half_life, latest, now)
+
+
+def unchanged(stored: StoredConversion, rebuilt: StoredConversion) -> bool:
+    """The same conversion but for the moment it was recorded."""
+    return replace(rebuilt, recorded_at=stored.recorded_at) == stored

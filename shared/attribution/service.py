@@ -1,0 +1,388 @@
+"""The attribution use cases: fold deal events into deals, and credit each conversion (a won deal with an
+amount, a new customer's first payment) to the touches of its journey under every model, once.
+
+A conversion is written once (the store's conditional write on its id): a duplicate `deal.won`, Salesforce's
+repeated won messages and Stripe's several objects for one payment credit nothing more. The amount is credited
+in the company currency: converted with the finance FX table of its month (or quarter); without a rate the
+conversion is refused (an InvalidInput: the event goes to the dead-letter queue with the table to PUT, and
+`make redrive` credits it once the rate is there). `conversion.attributed` is published after the write; if the
+bus fails, the retry finds the conversion stored and publishes it again with the same id (consumers de-duplicate
+on it).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from shared.attribution.comparison import MAX_CONVERSIONS, candidate_config, comparison_view, side
+from shared.attribution.config import AttributionConfig
+from shared.attribution.crediting import credited_touches, half_life_of
+from shared.attribution.data_driven import Progress, Refit, fit_window, window_conversions
+from shared.attribution.deals import (
+    ConversionFacts,
+    ConversionKind,
+    Deal,
+    DealReport,
+    DealStatus,
+    deal_conversion,
+    deal_report,
+    first_payment,
+)
+from shared.attribution.funnel import stage_entry
+from shared.attribution.journey_builder import LeadLog, build_journey
+from shared.attribution.journeys import Model, Role
+from shared.attribution.pipeline import campaign_credits
+from shared.attribution.ports import NO_CAMPAIGN, AttributionStore, StaleDeal, StoredConversion, Totals
+from shared.attribution.reattribution import CHANGED, STALE, UNCHANGED, credited_conversion, rebuilt, unchanged
+from shared.attribution.reports import CampaignResult, MonthRange, performance_view, total_of
+from shared.errors import InvalidInput
+from shared.events.attribution_events import AttributionEvent, AttributionEventType
+from shared.events.canonical import CanonicalEvent
+from shared.events.lead_events import LeadEvent
+from shared.finance.config import FinanceConfig
+from shared.finance.fx import FxTable, MissingRate
+from shared.finance.money import Money, format_amount
+from shared.finance.periods import parse_period, quarter_of
+from shared.finance.spend import SpendKey
+from shared.leads.model import EngagementRecord
+from shared.webhooks.ports import EventPublisher
+
+MAX_ATTEMPTS = 8
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class FxSource(Protocol):
+    def fx(self, period: str) -> FxTable | None: ...
+
+
+class SpendSource(Protocol):
+    """The finance ledger's monthly aggregates, keyed by (department, channel, campaign), in company minor units."""
+
+    def aggregates(self, period: str) -> dict[SpendKey, int]: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversion: StoredConversion | None = None
+    deal: Deal | None = None
+    events: list[AttributionEvent] = field(default_factory=list)
+    note: str = ""
+
+
+class AttributionService:
+    def __init__(
+        self,
+        store: AttributionStore,
+        leads: LeadLog,
+        fx: FxSource,
+        config: AttributionConfig,
+        company_currency: str,
+        publisher: EventPublisher | None,
+        clock: Clock,
+        spend: SpendSource | None = None,
+        finance: FinanceConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.leads = leads
+        self.config = config
+        self.company_currency = company_currency
+        self._fx = fx
+        self._publisher = publisher
+        self._clock = clock
+        self.spend = spend
+        self._finance = finance
+        self._half_life = half_life_of(config)
+
+    def handle(self, event: CanonicalEvent) -> Outcome:
+        """A canonical event from the bus: deal events update their deal (and credit it once won with an
+        amount, or count it as pipeline while open); a payment may be a new customer's first. Anything else is
+        ignored."""
+        report = deal_report(event, self.company_currency)
+        if report is not None:
+            deal = self._fold(report)
+            pipeline_note = self._update_pipeline(deal)
+            facts = deal_conversion(deal, event.event_id)
+            if facts is None:
+                if pipeline_note:
+                    return Outcome(deal=deal, note=pipeline_note)
+                known = deal.amount is not None
+                return Outcome(deal=deal, note=f"deal {deal.deal_id} is {deal.status} (amount known: {known})")
+            outcome = self.credit(facts)
+            return Outcome(outcome.conversion, deal, outcome.events, outcome.note)
+        payment = first_payment(event)
+        if payment is not None:
+            return self.credit(payment)
+        return Outcome(note=f"{event.event_type} is not a deal or a payment")
+
+    def handle_lead_event(self, event: LeadEvent) -> Outcome:
+        """A lead event: a first score or an entry into a funnel stage is counted once, for its month and the
+        campaign that brought it."""
+        entry = stage_entry(event, self.leads, self.config)
+        if entry is None:
+            return Outcome(note=f"{event.event_type} of {event.lead_id} is not a funnel entry")
+        counted = self.store.record_stage_entry(entry)
+        state = "counted" if counted else "counted before"
+        return Outcome(note=f"{entry.stage} entry of {entry.lead_id} ({entry.campaign_id}) {state}")
+
+    def _update_pipeline(self, deal: Deal) -> str:
+        """An open deal with an amount counts as its journey's pipeline; any other deal counts for none. A deal
+        whose amount has no FX rate yet is left out of pipeline (and says so) rather than refused."""
+        open_amount = deal.status is DealStatus.OPEN and deal.amount is not None and deal.amount.minor >= 0
+        note = ""
+        credits = None
+        if open_amount and deal.amount is not None:
+            facts = ConversionFacts(
+                conversion_id=deal.conversion_id,
+                kind=ConversionKind.DEAL,
+                converted_at=deal.status_at,
+                amount=deal.amount,
+                people=deal.people,
+                deal_id=deal.deal_id,
+                opportunity_created_at=deal.first_seen_at,
+            )
+            try:
+                company, _ = self._in_company_currency(deal.amount, deal.status_at)
+            except MissingRate as exc:
+                note = f"deal {deal.deal_id} left out of pipeline: {exc}"
+            else:
+                journey, _ = build_journey(self.leads, self.config, facts, company.minor, self.company_currency)
+                latest = self.store.latest_fit()
+                touches = credited_touches(journey, self._half_life, latest.fit if latest else None)
+                credits = campaign_credits(touches)
+                note = f"deal {deal.deal_id} open: pipeline over {len(credits)} campaign(s)"
+        for _ in range(MAX_ATTEMPTS):
+            stored = self.store.deal_pipeline(deal.deal_id)
+            if stored is None and credits is None:
+                return note
+            try:
+                self.store.set_pipeline(deal.deal_id, credits, stored.version if stored else 0)
+                return note
+            except StaleDeal:
+                continue
+        raise RuntimeError(f"the pipeline of deal {deal.deal_id} kept changing under {MAX_ATTEMPTS} attempts")
+
+    def fit_data_driven(self, progress: Progress = lambda _: None) -> Refit:
+        """The scheduled batch: fit the Markov model on the window's journeys, re-credit its conversions, and
+        publish `attribution.model_fitted`."""
+        refit = fit_window(
+            self.store, self._people(), self.config, self._clock.now(), self.config.data_driven_window_days, progress
+        )
+        fit = refit.fit
+        self._publish(
+            [
+                AttributionEvent(
+                    event_id=AttributionEvent.id_for("fit", fit.fit_id),
+                    event_type=AttributionEventType.MODEL_FITTED,
+                    occurred_at=fit.fitted_at,
+                    period=fit.period,
+                    company_currency=self.company_currency,
+                    journeys=fit.fit.journeys,
+                    conversions=fit.fit.conversions,
+                    removal_effects={
+                        channel: str(Decimal(effect.numerator) / Decimal(effect.denominator))[:12]
+                        for channel, effect in fit.fit.removal_effects.items()
+                    },
+                )
+            ]
+        )
+        return refit
+
+    def _people(self) -> Iterator[tuple[str, list[EngagementRecord]]]:
+        for contact_id in self.leads.contact_ids():
+            contact = self.leads.contacts([contact_id]).get(contact_id)
+            if contact is not None and contact.merged_into is None:
+                yield contact_id, self.leads.engagements([contact_id, *contact.members])
+
+    def compare(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The months' conversions under the candidate settings beside the current ones (writes nothing)."""
+        if self._finance is None:
+            raise RuntimeError("comparing settings needs the finance file (its channels)")
+        start, end = _text_field(body, "from"), _text_field(body, "to")
+        months = MonthRange.of(self._clock.now().date(), start, end)
+        candidate = candidate_config(self.config, body, self._finance)
+        conversions = list(itertools.islice(window_conversions(self.store, list(months.months)), MAX_CONVERSIONS + 1))
+        if len(conversions) > MAX_CONVERSIONS:
+            raise InvalidInput(
+                f"from {months.start} to {months.end} holds more than {MAX_CONVERSIONS} conversions: compare fewer "
+                "months per call"
+            )
+        latest = self.store.latest_fit()
+        fit = latest.fit if latest else None
+        now = side(conversions, self.leads, self.config, fit)
+        then = side(conversions, self.leads, candidate, fit)
+        return comparison_view(now, then, self.company_currency, (months.start, months.end), len(conversions))
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    def campaign_totals(self, campaign_id: str, periods: Sequence[str]) -> Totals:
+        return total_of(self.store.campaign_totals(campaign_id, periods).values())
+
+    def channel_totals(self, periods: Sequence[str]) -> dict[str, Totals]:
+        by_channel: dict[str, Totals] = {}
+        for period in periods:
+            for channel, totals in self.store.channel_totals(period).items():
+                by_channel[channel] = by_channel.get(channel, Totals()).plus(totals)
+        return by_channel
+
+    def campaign_spend(self, campaign_id: str, periods: Sequence[str]) -> int:
+        """The campaign's spend in the months (company minor units), from the ledger's monthly aggregates."""
+        return self._spend_by_campaign(periods).get(campaign_id, 0)
+
+    def performance(self, months: MonthRange, model: Model) -> dict[str, Any]:
+        periods = list(months.months)
+        by_campaign: dict[str, Totals] = {}
+        for period in periods:
+            for campaign, totals in self.store.campaigns_totals(period).items():
+                by_campaign[campaign] = by_campaign.get(campaign, Totals()).plus(totals)
+        spend = self._spend_by_campaign(periods)
+        campaigns = [
+            CampaignResult(campaign, by_campaign.get(campaign, Totals()).revenue.get(model, 0), spend.get(campaign, 0))
+            for campaign in sorted(set(by_campaign) | set(spend))
+            if campaign != NO_CAMPAIGN
+        ]
+        return performance_view(
+            months,
+            model,
+            self.store.funnel(periods),
+            self.store.monthly_funnel(periods),
+            self.store.overall(periods),
+            self.store.total_pipeline(),
+            campaigns,
+            self.company_currency,
+        )
+
+    def _spend_by_campaign(self, periods: Sequence[str]) -> dict[str, int]:
+        if self.spend is None:
+            raise RuntimeError("this function has no access to the spend ledger")
+        spend: dict[str, int] = defaultdict(int)
+        for period in periods:
+            for (_, _, campaign), amount in self.spend.aggregates(period).items():
+                if campaign:
+                    spend[campaign] += amount
+        return dict(spend)
+
+    def pipeline(self, campaign_id: str) -> dict[Model, int]:
+        return self.store.campaign_pipeline(campaign_id)
+
+    def funnel(self, campaign_id: str, periods: Sequence[str]) -> dict[str, int]:
+        """The leads, MQLs and SQLs the campaign brought (what cost per lead / MQL / SQL divide by)."""
+        counts = self.store.campaign_funnel(campaign_id, periods)
+        return {stage: counts.get(stage, 0) for stage in ("Lead", "MQL", "SQL")}
+
+    def _fold(self, report: DealReport) -> Deal:
+        for _ in range(MAX_ATTEMPTS):
+            stored = self.store.deal(report.deal_id)
+            deal = Deal.first(report) if stored is None else stored.folded(report)
+            try:
+                return self.store.save_deal(deal)
+            except StaleDeal:
+                continue
+        raise RuntimeError(f"deal {report.deal_id} kept changing under {MAX_ATTEMPTS} attempts to update it")
+
+    def credit(self, facts: ConversionFacts) -> Outcome:
+        stored = self.store.conversion(facts.conversion_id)
+        if stored is not None:
+            events = [self.event_of(stored)]  # again, same id: a retry after the bus failed must still publish
+            self._publish(events)
+            return Outcome(stored, events=events, note=f"{facts.conversion_id} was credited before")
+        conversion = self.conversion_of(facts)
+        if not self.store.record(conversion):
+            conversion = self.store.conversion(facts.conversion_id) or conversion  # a concurrent writer won
+        events = [self.event_of(conversion)]
+        self._publish(events)
+        return Outcome(conversion, events=events, note=f"{facts.conversion_id} credited")
+
+    def conversion_of(self, facts: ConversionFacts) -> StoredConversion:
+        """The conversion with its journey and credits, as it would be stored now (writes nothing)."""
+        company, rate = self._in_company_currency(facts.amount, facts.converted_at)
+        journey, people = build_journey(self.leads, self.config, facts, company.minor, self.company_currency)
+        latest = self.store.latest_fit()
+        in_company = Money(company.minor, self.company_currency)
+        return credited_conversion(
+            facts, journey, people, in_company, rate, self.config, self._half_life, latest, self._clock.now()
+        )
+
+    def reattribute(self, conversion: StoredConversion) -> str:
+        """Rebuilds a stored conversion with the settings in force and the latest fit, exactly as recording it
+        now would (`reattribution.rebuilt`: its identity, amounts and people kept), and replaces it when
+        anything but `recorded_at` differs, its month's totals moved by the difference in the same write.
+        "changed" (replaced), "unchanged" (nothing written) or "stale": the stored conversion is not `conversion`
+        any more (replaced or re-credited since it was read; read it again). Publishes nothing."""
+        latest = self.store.latest_fit()
+        new = rebuilt(conversion, self.leads, self.config, self._half_life, latest, self._clock.now())
+        if unchanged(conversion, new):
+            return UNCHANGED
+        return CHANGED if self.store.replace_conversion(conversion, new) else STALE
+
+    def _in_company_currency(self, amount: Money, at: datetime) -> tuple[Money, Decimal]:
+        if amount.currency == self.company_currency:
+            return amount, Decimal(1)
+        month = parse_period(at.strftime("%Y-%m"))
+        table = self._fx.fx(str(month)) or self._fx.fx(str(quarter_of(month)))
+        if table is None:
+            raise MissingRate(amount.currency, month, self.company_currency)
+        converted = table.to_base(amount)
+        return converted.amount, converted.rate
+
+    def event_of(self, conversion: StoredConversion) -> AttributionEvent:
+        company = self.company_currency
+        per_model: dict[str, dict[str, int]] = {model.value: defaultdict(int) for model in Model}
+        first = last = None
+        for credited in conversion.touches:
+            campaign = credited.touch.campaign_id or NO_CAMPAIGN
+            for model, credit in credited.credits.items():
+                if credit.minor:
+                    per_model[model.value][campaign] += credit.minor
+            if Role.FIRST in credited.roles:
+                first = campaign
+            if Role.LAST in credited.roles:
+                last = campaign
+        return AttributionEvent(
+            event_id=AttributionEvent.id_for("conversion", conversion.conversion_id),
+            event_type=AttributionEventType.CONVERSION_ATTRIBUTED,
+            occurred_at=conversion.recorded_at,
+            period=conversion.period,
+            company_currency=company,
+            conversion_id=conversion.conversion_id,
+            deal_id=conversion.deal_id,
+            converted_at=conversion.converted_at,
+            amount=format_amount(conversion.amount),
+            currency=conversion.amount.currency,
+            company_amount=format_amount(Money(conversion.company_minor, company)),
+            touches=len(conversion.touches),
+            first_touch_campaign=first,
+            last_touch_campaign=last,
+            credits={
+                model: {
+                    campaign: format_amount(Money(minor, company))
+                    for campaign, minor in sorted(credits.items(), key=lambda item: (-item[1], item[0]))
+                }
+                for model, credits in per_model.items()
+            },
+        )
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def _publish(self, events: list[AttributionEvent]) -> None:
+        if self._publisher is None:
+            raise RuntimeError("this function reads attribution and publishes nothing: it cannot credit")
+        failed = self._publisher.publish(events).failed
+        if failed:
+            raise RuntimeError(f"the bus refused {len(failed)} attribution event(s): {next(iter(failed.values()))}")
+
+
+def _text_field(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput(f"{name}: a month (2026-11) or a day (2026-11-14) as text, not {value!r}")

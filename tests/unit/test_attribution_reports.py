@@ -1,0 +1,88 @@
+"""What the attribution API answers, from totals: month ranges, fractional deals, ratios that cannot be
+computed said as null with a note, and the funnel's rates and velocity."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from shared.attribution.funnel_counts import StageCounts
+from shared.attribution.journeys import Model
+from shared.attribution.ports import Overall, Totals
+from shared.attribution.reports import CampaignResult, MonthRange, models_of, performance_view, roi_view
+from shared.errors import InvalidInput
+
+TODAY = date(2026, 11, 30)
+
+
+def test_months_default_to_the_last_twelve_and_take_days_as_their_month() -> None:
+    assert MonthRange.of(TODAY, None, None).months[0] == "2025-12"
+    assert MonthRange.of(TODAY, None, None).months[-1] == "2026-11"
+    assert MonthRange.of(TODAY, "2026-09-14", "2026-11-02").months == ("2026-09", "2026-10", "2026-11")
+    assert MonthRange.of(TODAY, "2025-11", "2026-01").months == ("2025-11", "2025-12", "2026-01")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "problem"),
+    [
+        ("2026-11", "2026-09", "after to"),
+        ("2020-01", "2026-11", "36 at most"),
+        ("2026-02-31", None, "not a day"),
+        ("2026-13", None, "from"),
+        ("2026-Q4", None, "from"),
+    ],
+)
+def test_bad_months_are_refused_naming_the_parameter(start: str, end: str | None, problem: str) -> None:
+    with pytest.raises(InvalidInput, match=problem):
+        MonthRange.of(TODAY, start, end)
+
+
+def test_models_are_named_or_all() -> None:
+    assert models_of(None) == tuple(Model)
+    assert models_of("all") == tuple(Model)
+    assert models_of("w_shaped") == (Model.W_SHAPED,)
+    with pytest.raises(InvalidInput, match="not one of first_touch"):
+        models_of("w-shaped")
+
+
+def test_roi_over_no_spend_or_no_customers_is_null_and_says_why() -> None:
+    months = MonthRange.of(TODAY, "2026-11", "2026-11")
+    view = roi_view("c", months, 0, Totals(), {}, (Model.LINEAR,), "USD", {"Lead": 0})
+    figures = view["models"]["linear"]
+    assert (figures["roi"], figures["roas"], figures["cac"]) == (None, None, None)
+    assert view["cost_per_lead"] is None
+    assert any("no spend" in note for note in view["notes"])
+    assert any("no conversion" in note for note in view["notes"])
+
+
+def test_roi_cac_and_cost_per_lead_from_spend_credits_and_funnel() -> None:
+    months = MonthRange.of(TODAY, "2026-11", "2026-11")
+    totals = Totals({Model.LINEAR: 900_000}, {Model.LINEAR: 1_500_000}, touches=4, conversions=2)
+    view = roi_view("c", months, 300_000, totals, {Model.LINEAR: 50_000}, (Model.LINEAR,), "USD", {"Lead": 4})
+    assert view["models"]["linear"] == {
+        "revenue": "9000.00",
+        "customers": "1.500000",
+        "roi": "2.0000",
+        "roas": "3.0000",
+        "cac": "2000.00",
+        "pipeline": "500.00",
+    }
+    assert view["cost_per_lead"] == "750.00"
+
+
+def test_the_funnel_has_rates_velocity_and_the_lead_velocity_rate() -> None:
+    months = MonthRange.of(TODAY, "2026-10", "2026-11")
+    funnel = {"Visitor": StageCounts(100), "Lead": StageCounts(20, 20 * 86_400 * 3, 20), "MQL": StageCounts(5)}
+    monthly = {"2026-10": {"Lead": StageCounts(8)}, "2026-11": {"Lead": StageCounts(12)}}
+    campaigns = [CampaignResult("a", 4000, 1000), CampaignResult("b", 4000, 3000), CampaignResult("free", 10, 0)]
+    view = performance_view(
+        months, Model.LINEAR, funnel, monthly, {"2026-11": Overall(9000, 2, 4000, 1)}, {}, campaigns, "USD"
+    )
+    stages = {s["stage"]: s for s in view["funnel"]}
+    assert stages["Visitor"]["conversion_to_next"] == "0.2000"
+    assert stages["Lead"]["average_days_in_previous_stage"] == "3.00"
+    assert stages["Won"]["entered"] == 2
+    assert view["lead_velocity_rate"]["rate"] == "0.5000"
+    assert [c["campaign_id"] for c in view["top_campaigns_by_roi"]] == ["a", "b"]
+    assert view["marketing_influenced_revenue"] == "40.00"
