@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test unit integration e2e infra fuzz lint typecheck format token bench burst synth deploy diff destroy redrive simulate rescore import-spend url lock clean
+.PHONY: run test unit integration e2e infra fuzz lint typecheck format token bench burst synth deploy diff destroy redrive simulate rescore import-spend reattribute url lock clean
 
 # Installs go to stderr so `make -s token` prints nothing but the token. constraints.txt holds every
 # transitive version that passed, so a fresh clone installs exactly that (`make lock` moves it on).
@@ -96,6 +96,10 @@ rescore: $(STAMP)  ## make rescore [MODEL=candidate.json] [STAGE=dev|prod] : app
 # STAGE is passed on only when given: without it, the spend goes to the local hub `make run` started.
 import-spend: $(STAMP)  ## make import-spend FILE=spend.csv [STAGE=dev|prod] : spend lines from a CSV, idempotent
 	@$(PY) -m ops.import_spend $(FILE) $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE))
+
+# STAGE is passed on only when given: without it, the conversions of the local hub `make run` started.
+reattribute: $(STAMP)  ## make reattribute [FROM=2026-09] [TO=2026-11] [STAGE=dev|prod] : stored conversions recomputed with the settings in force
+	@$(PY) -m ops.reattribute $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE))
 
 url: $(STAMP)  ## the running local hub's URL: curl "$$(make -s url)/healthz"
 	@$(PY) -m local_runtime.url

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import requests
+from segment.analytics.client import Client
 
 from shared.scoring.model import DEFAULT_MODEL_PATH
-from tests.e2e.conftest import ROOT, free_port
+from tests.e2e.conftest import ROOT, free_port, started_hub, token
 
 NO_AWS = {
     "AWS_ACCESS_KEY_ID": "",
@@ -56,3 +65,110 @@ def test_rescore_of_a_model_that_does_not_validate_names_the_rule(tmp_path: Path
     bad.write_text(DEFAULT_MODEL_PATH.read_text().replace('"max_per_day": 10', '"max_per_day": -1', 1))
     done = run("ops.rescore", "--model", str(bad), HUB_STATE_FILE=str(tmp_path / "none.json"))
     assert_one_line(done, "email-open")
+
+
+def test_reattribute_without_a_running_local_hub_says_to_start_one(tmp_path: Path) -> None:
+    done = run("ops.reattribute", HUB_STATE_FILE=str(tmp_path / "none.json"))
+    assert_one_line(done, "no local hub is running", "make run", "STAGE=dev")
+    assert done.returncode == 2
+
+
+def test_reattribute_of_months_that_do_not_parse_names_them(tmp_path: Path) -> None:
+    done = run("ops.reattribute", "--from", "2026-13", HUB_STATE_FILE=str(tmp_path / "none.json"))
+    assert_one_line(done, "from", "2026-13")
+    done = run("ops.reattribute", "--from", "2026-11", "--to", "2026-09", HUB_STATE_FILE=str(tmp_path / "none.json"))
+    assert_one_line(done, "from (2026-11) is after to (2026-09)")
+
+
+def test_reattribute_of_a_deployed_stage_without_credentials_says_so() -> None:
+    done = run("ops.reattribute", "--stage", "dev", **NO_AWS)
+    assert_one_line(done, "no AWS credentials for stage dev")
+
+
+def test_reattribute_takes_in_a_touch_that_arrived_after_its_conversion(tmp_path: Path) -> None:
+    """On a running hub: a deal won after one touch is credited to it; a page view from before the win arrives
+    after it; `make reattribute` rebuilds the conversion with both touches, and a second run changes nothing."""
+    state = tmp_path / "hub.json"
+    key = uuid.uuid4().hex[:8]
+    won_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    email, user, month = f"ana.{key}@acme-{key}.io", f"user-{key}", won_at.strftime("%Y-%m")
+    with started_hub(state) as (url, _):
+        headers = {"Authorization": f"Bearer {token('marketing', 'finance')}"}
+
+        def get(path: str, **params: str) -> Any:
+            answer = requests.get(f"{url}{path}", params=params, headers=headers, timeout=10)
+            return answer.json() if answer.status_code == 200 else None
+
+        def reattribute(*args: str) -> subprocess.CompletedProcess[str]:
+            return run("ops.reattribute", *args, HUB_STATE_FILE=str(state))
+
+        segment = Client("local-write-key-dev-only", host=url, sync_mode=True, max_retries=0)
+        segment.identify(user, {"email": email}, timestamp=won_at - timedelta(days=3))
+        first = f"https://www.acme.test/pricing?utm_campaign=first-{key}&utm_medium=cpc"
+        segment.page(user, name="Pricing", properties={"url": first}, timestamp=won_at - timedelta(days=2))
+        segment.flush()
+        eventually(lambda: (get("/api/v1/leads", email=email) or {}).get("items"))
+        settle(url)
+        _deal_won(url, {"deal_id": f"D-{key}", "email": email, "amount": "900.00", "won_at": won_at.isoformat()})
+        deal = f"/api/v1/attribution/deals/standard:D-{key}"
+        view = eventually(lambda: get(deal))
+        assert [t["campaign_id"] for t in view["touches"]] == [f"first-{key}"]
+        # When a page view from the day before the win arrives now
+        late = f"https://www.acme.test/webinar?utm_campaign=late-{key}&utm_medium=email"
+        segment.page(user, name="Webinar", properties={"url": late}, timestamp=won_at - timedelta(days=1))
+        segment.flush()
+        settle(url)
+        # Then reattributing takes it in (the hub may still be logging it: run until it is)
+        changed = eventually(
+            lambda: (
+                (done := reattribute()).stdout.endswith(", 0 changed meanwhile\n")
+                and (": 1 changed, 0 unchanged" in done.stdout)
+                and done
+            )
+        )
+        assert changed.returncode == 0, changed.stderr
+        assert changed.stdout.startswith("reattributed 1 conversions of "), changed.stdout
+        assert f"to {month} with settings " in changed.stdout
+        view = get(deal)
+        assert [t["campaign_id"] for t in view["touches"]] == [f"first-{key}", f"late-{key}"]
+        # And running again changes nothing
+        again = reattribute("--from", month, "--to", month)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.endswith(": 0 changed, 1 unchanged, 0 changed meanwhile\n"), again.stdout
+        assert get(deal)["touches"] == view["touches"]
+
+
+def eventually(condition: Callable[[], Any], seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.5)  # polling the hub over HTTP (or rerunning the CLI): there is nothing else to wait on
+    assert result, "condition not met in time"
+    return result
+
+
+def settle(url: str, quiet_polls: int = 4) -> None:
+    """Until the hub's bus has been quiet for a few polls in a row."""
+    last, quiet = None, 0
+    deadline = time.monotonic() + 60
+    while quiet < quiet_polls and time.monotonic() < deadline:
+        seq = requests.get(f"{url}/_local/events", timeout=10).headers.get("X-Events-Last-Seq")
+        quiet = quiet + 1 if seq == last else 0
+        last = seq
+        time.sleep(0.5)  # the poll interval of the quiet check itself
+
+
+def _deal_won(url: str, data: dict[str, Any]) -> None:
+    """A Standard Webhooks `deal.won`, signed with the local secret."""
+    from shared.webhooks.vendors import standard
+
+    secret = json.loads((ROOT / "config/local.secrets.json").read_text())["standard"][0]
+    body = json.dumps({"type": "deal.won", "timestamp": data["won_at"], "data": data})
+    msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": standard.sign(secret, msg_id, stamp, body.encode()),
+        "Content-Type": "application/json",
+    }
+    answer = requests.post(f"{url}/webhooks/standard", data=body, headers=headers, timeout=10)
+    assert answer.status_code in (200, 202), answer.text
