@@ -7,8 +7,10 @@
   against `import boto3` alone.
 - Scoring throughput (`scoring.py`), routing decisions (`routing.py`), spend recording, write units per line
   and budget views in process (`finance.py`), a budget view of 100,000 lines on the local hub beside a plain
-  get (`budget_latency.py`), webhook -> MQL latency (`mql_latency.py`), vendor request -> event on the bus
-  (`publish_latency.py`), speed to lead on the local hub
+  get (`budget_latency.py`), attribution in process (`attribution.py`: journeys per second credited under
+  every model beside a bare linear split, the Markov fit beside counting the transitions), deal.won -> credits
+  stored on the local hub (`attribution_latency.py`), webhook -> MQL latency (`mql_latency.py`), vendor
+  request -> event on the bus (`publish_latency.py`), speed to lead on the local hub
   (`handoff_latency.py`: lead.handoff_requested -> handoff.assigned and -> the rep's Slack message) and a burst
   on the local hub (`burst.py`; BURST_DELIVERIES=0 skips it).
 """
@@ -72,6 +74,8 @@ def cold_start_rows() -> list[tuple[str, str, str, str]]:
 
 
 def main() -> int:
+    from benchmarks.attribution import attribution_rows
+    from benchmarks.attribution_latency import attribution_latency_rows
     from benchmarks.budget_latency import budget_latency_rows
     from benchmarks.burst import DEFAULT_CONCURRENCY, DEFAULT_DELIVERIES, burst_rows
     from benchmarks.finance import finance_rows
@@ -92,6 +96,8 @@ def main() -> int:
         ("routing", routing_rows),
         ("spend", finance_rows),
         ("budget view", lambda: budget_latency_rows(int(os.environ.get("BENCH_SPEND_LINES", "100000")))),
+        ("attribution", lambda: attribution_rows(int(os.environ.get("BENCH_JOURNEYS", "100000")))),
+        ("deal.won → credits", lambda: attribution_latency_rows(int(os.environ.get("BENCH_DEALS", "30")))),
         ("MQL latency", lambda: mql_latency_rows(leads)),
         ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
         ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),
