@@ -74,3 +74,22 @@ def test_spend_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
     assert view["totals"]["consumption_pct"] == "66.04"
     crossed = [a["detail"]["threshold"] for a in alerts if a["detail"]["line"] == "marketing/paid_social/*"]
     assert crossed == [50]
+
+
+def test_attribution_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's attribution walkthrough
+    script = bash_block("### Attribution, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then the deal's three touches are credited as the README computes by hand, and the ROI follows
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    deal, roi = json.loads(lines[-2]), json.loads(lines[-1])
+    credits = {model: [t["credits"][model] for t in deal["touches"]] for model in deal["touches"][0]["credits"]}
+    assert [t["campaign_id"] for t in deal["touches"]] == ["q4-social", "brand-search", "webinar-mail"]
+    assert credits["linear"] == ["4000.00", "4000.00", "4000.00"]
+    assert credits["u_shaped"] == ["4800.00", "4800.00", "2400.00"]
+    assert credits["w_shaped"] == ["4000.00", "4000.00", "4000.00"]
+    assert credits["full_path"] == ["3000.00", "3000.00", "6000.00"]
+    assert roi["models"]["linear"]["roi"] == "0.3333"
+    assert roi["spend"] == "3000.00"
