@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from ops.rescore import LOCAL, CannotRun, local_aws_endpoint, one_line
+from ops.rescore import one_line
+from ops.stages import LOCAL, CannotRun, stage_clients
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
@@ -114,18 +113,14 @@ def _record(service: FinanceService, batch: Sequence[tuple[int, dict[str, object
 
 
 def service_for(stage: str, endpoint_url: str | None) -> FinanceService:
-    if stage == LOCAL:
-        endpoint_url = endpoint_url or local_aws_endpoint()
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    session = boto3.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    client = stage_clients(stage, endpoint_url)
     config = load_finance_config()
     return FinanceService(
-        DynamoDbFinanceStore(session.client("dynamodb", endpoint_url=endpoint_url), physical_name(stage, FINANCE.name)),
+        DynamoDbFinanceStore(client("dynamodb"), physical_name(stage, FINANCE.name)),
         config,
         compile_budget_engine(config),
         EventBridgePublisher(
-            session.client("events", endpoint_url=endpoint_url),
+            client("events"),
             physical_name(stage, CATALOG.bus_name),
             FINANCE_EVENT_SOURCE,
         ),

@@ -25,16 +25,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from ops.rescore import LOCAL, CannotRun, local_aws_endpoint, one_line
+from ops.rescore import one_line
+from ops.stages import LOCAL, CannotRun, stage_clients
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb_attribution import DynamoDbAttributionStore, RecordConflict
 from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
@@ -91,12 +90,7 @@ def reattribute(service: AttributionService, months: MonthRange) -> Summary:
 def service_for(stage: str, endpoint_url: str | None) -> AttributionService:
     """The attribution use cases over the stage's attribution, leads (journeys) and finance (FX) tables, with no
     publisher: a reattribution publishes nothing."""
-    if stage == LOCAL:
-        endpoint_url = endpoint_url or local_aws_endpoint()
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    session = boto3.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+    dynamodb = stage_clients(stage, endpoint_url)("dynamodb")
     finance = load_finance_config()
     finance_store = DynamoDbFinanceStore(dynamodb, physical_name(stage, FINANCE.name))
     return AttributionService(

@@ -13,16 +13,15 @@ processor would.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from tqdm import tqdm
 
+from ops.stages import LOCAL, CannotRun, stage_clients
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
 from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
@@ -34,30 +33,10 @@ from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import ScoringModel, load_model
 
-LOCAL = "local"
-
-
-class CannotRun(Exception):
-    """What is wrong and what to do, in one line."""
-
-
-def local_aws_endpoint() -> str:
-    from local_runtime.discovery import NoLocalHub, running_hub
-
-    try:
-        return running_hub().aws_endpoint
-    except NoLocalHub as exc:
-        raise CannotRun(f"{exc}; start one with `make run`, or pass STAGE=dev for a deployed stage") from None
-
 
 def service_for(stage: str, endpoint_url: str | None) -> LeadService:
-    if stage == LOCAL:
-        endpoint_url = endpoint_url or local_aws_endpoint()
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    session = boto3.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
-    events = session.client("events", endpoint_url=endpoint_url)
+    client = stage_clients(stage, endpoint_url)
+    dynamodb, events = client("dynamodb"), client("events")
     table = physical_name(stage, CATALOG.table("leads").name)
     return LeadService(
         DynamoDbLeadRepository(dynamodb, table),

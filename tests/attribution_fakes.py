@@ -13,7 +13,9 @@ share between threads.
 What the adapter does and the port leaves open, this does too; the checks before a write are the adapter's own
 (`dynamodb_attribution_items`: a naive datetime, a touch missing a model, a credit of another touch, more
 campaigns and channels than one transaction holds, a pipeline or stage entry that cannot be laid out:
-ValueError; an item over DynamoDB's 400 KB: TooLarge), so both refuse exactly the same writes. Datetimes come
+ValueError; an item over DynamoDB's 400 KB: TooLarge), so both refuse exactly the same writes; so are what a
+conversion adds to its campaigns' and channels' totals, the months a read asks for and the listing cursor (the
+contract tests check the totals against a recomputation of their own). Datetimes come
 back in UTC and a conversion counts in its month in UTC; periods are months (a quarter is InvalidInput);
 conversions are listed by `converted_at`, then id; totals and pipeline carry all eight models; the funnel
 reads carry every stage of `FUNNEL_STAGES` (a month of `monthly_funnel` too, once it has an entry).
@@ -21,16 +23,18 @@ reads carry every stage of `FUNNEL_STAGES` (a month of `monthly_funnel` too, onc
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from shared.adapters.dynamodb_attribution_items import (
+    CAMPAIGN,
+    CHANNEL,
     LATEST,
+    ConversionPosition,
+    campaign_sk,
+    check_cursor,
     check_size,
     checked_conversion,
     checked_deal,
@@ -40,20 +44,27 @@ from shared.adapters.dynamodb_attribution_items import (
     checked_stage_entry,
     conversion_digest,
     conversion_item,
+    conversion_sort,
+    conversion_totals,
+    data_driven_deltas,
     data_driven_replaced,
     deal_item,
+    encode_cursor,
     fit_item,
+    month_of,
+    month_text,
+    month_texts,
     overall_added,
     pipeline_changes,
     pipeline_item,
     stage_entry_counts,
     stale_version,
 )
+from shared.adapters.dynamodb_items import iso
 from shared.attribution.deals import Deal
-from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry
+from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry, summed_by_stage
 from shared.attribution.journeys import Credit, Model
 from shared.attribution.ports import (
-    NO_CAMPAIGN,
     ConversionPage,
     DealPipeline,
     Overall,
@@ -64,11 +75,6 @@ from shared.attribution.ports import (
     Totals,
 )
 from shared.errors import InvalidInput
-from shared.finance.periods import Period, parse_period
-
-BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
-
-Where = tuple[str, str]  # ("campaign" | "channel", id)
 
 
 class InMemoryAttributionStore:
@@ -76,7 +82,7 @@ class InMemoryAttributionStore:
         self._lock = threading.RLock()
         self.deals: dict[str, Deal] = {}
         self.stored: dict[str, StoredConversion] = {}
-        self.totals: dict[str, dict[Where, Totals]] = {}  # month -> where -> totals
+        self.totals: dict[str, dict[str, Totals]] = {}  # month -> sort key (`CAMPAIGN#...`, `CHANNEL#...`) -> totals
         self.fits: dict[tuple[str, datetime], StoredFit] = {}
         self.latest: StoredFit | None = None
         self.overall_totals: dict[str, Overall] = {}  # month -> its conversions in all
@@ -123,29 +129,29 @@ class InMemoryAttributionStore:
             if checked.conversion_id in self.stored:
                 return False
             self.stored[checked.conversion_id] = checked
-            month = _month_of(checked.converted_at)
+            month = month_of(checked.converted_at)
             totals = self.totals.setdefault(month, {})
-            for where, added in _added(checked).items():
-                totals[where] = totals.get(where, Totals()).plus(added)
+            for sk, added in conversion_totals(checked).items():
+                totals[sk] = totals.get(sk, Totals()).plus(added)
             self.overall_totals[month] = self.overall_totals.get(month, Overall()).plus(overall_added(checked))
             return True
 
     def conversions(self, period: str, limit: int = 100, cursor: str | None = None) -> ConversionPage:
         if limit < 1:
             raise InvalidInput("limit must be at least 1")
-        month = _month(period)
-        after = None if cursor is None else _after(cursor, month)
+        month = month_text(period)
+        after = None if cursor is None else check_cursor(cursor, month)
         with self._lock:
             matching = sorted(
                 (
                     stored
                     for stored in self.stored.values()
-                    if _month_of(stored.converted_at) == month and (after is None or _sort(stored) > after)
+                    if month_of(stored.converted_at) == month and (after is None or _sort(stored) > after)
                 ),
                 key=_sort,
             )
         page = matching[:limit]
-        next_cursor = _cursor(_sort(page[-1]), month) if len(matching) > limit else None
+        next_cursor = encode_cursor(ConversionPosition(_sort(page[-1]), month)) if len(matching) > limit else None
         return ConversionPage(page, next_cursor)
 
     def replace_data_driven(
@@ -166,7 +172,7 @@ class InMemoryAttributionStore:
                     f"{what}'s data-driven credits were computed with fit {held.fit_id}, not {old.fit_id} as read"
                 )
             if conversion_digest(held) != conversion_digest(old):
-                raise StaleCredits(f"{what} was replaced since it was read (recorded at {_iso(held.recorded_at)})")
+                raise StaleCredits(f"{what} was replaced since it was read (recorded at {iso(held.recorded_at)})")
             touches = tuple(
                 replace(
                     mine,
@@ -176,12 +182,9 @@ class InMemoryAttributionStore:
                 for mine, theirs in zip(held.touches, new.touches, strict=True)
             )
             self.stored[old.conversion_id] = replace(held, touches=touches, fit_id=fit_id)
-            totals = self.totals.setdefault(_month_of(old.converted_at), {})
-            before, after = _added(old), _added(new)
-            for where, added in after.items():
-                revenue = added.revenue[Model.DATA_DRIVEN] - before[where].revenue[Model.DATA_DRIVEN]
-                deals = added.deals[Model.DATA_DRIVEN] - before[where].deals[Model.DATA_DRIVEN]
-                totals[where] = totals.get(where, Totals()).plus(
+            totals = self.totals.setdefault(month_of(old.converted_at), {})
+            for sk, (revenue, deals) in data_driven_deltas(old, new).items():
+                totals[sk] = totals.get(sk, Totals()).plus(
                     Totals({Model.DATA_DRIVEN: revenue}, {Model.DATA_DRIVEN: deals})
                 )
             return new
@@ -197,10 +200,10 @@ class InMemoryAttributionStore:
                 return False
             self.stored[change.new.conversion_id] = change.new
             for one, sign in ((change.old, -1), (change.new, 1)):
-                month = _month_of(one.converted_at)
+                month = month_of(one.converted_at)
                 totals = self.totals.setdefault(month, {})
-                for where, added in _added(one).items():
-                    totals[where] = totals.get(where, Totals()).plus(_times(added, sign))
+                for sk, added in conversion_totals(one).items():
+                    totals[sk] = totals.get(sk, Totals()).plus(_times(added, sign))
                 overall = overall_added(one)
                 if sign < 0:
                     overall = Overall(
@@ -215,25 +218,25 @@ class InMemoryAttributionStore:
     # ---------------------------------------------------------------------------------------------- totals
 
     def campaign_totals(self, campaign_id: str, periods: Sequence[str]) -> dict[str, Totals]:
-        months = _months(periods)
+        months = month_texts(periods)
         with self._lock:
-            found = {month: self.totals.get(month, {}).get(("campaign", campaign_id)) for month in months}
+            found = {month: self.totals.get(month, {}).get(campaign_sk(campaign_id)) for month in months}
         return {month: totals for month, totals in found.items() if totals is not None}
 
     def channel_totals(self, period: str) -> dict[str, Totals]:
-        return self._totals(period, "channel")
+        return self._totals(period, CHANNEL)
 
     def campaigns_totals(self, period: str) -> dict[str, Totals]:
-        return self._totals(period, "campaign")
+        return self._totals(period, CAMPAIGN)
 
-    def _totals(self, period: str, kind: str) -> dict[str, Totals]:
-        month = _month(period)
+    def _totals(self, period: str, prefix: str) -> dict[str, Totals]:
+        month = month_text(period)
         with self._lock:
             held = self.totals.get(month, {})
-            return {name: held[(k, name)] for k, name in sorted(held) if k == kind}
+            return {sk.removeprefix(prefix): held[sk] for sk in sorted(held) if sk.startswith(prefix)}
 
     def overall(self, periods: Sequence[str]) -> dict[str, Overall]:
-        months = _months(periods)
+        months = month_texts(periods)
         with self._lock:
             return {month: self.overall_totals[month] for month in months if month in self.overall_totals}
 
@@ -279,7 +282,7 @@ class InMemoryAttributionStore:
 
     def record_stage_entry(self, entry: StageEntry) -> bool:
         checked = checked_stage_entry(entry)
-        month = _month_of(checked.at)
+        month = month_of(checked.at)
         with self._lock:
             if checked.event_id in self.counted_events:
                 return False
@@ -291,19 +294,15 @@ class InMemoryAttributionStore:
             return True
 
     def funnel(self, periods: Sequence[str]) -> dict[str, StageCounts]:
-        counts = dict.fromkeys(FUNNEL_STAGES, StageCounts())
-        for by_stage in self.monthly_funnel(periods).values():
-            for stage, found in by_stage.items():
-                counts[stage] = counts[stage].plus(found)
-        return counts
+        return summed_by_stage(self.monthly_funnel(periods).values())
 
     def monthly_funnel(self, periods: Sequence[str]) -> dict[str, dict[str, StageCounts]]:
-        months = _months(periods)
+        months = month_texts(periods)
         with self._lock:
             return {month: dict(self.stages[month]) for month in months if month in self.stages}
 
     def campaign_funnel(self, campaign_id: str, periods: Sequence[str]) -> dict[str, int]:
-        months = _months(periods)
+        months = month_texts(periods)
         with self._lock:
             return {
                 stage: sum(self.campaign_entries.get((month, campaign_id, stage), 0) for month in months)
@@ -325,22 +324,6 @@ class InMemoryAttributionStore:
                 self.latest = checked
 
 
-def _added(conversion: StoredConversion) -> dict[Where, Totals]:
-    """What a conversion adds to its month's totals, per campaign and channel its touches name."""
-    added: dict[Where, Totals] = {}
-    for credited in conversion.touches:
-        one = Totals(
-            {model: credited.credits[model].minor for model in Model},
-            {model: credited.deal_units[model] for model in Model},
-            1,
-            0,
-        )
-        campaign = credited.touch.campaign_id if credited.touch.campaign_id is not None else NO_CAMPAIGN
-        for where in (("campaign", campaign), ("channel", credited.touch.channel)):
-            added[where] = added.get(where, Totals()).plus(one)
-    return {where: replace(totals, conversions=1) for where, totals in added.items()}
-
-
 def _times(totals: Totals, sign: int) -> Totals:
     return Totals(
         {model: sign * minor for model, minor in totals.revenue.items()},
@@ -350,44 +333,5 @@ def _times(totals: Totals, sign: int) -> Totals:
     )
 
 
-def _month(period: str | Period) -> str:
-    parsed = period if isinstance(period, Period) else parse_period(period)
-    if not parsed.is_month:
-        raise InvalidInput(f"period: {parsed} is a quarter; attribution is kept by month (ask for each of its months)")
-    return str(parsed)
-
-
-def _months(periods: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(_month(period) for period in periods))
-
-
-def _month_of(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def _sort(stored: StoredConversion) -> str:
-    return f"{_iso(stored.converted_at)}#{stored.conversion_id}"
-
-
-def _cursor(after: str, month: str) -> str:
-    document = {"after": after, "p": month}
-    return base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
-
-
-def _after(cursor: str, month: str) -> str:
-    try:
-        document = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        after, period = document["after"], document["p"]
-        moment, _, conversion_id = after.partition("#")
-        parsed = datetime.fromisoformat(moment)
-        if not conversion_id or parsed.tzinfo is None or _iso(parsed) != moment or not isinstance(period, str):
-            raise ValueError(after)
-    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
-        raise InvalidInput(BAD_CURSOR) from None
-    if period != month or _month_of(parsed) != month:
-        raise InvalidInput("cursor belongs to another month's listing; start again without it")
-    return str(after)
+    return conversion_sort(stored.converted_at, stored.conversion_id)

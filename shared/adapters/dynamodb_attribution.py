@@ -80,7 +80,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -128,6 +128,7 @@ from shared.adapters.dynamodb_attribution_items import (
     funnel_pk,
     month_of,
     month_text,
+    month_texts,
     overall_added,
     overall_attributes,
     overall_from,
@@ -147,9 +148,10 @@ from shared.adapters.dynamodb_attribution_items import (
     totals_from,
     totals_pk,
 )
-from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact
+from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact, version_condition
+from shared.adapters.dynamodb_reads import batch_get, get_item, partition_items, query_pages
 from shared.attribution.deals import Deal
-from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry
+from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry, summed_by_stage
 from shared.attribution.journeys import Credit, Model
 from shared.attribution.ports import (
     ConversionPage,
@@ -164,9 +166,7 @@ from shared.attribution.ports import (
 from shared.errors import InvalidInput
 
 BY_PERIOD = "by-period"
-BATCH_GET_LIMIT = 100
 RECORD_ATTEMPTS = 4
-_UNPROCESSED_RETRIES = 8
 
 
 class RecordConflict(Exception):
@@ -197,19 +197,13 @@ class DynamoDbAttributionStore:
         item = deal_item(stored, stored.version)
         what = f"deal {deal.deal_id}"
         check_size(item, what)
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": serialize(item),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        if expected == 0:
-            request["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            request["ConditionExpression"] = "#version = :expected"
-            request["ExpressionAttributeNames"] = {"#version": "version"}
-            request["ExpressionAttributeValues"] = serialize({":expected": expected})
         try:
-            self._client.put_item(**request)
+            self._client.put_item(
+                TableName=self._table,
+                Item=serialize(item),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **version_condition(expected),
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
@@ -302,7 +296,7 @@ class DynamoDbAttributionStore:
             "ScanIndexForward": True,
             "Limit": limit + 1,
         }
-        items = list(itertools.islice(self._pages(request), limit + 1))
+        items = list(itertools.islice(query_pages(self._client, request), limit + 1))
         page = items[:limit]
         next_cursor = None
         if len(items) > limit:
@@ -384,7 +378,7 @@ class DynamoDbAttributionStore:
     # ---------------------------------------------------------------------------------------------- totals
 
     def campaign_totals(self, campaign_id: str, periods: Sequence[str]) -> dict[str, Totals]:
-        months = _months(periods)
+        months = month_texts(periods)
         found = self._batch_get([(totals_pk(month), campaign_sk(campaign_id)) for month in months], "totals")
         return {month: totals_from(item) for month, item in zip(months, found, strict=True) if item is not None}
 
@@ -395,7 +389,7 @@ class DynamoDbAttributionStore:
         return self._totals(period, CAMPAIGN)
 
     def _totals(self, period: str, prefix: str) -> dict[str, Totals]:
-        items = self._partition(totals_pk(month_text(period)), prefix)
+        items = partition_items(self._client, self._table, totals_pk(month_text(period)), prefix)
         return {str(item["sk"]).removeprefix(prefix): totals_from(item) for item in items}
 
     # ------------------------------------------------------------------------------------------------ fits
@@ -502,14 +496,10 @@ class DynamoDbAttributionStore:
         return self._write(writes, refusals)
 
     def funnel(self, periods: Sequence[str]) -> dict[str, StageCounts]:
-        counts = dict.fromkeys(FUNNEL_STAGES, StageCounts())
-        for by_stage in self.monthly_funnel(periods).values():
-            for stage, found in by_stage.items():
-                counts[stage] = counts[stage].plus(found)
-        return counts
+        return summed_by_stage(self.monthly_funnel(periods).values())
 
     def monthly_funnel(self, periods: Sequence[str]) -> dict[str, dict[str, StageCounts]]:
-        months = _months(periods)
+        months = month_texts(periods)
         keys = [(funnel_pk(month), stage_sk(stage)) for month in months for stage in FUNNEL_STAGES]
         found = self._batch_get(keys, "funnel")
         by_month: dict[str, dict[str, StageCounts]] = {}
@@ -523,7 +513,7 @@ class DynamoDbAttributionStore:
         return by_month
 
     def campaign_funnel(self, campaign_id: str, periods: Sequence[str]) -> dict[str, int]:
-        months = _months(periods)
+        months = month_texts(periods)
         keys = [
             (funnel_pk(month), campaign_stage_sk(campaign_id, stage)) for month in months for stage in FUNNEL_STAGES
         ]
@@ -534,65 +524,23 @@ class DynamoDbAttributionStore:
         return entered
 
     def overall(self, periods: Sequence[str]) -> dict[str, Overall]:
-        months = _months(periods)
+        months = month_texts(periods)
         found = self._batch_get([(totals_pk(month), ALL) for month in months], "overall")
         return {month: overall_from(item) for month, item in zip(months, found, strict=True) if item is not None}
 
     # ----------------------------------------------------------------------------------------------- reads
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        response = self._client.get_item(TableName=self._table, Key=key(pk, sk), ConsistentRead=True)
-        return plain(response["Item"]) if "Item" in response else None
+        return get_item(self._client, self._table, pk, sk)
 
     def _batch_get(self, keys: Sequence[tuple[str, str]], what: str) -> list[dict[str, Any] | None]:
-        """The item of each of these (distinct) (pk, sk) keys, in their order (None: absent): BatchGetItem by 100
-        keys, strongly consistent; unprocessed keys are asked again, with backoff while DynamoDB processes none
-        of them (`_UNPROCESSED_RETRIES` times in a row at most: RuntimeError)."""
+        """The item of each of these (distinct) (pk, sk) keys, in their order (None: absent)."""
         index = {pair: n for n, pair in enumerate(keys)}
         found: list[dict[str, Any] | None] = [None] * len(keys)
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            chunk = [key(pk, sk) for pk, sk in keys[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self._table: {"Keys": chunk, "ConsistentRead": True}}
-            asked, idle = len(chunk), 0
-            while True:
-                response = self._client.batch_get_item(RequestItems=request)
-                for raw in response.get("Responses", {}).get(self._table, []):
-                    item = plain(raw)
-                    found[index[str(item["pk"]), str(item["sk"])]] = item
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                left = len(request[self._table]["Keys"])
-                idle = 0 if left < asked else idle + 1
-                if idle > _UNPROCESSED_RETRIES:
-                    raise RuntimeError(f"DynamoDB left {left} {what} keys unprocessed")
-                time.sleep(min(0.025 * 2**idle, 1.0))
-                asked = left
+        for item in batch_get(self._client, self._table, [key(pk, sk) for pk, sk in keys], f"{what} keys", time.sleep):
+            found[index[str(item["pk"]), str(item["sk"])]] = item
         return found
-
-    def _partition(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
-        """Every item of a partition with a sort key starting with `prefix`, in sort key order."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": serialize({":pk": pk, ":prefix": prefix}),
-            "ConsistentRead": True,
-        }
-        return self._pages(request)
-
-    def _pages(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            response = self._client.query(**request)
-            yield from (plain(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _stale_deal(what: str, expected: int, old: dict[str, Any] | None) -> str:
     return stale_version(what, expected, None if old is None else int(old["version"]))
-
-
-def _months(periods: Sequence[str]) -> list[str]:
-    """The months asked for, once each, in the order asked (InvalidInput for a quarter)."""
-    return list(dict.fromkeys(month_text(period) for period in periods))

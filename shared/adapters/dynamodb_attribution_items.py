@@ -121,6 +121,11 @@ def month_text(period: str | Period) -> str:
     return str(parsed)
 
 
+def month_texts(periods: Sequence[str]) -> list[str]:
+    """The months asked for, once each, in the order asked (InvalidInput for a quarter)."""
+    return list(dict.fromkeys(month_text(period) for period in periods))
+
+
 def month_of(moment: datetime) -> str:
     """The month of an instant, in UTC (the month its conversion counts in)."""
     return moment.astimezone(UTC).strftime("%Y-%m")

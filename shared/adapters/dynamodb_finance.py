@@ -67,7 +67,8 @@ from shared.adapters.dynamodb_finance_items import (
     spend_pk,
     version_sk,
 )
-from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact
+from shared.adapters.dynamodb_items import ConditionalWrite, key, serialize, transact, version_condition
+from shared.adapters.dynamodb_reads import batch_get, get_item, partition_items, query_pages
 from shared.errors import InvalidInput
 from shared.finance.budget_engine import Budget
 from shared.finance.fx import FxTable
@@ -83,8 +84,6 @@ from shared.finance.ports import (
 from shared.finance.spend import SpendKey
 
 BY_PERIOD = "by-period"
-BATCH_GET_LIMIT = 100
-_UNPROCESSED_RETRIES = 8
 
 
 def chunk_size(chunk: SpendChunk) -> int:
@@ -102,21 +101,9 @@ class DynamoDbFinanceStore:
     def spend(self, spend_ids: Sequence[str]) -> dict[str, StoredSpend]:
         """BatchGetItem by 100 keys, strongly consistent; unprocessed keys are asked again (with backoff)."""
         wanted = list(dict.fromkeys(spend_ids))
-        found: dict[str, StoredSpend] = {}
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            keys = [key(spend_pk(spend_id), LINE) for spend_id in wanted[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in itertools.count():
-                response = self._client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    stored = spend_from(plain(item))
-                    found[stored.line.spend_id] = stored
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                if attempt >= _UNPROCESSED_RETRIES:
-                    raise RuntimeError(f"DynamoDB left {len(request[self._table]['Keys'])} spend keys unprocessed")
-                time.sleep(min(0.025 * 2**attempt, 1.0))
+        keys = [key(spend_pk(spend_id), LINE) for spend_id in wanted]
+        stored = (spend_from(item) for item in batch_get(self._client, self._table, keys, "spend keys", time.sleep))
+        found = {one.line.spend_id: one for one in stored}
         return {spend_id: found[spend_id] for spend_id in wanted if spend_id in found}
 
     def record(self, chunk: SpendChunk) -> None:
@@ -244,7 +231,7 @@ class DynamoDbFinanceStore:
             request["FilterExpression"] = " AND ".join(f"#f_{name} = :f_{name}" for name in filters)
         request["ExpressionAttributeNames"] = names
         request["ExpressionAttributeValues"] = serialize(values)
-        items = list(itertools.islice(self._pages(request), limit + 1))
+        items = list(itertools.islice(query_pages(self._client, request), limit + 1))
         page = items[:limit]
         next_cursor = None
         if len(items) > limit:
@@ -286,17 +273,12 @@ class DynamoDbFinanceStore:
         current = budget_item(stored, CURRENT)
         what = f"budget of {budget.period}"
         check_size(current, what)
-        put: dict[str, Any] = {
+        put = {
             "TableName": self._table,
             "Item": serialize(current),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **version_condition(expected_version),
         }
-        if expected_version == 0:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "#version = :expected"
-            put["ExpressionAttributeNames"] = {"#version": "version"}
-            put["ExpressionAttributeValues"] = serialize({":expected": expected_version})
 
         def refused(old: dict[str, Any] | None) -> str:
             if old is None:
@@ -357,28 +339,7 @@ class DynamoDbFinanceStore:
     # ------------------------------------------------------------------------------------------------ reads
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        response = self._client.get_item(TableName=self._table, Key=key(pk, sk), ConsistentRead=True)
-        return plain(response["Item"]) if "Item" in response else None
+        return get_item(self._client, self._table, pk, sk)
 
     def _partition(self, pk: str, prefix: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every item of a partition (with a sort key starting with `prefix`), in sort key order."""
-        values = {":pk": pk}
-        condition = "pk = :pk"
-        if prefix is not None:
-            values[":prefix"] = prefix
-            condition += " AND begins_with(sk, :prefix)"
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": serialize(values),
-            "ConsistentRead": True,
-        }
-        return self._pages(request)
-
-    def _pages(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            response = self._client.query(**request)
-            yield from (plain(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return partition_items(self._client, self._table, pk, prefix)

@@ -54,7 +54,8 @@ from shared.adapters.dynamodb_handoff_items import (
     rep_sk,
     status_partition,
 )
-from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact
+from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact, version_condition
+from shared.adapters.dynamodb_reads import get_item, query_pages
 from shared.errors import InvalidInput
 from shared.handoffs.model import Handoff, HandoffStatus, Priority, RepLoad
 from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffPage, LeadLock, RepDelta
@@ -86,23 +87,11 @@ class DynamoDbHandoffRepository:
             "ExpressionAttributeValues": serialize({":reps": REPS}),
             "ConsistentRead": True,
         }
-        loads = (rep_load_from(item) for item in self._pages(request))
+        loads = (rep_load_from(item) for item in query_pages(self._client, request))
         return {load.rep_id: load for load in loads}
 
     def _get(self, pk: str, sk: str, projection: str | None = None) -> dict[str, Any] | None:
-        request: dict[str, Any] = {"TableName": self._table, "Key": key(pk, sk), "ConsistentRead": True}
-        if projection:
-            request["ProjectionExpression"] = projection
-        response = self._client.get_item(**request)
-        return plain(response["Item"]) if "Item" in response else None
-
-    def _pages(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            response = self._client.query(**request)
-            yield from (plain(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return get_item(self._client, self._table, pk, sk, projection)
 
     # --------------------------------------------------------------------------------------------- writes
 
@@ -126,18 +115,13 @@ class DynamoDbHandoffRepository:
         transact(self._client, writes, HandoffConflict)
 
     def _handoff_put(self, item: dict[str, Any], handoff: Handoff) -> ConditionalWrite:
-        put: dict[str, Any] = {
+        expected = handoff.version - 1
+        put = {
             "TableName": self._table,
             "Item": serialize(item),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **version_condition(expected),
         }
-        expected = handoff.version - 1
-        if expected == 0:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "#version = :expected"
-            put["ExpressionAttributeNames"] = {"#version": "version"}
-            put["ExpressionAttributeValues"] = serialize({":expected": expected})
         what = f"handoff {handoff.handoff_id}"
 
         def refused(old: dict[str, Any] | None) -> str:
@@ -346,7 +330,7 @@ class DynamoDbHandoffRepository:
             request["FilterExpression"] = " AND ".join(f"#f_{name} = :f_{name}" for name in filters)
         request["ExpressionAttributeNames"] = names
         request["ExpressionAttributeValues"] = serialize(values)
-        return self._pages(request)
+        return query_pages(self._client, request)
 
     def requested_between(self, start: datetime, end: datetime) -> Iterator[Handoff]:
         """Oldest first: one by-day query per UTC day of [start, end), on the sort key's range."""
@@ -365,4 +349,4 @@ class DynamoDbHandoffRepository:
                 "ExpressionAttributeNames": {"#day": "day_partition", "#sort": "requested_sort"},
                 "ExpressionAttributeValues": serialize({":day": day_partition(day), ":low": low, ":high": high}),
             }
-            yield from (handoff_from(item) for item in self._pages(request))
+            yield from (handoff_from(item) for item in query_pages(self._client, request))

@@ -103,3 +103,15 @@ def transact(client: Any, writes: Sequence[ConditionalWrite], conflict: type[Exc
         if not problems:
             raise
         raise conflict("; ".join(problems)) from None
+
+
+def version_condition(expected: int) -> dict[str, Any]:
+    """The condition parts of a write of an item read at version `expected`: for 0 (none read) that there is
+    none, else that it is still at that version."""
+    if expected == 0:
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    return {
+        "ConditionExpression": "#version = :expected",
+        "ExpressionAttributeNames": {"#version": "version"},
+        "ExpressionAttributeValues": serialize({":expected": expected}),
+    }

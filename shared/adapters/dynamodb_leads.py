@@ -52,13 +52,12 @@ from shared.adapters.dynamodb_lead_items import (
     stage_partition,
     transition_from,
 )
+from shared.adapters.dynamodb_reads import batch_get, get_item, query_pages
 from shared.errors import InvalidInput
 from shared.leads.model import Account, Contact, EngagementRecord, Identity, MergeRecord, Stage, Transition
 from shared.leads.ports import ChangeSet, ConcurrentUpdate, ContactPage, History, HistoryEntry, IdentityClaim
 
 TRANSACTION_LIMIT = 100
-BATCH_GET_LIMIT = 100
-BATCH_RETRIES = 8
 INDEX = "by-stage"
 ACCOUNT_INDEX = "by-account"
 _CONFLICTS = ("ConditionalCheckFailed", "TransactionConflict")
@@ -86,10 +85,8 @@ class DynamoDbLeadRepository:
     # -------------------------------------------------------------------------------------------- contacts
 
     def contact(self, contact_id: str) -> Contact | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=key(contact_pk(contact_id), PROFILE), ConsistentRead=True
-        )
-        return contact_from(plain(response["Item"])) if "Item" in response else None
+        item = get_item(self._client, self._table, contact_pk(contact_id), PROFILE)
+        return None if item is None else contact_from(item)
 
     def contacts(self, contact_ids: Sequence[str]) -> dict[str, Contact]:
         ids = list(dict.fromkeys(contact_ids))
@@ -295,12 +292,7 @@ class DynamoDbLeadRepository:
             "ExpressionAttributeValues": serialize({":pk": pk, **values}),
             "ConsistentRead": True,
         }
-        while True:
-            response = self._client.query(**request)
-            yield from (plain(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_pages(self._client, request)
 
     # ------------------------------------------------------------------------------------------- listings
 
@@ -369,10 +361,8 @@ class DynamoDbLeadRepository:
     # -------------------------------------------------------------------------------------------- accounts
 
     def account(self, account_id: str) -> Account | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=key(account_pk(account_id), PROFILE), ConsistentRead=True
-        )
-        return account_from(plain(response["Item"])) if "Item" in response else None
+        item = get_item(self._client, self._table, account_pk(account_id), PROFILE)
+        return None if item is None else account_from(item)
 
     def account_contacts(self, account_id: str) -> list[str]:
         """Query the sparse `by-account` index (every page): only contact profiles not merged away carry
@@ -388,30 +378,9 @@ class DynamoDbLeadRepository:
             "ExpressionAttributeValues": serialize({":account": account_id}),
             "ProjectionExpression": "contact_id",
         }
-        ids: list[str] = []
-        while True:
-            response = self._client.query(**request)
-            ids.extend(str(plain(item)["contact_id"]) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return sorted(ids)
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted(str(item["contact_id"]) for item in query_pages(self._client, request))
 
     # ------------------------------------------------------------------------------------------- plumbing
 
     def _batch_get(self, keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            wanted: dict[str, Any] = {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}
-            if projection:
-                wanted["ProjectionExpression"] = projection
-            request: dict[str, Any] = {self._table: wanted}
-            for attempt in range(BATCH_RETRIES):
-                response = self._client.batch_get_item(RequestItems=request)
-                found.extend(plain(item) for item in response.get("Responses", {}).get(self._table, []))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                self._sleep(min(0.025 * 2**attempt, 1.0))
-            else:
-                raise RuntimeError(f"DynamoDB left {len(request[self._table]['Keys'])} lead reads unprocessed")
-        return found
+        return batch_get(self._client, self._table, keys, "lead reads", self._sleep, projection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,3 +38,12 @@ class StageCounts:
             self.seconds_in_previous + other.seconds_in_previous,
             self.timed + other.timed,
         )
+
+
+def summed_by_stage(months: Iterable[Mapping[str, StageCounts]]) -> dict[str, StageCounts]:
+    """Every stage of `FUNNEL_STAGES` with its counts summed over the months' (a range's funnel)."""
+    counts = dict.fromkeys(FUNNEL_STAGES, StageCounts())
+    for by_stage in months:
+        for stage, found in by_stage.items():
+            counts[stage] = counts[stage].plus(found)
+    return counts

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -133,3 +136,32 @@ def put_on_bus(url: str, detail_type: str, count: int = 1) -> None:
     for n in range(count):
         entry = {"EventBusName": bus, "Source": "revops.e2e", "DetailType": detail_type, "Detail": json.dumps({"n": n})}
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+
+def send_standard_webhook(url: str, event_type: str, timestamp: str, data: dict[str, Any]) -> requests.Response:
+    """A Standard Webhooks delivery of `{type, timestamp, data}` to the hub at `url`, signed as any sender would
+    with the hub's local secret."""
+    from shared.webhooks.vendors import standard
+
+    secret = json.loads((ROOT / "config/local.secrets.json").read_text())["standard"][0]
+    body = json.dumps({"type": event_type, "timestamp": timestamp, "data": data})
+    msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": standard.sign(secret, msg_id, stamp, body.encode()),
+        "Content-Type": "application/json",
+    }
+    return requests.post(f"{url}/webhooks/standard", data=body, headers=headers, timeout=10)
+
+
+def settle(url: str, quiet_polls: int = 4) -> None:
+    """Until the bus of the hub at `url` has been quiet for a few polls in a row: every event sent so far has
+    been handled and nothing new follows from it."""
+    last, quiet = None, 0
+    deadline = time.monotonic() + 60
+    while quiet < quiet_polls and time.monotonic() < deadline:
+        seq = requests.get(f"{url}/_local/events", timeout=10).headers.get("X-Events-Last-Seq")
+        quiet = quiet + 1 if seq == last else 0
+        last = seq
+        time.sleep(0.5)  # the poll interval of the quiet check itself

@@ -6,7 +6,6 @@ batch fires from its schedule and moves the data-driven credits to its fit."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ import pytest
 import requests
 from segment.analytics.client import Client
 
-from tests.e2e.conftest import ROOT, started_hub, token
+from tests.e2e.conftest import send_standard_webhook, settle, started_hub, token
 
 WRITE_KEY = "local-write-key-dev-only"
 AMOUNT = Decimal("12000.00")
@@ -50,18 +49,7 @@ class Hub:
         return list(answer.json())
 
     def deal_won(self, data: dict[str, Any]) -> None:
-        from shared.webhooks.vendors import standard
-
-        secret = json.loads((ROOT / "config/local.secrets.json").read_text())["standard"][0]
-        body = json.dumps({"type": "deal.won", "timestamp": data["won_at"], "data": data})
-        msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
-        headers = {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": standard.sign(secret, msg_id, stamp, body.encode()),
-            "Content-Type": "application/json",
-        }
-        answer = requests.post(f"{self.url}/webhooks/standard", data=body, headers=headers, timeout=10)
+        answer = send_standard_webhook(self.url, "deal.won", data["won_at"], data)
         assert answer.status_code in (200, 202), answer.text
 
 
@@ -123,7 +111,7 @@ def journey(hub: Hub) -> dict[str, Any]:
     assert recorded.status_code == 201, recorded.text
     # the person must be a known lead, their touches logged, before the deal names them
     eventually(lambda: _lead(hub, email))
-    settle(hub)
+    settle(hub.url)
     deal_id = f"D-{run}"
     won = {"deal_id": deal_id, "email": email, "amount": str(AMOUNT), "currency": "USD", "won_at": won_at.isoformat()}
     hub.deal_won(won)
@@ -135,18 +123,6 @@ def journey(hub: Hub) -> dict[str, Any]:
 def _lead(hub: Hub, email: str) -> bool:
     found = hub.get("/api/v1/leads", email=email)
     return found.status_code == 200 and bool(found.json().get("items"))
-
-
-def settle(hub: Hub, quiet_polls: int = 4) -> None:
-    """Until the bus has been quiet for a few polls in a row: every event sent so far has been handled and
-    nothing new follows from it."""
-    last, quiet = None, 0
-    deadline = time.monotonic() + 60
-    while quiet < quiet_polls and time.monotonic() < deadline:
-        seq = requests.get(f"{hub.url}/_local/events", timeout=10).headers.get("X-Events-Last-Seq")
-        quiet = quiet + 1 if seq == last else 0
-        last = seq
-        time.sleep(0.5)  # the poll interval of the quiet check itself
 
 
 def _deal(hub: Hub, deal_id: str) -> dict[str, Any] | None:

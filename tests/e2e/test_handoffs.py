@@ -20,7 +20,7 @@ import requests
 from segment.analytics import Client
 from slack_sdk.signature import SignatureVerifier
 
-from tests.e2e.conftest import started_hub, token
+from tests.e2e.conftest import send_standard_webhook, started_hub, token
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_KEY = "local-write-key-dev-only"
@@ -225,20 +225,7 @@ def test_simulate_routes_without_writing(hub: Hub) -> None:
 
 def standard_webhook(hub: Hub, event_type: str, data: dict[str, Any]) -> requests.Response:
     """A Standard Webhooks delivery, signed as any sender would with the hub's configured secret."""
-    from shared.webhooks.vendors import standard
-
-    secret = json.loads((ROOT / "config/local.secrets.json").read_text())["standard"][0]
-    body = json.dumps(
-        {"type": event_type, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "data": data}
-    )
-    msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
-    headers = {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": standard.sign(secret, msg_id, stamp, body.encode()),
-        "Content-Type": "application/json",
-    }
-    return requests.post(f"{hub.url}/webhooks/standard", data=body, headers=headers, timeout=10)
+    return send_standard_webhook(hub.url, event_type, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), data)
 
 
 def test_a_won_deal_hands_the_customer_to_a_csm_with_a_success_plan(hub: Hub) -> None:

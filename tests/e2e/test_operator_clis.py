@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import requests
 from segment.analytics.client import Client
 
 from shared.scoring.model import DEFAULT_MODEL_PATH
-from tests.e2e.conftest import ROOT, free_port, started_hub, token
+from tests.e2e.conftest import ROOT, free_port, send_standard_webhook, settle, started_hub, token
 
 NO_AWS = {
     "AWS_ACCESS_KEY_ID": "",
@@ -146,29 +145,7 @@ def eventually(condition: Callable[[], Any], seconds: float = 60) -> Any:
     return result
 
 
-def settle(url: str, quiet_polls: int = 4) -> None:
-    """Until the hub's bus has been quiet for a few polls in a row."""
-    last, quiet = None, 0
-    deadline = time.monotonic() + 60
-    while quiet < quiet_polls and time.monotonic() < deadline:
-        seq = requests.get(f"{url}/_local/events", timeout=10).headers.get("X-Events-Last-Seq")
-        quiet = quiet + 1 if seq == last else 0
-        last = seq
-        time.sleep(0.5)  # the poll interval of the quiet check itself
-
-
 def _deal_won(url: str, data: dict[str, Any]) -> None:
     """A Standard Webhooks `deal.won`, signed with the local secret."""
-    from shared.webhooks.vendors import standard
-
-    secret = json.loads((ROOT / "config/local.secrets.json").read_text())["standard"][0]
-    body = json.dumps({"type": "deal.won", "timestamp": data["won_at"], "data": data})
-    msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
-    headers = {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": standard.sign(secret, msg_id, stamp, body.encode()),
-        "Content-Type": "application/json",
-    }
-    answer = requests.post(f"{url}/webhooks/standard", data=body, headers=headers, timeout=10)
+    answer = send_standard_webhook(url, "deal.won", data["won_at"], data)
     assert answer.status_code in (200, 202), answer.text

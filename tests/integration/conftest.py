@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
+from typing import Any
 
 import boto3
 import pytest
@@ -12,8 +14,9 @@ from moto import mock_aws
 
 from local_runtime import moto_patches
 from local_runtime.function_imports import import_handler
-from local_runtime.provision import Provisioned, provision
+from local_runtime.provision import Provisioned, provision, table_definition
 from shared.catalog import CATALOG, physical_name
+from shared.catalog.model import Table
 
 STAGE = "test"
 
@@ -48,6 +51,17 @@ def handler_module(function: str) -> ModuleType:
 def aws() -> Iterator[Provisioned]:
     with mock_aws():
         yield provision(CATALOG, STAGE, boto3.Session(region_name="us-east-1"))
+
+
+@contextmanager
+def only_table(table: Table) -> Iterator[Any]:
+    """Only this catalog table, made as `provision` makes the catalog's tables (moto, patched as the local hub
+    runs it: see above); the rest of the catalog is not needed by a store's own tests, and provisioning it costs
+    most of a test's time. Yields a DynamoDB client."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**table_definition(table, STAGE))
+        yield client
 
 
 def drain(queue_url: str) -> list[dict]:

@@ -31,14 +31,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from local_runtime.provision import table_definition
 from shared.adapters.dynamodb_attribution import RECORD_ATTEMPTS, DynamoDbAttributionStore, RecordConflict
 from shared.adapters.dynamodb_attribution_items import checked_conversion, conversion_digest, conversion_item
 from shared.adapters.dynamodb_items import MAX_ITEM_BYTES, item_size
@@ -67,7 +64,8 @@ from shared.catalog.attribution import ATTRIBUTION
 from shared.errors import InvalidInput, TooLarge
 from shared.finance.money import Money
 from tests.attribution_fakes import InMemoryAttributionStore
-from tests.integration.conftest import STAGE
+from tests.integration.conftest import STAGE, only_table
+from tests.integration.dynamodb_doubles import SmallPages, Starved, counted_calls
 
 TABLE = physical_name(STAGE, ATTRIBUTION.name)
 T0 = datetime(2026, 11, 20, 15, 30, 0, 123456, tzinfo=UTC)
@@ -93,11 +91,7 @@ Spec = tuple[str, str | None]  # a touch: (channel, campaign_id)
 
 @pytest.fixture
 def attribution_table() -> Iterator[Any]:
-    """Only the catalog's attribution table, made as `provision` makes the catalog's tables (moto, patched as the
-    local hub runs it: see conftest). Yields a DynamoDB client."""
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(**table_definition(ATTRIBUTION, STAGE))
+    with only_table(ATTRIBUTION) as client:
         yield client
 
 
@@ -1510,14 +1504,7 @@ def test_the_pipeline_and_funnel_item_layout(dynamo: tuple[DynamoDbAttributionSt
 
 def test_aws_calls_per_method(dynamo: tuple[DynamoDbAttributionStore, Any]) -> None:
     repo, client = dynamo
-    calls: list[str] = []
-    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
-
-    def count(action: Any) -> list[str]:
-        calls.clear()
-        action()
-        return list(calls)
-
+    calls, count = counted_calls(client)
     one = conversion("deal:1", (("paid_search", "c1"), ("events", None)))
     assert count(lambda: repo.record(one)) == ["TransactWriteItems"]
     assert count(lambda: repo.record(one)) == ["TransactWriteItems"]
@@ -1653,31 +1640,6 @@ def test_other_cancellations_propagate(dynamo: tuple[DynamoDbAttributionStore, A
         repo.record(conversion("deal:1"))
 
 
-class _SmallPages:
-    """A client whose queries return at most 2 items a page, as DynamoDB does past 1 MB, and whose batch reads
-    leave all but 3 keys unprocessed, as DynamoDB may under load."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.queries = 0
-        self.batches = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def query(self, **request: Any) -> dict[str, Any]:
-        self.queries += 1
-        return self._client.query(**{**request, "Limit": min(request.get("Limit", 2), 2)})  # type: ignore[no-any-return]
-
-    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-        self.batches += 1
-        [(table, request)] = RequestItems.items()
-        now, later = request["Keys"][:3], request["Keys"][3:]
-        response: dict[str, Any] = self._client.batch_get_item(RequestItems={table: {**request, "Keys": now}})
-        response["UnprocessedKeys"] = {table: {**request, "Keys": later}} if later else {}
-        return response
-
-
 def test_reads_follow_every_page_dynamodb_returns(
     dynamo: tuple[DynamoDbAttributionStore, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1686,7 +1648,7 @@ def test_reads_follow_every_page_dynamodb_returns(
     _listing_fixture(repo)
     for n in range(12):
         repo.record(conversion(f"m{n}", ((f"channel_{n}", "c1"),), at=datetime(2026, n + 1, 5, tzinfo=UTC)))
-    paged = _SmallPages(client)
+    paged = SmallPages(client)
     small = DynamoDbAttributionStore(paged, TABLE)
     assert small.campaigns_totals(NOV) == repo.campaigns_totals(NOV)
     assert len(small.channel_totals(NOV)) == 2
@@ -1715,12 +1677,8 @@ def test_keys_left_unprocessed_too_often_are_an_error(
     _, client = dynamo
     monkeypatch.setattr("shared.adapters.dynamodb_attribution.time.sleep", lambda _: None)
 
-    class _Starved(_SmallPages):
-        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-            return {"Responses": {}, "UnprocessedKeys": RequestItems}
-
     with pytest.raises(RuntimeError, match="left 2 totals keys unprocessed"):
-        DynamoDbAttributionStore(_Starved(client), TABLE).campaign_totals("c1", [NOV, "2026-10"])
+        DynamoDbAttributionStore(Starved(client), TABLE).campaign_totals("c1", [NOV, "2026-10"])
 
 
 class _Interleaved:

@@ -24,14 +24,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from local_runtime.provision import table_definition
 from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
 from shared.adapters.dynamodb_finance_items import budget_item, spend_item
 from shared.adapters.dynamodb_items import item_size
@@ -53,7 +50,8 @@ from shared.finance.ports import (
 )
 from shared.finance.spend import SpendKey, SpendLine, reversal_of
 from tests.finance_fakes import InMemoryFinanceStore
-from tests.integration.conftest import STAGE
+from tests.integration.conftest import STAGE, only_table
+from tests.integration.dynamodb_doubles import SmallPages, Starved, counted_calls
 
 TABLE = physical_name(STAGE, FINANCE.name)
 T0 = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
@@ -69,11 +67,7 @@ _years = itertools.count(2000)  # a month of its own per hypothesis example, on 
 
 @pytest.fixture
 def finance_table() -> Iterator[Any]:
-    """Only the catalog's finance table, made as `provision` makes the catalog's tables (moto, patched as the local hub
-    runs it: see conftest). Yields a DynamoDB client."""
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(**table_definition(FINANCE, STAGE))
+    with only_table(FINANCE) as client:
         yield client
 
 
@@ -767,14 +761,7 @@ def test_the_item_layout(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
 
 def test_aws_calls_per_method(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
     repo, client = dynamo
-    calls: list[str] = []
-    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
-
-    def count(action: Any) -> list[str]:
-        calls.clear()
-        action()
-        return list(calls)
-
+    calls, count = counted_calls(client)
     lines = [stored(line(f"s{n}")) for n in range(150)]
     assert count(lambda: repo.record(chunk(*lines[:90]))) == ["TransactWriteItems"]
     repo.record(chunk(*lines[90:]))
@@ -876,31 +863,6 @@ def test_other_cancellations_propagate(dynamo: tuple[DynamoDbFinanceStore, Any],
         repo.record(chunk(stored(line("a1"))))
 
 
-class _SmallPages:
-    """A client whose queries return at most 2 items a page, as DynamoDB does past 1 MB, and whose batch reads
-    leave all but 3 keys unprocessed, as DynamoDB may under load."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.queries = 0
-        self.batches = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def query(self, **request: Any) -> dict[str, Any]:
-        self.queries += 1
-        return self._client.query(**{**request, "Limit": min(request.get("Limit", 2), 2)})
-
-    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-        self.batches += 1
-        [(table, request)] = RequestItems.items()
-        now, later = request["Keys"][:3], request["Keys"][3:]
-        response = self._client.batch_get_item(RequestItems={table: {**request, "Keys": now}})
-        response["UnprocessedKeys"] = {table: {**request, "Keys": later}} if later else {}
-        return response
-
-
 def test_reads_follow_every_page_dynamodb_returns(
     dynamo: tuple[DynamoDbFinanceStore, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -911,7 +873,7 @@ def test_reads_follow_every_page_dynamodb_returns(
         repo.put_budget(budget(version), version, T0, "ana")
     for threshold in (50, 80, 100):
         repo.fire(NOV, "total", threshold)
-    paged = _SmallPages(client)
+    paged = SmallPages(client)
     small = DynamoDbFinanceStore(paged, TABLE)
     assert small.aggregates(NOV) == repo.aggregates(NOV)
     assert len(small.daily(NOV)) == 4
@@ -931,10 +893,6 @@ def test_keys_left_unprocessed_too_often_are_an_error(
     repo, client = dynamo
     monkeypatch.setattr("shared.adapters.dynamodb_finance.time.sleep", lambda _: None)
 
-    class _Starved(_SmallPages):
-        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-            return {"Responses": {}, "UnprocessedKeys": RequestItems}
-
     with pytest.raises(RuntimeError, match="left 2 spend keys unprocessed"):
-        DynamoDbFinanceStore(_Starved(client), TABLE).spend(["a", "b"])
+        DynamoDbFinanceStore(Starved(client), TABLE).spend(["a", "b"])
     assert repo.spend(["a"]) == {}

@@ -16,14 +16,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from local_runtime.provision import table_definition
 from shared.adapters.dynamodb_handoffs import DynamoDbHandoffRepository
 from shared.catalog import physical_name
 from shared.catalog.handoffs import HANDOFFS
@@ -40,7 +37,8 @@ from shared.handoffs.model import (
 )
 from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffRepository, LeadLock, RepDelta
 from tests.handoff_fakes import InMemoryHandoffRepository
-from tests.integration.conftest import STAGE
+from tests.integration.conftest import STAGE, only_table
+from tests.integration.dynamodb_doubles import SmallPages, counted_calls
 
 T0 = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
 TABLE = physical_name(STAGE, HANDOFFS.name)
@@ -51,12 +49,7 @@ STANDARD, PRIORITY, IMMEDIATE = Priority.STANDARD, Priority.PRIORITY, Priority.I
 
 @pytest.fixture
 def handoffs_table() -> Iterator[Any]:
-    """Only the handoffs table, made as `provision` makes the catalog's tables (moto, patched as the local hub
-    runs it: see conftest); the rest of the catalog is not needed here, and provisioning it costs most of a
-    test's time. Yields a DynamoDB client."""
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(**table_definition(HANDOFFS, STAGE))
+    with only_table(HANDOFFS) as client:
         yield client
 
 
@@ -709,14 +702,7 @@ def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbHandoffReposi
 
 def test_aws_calls_per_method(dynamo: tuple[DynamoDbHandoffRepository, Any]) -> None:
     repo, client = dynamo
-    calls: list[str] = []
-    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
-
-    def count(action: Any) -> list[str]:
-        calls.clear()
-        action()
-        return list(calls)
-
+    _, count = counted_calls(client)
     h1 = new("h1", status=ASSIGNED, rep_id="r1")
     deltas = (RepDelta("r1", 0, 1, 1, capacity=5), RepDelta("r2", 0))
     # a whole change (handoff, lock, loads) is one transaction; a release reads who holds the lead first
@@ -787,21 +773,6 @@ def test_other_cancellations_propagate(dynamo: tuple[DynamoDbHandoffRepository, 
         commit(repo, new("h1"))
 
 
-class _SmallPages:
-    """A client whose queries return at most 2 items a page, as DynamoDB does past 1 MB."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.queries = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def query(self, **request: Any) -> dict[str, Any]:
-        self.queries += 1
-        return self._client.query(**{**request, "Limit": min(request.get("Limit", 2), 2)})
-
-
 def test_reads_follow_every_page_dynamodb_returns(dynamo: tuple[DynamoDbHandoffRepository, Any]) -> None:
     repo, client = dynamo
     # Given the listed handoffs, and 5 reps with loads
@@ -809,7 +780,7 @@ def test_reads_follow_every_page_dynamodb_returns(dynamo: tuple[DynamoDbHandoffR
     for n in range(5):
         commit(repo, new(f"x{n}", at=T0 - timedelta(days=1)), None, RepDelta(f"r{n}", 0, 1, 1))
     # When everything is read again through a client whose query pages hold 2 items at most
-    paged = _SmallPages(client)
+    paged = SmallPages(client)
     small = DynamoDbHandoffRepository(paged, TABLE)
     # Then every read gives what one page gives
     assert small.rep_loads() == repo.rep_loads()

@@ -40,6 +40,7 @@ from shared.leads.model import (
 from shared.leads.ports import ChangeSet, ConcurrentUpdate, HistoryEntry, IdentityClaim, LeadRepository, TooLargeToStore
 from tests.fakes import InMemoryLeadRepository
 from tests.integration.conftest import STAGE
+from tests.integration.dynamodb_doubles import counted_calls
 
 T0 = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
 TABLE = physical_name(STAGE, "leads")
@@ -773,14 +774,7 @@ def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbLeadRepositor
 
 def test_aws_calls_per_method(dynamo: tuple[DynamoDbLeadRepository, Any]) -> None:
     repo, client = dynamo
-    calls: list[str] = []
-    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
-
-    def count(action: Any) -> list[str]:
-        calls.clear()
-        action()
-        return list(calls)
-
+    _, count = counted_calls(client)
     ids = [Identity("email", f"{n}@example.com") for n in range(3)]
     a, b = new_contact("a", score=10.0), new_contact("b", score=10.0)
     merge = MergeRecord("m", "a", "b", T0, "same email")

@@ -6,7 +6,6 @@ data-driven batch moving credits to its fit."""
 from __future__ import annotations
 
 import itertools
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +25,7 @@ from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import load_model
 from tests.attribution_fakes import InMemoryAttributionStore
+from tests.canonical_events import canonical_event
 from tests.fakes import FixedClock, InMemoryLeadRepository, RecordingPublisher
 from tests.finance_fakes import InMemoryFinanceStore
 
@@ -61,19 +61,14 @@ class World:
     def event(
         self, event_type: EventType, data: dict[str, Any], vendor: str = "segment", **subject: Any
     ) -> CanonicalEvent:
-        n = next(self._n)
-        return CanonicalEvent(
-            event_id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"attribution-{n}")),
-            event_type=event_type,
-            occurred_at=self.clock.now(),
-            received_at=self.clock.now(),
-            source_vendor=vendor,
-            vendor_event_id=f"v{n}",
-            vendor_event_type="test",
-            subject=Subject(**subject),
-            data=data,
-            correlation_id="c",
-            delivery_id="d",
+        return canonical_event(
+            event_type,
+            Subject(**subject),
+            data,
+            at=self.clock.now(),
+            n=next(self._n),
+            series="attribution",
+            vendor=vendor,
         )
 
     def visit(self, user: str, url: str, anonymous: bool = False) -> None:

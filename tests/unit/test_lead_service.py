@@ -4,7 +4,6 @@ lifecycle moves and the events they publish."""
 from __future__ import annotations
 
 import itertools
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from shared.leads.ports import ConcurrentUpdate
 from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import CannotUnmerge, LeadService
 from shared.scoring.model import load_model
+from tests.canonical_events import canonical_event
 from tests.fakes import FixedClock, InMemoryLeadRepository, RecordingPublisher
 
 MODEL = load_model()
@@ -40,19 +40,8 @@ class Leads:
     def event(
         self, event_type: EventType, subject: Subject, data: dict[str, Any] | None = None, vendor: str = "segment"
     ) -> CanonicalEvent:
-        n = next(self._events)
-        return CanonicalEvent(
-            event_id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"test-{n}")),
-            event_type=event_type,
-            occurred_at=self.clock.now(),
-            received_at=self.clock.now(),
-            source_vendor=vendor,
-            vendor_event_id=f"v{n}",
-            vendor_event_type="test",
-            subject=subject,
-            data=data or {},
-            correlation_id="c",
-            delivery_id="d",
+        return canonical_event(
+            event_type, subject, data or {}, at=self.clock.now(), n=next(self._events), series="test", vendor=vendor
         )
 
     def engage(self, subject: Subject, kind: str, **data: Any) -> CanonicalEvent:
