@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 VISITOR = "Visitor"
 FUNNEL_STAGES: tuple[str, ...] = (VISITOR, "Lead", "MQL", "SQL", "Opportunity", "Customer")
@@ -21,7 +21,8 @@ class StageEntry:
 
     @property
     def period(self) -> str:
-        return self.at.strftime("%Y-%m")
+        """The month it counts in, in UTC (as the store keys it)."""
+        return self.at.astimezone(UTC).strftime("%Y-%m")
 
 
 @dataclass(frozen=True)
