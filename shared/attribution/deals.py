@@ -111,7 +111,7 @@ class Deal:
             first_seen_at=min(self.first_seen_at, report.occurred_at),
             status=report.status if newer else self.status,
             status_at=max(self.status_at, report.occurred_at),
-            amount=(report.amount if newer or self.amount is None else self.amount) or self.amount,
+            amount=report.amount if report.amount is not None and (newer or self.amount is None) else self.amount,
             people=self.people.merged(report.people) if newer else report.people.merged(self.people),
             won_at=(report.won_at if report.status is DealStatus.WON else None) or self.won_at,
             events=self.events + 1,
