@@ -21,9 +21,9 @@ from shared.attribution.journey_builder import LeadLog, journey_of, stored_peopl
 from shared.attribution.journeys import Model
 from shared.attribution.markov import MarkovFit
 from shared.attribution.ports import NO_CAMPAIGN, StoredConversion
+from shared.attribution.reports import money
 from shared.errors import InvalidInput
 from shared.finance.config import FinanceConfig
-from shared.finance.money import Money, format_amount
 
 OVERRIDABLE = ("lookback_days", "half_life_days", "session_timeout_minutes", "company_domains", "channel_mapping")
 MAX_CONVERSIONS = 2_000
@@ -82,9 +82,9 @@ def comparison_view(current: Side, candidate: Side, currency: str, months: tuple
         return {
             key: {
                 model.value: {
-                    "current": _money(table.get(key, {}).get(model, 0), currency),
-                    "candidate": _money(other.get(key, {}).get(model, 0), currency),
-                    "difference": _money(other.get(key, {}).get(model, 0) - table.get(key, {}).get(model, 0), currency),
+                    "current": money(table.get(key, {}).get(model, 0), currency),
+                    "candidate": money(other.get(key, {}).get(model, 0), currency),
+                    "difference": money(other.get(key, {}).get(model, 0) - table.get(key, {}).get(model, 0), currency),
                 }
                 for model in Model
             }
@@ -100,7 +100,3 @@ def comparison_view(current: Side, candidate: Side, currency: str, months: tuple
         "channels": figures(current.channels, candidate.channels),
         "campaigns": figures(current.campaigns, candidate.campaigns),
     }
-
-
-def _money(minor: int, currency: str) -> str:
-    return format_amount(Money(minor, currency))
