@@ -37,6 +37,13 @@ server takes a request. Each is small, keeps moto's answers exactly as they were
    keeps each partition apart; so does moto's table); the sorting, paging, filtering and limits that follow
    are moto's own, unchanged. Index queries are left as they are.
 
+7. Speed, same answers: SQS builds a queue's whole attribute map, approximate message counts included (each a
+   walk over every message in the queue, with a clock read per message), to read one setting when a message
+   is sent (ContentBasedDeduplication) and again for every message received (MessageRetentionPeriod). A
+   rule's tap queue that fell behind made every send to it slower, PutEvents included, so it fell further
+   behind: a 10,000-delivery burst lost events past the bus's drain window. Those two reads now skip the
+   counts; GetQueueAttributes still counts, as before.
+
 `install()` is idempotent; `uninstall()` restores moto as it was (the tests run the same checks both ways).
 """
 
@@ -49,7 +56,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonpath_ng.ext
 from moto import backends as moto_backends
@@ -68,7 +75,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamRecord, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
-from moto.sqs.models import Message, Queue
+from moto.sqs.models import Message, Queue, SQSBackend
 
 TRANSACTION_ITEM_LIMIT = 100
 DELETED_RECEIPTS_KEPT = 10_000
@@ -76,7 +83,7 @@ DELETED_RECEIPTS_KEPT = 10_000
 # Reentrant: in-process (`mock_aws`), a DynamoDB request can lead to another on the same thread (a stream's
 # Lambda event source calling DynamoDB).
 _DYNAMODB_LOCK = threading.RLock()
-_originals: dict[tuple[object, str], Callable[..., Any]] = {}
+_originals: dict[tuple[object, str], Any] = {}  # functions, and one property
 _install_lock = threading.Lock()
 
 
@@ -92,6 +99,13 @@ def install() -> None:
         _replace(jsonpath_ng.ext, "parse", functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse))
         _replace(moto_backends, "list_of_moto_modules", _listed_once(moto_backends.list_of_moto_modules))
         _replace(Table, "query", _partition_query(Table.query))
+        _replace(Queue, "attributes", _attributes_counted_unless_settings_only(vars(Queue)["attributes"]))
+        _replace(SQSBackend, "send_message", _settings_only(SQSBackend.send_message))
+        _replace(
+            SQSBackend,
+            "is_message_valid_based_on_retention_period",
+            _settings_only(SQSBackend.is_message_valid_based_on_retention_period),
+        )
 
 
 def uninstall() -> None:
@@ -102,9 +116,53 @@ def uninstall() -> None:
         _originals.clear()
 
 
-def _replace(owner: object, name: str, replacement: Callable[..., Any]) -> None:
+def _replace(owner: object, name: str, replacement: object) -> None:
     _originals[(owner, name)] = vars(owner)[name]
     setattr(owner, name, replacement)
+
+
+_APPROXIMATE_COUNTS = frozenset(
+    {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesNotVisible"}
+)
+_reading_settings = threading.local()  # per moto server thread: is the caller after a setting, not the counts?
+
+
+def _settings_only(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def reading_settings_only(*args: Any, **kwargs: Any) -> Any:
+        before = getattr(_reading_settings, "active", False)
+        _reading_settings.active = True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _reading_settings.active = before
+
+    return reading_settings_only
+
+
+class _QueueWithoutCounts:
+    """A queue as moto's `attributes` reads it, minus the approximate counts: moto's own code builds the map."""
+
+    BASE_ATTRIBUTES: ClassVar[list[str]] = [name for name in Queue.BASE_ATTRIBUTES if name not in _APPROXIMATE_COUNTS]
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+
+def _attributes_counted_unless_settings_only(attributes: property) -> property:
+    build = attributes.fget
+    if build is None:
+        raise TypeError("moto's Queue.attributes is expected to be a property with a getter")
+
+    def counted_unless_settings_only(self: Queue) -> dict[str, Any]:
+        if getattr(_reading_settings, "active", False):
+            return dict(build(_QueueWithoutCounts(self)))
+        return dict(build(self))
+
+    return property(counted_unless_settings_only)
 
 
 def _listed_once(list_modules: Callable[[], Iterable[str]]) -> Callable[[], tuple[str, ...]]:

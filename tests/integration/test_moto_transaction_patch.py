@@ -20,6 +20,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.sqs.models import Queue
 
 from local_runtime import moto_patches
 
@@ -356,6 +357,54 @@ def test_sqs_deletes_lose_no_message_sent_meanwhile_and_keep_a_bounded_receipt_m
             assert sorted(received, key=int) == [str(n) for n in range(sent)]
     finally:
         moto_patches.uninstall()
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["moto as released", "moto as patched"])
+def test_queue_attributes_count_messages_as_before_while_sends_and_receives_skip_the_counts(
+    patched: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if patched:
+        moto_patches.install()
+    try:
+        with mock_aws():
+            # Given a queue holding 30 messages, 10 of them received (in flight)
+            sqs = boto3.client("sqs", region_name=REGION)
+            url = sqs.create_queue(QueueName="tap", Attributes={"MessageRetentionPeriod": "600"})["QueueUrl"]
+            for n in range(30):
+                sqs.send_message(QueueUrl=url, MessageBody=str(n))
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            counted: list[str] = []
+            for name in ("approximate_number_of_messages", "approximate_number_of_messages_not_visible"):
+                monkeypatch.setattr(Queue, name, _spied(getattr(Queue, name), name, counted))
+            # When one more is sent and ten more are received
+            sqs.send_message(QueueUrl=url, MessageBody="30")
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            counted_for_send_and_receive = list(counted)
+            # Then the answers are moto's: the counts and the settings as GetQueueAttributes reports them
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            assert attributes["ApproximateNumberOfMessages"] == "11"
+            assert attributes["ApproximateNumberOfMessagesNotVisible"] == "20"
+            assert attributes["MessageRetentionPeriod"] == "600"
+            assert len(received) == 10
+            # And patched, neither the send nor the receive counted the queue's messages (released, each did,
+            # the receive once per message)
+            if patched:
+                assert counted_for_send_and_receive == []
+            else:
+                assert len(counted_for_send_and_receive) > 2 * 10
+    finally:
+        moto_patches.uninstall()
+
+
+def _spied(count: property, name: str, calls: list[str]) -> property:
+    getter = count.fget
+    assert getter is not None
+
+    def spied(queue: Any) -> Any:
+        calls.append(name)
+        return getter(queue)
+
+    return property(spied)
 
 
 def test_receipts_of_deleted_messages_are_kept_for_the_latest_only() -> None:
