@@ -9,8 +9,9 @@ currency (the latest that said one), its contacts and its account. Where they co
   integer of minor units), `data.currency`, `data.email` / `data.contact_id`, `data.account_id`, `data.won_at`;
 - Salesforce Opportunity outbound messages: `Amount` and, in a multi-currency org, `CurrencyIsoCode` as sent
   (the text, never the float), `AccountId`;
-- HubSpot `dealstage` changes: the stage only (its amount arrives as a separate property change the hub does
-  not map yet; send the won deal's amount as a Standard Webhooks `deal.won`, or let the CRM sync fetch it).
+- HubSpot: `dealstage` changes say the status; the amount arrives as its own property change (`deal.updated`
+  with `data.amount`, in the company currency), and the deal's creation as `deal.updated` too. An update says
+  nothing of the status: it keeps the deal's (a deal first seen by an update is open).
 
 An amount without a currency is in the company currency. Conversions:
 
@@ -35,10 +36,11 @@ from shared.events.canonical import CanonicalEvent, EventType
 from shared.finance.money import Money, parse_amount
 from shared.leads.identity import normalize_email
 
-DEAL_EVENTS = {
+DEAL_EVENTS: dict[EventType, str | None] = {
     EventType.DEAL_STAGE_CHANGED: "open",
     EventType.DEAL_WON: "won",
     EventType.DEAL_LOST: "lost",
+    EventType.DEAL_UPDATED: None,  # says no status
 }
 
 
@@ -77,7 +79,7 @@ class DealReport:
     deal_id: str
     event_id: str
     occurred_at: datetime
-    status: DealStatus
+    status: DealStatus | None  # None: the event says nothing of it (an update)
     amount: Money | None
     people: People
     won_at: datetime | None
@@ -106,11 +108,12 @@ class Deal:
     def folded(self, report: DealReport) -> Deal:
         """This deal with one more event: the latest status wins; the amount is the latest that was said."""
         newer = report.occurred_at >= self.status_at
+        says_status = report.status is not None
         return replace(
             self,
             first_seen_at=min(self.first_seen_at, report.occurred_at),
-            status=report.status if newer else self.status,
-            status_at=max(self.status_at, report.occurred_at),
+            status=report.status if newer and report.status is not None else self.status,
+            status_at=max(self.status_at, report.occurred_at) if says_status else self.status_at,
             amount=report.amount if report.amount is not None and (newer or self.amount is None) else self.amount,
             people=self.people.merged(report.people) if newer else report.people.merged(self.people),
             won_at=(report.won_at if report.status is DealStatus.WON else None) or self.won_at,
@@ -122,7 +125,7 @@ class Deal:
         return Deal(
             deal_id=report.deal_id,
             first_seen_at=report.occurred_at,
-            status=report.status,
+            status=report.status or DealStatus.OPEN,
             status_at=report.occurred_at,
             amount=report.amount,
             people=report.people,
@@ -148,9 +151,9 @@ class ConversionFacts:
 def deal_report(event: CanonicalEvent, company_currency: str) -> DealReport | None:
     """The deal event as a report; None when it is not a deal event or names no deal. A malformed amount,
     currency or time is an InvalidInput (the event can never be used)."""
-    status = DEAL_EVENTS.get(event.event_type)
-    if status is None or not event.subject.deal_id:
+    if event.event_type not in DEAL_EVENTS or not event.subject.deal_id:
         return None
+    status = DEAL_EVENTS[event.event_type]
     data = event.data
     given = data.get("fields")
     fields: dict[str, Any] = given if isinstance(given, dict) else {}
@@ -166,7 +169,7 @@ def deal_report(event: CanonicalEvent, company_currency: str) -> DealReport | No
         deal_id=event.subject.deal_id,
         event_id=event.event_id,
         occurred_at=event.occurred_at.astimezone(UTC),
-        status=DealStatus(status),
+        status=DealStatus(status) if status else None,
         amount=amount,
         people=people_of(event),
         won_at=won_at or (event.occurred_at.astimezone(UTC) if status == "won" else None),

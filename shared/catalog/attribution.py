@@ -70,7 +70,13 @@ ATTRIBUTION_DOMAIN = Domain(
                     description="Deal events and payments: the conversions attribution credits",
                     pattern={
                         "source": [WEBHOOK_EVENT_SOURCE],
-                        "detail-type": ["deal.stage_changed", "deal.won", "deal.lost", "payment.succeeded"],
+                        "detail-type": [
+                            "deal.stage_changed",
+                            "deal.won",
+                            "deal.lost",
+                            "deal.updated",
+                            "payment.succeeded",
+                        ],
                     },
                     max_retries=8,
                     max_event_age_seconds=6 * 3600,

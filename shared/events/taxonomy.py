@@ -276,6 +276,35 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
             ),
             example=_deal_example("closedlost"),
         ),
+        EventType.DEAL_UPDATED: EventTypeInfo(
+            meaning="A deal was created or changed without a change of stage: HubSpot's deal creation, and its "
+            "property changes other than `dealstage` (`data.property`, `data.value`). An `amount` change carries "
+            "`data.amount` (the decimal text HubSpot sends, in the company currency). It says nothing of the "
+            "deal's status: a deal first seen this way is open.",
+            emitters=(
+                Emitter("hubspot", ("deal.creation",)),
+                Emitter(
+                    "hubspot",
+                    ("deal.propertyChange",),
+                    "of any property but `dealstage` (`amount` as `data.amount` too)",
+                ),
+                _standard(EventType.DEAL_UPDATED),
+            ),
+            example=Example(
+                "hubspot",
+                "deal.propertyChange",
+                "1005",
+                Subject(deal_id="hubspot:7001"),
+                {
+                    "action": "propertyChange",
+                    "property": "amount",
+                    "value": "48000",
+                    "change_source": "CRM_UI",
+                    "portal_id": _HUBSPOT_PORTAL,
+                    "amount": "48000",
+                },
+            ),
+        ),
         EventType.PAYMENT_SUCCEEDED: EventTypeInfo(
             meaning="A customer paid: an invoice, a payment intent, a charge or a checkout, in the currency's minor "
             "unit. One Stripe payment can arrive on several objects (`data.object`), each its own event: count one "

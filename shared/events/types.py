@@ -13,6 +13,7 @@ class EventType(StrEnum):
     DEAL_STAGE_CHANGED = "deal.stage_changed"
     DEAL_WON = "deal.won"
     DEAL_LOST = "deal.lost"
+    DEAL_UPDATED = "deal.updated"
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
     SUBSCRIPTION_CHANGED = "subscription.changed"

@@ -121,3 +121,60 @@ def test_a_first_payment_is_keyed_by_its_customer_whichever_object_reports_it() 
     with pytest.raises(InvalidInput, match="amount_minor"):
         first_payment(event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": -1, "currency": "usd"}, account_id="x:1"))
     assert first_payment(event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 1, "currency": "usd"})) is None
+
+
+def test_an_update_keeps_the_status_and_supplies_the_amount_a_hubspot_win_lacked() -> None:
+    # Given HubSpot's deal creation, its win (the stage only), then its amount as a property change
+    created = deal_report(event(EventType.DEAL_UPDATED, {}, "hubspot", at=AT, deal_id="hubspot:7001"), "USD")
+    won = deal_report(
+        event(EventType.DEAL_WON, {"stage": "closedwon"}, "hubspot", at=AT + timedelta(days=9), deal_id="hubspot:7001"),
+        "USD",
+    )
+    amount = deal_report(
+        event(
+            EventType.DEAL_UPDATED,
+            {"amount": "48000"},
+            "hubspot",
+            at=AT + timedelta(days=9, seconds=2),
+            deal_id="hubspot:7001",
+        ),
+        "USD",
+    )
+    assert created
+    assert won
+    assert amount
+    assert (created.status, amount.status) == (None, None)
+    # When they are folded
+    opened = Deal.first(created)
+    won_deal = opened.folded(won)
+    priced = won_deal.folded(amount)
+    # Then the deal was open from its creation, won without converting, and converts once the amount is known
+    assert (opened.status, opened.converts) == (DealStatus.OPEN, False)
+    assert (won_deal.status, won_deal.converts) == (DealStatus.WON, False)
+    assert (priced.status, priced.status_at, priced.won_at) == (
+        DealStatus.WON,
+        AT + timedelta(days=9),
+        AT + timedelta(days=9),
+    )
+    assert priced.amount == Money(4_800_000, "USD")
+    assert priced.first_seen_at == AT
+    facts = deal_conversion(priced, "e-amount")
+    assert facts is not None
+    assert (facts.amount, facts.converted_at, facts.opportunity_created_at) == (
+        Money(4_800_000, "USD"),
+        AT + timedelta(days=9),
+        AT,
+    )
+
+
+def test_an_update_arriving_before_the_win_does_not_undo_the_win() -> None:
+    # Given a win, and an update sent before it that arrives after it
+    won = deal_report(event(EventType.DEAL_WON, {"amount": "10"}, at=AT, deal_id="s:W"), "USD")
+    earlier = deal_report(event(EventType.DEAL_UPDATED, {}, at=AT - timedelta(hours=1), deal_id="s:W"), "USD")
+    assert won
+    assert earlier
+    # When folded
+    deal = Deal.first(won).folded(earlier)
+    # Then it is still won at the win's time, with the win's amount, created when the update says
+    assert (deal.status, deal.status_at, deal.amount) == (DealStatus.WON, AT, Money(1000, "USD"))
+    assert deal.first_seen_at == AT - timedelta(hours=1)

@@ -153,6 +153,22 @@ def test_an_open_deal_counts_as_pipeline_until_it_is_won(world: World) -> None:
     assert world.service.pipeline("social")[Model.FIRST_TOUCH] == 0
 
 
+def test_a_hubspot_deal_won_before_its_amount_arrived_is_credited_when_the_amount_comes(world: World) -> None:
+    # Given a HubSpot deal won: the stage only, no amount
+    deal = "hubspot:7001"
+    won = world.service.handle(world.event(EventType.DEAL_WON, {"stage": "closedwon"}, vendor="hubspot", deal_id=deal))
+    assert won.conversion is None
+    # When its amount arrives as a property change, and again (HubSpot retries)
+    amount = {"property": "amount", "value": "4800", "amount": "4800"}
+    priced = world.service.handle(world.event(EventType.DEAL_UPDATED, amount, vendor="hubspot", deal_id=deal))
+    world.service.handle(world.event(EventType.DEAL_UPDATED, amount, vendor="hubspot", deal_id=deal))
+    # Then the deal is credited once, for the amount, and the month's totals hold it once
+    assert priced.conversion is not None
+    assert priced.conversion.amount.minor == 480_000
+    assert world.store.overall(["2026-11"])["2026-11"].conversions == 1
+    assert len({e.event_id for e in world.bus.published}) == 1
+
+
 def test_the_funnel_counts_each_lead_event_once_with_the_campaign_that_brought_it(world: World) -> None:
     journey_of_three(world)
     stage_changes = [e for e in world.lead_bus.published if e.event_type is LeadEventType.STAGE_CHANGED]

@@ -67,6 +67,7 @@ MEETING_THE_CONDITION: dict[tuple[str, str, EventType], dict[str, Any]] = {
         "propertyValue": "contractsent",
     },
     ("hubspot", "deal.propertyChange", EventType.DEAL_WON): {"propertyName": "dealstage", "propertyValue": "closedwon"},
+    ("hubspot", "deal.propertyChange", EventType.DEAL_UPDATED): {"propertyName": "amount", "propertyValue": "5000"},
     ("hubspot", "contact.propertyChange", EventType.ENGAGEMENT_RECORDED): {
         "propertyName": "num_conversion_events",
         "propertyValue": "3",
@@ -101,8 +102,7 @@ UNMAPPED: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "hubspot": [
         ("contact.associationChange", {}),
-        ("deal.creation", {}),
-        ("deal.propertyChange", {"propertyName": "amount", "propertyValue": "5000"}),
+        ("deal.deletion", {}),
     ],
     "salesforce": [("Task", {})],
     "calendly": [("invitee_no_show.created", {})],

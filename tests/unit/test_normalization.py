@@ -93,7 +93,9 @@ def test_event_ids_are_stable_for_the_same_vendor_event() -> None:
             },
             EventType.DEAL_STAGE_CHANGED,
         ),
-        ({"subscriptionType": "deal.propertyChange", "propertyName": "amount"}, EventType.VENDOR_UNMAPPED),
+        ({"subscriptionType": "deal.propertyChange", "propertyName": "amount"}, EventType.DEAL_UPDATED),
+        ({"subscriptionType": "deal.creation"}, EventType.DEAL_UPDATED),
+        ({"subscriptionType": "deal.deletion"}, EventType.VENDOR_UNMAPPED),
         ({"subscriptionType": "ticket.creation"}, EventType.VENDOR_UNMAPPED),
     ],
 )

@@ -1,4 +1,5 @@
-"""HubSpot events onto the taxonomy: contacts, companies, deal stages and form submissions."""
+"""HubSpot events onto the taxonomy: contacts, companies, deals (stages, creation, amounts) and form
+submissions."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ HUBSPOT = HubSpot.name
 # per submission (the form's name changes `recent_conversion_event_name` only when it differs from the last).
 FORM_SUBMISSIONS_PROPERTY = "num_conversion_events"
 ASSOCIATED_COMPANY_PROPERTY = "associatedcompanyid"
+DEAL_AMOUNT_PROPERTY = "amount"
 _WON_STAGES = {"closedwon"}
 _LOST_STAGES = {"closedlost"}
 
@@ -65,4 +67,9 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
             else EventType.DEAL_STAGE_CHANGED
         )
         return canonical(HUBSPOT, event, context, event_type, Subject(deal_id=object_id), change | {"stage": stage})
+    if object_type == "deal" and action in {"creation", "propertyChange"}:
+        # HubSpot sends a deal's amount as its own property change, apart from its stage: the deal record
+        # folds it in (a deal won before its amount arrived is credited when the amount comes).
+        amount = {"amount": value} if prop == DEAL_AMOUNT_PROPERTY and value not in (None, "") else {}
+        return canonical(HUBSPOT, event, context, EventType.DEAL_UPDATED, Subject(deal_id=object_id), change | amount)
     return canonical(HUBSPOT, event, context, EventType.VENDOR_UNMAPPED, Subject(), {"payload": payload})
