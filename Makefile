@@ -83,8 +83,9 @@ synth: $(STAMP) node_modules/.installed
 diff: $(STAMP) node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) diff -c stage=$(STAGE)
 
+# --all: the stage is three stacks (RevOpsHub-<stage>, -schemas, -monitoring); the CLI deploys the main one first.
 deploy: $(STAMP) node_modules/.installed  ## make deploy STAGE=dev (AWS credentials and a bootstrapped account needed)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy -c stage=$(STAGE)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy --all -c stage=$(STAGE)
 
 simulate: $(STAMP)  ## make simulate MODEL=path/to/candidate.json [HUB=https://...] : what-if, nothing written
 	@$(PY) -m ops.simulate $(MODEL) $(if $(HUB),--hub $(HUB))
@@ -108,7 +109,7 @@ redrive: $(STAMP)  ## make redrive STAGE=dev QUEUE=<catalog queue name>: dead le
 	$(PY) -m ops.redrive --stage $(STAGE) --queue $(QUEUE)
 
 destroy: $(STAMP) node_modules/.installed
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy -c stage=$(STAGE)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy --all -c stage=$(STAGE)
 
 clean:
 	rm -rf $(VENV) .lock-venv node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache

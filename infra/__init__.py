@@ -2,6 +2,17 @@
 
 from infra.app import add_checks, build_app, context_from_argv
 from infra.config import STAGES, StageConfig, stage_config
-from infra.stack import RevOpsHubStack
+from infra.stack import RevOpsHubMonitoringStack, RevOpsHubSchemasStack, RevOpsHubStack, StageStacks
 
-__all__ = ["STAGES", "RevOpsHubStack", "StageConfig", "add_checks", "build_app", "context_from_argv", "stage_config"]
+__all__ = [
+    "STAGES",
+    "RevOpsHubMonitoringStack",
+    "RevOpsHubSchemasStack",
+    "RevOpsHubStack",
+    "StageConfig",
+    "StageStacks",
+    "add_checks",
+    "build_app",
+    "context_from_argv",
+    "stage_config",
+]

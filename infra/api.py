@@ -156,6 +156,8 @@ class Api(Construct):
         self.methods: dict[str, apigateway.Method] = {}
         for fn, route in catalog.routes:
             self.methods[route.key] = self._method(route, functions[fn.name])
+        for name in sorted({fn.name for fn, _ in catalog.routes}):
+            self._allow_invoke(functions[name])
         self.web_acl = self._web_acl()
 
     @property
@@ -259,13 +261,35 @@ class Api(Construct):
         )
         return apigateway.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
 
+    def _integration(self, target: DeployedFunction) -> apigateway.Integration:
+        """A Lambda proxy integration without the invoke permission LambdaIntegration adds per method (one per
+        route cost the stack a resource per route): `_allow_invoke` grants each function once."""
+        stack = Stack.of(self)
+        invocations = f"path/2015-03-31/functions/{target.function.function_arn}/invocations"
+        uri = f"arn:{stack.partition}:apigateway:{stack.region}:lambda:{invocations}"
+        return apigateway.Integration(
+            type=apigateway.IntegrationType.AWS_PROXY, integration_http_method="POST", uri=uri
+        )
+
+    def _allow_invoke(self, target: DeployedFunction) -> None:
+        """API Gateway may invoke the function through this API's deployed stage only: any of its routes there,
+        never a console test invocation (its stage is `test-invoke-stage`), which would bypass the signature and
+        token checks the hub relies on."""
+        target.function.add_permission(
+            f"Invoke{self.rest_api.node.id}",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_arn=self.rest_api.arn_for_execute_api(
+                method="*", path="/*", stage=self.rest_api.deployment_stage.stage_name
+            ),
+        )
+
     def _method(self, route: Route, target: DeployedFunction) -> apigateway.Method:
         resource = self.rest_api.root.resource_for_path(route.path)
         path_parameters = re.findall(r"{(\w+)}", route.path)
         method = resource.add_method(
             route.method,
-            # Test invocations from the console would bypass the signature/JWT path the hub relies on.
-            apigateway.LambdaIntegration(target.function, allow_test_invoke=False),
+            self._integration(target),
             authorization_type=(
                 apigateway.AuthorizationType.NONE if route.is_public else apigateway.AuthorizationType.COGNITO
             ),

@@ -10,24 +10,24 @@ from aws_cdk import App, Aspects
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra.config import REPO_ROOT, stage_config
-from infra.stack import RevOpsHubStack
+from infra.stack import StageStacks, stage_stacks
 from shared.catalog import CATALOG, Catalog
 
 
 def add_checks(app: App) -> None:
-    """Nag findings become error/warning annotations on the resources, so `cdk synth` prints them and
-    the infra tests assert there are none."""
+    """Nag findings become error/warning annotations on the resources of every stack, so `cdk synth` prints
+    them and the infra tests assert there are none."""
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     Aspects.of(app).add(ServerlessChecks(verbose=True))
 
 
-def build_app(app: App, *, catalog: Catalog = CATALOG) -> RevOpsHubStack:
-    """The stack of the stage named by the `stage` context (cdk.json defaults it to dev)."""
+def build_app(app: App, *, catalog: Catalog = CATALOG) -> StageStacks:
+    """The stacks of the stage named by the `stage` context (cdk.json defaults it to dev)."""
     stage = app.node.try_get_context("stage")
     stage_config(stage)  # fail before any construct exists when the stage is unknown
-    stack = RevOpsHubStack(app, stage, catalog=catalog)
+    stacks = stage_stacks(app, stage, catalog=catalog)
     add_checks(app)
-    return stack
+    return stacks
 
 
 def cdk_json_context() -> dict[str, Any]:

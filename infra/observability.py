@@ -1,24 +1,26 @@
 """Alarms (dead-letter depth, function errors, throttles and error log lines, API 5XX and latency) to one
-encrypted SNS topic, and one dashboard for the API, the functions and the queues."""
+encrypted SNS topic, and one dashboard for the API, the functions and the queues.
+
+The topic is in the main stack (`AlarmTopic`; people subscribe to it, so it stays where it is). The alarms, the
+log metric filters they count and the dashboard are in the stage's monitoring stack (`Monitoring`): one of each
+per function and an alarm per queue would otherwise take a sixth of the main stack's 500 resources. `Monitoring`
+finds what it watches by the names the catalog gives it (`revops-<stage>-...`), never by reference, so the
+stacks share no export; `tests/infra` checks that every name it watches is one the main stack creates.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from aws_cdk import Duration
-from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import METRICS_NAMESPACE, StageConfig, pascal
-from infra.functions import DeployedFunction
 from infra.security import Keys
 from shared import handoff_metrics
-from shared.catalog import physical_name
+from shared.catalog import Catalog, Function, physical_name
 
 API_P95_LATENCY_MS = 1000
 PERIOD = Duration.minutes(5)
@@ -27,50 +29,68 @@ PERIOD = Duration.minutes(5)
 ERROR_LOG_LINES = logs.FilterPattern.string_value("$.level", "=", "ERROR")
 
 
-class Observability(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        cfg: StageConfig,
-        keys: Keys,
-        api: apigateway.RestApi,
-        functions: Mapping[str, DeployedFunction],
-        queues: Mapping[str, sqs.Queue],
-    ) -> None:
+def alarm_topic_name(stage: str) -> str:
+    return physical_name(stage, "alarms")
+
+
+def api_name(stage: str) -> str:
+    """The REST API's name, the `ApiName` dimension of its metrics (`infra/api.py` names it so)."""
+    return physical_name(stage, "api")
+
+
+def function_log_group_name(stage: str, fn: Function) -> str:
+    """The log group `infra/functions.py` creates for the function, under the name Lambda gives it by default."""
+    return f"/aws/lambda/{physical_name(stage, fn.slug)}"
+
+
+class AlarmTopic(Construct):
+    """In the main stack, under the construct id it has always had (`Observability`), so its logical id and the
+    subscriptions made to it stay."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, cfg: StageConfig, keys: Keys) -> None:
         super().__init__(scope, construct_id)
-        self._cfg = cfg
         self.topic = sns.Topic(
             self,
             "AlarmTopic",
-            topic_name=physical_name(cfg.name, "alarms"),
+            topic_name=alarm_topic_name(cfg.name),
             display_name=f"RevOps Hub {cfg.name} alarms",
             master_key=keys.alarms,
             enforce_ssl=True,
         )
+
+
+class Monitoring(Construct):
+    """In the monitoring stack, which deploys after the main stack: the log groups it filters exist by then."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, cfg: StageConfig, catalog: Catalog) -> None:
+        super().__init__(scope, construct_id)
+        self._cfg = cfg
+        self._catalog = catalog
+        self.topic = sns.Topic.from_topic_arn(
+            self, "AlarmTopic", Stack.of(self).format_arn(service="sns", resource=alarm_topic_name(cfg.name))
+        )
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
-        for queue_name, queue in queues.items():
+        for queue in catalog.queues:
             self._alarm(
-                f"Queue{pascal(queue_name)}Depth",
-                f"{queue_name}-depth",
-                queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=PERIOD),
-                f"Messages are waiting in dead-letter queue {queue_name}: inspect and redrive them.",
+                f"Queue{pascal(queue.name)}Depth",
+                f"{queue.name}-depth",
+                self._queue_depth(queue.name),
+                f"Messages are waiting in dead-letter queue {queue.name}: inspect and redrive them.",
             )
-        for name, deployed in functions.items():
-            fn = deployed.function
+        for fn in catalog.functions:
+            name = fn.name
             # One alarm per function over its three signals (CloudFormation allows 500 resources a stack: an
             # alarm each would cost 3 per function); the dashboard and the description tell them apart.
             self._alarm(
                 f"{pascal(name)}Failures",
-                f"{deployed.spec.slug}-failures",
+                f"{fn.slug}-failures",
                 cloudwatch.MathExpression(
                     expression="FILL(errors, 0) + FILL(throttles, 0) + FILL(error_logs, 0)",
                     using_metrics={
-                        "errors": fn.metric_errors(statistic="Sum", period=PERIOD),
-                        "throttles": fn.metric_throttles(statistic="Sum", period=PERIOD),
-                        "error_logs": self._error_log_lines(name, deployed),
+                        "errors": self._function_metric(fn, "Errors", "Sum"),
+                        "throttles": self._function_metric(fn, "Throttles", "Sum"),
+                        "error_logs": self._error_log_lines(fn),
                     },
                     period=PERIOD,
                     label=f"{name} errors + throttles + ERROR log lines",
@@ -79,27 +99,57 @@ class Observability(Construct):
                 "logged an error it answered without failing (ErrorLogLines, such as a vendor payload the webhook "
                 "receiver could not read, answered 400): the function's metrics say which, its log the traceback.",
             )
-        self._alarm(
-            "Api5xx", "api-5xx", api.metric_server_error(statistic="Sum", period=PERIOD), "The API returned 5XX."
-        )
+        self._alarm("Api5xx", "api-5xx", self._api_metric("5XXError", "Sum"), "The API returned 5XX.")
         self._alarm(
             "ApiLatencyP95",
             "api-latency-p95",
-            api.metric_latency(statistic="p95", period=PERIOD),
+            self._api_metric("Latency", "p95"),
             f"API p95 latency is above {API_P95_LATENCY_MS} ms.",
             threshold=API_P95_LATENCY_MS,
             evaluation_periods=3,
         )
-        self.dashboard = self._dashboard(api, functions, queues)
+        self.dashboard = self._dashboard()
 
-    def _error_log_lines(self, name: str, deployed: DeployedFunction) -> cloudwatch.Metric:
+    def _function_metric(self, fn: Function, metric_name: str, statistic: str) -> cloudwatch.Metric:
+        """What `lambda_.Function.metric_*` would give, for the function by its name."""
+        return cloudwatch.Metric(
+            namespace="AWS/Lambda",
+            metric_name=metric_name,
+            dimensions_map={"FunctionName": physical_name(self._cfg.name, fn.slug)},
+            statistic=statistic,
+            period=PERIOD,
+        )
+
+    def _api_metric(self, metric_name: str, statistic: str) -> cloudwatch.Metric:
+        """What `apigateway.RestApi.metric_*` would give, for the API by its name."""
+        return cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=metric_name,
+            dimensions_map={"ApiName": api_name(self._cfg.name)},
+            statistic=statistic,
+            period=PERIOD,
+        )
+
+    def _queue_depth(self, queue_name: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions_map={"QueueName": physical_name(self._cfg.name, queue_name)},
+            statistic="Maximum",
+            period=PERIOD,
+        )
+
+    def _error_log_lines(self, fn: Function) -> cloudwatch.Metric:
         """A count of the function's ERROR log lines: incidents a function survives raise no Errors metric."""
-        metric_filter = deployed.log_group.add_metric_filter(
-            f"{pascal(name)}ErrorLogLines",
-            filter_name=physical_name(self._cfg.name, f"{deployed.spec.slug}-error-log-lines"),
+        log_group = logs.LogGroup.from_log_group_name(
+            self, f"{pascal(fn.name)}Logs", function_log_group_name(self._cfg.name, fn)
+        )
+        metric_filter = log_group.add_metric_filter(
+            f"{pascal(fn.name)}ErrorLogLines",
+            filter_name=physical_name(self._cfg.name, f"{fn.slug}-error-log-lines"),
             filter_pattern=ERROR_LOG_LINES,
             metric_namespace=METRICS_NAMESPACE,
-            metric_name=f"{pascal(name)}ErrorLogLines",
+            metric_name=f"{pascal(fn.name)}ErrorLogLines",
             metric_value="1",
         )
         return metric_filter.metric(statistic="Sum", period=PERIOD)
@@ -130,15 +180,15 @@ class Observability(Construct):
         self.alarms[name] = alarm
         return alarm
 
-    @staticmethod
-    def _speed_to_lead(functions: Mapping[str, DeployedFunction]) -> list[cloudwatch.GraphWidget]:
+    def _speed_to_lead(self) -> list[cloudwatch.GraphWidget]:
         """The handoff figures sales leaders judge the hub by, from the metrics the handoff functions emit."""
+        functions = {fn.name: fn for fn in self._catalog.functions}
 
         def metric(name: str, function: str, statistic: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
                 metric_name=name,
-                dimensions_map={"service": functions[function].spec.slug},
+                dimensions_map={"service": functions[function].slug},
                 statistic=statistic,
                 period=PERIOD,
                 label=f"{name} {statistic} ({function})",
@@ -162,13 +212,8 @@ class Observability(Construct):
             ),
         ]
 
-    def _dashboard(
-        self,
-        api: apigateway.RestApi,
-        functions: Mapping[str, DeployedFunction],
-        queues: Mapping[str, sqs.Queue],
-    ) -> cloudwatch.Dashboard:
-        fns = [deployed.function for deployed in functions.values()]
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        fns = self._catalog.functions
         dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -181,45 +226,40 @@ class Observability(Construct):
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="API requests and errors",
-                left=[
-                    api.metric_count(statistic="Sum", period=PERIOD),
-                    api.metric_client_error(statistic="Sum", period=PERIOD),
-                    api.metric_server_error(statistic="Sum", period=PERIOD),
-                ],
+                left=[self._api_metric(name, "Sum") for name in ("Count", "4XXError", "5XXError")],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="API latency (ms)",
-                left=[api.metric_latency(statistic=stat, period=PERIOD) for stat in ("p50", "p95", "p99")],
-                right=[api.metric_integration_latency(statistic="p95", period=PERIOD)],
+                left=[self._api_metric("Latency", stat) for stat in ("p50", "p95", "p99")],
+                right=[self._api_metric("IntegrationLatency", "p95")],
                 left_annotations=[cloudwatch.HorizontalAnnotation(value=API_P95_LATENCY_MS, label="p95 alarm")],
                 width=12,
             ),
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Function invocations", left=[fn.metric_invocations(period=PERIOD) for fn in fns], width=8
+                title="Function invocations",
+                left=[self._function_metric(fn, "Invocations", "Sum") for fn in fns],
+                width=8,
             ),
             cloudwatch.GraphWidget(
                 title="Function errors and throttles",
-                left=[fn.metric_errors(period=PERIOD) for fn in fns],
-                right=[fn.metric_throttles(period=PERIOD) for fn in fns],
+                left=[self._function_metric(fn, "Errors", "Sum") for fn in fns],
+                right=[self._function_metric(fn, "Throttles", "Sum") for fn in fns],
                 width=8,
             ),
             cloudwatch.GraphWidget(
                 title="Function duration p95 (ms)",
-                left=[fn.metric_duration(statistic="p95", period=PERIOD) for fn in fns],
+                left=[self._function_metric(fn, "Duration", "p95") for fn in fns],
                 width=8,
             ),
         )
-        dashboard.add_widgets(*self._speed_to_lead(functions))
+        dashboard.add_widgets(*self._speed_to_lead())
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Dead-letter queue depth",
-                left=[
-                    queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=PERIOD)
-                    for queue in queues.values()
-                ],
+                left=[self._queue_depth(queue.name) for queue in self._catalog.queues],
                 width=24,
             )
         )

@@ -1,5 +1,5 @@
-"""Session fixtures for the infra tier: each stack is synthesized once, with cdk-nag applied, and every
-test reads the same template, annotations and cloud assembly."""
+"""Session fixtures for the infra tier: each stage's app (its main, schemas and monitoring stacks) is synthesized
+once, with cdk-nag applied, and every test reads the same templates, annotations and cloud assembly."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import pytest
 
@@ -14,10 +15,10 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from aws_cdk import App
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Annotations, Template
 
-from infra import RevOpsHubStack, build_app
+from infra import RevOpsHubMonitoringStack, RevOpsHubSchemasStack, RevOpsHubStack, build_app
 from infra.app import cdk_json_context
 from shared.catalog import (
     CATALOG,
@@ -73,22 +74,57 @@ REPLAY_API = Function(
 TEST_CATALOG = dataclasses.replace(CATALOG, functions=(*CATALOG.functions, CONTACT_SYNC, REPLAY_API))
 
 
+S = TypeVar("S", bound=Stack)
+
+
 @dataclass(frozen=True)
-class Synth:
-    stage: str
-    catalog: Catalog
-    stack: RevOpsHubStack
+class StackSynth(Generic[S]):
+    """One synthesized stack: its template, its annotations (cdk-nag's findings among them) and its file."""
+
+    stack: S
     template: Template
     annotations: Annotations
-    assembly_dir: Path
-
-    @property
-    def template_path(self) -> Path:
-        return self.assembly_dir / self.stack.template_file
+    template_path: Path
 
     def logical_id(self, construct: object) -> str:
         """Logical id of an L2 construct's CloudFormation resource."""
         return str(self.stack.resolve(construct.node.default_child.logical_id))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Synth:
+    """A stage's stacks. `stack`, `template`, `annotations` and `template_path` are the main stack's."""
+
+    stage: str
+    catalog: Catalog
+    main: StackSynth[RevOpsHubStack]
+    schemas: StackSynth[RevOpsHubSchemasStack]
+    monitoring: StackSynth[RevOpsHubMonitoringStack]
+    assembly_dir: Path
+
+    @property
+    def stacks(self) -> tuple[StackSynth[Any], ...]:
+        return (self.main, self.schemas, self.monitoring)
+
+    @property
+    def stack(self) -> RevOpsHubStack:
+        return self.main.stack
+
+    @property
+    def template(self) -> Template:
+        return self.main.template
+
+    @property
+    def annotations(self) -> Annotations:
+        return self.main.annotations
+
+    @property
+    def template_path(self) -> Path:
+        return self.main.template_path
+
+    def logical_id(self, construct: object) -> str:
+        """Logical id of an L2 construct's CloudFormation resource in the main stack."""
+        return self.main.logical_id(construct)
 
 
 def _synthesize(outdir: Path, stage: str, catalog: Catalog) -> Synth:
@@ -96,29 +132,40 @@ def _synthesize(outdir: Path, stage: str, catalog: Catalog) -> Synth:
     # must stay annotations, so the tests can list every finding instead of dying on the first.
     context = cdk_json_context() | {"stage": stage, "@aws-cdk/core:annotationsInValidationReport": False}
     app = App(outdir=str(outdir), context=context)
-    stack = build_app(app, catalog=catalog)
-    # Annotations.from_stack forces the one synthesis (running the nag aspects); the template and the
-    # assembly below are read from that same, cached synthesis.
-    annotations = Annotations.from_stack(stack)
-    template = Template.from_stack(stack)
-    assembly = app.synth()
-    return Synth(stage, catalog, stack, template, annotations, Path(assembly.directory))
+    stacks = build_app(app, catalog=catalog)
+    # The first Annotations.from_stack synthesizes the app, running the nag aspects; each later one synthesizes it
+    # again (aspects run once per construct, so no finding is added twice). Templates and the assembly are read
+    # from the latest synthesis.
+    annotations = [Annotations.from_stack(stack) for stack in stacks]
+    assembly_dir = Path(app.synth().directory)
+
+    def synthesized(stack: S, stack_annotations: Annotations) -> StackSynth[S]:
+        return StackSynth(stack, Template.from_stack(stack), stack_annotations, assembly_dir / stack.template_file)
+
+    return Synth(
+        stage,
+        catalog,
+        synthesized(stacks.main, annotations[0]),
+        synthesized(stacks.schemas, annotations[1]),
+        synthesized(stacks.monitoring, annotations[2]),
+        assembly_dir,
+    )
 
 
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The deployable dev stack from the real catalog."""
+    """The deployable dev stacks from the real catalog."""
     return _synthesize(tmp_path_factory.mktemp("cdk-dev"), "dev", CATALOG)
 
 
 @pytest.fixture(scope="session")
 def prod_test_catalog(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """A prod stack from the test catalog: rules, schedules, JSON bodies and prod-only settings."""
+    """The prod stacks from the test catalog: rules, schedules, JSON bodies and prod-only settings."""
     return _synthesize(tmp_path_factory.mktemp("cdk-prod"), "prod", TEST_CATALOG)
 
 
 @pytest.fixture(scope="session", params=["dev", "prod_test_catalog"])
 def synth(request: pytest.FixtureRequest) -> Synth:
-    """Each synthesized stack in turn, for checks that hold for every stage and catalog."""
+    """Each synthesized stage in turn, for checks that hold for every stage and catalog."""
     result: Synth = request.getfixturevalue(request.param)
     return result

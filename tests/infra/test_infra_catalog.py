@@ -244,10 +244,8 @@ def test_api_gateway_logs_through_its_own_role(synth: Synth) -> None:
 
 def test_every_catalog_queue_exists_encrypted_with_a_depth_alarm(synth: Synth) -> None:
     synth.template.resource_count_is("AWS::SQS::Queue", len(synth.catalog.queues))
-    alarms = synth.template.find_resources("AWS::CloudWatch::Alarm")
+    alarms = synth.monitoring.template.find_resources("AWS::CloudWatch::Alarm")
     for spec in synth.catalog.queues:
-        queue = synth.stack.data.queues[spec.name]
-        queue_id = synth.logical_id(queue)
         # Then the queue exists under its stage name, KMS-encrypted with the CMK, kept 14 days
         synth.template.has_resource_properties(
             "AWS::SQS::Queue",
@@ -257,18 +255,18 @@ def test_every_catalog_queue_exists_encrypted_with_a_depth_alarm(synth: Synth) -
                 "MessageRetentionPeriod": 14 * 24 * 3600,
             },
         )
-        # And an alarm fires to the SNS topic as soon as one message is visible
+        # And an alarm of the monitoring stack, watching the queue by that name, fires to the SNS topic as soon as
+        # one message is visible
         depth_alarms = [
             a["Properties"]
             for a in alarms.values()
             if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
-            and a["Properties"]["Dimensions"]
-            == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+            and a["Properties"]["Dimensions"] == [{"Name": "QueueName", "Value": physical_name(synth.stage, spec.name)}]
         ]
         assert len(depth_alarms) == 1, spec.name
         alarm = depth_alarms[0]
         assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
-        assert alarm["AlarmActions"] == [{"Ref": synth.logical_id(synth.stack.observability.topic)}]
+        assert alarm["AlarmActions"] == [_alarm_topic_arn(synth)]
 
 
 def test_queues_are_ssl_only(synth: Synth) -> None:
@@ -450,14 +448,39 @@ def test_the_test_catalog_really_exercises_rules_schedules_and_json_bodies(prod_
 # --- observability and outputs ------------------------------------------------------------------------
 
 
+def _alarm_topic_arn(synth: Synth) -> Any:
+    """The topic's ARN as the monitoring stack writes it: built from the name the main stack gives the topic."""
+    arn = synth.monitoring.stack.resolve(synth.monitoring.stack.monitoring.topic.topic_arn)
+    topic_name = _resource(synth, synth.stack.observability.topic)["Properties"]["TopicName"]
+    assert arn == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sns:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":{topic_name}",
+            ],
+        ]
+    }
+    return arn
+
+
 def test_functions_and_api_have_alarms_to_the_encrypted_topic(synth: Synth) -> None:
-    alarms = [a["Properties"] for a in synth.template.find_resources("AWS::CloudWatch::Alarm").values()]
-    topic_ref = [{"Ref": synth.logical_id(synth.stack.observability.topic)}]
-    assert all(alarm["AlarmActions"] == topic_ref for alarm in alarms)
+    # Given the alarms, which live in the monitoring stack and name what they watch, and the main stack's resources
+    alarms = [a["Properties"] for a in synth.monitoring.template.find_resources("AWS::CloudWatch::Alarm").values()]
+    main = synth.template.to_json()["Resources"]
+    topic_arn = [_alarm_topic_arn(synth)]
+    assert all(alarm["AlarmActions"] == topic_arn for alarm in alarms)
     for fn in synth.catalog.functions:
-        function_id = synth.logical_id(synth.stack.functions.by_name[fn.name].function)
-        # And one alarm per function over its Errors, its Throttles and its ERROR log lines (an incident answered
-        # without failing raises no Errors)
+        deployed = synth.stack.functions.by_name[fn.name]
+        function_name = main[synth.logical_id(deployed.function)]["Properties"]["FunctionName"]
+        log_group_name = main[synth.logical_id(deployed.log_group)]["Properties"]["LogGroupName"]
+        # Then there is one alarm per function over its Errors, its Throttles and its ERROR log lines (an incident
+        # answered without failing raises no Errors), of the function the main stack creates under that name
         metric_name = f"{fn.name.title().replace('_', '')}ErrorLogLines"
         watched = [
             {
@@ -467,29 +490,41 @@ def test_functions_and_api_have_alarms_to_the_encrypted_topic(synth: Synth) -> N
             }
             for a in alarms
         ]
-        dimensions = json.dumps([{"Name": "FunctionName", "Value": {"Ref": function_id}}], sort_keys=True)
+        dimensions = json.dumps([{"Name": "FunctionName", "Value": function_name}], sort_keys=True)
         assert any(
             {("Errors", dimensions), ("Throttles", dimensions), (metric_name, "[]")} <= metrics for metrics in watched
         ), fn.name
-        log_group_id = synth.logical_id(synth.stack.functions.by_name[fn.name].log_group)
-        synth.template.has_resource_properties(
+        # And the ERROR lines are counted on the log group the main stack creates for the function
+        synth.monitoring.template.has_resource_properties(
             "AWS::Logs::MetricFilter",
             {
-                "LogGroupName": {"Ref": log_group_id},
+                "LogGroupName": log_group_name,
                 "FilterPattern": '{ $.level = "ERROR" }',
                 "MetricTransformations": [
                     {"MetricNamespace": METRICS_NAMESPACE, "MetricName": metric_name, "MetricValue": "1"}
                 ],
             },
         )
+    api_name = _resource(synth, synth.stack.api.rest_api)["Properties"]["Name"]
     api_metrics = {
-        (a.get("MetricName"), a.get("ExtendedStatistic")) for a in alarms if a.get("Namespace") == "AWS/ApiGateway"
+        (a.get("MetricName"), a.get("ExtendedStatistic"))
+        for a in alarms
+        if a.get("Namespace") == "AWS/ApiGateway" and a["Dimensions"] == [{"Name": "ApiName", "Value": api_name}]
     }
     assert {("5XXError", None), ("Latency", "p95")} <= api_metrics
     synth.template.has_resource_properties(
         "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [synth.logical_id(synth.stack.keys.alarms), "Arn"]}}
     )
-    synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    synth.monitoring.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_the_monitoring_stack_holds_alarms_filters_and_the_dashboard_and_nothing_else(synth: Synth) -> None:
+    # They grow with every function and queue: none of them may take room in the main stack's 500 resources
+    moved = {"AWS::CloudWatch::Alarm", "AWS::Logs::MetricFilter", "AWS::CloudWatch::Dashboard"}
+    assert {resource["Type"] for resource in synth.monitoring.template.to_json()["Resources"].values()} == moved
+    for resource_type in moved:
+        synth.template.resource_count_is(resource_type, 0)
+        synth.schemas.template.resource_count_is(resource_type, 0)
 
 
 def test_stack_outputs(synth: Synth) -> None:

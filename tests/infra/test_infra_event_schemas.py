@@ -1,5 +1,6 @@
-"""The schema registry: one per stage, holding one draft 4 schema per type of every event family the catalog
-publishes, whose content is exactly what `shared/events/schemas.py` generates from the models."""
+"""The schema registry: one per stage, in the stage's schemas stack, holding one draft 4 schema per type of every
+event family the catalog publishes, whose content is exactly what `shared/events/schemas.py` generates from the
+models."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 def _schemas(synth: Synth) -> dict[str, dict[str, Any]]:
     """Properties of every AWS::EventSchemas::Schema, by schema name."""
-    found = synth.template.find_resources("AWS::EventSchemas::Schema")
+    found = synth.schemas.template.find_resources("AWS::EventSchemas::Schema")
     return {resource["Properties"]["SchemaName"]: resource["Properties"] for resource in found.values()}
 
 
@@ -43,9 +44,9 @@ def _published_types(synth: Synth) -> list[StrEnum]:
     return [event_type for source in synth.catalog.event_sources for event_type in family(source).types]
 
 
-def test_one_registry_named_by_stage_and_tagged(synth: Synth) -> None:
-    synth.template.resource_count_is("AWS::EventSchemas::Registry", 1)
-    synth.template.has_resource_properties(
+def test_one_registry_named_by_stage_and_tagged_in_the_schemas_stack(synth: Synth) -> None:
+    synth.schemas.template.resource_count_is("AWS::EventSchemas::Registry", 1)
+    synth.schemas.template.has_resource_properties(
         "AWS::EventSchemas::Registry",
         {
             "RegistryName": physical_name(synth.stage, synth.catalog.bus_name),
@@ -61,12 +62,12 @@ def test_one_schema_per_type_of_every_family_in_that_registry(synth: Synth) -> N
     # Given the schemas of the stack and the event types of every source the catalog publishes under
     schemas = _schemas(synth)
     types = _published_types(synth)
-    registry_id = synth.stack.resolve(synth.stack.event_schemas.registry.logical_id)
+    registry_id = synth.schemas.stack.resolve(synth.schemas.stack.event_schemas.registry.logical_id)
     # Then there is exactly one schema per type, named <source>@<type>, all in the stage's registry
     assert len(types) == (
         len(EventType) + len(LeadEventType) + len(HandoffEventType) + len(FinanceEventType) + len(AttributionEventType)
     )
-    synth.template.resource_count_is("AWS::EventSchemas::Schema", len(types))
+    synth.schemas.template.resource_count_is("AWS::EventSchemas::Schema", len(types))
     assert set(schemas) == {schema_name(event_type) for event_type in types}
     assert {"revops.webhooks@deal.won", "revops.leads@lead.handoff_requested"} <= set(schemas)
     for name, props in schemas.items():
@@ -90,7 +91,7 @@ def test_schema_content_is_the_modules_output(synth: Synth) -> None:
 
 def test_canonical_schemas_keep_the_construct_ids_they_were_deployed_with(synth: Synth) -> None:
     # A new logical id would create the schema again under its old name, which the registry refuses
-    constructs = synth.stack.event_schemas.schemas
+    constructs = synth.schemas.stack.event_schemas.schemas
     for event_type in EventType:
         assert constructs[schema_name(event_type)].node.id == f"Schema{pascal(event_type.value)}"
     for event_type in LeadEventType:
@@ -100,7 +101,16 @@ def test_canonical_schemas_keep_the_construct_ids_they_were_deployed_with(synth:
 def test_registry_and_schemas_need_no_nag_suppression(synth: Synth) -> None:
     # The guard rails find no nag or cfn-lint issue anywhere; here: none had to be suppressed on these resources
     for resource_type in ("AWS::EventSchemas::Registry", "AWS::EventSchemas::Schema"):
-        for logical_id, resource in synth.template.find_resources(resource_type).items():
+        for logical_id, resource in synth.schemas.template.find_resources(resource_type).items():
             metadata = resource.get("Metadata", {})
             assert "cdk_nag" not in metadata, logical_id
             assert "cfn-lint" not in metadata, logical_id
+
+
+def test_the_schemas_stack_holds_the_registry_and_nothing_else(synth: Synth) -> None:
+    # The registry grows with every event type: none of it may take room in the main stack's 500 resources
+    types = {resource["Type"] for resource in synth.schemas.template.to_json()["Resources"].values()}
+    assert types == {"AWS::EventSchemas::Registry", "AWS::EventSchemas::Schema"}
+    for resource_type in types:
+        synth.template.resource_count_is(resource_type, 0)
+        synth.monitoring.template.resource_count_is(resource_type, 0)

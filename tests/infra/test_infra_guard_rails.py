@@ -1,5 +1,5 @@
-"""Guard rails: cdk-nag (AwsSolutions + Serverless) and cfn-lint (+ cfn-lint-serverless) report nothing,
-and every suppression is a reviewed one on a named resource with a reason."""
+"""Guard rails: cdk-nag (AwsSolutions + Serverless) and cfn-lint (+ cfn-lint-serverless) report nothing on any
+stack of a stage, and every suppression is a reviewed one on a named resource with a reason."""
 
 from __future__ import annotations
 
@@ -38,26 +38,47 @@ def _messages(found: list[Any]) -> list[str]:
 
 
 def _metadata(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
-    resources = synth.template.to_json()["Resources"]
-    return [(logical_id, resource.get("Metadata", {})) for logical_id, resource in resources.items()]
+    """Every resource's metadata, in every stack of the stage (logical ids prefixed with the stack's name)."""
+    return [
+        (f"{stack.stack.stack_name}/{logical_id}", resource.get("Metadata", {}))
+        for stack in synth.stacks
+        for logical_id, resource in stack.template.to_json()["Resources"].items()
+    ]
+
+
+def test_every_stack_is_checked(synth: Synth) -> None:
+    # Guards the guard: the checks below loop over synth.stacks, which must be every stack of the app.
+    stack_names = {stack.stack.stack_name for stack in synth.stacks}
+    manifest = json.loads((synth.assembly_dir / "manifest.json").read_text())
+    templates = {
+        artifact["properties"]["templateFile"]
+        for artifact in manifest["artifacts"].values()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    assert templates == {f"{name}.template.json" for name in stack_names}
+    assert {stack.template_path for stack in synth.stacks} == {synth.assembly_dir / name for name in templates}
 
 
 def test_nag_finds_no_unsuppressed_errors(synth: Synth) -> None:
-    # Given the stack synthesized with AwsSolutionsChecks and ServerlessChecks as aspects
-    # When its error annotations are read
-    errors = synth.annotations.find_error("*", NAG_FINDING)
+    # Given the stacks synthesized with AwsSolutionsChecks and ServerlessChecks as aspects
+    # When their error annotations are read
+    errors = [error for stack in synth.stacks for error in stack.annotations.find_error("*", NAG_FINDING)]
     # Then every finding is either fixed or suppressed
     assert _messages(errors) == []
 
 
 def test_nag_finds_no_unsuppressed_warnings(synth: Synth) -> None:
-    warnings = synth.annotations.find_warning("*", NAG_FINDING)
+    warnings = [warning for stack in synth.stacks for warning in stack.annotations.find_warning("*", NAG_FINDING)]
     assert _messages(warnings) == []
 
 
 def test_cdk_itself_reports_no_errors_or_warnings(synth: Synth) -> None:
     # Deprecated props and CDK validation problems surface as annotations too.
-    found = synth.annotations.find_error("*", ANY_MESSAGE) + synth.annotations.find_warning("*", ANY_MESSAGE)
+    found = [
+        message
+        for stack in synth.stacks
+        for message in stack.annotations.find_error("*", ANY_MESSAGE) + stack.annotations.find_warning("*", ANY_MESSAGE)
+    ]
     assert _messages(found) == []
 
 
@@ -77,7 +98,8 @@ def test_every_nag_suppression_is_reviewed_named_and_reasoned(synth: Synth) -> N
         if rule["id"] == "AwsSolutions-IAM5":
             assert rule.get("applies_to"), f"{logical_id}: IAM5 suppressed without applies_to"
     # And no stack-wide suppression exists
-    assert "cdk_nag" not in synth.template.to_json().get("Metadata", {})
+    for stack in synth.stacks:
+        assert "cdk_nag" not in stack.template.to_json().get("Metadata", {}), stack.stack.stack_name
 
 
 def test_cfn_lint_ignores_are_reviewed(synth: Synth) -> None:
@@ -90,11 +112,15 @@ def test_cfn_lint_ignores_are_reviewed(synth: Synth) -> None:
 
 
 def test_cfn_lint_with_serverless_rules_reports_no_errors_or_warnings(synth: Synth) -> None:
-    # Given the synthesized template file
+    # Given each synthesized template file
     # When cfn-lint runs with the cfn-lint-serverless rules appended
-    matches = lint_file(synth.template_path, LINT_ARGS)
+    matches = [(stack, m) for stack in synth.stacks for m in lint_file(stack.template_path, LINT_ARGS)]
     # Then only informational findings (I*) remain
-    problems = [f"{m.rule.id} {m.path_string}: {m.message}" for m in matches if not m.rule.id.startswith("I")]
+    problems = [
+        f"{stack.stack.stack_name} {m.rule.id} {m.path_string}: {m.message}"
+        for stack, m in matches
+        if not m.rule.id.startswith("I")
+    ]
     assert problems == []
 
 
