@@ -80,6 +80,8 @@ def main() -> int:
     from benchmarks.burst import DEFAULT_CONCURRENCY, DEFAULT_DELIVERIES, burst_rows
     from benchmarks.finance import finance_rows
     from benchmarks.handoff_latency import handoff_latency_rows
+    from benchmarks.health import health_rows
+    from benchmarks.health_latency import health_latency_rows
     from benchmarks.mql_latency import mql_latency_rows
     from benchmarks.publish_latency import publish_latency_rows
     from benchmarks.routing import routing_rows
@@ -98,6 +100,8 @@ def main() -> int:
         ("budget view", lambda: budget_latency_rows(int(os.environ.get("BENCH_SPEND_LINES", "100000")))),
         ("attribution", lambda: attribution_rows(int(os.environ.get("BENCH_JOURNEYS", "100000")))),
         ("deal.won → credits", lambda: attribution_latency_rows(int(os.environ.get("BENCH_DEALS", "30")))),
+        ("health", lambda: health_rows(int(os.environ.get("BENCH_HEALTH_ACCOUNTS", "100000")))),
+        ("signal → health", lambda: health_latency_rows(int(os.environ.get("BENCH_HEALTH_SIGNALS", "30")))),
         ("MQL latency", lambda: mql_latency_rows(leads)),
         ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
         ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),

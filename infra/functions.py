@@ -26,7 +26,14 @@ from shared.catalog import Access, Catalog, Function, physical_name
 # The packages deployed as the functions' code: handlers live in `functions`, and import `shared`.
 ASSET_PACKAGES = ("functions", "shared")
 # Configuration the functions read at run time (the scoring model, the routing file), versioned with the code.
-ASSET_CONFIG = ("scoring-model.json", "routing.json", "success-plan.json", "finance.json", "attribution.json")
+ASSET_CONFIG = (
+    "scoring-model.json",
+    "routing.json",
+    "success-plan.json",
+    "finance.json",
+    "attribution.json",
+    "health-model.json",
+)
 # Git-style patterns over the repository root: drop every top-level entry except those packages and the
 # run-time config files (never config/local.*: dev-only secrets), then drop caches and tests inside them.
 ASSET_EXCLUDES = [

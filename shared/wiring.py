@@ -20,6 +20,7 @@ from shared.catalog import (
     HANDOFF_NOTIFICATIONS,
     HANDOFFS,
     LEADS,
+    SUCCESS,
     WEBHOOK_DELIVERIES,
     WEBHOOK_SIGNING_SECRETS,
 )
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from shared.handoffs.notifier import HandoffNotifier
     from shared.handoffs.service import HandoffService
     from shared.leads.service import LeadService
+    from shared.success.accounts import LeadStoreAccounts
+    from shared.success.model import HealthModel
+    from shared.success.product_service import ProductService
+    from shared.success.service import HealthService
     from shared.webhooks.ingest import WebhookIngest
     from shared.webhooks.publishing import OutboxPublisher
     from shared.webhooks.vendor import Vendor
@@ -240,3 +245,51 @@ def attribution_service(environment: FunctionEnvironment) -> AttributionService:
         spend=DynamoDbFinanceStore(dynamodb, environment.table(FINANCE.name)),
         finance=finance,
     )
+
+
+def success_service(environment: FunctionEnvironment) -> HealthService:
+    """The health recorder's, the API's and the nightly's use cases: the success store, the lead store (read
+    only: which account an event or a URL names) and the bus."""
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.adapters.dynamodb_success import DynamoDbHealthStore
+    from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.events.success_events import SUCCESS_EVENT_SOURCE
+    from shared.success.accounts import LeadStoreAccounts
+    from shared.success.intervention_service import InterventionService
+    from shared.success.model import load_health_model
+    from shared.success.service import HealthService
+
+    dynamodb = boto3.client("dynamodb")
+    store = DynamoDbHealthStore(dynamodb, environment.table(SUCCESS.name))
+    accounts = LeadStoreAccounts(DynamoDbLeadRepository(dynamodb, environment.table(LEADS.name)))
+    model = load_health_model()
+    publisher = EventBridgePublisher(boto3.client("events"), environment.bus_name, SUCCESS_EVENT_SOURCE)
+    return HealthService(
+        store=store,
+        accounts=accounts,
+        model=model,
+        publisher=publisher,
+        clock=SystemClock(),
+        interventions=InterventionService(store, accounts, model, publisher),
+    )
+
+
+def success_product_service(environment: FunctionEnvironment) -> ProductService:
+    """The API's: the health service, and over it feedback, analytics, launches and CS campaigns."""
+    from shared.finance.config import load_finance_config
+    from shared.success.product_service import ProductService
+
+    health = success_service(environment)
+    return ProductService(health.store, health, load_finance_config().company_currency)
+
+
+def success_alert_channels(
+    environment: FunctionEnvironment,
+) -> tuple[HealthModel, LeadStoreAccounts, SecretChannels]:
+    """The notifier's: the health model (its playbooks' alerts), the accounts' names, Slack and SES."""
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.success.accounts import LeadStoreAccounts
+    from shared.success.model import load_health_model
+
+    accounts = LeadStoreAccounts(DynamoDbLeadRepository(boto3.client("dynamodb"), environment.table(LEADS.name)))
+    return load_health_model(), accounts, notification_channels(environment)

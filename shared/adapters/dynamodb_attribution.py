@@ -148,7 +148,7 @@ from shared.adapters.dynamodb_attribution_items import (
     totals_from,
     totals_pk,
 )
-from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact, version_condition
+from shared.adapters.dynamodb_items import ConditionalWrite, VersionConflict, key, put_at_version, serialize, transact
 from shared.adapters.dynamodb_reads import batch_get, get_item, partition_items, query_pages
 from shared.attribution.deals import Deal
 from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry, summed_by_stage
@@ -198,17 +198,9 @@ class DynamoDbAttributionStore:
         what = f"deal {deal.deal_id}"
         check_size(item, what)
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=serialize(item),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **version_condition(expected),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            old: Any = exc.response.get("Item")
-            raise StaleDeal(_stale_deal(what, expected, plain(old) if old else None)) from None
+            put_at_version(self._client, self._table, item, expected)
+        except VersionConflict as conflict:
+            raise StaleDeal(_stale_deal(what, expected, conflict.found)) from None
         return stored
 
     # ----------------------------------------------------------------------------------------- conversions

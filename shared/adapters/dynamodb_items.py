@@ -115,3 +115,29 @@ def version_condition(expected: int) -> dict[str, Any]:
         "ExpressionAttributeNames": {"#version": "version"},
         "ExpressionAttributeValues": serialize({":expected": expected}),
     }
+
+
+class VersionConflict(Exception):
+    """A write at a version refused by its condition: `found` is the item as stored then (plain values), None
+    when there was none."""
+
+    def __init__(self, found: dict[str, Any] | None) -> None:
+        super().__init__(found)
+        self.found = found
+
+
+def put_at_version(client: Any, table: str, item: dict[str, Any], expected: int) -> None:
+    """One PutItem of `item` (plain values) read at version `expected` (see `version_condition`): a refusal by
+    the condition raises VersionConflict with the item as stored, anything else propagates."""
+    try:
+        client.put_item(
+            TableName=table,
+            Item=serialize(item),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **version_condition(expected),
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        old: Any = exc.response.get("Item")
+        raise VersionConflict(plain(old) if old else None) from None

@@ -37,6 +37,7 @@ from shared.catalog.model import (
     env_key,
     physical_name,
 )
+from shared.catalog.success import SUCCESS, SUCCESS_DOMAIN
 from shared.catalog.webhooks import (
     OUTBOX_CLAIM_KIND,
     TRACKING_CALLS,
@@ -45,7 +46,9 @@ from shared.catalog.webhooks import (
     WEBHOOKS,
 )
 
-CATALOG = compose("events", (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN, FINANCE_DOMAIN, ATTRIBUTION_DOMAIN))
+CATALOG = compose(
+    "events", (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN, FINANCE_DOMAIN, ATTRIBUTION_DOMAIN, SUCCESS_DOMAIN)
+)
 
 __all__ = [
     "ATTRIBUTION",
@@ -62,6 +65,8 @@ __all__ = [
     "OUTBOX_CLAIM_KIND",
     "STAGE_THROTTLE",
     "STAGE_VARIABLE",
+    "SUCCESS",
+    "SUCCESS_DOMAIN",
     "TRACKING_CALLS",
     "WEBHOOK_DELIVERIES",
     "WEBHOOK_SIGNING_SECRETS",

@@ -18,7 +18,14 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from shared.events import attribution_taxonomy, finance_taxonomy, handoff_taxonomy, lead_taxonomy, taxonomy
+from shared.events import (
+    attribution_taxonomy,
+    finance_taxonomy,
+    handoff_taxonomy,
+    lead_taxonomy,
+    success_taxonomy,
+    taxonomy,
+)
 from shared.events.attribution_events import (
     ATTRIBUTION_EVENT_SOURCE,
     ATTRIBUTION_SCHEMA_VERSION,
@@ -34,6 +41,7 @@ from shared.events.finance_events import (
 )
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HANDOFF_SCHEMA_VERSION, HandoffEvent, HandoffEventType
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LEAD_SCHEMA_VERSION, LeadEvent, LeadEventType
+from shared.events.success_events import SUCCESS_EVENT_SOURCE, SUCCESS_SCHEMA_VERSION, SuccessEvent, SuccessEventType
 
 # What the schemas and the EventBridge envelope need of every detail model.
 REQUIRED_DETAIL_FIELDS = frozenset({"event_id", "event_type", "occurred_at"})
@@ -166,8 +174,31 @@ ATTRIBUTION_EVENTS = EventFamily(
     described=lambda event_type: attribution_taxonomy.describe(AttributionEventType(event_type)).described,
 )
 
+SUCCESS_EVENTS = EventFamily(
+    source=SUCCESS_EVENT_SOURCE,
+    name="customer success event",
+    publisher="the hub's customer success domain",
+    summary="Every change of an account's health, and every account that becomes a churn risk. "
+    "`success_recorder` publishes them as signals arrive (usage, tickets, NPS answers, payments, subscriptions, "
+    "CSM touches); the `success-nightly` schedule publishes the changes time alone makes. Scores are 0-100 to "
+    "two decimals, as lead scores are.",
+    detail_model=SuccessEvent,
+    event_types=SuccessEventType,
+    schema_version=SUCCESS_SCHEMA_VERSION,
+    meaning=lambda event_type: success_taxonomy.describe(SuccessEventType(event_type)).meaning,
+    example=lambda event_type: success_taxonomy.example_event(SuccessEventType(event_type)),
+    described=lambda event_type: success_taxonomy.describe(SuccessEventType(event_type)).described,
+)
+
 # In the order the catalog documents them.
-FAMILIES: tuple[EventFamily, ...] = (WEBHOOK_EVENTS, LEAD_EVENTS, HANDOFF_EVENTS, FINANCE_EVENTS, ATTRIBUTION_EVENTS)
+FAMILIES: tuple[EventFamily, ...] = (
+    WEBHOOK_EVENTS,
+    LEAD_EVENTS,
+    HANDOFF_EVENTS,
+    FINANCE_EVENTS,
+    ATTRIBUTION_EVENTS,
+    SUCCESS_EVENTS,
+)
 
 
 def family(source: str) -> EventFamily:

@@ -41,6 +41,10 @@ class Conflict(HubError):
     status = HTTPStatus.CONFLICT
 
 
+class UnprocessableEntity(HubError):
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
 def json_response(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,19 @@ def put_on_bus(url: str, detail_type: str, count: int = 1) -> None:
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
 
 
+def send_stripe_event(url: str, event_type: str, obj: dict[str, Any]) -> requests.Response:
+    """A Stripe event about `obj` (`data.object`) to the hub at `url`, signed as Stripe does with the hub's local
+    secret; the answer as it came."""
+    from shared.webhooks.vendors import stripe
+
+    secret = json.loads((ROOT / "config/local.secrets.json").read_text())["stripe"][0]
+    now = int(time.time())
+    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": event_type, "created": now}
+    body = json.dumps(event | {"data": {"object": obj}}).encode()
+    headers = {"Stripe-Signature": stripe.sign(secret, body, now), "Content-Type": "application/json"}
+    return requests.post(f"{url}/webhooks/stripe", data=body, headers=headers, timeout=10)
+
+
 def send_standard_webhook(url: str, event_type: str, timestamp: str, data: dict[str, Any]) -> requests.Response:
     """A Standard Webhooks delivery of `{type, timestamp, data}` to the hub at `url`, signed as any sender would
     with the hub's local secret."""
@@ -153,6 +166,16 @@ def send_standard_webhook(url: str, event_type: str, timestamp: str, data: dict[
         "Content-Type": "application/json",
     }
     return requests.post(f"{url}/webhooks/standard", data=body, headers=headers, timeout=10)
+
+
+def eventually(condition: Callable[[], Any], seconds: float = 60, every: float = 0.2) -> Any:
+    """The condition's first truthy result within `seconds`, polled every `every` seconds; fails the test
+    otherwise. For conditions read from the hub over HTTP: there is nothing else to wait on."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(every)
+    assert result, "condition not met in time"
+    return result
 
 
 def settle(url: str, quiet_polls: int = 4) -> None:

@@ -6,9 +6,8 @@ batch fires from its schedule and moves the data-driven credits to its fit."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,19 +17,11 @@ import pytest
 import requests
 from segment.analytics.client import Client
 
-from tests.e2e.conftest import send_standard_webhook, settle, started_hub, token
+from tests.e2e.conftest import eventually, send_standard_webhook, settle, started_hub, token
 
 WRITE_KEY = "local-write-key-dev-only"
 AMOUNT = Decimal("12000.00")
 CENT = Decimal("0.01")
-
-
-def eventually(condition: Callable[[], Any], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.2)  # polling the hub over HTTP: there is nothing else to wait on
-    assert result, "condition not met in time"
-    return result
 
 
 class Hub:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,23 +20,13 @@ import requests
 from segment.analytics import Client
 from slack_sdk.signature import SignatureVerifier
 
-from tests.e2e.conftest import send_standard_webhook, started_hub, token
+from tests.e2e.conftest import eventually, send_standard_webhook, started_hub, token
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_KEY = "local-write-key-dev-only"
 SLACK_SECRET = json.loads((ROOT / "config/local.secrets.json").read_text())["slack"][0]
 AMER_SDRS = {"sdr-maya-chen", "sdr-jordan-reyes", "sdr-sam-okafor"}
 EMEA_SDRS = {"sdr-lena-vogel", "sdr-tobias-brandt", "sdr-oliver-hughes"}
-
-
-def eventually(condition: Callable[[], Any], seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = condition()
-        if result or time.monotonic() > deadline:
-            assert result, "condition not met in time"
-            return result
-        time.sleep(0.1)  # polling the hub over HTTP: there is nothing else to wait on
 
 
 class Hub:

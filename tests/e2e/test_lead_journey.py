@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,8 @@ from segment.analytics.client import Client
 
 from local_runtime.example import SECRETS
 from shared.scoring.model import DEFAULT_MODEL_PATH
-from shared.webhooks.vendors import hubspot, stripe
-from tests.e2e.conftest import ROOT, bus_events, started_hub, token
+from shared.webhooks.vendors import hubspot
+from tests.e2e.conftest import ROOT, bus_events, eventually, send_stripe_event, started_hub, token
 
 WRITE_KEY = "local-write-key-dev-only"
 SECRET = {vendor: values[0] for vendor, values in json.loads(SECRETS.read_text()).items()}
@@ -31,16 +31,6 @@ SECRET = {vendor: values[0] for vendor, values in json.loads(SECRETS.read_text()
 def api(hub: str, method: str, path: str, **kwargs: Any) -> requests.Response:
     headers = {"Authorization": f"Bearer {token('marketing')}"}
     return requests.request(method, f"{hub}{path}", headers=headers, timeout=30, **kwargs)
-
-
-def eventually(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = condition()
-        if result or time.monotonic() > deadline:
-            assert result, "condition not met in time"
-            return result
-        time.sleep(0.2)
 
 
 class Journey:
@@ -56,18 +46,7 @@ class Journey:
         self.segment = Client(WRITE_KEY, host=hub, sync_mode=True, max_retries=0)
 
     def stripe(self, event_type: str, obj: dict[str, Any]) -> None:
-        now = int(time.time())
-        body = json.dumps(
-            {
-                "id": f"evt_{uuid.uuid4().hex}",
-                "object": "event",
-                "type": event_type,
-                "created": now,
-                "data": {"object": obj},
-            }
-        ).encode()
-        headers = {"Stripe-Signature": stripe.sign(SECRET["stripe"], body, now), "Content-Type": "application/json"}
-        response = requests.post(f"{self.hub}/webhooks/stripe", data=body, headers=headers, timeout=10)
+        response = send_stripe_event(self.hub, event_type, obj)
         assert response.status_code == 202, response.text
 
     def hubspot(self, prop: str, value: str) -> None:

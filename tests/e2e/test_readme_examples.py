@@ -93,3 +93,27 @@ def test_attribution_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> 
     assert credits["full_path"] == ["3000.00", "3000.00", "6000.00"]
     assert roi["models"]["linear"]["roi"] == "0.3333"
     assert roi["spend"] == "3000.00"
+
+
+def test_health_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's health walkthrough
+    script = bash_block("### Health, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then the usage is stored, the account is green at 100 as computed by hand, then red at 35 by the cap
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    usage, healthy, red = json.loads(lines[-3]), json.loads(lines[-2]), json.loads(lines[-1])
+    assert usage["recorded"] is True
+    assert (healthy["score"], healthy["band"], healthy["risks"]) == (100.0, "green", [])
+    assert sorted(line["measure"] for line in healthy["breakdown"] if line["score"] is not None) == [
+        "days_past_due",
+        "failed_payments",
+        "feature_adoption",
+        "nps",
+        "seat_utilization",
+    ]
+    assert (red["score"], red["band"], red["caps"][0]["cap"]) == (35.0, "red", "detractor_with_failed_payment")
+    assert "turned red" in red["risks"]
+    mean = sum(line["contribution"] for line in red["breakdown"])
+    assert round(mean, 2) == 70.83

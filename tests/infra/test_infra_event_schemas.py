@@ -26,6 +26,7 @@ from shared.events.schemas import (
     schema_content,
     schema_name,
 )
+from shared.events.success_events import SuccessEventType
 
 if TYPE_CHECKING:
     from enum import StrEnum
@@ -65,7 +66,12 @@ def test_one_schema_per_type_of_every_family_in_that_registry(synth: Synth) -> N
     registry_id = synth.schemas.stack.resolve(synth.schemas.stack.event_schemas.registry.logical_id)
     # Then there is exactly one schema per type, named <source>@<type>, all in the stage's registry
     assert len(types) == (
-        len(EventType) + len(LeadEventType) + len(HandoffEventType) + len(FinanceEventType) + len(AttributionEventType)
+        len(EventType)
+        + len(LeadEventType)
+        + len(HandoffEventType)
+        + len(FinanceEventType)
+        + len(AttributionEventType)
+        + len(SuccessEventType)
     )
     synth.schemas.template.resource_count_is("AWS::EventSchemas::Schema", len(types))
     assert set(schemas) == {schema_name(event_type) for event_type in types}

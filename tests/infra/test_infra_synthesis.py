@@ -123,6 +123,7 @@ def test_functions_share_one_asset_with_only_code_and_runtime_config(synth: Synt
     assert sorted(path.name for path in (staged / "config").iterdir()) == [
         "attribution.json",
         "finance.json",
+        "health-model.json",
         "routing.json",
         "scoring-model.json",
         "success-plan.json",

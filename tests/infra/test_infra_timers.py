@@ -60,4 +60,4 @@ def test_only_the_notifiers_may_send_email(dev: Synth) -> None:
     for fn in dev.catalog.functions:
         statements = _policy_statements(dev, dev.stack.functions.by_name[fn.name].role)
         sends = [s for s in statements if "ses:SendEmail" in _as_list(s["Action"])]
-        assert bool(sends) == (fn.name in {"handoff_notifier", "budget_notifier"}), fn.name
+        assert bool(sends) == (fn.name in {"handoff_notifier", "budget_notifier", "success_notifier"}), fn.name

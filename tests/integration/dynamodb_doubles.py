@@ -1,10 +1,13 @@
 """What the DynamoDB stores' own tests put around a moto client: a client that answers in small pieces as a
-large or loaded table does, and the record of the operations a store calls."""
+large or loaded table does, clients whose transactions are cancelled, and the record of the operations a store
+calls."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
 
 
 class SmallPages:
@@ -37,6 +40,49 @@ class Starved(SmallPages):
 
     def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
         return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+
+class CancelledTransactions:
+    """A client whose next `times` transactions are cancelled with `code` on their `on` item (first or last),
+    the others' reasons "None", without any item; the transactions after them go through."""
+
+    def __init__(self, client: Any, code: str, times: int, on: Literal["first", "last"] = "last") -> None:
+        self._client, self._code, self.times, self._on = client, code, times, on
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]], **request: Any) -> dict[str, Any]:
+        if self.times <= 0:
+            result: dict[str, Any] = self._client.transact_write_items(TransactItems=TransactItems, **request)
+            return result
+        self.times -= 1
+        reasons: list[dict[str, Any]] = [{"Code": "None"}] * len(TransactItems)
+        reasons[0 if self._on == "first" else -1] = {"Code": self._code}
+        response: Any = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+            "CancellationReasons": reasons,
+        }
+        raise ClientError(response, "TransactWriteItems")
+
+
+class WithoutItems:
+    """A client whose transactions' cancellations carry no item (as without ALL_OLD)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]], **request: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = self._client.transact_write_items(TransactItems=TransactItems, **request)
+        except ClientError as exc:
+            for reason in exc.response.get("CancellationReasons", []):
+                reason.pop("Item", None)
+            raise
+        return result
 
 
 def counted_calls(client: Any) -> tuple[list[str], Callable[[Callable[[], object]], list[str]]]:

@@ -65,7 +65,7 @@ from shared.errors import InvalidInput, TooLarge
 from shared.finance.money import Money
 from tests.attribution_fakes import InMemoryAttributionStore
 from tests.integration.conftest import STAGE, only_table
-from tests.integration.dynamodb_doubles import SmallPages, Starved, counted_calls
+from tests.integration.dynamodb_doubles import CancelledTransactions, SmallPages, Starved, counted_calls
 
 TABLE = physical_name(STAGE, ATTRIBUTION.name)
 T0 = datetime(2026, 11, 20, 15, 30, 0, 123456, tzinfo=UTC)
@@ -1586,27 +1586,6 @@ def test_a_fit_too_large_is_refused_before_anything_is_written(dynamo: tuple[Dyn
     assert repo.latest_fit() is None
 
 
-class _Cancelling:
-    """A client whose next `times` transactions are cancelled with `code` on their first item."""
-
-    def __init__(self, client: Any, code: str, times: int) -> None:
-        self._client, self._code, self.times = client, code, times
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def transact_write_items(self, TransactItems: list[dict[str, Any]], **request: Any) -> dict[str, Any]:
-        if self.times <= 0:
-            result: dict[str, Any] = self._client.transact_write_items(TransactItems=TransactItems, **request)
-            return result
-        self.times -= 1
-        response: Any = {
-            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-            "CancellationReasons": [{"Code": "None"}] * (len(TransactItems) - 1) + [{"Code": self._code}],
-        }
-        raise ClientError(response, "TransactWriteItems")
-
-
 def test_a_transaction_conflict_is_tried_again(
     dynamo: tuple[DynamoDbAttributionStore, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1614,19 +1593,19 @@ def test_a_transaction_conflict_is_tried_again(
     monkeypatch.setattr("shared.adapters.dynamodb_attribution.time.sleep", lambda _: None)
     # Conflicts fewer times than the attempts: recorded
     one = conversion("deal:1", (("paid_search", "c1"),))
-    flaky = _Cancelling(client, "TransactionConflict", RECORD_ATTEMPTS - 1)
+    flaky = CancelledTransactions(client, "TransactionConflict", RECORD_ATTEMPTS - 1)
     assert DynamoDbAttributionStore(flaky, TABLE).record(one) is True
     assert flaky.times == 0
     # Every time: RecordConflict, nothing written
     two = conversion("deal:2", (("paid_search", "c1"),))
-    always = _Cancelling(client, "TransactionConflict", RECORD_ATTEMPTS)
+    always = CancelledTransactions(client, "TransactionConflict", RECORD_ATTEMPTS)
     with pytest.raises(RecordConflict, match=r"is being written by another transaction \(4 attempts\)"):
         DynamoDbAttributionStore(always, TABLE).record(two)
     repo = DynamoDbAttributionStore(client, TABLE)
     assert repo.conversion("deal:2") is None
     assert repo.channel_totals(NOV) == recomputed([one])[1]
     # The data-driven batch hears of a conflict as StaleCredits (it reads again)
-    busy = _Cancelling(client, "TransactionConflict", 1)
+    busy = CancelledTransactions(client, "TransactionConflict", 1)
     with pytest.raises(StaleCredits, match="is being written by another transaction"):
         DynamoDbAttributionStore(busy, TABLE).replace_data_driven(one, *data_driven(one, FIT), "f1")
     assert repo.conversion("deal:1") == one
@@ -1635,7 +1614,7 @@ def test_a_transaction_conflict_is_tried_again(
 @pytest.mark.parametrize("code", ["ValidationError", "ThrottlingError"])
 def test_other_cancellations_propagate(dynamo: tuple[DynamoDbAttributionStore, Any], code: str) -> None:
     _, client = dynamo
-    repo = DynamoDbAttributionStore(_Cancelling(client, code, 1), TABLE)
+    repo = DynamoDbAttributionStore(CancelledTransactions(client, code, 1), TABLE)
     with pytest.raises(ClientError, match="TransactionCanceledException"):
         repo.record(conversion("deal:1"))
 
@@ -1730,17 +1709,17 @@ def test_transaction_conflicts_of_stage_entries_and_pipeline_are_tried_again(
     _, client = dynamo
     monkeypatch.setattr("shared.adapters.dynamodb_attribution.time.sleep", lambda _: None)
     repo = DynamoDbAttributionStore(client, TABLE)
-    flaky = _Cancelling(client, "TransactionConflict", RECORD_ATTEMPTS - 1)
+    flaky = CancelledTransactions(client, "TransactionConflict", RECORD_ATTEMPTS - 1)
     assert DynamoDbAttributionStore(flaky, TABLE).record_stage_entry(entry("e1")) is True
-    always = _Cancelling(client, "TransactionConflict", RECORD_ATTEMPTS)
+    always = CancelledTransactions(client, "TransactionConflict", RECORD_ATTEMPTS)
     with pytest.raises(RecordConflict, match=r"is being written by another transaction \(4 attempts\)"):
         DynamoDbAttributionStore(always, TABLE).record_stage_entry(entry("e2"))
     assert repo.funnel([NOV])["Lead"] == StageCounts(1, 0, 0)
     assert repo.record_stage_entry(entry("e2")) is True  # nothing of it was written
-    flaky = _Cancelling(client, "TransactionConflict", RECORD_ATTEMPTS - 1)
+    flaky = CancelledTransactions(client, "TransactionConflict", RECORD_ATTEMPTS - 1)
     DynamoDbAttributionStore(flaky, TABLE).set_pipeline("d1", pipe({"c1": 5}), 0)
     assert repo.deal_pipeline("d1") == DealPipeline("d1", pipe({"c1": 5}), 1)
-    always = _Cancelling(client, "TransactionConflict", RECORD_ATTEMPTS)
+    always = CancelledTransactions(client, "TransactionConflict", RECORD_ATTEMPTS)
     with pytest.raises(RecordConflict, match=r"pipeline TOTAL is being written by another transaction"):
         DynamoDbAttributionStore(always, TABLE).set_pipeline("d1", None, 1)
     assert repo.deal_pipeline("d1") == DealPipeline("d1", pipe({"c1": 5}), 1)

@@ -1,0 +1,34 @@
+"""EventBridge target: an intervention that starts tells its playbook's Slack channel and emails (SES), with
+the account, why, the health before and the CSM task. A failure is retried, then lands in the function's
+failure queue with the event (redrivable); a retry may repeat a message that did go out (at least once)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import envelopes, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.events.success_events import SuccessEvent
+from shared.function_environment import environment_of
+from shared.observability import logger, metrics, traced
+from shared.permanent_failures import dead_letter_permanent_failures
+from shared.success.alerts import intervention_alerts
+from shared.wiring import success_alert_channels
+
+environment = environment_of(__name__)
+model, accounts, channels = success_alert_channels(environment)
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+@dead_letter_permanent_failures(environment)
+@event_parser(model=SuccessEvent, envelope=envelopes.EventBridgeEnvelope)
+def handler(event: SuccessEvent, context: LambdaContext) -> dict[str, Any]:
+    if event.tenant_id is None:
+        return {"slack": None, "email": None, "note": "an intervention names its account"}
+    sent = channels()
+    slack, email = intervention_alerts(event, model, accounts.name_of(event.tenant_id), sent.hub_url)
+    posted = sent.chat.post(slack) if slack else None
+    mailed = sent.email.send(email) if email else None
+    metrics.add_metric(name="InterventionAlerts", unit="Count", value=int(bool(posted)) + int(bool(mailed)))
+    return {"slack": posted, "email": mailed, "playbook": event.playbook}

@@ -1,0 +1,37 @@
+"""EventBridge target: usage, tickets, NPS answers, payments, subscriptions and CSM touches are kept as their
+account's health signals, and the account's health is recomputed; a change (and a new churn risk) is
+published. A signal whose account the hub does not know yet is parked under its subject and adopted by the
+next signal about the same subject (never retried: a retry would hold the rule's other events back). A
+signal that can never be read (a negative seat count) goes to the dead-letter queue at once with the reason."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.events.canonical import CanonicalEvent
+from shared.function_environment import environment_of
+from shared.observability import logger, metrics, traced
+from shared.permanent_failures import dead_letter_permanent_failures
+from shared.wiring import success_service
+
+environment = environment_of(__name__)
+service = success_service(environment)
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+@dead_letter_permanent_failures(environment)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    outcome = service.handle(CanonicalEvent.model_validate(event.get("detail")))
+    if outcome.events:
+        metrics.add_metric(name="HealthEventsPublished", unit="Count", value=len(outcome.events))
+    logger.info("health signal handled", extra={"tenant_id": outcome.tenant_id, "note": outcome.note})
+    health = outcome.health
+    return {
+        "tenant_id": outcome.tenant_id,
+        "score": None if health is None or health.score_hundredths is None else health.score_hundredths / 100,
+        "band": health.band if health else None,
+        "published": [e.event_type.value for e in outcome.events],
+        "note": outcome.note,
+    }

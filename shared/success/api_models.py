@@ -1,0 +1,255 @@
+"""Request and response models of the health and usage routes (the OpenAPI document is generated from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.scoring.results import points
+from shared.success.engine import Health, Trend
+from shared.success.expansion import Readiness
+from shared.success.interventions import Effectiveness, Intervention
+from shared.success.service import HealthView
+from shared.success.signals import MAX_FEATURES
+
+FeatureName = Annotated[str, Field(min_length=1, max_length=100)]
+EventCount = Annotated[int, Field(ge=0, le=10**12)]
+
+
+class UsageMetrics(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active_users: int | None = Field(None, ge=0, le=10**12, description="Distinct users active in the period")
+    licensed_seats: int | None = Field(None, ge=0, le=10**12, description="Seats the plan licenses")
+    api_calls: int | None = Field(None, ge=0, le=10**12)
+    features: dict[FeatureName, EventCount] | None = Field(
+        None,
+        max_length=MAX_FEATURES,
+        description=f"Feature -> events in the period (at most {MAX_FEATURES} features; names up to 100 characters)",
+    )
+
+
+class UsageReportRequest(BaseModel):
+    """Unknown fields are refused (a misspelled metric would silently count nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(
+        min_length=1, max_length=300, description="The hub's account id, a vendor-qualified id or the domain"
+    )
+    message_id: str = Field(
+        min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$", description="The caller's id of this report"
+    )
+    timestamp: AwareDatetime = Field(description="When the usage was measured (ISO 8601 with an offset)")
+    metrics: UsageMetrics
+
+
+class UsageAccepted(BaseModel):
+    tenant_id: str
+    message_id: str
+    recorded: bool = Field(description="False: this message id was reported before with the same body")
+    score: float | None
+    band: str | None
+
+
+class MeasureLineView(BaseModel):
+    measure: str
+    group: str
+    value: str | None = Field(description="The raw value measured (a decimal or a category, as text); null: NA")
+    score: int | None = Field(description="The measure's score, 0-100; null: NA")
+    weight: int
+    contribution: float = Field(description="Its share of the score; every line (and each cap) sums to `score`")
+
+
+class CapView(BaseModel):
+    cap: str
+    contribution: float = Field(description="What the cap took away (negative)")
+
+
+class TrendView(BaseModel):
+    d7: float | None
+    d30: float | None
+    direction: str
+
+
+class HealthResponse(BaseModel):
+    tenant_id: str
+    as_of: datetime
+    model_version: str
+    score: float | None
+    band: str | None
+    trend: TrendView
+    breakdown: list[MeasureLineView]
+    caps: list[CapView]
+    na: list[str] = Field(description="The measures without data: left out, the others' weights renormalized")
+    risks: list[str]
+
+    @staticmethod
+    def of(view: HealthView) -> HealthResponse:
+        health, trend = view.health, view.trend
+        return HealthResponse(
+            tenant_id=view.tenant_id,
+            as_of=health.as_of,
+            model_version=health.model_version,
+            score=_points(health.score_hundredths),
+            band=health.band,
+            trend=_trend(trend),
+            breakdown=[_line(health, i) for i in range(len(health.lines))],
+            caps=[CapView(cap=a.cap, contribution=points(a.hundredths)) for a in health.adjustments],
+            na=health.na,
+            risks=view.risks,
+        )
+
+
+def _line(health: Health, index: int) -> MeasureLineView:
+    line = health.lines[index]
+    return MeasureLineView(
+        measure=line.measure,
+        group=line.group.value,
+        value=None if line.value is None else str(line.value),
+        score=line.score,
+        weight=line.weight,
+        contribution=points(line.contribution_hundredths),
+    )
+
+
+def _trend(trend: Trend) -> TrendView:
+    return TrendView(d7=_points(trend.d7_hundredths), d30=_points(trend.d30_hundredths), direction=trend.direction)
+
+
+def _points(hundredths: int | None) -> float | None:
+    return None if hundredths is None else points(hundredths)
+
+
+class InterventionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(min_length=1, max_length=300, description="The hub's account id, a vendor id or the domain")
+    playbook: str = Field(min_length=1, max_length=64, description="A playbook of config/health-model.json")
+    reason: str = Field(min_length=1, max_length=1000, description="Why (required): kept on the intervention")
+
+
+class InterventionView(BaseModel):
+    intervention_id: str
+    tenant_id: str
+    playbook: str
+    trigger: str
+    reason: str
+    status: str
+    opened_at: datetime
+    requested_by: str | None
+    task_title: str
+    task_due_at: datetime
+    evaluate_at: datetime
+    score_before: float | None
+    band_before: str | None
+    closed_at: datetime | None
+    score_after: float | None
+    band_after: str | None
+    outcome: str | None
+
+    @staticmethod
+    def of(one: Intervention) -> InterventionView:
+        return InterventionView(
+            intervention_id=one.intervention_id,
+            tenant_id=one.tenant_id,
+            playbook=one.playbook,
+            trigger=one.trigger.value,
+            reason=one.reason,
+            status=one.status.value,
+            opened_at=one.opened_at,
+            requested_by=one.requested_by,
+            task_title=one.task_title,
+            task_due_at=one.task_due_at,
+            evaluate_at=one.evaluate_at,
+            score_before=_points(one.score_before),
+            band_before=one.band_before,
+            closed_at=one.closed_at,
+            score_after=_points(one.score_after),
+            band_after=one.band_after,
+            outcome=one.outcome.value if one.outcome else None,
+        )
+
+
+class InterventionList(BaseModel):
+    items: list[InterventionView]
+    next_cursor: str | None
+
+
+class PlaybookEffectiveness(BaseModel):
+    playbook: str
+    opened: int
+    closed: int
+    improved: int
+    unchanged: int
+    worsened: int
+    mean_score_change: float | None = Field(description="Of the closed ones with a score before and after")
+
+    @staticmethod
+    def of(report: Effectiveness) -> PlaybookEffectiveness:
+        return PlaybookEffectiveness(
+            playbook=report.playbook,
+            opened=report.opened,
+            closed=report.closed,
+            improved=report.improved,
+            unchanged=report.unchanged,
+            worsened=report.worsened,
+            mean_score_change=_points(report.mean_change_hundredths),
+        )
+
+
+class PlaybookReport(BaseModel):
+    playbooks: list[PlaybookEffectiveness]
+
+
+class EvidenceView(BaseModel):
+    component: str
+    measure: str
+    value: str | None = Field(description="The measure's raw value (a decimal or a category, as text); null: NA")
+    score: int
+    weight: int
+    contribution: float = Field(description="Its share of the readiness; the lines sum to `readiness`")
+
+
+class SuggestionView(BaseModel):
+    product: str
+    name: str
+    because: list[str] = Field(description="The features used in the last 30 days that suggest it")
+
+
+class ExpansionResponse(BaseModel):
+    tenant_id: str
+    as_of: datetime
+    readiness: float
+    ready: bool = Field(description="At or above the model's `expansion.ready_from`: an expansion signal")
+    health_score: float | None
+    band: str | None
+    evidence: list[EvidenceView]
+    suggestions: list[SuggestionView]
+
+    @staticmethod
+    def of(view: HealthView, readiness: Readiness) -> ExpansionResponse:
+        return ExpansionResponse(
+            tenant_id=view.tenant_id,
+            as_of=view.health.as_of,
+            readiness=points(readiness.score_hundredths),
+            ready=readiness.ready,
+            health_score=_points(view.health.score_hundredths),
+            band=view.health.band,
+            evidence=[
+                EvidenceView(
+                    component=e.component,
+                    measure=e.measure,
+                    value=None if e.value is None else str(e.value),
+                    score=e.score,
+                    weight=e.weight,
+                    contribution=points(e.contribution_hundredths),
+                )
+                for e in readiness.evidence
+            ],
+            suggestions=[
+                SuggestionView(product=s.product, name=s.name, because=s.because) for s in readiness.suggestions
+            ],
+        )

@@ -1,0 +1,162 @@
+"""What each measure of the health model reads from an account's signals at a moment: a raw value (a Decimal,
+or a category for the subscription status), or None when there is nothing to read (NA).
+
+Every function sees only the signals at or before the moment (`as_of`), so a score recomputed for a past moment
+from the whole log is the score that was computed then."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from statistics import median
+
+from shared.success.model import HealthModel, Measure, MeasureValue
+from shared.success.signals import Signal, SignalKind
+
+RawValue = Decimal | str
+SECONDS_PER_DAY = 86_400
+RATIO_PLACES = Decimal("0.0001")
+HOURS_PLACES = Decimal("0.01")
+
+
+class Window:
+    """An account's signals up to a moment, oldest first, and what a measure's window keeps of them."""
+
+    def __init__(self, signals: Sequence[Signal], as_of: datetime) -> None:
+        self.as_of = as_of
+        self.signals = [s for s in signals if s.at <= as_of]
+
+    def since(self, days: int) -> list[Signal]:
+        start = self.as_of - timedelta(days=days)
+        return [s for s in self.signals if s.at > start]
+
+    def of(self, *kinds: SignalKind, days: int | None = None) -> list[Signal]:
+        pool = self.signals if days is None else self.since(days)
+        return [s for s in pool if s.kind in kinds]
+
+
+def raw_value(measure: Measure, model: HealthModel, window: Window) -> RawValue | None:
+    return _READERS[measure.value](measure, model, window)
+
+
+def _seat_utilization(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    for report in reversed(window.of(SignalKind.USAGE, days=measure.window_days)):
+        active, seats = report.values.get("active_users"), report.values.get("licensed_seats")
+        if active is not None and seats:
+            return (Decimal(active) / Decimal(seats)).quantize(RATIO_PLACES)
+    return None
+
+
+def _feature_adoption(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    reports = [r for r in window.of(SignalKind.USAGE, days=measure.window_days) if "features" in r.values]
+    if not reports:
+        return None
+    used = {name for r in reports for name, events in r.values["features"].items() if events > 0}
+    return Decimal(len(used))
+
+
+def _active_user_trend(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    reports = [r for r in window.of(SignalKind.USAGE) if r.values.get("active_users") is not None]
+    start = window.as_of - timedelta(days=measure.window_days)
+    before = [r for r in reports if r.at <= start]
+    if not before or not reports or reports[-1] is before[-1]:
+        return None
+    first, last = before[-1].values["active_users"], reports[-1].values["active_users"]
+    if first == 0:
+        return None
+    return (Decimal(last - first) * 100 / Decimal(first)).quantize(HOURS_PLACES)
+
+
+def _open_tickets(window: Window, model: HealthModel, high_only: bool) -> RawValue | None:
+    opened = window.of(SignalKind.TICKET_OPENED)
+    if not opened:
+        return None
+    solved = {s.values["ticket_id"] for s in window.of(SignalKind.TICKET_SOLVED)}
+    severe = set(model.high_severity)
+    still_open = {
+        s.values["ticket_id"]
+        for s in opened
+        if s.values["ticket_id"] not in solved and (not high_only or s.values.get("priority") in severe)
+    }
+    return Decimal(len(still_open))
+
+
+def _hours_to_resolve(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    opened_at: dict[str, datetime] = {}
+    for s in window.of(SignalKind.TICKET_OPENED):
+        opened_at.setdefault(s.values["ticket_id"], s.at)
+    hours = [
+        Decimal(int((s.at - opened_at[s.values["ticket_id"]]).total_seconds())) / 3600
+        for s in window.of(SignalKind.TICKET_SOLVED, days=measure.window_days)
+        if s.values["ticket_id"] in opened_at
+    ]
+    return Decimal(median(hours)).quantize(HOURS_PLACES) if hours else None
+
+
+def _nps(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    answers = window.of(SignalKind.NPS, days=measure.window_days)
+    return Decimal(answers[-1].values["nps"]) if answers else None
+
+
+def _failed_payments(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    if not window.of(SignalKind.PAYMENT_SUCCEEDED, SignalKind.PAYMENT_FAILED):
+        return None
+    return Decimal(len(window.of(SignalKind.PAYMENT_FAILED, days=measure.window_days)))
+
+
+def _days_past_due(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    payments = window.of(SignalKind.PAYMENT_SUCCEEDED, SignalKind.PAYMENT_FAILED)
+    if not payments:
+        return None
+    outstanding: datetime | None = None  # the first failure since the latest success
+    for payment in payments:
+        if payment.kind is SignalKind.PAYMENT_SUCCEEDED:
+            outstanding = None
+        elif outstanding is None:
+            outstanding = payment.at
+    if outstanding is None:
+        return Decimal(0)
+    return Decimal(int((window.as_of - outstanding).total_seconds()) // SECONDS_PER_DAY)
+
+
+def _subscription_status(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    changes = window.of(SignalKind.SUBSCRIPTION, days=measure.window_days)
+    if not changes:
+        return None
+    latest = changes[-1]
+    earlier = [
+        c
+        for c in window.of(SignalKind.SUBSCRIPTION)
+        if c.at <= latest.at
+        and c is not latest
+        and c.values.get("subscription_id") == latest.values.get("subscription_id")
+        and c.values.get("quantity") is not None
+    ]
+    quantity = latest.values.get("quantity")
+    if earlier and quantity is not None and quantity < earlier[-1].values["quantity"]:
+        return "downgraded"
+    status = latest.values.get("status")
+    return str(status) if status else None
+
+
+def _days_since_touch(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    touches = window.of(SignalKind.TOUCH, days=measure.window_days)
+    if not touches:
+        return None
+    return Decimal(int((window.as_of - touches[-1].at).total_seconds()) // SECONDS_PER_DAY)
+
+
+_READERS: dict[MeasureValue, Callable[[Measure, HealthModel, Window], RawValue | None]] = {
+    MeasureValue.SEAT_UTILIZATION: _seat_utilization,
+    MeasureValue.FEATURE_ADOPTION: _feature_adoption,
+    MeasureValue.ACTIVE_USER_TREND: _active_user_trend,
+    MeasureValue.OPEN_TICKETS: lambda _m, model, window: _open_tickets(window, model, high_only=False),
+    MeasureValue.HIGH_SEVERITY_TICKETS: lambda _m, model, window: _open_tickets(window, model, high_only=True),
+    MeasureValue.HOURS_TO_RESOLVE: _hours_to_resolve,
+    MeasureValue.NPS: _nps,
+    MeasureValue.FAILED_PAYMENTS: _failed_payments,
+    MeasureValue.DAYS_PAST_DUE: _days_past_due,
+    MeasureValue.SUBSCRIPTION_STATUS: _subscription_status,
+    MeasureValue.DAYS_SINCE_TOUCH: _days_since_touch,
+}

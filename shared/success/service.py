@@ -1,0 +1,358 @@
+"""The customer health use cases: keep a signal and recompute the account's health, take a usage report,
+answer an account's health, and recompute every account at night. An account that becomes a churn risk has
+its churn playbooks opened (`intervention_service`) in the same step.
+
+Health is never stored as the truth: the signal log is. The stored snapshot is the memory of what was last
+published, so a change (and a churn risk) is published once. Events go on the bus before the snapshot is
+saved, with ids derived from the cause: a failure in between is retried and publishes the same ids again,
+which consumers de-duplicate, rather than losing the change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.events.canonical import CanonicalEvent, EventType
+from shared.events.success_events import SuccessEvent, SuccessEventType
+from shared.leads.identity import normalize_email
+from shared.scoring.results import points
+from shared.success.engine import TREND_DAYS, Health, Trend, evaluate, trend_of
+from shared.success.expansion import Readiness, readiness_of
+from shared.success.intervention_service import InterventionService
+from shared.success.interventions import Intervention
+from shared.success.model import HealthModel
+from shared.success.ports import AccountDirectory, StaleHealth, StoredHealth, SuccessStore
+from shared.success.renewals import RenewalAtRisk, renewal_at_risk
+from shared.success.signals import Signal, SignalKind, signal_of, usage_values
+from shared.webhooks.ports import Clock, EventPublisher
+
+SAVE_ATTEMPTS = 3
+
+
+PARKED = "unlinked:"  # the log of signals whose account was not known yet, per subject reference
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class UnknownTenant(LookupError):
+    """A `{tenant_id}` that names no account the hub knows (404)."""
+
+
+class MessageIdReused(Exception):
+    """A report's message id was used before with another body (409)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    tenant_id: str | None = None
+    health: Health | None = None
+    events: list[SuccessEvent] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class HealthView:
+    tenant_id: str
+    health: Health
+    trend: Trend
+    risks: list[str]
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    tenant_id: str
+    message_id: str
+    timestamp: datetime
+    metrics: Mapping[str, Any]
+
+
+class HealthService:
+    def __init__(
+        self,
+        store: SuccessStore,
+        accounts: AccountDirectory,
+        model: HealthModel,
+        publisher: EventPublisher | None,
+        clock: Clock,
+        interventions: InterventionService | None = None,
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.model = model
+        self._publisher = publisher
+        self._clock = clock
+        self.interventions = interventions
+
+    # ------------------------------------------------------------------------------------------ signals
+
+    def handle(self, event: CanonicalEvent) -> Outcome:
+        """A canonical event from the bus: kept as its account's signal, and the account's health recomputed."""
+        signal = signal_of(event, self.model)
+        if signal is None:
+            return Outcome(note=f"{event.event_type} says nothing health reads")
+        tenant_id = self._account_of(event)
+        references = _references(event)
+        if tenant_id is None:
+            # The lead processor may not have linked the account yet (or never will: a Stripe customer the hub
+            # never saw created). Parked under the subject, not retried: a retry would hold the rule's other
+            # events back and end in a dead-letter queue for what is no failure. The next signal about the
+            # same subject whose account is known adopts it.
+            if not references:
+                return Outcome(note=f"{signal.kind} names no account, contact nor email: not kept")
+            self.store.append_signal(PARKED + references[0], signal)
+            return Outcome(note=f"{signal.kind} parked: no account is known for {references[0]} yet")
+        adopted = self._adopt(tenant_id, references)
+        kept = self.store.append_signal(tenant_id, signal)
+        outcome = self.recompute(tenant_id, cause=event.event_id)
+        note = f"{signal.kind} {'kept' if kept else 'kept before'}"
+        note += f", {adopted} parked before adopted" if adopted else ""
+        return Outcome(tenant_id, outcome.health, outcome.events, f"{note}; {outcome.note}")
+
+    def report_usage(self, report: UsageReport) -> tuple[bool, Outcome]:
+        """A usage report through the API: (True, ...) when new, (False, ...) when the same message was reported
+        before with the same body; MessageIdReused for another body under a used id; UnknownTenant for
+        an account the hub does not know (UnknownTenant)."""
+        tenant_id = self.tenant(report.tenant_id)
+        values = usage_values(report.metrics)
+        signal = Signal(f"usage:{report.message_id}", SignalKind.USAGE, report.timestamp, values)
+        digest = _digest({"tenant_id": tenant_id, "timestamp": report.timestamp.isoformat(), "metrics": values})
+        stored = self.store.append_reported(tenant_id, signal, report.message_id, digest)
+        if stored is not None and stored != digest:
+            raise MessageIdReused(
+                f"message_id: {report.message_id!r} was reported before with another body; send a new message_id"
+            )
+        outcome = self.recompute(tenant_id, cause=signal.signal_id)
+        return stored is None, outcome
+
+    # ------------------------------------------------------------------------------------------ health
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def tenant(self, reference: str) -> str:
+        tenant_id = self.accounts.resolve(reference)
+        if tenant_id is None:
+            raise UnknownTenant(f"tenant_id: no account is known as {reference!r}")
+        return tenant_id
+
+    def health_of(self, reference: str) -> HealthView:
+        """The account's health now, from its signal log (computed, never read from the snapshot)."""
+        tenant_id = self.tenant(reference)
+        signals = self.log(tenant_id)
+        health = evaluate(self.model, signals, self._clock.now())
+        trend = trend_of(self.model, signals, health)
+        return HealthView(tenant_id, health, trend, self._risks(signals, health))
+
+    def recompute(self, tenant_id: str, cause: str) -> Outcome:
+        """Recompute from the log; publish what changed since the snapshot, then save the snapshot."""
+        for _ in range(SAVE_ATTEMPTS):
+            signals = self.log(tenant_id)
+            health = evaluate(self.model, signals, self._clock.now())
+            trend = trend_of(self.model, signals, health)
+            previous = self.store.health(tenant_id)
+            risks = self._risks(signals, health)
+            events = self._events(tenant_id, cause, health, trend, previous, risks)
+            if self.interventions is not None and any(
+                e.event_type is SuccessEventType.CHURN_RISK_DETECTED for e in events
+            ):
+                events += self.interventions.for_churn_risk(tenant_id, health, risks, cause)
+            readiness = readiness_of(self.model, health, signals)
+            if readiness.ready and not (previous and previous.expansion_ready):
+                events.append(self._expansion_event(tenant_id, cause, health, readiness))
+            renewal = renewal_at_risk(self.model, health, signals)
+            if renewal is not None and events:
+                events.append(self._renewal_event(tenant_id, health, renewal))
+            at_risk = bool(risks)
+            unchanged = previous is not None and (
+                (previous.score_hundredths, previous.band, previous.at_risk, previous.model_version)
+                == (health.score_hundredths, health.band, at_risk, self.model.version)
+                and previous.expansion_ready == readiness.ready
+            )
+            if unchanged:
+                return Outcome(tenant_id, health, [], "health unchanged")
+            self.publish(events)
+            try:
+                self.store.save_health(
+                    StoredHealth(
+                        tenant_id=tenant_id,
+                        as_of=health.as_of,
+                        model_version=self.model.version,
+                        score_hundredths=health.score_hundredths,
+                        band=health.band,
+                        at_risk=at_risk,
+                        version=previous.version if previous else 0,
+                        expansion_ready=readiness.ready,
+                    )
+                )
+            except StaleHealth:
+                continue  # another writer saved meanwhile: read again (the events' ids are the same)
+            note = f"health {_shown(health.score_hundredths)} ({health.band})"
+            return Outcome(tenant_id, health, events, note)
+        raise StaleHealth(f"the health of {tenant_id} kept changing under {SAVE_ATTEMPTS} attempts")
+
+    def recompute_all(self, cause: str, progress: Callable[[str], None] | None = None) -> int:
+        """Every account with a snapshot recomputed (the nightly): time-based measures age without signals."""
+        count, cursor = 0, None
+        while True:
+            page = self.store.tenants(cursor)
+            for tenant_id in page.tenant_ids:
+                self.recompute(tenant_id, cause)
+                count += 1
+                if progress:
+                    progress(tenant_id)
+            cursor = page.next_cursor
+            if cursor is None:
+                return count
+
+    def evaluate_interventions(self) -> list[Intervention]:
+        """The interventions whose evaluation time has come, closed with the health now (the nightly)."""
+        if self.interventions is None:
+            return []
+        return self.interventions.evaluate_due(self._clock.now(), lambda tenant: self.health_of(tenant).health)
+
+    # ------------------------------------------------------------------------------------------ internals
+
+    def _adopt(self, tenant_id: str, references: Sequence[str]) -> int:
+        """The signals parked under any of the subject's references, moved into the account's log."""
+        adopted = 0
+        for reference in references:
+            parked = self.store.signals(PARKED + reference, EPOCH)
+            for signal in parked:
+                self.store.append_signal(tenant_id, signal)
+            if parked:
+                self.store.drop_signals(PARKED + reference, parked)
+                adopted += len(parked)
+        return adopted
+
+    def _account_of(self, event: CanonicalEvent) -> str | None:
+        """A usage report may name its account as the API's body does (`data.tenant_id`: the hub's id, a
+        vendor-qualified id or the domain); anything else is the subject's account, else its contact's."""
+        reference = event.data.get("tenant_id")
+        if event.event_type is EventType.PRODUCT_USAGE_REPORTED and isinstance(reference, str):
+            return self.accounts.resolve(reference)
+        return self.accounts.account_of(event.subject)
+
+    def log(self, tenant_id: str) -> list[Signal]:
+        """Enough of the log for every measure's window at every moment the trend and the risk look back to."""
+        look_back = self.model.longest_window_days + max(*TREND_DAYS, self.model.churn_risk.within_days)
+        return self.store.signals(tenant_id, self._clock.now() - timedelta(days=look_back))
+
+    def _risks(self, signals: Sequence[Signal], health: Health) -> list[str]:
+        if health.score_hundredths is None:
+            return []
+        risks = ["turned red"] if health.band == "red" else []
+        rule = self.model.churn_risk
+        then = evaluate(self.model, signals, health.as_of - timedelta(days=rule.within_days)).score_hundredths
+        if then is not None and then - health.score_hundredths >= rule.drop_points * 100:
+            risks.append(f"fell {_shown(then - health.score_hundredths)} points in {rule.within_days} days")
+        return risks
+
+    def _events(
+        self,
+        tenant_id: str,
+        cause: str,
+        health: Health,
+        trend: Trend,
+        previous: StoredHealth | None,
+        risks: list[str],
+    ) -> list[SuccessEvent]:
+        events: list[SuccessEvent] = []
+        common = {
+            "occurred_at": health.as_of,
+            "tenant_id": tenant_id,
+            "model_version": self.model.version,
+            "score": _points(health.score_hundredths),
+            "band": health.band,
+            "previous_score": _points(previous.score_hundredths) if previous else None,
+            "previous_band": previous.band if previous else None,
+            "trend_d30": _points(trend.d30_hundredths),
+            "cause": cause,
+        }
+        moved = previous is None or (previous.score_hundredths, previous.band) != (health.score_hundredths, health.band)
+        if moved and health.score_hundredths is not None:
+            kind = SuccessEventType.HEALTH_CHANGED
+            events.append(SuccessEvent(event_id=SuccessEvent.id_for(tenant_id, cause, kind), event_type=kind, **common))
+        if risks and not (previous and previous.at_risk):
+            kind = SuccessEventType.CHURN_RISK_DETECTED
+            events.append(
+                SuccessEvent(
+                    event_id=SuccessEvent.id_for(tenant_id, cause, kind), event_type=kind, reasons=risks, **common
+                )
+            )
+        return events
+
+    def _expansion_event(self, tenant_id: str, cause: str, health: Health, readiness: Readiness) -> SuccessEvent:
+        kind = SuccessEventType.EXPANSION_SIGNAL
+        return SuccessEvent(
+            event_id=SuccessEvent.id_for(tenant_id, cause, kind),
+            event_type=kind,
+            occurred_at=health.as_of,
+            tenant_id=tenant_id,
+            model_version=self.model.version,
+            score=_points(health.score_hundredths),
+            band=health.band,
+            cause=cause,
+            readiness=points(readiness.score_hundredths),
+            suggestions=[s.product for s in readiness.suggestions],
+            reasons=[f"{e.component}: {e.value}" for e in readiness.evidence if e.score > 0 and e.value is not None],
+        )
+
+    def _renewal_event(self, tenant_id: str, health: Health, renewal: RenewalAtRisk) -> SuccessEvent:
+        """Its id is the account's and the renewal date's: told again as the health moves, it is the same event
+        to a consumer that de-duplicates, once per renewal."""
+        kind = SuccessEventType.RENEWAL_AT_RISK
+        renews = renewal.renews_at.date().isoformat()
+        return SuccessEvent(
+            event_id=SuccessEvent.id_for(tenant_id, renews, kind),
+            event_type=kind,
+            occurred_at=health.as_of,
+            tenant_id=tenant_id,
+            model_version=self.model.version,
+            score=_points(health.score_hundredths),
+            band=health.band,
+            cause=f"renewal:{renews}",
+            renews_at=renewal.renews_at,
+            reasons=[f"renews in {renewal.days_left} days while {health.band}"],
+        )
+
+    def expansion_of(self, reference: str) -> tuple[HealthView, Readiness]:
+        """The account's expansion readiness now, with its evidence and suggestions (computed, never stored)."""
+        tenant_id = self.tenant(reference)
+        signals = self.log(tenant_id)
+        health = evaluate(self.model, signals, self._clock.now())
+        view = HealthView(tenant_id, health, trend_of(self.model, signals, health), self._risks(signals, health))
+        return view, readiness_of(self.model, health, signals)
+
+    def publish(self, events: list[SuccessEvent]) -> None:
+        if not events:
+            return
+        if self._publisher is None:
+            raise RuntimeError("this function publishes nothing: it cannot recompute health")
+        failed = self._publisher.publish(events).failed
+        if failed:
+            raise RuntimeError(f"the bus refused {len(failed)} success event(s): {next(iter(failed.values()))}")
+
+
+def _references(event: CanonicalEvent) -> list[str]:
+    """How the event names who it is about, strongest first: a usage report's `tenant_id`, the account, the
+    contact, the email."""
+    subject = event.subject
+    named = event.data.get("tenant_id") if event.event_type is EventType.PRODUCT_USAGE_REPORTED else None
+    tenant = f"tenant:{named}" if isinstance(named, str) and named else None
+    email = normalize_email(subject.email)
+    return [ref for ref in (tenant, subject.account_id, subject.contact_id, email) if ref]
+
+
+def _points(hundredths: int | None) -> float | None:
+    return None if hundredths is None else points(hundredths)
+
+
+def _shown(hundredths: int | None) -> str:
+    return "n/a" if hundredths is None else f"{hundredths / 100:.2f}"
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

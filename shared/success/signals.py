@@ -1,0 +1,163 @@
+"""The signals an account's health is computed from, read from canonical events: usage reports, support tickets
+opened and solved, NPS answers, payments that succeed or fail, subscription changes and CSM touches.
+
+A signal is what one event says, kept as it was said (the log is the source of truth; health is recomputed from
+it). Which account it belongs to is resolved outside (the subject's account, else its contact's): this module
+only reads events. Values are integers or text, never floats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import InvalidInput
+from shared.events.canonical import CanonicalEvent, EngagementKind, EventType
+from shared.success.model import HealthModel
+
+MAX_FEATURES = 200  # per usage report: a feature map larger than this is refused (it is one account's product)
+
+
+class SignalKind(StrEnum):
+    USAGE = "usage"
+    TICKET_OPENED = "ticket_opened"
+    TICKET_SOLVED = "ticket_solved"
+    NPS = "nps"
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"
+    SUBSCRIPTION = "subscription"
+    TOUCH = "touch"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One thing that happened to an account, at `at` (UTC). `signal_id` is the event's id: a signal is kept once."""
+
+    signal_id: str
+    kind: SignalKind
+    at: datetime
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+def signal_of(event: CanonicalEvent, model: HealthModel) -> Signal | None:
+    """The signal an event is, or None when it says nothing health reads (a survey without an NPS answer, an
+    engagement that is not a CSM touch). A value health cannot read (a negative seat count) is InvalidInput."""
+    at = event.occurred_at.astimezone(UTC)
+    values = _values(event, model)
+    if values is None:
+        return None
+    kind, read = values
+    return Signal(event.event_id, kind, at, read)
+
+
+def _values(event: CanonicalEvent, model: HealthModel) -> tuple[SignalKind, dict[str, Any]] | None:
+    data = event.data
+    match event.event_type:
+        case EventType.PRODUCT_USAGE_REPORTED:
+            metrics = data.get("metrics")
+            return SignalKind.USAGE, usage_values(metrics if isinstance(metrics, Mapping) else data)
+        case EventType.SUPPORT_TICKET_OPENED:
+            priority = data.get("priority")
+            return SignalKind.TICKET_OPENED, {
+                "ticket_id": _ticket_id(event),
+                "priority": priority.strip().lower() if isinstance(priority, str) else None,
+            }
+        case EventType.SUPPORT_TICKET_SOLVED:
+            return SignalKind.TICKET_SOLVED, {"ticket_id": _ticket_id(event)}
+        case EventType.SURVEY_RESPONDED:
+            nps = nps_answer(data, model)
+            return (SignalKind.NPS, {"nps": nps}) if nps is not None else None
+        case EventType.PAYMENT_SUCCEEDED | EventType.PAYMENT_FAILED:
+            paid = event.event_type is EventType.PAYMENT_SUCCEEDED
+            payment = SignalKind.PAYMENT_SUCCEEDED if paid else SignalKind.PAYMENT_FAILED
+            minor, code = data.get("amount_minor"), data.get("currency")
+            amount = minor if isinstance(minor, int) and not isinstance(minor, bool) and minor >= 0 else None
+            return payment, {
+                "invoice_id": _text(data.get("invoice_id")) or _text(data.get("object_id")),
+                "amount_minor": amount,
+                "currency": code.strip().upper()[:3] if isinstance(code, str) and amount is not None else None,
+            }
+        case EventType.SUBSCRIPTION_CHANGED:
+            return SignalKind.SUBSCRIPTION, {
+                "subscription_id": _text(data.get("subscription_id")),
+                "status": (_text(data.get("status")) or "").lower() or None,
+                "change": _text(data.get("change")),
+                "quantity": _quantity(data.get("items")),
+                "renews_at": _epoch(data.get("current_period_end")),
+            }
+        case EventType.ENGAGEMENT_RECORDED:
+            engagement = data.get("kind")
+            if engagement in {k.value for k in model.touch_kinds}:
+                return SignalKind.TOUCH, {"kind": EngagementKind(engagement).value}
+            return None
+        case _:
+            return None
+
+
+def usage_values(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A usage report's metrics as health keeps them; InvalidInput naming the metric that is not a count."""
+    read: dict[str, Any] = {}
+    for name in ("active_users", "licensed_seats", "api_calls"):
+        value = metrics.get(name)
+        if value is not None:
+            read[name] = _count(value, f"metrics.{name}")
+    features = metrics.get("features")
+    if features is not None:
+        if not isinstance(features, Mapping):
+            raise InvalidInput("metrics.features: an object of feature -> events, not " + type(features).__name__)
+        if len(features) > MAX_FEATURES:
+            raise InvalidInput(f"metrics.features: at most {MAX_FEATURES} features per report, not {len(features)}")
+        read["features"] = {
+            str(name)[:100]: _count(events, f"metrics.features.{name}") for name, events in features.items()
+        }
+    return read
+
+
+def nps_answer(data: Mapping[str, Any], model: HealthModel) -> int | None:
+    answers = data.get("answers")
+    if not isinstance(answers, Mapping):
+        return None
+    for ref in model.nps_answer_refs:
+        value = answers.get(ref)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
+            return value
+        if isinstance(value, str) and value.strip().isdigit() and int(value) <= 10:
+            return int(value)
+    return None
+
+
+def _count(value: object, field_path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 10**12:
+        raise InvalidInput(f"{field_path}: a count is an integer from 0 to 10^12, not {value!r}")
+    return value
+
+
+def _ticket_id(event: CanonicalEvent) -> str:
+    data = event.data
+    ticket = _text(data.get("ticket_id")) or _text(data.get("id")) or event.vendor_event_id or event.event_id
+    return f"{event.source_vendor}:{ticket}"
+
+
+def _quantity(items: object) -> int | None:
+    if not isinstance(items, list):
+        return None
+    quantities = [i.get("quantity") for i in items if isinstance(i, dict)]
+    counted = [q for q in quantities if isinstance(q, int) and not isinstance(q, bool) and q >= 0]
+    return sum(counted) if counted else None
+
+
+def _epoch(value: object) -> int | None:
+    """A Unix time in seconds (Stripe's `current_period_end`), within years 2000-2100; anything else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 946_684_800 <= value <= 4_102_444_800:
+        return value
+    return None
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:200]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
