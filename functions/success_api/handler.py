@@ -14,6 +14,7 @@ from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import Conflict, NotFound, UnprocessableEntity, json_response
 from shared.observability import logger, metrics, traced
+from shared.scoring.results import points_or_none
 from shared.success.api_models import (
     ExpansionResponse,
     HealthResponse,
@@ -41,8 +42,8 @@ from shared.success.product_api_models import (
     LaunchView,
     MarketingHealth,
 )
-from shared.success.product_service import KeyReused, body_digest
-from shared.success.service import MessageIdReused, UnknownTenant, UsageReport
+from shared.success.product_service import KeyReused
+from shared.success.service import MessageIdReused, UnknownTenant, UsageReport, body_digest
 from shared.wiring import success_product_service
 
 app = rest_resolver()
@@ -84,7 +85,7 @@ def report_usage(report: Annotated[UsageReportRequest, Body()]) -> Response[Any]
         tenant_id=outcome.tenant_id or report.tenant_id,
         message_id=report.message_id,
         recorded=recorded,
-        score=None if health is None or health.score_hundredths is None else health.score_hundredths / 100,
+        score=points_or_none(health.score_hundredths) if health else None,
         band=health.band if health else None,
     )
     return json_response(201 if recorded else 200, body.model_dump(mode="json"))

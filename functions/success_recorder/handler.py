@@ -12,6 +12,7 @@ from shared.events.canonical import CanonicalEvent
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
+from shared.scoring.results import points_or_none
 from shared.wiring import success_service
 
 environment = environment_of(__name__)
@@ -30,7 +31,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     health = outcome.health
     return {
         "tenant_id": outcome.tenant_id,
-        "score": None if health is None or health.score_hundredths is None else health.score_hundredths / 100,
+        "score": points_or_none(health.score_hundredths) if health else None,
         "band": health.band if health else None,
         "published": [e.event_type.value for e in outcome.events],
         "note": outcome.note,

@@ -54,6 +54,7 @@ SIGNAL_EVENT_TYPES = (
     "payment.failed",
     "subscription.changed",
 )
+HEALTH_PATH = "/api/v1/integrations/success/health/{tenant_id}"  # alerts link to it
 HEALTH_READERS = frozenset({Group.SUCCESS, Group.SALES, Group.ADMIN})
 INTERVENTION_USERS = frozenset({Group.SUCCESS, Group.ADMIN})
 FEEDBACK_USERS = frozenset({Group.PRODUCT, Group.SUCCESS, Group.SALES, Group.ADMIN})
@@ -113,7 +114,7 @@ SUCCESS_DOMAIN = Domain(
             routes=(
                 Route(
                     method="GET",
-                    path="/api/v1/integrations/success/health/{tenant_id}",
+                    path=HEALTH_PATH,
                     operation="account_health",
                     summary="An account's health: score, band, trend, the breakdown by measure, NA measures, risks",
                     description="`{tenant_id}` is the hub's account id, a vendor-qualified id (`stripe:cus_…`) or "

@@ -20,6 +20,11 @@ def points(value_hundredths: int) -> float:
     return value_hundredths / 100
 
 
+def points_or_none(value_hundredths: int | None) -> float | None:
+    """`points`, with None (no score) kept None."""
+    return None if value_hundredths is None else points(value_hundredths)
+
+
 def from_us(at_us: int) -> datetime:
     """Microseconds since the epoch back to an aware UTC datetime."""
     return EPOCH + timedelta(microseconds=at_us)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from html import escape
 
+from shared.catalog.success import HEALTH_PATH
 from shared.events.success_events import SuccessEvent, SuccessEventType
 from shared.handoffs.notifications import EmailMessage, SlackMessage
 from shared.success.model import HealthModel
-
-HEALTH_PATH = "/api/v1/integrations/success/health/"
 
 
 def intervention_alerts(
@@ -26,7 +25,8 @@ def intervention_alerts(
     why = "; ".join(event.reasons) or "asked for by hand"
     health = "no score yet" if event.score is None else f"{event.score:.2f} ({event.band})"
     due = event.task_due_at.strftime("%Y-%m-%d %H:%M UTC") if event.task_due_at else "no due date"
-    link = f"{hub_url.rstrip('/')}{HEALTH_PATH}{event.tenant_id}"
+    path = HEALTH_PATH.format(tenant_id=event.tenant_id)
+    link = f"{hub_url.rstrip('/')}{path}"
     headline = f"{playbook.id.replace('_', ' ').capitalize()}: {account}"
     facts = [("Why", why), ("Health", health), ("Task", event.task_title or ""), ("Due", due)]
     slack = None
@@ -40,9 +40,7 @@ def intervention_alerts(
             },
             {
                 "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"Health breakdown: <{link}|GET {HEALTH_PATH}{event.tenant_id}>"}
-                ],
+                "elements": [{"type": "mrkdwn", "text": f"Health breakdown: <{link}|GET {path}>"}],
             },
         )
         metadata = {

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.scoring.results import points
+from shared.scoring.results import points, points_or_none
 from shared.success.engine import Health, Trend
 from shared.success.expansion import Readiness
 from shared.success.interventions import Effectiveness, Intervention
@@ -93,7 +93,7 @@ class HealthResponse(BaseModel):
             tenant_id=view.tenant_id,
             as_of=health.as_of,
             model_version=health.model_version,
-            score=_points(health.score_hundredths),
+            score=points_or_none(health.score_hundredths),
             band=health.band,
             trend=_trend(trend),
             breakdown=[_line(health, i) for i in range(len(health.lines))],
@@ -116,11 +116,9 @@ def _line(health: Health, index: int) -> MeasureLineView:
 
 
 def _trend(trend: Trend) -> TrendView:
-    return TrendView(d7=_points(trend.d7_hundredths), d30=_points(trend.d30_hundredths), direction=trend.direction)
-
-
-def _points(hundredths: int | None) -> float | None:
-    return None if hundredths is None else points(hundredths)
+    return TrendView(
+        d7=points_or_none(trend.d7_hundredths), d30=points_or_none(trend.d30_hundredths), direction=trend.direction
+    )
 
 
 class InterventionRequest(BaseModel):
@@ -164,10 +162,10 @@ class InterventionView(BaseModel):
             task_title=one.task_title,
             task_due_at=one.task_due_at,
             evaluate_at=one.evaluate_at,
-            score_before=_points(one.score_before),
+            score_before=points_or_none(one.score_before),
             band_before=one.band_before,
             closed_at=one.closed_at,
-            score_after=_points(one.score_after),
+            score_after=points_or_none(one.score_after),
             band_after=one.band_after,
             outcome=one.outcome.value if one.outcome else None,
         )
@@ -196,7 +194,7 @@ class PlaybookEffectiveness(BaseModel):
             improved=report.improved,
             unchanged=report.unchanged,
             worsened=report.worsened,
-            mean_score_change=_points(report.mean_change_hundredths),
+            mean_score_change=points_or_none(report.mean_change_hundredths),
         )
 
 
@@ -236,7 +234,7 @@ class ExpansionResponse(BaseModel):
             as_of=view.health.as_of,
             readiness=points(readiness.score_hundredths),
             ready=readiness.ready,
-            health_score=_points(view.health.score_hundredths),
+            health_score=points_or_none(view.health.score_hundredths),
             band=view.health.band,
             evidence=[
                 EvidenceView(

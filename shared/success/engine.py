@@ -64,6 +64,10 @@ class Trend:
     d30_hundredths: int | None
     direction: str  # up / down / flat (from the 30-day change; the 7-day one when there is no 30-day one)
 
+    def change_over(self, days: int) -> int | None:
+        """The change over one of `TREND_DAYS` (KeyError for another horizon)."""
+        return {7: self.d7_hundredths, 30: self.d30_hundredths}[days]
+
 
 def evaluate(model: HealthModel, signals: Sequence[Signal], as_of: datetime) -> Health:
     """The account's health at `as_of` from its signals (any order; those after `as_of` are not read)."""

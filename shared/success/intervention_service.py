@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.events.success_events import SuccessEvent, SuccessEventType
-from shared.scoring.results import points
+from shared.scoring.results import points_or_none
 from shared.success.engine import Health
 from shared.success.interventions import (
     Effectiveness,
@@ -164,9 +164,9 @@ class InterventionService:
     def _closed_event(self, intervention: Intervention) -> SuccessEvent:
         common = self._common(intervention) | {
             "occurred_at": intervention.closed_at,
-            "score": _points(intervention.score_after),
+            "score": points_or_none(intervention.score_after),
             "band": intervention.band_after,
-            "previous_score": _points(intervention.score_before),
+            "previous_score": points_or_none(intervention.score_before),
             "previous_band": intervention.band_before,
         }
         outcome = intervention.outcome.value if intervention.outcome else None
@@ -177,7 +177,7 @@ class InterventionService:
             "occurred_at": intervention.opened_at,
             "tenant_id": intervention.tenant_id,
             "model_version": self.model.version,
-            "score": _points(intervention.score_before),
+            "score": points_or_none(intervention.score_before),
             "band": intervention.band_before,
             "cause": f"intervention:{intervention.intervention_id}",
             "intervention_id": intervention.intervention_id,
@@ -198,7 +198,3 @@ class InterventionService:
         failed = self._publisher.publish(events).failed
         if failed:
             raise RuntimeError(f"the bus refused {len(failed)} success event(s): {next(iter(failed.values()))}")
-
-
-def _points(hundredths: int | None) -> float | None:
-    return None if hundredths is None else points(hundredths)

@@ -5,9 +5,7 @@ account's signal log, never read from a snapshot."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -59,24 +57,22 @@ class ProductService:
     # ---------------------------------------------------------------------------------------------- analytics
 
     def analytics(self, reference: str) -> tuple[str, Analytics, Health, Readiness]:
-        tenant_id = self.health.tenant(reference)
-        signals = self.health.log(tenant_id)
-        view = self.health.health_of(tenant_id)
+        view, signals = self.health.view_of(self.health.tenant(reference))
         readiness = readiness_of(self.health.model, view.health, signals)
-        return tenant_id, analytics_of(signals, self.health.now()), view.health, readiness
+        return view.tenant_id, analytics_of(signals, view.health.as_of), view.health, readiness
 
     # ---------------------------------------------------------------------------------------------- launches
 
     def schedule_launch(self, launch: Launch) -> tuple[bool, Launch]:
         """Kept once under its id with the target accounts resolved now (those in its bands), and published as
         `product.launch_scheduled` for marketing."""
+        stored = self.store.launch(launch.launch_id)
+        if stored is not None:  # before resolving the targets: that reads every account's health
+            return self._once(stored, launch, "launch_id")
         targets = tuple(
             s.tenant_id for s in self.standings() if not launch.target_bands or s.band in launch.target_bands
         )
         resolved = replace(launch, target_tenants=targets)
-        stored = self.store.launch(launch.launch_id)
-        if stored is not None:
-            return self._once(stored, resolved, "launch_id")
         event = self._event(
             SuccessEventType.LAUNCH_SCHEDULED,
             resolved.launch_id,
@@ -171,11 +167,6 @@ class ProductService:
         if stored.digest != candidate.digest:
             raise KeyReused(f"{id_field}: used before with another body; send a new {id_field}")
         return False, stored
-
-
-def body_digest(body: Mapping[str, Any]) -> str:
-    """Of a request's body as it means it: the same body sent again is the same digest."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 def _measures(health: HealthService, measure_id: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.events.success_events import SuccessEvent, SuccessEventType
 from shared.leads.identity import normalize_email
-from shared.scoring.results import points
+from shared.scoring.results import points, points_or_none
 from shared.success.engine import TREND_DAYS, Health, Trend, evaluate, trend_of
 from shared.success.expansion import Readiness, readiness_of
 from shared.success.intervention_service import InterventionService
@@ -118,7 +118,7 @@ class HealthService:
         tenant_id = self.tenant(report.tenant_id)
         values = usage_values(report.metrics)
         signal = Signal(f"usage:{report.message_id}", SignalKind.USAGE, report.timestamp, values)
-        digest = _digest({"tenant_id": tenant_id, "timestamp": report.timestamp.isoformat(), "metrics": values})
+        digest = body_digest({"tenant_id": tenant_id, "timestamp": report.timestamp.isoformat(), "metrics": values})
         stored = self.store.append_reported(tenant_id, signal, report.message_id, digest)
         if stored is not None and stored != digest:
             raise MessageIdReused(
@@ -140,11 +140,14 @@ class HealthService:
 
     def health_of(self, reference: str) -> HealthView:
         """The account's health now, from its signal log (computed, never read from the snapshot)."""
-        tenant_id = self.tenant(reference)
+        return self.view_of(self.tenant(reference))[0]
+
+    def view_of(self, tenant_id: str) -> tuple[HealthView, list[Signal]]:
+        """The account's health now, and the log it was computed from."""
         signals = self.log(tenant_id)
         health = evaluate(self.model, signals, self._clock.now())
         trend = trend_of(self.model, signals, health)
-        return HealthView(tenant_id, health, trend, self._risks(signals, health))
+        return HealthView(tenant_id, health, trend, self._risks(signals, health, trend)), signals
 
     def recompute(self, tenant_id: str, cause: str) -> Outcome:
         """Recompute from the log; publish what changed since the snapshot, then save the snapshot."""
@@ -153,7 +156,7 @@ class HealthService:
             health = evaluate(self.model, signals, self._clock.now())
             trend = trend_of(self.model, signals, health)
             previous = self.store.health(tenant_id)
-            risks = self._risks(signals, health)
+            risks = self._risks(signals, health, trend)
             events = self._events(tenant_id, cause, health, trend, previous, risks)
             if self.interventions is not None and any(
                 e.event_type is SuccessEventType.CHURN_RISK_DETECTED for e in events
@@ -240,14 +243,18 @@ class HealthService:
         look_back = self.model.longest_window_days + max(*TREND_DAYS, self.model.churn_risk.within_days)
         return self.store.signals(tenant_id, self._clock.now() - timedelta(days=look_back))
 
-    def _risks(self, signals: Sequence[Signal], health: Health) -> list[str]:
+    def _risks(self, signals: Sequence[Signal], health: Health, trend: Trend) -> list[str]:
         if health.score_hundredths is None:
             return []
         risks = ["turned red"] if health.band == "red" else []
         rule = self.model.churn_risk
-        then = evaluate(self.model, signals, health.as_of - timedelta(days=rule.within_days)).score_hundredths
-        if then is not None and then - health.score_hundredths >= rule.drop_points * 100:
-            risks.append(f"fell {_shown(then - health.score_hundredths)} points in {rule.within_days} days")
+        if rule.within_days in TREND_DAYS:  # the trend evaluated that moment already
+            change = trend.change_over(rule.within_days)
+        else:
+            then = evaluate(self.model, signals, health.as_of - timedelta(days=rule.within_days)).score_hundredths
+            change = None if then is None else health.score_hundredths - then
+        if change is not None and -change >= rule.drop_points * 100:
+            risks.append(f"fell {_shown(-change)} points in {rule.within_days} days")
         return risks
 
     def _events(
@@ -264,11 +271,11 @@ class HealthService:
             "occurred_at": health.as_of,
             "tenant_id": tenant_id,
             "model_version": self.model.version,
-            "score": _points(health.score_hundredths),
+            "score": points_or_none(health.score_hundredths),
             "band": health.band,
-            "previous_score": _points(previous.score_hundredths) if previous else None,
+            "previous_score": points_or_none(previous.score_hundredths) if previous else None,
             "previous_band": previous.band if previous else None,
-            "trend_d30": _points(trend.d30_hundredths),
+            "trend_d30": points_or_none(trend.d30_hundredths),
             "cause": cause,
         }
         moved = previous is None or (previous.score_hundredths, previous.band) != (health.score_hundredths, health.band)
@@ -292,7 +299,7 @@ class HealthService:
             occurred_at=health.as_of,
             tenant_id=tenant_id,
             model_version=self.model.version,
-            score=_points(health.score_hundredths),
+            score=points_or_none(health.score_hundredths),
             band=health.band,
             cause=cause,
             readiness=points(readiness.score_hundredths),
@@ -311,7 +318,7 @@ class HealthService:
             occurred_at=health.as_of,
             tenant_id=tenant_id,
             model_version=self.model.version,
-            score=_points(health.score_hundredths),
+            score=points_or_none(health.score_hundredths),
             band=health.band,
             cause=f"renewal:{renews}",
             renews_at=renewal.renews_at,
@@ -320,11 +327,8 @@ class HealthService:
 
     def expansion_of(self, reference: str) -> tuple[HealthView, Readiness]:
         """The account's expansion readiness now, with its evidence and suggestions (computed, never stored)."""
-        tenant_id = self.tenant(reference)
-        signals = self.log(tenant_id)
-        health = evaluate(self.model, signals, self._clock.now())
-        view = HealthView(tenant_id, health, trend_of(self.model, signals, health), self._risks(signals, health))
-        return view, readiness_of(self.model, health, signals)
+        view, signals = self.view_of(self.tenant(reference))
+        return view, readiness_of(self.model, view.health, signals)
 
     def publish(self, events: list[SuccessEvent]) -> None:
         if not events:
@@ -343,16 +347,14 @@ def _references(event: CanonicalEvent) -> list[str]:
     named = event.data.get("tenant_id") if event.event_type is EventType.PRODUCT_USAGE_REPORTED else None
     tenant = f"tenant:{named}" if isinstance(named, str) and named else None
     email = normalize_email(subject.email)
-    return [ref for ref in (tenant, subject.account_id, subject.contact_id, email) if ref]
-
-
-def _points(hundredths: int | None) -> float | None:
-    return None if hundredths is None else points(hundredths)
+    # A Stripe customer is both the account and the contact: each reference once (one parked-log read each)
+    return list(dict.fromkeys(ref for ref in (tenant, subject.account_id, subject.contact_id, email) if ref))
 
 
 def _shown(hundredths: int | None) -> str:
     return "n/a" if hundredths is None else f"{hundredths / 100:.2f}"
 
 
-def _digest(body: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def body_digest(body: Mapping[str, Any]) -> str:
+    """Of a request's body as it means it: the same body sent again is the same digest."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
