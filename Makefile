@@ -13,7 +13,16 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test unit integration e2e infra fuzz lint typecheck format token bench burst synth deploy diff destroy redrive simulate rescore import-spend reattribute url lock clean
+.PHONY: lambda-wheels run test unit integration e2e infra fuzz lint typecheck format token bench burst synth deploy diff destroy redrive simulate rescore import-spend reattribute url lock clean
+
+# The dependencies layer's compiled packages as wheels built for the functions' platform (Lambda's Python 3.14
+# on arm64, Amazon Linux 2023: glibc 2.34), at the versions constraints.txt pins, for infra/dependencies.py to
+# unpack into the layer (synth stays offline). LAMBDA_WHEELS is the list of the same name there.
+LAMBDA_WHEELS_DIR := .cache/lambda-wheels
+LAMBDA_WHEELS := cffi charset-normalizer cryptography lxml
+LAMBDA_WHEELS_DOWNLOAD = $(PY) -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	--implementation cp --python-version 3.14 $(foreach p,manylinux2014 manylinux_2_28 manylinux_2_34,--platform $(p)_aarch64) \
+	-c constraints.txt -d $(LAMBDA_WHEELS_DIR) $(LAMBDA_WHEELS) >&2
 
 # Installs go to stderr so `make -s token` prints nothing but the token. constraints.txt holds every
 # transitive version that passed, so a fresh clone installs exactly that (`make lock` moves it on).
@@ -22,7 +31,12 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >&2
+	@$(LAMBDA_WHEELS_DOWNLOAD)
 	@touch $@
+
+# Run on its own when synth says a wheel is missing (the cache was removed, or LAMBDA_WHEELS changed).
+lambda-wheels: $(STAMP)  ## the dependencies layer's compiled packages, built for Lambda, into .cache/lambda-wheels/
+	@$(LAMBDA_WHEELS_DOWNLOAD)
 
 # A scratch environment from requirements-dev.txt alone, newest versions allowed, frozen into constraints.txt.
 lock:  ## re-resolve the transitive versions into constraints.txt (then make test, and commit both)
