@@ -1,4 +1,4 @@
-"""DynamoDB tables, Secrets Manager secrets and SQS dead-letter queues declared by the catalog."""
+"""DynamoDB tables, Secrets Manager secrets, SQS work queues and dead-letter queues declared by the catalog."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from constructs import Construct
 
 from infra.config import StageConfig, pascal
 from infra.security import Keys
-from shared.catalog import Catalog, Queue, Secret, Table, physical_name
+from shared.catalog import Catalog, Queue, Secret, Table, WorkQueue, physical_name
 
 
 class Data(Construct):
@@ -25,6 +25,8 @@ class Data(Construct):
         self.tables = {table.name: self._table(table) for table in catalog.tables}
         self.secrets = {secret.name: self._secret(secret) for secret in catalog.secrets}
         self.queues = {queue.name: self._queue(queue) for queue in catalog.queues}
+        # after the dead-letter queues: each work queue's redrive policy names its own
+        self.work_queues = {queue.name: self._work_queue(queue) for queue in catalog.work_queues}
 
     def _table(self, spec: Table) -> dynamodb.Table:
         table = dynamodb.Table(
@@ -95,11 +97,12 @@ class Data(Construct):
             self,
             f"Queue{pascal(spec.name)}",
             queue_name=physical_name(self._cfg.name, spec.name),
+            fifo=spec.fifo or None,  # a work queue's dead letters: FIFO like it, as SQS requires
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=self._keys.messaging,
             data_key_reuse=Duration.hours(1),
             enforce_ssl=True,
-            retention_period=Duration.days(14),
+            retention_period=Duration.seconds(spec.retention_seconds),
             removal_policy=self._cfg.removal_policy,
         )
         reason = (
@@ -116,3 +119,24 @@ class Data(Construct):
         # cfn-lint-serverless ES6000 only recognises queues that another queue's RedrivePolicy names.
         cast(sqs.CfnQueue, queue.node.default_child).add_metadata("cfn-lint", {"config": {"ignore_checks": ["ES6000"]}})
         return queue
+
+    def _work_queue(self, spec: WorkQueue) -> sqs.Queue:
+        """Encrypted with the messaging key like the dead-letter queues; a message received `max_receive_count`
+        times moves to the work queue's own dead-letter queue."""
+        return sqs.Queue(
+            self,
+            f"WorkQueue{pascal(spec.name)}",
+            queue_name=physical_name(self._cfg.name, spec.name),
+            fifo=spec.fifo or None,
+            content_based_deduplication=spec.content_based_deduplication if spec.fifo else None,
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+            retention_period=Duration.seconds(spec.retention_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.queues[spec.dead_letter_queue.name], max_receive_count=spec.max_receive_count
+            ),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self._keys.messaging,
+            data_key_reuse=Duration.hours(1),
+            enforce_ssl=True,
+            removal_policy=self._cfg.removal_policy,
+        )

@@ -1,5 +1,5 @@
 """Alarms (dead-letter depth, function errors, throttles and error log lines, API 5XX and latency) to one
-encrypted SNS topic, and one dashboard for the API, the functions and the queues.
+encrypted SNS topic, and one dashboard for the API, the functions, the work queues and the dead-letter queues.
 
 The topic is in the main stack (`AlarmTopic`; people subscribe to it, so it stays where it is). The alarms, the
 log metric filters they count and the dashboard are in the stage's monitoring stack (`Monitoring`): one of each
@@ -130,10 +130,12 @@ class Monitoring(Construct):
             period=PERIOD,
         )
 
-    def _queue_depth(self, queue_name: str) -> cloudwatch.Metric:
+    def _queue_depth(
+        self, queue_name: str, metric_name: str = "ApproximateNumberOfMessagesVisible"
+    ) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
+            metric_name=metric_name,
             dimensions_map={"QueueName": physical_name(self._cfg.name, queue_name)},
             statistic="Maximum",
             period=PERIOD,
@@ -263,4 +265,17 @@ class Monitoring(Construct):
                 width=24,
             )
         )
+        if self._catalog.work_queues:
+            # A consumer that cannot keep up, or whose messages keep failing (retried, not yet dead-lettered).
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Work queues: messages waiting (left), age of the oldest in seconds (right)",
+                    left=[self._queue_depth(queue.name) for queue in self._catalog.work_queues],
+                    right=[
+                        self._queue_depth(queue.name, "ApproximateAgeOfOldestMessage")
+                        for queue in self._catalog.work_queues
+                    ],
+                    width=24,
+                )
+            )
         return dashboard

@@ -27,6 +27,7 @@ from infra.event_schemas import EventSchemas
 from infra.events import Events, Triggers
 from infra.functions import Functions
 from infra.observability import AlarmTopic, Monitoring
+from infra.queues import QueueTriggers
 from infra.security import Keys
 from infra.streams import StreamTriggers
 from infra.timers import Timers
@@ -102,6 +103,9 @@ class RevOpsHubStack(_StageStack):
         )
         self.streams = StreamTriggers(
             self, "Streams", catalog=catalog, keys=self.keys, data=self.data, functions=self.functions.by_name
+        )
+        self.queue_triggers = QueueTriggers(
+            self, "Queues", catalog=catalog, keys=self.keys, data=self.data, functions=self.functions.by_name
         )
         self.timers = Timers(self, "Timers", cfg=cfg, catalog=catalog, functions=self.functions.by_name)
         self.api = Api(self, "Api", cfg=cfg, catalog=catalog, functions=self.functions.by_name)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_runtime.provision import Provisioned, RuleTap
-from shared.catalog import Function
-from shared.redrive import DeadLetter, dead_letter, destination_record
+from shared.catalog import Function, WorkQueue
+from shared.redrive import DeadLetter, back_to_work_queue, dead_letter, destination_record, work_queue_of
 
 log = logging.getLogger("local_runtime.dispatcher")
 LAMBDA_ASYNC_RETRIES = 2
@@ -174,7 +174,12 @@ class EventDispatcher:
         self._redrive_stream = redrive
 
     def redrive(self, queue_name: str) -> dict[str, int]:
-        """Hand every message of a dead-letter queue back to its function, as `ops.redrive` does in AWS."""
+        """Hand every message of a dead-letter queue back to its function, as `ops.redrive` does in AWS; a work
+        queue's dead letters go back to their work queue, whose trigger hands them to the function again (whether
+        they fail again shows later, in the dead-letter queue: `failed_again` is 0)."""
+        work_queue = work_queue_of(self._provisioned.catalog, queue_name)
+        if work_queue is not None:
+            return {"redriven": self._back_to_work_queue(queue_name, work_queue), "failed_again": 0}
         queue_url = self._provisioned.queue_urls[queue_name]
         redriven = failed_again = 0
         while True:
@@ -192,6 +197,26 @@ class EventDispatcher:
                     redriven += 1
                 else:
                     failed_again += 1
+
+    def _back_to_work_queue(self, queue_name: str, work_queue: WorkQueue) -> int:
+        """Move every message of a work queue's dead-letter queue back to the work queue, oldest first, as SQS's
+        DLQ redrive does: each is sent again (same body, attributes and message group) before it is deleted."""
+        dead_letters = self._provisioned.queue_urls[queue_name]
+        work_queue_url = self._provisioned.work_queue_urls[work_queue.name]
+        moved = 0
+        while True:
+            messages = self._sqs.receive_message(
+                QueueUrl=dead_letters,
+                MaxNumberOfMessages=10,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return moved
+            for message in messages:
+                self._sqs.send_message(**back_to_work_queue(message, work_queue, work_queue_url))
+                self._sqs.delete_message(QueueUrl=dead_letters, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
 
     def _dead_letter(self, tap: RuleTap, event: dict[str, Any], error: BaseException) -> None:
         self._sqs.send_message(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 
@@ -20,13 +20,16 @@ from shared.catalog import Catalog, Function
 
 
 @contextmanager
-def own_environment(catalog: Catalog, function: Function, stage: str) -> Iterator[None]:
-    """Within: the common environment plus `function`'s own variables, and no other function's."""
+def own_environment(
+    catalog: Catalog, function: Function, stage: str, queue_urls: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Within: the common environment plus `function`'s own variables, and no other function's. `queue_urls` are
+    the provisioned work queues' URLs (name -> URL), which the functions sending to them are given."""
     everyones = {name for fn in catalog.functions for name in catalog.environment(fn, stage)}
     saved = dict(os.environ)
     for name in everyones:
         os.environ.pop(name, None)
-    os.environ.update(catalog.environment(function, stage))
+    os.environ.update(catalog.environment(function, stage, queue_urls))
     try:
         yield
     finally:
@@ -34,7 +37,9 @@ def own_environment(catalog: Catalog, function: Function, stage: str) -> Iterato
         os.environ.update({name: value for name, value in saved.items() if name not in everyones})
 
 
-def import_handler(catalog: Catalog, function: Function, stage: str) -> ModuleType:
+def import_handler(
+    catalog: Catalog, function: Function, stage: str, queue_urls: Mapping[str, str] | None = None
+) -> ModuleType:
     """The function's handler module, imported (its cold start) with only its own environment."""
-    with own_environment(catalog, function, stage):
+    with own_environment(catalog, function, stage, queue_urls):
         return importlib.import_module(function.module)

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from shared.catalog import CATALOG
 from shared.catalog.model import (
     BUS_VARIABLE,
+    FIFO_SUFFIX,
     STAGE_VARIABLE,
     TIMER_FUNCTION_VARIABLE,
     TIMER_GROUP_VARIABLE,
     TIMER_ROLE_VARIABLE,
     Catalog,
     Function,
+    WorkQueue,
     env_key,
 )
 
@@ -55,6 +57,12 @@ class FunctionEnvironment:
 
     def secret(self, name: str) -> str:
         return self._resource("secret", name, self.function.secrets)
+
+    def queue_url(self, name: str) -> str:
+        """The URL of a work queue the function sends to."""
+        if name not in self.function.sends_to:
+            raise KeyError(f"the catalog gives {self.function.name} no work queue {name!r} to send to")
+        return self.values[WorkQueue(name, "", fifo=name.endswith(FIFO_SUFFIX)).url_variable]
 
     @property
     def bus_name(self) -> str:

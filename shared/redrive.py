@@ -1,21 +1,26 @@
 """What a dead-letter message is and where it goes back to.
 
-Three kinds of message land in the hub's queues: Lambda's on-failure destination records (a function kept
-failing on an event, or set it aside as one that can never succeed; the event is `requestPayload`),
-EventBridge's dead letters (the bus could not invoke a rule's target; the body is the event itself), and a
-stream trigger's failure records (`DDBStreamBatchInfo`: where in the table's stream the records are, not the
-records, which the redrive reads again while the stream keeps them, 24 hours). Either way the catalog says
-which function the queue belongs to, and redriving means invoking that function again with the original
-event.
+Three kinds of message land in the dead-letter queues of the hub's functions: Lambda's on-failure destination
+records (a function kept failing on an event, or set it aside as one that can never succeed; the event is
+`requestPayload`), EventBridge's dead letters (the bus could not invoke a rule's target; the body is the event
+itself), and a stream trigger's failure records (`DDBStreamBatchInfo`: where in the table's stream the records are,
+not the records, which the redrive reads again while the stream keeps them, 24 hours). Either way the catalog says
+which function the queue belongs to, and redriving means invoking that function again with the original event.
+
+A work queue's dead-letter queue is different: SQS moved the message itself there, after its consumer failed on it
+`max_receive_count` times, so redriving it means sending it back to its work queue (`back_to_work_queue`), where
+the queue trigger hands it to the consumer again, retries and dead-lettering included. In AWS SQS's own DLQ redrive
+(`StartMessageMoveTask`, FIFO queues included) does the same.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.catalog import Catalog, Function
+from shared.catalog import Catalog, Function, WorkQueue
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,26 @@ class UnknownQueue(ValueError):
     pass
 
 
+class WorkQueueDeadLetters(UnknownQueue):
+    """The queue holds a work queue's dead letters: they go back to that queue, not to a function."""
+
+
+def work_queue_of(catalog: Catalog, queue_name: str) -> WorkQueue | None:
+    """The work queue whose dead-letter queue `queue_name` is, if it is one."""
+    for queue in catalog.work_queues:
+        if queue.dead_letter_queue.name == queue_name:
+            return queue
+    return None
+
+
 def owner_of(catalog: Catalog, queue_name: str) -> Function:
+    """The function a dead-letter queue's events go back to; a work queue's dead letters go to their queue."""
+    work_queue = work_queue_of(catalog, queue_name)
+    if work_queue is not None:
+        raise WorkQueueDeadLetters(
+            f"{queue_name} holds the dead letters of work queue {work_queue.name}: they go back to that queue "
+            "(SQS DLQ redrive, StartMessageMoveTask; locally POST /_local/redrive/<queue>), not to a function"
+        )
     for fn in catalog.functions:
         if fn.failure_queue.name == queue_name or any(fn.rule_dlq(rule).name == queue_name for rule in fn.rules):
             return fn
@@ -61,6 +85,25 @@ def dead_letter(catalog: Catalog, queue_name: str, body: str) -> DeadLetter:
         return DeadLetter(function, {}, batch)
     event = message["requestPayload"] if isinstance(message, dict) and "requestPayload" in message else message
     return DeadLetter(function, event)
+
+
+def back_to_work_queue(message: Mapping[str, Any], queue: WorkQueue, queue_url: str) -> dict[str, Any]:
+    """SendMessage's arguments that put a dead letter (as ReceiveMessage gave it, with every system and message
+    attribute) back on its work queue: the same body and message attributes and, on a FIFO queue, the same message
+    group (it joins the back of its group) under a new de-duplication id, derived from the dead letter's message id:
+    the original id would be dropped as a duplicate within SQS's 5-minute window, and a redrive retried after a
+    crash between send and delete is de-duplicated."""
+    arguments: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": message["Body"]}
+    attributes = {
+        name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue", "BinaryValue")}
+        for name, attribute in (message.get("MessageAttributes") or {}).items()
+    }
+    if attributes:
+        arguments["MessageAttributes"] = attributes
+    if queue.fifo:
+        arguments["MessageGroupId"] = message["Attributes"]["MessageGroupId"]
+        arguments["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
+    return arguments
 
 
 def failed_records(answer: Any) -> list[str]:

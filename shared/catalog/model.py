@@ -1,5 +1,5 @@
-"""What the catalog is made of: functions with their routes, rules, schedules and stream triggers, tables,
-secrets and queues, and the `Catalog` that composes one domain's entries with the others'.
+"""What the catalog is made of: functions with their routes, rules, schedules, stream and queue triggers, tables,
+secrets, work queues and dead-letter queues, and the `Catalog` that composes one domain's entries with the others'.
 
 Plain data: imports nothing from AWS and no pydantic, so every function (the webhook receiver included) can
 read its own entry at cold start.
@@ -7,6 +7,8 @@ read its own entry at cold start.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, TypeVar
@@ -152,13 +154,132 @@ class Secret:
     local_values_file: str | None = None  # committed dev-only values the local runtime loads
 
 
+# SQS keeps a message 14 days at most: dead letters are kept that long, to be inspected and redriven.
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+FIFO_SUFFIX = ".fifo"  # SQS requires it at the end of a FIFO queue's name, and refuses it on any other queue
+SQS_MAX_QUEUE_NAME = 80
+# A queue's physical name is `revops-<stage>-<name>`: room is kept for a stage name of up to this many characters.
+MAX_STAGE_NAME = 10
+# A FIFO queue's event source mapping takes at most 10 messages a batch; a standard queue's up to 10,000, given a
+# batching window (`QueueTrigger.max_batching_window_seconds`) to fill them.
+SQS_MAX_BATCH_SIZE = 10
+SQS_MAX_STANDARD_BATCH_SIZE = 10_000
+SQS_MAX_BATCHING_WINDOW_SECONDS = 300
+SQS_MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
+SQS_RETENTION_SECONDS = (60, DEAD_LETTER_RETENTION_SECONDS)
+SQS_MAX_RECEIVE_COUNT = 1000
+# AWS's advice for a queue feeding Lambda: a visibility timeout of at least six times the function's timeout, so
+# that a batch Lambda retries after a throttle or an error is not handed out again while still being worked on.
+VISIBILITY_PER_CONSUMER_TIMEOUT = 6
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 @dataclass(frozen=True)
 class Queue:
-    """An SQS queue. Every queue in the hub is a dead-letter queue of a rule target or of a function's
-    asynchronous invocations; each has an alarm on depth > 0 and can be redriven."""
+    """An SQS dead-letter queue: of a rule target, of a function's asynchronous invocations, or of a work queue
+    (FIFO when its work queue is). Each has an alarm on depth > 0 and can be redriven (`shared.redrive`)."""
 
     name: str
     purpose: str
+    fifo: bool = False
+    retention_seconds: int = DEAD_LETTER_RETENTION_SECONDS
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """An SQS work queue, FIFO unless `fifo=False`: functions send to it (`Function.sends_to`) and one function
+    consumes it in batches through a `QueueTrigger` (a Lambda event source mapping).
+
+    A FIFO queue hands out each message group's messages in order and holds a group back while one of its
+    messages is in flight: a sender sets `MessageGroupId` to the key whose changes must stay in order (a synced
+    record's key) and `MessageDeduplicationId` to the change's id (content-based de-duplication is off, so a
+    change sent twice within SQS's 5-minute window is queued once). A message received `max_receive_count` times
+    without being deleted moves to the queue's own dead-letter queue (`dead_letter_queue`, FIFO too, alarmed,
+    kept 14 days), from which operators redrive it back to this queue. With the defaults a message is retried
+    every 5 minutes (the visibility timeout) and survives a 2-hour outage of what its consumer calls before it is
+    dead-lettered; messages nobody consumes expire after `retention_seconds` (4 days).
+
+    `name` is the queue's SQS name without the stage prefix, `.fifo` included for a FIFO queue, as SQS wants it.
+    """
+
+    name: str
+    purpose: str
+    fifo: bool = True
+    visibility_timeout_seconds: int = 300  # at least 6x its consumer's timeout (`compose` checks)
+    max_receive_count: int = 24  # x 5 minutes: a 2-hour outage before a message is dead-lettered
+    retention_seconds: int = 4 * 24 * 3600
+    content_based_deduplication: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fifo != self.name.endswith(FIFO_SUFFIX):
+            rule = f"must end in {FIFO_SUFFIX!r}" if self.fifo else f"must not end in {FIFO_SUFFIX!r} (not FIFO)"
+            raise ValueError(f"work queue {self.name!r}: the name of an SQS {'FIFO ' * self.fifo}queue {rule}")
+        if not _QUEUE_NAME.match(self.stem):
+            raise ValueError(f"work queue {self.name!r}: SQS queue names are letters, digits, '-' and '_'")
+        longest = len(physical_name("x" * MAX_STAGE_NAME, self.dead_letter_queue.name))
+        if longest > SQS_MAX_QUEUE_NAME:
+            raise ValueError(
+                f"work queue {self.name!r}: its dead-letter queue's name would be {longest} characters with a "
+                f"{MAX_STAGE_NAME}-character stage, over SQS's {SQS_MAX_QUEUE_NAME}"
+            )
+        if not 0 <= self.visibility_timeout_seconds <= SQS_MAX_VISIBILITY_TIMEOUT_SECONDS:
+            raise ValueError(f"work queue {self.name!r}: visibility_timeout_seconds is 0 to 43200 (12 hours)")
+        if not 1 <= self.max_receive_count <= SQS_MAX_RECEIVE_COUNT:
+            raise ValueError(f"work queue {self.name!r}: max_receive_count is 1 to {SQS_MAX_RECEIVE_COUNT}")
+        low, high = SQS_RETENTION_SECONDS
+        if not low <= self.retention_seconds <= high:
+            raise ValueError(f"work queue {self.name!r}: retention_seconds is {low} (a minute) to {high} (14 days)")
+        if self.content_based_deduplication and not self.fifo:
+            raise ValueError(f"work queue {self.name!r}: content-based de-duplication is for FIFO queues only")
+
+    @property
+    def stem(self) -> str:
+        """The name without `.fifo`."""
+        return self.name.removesuffix(FIFO_SUFFIX)
+
+    @property
+    def dead_letter_queue(self) -> Queue:
+        """Where a message goes after `max_receive_count` receives: `<stem>-dlq[.fifo]`, of the same kind."""
+        return Queue(
+            f"{self.stem}-dlq{FIFO_SUFFIX if self.fifo else ''}",
+            f"messages of work queue {self.name} received {self.max_receive_count} times without success",
+            fifo=self.fifo,
+        )
+
+    @property
+    def url_variable(self) -> str:
+        """The environment variable through which a sender learns the queue's URL: `QUEUE_<STEM>_URL`."""
+        return env_key("queue", f"{self.stem}_url")
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    """A work queue feeding the owning function (a Lambda event source mapping): batches of up to `batch_size`
+    messages (a FIFO queue's in order within each message group) as Lambda's SQS event. Item failures are always
+    reported: the function answers `{"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}` and Lambda
+    deletes the batch's other messages; the failed ones come back after the queue's visibility timeout, until the
+    queue's `max_receive_count` sends them to its dead-letter queue. A function that raises fails the whole batch.
+    Reading a FIFO queue, a function must also fail every later message of a group once one of the group failed
+    (Powertools' `SqsFifoPartialProcessor(skip_group_on_error=True)` does), or the group's order is lost."""
+
+    queue: str
+    description: str
+    batch_size: int = SQS_MAX_BATCH_SIZE
+    # A standard queue's mapping may wait this long to fill a batch (Lambda's MaximumBatchingWindowInSeconds):
+    # required (at least 1 s) for batches over 10; a FIFO queue's takes none.
+    max_batching_window_seconds: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= SQS_MAX_STANDARD_BATCH_SIZE:
+            raise ValueError(f"queue trigger on {self.queue!r}: batch_size is 1 to {SQS_MAX_STANDARD_BATCH_SIZE}")
+        if not 0 <= self.max_batching_window_seconds <= SQS_MAX_BATCHING_WINDOW_SECONDS:
+            limit = SQS_MAX_BATCHING_WINDOW_SECONDS
+            raise ValueError(f"queue trigger on {self.queue!r}: max_batching_window_seconds is 0 to {limit}")
+        if self.batch_size > SQS_MAX_BATCH_SIZE and self.max_batching_window_seconds < 1:
+            raise ValueError(
+                f"queue trigger on {self.queue!r}: a batch_size over {SQS_MAX_BATCH_SIZE} needs a "
+                "max_batching_window_seconds of at least 1 (Lambda's rule)"
+            )
 
 
 @dataclass(frozen=True)
@@ -171,6 +292,8 @@ class Function:
     rules: tuple[Rule, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     streams: tuple[StreamTrigger, ...] = ()
+    queue_triggers: tuple[QueueTrigger, ...] = ()  # the work queues it consumes (one trigger per queue)
+    sends_to: tuple[str, ...] = ()  # the work queues it sends to, by name: their URLs are in its environment
     tables: dict[str, Access] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     publishes_events: bool = False
@@ -207,9 +330,13 @@ class Catalog:
     tables: tuple[Table, ...]
     secrets: tuple[Secret, ...]
     functions: tuple[Function, ...]
+    work_queues: tuple[WorkQueue, ...] = ()
 
     def table(self, name: str) -> Table:
         return _by_name(self.tables, name)
+
+    def work_queue(self, name: str) -> WorkQueue:
+        return _by_name(self.work_queues, name)
 
     def function(self, name: str) -> Function:
         return _by_name(self.functions, name)
@@ -235,10 +362,23 @@ class Catalog:
         return frozenset(stream.table for _, stream in self.streams)
 
     @property
+    def queue_triggers(self) -> tuple[tuple[Function, QueueTrigger], ...]:
+        return tuple((fn, trigger) for fn in self.functions for trigger in fn.queue_triggers)
+
+    def consumer_of(self, queue_name: str) -> tuple[Function, QueueTrigger]:
+        """The function that consumes a work queue, and its trigger (`compose` makes sure there is one)."""
+        for fn, trigger in self.queue_triggers:
+            if trigger.queue == queue_name:
+                return fn, trigger
+        raise KeyError(f"no function consumes work queue {queue_name!r}")
+
+    @property
     def queues(self) -> tuple[Queue, ...]:
+        """The dead-letter queues (alarmed, on the dashboard, redrivable); the work queues are `work_queues`."""
         per_function = tuple(fn.failure_queue for fn in self.functions)
         per_rule = tuple(fn.rule_dlq(rule) for fn, rule in self.rules)
-        return per_function + per_rule
+        per_work_queue = tuple(queue.dead_letter_queue for queue in self.work_queues)
+        return per_function + per_rule + per_work_queue
 
     def route_for(self, method: str, path: str) -> Route | None:
         for _, route in self.routes:
@@ -253,9 +393,14 @@ class Catalog:
                 return fn
         raise KeyError(f"no catalog function has its handler in {module}")
 
-    def environment(self, fn: Function, stage: str) -> dict[str, str]:
+    def environment(self, fn: Function, stage: str, queue_urls: Mapping[str, str] | None = None) -> dict[str, str]:
         """What a function is told through its environment; CDK and the local runtime both use this, and
-        `shared.function_environment` reads it back in the function."""
+        `shared.function_environment` reads it back in the function.
+
+        A work queue's URL (`QUEUE_<STEM>_URL`, for the functions that send to it) holds the account and region,
+        so only where the queue is created is it known: CDK (a reference to the queue) and the local runtime pass
+        `queue_urls` (work queue name -> URL). Without them, the queue's physical name stands in, for callers that
+        only read which variables there are."""
         env = {
             STAGE_VARIABLE: stage,
             "POWERTOOLS_SERVICE_NAME": fn.slug,
@@ -265,6 +410,9 @@ class Catalog:
             env[env_key("table", table)] = physical_name(stage, table)
         for secret in fn.secrets:
             env[env_key("secret", secret)] = physical_name(stage, secret)
+        for queue in fn.sends_to:
+            url_variable = self.work_queue(queue).url_variable
+            env[url_variable] = physical_name(stage, queue) if queue_urls is None else queue_urls[queue]
         if fn.publishes_events:
             env[BUS_VARIABLE] = physical_name(stage, self.bus_name)
         if fn.sets_timers_for is not None:
@@ -275,7 +423,7 @@ class Catalog:
         return env
 
 
-_Named = TypeVar("_Named", Table, Function, Secret)
+_Named = TypeVar("_Named", Table, Function, Secret, WorkQueue)
 
 
 def _by_name(items: tuple[_Named, ...], name: str) -> _Named:
@@ -315,24 +463,27 @@ def env_key(kind: str, logical: str) -> str:
 
 @dataclass(frozen=True)
 class Domain:
-    """One domain's part of the catalog: its event source (what its functions publish under), tables, secrets
-    and functions. `Catalog.compose` puts the domains together."""
+    """One domain's part of the catalog: its event source (what its functions publish under), tables, secrets,
+    work queues and functions. `Catalog.compose` puts the domains together."""
 
     name: str
     event_source: str | None
     tables: tuple[Table, ...] = ()
     secrets: tuple[Secret, ...] = ()
     functions: tuple[Function, ...] = ()
+    work_queues: tuple[WorkQueue, ...] = ()
 
 
 def compose(bus_name: str, domains: tuple[Domain, ...]) -> Catalog:
-    """One catalog of every domain's entries; a name used twice across domains is refused."""
+    """One catalog of every domain's entries; a name used twice across domains is refused, and so is a work
+    queue that is not consumed exactly once, or that a function sends to or consumes without its declaring it."""
     catalog = Catalog(
         bus_name=bus_name,
         event_sources=tuple(domain.event_source for domain in domains if domain.event_source),
         tables=tuple(table for domain in domains for table in domain.tables),
         secrets=tuple(secret for domain in domains for secret in domain.secrets),
         functions=tuple(fn for domain in domains for fn in domain.functions),
+        work_queues=tuple(queue for domain in domains for queue in domain.work_queues),
     )
     for kind, names in (
         ("table", [table.name for table in catalog.tables]),
@@ -340,8 +491,40 @@ def compose(bus_name: str, domains: tuple[Domain, ...]) -> Catalog:
         ("function", [fn.name for fn in catalog.functions]),
         ("route", [route.key for _, route in catalog.routes]),
         ("event source", list(catalog.event_sources)),
+        ("queue", [queue.name for queue in catalog.queues] + [queue.name for queue in catalog.work_queues]),
+        ("queue URL variable", [queue.url_variable for queue in catalog.work_queues]),
     ):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"the catalog's domains declare the same {kind} twice: {', '.join(repeated)}")
+    _check_work_queues(catalog)
     return catalog
+
+
+def _check_work_queues(catalog: Catalog) -> None:
+    declared = {queue.name for queue in catalog.work_queues}
+    known = ", ".join(sorted(declared)) or "none"
+    for fn in catalog.functions:
+        for name in [trigger.queue for trigger in fn.queue_triggers] + list(fn.sends_to):
+            if name not in declared:
+                raise ValueError(f"{fn.name} names work queue {name!r}, which no domain declares (declared: {known})")
+    for queue in catalog.work_queues:
+        consumers = [fn for fn, trigger in catalog.queue_triggers if trigger.queue == queue.name]
+        if len(consumers) != 1:
+            # None: its messages would only expire. Two: each would take some messages of a group, out of order.
+            found = ", ".join(fn.name for fn in consumers) or "none"
+            raise ValueError(f"work queue {queue.name!r} must have exactly one consuming function (found: {found})")
+        [consumer] = consumers
+        [trigger] = [t for t in consumer.queue_triggers if t.queue == queue.name]
+        if queue.fifo and (trigger.batch_size > SQS_MAX_BATCH_SIZE or trigger.max_batching_window_seconds):
+            raise ValueError(
+                f"work queue {queue.name!r} is FIFO: its trigger takes batches of at most {SQS_MAX_BATCH_SIZE} "
+                "and no batching window"
+            )
+        least = VISIBILITY_PER_CONSUMER_TIMEOUT * consumer.timeout_seconds
+        if queue.visibility_timeout_seconds < least:
+            raise ValueError(
+                f"work queue {queue.name!r}: visibility_timeout_seconds {queue.visibility_timeout_seconds} is under "
+                f"{VISIBILITY_PER_CONSUMER_TIMEOUT}x the {consumer.timeout_seconds} s timeout of its consumer "
+                f"{consumer.name} ({least} s)"
+            )

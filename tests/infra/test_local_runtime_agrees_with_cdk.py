@@ -1,6 +1,7 @@
 """The local runtime and the CDK stack are built from the same catalog; here the two results are compared,
-so `make run` keeps exercising what `cdk deploy` creates: same tables and indexes, queues, bus, rules,
-secrets and routes, under the same stage-derived names."""
+so `make run` keeps exercising what `cdk deploy` creates: same tables and indexes, queues (with their FIFO,
+retention, visibility and redrive settings), bus, rules, secrets and routes, under the same stage-derived names.
+`test_infra_work_queues` runs the queue checks on a catalog with a work queue too."""
 
 from __future__ import annotations
 
@@ -50,7 +51,9 @@ def test_queues_bus_rules_and_secrets_have_the_same_names_and_patterns(synth: Sy
         local = provision(synth.catalog, synth.stage, boto3.Session(region_name="us-east-1"))
     # Then every queue, the bus, every rule and every secret exists in both under the same name
     cdk_queues = {q["Properties"]["QueueName"] for q in resources(synth, "AWS::SQS::Queue").values()}
-    assert {physical_name(synth.stage, name) for name in local.queue_urls} <= cdk_queues
+    local_queues = {physical_name(synth.stage, name) for name in local.queue_urls | local.work_queue_urls}
+    assert len(local_queues) == len(synth.catalog.queues) + len(synth.catalog.work_queues)
+    assert local_queues <= cdk_queues
     [bus] = resources(synth, "AWS::Events::EventBus").values()
     assert bus["Properties"]["Name"] == local.bus_name
     cdk_rules = [r["Properties"] for r in resources(synth, "AWS::Events::Rule").values()]
@@ -60,6 +63,37 @@ def test_queues_bus_rules_and_secrets_have_the_same_names_and_patterns(synth: Sy
         assert (json.loads(pattern) if isinstance(pattern, str) else pattern) == tap.rule.pattern
     cdk_secrets = {s["Properties"]["Name"] for s in resources(synth, "AWS::SecretsManager::Secret").values()}
     assert {physical_name(synth.stage, s.name) for s in synth.catalog.secrets} == cdk_secrets
+
+
+def test_queues_have_the_same_attributes(synth: Synth) -> None:
+    # Given every queue the local runtime provisions (dead-letter and work queues), as the embedded SQS keeps it
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        local = provision(synth.catalog, synth.stage, session)
+        sqs = session.client("sqs")
+        provisioned = {
+            physical_name(synth.stage, name): sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+            for name, url in (local.queue_urls | local.work_queue_urls).items()
+        }
+    deployed = {logical_id: q["Properties"] for logical_id, q in resources(synth, "AWS::SQS::Queue").items()}
+    names = {logical_id: properties["QueueName"] for logical_id, properties in deployed.items()}
+    by_name = {properties["QueueName"]: properties for properties in deployed.values()}
+    for name, answer in provisioned.items():
+        attributes, cdk = answer["Attributes"], by_name[name]
+        # Then FIFO or not, de-duplication, retention and visibility are the same (SQS's defaults where CDK sets none)
+        assert attributes.get("FifoQueue", "false") == str(cdk.get("FifoQueue", False)).lower(), name
+        if cdk.get("FifoQueue"):
+            assert attributes["ContentBasedDeduplication"] == str(cdk.get("ContentBasedDeduplication", False)).lower()
+        assert attributes["MessageRetentionPeriod"] == str(cdk.get("MessageRetentionPeriod", 4 * 24 * 3600)), name
+        assert attributes["VisibilityTimeout"] == str(cdk.get("VisibilityTimeout", 30)), name
+        # And a work queue dead-letters to the same queue after as many receives
+        local_redrive = json.loads(attributes["RedrivePolicy"]) if "RedrivePolicy" in attributes else None
+        cdk_redrive = cdk.get("RedrivePolicy")
+        assert (local_redrive is None) == (cdk_redrive is None), name
+        if local_redrive and cdk_redrive:
+            [target, _] = cdk_redrive["deadLetterTargetArn"]["Fn::GetAtt"]
+            assert local_redrive["deadLetterTargetArn"].rsplit(":", 1)[1] == names[target], name
+            assert local_redrive["maxReceiveCount"] == cdk_redrive["maxReceiveCount"], name
 
 
 def test_every_route_the_local_gateway_serves_is_a_deployed_method(synth: Synth) -> None:
