@@ -78,6 +78,7 @@ def main() -> int:
     from benchmarks.attribution_latency import attribution_latency_rows
     from benchmarks.budget_latency import budget_latency_rows
     from benchmarks.burst import DEFAULT_CONCURRENCY, DEFAULT_DELIVERIES, burst_rows
+    from benchmarks.crm_sync import crm_sync_rows
     from benchmarks.finance import finance_rows
     from benchmarks.handoff_latency import handoff_latency_rows
     from benchmarks.health import health_rows
@@ -105,6 +106,7 @@ def main() -> int:
         ("MQL latency", lambda: mql_latency_rows(leads)),
         ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
         ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),
+        ("CRM sync", lambda: crm_sync_rows(int(os.environ.get("BENCH_CRM_LEADS", "100")))),
     ]
     if deliveries > 0:
         sections.append(("burst", lambda: burst_rows(deliveries, concurrency)))

@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
@@ -33,6 +34,7 @@ ASSET_CONFIG = (
     "finance.json",
     "attribution.json",
     "health-model.json",
+    "crm-mappings.json",
 )
 # Git-style patterns over the repository root: drop every top-level entry except those packages and the
 # run-time config files (never config/local.*: dev-only secrets), then drop caches and tests inside them.
@@ -130,7 +132,9 @@ class Functions(Construct):
             removal_policy=self._cfg.removal_policy,
         )
         role = self._role(spec, construct_id, log_group)
-        environment = self._catalog.environment(spec, self._cfg.name) | {
+        # A work queue's reference is its URL, which the functions that send to it are told.
+        queue_urls = {name: queue.queue_url for name, queue in self._data.work_queues.items()}
+        environment = self._catalog.environment(spec, self._cfg.name, queue_urls) | {
             "POWERTOOLS_LOG_LEVEL": self._cfg.log_level,
             # Webhook bodies and delivery-log responses carry customer data: keep them out of logs/traces.
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
@@ -221,6 +225,8 @@ class Functions(Construct):
                     resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name="*")],
                 )
             )
+        for queue_name in spec.sends_to:
+            self._grant_send(role, self._data.work_queues[queue_name])
         failure_queue = self._data.queues[spec.failure_queue.name]
         # GetQueueUrl: a consumer dead-letters a permanent failure itself (shared/permanent_failures.py)
         role.add_to_policy(
@@ -266,6 +272,12 @@ class Functions(Construct):
         )
         role.add_to_policy(self._via_service(self._keys.data, _KMS_ACTIONS[access], "dynamodb"))
 
+    def _grant_send(self, role: iam.Role, queue: sqs.IQueue) -> None:
+        """SendMessage on that one queue, and its key's use through SQS for that queue only (SQS names the queue in
+        the encryption context): GenerateDataKey for the message, Decrypt to reuse a cached data key."""
+        role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
+        role.add_to_policy(queue_key_use(self._keys.messaging, ["kms:Decrypt", "kms:GenerateDataKey"], queue))
+
     @staticmethod
     def _via_service(key: kms.Key, actions: list[str], service: str) -> iam.PolicyStatement:
         """Key use only through the service that owns the data, never a direct decrypt."""
@@ -274,3 +286,18 @@ class Functions(Construct):
             resources=[key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"{service}.{Stack.of(key).region}.amazonaws.com"}},
         )
+
+
+def queue_key_use(key: kms.IKey, actions: list[str], queue: sqs.IQueue) -> iam.PolicyStatement:
+    """The key's use through SQS, for one queue's messages only: SQS puts the queue's ARN in the encryption
+    context (`aws:sqs:arn`) of every call it makes to KMS for that queue."""
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[key.key_arn],
+        conditions={
+            "StringEquals": {
+                "kms:ViaService": f"sqs.{Stack.of(queue).region}.amazonaws.com",
+                "kms:EncryptionContext:aws:sqs:arn": queue.queue_arn,
+            }
+        },
+    )

@@ -1,8 +1,9 @@
 """`make run`: the whole hub on localhost over an embedded AWS.
 
 moto runs in server mode on loopback; the catalog's tables, bus, rules, queues and secrets are created in
-it; the catalog's functions are imported and invoked in-process by a local API Gateway (HTTP) and by the
-event dispatcher (EventBridge rules), with the same environment they get in AWS.
+it; the catalog's functions are imported and invoked in-process by a local API Gateway (HTTP), by the
+event dispatcher (EventBridge rules) and by the stream and queue triggers, with the same environment they get
+in AWS.
 """
 
 from __future__ import annotations
@@ -25,17 +26,23 @@ from werkzeug.wrappers import Request, Response
 
 from local_runtime import discovery
 from local_runtime.auth import LocalUserPool
+from local_runtime.crm_hubspot import LocalHubSpot
+from local_runtime.crm_salesforce import LocalSalesforce
 from local_runtime.dispatcher import EVENTS_KEPT, EventDispatcher
+from local_runtime.example import local_secret
 from local_runtime.faults import PutEventsFaults
 from local_runtime.function_imports import import_handler
 from local_runtime.gateway import LocalApiGateway, LocalRoute
 from local_runtime.lambda_events import LOCAL_REGION, LocalLambdaContext
+from local_runtime.provision import ROOT as PROVISION_ROOT
 from local_runtime.provision import Provisioned, provision
+from local_runtime.queues import QueueTriggerRunner
 from local_runtime.scheduler import LocalScheduler
 from local_runtime.slack_sink import LocalSlack
 from local_runtime.streams import StreamReader, StreamTriggerRunner
 from local_runtime.timers import LocalTimers
-from shared.catalog import CATALOG, Catalog, Function, physical_name
+from shared.adapters.clock import SystemClock
+from shared.catalog import CATALOG, CRM_CREDENTIALS, Catalog, Function, Secret, physical_name
 from shared.redrive import DeadLetter
 
 STAGE = "local"
@@ -71,7 +78,22 @@ class LocalHub:
         self._scheduler: LocalScheduler | None = None
         self._timers: LocalTimers | None = None
         self.slack = LocalSlack()
+        # The CRMs' stand-ins keep time as the hub's functions do (the clock `POST /_local/clock` moves), so a
+        # change made "in the CRM" and one made in the hub compare as they would in AWS.
+        crm_credentials = _local_values(CRM_CREDENTIALS)
+        self.hubspot = LocalHubSpot(
+            client_secret=local_secret("hubspot"),
+            access_token=crm_credentials["hubspot"]["access_token"],
+            clock=SystemClock().now,
+        )
+        self.salesforce = LocalSalesforce(
+            organization_id=local_secret("salesforce"),
+            client_id=crm_credentials["salesforce"]["client_id"],
+            client_secret=crm_credentials["salesforce"]["client_secret"],
+            clock=SystemClock().now,
+        )
         self._streams: dict[str, StreamTriggerRunner] = {}
+        self._queue_triggers: list[QueueTriggerRunner] = []
         self.provisioned: Provisioned | None = None
         self.faults = PutEventsFaults()
 
@@ -109,10 +131,14 @@ class LocalHub:
         gateway = LocalApiGateway(self.catalog, self.invoke, LocalUserPool.from_config(), self._local_routes(), STAGE)
         self._server = make_server(self.host, self.port, gateway, threaded=True)
         self.port = self._server.server_port
+        # the CRMs' webhooks go to the hub's own webhook routes, as HubSpot's and Salesforce's would
+        self.hubspot.set_webhook_url(f"{self.url}/webhooks/hubspot")
+        self.salesforce.set_webhook_url(f"{self.url}/webhooks/salesforce")
         self.provisioned = provision(self.catalog, STAGE, session, placeholders={"hub_url": self.url})
         verify_senders(self.catalog, STAGE, session)
         for fn in self.catalog.functions:
-            self._handlers[fn.name] = import_handler(self.catalog, fn, STAGE).handler
+            module = import_handler(self.catalog, fn, STAGE, self.provisioned.work_queue_urls)
+            self._handlers[fn.name] = module.handler
             self._environments[fn.name] = threading.Lock()
         self._dispatcher = EventDispatcher(
             session.client("sqs"), self.provisioned, self.invoke, events_kept=self.events_kept
@@ -123,6 +149,9 @@ class LocalHub:
         self._streams = self._stream_triggers(session)
         for trigger in self._streams.values():
             trigger.start()
+        self._queue_triggers = self._work_queue_triggers(session)
+        for queue_trigger in self._queue_triggers:
+            queue_trigger.start()
         self._dispatcher.redrive_streams_with(self._redrive_stream)
         self._timers = LocalTimers(self.catalog, STAGE, session.client("scheduler"), self._dispatcher.deliver)
         self._timers.provision()
@@ -136,12 +165,16 @@ class LocalHub:
             self._server.shutdown()
         for trigger in self._streams.values():
             trigger.stop()
+        for queue_trigger in self._queue_triggers:
+            queue_trigger.stop()
         if self._dispatcher:
             self._dispatcher.stop()
         if self._scheduler:
             self._scheduler.stop()
         if self._timers:
             self._timers.stop()
+        self.hubspot.close()
+        self.salesforce.close()
         if self._moto:
             self._moto.stop()
 
@@ -168,6 +201,23 @@ class LocalHub:
 
             triggers[fn.name] = StreamTriggerRunner(fn, trigger, StreamReader(streams, arn), arn, self.invoke, report)
         return triggers
+
+    def _work_queue_triggers(self, session: Any) -> list[QueueTriggerRunner]:
+        """The catalog's queue triggers, each polling its work queue in moto."""
+        assert self.provisioned is not None
+        provisioned = self.provisioned
+        return [
+            QueueTriggerRunner(
+                fn,
+                trigger,
+                session.client("sqs"),
+                provisioned.work_queue_urls[trigger.queue],
+                provisioned.work_queue_arns[trigger.queue],
+                provisioned.region,
+                self.invoke,
+            )
+            for fn, trigger in self.catalog.queue_triggers
+        ]
 
     def _redrive_stream(self, letter: DeadLetter) -> bool:
         """A stream-reading function's dead letter, handed back through its trigger (retries and reports alike):
@@ -310,6 +360,8 @@ class LocalHub:
             ("POST", "/_local/clock", clock),
             ("GET", "/_local/timers", timers),
             *self.slack.routes(),
+            *self.hubspot.routes(),
+            *self.salesforce.routes(),
             ("POST", "/_local/schedules/<name>", fire_schedule),
             ("POST", "/_local/faults/put-events", refuse_put_events),
             ("GET", "/_local/events", events),
@@ -318,6 +370,13 @@ class LocalHub:
             ("POST", "/_local/redrive/<queue>", redrive),
         ]
         return [(method, path, _answering_bad_requests(view)) for method, path, view in routes]
+
+
+def _local_values(secret: Secret) -> dict[str, Any]:
+    """A secret's committed dev-only values (`local_values_file`), as the local hub provisions them."""
+    assert secret.local_values_file is not None
+    values: dict[str, Any] = json.loads((PROVISION_ROOT / secret.local_values_file).read_text())
+    return values
 
 
 def _answering_bad_requests(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -405,6 +464,7 @@ RevOps Hub (local) on {hub.url}   embedded AWS (moto) on {hub.aws_endpoint}
   clock       curl -X POST {hub.url}/_local/clock -d '{{"advance_minutes": 31}}'   (timers due by then fire)
   slack       curl {hub.url}/_local/slack/messages   (what the hub posted to Slack)
   email       curl {hub.url}/_local/email/messages   (what the hub sent through SES)
+  CRMs        curl {hub.url}/_local/crm/hubspot/_records/contacts ; curl {hub.url}/_local/crm/salesforce/_records/Lead
   a token     TOKEN=$(make -s token ROLE=admin)
   deliveries  curl -H "Authorization: Bearer $TOKEN" {hub.url}/api/v1/webhooks/deliveries
   a webhook   python -m local_runtime.example stripe | sh     (signed with config/local.secrets.json)

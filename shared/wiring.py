@@ -16,6 +16,8 @@ import boto3
 from shared.adapters.clock import SystemClock, WallClock
 from shared.catalog import (
     ATTRIBUTION,
+    CRM_CREDENTIALS,
+    CRM_SYNC,
     FINANCE,
     HANDOFF_NOTIFICATIONS,
     HANDOFFS,
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
     from shared.adapters.notification_channels import SecretChannels
     from shared.attribution.service import AttributionService
+    from shared.crm.ports import CrmClient, CrmName
+    from shared.crm.service import SyncService
+    from shared.crm.store import SyncStore
     from shared.finance.config import FinanceConfig
     from shared.finance.service import FinanceService
     from shared.handoffs.notifier import HandoffNotifier
@@ -293,3 +298,62 @@ def success_alert_channels(
 
     accounts = LeadStoreAccounts(DynamoDbLeadRepository(boto3.client("dynamodb"), environment.table(LEADS.name)))
     return load_health_model(), accounts, notification_channels(environment)
+
+
+CRM_SYNC_QUEUE = "crm-sync-changes"
+
+
+def crm_sync_service(environment: FunctionEnvironment, queue: bool = False) -> SyncService:
+    """The sync recorder's, writer's, reconciler's and API's use cases: the sync store, the lead store (read
+    only: who a CRM record is, a lead's profile and score), the bus, and (`queue`) the sync queue."""
+    from shared.adapters.dynamodb_crm_sync import DynamoDbSyncStore
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.adapters.sqs_change_queue import SqsChangeQueue
+    from shared.crm.lead_directory import LeadStoreDirectory, NoDirectory
+    from shared.crm.mappings import load_crm_mappings
+    from shared.crm.ports import HubDirectory
+    from shared.crm.service import SyncService
+    from shared.events.sync_events import SYNC_EVENT_SOURCE
+
+    dynamodb = boto3.client("dynamodb")
+    store = DynamoDbSyncStore(dynamodb, environment.table(CRM_SYNC.name))
+    directory: HubDirectory = NoDirectory()
+    if LEADS.name in environment.function.tables:
+        repository = DynamoDbLeadRepository(dynamodb, environment.table(LEADS.name))
+        # a lead's score factors are its score's breakdown, explained as the lead API explains it
+        explain = lead_service(environment).score_of if environment.function.publishes_events else None
+        directory = LeadStoreDirectory(repository, explain)
+    publisher = (
+        EventBridgePublisher(boto3.client("events"), environment.bus_name, SYNC_EVENT_SOURCE)
+        if environment.function.publishes_events
+        else None
+    )
+    changes = SqsChangeQueue(boto3.client("sqs"), environment.queue_url(CRM_SYNC_QUEUE)) if queue else None
+    return SyncService(load_crm_mappings(), store, directory, SystemClock(), changes, publisher)
+
+
+def crm_sync_store(environment: FunctionEnvironment) -> SyncStore:
+    """The sync store alone (the lead API reads a lead's audit trail from it)."""
+    from shared.adapters.dynamodb_crm_sync import DynamoDbSyncStore
+
+    return DynamoDbSyncStore(boto3.client("dynamodb"), environment.table(CRM_SYNC.name))
+
+
+def crm_clients(environment: FunctionEnvironment) -> dict[CrmName, CrmClient]:
+    """A client per CRM the credentials secret names (read at each call: a rotated token is picked up)."""
+    import json
+
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=environment.secret(CRM_CREDENTIALS.name))
+    credentials = json.loads(secret["SecretString"])
+    clients: dict[CrmName, CrmClient] = {}
+    if isinstance(credentials.get("hubspot"), dict):
+        from shared.adapters.hubspot_crm import hubspot_crm
+
+        hubspot = credentials["hubspot"]
+        clients["hubspot"] = hubspot_crm(str(hubspot["access_token"]), hubspot.get("api_url"))
+    if isinstance(credentials.get("salesforce"), dict):
+        from shared.adapters.salesforce_crm import salesforce_crm
+
+        clients["salesforce"] = salesforce_crm(credentials["salesforce"])
+    return clients

@@ -8,6 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.crm.api_models import LeadSyncView
+from shared.crm.records import record_key
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, NotFound, json_response
@@ -29,10 +31,13 @@ from shared.leads.service import CannotUnmerge, LeadNotFound
 from shared.leads.simulation import LeadComparison, simulate
 from shared.observability import logger, metrics, traced
 from shared.scoring.model import parse_model
-from shared.wiring import lead_service
+from shared.wiring import crm_sync_store, lead_service
 
 app = rest_resolver()
-service = lead_service(environment_of(__name__))
+environment = environment_of(__name__)
+service = lead_service(environment)
+sync = crm_sync_store(environment)
+SYNC_AUDIT_SHOWN = 20  # the latest entries of a lead's sync audit trail shown with it
 MAX_SCORE = 1_000_000  # far past any model's total cap; keeps the index key's arithmetic finite
 LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -66,7 +71,15 @@ def get_lead(lead_id: LeadId) -> LeadView:
     contact = service.repository.contact(lead_id)
     if contact is None:
         raise NotFound(f"no lead {lead_id}")
-    return LeadView.of(contact, service.score_of(contact), service.repository.history(lead_id))
+    view = LeadView.of(contact, service.score_of(contact), service.repository.history(lead_id))
+    key = record_key("contact", contact.contact_id)
+    trail = sync.audit(key, limit=SYNC_AUDIT_SHOWN)
+    synced = sync.record(key)
+    if synced is None and not trail.entries:
+        return view
+    return view.model_copy(
+        update={"crm_sync": LeadSyncView.of(synced, key, trail.entries, trail.next_cursor is not None)}
+    )
 
 
 def unmerge_lead(lead_id: LeadId, request: Annotated[UnmergeRequest, Body()]) -> UnmergeResult:

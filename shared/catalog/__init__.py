@@ -1,5 +1,5 @@
-"""The one catalog: every function, API route, EventBridge rule, schedule, stream trigger, table, queue and
-secret of the hub, one module per domain (`webhooks`, `leads`), composed into `CATALOG`.
+"""The one catalog: every function, API route, EventBridge rule, schedule, stream and queue trigger, table, work
+queue, dead-letter queue and secret of the hub, one module per domain (`webhooks`, `leads`), composed into `CATALOG`.
 
 The CDK stack (`infra/`), the embedded local runtime (`local_runtime/`), the handlers' routes and each
 function's environment are all built from it; nothing restates it. Adding a route or a rule is one entry in
@@ -8,6 +8,7 @@ nothing from AWS, no pydantic, so every function can read its own entry.
 """
 
 from shared.catalog.attribution import ATTRIBUTION, ATTRIBUTION_DOMAIN
+from shared.catalog.crm import CRM_CREDENTIALS, CRM_DOMAIN, CRM_SYNC
 from shared.catalog.finance import FINANCE, FINANCE_DOMAIN
 from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS, HANDOFFS, HANDOFFS_DOMAIN
 from shared.catalog.leads import LEAD_GROUPS, LEADS, LEADS_DOMAIN
@@ -25,6 +26,7 @@ from shared.catalog.model import (
     HttpMethod,
     Index,
     Queue,
+    QueueTrigger,
     Route,
     Rule,
     Schedule,
@@ -33,6 +35,7 @@ from shared.catalog.model import (
     Table,
     Throttle,
     ThrottleDomain,
+    WorkQueue,
     compose,
     env_key,
     physical_name,
@@ -47,7 +50,8 @@ from shared.catalog.webhooks import (
 )
 
 CATALOG = compose(
-    "events", (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN, FINANCE_DOMAIN, ATTRIBUTION_DOMAIN, SUCCESS_DOMAIN)
+    "events",
+    (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN, FINANCE_DOMAIN, ATTRIBUTION_DOMAIN, SUCCESS_DOMAIN, CRM_DOMAIN),
 )
 
 __all__ = [
@@ -55,6 +59,9 @@ __all__ = [
     "ATTRIBUTION_DOMAIN",
     "BUS_VARIABLE",
     "CATALOG",
+    "CRM_CREDENTIALS",
+    "CRM_DOMAIN",
+    "CRM_SYNC",
     "DOMAIN_THROTTLES",
     "FINANCE",
     "HANDOFFS",
@@ -78,6 +85,7 @@ __all__ = [
     "HttpMethod",
     "Index",
     "Queue",
+    "QueueTrigger",
     "Route",
     "Rule",
     "Schedule",
@@ -86,6 +94,7 @@ __all__ = [
     "Table",
     "Throttle",
     "ThrottleDomain",
+    "WorkQueue",
     "compose",
     "env_key",
     "physical_name",

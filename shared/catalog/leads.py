@@ -11,6 +11,8 @@ EVENT_SOURCE = "revops.leads"
 # The handoff domain's source, which the lead processor listens to (named here because
 # shared.catalog.handoffs imports this module, not the reverse).
 HANDOFF_EVENT_SOURCE = "revops.handoffs"
+# The CRM sync's table, which the lead API reads (a lead's sync audit trail); named here for the same reason.
+CRM_SYNC_TABLE = "crm-sync"
 LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
 MODEL_EDITORS = frozenset({Group.MARKETING, Group.ADMIN})
 
@@ -144,7 +146,7 @@ LEADS_DOMAIN = Domain(
                     json_body=True,
                 ),
             ),
-            tables={LEADS.name: "read_write"},
+            tables={LEADS.name: "read_write", CRM_SYNC_TABLE: "read"},
             publishes_events=True,
         ),
     ),

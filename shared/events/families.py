@@ -24,6 +24,7 @@ from shared.events import (
     handoff_taxonomy,
     lead_taxonomy,
     success_taxonomy,
+    sync_taxonomy,
     taxonomy,
 )
 from shared.events.attribution_events import (
@@ -42,6 +43,7 @@ from shared.events.finance_events import (
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HANDOFF_SCHEMA_VERSION, HandoffEvent, HandoffEventType
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LEAD_SCHEMA_VERSION, LeadEvent, LeadEventType
 from shared.events.success_events import SUCCESS_EVENT_SOURCE, SUCCESS_SCHEMA_VERSION, SuccessEvent, SuccessEventType
+from shared.events.sync_events import SYNC_EVENT_SOURCE, SYNC_SCHEMA_VERSION, SyncEvent, SyncEventType
 
 # What the schemas and the EventBridge envelope need of every detail model.
 REQUIRED_DETAIL_FIELDS = frozenset({"event_id", "event_type", "occurred_at"})
@@ -190,6 +192,23 @@ SUCCESS_EVENTS = EventFamily(
     described=lambda event_type: success_taxonomy.describe(SuccessEventType(event_type)).described,
 )
 
+SYNC_EVENTS = EventFamily(
+    source=SYNC_EVENT_SOURCE,
+    name="CRM sync event",
+    publisher="the hub's CRM sync",
+    summary="What the CRM sync decided: a CRM's change applied to the hub's record, a conflict on a critical field "
+    "flagged for a person and its resolution, and each reconciliation run's counts. `crm_sync_recorder` publishes "
+    "them as HubSpot's and Salesforce's webhooks arrive, `crm_sync_api` on a resolution, the `crm-sync-reconcile` "
+    "schedule after each run. Records are `contact:<lead_id>`, `account:<account_id>`, `deal:<deal_id>`; fields are "
+    "the hub's names of `config/crm-mappings.json`.",
+    detail_model=SyncEvent,
+    event_types=SyncEventType,
+    schema_version=SYNC_SCHEMA_VERSION,
+    meaning=lambda event_type: sync_taxonomy.describe(SyncEventType(event_type)).meaning,
+    example=lambda event_type: sync_taxonomy.example_event(SyncEventType(event_type)),
+    described=lambda event_type: sync_taxonomy.describe(SyncEventType(event_type)).described,
+)
+
 # In the order the catalog documents them.
 FAMILIES: tuple[EventFamily, ...] = (
     WEBHOOK_EVENTS,
@@ -198,6 +217,7 @@ FAMILIES: tuple[EventFamily, ...] = (
     FINANCE_EVENTS,
     ATTRIBUTION_EVENTS,
     SUCCESS_EVENTS,
+    SYNC_EVENTS,
 )
 
 

@@ -101,6 +101,7 @@ def _deal_stage(stage: str) -> dict[str, Any]:
         "property": "dealstage",
         "value": stage,
         "change_source": "CRM_UI",
+        "source_id": "userId:1234",
         "portal_id": _HUBSPOT_PORTAL,
         "stage": stage,
     }
@@ -160,6 +161,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "property": "email",
                     "value": "ada@example.com",
                     "change_source": "CRM_UI",
+                    "source_id": "userId:1234",
                     "portal_id": _HUBSPOT_PORTAL,
                 },
             ),
@@ -300,6 +302,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "property": "amount",
                     "value": "48000",
                     "change_source": "CRM_UI",
+                    "source_id": "userId:1234",
                     "portal_id": _HUBSPOT_PORTAL,
                     "amount": "48000",
                 },

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.crm.api_models import LeadSyncView
 from shared.leads.capture import LeadCapture, LeadType
 from shared.leads.identity import normalize_email, normalize_phone
 from shared.leads.model import Contact, Stage
@@ -182,6 +183,9 @@ class LeadView(BaseModel):
     created_at: datetime
     updated_at: datetime
     history: LeadHistory
+    crm_sync: LeadSyncView | None = Field(
+        None, description="The lead's CRM sync: its CRM ids, conflicts and latest audit entries; null before it synced"
+    )
 
     @classmethod
     def of(cls, contact: Contact, result: Score, history: History) -> LeadView:

@@ -33,6 +33,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "annual_revenue": ("annual_revenue", "annualrevenue", "AnnualRevenue", "annualRevenue", "revenue"),
 }
 NUMBERS = frozenset({"employee_count", "annual_revenue"})
+# What CRM integrations write where Salesforce requires a value nobody gave (a Lead's LastName and Company): the hub's
+# own CRM sync and HubSpot's Salesforce connector both use it. It says nothing of the person.
+CRM_PLACEHOLDERS = frozenset({"[not provided]"})
 ACCOUNT_FIELDS = ("company", "industry", "employee_count", "annual_revenue", "country")
 _DOMAIN_KEYS = ("domain", "Domain", "website", "Website")
 _NAME_KEYS = ("name", "Name")
@@ -91,7 +94,7 @@ def fields_from(sources: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 value = source.get(alias)
                 if value not in (None, "") and not isinstance(value, Mapping | list | bool):
                     converted = number(value) if name in NUMBERS else str(value).strip()
-                    if converted not in (None, ""):
+                    if converted not in (None, "") and converted not in CRM_PLACEHOLDERS:
                         updates[name] = converted
                         break
     return updates

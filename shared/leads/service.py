@@ -232,6 +232,10 @@ class LeadService:
         is_engagement = engagement_record(event, strongest or "") is not None
         if strongest is not None and is_engagement and self._repo.has_engagement(strongest, event.event_id):
             return Outcome(strongest, note="duplicate engagement; scored once already")
+        if strongest is None and not is_engagement and _says_nothing_of_the_person(event, found):
+            # A CRM's bare record creation (HubSpot's contact.creation names only its id): a contact made of it
+            # would be an empty visitor merged away by the next property change that names the person
+            return Outcome(None, note="a CRM record with nothing known of its person yet; not a contact")
         change = ChangeSet()
         cause = f"{event.source_vendor} {event.vendor_event_type} {event.vendor_event_id or event.event_id}"
         contact, origin = self._resolve(found, cause, event.received_at, change)
@@ -495,6 +499,16 @@ class LeadService:
             seen.add(contact.merged_into)
             contact = self._load(contact.merged_into, change)
         return contact
+
+
+def _says_nothing_of_the_person(event: CanonicalEvent, found: Sequence[Identity]) -> bool:
+    return (
+        event.event_type is EventType.CONTACT_UPSERTED
+        and event.source_vendor in ("hubspot", "salesforce")
+        and [identity.kind for identity in found] == [event.source_vendor]
+        and not profile_updates(event)
+        and not event.subject.account_id
+    )
 
 
 def _survivor_rank(contact: Contact) -> tuple[int, datetime, str]:

@@ -117,3 +117,21 @@ def test_health_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
     assert "turned red" in red["risks"]
     mean = sum(line["contribution"] for line in red["breakdown"])
     assert round(mean, 2) == 70.83
+
+
+def test_crm_sync_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's CRM sync walkthrough
+    script = bash_block("### CRM sync, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then HubSpot holds the lead with the hub's score and stage, owned by Daniel, and the audit says why
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    contact, entry = json.loads(lines[-2]), json.loads(lines[-1])
+    assert contact["firstname"] == "Dana"
+    assert contact["lifecyclestage"] == "lead"
+    assert float(contact["revops_score"]) > 0
+    assert contact["revops_score_factors"]
+    assert contact["hubspot_owner_id"] == "71000012"
+    assert (entry["outcome"], entry["rule"], entry["new_value"]) == ("applied", "last_modified_wins", "ae-daniel-kim")
+    assert entry["actor"] == "salesforce:005000000000099AAA"

@@ -39,8 +39,9 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def test_one_lambda_per_catalog_function_with_catalog_settings(synth: Synth) -> None:
-    # Given the catalog's functions
+    # Given the catalog's functions (and its work queues, whose URLs the senders are told)
     synth.template.resource_count_is("AWS::Lambda::Function", len(synth.catalog.functions))
+    queue_urls = {name: {"Ref": synth.logical_id(queue)} for name, queue in synth.stack.data.work_queues.items()}
     for fn in synth.catalog.functions:
         # Then each has its own Lambda with the catalog's memory/timeout on arm64 Python 3.14, traced,
         # logging JSON to its own log group, and told its resources through the catalog's environment
@@ -57,7 +58,8 @@ def test_one_lambda_per_catalog_function_with_catalog_settings(synth: Synth) -> 
                 "LoggingConfig": Match.object_like({"LogFormat": "JSON", "LogGroup": Match.any_value()}),
                 "Environment": {
                     "Variables": Match.object_like(
-                        synth.catalog.environment(fn, synth.stage) | {"POWERTOOLS_LOG_LEVEL": Match.any_value()}
+                        synth.catalog.environment(fn, synth.stage, queue_urls)
+                        | {"POWERTOOLS_LOG_LEVEL": Match.any_value()}
                     )
                 },
             },
@@ -114,9 +116,34 @@ def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> Non
         assert ("events:PutEvents" in actions) == fn.publishes_events
         # And its own failure queue, to send to and look up (a consumer dead-letters permanent failures itself)
         queue_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.data.queues[fn.failure_queue.name]), "Arn"]}
-        [to_queue] = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
+        [to_queue] = [
+            s for s in statements if "sqs:SendMessage" in _as_list(s["Action"]) and queue_arn in _as_list(s["Resource"])
+        ]
         assert set(_as_list(to_queue["Action"])) == {"sqs:SendMessage", "sqs:GetQueueUrl"}
-        assert to_queue["Resource"] == queue_arn
+        # (with, for a work queue's consumer, that queue's dead-letter queue: it dead-letters what can never succeed)
+        dead_letters = [
+            {
+                "Fn::GetAtt": [
+                    synth.logical_id(synth.stack.data.queues[synth.catalog.work_queue(t.queue).dead_letter_queue.name]),
+                    "Arn",
+                ]
+            }
+            for t in fn.queue_triggers
+        ]
+        assert sorted(map(json.dumps, _as_list(to_queue["Resource"]))) == sorted(
+            map(json.dumps, [queue_arn, *dead_letters])
+        )
+        # Work queues: send only to those the catalog says it sends to, consume only the one it is triggered by
+        sent_to = {
+            json.dumps(s["Resource"], sort_keys=True)
+            for s in statements
+            if _as_list(s["Action"]) == ["sqs:SendMessage"]
+        }
+        work_queue_arns = {
+            name: json.dumps({"Fn::GetAtt": [synth.logical_id(queue), "Arn"]}, sort_keys=True)
+            for name, queue in synth.stack.data.work_queues.items()
+        }
+        assert sent_to == {work_queue_arns[name] for name in fn.sends_to}
         secret_refs = [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]
         expected_secrets = [{"Ref": synth.logical_id(synth.stack.data.secrets[name])} for name in fn.secrets]
         assert [ref for refs in secret_refs for ref in _as_list(refs)] == expected_secrets
@@ -243,7 +270,8 @@ def test_api_gateway_logs_through_its_own_role(synth: Synth) -> None:
 
 
 def test_every_catalog_queue_exists_encrypted_with_a_depth_alarm(synth: Synth) -> None:
-    synth.template.resource_count_is("AWS::SQS::Queue", len(synth.catalog.queues))
+    # (the dead-letter queues, and the work queues: tests/infra/test_infra_work_queues.py)
+    synth.template.resource_count_is("AWS::SQS::Queue", len(synth.catalog.queues) + len(synth.catalog.work_queues))
     alarms = synth.monitoring.template.find_resources("AWS::CloudWatch::Alarm")
     for spec in synth.catalog.queues:
         # Then the queue exists under its stage name, KMS-encrypted with the CMK, kept 14 days
@@ -382,7 +410,8 @@ def test_every_catalog_rule_targets_its_function_with_retries_and_a_dlq(synth: S
 def test_every_stream_trigger_reads_its_tables_stream_filtered_bisected_and_with_a_failure_queue(synth: Synth) -> None:
     # Given the catalog's stream triggers (the webhook publisher on the delivery ledger)
     assert synth.catalog.streams, "the outbox publisher reads a stream"
-    synth.template.resource_count_is("AWS::Lambda::EventSourceMapping", len(synth.catalog.streams))
+    mappings = len(synth.catalog.streams) + len(synth.catalog.queue_triggers)  # queue triggers: test_infra_work_queues
+    synth.template.resource_count_is("AWS::Lambda::EventSourceMapping", mappings)
     for fn, trigger in synth.catalog.streams:
         deployed = synth.stack.functions.by_name[fn.name]
         table_id = synth.logical_id(synth.stack.data.tables[trigger.table])

@@ -27,6 +27,7 @@ from shared.events.schemas import (
     schema_name,
 )
 from shared.events.success_events import SuccessEventType
+from shared.events.sync_events import SyncEventType
 
 if TYPE_CHECKING:
     from enum import StrEnum
@@ -72,6 +73,7 @@ def test_one_schema_per_type_of_every_family_in_that_registry(synth: Synth) -> N
         + len(FinanceEventType)
         + len(AttributionEventType)
         + len(SuccessEventType)
+        + len(SyncEventType)
     )
     synth.schemas.template.resource_count_is("AWS::EventSchemas::Schema", len(types))
     assert set(schemas) == {schema_name(event_type) for event_type in types}

@@ -23,12 +23,14 @@ REVIEWED_NAG_SUPPRESSIONS = {
     "AwsSolutions-SQS3",  # the queues are the dead-letter queues
     "Serverless-SQSRedrivePolicy",  # same
     "Serverless-LambdaDLQ",  # on-failure destinations instead of DeadLetterConfig
+    "Serverless-LambdaEventSourceMappingDestination",  # an SQS mapping's failures go to its queue's redrive DLQ
     "AwsSolutions-SMG4",  # vendor-issued secrets rotate at the vendor
     "AwsSolutions-APIG4",  # webhook routes: signature-authenticated in the function
     "AwsSolutions-COG4",  # same
 }
 REVIEWED_LINT_IGNORES = {
     "ES6000",  # the queues are the dead-letter queues
+    "ES1001",  # an SQS event source mapping takes no on-failure destination: its queue's redrive policy does
     "W3005",  # CDK's DependsOn on a function's whole role construct
 }
 

@@ -389,3 +389,64 @@ def test_an_engagement_delivered_twice_is_logged_once(hub: Hub) -> None:
     again = hub.service.handle(event)
     assert "duplicate" in again.note
     assert hub.kinds("ada@acme.io") == ["email_click"]
+
+
+def test_a_crm_records_bare_creation_makes_no_contact() -> None:
+    # Given HubSpot's contact.creation, which names only the record's id (the hub's own CRM sync causes one for
+    # every lead it writes there)
+    from shared.events.canonical import CanonicalEvent, EventType, Subject
+    from shared.leads.scoring_models import ScoringModels
+    from shared.leads.service import LeadService
+    from shared.scoring.model import load_model
+    from tests.fakes import FixedClock, InMemoryLeadRepository, InMemoryScoringModelStore, RecordingPublisher
+
+    repository = InMemoryLeadRepository()
+    service = LeadService(
+        repository, RecordingPublisher(), ScoringModels(load_model(), InMemoryScoringModelStore()), FixedClock()
+    )
+    at = FixedClock().now()
+    event = CanonicalEvent(
+        event_id="e-1",
+        event_type=EventType.CONTACT_UPSERTED,
+        occurred_at=at,
+        received_at=at,
+        source_vendor="hubspot",
+        vendor_event_id="1",
+        vendor_event_type="contact.creation",
+        subject=Subject(contact_id="hubspot:1000001"),
+        data={"action": "creation", "property": None, "value": None},
+        correlation_id="c-1",
+        delivery_id="d-1",
+    )
+    # When the lead processor takes it
+    outcome = service.handle(event)
+    # Then no contact is made: the next property change that names the person links the record to them
+    assert outcome.contact_id is None
+    assert list(repository.contact_ids()) == []
+
+
+def test_a_crm_placeholder_is_not_taken_for_the_persons_name() -> None:
+    # Given a Salesforce Lead whose LastName and Company are the placeholder integrations write when none is known
+    from shared.events.canonical import CanonicalEvent, EventType, Subject
+    from shared.leads.profile_updates import profile_updates
+
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    fields = {"Id": "00Q1", "Email": "ana@example.com", "LastName": "[not provided]", "Company": "[not provided]"}
+    event = CanonicalEvent(
+        event_id="e-2",
+        event_type=EventType.CONTACT_UPSERTED,
+        occurred_at=at,
+        received_at=at,
+        source_vendor="salesforce",
+        vendor_event_id="n-1",
+        vendor_event_type="Lead",
+        subject=Subject(contact_id="salesforce:00Q1", email="ana@example.com"),
+        data={"sobject_type": "Lead", "fields": fields},
+        correlation_id="c-2",
+        delivery_id="d-2",
+    )
+    # Then the profile takes the email, and neither placeholder
+    updates = profile_updates(event)
+    assert updates.get("email") == "ana@example.com"
+    assert "last_name" not in updates
+    assert "company" not in updates

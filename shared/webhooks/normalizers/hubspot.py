@@ -41,6 +41,8 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         "property": prop,
         "value": value,
         "change_source": payload.get("changeSource"),
+        # who made the change (`userId:123`, an app's id): the CRM sync's audit trail names them
+        "source_id": payload.get("sourceId"),
         "portal_id": payload.get("portalId"),
     }
     if object_type == "contact" and action == "propertyChange" and prop == FORM_SUBMISSIONS_PROPERTY:

@@ -1,0 +1,78 @@
+"""SQS target (the sync queue, through an event source mapping): each batch of change notices becomes as few
+CRM calls as the CRMs' batch sizes allow (the records' latest values, read when written). A CRM that is rate
+limited or down fails its notices, which come back after its Retry-After (or the queue's visibility timeout)
+until the queue's receive limit dead-letters them; a record a CRM refuses for good goes to the dead-letter
+queue at once with the reason; the batch's other notices are done."""
+
+import time
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.adapters.sqs_change_queue import SqsBatchControl, notice_of
+from shared.catalog import CATALOG, physical_name
+from shared.crm.ports import ChangeNotice, CrmClient, CrmName
+from shared.function_environment import environment_of
+from shared.observability import logger, metrics, traced
+from shared.wiring import CRM_SYNC_QUEUE, crm_clients, crm_sync_service
+
+environment = environment_of(__name__)
+service = crm_sync_service(environment)
+control = SqsBatchControl(boto3.client("sqs"))
+CLIENTS_FOR_SECONDS = 900  # the credentials are read again (a rotated token picked up) this often
+_clients: tuple[float, dict[CrmName, CrmClient]] | None = None
+DEAD_LETTERS = physical_name(environment.stage, CATALOG.work_queue(CRM_SYNC_QUEUE).dead_letter_queue.name)
+
+
+def clients() -> dict[CrmName, CrmClient]:
+    """The CRM clients, kept across invocations for a while: one credentials read and one Salesforce sign-in per
+    quarter hour, not per batch."""
+    global _clients
+    if _clients is None or time.monotonic() - _clients[0] > CLIENTS_FOR_SECONDS:
+        _clients = (time.monotonic(), crm_clients(environment))
+    return _clients[1]
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = event.get("Records") or []
+    notices: dict[str, ChangeNotice] = {}
+    unreadable: dict[str, str] = {}
+    for record in records:
+        try:
+            notices[record["messageId"]] = notice_of(record.get("body") or "")
+        except ValueError as exc:
+            unreadable[record.get("body") or ""] = f"unreadable change notice: {exc}"
+    report = service.write(list(notices.values()), clients())
+    retry = {(n.crm, n.record_key) for n in report.retry}
+    refused = {(n.crm, n.record_key): reason for n, reason in report.refused}
+    failed = [m for m, n in notices.items() if (n.crm, n.record_key) in retry]
+    dead = dict(unreadable)
+    dead.update(
+        {
+            r["body"]: refused[(n.crm, n.record_key)]
+            for r in records
+            if (n := notices.get(r["messageId"])) and (n.crm, n.record_key) in refused
+        }
+    )
+    if dead:
+        control.dead_letter(DEAD_LETTERS, dead)
+    if failed and report.retry_after:
+        handles = [r["receiptHandle"] for r in records if r["messageId"] in failed]
+        control.hold_back(records[0]["eventSourceARN"], handles, report.retry_after)
+    for crm, written in report.written.items():
+        metrics.add_metric(name=f"SyncRecordsWritten{crm.title()}", unit="Count", value=written)
+    logger.info(
+        "sync batch written",
+        extra={
+            "notices": len(records),
+            "written": report.written,
+            "calls": report.calls,
+            "retry": len(failed),
+            "dead_lettered": len(dead),
+        },
+    )
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -1,0 +1,91 @@
+"""What the hub's own events change on synced records: a lead event carries the lead's stage and score (and
+its profile, read from the lead store, with each field's own time), an MQL its date, a handoff the lead's
+owner and the handoff's status, a health change the account's score and band."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.crm.ports import HubDirectory, ObjectKind
+from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent
+from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
+from shared.events.success_events import SUCCESS_EVENT_SOURCE, SuccessEvent, SuccessEventType
+
+Timed = tuple[str | None, datetime]
+
+
+@dataclass(frozen=True)
+class HubUpdate:
+    kind: ObjectKind
+    hub_id: str
+    values: Mapping[str, Timed]  # hub field -> (value, when the hub changed it)
+    actor: str  # the hub's domain that changed it, or the rep who acted
+    cause: str  # the event's id
+
+
+def hub_update(source: str, detail: Mapping[str, Any], directory: HubDirectory) -> HubUpdate | None:
+    """The update an event of the hub's bus makes, or None when it changes nothing synced."""
+    if source == LEAD_EVENT_SOURCE:
+        return _lead(LeadEvent.model_validate(detail), directory)
+    if source == HANDOFF_EVENT_SOURCE:
+        return _handoff(HandoffEvent.model_validate(detail))
+    if source == SUCCESS_EVENT_SOURCE:
+        return _health(SuccessEvent.model_validate(detail), directory)
+    return None
+
+
+def lead_merge(source: str, detail: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(survivor lead id, absorbed lead id, the event's id) of a `lead.merged` event, else None."""
+    if source != LEAD_EVENT_SOURCE or detail.get("event_type") != LeadEventType.MERGED.value:
+        return None
+    event = LeadEvent.model_validate(detail)
+    return (event.lead_id, event.other_lead_id, event.event_id) if event.other_lead_id else None
+
+
+def _lead(event: LeadEvent, directory: HubDirectory) -> HubUpdate | None:
+    if event.event_type in (LeadEventType.MERGED, LeadEventType.UNMERGED):
+        return None  # the survivor's next event carries what changed
+    values: dict[str, Timed] = {}
+    profile = directory.contact_profile(event.lead_id)
+    if profile is not None:
+        values.update(profile.values)
+    if event.email and "email" not in values:
+        values["email"] = (event.email.lower(), event.occurred_at)
+    values["lifecycle_stage"] = (event.stage, event.occurred_at)
+    values["score"] = (_decimal(event.score), event.occurred_at)
+    if event.event_type is LeadEventType.SCORE_CHANGED:
+        values["score_factors"] = (directory.score_factors(event.lead_id), event.occurred_at)
+    if event.event_type is LeadEventType.MQL_REACHED:
+        values["mql_date"] = (event.occurred_at.date().isoformat(), event.occurred_at)
+    return HubUpdate("contact", event.lead_id, values, "revops.leads", event.event_id)
+
+
+def _handoff(event: HandoffEvent) -> HubUpdate | None:
+    if event.kind != "lead":
+        return None  # a customer handoff's owner is the account's CSM, which no mapping carries yet
+    values: dict[str, Timed] = {"handoff_status": (event.status, event.occurred_at)}
+    if event.rep_id:
+        values["owner"] = (event.rep_id, event.occurred_at)
+    actor = event.actor if event.actor != "hub" else "revops.handoffs"
+    return HubUpdate("contact", event.lead_id, values, actor, event.event_id)
+
+
+def _health(event: SuccessEvent, directory: HubDirectory) -> HubUpdate | None:
+    if event.event_type is not SuccessEventType.HEALTH_CHANGED or not event.tenant_id:
+        return None
+    values: dict[str, Timed] = {}
+    profile = directory.account_profile(event.tenant_id)
+    if profile is not None:
+        values.update(profile.values)
+    values["health_score"] = (_decimal(event.score) if event.score is not None else None, event.occurred_at)
+    values["health_band"] = (event.band, event.occurred_at)
+    return HubUpdate("account", event.tenant_id, values, "revops.success", event.event_id)
+
+
+def _decimal(points: float) -> str:
+    # the events carry two-decimal scores as JSON numbers; the CRMs get them as exact decimal text
+    return format(Decimal(repr(points)).quantize(Decimal("0.01")).normalize(), "f")

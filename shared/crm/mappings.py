@@ -1,0 +1,243 @@
+"""The CRM field mappings (`config/crm-mappings.json`): which hub field is which HubSpot property and which
+Salesforce field, which way it syncs, which rule settles a disagreement, how values translate, and which fields
+are critical (a conflict on them waits for a person). Validated at load; an error names the mapping by its id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.config_files import ConfigFile, FileProblems, InvalidConfigFile, SnakeCaseId, repeated_ids
+from shared.crm.ports import CrmName, ObjectKind
+
+DEFAULT_MAPPINGS_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "crm-mappings.json"
+CRMS: tuple[CrmName, ...] = ("hubspot", "salesforce")
+HUB = "hub"
+MAX_VALUE_LENGTH = 2000  # longer text is cut before it is sent (Salesforce text areas hold 255 to 131,072)
+
+
+class InvalidCrmMappings(InvalidConfigFile):
+    noun = "CRM mappings"
+
+
+class Direction(StrEnum):
+    TWO_WAY = "two_way"
+    HUB_TO_CRM = "hub_to_crm"
+    CRM_TO_HUB = "crm_to_hub"
+
+
+class SyncRule(StrEnum):
+    LAST_MODIFIED_WINS = "last_modified_wins"
+    PREFER_CRM_UNLESS_BLANK = "prefer_crm_unless_blank"
+    PREFER_HUB_UNLESS_BLANK = "prefer_hub_unless_blank"
+    NEVER_OVERWRITE = "never_overwrite"
+
+
+class ValueFormat(StrEnum):
+    TEXT = "text"
+    EMAIL = "email"
+    NUMBER = "number"
+    DATE = "date"
+
+
+CrmField = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SyncVersionFields(_Strict):
+    hubspot: CrmField
+    salesforce: CrmField
+
+
+class ObjectMapping(_Strict):
+    id: ObjectKind
+    hubspot: CrmField
+    salesforce: CrmField
+    match_on: SnakeCaseId | None = None  # the hub field that finds an existing CRM record when no id is linked
+    creates: bool = True  # false: the hub only updates records the CRM made (deals)
+    sync_version: SyncVersionFields
+
+    def crm_object(self, crm: CrmName) -> str:
+        return self.hubspot if crm == "hubspot" else self.salesforce
+
+
+class FieldMapping(_Strict):
+    id: Annotated[str, Field(min_length=3, max_length=80, pattern=r"^[a-z]+\.[a-z][a-z0-9_]*$")]
+    object: ObjectKind
+    hub_field: SnakeCaseId
+    hubspot: CrmField | None = None
+    salesforce: CrmField | None = None
+    direction: Direction = Direction.TWO_WAY
+    rule: SyncRule = SyncRule.LAST_MODIFIED_WINS
+    critical: bool = False
+    format: ValueFormat = ValueFormat.TEXT
+    # hub value -> each CRM's value (picklists, owners); a CRM value not listed comes in as it is
+    values: dict[str, dict[CrmName, Annotated[str, Field(min_length=1, max_length=255)]]] = Field(default_factory=dict)
+    on_create: dict[CrmName, Annotated[str, Field(min_length=1, max_length=255)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _named_consistently(self) -> FieldMapping:
+        problems = []
+        if self.id != f"{self.object}.{self.hub_field}":
+            problems.append(f'id must be "{self.object}.{self.hub_field}" (object.hub_field)')
+        if self.hubspot is None and self.salesforce is None:
+            problems.append("names neither a hubspot property nor a salesforce field")
+        for crm in CRMS:
+            seen: dict[str, str] = {}
+            for hub_value, per_crm in self.values.items():
+                crm_value = per_crm.get(crm)
+                if crm_value is not None and crm_value in seen:
+                    problems.append(
+                        f"values: {crm} value {crm_value!r} stands for both {seen[crm_value]!r} and {hub_value!r}"
+                    )
+                elif crm_value is not None:
+                    seen[crm_value] = hub_value
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def outbound(self) -> bool:
+        return self.direction in (Direction.TWO_WAY, Direction.HUB_TO_CRM)
+
+    @property
+    def inbound(self) -> bool:
+        return self.direction in (Direction.TWO_WAY, Direction.CRM_TO_HUB)
+
+    def crm_field(self, crm: CrmName) -> str | None:
+        return self.hubspot if crm == "hubspot" else self.salesforce
+
+    def to_crm(self, crm: CrmName, value: str | None) -> str | None:
+        """The hub's value as `crm` holds it (see `expressible` first: a value only another CRM knows has none)."""
+        if value is None:
+            return None
+        mapped = self.values.get(value, {}).get(crm)
+        if mapped is not None:
+            return mapped
+        return value.removeprefix(f"{crm}:")[:MAX_VALUE_LENGTH] if self.values else value[:MAX_VALUE_LENGTH]
+
+    def expressible(self, crm: CrmName, value: str | None) -> bool:
+        """Whether `crm` can hold the hub's value: a mapped field's value must be in `values`, or be that CRM's
+        own unmapped value (an owner only Salesforce knows is not written to HubSpot)."""
+        if value is None or not self.values or value in self.values:
+            return True
+        return value.startswith(f"{crm}:")
+
+    def to_hub(self, crm: CrmName, value: Any) -> str | None:
+        """A CRM's value as the hub holds it: text, the picklist / owner translated back, numbers normalized
+        (`"42.50"` and `"42.5"` are one value, so a CRM's formatting is not taken for a change), dates as
+        YYYY-MM-DD, blank as None."""
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text:
+            return None
+        for hub_value, per_crm in self.values.items():
+            if per_crm.get(crm) == text:
+                return hub_value
+        if self.values:
+            # a value the mapping does not list (an owner the hub has no rep for) stays that CRM's
+            return f"{crm}:{text}"
+        return normalized(self.format, text)
+
+
+def normalized(fmt: ValueFormat, text: str) -> str:
+    if fmt is ValueFormat.EMAIL:
+        return text.lower()
+    if fmt is ValueFormat.NUMBER:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return text
+        if not number.is_finite():
+            return text
+        # HubSpot answers "42.5", Salesforce 42.5 or 42.50: one canonical text, no exponent
+        return format(number.normalize(), "f") if number != 0 else "0"
+    if fmt is ValueFormat.DATE:
+        # HubSpot date properties come as YYYY-MM-DD or as midnight UTC in epoch milliseconds
+        if text.isdigit():
+            from datetime import UTC, datetime
+
+            return datetime.fromtimestamp(int(text) / 1000, UTC).date().isoformat()
+        return text[:10]
+    return text
+
+
+class CrmMappings(_Strict):
+    version: Annotated[str, Field(min_length=1, max_length=40)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    tie_break: tuple[str, ...] = (HUB, "salesforce", "hubspot")
+    # The CRM users the hub writes as (Salesforce's integration user): a change they made is the hub's own, any
+    # other user's is a person's (never taken for an echo of the hub's writes, whatever its value)
+    integration_users: dict[CrmName, tuple[Annotated[str, Field(min_length=1, max_length=80)], ...]] = Field(
+        default_factory=dict
+    )
+    objects: tuple[ObjectMapping, ...]
+    mappings: tuple[FieldMapping, ...]
+
+    @model_validator(mode="after")
+    def _whole_file(self) -> CrmMappings:
+        problems: list[str] = []
+        if sorted(self.tie_break) != sorted((HUB, *CRMS)):
+            problems.append(f"tie_break: must order exactly {HUB}, hubspot and salesforce")
+        for repeated in repeated_ids([o.id for o in self.objects]):
+            problems.append(f'object "{repeated}": listed twice')
+        for repeated in repeated_ids([m.id for m in self.mappings]):
+            problems.append(f'mapping "{repeated}": listed twice')
+        objects = {o.id: o for o in self.objects}
+        for mapping in self.mappings:
+            if mapping.object not in objects:
+                problems.append(f'mapping "{mapping.id}": object {mapping.object!r} is not among the objects')
+        for crm in CRMS:
+            for kind in objects:
+                names = [m.crm_field(crm) for m in self.mappings if m.object == kind and m.crm_field(crm)]
+                for repeated in repeated_ids([n for n in names if n]):
+                    problems.append(f"object {kind!r}: {crm} field {repeated!r} is mapped twice")
+        for obj in self.objects:
+            if obj.match_on is not None and not any(
+                m.object == obj.id and m.hub_field == obj.match_on for m in self.mappings
+            ):
+                problems.append(f"object {obj.id!r}: match_on {obj.match_on!r} is no mapped hub field")
+        if problems:
+            raise FileProblems(problems)
+        return self
+
+    def object(self, kind: ObjectKind) -> ObjectMapping:
+        return next(o for o in self.objects if o.id == kind)
+
+    def fields(self, kind: ObjectKind) -> tuple[FieldMapping, ...]:
+        return tuple(m for m in self.mappings if m.object == kind)
+
+    def field(self, kind: ObjectKind, hub_field: str) -> FieldMapping | None:
+        return next((m for m in self.mappings if m.object == kind and m.hub_field == hub_field), None)
+
+    def by_crm_field(self, kind: ObjectKind, crm: CrmName) -> dict[str, FieldMapping]:
+        return {name: m for m in self.fields(kind) if (name := m.crm_field(crm)) is not None}
+
+    def kind_of(self, crm: CrmName, crm_object: str) -> ObjectKind | None:
+        return next((o.id for o in self.objects if o.crm_object(crm).lower() == crm_object.lower()), None)
+
+    def rank(self, source: str) -> int:
+        """A source's place in the tie break: lower wins a tie of modification times."""
+        return self.tie_break.index(source) if source in self.tie_break else len(self.tie_break)
+
+
+_FILE: ConfigFile[CrmMappings] = ConfigFile(
+    "CRM mappings", CrmMappings, InvalidCrmMappings, {"mappings": ("mapping", "id"), "objects": ("object", "id")}
+)
+
+
+def parse_crm_mappings(data: Mapping[str, Any] | str | bytes) -> CrmMappings:
+    return _FILE.parse(data)
+
+
+def load_crm_mappings(path: str | Path | None = None) -> CrmMappings:
+    return _FILE.load(Path(path) if path is not None else DEFAULT_MAPPINGS_PATH)

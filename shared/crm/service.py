@@ -1,0 +1,612 @@
+"""The CRM sync use cases: take a change the hub made, take a change a CRM reports, tell the CRMs (the writer),
+let a person resolve a conflict, and reconcile what changed in each CRM with the hub's records.
+
+Every decision is made on the synced record, read and stored at a version: two functions deciding on one
+record at once cannot both win (the loser reads again and decides again). A decision's audit entries, a
+flagged conflict and the links to CRM records are stored with the record, all or nothing. What must go out is
+never carried in a message: after any decision, each CRM whose copy differs from the record gets a notice, and
+the writer writes the record's latest values. A notice lost or repeated is harmless; a retried event finds
+the record decided and sends its notices again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
+from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge
+from shared.crm.inbound import CrmReport, crm_report
+from shared.crm.mappings import CRMS, CrmMappings
+from shared.crm.outbound import PlannedWrite, planned_write
+from shared.crm.ports import (
+    ChangeNotice,
+    ChangeQueue,
+    CrmClient,
+    CrmName,
+    CrmRefused,
+    CrmUnavailable,
+    HubDirectory,
+    Link,
+    ObjectKind,
+    RateLimited,
+    StaleRecord,
+    WriteResult,
+)
+from shared.crm.records import FieldState, SyncedRecord, parse_record_key, record_key
+from shared.crm.resolution import AUDITED, Decision, Outcome, applied, crm_change, hub_change
+from shared.crm.store import SyncStore
+from shared.errors import InvalidInput
+from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent
+from shared.events.sync_events import SyncEvent, SyncEventType
+from shared.webhooks.ports import Clock, EventPublisher
+
+ATTEMPTS = 4  # reads and decides again this often when another writer stored the record first
+RECONCILE_FIRST_WINDOW = timedelta(days=1)  # a CRM never reconciled is compared from this far back
+RECONCILE_PAGE = 200
+RECONCILED_KINDS: tuple[ObjectKind, ...] = ("contact", "account", "deal")
+PERSON = "person"
+# How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
+WRITE_IN_FLIGHT = timedelta(seconds=60)
+
+
+class ConflictNotFound(LookupError):
+    pass
+
+
+class ConflictClosed(InvalidInput):
+    """The conflict was resolved already."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a change did to a record: its decisions (the audited ones are in the trail) and the notices sent."""
+
+    record_key: str | None
+    decisions: list[Decision] = field(default_factory=list)
+    notices: list[ChangeNotice] = field(default_factory=list)
+    events: list[SyncEvent] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class WriteReport:
+    """What a writer's batch did: notices done (written, or nothing to write), to retry, or refused for good."""
+
+    written: dict[CrmName, int] = field(default_factory=dict)  # records written per CRM
+    calls: dict[CrmName, int] = field(default_factory=dict)  # CRM API calls per CRM
+    retry: list[ChangeNotice] = field(default_factory=list)
+    refused: list[tuple[ChangeNotice, str]] = field(default_factory=list)
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class ReconcileRun:
+    run_id: str
+    counts: dict[str, dict[str, int]]  # "<crm>.<kind>" -> counts
+
+
+class SyncService:
+    def __init__(
+        self,
+        mappings: CrmMappings,
+        store: SyncStore,
+        directory: HubDirectory,
+        clock: Clock,
+        queue: ChangeQueue | None = None,
+        publisher: EventPublisher | None = None,
+    ) -> None:
+        self.mappings = mappings
+        self.store = store
+        self.directory = directory
+        self._clock = clock
+        self._queue = queue
+        self._publisher = publisher
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    # ------------------------------------------------------------------------------------------ from the bus
+
+    def on_bus_event(self, source: str, detail: Mapping[str, Any]) -> Decided:
+        """An event of the hub's bus: a CRM's webhook (canonical) or a change the hub's domains published."""
+        if source == WEBHOOK_EVENT_SOURCE:
+            report = crm_report(CanonicalEvent.model_validate(detail), self.mappings)
+            return self.crm_changed(report) if report else Decided(None, note="no CRM record change")
+        merge = lead_merge(source, detail)
+        if merge is not None:
+            return self.leads_merged(*merge)
+        update = hub_update(source, detail, self.directory)
+        return self.hub_changed(update) if update else Decided(None, note="nothing synced changes")
+
+    def leads_merged(self, survivor_id: str, absorbed_id: str, cause: str) -> Decided:
+        """Two leads were found to be one person: the absorbed lead's record writes nothing any more, and the CRM
+        records it was linked to (a contact a CRM created before the hub knew its email) are the survivor's,
+        unless the survivor has its own there."""
+        absorbed_key, survivor_key = record_key("contact", absorbed_id), record_key("contact", survivor_id)
+        absorbed = self.store.record(absorbed_key)
+        if absorbed is None or absorbed.merged_into == survivor_key:
+            return Decided(survivor_key, note="nothing synced to merge")
+        adopted = {crm: copy.crm_id for crm, copy in absorbed.crms.items() if copy.crm_id is not None}
+
+        def adopt(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
+            for crm, crm_id in adopted.items():
+                if record.copy_in(crm).crm_id is None:
+                    record = record.with_copy(crm, replace(record.copy_in(crm), crm_id=crm_id))
+            return record, [], []
+
+        links = [Link(crm, "contact", crm_id, survivor_key) for crm, crm_id in adopted.items() if crm_id]
+        survivor = self.store.record(survivor_key)
+        keep = [link for link in links if survivor is None or survivor.copy_in(link.crm).crm_id in (None, link.crm_id)]
+        decided = self._decide(survivor_key, "contact", survivor_id, adopt, cause, links=keep)
+        self._retrying(absorbed_key, lambda record: replace(record, merged_into=survivor_key), links=[])
+        return decided
+
+    # ------------------------------------------------------------------------------------------ the hub's changes
+
+    def hub_changed(self, update: HubUpdate) -> Decided:
+        """The hub changed fields of a record (a lead's score or stage, a handoff's owner, an account's health):
+        each settles against the record (a later CRM change stands), and the CRMs are told."""
+        key = record_key(update.kind, update.hub_id)
+
+        def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
+            decisions = []
+            for hub_field, (value, at) in update.values.items():
+                if self.mappings.field(update.kind, hub_field) is None:
+                    continue
+                if hub_field in record.open_conflicts:
+                    continue  # a critical field in conflict waits for a person, whoever changes it meanwhile
+                decision = hub_change(record, hub_field, value, at, self.mappings, update.actor)
+                record = applied(record, decision, None)
+                decisions.append(decision)
+            return record, decisions, []
+
+        return self._decide(key, update.kind, update.hub_id, decide, update.cause, links=())
+
+    # ------------------------------------------------------------------------------------------ a CRM's changes
+
+    def crm_changed(self, report: CrmReport) -> Decided:
+        """A CRM reports a record's fields: each mapped field settles by its rule; a critical field both sides
+        changed is flagged; the hub's own writes coming back are recognized and dropped."""
+        key = self.store.linked(report.crm, report.kind, report.crm_id) or self._known_key(report)
+        if key is None:
+            return Decided(None, note=f"{report.crm} {report.kind} {report.crm_id} is no record the hub syncs")
+        linked = self.store.record(key)
+        if linked is not None and linked.merged_into is not None:
+            key = linked.merged_into
+        parsed = parse_record_key(key)
+        assert parsed is not None
+        kind, hub_id = parsed
+        by_field = self.mappings.by_crm_field(kind, report.crm)
+        now = self._clock.now()
+
+        def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
+            decisions, conflicts = [], []
+            for crm_field, raw in report.values.items():
+                mapping = by_field.get(crm_field)
+                if mapping is None:
+                    continue
+                value = mapping.to_hub(report.crm, raw)
+                decision = crm_change(
+                    record,
+                    mapping,
+                    self.mappings,
+                    report.crm,
+                    value,
+                    report.at,
+                    report.actor,
+                    report.by_person,
+                    report.whole_record,
+                )
+                if decision.outcome is Outcome.CONFLICT:
+                    conflict = self._conflict(record, decision, report.crm, now)
+                    record = record.with_conflict(mapping.hub_field, conflict.conflict_id)
+                    conflicts.append(conflict)
+                record = applied(record, decision, report.crm)
+                decisions.append(decision)
+            return record, decisions, conflicts
+
+        link = Link(report.crm, kind, report.crm_id, key)
+        return self._decide(key, kind, hub_id, decide, report.cause, links=(link,), source_crm=report.crm)
+
+    def _known_key(self, report: CrmReport) -> str | None:
+        """A CRM record the hub has not linked yet: the lead (or account) the lead domain knows it as."""
+        if report.kind == "contact":
+            lead_id = self.directory.lead_for(report.crm, report.crm_id, report.email)
+            if lead_id is None:
+                return None
+            profile = self.directory.contact_profile(lead_id)
+            if profile is None or not (profile.values.get("email") or (None,))[0]:
+                # a contact the lead domain made of this very CRM record before it knew whose it is: nothing
+                # to sync until it has an email (a merge then hands its CRM records to the lead it is)
+                return None
+            return record_key("contact", lead_id)
+        if report.kind == "account":
+            account_id = self.directory.account_for(report.crm, report.crm_id)
+            return record_key("account", account_id) if account_id else None
+        return None
+
+    def _conflict(self, record: SyncedRecord, decision: Decision, crm: CrmName, now: datetime) -> Conflict:
+        state = record.fields.get(decision.hub_field)
+        held_at = state.modified_at if state else decision.at
+        return Conflict(
+            Conflict.id_for(record.key, decision.hub_field, crm, decision.incoming, decision.at),
+            record.key,
+            record.kind,
+            record.hub_id,
+            decision.hub_field,
+            decision.previous,
+            state.source if state else "hub",
+            held_at,
+            crm,
+            decision.incoming,
+            decision.at,
+            now,
+        )
+
+    # ------------------------------------------------------------------------------------------ conflicts
+
+    def resolve(self, conflict_id: str, value: str | None, actor: str) -> Conflict:
+        """A person settles a conflict with `value` (the hub's, the CRM's, or another): it becomes the record's
+        value, as of now, and goes to every CRM."""
+        conflict = self.store.conflict(conflict_id)
+        if conflict is None:
+            raise ConflictNotFound(conflict_id)
+        if conflict.status is ConflictStatus.RESOLVED:
+            if conflict.resolved_value == value:
+                return conflict
+            raise ConflictClosed(
+                f"conflict {conflict_id} was resolved already, with {conflict.resolved_value!r} "
+                f"by {conflict.resolved_by}"
+            )
+        now = self._clock.now()
+        resolved = replace(
+            conflict, status=ConflictStatus.RESOLVED, resolved_value=value, resolved_by=actor, resolved_at=now
+        )
+
+        def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
+            state = record.fields.get(conflict.hub_field)
+            decision = Decision(
+                conflict.hub_field,
+                Outcome.APPLIED,
+                "resolved_by_person",
+                PERSON,
+                now,
+                state.value if state else None,
+                value,
+                actor,
+            )
+            record = record.with_field(conflict.hub_field, FieldState(value, now, PERSON, actor))
+            record = record.with_conflict(conflict.hub_field, None)
+            return record, [decision], [resolved]
+
+        self._decide(conflict.record_key, conflict.kind, conflict.hub_id, decide, f"conflict:{conflict_id}", links=())
+        return resolved
+
+    # ------------------------------------------------------------------------------------------ deciding
+
+    def _decide(
+        self,
+        key: str,
+        kind: ObjectKind,
+        hub_id: str,
+        decide: Callable[[SyncedRecord], tuple[SyncedRecord, list[Decision], list[Conflict]]],
+        cause: str,
+        links: Sequence[Link],
+        source_crm: CrmName | None = None,
+    ) -> Decided:
+        for attempt in range(ATTEMPTS):
+            stored = self.store.record(key) or SyncedRecord(kind, hub_id)
+            record, decisions, conflicts = decide(stored)
+            now = self._clock.now()
+            audit = [AuditEntry.of(key, d, now, cause) for d in decisions if d.outcome in AUDITED]
+            resolutions = [c for c in conflicts if c.status is ConflictStatus.RESOLVED]
+            if resolutions:
+                audit = [_resolution_entry(key, d, now, cause) for d in decisions]
+            new_links = [link for link in links if stored.copy_in(link.crm).crm_id != link.crm_id]
+            if new_links:
+                for link in new_links:
+                    copy = record.copy_in(link.crm)
+                    if copy.crm_id is None:
+                        record = record.with_copy(link.crm, replace(copy, crm_id=link.crm_id))
+            events = self._events(key, decisions, conflicts, source_crm, cause, now)
+            changed = bool(audit or conflicts or new_links) or record != stored
+            if changed:
+                self.publish(events)
+                try:
+                    record = self.store.commit(record, audit, conflicts, new_links)
+                except StaleRecord:
+                    if attempt == ATTEMPTS - 1:
+                        raise
+                    continue
+            notices = self._notify(record)
+            return Decided(key, decisions, notices, events if changed else [])
+        raise AssertionError("unreachable")
+
+    def _notify(self, record: SyncedRecord) -> list[ChangeNotice]:
+        notices = [
+            ChangeNotice(crm, record.key, record.version)
+            for crm in CRMS
+            if planned_write(record, crm, self.mappings) is not None
+        ]
+        if notices and self._queue is not None:
+            self._queue.send(notices)
+        return notices
+
+    def _events(
+        self,
+        key: str,
+        decisions: Sequence[Decision],
+        conflicts: Sequence[Conflict],
+        source_crm: CrmName | None,
+        cause: str,
+        now: datetime,
+    ) -> list[SyncEvent]:
+        events = []
+        for decision in decisions:
+            if decision.outcome is Outcome.APPLIED and source_crm is not None:
+                events.append(
+                    SyncEvent(
+                        event_id=SyncEvent.id_for(key, decision.hub_field, cause, SyncEventType.FIELD_CHANGED.value),
+                        event_type=SyncEventType.FIELD_CHANGED,
+                        occurred_at=now,
+                        record=key,
+                        field=decision.hub_field,
+                        crm=source_crm,
+                        value=decision.incoming,
+                        previous_value=decision.previous,
+                        changed_at=decision.at,
+                        actor=decision.actor,
+                    )
+                )
+        for conflict in conflicts:
+            kind = (
+                SyncEventType.CONFLICT_RESOLVED
+                if conflict.status is ConflictStatus.RESOLVED
+                else SyncEventType.CONFLICT_FLAGGED
+            )
+            events.append(
+                SyncEvent(
+                    event_id=SyncEvent.id_for(conflict.conflict_id, kind.value),
+                    event_type=kind,
+                    occurred_at=now,
+                    record=key,
+                    field=conflict.hub_field,
+                    crm=conflict.crm,
+                    value=conflict.resolved_value if conflict.status is ConflictStatus.RESOLVED else conflict.crm_value,
+                    previous_value=conflict.hub_value,
+                    changed_at=conflict.crm_modified_at,
+                    actor=conflict.resolved_by,
+                    conflict_id=conflict.conflict_id,
+                )
+            )
+        return events
+
+    def publish(self, events: Sequence[SyncEvent]) -> None:
+        if not events:
+            return
+        if self._publisher is None:
+            raise RuntimeError("this function publishes nothing: it cannot decide CRM changes")
+        failed = self._publisher.publish(list(events)).failed
+        if failed:
+            raise RuntimeError(f"the bus refused {len(failed)} sync event(s): {next(iter(failed.values()))}")
+
+    # ------------------------------------------------------------------------------------------ the writer
+
+    def write(self, notices: Sequence[ChangeNotice], clients: Mapping[CrmName, CrmClient]) -> WriteReport:
+        """Bring each noticed CRM up to its records: one batch call per CRM and object (of at most the client's
+        batch size) for every record of the notices that needs a write. A CRM that is rate limited or down
+        fails its notices (retried); a record the CRM refuses for good is reported as refused."""
+        report = WriteReport()
+        by_crm: dict[CrmName, dict[str, list[ChangeNotice]]] = {}
+        for notice in notices:
+            by_crm.setdefault(notice.crm, {}).setdefault(notice.record_key, []).append(notice)
+        for crm, keyed in by_crm.items():
+            client = clients.get(crm)
+            if client is None:
+                report.refused.extend((n, f"no {crm} client is configured") for ns in keyed.values() for n in ns)
+                continue
+            self._write_to(crm, client, keyed, report)
+        return report
+
+    def _write_to(
+        self, crm: CrmName, client: CrmClient, keyed: dict[str, list[ChangeNotice]], report: WriteReport
+    ) -> None:
+        records = self.store.records(list(keyed))
+        plans: list[PlannedWrite] = []
+        for key in keyed:
+            record = records.get(key)
+            plan = planned_write(record, crm, self.mappings) if record is not None else None
+            if plan is None:
+                continue
+            try:
+                # remembered before the call, so a webhook faster than the call's answer is known as an echo
+                plans.append(self._remember_echoes(plan))
+            except StaleRecord:
+                report.retry.extend(keyed[key])
+        by_kind: dict[ObjectKind, list[PlannedWrite]] = {}
+        for plan in plans:
+            by_kind.setdefault(plan.record.kind, []).append(plan)
+        for kind_plans in by_kind.values():
+            for start in range(0, len(kind_plans), client.max_batch):
+                chunk = kind_plans[start : start + client.max_batch]
+                try:
+                    results = client.write([plan.write for plan in chunk])
+                except RateLimited as exc:
+                    report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
+                    report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])
+                    continue
+                except CrmUnavailable:
+                    report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])
+                    continue
+                except CrmRefused as exc:
+                    report.refused.extend((n, str(exc)) for plan in chunk for n in keyed[plan.record.key])
+                    continue
+                finally:
+                    report.calls[crm] = report.calls.get(crm, 0) + 1
+                self._settle(crm, chunk, results, keyed, report)
+
+    def _remember_echoes(self, plan: PlannedWrite) -> PlannedWrite:
+        record = plan.record
+        until = self._clock.now() + WRITE_IN_FLIGHT
+        copy = record.copy_in(plan.crm).wrote(plan.values, record.version, None, plan.placeholders, until)
+        if copy == record.copy_in(plan.crm):
+            return plan
+        stored = self.store.commit(record.with_copy(plan.crm, copy))
+        return PlannedWrite(stored, plan.crm, plan.values, plan.write, plan.placeholders)
+
+    def _settle(
+        self,
+        crm: CrmName,
+        chunk: Sequence[PlannedWrite],
+        results: Sequence[WriteResult],
+        keyed: dict[str, list[ChangeNotice]],
+        report: WriteReport,
+    ) -> None:
+        by_id = {result.write_id: result for result in results}
+        answered = self._clock.now()
+        for plan in chunk:
+            key = plan.record.key
+            result = by_id.get(plan.write.write_id)
+            if result is None or (not result.ok and result.retryable):
+                report.retry.extend(keyed[key])
+                continue
+            if not result.ok:
+                report.refused.extend((n, f"{crm} refused {key}: {result.error}") for n in keyed[key])
+                continue
+            crm_id = result.crm_id or plan.record.copy_in(crm).crm_id
+            try:
+                stored = self._retrying(
+                    key,
+                    _written(crm, plan, crm_id, answered),
+                    links=[Link(crm, plan.record.kind, crm_id, key)] if crm_id else [],
+                )
+            except StaleRecord:
+                report.retry.extend(keyed[key])
+                continue
+            report.written[crm] = report.written.get(crm, 0) + 1
+            # written values that changed meanwhile go out with the next notice (the record still differs)
+            if planned_write(stored, crm, self.mappings) is not None:
+                report.retry.extend(keyed[key])
+
+    def _retrying(
+        self, key: str, change: Callable[[SyncedRecord], SyncedRecord], links: Sequence[Link]
+    ) -> SyncedRecord:
+        for attempt in range(ATTEMPTS):
+            record = self.store.record(key)
+            if record is None:
+                raise StaleRecord(key)
+            stored_links = [link for link in links if self.store.linked(link.crm, link.kind, link.crm_id) != key]
+            try:
+                return self.store.commit(change(record), links=stored_links)
+            except StaleRecord:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------------------------------------------ reconciliation
+
+    def reconcile(self, clients: Mapping[CrmName, CrmClient], run_id: str) -> ReconcileRun:
+        """Compare what changed in each CRM since the last run with the hub's records: a CRM value the hub did
+        not hear of is decided as if its webhook had come (rules repair, critical conflicts are flagged), a
+        record the hub changed and the CRM lacks is sent again. Counts per CRM and object."""
+        counts: dict[str, dict[str, int]] = {}
+        for crm, client in clients.items():
+            for kind in RECONCILED_KINDS:
+                fields = [m.crm_field(crm) for m in self.mappings.fields(kind) if m.crm_field(crm)]
+                since = self.store.checkpoint(crm, kind) or self._clock.now() - RECONCILE_FIRST_WINDOW
+                snapshots = client.changed_since(kind, since, [f for f in fields if f], RECONCILE_PAGE)
+                tally = {"compared": 0, "in_step": 0, "repaired": 0, "flagged": 0, "unlinked": 0}
+                until = since
+                for snapshot in snapshots:
+                    tally["compared"] += 1
+                    until = max(until, snapshot.modified_at)
+                    report = CrmReport(
+                        crm,
+                        kind,
+                        snapshot.crm_id,
+                        dict(snapshot.fields),
+                        snapshot.modified_at,
+                        None,
+                        snapshot.fields.get("email") or snapshot.fields.get("Email"),
+                        f"reconcile:{run_id}",
+                        True,
+                    )
+                    decided = self.crm_changed(report)
+                    if decided.record_key is None:
+                        tally["unlinked"] += 1
+                    elif any(d.outcome is Outcome.CONFLICT for d in decided.decisions):
+                        tally["flagged"] += 1
+                    elif any(d.outcome in (Outcome.APPLIED, Outcome.KEPT) for d in decided.decisions):
+                        tally["repaired"] += 1
+                    else:
+                        tally["in_step"] += 1
+                if until > since:
+                    self.store.save_checkpoint(crm, kind, until)
+                counts[f"{crm}.{kind}"] = tally
+        now = self._clock.now()
+        totals: dict[str, int] = {}
+        for tally in counts.values():
+            for name, count in tally.items():
+                totals[name] = totals.get(name, 0) + count
+        self.publish(
+            [
+                SyncEvent(
+                    event_id=SyncEvent.id_for(run_id, SyncEventType.RECONCILED.value),
+                    event_type=SyncEventType.RECONCILED,
+                    occurred_at=now,
+                    run_id=run_id,
+                    counts=totals,
+                )
+            ]
+        )
+        return ReconcileRun(run_id, counts)
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    def record_view(self, key: str) -> dict[str, Any] | None:
+        record = self.store.record(key)
+        if record is None:
+            return None
+        return {
+            "record": key,
+            "object": record.kind,
+            "hub_id": record.hub_id,
+            "version": record.version,
+            "fields": {
+                name: {
+                    "value": state.value,
+                    "modified_at": state.modified_at.isoformat(),
+                    "source": state.source,
+                    "actor": state.actor,
+                }
+                for name, state in sorted(record.fields.items())
+            },
+            "crms": {
+                crm: {
+                    "id": copy.crm_id,
+                    "sync_version": copy.sync_version,
+                    "pending": sorted(plan.values) if (plan := planned_write(record, crm, self.mappings)) else [],
+                }
+                for crm, copy in sorted(record.crms.items())
+            },
+            "open_conflicts": dict(record.open_conflicts),
+        }
+
+
+def _written(
+    crm: CrmName, plan: PlannedWrite, crm_id: str | None, answered: datetime
+) -> Callable[[SyncedRecord], SyncedRecord]:
+    """The change a successful write makes to the record (applied to whatever version is stored by then)."""
+
+    def change(record: SyncedRecord) -> SyncedRecord:
+        copy = record.copy_in(crm).wrote(plan.values, plan.record.version, crm_id, plan.placeholders, answered)
+        return record.with_copy(crm, copy)
+
+    return change
+
+
+def _resolution_entry(key: str, decision: Decision, now: datetime, cause: str) -> AuditEntry:
+    entry = AuditEntry.of(key, decision, now, cause)
+    return replace(entry, outcome="resolved")

@@ -1,0 +1,324 @@
+"""CRM sync on the running hub, as issue 14's "done when" reads, with the real SDKs talking to the hub's HubSpot
+and Salesforce emulators and the emulators' webhooks coming back signed as the vendors sign them: a captured
+lead appears in both CRMs with its score and stage; an owner change in Salesforce reaches the hub and HubSpot
+with its audit entries; an older value arriving late loses; a conflicting email change is flagged, not applied,
+and a person resolves it; both sides changing one record come to rest equal with a bounded number of writes; a
+CRM outage followed by recovery loses nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import eventually, settle, started_hub, token
+
+HUBSPOT = "/_local/crm/hubspot"
+SALESFORCE = "/_local/crm/salesforce"
+DANIEL = {"hub": "ae-daniel-kim", "hubspot": "71000012", "salesforce": "005000000000012AAA"}
+SALES_OPS_USER = "005000000000099AAA"  # a person in Salesforce, not the hub's integration user
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state = tmp_path_factory.mktemp("crm") / "hub.json"
+    with started_hub(Path(state)) as (url, _):
+        yield url
+
+
+def api(hub: str, method: str, path: str, group: str = "sales", **kwargs: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token(group)}"}
+    return requests.request(method, f"{hub}{path}", headers=headers, timeout=30, **kwargs)
+
+
+class Lead:
+    """A lead captured through the API, and where it is in the hub and in each CRM."""
+
+    def __init__(self, hub: str, title: str = "VP Revenue") -> None:
+        self.hub = hub
+        run = uuid.uuid4().hex[:8]
+        self.email = f"ana.silva.{run}@kestrel-{run}.io"
+        body = {
+            "email": self.email,
+            "source": "webinar",
+            "first_name": "Ana",
+            "last_name": "Silva",
+            "company": f"Kestrel {run}",
+            "job_title": title,
+            "employee_count": 800,
+            "industry": "Software",
+            "country": "US",
+        }
+        captured = api(hub, "POST", "/api/v1/integrations/sales/leads", group="marketing", json=body)
+        assert captured.status_code in (200, 201), captured.text
+        self.lead_id = captured.json()["lead_id"]
+
+    @property
+    def record(self) -> str:
+        return f"contact:{self.lead_id}"
+
+    def synced(self) -> dict[str, Any] | None:
+        answer = api(self.hub, "GET", f"/api/v1/sync/records?record={self.record}")
+        return answer.json() if answer.status_code == 200 else None
+
+    def hub_value(self, field: str) -> str | None:
+        synced = self.synced()
+        return synced["fields"].get(field, {}).get("value") if synced else None
+
+    def in_hubspot(self) -> dict[str, Any] | None:
+        records = requests.get(f"{self.hub}{HUBSPOT}/_records/contacts", timeout=10).json()["records"]
+        found = [r for r in records if r["properties"].get("email") in (self.email, self._email_now())]
+        return found[0] if found else None
+
+    def in_salesforce(self) -> dict[str, Any] | None:
+        synced = self.synced()
+        sf_id = synced["crms"].get("salesforce", {}).get("id") if synced else None
+        if not sf_id:
+            return None
+        records = requests.get(f"{self.hub}{SALESFORCE}/_records/Lead", timeout=10).json()["records"]
+        return next((r for r in records if r["Id"] == sf_id), None)
+
+    def hubspot_id(self) -> str:
+        synced = eventually(
+            lambda: self.synced() if (self.synced() or {}).get("crms", {}).get("hubspot", {}).get("id") else None
+        )
+        return str(synced["crms"]["hubspot"]["id"])
+
+    def salesforce_id(self) -> str:
+        synced = eventually(
+            lambda: self.synced() if (self.synced() or {}).get("crms", {}).get("salesforce", {}).get("id") else None
+        )
+        return str(synced["crms"]["salesforce"]["id"])
+
+    def audit(self) -> list[dict[str, Any]]:
+        answer = api(self.hub, "GET", f"/api/v1/sync/audit?record={self.record}&limit=200")
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["items"])
+
+    def _email_now(self) -> str | None:
+        return self.hub_value("email")
+
+
+def salesforce_edit(hub: str, lead: Lead, fields: dict[str, Any], modified_at: datetime | None = None) -> None:
+    body: dict[str, Any] = {
+        "sobject": "Lead",
+        "id": lead.salesforce_id(),
+        "fields": fields,
+        "modified_by": SALES_OPS_USER,
+    }
+    if modified_at is not None:
+        body["modified_at"] = modified_at.isoformat()
+    answer = requests.post(f"{hub}{SALESFORCE}/_edits", json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+
+def hubspot_edit(hub: str, lead: Lead, properties: dict[str, Any], occurred_at: datetime | None = None) -> None:
+    body: dict[str, Any] = {"object": "contacts", "id": lead.hubspot_id(), "properties": properties, "user_id": 4321}
+    if occurred_at is not None:
+        body["occurred_at"] = occurred_at.isoformat()
+    answer = requests.post(f"{hub}{HUBSPOT}/_edits", json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+
+def outage(hub: str, crm: str, down: bool) -> None:
+    path = HUBSPOT if crm == "hubspot" else SALESFORCE
+    assert requests.post(f"{hub}{path}/_faults", json={"outage": down}, timeout=10).status_code == 200
+
+
+def test_a_captured_lead_appears_in_both_crms_with_its_score_and_stage(hub: str) -> None:
+    # When a lead is captured
+    lead = Lead(hub)
+    # Then HubSpot has the contact, with the hub's score and stage in its own values
+    contact = eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score") and c)
+    assert contact["properties"]["firstname"] == "Ana"
+    assert contact["properties"]["lifecyclestage"] in ("lead", "marketingqualifiedlead", "subscriber")
+    # And Salesforce has the Lead, with the same score and stage
+    sf = eventually(lambda: (r := lead.in_salesforce()) and r.get("RevOps_Score__c") is not None and r)
+    assert sf["Email"] == lead.email
+    assert str(sf["RevOps_Score__c"]).rstrip("0").rstrip(".") == contact["properties"]["revops_score"].rstrip(
+        "0"
+    ).rstrip(".")
+    assert sf["RevOps_Lifecycle_Stage__c"] == lead.hub_value("lifecycle_stage")
+    # And the lead's own view shows its CRM ids and the audit of what the hub set
+    view = api(hub, "GET", f"/api/v1/leads/{lead.lead_id}", group="sales").json()
+    assert view["crm_sync"]["crm_ids"]["hubspot"] == contact["id"]
+    assert {e["field"] for e in view["crm_sync"]["audit"]} >= {"email", "score", "lifecycle_stage"}
+
+
+def test_an_owner_change_in_salesforce_reaches_the_hub_and_hubspot_with_its_audit_entries(hub: str) -> None:
+    # Given a lead synced to both CRMs
+    lead = Lead(hub)
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
+    # When a sales ops user gives the Lead to Daniel in Salesforce
+    salesforce_edit(hub, lead, {"OwnerId": DANIEL["salesforce"]})
+    # Then the hub's record names Daniel, from Salesforce
+    eventually(lambda: lead.hub_value("owner") == DANIEL["hub"])
+    # And HubSpot's contact is Daniel's
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("hubspot_owner_id") == DANIEL["hubspot"])
+    # And the audit trail says who changed it, where, by which rule
+    entry = next(e for e in lead.audit() if e["field"] == "owner" and e["source"] == "salesforce")
+    assert (entry["outcome"], entry["rule"], entry["new_value"]) == ("applied", "last_modified_wins", DANIEL["hub"])
+    assert entry["actor"] == f"salesforce:{SALES_OPS_USER}"
+    # And the change was published for the hub's other domains
+    events = requests.get(f"{hub}/_local/events?detail-type=sync.field_changed", timeout=10).json()
+    assert any(e["detail"]["record"] == lead.record and e["detail"]["field"] == "owner" for e in events)
+
+
+def test_an_older_value_arriving_late_loses(hub: str) -> None:
+    # Given a lead whose title a Salesforce user changed just now
+    lead = Lead(hub)
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
+    salesforce_edit(hub, lead, {"Title": "Chief Revenue Officer"})
+    eventually(lambda: lead.hub_value("job_title") == "Chief Revenue Officer")
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("jobtitle") == "Chief Revenue Officer")
+    # When HubSpot reports a title change a user made an hour ago, arriving only now
+    hubspot_edit(hub, lead, {"jobtitle": "Sales Manager"}, occurred_at=datetime.now(UTC) - timedelta(hours=1))
+    # Then it loses: the later title stands in the hub and goes back to HubSpot
+    kept = eventually(lambda: [e for e in lead.audit() if e["outcome"] == "kept" and e["field"] == "job_title"])
+    assert kept[0]["losing_value"] == "Sales Manager"
+    assert kept[0]["new_value"] == "Chief Revenue Officer"
+    assert lead.hub_value("job_title") == "Chief Revenue Officer"
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("jobtitle") == "Chief Revenue Officer")
+
+
+def test_a_conflicting_email_change_is_flagged_not_applied_and_resolved_by_a_person(hub: str) -> None:
+    # Given a lead synced to both CRMs, and HubSpot unreachable for a while
+    lead = Lead(hub)
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
+    hubspot_id = lead.hubspot_id()
+    outage(hub, "hubspot", True)
+    try:
+        # And a Salesforce user changed the email (the hub takes it; HubSpot cannot hear of it yet)
+        salesforce_email = f"ana@silva-{uuid.uuid4().hex[:6]}.dev"
+        salesforce_edit(hub, lead, {"Email": salesforce_email})
+        eventually(lambda: lead.hub_value("email") == salesforce_email)
+        # When a HubSpot user changes the email to another address meanwhile
+        hubspot_email = f"ana.silva@other-{uuid.uuid4().hex[:6]}.dev"
+        requests.post(
+            f"{hub}{HUBSPOT}/_edits",
+            json={"object": "contacts", "id": hubspot_id, "properties": {"email": hubspot_email}, "user_id": 4321},
+            timeout=10,
+        ).raise_for_status()
+        # Then a conflict is flagged for a person and published, and nothing is applied
+        conflict = eventually(
+            lambda: next(
+                (
+                    c
+                    for c in api(hub, "GET", "/api/v1/sync/conflicts?status=open").json()["items"]
+                    if c["record"] == lead.record
+                ),
+                None,
+            )
+        )
+        assert (conflict["field"], conflict["crm"]["value"], conflict["hub"]["value"]) == (
+            "email",
+            hubspot_email,
+            salesforce_email,
+        )
+        assert lead.hub_value("email") == salesforce_email
+        flagged = requests.get(f"{hub}/_local/events?detail-type=sync.conflict_flagged", timeout=10).json()
+        assert any(e["detail"]["conflict_id"] == conflict["conflict_id"] for e in flagged)
+    finally:
+        outage(hub, "hubspot", False)
+    # And once HubSpot answers again, the email waits: HubSpot keeps its user's address
+    settle(hub)
+    assert requests.get(f"{hub}{HUBSPOT}/_records/contacts", timeout=10).json()
+    assert lead.synced()["open_conflicts"] == {"email": conflict["conflict_id"]}
+    # When sales ops keeps the hub's (Salesforce's) address
+    path = f"/api/v1/sync/conflicts/{conflict['conflict_id']}/resolve"
+    assert api(hub, "POST", path, group="marketing", json={"choose": "hub"}).status_code == 403
+    resolved = api(hub, "POST", path, json={"choose": "hub"})
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["status"] == "resolved"
+    # Then both CRMs get it
+    eventually(
+        lambda: any(
+            r["id"] == hubspot_id and r["properties"].get("email") == salesforce_email
+            for r in requests.get(f"{hub}{HUBSPOT}/_records/contacts", timeout=10).json()["records"]
+        )
+    )
+    assert api(hub, "POST", path, json={"value": "someone@else.dev"}).status_code == 409
+
+
+def test_both_sides_changing_one_record_come_to_rest_equal_with_bounded_writes(hub: str) -> None:
+    # Given a lead synced to both CRMs
+    lead = Lead(hub)
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
+    lead.salesforce_id()
+    settle(hub)
+    before = _calls(hub)
+    # When people in both CRMs keep changing its title and name, one after the other, quickly
+    titles = ["Head of Sales", "CRO", "VP Sales", "Sales Director", "COO", "CEO"]
+    for n, title in enumerate(titles):
+        if n % 2:
+            hubspot_edit(hub, lead, {"jobtitle": title, "firstname": f"Ana{n}"})
+        else:
+            salesforce_edit(hub, lead, {"Title": title, "FirstName": f"Ana{n}"})
+    # Then everything comes to rest with both CRMs and the hub equal (which change stands depends on when each
+    # CRM's webhook lands: changes seconds apart in two CRMs are a race that last-modified-wins settles)
+    settle(hub)
+
+    def equal() -> bool:
+        hubspot, salesforce = lead.in_hubspot(), lead.in_salesforce()
+        if not hubspot or not salesforce:
+            return False
+        titles_now = {hubspot["properties"].get("jobtitle"), salesforce.get("Title"), lead.hub_value("job_title")}
+        names = {hubspot["properties"].get("firstname"), salesforce.get("FirstName"), lead.hub_value("first_name")}
+        return len(titles_now) == 1 and len(names) == 1
+
+    eventually(equal)
+    assert lead.hub_value("job_title") in titles
+    # And the hub wrote a bounded number of times: at most once per change per CRM, no echo loop
+    settle(hub)
+    after = _calls(hub)
+    writes = {crm: after[crm] - before[crm] for crm in after}
+    assert writes["hubspot"] <= len(titles) + 2, writes
+    assert writes["salesforce"] <= len(titles) + 2, writes
+    settle(hub)
+    assert _calls(hub) == after  # at rest: nothing more is written
+
+
+def test_a_crm_outage_followed_by_recovery_loses_nothing(hub: str) -> None:
+    # Given Salesforce down
+    outage(hub, "salesforce", True)
+    try:
+        # When three leads are captured meanwhile
+        leads = [Lead(hub, title=f"Director {n}") for n in range(3)]
+        eventually(lambda: all(lead.in_hubspot() for lead in leads))
+        assert all(lead.in_salesforce() is None for lead in leads)
+    finally:
+        # And Salesforce comes back
+        outage(hub, "salesforce", False)
+    # Then every lead reaches it, with its title
+    for lead in leads:
+        eventually(lambda lead=lead: (r := lead.in_salesforce()) and r.get("Title") == lead_title(lead) and r)
+    # And nothing was dead-lettered
+    dead = requests.post(f"{hub}/_local/redrive/crm-sync-changes-dlq", timeout=10).json()
+    assert dead.get("redriven", 0) == 0, dead
+
+
+def lead_title(lead: Lead) -> str | None:
+    return lead.hub_value("job_title")
+
+
+def _calls(hub: str) -> dict[str, int]:
+    """The CRM API calls each emulator has served (its counter of every call)."""
+    return {
+        "hubspot": requests.get(f"{hub}{HUBSPOT}/_calls", timeout=10).json()["count"],
+        "salesforce": sum(
+            1 for c in requests.get(f"{hub}{SALESFORCE}/_calls", timeout=10).json()["calls"] if not c.get("token")
+        ),
+    }
+
+
+def test_the_sync_routes_refuse_callers_without_a_group_that_may(hub: str) -> None:
+    assert requests.get(f"{hub}/api/v1/sync/conflicts", timeout=10).status_code == 401
+    assert api(hub, "GET", "/api/v1/sync/conflicts", group="finance").status_code == 403
+    assert api(hub, "GET", "/api/v1/sync/records?record=contact:nobody").status_code == 404
+    bad = api(hub, "POST", "/api/v1/sync/conflicts/abc123/resolve", json={"choose": "hub", "value": "x"})
+    assert bad.status_code in (404, 422)

@@ -1,0 +1,159 @@
+"""One contract, two CRM sync stores: the DynamoDB adapter (over moto) and the in-memory fake behave alike.
+
+The contract is `shared.crm.store.SyncStore`: a synced record read and stored whole at a version (a write at
+any other version is StaleRecord, nothing written: neither the record nor its audit entries, conflicts or
+links), the audit trail newest first in pages, conflicts by status newest first, links from CRM records, and
+reconciliation checkpoints. Datetimes come back in UTC; None values survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from shared.adapters.dynamodb_crm_sync import DynamoDbSyncStore
+from shared.catalog import physical_name
+from shared.catalog.crm import CRM_SYNC
+from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
+from shared.crm.ports import Link, StaleRecord
+from shared.crm.records import CrmCopy, FieldState, SyncedRecord
+from shared.crm.store import InvalidCursor, SyncStore
+from tests.crm_fakes import InMemorySyncStore
+from tests.integration.conftest import STAGE, only_table
+
+TABLE = physical_name(STAGE, CRM_SYNC.name)
+T0 = datetime(2026, 11, 30, 9, 0, 0, 123456, tzinfo=UTC)
+EAST = timezone(timedelta(hours=5, minutes=30))
+
+
+@pytest.fixture(params=["dynamodb", "in-memory"])
+def store(request: pytest.FixtureRequest) -> Iterator[SyncStore]:
+    if request.param == "in-memory":
+        yield InMemorySyncStore()
+        return
+    with only_table(CRM_SYNC) as client:
+        yield DynamoDbSyncStore(client, TABLE)
+
+
+def a_record(**fields: str | None) -> SyncedRecord:
+    return SyncedRecord(
+        "contact",
+        "lead-1",
+        {name: FieldState(value, T0, "hub", "revops.leads") for name, value in fields.items()},
+        {"hubspot": CrmCopy("501", {"email": "ana@example.com"}, {"score": (("10", T0), (None, T0))}, 3)},
+        {"owner": "c-1"},
+    )
+
+
+def entry(field: str, at: datetime, cause: str = "ev-1") -> AuditEntry:
+    return AuditEntry(
+        "contact:lead-1",
+        field,
+        "applied",
+        "last_modified_wins",
+        "hubspot",
+        "hubspot:userId:7",
+        at,
+        at,
+        None,
+        "x",
+        None,
+        cause,
+    )
+
+
+def conflict(conflict_id: str, at: datetime, status: ConflictStatus = ConflictStatus.OPEN) -> Conflict:
+    return Conflict(
+        conflict_id,
+        "contact:lead-1",
+        "contact",
+        "lead-1",
+        "email",
+        "a@x.io",
+        "salesforce",
+        at,
+        "hubspot",
+        "b@x.io",
+        at,
+        at,
+        status,
+    )
+
+
+def test_a_record_comes_back_whole_at_the_next_version(store: SyncStore) -> None:
+    # When a new record is committed
+    stored = store.commit(a_record(email="ana@example.com", phone=None))
+    # Then it is stored at version 1 and reads back equal, None values and UTC times kept
+    assert stored.version == 1
+    assert store.record("contact:lead-1") == stored
+    assert store.records(["contact:lead-1", "contact:nobody"]) == {"contact:lead-1": stored}
+    assert stored.fields["phone"].value is None
+
+
+def test_a_commit_at_a_stale_version_writes_nothing(store: SyncStore) -> None:
+    # Given a record at version 1
+    first = store.commit(a_record(email="ana@example.com"))
+    store.commit(first)
+    # When a writer that read version 1 commits with an audit entry, a conflict and a link
+    with pytest.raises(StaleRecord):
+        store.commit(first, [entry("email", T0)], [conflict("c-1", T0)], [Link("hubspot", "contact", "501", first.key)])
+    # Then none of them is there
+    assert store.audit("contact:lead-1").entries == []
+    assert store.conflict("c-1") is None
+    assert store.linked("hubspot", "contact", "501") is None
+    # And a new record committed over an existing one is stale too
+    with pytest.raises(StaleRecord):
+        store.commit(a_record(email="x@example.com"))
+
+
+def test_audit_entries_conflicts_and_links_are_kept_with_their_record(store: SyncStore) -> None:
+    # When a record is committed with its audit entries, a conflict and a link
+    record = a_record(email="ana@example.com")
+    entries = [entry("email", T0), entry("owner", T0 + timedelta(seconds=1), "ev-2")]
+    store.commit(record, entries, [conflict("c-1", T0)], [Link("hubspot", "contact", "501", record.key)])
+    # Then the trail reads newest first, the conflict by id and by status, the link by CRM id
+    assert [e.hub_field for e in store.audit(record.key).entries] == ["owner", "email"]
+    assert store.audit(record.key).entries[1] == entries[0]
+    assert store.conflict("c-1") == conflict("c-1", T0)
+    assert [c.conflict_id for c in store.conflicts(ConflictStatus.OPEN).conflicts] == ["c-1"]
+    assert store.conflicts(ConflictStatus.RESOLVED).conflicts == []
+    assert store.linked("hubspot", "contact", "501") == record.key
+
+
+def test_a_resolved_conflict_moves_to_its_status(store: SyncStore) -> None:
+    stored = store.commit(a_record(), conflicts=[conflict("c-1", T0), conflict("c-2", T0 + timedelta(minutes=1))])
+    store.commit(stored, conflicts=[conflict("c-1", T0, ConflictStatus.RESOLVED)])
+    assert [c.conflict_id for c in store.conflicts(ConflictStatus.OPEN).conflicts] == ["c-2"]
+    assert [c.conflict_id for c in store.conflicts(ConflictStatus.RESOLVED).conflicts] == ["c-1"]
+    assert [c.conflict_id for c in store.conflicts(None).conflicts] == ["c-2", "c-1"]
+
+
+def test_the_audit_trail_pages_with_a_cursor_until_none_follows(store: SyncStore) -> None:
+    # Given five entries
+    record = store.commit(a_record())
+    for n in range(5):
+        record = store.commit(record, [entry(f"f{n}", T0 + timedelta(seconds=n), f"ev-{n}")])
+    # When it is read two at a time
+    seen: list[str] = []
+    cursor: Any = None
+    for _ in range(5):
+        page = store.audit(record.key, cursor, limit=2)
+        seen += [e.hub_field for e in page.entries]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # Then every entry comes once, newest first
+    assert seen == ["f4", "f3", "f2", "f1", "f0"]
+    # And a cursor it did not make is refused, naming the cursor
+    with pytest.raises(InvalidCursor, match="cursor"):
+        store.audit(record.key, "not-a-cursor")
+
+
+def test_checkpoints_keep_until_when_a_crm_was_compared(store: SyncStore) -> None:
+    assert store.checkpoint("hubspot", "contact") is None
+    store.save_checkpoint("hubspot", "contact", T0.astimezone(EAST))
+    assert store.checkpoint("hubspot", "contact") == T0
+    assert store.checkpoint("salesforce", "contact") is None
