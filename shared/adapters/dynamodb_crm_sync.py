@@ -25,6 +25,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared.adapters.dynamodb_items import (
     ConditionalWrite,
     VersionConflict,
@@ -170,7 +172,13 @@ class DynamoDbSyncStore:
         arguments: dict[str, Any] = {"TableName": self._table, "Limit": max(1, min(limit, MAX_PAGE)), **request}
         if cursor:
             arguments["ExclusiveStartKey"] = _decode_cursor(cursor)
-        answer = self._client.query(**arguments)
+        try:
+            answer = self._client.query(**arguments)
+        except ClientError as exc:
+            # a cursor of another record or listing (or made up) names a start key this query cannot take
+            if cursor and exc.response["Error"]["Code"] == "ValidationException":
+                raise InvalidCursor() from None
+            raise
         last = answer.get("LastEvaluatedKey")
         return [plain(item) for item in answer.get("Items", [])], _encode_cursor(last) if last else None
 

@@ -4,6 +4,7 @@ the writer that batches them to HubSpot and Salesforce, the sync API, and the re
 
 from __future__ import annotations
 
+from shared.catalog.attribution import EVENT_SOURCE as ATTRIBUTION_EVENT_SOURCE
 from shared.catalog.leads import CRM_SYNC_TABLE, HANDOFF_EVENT_SOURCE, LEADS
 from shared.catalog.leads import EVENT_SOURCE as LEAD_EVENT_SOURCE
 from shared.catalog.model import (
@@ -96,9 +97,15 @@ CRM_DOMAIN = Domain(
             rules=(
                 Rule(
                     name="crm-sync-hub-changes",
-                    description="What the hub changes on synced records: leads, their handoffs, account health",
+                    description="What the hub changes on synced records: leads, their handoffs, account health, "
+                    "won deals' attribution",
                     pattern={
-                        "source": [LEAD_EVENT_SOURCE, HANDOFF_EVENT_SOURCE, SUCCESS_EVENT_SOURCE],
+                        "source": [
+                            LEAD_EVENT_SOURCE,
+                            HANDOFF_EVENT_SOURCE,
+                            SUCCESS_EVENT_SOURCE,
+                            ATTRIBUTION_EVENT_SOURCE,
+                        ],
                         "detail-type": [
                             "lead.score_changed",
                             "lead.stage_changed",
@@ -107,6 +114,7 @@ CRM_DOMAIN = Domain(
                             "lead.merged",
                             *LEAD_HANDOFF_EVENTS,
                             "customer.health_changed",
+                            "conversion.attributed",
                         ],
                     },
                     max_retries=8,

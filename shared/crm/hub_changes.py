@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.crm.ports import HubDirectory, ObjectKind
+from shared.events.attribution_events import ATTRIBUTION_EVENT_SOURCE, AttributionEvent, AttributionEventType
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
 from shared.events.success_events import SUCCESS_EVENT_SOURCE, SuccessEvent, SuccessEventType
@@ -35,6 +36,8 @@ def hub_update(source: str, detail: Mapping[str, Any], directory: HubDirectory) 
         return _handoff(HandoffEvent.model_validate(detail))
     if source == SUCCESS_EVENT_SOURCE:
         return _health(SuccessEvent.model_validate(detail), directory)
+    if source == ATTRIBUTION_EVENT_SOURCE:
+        return _attribution(AttributionEvent.model_validate(detail))
     return None
 
 
@@ -84,6 +87,23 @@ def _health(event: SuccessEvent, directory: HubDirectory) -> HubUpdate | None:
     values["health_score"] = (_decimal(event.score) if event.score is not None else None, event.occurred_at)
     values["health_band"] = (event.band, event.occurred_at)
     return HubUpdate("account", event.tenant_id, values, "revops.success", event.event_id)
+
+
+def _attribution(event: AttributionEvent) -> HubUpdate | None:
+    """A won deal's attribution summary, for the CRM deal it came from (`deal_id` is the CRM's, qualified)."""
+    if event.event_type is not AttributionEventType.CONVERSION_ATTRIBUTED or not event.deal_id:
+        return None
+    summary = (
+        f"{event.touches or 0} touches; first: {event.first_touch_campaign or 'none'}; "
+        f"last: {event.last_touch_campaign or 'none'}; {event.company_amount or '0'} {event.company_currency}"
+    )
+    return HubUpdate(
+        "deal",
+        event.deal_id,
+        {"attribution_summary": (summary, event.occurred_at)},
+        "revops.attribution",
+        event.event_id,
+    )
 
 
 def _decimal(points: float) -> str:

@@ -18,7 +18,10 @@ from shared.crm.ports import CrmName, ObjectKind
 DEFAULT_MAPPINGS_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "crm-mappings.json"
 CRMS: tuple[CrmName, ...] = ("hubspot", "salesforce")
 HUB = "hub"
-MAX_VALUE_LENGTH = 2000  # longer text is cut before it is sent (Salesforce text areas hold 255 to 131,072)
+# A synced value is cut to this length where it enters the hub (from a CRM or from the hub's own events), so that
+# what is written and what comes back are the same text, and a record (each value held a dozen times: the value,
+# each CRM's agreed one, the values written lately) stays far below DynamoDB's 400 KB item limit.
+MAX_VALUE_LENGTH = 1000
 
 
 class InvalidCrmMappings(InvalidConfigFile):
@@ -122,7 +125,7 @@ class FieldMapping(_Strict):
         mapped = self.values.get(value, {}).get(crm)
         if mapped is not None:
             return mapped
-        return value.removeprefix(f"{crm}:")[:MAX_VALUE_LENGTH] if self.values else value[:MAX_VALUE_LENGTH]
+        return value.removeprefix(f"{crm}:") if self.values else value
 
     def expressible(self, crm: CrmName, value: str | None) -> bool:
         """Whether `crm` can hold the hub's value: a mapped field's value must be in `values`, or be that CRM's
@@ -137,9 +140,9 @@ class FieldMapping(_Strict):
         YYYY-MM-DD, blank as None."""
         if value is None:
             return None
-        text = str(value).strip()
-        if not text:
-            return None
+        text = str(value).strip()[:MAX_VALUE_LENGTH]
+        if not text or text == self.on_create.get(crm):
+            return None  # blank, or the placeholder the hub itself gave the CRM where it requires a value
         for hub_value, per_crm in self.values.items():
             if per_crm.get(crm) == text:
                 return hub_value

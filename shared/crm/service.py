@@ -18,7 +18,7 @@ from typing import Any
 from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
 from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge
 from shared.crm.inbound import CrmReport, crm_report
-from shared.crm.mappings import CRMS, CrmMappings
+from shared.crm.mappings import CRMS, HUB, MAX_VALUE_LENGTH, CrmMappings
 from shared.crm.outbound import PlannedWrite, planned_write
 from shared.crm.ports import (
     ChangeNotice,
@@ -26,6 +26,7 @@ from shared.crm.ports import (
     CrmClient,
     CrmName,
     CrmRefused,
+    CrmSnapshot,
     CrmUnavailable,
     HubDirectory,
     Link,
@@ -45,6 +46,10 @@ from shared.webhooks.ports import Clock, EventPublisher
 ATTEMPTS = 4  # reads and decides again this often when another writer stored the record first
 RECONCILE_FIRST_WINDOW = timedelta(days=1)  # a CRM never reconciled is compared from this far back
 RECONCILE_PAGE = 200
+# Pages read per CRM and object in one run, each from the last one's latest change on. Records changed in the very
+# moment a full page ends at beyond that page are read on no later page (the CRMs' change queries take no cursor
+# within one moment): a bulk edit of more than 200 records stamped alike is reconciled in part.
+RECONCILE_PAGES = 50
 RECONCILED_KINDS: tuple[ObjectKind, ...] = ("contact", "account", "deal")
 PERSON = "person"
 # How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
@@ -152,15 +157,40 @@ class SyncService:
 
         def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
             decisions = []
-            for hub_field, (value, at) in update.values.items():
-                if self.mappings.field(update.kind, hub_field) is None:
+            conflicts = []
+            for hub_field, (raw, at) in update.values.items():
+                mapping = self.mappings.field(update.kind, hub_field)
+                if mapping is None:
                     continue
-                if hub_field in record.open_conflicts:
-                    continue  # a critical field in conflict waits for a person, whoever changes it meanwhile
+                value = raw[:MAX_VALUE_LENGTH] if raw is not None else None
                 decision = hub_change(record, hub_field, value, at, self.mappings, update.actor)
+                if hub_field in record.open_conflicts and decision.outcome is not Outcome.UNCHANGED:
+                    # a critical field in conflict waits for a person, whoever changes it meanwhile
+                    decision = replace(decision, outcome=Outcome.KEPT, rule="conflict_open")
+                elif mapping.critical and decision.outcome is Outcome.KEPT and decision.rule != "conflict_open":
+                    state = record.fields.get(hub_field)
+                    if state is not None and state.source in CRMS:
+                        # the hub changed a critical field a CRM changed later: a person decides, as the other way
+                        conflict = Conflict(
+                            Conflict.id_for(record.key, hub_field, HUB, value, at),
+                            record.key,
+                            record.kind,
+                            record.hub_id,
+                            hub_field,
+                            value,
+                            HUB,
+                            at,
+                            state.source,
+                            state.value,
+                            state.modified_at,
+                            self._clock.now(),
+                        )
+                        record = record.with_conflict(hub_field, conflict.conflict_id)
+                        conflicts.append(conflict)
+                        decision = replace(decision, outcome=Outcome.CONFLICT, rule="critical_conflict")
                 record = applied(record, decision, None)
                 decisions.append(decision)
-            return record, decisions, []
+            return record, decisions, conflicts
 
         return self._decide(key, update.kind, update.hub_id, decide, update.cause, links=())
 
@@ -188,6 +218,23 @@ class SyncService:
                 if mapping is None:
                     continue
                 value = mapping.to_hub(report.crm, raw)
+                if mapping.hub_field in record.open_conflicts:
+                    held = record.value(mapping.hub_field)
+                    if value != held:
+                        # held for the person deciding: audited, neither applied nor flagged again
+                        decisions.append(
+                            Decision(
+                                mapping.hub_field,
+                                Outcome.KEPT,
+                                "conflict_open",
+                                report.crm,
+                                report.at,
+                                held,
+                                value,
+                                report.actor,
+                            )
+                        )
+                    continue
                 decision = crm_change(
                     record,
                     mapping,
@@ -225,7 +272,8 @@ class SyncService:
         if report.kind == "account":
             account_id = self.directory.account_for(report.crm, report.crm_id)
             return record_key("account", account_id) if account_id else None
-        return None
+        # a deal is the CRM's own: the hub knows it by its qualified id (`hubspot:7001`), as attribution does
+        return record_key("deal", f"{report.crm}:{report.crm_id}")
 
     def _conflict(self, record: SyncedRecord, decision: Decision, crm: CrmName, now: datetime) -> Conflict:
         state = record.fields.get(decision.hub_field)
@@ -266,6 +314,9 @@ class SyncService:
         )
 
         def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
+            if record.open_conflicts.get(conflict.hub_field) != conflict_id:
+                # resolved by someone else between the read above and this decision
+                raise ConflictClosed(f"conflict {conflict_id} was resolved already")
             state = record.fields.get(conflict.hub_field)
             decision = Decision(
                 conflict.hub_field,
@@ -509,39 +560,24 @@ class SyncService:
 
     def reconcile(self, clients: Mapping[CrmName, CrmClient], run_id: str) -> ReconcileRun:
         """Compare what changed in each CRM since the last run with the hub's records: a CRM value the hub did
-        not hear of is decided as if its webhook had come (rules repair, critical conflicts are flagged), a
-        record the hub changed and the CRM lacks is sent again. Counts per CRM and object."""
+        not hear of is decided as if its webhook had come (rules repair, critical conflicts are flagged, a CRM
+        holding a value that lost is written again). Counts per CRM and object. A hub change whose notices were
+        dead-lettered (a CRM down for more than two hours) goes out when the dead-letter queue is redriven, not
+        here: this reads what changed in the CRMs."""
         counts: dict[str, dict[str, int]] = {}
         for crm, client in clients.items():
             for kind in RECONCILED_KINDS:
                 fields = [m.crm_field(crm) for m in self.mappings.fields(kind) if m.crm_field(crm)]
                 since = self.store.checkpoint(crm, kind) or self._clock.now() - RECONCILE_FIRST_WINDOW
-                snapshots = client.changed_since(kind, since, [f for f in fields if f], RECONCILE_PAGE)
                 tally = {"compared": 0, "in_step": 0, "repaired": 0, "flagged": 0, "unlinked": 0}
                 until = since
-                for snapshot in snapshots:
-                    tally["compared"] += 1
-                    until = max(until, snapshot.modified_at)
-                    report = CrmReport(
-                        crm,
-                        kind,
-                        snapshot.crm_id,
-                        dict(snapshot.fields),
-                        snapshot.modified_at,
-                        None,
-                        snapshot.fields.get("email") or snapshot.fields.get("Email"),
-                        f"reconcile:{run_id}",
-                        True,
-                    )
-                    decided = self.crm_changed(report)
-                    if decided.record_key is None:
-                        tally["unlinked"] += 1
-                    elif any(d.outcome is Outcome.CONFLICT for d in decided.decisions):
-                        tally["flagged"] += 1
-                    elif any(d.outcome in (Outcome.APPLIED, Outcome.KEPT) for d in decided.decisions):
-                        tally["repaired"] += 1
-                    else:
-                        tally["in_step"] += 1
+                for _ in range(RECONCILE_PAGES):
+                    page = client.changed_since(kind, until, [f for f in fields if f], RECONCILE_PAGE)
+                    for snapshot in page:
+                        until = max(until, snapshot.modified_at)
+                        self._reconcile_one(crm, kind, snapshot, run_id, tally)
+                    if len(page) < RECONCILE_PAGE:
+                        break
                 if until > since:
                     self.store.save_checkpoint(crm, kind, until)
                 counts[f"{crm}.{kind}"] = tally
@@ -562,6 +598,25 @@ class SyncService:
             ]
         )
         return ReconcileRun(run_id, counts)
+
+    def _reconcile_one(
+        self, crm: CrmName, kind: ObjectKind, snapshot: CrmSnapshot, run_id: str, tally: dict[str, int]
+    ) -> None:
+        tally["compared"] += 1
+        email = snapshot.fields.get("email") or snapshot.fields.get("Email")
+        cause = f"reconcile:{run_id}"
+        report = CrmReport(
+            crm, kind, snapshot.crm_id, dict(snapshot.fields), snapshot.modified_at, None, email, cause, True
+        )
+        decided = self.crm_changed(report)
+        if decided.record_key is None:
+            tally["unlinked"] += 1
+        elif any(d.outcome is Outcome.CONFLICT for d in decided.decisions):
+            tally["flagged"] += 1
+        elif any(d.outcome in (Outcome.APPLIED, Outcome.KEPT) for d in decided.decisions):
+            tally["repaired"] += 1
+        else:
+            tally["in_step"] += 1
 
     # ------------------------------------------------------------------------------------------ reading
 

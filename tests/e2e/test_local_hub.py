@@ -109,13 +109,14 @@ def test_only_an_admin_token_opens_the_delivery_log(hub: str) -> None:
 
 
 def test_the_delivery_log_records_what_became_of_each_delivery(hub: str) -> None:
-    # Given an accepted and a rejected delivery
-    send_example(hub, "hubspot")
-    send_example(hub, "hubspot", "--secret", "forged")
-    # When an admin reads HubSpot's deliveries, newest first
+    # Given an accepted and a rejected delivery (of a vendor nothing else here sends: the hub's own CRM stand-ins
+    # send HubSpot's and Salesforce's webhooks whenever the CRM sync writes there)
+    send_example(hub, "typeform")
+    send_example(hub, "typeform", "--secret", "forged")
+    # When an admin reads Typeform's deliveries, newest first
     response = requests.get(
         f"{hub}/api/v1/webhooks/deliveries",
-        params={"vendor": "hubspot", "limit": 2},
+        params={"vendor": "typeform", "limit": 2},
         headers={"Authorization": f"Bearer {token('admin')}"},
         timeout=10,
     )

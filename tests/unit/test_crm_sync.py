@@ -379,3 +379,126 @@ def test_a_contact_a_crm_made_before_the_hub_knew_its_email_is_not_synced_and_me
     assert hub.in_crm("hubspot", "lead-1")["revops_score"] == "62.5"
     routed = hub.crm_reports("hubspot", "hs-new", T0 + timedelta(minutes=2), {"jobtitle": "CFO"})
     assert routed.record_key == "contact:lead-1"
+
+
+def test_a_won_deals_attribution_summary_goes_to_the_crm_deal_it_came_from(hub: Hub) -> None:
+    # Given a HubSpot deal the hub has heard of (its amount came in a webhook)
+    hub.crms["hubspot"].records["7001"] = {"dealname": "Kestrel renewal", "amount": "48000"}
+    hub.crms["hubspot"].kinds["7001"] = "deal"
+    report = CrmReport("hubspot", "deal", "7001", {"amount": "48000"}, T0, None, None, "deal-ev", False)
+    decided = hub.service.crm_changed(report)
+    assert decided.record_key == "deal:hubspot:7001"
+    # When attribution credits it
+    detail = {
+        "event_id": "attr-1",
+        "event_type": "conversion.attributed",
+        "occurred_at": (T0 + timedelta(minutes=1)).isoformat(),
+        "period": "2026-11",
+        "company_currency": "USD",
+        "deal_id": "hubspot:7001",
+        "touches": 3,
+        "first_touch_campaign": "webinar-q4",
+        "last_touch_campaign": "demo-request",
+        "company_amount": "48000.00",
+    }
+    hub.service.on_bus_event("revops.attribution", detail)
+    hub.drain()
+    # Then the deal in HubSpot carries the summary, and its amount (the CRM's) is the hub's too
+    summary = hub.crms["hubspot"].records["7001"]["revops_attribution_summary"]
+    assert summary == "3 touches; first: webinar-q4; last: demo-request; 48000.00 USD"
+    record = hub.store.record("deal:hubspot:7001")
+    assert record is not None
+    assert record.value("amount") == "48000"
+
+
+def test_an_accounts_health_reaches_the_crm_company_of_its_domain_and_no_account_without_one(hub: Hub) -> None:
+    # Given a company HubSpot already has for a domain
+    hub.crms["hubspot"].records["c-1"] = {"name": "Kestrel Labs", "domain": "kestrel.io"}
+    hub.crms["hubspot"].kinds["c-1"] = "account"
+    hub.directory.accounts["acct-1"] = HubProfile({"domain": ("kestrel.io", T0)})
+    # When the hub's health of that account, and of an account it knows no domain of, change
+    for tenant in ("acct-1", "acct-2"):
+        detail = {
+            "event_id": f"health-{tenant}",
+            "event_type": "customer.health_changed",
+            "occurred_at": T0.isoformat(),
+            "tenant_id": tenant,
+            "model_version": "2026.1",
+            "score": 61.5,
+            "band": "yellow",
+            "cause": "signal",
+        }
+        hub.service.on_bus_event("revops.success", detail)
+    hub.drain()
+    # Then the existing company carries the health (matched by its domain, not created again)
+    assert hub.crms["hubspot"].records["c-1"]["revops_health_score"] == "61.5"
+    assert hub.crms["hubspot"].records["c-1"]["revops_health_band"] == "yellow"
+    assert len([k for k, kind in hub.crms["hubspot"].kinds.items() if kind == "account"]) == 1
+    # And the account without a domain is in no CRM
+    record = hub.store.record("account:acct-2")
+    assert record is not None
+    assert all(copy.crm_id is None for copy in record.crms.values())
+
+
+def test_reconciliation_reads_page_after_page_and_repairs_what_no_webhook_told(hub: Hub) -> None:
+    # Given 250 synced leads, and a bulk edit in Salesforce whose webhooks never came, a second apart each
+    for n in range(250):
+        hub.hub_sets(f"lead-{n}", T0, email=f"p{n}@example.com")
+    hub.drain()
+    for n in range(250):
+        sf_id = hub.crm_id("salesforce", f"lead-{n}")
+        hub.crms["salesforce"].edit(sf_id, {"Title": "Bulk"}, T0 + timedelta(minutes=10, seconds=n))
+    # When reconciliation runs
+    run = hub.service.reconcile({"salesforce": hub.crms["salesforce"]}, "run-1")
+    # Then every lead got the title, across pages, and the run says so
+    assert all(hub.store.record(f"contact:lead-{n}").value("job_title") == "Bulk" for n in range(250))  # type: ignore[union-attr]
+    assert run.counts["salesforce.contact"]["repaired"] == 250
+    # And the next run compares nothing it compared already
+    again = hub.service.reconcile({"salesforce": hub.crms["salesforce"]}, "run-2")
+    assert again.counts["salesforce.contact"]["compared"] == 0
+
+
+def test_a_field_in_conflict_is_held_for_the_person_whoever_changes_it_meanwhile(hub: Hub) -> None:
+    # Given an email conflict flagged with HubSpot (as in the test above)
+    captured(hub)
+    hs_id, sf_id = hub.crm_id("hubspot", "lead-1"), hub.crm_id("salesforce", "lead-1")
+    hub.crm_reports("salesforce", sf_id, T0 + timedelta(minutes=10), {"Email": "ana.silva@example.com"})
+    hub.crm_reports("hubspot", hs_id, T0 + timedelta(minutes=11), {"email": "ana@silva.dev"})
+    [conflict] = hub.store.conflicts(None).conflicts
+    # When Salesforce and the hub change it again while it waits
+    hub.crm_reports("salesforce", sf_id, T0 + timedelta(minutes=12), {"Email": "third@example.com"})
+    hub.hub_sets("lead-1", T0 + timedelta(minutes=13), email="fourth@example.com")
+    # Then nothing is applied, no second conflict is flagged, and both changes are in the trail as held
+    record = hub.store.record("contact:lead-1")
+    assert record is not None
+    assert record.value("email") == "ana.silva@example.com"
+    assert [c.conflict_id for c in hub.store.conflicts(None).conflicts] == [conflict.conflict_id]
+    held = [e for e in hub.audit("lead-1") if e.rule == "conflict_open"]
+    assert sorted(e.losing_value or "" for e in held) == ["fourth@example.com", "third@example.com"]
+    # And two people resolving it at once: the second is told it was resolved already
+    stale = hub.store.conflict(conflict.conflict_id)
+    hub.service.resolve(conflict.conflict_id, "ana@silva.dev", "alice")
+    hub.store.conflict = lambda _: stale  # type: ignore[method-assign]
+    with pytest.raises(ConflictClosed):
+        hub.service.resolve(conflict.conflict_id, "third@example.com", "bob")
+
+
+def test_a_critical_field_both_sides_changed_is_flagged_whichever_change_arrives_first(hub: Hub) -> None:
+    # Given a lead synced to both CRMs, whose owner HubSpot changed at 9:10 (applied first)
+    captured(hub)
+    hub.crm_reports(
+        "hubspot", hub.crm_id("hubspot", "lead-1"), T0 + timedelta(minutes=10), {"hubspot_owner_id": "71000012"}
+    )
+    # When the hub's own change of the owner, made at 9:05, arrives after it
+    hub.hub_sets("lead-1", T0 + timedelta(minutes=5), owner="sdr-jordan-reyes")
+    # Then it is not settled by time alone: a person decides
+    [conflict] = hub.store.conflicts(None).conflicts
+    assert (conflict.hub_field, conflict.hub_value, conflict.crm, conflict.crm_value) == (
+        "owner",
+        "sdr-jordan-reyes",
+        "hubspot",
+        "ae-daniel-kim",
+    )
+    record = hub.store.record("contact:lead-1")
+    assert record is not None
+    assert record.value("owner") == "ae-daniel-kim"
