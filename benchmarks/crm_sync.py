@@ -2,7 +2,8 @@
 emulators:
 
 - CRM API calls per 1,000 contact updates: 100 leads captured, then each captured again 10 times with another
-  job title (1,000 updates of synced contacts, sent by 8 clients at once, as an import would); counted by the
+  job title of another seniority (1,000 updates of synced contacts that each move a score; each round sent by 8
+  clients at once, as an import would); counted by the
   emulators' own call counters (every API call; Salesforce's OAuth token calls apart) from the first update until
   both CRMs hold every lead's last title. Baseline in the same run: one call per update and CRM (what a sync
   without batching makes), so the ratio is the share of calls batching leaves.
@@ -84,19 +85,24 @@ def batching(hub: Hub, leads: int, updates: int) -> list[tuple[str, str, str, st
     run = uuid.uuid4().hex[:6]
     emails = [f"lead{n}.{run}@bench-{run}.io" for n in range(leads)]
     with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(lambda e: hub.capture(e, "title-0"), emails))
-    hub.wait(lambda: all(hub.hubspot_titles().get(e) == "title-0" for e in emails), "leads in HubSpot")
-    hub.wait(lambda: all(hub.salesforce_titles().get(e) == "title-0" for e in emails), "leads in Salesforce")
+        list(pool.map(lambda e: hub.capture(e, _title(0)), emails))
+    hub.wait(lambda: all(hub.hubspot_titles().get(e) == _title(0) for e in emails), "leads in HubSpot")
+    hub.wait(lambda: all(hub.salesforce_titles().get(e) == _title(0) for e in emails), "leads in Salesforce")
     before = hub.calls()
-    jobs = [(email, f"title-{round_}") for round_ in range(1, updates + 1) for email in emails]
+    # Each round moves every lead's title to another seniority, so each update changes its score: a lead event
+    # the sync hears of (a title change that moves no score reaches the CRMs with the lead's next event). Rounds
+    # one after the other, so each lead's last title is the last round's.
+    total = 0
     with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(lambda job: hub.capture(*job), jobs))
-    last = f"title-{updates}"
+        for round_ in range(1, updates + 1):
+            title = _title(round_)
+            list(pool.map(lambda email, title=title: hub.capture(email, title), emails))
+            total += len(emails)
+    last = _title(updates)
     hub.wait(lambda: all(hub.hubspot_titles().get(e) == last for e in emails), "last titles in HubSpot")
     hub.wait(lambda: all(hub.salesforce_titles().get(e) == last for e in emails), "last titles in Salesforce")
     time.sleep(2)  # what trickles in after the last title: counted too (the CRMs' webhooks and their echoes)
     after = hub.calls()
-    total = len(jobs)
     per_thousand = [(a - b) * 1000 / total for a, b in zip(after, before, strict=True)]
     return [
         ("CRM sync", f"{total} contact updates, one call per update and CRM (baseline)", "1000 calls / 1,000", "1.00"),
@@ -113,6 +119,11 @@ def batching(hub: Hub, leads: int, updates: int) -> list[tuple[str, str, str, st
             f"{per_thousand[1] / 1000:.3f} (aim <= 12)",
         ),
     ]
+
+
+def _title(round_: int) -> str:
+    level = ("VP", "Director", "Manager")[round_ % 3]  # 20, 15 and 10 fit points: every round changes the score
+    return f"{level} of Data {round_}"
 
 
 def latency(hub: Hub, samples: int) -> list[tuple[str, str, str, str]]:

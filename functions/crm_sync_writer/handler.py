@@ -1,16 +1,17 @@
 """SQS target (the sync queue, through an event source mapping): each batch of change notices becomes as few
 CRM calls as the CRMs' batch sizes allow (the records' latest values, read when written). A CRM that is rate
-limited or down fails its notices, which come back after its Retry-After (or the queue's visibility timeout)
-until the queue's receive limit dead-letters them; a record a CRM refuses for good goes to the dead-letter
-queue at once with the reason; the batch's other notices are done."""
+limited has its notices queued again to come back after its Retry-After; one that is down fails them, and they
+come back after the queue's visibility timeout until its receive limit dead-letters them; a record a CRM refuses
+for good goes to the dead-letter queue at once with the reason; the batch's other notices are done."""
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.sqs_change_queue import SqsBatchControl, notice_of
+from shared.adapters.sqs_change_queue import SqsBatchControl, SqsChangeQueue, notice_of
 from shared.catalog import CATALOG, physical_name
 from shared.crm.ports import ChangeNotice, CrmClient, CrmName
 from shared.function_environment import environment_of
@@ -20,6 +21,7 @@ from shared.wiring import CRM_SYNC_QUEUE, crm_clients, crm_sync_service
 environment = environment_of(__name__)
 service = crm_sync_service(environment)
 control = SqsBatchControl(boto3.client("sqs"))
+requeue = SqsChangeQueue(boto3.client("sqs"), environment.queue_url(CRM_SYNC_QUEUE))
 CLIENTS_FOR_SECONDS = 900  # the credentials are read again (a rotated token picked up) this often
 _clients: tuple[float, dict[CrmName, CrmClient]] | None = None
 DEAD_LETTERS = physical_name(environment.stage, CATALOG.work_queue(CRM_SYNC_QUEUE).dead_letter_queue.name)
@@ -60,9 +62,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     if dead:
         control.dead_letter(DEAD_LETTERS, dead)
-    if failed and report.retry_after:
-        handles = [r["receiptHandle"] for r in records if r["messageId"] in failed]
-        control.hold_back(records[0]["eventSourceARN"], handles, report.retry_after)
+    if report.throttled:
+        # Back after the CRM's Retry-After as new messages: a 429 storm spends none of the queue's receive count
+        # (the originals are done); a notice sent twice is harmless, the writer reads the record when it writes.
+        waiting = {(n.crm, n.record_key): replace(n, throttled=n.throttled + 1) for n in report.throttled}
+        requeue.send(list(waiting.values()), report.retry_after or 0)
     for crm, written in report.written.items():
         metrics.add_metric(name=f"SyncRecordsWritten{crm.title()}", unit="Count", value=written)
     logger.info(

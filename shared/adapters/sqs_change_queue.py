@@ -1,6 +1,6 @@
 """The CRM sync queue over SQS: the recorder sends change notices (`ChangeQueue`), the writer takes them as
-Lambda's SQS batch, holds back the ones a rate-limited CRM asked to wait for, and dead-letters at once the ones
-a CRM refused for good, with the reason."""
+Lambda's SQS batch, queues again (delayed) the ones a rate-limited CRM asked to wait for, and dead-letters at once
+the ones a CRM refused for good, with the reason."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from shared.crm.ports import ChangeNotice
 
 SEND_BATCH = 10  # SendMessageBatch takes at most 10 entries
 MAX_VISIBILITY_SECONDS = 12 * 3600
+MAX_DELAY_SECONDS = 900
 
 
 def notice_body(notice: ChangeNotice) -> str:
-    return json.dumps({"crm": notice.crm, "record": notice.record_key, "version": notice.version}, sort_keys=True)
+    body = {"crm": notice.crm, "record": notice.record_key, "version": notice.version}
+    if notice.throttled:
+        body["throttled"] = notice.throttled
+    return json.dumps(body, sort_keys=True)
 
 
 def notice_of(body: str) -> ChangeNotice:
@@ -24,9 +28,10 @@ def notice_of(body: str) -> ChangeNotice:
     if not isinstance(data, dict) or data.get("crm") not in ("hubspot", "salesforce"):
         raise ValueError("not a change notice: crm must be hubspot or salesforce")
     record, version = data.get("record"), data.get("version")
-    if not isinstance(record, str) or not record or not isinstance(version, int):
-        raise ValueError("not a change notice: record (text) and version (integer) are required")
-    return ChangeNotice(data["crm"], record, version)
+    throttled = data.get("throttled", 0)
+    if not isinstance(record, str) or not record or not isinstance(version, int) or not isinstance(throttled, int):
+        raise ValueError("not a change notice: record (text), version and throttled (integers) are required")
+    return ChangeNotice(data["crm"], record, version, throttled)
 
 
 class SqsChangeQueue:
@@ -35,10 +40,14 @@ class SqsChangeQueue:
         self._url = queue_url
         self._fifo = queue_url.endswith(".fifo")
 
-    def send(self, notices: Sequence[ChangeNotice]) -> None:
+    def send(self, notices: Sequence[ChangeNotice], delay_seconds: float = 0) -> None:
+        """Queue the notices, visible after `delay_seconds` (SQS delays a message 15 minutes at most)."""
+        delay = max(0, min(int(delay_seconds + 0.999), MAX_DELAY_SECONDS))
         entries = []
         for n, notice in enumerate(notices):
             entry: dict[str, Any] = {"Id": str(n), "MessageBody": notice_body(notice)}
+            if delay and not self._fifo:
+                entry["DelaySeconds"] = delay
             if self._fifo:
                 entry["MessageGroupId"] = f"{notice.crm}|{notice.record_key}"
                 entry["MessageDeduplicationId"] = f"{notice.crm}|{notice.record_key}|{notice.version}"[:128]
@@ -51,23 +60,11 @@ class SqsChangeQueue:
 
 
 class SqsBatchControl:
-    """What the writer does to messages of the batch it was handed, besides reporting failures."""
+    """What the writer does with messages of the batch it was handed, besides reporting failures."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self._urls: dict[str, str] = {}
-
-    def hold_back(self, queue_arn: str, receipt_handles: Sequence[str], seconds: float) -> None:
-        """The messages come back after `seconds` (a CRM's Retry-After) rather than the queue's default."""
-        url = self._url(queue_arn)
-        timeout = max(0, min(int(seconds + 0.999), MAX_VISIBILITY_SECONDS))
-        handles = list(receipt_handles)
-        for start in range(0, len(handles), SEND_BATCH):
-            entries = [
-                {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": timeout}
-                for n, handle in enumerate(handles[start : start + SEND_BATCH])
-            ]
-            self._client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
     def dead_letter(self, dead_letter_queue: str, messages: Mapping[str, str]) -> None:
         """Send message bodies (with the reason each can never succeed) to the dead-letter queue at once."""

@@ -152,6 +152,7 @@ CRM_DOMAIN = Domain(
             ),
             tables={CRM_SYNC.name: "read_write"},
             secrets=(CRM_CREDENTIALS.name,),
+            sends_to=(CHANGES.name,),  # a rate-limited notice is queued again, delayed by the CRM's Retry-After
         ),
         Function(
             name="crm_sync_api",

@@ -118,6 +118,7 @@ class ChangeNotice:
     crm: CrmName
     record_key: str
     version: int
+    throttled: int = 0  # how often a rate-limited CRM sent it back to wait already
 
 
 class ChangeQueue(Protocol):

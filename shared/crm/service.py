@@ -45,6 +45,7 @@ from shared.webhooks.ports import Clock, EventPublisher
 
 ATTEMPTS = 4  # reads and decides again this often when another writer stored the record first
 RECONCILE_FIRST_WINDOW = timedelta(days=1)  # a CRM never reconciled is compared from this far back
+MAX_THROTTLES = 100  # times a notice waits out a rate limit before it counts as failing
 RECONCILE_PAGE = 200
 # Pages read per CRM and object in one run, each from the last one's latest change on. Records changed in the very
 # moment a full page ends at beyond that page are read on no later page (the CRMs' change queries take no cursor
@@ -83,6 +84,9 @@ class WriteReport:
     calls: dict[CrmName, int] = field(default_factory=dict)  # CRM API calls per CRM
     retry: list[ChangeNotice] = field(default_factory=list)
     refused: list[tuple[ChangeNotice, str]] = field(default_factory=list)
+    # notices a CRM asked to wait for (429, REQUEST_LIMIT_EXCEEDED), and how long: they are queued again to come
+    # back after that wait, rather than retried, so a storm of rate limits spends none of their receive count
+    throttled: list[ChangeNotice] = field(default_factory=list)
     retry_after: float | None = None
 
 
@@ -486,7 +490,9 @@ class SyncService:
                     results = client.write([plan.write for plan in chunk])
                 except RateLimited as exc:
                     report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
-                    report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])
+                    for n in (n for plan in chunk for n in keyed[plan.record.key]):
+                        # a CRM that never stops refusing ends like one that is down: retried, then dead-lettered
+                        (report.throttled if n.throttled < MAX_THROTTLES else report.retry).append(n)
                     continue
                 except CrmUnavailable:
                     report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])

@@ -239,14 +239,24 @@ class LeadService:
         change = ChangeSet()
         cause = f"{event.source_vendor} {event.vendor_event_type} {event.vendor_event_id or event.event_id}"
         contact, origin = self._resolve(found, cause, event.received_at, change)
+        account_before = contact.account_id
         own = contact.own_profile(origin)
-        for name, value in profile_updates(event).items():
-            own.set(name, value, event.occurred_at)
+        profile_changed = [own.set(name, value, event.occurred_at) for name, value in profile_updates(event).items()]
         named_account = vendor_identity(event.subject.account_id)
         link_contact(self._repo, change, contact, named_account, self._clock.now(), self._new_id)
         record = engagement_record(event, origin)
         if record is not None:
             change.engagements.append(record)
+        nothing_new = (
+            event.event_type is EventType.CONTACT_UPSERTED
+            and not any(profile_changed)
+            and record is None
+            and contact.account_id == account_before
+        )
+        if nothing_new and not (change.created or change.claims or change.entries or change.accounts):
+            # A CRM telling what the hub knows (its own write coming back, through the CRM sync): rescoring here
+            # would only move the score by its decay since, which the sync would write back, and so on.
+            return Outcome(contact.contact_id, note="nothing new about the person")
         self._rescore(contact, change, model, cause=cause, cause_event=event)
         return self._commit(change, contact.contact_id)
 

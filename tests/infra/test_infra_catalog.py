@@ -134,14 +134,16 @@ def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> Non
             map(json.dumps, [queue_arn, *dead_letters])
         )
         # Work queues: send only to those the catalog says it sends to, consume only the one it is triggered by
-        sent_to = {
-            json.dumps(s["Resource"], sort_keys=True)
-            for s in statements
-            if _as_list(s["Action"]) == ["sqs:SendMessage"]
-        }
         work_queue_arns = {
             name: json.dumps({"Fn::GetAtt": [synth.logical_id(queue), "Arn"]}, sort_keys=True)
             for name, queue in synth.stack.data.work_queues.items()
+        }
+        sent_to = {
+            json.dumps(resource, sort_keys=True)
+            for s in statements
+            if "sqs:SendMessage" in _as_list(s["Action"])
+            for resource in _as_list(s["Resource"])
+            if json.dumps(resource, sort_keys=True) in work_queue_arns.values()
         }
         assert sent_to == {work_queue_arns[name] for name in fn.sends_to}
         secret_refs = [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]

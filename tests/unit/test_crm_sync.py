@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,6 +71,7 @@ class Hub:
             report = self.service.write(notices, self.crms)
             self.writes += sum(report.written.values())
             self.queue.notices.extend(report.retry)
+            self.queue.notices.extend(replace(n, throttled=n.throttled + 1) for n in report.throttled)
             self.clock.advance(timedelta(seconds=1))
         raise AssertionError(f"notices still queued after {rounds} rounds: {self.queue.notices}")
 
@@ -502,3 +504,21 @@ def test_a_critical_field_both_sides_changed_is_flagged_whichever_change_arrives
     record = hub.store.record("contact:lead-1")
     assert record is not None
     assert record.value("owner") == "ae-daniel-kim"
+
+
+def test_a_rate_limited_crm_has_its_notices_wait_and_one_that_never_stops_is_retried_as_failing(hub: Hub) -> None:
+    # Given HubSpot answering 429
+    hub.crms["hubspot"].fail_calls = 1
+    hub.hub_sets("lead-1", T0, email="ana@example.com")
+    # When the writer takes the notices
+    report = hub.service.write(hub.queue.take(), hub.crms)
+    # Then HubSpot's notice waits out the Retry-After (queued again, not failed), Salesforce's was written
+    assert [(n.crm, n.throttled) for n in report.throttled] == [("hubspot", 0)]
+    assert report.retry == []
+    assert report.retry_after == 10
+    # And a notice that waited as often as allowed counts as failing (retried, then dead-lettered)
+    hub.crms["hubspot"].fail_calls = 1
+    tired = replace(report.throttled[0], throttled=100)
+    again = hub.service.write([tired], hub.crms)
+    assert again.throttled == []
+    assert again.retry == [tired]

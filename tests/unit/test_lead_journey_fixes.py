@@ -450,3 +450,44 @@ def test_a_crm_placeholder_is_not_taken_for_the_persons_name() -> None:
     assert updates.get("email") == "ana@example.com"
     assert "last_name" not in updates
     assert "company" not in updates
+
+
+def test_a_crm_telling_what_the_hub_knows_does_not_rescore_the_lead() -> None:
+    # Given a lead HubSpot has reported once (its contact linked), and time passing (its score decays)
+    from shared.events.canonical import CanonicalEvent, EventType, Subject
+    from shared.leads.scoring_models import ScoringModels
+    from shared.leads.service import LeadService
+    from shared.scoring.model import load_model
+    from tests.fakes import FixedClock, InMemoryLeadRepository, InMemoryScoringModelStore, RecordingPublisher
+
+    clock = FixedClock()
+    publisher = RecordingPublisher()
+    service = LeadService(
+        InMemoryLeadRepository(), publisher, ScoringModels(load_model(), InMemoryScoringModelStore()), clock
+    )
+
+    def hubspot_says(event_id: str) -> CanonicalEvent:
+        at = clock.now()
+        return CanonicalEvent(
+            event_id=event_id,
+            event_type=EventType.CONTACT_UPSERTED,
+            occurred_at=at,
+            received_at=at,
+            source_vendor="hubspot",
+            vendor_event_id=event_id,
+            vendor_event_type="contact.propertyChange",
+            subject=Subject(contact_id="hubspot:501", email="ana@example.com"),
+            data={"action": "propertyChange", "property": "jobtitle", "value": "VP Sales"},
+            correlation_id="c",
+            delivery_id="d",
+        )
+
+    first = service.handle(hubspot_says("e-1"))
+    published = len(publisher.published)
+    clock.advance(timedelta(days=3))
+    # When HubSpot reports the same title again (the hub's own write coming back, say)
+    again = service.handle(hubspot_says("e-2"))
+    # Then the lead is left as it is: no rescoring, nothing published for the sync to write back
+    assert again.contact_id == first.contact_id
+    assert again.note == "nothing new about the person"
+    assert len(publisher.published) == published
