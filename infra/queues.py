@@ -24,14 +24,7 @@ from shared.catalog import Catalog
 
 # What Lambda's SQS poller does with the function's role: receive, delete what the function handled, read the
 # queue's settings, and change a message's visibility (it hands back what it could not invoke the function with).
-# GetQueueUrl and ChangeMessageVisibility: a consumer holds back the messages a rate-limited call asked to wait for
-CONSUME = [
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-    "sqs:ChangeMessageVisibility",
-    "sqs:GetQueueUrl",
-]
+CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
 # A consumer dead-letters a message that can never succeed itself, at once, with the reason
 DEAD_LETTER = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 

@@ -11,7 +11,6 @@ from typing import Any
 from shared.crm.ports import ChangeNotice
 
 SEND_BATCH = 10  # SendMessageBatch takes at most 10 entries
-MAX_VISIBILITY_SECONDS = 12 * 3600
 MAX_DELAY_SECONDS = 900
 
 
@@ -64,7 +63,6 @@ class SqsBatchControl:
 
     def __init__(self, client: Any) -> None:
         self._client = client
-        self._urls: dict[str, str] = {}
 
     def dead_letter(self, dead_letter_queue: str, messages: Mapping[str, str]) -> None:
         """Send message bodies (with the reason each can never succeed) to the dead-letter queue at once."""
@@ -80,9 +78,3 @@ class SqsBatchControl:
                 entry["MessageGroupId"] = "refused"
                 entry["MessageDeduplicationId"] = f"refused-{n}-{abs(hash(body))}"
             self._client.send_message(**entry)
-
-    def _url(self, queue_arn: str) -> str:
-        if queue_arn not in self._urls:
-            name = queue_arn.rsplit(":", 1)[-1]
-            self._urls[queue_arn] = self._client.get_queue_url(QueueName=name)["QueueUrl"]
-        return self._urls[queue_arn]
