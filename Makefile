@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lambda-wheels run test unit integration e2e infra fuzz lint typecheck format token bench burst synth deploy diff destroy redrive simulate rescore import-spend reattribute url lock clean
+.PHONY: replay rotate-api-key lambda-wheels run test unit integration e2e infra fuzz lint typecheck format token bench burst synth deploy diff destroy redrive simulate rescore import-spend reattribute url lock clean
 
 # The dependencies layer's compiled packages as wheels built for the functions' platform (Lambda's Python 3.14
 # on arm64, Amazon Linux 2023: glibc 2.34), at the versions constraints.txt pins, for infra/dependencies.py to
@@ -82,8 +82,8 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-token: $(STAMP)  ## make -s token ROLE=admin
-	@$(PY) -m local_runtime.token $(ROLE)
+token: $(STAMP)  ## make -s token ROLE=admin, or make -s token CLIENT=<app client> : a client-credentials token
+	@$(PY) -m local_runtime.token $(if $(CLIENT),--client $(CLIENT),$(ROLE))
 
 bench: $(STAMP)  ## speed and cost figures, as ratios against baselines measured in the same run
 	@$(PY) -m benchmarks
@@ -127,3 +127,10 @@ destroy: $(STAMP) node_modules/.installed
 
 clean:
 	rm -rf $(VENV) .lock-venv node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
+
+# STAGE is passed on only when given: without it, the local hub `make run` started replays its recorded events.
+replay: $(STAMP)  ## make replay FROM=<iso time> TO=<iso time> [TYPES=lead.scored,...] [TARGET=<rule>] [STAGE=dev|prod]
+	@$(PY) -m ops.replay $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(TYPES),--types $(TYPES)) $(if $(TARGET),--target $(TARGET)) $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE))
+
+rotate-api-key: $(STAMP)  ## make rotate-api-key PARTNER=<name> STAGE=dev|prod [OVERLAP_HOURS=24] : a new key, the old one kept for the overlap
+	@$(PY) -m ops.rotate_api_key $(PARTNER) --stage $(STAGE) $(if $(OVERLAP_HOURS),--overlap-hours $(OVERLAP_HOURS))

@@ -24,7 +24,10 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from local_runtime import dashboard as local_dashboard
 from local_runtime import discovery
+from local_runtime import oauth as local_oauth
+from local_runtime import replay as local_replay
 from local_runtime.auth import LocalUserPool
 from local_runtime.crm_hubspot import LocalHubSpot
 from local_runtime.crm_salesforce import LocalSalesforce
@@ -368,6 +371,9 @@ class LocalHub:
             ("GET", "/openapi.json", openapi),
             ("GET", "/docs", docs),
             ("POST", "/_local/redrive/<queue>", redrive),
+            *local_dashboard.routes(self),
+            *local_replay.routes(self),
+            *local_oauth.routes(self),
         ]
         return [(method, path, _answering_bad_requests(view)) for method, path, view in routes]
 

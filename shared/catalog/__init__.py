@@ -8,6 +8,7 @@ nothing from AWS, no pydantic, so every function can read its own entry.
 """
 
 from shared.catalog.attribution import ATTRIBUTION, ATTRIBUTION_DOMAIN
+from shared.catalog.audit import AUDIT_DOMAIN
 from shared.catalog.crm import CRM_CREDENTIALS, CRM_DOMAIN, CRM_SYNC
 from shared.catalog.finance import FINANCE, FINANCE_DOMAIN
 from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS, HANDOFFS, HANDOFFS_DOMAIN
@@ -40,6 +41,7 @@ from shared.catalog.model import (
     env_key,
     physical_name,
 )
+from shared.catalog.privacy import PRIVACY_DOMAIN
 from shared.catalog.success import SUCCESS, SUCCESS_DOMAIN
 from shared.catalog.webhooks import (
     OUTBOX_CLAIM_KIND,
@@ -51,12 +53,23 @@ from shared.catalog.webhooks import (
 
 CATALOG = compose(
     "events",
-    (WEBHOOKS, LEADS_DOMAIN, HANDOFFS_DOMAIN, FINANCE_DOMAIN, ATTRIBUTION_DOMAIN, SUCCESS_DOMAIN, CRM_DOMAIN),
+    (
+        WEBHOOKS,
+        LEADS_DOMAIN,
+        HANDOFFS_DOMAIN,
+        FINANCE_DOMAIN,
+        ATTRIBUTION_DOMAIN,
+        SUCCESS_DOMAIN,
+        CRM_DOMAIN,
+        AUDIT_DOMAIN,
+        PRIVACY_DOMAIN,
+    ),
 )
 
 __all__ = [
     "ATTRIBUTION",
     "ATTRIBUTION_DOMAIN",
+    "AUDIT_DOMAIN",
     "BUS_VARIABLE",
     "CATALOG",
     "CRM_CREDENTIALS",
@@ -70,6 +83,7 @@ __all__ = [
     "LEAD_GROUPS",
     "METRICS_NAMESPACE",
     "OUTBOX_CLAIM_KIND",
+    "PRIVACY_DOMAIN",
     "STAGE_THROTTLE",
     "STAGE_VARIABLE",
     "SUCCESS",

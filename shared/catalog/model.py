@@ -37,7 +37,8 @@ class ThrottleDomain(StrEnum):
     FINANCE = "finance"
 
 
-Access = Literal["read", "write", "read_write"]
+# "append": puts only, never an update or a delete (the audit trail); IAM denies the rest to every function.
+Access = Literal["read", "write", "read_write", "append"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
