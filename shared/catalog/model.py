@@ -76,6 +76,8 @@ class Route:
     groups: frozenset[Group] | None
     description: str = ""
     json_body: bool = False
+    # Writes are always audited; a read is too when what it reveals is itself sensitive (a person's export).
+    audited_read: bool = False
 
     @property
     def is_public(self) -> bool:
