@@ -2,11 +2,18 @@
 
 from infra.app import add_checks, build_app, context_from_argv
 from infra.config import STAGES, StageConfig, stage_config
-from infra.stack import RevOpsHubMonitoringStack, RevOpsHubSchemasStack, RevOpsHubStack, StageStacks
+from infra.stack import (
+    RevOpsHubMonitoringStack,
+    RevOpsHubRoutingStack,
+    RevOpsHubSchemasStack,
+    RevOpsHubStack,
+    StageStacks,
+)
 
 __all__ = [
     "STAGES",
     "RevOpsHubMonitoringStack",
+    "RevOpsHubRoutingStack",
     "RevOpsHubSchemasStack",
     "RevOpsHubStack",
     "StageConfig",

@@ -1,4 +1,7 @@
-"""DynamoDB tables, Secrets Manager secrets, SQS work queues and dead-letter queues declared by the catalog."""
+"""DynamoDB tables, Secrets Manager secrets, SQS work queues and dead-letter queues declared by the catalog.
+
+The rules' dead-letter queues (`Catalog.rule_queues`) are not here: they sit beside their rules in the routing stack
+(`infra/events.py`, `Rules`), built by the same `dead_letter_queue`."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import cast
 
 from aws_cdk import Duration, SecretValue
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
@@ -24,7 +28,12 @@ class Data(Construct):
         self._streamed = catalog.streamed_tables
         self.tables = {table.name: self._table(table) for table in catalog.tables}
         self.secrets = {secret.name: self._secret(secret) for secret in catalog.secrets}
-        self.queues = {queue.name: self._queue(queue) for queue in catalog.queues}
+        routed = set(catalog.rule_queues)
+        self.queues = {
+            queue.name: dead_letter_queue(self, queue, cfg=cfg, key=keys.messaging)
+            for queue in catalog.queues
+            if queue not in routed
+        }
         # after the dead-letter queues: each work queue's redrive policy names its own
         self.work_queues = {queue.name: self._work_queue(queue) for queue in catalog.work_queues}
 
@@ -92,34 +101,6 @@ class Data(Construct):
         )
         return secret
 
-    def _queue(self, spec: Queue) -> sqs.Queue:
-        queue = sqs.Queue(
-            self,
-            f"Queue{pascal(spec.name)}",
-            queue_name=physical_name(self._cfg.name, spec.name),
-            fifo=spec.fifo or None,  # a work queue's dead letters: FIFO like it, as SQS requires
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self._keys.messaging,
-            data_key_reuse=Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=Duration.seconds(spec.retention_seconds),
-            removal_policy=self._cfg.removal_policy,
-        )
-        reason = (
-            f"This queue is itself a dead-letter queue ({spec.purpose}); it has a depth > 0 alarm and is "
-            "redriven by operators, so a dead-letter queue of its own would only hide failed messages."
-        )
-        NagSuppressions.add_resource_suppressions(
-            queue,
-            [
-                NagPackSuppression(id="AwsSolutions-SQS3", reason=reason),
-                NagPackSuppression(id="Serverless-SQSRedrivePolicy", reason=reason),
-            ],
-        )
-        # cfn-lint-serverless ES6000 only recognises queues that another queue's RedrivePolicy names.
-        cast(sqs.CfnQueue, queue.node.default_child).add_metadata("cfn-lint", {"config": {"ignore_checks": ["ES6000"]}})
-        return queue
-
     def _work_queue(self, spec: WorkQueue) -> sqs.Queue:
         """Encrypted with the messaging key like the dead-letter queues; a message received `max_receive_count`
         times moves to the work queue's own dead-letter queue."""
@@ -140,3 +121,35 @@ class Data(Construct):
             enforce_ssl=True,
             removal_policy=self._cfg.removal_policy,
         )
+
+
+def dead_letter_queue(scope: Construct, spec: Queue, *, cfg: StageConfig, key: kms.IKey) -> sqs.Queue:
+    """A catalog dead-letter queue under its stage name, encrypted with the messaging key (`key`: the key itself in
+    the main stack, its alias in the routing stack), TLS only, kept `retention_seconds`, with the checks that ask
+    every queue for a dead-letter queue of its own answered."""
+    queue = sqs.Queue(
+        scope,
+        f"Queue{pascal(spec.name)}",
+        queue_name=physical_name(cfg.name, spec.name),
+        fifo=spec.fifo or None,  # a work queue's dead letters: FIFO like it, as SQS requires
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        data_key_reuse=Duration.hours(1),
+        enforce_ssl=True,
+        retention_period=Duration.seconds(spec.retention_seconds),
+        removal_policy=cfg.removal_policy,
+    )
+    reason = (
+        f"This queue is itself a dead-letter queue ({spec.purpose}); it has a depth > 0 alarm and is "
+        "redriven by operators, so a dead-letter queue of its own would only hide failed messages."
+    )
+    NagSuppressions.add_resource_suppressions(
+        queue,
+        [
+            NagPackSuppression(id="AwsSolutions-SQS3", reason=reason),
+            NagPackSuppression(id="Serverless-SQSRedrivePolicy", reason=reason),
+        ],
+    )
+    # cfn-lint-serverless ES6000 only recognises queues that another queue's RedrivePolicy names.
+    cast(sqs.CfnQueue, queue.node.default_child).add_metadata("cfn-lint", {"config": {"ignore_checks": ["ES6000"]}})
+    return queue

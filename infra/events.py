@@ -1,4 +1,10 @@
-"""The hub's custom event bus with its replay archive, plus the catalog's rules and schedules."""
+"""The hub's custom event bus with its replay archive and the catalog's schedules (the main stack), and the
+catalog's rules on that bus with their dead-letter queues (the routing stack, `RevOpsHub-<stage>-routing`).
+
+The rules are in a stack of their own because each costs the stack four resources (the rule, its dead-letter queue,
+the queue's policy and the function's invoke permission) and CloudFormation allows 500 a stack. The routing stack
+finds what it needs in the main stack by the names the catalog gives it, never through an export: the bus, the
+functions it invokes and the messaging key (by its alias) its dead-letter queues are encrypted with."""
 
 from __future__ import annotations
 
@@ -6,15 +12,18 @@ import json
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StageConfig, pascal
-from infra.data import Data
+from infra.data import Data, dead_letter_queue
 from infra.functions import DeployedFunction
 from infra.security import Keys
 from shared.catalog import Catalog, Function, Schedule, physical_name
@@ -28,6 +37,19 @@ SCHEDULE_MAX_EVENT_AGE_SECONDS = 3600
 PATTERN_FIELDS = frozenset(
     {"source", "detail-type", "detail", "account", "region", "resources", "id", "time", "version"}
 )
+
+
+def messaging_key_alias(stage: str) -> str:
+    """The alias `Keys` (`infra/security.py`) gives the messaging key, by which the routing stack names the key."""
+    return f"alias/{physical_name(stage, 'messaging')}"
+
+
+def rule_arn(stack: Stack, stage: str, catalog: Catalog, rule_name: str) -> str:
+    """A catalog rule's ARN, spelled out from the names of the bus and the rule."""
+    bus_name = physical_name(stage, catalog.bus_name)
+    return stack.format_arn(
+        service="events", resource="rule", resource_name=f"{bus_name}/{physical_name(stage, rule_name)}"
+    )
 
 
 def event_pattern_json(pattern: Mapping[str, object]) -> dict[str, object]:
@@ -83,11 +105,30 @@ class Events(Construct):
                 resources=["*"],
             )
         )
+        if catalog.rules:
+            # EventBridge itself writes undeliverable events to the rules' KMS-encrypted dead-letter queues. The
+            # rules are the routing stack's, which the main stack never references: their ARNs are spelled out.
+            stack = Stack.of(self)
+            keys.messaging.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowEventBridgeRulesToWriteDeadLetters",
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={
+                        "ArnEquals": {
+                            "aws:SourceArn": [
+                                rule_arn(stack, cfg.name, catalog, rule.name) for _, rule in catalog.rules
+                            ]
+                        }
+                    },
+                )
+            )
 
 
-class Triggers(Construct):
-    """EventBridge rules on the hub bus and EventBridge Scheduler schedules, each delivering to its
-    function with retries and a dead-letter queue from the catalog."""
+class Schedules(Construct):
+    """EventBridge Scheduler schedules, each invoking its function with retries, failures to the function's
+    asynchronous-failure queue."""
 
     def __init__(
         self,
@@ -98,57 +139,10 @@ class Triggers(Construct):
         catalog: Catalog,
         keys: Keys,
         data: Data,
-        bus: events.IEventBus,
         functions: Mapping[str, DeployedFunction],
     ) -> None:
         super().__init__(scope, construct_id)
         self._cfg = cfg
-        self.rules: dict[str, events.Rule] = {}
-        for fn, rule_spec in catalog.rules:
-            rule = events.Rule(
-                self,
-                f"Rule{pascal(rule_spec.name)}",
-                rule_name=physical_name(cfg.name, rule_spec.name),
-                description=rule_spec.description,
-                event_bus=bus,
-                # Only satisfies the L2's "pattern or schedule" check: the L2 pattern type takes plain
-                # strings outside `detail`, so the catalog's exact JSON replaces it just below.
-                event_pattern=events.EventPattern(source=list(catalog.event_sources)),
-            )
-            cast(events.CfnRule, rule.node.default_child).add_property_override(
-                "EventPattern", event_pattern_json(rule_spec.pattern)
-            )
-            rule.add_target(
-                targets.LambdaFunction(
-                    functions[fn.name].function,
-                    dead_letter_queue=data.queues[fn.rule_dlq(rule_spec).name],
-                    retry_attempts=rule_spec.max_retries,
-                    max_event_age=Duration.seconds(rule_spec.max_event_age_seconds),
-                )
-            )
-            self.rules[rule_spec.name] = rule
-        if self.rules:
-            # EventBridge itself writes undeliverable events to the KMS-encrypted DLQs. The rule ARNs are
-            # spelled out rather than referenced: the bus already depends on this key, so a reference
-            # from the key policy back to a rule on that bus would be a dependency cycle.
-            stack = Stack.of(self)
-            bus_name = physical_name(cfg.name, catalog.bus_name)
-            rule_arns = [
-                stack.format_arn(
-                    service="events", resource="rule", resource_name=f"{bus_name}/{physical_name(cfg.name, name)}"
-                )
-                for name in self.rules
-            ]
-            keys.messaging.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowEventBridgeRulesToWriteDeadLetters",
-                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=["*"],
-                    conditions={"ArnEquals": {"aws:SourceArn": rule_arns}},
-                )
-            )
-
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
         self.scheduler_policies: dict[str, iam.Policy] = {}
         scheduled = [fn for fn in catalog.functions if fn.schedules]
@@ -233,3 +227,65 @@ class Triggers(Construct):
         )
         schedule.node.add_dependency(self.scheduler_policies[fn.name])
         return schedule
+
+
+class Rules(Construct):
+    """The catalog's rules on the hub bus, each delivering to its function with the catalog's retries and a
+    dead-letter queue of its own (`<rule>-dlq`), for the routing stack. The bus, the functions and the messaging key
+    are the main stack's, named here as the main stack names them; the messaging key's policy there already lets
+    these rules write to their encrypted dead-letter queues (`Events`)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, cfg: StageConfig, catalog: Catalog) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        bus = events.EventBus.from_event_bus_name(self, "Bus", physical_name(cfg.name, catalog.bus_name))
+        # SQS takes the key by its alias: the key's ARN holds its id, which only the main stack knows.
+        key = kms.Alias.from_alias_name(self, "MessagingKey", messaging_key_alias(cfg.name))
+        self.dead_letter_queues: dict[str, sqs.Queue] = {
+            queue.name: dead_letter_queue(self, queue, cfg=cfg, key=key) for queue in catalog.rule_queues
+        }
+        self.functions: dict[str, lambda_.IFunction] = {}
+        self.rules: dict[str, events.Rule] = {}
+        for fn, rule_spec in catalog.rules:
+            if fn.name not in self.functions:
+                # same_environment: the function is this stack's account's, so the rule may be given the right
+                # to invoke it (CDK cannot tell from an ARN made of the stack's own pseudo parameters).
+                self.functions[fn.name] = lambda_.Function.from_function_attributes(
+                    self,
+                    f"{pascal(fn.name)}Function",
+                    function_arn=stack.format_arn(
+                        service="lambda",
+                        resource="function",
+                        resource_name=physical_name(cfg.name, fn.slug),
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                    same_environment=True,
+                )
+            rule = events.Rule(
+                self,
+                f"Rule{pascal(rule_spec.name)}",
+                rule_name=physical_name(cfg.name, rule_spec.name),
+                description=rule_spec.description,
+                event_bus=bus,
+                # Only satisfies the L2's "pattern or schedule" check: the L2 pattern type takes plain
+                # strings outside `detail`, so the catalog's exact JSON replaces it just below.
+                event_pattern=events.EventPattern(source=list(catalog.event_sources)),
+            )
+            cast(events.CfnRule, rule.node.default_child).add_property_override(
+                "EventPattern", event_pattern_json(rule_spec.pattern)
+            )
+            rule.add_target(
+                targets.LambdaFunction(
+                    self.functions[fn.name],
+                    dead_letter_queue=self.dead_letter_queues[fn.rule_dlq(rule_spec).name],
+                    retry_attempts=rule_spec.max_retries,
+                    max_event_age=Duration.seconds(rule_spec.max_event_age_seconds),
+                )
+            )
+            # The target's invoke permission, created in the rule's scope: cfn-lint-serverless (ES1007) looks for
+            # the function's EventInvokeConfig in the same template, but it is the main stack's, beside the
+            # function (on-failure destination `<function>-async-failures`; tests/infra check it is there).
+            for child in rule.node.children:
+                if isinstance(child, lambda_.CfnPermission):
+                    child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["ES1007"]}})
+            self.rules[rule_spec.name] = rule

@@ -1,5 +1,5 @@
-"""Session fixtures for the infra tier: each stage's app (its main, schemas and monitoring stacks) is synthesized
-once, with cdk-nag applied, and every test reads the same templates, annotations and cloud assembly."""
+"""Session fixtures for the infra tier: each stage's app (its main, routing, schemas and monitoring stacks) is
+synthesized once, with cdk-nag applied, and every test reads the same templates, annotations and cloud assembly."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Annotations, Template
 
-from infra import RevOpsHubMonitoringStack, RevOpsHubSchemasStack, RevOpsHubStack, build_app
+from infra import RevOpsHubMonitoringStack, RevOpsHubRoutingStack, RevOpsHubSchemasStack, RevOpsHubStack, build_app
 from infra.app import cdk_json_context
 from shared.catalog import (
     CATALOG,
@@ -32,7 +32,7 @@ from shared.catalog import (
     ThrottleDomain,
 )
 
-# The real catalog has no rules or schedules yet; this one adds a rule-and-schedule consumer and a
+# The test catalog adds to the real one a rule-and-schedule consumer of its own and a
 # JSON-body route so those code paths are synthesized, nagged and linted too. The consumer has no
 # routes because one function invoked by both API Gateway and EventBridge trips cfn-lint WS1002.
 CONTACT_SYNC = Function(
@@ -98,13 +98,15 @@ class Synth:
     stage: str
     catalog: Catalog
     main: StackSynth[RevOpsHubStack]
+    routing: StackSynth[RevOpsHubRoutingStack]
     schemas: StackSynth[RevOpsHubSchemasStack]
     monitoring: StackSynth[RevOpsHubMonitoringStack]
     assembly_dir: Path
 
     @property
     def stacks(self) -> tuple[StackSynth[Any], ...]:
-        return (self.main, self.schemas, self.monitoring)
+        """Every stack of the stage, in deploy order."""
+        return (self.main, self.routing, self.schemas, self.monitoring)
 
     @property
     def stack(self) -> RevOpsHubStack:
@@ -136,18 +138,21 @@ def _synthesize(outdir: Path, stage: str, catalog: Catalog) -> Synth:
     # The first Annotations.from_stack synthesizes the app, running the nag aspects; each later one synthesizes it
     # again (aspects run once per construct, so no finding is added twice). Templates and the assembly are read
     # from the latest synthesis.
-    annotations = [Annotations.from_stack(stack) for stack in stacks]
+    annotations = {stack.stack_name: Annotations.from_stack(stack) for stack in stacks}
     assembly_dir = Path(app.synth().directory)
 
-    def synthesized(stack: S, stack_annotations: Annotations) -> StackSynth[S]:
-        return StackSynth(stack, Template.from_stack(stack), stack_annotations, assembly_dir / stack.template_file)
+    def synthesized(stack: S) -> StackSynth[S]:
+        return StackSynth(
+            stack, Template.from_stack(stack), annotations[stack.stack_name], assembly_dir / stack.template_file
+        )
 
     return Synth(
         stage,
         catalog,
-        synthesized(stacks.main, annotations[0]),
-        synthesized(stacks.schemas, annotations[1]),
-        synthesized(stacks.monitoring, annotations[2]),
+        synthesized(stacks.main),
+        synthesized(stacks.routing),
+        synthesized(stacks.schemas),
+        synthesized(stacks.monitoring),
         assembly_dir,
     )
 

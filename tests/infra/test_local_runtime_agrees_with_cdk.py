@@ -17,7 +17,13 @@ from tests.infra.conftest import Synth
 
 
 def resources(synth: Synth, kind: str) -> dict[str, dict[str, Any]]:
-    return synth.template.find_resources(kind)
+    """The resources of a kind in every stack of the stage (the rules and their queues are the routing stack's)."""
+    found: dict[str, dict[str, Any]] = {}
+    for stack in synth.stacks:
+        of_stack = stack.template.find_resources(kind)
+        assert not set(of_stack) & set(found), f"logical ids {set(of_stack) & set(found)} in two stacks"
+        found |= of_stack
+    return found
 
 
 def test_tables_have_the_same_keys_indexes_and_ttl(synth: Synth) -> None:
@@ -57,10 +63,18 @@ def test_queues_bus_rules_and_secrets_have_the_same_names_and_patterns(synth: Sy
     [bus] = resources(synth, "AWS::Events::EventBus").values()
     assert bus["Properties"]["Name"] == local.bus_name
     cdk_rules = [r["Properties"] for r in resources(synth, "AWS::Events::Rule").values()]
+    queue_names = {
+        logical_id: q["Properties"]["QueueName"] for logical_id, q in resources(synth, "AWS::SQS::Queue").items()
+    }
+    assert len(local.taps) == len(cdk_rules) == len(synth.catalog.rules)
     for tap in local.taps:
         [rule] = [r for r in cdk_rules if r.get("Name") == physical_name(synth.stage, tap.rule.name)]
         pattern = rule["EventPattern"]
         assert (json.loads(pattern) if isinstance(pattern, str) else pattern) == tap.rule.pattern
+        # And what the rule cannot deliver goes to the same dead-letter queue
+        [target] = rule["Targets"]
+        [dead_letters, _] = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"]
+        assert queue_names[dead_letters] == tap.dlq_url.rsplit("/", 1)[1], tap.rule.name
     cdk_secrets = {s["Properties"]["Name"] for s in resources(synth, "AWS::SecretsManager::Secret").values()}
     assert {physical_name(synth.stage, s.name) for s in synth.catalog.secrets} == cdk_secrets
 
