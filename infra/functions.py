@@ -35,6 +35,8 @@ ASSET_CONFIG = (
     "attribution.json",
     "health-model.json",
     "crm-mappings.json",
+    "audit.json",
+    "consent.json",
 )
 # Git-style patterns over the repository root: drop every top-level entry except those packages and the
 # run-time config files (never config/local.*: dev-only secrets), then drop caches and tests inside them.
@@ -67,16 +69,44 @@ _DYNAMODB_WRITE = [
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
 ]
+# Append: a new item only (a conditional put; a transaction of puts needs no more). Never an update or a delete.
+_DYNAMODB_APPEND = ["dynamodb:PutItem"]
 _DYNAMODB_ACTIONS: dict[Access, list[str]] = {
     "read": _DYNAMODB_READ,
     "write": _DYNAMODB_WRITE,
     "read_write": sorted(set(_DYNAMODB_READ) | set(_DYNAMODB_WRITE)),
+    "append": _DYNAMODB_APPEND,
+    "read_append": sorted(set(_DYNAMODB_READ) | set(_DYNAMODB_APPEND)),
 }
+_KMS_READ = ["kms:Decrypt", "kms:DescribeKey"]
+_KMS_WRITE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
 _KMS_ACTIONS: dict[Access, list[str]] = {
-    "read": ["kms:Decrypt", "kms:DescribeKey"],
-    "write": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-    "read_write": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+    "read": _KMS_READ,
+    "write": _KMS_WRITE,
+    "read_write": _KMS_WRITE,
+    "append": _KMS_WRITE,
+    "read_append": _KMS_WRITE,
 }
+# What no function may do to an append-only table (the audit trail), whatever else a policy grants: change or
+# remove an item, or the table, its retention, its backups or its resource policy. An explicit Deny wins over any
+# Allow, so a later grant (a "read_write" added by mistake) cannot undo it.
+APPEND_ONLY_DENIED = [
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:RestoreTableToPointInTime",
+    "dynamodb:PutResourcePolicy",
+    "dynamodb:DeleteResourcePolicy",
+]
+# Only these accesses name a table's indexes: the others never query.
+_QUERIES: frozenset[Access] = frozenset({"read", "read_write", "read_append"})
 
 
 @dataclass(frozen=True)
@@ -208,6 +238,15 @@ class Functions(Construct):
         )
         for table_name, access in spec.tables.items():
             self._grant_table(role, self._data.tables[table_name], access, table_name)
+        append_only = [self._data.tables[table.name] for table in self._catalog.tables if table.append_only]
+        if append_only:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=APPEND_ONLY_DENIED,
+                    resources=[table.table_arn for table in append_only],
+                )
+            )
         if spec.secrets:
             role.add_to_policy(
                 iam.PolicyStatement(
@@ -264,8 +303,8 @@ class Functions(Construct):
         return role
 
     def _grant_table(self, role: iam.Role, table: dynamodb.Table, access: Access, table_name: str) -> None:
-        # Indexes are only ever queried, so write-only access never names them.
-        indexes = self._catalog.table(table_name).indexes if access != "write" else ()
+        # Indexes are only ever queried, so write-only and append-only access never name them.
+        indexes = self._catalog.table(table_name).indexes if access in _QUERIES else ()
         index_arns = [f"{table.table_arn}/index/{index.name}" for index in indexes]
         role.add_to_policy(
             iam.PolicyStatement(actions=_DYNAMODB_ACTIONS[access], resources=[table.table_arn, *index_arns])

@@ -22,6 +22,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from ops.audit_run import audited_run
 from ops.rescore import one_line
 from ops.stages import LOCAL, CannotRun, stage_clients
 from shared.adapters.clock import SystemClock
@@ -138,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.file.is_file():
             raise CannotRun(f"no file {args.file}")
-        summary = import_file(service_for(stage, args.endpoint_url), args.file)
+        with audited_run("import_spend", vars(args), stage, endpoint_url=args.endpoint_url) as audit:
+            summary = import_file(service_for(stage, args.endpoint_url), args.file)
+            audit.finish(1 if summary.problems else 0, str(summary))
     except (CannotRun, InvalidInput, BotoCoreError, ClientError, UnicodeDecodeError, csv.Error) as exc:
         print(f"error: {one_line(exc, stage)}", file=sys.stderr)
         return 2

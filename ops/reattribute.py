@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from ops.audit_run import audited_run
 from ops.rescore import one_line
 from ops.stages import LOCAL, CannotRun, stage_clients
 from shared.adapters.clock import SystemClock
@@ -122,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     stage = args.stage or LOCAL
     try:
         months = MonthRange.of(datetime.now(UTC).date(), args.start, args.end)
-        summary = reattribute(service_for(stage, args.endpoint_url), months)
+        with audited_run("reattribute", vars(args), stage, endpoint_url=args.endpoint_url) as audit:
+            summary = reattribute(service_for(stage, args.endpoint_url), months)
+            audit.finish(0 if summary.converged else 1, str(summary))
     except (CannotRun, InvalidInput, BotoCoreError, ClientError) as exc:
         print(f"error: {_one_line(exc, stage)}", file=sys.stderr)
         return 2

@@ -13,7 +13,9 @@ import sys
 
 import boto3
 
-from shared.catalog import CATALOG, physical_name
+from ops.audit_run import audited_run
+from ops.stages import CannotRun
+from shared.catalog import CATALOG, Function, physical_name
 from shared.redrive import UnknownQueue, dead_letter, owner_of
 
 
@@ -29,6 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownQueue as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        with audited_run("redrive", vars(args), args.stage) as audit:
+            audit.target("queue", args.queue)
+            redriven, function_name = _redrive(args, function)
+            audit.finish(0, f"redrove {redriven} message(s)")
+    except CannotRun as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"redrove {redriven} message(s) from {args.queue} to {function_name}")
+    return 0
+
+
+def _redrive(args: argparse.Namespace, function: Function) -> tuple[int, str]:
     sqs, lambda_ = boto3.client("sqs"), boto3.client("lambda")
     queue_url = sqs.get_queue_url(QueueName=physical_name(args.stage, args.queue))["QueueUrl"]
     function_name = physical_name(args.stage, function.slug)
@@ -49,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             redriven += 1
         if args.dry_run:
             break
-    print(f"redrove {redriven} message(s) from {args.queue} to {function_name}")
-    return 0
+    return redriven, function_name
 
 
 if __name__ == "__main__":

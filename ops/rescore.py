@@ -21,6 +21,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from tqdm import tqdm
 
+from ops.audit_run import audited_run
 from ops.stages import LOCAL, CannotRun, stage_clients
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
@@ -80,8 +81,11 @@ def main(argv: list[str] | None = None, run: Callable[[LeadService, ScoringModel
     stage = args.stage or LOCAL
     try:
         model = load_model(args.model)
-        service = service_for(stage, args.endpoint_url)
-        print(run(service, model))
+        with audited_run("rescore", vars(args), stage, endpoint_url=args.endpoint_url) as audit:
+            service = service_for(stage, args.endpoint_url)
+            summary = run(service, model)
+            audit.finish(0, summary)
+        print(summary)
     except (CannotRun, InvalidInput, BotoCoreError, ClientError) as exc:
         print(f"error: {one_line(exc, stage)}", file=sys.stderr)
         return 2

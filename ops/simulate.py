@@ -8,6 +8,7 @@ would change (nothing is written). The twin of `POST /api/v1/scoring/simulate`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from ops.audit_run import AuditedRun, audited_run
+from ops.stages import LOCAL, CannotRun
 
 
 def local_token() -> str:
@@ -72,13 +76,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     hub = args.hub or local_hub_url()
     token = args.token or local_token()
+    # On the local hub the run is recorded in its audit trail; on a deployed one, the API records the request
+    # with the token's identity (POST /api/v1/scoring/simulate), the stage's operator record of it.
+    audit: contextlib.AbstractContextManager[AuditedRun | None] = (
+        audited_run("simulate", vars(args), LOCAL) if not args.hub else contextlib.nullcontext()
+    )
     try:
-        response = requests.post(
-            f"{hub}/api/v1/scoring/simulate",
-            json={"model": model},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=300,
-        )
+        with audit as run:
+            response = requests.post(
+                f"{hub}/api/v1/scoring/simulate",
+                json={"model": model},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=300,
+            )
+            if run is not None:
+                run.finish(0 if response.status_code == 200 else 1, f"HTTP {response.status_code}")
+    except CannotRun as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except requests.RequestException as exc:
         print(
             f"error: no hub answers at {hub} ({type(exc).__name__}): start one with `make run`, or pass HUB=<url>",

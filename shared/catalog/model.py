@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal, TypeVar
 
@@ -38,7 +38,8 @@ class ThrottleDomain(StrEnum):
 
 
 # "append": puts only, never an update or a delete (the audit trail); IAM denies the rest to every function.
-Access = Literal["read", "write", "read_write", "append"]
+# "read_append": reads and puts (the audit API, which searches the trail and is itself audited).
+Access = Literal["read", "write", "read_write", "append", "read_append"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -59,7 +60,9 @@ DOMAIN_THROTTLES: dict[ThrottleDomain, Throttle] = {
     ThrottleDomain.SUCCESS: Throttle(rate_per_second=200, burst=400),
     ThrottleDomain.FINANCE: Throttle(rate_per_second=100, burst=200),
 }
-STAGE_THROTTLE = Throttle(rate_per_second=5000, burst=10000)
+# The seed's peak: 10,000 requests/s across the API, with two seconds of it as burst. API Gateway caps a stage at the
+# account's regional throttle (10,000 requests/s and a burst of 5,000 by default): the burst needs a quota increase.
+STAGE_THROTTLE = Throttle(rate_per_second=10_000, burst=20_000)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,9 @@ class Table:
     access_patterns: tuple[str, ...]
     ttl_attribute: str | None = None
     indexes: tuple[Index, ...] = ()
+    # Items are put, never updated or deleted (the audit trail): every function serving an `/api/v1` route is
+    # granted "append" on it by `compose`, and IAM denies all functions any other write.
+    append_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -304,6 +310,9 @@ class Function:
     # in the timer group, invoking that function through the group's invoker role).
     sets_timers_for: str | None = None
     sends_email: bool = False  # SES, from the sender address its notification secret names
+    # A Lambda trigger of the hub's Cognito user pool, which Cognito invokes synchronously: "pre_token_generation"
+    # runs before the pool issues a person's tokens (event version V2_0, so it can change their access token).
+    cognito_trigger: Literal["pre_token_generation"] | None = None
     package: str = "functions"  # where `<name>/handler.py` lives; tests point this at fixture functions
 
     @property
@@ -379,9 +388,13 @@ class Catalog:
     def queues(self) -> tuple[Queue, ...]:
         """The dead-letter queues (alarmed, on the dashboard, redrivable); the work queues are `work_queues`."""
         per_function = tuple(fn.failure_queue for fn in self.functions)
-        per_rule = tuple(fn.rule_dlq(rule) for fn, rule in self.rules)
         per_work_queue = tuple(queue.dead_letter_queue for queue in self.work_queues)
-        return per_function + per_rule + per_work_queue
+        return per_function + self.rule_queues + per_work_queue
+
+    @property
+    def rule_queues(self) -> tuple[Queue, ...]:
+        """The dead-letter queues of the rules' targets, one per rule (deployed beside the rules, not the functions)."""
+        return tuple(fn.rule_dlq(rule) for fn, rule in self.rules)
 
     def route_for(self, method: str, path: str) -> Route | None:
         for _, route in self.routes:
@@ -479,13 +492,15 @@ class Domain:
 
 def compose(bus_name: str, domains: tuple[Domain, ...]) -> Catalog:
     """One catalog of every domain's entries; a name used twice across domains is refused, and so is a work
-    queue that is not consumed exactly once, or that a function sends to or consumes without its declaring it."""
+    queue that is not consumed exactly once, or that a function sends to or consumes without its declaring it.
+    Every function serving an audited (`/api/v1`) route appends to the append-only tables (the audit trail)."""
+    tables = tuple(table for domain in domains for table in domain.tables)
     catalog = Catalog(
         bus_name=bus_name,
         event_sources=tuple(domain.event_source for domain in domains if domain.event_source),
-        tables=tuple(table for domain in domains for table in domain.tables),
+        tables=tables,
         secrets=tuple(secret for domain in domains for secret in domain.secrets),
-        functions=tuple(fn for domain in domains for fn in domain.functions),
+        functions=tuple(_appending(fn, tables) for domain in domains for fn in domain.functions),
         work_queues=tuple(queue for domain in domains for queue in domain.work_queues),
     )
     for kind, names in (
@@ -502,6 +517,24 @@ def compose(bus_name: str, domains: tuple[Domain, ...]) -> Catalog:
             raise ValueError(f"the catalog's domains declare the same {kind} twice: {', '.join(repeated)}")
     _check_work_queues(catalog)
     return catalog
+
+
+# Requests to these routes are audited (`shared.http.api.resolve`): every write, refusal and audited read through
+# the API, a person's, a system's or a partner's; not webhooks or tracking calls (vendors', kept in their own log).
+AUDITED_PATH_PREFIX = "/api/v1/"
+
+
+def _appending(fn: Function, tables: tuple[Table, ...]) -> Function:
+    """`fn`, granted "append" on each append-only table when it serves an audited route (its requests are
+    recorded there by `shared.http.api.resolve`); a function that reads such a table gets "read_append"."""
+    if not any(route.path.startswith(AUDITED_PATH_PREFIX) for route in fn.routes):
+        return fn
+    granted = dict(fn.tables)
+    for table in tables:
+        if table.append_only:
+            reads = granted.get(table.name) in ("read", "read_append")
+            granted[table.name] = "read_append" if reads else "append"
+    return replace(fn, tables=granted)
 
 
 def _check_work_queues(catalog: Catalog) -> None:

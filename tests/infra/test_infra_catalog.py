@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk.assertions import Match
 
 from infra.api import ACCESS_LOG_FIELDS
+from infra.events import messaging_key_alias
 from infra.functions import ASYNC_RETRY_ATTEMPTS
-from shared.catalog import DOMAIN_THROTTLES, METRICS_NAMESPACE, STAGE_THROTTLE, Group, physical_name
+from shared.api_clients import load_api_clients
+from shared.catalog import DOMAIN_THROTTLES, METRICS_NAMESPACE, STAGE_THROTTLE, Group, Queue, physical_name
 
 if TYPE_CHECKING:
-    from tests.infra.conftest import Synth
+    from tests.infra.conftest import StackSynth, Synth
 
 
 def _resource(synth: Synth, construct: object) -> dict[str, Any]:
@@ -33,6 +35,21 @@ def _policy_statements(synth: Synth, role: object) -> list[dict[str, Any]]:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _dead_letter_queue(synth: Synth, spec: Queue) -> tuple[StackSynth[Any], str]:
+    """The stack a catalog dead-letter queue is in and its logical id there: a rule's beside the rule in the routing
+    stack, the others in the main stack."""
+    routed = synth.routing.stack.rules.dead_letter_queues
+    if spec.name in routed:
+        return synth.routing, synth.routing.logical_id(routed[spec.name])
+    return synth.main, synth.logical_id(synth.stack.data.queues[spec.name])
+
+
+def _spelled_arn(service: str, resource: str) -> dict[str, Any]:
+    """An ARN in the stack's own account and region, spelled out from names as CDK writes it."""
+    parts = ["arn:", {"Ref": "AWS::Partition"}, f":{service}:", {"Ref": "AWS::Region"}, ":"]
+    return {"Fn::Join": ["", [*parts, {"Ref": "AWS::AccountId"}, f":{resource}"]]}
 
 
 # --- functions ---------------------------------------------------------------------------------------
@@ -95,7 +112,8 @@ def test_no_aws_managed_policies_anywhere(synth: Synth) -> None:
 def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> None:
     for fn in synth.catalog.functions:
         deployed = synth.stack.functions.by_name[fn.name]
-        statements = _policy_statements(synth, deployed.role)
+        # (what it is allowed: every role also carries explicit denies, tests/infra/test_infra_audit.py)
+        statements = [s for s in _policy_statements(synth, deployed.role) if s["Effect"] == "Allow"]
         actions = {action for s in statements for action in _as_list(s["Action"])}
         # Only actions without resource-level permissions get "*": X-Ray's, and a stream reader's ListStreams
         # (Lambda's event source mapping asks for it; the stream itself is granted by ARN)
@@ -106,8 +124,8 @@ def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> Non
             if "*" in _as_list(statement["Resource"]):
                 assert set(_as_list(statement["Action"])) <= unscoped
         # Tables: write actions only for write access, and never Scan or table management
-        wants_write = any(access in ("write", "read_write") for access in fn.tables.values())
-        wants_read = any(access in ("read", "read_write") for access in fn.tables.values())
+        wants_write = any(access in ("write", "read_write", "append", "read_append") for access in fn.tables.values())
+        wants_read = any(access in ("read", "read_write", "read_append") for access in fn.tables.values())
         assert ("dynamodb:PutItem" in actions) == wants_write
         assert ("dynamodb:Query" in actions) == wants_read
         assert not {"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:*"} & actions
@@ -157,8 +175,10 @@ def test_index_arns_are_granted_by_name_not_wildcard(synth: Synth) -> None:
         rendered = json.dumps(statements)
         assert "/index/*" not in rendered
         for table_name, access in fn.tables.items():
+            table_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.data.tables[table_name]), "Arn"]}
             for index in synth.catalog.table(table_name).indexes:
-                assert (f"/index/{index.name}" in rendered) == (access != "write")
+                index_arn = json.dumps({"Fn::Join": ["", [table_arn, f"/index/{index.name}"]]})
+                assert (index_arn in rendered) == (access not in ("write", "append"))
 
 
 # --- API -----------------------------------------------------------------------------------------
@@ -257,7 +277,8 @@ def test_cognito_pool_has_the_catalog_groups_and_strong_sign_in(synth: Synth) ->
             "Policies": {"PasswordPolicy": Match.object_like({"MinimumLength": 14, "RequireSymbols": True})},
         },
     )
-    synth.template.resource_count_is("AWS::Cognito::UserPoolClient", 1)
+    # The people's client, and one per system of config/api-clients.json (tests/infra/test_infra_access.py)
+    synth.template.resource_count_is("AWS::Cognito::UserPoolClient", 1 + len(load_api_clients().clients))
 
 
 def test_api_gateway_logs_through_its_own_role(synth: Synth) -> None:
@@ -272,19 +293,25 @@ def test_api_gateway_logs_through_its_own_role(synth: Synth) -> None:
 
 
 def test_every_catalog_queue_exists_encrypted_with_a_depth_alarm(synth: Synth) -> None:
-    # (the dead-letter queues, and the work queues: tests/infra/test_infra_work_queues.py)
-    synth.template.resource_count_is("AWS::SQS::Queue", len(synth.catalog.queues) + len(synth.catalog.work_queues))
+    # Given the dead-letter queues (and the work queues: tests/infra/test_infra_work_queues.py): the rules' in the
+    # routing stack beside their rules, the others in the main stack
+    rule_queues = len(synth.catalog.rule_queues)
+    main_queues = len(synth.catalog.queues) - rule_queues + len(synth.catalog.work_queues)
+    synth.template.resource_count_is("AWS::SQS::Queue", main_queues)
+    synth.routing.template.resource_count_is("AWS::SQS::Queue", rule_queues)
     alarms = synth.monitoring.template.find_resources("AWS::CloudWatch::Alarm")
+    # (the main stack's messaging key, which the routing stack names by the alias the main stack gives it)
+    messaging_key = {
+        synth.main.stack.stack_name: {"Fn::GetAtt": [synth.logical_id(synth.stack.keys.messaging), "Arn"]},
+        synth.routing.stack.stack_name: _spelled_arn("kms", messaging_key_alias(synth.stage)),
+    }
     for spec in synth.catalog.queues:
-        # Then the queue exists under its stage name, KMS-encrypted with the CMK, kept 14 days
-        synth.template.has_resource_properties(
-            "AWS::SQS::Queue",
-            {
-                "QueueName": physical_name(synth.stage, spec.name),
-                "KmsMasterKeyId": {"Fn::GetAtt": [synth.logical_id(synth.stack.keys.messaging), "Arn"]},
-                "MessageRetentionPeriod": 14 * 24 * 3600,
-            },
-        )
+        stack, logical_id = _dead_letter_queue(synth, spec)
+        # Then the queue exists under its stage name, KMS-encrypted with the messaging key, kept 14 days
+        properties = stack.template.to_json()["Resources"][logical_id]["Properties"]
+        assert properties["QueueName"] == physical_name(synth.stage, spec.name)
+        assert properties["KmsMasterKeyId"] == messaging_key[stack.stack.stack_name], spec.name
+        assert properties["MessageRetentionPeriod"] == 14 * 24 * 3600
         # And an alarm of the monitoring stack, watching the queue by that name, fires to the SNS topic as soon as
         # one message is visible
         depth_alarms = [
@@ -301,8 +328,8 @@ def test_every_catalog_queue_exists_encrypted_with_a_depth_alarm(synth: Synth) -
 
 def test_queues_are_ssl_only(synth: Synth) -> None:
     for spec in synth.catalog.queues:
-        queue_id = synth.logical_id(synth.stack.data.queues[spec.name])
-        synth.template.has_resource_properties(
+        stack, queue_id = _dead_letter_queue(synth, spec)
+        stack.template.has_resource_properties(
             "AWS::SQS::QueuePolicy",
             {
                 "Queues": Match.array_with([{"Ref": queue_id}]),
@@ -347,6 +374,9 @@ def test_data_is_retained_in_prod_only(synth: Synth) -> None:
     for resource_type in ("AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::SQS::Queue", "AWS::KMS::Key"):
         for logical_id, resource in synth.template.find_resources(resource_type).items():
             assert resource["DeletionPolicy"] == expected, logical_id
+    # the rules' dead-letter queues too, in the routing stack
+    for logical_id, resource in synth.routing.template.find_resources("AWS::SQS::Queue").items():
+        assert resource["DeletionPolicy"] == expected, logical_id
 
 
 def test_every_secret_is_named_by_stage_encrypted_and_starts_empty(synth: Synth) -> None:
@@ -382,21 +412,29 @@ def test_event_bus_is_named_by_stage_encrypted_and_archived(synth: Synth) -> Non
 
 
 def test_every_catalog_rule_targets_its_function_with_retries_and_a_dlq(synth: Synth) -> None:
-    synth.template.resource_count_is("AWS::Events::Rule", len(synth.catalog.rules))
-    bus_id = synth.logical_id(synth.stack.events.bus)
+    # Given the catalog's rules, which are the routing stack's (the main stack has none)
+    routing = synth.routing
+    synth.template.resource_count_is("AWS::Events::Rule", 0)
+    routing.template.resource_count_is("AWS::Events::Rule", len(synth.catalog.rules))
+    main = synth.template.to_json()["Resources"]
+    bus_name = main[synth.logical_id(synth.stack.events.bus)]["Properties"]["Name"]
     for fn, rule in synth.catalog.rules:
-        function_id = synth.logical_id(synth.stack.functions.by_name[fn.name].function)
-        dlq_id = synth.logical_id(synth.stack.data.queues[fn.rule_dlq(rule).name])
-        synth.template.has_resource_properties(
+        # (the function the main stack creates, by its name there)
+        function = main[synth.logical_id(synth.stack.functions.by_name[fn.name].function)]["Properties"]
+        function_arn = _spelled_arn("lambda", f"function:{function['FunctionName']}")
+        dlq_id = routing.logical_id(routing.stack.rules.dead_letter_queues[fn.rule_dlq(rule).name])
+        # Then each is on the main stack's bus, named by the catalog, with its exact pattern, and delivers to the
+        # function with the catalog's retries, dead-lettering to its own queue
+        routing.template.has_resource_properties(
             "AWS::Events::Rule",
             {
                 "Name": physical_name(synth.stage, rule.name),
-                "EventBusName": {"Ref": bus_id},
+                "EventBusName": bus_name,
                 "EventPattern": rule.pattern,
                 "Targets": [
                     Match.object_like(
                         {
-                            "Arn": {"Fn::GetAtt": [function_id, "Arn"]},
+                            "Arn": function_arn,
                             "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}},
                             "RetryPolicy": {
                                 "MaximumRetryAttempts": rule.max_retries,
@@ -407,6 +445,92 @@ def test_every_catalog_rule_targets_its_function_with_retries_and_a_dlq(synth: S
                 ],
             },
         )
+
+
+def test_each_rule_may_invoke_its_function_and_write_to_its_dead_letter_queue_and_nothing_more(synth: Synth) -> None:
+    routing = synth.routing
+    resources = routing.template.to_json()["Resources"]
+    permissions = routing.template.find_resources("AWS::Lambda::Permission")
+    main = synth.template.to_json()["Resources"]
+    # Then there is one invoke permission per rule, for EventBridge, from that rule only, on its function
+    assert len(permissions) == len(synth.catalog.rules)
+    for fn, rule in synth.catalog.rules:
+        rule_id = routing.logical_id(routing.stack.rules.rules[rule.name])
+        function_name = physical_name(synth.stage, fn.slug)
+        [permission] = [
+            p["Properties"]
+            for p in permissions.values()
+            if p["Properties"]["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+        ]
+        assert permission == {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": _spelled_arn("lambda", f"function:{function_name}"),
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
+        }
+        # And the function it invokes asynchronously sends what fails every retry to its on-failure destination:
+        # the EventInvokeConfig beside it in the main stack (cfn-lint-serverless ES1007 asks for one in the same
+        # template, so this test makes that check across the two)
+        deployed = synth.stack.functions.by_name[fn.name].function
+        assert main[synth.logical_id(deployed)]["Properties"]["FunctionName"] == function_name
+        synth.template.has_resource_properties(
+            "AWS::Lambda::EventInvokeConfig",
+            {
+                "FunctionName": {"Fn::GetAtt": [synth.logical_id(deployed), "Arn"]},
+                "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+            },
+        )
+        # And only EventBridge, for that rule, may send to the rule's dead-letter queue, and only over TLS
+        dlq_id = routing.logical_id(routing.stack.rules.dead_letter_queues[fn.rule_dlq(rule).name])
+        [policy] = [
+            r["Properties"]["PolicyDocument"]["Statement"]
+            for r in resources.values()
+            if r["Type"] == "AWS::SQS::QueuePolicy" and r["Properties"]["Queues"] == [{"Ref": dlq_id}]
+        ]
+        allowed = [statement for statement in policy if statement["Effect"] == "Allow"]
+        assert [{k: v for k, v in statement.items() if k != "Sid"} for statement in allowed] == [
+            {
+                "Action": "sqs:SendMessage",
+                "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}},
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Resource": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            }
+        ]
+
+
+def test_the_messaging_key_lets_the_rules_write_their_encrypted_dead_letters(synth: Synth) -> None:
+    # Given the main stack's messaging key, which encrypts the routing stack's dead-letter queues by its alias
+    key_id = synth.logical_id(synth.stack.keys.messaging)
+    synth.template.has_resource_properties(
+        "AWS::KMS::Alias",
+        {"AliasName": messaging_key_alias(synth.stage), "TargetKeyId": {"Fn::GetAtt": [key_id, "Arn"]}},
+    )
+    # Then its policy lets EventBridge use it for exactly the catalog's rules, whose ARNs it spells out by name
+    statements = synth.template.to_json()["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    [statement] = [s for s in statements if s.get("Sid") == "AllowEventBridgeRulesToWriteDeadLetters"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sorted(_as_list(statement["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    bus = physical_name(synth.stage, synth.catalog.bus_name)
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        _spelled_arn("events", f"rule/{bus}/{physical_name(synth.stage, rule.name)}") for _, rule in synth.catalog.rules
+    ]
+    # And those are the names the routing stack gives its rules
+    names = {r["Properties"]["Name"] for r in synth.routing.template.find_resources("AWS::Events::Rule").values()}
+    assert names == {physical_name(synth.stage, rule.name) for _, rule in synth.catalog.rules}
+
+
+def test_the_routing_stack_holds_the_rules_their_queues_and_permissions_and_nothing_else(synth: Synth) -> None:
+    # Four resources a rule: none of them may take room in the main stack's 500 resources
+    moved = {"AWS::Events::Rule", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::Lambda::Permission"}
+    resources = synth.routing.template.to_json()["Resources"].values()
+    assert {resource["Type"] for resource in resources} == moved
+    assert len(resources) == 4 * len(synth.catalog.rules)
+    synth.template.resource_count_is("AWS::Events::Rule", 0)
+    main_queues = {q["Properties"]["QueueName"] for q in synth.template.find_resources("AWS::SQS::Queue").values()}
+    assert not main_queues & {physical_name(synth.stage, queue.name) for queue in synth.catalog.rule_queues}
+    main_permissions = synth.template.find_resources("AWS::Lambda::Permission").values()
+    assert not [p for p in main_permissions if p["Properties"]["Principal"] == "events.amazonaws.com"]
 
 
 def test_every_stream_trigger_reads_its_tables_stream_filtered_bisected_and_with_a_failure_queue(synth: Synth) -> None:
@@ -560,5 +684,10 @@ def test_the_monitoring_stack_holds_alarms_filters_and_the_dashboard_and_nothing
 
 def test_stack_outputs(synth: Synth) -> None:
     outputs = synth.template.to_json()["Outputs"]
-    assert set(outputs) == {"ApiUrl", "UserPoolId", "UserPoolClientId", "EventBusName"}
+    # The API's own outputs (the token endpoint, each app client's id) carry the construct path in their ids
+    own = {key for key in outputs if key.startswith(("ApiTokenEndpoint", "ApiAppClient"))}
+    assert set(outputs) - own == {"ApiUrl", "UserPoolId", "UserPoolClientId", "EventBusName"}
+    assert len(own) == 1 + len(load_api_clients().clients)
     assert outputs["EventBusName"]["Value"] == {"Ref": synth.logical_id(synth.stack.events.bus)}
+    # (the API's URL: its custom domain when the stage has one, tests/infra/test_infra_access.py)
+    assert outputs["ApiUrl"]["Value"] == synth.stack.resolve(synth.stack.api.url)

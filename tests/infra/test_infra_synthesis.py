@@ -124,6 +124,8 @@ def test_functions_share_one_asset_with_only_code_and_runtime_config(synth: Synt
     assert sorted(entry.name for entry in staged.iterdir()) == ["config", "functions", "shared"]
     assert sorted(path.name for path in (staged / "config").iterdir()) == [
         "attribution.json",
+        "audit.json",
+        "consent.json",
         "crm-mappings.json",
         "finance.json",
         "health-model.json",

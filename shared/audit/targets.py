@@ -1,0 +1,76 @@
+"""What a request was about: its path parameters, then the well-known ids of its JSON response (the lead a
+capture created, the lines of a spend batch, the erasure's receipt). Only the response's top level and the
+lists named in `COLLECTIONS` are read: a what-if report (`.../simulate`, `.../compare`) lists leads it
+changed nothing about, and they are no target."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from shared.audit.privacy import kept
+from shared.audit.record import Target
+
+# Top-level response fields that name what a write created or changed.
+TARGET_FIELDS = (
+    "lead_id",
+    "contact_id",
+    "separated_from",  # the other lead of an unmerge
+    "handoff_id",
+    "conflict_id",
+    "hub_id",  # the hub record a resolved CRM conflict changed
+    "erasure_id",
+    "spend_id",
+    "intervention_id",
+    "feedback_id",
+    "launch_id",
+    "campaign_id",
+    "customer_id",
+    "tenant_id",
+    "deal_id",
+)
+# Lists of created or changed items in a response, and the id fields of each item.
+COLLECTIONS: Mapping[str, tuple[str, ...]] = {"lines": ("spend_id",)}
+MAX_ID = 128
+MAX_RESPONSE_READ = 1024 * 1024  # a larger response is not parsed for ids (no write answers with that much)
+
+
+def targets_of(
+    path_parameters: Mapping[str, Any] | None, response_body: str | None, status: int | None
+) -> list[Target]:
+    """Path parameters first (in the route's order), then the response's ids; each id once."""
+    found = [Target(str(name), str(value)) for name, value in (path_parameters or {}).items() if value is not None]
+    if response_body and status is not None and 200 <= status < 300 and len(response_body) <= MAX_RESPONSE_READ:
+        found += list(_response_ids(response_body))
+    unique: list[Target] = []
+    seen: set[str] = set()
+    for target in found:
+        value = kept(target.id.strip(), MAX_ID)
+        if value and value not in seen:
+            seen.add(value)
+            unique.append(Target(target.field, value))
+    return unique
+
+
+def _response_ids(body: str) -> Iterable[Target]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return
+    if not isinstance(document, dict):
+        return
+    yield from _ids(document, TARGET_FIELDS)
+    for name, fields in COLLECTIONS.items():
+        items = document.get(name)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict):
+                    yield from _ids(item, fields)
+
+
+def _ids(document: Mapping[str, Any], fields: Iterable[str]) -> Iterable[Target]:
+    for name in fields:
+        value = document.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            yield Target(name, str(value))

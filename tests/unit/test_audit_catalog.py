@@ -1,0 +1,41 @@
+"""The catalog gives every function serving /api/v1 the audit table to append to, once, in `compose`."""
+
+from __future__ import annotations
+
+from shared.catalog import CATALOG, Domain, Function, Group, Route, Table, ThrottleDomain, compose
+from shared.catalog.audit import AUDIT
+
+
+def test_the_audit_table_is_append_only_and_expires_by_retention() -> None:
+    assert AUDIT.append_only
+    assert AUDIT.ttl_attribute == "expires_at"
+    assert [table.name for table in CATALOG.tables if table.append_only] == [AUDIT.name]
+
+
+def test_every_function_serving_api_v1_appends_and_no_other_function_touches_the_trail() -> None:
+    for fn in CATALOG.functions:
+        serves_api = any(route.path.startswith("/api/v1/") for route in fn.routes)
+        if fn.name == "audit_api":
+            assert fn.tables[AUDIT.name] == "read_append"
+        elif serves_api:
+            assert fn.tables[AUDIT.name] == "append", fn.name
+        else:
+            assert AUDIT.name not in fn.tables, fn.name
+
+
+def test_compose_grants_append_without_the_domain_restating_it() -> None:
+    # Given a domain whose API function names no audit table, and one that only reads a table
+    api = Function(
+        name="thing_api",
+        description="x",
+        routes=(Route("POST", "/api/v1/things", "make", "Make", ThrottleDomain.ADMIN, frozenset({Group.ADMIN})),),
+        tables={"things": "read_write"},
+    )
+    consumer = Function(name="thing_consumer", description="x", tables={"things": "read"})
+    trail = Table("trail", "pk", "sk", (), append_only=True)
+    things = Table("things", "pk", "sk", ())
+    # When composed
+    catalog = compose("bus", (Domain("things", None, (things, trail), functions=(api, consumer)),))
+    # Then the API function appends to the trail, and the consumer is untouched
+    assert catalog.function("thing_api").tables == {"things": "read_write", "trail": "append"}
+    assert catalog.function("thing_consumer").tables == {"things": "read"}
