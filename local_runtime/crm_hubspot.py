@@ -17,6 +17,10 @@ HubSpot's API, under /_local/crm/hubspot (`<type>`: contacts, companies, deals, 
     PUT    /crm/v4/objects/<from>/<id>/associations/default/<to>/<id>          default (unlabeled) association
     POST   /crm/v4/associations/<from>/<to>/batch/associate/default            {"inputs": [{"from", "to"}]}
     GET    /crm/v4/objects/<from>/<id>/associations/<to>                       a record's associations
+    POST   /crm/v3/objects/contacts/gdpr-delete          {"objectId", "idProperty"?: "email"}: the contact and
+                                                     its associations deleted for good, 204; an id that names
+                                                     no contact 404; an email that names none 204 (HubSpot
+                                                     blocklists it)
 
 The stand-in's own endpoints, under /_local/crm/hubspot (no token, not counted as API calls):
 
@@ -380,6 +384,7 @@ class LocalHubSpot:
             ("POST", f"{objects}/batch/upsert", self._batch_upsert),
             ("POST", f"{objects}/batch/read", self._batch_read),
             ("POST", f"{objects}/search", self._search),
+            ("POST", f"{BASE_PATH}/crm/v3/objects/contacts/gdpr-delete", self._gdpr_delete),
             ("PUT", f"{v4}/objects/<from_type>/<from_id>/associations/default/<to_type>/<to_id>", self._associate_one),
             ("POST", f"{v4}/associations/<from_type>/<to_type>/batch/associate/default", self._associate_batch),
             ("GET", f"{v4}/objects/<from_type>/<from_id>/associations/<to_type>", self._list_associations),
@@ -543,6 +548,27 @@ class LocalHubSpot:
                 return _problem_response(problem)
             self._apply(object_type, record, values, self._tick(), self._api_source())
             return _json(_shape(record, _written(object_type, values)))
+
+    def _gdpr_delete(self, request: Request) -> Response:
+        body = _object_body(request)
+        object_id = body.get("objectId")
+        if isinstance(object_id, int) and not isinstance(object_id, bool):
+            object_id = str(object_id)
+        if not isinstance(object_id, str) or not object_id.strip():
+            return _validation("objectId is required")
+        id_property = self._id_property("contacts", body.get("idProperty"))
+        with self._lock:
+            record = self._lookup("contacts", object_id, id_property)
+            if record is None:
+                return Response(status=204) if id_property == "email" else _not_found(object_id)
+            del self._records["contacts"][record.id]
+            self._emails = {email: owner for email, owner in self._emails.items() if owner != record.id}
+            self._associations = {
+                a
+                for a in self._associations
+                if (a[0], a[1]) != ("contacts", record.id) and (a[2], a[3]) != ("contacts", record.id)
+            }
+        return Response(status=204)
 
     def _batch_create(self, request: Request, object_type: str) -> Response:
         object_type = self._type_or_refuse(object_type)

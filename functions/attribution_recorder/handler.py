@@ -8,15 +8,18 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.dynamodb_privacy_ledger import erasure_guard
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent
 from shared.events.lead_events import LeadEvent
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
+from shared.privacy.guard import ERASED_NOTE
 from shared.wiring import attribution_service
 
 environment = environment_of(__name__)
 service = attribution_service(environment)
+guard = erasure_guard(environment)  # drops events about people erased after they happened
 
 
 @logger.inject_lambda_context
@@ -24,6 +27,11 @@ service = attribution_service(environment)
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if guard.drops(str(event.get("source")), event.get("detail") or {}):
+        logger.info(
+            "event about an erased person dropped", extra={"event_id": (event.get("detail") or {}).get("event_id")}
+        )
+        return {"conversion_id": None, "touches": None, "deal_id": None, "published": [], "note": ERASED_NOTE}
     if event.get("source") == WEBHOOK_EVENT_SOURCE:
         outcome = service.handle(CanonicalEvent.model_validate(event.get("detail")))
     else:

@@ -7,13 +7,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.dynamodb_privacy_ledger import erasure_guard
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
+from shared.privacy.guard import ERASED_NOTE
 from shared.wiring import crm_sync_service
 
 environment = environment_of(__name__)
 service = crm_sync_service(environment, queue=True)
+guard = erasure_guard(environment)  # drops events about people erased after they happened
 
 
 @logger.inject_lambda_context
@@ -21,6 +24,11 @@ service = crm_sync_service(environment, queue=True)
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if guard.drops(str(event.get("source")), event.get("detail") or {}):
+        logger.info(
+            "event about an erased person dropped", extra={"event_id": (event.get("detail") or {}).get("event_id")}
+        )
+        return {"record": None, "decisions": [], "notices": [], "published": [], "note": ERASED_NOTE}
     decided = service.on_bus_event(str(event.get("source")), event.get("detail") or {})
     audited = [d for d in decided.decisions if d.outcome.value in ("applied", "kept", "conflict")]
     if audited:

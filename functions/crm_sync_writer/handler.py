@@ -1,8 +1,10 @@
 """SQS target (the sync queue, through an event source mapping): each batch of change notices becomes as few
-CRM calls as the CRMs' batch sizes allow (the records' latest values, read when written). A CRM that is rate
-limited has its notices queued again to come back after its Retry-After; one that is down fails them, and they
-come back after the queue's visibility timeout until its receive limit dead-letters them; a record a CRM refuses
-for good goes to the dead-letter queue at once with the reason; the batch's other notices are done."""
+CRM calls as the CRMs' batch sizes allow (the records' latest values, read when written), and each erasure
+notice of the privacy API deletes its record in its CRM (`shared.crm.erasure`), retried and dead-lettered alike.
+A CRM that is rate limited has its notices queued again to come back after its Retry-After; one that is down
+fails them, and they come back after the queue's visibility timeout until its receive limit dead-letters them; a
+record a CRM refuses for good goes to the dead-letter queue at once with the reason; the batch's other notices
+are done."""
 
 import time
 from dataclasses import replace
@@ -11,8 +13,15 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.sqs_change_queue import SqsBatchControl, SqsChangeQueue, notice_of
+from shared.adapters.sqs_change_queue import (
+    SqsBatchControl,
+    SqsChangeQueue,
+    erasure_of,
+    is_erasure,
+    notice_of,
+)
 from shared.catalog import CATALOG, physical_name
+from shared.crm.erasure import ErasureNotice, erase_in_crms
 from shared.crm.ports import ChangeNotice, CrmClient, CrmName
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
@@ -42,12 +51,18 @@ def clients() -> dict[CrmName, CrmClient]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
     notices: dict[str, ChangeNotice] = {}
+    erasures: dict[str, ErasureNotice] = {}
     unreadable: dict[str, str] = {}
     for record in records:
+        body = record.get("body") or ""
         try:
-            notices[record["messageId"]] = notice_of(record.get("body") or "")
+            if is_erasure(body):
+                erasures[record["messageId"]] = erasure_of(body)
+            else:
+                notices[record["messageId"]] = notice_of(body)
         except ValueError as exc:
-            unreadable[record.get("body") or ""] = f"unreadable change notice: {exc}"
+            unreadable[body] = f"unreadable change notice: {exc}"
+    erased, erasures_failed = _erase(records, erasures, unreadable)
     report = service.write(list(notices.values()), clients())
     retry = {(n.crm, n.record_key) for n in report.retry}
     refused = {(n.crm, n.record_key): reason for n, reason in report.refused}
@@ -77,6 +92,25 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "calls": report.calls,
             "retry": len(failed),
             "dead_lettered": len(dead),
+            "erased": erased,
         },
     )
+    failed += erasures_failed
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _erase(
+    records: list[dict[str, Any]], erasures: dict[str, ErasureNotice], dead: dict[str, str]
+) -> tuple[int, list[str]]:
+    """Delete the erasure notices' records in their CRMs: how many were, and the messages to fail (retried after
+    the visibility timeout); the refused ones join `dead`, the rate-limited ones come back after the CRM's
+    Retry-After as new messages."""
+    if not erasures:
+        return 0, []
+    report = erase_in_crms(list(erasures.values()), clients())
+    refused = dict(report.refused)
+    dead.update({r["body"]: refused[n] for r in records if (n := erasures.get(r["messageId"])) in refused})
+    if report.throttled:
+        requeue.send_erasures([replace(n, throttled=n.throttled + 1) for n in report.throttled], report.retry_after)
+    retry = set(report.retry)
+    return len(report.erased), [message_id for message_id, n in erasures.items() if n in retry]

@@ -9,6 +9,9 @@ outbox and the delivery log in one table.
   events; the attempt goes with the first). Claims of events stored before are reported duplicates and left
   out of the write.
 - Every other attempt (rejected, a handshake, a duplicate) is an `ATTEMPT#<id>` item for the log.
+- Each item whose raw body names a person (a one-event delivery's item, each claim of a batch, a refused
+  attempt) carries `subject`, the salted hash of who it is about (`shared.webhooks.subjects`), in the same
+  write: the sparse `by-subject` index through which a privacy erasure finds a person's raw bodies.
 The table's stream hands every new claim (`kind = claim`) to the publisher; `outbox_entry` reads one.
 
 Within DynamoDB's limits: an item holds 400 KB, so bodies and event lists are zlib-compressed and an attempt
@@ -61,6 +64,10 @@ LOG_SHARDS = 4  # spreads a day's log writes over 4 index partitions (10k rps pe
 RETENTION = timedelta(days=30)  # the log, the raw bodies and the claims: longer than any vendor retries (3 days)
 TRANSACTION_LIMIT = 100
 INDEX = "by-time"
+SUBJECT_INDEX = "by-subject"
+# The salted hash of who an item's raw body is about (`shared.webhooks.subjects`), the `by-subject` index's key:
+# on a one-event delivery's item, on each claim of a batch (its attempt holds the body), on a refused attempt.
+SUBJECT = "subject"
 ATTEMPT_KIND = "attempt"
 # What the publisher needs of a stored attempt to read it again as the vendor's events.
 _REQUEST_FIELDS = ("attempt_id", "vendor", "body", "request", "received_at")
@@ -253,7 +260,7 @@ def _attempt_pk(attempt_id: str) -> str:
 def _claim_attributes(event: StoredEvent, attempt: DeliveryAttempt) -> dict[str, Any]:
     """A claim on one event: alone (one of a batch, pointing at its attempt), or with the attempt's attributes
     in the one item of a one-event delivery."""
-    return {
+    claim = {
         "pk": _claim_key(event.vendor, event.dedupe_key),
         "kind": OUTBOX_CLAIM_KIND,
         "vendor": event.vendor,
@@ -262,6 +269,9 @@ def _claim_attributes(event: StoredEvent, attempt: DeliveryAttempt) -> dict[str,
         "received_at": attempt.received_at.astimezone(UTC).isoformat(),
         "expires_at": int((attempt.received_at + RETENTION).timestamp()),
     }
+    if event.subject:
+        claim[SUBJECT] = event.subject
+    return claim
 
 
 def _attempt_attributes(attempt: DeliveryAttempt) -> dict[str, Any]:
@@ -288,7 +298,8 @@ def _attempt_attributes(attempt: DeliveryAttempt) -> dict[str, Any]:
         "source_ip": attempt.source_ip,
     }
     request = {"url": attempt.url, "id": attempt.request_id, "headers": dict(attempt.headers)}
-    return {
+    subject = {SUBJECT: attempt.subject} if attempt.subject else {}
+    return subject | {
         "attempt_id": attempt.attempt_id,
         "vendor": replace_lone_surrogates(attempt.vendor),
         "received_at": received.isoformat(),
@@ -309,6 +320,9 @@ def _deflate(data: bytes) -> bytes:
     bits = min(15, max(9, len(data).bit_length()))
     deflate = zlib.compressobj(6, zlib.DEFLATED, bits, min(8, bits - 7))
     return deflate.compress(data) + deflate.flush()
+
+
+deflate = _deflate  # what the privacy erasure writes back into a body it anonymized (`dynamodb_privacy_stores`)
 
 
 def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:

@@ -44,6 +44,8 @@ from hubspot.crm.associations.v4 import (
     PublicObjectId,
 )
 from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiException
+from hubspot.crm.contacts import PublicGdprDeleteInput
+from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects import (
     BatchInputSimplePublicObjectBatchInput,
     BatchInputSimplePublicObjectBatchInputForCreate,
@@ -99,7 +101,7 @@ TRANSIENT_CATEGORIES = frozenset({"RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAV
 # Property errors that refuse every input setting the property, whatever the value.
 PROPERTY_LEVEL_ERRORS = frozenset({"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE", "PROPERTY_NOT_WRITABLE"})
 
-_API_EXCEPTIONS = (ObjectsApiException, AssociationsApiException)
+_API_EXCEPTIONS = (ObjectsApiException, AssociationsApiException, ContactsApiException)
 _INVALID_PROPERTIES = re.compile(r"Property values were not valid:\s*(\[.*\])\s*$", re.DOTALL)
 _T = TypeVar("_T")
 
@@ -163,12 +165,30 @@ class HubSpotCrm:
         self._objects = client.crm.objects.batch_api
         self._search = client.crm.objects.search_api
         self._associations = client.crm.associations.v4.batch_api
+        self._contacts = client.crm.contacts.basic_api  # the GDPR delete
         self._timeout = timeout
 
     @property
     def api_clients(self) -> list[Any]:
         """The SDK's API clients this adapter calls through (each with its own Configuration)."""
-        return [api.api_client for api in (self._objects, self._search, self._associations)]
+        return [api.api_client for api in (self._objects, self._search, self._associations, self._contacts)]
+
+    # Erasure -----------------------------------------------------------------------------------------------------
+
+    def erase(self, kind: ObjectKind, crm_ids: Sequence[str]) -> None:
+        """Delete the records for good (a person's erasure): a contact by HubSpot's GDPR delete
+        (`POST /crm/v3/objects/contacts/gdpr-delete`, which also blocks its email from coming back), one call
+        each; a record HubSpot does not have (404) is done. Raises as a whole call does (`_call`), a refusal as
+        `CrmRefused`."""
+        if kind != "contact":
+            raise CrmRefused(f"HubSpot erasure is for contacts, not {kind}")
+        for crm_id in crm_ids:
+            purge = PublicGdprDeleteInput(object_id=crm_id)
+            try:
+                self._call(functools.partial(self._contacts.purge, purge, _request_timeout=self._timeout))
+            except HubSpotError as refused:
+                if refused.status != 404:
+                    raise CrmRefused(refused.describe()) from None
 
     # Writes ------------------------------------------------------------------------------------------------------
 

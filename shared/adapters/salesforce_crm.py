@@ -121,6 +121,19 @@ class SalesforceCrm:
                     results[i] = WriteResult(writes[i].write_id, ok=False, error=str(exc), retryable=retryable)
         return [r for r in results if r is not None]
 
+    def erase(self, kind: ObjectKind, crm_ids: Sequence[str]) -> None:
+        """Delete the records (a person's erasure): `DELETE sobjects/<Lead|Contact|...>/<id>` each; a record
+        Salesforce no longer has (ENTITY_IS_DELETED, NOT_FOUND) is done. Raises as any call does (`_call`)."""
+        sobject = self.sobjects[kind]
+        for crm_id in crm_ids:
+            if not _SALESFORCE_ID.fullmatch(crm_id):
+                continue  # not an id: no such record
+            try:
+                self._call(f"delete of {sobject} {crm_id}", "restful", f"sobjects/{sobject}/{crm_id}", method="DELETE")
+            except CrmRefused as refused:
+                if not any(code in str(refused) for code in ("NOT_FOUND", "ENTITY_IS_DELETED")):
+                    raise
+
     def read(self, kind: ObjectKind, crm_ids: Sequence[str], fields: Sequence[str]) -> list[CrmSnapshot]:
         sobject = self.sobjects[kind]
         # an id that is not one cannot exist (and Salesforce answers null for it anyway)

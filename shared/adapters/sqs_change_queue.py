@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shared.crm.erasure import CRM_NAMES, OBJECT_KINDS, ErasureNotice
 from shared.crm.ports import ChangeNotice
 
 SEND_BATCH = 10  # SendMessageBatch takes at most 10 entries
@@ -19,6 +20,30 @@ def notice_body(notice: ChangeNotice) -> str:
     if notice.throttled:
         body["throttled"] = notice.throttled
     return json.dumps(body, sort_keys=True)
+
+
+def erasure_body(notice: ErasureNotice) -> str:
+    body: dict[str, object] = {"erase": {"crm": notice.crm, "kind": notice.kind, "crm_id": notice.crm_id}}
+    if notice.throttled:
+        body["throttled"] = notice.throttled
+    return json.dumps(body, sort_keys=True)
+
+
+def is_erasure(body: str) -> bool:
+    """Whether a message body is an erasure notice (`{"erase": ...}`) rather than a change notice."""
+    return body.lstrip().startswith('{"erase"')
+
+
+def erasure_of(body: str) -> ErasureNotice:
+    """An erasure notice from a message body; ValueError when it is not one the privacy API sent."""
+    data = json.loads(body)
+    erase = data.get("erase") if isinstance(data, dict) else None
+    if not isinstance(erase, dict) or erase.get("crm") not in CRM_NAMES or erase.get("kind") not in OBJECT_KINDS:
+        raise ValueError("not an erasure notice: erase.crm (hubspot, salesforce) and erase.kind are required")
+    crm_id, throttled = erase.get("crm_id"), data.get("throttled", 0)
+    if not isinstance(crm_id, str) or not crm_id or not isinstance(throttled, int):
+        raise ValueError("not an erasure notice: erase.crm_id (text) is required")
+    return ErasureNotice(erase["crm"], erase["kind"], crm_id, throttled)
 
 
 def notice_of(body: str) -> ChangeNotice:
@@ -56,6 +81,38 @@ class SqsChangeQueue:
             failed = answer.get("Failed") or []
             if failed:
                 raise RuntimeError(f"SQS refused {len(failed)} change notice(s): {failed[0].get('Message')}")
+
+    def send_erasures(self, notices: Sequence[ErasureNotice], delay_seconds: float | None = 0) -> None:
+        send_erasures(self._client, self._url, notices, delay_seconds or 0)
+
+
+class SqsCrmErasures:
+    """The privacy API's side: erasure notices for the sync's writer (`shared.privacy.ports.CrmErasures`)."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def request(self, records: Sequence[Any]) -> int:
+        notices = [ErasureNotice(r.crm, r.kind, r.crm_id) for r in records]
+        send_erasures(self._client, self._url, notices)
+        return len(notices)
+
+
+def send_erasures(client: Any, queue_url: str, notices: Sequence[ErasureNotice], delay_seconds: float = 0) -> None:
+    """Queue erasure notices (the queue is standard: no group or de-duplication ids), visible after the delay."""
+    delay = max(0, min(int(delay_seconds + 0.999), MAX_DELAY_SECONDS))
+    entries: list[dict[str, Any]] = []
+    for n, notice in enumerate(notices):
+        entry: dict[str, Any] = {"Id": str(n), "MessageBody": erasure_body(notice)}
+        if delay:
+            entry["DelaySeconds"] = delay
+        entries.append(entry)
+    for start in range(0, len(entries), SEND_BATCH):
+        answer = client.send_message_batch(QueueUrl=queue_url, Entries=entries[start : start + SEND_BATCH])
+        failed = answer.get("Failed") or []
+        if failed:
+            raise RuntimeError(f"SQS refused {len(failed)} erasure notice(s): {failed[0].get('Message')}")
 
 
 class SqsBatchControl:

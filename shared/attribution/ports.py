@@ -60,6 +60,8 @@ class StoredConversion:
     settings_version: str  # the attribution file's version the journey and credits were computed with
     fit_id: str | None  # the Markov fit the data-driven credits used; None: linear, no fit yet
     recorded_at: datetime
+    # Someone it was credited to was erased (privacy): its journey can no longer be rebuilt, its credits stand.
+    people_erased: bool = False
 
     @property
     def period(self) -> str:

@@ -23,6 +23,8 @@ WEBHOOK_DELIVERIES = Table(
             sort_key="log_sort",
             include=("attempt_id", "vendor", "received_at", "outcome", "log"),
         ),
+        # sparse: only items whose raw body names a person carry `subject`
+        Index("by-subject", partition_key="subject", include=("attempt_id", "kind", "vendor", "dedupe_key")),
     ),
     access_patterns=(
         "accept a one-event delivery: one conditional put of pk=EVENT#<vendor>#<dedupe key> holding the claim "
@@ -35,6 +37,10 @@ WEBHOOK_DELIVERIES = Table(
         "list attempts newest first: query by-time on log_partition=LOG#<yyyy-mm-dd>#<shard> "
         "(4 write shards per day) with log_sort=<received-at>#<attempt id> descending, merged across shards; "
         "the index leaves the raw body out",
+        "a person's raw bodies (privacy erasure and export): query by-subject on subject=<salted hash of a subject "
+        "key> (the event's email, else the vendor's id of the person; set on a one-event delivery's item, on each "
+        "claim of a batch, whose attempt pk=ATTEMPT#<attempt id> holds the body, and on a refused attempt), written "
+        "in the same single write; then get / update the items found",
         "everything expires after 30 days (TTL expires_at), longer than any vendor's retries (Stripe: 3 days)",
     ),
 )

@@ -45,6 +45,7 @@ from shared.webhooks.model import (
 from shared.webhooks.ports import Clock, DeliveryLedger, PayloadTooLargeToStore, SecretSource
 from shared.webhooks.reading import read_events
 from shared.webhooks.signatures import SignatureError
+from shared.webhooks.subjects import subject_of_body, subject_of_event
 from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Reply, Vendor
 
 _log = logging.getLogger(__name__)
@@ -109,7 +110,12 @@ class WebhookIngest:
         return self._store(vendor, attempt, list({event.dedupe_key: event for event in events}.values()))
 
     def _store(self, vendor: Vendor, attempt: DeliveryAttempt, events: list[VendorEvent]) -> Reply:
-        stored = [StoredEvent(vendor.name, e.dedupe_key, event_id(vendor.name, e.dedupe_key)) for e in events]
+        stored = [
+            StoredEvent(
+                vendor.name, e.dedupe_key, event_id(vendor.name, e.dedupe_key), subject_of_event(vendor.name, e.payload)
+            )
+            for e in events
+        ]
         attempt.outcome, attempt.status_code = Outcome.ACCEPTED, 202
         attempt.events = _records(events, stored, {e.dedupe_key: ClaimStatus.NEW for e in events})
         try:
@@ -143,6 +149,7 @@ class WebhookIngest:
 
     def _reject(self, attempt: DeliveryAttempt, status_code: int, reason: str) -> Reply:
         attempt.outcome, attempt.status_code, attempt.reason = Outcome.REJECTED, status_code, reason
+        attempt.subject = subject_of_body(attempt.body) if attempt.body else None
         self._ledger.record(attempt)
         return Reply(status_code, {"message": reason, **_ids(attempt)})
 

@@ -71,6 +71,9 @@ class StoredEvent:
     vendor: str
     dedupe_key: str
     event_id: str
+    # The salted hash of who the event is about (`shared.webhooks.subjects`): the delivery log's subject index,
+    # through which an erasure finds a person's raw bodies. None when the event names no person.
+    subject: str | None = None
 
 
 @dataclass
@@ -104,6 +107,9 @@ class DeliveryAttempt:
     url: str = ""
     request_id: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
+    # A refused body's subject (the hash of the first email in it): its events were never read, but its raw
+    # body is kept in the log and an erasure must find it.
+    subject: str | None = None
 
     def summary(self) -> DeliverySummary:
         return DeliverySummary(

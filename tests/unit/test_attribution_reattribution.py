@@ -168,3 +168,20 @@ def test_a_late_touch_is_taken_in(world: World) -> None:
     assert [t.touch.campaign_id for t in stored(world).touches] == ["social", "search", "mail", "late"]
     assert stored(world) == recorded_now(world.service, world)
     assert_totals_follow_the_conversions(world, ["social", "search", "mail", "late"])
+
+
+def test_a_conversion_whose_people_were_erased_keeps_its_credits(world: World) -> None:
+    # Given a deal credited to three touches, whose person was then erased (privacy): their touches are gone
+    # from the lead store and the stored conversion is marked
+    journey_of_three(world)
+    world.won("D-1", "12000.00", email="kim@acme.io")
+    erased = replace(stored(world), contact_ids=(), people_erased=True)
+    world.store.stored[CONVERSION] = erased
+    before = {c: world.service.campaign_totals(c, [NOV]) for c in ("social", "search", "mail")}
+    # When the conversion is reattributed under a shorter lookback
+    world.clock.advance(timedelta(days=1))
+    short = service_with(world, "short", lookback_days=5)
+    # Then it is left as recorded: the campaign totals the erasure kept do not move
+    assert short.reattribute(erased) == "unchanged"
+    assert stored(world) == erased
+    assert {c: world.service.campaign_totals(c, [NOV]) for c in ("social", "search", "mail")} == before

@@ -1,0 +1,46 @@
+"""The privacy API: erase a person everywhere the hub keeps them, and export everything it holds about them."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.adapters.dynamodb_privacy_wiring import privacy_service
+from shared.function_environment import environment_of
+from shared.http.api import register_routes, resolve, rest_resolver
+from shared.http.errors import BadRequest, json_response
+from shared.observability import logger, metrics, traced
+from shared.privacy.api_models import ErasureReceiptView, ErasureRequest, PersonExport
+from shared.privacy.service import receipt_view
+from shared.privacy.subject_keys import normalized_email
+
+app = rest_resolver()
+service = privacy_service(environment_of(__name__))
+
+
+def erase_person(request: Annotated[ErasureRequest, Body()]) -> Response[ErasureReceiptView]:
+    outcome = service.erase(request.email)
+    erased = sum(outcome.erased_now.values())
+    metrics.add_metric(name="PrivacyItemsErased", unit="Count", value=erased)
+    # the erasure id only: never the email, in logs as in the audit trail
+    logger.info("erasure run", extra={"erasure_id": outcome.receipt.erasure_id, "erased_now": outcome.erased_now})
+    body = ErasureReceiptView(**receipt_view(outcome.receipt), erased_now=outcome.erased_now)
+    return json_response(200, body.model_dump())
+
+
+def export_person(email: Annotated[str, Query(min_length=3, max_length=320)]) -> Response[PersonExport]:
+    if normalized_email(email) is None:
+        raise BadRequest(f"email: {email[:80]!r} is not an email address")
+    return json_response(200, service.export(email))
+
+
+register_routes(app, __name__, globals())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return resolve(app, event, context)

@@ -1,0 +1,66 @@
+"""A person erased from the hub is deleted from the CRMs too (issue 15 §2): the privacy API queues an erasure
+notice per CRM record of the person on the sync queue, and the sync's writer deletes each record in its CRM
+(HubSpot: the GDPR delete, which also keeps the email from coming back; Salesforce: the Lead's or Contact's
+delete). A record the CRM no longer has is done; a rate-limited CRM's notices wait out its Retry-After; one
+that is down gets them again after the queue's visibility timeout; one that refuses them for good sends them to
+the dead-letter queue with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.crm.ports import CrmName, CrmRefused, CrmUnavailable, ObjectKind, RateLimited
+
+CRM_NAMES: tuple[CrmName, ...] = ("hubspot", "salesforce")
+OBJECT_KINDS: tuple[ObjectKind, ...] = ("contact", "account", "deal")
+
+
+@dataclass(frozen=True)
+class ErasureNotice:
+    """Delete `crm_id` (a record of the hub's `kind`) in `crm`. Carries the CRM id itself: the hub's synced
+    record is erased by the time the writer reads the notice."""
+
+    crm: CrmName
+    kind: ObjectKind
+    crm_id: str
+    throttled: int = 0
+
+
+@dataclass
+class ErasureReport:
+    erased: list[ErasureNotice] = field(default_factory=list)
+    retry: list[ErasureNotice] = field(default_factory=list)
+    throttled: list[ErasureNotice] = field(default_factory=list)
+    refused: list[tuple[ErasureNotice, str]] = field(default_factory=list)
+    retry_after: float | None = None
+
+
+def erase_in_crms(notices: Sequence[ErasureNotice], clients: Mapping[CrmName, Any]) -> ErasureReport:
+    """One `erase` call per CRM and kind. A CRM the hub is not configured for holds nothing of the hub's: done."""
+    report = ErasureReport()
+    groups: dict[tuple[CrmName, ObjectKind], list[ErasureNotice]] = {}
+    for notice in notices:
+        groups.setdefault((notice.crm, notice.kind), []).append(notice)
+    for (crm, kind), group in groups.items():
+        client = clients.get(crm)
+        if client is None:
+            report.erased += group
+            continue
+        erase = getattr(client, "erase", None)
+        if erase is None:
+            report.refused += [(n, f"the {crm} client cannot delete records") for n in group]
+            continue
+        try:
+            erase(kind, list(dict.fromkeys(n.crm_id for n in group)))
+        except RateLimited as exc:
+            report.throttled += group
+            report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
+        except CrmUnavailable:
+            report.retry += group
+        except CrmRefused as exc:
+            report.refused += [(n, str(exc)) for n in group]
+        else:
+            report.erased += group
+    return report

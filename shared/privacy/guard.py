@@ -1,0 +1,85 @@
+"""No resurrection: an event about a person who was erased, that happened before the erasure (a vendor's retry,
+an archive replay, a redriven dead letter), is dropped by every consumer that keeps personal data; an event
+that happened after it is new, and starts a fresh profile.
+
+Each consumer asks `ErasureGuard.drops(source, detail)` before its service sees the event: the event's subject
+keys (`subject_keys_of`) are looked up among the tombstones in one read, and none are for most events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.leads.identity import identities
+from shared.privacy.ports import Tombstones
+from shared.privacy.subject_keys import contact_key, email_key, subject_hash
+
+WEBHOOK_SOURCE = "revops.webhooks"
+
+
+def subject_keys_of(source: str, detail: Mapping[str, Any]) -> list[str]:
+    """Who a bus event is about, as subject keys: a canonical event's subject and the ids Segment-style messages
+    carry (as the lead processor resolves them, `shared.leads.identity.identities_of_event`); a hub event's
+    lead (`lead_id`) and email."""
+    keys: list[str] = []
+    if source == WEBHOOK_SOURCE:
+        subject, data = _mapping(detail.get("subject")), _mapping(detail.get("data"))
+        traits = _mapping(data.get("traits"))
+        vendor = str(detail.get("source_vendor") or "").removesuffix("_api")
+        qualified = [subject.get("contact_id")]
+        for field, kind in (
+            ("user_id", vendor),
+            ("anonymous_id", f"{vendor}-anonymous"),
+            ("previous_id", f"{vendor}-anonymous"),
+        ):
+            if data.get(field):
+                qualified.append(f"{kind}:{data[field]}")
+        email = subject.get("email") or traits.get("email")
+        keys = [
+            identity.key
+            for identity in identities(email, traits.get("phone"), [q for q in qualified if isinstance(q, str)])
+        ]
+    else:
+        if isinstance(detail.get("lead_id"), str) and detail["lead_id"]:
+            keys.append(contact_key(detail["lead_id"]))
+        if (key := email_key(detail.get("email"))) is not None:
+            keys.append(key)
+    return keys
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def occurred_at_of(detail: Mapping[str, Any]) -> datetime | None:
+    raw = detail.get("occurred_at")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def erased_before(occurred_at: datetime, erased_at: Mapping[str, datetime]) -> bool:
+    """Whether an event that happened at `occurred_at` is about a subject erased at or after that moment."""
+    return any(occurred_at <= moment for moment in erased_at.values())
+
+
+class ErasureGuard:
+    def __init__(self, tombstones: Tombstones) -> None:
+        self._tombstones = tombstones
+
+    def drops(self, source: str, detail: Mapping[str, Any]) -> bool:
+        """True when the event is about an erased person and happened before their erasure."""
+        keys = subject_keys_of(source, detail)
+        occurred_at = occurred_at_of(detail)
+        if not keys or occurred_at is None:
+            return False
+        return erased_before(occurred_at, self._tombstones.erased_at([subject_hash(key) for key in keys]))
+
+
+ERASED_NOTE = "dropped: about a person erased after this happened"
