@@ -9,8 +9,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from shared.errors import InvalidInput
-from shared.leads.model import Account, Contact, EngagementRecord, Identity, MergeRecord, ScoreChange, Stage, Transition
+from shared.leads.model import (
+    Account,
+    ConsentRecord,
+    Contact,
+    EngagementRecord,
+    Identity,
+    MergeRecord,
+    ScoreChange,
+    Stage,
+    Transition,
+)
 from shared.leads.ports import (
+    AppliedEvent,
     AppliedModel,
     ChangeSet,
     ConcurrentUpdate,
@@ -18,6 +29,7 @@ from shared.leads.ports import (
     History,
     HistoryEntry,
     ModelVersionConflict,
+    OwnerKind,
 )
 from shared.webhooks.model import (
     ClaimStatus,
@@ -187,7 +199,8 @@ _Entry = TypeVar("_Entry", Transition, ScoreChange, MergeRecord)
 
 class InMemoryLeadRepository:
     """The lead repository contract in memory: a change commits all or nothing, contacts and accounts with
-    optimistic versions, identities to their first claimant, engagements once per contact and event."""
+    optimistic versions, identities to their first claimant, engagements and applied events once per contact (or
+    account) and event."""
 
     def __init__(self) -> None:
         import copy
@@ -197,6 +210,8 @@ class InMemoryLeadRepository:
         self.identity_owners: dict[str, str] = {}
         self.contacts_by_id: dict[str, Contact] = {}
         self.logs: dict[str, dict[str, EngagementRecord]] = {}
+        self.consent_logs: dict[str, dict[str, ConsentRecord]] = {}
+        self.applied_events: set[AppliedEvent] = set()
         self.entries: list[HistoryEntry] = []
         self.accounts: dict[str, Account] = {}
         self.account_identities: dict[str, str] = {}
@@ -224,10 +239,13 @@ class InMemoryLeadRepository:
                 self.identity_owners[claim.identity.key] = claim.contact_id
             for record in change.engagements:
                 self.logs.setdefault(record.contact_id, {})[record.event_id] = record
+            for consent in change.consents:
+                self.consent_logs.setdefault(consent.contact_id, {})[consent.record_id] = consent
             for account in change.accounts.values():
                 account.version += 1
                 self.accounts[account.account_id] = self._copy(account)
             self.account_identities.update(change.account_claims)
+            self.applied_events.update(change.applied)
             self.entries.extend(change.entries)
 
     def _check(self, change: ChangeSet) -> None:
@@ -243,6 +261,12 @@ class InMemoryLeadRepository:
         for record in change.engagements:
             if record.event_id in self.logs.get(record.contact_id, {}):
                 raise ConcurrentUpdate(f"engagement {record.event_id} is logged")
+        for consent in change.consents:
+            if consent.record_id in self.consent_logs.get(consent.contact_id, {}):
+                raise ConcurrentUpdate(f"consent record {consent.record_id} is logged")
+        for applied in change.applied:
+            if applied in self.applied_events:
+                raise ConcurrentUpdate(f"event {applied[2]} is applied to {applied[1]} already")
         for account in change.accounts.values():
             held_account = self.accounts.get(account.account_id)
             if (held_account.version if held_account else 0) != account.version:
@@ -254,8 +278,14 @@ class InMemoryLeadRepository:
     def has_engagement(self, contact_id: str, event_id: str) -> bool:
         return event_id in self.logs.get(contact_id, {})
 
+    def applied(self, owner_kind: OwnerKind, owner_id: str, event_id: str) -> bool:
+        return (owner_kind, owner_id, event_id) in self.applied_events
+
     def engagements(self, contact_ids: Sequence[str]) -> list[EngagementRecord]:
         return [record for cid in contact_ids for record in self.logs.get(cid, {}).values()]
+
+    def consents(self, contact_ids: Sequence[str]) -> list[ConsentRecord]:
+        return [record for cid in contact_ids for record in self.consent_logs.get(cid, {}).values()]
 
     def history(self, contact_id: str) -> History:
         mine = [e for e in self.entries if getattr(e, "contact_id", None) == contact_id]

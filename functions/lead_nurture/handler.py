@@ -1,5 +1,6 @@
 """Hourly schedule: rescore every Lead and MQL as of now, so time-based handoff triggers (14 days of
-nurturing) fire without waiting for the lead's next engagement."""
+nurturing) fire without waiting for the lead's next engagement; leads whose consent withholds nurture are not
+enrolled (passed by)."""
 
 from typing import Any
 
@@ -19,4 +20,6 @@ service = lead_service(environment_of(__name__))
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     summary = rescore_nurtured(service, stop_when=lambda: context.get_remaining_time_in_millis() < 20_000)
     metrics.add_metric(name="NurtureHandoffs", unit="Count", value=summary["handoffs"])
+    # leads whose withdrawn consent keeps them out of nurture
+    metrics.add_metric(name="NurtureNotEnrolled", unit="Count", value=summary["not_enrolled"])
     return summary

@@ -71,7 +71,10 @@ def get_lead(lead_id: LeadId) -> LeadView:
     contact = service.repository.contact(lead_id)
     if contact is None:
         raise NotFound(f"no lead {lead_id}")
-    view = LeadView.of(contact, service.score_of(contact), service.repository.history(lead_id))
+    consent = service.consent_of(contact)  # read once: what the view shows is what the score honoured
+    view = LeadView.of(
+        contact, service.score_of(contact, consent=consent), service.repository.history(lead_id), consent
+    )
     key = record_key("contact", contact.contact_id)
     trail = sync.audit(key, limit=SYNC_AUDIT_SHOWN)
     synced = sync.record(key)

@@ -12,6 +12,12 @@ Items, all under `pk` + `sk`:
   away or without an account has none and leaves that index.
 - `CONTACT#<id>` / `ENG#<event id>`: the append-only engagement log (`campaign` as JSON text, left out when
   empty, like `referrer` when there is none).
+- `CONTACT#<id>` / `CONSENT#<record id>`: the append-only consent log (each change of what a source said about a
+  purpose; `<record id>` is `<event id>:<purpose>`), written conditioned on not existing, like the engagements.
+- `CONTACT#<id>` / `APPLIED#<event id>` and `ACCOUNT#<id>` / `APPLIED#<event id>`: a canonical event that logs
+  no engagement (contact, deal, subscription, survey and account events) was applied to the contact (the owner
+  of its strongest identity) or the account, written with the change it made, conditioned on not existing: a
+  redelivery or a replay of it is answered from this one key. Key only; erased with the contact's partition.
 - `CONTACT#<id>` / `TRANSITION#<at>#<order>` and `SCORE#<at>#<order>`: history, in the contact's transaction.
 - `CONTACT#<id>` / `MERGE#<merge id>`: a merge, under the survivor and the absorbed contact alike; undoing it
   rewrites both copies in place (they keep their original `history_order`).
@@ -50,6 +56,7 @@ from shared.adapters.dynamodb_items import (  # noqa: F401 (the lead adapters im
 from shared.errors import InvalidInput
 from shared.leads.model import (
     Account,
+    ConsentRecord,
     Contact,
     ContactProfile,
     EngagementRecord,
@@ -62,7 +69,8 @@ from shared.leads.model import (
 from shared.leads.ports import HistoryEntry, TooLargeToStore
 
 PROFILE, OWNER = "PROFILE", "OWNER"
-ENG, TRANSITION, SCORE, MERGE = "ENG#", "TRANSITION#", "SCORE#", "MERGE#"
+ENG, TRANSITION, SCORE, MERGE, CONSENT = "ENG#", "TRANSITION#", "SCORE#", "MERGE#", "CONSENT#"
+APPLIED = "APPLIED#"  # a canonical event applied to the contact or account (`ChangeSet.applied`): key only
 # stage_sort holds the score in hundredths (scores are whole hundredths), offset so negatives sort below
 # zero, zero-padded so the string order is the numeric order.
 SCORE_OFFSET = 10**15
@@ -303,6 +311,38 @@ def engagement_from(item: dict[str, Any]) -> EngagementRecord:
         # items logged before attribution kept campaigns have neither
         referrer=item.get("referrer"),
         campaign=loads(item.get("campaign", "{}")),
+    )
+
+
+def consent_item(record: ConsentRecord) -> dict[str, Any]:
+    item = {
+        "pk": contact_pk(record.contact_id),
+        "sk": CONSENT + record.record_id,
+        "entity": "consent",
+        "record_id": record.record_id,
+        "contact_id": record.contact_id,
+        "purpose": record.purpose,
+        "granted": record.granted,
+        "at": iso(record.at),
+        "source": record.source,
+        "detail": record.detail,
+        "recorded_at": iso(record.recorded_at),
+        "event_id": record.event_id,
+    }
+    return {name: value for name, value in item.items() if value is not None}
+
+
+def consent_from(item: dict[str, Any]) -> ConsentRecord:
+    return ConsentRecord(
+        record_id=item["record_id"],
+        contact_id=item["contact_id"],
+        purpose=item["purpose"],
+        granted=bool(item["granted"]),
+        at=when(item["at"]),
+        source=item["source"],
+        detail=item["detail"],
+        recorded_at=when(item["recorded_at"]),
+        event_id=item.get("event_id"),
     )
 
 

@@ -1,9 +1,10 @@
 """The lead repository in DynamoDB (table `leads`; item layout in `dynamodb_lead_items.py`).
 
 A change is one TransactWriteItems: the contacts (each conditioned on the version it was read at, new ones on
-not existing), the identities they claim (conditioned on being unclaimed), the engagements they log
-(conditioned on not being logged yet), the accounts they touch and the accounts' identities, and as much of
-the history as fits; history beyond 100 items follows in further transactions once the rest is in. Any
+not existing), the identities they claim (conditioned on being unclaimed), the engagements and consent changes
+they log and the markers of the events they apply (`APPLIED#<event id>`, under the contact or account; each
+conditioned on not being logged yet), the accounts they touch and the accounts' identities, and as much of the
+history as fits; history beyond 100 items follows in further transactions once the rest is in. Any
 condition that fails is a `ConcurrentUpdate`: the use case reads again and redoes. Nothing is written half:
 an identity is never claimed for a contact that was not saved.
 """
@@ -19,7 +20,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb_lead_items import (
+    APPLIED,
     BAD_CURSOR,
+    CONSENT,
     CONTACT_ACCOUNT,
     ENG,
     MERGE,
@@ -32,6 +35,8 @@ from shared.adapters.dynamodb_lead_items import (
     account_item,
     account_pk,
     check_size,
+    consent_from,
+    consent_item,
     contact_from,
     contact_item,
     contact_pk,
@@ -54,8 +59,25 @@ from shared.adapters.dynamodb_lead_items import (
 )
 from shared.adapters.dynamodb_reads import batch_get, get_item, query_pages
 from shared.errors import InvalidInput
-from shared.leads.model import Account, Contact, EngagementRecord, Identity, MergeRecord, Stage, Transition
-from shared.leads.ports import ChangeSet, ConcurrentUpdate, ContactPage, History, HistoryEntry, IdentityClaim
+from shared.leads.model import (
+    Account,
+    ConsentRecord,
+    Contact,
+    EngagementRecord,
+    Identity,
+    MergeRecord,
+    Stage,
+    Transition,
+)
+from shared.leads.ports import (
+    ChangeSet,
+    ConcurrentUpdate,
+    ContactPage,
+    History,
+    HistoryEntry,
+    IdentityClaim,
+    OwnerKind,
+)
 
 TRANSACTION_LIMIT = 100
 INDEX = "by-stage"
@@ -106,6 +128,8 @@ class DynamoDbLeadRepository:
         writes = [self._contact_put(contact, contact.contact_id in change.created) for contact in contacts]
         writes += [self._claim_put(claim) for claim in change.claims.values()]
         writes += [self._engagement_put(record) for record in change.engagements]
+        writes += [self._consent_put(record) for record in change.consents]
+        writes += [self._applied_put(kind, owner, event_id) for kind, owner, event_id in change.applied]
         writes += [self._account_put(account) for account in accounts]
         writes += [
             self._account_claim_put(identity_key, owner) for identity_key, owner in change.account_claims.items()
@@ -195,6 +219,27 @@ class DynamoDbLeadRepository:
             }
         }
 
+    def _consent_put(self, record: ConsentRecord) -> dict[str, Any]:
+        item = consent_item(record)
+        check_size(item, f"consent record {record.record_id}")
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": serialize(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _applied_put(self, owner_kind: OwnerKind, owner_id: str, event_id: str) -> dict[str, Any]:
+        item = {"pk": _owner_pk(owner_kind, owner_id), "sk": APPLIED + event_id, "entity": "applied_event"}
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": serialize(item),
+                "ConditionExpression": "attribute_not_exists(pk)",  # a duplicate applying it meanwhile: redo
+            }
+        }
+
     def _entry_writes(self, entries: Sequence[HistoryEntry], versions: dict[str, int]) -> list[dict[str, Any]]:
         """Transaction items for history entries, one per item key (a later entry for the same key wins)."""
         writes: dict[tuple[str, str], dict[str, Any]] = {}
@@ -261,11 +306,27 @@ class DynamoDbLeadRepository:
         )
         return "Item" in response
 
+    def applied(self, owner_kind: OwnerKind, owner_id: str, event_id: str) -> bool:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=key(_owner_pk(owner_kind, owner_id), APPLIED + event_id),
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+        )
+        return "Item" in response
+
     def engagements(self, contact_ids: Sequence[str]) -> list[EngagementRecord]:
         return [
             engagement_from(item)
             for contact_id in contact_ids
             for item in self._query_partition(contact_pk(contact_id), "begins_with(sk, :from)", {":from": ENG})
+        ]
+
+    def consents(self, contact_ids: Sequence[str]) -> list[ConsentRecord]:
+        return [
+            consent_from(item)
+            for contact_id in contact_ids
+            for item in self._query_partition(contact_pk(contact_id), "begins_with(sk, :from)", {":from": CONSENT})
         ]
 
     def history(self, contact_id: str) -> History:
@@ -384,3 +445,7 @@ class DynamoDbLeadRepository:
 
     def _batch_get(self, keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
         return batch_get(self._client, self._table, keys, "lead reads", self._sleep, projection)
+
+
+def _owner_pk(owner_kind: OwnerKind, owner_id: str) -> str:
+    return contact_pk(owner_id) if owner_kind == "contact" else account_pk(owner_id)

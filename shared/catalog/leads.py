@@ -4,6 +4,7 @@ and the `leads` table."""
 from __future__ import annotations
 
 from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
+from shared.catalog.partners import PartnerRoute
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
 from shared.leads.inputs import LEAD_INPUT_EVENTS
 
@@ -31,6 +32,9 @@ LEADS = Table(
         "engagement they log (conditional put pk=CONTACT#<id>, sk=ENG#<event id>), the accounts they touch and "
         "the accounts' identities, and their history entries",
         "read a contact: get pk=CONTACT#<id>, sk=PROFILE; read a log: query pk=CONTACT#<id>, sk begins_with ENG#",
+        "events applied once (redeliveries and replays change nothing): get pk=CONTACT#<id> or ACCOUNT#<id>, "
+        "sk=APPLIED#<event id> before applying a contact or account event that logs no engagement; the marker is a "
+        "conditional put in the change's transaction",
         "history: query pk=CONTACT#<id>, sk begins_with TRANSITION#, SCORE# or MERGE# (merges stored under both "
         "contacts)",
         "list a stage by score: query by-stage on stage_partition=STAGE#<stage>, stage_sort=<score, padded>#<id> "
@@ -41,6 +45,9 @@ LEADS = Table(
         "the scoring model in force: get pk=SCORING_MODEL, sk=ACTIVE (every use case) and pk=SCORING_MODEL#<version>, "
         "sk=DEFINITION (once per version per function); both written in one transaction by `make rescore`",
         "every contact for rescoring and simulation: parallel scan, sk=PROFILE",
+        "privacy (shared/catalog/privacy.py): an erasure's receipt, get / conditional put "
+        "pk=ERASURE_RECEIPT#<salted hash of the email>, sk=RECEIPT; a tombstone per erased subject, batch put "
+        "pk=ERASURE#<salted hash of a subject key>, sk=TOMBSTONE, batch-got by every consumer before applying an event",
     ),
 )
 
@@ -107,6 +114,18 @@ LEADS_DOMAIN = Domain(
                     "Groups: marketing, sales, admin.",
                     domain=ThrottleDomain.MARKETING,
                     groups=LEAD_GROUPS,
+                    json_body=True,
+                ),
+                PartnerRoute(
+                    method="POST",
+                    path="/api/v1/partners/leads",
+                    operation="capture_lead",
+                    summary="Capture a lead from a partner that sends an API key",
+                    description="`POST /api/v1/integrations/sales/leads` for partners that can only send a key: "
+                    "`x-api-key`, a key of the partner's usage plan (`make rotate-api-key`). 201 with a new lead_id, "
+                    "or 200 with the existing one when the person is known.",
+                    domain=ThrottleDomain.MARKETING,
+                    groups=None,
                     json_body=True,
                 ),
                 Route(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from shared.crm.api_models import LeadSyncView
 from shared.leads.capture import LeadCapture, LeadType
+from shared.leads.consent import CaptureConsent, ConsentTimeline
+from shared.leads.consent_policy import shipped_consent_policy
 from shared.leads.identity import normalize_email, normalize_phone
-from shared.leads.model import Contact, Stage
+from shared.leads.model import ConsentRecord, Contact, Stage
 from shared.leads.ports import History
 from shared.leads.profile_updates import number
 from shared.scoring.results import Score
@@ -22,6 +24,58 @@ B2B_REQUIRED = ("company", "job_title")
 MAX_EMAIL_LENGTH = 254  # RFC 5321's longest deliverable address
 MAX_ATTRIBUTES_BYTES = 16 * 1024  # free fields ride on the lead's item, which DynamoDB caps at 400 KB
 MAX_ATTRIBUTES_DEPTH = 5
+EARLIEST_CONSENT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _purposes_text() -> str:
+    return ", ".join(f"`{p.id}`" for p in shipped_consent_policy().purposes)
+
+
+class ConsentAnswer(BaseModel):
+    """What the form asked the person and what they answered: `{"marketing": false, "source": "...", "at":
+    "..."}`. Every other field names a purpose of the consent policy (config/consent.json) and is true (granted)
+    or false (withdrawn)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "description": "Consent the person gave or refused on the form: each purpose of config/consent.json "
+            f"({_purposes_text()}) as true (granted) or false (withdrawn), with where and when it was collected.",
+            "additionalProperties": {"type": "boolean"},
+            "example": {"marketing": False, "source": "pricing page form", "at": "2026-03-02T09:30:00Z"},
+        },
+    )
+    __pydantic_extra__: dict[str, StrictBool] = Field(init=False)
+
+    source: str | None = Field(
+        None, min_length=1, max_length=200, description="Where the consent was collected (default: the lead's source)"
+    )
+    at: datetime | None = Field(
+        None, description="When the person answered (ISO 8601 with an offset; default: now; never in the future)"
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("give the time with its offset (e.g. 2026-03-02T09:30:00Z)")
+        if value is not None and value < EARLIEST_CONSENT:
+            raise ValueError(f"must be after {EARLIEST_CONSENT.date().isoformat()}")
+        return value
+
+    @model_validator(mode="after")
+    def _known_purposes(self) -> ConsentAnswer:
+        purposes = self.purposes()
+        known = shipped_consent_policy().purpose_ids
+        unknown = sorted(set(purposes) - set(known))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a consent purpose; the purposes are {_purposes_text()}")
+        if not purposes:
+            raise ValueError(f"state at least one purpose ({_purposes_text()}) as true or false")
+        return self
+
+    def purposes(self) -> dict[str, bool]:
+        return dict(self.__pydantic_extra__ or {})
 
 
 class LeadCaptureRequest(BaseModel):
@@ -48,6 +102,11 @@ class LeadCaptureRequest(BaseModel):
     )
     country: str | None = Field(
         None, min_length=2, max_length=2, pattern="^[A-Za-z]{2}$", description="Fit: ISO 3166 alpha-2, e.g. `US`"
+    )
+    consent: ConsentAnswer | None = Field(
+        None,
+        description="The person's consent, when the form asked for it: kept on the lead with its history; a "
+        "withdrawn `marketing` stops tracked engagement from scoring and takes the lead out of nurture",
     )
     attributes: dict[str, Any] = Field(
         default_factory=dict,
@@ -99,7 +158,13 @@ class LeadCaptureRequest(BaseModel):
     def capture(self) -> LeadCapture:
         """The domain's view of the request (revenue as a plain number, as the fit bands compare it)."""
         revenue = None if self.annual_revenue is None else number(self.annual_revenue)
-        return LeadCapture(**self.model_dump(exclude={"annual_revenue"}), annual_revenue=revenue)
+        consent = (
+            None
+            if self.consent is None
+            else CaptureConsent(self.consent.purposes(), self.consent.source or self.source, self.consent.at)
+        )
+        fields = self.model_dump(exclude={"annual_revenue", "consent"})
+        return LeadCapture(**fields, annual_revenue=revenue, consent=consent)
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -122,6 +187,11 @@ class BreakdownLine(BaseModel):
     raw_points: float | None = Field(None, description="Engagement: the rule's points before caps and decay")
     awarded_points: float | None = Field(None, description="Engagement: after the rule's caps, before decay")
     cap: str | None = Field(None, description="The cap that reduced this line, if any")
+    excluded: str | None = Field(
+        None,
+        description="Engagement: why it scores nothing although its rule matched (the person's consent), with the "
+        "statement that decided; the line then adds 0",
+    )
     event_id: str | None = None
     occurred_at: datetime | None = None
     detail: str | None = None
@@ -164,6 +234,67 @@ class LeadHistory(BaseModel):
     merges: list[MergeView]
 
 
+class ConsentChangeView(BaseModel):
+    purpose: str
+    state: Literal["granted", "withdrawn"]
+    at: datetime = Field(description="When the person said so; it applies from then")
+    source: str = Field(description="`segment`, `hubspot`, `salesforce` (config/consent.json's vendors) or `capture`")
+    detail: str = Field(description="What said so, e.g. `hs_email_optout = true`")
+    recorded_at: datetime = Field(description="When the hub learned it")
+    event_id: str | None = Field(None, description="The canonical event that said it; null for a capture")
+    lead_id: str = Field(description="The lead whose event said it (a lead merged into this one keeps its own)")
+
+    @classmethod
+    def of(cls, record: ConsentRecord) -> ConsentChangeView:
+        return cls(
+            purpose=record.purpose,
+            state="granted" if record.granted else "withdrawn",
+            at=record.at,
+            source=record.source,
+            detail=record.detail,
+            recorded_at=record.recorded_at,
+            event_id=record.event_id,
+            lead_id=record.contact_id,
+        )
+
+
+class PurposeView(BaseModel):
+    state: Literal["granted", "withdrawn"]
+    since: datetime | None = Field(description="When the statement it rests on was made; null: the default")
+    source: str | None
+    detail: str = Field(description="Why: the statement, or that nothing was stated (the configured default)")
+
+
+class ConsentView(BaseModel):
+    policy_version: str = Field(description="The version of config/consent.json that read it")
+    purposes: dict[str, PurposeView] = Field(description="Each purpose's state now")
+    tracked_engagement_scored: bool = Field(
+        description="Whether engagement from tracking scores now (its purposes are granted)"
+    )
+    nurtured: bool = Field(description="Whether the lead is in nurture (the nurture clock and the standard handoff)")
+    history: list[ConsentChangeView] = Field(description="Every change of what a source said, oldest first")
+
+    @classmethod
+    def of(cls, timeline: ConsentTimeline, as_of: datetime) -> ConsentView:
+        purposes = {}
+        for purpose in timeline.policy.purpose_ids:
+            state = timeline.state(purpose, as_of)
+            record = state.record
+            purposes[purpose] = PurposeView(
+                state="granted" if state.granted else "withdrawn",
+                since=record.at if record else None,
+                source=record.source if record else None,
+                detail=state.explained(),
+            )
+        return cls(
+            policy_version=timeline.policy.version,
+            purposes=purposes,
+            tracked_engagement_scored=timeline.tracked_engagement_allowed(as_of),
+            nurtured=timeline.nurture_withheld(as_of) is None,
+            history=[ConsentChangeView.of(record) for record in timeline.records],
+        )
+
+
 class LeadView(BaseModel):
     lead_id: str
     stage: Stage
@@ -186,9 +317,12 @@ class LeadView(BaseModel):
     crm_sync: LeadSyncView | None = Field(
         None, description="The lead's CRM sync: its CRM ids, conflicts and latest audit entries; null before it synced"
     )
+    consent: ConsentView | None = Field(
+        None, description="The person's consent per purpose, what it allows now, and every change with its source"
+    )
 
     @classmethod
-    def of(cls, contact: Contact, result: Score, history: History) -> LeadView:
+    def of(cls, contact: Contact, result: Score, history: History, consent: ConsentTimeline | None = None) -> LeadView:
         return cls(
             lead_id=contact.contact_id,
             stage=contact.stage,
@@ -234,6 +368,7 @@ class LeadView(BaseModel):
                     for m in history.merges
                 ],
             ),
+            consent=ConsentView.of(consent, result.as_of) if consent is not None else None,
         )
 
 
@@ -250,6 +385,7 @@ def breakdown(result: Score) -> list[BreakdownLine]:
             raw_points=line.raw,
             awarded_points=line.awarded,
             cap=line.cap,
+            excluded=line.excluded,
             event_id=line.event_id,
             occurred_at=line.occurred_at,
             detail=f"{line.kind} in group {line.group}",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared.leads.consent import CaptureConsent
 from shared.leads.profile_updates import fields_from
 
 
@@ -37,6 +38,7 @@ class LeadCapture:
     country: str | None = None
     lead_type: LeadType = LeadType.B2B
     attributes: dict[str, Any] = field(default_factory=dict)
+    consent: CaptureConsent | None = None  # what the form asked and the person answered, if it asked
 
     def profile_values(self) -> dict[str, Any]:
         """Profile field -> value: the first-class fields, then fit fields found in `attributes`."""

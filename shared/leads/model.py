@@ -181,6 +181,23 @@ class EngagementRecord:
 
 
 @dataclass(frozen=True)
+class ConsentRecord:
+    """A change of what a person said about a consent purpose, as one source (Segment, a CRM, a capture) said
+    it: kept under the contact whose event said it (merges never move it), append-only like the engagement log.
+    `record_id` is `<event id>:<purpose>`, so a redelivered event writes nothing new."""
+
+    record_id: str
+    contact_id: str
+    purpose: str
+    granted: bool
+    at: datetime  # when the person said so (the event's time), which is when it applies from
+    source: str  # the consent policy's vendor (`segment`, `hubspot`, `salesforce`) or `capture`
+    detail: str  # what said so, e.g. `hs_email_optout = true`
+    recorded_at: datetime  # when the hub learned it
+    event_id: str | None = None  # the canonical event that said it; None for a capture
+
+
+@dataclass(frozen=True)
 class Transition:
     contact_id: str
     at: datetime

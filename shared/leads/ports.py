@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from shared.errors import InvalidInput, TooLarge
 from shared.events.lead_events import LeadEvent
 from shared.leads.model import (
     Account,
+    ConsentRecord,
     Contact,
     EngagementRecord,
     Identity,
@@ -21,6 +22,8 @@ from shared.leads.model import (
 )
 
 HistoryEntry = Transition | ScoreChange | MergeRecord
+OwnerKind = Literal["contact", "account"]
+AppliedEvent = tuple[OwnerKind, str, str]  # (owner kind, contact or account id, canonical event id)
 
 
 class ConcurrentUpdate(Exception):
@@ -45,18 +48,24 @@ class IdentityClaim:
 @dataclass
 class ChangeSet:
     """Everything one use case writes, committed all or nothing: contacts (each conditioned on the version it
-    was read at, new ones on not existing), the identities they claim, the engagements they log, the accounts
-    they create or change and the accounts' identities, and their history. The lead events are published
-    before the commit (at-least-once, deterministic ids)."""
+    was read at, new ones on not existing), the identities they claim, the engagements and consent changes they
+    log and the events they apply (each conditioned on not being logged yet), the accounts they create or change
+    and the accounts' identities, and their history. The lead events are published before the commit (at-least-once,
+    deterministic ids)."""
 
     contacts: dict[str, Contact] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     claims: dict[str, IdentityClaim] = field(default_factory=dict)
     engagements: list[EngagementRecord] = field(default_factory=list)
+    consents: list[ConsentRecord] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)
     account_claims: dict[str, str] = field(default_factory=dict)  # identity key -> account id
     entries: list[HistoryEntry] = field(default_factory=list)
     events: list[LeadEvent] = field(default_factory=list)
+    # The canonical events this change applies that leave no engagement in a log (contact, deal, subscription,
+    # survey and account events), as (owner kind, owner id, event id): each is recorded with the change, once,
+    # so a redelivery or a replay of it is recognised (`LeadRepository.applied`) and changes nothing.
+    applied: list[AppliedEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,16 @@ class LeadRepository(Protocol):
         """Whether the event is in the contact's engagement log already."""
         ...
 
+    def applied(self, owner_kind: OwnerKind, owner_id: str, event_id: str) -> bool:
+        """Whether a change recorded the canonical event as applied to that contact or account already
+        (`ChangeSet.applied`)."""
+        ...
+
     def engagements(self, contact_ids: Sequence[str]) -> list[EngagementRecord]: ...
+
+    def consents(self, contact_ids: Sequence[str]) -> list[ConsentRecord]:
+        """The consent logs of these contacts (each record under the contact whose event said it)."""
+        ...
 
     def history(self, contact_id: str) -> History: ...
 

@@ -34,7 +34,8 @@ def scoring_profile(contact: Contact, account: Account | None) -> Profile:
     )
 
 
-def scoring_engagement(record: EngagementRecord) -> Engagement:
+def scoring_engagement(record: EngagementRecord, withheld: str | None = None) -> Engagement:
+    """The engagement as the engine reads it; `withheld`: why it may not score (the person's consent)."""
     return Engagement.of(
         record.event_id,
         record.occurred_at,
@@ -43,6 +44,7 @@ def scoring_engagement(record: EngagementRecord) -> Engagement:
         url=record.url,
         path=record.path,
         properties=record.properties,
+        withheld=withheld,
     )
 
 

@@ -13,18 +13,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.events.lead_events import LeadEvent, LeadEventType
 from shared.leads.accounts import account_for, domain_identity, link_contact
 from shared.leads.capture import LeadCapture
+from shared.leads.consent import (
+    ConsentStatement,
+    ConsentTimeline,
+    new_records,
+    statements_of_capture,
+    statements_of_event,
+)
+from shared.leads.consent_policy import ConsentPolicy, shipped_consent_policy
 from shared.leads.engagements import engagement_record
 from shared.leads.identity import company_domain, identities, identities_of_event, vendor_identity
 from shared.leads.inputs import ACCOUNT_EVENTS, CONTACT_EVENTS
 from shared.leads.lifecycle import next_stages
 from shared.leads.model import (
+    ConsentRecord,
     Contact,
     ContactProfile,
     EngagementRecord,
@@ -44,6 +54,7 @@ from shared.scoring.results import Score
 from shared.webhooks.ports import Clock, EventPublisher
 
 MAX_ATTEMPTS = 5
+CLOCK_SKEW = timedelta(minutes=5)  # a form's clock may run this far ahead of the hub's
 _HANDOFF_STAGES = {Stage.LEAD, Stage.MQL}
 
 
@@ -71,12 +82,14 @@ class LeadService:
         models: ScoringModels,
         clock: Clock,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        consent: ConsentPolicy | None = None,
     ) -> None:
         self._repo = repository
         self._publisher = publisher
         self._models = models
         self._clock = clock
         self._new_id = new_id
+        self._consent = consent or shipped_consent_policy()
 
     # ------------------------------------------------------------------------------------------ use cases
 
@@ -99,6 +112,9 @@ class LeadService:
 
         def attempt() -> Outcome:
             now = self._clock.now()
+            answered = lead.consent.at if lead.consent is not None else None
+            if answered is not None and answered > now + CLOCK_SKEW:
+                raise InvalidInput(f"consent.at: {answered.isoformat()} is in the future")
             change = ChangeSet()
             cause = f"lead captured from {lead.source}"
             contact, origin = self._resolve(found, cause, now, change)
@@ -106,6 +122,9 @@ class LeadService:
             for name, value in lead.profile_values().items():
                 own.set(name, value, now)
             own.attributes.update(lead.attributes)
+            if lead.consent is not None:
+                said = statements_of_capture(replace(lead.consent, at=min(answered or now, now)), now)
+                self._record_consent(contact, origin, said, change, now, record_id=f"capture-{self._new_id()}")
             link_contact(self._repo, change, contact, None, now, self._new_id)
             self._rescore(contact, change, model, cause=cause, cause_event=None)
             return self._commit(change, contact.contact_id)
@@ -197,20 +216,50 @@ class LeadService:
         owner = self._repo.owners(found[:1]).get(found[0].key)
         return self._head(owner, ChangeSet(), missing_ok=True) if owner else None
 
-    def score_of(self, contact: Contact, as_of: datetime | None = None) -> Score:
+    def score_of(
+        self, contact: Contact, as_of: datetime | None = None, consent: ConsentTimeline | None = None
+    ) -> Score:
         """The contact's score with its breakdown, from its log (and its merged contacts' logs), by the model it
-        was last scored with, so an explanation always matches the score the stage lists show."""
+        was last scored with, so an explanation always matches the score the stage lists show. `consent`: the
+        contact's consent as the caller read it (so what it shows and what the score honoured are one read)."""
         scored_with = contact.score.model_version if contact.score else None
         model = (self._models.version(scored_with) if scored_with else None) or self._models.current()
-        return self._score(contact, model, as_of or self._clock.now())
+        moment = as_of or self._clock.now()
+        profile, engagements = self.inputs(contact, as_of=moment, consent=consent)
+        return score(model, profile, engagements, moment)
 
-    def inputs(self, contact: Contact, pending: Sequence[EngagementRecord] = ()) -> tuple[Profile, list[Engagement]]:
-        """What scoring reads: the profile (with its account's firmographics) and the engagement log, with the
-        engagements this change is about to log."""
+    def inputs(
+        self,
+        contact: Contact,
+        pending: Sequence[EngagementRecord] = (),
+        as_of: datetime | None = None,
+        pending_consents: Sequence[ConsentRecord] = (),
+        consent: ConsentTimeline | None = None,
+    ) -> tuple[Profile, list[Engagement]]:
+        """What scoring reads as of `as_of` (default now): the profile (with its account's firmographics, and
+        whether nurture is withheld) and the engagement log (each tracked engagement the person's consent
+        withholds marked so), with the engagements and consent changes this change is about to log."""
+        moment = as_of or self._clock.now()
         ids = [contact.contact_id, *contact.members]
         records = [*self._repo.engagements(ids), *(record for record in pending if record.contact_id in ids)]
+        consent = consent or self.consent_of(contact, pending_consents)
         account = self._repo.account(contact.account_id) if contact.account_id else None
-        return scoring_profile(contact, account), [scoring_engagement(record) for record in records]
+        profile = replace(scoring_profile(contact, account), nurture_withheld=consent.nurture_withheld(moment))
+        return profile, [scoring_engagement(record, consent.withheld_reason(record, moment)) for record in records]
+
+    def consent_of(self, contact: Contact, pending: Sequence[ConsentRecord] = ()) -> ConsentTimeline:
+        """The contact's consent: its own log and its merged contacts', with the changes this change will log."""
+        ids = [contact.contact_id, *contact.members]
+        records = [*self._repo.consents(ids), *(record for record in pending if record.contact_id in ids)]
+        return ConsentTimeline(self._consent, records)
+
+    def nurture_withheld(self, contact: Contact) -> str | None:
+        """Why the contact is not nurtured now (its consent), or None when it is."""
+        return self.consent_of(contact).nurture_withheld(self._clock.now())
+
+    @property
+    def consent_policy(self) -> ConsentPolicy:
+        return self._consent
 
     @property
     def model(self) -> ScoringModel:
@@ -228,11 +277,18 @@ class LeadService:
     # ---------------------------------------------------------------------------------------- internals
 
     def _contact_event(self, event: CanonicalEvent, found: list[Identity], model: ScoringModel) -> Outcome:
+        # An event's data goes to the owner of its strongest identity (`_resolve`'s origin), which claims that
+        # identity in the same commit and keeps the claim when it is merged into another contact: so whether the
+        # event was applied before is one read under that owner, whatever merged since.
         strongest = self._repo.owners(found[:1]).get(found[0].key)
         is_engagement = engagement_record(event, strongest or "") is not None
         if strongest is not None and is_engagement and self._repo.has_engagement(strongest, event.event_id):
             return Outcome(strongest, note="duplicate engagement; scored once already")
-        if strongest is None and not is_engagement and _says_nothing_of_the_person(event, found):
+        if strongest is not None and not is_engagement and self._repo.applied("contact", strongest, event.event_id):
+            return Outcome(strongest, note="duplicate event; applied once already")
+        said = statements_of_event(event, self._consent)
+        states_consent = bool(new_records(said, (), "", self._clock.now()))  # as it would for a new contact
+        if strongest is None and not is_engagement and not states_consent and _says_nothing_of_the_person(event, found):
             # A CRM's bare record creation (HubSpot's contact.creation names only its id): a contact made of it
             # would be an empty visitor merged away by the next property change that names the person
             return Outcome(None, note="a CRM record with nothing known of its person yet; not a contact")
@@ -242,15 +298,19 @@ class LeadService:
         account_before = contact.account_id
         own = contact.own_profile(origin)
         profile_changed = [own.set(name, value, event.occurred_at) for name, value in profile_updates(event).items()]
+        self._record_consent(contact, origin, said, change, self._clock.now())
         named_account = vendor_identity(event.subject.account_id)
         link_contact(self._repo, change, contact, named_account, self._clock.now(), self._new_id)
         record = engagement_record(event, origin)
         if record is not None:
-            change.engagements.append(record)
+            change.engagements.append(record)  # logged once: the log is its record of having been applied
+        else:
+            change.applied.append(("contact", origin, event.event_id))
         nothing_new = (
             event.event_type is EventType.CONTACT_UPSERTED
             and not any(profile_changed)
             and record is None
+            and not change.consents
             and contact.account_id == account_before
         )
         if nothing_new and not (change.created or change.claims or change.entries or change.accounts):
@@ -270,6 +330,10 @@ class LeadService:
         now = self._clock.now()
         found = [i for i in (named, domain_identity(domain)) if i is not None]
         account = account_for(self._repo, change, found, now, self._new_id)
+        # recorded under the account it changed (a new one, not stored yet, has applied nothing)
+        if account.version and self._repo.applied("account", account.account_id, event.event_id):
+            return Outcome(None, note="duplicate account event; applied once already")
+        change.applied.append(("account", account.account_id, event.event_id))
         for name, value in updates.items():
             account.profile.set(name, value, event.occurred_at)
         account.updated_at = now
@@ -283,6 +347,7 @@ class LeadService:
         contact, origin = self._resolve(person, cause, event.received_at, change)
         if event.subject.email:
             contact.own_profile(origin).set("email", event.subject.email, event.occurred_at)
+        self._record_consent(contact, origin, statements_of_event(event, self._consent), change, now)
         contact.account_id = account.account_id
         self._rescore(contact, change, model, cause=cause, cause_event=event)
         return self._commit(change, contact.contact_id)
@@ -335,10 +400,31 @@ class LeadService:
             )
         )
 
+    def _record_consent(
+        self,
+        contact: Contact,
+        origin: str,
+        said: Sequence[ConsentStatement],
+        change: ChangeSet,
+        now: datetime,
+        record_id: str | None = None,
+    ) -> None:
+        """Log, under `origin`, what of `said` changes what its source said last (see shared.leads.consent)."""
+        if not said:
+            return
+        ids = {contact.contact_id, *contact.members}
+        log = [*self._repo.consents(sorted(ids)), *(r for r in change.consents if r.contact_id in ids)]
+        change.consents.extend(new_records(said, log, origin, now, record_id))
+
     def _score(
-        self, contact: Contact, model: ScoringModel, as_of: datetime, pending: Sequence[EngagementRecord] = ()
+        self,
+        contact: Contact,
+        model: ScoringModel,
+        as_of: datetime,
+        pending: Sequence[EngagementRecord] = (),
+        pending_consents: Sequence[ConsentRecord] = (),
     ) -> Score:
-        profile, engagements = self.inputs(contact, pending)
+        profile, engagements = self.inputs(contact, pending, as_of, pending_consents)
         return score(model, profile, engagements, as_of)  # compiled once per model, then cached
 
     def _rescore(
@@ -350,7 +436,7 @@ class LeadService:
         cause_event: CanonicalEvent | None,
     ) -> None:
         now = self._clock.now()
-        result = self._score(contact, model, now, change.engagements)
+        result = self._score(contact, model, now, change.engagements, change.consents)
         previous = contact.score
         contact.score = snapshot(result)
         contact.updated_at = now

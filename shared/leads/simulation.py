@@ -77,7 +77,7 @@ def simulate(
         contact = repository.contact(contact_id)
         if contact is None or contact.merged_into:
             continue
-        profile, engagements = service.inputs(contact)
+        profile, engagements = service.inputs(contact, as_of=as_of)
         now = summarize(current_compiled, profile, engagements, as_of)
         then = summarize(candidate_compiled, profile, engagements, as_of)
         moves = next_stages(contact.stage, identified=contact.is_identified, mql=then.mql)

@@ -32,6 +32,11 @@ count magnitudes, so they also bound negative rules. What it is *worth* as of `a
 `window` (in full while age < window, nothing from age == window on) or `none`. A group's points are the
 sum of its lines' points, capped at the group's `cap`.
 
+Withheld engagements. An engagement the caller marks `withheld` (the lead domain does, for tracking a person
+withdrew consent to) earns nothing: it is shown as a line of its matching rule at 0 points with the reason in
+`excluded`, and counts toward no cap, MQL metric or handoff trigger, exactly as if it were not in the log. A
+profile's `nurture_withheld` stops the standard (nurture) handoff trigger.
+
 Total = fit score + engagement score (sum of capped groups), then capped at `total.cap`, then raised to 0
 when negative unless `total.allow_negative`.
 

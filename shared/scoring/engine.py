@@ -48,7 +48,7 @@ _LOG_ORDER = itemgetter(Engagement._fields.index("at_us"), Engagement._fields.in
 def _identity(e: Engagement) -> tuple[object, ...]:
     """Which copy of a duplicated event id counts: the least by time, then by content."""
     properties = json.dumps(e.properties, sort_keys=True, default=str)
-    return (e.at_us, e.kind, e.name or "", e.url or "", e.path or "", properties)
+    return (e.at_us, e.kind, e.name or "", e.url or "", e.path or "", properties, e.withheld or "")
 
 
 def _prepare(engagements: Iterable[Engagement], as_of_us: int) -> list[Engagement]:
@@ -140,6 +140,13 @@ def _evaluate(
         if plan is None:
             continue
         at = ev.at_us
+        if ev.withheld is not None:  # the caller may not score it: shown, at 0, counting toward nothing
+            if lines is not None:
+                rule = plan.rule or (plan.select(ev) if plan.select is not None else None)
+                if rule is not None:
+                    shown = (rule.id, rule.group, kind, ev.event_id, at, rule.points, 0, 0, None, ev.withheld)
+                    lines.append(_new_tuple(EngagementLine, shown))
+            continue
         if at > metrics_after:
             if plan.counts_sessions:
                 session_times.append(at)
@@ -201,7 +208,7 @@ def _evaluate(
             worth = awarded
         gsum[rule.group_index] += worth
         if lines is not None:
-            line = (rule.id, rule.group, kind, ev.event_id, at, pts, awarded, worth, cap)  # EngagementLine's order
+            line = (rule.id, rule.group, kind, ev.event_id, at, pts, awarded, worth, cap, None)  # EngagementLine's
             lines.append(_new_tuple(EngagementLine, line))
 
     uncapped = list(gsum)
@@ -233,10 +240,10 @@ def _evaluate(
     if not allowed or (c.priority_requires_icp and not icp):
         priority = {}
     standard_since: int | None = None
-    if allowed and mql and c.standard_nurture_us is not None:
+    if allowed and mql and c.standard_nurture_us is not None and profile.nurture_withheld is None:
         start = to_us(profile.nurture_started_at) if profile.nurture_started_at is not None else None
-        if start is None and events:
-            start = events[0].at_us
+        if start is None:
+            start = next((ev.at_us for ev in events if ev.withheld is None), None)
         if start is not None and as_of_us - start >= c.standard_nurture_us:
             standard_since = start
     run = _Run()

@@ -40,6 +40,8 @@ class Engagement(NamedTuple):
 
     `at_us`: when it happened, in microseconds since the epoch (`to_us`); `kind`: an `EngagementKind` value;
     `name`, `url`, `path` (text or None) and `properties` as in the canonical engagement event's `data`.
+    `withheld`: why the caller may not score it (a person's withdrawn consent), or None: a withheld engagement
+    earns nothing, counts toward no cap, MQL metric or handoff trigger, and shows in the breakdown with the reason.
     """
 
     event_id: str
@@ -49,6 +51,7 @@ class Engagement(NamedTuple):
     url: str | None = None
     path: str | None = None
     properties: Mapping[str, Any] = _EMPTY
+    withheld: str | None = None
 
     @classmethod
     def of(
@@ -61,8 +64,9 @@ class Engagement(NamedTuple):
         url: str | None = None,
         path: str | None = None,
         properties: Mapping[str, Any] | None = None,
+        withheld: str | None = None,
     ) -> Engagement:
-        return cls(event_id, to_us(occurred_at), str(kind), name, url, path, properties or _EMPTY)
+        return cls(event_id, to_us(occurred_at), str(kind), name, url, path, properties or _EMPTY, withheld)
 
     @classmethod
     def from_data(cls, event_id: str, occurred_at: datetime, data: Mapping[str, Any]) -> Engagement:
@@ -101,6 +105,8 @@ class Profile:
     `country`: ISO 3166 alpha-2 in the default model. `annual_revenue`: in the model's currency (USD in the
     default). `attributes`: custom fields, read by rules on `attributes.<name>`. `nurture_started_at`: when
     the contact entered nurturing, if known; otherwise nurturing starts at its first engagement in the log.
+    `nurture_withheld`: why the contact is not nurtured (a withdrawn consent), or None: the standard handoff,
+    which follows nurturing, does not fire while it is set.
     """
 
     email: str | None = None
@@ -112,3 +118,4 @@ class Profile:
     annual_revenue: float | None = None
     nurture_started_at: datetime | None = None
     attributes: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    nurture_withheld: str | None = None

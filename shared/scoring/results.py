@@ -48,7 +48,9 @@ class EngagementLine(NamedTuple):
 
     `raw`: the rule's points. `awarded`: what the event earned when it happened, after the rule's caps; `cap`
     names the cap that reduced it (`once`, `max_per_day`, `max_lifetime`) or is None. `points`: `awarded`
-    after the group's decay as of the score's `as_of`: what this line contributes to the total.
+    after the group's decay as of the score's `as_of`: what this line contributes to the total. `excluded`: why
+    the engagement earned nothing although the rule matched it (the caller withheld it: a withdrawn consent);
+    then `awarded` and `points` are 0 and it counted toward no cap.
     """
 
     rule_id: str
@@ -60,6 +62,7 @@ class EngagementLine(NamedTuple):
     awarded_hundredths: int
     points_hundredths: int
     cap: str | None
+    excluded: str | None = None
 
     @property
     def occurred_at(self) -> datetime:
@@ -239,6 +242,7 @@ class Score:
                         "awarded": e.awarded,
                         "points": e.points,
                         "cap": e.cap,
+                        "excluded": e.excluded,
                     }
                     for e in self.engagement_lines
                 ],

@@ -69,10 +69,42 @@ class SegmentCampaign(Payload):
         return {key: value for key, value in self.model_dump().items() if value is not None}
 
 
+_CONSENT_FLAGS = {"true": True, "false": False}
+
+
+def _consent_flags(value: Any) -> dict[str, bool]:
+    """Each category's preference that is true or false (a boolean, or its text as some CMPs send it); any
+    other value says nothing, so it is left out."""
+    if not isinstance(value, dict):
+        return {}
+    flags: dict[str, bool] = {}
+    for name, flag in value.items():
+        if isinstance(flag, str):
+            flag = _CONSENT_FLAGS.get(flag.strip().lower())
+        if isinstance(name, str) and name and isinstance(flag, bool):
+            flags[name] = flag
+    return flags
+
+
+class SegmentConsent(Payload):
+    """`context.consent`, Segment Consent Management's consent object: `categoryPreferences` maps each consent
+    category (the CMP's category id, e.g. `Advertising`, `Analytics`) to true or false. Consent is context: a
+    malformed object or preference says nothing (and is dropped), never losing the call."""
+
+    category_preferences: Annotated[dict[str, bool], BeforeValidator(_consent_flags)] = Field(
+        default_factory=dict, alias="categoryPreferences"
+    )
+
+    def data(self) -> dict[str, Any]:
+        """What travels in the canonical event's `data.consent`: Segment's shape, only when it said something."""
+        return {"categoryPreferences": dict(self.category_preferences)} if self.category_preferences else {}
+
+
 class SegmentContext(Payload):
     page: SegmentPage = Field(default_factory=SegmentPage)
     traits: Obj = Field(default_factory=dict)
     campaign: Annotated[SegmentCampaign, BeforeValidator(_object_or_nothing)] = Field(default_factory=SegmentCampaign)
+    consent: Annotated[SegmentConsent, BeforeValidator(_object_or_nothing)] = Field(default_factory=SegmentConsent)
 
 
 class SegmentProperties(Payload):
@@ -113,18 +145,24 @@ def normalize_message(vendor: str, event: VendorEvent, context: DeliveryContext)
     message = read(SegmentMessage, event.payload)
     kind = event.payload["type"]
     subject = _subject(message)
+    # Any call may carry the person's consent (`context.consent`): it travels as `data.consent` when it says
+    # something, for the lead domain to keep (config/consent.json maps its categories to purposes)
+    consent = message.context.consent.data()
+    said = {"consent": consent} if consent else {}
     if kind == "identify":
-        data = {"traits": message.traits, "anonymous_id": message.anonymous_id}
+        data = {"traits": message.traits, "anonymous_id": message.anonymous_id, **said}
         return canonical(vendor, event, context, EventType.CONTACT_UPSERTED, subject, data)
     if kind == "alias":
-        data = {"previous_id": message.previous_id, "user_id": message.user_id}
+        data = {"previous_id": message.previous_id, "user_id": message.user_id, **said}
         return canonical(vendor, event, context, EventType.CONTACT_UPSERTED, subject, data)
     if kind == "group":
         group = Subject(
             contact_id=subject.contact_id, account_id=qualified("segment", message.group_id), email=subject.email
         )
-        return canonical(vendor, event, context, EventType.ACCOUNT_UPSERTED, group, {"traits": message.traits})
-    return canonical(vendor, event, context, EventType.ENGAGEMENT_RECORDED, subject, _engagement(kind, message))
+        data = {"traits": message.traits, **said}
+        return canonical(vendor, event, context, EventType.ACCOUNT_UPSERTED, group, data)
+    data = _engagement(kind, message) | said
+    return canonical(vendor, event, context, EventType.ENGAGEMENT_RECORDED, subject, data)
 
 
 def _subject(message: SegmentMessage) -> Subject:
