@@ -9,6 +9,11 @@ to the function at all goes to the rule's dead-letter queue, as EventBridge does
 Every event put on the bus is also recorded for `/_local/events`, numbered by `seq` (0, 1, 2, ... for the life
 of the hub); the latest `events_kept` are kept, as JSON text (a third of the parsed form's memory), so a hub
 that runs for days holds a bounded amount.
+
+The events of the hub's own sources are archived as well, as the bus's EventBridge archive keeps them
+(`infra/events.py`), for `make replay` (`local_runtime.replay`): each with its own time, for the dev stage's
+retention, and at most `archive_kept` of them (the oldest dropped first). The archive shares each event's text
+with the recorded window, so it costs memory only for the events older than that window.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local_runtime.provision import Provisioned, RuleTap
@@ -32,6 +38,8 @@ log = logging.getLogger("local_runtime.dispatcher")
 LAMBDA_ASYNC_RETRIES = 2
 RETRY_DELAY_SECONDS = 0.2  # Lambda waits about a minute, then two; locally the retries come quickly
 EVENTS_KEPT = 10_000  # recorded bus events kept for /_local/events; older ones are dropped
+ARCHIVE_KEPT = 50_000  # archived bus events kept for replays, at most (a few tens of MB); older ones are dropped
+ARCHIVE_RETENTION = timedelta(days=14)  # the dev stage's archive retention (`infra/config.py`)
 
 Invoke = Callable[[Function, dict[str, Any]], Any]
 Handle = Callable[[dict[str, Any]], None]
@@ -46,6 +54,78 @@ class RecordedEvents:
     events: list[tuple[int, dict[str, Any]]]
 
 
+@dataclass(frozen=True)
+class ArchivedEvent:
+    archived_at: float  # when it was archived (epoch seconds): what retention counts from
+    time: datetime  # the event's own `time` (PutEvents' Time; the hub's publishers set the event's occurred_at)
+    text: str  # the event as delivered, as JSON
+
+
+class LocalArchive:
+    """The bus's archive, as EventBridge keeps one: every event of `sources` put on the bus, with its own time,
+    kept `retention` after it was archived and at most `kept` of them. Replays read it by the events' time."""
+
+    def __init__(
+        self,
+        sources: Collection[str],
+        kept: int = ARCHIVE_KEPT,
+        retention: timedelta = ARCHIVE_RETENTION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if kept < 1:
+            raise ValueError(f"an archive keeps at least 1 event, not {kept}")
+        self.sources = frozenset(sources)
+        self.kept = kept
+        self.retention = retention
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._events: deque[ArchivedEvent] = deque(maxlen=kept)  # in archiving order
+
+    def add(self, event: dict[str, Any], text: str) -> bool:
+        """Archive `event` (its JSON `text`) if its source is archived; False when it is not."""
+        if event.get("source") not in self.sources:
+            return False
+        now = self._clock()
+        archived = ArchivedEvent(now, _event_time(event.get("time"), now), text)
+        with self._lock:
+            self._events.append(archived)
+            horizon = now - self.retention.total_seconds()
+            while self._events and self._events[0].archived_at < horizon:
+                self._events.popleft()
+        return True
+
+    def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The archived events whose time is at or after `start` and before `end` (as EventBridge's replay
+        window), by time (those of the same time in archiving order)."""
+        with self._lock:
+            horizon = self._clock() - self.retention.total_seconds()
+            window = [e for e in self._events if start <= e.time < end and e.archived_at >= horizon]
+        window.sort(key=lambda archived: archived.time)
+        return [json.loads(archived.text) for archived in window]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._events)
+
+    def oldest_time(self) -> datetime | None:
+        """The time of the earliest event still archived (None when it holds none)."""
+        with self._lock:
+            return min((archived.time for archived in self._events), default=None)
+
+
+def _event_time(value: Any, archived_at: float) -> datetime:
+    """An event's `time` ("2026-05-01T10:00:00Z", as EventBridge delivers it); when it has none that parses,
+    the moment it was archived."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(archived_at, UTC)
+
+
 class EventDispatcher:
     def __init__(
         self,
@@ -54,6 +134,7 @@ class EventDispatcher:
         invoke: Invoke,
         poll_seconds: int = 1,
         events_kept: int = EVENTS_KEPT,
+        archive_kept: int = ARCHIVE_KEPT,
     ) -> None:
         if events_kept < 1:
             raise ValueError(f"events_kept must be at least 1, not {events_kept}")
@@ -67,6 +148,12 @@ class EventDispatcher:
         self._events: deque[tuple[str, str]] = deque(maxlen=events_kept)  # (detail-type, the event as JSON)
         self._next_seq = 0
         self._redrive_stream: Callable[[DeadLetter], bool] | None = None
+        self.archive = LocalArchive(provisioned.catalog.event_sources, kept=archive_kept)
+
+    @property
+    def taps(self) -> list[RuleTap]:
+        """The catalog's rules on the bus, each with its function (what a replay delivers to)."""
+        return list(self._provisioned.taps)
 
     def start(self) -> None:
         workers: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
@@ -98,10 +185,11 @@ class EventDispatcher:
         return RecordedEvents(oldest, last, wanted)
 
     def _remember(self, event: dict[str, Any]) -> None:
-        recorded = (str(event.get("detail-type")), json.dumps(event, separators=(",", ":")))
+        text = json.dumps(event, separators=(",", ":"))
         with self._lock:
-            self._events.append(recorded)
+            self._events.append((str(event.get("detail-type")), text))
             self._next_seq += 1
+        self.archive.add(event, text)
 
     def _poll(self, queue_url: str, handle: Handle) -> None:
         while not self._stop.is_set():

@@ -31,6 +31,7 @@ class InMemorySyncStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, SyncedRecord] = {}
+        self._applied: dict[tuple[str, str], int] = {}  # (record key, event id) -> the version it stored
         self._audit: dict[str, list[AuditEntry]] = {}
         self._links: dict[tuple[str, str, str], str] = {}
         self._conflicts: dict[str, Conflict] = {}
@@ -38,6 +39,13 @@ class InMemorySyncStore:
 
     def record(self, key: str) -> SyncedRecord | None:
         return self._records.get(key)
+
+    def record_and_applied(self, key: str, event_id: str) -> tuple[SyncedRecord | None, int | None]:
+        with self._lock:
+            return self._records.get(key), self._applied.get((key, event_id))
+
+    def applied(self, key: str, event_id: str) -> bool:
+        return (key, event_id) in self._applied
 
     def records(self, keys: Sequence[str]) -> dict[str, SyncedRecord]:
         return {k: self._records[k] for k in keys if k in self._records}
@@ -51,11 +59,16 @@ class InMemorySyncStore:
         audit: Sequence[AuditEntry] = (),
         conflicts: Sequence[Conflict] = (),
         links: Sequence[Link] = (),
+        applied: str | None = None,
     ) -> SyncedRecord:
         with self._lock:
             held = self._records.get(record.key)
             if (held.version if held else 0) != record.version:
                 raise StaleRecord(record.key)
+            if applied is not None:
+                if (record.key, applied) in self._applied:
+                    raise StaleRecord(f"event {applied} on record {record.key} was decided on already")
+                self._applied[(record.key, applied)] = record.version + 1
             stored = replace(record, version=record.version + 1)
             self._records[record.key] = stored
             entries = self._audit.setdefault(record.key, [])

@@ -11,6 +11,7 @@ from shared.finance.alert_notices import budget_alert_email
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
+from shared.replayed_events import told_once_not_on_replay
 from shared.wiring import budget_alert_channels
 
 environment = environment_of(__name__)
@@ -21,6 +22,7 @@ config, channels = budget_alert_channels(environment)
 @traced
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
+@told_once_not_on_replay
 @event_parser(model=FinanceEvent, envelope=envelopes.EventBridgeEnvelope)
 def handler(event: FinanceEvent, context: LambdaContext) -> dict[str, Any]:
     message = budget_alert_email(event, config)

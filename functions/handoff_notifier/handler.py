@@ -11,6 +11,7 @@ from shared.events.handoff_events import HandoffEvent
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
+from shared.replayed_events import told_once_not_on_replay
 from shared.wiring import handoff_notifier
 
 environment = environment_of(__name__)
@@ -21,6 +22,7 @@ notifier = handoff_notifier(environment)
 @traced
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
+@told_once_not_on_replay
 @event_parser(model=HandoffEvent, envelope=envelopes.EventBridgeEnvelope)
 def handler(event: HandoffEvent, context: LambdaContext) -> dict[str, Any]:
     sent = notifier.notify(event)

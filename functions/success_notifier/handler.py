@@ -11,6 +11,7 @@ from shared.events.success_events import SuccessEvent
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
+from shared.replayed_events import told_once_not_on_replay
 from shared.success.alerts import intervention_alerts
 from shared.wiring import success_alert_channels
 
@@ -22,6 +23,7 @@ model, accounts, channels = success_alert_channels(environment)
 @traced
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
+@told_once_not_on_replay
 @event_parser(model=SuccessEvent, envelope=envelopes.EventBridgeEnvelope)
 def handler(event: SuccessEvent, context: LambdaContext) -> dict[str, Any]:
     if event.tenant_id is None:

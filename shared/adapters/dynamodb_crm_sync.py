@@ -11,9 +11,12 @@ Items:
 - a conflict: `pk` = `CONFLICT#<conflict_id>`, `sk` = `CONFLICT`; `body`, and for the `by-status` index
   `conflict_status` (open, resolved) and `flagged_sort` = `<flagged_at>#<conflict_id>`.
 - a reconciliation checkpoint: `pk` = `CHECKPOINT#<crm>#<kind>`, `sk` = `CHECKPOINT`; `until` (ISO).
+- a bus event decided on the record: `pk` = the record's, `sk` = `APPLIED#<event id>`; `version`: the record's
+  version the decision's commit stored. Read with the record (one BatchGetItem of both) before deciding; erased
+  with the record's partition.
 
 `commit` is one PutItem of the record on condition of its version when it writes nothing else, otherwise one
-TransactWriteItems of the record (same condition) with its audit entries, conflicts and links.
+TransactWriteItems of the record (same condition) with its audit entries, conflicts, links and event marker.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from shared.crm.records import CrmCopy, FieldState, SyncedRecord, parse_record_k
 from shared.crm.store import AuditPage, ConflictPage, InvalidCursor
 
 RECORD = "RECORD"
+APPLIED = "APPLIED#"
 BATCH_GET = 100
 MAX_PAGE = 200
 
@@ -61,6 +65,29 @@ class DynamoDbSyncStore:
     def record(self, key_: str) -> SyncedRecord | None:
         item = self._client.get_item(TableName=self._table, Key=key(f"RECORD#{key_}", RECORD), ConsistentRead=True)
         return _record(plain(item["Item"])) if "Item" in item else None
+
+    def record_and_applied(self, key_: str, event_id: str) -> tuple[SyncedRecord | None, int | None]:
+        record_key_, marker_key = key(f"RECORD#{key_}", RECORD), key(f"RECORD#{key_}", APPLIED + event_id)
+        pending: dict[str, Any] = {self._table: {"Keys": [record_key_, marker_key], "ConsistentRead": True}}
+        record, applied = None, None
+        while pending:
+            answer = self._client.batch_get_item(RequestItems=pending)
+            for item in answer.get("Responses", {}).get(self._table, []):
+                if item["sk"]["S"] == RECORD:
+                    record = _record(plain(item))
+                else:
+                    applied = int(item["version"]["N"])
+            pending = answer.get("UnprocessedKeys") or {}
+        return record, applied
+
+    def applied(self, key_: str, event_id: str) -> bool:
+        found = self._client.get_item(
+            TableName=self._table,
+            Key=key(f"RECORD#{key_}", APPLIED + event_id),
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+        )
+        return "Item" in found
 
     def records(self, keys: Sequence[str]) -> dict[str, SyncedRecord]:
         found: dict[str, SyncedRecord] = {}
@@ -90,10 +117,11 @@ class DynamoDbSyncStore:
         audit: Sequence[AuditEntry] = (),
         conflicts: Sequence[Conflict] = (),
         links: Sequence[Link] = (),
+        applied: str | None = None,
     ) -> SyncedRecord:
         stored = replace(record, version=record.version + 1)
         item = _record_item(stored)
-        if not (audit or conflicts or links):
+        if not (audit or conflicts or links or applied):
             try:
                 put_at_version(self._client, self._table, item, record.version)
             except VersionConflict:
@@ -113,6 +141,15 @@ class DynamoDbSyncStore:
         for link in links:
             item_ = {"pk": _link_pk(link.crm, link.kind, link.crm_id), "sk": "LINK", "record_key": link.record_key}
             writes.append(_put(self._table, item_, f"link {link.crm} {link.crm_id}"))
+        if applied:
+            marker = {"pk": f"RECORD#{record.key}", "sk": APPLIED + applied, "version": stored.version}
+            what = f"event {applied} on record {record.key}"
+            put = {
+                "TableName": self._table,
+                "Item": serialize(marker),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            writes.append(ConditionalWrite({"Put": put}, what, lambda _: f"{what} was decided on already"))
         transact(self._client, writes, StaleRecord)
         return stored
 

@@ -94,7 +94,7 @@ class Deal:
     amount: Money | None
     people: People
     won_at: datetime | None
-    events: int = 1
+    events: int = 1  # the reports folded in that changed it (a redelivered or replayed one is not counted)
     version: int = 0
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -286,6 +286,8 @@ class AttributionService:
         for _ in range(MAX_ATTEMPTS):
             stored = self.store.deal(report.deal_id)
             deal = Deal.first(report) if stored is None else stored.folded(report)
+            if stored is not None and replace(deal, events=stored.events) == stored:
+                return stored  # a report it holds already (a redelivery, a replay): nothing to count or write
             try:
                 return self.store.save_deal(deal)
             except StaleDeal:
@@ -320,7 +322,12 @@ class AttributionService:
         now would (`reattribution.rebuilt`: its identity, amounts and people kept), and replaces it when
         anything but `recorded_at` differs, its month's totals moved by the difference in the same write.
         "changed" (replaced), "unchanged" (nothing written) or "stale": the stored conversion is not `conversion`
-        any more (replaced or re-credited since it was read; read it again). Publishes nothing."""
+        any more (replaced or re-credited since it was read; read it again). Publishes nothing.
+
+        A conversion credited to someone since erased is left as it is: their touches are gone from the lead
+        store, so a rebuilt journey would lose them and move the campaign totals the erasure kept."""
+        if conversion.people_erased:
+            return UNCHANGED
         latest = self.store.latest_fit()
         new = rebuilt(conversion, self.leads, self.config, self._half_life, latest, self._clock.now())
         if unchanged(conversion, new):

@@ -60,6 +60,8 @@ CRM_SYNC = Table(
         "a conflict: get pk=CONFLICT#<id>, sk=CONFLICT; conflicts of a status, newest first: query by-status "
         "(conflict_status=open|resolved) on flagged_sort, descending",
         "until when reconciliation compared a CRM's objects: get pk=CHECKPOINT#<crm>#<kind>, sk=CHECKPOINT",
+        "a bus event decided on a record once: batch get pk=RECORD#<kind>:<hub_id>, sk=RECORD and "
+        "sk=APPLIED#<event id> before deciding; the marker is a conditional put in the commit's transaction",
     ),
 )
 

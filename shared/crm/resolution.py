@@ -112,11 +112,15 @@ def hub_change(
     record: SyncedRecord, hub_field: str, value: str | None, at: datetime, mappings: CrmMappings, actor: str
 ) -> Decision:
     """How a change the hub made (a lead's score, a handoff's owner, an account's health) settles against the
-    record: applied unless the record holds a later value (a CRM's change made after it)."""
+    record: applied unless the record holds a later value (a CRM's change made after it, audited as kept); a
+    value the hub itself changed later already supersedes it (a redelivered, replayed or late event of the
+    hub's: nothing lost, nothing to audit)."""
     state = record.fields.get(hub_field)
     held = state.value if state else None
     if state is not None and value == held:
         return Decision(hub_field, Outcome.UNCHANGED, "same_value", HUB, at, held, value, actor)
+    if state is not None and state.source == HUB and at < state.modified_at:
+        return Decision(hub_field, Outcome.UNCHANGED, "superseded", HUB, at, held, value, actor)
     outcome = _later(state, HUB, at, mappings)
     tie = state is not None and state.modified_at == at and state.source != HUB
     rule = "tie_break" if tie else SyncRule.LAST_MODIFIED_WINS.value

@@ -4,9 +4,11 @@ let a person resolve a conflict, and reconcile what changed in each CRM with the
 Every decision is made on the synced record, read and stored at a version: two functions deciding on one
 record at once cannot both win (the loser reads again and decides again). A decision's audit entries, a
 flagged conflict and the links to CRM records are stored with the record, all or nothing. What must go out is
-never carried in a message: after any decision, each CRM whose copy differs from the record gets a notice, and
-the writer writes the record's latest values. A notice lost or repeated is harmless; a retried event finds
-the record decided and sends its notices again."""
+never carried in a message: after any decision that changed the record, each CRM whose copy differs from it
+gets a notice, and the writer writes the record's latest values. A notice lost or repeated is harmless. A bus
+event is decided once: recorded with the commit, a redelivery of it (a delivery that failed after committing)
+sends the notices again while that commit is the record's latest, and a replay changes nothing and tells no
+CRM anything again."""
 
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ RECONCILE_PAGE = 200
 RECONCILE_PAGES = 50
 RECONCILED_KINDS: tuple[ObjectKind, ...] = ("contact", "account", "deal")
 PERSON = "person"
+DUPLICATE = "duplicate event; decided once already"
 # How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
 WRITE_IN_FLIGHT = timedelta(seconds=60)
 
@@ -200,14 +203,19 @@ class SyncService:
 
     # ------------------------------------------------------------------------------------------ a CRM's changes
 
-    def crm_changed(self, report: CrmReport) -> Decided:
+    def crm_changed(self, report: CrmReport, once: bool = True) -> Decided:
         """A CRM reports a record's fields: each mapped field settles by its rule; a critical field both sides
-        changed is flagged; the hub's own writes coming back are recognized and dropped."""
+        changed is flagged; the hub's own writes coming back are recognized and dropped. `once`: the report is a
+        bus event's (its `cause`), decided on once (`_decide`)."""
         key = self.store.linked(report.crm, report.kind, report.crm_id) or self._known_key(report)
         if key is None:
             return Decided(None, note=f"{report.crm} {report.kind} {report.crm_id} is no record the hub syncs")
         linked = self.store.record(key)
         if linked is not None and linked.merged_into is not None:
+            if once and self.store.applied(key, report.cause):
+                # decided on this record before it was merged away (a replay): its survivor has it already, and
+                # the merged record writes nothing any more
+                return Decided(key, note=DUPLICATE)
             key = linked.merged_into
         parsed = parse_record_key(key)
         assert parsed is not None
@@ -259,7 +267,7 @@ class SyncService:
             return record, decisions, conflicts
 
         link = Link(report.crm, kind, report.crm_id, key)
-        return self._decide(key, kind, hub_id, decide, report.cause, links=(link,), source_crm=report.crm)
+        return self._decide(key, kind, hub_id, decide, report.cause, links=(link,), source_crm=report.crm, once=once)
 
     def _known_key(self, report: CrmReport) -> str | None:
         """A CRM record the hub has not linked yet: the lead (or account) the lead domain knows it as."""
@@ -336,7 +344,15 @@ class SyncService:
             record = record.with_conflict(conflict.hub_field, None)
             return record, [decision], [resolved]
 
-        self._decide(conflict.record_key, conflict.kind, conflict.hub_id, decide, f"conflict:{conflict_id}", links=())
+        self._decide(
+            conflict.record_key,
+            conflict.kind,
+            conflict.hub_id,
+            decide,
+            f"conflict:{conflict_id}",
+            links=(),
+            once=False,  # a resolution is settled once by the conflict's status, not by a bus event's id
+        )
         return resolved
 
     # ------------------------------------------------------------------------------------------ deciding
@@ -350,9 +366,26 @@ class SyncService:
         cause: str,
         links: Sequence[Link],
         source_crm: CrmName | None = None,
+        once: bool = True,
     ) -> Decided:
+        """Decide `decide` on the record as stored, commit what changed and tell the CRMs whose copy differs.
+        `once`: `cause` is the id of a bus event, decided on once: it is recorded with the commit that changed the
+        record, and a redelivery or a replay of it changes nothing and audits nothing. A decision that changed
+        nothing records nothing (deciding it again changes nothing either) and tells no CRM: every commit tells
+        them of itself, so a replay tells them nothing again, even of a write a CRM keeps refusing (its notices
+        are in the dead-letter queue, for a redrive)."""
         for attempt in range(ATTEMPTS):
-            stored = self.store.record(key) or SyncedRecord(kind, hub_id)
+            if once:
+                found, decided_version = self.store.record_and_applied(key, cause)
+                if decided_version is not None:
+                    stored = found or SyncedRecord(kind, hub_id)
+                    # The delivery that committed may have failed before telling the CRMs: told now, unless another
+                    # commit followed (which told them of itself)
+                    notices = self._notify(stored) if stored.version == decided_version else []
+                    return Decided(key, [], notices, [], note=DUPLICATE)
+            else:
+                found = self.store.record(key)
+            stored = found or SyncedRecord(kind, hub_id)
             record, decisions, conflicts = decide(stored)
             now = self._clock.now()
             audit = [AuditEntry.of(key, d, now, cause) for d in decisions if d.outcome in AUDITED]
@@ -370,13 +403,14 @@ class SyncService:
             if changed:
                 self.publish(events)
                 try:
-                    record = self.store.commit(record, audit, conflicts, new_links)
+                    record = self.store.commit(record, audit, conflicts, new_links, applied=cause if once else None)
                 except StaleRecord:
                     if attempt == ATTEMPTS - 1:
                         raise
                     continue
-            notices = self._notify(record)
-            return Decided(key, decisions, notices, events if changed else [])
+            if not changed:
+                return Decided(key, decisions, [], [])
+            return Decided(key, decisions, self._notify(record), events)
         raise AssertionError("unreachable")
 
     def _notify(self, record: SyncedRecord) -> list[ChangeNotice]:
@@ -614,7 +648,7 @@ class SyncService:
         report = CrmReport(
             crm, kind, snapshot.crm_id, dict(snapshot.fields), snapshot.modified_at, None, email, cause, True
         )
-        decided = self.crm_changed(report)
+        decided = self.crm_changed(report, once=False)  # a run's cause is no bus event's: compared by content
         if decided.record_key is None:
             tally["unlinked"] += 1
         elif any(d.outcome is Outcome.CONFLICT for d in decided.decisions):

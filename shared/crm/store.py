@@ -34,6 +34,15 @@ class ConflictPage:
 class SyncStore(Protocol):
     def record(self, key: str) -> SyncedRecord | None: ...
 
+    def record_and_applied(self, key: str, event_id: str) -> tuple[SyncedRecord | None, int | None]:
+        """The stored record (None: absent) and, when a commit of it recorded the event as decided on already
+        (`commit(applied=)`), the version that commit stored (else None), in one read."""
+        ...
+
+    def applied(self, key: str, event_id: str) -> bool:
+        """Whether a commit of the record recorded the event as decided on already (`commit(applied=)`)."""
+        ...
+
     def records(self, keys: Sequence[str]) -> dict[str, SyncedRecord]:
         """The stored records among `keys` (absent ones left out), read in as few calls as the store allows."""
         ...
@@ -48,10 +57,12 @@ class SyncStore(Protocol):
         audit: Sequence[AuditEntry] = (),
         conflicts: Sequence[Conflict] = (),
         links: Sequence[Link] = (),
+        applied: str | None = None,
     ) -> SyncedRecord:
         """Store the record at `record.version + 1` on condition that the stored one is at `record.version`
-        (absent for 0), with its audit entries, conflicts (new or updated) and links, all or nothing. Raises
-        StaleRecord when the condition fails. Returns the record as stored."""
+        (absent for 0), with its audit entries, conflicts (new or updated) and links, and the id of the bus event
+        it decided (`applied`: recorded once, so a redelivery or a replay of it is known), all or nothing.
+        Raises StaleRecord when the condition fails. Returns the record as stored."""
         ...
 
     def audit(self, key: str, cursor: str | None = None, limit: int = 50) -> AuditPage:
