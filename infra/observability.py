@@ -1,5 +1,6 @@
 """Alarms (dead-letter depth, function errors, throttles and error log lines, API 5XX and latency) to one
-encrypted SNS topic, and one dashboard for the API, the functions, the work queues and the dead-letter queues.
+encrypted SNS topic, and one dashboard for the API, the functions, the business figures (`infra/business_view.py`),
+the work queues and the dead-letter queues.
 
 The topic is in the main stack (`AlarmTopic`; people subscribe to it, so it stays where it is). The alarms, the
 log metric filters they count and the dashboard are in the stage's monitoring stack (`Monitoring`): one of each
@@ -17,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.business_view import business_widgets
 from infra.config import METRICS_NAMESPACE, StageConfig, pascal
 from infra.security import Keys
 from shared import handoff_metrics
@@ -258,6 +260,8 @@ class Monitoring(Construct):
             ),
         )
         dashboard.add_widgets(*self._speed_to_lead())
+        for row in business_widgets(self, self._cfg.name, self._catalog):
+            dashboard.add_widgets(*row)
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Dead-letter queue depth",

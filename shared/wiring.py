@@ -51,15 +51,17 @@ if TYPE_CHECKING:
 
 def webhook_ingest(environment: FunctionEnvironment, vendors: Mapping[str, Vendor] | None = None) -> WebhookIngest:
     from shared.adapters.secrets import SecretsManagerSecretSource
+    from shared.webhooks.delivery_metrics import CountedDeliveryLedger
     from shared.webhooks.ingest import WebhookIngest
     from shared.webhooks.registry import VENDORS
 
+    vendors = VENDORS if vendors is None else vendors
     return WebhookIngest(
-        vendors=VENDORS if vendors is None else vendors,
+        vendors=vendors,
         secrets=SecretsManagerSecretSource(
             environment.secret(WEBHOOK_SIGNING_SECRETS.name), boto3.client("secretsmanager")
         ),
-        ledger=delivery_ledger(environment),
+        ledger=CountedDeliveryLedger(delivery_ledger(environment), vendors),  # deliveries by vendor and outcome
         clock=WallClock(),
     )
 
@@ -94,6 +96,7 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
     from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.business_metrics import CountedPublisher
     from shared.events.lead_events import LEAD_EVENT_SOURCE
     from shared.leads.scoring_models import ScoringModels
     from shared.leads.service import LeadService
@@ -103,7 +106,9 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
     table = environment.table(LEADS.name)
     return LeadService(
         repository=DynamoDbLeadRepository(dynamodb, table),
-        publisher=EventBridgePublisher(boto3.client("events"), environment.bus_name, LEAD_EVENT_SOURCE),
+        publisher=CountedPublisher(
+            EventBridgePublisher(boto3.client("events"), environment.bus_name, LEAD_EVENT_SOURCE)
+        ),
         models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         clock=SystemClock(),
     )
@@ -258,6 +263,7 @@ def success_service(environment: FunctionEnvironment) -> HealthService:
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
     from shared.adapters.dynamodb_success import DynamoDbHealthStore
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.business_metrics import CountedPublisher
     from shared.events.success_events import SUCCESS_EVENT_SOURCE
     from shared.success.accounts import LeadStoreAccounts
     from shared.success.intervention_service import InterventionService
@@ -268,7 +274,9 @@ def success_service(environment: FunctionEnvironment) -> HealthService:
     store = DynamoDbHealthStore(dynamodb, environment.table(SUCCESS.name))
     accounts = LeadStoreAccounts(DynamoDbLeadRepository(dynamodb, environment.table(LEADS.name)))
     model = load_health_model()
-    publisher = EventBridgePublisher(boto3.client("events"), environment.bus_name, SUCCESS_EVENT_SOURCE)
+    publisher = CountedPublisher(
+        EventBridgePublisher(boto3.client("events"), environment.bus_name, SUCCESS_EVENT_SOURCE)
+    )
     return HealthService(
         store=store,
         accounts=accounts,
@@ -310,6 +318,7 @@ def crm_sync_service(environment: FunctionEnvironment, queue: bool = False) -> S
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
     from shared.adapters.sqs_change_queue import SqsChangeQueue
+    from shared.business_metrics import CountedPublisher
     from shared.crm.lead_directory import LeadStoreDirectory, NoDirectory
     from shared.crm.mappings import load_crm_mappings
     from shared.crm.ports import HubDirectory
@@ -325,7 +334,7 @@ def crm_sync_service(environment: FunctionEnvironment, queue: bool = False) -> S
         explain = lead_service(environment).score_of if environment.function.publishes_events else None
         directory = LeadStoreDirectory(repository, explain)
     publisher = (
-        EventBridgePublisher(boto3.client("events"), environment.bus_name, SYNC_EVENT_SOURCE)
+        CountedPublisher(EventBridgePublisher(boto3.client("events"), environment.bus_name, SYNC_EVENT_SOURCE))
         if environment.function.publishes_events
         else None
     )

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import business_metrics
 from shared.finance.api_views import finance_problem, spend_body_lines, spend_view
 from shared.finance.budget_engine import budget_view
 from shared.finance.listing import SpendRange, spend_page
@@ -15,6 +16,7 @@ from shared.finance.periods import parse_period
 from shared.finance.service import SpendIdConflict
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
+from shared.http.caller import caller_of
 from shared.http.errors import Conflict, NotFound, json_response
 from shared.observability import logger, metrics, traced
 from shared.wiring import finance_service
@@ -33,6 +35,8 @@ def record_spend(body: Annotated[dict[str, Any], Body()]) -> Response[Any]:
         except SpendIdConflict as exc:
             raise Conflict(str(exc), conflicts=exc.conflicts) from None
     metrics.add_metric(name="SpendLinesRecorded", unit="Count", value=len(recorded.created))
+    for period in sorted({str(entry.line.period) for entry in recorded.created}):
+        business_metrics.record_budget(service.figures(period), service.config.department_ids)
     lines = [spend_view(entry, service.config.company_currency) for entry in [*recorded.created, *recorded.existing]]
     return json_response(201 if recorded.created else 200, {"lines": lines})
 
@@ -72,9 +76,9 @@ def put_fx(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[str,
 
 
 def put_budget(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    claims = app.current_event.request_context.authorizer.claims or {}
+    by = caller_of(app.current_event.request_context.authorizer.claims).name
     with finance_problem():
-        stored = service.put_budget(period, body, str(claims.get("cognito:username") or "unknown"))
+        stored = service.put_budget(period, body, by)
         figures = service.figures(period)
     assert figures is not None
     return {"version": stored.version, **budget_view(figures)}

@@ -2,10 +2,12 @@
 since the last CSM touch, days past due, the windows signals fall out of) decay without a new signal; then
 evaluates the interventions whose time has come (the health after, the outcome)."""
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import business_metrics
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.wiring import success_service
@@ -18,9 +20,17 @@ service = success_service(environment_of(__name__))
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     night = service.now().date().isoformat()
-    recomputed = service.recompute_all(cause=f"nightly:{night}")
+    bands: Counter[str] = Counter()
+    recomputed = service.recompute_all(cause=f"nightly:{night}", progress=lambda tenant: bands.update(_band(tenant)))
+    business_metrics.record_health_bands(bands)
     evaluated = service.evaluate_interventions()
     metrics.add_metric(name="HealthRecomputed", unit="Count", value=recomputed)
     metrics.add_metric(name="InterventionsEvaluated", unit="Count", value=len(evaluated))
     logger.info("health recomputed", extra={"accounts": recomputed, "interventions": len(evaluated)})
     return {"accounts": recomputed, "interventions_evaluated": len(evaluated), "night": night}
+
+
+def _band(tenant_id: str) -> list[str]:
+    """The band the account's snapshot holds now (just saved by the recompute): the dashboard's accounts per band."""
+    stored = service.store.health(tenant_id)
+    return [stored.band] if stored is not None and stored.band else []
