@@ -82,8 +82,12 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-token: $(STAMP)  ## make -s token ROLE=admin, or make -s token CLIENT=<app client> : a client-credentials token
-	@$(PY) -m local_runtime.token $(if $(CLIENT),--client $(CLIENT),$(ROLE))
+# A person's access token with ROLE's groups (ROLE=sales,marketing: several), signed in as LOGIN (default
+# local-<groups>) with the verified EMAIL the pool's pre token generation trigger adds; or an app client's
+# client-credentials token with all its scopes (SCOPE=leads.read: only those), signed as the local hub checks them.
+# LOGIN and EMAIL count only from the command line (git and others read an EMAIL environment variable).
+token: $(STAMP)  ## make -s token ROLE=admin [LOGIN=<username>] [EMAIL=<email>], or make -s token CLIENT=<app client> [SCOPE=leads.read] : a client-credentials token
+	@$(PY) -m local_runtime.token $(if $(CLIENT),--client $(CLIENT) $(if $(SCOPE),--scope $(SCOPE)),$(ROLE) $(if $(filter command line,$(origin LOGIN)),--username $(LOGIN)) $(if $(filter command line,$(origin EMAIL)),--email $(EMAIL)))
 
 bench: $(STAMP)  ## speed and cost figures, as ratios against baselines measured in the same run
 	@$(PY) -m benchmarks
@@ -97,7 +101,7 @@ synth: $(STAMP) node_modules/.installed
 diff: $(STAMP) node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) diff -c stage=$(STAGE)
 
-# --all: the stage is three stacks (RevOpsHub-<stage>, -schemas, -monitoring); the CLI deploys the main one first.
+# --all: the stage's four stacks (RevOpsHub-<stage>, -routing, -schemas, -monitoring), the main one first.
 deploy: $(STAMP) node_modules/.installed  ## make deploy STAGE=dev (AWS credentials and a bootstrapped account needed)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy --all -c stage=$(STAGE)
 
@@ -122,15 +126,19 @@ url: $(STAMP)  ## the running local hub's URL: curl "$$(make -s url)/healthz"
 redrive: $(STAMP)  ## make redrive STAGE=dev QUEUE=<catalog queue name>: dead letters back to their function
 	$(PY) -m ops.redrive --stage $(STAGE) --queue $(QUEUE)
 
+# --all: the four stacks of the stage, the main one last (the others depend on it).
 destroy: $(STAMP) node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy --all -c stage=$(STAGE)
 
 clean:
 	rm -rf $(VENV) .lock-venv node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
 
-# STAGE is passed on only when given: without it, the local hub `make run` started replays its recorded events.
-replay: $(STAMP)  ## make replay FROM=<iso time> TO=<iso time> [TYPES=lead.scored,...] [TARGET=<rule>] [STAGE=dev|prod]
-	@$(PY) -m ops.replay $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(TYPES),--types $(TYPES)) $(if $(TARGET),--target $(TARGET)) $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE))
+# STAGE is passed on only when given: without it, the local hub `make run` started replays its archive. `--from=`:
+# a time ago such as -1h starts with a dash, which argparse would take for an option.
+replay: $(STAMP)  ## make replay [FROM=-1h|<iso time>] [TO=<iso time>] [TYPES=deal.won,...] [TARGET=<rule>] [STAGE=dev|prod]
+	@$(PY) -m ops.replay $(if $(FROM),--from=$(FROM)) $(if $(TO),--to=$(TO)) $(if $(TYPES),--types=$(TYPES)) $(if $(TARGET),--target=$(TARGET)) $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE))
 
-rotate-api-key: $(STAMP)  ## make rotate-api-key PARTNER=<name> STAGE=dev|prod [OVERLAP_HOURS=24] : a new key, the old one kept for the overlap
-	@$(PY) -m ops.rotate_api_key $(PARTNER) --stage $(STAGE) $(if $(OVERLAP_HOURS),--overlap-hours $(OVERLAP_HOURS))
+# STAGE is passed on only when given: without it, the partner's keys in the local hub `make run` started. The new
+# key's value alone goes to stdout (KEY=$$(make -s rotate-api-key PARTNER=...)), what happened to stderr.
+rotate-api-key: $(STAMP)  ## make rotate-api-key PARTNER=<name> [STAGE=dev|prod] [OVERLAP_HOURS=24] [EXPIRE_ONLY=1] : a new key, the old one kept for the overlap
+	@$(PY) -m ops.rotate_api_key $(PARTNER) $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE)) $(if $(OVERLAP_HOURS),--overlap-hours $(OVERLAP_HOURS)) $(if $(EXPIRE_ONLY),--expire-only)

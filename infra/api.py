@@ -1,5 +1,6 @@
-"""The REST API: Cognito for `/api/v1` routes, vendor signatures (checked in the function) for webhooks,
-per-domain throttling, JSON access logs, X-Ray and a regional WAF web ACL."""
+"""The REST API: Cognito access tokens for `/api/v1` routes (people by group, systems by OAuth scope), partners' API
+keys on partner routes, vendor signatures (checked in the function) for webhooks, per-domain throttling, JSON access
+logs, X-Ray, a regional WAF web ACL, and optionally a custom domain served with TLS 1.3 only."""
 
 from __future__ import annotations
 
@@ -7,18 +8,25 @@ import json
 import re
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_wafv2 as wafv2
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.config import StageConfig
+from infra.config import CustomDomain, StageConfig, pascal
 from infra.functions import DeployedFunction
+from shared.api_clients import ApiClients, Partner, load_api_clients, usage_plan_name
 from shared.catalog import DOMAIN_THROTTLES, STAGE_THROTTLE, Catalog, Group, Route, physical_name
+from shared.catalog.identity import pre_token_generation_trigger
+from shared.catalog.partners import takes_api_key
+from shared.catalog.scopes import RESOURCE_SERVER, Scope, SystemScopes, catalog_scopes, composed_domains
 
 _GROUP_DESCRIPTIONS = {
     Group.ADMIN: "Operates the hub: webhook delivery log, replays, configuration",
@@ -29,9 +37,16 @@ _GROUP_DESCRIPTIONS = {
     Group.PRODUCT: "Product analytics",
 }
 
-# Per source IP over five minutes, for the human-facing `/api/v1` routes only: vendors deliver
-# webhooks from a few addresses in retry storms that the per-method throttles already absorb.
+# Per source IP over five minutes, for the `/api/v1` routes only (people, systems and partners): vendors deliver
+# webhooks and trackers send events from a few addresses in bursts that the per-method throttles already absorb, so
+# the bulk of the 10,000 requests/s peak is never counted here. 3,000 is 10 requests/s from one address sustained for
+# five minutes: far above a person's clicking, a BI extract paging 200 leads a request, or any partner's plan rate
+# (`Api` refuses a partner whose plan would let it run into this limit).
 API_RATE_LIMIT_PER_5_MINUTES = 3000
+WAF_WINDOW_SECONDS = 300
+# Enhanced security policy: TLS 1.3 only, with its three AEAD cipher suites; STRICT checks SNI against the domain.
+TLS13_ONLY = apigateway.SecurityPolicy.TLS13_1_3_2025_09
+TLS13_ONLY_POLICY_NAME = "SecurityPolicy_TLS13_1_3_2025_09"
 
 # `$context` variables are quoted so every line is valid JSON for Logs Insights.
 ACCESS_LOG_FIELDS = {
@@ -54,6 +69,9 @@ ACCESS_LOG_FIELDS = {
     "sourceIp": "$context.identity.sourceIp",
     "userAgent": "$context.identity.userAgent",
     "user": "$context.authorizer.claims.sub",
+    "clientId": "$context.authorizer.claims.client_id",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "tlsVersion": "$context.tlsVersion",
     "xrayTraceId": "$context.xrayTraceId",
 }
 
@@ -72,15 +90,23 @@ class Api(Construct):
         cfg: StageConfig,
         catalog: Catalog,
         functions: Mapping[str, DeployedFunction],
+        clients: ApiClients | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._cfg = cfg
+        # The methods take their catalog's scopes; the resource server offers every scope of the hub's catalog, which
+        # config/api-clients.json is checked against (the same scopes unless a test synthesizes another catalog).
+        self.scopes = SystemScopes.of(catalog, composed_domains())
+        offered = catalog_scopes()
+        self.clients = clients or load_api_clients(known_scopes=offered.names)
         self.user_pool = self._user_pool()
+        self.pre_token_generation = self._pre_token_generation(catalog, functions)
         self.user_pool_client = self.user_pool.add_client(
             "ApiClient",
             user_pool_client_name=physical_name(cfg.name, "api-client"),
             auth_flows=cognito.AuthFlow(user_srp=True),
-            # The hub has no hosted UI: clients sign in with SRP and send the ID token as a bearer.
+            # People sign in with SRP (and MFA) and send the access token as a bearer: the methods' OAuth scopes
+            # make API Gateway refuse ID tokens. No hosted UI, so no OAuth flows on this client.
             disable_o_auth=True,
             generate_secret=False,
             prevent_user_existence_errors=True,
@@ -89,6 +115,14 @@ class Api(Construct):
             id_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.hours(12),
         )
+        self.resource_server = self._resource_server(offered)
+        # Cognito's token endpoint (`<domain>/oauth2/token`), where app clients trade their id and secret for a
+        # token. A prefix domain is unique per region: the account id keeps it so across accounts.
+        self.token_domain = self.user_pool.add_domain(
+            "TokenDomain",
+            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=f"revops-{cfg.name}-{Aws.ACCOUNT_ID}"),
+        )
+        self.app_clients = {client.name: self._app_client(client.name) for client in self.clients.clients}
         self.authorizer = apigateway.CognitoUserPoolsAuthorizer(
             self,
             "Authorizer",
@@ -111,6 +145,8 @@ class Api(Construct):
             rest_api_name=physical_name(cfg.name, "api"),
             description="RevOps Hub: vendor webhooks and the /api/v1 operations API",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # With a custom domain, only it serves the API: the execute-api URL would accept TLS 1.2.
+            disable_execute_api_endpoint=cfg.custom_domain is not None,
             # Every body reaches the function base64-encoded with its exact bytes: webhook signatures
             # are computed over the raw body, which any text re-encoding would break.
             binary_media_types=["*/*"],
@@ -158,11 +194,19 @@ class Api(Construct):
             self.methods[route.key] = self._method(route, functions[fn.name])
         for name in sorted({fn.name for fn, _ in catalog.routes}):
             self._allow_invoke(functions[name])
+        self.usage_plans = {partner.name: self._usage_plan(partner) for partner in self.clients.partners}
         self.web_acl = self._web_acl()
+        self.domain = self._custom_domain(cfg.custom_domain) if cfg.custom_domain else None
+        self._outputs()
 
     @property
     def stage(self) -> apigateway.Stage:
         return self.rest_api.deployment_stage
+
+    @property
+    def url(self) -> str:
+        """Where callers reach the stage: the custom domain when there is one, else the execute-api URL."""
+        return f"https://{self._cfg.custom_domain.name}/" if self._cfg.custom_domain else self.rest_api.url
 
     def _user_pool(self) -> cognito.UserPool:
         pool = cognito.UserPool(
@@ -175,6 +219,10 @@ class Api(Construct):
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True)
             ),
+            # Administrative access needs MFA (seed 000). Cognito's MFA setting is pool-wide, so it is required of
+            # every person, admins included: an optional MFA would need a trigger to keep admins without a TOTP
+            # device out of their group, and every account here reads customer data. TOTP only: SMS codes can be
+            # taken over with the phone number. App clients (client credentials) sign no one in, so MFA is moot there.
             mfa=cognito.Mfa.REQUIRED,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             password_policy=cognito.PasswordPolicy(
@@ -203,6 +251,130 @@ class Api(Construct):
                 precedence=precedence,
             )
         return pool
+
+    def _pre_token_generation(
+        self, catalog: Catalog, functions: Mapping[str, DeployedFunction]
+    ) -> DeployedFunction | None:
+        """The catalog's pre token generation trigger on the pool, at event version V2_0: Cognito runs it before it
+        issues a person's tokens and applies its answer to their access token too (V1_0 would reach the ID token
+        only); it never runs for an app client's client-credentials grant (V3_0 would). CDK lets Cognito, from
+        this pool only, invoke the function."""
+        trigger = pre_token_generation_trigger(catalog)
+        if trigger is None:
+            return None
+        deployed = functions[trigger.name]
+        self.user_pool.add_trigger(
+            cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, deployed.function, cognito.LambdaVersion.V2_0
+        )
+        return deployed
+
+    def _resource_server(self, offered: SystemScopes) -> cognito.UserPoolResourceServer:
+        """The API as an OAuth 2.0 resource server: one scope per domain and access the catalog's routes take."""
+        self._scope_objects = {
+            scope.name: cognito.ResourceServerScope(scope_name=scope.name, scope_description=_describe(scope, offered))
+            for scope in offered.scopes
+        }
+        return self.user_pool.add_resource_server(
+            "ResourceServer",
+            identifier=RESOURCE_SERVER,
+            user_pool_resource_server_name=physical_name(self._cfg.name, "api"),
+            scopes=list(self._scope_objects.values()),
+        )
+
+    def _app_client(self, name: str) -> cognito.UserPoolClient:
+        """A system's app client: client credentials only (no user ever signs in through it), a generated secret, the
+        scopes config/api-clients.json gives it."""
+        client = self.clients.client(name)
+        return self.user_pool.add_client(
+            f"AppClient{pascal(name)}",
+            user_pool_client_name=physical_name(self._cfg.name, f"client-{name}"),
+            generate_secret=True,
+            auth_flows=cognito.AuthFlow(user_srp=False, user_password=False, admin_user_password=False, custom=False),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[
+                    cognito.OAuthScope.resource_server(self.resource_server, self._scope_objects[scope])
+                    for scope in client.scopes
+                ],
+            ),
+            access_token_validity=Duration.minutes(client.access_token_minutes),
+            enable_token_revocation=True,
+            prevent_user_existence_errors=True,
+        )
+
+    def _usage_plan(self, partner: Partner) -> apigateway.UsagePlan:
+        """A partner's usage plan on the stage: its keys (issued by `make rotate-api-key`, never by CloudFormation, so a
+        rotation never fights a deploy) open the partner routes, at the plan's rate and within its quota."""
+        if partner.rate_per_second * WAF_WINDOW_SECONDS > API_RATE_LIMIT_PER_5_MINUTES:
+            raise ValueError(
+                f"partner {partner.name}: {partner.rate_per_second} requests/s would run into the WAF's limit of "
+                f"{API_RATE_LIMIT_PER_5_MINUTES} per address every {WAF_WINDOW_SECONDS} s; lower it or raise that"
+            )
+        return apigateway.UsagePlan(
+            self,
+            f"UsagePlan{pascal(partner.name)}",
+            name=usage_plan_name(self._cfg.name, partner.name),
+            description=partner.description,
+            throttle=apigateway.ThrottleSettings(rate_limit=partner.rate_per_second, burst_limit=partner.burst),
+            quota=apigateway.QuotaSettings(limit=partner.quota.limit, period=apigateway.Period(partner.quota.period)),
+            api_stages=[apigateway.UsagePlanPerApiStage(api=self.rest_api, stage=self.stage)],
+        )
+
+    def _custom_domain(self, domain: CustomDomain) -> apigateway.DomainName:
+        """The API at `https://<domain>/` (mapped at the root, so paths are the same as on execute-api), TLS 1.3
+        only. The API's own security policy is TLS 1.3 too: whichever of the two API Gateway negotiates with, TLS 1.2
+        and older are refused."""
+        cfn_api = self.rest_api.node.default_child
+        assert isinstance(cfn_api, apigateway.CfnRestApi)
+        cfn_api.security_policy = TLS13_ONLY_POLICY_NAME
+        cfn_api.endpoint_access_mode = apigateway.EndpointAccessMode.STRICT.value
+        name = apigateway.DomainName(
+            self,
+            "CustomDomain",
+            domain_name=domain.name,
+            certificate=acm.Certificate.from_certificate_arn(self, "CustomDomainCertificate", domain.certificate_arn),
+            endpoint_type=apigateway.EndpointType.REGIONAL,
+            security_policy=TLS13_ONLY,
+            endpoint_access_mode=apigateway.EndpointAccessMode.STRICT,
+            mapping=self.rest_api,
+        )
+        if domain.hosted_zone_id and domain.hosted_zone_name:
+            zone = route53.HostedZone.from_hosted_zone_attributes(
+                self, "CustomDomainZone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name
+            )
+            route53.ARecord(
+                self,
+                "CustomDomainAlias",
+                zone=zone,
+                record_name=domain.name,
+                target=route53.RecordTarget.from_alias(route53_targets.ApiGatewayDomain(name)),
+            )
+        return name
+
+    def _outputs(self) -> None:
+        """What operators hand to callers: the token endpoint, each app client's id (its secret stays in Cognito:
+        `aws cognito-idp describe-user-pool-client`), and the custom domain's DNS target."""
+        CfnOutput(
+            self,
+            "TokenEndpoint",
+            value=f"{self.token_domain.base_url()}/oauth2/token",
+            description="OAuth 2.0 token endpoint for the app clients (client credentials)",
+        )
+        for name, client in self.app_clients.items():
+            CfnOutput(
+                self,
+                f"AppClient{pascal(name)}Id",
+                value=client.user_pool_client_id,
+                description=f"App client id of {name}",
+            )
+        if self.domain is not None:
+            CfnOutput(self, "ApiDomainUrl", value=self.url, description="The API's URL (TLS 1.3 only)")
+            CfnOutput(
+                self,
+                "ApiDomainTarget",
+                value=self.domain.domain_name_alias_domain_name,
+                description="Point the custom domain's DNS (alias or CNAME) here",
+            )
 
     def _cloudwatch_account(self) -> apigateway.CfnAccount:
         """The account-wide role API Gateway writes execution logs with, without AWS managed policies."""
@@ -294,15 +466,26 @@ class Api(Construct):
                 apigateway.AuthorizationType.NONE if route.is_public else apigateway.AuthorizationType.COGNITO
             ),
             authorizer=None if route.is_public else self.authorizer,
+            # Scopes make API Gateway take access tokens (a person's or an app client's) and refuse ID tokens.
+            authorization_scopes=None if route.is_public else self.scopes.method_scopes(route),
+            api_key_required=takes_api_key(route),
             request_validator=self.validator,
             request_parameters={f"method.request.path.{name}": True for name in path_parameters} or None,
             request_models={"application/json": self._json_object_model()} if route.json_body else None,
         )
         if route.is_public:
             reason = (
-                f"{route.key} is called by SaaS vendors, which cannot present Cognito tokens; "
-                f"{target.spec.name} authenticates every delivery by verifying the vendor's signature over "
-                "the raw body against the secrets in Secrets Manager before storing or publishing anything."
+                (
+                    f"{route.key} is called by partners that can only send a key: API Gateway requires an enabled "
+                    "API key of a partner's usage plan (rate and quota per partner), rotated by make rotate-api-key, "
+                    f"and {target.spec.name} refuses a request without the key's id."
+                )
+                if takes_api_key(route)
+                else (
+                    f"{route.key} is called by SaaS vendors, which cannot present Cognito tokens; "
+                    f"{target.spec.name} authenticates every delivery by verifying the vendor's signature over "
+                    "the raw body against the secrets in Secrets Manager before storing or publishing anything."
+                )
             )
             NagSuppressions.add_resource_suppressions(
                 method,
@@ -404,3 +587,9 @@ class Api(Construct):
             self, "WebAclAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=acl.attr_arn
         )
         return acl
+
+
+def _describe(scope: Scope, scopes: SystemScopes) -> str:
+    """A scope's description in Cognito (at most 256 characters): what it opens."""
+    verb = "Read" if scope.access == "read" else "Change"
+    return f"{verb} {scope.domain}: {len(scopes.routes_of(scope.name))} route(s) of the RevOps Hub API"[:256]

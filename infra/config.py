@@ -26,6 +26,29 @@ POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.14/{
 
 
 @dataclass(frozen=True)
+class CustomDomain:
+    """The API under a domain of your own (`api.example.com`) instead of the execute-api URL. API Gateway serves it
+    with a TLS 1.3 security policy (TLS 1.2 and older are refused) and only through it: the execute-api endpoint is
+    switched off, so no caller can fall back to an older TLS version there. The certificate is an ACM certificate for
+    the name in the stage's region (issued and validated beforehand); with `hosted_zone_id` and `hosted_zone_name`
+    (a Route 53 public zone holding the name), an alias record points the name at the API, else point a CNAME at the
+    `ApiDomainTarget` output yourself."""
+
+    name: str
+    certificate_arn: str
+    hosted_zone_id: str | None = None
+    hosted_zone_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", self.name):
+            raise ValueError(f"custom domain {self.name!r} is not a lowercase DNS name such as api.example.com")
+        if not self.certificate_arn.startswith("arn:") or ":acm:" not in self.certificate_arn:
+            raise ValueError(f"custom domain {self.name}: certificate_arn must be an ACM certificate's ARN")
+        if (self.hosted_zone_id is None) != (self.hosted_zone_name is None):
+            raise ValueError(f"custom domain {self.name}: give both hosted_zone_id and hosted_zone_name, or neither")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     name: str
     removal_policy: RemovalPolicy
@@ -35,6 +58,7 @@ class StageConfig:
     api_logging_level: apigateway.MethodLoggingLevel
     archive_retention_days: int
     threat_protection: cognito.StandardThreatProtectionMode
+    custom_domain: CustomDomain | None = None  # None: the API answers on its execute-api URL
 
 
 _CONFIGS = {

@@ -1,5 +1,9 @@
 """A local API Gateway: the catalog's routes over HTTP, each request turned into the REST proxy event the
-deployed stage would send (Cognito claims included) and handed to the same handler, in-process."""
+deployed stage would send (Cognito claims included) and handed to the same handler, in-process.
+
+Its authorizer checks what the deployed methods check: on a `/api/v1` route an access token of the pool (an ID token
+is refused, as on a method with OAuth scopes) holding one of the method's scopes (`SystemScopes.method_scopes`), else
+401; on a partner route an enabled API key of a partner's usage plan, else 403."""
 
 from __future__ import annotations
 
@@ -16,9 +20,12 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from local_runtime.auth import LocalUserPool
+from local_runtime.auth import LocalUserPool, method_scopes_granted
 from local_runtime.lambda_events import rest_proxy_event
+from local_runtime.partner_keys import LocalPartnerKeys, PartnerKey
 from shared.catalog import Catalog, Function, Route
+from shared.catalog.partners import takes_api_key
+from shared.catalog.scopes import SystemScopes, composed_domains
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 log = logging.getLogger("local_runtime.gateway")
@@ -42,6 +49,8 @@ class LocalApiGateway:
     ) -> None:
         self._invoke = invoke
         self._user_pool = user_pool
+        self._scopes = SystemScopes.of(catalog, composed_domains())
+        self._partner_keys = LocalPartnerKeys(user_pool.clients, stage) if user_pool.clients else None
         self._local_views = {f"{method} {path}": view for method, path, view in local_routes}
         # API Gateway matches paths as sent: no merging of `//`, and so no redirect to a "cleaner" URL.
         self._local_routes = Map(
@@ -85,12 +94,21 @@ class LocalApiGateway:
         fn, route = self._targets[key]
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
             return _json(413, {"message": "Request Too Long"})
-        claims = None
-        if not route.is_public:
+        claims, partner_key = None, None
+        if takes_api_key(route):
+            partner_key = self._partner_key(request)
+            if partner_key is None:
+                return _json(403, {"message": "Forbidden"})
+        elif not route.is_public:
             claims = self._claims(request)
-            if claims is None:
+            if claims is None or not method_scopes_granted(claims, self._scopes.method_scopes(route)):
                 return _json(401, {"message": "Unauthorized"})
         event = self._event(request, route, path_parameters, claims)
+        if partner_key is not None:
+            event["requestContext"]["identity"] |= {
+                "apiKeyId": partner_key.key_id,
+                "apiKey": request.headers["x-api-key"],
+            }
         try:
             result = self._invoke(fn, event)
         except Exception:
@@ -107,6 +125,11 @@ class LocalApiGateway:
         except jwt.InvalidTokenError as exc:
             log.info("token refused: %s", exc)
             return None
+
+    def _partner_key(self, request: Request) -> PartnerKey | None:
+        if self._partner_keys is None:
+            return None
+        return self._partner_keys.check((request.headers.get("x-api-key") or "").strip())
 
     def _event(
         self, request: Request, route: Route, path_parameters: Mapping[str, Any], claims: dict[str, str] | None

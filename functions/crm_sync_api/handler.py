@@ -20,6 +20,7 @@ from shared.crm.audit import ConflictStatus
 from shared.crm.service import ConflictClosed, ConflictNotFound
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
+from shared.http.caller import caller_of
 from shared.http.errors import Conflict, NotFound
 from shared.observability import logger, metrics, traced
 from shared.wiring import crm_sync_service
@@ -57,8 +58,7 @@ def resolve_conflict(
     conflict = service.store.conflict(conflict_id)
     if conflict is None:
         raise NotFound(f"no conflict {conflict_id}")
-    claims = app.current_event.request_context.authorizer.claims or {}
-    actor = str(claims.get("cognito:username") or claims.get("sub") or "unknown")
+    actor = caller_of(app.current_event.request_context.authorizer.claims).name
     try:
         return ConflictView.of(service.resolve(conflict_id, resolution.value_for(conflict), actor))
     except ConflictNotFound as exc:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
+from shared.http.caller import caller_of
 from shared.http.errors import Conflict, NotFound, UnprocessableEntity, json_response
 from shared.observability import logger, metrics, traced
 from shared.scoring.results import points_or_none
@@ -131,8 +132,7 @@ def _interventions() -> InterventionService:
 
 
 def _who() -> str:
-    claims = app.current_event.request_context.authorizer.claims or {}
-    return str(claims.get("cognito:username") or claims.get("sub") or "unknown")
+    return caller_of(app.current_event.request_context.authorizer.claims).name
 
 
 def add_feedback(request: Annotated[FeedbackRequest, Body()]) -> Response[Any]:

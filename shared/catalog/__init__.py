@@ -12,6 +12,7 @@ from shared.catalog.audit import AUDIT_DOMAIN
 from shared.catalog.crm import CRM_CREDENTIALS, CRM_DOMAIN, CRM_SYNC
 from shared.catalog.finance import FINANCE, FINANCE_DOMAIN
 from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS, HANDOFFS, HANDOFFS_DOMAIN
+from shared.catalog.identity import IDENTITY_DOMAIN
 from shared.catalog.leads import LEAD_GROUPS, LEADS, LEADS_DOMAIN
 from shared.catalog.model import (
     BUS_VARIABLE,
@@ -51,20 +52,20 @@ from shared.catalog.webhooks import (
     WEBHOOKS,
 )
 
-CATALOG = compose(
-    "events",
-    (
-        WEBHOOKS,
-        LEADS_DOMAIN,
-        HANDOFFS_DOMAIN,
-        FINANCE_DOMAIN,
-        ATTRIBUTION_DOMAIN,
-        SUCCESS_DOMAIN,
-        CRM_DOMAIN,
-        AUDIT_DOMAIN,
-        PRIVACY_DOMAIN,
-    ),
+# Every domain of the hub, composed into CATALOG; the OAuth scopes are named after them (`shared.catalog.scopes`).
+DOMAINS: tuple[Domain, ...] = (
+    WEBHOOKS,
+    LEADS_DOMAIN,
+    HANDOFFS_DOMAIN,
+    FINANCE_DOMAIN,
+    ATTRIBUTION_DOMAIN,
+    SUCCESS_DOMAIN,
+    CRM_DOMAIN,
+    AUDIT_DOMAIN,
+    PRIVACY_DOMAIN,
+    IDENTITY_DOMAIN,
 )
+CATALOG = compose("events", DOMAINS)
 
 __all__ = [
     "ATTRIBUTION",
@@ -75,10 +76,12 @@ __all__ = [
     "CRM_CREDENTIALS",
     "CRM_DOMAIN",
     "CRM_SYNC",
+    "DOMAINS",
     "DOMAIN_THROTTLES",
     "FINANCE",
     "HANDOFFS",
     "HANDOFF_NOTIFICATIONS",
+    "IDENTITY_DOMAIN",
     "LEADS",
     "LEAD_GROUPS",
     "METRICS_NAMESPACE",

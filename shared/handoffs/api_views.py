@@ -34,7 +34,7 @@ from shared.handoffs.model import Handoff, HandoffKind, LeadFacts, Priority, Rep
 from shared.handoffs.routing import Router
 from shared.handoffs.service import Actor
 from shared.handoffs.simulation import SimulatedRouting
-from shared.http.rbac import groups_of
+from shared.http.caller import caller_of
 from shared.leads.api_models import LeadView
 from shared.leads.model import Stage
 
@@ -47,15 +47,14 @@ MANAGING_GROUPS = frozenset({"admin"})
 
 
 def actor_of(claims: Mapping[str, Any], router: Router) -> Actor:
-    """The caller as a rep (matched by username = rep id, or by email), or as someone who may act on any
-    handoff (admins, and reps whose role is manager)."""
-    username = str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "unknown")
-    email = str(claims.get("email") or "").lower()
-    rep = router.rep_by_login(username, email)
-    is_admin = bool(groups_of(dict(claims)) & MANAGING_GROUPS)
+    """The caller as a rep (matched by username = rep id, or by the email their access token carries), or as
+    someone who may act on any handoff (admins, and reps whose role is manager)."""
+    caller = caller_of(claims)
+    rep = router.rep_by_login(caller.username or "", caller.email)
+    is_admin = bool(caller.groups & MANAGING_GROUPS)
     if rep is None:
-        return Actor(name=username, is_manager=is_admin)
-    return Actor(name=username, rep_id=rep.rep_id, is_manager=is_admin or rep.role is Role.MANAGER)
+        return Actor(name=caller.name, is_manager=is_admin)
+    return Actor(name=caller.name, rep_id=rep.rep_id, is_manager=is_admin or rep.role is Role.MANAGER)
 
 
 def handoff_view(handoff: Handoff, leads: LeadService) -> HandoffView:

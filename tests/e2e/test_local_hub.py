@@ -169,7 +169,7 @@ def test_a_refused_publish_is_retried_from_the_outbox_and_published_exactly_once
 
 
 def local_token(**claims: object) -> str:
-    """A token signed with the local pool's key: an admin's ID token, with `claims` changed (None removes)."""
+    """A token signed with the local pool's key: an admin's access token, with `claims` changed (None removes)."""
     import jwt
 
     config = json.loads((ROOT / "config" / "local.auth.json").read_text())
@@ -177,10 +177,11 @@ def local_token(**claims: object) -> str:
     base: dict[str, object] = {
         "sub": "e2e-admin",
         "cognito:groups": ["admin"],
-        "cognito:username": "e2e-admin",
-        "token_use": "id",
+        "username": "e2e-admin",
+        "client_id": config["people_client_id"],
+        "scope": "aws.cognito.signin.user.admin",
+        "token_use": "access",
         "iss": config["issuer"],
-        "aud": config["audience"],
         "iat": now,
         "exp": now + 600,
     }
@@ -234,15 +235,18 @@ def test_the_swagger_pages_json_link_serves_the_openapi_document(hub: str) -> No
     assert "/webhooks/{vendor}" in response.json()["paths"]
 
 
-def test_only_id_tokens_pass_the_local_cognito_authorizer(hub: str) -> None:
+def test_only_access_tokens_with_the_methods_scopes_pass_the_local_cognito_authorizer(hub: str) -> None:
+    # Every /api/v1 method has OAuth scopes, so API Gateway takes access tokens holding one of them, never ID tokens
     url = f"{hub}/api/v1/webhooks/deliveries"
 
     def status(token: str) -> int:
         return requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
 
     assert status(local_token()) == 200
-    assert status(local_token(token_use="access")) == 401
+    assert status(local_token(token_use="id")) == 401
     assert status(local_token(token_use=None)) == 401
+    assert status(local_token(scope=None)) == 401
+    assert status(local_token(client_id="an-app-client-the-pool-does-not-have")) == 401
 
 
 def test_a_method_a_route_does_not_have_is_405_with_an_allow_header(hub: str) -> None:

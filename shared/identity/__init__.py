@@ -1,0 +1,1 @@
+"""Who the hub's people are to its functions: what their Cognito tokens say about them."""
