@@ -11,8 +11,10 @@
   every model beside a bare linear split, the Markov fit beside counting the transitions), deal.won -> credits
   stored on the local hub (`attribution_latency.py`), webhook -> MQL latency (`mql_latency.py`), vendor
   request -> event on the bus (`publish_latency.py`), speed to lead on the local hub
-  (`handoff_latency.py`: lead.handoff_requested -> handoff.assigned and -> the rep's Slack message) and a burst
-  on the local hub (`burst.py`; BURST_DELIVERIES=0 skips it).
+  (`handoff_latency.py`: lead.handoff_requested -> handoff.assigned and -> the rep's Slack message), governance
+  (`governance.py`: the audit trail's cost per API write and its searches in process, a person's erasure beside
+  their export and a replay of an hour beside its first processing on the local hub, with what each left behind)
+  and a burst on the local hub (`burst.py`; BURST_DELIVERIES=0 skips it).
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def main() -> int:
     from benchmarks.burst import DEFAULT_CONCURRENCY, DEFAULT_DELIVERIES, burst_rows
     from benchmarks.crm_sync import crm_sync_rows
     from benchmarks.finance import finance_rows
+    from benchmarks.governance import governance_rows, knobs_from_environment
     from benchmarks.handoff_latency import handoff_latency_rows
     from benchmarks.health import health_rows
     from benchmarks.health_latency import health_latency_rows
@@ -106,6 +109,7 @@ def main() -> int:
         ("MQL latency", lambda: mql_latency_rows(leads)),
         ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
         ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),
+        ("governance", lambda: governance_rows(**knobs_from_environment())),
         ("CRM sync", lambda: crm_sync_rows(int(os.environ.get("BENCH_CRM_LEADS", "100")))),
     ]
     if deliveries > 0:

@@ -135,3 +135,88 @@ def test_crm_sync_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> Non
     assert contact["hubspot_owner_id"] == "71000012"
     assert (entry["outcome"], entry["rule"], entry["new_value"]) == ("applied", "last_modified_wins", "ae-daniel-kim")
     assert entry["actor"] == "salesforce:005000000000099AAA"
+
+
+def test_audit_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's audit walkthrough
+    script = bash_block("### Audit, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then the lead's capture and the refused unmerge are both in its trail, the operator run and the rep change too
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "POST /api/v1/integrations/sales/leads 201" in out
+    assert "POST /api/v1/leads/{lead_id}/unmerge 403" in out
+    assert "finished succeeded local:" in out
+    assert "ines@tern.io" not in out  # the trail keeps no email in clear
+    # And the sales caller's 403 names the groups that may search it
+    assert out.rstrip().endswith("}")
+    assert "admin" in out.splitlines()[-1]
+
+
+def test_privacy_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's privacy walkthrough
+    script = bash_block("### Privacy, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then the export named her, the erasure and its repeat are one erasure with nothing more erased, and she is gone
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert lines[0].startswith("Duarte ")
+    first, again, found = json.loads(lines[1]), json.loads(lines[2]), json.loads(lines[3])
+    assert first["erasure_id"] == again["erasure_id"]
+    assert first["erased"]["leads"] > 0
+    assert set(again["erased_now"].values()) == {0}
+    assert found == {"items": []}
+
+
+def test_consent_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's consent walkthrough
+    script = bash_block("### Consent, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then the two page views read while consent was withdrawn score nothing, the one read after the opt-in scores
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.count("collected while consent was withdrawn") == 2
+    assert "(2.0, None)" in last
+
+
+def test_replay_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's replay walkthrough
+    script = bash_block("### Replay, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then both replays ran to the end and the hub lists them
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].count("'COMPLETED'") >= 2
+
+
+def test_access_for_systems_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's access walkthrough: a leads.read system, a web-forms system, an admin-only route, a partner
+    script = bash_block("### Access for systems, by hand")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then reads pass, a write without leads.write and an admin route are refused, the partner's keys work until retired
+    assert done.returncode == 0, done.stderr
+    codes = [line for line in done.stdout.splitlines() if line.strip()]
+    assert codes[0] == "200"
+    assert codes[1] == "401"
+    assert codes[2] in ("200", "201")
+    assert codes[3] == "401"
+    assert codes[4] in ("200", "201")
+    assert codes[5] == "403"
+
+
+def test_who_a_person_is_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
+    # Given the README's example of a person's access token, with the email the pre-token trigger adds
+    script = bash_block("### Who a person is to the functions")
+    # When it is pasted into bash
+    done = run(script, hub_state_file)
+    # Then the token names Maya by her generated username and her verified email, as an access token
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first == "c0ffee00-5e1f-4b1e-9a55-0123456789ab maya.chen@example.com access"
+    # And a handoff of hers, when there is one, is accepted by her
+    if len(done.stdout.splitlines()) > 1:
+        assert json.loads(done.stdout.splitlines()[1])["status"] == "accepted"
