@@ -105,14 +105,18 @@ def business(hub: str) -> dict[str, Any]:
     eventually(lambda: api(hub, f"/api/v1/leads/{sql_id}").json()["stage"] == "SQL", 60)
     # Spend against the month's budget (the hub clock's month)
     month = requests.get(f"{hub}/_local/clock", timeout=10).json()["now"][:7]
-    budget = {"currency": "USD", "lines": [{"department": "marketing", "channel": "paid_social", "amount": "5000.00"}]}
+    # (revenue operations' tools: the README's walkthrough spends marketing's paid social budget of this month)
+    budget = {
+        "currency": "USD",
+        "lines": [{"department": "revenue_operations", "channel": "tools_and_agencies", "amount": "5000.00"}],
+    }
     assert post(hub, f"/api/v1/integrations/finance/budget/{month}", budget, "finance", "PUT").status_code == 200
     line = {
         "spend_id": f"dash-{run}",
         "campaign_id": "dashboard",
-        "channel": "paid_social",
-        "department": "marketing",
-        "vendor": "LinkedIn",
+        "channel": "tools_and_agencies",
+        "department": "revenue_operations",
+        "vendor": "Gong",
         "amount": "1250.00",
         "currency": "USD",
         "incurred_on": f"{month}-01",
@@ -227,8 +231,9 @@ def test_the_dashboard_shows_what_the_api_reports_charted_and_without_a_console_
     assert int(shown["leads.by_stage.SQL"]) >= 1
     assert int(shown["leads.mqls"]) >= 1
     assert int(shown["handoffs.accepted_within_sla"]) >= 1
-    assert shown["budget.departments.marketing.actual"] == expected["budget.departments.marketing.actual"]
-    assert shown["budget.departments.marketing.consumption_pct"] not in ("-", "None", "null")
+    actual = "budget.departments.revenue_operations.actual"
+    assert shown[actual] == expected[actual]
+    assert shown["budget.departments.revenue_operations.consumption_pct"] not in ("-", "None", "null")
     assert int(shown["webhooks.by_vendor.stripe.accepted"]) >= 1
     assert int(shown["webhooks.by_vendor.segment_api.accepted"]) >= 1
     # And the funnel chart is drawn with the leads per stage, the budget chart with budget and actual per department
@@ -238,10 +243,10 @@ def test_the_dashboard_shows_what_the_api_reports_charted_and_without_a_console_
     assert funnel["width"] > 0
     assert funnel["height"] > 0
     budget = dashboard.chart("chart-budget")
-    assert "marketing" in budget["labels"]
-    at = budget["labels"].index("marketing")
-    assert budget["data"][0][at] == float(expected["budget.departments.marketing.budget"])
-    assert budget["data"][1][at] == float(expected["budget.departments.marketing.actual"])
+    assert "revenue_operations" in budget["labels"]
+    at = budget["labels"].index("revenue_operations")
+    assert budget["data"][0][at] == float(expected["budget.departments.revenue_operations.budget"])
+    assert budget["data"][1][at] == float(expected["budget.departments.revenue_operations.actual"])
     # And nothing went wrong in the page
     assert dashboard.errors == []
 
