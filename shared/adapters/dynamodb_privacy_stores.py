@@ -516,7 +516,15 @@ class CrmSyncPrivacy:
     """Table `crm-sync`: each of the person's contacts' synced record (`RECORD#contact:<id>`: the record and its
     audit trail), its links from CRM ids and its conflicts are deleted; their accounts' records keep their
     fields less any value naming the person, and audit entries naming them are deleted. The CRMs' own copies
-    are deleted by the sync's writer (`crm_records`, asked by the service through the queue)."""
+    are deleted by the sync's writer (`crm_records`, asked by the service through the queue).
+
+    A contact record is also the person's when a link from one of their CRM ids names it. The lead domain
+    publishes a change's events before committing it: a change that loses its commit (a capture and an identify
+    of one new person at once) has told the sync of a contact it created, and the sync keeps a record of it, with
+    the email. Its redo stores that contact merged into the person (`shared.leads.service`), but one that never
+    comes (a redo that finds the event applied meanwhile) leaves it to the sync alone: its record's CRM copies
+    come back as the person's identities (the CRMs' webhooks of the records the writer made), and their links
+    lead to it. Followed to a fixed point: a record found so names more CRM ids."""
 
     name = "crm-sync"
 
@@ -524,45 +532,49 @@ class CrmSyncPrivacy:
         self._client = client
         self._table = table
 
-    def _records(self, person: Person) -> list[tuple[str, list[dict[str, Any]]]]:
-        return [
-            (contact_id, query_partition(self._client, self._table, f"RECORD#contact:{contact_id}"))
-            for contact_id in person.contact_ids
-        ]
+    def _found(self, person: Person) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+        """The person's contact records (record key -> its partition's items) and the links of their CRM ids."""
+        records: dict[str, list[dict[str, Any]]] = {}
+        links: dict[tuple[str, str], dict[str, Any]] = {}
+        pending = [f"contact:{c}" for c in person.contact_ids]
+        for _ in range(MAX_MERGE_HOPS):
+            for record in dict.fromkeys(k for k in pending if k not in records):
+                records[record] = query_partition(self._client, self._table, f"RECORD#{record}")
+            refs = [ref for ref in _crm_refs(person, records) if (ref.crm, ref.crm_id) not in links]
+            keys = [_key(f"LINK#{ref.crm}#contact#{ref.crm_id}", "LINK") for ref in refs]
+            for ref in refs:
+                links[(ref.crm, ref.crm_id)] = {}
+            for item in get_items(self._client, self._table, keys) if keys else []:
+                crm, _, crm_id = (_s(item, "pk") or "").removeprefix("LINK#").partition("#contact#")
+                links[(crm, crm_id)] = item
+            pending = [
+                linked
+                for item in links.values()
+                if (linked := _s(item, "record_key")) and linked.startswith("contact:") and linked not in records
+            ]
+            if not pending:
+                break
+        return records, [item for item in links.values() if item]
 
     def crm_records(self, person: Person) -> list[CrmRecordRef]:
-        refs: dict[tuple[str, str], CrmRecordRef] = {}
-        for _, items in self._records(person):
-            for item in items:
-                if _s(item, "sk") == "RECORD":
-                    for crm, copy in (_body(item).get("crms") or {}).items():
-                        if crm in CRMS and isinstance(copy, Mapping) and copy.get("id"):
-                            refs[(crm, str(copy["id"]))] = CrmRecordRef(crm, "contact", str(copy["id"]))
-        for key in person.identity_keys:  # the CRM ids the lead domain linked, synced or not
-            crm, _, crm_id = key.partition("#")
-            if crm in CRMS and crm_id:
-                refs.setdefault((crm, crm_id), CrmRecordRef(crm, "contact", crm_id))
-        return list(refs.values())
+        records, _ = self._found(person)
+        return _crm_refs(person, records)
 
     def export(self, person: Person) -> dict[str, Any]:
         sections: dict[str, list[dict[str, Any]]] = {"records": [], "audit": [], "applied_events": []}
-        for _, items in self._records(person):
+        records, links = self._found(person)
+        for items in records.values():
             for item in items:
                 shown = exported(item)
                 if isinstance(shown.get("body"), str):
                     shown["body"] = json.loads(shown["body"])
                 sections[_crm_section(_s(item, "sk") or "")].append(shown)
-        links = self._links(person)
         return {**sections, "links": [exported(i) for i in links]}
 
-    def _links(self, person: Person) -> list[dict[str, Any]]:
-        keys = [_key(f"LINK#{ref.crm}#contact#{ref.crm_id}", "LINK") for ref in self.crm_records(person)]
-        return get_items(self._client, self._table, keys) if keys else []
-
     def erase(self, person: Person) -> int:
-        links = self._links(person)
+        records, links = self._found(person)
         keys: list[dict[str, Any]] = [item_key(i) for i in links]
-        for _, items in self._records(person):
+        for items in records.values():
             for item in items:
                 keys.append(item_key(item))
                 if _s(item, "sk") == "RECORD":
@@ -594,6 +606,23 @@ class CrmSyncPrivacy:
                 )
                 scrubbed += 1
         return scrubbed
+
+
+def _crm_refs(person: Person, records: Mapping[str, list[dict[str, Any]]]) -> list[CrmRecordRef]:
+    """The CRM contacts of the person: their records' copies, and the CRM ids the lead domain linked, synced or
+    not."""
+    refs: dict[tuple[str, str], CrmRecordRef] = {}
+    for items in records.values():
+        for item in items:
+            if _s(item, "sk") == "RECORD":
+                for crm, copy in (_body(item).get("crms") or {}).items():
+                    if crm in CRMS and isinstance(copy, Mapping) and copy.get("id"):
+                        refs[(crm, str(copy["id"]))] = CrmRecordRef(crm, "contact", str(copy["id"]))
+    for key in person.identity_keys:
+        crm, _, crm_id = key.partition("#")
+        if crm in CRMS and crm_id:
+            refs.setdefault((crm, crm_id), CrmRecordRef(crm, "contact", crm_id))
+    return list(refs.values())
 
 
 def _body(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,13 +5,16 @@ Ordering and failure: every change is computed from what is stored into one `Cha
 are published, and the change is committed all or nothing (contacts with an optimistic version check, the
 identities they claim, the engagement they log, the accounts they touch). Publishing before committing makes
 lead events at-least-once (their ids are deterministic, so a redo publishes the same ids); a condition that
-no longer holds at commit makes the use case read again and redo.
+no longer holds at commit makes the use case read again and redo. The contacts a lost commit created had been
+told of already: the redo stores them (the contact it creates, or merged into the one it finds), so no consumer
+of the bus is left holding a contact the lead store never had.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +57,10 @@ from shared.scoring.results import Score
 from shared.webhooks.ports import Clock, EventPublisher
 
 MAX_ATTEMPTS = 5
+# The contacts an earlier attempt of the running use case created and told the bus of, then lost its commit (a
+# capture and an identify of one new person at once): its redo stores them (`_resolve`). Set by `_retrying` for
+# its attempts, which are closures over each use case's arguments.
+_TOLD_OF: ContextVar[tuple[str, ...]] = ContextVar("told_of", default=())
 CLOCK_SKEW = timedelta(minutes=5)  # a form's clock may run this far ahead of the hub's
 _HANDOFF_STAGES = {Stage.LEAD, Stage.MQL}
 
@@ -64,6 +71,14 @@ class LeadNotFound(LookupError):
 
 class CannotUnmerge(ValueError):
     pass
+
+
+class LostAfterTelling(ConcurrentUpdate):
+    """A commit lost to a concurrent one after its lead events were published, naming contacts it created."""
+
+    def __init__(self, told_of: Sequence[str]) -> None:
+        super().__init__(f"lost the commit of lead(s) {', '.join(told_of)} already told of")
+        self.told_of = tuple(told_of)
 
 
 @dataclass(frozen=True)
@@ -365,8 +380,12 @@ class LeadService:
                 dangling[key] = owner
             else:
                 heads[head.contact_id] = head
+        # Contacts an earlier attempt told the bus of and never stored: every consumer of its events (the CRM sync's
+        # record, a handoff) names them. The first is the contact this creates, any other is stored merged into
+        # the one found, so the person is every contact ever told of (an erasure finds them all).
+        told_of = [c for c in _TOLD_OF.get() if c not in change.contacts]
         if not heads:
-            contact = Contact(self._new_id(), created_at=at, updated_at=at)
+            contact = Contact(told_of.pop(0) if told_of else self._new_id(), created_at=at, updated_at=at)
             change.contacts[contact.contact_id] = contact
             change.created.add(contact.contact_id)
         else:
@@ -375,6 +394,10 @@ class LeadService:
             for other in ordered[1:]:
                 if other.contact_id not in contact.never_merge:  # an unmerge keeps them apart for good
                     self._merge(contact, other, cause, at, change)
+        for told in told_of:
+            change.contacts[told] = Contact(told, created_at=at, updated_at=at)
+            change.created.add(told)
+            self._merge(contact, change.contacts[told], cause, at, change)
         for identity in found:
             if identity.key not in owners or identity.key in dangling:
                 change.claims[identity.key] = IdentityClaim(identity, contact.contact_id, dangling.get(identity.key))
@@ -561,17 +584,32 @@ class LeadService:
             failed = self._publisher.publish(change.events).failed
             if failed:
                 raise RuntimeError(f"the bus refused {len(failed)} lead event(s): {next(iter(failed.values()))}")
-        self._repo.commit(change)
+        try:
+            self._repo.commit(change)
+        except ConcurrentUpdate as lost:
+            told_of = sorted({e.lead_id for e in change.events} & change.created)
+            if told_of:
+                raise LostAfterTelling(told_of) from lost
+            raise
         created = contact_id is not None and contact_id in change.created
         return Outcome(contact_id, created=created, published=tuple(change.events))
 
     def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
-        for _ in range(MAX_ATTEMPTS - 1):
+        told_of: tuple[str, ...] = ()
+        for n in range(MAX_ATTEMPTS):
+            token = _TOLD_OF.set(told_of)
             try:
                 return attempt()
+            except LostAfterTelling as lost:
+                if n == MAX_ATTEMPTS - 1:
+                    raise
+                told_of = tuple(dict.fromkeys([*told_of, *lost.told_of]))
             except ConcurrentUpdate:
-                continue
-        return attempt()
+                if n == MAX_ATTEMPTS - 1:
+                    raise
+            finally:
+                _TOLD_OF.reset(token)
+        raise AssertionError("unreachable")
 
     def _load(self, contact_id: str, change: ChangeSet) -> Contact:
         if contact_id in change.contacts:
