@@ -171,8 +171,10 @@ def test_an_unaccepted_handoff_breaches_when_the_clock_moves_and_goes_to_the_nex
     lead_id = hub.demo_request("US")
     handoff = hub.handoff_of(lead_id)
     first = handoff["rep_id"]
-    # (its timers are set once the assignment is announced, just after it is stored)
-    eventually(lambda: any(t["handoff_id"] == handoff["handoff_id"] for t in hub.timers()))
+    # (its timers are set once the assignment is announced, just after it is stored: wait for the accept SLA's)
+    eventually(
+        lambda: any(t["handoff_id"] == handoff["handoff_id"] and t["kind"] == "sla_accept" for t in hub.timers())
+    )
     # When the hub's clock passes its SLA (working hours may put it the next morning: move three days)
     moved = hub.post("/_local/clock", {"advance_minutes": 3 * 24 * 60})
     assert moved.status_code == 200, moved.text
