@@ -24,10 +24,7 @@ guard = erasure_guard(environment)  # drops events about people erased after the
 @metrics.log_metrics
 @dead_letter_permanent_failures(environment)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if guard.drops(str(event.get("source")), event.get("detail") or {}):
-        logger.info(
-            "event about an erased person dropped", extra={"event_id": (event.get("detail") or {}).get("event_id")}
-        )
+    if guard.drops_event(event):
         return {"record": None, "decisions": [], "notices": [], "published": [], "note": ERASED_NOTE}
     decided = service.on_bus_event(str(event.get("source")), event.get("detail") or {})
     audited = [d for d in decided.decisions if d.outcome.value in ("applied", "kept", "conflict")]

@@ -8,6 +8,7 @@ keys (`subject_keys_of`) are looked up among the tombstones in one read, and non
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from shared.leads.identity import identities
 from shared.privacy.ports import Tombstones
 from shared.privacy.subject_keys import contact_key, email_key, subject_hash
+
+_log = logging.getLogger(__name__)
 
 WEBHOOK_SOURCE = "revops.webhooks"
 
@@ -80,6 +83,14 @@ class ErasureGuard:
         if not keys or occurred_at is None:
             return False
         return erased_before(occurred_at, self._tombstones.erased_at([subject_hash(key) for key in keys]))
+
+    def drops_event(self, event: Mapping[str, Any]) -> bool:
+        """`drops` for a bus event as a consumer receives it (source and detail), logging the event id it drops."""
+        detail = event.get("detail") or {}
+        dropped = self.drops(str(event.get("source")), detail)
+        if dropped:
+            _log.info("event about an erased person dropped", extra={"event_id": detail.get("event_id")})
+        return dropped
 
 
 ERASED_NOTE = "dropped: about a person erased after this happened"
