@@ -97,13 +97,16 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
     from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
     from shared.business_metrics import CountedPublisher
+    from shared.crm.mappings import load_crm_mappings
     from shared.events.lead_events import LEAD_EVENT_SOURCE
+    from shared.leads.crm_changes import synced_profile_fields
     from shared.leads.scoring_models import ScoringModels
     from shared.leads.service import LeadService
     from shared.scoring.model import load_model
 
     dynamodb = boto3.client("dynamodb")
     table = environment.table(LEADS.name)
+    inbound = [m.hub_field for m in load_crm_mappings().fields("contact") if m.inbound]
     return LeadService(
         repository=DynamoDbLeadRepository(dynamodb, table),
         publisher=CountedPublisher(
@@ -111,6 +114,7 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
         ),
         models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         clock=SystemClock(),
+        crm_synced_fields=synced_profile_fields(inbound),
     )
 
 

@@ -1,6 +1,7 @@
 """EventBridge target: canonical events about people, accounts, engagement, deals and handoffs update the
 lead they concern (identity, engagement log, score, stage) and publish lead events; the handoff domain's
-handoff.accepted makes its lead an SQL. An event that can never
+handoff.accepted makes its lead an SQL; the CRM sync's sync.field_changed brings a CRM's change to a lead's synced
+profile field (the sync tells a person's change from an echo of the hub's own write). An event that can never
 be applied (malformed, or too large to store) is dead-lettered at once with its reason."""
 
 from typing import Any
@@ -9,9 +10,12 @@ from aws_lambda_powertools.utilities.parser import envelopes, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.dynamodb_privacy_ledger import erasure_guard
+from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent
+from shared.events.sync_events import SYNC_EVENT_SOURCE, SyncEvent
 from shared.function_environment import environment_of
+from shared.leads.crm_changes import CrmFieldChange, lead_id_of_record
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
 from shared.privacy.guard import ERASED_NOTE
@@ -31,6 +35,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"lead_id": None, "published": [], "note": ERASED_NOTE}
     if event.get("source") == HANDOFF_EVENT_SOURCE:
         return _handoff_accepted(event, context)
+    if event.get("source") == SYNC_EVENT_SOURCE:
+        return _crm_field_changed(event, context)
     return _canonical(event, context)
 
 
@@ -38,6 +44,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def _handoff_accepted(event: HandoffEvent, context: LambdaContext) -> dict[str, Any]:
     outcome = service.handoff_accepted(event.lead_id, event.event_id)
     logger.info("handoff accepted", extra={"lead_id": outcome.contact_id, "note": outcome.note})
+    return {"lead_id": outcome.contact_id, "published": [e.event_type.value for e in outcome.published]}
+
+
+@event_parser(model=SyncEvent, envelope=envelopes.EventBridgeEnvelope)
+def _crm_field_changed(event: SyncEvent, context: LambdaContext) -> dict[str, Any]:
+    lead_id = lead_id_of_record(event.record)
+    if lead_id is None or event.field is None or event.crm is None or event.changed_at is None:
+        # the rule matches contact records' field changes only, which always name these
+        raise InvalidInput(f"sync event {event.event_id}: no contact field change (record {event.record!r})")
+    change = CrmFieldChange(lead_id, event.field, event.value, event.changed_at, event.crm, event.event_id)
+    outcome = service.crm_field_changed(change)
+    logger.info("CRM field change applied", extra={"lead_id": outcome.contact_id, "note": outcome.note})
     return {"lead_id": outcome.contact_id, "published": [e.event_type.value for e in outcome.published]}
 
 

@@ -5,7 +5,7 @@ the writer that batches them to HubSpot and Salesforce, the sync API, and the re
 from __future__ import annotations
 
 from shared.catalog.attribution import EVENT_SOURCE as ATTRIBUTION_EVENT_SOURCE
-from shared.catalog.leads import CRM_SYNC_TABLE, HANDOFF_EVENT_SOURCE, LEADS
+from shared.catalog.leads import CRM_SYNC_TABLE, HANDOFF_EVENT_SOURCE, LEADS, SYNC_EVENT_SOURCE
 from shared.catalog.leads import EVENT_SOURCE as LEAD_EVENT_SOURCE
 from shared.catalog.model import (
     Domain,
@@ -24,7 +24,7 @@ from shared.catalog.model import (
 from shared.catalog.success import EVENT_SOURCE as SUCCESS_EVENT_SOURCE
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
 
-EVENT_SOURCE = "revops.sync"
+EVENT_SOURCE = SYNC_EVENT_SOURCE
 CRM_VENDORS = ("hubspot", "salesforce")
 CRM_RECORD_EVENTS = (
     "contact.upserted",

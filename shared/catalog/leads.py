@@ -12,6 +12,9 @@ EVENT_SOURCE = "revops.leads"
 # The handoff domain's source, which the lead processor listens to (named here because
 # shared.catalog.handoffs imports this module, not the reverse).
 HANDOFF_EVENT_SOURCE = "revops.handoffs"
+# The CRM sync's source: the lead processor takes a CRM's change of a synced profile field from it (named here
+# because shared.catalog.crm imports this module, not the reverse).
+SYNC_EVENT_SOURCE = "revops.sync"
 # The CRM sync's table, which the lead API reads (a lead's sync audit trail); named here for the same reason.
 CRM_SYNC_TABLE = "crm-sync"
 LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
@@ -76,6 +79,17 @@ LEADS_DOMAIN = Domain(
                         "source": [HANDOFF_EVENT_SOURCE],
                         "detail-type": ["handoff.accepted"],
                         "detail": {"kind": ["lead"]},
+                    },
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+                Rule(
+                    name="leads-from-crm-field-changes",
+                    description="A CRM's change of a lead's profile field, as the CRM sync decided it (no echoes)",
+                    pattern={
+                        "source": [SYNC_EVENT_SOURCE],
+                        "detail-type": ["sync.field_changed"],
+                        "detail": {"record": [{"prefix": "contact:"}]},
                     },
                     max_retries=8,
                     max_event_age_seconds=6 * 3600,

@@ -32,6 +32,7 @@ from shared.leads.consent import (
     statements_of_event,
 )
 from shared.leads.consent_policy import ConsentPolicy, shipped_consent_policy
+from shared.leads.crm_changes import CRM_VENDORS, CrmFieldChange
 from shared.leads.engagements import engagement_record
 from shared.leads.identity import company_domain, identities, identities_of_event, vendor_identity
 from shared.leads.inputs import ACCOUNT_EVENTS, CONTACT_EVENTS
@@ -98,13 +99,17 @@ class LeadService:
         clock: Clock,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         consent: ConsentPolicy | None = None,
+        crm_synced_fields: frozenset[str] = frozenset(),
     ) -> None:
+        """`crm_synced_fields`: the profile fields the CRM sync keeps in step (`shared.leads.crm_changes`); a
+        known lead takes CRM values of these only from the sync (`crm_field_changed`), never from a webhook."""
         self._repo = repository
         self._publisher = publisher
         self._models = models
         self._clock = clock
         self._new_id = new_id
         self._consent = consent or shipped_consent_policy()
+        self._crm_synced_fields = crm_synced_fields
 
     # ------------------------------------------------------------------------------------------ use cases
 
@@ -165,6 +170,34 @@ class LeadService:
             contact.updated_at = self._clock.now()
             change.contacts[contact.contact_id] = contact
             return self._commit(change, None)
+
+        return self._retrying(attempt)
+
+    def crm_field_changed(self, change_of: CrmFieldChange) -> Outcome:
+        """A CRM's change the CRM sync decided wins (not an echo of the hub's, not a conflict a person holds):
+        the lead's field takes it, timed when the CRM made it, and the lead is rescored. A lead merged away
+        changes its survivor; a blank is not applied (a CRM's blank does not erase what a person told the hub)."""
+        if change_of.field not in self._crm_synced_fields:
+            return Outcome(None, note=f"{change_of.field} is no profile field the CRM sync keeps in step")
+        value = (change_of.value or "").strip()
+        if not value:
+            return Outcome(None, note=f"{change_of.crm} blanked {change_of.field}: kept")
+        model = self._models.current()
+
+        def attempt() -> Outcome:
+            change = ChangeSet()
+            contact = self._head(change_of.lead_id, change, missing_ok=True)
+            if contact is None:
+                return Outcome(None, note=f"lead {change_of.lead_id} is not known")
+            if self._repo.applied("contact", contact.contact_id, change_of.event_id):
+                return Outcome(contact.contact_id, note="duplicate event; applied once already")
+            own = contact.own_profile(contact.contact_id)
+            if not own.set(change_of.field, value, change_of.changed_at):
+                return Outcome(contact.contact_id, note=f"{change_of.field} already holds it, or a later value")
+            change.applied.append(("contact", contact.contact_id, change_of.event_id))
+            cause = f"{change_of.crm} change of {change_of.field}, through the CRM sync ({change_of.event_id})"
+            self._rescore(contact, change, model, cause=cause, cause_event=None)
+            return self._commit(change, contact.contact_id)
 
         return self._retrying(attempt)
 
@@ -312,7 +345,12 @@ class LeadService:
         contact, origin = self._resolve(found, cause, event.received_at, change)
         account_before = contact.account_id
         own = contact.own_profile(origin)
-        profile_changed = [own.set(name, value, event.occurred_at) for name, value in profile_updates(event).items()]
+        updates = profile_updates(event)
+        if event.source_vendor in CRM_VENDORS and contact.email:
+            # the CRM sync keys this lead (it has an email): it decides the synced fields (echoes, rules) and
+            # tells this processor through sync.field_changed (`crm_field_changed`)
+            updates = {name: value for name, value in updates.items() if name not in self._crm_synced_fields}
+        profile_changed = [own.set(name, value, event.occurred_at) for name, value in updates.items()]
         self._record_consent(contact, origin, said, change, self._clock.now())
         named_account = vendor_identity(event.subject.account_id)
         link_contact(self._repo, change, contact, named_account, self._clock.now(), self._new_id)

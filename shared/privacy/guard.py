@@ -25,7 +25,7 @@ WEBHOOK_SOURCE = "revops.webhooks"
 def subject_keys_of(source: str, detail: Mapping[str, Any]) -> list[str]:
     """Who a bus event is about, as subject keys: a canonical event's subject and the ids Segment-style messages
     carry (as the lead processor resolves them, `shared.leads.identity.identities_of_event`); a hub event's
-    lead (`lead_id`) and email."""
+    lead (`lead_id`, or a sync event's `contact:` record) and email."""
     keys: list[str] = []
     if source == WEBHOOK_SOURCE:
         subject, data = _mapping(detail.get("subject")), _mapping(detail.get("data"))
@@ -47,6 +47,9 @@ def subject_keys_of(source: str, detail: Mapping[str, Any]) -> list[str]:
     else:
         if isinstance(detail.get("lead_id"), str) and detail["lead_id"]:
             keys.append(contact_key(detail["lead_id"]))
+        record = detail.get("record")  # the CRM sync's events name a lead as its record `contact:<lead id>`
+        if isinstance(record, str) and record.startswith("contact:") and len(record) > len("contact:"):
+            keys.append(contact_key(record.removeprefix("contact:")))
         if (key := email_key(detail.get("email"))) is not None:
             keys.append(key)
     return keys

@@ -62,6 +62,11 @@ class Lead:
     def record(self) -> str:
         return f"contact:{self.lead_id}"
 
+    def profile(self) -> dict[str, Any]:
+        """The lead's profile as the lead API shows it (what scoring reads)."""
+        view: dict[str, Any] = api(self.hub, "GET", f"/api/v1/leads/{self.lead_id}").json()
+        return dict(view["profile"])
+
     def synced(self) -> dict[str, Any] | None:
         answer = api(self.hub, "GET", f"/api/v1/sync/records?record={self.record}")
         return answer.json() if answer.status_code == 200 else None
@@ -175,14 +180,17 @@ def test_an_older_value_arriving_late_loses(hub: str) -> None:
     eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
     salesforce_edit(hub, lead, {"Title": "Chief Revenue Officer"})
     eventually(lambda: lead.hub_value("job_title") == "Chief Revenue Officer")
+    eventually(lambda: lead.profile()["job_title"] == "Chief Revenue Officer")  # through sync.field_changed
     eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("jobtitle") == "Chief Revenue Officer")
     # When HubSpot reports a title change a user made an hour ago, arriving only now
     hubspot_edit(hub, lead, {"jobtitle": "Sales Manager"}, occurred_at=datetime.now(UTC) - timedelta(hours=1))
-    # Then it loses: the later title stands in the hub and goes back to HubSpot
+    # Then it loses: the later title stands in the hub (the lead itself too) and goes back to HubSpot
     kept = eventually(lambda: [e for e in lead.audit() if e["outcome"] == "kept" and e["field"] == "job_title"])
     assert kept[0]["losing_value"] == "Sales Manager"
     assert kept[0]["new_value"] == "Chief Revenue Officer"
     assert lead.hub_value("job_title") == "Chief Revenue Officer"
+    settle(hub)
+    assert lead.profile()["job_title"] == "Chief Revenue Officer"
     eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("jobtitle") == "Chief Revenue Officer")
 
 

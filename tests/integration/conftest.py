@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -14,6 +16,7 @@ from moto import mock_aws
 
 from local_runtime import moto_patches
 from local_runtime.function_imports import import_handler
+from local_runtime.lambda_events import LOCAL_ACCOUNT
 from local_runtime.provision import Provisioned, provision, table_definition
 from shared.catalog import CATALOG, physical_name
 from shared.catalog.model import Table
@@ -127,3 +130,18 @@ def _fresh_metrics() -> Iterator[None]:
     from shared.observability import metrics
 
     metrics.clear_metrics()
+
+
+def eventbridge(source: str, detail_type: str, detail: Any) -> dict[str, Any]:
+    """An event as EventBridge hands it to a Lambda target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": LOCAL_ACCOUNT,
+        "time": datetime.now(UTC).isoformat(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }

@@ -25,7 +25,7 @@ from moto.ses.models import ses_backends
 from werkzeug.serving import make_server
 
 from local_runtime.hub import verify_senders
-from local_runtime.lambda_events import LOCAL_ACCOUNT, LocalLambdaContext, rest_proxy_event
+from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
 from local_runtime.provision import Provisioned, provision
 from local_runtime.slack_sink import LocalSlack
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
@@ -35,7 +35,7 @@ from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventT
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
 from shared.handoffs.model import Handoff
-from tests.integration.conftest import STAGE, drain, handler_module, refuse_put_events
+from tests.integration.conftest import STAGE, drain, eventbridge, handler_module, refuse_put_events
 
 REGION = "us-east-1"
 ADMIN = {"sub": "u-admin", "cognito:groups": "admin", "cognito:username": "admin", "token_use": "id"}
@@ -53,20 +53,6 @@ SENDER = "handoffs@revops.example.com"  # config/local.notifications.json
 
 
 # Events as AWS hands them ----------------------------------------------------------------------------------------
-
-
-def eventbridge(source: str, detail_type: str, detail: Any) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": source,
-        "account": LOCAL_ACCOUNT,
-        "time": datetime.now(UTC).isoformat(),
-        "region": REGION,
-        "resources": [],
-        "detail": detail,
-    }
 
 
 def handoff_requested(lead_id: str, priority: str = "standard", event_id: str | None = None) -> dict[str, Any]:

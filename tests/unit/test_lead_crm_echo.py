@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from shared.leads.capture import LeadCapture
 from tests.unit.test_lead_journey_fixes import Hub
 
@@ -33,7 +31,6 @@ def hubspot_echo(hub: Hub, object_id: int, prop: str, value: Any, at_ms: int) ->
     hub.deliver("hubspot", [event])
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: CRM echoes reach the lead processor unfiltered (see the docstring)")
 def test_a_crm_echo_of_an_older_hub_value_does_not_override_a_newer_identify() -> None:
     hub = Hub()
     email = "grace@acme.io"

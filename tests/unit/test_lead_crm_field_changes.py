@@ -1,0 +1,123 @@
+"""A CRM's change reaches a known lead through the CRM sync (`sync.field_changed`), not straight from the CRM's
+webhook: the sync alone tells a person's change from an echo of the hub's own write, and applies the mappings'
+rules. The lead service takes what the sync decided, once, timed when the CRM made it, and rescores."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.events.lead_events import LeadEventType
+from shared.leads.crm_changes import CrmFieldChange, lead_id_of_record, synced_profile_fields
+from tests.unit.test_lead_journey_fixes import Hub
+
+
+def sync_change(lead_id: str, field: str, value: str | None, hub: Hub, ago: timedelta = timedelta(0), n: int = 1):  # type: ignore[no-untyped-def]
+    return CrmFieldChange(lead_id, field, value, hub.clock.now() - ago, "hubspot", f"sync-event-{n}")
+
+
+def test_a_change_the_sync_decided_sets_the_field_and_rescores_the_lead() -> None:
+    # Given a captured lead whose title scores nothing in the model
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io", job_title="Intern")
+    before = hub.lead("ana@acme.io").score
+    hub.clock.advance(timedelta(minutes=5))
+    # When the sync says a HubSpot user made her VP of Sales a minute ago
+    outcome = hub.service.crm_field_changed(sync_change(lead_id, "job_title", "VP of Sales", hub, timedelta(minutes=1)))
+    # Then the lead's title is the CRM's, timed when the CRM changed it
+    lead = hub.lead("ana@acme.io")
+    assert lead.profile.get("job_title") == "VP of Sales"
+    assert lead.profile.updated_at["job_title"] == hub.clock.now() - timedelta(minutes=1)
+    # And the lead was rescored, saying why
+    assert lead.score.fit > before.fit
+    [changed] = [e for e in outcome.published if e.event_type is LeadEventType.SCORE_CHANGED]
+    assert "hubspot change of job_title, through the CRM sync" in (changed.reason or "")
+
+
+def test_the_same_sync_event_twice_is_applied_once() -> None:
+    # Given a change the lead took
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io", job_title="Intern")
+    hub.clock.advance(timedelta(minutes=1))
+    hub.service.crm_field_changed(sync_change(lead_id, "job_title", "VP of Sales", hub))
+    # And a later change of the same field from elsewhere
+    hub.clock.advance(timedelta(minutes=1))
+    hub.service.crm_field_changed(sync_change(lead_id, "job_title", "CFO", hub, n=2))
+    # When the first event is delivered again (a retry, a replay)
+    again = hub.service.crm_field_changed(sync_change(lead_id, "job_title", "VP of Sales", hub, n=1))
+    # Then nothing changes and nothing is published
+    assert again.note == "duplicate event; applied once already"
+    assert again.published == ()
+    assert hub.lead("ana@acme.io").profile.get("job_title") == "CFO"
+
+
+def test_a_change_older_than_what_the_lead_holds_does_not_override_it() -> None:
+    # Given a lead whose title the person gave just now
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io", job_title="VP of Sales")
+    # When the sync passes on a CRM change made an hour ago
+    outcome = hub.service.crm_field_changed(sync_change(lead_id, "job_title", "Intern", hub, timedelta(hours=1)))
+    # Then the newer title stands, and nothing is published
+    assert hub.lead("ana@acme.io").profile.get("job_title") == "VP of Sales"
+    assert outcome.published == ()
+
+
+def test_fields_the_sync_does_not_keep_and_blanks_are_not_applied() -> None:
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io", job_title="VP of Sales")
+    hub.clock.advance(timedelta(minutes=1))
+    # lifecycle stage and owner are the lead and handoff domains' own, not profile fields
+    assert "no profile field" in hub.service.crm_field_changed(sync_change(lead_id, "owner", "rep-1", hub)).note
+    assert "no profile field" in hub.service.crm_field_changed(sync_change(lead_id, "lifecycle_stage", "SQL", hub)).note
+    # a CRM's blank does not erase what the person told the hub
+    assert "kept" in hub.service.crm_field_changed(sync_change(lead_id, "job_title", None, hub)).note
+    assert hub.lead("ana@acme.io").profile.get("job_title") == "VP of Sales"
+
+
+def test_a_change_to_a_lead_merged_away_reaches_its_survivor() -> None:
+    # Given an anonymous visitor merged into the lead it turned out to be
+    hub = Hub()
+    hub.segment("page", anonymousId="anon-1", name="Pricing", properties={"path": "/pricing"})
+    [visitor] = hub.repo.contacts_by_id
+    lead_id = hub.capture("ana@acme.io", job_title="Intern")
+    hub.segment("identify", anonymousId="anon-1", userId="u-1", traits={"email": "ana@acme.io"})
+    survivor = hub.lead("ana@acme.io")
+    merged_away = visitor if visitor != survivor.contact_id else lead_id
+    assert hub.repo.contact(merged_away).merged_into == survivor.contact_id  # type: ignore[union-attr]
+    hub.clock.advance(timedelta(minutes=1))
+    # When the sync names the merged-away lead (a record it keyed before the merge)
+    hub.service.crm_field_changed(sync_change(merged_away, "company", "Acme Corp", hub))
+    # Then the survivor takes it
+    assert hub.lead("ana@acme.io").profile.get("company") == "Acme Corp"
+
+
+def test_an_unknown_lead_is_noted_not_created() -> None:
+    hub = Hub()
+    outcome = hub.service.crm_field_changed(sync_change("no-such-lead", "job_title", "VP", hub))
+    assert outcome.contact_id is None
+    assert "not known" in outcome.note
+    assert hub.repo.contacts_by_id == {}
+
+
+def test_a_crm_webhook_sets_synced_fields_only_while_the_sync_cannot_key_the_lead() -> None:
+    # Given a HubSpot contact the hub knows by its id only: its name comes straight from HubSpot's webhook
+    hub = Hub()
+    hub.hubspot(88, "firstname", "Bea")
+    [crm_contact] = hub.repo.contacts_by_id.values()
+    assert crm_contact.profile.get("first_name") == "Bea"
+    # When it has an email (the sync keys it from now on), and HubSpot reports a name and an industry
+    hub.clock.advance(timedelta(minutes=1))
+    hub.hubspot(88, "email", "bea@acme.io")
+    hub.clock.advance(timedelta(minutes=1))
+    hub.hubspot(88, "firstname", "Beatrice")
+    hub.hubspot(88, "industry", "Software")
+    # Then the synced field waits for the sync's decision; the field no mapping syncs is taken at once
+    lead = hub.lead("bea@acme.io")
+    assert lead.profile.get("first_name") == "Bea"
+    assert lead.profile.get("industry") == "Software"
+
+
+def test_the_synced_fields_are_the_profile_fields_among_the_mappings_inbound_ones() -> None:
+    assert synced_profile_fields(["email", "job_title", "owner", "lifecycle_stage", "phone"]) == {"job_title", "phone"}
+    assert lead_id_of_record("contact:abc") == "abc"
+    assert lead_id_of_record("account:abc") is None
+    assert lead_id_of_record("contact:") is None
