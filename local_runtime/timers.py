@@ -68,9 +68,12 @@ class LocalTimers:
         return SystemClock().now()
 
     def advance(self, seconds: float) -> list[dict[str, Any]]:
-        """Moves the hub's clock forward and fires what came due; returns what fired."""
-        SystemClock.offset += timedelta(seconds=seconds)
-        return self.fire_due()
+        """Moves the hub's clock forward and fires what came due; returns what fired. The move is made under
+        the firing lock: the poller, waking between the move and the firing, would fire them itself, and the
+        answer would not say so."""
+        with self._firing:
+            SystemClock.offset += timedelta(seconds=seconds)
+            return self._fire_due()
 
     def pending(self) -> list[PendingTimer]:
         timers = []
@@ -87,14 +90,17 @@ class LocalTimers:
         return sorted(timers, key=lambda timer: timer.due_at)
 
     def fire_due(self) -> list[dict[str, Any]]:
-        fired = []
         with self._firing:  # the poller and a clock move never fire the same timer twice
-            for timer in self.pending():
-                if timer.due_at > self.now():
-                    break
-                self._scheduler.delete_schedule(Name=timer.name, GroupName=timer.group)
-                self._deliver(timer.function, timer.payload)
-                fired.append(timer.view())
+            return self._fire_due()
+
+    def _fire_due(self) -> list[dict[str, Any]]:
+        fired = []
+        for timer in self.pending():
+            if timer.due_at > self.now():
+                break
+            self._scheduler.delete_schedule(Name=timer.name, GroupName=timer.group)
+            self._deliver(timer.function, timer.payload)
+            fired.append(timer.view())
         return fired
 
     def _run(self) -> None:
