@@ -234,6 +234,7 @@ def attribution_service(environment: FunctionEnvironment) -> AttributionService:
     """The recorder's, the API's and the data-driven batch's use cases: the attribution store, the lead store
     (read only: journeys) and the finance store (read only: FX tables and spend)."""
     from shared.adapters.dynamodb_attribution import DynamoDbAttributionStore
+    from shared.adapters.dynamodb_customer_revenue import DynamoDbCustomerRevenueStore
     from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
@@ -258,6 +259,7 @@ def attribution_service(environment: FunctionEnvironment) -> AttributionService:
         clock=SystemClock(),
         spend=DynamoDbFinanceStore(dynamodb, environment.table(FINANCE.name)),
         finance=finance,
+        revenue=DynamoDbCustomerRevenueStore(dynamodb, environment.table(ATTRIBUTION.name)),
     )
 
 

@@ -60,6 +60,7 @@ from shared.adapters.dynamodb_attribution_items import (
     stage_entry_counts,
     stale_version,
 )
+from shared.adapters.dynamodb_customer_revenue import MAX_SUBSCRIPTIONS, revenue_item
 from shared.adapters.dynamodb_items import iso
 from shared.attribution.deals import Deal
 from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry, summed_by_stage
@@ -70,10 +71,12 @@ from shared.attribution.ports import (
     Overall,
     StaleCredits,
     StaleDeal,
+    StaleRevenue,
     StoredConversion,
     StoredFit,
     Totals,
 )
+from shared.attribution.revenue import CustomerRevenue
 from shared.errors import InvalidInput
 
 
@@ -335,3 +338,35 @@ def _times(totals: Totals, sign: int) -> Totals:
 
 def _sort(stored: StoredConversion) -> str:
     return conversion_sort(stored.converted_at, stored.conversion_id)
+
+
+class InMemoryCustomerRevenueStore:
+    """`CustomerRevenueStore` in memory: the DynamoDB adapter's contract (versions, the subscription limit, items
+    it could store), run by tests/integration/test_customer_revenue_store_contract.py on both."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.stored: dict[str, CustomerRevenue] = {}
+
+    def revenues(self, customer_keys: Sequence[str]) -> dict[str, CustomerRevenue]:
+        with self._lock:
+            return {k: self.stored[k] for k in dict.fromkeys(customer_keys) if k in self.stored}
+
+    def save_revenue(self, revenue: CustomerRevenue) -> CustomerRevenue:
+        if len(revenue.subscriptions) > MAX_SUBSCRIPTIONS:
+            raise InvalidInput(
+                f"customer {revenue.customer_key}: at most {MAX_SUBSCRIPTIONS} subscriptions are kept, "
+                f"not {len(revenue.subscriptions)}"
+            )
+        stored = replace(revenue, version=revenue.version + 1)
+        revenue_item(stored)  # what DynamoDB could not hold (a naive time) fails here as it does there
+        with self._lock:
+            held = self.stored.get(revenue.customer_key)
+            held_version = held.version if held else 0
+            if held_version != revenue.version:
+                found = held.version if held else "none"
+                raise StaleRevenue(
+                    f"customer {revenue.customer_key} is at version {found}, not {revenue.version} as read"
+                )
+            self.stored[revenue.customer_key] = stored
+            return stored

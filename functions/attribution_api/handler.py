@@ -55,6 +55,7 @@ def campaign_roi(campaign_id: Id, model: ModelName = None, start: From = None, e
         models,
         service.company_currency,
         service.funnel(campaign_id, months.months),
+        service.campaign_ltv(campaign_id, months.months),
     )
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.adapters.dynamodb_customer_revenue import PREFIX as REVENUE_SK
+from shared.adapters.dynamodb_customer_revenue import revenue_pk
 from shared.adapters.dynamodb_items import iso, plain, serialize
 from shared.adapters.dynamodb_lead_items import account_from, contact_from, dumps, loads, profile_document
 from shared.adapters.dynamodb_ledger import SUBJECT, SUBJECT_INDEX, deflate
@@ -394,7 +396,8 @@ class AttributionPrivacy:
     """Table `attribution`: the deals and conversions naming the person's contacts or email (a filtered scan, see
     the module's docstring). Touches keep their channel, campaign, time, roles and credits, so campaign,
     channel and conversion totals do not move; what links them to the person (contact ids, emails) is
-    removed and the item marked `erased_at`. Totals, pipeline and funnel counts hold no person."""
+    removed and the item marked `erased_at`. Totals, pipeline and funnel counts hold no person. The billing
+    customers the person is (their vendor identities) lose their subscriptions (LTV), got and deleted by key."""
 
     name = "attribution"
 
@@ -413,16 +416,30 @@ class AttributionPrivacy:
         expression = f"(begins_with(pk, :deal) OR begins_with(pk, :conversion)) AND ({' OR '.join(linked)})"
         return scan_matching(self._client, self._table, expression, values)
 
+    def _revenues(self, person: Person) -> list[dict[str, Any]]:
+        """The billing customers the person is (their vendor identities: `stripe#cus_...`), got by key."""
+        keys = [
+            {"pk": {"S": revenue_pk(k)}, "sk": {"S": REVENUE_SK}}
+            for k in person.identity_keys
+            if not k.startswith("email#")
+        ]
+        return get_items(self._client, self._table, keys)
+
     def export(self, person: Person) -> dict[str, list[dict[str, Any]]]:
         items = [exported(item) for item in self._linked(person)]
         return {
             "deals": [i for i in items if str(i.get("pk", "")).startswith("DEAL#")],
             "conversions": [i for i in items if str(i.get("pk", "")).startswith("CONVERSION#")],
+            "customer_revenue": [exported(item) for item in self._revenues(person)],
         }
 
     def erase(self, person: Person) -> int:
         now = iso(self._clock())
         erased = 0
+        # their subscriptions go: keyed by identities the hub no longer holds once erased, no conversion finds them
+        for item in self._revenues(person):
+            self._client.delete_item(TableName=self._table, Key=item_key(item))
+            erased += 1
         theirs = {"contact_ids": set(person.contact_ids), "emails": {person.email.lower()}}
         for item in self._linked(person):
             sets = ["erased_at = :now"]

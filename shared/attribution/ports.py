@@ -20,6 +20,7 @@ from shared.attribution.deals import ConversionKind, Deal
 from shared.attribution.funnel_counts import StageCounts, StageEntry
 from shared.attribution.journeys import Credit, Model, Role, Touch
 from shared.attribution.markov import MarkovFit
+from shared.attribution.revenue import CustomerRevenue
 from shared.finance.money import Money
 
 NO_CAMPAIGN = "(none)"  # the aggregate key of touches that carry no campaign
@@ -236,3 +237,21 @@ class FunnelStore(Protocol):
 
 class AttributionStore(ConversionStore, PipelineStore, FunnelStore, Protocol):
     """Everything attribution keeps: deals, conversions and their totals, pipeline and funnel."""
+
+
+class StaleRevenue(Exception):
+    """A customer's revenue was written by someone else since it was read."""
+
+
+class CustomerRevenueStore(Protocol):
+    """Billing customers' subscriptions (LTV), kept apart from the conversions: keyed by the customer's identity
+    key (`stripe#cus_...`)."""
+
+    def revenues(self, customer_keys: Sequence[str]) -> dict[str, CustomerRevenue]:
+        """The customers known among `customer_keys` (at most 100 per call)."""
+        ...
+
+    def save_revenue(self, revenue: CustomerRevenue) -> CustomerRevenue:
+        """Writes it on condition of the version it was read at (0: new); returns it at its new version.
+        StaleRevenue when someone wrote it meanwhile."""
+        ...

@@ -16,6 +16,7 @@ from typing import Any
 from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts
 from shared.attribution.journeys import Model
 from shared.attribution.ports import DEAL_UNITS, Overall, StoredConversion, Totals
+from shared.attribution.revenue import MONTH_PLACES, LifetimeValue
 from shared.errors import InvalidInput
 from shared.finance.money import Money, format_amount
 from shared.finance.periods import parse_period
@@ -166,11 +167,12 @@ def roi_view(
     models: Sequence[Model],
     currency: str,
     funnel: Mapping[str, int],
-    ltv_minor: int | None = None,
+    ltv: LifetimeValue | None = None,
 ) -> dict[str, Any]:
     """ROI = (revenue - spend) / spend; ROAS = revenue / spend; CAC = spend / attributed new customers; cost per
     lead / MQL / SQL = spend / the leads, MQLs and SQLs the campaign brought (the campaign of the touch at which
-    each entered the stage); payback months = CAC / monthly revenue per customer when LTV data says it."""
+    each entered the stage); LTV, ARPA and monthly churn of the campaign's customers (`shared.attribution.revenue`);
+    payback months = CAC / ARPA and LTV:CAC, per model."""
     notes: list[str] = []
     if spend_minor == 0:
         notes.append("no spend recorded for the campaign in these months: ratios over spend are null")
@@ -178,21 +180,25 @@ def roi_view(
     for model in models:
         revenue = totals.revenue.get(model, 0)
         customers = Decimal(totals.deals.get(model, 0)) / DEAL_UNITS
+        cac = _divide(spend_minor, customers) if customers and spend_minor else None
+        payback = ltv.payback_months(cac) if ltv else None
+        ltv_to_cac = ltv.ltv_to_cac(cac) if ltv else None
         per_model[model.value] = {
             "revenue": money(revenue, currency),
             "customers": deals_text(totals.deals.get(model, 0)),
             "roi": _ratio(revenue - spend_minor, spend_minor),
             "roas": _ratio(revenue, spend_minor),
-            "cac": money(_divide(spend_minor, customers), currency) if customers and spend_minor else None,
+            "cac": money(cac, currency) if cac is not None else None,
             "pipeline": money(pipeline.get(model, 0), currency),
+            "payback_months": str(payback) if payback is not None else None,
+            "ltv_to_cac": str(ltv_to_cac) if ltv_to_cac is not None else None,
         }
     if not totals.conversions:
         notes.append("no conversion credited the campaign in these months: revenue is 0 and CAC is null")
-    if ltv_minor is None:
-        notes.append(
-            "LTV and payback months need subscription MRR and churn per customer, which the hub does not keep "
-            "yet (customer health will): null"
-        )
+    if ltv is None:
+        notes.append("LTV, ARPA and payback months were not computed: null")
+    else:
+        notes.extend(ltv.notes)
     costs = {
         f"cost_per_{stage.lower()}": (
             money(_divide(spend_minor, Decimal(count)), currency) if count and spend_minor else None
@@ -207,10 +213,26 @@ def roi_view(
         "spend": money(spend_minor, currency),
         "funnel": dict(funnel),
         **costs,
-        "ltv": money(ltv_minor, currency) if ltv_minor is not None else None,
-        "payback_months": None,
+        **_lifetime(ltv, currency),
         "models": per_model,
         "notes": notes,
+    }
+
+
+def _lifetime(ltv: LifetimeValue | None, currency: str) -> dict[str, Any]:
+    if ltv is None:
+        return {"ltv": None, "arpa": None, "monthly_churn": None, "ltv_customers": None}
+    return {
+        "ltv": money(ltv.ltv_minor, currency) if ltv.ltv_minor is not None else None,
+        "arpa": money(ltv.arpa_minor, currency) if ltv.arpa_minor is not None else None,
+        "monthly_churn": str(ltv.monthly_churn) if ltv.monthly_churn is not None else None,
+        "ltv_customers": {
+            "paid": ltv.customers,
+            "paying": ltv.paying,
+            "churned": ltv.churned,
+            "customer_months": str(ltv.customer_months.quantize(MONTH_PLACES)),
+            "other_currencies": ltv.other_currencies,
+        },
     }
 
 

@@ -38,9 +38,24 @@ from shared.attribution.funnel import stage_entry
 from shared.attribution.journey_builder import LeadLog, build_journey
 from shared.attribution.journeys import Model, Role
 from shared.attribution.pipeline import campaign_credits
-from shared.attribution.ports import NO_CAMPAIGN, AttributionStore, StaleDeal, StoredConversion, Totals
+from shared.attribution.ports import (
+    NO_CAMPAIGN,
+    AttributionStore,
+    CustomerRevenueStore,
+    StaleDeal,
+    StaleRevenue,
+    StoredConversion,
+    Totals,
+)
 from shared.attribution.reattribution import CHANGED, STALE, UNCHANGED, credited_conversion, rebuilt, unchanged
 from shared.attribution.reports import CampaignResult, MonthRange, performance_view, total_of
+from shared.attribution.revenue import (
+    CustomerRevenue,
+    LifetimeValue,
+    SubscriptionChange,
+    lifetime_value,
+    subscription_change,
+)
 from shared.errors import InvalidInput
 from shared.events.attribution_events import AttributionEvent, AttributionEventType
 from shared.events.canonical import CanonicalEvent
@@ -50,10 +65,13 @@ from shared.finance.fx import FxTable, MissingRate
 from shared.finance.money import Money, format_amount
 from shared.finance.periods import parse_period, quarter_of
 from shared.finance.spend import SpendKey
-from shared.leads.model import EngagementRecord
+from shared.leads.identity import vendor_identity
+from shared.leads.model import EngagementRecord, Identity
 from shared.webhooks.ports import EventPublisher
 
 MAX_ATTEMPTS = 8
+# Identities that name a person or a company, not a billing customer: never a key of customer revenue.
+_NOT_CUSTOMER_KINDS = frozenset({"email", "phone", "domain"})
 
 
 class Clock(Protocol):
@@ -90,6 +108,7 @@ class AttributionService:
         clock: Clock,
         spend: SpendSource | None = None,
         finance: FinanceConfig | None = None,
+        revenue: CustomerRevenueStore | None = None,
     ) -> None:
         self.store = store
         self.leads = leads
@@ -100,6 +119,7 @@ class AttributionService:
         self._clock = clock
         self.spend = spend
         self._finance = finance
+        self.revenue = revenue
         self._half_life = half_life_of(config)
 
     def handle(self, event: CanonicalEvent) -> Outcome:
@@ -121,7 +141,28 @@ class AttributionService:
         payment = first_payment(event)
         if payment is not None:
             return self.credit(payment)
-        return Outcome(note=f"{event.event_type} is not a deal or a payment")
+        change = subscription_change(event)
+        if change is not None:
+            return self._record_revenue(change)
+        return Outcome(note=f"{event.event_type} is not a deal, a payment or a subscription change")
+
+    def _record_revenue(self, change: SubscriptionChange) -> Outcome:
+        """Fold a subscription change into its customer's revenue (LTV); a redelivery or an older change than
+        the subscription's held state changes nothing."""
+        if self.revenue is None:
+            raise RuntimeError("this function keeps no customer revenue")
+        for _ in range(MAX_ATTEMPTS):
+            held = self.revenue.revenues([change.customer_key]).get(change.customer_key)
+            current = held or CustomerRevenue(change.customer_key)
+            folded = current.folded(change)
+            if folded == current:
+                return Outcome(note=f"{change.subscription_id} of {change.customer_key}: holds this or a later change")
+            try:
+                self.revenue.save_revenue(folded)
+            except StaleRevenue:
+                continue
+            return Outcome(note=f"{change.subscription_id} of {change.customer_key}: {change.status}")
+        raise RuntimeError(f"the revenue of {change.customer_key} kept changing under {MAX_ATTEMPTS} attempts")
 
     def handle_lead_event(self, event: LeadEvent) -> Outcome:
         """A lead event: a first score or an entry into a funnel stage is counted once, for its month and the
@@ -236,6 +277,39 @@ class AttributionService:
             for channel, totals in self.store.channel_totals(period).items():
                 by_channel[channel] = by_channel.get(channel, Totals()).plus(totals)
         return by_channel
+
+    def campaign_ltv(self, campaign_id: str, periods: Sequence[str]) -> LifetimeValue:
+        """What the customers of the campaign's conversions in the months are worth (`shared.attribution.revenue`):
+        the months' conversions are read, those whose journey touched the campaign kept, and their billing
+        customers found through the identities of their accounts and contacts (read a hundred at a time; a
+        customer converting twice counts once)."""
+        if self.revenue is None:
+            raise RuntimeError("this function reads no customer revenue")
+        keys: set[str] = set()
+        contact_ids: set[str] = set()
+        account_ids: set[str] = set()
+        for conversion in window_conversions(self.store, list(periods)):
+            if not any(credited.touch.campaign_id == campaign_id for credited in conversion.touches):
+                continue
+            if conversion.kind is ConversionKind.FIRST_PAYMENT:
+                customer = vendor_identity(conversion.conversion_id.removeprefix("first-payment:"))
+                if customer is not None:
+                    keys.add(customer.key)
+            contact_ids.update(conversion.contact_ids)
+            if conversion.account_id:
+                account_ids.add(conversion.account_id)
+        named: set[str] = set()
+        for chunk in _chunks(sorted(contact_ids)):
+            for contact in self.leads.contacts(chunk).values():
+                named |= contact.identities
+        for account_id in sorted(account_ids):
+            if (account := self.leads.account(account_id)) is not None:
+                named |= account.identities
+        keys |= {key for key in named if _names_a_customer(key)}
+        found: dict[str, CustomerRevenue] = {}
+        for chunk in _chunks(sorted(keys)):
+            found |= self.revenue.revenues(chunk)
+        return lifetime_value(found.values(), self.company_currency, self._clock.now())
 
     def campaign_spend(self, campaign_id: str, periods: Sequence[str]) -> int:
         """The campaign's spend in the months (company minor units), from the ledger's monthly aggregates."""
@@ -397,3 +471,13 @@ def _text_field(body: Mapping[str, Any], name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise InvalidInput(f"{name}: a month (2026-11) or a day (2026-11-14) as text, not {value!r}")
+
+
+def _names_a_customer(identity_key: str) -> bool:
+    kind = Identity.parse(identity_key).kind
+    return kind not in _NOT_CUSTOMER_KINDS and not kind.endswith("-anonymous")
+
+
+def _chunks(items: Sequence[str], size: int = 100) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

@@ -43,6 +43,8 @@ ATTRIBUTION = Table(
         "CAMPAIGN#<campaign_id>#<stage> per month and stage (batch get)",
         "the data-driven model: fits pk=FIT, sk=<period>#<fitted_at>; the latest, a copy, pk=FIT, sk=LATEST "
         "(conditional: not replacing a later-fitted one)",
+        "a billing customer's subscriptions (LTV): get / put pk=CUSTOMER_REVENUE#<identity key>, "
+        "sk=CUSTOMER_REVENUE (conditional on its version); a campaign's customers: batch get",
     ),
 )
 
@@ -61,13 +63,15 @@ ATTRIBUTION_DOMAIN = Domain(
     functions=(
         Function(
             name="attribution_recorder",
-            description="Folds deal events into deals and credits each won deal and first payment to its journey",
+            description="Folds deal events into deals, credits each won deal and first payment to its journey, and "
+            "keeps customers' subscriptions for LTV",
             memory_mb=1024,
             timeout_seconds=60,
             rules=(
                 Rule(
                     name="attribution-conversions",
-                    description="Deal events and payments: the conversions attribution credits",
+                    description="Deal events and payments (the conversions attribution credits), subscription "
+                    "changes (customers' revenue, for LTV)",
                     pattern={
                         "source": [WEBHOOK_EVENT_SOURCE],
                         "detail-type": [
@@ -76,6 +80,7 @@ ATTRIBUTION_DOMAIN = Domain(
                             "deal.lost",
                             "deal.updated",
                             "payment.succeeded",
+                            "subscription.changed",
                         ],
                     },
                     max_retries=8,
@@ -151,7 +156,7 @@ ATTRIBUTION_DOMAIN = Domain(
                 _get(
                     "/api/v1/integrations/finance/roi/{campaign_id}",
                     "campaign_roi",
-                    "A campaign's spend, attributed revenue, ROI, ROAS, CAC and payback, per model",
+                    "A campaign's spend, attributed revenue, ROI, ROAS, CAC, its customers' LTV and payback, per model",
                     ThrottleDomain.FINANCE,
                     ROI_READERS,
                 ),

@@ -363,7 +363,9 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
         EventType.SUBSCRIPTION_CHANGED: EventTypeInfo(
             meaning="Something happened to a subscription: created, updated, paused, resumed, deleted (cancelled), "
             "trial ending, ... `data.change` says what and `data.previous_status` the status before, when it "
-            "changed.",
+            "changed. `data.mrr_minor` is its monthly recurring revenue in minor units of `data.currency` (prices "
+            "times quantities brought to a month; null when a price is metered or unknown): what attribution's LTV "
+            "reads, so a Standard Webhooks sender gives both for its subscriptions to count.",
             emitters=(
                 Emitter(
                     "stripe", ("customer.subscription.*",), "(`data.change` is the part after `customer.subscription.`)"
@@ -380,9 +382,19 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "subscription_id": "sub_1QExample",
                     "status": "past_due",
                     "previous_status": "active",
-                    "items": [{"price_id": "price_1QExample", "quantity": 5}],
+                    "items": [
+                        {
+                            "price_id": "price_1QExample",
+                            "quantity": 5,
+                            "unit_amount": 12000,
+                            "interval": "year",
+                            "interval_count": 1,
+                        }
+                    ],
+                    "currency": "USD",
                     "cancel_at_period_end": False,
                     "current_period_end": 1767225600,
+                    "mrr_minor": 5000,
                 },
             ),
         ),

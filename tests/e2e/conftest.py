@@ -138,14 +138,14 @@ def put_on_bus(url: str, detail_type: str, count: int = 1) -> None:
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
 
 
-def send_stripe_event(url: str, event_type: str, obj: dict[str, Any]) -> requests.Response:
+def send_stripe_event(url: str, event_type: str, obj: dict[str, Any], created: int | None = None) -> requests.Response:
     """A Stripe event about `obj` (`data.object`) to the hub at `url`, signed as Stripe does with the hub's local
-    secret; the answer as it came."""
+    secret (now); `created`: when Stripe says it happened (default now). The answer as it came."""
     from shared.webhooks.vendors import stripe
 
     secret = json.loads((ROOT / "config/local.secrets.json").read_text())["stripe"][0]
     now = int(time.time())
-    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": event_type, "created": now}
+    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": event_type, "created": created or now}
     body = json.dumps(event | {"data": {"object": obj}}).encode()
     headers = {"Stripe-Signature": stripe.sign(secret, body, now), "Content-Type": "application/json"}
     return requests.post(f"{url}/webhooks/stripe", data=body, headers=headers, timeout=10)

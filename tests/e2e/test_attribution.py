@@ -6,6 +6,7 @@ batch fires from its schedule and moves the data-driven credits to its fit."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ import pytest
 import requests
 from segment.analytics.client import Client
 
-from tests.e2e.conftest import eventually, send_standard_webhook, settle, started_hub, token
+from tests.e2e.conftest import eventually, send_standard_webhook, send_stripe_event, settle, started_hub, token
 
 WRITE_KEY = "local-write-key-dev-only"
 AMOUNT = Decimal("12000.00")
@@ -108,7 +109,15 @@ def journey(hub: Hub) -> dict[str, Any]:
     hub.deal_won(won)
     hub.deal_won(won)  # a duplicate report of the same win
     view = eventually(lambda: _deal(hub, f"standard:{deal_id}"))
-    return {"run": run, "at": at, "won_at": won_at, "campaigns": campaigns, "spend": spend, "view": view}
+    return {
+        "run": run,
+        "email": email,
+        "at": at,
+        "won_at": won_at,
+        "campaigns": campaigns,
+        "spend": spend,
+        "view": view,
+    }
 
 
 def _lead(hub: Hub, email: str) -> bool:
@@ -202,6 +211,8 @@ def test_roi_and_channels_follow_from_the_spend_and_the_credits(hub: Hub, journe
         "roas": "1.3333",
         "cac": "8999.98",
         "pipeline": "0.00",
+        "payback_months": None,
+        "ltv_to_cac": None,
     }
     nothing = hub.get(f"/api/v1/integrations/finance/roi/{journey['campaigns']['email']}", model="first_touch").json()
     assert nothing["spend"] == "0.00"
@@ -209,6 +220,57 @@ def test_roi_and_channels_follow_from_the_spend_and_the_credits(hub: Hub, journe
     assert any("no spend" in note for note in nothing["notes"])
     channels = hub.get("/api/v1/attribution/channels", model="last_touch").json()["channels"]
     assert Decimal(channels["email"]["last_touch"]["revenue"]) >= AMOUNT
+
+
+def test_roi_prices_the_customers_lifetime_from_their_stripe_subscription(hub: Hub, journey: dict[str, Any]) -> None:
+    # Given the person is a Stripe customer, with two seats at 250.00 a month, active since 91.3125 days (three
+    # months of 30.4375 days) ago
+    run, social = journey["run"], journey["campaigns"]["social"]
+    customer = f"cus_{run}"
+    answer = send_stripe_event(
+        hub.url, "customer.created", {"object": "customer", "id": customer, "email": journey["email"]}
+    )
+    assert answer.status_code in (200, 202), answer.text
+    activated = int(time.time()) - 7_889_400
+    price = {"id": f"price_{run}", "object": "price", "currency": "usd", "unit_amount": 25000}
+    item = {
+        "id": f"si_{run}",
+        "price": price | {"recurring": {"interval": "month", "interval_count": 1}},
+        "quantity": 2,
+    }
+    subscription = {
+        "object": "subscription",
+        "id": f"sub_{run}",
+        "customer": customer,
+        "status": "active",
+        "currency": "usd",
+        "items": {"object": "list", "data": [item]},
+    }
+    send_stripe_event(hub.url, "customer.subscription.created", subscription, created=activated)
+    # Then the campaign's ROI shows that customer's 500.00 a month; nobody churned, so no LTV yet; payback is
+    # CAC / ARPA = 8999.98 / 500.00 = 18.00 months
+
+    def roi_of() -> dict[str, Any]:
+        return dict(hub.get(f"/api/v1/integrations/finance/roi/{social}", model="linear").json())
+
+    roi = eventually(lambda: (r := roi_of())["arpa"] == "500.00" and r)
+    assert (roi["ltv"], roi["monthly_churn"]) == (None, None)
+    assert roi["models"]["linear"]["payback_months"] == "18.00"
+    assert any("cannot be estimated yet" in note for note in roi["notes"])
+    # When the subscription is canceled, exactly three months after it started
+    canceled = subscription | {"status": "canceled"}
+    send_stripe_event(hub.url, "customer.subscription.deleted", canceled, created=activated + 7_889_400)
+    # Then one churn in three customer-months: churn 0.3333 a month, LTV 500.00 x 3 = 1500.00, LTV:CAC 0.17
+    roi = eventually(lambda: (r := roi_of())["ltv"] is not None and r)
+    assert (roi["ltv"], roi["arpa"], roi["monthly_churn"]) == ("1500.00", "500.00", "0.3333")
+    assert roi["ltv_customers"] == {
+        "paid": 1,
+        "paying": 0,
+        "churned": 1,
+        "customer_months": "3.00",
+        "other_currencies": 0,
+    }
+    assert roi["models"]["linear"]["ltv_to_cac"] == "0.17"
 
 
 def test_performance_shows_the_funnel_and_the_campaigns_by_roi(hub: Hub, journey: dict[str, Any]) -> None:

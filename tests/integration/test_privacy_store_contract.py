@@ -163,3 +163,27 @@ def test_an_erased_persons_links_leave_a_shared_deal_and_its_credits_stay() -> N
         assert items["CONVERSION#deal:hubspot:D-1"]["credits"] == {"N": "1200"}
         assert "erased_at" in items["CONVERSION#deal:hubspot:D-1"]
         assert "erased_at" not in items["DEAL#hubspot:D-2"]
+
+
+def test_an_erased_persons_billing_revenue_goes_and_is_in_the_export_before() -> None:
+    from shared.adapters.dynamodb_customer_revenue import DynamoDbCustomerRevenueStore
+    from shared.adapters.dynamodb_privacy_stores import AttributionPrivacy
+    from shared.attribution.revenue import CustomerRevenue, SubscriptionChange
+    from shared.catalog import ATTRIBUTION
+
+    table = physical_name(STAGE, ATTRIBUTION.name)
+    with only_table(ATTRIBUTION) as client:
+        # Given she is a Stripe customer paying 49.00 a month, and another customer pays too
+        revenues = DynamoDbCustomerRevenueStore(client, table)
+        for customer in ("stripe#cus_greta", "stripe#cus_olaf"):
+            change = SubscriptionChange(customer, "sub_1", "active", 4900, "USD", NOW, "e-1")
+            revenues.save_revenue(CustomerRevenue(customer).folded(change))
+        greta = Person(email="greta@fjord.io", identity_keys=("email#greta@fjord.io", "stripe#cus_greta"))
+        privacy = AttributionPrivacy(client, table, lambda: NOW)
+        # When her data is exported, then erased
+        exported = privacy.export(greta)["customer_revenue"]
+        erased = privacy.erase(greta)
+        # Then the export held her subscriptions, and the erasure removed them (only hers)
+        assert [item["customer_key"] for item in exported] == ["stripe#cus_greta"]
+        assert erased == 1
+        assert list(revenues.revenues(["stripe#cus_greta", "stripe#cus_olaf"])) == ["stripe#cus_olaf"]

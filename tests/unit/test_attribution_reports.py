@@ -4,6 +4,7 @@ computed said as null with a note, and the funnel's rates and velocity."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -11,6 +12,7 @@ from shared.attribution.funnel_counts import StageCounts
 from shared.attribution.journeys import Model
 from shared.attribution.ports import Overall, Totals
 from shared.attribution.reports import CampaignResult, MonthRange, models_of, performance_view, roi_view
+from shared.attribution.revenue import LifetimeValue
 from shared.errors import InvalidInput
 
 TODAY = date(2026, 11, 30)
@@ -67,8 +69,29 @@ def test_roi_cac_and_cost_per_lead_from_spend_credits_and_funnel() -> None:
         "roas": "3.0000",
         "cac": "2000.00",
         "pipeline": "500.00",
+        "payback_months": None,
+        "ltv_to_cac": None,
     }
     assert view["cost_per_lead"] == "750.00"
+
+
+def test_roi_prices_the_campaigns_customers_lifetime_against_each_models_cac() -> None:
+    # Given a campaign's customers worth 250.00 a month, one churn in 20 customer-months (LTV 5000.00)
+    months = MonthRange.of(TODAY, "2026-11", "2026-11")
+    totals = Totals({Model.LINEAR: 900_000}, {Model.LINEAR: 1_500_000}, touches=4, conversions=2)
+    ltv = LifetimeValue(4, 3, 1, 0, Decimal(20), 25_000, Decimal("0.0500"), 500_000)
+    # When ROI is asked with a spend of 3000.00 (CAC 2000.00 under linear)
+    view = roi_view("c", months, 300_000, totals, {}, (Model.LINEAR,), "USD", {}, ltv)
+    # Then LTV, ARPA and churn are shown, and payback is CAC / ARPA = 8.00 months, LTV:CAC 2.50
+    assert (view["ltv"], view["arpa"], view["monthly_churn"]) == ("5000.00", "250.00", "0.0500")
+    assert view["ltv_customers"] == {
+        "paid": 4,
+        "paying": 3,
+        "churned": 1,
+        "customer_months": "20.00",
+        "other_currencies": 0,
+    }
+    assert (view["models"]["linear"]["payback_months"], view["models"]["linear"]["ltv_to_cac"]) == ("8.00", "2.50")
 
 
 def test_the_funnel_has_rates_velocity_and_the_lead_velocity_rate() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -282,3 +283,62 @@ def test_a_click_on_anything_but_the_two_buttons_is_kept_unmapped(actions: list[
     event = slack_click(body)
     assert event.event_type is EventType.VENDOR_UNMAPPED
     assert event.data["payload"]["actions"] == actions
+
+
+def stripe_subscription_items(*prices: tuple[int | None, str, int, int]) -> dict[str, Any]:
+    """`items` as Stripe's Subscription object holds it: a list of subscription items, each with its price
+    (`unit_amount` in minor units, `recurring.interval` and `interval_count`) and quantity."""
+    return {
+        "object": "list",
+        "data": [
+            {
+                "id": f"si_{n}",
+                "object": "subscription_item",
+                "price": {
+                    "id": f"price_{n}",
+                    "object": "price",
+                    "currency": "usd",
+                    "unit_amount": amount,
+                    "unit_amount_decimal": None if amount is None else str(amount),
+                    "recurring": {"interval": interval, "interval_count": count, "usage_type": "licensed"},
+                },
+                "quantity": quantity,
+            }
+            for n, (amount, interval, count, quantity) in enumerate(prices)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("prices", "mrr"),
+    [
+        ([(12000, "year", 1, 5)], 5000),  # 5 seats at 120.00 a year: 50.00 a month
+        ([(4900, "month", 1, 1), (1500, "month", 3, 2)], 5900),  # 49.00 + 2 x 15.00 a quarter
+        ([(1000, "week", 1, 1)], 4333),  # 10.00 a week: 52/12 weeks a month, half to even
+        ([(None, "month", 1, 1)], None),  # no price known: no MRR
+    ],
+)
+def test_a_stripe_subscription_carries_its_monthly_recurring_revenue(prices: list, mrr: int | None) -> None:
+    # Given a subscription as Stripe sends it, with its items' prices
+    body = stripe_event(
+        "evt_s",
+        "customer.subscription.updated",
+        object="subscription",
+        id="sub_1",
+        status="active",
+        currency="usd",
+        items=stripe_subscription_items(*prices),
+    )
+    # When it is normalized
+    [event] = normalize("stripe", body)
+    # Then it says its MRR in minor units of its currency, and each item's price
+    assert (event.data["mrr_minor"], event.data["currency"]) == (mrr, "USD")
+    assert event.data["items"][0]["interval"] == prices[0][1]
+
+
+def test_a_metered_price_has_no_monthly_rate() -> None:
+    items = stripe_subscription_items((20, "month", 1, 1))
+    items["data"][0]["price"]["recurring"]["usage_type"] = "metered"
+    body = stripe_event("evt_m", "customer.subscription.created", object="subscription", status="active", items=items)
+    [event] = normalize("stripe", body)
+    assert event.data["mrr_minor"] is None

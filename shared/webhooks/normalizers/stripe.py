@@ -9,6 +9,7 @@ from pydantic import Field
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import VendorEvent
 from shared.webhooks.normalizers.base import Id, List, Obj, Payload, Str, Text, canonical, read
+from shared.webhooks.normalizers.stripe_revenue import monthly_recurring_minor
 from shared.webhooks.vendor import DeliveryContext, qualified
 from shared.webhooks.vendors.stripe import STRIPE
 
@@ -40,6 +41,7 @@ class StripeEventData(Payload):
 
 class StripeItem(Payload):
     price: Obj = Field(default_factory=dict)
+    plan: Obj = Field(default_factory=dict)  # the legacy name of the price, on older API versions
     quantity: Any = None
 
 
@@ -64,6 +66,7 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         items = read(StripeItems, obj.items, "data.object.items")
         prices = [read(StripeItem, item, f"data.object.items.data[{n}]") for n, item in enumerate(items.data)]
         data = _subscription(event, raw, prices, envelope.previous_attributes)
+        data["mrr_minor"] = monthly_recurring_minor([item.model_dump() for item in prices])
         return canonical(STRIPE, event, context, EventType.SUBSCRIPTION_CHANGED, subject, data)
     if kind in _CUSTOMER:
         subject = _customer(obj.id, obj.email)
@@ -118,8 +121,23 @@ def _subscription(
         "subscription_id": obj.get("id"),
         "status": obj.get("status"),
         "previous_status": previous.get("status"),
-        "items": [{"price_id": item.price.get("id"), "quantity": item.quantity} for item in items],
+        "items": [
+            {
+                "price_id": item.price.get("id"),
+                "quantity": item.quantity,
+                "unit_amount": item.price.get("unit_amount"),
+                "interval": _recurring(item.price).get("interval"),
+                "interval_count": _recurring(item.price).get("interval_count"),
+            }
+            for item in items
+        ],
+        "currency": obj["currency"].upper() if isinstance(obj.get("currency"), str) else None,
         "trial_end": obj.get("trial_end"),
         "cancel_at_period_end": obj.get("cancel_at_period_end"),
         "current_period_end": obj.get("current_period_end"),
     }
+
+
+def _recurring(price: dict[str, Any]) -> dict[str, Any]:
+    recurring = price.get("recurring")
+    return recurring if isinstance(recurring, dict) else {}
