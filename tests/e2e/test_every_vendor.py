@@ -96,7 +96,7 @@ def applicable(vendor: str, attack: str) -> bool:
 def test_forged_stale_tampered_and_unsigned_deliveries_are_401_and_logged(hub: str, vendor: str, attack: str) -> None:
     # Given a delivery that is <attack>
     url, example = ATTACKS[attack](vendor, hub)
-    before = len(bus_events(hub))
+    before = gateway_events(hub)
     # When it is delivered
     response = post(url, example)
     # Then it is refused, nothing reaches the bus, and the delivery log says why
@@ -104,5 +104,11 @@ def test_forged_stale_tampered_and_unsigned_deliveries_are_401_and_logged(hub: s
     logged = newest_delivery(hub, vendor)
     assert (logged["outcome"], logged["status_code"]) == ("rejected", 401)
     assert logged["reason"]
-    time.sleep(0.3)
-    assert len(bus_events(hub)) == before
+    time.sleep(0.3)  # what a publish would take to show: there is no event to wait on when none should come
+    assert gateway_events(hub) == before
+
+
+def gateway_events(hub: str) -> int:
+    """The webhook gateway's events on the bus so far (the domains' own events, still following from earlier
+    deliveries, are not what a refused delivery could add to)."""
+    return sum(e["source"] == "revops.webhooks" for e in bus_events(hub))
