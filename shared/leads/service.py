@@ -129,6 +129,10 @@ class LeadService:
         """A lead from a form or a partner: create the contact, or update the one this person already is."""
         found = identities(lead.email, lead.phone)
         model = self._models.current()
+        # What this capture's lead events are told apart by: a capture has no event id of its own, and the same
+        # person captured again with another title may move the score back to a total it had before (the same
+        # event id would be taken for a redelivery by every consumer). Drawn once, so a redo keeps the ids.
+        capture_key = f"capture:{uuid.uuid4().hex}"
 
         def attempt() -> Outcome:
             now = self._clock.now()
@@ -146,7 +150,7 @@ class LeadService:
                 said = statements_of_capture(replace(lead.consent, at=min(answered or now, now)), now)
                 self._record_consent(contact, origin, said, change, now, record_id=f"capture-{self._new_id()}")
             link_contact(self._repo, change, contact, None, now, self._new_id)
-            self._rescore(contact, change, model, cause=cause, cause_event=None)
+            self._rescore(contact, change, model, cause=cause, cause_event=None, cause_key=capture_key)
             return self._commit(change, contact.contact_id)
 
         return self._retrying(attempt)
@@ -495,7 +499,9 @@ class LeadService:
         model: ScoringModel,
         cause: str,
         cause_event: CanonicalEvent | None,
+        cause_key: str | None = None,
     ) -> None:
+        """`cause_key`: what tells this change's lead events apart when no event caused it (default: `cause`)."""
         now = self._clock.now()
         result = self._score(contact, model, now, change.engagements, change.consents)
         previous = contact.score
@@ -518,7 +524,7 @@ class LeadService:
                 self._lead_event(
                     contact,
                     LeadEventType.SCORE_CHANGED,
-                    f"{cause_id or cause}:{result.total_hundredths}",
+                    f"{cause_id or cause_key or cause}:{result.total_hundredths}",
                     reason=cause,
                     previous_score=previous.total if previous else None,
                     cause_event_id=cause_id,

@@ -1,6 +1,7 @@
 """A CRM's change reaches a known lead through the CRM sync (`sync.field_changed`), not straight from the CRM's
 webhook: the sync alone tells a person's change from an echo of the hub's own write, and applies the mappings'
-rules. The lead service takes what the sync decided, once, timed when the CRM made it, and rescores."""
+rules. The lead service takes what the sync decided, once, timed when the CRM made it, and rescores; and the
+lead events the sync reads are told apart even when captures move a score back to an earlier total."""
 
 from __future__ import annotations
 
@@ -121,3 +122,17 @@ def test_the_synced_fields_are_the_profile_fields_among_the_mappings_inbound_one
     assert lead_id_of_record("contact:abc") == "abc"
     assert lead_id_of_record("account:abc") is None
     assert lead_id_of_record("contact:") is None
+
+
+def test_captures_moving_the_score_back_to_an_earlier_total_publish_events_of_their_own() -> None:
+    # Given a lead captured as a VP, then as a Director, then as a VP again (its score back where it was)
+    hub = Hub()
+    for title in ("VP of Data", "Director of Data", "VP of Data"):
+        hub.clock.advance(timedelta(seconds=1))
+        hub.capture("ana@acme.io", job_title=title)
+    # Then each capture's score change is an event of its own: the third is no redelivery of the first (every
+    # consumer, the CRM sync's first, de-duplicates on event_id and would drop the lead's last title)
+    changes = [e for e in hub.bus.published if e.event_type is LeadEventType.SCORE_CHANGED]
+    assert len(changes) == 3
+    assert changes[0].score == changes[2].score
+    assert len({e.event_id for e in changes}) == 3
