@@ -248,7 +248,7 @@ class CustomerRevenueStore(Protocol):
     key (`stripe#cus_...`)."""
 
     def revenues(self, customer_keys: Sequence[str]) -> dict[str, CustomerRevenue]:
-        """The customers known among `customer_keys` (at most 100 per call)."""
+        """The customers known among `customer_keys` (any number: the adapter reads them 100 a call)."""
         ...
 
     def save_revenue(self, revenue: CustomerRevenue) -> CustomerRevenue:

@@ -281,8 +281,8 @@ class AttributionService:
     def campaign_ltv(self, campaign_id: str, periods: Sequence[str]) -> LifetimeValue:
         """What the customers of the campaign's conversions in the months are worth (`shared.attribution.revenue`):
         the months' conversions are read, those whose journey touched the campaign kept, and their billing
-        customers found through the identities of their accounts and contacts (read a hundred at a time; a
-        customer converting twice counts once)."""
+        customers found through the identities of their accounts and contacts (one batch read each; a customer
+        converting twice counts once)."""
         if self.revenue is None:
             raise RuntimeError("this function reads no customer revenue")
         keys: set[str] = set()
@@ -299,16 +299,13 @@ class AttributionService:
             if conversion.account_id:
                 account_ids.add(conversion.account_id)
         named: set[str] = set()
-        for chunk in _chunks(sorted(contact_ids)):
-            for contact in self.leads.contacts(chunk).values():
-                named |= contact.identities
+        for contact in self.leads.contacts(sorted(contact_ids)).values():
+            named |= contact.identities
         for account_id in sorted(account_ids):
             if (account := self.leads.account(account_id)) is not None:
                 named |= account.identities
         keys |= {key for key in named if _names_a_customer(key)}
-        found: dict[str, CustomerRevenue] = {}
-        for chunk in _chunks(sorted(keys)):
-            found |= self.revenue.revenues(chunk)
+        found = self.revenue.revenues(sorted(keys))
         return lifetime_value(found.values(), self.company_currency, self._clock.now())
 
     def campaign_spend(self, campaign_id: str, periods: Sequence[str]) -> int:
@@ -476,8 +473,3 @@ def _text_field(body: Mapping[str, Any], name: str) -> str | None:
 def _names_a_customer(identity_key: str) -> bool:
     kind = Identity.parse(identity_key).kind
     return kind not in _NOT_CUSTOMER_KINDS and not kind.endswith("-anonymous")
-
-
-def _chunks(items: Sequence[str], size: int = 100) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
 from shared.catalog.partners import PartnerRoute
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
+from shared.leads.crm_changes import RECORD_PREFIX as CONTACT_RECORD_PREFIX
 from shared.leads.inputs import LEAD_INPUT_EVENTS
 
 EVENT_SOURCE = "revops.leads"
@@ -89,7 +90,7 @@ LEADS_DOMAIN = Domain(
                     pattern={
                         "source": [SYNC_EVENT_SOURCE],
                         "detail-type": ["sync.field_changed"],
-                        "detail": {"record": [{"prefix": "contact:"}]},
+                        "detail": {"record": [{"prefix": CONTACT_RECORD_PREFIX}]},
                     },
                     max_retries=8,
                     max_event_age_seconds=6 * 3600,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.leads.crm_changes import lead_id_of_record
 from shared.leads.identity import identities
 from shared.privacy.ports import Tombstones
 from shared.privacy.subject_keys import contact_key, email_key, subject_hash
@@ -48,8 +49,8 @@ def subject_keys_of(source: str, detail: Mapping[str, Any]) -> list[str]:
         if isinstance(detail.get("lead_id"), str) and detail["lead_id"]:
             keys.append(contact_key(detail["lead_id"]))
         record = detail.get("record")  # the CRM sync's events name a lead as its record `contact:<lead id>`
-        if isinstance(record, str) and record.startswith("contact:") and len(record) > len("contact:"):
-            keys.append(contact_key(record.removeprefix("contact:")))
+        if isinstance(record, str) and (lead_id := lead_id_of_record(record)) is not None:
+            keys.append(contact_key(lead_id))
         if (key := email_key(detail.get("email"))) is not None:
             keys.append(key)
     return keys
