@@ -97,16 +97,13 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
     from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
     from shared.business_metrics import CountedPublisher
-    from shared.crm.mappings import load_crm_mappings
     from shared.events.lead_events import LEAD_EVENT_SOURCE
-    from shared.leads.crm_changes import synced_profile_fields
     from shared.leads.scoring_models import ScoringModels
     from shared.leads.service import LeadService
     from shared.scoring.model import load_model
 
     dynamodb = boto3.client("dynamodb")
     table = environment.table(LEADS.name)
-    inbound = [m.hub_field for m in load_crm_mappings().fields("contact") if m.inbound]
     return LeadService(
         repository=DynamoDbLeadRepository(dynamodb, table),
         publisher=CountedPublisher(
@@ -114,8 +111,22 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
         ),
         models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         clock=SystemClock(),
-        crm_synced_fields=synced_profile_fields(inbound),
+        crm_synced_fields=_crm_synced_fields(environment),
     )
+
+
+def _crm_synced_fields(environment: FunctionEnvironment) -> frozenset[str]:
+    """The profile fields the CRM sync decides, for a function whose rules take CRM events (the lead
+    processor); the others never apply one, and skip loading the mappings at cold start."""
+    from shared.catalog.leads import SYNC_EVENT_SOURCE
+
+    sources = [rule.pattern.get("source") for rule in environment.function.rules]
+    if not any(isinstance(source, list) and SYNC_EVENT_SOURCE in source for source in sources):
+        return frozenset()
+    from shared.crm.mappings import load_crm_mappings
+    from shared.leads.crm_changes import synced_profile_fields
+
+    return synced_profile_fields(m.hub_field for m in load_crm_mappings().fields("contact") if m.inbound)
 
 
 def handoff_service(environment: FunctionEnvironment) -> HandoffService:
