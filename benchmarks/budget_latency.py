@@ -2,9 +2,10 @@
 one item through the same API (`GET .../fx/{period}`, one GetItem): the view reads the month's aggregates and
 daily totals, never the lines, so its cost does not grow with them.
 
-The lines are seeded straight into the embedded DynamoDB as the finance store lays them out (each line item,
-and the month's aggregate and daily counters equal to their sums), because recording 100,000 lines through the
-API would measure moto's transactions, not the view. The seeding is checked: the view's actual must equal the
+The lines are seeded straight into the embedded DynamoDB as the finance store lays them out (each line item put
+in batches; the month's aggregates, with their day figures, recorded through the store as chunks of deltas
+equal to the lines' sums), because recording 100,000 lines through the API would measure moto's transactions,
+not the view. The seeding is checked: the view's actual must equal the
 lines' sum.
 
     python -m benchmarks.budget_latency [--lines 100000] [--reads 50]
@@ -28,12 +29,13 @@ import requests
 from benchmarks.burst import start_hub, stop_hub
 from benchmarks.embedded_aws import embedded_client
 from local_runtime.auth import LocalUserPool
-from shared.adapters.dynamodb_finance_items import aggregate_sk, day_sk, period_pk, spend_item
+from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
+from shared.adapters.dynamodb_finance_items import spend_item
 from shared.adapters.dynamodb_items import serialize
 from shared.catalog import CATALOG, physical_name
 from shared.catalog.finance import FINANCE
 from shared.finance.config import load_finance_config
-from shared.finance.ports import StoredSpend
+from shared.finance.ports import MAX_CHUNK_ITEMS, SpendChunk, StoredSpend
 from shared.finance.spend import SpendKey, parse_spend_batch
 
 PERIOD = "2026-11"
@@ -75,8 +77,7 @@ def _seed(endpoint: str, count: int) -> int:
     assert FINANCE.name in {t.name for t in CATALOG.tables}
     config = load_finance_config()
     recorded_at = datetime(2026, 11, 20, tzinfo=UTC)
-    aggregates: dict[SpendKey, int] = defaultdict(int)
-    daily: dict[date, int] = defaultdict(int)
+    deltas: dict[SpendKey, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for start in range(0, count, SEED_BATCH):
         raw = [
             {
@@ -94,23 +95,15 @@ def _seed(endpoint: str, count: int) -> int:
         items = []
         for line in parse_spend_batch(raw, config):
             items.append(spend_item(StoredSpend(line, line.amount.minor, Decimal(1), recorded_at)))
-            aggregates[line.key] += line.amount.minor
-            daily[line.incurred_on] += line.amount.minor
+            deltas[line.key][line.incurred_on] += line.amount.minor
         for offset in range(0, len(items), 25):
             request = {table: [{"PutRequest": {"Item": serialize(i)}} for i in items[offset : offset + 25]]}
             while request:
                 request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-    counters = [(aggregate_sk(key), amount) for key, amount in aggregates.items()]
-    counters += [(day_sk(day), amount) for day, amount in daily.items()]
-    for sk, amount in counters:
-        client.update_item(
-            TableName=table,
-            Key=serialize({"pk": period_pk(PERIOD), "sk": sk}),
-            UpdateExpression="ADD #actual :delta",
-            ExpressionAttributeNames={"#actual": "actual"},
-            ExpressionAttributeValues=serialize({":delta": amount}),
-        )
-    return sum(aggregates.values())
+    store, keys = DynamoDbFinanceStore(client, table), list(deltas)
+    for offset in range(0, len(keys), MAX_CHUNK_ITEMS):
+        store.record(SpendChunk((), {(PERIOD, key): deltas[key] for key in keys[offset : offset + MAX_CHUNK_ITEMS]}))
+    return sum(sum(days.values()) for days in deltas.values())
 
 
 def _timed(reads: int, call: Callable[[], Any]) -> list[float]:

@@ -4,8 +4,10 @@ view costs whatever the volume of spend.
 - record: spend lines per second through the finance service on the in-memory store (parse, validate, convert,
   chunk with their aggregate deltas, events), in batches of 500, beside a baseline measured in the same run:
   the same lines only parsed and validated (`parse_spend_batch`).
-- WRU per line: from the DynamoDB items the adapter writes (measured with DynamoDB's item-size rule), a
-  single line and a batch of 500 lines over 10 campaigns and 5 days.
+- WRU per line: from the chunks the service actually hands the store (each one TransactWriteItems) and the
+  sizes of the DynamoDB items the adapter writes for them (DynamoDB's item-size rule): a single line, a batch
+  of 500 lines over 10 campaigns and 5 days, and a month of daily lines (10 campaigns x 30 days) as an ad
+  platform's export brings them.
 - budget view: `figures()` over a month holding N lines (default 100,000, BENCH_SPEND_LINES) against the same
   with 100 lines: reads are O(budget lines + aggregate keys), not O(lines).
 
@@ -27,10 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.adapters.dynamodb_finance_items import aggregate_sk, day_sk, spend_item  # noqa: E402
+from shared.adapters.dynamodb_finance_items import aggregate_sk, day_attribute, spend_item  # noqa: E402
 from shared.adapters.dynamodb_items import item_size  # noqa: E402
 from shared.finance.budget_engine import compile_budget_engine  # noqa: E402
 from shared.finance.config import load_finance_config  # noqa: E402
+from shared.finance.ports import SpendChunk  # noqa: E402
 from shared.finance.service import FinanceService  # noqa: E402
 from shared.finance.spend import parse_spend_batch  # noqa: E402
 from tests.fakes import FixedClock, RecordingPublisher  # noqa: E402
@@ -42,7 +45,7 @@ ROUNDS = 5
 TRANSACTIONAL = 2  # a transactional write costs 2 WRU per KB
 
 
-def _lines(count: int, prefix: str) -> list[dict[str, Any]]:
+def _lines(count: int, prefix: str, days: int = 5) -> list[dict[str, Any]]:
     return [
         {
             "spend_id": f"{prefix}-{n}",
@@ -52,9 +55,27 @@ def _lines(count: int, prefix: str) -> list[dict[str, Any]]:
             "vendor": "Ads Inc",
             "amount": f"{100 + n % 900}.{n % 100:02d}",
             "currency": "USD",
-            "incurred_on": date(2026, 11, 1 + n % 5).isoformat(),
+            "incurred_on": date(2026, 11, 1 + n % days).isoformat(),
         }
         for n in range(count)
+    ]
+
+
+def _daily_export() -> list[dict[str, Any]]:
+    """A month of one line per campaign per day, in the order an ad platform's export lists them (by day)."""
+    return [
+        {
+            "spend_id": f"export-{day}-{campaign}",
+            "campaign_id": f"campaign-{campaign}",
+            "channel": ("paid_search", "paid_social")[campaign % 2],
+            "department": "marketing",
+            "vendor": "Ads Inc",
+            "amount": f"{100 + day * campaign}.{day:02d}",
+            "currency": "USD",
+            "incurred_on": date(2026, 11, day).isoformat(),
+        }
+        for day in range(1, 31)
+        for campaign in range(10)
     ]
 
 
@@ -87,27 +108,41 @@ def _record_rows() -> list[tuple[str, str, str, str]]:
 
 
 def _wru_rows() -> list[tuple[str, str, str, str]]:
-    service = _service()
-    single = service.record_spend(_lines(1, "one")).created
-    batch = _service().record_spend(_lines(BATCH, "many")).created
+    def units(lines: list[dict[str, Any]]) -> float:
+        service = _service()
+        chunks: list[SpendChunk] = []
+        record = service.store.record
 
-    def units(entries: list[Any]) -> float:
-        line_units = sum(TRANSACTIONAL * math.ceil(item_size(spend_item(e)) / 1024) for e in entries)
-        index_units = len(entries)  # the by-period index copy of each line, a plain write
-        keys = {(e.line.key, e.line.incurred_on) for e in entries}
-        aggregates = len({key for key, _ in keys})
-        days = len({day for _, day in keys})
-        counters = TRANSACTIONAL * (aggregates + days)  # each ADD item is far below 1 KB
-        counter = item_size({"pk": "PERIOD#2026-11", "sk": aggregate_sk(entries[0].line.key), "actual": 10**12})
-        if counter >= 1024 or item_size({"pk": "PERIOD#2026-11", "sk": day_sk(date(2026, 11, 1))}) >= 1024:
-            raise AssertionError("a counter item passed 1 KB: count its units from its size")
-        return (line_units + index_units + counters) / len(entries)
+        def recording(chunk: SpendChunk) -> None:
+            chunks.append(chunk)
+            record(chunk)
 
-    one, many = units(single), units(batch)
+        service.store.record = recording  # type: ignore[method-assign]
+        service.record_spend(lines)
+        return sum(_chunk_units(chunk) for chunk in chunks) / len(lines)
+
+    one, many, export = units(_lines(1, "one")), units(_lines(BATCH, "many")), units(_daily_export())
     return [
         ("spend", "DynamoDB WRU per line, a single line", f"{one:.1f} WRU", _aim(one)),
         ("spend", "DynamoDB WRU per line, a batch of 500", f"{many:.2f} WRU", _aim(many)),
+        ("spend", "DynamoDB WRU per line, a month of daily lines (300)", f"{export:.2f} WRU", _aim(export)),
     ]
+
+
+def _chunk_units(chunk: SpendChunk) -> int:
+    """What one chunk's transaction costs: 2 units per KB for every item it writes, 1 per KB for each line's
+    by-period index copy; an aggregate is priced at its largest (a value on every day of the month)."""
+    kb = [math.ceil(item_size(spend_item(stored)) / 1024) for stored in chunk.lines]
+    lines = sum(TRANSACTIONAL * size + size for size in kb)
+    first = date(2026, 12, 1)  # a month of 31 days
+    aggregates = 0
+    for (period, key), _ in chunk.deltas.items():
+        full = {"pk": f"PERIOD#{period}", "sk": aggregate_sk(key), "actual": 10**15}
+        full |= {day_attribute(first.replace(day=day)): 10**15 for day in range(1, 32)}
+        aggregates += TRANSACTIONAL * math.ceil(item_size(full) / 1024)
+    if chunk.reversals:
+        raise AssertionError("the bench's lines reverse nothing: price the reversals' updates before counting them")
+    return lines + aggregates
 
 
 def _aim(units: float) -> str:

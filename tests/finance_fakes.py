@@ -31,6 +31,7 @@ from shared.finance.fx import FxTable
 from shared.finance.periods import Period, contains, parse_period
 from shared.finance.ports import (
     MAX_CHUNK_ITEMS,
+    MonthActuals,
     SpendChunk,
     SpendConflict,
     SpendPage,
@@ -62,7 +63,7 @@ class InMemoryFinanceStore:
             return {spend_id: self.stored[spend_id] for spend_id in dict.fromkeys(spend_ids) if spend_id in self.stored}
 
     def record(self, chunk: SpendChunk) -> None:
-        lines, aggregates, daily = _checked(chunk)
+        lines, deltas = _checked(chunk)
         ids = {stored.line.spend_id for stored in lines}
         with self._lock:
             problems = []
@@ -87,13 +88,13 @@ class InMemoryFinanceStore:
             for original, reversal in chunk.reversals.items():
                 if original not in ids:
                     self.stored[original] = replace(self.stored[original], reversed_by=reversal)
-            for (month, spend_key), delta in aggregates.items():
+            for (month, spend_key), by_day in deltas.items():
                 totals = self.totals.setdefault(month, {})
-                totals[spend_key] = totals.get(spend_key, 0) + delta
-            for (month, day), delta in daily.items():
+                totals[spend_key] = totals.get(spend_key, 0) + sum(by_day.values())
                 days = self.days.setdefault(month, {})
-                days[day] = days.get(day, 0) + delta
-            if lines or aggregates or daily or chunk.reversals:
+                for day, delta in by_day.items():
+                    days[day] = days.get(day, 0) + delta
+            if lines or deltas or chunk.reversals:
                 self.chunks += 1
 
     def lines(
@@ -132,10 +133,10 @@ class InMemoryFinanceStore:
         with self._lock:
             return dict(sorted(self.totals.get(month, {}).items(), key=lambda entry: _aggregate_sk(entry[0])))
 
-    def daily(self, period: str) -> dict[date, int]:
+    def month_actuals(self, period: str) -> MonthActuals:
         month = _month(period)
         with self._lock:
-            return dict(sorted(self.days.get(month, {}).items()))
+            return MonthActuals(self.aggregates(month), dict(sorted(self.days.get(month, {}).items())))
 
     # -------------------------------------------------------------------------------------------------- FX
 
@@ -205,12 +206,11 @@ class InMemoryFinanceStore:
 
 def _checked(
     chunk: SpendChunk,
-) -> tuple[list[StoredSpend], dict[tuple[str, SpendKey], int], dict[tuple[str, date], int]]:
+) -> tuple[list[StoredSpend], dict[tuple[str, SpendKey], dict[date, int]]]:
     """The chunk's lines (in UTC) and its deltas keyed by normalized month; ValueError as the adapter's."""
-    size = len(chunk.lines) + len(chunk.aggregates) + len(chunk.daily) + len(chunk.reversals)
-    if size > MAX_CHUNK_ITEMS:
+    if chunk.items > MAX_CHUNK_ITEMS:
         raise ValueError(
-            f"a chunk holds at most {MAX_CHUNK_ITEMS} items (lines + aggregate and daily keys + reversals), not {size}"
+            f"a chunk holds at most {MAX_CHUNK_ITEMS} items (lines + aggregate keys + reversals), not {chunk.items}"
         )
     ids = [stored.line.spend_id for stored in chunk.lines]
     repeated = sorted(spend_id for spend_id, times in Counter(ids).items() if times > 1)
@@ -231,26 +231,24 @@ def _checked(
         if stored.recorded_at.tzinfo is None:
             raise ValueError(f"naive datetime {stored.recorded_at!r}: the finance store keeps aware datetimes only")
         lines.append(replace(stored, recorded_at=stored.recorded_at.astimezone(UTC)))
-    aggregates: dict[tuple[str, SpendKey], int] = {}
-    for (period, spend_key), delta in chunk.aggregates.items():
+    deltas: dict[tuple[str, SpendKey], dict[date, int]] = {}
+    for (period, spend_key), by_day in chunk.deltas.items():
         month = _month(period)
         _aggregate_sk(spend_key)
-        _add_once(aggregates, (month, spend_key), delta, f"aggregate {month} {spend_key}")
-    daily: dict[tuple[str, date], int] = {}
-    for (period, day), delta in chunk.daily.items():
-        month = _month(period)
-        if not contains(parse_period(month), day):
-            raise ValueError(f"daily delta of {day.isoformat()} is keyed by period {month}, which it is not in")
-        _add_once(daily, (month, day), delta, f"daily actual of {day.isoformat()}")
-    return lines, aggregates, daily
-
-
-def _add_once(deltas: dict[Any, int], where: Any, delta: int, what: str) -> None:
-    if where in deltas:
-        raise ValueError(f"{what} is keyed twice in the chunk")
-    if type(delta) is not int:
-        raise ValueError(f"{what}: the delta must be an int of minor units, not {delta!r}")
-    deltas[where] = delta
+        what = f"aggregate {month} {spend_key}"
+        if (month, spend_key) in deltas:
+            raise ValueError(f"{what} is keyed twice in the chunk")
+        if not by_day:
+            raise ValueError(f"{what}: no day's delta")
+        for day, delta in by_day.items():
+            if not contains(parse_period(month), day):
+                raise ValueError(
+                    f"{what}: the delta of {day.isoformat()} is keyed by period {month}, which it is not in"
+                )
+            if type(delta) is not int:
+                raise ValueError(f"{what}: the delta of {day.isoformat()} must be an int of minor units, not {delta!r}")
+        deltas[(month, spend_key)] = dict(by_day)
+    return lines, deltas
 
 
 def _aggregate_sk(spend_key: SpendKey) -> str:

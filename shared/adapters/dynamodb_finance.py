@@ -6,11 +6,13 @@
 - each reversal: an Update of the original's `LINE` item setting `reversed_by`, on condition
   `attribute_exists(pk) AND attribute_not_exists(reversed_by)` (it exists and was not reversed yet). An original
   written by the same chunk gets `reversed_by` in its Put instead (a transaction takes one operation per item);
-- each aggregate and daily key: an Update `ADD actual :delta` (ADD starts a missing counter at 0).
+- each aggregate key: an Update `ADD actual :total, d<dd> :delta, ...` (its month total and each day's; ADD
+  starts a missing counter at 0). One item per key whatever the days: a transactional write costs 2 write
+  units per item, and a month of daily spend lines would otherwise update a day item for every day it spans.
 
-A chunk of more than `MAX_CHUNK_ITEMS` items (lines + aggregate and daily keys + reversals), a line whose
-`spend_id` appears twice, a key that cannot be laid out (see the items module), a daily delta outside its
-month or a quarter as a ledger period is a ValueError before any call. Any condition that fails, or a
+A chunk of more than `MAX_CHUNK_ITEMS` items (`chunk.items`), a line whose `spend_id` appears twice, a key
+that cannot be laid out (see the items module), a day outside its month or a quarter as a ledger period is a
+ValueError before any call. Any condition that fails, or a
 transaction conflict (DynamoDB cancels transactions that touch an item another transaction is writing), is a
 `SpendConflict` naming the items: nothing of the chunk is written. Every other error propagates.
 
@@ -38,7 +40,6 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb_finance_items import (
     AGG,
     CURRENT,
-    DAY,
     FX_TABLE,
     LINE,
     VERSION,
@@ -51,10 +52,10 @@ from shared.adapters.dynamodb_finance_items import (
     budget_item,
     budget_pk,
     check_cursor,
-    check_day,
     check_size,
-    day_from,
-    day_sk,
+    checked_days,
+    daily_from,
+    day_attribute,
     encode_cursor,
     fx_from,
     fx_item,
@@ -74,6 +75,7 @@ from shared.finance.budget_engine import Budget
 from shared.finance.fx import FxTable
 from shared.finance.ports import (
     MAX_CHUNK_ITEMS,
+    MonthActuals,
     SpendChunk,
     SpendConflict,
     SpendPage,
@@ -84,11 +86,6 @@ from shared.finance.ports import (
 from shared.finance.spend import SpendKey
 
 BY_PERIOD = "by-period"
-
-
-def chunk_size(chunk: SpendChunk) -> int:
-    """The items of a chunk as the port counts them: lines + aggregate and daily keys + reversals."""
-    return len(chunk.lines) + len(chunk.aggregates) + len(chunk.daily) + len(chunk.reversals)
 
 
 class DynamoDbFinanceStore:
@@ -112,11 +109,9 @@ class DynamoDbFinanceStore:
             transact(self._client, writes, SpendConflict)
 
     def _chunk_writes(self, chunk: SpendChunk) -> list[ConditionalWrite]:
-        size = chunk_size(chunk)
-        if size > MAX_CHUNK_ITEMS:
+        if chunk.items > MAX_CHUNK_ITEMS:
             raise ValueError(
-                f"a chunk holds at most {MAX_CHUNK_ITEMS} items (lines + aggregate and daily keys + reversals), "
-                f"not {size}"
+                f"a chunk holds at most {MAX_CHUNK_ITEMS} items (lines + aggregate keys + reversals), not {chunk.items}"
             )
         ids = [stored.line.spend_id for stored in chunk.lines]
         repeated = sorted(spend_id for spend_id, times in Counter(ids).items() if times > 1)
@@ -137,22 +132,14 @@ class DynamoDbFinanceStore:
             if original not in in_chunk
         ]
         seen: set[tuple[str, str]] = set()
-
-        def counter(pk: str, sk: str, delta: int, what: str) -> ConditionalWrite:
-            if (pk, sk) in seen:
+        for (period, spend_key), days in chunk.deltas.items():
+            month = month_text(period)
+            where = (period_pk(month), aggregate_sk(spend_key))
+            what = f"aggregate {month} {spend_key}"
+            if where in seen:
                 raise ValueError(f"{what} is keyed twice in the chunk")
-            if type(delta) is not int:
-                raise ValueError(f"{what}: the delta must be an int of minor units, not {delta!r}")
-            seen.add((pk, sk))
-            return self._add(pk, sk, delta, what)
-
-        for (period, spend_key), delta in chunk.aggregates.items():
-            month = month_text(period)
-            writes.append(counter(period_pk(month), aggregate_sk(spend_key), delta, f"aggregate {month} {spend_key}"))
-        for (period, day), delta in chunk.daily.items():
-            month = month_text(period)
-            check_day(month, day)
-            writes.append(counter(period_pk(month), day_sk(day), delta, f"daily actual of {day.isoformat()}"))
+            seen.add(where)
+            writes.append(self._add(*where, checked_days(month, days, what), what))
         return writes
 
     def _line_put(self, item: dict[str, Any], spend_id: str) -> ConditionalWrite:
@@ -188,13 +175,15 @@ class DynamoDbFinanceStore:
 
         return ConditionalWrite({"Update": update}, what, refused)
 
-    def _add(self, pk: str, sk: str, delta: int, what: str) -> ConditionalWrite:
+    def _add(self, pk: str, sk: str, days: dict[date, int], what: str) -> ConditionalWrite:
+        names = {"#actual": "actual"} | {f"#d{day.day}": day_attribute(day) for day in days}
+        values = {":total": sum(days.values())} | {f":d{day.day}": delta for day, delta in days.items()}
         update = {
             "TableName": self._table,
             "Key": key(pk, sk),
-            "UpdateExpression": "ADD #actual :delta",
-            "ExpressionAttributeNames": {"#actual": "actual"},
-            "ExpressionAttributeValues": serialize({":delta": delta}),
+            "UpdateExpression": "ADD #actual :total, " + ", ".join(f"#d{day.day} :d{day.day}" for day in days),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(values),
         }
         return ConditionalWrite({"Update": update}, what, lambda _: f"{what} refused its update")
 
@@ -244,9 +233,13 @@ class DynamoDbFinanceStore:
         items = self._partition(period_pk(month_text(period)), AGG)
         return {aggregate_key_from(str(item["sk"])): int(item.get("actual", 0)) for item in items}
 
-    def daily(self, period: str) -> dict[date, int]:
-        items = self._partition(period_pk(month_text(period)), DAY)
-        return {day_from(str(item["sk"])): int(item.get("actual", 0)) for item in items}
+    def month_actuals(self, period: str) -> MonthActuals:
+        """One read of the month's partition (its aggregates, and the day items of a ledger written before)."""
+        month = month_text(period)
+        items = list(self._partition(period_pk(month)))
+        aggregates = (item for item in items if str(item["sk"]).startswith(AGG))
+        by_key = {aggregate_key_from(str(item["sk"])): int(item.get("actual", 0)) for item in aggregates}
+        return MonthActuals(by_key, daily_from(items, month))
 
     # -------------------------------------------------------------------------------------------------- FX
 

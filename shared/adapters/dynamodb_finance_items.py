@@ -9,11 +9,14 @@ Items, all under `pk` + `sk`:
   `line_period=PERIOD#<yyyy-mm of incurred_on>` and `line_sort=<incurred_on>#<spend_id>` (the index lists a
   month's lines by day, then spend id).
 - `PERIOD#<yyyy-mm>` / `AGG#<department>#<channel>#<campaign_id or ->`: `actual` (N), the month's spend at that
-  key in company minor units. Department and channel ids have no `#` (the finance file's vocabularies are
+  key in company minor units, and `d01`..`d31` (N), its spend on each day of the month that has any (the
+  month's daily actuals are the sums of these over its keys; at most 31 small numbers, the item stays far
+  under the 1 KB a write unit buys). Department and channel ids have no `#` (the finance file's vocabularies are
   snake case; a key whose department or channel holds one is refused with ValueError before anything is
   written), so the campaign id, which may hold `#` (`spend._ID` allows it), is everything after the second
   `#`, unescaped. `-` stands for "no campaign": no campaign id can be `-` (an id starts with a letter or digit).
-- `PERIOD#<yyyy-mm>` / `DAY#<yyyy-mm-dd>`: `actual` (N), the month's spend on that day.
+- `PERIOD#<yyyy-mm>` / `DAY#<yyyy-mm-dd>`: `actual` (N), the month's spend on that day, as ledgers written
+  before the days moved onto the aggregates kept it: still read and added, never written.
 - `FX#<period>` / `TABLE`: the FX table (`FxTable.to_record()`: period, base, rates as decimal strings).
 - `BUDGET#<period>` / `CURRENT`: the budget (`budget_record`) with `version`, `updated_at`, `updated_by`;
   `BUDGET#<period>` / `V#<version, 10 digits>`: the same for every version, the current one included.
@@ -30,7 +33,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -50,6 +53,7 @@ NO_CAMPAIGN = "-"
 VERSION_DIGITS = 10
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
 
+_DAY_ATTRIBUTE = re.compile(r"d[0-3][0-9]")
 _LINE_SORT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})#(.+)", re.DOTALL)
 
 
@@ -123,6 +127,33 @@ def day_from(sk: str) -> date:
     return date.fromisoformat(sk.removeprefix(DAY))
 
 
+def day_attribute(day: date) -> str:
+    """The attribute of an aggregate item holding that day's spend (the item's partition names the month)."""
+    return f"d{day.day:02d}"
+
+
+def daily_from(items: Iterable[Mapping[str, Any]], month: str) -> dict[date, int]:
+    """A month's spend per day from its partition's items: the day attributes of its aggregates, plus the
+    `DAY#` items of a ledger written before (both count disjoint lines)."""
+    first = parse_period(month).first_day
+    daily: dict[date, int] = {}
+    for item in items:
+        sk = str(item["sk"])
+        if sk.startswith(DAY):
+            days = {day_from(sk): int(item.get("actual", 0))}
+        elif sk.startswith(AGG):
+            days = {
+                first.replace(day=int(name[1:])): int(value)
+                for name, value in item.items()
+                if _DAY_ATTRIBUTE.fullmatch(name)
+            }
+        else:
+            continue
+        for day, amount in days.items():
+            daily[day] = daily.get(day, 0) + amount
+    return dict(sorted(daily.items()))
+
+
 def version_sk(version: int) -> str:
     return f"{VERSION}{version:0{VERSION_DIGITS}d}"
 
@@ -138,10 +169,17 @@ def alert_from(sk: str) -> tuple[str, int]:
     return label, int(threshold)
 
 
-def check_day(month: str, day: date) -> None:
-    """A daily delta must fall in its month: ValueError otherwise (it would count in the wrong partition)."""
-    if not contains(parse_period(month), day):
-        raise ValueError(f"daily delta of {day.isoformat()} is keyed by period {month}, which it is not in")
+def checked_days(month: str, days: Mapping[date, int], what: str) -> dict[date, int]:
+    """A key's deltas per day, each an int in its month: ValueError otherwise (a day outside the month would
+    count in the wrong partition); at least one day (an aggregate that moves moves on some day)."""
+    if not days:
+        raise ValueError(f"{what}: no day's delta")
+    for day, delta in days.items():
+        if not contains(parse_period(month), day):
+            raise ValueError(f"{what}: the delta of {day.isoformat()} is keyed by period {month}, which it is not in")
+        if type(delta) is not int:
+            raise ValueError(f"{what}: the delta of {day.isoformat()} must be an int of minor units, not {delta!r}")
+    return dict(days)
 
 
 # ---------------------------------------------------------------------------------------------------- lines

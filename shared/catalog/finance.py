@@ -21,9 +21,9 @@ FINANCE = Table(
         "a spend line: get pk=SPEND#<spend_id>, sk=LINE (batch get for a batch's ids and the originals it reverses)",
         "record spend, all or nothing per chunk: one transaction of the new lines (conditional: new spend_id), the "
         "reversed originals (conditional: not reversed yet), and ADD to the month's aggregates pk=PERIOD#<yyyy-mm>, "
-        "sk=AGG#<department>#<channel>#<campaign> and daily totals sk=DAY#<yyyy-mm-dd>",
-        "a month's aggregates and daily totals: query pk=PERIOD#<yyyy-mm>, sk begins_with AGG# / DAY# (what a "
-        "budget view reads: O(keys), never the lines)",
+        "sk=AGG#<department>#<channel>#<campaign> (its total `actual` and each day's `d<dd>`, one item per key)",
+        "a month's aggregates with their days: query pk=PERIOD#<yyyy-mm> (what a budget view reads: O(keys), never "
+        "the lines; DAY#<yyyy-mm-dd> items of a ledger written before the days moved onto the aggregates are added)",
         "a month's lines: query by-period (line_period=PERIOD#<yyyy-mm>) on line_sort=<incurred_on>#<spend_id>",
         "FX: get pk=FX#<period>, sk=TABLE",
         "budgets: get pk=BUDGET#<period>, sk=CURRENT; versions sk=V#<version>, written with CURRENT in one transaction",

@@ -36,14 +36,38 @@ class StoredSpend:
 
 @dataclass(frozen=True)
 class SpendChunk:
-    """Lines written together with the aggregates they change, all or nothing (one transaction): each line only
+    """Lines written together with the figures they change, all or nothing (one transaction): each line only
     if its `spend_id` is new, each original in `reversals` only if not reversed yet (set to the reversal's id).
-    `aggregates` and `daily` are deltas in company-currency minor units, keyed by period ("2026-11")."""
+    `deltas` are the changes to the month's figures in company-currency minor units: per (period "2026-11",
+    spend key), per day of `incurred_on`. A key's day figures live on its aggregate, so a chunk writes one item
+    per line, per key and per reversed original (`items`), whatever the days it spans."""
 
     lines: tuple[StoredSpend, ...]
-    aggregates: Mapping[tuple[str, SpendKey], int] = field(default_factory=dict)
-    daily: Mapping[tuple[str, date], int] = field(default_factory=dict)
+    deltas: Mapping[tuple[str, SpendKey], Mapping[date, int]] = field(default_factory=dict)
     reversals: Mapping[str, str] = field(default_factory=dict)  # original spend_id -> reversal spend_id
+
+    @classmethod
+    def of(cls, lines: Sequence[StoredSpend], reversals: Mapping[str, str] | None = None) -> SpendChunk:
+        """The lines with the deltas they make."""
+        deltas: dict[tuple[str, SpendKey], dict[date, int]] = {}
+        for stored in lines:
+            days = deltas.setdefault((str(stored.line.period), stored.line.key), {})
+            days[stored.line.incurred_on] = days.get(stored.line.incurred_on, 0) + stored.company_minor
+        return cls(tuple(lines), deltas, dict(reversals or {}))
+
+    @property
+    def items(self) -> int:
+        """The items the chunk writes, as MAX_CHUNK_ITEMS counts them: lines + aggregate keys + reversals."""
+        return len(self.lines) + len(self.deltas) + len(self.reversals)
+
+
+@dataclass(frozen=True)
+class MonthActuals:
+    """A month's spend in company-currency minor units: per (department, channel, campaign_id), and per day of
+    `incurred_on` (the days with lines)."""
+
+    by_key: dict[SpendKey, int]
+    by_day: dict[date, int]
 
 
 @dataclass(frozen=True)
@@ -66,8 +90,7 @@ class FinanceStore(Protocol):
         ...
 
     def record(self, chunk: SpendChunk) -> None:
-        """At most MAX_CHUNK_ITEMS items (lines + aggregate and daily keys + reversals); SpendConflict when a
-        condition fails."""
+        """At most MAX_CHUNK_ITEMS items (`chunk.items`); SpendConflict when a condition fails."""
         ...
 
     def lines(
@@ -85,7 +108,9 @@ class FinanceStore(Protocol):
         """Company-currency minor units per (department, channel, campaign_id) for a month."""
         ...
 
-    def daily(self, period: str) -> dict[date, int]: ...
+    def month_actuals(self, period: str) -> MonthActuals:
+        """The month's aggregates and daily figures, read together (a budget's figures need both)."""
+        ...
 
     def fx(self, period: str) -> FxTable | None: ...
 

@@ -122,7 +122,10 @@ class FinanceService:
         in_batch = {line.spend_id for line in new}
         new = sorted(new, key=lambda line: line.reverses in in_batch)
         converted = self._converted(new, now)
-        for chunk in self._chunks(converted):
+        # a key's lines side by side: a chunk then updates few aggregates (each a transactional write); the
+        # reversals of lines in this batch stay after every original (sorting is stable, the flag leads)
+        ordered = sorted(converted, key=lambda entry: (entry.line.reverses in in_batch, _chunk_order(entry)))
+        for chunk in self._chunks(ordered):
             self.store.record(chunk)
         existing = [stored[line.spend_id] for line in lines if line.spend_id in stored]
         events = [self._spend_event(entry) for entry in [*converted, *existing]]
@@ -188,21 +191,18 @@ class FinanceService:
     @staticmethod
     def _chunks(entries: Sequence[StoredSpend]) -> Iterable[SpendChunk]:
         """Consecutive lines, as many per transaction as its 100 items allow: each line, each distinct
-        aggregate and day it touches, and each original it reverses is one item."""
+        aggregate key it touches, and each original it reverses is one item."""
         chunk: list[StoredSpend] = []
         keys: set[tuple[str, SpendKey]] = set()
-        days: set[tuple[str, date]] = set()
         reversals = 0
         for entry in entries:
-            period = str(entry.line.period)
-            key, day = (period, entry.line.key), (period, entry.line.incurred_on)
-            grown = len(chunk) + 1 + len(keys | {key}) + len(days | {day}) + reversals + bool(entry.line.reverses)
+            key = (str(entry.line.period), entry.line.key)
+            grown = len(chunk) + 1 + len(keys | {key}) + reversals + bool(entry.line.reverses)
             if grown > MAX_CHUNK_ITEMS:
                 yield _chunk(chunk)
-                chunk, keys, days, reversals = [], set(), set(), 0
+                chunk, keys, reversals = [], set(), 0
             chunk.append(entry)
             keys.add(key)
-            days.add(day)
             reversals += bool(entry.line.reverses)
         if chunk:
             yield _chunk(chunk)
@@ -240,9 +240,10 @@ class FinanceService:
         actuals: dict[SpendKey, int] = defaultdict(int)
         daily: dict[date, int] = defaultdict(int)
         for month in months_of(period) if period.kind is PeriodKind.QUARTER else [period]:
-            for key, amount in self.store.aggregates(str(month)).items():
+            figures = self.store.month_actuals(str(month))
+            for key, amount in figures.by_key.items():
                 actuals[key] += amount
-            for day, amount in self.store.daily(str(month)).items():
+            for day, amount in figures.by_day.items():
                 daily[day] += amount
         return dict(actuals), dict(daily)
 
@@ -348,14 +349,12 @@ class FinanceService:
 
 
 def _chunk(entries: Sequence[StoredSpend]) -> SpendChunk:
-    aggregates: dict[tuple[str, SpendKey], int] = defaultdict(int)
-    daily: dict[tuple[str, date], int] = defaultdict(int)
-    for entry in entries:
-        period = str(entry.line.period)
-        aggregates[(period, entry.line.key)] += entry.company_minor
-        daily[(period, entry.line.incurred_on)] += entry.company_minor
-    reversals = {e.line.reverses: e.line.spend_id for e in entries if e.line.reverses}
-    return SpendChunk(tuple(entries), dict(aggregates), dict(daily), reversals)
+    return SpendChunk.of(entries, {e.line.reverses: e.line.spend_id for e in entries if e.line.reverses})
+
+
+def _chunk_order(entry: StoredSpend) -> tuple[str, str, str, str]:
+    department, channel, campaign = entry.line.key
+    return (str(entry.line.period), department, channel, campaign or "")
 
 
 def _label(key: tuple[str, str | None, str | None]) -> str:

@@ -2,11 +2,11 @@
 
 The contract is `shared.finance.ports.FinanceStore`. Where its docstrings are silent, these tests pin what both
 implementations do: a chunk over `MAX_CHUNK_ITEMS` items, a spend_id twice in a chunk, a line reversing
-itself, an aggregate key whose department or channel holds `#` (or whose campaign is `-`), a daily delta
-outside its month: ValueError before anything is written; an original written by the same chunk may be
-reversed by it; the ledger's periods are months (a quarter is InvalidInput) while FX, budgets and alerts take
-months and quarters in any case (`2026-q4` is `2026-Q4`); lines are listed by `incurred_on`, then `spend_id`;
-datetimes come back in UTC.
+itself, an aggregate key whose department or channel holds `#` (or whose campaign is `-`), a day's delta
+outside its month, a key moved on no day: ValueError before anything is written; an original written by the
+same chunk may be reversed by it; the ledger's periods are months (a quarter is InvalidInput) while FX, budgets
+and alerts take months and quarters in any case (`2026-q4` is `2026-Q4`); lines are listed by `incurred_on`,
+then `spend_id`; datetimes come back in UTC.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.adapters.dynamodb_finance import DynamoDbFinanceStore
-from shared.adapters.dynamodb_finance_items import budget_item, spend_item
-from shared.adapters.dynamodb_items import item_size
+from shared.adapters.dynamodb_finance_items import budget_item, day_attribute, day_sk, period_pk, spend_item
+from shared.adapters.dynamodb_items import item_size, serialize
 from shared.catalog import physical_name
 from shared.catalog.finance import FINANCE
 from shared.errors import InvalidInput, TooLarge
@@ -56,6 +56,7 @@ from tests.integration.dynamodb_doubles import SmallPages, Starved, counted_call
 TABLE = physical_name(STAGE, FINANCE.name)
 T0 = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
 NOV = "2026-11"
+KEY: SpendKey = ("marketing", "paid_search", "c1")  # what `line` keys by default
 NOVEMBER = Period.month(2026, 11)
 FX_NOV = FxTable(
     NOVEMBER,
@@ -104,14 +105,8 @@ def stored(spend: SpendLine, at: datetime = T0, fx: FxTable = FX_NOV) -> StoredS
 
 
 def chunk(*lines: StoredSpend, reversals: dict[str, str] | None = None) -> SpendChunk:
-    """The lines with the aggregate and daily deltas they make, as the service builds a chunk."""
-    aggregates: Counter[tuple[str, SpendKey]] = Counter()
-    daily: Counter[tuple[str, date]] = Counter()
-    for one in lines:
-        month = str(one.line.period)
-        aggregates[(month, one.line.key)] += one.company_minor
-        daily[(month, one.line.incurred_on)] += one.company_minor
-    return SpendChunk(tuple(lines), dict(aggregates), dict(daily), reversals or {})
+    """The lines with the deltas they make, as the service builds a chunk."""
+    return SpendChunk.of(lines, reversals)
 
 
 def reverse(store: FinanceStore, original: StoredSpend, reversal_id: str) -> StoredSpend:
@@ -212,7 +207,7 @@ def test_lines_in_mixed_currencies_keep_amount_rate_and_company_amount(store: Fi
         ("marketing", "paid_search", "c1"): 123_456 + 10_849 + 100_500,
         ("marketing", "paid_search", None): 401,
     }
-    assert store.daily(NOV) == {date(2026, 11, 3): 123_456 + 10_849 + 100_500 + 401}
+    assert store.month_actuals(NOV).by_day == {date(2026, 11, 3): 123_456 + 10_849 + 100_500 + 401}
 
 
 def test_spend_reads_any_number_of_ids(store: FinanceStore) -> None:
@@ -252,7 +247,7 @@ def test_fx_tables_round_trip_per_period_and_are_replaced_whole(store: FinanceSt
 @pytest.mark.parametrize("period", ["2026-13", "nov", ""])
 def test_a_bad_period_is_invalid_input(store: FinanceStore, period: str) -> None:
     readers: list[Callable[[str], object]] = [
-        store.fx, store.budget, store.budget_versions, store.fired, store.lines, store.aggregates, store.daily
+        store.fx, store.budget, store.budget_versions, store.fired, store.lines, store.aggregates, store.month_actuals
     ]  # fmt: skip
     for read in readers:
         with pytest.raises(InvalidInput):
@@ -260,7 +255,7 @@ def test_a_bad_period_is_invalid_input(store: FinanceStore, period: str) -> None
 
 
 def test_the_ledger_is_read_by_month(store: FinanceStore) -> None:
-    readers: list[Callable[[str], object]] = [store.lines, store.aggregates, store.daily]
+    readers: list[Callable[[str], object]] = [store.lines, store.aggregates, store.month_actuals]
     for read in readers:
         with pytest.raises(InvalidInput, match="2026-Q4 is a quarter"):
             read("2026-Q4")
@@ -337,7 +332,7 @@ def test_a_conflicting_line_leaves_the_whole_chunk_unwritten(store: FinanceStore
     # Given a stored line
     first = stored(line("a1", 5_000))
     store.record(chunk(first))
-    before = (store.aggregates(NOV), store.daily(NOV), store.lines(NOV).items)
+    before = (store.aggregates(NOV), store.month_actuals(NOV).by_day, store.lines(NOV).items)
     # When a chunk of new lines holds a1 again (a concurrent writer of the same spend_id)
     b1, b2 = stored(line("b1", 700, day=date(2026, 11, 4))), stored(line("b2", 800, "EUR", campaign="c2"))
     again = stored(line("a1", 9_999))
@@ -347,19 +342,19 @@ def test_a_conflicting_line_leaves_the_whole_chunk_unwritten(store: FinanceStore
     assert "b1" not in str(conflict.value)
     assert "b2" not in str(conflict.value)
     assert store.spend(["a1", "b1", "b2"]) == {"a1": first}
-    assert (store.aggregates(NOV), store.daily(NOV), store.lines(NOV).items) == before
+    assert (store.aggregates(NOV), store.month_actuals(NOV).by_day, store.lines(NOV).items) == before
 
 
 def test_a_failed_reversal_leaves_the_whole_chunk_unwritten(store: FinanceStore) -> None:
     a1 = stored(line("a1"))
     store.record(chunk(a1))
     reverse(store, a1, "r1")
-    before = (store.aggregates(NOV), store.daily(NOV), every_line(store, NOV))
+    before = (store.aggregates(NOV), store.month_actuals(NOV).by_day, every_line(store, NOV))
     # A chunk of a new line and a second reversal of a1
     r2 = stored(reversal_of(a1.line, "r2"))
     with pytest.raises(SpendConflict, match="original a1 of reversal r2 was reversed already by r1"):
         store.record(chunk(stored(line("n1")), r2, reversals={"a1": "r2"}))
-    assert (store.aggregates(NOV), store.daily(NOV), every_line(store, NOV)) == before
+    assert (store.aggregates(NOV), store.month_actuals(NOV).by_day, every_line(store, NOV)) == before
     assert set(store.spend(["n1", "r2"])) == set()
 
 
@@ -389,7 +384,7 @@ def test_an_original_is_reversed_once(store: FinanceStore) -> None:
     assert store.spend(["a1", "r1"]) == {"a1": replace(a1, reversed_by="r1"), "r1": r1}
     assert r1.line.reverses == "a1"
     assert store.aggregates(NOV) == {("marketing", "paid_search", "c1"): 0}
-    assert store.daily(NOV) == {date(2026, 11, 3): 0}
+    assert store.month_actuals(NOV).by_day == {date(2026, 11, 3): 0}
     # And a second reversal is refused, naming the first, with nothing written
     with pytest.raises(SpendConflict, match="original a1 of reversal r2 was reversed already by r1"):
         reverse(store, a1, "r2")
@@ -438,20 +433,21 @@ def test_concurrent_reversals_of_one_original_leave_one(store: FinanceStore) -> 
 
 
 def test_a_chunk_holds_at_most_max_chunk_items(store: FinanceStore) -> None:
-    # 98 lines on one key and day: 98 + 1 aggregate + 1 daily = 100 items, the most
-    full = chunk(*(stored(line(f"f{n}")) for n in range(MAX_CHUNK_ITEMS - 2)))
+    # 99 lines on one key: 99 + 1 aggregate = 100 items, the most, whatever the days they span
+    full = chunk(*(stored(line(f"f{n}", day=date(2026, 11, 1 + n % 30))) for n in range(MAX_CHUNK_ITEMS - 1)))
     store.record(full)
-    assert len(every_line(store, NOV, page=50)) == 98
+    assert len(every_line(store, NOV, page=50)) == 99
+    assert len(store.month_actuals(NOV).by_day) == 30
     # One more item is refused before anything is written
-    over = chunk(*(stored(line(f"o{n}")) for n in range(MAX_CHUNK_ITEMS - 1)))
+    over = chunk(*(stored(line(f"o{n}")) for n in range(MAX_CHUNK_ITEMS)))
     with pytest.raises(ValueError, match=r"a chunk holds at most 100 items .* not 101"):
         store.record(over)
-    assert store.spend([f"o{n}" for n in range(99)]) == {}
-    assert store.aggregates(NOV) == {("marketing", "paid_search", "c1"): 98 * 10_000}
+    assert store.spend([f"o{n}" for n in range(100)]) == {}
+    assert store.aggregates(NOV) == {("marketing", "paid_search", "c1"): 99 * 10_000}
 
 
 def test_reversals_count_in_the_chunk_size(store: FinanceStore) -> None:
-    lines = [stored(line(f"x{n}")) for n in range(97)]
+    lines = [stored(line(f"x{n}")) for n in range(98)]
     with pytest.raises(ValueError, match="not 101"):
         store.record(replace(chunk(*lines), reversals={"a": "x1", "b": "x2"}))
 
@@ -465,12 +461,13 @@ def _bad_chunks() -> dict[str, SpendChunk]:
         "# in a channel": chunk(stored(line("g2", channel="paid#search"))),
         "- as a campaign": chunk(stored(line("g2", campaign="-"))),
         "an empty department": chunk(stored(line("g2", department=""))),
-        "a daily delta outside its month": replace(chunk(good), daily={(NOV, date(2026, 12, 1)): 5}),
-        "a quarter as the ledger's period": replace(chunk(good), daily={("2026-Q4", date(2026, 11, 3)): 5}),
+        "a day outside its month": replace(chunk(good), deltas={(NOV, KEY): {date(2026, 12, 1): 5}}),
+        "a quarter as the ledger's period": replace(chunk(good), deltas={("2026-Q4", KEY): {date(2026, 11, 3): 5}}),
         "a key twice in two spellings": replace(
-            chunk(good), daily={(NOV, date(2026, 11, 3)): 5, ("2026-11 ", date(2026, 11, 3)): 5}
+            chunk(good), deltas={(NOV, KEY): {date(2026, 11, 3): 5}, ("2026-11 ", KEY): {date(2026, 11, 3): 5}}
         ),
-        "a delta that is no int": replace(chunk(good), daily={(NOV, date(2026, 11, 3)): Decimal(5)}),  # type: ignore[dict-item]
+        "a delta that is no int": replace(chunk(good), deltas={(NOV, KEY): {date(2026, 11, 3): Decimal(5)}}),  # type: ignore[dict-item]
+        "a key moved on no day": replace(chunk(good), deltas={(NOV, KEY): {}}),
         "a naive recorded_at": chunk(good, stored(line("g3"), at=datetime(2026, 11, 3))),
         "a rate that is no rate": chunk(good, replace(stored(line("g3")), rate=Decimal("NaN"))),
     }
@@ -483,7 +480,7 @@ def test_a_chunk_that_cannot_be_laid_out_is_refused_before_anything_is_written(
     with pytest.raises(ValueError):  # noqa: PT011 - each reason has its own message
         store.record(bad)
     assert store.spend(["g1", "g2", "g3"]) == {}
-    assert (store.aggregates(NOV), store.daily(NOV)) == ({}, {})
+    assert (store.aggregates(NOV), store.month_actuals(NOV).by_day) == ({}, {})
 
 
 def test_campaign_ids_may_hold_hashes(store: FinanceStore) -> None:
@@ -562,7 +559,7 @@ def test_aggregates_equal_a_recomputation_from_the_ledger(store: FinanceStore, d
         by_key[one.line.key] += one.company_minor
         by_day[one.line.incurred_on] += one.company_minor
     assert store.aggregates(month) == {k: by_key[k] for k in {one.line.key for one in ledger}}
-    assert store.daily(month) == {d: by_day[d] for d in {one.line.incurred_on for one in ledger}}
+    assert store.month_actuals(month).by_day == {d: by_day[d] for d in {one.line.incurred_on for one in ledger}}
     # And every reversed original names its reversal
     assert {one.line.spend_id for one in ledger if one.reversed_by} == reversed_ids
 
@@ -742,8 +739,9 @@ def test_the_item_layout(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
         "pk": {"S": "PERIOD#2026-11"},
         "sk": {"S": "AGG#marketing#paid_search#-"},
         "actual": {"N": "10849"},
+        "d03": {"N": "10849"},
     }
-    assert _item(client, "PERIOD#2026-11", "DAY#2026-11-03")["actual"] == {"N": "10849"}
+    assert _item(client, "PERIOD#2026-11", "DAY#2026-11-03") == {}  # the day rides on the aggregate
     reverse(repo, a1, "r1")
     assert _item(client, "SPEND#a1", "LINE")["reversed_by"] == {"S": "r1"}
     assert _item(client, "SPEND#r1", "LINE")["reverses"] == {"S": "a1"}
@@ -763,8 +761,8 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
     repo, client = dynamo
     calls, count = counted_calls(client)
     lines = [stored(line(f"s{n}")) for n in range(150)]
-    assert count(lambda: repo.record(chunk(*lines[:90]))) == ["TransactWriteItems"]
-    repo.record(chunk(*lines[90:]))
+    assert count(lambda: repo.record(chunk(*lines[:99]))) == ["TransactWriteItems"]
+    repo.record(chunk(*lines[99:]))
     with pytest.raises(SpendConflict):
         count(lambda: repo.record(chunk(*lines[:1])))
     assert calls == ["TransactWriteItems"]  # refused by its condition: still one call
@@ -772,7 +770,7 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
     assert count(lambda: repo.spend([])) == []
     assert count(lambda: repo.lines(NOV, limit=10)) == ["Query"]
     assert count(lambda: repo.aggregates(NOV)) == ["Query"]
-    assert count(lambda: repo.daily(NOV)) == ["Query"]
+    assert count(lambda: repo.month_actuals(NOV).by_day) == ["Query"]
     assert count(lambda: repo.put_fx(FX_NOV)) == ["PutItem"]
     assert count(lambda: repo.fx(NOV)) == ["GetItem"]
     assert count(lambda: repo.put_budget(budget(), 0, T0, "ana")) == ["TransactWriteItems"]
@@ -782,7 +780,7 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
     assert count(lambda: repo.rearm(NOV, "total", 80)) == ["DeleteItem"]
     assert count(lambda: repo.fired(NOV)) == ["Query"]
     with pytest.raises(ValueError, match="at most 100 items"):
-        count(lambda: repo.record(chunk(*lines[:99])))
+        count(lambda: repo.record(chunk(*lines[:100])))
     assert calls == []
 
 
@@ -811,8 +809,21 @@ def test_write_units_of_a_line() -> None:
         reversed_by="r" * 128,
     )
     assert 3072 < item_size(spend_item(largest)) <= 4096
-    counter = {"pk": "PERIOD#2026-11", "sk": "AGG#marketing#paid_search#" + "c" * 128, "actual": 10**15}
+    counter = {"pk": "PERIOD#2026-12", "sk": "AGG#marketing#paid_search#" + "c" * 128, "actual": 10**15}
+    counter |= {day_attribute(date(2026, 12, day)): 10**15 for day in range(1, 32)}  # a value on every day
     assert item_size(counter) < 1024
+
+
+def test_a_ledger_written_with_day_items_still_reads_its_days(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
+    # Given a month whose 3rd was counted in a DAY# item (as ledgers were written before the days moved onto
+    # the aggregates), and a line recorded now on the 3rd and the 4th
+    repo, client = dynamo
+    legacy = {"pk": period_pk(NOV), "sk": day_sk(date(2026, 11, 3)), "actual": 5_000}
+    client.put_item(TableName=TABLE, Item=serialize(legacy))
+    repo.record(chunk(stored(line("now-3")), stored(line("now-4", day=date(2026, 11, 4)))))
+    # Then the day's actual holds both, and the aggregates are what the new lines made
+    assert repo.month_actuals(NOV).by_day == {date(2026, 11, 3): 15_000, date(2026, 11, 4): 10_000}
+    assert repo.aggregates(NOV) == {KEY: 20_000}
 
 
 def test_a_budget_too_large_to_store_is_refused_before_anything_is_written(
@@ -876,8 +887,8 @@ def test_reads_follow_every_page_dynamodb_returns(
     paged = SmallPages(client)
     small = DynamoDbFinanceStore(paged, TABLE)
     assert small.aggregates(NOV) == repo.aggregates(NOV)
-    assert len(small.daily(NOV)) == 4
-    assert small.daily(NOV) == repo.daily(NOV)
+    assert len(small.month_actuals(NOV).by_day) == 4
+    assert small.month_actuals(NOV).by_day == repo.month_actuals(NOV).by_day
     assert small.budget_versions(NOV) == repo.budget_versions(NOV)
     assert small.fired(NOV) == repo.fired(NOV)
     for filters in _FILTERS:

@@ -114,3 +114,31 @@ def test_the_budget_view_sums_the_aggregates(service: FinanceService) -> None:
     assert figures.totals.actual == 75000
     assert figures.totals.budget == 200000
     assert figures.lines[0].figures.actual == 50000
+
+
+def test_a_batch_is_chunked_by_key_so_each_aggregate_is_written_about_once(service: FinanceService) -> None:
+    # Given a month of daily lines for 10 campaigns, in the order an ad platform exports them (day by day)
+    lines = [
+        line(f"d{day}-c{campaign}", incurred_on=f"2026-11-{day:02d}", campaign_id=f"c{campaign}")
+        for day in range(1, 31)
+        for campaign in range(10)
+    ]
+    chunks = []
+    record = service.store.record
+
+    def recording(chunk: Any) -> None:
+        chunks.append(chunk)
+        record(chunk)
+
+    service.store.record = recording  # type: ignore[method-assign]
+    # When the batch is recorded
+    recorded = service.record_spend(lines)
+    # Then each chunk holds a run of keys (a chunk boundary splits at most one key), each within the 100 items
+    assert sum(len(chunk.deltas) for chunk in chunks) <= 10 + len(chunks) - 1
+    assert all(chunk.items <= 100 for chunk in chunks)
+    assert len(chunks) == 4  # 300 lines + 10 keys + at most 3 split keys, 100 items a chunk
+    # And the figures and the answer are as if written in one piece, in the order sent
+    assert [entry.line.spend_id for entry in recorded.created] == [one["spend_id"] for one in lines]
+    figures = service.store.month_actuals("2026-11")
+    assert figures.by_key == {("sales", "events", f"c{c}"): 30 * 10000 for c in range(10)}
+    assert figures.by_day == {entry.line.incurred_on: 10 * 10000 for entry in recorded.created}
