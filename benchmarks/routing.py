@@ -100,6 +100,7 @@ def generated_file(rng: random.Random) -> dict[str, Any]:
         {"rule_id": "hot", "when": {"priorities": ["immediate"]}, "team": "team-1", "strategy": "least_loaded"},
         {"rule_id": "catch-all", "when": {}, "team": "team-2", "strategy": "weighted_round_robin"},
         {"rule_id": "customers", "applies_to": "customer", "when": {}, "team": "team-3", "strategy": "round_robin"},
+        {"rule_id": "expansions", "applies_to": "expansion", "when": {}, "team": "team-3", "strategy": "account_owner"},
     ]
     return {
         "version": "bench",

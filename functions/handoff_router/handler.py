@@ -1,6 +1,6 @@
 """EventBridge target: a lead.handoff_requested is assigned to the rep the routing rules pick (or queued), a
-Slack Accept / Reject click on a handoff message is applied to its handoff, and a won deal hands its customer
-to success. An event that can never be
+Slack Accept / Reject click on a handoff message is applied to its handoff, a won deal hands its customer
+to success, and an account ready to expand goes to sales. An event that can never be
 applied (malformed) is dead-lettered at once with its reason; a stale click (the handoff moved on) is logged
 and dropped, as Slack shows the clicker the handoff's state anyway."""
 
@@ -11,8 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import handoff_metrics
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE, EventType
 from shared.events.lead_events import LeadEventType
+from shared.events.success_events import SuccessEventType
 from shared.function_environment import environment_of
 from shared.handoffs.clicks import apply_click
+from shared.handoffs.expansion_handoffs import signal_from
 from shared.handoffs.requests import progress_from, request_from
 from shared.handoffs.won_deals import CustomerDirectory, apply_won_deal
 from shared.observability import logger, metrics, traced
@@ -34,6 +36,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = apply_won_deal(service, directory, event)
     elif from_webhooks:
         outcome = apply_click(service, event)
+    elif event.get("detail-type") == SuccessEventType.EXPANSION_SIGNAL.value:
+        outcome = service.expansion_handoff(signal_from(event))
     elif event.get("detail-type") == LeadEventType.STAGE_CHANGED.value:
         outcome = service.lead_progressed(*progress_from(event))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from shared.catalog import leads
 from shared.catalog.leads import EVENT_SOURCE as LEAD_EVENT_SOURCE
-from shared.catalog.leads import LEADS
+from shared.catalog.leads import LEADS, SUCCESS_EVENT_SOURCE
 from shared.catalog.model import (
     Domain,
     Function,
@@ -63,8 +63,8 @@ HANDOFFS_DOMAIN = Domain(
     functions=(
         Function(
             name="handoff_router",
-            description="Assigns requested handoffs to reps by the routing rules, and applies Slack Accept / Reject "
-            "clicks",
+            description="Assigns requested handoffs to reps by the routing rules (leads, won customers, accounts "
+            "ready to expand), and applies Slack Accept / Reject clicks",
             memory_mb=1024,
             timeout_seconds=30,
             rules=(
@@ -90,6 +90,13 @@ HANDOFFS_DOMAIN = Domain(
                     name="customer-handoffs-from-won-deals",
                     description="A deal was won: hand its customer to success",
                     pattern={"source": [WEBHOOK_EVENT_SOURCE], "detail-type": ["deal.won"]},
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
+                Rule(
+                    name="expansion-handoffs-from-signals",
+                    description="An account became ready to expand: hand it to sales (its owner first)",
+                    pattern={"source": [SUCCESS_EVENT_SOURCE], "detail-type": ["customer.expansion_signal"]},
                     max_retries=8,
                     max_event_age_seconds=6 * 3600,
                 ),

@@ -16,6 +16,9 @@ HANDOFF_EVENT_SOURCE = "revops.handoffs"
 # The CRM sync's source: the lead processor takes a CRM's change of a synced profile field from it (named here
 # because shared.catalog.crm imports this module, not the reverse).
 SYNC_EVENT_SOURCE = "revops.sync"
+# The customer success domain's source: the handoff router takes expansion signals from it (named here because
+# shared.catalog.success imports shared.catalog.handoffs, not the reverse).
+SUCCESS_EVENT_SOURCE = "revops.success"
 # The CRM sync's table, which the lead API reads (a lead's sync audit trail); named here for the same reason.
 CRM_SYNC_TABLE = "crm-sync"
 LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS
-from shared.catalog.leads import LEADS
+from shared.catalog.leads import LEADS, SUCCESS_EVENT_SOURCE
 from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
 
-EVENT_SOURCE = "revops.success"
+EVENT_SOURCE = SUCCESS_EVENT_SOURCE
 HEALTH_MODEL_FILE = Path(__file__).resolve().parent.parent.parent / "config" / "health-model.json"
 TENANT_SHARDS = 8  # the nightly reads the accounts with a health snapshot from this many index partitions
 

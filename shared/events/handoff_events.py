@@ -45,7 +45,10 @@ class HandoffEvent(BaseModel):
     schema_version: str = Field(default=HANDOFF_SCHEMA_VERSION, description="Version of these fields.")
     occurred_at: datetime = Field(description="When the hub made the transition (ISO 8601, UTC).")
     handoff_id: str = Field(description="The handoff, as in `GET /api/v1/handoffs/{handoff_id}`.")
-    kind: str = Field(description="`lead` (marketing to sales) or `customer` (sales to customer success).")
+    kind: str = Field(
+        description="`lead` (marketing to sales), `customer` (sales to customer success) or `expansion` (customer "
+        "success to sales: an account ready to expand)."
+    )
     lead_id: str = Field(
         description="The lead (`GET /api/v1/leads/{lead_id}`); for a customer handoff, the customer's subject key."
     )

@@ -37,7 +37,7 @@ class LeadFactsInput(_Request):
 
     lead_id: str = Field(min_length=1, max_length=64)
     email: str | None = Field(None, max_length=320)
-    kind: str = Field("lead", pattern="^(lead|customer)$")
+    kind: str = Field("lead", pattern="^(lead|customer|expansion)$")
     country: str | None = Field(None, max_length=2)
     region: str | None = Field(None, max_length=16)
     state: str | None = Field(None, max_length=16)

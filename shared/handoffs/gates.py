@@ -47,8 +47,8 @@ def has_email(lead: LeadFacts) -> bool:
 
 def gate(config: RoutingConfig, lead: LeadFacts) -> GateOutcome:
     gates = config.gates
-    if lead.kind is HandoffKind.CUSTOMER:
-        return GateOutcome(GateDecision.ROUTE, f"customer {lead.lead_id}: customer handoffs always go to a person")
+    if lead.kind is not HandoffKind.LEAD:
+        return GateOutcome(GateDecision.ROUTE, f"{lead.lead_id}: {lead.kind.value} handoffs always go to a person")
     if gates.require_email and not has_email(lead):
         return GateOutcome(
             GateDecision.AWAIT_IDENTIFICATION,

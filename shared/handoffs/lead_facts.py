@@ -33,6 +33,10 @@ class LeadStoreDirectory:
         account = self._leads.account(contact.account_id) if contact.account_id else None
         return facts_of(contact, account)
 
+    def account_facts(self, account_id: str) -> LeadFacts | None:
+        account = self._leads.account(account_id)
+        return None if account is None else account_facts_of(account)
+
     def customer_of(self, event: CanonicalEvent) -> str | None:
         """The hub's account a won deal is about: the account its vendor account id resolves to, else the
         account of its contact (by email), else an account id the sender gave that the hub knows."""
@@ -77,6 +81,25 @@ def facts_of(contact: Contact, account: Account | None) -> LeadFacts:
         source=_text(profile.get("source")),
         account_id=contact.account_id,
         account_owner=_text(_first(account.profile.attributes, _OWNER)) if account else None,
+    )
+
+
+def account_facts_of(account: Account) -> LeadFacts:
+    """The account's facts alone (no person): what routes a handoff about the account itself."""
+    values, attributes = account.profile.values, account.profile.attributes
+    return LeadFacts(
+        lead_id=account.account_id,
+        kind=HandoffKind.EXPANSION,
+        country=_upper(values.get("country")),
+        region=_upper(_first(attributes, _REGION)),
+        state=_upper(_first(attributes, _STATE)),
+        industry=_text(values.get("industry")),
+        employee_count=_integer(values.get("employee_count")),
+        annual_revenue=_decimal(values.get("annual_revenue")),
+        product_interest=_products(_first(attributes, _PRODUCTS)),
+        language=_lower(_first(attributes, _LANGUAGE)),
+        account_id=account.account_id,
+        account_owner=_text(_first(attributes, _OWNER)),
     )
 
 

@@ -33,6 +33,7 @@ class Role(StrEnum):
 class HandoffKind(StrEnum):
     LEAD = "lead"  # marketing -> sales, from lead.handoff_requested
     CUSTOMER = "customer"  # sales -> customer success, from deal.won or the cs-sales API
+    EXPANSION = "expansion"  # customer success -> sales: an account ready to expand, from customer.expansion_signal
 
 
 class HandoffStatus(StrEnum):

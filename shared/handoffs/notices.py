@@ -8,12 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
-from shared.handoffs.model import Handoff, Priority
+from shared.handoffs.model import Handoff, HandoffKind, Priority
 from shared.handoffs.notifications import HandoffNotice, LeadBrief, NoticePurpose, Recipient
 from shared.handoffs.routing import Router
-from shared.leads.model import Contact
+from shared.leads.model import Account, Contact
 
 URGENT = frozenset({Priority.IMMEDIATE, Priority.PRIORITY})
+# What the assignee is told first, by kind of handoff (a lead's is ASSIGNED)
+_FIRST_NOTICE = {HandoffKind.CUSTOMER: NoticePurpose.CUSTOMER_HANDOFF, HandoffKind.EXPANSION: NoticePurpose.EXPANSION}
 TOP_FACTORS = 5
 RECENT_ENGAGEMENT = 5
 
@@ -38,7 +40,7 @@ def notices_for(
         )
 
     if kind in (HandoffEventType.ASSIGNED, HandoffEventType.ESCALATED) and event.rep_id:
-        purpose = NoticePurpose.CUSTOMER_HANDOFF if handoff.kind.value == "customer" else NoticePurpose.ASSIGNED
+        purpose = _FIRST_NOTICE.get(handoff.kind, NoticePurpose.ASSIGNED)
         notices.append(notice(purpose, _rep(router, event.rep_id)))
         urgent = Priority(event.priority) in URGENT and event.previous_rep_id is None
         channel = router.team(event.team).slack_channel if event.team else None
@@ -95,6 +97,16 @@ def brief_of(
         top_factors=tuple(sorted(factors, key=lambda factor: -factor[1])[:TOP_FACTORS]),
         recent_engagement=tuple(sorted(engagement, key=lambda item: item[0], reverse=True)[:RECENT_ENGAGEMENT]),
     )
+
+
+def account_brief(account: Account | None, subject: str) -> LeadBrief:
+    """What a notification says of the account a customer or expansion handoff is about: its name (else its
+    domain, else the handoff's subject) and country."""
+    if account is None:
+        return brief_of(None, subject, [], [])
+    values = account.profile.values
+    name = _text(values.get("company")) or _text(values.get("name")) or account.domain
+    return LeadBrief(subject, name, None, None, None, _text(values.get("country")), Decimal(0), "customer")
 
 
 def _text(value: object) -> str | None:

@@ -63,10 +63,16 @@ class NoticePurpose(StrEnum):
     SLA_BREACHED = "sla_breached"  # to the team manager: the rep did not accept in time, now with another
     ESCALATED = "escalated"  # to the manager: reassigned too many times, now theirs
     CUSTOMER_HANDOFF = "customer_handoff"  # to the CSM: a won customer handed to customer success
+    EXPANSION = "expansion"  # to the AE (the account's owner first): an account ready to expand
+
+
+# The purposes whose message lists the handoff's details (the customer's stakeholders and goals; the expansion
+# evidence and the products its use suggests).
+WITH_DETAILS = frozenset({NoticePurpose.CUSTOMER_HANDOFF, NoticePurpose.EXPANSION})
 
 
 # The purposes whose message carries Accept / Reject buttons: the recipient is the one who must accept.
-ACTIONABLE = frozenset({NoticePurpose.ASSIGNED, NoticePurpose.REMINDER})
+ACTIONABLE = frozenset({NoticePurpose.ASSIGNED, NoticePurpose.REMINDER, NoticePurpose.EXPANSION})
 
 
 class NoAddress(ValueError):
@@ -161,7 +167,7 @@ def slack_message(notice: HandoffNotice) -> SlackMessage:
         blocks.append(_section(_bullets("*Top score factors*", _factor_lines(lead, _mrkdwn))))
     if engagement := _engagement_lines(lead, _mrkdwn, _slack_date):
         blocks.append(_section(_bullets("*Recent engagement*", engagement)))
-    if notice.purpose is NoticePurpose.CUSTOMER_HANDOFF and (details := _detail_lines(handoff, _mrkdwn)):
+    if notice.purpose in WITH_DETAILS and (details := _detail_lines(handoff, _mrkdwn)):
         blocks.append(_section(_bullets("*Handoff details*", details)))
     blocks.append(
         {"type": "context", "elements": [_mrkdwn_text(_fit(_slack_footer(notice), MAX_CONTEXT_TEXT))]},
@@ -310,6 +316,7 @@ def _subject(notice: HandoffNotice) -> str:
         NoticePurpose.SLA_BREACHED: f"SLA missed: {who} reassigned to {_now_with(handoff)}",
         NoticePurpose.ESCALATED: f"Escalated to you: {who} after {handoff.reassignments} reassignments",
         NoticePurpose.CUSTOMER_HANDOFF: f"New customer: {who} — {why}",
+        NoticePurpose.EXPANSION: f"Ready to expand: {who} — {why}",
     }
     return _clip(f"{_priority_tag(handoff.priority)}{subjects[notice.purpose]}", MAX_SUBJECT)
 
@@ -328,7 +335,7 @@ def _email_text(notice: HandoffNotice) -> str:
         lines += ["", "Top score factors:", *(f"  - {line}" for line in _factor_lines(lead, _line))]
     if engagement := _engagement_lines(lead, _line, _utc_text):
         lines += ["", "Recent engagement:", *(f"  - {line}" for line in engagement)]
-    if notice.purpose is NoticePurpose.CUSTOMER_HANDOFF and (details := _detail_lines(notice.handoff, _line)):
+    if notice.purpose in WITH_DETAILS and (details := _detail_lines(notice.handoff, _line)):
         lines += ["", "Handoff details:", *(f"  - {line}" for line in details)]
     lines += [
         "",
@@ -359,7 +366,7 @@ def _email_html(notice: HandoffNotice) -> str:
         parts.append(_html_list("Top score factors", _factor_lines(lead, esc)))
     if engagement := _engagement_lines(lead, esc, lambda moment: esc(_utc_text(moment))):
         parts.append(_html_list("Recent engagement", engagement))
-    if notice.purpose is NoticePurpose.CUSTOMER_HANDOFF and (details := _detail_lines(handoff, esc)):
+    if notice.purpose in WITH_DETAILS and (details := _detail_lines(handoff, esc)):
         parts.append(_html_list("Handoff details", details))
     link = notice.link
     opened = f'<a href="{esc(link)}">Open the handoff</a>' if _linkable(link) else esc(_clip(link, MAX_LINK))
@@ -401,6 +408,7 @@ def _title(notice: HandoffNotice) -> str:
         NoticePurpose.SLA_BREACHED: f"SLA missed: {who}",
         NoticePurpose.ESCALATED: f"Escalated to you: {who}",
         NoticePurpose.CUSTOMER_HANDOFF: f"New customer: {who}",
+        NoticePurpose.EXPANSION: f"Ready to expand: {who}",
     }
     return f"{_priority_tag(notice.handoff.priority)}{titles[notice.purpose]}"
 
@@ -424,6 +432,7 @@ def _intro(notice: HandoffNotice, esc: Escape, date: DateFormat, strong: Escape)
         + (f" (last with {previous})" if notice.previous_rep else "")
         + ": it is yours now.",
         NoticePurpose.CUSTOMER_HANDOFF: f"{who} is a new customer, handed to you by sales.",
+        NoticePurpose.EXPANSION: f"{who} is ready to expand, handed to you by customer success." + accept_by,
     }
     return sentences[notice.purpose]
 
@@ -436,7 +445,8 @@ def _facts(notice: HandoffNotice, esc: Escape, date: DateFormat, separator: str 
     for label, value in (("Company", lead.company), ("Title", lead.job_title), ("Country", lead.country)):
         if value:
             facts.append((label, esc(_clip(value, MAX_VALUE))))
-    facts.append(("Score", f"{_number(lead.score)} ({esc(_clip(lead.stage, MAX_VALUE))})"))
+    if handoff.kind is HandoffKind.LEAD:  # an account's handoff has no lead score; its details say why
+        facts.append(("Score", f"{_number(lead.score)} ({esc(_clip(lead.stage, MAX_VALUE))})"))
     facts.append(("Priority", _priority_word(handoff.priority).capitalize()))
     due = _due(notice)
     if due is not None and notice.purpose not in ACTIONABLE:  # the assignee's notices say it in the intro
@@ -454,7 +464,7 @@ def _engagement_lines(lead: LeadBrief, esc: Escape, date: DateFormat) -> list[st
 
 
 def _detail_lines(handoff: Handoff, esc: Escape) -> list[str]:
-    """A customer handoff's details (stakeholders, goals, products ...), a line each."""
+    """A customer or expansion handoff's details (stakeholders, goals, products; the evidence ...), a line each."""
     lines = []
     for key, value in list(handoff.details.items())[:SHOWN_DETAILS]:
         if value is None or value in ("", [], {}):
@@ -481,7 +491,7 @@ def _who(lead: LeadBrief) -> str:
 
 
 def _noun(handoff: Handoff) -> str:
-    return "customer" if handoff.kind is HandoffKind.CUSTOMER else "lead"
+    return {HandoffKind.CUSTOMER: "customer", HandoffKind.EXPANSION: "expansion"}.get(handoff.kind, "lead")
 
 
 def _now_with(handoff: Handoff) -> str:

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from shared.events.handoff_events import HandoffEvent
-from shared.handoffs.notices import brief_of, notices_for
+from shared.handoffs.model import HandoffKind
+from shared.handoffs.notices import account_brief, brief_of, notices_for
 from shared.handoffs.notifications import LeadBrief, email_message, slack_message
 from shared.handoffs.ports import ChatPoster, EmailSender, HandoffRepository
 from shared.handoffs.routing import Router
@@ -57,7 +58,11 @@ class HandoffNotifier:
             return Sent([], [], note=f"handoff {event.handoff_id} is not stored")
         slack, email = [], []
         channels = self._channels()
-        for notice in notices_for(event, handoff, self._router(), self.brief(handoff.lead_id), channels.hub_url):
+        if handoff.kind is HandoffKind.LEAD or handoff.customer_id is None:
+            brief = self.brief(handoff.lead_id)
+        else:
+            brief = account_brief(self._leads.repository.account(handoff.customer_id), handoff.lead_id)
+        for notice in notices_for(event, handoff, self._router(), brief, channels.hub_url):
             recipient = notice.recipient
             if recipient.slack_user_id or recipient.slack_channel:
                 slack.append(channels.chat.post(slack_message(notice)))

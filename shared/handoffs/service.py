@@ -24,6 +24,8 @@ from shared.handoffs.customer_handoffs import (
     details_of,
     differing_fields,
 )
+from shared.handoffs.expansion_handoffs import SOURCE as EXPANSION_SOURCE
+from shared.handoffs.expansion_handoffs import ExpansionSignal, expansion_subject
 from shared.handoffs.gates import GateDecision, gate
 from shared.handoffs.model import (
     Handoff,
@@ -74,6 +76,10 @@ class Clock(Protocol):
 class LeadDirectory(Protocol):
     def facts(self, lead_id: str) -> LeadFacts | None:
         """What routing reads about the lead and its account; None when the hub does not know the lead."""
+        ...
+
+    def account_facts(self, account_id: str) -> LeadFacts | None:
+        """What routing reads about an account (its firmographics and owner); None when the hub does not know it."""
         ...
 
 
@@ -165,10 +171,7 @@ class HandoffService:
         if decision.outcome == GateDecision.QUALIFY:
             queued = self._queued(requested, self.router.config.gates.qualification_queue, "", None, decision.reason)
             return self._commit(HandoffChange(replace(queued, version=1), LeadLock.CLAIM))
-        loads = self._loads()
-        routed = route(self.router, facts, loads, now)
-        assigned = self._apply(requested, routed, loads, now, HUB, reason, HandoffEventType.ASSIGNED)
-        return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
+        return self._assign_new(requested, facts, reason)
 
     def _raise_priority(self, handoff_id: str, priority: Priority, reason: str, cause: str | None) -> Outcome:
         current = self._flushed(self._must(handoff_id))
@@ -242,12 +245,56 @@ class HandoffService:
                 details=details_of(request, self._success_plan(), now),
                 history=(HistoryEntry(now, HandoffStatus.REQUESTED, actor, f"deal {request.deal_id} won"),),
             )
-            loads = self._loads()
-            routed = route(self.router, facts, loads, now)
-            assigned = self._apply(requested, routed, loads, now, HUB, "", HandoffEventType.ASSIGNED)
-            return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
+            return self._assign_new(requested, facts)
 
         return self._retrying(attempt)
+
+    # --- customer success -> sales -----------------------------------------------------------------------
+
+    def expansion_handoff(self, signal: ExpansionSignal) -> Outcome:
+        """An account ready to expand, handed to sales: to the person the routing file's expansion rules pick
+        (its owner first), with the evidence. One per signal (a redelivery answers the stored handoff); while the
+        account has one open, a new signal adds none."""
+        handoff_id = self.handoff_id_for(signal.subject, signal.event_id)
+
+        def attempt() -> Outcome:
+            existing = self.repository.handoff(handoff_id)
+            if existing is not None:
+                return self._announce(existing, note="already handled")
+            open_id = self.repository.open_handoff_of(signal.subject)
+            if open_id is not None:
+                note = f"account {signal.account_id} has open expansion handoff {open_id}"
+                return Outcome(self._must(open_id), note=note)
+            facts = self._leads.account_facts(signal.account_id)
+            if facts is None:
+                return Outcome(None, note=f"account {signal.account_id} is not known to the hub")
+            now = self._clock.now()
+            facts = replace(
+                facts,
+                lead_id=signal.subject,
+                kind=HandoffKind.EXPANSION,
+                product_interest=signal.suggestions or facts.product_interest,
+            )
+            requested = Handoff(
+                handoff_id=handoff_id,
+                lead_id=signal.subject,
+                kind=HandoffKind.EXPANSION,
+                priority=Priority.STANDARD,
+                status=HandoffStatus.REQUESTED,
+                team="",
+                requested_at=now,
+                cause_event_id=signal.event_id,
+                customer_id=signal.account_id,
+                details=signal.details(),
+                history=(HistoryEntry(now, HandoffStatus.REQUESTED, EXPANSION_SOURCE, signal.why),),
+            )
+            return self._assign_new(requested, facts)
+
+        return self._retrying(attempt)
+
+    def account_deal_won(self, account_id: str, deal_id: str, cause_event_id: str) -> Outcome:
+        """A deal of the account was won: its open expansion handoff, if any, is complete."""
+        return self._complete(expansion_subject(account_id), f"deal {deal_id} won", cause_event_id)
 
     def customer_handoff_of(self, customer_id: str) -> Handoff | None:
         """The customer's open success handoff, if any."""
@@ -307,14 +354,18 @@ class HandoffService:
     def lead_progressed(self, lead_id: str, stage: str, cause_event_id: str) -> Outcome:
         """The lead moved past sales acceptance (an opportunity, a customer): its open handoff is completed, the
         lead freed and the rep's load lightened."""
+        return self._complete(lead_id, f"the lead became {stage}", cause_event_id)
+
+    def _complete(self, subject: str, cause: str, cause_event_id: str) -> Outcome:
+        """The subject's open handoff is completed, the subject freed and the rep's load lightened."""
 
         def attempt() -> Outcome:
-            open_id = self.repository.open_handoff_of(lead_id)
+            open_id = self.repository.open_handoff_of(subject)
             if open_id is None:
-                return Outcome(None, note=f"lead {lead_id} has no open handoff")
+                return Outcome(None, note=f"{subject} has no open handoff")
             current = self._flushed(self._must(open_id))
             now = self._clock.now()
-            completed = self._transition(current, HandoffStatus.COMPLETED, HUB, f"the lead became {stage}", now)
+            completed = self._transition(current, HandoffStatus.COMPLETED, HUB, cause, now)
             completed = replace(completed, sla_due_at=None, version=current.version + 1)
             release = self._release(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
             outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release))
@@ -345,8 +396,7 @@ class HandoffService:
             if current.status is not HandoffStatus.QUEUED:
                 return Outcome(current, note="no longer queued")
             now = self._clock.now()
-            facts = self._leads.facts(current.lead_id) or LeadFacts(lead_id=current.lead_id)
-            facts = replace(facts, priority=current.priority, kind=current.kind)
+            facts = self._facts_of(current)
             loads = self._loads()
             decision = route(self.router, facts, loads, now, exclude=current.excluded_reps)
             if decision.rep_id is None:
@@ -419,8 +469,7 @@ class HandoffService:
             )
             event = HandoffEventType.ESCALATED
         else:
-            facts = self._leads.facts(current.lead_id) or LeadFacts(lead_id=current.lead_id)
-            facts = replace(facts, priority=current.priority, kind=current.kind)
+            facts = self._facts_of(current)
             decision = route(self.router, facts, _after(loads, release), now, exclude=excluded)
             event = HandoffEventType.ASSIGNED
         applied = self._apply(moved, decision, _after(loads, release), now, HUB, reason, event)
@@ -428,6 +477,24 @@ class HandoffService:
         outcome = self._commit(HandoffChange(replace(applied.handoff, version=current.version + 1), None, reps))
         self._timers.cancel(self._timers_of(current))
         return outcome
+
+    def _assign_new(self, requested: Handoff, facts: LeadFacts, reason: str = "") -> Outcome:
+        """A new handoff routed and assigned (or queued in the team's fallback), stored with its subject's
+        one-open-handoff lock and the rep's load in one commit."""
+        now, loads = requested.requested_at, self._loads()
+        routed = route(self.router, facts, loads, now)
+        assigned = self._apply(requested, routed, loads, now, HUB, reason, HandoffEventType.ASSIGNED)
+        return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
+
+    def _facts_of(self, handoff: Handoff) -> LeadFacts:
+        """What routing reads to route the handoff again: its lead's facts, or its account's (customer and
+        expansion handoffs), as they are now; blank when the hub no longer knows them."""
+        if handoff.kind is HandoffKind.LEAD or handoff.customer_id is None:
+            facts = self._leads.facts(handoff.lead_id)
+        else:
+            facts = self._leads.account_facts(handoff.customer_id)
+        facts = facts or LeadFacts(lead_id=handoff.lead_id)
+        return replace(facts, lead_id=handoff.lead_id, priority=handoff.priority, kind=handoff.kind)
 
     @dataclass(frozen=True)
     class _Applied:

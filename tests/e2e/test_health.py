@@ -10,10 +10,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from shared.handoffs.routing_config import load_routing
 from tests.e2e.conftest import eventually, settle, started_hub, token
 from tests.e2e.customers import Customer
 
@@ -194,6 +196,23 @@ def test_heavy_use_near_the_seat_limit_by_a_promoter_raises_an_expansion_signal(
     view = requests.get(f"{hub}/api/v1/cs-sales/expansion/{osprey.domain}", headers=sales, timeout=10).json()
     assert view["ready"] is True
     assert round(sum(e["contribution"] for e in view["evidence"]), 2) == view["readiness"]
+    # And the account is handed to sales: an AE (it has no owner yet) has it with the evidence, and is told in Slack
+    subject = f"expansion:{signal['detail']['tenant_id']}"
+
+    def handed() -> dict[str, Any] | None:
+        listed = requests.get(f"{hub}/api/v1/handoffs", params={"limit": 200}, headers=sales, timeout=10).json()
+        return next((item for item in listed["items"] if item["lead_id"] == subject), None)
+
+    summary = eventually(handed)
+    handoff = requests.get(f"{hub}/api/v1/handoffs/{summary['handoff_id']}", headers=sales, timeout=10).json()
+    assert (handoff["kind"], handoff["status"], handoff["team"]) == ("expansion", "assigned", "ae")
+    assert handoff["rule_id"] == "expansion-account-owner"
+    assert handoff["details"]["evidence"] == signal["detail"]["reasons"]
+    assert handoff["details"]["suggested_products"] == signal["detail"]["suggestions"]
+    ae = next(rep for rep in load_routing().reps if rep.rep_id == handoff["rep_id"])
+    assert ae.slack_user_id is not None
+    told = eventually(lambda: [m for m in osprey.slack(ae.slack_user_id) if "Ready to expand" in m["text"]])
+    assert len(told) == 1
 
 
 def test_usage_reports_are_idempotent_and_bad_ones_are_refused(customer: Customer) -> None:

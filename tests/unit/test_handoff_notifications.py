@@ -78,6 +78,7 @@ RECIPIENTS = {
     NoticePurpose.SLA_BREACHED: Recipient("mgr-eve", "Eve Park", "eve@example.com", "U0EVE0001", None),
     NoticePurpose.ESCALATED: Recipient("mgr-eve", "Eve Park", "eve@example.com", "U0EVE0001", None),
     NoticePurpose.CUSTOMER_HANDOFF: Recipient("csm-kim", "Kim Roy", "kim@example.com", "U0KIM0001", None),
+    NoticePurpose.EXPANSION: Recipient("ae-lee", "Lee Park", "lee@example.com", "U0LEE0001", None),
 }
 CUSTOMER = replace(
     HANDOFF,
@@ -89,8 +90,19 @@ CUSTOMER = replace(
 )
 
 
+EXPANSION = replace(
+    HANDOFF,
+    kind=HandoffKind.EXPANSION,
+    priority=Priority.STANDARD,
+    rep_id="ae-lee",
+    customer_id="acct-7",
+    details={"expansion_readiness": "84.00", "evidence": ["seat_pressure: 0.9500", "adoption: 6"]},
+)
+ACCOUNT_HANDOFFS = {NoticePurpose.CUSTOMER_HANDOFF: CUSTOMER, NoticePurpose.EXPANSION: EXPANSION}
+
+
 def notice(purpose: NoticePurpose = NoticePurpose.ASSIGNED, **changes: Any) -> HandoffNotice:
-    handoff = CUSTOMER if purpose is NoticePurpose.CUSTOMER_HANDOFF else HANDOFF
+    handoff = ACCOUNT_HANDOFFS.get(purpose, HANDOFF)
     if purpose is NoticePurpose.SLA_BREACHED:
         handoff = replace(handoff, rep_id="rep-bo", reassignments=1)
     if purpose is NoticePurpose.ESCALATED:
@@ -173,7 +185,8 @@ def test_every_purpose_renders_in_slack_as_valid_block_kit(purpose: NoticePurpos
     assert "Sam Ortiz (Acme)" in header["text"]["text"]
     everything = "\n".join(mrkdwn_texts(message))
     assert "*Why now:* requested a demo" in everything
-    assert "*Score*\n512 (mql)" in everything
+    # (an account's handoff has no lead score: its details say why)
+    assert ("*Score*\n512 (mql)" in everything) is (purpose not in ACCOUNT_HANDOFFS)
     assert "Demo request: +150" in everything
     assert "Requested a demo" in everything
     assert f"<{LINK}|Open in the hub>" in everything
@@ -200,7 +213,7 @@ def test_every_purpose_renders_as_an_email_with_the_same_content(purpose: Notice
     assert "Sam Ortiz (Acme)" in email.subject
     for body in (email.text, email.html):
         assert "requested a demo" in body
-        assert "512 (mql)" in body
+        assert ("512 (mql)" in body) is (purpose not in ACCOUNT_HANDOFFS)
         assert "Demo request: +150" in body
         assert "2025-01-15 09:12 UTC: Requested a demo" in body
         assert "Sam Ortiz" in body
@@ -459,6 +472,19 @@ def test_a_customer_handoff_lists_its_details() -> None:
     assert any(text == f"*Handoff details*\n{details}" for block in message.blocks for text in texts(block))
     assert "  - stakeholders: Sam Ortiz, Lee Chan" in email.text
     assert message.blocks[0]["text"]["text"] == "New customer: Sam Ortiz (Acme)"
+
+
+def test_an_expansion_handoff_shows_its_evidence_and_asks_the_ae_to_accept() -> None:
+    # Given an account ready to expand, handed to its AE
+    handed = notice(NoticePurpose.EXPANSION, lead=replace(SAM, name="Acme", company=None, top_factors=()))
+    # When it is rendered, Then it says so, lists the evidence, and carries Accept / Reject
+    message, email = slack_message(handed), email_message(handed)
+    assert message.blocks[0]["text"]["text"] == "Ready to expand: Acme"
+    details = "• expansion readiness: 84.00\n• evidence: seat_pressure: 0.9500, adoption: 6"
+    assert any(text == f"*Handoff details*\n{details}" for block in message.blocks for text in texts(block))
+    assert [button["action_id"] for button in buttons(message)] == ["handoff_accept", "handoff_reject"]
+    assert email.subject == "Ready to expand: Acme — requested a demo"
+    assert "Acme is ready to expand, handed to you by customer success." in email.text
 
 
 def test_recent_engagement_is_listed_newest_first_five_at_most() -> None:

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from shared.events.handoff_events import HandoffEventType
-from shared.handoffs.model import HandoffStatus, LeadFacts, Priority
+from shared.handoffs.expansion_handoffs import ExpansionSignal
+from shared.handoffs.model import HandoffKind, HandoffStatus, LeadFacts, Priority
 from shared.handoffs.ports import Timer, TimerKind
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import load_routing
@@ -25,6 +26,7 @@ T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 ROUTER = compile_routing(load_routing())
 AMER_SDRS = {"sdr-maya-chen", "sdr-jordan-reyes", "sdr-sam-okafor"}
 EMEA_SDRS = {"sdr-lena-vogel", "sdr-tobias-brandt", "sdr-oliver-hughes"}
+AES = {"ae-daniel-kim", "ae-rachel-green", "ae-markus-weber", "ae-nina-patel"}
 
 
 @dataclass
@@ -44,9 +46,13 @@ class RecordingTimers:
 @dataclass
 class Leads:
     known: dict[str, LeadFacts] = field(default_factory=dict)
+    accounts: dict[str, LeadFacts] = field(default_factory=dict)
 
     def facts(self, lead_id: str) -> LeadFacts | None:
         return self.known.get(lead_id)
+
+    def account_facts(self, account_id: str) -> LeadFacts | None:
+        return self.accounts.get(account_id)
 
 
 @dataclass
@@ -311,3 +317,110 @@ def test_a_handoff_waiting_in_a_fallback_queue_goes_to_a_rep_who_becomes_eligibl
     assert moved.handoff is not None
     assert moved.handoff.rep_id == "sdr-maya-chen"
     assert world.published()[-2:] == ["handoff.assigned", "lead.nurture_paused"]
+
+
+def signal(account_id: str, event_id: str) -> ExpansionSignal:
+    return ExpansionSignal(
+        account_id=account_id,
+        event_id=event_id,
+        readiness=Decimal("84.00"),
+        reasons=("seat_pressure: 0.9500", "adoption: 6"),
+        suggestions=("analytics_pro",),
+        health_score=Decimal("92.50"),
+        band="green",
+    )
+
+
+def test_an_account_ready_to_expand_goes_to_its_owner_with_the_evidence_once(world: World) -> None:
+    # Given an account whose owner is an AE
+    world.leads.accounts["acct-1"] = LeadFacts(lead_id="acct-1", account_id="acct-1", account_owner="ae-rachel-green")
+    # When its expansion signal arrives (and is delivered again)
+    first = world.service.expansion_handoff(signal("acct-1", "sig-1"))
+    again = world.service.expansion_handoff(signal("acct-1", "sig-1"))
+    # Then the owner has it, by the expansion rule, with the evidence and an accept deadline; announced once
+    handoff = first.handoff
+    assert handoff is not None
+    assert (handoff.kind, handoff.status, handoff.rep_id) == (
+        HandoffKind.EXPANSION,
+        HandoffStatus.ASSIGNED,
+        "ae-rachel-green",
+    )
+    assert (handoff.team, handoff.rule_id, handoff.customer_id) == ("ae", "expansion-account-owner", "acct-1")
+    assert handoff.details["evidence"] == ["seat_pressure: 0.9500", "adoption: 6"]
+    assert handoff.details["suggested_products"] == ["analytics_pro"]
+    assert handoff.history[0].actor == "revops.success"
+    assert handoff.sla_due_at is not None
+    assert world.published() == ["handoff.assigned"]  # no lead nurture to pause, no success plan
+    assert again.handoff is not None
+    assert again.handoff.handoff_id == handoff.handoff_id
+    assert len(world.repository.stored) == 1
+    # And a new signal while it is open opens no second one
+    later = world.service.expansion_handoff(signal("acct-1", "sig-2"))
+    assert later.note == f"account acct-1 has open expansion handoff {handoff.handoff_id}"
+    assert len(world.repository.stored) == 1
+
+
+def test_an_account_without_an_owner_goes_to_an_ae_and_a_won_deal_completes_it(world: World) -> None:
+    # Given an account with no owner, handed to sales by its expansion signal
+    world.leads.accounts["acct-2"] = LeadFacts(lead_id="acct-2", account_id="acct-2", country="US")
+    handoff = world.service.expansion_handoff(signal("acct-2", "sig-1")).handoff
+    assert handoff is not None
+    assert handoff.rep_id in AES
+    # When a deal of the account is won
+    done = world.service.account_deal_won("acct-2", "deal-7", "won-1")
+    # Then the handoff is complete, its timers cancelled and the account free for the next signal
+    assert done.handoff is not None
+    assert done.handoff.status is HandoffStatus.COMPLETED
+    assert done.handoff.history[-1].cause == "deal deal-7 won"
+    assert world.published()[-1] == "handoff.completed"
+    assert set(world.timers.cancelled) >= {timer.name for timer in world.service._timers_of(handoff)}
+    assert world.repository.open_handoff_of("expansion:acct-2") is None
+    assert world.service.expansion_handoff(signal("acct-2", "sig-2")).handoff is not None
+    # And a won deal of an account with no open expansion handoff changes nothing
+    assert world.service.account_deal_won("acct-9", "deal-8", "won-2").handoff is None
+
+
+def test_an_expansion_signal_for_an_account_the_hub_does_not_know_is_noted_not_stored(world: World) -> None:
+    outcome = world.service.expansion_handoff(signal("acct-unknown", "sig-1"))
+    assert outcome.handoff is None
+    assert outcome.note == "account acct-unknown is not known to the hub"
+    assert world.repository.stored == {}
+
+
+def test_a_won_deal_of_an_account_completes_its_expansion_handoff_and_hands_the_customer_to_success(
+    world: World,
+) -> None:
+    from shared.events.canonical import CanonicalEvent, EventType, Subject
+    from shared.handoffs.won_deals import apply_won_deal
+
+    # Given an account handed to sales as ready to expand
+    world.leads.accounts["acct-3"] = LeadFacts(lead_id="acct-3", account_id="acct-3")
+    expansion = world.service.expansion_handoff(signal("acct-3", "sig-1")).handoff
+    assert expansion is not None
+
+    class Directory:
+        def customer_of(self, event: CanonicalEvent) -> str | None:
+            return "acct-3"
+
+    # When its expansion deal is won (a deal.won the hub places on the account)
+    won = CanonicalEvent(
+        event_id="won-1",
+        event_type=EventType.DEAL_WON,
+        occurred_at=T0,
+        received_at=T0,
+        source_vendor="standard",
+        vendor_event_id=None,
+        vendor_event_type="deal.won",
+        subject=Subject(deal_id="deal-x"),
+        data={"amount": "12000.00", "currency": "USD"},
+        correlation_id="c",
+        delivery_id="d",
+    )
+    outcome = apply_won_deal(world.service, Directory(), {"detail": won.model_dump(mode="json")})
+    # Then the expansion handoff is complete and the customer goes to a CSM, both announced
+    done = world.repository.handoff(expansion.handoff_id)
+    assert done is not None
+    assert done.status is HandoffStatus.COMPLETED
+    assert outcome.handoff is not None
+    assert outcome.handoff.kind is HandoffKind.CUSTOMER
+    assert [e.event_type.value for e in outcome.events][:2] == ["handoff.completed", "handoff.assigned"]

@@ -58,6 +58,7 @@ def rule_dict(rule_id: str, team: str = "sdr", strategy: str = "round_robin", **
 
 CATCH_ALL_LEADS = rule_dict("leads-catch-all")
 CATCH_ALL_CUSTOMERS = rule_dict("customers-catch-all", team="csm", applies_to="customer")
+CATCH_ALL_EXPANSIONS = rule_dict("expansions-catch-all", applies_to="expansion")
 
 
 def routing_dict(
@@ -67,7 +68,7 @@ def routing_dict(
     **top: Any,
 ) -> dict[str, Any]:
     """A small valid file: team `sdr` (a, b, c), team `csm` (csm-1), manager `boss` of both; `rules` come
-    before the two catch-alls (lead -> sdr, customer -> csm)."""
+    before the three catch-alls (lead -> sdr, customer -> csm, expansion -> sdr)."""
     if reps is None:
         reps = [rep_dict("a"), rep_dict("b"), rep_dict("c")]
     if teams is None:
@@ -78,7 +79,7 @@ def routing_dict(
         "regions": {"US": "AMER", "CA": "AMER", "DE": "EMEA", "GB": "EMEA", "JP": "APAC"},
         "reps": [*reps, rep_dict("csm-1", team="csm", role="CSM"), rep_dict("boss", role="manager")],
         "teams": [*teams, team_dict("csm", ["csm-1"])],
-        "rules": [*(rules or []), CATCH_ALL_LEADS, CATCH_ALL_CUSTOMERS],
+        "rules": [*(rules or []), CATCH_ALL_LEADS, CATCH_ALL_CUSTOMERS, CATCH_ALL_EXPANSIONS],
     }
     data.update(top)
     return data
@@ -135,6 +136,8 @@ def test_the_shipped_file_has_account_owner_skill_and_catch_all_rules(shipped: R
     customer_teams = {rule.team for rule in shipped.rules if rule.applies_to is HandoffKind.CUSTOMER}
     reps = {rep.rep_id: rep for rep in shipped.reps}
     assert all(reps[m].role is Role.CSM for team in customer_teams for m in _team(shipped, team).members)
+    expansions = [(rule.team, rule.strategy) for rule in shipped.rules if rule.applies_to is HandoffKind.EXPANSION]
+    assert expansions == [("ae", Strategy.ACCOUNT_OWNER)]  # an account ready to expand: its owner, else an AE
 
 
 def test_the_shipped_file_keeps_every_email_at_example_com(shipped: RoutingConfig) -> None:
@@ -162,7 +165,7 @@ def test_the_shipped_regions_cover_the_common_countries(shipped: RoutingConfig) 
 
 def test_the_builders_make_a_valid_file() -> None:
     config = parse_routing(routing_dict())
-    assert [rule.rule_id for rule in config.rules] == ["leads-catch-all", "customers-catch-all"]
+    assert [rule.rule_id for rule in config.rules] == ["leads-catch-all", "customers-catch-all", "expansions-catch-all"]
 
 
 # ------------------------------------------------------------------------------------------ refused: references
@@ -252,13 +255,18 @@ def test_a_territory_naming_an_unknown_region_names_the_rep() -> None:
 
 def test_a_kind_without_a_catch_all_is_refused() -> None:
     data = routing_dict()
-    data["rules"] = [CATCH_ALL_LEADS, {**CATCH_ALL_CUSTOMERS, "when": {"regions": ["EMEA"]}}]
+    data["rules"] = [CATCH_ALL_LEADS, {**CATCH_ALL_CUSTOMERS, "when": {"regions": ["EMEA"]}}, CATCH_ALL_EXPANSIONS]
     assert "rules: no catch-all for customer handoffs" in refused(data)
 
 
 def test_a_rule_after_its_kinds_catch_all_names_the_rule_it_never_reaches() -> None:
     data = routing_dict()
-    data["rules"] = [CATCH_ALL_LEADS, rule_dict("too-late", when={"regions": ["EMEA"]}), CATCH_ALL_CUSTOMERS]
+    data["rules"] = [
+        CATCH_ALL_LEADS,
+        rule_dict("too-late", when={"regions": ["EMEA"]}),
+        CATCH_ALL_CUSTOMERS,
+        CATCH_ALL_EXPANSIONS,
+    ]
     assert 'rule "too-late": never reached: catch-all rule "leads-catch-all" before it matches every lead' in refused(
         data
     )
@@ -267,7 +275,7 @@ def test_a_rule_after_its_kinds_catch_all_names_the_rule_it_never_reaches() -> N
 def test_a_catch_all_of_one_kind_does_not_shadow_rules_of_the_other() -> None:
     data = routing_dict()
     customer_rule = rule_dict("big-customers", team="csm", applies_to="customer", when={"regions": ["EMEA"]})
-    data["rules"] = [CATCH_ALL_LEADS, customer_rule, CATCH_ALL_CUSTOMERS]
+    data["rules"] = [CATCH_ALL_LEADS, customer_rule, CATCH_ALL_CUSTOMERS, CATCH_ALL_EXPANSIONS]
     assert [rule.rule_id for rule in parse_routing(data).rules][1] == "big-customers"
 
 
