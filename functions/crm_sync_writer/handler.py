@@ -77,6 +77,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     if dead:
         control.dead_letter(DEAD_LETTERS, dead)
+    if report.erased_meanwhile:
+        requeue.send_erasures(report.erased_meanwhile)
     if report.throttled:
         # Back after the CRM's Retry-After as new messages: a 429 storm spends none of the queue's receive count
         # (the originals are done); a notice sent twice is harmless, the writer reads the record when it writes.

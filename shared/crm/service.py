@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
+from shared.crm.erasure import ErasureNotice
 from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge
 from shared.crm.inbound import CrmReport, crm_report
 from shared.crm.mappings import CRMS, HUB, MAX_VALUE_LENGTH, CrmMappings
@@ -91,6 +92,9 @@ class WriteReport:
     # back after that wait, rather than retried, so a storm of rate limits spends none of their receive count
     throttled: list[ChangeNotice] = field(default_factory=list)
     retry_after: float | None = None
+    # records a CRM holds for a person erased while they were being written (the erasure found no CRM id yet):
+    # deleted in their CRM like any erasure notice
+    erased_meanwhile: list[ErasureNotice] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -574,6 +578,11 @@ class SyncService:
                     links=[Link(crm, plan.record.kind, crm_id, key)] if crm_id else [],
                 )
             except StaleRecord:
+                if self.store.record(key) is None and crm_id:
+                    # gone while the CRM wrote it: only an erasure removes a record, and it ran before the CRM
+                    # answered with this id, so it could not ask for its deletion: the writer does
+                    report.erased_meanwhile.append(ErasureNotice(crm, plan.record.kind, crm_id))
+                    continue
                 report.retry.extend(keyed[key])
                 continue
             report.written[crm] = report.written.get(crm, 0) + 1

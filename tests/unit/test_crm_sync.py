@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -522,3 +523,27 @@ def test_a_rate_limited_crm_has_its_notices_wait_and_one_that_never_stops_is_ret
     again = hub.service.write([tired], hub.crms)
     assert again.throttled == []
     assert again.retry == [tired]
+
+
+def test_a_record_erased_while_a_crm_wrote_it_is_deleted_in_that_crm(hub: Hub) -> None:
+    from shared.crm.erasure import ErasureNotice
+
+    # Given a new lead whose notices reach the writer
+    hub.hub_sets("lead-9", T0, email="ines@example.com", first_name="Ines")
+    notices = hub.queue.take()
+    hubspot = hub.crms["hubspot"]
+    write = hubspot.write
+
+    def erased_meanwhile(writes: Any) -> Any:
+        # When the person is erased while HubSpot creates the contact (the erasure saw no HubSpot id to delete)
+        answer = write(writes)
+        hub.store._records.pop("contact:lead-9")
+        return answer
+
+    hubspot.write = erased_meanwhile  # type: ignore[method-assign]
+    report = hub.service.write([n for n in notices if n.crm == "hubspot"], hub.crms)
+    # Then the contact HubSpot created is to be deleted there, not written again, and the record stays gone
+    (created,) = hubspot.records
+    assert report.erased_meanwhile == [ErasureNotice("hubspot", "contact", created)]
+    assert report.retry == []
+    assert hub.store.record("contact:lead-9") is None
