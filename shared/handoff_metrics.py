@@ -6,6 +6,7 @@ published: the dashboard's "Speed to lead" widget graphs their p50 and p95, and 
 from __future__ import annotations
 
 from shared.events.handoff_events import HandoffEventType
+from shared.handoffs.model import HandoffKind
 from shared.handoffs.service import Outcome
 from shared.observability import metrics
 
@@ -18,7 +19,7 @@ METRIC_NAMES = (ASSIGN_SECONDS, ACCEPT_SECONDS, SLA_BREACHES, ACCEPTED_WITHIN_SL
 
 def record(outcome: Outcome) -> None:
     handoff = outcome.handoff
-    if handoff is None:
+    if handoff is None or handoff.kind is not HandoffKind.LEAD:  # as GET /api/v1/handoffs/metrics: leads only
         return
     for event in outcome.events:
         elapsed = (event.occurred_at - handoff.requested_at).total_seconds()

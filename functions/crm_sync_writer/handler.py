@@ -64,6 +64,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             unreadable[body] = f"unreadable change notice: {exc}"
     erased, erasures_failed = _erase(records, erasures, unreadable)
     report = service.write(list(notices.values()), clients())
+    _erase_created_meanwhile(report.erased_meanwhile)
     retry = {(n.crm, n.record_key) for n in report.retry}
     refused = {(n.crm, n.record_key): reason for n, reason in report.refused}
     failed = [m for m, n in notices.items() if (n.crm, n.record_key) in retry]
@@ -77,8 +78,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     if dead:
         control.dead_letter(DEAD_LETTERS, dead)
-    if report.erased_meanwhile:
-        requeue.send_erasures(report.erased_meanwhile)
     if report.throttled:
         # Back after the CRM's Retry-After as new messages: a 429 storm spends none of the queue's receive count
         # (the originals are done); a notice sent twice is harmless, the writer reads the record when it writes.
@@ -99,6 +98,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     failed += erasures_failed
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _erase_created_meanwhile(notices: list[ErasureNotice]) -> None:
+    """Queued first, before anything else can fail the batch: its retry would find the record gone and write
+    nothing, and no one else knows these CRM ids. A failure to queue them is logged with the ids, for a person."""
+    if not notices:
+        return
+    try:
+        requeue.send_erasures(notices)
+    except Exception:
+        ids = [f"{n.crm}:{n.kind}:{n.crm_id}" for n in notices]
+        logger.exception("records of erased people left in the CRMs: delete them by hand", extra={"crm_ids": ids})
+        raise
 
 
 def _erase(

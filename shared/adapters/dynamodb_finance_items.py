@@ -53,7 +53,7 @@ NO_CAMPAIGN = "-"
 VERSION_DIGITS = 10
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
 
-_DAY_ATTRIBUTE = re.compile(r"d[0-3][0-9]")
+_DAY_ATTRIBUTE = re.compile(r"d(0[1-9]|[12][0-9]|3[01])")
 _LINE_SORT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})#(.+)", re.DOTALL)
 
 
@@ -135,7 +135,8 @@ def day_attribute(day: date) -> str:
 def daily_from(items: Iterable[Mapping[str, Any]], month: str) -> dict[date, int]:
     """A month's spend per day from its partition's items: the day attributes of its aggregates, plus the
     `DAY#` items of a ledger written before (both count disjoint lines)."""
-    first = parse_period(month).first_day
+    period = parse_period(month)
+    first, days_in_month = period.first_day, period.days
     daily: dict[date, int] = {}
     for item in items:
         sk = str(item["sk"])
@@ -145,7 +146,7 @@ def daily_from(items: Iterable[Mapping[str, Any]], month: str) -> dict[date, int
             days = {
                 first.replace(day=int(name[1:])): int(value)
                 for name, value in item.items()
-                if _DAY_ATTRIBUTE.fullmatch(name)
+                if _DAY_ATTRIBUTE.fullmatch(name) and int(name[1:]) <= days_in_month  # none else is written
             }
         else:
             continue

@@ -578,10 +578,11 @@ class SyncService:
                     links=[Link(crm, plan.record.kind, crm_id, key)] if crm_id else [],
                 )
             except StaleRecord:
-                if self.store.record(key) is None and crm_id:
-                    # gone while the CRM wrote it: only an erasure removes a record, and it ran before the CRM
-                    # answered with this id, so it could not ask for its deletion: the writer does
-                    report.erased_meanwhile.append(ErasureNotice(crm, plan.record.kind, crm_id))
+                if self.store.record(key) is None:
+                    # gone while the CRM wrote it: only an erasure removes a record. It asked the CRM to delete
+                    # the record the CRM had; one the CRM created just now it could not know of: the writer asks
+                    if crm_id and not plan.record.copy_in(crm).crm_id:
+                        report.erased_meanwhile.append(ErasureNotice(crm, plan.record.kind, crm_id))
                     continue
                 report.retry.extend(keyed[key])
                 continue

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent
+from shared.handoffs.model import HandoffKind, LeadFacts, Priority
 from shared.handoffs.success_plans import SuccessPlanTemplate, plan_for
 
 
@@ -70,6 +71,23 @@ def details_of(request: CustomerHandoffRequest, template: SuccessPlanTemplate, n
     }
     baseline |= {name: values.get(name) for name in template.baseline_metrics}
     return {"request": request.record(), "success_plan": plan_for(template, starts_on), "baseline": baseline}
+
+
+def routing_facts(subject: str, customer_id: str, record: dict[str, Any]) -> LeadFacts:
+    """What the customer rules read, from a request's stored record (`CustomerHandoffRequest.record()`): the
+    same when it is first routed and whenever it is routed again (an SLA breach, a rejection)."""
+    products = record.get("products") or ()
+    return LeadFacts(
+        lead_id=subject,
+        kind=HandoffKind.CUSTOMER,
+        country=record.get("country"),
+        language=record.get("language"),
+        annual_revenue=_decimal(record.get("contract_value")),
+        product_interest=tuple(str(product).lower() for product in products),
+        priority=Priority.STANDARD,
+        source=record.get("source"),
+        account_id=customer_id,
+    )
 
 
 def differing_fields(stored: dict[str, Any], request: CustomerHandoffRequest) -> list[str]:

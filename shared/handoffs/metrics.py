@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.events.handoff_events import HandoffEventType
-from shared.handoffs.model import Handoff, HandoffStatus
+from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus
 
 _BREACHED = HandoffEventType.SLA_BREACHED.value
 
@@ -54,8 +54,12 @@ class SpeedToLead:
 
 
 def speed_to_lead(handoffs: Iterable[Handoff], as_of: datetime) -> SpeedToLead:
+    """Of lead handoffs only: a won customer or an account ready to expand is no lead to answer fast, and its
+    standard-priority SLA would blur the sales teams' attainment."""
     figures = SpeedToLead()
     for handoff in handoffs:
+        if handoff.kind is not HandoffKind.LEAD:
+            continue
         figures.handoffs += 1
         first_assigned = _first(handoff, HandoffStatus.ASSIGNED)
         if first_assigned is not None:

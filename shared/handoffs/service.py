@@ -23,6 +23,7 @@ from shared.handoffs.customer_handoffs import (
     CustomerHandoffRequest,
     details_of,
     differing_fields,
+    routing_facts,
 )
 from shared.handoffs.expansion_handoffs import SOURCE as EXPANSION_SOURCE
 from shared.handoffs.expansion_handoffs import ExpansionSignal, expansion_subject
@@ -221,17 +222,7 @@ class HandoffService:
                     f"{held.details.get('request', {}).get('deal_id')} ({held.status.value}); complete it first"
                 )
             now = self._clock.now()
-            facts = LeadFacts(
-                lead_id=request.subject,
-                kind=HandoffKind.CUSTOMER,
-                country=request.country,
-                language=request.language,
-                annual_revenue=request.contract_value,
-                product_interest=tuple(p.lower() for p in request.products),
-                priority=Priority.STANDARD,
-                source=request.source,
-                account_id=request.customer_id,
-            )
+            facts = routing_facts(request.subject, request.customer_id, request.record())
             requested = Handoff(
                 handoff_id=handoff_id,
                 lead_id=request.subject,
@@ -383,7 +374,7 @@ class HandoffService:
         while len(outcomes) < limit:
             page = self.repository.handoffs(HandoffStatus.QUEUED, None, None, min(50, limit), cursor)
             for queued in page.items:
-                if queued.queue != qualification and queued.kind is HandoffKind.LEAD:
+                if queued.queue != qualification:  # every kind: a customer or an account waits like a lead
                     outcomes.append(self._retry_queued(queued.handoff_id))
             cursor = page.next_cursor
             if cursor is None:
@@ -487,12 +478,15 @@ class HandoffService:
         return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
 
     def _facts_of(self, handoff: Handoff) -> LeadFacts:
-        """What routing reads to route the handoff again: its lead's facts, or its account's (customer and
-        expansion handoffs), as they are now; blank when the hub no longer knows them."""
-        if handoff.kind is HandoffKind.LEAD or handoff.customer_id is None:
-            facts = self._leads.facts(handoff.lead_id)
-        else:
+        """What routing reads to route the handoff again: a customer's from its request, as first routed; an
+        account's or a lead's as they are now (blank when the hub no longer knows them)."""
+        facts: LeadFacts | None
+        if handoff.kind is HandoffKind.CUSTOMER and handoff.customer_id is not None:
+            facts = routing_facts(handoff.lead_id, handoff.customer_id, handoff.details.get("request", {}))
+        elif handoff.kind is HandoffKind.EXPANSION and handoff.customer_id is not None:
             facts = self._leads.account_facts(handoff.customer_id)
+        else:
+            facts = self._leads.facts(handoff.lead_id)
         facts = facts or LeadFacts(lead_id=handoff.lead_id)
         return replace(facts, lead_id=handoff.lead_id, priority=handoff.priority, kind=handoff.kind)
 

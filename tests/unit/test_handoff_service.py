@@ -424,3 +424,40 @@ def test_a_won_deal_of_an_account_completes_its_expansion_handoff_and_hands_the_
     assert outcome.handoff is not None
     assert outcome.handoff.kind is HandoffKind.CUSTOMER
     assert [e.event_type.value for e in outcome.events][:2] == ["handoff.completed", "handoff.assigned"]
+
+
+def test_an_expansion_waiting_in_the_ae_queue_goes_to_an_ae_who_becomes_available(world: World) -> None:
+    from shared.handoffs.metrics import speed_to_lead
+
+    # Given every AE away, and an account ready to expand
+    for rep_id in AES:
+        world.service.set_rep(rep_id, available=False, capacity=None)
+    world.leads.accounts["acct-4"] = LeadFacts(lead_id="acct-4", account_id="acct-4")
+    queued = world.service.expansion_handoff(signal("acct-4", "sig-1")).handoff
+    assert queued is not None
+    assert (queued.status, queued.queue) == (HandoffStatus.QUEUED, "ae-queue")
+    # When one comes back and the queue sweep runs
+    world.service.set_rep("ae-nina-patel", available=True, capacity=None)
+    world.service.sweep_queues()
+    # Then the account is theirs; and speed to lead counts leads only, not this handoff
+    swept = world.repository.handoff(queued.handoff_id)
+    assert swept is not None
+    assert (swept.status, swept.rep_id) == (HandoffStatus.ASSIGNED, "ae-nina-patel")
+    assert speed_to_lead([swept], T0).handoffs == 0
+
+
+def test_a_rejected_customer_handoff_is_routed_again_by_what_its_request_said(world: World) -> None:
+    from shared.handoffs.customer_handoffs import CustomerHandoffRequest
+
+    # Given a strategic customer (contract of 150M) with the CSM with the most room
+    request = CustomerHandoffRequest(customer_id="acct-5", deal_id="deal-5", contract_value=Decimal("150000000"))
+    first = world.service.customer_handoff(request, "sales").handoff
+    assert first is not None
+    assert first.rule_id == "customer-strategic"
+    # When that CSM rejects it
+    assert first.rep_id is not None
+    again = world.service.reject(first.handoff_id, as_rep(first.rep_id), "full book").handoff
+    # Then another CSM has it by the same rule (the request's contract value, not a blank lead's)
+    assert again is not None
+    assert again.rule_id == "customer-strategic"
+    assert again.rep_id not in (None, first.rep_id)
