@@ -6,19 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
-from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EventType
+from shared.handoffs.event_details import detail_of
 from shared.handoffs.model import Role
 from shared.handoffs.service import Actor, HandoffNotFound, HandoffService, NotAllowed, Outcome, WrongState
 
 
 def apply_click(service: HandoffService, event: dict[str, Any]) -> Outcome:
-    try:
-        click = CanonicalEvent.model_validate(event.get("detail"))
-    except ValidationError as exc:
-        raise InvalidInput(f"not a canonical event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    click = detail_of(CanonicalEvent, event, "a canonical event")
     handoff_id = click.data.get("handoff_id")
     if not isinstance(handoff_id, str) or not handoff_id:
         return Outcome(None, note=f"{click.event_type.value} without a hub handoff id: not ours")

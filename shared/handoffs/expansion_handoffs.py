@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.errors import InvalidInput
 from shared.events.success_events import SUCCESS_EVENT_SOURCE, SuccessEvent, SuccessEventType
+from shared.handoffs.event_details import detail_of
 
 SOURCE = SUCCESS_EVENT_SOURCE  # who requests it, in the handoff's history
 
@@ -53,10 +52,7 @@ class ExpansionSignal:
 def signal_from(event: dict[str, Any]) -> ExpansionSignal:
     """The signal of an EventBridge event whose detail is a `customer.expansion_signal`; InvalidInput otherwise
     (dead-lettered at once: no retry can fix it)."""
-    try:
-        detail = SuccessEvent.model_validate(event.get("detail"))
-    except ValidationError as exc:
-        raise InvalidInput(f"not a success event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    detail = detail_of(SuccessEvent, event, "a success event")
     if detail.event_type is not SuccessEventType.EXPANSION_SIGNAL:
         raise InvalidInput(f"{detail.event_type.value} is not an expansion signal")
     if not detail.tenant_id or detail.readiness is None:

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.errors import InvalidInput
 from shared.events.lead_events import LeadEvent, LeadEventType
+from shared.handoffs.event_details import detail_of
 from shared.handoffs.model import Priority
 
 
 def request_from(event: dict[str, Any]) -> tuple[str, Priority, str, str | None]:
     """(lead id, priority, reason, cause event id) of an EventBridge event whose detail is a lead event."""
-    try:
-        detail = LeadEvent.model_validate(event.get("detail"))
-    except ValidationError as exc:
-        raise InvalidInput(f"not a lead event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    detail = detail_of(LeadEvent, event, "a lead event")
     if detail.event_type is not LeadEventType.HANDOFF_REQUESTED or detail.priority is None:
         raise InvalidInput(f"{detail.event_type.value} with priority {detail.priority} is not a handoff request")
     return detail.lead_id, Priority(detail.priority), detail.reason or detail.priority, detail.event_id
@@ -25,10 +21,7 @@ def request_from(event: dict[str, Any]) -> tuple[str, Priority, str, str | None]
 
 def progress_from(event: dict[str, Any]) -> tuple[str, str, str]:
     """(lead id, stage, event id) of a lead.stage_changed."""
-    try:
-        detail = LeadEvent.model_validate(event.get("detail"))
-    except ValidationError as exc:
-        raise InvalidInput(f"not a lead event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    detail = detail_of(LeadEvent, event, "a lead event")
     if detail.event_type is not LeadEventType.STAGE_CHANGED:
         raise InvalidInput(f"{detail.event_type.value} is not a stage change")
     return detail.lead_id, detail.stage, detail.event_id

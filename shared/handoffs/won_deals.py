@@ -8,11 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
-from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent
 from shared.handoffs.customer_handoffs import ConflictingHandoff, request_from_deal
+from shared.handoffs.event_details import detail_of
 from shared.handoffs.service import HandoffService, Outcome
 
 
@@ -21,10 +19,7 @@ class CustomerDirectory(Protocol):
 
 
 def apply_won_deal(service: HandoffService, directory: CustomerDirectory, event: dict[str, Any]) -> Outcome:
-    try:
-        won = CanonicalEvent.model_validate(event.get("detail"))
-    except ValidationError as exc:
-        raise InvalidInput(f"not a canonical event: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    won = detail_of(CanonicalEvent, event, "a canonical event")
     customer_id = directory.customer_of(won)
     if customer_id is None:
         return Outcome(None, note=f"deal.won {won.event_id}: no account of the hub is known for it")
