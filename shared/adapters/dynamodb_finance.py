@@ -22,13 +22,14 @@ Alerts: `fire` is a conditional Put, `rearm` a conditional Delete; the condition
 
 Reads of single partitions are strongly consistent and follow every page DynamoDB returns. `lines` reads
 the by-period index (eventually consistent, as every GSI): a month's lines by `incurred_on`, then `spend_id`;
-`campaign_id` and `channel` are filters. A cursor holds the last `line_sort` returned and the query it belongs
-to; the next page is read with `line_sort > that` as the key condition.
+`campaign_id` and `channel` are filters, read 1,000 items a call; a page stops after reading about
+`read_budget` items, short (even empty) but with a cursor, so a filter that matches little costs bounded work per
+request. A cursor holds the last `line_sort` returned (or read, for a short page) and the query it belongs to;
+the next page is read with `line_sort > that` as the key condition.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -69,7 +70,14 @@ from shared.adapters.dynamodb_finance_items import (
     version_sk,
 )
 from shared.adapters.dynamodb_items import ConditionalWrite, key, serialize, transact, version_condition
-from shared.adapters.dynamodb_reads import batch_get, get_item, partition_items, query_pages
+from shared.adapters.dynamodb_reads import (
+    FILTERED_READ_BUDGET,
+    batch_get,
+    bounded_query,
+    get_item,
+    partition_items,
+    read_limit,
+)
 from shared.errors import InvalidInput
 from shared.finance.budget_engine import Budget
 from shared.finance.fx import FxTable
@@ -89,9 +97,10 @@ BY_PERIOD = "by-period"
 
 
 class DynamoDbFinanceStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, read_budget: int = FILTERED_READ_BUDGET) -> None:
         self._client = client
         self._table = table_name
+        self._read_budget = read_budget  # items a filtered listing reads per page at most
 
     # ----------------------------------------------------------------------------------------------- lines
 
@@ -212,7 +221,7 @@ class DynamoDbFinanceStore:
             "IndexName": BY_PERIOD,
             "KeyConditionExpression": condition,
             "ScanIndexForward": True,
-            "Limit": limit + 1,  # items read, before the filter: a filtered page may need more queries
+            "Limit": read_limit(limit + 1, bool(filters)),
         }
         if filters:
             names.update({f"#f_{name}": name for name in filters})
@@ -220,11 +229,14 @@ class DynamoDbFinanceStore:
             request["FilterExpression"] = " AND ".join(f"#f_{name} = :f_{name}" for name in filters)
         request["ExpressionAttributeNames"] = names
         request["ExpressionAttributeValues"] = serialize(values)
-        items = list(itertools.islice(query_pages(self._client, request), limit + 1))
-        page = items[:limit]
-        next_cursor = None
-        if len(items) > limit:
-            next_cursor = encode_cursor(LinePosition(str(page[-1]["line_sort"]), month, campaign_id, channel))
+        read = bounded_query(self._client, request, limit + 1, self._read_budget)
+        page = read.items[:limit]
+        after = None
+        if len(read.items) > limit:
+            after = str(page[-1]["line_sort"])
+        elif read.resume_after is not None:
+            after = str(read.resume_after["line_sort"])  # a short page: the filter dropped what was read
+        next_cursor = None if after is None else encode_cursor(LinePosition(after, month, campaign_id, channel))
         return SpendPage([spend_from(item) for item in page], next_cursor)
 
     # ------------------------------------------------------------------------------------------ aggregates

@@ -55,7 +55,7 @@ from shared.adapters.dynamodb_handoff_items import (
     status_partition,
 )
 from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact, version_condition
-from shared.adapters.dynamodb_reads import get_item, query_pages
+from shared.adapters.dynamodb_reads import get_item, query_pages, read_limit
 from shared.errors import InvalidInput
 from shared.handoffs.model import Handoff, HandoffStatus, Priority, RepLoad
 from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffPage, LeadLock, RepDelta
@@ -322,7 +322,7 @@ class DynamoDbHandoffRepository:
             "IndexName": index,
             "KeyConditionExpression": condition,
             "ScanIndexForward": False,
-            "Limit": limit + 1,  # items read, before the filter: a filtered page may hold fewer
+            "Limit": read_limit(limit + 1, bool(filters)),  # applied before the filter
         }
         if filters:
             names.update({f"#f_{name}": name for name in filters})

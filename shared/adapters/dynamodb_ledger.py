@@ -189,6 +189,9 @@ class DynamoDbDeliveryLedger:
     def _query(
         self, day: date, shard: int, before: str | None, query: DeliveryQuery, wanted: int
     ) -> list[dict[str, Any]]:
+        # Imported here: the receiver, which loads this module on its cold path, never lists the log.
+        from shared.adapters.dynamodb_reads import read_limit
+
         key_condition = "log_partition = :partition"
         values: dict[str, Any] = {":partition": {"S": _log_partition(day, shard)}}
         if before:
@@ -208,7 +211,7 @@ class DynamoDbDeliveryLedger:
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
-            "Limit": wanted,
+            "Limit": read_limit(wanted, bool(filters)),  # applied before the filter
         }
         if filters:
             request["FilterExpression"] = " AND ".join(filters)

@@ -101,7 +101,9 @@ class FinanceStore(Protocol):
         limit: int = 100,
         cursor: str | None = None,
     ) -> SpendPage:
-        """The period's lines by `incurred_on` then `spend_id`; campaign and channel are filters."""
+        """The period's lines by `incurred_on` then `spend_id`; campaign and channel are filters. A page holds at
+        most `limit` lines and may hold fewer, even none, with a cursor (a store bounds the work of one page);
+        `next_cursor` is None exactly when nothing follows."""
         ...
 
     def aggregates(self, period: str) -> dict[SpendKey, int]:

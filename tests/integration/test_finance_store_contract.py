@@ -44,6 +44,7 @@ from shared.finance.ports import (
     FinanceStore,
     SpendChunk,
     SpendConflict,
+    SpendPage,
     StaleBudget,
     StoredBudget,
     StoredSpend,
@@ -907,3 +908,41 @@ def test_keys_left_unprocessed_too_often_are_an_error(
     with pytest.raises(RuntimeError, match="left 2 spend keys unprocessed"):
         DynamoDbFinanceStore(Starved(client), TABLE).spend(["a", "b"])
     assert repo.spend(["a"]) == {}
+
+
+def _month_of_other_campaigns(repo: DynamoDbFinanceStore, others: int) -> None:
+    """`others` November lines of campaign c1, then one of campaign c2 sorting after all of them."""
+    lines = [stored(line(f"a-{n:04}", day=date(2026, 11, 3), campaign="c1")) for n in range(others)]
+    lines.append(stored(line("z-last", day=date(2026, 11, 3), campaign="c2")))
+    for start in range(0, len(lines), 90):
+        repo.record(chunk(*lines[start : start + 90]))
+
+
+def test_a_filtered_page_reads_a_thousand_items_a_call(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
+    # Given 300 lines the filter drops before the one it keeps
+    repo, client = dynamo
+    _month_of_other_campaigns(repo, 300)
+    _, count = counted_calls(client)
+    # When that line is listed one per page
+    pages: list[SpendPage] = []
+    calls = count(lambda: pages.append(repo.lines(NOV, campaign_id="c2", limit=1)))
+    # Then one Query finds it (at Limit 2 it took 151) and nothing follows it
+    assert calls == ["Query"]
+    assert ids(pages[0].items) == ["z-last"]
+    assert pages[0].next_cursor is None
+
+
+def test_a_filtered_page_stops_at_its_read_budget_and_resumes_where_it_stopped(finance_table: Any) -> None:
+    # Given a store that reads 100 items per page at most, and 300 lines the filter drops before the one it keeps
+    repo = DynamoDbFinanceStore(SmallPages(finance_table), TABLE, read_budget=100)
+    _month_of_other_campaigns(repo, 300)
+    # When the campaign is listed page by page
+    pages, cursor = [], None
+    while True:
+        page = repo.lines(NOV, campaign_id="c2", limit=5, cursor=cursor)
+        pages.append(page)
+        if (cursor := page.next_cursor) is None:
+            break
+    # Then the first pages are empty but say where to resume, and the walk finds the line once
+    assert [ids(page.items) for page in pages] == [[], [], [], ["z-last"]]
+    assert all(page.next_cursor for page in pages[:-1])
