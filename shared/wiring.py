@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from shared.finance.service import FinanceService
     from shared.handoffs.notifier import HandoffNotifier
     from shared.handoffs.service import HandoffService
+    from shared.leads.crm_changes import AccountOwners
     from shared.leads.service import LeadService
     from shared.success.accounts import LeadStoreAccounts
     from shared.success.model import HealthModel
@@ -104,6 +105,7 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
 
     dynamodb = boto3.client("dynamodb")
     table = environment.table(LEADS.name)
+    synced_fields, account_owners = _crm_mapped(environment)
     return LeadService(
         repository=DynamoDbLeadRepository(dynamodb, table),
         publisher=CountedPublisher(
@@ -111,22 +113,27 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
         ),
         models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         clock=SystemClock(),
-        crm_synced_fields=_crm_synced_fields(environment),
+        crm_synced_fields=synced_fields,
+        account_owners=account_owners,
     )
 
 
-def _crm_synced_fields(environment: FunctionEnvironment) -> frozenset[str]:
-    """The profile fields the CRM sync decides, for a function whose rules take CRM events (the lead
-    processor); the others never apply one, and skip loading the mappings at cold start."""
+def _crm_mapped(environment: FunctionEnvironment) -> tuple[frozenset[str], AccountOwners | None]:
+    """What the CRM mappings tell the lead service, for a function whose rules take CRM events (the lead
+    processor): the profile fields the CRM sync decides, and how a CRM's account event names the account's
+    owner. The others never apply one, and skip loading the mappings at cold start."""
     from shared.catalog.leads import SYNC_EVENT_SOURCE
 
     sources = [rule.pattern.get("source") for rule in environment.function.rules]
     if not any(isinstance(source, list) and SYNC_EVENT_SOURCE in source for source in sources):
-        return frozenset()
+        return frozenset(), None
+    from shared.crm.account_owners import MappedAccountOwners
     from shared.crm.mappings import load_crm_mappings
     from shared.leads.crm_changes import synced_profile_fields
 
-    return synced_profile_fields(m.hub_field for m in load_crm_mappings().fields("contact") if m.inbound)
+    mappings = load_crm_mappings()
+    synced = synced_profile_fields(m.hub_field for m in mappings.fields("contact") if m.inbound)
+    return synced, MappedAccountOwners(mappings)
 
 
 def handoff_service(environment: FunctionEnvironment) -> HandoffService:

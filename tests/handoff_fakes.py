@@ -15,15 +15,15 @@ import binascii
 import copy
 import json
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from shared.errors import InvalidInput
 from shared.handoffs.model import Handoff, HandoffStatus, Priority, RepLoad
-from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffPage, LeadLock
+from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffPage, LeadLock, Timer
 
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
 
@@ -227,3 +227,19 @@ def _as_stored(value: Any, path: str) -> Any:
     if isinstance(value, dict) and all(isinstance(name, str) for name in value):
         return {name: _as_stored(element, f"{path}.{name}") for name, element in value.items()}
     raise ValueError(f"{path}: {type(value).__name__} is not a JSON value (strings, numbers, lists, maps, null)")
+
+
+@dataclass
+class RecordingTimers:
+    """The timers the service sets (live by name) and cancels, in memory."""
+
+    live: dict[str, Timer] = field(default_factory=dict)
+    cancelled: list[str] = field(default_factory=list)
+
+    def set(self, timers: Sequence[Timer]) -> None:
+        self.live.update({timer.name: timer for timer in timers})
+
+    def cancel(self, timers: Sequence[Timer]) -> None:
+        for timer in timers:
+            self.cancelled.append(timer.name)
+            self.live.pop(timer.name, None)

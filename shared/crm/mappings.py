@@ -84,6 +84,8 @@ class FieldMapping(_Strict):
     format: ValueFormat = ValueFormat.TEXT
     # hub value -> each CRM's value (picklists, owners); a CRM value not listed comes in as it is
     values: dict[str, dict[CrmName, Annotated[str, Field(min_length=1, max_length=255)]]] = Field(default_factory=dict)
+    # another mapping's id whose `values` this one shares (an account's owner is a contact's: one list of reps)
+    values_of: Annotated[str, Field(min_length=3, max_length=80)] | None = None
     on_create: dict[CrmName, Annotated[str, Field(min_length=1, max_length=255)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -186,6 +188,21 @@ class CrmMappings(_Strict):
     objects: tuple[ObjectMapping, ...]
     mappings: tuple[FieldMapping, ...]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_values(cls, data: Any) -> Any:
+        """A mapping's `values_of` fills its `values` from the mapping it names (checked after)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("mappings"), list | tuple):
+            return data
+        listed = {m.get("id"): m for m in data["mappings"] if isinstance(m, Mapping)}
+        mappings = []
+        for mapping in data["mappings"]:
+            named = listed.get(mapping.get("values_of")) if isinstance(mapping, Mapping) else None
+            if isinstance(named, Mapping) and "values" not in mapping and named.get("values_of") is None:
+                mapping = {**mapping, "values": named.get("values", {})}
+            mappings.append(mapping)
+        return {**data, "mappings": mappings}
+
     @model_validator(mode="after")
     def _whole_file(self) -> CrmMappings:
         problems: list[str] = []
@@ -204,6 +221,17 @@ class CrmMappings(_Strict):
                 names = [m.crm_field(crm) for m in self.mappings if m.object == kind and m.crm_field(crm)]
                 for repeated in repeated_ids([n for n in names if n]):
                     problems.append(f"object {kind!r}: {crm} field {repeated!r} is mapped twice")
+        by_id = {m.id: m for m in self.mappings}
+        for mapping in self.mappings:
+            if mapping.values_of is None:
+                continue
+            shared = by_id.get(mapping.values_of)
+            if shared is None or shared.values_of is not None or not shared.values:
+                problems.append(
+                    f'mapping "{mapping.id}": values_of {mapping.values_of!r} names no mapping with values of its own'
+                )
+            elif mapping.values != shared.values:
+                problems.append(f'mapping "{mapping.id}": give values or values_of, not both')
         for obj in self.objects:
             if obj.match_on is not None and not any(
                 m.object == obj.id and m.hub_field == obj.match_on for m in self.mappings

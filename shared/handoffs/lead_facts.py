@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.events.canonical import CanonicalEvent
 from shared.handoffs.model import HandoffKind, LeadFacts
+from shared.leads.crm_changes import ACCOUNT_OWNER
 from shared.leads.identity import normalize_email, vendor_identity
 from shared.leads.model import Account, Contact, Identity
 from shared.leads.ports import LeadRepository
@@ -17,7 +18,7 @@ _REGION = ("region", "sales_region")
 _STATE = ("state", "state_code", "province")
 _LANGUAGE = ("language", "locale", "preferred_language")
 _PRODUCTS = ("product_interest", "products", "product")
-_OWNER = ("owner_rep_id", "account_owner", "owner")
+_OWNER = ("owner_rep_id", "account_owner", "owner")  # a capture's attributes, when no CRM names the owner
 
 
 class LeadStoreDirectory:
@@ -80,7 +81,7 @@ def facts_of(contact: Contact, account: Account | None) -> LeadFacts:
         fit_score=_decimal(score.fit if score else 0) or Decimal(0),
         source=_text(profile.get("source")),
         account_id=contact.account_id,
-        account_owner=_text(_first(account.profile.attributes, _OWNER)) if account else None,
+        account_owner=owner_of(account) if account else None,
     )
 
 
@@ -99,8 +100,13 @@ def account_facts_of(account: Account) -> LeadFacts:
         product_interest=_products(_first(attributes, _PRODUCTS)),
         language=_lower(_first(attributes, _LANGUAGE)),
         account_id=account.account_id,
-        account_owner=_text(_first(attributes, _OWNER)),
+        account_owner=owner_of(account),
     )
+
+
+def owner_of(account: Account) -> str | None:
+    """The owner the CRMs name (last modified wins), else one a capture gave as an attribute."""
+    return _text(account.profile.get(ACCOUNT_OWNER)) or _text(_first(account.profile.attributes, _OWNER))
 
 
 def _first(attributes: dict[str, Any], names: tuple[str, ...]) -> Any:

@@ -32,7 +32,7 @@ from shared.leads.consent import (
     statements_of_event,
 )
 from shared.leads.consent_policy import ConsentPolicy, shipped_consent_policy
-from shared.leads.crm_changes import CRM_VENDORS, CrmFieldChange
+from shared.leads.crm_changes import ACCOUNT_OWNER, CRM_VENDORS, AccountOwners, CrmFieldChange
 from shared.leads.engagements import engagement_record
 from shared.leads.identity import company_domain, identities, identities_of_event, vendor_identity
 from shared.leads.inputs import ACCOUNT_EVENTS, CONTACT_EVENTS
@@ -100,9 +100,11 @@ class LeadService:
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         consent: ConsentPolicy | None = None,
         crm_synced_fields: frozenset[str] = frozenset(),
+        account_owners: AccountOwners | None = None,
     ) -> None:
         """`crm_synced_fields`: the profile fields the CRM sync keeps in step (`shared.leads.crm_changes`); a
-        known lead takes CRM values of these only from the sync (`crm_field_changed`), never from a webhook."""
+        known lead takes CRM values of these only from the sync (`crm_field_changed`), never from a webhook.
+        `account_owners`: what reads an account's owner from a CRM's account event (none: owners are not kept)."""
         self._repo = repository
         self._publisher = publisher
         self._models = models
@@ -110,6 +112,7 @@ class LeadService:
         self._new_id = new_id
         self._consent = consent or shipped_consent_policy()
         self._crm_synced_fields = crm_synced_fields
+        self._account_owners = account_owners
 
     # ------------------------------------------------------------------------------------------ use cases
 
@@ -393,6 +396,9 @@ class LeadService:
         change.applied.append(("account", account.account_id, event.event_id))
         for name, value in updates.items():
             account.profile.set(name, value, event.occurred_at)
+        owner = self._account_owners.owner_change(event) if self._account_owners is not None else None
+        if owner is not None:
+            account.profile.set(ACCOUNT_OWNER, owner.owner, owner.changed_at)  # routes its leads and expansions
         account.updated_at = now
         change.accounts[account.account_id] = account
         person = identities_of_event(event)  # a Segment group's user, a Stripe customer's email

@@ -36,6 +36,7 @@ from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
 from shared.handoffs.model import Handoff
 from tests.integration.conftest import STAGE, drain, eventbridge, handler_module, refuse_put_events
+from tests.lead_journey_hub import hubspot_change, normalized
 
 REGION = "us-east-1"
 ADMIN = {"sub": "u-admin", "cognito:groups": "admin", "cognito:username": "admin", "token_use": "id"}
@@ -315,6 +316,29 @@ def test_a_request_for_a_lead_the_hub_does_not_know_is_dropped_with_a_note(hub: 
     assert (outcome["handoff_id"], outcome["note"]) == (None, "lead no-such-lead is not known to the hub")
     assert hub.handoff_items() == 0
     assert hub.dead_letters("handoff_router") == []
+
+
+def test_a_lead_of_an_account_its_crm_owner_is_an_ae_goes_to_that_ae(hub: Hub) -> None:
+    # Given a HubSpot company owned by Daniel Kim (an AE), and a lead the lead processor links to it
+    at = datetime.now(UTC)
+    changes = [
+        (9001, "name", "Initech", "company.propertyChange"),
+        (9001, "hubspot_owner_id", "71000012", "company.propertyChange"),  # Daniel's id in config/crm-mappings.json
+        (501, "email", "bill@initech.example", "contact.propertyChange"),
+        (501, "associatedcompanyid", "9001", "contact.propertyChange"),
+    ]
+    lead_id = hub.capture("bill@initech.example")
+    for n, (object_id, prop, value, subscription) in enumerate(changes, start=1):
+        [event] = normalized("hubspot", hubspot_change(object_id, prop, value, at, n, subscription), at, n)
+        hub.invoke(
+            hub.lead_processor, eventbridge(WEBHOOK_EVENT_SOURCE, event.event_type.value, event.model_dump(mode="json"))
+        )
+    # When its handoff is requested
+    routed = hub.request(lead_id)
+    # Then the owned-accounts rule gives it to Daniel
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rule_id, stored.rep_id) == ("assigned", "owned-accounts", "ae-daniel-kim")
+    assert hub.dead_letters("lead_processor") == []
 
 
 # Router: Slack clicks ----------------------------------------------------------------------------------------------

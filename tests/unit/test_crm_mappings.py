@@ -22,6 +22,42 @@ def test_the_shipped_mappings_load() -> None:
     assert {m.hub_field for m in mappings.fields("contact") if m.critical} == {"email", "owner", "lifecycle_stage"}
 
 
+def _account_owner(data: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = next(m for m in data["mappings"] if m["id"] == "account.owner")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            lambda d: _account_owner(d).update(values_of="contact.phone"),
+            "values_of 'contact.phone' names no mapping with values of its own",
+        ),
+        (
+            lambda d: _account_owner(d).update(values_of="contact.nope"),
+            "values_of 'contact.nope' names no mapping with values of its own",
+        ),
+        (lambda d: _account_owner(d).update(values={"x": {"hubspot": "1"}}), "give values or values_of, not both"),
+    ],
+)
+def test_shared_values_must_name_a_mapping_with_values(change: Any, named: str) -> None:
+    data = shipped()
+    change(data)
+    with pytest.raises(InvalidCrmMappings) as refused:
+        parse_crm_mappings(data)
+    assert f'mapping "account.owner": {named}' in str(refused.value)
+
+
+def test_an_accounts_owner_shares_the_contact_owners_values() -> None:
+    mappings = load_crm_mappings()
+    account, contact = mappings.field("account", "owner"), mappings.field("contact", "owner")
+    assert account is not None
+    assert contact is not None
+    assert (account.values_of, account.values) == ("contact.owner", contact.values)
+    assert account.to_hub("salesforce", "005000000000013AAA") == "ae-rachel-green"
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [

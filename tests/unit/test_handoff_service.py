@@ -4,7 +4,6 @@ bus fails after a commit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,12 +13,12 @@ import pytest
 from shared.events.handoff_events import HandoffEventType
 from shared.handoffs.expansion_handoffs import ExpansionSignal
 from shared.handoffs.model import HandoffKind, HandoffStatus, LeadFacts, Priority
-from shared.handoffs.ports import Timer, TimerKind
+from shared.handoffs.ports import TimerKind
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import load_routing
 from shared.handoffs.service import Actor, HandoffService, NotAllowed, WrongState
 from tests.fakes import FixedClock, RecordingPublisher
-from tests.handoff_fakes import InMemoryHandoffRepository
+from tests.handoff_fakes import InMemoryHandoffRepository, RecordingTimers
 
 # A Tuesday, 15:00 UTC: working hours in New York and Berlin alike.
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -27,20 +26,6 @@ ROUTER = compile_routing(load_routing())
 AMER_SDRS = {"sdr-maya-chen", "sdr-jordan-reyes", "sdr-sam-okafor"}
 EMEA_SDRS = {"sdr-lena-vogel", "sdr-tobias-brandt", "sdr-oliver-hughes"}
 AES = {"ae-daniel-kim", "ae-rachel-green", "ae-markus-weber", "ae-nina-patel"}
-
-
-@dataclass
-class RecordingTimers:
-    live: dict[str, Timer] = field(default_factory=dict)
-    cancelled: list[str] = field(default_factory=list)
-
-    def set(self, timers: Sequence[Timer]) -> None:
-        self.live.update({timer.name: timer for timer in timers})
-
-    def cancel(self, timers: Sequence[Timer]) -> None:
-        for timer in timers:
-            self.cancelled.append(timer.name)
-            self.live.pop(timer.name, None)
 
 
 @dataclass

@@ -3,109 +3,20 @@ the vendors' own adapters normalize them, so each test reads like the journey it
 
 from __future__ import annotations
 
-import itertools
-import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from shared.crm.mappings import load_crm_mappings
 from shared.events.canonical import CanonicalEvent, EventType, Subject
-from shared.events.lead_events import LeadEventType
 from shared.leads.capture import LeadCapture, LeadType
-from shared.leads.crm_changes import synced_profile_fields
 from shared.leads.identity import identities
 from shared.leads.model import ContactProfile, Identity
 from shared.leads.ports import ChangeSet
 from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import load_model, parse_model
-from shared.webhooks.model import InboundWebhook
-from shared.webhooks.normalizers import normalize
-from shared.webhooks.registry import TRACKING_API, VENDORS
-from shared.webhooks.vendor import DeliveryContext
 from tests.fakes import FixedClock, InMemoryLeadRepository, InMemoryScoringModelStore, RecordingPublisher
-
-MODEL = load_model()
-# What the shipped CRM mappings let the CRM sync decide (the lead processor's wiring, shared.wiring.lead_service)
-SHIPPED_SYNCED_FIELDS = synced_profile_fields(m.hub_field for m in load_crm_mappings().fields("contact") if m.inbound)
-ICP_FIELDS: dict[str, Any] = {"industry": "Software", "employee_count": 500, "country": "US"}
-
-
-class Hub:
-    """The lead service fed with canonical events made by the vendors' own adapters."""
-
-    def __init__(self, store: InMemoryScoringModelStore | None = None) -> None:
-        self.clock = FixedClock()
-        self.repo = InMemoryLeadRepository()
-        self.bus = RecordingPublisher()
-        self.store = store
-        counter = itertools.count(1)
-        self.service = LeadService(
-            self.repo,
-            self.bus,
-            ScoringModels(MODEL, store),
-            self.clock,
-            lambda: f"id-{next(counter):04d}",
-            crm_synced_fields=SHIPPED_SYNCED_FIELDS,
-        )
-        self._deliveries = itertools.count(1)
-
-    def deliver(self, vendor: str, body: Any, url: str = "https://hub.example/webhooks") -> list[CanonicalEvent]:
-        adapter = TRACKING_API if vendor == "segment_api" else VENDORS[vendor]
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        request = InboundWebhook(vendor, "POST", url, {}, raw, "request-1")
-        context = DeliveryContext(f"delivery-{next(self._deliveries)}", "request-1", self.clock.now())
-        events = [normalize(adapter.name, event, context) for event in adapter.parse(request)]
-        for event in events:
-            self.service.handle(event)
-        return events
-
-    def segment(self, call: str, **message: Any) -> None:
-        n = next(self._deliveries)
-        body = {"type": call, "messageId": f"m-{n}", "timestamp": self.clock.now().isoformat(), **message}
-        self.deliver("segment_api", body, url=f"https://hub.example/v1/{call}")
-
-    def stripe(self, event_type: str, obj: dict[str, Any]) -> None:
-        n = next(self._deliveries)
-        created = int(self.clock.now().timestamp())
-        self.deliver(
-            "stripe",
-            {"id": f"evt_{n}", "object": "event", "type": event_type, "created": created, "data": {"object": obj}},
-        )
-
-    def hubspot(self, object_id: int, prop: str, value: Any, subscription: str = "contact.propertyChange") -> None:
-        n = next(self._deliveries)
-        event = {
-            "eventId": n,
-            "subscriptionId": 1,
-            "portalId": 62515,
-            "occurredAt": int(self.clock.now().timestamp() * 1000),
-            "subscriptionType": subscription,
-            "attemptNumber": 0,
-            "objectId": object_id,
-            "propertyName": prop,
-            "propertyValue": value,
-        }
-        self.deliver("hubspot", [event])
-
-    def lead(self, email: str) -> Any:
-        contact = self.service.find_by_email(email)
-        assert contact is not None, f"no lead for {email}"
-        return contact
-
-    def capture(self, email: str, **fields: Any) -> str:
-        values = {"company": "Acme", "job_title": "VP of Sales", **fields}
-        outcome = self.service.capture(LeadCapture(email=email, source="web form", **values))
-        assert outcome.contact_id
-        return outcome.contact_id
-
-    def handoffs(self) -> list[Any]:
-        return [e for e in self.bus.published if e.event_type is LeadEventType.HANDOFF_REQUESTED]
-
-    def kinds(self, email: str) -> list[str]:
-        return [line.kind for line in self.service.score_of(self.lead(email)).engagement_lines]
+from tests.lead_journey_hub import ICP_FIELDS, MODEL, Hub
 
 
 @pytest.fixture
@@ -407,8 +318,7 @@ def test_a_crm_records_bare_creation_makes_no_contact() -> None:
     from shared.events.canonical import CanonicalEvent, EventType, Subject
     from shared.leads.scoring_models import ScoringModels
     from shared.leads.service import LeadService
-    from shared.scoring.model import load_model
-    from tests.fakes import FixedClock, InMemoryLeadRepository, InMemoryScoringModelStore, RecordingPublisher
+    from tests.fakes import InMemoryScoringModelStore
 
     repository = InMemoryLeadRepository()
     service = LeadService(
@@ -467,8 +377,7 @@ def test_a_crm_telling_what_the_hub_knows_does_not_rescore_the_lead() -> None:
     from shared.events.canonical import CanonicalEvent, EventType, Subject
     from shared.leads.scoring_models import ScoringModels
     from shared.leads.service import LeadService
-    from shared.scoring.model import load_model
-    from tests.fakes import FixedClock, InMemoryLeadRepository, InMemoryScoringModelStore, RecordingPublisher
+    from tests.fakes import InMemoryScoringModelStore
 
     clock = FixedClock()
     publisher = RecordingPublisher()
