@@ -4,6 +4,7 @@ logged reason."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,16 +23,21 @@ def post(url: str, example: Example) -> requests.Response:
     return requests.post(url, data=example.body, headers=headers, timeout=10)
 
 
-def newest_delivery(hub: str, vendor: str) -> dict:
+def delivery_of(hub: str, vendor: str, example: Example, outcome: str) -> dict:
+    """The newest logged delivery of this very body with that outcome. Found by the body's hash, not as the
+    vendor's newest: the CRM stand-ins deliver their own webhooks to this shared hub in the background (with
+    retries and delays), so another Salesforce or HubSpot delivery may be logged in between."""
+    digest = hashlib.sha256(example.body).hexdigest()
     response = requests.get(
         f"{hub}/api/v1/webhooks/deliveries",
-        params={"vendor": vendor, "limit": 1},
+        params={"vendor": vendor, "outcome": outcome, "limit": 100},
         headers={"Authorization": f"Bearer {token('admin')}"},
         timeout=10,
     )
     response.raise_for_status()
-    [item] = response.json()["items"]
-    return dict(item)
+    found = [item for item in response.json()["items"] if item["body_sha256"] == digest]
+    assert found, f"no {outcome} {vendor} delivery of this body is logged"
+    return dict(found[0])
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -42,18 +48,18 @@ def test_a_signed_delivery_is_published_once_and_its_repeat_is_a_duplicate(hub: 
     first = post(url, example)
     # Then it is accepted, logged, and each of its canonical events reaches the bus
     assert first.status_code in (200, 202), first.text
-    accepted = newest_delivery(hub, vendor)
-    assert accepted["outcome"] == "accepted", accepted
+    accepted = delivery_of(hub, vendor, example, "accepted")
     event_ids = [event["event_id"] for event in accepted["events"]]
     assert event_ids
     for event_id in event_ids:
         wait_for_event(hub, lambda e, wanted=event_id: e["detail"]["event_id"] == wanted)
     # And when the very same delivery arrives again
     again = post(url, example)
-    time.sleep(1.0)
-    # Then it is acknowledged, logged as a duplicate, and nothing new is on the bus
+    # Then it is acknowledged, logged as a duplicate (before the answer), and nothing new is on the bus
     assert again.status_code == 200, again.text
-    assert newest_delivery(hub, vendor)["outcome"] == "duplicate"
+    duplicate = delivery_of(hub, vendor, example, "duplicate")
+    assert [event["event_id"] for event in duplicate["events"]] == event_ids
+    time.sleep(1.0)  # what a second publish would take to show: there is no event to wait on when none should come
     on_bus = [e["detail"]["event_id"] for e in bus_events(hub)]
     assert all(on_bus.count(event_id) == 1 for event_id in event_ids)
 
@@ -96,19 +102,12 @@ def applicable(vendor: str, attack: str) -> bool:
 def test_forged_stale_tampered_and_unsigned_deliveries_are_401_and_logged(hub: str, vendor: str, attack: str) -> None:
     # Given a delivery that is <attack>
     url, example = ATTACKS[attack](vendor, hub)
-    before = gateway_events(hub)
     # When it is delivered
     response = post(url, example)
-    # Then it is refused, nothing reaches the bus, and the delivery log says why
+    # Then it is refused, the delivery log says why, and nothing of it reaches the bus
     assert response.status_code == 401, response.text
-    logged = newest_delivery(hub, vendor)
-    assert (logged["outcome"], logged["status_code"]) == ("rejected", 401)
+    logged = delivery_of(hub, vendor, example, "rejected")
+    assert logged["status_code"] == 401
     assert logged["reason"]
     time.sleep(0.3)  # what a publish would take to show: there is no event to wait on when none should come
-    assert gateway_events(hub) == before
-
-
-def gateway_events(hub: str) -> int:
-    """The webhook gateway's events on the bus so far (the domains' own events, still following from earlier
-    deliveries, are not what a refused delivery could add to)."""
-    return sum(e["source"] == "revops.webhooks" for e in bus_events(hub))
+    assert [e for e in bus_events(hub) if e["detail"].get("delivery_id") == logged["delivery_id"]] == []
