@@ -33,6 +33,7 @@ class InMemoryHandoffRepository:
         self._lock = threading.RLock()
         self.stored: dict[str, Handoff] = {}
         self.locks: dict[str, str] = {}  # lead id -> the open handoff holding it
+        self.onboardings: dict[str, str] = {}  # subject -> the handoff that last onboarded it
         self.loads: dict[str, RepLoad] = {}
         self.commits = 0  # committed changes, for tests that count
 
@@ -46,6 +47,10 @@ class InMemoryHandoffRepository:
     def open_handoff_of(self, lead_id: str) -> str | None:
         with self._lock:
             return self.locks.get(lead_id)
+
+    def onboarded_by(self, subject: str) -> str | None:
+        with self._lock:
+            return self.onboardings.get(subject)
 
     def rep_loads(self) -> dict[str, RepLoad]:
         with self._lock:
@@ -72,6 +77,8 @@ class InMemoryHandoffRepository:
                 self.locks[handoff.lead_id] = handoff.handoff_id
             elif change.lead_lock is LeadLock.RELEASE and self.locks.get(handoff.lead_id) == handoff.handoff_id:
                 del self.locks[handoff.lead_id]
+            if change.onboarded:
+                self.onboardings[handoff.lead_id] = handoff.handoff_id
             for delta in change.reps:
                 load = self.loads.get(delta.rep_id, RepLoad(delta.rep_id))
                 self.loads[delta.rep_id] = replace(

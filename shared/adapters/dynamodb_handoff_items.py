@@ -9,6 +9,7 @@ Items, all under `pk` + `sk`:
   a rep is assigned), `day_partition=DAY#<yyyy-mm-dd of requested_at in UTC>` (by-day) and, for all three,
   `requested_sort=<requested_at>#<id>`.
 - `LEAD#<lead id>` / `OPEN_HANDOFF`: the open handoff holding the lead (`handoff_id`).
+- `LEAD#customer:<account id>` / `ONBOARDED`: the handoff that last onboarded the customer (`handoff_id`).
 - `REPS` / `REP#<rep id>`: a rep's load: `open_handoffs`, `assignments`, the run-time overrides `available`
   and `capacity` (absent: no override), `overrides_version` and `version`.
 
@@ -45,7 +46,7 @@ from shared.handoffs.model import (
     SkipReason,
 )
 
-STATE, OPEN_HANDOFF, REPS = "STATE", "OPEN_HANDOFF", "REPS"
+STATE, OPEN_HANDOFF, ONBOARDED, REPS = "STATE", "OPEN_HANDOFF", "ONBOARDED", "REPS"
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
 
 
@@ -183,6 +184,10 @@ def lock_item(lead_id: str, handoff_id: str) -> dict[str, Any]:
         "lead_id": lead_id,
         "handoff_id": handoff_id,
     }
+
+
+def onboarded_item(subject: str, handoff_id: str) -> dict[str, Any]:
+    return {"pk": lead_pk(subject), "sk": ONBOARDED, "entity": "onboarded", "handoff_id": handoff_id}
 
 
 def rep_load_from(item: Mapping[str, Any]) -> RepLoad:

@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shared.adapters.dynamodb_handoff_items import (
+    ONBOARDED,
     OPEN_HANDOFF,
     REPS,
     STATE,
@@ -49,6 +50,7 @@ from shared.adapters.dynamodb_handoff_items import (
     iso,
     lead_pk,
     lock_item,
+    onboarded_item,
     rep_load_from,
     rep_partition,
     rep_sk,
@@ -80,6 +82,10 @@ class DynamoDbHandoffRepository:
         item = self._get(lead_pk(lead_id), OPEN_HANDOFF, "handoff_id")
         return None if item is None else str(item["handoff_id"])
 
+    def onboarded_by(self, subject: str) -> str | None:
+        item = self._get(lead_pk(subject), ONBOARDED, "handoff_id")
+        return None if item is None else str(item["handoff_id"])
+
     def rep_loads(self) -> dict[str, RepLoad]:
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -102,8 +108,8 @@ class DynamoDbHandoffRepository:
         rep_ids = [delta.rep_id for delta in change.reps]
         if len(set(rep_ids)) != len(rep_ids):
             raise ValueError("a change holds at most one delta per rep")
-        if len(change.reps) + 2 > TRANSACTION_LIMIT:
-            raise ValueError(f"a change touches at most {TRANSACTION_LIMIT - 2} reps")
+        if len(change.reps) + 3 > TRANSACTION_LIMIT:
+            raise ValueError(f"a change touches at most {TRANSACTION_LIMIT - 3} reps")
         item = handoff_item(handoff)
         check_size(item, f"handoff {handoff.handoff_id}")
         writes = [self._handoff_put(item, handoff)]
@@ -111,6 +117,13 @@ class DynamoDbHandoffRepository:
             writes.append(self._lock_claim(handoff))
         elif change.lead_lock is LeadLock.RELEASE and self.open_handoff_of(handoff.lead_id) == handoff.handoff_id:
             writes.append(self._lock_release(handoff))
+        if change.onboarded:
+            onboarded = {
+                "TableName": self._table,
+                "Item": serialize(onboarded_item(handoff.lead_id, handoff.handoff_id)),
+            }
+            what = f"the onboarding of {handoff.lead_id}"
+            writes.append(ConditionalWrite({"Put": onboarded}, what, lambda _: f"{what} has no condition to fail"))
         writes += [self._rep_update(delta) for delta in change.reps]
         transact(self._client, writes, HandoffConflict)
 

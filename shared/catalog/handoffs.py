@@ -35,6 +35,8 @@ HANDOFFS = Table(
         "a handoff: get pk=HANDOFF#<id>, sk=STATE (history inside; optimistic `version` condition on every write)",
         "one open handoff per lead: pk=LEAD#<lead id>, sk=OPEN_HANDOFF holding the handoff id; claimed on "
         "request (condition: absent or this handoff), deleted on close (condition: this handoff)",
+        "a customer's onboarding: get pk=LEAD#customer:<account id>, sk=ONBOARDED (the handoff a CSM accepted or "
+        "completed), put in the same transaction as that change; a later won deal of the customer reads it",
         "a rep's load: pk=REPS, sk=REP#<rep id> (open handoffs, assignments, run-time overrides, `version`); "
         "updated in the same transaction as the handoff, conditioned on the version read and on capacity",
         "every rep's load: query pk=REPS (one partition: a team of hundreds of reps is a few KB)",

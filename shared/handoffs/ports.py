@@ -47,6 +47,9 @@ class HandoffChange:
     handoff: Handoff
     lead_lock: LeadLock | None = None
     reps: tuple[RepDelta, ...] = ()
+    # the handoff's customer is onboarded (a CSM took it): remembered for the subject (`onboarded_by`), so a
+    # later won deal of the customer opens no second onboarding
+    onboarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class HandoffRepository(Protocol):
 
     def open_handoff_of(self, lead_id: str) -> str | None:
         """The id of the open handoff holding the lead, if any."""
+        ...
+
+    def onboarded_by(self, subject: str) -> str | None:
+        """The id of the handoff that last onboarded the subject (a customer), if one did."""
         ...
 
     def rep_loads(self) -> dict[str, RepLoad]:

@@ -201,7 +201,8 @@ class HandoffService:
         """A won customer handed to success: assigned to a CSM by the routing file's customer rules, with the
         success plan started from the template and the baseline captured. Idempotent per customer and deal (the
         same request again answers the stored handoff, note `existing`); a different request for the same deal,
-        or any for a customer whose handoff of another deal is open, is a ConflictingHandoff saying why."""
+        or any for a customer whose handoff of another deal is open, is a ConflictingHandoff saying why. A won
+        deal of a customer a CSM already took (not a request through the API) opens no second onboarding."""
         handoff_id = self.handoff_id_for(request.subject, f"deal:{request.deal_id}")
 
         def attempt() -> Outcome:
@@ -214,6 +215,13 @@ class HandoffService:
                         f"other {', '.join(differing)}; the stored handoff is {handoff_id}"
                     )
                 return self._announce(existing, note="existing")
+            onboarded_by = self.repository.onboarded_by(request.subject) if request.source != "api" else None
+            if onboarded_by is not None:
+                note = (
+                    f"customer {request.customer_id} was onboarded by handoff {onboarded_by} already: deal "
+                    f"{request.deal_id} opens no second onboarding"
+                )
+                return Outcome(None, note=note)
             open_id = self.repository.open_handoff_of(request.subject)
             if open_id is not None:
                 held = self._must(open_id)
@@ -314,7 +322,7 @@ class HandoffService:
                 history=(*current.history, entry),
                 version=current.version + 1,
             )
-            outcome = self._commit(HandoffChange(accepted))
+            outcome = self._commit(HandoffChange(accepted, onboarded=current.kind is HandoffKind.CUSTOMER))
             self._timers.cancel(self._timers_of(current))
             return outcome
 
@@ -359,7 +367,8 @@ class HandoffService:
             completed = self._transition(current, HandoffStatus.COMPLETED, HUB, cause, now)
             completed = replace(completed, sla_due_at=None, version=current.version + 1)
             release = self._release(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
-            outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release))
+            onboarded = current.kind is HandoffKind.CUSTOMER
+            outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release, onboarded=onboarded))
             self._timers.cancel(self._timers_of(current))
             return outcome
 

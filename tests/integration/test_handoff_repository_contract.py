@@ -314,6 +314,26 @@ def test_a_lead_is_held_by_one_open_handoff_at_a_time(repo: HandoffRepository) -
     assert repo.open_handoff_of("other") is None
 
 
+def test_an_onboarding_is_remembered_with_its_change_and_the_latest_one_wins(repo: HandoffRepository) -> None:
+    # Given customer C's handoff h1, never accepted
+    h1 = new("h1", "customer:C")
+    commit(repo, h1, LeadLock.CLAIM)
+    assert repo.onboarded_by("customer:C") is None
+    # When a change of h1 onboarding C is refused (a stale version), and then one is committed
+    with pytest.raises(HandoffConflict):
+        repo.commit(HandoffChange(replace(h1, version=5, status=ACCEPTED), onboarded=True))
+    assert repo.onboarded_by("customer:C") is None
+    h1 = then(h1, status=ACCEPTED, rep_id="r1")
+    repo.commit(HandoffChange(h1, onboarded=True))
+    # Then C is onboarded by h1, no one else is, and a later onboarding of C takes its place
+    assert repo.onboarded_by("customer:C") == "h1"
+    assert repo.onboarded_by("customer:D") is None
+    repo.commit(HandoffChange(then(h1, status=COMPLETED), LeadLock.RELEASE))
+    assert repo.onboarded_by("customer:C") == "h1"  # a change that onboards no one leaves it
+    repo.commit(HandoffChange(new("h2", "customer:C"), LeadLock.CLAIM, onboarded=True))
+    assert repo.onboarded_by("customer:C") == "h2"
+
+
 def test_releasing_a_lead_held_by_another_handoff_leaves_it_held(repo: HandoffRepository) -> None:
     # Given h2 holds lead L, and h1 (same lead) is an older handoff that holds nothing
     h1 = new("h1", "L")

@@ -254,6 +254,28 @@ def test_a_won_customer_goes_to_a_csm_with_a_plan_once_and_a_different_request_c
     assert len(world.published()) == 3
 
 
+def test_a_won_deal_of_a_customer_a_csm_took_opens_no_second_onboarding(world: World) -> None:
+    from shared.handoffs.customer_handoffs import CustomerHandoffRequest
+
+    # Given a customer handed to success by its first won deal, and the CSM accepted it
+    first = world.service.customer_handoff(
+        CustomerHandoffRequest(customer_id="acct-1", deal_id="deal-1", source="hubspot"), "hubspot deal.won"
+    ).handoff
+    assert first is not None
+    world.service.accept(first.handoff_id, as_rep(first.rep_id or ""))
+    before = world.published()
+    # When a later deal of the customer is won (an upsell) and reported by the CRM
+    again = world.service.customer_handoff(
+        CustomerHandoffRequest(customer_id="acct-1", deal_id="deal-2", source="hubspot"), "hubspot deal.won"
+    )
+    # Then no handoff is opened and the note names the onboarding
+    assert again.handoff is None
+    assert f"onboarded by handoff {first.handoff_id} already" in again.note
+    assert world.published() == before
+    assert world.repository.onboarded_by("customer:acct-1") == first.handoff_id
+    assert [h.handoff_id for h in world.repository.stored.values() if h.customer_id == "acct-1"] == [first.handoff_id]
+
+
 def test_a_lead_that_becomes_an_opportunity_completes_its_handoff_and_frees_the_rep(world: World) -> None:
     # Given an accepted handoff, with its first follow-up task due by the first-touch SLA
     lead = world.lead("lead-10")
