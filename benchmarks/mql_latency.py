@@ -80,7 +80,10 @@ def measure(leads: int, per_round: int = 20) -> tuple[list[float], list[float]]:
             check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"a measuring round failed:\n{done.stderr[-3000:]}")
+            # the cause first: the bench's table keeps the first 160 characters of a failed section's message
+            lines = [line for line in done.stderr.splitlines() if line.strip() and "WARNING" not in line]
+            cause = lines[-1] if lines else f"exit code {done.returncode}"
+            raise RuntimeError(f"a measuring round failed: {cause}\n{done.stderr[-3000:]}")
         measured = json.loads(done.stdout.strip().splitlines()[-1])
         latencies += measured["latencies"]
         round_trips += measured["round_trips"]
