@@ -10,7 +10,8 @@ emulators:
 - sync latency, hub change -> CRM: a lead captured, timed from the request until each emulator holds the contact
   with its score (polled every 20 ms); baseline in the same run: the capture's round trip alone.
 - a 429 storm: HubSpot answers the next 40 calls with 429 (`Retry-After: 1`) while 100 leads are captured;
-  timed from the first capture until HubSpot holds all 100 (drain time), and how many never arrived (lost).
+  timed from the first capture until HubSpot holds all 100 (drain time), and how many never arrived (lost: not
+  in HubSpot 10 minutes after the last capture).
 
     python -m benchmarks.crm_sync [--leads 100] [--updates 10] [--samples 20]
 """
@@ -36,6 +37,8 @@ SALESFORCE = "/_local/crm/salesforce"
 POLL_SECONDS = 0.02
 CLIENTS = 8
 TIMEOUT_SECONDS = 180
+STORM_TIMEOUT_SECONDS = 600  # a lead not in HubSpot this long after the storm's last capture counts as lost
+CALLS_AIM = 12
 
 
 class Hub:
@@ -72,10 +75,10 @@ class Hub:
         salesforce = requests.get(f"{self.url}{SALESFORCE}/_calls", timeout=30).json()["calls"]
         return int(hubspot), sum(1 for call in salesforce if not call.get("token"))
 
-    def wait(self, condition: Any, what: str) -> float:
+    def wait(self, condition: Any, what: str, timeout: float = TIMEOUT_SECONDS) -> float:
         started = time.perf_counter()
         while not condition():
-            if time.perf_counter() - started > TIMEOUT_SECONDS:
+            if time.perf_counter() - started > timeout:
                 raise AssertionError(f"not in time: {what}")
             time.sleep(POLL_SECONDS)
         return time.perf_counter()
@@ -110,15 +113,21 @@ def batching(hub: Hub, leads: int, updates: int) -> list[tuple[str, str, str, st
             "CRM sync",
             f"HubSpot API calls per 1,000 contact updates ({leads} leads x {updates} updates, {CLIENTS} clients)",
             f"{per_thousand[0]:.1f}",
-            f"{per_thousand[0] / 1000:.3f} (aim <= 12)",
+            _aim(per_thousand[0]),
         ),
         (
             "CRM sync",
             "Salesforce API calls per 1,000 contact updates (OAuth token calls apart)",
             f"{per_thousand[1]:.1f}",
-            f"{per_thousand[1] / 1000:.3f} (aim <= 12)",
+            _aim(per_thousand[1]),
         ),
     ]
+
+
+def _aim(per_thousand: float) -> str:
+    """The ratio to the baseline, and whether the calls per 1,000 updates meet the issue's aim (12 at most)."""
+    met = "✓" if per_thousand <= CALLS_AIM else "✗"
+    return f"{per_thousand / 1000:.3f}; {per_thousand:.1f} {met} (aim <= {CALLS_AIM} calls per 1,000)"
 
 
 def _title(round_: int) -> str:
@@ -166,7 +175,9 @@ def storm(hub: Hub, leads: int) -> list[tuple[str, str, str, str]]:
     with ThreadPoolExecutor(CLIENTS) as pool:
         list(pool.map(lambda e: hub.capture(e, "storm"), emails))
     try:
-        done = hub.wait(lambda: all(hub.hubspot_titles().get(e) == "storm" for e in emails), "storm drained")
+        done = hub.wait(
+            lambda: all(hub.hubspot_titles().get(e) == "storm" for e in emails), "storm drained", STORM_TIMEOUT_SECONDS
+        )
         lost = 0
     except AssertionError:
         done, lost = time.perf_counter(), sum(1 for e in emails if hub.hubspot_titles().get(e) != "storm")
@@ -175,7 +186,7 @@ def storm(hub: Hub, leads: int) -> list[tuple[str, str, str, str]]:
             "CRM sync",
             f"429 storm: HubSpot refuses 40 calls (Retry-After 1 s) while {leads} leads are captured",
             f"drained in {done - started:.1f} s",
-            f"lost {lost}",
+            f"lost {lost} ✓" if lost == 0 else f"lost {lost} ✗ (not in HubSpot {STORM_TIMEOUT_SECONDS} s after)",
         )
     ]
 

@@ -66,6 +66,7 @@ class QueueTriggers(Construct):
                     if trigger.max_batching_window_seconds
                     else None
                 ),
+                max_concurrency=trigger.max_concurrency,
                 report_batch_item_failures=True,
             )
             reason = (

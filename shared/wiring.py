@@ -335,9 +335,10 @@ def success_alert_channels(
 CRM_SYNC_QUEUE = "crm-sync-changes"
 
 
-def crm_sync_service(environment: FunctionEnvironment, queue: bool = False) -> SyncService:
+def crm_sync_service(environment: FunctionEnvironment, queue: bool = False, paced: bool = False) -> SyncService:
     """The sync recorder's, writer's, reconciler's and API's use cases: the sync store, the lead store (read
-    only: who a CRM record is, a lead's profile and score), the bus, and (`queue`) the sync queue."""
+    only: who a CRM record is, a lead's profile and score), the bus, (`queue`) the sync queue, and (`paced`, the
+    writer's) a pacer that holds small batches back under load."""
     from shared.adapters.dynamodb_crm_sync import DynamoDbSyncStore
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
@@ -345,6 +346,7 @@ def crm_sync_service(environment: FunctionEnvironment, queue: bool = False) -> S
     from shared.business_metrics import CountedPublisher
     from shared.crm.lead_directory import LeadStoreDirectory, NoDirectory
     from shared.crm.mappings import load_crm_mappings
+    from shared.crm.pacing import CallPacer
     from shared.crm.ports import HubDirectory
     from shared.crm.service import SyncService
     from shared.events.sync_events import SYNC_EVENT_SOURCE
@@ -363,7 +365,8 @@ def crm_sync_service(environment: FunctionEnvironment, queue: bool = False) -> S
         else None
     )
     changes = SqsChangeQueue(boto3.client("sqs"), environment.queue_url(CRM_SYNC_QUEUE)) if queue else None
-    return SyncService(load_crm_mappings(), store, directory, SystemClock(), changes, publisher)
+    pacer = CallPacer() if paced else None
+    return SyncService(load_crm_mappings(), store, directory, SystemClock(), changes, publisher, pacer)
 
 
 def crm_sync_store(environment: FunctionEnvironment) -> SyncStore:

@@ -1,10 +1,11 @@
 """SQS target (the sync queue, through an event source mapping): each batch of change notices becomes as few
 CRM calls as the CRMs' batch sizes allow (the records' latest values, read when written), and each erasure
 notice of the privacy API deletes its record in its CRM (`shared.crm.erasure`), retried and dead-lettered alike.
-A CRM that is rate limited has its notices queued again to come back after its Retry-After; one that is down
-fails them, and they come back after the queue's visibility timeout until its receive limit dead-letters them; a
-record a CRM refuses for good goes to the dead-letter queue at once with the reason; the batch's other notices
-are done."""
+Under a stream of changes, a batch too small to fill a call is queued again to come back with the ones after it
+(`shared.crm.pacing`). A CRM that is rate limited has its notices queued again to come back after its
+Retry-After; one that is down fails them, and they come back after the queue's visibility timeout until its
+receive limit dead-letters them; a record a CRM refuses for good goes to the dead-letter queue at once with the
+reason; the batch's other notices are done."""
 
 import time
 from dataclasses import replace
@@ -28,7 +29,7 @@ from shared.observability import logger, metrics, traced
 from shared.wiring import CRM_SYNC_QUEUE, crm_clients, crm_sync_service
 
 environment = environment_of(__name__)
-service = crm_sync_service(environment)
+service = crm_sync_service(environment, paced=True)
 control = SqsBatchControl(boto3.client("sqs"))
 requeue = SqsChangeQueue(boto3.client("sqs"), environment.queue_url(CRM_SYNC_QUEUE))
 CLIENTS_FOR_SECONDS = 900  # the credentials are read again (a rotated token picked up) this often
@@ -83,6 +84,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # (the originals are done); a notice sent twice is harmless, the writer reads the record when it writes.
         waiting = {(n.crm, n.record_key): replace(n, throttled=n.throttled + 1) for n in report.throttled}
         requeue.send(list(waiting.values()), report.retry_after or 0)
+    for crm, seconds in report.hold_seconds.items():
+        # Under load, a batch too small to fill a call waits for the ones coming after it (`shared.crm.pacing`)
+        requeue.send([n for n in report.held if n.crm == crm], seconds)
     for crm, written in report.written.items():
         metrics.add_metric(name=f"SyncRecordsWritten{crm.title()}", unit="Count", value=written)
     logger.info(
@@ -92,6 +96,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "written": report.written,
             "calls": report.calls,
             "retry": len(failed),
+            "held": len(report.held),
             "dead_lettered": len(dead),
             "erased": erased,
         },

@@ -19,6 +19,8 @@ def notice_body(notice: ChangeNotice) -> str:
     body = {"crm": notice.crm, "record": notice.record_key, "version": notice.version}
     if notice.throttled:
         body["throttled"] = notice.throttled
+    if notice.held:
+        body["held"] = notice.held
     return json.dumps(body, sort_keys=True)
 
 
@@ -52,10 +54,16 @@ def notice_of(body: str) -> ChangeNotice:
     if not isinstance(data, dict) or data.get("crm") not in ("hubspot", "salesforce"):
         raise ValueError("not a change notice: crm must be hubspot or salesforce")
     record, version = data.get("record"), data.get("version")
-    throttled = data.get("throttled", 0)
-    if not isinstance(record, str) or not record or not isinstance(version, int) or not isinstance(throttled, int):
-        raise ValueError("not a change notice: record (text), version and throttled (integers) are required")
-    return ChangeNotice(data["crm"], record, version, throttled)
+    throttled, held = data.get("throttled", 0), data.get("held", 0)
+    if not (
+        isinstance(record, str)
+        and record
+        and isinstance(version, int)
+        and isinstance(throttled, int)
+        and isinstance(held, int)
+    ):
+        raise ValueError("not a change notice: record (text), version, throttled and held (integers) are required")
+    return ChangeNotice(data["crm"], record, version, throttled, held)
 
 
 class SqsChangeQueue:

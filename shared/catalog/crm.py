@@ -147,9 +147,13 @@ CRM_DOMAIN = Domain(
                 QueueTrigger(
                     queue=CHANGES.name,
                     description="Change notices, batched: one CRM call per CRM and object per batch",
-                    # a HubSpot batch call takes 100 records; a second's wait fills it when changes come in bulk
-                    batch_size=100,
+                    # a HubSpot batch call takes 100 records and a Salesforce one 200: 200 notices (a record's to
+                    # each CRM) fill a HubSpot call and half a Salesforce one; a second's wait fills it in bulk
+                    batch_size=200,
                     max_batching_window_seconds=1,
+                    # few writers at once: the CRMs' rate limits are per app, and each writer paces its calls
+                    # from what it has seen (shared/crm/pacing.py)
+                    max_concurrency=2,
                 ),
             ),
             tables={CRM_SYNC.name: "read_write"},

@@ -277,8 +277,13 @@ class QueueTrigger:
     # A standard queue's mapping may wait this long to fill a batch (Lambda's MaximumBatchingWindowInSeconds):
     # required (at least 1 s) for batches over 10; a FIFO queue's takes none.
     max_batching_window_seconds: int = 0
+    # At most this many invocations at once (Lambda's ScalingConfig.MaximumConcurrency, 2 to 1000); None: Lambda's
+    # own scaling. Locally a trigger runs one batch at a time anyway.
+    max_concurrency: int | None = None
 
     def __post_init__(self) -> None:
+        if self.max_concurrency is not None and not 2 <= self.max_concurrency <= 1000:
+            raise ValueError(f"queue trigger on {self.queue!r}: max_concurrency is 2 to 1000 (Lambda's limits)")
         if not 1 <= self.batch_size <= SQS_MAX_STANDARD_BATCH_SIZE:
             raise ValueError(f"queue trigger on {self.queue!r}: batch_size is 1 to {SQS_MAX_STANDARD_BATCH_SIZE}")
         if not 0 <= self.max_batching_window_seconds <= SQS_MAX_BATCHING_WINDOW_SECONDS:

@@ -119,6 +119,7 @@ class ChangeNotice:
     record_key: str
     version: int
     throttled: int = 0  # how often a rate-limited CRM sent it back to wait already
+    held: int = 0  # how often the writer held it back to fill a batch (`shared.crm.pacing`): once at most
 
 
 class ChangeQueue(Protocol):

@@ -23,6 +23,7 @@ from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge
 from shared.crm.inbound import CrmReport, crm_report
 from shared.crm.mappings import CRMS, HUB, MAX_VALUE_LENGTH, CrmMappings
 from shared.crm.outbound import PlannedWrite, planned_write
+from shared.crm.pacing import CallPacer
 from shared.crm.ports import (
     ChangeNotice,
     ChangeQueue,
@@ -92,6 +93,9 @@ class WriteReport:
     # back after that wait, rather than retried, so a storm of rate limits spends none of their receive count
     throttled: list[ChangeNotice] = field(default_factory=list)
     retry_after: float | None = None
+    # notices held back to fill a batch under load (`shared.crm.pacing`), and for how long per CRM: queued again
+    held: list[ChangeNotice] = field(default_factory=list)
+    hold_seconds: dict[CrmName, float] = field(default_factory=dict)
     # records a CRM holds for a person erased while they were being written (the erasure found no CRM id yet):
     # deleted in their CRM like any erasure notice
     erased_meanwhile: list[ErasureNotice] = field(default_factory=list)
@@ -112,8 +116,10 @@ class SyncService:
         clock: Clock,
         queue: ChangeQueue | None = None,
         publisher: EventPublisher | None = None,
+        pacer: CallPacer | None = None,
     ) -> None:
         self.mappings = mappings
+        self._pacer = pacer
         self.store = store
         self.directory = directory
         self._clock = clock
@@ -500,8 +506,20 @@ class SyncService:
             if client is None:
                 report.refused.extend((n, f"no {crm} client is configured") for ns in keyed.values() for n in ns)
                 continue
+            hold = self._hold(crm, keyed, client)
+            if hold is not None:
+                # one notice per record is enough: the writer reads the record when it writes
+                report.held.extend(replace(ns[-1], held=ns[-1].held + 1) for ns in keyed.values())
+                report.hold_seconds[crm] = hold.total_seconds()
+                continue
             self._write_to(crm, client, keyed, report)
         return report
+
+    def _hold(self, crm: CrmName, keyed: dict[str, list[ChangeNotice]], client: CrmClient) -> timedelta | None:
+        if self._pacer is None:
+            return None
+        notices = [n for ns in keyed.values() for n in ns]
+        return self._pacer.hold(crm, notices, len(keyed), client.max_batch, self._clock.now())
 
     def _write_to(
         self, crm: CrmName, client: CrmClient, keyed: dict[str, list[ChangeNotice]], report: WriteReport

@@ -33,7 +33,7 @@ CONSUMER = Function(
     name="crm_pusher_test",
     description="Test-only: pushes hub changes to a CRM, from the work queue",
     timeout_seconds=30,
-    queue_triggers=(QueueTrigger(CRM_CHANGES.name, "every hub change to push", batch_size=5),),
+    queue_triggers=(QueueTrigger(CRM_CHANGES.name, "every hub change to push", batch_size=5, max_concurrency=2),),
 )
 SENDER = Function(
     name="crm_change_feed_test",
@@ -131,7 +131,8 @@ def test_the_consumer_reads_it_through_an_event_source_mapping_that_reports_item
         "AWS::Lambda::EventSourceMapping", {"Properties": {"EventSourceArn": _arn(synth, queue)}}
     )
     # Then one mapping hands the consumer batches of the trigger's size, taking its batchItemFailures answers,
-    # with no stream settings (no starting position, bisection, retries or on-failure destination)
+    # at most two at once, with no stream settings (no starting position, bisection, retries or on-failure
+    # destination)
     [mapping] = mappings.values()
     properties = {key: value for key, value in mapping["Properties"].items() if key != "Tags"}
     assert properties == {
@@ -139,6 +140,7 @@ def test_the_consumer_reads_it_through_an_event_source_mapping_that_reports_item
         "EventSourceArn": _arn(synth, queue),
         "BatchSize": 5,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": 2},
     }
     synth.template.resource_count_is(
         "AWS::Lambda::EventSourceMapping", len(synth.catalog.streams) + len(synth.catalog.queue_triggers)

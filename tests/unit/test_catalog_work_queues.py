@@ -80,6 +80,12 @@ def test_a_batch_lambda_refuses_is_refused(batch_size: int, window: int, message
         QueueTrigger(CHANGES.name, "changes", batch_size=batch_size, max_batching_window_seconds=window)
 
 
+@pytest.mark.parametrize("concurrency", [0, 1, 1001])
+def test_a_maximum_concurrency_lambda_refuses_is_refused(concurrency: int) -> None:
+    with pytest.raises(ValueError, match="max_concurrency is 2 to 1000"):
+        QueueTrigger(CHANGES.name, "changes", max_concurrency=concurrency)
+
+
 def test_a_fifo_queues_trigger_takes_ten_at_most_and_no_window() -> None:
     # Given a FIFO work queue whose trigger asks for the batches of a standard queue
     trigger = QueueTrigger(CHANGES.name, "changes", batch_size=100, max_batching_window_seconds=1)

@@ -13,6 +13,7 @@ import pytest
 from shared.crm.hub_changes import HubUpdate
 from shared.crm.inbound import CrmReport
 from shared.crm.mappings import load_crm_mappings
+from shared.crm.pacing import CallPacer
 from shared.crm.ports import ChangeNotice, CrmName, HubProfile, Link
 from shared.crm.service import ConflictClosed, Decided, SyncService
 from shared.events.sync_events import SyncEventType
@@ -27,14 +28,14 @@ DANIEL_SF = "005000000000012AAA"
 class Hub:
     """A sync service over fakes, with both CRMs, and the steps a test takes."""
 
-    def __init__(self) -> None:
+    def __init__(self, pacer: CallPacer | None = None) -> None:
         self.clock = FixedClock(T0)
         self.store = InMemorySyncStore()
         self.queue = RecordingQueue()
         self.publisher = RecordingPublisher()
         self.directory = FakeDirectory()
         self.service = SyncService(
-            load_crm_mappings(), self.store, self.directory, self.clock, self.queue, self.publisher
+            load_crm_mappings(), self.store, self.directory, self.clock, self.queue, self.publisher, pacer
         )
         self.crms: dict[CrmName, FakeCrm] = {
             "hubspot": FakeCrm("hubspot", 100, now=T0),
