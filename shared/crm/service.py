@@ -539,16 +539,19 @@ class SyncService:
         by_kind: dict[ObjectKind, list[PlannedWrite]] = {}
         for plan in plans:
             by_kind.setdefault(plan.record.kind, []).append(plan)
+        limited = False
         for kind_plans in by_kind.values():
             for start in range(0, len(kind_plans), client.max_batch):
                 chunk = kind_plans[start : start + client.max_batch]
+                if limited:  # the CRM said to wait: its other calls of this batch wait too, without being made
+                    _wait_out(chunk, keyed, report)
+                    continue
                 try:
                     results = client.write([plan.write for plan in chunk])
                 except RateLimited as exc:
+                    limited = True
                     report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
-                    for n in (n for plan in chunk for n in keyed[plan.record.key]):
-                        # a CRM that never stops refusing ends like one that is down: retried, then dead-lettered
-                        (report.throttled if n.throttled < MAX_THROTTLES else report.retry).append(n)
+                    _wait_out(chunk, keyed, report)
                     continue
                 except CrmUnavailable:
                     report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])
@@ -733,3 +736,10 @@ def _written(
 def _resolution_entry(key: str, decision: Decision, now: datetime, cause: str) -> AuditEntry:
     entry = AuditEntry.of(key, decision, now, cause)
     return replace(entry, outcome="resolved")
+
+
+def _wait_out(chunk: Sequence[PlannedWrite], keyed: Mapping[str, list[ChangeNotice]], report: WriteReport) -> None:
+    """The chunk's notices wait out a CRM's rate limit; a CRM that never stops refusing ends like one that is
+    down: its notices are retried, then dead-lettered."""
+    for n in (n for plan in chunk for n in keyed[plan.record.key]):
+        (report.throttled if n.throttled < MAX_THROTTLES else report.retry).append(n)

@@ -526,6 +526,22 @@ def test_a_rate_limited_crm_has_its_notices_wait_and_one_that_never_stops_is_ret
     assert again.retry == [tired]
 
 
+def test_a_crm_that_said_to_wait_is_not_called_again_for_the_rest_of_the_batch(hub: Hub) -> None:
+    # Given 150 leads changed at once (two HubSpot calls of 100 and 50), and HubSpot answering 429
+    for n in range(150):
+        hub.hub_sets(f"lead-{n}", T0, email=f"lead{n}@example.com")
+    hub.crms["hubspot"].fail_calls = 1
+    # When the writer takes the notices
+    report = hub.service.write(hub.queue.take(), hub.crms)
+    # Then HubSpot was called once: all 150 notices wait out its Retry-After, none was failed
+    assert hub.crms["hubspot"].calls == 1
+    assert report.calls["hubspot"] == 1
+    assert len({n.record_key for n in report.throttled if n.crm == "hubspot"}) == 150
+    assert report.retry == []
+    # And Salesforce, which said nothing of the kind, took all 150 in one call
+    assert report.written["salesforce"] == 150
+
+
 def test_a_record_erased_while_a_crm_wrote_it_is_deleted_in_that_crm(hub: Hub) -> None:
     from shared.crm.erasure import ErasureNotice
 
