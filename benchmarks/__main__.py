@@ -86,6 +86,7 @@ def main() -> int:
     from benchmarks.handoff_latency import handoff_latency_rows
     from benchmarks.health import health_rows
     from benchmarks.health_latency import health_latency_rows
+    from benchmarks.hub_at_rest import hub_at_rest_rows
     from benchmarks.mql_latency import mql_latency_rows
     from benchmarks.publish_latency import publish_latency_rows
     from benchmarks.routing import routing_rows
@@ -106,6 +107,7 @@ def main() -> int:
         ("deal.won → credits", lambda: attribution_latency_rows(int(os.environ.get("BENCH_DEALS", "30")))),
         ("health", lambda: health_rows(int(os.environ.get("BENCH_HEALTH_ACCOUNTS", "100000")))),
         ("signal → health", lambda: health_latency_rows(int(os.environ.get("BENCH_HEALTH_SIGNALS", "30")))),
+        ("hub at rest", hub_at_rest_rows),
         ("MQL latency", lambda: mql_latency_rows(leads)),
         ("to the bus", lambda: publish_latency_rows(int(os.environ.get("BENCH_PUBLISHED", "200")))),
         ("speed to lead", lambda: handoff_latency_rows(int(os.environ.get("BENCH_HANDOFFS", "100")))),

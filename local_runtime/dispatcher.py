@@ -39,6 +39,9 @@ LAMBDA_ASYNC_RETRIES = 2
 RETRY_DELAY_SECONDS = 0.2  # Lambda waits about a minute, then two; locally the retries come quickly
 EVENTS_KEPT = 10_000  # recorded bus events kept for /_local/events; older ones are dropped
 ARCHIVE_KEPT = 50_000  # archived bus events kept for replays, at most (a few tens of MB); older ones are dropped
+LONG_POLL_SECONDS = 20  # SQS's longest wait; an idle hub's ~25 rule queues otherwise cost ~20 receives a second
+WAKE_ATTRIBUTE = "local-hub-wake"  # marks the message `stop` sends each queue to end its poller's wait
+POLLER_THREAD_PREFIX = "event-dispatch-"  # each poller thread's name: this and its queue's name
 ARCHIVE_RETENTION = timedelta(days=14)  # the dev stage's archive retention (`infra/config.py`)
 
 Invoke = Callable[[Function, dict[str, Any]], Any]
@@ -132,7 +135,7 @@ class EventDispatcher:
         sqs: Any,
         provisioned: Provisioned,
         invoke: Invoke,
-        poll_seconds: int = 1,
+        poll_seconds: int = LONG_POLL_SECONDS,
         events_kept: int = EVENTS_KEPT,
         archive_kept: int = ARCHIVE_KEPT,
     ) -> None:
@@ -156,19 +159,34 @@ class EventDispatcher:
         return list(self._provisioned.taps)
 
     def start(self) -> None:
-        workers: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
-            (self._provisioned.all_events_url, self._remember)
-        ]
-        workers += [(tap.tap_url, self._deliverer(tap)) for tap in self._provisioned.taps]
-        for queue_url, handle in workers:
-            thread = threading.Thread(target=self._poll, args=(queue_url, handle), daemon=True)
+        for queue_url, handle in self._workers():
+            name = f"{POLLER_THREAD_PREFIX}{queue_url.rsplit('/', 1)[-1]}"
+            thread = threading.Thread(target=self._poll, args=(queue_url, handle), daemon=True, name=name)
             thread.start()
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Ends the pollers. Each waits in a long poll; a message marked as a wake-up ends that wait at once (the
+        pollers would otherwise take up to `poll_seconds` to notice)."""
         self._stop.set()
+        if self._threads:
+            for queue_url, _ in self._workers():
+                try:
+                    self._sqs.send_message(
+                        QueueUrl=queue_url,
+                        MessageBody="{}",
+                        MessageAttributes={WAKE_ATTRIBUTE: {"DataType": "String", "StringValue": "stop"}},
+                    )
+                except Exception:  # the embedded AWS is gone already: its pollers' waits ended with it
+                    break
         for thread in self._threads:
-            thread.join(timeout=self._poll_seconds + 2)
+            thread.join(timeout=5)
+
+    def _workers(self) -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
+        workers: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+            (self._provisioned.all_events_url, self._remember)
+        ]
+        return workers + [(tap.tap_url, self._deliverer(tap)) for tap in self._provisioned.taps]
 
     def recorded(self) -> list[dict[str, Any]]:
         """The events kept, oldest first."""
@@ -195,15 +213,23 @@ class EventDispatcher:
         while not self._stop.is_set():
             try:
                 response = self._sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=self._poll_seconds
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=self._poll_seconds,
+                    MessageAttributeNames=[WAKE_ATTRIBUTE],
                 )
             except Exception:  # the embedded AWS is shutting down
                 if self._stop.is_set():
                     return
                 time.sleep(0.5)
                 continue
+            if self._stop.is_set():
+                return  # what this receive held stays in the queue, as it would for a Lambda that stopped
             handled: list[dict[str, str]] = []
             for message in response.get("Messages", []):
+                if WAKE_ATTRIBUTE in message.get("MessageAttributes", {}):
+                    handled.append({"Id": str(len(handled)), "ReceiptHandle": message["ReceiptHandle"]})
+                    continue  # a wake-up from a `stop` that came before this poller's (a hub stopped and started)
                 try:
                     handle(self._as_delivered(json.loads(message["Body"])))
                 except Exception:

@@ -45,6 +45,7 @@ RETRY_AFTER_SECONDS = 2
 POLL_SECONDS = 0.2  # how long an idle poller waits before receiving again
 RECEIVE_MAX = 10  # SQS hands out at most 10 messages a receive
 BATCHING_POLL_SECONDS = 0.05  # within a batching window, how long to wait before receiving again
+LONG_POLL_SECONDS = 1  # an idle standard queue's receive waits this long for a message (moto answers on arrival)
 
 
 def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -131,6 +132,10 @@ class QueueTriggerRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._retries: list[tuple[float, list[str]]] = []  # (when, receipt handles) of failed messages to give back
+        # A standard queue is long-polled when idle. A FIFO queue is not: moto's long poll spins (its wait ends at
+        # once) while the only visible messages belong to a message group held back by one in flight.
+        self._long_polled = not queue_url.endswith(".fifo")
+        self._waited = False  # whether the last receive was long-polled (an idle loop then needs no wait of its own)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -152,15 +157,22 @@ class QueueTriggerRunner:
                     return
                 log.exception("queue trigger of %s on %s failed", self.function.name, self.trigger.queue)
                 received = 0
-            if not received:
-                next_retry = min((when for when, _ in self._retries), default=float("inf"))
-                self._stop.wait(max(0.0, min(self._poll_seconds, next_retry - time.monotonic())))
+            if not received and not self._waited:
+                self._stop.wait(max(0.0, min(self._poll_seconds, self._next_retry() - time.monotonic())))
+
+    def _next_retry(self) -> float:
+        return min((when for when, _ in self._retries), default=float("inf"))
 
     def run_once(self) -> int:
         """Give back the failed messages whose time came, then receive one batch and hand it to the function; how
         many messages it held."""
         self._give_back_due()
-        messages = self._receive(self.trigger.batch_size)
+        # long-polled only while no failed message is due back within the wait (it is given back on time)
+        wait = (
+            LONG_POLL_SECONDS if self._long_polled and self._next_retry() - time.monotonic() > LONG_POLL_SECONDS else 0
+        )
+        messages = self._receive(self.trigger.batch_size, wait)
+        self._waited = wait > 0
         if not messages:
             return 0
         # A batching window: Lambda keeps receiving until the batch is full or the window since its first message
@@ -176,16 +188,14 @@ class QueueTriggerRunner:
         self._retry_later([message for message in messages if message["MessageId"] in failed])
         return len(messages)
 
-    def _receive(self, wanted: int) -> list[dict[str, Any]]:
+    def _receive(self, wanted: int, wait_seconds: int = 0) -> list[dict[str, Any]]:
         answer = self._sqs.receive_message(
             QueueUrl=self._url,
             MaxNumberOfMessages=min(wanted, RECEIVE_MAX),
             AttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
-            # No long polling: moto's spins (its wait ends at once) while the only visible messages belong to a
-            # message group held back by one in flight; the loop waits `poll_seconds` instead.
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait_seconds,  # 0 for a FIFO queue: the loop waits `poll_seconds` instead
         )
         return list(answer.get("Messages", []))
 

@@ -28,6 +28,7 @@ log = logging.getLogger("local_runtime.streams")
 Invoke = Callable[[Function, dict[str, Any]], Any]
 RETRY_DELAY_SECONDS = 0.1  # Lambda backs off for up to minutes; locally retries come quickly
 LOCAL_RETRY_LIMIT = 3  # locally, a record that failed this often is reported (AWS: the trigger's max_retries)
+SHARD_REFRESH_SECONDS = 10.0  # how old the list of a stream's shards may get (a shard that ends refreshes it)
 
 
 def matches(pattern: Mapping[str, Any], value: Any) -> bool:
@@ -72,6 +73,8 @@ class StreamReader:
         self._arn = stream_arn
         self._iterators: dict[str, str | None] = {}
         self._shards: dict[str, str] = {}  # sequence number -> shard, for failure reports
+        self._shard_ids: list[str] = []
+        self._described_at: float | None = None
 
     def shard_of(self, record: Mapping[str, Any]) -> str:
         return self._shards.get(str(record["dynamodb"]["SequenceNumber"]), "")
@@ -82,10 +85,8 @@ class StreamReader:
             self._shards.pop(str(record["dynamodb"]["SequenceNumber"]), None)
 
     def read(self) -> list[dict[str, Any]]:
-        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         records: list[dict[str, Any]] = []
-        for shard in shards:
-            shard_id = shard["ShardId"]
+        for shard_id in self._current_shards():
             if shard_id not in self._iterators:
                 self._iterators[shard_id] = self._streams.get_shard_iterator(
                     StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
@@ -98,7 +99,19 @@ class StreamReader:
                 self._shards[str(record["dynamodb"]["SequenceNumber"])] = shard_id
                 records.append(as_delivered(record))
             self._iterators[shard_id] = response.get("NextShardIterator")
+            if self._iterators[shard_id] is None:
+                self._described_at = None  # the shard ended: its children are new shards to read
         return records
+
+    def _current_shards(self) -> list[str]:
+        """The stream's shards, described again only now and then: a poller reading every 0.2 s spent half its
+        calls on DescribeStream, and shards change only when one ends (which refreshes the list at once)."""
+        now = time.monotonic()
+        if self._described_at is None or now - self._described_at >= SHARD_REFRESH_SECONDS:
+            description = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]
+            self._shard_ids = [shard["ShardId"] for shard in description["Shards"]]
+            self._described_at = now if self._shard_ids else None  # a stream with no shard yet: ask again
+        return self._shard_ids
 
     def between(self, shard_id: str, first: str, last: str) -> list[dict[str, Any]]:
         """The records of a shard from sequence number `first` to `last` (what redrive reads again)."""

@@ -50,6 +50,10 @@ class LocalTimers:
         self._deliver = deliver
         self._stop = threading.Event()
         self._firing = threading.Lock()
+        # GetSchedule answers by (group, name), with the LastModificationDate they are of: a poll lists the
+        # schedules and reads only those that are new or changed (each pending SLA timer cost a call a poll)
+        self._read: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+        self._reading = threading.Lock()  # pending() is called by the poller and by the hub's pages alike
         targets = {fn.sets_timers_for for fn in catalog.functions if fn.sets_timers_for}
         self.groups = {timer_group(stage, catalog.function(name)): catalog.function(name) for name in sorted(targets)}
 
@@ -76,18 +80,34 @@ class LocalTimers:
             return self._fire_due()
 
     def pending(self) -> list[PendingTimer]:
+        with self._reading:
+            return self._pending()
+
+    def _pending(self) -> list[PendingTimer]:
         timers = []
+        listed: set[tuple[str, str]] = set()
         for group, function in self.groups.items():
             pages = self._scheduler.get_paginator("list_schedules").paginate(GroupName=group)
             for summary in (s for page in pages for s in page["Schedules"]):
-                schedule = self._scheduler.get_schedule(Name=summary["Name"], GroupName=group)
+                schedule = self._schedule(group, summary)
+                listed.add((group, summary["Name"]))
                 match = _AT.match(schedule["ScheduleExpression"])
                 if match is None:
                     continue
                 due = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
                 payload = json.loads(schedule["Target"].get("Input") or "{}")
                 timers.append(PendingTimer(summary["Name"], group, function, due, payload))
+        for gone in set(self._read) - listed:
+            del self._read[gone]
         return sorted(timers, key=lambda timer: timer.due_at)
+
+    def _schedule(self, group: str, summary: dict[str, Any]) -> dict[str, Any]:
+        key, modified = (group, summary["Name"]), summary.get("LastModificationDate")
+        known = self._read.get(key)
+        if known is None or known[0] != modified or modified is None:
+            known = (modified, self._scheduler.get_schedule(Name=summary["Name"], GroupName=group))
+            self._read[key] = known
+        return known[1]
 
     def fire_due(self) -> list[dict[str, Any]]:
         with self._firing:  # the poller and a clock move never fire the same timer twice

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_runtime.dispatcher import LAMBDA_ASYNC_RETRIES, EventDispatcher
+from local_runtime.dispatcher import LAMBDA_ASYNC_RETRIES, LONG_POLL_SECONDS, POLLER_THREAD_PREFIX, EventDispatcher
 from local_runtime.provision import provision
 from shared.catalog import CATALOG, Catalog, Function, Rule
 
@@ -54,7 +55,7 @@ def dispatcher() -> Iterator[tuple[EventDispatcher, object, object]]:
         def invoke(fn: Function, event: dict) -> object:
             return importlib.import_module(fn.module).handler(event, None)
 
-        running = EventDispatcher(session.client("sqs"), provisioned, invoke, poll_seconds=1)
+        running = EventDispatcher(session.client("sqs"), provisioned, invoke)  # the hub's 20 s long polls
         running.start()
         yield running, provisioned, session
         running.stop()
@@ -137,3 +138,19 @@ def test_the_real_catalog_provisions_cleanly() -> None:
         provisioned = provision(CATALOG, "check", boto3.Session(region_name="us-east-1"))
     # Then every queue it declares exists
     assert set(provisioned.queue_urls) == {queue.name for queue in CATALOG.queues}
+
+
+def test_stop_ends_every_poller_at_once_though_each_waits_in_a_long_poll(dispatcher) -> None:  # type: ignore[no-untyped-def]
+    running, provisioned, session = dispatcher
+    recorder = importlib.import_module("tests.fixture_functions.recording_consumer.handler")
+    # Given pollers that wait up to 20 s for a message, one event delivered (so each is in its next wait)
+    assert LONG_POLL_SECONDS == 20
+    put(session, provisioned.bus_name, "revops.test", "payment.succeeded")
+    wait_for(lambda: len(recorder.received) == 1)
+    pollers = [t for t in threading.enumerate() if t.name.startswith(POLLER_THREAD_PREFIX)]
+    assert len(pollers) == 1 + len(provisioned.taps)
+    # When the dispatcher stops
+    running.stop()
+    # Then every poller has ended (its wait woken, not waited out), and the wake-ups reached no function
+    assert [t.name for t in pollers if t.is_alive()] == []
+    assert [event["detail-type"] for event in recorder.received] == ["payment.succeeded"]
