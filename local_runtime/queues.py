@@ -156,7 +156,7 @@ class QueueTriggerRunner:
                 if self._stop.is_set():
                     return
                 log.exception("queue trigger of %s on %s failed", self.function.name, self.trigger.queue)
-                received = 0
+                received, self._waited = 0, False  # a failed receive waited for nothing: the loop waits
             if not received and not self._waited:
                 self._stop.wait(max(0.0, min(self._poll_seconds, self._next_retry() - time.monotonic())))
 

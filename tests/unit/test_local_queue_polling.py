@@ -61,3 +61,27 @@ def test_a_failed_message_due_back_within_the_wait_is_not_waited_past() -> None:
     poller.run_once()
     # Then it does not wait in SQS (the loop gives the message back on time, then polls again)
     assert sqs.waits == [0]
+
+
+class FailingSqs(RecordingSqs):
+    """Answers its first receive, then fails every later one (the embedded AWS gone)."""
+
+    def receive_message(self, **asked: Any) -> dict[str, Any]:
+        super().receive_message(**asked)
+        if len(self.waits) > 1:
+            raise ConnectionError("the embedded AWS is gone")
+        return {}
+
+
+def test_a_receive_that_fails_is_followed_by_a_pause_not_by_another_receive_at_once() -> None:
+    # Given a standard queue's poller running, whose receives fail after its first (long-polled) one
+    sqs = FailingSqs()
+    poller = runner("http://aws/123/revops-test-changes", sqs)
+    poller.start()
+    # When it has run for half a second
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    poller.stop()
+    # Then it asked a few times (a pause of `poll_seconds` after each failure), not as fast as it could
+    assert 2 <= len(sqs.waits) <= 10
