@@ -177,8 +177,8 @@ class EventDispatcher:
                         MessageBody="{}",
                         MessageAttributes={WAKE_ATTRIBUTE: {"DataType": "String", "StringValue": "stop"}},
                     )
-                except Exception:  # the embedded AWS is gone already: its pollers' waits ended with it
-                    break
+                except Exception:  # this queue's poller waits its poll out (the embedded AWS may be gone already)
+                    log.warning("could not wake the poller of %s", queue_url, exc_info=True)
         for thread in self._threads:
             thread.join(timeout=5)
 
@@ -239,7 +239,10 @@ class EventDispatcher:
                     continue
                 handled.append({"Id": str(len(handled)), "ReceiptHandle": message["ReceiptHandle"]})
             if handled:
-                self._sqs.delete_message_batch(QueueUrl=queue_url, Entries=handled)
+                try:
+                    self._sqs.delete_message_batch(QueueUrl=queue_url, Entries=handled)
+                except Exception:  # they come back after their visibility timeout; this poller goes on
+                    log.warning("could not delete handled messages of %s", queue_url, exc_info=True)
 
     def _as_delivered(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event in the shape EventBridge hands a target; moto's SQS delivery leaves out `account`."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from botocore.config import Config
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -143,8 +144,10 @@ class LocalHub:
             module = import_handler(self.catalog, fn, STAGE, self.provisioned.work_queue_urls)
             self._handlers[fn.name] = module.handler
             self._environments[fn.name] = threading.Lock()
+        # one connection per poller (each holds one through its long poll) and a few for deliveries' sends
+        pollers = Config(max_pool_connections=len(self.provisioned.taps) + 8)
         self._dispatcher = EventDispatcher(
-            session.client("sqs"), self.provisioned, self.invoke, events_kept=self.events_kept
+            session.client("sqs", config=pollers), self.provisioned, self.invoke, events_kept=self.events_kept
         )
         self._dispatcher.start()
         self._scheduler = LocalScheduler(self.catalog, self._dispatcher.deliver)
