@@ -81,6 +81,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_runtime.crm_webhooks import Attempt, CallLog, Delivery, Faults, WebhookDeliveries, wsgi_application
 from local_runtime.gateway import LocalRoute
+from shared.crm.mappings import CrmMappings
 from shared.webhooks.vendors.hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from shared.webhooks.vendors.hubspot import sign as sign_v3
 
@@ -276,6 +277,18 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 Clock = Callable[[], datetime]
 
 
+def subscriptions_of(mappings: CrmMappings) -> dict[str, frozenset[str]]:
+    """The properties the hub's HubSpot app subscribes to (`propertyChange`), as README tells a portal's admin:
+    every property but those the hub writes and never reads back. Subscribed to those too, every write of the
+    hub's score would come back as a webhook per property, each taken through the gateway, the lead processor
+    and the sync for nothing."""
+    written_only = mappings.written_only("hubspot")
+    return {
+        object_type: frozenset(known - written_only.get(object_type, frozenset()))
+        for object_type, known in DEFAULT_KNOWN_PROPERTIES.items()
+    }
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -325,6 +338,7 @@ class LocalHubSpot:
         portal_id: int = PORTAL_ID,
         app_id: int = APP_ID,
         known_properties: Mapping[str, Iterable[str]] | None = None,
+        subscribed_properties: Mapping[str, Iterable[str]] | None = None,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         multi_status: bool = True,
     ) -> None:
@@ -332,7 +346,9 @@ class LocalHubSpot:
         `client_secret`: the app's, signing deliveries; `access_token`: the only private-app token accepted (any
         bearer token when None); `clock`: HubSpot's time (records' dates, events' occurredAt, the signature's
         timestamp); `known_properties`: each object's properties in the portal (HubSpot's defaults and the hub's
-        custom ones when None); `retry_delays`: seconds before each new attempt of a failed delivery;
+        custom ones when None); `subscribed_properties`: each object's properties whose changes fire a
+        `propertyChange` event (a HubSpot app subscribes property by property; every property when None);
+        `retry_delays`: seconds before each new attempt of a failed delivery;
         `multi_status` False: a batch with an input refused for its values is refused whole even when its inputs
         carry `objectWriteTraceId` (as HubSpot's endpoints without the multi-status opt-in answer)."""
         self._client_secret = client_secret
@@ -342,6 +358,8 @@ class LocalHubSpot:
         self.app_id = app_id
         known = DEFAULT_KNOWN_PROPERTIES if known_properties is None else known_properties
         self._known = {object_type: frozenset(known.get(object_type, ())) for object_type in OBJECT_TYPES}
+        subscribed = self._known if subscribed_properties is None else subscribed_properties
+        self._subscribed = {object_type: frozenset(subscribed.get(object_type, ())) for object_type in OBJECT_TYPES}
         self._multi_status = multi_status
         # reentrant: the webhook deliveries share it, so the events one call fires are delivered together
         self._lock = threading.RLock()
@@ -1097,7 +1115,7 @@ class LocalHubSpot:
         self, object_type: str, record: _Record, values: Mapping[str, str], when: datetime, source: _Source
     ) -> list[str]:
         """Sets the values that differ; a change moves the modified date to `when` and fires one propertyChange
-        event per property changed. Returns the names changed."""
+        event per property changed that the app subscribed to. Returns the names changed."""
         changed = []
         for name, raw in values.items():
             value = raw.strip().lower() if name == "email" else raw
@@ -1123,6 +1141,7 @@ class LocalHubSpot:
                         object_type, record.id, "propertyChange", when, source, name, record.properties.get(name, "")
                     )
                     for name in changed
+                    if name in self._subscribed[object_type]
                 ]
             )
         return changed
@@ -1292,6 +1311,8 @@ class LocalHubSpot:
 
     def _emit(self, events: list[dict[str, Any]]) -> None:
         """Keeps the events and queues them for delivery (called under the lock)."""
+        if not events:
+            return
         self._events.extend(events)
         self._webhooks.enqueue(events)
 

@@ -30,7 +30,7 @@ from local_runtime import discovery
 from local_runtime import oauth as local_oauth
 from local_runtime import replay as local_replay
 from local_runtime.auth import LocalUserPool
-from local_runtime.crm_hubspot import LocalHubSpot
+from local_runtime.crm_hubspot import LocalHubSpot, subscriptions_of
 from local_runtime.crm_salesforce import LocalSalesforce
 from local_runtime.dispatcher import EVENTS_KEPT, EventDispatcher
 from local_runtime.example import local_secret
@@ -47,6 +47,7 @@ from local_runtime.streams import StreamReader, StreamTriggerRunner
 from local_runtime.timers import LocalTimers
 from shared.adapters.clock import SystemClock
 from shared.catalog import CATALOG, CRM_CREDENTIALS, Catalog, Function, Secret, physical_name
+from shared.crm.mappings import load_crm_mappings
 from shared.redrive import DeadLetter
 
 STAGE = "local"
@@ -89,6 +90,7 @@ class LocalHub:
             client_secret=local_secret("hubspot"),
             access_token=crm_credentials["hubspot"]["access_token"],
             clock=SystemClock().now,
+            subscribed_properties=subscriptions_of(load_crm_mappings()),
         )
         self.salesforce = LocalSalesforce(
             organization_id=local_secret("salesforce"),

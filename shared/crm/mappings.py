@@ -253,6 +253,19 @@ class CrmMappings(_Strict):
     def by_crm_field(self, kind: ObjectKind, crm: CrmName) -> dict[str, FieldMapping]:
         return {name: m for m in self.fields(kind) if (name := m.crm_field(crm)) is not None}
 
+    def written_only(self, crm: CrmName) -> dict[str, frozenset[str]]:
+        """Per object of `crm` (its own name): the fields the hub writes there and never reads back, its
+        outbound-only fields and its sync version. A webhook about one of them is the hub's own write coming
+        back (or a person overwriting what the hub owns, which its next write puts back), so the CRM need not
+        report their changes: a HubSpot app subscribes to `propertyChange` property by property (README)."""
+        return {
+            obj.crm_object(crm): frozenset(
+                {getattr(obj.sync_version, crm)}
+                | {name for m in self.fields(obj.id) if not m.inbound and (name := m.crm_field(crm)) is not None}
+            )
+            for obj in self.objects
+        }
+
     def kind_of(self, crm: CrmName, crm_object: str) -> ObjectKind | None:
         return next((o.id for o in self.objects if o.crm_object(crm).lower() == crm_object.lower()), None)
 

@@ -38,8 +38,9 @@ from hubspot.crm.objects.exceptions import ApiException, UnauthorizedException
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from local_runtime.crm_hubspot import BASE_PATH, LocalHubSpot
+from local_runtime.crm_hubspot import BASE_PATH, LocalHubSpot, subscriptions_of
 from shared.adapters.hubspot_crm import NO_RETRY, HubSpotCrm, hubspot_crm
+from shared.crm.mappings import load_crm_mappings
 from shared.crm.ports import CrmRefused, CrmUnavailable, OutboundWrite, RateLimited
 from shared.events.canonical import EventType
 from shared.webhooks.model import InboundWebhook
@@ -861,6 +862,27 @@ def test_api_writes_fire_creation_and_property_changes_from_the_integration(serv
     assert len(published) == 4
     assert {e.event_type for e in published} == {EventType.CONTACT_UPSERTED}
     assert {e.subject.email for e in published if e.data["property"] == "email"} == {"ana@example.com"}
+
+
+def test_only_the_properties_the_app_subscribed_to_fire_property_changes() -> None:
+    # Given HubSpot with the hub's app subscribed as README says (every property but the hub's own outputs)
+    with serving(subscribed_properties=subscriptions_of(load_crm_mappings())) as served:
+        # When the hub creates a contact with its title and score, then writes only a new score
+        [created] = served.crm().write([contact("w1", "ana@example.com", jobtitle="CTO", revops_score="40")])
+        served.crm().write([OutboundWrite("w2", "contact", {"revops_score": "55"}, crm_id=created.crm_id)])
+        # Then the contact holds both scores in turn, but only the creation and the subscribed properties fired
+        assert (
+            served.sdk()
+            .crm.contacts.basic_api.get_by_id(created.crm_id, properties=["revops_score"])
+            .properties["revops_score"]
+            == "55"
+        )
+        events = requests.get(f"{served.api_url}/_webhooks", timeout=10).json()["events"]
+        assert [(e["subscriptionType"], e.get("propertyName")) for e in events] == [
+            ("contact.creation", None),
+            ("contact.propertyChange", "email"),
+            ("contact.propertyChange", "jobtitle"),
+        ]
 
 
 def test_events_are_delivered_in_order_at_most_100_a_request(served: Served, receiver: Receiver) -> None:

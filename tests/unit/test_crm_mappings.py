@@ -102,3 +102,23 @@ def test_numbers_and_dates_are_compared_in_one_form() -> None:
     assert score.to_hub("salesforce", 42.50) == score.to_hub("hubspot", "42.5") == "42.5"
     assert mql_date.to_hub("hubspot", "1764460800000") == "2025-11-30"
     assert mql_date.to_hub("salesforce", "2025-11-30") == "2025-11-30"
+
+
+def test_what_the_hub_writes_and_never_reads_back_is_its_outbound_only_fields_and_sync_version() -> None:
+    # Given the shipped mappings
+    mappings = load_crm_mappings()
+    # When asked what the hub only writes to each HubSpot object
+    written_only = mappings.written_only("hubspot")
+    # Then it is the computed fields and the sync version, and no field that comes in (two-way or CRM to hub)
+    assert written_only["contacts"] == {
+        "revops_score",
+        "revops_score_factors",
+        "revops_mql_date",
+        "revops_handoff_status",
+        "revops_sync_version",
+    }
+    assert written_only["companies"] == {"revops_health_score", "revops_health_band", "revops_sync_version"}
+    inbound = {m.crm_field("hubspot") for m in mappings.mappings if m.inbound}
+    assert not inbound & set().union(*written_only.values())
+    # and Salesforce's objects by their own names
+    assert "RevOps_Score__c" in mappings.written_only("salesforce")["Lead"]
