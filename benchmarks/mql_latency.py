@@ -1,4 +1,4 @@
-"""Time from a webhook to `lead.mql_reached` on the local runtime, over 200 leads (p50/p95).
+"""Time from a webhook to `lead.mql_reached` on the local runtime, over 100 leads (p50/p95).
 
 Each lead is brought to the edge of MQL through the Segment-compatible tracking API (identify with ICP
 traits, six email clicks, five sessions, two pieces of content), then the webhook that crosses the line
@@ -8,7 +8,7 @@ Baseline in the same run: the round trip of the webhook call alone (its HTTP ans
 rounds of 20 on a fresh embedded AWS each (moto copies whole tables on every transaction, a cost that grows
 with the data and that DynamoDB does not have).
 
-    python -m benchmarks.mql_latency [--leads 200]
+    python -m benchmarks.mql_latency [--leads 100]
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _round(leads: int) -> tuple[list[float], list[float]]:
     try:
         for user, email in users:
             _post(session, hub, {"batch": _seed(user, email, now)})
-        _wait_until_quiet(session, hub)
+        _wait_until_quiet(session, hub, hub_process)
         latencies: list[float] = []
         round_trips: list[float] = []
         for user, _ in users:
@@ -125,17 +125,36 @@ def _round(leads: int) -> tuple[list[float], list[float]]:
         hub_process.stop()
 
 
-def _wait_until_quiet(session: requests.Session, hub: str) -> None:
-    """Until the bus has taken no new event for a second: every seeded message has been processed."""
+def _wait_until_quiet(session: requests.Session, hub: str, hub_process: Any) -> None:
+    """Until every seeded message has been processed: nothing waits in the hub's queues (nor is being handled
+    or delayed there, as the CRM sync delays a batch to fill a call), the CRMs have no webhook left to send,
+    and the bus has taken no new event for a second. A quiet bus alone was not enough: the CRM sync's writes
+    and the webhooks they bring back kept the lead processor busy for minutes after the bus had paused."""
     deadline, seen, quiet_since = time.monotonic() + SEED_SECONDS, -1, time.monotonic()
     while time.monotonic() < deadline:
         count = len(_events(session, hub, None))
-        if count != seen:
+        if count != seen or _busy(hub_process):
             seen, quiet_since = count, time.monotonic()
         elif time.monotonic() - quiet_since > 1.0:
             return
         time.sleep(0.2)
     raise RuntimeError("the hub was still busy with the seeded events")
+
+
+def _busy(hub_process: Any) -> bool:
+    import boto3
+
+    from local_runtime.lambda_events import LOCAL_REGION
+
+    provisioned = hub_process.provisioned
+    queues = [tap.tap_url for tap in provisioned.taps] + list(provisioned.work_queue_urls.values())
+    sqs = boto3.client("sqs", endpoint_url=hub_process.aws_endpoint, region_name=LOCAL_REGION)
+    names = [f"ApproximateNumberOfMessages{state}" for state in ("", "NotVisible", "Delayed")]
+    for url in queues:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if any(int(attributes.get(name, "0")) for name in names):
+            return True
+    return not (hub_process.hubspot.wait_until_delivered(0) and hub_process.salesforce.wait_until_delivered(0))
 
 
 def _events(session: requests.Session, hub: str, detail_type: str | None, since: int = 0) -> list[dict[str, Any]]:
@@ -150,7 +169,7 @@ def _percentile(samples: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def mql_latency_rows(leads: int = 200) -> list[tuple[str, str, str, str]]:
+def mql_latency_rows(leads: int = 100) -> list[tuple[str, str, str, str]]:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -176,7 +195,7 @@ def mql_latency_rows(leads: int = 200) -> list[tuple[str, str, str, str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument("--leads", type=int, default=100)
     parser.add_argument("--round", type=int, help=argparse.SUPPRESS)  # one round, as JSON (used internally)
     args = parser.parse_args()
     if args.round:
