@@ -1,8 +1,8 @@
 """`make bench`: speed and cost of the hub, each figure beside a baseline measured in the same run.
 
 - The webhook path (`webhook_path.py`): CPU per accepted delivery, whole handler, against a minimal
-  verify + PutEvents handler in the same process; AWS calls per delivery; cold import against that handler;
-  cost per million deliveries at list price.
+  verify + PutEvents handler in the same process, and its one write made alone (the floor); AWS calls per
+  delivery; cold import against that handler; cost per million deliveries at list price.
 - Cold start of every other function: import time (its own environment only, its boto3 clients included)
   against `import boto3` alone.
 - Scoring throughput (`scoring.py`), routing decisions (`routing.py`), spend recording, write units per line

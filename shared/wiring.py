@@ -9,7 +9,7 @@ Every client comes from boto3's default session, so botocore loads its endpoint 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -68,14 +68,18 @@ def webhook_ingest(environment: FunctionEnvironment, vendors: Mapping[str, Vendo
 
 
 def delivery_ledger(environment: FunctionEnvironment) -> DynamoDbDeliveryLedger:
-    from botocore.config import Config
-
     from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
+
+    client = delivery_ledger_client()
+    return DynamoDbDeliveryLedger(client, environment.table(WEBHOOK_DELIVERIES.name), WallClock().now)
+
+
+def delivery_ledger_client() -> Any:
+    from botocore.config import Config
 
     # The ledger builds its requests itself, always well formed; botocore's client-side check of every
     # attribute of every item was a sixth of the receiver's CPU, and DynamoDB checks them anyway.
-    client = boto3.client("dynamodb", config=Config(parameter_validation=False))
-    return DynamoDbDeliveryLedger(client, environment.table(WEBHOOK_DELIVERIES.name), WallClock().now)
+    return boto3.client("dynamodb", config=Config(parameter_validation=False))
 
 
 def outbox_publisher(environment: FunctionEnvironment) -> OutboxPublisher:
