@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.ports import free_port  # noqa: E402
+
 DEFAULT_DELIVERIES = 10_000
 DEFAULT_CONCURRENCY = 20
 MEMORY_GOAL_RATIO = 2.0
@@ -46,12 +47,6 @@ WARMUP_DELIVERIES = 50  # every code path imported and every client created befo
 BUS_DRAIN_SECONDS = 120  # after the last answer, every accepted event must be on the bus within this
 SETTLE_SECONDS = 3.0  # the bus quiet this long before memory is read "after"
 EVENT_TYPE = "payment.succeeded"  # what Stripe's invoice.paid becomes
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:
@@ -65,7 +60,7 @@ def rss_kib(pid: int) -> int:
 def start_hub(errors: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`python -m local_runtime` (what `make run` runs) on free ports, its stderr going to `errors`; it writes
     no state file, so a developer's running hub stays the one the examples find."""
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "HUB_PORT": str(port),
         "HUB_AWS_PORT": "0",

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.burst import ROOT, _free_port, start_hub, stop_hub
+from benchmarks.burst import ROOT, start_hub, stop_hub
+from benchmarks.ports import free_port
 
 WARM_SECONDS = 10.0  # after /healthz answers: every poller started and past its first round
 GOAL_SHARE = 0.10  # of one core
@@ -38,7 +39,7 @@ def share_at_rest(pid: int, seconds: float) -> float:
 
 
 def hub_at_rest_rows(seconds: float = 20.0) -> list[tuple[str, str, str, str]]:
-    port = _free_port()
+    port = free_port()
     moto = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-p", str(port)],
         cwd=ROOT,

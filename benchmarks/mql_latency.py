@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,14 +30,10 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.ports import free_port  # noqa: E402
+
 WRITE_KEY = "local-write-key-dev-only"
 SEED_SECONDS = 300  # the whole seeding must be processed within this
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _message(kind: str, user: str, at: datetime, **fields: Any) -> dict[str, Any]:
@@ -93,7 +88,7 @@ def measure(leads: int, per_round: int = 20) -> tuple[list[float], list[float]]:
 def _round(leads: int) -> tuple[list[float], list[float]]:
     from local_runtime.hub import LocalHub
 
-    hub_process = LocalHub(port=_free_port(), aws_port=_free_port())
+    hub_process = LocalHub(port=free_port(), aws_port=free_port())
     hub_process.start()
     hub = hub_process.url
     session = requests.Session()
