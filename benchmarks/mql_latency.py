@@ -21,9 +21,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -31,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ports import free_port  # noqa: E402
+
+if TYPE_CHECKING:
+    from local_runtime.hub import LocalHub
 
 WRITE_KEY = "local-write-key-dev-only"
 SEED_SECONDS = 300  # the whole seeding must be processed within this
@@ -120,15 +124,16 @@ def _round(leads: int) -> tuple[list[float], list[float]]:
         hub_process.stop()
 
 
-def _wait_until_quiet(session: requests.Session, hub: str, hub_process: Any) -> None:
+def _wait_until_quiet(session: requests.Session, hub: str, hub_process: LocalHub) -> None:
     """Until every seeded message has been processed: nothing waits in the hub's queues (nor is being handled
     or delayed there, as the CRM sync delays a batch to fill a call), the CRMs have no webhook left to send,
     and the bus has taken no new event for a second. A quiet bus alone was not enough: the CRM sync's writes
     and the webhooks they bring back kept the lead processor busy for minutes after the bus had paused."""
+    busy = _busy_check(hub_process)
     deadline, seen, quiet_since = time.monotonic() + SEED_SECONDS, -1, time.monotonic()
     while time.monotonic() < deadline:
         count = len(_events(session, hub, None))
-        if count != seen or _busy(hub_process):
+        if count != seen or busy():
             seen, quiet_since = count, time.monotonic()
         elif time.monotonic() - quiet_since > 1.0:
             return
@@ -136,20 +141,27 @@ def _wait_until_quiet(session: requests.Session, hub: str, hub_process: Any) -> 
     raise RuntimeError("the hub was still busy with the seeded events")
 
 
-def _busy(hub_process: Any) -> bool:
+def _busy_check(hub_process: LocalHub) -> Callable[[], bool]:
+    """Whether the hub still has work: a message in one of its queues (waiting, being handled or delayed) or a
+    CRM webhook not sent yet."""
     import boto3
 
     from local_runtime.lambda_events import LOCAL_REGION
 
     provisioned = hub_process.provisioned
+    assert provisioned is not None, "the hub is started"
     queues = [tap.tap_url for tap in provisioned.taps] + list(provisioned.work_queue_urls.values())
     sqs = boto3.client("sqs", endpoint_url=hub_process.aws_endpoint, region_name=LOCAL_REGION)
     names = [f"ApproximateNumberOfMessages{state}" for state in ("", "NotVisible", "Delayed")]
-    for url in queues:
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-        if any(int(attributes.get(name, "0")) for name in names):
-            return True
-    return not (hub_process.hubspot.wait_until_delivered(0) and hub_process.salesforce.wait_until_delivered(0))
+
+    def busy() -> bool:
+        for url in queues:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            if any(int(attributes.get(name, "0")) for name in names):
+                return True
+        return not (hub_process.hubspot.wait_until_delivered(0) and hub_process.salesforce.wait_until_delivered(0))
+
+    return busy
 
 
 def _events(session: requests.Session, hub: str, detail_type: str | None, since: int = 0) -> list[dict[str, Any]]:
