@@ -27,7 +27,8 @@ from shared.leads.api_models import (
 )
 from shared.leads.identity import normalize_email
 from shared.leads.model import Stage
-from shared.leads.service import CannotUnmerge, LeadNotFound
+from shared.leads.resolution import LeadNotFound
+from shared.leads.service import CannotUnmerge
 from shared.leads.simulation import LeadComparison, simulate
 from shared.observability import logger, metrics, traced
 from shared.scoring.model import parse_model

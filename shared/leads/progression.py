@@ -1,0 +1,189 @@
+"""What a contact's log scores, and where that score takes it: the score change, the lifecycle stages it moves
+through (MQL among them) and the handoff it asks sales for, each recorded in the change with its lead event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from shared.events.canonical import CanonicalEvent
+from shared.events.lead_events import LeadEventType
+from shared.leads.consent import ConsentTimeline
+from shared.leads.consent_policy import ConsentPolicy
+from shared.leads.contact_events import lead_event
+from shared.leads.lifecycle import next_stages
+from shared.leads.model import ConsentRecord, Contact, EngagementRecord, ScoreChange, Stage, Transition
+from shared.leads.ports import ChangeSet, LeadRepository
+from shared.leads.scoring_inputs import scoring_engagement, scoring_profile, snapshot
+from shared.scoring.engine import Engagement, Profile, score
+from shared.scoring.model import ScoringModel
+from shared.scoring.results import Score
+
+_HANDOFF_STAGES = {Stage.LEAD, Stage.MQL}
+
+
+class LeadProgression:
+    def __init__(self, repository: LeadRepository, consent: ConsentPolicy, now: Callable[[], datetime]) -> None:
+        self._repo = repository
+        self._consent = consent
+        self._now = now
+
+    def inputs(
+        self,
+        contact: Contact,
+        pending: Sequence[EngagementRecord] = (),
+        as_of: datetime | None = None,
+        pending_consents: Sequence[ConsentRecord] = (),
+        consent: ConsentTimeline | None = None,
+    ) -> tuple[Profile, list[Engagement]]:
+        """What scoring reads as of `as_of` (default now): the profile (with its account's firmographics, and
+        whether nurture is withheld) and the engagement log (each tracked engagement the person's consent
+        withholds marked so), with the engagements and consent changes this change is about to log."""
+        moment = as_of or self._now()
+        ids = [contact.contact_id, *contact.members]
+        records = [*self._repo.engagements(ids), *(record for record in pending if record.contact_id in ids)]
+        consent = consent or self.consent_of(contact, pending_consents)
+        account = self._repo.account(contact.account_id) if contact.account_id else None
+        profile = replace(scoring_profile(contact, account), nurture_withheld=consent.nurture_withheld(moment))
+        return profile, [scoring_engagement(record, consent.withheld_reason(record, moment)) for record in records]
+
+    def consent_of(self, contact: Contact, pending: Sequence[ConsentRecord] = ()) -> ConsentTimeline:
+        """The contact's consent: its own log and its merged contacts', with the changes this change will log."""
+        ids = [contact.contact_id, *contact.members]
+        records = [*self._repo.consents(ids), *(record for record in pending if record.contact_id in ids)]
+        return ConsentTimeline(self._consent, records)
+
+    def score(
+        self,
+        contact: Contact,
+        model: ScoringModel,
+        as_of: datetime,
+        pending: Sequence[EngagementRecord] = (),
+        pending_consents: Sequence[ConsentRecord] = (),
+    ) -> Score:
+        profile, engagements = self.inputs(contact, pending, as_of, pending_consents)
+        return score(model, profile, engagements, as_of)  # compiled once per model, then cached
+
+    def rescore(
+        self,
+        contact: Contact,
+        change: ChangeSet,
+        model: ScoringModel,
+        cause: str,
+        cause_event: CanonicalEvent | None,
+        cause_key: str | None = None,
+    ) -> None:
+        """`cause_key`: what tells this change's lead events apart when no event caused it (default: `cause`)."""
+        now = self._now()
+        result = self.score(contact, model, now, change.engagements, change.consents)
+        previous = contact.score
+        contact.score = snapshot(result)
+        contact.updated_at = now
+        cause_id = cause_event.event_id if cause_event else None
+        if previous is None or previous.total != contact.score.total:
+            change.entries.append(
+                ScoreChange(
+                    contact.contact_id,
+                    now,
+                    previous.total if previous else None,
+                    contact.score.total,
+                    contact.score.fit,
+                    contact.score.engagement,
+                    cause,
+                )
+            )
+            change.events.append(
+                lead_event(
+                    contact,
+                    LeadEventType.SCORE_CHANGED,
+                    f"{cause_id or cause_key or cause}:{result.total_hundredths}",
+                    now,
+                    reason=cause,
+                    previous_score=previous.total if previous else None,
+                    cause_event_id=cause_id,
+                )
+            )
+        self.move(contact, change, result, cause_event, now)
+        self._request_handoff(contact, change, result, cause_id, now)
+        change.contacts[contact.contact_id] = contact
+
+    def move(
+        self,
+        contact: Contact,
+        change: ChangeSet,
+        result: Score,
+        cause_event: CanonicalEvent | None,
+        now: datetime,
+        accepted_by_sales: str | None = None,
+    ) -> None:
+        cause_id = cause_event.event_id if cause_event else accepted_by_sales
+        moves = next_stages(
+            contact.stage,
+            identified=contact.is_identified,
+            mql=result.mql,
+            event_type=cause_event.event_type.value
+            if cause_event
+            else "handoff.accepted"
+            if accepted_by_sales
+            else None,
+            event_data=cause_event.data if cause_event else None,
+        )
+        # The history says when the person did what moved them (a late or backfilled event keeps its own time:
+        # attribution's lead-creation touch and stage velocity read it), never before the stage they leave was
+        # entered, so stages stay in order; lead_since runs from when the hub learned it (the nurture handoff
+        # counts from then).
+        happened = min(now, cause_event.occurred_at) if cause_event else now
+        if contact.stage_entered_at is not None:
+            happened = max(happened, contact.stage_entered_at)
+        for move in moves:
+            change.entries.append(Transition(contact.contact_id, happened, contact.stage, move.to, move.cause))
+            previous_stage = contact.stage
+            contact.stage, contact.stage_entered_at = move.to, happened
+            if move.to is Stage.LEAD:
+                contact.lead_since = now
+            change.events.append(
+                lead_event(
+                    contact,
+                    LeadEventType.STAGE_CHANGED,
+                    move.to.value,
+                    now,
+                    reason=move.cause,
+                    previous_stage=previous_stage.value,
+                    cause_event_id=cause_id,
+                )
+            )
+            if move.to is Stage.MQL:
+                change.events.append(
+                    lead_event(
+                        contact,
+                        LeadEventType.MQL_REACHED,
+                        "mql",
+                        now,
+                        reason=move.cause,
+                        cause_event_id=cause_id,
+                    )
+                )
+
+    def _request_handoff(
+        self, contact: Contact, change: ChangeSet, result: Score, cause_id: str | None, now: datetime
+    ) -> None:
+        """Sales are handed identified people only: a trigger on someone without an email waits (it is in the
+        log) and fires when they identify, if it is still within the model's lookback."""
+        if contact.stage not in _HANDOFF_STAGES or contact.merged_into is not None or not contact.email:
+            return
+        for trigger in result.handoff:
+            if trigger.level not in contact.handoffs:
+                contact.handoffs[trigger.level] = now
+                change.events.append(
+                    lead_event(
+                        contact,
+                        LeadEventType.HANDOFF_REQUESTED,
+                        trigger.level,
+                        now,
+                        priority=trigger.level,
+                        reason=trigger.reason,
+                        cause_event_id=trigger.event_id or cause_id,
+                    )
+                )
+                return  # the most urgent new trigger; sales need one request, not three
