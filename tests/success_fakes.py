@@ -11,10 +11,10 @@ kept once per feature and key, a launch and a campaign once per id, a repeat ans
 (nothing written); feedback is listed by feature (its sort key's escaped prefix, as the adapter queries), then
 in the order received. Safe to share between threads.
 
-It holds the adapter's items (`shared.adapters.dynamodb_success`: built and read by the same functions), so
-both refuse exactly the same writes (a naive datetime, values JSON cannot hold: ValueError; an item or key
-over DynamoDB's limits: TooLargeToStore) and give back exactly the same (values through JSON, datetimes in
-UTC).
+It holds the adapter's items and pages them as it does (`shared.adapters.dynamodb_success_items` and
+`dynamodb_success_pages`: built and read by the same functions), so both refuse exactly the same writes (a naive
+datetime, values JSON cannot hold: ValueError; an item or key over DynamoDB's limits: TooLargeToStore) and give
+back exactly the same (values through JSON, datetimes in UTC).
 """
 
 from __future__ import annotations
@@ -26,15 +26,10 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.dynamodb_attribution_items import stale_version
-from shared.adapters.dynamodb_success import (
-    account_page,
+from shared.adapters.dynamodb_success_items import (
     campaign_from,
     campaign_item,
-    check_limit,
     check_status,
-    decode_account_cursor,
-    decode_cursor,
-    decode_status_cursor,
     due_until,
     feedback_from,
     feedback_item,
@@ -46,7 +41,6 @@ from shared.adapters.dynamodb_success import (
     intervention_item,
     launch_from,
     launch_item,
-    listed_status,
     marker_item,
     open_marker_item,
     shard_of,
@@ -54,10 +48,18 @@ from shared.adapters.dynamodb_success import (
     signal_item,
     signal_sk,
     signals_range,
+    unmarked,
+)
+from shared.adapters.dynamodb_success_pages import (
+    account_page,
+    check_limit,
+    decode_account_cursor,
+    decode_cursor,
+    decode_status_cursor,
+    listed_status,
     status_page,
     status_position,
     tenant_page,
-    unmarked,
 )
 from shared.success.campaigns import CsCampaign
 from shared.success.feedback import Feedback

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb_success import WRITE_ATTEMPTS, DynamoDbHealthStore, WriteConflict, shard_of
+from shared.adapters.dynamodb_success import WRITE_ATTEMPTS, DynamoDbHealthStore, WriteConflict
+from shared.adapters.dynamodb_success_items import shard_of
 from shared.catalog.success import TENANT_SHARDS
 from shared.errors import InvalidInput
 from shared.leads.ports import TooLargeToStore
