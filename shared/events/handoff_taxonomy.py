@@ -1,5 +1,5 @@
 """What each handoff event type means, and an example of it: prose for the schema registry and
-`docs/events.md`. `shared/handoffs/service.py` is the authority on what is published when."""
+`docs/events.md`. `shared/handoffs/transition_events.py` is the authority on what is published when."""
 
 from __future__ import annotations
 

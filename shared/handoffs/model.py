@@ -123,6 +123,9 @@ class RoutingDecision:
     explanation: str = ""
 
 
+HUB = "hub"  # the actor of the transitions no person makes: routing, queues, timers, the lead's progress
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One transition of a handoff: when, to what, by whom (`hub`, a rep id, a token's username) and why."""

@@ -1,5 +1,5 @@
-"""What the handoff domain needs from storage, the clock of timers and the notification channels. The
-DynamoDB / Scheduler / Slack / SES adapters and the in-memory fakes both honour it."""
+"""What the handoff domain needs from storage, the lead directory, the clock of timers and the notification
+channels. The DynamoDB / Scheduler / Slack / SES adapters and the in-memory fakes both honour it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from shared.handoffs.model import Handoff, HandoffStatus, Priority, RepLoad
+from shared.handoffs.model import Handoff, HandoffStatus, LeadFacts, Priority, RepLoad
 
 if TYPE_CHECKING:
     from shared.handoffs.notifications import EmailMessage, SlackMessage
@@ -97,6 +97,16 @@ class HandoffRepository(Protocol):
 
     def requested_between(self, start: datetime, end: datetime) -> Iterator[Handoff]:
         """Every handoff requested in [start, end), for speed-to-lead metrics."""
+        ...
+
+
+class LeadDirectory(Protocol):
+    def facts(self, lead_id: str) -> LeadFacts | None:
+        """What routing reads about the lead and its account; None when the hub does not know the lead."""
+        ...
+
+    def account_facts(self, account_id: str) -> LeadFacts | None:
+        """What routing reads about an account (its firmographics and owner); None when the hub does not know it."""
         ...
 
 

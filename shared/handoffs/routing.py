@@ -19,7 +19,7 @@ the next handoff with the loads updated.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -148,6 +148,9 @@ class Router:
                 "takes priority and standard handoffs, not immediate ones"
             )
         return True, "working"
+
+
+RouterSource = Callable[[], Router]
 
 
 def compile_routing(config: RoutingConfig) -> Router:

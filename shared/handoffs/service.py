@@ -2,6 +2,10 @@
 queue), an assignee accepts or rejects it, a deadline passes and the hub reassigns or escalates, and reps'
 availability changes at run time.
 
+Who a handoff goes to, and what that makes of it, is `shared.handoffs.assignment`'s to say; what the other steps
+write into its record, `shared.handoffs.transitions`'; publishing a stored transition's events and setting its
+timers, `shared.handoffs.announcements`'. This module decides which step to take, and commits it.
+
 Every transition is one atomic commit (the handoff at the version it was read, the lead's one-open-handoff
 lock, the reps' loads at the versions read and within capacity); a commit that loses a race is decided again
 from fresh reads. Events are published after the commit, derived from the stored transition (deterministic
@@ -12,12 +16,14 @@ sets the same timers again (their names are deterministic too).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
+from shared.handoffs.announcements import HandoffAnnouncer
+from shared.handoffs.assignment import HandoffAssigner
 from shared.handoffs.customer_handoffs import (
     ConflictingHandoff,
     CustomerHandoffRequest,
@@ -27,34 +33,25 @@ from shared.handoffs.customer_handoffs import (
 )
 from shared.handoffs.expansion_handoffs import SOURCE as EXPANSION_SOURCE
 from shared.handoffs.expansion_handoffs import ExpansionSignal, expansion_subject
-from shared.handoffs.gates import GateDecision, gate
-from shared.handoffs.model import (
-    Handoff,
-    HandoffKind,
-    HandoffStatus,
-    HistoryEntry,
-    LeadFacts,
-    Priority,
-    RepLoad,
-    RoutingDecision,
-)
+from shared.handoffs.gates import GateDecision, GateOutcome, gate
+from shared.handoffs.model import HUB, Handoff, HandoffKind, HandoffStatus, LeadFacts, Priority, RepLoad
 from shared.handoffs.ports import (
     HandoffChange,
     HandoffConflict,
     HandoffRepository,
+    LeadDirectory,
     LeadLock,
-    RepDelta,
-    Timer,
     TimerKind,
     TimerScheduler,
 )
-from shared.handoffs.routing import Router, route
-from shared.handoffs.sla import accept_due, first_touch_due, reminder_times, should_escalate
+from shared.handoffs.rep_loads import released
+from shared.handoffs.routing import Router, RouterSource
+from shared.handoffs.sla import accept_due
 from shared.handoffs.success_plans import SuccessPlanTemplate, load_success_plan
+from shared.handoffs.transitions import accepted, priority_raised, reminded, requested, transitioned
 from shared.webhooks.ports import EventPublisher
 
 MAX_ATTEMPTS = 8
-HUB = "hub"
 _HANDOFF_IDS = uuid.UUID("2f8d6c4e-1a3b-4c5d-9e7f-0a1b2c3d4e5f")
 
 
@@ -74,16 +71,6 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class LeadDirectory(Protocol):
-    def facts(self, lead_id: str) -> LeadFacts | None:
-        """What routing reads about the lead and its account; None when the hub does not know the lead."""
-        ...
-
-    def account_facts(self, account_id: str) -> LeadFacts | None:
-        """What routing reads about an account (its firmographics and owner); None when the hub does not know it."""
-        ...
-
-
 @dataclass(frozen=True)
 class Actor:
     """Who acts through the API or Slack: a rep id when the caller is one of the routing file's reps, the
@@ -101,9 +88,6 @@ class Outcome:
     note: str = ""
 
 
-RouterSource = Callable[[], Router]
-
-
 class HandoffService:
     def __init__(
         self,
@@ -118,10 +102,10 @@ class HandoffService:
         self.repository = repository
         self._router = router
         self._leads = leads
-        self._publisher = publisher
-        self._timers = timers
         self._clock = clock
         self._success_plan = success_plan
+        self._assigner = HandoffAssigner(repository, router, leads, clock.now)
+        self._announcer = HandoffAnnouncer(repository, publisher, timers, router)
 
     @property
     def router(self) -> Router:
@@ -152,42 +136,33 @@ class HandoffService:
         return self._retrying(lambda: self._open(handoff_id, facts, reason, cause_event_id, decision))
 
     def _open(
-        self, handoff_id: str, facts: LeadFacts, reason: str, cause_event_id: str | None, decision: GateOutcomeLike
+        self, handoff_id: str, facts: LeadFacts, reason: str, cause_event_id: str | None, decision: GateOutcome
     ) -> Outcome:
         open_id = self.repository.open_handoff_of(facts.lead_id)
         if open_id is not None:
             return self._raise_priority(open_id, facts.priority, reason, cause_event_id)
-        now = self._clock.now()
-        requested = Handoff(
-            handoff_id=handoff_id,
-            lead_id=facts.lead_id,
-            kind=facts.kind,
-            priority=facts.priority,
-            status=HandoffStatus.REQUESTED,
-            team="",
-            requested_at=now,
+        new = requested(
+            handoff_id,
+            facts.lead_id,
+            facts.kind,
+            facts.priority,
+            at=self._clock.now(),
+            by=HUB,
+            why=reason,
             cause_event_id=cause_event_id,
-            history=(HistoryEntry(now, HandoffStatus.REQUESTED, HUB, reason),),
         )
         if decision.outcome == GateDecision.QUALIFY:
-            queued = self._queued(requested, self.router.config.gates.qualification_queue, "", None, decision.reason)
-            return self._commit(HandoffChange(replace(queued, version=1), LeadLock.CLAIM))
-        return self._assign_new(requested, facts, reason)
+            qualification = self.router.config.gates.qualification_queue
+            waiting = self._assigner.queue(new, qualification, "", None, decision.reason)
+            return self._commit(HandoffChange(replace(waiting, version=1), LeadLock.CLAIM))
+        return self._assign_new(new, facts, reason)
 
     def _raise_priority(self, handoff_id: str, priority: Priority, reason: str, cause: str | None) -> Outcome:
-        current = self._flushed(self._must(handoff_id))
+        current = self._announcer.flushed(self._must(handoff_id))
         if priority.rank >= current.priority.rank:
             return Outcome(current, note=f"the lead already has open handoff {handoff_id} at {current.priority}")
         now = self._clock.now()
-        entry = HistoryEntry(
-            now,
-            current.status,
-            HUB,
-            f"priority raised to {priority.value}: {reason}",
-            current.rep_id,
-            HandoffEventType.PRIORITY_RAISED.value,
-        )
-        raised = replace(current, priority=priority, history=(*current.history, entry), version=current.version + 1)
+        raised = replace(priority_raised(current, priority, reason, now), version=current.version + 1)
         if raised.status is HandoffStatus.ASSIGNED and raised.rep_id and raised.assigned_at:
             rep = self.router.rep(raised.rep_id)
             raised = replace(raised, sla_due_at=accept_due(self.router.config, priority, rep, now))
@@ -231,20 +206,19 @@ class HandoffService:
                 )
             now = self._clock.now()
             facts = routing_facts(request.subject, request.customer_id, request.record())
-            requested = Handoff(
-                handoff_id=handoff_id,
-                lead_id=request.subject,
-                kind=HandoffKind.CUSTOMER,
-                priority=Priority.STANDARD,
-                status=HandoffStatus.REQUESTED,
-                team="",
-                requested_at=now,
+            new = requested(
+                handoff_id,
+                request.subject,
+                HandoffKind.CUSTOMER,
+                Priority.STANDARD,
+                at=now,
+                by=actor,
+                why=f"deal {request.deal_id} won",
                 cause_event_id=cause_event_id,
                 customer_id=request.customer_id,
                 details=details_of(request, self._success_plan(), now),
-                history=(HistoryEntry(now, HandoffStatus.REQUESTED, actor, f"deal {request.deal_id} won"),),
             )
-            return self._assign_new(requested, facts)
+            return self._assign_new(new, facts)
 
         return self._retrying(attempt)
 
@@ -274,20 +248,19 @@ class HandoffService:
                 kind=HandoffKind.EXPANSION,
                 product_interest=signal.suggestions or facts.product_interest,
             )
-            requested = Handoff(
-                handoff_id=handoff_id,
-                lead_id=signal.subject,
-                kind=HandoffKind.EXPANSION,
-                priority=Priority.STANDARD,
-                status=HandoffStatus.REQUESTED,
-                team="",
-                requested_at=now,
+            new = requested(
+                handoff_id,
+                signal.subject,
+                HandoffKind.EXPANSION,
+                Priority.STANDARD,
+                at=now,
+                by=EXPANSION_SOURCE,
+                why=signal.why,
                 cause_event_id=signal.event_id,
                 customer_id=signal.account_id,
                 details=signal.details(),
-                history=(HistoryEntry(now, HandoffStatus.REQUESTED, EXPANSION_SOURCE, signal.why),),
             )
-            return self._assign_new(requested, facts)
+            return self._assign_new(new, facts)
 
         return self._retrying(attempt)
 
@@ -304,26 +277,15 @@ class HandoffService:
 
     def accept(self, handoff_id: str, actor: Actor, cause_event_id: str | None = None) -> Outcome:
         def attempt() -> Outcome:
-            current = self._flushed(self._must(handoff_id))
+            current = self._announcer.flushed(self._must(handoff_id))
             self._check_actor(current, actor)
             if current.status is HandoffStatus.ACCEPTED:
                 return Outcome(current, note="already accepted")  # a second accept is idempotent
             if current.status is not HandoffStatus.ASSIGNED:
                 raise WrongState(f"handoff {handoff_id} is {current.status.value}, not assigned: it cannot be accepted")
-            now = self._clock.now()
-            entry = HistoryEntry(
-                now, HandoffStatus.ACCEPTED, actor.name, "accepted", current.rep_id, HandoffEventType.ACCEPTED.value
-            )
-            accepted = replace(
-                current,
-                status=HandoffStatus.ACCEPTED,
-                accepted_at=now,
-                sla_due_at=None,
-                history=(*current.history, entry),
-                version=current.version + 1,
-            )
-            outcome = self._commit(HandoffChange(accepted, onboarded=current.kind is HandoffKind.CUSTOMER))
-            self._timers.cancel(self._timers_of(current))
+            taken = replace(accepted(current, actor.name, self._clock.now()), version=current.version + 1)
+            outcome = self._commit(HandoffChange(taken, onboarded=current.kind is HandoffKind.CUSTOMER))
+            self._announcer.cancel_timers(current)
             return outcome
 
         return self._retrying(attempt)
@@ -333,19 +295,19 @@ class HandoffService:
         with `recycle` (not ready for sales), the lead goes back to marketing nurture and the handoff closes."""
 
         def attempt() -> Outcome:
-            current = self._flushed(self._must(handoff_id))
+            current = self._announcer.flushed(self._must(handoff_id))
             self._check_actor(current, actor)
             if current.status not in (HandoffStatus.ASSIGNED, HandoffStatus.ACCEPTED if recycle else None):
                 verb = "recycled" if recycle else "rejected"
                 raise WrongState(f"handoff {handoff_id} is {current.status.value}: it cannot be {verb}")
             now = self._clock.now()
             if recycle:
-                recycled = self._transition(current, HandoffStatus.RECYCLED, actor.name, f"recycled: {reason}", now)
+                recycled = transitioned(current, HandoffStatus.RECYCLED, actor.name, f"recycled: {reason}", now)
                 recycled = replace(recycled, sla_due_at=None, version=current.version + 1)
-                outcome = self._commit(HandoffChange(recycled, LeadLock.RELEASE, self._release(current, self._loads())))
-                self._timers.cancel(self._timers_of(current))
+                outcome = self._commit(HandoffChange(recycled, LeadLock.RELEASE, released(current, self._loads())))
+                self._announcer.cancel_timers(current)
                 return outcome
-            rejected = self._transition(current, HandoffStatus.REJECTED, actor.name, f"rejected: {reason}", now)
+            rejected = transitioned(current, HandoffStatus.REJECTED, actor.name, f"rejected: {reason}", now)
             return self._reassign(current, rejected, now, f"rejected by {current.rep_id}: {reason}", escalate=False)
 
         return self._retrying(attempt)
@@ -362,14 +324,14 @@ class HandoffService:
             open_id = self.repository.open_handoff_of(subject)
             if open_id is None:
                 return Outcome(None, note=f"{subject} has no open handoff")
-            current = self._flushed(self._must(open_id))
+            current = self._announcer.flushed(self._must(open_id))
             now = self._clock.now()
-            completed = self._transition(current, HandoffStatus.COMPLETED, HUB, cause, now)
+            completed = transitioned(current, HandoffStatus.COMPLETED, HUB, cause, now)
             completed = replace(completed, sla_due_at=None, version=current.version + 1)
-            release = self._release(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
+            release = released(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
             onboarded = current.kind is HandoffKind.CUSTOMER
             outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release, onboarded=onboarded))
-            self._timers.cancel(self._timers_of(current))
+            self._announcer.cancel_timers(current)
             return outcome
 
         return self._retrying(attempt)
@@ -392,20 +354,14 @@ class HandoffService:
 
     def _retry_queued(self, handoff_id: str) -> Outcome:
         def attempt() -> Outcome:
-            current = self._flushed(self._must(handoff_id))
+            current = self._announcer.flushed(self._must(handoff_id))
             if current.status is not HandoffStatus.QUEUED:
                 return Outcome(current, note="no longer queued")
-            now = self._clock.now()
-            facts = self._facts_of(current)
-            loads = self._loads()
-            decision = route(self.router, facts, loads, now, exclude=current.excluded_reps)
-            if decision.rep_id is None:
+            assigned = self._assigner.out_of_queue(current, self._clock.now())
+            if assigned is None:
                 return Outcome(current, note="still no eligible rep")
-            applied = self._apply(
-                current, decision, loads, now, HUB, f"left {current.queue}", HandoffEventType.ASSIGNED
-            )
             return self._commit(
-                HandoffChange(replace(applied.handoff, version=current.version + 1), None, applied.reps)
+                HandoffChange(replace(assigned.handoff, version=current.version + 1), None, assigned.reps)
             )
 
         return self._retrying(attempt)
@@ -418,22 +374,13 @@ class HandoffService:
 
         def attempt() -> Outcome:
             stored = self.repository.handoff(handoff_id)
-            current = self._flushed(stored) if stored is not None else None
+            current = self._announcer.flushed(stored) if stored is not None else None
             if current is None or current.status is not HandoffStatus.ASSIGNED or current.reassignments != assignment:
                 return Outcome(current, note="stale timer")
             now = self._clock.now()
             if kind is TimerKind.REMINDER:
-                entry = HistoryEntry(
-                    now,
-                    current.status,
-                    HUB,
-                    "reminder: not accepted yet",
-                    current.rep_id,
-                    HandoffEventType.REMINDED.value,
-                )
-                reminded = replace(current, history=(*current.history, entry), version=current.version + 1)
-                return self._commit(HandoffChange(reminded))
-            breached = self._transition(
+                return self._commit(HandoffChange(replace(reminded(current, now), version=current.version + 1)))
+            breached = transitioned(
                 current,
                 HandoffStatus.ASSIGNED,
                 HUB,
@@ -458,137 +405,17 @@ class HandoffService:
         return uuid.uuid5(_HANDOFF_IDS, f"{lead_id}:{cause}").hex
 
     def _reassign(self, current: Handoff, moved: Handoff, now: datetime, reason: str, *, escalate: bool) -> Outcome:
-        excluded = tuple(dict.fromkeys((*current.excluded_reps, *([current.rep_id] if current.rep_id else []))))
-        moved = replace(moved, excluded_reps=excluded, reassignments=current.reassignments + 1)
-        loads = self._loads()
-        release = self._release(current, loads)
-        if escalate and should_escalate(self.router.config, moved.reassignments):
-            manager = self.router.manager_of(current.team)
-            decision = RoutingDecision(
-                current.rule_id, current.team, "escalation", manager.rep_id, None, (), f"escalated to {manager.name}"
-            )
-            event = HandoffEventType.ESCALATED
-        else:
-            facts = self._facts_of(current)
-            decision = route(self.router, facts, _after(loads, release), now, exclude=excluded)
-            event = HandoffEventType.ASSIGNED
-        applied = self._apply(moved, decision, _after(loads, release), now, HUB, reason, event)
-        reps = _merge(release, applied.reps)
-        outcome = self._commit(HandoffChange(replace(applied.handoff, version=current.version + 1), None, reps))
-        self._timers.cancel(self._timers_of(current))
+        reassigned = self._assigner.again(current, moved, now, reason, escalate=escalate)
+        version = current.version + 1
+        outcome = self._commit(HandoffChange(replace(reassigned.handoff, version=version), None, reassigned.reps))
+        self._announcer.cancel_timers(current)
         return outcome
 
-    def _assign_new(self, requested: Handoff, facts: LeadFacts, reason: str = "") -> Outcome:
+    def _assign_new(self, new: Handoff, facts: LeadFacts, reason: str = "") -> Outcome:
         """A new handoff routed and assigned (or queued in the team's fallback), stored with its subject's
         one-open-handoff lock and the rep's load in one commit."""
-        now, loads = requested.requested_at, self._loads()
-        routed = route(self.router, facts, loads, now)
-        assigned = self._apply(requested, routed, loads, now, HUB, reason, HandoffEventType.ASSIGNED)
+        assigned = self._assigner.first(new, facts, reason)
         return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
-
-    def _facts_of(self, handoff: Handoff) -> LeadFacts:
-        """What routing reads to route the handoff again: a customer's from its request, as first routed; an
-        account's or a lead's as they are now (blank when the hub no longer knows them)."""
-        facts: LeadFacts | None
-        if handoff.kind is HandoffKind.CUSTOMER and handoff.customer_id is not None:
-            facts = routing_facts(handoff.lead_id, handoff.customer_id, handoff.details.get("request", {}))
-        elif handoff.kind is HandoffKind.EXPANSION and handoff.customer_id is not None:
-            facts = self._leads.account_facts(handoff.customer_id)
-        else:
-            facts = self._leads.facts(handoff.lead_id)
-        facts = facts or LeadFacts(lead_id=handoff.lead_id)
-        return replace(facts, lead_id=handoff.lead_id, priority=handoff.priority, kind=handoff.kind)
-
-    @dataclass(frozen=True)
-    class _Applied:
-        handoff: Handoff
-        reps: tuple[RepDelta, ...]
-
-    def _apply(
-        self,
-        handoff: Handoff,
-        decision: RoutingDecision,
-        loads: dict[str, RepLoad],
-        now: datetime,
-        actor: str,
-        reason: str,
-        event: HandoffEventType,
-    ) -> HandoffService._Applied:
-        if decision.rep_id is None:
-            queued = self._queued(handoff, decision.queue or "unrouted", decision.team, decision, decision.explanation)
-            return self._Applied(queued, ())
-        rep = self.router.rep(decision.rep_id)
-        load = loads.get(rep.rep_id, RepLoad(rep.rep_id))
-        capacity = None if event is HandoffEventType.ESCALATED else self.router.capacity_of(rep, load)
-        entry = HistoryEntry(
-            now,
-            HandoffStatus.ASSIGNED,
-            actor,
-            f"{reason}; {decision.explanation}" if reason else decision.explanation,
-            rep.rep_id,
-            event.value,
-            handoff.rep_id,
-        )
-        details = handoff.details
-        if handoff.kind is HandoffKind.LEAD:  # seed 004: the first follow-up task, due by the first-touch SLA
-            due = first_touch_due(self.router.config, handoff.priority, rep, now)
-            task = {"title": f"First touch: {handoff.lead_id}", "owner": rep.rep_id, "due_at": due.isoformat()}
-            details = {**details, "follow_up_task": task}
-        assigned = replace(
-            handoff,
-            details=details,
-            status=HandoffStatus.ASSIGNED,
-            rep_id=rep.rep_id,
-            team=decision.team,
-            queue=None,
-            rule_id=decision.rule_id,
-            strategy=decision.strategy,
-            assigned_at=now,
-            sla_due_at=accept_due(self.router.config, handoff.priority, rep, now),
-            skips=decision.skips,
-            history=(*handoff.history, entry),
-        )
-        delta = RepDelta(rep.rep_id, load.version, open_delta=1, assignment_delta=1, capacity=capacity)
-        return self._Applied(assigned, (delta,))
-
-    def _queued(
-        self, handoff: Handoff, queue: str, team: str, decision: RoutingDecision | None, reason: str
-    ) -> Handoff:
-        now = self._clock.now()
-        entry = HistoryEntry(
-            now, HandoffStatus.QUEUED, HUB, reason, None, HandoffEventType.QUEUED.value, handoff.rep_id
-        )
-        return replace(
-            handoff,
-            status=HandoffStatus.QUEUED,
-            rep_id=None,
-            queue=queue,
-            team=team or handoff.team,
-            rule_id=decision.rule_id if decision else None,
-            strategy=decision.strategy if decision else None,
-            sla_due_at=None,
-            skips=decision.skips if decision else (),
-            history=(*handoff.history, entry),
-        )
-
-    def _transition(
-        self,
-        current: Handoff,
-        status: HandoffStatus,
-        actor: str,
-        cause: str,
-        now: datetime,
-        event: HandoffEventType | None = None,
-    ) -> Handoff:
-        kind = event or HandoffEventType(f"handoff.{status.value}")
-        entry = HistoryEntry(now, status, actor, cause, current.rep_id, kind.value)
-        return replace(current, status=status, history=(*current.history, entry))
-
-    def _release(self, current: Handoff, loads: dict[str, RepLoad]) -> tuple[RepDelta, ...]:
-        if current.rep_id is None:
-            return ()
-        load = loads.get(current.rep_id, RepLoad(current.rep_id))
-        return (RepDelta(current.rep_id, load.version, open_delta=-1),)
 
     def _loads(self) -> dict[str, RepLoad]:
         return self.repository.rep_loads()
@@ -606,90 +433,13 @@ class HandoffService:
             f"only the assignee ({handoff.rep_id}) or a manager or admin may do this; you are {actor.name}"
         )
 
-    def _timers_of(self, handoff: Handoff) -> list[Timer]:
-        if handoff.status is not HandoffStatus.ASSIGNED or handoff.rep_id is None or handoff.assigned_at is None:
-            return []
-        rep = self.router.rep(handoff.rep_id)
-        timers = [
-            Timer(handoff.handoff_id, TimerKind.REMINDER, at, handoff.reassignments)
-            for at in reminder_times(self.router.config, handoff.priority, rep, handoff.assigned_at)
-        ]
-        if handoff.sla_due_at is not None:
-            timers.append(Timer(handoff.handoff_id, TimerKind.SLA_ACCEPT, handoff.sla_due_at, handoff.reassignments))
-        return timers
-
     def _commit(self, change: HandoffChange) -> Outcome:
         self.repository.commit(change)
         return self._announce(change.handoff)
 
-    def _flushed(self, handoff: Handoff) -> Handoff:
-        """The handoff with every stored transition announced (a crash or a bus failure after an earlier
-        commit left some unannounced): what a use case decides from."""
-        if handoff.announced >= len(handoff.history):
-            return handoff
-        outcome = self._announce(handoff)
-        assert outcome.handoff is not None
-        return outcome.handoff
-
     def _announce(self, handoff: Handoff, note: str = "") -> Outcome:
-        """Publishes the events of the transitions not announced yet and sets the timers of the handoff's state
-        (both idempotent), then records them as announced. Losing that last write to a concurrent change is
-        harmless: whoever changed it announces again, with the same event ids and timer names."""
-        events = self.events_of(handoff, since=handoff.announced)
-        if events:
-            failed = self._publisher.publish(events).failed
-            if failed:
-                raise RuntimeError(f"the bus refused {len(failed)} handoff event(s): {next(iter(failed.values()))}")
-        self._timers.set(self._timers_of(handoff))
-        if handoff.announced >= len(handoff.history):
-            return Outcome(handoff, tuple(events), note)
-        marked = replace(handoff, announced=len(handoff.history), version=handoff.version + 1)
-        try:
-            self.repository.commit(HandoffChange(marked))
-        except HandoffConflict:
-            return Outcome(handoff, tuple(events), note)
-        return Outcome(marked, tuple(events), note)
-
-    def events_of(self, handoff: Handoff, since: int = 0) -> list[HandoffEvent]:
-        """The events of the transitions from `since` on: each its own, and the nurture pause on a lead's first
-        assignment (seed 004: nurture pauses, the sales sequence starts)."""
-        events = []
-        for position in range(since, len(handoff.history)):
-            entry = handoff.history[position]
-            if entry.event is None:
-                continue
-            kind = HandoffEventType(entry.event)
-            events.append(self._event(handoff, kind, position, entry))
-            first_assignment = kind is HandoffEventType.ASSIGNED and entry.previous_rep_id is None
-            if first_assignment and handoff.kind is HandoffKind.LEAD:
-                events.append(self._event(handoff, HandoffEventType.NURTURE_PAUSED, position, entry))
-            if first_assignment and handoff.kind is HandoffKind.CUSTOMER:
-                for follower in (HandoffEventType.CUSTOMER_HANDOFF_COMPLETED, HandoffEventType.SUCCESS_PLAN_CREATED):
-                    events.append(self._event(handoff, follower, position, entry))
-        return events
-
-    def _event(self, handoff: Handoff, kind: HandoffEventType, position: int, entry: HistoryEntry) -> HandoffEvent:
-        return HandoffEvent(
-            event_id=HandoffEvent.id_for(handoff.handoff_id, kind, str(position)),
-            event_type=kind,
-            occurred_at=entry.at,
-            handoff_id=handoff.handoff_id,
-            kind=handoff.kind.value,
-            lead_id=handoff.lead_id,
-            customer_id=handoff.customer_id,
-            priority=handoff.priority.value,
-            status=entry.status.value,
-            rep_id=entry.rep_id,
-            previous_rep_id=entry.previous_rep_id,
-            team=handoff.team,
-            queue=handoff.queue,
-            rule_id=handoff.rule_id,
-            sla_due_at=handoff.sla_due_at,
-            reassignments=handoff.reassignments,
-            actor=entry.actor,
-            reason=entry.cause,
-            cause_event_id=handoff.cause_event_id,
-        )
+        announced = self._announcer.announce(handoff)
+        return Outcome(announced.handoff, announced.events, note)
 
     def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
         for _ in range(MAX_ATTEMPTS - 1):
@@ -698,41 +448,3 @@ class HandoffService:
             except HandoffConflict:
                 continue
         return attempt()
-
-
-class GateOutcomeLike(Protocol):
-    @property
-    def outcome(self) -> GateDecision: ...
-
-    @property
-    def reason(self) -> str: ...
-
-
-def _after(loads: dict[str, RepLoad], deltas: Sequence[RepDelta]) -> dict[str, RepLoad]:
-    """Loads as they will be once `deltas` commit (routing after a release sees the freed capacity)."""
-    moved = dict(loads)
-    for delta in deltas:
-        load = moved.get(delta.rep_id, RepLoad(delta.rep_id))
-        moved[delta.rep_id] = replace(
-            load,
-            open_handoffs=load.open_handoffs + delta.open_delta,
-            assignments=load.assignments + delta.assignment_delta,
-        )
-    return moved
-
-
-def _merge(first: Sequence[RepDelta], second: Sequence[RepDelta]) -> tuple[RepDelta, ...]:
-    """One delta per rep (a transaction may touch an item once): a reassignment back to the same rep nets out."""
-    merged: dict[str, RepDelta] = {}
-    for delta in (*first, *second):
-        if delta.rep_id in merged:
-            before = merged[delta.rep_id]
-            delta = RepDelta(
-                delta.rep_id,
-                before.expected_version,
-                before.open_delta + delta.open_delta,
-                before.assignment_delta + delta.assignment_delta,
-                delta.capacity if delta.capacity is not None else before.capacity,
-            )
-        merged[delta.rep_id] = delta
-    return tuple(merged.values())

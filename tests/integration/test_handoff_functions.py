@@ -248,7 +248,7 @@ def test_an_assignment_the_bus_refused_is_published_when_the_event_is_retried(
     # Given EventBridge refusing the router's next PutEvents
     events = boto3.client("events", region_name=REGION)
     publisher = EventBridgePublisher(events, hub.aws.bus_name, HANDOFF_EVENT_SOURCE)
-    monkeypatch.setattr(hub.router.service, "_publisher", publisher)
+    monkeypatch.setattr(hub.router.service._announcer, "_publisher", publisher)
     refuse_put_events(events, times=1)
     event = handoff_requested(hub.capture())
     # When the request is handled, fails on the bus (Lambda retries it), and is handled again

@@ -11,12 +11,14 @@ from decimal import Decimal
 import pytest
 
 from shared.events.handoff_events import HandoffEventType
+from shared.handoffs.assignment_timers import timers_of
 from shared.handoffs.expansion_handoffs import ExpansionSignal
 from shared.handoffs.model import HandoffKind, HandoffStatus, LeadFacts, Priority
 from shared.handoffs.ports import TimerKind
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import load_routing
 from shared.handoffs.service import Actor, HandoffService, NotAllowed, WrongState
+from shared.handoffs.transition_events import events_of
 from tests.fakes import FixedClock, RecordingPublisher
 from tests.handoff_fakes import InMemoryHandoffRepository, RecordingTimers
 
@@ -220,7 +222,7 @@ def test_event_ids_are_deterministic_per_transition(world: World) -> None:
     lead = world.lead("lead-9")
     handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-9").handoff
     assert handoff is not None
-    assert [e.event_id for e in world.service.events_of(handoff)] == [e.event_id for e in world.bus.published]
+    assert [e.event_id for e in events_of(handoff)] == [e.event_id for e in world.bus.published]
 
 
 def test_a_won_customer_goes_to_a_csm_with_a_plan_once_and_a_different_request_conflicts(world: World) -> None:
@@ -380,7 +382,7 @@ def test_an_account_without_an_owner_goes_to_an_ae_and_a_won_deal_completes_it(w
     assert done.handoff.status is HandoffStatus.COMPLETED
     assert done.handoff.history[-1].cause == "deal deal-7 won"
     assert world.published()[-1] == "handoff.completed"
-    assert set(world.timers.cancelled) >= {timer.name for timer in world.service._timers_of(handoff)}
+    assert set(world.timers.cancelled) >= {timer.name for timer in timers_of(handoff, world.service.router)}
     assert world.repository.open_handoff_of("expansion:acct-2") is None
     assert world.service.expansion_handoff(signal("acct-2", "sig-2")).handoff is not None
     # And a won deal of an account with no open expansion handoff changes nothing

@@ -1,0 +1,153 @@
+"""Who a handoff goes to, and what that makes of it: the rep the routing rules pick (or the team's manager on an
+escalation) with the handoff as assigned to them (its accept deadline, a lead's first follow-up task) and the
+loads it moves, or the queue it waits in when no rep is eligible. Nothing is stored here: the service commits
+the assignment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.events.handoff_events import HandoffEventType
+from shared.handoffs.customer_handoffs import routing_facts
+from shared.handoffs.model import (
+    HUB,
+    Handoff,
+    HandoffKind,
+    HandoffStatus,
+    HistoryEntry,
+    LeadFacts,
+    RepLoad,
+    RoutingDecision,
+)
+from shared.handoffs.ports import HandoffRepository, LeadDirectory, RepDelta
+from shared.handoffs.rep_loads import loads_after, merged, released
+from shared.handoffs.routing import Router, RouterSource, route
+from shared.handoffs.sla import accept_due, first_touch_due, should_escalate
+from shared.handoffs.transitions import queued
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The handoff as assigned (or queued), and the reps' load deltas its commit applies."""
+
+    handoff: Handoff
+    reps: tuple[RepDelta, ...]
+
+
+class HandoffAssigner:
+    def __init__(
+        self,
+        repository: HandoffRepository,
+        router: RouterSource,
+        leads: LeadDirectory,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._repository = repository
+        self._router = router
+        self._leads = leads
+        self._now = now
+
+    @property
+    def router(self) -> Router:
+        return self._router()
+
+    def first(self, requested: Handoff, facts: LeadFacts, reason: str = "") -> Assignment:
+        """A new handoff routed and assigned (or queued in the team's fallback)."""
+        now, loads = requested.requested_at, self._repository.rep_loads()
+        routed = route(self.router, facts, loads, now)
+        return self._assigned(requested, routed, loads, now, HUB, reason, HandoffEventType.ASSIGNED)
+
+    def again(self, current: Handoff, moved: Handoff, now: datetime, reason: str, *, escalate: bool) -> Assignment:
+        """The handoff taken from its assignee (`moved`: the transition that took it) to the next eligible rep,
+        never one it was taken from before; or, with `escalate` and past the escalation threshold, to the
+        team's manager. The assignee's open handoff is released in the same commit."""
+        excluded = tuple(dict.fromkeys((*current.excluded_reps, *([current.rep_id] if current.rep_id else []))))
+        moved = replace(moved, excluded_reps=excluded, reassignments=current.reassignments + 1)
+        loads = self._repository.rep_loads()
+        release = released(current, loads)
+        if escalate and should_escalate(self.router.config, moved.reassignments):
+            manager = self.router.manager_of(current.team)
+            decision = RoutingDecision(
+                current.rule_id, current.team, "escalation", manager.rep_id, None, (), f"escalated to {manager.name}"
+            )
+            event = HandoffEventType.ESCALATED
+        else:
+            facts = self._facts_of(current)
+            decision = route(self.router, facts, loads_after(loads, release), now, exclude=excluded)
+            event = HandoffEventType.ASSIGNED
+        assigned = self._assigned(moved, decision, loads_after(loads, release), now, HUB, reason, event)
+        return Assignment(assigned.handoff, merged(release, assigned.reps))
+
+    def out_of_queue(self, current: Handoff, now: datetime) -> Assignment | None:
+        """A queued handoff assigned to a rep who is eligible now; None while there is none."""
+        facts = self._facts_of(current)
+        loads = self._repository.rep_loads()
+        decision = route(self.router, facts, loads, now, exclude=current.excluded_reps)
+        if decision.rep_id is None:
+            return None
+        return self._assigned(current, decision, loads, now, HUB, f"left {current.queue}", HandoffEventType.ASSIGNED)
+
+    def queue(self, handoff: Handoff, queue: str, team: str, decision: RoutingDecision | None, reason: str) -> Handoff:
+        return queued(handoff, self._now(), queue, team, decision, reason)
+
+    def _facts_of(self, handoff: Handoff) -> LeadFacts:
+        """What routing reads to route the handoff again: a customer's from its request, as first routed; an
+        account's or a lead's as they are now (blank when the hub no longer knows them)."""
+        facts: LeadFacts | None
+        if handoff.kind is HandoffKind.CUSTOMER and handoff.customer_id is not None:
+            facts = routing_facts(handoff.lead_id, handoff.customer_id, handoff.details.get("request", {}))
+        elif handoff.kind is HandoffKind.EXPANSION and handoff.customer_id is not None:
+            facts = self._leads.account_facts(handoff.customer_id)
+        else:
+            facts = self._leads.facts(handoff.lead_id)
+        facts = facts or LeadFacts(lead_id=handoff.lead_id)
+        return replace(facts, lead_id=handoff.lead_id, priority=handoff.priority, kind=handoff.kind)
+
+    def _assigned(
+        self,
+        handoff: Handoff,
+        decision: RoutingDecision,
+        loads: dict[str, RepLoad],
+        now: datetime,
+        actor: str,
+        reason: str,
+        event: HandoffEventType,
+    ) -> Assignment:
+        if decision.rep_id is None:
+            waiting = self.queue(handoff, decision.queue or "unrouted", decision.team, decision, decision.explanation)
+            return Assignment(waiting, ())
+        rep = self.router.rep(decision.rep_id)
+        load = loads.get(rep.rep_id, RepLoad(rep.rep_id))
+        capacity = None if event is HandoffEventType.ESCALATED else self.router.capacity_of(rep, load)
+        entry = HistoryEntry(
+            now,
+            HandoffStatus.ASSIGNED,
+            actor,
+            f"{reason}; {decision.explanation}" if reason else decision.explanation,
+            rep.rep_id,
+            event.value,
+            handoff.rep_id,
+        )
+        details = handoff.details
+        if handoff.kind is HandoffKind.LEAD:  # seed 004: the first follow-up task, due by the first-touch SLA
+            due = first_touch_due(self.router.config, handoff.priority, rep, now)
+            task = {"title": f"First touch: {handoff.lead_id}", "owner": rep.rep_id, "due_at": due.isoformat()}
+            details = {**details, "follow_up_task": task}
+        assigned = replace(
+            handoff,
+            details=details,
+            status=HandoffStatus.ASSIGNED,
+            rep_id=rep.rep_id,
+            team=decision.team,
+            queue=None,
+            rule_id=decision.rule_id,
+            strategy=decision.strategy,
+            assigned_at=now,
+            sla_due_at=accept_due(self.router.config, handoff.priority, rep, now),
+            skips=decision.skips,
+            history=(*handoff.history, entry),
+        )
+        delta = RepDelta(rep.rep_id, load.version, open_delta=1, assignment_delta=1, capacity=capacity)
+        return Assignment(assigned, (delta,))

@@ -1,0 +1,50 @@
+"""The handoff events a handoff's stored transitions publish, with ids derived from the handoff and the
+transition's place in its history: announcing the same transitions again publishes the same ids."""
+
+from __future__ import annotations
+
+from shared.events.handoff_events import HandoffEvent, HandoffEventType
+from shared.handoffs.model import Handoff, HandoffKind, HistoryEntry
+
+
+def events_of(handoff: Handoff, since: int = 0) -> list[HandoffEvent]:
+    """The events of the transitions from `since` on: each its own, and the nurture pause on a lead's first
+    assignment (seed 004: nurture pauses, the sales sequence starts)."""
+    events = []
+    for position in range(since, len(handoff.history)):
+        entry = handoff.history[position]
+        if entry.event is None:
+            continue
+        kind = HandoffEventType(entry.event)
+        events.append(_event(handoff, kind, position, entry))
+        first_assignment = kind is HandoffEventType.ASSIGNED and entry.previous_rep_id is None
+        if first_assignment and handoff.kind is HandoffKind.LEAD:
+            events.append(_event(handoff, HandoffEventType.NURTURE_PAUSED, position, entry))
+        if first_assignment and handoff.kind is HandoffKind.CUSTOMER:
+            for follower in (HandoffEventType.CUSTOMER_HANDOFF_COMPLETED, HandoffEventType.SUCCESS_PLAN_CREATED):
+                events.append(_event(handoff, follower, position, entry))
+    return events
+
+
+def _event(handoff: Handoff, kind: HandoffEventType, position: int, entry: HistoryEntry) -> HandoffEvent:
+    return HandoffEvent(
+        event_id=HandoffEvent.id_for(handoff.handoff_id, kind, str(position)),
+        event_type=kind,
+        occurred_at=entry.at,
+        handoff_id=handoff.handoff_id,
+        kind=handoff.kind.value,
+        lead_id=handoff.lead_id,
+        customer_id=handoff.customer_id,
+        priority=handoff.priority.value,
+        status=entry.status.value,
+        rep_id=entry.rep_id,
+        previous_rep_id=entry.previous_rep_id,
+        team=handoff.team,
+        queue=handoff.queue,
+        rule_id=handoff.rule_id,
+        sla_due_at=handoff.sla_due_at,
+        reassignments=handoff.reassignments,
+        actor=entry.actor,
+        reason=entry.cause,
+        cause_event_id=handoff.cause_event_id,
+    )
