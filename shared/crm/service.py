@@ -1,5 +1,8 @@
 """The CRM sync use cases: take a change the hub made, take a change a CRM reports, tell the CRMs (the writer),
-let a person resolve a conflict, and reconcile what changed in each CRM with the hub's records.
+let a person resolve a conflict, and reconcile what changed in each CRM with the hub's records. Who wins a field
+is `shared.crm.resolution`'s to say; the writer's calls are `shared.crm.writer`'s, a reconcile run's reading
+and tallying `shared.crm.reconciliation`'s, the bus events a decision makes `shared.crm.decision_events`';
+this module decides changes on the record and commits them.
 
 Every decision is made on the synced record, read and stored at a version: two functions deciding on one
 record at once cannot both win (the loser reads again and decides again). A decision's audit entries, a
@@ -13,53 +16,42 @@ CRM anything again."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
-from shared.crm.erasure import ErasureNotice
+from shared.crm.commits import ATTEMPTS, commit_change
+from shared.crm.decided import Decided
+from shared.crm.decision_events import decision_events
 from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge
 from shared.crm.inbound import CrmReport, crm_report
 from shared.crm.mappings import CRMS, HUB, MAX_VALUE_LENGTH, CrmMappings
-from shared.crm.outbound import PlannedWrite, planned_write
+from shared.crm.outbound import planned_write
 from shared.crm.pacing import CallPacer
 from shared.crm.ports import (
     ChangeNotice,
     ChangeQueue,
     CrmClient,
     CrmName,
-    CrmRefused,
-    CrmSnapshot,
-    CrmUnavailable,
     HubDirectory,
     Link,
     ObjectKind,
-    RateLimited,
     StaleRecord,
-    WriteResult,
 )
+from shared.crm.reconciliation import Reconciler, ReconcileRun
+from shared.crm.record_view import record_view
 from shared.crm.records import FieldState, SyncedRecord, parse_record_key, record_key
 from shared.crm.resolution import AUDITED, Decision, Outcome, applied, crm_change, hub_change
 from shared.crm.store import SyncStore
+from shared.crm.writer import CrmWriter, WriteReport
 from shared.errors import InvalidInput
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent
-from shared.events.sync_events import SyncEvent, SyncEventType
+from shared.events.sync_events import SyncEvent
 from shared.webhooks.ports import Clock, EventPublisher
 
-ATTEMPTS = 4  # reads and decides again this often when another writer stored the record first
-RECONCILE_FIRST_WINDOW = timedelta(days=1)  # a CRM never reconciled is compared from this far back
-MAX_THROTTLES = 100  # times a notice waits out a rate limit before it counts as failing
-RECONCILE_PAGE = 200
-# Pages read per CRM and object in one run, each from the last one's latest change on. Records changed in the very
-# moment a full page ends at beyond that page are read on no later page (the CRMs' change queries take no cursor
-# within one moment): a bulk edit of more than 200 records stamped alike is reconciled in part.
-RECONCILE_PAGES = 50
-RECONCILED_KINDS: tuple[ObjectKind, ...] = ("contact", "account", "deal")
 PERSON = "person"
 DUPLICATE = "duplicate event; decided once already"
-# How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
-WRITE_IN_FLIGHT = timedelta(seconds=60)
 
 
 class ConflictNotFound(LookupError):
@@ -68,43 +60,6 @@ class ConflictNotFound(LookupError):
 
 class ConflictClosed(InvalidInput):
     """The conflict was resolved already."""
-
-
-@dataclass(frozen=True)
-class Decided:
-    """What a change did to a record: its decisions (the audited ones are in the trail) and the notices sent."""
-
-    record_key: str | None
-    decisions: list[Decision] = field(default_factory=list)
-    notices: list[ChangeNotice] = field(default_factory=list)
-    events: list[SyncEvent] = field(default_factory=list)
-    note: str = ""
-
-
-@dataclass
-class WriteReport:
-    """What a writer's batch did: notices done (written, or nothing to write), to retry, or refused for good."""
-
-    written: dict[CrmName, int] = field(default_factory=dict)  # records written per CRM
-    calls: dict[CrmName, int] = field(default_factory=dict)  # CRM API calls per CRM
-    retry: list[ChangeNotice] = field(default_factory=list)
-    refused: list[tuple[ChangeNotice, str]] = field(default_factory=list)
-    # notices a CRM asked to wait for (429, REQUEST_LIMIT_EXCEEDED), and how long: they are queued again to come
-    # back after that wait, rather than retried, so a storm of rate limits spends none of their receive count
-    throttled: list[ChangeNotice] = field(default_factory=list)
-    retry_after: float | None = None
-    # notices held back to fill a batch under load (`shared.crm.pacing`), and for how long per CRM: queued again
-    held: list[ChangeNotice] = field(default_factory=list)
-    hold_seconds: dict[CrmName, float] = field(default_factory=dict)
-    # records a CRM holds for a person erased while they were being written (the erasure found no CRM id yet):
-    # deleted in their CRM like any erasure notice
-    erased_meanwhile: list[ErasureNotice] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ReconcileRun:
-    run_id: str
-    counts: dict[str, dict[str, int]]  # "<crm>.<kind>" -> counts
 
 
 class SyncService:
@@ -119,12 +74,20 @@ class SyncService:
         pacer: CallPacer | None = None,
     ) -> None:
         self.mappings = mappings
-        self._pacer = pacer
         self.store = store
         self.directory = directory
         self._clock = clock
         self._queue = queue
         self._publisher = publisher
+        self._writer = CrmWriter(mappings, store, clock, pacer)
+        self._reconciler = Reconciler(
+            mappings,
+            store,
+            clock,
+            # a run's cause is no bus event's: compared by content
+            lambda report: self.crm_changed(report, once=False),
+            self.publish,
+        )
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -162,7 +125,7 @@ class SyncService:
         survivor = self.store.record(survivor_key)
         keep = [link for link in links if survivor is None or survivor.copy_in(link.crm).crm_id in (None, link.crm_id)]
         decided = self._decide(survivor_key, "contact", survivor_id, adopt, cause, links=keep)
-        self._retrying(absorbed_key, lambda record: replace(record, merged_into=survivor_key), links=[])
+        commit_change(self.store, absorbed_key, lambda record: replace(record, merged_into=survivor_key), links=[])
         return decided
 
     # ------------------------------------------------------------------------------------------ the hub's changes
@@ -408,7 +371,7 @@ class SyncService:
                     copy = record.copy_in(link.crm)
                     if copy.crm_id is None:
                         record = record.with_copy(link.crm, replace(copy, crm_id=link.crm_id))
-            events = self._events(key, decisions, conflicts, source_crm, cause, now)
+            events = decision_events(key, decisions, conflicts, source_crm, cause, now)
             changed = bool(audit or conflicts or new_links) or record != stored
             if changed:
                 self.publish(events)
@@ -433,55 +396,6 @@ class SyncService:
             self._queue.send(notices)
         return notices
 
-    def _events(
-        self,
-        key: str,
-        decisions: Sequence[Decision],
-        conflicts: Sequence[Conflict],
-        source_crm: CrmName | None,
-        cause: str,
-        now: datetime,
-    ) -> list[SyncEvent]:
-        events = []
-        for decision in decisions:
-            if decision.outcome is Outcome.APPLIED and source_crm is not None:
-                events.append(
-                    SyncEvent(
-                        event_id=SyncEvent.id_for(key, decision.hub_field, cause, SyncEventType.FIELD_CHANGED.value),
-                        event_type=SyncEventType.FIELD_CHANGED,
-                        occurred_at=now,
-                        record=key,
-                        field=decision.hub_field,
-                        crm=source_crm,
-                        value=decision.incoming,
-                        previous_value=decision.previous,
-                        changed_at=decision.at,
-                        actor=decision.actor,
-                    )
-                )
-        for conflict in conflicts:
-            kind = (
-                SyncEventType.CONFLICT_RESOLVED
-                if conflict.status is ConflictStatus.RESOLVED
-                else SyncEventType.CONFLICT_FLAGGED
-            )
-            events.append(
-                SyncEvent(
-                    event_id=SyncEvent.id_for(conflict.conflict_id, kind.value),
-                    event_type=kind,
-                    occurred_at=now,
-                    record=key,
-                    field=conflict.hub_field,
-                    crm=conflict.crm,
-                    value=conflict.resolved_value if conflict.status is ConflictStatus.RESOLVED else conflict.crm_value,
-                    previous_value=conflict.hub_value,
-                    changed_at=conflict.crm_modified_at,
-                    actor=conflict.resolved_by,
-                    conflict_id=conflict.conflict_id,
-                )
-            )
-        return events
-
     def publish(self, events: Sequence[SyncEvent]) -> None:
         if not events:
             return
@@ -494,252 +408,22 @@ class SyncService:
     # ------------------------------------------------------------------------------------------ the writer
 
     def write(self, notices: Sequence[ChangeNotice], clients: Mapping[CrmName, CrmClient]) -> WriteReport:
-        """Bring each noticed CRM up to its records: one batch call per CRM and object (of at most the client's
-        batch size) for every record of the notices that needs a write. A CRM that is rate limited or down
-        fails its notices (retried); a record the CRM refuses for good is reported as refused."""
-        report = WriteReport()
-        by_crm: dict[CrmName, dict[str, list[ChangeNotice]]] = {}
-        for notice in notices:
-            by_crm.setdefault(notice.crm, {}).setdefault(notice.record_key, []).append(notice)
-        for crm, keyed in by_crm.items():
-            client = clients.get(crm)
-            if client is None:
-                report.refused.extend((n, f"no {crm} client is configured") for ns in keyed.values() for n in ns)
-                continue
-            hold = self._hold(crm, keyed, client)
-            if hold is not None:
-                # one notice per record is enough: the writer reads the record when it writes
-                report.held.extend(replace(ns[-1], held=ns[-1].held + 1) for ns in keyed.values())
-                report.hold_seconds[crm] = hold.total_seconds()
-                continue
-            self._write_to(crm, client, keyed, report)
-        return report
-
-    def _hold(self, crm: CrmName, keyed: dict[str, list[ChangeNotice]], client: CrmClient) -> timedelta | None:
-        if self._pacer is None:
-            return None
-        notices = [n for ns in keyed.values() for n in ns]
-        return self._pacer.hold(crm, notices, len(keyed), client.max_batch, self._clock.now())
-
-    def _write_to(
-        self, crm: CrmName, client: CrmClient, keyed: dict[str, list[ChangeNotice]], report: WriteReport
-    ) -> None:
-        records = self.store.records(list(keyed))
-        plans: list[PlannedWrite] = []
-        for key in keyed:
-            record = records.get(key)
-            plan = planned_write(record, crm, self.mappings) if record is not None else None
-            if plan is None:
-                continue
-            try:
-                # remembered before the call, so a webhook faster than the call's answer is known as an echo
-                plans.append(self._remember_echoes(plan))
-            except StaleRecord:
-                report.retry.extend(keyed[key])
-        by_kind: dict[ObjectKind, list[PlannedWrite]] = {}
-        for plan in plans:
-            by_kind.setdefault(plan.record.kind, []).append(plan)
-        limited = False
-        for kind_plans in by_kind.values():
-            for start in range(0, len(kind_plans), client.max_batch):
-                chunk = kind_plans[start : start + client.max_batch]
-                if limited:  # the CRM said to wait: its other calls of this batch wait too, without being made
-                    _wait_out(chunk, keyed, report)
-                    continue
-                try:
-                    results = client.write([plan.write for plan in chunk])
-                except RateLimited as exc:
-                    limited = True
-                    report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
-                    _wait_out(chunk, keyed, report)
-                    continue
-                except CrmUnavailable:
-                    report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])
-                    continue
-                except CrmRefused as exc:
-                    report.refused.extend((n, str(exc)) for plan in chunk for n in keyed[plan.record.key])
-                    continue
-                finally:
-                    report.calls[crm] = report.calls.get(crm, 0) + 1
-                self._settle(crm, chunk, results, keyed, report)
-
-    def _remember_echoes(self, plan: PlannedWrite) -> PlannedWrite:
-        record = plan.record
-        until = self._clock.now() + WRITE_IN_FLIGHT
-        copy = record.copy_in(plan.crm).wrote(plan.values, record.version, None, plan.placeholders, until)
-        if copy == record.copy_in(plan.crm):
-            return plan
-        stored = self.store.commit(record.with_copy(plan.crm, copy))
-        return PlannedWrite(stored, plan.crm, plan.values, plan.write, plan.placeholders)
-
-    def _settle(
-        self,
-        crm: CrmName,
-        chunk: Sequence[PlannedWrite],
-        results: Sequence[WriteResult],
-        keyed: dict[str, list[ChangeNotice]],
-        report: WriteReport,
-    ) -> None:
-        by_id = {result.write_id: result for result in results}
-        answered = self._clock.now()
-        for plan in chunk:
-            key = plan.record.key
-            result = by_id.get(plan.write.write_id)
-            if result is None or (not result.ok and result.retryable):
-                report.retry.extend(keyed[key])
-                continue
-            if not result.ok:
-                report.refused.extend((n, f"{crm} refused {key}: {result.error}") for n in keyed[key])
-                continue
-            crm_id = result.crm_id or plan.record.copy_in(crm).crm_id
-            try:
-                stored = self._retrying(
-                    key,
-                    _written(crm, plan, crm_id, answered),
-                    links=[Link(crm, plan.record.kind, crm_id, key)] if crm_id else [],
-                )
-            except StaleRecord:
-                if self.store.record(key) is None:
-                    # gone while the CRM wrote it: only an erasure removes a record. It asked the CRM to delete
-                    # the record the CRM had; one the CRM created just now it could not know of: the writer asks
-                    if crm_id and not plan.record.copy_in(crm).crm_id:
-                        report.erased_meanwhile.append(ErasureNotice(crm, plan.record.kind, crm_id))
-                    continue
-                report.retry.extend(keyed[key])
-                continue
-            report.written[crm] = report.written.get(crm, 0) + 1
-            # written values that changed meanwhile go out with the next notice (the record still differs)
-            if planned_write(stored, crm, self.mappings) is not None:
-                report.retry.extend(keyed[key])
-
-    def _retrying(
-        self, key: str, change: Callable[[SyncedRecord], SyncedRecord], links: Sequence[Link]
-    ) -> SyncedRecord:
-        for attempt in range(ATTEMPTS):
-            record = self.store.record(key)
-            if record is None:
-                raise StaleRecord(key)
-            stored_links = [link for link in links if self.store.linked(link.crm, link.kind, link.crm_id) != key]
-            try:
-                return self.store.commit(change(record), links=stored_links)
-            except StaleRecord:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        """Bring each noticed CRM up to its records (`CrmWriter.write`)."""
+        return self._writer.write(notices, clients)
 
     # ------------------------------------------------------------------------------------------ reconciliation
 
     def reconcile(self, clients: Mapping[CrmName, CrmClient], run_id: str) -> ReconcileRun:
-        """Compare what changed in each CRM since the last run with the hub's records: a CRM value the hub did
-        not hear of is decided as if its webhook had come (rules repair, critical conflicts are flagged, a CRM
-        holding a value that lost is written again). Counts per CRM and object. A hub change whose notices were
-        dead-lettered (a CRM down for more than two hours) goes out when the dead-letter queue is redriven, not
-        here: this reads what changed in the CRMs."""
-        counts: dict[str, dict[str, int]] = {}
-        for crm, client in clients.items():
-            for kind in RECONCILED_KINDS:
-                fields = [m.crm_field(crm) for m in self.mappings.fields(kind) if m.crm_field(crm)]
-                since = self.store.checkpoint(crm, kind) or self._clock.now() - RECONCILE_FIRST_WINDOW
-                tally = {"compared": 0, "in_step": 0, "repaired": 0, "flagged": 0, "unlinked": 0}
-                until = since
-                for _ in range(RECONCILE_PAGES):
-                    page = client.changed_since(kind, until, [f for f in fields if f], RECONCILE_PAGE)
-                    for snapshot in page:
-                        until = max(until, snapshot.modified_at)
-                        self._reconcile_one(crm, kind, snapshot, run_id, tally)
-                    if len(page) < RECONCILE_PAGE:
-                        break
-                if until > since:
-                    self.store.save_checkpoint(crm, kind, until)
-                counts[f"{crm}.{kind}"] = tally
-        now = self._clock.now()
-        totals: dict[str, int] = {}
-        for tally in counts.values():
-            for name, count in tally.items():
-                totals[name] = totals.get(name, 0) + count
-        self.publish(
-            [
-                SyncEvent(
-                    event_id=SyncEvent.id_for(run_id, SyncEventType.RECONCILED.value),
-                    event_type=SyncEventType.RECONCILED,
-                    occurred_at=now,
-                    run_id=run_id,
-                    counts=totals,
-                )
-            ]
-        )
-        return ReconcileRun(run_id, counts)
-
-    def _reconcile_one(
-        self, crm: CrmName, kind: ObjectKind, snapshot: CrmSnapshot, run_id: str, tally: dict[str, int]
-    ) -> None:
-        tally["compared"] += 1
-        email = snapshot.fields.get("email") or snapshot.fields.get("Email")
-        cause = f"reconcile:{run_id}"
-        report = CrmReport(
-            crm, kind, snapshot.crm_id, dict(snapshot.fields), snapshot.modified_at, None, email, cause, True
-        )
-        decided = self.crm_changed(report, once=False)  # a run's cause is no bus event's: compared by content
-        if decided.record_key is None:
-            tally["unlinked"] += 1
-        elif any(d.outcome is Outcome.CONFLICT for d in decided.decisions):
-            tally["flagged"] += 1
-        elif any(d.outcome in (Outcome.APPLIED, Outcome.KEPT) for d in decided.decisions):
-            tally["repaired"] += 1
-        else:
-            tally["in_step"] += 1
+        """Compare what changed in each CRM since the last run with the hub's records (`Reconciler.reconcile`)."""
+        return self._reconciler.reconcile(clients, run_id)
 
     # ------------------------------------------------------------------------------------------ reading
 
     def record_view(self, key: str) -> dict[str, Any] | None:
         record = self.store.record(key)
-        if record is None:
-            return None
-        return {
-            "record": key,
-            "object": record.kind,
-            "hub_id": record.hub_id,
-            "version": record.version,
-            "fields": {
-                name: {
-                    "value": state.value,
-                    "modified_at": state.modified_at.isoformat(),
-                    "source": state.source,
-                    "actor": state.actor,
-                }
-                for name, state in sorted(record.fields.items())
-            },
-            "crms": {
-                crm: {
-                    "id": copy.crm_id,
-                    "sync_version": copy.sync_version,
-                    "pending": sorted(plan.values) if (plan := planned_write(record, crm, self.mappings)) else [],
-                }
-                for crm, copy in sorted(record.crms.items())
-            },
-            "open_conflicts": dict(record.open_conflicts),
-        }
-
-
-def _written(
-    crm: CrmName, plan: PlannedWrite, crm_id: str | None, answered: datetime
-) -> Callable[[SyncedRecord], SyncedRecord]:
-    """The change a successful write makes to the record (applied to whatever version is stored by then)."""
-
-    def change(record: SyncedRecord) -> SyncedRecord:
-        copy = record.copy_in(crm).wrote(plan.values, plan.record.version, crm_id, plan.placeholders, answered)
-        return record.with_copy(crm, copy)
-
-    return change
+        return record_view(record, self.mappings) if record is not None else None
 
 
 def _resolution_entry(key: str, decision: Decision, now: datetime, cause: str) -> AuditEntry:
     entry = AuditEntry.of(key, decision, now, cause)
     return replace(entry, outcome="resolved")
-
-
-def _wait_out(chunk: Sequence[PlannedWrite], keyed: Mapping[str, list[ChangeNotice]], report: WriteReport) -> None:
-    """The chunk's notices wait out a CRM's rate limit; a CRM that never stops refusing ends like one that is
-    down: its notices are retried, then dead-lettered."""
-    for n in (n for plan in chunk for n in keyed[plan.record.key]):
-        (report.throttled if n.throttled < MAX_THROTTLES else report.retry).append(n)

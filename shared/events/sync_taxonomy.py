@@ -1,5 +1,6 @@
 """What each CRM sync event type means, and an example of it: prose for the schema registry and
-`docs/events.md`. `shared/crm/service.py` is the authority on what is published when."""
+`docs/events.md`. What is published when is `shared/crm/decision_events.py`'s (and `reconciliation.py`'s, for
+a run's summary) to say."""
 
 from __future__ import annotations
 

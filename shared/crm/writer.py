@@ -1,0 +1,202 @@
+"""The writer: brings each noticed CRM up to its records, in one batch call per CRM and object. What a record
+needs written is `shared.crm.outbound`'s to say, and when a batch waits to fill under load `shared.crm.pacing`'s;
+this module makes the calls, waits out a CRM's rate limit, remembers what it writes (so the CRM's webhook of
+it is known as the hub's own echo) and settles each record's copy with the CRM's answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from shared.crm.commits import commit_change
+from shared.crm.erasure import ErasureNotice
+from shared.crm.mappings import CrmMappings
+from shared.crm.outbound import PlannedWrite, planned_write
+from shared.crm.pacing import CallPacer
+from shared.crm.ports import (
+    ChangeNotice,
+    CrmClient,
+    CrmName,
+    CrmRefused,
+    CrmUnavailable,
+    Link,
+    ObjectKind,
+    RateLimited,
+    StaleRecord,
+    WriteResult,
+)
+from shared.crm.records import SyncedRecord
+from shared.crm.store import SyncStore
+from shared.webhooks.ports import Clock
+
+MAX_THROTTLES = 100  # times a notice waits out a rate limit before it counts as failing
+# How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
+WRITE_IN_FLIGHT = timedelta(seconds=60)
+
+
+@dataclass
+class WriteReport:
+    """What a writer's batch did: notices done (written, or nothing to write), to retry, or refused for good."""
+
+    written: dict[CrmName, int] = field(default_factory=dict)  # records written per CRM
+    calls: dict[CrmName, int] = field(default_factory=dict)  # CRM API calls per CRM
+    retry: list[ChangeNotice] = field(default_factory=list)
+    refused: list[tuple[ChangeNotice, str]] = field(default_factory=list)
+    # notices a CRM asked to wait for (429, REQUEST_LIMIT_EXCEEDED), and how long: they are queued again to come
+    # back after that wait, rather than retried, so a storm of rate limits spends none of their receive count
+    throttled: list[ChangeNotice] = field(default_factory=list)
+    retry_after: float | None = None
+    # notices held back to fill a batch under load (`shared.crm.pacing`), and for how long per CRM: queued again
+    held: list[ChangeNotice] = field(default_factory=list)
+    hold_seconds: dict[CrmName, float] = field(default_factory=dict)
+    # records a CRM holds for a person erased while they were being written (the erasure found no CRM id yet):
+    # deleted in their CRM like any erasure notice
+    erased_meanwhile: list[ErasureNotice] = field(default_factory=list)
+
+
+class CrmWriter:
+    def __init__(self, mappings: CrmMappings, store: SyncStore, clock: Clock, pacer: CallPacer | None = None) -> None:
+        self._mappings = mappings
+        self._store = store
+        self._clock = clock
+        self._pacer = pacer
+
+    def write(self, notices: Sequence[ChangeNotice], clients: Mapping[CrmName, CrmClient]) -> WriteReport:
+        """Bring each noticed CRM up to its records: one batch call per CRM and object (of at most the client's
+        batch size) for every record of the notices that needs a write. A CRM that is rate limited or down
+        fails its notices (retried); a record the CRM refuses for good is reported as refused."""
+        report = WriteReport()
+        by_crm: dict[CrmName, dict[str, list[ChangeNotice]]] = {}
+        for notice in notices:
+            by_crm.setdefault(notice.crm, {}).setdefault(notice.record_key, []).append(notice)
+        for crm, keyed in by_crm.items():
+            client = clients.get(crm)
+            if client is None:
+                report.refused.extend((n, f"no {crm} client is configured") for ns in keyed.values() for n in ns)
+                continue
+            hold = self._hold(crm, keyed, client)
+            if hold is not None:
+                # one notice per record is enough: the writer reads the record when it writes
+                report.held.extend(replace(ns[-1], held=ns[-1].held + 1) for ns in keyed.values())
+                report.hold_seconds[crm] = hold.total_seconds()
+                continue
+            self._write_to(crm, client, keyed, report)
+        return report
+
+    def _hold(self, crm: CrmName, keyed: dict[str, list[ChangeNotice]], client: CrmClient) -> timedelta | None:
+        if self._pacer is None:
+            return None
+        notices = [n for ns in keyed.values() for n in ns]
+        return self._pacer.hold(crm, notices, len(keyed), client.max_batch, self._clock.now())
+
+    def _write_to(
+        self, crm: CrmName, client: CrmClient, keyed: dict[str, list[ChangeNotice]], report: WriteReport
+    ) -> None:
+        records = self._store.records(list(keyed))
+        plans: list[PlannedWrite] = []
+        for key in keyed:
+            record = records.get(key)
+            plan = planned_write(record, crm, self._mappings) if record is not None else None
+            if plan is None:
+                continue
+            try:
+                # remembered before the call, so a webhook faster than the call's answer is known as an echo
+                plans.append(self._remember_echoes(plan))
+            except StaleRecord:
+                report.retry.extend(keyed[key])
+        by_kind: dict[ObjectKind, list[PlannedWrite]] = {}
+        for plan in plans:
+            by_kind.setdefault(plan.record.kind, []).append(plan)
+        limited = False
+        for kind_plans in by_kind.values():
+            for start in range(0, len(kind_plans), client.max_batch):
+                chunk = kind_plans[start : start + client.max_batch]
+                if limited:  # the CRM said to wait: its other calls of this batch wait too, without being made
+                    _wait_out(chunk, keyed, report)
+                    continue
+                try:
+                    results = client.write([plan.write for plan in chunk])
+                except RateLimited as exc:
+                    limited = True
+                    report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
+                    _wait_out(chunk, keyed, report)
+                    continue
+                except CrmUnavailable:
+                    report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])
+                    continue
+                except CrmRefused as exc:
+                    report.refused.extend((n, str(exc)) for plan in chunk for n in keyed[plan.record.key])
+                    continue
+                finally:
+                    report.calls[crm] = report.calls.get(crm, 0) + 1
+                self._settle(crm, chunk, results, keyed, report)
+
+    def _remember_echoes(self, plan: PlannedWrite) -> PlannedWrite:
+        record = plan.record
+        until = self._clock.now() + WRITE_IN_FLIGHT
+        copy = record.copy_in(plan.crm).wrote(plan.values, record.version, None, plan.placeholders, until)
+        if copy == record.copy_in(plan.crm):
+            return plan
+        stored = self._store.commit(record.with_copy(plan.crm, copy))
+        return PlannedWrite(stored, plan.crm, plan.values, plan.write, plan.placeholders)
+
+    def _settle(
+        self,
+        crm: CrmName,
+        chunk: Sequence[PlannedWrite],
+        results: Sequence[WriteResult],
+        keyed: dict[str, list[ChangeNotice]],
+        report: WriteReport,
+    ) -> None:
+        by_id = {result.write_id: result for result in results}
+        answered = self._clock.now()
+        for plan in chunk:
+            key = plan.record.key
+            result = by_id.get(plan.write.write_id)
+            if result is None or (not result.ok and result.retryable):
+                report.retry.extend(keyed[key])
+                continue
+            if not result.ok:
+                report.refused.extend((n, f"{crm} refused {key}: {result.error}") for n in keyed[key])
+                continue
+            crm_id = result.crm_id or plan.record.copy_in(crm).crm_id
+            try:
+                stored = commit_change(
+                    self._store,
+                    key,
+                    _written(crm, plan, crm_id, answered),
+                    links=[Link(crm, plan.record.kind, crm_id, key)] if crm_id else [],
+                )
+            except StaleRecord:
+                if self._store.record(key) is None:
+                    # gone while the CRM wrote it: only an erasure removes a record. It asked the CRM to delete
+                    # the record the CRM had; one the CRM created just now it could not know of: the writer asks
+                    if crm_id and not plan.record.copy_in(crm).crm_id:
+                        report.erased_meanwhile.append(ErasureNotice(crm, plan.record.kind, crm_id))
+                    continue
+                report.retry.extend(keyed[key])
+                continue
+            report.written[crm] = report.written.get(crm, 0) + 1
+            # written values that changed meanwhile go out with the next notice (the record still differs)
+            if planned_write(stored, crm, self._mappings) is not None:
+                report.retry.extend(keyed[key])
+
+
+def _written(
+    crm: CrmName, plan: PlannedWrite, crm_id: str | None, answered: datetime
+) -> Callable[[SyncedRecord], SyncedRecord]:
+    """The change a successful write makes to the record (applied to whatever version is stored by then)."""
+
+    def change(record: SyncedRecord) -> SyncedRecord:
+        copy = record.copy_in(crm).wrote(plan.values, plan.record.version, crm_id, plan.placeholders, answered)
+        return record.with_copy(crm, copy)
+
+    return change
+
+
+def _wait_out(chunk: Sequence[PlannedWrite], keyed: Mapping[str, list[ChangeNotice]], report: WriteReport) -> None:
+    """The chunk's notices wait out a CRM's rate limit; a CRM that never stops refusing ends like one that is
+    down: its notices are retried, then dead-lettered."""
+    for n in (n for plan in chunk for n in keyed[plan.record.key]):
+        (report.throttled if n.throttled < MAX_THROTTLES else report.retry).append(n)
