@@ -499,7 +499,7 @@ def conversion_from(item: Mapping[str, Any]) -> StoredConversion:
         settings_version=str(item["settings_version"]),
         fit_id=item.get("fit_id"),
         recorded_at=when(item["recorded_at"]),
-        people_erased="erased_at" in item,  # set by the privacy erasure (dynamodb_privacy_stores)
+        people_erased="erased_at" in item,  # set by the privacy erasure (dynamodb_privacy_attribution)
     )
 
 

@@ -325,7 +325,7 @@ def _deflate(data: bytes) -> bytes:
     return deflate.compress(data) + deflate.flush()
 
 
-deflate = _deflate  # what the privacy erasure writes back into a body it anonymized (`dynamodb_privacy_stores`)
+deflate = _deflate  # what the privacy erasure writes back into a body it anonymized (`dynamodb_privacy_deliveries`)
 
 
 def _attempt_item(attempt: DeliveryAttempt) -> dict[str, Any]:

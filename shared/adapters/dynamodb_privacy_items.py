@@ -1,5 +1,5 @@
-"""What the privacy adapters share: reading every item of a partition, deleting items in batches, and plain values
-made JSON-ready for an export."""
+"""What the privacy adapters share: reading every item of a partition, deleting items in batches, keys and string
+attributes in DynamoDB JSON, and plain values made JSON-ready for an export."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from shared.adapters.dynamodb_items import plain
 BATCH_WRITE = 25  # BatchWriteItem's limit
 BATCH_GET = 100  # BatchGetItem's limit
 MAX_UNPROCESSED_ROUNDS = 8
+MAX_MERGE_HOPS = 20  # merged_into chains and members are short; this bounds a corrupt cycle
 
 
 def query_partition(client: Any, table: str, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
@@ -85,6 +86,15 @@ def delete_items(client: Any, table: str, keys: Sequence[Mapping[str, Any]]) -> 
 
 def item_key(item: Mapping[str, Any], sort_key: bool = True) -> dict[str, Any]:
     return {"pk": item["pk"], "sk": item["sk"]} if sort_key else {"pk": item["pk"]}
+
+
+def composite_key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def string_attribute(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value.get("S") if isinstance(value, Mapping) else None
 
 
 def exported(item: Mapping[str, Any]) -> dict[str, Any]:

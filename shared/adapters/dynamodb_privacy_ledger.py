@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb_items import iso, when
-from shared.adapters.dynamodb_privacy_items import BATCH_WRITE, MAX_UNPROCESSED_ROUNDS, get_items
+from shared.adapters.dynamodb_privacy_items import BATCH_WRITE, MAX_UNPROCESSED_ROUNDS, composite_key, get_items
 from shared.catalog import LEADS
 from shared.function_environment import FunctionEnvironment
 from shared.privacy.guard import ErasureGuard
@@ -40,7 +40,7 @@ class DynamoDbErasureLedger:
 
     def receipt(self, email_hash: str) -> ErasureReceipt | None:
         answer = self._client.get_item(
-            TableName=self._table, Key=_key(receipt_pk(email_hash), RECEIPT), ConsistentRead=True
+            TableName=self._table, Key=composite_key(receipt_pk(email_hash), RECEIPT), ConsistentRead=True
         )
         item = answer.get("Item")
         return _receipt(item) if item else None
@@ -69,7 +69,7 @@ class DynamoDbErasureLedger:
         puts = [
             {
                 "PutRequest": {
-                    "Item": _key(tombstone_pk(subject), TOMBSTONE)
+                    "Item": composite_key(tombstone_pk(subject), TOMBSTONE)
                     | {"erased_at": {"S": iso(erased_at)}, "erasure_id": {"S": erasure_id}}
                 }
             }
@@ -87,7 +87,7 @@ class DynamoDbErasureLedger:
     def erased_at(self, subjects: Sequence[str]) -> Mapping[str, datetime]:
         if not subjects:
             return {}
-        keys = [_key(tombstone_pk(subject), TOMBSTONE) for subject in subjects]
+        keys = [composite_key(tombstone_pk(subject), TOMBSTONE) for subject in subjects]
         return {
             item["pk"]["S"].removeprefix("ERASURE#"): when(item["erased_at"]["S"])
             for item in get_items(self._client, self._table, keys)
@@ -101,10 +101,6 @@ def erasure_guard(environment: FunctionEnvironment) -> ErasureGuard:
     return ErasureGuard(DynamoDbErasureLedger(boto3.client("dynamodb"), environment.table(LEADS.name)))
 
 
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
 def _receipt_item(email_hash: str, receipt: ErasureReceipt) -> dict[str, Any]:
     document = {
         "erasure_id": receipt.erasure_id,
@@ -116,7 +112,7 @@ def _receipt_item(email_hash: str, receipt: ErasureReceipt) -> dict[str, Any]:
         "contact_ids": list(receipt.contact_ids),
         "runs": receipt.runs,
     }
-    return _key(receipt_pk(email_hash), RECEIPT) | {
+    return composite_key(receipt_pk(email_hash), RECEIPT) | {
         "erasure_id": {"S": receipt.erasure_id},
         "receipt": {"S": json.dumps(document, separators=(",", ":"))},
     }

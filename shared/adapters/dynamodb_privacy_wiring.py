@@ -1,5 +1,7 @@
 """Composition of the privacy domain over DynamoDB and SQS, from a function's environment: the privacy API's
-service, and the erasure guard every consumer that keeps personal data asks before applying an event.
+service, and the erasure guard every consumer that keeps personal data asks before applying an event. Each table
+that holds some of a person is a store of its own (`dynamodb_privacy_<table>.py`): what an export shows of it, and
+how an erasure deletes or irreversibly anonymizes it.
 
 Erasure times are the wall clock's (`WallClock`), never a moved local clock: tombstones are compared with when
 events happened at their senders."""
@@ -9,15 +11,13 @@ from __future__ import annotations
 import boto3
 
 from shared.adapters.clock import WallClock
+from shared.adapters.dynamodb_privacy_attribution import AttributionPrivacy
+from shared.adapters.dynamodb_privacy_crm_sync import CrmSyncPrivacy
+from shared.adapters.dynamodb_privacy_deliveries import DeliveriesPrivacy
+from shared.adapters.dynamodb_privacy_handoffs import HandoffsPrivacy
+from shared.adapters.dynamodb_privacy_leads import LeadsPrivacy
 from shared.adapters.dynamodb_privacy_ledger import DynamoDbErasureLedger
-from shared.adapters.dynamodb_privacy_stores import (
-    AttributionPrivacy,
-    CrmSyncPrivacy,
-    DeliveriesPrivacy,
-    HandoffsPrivacy,
-    LeadsPrivacy,
-    SuccessPrivacy,
-)
+from shared.adapters.dynamodb_privacy_success import SuccessPrivacy
 from shared.adapters.sqs_change_queue import SqsCrmErasures
 from shared.catalog import ATTRIBUTION, CRM_SYNC, HANDOFFS, LEADS, SUCCESS, WEBHOOK_DELIVERIES
 from shared.catalog.crm import CHANGES

@@ -1,6 +1,6 @@
 """Erasure and export of a person across the hub (issue 15 §2).
 
-Erasure, synchronous: every store is reached by key or index (`shared/adapters/dynamodb_privacy_stores.py`), so
+Erasure, synchronous: every store is reached by key or index (`shared/adapters/dynamodb_privacy_*.py`), so
 a person's erasure is a few hundred small reads and writes, well within the API function's timeout; what takes
 time in the CRMs is the sync writer's, through its queue. In this order:
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.dynamodb_crm_sync import DynamoDbSyncStore
-from shared.adapters.dynamodb_privacy_stores import CrmSyncPrivacy
+from shared.adapters.dynamodb_privacy_crm_sync import CrmSyncPrivacy
 from shared.catalog import physical_name
 from shared.catalog.crm import CRM_SYNC
 from shared.crm.audit import AuditEntry

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
-from shared.adapters.dynamodb_privacy_stores import LeadsPrivacy
+from shared.adapters.dynamodb_privacy_leads import LeadsPrivacy
 from shared.catalog import physical_name
 from shared.catalog.leads import LEADS
 from shared.events.canonical import EventType, Subject

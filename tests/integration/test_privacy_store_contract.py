@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
+from shared.adapters.dynamodb_privacy_deliveries import DeliveriesPrivacy
 from shared.adapters.dynamodb_privacy_ledger import DynamoDbErasureLedger
-from shared.adapters.dynamodb_privacy_stores import DeliveriesPrivacy
 from shared.catalog import LEADS, WEBHOOK_DELIVERIES, physical_name
 from shared.events.ids import event_id
 from shared.privacy.model import ErasureReceipt, ErasureStatus, Person
@@ -136,7 +136,7 @@ def test_an_erasure_finds_her_raw_bodies_by_subject_and_leaves_the_others(delive
 
 
 def test_an_erased_persons_links_leave_a_shared_deal_and_its_credits_stay() -> None:
-    from shared.adapters.dynamodb_privacy_stores import AttributionPrivacy
+    from shared.adapters.dynamodb_privacy_attribution import AttributionPrivacy
     from shared.catalog import ATTRIBUTION
 
     table = physical_name(STAGE, ATTRIBUTION.name)
@@ -167,7 +167,7 @@ def test_an_erased_persons_links_leave_a_shared_deal_and_its_credits_stay() -> N
 
 def test_an_erased_persons_billing_revenue_goes_and_is_in_the_export_before() -> None:
     from shared.adapters.dynamodb_customer_revenue import DynamoDbCustomerRevenueStore
-    from shared.adapters.dynamodb_privacy_stores import AttributionPrivacy
+    from shared.adapters.dynamodb_privacy_attribution import AttributionPrivacy
     from shared.attribution.revenue import CustomerRevenue, SubscriptionChange
     from shared.catalog import ATTRIBUTION
 

@@ -1,0 +1,90 @@
+"""The person's part of the `attribution` table (a `shared.privacy.ports.PersonalStore`, access patterns in
+`shared/catalog/attribution.py`). The deals and conversions naming the person's contacts or email have no index
+on a person and are read with a filtered scan. The table is small next to the delivery log (one item per deal and
+per conversion, and the funnel's markers), and an erasure is a rare operator action; an index per lead would cost
+every attribution write for that. The person's billing customers are found by key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.adapters.dynamodb_customer_revenue import PREFIX as REVENUE_SK
+from shared.adapters.dynamodb_customer_revenue import revenue_pk
+from shared.adapters.dynamodb_items import iso
+from shared.adapters.dynamodb_privacy_items import exported, get_items, item_key, scan_matching
+from shared.privacy.model import Person
+
+
+class AttributionPrivacy:
+    """Table `attribution`: the deals and conversions naming the person's contacts or email (a filtered scan, see
+    the module's docstring). Touches keep their channel, campaign, time, roles and credits, so campaign,
+    channel and conversion totals do not move; what links them to the person (contact ids, emails) is
+    removed and the item marked `erased_at`. Totals, pipeline and funnel counts hold no person. The billing
+    customers the person is (their vendor identities) lose their subscriptions (LTV), got and deleted by key."""
+
+    name = "attribution"
+
+    def __init__(self, client: Any, table: str, clock: Any) -> None:
+        self._client = client
+        self._table = table
+        self._clock = clock
+
+    def _linked(self, person: Person) -> list[dict[str, Any]]:
+        values: dict[str, Any] = {":deal": {"S": "DEAL#"}, ":conversion": {"S": "CONVERSION#"}}
+        values[":email"] = {"S": person.email}
+        linked = ["contains(emails, :email)"]
+        for n, contact_id in enumerate(person.contact_ids[:90]):
+            values[f":c{n}"] = {"S": contact_id}
+            linked.append(f"contains(contact_ids, :c{n})")
+        expression = f"(begins_with(pk, :deal) OR begins_with(pk, :conversion)) AND ({' OR '.join(linked)})"
+        return scan_matching(self._client, self._table, expression, values)
+
+    def _revenues(self, person: Person) -> list[dict[str, Any]]:
+        """The billing customers the person is (their vendor identities: `stripe#cus_...`), got by key."""
+        keys = [
+            {"pk": {"S": revenue_pk(k)}, "sk": {"S": REVENUE_SK}}
+            for k in person.identity_keys
+            if not k.startswith("email#")
+        ]
+        return get_items(self._client, self._table, keys)
+
+    def export(self, person: Person) -> dict[str, list[dict[str, Any]]]:
+        items = [exported(item) for item in self._linked(person)]
+        return {
+            "deals": [i for i in items if str(i.get("pk", "")).startswith("DEAL#")],
+            "conversions": [i for i in items if str(i.get("pk", "")).startswith("CONVERSION#")],
+            "customer_revenue": [exported(item) for item in self._revenues(person)],
+        }
+
+    def erase(self, person: Person) -> int:
+        now = iso(self._clock())
+        erased = 0
+        # their subscriptions go: keyed by identities the hub no longer holds once erased, no conversion finds them
+        for item in self._revenues(person):
+            self._client.delete_item(TableName=self._table, Key=item_key(item))
+            erased += 1
+        theirs = {"contact_ids": set(person.contact_ids), "emails": {person.email.lower()}}
+        for item in self._linked(person):
+            sets = ["erased_at = :now"]
+            values: dict[str, Any] = {":now": {"S": now}}
+            for name, erased_values in theirs.items():
+                if name in item:
+                    # An account's deal names its other contacts too: only this person's links go.
+                    kept = [v for v in item[name].get("L", []) if _linked_value(name, v) not in erased_values]
+                    sets.append(f"{name} = :{name}")
+                    values[f":{name}"] = {"L": kept}
+            self._client.update_item(
+                TableName=self._table,
+                Key=item_key(item),
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeValues=values,
+            )
+            erased += 1
+        return erased
+
+
+def _linked_value(name: str, value: Mapping[str, Any]) -> str:
+    """A deal's or conversion's link as compared with the person's: emails case-insensitively, ids exactly."""
+    text = str(value.get("S", ""))
+    return text.lower() if name == "emails" else text
