@@ -11,7 +11,7 @@ difference; a stage entry is counted once per event id, in its month (in UTC) an
 share between threads.
 
 What the adapter does and the port leaves open, this does too; the checks before a write are the adapter's own
-(`dynamodb_attribution_items`: a naive datetime, a touch missing a model, a credit of another touch, more
+(`dynamodb_attribution_checks`: a naive datetime, a touch missing a model, a credit of another touch, more
 campaigns and channels than one transaction holds, a pipeline or stage entry that cannot be laid out:
 ValueError; an item over DynamoDB's 400 KB: TooLarge), so both refuse exactly the same writes; so are what a
 conversion adds to its campaigns' and channels' totals, the months a read asks for and the listing cursor (the
@@ -28,40 +28,38 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from shared.adapters.dynamodb_attribution_items import (
-    CAMPAIGN,
-    CHANNEL,
-    LATEST,
-    ConversionPosition,
-    campaign_sk,
-    check_cursor,
+from shared.adapters.dynamodb_attribution_checks import (
     check_size,
     checked_conversion,
     checked_deal,
     checked_fit,
     checked_pipeline,
-    checked_replacement,
     checked_stage_entry,
-    conversion_digest,
-    conversion_item,
-    conversion_sort,
-    conversion_totals,
-    data_driven_deltas,
     data_driven_replaced,
-    deal_item,
-    encode_cursor,
-    fit_item,
+)
+from shared.adapters.dynamodb_attribution_conversions import conversion_digest, conversion_item
+from shared.adapters.dynamodb_attribution_cursor import ConversionPosition, check_cursor, encode_cursor
+from shared.adapters.dynamodb_attribution_deals import deal_item, pipeline_changes, pipeline_item
+from shared.adapters.dynamodb_attribution_fits import fit_item
+from shared.adapters.dynamodb_attribution_funnel import stage_entry_counts
+from shared.adapters.dynamodb_attribution_keys import (
+    CAMPAIGN,
+    CHANNEL,
+    LATEST,
+    campaign_sk,
+    conversion_sort,
     month_of,
     month_text,
     month_texts,
+)
+from shared.adapters.dynamodb_attribution_totals import (
+    checked_replacement,
+    conversion_totals,
+    data_driven_deltas,
     overall_added,
-    pipeline_changes,
-    pipeline_item,
-    stage_entry_counts,
-    stale_version,
 )
 from shared.adapters.dynamodb_customer_revenue import MAX_SUBSCRIPTIONS, revenue_item
-from shared.adapters.dynamodb_items import iso
+from shared.adapters.dynamodb_items import iso, stale_version
 from shared.attribution.deals import Deal
 from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry, summed_by_stage
 from shared.attribution.journeys import Credit, Model

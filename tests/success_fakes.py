@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from shared.adapters.dynamodb_attribution_items import stale_version
+from shared.adapters.dynamodb_items import stale_version
 from shared.adapters.dynamodb_success_items import (
     campaign_from,
     campaign_item,

@@ -1,4 +1,4 @@
-"""The attribution store in DynamoDB (table `attribution`; item layout in `dynamodb_attribution_items.py`).
+"""The attribution store in DynamoDB (table `attribution`; item layout in `dynamodb_attribution_keys.py`).
 
 Deals: `save_deal` is one conditional PutItem: on `attribute_not_exists(pk)` for a deal read at version 0 (new),
 on `version = <the version read>` otherwise; the deal is written at version + 1. A failed condition is
@@ -86,69 +86,83 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb_attribution_items import (
-    ALL,
-    CAMPAIGN,
-    CHANNEL,
-    CONVERSION,
-    DEAL,
-    DEALS,
-    DIGEST,
-    FIT,
-    LATEST,
-    PIPELINE,
-    REVENUE,
-    TOTAL,
-    ConversionPosition,
-    campaign_sk,
-    campaign_stage_sk,
-    check_cursor,
+from shared.adapters.dynamodb_attribution_checks import (
     check_size,
     checked_conversion,
     checked_deal,
     checked_fit,
     checked_pipeline,
-    checked_replacement,
     checked_stage_entry,
+    data_driven_replaced,
+)
+from shared.adapters.dynamodb_attribution_conversions import (
+    DIGEST,
     conversion_digest,
     conversion_from,
     conversion_item,
-    conversion_pk,
-    conversion_totals,
     data_driven_attributes,
-    data_driven_deltas,
-    data_driven_replaced,
+)
+from shared.adapters.dynamodb_attribution_cursor import ConversionPosition, check_cursor, encode_cursor
+from shared.adapters.dynamodb_attribution_deals import (
     deal_from,
     deal_item,
-    deal_pk,
-    encode_cursor,
-    fit_from,
-    fit_item,
-    fit_sk,
-    funnel_pk,
-    month_of,
-    month_text,
-    month_texts,
-    overall_added,
-    overall_attributes,
-    overall_from,
     pipeline_attributes,
     pipeline_changes,
     pipeline_figures,
     pipeline_from,
     pipeline_item,
-    pipeline_pk,
+)
+from shared.adapters.dynamodb_attribution_fits import fit_from, fit_item
+from shared.adapters.dynamodb_attribution_funnel import (
     stage_counts_attributes,
     stage_counts_from,
     stage_entry_counts,
     stage_entry_marker,
+)
+from shared.adapters.dynamodb_attribution_keys import (
+    ALL,
+    CAMPAIGN,
+    CHANNEL,
+    CONVERSION,
+    DEAL,
+    FIT,
+    LATEST,
+    PIPELINE,
+    TOTAL,
+    campaign_sk,
+    campaign_stage_sk,
+    conversion_pk,
+    deal_pk,
+    fit_sk,
+    funnel_pk,
+    month_of,
+    month_text,
+    month_texts,
+    pipeline_pk,
     stage_sk,
-    stale_version,
-    totals_attributes,
-    totals_from,
     totals_pk,
 )
-from shared.adapters.dynamodb_items import ConditionalWrite, VersionConflict, key, put_at_version, serialize, transact
+from shared.adapters.dynamodb_attribution_totals import (
+    DEALS,
+    REVENUE,
+    checked_replacement,
+    conversion_totals,
+    data_driven_deltas,
+    overall_added,
+    overall_attributes,
+    overall_from,
+    totals_attributes,
+    totals_from,
+)
+from shared.adapters.dynamodb_items import (
+    ConditionalWrite,
+    VersionConflict,
+    key,
+    put_at_version,
+    serialize,
+    stale_version,
+    transact,
+)
 from shared.adapters.dynamodb_reads import batch_get, get_item, partition_items, query_pages
 from shared.attribution.deals import Deal
 from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry, summed_by_stage

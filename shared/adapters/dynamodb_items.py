@@ -141,3 +141,13 @@ def put_at_version(client: Any, table: str, item: dict[str, Any], expected: int)
             raise
         old: Any = exc.response.get("Item")
         raise VersionConflict(plain(old) if old else None) from None
+
+
+def stale_version(what: str, expected: int, found: int | None) -> str:
+    """Why a write conditioned on the version read (`expected`, 0: none) was refused, given the version found
+    (None: there is none)."""
+    if found is None:
+        return f"{what} does not exist (it was read at version {expected})"
+    if expected == 0:
+        return f"{what} exists already (version {found})"
+    return f"{what} is at version {found}, not {expected} as read"

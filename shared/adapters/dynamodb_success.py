@@ -87,7 +87,6 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb_attribution_items import stale_version
 from shared.adapters.dynamodb_items import (
     ConditionalWrite,
     VersionConflict,
@@ -95,6 +94,7 @@ from shared.adapters.dynamodb_items import (
     plain,
     put_at_version,
     serialize,
+    stale_version,
     transact,
 )
 from shared.adapters.dynamodb_reads import get_item, partition_items, query_pages

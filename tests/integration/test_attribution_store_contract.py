@@ -37,7 +37,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.adapters.dynamodb_attribution import RECORD_ATTEMPTS, DynamoDbAttributionStore, RecordConflict
-from shared.adapters.dynamodb_attribution_items import checked_conversion, conversion_digest, conversion_item
+from shared.adapters.dynamodb_attribution_checks import checked_conversion
+from shared.adapters.dynamodb_attribution_conversions import conversion_digest, conversion_item
 from shared.adapters.dynamodb_items import MAX_ITEM_BYTES, item_size
 from shared.allocation import allocate
 from shared.attribution.credits import heuristic_credits
