@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.ports import free_port  # noqa: E402
+from benchmarks.rows import mark  # noqa: E402
 
 DEFAULT_DELIVERIES = 10_000
 DEFAULT_CONCURRENCY = 20
@@ -369,7 +370,7 @@ def burst_rows(
             "burst",
             f"{label}: answers",
             f"{result.statuses[202]:,} x 202",
-            f"5xx {result.server_errors}" + (f"; {others}" if others else "") + _mark(not others),
+            f"5xx {result.server_errors}" + (f"; {others}" if others else "") + mark(not others),
         ),
         (
             "burst",
@@ -377,20 +378,16 @@ def burst_rows(
             f"lost {result.lost}",
             f"duplicated {result.duplicated}; answered with another's ids {result.misanswered}"
             + (f"; unverifiable {result.missed_by_falling_behind}" if result.missed_by_falling_behind else "")
-            + _mark(exact and not result.missed_by_falling_behind),
+            + mark(exact and not result.missed_by_falling_behind),
         ),
         (
             "burst",
             "hub memory (VmRSS): start / peak / after",
             " / ".join(f"{kib / mib:.0f}" for kib in (result.rss_before_kib, result.rss_peak_kib, result.rss_after_kib))
             + " MB",
-            f"after/start {result.memory_ratio:.2f} (goal <= {MEMORY_GOAL_RATIO:.0f})" + _mark(memory_ok),
+            f"after/start {result.memory_ratio:.2f} (goal <= {MEMORY_GOAL_RATIO:.0f})" + mark(memory_ok),
         ),
     ]
-
-
-def _mark(ok: bool) -> str:
-    return " ✓" if ok else " ✗"
 
 
 def _stored_body_bytes() -> int:

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ports import free_port  # noqa: E402
+from benchmarks.segment_messages import segment_message  # noqa: E402
 
 if TYPE_CHECKING:
     from local_runtime.hub import LocalHub
@@ -40,18 +41,16 @@ WRITE_KEY = "local-write-key-dev-only"
 SEED_SECONDS = 300  # the whole seeding must be processed within this
 
 
-def _message(kind: str, user: str, at: datetime, **fields: Any) -> dict[str, Any]:
-    return {"type": kind, "userId": user, "messageId": uuid.uuid4().hex, "timestamp": at.isoformat(), **fields}
-
-
 def _seed(user: str, email: str, now: datetime) -> list[dict[str, Any]]:
     day = timedelta(days=1)
     traits = {"email": email, "industry": "Software", "employees": 500, "title": "VP of Sales", "country": "US"}
-    batch = [_message("identify", user, now - 7 * day, traits=traits)]
-    batch += [_message("track", user, now - n * day, event="Email Link Clicked") for n in range(1, 7)]
-    batch += [_message("page", user, now - n * day, name="Blog", properties={"path": "/blog"}) for n in range(1, 6)]
+    batch = [segment_message("identify", user, now - 7 * day, traits=traits)]
+    batch += [segment_message("track", user, now - n * day, event="Email Link Clicked") for n in range(1, 7)]
     batch += [
-        _message("track", user, now - day / 2, event="Content Downloaded", properties={"title": title})
+        segment_message("page", user, now - n * day, name="Blog", properties={"path": "/blog"}) for n in range(1, 6)
+    ]
+    batch += [
+        segment_message("track", user, now - day / 2, event="Content Downloaded", properties={"title": title})
         for title in ("RevOps guide", "Pipeline report")
     ]
     return batch
@@ -107,7 +106,9 @@ def _round(leads: int) -> tuple[list[float], list[float]]:
         round_trips: list[float] = []
         for user, _ in users:
             since = len(_events(session, hub, None))
-            crossing = _message("track", user, now, event="Content Downloaded", properties={"title": "Attribution 101"})
+            crossing = segment_message(
+                "track", user, now, event="Content Downloaded", properties={"title": "Attribution 101"}
+            )
             started = time.perf_counter()
             _post(session, hub, {"batch": [crossing]})
             round_trips.append(time.perf_counter() - started)
