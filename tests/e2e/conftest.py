@@ -168,6 +168,39 @@ def send_standard_webhook(url: str, event_type: str, timestamp: str, data: dict[
     return requests.post(f"{url}/webhooks/standard", data=body, headers=headers, timeout=10)
 
 
+def send_hubspot_property_change(
+    url: str, object_id: int, prop: str, value: str, change_source: str = "FORM"
+) -> requests.Response:
+    """A HubSpot `contact.propertyChange` webhook of one property to the hub at `url`, signed (v3) as HubSpot
+    signs it with the hub's local secret: a person (or a form) changing the contact in HubSpot."""
+    from local_runtime.example import local_secret
+    from shared.webhooks.vendors import hubspot
+
+    secret = local_secret("hubspot")
+    millis = str(int(time.time() * 1000))
+    event = {
+        "eventId": uuid.uuid4().int % 10**9,
+        "subscriptionId": 1,
+        "portalId": 62515,
+        "appId": 1,
+        "occurredAt": int(millis),
+        "subscriptionType": "contact.propertyChange",
+        "attemptNumber": 0,
+        "objectId": object_id,
+        "propertyName": prop,
+        "propertyValue": value,
+        "changeSource": change_source,
+    }
+    body = json.dumps([event]).encode()
+    target = f"{url}/webhooks/hubspot"
+    headers = {
+        "X-HubSpot-Signature-v3": hubspot.sign(secret, "POST", target, body, millis),
+        "X-HubSpot-Request-Timestamp": millis,
+        "Content-Type": "application/json",
+    }
+    return requests.post(target, data=body, headers=headers, timeout=10)
+
+
 def eventually(condition: Callable[[], Any], seconds: float = 60, every: float = 0.2) -> Any:
     """The condition's first truthy result within `seconds`, polled every `every` seconds; fails the test
     otherwise. For conditions read from the hub over HTTP: there is nothing else to wait on."""

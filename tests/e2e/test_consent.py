@@ -5,8 +5,6 @@ the score; a captured lead keeps the consent its form collected, and a malformed
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,12 +12,9 @@ from typing import Any
 
 import requests
 
-from local_runtime.example import SECRETS
-from shared.webhooks.vendors import hubspot
-from tests.e2e.conftest import eventually, token
+from tests.e2e.conftest import eventually, send_hubspot_property_change, token
 
 WRITE_KEY = "local-write-key-dev-only"
-HUBSPOT_SECRET = json.loads(SECRETS.read_text())["hubspot"][0]
 
 
 def api(hub: str, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -65,28 +60,7 @@ class Person:
         self.segment("page", marketing, name=f"Post {n}", properties={"path": f"/blog/post-{n}"})
 
     def hubspot(self, prop: str, value: str) -> None:
-        millis = str(int(time.time() * 1000))
-        event = {
-            "eventId": uuid.uuid4().int % 10**9,
-            "subscriptionId": 1,
-            "portalId": 62515,
-            "appId": 1,
-            "occurredAt": int(millis),
-            "subscriptionType": "contact.propertyChange",
-            "attemptNumber": 0,
-            "objectId": self.hubspot_id,
-            "propertyName": prop,
-            "propertyValue": value,
-            "changeSource": "CRM_UI",
-        }
-        body = json.dumps([event]).encode()
-        url = f"{self.hub}/webhooks/hubspot"
-        headers = {
-            "X-HubSpot-Signature-v3": hubspot.sign(HUBSPOT_SECRET, "POST", url, body, millis),
-            "X-HubSpot-Request-Timestamp": millis,
-            "Content-Type": "application/json",
-        }
-        response = requests.post(url, data=body, headers=headers, timeout=10)
+        response = send_hubspot_property_change(self.hub, self.hubspot_id, prop, value, change_source="CRM_UI")
         assert response.status_code == 202, response.text
 
     def lead(self) -> dict[str, Any]:

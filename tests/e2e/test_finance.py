@@ -10,9 +10,8 @@ import os
 import random
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -22,17 +21,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import ROOT, started_hub, token
+from tests.e2e.conftest import ROOT, eventually, started_hub, token
 
 RATES = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2712"), "JPY": Decimal("0.0067")}
 DECIMALS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
-
-
-def eventually(condition: Callable[[], Any], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.2)  # polling the hub's event tap over HTTP: there is nothing else to wait on
-    return result
 
 
 class Finance:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,15 @@ from segment.analytics.client import Client
 
 from local_runtime.example import SECRETS
 from shared.scoring.model import DEFAULT_MODEL_PATH
-from shared.webhooks.vendors import hubspot
-from tests.e2e.conftest import ROOT, bus_events, eventually, send_stripe_event, started_hub, token
+from tests.e2e.conftest import (
+    ROOT,
+    bus_events,
+    eventually,
+    send_hubspot_property_change,
+    send_stripe_event,
+    started_hub,
+    token,
+)
 
 WRITE_KEY = "local-write-key-dev-only"
 SECRET = {vendor: values[0] for vendor, values in json.loads(SECRETS.read_text()).items()}
@@ -50,28 +56,7 @@ class Journey:
         assert response.status_code == 202, response.text
 
     def hubspot(self, prop: str, value: str) -> None:
-        millis = str(int(time.time() * 1000))
-        event = {
-            "eventId": uuid.uuid4().int % 10**9,
-            "subscriptionId": 1,
-            "portalId": 62515,
-            "appId": 1,
-            "occurredAt": int(millis),
-            "subscriptionType": "contact.propertyChange",
-            "attemptNumber": 0,
-            "objectId": self.hubspot_id,
-            "propertyName": prop,
-            "propertyValue": value,
-            "changeSource": "FORM",
-        }
-        body = json.dumps([event]).encode()
-        url = f"{self.hub}/webhooks/hubspot"
-        headers = {
-            "X-HubSpot-Signature-v3": hubspot.sign(SECRET["hubspot"], "POST", url, body, millis),
-            "X-HubSpot-Request-Timestamp": millis,
-            "Content-Type": "application/json",
-        }
-        response = requests.post(url, data=body, headers=headers, timeout=10)
+        response = send_hubspot_property_change(self.hub, self.hubspot_id, prop, value)
         assert response.status_code == 202, response.text
 
     def lead(self, lead_id: str) -> dict[str, Any]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import requests
 from segment.analytics.client import Client
 
 from shared.scoring.model import DEFAULT_MODEL_PATH
-from tests.e2e.conftest import ROOT, free_port, send_standard_webhook, settle, started_hub, token
+from tests.e2e.conftest import ROOT, eventually, free_port, send_standard_webhook, settle, started_hub, token
 
 NO_AWS = {
     "AWS_ACCESS_KEY_ID": "",
@@ -106,11 +104,11 @@ def test_reattribute_takes_in_a_touch_that_arrived_after_its_conversion(tmp_path
         first = f"https://www.acme.test/pricing?utm_campaign=first-{key}&utm_medium=cpc"
         segment.page(user, name="Pricing", properties={"url": first}, timestamp=won_at - timedelta(days=2))
         segment.flush()
-        eventually(lambda: (get("/api/v1/leads", email=email) or {}).get("items"))
+        eventually(lambda: (get("/api/v1/leads", email=email) or {}).get("items"), every=0.5)
         settle(url)
         _deal_won(url, {"deal_id": f"D-{key}", "email": email, "amount": "900.00", "won_at": won_at.isoformat()})
         deal = f"/api/v1/attribution/deals/standard:D-{key}"
-        view = eventually(lambda: get(deal))
+        view = eventually(lambda: get(deal), every=0.5)
         assert [t["campaign_id"] for t in view["touches"]] == [f"first-{key}"]
         # When a page view from the day before the win arrives now
         late = f"https://www.acme.test/webinar?utm_campaign=late-{key}&utm_medium=email"
@@ -123,7 +121,8 @@ def test_reattribute_takes_in_a_touch_that_arrived_after_its_conversion(tmp_path
                 (done := reattribute()).stdout.endswith(", 0 changed meanwhile\n")
                 and (": 1 changed, 0 unchanged" in done.stdout)
                 and done
-            )
+            ),
+            every=0.5,  # each poll runs the CLI: a process start
         )
         assert changed.returncode == 0, changed.stderr
         assert changed.stdout.startswith("reattributed 1 conversions of "), changed.stdout
@@ -135,14 +134,6 @@ def test_reattribute_takes_in_a_touch_that_arrived_after_its_conversion(tmp_path
         assert again.returncode == 0, again.stderr
         assert again.stdout.endswith(": 0 changed, 1 unchanged, 0 changed meanwhile\n"), again.stdout
         assert get(deal)["touches"] == view["touches"]
-
-
-def eventually(condition: Callable[[], Any], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.5)  # polling the hub over HTTP (or rerunning the CLI): there is nothing else to wait on
-    assert result, "condition not met in time"
-    return result
 
 
 def _deal_won(url: str, data: dict[str, Any]) -> None:

@@ -29,8 +29,7 @@ from segment.analytics.client import Client
 from slack_sdk.signature import SignatureVerifier
 
 from shared.catalog import CATALOG, physical_name
-from shared.webhooks.vendors import hubspot
-from tests.e2e.conftest import ROOT, eventually, send_standard_webhook, started_hub, token
+from tests.e2e.conftest import ROOT, eventually, send_hubspot_property_change, send_standard_webhook, started_hub, token
 from tests.e2e.customers import SECRET, Customer
 
 WRITE_KEY = "local-write-key-dev-only"
@@ -185,28 +184,7 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def hubspot_change(hub: Hub, object_id: int, prop: str, value: str) -> None:
-    millis = str(int(time.time() * 1000))
-    event = {
-        "eventId": uuid.uuid4().int % 10**9,
-        "subscriptionId": 1,
-        "portalId": 62515,
-        "appId": 1,
-        "occurredAt": int(millis),
-        "subscriptionType": "contact.propertyChange",
-        "attemptNumber": 0,
-        "objectId": object_id,
-        "propertyName": prop,
-        "propertyValue": value,
-        "changeSource": "FORM",
-    }
-    body = json.dumps([event]).encode()
-    url = f"{hub.url}/webhooks/hubspot"
-    headers = {
-        "X-HubSpot-Signature-v3": hubspot.sign(SECRET["hubspot"], "POST", url, body, millis),
-        "X-HubSpot-Request-Timestamp": millis,
-        "Content-Type": "application/json",
-    }
-    answer = requests.post(url, data=body, headers=headers, timeout=10)
+    answer = send_hubspot_property_change(hub.url, object_id, prop, value)
     assert answer.status_code == 202, answer.text
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import ModuleType
@@ -145,3 +146,13 @@ def eventbridge(source: str, detail_type: str, detail: Any) -> dict[str, Any]:
         "resources": [],
         "detail": detail,
     }
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
+    """The condition's first truthy result within `seconds`; fails the test otherwise. For what a background
+    thread of the local runtime does (a poller, a dispatcher): there is nothing else to wait on."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return result

@@ -16,6 +16,7 @@ from moto import mock_aws
 from local_runtime.dispatcher import LAMBDA_ASYNC_RETRIES, LONG_POLL_SECONDS, POLLER_THREAD_PREFIX, EventDispatcher
 from local_runtime.provision import provision
 from shared.catalog import CATALOG, Catalog, Function, Rule
+from tests.integration.conftest import wait_for
 
 TEST_CATALOG = Catalog(
     bus_name="events",
@@ -66,13 +67,6 @@ def put(session, bus: str, source: str, detail_type: str) -> None:  # type: igno
         Entries=[{"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps({"n": 1})}]
     )
     assert response["FailedEntryCount"] == 0
-
-
-def wait_for(condition, seconds: float = 10) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_events_reach_only_the_rules_that_match(dispatcher) -> None:  # type: ignore[no-untyped-def]

@@ -12,8 +12,7 @@ import importlib
 import json
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -27,6 +26,7 @@ from local_runtime.hub import LocalHub
 from local_runtime.provision import provision
 from local_runtime.queues import QueueTriggerRunner, failed_message_ids
 from shared.catalog import Domain, Function, QueueTrigger, WorkQueue, compose
+from tests.integration.conftest import wait_for
 
 WORK = WorkQueue(
     "work-test.fifo", "changes to sync, in order per record", visibility_timeout_seconds=60, max_receive_count=3
@@ -105,14 +105,6 @@ def messages_in(hub: LocalHub, queue_url: str) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attributes = sqs(hub).get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
     return sum(int(attributes[name]) for name in names)
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return result
 
 
 def records_of(key: str) -> list[dict[str, Any]]:
