@@ -7,7 +7,6 @@ how many did before."""
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 import uuid
@@ -24,31 +23,13 @@ DEFAULT_ERASURE_EVENTS = 200
 
 
 def _hubspot_email(hub: Hub, object_id: int, email: str) -> None:
-    from local_runtime.example import local_secret
-    from shared.webhooks.vendors import hubspot
+    from local_runtime.example import hubspot_property_change, local_secret
 
-    millis = str(int(time.time() * 1000))
-    event = {
-        "eventId": uuid.uuid4().int % 10**9,
-        "subscriptionId": 1,
-        "portalId": 62515,
-        "appId": 1,
-        "occurredAt": int(millis),
-        "subscriptionType": "contact.propertyChange",
-        "attemptNumber": 0,
-        "objectId": object_id,
-        "propertyName": "email",
-        "propertyValue": email,
-        "changeSource": "FORM",
-    }
-    body = json.dumps([event]).encode()
     url = f"{hub.url}/webhooks/hubspot"
-    headers = {
-        "X-HubSpot-Signature-v3": hubspot.sign(local_secret("hubspot"), "POST", url, body, millis),
-        "X-HubSpot-Request-Timestamp": millis,
-        "Content-Type": "application/json",
-    }
-    answer = hub.http.post(url, data=body, headers=headers, timeout=30)
+    secret, now, uid = local_secret("hubspot"), datetime.now(UTC), uuid.uuid4().hex
+    example = hubspot_property_change(url, secret, now, uid, object_id=object_id, value=email, change_source="FORM")
+    headers = {**example.headers, "Content-Type": example.content_type}
+    answer = hub.http.post(url, data=example.body, headers=headers, timeout=30)
     if answer.status_code != 202:
         raise AssertionError(f"a HubSpot delivery answered {answer.status_code}: {answer.text[:300]}")
 

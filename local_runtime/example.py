@@ -76,7 +76,18 @@ def _stripe(url: str, secret: str, now: datetime, uid: str) -> Example:
     return Example(body, {"Stripe-Signature": header}, ("Stripe-Signature",), timestamped=True)
 
 
-def _hubspot(url: str, secret: str, now: datetime, uid: str) -> Example:
+def hubspot_property_change(
+    url: str,
+    secret: str,
+    now: datetime,
+    uid: str,
+    object_id: int = 501,
+    prop: str = "email",
+    value: str = "ada@example.com",
+    change_source: str = "CRM",
+) -> Example:
+    """HubSpot's `contact.propertyChange` of one property, signed (v3) for `url`: the `hubspot` example, and what
+    the e2e suite and the benches send as a person changing a contact in HubSpot."""
     millis = int(now.timestamp() * 1000)
     event = {
         "eventId": int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16),
@@ -86,10 +97,10 @@ def _hubspot(url: str, secret: str, now: datetime, uid: str) -> Example:
         "occurredAt": millis,
         "subscriptionType": "contact.propertyChange",
         "attemptNumber": 0,
-        "objectId": 501,
-        "changeSource": "CRM",
-        "propertyName": "email",
-        "propertyValue": "ada@example.com",
+        "objectId": object_id,
+        "changeSource": change_source,
+        "propertyName": prop,
+        "propertyValue": value,
     }
     body = json.dumps([event]).encode()
     headers = {
@@ -264,7 +275,7 @@ def _standard(url: str, secret: str, now: datetime, uid: str) -> Example:
 
 BUILDERS: dict[str, Builder] = {
     "stripe": _stripe,
-    "hubspot": _hubspot,
+    "hubspot": hubspot_property_change,
     "salesforce": _salesforce,
     "segment": _segment,
     "segment_api": _segment_api,

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -171,34 +172,15 @@ def send_standard_webhook(url: str, event_type: str, timestamp: str, data: dict[
 def send_hubspot_property_change(
     url: str, object_id: int, prop: str, value: str, change_source: str = "FORM"
 ) -> requests.Response:
-    """A HubSpot `contact.propertyChange` webhook of one property to the hub at `url`, signed (v3) as HubSpot
-    signs it with the hub's local secret: a person (or a form) changing the contact in HubSpot."""
-    from local_runtime.example import local_secret
-    from shared.webhooks.vendors import hubspot
+    """A HubSpot `contact.propertyChange` webhook of one property to the hub at `url`, signed as HubSpot signs it
+    with the hub's local secret: a person (or a form) changing the contact in HubSpot."""
+    from local_runtime.example import hubspot_property_change, local_secret
 
-    secret = local_secret("hubspot")
-    millis = str(int(time.time() * 1000))
-    event = {
-        "eventId": uuid.uuid4().int % 10**9,
-        "subscriptionId": 1,
-        "portalId": 62515,
-        "appId": 1,
-        "occurredAt": int(millis),
-        "subscriptionType": "contact.propertyChange",
-        "attemptNumber": 0,
-        "objectId": object_id,
-        "propertyName": prop,
-        "propertyValue": value,
-        "changeSource": change_source,
-    }
-    body = json.dumps([event]).encode()
     target = f"{url}/webhooks/hubspot"
-    headers = {
-        "X-HubSpot-Signature-v3": hubspot.sign(secret, "POST", target, body, millis),
-        "X-HubSpot-Request-Timestamp": millis,
-        "Content-Type": "application/json",
-    }
-    return requests.post(target, data=body, headers=headers, timeout=10)
+    secret, now, uid = local_secret("hubspot"), datetime.now(UTC), uuid.uuid4().hex
+    example = hubspot_property_change(target, secret, now, uid, object_id, prop, value, change_source)
+    headers = {**example.headers, "Content-Type": example.content_type}
+    return requests.post(target, data=example.body, headers=headers, timeout=10)
 
 
 def eventually(condition: Callable[[], Any], seconds: float = 60, every: float = 0.2) -> Any:
