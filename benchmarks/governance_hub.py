@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 import uuid
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ import requests
 
 from benchmarks.burst import start_hub, stop_hub
 from benchmarks.embedded_aws import embedded_client
+from local_runtime.stored_text import attribute_text
 from shared.catalog import CATALOG, physical_name
 
 SEGMENT_BATCH = 100  # messages per /v1/batch call, as segment-analytics-python sends them
@@ -139,27 +139,11 @@ class Hub:
         found = []
         needle = needle.casefold()
         for table, item in self.items():
-            names = [name for name, value in item.items() if needle in _text(value).casefold()]
+            names = [name for name, value in item.items() if needle in attribute_text(value).casefold()]
             if names:
                 where = "|".join(str(item.get(key, {}).get("S")) for key in ("pk", "sk"))
                 found.append((table, f"{where}: {', '.join(names)}"))
         return found
-
-
-def _text(value: dict[str, Any]) -> str:
-    if "B" in value:
-        raw = bytes(value["B"])
-        try:
-            return zlib.decompress(raw).decode("utf-8", "replace")
-        except zlib.error:
-            return raw.decode("utf-8", "replace")
-    if "M" in value:
-        return json.dumps({key: _text(inner) for key, inner in value["M"].items()})
-    if "L" in value:
-        return json.dumps([_text(inner) for inner in value["L"]])
-    if "S" in value:
-        return str(value["S"])
-    return json.dumps(value, default=str)
 
 
 @contextmanager

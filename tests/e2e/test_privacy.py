@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import requests
 from segment.analytics.client import Client
 
+from local_runtime.stored_text import attribute_text
 from shared.catalog import CATALOG, physical_name
 from shared.webhooks.vendors import typeform
 from tests.e2e.conftest import eventually, send_standard_webhook, send_stripe_event, settle, started_hub, token
@@ -74,23 +74,7 @@ class Hub:
                 for item in page["Items"]:
                     where = f"{item.get('pk', {}).get('S')}|{item.get('sk', {}).get('S')}"
                     for name, value in item.items():
-                        yield table, f"{where}.{name}", _text(value).casefold()
-
-
-def _text(value: dict[str, Any]) -> str:
-    if "B" in value:
-        raw = bytes(value["B"])
-        try:
-            return zlib.decompress(raw).decode("utf-8", "replace")
-        except zlib.error:
-            return raw.decode("utf-8", "replace")
-    if "M" in value:
-        return json.dumps({k: _text(v) for k, v in value["M"].items()})
-    if "L" in value:
-        return json.dumps([_text(v) for v in value["L"]])
-    if "S" in value:
-        return str(value["S"])
-    return json.dumps(value, default=str)
+                        yield table, f"{where}.{name}", attribute_text(value).casefold()
 
 
 class Person:
