@@ -3,7 +3,7 @@ merge they call for), and the contact a merged-away id now lives in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from shared.events.lead_events import LeadEventType
@@ -23,7 +23,13 @@ class ContactResolver:
         self._now = now
 
     def resolve(
-        self, found: Sequence[Identity], cause: str, at: datetime, change: ChangeSet, told_of: Sequence[str] = ()
+        self,
+        found: Sequence[Identity],
+        cause: str,
+        at: datetime,
+        change: ChangeSet,
+        told_of: Sequence[str] = (),
+        owners: Mapping[str, str] | None = None,
     ) -> tuple[Contact, str]:
         """The one contact these identities belong to (found, created, or the survivor of a merge), and the
         contact whose own part of the profile and log the event's data goes to: the owner of the strongest
@@ -32,8 +38,12 @@ class ContactResolver:
         `told_of`: contacts an earlier attempt of this use case told the bus of and never stored: every consumer
         of its events (the CRM sync's record, a handoff) names them. The first is the contact this creates, any
         other is stored merged into the one found, so the person is every contact ever told of (an erasure finds
-        them all)."""
-        owners = self._repo.owners(found)
+        them all).
+
+        `owners`: the identities' owners as the caller read them in this attempt (`LeadRepository.owners` of
+        `found`), so they are read once."""
+        if owners is None:
+            owners = self._repo.owners(found)
         heads: dict[str, Contact] = {}
         dangling: dict[str, str] = {}
         for key, owner in owners.items():

@@ -317,7 +317,8 @@ class LeadService:
         # An event's data goes to the owner of its strongest identity (`_resolve`'s origin), which claims that
         # identity in the same commit and keeps the claim when it is merged into another contact: so whether the
         # event was applied before is one read under that owner, whatever merged since.
-        strongest = self._repo.owners(found[:1]).get(found[0].key)
+        owners = self._repo.owners(found)  # all of them at once: the resolver below takes them as read
+        strongest = owners.get(found[0].key)
         is_engagement = engagement_record(event, strongest or "") is not None
         if strongest is not None and is_engagement and self._repo.has_engagement(strongest, event.event_id):
             return Outcome(strongest, note="duplicate engagement; scored once already")
@@ -331,7 +332,7 @@ class LeadService:
             return Outcome(None, note="a CRM record with nothing known of its person yet; not a contact")
         change = ChangeSet()
         cause = f"{event.source_vendor} {event.vendor_event_type} {event.vendor_event_id or event.event_id}"
-        contact, origin = self._resolver.resolve(found, cause, event.received_at, change, _TOLD_OF.get())
+        contact, origin = self._resolver.resolve(found, cause, event.received_at, change, _TOLD_OF.get(), owners=owners)
         account_before = contact.account_id
         own = contact.own_profile(origin)
         updates = profile_updates(event)

@@ -1,16 +1,19 @@
-"""A known bug, kept failing on purpose until it is fixed: a CRM's echo of the hub's own earlier write overrides a
-newer value the hub learned since. The lead processor applies CRM `contact.upserted` events itself, and only the
-CRM sync knows which CRM changes are echoes of its own writes (`shared.crm.resolution`, `Outcome.ECHO`), so a
-title the sync wrote from a capture ("VP"), echoed back after the person's identify ("VP of Sales"), wins on
-time. Seen as a 10-point fit loss in `tests/e2e/test_leads.py` under load. The fix: the lead processor takes CRM
-field changes from `sync.field_changed` (published only when a CRM change wins, echoes and conflicts settled)."""
+"""CRM echoes at the lead processor: a CRM's echo of the hub's own earlier write must not override a newer value
+the hub learned since (seen as a 10-point fit loss in `tests/e2e/test_leads.py` under load, when the processor
+applied CRM `contact.upserted` events itself; now it takes CRM field changes from the sync's
+`sync.field_changed`, published only when a CRM change wins), and an echo of what the lead already holds costs
+as few reads as the processor can make it (echoes are most of what the CRMs send while the sync writes)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from shared.leads.capture import LeadCapture
+from shared.leads.model import Identity
 from tests.unit.test_lead_journey_fixes import Hub
 
 
@@ -48,3 +51,28 @@ def test_a_crm_echo_of_an_older_hub_value_does_not_override_a_newer_identify() -
     hubspot_echo(hub, 1000001, "jobtitle", "VP", int((identified_at + timedelta(milliseconds=90)).timestamp() * 1000))
     # Then the lead keeps the title the person gave
     assert hub.lead(email).profile.get("job_title") == "VP of Sales"
+
+
+def test_an_echo_of_what_the_lead_already_holds_reads_its_identities_owners_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a captured lead linked to its HubSpot record
+    hub = Hub()
+    email = "grace@acme.io"
+    hub.service.capture(LeadCapture(email=email, source="partner", company="Acme", job_title="VP"))
+    hub.clock.advance(timedelta(milliseconds=100))
+    hubspot_echo(hub, 1000001, "email", email, int(hub.clock.now().timestamp() * 1000))
+    owner_reads: list[int] = []
+    read_owners = hub.repo.owners
+
+    def counted_owners(found: Sequence[Identity]) -> dict[str, str]:
+        owner_reads.append(len(found))
+        return read_owners(found)
+
+    monkeypatch.setattr(hub.repo, "owners", counted_owners)
+    # When HubSpot echoes the title the hub wrote
+    hub.clock.advance(timedelta(seconds=1))
+    hubspot_echo(hub, 1000001, "jobtitle", "VP", int(hub.clock.now().timestamp() * 1000))
+    # Then the processor read the owners of the event's identities once, and changed nothing
+    assert owner_reads == [1]
+    assert hub.lead(email).profile.get("job_title") == "VP"
