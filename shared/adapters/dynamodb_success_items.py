@@ -14,7 +14,8 @@ Items (every account's in its own partition, `pk` = `TENANT#<tenant_id>`):
   report's body) and `signal_sk` (the sort key of the signal it was written with).
 - the health snapshot: `sk` = `HEALTH`; attributes `tenant_id`, `as_of` (ISO, UTC), `model_version`,
   `score_hundredths` (a number; absent for None), `band` (absent for None), `at_risk` and `expansion_ready`
-  (booleans; `expansion_ready` read as false when absent), `version`
+  (booleans; `expansion_ready` read as false when absent), `renewal_at_risk_told` (the renewal date, ISO, whose
+  risk was published last; absent when none was), `version`
   (a number, from 1), and for the sparse `by-shard` index, which only snapshots carry: `tenant_shard` =
   `SHARD#<n>`, n = CRC-32 of the tenant id's UTF-8 bytes mod `TENANT_SHARDS` (stable across processes, unlike
   `hash()`), with `tenant_id` its sort key.
@@ -151,6 +152,8 @@ def health_item(health: StoredHealth) -> dict[str, Any]:
         item["score_hundredths"] = int(health.score_hundredths)
     if health.band is not None:
         item["band"] = health.band
+    if health.renewal_at_risk_told is not None:
+        item["renewal_at_risk_told"] = health.renewal_at_risk_told
     what = f"health of {health.tenant_id}"
     check_keys(item, what)
     if len(health.tenant_id.encode("utf-8", "surrogatepass")) > MAX_SORT_KEY_BYTES:  # the index's sort key
@@ -162,6 +165,7 @@ def health_item(health: StoredHealth) -> dict[str, Any]:
 def health_from(item: Mapping[str, Any]) -> StoredHealth:
     score = item.get("score_hundredths")
     band = item.get("band")
+    told = item.get("renewal_at_risk_told")
     return StoredHealth(
         tenant_id=str(item["tenant_id"]),
         as_of=when(str(item["as_of"])),
@@ -171,6 +175,7 @@ def health_from(item: Mapping[str, Any]) -> StoredHealth:
         at_risk=bool(item["at_risk"]),
         version=int(item["version"]),
         expansion_ready=bool(item.get("expansion_ready", False)),  # absent on snapshots stored before it existed
+        renewal_at_risk_told=None if told is None else str(told),
     )
 
 

@@ -45,8 +45,9 @@ SUCCESS_EVENT_TYPES: Mapping[SuccessEventType, SuccessEventTypeInfo] = MappingPr
         ),
         SuccessEventType.RENEWAL_AT_RISK: SuccessEventTypeInfo(
             "An account's subscription renews within the model's `renewal.at_risk_within_days` (its latest "
-            "`subscription.changed` period end) and its health is not green. Told with the health changes that "
-            "find it so, under one id per account and renewal date: a consumer that de-duplicates sees it once."
+            "`subscription.changed` period end) and its health is not green. Told once per account and renewal "
+            "date, by the recomputation that first finds it so (a signal, or the nightly as the date comes "
+            "closer), under one id per account and renewal date."
         ),
         SuccessEventType.CAMPAIGN_REQUESTED: SuccessEventTypeInfo(
             "Customer success asked marketing for a campaign (`POST /api/v1/cs-marketing/campaigns`): advocacy, "

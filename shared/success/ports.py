@@ -33,6 +33,7 @@ class StoredHealth:
     at_risk: bool  # churn risk flagged (and published) and not cleared since
     version: int = 0  # 0: never stored
     expansion_ready: bool = False  # an expansion signal published and the readiness not fallen below since
+    renewal_at_risk_told: str | None = None  # the renewal date (ISO) whose risk was published last
 
 
 @dataclass(frozen=True)

@@ -158,21 +158,27 @@ class HealthService:
             previous = self.store.health(tenant_id)
             risks = self._risks(signals, health, trend)
             events = self._events(tenant_id, cause, health, trend, previous, risks)
-            if self.interventions is not None and any(
-                e.event_type is SuccessEventType.CHURN_RISK_DETECTED for e in events
-            ):
+            # A risk's playbooks are the band's: opened when the risk is detected, and again when an account still at
+            # risk moves to another band (flagged by a fall while green, then red: red's playbooks). One already
+            # open for the account is not opened twice (`InterventionStore.open_intervention`).
+            detected = any(e.event_type is SuccessEventType.CHURN_RISK_DETECTED for e in events)
+            moved_band = previous is not None and previous.band != health.band
+            if self.interventions is not None and risks and (detected or moved_band):
                 events += self.interventions.for_churn_risk(tenant_id, health, risks, cause)
             readiness = readiness_of(self.model, health, signals)
             if readiness.ready and not (previous and previous.expansion_ready):
                 events.append(self._expansion_event(tenant_id, cause, health, readiness))
+            # A renewal at risk is told once per renewal date, when it first is (a nightly finds it coming closer)
             renewal = renewal_at_risk(self.model, health, signals)
-            if renewal is not None and events:
+            renewal_told = previous.renewal_at_risk_told if previous else None
+            if renewal is not None and renewal.renews_at.date().isoformat() != renewal_told:
                 events.append(self._renewal_event(tenant_id, health, renewal))
+                renewal_told = renewal.renews_at.date().isoformat()
             at_risk = bool(risks)
             unchanged = previous is not None and (
                 (previous.score_hundredths, previous.band, previous.at_risk, previous.model_version)
                 == (health.score_hundredths, health.band, at_risk, self.model.version)
-                and previous.expansion_ready == readiness.ready
+                and (previous.expansion_ready, previous.renewal_at_risk_told) == (readiness.ready, renewal_told)
             )
             if unchanged:
                 return Outcome(tenant_id, health, [], "health unchanged")
@@ -188,6 +194,7 @@ class HealthService:
                         at_risk=at_risk,
                         version=previous.version if previous else 0,
                         expansion_ready=readiness.ready,
+                        renewal_at_risk_told=renewal_told,
                     )
                 )
             except StaleHealth:

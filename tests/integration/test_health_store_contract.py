@@ -271,11 +271,10 @@ def test_health_moves_one_version_at_a_time(store: HealthStore) -> None:
     assert store.health(ACME) == first
 
     # When it is saved as read at version 1
-    second = store.save_health(
-        snapshot(version=1, score_hundredths=3125, band="at_risk", at_risk=True, expansion_ready=True)
-    )
-    # Then it is stored at version 2
-    assert second == snapshot(version=2, score_hundredths=3125, band="at_risk", at_risk=True, expansion_ready=True)
+    told: dict[str, Any] = {"at_risk": True, "expansion_ready": True, "renewal_at_risk_told": "2027-02-01"}
+    second = store.save_health(snapshot(version=1, score_hundredths=3125, band="at_risk", **told))
+    # Then it is stored at version 2, with what was told (a churn risk, an expansion, a renewal at risk)
+    assert second == snapshot(version=2, score_hundredths=3125, band="at_risk", **told)
     assert store.health(ACME) == second
 
     # And saving as read at a version that is not the stored one is stale, nothing written

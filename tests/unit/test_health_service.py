@@ -249,6 +249,60 @@ def test_the_churn_playbook_opens_once_with_its_task_and_marketing_requests(worl
     assert [(i.playbook, i.status) for i in page.interventions] == [("churn_save", InterventionStatus.OPEN)]
 
 
+def test_an_account_flagged_by_a_fall_while_green_gets_the_churn_playbook_when_it_turns_red(world: World) -> None:
+    # Given a healthy, paying account with a month of usage and a promoter's answer
+    tenant = world.customer()
+    payment = {"amount_minor": 4900, "currency": "usd"}
+    world.service.handle(world.event(EventType.PAYMENT_SUCCEEDED, payment, account_id=CUSTOMER))
+    world.usage("u-1", 17, 20)
+    nps = "kim@kestrel-labs.io"
+    world.service.handle(world.event(EventType.SURVEY_RESPONDED, {"answers": {"nps": 9}}, vendor="typeform", email=nps))
+    for day, message in ((20, "u-2"), (15, "u-3")):
+        world.clock.advance(timedelta(days=day))
+        world.usage(message, 17, 20)
+    # And a detractor's answer that makes it fall enough to be a churn risk, still green (no playbook for green)
+    world.service.handle(world.event(EventType.SURVEY_RESPONDED, {"answers": {"nps": 3}}, vendor="typeform", email=nps))
+    (risk,) = world.published(SuccessEventType.CHURN_RISK_DETECTED)
+    assert risk.band == "green"
+    assert world.published(SuccessEventType.INTERVENTION_STARTED) == []
+    # When a payment fails and the account, still at risk, turns red
+    world.clock.advance(timedelta(days=1))
+    outcome = world.service.handle(world.event(EventType.PAYMENT_FAILED, payment, account_id=CUSTOMER))
+    assert outcome.health is not None
+    assert outcome.health.band == "red"
+    # Then red's churn playbook opens, once, with its marketing requests (the risk is not told twice)
+    world.clock.advance(timedelta(hours=1))
+    world.service.handle(world.event(EventType.PAYMENT_FAILED, payment, account_id=CUSTOMER))
+    (started,) = world.published(SuccessEventType.INTERVENTION_STARTED)
+    assert (started.playbook, started.band) == ("churn_save", "red")
+    assert len(world.published(SuccessEventType.SUPPRESSION_REQUESTED)) == 1
+    assert len(world.published(SuccessEventType.ENROLLMENT_REQUESTED)) == 1
+    assert len(world.published(SuccessEventType.CHURN_RISK_DETECTED)) == 1
+    page = world.interventions.interventions(tenant, None, None, 10)
+    assert [(i.playbook, i.status) for i in page.interventions] == [("churn_save", InterventionStatus.OPEN)]
+
+
+def test_a_renewal_at_risk_is_told_once_when_the_nightly_finds_it_coming_closer(world: World) -> None:
+    # Given a yellow account whose subscription renews in 100 days (beyond the model's 60-day window)
+    tenant = world.customer()
+    renews = int((START + timedelta(days=100)).timestamp())
+    subscription = {"subscription_id": "sub_1", "status": "active", "current_period_end": renews, "items": []}
+    world.service.handle(world.event(EventType.SUBSCRIPTION_CHANGED, subscription, account_id=CUSTOMER))
+    nps = {"answers": {"nps": 5}}
+    world.service.handle(world.event(EventType.SURVEY_RESPONDED, nps, vendor="typeform", email="kim@kestrel-labs.io"))
+    assert world.service.health_of(tenant).health.band == "yellow"
+    assert world.published(SuccessEventType.RENEWAL_AT_RISK) == []
+    # When the nightly runs for 50 days
+    for day in range(1, 51):
+        world.clock.advance(timedelta(days=1))
+        world.service.recompute_all(cause=f"nightly:{day}")
+    # Then the renewal at risk was told once, when it came within the window, with its date
+    (told,) = world.published(SuccessEventType.RENEWAL_AT_RISK)
+    assert told.renews_at == datetime.fromtimestamp(renews, UTC)
+    assert told.occurred_at == START + timedelta(days=40)
+    assert told.reasons == ["renews in 60 days while yellow"]
+
+
 def test_an_intervention_is_evaluated_after_30_days_and_counts_for_its_playbook(world: World) -> None:
     # Given a churn intervention, and the account paying again and answering NPS 9 within the month
     turn_red(world)
