@@ -121,7 +121,8 @@ class FinanceService:
         # chunk than its original (its condition would fail on every retry)
         in_batch = {line.spend_id for line in new}
         new = sorted(new, key=lambda line: line.reverses in in_batch)
-        converted = self._converted(new, now)
+        positions = {line.spend_id: number for number, line in enumerate(lines, start=1)}  # as the caller sent them
+        converted = self._converted(new, now, positions)
         # a key's lines side by side: a chunk then updates few aggregates (each a transactional write); the
         # reversals of lines in this batch stay after every original (sorting is stable, the flag leads)
         ordered = sorted(converted, key=lambda entry: (entry.line.reverses in in_batch, _chunk_order(entry)))
@@ -130,7 +131,9 @@ class FinanceService:
         existing = [stored[line.spend_id] for line in lines if line.spend_id in stored]
         events = [self._spend_event(entry) for entry in [*converted, *existing]]
         self._publish(events)
-        touched = {entry.line.period for entry in converted}
+        # the periods of the lines already stored too: a retry after the bus refused this batch's events (or its
+        # alerts, which are then re-armed) must still find and tell the thresholds its lines crossed
+        touched = {entry.line.period for entry in [*converted, *existing]}
         alerts = [event for period in sorted(touched, key=str) for event in self.check_alerts(str(period))]
         return Recorded(converted, existing, events + alerts)
 
@@ -163,12 +166,15 @@ class FinanceService:
         if problems:
             raise InvalidSpendBatch(problems)
 
-    def _converted(self, lines: Sequence[SpendLine], now: datetime) -> list[StoredSpend]:
+    def _converted(self, lines: Sequence[SpendLine], now: datetime, positions: Mapping[str, int]) -> list[StoredSpend]:
+        """The lines in the company currency; a line without a rate is a problem named by its position in the
+        caller's batch (`positions`), not in `lines`."""
         tables: dict[str, FxTable | None] = {}
         converted: list[StoredSpend] = []
         problems: list[FieldProblem] = []
         company = self.config.company_currency
-        for number, line in enumerate(lines, start=1):
+        for line in lines:
+            number = positions[line.spend_id]
             if line.amount.currency == company:
                 converted.append(StoredSpend(line, line.amount.minor, Decimal(1), now))
                 continue
@@ -254,20 +260,38 @@ class FinanceService:
         yet, once: the store's conditional `fire` decides which caller publishes. A line back under a threshold
         re-arms it. Budgets of a month and of its quarter are both checked."""
         events: list[FinanceEvent] = []
+        fired_here: list[tuple[str, str, int]] = []
         parsed = parse_period(period)
         today = self._clock.now().date()
         for budget_period in {parsed, *([_quarter_of(parsed)] if parsed.kind is PeriodKind.MONTH else [])}:
             stored = self.store.budget(str(budget_period))  # alerts belong to a budget of that very period
             if stored is None:
                 continue
+            # What was fired is read before the totals: a threshold another writer fired meanwhile was fired on
+            # totals these include (both reads are strongly consistent), so it is never taken for one whose
+            # line fell back under it and re-armed, and fired again
+            fired = self.store.fired(str(budget_period))
             actuals, daily = self._actuals(budget_period)
             figures = evaluate_budget(self._engine, stored.budget, actuals, daily, today)
-            events += self._line_alerts(str(budget_period), stored.budget, figures)
-        self._publish(events)
+            events += self._line_alerts(str(budget_period), stored.budget, figures, fired, fired_here)
+        try:
+            self._publish(events)
+        except Exception:
+            # not told, so not fired: re-armed, the caller's retry finds them crossed and tells them
+            for fired_period, label, threshold in fired_here:
+                self.store.rearm(fired_period, label, threshold)
+            raise
         return events
 
-    def _line_alerts(self, period: str, budget: Budget, figures: BudgetFigures) -> list[FinanceEvent]:
-        fired = self.store.fired(period)
+    def _line_alerts(
+        self,
+        period: str,
+        budget: Budget,
+        figures: BudgetFigures,
+        fired: set[tuple[str, int]],
+        fired_here: list[tuple[str, str, int]],
+    ) -> list[FinanceEvent]:
+        """The alerts of the period's lines to tell; each one this call fired is added to `fired_here`."""
         overrun = self.config.forecast.overrun_threshold
         events: list[FinanceEvent] = []
         for line in figures.lines:
@@ -279,6 +303,7 @@ class FinanceService:
                 self.store.rearm(period, label, threshold)
             for threshold in change.crossed:
                 if self.store.fire(period, label, threshold):
+                    fired_here.append((period, label, threshold))
                     events.append(self._alert(FinanceEventType.THRESHOLD_CROSSED, period, line.key, amounts, threshold))
             forecast_key = f"{label}#forecast"
             forecast_fired = {t for name, t in fired if name == forecast_key}
@@ -287,6 +312,7 @@ class FinanceService:
                 self.store.rearm(period, forecast_key, threshold)
             ahead_of_actual = ahead.crossed and amounts.actual * 100 < overrun * amounts.budget
             if ahead_of_actual and self.store.fire(period, forecast_key, overrun):
+                fired_here.append((period, forecast_key, overrun))
                 events.append(self._alert(FinanceEventType.FORECAST_OVERRUN, period, line.key, amounts, None))
         return events
 

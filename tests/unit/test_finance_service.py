@@ -41,8 +41,13 @@ def line(spend_id: str, amount: str = "100.00", currency: str = "USD", **fields:
 
 
 def published(service: FinanceService, event_type: str) -> list[Any]:
-    bus = service._publisher  # type: ignore[attr-defined]
-    return [e for e in bus.published if e.event_type.value == event_type]
+    return [e for e in bus_of(service).published if e.event_type.value == event_type]
+
+
+def bus_of(service: FinanceService) -> RecordingPublisher:
+    bus = service._publisher
+    assert isinstance(bus, RecordingPublisher)
+    return bus
 
 
 def budget(service: FinanceService, amount: str = "1000.00") -> None:
@@ -104,6 +109,82 @@ def test_thresholds_cross_once_and_rearm_under_them(service: FinanceService) -> 
     service.record_spend([line("rc", "-100.00", reverses="c")])  # 95 %: 100 re-armed
     service.record_spend([line("d", "100.00")])  # 105 % again
     assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50, 80, 100, 100]
+
+
+def test_a_line_without_a_rate_is_named_by_its_place_in_the_batch_sent(service: FinanceService) -> None:
+    # Given a line recorded already
+    service.record_spend([line("ok1")])
+    # When a batch sends it again, then a line in a currency without a rate
+    with pytest.raises(InvalidSpendBatch) as refused:
+        service.record_spend([line("ok1"), line("gbp1", "10.00", "GBP")])
+    # Then the refusal names the second line of the batch (not the first of the lines new to the ledger)
+    assert [(p.line, p.field) for p in refused.value.problems] == [(2, "currency")]
+
+
+def test_alerts_the_bus_refused_are_told_by_the_retry(service: FinanceService) -> None:
+    # Given a budget, and a bus that refuses the next event
+    budget(service)
+    bus_of(service).refuse_next = 1
+    # When a line crossing 50 % and 80 % is recorded: stored, its spend event refused, the caller told so
+    with pytest.raises(RuntimeError, match="refused"):
+        service.record_spend([line("a", "850.00")])
+    # And the caller retries the same batch
+    again = service.record_spend([line("a", "850.00")])
+    # Then the retry tells both thresholds, once
+    assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50, 80]
+    assert again.created == []
+
+
+def test_an_alert_refused_after_it_was_fired_is_re_armed_and_told_by_the_retry(
+    service: FinanceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a budget, a first line (told), and a bus that takes the next spend event but refuses its alert
+    budget(service)
+    service.record_spend([line("a", "450.00")])
+    bus = bus_of(service)
+    original = bus.publish
+    calls = iter([original, None])
+
+    def refuse_the_alert(events: Any) -> Any:
+        publish = next(calls, original)
+        if publish is None:
+            bus.refuse_next = len(events)
+            publish = original
+        return publish(events)
+
+    monkeypatch.setattr(bus, "publish", refuse_the_alert)
+    with pytest.raises(RuntimeError, match="refused"):
+        service.record_spend([line("b", "100.00")])  # 55 %: 50 crossed, its alert refused
+    # When the caller retries
+    service.record_spend([line("b", "100.00")])
+    # Then the 50 % alert is told once
+    assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50]
+
+
+def test_a_threshold_fired_by_a_concurrent_writer_is_not_fired_again(
+    service: FinanceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a budget at 95 %, and another writer whose line takes it to 105 % while this one checks its alerts
+    budget(service)
+    service.record_spend([line("a", "950.00")])
+    store = service.store
+    read_fired = store.fired
+    concurrent = iter([lambda: service.record_spend([line("b", "100.00")])])
+
+    def fired_meanwhile(period: str) -> Any:
+        other = next(concurrent, None)
+        if other is not None:
+            other()  # the other writer records, crosses 100 % and fires it (its own reads are not held up)
+        return read_fired(period)
+
+    monkeypatch.setattr(store, "fired", fired_meanwhile)
+    # When this writer records a line of its own (its alert check running beside the other's)
+    service.record_spend([line("c", "10.00")])
+    monkeypatch.setattr(store, "fired", read_fired)
+    # And a later line keeps the total over 100 %
+    service.record_spend([line("d", "10.00")])
+    # Then 100 % was told once
+    assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50, 80, 100]
 
 
 def test_the_budget_view_sums_the_aggregates(service: FinanceService) -> None:
