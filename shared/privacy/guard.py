@@ -1,9 +1,15 @@
-"""No resurrection: an event about a person who was erased, that happened before the erasure (a vendor's retry,
-an archive replay, a redriven dead letter), is dropped by every consumer that keeps personal data; an event
-that happened after it is new, and starts a fresh profile.
+"""No resurrection: an event about a person who was erased, that happened or reached the hub before the erasure
+(a vendor's retry, an archive replay, a redriven dead letter), is dropped by every consumer that keeps personal
+data; an event that happened, and reached the hub, after it is new, and starts a fresh profile.
 
 Each consumer asks `ErasureGuard.drops(source, detail)` before its service sees the event: the event's subject
 keys (`subject_keys_of`) are looked up among the tombstones in one read, and none are for most events.
+
+The moment compared with the erasure is the earlier of the event's `occurred_at` and, when it carries one, its
+`received_at` (canonical events: when the hub received the delivery). `occurred_at` alone is the sender's word
+and may lie ahead (a tracking call's client `timestamp`): an event the hub held before the erasure is about the
+past, however late it claims to happen. The hub's own events (lead, handoff, sync, ...) carry no receipt time;
+their `occurred_at` is the hub's clock.
 """
 
 from __future__ import annotations
@@ -60,8 +66,7 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def occurred_at_of(detail: Mapping[str, Any]) -> datetime | None:
-    raw = detail.get("occurred_at")
+def _moment(raw: object) -> datetime | None:
     if not isinstance(raw, str):
         return None
     try:
@@ -71,9 +76,16 @@ def occurred_at_of(detail: Mapping[str, Any]) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def erased_before(occurred_at: datetime, erased_at: Mapping[str, datetime]) -> bool:
-    """Whether an event that happened at `occurred_at` is about a subject erased at or after that moment."""
-    return any(occurred_at <= moment for moment in erased_at.values())
+def known_at_of(detail: Mapping[str, Any]) -> datetime | None:
+    """The earliest moment the event is known to be about: the earlier of its `occurred_at` and its `received_at`
+    (when the hub received it), whichever it carries; None when it carries neither."""
+    moments = [m for m in (_moment(detail.get("occurred_at")), _moment(detail.get("received_at"))) if m is not None]
+    return min(moments, default=None)
+
+
+def erased_before(known_at: datetime, erased_at: Mapping[str, datetime]) -> bool:
+    """Whether an event known at `known_at` (see `known_at_of`) is about a subject erased at or after that moment."""
+    return any(known_at <= moment for moment in erased_at.values())
 
 
 class ErasureGuard:
@@ -81,12 +93,12 @@ class ErasureGuard:
         self._tombstones = tombstones
 
     def drops(self, source: str, detail: Mapping[str, Any]) -> bool:
-        """True when the event is about an erased person and happened before their erasure."""
+        """True when the event is about an erased person and happened, or reached the hub, before their erasure."""
         keys = subject_keys_of(source, detail)
-        occurred_at = occurred_at_of(detail)
-        if not keys or occurred_at is None:
+        known_at = known_at_of(detail)
+        if not keys or known_at is None:
             return False
-        return erased_before(occurred_at, self._tombstones.erased_at([subject_hash(key) for key in keys]))
+        return erased_before(known_at, self._tombstones.erased_at([subject_hash(key) for key in keys]))
 
     def drops_event(self, event: Mapping[str, Any]) -> bool:
         """`drops` for a bus event as a consumer receives it (source and detail), logging the event id it drops."""

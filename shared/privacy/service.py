@@ -7,7 +7,8 @@ time in the CRMs is the sync writer's, through its queue. In this order:
 1. The person: the contact holding the email, the contacts merged with it, their identities and accounts
    (the lead store), plus the subjects an earlier run found (the receipt's), for data that arrived since.
 2. The receipt, kept under the hash of the email (`in_progress`), then a tombstone per subject hash: from here
-   on every consumer drops events about the person that happened before now (`shared.privacy.guard`).
+   on every consumer drops events about the person that happened, or reached the hub, before now
+   (`shared.privacy.guard`).
 3. The CRMs are asked to delete their records of the person (queued for the sync's writer).
 4. Each store deletes or anonymizes what it holds; the lead store last, because it is what finds the person:
    a run that fails half way is run again by the same request and finds what is left.

@@ -1,5 +1,5 @@
-"""No resurrection: an event about an erased person that happened before the erasure is dropped; one that
-happened after it is new; an event about nobody erased is never dropped."""
+"""No resurrection: an event about an erased person that happened, or reached the hub, before the erasure is
+dropped; one that happened and reached the hub after it is new; an event about nobody erased is never dropped."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from tests.privacy_fakes import InMemoryErasureLedger
 ERASED_AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def identify(at: datetime, email: str = "Greta@Fjord.io") -> dict[str, object]:
+def identify(at: datetime, email: str = "Greta@Fjord.io", received_at: datetime | None = None) -> dict[str, object]:
     return {
         "event_id": "e-1",
         "occurred_at": at.isoformat(),
+        **({"received_at": received_at.isoformat()} if received_at else {}),
         "source_vendor": "segment_api",
         "subject": {"contact_id": "segment:user-7", "email": email},
         "data": {"traits": {"email": email}, "anonymous_id": "anon-7"},
@@ -54,3 +55,22 @@ def test_any_of_the_identities_is_enough_and_a_stranger_is_never_dropped() -> No
     lead_event = {"lead_id": "c-1", "occurred_at": (ERASED_AT - timedelta(hours=1)).isoformat()}
     assert guard_with("contact#c-1").drops("revops.handoffs", lead_event)
     assert not guard_with("contact#c-1").drops("revops.handoffs", {"lead_id": "c-1"})  # no time: kept
+
+
+def test_an_event_the_hub_received_before_the_erasure_is_dropped_however_late_its_sender_stamped_it() -> None:
+    """Issue 15: an identify stamped a day ahead by its client, received before the erasure and replayed after it,
+    must not bring the person back; the same stamp on an event received after the erasure is a new person."""
+    guard = guard_with("email#greta@fjord.io")
+    stamped_ahead = ERASED_AT + timedelta(hours=24)
+    assert guard.drops("revops.webhooks", identify(stamped_ahead, received_at=ERASED_AT - timedelta(minutes=5)))
+    assert guard.drops_event(
+        {"source": "revops.webhooks", "detail": identify(stamped_ahead, received_at=ERASED_AT - timedelta(minutes=5))}
+    )
+    assert not guard.drops("revops.webhooks", identify(stamped_ahead, received_at=ERASED_AT + timedelta(seconds=1)))
+    assert not guard.drops(
+        "revops.webhooks",
+        identify(ERASED_AT + timedelta(seconds=1), received_at=ERASED_AT + timedelta(seconds=1)),
+    )
+    assert guard.drops(
+        "revops.webhooks", identify(ERASED_AT - timedelta(days=3), received_at=ERASED_AT + timedelta(days=1))
+    )
