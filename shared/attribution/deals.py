@@ -5,8 +5,9 @@ deal event the hub sees is folded into one record per deal: when it was first se
 creation, as far as the hub can tell), its status (open / won / lost, from the latest event), its amount and
 currency (the latest that said one), its contacts and its account. Where they come from:
 
-- Standard Webhooks `deal.stage_changed` / `deal.won` / `deal.lost`: `data.amount` (a decimal string, or an
-  integer of minor units), `data.currency`, `data.email` / `data.contact_id`, `data.account_id`, `data.won_at`;
+- Standard Webhooks `deal.stage_changed` / `deal.won` / `deal.lost`: `data.amount` (a decimal string in major
+  units; a JSON number is read as the same decimal, `12000` as 12000.00), `data.currency`, `data.email` /
+  `data.contact_id`, `data.account_id`, `data.won_at`;
 - Salesforce Opportunity outbound messages: `Amount` and, in a multi-currency org, `CurrencyIsoCode` as sent
   (the text, never the float), `AccountId`;
 - HubSpot: `dealstage` changes say the status; the amount arrives as its own property change (`deal.updated`
@@ -20,11 +21,13 @@ An amount without a currency is in the company currency. Conversions:
   conversion);
 - a new customer's first payment (`payment.succeeded`, Stripe's self-serve revenue): conversion
   `first-payment:<customer>`, once per customer whichever of Stripe's objects (invoice, charge, payment intent,
-  checkout) reports it first: the rest are the same payment or later ones.
+  checkout) reports it first: the rest are the same payment or later ones. A payment of 0 (a trial's $0
+  invoice) is no revenue: it is no conversion, and so does not take the customer's first payment.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,7 +36,7 @@ from typing import Any
 
 from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EventType
-from shared.finance.money import Money, parse_amount
+from shared.finance.money import InvalidAmount, Money, parse_amount
 from shared.leads.identity import normalize_email
 
 DEAL_EVENTS: dict[EventType, str | None] = {
@@ -193,7 +196,8 @@ def deal_conversion(deal: Deal, cause: str) -> ConversionFacts | None:
 
 def first_payment(event: CanonicalEvent) -> ConversionFacts | None:
     """A payment as a possible first-payment conversion (the store keeps only the first per customer); None
-    when it names no customer or no amount."""
+    when it names no customer or no amount, or its amount is 0 (a trial's $0 invoice is no revenue, and must not
+    take the customer's `first-payment:<customer>` from the payment that is)."""
     if event.event_type is not EventType.PAYMENT_SUCCEEDED:
         return None
     customer = event.subject.account_id or event.subject.contact_id
@@ -203,6 +207,8 @@ def first_payment(event: CanonicalEvent) -> ConversionFacts | None:
         return None
     if isinstance(minor, bool) or not isinstance(minor, int) or minor < 0:
         raise InvalidInput(f"data.amount_minor: a payment's amount is a non-negative integer, not {minor!r}")
+    if minor == 0:
+        return None
     return ConversionFacts(
         conversion_id=f"first-payment:{customer}",
         kind=ConversionKind.FIRST_PAYMENT,
@@ -225,8 +231,14 @@ def people_of(event: CanonicalEvent) -> People:
 
 
 def _decimal_text(value: object) -> object:
-    """An amount as parse_amount takes it: a decimal string, or an int of minor units. Salesforce's XML gives
-    doubles as text ("52000.0"); a JSON number with a fraction is refused (a float cannot hold money)."""
+    """A deal's amount as parse_amount takes it: decimal text in major units, as the contract says.
+
+    A string is stripped (Salesforce's XML gives doubles as text, "52000.0"). A JSON number is the same decimal
+    in major units, never minor units: an int as its digits (12000 is 12000.00), a Decimal as its exact digits,
+    a float (what the JSON parser made of the sender's text) as the shortest decimal that reads back as it,
+    which is the sender's number when that has at most 15 significant digits; a float needing more than 15 is
+    refused, as it cannot be told apart from its neighbours to the cent. parse_amount then holds the text to
+    the currency's exponent and the size limit, and refuses true/false and anything else by name."""
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -235,6 +247,22 @@ def _decimal_text(value: object) -> object:
             return text  # parse_amount names what is wrong with it
         if number.is_finite() and "e" not in text.lower():
             return text
+        return value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+        if number.is_finite() and len(number.as_tuple().digits) > sys.float_info.dig:
+            raise InvalidAmount(
+                "data.amount",
+                f"the JSON number {value!r} has more digits than a JSON number carries exactly: send it as a "
+                'decimal string ("1234.56")',
+            )
+        value = number
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value, "f")
     return value
 
 

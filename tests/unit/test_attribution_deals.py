@@ -72,14 +72,62 @@ def test_salesforce_amount_is_read_from_the_text_it_sent_not_the_float() -> None
     assert (report.status, report.amount) == (DealStatus.OPEN, Money(5200010, "GBP"))
 
 
-def test_an_amount_without_currency_is_in_the_company_currency_and_a_float_is_refused() -> None:
+def test_an_amount_without_currency_is_in_the_company_currency_and_an_inexact_number_is_refused() -> None:
     report = deal_report(event(EventType.DEAL_WON, {"amount": "10"}, deal_id="standard:D-2"), "USD")
     assert report is not None
     assert report.amount == Money(1000, "USD")
     with pytest.raises(InvalidInput, match=r"data\.amount"):
-        deal_report(event(EventType.DEAL_WON, {"amount": 10.5}, deal_id="standard:D-3"), "USD")
+        deal_report(event(EventType.DEAL_WON, {"amount": 0.1 + 0.2}, deal_id="standard:D-3"), "USD")
     with pytest.raises(InvalidInput, match=r"data\.won_at"):
         deal_report(event(EventType.DEAL_WON, {"amount": "1", "won_at": "yesterday"}, deal_id="standard:D-4"), "USD")
+
+
+def won_for(amount: object, currency: str = "USD") -> Money | None:
+    report = deal_report(event(EventType.DEAL_WON, {"amount": amount, "currency": currency}, deal_id="s:N"), "USD")
+    assert report is not None
+    return report.amount
+
+
+def test_a_json_number_amount_is_the_same_decimal_in_major_units_as_its_string() -> None:
+    # Given deal.won amounts sent as JSON numbers rather than decimal strings
+    # When they are read
+    # Then each is the amount in major units, as its decimal string would be, never minor units
+    assert won_for(12000) == won_for("12000") == Money(1_200_000, "USD")
+    assert won_for(12.5) == won_for("12.5") == Money(1250, "USD")
+    assert won_for(48000.1) == won_for("48000.10") == Money(4_800_010, "USD")
+    assert won_for(0) == Money(0, "USD")
+    assert won_for(12000, "JPY") == Money(12000, "JPY")
+    assert won_for(1.234, "KWD") == Money(1234, "KWD")
+    # And the currency's exponent, the size limit and true/false are held to as for a string
+    with pytest.raises(InvalidInput, match=r"data\.amount.*decimal places"):
+        won_for(12.5, "JPY")
+    with pytest.raises(InvalidInput, match=r"data\.amount.*decimal places"):
+        won_for(10.005)
+    with pytest.raises(InvalidInput, match=r"data\.amount.*too large"):
+        won_for(10**16)
+    with pytest.raises(InvalidInput, match=r"data\.amount.*too large"):
+        won_for(1e16)
+    with pytest.raises(InvalidInput, match=r"data\.amount"):
+        won_for(True)
+    # And a number with more digits than a float holds exactly is refused, not rounded to the nearest cent
+    with pytest.raises(InvalidInput, match=r"data\.amount.*decimal string"):
+        won_for(123456789012345.67)
+
+
+def test_salesforce_and_hubspot_amounts_sent_as_text_are_read_as_before() -> None:
+    # Given Salesforce's Amount as its XML text and HubSpot's amount property change as a string
+    salesforce = event(
+        EventType.DEAL_WON, {"fields": {"Amount": " 52000.0 "}}, vendor="salesforce", deal_id="salesforce:006B"
+    )
+    hubspot = event(EventType.DEAL_UPDATED, {"amount": "4800.5"}, vendor="hubspot", deal_id="hubspot:7002")
+    # When they are read
+    from_salesforce, from_hubspot = deal_report(salesforce, "USD"), deal_report(hubspot, "USD")
+    # Then both are the decimal they say, in major units; an exponent is still refused
+    assert from_salesforce is not None
+    assert from_hubspot is not None
+    assert (from_salesforce.amount, from_hubspot.amount) == (Money(5_200_000, "USD"), Money(480_050, "USD"))
+    with pytest.raises(InvalidInput, match=r"data\.amount.*exponent"):
+        deal_report(event(EventType.DEAL_WON, {"fields": {"Amount": "5.2E4"}}, "salesforce", deal_id="sf:1"), "USD")
 
 
 def test_the_latest_event_sets_the_status_and_the_earliest_the_opportunitys_creation() -> None:
@@ -121,6 +169,22 @@ def test_a_first_payment_is_keyed_by_its_customer_whichever_object_reports_it() 
     with pytest.raises(InvalidInput, match="amount_minor"):
         first_payment(event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": -1, "currency": "usd"}, account_id="x:1"))
     assert first_payment(event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 1, "currency": "usd"})) is None
+
+
+def test_a_zero_payment_is_no_first_payment_and_the_first_paid_one_is() -> None:
+    # Given a customer's $0 trial invoice, then its first real payment of 490.00
+    trial = event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 0, "currency": "usd"}, account_id="stripe:cus_t")
+    paid = event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 49000, "currency": "usd"}, account_id="stripe:cus_t")
+    # When each is read as a possible first payment
+    # Then the trial is none (no revenue) and the paid one is the customer's first-payment conversion
+    assert first_payment(trial) is None
+    facts = first_payment(paid)
+    assert facts is not None
+    assert (facts.conversion_id, facts.kind, facts.amount) == (
+        "first-payment:stripe:cus_t",
+        ConversionKind.FIRST_PAYMENT,
+        Money(49000, "USD"),
+    )
 
 
 def test_an_update_keeps_the_status_and_supplies_the_amount_a_hubspot_win_lacked() -> None:

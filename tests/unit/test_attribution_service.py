@@ -169,6 +169,47 @@ def test_a_hubspot_deal_won_before_its_amount_arrived_is_credited_when_the_amoun
     assert len({e.event_id for e in world.bus.published}) == 1
 
 
+def test_a_deal_won_with_a_json_number_amount_is_credited_in_major_units(world: World) -> None:
+    # Given a journey, and a Standard Webhooks deal.won whose amount is the JSON number 12000 (not "12000.00")
+    journey_of_three(world)
+    body = {"amount": 12000, "currency": "USD", "email": "kim@acme.io"}
+    won = world.event(EventType.DEAL_WON, body, vendor="standard", deal_id="standard:D-9")
+    # When it is handled
+    outcome = world.service.handle(won)
+    # Then the deal is credited 12,000.00, as the decimal string would be, not 120.00
+    assert outcome.conversion is not None
+    assert outcome.conversion.amount.minor == 1_200_000
+    assert sum(t.credits[Model.LINEAR].minor for t in outcome.conversion.touches) == 1_200_000
+
+
+def test_a_zero_trial_invoice_neither_converts_nor_blocks_the_customers_first_real_payment(world: World) -> None:
+    # Given a self-serve visitor from a search ad who became a Stripe customer
+    world.visit("u7", "https://acme.test/?utm_campaign=self-serve&utm_medium=cpc", anonymous=True)
+    world.identify("u7", "ana@solo.dev")
+    who = {"contact_id": "stripe:cus_t", "account_id": "stripe:cus_t", "email": "ana@solo.dev"}
+
+    def paid(minor: int, invoice: str) -> Any:
+        data = {"amount_minor": minor, "currency": "usd", "object": "invoice", "object_id": invoice}
+        return world.service.handle(world.event(EventType.PAYMENT_SUCCEEDED, data, vendor="stripe", **who))
+
+    # When its $0 trial invoice is paid, then its first real invoice of 490.00, then the next month's
+    trial = paid(0, "in_trial")
+    world.clock.advance(timedelta(days=14))
+    first = paid(49_000, "in_1")
+    world.clock.advance(timedelta(days=30))
+    second = paid(49_000, "in_2")
+    # Then the trial credits nothing and publishes nothing
+    assert trial.conversion is None
+    # And the 490.00 is the customer's first payment, credited to the campaign once
+    assert first.conversion is not None
+    assert (first.conversion.conversion_id, first.conversion.amount.minor) == ("first-payment:stripe:cus_t", 49_000)
+    assert [t.touch.campaign_id for t in first.conversion.touches] == ["self-serve"]
+    assert second.conversion == first.conversion
+    totals = world.service.campaign_totals("self-serve", ["2026-11", "2026-12"])
+    assert (totals.conversions, totals.revenue[Model.FIRST_TOUCH]) == (1, 49_000)
+    assert len({e.event_id for e in world.bus.published}) == 1
+
+
 def test_the_funnel_counts_each_lead_event_once_with_the_campaign_that_brought_it(world: World) -> None:
     journey_of_three(world)
     stage_changes = [e for e in world.lead_bus.published if e.event_type is LeadEventType.STAGE_CHANGED]
