@@ -7,7 +7,9 @@ Columns are the spend line's fields: spend_id, campaign_id, channel, department,
 incurred_on, reference, description, reverses (empty cells are absent fields). Every line is checked first;
 lines with problems are listed with their line numbers and not imported, the others are. Lines are
 idempotent by spend_id: importing the same file again imports nothing twice (they are counted as already
-recorded), and a spend_id recorded before with other values is listed as a conflict.
+recorded), and a spend_id recorded before with other values is listed as a conflict. A batch refused for
+some of its lines (a currency without an FX rate, a bad reversal) is sent again in parts without them, so
+its good lines are imported; a line is listed as refused once it is refused on its own, with its CSV line.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from shared.events.finance_events import FINANCE_EVENT_SOURCE
 from shared.finance.budget_engine import compile_budget_engine
 from shared.finance.config import load_finance_config
 from shared.finance.service import FinanceService, SpendIdConflict
-from shared.finance.spend import InvalidSpendBatch, parse_spend_line
+from shared.finance.spend import FieldProblem, InvalidSpendBatch, parse_spend_line
 
 FIELDS = (
     "spend_id",
@@ -91,7 +93,13 @@ def import_file(service: FinanceService, path: Path) -> Summary:
     return summary
 
 
-def _record(service: FinanceService, batch: Sequence[tuple[int, dict[str, object]]], summary: Summary) -> None:
+def _record(
+    service: FinanceService,
+    batch: Sequence[tuple[int, dict[str, object]]],
+    summary: Summary,
+    *,
+    named_lines: bool = True,
+) -> None:
     try:
         recorded = service.record_spend([row for _, row in batch])
     except SpendIdConflict as exc:
@@ -101,16 +109,42 @@ def _record(service: FinanceService, batch: Sequence[tuple[int, dict[str, object
         conflicting = set(exc.conflicts)
         rest = [(n, row) for n, row in batch if str(row.get("spend_id")) not in conflicting]
         if rest:
-            _record(service, rest, summary)
+            _record(service, rest, summary, named_lines=named_lines)
         return
-    except InvalidSpendBatch as exc:  # problems only a batch shows (a missing FX rate, a reversal): by CSV line
-        lines = [n for n, _ in batch]
-        summary.problems += [
-            f"line {lines[p.line - 1] if p.line else '?'}: {p.field}: {p.message}" for p in exc.problems
-        ]
+    except InvalidSpendBatch as exc:  # problems only a batch shows (a missing FX rate, a reversal)
+        if len(batch) == 1:  # refused on its own: every problem is this line's, whatever line the service says
+            summary.problems += [f"line {batch[0][0]}: {p.field}: {p.message}" for p in exc.problems]
+            return
+        for part in _parts(batch, exc.problems if named_lines else ()):
+            _record(service, part, summary, named_lines=False)
         return
     summary.imported += len(recorded.created)
     summary.already += len(recorded.existing)
+
+
+def _parts(
+    batch: Sequence[tuple[int, dict[str, object]]], problems: Sequence[FieldProblem]
+) -> list[list[tuple[int, dict[str, object]]]]:
+    """A refused batch cut to be sent again, in order: each line the problems name (1-based positions in the
+    batch) alone, the lines between them together; without a named line, in halves. A line of the batch comes
+    before its reversal (as the service orders a batch), so no part reverses a line of a later part.
+    A part refused again is halved (the service's positions are not trusted twice): every good line is then
+    imported, and every bad one ends up refused on its own, so it is listed with its CSV line."""
+    named = {batch[p.line - 1][0] for p in problems if p.line is not None and 1 <= p.line <= len(batch)}
+    ids = {str(row.get("spend_id")) for _, row in batch}
+    ordered = sorted(batch, key=lambda item: item[1].get("reverses") in ids)
+    if not named:
+        half = len(ordered) // 2
+        return [ordered[:half], ordered[half:]]
+    parts: list[list[tuple[int, dict[str, object]]]] = []
+    between: list[tuple[int, dict[str, object]]] = []
+    for item in ordered:
+        if item[0] not in named:
+            between.append(item)
+            continue
+        parts += [between, [item]] if between else [[item]]
+        between = []
+    return [*parts, between] if between else parts
 
 
 def service_for(stage: str, endpoint_url: str | None) -> FinanceService:

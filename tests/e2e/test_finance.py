@@ -229,3 +229,82 @@ def test_the_fx_table_reads_back_and_a_listing_walks_the_months_of_its_range(fin
             break
     # Then the four lines come once each, last month's first
     assert seen == [f"walk-{run}-0", f"walk-{run}-2", f"walk-{run}-1", f"walk-{run}-3"]
+
+
+def _spend_csv(path: Path, lines: list[dict[str, str]]) -> None:
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=["spend_id", "campaign_id", "channel", "department", "vendor",
+                                                 "amount", "currency", "incurred_on", "reverses"])  # fmt: skip
+        writer.writeheader()
+        writer.writerows(lines)
+
+
+def _stored_ids(finance: Finance, campaign_id: str) -> list[str]:
+    ids: list[str] = []
+    cursor = None
+    for _ in range(50):
+        page = finance.get(
+            "/api/v1/integrations/finance/spend",
+            period=finance.period,
+            campaign_id=campaign_id,
+            limit=500,
+            **({"cursor": cursor} if cursor else {}),
+        )
+        ids += [item["spend_id"] for item in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    return sorted(ids)
+
+
+def _line(finance: Finance, spend_id: str, campaign_id: str, **changes: str) -> dict[str, str]:
+    return {"spend_id": spend_id, "campaign_id": campaign_id, "channel": "paid_social", "department": "marketing",
+            "vendor": "Ads Inc", "amount": "1.00", "currency": "USD", "incurred_on": finance.day.isoformat(),
+            **changes}  # fmt: skip
+
+
+def test_a_line_refused_in_a_batch_leaves_its_good_lines_imported_and_is_listed_by_its_csv_line(
+    finance: Finance, tmp_path: Path
+) -> None:
+    # Given a CSV of four USD lines and, on CSV line 6, a line in CHF, which the period has no FX rate for
+    run = uuid.uuid4().hex[:6]
+    good = [_line(finance, f"imp-{run}-{n}", f"imp-{run}") for n in range(4)]
+    path = tmp_path / "spend.csv"
+    _spend_csv(path, [*good, _line(finance, f"imp-{run}-chf", f"imp-{run}", currency="CHF")])
+    # When it is imported twice
+    first, second = finance.import_csv(path), finance.import_csv(path)
+    # Then the first run imports the four USD lines and lists the CHF line by its CSV line, field and reason
+    assert first.returncode == 1, first.stderr
+    assert "imported 4 spend lines, 0 already recorded, 1 refused" in first.stdout
+    refused = [line for line in first.stderr.splitlines() if line.startswith("line ")]
+    assert len(refused) == 1
+    assert refused[0].startswith("line 6: currency: no FX rate for CHF"), refused
+    # And the second imports nothing, counts the four as already recorded and lists the same CSV line again
+    assert second.returncode == 1, second.stderr
+    assert "imported 0 spend lines, 4 already recorded, 1 refused" in second.stdout
+    assert [line for line in second.stderr.splitlines() if line.startswith("line ")] == refused
+    # And the four USD lines are stored, once each, and the CHF line is not
+    assert _stored_ids(finance, f"imp-{run}") == sorted(line["spend_id"] for line in good)
+
+
+def test_a_batch_refused_again_without_its_named_lines_is_cut_until_each_bad_line_is_refused_alone(
+    finance: Finance, tmp_path: Path
+) -> None:
+    # Given a CSV whose line 4 reverses a line never recorded and whose line 6 is in CHF (no FX rate): the
+    # reversal is refused before any currency is converted, so the batch without it is refused again
+    run = uuid.uuid4().hex[:6]
+    campaign = f"imp2-{run}"
+    good = [_line(finance, f"{campaign}-{n}", campaign) for n in range(4)]
+    reversal = _line(finance, f"{campaign}-rev", campaign, amount="-1.00", reverses=f"{campaign}-nothing")
+    chf = _line(finance, f"{campaign}-chf", campaign, currency="CHF")
+    path = tmp_path / "spend.csv"
+    _spend_csv(path, [good[0], good[1], reversal, good[2], chf, good[3]])
+    # When it is imported
+    result = finance.import_csv(path)
+    # Then the four good lines are imported and both bad lines are listed by their CSV lines, fields and reasons
+    assert result.returncode == 1, result.stderr
+    assert "imported 4 spend lines, 0 already recorded, 2 refused" in result.stdout
+    refused = sorted(line for line in result.stderr.splitlines() if line.startswith("line "))
+    assert len(refused) == 2, refused
+    assert refused[0] == f'line 4: reverses: no spend line "{campaign}-nothing" is recorded'
+    assert refused[1].startswith("line 6: currency: no FX rate for CHF"), refused
+    assert _stored_ids(finance, campaign) == sorted(line["spend_id"] for line in good)
