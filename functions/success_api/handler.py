@@ -55,9 +55,10 @@ TenantId = Annotated[str, Path(min_length=1, max_length=300)]
 
 def account_health(tenant_id: TenantId) -> HealthResponse:
     try:
-        return HealthResponse.of(service.health_of(tenant_id))
+        view = service.health_of(tenant_id)
     except UnknownTenant as exc:
         raise NotFound(str(exc)) from None
+    return HealthResponse.of(view, service.open_interventions(view.tenant_id))
 
 
 def account_expansion(tenant_id: TenantId) -> ExpansionResponse:

@@ -116,7 +116,8 @@ SUCCESS_DOMAIN = Domain(
                     method="GET",
                     path=HEALTH_PATH,
                     operation="account_health",
-                    summary="An account's health: score, band, trend, the breakdown by measure, NA measures, risks",
+                    summary="An account's health: score, band, trend, breakdown (measures, caps), NA measures, risks, "
+                    "open interventions",
                     description="`{tenant_id}` is the hub's account id, a vendor-qualified id (`stripe:cus_…`) or "
                     "the company's domain. Computed from the account's signal log at the moment of the call.",
                     domain=ThrottleDomain.SUCCESS,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.scoring.results import points, points_or_none
-from shared.success.engine import Health, Trend
+from shared.success.engine import Adjustment, Health, Trend
 from shared.success.expansion import Readiness
 from shared.success.interventions import Effectiveness, Intervention
 from shared.success.service import HealthView
 from shared.success.signals import MAX_FEATURES
 
+CAP_GROUP = "cap"  # the group of a cap's line in a breakdown
 FeatureName = Annotated[str, Field(min_length=1, max_length=100)]
 EventCount = Annotated[int, Field(ge=0, le=10**12)]
 
@@ -55,12 +57,17 @@ class UsageAccepted(BaseModel):
 
 
 class MeasureLineView(BaseModel):
-    measure: str
-    group: str
-    value: str | None = Field(description="The raw value measured (a decimal or a category, as text); null: NA")
-    score: int | None = Field(description="The measure's score, 0-100; null: NA")
-    weight: int
-    contribution: float = Field(description="Its share of the score; every line (and each cap) sums to `score`")
+    measure: str = Field(description="The measure, or for a cap's line the cap's id")
+    group: str = Field(description="The measure's group; `cap` for what a cap of the model took away")
+    value: str | None = Field(
+        description="The raw value measured (a decimal or a category, as text); null: NA, or a cap's line"
+    )
+    score: int | None = Field(description="The measure's score, 0-100; null: NA, or a cap's line")
+    weight: int = Field(description="The measure's weight; 0 for a cap's line")
+    contribution: float = Field(
+        description="Its share of the score (a cap's line: what the cap took away, negative); the lines sum to "
+        "`score` exactly"
+    )
 
 
 class CapView(BaseModel):
@@ -81,13 +88,14 @@ class HealthResponse(BaseModel):
     score: float | None
     band: str | None
     trend: TrendView
-    breakdown: list[MeasureLineView]
-    caps: list[CapView]
+    breakdown: list[MeasureLineView] = Field(description="One line per measure, then one per cap that applied")
+    caps: list[CapView] = Field(description="The caps that applied (also the last lines of `breakdown`)")
     na: list[str] = Field(description="The measures without data: left out, the others' weights renormalized")
     risks: list[str]
+    open_interventions: list[InterventionView] = Field(description="The account's playbooks running now")
 
     @staticmethod
-    def of(view: HealthView) -> HealthResponse:
+    def of(view: HealthView, open_interventions: Sequence[Intervention] = ()) -> HealthResponse:
         health, trend = view.health, view.trend
         return HealthResponse(
             tenant_id=view.tenant_id,
@@ -96,10 +104,11 @@ class HealthResponse(BaseModel):
             score=points_or_none(health.score_hundredths),
             band=health.band,
             trend=_trend(trend),
-            breakdown=[_line(health, i) for i in range(len(health.lines))],
+            breakdown=[_line(health, i) for i in range(len(health.lines))] + [_cap_line(a) for a in health.adjustments],
             caps=[CapView(cap=a.cap, contribution=points(a.hundredths)) for a in health.adjustments],
             na=health.na,
             risks=view.risks,
+            open_interventions=[InterventionView.of(one) for one in open_interventions],
         )
 
 
@@ -112,6 +121,17 @@ def _line(health: Health, index: int) -> MeasureLineView:
         score=line.score,
         weight=line.weight,
         contribution=points(line.contribution_hundredths),
+    )
+
+
+def _cap_line(adjustment: Adjustment) -> MeasureLineView:
+    return MeasureLineView(
+        measure=adjustment.cap,
+        group=CAP_GROUP,
+        value=None,
+        score=None,
+        weight=0,
+        contribution=points(adjustment.hundredths),
     )
 
 
@@ -251,3 +271,6 @@ class ExpansionResponse(BaseModel):
                 SuggestionView(product=s.product, name=s.name, because=s.because) for s in readiness.suggestions
             ],
         )
+
+
+HealthResponse.model_rebuild()  # its open interventions are InterventionViews, defined below it

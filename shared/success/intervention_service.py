@@ -86,13 +86,18 @@ class InterventionService:
         return Requested(stored, stored.intervention_id == candidate.intervention_id)
 
     def _open(self, tenant_id: str, playbook_id: str) -> Intervention | None:
+        return next((i for i in self.open_for(tenant_id) if i.playbook == playbook_id), None)
+
+    def open_for(self, tenant_id: str) -> list[Intervention]:
+        """The account's open interventions (one per playbook at most: a few)."""
+        found: list[Intervention] = []
         cursor = None
         while True:
             page = self.store.interventions(tenant_id, InterventionStatus.OPEN, cursor, 100)
-            found = next((i for i in page.interventions if i.playbook == playbook_id), None)
-            if found is not None or page.next_cursor is None:
-                return found
+            found += page.interventions
             cursor = page.next_cursor
+            if cursor is None:
+                return found
 
     def evaluate_due(self, now: datetime, health_of: Callable[[str], Health]) -> list[Intervention]:
         """Close the open interventions whose evaluation time has come, with the health now and the outcome."""

@@ -217,6 +217,10 @@ class HealthService:
             if cursor is None:
                 return count
 
+    def open_interventions(self, tenant_id: str) -> list[Intervention]:
+        """The account's playbooks running now (none where this service runs no playbooks)."""
+        return [] if self.interventions is None else self.interventions.open_for(tenant_id)
+
     def evaluate_interventions(self) -> list[Intervention]:
         """The interventions whose evaluation time has come, closed with the health now (the nightly)."""
         if self.interventions is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,11 @@ def test_a_detractor_answer_and_a_failed_payment_turn_it_red_and_publish_one_chu
     # Then the cap holds it at 35, said in the breakdown, and one churn risk is published, saying why
     health = customer.health().json()
     assert (health["score"], health["caps"][0]["cap"]) == (35.0, "detractor_with_failed_payment")
+    cap_line = health["breakdown"][-1]
+    assert (cap_line["measure"], cap_line["group"]) == ("detractor_with_failed_payment", "cap")
+    assert sum(Decimal(str(line["contribution"])) for line in health["breakdown"]) == Decimal("35")
     assert "turned red" in health["risks"]
+    assert [i["playbook"] for i in health["open_interventions"]] == ["churn_save"]
     (risk,) = customer.success_events("customer.churn_risk_detected")
     assert risk["detail"]["band"] == "red"
     assert "turned red" in risk["detail"]["reasons"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import load_model
 from shared.success.accounts import LeadStoreAccounts
+from shared.success.api_models import HealthResponse
 from shared.success.campaigns import Audience, CampaignKind, CsCampaign
 from shared.success.intervention_service import InterventionService, UnknownPlaybook
 from shared.success.interventions import InterventionStatus, Outcome
@@ -220,6 +222,20 @@ def turn_red(world: World) -> None:
         world.event(EventType.SURVEY_RESPONDED, survey, vendor="typeform", email="kim@kestrel-labs.io")
     )
     world.service.handle(world.event(EventType.PAYMENT_FAILED, paid, account_id=CUSTOMER))
+
+
+def test_the_health_answer_shows_the_cap_as_a_line_summing_to_the_score_and_the_open_playbooks(world: World) -> None:
+    # Given an account turned red, held at 35 by the model's cap, with its churn playbook open
+    turn_red(world)
+    tenant = world.service.tenant(CUSTOMER)
+    # When its health is asked for
+    answer = HealthResponse.of(world.service.health_of(tenant), world.service.open_interventions(tenant))
+    # Then the breakdown ends with the cap's line and sums to the score exactly
+    assert (answer.breakdown[-1].measure, answer.breakdown[-1].group) == ("detractor_with_failed_payment", "cap")
+    assert answer.breakdown[-1].contribution < 0
+    assert sum(Decimal(str(line.contribution)) for line in answer.breakdown) == Decimal(str(answer.score)) == 35
+    # And the churn playbook it runs is listed
+    assert [(i.playbook, i.status) for i in answer.open_interventions] == [("churn_save", "open")]
 
 
 def test_the_churn_playbook_opens_once_with_its_task_and_marketing_requests(world: World) -> None:
