@@ -139,6 +139,7 @@ def contact_item(contact: Contact, version: int) -> dict[str, Any]:
         "merged_into": contact.merged_into,
         "members": list(contact.members),
         "handoffs": {level: iso(at) for level, at in contact.handoffs.items()},
+        "recycled_at": iso_or_none(contact.recycled_at),
         "never_merge": sorted(contact.never_merge),
         "version": version,
     }
@@ -165,6 +166,7 @@ def contact_from(item: dict[str, Any]) -> Contact:
         merged_into=item.get("merged_into"),
         members=list(item.get("members", [])),
         handoffs={level: when(at) for level, at in item.get("handoffs", {}).items()},
+        recycled_at=when_or_none(item.get("recycled_at")),
         never_merge=set(item.get("never_merge", [])),
         version=int(item["version"]),
     )

@@ -77,11 +77,12 @@ LEADS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
                 Rule(
-                    name="leads-from-handoff-acceptances",
-                    description="Sales accepted a lead's handoff: the lead becomes an SQL",
+                    name="leads-from-handoff-outcomes",
+                    description="Sales accepted a lead's handoff (the lead becomes an SQL) or recycled it (a later "
+                    "buying signal hands it off again)",
                     pattern={
                         "source": [HANDOFF_EVENT_SOURCE],
-                        "detail-type": ["handoff.accepted"],
+                        "detail-type": ["handoff.accepted", "handoff.recycled"],
                         "detail": {"kind": ["lead"]},
                     },
                     max_retries=8,

@@ -137,6 +137,7 @@ class Contact:
     merged_into: str | None = None
     members: list[str] = field(default_factory=list)  # contacts merged into this one, oldest merge first
     handoffs: dict[str, datetime] = field(default_factory=dict)  # level -> when it was requested
+    recycled_at: datetime | None = None  # when sales last handed it back (handoff.recycled)
     never_merge: set[str] = field(default_factory=set)  # contacts an unmerge separated from this one
     version: int = 0
 

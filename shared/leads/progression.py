@@ -18,7 +18,7 @@ from shared.leads.ports import ChangeSet, LeadRepository
 from shared.leads.scoring_inputs import scoring_engagement, scoring_profile, snapshot
 from shared.scoring.engine import Engagement, Profile, score
 from shared.scoring.model import ScoringModel
-from shared.scoring.results import Score
+from shared.scoring.results import HandoffTrigger, Score, from_us
 
 _HANDOFF_STAGES = {Stage.LEAD, Stage.MQL}
 
@@ -173,7 +173,7 @@ class LeadProgression:
         if contact.stage not in _HANDOFF_STAGES or contact.merged_into is not None or not contact.email:
             return
         for trigger in result.handoff:
-            if trigger.level not in contact.handoffs:
+            if _may_request(contact, trigger, result):
                 contact.handoffs[trigger.level] = now
                 change.events.append(
                     lead_event(
@@ -187,3 +187,16 @@ class LeadProgression:
                     )
                 )
                 return  # the most urgent new trigger; sales need one request, not three
+
+
+def _may_request(contact: Contact, trigger: HandoffTrigger, result: Score) -> bool:
+    """A level is requested once; after sales recycled the lead (handed it back to marketing), again when a
+    buying signal that came after the recycle fires it (the signals sales already saw do not)."""
+    requested = contact.handoffs.get(trigger.level)
+    if requested is None:
+        return True
+    recycled = contact.recycled_at
+    if recycled is None or requested > recycled:
+        return False
+    at_us = next((line.at_us for line in result.engagement_lines if line.event_id == trigger.event_id), None)
+    return trigger.event_id is not None and at_us is not None and from_us(at_us) > recycled

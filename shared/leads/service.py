@@ -174,6 +174,27 @@ class LeadService:
 
         return self._retrying(attempt)
 
+    def handoff_recycled(self, lead_id: str, at: datetime) -> Outcome:
+        """Sales handed the lead back to marketing (the handoff domain's handoff.recycled, at `at`): a buying
+        signal after that moment hands it off again, at a level it was handed off at before (a lead merged away
+        marks its survivor)."""
+
+        def attempt() -> Outcome:
+            contact = self._repo.contact(lead_id)
+            while contact is not None and contact.merged_into is not None:
+                contact = self._repo.contact(contact.merged_into)
+            if contact is None:
+                return Outcome(None, note=f"lead {lead_id} is not known")
+            if contact.recycled_at is not None and contact.recycled_at >= at:
+                return Outcome(contact.contact_id, note="recycled already")
+            contact.recycled_at = at
+            contact.updated_at = self._clock.now()
+            change = ChangeSet()
+            change.contacts[contact.contact_id] = contact
+            return self._commit(change, None)
+
+        return self._retrying(attempt)
+
     def crm_field_changed(self, change_of: CrmFieldChange) -> Outcome:
         """A CRM's change the CRM sync decided wins (not an echo of the hub's, not a conflict a person holds):
         the lead's field takes it, timed when the CRM made it, and the lead is rescored. A lead merged away

@@ -241,6 +241,7 @@ def contacts(draw: st.DrawFn) -> Contact:
         merged_into=draw(st.none() | words),
         members=draw(st.lists(words, max_size=4)),
         handoffs=draw(st.dictionaries(words, moments, max_size=3)),
+        recycled_at=draw(st.none() | moments),
         never_merge=draw(st.sets(words, max_size=3)),
     )
 

@@ -210,6 +210,30 @@ def test_a_demo_request_asks_for_a_priority_handoff_once(leads: Leads) -> None:
     assert "demo_request" in (handoff.reason or "")
 
 
+def test_a_recycled_lead_is_handed_off_again_by_a_buying_signal_after_the_recycle(leads: Leads) -> None:
+    # Given an ICP lead handed off for its demo request, then recycled by sales (handed back to marketing)
+    lead = capture(leads, industry="Software", employee_count=500, country="US")
+    leads.engage(Subject(email="ada@acme.io"), "demo_request")
+    leads.clock.advance(timedelta(days=2))
+    recycled = leads.service.handoff_recycled(lead, leads.clock.now())
+    assert recycled.note is None or "already" not in recycled.note
+    # When the lead is rescored by what sales saw already (another page view), and the same recycle comes again
+    leads.clock.advance(timedelta(hours=1))
+    leads.engage(Subject(email="ada@acme.io"), "page_view")
+    assert leads.service.handoff_recycled(lead, leads.clock.now() - timedelta(hours=1)).note == "recycled already"
+    # Then no new handoff is requested
+    assert len(leads.published(LeadEventType.HANDOFF_REQUESTED)) == 1
+    # When they request a demo again, after the recycle
+    leads.clock.advance(timedelta(days=3))
+    leads.engage(Subject(email="ada@acme.io"), "demo_request")
+    # Then the priority handoff is requested again, once, for the new request
+    first, again = leads.published(LeadEventType.HANDOFF_REQUESTED)
+    assert (again.lead_id, again.priority) == (lead, "priority")
+    assert again.occurred_at > first.occurred_at
+    leads.engage(Subject(email="ada@acme.io"), "pricing_page_visit")
+    assert len(leads.published(LeadEventType.HANDOFF_REQUESTED)) == 2
+
+
 def test_an_anonymous_visitor_on_the_pricing_page_is_not_handed_off(leads: Leads) -> None:
     leads.engage(Subject(contact_id="segment-anonymous:anon-1"), "pricing_page_visit")
     assert leads.published(LeadEventType.HANDOFF_REQUESTED) == []

@@ -108,7 +108,7 @@ def test_types_narrow_the_replay_to_the_rules_whose_pattern_takes_them() -> None
     assert set(clicks_and_acceptances.rules) == {
         "leads-from-webhook-events",
         "handoffs-from-clicks",
-        "leads-from-handoff-acceptances",
+        "leads-from-handoff-outcomes",
         "crm-sync-hub-changes",
     }
 
