@@ -157,9 +157,7 @@ class LeadService:
         (stages never move back; a lead merged away moves its survivor)."""
 
         def attempt() -> Outcome:
-            contact = self._repo.contact(lead_id)
-            while contact is not None and contact.merged_into is not None:
-                contact = self._repo.contact(contact.merged_into)
+            contact = self._survivor(lead_id)
             if contact is None:
                 return Outcome(None, note=f"lead {lead_id} is not known")
             change = ChangeSet()
@@ -174,15 +172,20 @@ class LeadService:
 
         return self._retrying(attempt)
 
+    def _survivor(self, lead_id: str) -> Contact | None:
+        """The lead, or the one it was merged into (as stored now); None for an unknown one."""
+        contact = self._repo.contact(lead_id)
+        while contact is not None and contact.merged_into is not None:
+            contact = self._repo.contact(contact.merged_into)
+        return contact
+
     def handoff_recycled(self, lead_id: str, at: datetime) -> Outcome:
         """Sales handed the lead back to marketing (the handoff domain's handoff.recycled, at `at`): a buying
         signal after that moment hands it off again, at a level it was handed off at before (a lead merged away
         marks its survivor)."""
 
         def attempt() -> Outcome:
-            contact = self._repo.contact(lead_id)
-            while contact is not None and contact.merged_into is not None:
-                contact = self._repo.contact(contact.merged_into)
+            contact = self._survivor(lead_id)
             if contact is None:
                 return Outcome(None, note=f"lead {lead_id} is not known")
             if contact.recycled_at is not None and contact.recycled_at >= at:
