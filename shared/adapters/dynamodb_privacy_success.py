@@ -1,6 +1,7 @@
 """The person's part of the `success` table (a `shared.privacy.ports.PersonalStore`, access patterns in
-`shared/catalog/success.py`): signals found by key, under the person's references and in their accounts' logs;
-what is deleted and what is kept, and why, at the class."""
+`shared/catalog/success.py`): signals found by key, under the person's references and in their accounts' logs,
+and the product feedback they gave or that names them (`dynamodb_privacy_feedback.py`, which says how it is found
+and why it is anonymized rather than deleted); what is deleted and what is kept, and why, at the class."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shared.adapters.dynamodb_items import plain
+from shared.adapters.dynamodb_privacy_feedback import FeedbackPrivacy
 from shared.adapters.dynamodb_privacy_items import (
     delete_items,
     exported,
@@ -25,13 +27,16 @@ class SuccessPrivacy:
     """Table `success`: signals parked under one of the person's references (`TENANT#unlinked:<reference>`) are
     deleted; in their accounts' logs, the signals their own events made (a survey answer: the signal id is the
     event id) are deleted, and any other signal value naming them is anonymized. Health snapshots are the
-    account's and stay (the next signal recomputes them from what is left)."""
+    account's and stay (the next signal recomputes them from what is left). Product feedback the person gave
+    loses their email and its text, feedback naming them the text naming them; each stays in the ranking
+    (`FeedbackPrivacy`). An export lists the signals, then the feedback items."""
 
     name = "success"
 
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
         self._table = table
+        self._feedback = FeedbackPrivacy(client, table)
 
     def _parked(self, person: Person) -> Iterator[dict[str, Any]]:
         references = [person.email] + [k.replace("#", ":", 1) for k in person.identity_keys]
@@ -49,7 +54,8 @@ class SuccessPrivacy:
                     yield item, False
 
     def export(self, person: Person) -> list[dict[str, Any]]:
-        return [exported(item) for item in self._parked(person)] + [exported(i) for i, _ in self._theirs(person)]
+        signals = [exported(item) for item in self._parked(person)] + [exported(i) for i, _ in self._theirs(person)]
+        return signals + self._feedback.export(person)
 
     def erase(self, person: Person) -> int:
         parked = [item_key(i) for i in self._parked(person)]
@@ -68,4 +74,4 @@ class SuccessPrivacy:
                 ExpressionAttributeValues={":values": {"S": json.dumps(values, separators=(",", ":"))}},
             )
             erased += 1
-        return erased
+        return erased + self._feedback.erase(person)
