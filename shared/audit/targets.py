@@ -1,6 +1,6 @@
 """What a request was about: its path parameters, then the well-known ids of its JSON response (the lead a
 capture created, the lines of a spend batch, the erasure's receipt). Only the response's top level and the
-lists named in `COLLECTIONS` are read: a what-if report (`.../simulate`, `.../compare`) lists leads it
+lists named in `COLLECTIONS` and `ID_LISTS` are read: a what-if report (`.../simulate`, `.../compare`) lists leads it
 changed nothing about, and they are no target."""
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ TARGET_FIELDS = (
 )
 # Lists of created or changed items in a response, and the id fields of each item.
 COLLECTIONS: Mapping[str, tuple[str, ...]] = {"lines": ("spend_id",)}
+# Lists of ids in a response, and the field each id is a target as (the leads an erasure removed).
+ID_LISTS: Mapping[str, str] = {"lead_ids": "lead_id"}
 MAX_ID = 128
 MAX_RESPONSE_READ = 1024 * 1024  # a larger response is not parsed for ids (no write answers with that much)
 
@@ -67,6 +69,11 @@ def _response_ids(body: str) -> Iterable[Target]:
             for item in items:
                 if isinstance(item, dict):
                     yield from _ids(item, fields)
+    for name, field in ID_LISTS.items():
+        ids = document.get(name)
+        if isinstance(ids, list):
+            for value in ids:
+                yield from _ids({field: value}, (field,))
 
 
 def _ids(document: Mapping[str, Any], fields: Iterable[str]) -> Iterable[Target]:

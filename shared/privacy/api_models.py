@@ -32,6 +32,10 @@ class ErasureReceiptView(BaseModel):
     requested_at: str
     completed_at: str | None
     runs: int = Field(description="How many requests ran this erasure.")
+    lead_ids: list[str] = Field(
+        description="The leads the erasure removed (ids that now name nothing): the audit trail records each as a "
+        "target, so `GET /api/v1/audit?target=<lead id>` finds the erasure."
+    )
 
 
 class PersonExport(BaseModel):

@@ -134,5 +134,6 @@ def receipt_view(receipt: ErasureReceipt) -> dict[str, Any]:
         "completed_at": receipt.completed_at.isoformat() if receipt.completed_at else None,
         "erased": dict(receipt.erased),
         "runs": receipt.runs,
+        "lead_ids": list(receipt.contact_ids),  # random ids that named the person; the audit trail's targets
     }
     return view

@@ -270,6 +270,7 @@ def test_an_erasure_leaves_no_trace_of_the_person_and_keeps_the_campaign_totals(
     receipt = erased["answer"]
     assert receipt["status"] == "completed"
     assert receipt["erasure_id"]
+    assert person.lead_id in receipt["lead_ids"]  # the audit trail's targets: her lead's trail finds the erasure
     for store in ("webhook-deliveries", "leads", "attribution", "success", "crm-sync", "crm"):
         assert receipt["erased"][store] > 0, store
     assert person.email.casefold() not in json.dumps(receipt).casefold()

@@ -124,6 +124,15 @@ def test_a_spend_batch_names_each_line_and_a_what_if_report_names_nothing() -> N
     assert targets_of(None, what_if, 200) == []
 
 
+def test_an_erasure_names_the_leads_it_removed_so_their_trail_finds_it() -> None:
+    receipt = json.dumps({"erasure_id": "e-1", "status": "completed", "lead_ids": ["L-1", "L-2"], "runs": 1})
+    assert targets_of(None, receipt, 200) == [
+        Target("erasure_id", "e-1"),
+        Target("lead_id", "L-1"),
+        Target("lead_id", "L-2"),
+    ]
+
+
 def test_an_error_response_names_no_target_but_its_path_does() -> None:
     assert targets_of({"handoff_id": "h-1"}, json.dumps({"lead_id": "L-1"}), 409) == [Target("handoff_id", "h-1")]
     assert targets_of(None, "not json", 200) == []
