@@ -51,6 +51,7 @@ class InMemoryFinanceStore:
         self.stored: dict[str, StoredSpend] = {}
         self.totals: dict[str, dict[SpendKey, int]] = {}  # month -> key -> company minor units
         self.days: dict[str, dict[date, int]] = {}
+        self.key_days: dict[str, dict[SpendKey, dict[date, int]]] = {}  # month -> key -> day -> minor units
         self.fx_tables: dict[str, FxTable] = {}
         self.budgets: dict[str, list[StoredBudget]] = {}  # period -> every version, oldest first
         self.alerts: dict[str, set[tuple[str, int]]] = {}
@@ -92,8 +93,10 @@ class InMemoryFinanceStore:
                 totals = self.totals.setdefault(month, {})
                 totals[spend_key] = totals.get(spend_key, 0) + sum(by_day.values())
                 days = self.days.setdefault(month, {})
+                key_days = self.key_days.setdefault(month, {}).setdefault(spend_key, {})
                 for day, delta in by_day.items():
                     days[day] = days.get(day, 0) + delta
+                    key_days[day] = key_days.get(day, 0) + delta
             if lines or deltas or chunk.reversals:
                 self.chunks += 1
 
@@ -136,7 +139,8 @@ class InMemoryFinanceStore:
     def month_actuals(self, period: str) -> MonthActuals:
         month = _month(period)
         with self._lock:
-            return MonthActuals(self.aggregates(month), dict(sorted(self.days.get(month, {}).items())))
+            by_key_day = {key: dict(sorted(days.items())) for key, days in self.key_days.get(month, {}).items()}
+            return MonthActuals(self.aggregates(month), dict(sorted(self.days.get(month, {}).items())), by_key_day)
 
     # -------------------------------------------------------------------------------------------------- FX
 

@@ -61,6 +61,7 @@ from shared.adapters.dynamodb_finance_items import (
     fx_from,
     fx_item,
     fx_pk,
+    key_days_from,
     month_text,
     period_pk,
     period_text,
@@ -246,12 +247,14 @@ class DynamoDbFinanceStore:
         return {aggregate_key_from(str(item["sk"])): int(item.get("actual", 0)) for item in items}
 
     def month_actuals(self, period: str) -> MonthActuals:
-        """One read of the month's partition (its aggregates, and the day items of a ledger written before)."""
+        """One read of the month's partition (its aggregates with their days, and the day items of a ledger
+        written before: counted in `by_day`, by no key)."""
         month = month_text(period)
         items = list(self._partition(period_pk(month)))
-        aggregates = (item for item in items if str(item["sk"]).startswith(AGG))
+        aggregates = [item for item in items if str(item["sk"]).startswith(AGG)]
         by_key = {aggregate_key_from(str(item["sk"])): int(item.get("actual", 0)) for item in aggregates}
-        return MonthActuals(by_key, daily_from(items, month))
+        by_key_day = {aggregate_key_from(str(item["sk"])): key_days_from(item, month) for item in aggregates}
+        return MonthActuals(by_key, daily_from(items, month), by_key_day)
 
     # -------------------------------------------------------------------------------------------------- FX
 

@@ -135,24 +135,29 @@ def day_attribute(day: date) -> str:
 def daily_from(items: Iterable[Mapping[str, Any]], month: str) -> dict[date, int]:
     """A month's spend per day from its partition's items: the day attributes of its aggregates, plus the
     `DAY#` items of a ledger written before (both count disjoint lines)."""
-    period = parse_period(month)
-    first, days_in_month = period.first_day, period.days
     daily: dict[date, int] = {}
     for item in items:
         sk = str(item["sk"])
         if sk.startswith(DAY):
             days = {day_from(sk): int(item.get("actual", 0))}
         elif sk.startswith(AGG):
-            days = {
-                first.replace(day=int(name[1:])): int(value)
-                for name, value in item.items()
-                if _DAY_ATTRIBUTE.fullmatch(name) and int(name[1:]) <= days_in_month  # none else is written
-            }
+            days = key_days_from(item, month)
         else:
             continue
         for day, amount in days.items():
             daily[day] = daily.get(day, 0) + amount
     return dict(sorted(daily.items()))
+
+
+def key_days_from(item: Mapping[str, Any], month: str) -> dict[date, int]:
+    """An aggregate item's spend per day of its month (its day attributes), by day."""
+    period = parse_period(month)
+    first, days_in_month = period.first_day, period.days
+    return {
+        first.replace(day=int(name[1:])): int(value)
+        for name, value in sorted(item.items())
+        if _DAY_ATTRIBUTE.fullmatch(name) and int(name[1:]) <= days_in_month  # none else is written
+    }
 
 
 def version_sk(version: int) -> str:

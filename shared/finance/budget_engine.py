@@ -12,7 +12,9 @@ Inputs. A budget: its period (a month or a quarter), its currency (the company c
 optional channel, optional campaign, amount in minor units) and alert thresholds (% of budget). The actuals:
 the period's spend aggregated at the finest grain, (department, channel, campaign_id) -> minor units of the
 company currency (every line converted with its period's FX rate before it is added). The daily actuals: day ->
-minor units of the whole period's spend, for the trend. `as_of`: the date the figures are for.
+minor units of the whole period's spend, and (`daily_by_key`) per spend key, for each line's trend (see
+`budget_forecast.py`; spend of a day in `daily` no key's days hold is shared by the trend among the lines).
+`as_of`: the date the figures are for.
 
 Lines. A line covers the spend of its department, of its channel (every channel when it names none) and of its
 campaign (every campaign, and spend without one, when it names none): a line's actual sums every finer key
@@ -103,7 +105,11 @@ def compile_budget_engine(config: FinanceConfig) -> BudgetEngine:
 
 
 def _check_inputs(
-    engine: BudgetEngine, budget: Budget, actuals: Mapping[SpendKey, int], daily: Mapping[date, int]
+    engine: BudgetEngine,
+    budget: Budget,
+    actuals: Mapping[SpendKey, int],
+    daily: Mapping[date, int],
+    daily_by_key: Mapping[SpendKey, Mapping[date, int]],
 ) -> None:
     if budget.currency != engine.company_currency:
         raise InvalidInput(
@@ -112,11 +118,19 @@ def _check_inputs(
     for key, amount in actuals.items():
         if type(amount) is not int:
             raise TypeError(f"actual of {key} must be an int of minor units, not {type(amount).__name__}")
+    _check_days(budget, daily, "")
+    for key, days in daily_by_key.items():
+        if key not in actuals:
+            raise ValueError(f"daily actuals of {key} without an actual of that key")
+        _check_days(budget, days, f" at {key}")
+
+
+def _check_days(budget: Budget, daily: Mapping[date, int], where: str) -> None:
     for day, amount in daily.items():
         if type(amount) is not int:
-            raise TypeError(f"daily actual of {day} must be an int of minor units, not {type(amount).__name__}")
+            raise TypeError(f"daily actual of {day}{where} must be an int of minor units, not {type(amount).__name__}")
         if not contains(budget.period, day):
-            raise ValueError(f"daily actual of {day.isoformat()} is outside period {budget.period}")
+            raise ValueError(f"daily actual of {day.isoformat()}{where} is outside period {budget.period}")
 
 
 def evaluate_budget(
@@ -125,14 +139,18 @@ def evaluate_budget(
     actuals: Mapping[SpendKey, int],
     daily: Mapping[date, int],
     as_of: date,
+    *,
+    daily_by_key: Mapping[SpendKey, Mapping[date, int]] | None = None,
 ) -> BudgetFigures:
     """The figures of `budget` as of `as_of`, from the period's actuals by (department, channel, campaign_id)
-    and its daily actuals (see the module's doc). Linear in lines + actual keys + days."""
-    _check_inputs(engine, budget, actuals, daily)
+    and its daily actuals, in total and by key (see the module's doc). Linear in lines + actual keys + days."""
+    daily_by_key = daily_by_key or {}
+    _check_inputs(engine, budget, actuals, daily, daily_by_key)
     lines = budget.lines
     index_of = {line.key: index for index, line in enumerate(lines)}
     line_actual = [0] * len(lines)
     unbudgeted_actual: dict[str, int] = {}
+    line_of_key: dict[SpendKey, int | None] = {}
     for key, amount in actuals.items():
         department, channel, campaign_id = key
         found = None
@@ -145,6 +163,7 @@ def evaluate_budget(
             if candidate in index_of:
                 found = index_of[candidate]  # lines do not overlap: at most one covers the key
                 break
+        line_of_key[key] = found
         if found is None:
             unbudgeted_actual[department] = unbudgeted_actual.get(department, 0) + amount
         else:
@@ -154,13 +173,15 @@ def evaluate_budget(
     buckets = line_actual + [unbudgeted_actual.get(d, 0) for d in departments]  # lines, then unbudgeted
     days = days_in(budget.period)
     elapsed = days_elapsed(budget.period, as_of)
+    bucket_daily, unattributed = _daily_by_bucket(line_of_key, departments, len(lines), daily, daily_by_key)
 
     method, forecasts, daily_rate = forecast_at_period_end(
         budget.period,
         lines,
         line_actual,
         buckets,
-        daily,
+        bucket_daily,
+        unattributed,
         days=days,
         elapsed=elapsed,
         trend_min_days=engine.trend_min_days,
@@ -196,6 +217,27 @@ def evaluate_budget(
         departments=department_figures,
         unbudgeted=Figures.total(unbudgeted_of.values()),
     )
+
+
+def _daily_by_bucket(
+    line_of_key: Mapping[SpendKey, int | None],
+    departments: Sequence[str],
+    line_count: int,
+    daily: Mapping[date, int],
+    daily_by_key: Mapping[SpendKey, Mapping[date, int]],
+) -> tuple[list[dict[date, int]], dict[date, int]]:
+    """Each bucket's daily actuals (the lines', then each department's unbudgeted spend), summed over its
+    keys; and what `daily` holds beyond the keys' days (spend of no known key), by day."""
+    bucket_of_department = {d: line_count + index for index, d in enumerate(departments)}
+    per_bucket: list[dict[date, int]] = [{} for _ in range(line_count + len(departments))]
+    unattributed = dict(daily)
+    for key, days in daily_by_key.items():
+        found = line_of_key[key]
+        series = per_bucket[bucket_of_department[key[0]] if found is None else found]
+        for day, amount in days.items():
+            series[day] = series.get(day, 0) + amount
+            unattributed[day] = unattributed.get(day, 0) - amount
+    return per_bucket, {day: amount for day, amount in unattributed.items() if amount}
 
 
 def _department_order(engine: BudgetEngine, budgeted: Sequence[str], spent: Mapping[str, int]) -> list[str]:

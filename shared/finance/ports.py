@@ -63,11 +63,14 @@ class SpendChunk:
 
 @dataclass(frozen=True)
 class MonthActuals:
-    """A month's spend in company-currency minor units: per (department, channel, campaign_id), and per day of
-    `incurred_on` (the days with lines)."""
+    """A month's spend in company-currency minor units: per (department, channel, campaign_id), per day of
+    `incurred_on` (the days with lines), and per key per day (`by_key_day`: the days each key has lines on,
+    which a line's trend is fitted to). `by_day` may hold spend whose key is not known by day (a ledger's days
+    written before they were kept per key): then it is more than `by_key_day` summed over the keys."""
 
     by_key: dict[SpendKey, int]
     by_day: dict[date, int]
+    by_key_day: dict[SpendKey, dict[date, int]]
 
 
 @dataclass(frozen=True)

@@ -229,29 +229,47 @@ class FinanceService:
 
     def figures(self, period: str, as_of: date | None = None) -> BudgetFigures | None:
         """The budget's figures as of `as_of` (default today): a month from its aggregates; a quarter from its
-        own budget over its months' aggregates, or, without one, the rollup of its months' budgets."""
+        own budget over its months' aggregates, or, without one, the rollup of its three months when any of
+        them has a budget. A month without one counts there with no lines and no thresholds: all its spend is
+        its departments' unbudgeted spend (as spend no line covers is in a month's view), so the quarter's
+        actual is all the spend recorded in it."""
         parsed = parse_period(period)
         as_of = as_of or self._clock.now().date()
         stored = self.store.budget(str(parsed))
         if stored is not None:
-            actuals, daily = self._actuals(parsed)
-            return evaluate_budget(self._engine, stored.budget, actuals, daily, as_of)
+            return self._evaluate(stored.budget, as_of)
         if parsed.kind is PeriodKind.QUARTER:
-            months = [self.figures(str(month), as_of) for month in months_of(parsed)]
-            present = [figures for figures in months if figures is not None]
-            return rollup(present) if present else None
+            budgets = {month: self.store.budget(str(month)) for month in months_of(parsed)}
+            if all(budget is None for budget in budgets.values()):
+                return None
+            company = self._engine.company_currency
+            return rollup(
+                [
+                    self._evaluate(budget.budget if budget else Budget(month, company, (), ()), as_of)
+                    for month, budget in budgets.items()
+                ]
+            )
         return None
 
-    def _actuals(self, period: Period) -> tuple[dict[SpendKey, int], dict[date, int]]:
+    def _evaluate(self, budget: Budget, as_of: date) -> BudgetFigures:
+        """The budget's figures from its period's aggregates: each line's trend from its keys' own days."""
+        actuals, daily, by_key_day = self._actuals(budget.period)
+        return evaluate_budget(self._engine, budget, actuals, daily, as_of, daily_by_key=by_key_day)
+
+    def _actuals(self, period: Period) -> tuple[dict[SpendKey, int], dict[date, int], dict[SpendKey, dict[date, int]]]:
+        """The period's actuals per key, per day, and per key per day (its months' aggregates)."""
         actuals: dict[SpendKey, int] = defaultdict(int)
         daily: dict[date, int] = defaultdict(int)
+        by_key_day: dict[SpendKey, dict[date, int]] = defaultdict(dict)
         for month in months_of(period) if period.kind is PeriodKind.QUARTER else [period]:
             figures = self.store.month_actuals(str(month))
             for key, amount in figures.by_key.items():
                 actuals[key] += amount
             for day, amount in figures.by_day.items():
                 daily[day] += amount
-        return dict(actuals), dict(daily)
+            for key, days in figures.by_key_day.items():
+                by_key_day[key].update(days)  # a month's days are its own
+        return dict(actuals), dict(daily), dict(by_key_day)
 
     # --- alerts --------------------------------------------------------------------------------------------
 
@@ -271,8 +289,7 @@ class FinanceService:
             # totals these include (both reads are strongly consistent), so it is never taken for one whose
             # line fell back under it and re-armed, and fired again
             fired = self.store.fired(str(budget_period))
-            actuals, daily = self._actuals(budget_period)
-            figures = evaluate_budget(self._engine, stored.budget, actuals, daily, today)
+            figures = self._evaluate(stored.budget, today)
             events += self._line_alerts(str(budget_period), stored.budget, figures, fired, fired_here)
         try:
             self._publish(events)

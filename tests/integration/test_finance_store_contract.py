@@ -42,6 +42,7 @@ from shared.finance.periods import Period
 from shared.finance.ports import (
     MAX_CHUNK_ITEMS,
     FinanceStore,
+    MonthActuals,
     SpendChunk,
     SpendConflict,
     SpendPage,
@@ -333,7 +334,7 @@ def test_a_conflicting_line_leaves_the_whole_chunk_unwritten(store: FinanceStore
     # Given a stored line
     first = stored(line("a1", 5_000))
     store.record(chunk(first))
-    before = (store.aggregates(NOV), store.month_actuals(NOV).by_day, store.lines(NOV).items)
+    before = (store.aggregates(NOV), store.month_actuals(NOV), store.lines(NOV).items)
     # When a chunk of new lines holds a1 again (a concurrent writer of the same spend_id)
     b1, b2 = stored(line("b1", 700, day=date(2026, 11, 4))), stored(line("b2", 800, "EUR", campaign="c2"))
     again = stored(line("a1", 9_999))
@@ -343,19 +344,19 @@ def test_a_conflicting_line_leaves_the_whole_chunk_unwritten(store: FinanceStore
     assert "b1" not in str(conflict.value)
     assert "b2" not in str(conflict.value)
     assert store.spend(["a1", "b1", "b2"]) == {"a1": first}
-    assert (store.aggregates(NOV), store.month_actuals(NOV).by_day, store.lines(NOV).items) == before
+    assert (store.aggregates(NOV), store.month_actuals(NOV), store.lines(NOV).items) == before
 
 
 def test_a_failed_reversal_leaves_the_whole_chunk_unwritten(store: FinanceStore) -> None:
     a1 = stored(line("a1"))
     store.record(chunk(a1))
     reverse(store, a1, "r1")
-    before = (store.aggregates(NOV), store.month_actuals(NOV).by_day, every_line(store, NOV))
+    before = (store.aggregates(NOV), store.month_actuals(NOV), every_line(store, NOV))
     # A chunk of a new line and a second reversal of a1
     r2 = stored(reversal_of(a1.line, "r2"))
     with pytest.raises(SpendConflict, match="original a1 of reversal r2 was reversed already by r1"):
         store.record(chunk(stored(line("n1")), r2, reversals={"a1": "r2"}))
-    assert (store.aggregates(NOV), store.month_actuals(NOV).by_day, every_line(store, NOV)) == before
+    assert (store.aggregates(NOV), store.month_actuals(NOV), every_line(store, NOV)) == before
     assert set(store.spend(["n1", "r2"])) == set()
 
 
@@ -481,7 +482,7 @@ def test_a_chunk_that_cannot_be_laid_out_is_refused_before_anything_is_written(
     with pytest.raises(ValueError):  # noqa: PT011 - each reason has its own message
         store.record(bad)
     assert store.spend(["g1", "g2", "g3"]) == {}
-    assert (store.aggregates(NOV), store.month_actuals(NOV).by_day) == ({}, {})
+    assert (store.aggregates(NOV), store.month_actuals(NOV)) == ({}, MonthActuals({}, {}, {}))
 
 
 def test_campaign_ids_may_hold_hashes(store: FinanceStore) -> None:
@@ -556,11 +557,17 @@ def test_aggregates_equal_a_recomputation_from_the_ledger(store: FinanceStore, d
     assert sorted(ids(ledger)) == sorted(ids(held))
     by_key: Counter[SpendKey] = Counter()
     by_day: Counter[date] = Counter()
+    by_key_day: dict[SpendKey, Counter[date]] = {}
     for one in ledger:
         by_key[one.line.key] += one.company_minor
         by_day[one.line.incurred_on] += one.company_minor
+        by_key_day.setdefault(one.line.key, Counter())[one.line.incurred_on] += one.company_minor
     assert store.aggregates(month) == {k: by_key[k] for k in {one.line.key for one in ledger}}
-    assert store.month_actuals(month).by_day == {d: by_day[d] for d in {one.line.incurred_on for one in ledger}}
+    actuals = store.month_actuals(month)
+    assert actuals.by_day == {d: by_day[d] for d in {one.line.incurred_on for one in ledger}}
+    # And each key's daily actuals are what its lines add up to on each day (a line's trend is fitted to them)
+    assert actuals.by_key_day == {k: dict(days) for k, days in by_key_day.items()}
+    assert actuals.by_key == store.aggregates(month)
     # And every reversed original names its reversal
     assert {one.line.spend_id for one in ledger if one.reversed_by} == reversed_ids
 
@@ -825,6 +832,8 @@ def test_a_ledger_written_with_day_items_still_reads_its_days(dynamo: tuple[Dyna
     # Then the day's actual holds both, and the aggregates are what the new lines made
     assert repo.month_actuals(NOV).by_day == {date(2026, 11, 3): 15_000, date(2026, 11, 4): 10_000}
     assert repo.aggregates(NOV) == {KEY: 20_000}
+    # And the key's days are its own lines' only: the day item's spend is of no known key
+    assert repo.month_actuals(NOV).by_key_day == {KEY: {date(2026, 11, 3): 10_000, date(2026, 11, 4): 10_000}}
 
 
 def test_a_budget_too_large_to_store_is_refused_before_anything_is_written(

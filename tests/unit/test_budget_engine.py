@@ -222,6 +222,57 @@ def test_once_enough_days_have_passed_the_forecast_follows_the_trend() -> None:
     assert run_rate.totals.forecast == actual + actual * 20 // 10
 
 
+def test_under_the_trend_each_line_and_unbudgeted_spend_follow_their_own_daily_spend() -> None:
+    # Given a one-off 6,000.00 sponsorship on the 1st, paid search at 400.00 a day and unbudgeted display at
+    # 10.00 a day from the 6th, each budgeted line at 10,000.00
+    sponsorships, search, display = (
+        ("marketing", "sponsorships", None),
+        ("marketing", "paid_search", "q4"),
+        ("marketing", "display", None),
+    )
+    plan = budget(("marketing", "sponsorships", None, 1_000_000), ("marketing", "paid_search", None, 1_000_000))
+    by_key = {
+        sponsorships: {date(2026, 11, 1): 600_000},
+        search: {date(2026, 11, day): 40_000 for day in range(1, 11)},
+        display: {date(2026, 11, day): 1_000 for day in range(6, 11)},
+    }
+    actuals = {key: sum(days.values()) for key, days in by_key.items()}
+    daily: dict[date, int] = {}
+    for days in by_key.values():
+        for day, amount in days.items():
+            daily[day] = daily.get(day, 0) + amount
+    # When the figures are computed on the 10th (trend)
+    figures = evaluate_budget(ENGINE, plan, actuals, daily, date(2026, 11, 10), daily_by_key=by_key)
+    # Then the sponsorship is not extrapolated, paid search runs on at 400.00 a day, display at its own slope
+    assert figures.forecast_method is ForecastMethod.TREND
+    assert line_of(figures, "marketing", "sponsorships").forecast == 600_000
+    assert line_of(figures, "marketing", "paid_search").forecast == 40_000 * 30
+    display_slope = Fraction(sum(1_000 * x * (x - 5) for x in range(6, 11)) * 10 - 55 * 15_000, 10 * 385 - 55**2)
+    assert figures.unbudgeted.forecast == 5_000 + round(display_slope * 20)
+    # And the total is the lines' and the unbudgeted forecasts summed, exactly
+    assert figures.totals.forecast == 600_000 + 1_200_000 + figures.unbudgeted.forecast
+    assert figures.daily_rate == round(40_000 + display_slope)
+
+
+def test_under_the_trend_days_of_no_known_key_go_to_the_lines_whose_days_are_unknown() -> None:
+    # Given paid search's days known by key (a one-off 6,000.00 on the 1st), and the sponsorships line's
+    # 100.00 a day known only as the month's daily totals (a ledger's days written before they were per key)
+    plan = budget(("marketing", "sponsorships", None, 1_000_000), ("marketing", "paid_search", None, 1_000_000))
+    known: dict[SpendKey, dict[date, int]] = {("marketing", "paid_search", None): {date(2026, 11, 1): 600_000}}
+    before = {date(2026, 11, day): 10_000 for day in range(1, 11)}
+    daily = before | {date(2026, 11, 1): 610_000}
+    actuals: dict[SpendKey, int] = {
+        ("marketing", "paid_search", None): 600_000,
+        ("marketing", "sponsorships", None): 100_000,
+    }
+    # When the figures are computed on the 10th
+    figures = evaluate_budget(ENGINE, plan, actuals, daily, date(2026, 11, 10), daily_by_key=known)
+    # Then paid search follows its own days and the sponsorships line the days of no known key
+    assert line_of(figures, "marketing", "paid_search").forecast == 600_000
+    assert line_of(figures, "marketing", "sponsorships").forecast == 100_000 + 10_000 * 20
+    assert figures.totals.forecast == 900_000
+
+
 def test_a_falling_trend_forecasts_no_further_spend() -> None:
     # Given 10.00 spent on the 1st and 9.00 of it reversed on the 8th
     daily = {date(2026, 11, 1): 1000, date(2026, 11, 8): -900}
@@ -691,6 +742,40 @@ def test_under_the_run_rate_each_line_is_forecast_at_its_own_run_rate_within_a_m
     for line in figures.lines:
         own = round(Fraction(line.figures.actual * days, elapsed))
         assert abs(line.figures.forecast - own) <= 1
+
+
+@SETTINGS
+@given(scenarios(), st.data())
+def test_under_the_trend_a_lines_forecast_depends_on_its_own_spend_only(
+    scenario: tuple[Budget, dict[SpendKey, int], dict[date, int], date, int], data: st.DataObject
+) -> None:
+    # Given spend on days by key (the period's daily totals their sums), under the trend
+    plan, actuals, _, as_of, trend_min_days = scenario
+    period_days = st.dates(first_day(plan.period), last_day(plan.period))
+    by_key = {
+        key: data.draw(st.dictionaries(period_days, st.integers(-(10**6), 10**8), min_size=1, max_size=5))
+        for key in actuals
+    }
+    actuals = {key: sum(days.values()) for key, days in by_key.items()}
+    engine = replace(ENGINE, trend_min_days=trend_min_days)
+
+    def figures_of(keys: dict[SpendKey, dict[date, int]]) -> BudgetFigures:
+        daily: dict[date, int] = {}
+        for days in keys.values():
+            for day, amount in days.items():
+                daily[day] = daily.get(day, 0) + amount
+        totals = {key: sum(days.values()) for key, days in keys.items()}
+        return evaluate_budget(engine, plan, totals, daily, as_of, daily_by_key=keys)
+
+    figures = figures_of(by_key)
+    if figures.forecast_method is not ForecastMethod.TREND:
+        return
+    # Then the total forecast is the lines' and the unbudgeted forecasts summed, exactly
+    assert figures.totals.forecast == sum(lf.figures.forecast for lf in figures.lines) + figures.unbudgeted.forecast
+    # And each line's forecast is the one it has when it is the only spend of the period
+    for line, line_figures in zip(plan.lines, figures.lines, strict=True):
+        alone = figures_of({key: days for key, days in by_key.items() if line.covers(key)})
+        assert line_figures.figures.forecast == next(lf for lf in alone.lines if lf.key == line.key).figures.forecast
 
 
 @SETTINGS

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.finance.budget_engine import compile_budget_engine
+from shared.finance.budget_engine import Figures, ForecastMethod, compile_budget_engine
 from shared.finance.config import load_finance_config
 from shared.finance.service import FinanceService, SpendIdConflict
 from shared.finance.spend import InvalidSpendBatch
@@ -223,3 +223,72 @@ def test_a_batch_is_chunked_by_key_so_each_aggregate_is_written_about_once(servi
     figures = service.store.month_actuals("2026-11")
     assert figures.by_key == {("sales", "events", f"c{c}"): 30 * 10000 for c in range(10)}
     assert figures.by_day == {entry.line.incurred_on: 10 * 10000 for entry in recorded.created}
+
+
+def test_a_quarter_view_without_its_own_budget_counts_the_spend_of_months_without_one(
+    service: FinanceService,
+) -> None:
+    # Given budgets for October and November only, and 100.00 spent in each of the three months of Q4
+    # (500.00 in December)
+    for month in ("2026-10", "2026-11"):
+        body = {"currency": "USD", "lines": [{"department": "sales", "channel": "events", "amount": "1000.00"}]}
+        service.put_budget(month, body, "fin")
+    service.record_spend(
+        [
+            line("oct", incurred_on="2026-10-05"),
+            line("nov", incurred_on="2026-11-03"),
+            line("dec", "500.00", incurred_on="2026-12-01"),
+        ]
+    )
+    # When the quarter is viewed
+    quarter = service.figures("2026-Q4")
+    # Then its actual is all the spend of its months, December's as unbudgeted spend of its department
+    assert quarter is not None
+    assert quarter.totals.actual == 70000
+    assert quarter.totals.budget == 200000
+    assert [(lf.key, lf.figures.actual) for lf in quarter.lines] == [(("sales", "events", None), 20000)]
+    assert quarter.unbudgeted.actual == 50000
+    assert [(d.department, d.figures.actual, d.unbudgeted.actual) for d in quarter.departments] == [
+        ("sales", 70000, 50000)
+    ]
+    # And the breakdown sums exactly: totals = departments = lines + unbudgeted, for every figure
+    assert quarter.totals == Figures.total(d.figures for d in quarter.departments)
+    assert quarter.totals == Figures.total(lf.figures for lf in quarter.lines) + quarter.unbudgeted
+    # And the quarter still rolls up its three months, December (not begun) forecast at what is booked
+    assert [str(period) for period, _ in quarter.months] == ["2026-10", "2026-11", "2026-12"]
+    assert quarter.thresholds == (50, 80, 100, 110)
+
+
+def test_under_the_trend_each_line_is_forecast_from_its_own_daily_spend(service: FinanceService) -> None:
+    # Given a November budget of 10,000.00 for sponsorships and for paid search
+    body = {
+        "currency": "USD",
+        "lines": [
+            {"department": "marketing", "channel": "sponsorships", "amount": "10000.00"},
+            {"department": "marketing", "channel": "paid_search", "amount": "10000.00"},
+        ],
+    }
+    service.put_budget("2026-11", body, "fin")
+    # When a one-off 6,000.00 sponsorship is paid on the 1st and paid search spends 400.00 a day to the 10th
+    marketing = {"department": "marketing"}
+    sponsorship = line("sponsor", "6000.00", channel="sponsorships", incurred_on="2026-11-01", **marketing)
+    search = [
+        line(f"search-{day}", "400.00", channel="paid_search", incurred_on=f"2026-11-{day:02d}", **marketing)
+        for day in range(1, 11)
+    ]
+    service.record_spend([sponsorship, *search])
+    # Then on the 10th (trend: 10 days >= 7) the sponsorship is not extrapolated and paid search runs on at
+    # 400.00 a day to 12,000.00
+    figures = service.figures("2026-11")
+    assert figures is not None
+    assert figures.forecast_method is ForecastMethod.TREND
+    forecasts = {lf.key: lf.figures.forecast for lf in figures.lines}
+    assert forecasts == {
+        ("marketing", "sponsorships", None): 600000,
+        ("marketing", "paid_search", None): 1200000,
+    }
+    # And the total forecast is the sum of the lines' exactly
+    assert figures.totals.forecast == 1800000 == sum(forecasts.values()) + figures.unbudgeted.forecast
+    assert figures.daily_rate == 40000
+    # And the forecast overrun is told for paid search, not for the sponsorship
+    assert [e.line for e in published(service, "budget.forecast_overrun")] == ["marketing/paid_search/*"]
