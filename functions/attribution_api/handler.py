@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.attribution.journeys import Model
-from shared.attribution.reports import MonthRange, campaign_view, channels_view, deal_view, models_of, roi_view
+from shared.attribution.reports import MonthRange, campaign_view, channels_view, deal_view, models_of
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import NotFound
@@ -46,17 +46,7 @@ def channel_attribution(model: ModelName = None, start: From = None, end: To = N
 
 def campaign_roi(campaign_id: Id, model: ModelName = None, start: From = None, end: To = None) -> dict[str, Any]:
     models, months = models_of(model), MonthRange.of(service.now().date(), start, end)
-    return roi_view(
-        campaign_id,
-        months,
-        service.campaign_spend(campaign_id, months.months),
-        service.campaign_totals(campaign_id, months.months),
-        service.pipeline(campaign_id),
-        models,
-        service.company_currency,
-        service.funnel(campaign_id, months.months),
-        service.campaign_ltv(campaign_id, months.months),
-    )
+    return service.roi(campaign_id, months, models)
 
 
 def sales_performance(model: ModelName = None, start: From = None, end: To = None) -> dict[str, Any]:

@@ -2,11 +2,19 @@
 each entry into Lead, MQL, SQL, Opportunity and Customer, per month, with the time spent in the stage left
 (stage velocity) and the campaign that brought it.
 
+The moment a stage was entered is when the person did what moved them, as the lead store's transition says
+(`Transition.at`: the cause event's time, never before the stage left was entered; the deal view's
+`lead_created_at` reads the same), not when the hub processed it: `lead.stage_changed` carries only the
+processing time (`occurred_at`) and the cause's id, not the cause's time, so the entry is matched to the stored
+transition it announces (the lead's latest from `previous_stage` to `stage`, for the same reason, at or before
+the event), and the event's own time is used only when no such transition is stored. A visitor (a first
+score) has no other time than the score change's, which is the processing time.
+
 The campaign of a stage entry is the campaign of the person's last touch at or before the moment they entered
-the stage (`(none)` when that touch carries none or there is no touch): the touch at which they entered it.
-Time in the stage left is from the person's latest stored transition into that stage before this one (none for
-a stage they never entered through a transition, e.g. a contact created as a Lead). Each lead event is counted
-once (the store keeps its id).
+the stage (`(none)` when that touch carries none or there is no touch): the touch at which they entered it;
+the entry counts in that moment's month. Time in the stage left is from the person's latest stored transition
+into that stage before this one (none for a stage they never entered through a transition, e.g. a contact
+created as a Lead). Each lead event is counted once (the store keeps its id).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ def stage_entry(event: LeadEvent, leads: LeadLog, config: AttributionConfig) -> 
         stage = event.stage
     else:
         return None
-    at = event.occurred_at
+    at = _entered_at(leads, event) if stage != VISITOR else event.occurred_at
     return StageEntry(
         event_id=event.event_id,
         lead_id=event.lead_id,
@@ -43,6 +51,19 @@ def stage_entry(event: LeadEvent, leads: LeadLog, config: AttributionConfig) -> 
         campaign_id=_campaign_at(leads, config, event.lead_id, at),
         seconds_in_previous=_seconds_in(leads, event.lead_id, event.previous_stage, at) if stage != VISITOR else None,
     )
+
+
+def _entered_at(leads: LeadLog, event: LeadEvent) -> datetime:
+    """When the stage change the event announces happened: its stored transition's time (see the docstring)."""
+    announced = [
+        t.at
+        for t in leads.history(event.lead_id).transitions
+        if t.to_stage.value == event.stage
+        and t.from_stage.value == event.previous_stage
+        and (event.reason is None or t.cause == event.reason)
+        and t.at <= event.occurred_at
+    ]
+    return max(announced) if announced else event.occurred_at
 
 
 def _campaign_at(leads: LeadLog, config: AttributionConfig, lead_id: str, at: datetime) -> str:

@@ -65,9 +65,7 @@ class JourneyPeople:
 
 def people_of(leads: LeadLog, people: People) -> JourneyPeople:
     account_id = _account(leads, people.account_ref)
-    identities = [i for i in (vendor_identity(ref) for ref in people.contact_ids) if i is not None]
-    identities += [Identity("email", email) for email in (normalize_email(e) for e in people.emails) if email]
-    named = list(dict.fromkeys(leads.owners(identities).values())) if identities else []
+    named = named_contacts(leads, people)
     if account_id is None:
         # the account of the people named, when they all share one the hub knows
         found = leads.contacts(named)
@@ -75,6 +73,13 @@ def people_of(leads: LeadLog, people: People) -> JourneyPeople:
         account_id = accounts.pop() if len(accounts) == 1 else None
     ids = list(dict.fromkeys([*named, *(leads.account_contacts(account_id) if account_id else [])]))
     return JourneyPeople(tuple(_survivors(leads, ids)), account_id)
+
+
+def named_contacts(leads: LeadLog, people: People) -> list[str]:
+    """The hub contacts the senders named by contact id or email (not through an account), as first claimed."""
+    identities = [i for i in (vendor_identity(ref) for ref in people.contact_ids) if i is not None]
+    identities += [Identity("email", email) for email in (normalize_email(e) for e in people.emails) if email]
+    return list(dict.fromkeys(leads.owners(identities).values())) if identities else []
 
 
 def build_journey(

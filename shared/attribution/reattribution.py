@@ -11,6 +11,12 @@ deal's (kept); a first payment's is read from the people's stage history again, 
 
 The rebuilt conversion is compared with the stored one ignoring `recorded_at` (the moment of the write):
 unchanged, nothing is written.
+
+A conversion's people grow when a later event about it names someone it lacks (`widened_people`): a HubSpot
+deal is credited when its amount and closedwon arrive, naming nobody (HubSpot's deal events name only the
+deal), and a later `deal.won` of the same deal names the buyer. It is rebuilt the same way with the wider
+people (everything else as above), so its credits, its journey and its totals move exactly as a reattribution
+moves them; from then on the stored people are those.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ from decimal import Decimal
 from shared.attribution.config import AttributionConfig
 from shared.attribution.crediting import credited_touches
 from shared.attribution.deals import ConversionFacts, ConversionKind, People
-from shared.attribution.journey_builder import JourneyPeople, LeadLog, journey_of, stored_people
+from shared.attribution.journey_builder import (
+    JourneyPeople,
+    LeadLog,
+    journey_of,
+    named_contacts,
+    people_of,
+    stored_people,
+)
 from shared.attribution.journeys import Journey
 from shared.attribution.ports import StoredConversion, StoredFit
 from shared.finance.money import Money
@@ -70,8 +83,10 @@ def rebuilt(
     half_life: timedelta,
     latest: StoredFit | None,
     now: datetime,
+    people: JourneyPeople | None = None,
 ) -> StoredConversion:
-    """The stored conversion as recording it now would store it (see the module's docstring), recorded `now`."""
+    """The stored conversion as recording it now would store it (see the module's docstring), recorded `now`;
+    credited to `people` when given (`widened_people`), else to its stored people as they stand now."""
     facts = ConversionFacts(
         conversion_id=conversion.conversion_id,
         kind=conversion.kind,
@@ -81,10 +96,28 @@ def rebuilt(
         deal_id=conversion.deal_id,
         opportunity_created_at=(conversion.opportunity_created_at if conversion.kind is ConversionKind.DEAL else None),
     )
-    people = stored_people(leads, conversion.contact_ids, conversion.account_id)
+    people = people or stored_people(leads, conversion.contact_ids, conversion.account_id)
     company = Money(conversion.company_minor, conversion.company_currency)
     journey = journey_of(leads, config, facts, people, company.minor, company.currency)
     return credited_conversion(facts, journey, people, company, conversion.rate, config, half_life, latest, now)
+
+
+def widened_people(leads: LeadLog, conversion: StoredConversion, named: People) -> JourneyPeople | None:
+    """The conversion's people with those a later event about it names (`named`: contacts, emails, an account)
+    when that event names a contact the conversion lacks, or an account when it has none; None when it names
+    nobody new. The stored people are kept (as they stand now, merges followed) and the account stored stays."""
+    if named == People():
+        return None
+    current = stored_people(leads, conversion.contact_ids, conversion.account_id)
+    have = set(current.contact_ids)
+    new_contacts = [c for c in stored_people(leads, named_contacts(leads, named), None).contact_ids if c not in have]
+    resolved = people_of(leads, named)
+    new_account = current.account_id is None and resolved.account_id is not None
+    if not new_contacts and not new_account:
+        return None
+    account = current.account_id or resolved.account_id
+    ids = [*current.contact_ids, *new_contacts, *(resolved.contact_ids if account == resolved.account_id else ())]
+    return stored_people(leads, ids, account)
 
 
 def unchanged(stored: StoredConversion, rebuilt: StoredConversion) -> bool:

@@ -168,8 +168,12 @@ def roi_view(
     currency: str,
     funnel: Mapping[str, int],
     ltv: LifetimeValue | None = None,
+    *,
+    customers: Mapping[Model, int],
 ) -> dict[str, Any]:
-    """ROI = (revenue - spend) / spend; ROAS = revenue / spend; CAC = spend / attributed new customers; cost per
+    """ROI = (revenue - spend) / spend; ROAS = revenue / spend; CAC = spend / attributed new customers
+    (`customers`, in deal units per model: each customer's first conversion of the months, `customers.py`; a
+    customer's later deals add revenue, not customers); cost per
     lead / MQL / SQL = spend / the leads, MQLs and SQLs the campaign brought (the campaign of the touch at which
     each entered the stage); LTV, ARPA and monthly churn of the campaign's customers (`shared.attribution.revenue`);
     payback months = CAC / ARPA and LTV:CAC, per model."""
@@ -179,13 +183,13 @@ def roi_view(
     per_model: dict[str, Any] = {}
     for model in models:
         revenue = totals.revenue.get(model, 0)
-        customers = Decimal(totals.deals.get(model, 0)) / DEAL_UNITS
-        cac = _divide(spend_minor, customers) if customers and spend_minor else None
+        new = Decimal(customers.get(model, 0)) / DEAL_UNITS
+        cac = _divide(spend_minor, new) if new and spend_minor else None
         payback = ltv.payback_months(cac) if ltv else None
         ltv_to_cac = ltv.ltv_to_cac(cac) if ltv else None
         per_model[model.value] = {
             "revenue": money(revenue, currency),
-            "customers": deals_text(totals.deals.get(model, 0)),
+            "customers": deals_text(customers.get(model, 0)),
             "roi": _ratio(revenue - spend_minor, spend_minor),
             "roas": _ratio(revenue, spend_minor),
             "cac": money(cac, currency) if cac is not None else None,
@@ -195,6 +199,8 @@ def roi_view(
         }
     if not totals.conversions:
         notes.append("no conversion credited the campaign in these months: revenue is 0 and CAC is null")
+    elif not any(customers.get(model, 0) for model in models):
+        notes.append("the campaign's conversions were no customer's first in these months: CAC is null")
     if ltv is None:
         notes.append("LTV, ARPA and payback months were not computed: null")
     else:

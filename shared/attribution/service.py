@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from shared.attribution.comparison import MAX_CONVERSIONS, candidate_config, comparison_view, side
 from shared.attribution.config import AttributionConfig
 from shared.attribution.crediting import credited_touches, half_life_of
+from shared.attribution.customers import NewCustomers, campaign_units
 from shared.attribution.data_driven import Progress, Refit, fit_window, window_conversions
 from shared.attribution.deals import (
     ConversionFacts,
@@ -47,8 +48,16 @@ from shared.attribution.ports import (
     StoredConversion,
     Totals,
 )
-from shared.attribution.reattribution import CHANGED, STALE, UNCHANGED, credited_conversion, rebuilt, unchanged
-from shared.attribution.reports import CampaignResult, MonthRange, performance_view, total_of
+from shared.attribution.reattribution import (
+    CHANGED,
+    STALE,
+    UNCHANGED,
+    credited_conversion,
+    rebuilt,
+    unchanged,
+    widened_people,
+)
+from shared.attribution.reports import CampaignResult, MonthRange, performance_view, roi_view, total_of
 from shared.attribution.revenue import (
     CustomerRevenue,
     LifetimeValue,
@@ -86,6 +95,12 @@ class SpendSource(Protocol):
     """The finance ledger's monthly aggregates, keyed by (department, channel, campaign), in company minor units."""
 
     def aggregates(self, period: str) -> dict[SpendKey, int]: ...
+
+
+@dataclass(frozen=True)
+class CampaignCustomers:
+    new: dict[Model, int]  # attributed new customers per model, in deal units (millionths)
+    ltv: LifetimeValue
 
 
 @dataclass(frozen=True)
@@ -279,18 +294,29 @@ class AttributionService:
         return by_channel
 
     def campaign_ltv(self, campaign_id: str, periods: Sequence[str]) -> LifetimeValue:
-        """What the customers of the campaign's conversions in the months are worth (`shared.attribution.revenue`):
-        the months' conversions are read, those whose journey touched the campaign kept, and their billing
-        customers found through the identities of their accounts and contacts (one batch read each; a customer
-        converting twice counts once)."""
+        return self.campaign_customers(campaign_id, periods).ltv
+
+    def campaign_customers(self, campaign_id: str, periods: Sequence[str]) -> CampaignCustomers:
+        """The campaign's attributed new customers in the months (what CAC divides by, `customers.py`: each
+        customer's first conversion of the months, shared like its deal units) and what its customers are worth
+        (`shared.attribution.revenue`), from one read of the months' conversions in time order: those whose
+        journey touched the campaign are kept, and their billing customers found through the identities of
+        their accounts and contacts (one batch read each; a customer converting twice counts once)."""
         if self.revenue is None:
             raise RuntimeError("this function reads no customer revenue")
         keys: set[str] = set()
         contact_ids: set[str] = set()
         account_ids: set[str] = set()
+        first = NewCustomers()
+        new: dict[Model, int] = dict.fromkeys(Model, 0)
         for conversion in window_conversions(self.store, list(periods)):
-            if not any(credited.touch.campaign_id == campaign_id for credited in conversion.touches):
+            is_first = first.is_first(conversion)  # every conversion: a customer's first may touch another campaign
+            units = campaign_units(conversion, campaign_id)
+            if not units:
                 continue
+            if is_first:
+                for model, share in units.items():
+                    new[model] += share
             if conversion.kind is ConversionKind.FIRST_PAYMENT:
                 customer = vendor_identity(conversion.conversion_id.removeprefix("first-payment:"))
                 if customer is not None:
@@ -306,7 +332,24 @@ class AttributionService:
                 named |= account.identities
         keys |= {key for key in named if _names_a_customer(key)}
         found = self.revenue.revenues(sorted(keys))
-        return lifetime_value(found.values(), self.company_currency, self._clock.now())
+        return CampaignCustomers(new, lifetime_value(found.values(), self.company_currency, self._clock.now()))
+
+    def roi(self, campaign_id: str, months: MonthRange, models: Sequence[Model]) -> dict[str, Any]:
+        """The campaign's ROI answer (`reports.roi_view`) over the months."""
+        periods = list(months.months)
+        customers = self.campaign_customers(campaign_id, periods)
+        return roi_view(
+            campaign_id,
+            months,
+            self.campaign_spend(campaign_id, periods),
+            self.campaign_totals(campaign_id, periods),
+            self.pipeline(campaign_id),
+            models,
+            self.company_currency,
+            self.funnel(campaign_id, periods),
+            customers.ltv,
+            customers=customers.new,
+        )
 
     def campaign_spend(self, campaign_id: str, periods: Sequence[str]) -> int:
         """The campaign's spend in the months (company minor units), from the ledger's monthly aggregates."""
@@ -368,8 +411,12 @@ class AttributionService:
     def credit(self, facts: ConversionFacts) -> Outcome:
         stored = self.store.conversion(facts.conversion_id)
         if stored is not None:
+            stored, widened = self._with_people_named(stored, facts)
             events = [self.event_of(stored)]  # again, same id: a retry after the bus failed must still publish
             self._publish(events)
+            if widened:
+                people = ", ".join(stored.contact_ids)
+                return Outcome(stored, events=events, note=f"{facts.conversion_id} credited again to {people}")
             return Outcome(stored, events=events, note=f"{facts.conversion_id} was credited before")
         conversion = self.conversion_of(facts)
         if not self.store.record(conversion):
@@ -377,6 +424,27 @@ class AttributionService:
         events = [self.event_of(conversion)]
         self._publish(events)
         return Outcome(conversion, events=events, note=f"{facts.conversion_id} credited")
+
+    def _with_people_named(self, stored: StoredConversion, facts: ConversionFacts) -> tuple[StoredConversion, bool]:
+        """A credited deal a later event names people for that it lacks (a HubSpot deal credited before anyone
+        named its buyer: `reattribution.widened_people`) is credited again to them: rebuilt with its journey and
+        replaced, its totals moved by the difference, as a reattribution does (same conversion id). True when
+        it was; the stored conversion as it stands either way."""
+        for _ in range(MAX_ATTEMPTS):
+            if stored.kind is not ConversionKind.DEAL or stored.people_erased:
+                return stored, False
+            people = widened_people(self.leads, stored, facts.people)
+            if people is None:
+                return stored, False
+            latest = self.store.latest_fit()
+            new = rebuilt(stored, self.leads, self.config, self._half_life, latest, self._clock.now(), people)
+            if self.store.replace_conversion(stored, new):
+                return new, True
+            again = self.store.conversion(stored.conversion_id)  # replaced or re-credited meanwhile: read again
+            if again is None:
+                raise RuntimeError(f"{stored.conversion_id} vanished while it was credited again")
+            stored = again
+        raise RuntimeError(f"{stored.conversion_id} kept changing under {MAX_ATTEMPTS} attempts to credit it again")
 
     def conversion_of(self, facts: ConversionFacts) -> StoredConversion:
         """The conversion with its journey and credits, as it would be stored now (writes nothing)."""

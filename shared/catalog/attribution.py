@@ -48,8 +48,8 @@ ATTRIBUTION = Table(
     ),
 )
 
+# Every attribution and ROI route is for marketing, sales, finance and admin (issue 12 §3).
 READERS = frozenset({Group.MARKETING, Group.SALES, Group.FINANCE, Group.ADMIN})
-ROI_READERS = frozenset({Group.MARKETING, Group.FINANCE, Group.ADMIN})
 
 
 def _get(path: str, operation: str, summary: str, domain: ThrottleDomain, groups: frozenset[Group]) -> Route:
@@ -158,7 +158,7 @@ ATTRIBUTION_DOMAIN = Domain(
                     "campaign_roi",
                     "A campaign's spend, attributed revenue, ROI, ROAS, CAC, its customers' LTV and payback, per model",
                     ThrottleDomain.FINANCE,
-                    ROI_READERS,
+                    READERS,
                 ),
             ),
             tables={ATTRIBUTION.name: "read", FINANCE.name: "read", LEADS.name: "read"},

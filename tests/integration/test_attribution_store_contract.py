@@ -703,6 +703,29 @@ def test_replacing_a_conversion_moves_its_totals_by_the_difference(store: Attrib
     )
 
 
+def test_a_conversion_credited_to_nobody_is_replaced_by_its_journey_moving_the_totals(store: AttributionStore) -> None:
+    # Given a HubSpot deal credited before anyone named its buyer: no people, no touches (revenue, no campaign)
+    nobody = conversion("deal:hubspot:7001", (), contact_ids=())
+    other = conversion("deal:2", (("events", "c2"),), minor=5_000)
+    assert store.record(nobody) is True
+    assert store.record(other) is True
+    assert store.overall([NOV]) == {NOV: Overall(95_000, 2, 5_000, 1)}
+    # When a later event names the buyer and it is credited again to their journey (the same conversion id)
+    named = conversion(
+        "deal:hubspot:7001",
+        (("paid_social", "c1"), ("email", "c3")),
+        contact_ids=("lead-001",),
+        recorded_at=T0 + timedelta(days=3),
+    )
+    assert store.replace_conversion(nobody, named) is True
+    # Then it is stored so, listed once, and the campaigns, channels and month hold exactly the two conversions
+    assert store.conversion("deal:hubspot:7001") == named
+    assert ids(every_conversion(store, NOV)) == ["deal:2", "deal:hubspot:7001"]
+    campaigns, channels = snapshot(store)
+    assert (credited_only(campaigns), credited_only(channels)) == recomputed([named, other])
+    assert store.overall([NOV]) == {NOV: Overall(95_000, 2, 95_000, 2)}
+
+
 def test_a_replacement_of_a_conversion_no_longer_stored_as_read_writes_nothing(store: AttributionStore) -> None:
     first = conversion("deal:1", (("paid_search", "c1"), ("events", None)))
     assert store.record(first) is True

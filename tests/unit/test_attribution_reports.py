@@ -50,7 +50,7 @@ def test_models_are_named_or_all() -> None:
 
 def test_roi_over_no_spend_or_no_customers_is_null_and_says_why() -> None:
     months = MonthRange.of(TODAY, "2026-11", "2026-11")
-    view = roi_view("c", months, 0, Totals(), {}, (Model.LINEAR,), "USD", {"Lead": 0})
+    view = roi_view("c", months, 0, Totals(), {}, (Model.LINEAR,), "USD", {"Lead": 0}, customers={})
     figures = view["models"]["linear"]
     assert (figures["roi"], figures["roas"], figures["cac"]) == (None, None, None)
     assert view["cost_per_lead"] is None
@@ -61,7 +61,10 @@ def test_roi_over_no_spend_or_no_customers_is_null_and_says_why() -> None:
 def test_roi_cac_and_cost_per_lead_from_spend_credits_and_funnel() -> None:
     months = MonthRange.of(TODAY, "2026-11", "2026-11")
     totals = Totals({Model.LINEAR: 900_000}, {Model.LINEAR: 1_500_000}, touches=4, conversions=2)
-    view = roi_view("c", months, 300_000, totals, {Model.LINEAR: 50_000}, (Model.LINEAR,), "USD", {"Lead": 4})
+    customers = {Model.LINEAR: 1_500_000}
+    view = roi_view(
+        "c", months, 300_000, totals, {Model.LINEAR: 50_000}, (Model.LINEAR,), "USD", {"Lead": 4}, customers=customers
+    )
     assert view["models"]["linear"] == {
         "revenue": "9000.00",
         "customers": "1.500000",
@@ -75,13 +78,37 @@ def test_roi_cac_and_cost_per_lead_from_spend_credits_and_funnel() -> None:
     assert view["cost_per_lead"] == "750.00"
 
 
+def test_cac_divides_by_the_new_customers_not_by_the_deals() -> None:
+    # Given a campaign credited two whole deals of which one was a customer's first (the other its later deal)
+    months = MonthRange.of(TODAY, "2026-11", "2026-11")
+    totals = Totals({Model.FIRST_TOUCH: 1_800_000}, {Model.FIRST_TOUCH: 2_000_000}, touches=3, conversions=2)
+    # When ROI is asked with a spend of 3000.00 and one new customer
+    view = roi_view(
+        "c", months, 300_000, totals, {}, (Model.FIRST_TOUCH,), "USD", {}, customers={Model.FIRST_TOUCH: 1_000_000}
+    )
+    # Then the customers are 1 and CAC is the whole spend; the revenue is both deals'
+    figures = view["models"]["first_touch"]
+    assert (figures["customers"], figures["cac"], figures["revenue"]) == ("1.000000", "3000.00", "18000.00")
+
+
+def test_a_campaign_credited_only_customers_later_deals_has_revenue_and_no_cac() -> None:
+    months = MonthRange.of(TODAY, "2026-11", "2026-11")
+    totals = Totals({Model.LINEAR: 600_000}, {Model.LINEAR: 500_000}, touches=1, conversions=1)
+    view = roi_view("c", months, 300_000, totals, {}, (Model.LINEAR,), "USD", {}, customers={})
+    assert (view["models"]["linear"]["customers"], view["models"]["linear"]["cac"]) == ("0.000000", None)
+    assert view["models"]["linear"]["roas"] == "2.0000"
+    assert any("no customer's first" in note for note in view["notes"])
+
+
 def test_roi_prices_the_campaigns_customers_lifetime_against_each_models_cac() -> None:
     # Given a campaign's customers worth 250.00 a month, one churn in 20 customer-months (LTV 5000.00)
     months = MonthRange.of(TODAY, "2026-11", "2026-11")
     totals = Totals({Model.LINEAR: 900_000}, {Model.LINEAR: 1_500_000}, touches=4, conversions=2)
     ltv = LifetimeValue(4, 3, 1, 0, Decimal(20), 25_000, Decimal("0.0500"), 500_000)
     # When ROI is asked with a spend of 3000.00 (CAC 2000.00 under linear)
-    view = roi_view("c", months, 300_000, totals, {}, (Model.LINEAR,), "USD", {}, ltv)
+    view = roi_view(
+        "c", months, 300_000, totals, {}, (Model.LINEAR,), "USD", {}, ltv, customers={Model.LINEAR: 1_500_000}
+    )
     # Then LTV, ARPA and churn are shown, and payback is CAC / ARPA = 8.00 months, LTV:CAC 2.50
     assert (view["ltv"], view["arpa"], view["monthly_churn"]) == ("5000.00", "250.00", "0.0500")
     assert view["ltv_customers"] == {

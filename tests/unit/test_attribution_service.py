@@ -13,7 +13,7 @@ import pytest
 
 from shared.attribution.config import load_attribution_config
 from shared.attribution.journeys import Model, Role
-from shared.attribution.reports import MonthRange
+from shared.attribution.reports import MonthRange, deal_view
 from shared.attribution.service import AttributionService
 from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EventType, Subject
@@ -276,3 +276,46 @@ def test_a_comparison_writes_nothing_and_a_bad_candidate_names_its_rule(world: W
         world.service.compare({"candidate": {"channel_mapping": [{"rule_id": "nope", "channel": "paid_serch"}]}})
     with pytest.raises(InvalidInput, match="cannot be compared"):
         world.service.compare({"candidate": {"version": "x"}})
+
+
+def test_a_hubspot_deal_credited_to_nobody_is_credited_again_when_a_later_event_names_its_buyer(
+    world: World,
+) -> None:
+    # Given kim's three-touch journey, and a HubSpot deal won then priced: HubSpot names no contact, so it is
+    # credited to nobody (no touches; the month's revenue, no campaign's)
+    journey_of_three(world)
+    deal = "hubspot:7001"
+    world.service.handle(world.event(EventType.DEAL_WON, {"stage": "closedwon"}, vendor="hubspot", deal_id=deal))
+    amount = {"property": "amount", "value": "4800", "amount": "4800"}
+    priced = world.service.handle(world.event(EventType.DEAL_UPDATED, amount, vendor="hubspot", deal_id=deal))
+    assert priced.conversion is not None
+    assert (priced.conversion.contact_ids, priced.conversion.touches) == ((), ())
+    # When a Standard Webhooks deal.won of the same deal names kim's email, and is delivered again
+    body = {"deal_id": deal, "email": "kim@acme.io"}
+    named = world.service.handle(world.event(EventType.DEAL_WON, body, vendor="standard", deal_id=deal))
+    again = world.service.handle(world.event(EventType.DEAL_WON, body, vendor="standard", deal_id=deal))
+    # Then the same conversion is credited to kim's journey, every model summing exactly to its amount
+    conversion = world.store.conversion("deal:hubspot:7001")
+    assert conversion is not None
+    assert named.conversion == again.conversion == conversion
+    assert conversion.conversion_id == priced.conversion.conversion_id
+    assert (conversion.amount, conversion.converted_at) == (priced.conversion.amount, priced.conversion.converted_at)
+    assert len(conversion.contact_ids) == 1
+    assert [t.touch.campaign_id for t in conversion.touches] == ["social", "search", "mail"]
+    for model in Model:
+        assert sum(t.credits[model].minor for t in conversion.touches) == 480_000, model
+    # And the totals moved exactly: the campaigns hold it, the month still counts one conversion of 4,800.00,
+    # now marketing-influenced, and nothing is left credited to no campaign
+    assert world.service.campaign_totals("social", ["2026-11"]).revenue[Model.FIRST_TOUCH] == 480_000
+    assert world.service.campaign_totals("mail", ["2026-11"]).revenue[Model.LAST_TOUCH] == 480_000
+    linear = sum(
+        world.service.campaign_totals(c, ["2026-11"]).revenue[Model.LINEAR] for c in ("social", "search", "mail")
+    )
+    assert linear == 480_000
+    overall = world.store.overall(["2026-11"])["2026-11"]
+    assert (overall.conversions, overall.revenue, overall.influenced_revenue) == (1, 480_000, 480_000)
+    # And the deal view shows the journey; make reattribute finds nothing more to do
+    assert [t["campaign_id"] for t in deal_view(conversion)["touches"]] == ["social", "search", "mail"]
+    assert world.service.reattribute(conversion) == "unchanged"
+    assert "credited again" in named.note
+    assert "credited before" in again.note
