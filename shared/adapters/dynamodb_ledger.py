@@ -9,9 +9,13 @@ outbox and the delivery log in one table.
   events; the attempt goes with the first). Claims of events stored before are reported duplicates and left
   out of the write.
 - Every other attempt (rejected, a handshake, a duplicate) is an `ATTEMPT#<id>` item for the log.
-- Each item whose raw body names a person (a one-event delivery's item, each claim of a batch, a refused
-  attempt) carries `subject`, the salted hash of who it is about (`shared.webhooks.subjects`), in the same
-  write: the sparse `by-subject` index through which a privacy erasure finds a person's raw bodies.
+- Everyone a kept raw body names is findable through the sparse `by-subject` index, by the salted hash of who
+  it is about (`shared.webhooks.subjects`), written in the same write as the body: a one-event delivery's item
+  and each claim of a batch carry `subject`; so does a refused attempt naming one person. A body naming someone
+  no item of its write carries (a refused body naming several people, a batch repeating an event stored before,
+  whose claim is not written again) gets a pointer item per such person, `SUBJECT#<hash>#<attempt id>`, in the
+  same transaction: a one-event delivery, a new-only batch and a refused body naming one person cost what they
+  did; a refused body naming several is a transaction instead of a put.
 The table's stream hands every new claim (`kind = claim`) to the publisher; `outbox_entry` reads one.
 
 Within DynamoDB's limits: an item holds 400 KB, so bodies and event lists are zlib-compressed and an attempt
@@ -66,9 +70,11 @@ TRANSACTION_LIMIT = 100
 INDEX = "by-time"
 SUBJECT_INDEX = "by-subject"
 # The salted hash of who an item's raw body is about (`shared.webhooks.subjects`), the `by-subject` index's key:
-# on a one-event delivery's item, on each claim of a batch (its attempt holds the body), on a refused attempt.
+# on a one-event delivery's item, on each claim of a batch (its attempt holds the body), on a refused attempt
+# naming one person, and on each pointer item (its attempt holds the body).
 SUBJECT = "subject"
 ATTEMPT_KIND = "attempt"
+POINTER_KIND = "subject"  # a pointer from one more person a kept body names to its attempt; never a claim
 # What the publisher needs of a stored attempt to read it again as the vendor's events.
 _REQUEST_FIELDS = ("attempt_id", "vendor", "body", "request", "received_at")
 
@@ -104,12 +110,20 @@ class DynamoDbDeliveryLedger:
         _check_size(_attempt_item(attempt), attempt)  # before anything is written
         chunks = [events[i : i + TRANSACTION_LIMIT - 1] for i in range(0, len(events), TRANSACTION_LIMIT - 1)]
         wrote_attempt = False
+        pointed: set[str] = set()
         for chunk in chunks:
-            wrote_attempt |= self._claim_chunk(attempt, events, chunk, statuses, with_attempt=not wrote_attempt)
+            wrote_attempt |= self._claim_chunk(
+                attempt, events, chunk, statuses, pointed, with_attempt=not wrote_attempt
+            )
         if wrote_attempt and len(chunks) > 1 and ClaimStatus.DUPLICATE in statuses.values():
             # a later chunk found duplicates the attempt's event list did not know of when it was written
             item = _attempt_item(_with(attempt, events, statuses))
             self._client.put_item(TableName=self._table, Item=_dynamodb_json(item))
+        if wrote_attempt and (owed := sorted(_unindexed(events, statuses) - pointed)):
+            # only a batch of several chunks: a later chunk's duplicates, or a chunk that turned out all duplicates
+            puts = [self._put(_pointer_item(attempt, subject)) for subject in owed]
+            for i in range(0, len(puts), TRANSACTION_LIMIT):
+                self._client.transact_write_items(TransactItems=puts[i : i + TRANSACTION_LIMIT])
         return statuses
 
     def _claim_chunk(
@@ -118,9 +132,12 @@ class DynamoDbDeliveryLedger:
         events: Sequence[StoredEvent],
         chunk: Sequence[StoredEvent],
         statuses: dict[str, ClaimStatus],
+        pointed: set[str],
         with_attempt: bool,
     ) -> bool:
-        """Claim what is new of `chunk` (and store the attempt with it); True when the attempt was written."""
+        """Claim what is new of `chunk` (and store the attempt with it); True when the attempt was written. The
+        people of the chunk's duplicates whom no new claim names get a pointer to the attempt in the same
+        transaction (at most one per duplicate: it still fits), so its body is found under them too."""
         for _ in range(3):  # each round leaves out the claims found taken; a taken claim never frees up
             pending = [event for event in chunk if statuses[event.dedupe_key] is ClaimStatus.NEW]
             if not pending:
@@ -128,8 +145,11 @@ class DynamoDbDeliveryLedger:
             writes = [self._conditional_put(_claim_attributes(event, attempt)) for event in pending]
             if with_attempt:
                 writes.insert(0, self._conditional_put(_attempt_item(_with(attempt, events, statuses))))
+            pointers = sorted(_unindexed(chunk, statuses) - _subjects(events, statuses, ClaimStatus.NEW) - pointed)
+            writes += [self._put(_pointer_item(attempt, subject)) for subject in pointers]  # after the claims
             try:
                 self._client.transact_write_items(TransactItems=writes)
+                pointed.update(pointers)
                 return with_attempt
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
@@ -146,13 +166,12 @@ class DynamoDbDeliveryLedger:
         raise RuntimeError(f"claims of delivery {attempt.attempt_id} stayed contended after 3 transactions")
 
     def _conditional_put(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": _dynamodb_json(item),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
+        put = self._put(item)
+        put["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+        return put
+
+    def _put(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": _dynamodb_json(item)}}
 
     def request_of(self, attempt_id: str) -> InboundWebhook | None:
         response = self._client.get_item(
@@ -169,7 +188,16 @@ class DynamoDbDeliveryLedger:
     # --------------------------------------------------------------------------------------- the delivery log
 
     def record(self, attempt: DeliveryAttempt) -> None:
-        self._client.put_item(TableName=self._table, Item=_dynamodb_json(_loggable_item(attempt)))
+        """One put; a kept body naming several people (a refused one) goes with a pointer per person, in one
+        transaction (the receiver keeps at most 99; past one transaction the pointers would go first, so a body
+        is never stored unfindable)."""
+        kept, item = _loggable(attempt)
+        if len(kept.subjects) < 2:
+            self._client.put_item(TableName=self._table, Item=_dynamodb_json(item))
+            return
+        writes = [self._put(_pointer_item(kept, subject)) for subject in kept.subjects] + [self._put(item)]
+        for i in range(0, len(writes), TRANSACTION_LIMIT):
+            self._client.transact_write_items(TransactItems=writes[i : i + TRANSACTION_LIMIT])
 
     def list_attempts(self, query: DeliveryQuery) -> DeliveryPage:
         today = self._clock().date()
@@ -301,7 +329,7 @@ def _attempt_attributes(attempt: DeliveryAttempt) -> dict[str, Any]:
         "source_ip": attempt.source_ip,
     }
     request = {"url": attempt.url, "id": attempt.request_id, "headers": dict(attempt.headers)}
-    subject = {SUBJECT: attempt.subject} if attempt.subject else {}
+    subject = {SUBJECT: attempt.subjects[0]} if len(attempt.subjects) == 1 else {}  # several: pointer items
     return subject | {
         "attempt_id": attempt.attempt_id,
         "vendor": replace_lone_surrogates(attempt.vendor),
@@ -357,18 +385,42 @@ def _check_size(item: dict[str, Any], attempt: DeliveryAttempt) -> None:
         )
 
 
-def _loggable_item(attempt: DeliveryAttempt) -> dict[str, Any]:
-    """The attempt's item, or, when it cannot be stored whole (a refused body too large to keep), its log
-    entry without the body, and if need be without its event list: every attempt lands in the log."""
+def _pointer_item(attempt: DeliveryAttempt, subject: str) -> dict[str, Any]:
+    """One more person the attempt's kept body names: found through `by-subject`, it leads to `ATTEMPT#<id>`."""
+    return {
+        "pk": f"SUBJECT#{subject}#{attempt.attempt_id}",
+        "kind": POINTER_KIND,
+        SUBJECT: subject,
+        "attempt_id": attempt.attempt_id,
+        "vendor": replace_lone_surrogates(attempt.vendor),
+        "expires_at": int((attempt.received_at + RETENTION).timestamp()),
+    }
+
+
+def _subjects(events: Sequence[StoredEvent], statuses: Mapping[str, ClaimStatus], status: ClaimStatus) -> set[str]:
+    return {event.subject for event in events if event.subject and statuses[event.dedupe_key] is status}
+
+
+def _unindexed(events: Sequence[StoredEvent], statuses: Mapping[str, ClaimStatus]) -> set[str]:
+    """The people of `events` whom only a duplicate names: no claim this attempt writes carries them."""
+    return _subjects(events, statuses, ClaimStatus.DUPLICATE) - _subjects(events, statuses, ClaimStatus.NEW)
+
+
+def _loggable(attempt: DeliveryAttempt) -> tuple[DeliveryAttempt, dict[str, Any]]:
+    """The attempt and its item, or, when it cannot be stored whole (a refused body too large to keep), its log
+    entry without the body (nor its subjects), and if need be without its event list: every attempt lands in
+    the log."""
     item = _attempt_item(attempt)
     if _item_size(item) <= MAX_ITEM_BYTES - ITEM_HEADROOM:
-        return item
+        return attempt, item
     note = f"the body ({attempt.body_size} bytes) was too large to keep"
     reason = f"{attempt.reason}; {note}" if attempt.reason else note
-    item = _attempt_item(replace(attempt, body=b"", reason=reason))
+    kept = replace(attempt, body=b"", reason=reason, subjects=())
+    item = _attempt_item(kept)
     if _item_size(item) <= MAX_ITEM_BYTES - ITEM_HEADROOM:
-        return item
-    return _attempt_item(replace(attempt, body=b"", events=[], reason=f"{reason}, and so was its event list"))
+        return kept, item
+    kept = replace(kept, events=[], reason=f"{reason}, and so was its event list")
+    return kept, _attempt_item(kept)
 
 
 def _item_size(item: Mapping[str, Any]) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.dynamodb_items import iso
-from shared.adapters.dynamodb_ledger import SUBJECT, SUBJECT_INDEX, deflate
+from shared.adapters.dynamodb_ledger import POINTER_KIND, SUBJECT, SUBJECT_INDEX, deflate
 from shared.adapters.dynamodb_privacy_items import exported, get_items, string_attribute
 from shared.events.ids import event_id
 from shared.privacy.model import Needles, Person
@@ -19,11 +19,13 @@ from shared.privacy.redaction import redact_body
 
 class DeliveriesPrivacy:
     """Table `webhook-deliveries`: the raw bodies. Each of the person's subject hashes is looked up in the sparse
-    `by-subject` index. A one-event delivery's item, or a refused attempt, is the person's whole: its body and
-    request (headers) are removed, its log entry kept without the caller's address and agent. A claim of a batch
-    points at the attempt holding the batch's body: the person's events in it are replaced by `{"erased": true}`
-    (`shared.privacy.redaction`), the others kept; a body that is not JSON (Salesforce's SOAP) is removed whole.
-    The items lose their `subject`, so they leave the index; claims stay (a vendor's retry stays a duplicate)."""
+    `by-subject` index. A one-event delivery's item, or a refused attempt naming only them, is the person's
+    whole: its body and request (headers) are removed, its log entry kept without the caller's address and agent.
+    A claim of a batch, or a pointer (a body naming several people: a batch's event stored before, a refused body),
+    points at the attempt holding the body: the person's parts of it are replaced by `{"erased": true}` (an element
+    of a list) or `"[erased]"` (`shared.privacy.redaction`), the others kept; a body that is not JSON (Salesforce's
+    SOAP, gzip) is removed whole. Claims lose their `subject`, so they leave the index, and stay (a vendor's retry
+    stays a duplicate); pointers are deleted."""
 
     name = "webhook-deliveries"
 
@@ -99,9 +101,12 @@ class DeliveriesPrivacy:
                 erased += self._drop_body(item, now)
             elif attempt := string_attribute(item, "attempt_id"):
                 erased += self._redact_attempt(attempt, needles, now)
-            self._client.update_item(
-                TableName=self._table, Key={"pk": item["pk"]}, UpdateExpression=f"REMOVE {SUBJECT}"
-            )
+            if string_attribute(item, "kind") == POINTER_KIND:
+                self._client.delete_item(TableName=self._table, Key={"pk": item["pk"]})
+            else:
+                self._client.update_item(
+                    TableName=self._table, Key={"pk": item["pk"]}, UpdateExpression=f"REMOVE {SUBJECT}"
+                )
         return erased
 
     def _drop_body(self, item: dict[str, Any], now: str) -> int:

@@ -39,8 +39,9 @@ WEBHOOK_DELIVERIES = Table(
         "the index leaves the raw body out",
         "a person's raw bodies (privacy erasure and export): query by-subject on subject=<salted hash of a subject "
         "key> (the event's email, else the vendor's id of the person; set on a one-event delivery's item, on each "
-        "claim of a batch, whose attempt pk=ATTEMPT#<attempt id> holds the body, and on a refused attempt), written "
-        "in the same single write; then get / update the items found",
+        "claim of a batch, whose attempt pk=ATTEMPT#<attempt id> holds the body, on a refused attempt naming one "
+        "person, and on a pointer pk=SUBJECT#<hash>#<attempt id> (kind=subject) for each person a kept body names "
+        "that no other item of its write carries), written in the same write; then get / update the items found",
         "everything expires after 30 days (TTL expires_at), longer than any vendor's retries (Stripe: 3 days)",
     ),
 )

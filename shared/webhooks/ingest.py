@@ -16,7 +16,9 @@ No input gives a 5xx: what can never succeed gets a permanent answer, never one 
 - an adapter raising anything else is a bug of ours: logged with its traceback, marked as an incident, and
   answered 400 "could not read this payload: <type>", since the vendor's retries would fail the same way;
 - text no store or bus can carry (lone UTF-16 surrogates) is mended (`reading.py`), and the log says so.
-Every attempt lands in the delivery log, raw body included.
+Every attempt lands in the delivery log, raw body included, indexed under everyone it names
+(`shared.webhooks.subjects`); a refused body that cannot be (too large to search, or naming too many people)
+is logged by its size and hash only.
 
 This module is on the receiver's import path: it imports no pydantic and nothing that does.
 """
@@ -45,11 +47,15 @@ from shared.webhooks.model import (
 from shared.webhooks.ports import Clock, DeliveryLedger, PayloadTooLargeToStore, SecretSource
 from shared.webhooks.reading import read_events
 from shared.webhooks.signatures import SignatureError
-from shared.webhooks.subjects import subject_of_body, subject_of_event
+from shared.webhooks.subjects import MAX_BODY_BYTES_SEARCHED, MAX_BODY_SUBJECTS, subject_of_event, subjects_of_body
 from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Reply, Vendor
 
 _log = logging.getLogger(__name__)
 
+_UNINDEXED = (
+    f"it is over {MAX_BODY_BYTES_SEARCHED} bytes (inflated), gzip that does not inflate, "
+    f"or names more than {MAX_BODY_SUBJECTS} people"
+)
 _DISPOSITION = {ClaimStatus.NEW: Disposition.ACCEPTED, ClaimStatus.DUPLICATE: Disposition.DUPLICATE}
 
 
@@ -149,7 +155,12 @@ class WebhookIngest:
 
     def _reject(self, attempt: DeliveryAttempt, status_code: int, reason: str) -> Reply:
         attempt.outcome, attempt.status_code, attempt.reason = Outcome.REJECTED, status_code, reason
-        attempt.subject = subject_of_body(attempt.body) if attempt.body else None
+        if attempt.body:
+            subjects = subjects_of_body(attempt.body, attempt.headers.get("content-encoding"))
+            if subjects is None:  # an erasure could not find it under everyone it names: the log keeps size and hash
+                attempt.body = b""
+                attempt.reason = f"{reason}; the body was not kept: {_UNINDEXED}"
+            attempt.subjects = subjects or ()
         self._ledger.record(attempt)
         return Reply(status_code, {"message": reason, **_ids(attempt)})
 

@@ -107,9 +107,9 @@ class DeliveryAttempt:
     url: str = ""
     request_id: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
-    # A refused body's subject (the hash of the first email in it): its events were never read, but its raw
-    # body is kept in the log and an erasure must find it.
-    subject: str | None = None
+    # A refused body's subjects (the hashes of every email in it, `shared.webhooks.subjects`): its events were
+    # never read, but its raw body is kept in the log and an erasure must find it under each of them.
+    subjects: tuple[str, ...] = ()
 
     def summary(self) -> DeliverySummary:
         return DeliverySummary(

@@ -17,6 +17,7 @@ import pytest
 from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger, outbox_entry
 from shared.catalog import WEBHOOK_DELIVERIES, physical_name
 from shared.events.ids import event_id
+from shared.privacy.subject_keys import subject_hash
 from shared.webhooks.model import (
     ClaimStatus,
     DeliveryAttempt,
@@ -52,8 +53,8 @@ def dynamo(aws: Any) -> tuple[DynamoDbDeliveryLedger, Any, FixedClock]:
     return DynamoDbDeliveryLedger(client, TABLE, clock.now), client, clock
 
 
-def stored(key: str, vendor: str = "stripe") -> StoredEvent:
-    return StoredEvent(vendor, key, event_id(vendor, key))
+def stored(key: str, vendor: str = "stripe", subject: str | None = None) -> StoredEvent:
+    return StoredEvent(vendor, key, event_id(vendor, key), subject)
 
 
 def attempt_of(
@@ -250,6 +251,57 @@ def test_the_log_entry_of_a_large_batch_stays_within_one_dynamodb_item(dynamo) -
     assert _item_size(item) < DYNAMODB_ITEM_LIMIT
     listed = {a.attempt_id: a for a in ledger.list_attempts(DeliveryQuery(limit=5)).attempts}["big-1"]
     assert [record.vendor_event_id for record in listed.events] == [f"m-{n:05}" for n in range(2500)]
+
+
+def test_every_person_a_kept_body_names_finds_it_in_the_write_that_keeps_it(dynamo) -> None:  # type: ignore[no-untyped-def]
+    ledger, client, clock = dynamo
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    pat, quinn, pia = (subject_hash(f"email#{name}@fjord.io") for name in ("pat", "quinn", "pia"))
+    first = [stored("evt_pat", subject=pat)]
+    ledger.accept(attempt_of("a1", clock.now(), first), first)
+    calls.clear()
+    # When a batch repeats Pat's stored event beside Quinn's new one, a refused body names one person, and
+    # another names three
+    batch = [stored("evt_pat", subject=pat), stored("evt_quinn", subject=quinn)]
+    assert ledger.accept(attempt_of("a2", clock.now(), batch), batch)["evt_pat"] is ClaimStatus.DUPLICATE
+    ledger.record(replace(attempt_of("r1", clock.now(), outcome=Outcome.REJECTED), subjects=(pia,)))
+    ledger.record(replace(attempt_of("r3", clock.now(), outcome=Outcome.REJECTED), subjects=(pat, quinn, pia)))
+    # Then each costs the calls it did (the batch's first transaction finds the duplicate, a second stores the
+    # rest, now with a pointer; a refused body is one put), but a refused body naming several people, which is
+    # one transaction instead of a put
+    assert calls == ["TransactWriteItems", "TransactWriteItems", "PutItem", "TransactWriteItems"]
+    # And every body is found under everyone it names
+    assert _attempts_under(client, pat) == {"a1", "a2", "r3"}
+    assert _attempts_under(client, quinn) == {"a2", "r3"}
+    assert _attempts_under(client, pia) == {"r1", "r3"}
+    # And the pointers are no claims: the publisher's stream filter leaves them out
+    kinds = [r["dynamodb"]["NewImage"]["kind"]["S"] for r in _stream_records(client) if r["eventName"] == "INSERT"]
+    assert kinds.count("claim") == 2
+    assert kinds.count("subject") == 4
+
+
+def test_a_batch_of_several_transactions_is_found_under_the_people_of_its_duplicates(dynamo) -> None:  # type: ignore[no-untyped-def]
+    ledger, client, clock = dynamo
+    people = [subject_hash(f"email#p{n}@fjord.io") for n in range(150)]
+    batch = [stored(f"evt_{n}", subject=people[n]) for n in range(150)]
+    # Given the first 99 events (the whole first transaction) and one of the rest stored before
+    seen = [*batch[:99], batch[120]]
+    ledger.accept(attempt_of("a0", clock.now(), seen), seen)
+    # When the batch of 150 is accepted: the attempt goes with the second transaction
+    ledger.accept(attempt_of("a1", clock.now(), batch), batch)
+    # Then its body is found under every one of the 150
+    assert all("a1" in _attempts_under(client, person) for person in people)
+
+
+def _attempts_under(client: Any, subject: str) -> set[str]:
+    items = client.query(
+        TableName=TABLE,
+        IndexName="by-subject",
+        KeyConditionExpression="subject = :s",
+        ExpressionAttributeValues={":s": {"S": subject}},
+    )["Items"]
+    return {item["attempt_id"]["S"] for item in items}
 
 
 def _stream_records(client: Any) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ refused attempt) or takes them out of (a batch, the other people's events kept),
 
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from shared.privacy.model import ErasureReceipt, ErasureStatus, Person
 from shared.privacy.ports import ErasureLedger
 from shared.privacy.subject_keys import subject_hash
 from shared.webhooks.model import ClaimStatus, DeliveryAttempt, Outcome, StoredEvent
-from shared.webhooks.subjects import subject_of_body, subject_of_event
+from shared.webhooks.subjects import subject_of_event, subjects_of_body
 from tests.integration.conftest import STAGE, only_table
 from tests.privacy_fakes import InMemoryErasureLedger
 
@@ -113,7 +114,7 @@ def test_an_erasure_finds_her_raw_bodies_by_subject_and_leaves_the_others(delive
         "m-3": ClaimStatus.NEW,
     }
     refused = attempt("a-3", b'{"garbled": "greta@fjord.io"', Outcome.REJECTED)
-    refused.subject = subject_of_body(refused.body)
+    refused.subjects = subjects_of_body(refused.body) or ()
     ledger.record(refused)
     # When her subjects' raw bodies are looked up and erased
     assert privacy.event_ids(GRETA) == {event_id("segment_api", "m-1"), event_id("segment_api", "m-2")}
@@ -133,6 +134,94 @@ def test_an_erasure_finds_her_raw_bodies_by_subject_and_leaves_the_others(delive
     assert privacy.export(GRETA) == []
     assert privacy.erase(GRETA) == 0
     assert subject_hash("email#greta@fjord.io") in GRETA.subjects
+
+
+WRITE_KEY = "write-key-1"
+
+
+def tracked(ledger: DynamoDbDeliveryLedger, messages: list[dict[str, Any]]) -> int:
+    """A tracking API `/v1/batch` of `messages`, through the receiver as it runs: its answer's status."""
+    from shared.webhooks.ingest import WebhookIngest
+    from shared.webhooks.model import InboundWebhook
+    from shared.webhooks.vendors.segment import SegmentTrackingApi
+    from tests.fakes import FixedClock, StaticSecrets
+
+    vendor = SegmentTrackingApi()
+    ingest = WebhookIngest({vendor.name: vendor}, StaticSecrets({vendor.secret_key: [WRITE_KEY]}), ledger, FixedClock())
+    auth = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+    body = json.dumps({"batch": messages}).encode()
+    headers = {"authorization": auth, "content-type": "application/json"}
+    return ingest.receive(InboundWebhook(vendor.name, "POST", "https://hub/v1/batch", headers, body, "r")).status_code
+
+
+def identify(message_id: str, email: str, first: str, last: str) -> dict[str, Any]:
+    traits = {"email": email, "firstName": first, "lastName": last}
+    return {"messageId": message_id, "type": "identify", "userId": f"u-{first.lower()}", "traits": traits}
+
+
+def traces(client: Any, *needles: str) -> list[str]:
+    """The keys of stored items holding any of `needles` anywhere (compressed bodies and logs inflated)."""
+    found = []
+    for item in client.scan(TableName=TABLE)["Items"]:
+        texts = []
+        for value in item.values():
+            raw = value.get("B")
+            if raw is not None:
+                try:
+                    texts.append(zlib.decompress(raw).decode("utf-8", "replace"))
+                except zlib.error:
+                    texts.append(bytes(raw).decode("utf-8", "replace"))
+            else:
+                texts.append(json.dumps(value))
+        if any(needle.casefold() in text.casefold() for needle in needles for text in texts):
+            found.append(item["pk"]["S"])
+    return found
+
+
+def test_a_refused_body_naming_several_people_is_found_and_erased_under_each(deliveries: Any) -> None:
+    ledger, privacy, client = deliveries
+    pia = Person(email="pia@fjord.io", identity_keys=("email#pia@fjord.io",), names=("Pia Berg", "Berg", "Pia"))
+    # Given a tracking batch naming Quinn, then Pia, refused (400) for a third message over 32 KB
+    oversized = {"messageId": "m-3", "type": "track", "event": "Big", "properties": {"blob": "x" * 33_000}}
+    messages = [identify("m-1", "quinn@fjord.io", "Quinn", "Novak"), identify("m-2", "pia@fjord.io", "Pia", "Berg")]
+    assert tracked(ledger, [*messages, oversized]) == 400
+    [refused] = [pk for pk in traces(client, "pia@fjord.io") if pk.startswith("ATTEMPT#")]
+    # When Pia's data is exported, then erased
+    exported = privacy.export(pia)
+    erased = privacy.erase(pia)
+    # Then the export listed the refused body, the erasure took her out of it, and no item holds her any more
+    assert [view["pk"] for view in exported] == [refused]
+    assert "pia@fjord.io" in json.dumps(exported)
+    assert erased == 1
+    assert traces(client, "pia@fjord.io", "Berg") == []
+    # And Quinn's part of the body is kept, and still found under his subject
+    batch = json.loads(body_of(client, refused) or b"")["batch"]
+    assert batch[:2] == [messages[0], {"erased": True}]
+    quinn = Person(email="quinn@fjord.io", identity_keys=("email#quinn@fjord.io",))
+    assert [view["pk"] for view in privacy.export(quinn)] == [refused]
+    assert privacy.erase(pia) == 0
+
+
+def test_a_batch_repeating_her_stored_event_is_found_and_erased_under_her(deliveries: Any) -> None:
+    ledger, privacy, client = deliveries
+    pat = Person(email="pat@fjord.io", identity_keys=("email#pat@fjord.io",), names=("Pat Okafor", "Okafor", "Pat"))
+    # Given Pat's identify stored in a first batch, and a second batch repeating it beside Quinn's
+    pats = identify("m-1", "pat@fjord.io", "Pat", "Okafor")
+    quinns = identify("m-2", "quinn@fjord.io", "Quinn", "Novak")
+    assert tracked(ledger, [pats, {"messageId": "m-0", "type": "track", "userId": "u-0", "event": "Seen"}]) == 200
+    assert tracked(ledger, [pats, quinns]) == 200
+    bodies = sorted(pk for pk in traces(client, "pat@fjord.io") if pk.startswith("ATTEMPT#"))
+    assert len(bodies) == 2
+    # When Pat's data is exported, then erased
+    exported = privacy.export(pat)
+    erased = privacy.erase(pat)
+    # Then the export listed both bodies, the erasure took her out of both, and no item holds her any more
+    assert sorted(view["pk"] for view in exported) == bodies
+    assert erased == 2
+    assert traces(client, "pat@fjord.io", "Okafor") == []
+    # And Quinn's event is kept in the second batch
+    assert [json.loads(body_of(client, pk) or b"")["batch"] for pk in bodies].count([{"erased": True}, quinns]) == 1
+    assert privacy.export(pat) == []
 
 
 def test_an_erased_persons_links_leave_a_shared_deal_and_its_credits_stay() -> None:
