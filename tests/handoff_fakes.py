@@ -242,11 +242,15 @@ class RecordingTimers:
 
     live: dict[str, Timer] = field(default_factory=dict)
     cancelled: list[str] = field(default_factory=list)
+    refuse_next_cancel: int = 0  # the next cancels fail, as Scheduler's throttling or an outage would
 
     def set(self, timers: Sequence[Timer]) -> None:
         self.live.update({timer.name: timer for timer in timers})
 
     def cancel(self, timers: Sequence[Timer]) -> None:
+        if self.refuse_next_cancel and timers:
+            self.refuse_next_cancel -= 1
+            raise RuntimeError("scheduler: injected failure deleting a schedule")
         for timer in timers:
             self.cancelled.append(timer.name)
             self.live.pop(timer.name, None)

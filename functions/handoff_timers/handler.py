@@ -1,6 +1,7 @@
 """Invoked by a handoff's one-time schedule (EventBridge Scheduler): an SLA deadline passed (breach, reassign
-or escalate) or a reminder is due; a timer of an earlier assignment, or of a handoff accepted since, does
-nothing. Every five minutes the queue sweep gives handoffs waiting in a fallback queue to reps eligible now."""
+or escalate) or a reminder is due; a timer that is not one of the handoff's current ones (of an earlier
+assignment, of a priority raised since, of a handoff accepted since) does nothing. Every five minutes the
+queue sweep gives handoffs waiting in a fallback queue to reps eligible now."""
 
 from typing import Any
 
@@ -27,8 +28,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         for outcome in assigned:
             handoff_metrics.record(outcome)
         return {"assigned_from_queues": [o.handoff.handoff_id for o in assigned if o.handoff]}
-    handoff_id, kind, assignment = timer_from(event)
-    outcome = service.timer_fired(handoff_id, kind, assignment)
+    handoff_id, kind, assignment, due_at = timer_from(event)
+    outcome = service.timer_fired(handoff_id, kind, assignment, due_at)
     handoff_metrics.record(outcome)
     handoff = outcome.handoff
     logger.info("handoff timer", extra={"handoff_id": handoff_id, "kind": kind.value, "note": outcome.note})

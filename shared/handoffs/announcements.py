@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from shared.events.handoff_events import HandoffEvent
-from shared.handoffs.assignment_timers import timers_of
+from shared.handoffs.assignment_timers import live_timers, timers_of
 from shared.handoffs.model import Handoff
 from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffRepository, TimerScheduler
 from shared.handoffs.routing import RouterSource
@@ -63,6 +63,10 @@ class HandoffAnnouncer:
             return handoff
         return self.announce(handoff).handoff
 
-    def cancel_timers(self, handoff: Handoff) -> None:
-        """Deletes the timers the handoff's state set (best effort: a stale timer that fires does nothing)."""
-        self._timers.cancel(timers_of(handoff, self._router()))
+    def cancel_timers(self, handoff: Handoff, keep: Handoff | None = None) -> None:
+        """Deletes every timer the handoff's current assignment may have live (`live_timers`), but those the
+        state `keep` sets (a raise's new timers that happen to share a name with an old one). Best effort
+        against a race: a stale timer that fires anyway does nothing."""
+        router = self._router()
+        kept = {timer.name for timer in timers_of(keep, router)} if keep is not None else set()
+        self._timers.cancel([timer for timer in live_timers(handoff, router) if timer.name not in kept])

@@ -197,6 +197,11 @@ class RepList(BaseModel):
 
 class DecisionView(BaseModel):
     lead_id: str
+    gate: str = Field(
+        description="What the request's gate makes of the lead, as for a real request: `route` (the rules decide), "
+        "`await_identification` (no email yet: it waits, in no queue, until the lead is identified) or `qualify` "
+        "(a buying signal below the fit line: the qualification queue). `explanation` says why."
+    )
     rule_id: str | None
     team: str
     strategy: str
@@ -214,7 +219,10 @@ class RoutingSimulationReport(BaseModel):
     decisions: list[DecisionView]
     load_per_rep: dict[str, int] = Field(description="Open handoffs per rep after the simulated assignments.")
     assigned_per_rep: dict[str, int] = Field(description="How many of these leads each rep would get.")
-    unroutable: list[str] = Field(description="Leads no rep could take: they would wait in a queue.")
+    unroutable: list[str] = Field(
+        description="Leads no rep would get: waiting in a queue (a team's fallback, or the qualification queue), "
+        "or, without an email, waiting to be identified (`gate` says which)."
+    )
     changed_from_current: int = Field(description="Leads the candidate sends elsewhere than the current file does.")
 
 

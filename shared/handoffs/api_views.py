@@ -181,16 +181,17 @@ def simulation_view(
         leads_routed=len(result.decisions),
         decisions=[
             DecisionView(
-                lead_id=lead.lead_id,
-                rule_id=decision.rule_id,
-                team=decision.team,
-                strategy=decision.strategy,
-                rep_id=decision.rep_id,
-                queue=decision.queue,
-                skips=[SkipView(rep_id=s.rep_id, reason=s.reason.value) for s in decision.skips],
-                explanation=decision.explanation,
+                lead_id=simulated.lead.lead_id,
+                gate=simulated.gate.value,
+                rule_id=simulated.decision.rule_id,
+                team=simulated.decision.team,
+                strategy=simulated.decision.strategy,
+                rep_id=simulated.decision.rep_id,
+                queue=simulated.decision.queue,
+                skips=[SkipView(rep_id=s.rep_id, reason=s.reason.value) for s in simulated.decision.skips],
+                explanation=simulated.decision.explanation,
             )
-            for lead, decision in result.decisions
+            for simulated in result.decisions
         ],
         load_per_rep={rep_id: load.open_handoffs for rep_id, load in sorted(result.loads.items())},
         assigned_per_rep=dict(sorted(result.assigned.items())),

@@ -24,8 +24,11 @@ from shared.handoffs.model import (
 from shared.handoffs.ports import HandoffRepository, LeadDirectory, RepDelta
 from shared.handoffs.rep_loads import loads_after, merged, released
 from shared.handoffs.routing import Router, RouterSource, route
+from shared.handoffs.routing_strategies import reason_words
 from shared.handoffs.sla import accept_due, first_touch_due, should_escalate
 from shared.handoffs.transitions import queued
+
+ESCALATION = "escalation"  # RoutingDecision.strategy of a handoff escalated to the team's manager
 
 
 @dataclass(frozen=True)
@@ -61,24 +64,31 @@ class HandoffAssigner:
 
     def again(self, current: Handoff, moved: Handoff, now: datetime, reason: str, *, escalate: bool) -> Assignment:
         """The handoff taken from its assignee (`moved`: the transition that took it) to the next eligible rep,
-        never one it was taken from before; or, with `escalate` and past the escalation threshold, to the
-        team's manager. The assignee's open handoff is released in the same commit."""
+        never one it was taken from before; or, with `escalate` (a breach), to the team's manager when past the
+        escalation threshold or when no rep is eligible to take it (a `direct` rule names only the rep who
+        breached: waiting in the queue, it would never move). The assignee's open handoff is released in the
+        same commit."""
         excluded = tuple(dict.fromkeys((*current.excluded_reps, *([current.rep_id] if current.rep_id else []))))
         moved = replace(moved, excluded_reps=excluded, reassignments=current.reassignments + 1)
         loads = self._repository.rep_loads()
         release = released(current, loads)
         if escalate and should_escalate(self.router.config, moved.reassignments):
-            manager = self.router.manager_of(current.team)
-            decision = RoutingDecision(
-                current.rule_id, current.team, "escalation", manager.rep_id, None, (), f"escalated to {manager.name}"
-            )
-            event = HandoffEventType.ESCALATED
+            decision = self._escalation(current, "")
         else:
             facts = self._facts_of(current)
             decision = route(self.router, facts, loads_after(loads, release), now, exclude=excluded)
-            event = HandoffEventType.ASSIGNED
+            if escalate and decision.rep_id is None:
+                skipped = ", ".join(f"{skip.rep_id} {reason_words(skip.reason)}" for skip in decision.skips)
+                why = f"no eligible rep to reassign to ({skipped or 'the rule has none'})"
+                decision = replace(self._escalation(current, why), skips=decision.skips)
+        event = HandoffEventType.ESCALATED if decision.strategy == ESCALATION else HandoffEventType.ASSIGNED
         assigned = self._assigned(moved, decision, loads_after(loads, release), now, HUB, reason, event)
         return Assignment(assigned.handoff, merged(release, assigned.reps))
+
+    def _escalation(self, current: Handoff, why: str) -> RoutingDecision:
+        manager = self.router.manager_of(current.team)
+        explanation = f"{why}: escalated to {manager.name}" if why else f"escalated to {manager.name}"
+        return RoutingDecision(current.rule_id, current.team, ESCALATION, manager.rep_id, None, (), explanation)
 
     def out_of_queue(self, current: Handoff, now: datetime) -> Assignment | None:
         """A queued handoff assigned to a rep who is eligible now; None while there is none."""

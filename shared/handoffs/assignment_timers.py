@@ -1,22 +1,76 @@
 """The one-time timers an assignment sets: a reminder at each of the SLA's reminder times and the accept
-deadline, named for the assignment they belong to (a timer of an earlier one is stale when it fires)."""
+deadline, named for the assignment they belong to and their due time (a timer that is not among the
+handoff's current ones is stale when it fires).
+
+The SLA's clock starts at the assignment, and again at each priority raise while assigned: a raise replaces
+the timers of the old priority with the new priority's, counted from the raise."""
 
 from __future__ import annotations
 
-from shared.handoffs.model import Handoff, HandoffStatus
+from datetime import datetime
+
+from shared.events.handoff_events import HandoffEventType
+from shared.handoffs.model import Handoff, HandoffStatus, Priority
 from shared.handoffs.ports import Timer, TimerKind
 from shared.handoffs.routing import Router
-from shared.handoffs.sla import reminder_times
+from shared.handoffs.routing_config import Rep
+from shared.handoffs.sla import accept_due, reminder_times
 
 
 def timers_of(handoff: Handoff, router: Router) -> list[Timer]:
-    if handoff.status is not HandoffStatus.ASSIGNED or handoff.rep_id is None or handoff.assigned_at is None:
+    """The timers the handoff's state sets: none unless assigned."""
+    starts = clock_starts(handoff)
+    if not starts or handoff.rep_id is None:
         return []
     rep = router.rep(handoff.rep_id)
     timers = [
         Timer(handoff.handoff_id, TimerKind.REMINDER, at, handoff.reassignments)
-        for at in reminder_times(router.config, handoff.priority, rep, handoff.assigned_at)
+        for at in reminder_times(router.config, handoff.priority, rep, starts[-1])
     ]
     if handoff.sla_due_at is not None:
         timers.append(Timer(handoff.handoff_id, TimerKind.SLA_ACCEPT, handoff.sla_due_at, handoff.reassignments))
+    return timers
+
+
+def live_timers(handoff: Handoff, router: Router) -> list[Timer]:
+    """Every timer the handoff's current assignment may have live: its state's, and after a priority raise
+    those each earlier, less urgent priority set (their deletion at the raise may have failed). Deleting a
+    timer that was never set is no error, so each less urgent priority is named at each earlier start."""
+    timers = timers_of(handoff, router)
+    starts = clock_starts(handoff)
+    if len(starts) < 2 or handoff.rep_id is None:
+        return timers
+    rep = router.rep(handoff.rep_id)
+    earlier = [priority for priority in Priority if priority.rank > handoff.priority.rank]
+    for start in starts[:-1]:
+        for priority in earlier:
+            timers.extend(_set_at(handoff, router, rep, priority, start))
+    return list({timer.name: timer for timer in timers}.values())
+
+
+def clock_starts(handoff: Handoff) -> list[datetime]:
+    """When the current assignment's SLA clock started, in order: the assignment, then each priority raise
+    since. Empty unless the handoff is assigned."""
+    if handoff.status is not HandoffStatus.ASSIGNED or handoff.assigned_at is None:
+        return []
+    raised = HandoffEventType.PRIORITY_RAISED.value
+    raises = [entry.at for entry in handoff.history if entry.event == raised and entry.at >= handoff.assigned_at]
+    return [handoff.assigned_at, *raises]
+
+
+def is_live(handoff: Handoff, router: Router, kind: TimerKind, assignment: int, due_at: datetime) -> bool:
+    """Whether a timer that fired is one the handoff's state sets now (the same kind, assignment and due time):
+    a timer of an earlier assignment, of a priority since raised, or of a handoff no longer assigned is not."""
+    fired = Timer(handoff.handoff_id, kind, due_at, assignment).name
+    return any(timer.name == fired for timer in timers_of(handoff, router))
+
+
+def _set_at(handoff: Handoff, router: Router, rep: Rep, priority: Priority, start: datetime) -> list[Timer]:
+    """The timers an assignment of `priority` whose clock started at `start` set."""
+    timers = [
+        Timer(handoff.handoff_id, TimerKind.REMINDER, at, handoff.reassignments)
+        for at in reminder_times(router.config, priority, rep, start)
+    ]
+    due = accept_due(router.config, priority, rep, start)
+    timers.append(Timer(handoff.handoff_id, TimerKind.SLA_ACCEPT, due, handoff.reassignments))
     return timers

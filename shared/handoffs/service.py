@@ -24,6 +24,7 @@ from typing import Protocol
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
 from shared.handoffs.announcements import HandoffAnnouncer
 from shared.handoffs.assignment import HandoffAssigner
+from shared.handoffs.assignment_timers import is_live
 from shared.handoffs.customer_handoffs import (
     ConflictingHandoff,
     CustomerHandoffRequest,
@@ -164,9 +165,13 @@ class HandoffService:
         now = self._clock.now()
         raised = replace(priority_raised(current, priority, reason, now), version=current.version + 1)
         if raised.status is HandoffStatus.ASSIGNED and raised.rep_id and raised.assigned_at:
+            # the SLA starts again at the raise: the new deadline and reminders count from now, and the old
+            # priority's timers go (a stale one that fires anyway does nothing, see `timer_fired`)
             rep = self.router.rep(raised.rep_id)
             raised = replace(raised, sla_due_at=accept_due(self.router.config, priority, rep, now))
-        return self._commit(HandoffChange(raised))
+        outcome = self._commit(HandoffChange(raised))
+        self._announcer.cancel_timers(current, keep=raised)
+        return outcome
 
     # --- sales -> customer success ------------------------------------------------------------------------
 
@@ -368,14 +373,15 @@ class HandoffService:
 
     # --- timers ----------------------------------------------------------------------------------------------
 
-    def timer_fired(self, handoff_id: str, kind: TimerKind, assignment: int) -> Outcome:
-        """A one-time schedule came due. A timer of an earlier assignment, or of a handoff accepted since, is
-        stale and does nothing (deleting it on accept is best effort)."""
+    def timer_fired(self, handoff_id: str, kind: TimerKind, assignment: int, due_at: datetime) -> Outcome:
+        """A one-time schedule came due. A timer that is not one of the handoff's current timers (the same
+        kind, assignment and due time) is stale and does nothing: one of an earlier assignment, of a priority
+        raised since, or of a handoff accepted since (deleting timers is best effort, and can race the firing)."""
 
         def attempt() -> Outcome:
             stored = self.repository.handoff(handoff_id)
             current = self._announcer.flushed(stored) if stored is not None else None
-            if current is None or current.status is not HandoffStatus.ASSIGNED or current.reassignments != assignment:
+            if current is None or not is_live(current, self.router, kind, assignment, due_at):
                 return Outcome(current, note="stale timer")
             now = self._clock.now()
             if kind is TimerKind.REMINDER:

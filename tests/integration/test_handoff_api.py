@@ -573,6 +573,33 @@ def test_a_valid_candidate_is_simulated_and_nothing_is_written(api: Api) -> None
     assert api.hub.published(None) == []
 
 
+def test_a_simulation_gates_leads_as_a_real_request_would_and_writes_nothing(api: Api) -> None:
+    # Given an ICP lead's demo request, an anonymous visitor's, and a buying signal below the fit line (10)
+    leads = [
+        {"lead_id": "sim-icp", "email": "icp@us.example", "country": "US", "fit_score": "40", "priority": "priority"},
+        {"lead_id": "sim-anon", "country": "US", "fit_score": "40", "priority": "immediate"},
+        {"lead_id": "sim-low", "email": "low@us.example", "country": "US", "fit_score": "5", "priority": "priority"},
+    ]
+    items, loads = api.hub.handoff_items(), api.reps()
+    # When the shipped file is simulated against them
+    status, report = api.simulate({"routing": ROUTING_FILE, "leads": leads})
+    # Then only the ICP lead gets a rep; the others are where a real request would put them, with the reason
+    assert status == 200, report
+    decisions = {d["lead_id"]: d for d in report["decisions"]}
+    assert (decisions["sim-icp"]["gate"], decisions["sim-icp"]["rep_id"] in AMER_SDRS) == ("route", True)
+    anon, low = decisions["sim-anon"], decisions["sim-low"]
+    assert (anon["gate"], anon["rep_id"], anon["queue"]) == ("await_identification", None, None)
+    assert "no email" in anon["explanation"]
+    assert (low["gate"], low["rep_id"], low["queue"]) == ("qualify", None, "sdr-qualification")
+    assert "fit score" in low["explanation"]
+    assert report["assigned_per_rep"] == {decisions["sim-icp"]["rep_id"]: 1}
+    assert sorted(report["unroutable"]) == ["sim-anon", "sim-low"]
+    # And nothing was written
+    assert api.hub.handoff_items() == items
+    assert api.reps() == loads
+    assert api.hub.published(None) == []
+
+
 def test_a_simulation_without_leads_routes_the_stored_mqls(api: Api) -> None:
     status, report = api.simulate({"routing": ROUTING_FILE, "limit": 5})
     assert status == 200, report
@@ -747,7 +774,7 @@ def test_metrics_count_a_request_and_its_accept(api: Api) -> None:
 def test_metrics_count_an_sla_breach(api: Api) -> None:
     # Given a handoff whose SLA passed (its timer fired: it went to another rep)
     routed = api.hub.assigned()
-    api.hub.invoke(api.hub.timers, {"handoff_id": routed["handoff_id"], "kind": "sla_accept", "assignment": 0})
+    api.hub.fire(routed["handoff_id"])
     assert api.hub.handoff(routed["handoff_id"]).reassignments == 1
     now = datetime.now(UTC)
     # When the metrics of the last hour are read

@@ -196,6 +196,21 @@ class Hub:
         group = timer_group(STAGE, CATALOG.function("handoff_timers"))
         return [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
 
+    def timer_inputs(self, handoff_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """What the handoff's pending schedules (of `kind`) will hand the timer function, soonest first."""
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        group = timer_group(STAGE, CATALOG.function("handoff_timers"))
+        inputs = [
+            json.loads(scheduler.get_schedule(Name=name, GroupName=group)["Target"]["Input"])
+            for name in self.timer_names()
+            if name.startswith(f"{handoff_id}-")
+        ]
+        return sorted((i for i in inputs if kind in (None, i["kind"])), key=lambda i: str(i["due_at"]))
+
+    def fire(self, handoff_id: str, kind: str = "sla_accept") -> dict[str, Any]:
+        """The handoff's pending timer of `kind` (the first) comes due: the timer function gets its input."""
+        return self.invoke(self.timers, self.timer_inputs(handoff_id, kind)[0])
+
 
 @pytest.fixture
 def hub(aws: Provisioned) -> Hub:
@@ -449,8 +464,22 @@ def timer(handoff_id: str, kind: str = "sla_accept", assignment: Any = 0) -> dic
         {"handoff_id": "h", "kind": "sla_accept", "assignment": "0"},
         {"handoff_id": "h", "kind": "sla_accept", "assignment": True},
         {"handoff_id": 7, "kind": "reminder", "assignment": 0},
+        {"handoff_id": "h", "kind": "sla_accept", "assignment": 0},
+        {"handoff_id": "h", "kind": "sla_accept", "assignment": 0, "due_at": "2026-03-10T15:30:00"},
+        {"handoff_id": "h", "kind": "sla_accept", "assignment": 0, "due_at": "half past three"},
     ],
-    ids=["empty", "empty-id", "bad-kind", "negative", "string-assignment", "bool-assignment", "numeric-id"],
+    ids=[
+        "empty",
+        "empty-id",
+        "bad-kind",
+        "negative",
+        "string-assignment",
+        "bool-assignment",
+        "numeric-id",
+        "no-due-at",
+        "naive-due-at",
+        "unreadable-due-at",
+    ],
 )
 def test_a_malformed_timer_input_is_dead_lettered_at_once(hub: Hub, event: dict[str, Any]) -> None:
     outcome = hub.invoke(hub.timers, event)
@@ -467,7 +496,7 @@ def test_an_sla_timer_of_the_current_assignment_reassigns_and_announces_the_brea
     first = routed["rep_id"]
     hub.published(None)
     # When its SLA timer fires
-    outcome = hub.invoke(hub.timers, timer(routed["handoff_id"]))
+    outcome = hub.fire(routed["handoff_id"])
     # Then it moved to another AMER SDR, the first is excluded, and the breach and new assignment are published
     stored = hub.handoff(routed["handoff_id"])
     assert stored.status.value == "assigned", outcome
@@ -493,8 +522,8 @@ def test_a_stale_timer_changes_nothing(hub: Hub, stale: str) -> None:
     handoff_id = routed["handoff_id"]
     event = timer(handoff_id, assignment=1)
     if stale == "accepted since":
+        [event] = hub.timer_inputs(handoff_id, "sla_accept")
         hub.invoke(hub.router, slack_click(handoff_id, SLACK_IDS[routed["rep_id"]]))
-        event = timer(handoff_id, assignment=0)
     elif stale == "unknown handoff":
         event = timer("f" * 32)
     before = hub.handoff(handoff_id)
@@ -511,7 +540,7 @@ def test_a_stale_timer_changes_nothing(hub: Hub, stale: str) -> None:
 def test_a_reminder_timer_records_and_announces_a_reminder(hub: Hub) -> None:
     routed = hub.assigned()
     hub.published(None)
-    hub.invoke(hub.timers, timer(routed["handoff_id"], kind="reminder"))
+    hub.fire(routed["handoff_id"], "reminder")
     stored = hub.handoff(routed["handoff_id"])
     assert (stored.status.value, stored.rep_id) == ("assigned", routed["rep_id"])
     assert types_of(hub.published()) == ["handoff.reminded"]
@@ -519,12 +548,54 @@ def test_a_reminder_timer_records_and_announces_a_reminder(hub: Hub) -> None:
 
 def test_a_second_breach_escalates_to_the_teams_manager(hub: Hub) -> None:
     routed = hub.assigned()
-    hub.invoke(hub.timers, timer(routed["handoff_id"], assignment=0))
+    hub.fire(routed["handoff_id"])
     hub.published(None)
-    hub.invoke(hub.timers, timer(routed["handoff_id"], assignment=1))
+    hub.fire(routed["handoff_id"])
     stored = hub.handoff(routed["handoff_id"])
     assert (stored.rep_id, stored.reassignments) == ("mgr-priya-nair", 2)
     assert types_of(hub.published()) == ["handoff.escalated", "handoff.sla_breached"]
+
+
+def test_the_old_timers_of_a_raised_handoff_are_gone_and_fire_to_no_effect(hub: Hub) -> None:
+    # Given a standard handoff assigned, with its standard reminders and deadline scheduled
+    lead_id = hub.capture()
+    routed = hub.request(lead_id, "standard")
+    handoff_id = routed["handoff_id"]
+    standard = hub.timer_inputs(handoff_id)
+    assert [i["kind"] for i in standard] == ["reminder", "reminder", "sla_accept"]
+    # When a demo request raises it to priority
+    raised = hub.request(lead_id, "priority")
+    assert raised["handoff_id"] == handoff_id
+    stored = hub.handoff(handoff_id)
+    assert stored.priority.value == "priority"
+    # Then only the priority's three schedules are pending, the deadline the handoff's own
+    pending = hub.timer_inputs(handoff_id)
+    assert [i["kind"] for i in pending] == ["reminder", "reminder", "sla_accept"]
+    assert not any(i in pending for i in standard)
+    assert datetime.fromisoformat(pending[-1]["due_at"]) == stored.sla_due_at
+    # And when the old standard deadline fires anyway (its delete raced the firing), nothing happens
+    hub.published(None)
+    outcome = hub.invoke(hub.timers, standard[-1])
+    assert outcome["note"] == "stale timer", outcome
+    assert hub.handoff(handoff_id) == stored
+    assert hub.published(None) == []
+    # And the assignee's accept deletes the priority's schedules
+    hub.invoke(hub.router, slack_click(handoff_id, SLACK_IDS[routed["rep_id"]]))
+    assert hub.timer_inputs(handoff_id) == []
+
+
+def test_a_breach_of_a_direct_assignment_escalates_to_the_manager(hub: Hub) -> None:
+    # Given a partner referral, which the `direct` rule gives to the partnerships AE alone
+    routed = hub.assigned(source="partner_referral")
+    assert routed["rep_id"] == "ae-nina-patel"
+    hub.published(None)
+    # When her SLA timer fires
+    outcome = hub.fire(routed["handoff_id"])
+    # Then the handoff is the AE team's manager's, not parked in the AE queue, and the escalation is published
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rep_id, stored.queue) == ("assigned", "mgr-david-cohen", None), outcome
+    assert types_of(hub.published()) == ["handoff.escalated", "handoff.sla_breached"]
+    assert any(name.startswith(f"{routed['handoff_id']}-sla-1-") for name in hub.timer_names())
 
 
 # Notifier ------------------------------------------------------------------------------------------------------

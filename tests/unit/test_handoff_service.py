@@ -14,10 +14,10 @@ from shared.events.handoff_events import HandoffEventType
 from shared.handoffs.assignment_timers import timers_of
 from shared.handoffs.expansion_handoffs import ExpansionSignal
 from shared.handoffs.model import HandoffKind, HandoffStatus, LeadFacts, Priority
-from shared.handoffs.ports import TimerKind
+from shared.handoffs.ports import Timer, TimerKind
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import load_routing
-from shared.handoffs.service import Actor, HandoffService, NotAllowed, WrongState
+from shared.handoffs.service import Actor, HandoffService, NotAllowed, Outcome, WrongState
 from shared.handoffs.transition_events import events_of
 from tests.fakes import FixedClock, RecordingPublisher
 from tests.handoff_fakes import InMemoryHandoffRepository, RecordingTimers
@@ -58,6 +58,15 @@ class World:
 
     def published(self, kind: HandoffEventType | None = None) -> list[str]:
         return [e.event_type.value for e in self.bus.published if kind is None or e.event_type is kind]
+
+    def timers_of(self, handoff_id: str, kind: TimerKind | None = None) -> list[Timer]:
+        """The handoff's live timers (of `kind`), soonest first."""
+        live = [t for t in self.timers.live.values() if t.handoff_id == handoff_id and kind in (None, t.kind)]
+        return sorted(live, key=lambda timer: timer.due_at)
+
+    def fire(self, timer: Timer) -> Outcome:
+        """The timer's one-time schedule comes due: the timer function gets what the schedule carries."""
+        return self.service.timer_fired(timer.handoff_id, timer.kind, timer.assignment, timer.due_at)
 
 
 @pytest.fixture
@@ -176,9 +185,11 @@ def test_missed_deadlines_reassign_then_escalate_to_the_manager(world: World) ->
     lead = world.lead("lead-6")
     handoff_id = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-6").handoff.handoff_id  # type: ignore[union-attr]
     reps = [assignee(world, handoff_id)]
-    for assignment in range(2):
+    [first_deadline] = world.timers_of(handoff_id, TimerKind.SLA_ACCEPT)
+    for _ in range(2):
         world.clock.advance(timedelta(minutes=31))
-        outcome = world.service.timer_fired(handoff_id, TimerKind.SLA_ACCEPT, assignment)
+        [deadline] = world.timers_of(handoff_id, TimerKind.SLA_ACCEPT)
+        outcome = world.fire(deadline)
         assert outcome.handoff is not None
         reps.append(outcome.handoff.rep_id)  # type: ignore[arg-type]
     # Then the first breach went to another SDR, the second (the routing file's limit of 2) to the manager
@@ -188,7 +199,82 @@ def test_missed_deadlines_reassign_then_escalate_to_the_manager(world: World) ->
     assert world.published(HandoffEventType.SLA_BREACHED) == ["handoff.sla_breached"] * 2
     assert world.published(HandoffEventType.ESCALATED) == ["handoff.escalated"]
     # And a timer of an earlier assignment does nothing
-    assert world.service.timer_fired(handoff_id, TimerKind.SLA_ACCEPT, 0).note == "stale timer"
+    assert world.fire(first_deadline).note == "stale timer"
+
+
+def test_a_raised_priority_replaces_the_old_timers_with_ones_counted_from_the_raise(world: World) -> None:
+    # Given a standard handoff assigned at T0, with its standard reminders and one-working-day deadline set
+    lead = world.lead("lead-raised")
+    handoff_id = world.service.request(lead, Priority.STANDARD, "nurtured 14 days", "cause-std").handoff.handoff_id  # type: ignore[union-attr]
+    rep = assignee(world, handoff_id)
+    standard = world.timers_of(handoff_id)
+    [old_reminder, _, old_deadline] = standard
+    # When ten minutes later a demo request raises it to priority
+    world.clock.advance(timedelta(minutes=10))
+    raised_at = world.clock.now()
+    raised = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-demo").handoff
+    # Then the standard timers are deleted, and the priority's are counted from the raise, not the assignment
+    assert raised is not None
+    assert raised.sla_due_at == raised_at + timedelta(minutes=30)
+    assert {timer.name for timer in standard} <= set(world.timers.cancelled)
+    assert [(t.kind, t.due_at) for t in world.timers_of(handoff_id)] == [
+        (TimerKind.REMINDER, raised_at + timedelta(minutes=15)),
+        (TimerKind.REMINDER, raised_at + timedelta(minutes=25)),
+        (TimerKind.SLA_ACCEPT, raised_at + timedelta(minutes=30)),
+    ]
+    # And when the old standard timers fire anyway (a delete can race the firing), they change nothing
+    world.clock.advance(timedelta(days=1))
+    before, published = world.repository.handoff(handoff_id), world.published()
+    assert world.fire(old_reminder).note == "stale timer"
+    assert world.fire(old_deadline).note == "stale timer"
+    assert world.published() == published
+    assert world.repository.handoff(handoff_id) == before
+    # And the assignee accepting deletes every live timer
+    world.service.accept(handoff_id, as_rep(rep))
+    assert world.timers.live == {}
+
+
+def test_a_raised_handoff_whose_old_timers_could_not_be_deleted_loses_them_on_accept(world: World) -> None:
+    # Given a standard handoff raised to immediate while Scheduler refused to delete the standard timers
+    lead = world.lead("lead-raised-2")
+    handoff_id = world.service.request(lead, Priority.STANDARD, "nurtured 14 days", "cause-std").handoff.handoff_id  # type: ignore[union-attr]
+    rep = assignee(world, handoff_id)
+    world.clock.advance(timedelta(minutes=3))
+    world.timers.refuse_next_cancel = 1
+    with pytest.raises(RuntimeError, match="injected"):
+        world.service.request(lead, Priority.IMMEDIATE, "score 500", "cause-hot")
+    stored = world.repository.handoff(handoff_id)
+    assert stored is not None
+    assert stored.priority is Priority.IMMEDIATE
+    assert len(world.timers_of(handoff_id)) == 6  # the standard three and the immediate three
+    # When the assignee accepts
+    world.service.accept(handoff_id, as_rep(rep))
+    # Then no timer of the handoff is left, of either priority
+    assert world.timers.live == {}
+
+
+def test_a_breach_with_nobody_to_reassign_to_escalates_to_the_manager(world: World) -> None:
+    # Given a partner referral, which the `direct` rule gives to the partnerships AE alone
+    lead = world.lead("lead-partner", source="partner_referral")
+    handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-partner").handoff
+    assert handoff is not None
+    assert (handoff.rule_id, handoff.rep_id) == ("partner-referrals", "ae-nina-patel")
+    # When she does not accept in time
+    world.clock.advance(timedelta(minutes=31))
+    [deadline] = world.timers_of(handoff.handoff_id, TimerKind.SLA_ACCEPT)
+    outcome = world.fire(deadline)
+    # Then the breach is published and, as no other rep may take it, the AE team's manager has it
+    escalated = world.repository.handoff(handoff.handoff_id)
+    assert escalated is not None
+    assert (escalated.status, escalated.rep_id) == (HandoffStatus.ASSIGNED, "mgr-david-cohen")
+    assert escalated.excluded_reps == ("ae-nina-patel",)
+    assert [e.event_type.value for e in outcome.events] == ["handoff.sla_breached", "handoff.escalated"]
+    assert "no eligible rep" in escalated.history[-1].cause
+    # And the load moved with it, and the manager's accept deadline is set
+    loads = world.repository.rep_loads()
+    assert (loads["ae-nina-patel"].open_handoffs, loads["mgr-david-cohen"].open_handoffs) == (0, 1)
+    [manager_deadline] = world.timers_of(handoff.handoff_id, TimerKind.SLA_ACCEPT)
+    assert manager_deadline.assignment == 1
 
 
 def test_a_bus_failure_after_the_commit_is_announced_by_the_retry(world: World) -> None:
