@@ -112,6 +112,9 @@ class SyncedRecord:
     # the record this one was merged into (two leads found to be one person): it writes nothing any more, and what
     # the CRMs report of its records goes to the survivor
     merged_into: str | None = None
+    # per field, the time of the latest change of the hub's decided on it: the hub's events restate what it knows
+    # (every lead event its stage), and a restatement no later than this says nothing new (`hub_change`)
+    hub_told: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -135,6 +138,13 @@ class SyncedRecord:
         if conflict_id is not None:
             conflicts[hub_field] = conflict_id
         return replace(self, open_conflicts=conflicts)
+
+    def told_by_hub(self, hub_field: str, at: datetime) -> SyncedRecord:
+        """The record knowing the hub told it a change of `hub_field` made at `at`."""
+        told = self.hub_told.get(hub_field)
+        if told is not None and told >= at:
+            return self
+        return replace(self, hub_told={**self.hub_told, hub_field: at})
 
 
 def record_key(kind: ObjectKind, hub_id: str) -> str:

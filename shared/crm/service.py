@@ -169,6 +169,8 @@ class SyncService:
                         conflicts.append(conflict)
                         decision = replace(decision, outcome=Outcome.CONFLICT, rule="critical_conflict")
                 record = applied(record, decision, None)
+                if decision.outcome is not Outcome.UNCHANGED:
+                    record = record.told_by_hub(hub_field, at)
                 decisions.append(decision)
             return record, decisions, conflicts
 
