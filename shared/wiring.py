@@ -8,7 +8,7 @@ Every client comes from boto3's default session, so botocore loads its endpoint 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from shared.leads.crm_changes import AccountOwners
     from shared.leads.service import LeadService
     from shared.success.accounts import LeadStoreAccounts
+    from shared.success.alerts import Csm
     from shared.success.model import HealthModel
     from shared.success.product_service import ProductService
     from shared.success.service import HealthService
@@ -326,14 +327,26 @@ def success_product_service(environment: FunctionEnvironment) -> ProductService:
 
 def success_alert_channels(
     environment: FunctionEnvironment,
-) -> tuple[HealthModel, LeadStoreAccounts, SecretChannels]:
-    """The notifier's: the health model (its playbooks' alerts), the accounts' names, Slack and SES."""
+) -> tuple[HealthModel, LeadStoreAccounts, Callable[[str], Csm | None], SecretChannels]:
+    """The notifier's: the health model (its playbooks' alerts), the accounts' names, an account's CSM (the
+    handoff store, read only, and the routing file's reps: their Slack user ids and emails), Slack and SES."""
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.adapters.dynamodb_success_csms import DynamoDbAccountCsms
+    from shared.handoffs.routing_config import load_routing
     from shared.success.accounts import LeadStoreAccounts
+    from shared.success.alerts import account_csm
     from shared.success.model import load_health_model
 
-    accounts = LeadStoreAccounts(DynamoDbLeadRepository(boto3.client("dynamodb"), environment.table(LEADS.name)))
-    return load_health_model(), accounts, notification_channels(environment)
+    dynamodb = boto3.client("dynamodb")
+    accounts = LeadStoreAccounts(DynamoDbLeadRepository(dynamodb, environment.table(LEADS.name)))
+    csms = DynamoDbAccountCsms(dynamodb, environment.table(HANDOFFS.name))
+    routing = load_routing()
+    return (
+        load_health_model(),
+        accounts,
+        lambda tenant_id: account_csm(tenant_id, csms, routing),
+        notification_channels(environment),
+    )
 
 
 CRM_SYNC_QUEUE = "crm-sync-changes"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.dynamodb_items import stale_version
@@ -61,6 +61,7 @@ from shared.adapters.dynamodb_success_pages import (
     status_position,
     tenant_page,
 )
+from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus, Priority
 from shared.success.campaigns import CsCampaign
 from shared.success.feedback import Feedback
 from shared.success.interventions import Intervention, InterventionStatus
@@ -256,3 +257,29 @@ class InMemoryHealthStore:
         with self._lock:
             item = self.campaign_items.get(campaign_id)
         return None if item is None else campaign_from(item)
+
+
+class InMemoryAccountCsms:
+    """`shared.success.ports.AccountCsms` in memory: each account's CSM (rep id), as set by the test."""
+
+    def __init__(self, csms: dict[str, str] | None = None) -> None:
+        self.csms = dict(csms or {})
+
+    def csm_of(self, tenant_id: str) -> str | None:
+        return self.csms.get(tenant_id)
+
+
+def customer_handoff(tenant_id: str, rep_id: str | None, status: HandoffStatus, number: int = 1) -> Handoff:
+    """An account's customer handoff (sales -> CS) as the handoff domain stores it, to commit to a repository."""
+    return Handoff(
+        handoff_id=f"h-{tenant_id}-{number}",
+        lead_id=f"customer:{tenant_id}",
+        kind=HandoffKind.CUSTOMER,
+        priority=Priority.STANDARD,
+        status=status,
+        team="csm",
+        requested_at=datetime(2026, 9, 1, tzinfo=UTC),
+        rep_id=rep_id,
+        customer_id=tenant_id,
+        version=1,
+    )

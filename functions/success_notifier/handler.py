@@ -1,6 +1,8 @@
-"""EventBridge target: an intervention that starts tells its playbook's Slack channel and emails (SES), with
-the account, why, the health before and the CSM task. A failure is retried, then lands in the function's
-failure queue with the event (redrivable); a retry may repeat a message that did go out (at least once)."""
+"""EventBridge target: an intervention that starts tells its playbook's Slack channel and emails (SES), and the
+account's CSM (a Slack direct message and the email: the rep holding its customer handoff), with the account,
+why, the health before and the CSM task; without a CSM, the alert says none is assigned. A failure is retried,
+then lands in the function's failure queue with the event (redrivable); a retry may repeat a message that did go
+out (at least once)."""
 
 from typing import Any
 
@@ -16,7 +18,7 @@ from shared.success.alerts import intervention_alerts
 from shared.wiring import success_alert_channels
 
 environment = environment_of(__name__)
-model, accounts, channels = success_alert_channels(environment)
+model, accounts, csm_of, channels = success_alert_channels(environment)
 
 
 @logger.inject_lambda_context
@@ -27,10 +29,11 @@ model, accounts, channels = success_alert_channels(environment)
 @event_parser(model=SuccessEvent, envelope=envelopes.EventBridgeEnvelope)
 def handler(event: SuccessEvent, context: LambdaContext) -> dict[str, Any]:
     if event.tenant_id is None:
-        return {"slack": None, "email": None, "note": "an intervention names its account"}
+        return {"slack": [], "email": None, "note": "an intervention names its account"}
     sent = channels()
-    slack, email = intervention_alerts(event, model, accounts.name_of(event.tenant_id), sent.hub_url)
-    posted = sent.chat.post(slack) if slack else None
-    mailed = sent.email.send(email) if email else None
-    metrics.add_metric(name="InterventionAlerts", unit="Count", value=int(bool(posted)) + int(bool(mailed)))
-    return {"slack": posted, "email": mailed, "playbook": event.playbook}
+    csm = csm_of(event.tenant_id)
+    alerts = intervention_alerts(event, model, accounts.name_of(event.tenant_id), sent.hub_url, csm)
+    posted = [sent.chat.post(message) for message in alerts.slack]
+    mailed = sent.email.send(alerts.email) if alerts.email else None
+    metrics.add_metric(name="InterventionAlerts", unit="Count", value=len(posted) + int(bool(mailed)))
+    return {"slack": posted, "email": mailed, "playbook": event.playbook, "csm": csm.rep_id if csm else None}

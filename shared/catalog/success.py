@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS
+from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS, HANDOFFS
 from shared.catalog.leads import LEADS, SUCCESS_EVENT_SOURCE
 from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
@@ -64,6 +64,41 @@ CS_MARKETING_USERS = frozenset({Group.MARKETING, Group.SUCCESS, Group.ADMIN})
 USAGE_WRITERS = frozenset({Group.PRODUCT, Group.ADMIN})
 
 
+SEGMENT_VENDORS = ("segment", "segment_api")  # the vendors whose `track` calls may be product usage
+ANY_TRACK = "*"  # `product_track_events`: every track the lead domain does not map to a marketing kind
+
+
+def product_track_events() -> list[str]:
+    """The Segment `track` event names the health model counts as product usage (`["*"]`: any product track;
+    none: the rule is not made). Read from the model file, as `touch_kinds`."""
+    names = json.loads(HEALTH_MODEL_FILE.read_text()).get("product_track_events", [])
+    return [str(name) for name in names]
+
+
+def _product_track_rules() -> tuple[Rule, ...]:
+    """Segment tracks of product use: kind `track` is what the normalizer leaves unmapped (marketing tracks,
+    `Email Opened` and the like, become their own kinds and never match), by name unless any is taken."""
+    names = product_track_events()
+    if not names:
+        return ()
+    data: dict[str, list[str]] = {"kind": ["track"]}
+    if ANY_TRACK not in names:
+        data["name"] = names
+    return (
+        Rule(
+            name="success-product-tracks",
+            description="Segment tracks the health model counts as product usage (a feature used)",
+            pattern={
+                "source": [WEBHOOK_EVENT_SOURCE],
+                "detail-type": ["engagement.recorded"],
+                "detail": {"source_vendor": list(SEGMENT_VENDORS), "data": data},
+            },
+            max_retries=8,
+            max_event_age_seconds=6 * 3600,
+        ),
+    )
+
+
 def touch_kinds() -> list[str]:
     """The engagement kinds the health model counts as a CSM touch: the recorder's rule takes only those (page
     views and email opens, the bulk of engagements, never reach it). Read from the model file the functions
@@ -101,6 +136,7 @@ SUCCESS_DOMAIN = Domain(
                     max_retries=8,
                     max_event_age_seconds=6 * 3600,
                 ),
+                *_product_track_rules(),
             ),
             tables={SUCCESS.name: "read_write", LEADS.name: "read"},
             publishes_events=True,
@@ -249,7 +285,8 @@ SUCCESS_DOMAIN = Domain(
         ),
         Function(
             name="success_notifier",
-            description="Tells a playbook's Slack channel and emails when its intervention starts",
+            description="Tells a playbook's Slack channel and emails, and the account's CSM (the rep holding its "
+            "customer handoff), when its intervention starts",
             memory_mb=512,
             timeout_seconds=30,
             rules=(
@@ -261,7 +298,7 @@ SUCCESS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
             ),
-            tables={LEADS.name: "read"},
+            tables={LEADS.name: "read", HANDOFFS.name: "read"},
             secrets=(HANDOFF_NOTIFICATIONS.name,),
             sends_email=True,
         ),

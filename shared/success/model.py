@@ -10,6 +10,12 @@
     nps_answer_refs   the survey answers (by field ref) read as an NPS answer (0-10), first found wins
     high_severity     the ticket priorities counted as high severity (compared case-insensitively)
     touch_kinds       the engagements of an account's contacts that count as a CSM touch
+    product_track_events   the Segment `track` event names (exactly as sent) that count as product usage: a
+                 track of a signed-in user (a `userId`) of the account is a usage signal of one event of the
+                 feature named as the event (it counts in `feature_adoption`, never in active users or seats);
+                 `["*"]` takes every track the lead domain does not map to a marketing kind (`Email Opened`,
+                 `Form Submitted`, ...: `shared.webhooks.normalizers.segment.TRACK_KINDS`), which may not be
+                 named; none (the default): no track is usage
     measures     each: `id`, `group` (product_usage, support, sentiment, financial, relationship, onboarding),
                  `weight` (an integer > 0), `value` (what is measured, below), `window_days` (how far back
                  the measure looks; the signals before it are not read), and its scoring: `thresholds`
@@ -21,7 +27,8 @@ What each `value` measures, from the signals of the window (a measure with no si
 out and the other weights share its part; it is never scored as 0):
 
     seat_utilization          active users / licensed seats of the latest usage report that gives both
-    feature_adoption          distinct features used (events > 0) over the window's usage reports
+    feature_adoption          distinct features used (events > 0) over the window's usage reports and product
+                              tracks (`product_track_events`)
     active_user_trend         the change of active users, in percent, from the latest report at or before the
                               window's start to the latest report (NA without both, or when the first is 0)
     open_tickets              tickets opened and not solved (NA when the account never had a ticket)
@@ -69,6 +76,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
 
+from shared.catalog.success import ANY_TRACK
 from shared.config_files import (
     ConfigFile,
     FileProblems,
@@ -294,6 +302,9 @@ class HealthModel(_Strict):
     touch_kinds: list[EngagementKind] = Field(
         default_factory=lambda: [EngagementKind.MEETING_BOOKED], max_length=len(EngagementKind)
     )
+    product_track_events: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=200
+    )
     measures: list[Measure] = Field(min_length=1, max_length=50)
     caps: list[Cap] = Field(default_factory=list, max_length=20)
     playbooks: list[Playbook] = Field(default_factory=list, max_length=50)
@@ -318,9 +329,14 @@ class HealthModel(_Strict):
             for condition in cap.when
             if condition.measure not in ids
         ]
+        problems += _track_problems(self)
         if problems:
             raise FileProblems(problems)
         return self
+
+    def is_product_track(self, name: str) -> bool:
+        """Whether a Segment track of this name (one the lead domain left `track`) is product usage."""
+        return ANY_TRACK in self.product_track_events or name in self.product_track_events
 
     @property
     def longest_window_days(self) -> int:
@@ -333,6 +349,24 @@ class HealthModel(_Strict):
         if score_hundredths >= self.bands.green_from * 100:
             return "green"
         return "yellow" if score_hundredths >= self.bands.yellow_from * 100 else "red"
+
+
+def _track_problems(model: HealthModel) -> list[str]:
+    from shared.webhooks.normalizers.segment import TRACK_KINDS  # the marketing tracks: only when validating
+
+    names = model.product_track_events
+    problems = [f'product_track_events: "{one}" is listed twice' for one in repeated_ids(names)]
+    if ANY_TRACK in names and len(names) > 1:
+        problems.append(f'product_track_events: "{ANY_TRACK}" takes every product track; name no other')
+    problems += [
+        f'product_track_events: "{name}" is a marketing track ({TRACK_KINDS[name.strip().lower()].value}), not '
+        "product usage"
+        for name in names
+        if name.strip().lower() in TRACK_KINDS
+    ]
+    if names and EngagementKind.TRACK in model.touch_kinds:
+        problems.append("touch_kinds: track cannot be a CSM touch while product_track_events makes tracks usage")
+    return problems
 
 
 _FILE: ConfigFile[HealthModel] = ConfigFile(

@@ -160,3 +160,11 @@ class AccountDirectory(Protocol):
 class SuccessStore(HealthStore, InterventionStore, ProductStore, Protocol):
     """Everything the success domain keeps: signal logs, health snapshots, interventions, feedback, launches and
     CS campaigns."""
+
+
+class AccountCsms(Protocol):
+    def csm_of(self, tenant_id: str) -> str | None:
+        """The rep id of the account's CSM: the assignee of its customer handoff (sales -> CS), the one a CSM
+        accepted (the customer's onboarding) first, else its open one while assigned or accepted; None when
+        the account has none (or it waits unassigned)."""
+        ...

@@ -1,5 +1,6 @@
 """The signals an account's health is computed from, read from canonical events: usage reports, support tickets
-opened and solved, NPS answers, payments that succeed or fail, subscription changes and CSM touches.
+opened and solved, NPS answers, payments that succeed or fail, subscription changes and CSM touches; and Segment
+`track` calls of product use (`product_track_events`), each one event of the feature named as the event.
 
 A signal is what one event says, kept as it was said (the log is the source of truth; health is recomputed from
 it). Which account it belongs to is resolved outside (the subject's account, else its contact's): this module
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.catalog.success import SEGMENT_VENDORS
 from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType
 from shared.success.model import HealthModel
@@ -89,6 +91,16 @@ def _values(event: CanonicalEvent, model: HealthModel) -> tuple[SignalKind, dict
             }
         case EventType.ENGAGEMENT_RECORDED:
             engagement = data.get("kind")
+            name = _text(data.get("name"))
+            if (
+                engagement == EngagementKind.TRACK.value
+                and event.source_vendor in SEGMENT_VENDORS
+                and name is not None
+                and _text(data.get("user_id"))  # product use is a signed-in user's, never an anonymous visitor's
+                and model.is_product_track(name)
+            ):
+                # one event of the feature: feature adoption counts it; it says nothing of active users or seats
+                return SignalKind.USAGE, {"features": {name[:100]: 1}}
             if engagement in {k.value for k in model.touch_kinds}:
                 return SignalKind.TOUCH, {"kind": EngagementKind(engagement).value}
             return None

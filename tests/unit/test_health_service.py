@@ -388,3 +388,38 @@ def test_a_launch_targets_the_accounts_of_its_bands_and_is_told_once(world: Worl
     assert (created, again, stored.target_tenants) == (True, False, (tenant,))
     (scheduled,) = [e for e in world.bus.published if e.event_type is SuccessEventType.LAUNCH_SCHEDULED]
     assert (scheduled.launch_id, scheduled.tenant_ids) == ("l-1", [tenant])
+
+
+def segment_track(world: World, name: str, kind: str = "track", user_id: str | None = "u-kim") -> CanonicalEvent:
+    """A Segment `track` as the normalizer gives it: the person (`userId`, else anonymous) with their email."""
+    data: dict[str, Any] = {"kind": kind, "name": name, "user_id": user_id, "anonymous_id": "anon-1", "properties": {}}
+    contact = f"segment:{user_id}" if user_id else "segment-anonymous:anon-1"
+    return world.event(
+        EventType.ENGAGEMENT_RECORDED, data, vendor="segment", contact_id=contact, email="kim@kestrel-labs.io"
+    )
+
+
+def test_a_segment_track_of_a_customer_is_a_feature_used_and_a_marketing_track_is_not(world: World) -> None:
+    # Given Kestrel Labs, 17 of its 20 seats active and 6 features used by its latest usage report
+    tenant = world.customer()
+    world.usage("u-1", 17, 20, features=6)
+    # When one of its signed-in users uses another feature (a Segment track), and opens a marketing email
+    used = world.service.handle(segment_track(world, "Report Created"))
+    opened = world.service.handle(segment_track(world, "Email Opened", kind="email_open"))
+    anonymous = world.service.handle(segment_track(world, "Dashboard Viewed", user_id=None))
+    # Then the track is the account's product usage: a seventh feature adopted, the seats' use untouched
+    assert used.tenant_id == tenant
+    assert used.health is not None
+    lines = {line.measure: line.value for line in used.health.lines}
+    assert lines["feature_adoption"] == Decimal(7)
+    assert lines["seat_utilization"] == Decimal("0.85")
+    _, analytics, _, _ = world.product.analytics(tenant)
+    assert [(f.feature, f.events) for f in analytics.features if f.feature == "Report Created"] == [
+        ("Report Created", 1)
+    ]
+    # and neither the email opened nor an anonymous visitor's track is usage
+    assert opened.tenant_id is None
+    assert "says nothing health reads" in opened.note
+    assert anonymous.tenant_id is None
+    assert "says nothing health reads" in anonymous.note
+    assert len(world.service.log(tenant)) == 2  # the usage report and the track

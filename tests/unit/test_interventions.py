@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from shared.adapters.dynamodb_success_csms import HandoffStoreCsms
 from shared.events.success_events import SuccessEvent, SuccessEventType
-from shared.success.alerts import intervention_alerts
+from shared.handoffs.model import HandoffStatus
+from shared.handoffs.ports import HandoffChange, LeadLock
+from shared.handoffs.routing_config import load_routing
+from shared.success.alerts import Csm, InterventionAlerts, account_csm, intervention_alerts
 from shared.success.engine import Health
 from shared.success.interventions import (
     InterventionStatus,
@@ -18,8 +22,11 @@ from shared.success.interventions import (
     opened,
 )
 from shared.success.model import PlaybookTrigger, load_health_model
+from tests.handoff_fakes import InMemoryHandoffRepository
+from tests.success_fakes import InMemoryAccountCsms, customer_handoff
 
 MODEL = load_health_model()
+ROUTING = load_routing()
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SAVE = MODEL.playbook("churn_save")
 assert SAVE is not None
@@ -78,11 +85,30 @@ def test_effectiveness_counts_each_playbooks_outcomes_and_mean_change() -> None:
 
 
 def test_a_start_alerts_the_playbooks_slack_channel_and_emails() -> None:
-    event = SuccessEvent(
+    event = _churn_start("acct-1")
+    alerts = intervention_alerts(event, MODEL, "kestrel-labs.io", "https://hub.example")
+    [slack] = alerts.slack
+    email = alerts.email
+    assert email is not None
+    assert slack.channel == "#cs-alerts"
+    assert "Save call with kestrel-labs.io" in slack.text
+    assert "turned red" in slack.text
+    assert email.to == ("cs-leads@example.com",)
+    assert "35.00 (red)" in email.text
+    assert "https://hub.example/api/v1/integrations/success/health/acct-1" in email.html
+    # a health change is no alert
+    assert (
+        intervention_alerts(event.model_copy(update={"event_type": SuccessEventType.HEALTH_CHANGED}), MODEL, "k", "")
+        == InterventionAlerts()
+    )
+
+
+def _churn_start(tenant_id: str) -> SuccessEvent:
+    return SuccessEvent(
         event_id="e",
         event_type=SuccessEventType.INTERVENTION_STARTED,
         occurred_at=NOW,
-        tenant_id="acct-1",
+        tenant_id=tenant_id,
         model_version=MODEL.version,
         score=35.0,
         band="red",
@@ -93,16 +119,62 @@ def test_a_start_alerts_the_playbooks_slack_channel_and_emails() -> None:
         task_due_at=NOW + timedelta(days=2),
         reasons=["turned red"],
     )
-    slack, email = intervention_alerts(event, MODEL, "kestrel-labs.io", "https://hub.example")
-    assert slack is not None
-    assert email is not None
-    assert slack.channel == "#cs-alerts"
-    assert "Save call with kestrel-labs.io" in slack.text
-    assert "turned red" in slack.text
-    assert email.to == ("cs-leads@example.com",)
-    assert "35.00 (red)" in email.text
-    assert "https://hub.example/api/v1/integrations/success/health/acct-1" in email.html
-    # a health change is no alert
-    assert intervention_alerts(
-        event.model_copy(update={"event_type": SuccessEventType.HEALTH_CHANGED}), MODEL, "k", ""
-    ) == (None, None)
+
+
+def test_a_churn_alert_goes_to_the_csm_who_holds_the_accountscustomer_handoff() -> None:
+    # Given an account whose customer handoff Emma (a CSM of the routing file) accepted
+    handoffs = InMemoryHandoffRepository()
+    accepted = customer_handoff("acct-1", "csm-emma-johansson", HandoffStatus.ACCEPTED)
+    handoffs.commit(HandoffChange(accepted, lead_lock=LeadLock.CLAIM, onboarded=True))
+    csm = account_csm("acct-1", HandoffStoreCsms(handoffs), ROUTING)
+    assert csm == Csm("csm-emma-johansson", "Emma Johansson", "emma.johansson@example.com", "U0EXAMPLE17")
+
+    # When its churn intervention starts
+    alerts = intervention_alerts(_churn_start("acct-1"), MODEL, "kestrel-labs.io", "https://hub.example", csm)
+
+    # Then the playbook's channel is told, naming her, and she gets a direct message and the email too
+    assert [message.channel for message in alerts.slack] == ["#cs-alerts", "U0EXAMPLE17"]
+    channel, direct = alerts.slack
+    assert "<@U0EXAMPLE17>" in str(channel.blocks)
+    assert "Save call with kestrel-labs.io" in direct.text
+    assert "CSM: Emma Johansson" in direct.text
+    assert alerts.email is not None
+    assert alerts.email.to == ("emma.johansson@example.com", "cs-leads@example.com")
+    assert "CSM: Emma Johansson" in alerts.email.text
+
+
+def test_a_churn_alert_of_an_account_without_a_csm_says_none_is_assigned() -> None:
+    # Given an account whose customer handoff waits in a queue, and one with none at all
+    handoffs = InMemoryHandoffRepository()
+    handoffs.commit(HandoffChange(customer_handoff("acct-2", None, HandoffStatus.QUEUED), lead_lock=LeadLock.CLAIM))
+    for tenant_id in ("acct-2", "acct-3"):
+        csm = account_csm(tenant_id, HandoffStoreCsms(handoffs), ROUTING)
+        assert csm is None
+
+        # When its churn intervention starts
+        alerts = intervention_alerts(_churn_start(tenant_id), MODEL, "kestrel-labs.io", "https://hub.example", csm)
+
+        # Then only the playbook's channel and addresses are told, and they read that no CSM is assigned
+        assert [message.channel for message in alerts.slack] == ["#cs-alerts"]
+        assert "CSM: none assigned" in alerts.slack[0].text
+        assert alerts.email is not None
+        assert alerts.email.to == ("cs-leads@example.com",)
+        assert "CSM: none assigned" in alerts.email.text
+
+
+def test_the_csm_is_the_one_who_onboarded_the_account_else_the_one_its_open_handoff_is_assigned_to() -> None:
+    handoffs = InMemoryHandoffRepository()
+    csms = HandoffStoreCsms(handoffs)
+    # assigned, not accepted yet: the assignee
+    handoffs.commit(
+        HandoffChange(customer_handoff("acct-4", "csm-grace-lee", HandoffStatus.ASSIGNED), lead_lock=LeadLock.CLAIM)
+    )
+    assert csms.csm_of("acct-4") == "csm-grace-lee"
+    # onboarded by Carlos (completed since), a later handoff of another deal assigned to Grace: Carlos
+    done = customer_handoff("acct-5", "csm-carlos-mendez", HandoffStatus.COMPLETED)
+    handoffs.commit(HandoffChange(done, onboarded=True))
+    later = customer_handoff("acct-5", "csm-grace-lee", HandoffStatus.ASSIGNED, number=2)
+    handoffs.commit(HandoffChange(later, lead_lock=LeadLock.CLAIM))
+    assert csms.csm_of("acct-5") == "csm-carlos-mendez"
+    # a rep no longer in the routing file is still the CSM, without a Slack id or an email
+    assert account_csm("acct-6", InMemoryAccountCsms({"acct-6": "csm-gone"}), ROUTING) == Csm("csm-gone")
