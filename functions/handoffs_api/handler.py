@@ -1,4 +1,5 @@
-"""The handoff and routing API: handoffs (list, read, accept, reject, metrics) and reps and simulation."""
+"""The handoff and routing API: handoffs (list, read, accept, reject, assign from a queue, complete, metrics) and
+reps and simulation."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from shared.function_environment import environment_of
 from shared.handoff_metrics import record as record_metrics
 from shared.handoffs.api_models import (
     MAX_YEAR,
+    AssignRequest,
     CustomerHandoffBody,
     CustomerHandoffView,
     HandoffList,
@@ -39,7 +41,7 @@ from shared.handoffs.customer_handoffs import ConflictingHandoff
 from shared.handoffs.model import HandoffStatus, Priority
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import parse_routing
-from shared.handoffs.service import HandoffNotFound, NotAllowed, WrongState
+from shared.handoffs.service import HandoffNotFound, NotAllowed, UnknownRep, WrongState
 from shared.handoffs.simulation import simulate_routing as run_simulation
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound, json_response
@@ -103,6 +105,18 @@ def reject_handoff(handoff_id: HandoffId, request: Annotated[RejectRequest, Body
     return handoff_view(outcome.handoff, leads)
 
 
+def assign_handoff(handoff_id: HandoffId, request: Annotated[AssignRequest, Body()]) -> HandoffView:
+    outcome = _acting(lambda actor: service.assign(handoff_id, actor, request.rep_id))
+    assert outcome.handoff is not None
+    return handoff_view(outcome.handoff, leads)
+
+
+def complete_handoff(handoff_id: HandoffId) -> HandoffView:
+    outcome = _acting(lambda actor: service.complete(handoff_id, actor))
+    assert outcome.handoff is not None
+    return handoff_view(outcome.handoff, leads)
+
+
 def hand_customer_to_success(customer_id: CustomerId, body: Annotated[CustomerHandoffBody, Body()]) -> Response[Any]:
     actor = actor_of(app.current_event.request_context.authorizer.claims or {}, service.router)
     try:
@@ -154,6 +168,8 @@ def _acting(act: Any) -> Any:
         return outcome
     except HandoffNotFound as exc:
         raise NotFound(str(exc)) from None
+    except UnknownRep as exc:
+        raise BadRequest(str(exc.args[0])) from None
     except NotAllowed as exc:
         raise Forbidden(str(exc)) from None
     except WrongState as exc:

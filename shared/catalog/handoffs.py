@@ -162,7 +162,7 @@ HANDOFFS_DOMAIN = Domain(
         ),
         Function(
             name="handoffs_api",
-            description="Handoffs (list, read, accept, reject, metrics) and routing (reps, simulate)",
+            description="Handoffs (list, read, accept, reject, assign, complete, metrics) and routing (reps, simulate)",
             memory_mb=1024,
             timeout_seconds=29,
             routes=(
@@ -207,6 +207,31 @@ HANDOFFS_DOMAIN = Domain(
                     domain=ThrottleDomain.SALES,
                     groups=HANDOFF_ACTORS,
                     json_body=True,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/handoffs/{handoff_id}/assign",
+                    operation="assign_handoff",
+                    summary="A manager or admin gives a queued handoff to a named rep eligible now (a rep may take "
+                    "one themselves)",
+                    description="200 with the handoff assigned (handoff.assigned; the same assignment again answers "
+                    "it unchanged); 400 for a rep the routing file lacks; 403 for a rep naming another rep; 409 "
+                    "when the handoff is not queued or the rep may not take it now (why is said).",
+                    domain=ThrottleDomain.SALES,
+                    groups=HANDOFF_ACTORS,
+                    json_body=True,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/handoffs/{handoff_id}/complete",
+                    operation="complete_handoff",
+                    summary="The assignee (or a manager or admin) completes an accepted handoff, freeing its lead or "
+                    "customer",
+                    description="200 with the handoff completed (handoff.completed; a second completion answers it "
+                    "unchanged); 409 when it is not accepted. A completed customer handoff lets a request through "
+                    "the cs-sales API hand the customer off again.",
+                    domain=ThrottleDomain.SALES,
+                    groups=HANDOFF_ACTORS,
                 ),
                 Route(
                     method="POST",

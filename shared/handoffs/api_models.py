@@ -27,6 +27,16 @@ class RejectRequest(_Request):
     )
 
 
+class AssignRequest(_Request):
+    rep_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.@-]+$",
+        description="The rep who takes the queued handoff: one of the routing file's, eligible now (active, not out "
+        "of office, under capacity, not one who breached or rejected it).",
+    )
+
+
 class RepUpdate(_Request):
     available: bool | None = Field(None, description="False takes the rep out of routing; null leaves the file's.")
     capacity: int | None = Field(None, ge=0, le=10_000, description="Open handoffs at most; null leaves the file's.")

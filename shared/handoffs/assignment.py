@@ -11,6 +11,7 @@ from datetime import datetime
 
 from shared.events.handoff_events import HandoffEventType
 from shared.handoffs.customer_handoffs import routing_facts
+from shared.handoffs.gates import GateDecision, gate
 from shared.handoffs.model import (
     HUB,
     Handoff,
@@ -20,15 +21,21 @@ from shared.handoffs.model import (
     LeadFacts,
     RepLoad,
     RoutingDecision,
+    SkipReason,
 )
 from shared.handoffs.ports import HandoffRepository, LeadDirectory, RepDelta
 from shared.handoffs.rep_loads import loads_after, merged, released
 from shared.handoffs.routing import Router, RouterSource, route
-from shared.handoffs.routing_strategies import reason_words
+from shared.handoffs.routing_strategies import Eligibility, reason_words
 from shared.handoffs.sla import accept_due, first_touch_due, should_escalate
 from shared.handoffs.transitions import queued
 
 ESCALATION = "escalation"  # RoutingDecision.strategy of a handoff escalated to the team's manager
+BY_HAND = "by_hand"  # RoutingDecision.strategy of a queued handoff a person gave to a named rep
+
+
+class Ineligible(ValueError):
+    """The rep a person named may not take the handoff now (inactive, out of office, at capacity, ...)."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,11 @@ class HandoffAssigner:
 
     def again(self, current: Handoff, moved: Handoff, now: datetime, reason: str, *, escalate: bool) -> Assignment:
         """The handoff taken from its assignee (`moved`: the transition that took it) to the next eligible rep,
-        never one it was taken from before; or, with `escalate` (a breach), to the team's manager when past the
-        escalation threshold or when no rep is eligible to take it (a `direct` rule names only the rep who
-        breached: waiting in the queue, it would never move). The assignee's open handoff is released in the
-        same commit."""
+        never one it was taken from before; or to the team's manager when no rep is eligible to take it (a
+        `direct` rule names only the rep who breached or rejected it: waiting in the queue, it would never move;
+        a rejection by the manager themselves waits in the queue), and, with `escalate` (a breach), when past
+        the escalation threshold. The assignee's open handoff is
+        released in the same commit."""
         excluded = tuple(dict.fromkeys((*current.excluded_reps, *([current.rep_id] if current.rep_id else []))))
         moved = replace(moved, excluded_reps=excluded, reassignments=current.reassignments + 1)
         loads = self._repository.rep_loads()
@@ -77,13 +85,18 @@ class HandoffAssigner:
         else:
             facts = self._facts_of(current)
             decision = route(self.router, facts, loads_after(loads, release), now, exclude=excluded)
-            if escalate and decision.rep_id is None:
+            if decision.rep_id is None and (escalate or self._manager_may_take(current, excluded)):
                 skipped = ", ".join(f"{skip.rep_id} {reason_words(skip.reason)}" for skip in decision.skips)
                 why = f"no eligible rep to reassign to ({skipped or 'the rule has none'})"
                 decision = replace(self._escalation(current, why), skips=decision.skips)
         event = HandoffEventType.ESCALATED if decision.strategy == ESCALATION else HandoffEventType.ASSIGNED
         assigned = self._assigned(moved, decision, loads_after(loads, release), now, HUB, reason, event)
         return Assignment(assigned.handoff, merged(release, assigned.reps))
+
+    def _manager_may_take(self, current: Handoff, excluded: tuple[str, ...]) -> bool:
+        """Whether a rejection nobody else may take goes to the team's manager: not when the manager is the
+        one who turned it down (then it waits in the team's queue, for the sweep or a person)."""
+        return self.router.manager_of(current.team).rep_id not in excluded
 
     def _escalation(self, current: Handoff, why: str) -> RoutingDecision:
         manager = self.router.manager_of(current.team)
@@ -98,6 +111,36 @@ class HandoffAssigner:
         if decision.rep_id is None:
             return None
         return self._assigned(current, decision, loads, now, HUB, f"left {current.queue}", HandoffEventType.ASSIGNED)
+
+    def out_of_qualification(self, current: Handoff, now: datetime) -> Assignment | None:
+        """A handoff waiting in the qualification queue whose lead the gate now lets through (its priority was
+        raised to one the fit gate does not hold, or its fit rose): routed as a new one, to a rep or to the
+        team's fallback queue. None while the gate still holds it."""
+        facts = self._facts_of(current)
+        passed = gate(self.router.config, facts)
+        if passed.outcome is not GateDecision.ROUTE:
+            return None
+        loads = self._repository.rep_loads()
+        decision = route(self.router, facts, loads, now, exclude=current.excluded_reps)
+        reason = f"left {current.queue}: {passed.reason}"
+        return self._assigned(current, decision, loads, now, HUB, reason, HandoffEventType.ASSIGNED)
+
+    def by_hand(self, current: Handoff, rep_id: str, actor: str, now: datetime) -> Assignment:
+        """A queued handoff given by a person to a named rep, who must be eligible now as routing judges it
+        (KeyError: no such rep; Ineligible: why not). The rep's capacity is a condition of the commit."""
+        plan = self.router.rep_plans.get(rep_id)
+        if plan is None:
+            raise KeyError(f'rep "{rep_id}" is not in routing file {self.router.version}')
+        loads = self._repository.rep_loads()
+        eligibility = Eligibility(loads, now, current.priority, current.excluded_reps, self.router.version)
+        verdict = eligibility.judge(plan)
+        if isinstance(verdict, SkipReason):
+            raise Ineligible(
+                f"{plan.rep.name} ({rep_id}) may not take handoff {current.handoff_id} now: {reason_words(verdict)}"
+            )
+        explanation = f'{actor} gave it to {plan.rep.name} ({rep_id}) from queue "{current.queue}"'
+        decision = RoutingDecision(current.rule_id, plan.rep.team, BY_HAND, rep_id, None, (), explanation)
+        return self._assigned(current, decision, loads, now, actor, "", HandoffEventType.ASSIGNED)
 
     def queue(self, handoff: Handoff, queue: str, team: str, decision: RoutingDecision | None, reason: str) -> Handoff:
         return queued(handoff, self._now(), queue, team, decision, reason)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
 from shared.handoffs.announcements import HandoffAnnouncer
-from shared.handoffs.assignment import HandoffAssigner
+from shared.handoffs.assignment import HandoffAssigner, Ineligible
 from shared.handoffs.assignment_timers import is_live
 from shared.handoffs.customer_handoffs import (
     ConflictingHandoff,
@@ -66,6 +66,10 @@ class NotAllowed(PermissionError):
 
 class WrongState(ValueError):
     """The handoff is not in a state that allows this (accepting a handoff that was reassigned, ...)."""
+
+
+class UnknownRep(LookupError):
+    """A person named a rep the routing file does not have."""
 
 
 class Clock(Protocol):
@@ -169,6 +173,10 @@ class HandoffService:
             # priority's timers go (a stale one that fires anyway does nothing, see `timer_fired`)
             rep = self.router.rep(raised.rep_id)
             raised = replace(raised, sla_due_at=accept_due(self.router.config, priority, rep, now))
+        if self._qualifying(raised):  # a priority the fit gate does not hold: routed at once, as a new one
+            moved = self._assigner.out_of_qualification(raised, now)
+            if moved is not None:
+                return self._commit(HandoffChange(replace(moved.handoff, version=raised.version), None, moved.reps))
         outcome = self._commit(HandoffChange(raised))
         self._announcer.cancel_timers(current, keep=raised)
         return outcome
@@ -295,14 +303,62 @@ class HandoffService:
 
         return self._retrying(attempt)
 
-    def reject(self, handoff_id: str, actor: Actor, reason: str, recycle: bool = False) -> Outcome:
-        """The assignee (or a manager) turns it down: it goes to the next eligible rep, never back to them; or,
-        with `recycle` (not ready for sales), the lead goes back to marketing nurture and the handoff closes."""
+    def assign(self, handoff_id: str, actor: Actor, rep_id: str) -> Outcome:
+        """A person takes a queued handoff (a fallback queue's, the qualification queue's) out of its queue and
+        gives it to a named rep eligible now: a manager or admin to anyone, a rep to themselves. The rep's
+        capacity is a condition of the same commit as any assignment's. The same assignment again is answered
+        with the stored handoff (note `already assigned`)."""
+
+        def attempt() -> Outcome:
+            current = self._announcer.flushed(self._must(handoff_id))
+            if not (actor.is_manager or (actor.rep_id is not None and actor.rep_id == rep_id)):
+                raise NotAllowed(
+                    f"only a manager or an admin may give a queued handoff to a rep (a rep may take one "
+                    f"themselves); you are {actor.name}"
+                )
+            if current.status is HandoffStatus.ASSIGNED and current.rep_id == rep_id:
+                return Outcome(current, note="already assigned")
+            if current.status is not HandoffStatus.QUEUED:
+                raise WrongState(f"handoff {handoff_id} is {current.status.value}, not queued: it cannot be assigned")
+            try:
+                assigned = self._assigner.by_hand(current, rep_id, actor.name, self._clock.now())
+            except KeyError as exc:
+                raise UnknownRep(exc.args[0]) from None
+            except Ineligible as exc:
+                raise WrongState(str(exc)) from None
+            version = current.version + 1
+            return self._commit(HandoffChange(replace(assigned.handoff, version=version), None, assigned.reps))
+
+        return self._retrying(attempt)
+
+    def complete(self, handoff_id: str, actor: Actor) -> Outcome:
+        """The assignee (or a manager or admin) says an accepted handoff is done: it is completed, its subject
+        freed (a customer may be handed off again through the API) and the rep's load lightened. A second
+        completion is answered with the stored handoff (note `already completed`)."""
 
         def attempt() -> Outcome:
             current = self._announcer.flushed(self._must(handoff_id))
             self._check_actor(current, actor)
-            if current.status not in (HandoffStatus.ASSIGNED, HandoffStatus.ACCEPTED if recycle else None):
+            if current.status is HandoffStatus.COMPLETED:
+                return Outcome(current, note="already completed")
+            if current.status is not HandoffStatus.ACCEPTED:
+                raise WrongState(
+                    f"handoff {handoff_id} is {current.status.value}, not accepted: it cannot be completed"
+                )
+            return self._completed(current, actor.name, f"completed by {actor.name}")
+
+        return self._retrying(attempt)
+
+    def reject(self, handoff_id: str, actor: Actor, reason: str, recycle: bool = False) -> Outcome:
+        """The assignee (or a manager) turns it down: it goes to the next eligible rep, never back to them (to
+        the team's manager when nobody else may take it); or, with `recycle` (not ready for sales), the lead goes
+        back to marketing nurture and the handoff closes, from its assignee or from a queue (a manager's call)."""
+
+        def attempt() -> Outcome:
+            current = self._announcer.flushed(self._must(handoff_id))
+            self._check_actor(current, actor)
+            recyclable = (HandoffStatus.ACCEPTED, HandoffStatus.QUEUED) if recycle else ()
+            if current.status is not HandoffStatus.ASSIGNED and current.status not in recyclable:
                 verb = "recycled" if recycle else "rejected"
                 raise WrongState(f"handoff {handoff_id} is {current.status.value}: it cannot be {verb}")
             now = self._clock.now()
@@ -329,29 +385,31 @@ class HandoffService:
             open_id = self.repository.open_handoff_of(subject)
             if open_id is None:
                 return Outcome(None, note=f"{subject} has no open handoff")
-            current = self._announcer.flushed(self._must(open_id))
-            now = self._clock.now()
-            completed = transitioned(current, HandoffStatus.COMPLETED, HUB, cause, now)
-            completed = replace(completed, sla_due_at=None, version=current.version + 1)
-            release = released(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
-            onboarded = current.kind is HandoffKind.CUSTOMER
-            outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release, onboarded=onboarded))
-            self._announcer.cancel_timers(current)
-            return outcome
+            return self._completed(self._announcer.flushed(self._must(open_id)), HUB, cause)
 
         return self._retrying(attempt)
 
+    def _completed(self, current: Handoff, actor: str, cause: str) -> Outcome:
+        now = self._clock.now()
+        completed = transitioned(current, HandoffStatus.COMPLETED, actor, cause, now)
+        completed = replace(completed, sla_due_at=None, version=current.version + 1)
+        release = released(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
+        onboarded = current.kind is HandoffKind.CUSTOMER
+        outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release, onboarded=onboarded))
+        self._announcer.cancel_timers(current)
+        return outcome
+
     def sweep_queues(self, limit: int = 200) -> list[Outcome]:
         """Handoffs waiting in a fallback queue (no rep was eligible) go to a rep who is eligible now: one who came
-        back, was given capacity, or started their working day. The qualification queue is left to people."""
+        back, was given capacity, or started their working day. One waiting in the qualification queue stays
+        there for people while the fit gate holds it; once the gate lets it through (its lead's fit rose) it is
+        routed like a new one."""
         outcomes: list[Outcome] = []
         cursor: str | None = None
-        qualification = self.router.config.gates.qualification_queue
         while len(outcomes) < limit:
             page = self.repository.handoffs(HandoffStatus.QUEUED, None, None, min(50, limit), cursor)
-            for queued in page.items:
-                if queued.queue != qualification:  # every kind: a customer or an account waits like a lead
-                    outcomes.append(self._retry_queued(queued.handoff_id))
+            for queued in page.items:  # every kind: a customer or an account waits like a lead
+                outcomes.append(self._retry_queued(queued.handoff_id))
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -362,9 +420,14 @@ class HandoffService:
             current = self._announcer.flushed(self._must(handoff_id))
             if current.status is not HandoffStatus.QUEUED:
                 return Outcome(current, note="no longer queued")
-            assigned = self._assigner.out_of_queue(current, self._clock.now())
-            if assigned is None:
-                return Outcome(current, note="still no eligible rep")
+            if self._qualifying(current):
+                assigned = self._assigner.out_of_qualification(current, self._clock.now())
+                if assigned is None:
+                    return Outcome(current, note="still held by the fit gate")
+            else:
+                assigned = self._assigner.out_of_queue(current, self._clock.now())
+                if assigned is None:
+                    return Outcome(current, note="still no eligible rep")
             return self._commit(
                 HandoffChange(replace(assigned.handoff, version=current.version + 1), None, assigned.reps)
             )
@@ -422,6 +485,11 @@ class HandoffService:
         one-open-handoff lock and the rep's load in one commit."""
         assigned = self._assigner.first(new, facts, reason)
         return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
+
+    def _qualifying(self, handoff: Handoff) -> bool:
+        """Whether the handoff waits in the qualification queue (the fit gate's), not a team's fallback queue."""
+        queue = self.router.config.gates.qualification_queue
+        return handoff.status is HandoffStatus.QUEUED and handoff.queue == queue
 
     def _loads(self) -> dict[str, RepLoad]:
         return self.repository.rep_loads()

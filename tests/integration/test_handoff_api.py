@@ -27,6 +27,9 @@ HANDOFFS = "/api/v1/handoffs"
 HANDOFF = "/api/v1/handoffs/{handoff_id}"
 ACCEPT = "/api/v1/handoffs/{handoff_id}/accept"
 REJECT = "/api/v1/handoffs/{handoff_id}/reject"
+ASSIGN = "/api/v1/handoffs/{handoff_id}/assign"
+COMPLETE = "/api/v1/handoffs/{handoff_id}/complete"
+CUSTOMER = "/api/v1/cs-sales/handoff/{customer_id}"
 METRICS = "/api/v1/handoffs/metrics"
 REPS = "/api/v1/routing/reps"
 REP = "/api/v1/routing/reps/{rep_id}"
@@ -136,6 +139,22 @@ def _existing(api: Api) -> str:
     return str(api.hub.assigned()["handoff_id"])
 
 
+def _queued_for_maya(api: Api) -> str:
+    """A handoff waiting in the AMER queue (every AMER SDR away when it came), with Maya back since."""
+    for sdr in AMER_SDRS:
+        api.set_rep(sdr, available=False)
+    routed = api.hub.request(api.hub.capture())
+    assert routed["status"] == "queued", routed
+    api.set_rep("sdr-maya-chen", available=None)
+    return str(routed["handoff_id"])
+
+
+def _accepted(api: Api) -> str:
+    handoff_id = _existing(api)
+    assert api.accept(handoff_id)[0] == 200
+    return handoff_id
+
+
 REQUESTS: dict[str, Request] = {
     "list_handoffs": lambda api: {"method": "GET", "resource": HANDOFFS},
     "handoff_metrics": lambda api: {"method": "GET", "resource": METRICS},
@@ -147,6 +166,13 @@ REQUESTS: dict[str, Request] = {
         "handoff_id": _existing(api),
         "body": {"reason": "not my territory"},
     },
+    "assign_handoff": lambda api: {
+        "method": "POST",
+        "resource": ASSIGN,
+        "handoff_id": _queued_for_maya(api),
+        "body": {"rep_id": "sdr-maya-chen"},
+    },
+    "complete_handoff": lambda api: {"method": "POST", "resource": COMPLETE, "handoff_id": _accepted(api)},
     "list_reps": lambda api: {"method": "GET", "resource": REPS},
     "update_rep": lambda api: {"method": "PUT", "resource": REP, "rep_id": "sdr-sam-okafor", "body": {"capacity": 9}},
     "simulate_routing": lambda api: {
@@ -178,6 +204,7 @@ def test_each_route_admits_exactly_the_catalogs_groups(api: Api, operation: str)
     for caller, claims in callers:
         request = make(api)
         target = request.get("handoff_id")
+        before = api.hub.handoff(target).status.value if target is not None else None
         # When they call the route
         status, body = api.call(claims=claims, **request)
         # Then: 401 without a token, 403 naming the groups for a group the catalog does not list, 2xx otherwise
@@ -195,7 +222,7 @@ def test_each_route_admits_exactly_the_catalogs_groups(api: Api, operation: str)
             # and a refusal changed nothing
             assert body["message"]
             if target is not None:
-                assert api.hub.handoff(target).status.value == "assigned"
+                assert api.hub.handoff(target).status.value == before
     if operation == "update_rep":
         allowed = route.groups or frozenset()
         assert api.reps()["sdr-sam-okafor"]["capacity"] == (9 if allowed else 15)
@@ -317,14 +344,86 @@ def test_a_handoffs_history_keeps_each_transitions_event_and_previous_rep(api: A
     assert history[-1]["previous_rep_id"] == first
 
 
-def test_a_reject_when_nobody_else_may_take_it_leaves_it_in_the_teams_queue(api: Api) -> None:
+def test_a_reject_when_nobody_else_may_take_it_escalates_to_the_teams_manager(api: Api) -> None:
+    # Given a handoff whose team has no other SDR available
     routed = api.hub.assigned()
     for sdr in AMER_SDRS - {routed["rep_id"]}:
         api.set_rep(sdr, available=False)
+    api.hub.published(None)
+    # When its assignee rejects it
     status, body = api.reject(routed["handoff_id"], rep(routed["rep_id"]))
+    # Then the team's manager has it (it does not park in the queue), published as an escalation, with its deadline
     assert status == 200, body
-    assert (body["status"], body["rep_id"], body["queue"]) == ("queued", None, "sdr-amer-queue")
-    assert api.reps()[routed["rep_id"]]["open_handoffs"] == 0
+    assert (body["status"], body["rep_id"], body["queue"]) == ("assigned", "mgr-priya-nair", None)
+    assert api.hub.handoff(routed["handoff_id"]).rep_id == "mgr-priya-nair"
+    assert types_of(api.hub.published()) == ["handoff.escalated", "handoff.rejected"]
+    assert api.hub.timer_inputs(routed["handoff_id"], "sla_accept")
+    reps = api.reps()
+    assert (reps[routed["rep_id"]]["open_handoffs"], reps["mgr-priya-nair"]["open_handoffs"]) == (0, 1)
+
+
+def test_a_manager_assigns_a_queued_handoff_to_a_named_eligible_rep(api: Api) -> None:
+    # Given a handoff waiting in the AMER queue, Maya back, Sam still away
+    handoff_id = _queued_for_maya(api)
+    api.hub.published(None)
+    # When a rep names someone else, a manager names an unknown rep or one away: refused, nothing changes
+    refused = [
+        api.call("POST", ASSIGN, rep("sdr-lena-vogel"), body={"rep_id": "sdr-maya-chen"}, handoff_id=handoff_id),
+        api.call("POST", ASSIGN, MANAGER, body={"rep_id": "nobody-1"}, handoff_id=handoff_id),
+        api.call("POST", ASSIGN, MANAGER, body={"rep_id": "sdr-sam-okafor"}, handoff_id=handoff_id),
+        api.call("POST", ASSIGN, MANAGER, body={}, handoff_id=handoff_id),
+    ]
+    assert [status for status, _ in refused] == [403, 400, 409, 422], refused
+    assert "nobody-1" in refused[1][1]["message"]
+    assert "inactive" in refused[2][1]["message"]
+    assert api.hub.handoff(handoff_id).status.value == "queued"
+    assert api.hub.published(None) == []
+    # When the manager gives it to Maya
+    status, body = api.call("POST", ASSIGN, MANAGER, body={"rep_id": "sdr-maya-chen"}, handoff_id=handoff_id)
+    # Then it is hers, stored, published, timed, and counted in her load; she may accept it
+    assert status == 200, body
+    assert (body["status"], body["rep_id"], body["queue"]) == ("assigned", "sdr-maya-chen", None)
+    assert api.hub.handoff(handoff_id).rep_id == "sdr-maya-chen"
+    assert types_of(api.hub.published()) == ["handoff.assigned", "lead.nurture_paused"]
+    assert api.hub.timer_inputs(handoff_id, "sla_accept")
+    assert api.reps()["sdr-maya-chen"]["open_handoffs"] == 1
+    assert api.accept(handoff_id, rep("sdr-maya-chen"))[0] == 200
+
+
+def test_a_queued_handoff_is_recycled_by_an_admin(api: Api) -> None:
+    handoff_id = _queued(api)
+    api.hub.published(None)
+    status, body = api.reject(handoff_id, ADMIN, {"reason": "a student", "recycle": True})
+    assert status == 200, body
+    assert body["status"] == "recycled"
+    assert api.hub.handoff(handoff_id).status.value == "recycled"
+    assert types_of(api.hub.published()) == ["handoff.recycled"]
+
+
+def test_completing_an_accepted_customer_handoff_lets_the_api_hand_the_customer_off_again(api: Api) -> None:
+    # Given a customer handoff its CSM accepted: another deal's handoff is a 409 while it is open
+    status, first = api.call("POST", CUSTOMER, body={"deal_id": "deal-1"}, customer_id="acct-complete")
+    assert status == 201, first
+    csm = first["rep_id"]
+    status, body = api.call("POST", COMPLETE, rep(csm), handoff_id=first["handoff_id"])
+    assert (status, "not accepted" in body["message"]) == (409, True), body
+    assert api.accept(first["handoff_id"], rep(csm))[0] == 200
+    assert api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id="acct-complete")[0] == 409
+    api.hub.published(None)
+    # When another rep tries to complete it (403), then the CSM does
+    assert api.call("POST", COMPLETE, rep("sdr-maya-chen"), handoff_id=first["handoff_id"])[0] == 403
+    status, body = api.call("POST", COMPLETE, rep(csm), handoff_id=first["handoff_id"])
+    # Then it is completed, stored and published, and the CSM's load is back
+    assert status == 200, body
+    assert body["status"] == "completed"
+    assert api.hub.handoff(first["handoff_id"]).status.value == "completed"
+    assert types_of(api.hub.published()) == ["handoff.completed"]
+    assert api.reps()[csm]["open_handoffs"] == 0
+    assert api.call("POST", COMPLETE, rep(csm), handoff_id=first["handoff_id"])[0] == 200
+    # And a request through the API hands the customer off again
+    status, again = api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id="acct-complete")
+    assert status == 201, again
+    assert again["handoff_id"] != first["handoff_id"]
 
 
 def _queued(api: Api) -> str:

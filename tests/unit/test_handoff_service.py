@@ -556,3 +556,172 @@ def test_a_rejected_customer_handoff_is_routed_again_by_what_its_request_said(wo
     assert again is not None
     assert again.rule_id == "customer-strategic"
     assert again.rep_id not in (None, first.rep_id)
+
+
+# Queued handoffs are never stuck: the qualification queue lets a lead through once the gate does, a person can
+# give a queued handoff to a rep or recycle it, and an accepted handoff can be completed.
+
+
+def _qualifying(world: World, lead_id: str) -> str:
+    """A lead below the fit line whose buying signal waits in the qualification queue; the handoff's id."""
+    lead = world.lead(lead_id, fit_score=Decimal(0))
+    handoff = world.service.request(lead, Priority.PRIORITY, "pricing visit", f"cause-{lead_id}").handoff
+    assert handoff is not None
+    assert (handoff.status, handoff.queue) == (HandoffStatus.QUEUED, "sdr-qualification")
+    return handoff.handoff_id
+
+
+def test_a_qualifying_handoff_raised_to_immediate_goes_to_a_rep_at_once(world: World) -> None:
+    # Given a buying signal below the fit line, waiting in the qualification queue
+    handoff_id = _qualifying(world, "lead-q1")
+    # When the lead's score crosses 500 (an immediate trigger, which the fit gate does not hold)
+    outcome = world.service.request("lead-q1", Priority.IMMEDIATE, "score 500", "cause-q1-hot")
+    # Then the same handoff is raised and routed to an AMER SDR in one commit, with its SLA timers set
+    handoff = world.repository.handoff(handoff_id)
+    assert handoff is not None
+    assert (handoff.status, handoff.priority, handoff.queue) == (HandoffStatus.ASSIGNED, Priority.IMMEDIATE, None)
+    assert handoff.rep_id in AMER_SDRS
+    assert handoff.sla_due_at == T0 + timedelta(minutes=5)
+    assert [e.event_type.value for e in outcome.events] == [
+        "handoff.priority_raised",
+        "handoff.assigned",
+        "lead.nurture_paused",
+    ]
+    assert world.repository.open_handoff_of("lead-q1") == handoff_id
+    assert world.repository.rep_loads()[handoff.rep_id or ""].open_handoffs == 1
+    assert [t.kind for t in world.timers_of(handoff_id, TimerKind.SLA_ACCEPT)] == [TimerKind.SLA_ACCEPT]
+    # And the assignee can accept it
+    accepted = world.service.accept(handoff_id, as_rep(handoff.rep_id or "")).handoff
+    assert accepted is not None
+    assert accepted.status is HandoffStatus.ACCEPTED
+
+
+def test_a_qualifying_handoff_whose_lead_now_fits_is_routed_by_the_queue_sweep(world: World) -> None:
+    # Given a qualifying handoff the sweep leaves alone while the lead is below the fit line
+    handoff_id = _qualifying(world, "lead-q2")
+    assert world.service.sweep_queues() == []
+    # When the lead's fit rises above the line and the sweep runs
+    world.lead("lead-q2", fit_score=Decimal(60))
+    [moved] = world.service.sweep_queues()
+    # Then an AMER SDR has it, announced as an assignment from the qualification queue
+    stored = world.repository.handoff(handoff_id)
+    assert stored is not None
+    assert (stored.status, stored.queue) == (HandoffStatus.ASSIGNED, None)
+    assert stored.rep_id in AMER_SDRS
+    assert "left sdr-qualification" in stored.history[-1].cause
+    assert [e.event_type.value for e in moved.events] == ["handoff.assigned", "lead.nurture_paused"]
+
+
+def test_a_manager_gives_a_queued_handoff_to_a_named_eligible_rep(world: World) -> None:
+    # Given a handoff waiting in the qualification queue
+    handoff_id = _qualifying(world, "lead-q3")
+    manager = Actor(name="priya", rep_id="mgr-priya-nair", is_manager=True)
+    # When a rep names another rep, or a manager names a rep who is away or full, nothing changes
+    with pytest.raises(NotAllowed):
+        world.service.assign(handoff_id, as_rep("sdr-jordan-reyes"), "sdr-maya-chen")
+    world.service.set_rep("sdr-sam-okafor", available=False, capacity=None)
+    with pytest.raises(WrongState, match="inactive"):
+        world.service.assign(handoff_id, manager, "sdr-sam-okafor")
+    world.service.set_rep("sdr-jordan-reyes", available=None, capacity=0)
+    with pytest.raises(WrongState, match="capacity"):
+        world.service.assign(handoff_id, manager, "sdr-jordan-reyes")
+    assert world.published() == ["handoff.queued"]
+    # When the manager gives it to Maya
+    outcome = world.service.assign(handoff_id, manager, "sdr-maya-chen")
+    # Then it is hers, stored and announced as an assignment by the manager, with its SLA timers and her load
+    stored = world.repository.handoff(handoff_id)
+    assert stored is not None
+    assert (stored.status, stored.rep_id, stored.team, stored.queue) == (
+        HandoffStatus.ASSIGNED,
+        "sdr-maya-chen",
+        "sdr-amer",
+        None,
+    )
+    assert stored.history[-1].actor == "priya"
+    assert [e.event_type.value for e in outcome.events] == ["handoff.assigned", "lead.nurture_paused"]
+    assert world.repository.rep_loads()["sdr-maya-chen"].open_handoffs == 1
+    assert len(world.timers_of(handoff_id, TimerKind.SLA_ACCEPT)) == 1
+    # And the same assignment again changes nothing; she can accept it
+    assert world.service.assign(handoff_id, manager, "sdr-maya-chen").note == "already assigned"
+    assert world.service.accept(handoff_id, as_rep("sdr-maya-chen")).handoff.status is HandoffStatus.ACCEPTED  # type: ignore[union-attr]
+
+
+def test_a_rep_takes_a_queued_handoff_themselves(world: World) -> None:
+    handoff_id = _qualifying(world, "lead-q4")
+    taken = world.service.assign(handoff_id, as_rep("sdr-sam-okafor"), "sdr-sam-okafor").handoff
+    assert taken is not None
+    assert (taken.status, taken.rep_id) == (HandoffStatus.ASSIGNED, "sdr-sam-okafor")
+    assert world.published(HandoffEventType.ASSIGNED) == ["handoff.assigned"]
+
+
+def test_a_queued_handoff_is_recycled_to_nurture_by_a_manager(world: World) -> None:
+    # Given a handoff waiting in the qualification queue
+    handoff_id = _qualifying(world, "lead-q5")
+    # When its assignee-less queue is judged by a rep, they may not; a manager recycles it
+    with pytest.raises(NotAllowed):
+        world.service.reject(handoff_id, as_rep("sdr-maya-chen"), "student", recycle=True)
+    manager = Actor(name="priya", rep_id="mgr-priya-nair", is_manager=True)
+    outcome = world.service.reject(handoff_id, manager, "student", recycle=True)
+    # Then it is recycled, published, and the lead is free for a later handoff
+    stored = world.repository.handoff(handoff_id)
+    assert stored is not None
+    assert stored.status is HandoffStatus.RECYCLED
+    assert [e.event_type.value for e in outcome.events] == ["handoff.recycled"]
+    assert world.repository.open_handoff_of("lead-q5") is None
+
+
+def test_a_csm_completes_an_accepted_customer_handoff_and_the_api_may_hand_the_customer_off_again(
+    world: World,
+) -> None:
+    from shared.handoffs.customer_handoffs import ConflictingHandoff, CustomerHandoffRequest
+
+    # Given a customer handoff a CSM accepted
+    first = world.service.customer_handoff(CustomerHandoffRequest(customer_id="acct-c", deal_id="deal-1"), "sales")
+    assert first.handoff is not None
+    csm = first.handoff.rep_id or ""
+    handoff_id = first.handoff.handoff_id
+    with pytest.raises(WrongState, match="not accepted"):
+        world.service.complete(handoff_id, as_rep(csm))
+    world.service.accept(handoff_id, as_rep(csm))
+    with pytest.raises(ConflictingHandoff, match="open handoff"):
+        world.service.customer_handoff(CustomerHandoffRequest(customer_id="acct-c", deal_id="deal-2"), "sales")
+    # When another rep tries to complete it, they may not; the CSM completes it
+    with pytest.raises(NotAllowed):
+        world.service.complete(handoff_id, as_rep("sdr-maya-chen"))
+    done = world.service.complete(handoff_id, as_rep(csm))
+    # Then it is completed and published, the customer freed and the CSM's load lightened
+    stored = world.repository.handoff(handoff_id)
+    assert stored is not None
+    assert stored.status is HandoffStatus.COMPLETED
+    assert stored.history[-1].actor == csm
+    assert [e.event_type.value for e in done.events] == ["handoff.completed"]
+    assert world.repository.open_handoff_of("customer:acct-c") is None
+    assert world.repository.rep_loads()[csm].open_handoffs == 0
+    assert world.service.complete(handoff_id, as_rep(csm)).note == "already completed"
+    # And a request through the API hands the customer off again, while a CRM's won deal still opens none
+    crm = world.service.customer_handoff(
+        CustomerHandoffRequest(customer_id="acct-c", deal_id="deal-3", source="hubspot"), "hubspot deal.won"
+    )
+    assert crm.handoff is None
+    again = world.service.customer_handoff(CustomerHandoffRequest(customer_id="acct-c", deal_id="deal-2"), "sales")
+    assert again.handoff is not None
+    assert again.handoff.handoff_id != handoff_id
+    assert again.handoff.status is HandoffStatus.ASSIGNED
+
+
+def test_a_rejection_with_nobody_else_eligible_escalates_to_the_manager(world: World) -> None:
+    # Given a partner referral, which the `direct` rule gives to the partnerships AE alone
+    lead = world.lead("lead-partner-r", source="partner_referral")
+    handoff = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-partner-r").handoff
+    assert handoff is not None
+    assert handoff.rep_id == "ae-nina-patel"
+    # When she rejects it
+    outcome = world.service.reject(handoff.handoff_id, as_rep("ae-nina-patel"), "conflict of interest")
+    # Then, as no other rep may take it, the AE team's manager has it, with the load and a deadline moved
+    stored = world.repository.handoff(handoff.handoff_id)
+    assert stored is not None
+    assert (stored.status, stored.rep_id, stored.queue) == (HandoffStatus.ASSIGNED, "mgr-david-cohen", None)
+    assert [e.event_type.value for e in outcome.events] == ["handoff.rejected", "handoff.escalated"]
+    loads = world.repository.rep_loads()
+    assert (loads["ae-nina-patel"].open_handoffs, loads["mgr-david-cohen"].open_handoffs) == (0, 1)
+    assert len(world.timers_of(handoff.handoff_id, TimerKind.SLA_ACCEPT)) == 1
