@@ -265,7 +265,7 @@ def _record_item(record: SyncedRecord) -> dict[str, Any]:
         },
         "conflicts": dict(record.open_conflicts),
         "merged_into": record.merged_into,
-        "told": {name: iso(at) for name, at in record.hub_told.items()},
+        "told": dict(record.hub_told),
     }
     return {"pk": f"RECORD#{record.key}", "sk": RECORD, "version": record.version, "body": _json(body)}
 
@@ -290,7 +290,7 @@ def _record(item: dict[str, Any]) -> SyncedRecord:
         for crm, c in body.get("crms", {}).items()
     }
     conflicts = dict(body.get("conflicts", {}))
-    told = {name: when(at) for name, at in body.get("told", {}).items()}  # absent on records stored before it
+    told = dict(body.get("told", {}))  # absent on records stored before it
     return SyncedRecord(kind, hub_id, fields, crms, conflicts, int(item["version"]), body.get("merged_into"), told)
 
 

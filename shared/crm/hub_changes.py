@@ -58,11 +58,9 @@ def _lead(event: LeadEvent, directory: HubDirectory) -> HubUpdate | None:
         values.update(profile.values)
     if event.email and "email" not in values:
         values["email"] = (event.email.lower(), event.occurred_at)
-    # The stage as of when the lead entered it (the directory's, from the lead store), not as of this event:
-    # every lead event restates the stage, and a restatement timed now would win over a CRM user's later change
-    # of it (last modified wins) and write the old stage back to both CRMs
-    if "lifecycle_stage" not in values:
-        values["lifecycle_stage"] = (event.stage, event.occurred_at)
+    # every lead event restates the stage (and the profile): a restatement of what the hub told the record last is
+    # no change (`resolution.hub_change`), whatever its time
+    values["lifecycle_stage"] = (event.stage, event.occurred_at)
     values["score"] = (_decimal(event.score), event.occurred_at)
     if event.event_type is LeadEventType.SCORE_CHANGED:
         values["score_factors"] = (directory.score_factors(event.lead_id), event.occurred_at)

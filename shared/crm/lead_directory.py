@@ -1,7 +1,6 @@
 """The hub's directory for CRM sync, read from the lead store: which lead or account a CRM record is (the
 identities the lead domain linked, or the email), and what the hub knows of a lead (its profile fields, each
-with its own time, and its stage, timed when it was entered; its score's top factors) or of an account (its
-name and domain)."""
+with its own time; its score's top factors) or of an account (its name and domain)."""
 
 from __future__ import annotations
 
@@ -52,8 +51,6 @@ class LeadStoreDirectory:
             if value not in (None, "") and name in profile.updated_at:
                 text = str(value).strip()
                 values[name] = (text.lower() if name == "email" else text, profile.updated_at[name])
-        if contact.stage_entered_at is not None:  # the stage, timed when the lead entered it
-            values["lifecycle_stage"] = (contact.stage.value, contact.stage_entered_at)
         return HubProfile(values)
 
     def score_factors(self, lead_id: str) -> str | None:

@@ -112,9 +112,9 @@ class SyncedRecord:
     # the record this one was merged into (two leads found to be one person): it writes nothing any more, and what
     # the CRMs report of its records goes to the survivor
     merged_into: str | None = None
-    # per field, the time of the latest change of the hub's decided on it: the hub's events restate what it knows
-    # (every lead event its stage), and a restatement no later than this says nothing new (`hub_change`)
-    hub_told: Mapping[str, datetime] = field(default_factory=dict)
+    # per field, the value the hub told last: the hub's events restate what it knows (every lead event the lead's
+    # stage and profile), and a restatement of it says nothing new (`hub_change`)
+    hub_told: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -139,12 +139,11 @@ class SyncedRecord:
             conflicts[hub_field] = conflict_id
         return replace(self, open_conflicts=conflicts)
 
-    def told_by_hub(self, hub_field: str, at: datetime) -> SyncedRecord:
-        """The record knowing the hub told it a change of `hub_field` made at `at`."""
-        told = self.hub_told.get(hub_field)
-        if told is not None and told >= at:
+    def told_by_hub(self, hub_field: str, value: str | None) -> SyncedRecord:
+        """The record knowing `value` is what the hub told it last of `hub_field`."""
+        if hub_field in self.hub_told and self.hub_told[hub_field] == value:
             return self
-        return replace(self, hub_told={**self.hub_told, hub_field: at})
+        return replace(self, hub_told={**self.hub_told, hub_field: value})
 
 
 def record_key(kind: ObjectKind, hub_id: str) -> str:

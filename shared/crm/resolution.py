@@ -114,18 +114,18 @@ def hub_change(
     """How a change the hub made (a lead's score, a handoff's owner, an account's health) settles against the
     record: applied unless the record holds a later value (a CRM's change made after it, audited as kept); a
     value the hub itself changed later already supersedes it (a redelivered, replayed or late event of the
-    hub's: nothing lost, nothing to audit), and so does a restatement no later than a change of the hub's it was
-    told (`SyncedRecord.hub_told`): a CRM user's change made since stands, and is not taken for a conflict."""
+    hub's: nothing lost, nothing to audit), and a restatement of the value the hub told last
+    (`SyncedRecord.hub_told`) is nothing new: a CRM user's change made since stands, and is not taken for a
+    conflict."""
     state = record.fields.get(hub_field)
     held = state.value if state else None
     if state is not None and value == held:
         return Decision(hub_field, Outcome.UNCHANGED, "same_value", HUB, at, held, value, actor)
     if state is not None and state.source == HUB and at < state.modified_at:
         return Decision(hub_field, Outcome.UNCHANGED, "superseded", HUB, at, held, value, actor)
-    told = record.hub_told.get(hub_field)
-    if told is not None and at <= told:
-        # a restatement of what the hub told already (a lead event restates the stage as of when it was entered),
-        # or a change of the hub's older than one it told since: nothing new, whatever a CRM changed meanwhile
+    if hub_field in record.hub_told and record.hub_told[hub_field] == value:
+        # what the hub told last, said again (every lead event restates the lead's stage and profile): nothing
+        # new, whatever a CRM changed since; timed now, it would undo a CRM user's later change of it
         return Decision(hub_field, Outcome.UNCHANGED, "restated", HUB, at, held, value, actor)
     outcome = _later(state, HUB, at, mappings)
     tie = state is not None and state.modified_at == at and state.source != HUB

@@ -169,8 +169,8 @@ class SyncService:
                         conflicts.append(conflict)
                         decision = replace(decision, outcome=Outcome.CONFLICT, rule="critical_conflict")
                 record = applied(record, decision, None)
-                if decision.outcome is not Outcome.UNCHANGED:
-                    record = record.told_by_hub(hub_field, at)
+                if decision.outcome is not Outcome.UNCHANGED or decision.rule == "same_value":
+                    record = record.told_by_hub(hub_field, value)  # (not a late one the hub superseded itself)
                 decisions.append(decision)
             return record, decisions, conflicts
 

@@ -131,8 +131,10 @@ def test_health_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
     ]
     assert (red["score"], red["band"], red["caps"][0]["cap"]) == (35.0, "red", "detractor_with_failed_payment")
     assert "turned red" in red["risks"]
-    mean = sum(line["contribution"] for line in red["breakdown"])
+    mean = sum(line["contribution"] for line in red["breakdown"] if line["group"] != "cap")
     assert round(mean, 2) == 70.83
+    assert red["breakdown"][-1]["group"] == "cap"
+    assert round(sum(line["contribution"] for line in red["breakdown"]), 2) == 35.0
 
 
 def test_crm_sync_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:

@@ -45,7 +45,7 @@ def a_record(**fields: str | None) -> SyncedRecord:
         {name: FieldState(value, T0, "hub", "revops.leads") for name, value in fields.items()},
         {"hubspot": CrmCopy("501", {"email": "ana@example.com"}, {"score": (("10", T0), (None, T0))}, 3)},
         {"owner": "c-1"},
-        hub_told=dict.fromkeys(fields, T0),
+        hub_told=dict(fields),
     )
 
 

@@ -1,7 +1,8 @@
 """What the hub's events restate does not undo a CRM user's later change: every lead event carries the lead's
 stage and every handoff event its rep, and a restatement timed at the event would win over a change a CRM
-user made since (last modified wins) and write the old value back to both CRMs. The stage is timed when the
-lead entered it; the owner changes only with an assignment."""
+user made since (last modified wins) and write the old value back to both CRMs. A restatement of the value the
+hub told last is nothing new; the owner changes only with an assignment; a real change of the hub's still
+goes out."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from shared.crm.hub_changes import hub_update
-from shared.crm.ports import HubProfile
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
 from shared.events.lead_events import LEAD_EVENT_SOURCE
 from tests.unit.test_crm_sync import DANIEL_SF, T0, Hub, captured
@@ -50,7 +50,6 @@ def test_a_lead_event_restating_the_stage_does_not_undo_a_crm_users_later_stage_
     # Given a lead synced as an MQL (entered at T0), and a Salesforce user who then made it an SQL
     hub = Hub()
     captured(hub)
-    hub.directory.profiles["lead-1"] = HubProfile({"lifecycle_stage": ("MQL", T0)})
     sf_id = hub.crm_id("salesforce", "lead-1")
     hub.crm_reports("salesforce", sf_id, T0 + timedelta(minutes=5), {"RevOps_Lifecycle_Stage__c": "SQL"})
     hub.drain()
@@ -95,3 +94,26 @@ def test_a_handoff_event_that_assigns_nobody_does_not_undo_a_crm_users_reassignm
     )
     assert assigned is not None
     assert assigned.values["owner"][0] == "sdr-maya-chen"
+
+
+def test_a_real_stage_change_of_the_hubs_after_the_users_still_goes_out() -> None:
+    # Given a lead synced as an MQL, made an SQL by a Salesforce user, then restated as an MQL by the hub
+    hub = Hub()
+    captured(hub)
+    sf_id = hub.crm_id("salesforce", "lead-1")
+    hub.crm_reports("salesforce", sf_id, T0 + timedelta(minutes=5), {"RevOps_Lifecycle_Stage__c": "SQL"})
+    restated = hub_update(LEAD_EVENT_SOURCE, lead_event(10, "MQL", "lead-ev-9"), hub.directory)
+    assert restated is not None
+    hub.service.hub_changed(restated)
+    hub.drain()
+    # When the lead really moves on in the hub (an opportunity), later
+    moved = hub_update(LEAD_EVENT_SOURCE, lead_event(20, "Opportunity", "lead-ev-10"), hub.directory)
+    assert moved is not None
+    hub.service.hub_changed(moved)
+    hub.drain()
+    # Then that change wins and reaches both CRMs
+    record = hub.store.record("contact:lead-1")
+    assert record is not None
+    assert (record.value("lifecycle_stage"), record.fields["lifecycle_stage"].source) == ("Opportunity", "hub")
+    assert hub.in_crm("salesforce", "lead-1")["RevOps_Lifecycle_Stage__c"] == "Opportunity"
+    assert hub.in_crm("hubspot", "lead-1")["lifecyclestage"] == "opportunity"
