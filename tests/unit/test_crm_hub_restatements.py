@@ -46,18 +46,29 @@ def handoff_event(at_minutes: int, event_type: str, rep_id: str, event_id: str) 
     }
 
 
-def test_a_lead_event_restating_the_stage_does_not_undo_a_crm_users_later_stage_change() -> None:
-    # Given a lead synced as an MQL (entered at T0), and a Salesforce user who then made it an SQL
+def made_an_sql_in_salesforce() -> Hub:
+    """A lead synced as an MQL, then made an SQL by a Salesforce user."""
     hub = Hub()
     captured(hub)
     sf_id = hub.crm_id("salesforce", "lead-1")
     hub.crm_reports("salesforce", sf_id, T0 + timedelta(minutes=5), {"RevOps_Lifecycle_Stage__c": "SQL"})
     hub.drain()
-    # When the lead's next score change restates its stage (still MQL in the hub)
-    update = hub_update(LEAD_EVENT_SOURCE, lead_event(10, "MQL", "lead-ev-9"), hub.directory)
+    return hub
+
+
+def hub_changed(hub: Hub, detail: dict[str, Any]) -> None:
+    """A lead event of the hub's decided by the sync, and the writer drained."""
+    update = hub_update(LEAD_EVENT_SOURCE, detail, hub.directory)
     assert update is not None
     hub.service.hub_changed(update)
     hub.drain()
+
+
+def test_a_lead_event_restating_the_stage_does_not_undo_a_crm_users_later_stage_change() -> None:
+    # Given a lead synced as an MQL, and a Salesforce user who then made it an SQL
+    hub = made_an_sql_in_salesforce()
+    # When the lead's next score change restates its stage (still MQL in the hub)
+    hub_changed(hub, lead_event(10, "MQL", "lead-ev-9"))
     # Then the record keeps the user's SQL, HubSpot has it, Salesforce is not written back to; the score goes out
     record = hub.store.record("contact:lead-1")
     assert record is not None
@@ -98,19 +109,10 @@ def test_a_handoff_event_that_assigns_nobody_does_not_undo_a_crm_users_reassignm
 
 def test_a_real_stage_change_of_the_hubs_after_the_users_still_goes_out() -> None:
     # Given a lead synced as an MQL, made an SQL by a Salesforce user, then restated as an MQL by the hub
-    hub = Hub()
-    captured(hub)
-    sf_id = hub.crm_id("salesforce", "lead-1")
-    hub.crm_reports("salesforce", sf_id, T0 + timedelta(minutes=5), {"RevOps_Lifecycle_Stage__c": "SQL"})
-    restated = hub_update(LEAD_EVENT_SOURCE, lead_event(10, "MQL", "lead-ev-9"), hub.directory)
-    assert restated is not None
-    hub.service.hub_changed(restated)
-    hub.drain()
+    hub = made_an_sql_in_salesforce()
+    hub_changed(hub, lead_event(10, "MQL", "lead-ev-9"))
     # When the lead really moves on in the hub (an opportunity), later
-    moved = hub_update(LEAD_EVENT_SOURCE, lead_event(20, "Opportunity", "lead-ev-10"), hub.directory)
-    assert moved is not None
-    hub.service.hub_changed(moved)
-    hub.drain()
+    hub_changed(hub, lead_event(20, "Opportunity", "lead-ev-10"))
     # Then that change wins and reaches both CRMs
     record = hub.store.record("contact:lead-1")
     assert record is not None
