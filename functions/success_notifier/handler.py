@@ -30,6 +30,9 @@ model, accounts, csm_of, channels = success_alert_channels(environment)
 def handler(event: SuccessEvent, context: LambdaContext) -> dict[str, Any]:
     if event.tenant_id is None:
         return {"slack": [], "email": None, "note": "an intervention names its account"}
+    playbook = model.playbook(event.playbook) if event.playbook else None
+    if playbook is None or playbook.alert is None:  # nothing to send: no read of the account, its CSM or secrets
+        return {"slack": [], "email": None, "playbook": event.playbook, "note": "its playbook sends no alert"}
     sent = channels()
     csm = csm_of(event.tenant_id)
     alerts = intervention_alerts(event, model, accounts.name_of(event.tenant_id), sent.hub_url, csm)

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.crm.ports import HubDirectory, ObjectKind
 from shared.events.attribution_events import ATTRIBUTION_EVENT_SOURCE, AttributionEvent, AttributionEventType
-from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent, HandoffEventType
+from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
 from shared.events.success_events import SUCCESS_EVENT_SOURCE, SuccessEvent, SuccessEventType
 
@@ -69,16 +69,11 @@ def _lead(event: LeadEvent, directory: HubDirectory) -> HubUpdate | None:
     return HubUpdate("contact", event.lead_id, values, "revops.leads", event.event_id)
 
 
-OWNER_CHANGES = frozenset({HandoffEventType.ASSIGNED, HandoffEventType.ESCALATED})
-
-
 def _handoff(event: HandoffEvent) -> HubUpdate | None:
     if event.kind != "lead":
         return None  # a customer handoff's owner is the account's CSM, which no mapping carries yet
     values: dict[str, Timed] = {"handoff_status": (event.status, event.occurred_at)}
-    if event.rep_id and event.event_type in OWNER_CHANGES:
-        # only an assignment changes the owner: the other events name the rep they were about, and a
-        # restatement timed at them would undo a CRM user's reassignment made since (last modified wins)
+    if event.rep_id:  # every handoff event names its rep: a restatement of it is no change (`hub_change`)
         values["owner"] = (event.rep_id, event.occurred_at)
     actor = event.actor if event.actor != "hub" else "revops.handoffs"
     return HubUpdate("contact", event.lead_id, values, actor, event.event_id)

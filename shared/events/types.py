@@ -39,3 +39,19 @@ class EngagementKind(StrEnum):
     PRICING_PAGE_VISIT = "pricing_page_visit"
     TRIAL_SIGNUP = "trial_signup"
     TRACK = "track"
+
+
+# Segment's semantic event names (its B2B SaaS and e-commerce specs) that mean a scoring-relevant engagement.
+SEGMENT_TRACK_KINDS: dict[str, EngagementKind] = {
+    "demo requested": EngagementKind.DEMO_REQUEST,
+    "trial started": EngagementKind.TRIAL_SIGNUP,
+    "signed up": EngagementKind.TRIAL_SIGNUP,
+    "form submitted": EngagementKind.FORM_SUBMIT,
+    "email opened": EngagementKind.EMAIL_OPEN,
+    "email link clicked": EngagementKind.EMAIL_CLICK,
+    "webinar attended": EngagementKind.WEBINAR_ATTENDED,
+    "content downloaded": EngagementKind.CONTENT_DOWNLOAD,
+    "file downloaded": EngagementKind.CONTENT_DOWNLOAD,
+    "meeting booked": EngagementKind.MEETING_BOOKED,
+    "pricing page viewed": EngagementKind.PRICING_PAGE_VISIT,
+}

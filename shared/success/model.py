@@ -14,7 +14,7 @@
                  track of a signed-in user (a `userId`) of the account is a usage signal of one event of the
                  feature named as the event (it counts in `feature_adoption`, never in active users or seats);
                  `["*"]` takes every track the lead domain does not map to a marketing kind (`Email Opened`,
-                 `Form Submitted`, ...: `shared.webhooks.normalizers.segment.TRACK_KINDS`), which may not be
+                 `Form Submitted`, ...: `shared.events.types.SEGMENT_TRACK_KINDS`), which may not be
                  named; none (the default): no track is usage
     measures     each: `id`, `group` (product_usage, support, sentiment, financial, relationship, onboarding),
                  `weight` (an integer > 0), `value` (what is measured, below), `window_days` (how far back
@@ -86,7 +86,7 @@ from shared.config_files import (
     no_float,
     repeated_ids,
 )
-from shared.events.types import EngagementKind
+from shared.events.types import SEGMENT_TRACK_KINDS, EngagementKind
 
 DEFAULT_HEALTH_MODEL_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "health-model.json"
 
@@ -352,17 +352,15 @@ class HealthModel(_Strict):
 
 
 def _track_problems(model: HealthModel) -> list[str]:
-    from shared.webhooks.normalizers.segment import TRACK_KINDS  # the marketing tracks: only when validating
-
     names = model.product_track_events
     problems = [f'product_track_events: "{one}" is listed twice' for one in repeated_ids(names)]
     if ANY_TRACK in names and len(names) > 1:
         problems.append(f'product_track_events: "{ANY_TRACK}" takes every product track; name no other')
     problems += [
-        f'product_track_events: "{name}" is a marketing track ({TRACK_KINDS[name.strip().lower()].value}), not '
+        f'product_track_events: "{name}" is a marketing track ({SEGMENT_TRACK_KINDS[name.strip().lower()].value}), not '
         "product usage"
         for name in names
-        if name.strip().lower() in TRACK_KINDS
+        if name.strip().lower() in SEGMENT_TRACK_KINDS
     ]
     if names and EngagementKind.TRACK in model.touch_kinds:
         problems.append("touch_kinds: track cannot be a CSM touch while product_track_events makes tracks usage")

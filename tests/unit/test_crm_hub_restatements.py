@@ -1,8 +1,7 @@
 """What the hub's events restate does not undo a CRM user's later change: every lead event carries the lead's
 stage and every handoff event its rep, and a restatement timed at the event would win over a change a CRM
 user made since (last modified wins) and write the old value back to both CRMs. A restatement of the value the
-hub told last is nothing new; the owner changes only with an assignment; a real change of the hub's still
-goes out."""
+hub told last is nothing new; a real change of the hub's still goes out."""
 
 from __future__ import annotations
 

@@ -10,26 +10,14 @@ from urllib.parse import urlparse
 from pydantic import BeforeValidator, Field
 
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
+from shared.events.types import SEGMENT_TRACK_KINDS
 from shared.webhooks.model import VendorEvent
 from shared.webhooks.normalizers.base import Id, Obj, Payload, Str, Text, canonical, read
 from shared.webhooks.vendor import DeliveryContext, qualified
 from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi
 
 SEGMENT, SEGMENT_API = Segment.name, SegmentTrackingApi.name
-# Segment's semantic event names (its B2B SaaS and e-commerce specs) that mean a scoring-relevant engagement.
-TRACK_KINDS: dict[str, EngagementKind] = {
-    "demo requested": EngagementKind.DEMO_REQUEST,
-    "trial started": EngagementKind.TRIAL_SIGNUP,
-    "signed up": EngagementKind.TRIAL_SIGNUP,
-    "form submitted": EngagementKind.FORM_SUBMIT,
-    "email opened": EngagementKind.EMAIL_OPEN,
-    "email link clicked": EngagementKind.EMAIL_CLICK,
-    "webinar attended": EngagementKind.WEBINAR_ATTENDED,
-    "content downloaded": EngagementKind.CONTENT_DOWNLOAD,
-    "file downloaded": EngagementKind.CONTENT_DOWNLOAD,
-    "meeting booked": EngagementKind.MEETING_BOOKED,
-    "pricing page viewed": EngagementKind.PRICING_PAGE_VISIT,
-}
+TRACK_KINDS = SEGMENT_TRACK_KINDS  # `shared.events.types`: the health model reads it too, without this module
 
 
 _CONTENT_KINDS = (EngagementKind.CONTENT_DOWNLOAD, EngagementKind.WEBINAR_ATTENDED)
