@@ -32,9 +32,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
-from shared.adapters.dynamodb_privacy_items import exported, get_items, item_key, string_attribute
+from shared.adapters.dynamodb_privacy_items import exported, get_items, item_key, pages, string_attribute
 from shared.adapters.dynamodb_success_items import FEEDBACK
 from shared.privacy.model import Needles, Person
 from shared.privacy.redaction import ERASED_TEXT, redact
@@ -143,15 +144,10 @@ class FeedbackPrivacy:
             "ExpressionAttributeNames": {f"#{name}": name for name in _DECIDING},
             "ConsistentRead": True,
         }
-        items: list[dict[str, Any]] = []
-        while True:
-            answer = self._client.query(**request)
-            items.extend(answer.get("Items", []))
-            if len(items) > self._read_limit:
-                raise FeedbackBeyondReach(
-                    f"the feedback partition holds more than {self._read_limit} items, more than an erasure reads: "
-                    "find feedback by a subject index instead (see shared/adapters/dynamodb_privacy_feedback.py)"
-                )
-            if "LastEvaluatedKey" not in answer:
-                return items
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        items = list(islice(pages(self._client.query, request), self._read_limit + 1))
+        if len(items) > self._read_limit:
+            raise FeedbackBeyondReach(
+                f"the feedback partition holds more than {self._read_limit} items, more than an erasure reads: "
+                "find feedback by a subject index instead (see shared/adapters/dynamodb_privacy_feedback.py)"
+            )
+        return items

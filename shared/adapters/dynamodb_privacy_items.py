@@ -25,7 +25,7 @@ def query_partition(client: Any, table: str, pk: str, sk_prefix: str | None = No
         "ExpressionAttributeValues": {":pk": {"S": pk}} | ({":prefix": {"S": sk_prefix}} if sk_prefix else {}),
         "ConsistentRead": True,
     }
-    return list(_pages(client.query, request))
+    return list(pages(client.query, request))
 
 
 def scan_matching(
@@ -39,10 +39,11 @@ def scan_matching(
     }
     if names:
         request["ExpressionAttributeNames"] = dict(names)
-    return list(_pages(client.scan, request))
+    return list(pages(client.scan, request))
 
 
-def _pages(call: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def pages(call: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a query or scan `request` reads, page after page, as it reads them."""
     while True:
         answer = call(**request)
         yield from answer.get("Items", [])

@@ -19,6 +19,7 @@ created as a Lead). Each lead event is counted once (the store keeps its id).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from shared.attribution.config import AttributionConfig
@@ -27,7 +28,7 @@ from shared.attribution.journey_builder import LeadLog
 from shared.attribution.ports import NO_CAMPAIGN
 from shared.attribution.touchpoints import touches_from
 from shared.events.lead_events import LeadEvent, LeadEventType
-from shared.leads.model import Stage
+from shared.leads.model import Stage, Transition
 
 
 def stage_entry(event: LeadEvent, leads: LeadLog, config: AttributionConfig) -> StageEntry | None:
@@ -42,22 +43,27 @@ def stage_entry(event: LeadEvent, leads: LeadLog, config: AttributionConfig) -> 
         stage = event.stage
     else:
         return None
-    at = _entered_at(leads, event) if stage != VISITOR else event.occurred_at
+    if stage == VISITOR:
+        at, seconds_in = event.occurred_at, None
+    else:
+        transitions = leads.history(event.lead_id).transitions  # one read, for both
+        at = _entered_at(transitions, event)
+        seconds_in = _seconds_in(transitions, event.previous_stage, at)
     return StageEntry(
         event_id=event.event_id,
         lead_id=event.lead_id,
         stage=stage,
         at=at,
         campaign_id=_campaign_at(leads, config, event.lead_id, at),
-        seconds_in_previous=_seconds_in(leads, event.lead_id, event.previous_stage, at) if stage != VISITOR else None,
+        seconds_in_previous=seconds_in,
     )
 
 
-def _entered_at(leads: LeadLog, event: LeadEvent) -> datetime:
+def _entered_at(transitions: Sequence[Transition], event: LeadEvent) -> datetime:
     """When the stage change the event announces happened: its stored transition's time (see the docstring)."""
     announced = [
         t.at
-        for t in leads.history(event.lead_id).transitions
+        for t in transitions
         if t.to_stage.value == event.stage
         and t.from_stage.value == event.previous_stage
         and (event.reason is None or t.cause == event.reason)
@@ -74,12 +80,12 @@ def _campaign_at(leads: LeadLog, config: AttributionConfig, lead_id: str, at: da
     return (touches[-1].campaign_id or NO_CAMPAIGN) if touches else NO_CAMPAIGN
 
 
-def _seconds_in(leads: LeadLog, lead_id: str, previous: str | None, at: datetime) -> int | None:
+def _seconds_in(transitions: Sequence[Transition], previous: str | None, at: datetime) -> int | None:
     if previous is None:
         return None
     try:
         left = Stage(previous)
     except ValueError:
         return None
-    entered = [t.at for t in leads.history(lead_id).transitions if t.to_stage is left and t.at <= at]
+    entered = [t.at for t in transitions if t.to_stage is left and t.at <= at]
     return int((at - max(entered)).total_seconds()) if entered else None
