@@ -17,7 +17,7 @@ from shared.leads.capture import LeadCapture
 from shared.leads.crm_changes import synced_profile_fields
 from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
-from shared.scoring.model import load_model
+from shared.scoring.model import ScoringModel, load_model
 from shared.webhooks.model import InboundWebhook
 from shared.webhooks.normalizers import normalize
 from shared.webhooks.registry import TRACKING_API, VENDORS
@@ -64,7 +64,7 @@ def hubspot_change(
 class Hub:
     """The lead service fed with canonical events made by the vendors' own adapters."""
 
-    def __init__(self, store: InMemoryScoringModelStore | None = None) -> None:
+    def __init__(self, store: InMemoryScoringModelStore | None = None, model: ScoringModel = MODEL) -> None:
         self.clock = FixedClock()
         self.repo = InMemoryLeadRepository()
         self.bus = RecordingPublisher()
@@ -73,7 +73,7 @@ class Hub:
         self.service = LeadService(
             self.repo,
             self.bus,
-            ScoringModels(MODEL, store),
+            ScoringModels(model, store),
             self.clock,
             lambda: f"id-{next(counter):04d}",
             crm_synced_fields=SHIPPED_SYNCED_FIELDS,

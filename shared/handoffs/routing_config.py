@@ -365,10 +365,29 @@ class Sla(_Strict):
 
 
 class Gates(_Strict):
-    require_email: StrictBool = Field(default=True, description="A lead without an email waits to be identified.")
-    min_fit_score_for_behaviour_trigger: ExactDecimal = Field(
-        default=Decimal(10), description="A `priority` (behaviour) trigger below this fit score goes to qualify."
+    require_email: StrictBool = Field(
+        default=True,
+        description="A lead without an email waits to be identified. Only `true`: the lead engine requests a "
+        "handoff for a person with an email and no one else (shared/leads/progression.py), so `false` could "
+        "change nothing and is refused rather than ignored.",
     )
+    min_fit_score_for_behaviour_trigger: ExactDecimal = Field(
+        default=Decimal(40),
+        description="A `priority` (behaviour) trigger below this fit score goes to qualify. The shipped value is "
+        "the scoring model's ICP line (`fit.icp_min`), which hands below-ICP buying signals to routing "
+        "(`handoff.priority_below_icp_fit`).",
+    )
+
+    @field_validator("require_email")
+    @classmethod
+    def _email_required(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "false is not supported: the lead engine hands over only leads with an email, "
+                "so no handoff of a lead without one ever reaches routing"
+            )
+        return value
+
     qualification_queue: Annotated[str, Field(min_length=1, max_length=80)] = "sdr-qualification"
 
 

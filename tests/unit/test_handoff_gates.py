@@ -14,7 +14,8 @@ from shared.handoffs.model import HandoffKind, LeadFacts, Priority
 from shared.handoffs.routing_config import RoutingConfig, parse_routing
 from tests.unit.test_routing_config import routing_dict
 
-CONFIG = parse_routing(routing_dict())  # require_email, min fit "10" for behaviour triggers, "sdr-qualification"
+# require_email, a fit line of 10 for behaviour triggers (the default is the shipped ICP line, 40), "sdr-qualification"
+CONFIG = parse_routing(routing_dict(gates={"min_fit_score_for_behaviour_trigger": "10"}))
 
 
 def lead(**facts: Any) -> LeadFacts:
@@ -43,10 +44,6 @@ def test_a_blank_or_malformed_email_is_no_email() -> None:
     for email in ("", "   ", "ada", "@acme.example", "ada@"):
         assert gate(CONFIG, lead(email=email)).outcome is GateDecision.AWAIT_IDENTIFICATION, email
     assert has_email(lead(email=" ada@acme.example "))
-
-
-def test_without_require_email_an_anonymous_lead_routes() -> None:
-    assert gate(config_with(require_email=False), lead(email=None)).outcome is GateDecision.ROUTE
 
 
 def test_a_buying_signal_below_the_fit_line_goes_to_qualification() -> None:
@@ -91,15 +88,11 @@ def test_customer_handoffs_always_go_to_a_person() -> None:
     st.none() | st.sampled_from(["", "x@y.example", "nobody"]),
     st.sampled_from(Priority),
     st.decimals(-50, 50, places=2),
-    st.booleans(),
 )
-def test_the_gate_is_exactly_the_policy(
-    kind: HandoffKind, email: str | None, priority: Priority, fit: Decimal, require_email: bool
-) -> None:
-    config = CONFIG if require_email else config_with(require_email=False)
-    outcome = gate(config, LeadFacts("l", email=email, kind=kind, priority=priority, fit_score=fit))
+def test_the_gate_is_exactly_the_policy(kind: HandoffKind, email: str | None, priority: Priority, fit: Decimal) -> None:
+    outcome = gate(CONFIG, LeadFacts("l", email=email, kind=kind, priority=priority, fit_score=fit))
     is_lead = kind is HandoffKind.LEAD
-    waits = is_lead and require_email and email != "x@y.example"
+    waits = is_lead and email != "x@y.example"
     qualifies = is_lead and not waits and priority is Priority.PRIORITY and fit < Decimal(10)
     expected = GateDecision.AWAIT_IDENTIFICATION if waits else GateDecision.QUALIFY if qualifies else GateDecision.ROUTE
     assert outcome.outcome is expected

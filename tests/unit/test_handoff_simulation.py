@@ -47,20 +47,22 @@ def test_gated_leads_are_reported_as_the_real_path_treats_them_and_take_no_load(
     low_fit = outcomes["low-fit"]
     assert low_fit.gate is GateDecision.QUALIFY
     assert (low_fit.decision.rep_id, low_fit.decision.queue) == (None, "sdr-qualification")
-    assert "below 10" in low_fit.decision.explanation
+    assert "below 40" in low_fit.decision.explanation
     # And neither is routable to a rep; nothing changed from the current file (the same one)
     assert result.unroutable == ["anonymous", "low-fit"]
     assert result.changed_from_current == 0
 
 
 def test_the_candidate_files_gates_decide_and_a_change_of_gates_counts_as_a_change() -> None:
-    # Given a candidate that no longer requires an email
+    # Given a candidate that lowers the fit line for buying signals from the ICP line (40) to 10
     config = load_routing()
-    gates = config.gates.model_copy(update={"require_email": False})
+    gates = config.gates.model_copy(update={"min_fit_score_for_behaviour_trigger": Decimal(10)})
     candidate = compile_routing(config.model_copy(update={"gates": gates}))
-    # When an anonymous lead is simulated
-    result = simulate_routing(candidate, ROUTER, [lead("anonymous", email=None)], {}, T0)
-    # Then the candidate hands it to an SDR, which the current file would not
+    # When a pricing visit of a lead of fit 25 is simulated
+    result = simulate_routing(
+        candidate, ROUTER, [lead("mid-fit", fit_score=Decimal(25), priority=Priority.PRIORITY)], {}, T0
+    )
+    # Then the candidate hands it to an SDR, which the current file would not (it goes to qualification there)
     [simulated] = result.decisions
     assert simulated.gate is GateDecision.ROUTE
     assert simulated.decision.rep_id in AMER_SDRS

@@ -211,10 +211,23 @@ def test_a_demo_request_by_an_anonymous_user_id_hands_off_no_one_until_they_iden
     assert (handoff.email, handoff.priority) == ("sam@acme.io", "priority")
 
 
-def test_a_lead_far_below_the_icp_line_gets_no_priority_handoff_for_a_pricing_page(hub: Hub) -> None:
-    hub.capture("kim@tiny.io", job_title="Intern", company="Tiny", employee_count=3)
-    hub.segment("page", userId="u-kim", properties={"path": "/pricing"}, context={"traits": {"email": "kim@tiny.io"}})
-    assert hub.handoffs() == []
+def test_a_buying_signal_far_below_the_icp_line_is_handed_to_routing_only_when_the_model_says_so() -> None:
+    # Given the shipped model, which hands below-ICP buying signals to routing (its fit gate sends them to the
+    # qualification queue, never to an AE: tests/unit/test_handoff_gates.py), and the same model with that off
+    off = parse_model(
+        {
+            **MODEL.model_dump(mode="json"),
+            "handoff": {**MODEL.handoff.model_dump(mode="json"), "priority_below_icp_fit": False},
+        }
+    )
+    for model, expected in ((MODEL, ["priority"]), (off, [])):
+        hub = Hub(model=model)
+        # When an intern at a company of three visits the pricing page
+        hub.capture("kim@tiny.io", job_title="Intern", company="Tiny", employee_count=3)
+        context = {"traits": {"email": "kim@tiny.io"}}
+        hub.segment("page", userId="u-kim", properties={"path": "/pricing"}, context=context)
+        # Then a priority handoff is requested only when the model says so
+        assert [handoff.priority for handoff in hub.handoffs()] == expected, model.handoff.priority_below_icp_fit
 
 
 # 8. -------------------------------------------------------------------------------------------------- B2C leads

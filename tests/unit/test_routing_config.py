@@ -24,6 +24,7 @@ from shared.handoffs.routing_config import (
     load_routing,
     parse_routing,
 )
+from shared.scoring.model import load_model
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 
@@ -369,8 +370,26 @@ def test_sla_and_gates_default_to_the_documented_policy() -> None:
     assert config.sla.standard.business_hours
     assert config.sla.escalate_after_reassignments == 2
     assert config.gates.require_email
-    assert config.gates.min_fit_score_for_behaviour_trigger == Decimal(10)
+    assert config.gates.min_fit_score_for_behaviour_trigger == Decimal(40)
     assert config.gates.qualification_queue == "sdr-qualification"
+
+
+def test_a_file_that_would_route_leads_without_an_email_is_refused_saying_why() -> None:
+    # Given a routing file turning the email gate off, When it is loaded
+    problem = refused(routing_dict(gates={"require_email": False}))
+    # Then it is refused, not ignored: the lead engine never requests a handoff for a lead without an email
+    assert (
+        "gates: require_email: false is not supported: the lead engine hands over only leads with an email" in problem
+    )
+
+
+def test_the_shipped_fit_gate_is_the_scoring_models_icp_line() -> None:
+    # Given the shipped scoring model and routing file
+    model, routing = load_model(), load_routing()
+    # Then a buying signal below the ICP line reaches routing (the model hands it over) and routing sends it to
+    # the qualification queue at exactly that line: an AE never gets one, an SDR qualifies it
+    assert model.handoff.priority_below_icp_fit
+    assert routing.gates.min_fit_score_for_behaviour_trigger == model.fit.icp_min
 
 
 def test_codes_are_normalized_and_validated() -> None:
