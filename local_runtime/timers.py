@@ -90,6 +90,8 @@ class LocalTimers:
             pages = self._scheduler.get_paginator("list_schedules").paginate(GroupName=group)
             for summary in (s for page in pages for s in page["Schedules"]):
                 schedule = self._schedule(group, summary)
+                if schedule is None:  # deleted since it was listed: it will not fire
+                    continue
                 listed.add((group, summary["Name"]))
                 match = _AT.match(schedule["ScheduleExpression"])
                 if match is None:
@@ -101,11 +103,15 @@ class LocalTimers:
             del self._read[gone]
         return sorted(timers, key=lambda timer: timer.due_at)
 
-    def _schedule(self, group: str, summary: dict[str, Any]) -> dict[str, Any]:
+    def _schedule(self, group: str, summary: dict[str, Any]) -> dict[str, Any] | None:
+        """The listed schedule as set; None when a function deleted it since the listing."""
         key, modified = (group, summary["Name"]), summary.get("LastModificationDate")
         known = self._read.get(key)
         if known is None or known[0] != modified or modified is None:
-            known = (modified, self._scheduler.get_schedule(Name=summary["Name"], GroupName=group))
+            try:
+                known = (modified, self._scheduler.get_schedule(Name=summary["Name"], GroupName=group))
+            except self._scheduler.exceptions.ResourceNotFoundException:
+                return None
             self._read[key] = known
         return known[1]
 
@@ -118,7 +124,12 @@ class LocalTimers:
         for timer in self.pending():
             if timer.due_at > self.now():
                 break
-            self._scheduler.delete_schedule(Name=timer.name, GroupName=timer.group)
+            try:
+                self._scheduler.delete_schedule(Name=timer.name, GroupName=timer.group)
+            except self._scheduler.exceptions.ResourceNotFoundException:
+                # an earlier timer's function deleted it (a breach cancels the handoff's later timers, due in the
+                # same move of the clock): a deleted schedule never fires in AWS either
+                continue
             self._deliver(timer.function, timer.payload)
             fired.append(timer.view())
         return fired

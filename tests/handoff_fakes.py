@@ -66,6 +66,7 @@ class InMemoryHandoffRepository:
         if len(set(rep_ids)) != len(rep_ids):
             raise ValueError("a change holds at most one delta per rep")
         _aware(handoff.requested_at, handoff.assigned_at, handoff.accepted_at, handoff.sla_due_at)
+        _aware(handoff.first_touch_due_at, handoff.first_touch.at if handoff.first_touch else None)
         _aware(*(entry.at for entry in handoff.history))
         kept = _in_utc(replace(copy.deepcopy(handoff), details=_as_stored(handoff.details, "details")))
         with self._lock:
@@ -188,12 +189,15 @@ def _in_utc(handoff: Handoff) -> Handoff:
     def utc(moment: datetime | None) -> datetime | None:
         return None if moment is None else moment.astimezone(UTC)
 
+    touch = handoff.first_touch
     return replace(
         handoff,
         requested_at=handoff.requested_at.astimezone(UTC),
         assigned_at=utc(handoff.assigned_at),
         accepted_at=utc(handoff.accepted_at),
         sla_due_at=utc(handoff.sla_due_at),
+        first_touch_due_at=utc(handoff.first_touch_due_at),
+        first_touch=None if touch is None else replace(touch, at=touch.at.astimezone(UTC)),
         history=tuple(replace(entry, at=entry.at.astimezone(UTC)) for entry in handoff.history),
     )
 

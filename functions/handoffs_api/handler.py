@@ -1,5 +1,5 @@
-"""The handoff and routing API: handoffs (list, read, accept, reject, assign from a queue, complete, metrics) and
-reps and simulation."""
+"""The handoff and routing API: handoffs (list, read, accept, reject, assign from a queue, record the lead's first
+touch, complete, metrics) and reps and simulation."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -26,6 +26,7 @@ from shared.handoffs.api_models import (
     RepView,
     RoutingSimulationReport,
     RoutingSimulationRequest,
+    TouchRequest,
 )
 from shared.handoffs.api_views import (
     actor_of,
@@ -41,7 +42,7 @@ from shared.handoffs.customer_handoffs import ConflictingHandoff
 from shared.handoffs.model import HandoffStatus, Priority
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import parse_routing
-from shared.handoffs.service import HandoffNotFound, NotAllowed, UnknownRep, WrongState
+from shared.handoffs.service import HandoffNotFound, ImpossibleTouch, NotAllowed, UnknownRep, WrongState
 from shared.handoffs.simulation import simulate_routing as run_simulation
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound, json_response
@@ -117,6 +118,13 @@ def complete_handoff(handoff_id: HandoffId) -> HandoffView:
     return handoff_view(outcome.handoff, leads)
 
 
+def touch_handoff(handoff_id: HandoffId, request: Annotated[TouchRequest, Body()]) -> HandoffView:
+    touched_at = _aware(request.touched_at) if request.touched_at else None
+    outcome = _acting(lambda actor: service.touch(handoff_id, actor, request.channel, touched_at, request.note))
+    assert outcome.handoff is not None
+    return handoff_view(outcome.handoff, leads)
+
+
 def hand_customer_to_success(customer_id: CustomerId, body: Annotated[CustomerHandoffBody, Body()]) -> Response[Any]:
     actor = actor_of(app.current_event.request_context.authorizer.claims or {}, service.router)
     try:
@@ -170,6 +178,8 @@ def _acting(act: Any) -> Any:
         raise NotFound(str(exc)) from None
     except UnknownRep as exc:
         raise BadRequest(str(exc.args[0])) from None
+    except ImpossibleTouch as exc:
+        raise BadRequest(str(exc)) from None
     except NotAllowed as exc:
         raise Forbidden(str(exc)) from None
     except WrongState as exc:

@@ -36,6 +36,7 @@ from boto3.dynamodb.types import DYNAMODB_CONTEXT
 from shared.adapters.dynamodb_items import MAX_ITEM_BYTES, iso, iso_or_none, item_size, when, when_or_none
 from shared.errors import InvalidInput, TooLarge
 from shared.handoffs.model import (
+    FirstTouch,
     Handoff,
     HandoffKind,
     HandoffStatus,
@@ -44,6 +45,8 @@ from shared.handoffs.model import (
     RepLoad,
     Skip,
     SkipReason,
+    SlaKind,
+    TouchChannel,
 )
 
 STATE, OPEN_HANDOFF, ONBOARDED, REPS = "STATE", "OPEN_HANDOFF", "ONBOARDED", "REPS"
@@ -105,6 +108,8 @@ def handoff_item(handoff: Handoff) -> dict[str, Any]:
         "assigned_at": iso_or_none(handoff.assigned_at),
         "accepted_at": iso_or_none(handoff.accepted_at),
         "sla_due_at": iso_or_none(handoff.sla_due_at),
+        "first_touch_due_at": iso_or_none(handoff.first_touch_due_at),
+        "first_touch": _first_touch_map(handoff.first_touch) if handoff.first_touch else None,
         "reassignments": int(handoff.reassignments),
         "excluded_reps": list(handoff.excluded_reps),
         "skips": [{"rep_id": skip.rep_id, "reason": SkipReason(skip.reason).value} for skip in handoff.skips],
@@ -139,6 +144,8 @@ def handoff_from(item: Mapping[str, Any]) -> Handoff:
         assigned_at=when_or_none(item.get("assigned_at")),
         accepted_at=when_or_none(item.get("accepted_at")),
         sla_due_at=when_or_none(item.get("sla_due_at")),
+        first_touch_due_at=when_or_none(item.get("first_touch_due_at")),
+        first_touch=_first_touch(item["first_touch"]) if item.get("first_touch") else None,
         reassignments=int(item.get("reassignments", 0)),
         excluded_reps=tuple(item.get("excluded_reps", ())),
         skips=tuple(Skip(skip["rep_id"], SkipReason(skip["reason"])) for skip in item.get("skips", ())),
@@ -160,6 +167,7 @@ def _history_map(entry: HistoryEntry) -> dict[str, Any]:
         "rep_id": entry.rep_id,
         "event": entry.event,
         "previous_rep_id": entry.previous_rep_id,
+        "sla": SlaKind(entry.sla).value if entry.sla else None,
     }
     return {name: value for name, value in mapped.items() if value is not None}
 
@@ -173,6 +181,28 @@ def _history_entry(mapped: Mapping[str, Any]) -> HistoryEntry:
         rep_id=mapped.get("rep_id"),
         event=mapped.get("event"),
         previous_rep_id=mapped.get("previous_rep_id"),
+        sla=SlaKind(mapped["sla"]) if mapped.get("sla") else None,
+    )
+
+
+def _first_touch_map(touch: FirstTouch) -> dict[str, Any]:
+    mapped = {
+        "at": iso(touch.at),
+        "channel": TouchChannel(touch.channel).value,
+        "actor": touch.actor,
+        "rep_id": touch.rep_id,
+        "note": touch.note,
+    }
+    return {name: value for name, value in mapped.items() if value is not None}
+
+
+def _first_touch(mapped: Mapping[str, Any]) -> FirstTouch:
+    return FirstTouch(
+        at=when(mapped["at"]),
+        channel=TouchChannel(mapped["channel"]),
+        actor=mapped["actor"],
+        rep_id=mapped.get("rep_id"),
+        note=mapped.get("note"),
     )
 
 

@@ -120,7 +120,7 @@ HANDOFFS_DOMAIN = Domain(
         Function(
             name="handoff_timers",
             description="SLA deadlines and reminders of handoffs, invoked by their one-time schedules: breach, "
-            "reassign, escalate, remind",
+            "reassign, escalate, remind; a lead not touched in time: breach, tell the manager",
             memory_mb=1024,
             timeout_seconds=30,
             schedules=(
@@ -162,7 +162,8 @@ HANDOFFS_DOMAIN = Domain(
         ),
         Function(
             name="handoffs_api",
-            description="Handoffs (list, read, accept, reject, assign, complete, metrics) and routing (reps, simulate)",
+            description="Handoffs (list, read, accept, reject, assign, touch, complete, metrics) and routing (reps, "
+            "simulate)",
             memory_mb=1024,
             timeout_seconds=29,
             routes=(
@@ -217,6 +218,21 @@ HANDOFFS_DOMAIN = Domain(
                     description="200 with the handoff assigned (handoff.assigned; the same assignment again answers "
                     "it unchanged); 400 for a rep the routing file lacks; 403 for a rep naming another rep; 409 "
                     "when the handoff is not queued or the rep may not take it now (why is said).",
+                    domain=ThrottleDomain.SALES,
+                    groups=HANDOFF_ACTORS,
+                    json_body=True,
+                ),
+                Route(
+                    method="POST",
+                    path="/api/v1/handoffs/{handoff_id}/touch",
+                    operation="touch_handoff",
+                    summary="The assignee (or a manager or admin) records the lead's first touch: a call, an email, "
+                    "a meeting",
+                    description="200 with the handoff (handoff.first_touched, with whether it met the first-touch "
+                    "SLA; the follow-up task done, the first-touch deadline cancelled). The first touch wins: a "
+                    "later one answers the stored touch unchanged. 400 for a `touched_at` in the future or before "
+                    "the assignment; 403 for another rep; 409 when the handoff is not an assigned or accepted lead "
+                    "handoff (why is said).",
                     domain=ThrottleDomain.SALES,
                     groups=HANDOFF_ACTORS,
                     json_body=True,

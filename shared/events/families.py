@@ -134,9 +134,9 @@ HANDOFF_EVENTS = EventFamily(
     publisher="the hub's handoff domain",
     summary="Who got a lead (or a won customer), when they took it, and what the hub did when a deadline passed. "
     "`handoff_router` publishes them as it routes lead.handoff_requested and applies Slack clicks, "
-    "`handoffs_api` on accept and reject, `handoff_timers` when an SLA deadline or a reminder comes due. Every "
-    "event carries `handoff_id`, `lead_id`, `priority`, `rep_id`, `team` and `status`; one event per stored "
-    "transition, its id derived from the transition.",
+    "`handoffs_api` on accept, reject and a lead's first touch, `handoff_timers` when an SLA deadline or a reminder "
+    "comes due. Every event carries `handoff_id`, `lead_id`, `priority`, `rep_id`, `team` and `status`; one event "
+    "per stored transition, its id derived from the transition.",
     detail_model=HandoffEvent,
     event_types=HandoffEventType,
     schema_version=HANDOFF_SCHEMA_VERSION,

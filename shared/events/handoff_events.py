@@ -25,6 +25,7 @@ class HandoffEventType(StrEnum):
     ACCEPTED = "handoff.accepted"
     REJECTED = "handoff.rejected"
     REMINDED = "handoff.reminded"
+    FIRST_TOUCHED = "handoff.first_touched"
     SLA_BREACHED = "handoff.sla_breached"
     ESCALATED = "handoff.escalated"
     PRIORITY_RAISED = "handoff.priority_raised"
@@ -66,6 +67,33 @@ class HandoffEvent(BaseModel):
     queue: str | None = Field(None, description="handoff.queued: the fallback or qualification queue it waits in.")
     rule_id: str | None = Field(None, description="The routing rule that matched; null when none did.")
     sla_due_at: datetime | None = Field(None, description="When the assignee must accept by; null once accepted.")
+    first_touch_due_at: datetime | None = Field(
+        None,
+        description="Lead handoffs: when the assignee must first touch the lead by (call, email, meeting), the "
+        "priority's `first_touch_minutes` after the assignment; kept once accepted. Null for customer and "
+        "expansion handoffs and while no rep has the lead.",
+    )
+    sla: str | None = Field(
+        None,
+        description="handoff.sla_breached: the SLA missed: `accept` (not accepted by `sla_due_at`: the handoff "
+        "goes to the next rep, or to the manager) or `first_touch` (the lead not touched by `first_touch_due_at`: "
+        "the manager is told and the handoff stays with `rep_id`). Null on every other type.",
+    )
+    touched_at: datetime | None = Field(
+        None,
+        description="handoff.first_touched: when the rep first touched the lead, as recorded (no later than "
+        "`occurred_at`, no earlier than the assignment). Null on every other type.",
+    )
+    channel: str | None = Field(
+        None,
+        description="handoff.first_touched: how the rep touched the lead: `call`, `email`, `meeting`, `social` or "
+        "`other`. Null on every other type.",
+    )
+    within_sla: bool | None = Field(
+        None,
+        description="handoff.first_touched: whether the touch met the first-touch SLA (`touched_at` no later than "
+        "`first_touch_due_at`, and no first-touch breach told before it). Null on every other type.",
+    )
     reassignments: int = Field(0, description="How many times the handoff moved to another rep so far.")
     actor: str = Field(description="Who made the transition: `hub`, or the rep / user who acted.")
     reason: str = Field(description="Why, in words.")

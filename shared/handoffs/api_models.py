@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.handoffs.model import Handoff, HistoryEntry, RepLoad
+from shared.handoffs.first_touch import touched_within_sla
+from shared.handoffs.model import Handoff, HistoryEntry, RepLoad, TouchChannel
 from shared.leads.api_models import LeadView
 
 MAX_YEAR = 2199  # working-time and metrics arithmetic step past a date; keep every date well inside datetime's
@@ -35,6 +36,23 @@ class AssignRequest(_Request):
         description="The rep who takes the queued handoff: one of the routing file's, eligible now (active, not out "
         "of office, under capacity, not one who breached or rejected it).",
     )
+
+
+class TouchRequest(_Request):
+    channel: TouchChannel = Field(description="How the rep reached the lead.")
+    touched_at: datetime | None = Field(
+        None,
+        description="When (ISO 8601; without an offset, UTC): not in the future, not before the assignment. "
+        "Default: now.",
+    )
+    note: str | None = Field(None, max_length=500, description="What came of it, in a line.")
+
+    @field_validator("touched_at")
+    @classmethod
+    def _within_recordable_time(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and not 1970 <= moment.year <= MAX_YEAR:
+            raise ValueError(f"touched_at must fall between 1970 and {MAX_YEAR}")
+        return moment
 
 
 class RepUpdate(_Request):
@@ -95,6 +113,7 @@ class HistoryView(BaseModel):
     rep_id: str | None
     previous_rep_id: str | None
     event: str | None
+    sla: str | None = Field(None, description="handoff.sla_breached: `accept` or `first_touch`.")
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryView:
@@ -106,6 +125,7 @@ class HistoryView(BaseModel):
             rep_id=entry.rep_id,
             previous_rep_id=entry.previous_rep_id,
             event=entry.event,
+            sla=entry.sla.value if entry.sla else None,
         )
 
 
@@ -124,6 +144,8 @@ class HandoffSummary(BaseModel):
     assigned_at: datetime | None
     accepted_at: datetime | None
     sla_due_at: datetime | None
+    first_touch_due_at: datetime | None = Field(description="Lead handoffs: when the lead must be first touched by.")
+    first_touched_at: datetime | None = Field(description="When the lead was first touched; null until then.")
     reassignments: int
 
     @classmethod
@@ -143,6 +165,8 @@ class HandoffSummary(BaseModel):
             "assigned_at": handoff.assigned_at,
             "accepted_at": handoff.accepted_at,
             "sla_due_at": handoff.sla_due_at,
+            "first_touch_due_at": handoff.first_touch_due_at,
+            "first_touched_at": handoff.first_touch.at if handoff.first_touch else None,
             "reassignments": handoff.reassignments,
         }
 
@@ -166,10 +190,34 @@ class HandoffLead(LeadView):
     engagement: list[EngagementView]
 
 
+class FirstTouchView(BaseModel):
+    touched_at: datetime
+    channel: str
+    actor: str = Field(description="Who recorded it: the rep, a manager or an admin.")
+    rep_id: str | None = Field(description="The assignee it counts for.")
+    note: str | None
+    within_sla: bool = Field(description="By `first_touch_due_at`, with no first-touch breach told before it.")
+
+    @classmethod
+    def of(cls, handoff: Handoff) -> FirstTouchView | None:
+        touch = handoff.first_touch
+        if touch is None:
+            return None
+        return cls(
+            touched_at=touch.at,
+            channel=touch.channel.value,
+            actor=touch.actor,
+            rep_id=touch.rep_id,
+            note=touch.note,
+            within_sla=bool(touched_within_sla(handoff)),
+        )
+
+
 class HandoffView(HandoffSummary):
     skips: list[SkipView]
     excluded_reps: list[str]
     history: list[HistoryView]
+    first_touch: FirstTouchView | None = Field(description="The lead's first touch; null until it is recorded.")
     details: dict[str, Any]
     lead: HandoffLead | None = Field(description="Null when the lead is no longer known (erased).")
 
@@ -250,6 +298,14 @@ class AttainmentView(BaseModel):
     breached: int
     open_within_sla: int
     attainment: float | None = Field(description="accepted within SLA / (accepted + breached); null without either.")
+    touched_within_sla: int = Field(description="Leads first touched by their first-touch deadline.")
+    first_touch_breached: int = Field(
+        description="Leads whose first-touch deadline passed untouched (the manager told), or touched late."
+    )
+    awaiting_touch_within_sla: int = Field(description="Leads not touched yet whose first-touch deadline is ahead.")
+    first_touch_attainment: float | None = Field(
+        description="touched within SLA / (touched within SLA + first-touch breached); null without either."
+    )
 
 
 class HandoffMetrics(BaseModel):
@@ -259,6 +315,10 @@ class HandoffMetrics(BaseModel):
     requested_to_assigned: DurationFigures
     requested_to_accepted: DurationFigures
     assigned_to_accepted: DurationFigures
+    requested_to_first_touch: DurationFigures
+    assigned_to_first_touch: DurationFigures = Field(
+        description="From the assignment the lead was first touched under to the touch."
+    )
     sla: list[AttainmentView]
 
 

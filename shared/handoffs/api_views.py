@@ -15,6 +15,7 @@ from shared.handoffs.api_models import (
     DecisionView,
     DurationFigures,
     EngagementView,
+    FirstTouchView,
     HandoffLead,
     HandoffMetrics,
     HandoffSummary,
@@ -63,6 +64,7 @@ def handoff_view(handoff: Handoff, leads: LeadService) -> HandoffView:
         skips=[SkipView(rep_id=s.rep_id, reason=s.reason.value) for s in handoff.skips],
         excluded_reps=list(handoff.excluded_reps),
         history=[HistoryView.of(entry) for entry in handoff.history],
+        first_touch=FirstTouchView.of(handoff),
         details=handoff.details,
         lead=_lead(handoff, leads) if handoff.kind is HandoffKind.LEAD else None,
     )
@@ -116,6 +118,8 @@ def metrics_view(handoffs: Iterable[Handoff], start: datetime, end: datetime, no
         requested_to_assigned=_durations(figures.requested_to_assigned),
         requested_to_accepted=_durations(figures.requested_to_accepted),
         assigned_to_accepted=_durations(figures.assigned_to_accepted),
+        requested_to_first_touch=_durations(figures.requested_to_first_touch),
+        assigned_to_first_touch=_durations(figures.assigned_to_first_touch),
         sla=[
             AttainmentView(
                 priority=row.priority,
@@ -125,6 +129,10 @@ def metrics_view(handoffs: Iterable[Handoff], start: datetime, end: datetime, no
                 breached=row.breached,
                 open_within_sla=row.open_within_sla,
                 attainment=row.rate,
+                touched_within_sla=row.touched_within_sla,
+                first_touch_breached=row.first_touch_breached,
+                awaiting_touch_within_sla=row.awaiting_touch_within_sla,
+                first_touch_attainment=row.first_touch_rate,
             )
             for _, row in sorted(figures.attainment.items())
         ],

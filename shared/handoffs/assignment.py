@@ -183,14 +183,12 @@ class HandoffAssigner:
             event.value,
             handoff.rep_id,
         )
-        details = handoff.details
-        if handoff.kind is HandoffKind.LEAD:  # seed 004: the first follow-up task, due by the first-touch SLA
-            due = first_touch_due(self.router.config, handoff.priority, rep, now)
-            task = {"title": f"First touch: {handoff.lead_id}", "owner": rep.rep_id, "due_at": due.isoformat()}
-            details = {**details, "follow_up_task": task}
+        if handoff.kind is HandoffKind.LEAD and handoff.first_touch is None:
+            # seed 004: the first follow-up task, due by the first-touch SLA (a lead touched already owes none)
+            touch_due = first_touch_due(self.router.config, handoff.priority, rep, now)
+            handoff = with_follow_up(handoff, rep.rep_id, touch_due)
         assigned = replace(
             handoff,
-            details=details,
             status=HandoffStatus.ASSIGNED,
             rep_id=rep.rep_id,
             team=decision.team,
@@ -204,3 +202,9 @@ class HandoffAssigner:
         )
         delta = RepDelta(rep.rep_id, load.version, open_delta=1, assignment_delta=1, capacity=capacity)
         return Assignment(assigned, (delta,))
+
+
+def with_follow_up(handoff: Handoff, rep_id: str, due: datetime) -> Handoff:
+    """The lead's first follow-up task for `rep_id`, and the first-touch deadline it is due by."""
+    task = {"title": f"First touch: {handoff.lead_id}", "owner": rep_id, "due_at": due.isoformat()}
+    return replace(handoff, details={**handoff.details, "follow_up_task": task}, first_touch_due_at=due)

@@ -1,4 +1,5 @@
-"""Speed to lead and SLA attainment, from the handoffs' stored histories (pure)."""
+"""Speed to lead and SLA attainment, from the handoffs' stored histories (pure): how fast leads are assigned,
+accepted and first touched, and how many met the accept SLA and the first-touch SLA, per priority and team."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.events.handoff_events import HandoffEventType
-from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus
+from shared.handoffs.first_touch import TOUCHABLE, breached_sla, first_touch_breached, touched_within_sla
+from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus, SlaKind
 
-_BREACHED = HandoffEventType.SLA_BREACHED.value
+# The transitions that give a handoff to a rep: its first-touch clock starts at the one it was touched under
+_ASSIGNMENTS = frozenset({HandoffEventType.ASSIGNED.value, HandoffEventType.ESCALATED.value})
+_FIRST_TOUCHED = HandoffEventType.FIRST_TOUCHED.value
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,18 @@ class Attainment:
     accepted_within_sla: int = 0
     breached: int = 0
     open_within_sla: int = 0
+    # the first-touch SLA, counted as the accept SLA is: a breach told counts as the breach only
+    touched_within_sla: int = 0
+    first_touch_breached: int = 0
+    awaiting_touch_within_sla: int = 0
 
     @property
     def rate(self) -> float | None:
-        decided = self.accepted_within_sla + self.breached
-        return round(self.accepted_within_sla / decided, 4) if decided else None
+        return _rate(self.accepted_within_sla, self.breached)
+
+    @property
+    def first_touch_rate(self) -> float | None:
+        return _rate(self.touched_within_sla, self.first_touch_breached)
 
 
 @dataclass
@@ -50,6 +61,8 @@ class SpeedToLead:
     requested_to_assigned: list[float] = field(default_factory=list)
     requested_to_accepted: list[float] = field(default_factory=list)
     assigned_to_accepted: list[float] = field(default_factory=list)
+    requested_to_first_touch: list[float] = field(default_factory=list)
+    assigned_to_first_touch: list[float] = field(default_factory=list)
     attainment: dict[tuple[str, str], Attainment] = field(default_factory=dict)
 
 
@@ -68,17 +81,54 @@ def speed_to_lead(handoffs: Iterable[Handoff], as_of: datetime) -> SpeedToLead:
             figures.requested_to_accepted.append(_seconds(handoff.requested_at, handoff.accepted_at))
             if handoff.assigned_at is not None:  # the last assignment, the one accepted
                 figures.assigned_to_accepted.append(_seconds(handoff.assigned_at, handoff.accepted_at))
+        touch = handoff.first_touch
+        if touch is not None:
+            figures.requested_to_first_touch.append(_seconds(handoff.requested_at, touch.at))
+            touched_under = _assignment_touched_under(handoff)
+            if touched_under is not None:
+                figures.assigned_to_first_touch.append(_seconds(touched_under, touch.at))
         key = (handoff.priority.value, handoff.team or "-")
         row = figures.attainment.setdefault(key, Attainment(*key))
         row.handoffs += 1
-        breached = any(entry.event == _BREACHED for entry in handoff.history)
+        breached = any(breached_sla(entry) is SlaKind.ACCEPT for entry in handoff.history)
         if breached:
             row.breached += 1
         elif handoff.accepted_at is not None:
             row.accepted_within_sla += 1
         elif handoff.status is HandoffStatus.ASSIGNED and (handoff.sla_due_at is None or handoff.sla_due_at > as_of):
             row.open_within_sla += 1
+        _count_first_touch(row, handoff, as_of)
     return figures
+
+
+def _count_first_touch(row: Attainment, handoff: Handoff, as_of: datetime) -> None:
+    """A lead touched within its SLA, or its first-touch SLA breached (told, or touched late); or still awaiting
+    its touch with time left. A handoff that ended untouched with no breach (or was assigned before first touches
+    were timed) counts in none of them."""
+    within = touched_within_sla(handoff)
+    if within is True:
+        row.touched_within_sla += 1
+    elif within is False or first_touch_breached(handoff):
+        row.first_touch_breached += 1
+    elif handoff.status in TOUCHABLE and handoff.first_touch_due_at is not None and handoff.first_touch_due_at > as_of:
+        row.awaiting_touch_within_sla += 1
+
+
+def _assignment_touched_under(handoff: Handoff) -> datetime | None:
+    """When the assignment the lead was first touched under began: the last assignment before the touch was
+    recorded (a reassignment since does not restart what was measured)."""
+    started = None
+    for entry in handoff.history:
+        if entry.event == _FIRST_TOUCHED:
+            return started
+        if entry.event in _ASSIGNMENTS:
+            started = entry.at
+    return started
+
+
+def _rate(within: int, breached: int) -> float | None:
+    decided = within + breached
+    return round(within / decided, 4) if decided else None
 
 
 def _first(handoff: Handoff, status: HandoffStatus) -> datetime | None:

@@ -126,6 +126,23 @@ class RoutingDecision:
 HUB = "hub"  # the actor of the transitions no person makes: routing, queues, timers, the lead's progress
 
 
+class SlaKind(StrEnum):
+    """Which of a handoff's SLAs a breach missed."""
+
+    ACCEPT = "accept"  # not accepted in time: the handoff moves to the next rep (or the manager)
+    FIRST_TOUCH = "first_touch"  # the lead not touched in time: the manager is told, the handoff stays
+
+
+class TouchChannel(StrEnum):
+    """How the assignee first reached the lead."""
+
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    SOCIAL = "social"
+    OTHER = "other"
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One transition of a handoff: when, to what, by whom (`hub`, a rep id, a token's username) and why."""
@@ -137,6 +154,20 @@ class HistoryEntry:
     rep_id: str | None = None
     event: str | None = None  # the handoff event type this transition published (its id derives from the entry)
     previous_rep_id: str | None = None
+    sla: SlaKind | None = None  # handoff.sla_breached: which SLA (None on breaches stored before first touch: accept)
+
+
+@dataclass(frozen=True)
+class FirstTouch:
+    """The assignee's first contact with a lead handed to sales (a call, an email, a meeting): what speed to lead
+    is judged by. `at` is when the rep says it happened (never before the assignment, never in the future);
+    the first one recorded wins."""
+
+    at: datetime
+    channel: TouchChannel
+    actor: str  # who recorded it: the rep, a manager or an admin
+    rep_id: str | None  # the assignee it counts for
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +186,10 @@ class Handoff:
     assigned_at: datetime | None = None
     accepted_at: datetime | None = None
     sla_due_at: datetime | None = None
+    # Lead handoffs: when the assignee must first touch the lead by (the follow-up task's due time), of the
+    # current assignment, or of the one the lead was touched in; kept once accepted, unlike `sla_due_at`.
+    first_touch_due_at: datetime | None = None
+    first_touch: FirstTouch | None = None
     reassignments: int = 0
     excluded_reps: tuple[str, ...] = ()
     skips: tuple[Skip, ...] = ()

@@ -1,6 +1,7 @@
 """Who hears about a handoff transition, and what they are told (pure): the assignee on assignment and on each
 reminder, the team's channel for urgent leads (seed 003 "sales_team_alert"), the team's manager when an SLA
-is breached or a handoff is escalated to them."""
+is breached (the accept SLA: the handoff moved on; the first-touch SLA: it is still with its rep, the manager's
+call) or a handoff is escalated to them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
-from shared.handoffs.model import Handoff, HandoffKind, Priority
+from shared.handoffs.model import Handoff, HandoffKind, Priority, SlaKind
 from shared.handoffs.notifications import HandoffNotice, LeadBrief, NoticePurpose, Recipient
 from shared.handoffs.routing import Router
 from shared.leads.model import Account, Contact
@@ -27,7 +28,9 @@ def notices_for(
     kind = event.event_type
     notices: list[HandoffNotice] = []
 
-    def notice(purpose: NoticePurpose, recipient: Recipient, **extra: object) -> HandoffNotice:
+    def notice(
+        purpose: NoticePurpose, recipient: Recipient, due_at: datetime | None = None, **extra: object
+    ) -> HandoffNotice:
         return HandoffNotice(
             purpose=purpose,
             handoff=handoff,
@@ -35,7 +38,7 @@ def notices_for(
             lead=lead,
             why=event.reason,
             link=link,
-            due_at=event.sla_due_at,
+            due_at=due_at or event.sla_due_at,
             **extra,  # type: ignore[arg-type]
         )
 
@@ -52,6 +55,11 @@ def notices_for(
             )
     elif kind is HandoffEventType.REMINDED and event.rep_id:
         notices.append(notice(NoticePurpose.REMINDER, _rep(router, event.rep_id)))
+    elif kind is HandoffEventType.SLA_BREACHED and event.sla == SlaKind.FIRST_TOUCH.value and event.team:
+        told = _recipient(router.manager_of(event.team))
+        notices.append(
+            notice(NoticePurpose.FIRST_TOUCH_MISSED, told, event.first_touch_due_at, previous_rep=event.rep_id)
+        )
     elif kind is HandoffEventType.SLA_BREACHED and event.team:
         manager = router.manager_of(event.team)
         notices.append(notice(NoticePurpose.SLA_BREACHED, _recipient(manager), previous_rep=event.rep_id))

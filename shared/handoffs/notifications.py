@@ -61,6 +61,7 @@ class NoticePurpose(StrEnum):
     TEAM_ALERT = "team_alert"  # to the team channel, for priority and immediate handoffs (seed "sales_team_alert")
     REMINDER = "reminder"  # to the assignee: not accepted yet
     SLA_BREACHED = "sla_breached"  # to the team manager: the rep did not accept in time, now with another
+    FIRST_TOUCH_MISSED = "first_touch_missed"  # to the team manager: the rep has the lead and did not touch it in time
     ESCALATED = "escalated"  # to the manager: reassigned too many times, now theirs
     CUSTOMER_HANDOFF = "customer_handoff"  # to the CSM: a won customer handed to customer success
     EXPANSION = "expansion"  # to the AE (the account's owner first): an account ready to expand
@@ -112,8 +113,8 @@ class HandoffNotice:
     lead: LeadBrief
     why: str  # why now, e.g. "requested a demo"
     link: str  # the handoff in the hub's API
-    previous_rep: str | None = None  # sla_breached, escalated: who had it
-    due_at: datetime | None = None  # when it must be accepted by; the handoff's SLA when None
+    previous_rep: str | None = None  # sla_breached, escalated: who had it; first_touch_missed: who has it
+    due_at: datetime | None = None  # when it must be accepted (first touched) by; the handoff's SLA when None
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,7 @@ def _subject(notice: HandoffNotice) -> str:
         NoticePurpose.TEAM_ALERT: f"Team alert: {who} — {why}",
         NoticePurpose.REMINDER: f"Reminder: {who} is waiting for you — {why}",
         NoticePurpose.SLA_BREACHED: f"SLA missed: {who} reassigned to {_now_with(handoff)}",
+        NoticePurpose.FIRST_TOUCH_MISSED: f"First touch missed: {who}, still with {_now_with(handoff)}",
         NoticePurpose.ESCALATED: f"Escalated to you: {who} after {handoff.reassignments} reassignments",
         NoticePurpose.CUSTOMER_HANDOFF: f"New customer: {who} — {why}",
         NoticePurpose.EXPANSION: f"Ready to expand: {who} — {why}",
@@ -406,6 +408,7 @@ def _title(notice: HandoffNotice) -> str:
         NoticePurpose.TEAM_ALERT: f"New {noun} for {_clip(notice.handoff.team, MAX_VALUE)}: {who}",
         NoticePurpose.REMINDER: f"Waiting for you: {who}",
         NoticePurpose.SLA_BREACHED: f"SLA missed: {who}",
+        NoticePurpose.FIRST_TOUCH_MISSED: f"First touch missed: {who}",
         NoticePurpose.ESCALATED: f"Escalated to you: {who}",
         NoticePurpose.CUSTOMER_HANDOFF: f"New customer: {who}",
         NoticePurpose.EXPANSION: f"Ready to expand: {who}",
@@ -420,6 +423,7 @@ def _intro(notice: HandoffNotice, esc: Escape, date: DateFormat, strong: Escape)
     noun = _noun(handoff)
     due = _due(notice)
     accept_by = f" Accept it by {strong(date(due))}, or it goes to the next rep." if due is not None else ""
+    deadline = f" ({strong(date(due))})" if due is not None else ""
     previous = esc(_clip(notice.previous_rep, MAX_VALUE)) if notice.previous_rep else "The assignee"
     sentences = {
         NoticePurpose.ASSIGNED: f"{who} was assigned to you, as {_a(handoff.priority)} {noun}." + accept_by,
@@ -428,6 +432,8 @@ def _intro(notice: HandoffNotice, esc: Escape, date: DateFormat, strong: Escape)
         NoticePurpose.REMINDER: f"{who} is still waiting for you to accept it." + accept_by,
         NoticePurpose.SLA_BREACHED: f"{previous} did not accept {who} in time: it is now with "
         f"{strong(esc(_now_with(handoff)))} (reassignment {handoff.reassignments}).",
+        NoticePurpose.FIRST_TOUCH_MISSED: f"{previous} had not touched {who}, {_a(handoff.priority)} {noun}, by "
+        f"the first-touch deadline{deadline}. It stays with them (nothing was reassigned): follow up with them.",
         NoticePurpose.ESCALATED: f"{who} was reassigned {handoff.reassignments} times without being accepted"
         + (f" (last with {previous})" if notice.previous_rep else "")
         + ": it is yours now.",
@@ -450,7 +456,8 @@ def _facts(notice: HandoffNotice, esc: Escape, date: DateFormat, separator: str 
     facts.append(("Priority", _priority_word(handoff.priority).capitalize()))
     due = _due(notice)
     if due is not None and notice.purpose not in ACTIONABLE:  # the assignee's notices say it in the intro
-        facts.append(("SLA due", date(due)))
+        label = "First touch due" if notice.purpose is NoticePurpose.FIRST_TOUCH_MISSED else "SLA due"
+        facts.append((label, date(due)))
     return facts
 
 

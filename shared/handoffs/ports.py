@@ -113,6 +113,11 @@ class LeadDirectory(Protocol):
 class TimerKind(StrEnum):
     SLA_ACCEPT = "sla_accept"  # not accepted in time: breach, reassign, tell the manager
     REMINDER = "reminder"  # remind the assignee (seed 003 reminder_sequence)
+    FIRST_TOUCH = "first_touch"  # a lead not touched in time: breach, tell the manager (accepting keeps it)
+
+
+# What a timer's schedule name says its kind is (names are short: see Timer.name)
+_NAME_KINDS = {TimerKind.SLA_ACCEPT: "sla", TimerKind.REMINDER: "rem", TimerKind.FIRST_TOUCH: "touch"}
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,7 @@ class Timer:
     @property
     def name(self) -> str:
         """Scheduler names are at most 64 of [0-9A-Za-z-_.]: a 32-hex handoff id leaves room for the rest."""
-        kind = "sla" if self.kind is TimerKind.SLA_ACCEPT else "rem"
-        return f"{self.handoff_id}-{kind}-{self.assignment}-{int(self.due_at.timestamp())}"
+        return f"{self.handoff_id}-{_NAME_KINDS[self.kind]}-{self.assignment}-{int(self.due_at.timestamp())}"
 
 
 class TimerScheduler(Protocol):

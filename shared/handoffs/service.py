@@ -1,6 +1,6 @@
 """The handoff use cases: a handoff request becomes an assignment to the rep the rules pick (or a wait in a
-queue), an assignee accepts or rejects it, a deadline passes and the hub reassigns or escalates, and reps'
-availability changes at run time.
+queue), an assignee accepts or rejects it and first touches its lead, a deadline passes and the hub reassigns
+or escalates (or, for a first touch, tells the manager), and reps' availability changes at run time.
 
 Who a handoff goes to, and what that makes of it, is `shared.handoffs.assignment`'s to say; what the other steps
 write into its record, `shared.handoffs.transitions`'; publishing a stored transition's events and setting its
@@ -15,6 +15,8 @@ sets the same timers again (their names are deterministic too).
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,7 +25,7 @@ from typing import Protocol
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
 from shared.handoffs.announcements import HandoffAnnouncer
-from shared.handoffs.assignment import HandoffAssigner, Ineligible
+from shared.handoffs.assignment import HandoffAssigner, Ineligible, with_follow_up
 from shared.handoffs.assignment_timers import is_live
 from shared.handoffs.customer_handoffs import (
     ConflictingHandoff,
@@ -34,8 +36,20 @@ from shared.handoffs.customer_handoffs import (
 )
 from shared.handoffs.expansion_handoffs import SOURCE as EXPANSION_SOURCE
 from shared.handoffs.expansion_handoffs import ExpansionSignal, expansion_subject
+from shared.handoffs.first_touch import TOUCHABLE
 from shared.handoffs.gates import GateDecision, GateOutcome, gate
-from shared.handoffs.model import HUB, Handoff, HandoffKind, HandoffStatus, LeadFacts, Priority, RepLoad
+from shared.handoffs.model import (
+    HUB,
+    FirstTouch,
+    Handoff,
+    HandoffKind,
+    HandoffStatus,
+    LeadFacts,
+    Priority,
+    RepLoad,
+    SlaKind,
+    TouchChannel,
+)
 from shared.handoffs.ports import (
     HandoffChange,
     HandoffConflict,
@@ -47,12 +61,21 @@ from shared.handoffs.ports import (
 )
 from shared.handoffs.rep_loads import released
 from shared.handoffs.routing import Router, RouterSource
-from shared.handoffs.sla import accept_due
+from shared.handoffs.sla import accept_due, first_touch_due
 from shared.handoffs.success_plans import SuccessPlanTemplate, load_success_plan
-from shared.handoffs.transitions import accepted, priority_raised, reminded, requested, transitioned
+from shared.handoffs.transitions import (
+    accepted,
+    first_touch_missed,
+    first_touched,
+    priority_raised,
+    reminded,
+    requested,
+    transitioned,
+)
 from shared.webhooks.ports import EventPublisher
 
 MAX_ATTEMPTS = 8
+RETRY_PAUSE_SECONDS = 0.01  # the first retry's longest wait; each next one may wait twice as long
 _HANDOFF_IDS = uuid.UUID("2f8d6c4e-1a3b-4c5d-9e7f-0a1b2c3d4e5f")
 
 
@@ -70,6 +93,10 @@ class WrongState(ValueError):
 
 class UnknownRep(LookupError):
     """A person named a rep the routing file does not have."""
+
+
+class ImpossibleTouch(ValueError):
+    """A first touch said to have happened when it cannot have: in the future, or before the assignment."""
 
 
 class Clock(Protocol):
@@ -103,8 +130,10 @@ class HandoffService:
         timers: TimerScheduler,
         clock: Clock,
         success_plan: Callable[[], SuccessPlanTemplate] = load_success_plan,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self.repository = repository
+        self._pause = pause
         self._router = router
         self._leads = leads
         self._clock = clock
@@ -173,6 +202,8 @@ class HandoffService:
             # priority's timers go (a stale one that fires anyway does nothing, see `timer_fired`)
             rep = self.router.rep(raised.rep_id)
             raised = replace(raised, sla_due_at=accept_due(self.router.config, priority, rep, now))
+            if raised.kind is HandoffKind.LEAD and raised.first_touch is None:  # the first touch, too, from now
+                raised = with_follow_up(raised, rep.rep_id, first_touch_due(self.router.config, priority, rep, now))
         if self._qualifying(raised):  # a priority the fit gate does not hold: routed at once, as a new one
             moved = self._assigner.out_of_qualification(raised, now)
             if moved is not None:
@@ -298,7 +329,53 @@ class HandoffService:
                 raise WrongState(f"handoff {handoff_id} is {current.status.value}, not assigned: it cannot be accepted")
             taken = replace(accepted(current, actor.name, self._clock.now()), version=current.version + 1)
             outcome = self._commit(HandoffChange(taken, onboarded=current.kind is HandoffKind.CUSTOMER))
-            self._announcer.cancel_timers(current)
+            # the reminders and the accept deadline go; a lead's first-touch deadline stays until it is touched
+            self._announcer.cancel_timers(current, keep=taken)
+            return outcome
+
+        return self._retrying(attempt)
+
+    def touch(
+        self,
+        handoff_id: str,
+        actor: Actor,
+        channel: TouchChannel,
+        touched_at: datetime | None = None,
+        note: str | None = None,
+    ) -> Outcome:
+        """The assignee (or a manager or admin) first touched the lead of an assigned or accepted lead handoff:
+        the touch is stored (at `touched_at`, default now: never in the future nor before the assignment), the
+        follow-up task done and the first-touch deadline cancelled; the status stays. The first touch wins: a
+        later one is answered with the stored handoff (note `already touched`)."""
+
+        def attempt() -> Outcome:
+            current = self._announcer.flushed(self._must(handoff_id))
+            self._check_actor(current, actor)
+            if current.first_touch is not None:
+                return Outcome(current, note="already touched")
+            if current.kind is not HandoffKind.LEAD:
+                raise WrongState(
+                    f"handoff {handoff_id} is a {current.kind.value} handoff: first touches are of leads handed "
+                    f"to sales"
+                )
+            if current.status not in TOUCHABLE:
+                raise WrongState(
+                    f"handoff {handoff_id} is {current.status.value}, not assigned or accepted: its lead has no "
+                    f"assignee to touch it"
+                )
+            now = self._clock.now()
+            at = touched_at or now
+            if at > now:
+                raise ImpossibleTouch(f"touched_at {at.isoformat()} is in the future (now is {now.isoformat()})")
+            if current.assigned_at is not None and at < current.assigned_at:
+                raise ImpossibleTouch(
+                    f"touched_at {at.isoformat()} is before the assignment to {current.rep_id} at "
+                    f"{current.assigned_at.isoformat()}"
+                )
+            touch = FirstTouch(at, channel, actor.name, current.rep_id, note)
+            touched = replace(first_touched(current, touch, now), version=current.version + 1)
+            outcome = self._commit(HandoffChange(touched))
+            self._announcer.cancel_timers(current, keep=touched)
             return outcome
 
         return self._retrying(attempt)
@@ -403,13 +480,21 @@ class HandoffService:
         """Handoffs waiting in a fallback queue (no rep was eligible) go to a rep who is eligible now: one who came
         back, was given capacity, or started their working day. One waiting in the qualification queue stays
         there for people while the fit gate holds it; once the gate lets it through (its lead's fit rose) it is
-        routed like a new one."""
+        routed like a new one.
+
+        `limit` bounds the tries of each kind apart: a qualification queue of people's work (it can grow long,
+        and most of it stays) never takes the turn of a fallback queue's handoff, whose lead waits for a rep."""
+        qualification = self.router.config.gates.qualification_queue
+        tries = {True: 0, False: 0}  # qualifying or not -> handoffs tried
         outcomes: list[Outcome] = []
         cursor: str | None = None
-        while len(outcomes) < limit:
-            page = self.repository.handoffs(HandoffStatus.QUEUED, None, None, min(50, limit), cursor)
+        while min(tries.values()) < limit:
+            page = self.repository.handoffs(HandoffStatus.QUEUED, None, None, 50, cursor)
             for queued in page.items:  # every kind: a customer or an account waits like a lead
-                outcomes.append(self._retry_queued(queued.handoff_id))
+                qualifying = queued.queue == qualification
+                if tries[qualifying] < limit:
+                    tries[qualifying] += 1
+                    outcomes.append(self._retry_queued(queued.handoff_id))
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -439,7 +524,9 @@ class HandoffService:
     def timer_fired(self, handoff_id: str, kind: TimerKind, assignment: int, due_at: datetime) -> Outcome:
         """A one-time schedule came due. A timer that is not one of the handoff's current timers (the same
         kind, assignment and due time) is stale and does nothing: one of an earlier assignment, of a priority
-        raised since, or of a handoff accepted since (deleting timers is best effort, and can race the firing)."""
+        raised since, or of a handoff accepted since (deleting timers is best effort, and can race the firing). A
+        first-touch deadline that passed records the breach (the manager is told) and leaves the handoff with its
+        assignee: they may have accepted it, and moving it would not touch the lead sooner."""
 
         def attempt() -> Outcome:
             stored = self.repository.handoff(handoff_id)
@@ -449,6 +536,9 @@ class HandoffService:
             now = self._clock.now()
             if kind is TimerKind.REMINDER:
                 return self._commit(HandoffChange(replace(reminded(current, now), version=current.version + 1)))
+            if kind is TimerKind.FIRST_TOUCH:
+                missed = first_touch_missed(current, now)
+                return self._commit(HandoffChange(replace(missed, version=current.version + 1)))
             breached = transitioned(
                 current,
                 HandoffStatus.ASSIGNED,
@@ -456,6 +546,7 @@ class HandoffService:
                 f"SLA breached: not accepted by {current.sla_due_at}",
                 now,
                 HandoffEventType.SLA_BREACHED,
+                SlaKind.ACCEPT,
             )
             return self._reassign(current, breached, now, f"{current.rep_id} did not accept in time", escalate=True)
 
@@ -516,9 +607,13 @@ class HandoffService:
         return Outcome(announced.handoff, announced.events, note)
 
     def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
-        for _ in range(MAX_ATTEMPTS - 1):
+        """Another writer moved the handoff or a rep's load between the read and the commit: read again and
+        decide again. Concurrent routers all move the same reps' loads, so the tries wait a little, randomly
+        and longer each time (up to about 1.3 s in all): colliding attempts spread out instead of colliding
+        again, and a burst is assigned here rather than by Lambda's retry a minute or two later."""
+        for retry in range(MAX_ATTEMPTS - 1):
             try:
                 return attempt()
             except HandoffConflict:
-                continue
+                self._pause(random.uniform(0, RETRY_PAUSE_SECONDS * 2**retry))  # noqa: S311 (jitter, not secrets)
         return attempt()

@@ -4,6 +4,7 @@ transition's place in its history: announcing the same transitions again publish
 from __future__ import annotations
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
+from shared.handoffs.first_touch import breached_sla, touched_within_sla
 from shared.handoffs.model import Handoff, HandoffKind, HistoryEntry
 
 
@@ -27,6 +28,9 @@ def events_of(handoff: Handoff, since: int = 0) -> list[HandoffEvent]:
 
 
 def _event(handoff: Handoff, kind: HandoffEventType, position: int, entry: HistoryEntry) -> HandoffEvent:
+    breached = breached_sla(entry) if kind is HandoffEventType.SLA_BREACHED else None
+    # a lead is touched first once: the stored touch is this transition's
+    touch = handoff.first_touch if kind is HandoffEventType.FIRST_TOUCHED else None
     return HandoffEvent(
         event_id=HandoffEvent.id_for(handoff.handoff_id, kind, str(position)),
         event_type=kind,
@@ -43,6 +47,11 @@ def _event(handoff: Handoff, kind: HandoffEventType, position: int, entry: Histo
         queue=handoff.queue,
         rule_id=handoff.rule_id,
         sla_due_at=handoff.sla_due_at,
+        first_touch_due_at=handoff.first_touch_due_at,
+        sla=breached.value if breached else None,
+        touched_at=touch.at if touch else None,
+        channel=touch.channel.value if touch else None,
+        within_sla=touched_within_sla(handoff) if touch else None,
         reassignments=handoff.reassignments,
         actor=entry.actor,
         reason=entry.cause,

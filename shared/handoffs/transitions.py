@@ -9,7 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from shared.events.handoff_events import HandoffEventType
-from shared.handoffs.model import HUB, Handoff, HandoffKind, HandoffStatus, HistoryEntry, Priority, RoutingDecision
+from shared.handoffs.model import (
+    HUB,
+    FirstTouch,
+    Handoff,
+    HandoffKind,
+    HandoffStatus,
+    HistoryEntry,
+    Priority,
+    RoutingDecision,
+    SlaKind,
+)
 
 
 def requested(
@@ -48,9 +58,10 @@ def transitioned(
     cause: str,
     now: datetime,
     event: HandoffEventType | None = None,
+    sla: SlaKind | None = None,
 ) -> Handoff:
     kind = event or HandoffEventType(f"handoff.{status.value}")
-    entry = HistoryEntry(now, status, actor, cause, current.rep_id, kind.value)
+    entry = HistoryEntry(now, status, actor, cause, current.rep_id, kind.value, sla=sla)
     return replace(current, status=status, history=(*current.history, entry))
 
 
@@ -65,6 +76,33 @@ def accepted(current: Handoff, actor: str, now: datetime) -> Handoff:
         sla_due_at=None,
         history=(*current.history, entry),
     )
+
+
+def first_touched(current: Handoff, touch: FirstTouch, now: datetime) -> Handoff:
+    """The lead's first touch recorded (`now`, whenever the rep says it happened) and the follow-up task that
+    asked for it done; the status stays: touching is not accepting."""
+    cause = f"first touch by {touch.channel.value}" + (f": {touch.note}" if touch.note else "")
+    entry = HistoryEntry(now, current.status, touch.actor, cause, current.rep_id, HandoffEventType.FIRST_TOUCHED.value)
+    details = current.details
+    if isinstance(task := details.get("follow_up_task"), dict):
+        details = {**details, "follow_up_task": {**task, "done_at": touch.at.isoformat()}}
+    return replace(current, first_touch=touch, details=details, history=(*current.history, entry))
+
+
+def first_touch_missed(current: Handoff, now: datetime) -> Handoff:
+    """The first-touch deadline passed with the lead untouched: recorded (the manager is told), the handoff left
+    with its assignee, who may have accepted it and be about to call."""
+    due = current.first_touch_due_at.isoformat() if current.first_touch_due_at else "its deadline"
+    entry = HistoryEntry(
+        now,
+        current.status,
+        HUB,
+        f"SLA breached: {current.rep_id} had not touched the lead by {due}",
+        current.rep_id,
+        HandoffEventType.SLA_BREACHED.value,
+        sla=SlaKind.FIRST_TOUCH,
+    )
+    return replace(current, history=(*current.history, entry))
 
 
 def reminded(current: Handoff, now: datetime) -> Handoff:
@@ -104,6 +142,8 @@ def queued(
         rule_id=decision.rule_id if decision else None,
         strategy=decision.strategy if decision else None,
         sla_due_at=None,
+        # a lead touched keeps the deadline it was touched against; one untouched owes no first touch in a queue
+        first_touch_due_at=handoff.first_touch_due_at if handoff.first_touch else None,
         skips=decision.skips if decision else (),
         history=(*handoff.history, entry),
     )

@@ -1,6 +1,7 @@
 """Handoffs on the running hub, as a RevOps team would watch them: an ICP lead requests a demo and is assigned
 to the rep the routing file picks within a second; Slack and SES carry the news; the signed Slack Accept click
-makes the handoff accepted and the lead an SQL; an unaccepted handoff breaches its SLA when the hub's clock
+makes the handoff accepted and the lead an SQL, and the rep's first touch of the lead is recorded, published and
+counted in the metrics; an unaccepted handoff breaches its SLA when the hub's clock
 moves and goes to the next rep with the manager told; a German lead goes to EMEA; simulate writes nothing.
 
 A hub of its own: these tests move its clock."""
@@ -164,6 +165,29 @@ def test_an_icp_lead_requesting_a_demo_is_assigned_told_and_accepted_from_slack(
     assert accepted
     assert eventually(lambda: hub.get(f"/api/v1/leads/{lead_id}")["stage"] == "SQL")
     assert len(hub.events("handoff.accepted", handoff["handoff_id"])) == 1
+    # And of its timers only the first-touch deadline is left: accepting is not touching the lead
+    handoff_id = handoff["handoff_id"]
+
+    def pending() -> set[str]:
+        return {t["kind"] for t in hub.timers() if t["handoff_id"] == handoff_id}
+
+    assert eventually(lambda: pending() == {"first_touch"})
+    # When the rep's first call to the lead is recorded
+    touched = hub.post(f"/api/v1/handoffs/{handoff_id}/touch", {"channel": "call", "note": "discovery call booked"})
+    # Then it is stored within the first-touch SLA, published, its deadline is gone, and the metrics count it
+    assert touched.status_code == 200, touched.text
+    assert (touched.json()["status"], touched.json()["first_touch"]["within_sla"]) == ("accepted", True)
+    [event] = eventually(lambda: hub.events("handoff.first_touched", handoff_id))
+    assert (event["detail"]["channel"], event["detail"]["within_sla"], event["detail"]["rep_id"]) == (
+        "call",
+        True,
+        rep["rep_id"],
+    )
+    assert pending() == set()
+    metrics = hub.get("/api/v1/handoffs/metrics")
+    assert metrics["assigned_to_first_touch"]["count"] >= 1
+    row = next(row for row in metrics["sla"] if (row["priority"], row["team"]) == ("priority", "sdr-amer"))
+    assert row["touched_within_sla"] >= 1
 
 
 def test_an_unaccepted_handoff_breaches_when_the_clock_moves_and_goes_to_the_next_rep(hub: Hub) -> None:

@@ -29,6 +29,7 @@ ACCEPT = "/api/v1/handoffs/{handoff_id}/accept"
 REJECT = "/api/v1/handoffs/{handoff_id}/reject"
 ASSIGN = "/api/v1/handoffs/{handoff_id}/assign"
 COMPLETE = "/api/v1/handoffs/{handoff_id}/complete"
+TOUCH = "/api/v1/handoffs/{handoff_id}/touch"
 CUSTOMER = "/api/v1/cs-sales/handoff/{customer_id}"
 METRICS = "/api/v1/handoffs/metrics"
 REPS = "/api/v1/routing/reps"
@@ -173,6 +174,12 @@ REQUESTS: dict[str, Request] = {
         "body": {"rep_id": "sdr-maya-chen"},
     },
     "complete_handoff": lambda api: {"method": "POST", "resource": COMPLETE, "handoff_id": _accepted(api)},
+    "touch_handoff": lambda api: {
+        "method": "POST",
+        "resource": TOUCH,
+        "handoff_id": _accepted(api),
+        "body": {"channel": "call"},
+    },
     "list_reps": lambda api: {"method": "GET", "resource": REPS},
     "update_rep": lambda api: {"method": "PUT", "resource": REP, "rep_id": "sdr-sam-okafor", "body": {"capacity": 9}},
     "simulate_routing": lambda api: {
@@ -424,6 +431,85 @@ def test_completing_an_accepted_customer_handoff_lets_the_api_hand_the_customer_
     status, again = api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id="acct-complete")
     assert status == 201, again
     assert again["handoff_id"] != first["handoff_id"]
+
+
+def test_the_assignee_records_the_leads_first_touch_once(api: Api) -> None:
+    # Given a handoff its assignee accepted
+    routed = api.hub.assigned()
+    assignee = rep(routed["rep_id"])
+    assert api.accept(routed["handoff_id"], assignee)[0] == 200
+    api.hub.published(None)
+    # When they record that they called the lead (just now: never before the assignment, never in the future)
+    called = datetime.now(UTC)
+    body = {"channel": "call", "touched_at": called.isoformat(), "note": "left a voicemail"}
+    status, answer = api.call("POST", TOUCH, assignee, body=body, handoff_id=routed["handoff_id"])
+    # Then the handoff answers the touch, still accepted, met within the SLA; it is stored so
+    assert status == 200, answer
+    assert answer["status"] == "accepted"
+    assert datetime.fromisoformat(answer["first_touched_at"]) == called
+    touch = answer["first_touch"]
+    assert (touch["channel"], touch["rep_id"], touch["note"], touch["within_sla"]) == (
+        "call",
+        routed["rep_id"],
+        "left a voicemail",
+        True,
+    )
+    assert answer["details"]["follow_up_task"]["done_at"] == called.isoformat()
+    assert answer["history"][-1]["event"] == "handoff.first_touched"
+    stored = api.hub.handoff(routed["handoff_id"])
+    assert stored.first_touch is not None
+    assert stored.first_touch.at == called
+    # And handoff.first_touched is on the bus, with the touch, and the first-touch deadline is gone
+    [event] = api.hub.published()
+    assert event["detail-type"] == "handoff.first_touched"
+    detail = event["detail"]
+    assert (detail["handoff_id"], detail["rep_id"], detail["status"], detail["channel"], detail["within_sla"]) == (
+        routed["handoff_id"],
+        routed["rep_id"],
+        "accepted",
+        "call",
+        True,
+    )
+    assert datetime.fromisoformat(detail["touched_at"]) == called
+    assert api.hub.timer_inputs(routed["handoff_id"]) == []
+    # And a second touch, by a manager, answers the first with 200 and changes nothing
+    status, again = api.call("POST", TOUCH, MANAGER, body={"channel": "meeting"}, handoff_id=routed["handoff_id"])
+    assert status == 200, again
+    assert again["first_touch"] == touch
+    assert api.hub.published(None) == []
+
+
+def test_touches_the_hub_cannot_take_are_4xx_saying_why_and_change_nothing(api: Api) -> None:
+    # Given an assigned handoff, and a queued one
+    routed = api.hub.assigned()
+    handoff_id, assignee = routed["handoff_id"], rep(routed["rep_id"])
+    queued = _queued(api)
+    other = rep(next(r for r in sorted(AMER_SDRS) if r != routed["rep_id"]))
+    assigned_at = api.hub.handoff(handoff_id).assigned_at
+    assert assigned_at is not None
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    before = (assigned_at - timedelta(minutes=1)).isoformat()
+    api.hub.published(None)
+
+    def touch(claims: Claims, body: Any, target: str = handoff_id) -> dict[str, Any]:
+        return {"method": "POST", "resource": TOUCH, "claims": claims, "body": body, "handoff_id": target}
+
+    cases: list[Case] = [
+        ("another rep", touch(other, {"channel": "call"}), 403, "assignee"),
+        ("a queued handoff", touch(ADMIN, {"channel": "call"}, queued), 409, "is queued, not assigned or accepted"),
+        ("in the future", touch(assignee, {"channel": "call", "touched_at": future}), 400, "in the future"),
+        ("before the assignment", touch(assignee, {"channel": "email", "touched_at": before}), 400, "before"),
+        ("no channel", touch(assignee, {"note": "hi"}), 422, "channel"),
+        ("an unknown channel", touch(assignee, {"channel": "fax"}), 422, "channel"),
+        ("a misspelt field", touch(assignee, {"channel": "call", "notes": "x"}), 422, "notes"),
+        ("a long note", touch(assignee, {"channel": "call", "note": "x" * 501}), 422, "note"),
+        ("year 1", touch(assignee, {"channel": "call", "touched_at": "0001-01-01T00:00:00Z"}), 422, "touched_at"),
+        ("an unknown handoff", touch(ADMIN, {"channel": "call"}, "0" * 32), 404, "0" * 32),
+    ]
+    assert misanswered(api, cases) == {}
+    assert api.hub.handoff(handoff_id).first_touch is None
+    assert api.hub.handoff(queued).first_touch is None
+    assert api.hub.published(None) == []
 
 
 def _queued(api: Api) -> str:
@@ -868,6 +954,40 @@ def test_metrics_count_a_request_and_its_accept(api: Api) -> None:
         "GET", METRICS, query={"from": _iso(now - timedelta(days=3)), "to": _iso(now - timedelta(days=2))}
     )
     assert (status, empty["handoffs"], empty["requested_to_assigned"]["p50_seconds"]) == (200, 0, None)
+
+
+def test_metrics_count_a_first_touch_and_the_leads_still_awaiting_one(api: Api) -> None:
+    # Given two handoffs accepted, the lead of one touched by its rep
+    touched, waiting = api.hub.assigned(), api.hub.assigned()
+    for routed in (touched, waiting):
+        assert api.accept(routed["handoff_id"], rep(routed["rep_id"]))[0] == 200
+    status, _ = api.call("POST", TOUCH, rep(touched["rep_id"]), body={"channel": "email"},
+                         handoff_id=touched["handoff_id"])  # fmt: skip
+    assert status == 200
+    now = datetime.now(UTC)
+    # When the last hour's metrics are read
+    metrics = api.ok("GET", METRICS, query={"from": _iso(now - timedelta(hours=1)), "to": _iso(now)})
+    # Then the touch is timed from its assignment, and the first-touch SLA row counts one met and one open
+    assert metrics["assigned_to_first_touch"]["count"] == 1
+    assert metrics["requested_to_first_touch"]["p50_seconds"] is not None
+    [row] = metrics["sla"]
+    assert (row["touched_within_sla"], row["first_touch_breached"], row["awaiting_touch_within_sla"]) == (1, 0, 1)
+    assert row["first_touch_attainment"] == 1.0
+    assert (row["accepted_within_sla"], row["attainment"]) == (2, 1.0)
+
+
+def test_metrics_count_a_missed_first_touch_apart_from_the_accept_sla(api: Api) -> None:
+    # Given an accepted handoff whose first-touch deadline passed untouched
+    routed = api.hub.assigned()
+    assert api.accept(routed["handoff_id"], rep(routed["rep_id"]))[0] == 200
+    api.hub.fire(routed["handoff_id"], "first_touch")
+    now = datetime.now(UTC)
+    # When the metrics are read
+    metrics = api.ok("GET", METRICS, query={"from": _iso(now - timedelta(hours=1)), "to": _iso(now)})
+    # Then the first-touch SLA was missed, while the accept SLA was met
+    [row] = metrics["sla"]
+    assert (row["first_touch_breached"], row["first_touch_attainment"]) == (1, 0.0)
+    assert (row["accepted_within_sla"], row["breached"], row["attainment"]) == (1, 0, 1.0)
 
 
 def test_metrics_count_an_sla_breach(api: Api) -> None:

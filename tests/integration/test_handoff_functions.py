@@ -34,7 +34,7 @@ from shared.catalog.model import timer_group
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType, Subject
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
-from shared.handoffs.model import Handoff
+from shared.handoffs.model import Handoff, SlaKind
 from tests.integration.conftest import STAGE, drain, eventbridge, handler_module, refuse_put_events
 from tests.lead_journey_hub import hubspot_change, normalized
 
@@ -365,13 +365,15 @@ def test_a_slack_accept_from_the_assignee_accepts_the_handoff(hub: Hub) -> None:
     hub.published(None)
     # When the assignee clicks Accept in Slack
     outcome = hub.invoke(hub.router, slack_click(routed["handoff_id"], SLACK_IDS[routed["rep_id"]]))
-    # Then it is accepted by them, handoff.accepted is on the bus once, and its timers are gone
+    # Then it is accepted by them, handoff.accepted is on the bus once, and its accept timers are gone: the
+    # first-touch deadline alone is pending
     assert outcome["status"] == "accepted", outcome
     stored = hub.handoff(routed["handoff_id"])
     assert (stored.status.value, stored.rep_id) == ("accepted", routed["rep_id"])
     assert stored.accepted_at is not None
     assert types_of(hub.published()) == ["handoff.accepted"]
-    assert not [name for name in hub.timer_names() if name.startswith(routed["handoff_id"])]
+    [pending] = hub.timer_inputs(routed["handoff_id"])
+    assert (pending["kind"], datetime.fromisoformat(pending["due_at"])) == ("first_touch", stored.first_touch_due_at)
 
 
 def test_a_slack_accept_from_another_rep_leaves_the_handoff_assigned(hub: Hub) -> None:
@@ -562,26 +564,53 @@ def test_the_old_timers_of_a_raised_handoff_are_gone_and_fire_to_no_effect(hub: 
     routed = hub.request(lead_id, "standard")
     handoff_id = routed["handoff_id"]
     standard = hub.timer_inputs(handoff_id)
-    assert [i["kind"] for i in standard] == ["reminder", "reminder", "sla_accept"]
+    assert [i["kind"] for i in standard] == ["reminder", "reminder", "sla_accept", "first_touch"]
     # When a demo request raises it to priority
     raised = hub.request(lead_id, "priority")
     assert raised["handoff_id"] == handoff_id
     stored = hub.handoff(handoff_id)
     assert stored.priority.value == "priority"
-    # Then only the priority's three schedules are pending, the deadline the handoff's own
+    # Then only the priority's four schedules are pending, the deadlines the handoff's own
     pending = hub.timer_inputs(handoff_id)
-    assert [i["kind"] for i in pending] == ["reminder", "reminder", "sla_accept"]
+    assert [i["kind"] for i in pending] == ["reminder", "reminder", "sla_accept", "first_touch"]
     assert not any(i in pending for i in standard)
-    assert datetime.fromisoformat(pending[-1]["due_at"]) == stored.sla_due_at
+    assert datetime.fromisoformat(pending[-2]["due_at"]) == stored.sla_due_at
+    assert datetime.fromisoformat(pending[-1]["due_at"]) == stored.first_touch_due_at
     # And when the old standard deadline fires anyway (its delete raced the firing), nothing happens
     hub.published(None)
     outcome = hub.invoke(hub.timers, standard[-1])
     assert outcome["note"] == "stale timer", outcome
     assert hub.handoff(handoff_id) == stored
     assert hub.published(None) == []
-    # And the assignee's accept deletes the priority's schedules
+    # And the assignee's accept deletes the priority's schedules but its first-touch deadline
     hub.invoke(hub.router, slack_click(handoff_id, SLACK_IDS[routed["rep_id"]]))
-    assert hub.timer_inputs(handoff_id) == []
+    assert hub.timer_inputs(handoff_id) == pending[-1:]
+
+
+def test_a_first_touch_timer_of_an_accepted_handoff_announces_the_breach_and_moves_nothing(hub: Hub) -> None:
+    # Given a handoff its assignee accepted in Slack and whose lead they have not touched
+    routed = hub.assigned()
+    hub.invoke(hub.router, slack_click(routed["handoff_id"], SLACK_IDS[routed["rep_id"]]))
+    accepted = hub.handoff(routed["handoff_id"])
+    [deadline] = hub.timer_inputs(routed["handoff_id"], "first_touch")
+    hub.published(None)
+    # When its first-touch deadline fires
+    outcome = hub.invoke(hub.timers, deadline)
+    # Then handoff.sla_breached is on the bus saying which SLA, and the handoff is still the rep's, accepted
+    [breach] = hub.published()
+    assert (breach["detail-type"], breach["detail"]["sla"], breach["detail"]["rep_id"]) == (
+        "handoff.sla_breached",
+        "first_touch",
+        routed["rep_id"],
+    )
+    stored = hub.handoff(routed["handoff_id"])
+    assert (stored.status.value, stored.rep_id, stored.reassignments) == ("accepted", routed["rep_id"], 0), outcome
+    assert (stored.history[-1].event, stored.history[-1].sla) == ("handoff.sla_breached", SlaKind.FIRST_TOUCH)
+    assert stored.first_touch_due_at == accepted.first_touch_due_at
+    # And the same timer again (Scheduler delivers at least once) changes nothing
+    again = hub.invoke(hub.timers, deadline)
+    assert again["note"] == "stale timer", again
+    assert hub.published(None) == []
 
 
 def test_a_breach_of_a_direct_assignment_escalates_to_the_manager(hub: Hub) -> None:
@@ -734,6 +763,29 @@ def test_a_slack_failure_fails_the_invocation_for_lambda_to_retry(
     sent = hub.invoke(notifier, assigned)
     assert len(sent["slack"]) == 1
     assert len(sent_emails()) == 1
+
+
+def test_a_missed_first_touch_is_told_to_the_teams_manager_not_the_rep(
+    notifying: tuple[Hub, ModuleType], slack: ServedSlack
+) -> None:
+    hub, notifier = notifying
+    # Given an accepted handoff whose first-touch deadline passed, and its handoff.sla_breached on the bus
+    routed = hub.assigned()
+    hub.invoke(hub.router, slack_click(routed["handoff_id"], SLACK_IDS[routed["rep_id"]]))
+    hub.fire(routed["handoff_id"], "first_touch")
+    [breach] = [e for e in hub.published() if e["detail-type"] == "handoff.sla_breached"]
+    # When the notifier gets it
+    sent = hub.invoke(notifier, eventbridge(breach["source"], breach["detail-type"], breach["detail"]))
+    # Then the team's manager got one Slack message, without buttons, naming the rep; and one email; the rep none
+    assert (len(sent["slack"]), len(sent["email"])) == (1, 1), sent
+    [message] = slack.messages(MANAGER_SLACK_ID)
+    assert buttons(message) == {}
+    assert message["text"].startswith("First touch missed")
+    assert routed["rep_id"] in json.dumps(message["blocks"])
+    assert slack.messages(SLACK_IDS[routed["rep_id"]]) == []
+    [email] = sent_emails()
+    manager = hub.router.service.router.rep("mgr-priya-nair")
+    assert email.destinations["ToAddresses"] == [manager.email]
 
 
 def test_a_malformed_notification_event_is_dead_lettered_at_once(notifying: tuple[Hub, ModuleType]) -> None:

@@ -26,6 +26,7 @@ from shared.catalog import physical_name
 from shared.catalog.handoffs import HANDOFFS
 from shared.errors import InvalidInput, TooLarge
 from shared.handoffs.model import (
+    FirstTouch,
     Handoff,
     HandoffKind,
     HandoffStatus,
@@ -34,6 +35,8 @@ from shared.handoffs.model import (
     RepLoad,
     Skip,
     SkipReason,
+    SlaKind,
+    TouchChannel,
 )
 from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffRepository, LeadLock, RepDelta
 from tests.handoff_fakes import InMemoryHandoffRepository
@@ -146,6 +149,15 @@ history_entries = st.builds(
     rep_id=st.none() | words,
     event=st.none() | words,
     previous_rep_id=st.none() | words,
+    sla=st.none() | st.sampled_from(SlaKind),
+)
+first_touches = st.builds(
+    FirstTouch,
+    at=moments,
+    channel=st.sampled_from(TouchChannel),
+    actor=words,
+    rep_id=st.none() | words,
+    note=st.none() | st.text(max_size=40),
 )
 
 
@@ -154,8 +166,9 @@ def test_every_history_field_is_drawn() -> None:
     from dataclasses import fields
 
     assert {f.name for f in fields(HistoryEntry)} == {
-        "at", "status", "actor", "cause", "rep_id", "event", "previous_rep_id"
+        "at", "status", "actor", "cause", "rep_id", "event", "previous_rep_id", "sla"
     }  # fmt: skip
+    assert {f.name for f in fields(FirstTouch)} == {"at", "channel", "actor", "rep_id", "note"}
 
 
 _drawn_fields: dict[str, st.SearchStrategy[Any]] = {
@@ -173,6 +186,8 @@ _drawn_fields: dict[str, st.SearchStrategy[Any]] = {
     "assigned_at": st.none() | moments,
     "accepted_at": st.none() | moments,
     "sla_due_at": st.none() | moments,
+    "first_touch_due_at": st.none() | moments,
+    "first_touch": st.none() | first_touches,
     "reassignments": st.integers(0, 10**6),
     "excluded_reps": st.lists(words, max_size=3).map(tuple),
     "skips": st.lists(st.builds(Skip, words, st.sampled_from(SkipReason)), max_size=4).map(tuple),

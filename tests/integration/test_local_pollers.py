@@ -100,6 +100,30 @@ def test_pending_timers_read_each_schedule_once_until_it_changes(aws: None) -> N
     assert scheduler.calls["get_schedule"] == 3
 
 
+def test_a_due_timer_an_earlier_ones_function_deleted_does_not_fire(aws: None) -> None:
+    # Given two timers of a handoff due before the clock, the first one's function deleting the second (an SLA
+    # breach cancels the handoff's later timers, as its first-touch deadline)
+    scheduler = boto3.client("scheduler", region_name="us-east-1")
+    delivered: list[str] = []
+
+    def deliver(function: Any, event: dict[str, Any]) -> None:
+        delivered.append(event["kind"])
+        scheduler.delete_schedule(Name="h-1-touch", GroupName=group)
+
+    timers = LocalTimers(CATALOG, STAGE, scheduler, deliver=deliver)
+    timers.provision()
+    [group] = timers.groups
+    due = datetime.now(UTC) - timedelta(minutes=5)
+    _set(scheduler, group, "h-1-sla", due, {"handoff_id": "h-1", "kind": "sla_accept"})
+    _set(scheduler, group, "h-1-touch", due + timedelta(minutes=1), {"handoff_id": "h-1", "kind": "first_touch"})
+    # When the due timers fire
+    fired = timers.fire_due()
+    # Then the first fired, the deleted one did not (and failed nothing), and none is left pending
+    assert [timer["name"] for timer in fired] == ["h-1-sla"]
+    assert delivered == ["sla_accept"]
+    assert timers.pending() == []
+
+
 _ROLE = "arn:aws:iam::123456789012:role/timers"
 
 

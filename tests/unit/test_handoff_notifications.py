@@ -40,6 +40,7 @@ from tests.vendor_samples import CONTEXT, slack_block_action, slack_request
 
 REQUESTED = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)
 DUE = REQUESTED + timedelta(minutes=5)
+TOUCH_DUE = REQUESTED + timedelta(minutes=15)
 LINK = "https://api.example.com/api/v1/handoffs/h-42"
 
 HANDOFF = Handoff(
@@ -76,6 +77,7 @@ RECIPIENTS = {
     NoticePurpose.TEAM_ALERT: TEAM,
     NoticePurpose.REMINDER: ANA,
     NoticePurpose.SLA_BREACHED: Recipient("mgr-eve", "Eve Park", "eve@example.com", "U0EVE0001", None),
+    NoticePurpose.FIRST_TOUCH_MISSED: Recipient("mgr-eve", "Eve Park", "eve@example.com", "U0EVE0001", None),
     NoticePurpose.ESCALATED: Recipient("mgr-eve", "Eve Park", "eve@example.com", "U0EVE0001", None),
     NoticePurpose.CUSTOMER_HANDOFF: Recipient("csm-kim", "Kim Roy", "kim@example.com", "U0KIM0001", None),
     NoticePurpose.EXPANSION: Recipient("ae-lee", "Lee Park", "lee@example.com", "U0LEE0001", None),
@@ -107,6 +109,8 @@ def notice(purpose: NoticePurpose = NoticePurpose.ASSIGNED, **changes: Any) -> H
         handoff = replace(handoff, rep_id="rep-bo", reassignments=1)
     if purpose is NoticePurpose.ESCALATED:
         handoff = replace(handoff, rep_id="mgr-eve", reassignments=3)
+    if purpose is NoticePurpose.FIRST_TOUCH_MISSED:  # accepted by Ana, the lead not touched by its deadline
+        handoff = replace(handoff, status=HandoffStatus.ACCEPTED, sla_due_at=None, first_touch_due_at=TOUCH_DUE)
     fields: dict[str, Any] = {
         "purpose": purpose,
         "handoff": handoff,
@@ -115,8 +119,10 @@ def notice(purpose: NoticePurpose = NoticePurpose.ASSIGNED, **changes: Any) -> H
         "why": "requested a demo",
         "link": LINK,
     }
-    if purpose in (NoticePurpose.SLA_BREACHED, NoticePurpose.ESCALATED):
+    if purpose in (NoticePurpose.SLA_BREACHED, NoticePurpose.ESCALATED, NoticePurpose.FIRST_TOUCH_MISSED):
         fields["previous_rep"] = "rep-ana"
+    if purpose is NoticePurpose.FIRST_TOUCH_MISSED:
+        fields["due_at"] = TOUCH_DUE
     return HandoffNotice(**(fields | changes))
 
 
@@ -230,6 +236,7 @@ def test_every_purpose_renders_as_an_email_with_the_same_content(purpose: Notice
         (NoticePurpose.REMINDER, "[Immediate] Reminder: Sam Ortiz (Acme) is waiting for you — requested a demo"),
         (NoticePurpose.SLA_BREACHED, "[Immediate] SLA missed: Sam Ortiz (Acme) reassigned to rep-bo"),
         (NoticePurpose.ESCALATED, "[Immediate] Escalated to you: Sam Ortiz (Acme) after 3 reassignments"),
+        (NoticePurpose.FIRST_TOUCH_MISSED, "[Immediate] First touch missed: Sam Ortiz (Acme), still with rep-ana"),
         (NoticePurpose.CUSTOMER_HANDOFF, "New customer: Sam Ortiz (Acme) — requested a demo"),
     ],
 )
@@ -454,6 +461,22 @@ def test_an_sla_breach_tells_the_manager_who_missed_it_and_who_has_it_now() -> N
     assert "rep-ana did not accept Sam Ortiz (Acme) in time: it is now with rep-bo (reassignment 1)." in email.text
     queued = notice(NoticePurpose.SLA_BREACHED, handoff=replace(HANDOFF, rep_id=None, queue="emea-fallback"))
     assert "it is now with the emea-fallback queue" in email_message(queued).text
+
+
+def test_a_missed_first_touch_tells_the_manager_the_lead_is_still_with_the_rep_by_when_it_was_due() -> None:
+    # Given a lead Ana accepted and did not touch by its first-touch deadline (09:45 UTC)
+    missed = notice(NoticePurpose.FIRST_TOUCH_MISSED)
+    # When the manager's notice is rendered
+    message, email = slack_message(missed), email_message(missed)
+    # Then it says who has it, that nothing moved, and the deadline (not the accept deadline), with no buttons
+    assert message.blocks[0]["text"]["text"] == "[Immediate] First touch missed: Sam Ortiz (Acme)"
+    assert (
+        "rep-ana had not touched Sam Ortiz (Acme), an immediate lead, by the first-touch deadline "
+        "(2025-01-15 09:45 UTC). It stays with them (nothing was reassigned): follow up with them." in email.text
+    )
+    assert "First touch due: 2025-01-15 09:45 UTC" in email.text
+    assert any(field["text"].startswith("*First touch due*\n<!date^") for field in message.blocks[1]["fields"])
+    assert buttons(message) == []
 
 
 def test_an_escalation_tells_the_manager_it_is_theirs_now() -> None:

@@ -13,11 +13,18 @@ import pytest
 from shared.events.handoff_events import HandoffEventType
 from shared.handoffs.assignment_timers import timers_of
 from shared.handoffs.expansion_handoffs import ExpansionSignal
-from shared.handoffs.model import HandoffKind, HandoffStatus, LeadFacts, Priority
-from shared.handoffs.ports import Timer, TimerKind
+from shared.handoffs.model import HandoffKind, HandoffStatus, LeadFacts, Priority, SlaKind, TouchChannel
+from shared.handoffs.ports import HandoffChange, HandoffConflict, Timer, TimerKind
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import load_routing
-from shared.handoffs.service import Actor, HandoffService, NotAllowed, Outcome, WrongState
+from shared.handoffs.service import (
+    RETRY_PAUSE_SECONDS,
+    Actor,
+    HandoffService,
+    NotAllowed,
+    Outcome,
+    WrongState,
+)
 from shared.handoffs.transition_events import events_of
 from tests.fakes import FixedClock, RecordingPublisher
 from tests.handoff_fakes import InMemoryHandoffRepository, RecordingTimers
@@ -78,7 +85,7 @@ def world() -> World:
         Leads(),
         FixedClock(T0),
     )
-    service = HandoffService(repository, lambda: ROUTER, leads, bus, timers, clock)
+    service = HandoffService(repository, lambda: ROUTER, leads, bus, timers, clock, pause=lambda seconds: None)
     return World(service, repository, bus, timers, leads, clock)
 
 
@@ -107,9 +114,13 @@ def test_a_demo_request_from_an_amer_icp_lead_is_assigned_within_its_sla_and_pau
     assert handoff.rule_id == "amer-sdr"
     assert handoff.sla_due_at == T0 + timedelta(minutes=30)
     assert world.published() == ["handoff.assigned", "lead.nurture_paused"]
-    # And its SLA deadline and two reminders are set; the lead is held by it
+    # And its SLA deadline, two reminders and the first-touch deadline (the follow-up task's) are set
     kinds = sorted(timer.kind.value for timer in world.timers.live.values())
-    assert kinds == ["reminder", "reminder", "sla_accept"]
+    assert kinds == ["first_touch", "reminder", "reminder", "sla_accept"]
+    [first_touch] = world.timers_of(handoff.handoff_id, TimerKind.FIRST_TOUCH)
+    assert first_touch.due_at == handoff.first_touch_due_at == T0 + timedelta(minutes=120)
+    assert handoff.details["follow_up_task"]["due_at"] == first_touch.due_at.isoformat()
+    # and the lead is held by it
     assert world.repository.open_handoff_of(lead) == handoff.handoff_id
 
 
@@ -147,7 +158,7 @@ def test_a_more_urgent_trigger_raises_the_open_handoff_instead_of_opening_anothe
     assert len(world.repository.stored) == 1
 
 
-def test_the_assignee_accepts_once_and_the_timers_go(world: World) -> None:
+def test_the_assignee_accepts_once_and_the_accept_timers_go_but_not_the_first_touch_deadline(world: World) -> None:
     lead = world.lead("lead-4")
     handoff_id = world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-4").handoff.handoff_id  # type: ignore[union-attr]
     rep = assignee(world, handoff_id)
@@ -161,7 +172,9 @@ def test_the_assignee_accepts_once_and_the_timers_go(world: World) -> None:
     assert accepted.sla_due_at is None
     assert again.note == "already accepted"
     assert world.published(HandoffEventType.ACCEPTED) == ["handoff.accepted"]
-    assert world.timers.live == {}
+    # And the reminders and the accept deadline are gone; the first touch is still owed, by the same deadline
+    assert [timer.kind for timer in world.timers_of(handoff_id)] == [TimerKind.FIRST_TOUCH]
+    assert world.timers_of(handoff_id)[0].due_at == accepted.first_touch_due_at
     # And a rejection after acceptance is refused as a state conflict
     with pytest.raises(WrongState):
         world.service.reject(handoff_id, as_rep(rep), "too late")
@@ -202,13 +215,30 @@ def test_missed_deadlines_reassign_then_escalate_to_the_manager(world: World) ->
     assert world.fire(first_deadline).note == "stale timer"
 
 
+def test_a_reminder_reminds_once_however_often_it_is_delivered(world: World) -> None:
+    # Given an assigned handoff whose first reminder came due and was sent
+    handoff = world.service.request(world.lead("lead-rem"), Priority.PRIORITY, "demo_request", "cause-rem").handoff
+    assert handoff is not None
+    world.clock.advance(timedelta(minutes=16))
+    [first, second] = world.timers_of(handoff.handoff_id, TimerKind.REMINDER)
+    assert [e.event_type for e in world.fire(first).events] == [HandoffEventType.REMINDED]
+    stored = world.repository.handoff(handoff.handoff_id)
+    assert stored is not None
+    # Then the handoff's state no longer sets it (its schedule deleted itself when it ran), only the second
+    assert [t.name for t in timers_of(stored, ROUTER) if t.kind is TimerKind.REMINDER] == [second.name]
+    # And when it is delivered again, nothing is sent or stored
+    assert world.fire(first).note == "stale timer"
+    assert world.published(HandoffEventType.REMINDED) == ["handoff.reminded"]
+    assert world.repository.handoff(handoff.handoff_id) == stored
+
+
 def test_a_raised_priority_replaces_the_old_timers_with_ones_counted_from_the_raise(world: World) -> None:
     # Given a standard handoff assigned at T0, with its standard reminders and one-working-day deadline set
     lead = world.lead("lead-raised")
     handoff_id = world.service.request(lead, Priority.STANDARD, "nurtured 14 days", "cause-std").handoff.handoff_id  # type: ignore[union-attr]
     rep = assignee(world, handoff_id)
     standard = world.timers_of(handoff_id)
-    [old_reminder, _, old_deadline] = standard
+    [old_reminder, _, old_deadline, old_first_touch] = standard
     # When ten minutes later a demo request raises it to priority
     world.clock.advance(timedelta(minutes=10))
     raised_at = world.clock.now()
@@ -221,17 +251,22 @@ def test_a_raised_priority_replaces_the_old_timers_with_ones_counted_from_the_ra
         (TimerKind.REMINDER, raised_at + timedelta(minutes=15)),
         (TimerKind.REMINDER, raised_at + timedelta(minutes=25)),
         (TimerKind.SLA_ACCEPT, raised_at + timedelta(minutes=30)),
+        (TimerKind.FIRST_TOUCH, raised_at + timedelta(minutes=120)),
     ]
+    assert raised.details["follow_up_task"]["due_at"] == (raised_at + timedelta(minutes=120)).isoformat()
     # And when the old standard timers fire anyway (a delete can race the firing), they change nothing
     world.clock.advance(timedelta(days=1))
     before, published = world.repository.handoff(handoff_id), world.published()
     assert world.fire(old_reminder).note == "stale timer"
     assert world.fire(old_deadline).note == "stale timer"
+    assert world.fire(old_first_touch).note == "stale timer"
     assert world.published() == published
     assert world.repository.handoff(handoff_id) == before
-    # And the assignee accepting deletes every live timer
+    # And the assignee accepting deletes every live timer but the priority's first-touch deadline
     world.service.accept(handoff_id, as_rep(rep))
-    assert world.timers.live == {}
+    assert [(t.kind, t.due_at) for t in world.timers_of(handoff_id)] == [
+        (TimerKind.FIRST_TOUCH, raised_at + timedelta(minutes=120))
+    ]
 
 
 def test_a_raised_handoff_whose_old_timers_could_not_be_deleted_loses_them_on_accept(world: World) -> None:
@@ -246,11 +281,12 @@ def test_a_raised_handoff_whose_old_timers_could_not_be_deleted_loses_them_on_ac
     stored = world.repository.handoff(handoff_id)
     assert stored is not None
     assert stored.priority is Priority.IMMEDIATE
-    assert len(world.timers_of(handoff_id)) == 6  # the standard three and the immediate three
+    assert len(world.timers_of(handoff_id)) == 8  # the standard four and the immediate four
     # When the assignee accepts
     world.service.accept(handoff_id, as_rep(rep))
-    # Then no timer of the handoff is left, of either priority
-    assert world.timers.live == {}
+    # Then no timer of the handoff is left, of either priority, but the immediate first-touch deadline
+    [first_touch] = world.timers_of(handoff_id)
+    assert (first_touch.kind, first_touch.due_at) == (TimerKind.FIRST_TOUCH, stored.first_touch_due_at)
 
 
 def test_a_breach_with_nobody_to_reassign_to_escalates_to_the_manager(world: World) -> None:
@@ -571,6 +607,53 @@ def _qualifying(world: World, lead_id: str) -> str:
     return handoff.handoff_id
 
 
+def test_a_long_qualification_queue_never_takes_the_turn_of_a_fallback_queues_handoff(world: World) -> None:
+    # Given a lead waiting in the AMER fallback queue (every SDR out), then three newer buying signals below the
+    # fit line waiting in the qualification queue (the sweep lists the newest first)
+    for rep_id in AMER_SDRS:
+        world.service.set_rep(rep_id, available=False, capacity=None)
+    waiting = world.service.request(world.lead("lead-f1"), Priority.PRIORITY, "demo_request", "cause-f1").handoff
+    assert waiting is not None
+    assert waiting.queue == "sdr-amer-queue"
+    for number in range(3):
+        world.clock.advance(timedelta(seconds=1))
+        _qualifying(world, f"lead-fq{number}")
+    # When an SDR is back and a sweep that tries two handoffs of each kind runs
+    world.service.set_rep("sdr-maya-chen", available=True, capacity=None)
+    [moved] = world.service.sweep_queues(limit=2)
+    # Then the fallback queue's handoff is assigned: the qualification queue's did not use up its turn
+    assert moved.handoff is not None
+    assert (moved.handoff.handoff_id, moved.handoff.rep_id) == (waiting.handoff_id, "sdr-maya-chen")
+
+
+def test_a_commit_refused_by_a_concurrent_writer_is_tried_again_after_a_growing_random_pause() -> None:
+    # Given a store that refuses the first two commits, as when concurrent routers move the same rep's load
+    class Contended(InMemoryHandoffRepository):
+        refusals = 2
+
+        def commit(self, change: HandoffChange) -> None:
+            if self.refusals:
+                self.refusals -= 1
+                raise HandoffConflict("a concurrent writer moved a rep's load")
+            super().commit(change)
+
+    pauses: list[float] = []
+    leads = Leads()
+    leads.known["lead-c1"] = LeadFacts(lead_id="lead-c1", email="c1@example.com", country="US", fit_score=Decimal(40))
+    repository = Contended()
+    service = HandoffService(
+        repository, lambda: ROUTER, leads, RecordingPublisher(), RecordingTimers(), FixedClock(T0), pause=pauses.append
+    )
+    # When a handoff is requested
+    outcome = service.request("lead-c1", Priority.PRIORITY, "demo_request", "cause-c1")
+    # Then it is assigned on the third try, having paused twice, each pause at most twice the one before's bound
+    assert outcome.handoff is not None
+    assert outcome.handoff.status is HandoffStatus.ASSIGNED
+    assert len(pauses) == 2
+    assert 0 <= pauses[0] <= RETRY_PAUSE_SECONDS
+    assert 0 <= pauses[1] <= 2 * RETRY_PAUSE_SECONDS
+
+
 def test_a_qualifying_handoff_raised_to_immediate_goes_to_a_rep_at_once(world: World) -> None:
     # Given a buying signal below the fit line, waiting in the qualification queue
     handoff_id = _qualifying(world, "lead-q1")
@@ -725,3 +808,274 @@ def test_a_rejection_with_nobody_else_eligible_escalates_to_the_manager(world: W
     loads = world.repository.rep_loads()
     assert (loads["ae-nina-patel"].open_handoffs, loads["mgr-david-cohen"].open_handoffs) == (0, 1)
     assert len(world.timers_of(handoff.handoff_id, TimerKind.SLA_ACCEPT)) == 1
+
+
+# First touch: the assignee's first contact with the lead, its SLA timer (which accepting keeps) and its breach,
+# which tells the manager and moves nothing.
+
+
+def _accepted_lead(world: World, lead_id: str, priority: Priority = Priority.PRIORITY) -> tuple[str, str]:
+    """A lead handoff its assignee accepted; (handoff id, rep id)."""
+    handoff = world.service.request(world.lead(lead_id), priority, "demo_request", f"cause-{lead_id}").handoff
+    assert handoff is not None
+    rep = assignee(world, handoff.handoff_id)
+    world.service.accept(handoff.handoff_id, as_rep(rep))
+    return handoff.handoff_id, rep
+
+
+def test_the_assignee_records_the_first_touch_and_its_deadline_goes(world: World) -> None:
+    # Given an accepted lead handoff, its first touch due 120 working minutes after the assignment
+    handoff_id, rep = _accepted_lead(world, "lead-t1")
+    world.clock.advance(timedelta(minutes=40))
+    # When the rep says they called the lead five minutes ago
+    called = world.clock.now() - timedelta(minutes=5)
+    outcome = world.service.touch(handoff_id, as_rep(rep), TouchChannel.CALL, called, "voicemail, meeting proposed")
+    # Then the touch is stored for the rep, the status unchanged, the follow-up task done, and recorded in history
+    stored = world.repository.handoff(handoff_id)
+    assert stored is not None
+    assert stored.first_touch is not None
+    assert (stored.first_touch.at, stored.first_touch.channel, stored.first_touch.rep_id) == (
+        called,
+        TouchChannel.CALL,
+        rep,
+    )
+    assert stored.first_touch.note == "voicemail, meeting proposed"
+    assert stored.status is HandoffStatus.ACCEPTED
+    assert stored.details["follow_up_task"]["done_at"] == called.isoformat()
+    assert (stored.history[-1].event, stored.history[-1].actor) == ("handoff.first_touched", rep)
+    assert stored.history[-1].at == world.clock.now()
+    # And handoff.first_touched is published with the touch and whether it met the SLA
+    [event] = outcome.events
+    assert (event.event_type, event.handoff_id, event.rep_id, event.status) == (
+        HandoffEventType.FIRST_TOUCHED,
+        handoff_id,
+        rep,
+        "accepted",
+    )
+    assert (event.touched_at, event.channel, event.within_sla) == (called, "call", True)
+    assert event.first_touch_due_at == T0 + timedelta(minutes=120)
+    # And the first-touch deadline is cancelled: the handoff has no live timer left
+    assert world.timers_of(handoff_id) == []
+
+
+def test_a_touch_before_acceptance_leaves_the_accept_deadline_running(world: World) -> None:
+    # Given an assigned handoff not accepted yet
+    handoff = world.service.request(world.lead("lead-t2"), Priority.PRIORITY, "demo_request", "cause-t2").handoff
+    assert handoff is not None
+    rep = assignee(world, handoff.handoff_id)
+    # When the rep emails the lead first
+    world.service.touch(handoff.handoff_id, as_rep(rep), TouchChannel.EMAIL)
+    # Then the first touch is stored, the handoff still awaits acceptance, with its reminders and deadline only
+    stored = world.repository.handoff(handoff.handoff_id)
+    assert stored is not None
+    assert stored.status is HandoffStatus.ASSIGNED
+    assert stored.first_touch is not None
+    assert stored.first_touch.at == T0
+    assert [t.kind for t in world.timers_of(handoff.handoff_id)] == [
+        TimerKind.REMINDER,
+        TimerKind.REMINDER,
+        TimerKind.SLA_ACCEPT,
+    ]
+
+
+def test_a_second_touch_answers_the_first_and_changes_nothing(world: World) -> None:
+    # Given a lead first touched by a call
+    handoff_id, rep = _accepted_lead(world, "lead-t3")
+    world.service.touch(handoff_id, as_rep(rep), TouchChannel.CALL)
+    first, published = world.repository.handoff(handoff_id), world.published()
+    # When the rep (or their manager) records another touch later
+    world.clock.advance(timedelta(hours=1))
+    manager = Actor(name="priya", rep_id="mgr-priya-nair", is_manager=True)
+    again = world.service.touch(handoff_id, manager, TouchChannel.MEETING, note="demo held")
+    # Then the stored first touch is the answer, and nothing was written or published
+    assert again.note == "already touched"
+    assert again.handoff == first
+    assert world.repository.handoff(handoff_id) == first
+    assert world.published() == published
+
+
+@pytest.mark.parametrize("state", ["queued", "recycled", "completed"])
+def test_a_touch_on_a_handoff_no_rep_holds_is_a_wrong_state_saying_why(world: World, state: str) -> None:
+    # Given a lead handoff that is <state>
+    manager = Actor(name="priya", rep_id="mgr-priya-nair", is_manager=True)
+    if state == "queued":
+        handoff_id = _qualifying(world, "lead-t4")
+    else:
+        handoff_id, rep = _accepted_lead(world, "lead-t4")
+        if state == "recycled":
+            world.service.reject(handoff_id, as_rep(rep), "a student", recycle=True)
+        else:
+            world.service.complete(handoff_id, as_rep(rep))
+    before, published = world.repository.handoff(handoff_id), world.published()
+    # When a manager records a first touch, Then it is refused saying the status, and nothing changes
+    with pytest.raises(WrongState, match=f"is {state}, not assigned or accepted"):
+        world.service.touch(handoff_id, manager, TouchChannel.CALL)
+    assert world.repository.handoff(handoff_id) == before
+    assert world.published() == published
+
+
+def test_a_touch_by_another_rep_or_at_an_impossible_time_is_refused(world: World) -> None:
+    from shared.handoffs.service import ImpossibleTouch
+
+    handoff_id, rep = _accepted_lead(world, "lead-t5")
+    before = world.repository.handoff(handoff_id)
+    with pytest.raises(NotAllowed):
+        world.service.touch(handoff_id, as_rep("sdr-lena-vogel"), TouchChannel.CALL)
+    with pytest.raises(ImpossibleTouch, match="in the future"):
+        world.service.touch(handoff_id, as_rep(rep), TouchChannel.CALL, T0 + timedelta(minutes=1))
+    with pytest.raises(ImpossibleTouch, match="before the assignment"):
+        world.service.touch(handoff_id, as_rep(rep), TouchChannel.CALL, T0 - timedelta(minutes=1))
+    assert world.repository.handoff(handoff_id) == before
+
+
+def test_a_customer_handoff_has_no_first_touch_to_record_or_time(world: World) -> None:
+    from shared.handoffs.customer_handoffs import CustomerHandoffRequest
+
+    handoff = world.service.customer_handoff(CustomerHandoffRequest(customer_id="a-1", deal_id="d-1"), "sales").handoff
+    assert handoff is not None
+    assert handoff.first_touch_due_at is None
+    assert world.timers_of(handoff.handoff_id, TimerKind.FIRST_TOUCH) == []
+    with pytest.raises(WrongState, match="customer handoff"):
+        world.service.touch(handoff.handoff_id, as_rep(handoff.rep_id or ""), TouchChannel.CALL)
+
+
+def test_a_missed_first_touch_is_published_and_told_to_the_manager_and_moves_nothing(world: World) -> None:
+    from shared.handoffs.notices import brief_of, notices_for
+    from shared.handoffs.notifications import NoticePurpose
+
+    # Given an accepted lead handoff whose lead its rep has not touched
+    handoff_id, rep = _accepted_lead(world, "lead-t6")
+    accepted = world.repository.handoff(handoff_id)
+    assert accepted is not None
+    loads = world.repository.rep_loads()
+    # When its first-touch deadline passes
+    world.clock.advance(timedelta(minutes=121))
+    [deadline] = world.timers_of(handoff_id, TimerKind.FIRST_TOUCH)
+    outcome = world.fire(deadline)
+    # Then handoff.sla_breached is published, saying which SLA and naming the rep who has the lead
+    [breach] = outcome.events
+    assert (breach.event_type, breach.sla, breach.rep_id, breach.status) == (
+        HandoffEventType.SLA_BREACHED,
+        "first_touch",
+        rep,
+        "accepted",
+    )
+    assert breach.first_touch_due_at == accepted.first_touch_due_at
+    # And it is in the history, while the handoff stays as it was: the rep's, accepted, not reassigned, same load
+    stored = world.repository.handoff(handoff_id)
+    assert stored is not None
+    assert (stored.history[-1].event, stored.history[-1].sla) == ("handoff.sla_breached", SlaKind.FIRST_TOUCH)
+    assert (stored.status, stored.rep_id, stored.reassignments, stored.excluded_reps) == (
+        HandoffStatus.ACCEPTED,
+        rep,
+        0,
+        (),
+    )
+    assert world.repository.rep_loads() == loads
+    # And the team's manager is told (the notifier's one notice for the event), not the rep
+    [notice] = notices_for(breach, stored, ROUTER, brief_of(None, stored.lead_id, [], []), "https://hub.example")
+    assert (notice.purpose, notice.recipient.rep_id, notice.previous_rep) == (
+        NoticePurpose.FIRST_TOUCH_MISSED,
+        "mgr-priya-nair",
+        rep,
+    )
+    assert notice.due_at == accepted.first_touch_due_at
+    # And the deadline is told once: its state sets it no more (a fired schedule deletes itself), and firing it
+    # again does nothing
+    assert timers_of(stored, ROUTER) == []
+    assert world.fire(deadline).note == "stale timer"
+    assert world.published(HandoffEventType.SLA_BREACHED) == ["handoff.sla_breached"]
+    # And a touch recorded after that counts as late
+    late = world.service.touch(handoff_id, as_rep(rep), TouchChannel.CALL, world.clock.now() - timedelta(minutes=30))
+    assert [(e.event_type, e.within_sla) for e in late.events] == [(HandoffEventType.FIRST_TOUCHED, False)]
+
+
+def test_an_accept_breach_says_it_is_the_accept_sla(world: World) -> None:
+    handoff = world.service.request(world.lead("lead-t7"), Priority.PRIORITY, "demo_request", "cause-t7").handoff
+    assert handoff is not None
+    world.clock.advance(timedelta(minutes=31))
+    [deadline] = world.timers_of(handoff.handoff_id, TimerKind.SLA_ACCEPT)
+    breach = next(e for e in world.fire(deadline).events if e.event_type is HandoffEventType.SLA_BREACHED)
+    assert (breach.sla, breach.rep_id) == ("accept", handoff.rep_id)
+
+
+def test_the_first_touch_deadline_of_an_earlier_assignment_does_nothing(world: World) -> None:
+    # Given a handoff its first rep rejected, so it went to another rep with a first-touch deadline of their own
+    handoff = world.service.request(world.lead("lead-t8"), Priority.PRIORITY, "demo_request", "cause-t8").handoff
+    assert handoff is not None
+    first = assignee(world, handoff.handoff_id)
+    [old_deadline] = world.timers_of(handoff.handoff_id, TimerKind.FIRST_TOUCH)
+    world.clock.advance(timedelta(minutes=10))
+    world.service.reject(handoff.handoff_id, as_rep(first), "not my territory")
+    moved = world.repository.handoff(handoff.handoff_id)
+    assert moved is not None
+    assert old_deadline.name in world.timers.cancelled
+    [new_deadline] = world.timers_of(handoff.handoff_id, TimerKind.FIRST_TOUCH)
+    assert (new_deadline.assignment, new_deadline.due_at) == (1, moved.first_touch_due_at)
+    assert moved.details["follow_up_task"]["owner"] == moved.rep_id != first
+    # When the first rep's deadline fires anyway (its delete raced the firing)
+    world.clock.advance(timedelta(hours=3))
+    published = world.published()
+    outcome = world.fire(old_deadline)
+    # Then nothing changes and nothing is published
+    assert outcome.note == "stale timer"
+    assert world.repository.handoff(handoff.handoff_id) == moved
+    assert world.published() == published
+
+
+def test_completing_an_untouched_handoff_cancels_its_first_touch_deadline(world: World) -> None:
+    handoff_id, rep = _accepted_lead(world, "lead-t9")
+    [deadline] = world.timers_of(handoff_id, TimerKind.FIRST_TOUCH)
+    world.service.complete(handoff_id, as_rep(rep))
+    assert deadline.name in world.timers.cancelled
+    assert world.timers_of(handoff_id) == []
+    assert world.fire(deadline).note == "stale timer"
+
+
+# Speed to lead: time to first touch and the first-touch SLA, beside the accept SLA
+
+
+def test_metrics_measure_the_first_touch_and_its_sla_apart_from_the_accept_sla(world: World) -> None:
+    from shared.handoffs.api_views import metrics_view
+
+    # Given three priority leads, each accepted at its assignment (within the accept SLA): one touched 40 minutes
+    # after it, one whose first-touch deadline passed untouched, and one assigned later, still within it
+    touched, rep = _accepted_lead(world, "lead-m1")
+    missed, _ = _accepted_lead(world, "lead-m2")
+    world.clock.advance(timedelta(minutes=40))
+    world.service.touch(touched, as_rep(rep), TouchChannel.CALL)
+    world.clock.advance(timedelta(minutes=60))
+    waiting, _ = _accepted_lead(world, "lead-m3")
+    world.clock.advance(timedelta(minutes=21))
+    [deadline] = world.timers_of(missed, TimerKind.FIRST_TOUCH)
+    world.fire(deadline)
+    # When the metrics are read
+    now = world.clock.now()
+    figures = metrics_view(world.repository.requested_between(T0, now), T0, now, now)
+    # Then the touch is timed from its assignment (and from the request), and the first-touch SLA is counted per
+    # priority and team (one within, one breached, one open), while the accept SLA was met by all three
+    assert (figures.assigned_to_first_touch.count, figures.assigned_to_first_touch.p50_seconds) == (1, 2400.0)
+    assert (figures.requested_to_first_touch.count, figures.requested_to_first_touch.p95_seconds) == (1, 2400.0)
+    [row] = figures.sla
+    assert (row.priority, row.team, row.handoffs) == ("priority", "sdr-amer", 3)
+    assert (row.accepted_within_sla, row.breached, row.attainment) == (3, 0, 1.0)
+    assert (row.touched_within_sla, row.first_touch_breached, row.awaiting_touch_within_sla) == (1, 1, 1)
+    assert row.first_touch_attainment == 0.5
+    assert {waiting, missed, touched} == {h.handoff_id for h in world.repository.stored.values()}
+
+
+def test_a_touch_after_a_reassignment_is_timed_from_the_assignment_it_was_made_under(world: World) -> None:
+    from shared.handoffs.metrics import speed_to_lead
+
+    # Given a lead rejected by its first rep after 10 minutes, then touched by the next 15 minutes later
+    handoff = world.service.request(world.lead("lead-m4"), Priority.PRIORITY, "demo_request", "cause-m4").handoff
+    assert handoff is not None
+    world.clock.advance(timedelta(minutes=10))
+    moved = world.service.reject(handoff.handoff_id, as_rep(assignee(world, handoff.handoff_id)), "wrong region")
+    assert moved.handoff is not None
+    world.clock.advance(timedelta(minutes=15))
+    world.service.touch(handoff.handoff_id, as_rep(moved.handoff.rep_id or ""), TouchChannel.SOCIAL)
+    # When speed to lead is measured
+    figures = speed_to_lead(world.repository.stored.values(), world.clock.now())
+    # Then from the second assignment (15 minutes), and from the request (25 minutes)
+    assert (figures.assigned_to_first_touch, figures.requested_to_first_touch) == ([900.0], [1500.0])
