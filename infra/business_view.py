@@ -1,10 +1,10 @@
 """The dashboard's business view: what RevOps looks at, from the metrics the functions emit.
 
 Webhooks by vendor and outcome (`shared/webhooks/delivery_metrics.py`), the lead funnel and MQLs per day, health
-bands and budget consumption per department (`shared/business_metrics.py`), SLA attainment
-(`shared/handoff_metrics.py`), and the CRM sync's errors, counted from the line the sync writer logs for every
-batch (`"sync batch written"`, with `retry` and `dead_lettered`) by two log metric filters. The daily figures
-show the last 30 days whatever the dashboard's range; the rest follow it.
+bands and budget consumption per department (`shared/business_metrics.py`), SLA attainment in total, per priority,
+per team and per priority and team (`shared/handoff_metrics.py`), and the CRM sync's errors, counted from the line
+the sync writer logs for every batch (`"sync batch written"`, with `retry` and `dead_lettered`) by two log metric
+filters. The daily figures show the last 30 days whatever the dashboard's range; the rest follow it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from infra.config import METRICS_NAMESPACE
 from shared import business_metrics, handoff_metrics
 from shared.catalog import Catalog, physical_name
 from shared.finance.config import load_finance_config
+from shared.handoffs.model import Priority
 from shared.webhooks import delivery_metrics
 from shared.webhooks.model import Outcome
 from shared.webhooks.registry import ALL_VENDORS
@@ -30,6 +31,9 @@ SYNC_BATCH_LINE = "sync batch written"  # functions/crm_sync_writer/handler.py l
 # The sync writer's per-batch figures the filters count: (metric name, the log line's field)
 SYNC_ERROR_FIELDS = (("SyncNoticesRetried", "retry"), ("SyncNoticesDeadLettered", "dead_lettered"))
 ALERT_PCTS = (80, 100)  # lines on the consumption graph
+# The functions that emit the handoff figures (under `service=handoffs`, whichever of them it was).
+HANDOFF_FUNCTIONS = ("handoff_router", "handoff_timers", "handoffs_api")
+PRIORITIES = tuple(priority.value for priority in Priority)  # fixed: a line each
 
 
 def _metric(
@@ -50,6 +54,28 @@ def _metric(
     )
 
 
+def handoff_metric(name: str, statistic: str, period: Duration, label: str, **dimensions: str) -> cloudwatch.Metric:
+    """A handoff figure (`shared/handoff_metrics.py`): the total, or with `priority`, `team` or both."""
+    return _metric(name, handoff_metrics.SERVICE, statistic, period, label, **dimensions)
+
+
+def handoff_search(name: str, statistic: str, period: Duration, label: str, *by: str) -> cloudwatch.MathExpression:
+    """A handoff figure per value of the `by` dimensions, one line each, found by a CloudWatch SEARCH: a team
+    added to `config/routing.json` (or `none`, a lead no rule matched) gets its line with its first figure. The
+    schema `{namespace, service, *by}` matches the metrics of exactly those dimensions, the series
+    `shared/handoff_metrics.py` writes for that breakdown (percentiles never add up across series). `label`
+    may name the dimensions' values as `${PROP('Dim.team')}` (a dynamic label, per line)."""
+    schema = ",".join((METRICS_NAMESPACE, "service", *by))
+    query = f'{{{schema}}} service="{handoff_metrics.SERVICE}" MetricName="{name}"'
+    return cloudwatch.MathExpression(
+        expression=f"SEARCH('{query}', '{statistic}', {int(period.to_seconds())})", label=label, period=period
+    )
+
+
+def emits_handoff_figures(catalog: Catalog) -> bool:
+    return any(fn.name in HANDOFF_FUNCTIONS for fn in catalog.functions)
+
+
 def business_widgets(scope: Construct, stage: str, catalog: Catalog) -> list[list[cloudwatch.IWidget]]:
     """The business view's rows, top to bottom; the sync errors' metric filters are created in `scope`."""
     functions = {fn.name: fn for fn in catalog.functions}
@@ -57,8 +83,10 @@ def business_widgets(scope: Construct, stage: str, catalog: Catalog) -> list[lis
         [cloudwatch.TextWidget(markdown="## Business", width=24, height=1)],
         _webhooks(),
         _funnel(),
-        [_sla_attainment(catalog), _budget_consumption(), _health_bands()],
     ]
+    if emits_handoff_figures(catalog):
+        rows.append(_sla_attainment())
+    rows.append([_budget_consumption(), _health_bands()])
     if SYNC_WRITER in functions:
         rows.append([_sync_errors(scope, stage, functions[SYNC_WRITER].slug)])
     return rows
@@ -120,32 +148,40 @@ def _funnel() -> list[cloudwatch.IWidget]:
     ]
 
 
-def _sla_attainment(catalog: Catalog) -> cloudwatch.IWidget:
-    """Accepted within the SLA / (that + breached), per day: `GET /api/v1/handoffs/metrics`'s attainment. The
-    acceptances come from the API (a rep's call) and the router (a Slack click), the breaches from the timers."""
-    slugs = {fn.name: fn.slug for fn in catalog.functions}
-    counted = {
-        "api": (handoff_metrics.ACCEPTED_WITHIN_SLA, "handoffs_api"),
-        "slack": (handoff_metrics.ACCEPTED_WITHIN_SLA, "handoff_router"),
-        "breached": (handoff_metrics.SLA_BREACHES, "handoff_timers"),
-    }
-    using = {key: _metric(name, slugs[fn]) for key, (name, fn) in counted.items() if fn in slugs}
-    within = " + ".join(f"FILL({key}, 0)" for key in ("api", "slack") if key in using) or "0"
-    decided = f"{within} + FILL(breached, 0)" if "breached" in using else within
-    return cloudwatch.GraphWidget(
-        title="Handoff SLA attainment per day (%)",
-        left=[
-            cloudwatch.MathExpression(
-                expression=f"100 * ({within}) / ({decided})",
-                using_metrics=using,
-                period=DAY,
-                label="accepted within SLA / (that + breached)",
-            )
-        ],
-        left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
-        start=LAST_30_DAYS,
-        width=8,
-    )
+def _sla_attainment() -> list[cloudwatch.IWidget]:
+    """`GET /api/v1/handoffs/metrics`'s attainment per day: accepted within the SLA / (that + breached), as the
+    average of `HandoffSlaAttainment` (100 an acceptance within the SLA, 0 a breach), in total and per priority,
+    per team, and per priority and team (the API's `sla` rows). An average of each series, unlike a ratio of
+    two counts, needs no pairing of series, so it holds for the teams found by SEARCH too."""
+    name = handoff_metrics.SLA_ATTAINMENT
+
+    def graph(title: str, lines: list[cloudwatch.IMetric]) -> cloudwatch.IWidget:
+        return cloudwatch.GraphWidget(
+            title=title,
+            left=lines,
+            left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
+            start=LAST_30_DAYS,
+            width=8,
+        )
+
+    return [
+        graph(
+            "Handoff SLA attainment per day (%), in total and by priority; first touch in total",
+            [
+                handoff_metric(name, "Average", DAY, "all priorities"),
+                *(handoff_metric(name, "Average", DAY, p, priority=p) for p in PRIORITIES),
+                handoff_metric(handoff_metrics.FIRST_TOUCH_ATTAINMENT, "Average", DAY, "first touch, all priorities"),
+            ],
+        ),
+        graph(
+            "Handoff SLA attainment per day (%), by team",
+            [handoff_search(name, "Average", DAY, "${PROP('Dim.team')}", "team")],
+        ),
+        graph(
+            "Handoff SLA attainment per day (%), by priority and team",
+            [handoff_search(name, "Average", DAY, "${PROP('Dim.priority')} ${PROP('Dim.team')}", "priority", "team")],
+        ),
+    ]
 
 
 def _budget_consumption() -> cloudwatch.IWidget:
@@ -163,7 +199,7 @@ def _budget_consumption() -> cloudwatch.IWidget:
         ],
         left_annotations=[cloudwatch.HorizontalAnnotation(value=pct, label=f"{pct} %") for pct in ALERT_PCTS],
         start=LAST_30_DAYS,
-        width=8,
+        width=12,
     )
 
 
@@ -179,7 +215,7 @@ def _health_bands() -> cloudwatch.IWidget:
             for band in business_metrics.BANDS
         ],
         start=LAST_30_DAYS,
-        width=8,
+        width=12,
     )
 
 

@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.business_view import business_widgets
+from infra.business_view import PRIORITIES, business_widgets, emits_handoff_figures, handoff_metric, handoff_search
 from infra.config import METRICS_NAMESPACE, StageConfig, pascal
 from infra.security import Keys
 from shared import handoff_metrics
@@ -184,37 +184,75 @@ class Monitoring(Construct):
         self.alarms[name] = alarm
         return alarm
 
-    def _speed_to_lead(self) -> list[cloudwatch.GraphWidget]:
-        """The handoff figures sales leaders judge the hub by, from the metrics the handoff functions emit."""
-        functions = {fn.name: fn for fn in self._catalog.functions}
-
-        def metric(name: str, function: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": functions[function].slug},
-                statistic=statistic,
-                period=PERIOD,
-                label=f"{name} {statistic} ({function})",
-            )
-
-        if not {"handoff_router", "handoff_timers", "handoffs_api"} <= set(functions):
+    def _speed_to_lead(self) -> list[list[cloudwatch.IWidget]]:
+        """The handoff figures sales leaders judge the hub by (`shared/handoff_metrics.py`, `service=handoffs`
+        whichever handoff function emitted them): speed to lead's p50 and p95 and the SLA breaches, in total,
+        per priority (the three of `Priority`, a line each) and per team (found by SEARCH, so a team added to
+        `config/routing.json` shows with its first handoff). Each is a series of its own: CloudWatch computes
+        no percentile across series."""
+        if not emits_handoff_figures(self._catalog):
             return []
-        return [
+        stages = (
+            (handoff_metrics.ASSIGN_SECONDS, "requested -> assigned"),
+            (handoff_metrics.ACCEPT_SECONDS, "requested -> accepted"),
+            (handoff_metrics.FIRST_TOUCH_SECONDS, "assigned -> first touch"),
+        )
+        percentiles = ("p50", "p95")
+        breaches = handoff_metrics.SLA_BREACHES
+        totals: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
-                title="Speed to lead (s): requested -> assigned, requested -> accepted",
+                title="Speed to lead (s): requested -> assigned, requested -> accepted, assigned -> first touch",
                 left=[
-                    *(metric(handoff_metrics.ASSIGN_SECONDS, "handoff_router", s) for s in ("p50", "p95")),
-                    *(metric(handoff_metrics.ACCEPT_SECONDS, fn, "p95") for fn in ("handoff_router", "handoffs_api")),
+                    handoff_metric(name, stat, PERIOD, f"{stage} {stat}")
+                    for name, stage in stages
+                    for stat in percentiles
                 ],
                 width=16,
             ),
             cloudwatch.GraphWidget(
-                title="Handoff SLA breaches",
-                left=[metric(handoff_metrics.SLA_BREACHES, "handoff_timers", "Sum")],
+                title="Handoff SLA breaches by priority (stacked: the total), accept and first touch",
+                left=[
+                    handoff_metric(name, "Sum", PERIOD, f"{p} {sla}", priority=p)
+                    for name, sla in ((breaches, "accept"), (handoff_metrics.FIRST_TOUCH_BREACHES, "first touch"))
+                    for p in PRIORITIES
+                ],
+                stacked=True,
                 width=8,
             ),
         ]
+        by_priority: list[cloudwatch.IWidget] = [
+            cloudwatch.GraphWidget(
+                title=f"Speed to lead by priority (s): {stage}, p50 and p95",
+                left=[
+                    handoff_metric(name, stat, PERIOD, f"{p} {stat}", priority=p)
+                    for p in PRIORITIES
+                    for stat in percentiles
+                ],
+                width=24 // len(stages),
+            )
+            for name, stage in stages
+        ]
+        by_team: list[cloudwatch.IWidget] = [
+            cloudwatch.GraphWidget(
+                title=f"Speed to lead by team (s): {stage}, p50 and p95",
+                left=[
+                    handoff_search(name, stat, PERIOD, f"${{PROP('Dim.team')}} {stat}", "team") for stat in percentiles
+                ],
+                width=24 // (len(stages) + 1),
+            )
+            for name, stage in stages
+        ]
+        by_team.append(
+            cloudwatch.GraphWidget(
+                title="Handoff SLA breaches by team, accept and first touch",
+                left=[
+                    handoff_search(name, "Sum", PERIOD, f"${{PROP('Dim.team')}} {sla}", "team")
+                    for name, sla in ((breaches, "accept"), (handoff_metrics.FIRST_TOUCH_BREACHES, "first touch"))
+                ],
+                width=24 // (len(stages) + 1),
+            )
+        )
+        return [totals, by_priority, by_team]
 
     def _dashboard(self) -> cloudwatch.Dashboard:
         fns = self._catalog.functions
@@ -259,7 +297,8 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
-        dashboard.add_widgets(*self._speed_to_lead())
+        for row in self._speed_to_lead():
+            dashboard.add_widgets(*row)
         for row in business_widgets(self, self._cfg.name, self._catalog):
             dashboard.add_widgets(*row)
         dashboard.add_widgets(

@@ -4,6 +4,7 @@ namespace and dimensions) the functions emit, or the metric filter over the line
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from infra.business_view import SYNC_BATCH_LINE, SYNC_ERROR_FIELDS
 from shared import business_metrics, handoff_metrics
 from shared.catalog import METRICS_NAMESPACE, physical_name
 from shared.finance.config import load_finance_config
+from shared.handoffs.model import Priority
 from shared.webhooks import delivery_metrics
 from shared.webhooks.model import Outcome
 from shared.webhooks.registry import ALL_VENDORS
@@ -81,21 +83,113 @@ def test_the_lead_funnel_and_the_mqls_are_graphed_per_day(dev: Synth) -> None:
     assert (name, dimensions, options["period"]) == (business_metrics.MQL_REACHED, {"service": "leads"}, 86400)
 
 
-def test_sla_attainment_divides_the_acceptances_within_sla_by_those_and_the_breaches(dev: Synth) -> None:
-    widget = _widget(dev, "Handoff SLA attainment per day (%)")
-    [expression] = [line[0]["expression"] for line in widget["metrics"] if isinstance(line[0], dict)]
-    by_id = {options["id"]: (name, dims["service"]) for name, dims, options in _metrics(widget)}
-    # Then the acceptances within the SLA come from the API and the router (Slack clicks), the breaches from the
-    # timers, and the expression is 100 x within / (within + breached)
-    assert by_id == {
-        "api": (handoff_metrics.ACCEPTED_WITHIN_SLA, "handoffs-api"),
-        "slack": (handoff_metrics.ACCEPTED_WITHIN_SLA, "handoff-router"),
-        "breached": (handoff_metrics.SLA_BREACHES, "handoff-timers"),
+def _expressions(widget: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each expression line of a widget as (expression, label)."""
+    return [
+        (line[0]["expression"], line[0].get("label", "")) for line in widget["metrics"] if isinstance(line[0], dict)
+    ]
+
+
+def _searched(expression: str) -> tuple[tuple[str, ...], str, str, int]:
+    """A handoff SEARCH as (its schema's dimensions, sorted; the metric; the statistic; the period)."""
+    found = re.fullmatch(
+        r"SEARCH\('\{(?P<schema>[^}]+)\} service=\"handoffs\" MetricName=\"(?P<name>\w+)\"', "
+        r"'(?P<stat>\w+)', (?P<period>\d+)\)",
+        expression,
+    )
+    assert found, expression
+    namespace, *dimensions = found["schema"].split(",")
+    assert namespace == METRICS_NAMESPACE
+    return tuple(sorted(dimensions)), found["name"], found["stat"], int(found["period"])
+
+
+def _sets(dimension_sets: tuple[tuple[str, ...], ...]) -> set[tuple[str, ...]]:
+    return {tuple(sorted(names)) for names in dimension_sets}
+
+
+PRIORITIES = [p.value for p in Priority]
+TOTAL = {"service": handoff_metrics.SERVICE}
+
+
+def test_speed_to_lead_is_graphed_in_total_per_priority_and_per_team(dev: Synth) -> None:
+    stages = {
+        handoff_metrics.ASSIGN_SECONDS: "requested -> assigned",
+        handoff_metrics.ACCEPT_SECONDS: "requested -> accepted",
+        handoff_metrics.FIRST_TOUCH_SECONDS: "assigned -> first touch",
     }
-    within = "FILL(api, 0) + FILL(slack, 0)"
-    assert expression == f"100 * ({within}) / ({within} + FILL(breached, 0))"
-    # And the speed-to-lead percentiles are still there
-    assert _widget(dev, "Speed to lead (s)")
+    # Then the totals graph p50 and p95 of the three durations under service=handoffs, whichever function emitted them
+    totals = _metrics(_widget(dev, "Speed to lead (s)"))
+    assert {(n, tuple(sorted(d.items())), o["stat"]) for n, d, o in totals} == {
+        (name, (("service", "handoffs"),), stat) for name in stages for stat in ("p50", "p95")
+    }
+    for name, stage in stages.items():
+        # And each duration has a graph with a p50 and a p95 line per priority, each its own series
+        by_priority = _metrics(_widget(dev, f"Speed to lead by priority (s): {stage}"))
+        assert [(n, d, o["stat"]) for n, d, o in by_priority] == [
+            (name, {**TOTAL, "priority": p}, stat) for p in PRIORITIES for stat in ("p50", "p95")
+        ]
+        # And one with a p50 and a p95 line per team, found by SEARCH over the {service, team} series, labelled
+        # with the team
+        by_team = _widget(dev, f"Speed to lead by team (s): {stage}")
+        assert _metrics(by_team) == []
+        searched = [(_searched(e), label) for e, label in _expressions(by_team)]
+        assert searched == [
+            ((("service", "team"), name, stat, 300), f"${{PROP('Dim.team')}} {stat}") for stat in ("p50", "p95")
+        ]
+    # And the breaches of either SLA, accept and first touch, are graphed per priority (stacked: their total)
+    # and per team
+    breaches = _widget(dev, "Handoff SLA breaches by priority")
+    assert breaches["stacked"] is True
+    kinds = (handoff_metrics.SLA_BREACHES, handoff_metrics.FIRST_TOUCH_BREACHES)
+    assert [(n, d, o["stat"]) for n, d, o in _metrics(breaches)] == [
+        (kind, {**TOTAL, "priority": p}, "Sum") for kind in kinds for p in PRIORITIES
+    ]
+    by_team = [_searched(e) for e, _ in _expressions(_widget(dev, "Handoff SLA breaches by team"))]
+    assert by_team == [(("service", "team"), kind, "Sum", 300) for kind in kinds]
+
+
+def test_sla_attainment_is_graphed_in_total_per_priority_per_team_and_per_priority_and_team(dev: Synth) -> None:
+    name = handoff_metrics.SLA_ATTAINMENT
+    # Then attainment is the daily average of the attainment figure (100 within the SLA, 0 breached): in total
+    # and per priority on one graph
+    by_priority = _widget(dev, "Handoff SLA attainment per day (%), in total and by priority")
+    # (CDK leaves out the default statistic, Average)
+    assert [(n, d, o.get("stat", "Average"), o["period"]) for n, d, o in _metrics(by_priority)] == [
+        (name, TOTAL, "Average", 86400),
+        *((name, {**TOTAL, "priority": p}, "Average", 86400) for p in PRIORITIES),
+        (handoff_metrics.FIRST_TOUCH_ATTAINMENT, TOTAL, "Average", 86400),  # the first touch's, in total
+    ]
+    # And per team, and per priority and team (the API's `sla` rows), a line each found by SEARCH
+    [(by_team, team_label)] = _expressions(_widget(dev, "Handoff SLA attainment per day (%), by team"))
+    assert _searched(by_team) == (("service", "team"), name, "Average", 86400)
+    assert team_label == "${PROP('Dim.team')}"
+    [(by_both, both_label)] = _expressions(_widget(dev, "Handoff SLA attainment per day (%), by priority and team"))
+    assert _searched(by_both) == (("priority", "service", "team"), name, "Average", 86400)
+    assert both_label == "${PROP('Dim.priority')} ${PROP('Dim.team')}"
+    for title in ("in total and by priority", "by team", "by priority and team"):
+        widget = _widget(dev, f"Handoff SLA attainment per day (%), {title}")
+        assert (widget["yAxis"]["left"], widget["start"]) == ({"min": 0, "max": 100}, "-P30D")
+
+
+def test_every_handoff_series_graphed_is_one_the_handoff_functions_write(dev: Synth) -> None:
+    # Given every handoff figure on the dashboard, as a metric or a SEARCH schema
+    graphed: dict[str, set[tuple[str, ...]]] = {}
+    for widget in _widgets(dev).values():
+        lines = widget.get("metrics", [])
+        for name, dimensions, _ in _metrics({"metrics": [line for line in lines if line[0] == METRICS_NAMESPACE]}):
+            if name in handoff_metrics.METRIC_NAMES:
+                assert dimensions["service"] == handoff_metrics.SERVICE
+                graphed.setdefault(name, set()).add(tuple(sorted(dimensions)))
+        for expression, _ in _expressions({"metrics": lines}):
+            if expression.startswith("SEARCH"):
+                schema, name, _, _ = _searched(expression)
+                graphed.setdefault(name, set()).add(schema)
+    # Then each is a dimension set `shared/handoff_metrics.py` writes that figure under: the durations in total,
+    # per priority and per team; the SLA figures per priority and team as well
+    durations = _sets(handoff_metrics.DURATION_DIMENSIONS)
+    assert graphed[handoff_metrics.ASSIGN_SECONDS] == graphed[handoff_metrics.ACCEPT_SECONDS] == durations
+    assert graphed[handoff_metrics.SLA_BREACHES] <= _sets(handoff_metrics.SLA_DIMENSIONS)
+    assert graphed[handoff_metrics.SLA_ATTAINMENT] == _sets(handoff_metrics.SLA_DIMENSIONS)
 
 
 def test_budget_consumption_is_graphed_per_department_of_the_finance_config(dev: Synth) -> None:
