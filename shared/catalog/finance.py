@@ -102,7 +102,8 @@ FINANCE_DOMAIN = Domain(
         ),
         Function(
             name="budget_notifier",
-            description="Emails a department's budget owner when a budget line crosses a threshold or will overrun",
+            description="Tells a department's budget channel in Slack and emails its budget owner when a budget line "
+            "crosses a threshold or will overrun",
             memory_mb=512,
             timeout_seconds=30,
             rules=(

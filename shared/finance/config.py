@@ -2,7 +2,8 @@
 
     company_currency     the ISO 4217 currency every report and budget is in (FX tables have it as their base)
     channels             the controlled vocabulary of spend channels: `channel_id` (lower-case snake case), name
-    departments          who owns budgets: `department_id`, name, optionally the owner's email for alerts
+    departments          who owns budgets: `department_id`, name, optionally the owner's email and a Slack
+                         channel for alerts
     default_thresholds   alert thresholds in % of budget a budget gets when it names none (default 50, 80, 100, 110)
     forecast             `trend_min_days`: days of a period that must have passed before the forecast uses the
                          least-squares trend rather than the run rate; `overrun_threshold`: the forecast
@@ -18,6 +19,7 @@ must not pass silently).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,6 +83,25 @@ class Department(_Strict):
         max_length=254,
         description="Who budget alerts of the department go to.",
     )
+    slack_channel: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=81,
+        description="The Slack channel budget alerts of the department are posted to, besides the owner's email: "
+        "a channel id (`C0123ABCD`) or a `#name` (lower-case letters, digits, `-`, `_`, `.`; 80 at most).",
+    )
+
+    @field_validator("slack_channel")
+    @classmethod
+    def _slack_channel(cls, channel: str | None) -> str | None:
+        # a conversation id (public C..., private G...) or a channel name, `#` optional, as Slack names channels
+        # (lower case, no spaces, 80 characters at most): the rule the local Slack stand-in applies too
+        if channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79}", channel):
+            raise ValueError(
+                f'"{channel[:90]}" is not a Slack channel: a channel id (C0123ABCD) or a #name of lower-case '
+                "letters, digits, -, _ and ."
+            )
+        return channel
 
 
 class ForecastSettings(_Strict):

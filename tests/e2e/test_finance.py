@@ -50,6 +50,11 @@ class Finance:
     def events(self, detail_type: str) -> list[dict[str, Any]]:
         return list(requests.get(f"{self.url}/_local/events", params={"detail-type": detail_type}, timeout=10).json())
 
+    def slack_messages(self, channel: str) -> list[dict[str, Any]]:
+        """What the hub posted to `channel` of its Slack stand-in."""
+        answer = requests.get(f"{self.url}/_local/slack/messages", params={"channel": channel}, timeout=10)
+        return list(answer.json()["messages"])
+
     def import_csv(self, path: Path) -> subprocess.CompletedProcess[str]:
         env = os.environ | {"HUB_STATE_FILE": str(self.state_file)}
         return subprocess.run(
@@ -165,6 +170,11 @@ def test_concurrent_writers_cross_each_threshold_once_and_a_reversal_rearms(fina
 
     # Then 50, 80, 100 and 110 % were each published once (the bus's tap may still be catching up on the CSV's)
     assert eventually(lambda: crossings() == {50: 1, 80: 1, 100: 1, 110: 1})
+    # And the budget notifier posted the 50 % crossing to sales' budget channel (config/finance.json), once
+    fifty = "sales/events/* reached 50% of its"
+    told = eventually(lambda: [m for m in finance.slack_messages("#sales-budget") if m["text"].startswith(fifty)])
+    assert len(told) == 1, told
+    assert "*Consumption*" in str(told[0]["blocks"])
     # When five lines are reversed (3,000 USD: back to 90 %), the 100 and 110 % alerts re-arm
     for n in range(5):
         reversal = {"spend_id": f"ev-{run}-rev{n}", "reverses": f"ev-{run}-{n}", "channel": "events",

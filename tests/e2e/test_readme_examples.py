@@ -85,11 +85,18 @@ def test_spend_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:
     # Then the budget shows the two lines converted and summed, and the 50 % alert was published once
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    view, alerts = json.loads(lines[-2]), json.loads(lines[-1])
+    view, alerts, slack = json.loads(lines[-3]), json.loads(lines[-2]), json.loads(lines[-1])
     assert view["totals"]["actual"] == "3302.00"
     assert view["totals"]["consumption_pct"] == "66.04"
     crossed = [a["detail"]["threshold"] for a in alerts if a["detail"]["line"] == "marketing/paid_social/*"]
     assert crossed == [50]
+    # and marketing's budget channel was told of the 50 % once, with the figures README quotes (early in a month
+    # the forecast overruns too, and is told beside it)
+    [told] = [m for m in slack["messages"] if "threshold" in m["metadata"]["event_payload"]]
+    assert told["text"].startswith("marketing/paid_social/* reached 50% of its ")
+    assert told["metadata"]["event_payload"]["threshold"] == 50
+    figures = [field["text"] for field in told["blocks"][1]["fields"]]
+    assert figures == ["*Budget*\n5,000.00 USD", "*Actual*\n3,302.00 USD", "*Consumption*\n66.04 %"]
 
 
 def test_attribution_by_hand_runs_as_written(hub: str, hub_state_file: Path) -> None:

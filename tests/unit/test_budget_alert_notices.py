@@ -48,3 +48,13 @@ def test_html_escapes_what_it_shows() -> None:
     assert message is not None
     assert "<b>marketing</b>" not in message.html
     assert "&lt;b&gt;marketing&lt;/b&gt;" in message.html
+
+
+def test_the_figures_link_is_on_the_hub_when_its_url_is_known() -> None:
+    event = example_event(FinanceEventType.THRESHOLD_CROSSED)
+    message = budget_alert_email(event, CONFIG, "https://hub.example.com/prod/")
+    assert message is not None
+    assert "Figures: GET https://hub.example.com/prod/api/v1/integrations/finance/budget/2026-11\n" in message.text
+    bare = budget_alert_email(event, CONFIG)
+    assert bare is not None
+    assert "Figures: GET /api/v1/integrations/finance/budget/2026-11\n" in bare.text

@@ -95,6 +95,22 @@ def test_channels_and_departments_are_looked_up_by_id() -> None:
         config.department("legal")
 
 
+def test_a_department_may_name_the_slack_channel_its_budget_alerts_go_to() -> None:
+    # The shipped file: marketing and finance (and sales) have a budget channel; the others are emailed only
+    shipped = load_finance_config()
+    assert shipped.department("marketing").slack_channel == "#marketing-budget"
+    assert shipped.department("finance").slack_channel == "#finance-budget"
+    assert shipped.department("product").slack_channel is None
+    # A channel is a #name or a conversation id; none by default
+    data = finance_dict()
+    data["departments"][0].update(slack_channel="#marketing-budget")
+    data["departments"][1].update(slack_channel="C0SALES01")
+    config = parse_finance_config(data)
+    assert config.department("marketing").slack_channel == "#marketing-budget"
+    assert config.department("sales").slack_channel == "C0SALES01"
+    assert config.department("product").slack_channel is None
+
+
 def test_thresholds_are_kept_in_increasing_order() -> None:
     assert finance_config(default_thresholds=[100, 50, 75]).default_thresholds == [50, 75, 100]
 
@@ -144,6 +160,16 @@ def test_a_repeated_channel_or_department_is_named_by_its_id() -> None:
             lambda d: d["departments"][1].update(owner_email="not-an-email"),
             'department "sales": owner_email: String should match pattern',
         ),
+        (
+            lambda d: d["departments"][0].update(slack_channel="#Marketing Budget"),
+            'department "marketing": slack_channel: "#Marketing Budget" is not a Slack channel: a channel id '
+            "(C0123ABCD) or a #name of lower-case letters, digits, -, _ and .",
+        ),
+        (
+            lambda d: d["departments"][4].update(slack_channel="@finance"),
+            'department "finance": slack_channel: "@finance" is not a Slack channel',
+        ),
+        (lambda d: d["departments"][2].update(slack_channel="#"), 'department "customer_success": slack_channel:'),
         (lambda d: d.update(company_currency="XAU"), 'company_currency: "XAU" is gold'),
         (lambda d: d.update(company_currency="DOLLAR"), 'company_currency: "DOLLAR" is not an ISO 4217 currency code'),
         (lambda d: d.update(default_thresholds=[50, 80, 80]), "default_thresholds: threshold 80 listed more than once"),
