@@ -95,7 +95,7 @@ def _seed(endpoint: str, count: int) -> int:
         items = []
         for line in parse_spend_batch(raw, config):
             items.append(spend_item(StoredSpend(line, line.amount.minor, Decimal(1), recorded_at)))
-            deltas[line.key][line.incurred_on] += line.amount.minor
+            deltas[line.key][line.first_day] += line.amount.minor
         for offset in range(0, len(items), 25):
             request = {table: [{"PutRequest": {"Item": serialize(i)}} for i in items[offset : offset + 25]]}
             while request:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.adapters.dynamodb_finance_items import aggregate_sk, day_attribute, spend_item  # noqa: E402
+from shared.adapters.dynamodb_finance_items import aggregate_sk, day_attribute, listing_items, spend_item  # noqa: E402
 from shared.adapters.dynamodb_items import item_size  # noqa: E402
 from shared.finance.budget_engine import compile_budget_engine  # noqa: E402
 from shared.finance.config import load_finance_config  # noqa: E402
@@ -131,8 +131,10 @@ def _wru_rows() -> list[tuple[str, str, str, str]]:
 
 def _chunk_units(chunk: SpendChunk) -> int:
     """What one chunk's transaction costs: 2 units per KB for every item it writes, 1 per KB for each line's
-    by-period index copy; an aggregate is priced at its largest (a value on every day of the month)."""
+    by-period index copy (and each listing item's, a service period's in its further months); an aggregate is
+    priced at its largest (a value on every day of the month)."""
     kb = [math.ceil(item_size(spend_item(stored)) / 1024) for stored in chunk.lines]
+    kb += [math.ceil(item_size(item) / 1024) for stored in chunk.lines for item in listing_items(stored.line)]
     lines = sum(TRANSACTIONAL * size + size for size in kb)
     first = date(2026, 12, 1)  # a month of 31 days
     aggregates = 0
@@ -140,8 +142,8 @@ def _chunk_units(chunk: SpendChunk) -> int:
         full = {"pk": f"PERIOD#{period}", "sk": aggregate_sk(key), "actual": 10**15}
         full |= {day_attribute(first.replace(day=day)): 10**15 for day in range(1, 32)}
         aggregates += TRANSACTIONAL * math.ceil(item_size(full) / 1024)
-    if chunk.reversals:
-        raise AssertionError("the bench's lines reverse nothing: price the reversals' updates before counting them")
+    if chunk.reversals or chunk.corrections:
+        raise AssertionError("the bench's lines reverse nothing: price the originals' updates before counting them")
     return lines + aggregates
 
 

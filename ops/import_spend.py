@@ -4,7 +4,9 @@
     python -m ops.import_spend spend.csv --stage dev      # a deployed stage (AWS credentials from the environment)
 
 Columns are the spend line's fields: spend_id, campaign_id, channel, department, vendor, amount, currency,
-incurred_on, reference, description, reverses (empty cells are absent fields). Every line is checked first;
+incurred_on, reference, description, reverses, corrects (empty cells are absent fields), with a service period
+as two columns, service_from and service_to (the line's `service_period`, instead of incurred_on; problems
+with it are named by these columns). Every line is checked first;
 lines with problems are listed with their line numbers and not imported, the others are. Lines are
 idempotent by spend_id: importing the same file again imports nothing twice (they are counted as already
 recorded), and a spend_id recorded before with other values is listed as a conflict. A batch refused for
@@ -36,7 +38,7 @@ from shared.events.finance_events import FINANCE_EVENT_SOURCE
 from shared.finance.budget_engine import compile_budget_engine
 from shared.finance.config import load_finance_config
 from shared.finance.service import FinanceService, SpendIdConflict
-from shared.finance.spend import FieldProblem, InvalidSpendBatch, parse_spend_line
+from shared.finance.spend import FieldProblem, InvalidSpendBatch, InvalidSpendLine, parse_spend_line
 
 FIELDS = (
     "spend_id",
@@ -47,11 +49,17 @@ FIELDS = (
     "amount",
     "currency",
     "incurred_on",
+    "service_from",
+    "service_to",
     "reference",
     "description",
     "reverses",
+    "corrects",
 )
 FIRST_DATA_LINE = 2  # line 1 is the header
+# a line's field as its CSV columns name it (the service period is two columns)
+_COLUMN_OF = {"service_period.from": "service_from", "service_period.to": "service_to",
+              "service_period": "service_from/service_to"}  # fmt: skip
 
 
 @dataclass
@@ -72,7 +80,22 @@ def rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
         if unknown:
             raise CannotRun(f"{path.name}: unknown columns {', '.join(unknown)}; the columns are {', '.join(FIELDS)}")
         for number, row in enumerate(reader, start=FIRST_DATA_LINE):
-            yield number, {name: value.strip() for name, value in row.items() if name and value and value.strip()}
+            cells = {name: value.strip() for name, value in row.items() if name and value and value.strip()}
+            yield number, _line_of(cells)
+
+
+def _line_of(row: dict[str, str]) -> dict[str, object]:
+    """The spend line of a CSV row: `service_from` and `service_to` become its `service_period`."""
+    line: dict[str, object] = {name: value for name, value in row.items() if name not in ("service_from", "service_to")}
+    if "service_from" in row or "service_to" in row:
+        line["service_period"] = {"from": row.get("service_from"), "to": row.get("service_to")}
+    return line
+
+
+def _said(problem: FieldProblem, number: int | None = None) -> str:
+    """A problem as the summary lists it: its CSV line, and the field as the CSV's columns name it."""
+    line = problem.line if number is None else number
+    return f"line {line}: {_COLUMN_OF.get(problem.field, problem.field)}: {problem.message}"
 
 
 def import_file(service: FinanceService, path: Path) -> Summary:
@@ -82,8 +105,8 @@ def import_file(service: FinanceService, path: Path) -> Summary:
         try:
             parse_spend_line(row, service.config, line=number)
             good.append((number, row))
-        except InvalidInput as exc:
-            summary.problems.append(str(exc))
+        except InvalidSpendLine as exc:  # one entry a line, naming each of its problems
+            summary.problems.append("invalid spend line: " + "; ".join(_said(problem) for problem in exc.problems))
     size = service.config.max_batch_lines
     with tqdm(total=len(good), desc=f"importing {path.name}", unit=" lines") as bar:
         for start in range(0, len(good), size):
@@ -113,7 +136,7 @@ def _record(
         return
     except InvalidSpendBatch as exc:  # problems only a batch shows (a missing FX rate, a reversal)
         if len(batch) == 1:  # refused on its own: every problem is this line's, whatever line the service says
-            summary.problems += [f"line {batch[0][0]}: {p.field}: {p.message}" for p in exc.problems]
+            summary.problems += [_said(p, batch[0][0]) for p in exc.problems]
             return
         for part in _parts(batch, exc.problems if named_lines else ()):
             _record(service, part, summary, named_lines=False)
@@ -127,12 +150,12 @@ def _parts(
 ) -> list[list[tuple[int, dict[str, object]]]]:
     """A refused batch cut to be sent again, in order: each line the problems name (1-based positions in the
     batch) alone, the lines between them together; without a named line, in halves. A line of the batch comes
-    before its reversal (as the service orders a batch), so no part reverses a line of a later part.
+    before its reversal, and an original's reversal before its correction (as the service orders a batch), so
+    no part reverses or corrects a line of a later part.
     A part refused again is halved (the service's positions are not trusted twice): every good line is then
     imported, and every bad one ends up refused on its own, so it is listed with its CSV line."""
     named = {batch[p.line - 1][0] for p in problems if p.line is not None and 1 <= p.line <= len(batch)}
-    ids = {str(row.get("spend_id")) for _, row in batch}
-    ordered = sorted(batch, key=lambda item: item[1].get("reverses") in ids)
+    ordered = _linked_last(batch)
     if not named:
         half = len(ordered) // 2
         return [ordered[:half], ordered[half:]]
@@ -145,6 +168,28 @@ def _parts(
         parts += [between, [item]] if between else [[item]]
         between = []
     return [*parts, between] if between else parts
+
+
+def _linked_last(batch: Sequence[tuple[int, dict[str, object]]]) -> list[tuple[int, dict[str, object]]]:
+    """The batch with each line after the lines of the batch it depends on: the original it reverses, the
+    original it corrects and that original's reversal (a stable sort by depth; a cycle, which the service
+    refuses, is left where it falls)."""
+    by_id = {str(row.get("spend_id")): row for _, row in batch}
+    reversal_of = {str(row["reverses"]): str(row.get("spend_id")) for _, row in batch if row.get("reverses")}
+    depth: dict[str, int] = {}
+
+    def needs(row: dict[str, object]) -> list[str]:
+        corrects = row.get("corrects")
+        found = [row.get("reverses"), corrects, reversal_of.get(str(corrects)) if corrects else None]
+        return [str(one) for one in found if one is not None and str(one) in by_id]
+
+    def visit(spend_id: str, seen: frozenset[str]) -> int:
+        if spend_id not in depth:
+            later = [visit(one, seen | {spend_id}) for one in needs(by_id[spend_id]) if one not in seen]
+            depth[spend_id] = 1 + max(later, default=-1)
+        return depth[spend_id]
+
+    return sorted(batch, key=lambda item: visit(str(item[1].get("spend_id")), frozenset()))
 
 
 def service_for(stage: str, endpoint_url: str | None) -> FinanceService:

@@ -1,5 +1,6 @@
 """The finance store contract in memory (`shared.finance.ports.FinanceStore`), as the DynamoDB adapter keeps it:
-a chunk commits all or nothing (each line only if new, each original only if not reversed yet); a conflict
+a chunk commits all or nothing (each line only if new, each original only if not reversed yet, and only if
+reversed and not corrected yet for a correction); a conflict
 names what failed and writes nothing; a budget moves one version at a time; an alert fires for one caller.
 Safe to share between threads.
 
@@ -7,8 +8,9 @@ What the adapter does and the port leaves open, this does too: a chunk over `MAX
 twice, a line reversing itself, an aggregate key with `#` in its department or channel or `-` as its campaign,
 a daily delta outside its month, a non-int delta, a naive datetime: ValueError, nothing written; an original
 written by the same chunk may be reversed by it; the ledger's periods are months (a quarter is InvalidInput);
-FX, budget and alert periods are normalized (`2026-q4` is `2026-Q4`); lines are listed by `incurred_on`, then
-`spend_id` in string order; datetimes come back in UTC. It does not measure DynamoDB's 400 KB item limit.
+FX, budget and alert periods are normalized (`2026-q4` is `2026-Q4`); a month lists the lines that count in it
+(a service period's in each month it touches) by the day each is listed on there, then `spend_id` in string
+order; datetimes come back in UTC. It does not measure DynamoDB's 400 KB item limit.
 """
 
 from __future__ import annotations
@@ -72,23 +74,35 @@ class InMemoryFinanceStore:
                 held = self.stored.get(stored.line.spend_id)
                 if held is not None:
                     problems.append(f"spend line {stored.line.spend_id} exists already (recorded at {_iso(held)})")
-            for original, reversal in chunk.reversals.items():
+            for original in dict.fromkeys([*chunk.reversals, *chunk.corrections]):
                 if original in ids:
                     continue
-                what = f"original {original} of reversal {reversal}"
+                reversal, correction = chunk.reversals.get(original), chunk.corrections.get(original)
+                whats = [f"reversal {reversal}"] if reversal else []
+                whats += [f"correction {correction}"] if correction else []
+                what = f"original {original} of {' and '.join(whats)}"
                 held = self.stored.get(original)
                 if held is None:
                     problems.append(f"{what} does not exist")
-                elif held.reversed_by is not None:
+                elif reversal is not None and held.reversed_by is not None:
                     problems.append(f"{what} was reversed already by {held.reversed_by}")
+                elif correction is not None and held.corrected_by is not None:
+                    problems.append(f"{what} was corrected already by {held.corrected_by}")
+                elif correction is not None and reversal is None and held.reversed_by is None:
+                    problems.append(f"{what} is not reversed")
             if problems:
                 raise SpendConflict("; ".join(problems))
             for stored in lines:
-                reversed_by = chunk.reversals.get(stored.line.spend_id, stored.reversed_by)
-                self.stored[stored.line.spend_id] = replace(stored, reversed_by=reversed_by)
+                spend_id = stored.line.spend_id
+                reversed_by = chunk.reversals.get(spend_id, stored.reversed_by)
+                corrected_by = chunk.corrections.get(spend_id, stored.corrected_by)
+                self.stored[spend_id] = replace(stored, reversed_by=reversed_by, corrected_by=corrected_by)
             for original, reversal in chunk.reversals.items():
                 if original not in ids:
                     self.stored[original] = replace(self.stored[original], reversed_by=reversal)
+            for original, correction in chunk.corrections.items():
+                if original not in ids:
+                    self.stored[original] = replace(self.stored[original], corrected_by=correction)
             for (month, spend_key), by_day in deltas.items():
                 totals = self.totals.setdefault(month, {})
                 totals[spend_key] = totals.get(spend_key, 0) + sum(by_day.values())
@@ -97,7 +111,7 @@ class InMemoryFinanceStore:
                 for day, delta in by_day.items():
                     days[day] = days.get(day, 0) + delta
                     key_days[day] = key_days.get(day, 0) + delta
-            if lines or deltas or chunk.reversals:
+            if lines or deltas or chunk.reversals or chunk.corrections:
                 self.chunks += 1
 
     def lines(
@@ -113,20 +127,25 @@ class InMemoryFinanceStore:
         month = _month(period)
         query = {"p": month, "c": campaign_id, "ch": channel}
         after = None if cursor is None else _after(cursor, query)
+        listed = parse_period(month)
+
+        def sort_key(stored: StoredSpend) -> str:
+            return f"{stored.line.listed_on(listed).isoformat()}#{stored.line.spend_id}"
+
         with self._lock:
             matching = sorted(
                 (
                     stored
                     for stored in self.stored.values()
-                    if str(stored.line.period) == month
+                    if listed in stored.line.months
                     and (not campaign_id or stored.line.campaign_id == campaign_id)
                     and (not channel or stored.line.channel == channel)
-                    and (after is None or _sort_key(stored) > after)
+                    and (after is None or sort_key(stored) > after)
                 ),
-                key=_sort_key,
+                key=sort_key,
             )
         page = matching[:limit]
-        next_cursor = _cursor({"after": _sort_key(page[-1]), **query}) if len(matching) > limit else None
+        next_cursor = _cursor({"after": sort_key(page[-1]), **query}) if len(matching) > limit else None
         return SpendPage(page, next_cursor)
 
     # ------------------------------------------------------------------------------------------ aggregates
@@ -223,6 +242,9 @@ def _checked(
     for original, reversal in chunk.reversals.items():
         if original == reversal:
             raise ValueError(f"spend line {original} cannot reverse itself")
+    for original, correction in chunk.corrections.items():
+        if original == correction:
+            raise ValueError(f"spend line {original} cannot correct itself")
     lines = []
     for stored in chunk.lines:
         rate = Decimal(stored.rate)
@@ -283,10 +305,6 @@ def _month(period: str | Period) -> str:
 
 def _iso(stored: StoredSpend) -> str:
     return stored.recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _sort_key(stored: StoredSpend) -> str:
-    return f"{stored.line.incurred_on.isoformat()}#{stored.line.spend_id}"
 
 
 def _cursor(document: dict[str, Any]) -> str:

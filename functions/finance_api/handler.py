@@ -35,7 +35,7 @@ def record_spend(body: Annotated[dict[str, Any], Body()]) -> Response[Any]:
         except SpendIdConflict as exc:
             raise Conflict(str(exc), conflicts=exc.conflicts) from None
     metrics.add_metric(name="SpendLinesRecorded", unit="Count", value=len(recorded.created))
-    for period in sorted({str(entry.line.period) for entry in recorded.created}):
+    for period in sorted({str(month) for entry in recorded.created for month in entry.line.months}):
         business_metrics.record_budget(service.figures(period), service.config.department_ids)
     lines = [spend_view(entry, service.config.company_currency) for entry in [*recorded.created, *recorded.existing]]
     return json_response(201 if recorded.created else 200, {"lines": lines})

@@ -2,10 +2,16 @@
 
 `record(chunk)` is one TransactWriteItems:
 
-- each line: a Put of its `LINE` item on condition `attribute_not_exists(pk)` (its `spend_id` is new);
+- each line: a Put of its `LINE` item on condition `attribute_not_exists(pk)` (its `spend_id` is new), and a Put
+  of a `MONTH#` listing item for each further month a service period touches (no condition: the line's own
+  decides; they are new with it);
 - each reversal: an Update of the original's `LINE` item setting `reversed_by`, on condition
-  `attribute_exists(pk) AND attribute_not_exists(reversed_by)` (it exists and was not reversed yet). An original
-  written by the same chunk gets `reversed_by` in its Put instead (a transaction takes one operation per item);
+  `attribute_exists(pk) AND attribute_not_exists(reversed_by)` (it exists and was not reversed yet);
+- each correction: an Update of the original's `LINE` item setting `corrected_by`, on condition
+  `attribute_exists(pk) AND attribute_exists(reversed_by) AND attribute_not_exists(corrected_by)` (it exists, is
+  reversed, and is not corrected yet). An original reversed and corrected by the same chunk is one Update of
+  both (its condition: not reversed, not corrected), and an original written by the same chunk gets them in its
+  Put instead (a transaction takes one operation per item);
 - each aggregate key: an Update `ADD actual :total, d<dd> :delta, ...` (its month total and each day's; ADD
   starts a missing counter at 0). One item per key whatever the days: a transactional write costs 2 write
   units per item, and a month of daily spend lines would otherwise update a day item for every day it spans.
@@ -25,7 +31,9 @@ the by-period index (eventually consistent, as every GSI): a month's lines by `i
 `campaign_id` and `channel` are filters, read 1,000 items a call; a page stops after reading about
 `read_budget` items, short (even empty) but with a cursor, so a filter that matches little costs bounded work per
 request. A cursor holds the last `line_sort` returned (or read, for a short page) and the query it belongs to;
-the next page is read with `line_sort > that` as the key condition.
+the next page is read with `line_sort > that` as the key condition. The `MONTH#` listing items of a page
+(service-period lines counted in the month after their first) are resolved to their `LINE` items with one
+BatchGetItem, strongly consistent; a page without any reads nothing more.
 """
 
 from __future__ import annotations
@@ -61,7 +69,9 @@ from shared.adapters.dynamodb_finance_items import (
     fx_from,
     fx_item,
     fx_pk,
+    is_listing,
     key_days_from,
+    listing_items,
     month_text,
     period_pk,
     period_text,
@@ -130,16 +140,21 @@ class DynamoDbFinanceStore:
         for original, reversal in chunk.reversals.items():
             if original == reversal:
                 raise ValueError(f"spend line {original} cannot reverse itself")
+        for original, correction in chunk.corrections.items():
+            if original == correction:
+                raise ValueError(f"spend line {original} cannot correct itself")
         writes = []
         for stored in chunk.lines:
-            item = spend_item(stored, chunk.reversals.get(stored.line.spend_id))
-            check_size(item, f"spend line {stored.line.spend_id}")
-            writes.append(self._line_put(item, stored.line.spend_id))
+            spend_id = stored.line.spend_id
+            item = spend_item(stored, chunk.reversals.get(spend_id), chunk.corrections.get(spend_id))
+            check_size(item, f"spend line {spend_id}")
+            writes.append(self._line_put(item, spend_id))
+            writes += [self._listing_put(listing) for listing in listing_items(stored.line)]
         in_chunk = set(ids)
+        originals = [o for o in dict.fromkeys([*chunk.reversals, *chunk.corrections]) if o not in in_chunk]
         writes += [
-            self._reversal(original, reversal)
-            for original, reversal in chunk.reversals.items()
-            if original not in in_chunk
+            self._original_update(original, chunk.reversals.get(original), chunk.corrections.get(original))
+            for original in originals
         ]
         seen: set[tuple[str, str]] = set()
         for (period, spend_key), days in chunk.deltas.items():
@@ -166,22 +181,49 @@ class DynamoDbFinanceStore:
 
         return ConditionalWrite({"Put": put}, what, refused)
 
-    def _reversal(self, original: str, reversal: str) -> ConditionalWrite:
+    def _listing_put(self, item: dict[str, Any]) -> ConditionalWrite:
+        what = f"listing of spend line {item['spend_id']} in {item['sk'].removeprefix('MONTH#')}"
+        put = {"TableName": self._table, "Item": serialize(item)}
+        return ConditionalWrite({"Put": put}, what, lambda _: f"{what} refused its put")
+
+    def _original_update(self, original: str, reversal: str | None, correction: str | None) -> ConditionalWrite:
+        """The update of an original the chunk reverses and/or corrects (one operation on its item)."""
+        sets, conditions = [], ["attribute_exists(pk)"]
+        names: dict[str, str] = {"#reversed": "reversed_by"}
+        values: dict[str, Any] = {}
+        whats = []
+        if reversal is not None:
+            sets.append("#reversed = :reversal")
+            conditions.append("attribute_not_exists(#reversed)")
+            values[":reversal"] = reversal
+            whats.append(f"reversal {reversal}")
+        if correction is not None:
+            names["#corrected"] = "corrected_by"
+            sets.append("#corrected = :correction")
+            if reversal is None:
+                conditions.append("attribute_exists(#reversed)")
+            conditions.append("attribute_not_exists(#corrected)")
+            values[":correction"] = correction
+            whats.append(f"correction {correction}")
         update = {
             "TableName": self._table,
             "Key": key(spend_pk(original), LINE),
-            "UpdateExpression": "SET #reversed = :reversal",
-            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#reversed)",
-            "ExpressionAttributeNames": {"#reversed": "reversed_by"},
-            "ExpressionAttributeValues": serialize({":reversal": reversal}),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(values),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        what = f"original {original} of reversal {reversal}"
+        what = f"original {original} of {' and '.join(whats)}"
 
         def refused(old: dict[str, Any] | None) -> str:
             if old is None:
                 return f"{what} does not exist"
-            return f"{what} was reversed already by {old.get('reversed_by')}"
+            if reversal is not None and old.get("reversed_by") is not None:
+                return f"{what} was reversed already by {old.get('reversed_by')}"
+            if old.get("corrected_by") is not None:
+                return f"{what} was corrected already by {old.get('corrected_by')}"
+            return f"{what} is not reversed"
 
         return ConditionalWrite({"Update": update}, what, refused)
 
@@ -238,7 +280,10 @@ class DynamoDbFinanceStore:
         elif read.resume_after is not None:
             after = str(read.resume_after["line_sort"])  # a short page: the filter dropped what was read
         next_cursor = None if after is None else encode_cursor(LinePosition(after, month, campaign_id, channel))
-        return SpendPage([spend_from(item) for item in page], next_cursor)
+        listed = [str(item["spend_id"]) for item in page if is_listing(item)]
+        lines = self.spend(listed) if listed else {}
+        items = [lines.get(str(item["spend_id"])) if is_listing(item) else spend_from(item) for item in page]
+        return SpendPage([one for one in items if one is not None], next_cursor)
 
     # ------------------------------------------------------------------------------------------ aggregates
 

@@ -4,10 +4,15 @@ and the listing cursor. The store (`dynamodb_finance.py`) reads and writes throu
 Items, all under `pk` + `sk`:
 
 - `SPEND#<spend_id>` / `LINE`: a ledger line: the fields of `spend_record(line)` (an absent optional field is
-  no attribute), `company_minor` (N: the amount in the company currency's minor units), `rate` (the rate used,
-  a plain decimal string), `recorded_at`, `reversed_by` (only once reversed), and the by-period index keys
-  `line_period=PERIOD#<yyyy-mm of incurred_on>` and `line_sort=<incurred_on>#<spend_id>` (the index lists a
-  month's lines by day, then spend id).
+  no attribute; `service_period` a map of `from` and `to`), `company_minor` (N: the amount in the company
+  currency's minor units), `rate` (the rate used, a plain decimal string), `recorded_at`, `reversed_by` (only
+  once reversed), `corrected_by` (only once corrected), and the by-period index keys `line_period=PERIOD#<yyyy-mm
+  of its first day>` and `line_sort=<first day>#<spend_id>` (the index lists a month's lines by day, then spend
+  id; the first day is `incurred_on`, or a service period's `from`).
+- `SPEND#<spend_id>` / `MONTH#<yyyy-mm>`: a service-period line's listing in each further month it touches:
+  `spend_id`, the filtered fields `campaign_id` and `channel`, and the index keys `line_period=PERIOD#<yyyy-mm>`
+  and `line_sort=<the month's first day>#<spend_id>`. The listing reads the `LINE` item for it (strongly
+  consistent, so it shows the line's `reversed_by` and `corrected_by` as they are), so a line is stored once.
 - `PERIOD#<yyyy-mm>` / `AGG#<department>#<channel>#<campaign_id or ->`: `actual` (N), the month's spend at that
   key in company minor units, and `d01`..`d31` (N), its spend on each day of the month that has any (the
   month's daily actuals are the sums of these over its keys; at most 31 small numbers, the item stays far
@@ -45,10 +50,10 @@ from shared.finance.budget_engine import Budget, budget_from_record, budget_reco
 from shared.finance.fx import FxTable, parse_fx, plain
 from shared.finance.periods import Period, contains, parse_period
 from shared.finance.ports import StoredBudget, StoredSpend
-from shared.finance.spend import SpendKey, spend_from_record, spend_record
+from shared.finance.spend import SpendKey, SpendLine, spend_from_record, spend_record
 
 LINE, FX_TABLE, CURRENT = "LINE", "TABLE", "CURRENT"
-AGG, DAY, VERSION = "AGG#", "DAY#", "V#"
+AGG, DAY, VERSION, MONTH = "AGG#", "DAY#", "V#", "MONTH#"
 NO_CAMPAIGN = "-"
 VERSION_DIGITS = 10
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
@@ -191,9 +196,9 @@ def checked_days(month: str, days: Mapping[date, int], what: str) -> dict[date, 
 # ---------------------------------------------------------------------------------------------------- lines
 
 
-def spend_item(stored: StoredSpend, reversed_by: str | None = None) -> dict[str, Any]:
-    """The `LINE` item of a stored line (plain values; `serialize` makes it DynamoDB JSON). `reversed_by`
-    overrides the line's own (a line reversed in the chunk that writes it)."""
+def spend_item(stored: StoredSpend, reversed_by: str | None = None, corrected_by: str | None = None) -> dict[str, Any]:
+    """The `LINE` item of a stored line (plain values; `serialize` makes it DynamoDB JSON). `reversed_by` and
+    `corrected_by` override the line's own (a line reversed or corrected in the chunk that writes it)."""
     line = stored.line
     rate = Decimal(stored.rate)
     if not rate.is_finite() or rate <= 0:
@@ -208,10 +213,34 @@ def spend_item(stored: StoredSpend, reversed_by: str | None = None) -> dict[str,
         "rate": plain(rate),
         "recorded_at": iso(stored.recorded_at),
         "reversed_by": reversed_by if reversed_by is not None else stored.reversed_by,
+        "corrected_by": corrected_by if corrected_by is not None else stored.corrected_by,
         "line_period": period_pk(str(line.period)),
-        "line_sort": line_sort(line.incurred_on, line.spend_id),
+        "line_sort": line_sort(line.first_day, line.spend_id),
     }
     return {name: value for name, value in item.items() if value is not None}
+
+
+def listing_items(line: SpendLine) -> list[dict[str, Any]]:
+    """The `MONTH#` items listing a line in each month it touches after its first (none for a line of one
+    month)."""
+    items = []
+    for month in line.months[1:]:
+        item = {
+            "pk": spend_pk(line.spend_id),
+            "sk": f"{MONTH}{month}",
+            "spend_id": line.spend_id,
+            "campaign_id": line.campaign_id,
+            "channel": line.channel,
+            "line_period": period_pk(str(month)),
+            "line_sort": line_sort(line.listed_on(month), line.spend_id),
+        }
+        items.append({name: value for name, value in item.items() if value is not None})
+    return items
+
+
+def is_listing(item: Mapping[str, Any]) -> bool:
+    """Whether an item of the by-period index is a `MONTH#` listing (else a `LINE`)."""
+    return str(item["sk"]).startswith(MONTH)
 
 
 def spend_from(item: Mapping[str, Any]) -> StoredSpend:
@@ -221,6 +250,7 @@ def spend_from(item: Mapping[str, Any]) -> StoredSpend:
         rate=Decimal(str(item["rate"])),
         recorded_at=when(item["recorded_at"]),
         reversed_by=item.get("reversed_by"),
+        corrected_by=item.get("corrected_by"),
     )
 
 

@@ -18,13 +18,17 @@ FINANCE = Table(
     sort_key="sk",
     indexes=(Index("by-period", partition_key="line_period", sort_key="line_sort"),),
     access_patterns=(
-        "a spend line: get pk=SPEND#<spend_id>, sk=LINE (batch get for a batch's ids and the originals it reverses)",
-        "record spend, all or nothing per chunk: one transaction of the new lines (conditional: new spend_id), the "
-        "reversed originals (conditional: not reversed yet), and ADD to the month's aggregates pk=PERIOD#<yyyy-mm>, "
-        "sk=AGG#<department>#<channel>#<campaign> (its total `actual` and each day's `d<dd>`, one item per key)",
+        "a spend line: get pk=SPEND#<spend_id>, sk=LINE (batch get for a batch's ids and the originals it reverses "
+        "or corrects)",
+        "record spend, all or nothing per chunk: one transaction of the new lines (conditional: new spend_id) with "
+        "a service period's listing items sk=MONTH#<yyyy-mm>, the reversed or corrected originals (conditional: not "
+        "reversed yet; reversed and not corrected yet), and ADD to the months' aggregates pk=PERIOD#<yyyy-mm>, "
+        "sk=AGG#<department>#<channel>#<campaign> (its total `actual` and each day's `d<dd>`, one item per key and "
+        "month; a service period adds each month's share of its days)",
         "a month's aggregates with their days: query pk=PERIOD#<yyyy-mm> (what a budget view reads: O(keys), never "
         "the lines; DAY#<yyyy-mm-dd> items of a ledger written before the days moved onto the aggregates are added)",
-        "a month's lines: query by-period (line_period=PERIOD#<yyyy-mm>) on line_sort=<incurred_on>#<spend_id>",
+        "a month's lines: query by-period (line_period=PERIOD#<yyyy-mm>) on line_sort=<day>#<spend_id> (a "
+        "service period's MONTH# listing items resolved to their LINE with one batch get)",
         "FX: get pk=FX#<period>, sk=TABLE",
         "budgets: get pk=BUDGET#<period>, sk=CURRENT; versions sk=V#<version>, written with CURRENT in one transaction",
         "threshold alerts fired: pk=ALERT#<period>, sk=<line>#<threshold> (conditional put fires once, delete re-arms)",

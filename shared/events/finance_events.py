@@ -30,7 +30,10 @@ class FinanceEvent(BaseModel):
     event_type: FinanceEventType = Field(description="What happened; the same value as the EventBridge `detail-type`.")
     schema_version: str = Field(default=FINANCE_SCHEMA_VERSION, description="Version of these fields.")
     occurred_at: datetime = Field(description="When the hub recorded it (ISO 8601, UTC).")
-    period: str = Field(description="The month the spend counts in, or the budget's period (`2026-11`, `2026-Q4`).")
+    period: str = Field(
+        description="The month the spend counts in (a service period's first month, whose FX table converts it), "
+        "or the budget's period (`2026-11`, `2026-Q4`)."
+    )
     company_currency: str = Field(description="The currency reports are in (config/finance.json).")
     spend_id: str | None = Field(None, description="finance.spend_recorded: the line's id.")
     campaign_id: str | None = Field(None, description="The line's campaign (spend), or the budget line's.")
@@ -45,8 +48,19 @@ class FinanceEvent(BaseModel):
     rate: str | None = Field(
         None, description="finance.spend_recorded: one unit of `currency` in the company currency."
     )
-    incurred_on: date | None = Field(None, description="finance.spend_recorded: when the spend was incurred.")
+    incurred_on: date | None = Field(
+        None, description="finance.spend_recorded: the day the spend was incurred (null for a service period)."
+    )
+    service_from: date | None = Field(
+        None,
+        description="finance.spend_recorded: the first day of the line's service period (null for a line "
+        "incurred on one day); the company amount is spread over its days, each month counting its share.",
+    )
+    service_to: date | None = Field(
+        None, description="finance.spend_recorded: the last day of the line's service period (inclusive)."
+    )
     reverses: str | None = Field(None, description="finance.spend_recorded: the line a reversal reverses.")
+    corrects: str | None = Field(None, description="finance.spend_recorded: the (reversed) line a correction replaces.")
     line: str | None = Field(None, description="Budget events: the budget line (`department/channel/campaign`).")
     threshold: int | None = Field(None, description="budget.threshold_crossed: the percentage of budget reached.")
     budget: str | None = Field(None, description="Budget events: the line's budget, in the company currency.")

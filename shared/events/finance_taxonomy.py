@@ -26,8 +26,11 @@ FINANCE_EVENT_TYPES: Mapping[FinanceEventType, FinanceEventTypeInfo] = MappingPr
     {
         FinanceEventType.SPEND_RECORDED: FinanceEventTypeInfo(
             "The ledger accepted a spend line (`POST /api/v1/integrations/finance/spend` or `make import-spend`): "
-            "the amount as paid, and in the company currency at the period's rate. A reversal is a line of its own "
-            "(`reverses` names the original, the amount negated). Sending the same line again publishes the same id."
+            "the amount as paid, and in the company currency at the rate of its (first) month. A line incurred over "
+            "a service period (`service_from` to `service_to`) counts its company amount spread over those days. "
+            "A reversal is a line of its own (`reverses` names the original, the amount negated); a correction is "
+            "a new line naming the reversed original in `corrects`. Sending the same line again publishes the "
+            "same id."
         ),
         FinanceEventType.THRESHOLD_CROSSED: FinanceEventTypeInfo(
             "A budget line's actual spend reached a threshold (by default 50, 80, 100 and 110 % of its budget). "

@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.finance.money import Money, format_amount
 from shared.finance.ports import StoredSpend
+from shared.finance.service_periods import month_shares
 from shared.finance.spend import FieldProblem, spend_record
 from shared.http.errors import HubError
 
@@ -43,11 +44,22 @@ def spend_body_lines(body: dict[str, Any], idempotency_key: str | None) -> objec
 
 
 def spend_view(entry: StoredSpend, company_currency: str) -> dict[str, Any]:
+    """A stored line as the API shows it: the contract's fields, its amount in the company currency and the rate
+    used, and the lines that reversed and corrected it. A service-period line also shows the company amount
+    each month it touches counts (`company_amount_by_month`, what its budget actuals hold); null otherwise."""
+    by_month = None
+    if entry.line.service_period is not None:
+        by_month = {
+            str(month): format_amount(Money(share, company_currency))
+            for month, share in month_shares(entry.company_minor, entry.line.service_period).items()
+        }
     return {
         **spend_record(entry.line),
         "company_amount": format_amount(Money(entry.company_minor, company_currency)),
         "company_currency": company_currency,
+        "company_amount_by_month": by_month,
         "rate": str(entry.rate),
         "recorded_at": entry.recorded_at.isoformat(),
         "reversed_by": entry.reversed_by,
+        "corrected_by": entry.corrected_by,
     }

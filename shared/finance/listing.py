@@ -1,7 +1,12 @@
 """Listing spend lines over a range of days that may span months: the store pages one month at a time (its
 by-period index is keyed by month), so a listing walks the months in order, filling each page from as many
 months as it takes. The cursor says which month the next page starts in and where in it (the store's own
-cursor for that month, or none to start the month from its first line)."""
+cursor for that month, or none to start the month from its first line).
+
+A service-period line counts in every month it touches, and each of those months lists it (on its first day
+in the month), so a month's listing holds every line its budget actual adds up. A range lists such a line once:
+in the month where it first falls in the range (the month of the later of its first day and the range's), in
+that month's place for it, and not again in the range's later months."""
 
 from __future__ import annotations
 
@@ -70,20 +75,30 @@ class SpendListing:
 
 
 def spend_page(store: FinanceStore, spend_range: SpendRange, limit: int, cursor: str | None) -> SpendListing:
-    """Up to `limit` lines of the range, in (incurred_on, spend_id) order. A page may hold fewer lines than
-    `limit` (the days outside the range are skipped after reading); `next_cursor` is None once nothing follows."""
+    """Up to `limit` lines of the range, month by month, each month's in (day listed on, spend_id) order (the
+    day listed on: `incurred_on`, or a service period's first day in that month). A page may hold fewer lines
+    than `limit` (the days outside the range, and a service period listed in an earlier month of the range,
+    are skipped after reading); `next_cursor` is None once nothing follows."""
     months = [str(month) for month in spend_range.months]
     index, store_cursor = _decode(cursor, months) if cursor is not None else (0, None)
     items: list[StoredSpend] = []
     while index < len(months) and len(items) < limit:
         wanted = limit - len(items)
         page = store.lines(months[index], spend_range.campaign_id, spend_range.channel, wanted, store_cursor)
-        items += [e for e in page.items if spend_range.start <= e.line.incurred_on <= spend_range.end]
+        items += [e for e in page.items if _listed_here(e, spend_range, months[index])]
         if page.next_cursor is not None:
             store_cursor = page.next_cursor
             return SpendListing(items, _encode(months[index], store_cursor))
         index, store_cursor = index + 1, None
     return SpendListing(items, _encode(months[index], None) if index < len(months) else None)
+
+
+def _listed_here(entry: StoredSpend, spend_range: SpendRange, month: str) -> bool:
+    """Whether the range lists the line in `month`: it counts in the range, and `month` is where it first does."""
+    line = entry.line
+    if not line.overlaps(spend_range.start, spend_range.end):
+        return False
+    return str(period_of(max(line.first_day, spend_range.start))) == month
 
 
 def _encode(month: str, store_cursor: str | None) -> str:

@@ -10,12 +10,15 @@ from typing import Protocol
 
 from shared.finance.budget_engine import Budget
 from shared.finance.fx import FxTable
+from shared.finance.periods import Period
+from shared.finance.service_periods import spread
 from shared.finance.spend import SpendKey, SpendLine
 
 
 class SpendConflict(Exception):
     """A line of the chunk exists already (a concurrent writer of the same `spend_id`), or an original was
-    reversed meanwhile; nothing of the chunk was written. Read again and decide again."""
+    reversed or corrected meanwhile (or is not reversed, for a correction); nothing of the chunk was written.
+    Read again and decide again."""
 
 
 class StaleBudget(Exception):
@@ -24,49 +27,71 @@ class StaleBudget(Exception):
 
 @dataclass(frozen=True)
 class StoredSpend:
-    """A ledger line as stored: the line as given, its amount in the company currency and the rate used, when
-    it was recorded, and the reversal that reversed it (set once, never cleared)."""
+    """A ledger line as stored: the line as given, its amount in the company currency and the rate used (of
+    its first month's FX table: a service period's months share the company amount, see `month_deltas`), when
+    it was recorded, the reversal that reversed it and the line that corrects it (each set once, never
+    cleared)."""
 
     line: SpendLine
     company_minor: int
     rate: Decimal
     recorded_at: datetime
     reversed_by: str | None = None
+    corrected_by: str | None = None
+
+    def month_deltas(self) -> dict[Period, dict[date, int]]:
+        """What the line adds to its months' aggregates, per month and day: the company amount spread over the
+        line's days (`service_periods.spread`; the whole amount on its day for a line `incurred_on` one)."""
+        return spread(self.company_minor, self.line.span)
 
 
 @dataclass(frozen=True)
 class SpendChunk:
     """Lines written together with the figures they change, all or nothing (one transaction): each line only
-    if its `spend_id` is new, each original in `reversals` only if not reversed yet (set to the reversal's id).
-    `deltas` are the changes to the month's figures in company-currency minor units: per (period "2026-11",
-    spend key), per day of `incurred_on`. A key's day figures live on its aggregate, so a chunk writes one item
-    per line, per key and per reversed original (`items`), whatever the days it spans."""
+    if its `spend_id` is new, each original in `reversals` only if not reversed yet (set to the reversal's id),
+    each original in `corrections` only if it is reversed (before, or by this chunk) and not corrected yet (set
+    to the correcting line's id). `deltas` are the changes to the months' figures in company-currency minor
+    units: per (month "2026-11", spend key), per day (`StoredSpend.month_deltas`: a service period's line
+    moves each month it touches). A key's day figures live on its aggregate, and a line is listed in each
+    further month it touches by a small listing item, so a chunk writes one item per line, per further month
+    of a line, per key and month, and per original reversed or corrected (`items`), whatever the days."""
 
     lines: tuple[StoredSpend, ...]
     deltas: Mapping[tuple[str, SpendKey], Mapping[date, int]] = field(default_factory=dict)
     reversals: Mapping[str, str] = field(default_factory=dict)  # original spend_id -> reversal spend_id
+    corrections: Mapping[str, str] = field(default_factory=dict)  # original spend_id -> correcting spend_id
 
     @classmethod
-    def of(cls, lines: Sequence[StoredSpend], reversals: Mapping[str, str] | None = None) -> SpendChunk:
+    def of(
+        cls,
+        lines: Sequence[StoredSpend],
+        reversals: Mapping[str, str] | None = None,
+        corrections: Mapping[str, str] | None = None,
+    ) -> SpendChunk:
         """The lines with the deltas they make."""
         deltas: dict[tuple[str, SpendKey], dict[date, int]] = {}
         for stored in lines:
-            days = deltas.setdefault((str(stored.line.period), stored.line.key), {})
-            days[stored.line.incurred_on] = days.get(stored.line.incurred_on, 0) + stored.company_minor
-        return cls(tuple(lines), deltas, dict(reversals or {}))
+            for month, by_day in stored.month_deltas().items():
+                days = deltas.setdefault((str(month), stored.line.key), {})
+                for day, amount in by_day.items():
+                    days[day] = days.get(day, 0) + amount
+        return cls(tuple(lines), deltas, dict(reversals or {}), dict(corrections or {}))
 
     @property
     def items(self) -> int:
-        """The items the chunk writes, as MAX_CHUNK_ITEMS counts them: lines + aggregate keys + reversals."""
-        return len(self.lines) + len(self.deltas) + len(self.reversals)
+        """The items the chunk writes, as MAX_CHUNK_ITEMS counts them: lines + their listing items in further
+        months + aggregate keys + originals updated (reversed and/or corrected: one update each)."""
+        listings = sum(len(stored.line.months) - 1 for stored in self.lines)
+        return len(self.lines) + listings + len(self.deltas) + len(set(self.reversals) | set(self.corrections))
 
 
 @dataclass(frozen=True)
 class MonthActuals:
-    """A month's spend in company-currency minor units: per (department, channel, campaign_id), per day of
-    `incurred_on` (the days with lines), and per key per day (`by_key_day`: the days each key has lines on,
-    which a line's trend is fitted to). `by_day` may hold spend whose key is not known by day (a ledger's days
-    written before they were kept per key): then it is more than `by_key_day` summed over the keys."""
+    """A month's spend in company-currency minor units: per (department, channel, campaign_id), per day (the
+    days with lines: `incurred_on`, or each day of a service period, with its share), and per key per day
+    (`by_key_day`: the days each key has spend on, which a line's trend is fitted to). `by_day` may hold spend
+    whose key is not known by day (a ledger's days written before they were kept per key): then it is more than
+    `by_key_day` summed over the keys."""
 
     by_key: dict[SpendKey, int]
     by_day: dict[date, int]
@@ -104,9 +129,11 @@ class FinanceStore(Protocol):
         limit: int = 100,
         cursor: str | None = None,
     ) -> SpendPage:
-        """The period's lines by `incurred_on` then `spend_id`; campaign and channel are filters. A page holds at
-        most `limit` lines and may hold fewer, even none, with a cursor (a store bounds the work of one page);
-        `next_cursor` is None exactly when nothing follows."""
+        """The lines that count in the month (`SpendLine.months`: its `incurred_on`, or a service period touching
+        it), by the day each is listed on there (`SpendLine.listed_on`: its first day in the month) then
+        `spend_id`; campaign and channel are filters. A page holds at most `limit` lines and may hold fewer,
+        even none, with a cursor (a store bounds the work of one page); `next_cursor` is None exactly when
+        nothing follows."""
         ...
 
     def aggregates(self, period: str) -> dict[SpendKey, int]:

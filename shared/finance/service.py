@@ -6,6 +6,16 @@ A batch is validated whole before anything is written (a bad line stores none of
 chunks of at most one transaction each: every chunk holds its lines with the aggregate deltas they make, so
 the aggregates always equal the stored lines; if a concurrent writer of the same `spend_id` makes a chunk
 fail, the batch is decided again from fresh reads (the lines already stored are then answered as stored).
+
+Conversion. A line converts once, with the FX table of its first month (a quarter's table when the month has
+none), and keeps the rate; a service period's months share that company-currency amount (`ports.StoredSpend.
+month_deltas`), so the months of one line never mix rates. A reversal takes its original's rate and company
+amount, negated (whatever the table says now), so it nets every month and day of the original to zero.
+
+Links. A reversal names its original (`reverses`), which must exist (stored, or earlier in the batch) and is
+reversed once. A correction (`corrects`) names an original that is reversed, by a stored reversal or by one in
+the same batch, and that no other line corrects. Both are refused 422 naming the line and field; the store's
+conditions decide between concurrent writers (the loser's batch is decided again and then refused so).
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from shared.finance.budget_engine import (
     rollup,
     threshold_transition,
 )
+from shared.finance.budget_forecast import ForecastMethod
 from shared.finance.config import FinanceConfig
 from shared.finance.fx import FxTable, MissingRate, parse_fx
 from shared.finance.money import format_amount
@@ -105,8 +116,8 @@ class FinanceService:
 
     def _record(self, lines: list[SpendLine]) -> Recorded:
         ids = [line.spend_id for line in lines]
-        originals_wanted = [line.reverses for line in lines if line.reverses and line.reverses not in ids]
-        stored = self.store.spend([*ids, *originals_wanted])
+        linked = [original for line in lines for original in (line.reverses, line.corrects) if original]
+        stored = self.store.spend([*ids, *(original for original in linked if original not in ids)])
         conflicts = {
             line.spend_id: differing
             for line in lines
@@ -116,25 +127,27 @@ class FinanceService:
             raise SpendIdConflict(conflicts)
         new = [line for line in lines if line.spend_id not in stored]
         self._check_reversals(new, lines, stored)
-        now = self._clock.now()
-        # originals before the reversals of them in the same batch: a reversal must not land in an earlier
-        # chunk than its original (its condition would fail on every retry)
-        in_batch = {line.spend_id for line in new}
-        new = sorted(new, key=lambda line: line.reverses in in_batch)
+        self._check_corrections(new, lines, stored)
         positions = {line.spend_id: number for number, line in enumerate(lines, start=1)}  # as the caller sent them
-        converted = self._converted(new, now, positions)
-        # a key's lines side by side: a chunk then updates few aggregates (each a transactional write); the
-        # reversals of lines in this batch stay after every original (sorting is stable, the flag leads)
-        ordered = sorted(converted, key=lambda entry: (entry.line.reverses in in_batch, _chunk_order(entry)))
+        # a line after what it depends on in the same batch (the original it reverses; the original it corrects
+        # and that original's reversal): it must not land in an earlier chunk (its condition would fail on
+        # every retry)
+        depth = _depths(new, positions)
+        now = self._clock.now()
+        converted = self._converted(new, now, positions, stored)
+        # a key's lines side by side: a chunk then updates few aggregates (each a transactional write); what
+        # depends on a line of this batch stays after it (the depth leads)
+        ordered = sorted(converted, key=lambda entry: (depth[entry.line.spend_id], _chunk_order(entry)))
         for chunk in self._chunks(ordered):
             self.store.record(chunk)
         existing = [stored[line.spend_id] for line in lines if line.spend_id in stored]
         events = [self._spend_event(entry) for entry in [*converted, *existing]]
         self._publish(events)
-        # the periods of the lines already stored too: a retry after the bus refused this batch's events (or its
-        # alerts, which are then re-armed) must still find and tell the thresholds its lines crossed
-        touched = {entry.line.period for entry in [*converted, *existing]}
-        alerts = [event for period in sorted(touched, key=str) for event in self.check_alerts(str(period))]
+        # every month the lines count in (a service period's too), of the lines already stored as well: a retry
+        # after the bus refused this batch's events (or its alerts, which are then re-armed) must still find and
+        # tell the thresholds its lines crossed
+        touched = {month for entry in [*converted, *existing] for month in entry.line.months}
+        alerts = [event for period in sorted(touched) for event in self.check_alerts(str(period))]
         return Recorded(converted, existing, events + alerts)
 
     def _check_reversals(
@@ -166,17 +179,79 @@ class FinanceService:
         if problems:
             raise InvalidSpendBatch(problems)
 
-    def _converted(self, lines: Sequence[SpendLine], now: datetime, positions: Mapping[str, int]) -> list[StoredSpend]:
-        """The lines in the company currency; a line without a rate is a problem named by its position in the
-        caller's batch (`positions`), not in `lines`."""
+    def _check_corrections(
+        self, new: Sequence[SpendLine], batch: Sequence[SpendLine], stored: Mapping[str, StoredSpend]
+    ) -> None:
+        """Each new line that `corrects` an original: the original is recorded (or in the batch), is no
+        reversal, is reversed (stored, or by a line of the batch) and is corrected by no other line."""
+        problems: list[FieldProblem] = []
+        in_batch = {line.spend_id: line for line in batch}
+        new_ids = {line.spend_id for line in new}
+        reversed_in_batch = {line.reverses: line.spend_id for line in new if line.reverses}
+        corrected_here: dict[str, str] = {}
+        for number, line in enumerate(batch, start=1):
+            target = line.corrects
+            if line.spend_id not in new_ids or target is None:
+                continue
+            held = stored.get(target)
+            original = in_batch.get(target) or (held.line if held is not None else None)
+            if original is None:
+                problems.append(FieldProblem(number, "corrects", f'no spend line "{target}" is recorded'))
+                continue
+            if original.reverses is not None:
+                problems.append(
+                    FieldProblem(
+                        number,
+                        "corrects",
+                        f'"{target}" is a reversal (of "{original.reverses}"): a correction names the line it '
+                        f'replaces ("{original.reverses}")',
+                    )
+                )
+                continue
+            already = held.corrected_by if held is not None else None
+            if already is not None or target in corrected_here:
+                by = already or corrected_here[target]
+                problems.append(
+                    FieldProblem(number, "corrects", f'"{target}" was corrected by "{by}" already (once per line)')
+                )
+                continue
+            reversed_by = (held.reversed_by if held is not None else None) or reversed_in_batch.get(target)
+            if reversed_by is None:
+                problems.append(
+                    FieldProblem(
+                        number,
+                        "corrects",
+                        f'"{target}" is not reversed: a correction is a reversal of the original (a line with '
+                        f'"reverses": "{target}", stored or in the same batch) plus the correcting line',
+                    )
+                )
+                continue
+            corrected_here[target] = line.spend_id
+        if problems:
+            raise InvalidSpendBatch(problems)
+
+    def _converted(
+        self,
+        lines: Sequence[SpendLine],
+        now: datetime,
+        positions: Mapping[str, int],
+        stored: Mapping[str, StoredSpend],
+    ) -> list[StoredSpend]:
+        """The lines in the company currency, in the order given; a line without a rate is a problem named by
+        its position in the caller's batch (`positions`), not in `lines`. A reversal negates its original's
+        company amount at the original's rate (the original is stored, or converted here first)."""
         tables: dict[str, FxTable | None] = {}
-        converted: list[StoredSpend] = []
+        converted: dict[str, StoredSpend] = {}
         problems: list[FieldProblem] = []
         company = self.config.company_currency
-        for line in lines:
+        for line in sorted(lines, key=lambda one: one.reverses is not None):  # originals first
             number = positions[line.spend_id]
+            original = None if line.reverses is None else (converted.get(line.reverses) or stored.get(line.reverses))
+            if original is not None:
+                converted[line.spend_id] = StoredSpend(line, -original.company_minor, original.rate, now)
+                continue
             if line.amount.currency == company:
-                converted.append(StoredSpend(line, line.amount.minor, Decimal(1), now))
+                converted[line.spend_id] = StoredSpend(line, line.amount.minor, Decimal(1), now)
                 continue
             period = str(line.period)
             if period not in tables:
@@ -189,27 +264,33 @@ class FinanceService:
             except InvalidInput as exc:
                 problems.append(FieldProblem(number, "currency", str(exc)))
                 continue
-            converted.append(StoredSpend(line, amount.minor, rate, now))
+            converted[line.spend_id] = StoredSpend(line, amount.minor, rate, now)
         if problems:
-            raise InvalidSpendBatch(problems)
-        return converted
+            raise InvalidSpendBatch(sorted(problems, key=lambda problem: problem.line or 0))
+        return [converted[line.spend_id] for line in lines]
 
     @staticmethod
     def _chunks(entries: Sequence[StoredSpend]) -> Iterable[SpendChunk]:
-        """Consecutive lines, as many per transaction as its 100 items allow: each line, each distinct
-        aggregate key it touches, and each original it reverses is one item."""
+        """Consecutive lines, as many per transaction as its 100 items allow, counted as `SpendChunk.items`
+        counts them: each line and its listing item in each further month, each distinct (month, aggregate key)
+        it moves, and each original it reverses or corrects. One line writes at most 1 + 36 + 37 + 1 items (a
+        service period touches at most 37 months), so every line fits a chunk."""
         chunk: list[StoredSpend] = []
         keys: set[tuple[str, SpendKey]] = set()
-        reversals = 0
+        originals: set[str] = set()
+        size = 0  # lines and their listing items
         for entry in entries:
-            key = (str(entry.line.period), entry.line.key)
-            grown = len(chunk) + 1 + len(keys | {key}) + reversals + bool(entry.line.reverses)
-            if grown > MAX_CHUNK_ITEMS:
+            line = entry.line
+            mine = {(str(month), line.key) for month in line.months}
+            linked = {original for original in (line.reverses, line.corrects) if original}
+            grown = size + len(line.months) + len(keys | mine) + len(originals | linked)
+            if chunk and grown > MAX_CHUNK_ITEMS:
                 yield _chunk(chunk)
-                chunk, keys, reversals = [], set(), 0
+                chunk, keys, originals, size = [], set(), set(), 0
             chunk.append(entry)
-            keys.add(key)
-            reversals += bool(entry.line.reverses)
+            keys |= mine
+            originals |= linked
+            size += len(line.months)
         if chunk:
             yield _chunk(chunk)
 
@@ -322,6 +403,9 @@ class FinanceService:
                 if self.store.fire(period, label, threshold):
                     fired_here.append((period, label, threshold))
                     events.append(self._alert(FinanceEventType.THRESHOLD_CROSSED, period, line.key, amounts, threshold))
+            if figures.forecast_method is ForecastMethod.BUDGET:
+                # the period has not begun: its forecast is the budget itself, no sign of an overrun
+                continue
             forecast_key = f"{label}#forecast"
             forecast_fired = {t for name, t in fired if name == forecast_key}
             ahead = threshold_transition(forecast_fired, amounts.forecast, amounts.budget, [overrun])
@@ -354,7 +438,10 @@ class FinanceService:
             company_amount=_money(entry.company_minor, company),
             rate=str(entry.rate),
             incurred_on=line.incurred_on,
+            service_from=None if line.service_period is None else line.service_period.start,
+            service_to=None if line.service_period is None else line.service_period.end,
             reverses=line.reverses,
+            corrects=line.corrects,
         )
 
     def _alert(
@@ -392,7 +479,51 @@ class FinanceService:
 
 
 def _chunk(entries: Sequence[StoredSpend]) -> SpendChunk:
-    return SpendChunk.of(entries, {e.line.reverses: e.line.spend_id for e in entries if e.line.reverses})
+    return SpendChunk.of(
+        entries,
+        {e.line.reverses: e.line.spend_id for e in entries if e.line.reverses},
+        {e.line.corrects: e.line.spend_id for e in entries if e.line.corrects},
+    )
+
+
+def _depths(new: Sequence[SpendLine], positions: Mapping[str, int]) -> dict[str, int]:
+    """How deep each new line sits in the batch's links: 0 for a line that depends on no other new line, else
+    one more than the deepest it depends on (the original it reverses; the original it corrects and that
+    original's reversal). A cycle of corrections (each correcting a line that, through its reversal, depends on
+    it) is refused naming its lines (`positions`: their places in the batch)."""
+    by_id = {line.spend_id: line for line in new}
+    reversal_of = {line.reverses: line.spend_id for line in new if line.reverses}
+
+    def needs(line: SpendLine) -> list[str]:
+        found = [line.reverses] if line.reverses in by_id else []
+        if line.corrects is not None:
+            found += [one for one in (line.corrects, reversal_of.get(line.corrects)) if one in by_id]
+        return [one for one in found if one is not None]
+
+    depth: dict[str, int] = {}
+    visiting: list[str] = []
+
+    def visit(spend_id: str) -> int:  # a batch holds 500 lines at most: the recursion stays shallow enough
+        if spend_id in depth:
+            return depth[spend_id]
+        if spend_id in visiting:
+            cycle = visiting[visiting.index(spend_id) :]
+            shown = " -> ".join([*cycle, spend_id])
+            raise InvalidSpendBatch(
+                [
+                    FieldProblem(positions[one], "corrects", f"the corrections form a cycle ({shown})")
+                    for one in sorted(cycle, key=lambda one: positions[one])
+                    if by_id[one].corrects is not None
+                ]
+            )
+        visiting.append(spend_id)
+        depth[spend_id] = 1 + max((visit(one) for one in needs(by_id[spend_id])), default=-1)
+        visiting.pop()
+        return depth[spend_id]
+
+    for line in new:
+        visit(line.spend_id)
+    return depth
 
 
 def _chunk_order(entry: StoredSpend) -> tuple[str, str, str, str]:

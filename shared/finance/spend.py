@@ -7,27 +7,33 @@
     check_reversal(original, reversal)             # InvalidReversal unless it negates the original exactly
 
 The contract: `{"spend_id", "campaign_id", "channel", "department", "vendor", "amount": "1234.56",
-"currency": "USD", "incurred_on": "2026-11-03", "reference", "description", "reverses"}`.
+"currency": "USD", "incurred_on": "2026-11-03", "service_period": {"from": "2026-11-01", "to": "2027-10-31"},
+"reference", "description", "reverses", "corrects"}`, with exactly one of `incurred_on` and `service_period`.
 
 Field rules (`parse_spend_line`):
-- `spend_id` (required; the caller's idempotency key), `campaign_id`, `reverses`: 1-128 characters, a letter or
-  digit first, then letters, digits and `_ . : @ / # + = -`; an integer is read as its digits (ad platforms
-  export numeric campaign ids), and so is an integer `reference`. `campaign_id` may be left out (spend not
-  tied to a campaign).
+- `spend_id` (required; the caller's idempotency key), `campaign_id`, `reverses`, `corrects`: 1-128 characters,
+  a letter or digit first, then letters, digits and `_ . : @ / # + = -`; an integer is read as its digits (ad
+  platforms export numeric campaign ids), and so is an integer `reference`. `campaign_id` may be left out
+  (spend not tied to a campaign).
 - `channel`, `department`: ids of the finance file's vocabularies, compared lower case.
 - `vendor`: 1-200 characters. `reference` (invoice / contract / PO number): up to 200. `description`: up to 2000.
   Surrounding spaces are dropped; an empty optional field is no field.
 - `amount` in `currency` (see `money.parse_amount`): never zero; negative only on a reversal (a line with
   `reverses`), and a reversal's amount is negative.
-- `incurred_on`: a date `YYYY-MM-DD`.
+- `incurred_on`: a date `YYYY-MM-DD`; or, instead, `service_period`: `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`,
+  both days inclusive, `to` not before `from`, at most 36 months long (`service_periods.py`: the amount is
+  spread over its days, so each month it touches counts its share). Exactly one of the two.
+- `corrects`: the `spend_id` of the original a new line replaces (a correction is a reversal of the original
+  plus this line). Not on a reversal, so the amount is positive. That the original exists, is reversed and is
+  corrected once is the ledger's check (it needs the stored lines).
 - Unknown fields are refused: a misspelt field must not be dropped silently (a CSV importer maps its columns).
 
 A reversal negates its original exactly (`check_reversal`): same currency, amount negated to the minor unit,
-and the same campaign, channel, department, vendor and `incurred_on`, so the period aggregates it feeds net to
-what they would have been without the original (a correction is the reversal plus a new line). Its
-`reference` and `description` may differ (they say why). A reversal cannot itself be reversed: record the line
-again under a new `spend_id`. That an original is reversed at most once is the ledger's check (it needs the
-stored lines).
+and the same campaign, channel, department, vendor and `incurred_on` or `service_period`, so the period
+aggregates it feeds net, day by day, to what they would have been without the original (a correction is the
+reversal plus a new line that `corrects` the original). Its `reference` and `description` may differ (they say
+why). A reversal cannot itself be reversed: record the line again under a new `spend_id`. That an original is
+reversed at most once is the ledger's check (it needs the stored lines).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from shared.finance.config import FinanceConfig
 from shared.finance.currencies import UnknownCurrency, currency
 from shared.finance.money import InvalidAmount, Money, format_amount, parse_amount
 from shared.finance.periods import Period, period_of
+from shared.finance.service_periods import ServicePeriod, too_long
 
 __all__ = [
     "SPEND_FIELDS",
@@ -50,6 +57,7 @@ __all__ = [
     "InvalidReversal",
     "InvalidSpendBatch",
     "InvalidSpendLine",
+    "ServicePeriod",
     "SpendKey",
     "SpendLine",
     "check_reversal",
@@ -71,12 +79,15 @@ SPEND_FIELDS = (
     "amount",
     "currency",
     "incurred_on",
+    "service_period",
     "reference",
     "description",
     "reverses",
+    "corrects",
 )
 # fields a reversal must share with its original (beyond the negated amount and the currency)
-_MIRRORED = ("campaign_id", "channel", "department", "vendor", "incurred_on")
+_MIRRORED = ("campaign_id", "channel", "department", "vendor", "incurred_on", "service_period")
+_PERIOD_FIELDS = ("from", "to")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/#+=-]{0,127}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -135,7 +146,9 @@ class InvalidReversal(InvalidInput):
 @dataclass(frozen=True, slots=True)
 class SpendLine:
     """One line of the ledger. `amount` is in the currency the spend was paid in; reports convert it with the
-    period's FX table. `reverses` is the `spend_id` of the line this one reverses."""
+    FX table of its first month. It was incurred on one day (`incurred_on`) or over a `service_period`, exactly
+    one of them. `reverses` is the `spend_id` of the line this one reverses, `corrects` that of the (reversed)
+    line this one replaces."""
 
     spend_id: str
     campaign_id: str | None
@@ -143,10 +156,16 @@ class SpendLine:
     department: str
     vendor: str
     amount: Money
-    incurred_on: date
+    incurred_on: date | None
     reference: str | None = None
     description: str | None = None
     reverses: str | None = None
+    service_period: ServicePeriod | None = None
+    corrects: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.incurred_on is None) == (self.service_period is None):
+            raise ValueError(f"spend line {self.spend_id}: exactly one of incurred_on and service_period")
 
     @property
     def key(self) -> SpendKey:
@@ -154,9 +173,38 @@ class SpendLine:
         return (self.department, self.channel, self.campaign_id)
 
     @property
+    def span(self) -> ServicePeriod:
+        """The days the line's amount is spread over: its service period, or the one day it was incurred on."""
+        if self.service_period is not None:
+            return self.service_period
+        assert self.incurred_on is not None
+        return ServicePeriod.day(self.incurred_on)
+
+    @property
+    def first_day(self) -> date:
+        if self.service_period is not None:
+            return self.service_period.start
+        assert self.incurred_on is not None
+        return self.incurred_on
+
+    @property
     def period(self) -> Period:
-        """The month the line counts in (by `incurred_on`)."""
-        return period_of(self.incurred_on)
+        """The line's first month: where it is stored, and whose FX table converts it."""
+        return period_of(self.first_day)
+
+    @property
+    def months(self) -> tuple[Period, ...]:
+        """Every month the line counts in (its first only, unless a service period runs on)."""
+        return self.span.months if self.service_period is not None else (self.period,)
+
+    def listed_on(self, month: Period) -> date:
+        """Where a listing of `month` (one it counts in) places the line: its first day in the month."""
+        return max(self.first_day, month.first_day)
+
+    def overlaps(self, start: date, end: date) -> bool:
+        """Whether the line counts on any day from `start` to `end` (both inclusive)."""
+        span = self.span
+        return span.start <= end and start <= span.end
 
     @property
     def is_reversal(self) -> bool:
@@ -212,12 +260,11 @@ class _Reader:
             return None
         return wanted
 
-    def day(self, field: str) -> date | None:
-        value = self.raw.get(field)
+    def day(self, field: str, value: object, *, missing: str = 'required, a date "YYYY-MM-DD"') -> date | None:
         if isinstance(value, date):
             return value
         if value is None or (isinstance(value, str) and not value.strip()):
-            self.problem(field, 'required, a date "YYYY-MM-DD"')
+            self.problem(field, missing)
             return None
         if not isinstance(value, str) or not _DATE.fullmatch(value.strip()):
             shown = _shown(value) if isinstance(value, str) else _kind(value)
@@ -228,6 +275,47 @@ class _Reader:
         except ValueError:
             self.problem(field, f"{_shown(value)} is not a calendar date")
             return None
+
+    def when(self) -> tuple[date | None, ServicePeriod | None]:
+        """`incurred_on` or `service_period`, exactly one (each None when it has a problem)."""
+        day, span = self.raw.get("incurred_on"), self.raw.get("service_period")
+        if _empty(span):
+            missing = 'required, a date "YYYY-MM-DD" (or, instead, a service_period {"from", "to"})'
+            return self.day("incurred_on", day, missing=missing), None
+        if not _empty(day):
+            self.problem(
+                "service_period", "a line has incurred_on or a service_period, not both (leave incurred_on out)"
+            )
+            return None, None
+        return None, self.service_period(span)
+
+    def service_period(self, value: object) -> ServicePeriod | None:
+        field = "service_period"
+        if isinstance(value, ServicePeriod):
+            return value
+        if not isinstance(value, Mapping):
+            shown = "text" if isinstance(value, str) else _kind(value)
+            self.problem(field, f'must be an object {{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}}, not {shown}')
+            return None
+        unknown = [str(name)[:60] for name in value if name not in _PERIOD_FIELDS]
+        if unknown:
+            self.problem(field, f"unknown field {', '.join(unknown)} (a service period has from and to)")
+        start = self.day(f"{field}.from", value.get("from"), missing='required, the first day "YYYY-MM-DD"')
+        end = self.day(f"{field}.to", value.get("to"), missing='required, the last day "YYYY-MM-DD" (inclusive)')
+        if start is None or end is None or unknown:
+            return None
+        if end < start:
+            self.problem(field, f"to ({end.isoformat()}) is before from ({start.isoformat()})")
+            return None
+        span = ServicePeriod(start, end)
+        if (why := too_long(span)) is not None:
+            self.problem(field, why)
+            return None
+        return span
+
+
+def _empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _kind(value: object) -> str:
@@ -259,10 +347,11 @@ def _read(raw: object, config: FinanceConfig, line: int | None) -> tuple[SpendLi
     channel = reader.vocabulary("channel", config.channel_ids, "channel")
     department = reader.vocabulary("department", config.department_ids, "department")
     vendor = reader.text("vendor", required=True, limit=_VENDOR_MAX)
-    incurred_on = reader.day("incurred_on")
+    incurred_on, service_period = reader.when()
     reference = reader.text("reference", required=False, limit=_REFERENCE_MAX, numbers=True)
     description = reader.text("description", required=False, limit=_DESCRIPTION_MAX)
     reverses = reader.text("reverses", required=False, limit=128, ids=True)
+    corrects = reader.text("corrects", required=False, limit=128, ids=True)
 
     amount: Money | None = None
     code = raw.get("currency")
@@ -294,6 +383,15 @@ def _read(raw: object, config: FinanceConfig, line: int | None) -> tuple[SpendLi
             reader.problem("amount", "a reversal negates the original's amount, so it is negative")
     if reverses is not None and spend_id is not None and reverses == spend_id:
         reader.problem("reverses", "a line cannot reverse itself")
+    if corrects is not None:
+        if reverses is not None:
+            reader.problem(
+                "corrects",
+                "a reversal corrects nothing: the correction is a new line of its own (with corrects) next to the "
+                "reversal",
+            )
+        elif spend_id is not None and corrects == spend_id:
+            reader.problem("corrects", "a line cannot correct itself")
 
     if reader.problems:
         return None, reader.problems
@@ -302,7 +400,7 @@ def _read(raw: object, config: FinanceConfig, line: int | None) -> tuple[SpendLi
     assert department is not None
     assert vendor is not None
     assert amount is not None
-    assert incurred_on is not None
+    assert (incurred_on is None) != (service_period is None)
     return (
         SpendLine(
             spend_id=spend_id,
@@ -315,6 +413,8 @@ def _read(raw: object, config: FinanceConfig, line: int | None) -> tuple[SpendLi
             reference=reference,
             description=description,
             reverses=reverses,
+            service_period=service_period,
+            corrects=corrects,
         ),
         [],
     )
@@ -391,6 +491,10 @@ def validate_spend_line(line: SpendLine, config: FinanceConfig) -> list[FieldPro
         problems.append(FieldProblem(None, "amount", "is negative but the line reverses nothing"))
     elif line.amount.minor > 0 and line.reverses is not None:
         problems.append(FieldProblem(None, "amount", "a reversal's amount is negative"))
+    if line.service_period is not None and (why := too_long(line.service_period)) is not None:
+        problems.append(FieldProblem(None, "service_period", why))
+    if line.corrects is not None and line.reverses is not None:
+        problems.append(FieldProblem(None, "corrects", "a reversal corrects nothing"))
     return problems
 
 
@@ -429,7 +533,9 @@ def check_reversal(original: SpendLine, reversal: SpendLine) -> None:
         raise InvalidReversal(reversal.spend_id, original.spend_id, problems)
 
 
-def _quoted(value: str | None) -> str:
+def _quoted(value: str | Mapping[str, str] | None) -> str:
+    if isinstance(value, Mapping):
+        return f"{value['from']} to {value['to']}"
     return "absent" if value is None else f'"{value}"'
 
 
@@ -448,6 +554,7 @@ def reversal_of(
         reference=reference if reference is not None else original.reference,
         description=description,
         reverses=original.spend_id,
+        service_period=original.service_period,
     )
     check_reversal(original, line)
     return line
@@ -456,9 +563,10 @@ def reversal_of(
 # ------------------------------------------------------------------------------------- records and conflicts
 
 
-def spend_record(line: SpendLine) -> dict[str, str | None]:
+def spend_record(line: SpendLine) -> dict[str, Any]:
     """The canonical JSON record of a line: every field of the contract, in its order; the amount as a
-    decimal string with the currency's decimals, the date ISO 8601, an absent optional field null."""
+    decimal string with the currency's decimals, dates ISO 8601 (`service_period` an object of two), an absent
+    optional field null."""
     return {
         "spend_id": line.spend_id,
         "campaign_id": line.campaign_id,
@@ -467,10 +575,12 @@ def spend_record(line: SpendLine) -> dict[str, str | None]:
         "vendor": line.vendor,
         "amount": format_amount(line.amount),
         "currency": line.amount.currency,
-        "incurred_on": line.incurred_on.isoformat(),
+        "incurred_on": None if line.incurred_on is None else line.incurred_on.isoformat(),
+        "service_period": None if line.service_period is None else line.service_period.record(),
         "reference": line.reference,
         "description": line.description,
         "reverses": line.reverses,
+        "corrects": line.corrects,
     }
 
 
@@ -478,6 +588,8 @@ def spend_from_record(record: Mapping[str, Any]) -> SpendLine:
     """The line a canonical record (`spend_record`) holds. Trusts the record's vocabulary (it was checked when
     stored, perhaps under an older finance file); the amount and date are parsed again."""
     amount = parse_amount(record["amount"], str(record["currency"]), field="amount")
+    span = record.get("service_period")
+    day = record.get("incurred_on")
     return SpendLine(
         spend_id=str(record["spend_id"]),
         campaign_id=record.get("campaign_id"),
@@ -485,10 +597,14 @@ def spend_from_record(record: Mapping[str, Any]) -> SpendLine:
         department=str(record["department"]),
         vendor=str(record["vendor"]),
         amount=amount,
-        incurred_on=date.fromisoformat(str(record["incurred_on"])),
+        incurred_on=None if day is None else date.fromisoformat(str(day)),
         reference=record.get("reference"),
         description=record.get("description"),
         reverses=record.get("reverses"),
+        service_period=None
+        if span is None
+        else ServicePeriod(date.fromisoformat(str(span["from"])), date.fromisoformat(str(span["to"]))),
+        corrects=record.get("corrects"),
     )
 
 

@@ -318,3 +318,35 @@ def test_a_batch_refused_again_without_its_named_lines_is_cut_until_each_bad_lin
     assert refused[0] == f'line 4: reverses: no spend line "{campaign}-nothing" is recorded'
     assert refused[1].startswith("line 6: currency: no FX rate for CHF"), refused
     assert _stored_ids(finance, campaign) == sorted(line["spend_id"] for line in good)
+
+
+def test_a_service_period_line_counts_its_share_in_each_month_and_is_listed_in_each(finance: Finance) -> None:
+    # Given a 3,000.00 USD agency retainer over this month's last 10 days and next month's first 20 (100.00 a day)
+    run = uuid.uuid4().hex[:6]
+    first_of_next = finance.day.replace(day=28).toordinal() + 4
+    first_of_next = finance.day.fromordinal(first_of_next).replace(day=1).toordinal()
+    start, end = (finance.day.fromordinal(first_of_next + days) for days in (-10, 19))
+    next_month = end.strftime("%Y-%m")
+    budget_path = f"/api/v1/integrations/finance/budget/{finance.period}"
+    before = Decimal(finance.get(budget_path)["totals"]["actual"])
+    retainer = {"spend_id": f"retainer-{run}", "campaign_id": f"retainer-{run}", "channel": "tools_and_agencies",
+                "department": "marketing", "vendor": "Agency", "amount": "3000.00", "currency": "USD",
+                "service_period": {"from": start.isoformat(), "to": end.isoformat()}}  # fmt: skip
+    # When it is recorded
+    answered = finance.post("/api/v1/integrations/finance/spend", retainer)
+    # Then it is stored once with what each month counts, and this month's budget view counts its 10 days
+    assert answered.status_code == 201, answered.text
+    stored = answered.json()["lines"][0]
+    assert stored["company_amount_by_month"] == {finance.period: "1000.00", next_month: "2000.00"}
+    assert (stored["incurred_on"], stored["service_period"]) == (None, retainer["service_period"])
+    assert Decimal(finance.get(budget_path)["totals"]["actual"]) - before == Decimal("1000.00")
+    # And both months list it
+    for month in (finance.period, next_month):
+        listed = finance.get("/api/v1/integrations/finance/spend", period=month, campaign_id=f"retainer-{run}")
+        assert [item["spend_id"] for item in listed["items"]] == [f"retainer-{run}"]
+    # And a service period that ends before it starts is refused naming the line and field
+    backwards = {**retainer, "spend_id": f"backwards-{run}", "service_period": {"from": end.isoformat(),
+                                                                                "to": start.isoformat()}}  # fmt: skip
+    refused = finance.post("/api/v1/integrations/finance/spend", {"lines": [backwards]})
+    assert refused.status_code == 422, refused.text
+    assert [(e["line"], e["field"]) for e in refused.json()["errors"]] == [(1, "service_period")]

@@ -4,9 +4,10 @@ The contract is `shared.finance.ports.FinanceStore`. Where its docstrings are si
 implementations do: a chunk over `MAX_CHUNK_ITEMS` items, a spend_id twice in a chunk, a line reversing
 itself, an aggregate key whose department or channel holds `#` (or whose campaign is `-`), a day's delta
 outside its month, a key moved on no day: ValueError before anything is written; an original written by the
-same chunk may be reversed by it; the ledger's periods are months (a quarter is InvalidInput) while FX, budgets
-and alerts take months and quarters in any case (`2026-q4` is `2026-Q4`); lines are listed by `incurred_on`,
-then `spend_id`; datetimes come back in UTC.
+same chunk may be reversed (and corrected) by it; the ledger's periods are months (a quarter is InvalidInput)
+while FX, budgets and alerts take months and quarters in any case (`2026-q4` is `2026-Q4`); a month lists the
+lines that count in it (a service period's in each month it touches) by the day each is listed on there, then
+`spend_id`; datetimes come back in UTC.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from shared.finance.ports import (
     StoredBudget,
     StoredSpend,
 )
+from shared.finance.service_periods import ServicePeriod
 from shared.finance.spend import SpendKey, SpendLine, reversal_of
 from tests.finance_fakes import InMemoryFinanceStore
 from tests.integration.conftest import STAGE, only_table
@@ -97,8 +99,21 @@ def line(
     channel: str = "paid_search",
     department: str = "marketing",
     vendor: str = "Acme Ads",
+    span: ServicePeriod | None = None,
+    corrects: str | None = None,
 ) -> SpendLine:
-    return SpendLine(spend_id, campaign, channel, department, vendor, Money(minor, currency), day)
+    """A line incurred on `day`, or over `span` when given."""
+    return SpendLine(
+        spend_id,
+        campaign,
+        channel,
+        department,
+        vendor,
+        Money(minor, currency),
+        None if span else day,
+        service_period=span,
+        corrects=corrects,
+    )
 
 
 def stored(spend: SpendLine, at: datetime = T0, fx: FxTable = FX_NOV) -> StoredSpend:
@@ -106,9 +121,11 @@ def stored(spend: SpendLine, at: datetime = T0, fx: FxTable = FX_NOV) -> StoredS
     return StoredSpend(spend, converted.amount.minor, converted.rate, at)
 
 
-def chunk(*lines: StoredSpend, reversals: dict[str, str] | None = None) -> SpendChunk:
+def chunk(
+    *lines: StoredSpend, reversals: dict[str, str] | None = None, corrections: dict[str, str] | None = None
+) -> SpendChunk:
     """The lines with the deltas they make, as the service builds a chunk."""
-    return SpendChunk.of(lines, reversals)
+    return SpendChunk.of(lines, reversals, corrections)
 
 
 def reverse(store: FinanceStore, original: StoredSpend, reversal_id: str) -> StoredSpend:
@@ -154,18 +171,43 @@ _drawn_line_fields: dict[str, st.SearchStrategy[Any]] = {
     "vendor": _texts,
     # at most 15 digits before the point in any currency (`money.MAX_INTEGER_DIGITS`)
     "amount": st.builds(Money, st.integers(-(10**14), 10**14).filter(bool), _currencies),
-    "incurred_on": st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+    "incurred_on": st.dates(date(2026, 1, 1), date(2026, 12, 31)),
     "reference": st.none() | _texts,
     "description": st.none() | _texts,
     "reverses": st.none() | _ids,
+    # within 2026, so moved to a year of its own it stays there (incurred_on is then left out)
+    "service_period": st.none()
+    | st.builds(
+        lambda start, days: ServicePeriod(start, min(start + timedelta(days=days), date(2026, 12, 31))),
+        st.dates(date(2026, 1, 1), date(2026, 12, 31)),
+        st.integers(0, 400),
+    ),
+    "corrects": st.none() | _ids,
 }
 _drawn_stored_fields: dict[str, st.SearchStrategy[Any]] = {
-    "line": st.builds(SpendLine, **_drawn_line_fields),
+    "line": st.deferred(lambda: _drawn_lines()),
     "company_minor": st.integers(-(10**17), 10**17),
     "rate": st.decimals(min_value=Decimal("1E-10"), max_value=Decimal(10**11), places=10),
     "recorded_at": st.datetimes(datetime(1970, 1, 2), datetime(2200, 1, 1), timezones=_zones),
     "reversed_by": st.none() | _ids,
+    "corrected_by": st.none() | _ids,
 }
+
+
+@st.composite
+def _drawn_lines(draw: st.DrawFn) -> SpendLine:
+    drawn = {name: draw(strategy, label=name) for name, strategy in _drawn_line_fields.items()}
+    if drawn["service_period"] is not None:
+        drawn["incurred_on"] = None  # exactly one of the two
+    return SpendLine(**drawn)
+
+
+def _in_year(spend: SpendLine, year: int) -> SpendLine:
+    span = spend.service_period
+    if span is None:
+        assert spend.incurred_on is not None
+        return replace(spend, incurred_on=spend.incurred_on.replace(year=year))
+    return replace(spend, service_period=ServicePeriod(span.start.replace(year=year), span.end.replace(year=year)))
 
 
 def test_the_round_trip_draws_every_field_of_a_line() -> None:
@@ -177,14 +219,15 @@ def test_the_round_trip_draws_every_field_of_a_line() -> None:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=st.builds(StoredSpend, **_drawn_stored_fields))
 def test_a_line_round_trips_every_field(store: FinanceStore, drawn: StoredSpend) -> None:
-    # Given a line in a month of its own (any currency, any rate, any zone, maybe already marked reversed)
+    # Given a line in a year of its own (any currency, any rate, any zone, on a day or over a service period,
+    # maybe already marked reversed and corrected)
     year = next(_years)
-    drawn = replace(drawn, line=replace(drawn.line, incurred_on=drawn.line.incurred_on.replace(year=year)))
-    month = str(drawn.line.period)
+    drawn = replace(drawn, line=_in_year(drawn.line, year))
     store.record(SpendChunk((drawn,)))
-    # Then it reads back whole, by id and in its month's listing, with the instant in UTC
+    # Then it reads back whole, by id and in the listing of each month it counts in, with the instant in UTC
     assert store.spend([drawn.line.spend_id]) == {drawn.line.spend_id: in_utc(drawn)}
-    assert store.lines(month).items == [in_utc(drawn)]
+    for month in drawn.line.months:
+        assert store.lines(str(month)).items == [in_utc(drawn)]
     assert store.spend([drawn.line.spend_id])[drawn.line.spend_id].recorded_at.tzinfo == UTC
 
 
@@ -431,6 +474,122 @@ def test_concurrent_reversals_of_one_original_leave_one(store: FinanceStore) -> 
     assert store.aggregates(NOV) == {("marketing", "paid_search", "c1"): 0}
 
 
+# -------------------------------------------------------------------------------- record: service periods
+
+# 91 days: 15 of November, 31 of December, 31 of January, 14 of February
+WINTER = ServicePeriod(date(2026, 11, 16), date(2027, 2, 14))
+WINTER_MONTHS = ("2026-11", "2026-12", "2027-01", "2027-02")
+
+
+def test_a_service_period_line_counts_its_share_in_each_month_and_is_listed_in_each(store: FinanceStore) -> None:
+    # Given 910.00 USD over the 91 days of WINTER (10.00 a day), and a line of 5.00 on 1 December
+    winter = stored(line("sub-1", 91_000, span=WINTER))
+    december = stored(line("dec-1", 500, day=date(2026, 12, 1)))
+    store.record(chunk(winter, december))
+    # Then each month's aggregate holds the share of its days, and the shares sum to the amount
+    assert [store.aggregates(month) for month in WINTER_MONTHS] == [
+        {KEY: 15_000},
+        {KEY: 31_000 + 500},
+        {KEY: 31_000},
+        {KEY: 14_000},
+    ]
+    # And each day of the period holds its 10.00 in its month's day figures, per key too
+    assert store.month_actuals("2026-11").by_day == {date(2026, 11, day): 1_000 for day in range(16, 31)}
+    assert store.month_actuals("2026-12").by_key_day == {
+        KEY: {date(2026, 12, day): 1_000 + (500 if day == 1 else 0) for day in range(1, 32)}
+    }
+    # And the line is stored once, and listed in every month it touches (on its first day there), not after
+    assert store.spend(["sub-1"]) == {"sub-1": winter}
+    assert [ids(store.lines(month).items) for month in WINTER_MONTHS] == [
+        ["sub-1"],
+        ["dec-1", "sub-1"],  # both on 1 December: by spend_id
+        ["sub-1"],
+        ["sub-1"],
+    ]
+    assert store.lines("2027-02").items == [winter]
+    assert store.lines("2027-03").items == []
+    assert store.lines("2026-10").items == []
+    # And the filters and pages apply to it as to any line
+    assert every_line(store, "2026-12", page=1, campaign_id="c1", channel="paid_search") == [december, winter]
+    assert store.lines("2026-12", channel="events").items == []
+    assert ids(store.lines("2027-01", campaign_id="c1").items) == ["sub-1"]
+
+
+def test_a_one_day_service_period_counts_as_a_line_incurred_on_that_day(store: FinanceStore) -> None:
+    one_day = stored(line("p-1", 12_345, span=ServicePeriod(date(2026, 11, 3), date(2026, 11, 3))))
+    store.record(chunk(one_day))
+    assert (
+        chunk(one_day).deltas == chunk(stored(line("d-1", 12_345))).deltas == {(NOV, KEY): {date(2026, 11, 3): 12_345}}
+    )
+    assert store.month_actuals(NOV) == MonthActuals(
+        {KEY: 12_345}, {date(2026, 11, 3): 12_345}, {KEY: {date(2026, 11, 3): 12_345}}
+    )
+    assert store.lines(NOV).items == [one_day]
+
+
+def test_a_reversal_of_a_service_period_line_nets_every_month_and_day(store: FinanceStore) -> None:
+    # Given 1,000.01 EUR over WINTER, stored
+    winter = stored(line("sub-1", 100_001, "EUR", span=WINTER))
+    store.record(chunk(winter))
+    # When it is reversed
+    reverse(store, winter, "sub-1-rev")
+    # Then every month it touched is back to 0, on every day, and lists the line and its reversal
+    for month in WINTER_MONTHS:
+        assert store.aggregates(month) == {KEY: 0}
+        assert set(store.month_actuals(month).by_day.values()) == {0}
+        assert ids(store.lines(month).items) == ["sub-1", "sub-1-rev"]
+    # And the original names its reversal, wherever it is listed
+    assert store.lines("2027-01").items[0].reversed_by == "sub-1-rev"
+
+
+def test_a_correction_names_its_reversed_original_once(store: FinanceStore) -> None:
+    # Given a stored line
+    a1 = stored(line("a1", 5_000))
+    store.record(chunk(a1))
+    c1 = stored(line("c1", 4_000, corrects="a1"))
+    # When a correction comes before the original is reversed, Then it is refused and nothing is written
+    with pytest.raises(SpendConflict, match="original a1 of correction c1 is not reversed"):
+        store.record(chunk(c1, corrections={"a1": "c1"}))
+    assert store.spend(["c1"]) == {}
+    # When the original is reversed, then corrected
+    reverse(store, a1, "r1")
+    store.record(chunk(c1, corrections={"a1": "c1"}))
+    # Then the original names both, the correction names the original, and the month holds the correction only
+    assert store.spend(["a1", "c1"]) == {"a1": replace(a1, reversed_by="r1", corrected_by="c1"), "c1": c1}
+    assert store.lines(NOV).items[0] == replace(a1, reversed_by="r1", corrected_by="c1")
+    assert store.aggregates(NOV) == {KEY: 4_000}
+    # And a second correction, or one of a line never stored, is refused naming why, with nothing written
+    with pytest.raises(SpendConflict, match="original a1 of correction c2 was corrected already by c1"):
+        store.record(chunk(stored(line("c2", 4_500, corrects="a1")), corrections={"a1": "c2"}))
+    with pytest.raises(SpendConflict, match="original ghost of correction c3 does not exist"):
+        store.record(chunk(stored(line("c3", corrects="ghost")), corrections={"ghost": "c3"}))
+    assert store.spend(["c2", "c3"]) == {}
+    assert store.aggregates(NOV) == {KEY: 4_000}
+
+
+def test_a_reversal_and_a_correction_of_one_original_in_one_chunk(store: FinanceStore) -> None:
+    # Given a stored line, When its reversal and its correction come in one chunk
+    a1 = stored(line("a1", 5_000))
+    store.record(chunk(a1))
+    r1, c1 = stored(reversal_of(a1.line, "r1")), stored(line("c1", 6_000, corrects="a1"))
+    store.record(chunk(r1, c1, reversals={"a1": "r1"}, corrections={"a1": "c1"}))
+    # Then the original names both (one update of it)
+    assert store.spend(["a1"])["a1"] == replace(a1, reversed_by="r1", corrected_by="c1")
+    # And an original written by the same chunk as its reversal and correction carries both too
+    other = ("marketing", "paid_search", "c2")
+    b1 = stored(line("b1", 700, campaign="c2"))
+    rb, cb = stored(reversal_of(b1.line, "rb")), stored(line("cb", 800, campaign="c2", corrects="b1"))
+    store.record(chunk(b1, rb, cb, reversals={"b1": "rb"}, corrections={"b1": "cb"}))
+    assert store.spend(["b1"])["b1"] == replace(b1, reversed_by="rb", corrected_by="cb")
+    assert store.aggregates(NOV) == {KEY: 6_000, other: 800}
+    # And a reversal and correction of an original reversed already are refused, naming it, nothing written
+    r2, c2 = stored(reversal_of(a1.line, "r2")), stored(line("c2", 1, corrects="a1"))
+    with pytest.raises(SpendConflict, match="original a1 of reversal r2 and correction c2 was reversed already by r1"):
+        store.record(chunk(r2, c2, reversals={"a1": "r2"}, corrections={"a1": "c2"}))
+    assert store.spend(["r2", "c2"]) == {}
+    assert store.aggregates(NOV) == {KEY: 6_000, other: 800}
+
+
 # ------------------------------------------------------------------------------------------ record: limits
 
 
@@ -446,6 +605,21 @@ def test_a_chunk_holds_at_most_max_chunk_items(store: FinanceStore) -> None:
         store.record(over)
     assert store.spend([f"o{n}" for n in range(100)]) == {}
     assert store.aggregates(NOV) == {("marketing", "paid_search", "c1"): 99 * 10_000}
+
+
+def test_a_service_periods_listings_and_months_count_in_the_chunk_size(store: FinanceStore) -> None:
+    # Given the longest service period (36 months from the 15th: it touches 37 months), and 26 lines of its key
+    # on its first day: 1 line + 36 listings + 37 aggregates + 26 lines = 100 items
+    longest = stored(line("long", 3_700_000, span=ServicePeriod(date(2026, 1, 15), date(2029, 1, 14))))
+    assert chunk(longest).items == 1 + 36 + 37
+    others = [stored(line(f"o{n}", day=date(2026, 1, 15))) for n in range(27)]
+    store.record(chunk(longest, *others[:26]))
+    assert ids(store.lines("2029-01").items) == ["long"]
+    assert sum(store.aggregates(str(month))[KEY] for month in longest.line.months) == 3_700_000 + 26 * 10_000
+    # One more item is refused before anything is written
+    with pytest.raises(ValueError, match="not 101"):
+        store.record(chunk(replace(longest, line=replace(longest.line, spend_id="long-2")), *others))
+    assert store.spend(["long-2", "o26"]) == {}
 
 
 def test_reversals_count_in_the_chunk_size(store: FinanceStore) -> None:
@@ -507,16 +681,28 @@ _KEYS: list[SpendKey] = [
 ]
 
 
+def _drawn_span(data: st.DataObject, year: int) -> ServicePeriod | None:
+    """None (a line of one day) or a service period within `year` (the example's own), from a day to months."""
+    if not data.draw(st.booleans(), label="service period"):
+        return None
+    # drawn as offsets (the strategies must not depend on the year, which each example changes)
+    start = min(date(year, 1, 1) + timedelta(days=data.draw(st.integers(0, 364), label="from")), date(year, 12, 31))
+    days = data.draw(st.sampled_from([0, 1, 29, 30, 31, 45, 92, 200, 365]), label="days")
+    return ServicePeriod(start, min(start + timedelta(days=days), date(year, 12, 31)))
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_aggregates_equal_a_recomputation_from_the_ledger(store: FinanceStore, data: st.DataObject) -> None:
-    # Given a month of its own, and many random chunks: new lines in mixed currencies, reversals of stored
-    # lines, and chunks that conflict (a spend_id again, an original reversed again) and must change nothing
+    # Given a year of its own, and many random chunks: new lines in mixed currencies, on a day or over a service
+    # period that may span months, reversals of stored lines, corrections of reversed ones, and chunks that
+    # conflict (a spend_id again, an original reversed again, a correction of a line not reversed or corrected
+    # already) and must change nothing
     year = next(_years)
-    month = f"{year}-11"
     fx = replace(FX_NOV, period=Period.month(year, 11))
     held: list[StoredSpend] = []
     reversed_ids: set[str] = set()
+    corrected_ids: set[str] = set()
     serial = itertools.count()
     for _ in range(data.draw(st.integers(1, 8), label="chunks")):
         new = [
@@ -529,6 +715,7 @@ def test_aggregates_equal_a_recomputation_from_the_ledger(store: FinanceStore, d
                     campaign=key[2],
                     channel=key[1],
                     department=key[0],
+                    span=_drawn_span(data, year),
                 ),
                 fx=fx,
             )
@@ -541,35 +728,56 @@ def test_aggregates_equal_a_recomputation_from_the_ledger(store: FinanceStore, d
             reversal = stored(reversal_of(original.line, f"{year}-{next(serial)}"), fx=fx)
             new.append(reversal)
             reversals[original.line.spend_id] = reversal.line.spend_id
+        corrections: dict[str, str] = {}
+        if data.draw(st.booleans(), label="correct") and reversible:
+            original = data.draw(st.sampled_from(reversible))
+            fixed = line(f"{year}-{next(serial)}", 77, day=date(year, 11, 3), corrects=original.line.spend_id)
+            correction = stored(fixed, fx=fx)
+            new.append(correction)
+            corrections[original.line.spend_id] = correction.line.spend_id
         conflicting = bool(held) and data.draw(st.booleans(), label="conflict")
         if conflicting:
             new.insert(data.draw(st.integers(0, len(new))), data.draw(st.sampled_from(held)))
         conflicting |= any(original in reversed_ids for original in reversals)
+        conflicting |= any(original in corrected_ids for original in corrections)
+        conflicting |= any(o not in reversed_ids and o not in reversals for o in corrections)
+        if chunk(*new, reversals=reversals, corrections=corrections).items > MAX_CHUNK_ITEMS:
+            continue
         if conflicting:
             with pytest.raises(SpendConflict):
-                store.record(chunk(*new, reversals=reversals))
+                store.record(chunk(*new, reversals=reversals, corrections=corrections))
             continue
-        store.record(chunk(*new, reversals=reversals))
+        store.record(chunk(*new, reversals=reversals, corrections=corrections))
         held += new
         reversed_ids |= set(reversals)
-    # Then the aggregates and the daily actuals are what the stored lines add up to
-    ledger = every_line(store, month, page=5)
-    assert sorted(ids(ledger)) == sorted(ids(held))
-    by_key: Counter[SpendKey] = Counter()
-    by_day: Counter[date] = Counter()
-    by_key_day: dict[SpendKey, Counter[date]] = {}
-    for one in ledger:
-        by_key[one.line.key] += one.company_minor
-        by_day[one.line.incurred_on] += one.company_minor
-        by_key_day.setdefault(one.line.key, Counter())[one.line.incurred_on] += one.company_minor
-    assert store.aggregates(month) == {k: by_key[k] for k in {one.line.key for one in ledger}}
-    actuals = store.month_actuals(month)
-    assert actuals.by_day == {d: by_day[d] for d in {one.line.incurred_on for one in ledger}}
-    # And each key's daily actuals are what its lines add up to on each day (a line's trend is fitted to them)
-    assert actuals.by_key_day == {k: dict(days) for k, days in by_key_day.items()}
-    assert actuals.by_key == store.aggregates(month)
-    # And every reversed original names its reversal
-    assert {one.line.spend_id for one in ledger if one.reversed_by} == reversed_ids
+        corrected_ids |= set(corrections)
+    # Then in every month of the year, the aggregates and the daily actuals are what the lines the month lists
+    # add up to, each line counting its share of the month (a service period's spread over its days)
+    months = [Period.month(year, month) for month in range(1, 13)]
+    ledger: dict[str, StoredSpend] = {}
+    for month in months:
+        listed = every_line(store, str(month), page=5)
+        assert sorted(ids(listed)) == sorted(one.line.spend_id for one in held if month in one.line.months)
+        ledger |= {one.line.spend_id: one for one in listed}
+        by_key: Counter[SpendKey] = Counter()
+        by_day: Counter[date] = Counter()
+        by_key_day: dict[SpendKey, Counter[date]] = {}
+        for one in listed:
+            for day, amount in one.month_deltas()[month].items():
+                by_key[one.line.key] += amount
+                by_day[day] += amount
+                by_key_day.setdefault(one.line.key, Counter())[day] += amount
+        assert store.aggregates(str(month)) == {k: by_key[k] for k in {one.line.key for one in listed}}
+        actuals = store.month_actuals(str(month))
+        assert actuals.by_day == dict(by_day)
+        # And each key's daily actuals are what its lines add up to on each day (a line's trend is fitted to them)
+        assert actuals.by_key_day == {k: dict(days) for k, days in by_key_day.items()}
+        assert actuals.by_key == store.aggregates(str(month))
+    # And the ledger holds every line once, every reversed original names its reversal and every corrected one
+    # its correction
+    assert sorted(ledger) == sorted(ids(held))
+    assert {one.line.spend_id for one in ledger.values() if one.reversed_by} == reversed_ids
+    assert {one.line.spend_id for one in ledger.values() if one.corrected_by} == corrected_ids
 
 
 # ------------------------------------------------------------------------------------------------ alerts
@@ -820,6 +1028,36 @@ def test_write_units_of_a_line() -> None:
     counter = {"pk": "PERIOD#2026-12", "sk": "AGG#marketing#paid_search#" + "c" * 128, "actual": 10**15}
     counter |= {day_attribute(date(2026, 12, day)): 10**15 for day in range(1, 32)}  # a value on every day
     assert item_size(counter) < 1024
+
+
+def test_the_item_layout_of_a_service_period_line(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
+    repo, client = dynamo
+    winter = stored(line("sub-1", 91_000, span=WINTER, campaign=None))
+    repo.record(chunk(winter))
+    # The line once, with its period as a map, under its first day
+    item = _item(client, "SPEND#sub-1", "LINE")
+    assert item["service_period"] == {"M": {"from": {"S": "2026-11-16"}, "to": {"S": "2027-02-14"}}}
+    assert "incurred_on" not in item
+    assert (item["line_period"], item["line_sort"]) == ({"S": "PERIOD#2026-11"}, {"S": "2026-11-16#sub-1"})
+    # A small listing item in each further month, with what a listing filters on
+    assert _item(client, "SPEND#sub-1", "MONTH#2026-12") == {
+        "pk": {"S": "SPEND#sub-1"},
+        "sk": {"S": "MONTH#2026-12"},
+        "spend_id": {"S": "sub-1"},
+        "channel": {"S": "paid_search"},
+        "line_period": {"S": "PERIOD#2026-12"},
+        "line_sort": {"S": "2026-12-01#sub-1"},
+    }
+    assert _item(client, "SPEND#sub-1", "MONTH#2026-11") == {}
+    assert _item(client, "PERIOD#2027-02", "AGG#marketing#paid_search#-")["d14"] == {"N": "1000"}
+    # A month listing one reads its line (strongly consistent); a month without any reads nothing more
+    _, count = counted_calls(client)
+    assert count(lambda: repo.lines("2027-01")) == ["Query", "BatchGetItem"]
+    assert count(lambda: repo.lines("2026-11")) == ["Query"]
+    # A correction marks its original's line item
+    reverse(repo, winter, "sub-1-rev")
+    repo.record(chunk(stored(line("sub-2", 1)), corrections={"sub-1": "sub-2"}))
+    assert _item(client, "SPEND#sub-1", "LINE")["corrected_by"] == {"S": "sub-2"}
 
 
 def test_a_ledger_written_with_day_items_still_reads_its_days(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:

@@ -292,3 +292,19 @@ def test_under_the_trend_each_line_is_forecast_from_its_own_daily_spend(service:
     assert figures.daily_rate == 40000
     # And the forecast overrun is told for paid search, not for the sponsorship
     assert [e.line for e in published(service, "budget.forecast_overrun")] == ["marketing/paid_search/*"]
+
+
+def test_a_budget_for_a_month_not_begun_raises_no_forecast_overrun(service: FinanceService) -> None:
+    # Given it is November, When next January's budget is put (its forecast is its budget until it begins)
+    body = {"currency": "USD", "lines": [{"department": "marketing", "channel": "paid_search", "amount": "10000.00"}]}
+    service.put_budget("2027-01", body, "fin")
+    # Then no one is told of an overrun: nothing is spent and nothing is forecast beyond the budget
+    figures = service.figures("2027-01")
+    assert figures is not None
+    assert figures.forecast_method is ForecastMethod.BUDGET
+    assert published(service, "budget.forecast_overrun") == []
+    # And spend booked in advance past the budget is told as the threshold it crosses, not as a forecast
+    prepaid = line("jan-prepaid", "11000.00", channel="paid_search", department="marketing", incurred_on="2027-01-05")
+    service.record_spend([prepaid])
+    assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50, 80, 100, 110]
+    assert published(service, "budget.forecast_overrun") == []

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from shared.errors import InvalidInput
 from shared.finance.money import Money
+from shared.finance.service_periods import ServicePeriod, latest_end
 from shared.finance.spend import (
     SPEND_FIELDS,
     FieldProblem,
@@ -144,6 +145,38 @@ def test_what_exports_write_differently_is_read_the_same() -> None:
         ({"incurred_on": None}, "incurred_on", "required"),
         ({"reverses": "gads-2026-11-03-001", "amount": "-1.00"}, "reverses", "a line cannot reverse itself"),
         ({"ammount": "1.00"}, "ammount", "unknown field (the fields are spend_id, campaign_id,"),
+        (
+            {"incurred_on": None, "service_period": {"from": "2026-11-02", "to": "2026-11-01"}},
+            "service_period",
+            "to (2026-11-01) is before from (2026-11-02)",
+        ),
+        (
+            {"incurred_on": None, "service_period": {"from": "2026-11-15", "to": "2029-11-15"}},
+            "service_period",
+            "from 2026-11-15 to 2029-11-15 is longer than 36 months: it may run to 2029-11-14 at the latest",
+        ),
+        (
+            {"service_period": {"from": "2026-11-01", "to": "2026-11-30"}},
+            "service_period",
+            "a line has incurred_on or a service_period, not both",
+        ),
+        ({"incurred_on": None}, "incurred_on", 'or, instead, a service_period {"from", "to"}'),
+        ({"incurred_on": "", "service_period": {}}, "service_period.from", "required, the first day"),
+        ({"incurred_on": None, "service_period": {"from": "2026-11-01"}}, "service_period.to", "required, the last"),
+        (
+            {"incurred_on": None, "service_period": {"from": "2026-11-01", "to": "2026-11-31"}},
+            "service_period.to",
+            '"2026-11-31" is not a calendar date',
+        ),
+        ({"incurred_on": None, "service_period": "2026-11"}, "service_period", "must be an object"),
+        (
+            {"incurred_on": None, "service_period": {"from": "2026-11-01", "to": "2026-11-02", "days": 2}},
+            "service_period",
+            "unknown field days (a service period has from and to)",
+        ),
+        ({"corrects": "gads-2026-11-03-001"}, "corrects", "a line cannot correct itself"),
+        ({"corrects": "x", "reverses": "y", "amount": "-1.00"}, "corrects", "a reversal corrects nothing"),
+        ({"corrects": "has space"}, "corrects", "is not an id"),
     ],
 )
 def test_a_bad_field_is_refused_naming_it(overrides: dict[str, Any], field: str, words: str) -> None:
@@ -161,6 +194,62 @@ def test_every_bad_field_of_a_line_is_named_at_once() -> None:
 def test_a_line_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(InvalidSpendLine, match="line: must be an object of spend fields, not a list"):
         parse_spend_line([1, 2], CONFIG)
+
+
+def test_a_line_over_a_service_period_is_read_with_its_months() -> None:
+    # Given an annual subscription paid once, over a service period instead of a day
+    raw = line_dict(incurred_on=None, service_period={"from": "2026-11-16", "to": "2027-11-15"}, corrects="s-0")
+    # When read
+    line = parse_spend_line(raw, CONFIG)
+    # Then it keeps the period (both days inclusive) and counts in the 13 months it touches, from its first
+    assert line.service_period == ServicePeriod(date(2026, 11, 16), date(2027, 11, 15))
+    assert line.incurred_on is None
+    assert line.corrects == "s-0"
+    assert (str(line.period), line.first_day) == ("2026-11", date(2026, 11, 16))
+    assert [str(month) for month in line.months][::12] == ["2026-11", "2027-11"]
+    assert len(line.months) == 13
+    assert line.listed_on(line.months[1]) == date(2026, 12, 1)
+    # And its record holds the period as the contract writes it
+    assert spend_record(line)["service_period"] == {"from": "2026-11-16", "to": "2027-11-15"}
+    assert spend_record(line)["incurred_on"] is None
+    assert spend_from_record(json.loads(json.dumps(spend_record(line)))) == line
+
+
+def test_a_line_has_exactly_one_of_incurred_on_and_a_service_period() -> None:
+    with pytest.raises(ValueError, match="exactly one of incurred_on and service_period"):
+        replace(ORIGINAL, service_period=ServicePeriod(date(2026, 11, 1), date(2026, 11, 2)))
+    with pytest.raises(ValueError, match="exactly one of incurred_on and service_period"):
+        replace(ORIGINAL, incurred_on=None)
+
+
+def test_a_batch_names_the_line_and_field_of_a_bad_service_period() -> None:
+    batch = [
+        line_dict("s-1"),
+        line_dict("s-2", incurred_on=None, service_period={"from": "2026-12-01", "to": "2026-11-30"}),
+    ]
+    with pytest.raises(InvalidSpendBatch) as refused:
+        parse_spend_batch(batch, CONFIG)
+    assert [(p.line, p.field) for p in refused.value.problems] == [(2, "service_period")]
+
+
+def test_a_reversal_of_a_service_period_line_mirrors_its_period() -> None:
+    original = parse_spend_line(
+        line_dict("s-9", incurred_on=None, service_period={"from": "2026-11-01", "to": "2027-01-31"}), CONFIG
+    )
+    check_reversal(original, reversal_of(original, "s-9-rev"))
+    shorter = parse_spend_line(
+        line_dict("s-9-rev", amount="-1234.56", reverses="s-9", incurred_on=None,
+                  service_period={"from": "2026-11-01", "to": "2026-12-31"}),
+        CONFIG,
+    )  # fmt: skip
+    with pytest.raises(InvalidReversal) as refused:
+        check_reversal(original, shorter)
+    assert refused.value.fields == ("service_period",)
+    assert "must be 2026-11-01 to 2027-01-31 as on the original, not 2026-11-01 to 2026-12-31" in str(refused.value)
+    on_a_day = parse_spend_line(line_dict("s-9-rev", amount="-1234.56", reverses="s-9"), CONFIG)
+    with pytest.raises(InvalidReversal) as refused:
+        check_reversal(original, on_a_day)
+    assert refused.value.fields == ("incurred_on", "service_period")
 
 
 def test_a_reversal_line_is_read_with_its_negative_amount() -> None:
@@ -324,6 +413,10 @@ def spend_lines(draw: st.DrawFn) -> SpendLine:
     code = draw(st.sampled_from(["USD", "EUR", "JPY", "KWD", "CLF", "GBP"]))
     reverses = draw(st.none() | ids)
     magnitude = draw(st.integers(1, 10**15 - 1))  # within every currency's 15 integer digits
+    day = draw(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
+    span = None
+    if draw(st.booleans()):
+        span = ServicePeriod(day, draw(st.dates(min_value=day, max_value=latest_end(day))))
     return SpendLine(
         spend_id=draw(ids),
         campaign_id=draw(st.none() | ids),
@@ -331,10 +424,12 @@ def spend_lines(draw: st.DrawFn) -> SpendLine:
         department=draw(st.sampled_from(DEPARTMENTS)),
         vendor=draw(texts),
         amount=Money(-magnitude if reverses else magnitude, code),
-        incurred_on=draw(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))),
+        incurred_on=None if span else day,
         reference=draw(st.none() | texts),
         description=draw(st.none() | texts),
         reverses=reverses,
+        service_period=span,
+        corrects=None if reverses else draw(st.none() | ids),
     )
 
 
@@ -342,11 +437,13 @@ def spend_lines(draw: st.DrawFn) -> SpendLine:
 @given(spend_lines())
 def test_any_line_round_trips_through_its_record_and_the_contract(line: SpendLine) -> None:
     record = spend_record(line)
-    # the record holds text only (decimal strings, never floats), and reads back to the same line
-    assert all(value is None or isinstance(value, str) for value in record.values())
+    # the record holds text only (decimal strings, never floats; a service period two dates), and reads back to
+    # the same line
+    texts = [record[f] for f in SPEND_FIELDS if f != "service_period"] + list((record["service_period"] or {}).values())
+    assert all(value is None or isinstance(value, str) for value in texts)
     assert spend_from_record(json.loads(json.dumps(record))) == line
-    # and, posted as a body, it is the same line (when it does not reverse itself)
-    if line.reverses != line.spend_id:
+    # and, posted as a body, it is the same line (when it does not reverse or correct itself)
+    if line.spend_id not in (line.reverses, line.corrects):
         body = {key: value for key, value in record.items() if value is not None}
         assert parse_spend_line(body, CONFIG) == line
         assert differing_fields(line, parse_spend_line(body, CONFIG)) == []

@@ -1,0 +1,92 @@
+"""`make import-spend` reads a service period from the CSV columns `service_from` and `service_to`, and a
+correction's `corrects`, and names the columns of a bad period with the CSV line."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from ops.import_spend import FIELDS, import_file
+from shared.finance.budget_engine import compile_budget_engine
+from shared.finance.config import load_finance_config
+from shared.finance.service import FinanceService
+from shared.finance.service_periods import ServicePeriod
+from tests.fakes import FixedClock, RecordingPublisher
+from tests.finance_fakes import InMemoryFinanceStore
+
+CONFIG = load_finance_config()
+
+
+def _service() -> FinanceService:
+    return FinanceService(
+        InMemoryFinanceStore(),
+        CONFIG,
+        compile_budget_engine(CONFIG),
+        RecordingPublisher(),
+        FixedClock(datetime(2026, 11, 10, tzinfo=UTC)),
+    )
+
+
+def _csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(FIELDS))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _row(spend_id: str, **cells: str) -> dict[str, str]:
+    return {"spend_id": spend_id, "channel": "tools_and_agencies", "department": "marketing", "vendor": "Figma",
+            "amount": "1200.00", "currency": "USD", "incurred_on": "2026-11-03", **cells}  # fmt: skip
+
+
+def test_service_periods_and_corrections_are_read_from_their_columns(tmp_path: Path) -> None:
+    # Given a CSV with an annual subscription over a service period, a line, its reversal and its correction,
+    # and a line whose service period ends before it starts (CSV line 6) and one with only service_to (line 7)
+    service = _service()
+    path = _csv(
+        tmp_path / "spend.csv",
+        [
+            _row("annual", incurred_on="", service_from="2026-11-01", service_to="2027-10-31"),
+            _row("wrong", amount="99.00"),
+            _row("wrong-rev", amount="-99.00", reverses="wrong"),
+            _row("right", amount="89.00", corrects="wrong"),
+            _row("bad", incurred_on="", service_from="2026-11-02", service_to="2026-11-01"),
+            _row("half", incurred_on="", service_to="2026-11-30"),
+        ],
+    )
+    # When it is imported
+    summary = import_file(service, path)
+    # Then the four good lines are imported, the period and the correction kept
+    assert summary.imported == 4
+    stored = service.store.spend(["annual", "wrong", "right"])
+    assert stored["annual"].line.service_period == ServicePeriod(date(2026, 11, 1), date(2027, 10, 31))
+    assert stored["wrong"].corrected_by == "right"
+    assert stored["right"].line.corrects == "wrong"
+    # And each bad line is listed once with its CSV line, naming the columns
+    assert summary.problems == [
+        "invalid spend line: line 6: service_from/service_to: to (2026-11-01) is before from (2026-11-02)",
+        'invalid spend line: line 7: service_from: required, the first day "YYYY-MM-DD"',
+    ]
+
+
+def test_a_batch_cut_around_a_refused_line_keeps_a_correction_after_the_reversal_it_needs(tmp_path: Path) -> None:
+    # Given a CSV whose correction comes before the reversal it needs, and a line in CHF (no FX rate) between
+    service = _service()
+    path = _csv(
+        tmp_path / "spend.csv",
+        [
+            _row("wrong", amount="99.00"),
+            _row("right", amount="89.00", corrects="wrong"),
+            _row("chf", currency="CHF"),
+            _row("wrong-rev", amount="-99.00", reverses="wrong"),
+        ],
+    )
+    # When it is imported (the batch refused for the CHF line, then sent again in parts)
+    summary = import_file(service, path)
+    # Then every good line is imported, the correction linked, and only the CHF line is refused
+    assert summary.imported == 3
+    assert service.store.spend(["wrong"])["wrong"].corrected_by == "right"
+    assert len(summary.problems) == 1
+    assert summary.problems[0].startswith("line 4: currency: no FX rate for CHF")
