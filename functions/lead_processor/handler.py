@@ -2,7 +2,8 @@
 lead they concern (identity, engagement log, score, stage) and publish lead events; the handoff domain's
 handoff.accepted makes its lead an SQL, and its handoff.recycled lets a later buying signal hand the lead off
 again; the CRM sync's sync.field_changed brings a CRM's change to a lead's synced profile field (the sync tells a
-person's change from an echo of the hub's own write). An event that can never be applied (malformed, or too
+person's change from an echo of the hub's own write), and its sync.conflict_resolved a person's choice for a
+critical field (the email) the sync held in conflict. An event that can never be applied (malformed, or too
 large to store) is dead-lettered at once with its reason."""
 
 from typing import Any
@@ -16,7 +17,7 @@ from shared.events.canonical import CanonicalEvent
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent, HandoffEventType
 from shared.events.sync_events import SYNC_EVENT_SOURCE, SyncEvent
 from shared.function_environment import environment_of
-from shared.leads.crm_changes import CrmFieldChange, lead_id_of_record
+from shared.leads.crm_changes import crm_field_change
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
 from shared.privacy.guard import ERASED_NOTE
@@ -59,11 +60,10 @@ def _handoff_recycled(event: HandoffEvent, context: LambdaContext) -> dict[str, 
 
 @event_parser(model=SyncEvent, envelope=envelopes.EventBridgeEnvelope)
 def _crm_field_changed(event: SyncEvent, context: LambdaContext) -> dict[str, Any]:
-    lead_id = lead_id_of_record(event.record)
-    if lead_id is None or event.field is None or event.crm is None or event.changed_at is None:
-        # the rule matches contact records' field changes only, which always name these
+    change = crm_field_change(event)
+    if change is None:
+        # the rule matches contact records' field changes and resolutions only, which always name these
         raise InvalidInput(f"sync event {event.event_id}: no contact field change (record {event.record!r})")
-    change = CrmFieldChange(lead_id, event.field, event.value, event.changed_at, event.crm, event.event_id)
     outcome = service.crm_field_changed(change)
     logger.info("CRM field change applied", extra={"lead_id": outcome.contact_id, "note": outcome.note})
     return {"lead_id": outcome.contact_id, "published": [e.event_type.value for e in outcome.published]}

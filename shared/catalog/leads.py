@@ -6,6 +6,7 @@ from __future__ import annotations
 from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
 from shared.catalog.partners import PartnerRoute
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
+from shared.leads.crm_changes import CONFLICT_RESOLVED, FIELD_CHANGED
 from shared.leads.crm_changes import RECORD_PREFIX as CONTACT_RECORD_PREFIX
 from shared.leads.inputs import LEAD_INPUT_EVENTS
 
@@ -13,8 +14,9 @@ EVENT_SOURCE = "revops.leads"
 # The handoff domain's source, which the lead processor listens to (named here because
 # shared.catalog.handoffs imports this module, not the reverse).
 HANDOFF_EVENT_SOURCE = "revops.handoffs"
-# The CRM sync's source: the lead processor takes a CRM's change of a synced profile field from it (named here
-# because shared.catalog.crm imports this module, not the reverse).
+# The CRM sync's source: the lead processor takes a CRM's change of a synced profile field, and a person's
+# resolution of a conflict on one, from it (named here because shared.catalog.crm imports this module, not the
+# reverse).
 SYNC_EVENT_SOURCE = "revops.sync"
 # The customer success domain's source: the handoff router takes expansion signals from it (named here because
 # shared.catalog.success imports shared.catalog.handoffs, not the reverse).
@@ -90,10 +92,11 @@ LEADS_DOMAIN = Domain(
                 ),
                 Rule(
                     name="leads-from-crm-field-changes",
-                    description="A CRM's change of a lead's profile field, as the CRM sync decided it (no echoes)",
+                    description="A CRM's change of a lead's profile field, as the CRM sync decided it (no echoes), "
+                    "and a person's resolution of a conflict on one (the email)",
                     pattern={
                         "source": [SYNC_EVENT_SOURCE],
-                        "detail-type": ["sync.field_changed"],
+                        "detail-type": [FIELD_CHANGED, CONFLICT_RESOLVED],
                         "detail": {"record": [{"prefix": CONTACT_RECORD_PREFIX}]},
                     },
                     max_retries=8,

@@ -81,8 +81,12 @@ def crm_change(
     if (whole_record or not by_person) and copy.echoes(mapping.hub_field, value, at, whole_record):
         return decided(Outcome.ECHO, "echo")
     if copy.seen_after(mapping.hub_field, at):
-        # that CRM reported a later change of the field already: this older one, arriving after it, is stale
-        return decided(Outcome.UNCHANGED, "older_than_reported")
+        # that CRM reported a later change of the field already: this older one, arriving after it, is stale. It
+        # loses, in the trail with its value, when it is a change of this field (one property's report, HubSpot's);
+        # a whole record's older snapshot (Salesforce's) restates fields it did not change: nothing to audit
+        if whole_record or value == held:
+            return decided(Outcome.UNCHANGED, "older_than_reported")
+        return decided(Outcome.KEPT, "older_than_reported")
     if value == held:
         # a person setting the field to the value it holds, later than it was set: that is its latest change now
         confirmed = by_person and not whole_record and state is not None and at > state.modified_at

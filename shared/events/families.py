@@ -200,9 +200,10 @@ SYNC_EVENTS = EventFamily(
     "flagged for a person and its resolution, and each reconciliation run's counts. `crm_sync_recorder` publishes "
     "them as HubSpot's and Salesforce's webhooks arrive, `crm_sync_api` on a resolution, the `crm-sync-reconcile` "
     "schedule after each run. Records are `contact:<lead_id>`, `account:<account_id>`, `deal:<deal_id>`; fields are "
-    "the hub's names of `config/crm-mappings.json`. The lead processor takes a lead's synced profile fields (name, "
-    "company, title, phone, country) from `sync.field_changed` of `contact:` records, never straight from a CRM's "
-    "webhook once the lead has an email: only the sync tells a person's change from an echo of the hub's own write.",
+    "the hub's names of `config/crm-mappings.json`. The lead processor takes a lead's synced profile fields (email, "
+    "name, company, title, phone, country) from `sync.field_changed` and `sync.conflict_resolved` of `contact:` "
+    "records, never straight from a CRM's webhook once the lead has an email: only the sync tells a person's change "
+    "from an echo of the hub's own write, and a critical field's conflict changes the lead only once resolved.",
     detail_model=SyncEvent,
     event_types=SyncEventType,
     schema_version=SYNC_SCHEMA_VERSION,

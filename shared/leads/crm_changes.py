@@ -9,6 +9,12 @@ better one) would win on time. So the lead processor takes a synced field from a
 sync cannot key the lead yet (it has no email: a CRM record the hub is just learning of); after that, from the
 sync's `sync.field_changed`.
 
+The email is one of those fields. A CRM's email change reaches a known lead only as the sync decided it:
+applied when the CRM alone changed it (`sync.field_changed`), held while it is a critical conflict waiting for a
+person (nothing changes, the lead included), and a person's choice once they settle it (`sync.conflict_resolved`
+of the field). The CRM's webhook still names the lead by that address (the lead processor resolves identities
+from every event, so a later event with it finds the lead), but it no longer sets the lead's email.
+
 An account's owner is the exception, taken straight from the CRM's webhook about the account (`AccountOwners`):
 the hub never writes an account's owner to a CRM, so there is no echo to tell apart, and the webhook that makes
 the account in the hub is often the one naming its owner (HubSpot reports a new company's owner as a property
@@ -21,14 +27,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # the catalog imports this module, and the canonical events import the catalog
+if TYPE_CHECKING:  # the catalog imports this module, and the canonical (and sync) events import the catalog
     from shared.events.canonical import CanonicalEvent
+    from shared.events.sync_events import SyncEvent
 
-# The lead profile fields a CRM sync mapping may keep in step (email is not one of them here: it is an identity,
-# which the lead processor resolves from every event; a CRM's email change is the sync's critical-field case).
-SYNCABLE_PROFILE_FIELDS = frozenset({"first_name", "last_name", "company", "job_title", "phone", "country"})
+# The lead profile fields a CRM sync mapping may keep in step: the email too (a critical field: a CRM's change of
+# it that conflicts with the hub's waits for a person, and the lead must not take it meanwhile)
+SYNCABLE_PROFILE_FIELDS = frozenset({"email", "first_name", "last_name", "company", "job_title", "phone", "country"})
 CRM_VENDORS = frozenset({"hubspot", "salesforce"})
 RECORD_PREFIX = "contact:"
+# The sync events that change a lead's synced field (`crm_field_change`); the lead processor's rule matches them
+FIELD_CHANGED = "sync.field_changed"
+CONFLICT_RESOLVED = "sync.conflict_resolved"
 ACCOUNT_OWNER = "owner"  # the account profile field holding its owner: a rep id, or `<crm>:<user id>`
 
 
@@ -40,6 +50,22 @@ class CrmFieldChange:
     changed_at: datetime  # when it was changed in the CRM: the profile field's time
     crm: str
     event_id: str  # the sync event's id: applied once
+    resolved_by: str | None = None  # a person who settled a conflict on the field with this value
+
+
+def crm_field_change(event: SyncEvent) -> CrmFieldChange | None:
+    """What a sync event changes on a lead: a CRM's change the sync applied to a `contact:` record (timed when the
+    CRM made it), or a person's resolution of a conflict on one (timed when they resolved it: the record's value
+    is theirs as of then, whatever the two sides' times were). None for any other event, or one naming no field."""
+    lead_id = lead_id_of_record(event.record)
+    if lead_id is None or event.field is None or event.crm is None:
+        return None
+    if event.event_type == FIELD_CHANGED and event.changed_at is not None:
+        return CrmFieldChange(lead_id, event.field, event.value, event.changed_at, event.crm, event.event_id)
+    if event.event_type == CONFLICT_RESOLVED:
+        resolver = event.actor or "a person"
+        return CrmFieldChange(lead_id, event.field, event.value, event.occurred_at, event.crm, event.event_id, resolver)
+    return None
 
 
 def synced_profile_fields(inbound_contact_fields: Iterable[str]) -> frozenset[str]:

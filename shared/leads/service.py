@@ -44,7 +44,7 @@ from shared.leads.model import (
     ContactProfile,
     Identity,
 )
-from shared.leads.ports import ChangeSet, ConcurrentUpdate, LeadRepository
+from shared.leads.ports import ChangeSet, ConcurrentUpdate, IdentityClaim, LeadRepository
 from shared.leads.profile_updates import account_updates, profile_updates
 from shared.leads.progression import LeadProgression
 from shared.leads.resolution import ContactResolver
@@ -199,15 +199,27 @@ class LeadService:
         return self._retrying(attempt)
 
     def crm_field_changed(self, change_of: CrmFieldChange) -> Outcome:
-        """A CRM's change the CRM sync decided wins (not an echo of the hub's, not a conflict a person holds):
-        the lead's field takes it, timed when the CRM made it, and the lead is rescored. A lead merged away
-        changes its survivor; a blank is not applied (a CRM's blank does not erase what a person told the hub)."""
+        """A CRM's change the CRM sync decided wins (not an echo of the hub's, not a conflict a person holds), or
+        a person's resolution of a conflict on the field: the lead's field takes it, timed when the CRM made it
+        (when the person resolved it), and the lead is rescored. A lead merged away changes its survivor; a blank
+        is not applied (a CRM's blank does not erase what a person told the hub). An email is claimed as the
+        lead's identity unless another lead holds it (the CRM's webhook naming it resolved that already)."""
         if change_of.field not in self._crm_synced_fields:
             return Outcome(None, note=f"{change_of.field} is no profile field the CRM sync keeps in step")
         value = (change_of.value or "").strip()
         if not value:
             return Outcome(None, note=f"{change_of.crm} blanked {change_of.field}: kept")
+        email = identities(value)[:1] if change_of.field == "email" else []
+        if change_of.field == "email":
+            if not email or email[0].kind != "email":
+                return Outcome(None, note=f"{change_of.crm}'s email {value!r} is no address: kept")
+            value = email[0].value
         model = self._models.current()
+        if change_of.resolved_by is not None:
+            cause = f"{change_of.field} conflict resolved by {change_of.resolved_by}, through the CRM sync"
+        else:
+            cause = f"{change_of.crm} change of {change_of.field}, through the CRM sync"
+        cause = f"{cause} ({change_of.event_id})"
 
         def attempt() -> Outcome:
             change = ChangeSet()
@@ -219,8 +231,11 @@ class LeadService:
             own = contact.own_profile(contact.contact_id)
             if not own.set(change_of.field, value, change_of.changed_at):
                 return Outcome(contact.contact_id, note=f"{change_of.field} already holds it, or a later value")
+            for identity in email:
+                if identity.key not in contact.identities and not self._repo.owners([identity]):
+                    change.claims[identity.key] = IdentityClaim(identity, contact.contact_id)
+                    contact.identities.add(identity.key)
             change.applied.append(("contact", contact.contact_id, change_of.event_id))
-            cause = f"{change_of.crm} change of {change_of.field}, through the CRM sync ({change_of.event_id})"
             self._progression.rescore(contact, change, model, cause=cause, cause_event=None)
             return self._commit(change, contact.contact_id)
 
@@ -361,8 +376,10 @@ class LeadService:
         own = contact.own_profile(origin)
         updates = profile_updates(event)
         if event.source_vendor in CRM_VENDORS and contact.email:
-            # the CRM sync keys this lead (it has an email): it decides the synced fields (echoes, rules) and
-            # tells this processor through sync.field_changed (`crm_field_changed`)
+            # the CRM sync keys this lead (it has an email): it decides the synced fields (echoes, rules, a
+            # critical conflict held for a person, the email's included) and tells this processor through
+            # sync.field_changed and sync.conflict_resolved (`crm_field_changed`); the webhook's identities still
+            # name the lead (resolved above)
             updates = {name: value for name, value in updates.items() if name not in self._crm_synced_fields}
         profile_changed = [own.set(name, value, event.occurred_at) for name, value in updates.items()]
         self._record_consent(contact, origin, said, change, self._clock.now())

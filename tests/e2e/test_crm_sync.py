@@ -205,6 +205,7 @@ def test_a_conflicting_email_change_is_flagged_not_applied_and_resolved_by_a_per
         salesforce_email = f"ana@silva-{uuid.uuid4().hex[:6]}.dev"
         salesforce_edit(hub, lead, {"Email": salesforce_email})
         eventually(lambda: lead.hub_value("email") == salesforce_email)
+        eventually(lambda: lead.profile()["email"] == salesforce_email)  # the lead too, through the sync
         # When a HubSpot user changes the email to another address meanwhile
         hubspot_email = f"ana.silva@other-{uuid.uuid4().hex[:6]}.dev"
         requests.post(
@@ -237,6 +238,8 @@ def test_a_conflicting_email_change_is_flagged_not_applied_and_resolved_by_a_per
     settle(hub)
     assert requests.get(f"{hub}{HUBSPOT}/_records/contacts", timeout=10).json()
     assert lead.synced()["open_conflicts"] == {"email": conflict["conflict_id"]}
+    # And the lead itself kept the hub's address (HubSpot's webhook reached the lead processor too)
+    assert lead.profile()["email"] == salesforce_email
     # When sales ops keeps the hub's (Salesforce's) address
     path = f"/api/v1/sync/conflicts/{conflict['conflict_id']}/resolve"
     assert api(hub, "POST", path, group="marketing", json={"choose": "hub"}).status_code == 403
@@ -251,6 +254,8 @@ def test_a_conflicting_email_change_is_flagged_not_applied_and_resolved_by_a_per
         )
     )
     assert api(hub, "POST", path, json={"value": "someone@else.dev"}).status_code == 409
+    settle(hub)
+    assert lead.profile()["email"] == salesforce_email
 
 
 def test_both_sides_changing_one_record_come_to_rest_equal_with_bounded_writes(hub: str) -> None:

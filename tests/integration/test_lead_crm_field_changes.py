@@ -1,6 +1,6 @@
 """The lead processor on moto takes a CRM's change of a lead's synced field from the CRM sync's
-`sync.field_changed` (its catalog rule matches them, the lead in DynamoDB changes and is rescored), once; a sync
-event that names no contact field is dead-lettered at once with its reason."""
+`sync.field_changed` and `sync.conflict_resolved` (its catalog rule matches them, the lead in DynamoDB changes and
+is rescored), once; a sync event that names no contact field is dead-lettered at once with its reason."""
 
 from __future__ import annotations
 
@@ -68,6 +68,10 @@ def test_the_lead_processors_rule_matches_contact_field_changes_only() -> None:
         update={"event_type": SyncEventType.CONFLICT_FLAGGED}
     )
     assert not pattern.matches_event(on_the_bus(conflict))
+    # a person's resolution of a contact's conflict is the lead's to take (the email waited for it)
+    resolved = conflict.model_copy(update={"event_type": SyncEventType.CONFLICT_RESOLVED})
+    assert pattern.matches_event(on_the_bus(resolved))
+    assert not pattern.matches_event(on_the_bus(resolved.model_copy(update={"record": "account:abc"})))
 
 
 def test_a_field_change_the_sync_decided_changes_the_stored_lead_once(aws: Provisioned, lead: str) -> None:

@@ -185,6 +185,36 @@ def test_an_older_value_arriving_late_loses_and_its_losing_value_is_audited(hub:
     assert (lost.losing_value, lost.new_value, lost.source) == ("Sales Manager", "VP Sales", "hubspot")
 
 
+def test_an_older_change_from_the_same_crm_arriving_late_loses_in_the_trail(hub: Hub) -> None:
+    # Given a title a HubSpot user set at 11:00, synced everywhere
+    captured(hub)
+    hs_id = hub.crm_id("hubspot", "lead-1")
+    hub.crms["hubspot"].edit(hs_id, {"jobtitle": "VP Sales"}, T0 + timedelta(hours=2))
+    hub.crm_reports("hubspot", hs_id, T0 + timedelta(hours=2), {"jobtitle": "VP Sales"}, by_person=True)
+    hub.drain()
+    writes = hub.writes
+    # When HubSpot's webhook of that user's earlier change, stamped 10:00, arrives only now
+    decided = hub.crm_reports("hubspot", hs_id, T0 + timedelta(hours=1), {"jobtitle": "Sales Manager"}, by_person=True)
+    hub.drain()
+    # Then the later title stands, and nothing is written (HubSpot holds it already)
+    record = hub.store.record("contact:lead-1")
+    assert record is not None
+    assert record.value("job_title") == "VP Sales"
+    assert hub.writes == writes
+    assert decided.events == []
+    # And the late change is in the trail, with the value that lost and the rule that decided
+    [late] = [e for e in hub.audit("lead-1") if e.rule == "older_than_reported"]
+    assert (late.outcome, late.source, late.losing_value, late.new_value) == (
+        "kept",
+        "hubspot",
+        "Sales Manager",
+        "VP Sales",
+    )
+    # And the same webhook delivered again audits nothing more
+    hub.crm_reports("hubspot", hs_id, T0 + timedelta(hours=1), {"jobtitle": "Sales Manager"}, by_person=True)
+    assert len([e for e in hub.audit("lead-1") if e.rule == "older_than_reported"]) == 1
+
+
 def test_a_tie_of_modification_times_breaks_by_the_mappings_order(hub: Hub) -> None:
     # Given a title HubSpot set at 10:00
     captured(hub)

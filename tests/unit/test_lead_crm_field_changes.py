@@ -118,10 +118,51 @@ def test_a_crm_webhook_sets_synced_fields_only_while_the_sync_cannot_key_the_lea
 
 
 def test_the_synced_fields_are_the_profile_fields_among_the_mappings_inbound_ones() -> None:
-    assert synced_profile_fields(["email", "job_title", "owner", "lifecycle_stage", "phone"]) == {"job_title", "phone"}
+    # the email among them: a CRM's change of it reaches a known lead only as the sync decided it
+    assert synced_profile_fields(["email", "job_title", "owner", "lifecycle_stage", "phone"]) == {
+        "email",
+        "job_title",
+        "phone",
+    }
     assert lead_id_of_record("contact:abc") == "abc"
     assert lead_id_of_record("account:abc") is None
     assert lead_id_of_record("contact:") is None
+
+
+def test_a_crm_webhook_does_not_change_a_known_leads_email_but_still_names_the_lead_by_it() -> None:
+    # Given a lead HubSpot knows (its contact 88 carries the lead's email)
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io")
+    hub.clock.advance(timedelta(minutes=1))
+    hub.hubspot(88, "email", "ana@acme.io")
+    # When HubSpot reports another email for that contact
+    hub.clock.advance(timedelta(minutes=1))
+    hub.hubspot(88, "email", "ana@silva.dev")
+    # Then the lead's email waits for the sync's decision (a critical field: it may be a conflict)
+    stored = hub.repo.contact(lead_id)
+    assert stored is not None
+    assert stored.email == "ana@acme.io"
+    # And the address still finds the lead (the webhook's identities name it)
+    assert hub.lead("ana@silva.dev").contact_id == lead_id
+
+
+def test_an_email_the_sync_decided_is_the_leads_and_finds_it() -> None:
+    # Given a captured lead
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io")
+    hub.clock.advance(timedelta(minutes=1))
+    # When a person resolves a conflict on its email with an address no event named before
+    resolution = CrmFieldChange(
+        lead_id, "email", "Ana@Third.dev", hub.clock.now(), "hubspot", "sync-resolved-1", "sales-ops@example.com"
+    )
+    hub.service.crm_field_changed(resolution)
+    # Then the lead holds it, as the sync does (lower case), and is found by it
+    assert hub.repo.contact(lead_id).email == "ana@third.dev"  # type: ignore[union-attr]
+    assert hub.lead("ana@third.dev").contact_id == lead_id
+    # And an address that is none is not taken
+    bad = CrmFieldChange(lead_id, "email", "not-an-address", hub.clock.now(), "hubspot", "sync-2")
+    assert "is no address" in hub.service.crm_field_changed(bad).note
+    assert hub.repo.contact(lead_id).email == "ana@third.dev"  # type: ignore[union-attr]
 
 
 def test_captures_moving_the_score_back_to_an_earlier_total_publish_events_of_their_own() -> None:
