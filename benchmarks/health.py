@@ -10,7 +10,7 @@ signal logs, beside a baseline measured in the same run.
 - baseline: a bare weighted sum, per account a plain Python weighted mean (in hundredths, rounded half up, plain
   ints) of 11 precomputed integer scores under the model's 11 weights.
 - evaluate: `shared.success.engine.evaluate(model, signals, as_of)` of every account under the shipped model
-  (`config/health-model.json`): 11 measures read from the window, thresholds, caps, the exact breakdown.
+  (`config/health-model.json`): 14 measures read from the window, thresholds, caps, the exact breakdown.
 - evaluate + trend: the same, then `trend_of` (two more evaluations, 7 and 30 days before): what the service
   does on every recompute, the churn-risk look-back aside.
 

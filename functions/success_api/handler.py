@@ -22,6 +22,7 @@ from shared.success.api_models import (
     InterventionList,
     InterventionRequest,
     InterventionView,
+    MilestoneCompleted,
     PlaybookEffectiveness,
     PlaybookReport,
     UsageAccepted,
@@ -44,7 +45,7 @@ from shared.success.product_api_models import (
     MarketingHealth,
 )
 from shared.success.product_service import KeyReused
-from shared.success.service import MessageIdReused, UnknownTenant, UsageReport, body_digest
+from shared.success.service import MessageIdReused, UnknownMilestone, UnknownTenant, UsageReport, body_digest
 from shared.wiring import success_product_service
 
 app = rest_resolver()
@@ -70,6 +71,16 @@ def account_expansion(tenant_id: TenantId) -> ExpansionResponse:
 
 def customer_expansion(customer_id: TenantId) -> ExpansionResponse:
     return account_expansion(customer_id)
+
+
+def complete_milestone(
+    customer_id: TenantId, milestone_id: Annotated[str, Path(min_length=1, max_length=64)]
+) -> Response[Any]:
+    try:
+        done = service.complete_milestone(customer_id, milestone_id)
+    except (UnknownTenant, UnknownMilestone) as exc:
+        raise NotFound(str(exc)) from None
+    return json_response(201 if done.recorded else 200, MilestoneCompleted.of(done).model_dump(mode="json"))
 
 
 def report_usage(report: Annotated[UsageReportRequest, Body()]) -> Response[Any]:

@@ -1,25 +1,33 @@
-"""EventBridge target: usage, tickets, NPS answers, payments, subscriptions and CSM touches are kept as their
-account's health signals, and the account's health is recomputed; a change (and a new churn risk) is
-published. A signal whose account the hub does not know yet is parked under its subject and adopted by the
-next signal about the same subject (never retried: a retry would hold the rule's other events back). A
-signal that can never be read (a negative seat count) goes to the dead-letter queue at once with the reason."""
+"""EventBridge target: usage, tickets, NPS and CSAT answers, payments, subscriptions, CSM touches and the
+executive sponsor's engagements are kept as their account's health signals, and the account's health is
+recomputed; a change (and a new churn risk) is published. A customer handoff's `success_plan.created` keeps
+its success plan (milestones, executive sponsor), read from the handoff store, as the customer's signal.
+A signal whose account the hub does not know yet is parked under its subject and adopted by the next signal
+about the same subject (never retried: a retry would hold the rule's other events back). A signal that can
+never be read (a negative seat count) goes to the dead-letter queue at once with the reason."""
 
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.dynamodb_handoffs import DynamoDbHandoffRepository
 from shared.adapters.dynamodb_privacy_ledger import erasure_guard
+from shared.catalog.handoffs import EVENT_SOURCE as HANDOFF_EVENT_SOURCE
+from shared.catalog.handoffs import HANDOFFS
 from shared.events.canonical import CanonicalEvent
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
 from shared.privacy.guard import ERASED_NOTE
 from shared.scoring.results import points_or_none
+from shared.success.onboarding import plan_announced
 from shared.wiring import success_service
 
 environment = environment_of(__name__)
 service = success_service(environment)
 guard = erasure_guard(environment)  # drops events about people erased after they happened
+handoffs = DynamoDbHandoffRepository(boto3.client("dynamodb"), environment.table(HANDOFFS.name))  # read only
 
 
 @logger.inject_lambda_context
@@ -29,7 +37,10 @@ guard = erasure_guard(environment)  # drops events about people erased after the
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if guard.drops_event(event):
         return {"tenant_id": None, "score": None, "band": None, "published": [], "note": ERASED_NOTE}
-    outcome = service.handle(CanonicalEvent.model_validate(event.get("detail")))
+    if event.get("source") == HANDOFF_EVENT_SOURCE:
+        outcome = service.record_plan(plan_announced(event), handoffs)
+    else:
+        outcome = service.handle(CanonicalEvent.model_validate(event.get("detail")))
     if outcome.events:
         metrics.add_metric(name="HealthEventsPublished", unit="Count", value=len(outcome.events))
     logger.info("health signal handled", extra={"tenant_id": outcome.tenant_id, "note": outcome.note})

@@ -1,12 +1,14 @@
 """The customer success domain's part of the catalog: the `success` table (each account's signal log and its
-latest health), the recorder that turns canonical events into signals and health, the health and usage API,
-and the nightly recomputation that lets a silent account's time-based measures decay."""
+latest health), the recorder that turns canonical events (and the handoff domain's success plans) into signals
+and health, the health and usage API, and the nightly recomputation that lets a silent account's time-based
+measures decay."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from shared.catalog.handoffs import EVENT_SOURCE as HANDOFF_EVENT_SOURCE
 from shared.catalog.handoffs import HANDOFF_NOTIFICATIONS, HANDOFFS
 from shared.catalog.leads import LEADS, SUCCESS_EVENT_SOURCE
 from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
@@ -29,6 +31,9 @@ SUCCESS = Table(
         "an account's signals since a moment: query pk=TENANT#<account_id>, sk between SIGNAL#<since> and SIGNAL#~",
         "signals of a subject without a known account, parked: pk=TENANT#unlinked:<reference>; adopted (copied to "
         "the account's log, then deleted) by the next signal about it",
+        "keep a reported signal once (a usage report per message id, a milestone's completion per plan and "
+        "milestone): one transaction of pk=TENANT#<account_id>, sk=MESSAGE#<message id> (conditional: new) and "
+        "its signal",
         "an account's latest health: get pk=TENANT#<account_id>, sk=HEALTH; saved on condition of its version",
         "every account with a health snapshot: query by-shard (tenant_shard=SHARD#<0-7>) on tenant_id",
         "open an intervention once per account and playbook: one transaction of pk=TENANT#<account_id>, "
@@ -54,13 +59,16 @@ SIGNAL_EVENT_TYPES = (
     "payment.failed",
     "subscription.changed",
 )
+SUCCESS_PLAN_CREATED = "success_plan.created"  # the handoff domain's (`HandoffEventType.SUCCESS_PLAN_CREATED`)
 HEALTH_PATH = "/api/v1/integrations/success/health/{tenant_id}"  # alerts link to it
+MILESTONE_PATH = "/api/v1/cs-sales/handoff/{customer_id}/milestones/{milestone_id}/complete"
 HEALTH_READERS = frozenset({Group.SUCCESS, Group.SALES, Group.ADMIN})
 INTERVENTION_USERS = frozenset({Group.SUCCESS, Group.ADMIN})
 FEEDBACK_USERS = frozenset({Group.PRODUCT, Group.SUCCESS, Group.SALES, Group.ADMIN})
 ANALYTICS_READERS = frozenset({Group.PRODUCT, Group.SUCCESS, Group.ADMIN})
 LAUNCH_USERS = frozenset({Group.PRODUCT, Group.MARKETING, Group.ADMIN})
 CS_MARKETING_USERS = frozenset({Group.MARKETING, Group.SUCCESS, Group.ADMIN})
+MILESTONE_USERS = frozenset({Group.SUCCESS, Group.ADMIN})  # the CSM records the onboarding's milestones
 USAGE_WRITERS = frozenset({Group.PRODUCT, Group.ADMIN})
 
 
@@ -100,11 +108,13 @@ def _product_track_rules() -> tuple[Rule, ...]:
 
 
 def touch_kinds() -> list[str]:
-    """The engagement kinds the health model counts as a CSM touch: the recorder's rule takes only those (page
-    views and email opens, the bulk of engagements, never reach it). Read from the model file the functions
-    read, so the rule and the model cannot disagree; the file is validated where it is loaded."""
-    kinds = json.loads(HEALTH_MODEL_FILE.read_text()).get("touch_kinds", ["meeting_booked"])
-    return [str(kind) for kind in kinds]
+    """The engagement kinds the health model counts as a CSM touch, then those it counts as the executive
+    sponsor engaging: the recorder's rule takes only those (page views and email opens, the bulk of
+    engagements, never reach it). Read from the model file the functions read, so the rule and the model cannot
+    disagree; the file is validated where it is loaded."""
+    model = json.loads(HEALTH_MODEL_FILE.read_text())
+    kinds = [*model.get("touch_kinds", ["meeting_booked"]), *model.get("sponsor_engagement_kinds", ["meeting_booked"])]
+    return [str(kind) for kind in dict.fromkeys(kinds)]
 
 
 SUCCESS_DOMAIN = Domain(
@@ -127,7 +137,8 @@ SUCCESS_DOMAIN = Domain(
                 ),
                 Rule(
                     name="success-touches",
-                    description="The engagements the health model counts as CSM touches",
+                    description="The engagements the health model counts as CSM touches or as the executive "
+                    "sponsor engaging",
                     pattern={
                         "source": [WEBHOOK_EVENT_SOURCE],
                         "detail-type": ["engagement.recorded"],
@@ -137,8 +148,16 @@ SUCCESS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
                 *_product_track_rules(),
+                Rule(
+                    name="success-plans",
+                    description="A customer's success plan started by its handoff (milestones, executive sponsor)",
+                    pattern={"source": [HANDOFF_EVENT_SOURCE], "detail-type": [SUCCESS_PLAN_CREATED]},
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
             ),
-            tables={SUCCESS.name: "read_write", LEADS.name: "read"},
+            # the handoff store, read only: the plan and the sponsor of the handoff a success_plan.created names
+            tables={SUCCESS.name: "read_write", LEADS.name: "read", HANDOFFS.name: "read"},
             publishes_events=True,
         ),
         Function(
@@ -269,6 +288,18 @@ SUCCESS_DOMAIN = Domain(
                     domain=ThrottleDomain.MARKETING,
                     groups=CS_MARKETING_USERS,
                     json_body=True,
+                ),
+                Route(
+                    method="POST",
+                    path=MILESTONE_PATH,
+                    operation="complete_milestone",
+                    summary="A CSM records a milestone of the customer's success plan as completed (now)",
+                    description="`{customer_id}` is the hub's account id, a vendor-qualified id or the domain; "
+                    "`{milestone_id}` a milestone of its latest success plan (the one its customer handoff started). "
+                    "201 completed now; 200 completed before (the first completion stands); 404 an unknown "
+                    "customer, no plan, or no such milestone. The health's `milestones_on_time` reads it.",
+                    domain=ThrottleDomain.SUCCESS,
+                    groups=MILESTONE_USERS,
                 ),
                 Route(
                     method="GET",

@@ -26,8 +26,9 @@ NOT_DESCRIBED = SuccessEventTypeInfo(
 SUCCESS_EVENT_TYPES: Mapping[SuccessEventType, SuccessEventTypeInfo] = MappingProxyType(
     {
         SuccessEventType.HEALTH_CHANGED: SuccessEventTypeInfo(
-            "An account's health score or band changed: a signal arrived (usage, a ticket, an NPS answer, a "
-            "payment, a subscription change, a CSM touch), or the nightly recomputation aged its time-based "
+            "An account's health score or band changed: a signal arrived (usage, a ticket, an NPS or CSAT answer, "
+            "a payment, a subscription change, a CSM touch, the executive sponsor's engagement, a success plan "
+            "or one of its milestones completed), or the nightly recomputation aged its time-based "
             "measures. `previous_band` and `band` say whether it crossed a band; "
             "`GET /api/v1/integrations/success/health/{tenant_id}` has the breakdown."
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -12,7 +12,8 @@ from shared.scoring.results import points, points_or_none
 from shared.success.engine import Adjustment, Health, Trend
 from shared.success.expansion import Readiness
 from shared.success.interventions import Effectiveness, Intervention
-from shared.success.service import HealthView
+from shared.success.onboarding import Milestone
+from shared.success.service import HealthView, MilestoneCompletion
 from shared.success.signals import MAX_FEATURES
 
 CAP_GROUP = "cap"  # the group of a cap's line in a breakdown
@@ -81,6 +82,50 @@ class TrendView(BaseModel):
     direction: str
 
 
+class MilestoneView(BaseModel):
+    milestone_id: str
+    name: str
+    owner: str | None = Field(description="`csm` or `customer`, as the success plan template says")
+    due_on: date
+    status: str = Field(
+        description="`open` (not due yet), `overdue` (its due date past, not completed), `completed_on_time` "
+        "(completed on or before its due date, UTC days) or `completed_late`"
+    )
+    completed_at: datetime | None
+
+    @staticmethod
+    def of(one: Milestone) -> MilestoneView:
+        return MilestoneView(
+            milestone_id=one.milestone_id,
+            name=one.name,
+            owner=one.owner,
+            due_on=one.due_on,
+            status=one.status.value,
+            completed_at=one.completed_at,
+        )
+
+
+class MilestoneCompleted(BaseModel):
+    customer_id: str = Field(description="The hub's account id")
+    handoff_id: str = Field(description="The customer handoff whose success plan the milestone is of")
+    milestone: MilestoneView
+    recorded: bool = Field(description="False: completed before; the first completion stands")
+    score: float | None = Field(description="The account's health score after it")
+    band: str | None
+
+    @staticmethod
+    def of(done: MilestoneCompletion) -> MilestoneCompleted:
+        health = done.health
+        return MilestoneCompleted(
+            customer_id=done.tenant_id,
+            handoff_id=done.handoff_id,
+            milestone=MilestoneView.of(done.milestone),
+            recorded=done.recorded,
+            score=points_or_none(health.score_hundredths) if health else None,
+            band=health.band if health else None,
+        )
+
+
 class HealthResponse(BaseModel):
     tenant_id: str
     as_of: datetime
@@ -92,6 +137,10 @@ class HealthResponse(BaseModel):
     caps: list[CapView] = Field(description="The caps that applied (also the last lines of `breakdown`)")
     na: list[str] = Field(description="The measures without data: left out, the others' weights renormalized")
     risks: list[str]
+    milestones: list[MilestoneView] = Field(
+        description="The milestones of the account's latest success plan (its customer handoff's), as they stand: "
+        "what `milestones_on_time` reads; empty without a plan"
+    )
     open_interventions: list[InterventionView] = Field(description="The account's playbooks running now")
 
     @staticmethod
@@ -108,6 +157,7 @@ class HealthResponse(BaseModel):
             caps=[CapView(cap=a.cap, contribution=points(a.hundredths)) for a in health.adjustments],
             na=health.na,
             risks=view.risks,
+            milestones=[MilestoneView.of(one) for one in view.milestones],
             open_interventions=[InterventionView.of(one) for one in open_interventions],
         )
 

@@ -1,5 +1,6 @@
 """What each measure of the health model reads from an account's signals at a moment: a raw value (a Decimal,
-or a category for the subscription status), or None when there is nothing to read (NA).
+or a category for the subscription status), or None when there is nothing to read (NA). What each value
+means is in `shared.success.model`'s docstring.
 
 Every function sees only the signals at or before the moment (`as_of`), so a score recomputed for a past moment
 from the whole log is the score that was computed then."""
@@ -12,6 +13,7 @@ from decimal import Decimal
 from statistics import median
 
 from shared.success.model import HealthModel, Measure, MeasureValue
+from shared.success.onboarding import MilestoneStatus, latest_plan, milestones_at
 from shared.success.signals import Signal, SignalKind
 
 RawValue = Decimal | str
@@ -147,6 +149,38 @@ def _days_since_touch(measure: Measure, _: HealthModel, window: Window) -> RawVa
     return Decimal(int((window.as_of - touches[-1].at).total_seconds()) // SECONDS_PER_DAY)
 
 
+def _csat(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    answers = [s for s in window.of(SignalKind.NPS, SignalKind.CSAT, days=measure.window_days) if "csat" in s.values]
+    return Decimal(answers[-1].values["csat"]) if answers else None
+
+
+def _days_since_sponsor_engaged(measure: Measure, model: HealthModel, window: Window) -> RawValue | None:
+    """From the handoff naming the sponsor (the latest plan's), or their latest engagement since, if later."""
+    found = latest_plan(window.of(SignalKind.SUCCESS_PLAN, days=measure.window_days))
+    if found is None or found[1].sponsor_email is None:
+        return None
+    named, plan = found
+    kinds = {kind.value for kind in model.sponsor_engagement_kinds}
+    engaged = [
+        s.at
+        for s in window.of(SignalKind.TOUCH, SignalKind.ENGAGED, days=measure.window_days)
+        if s.values.get("email") == plan.sponsor_email and s.values.get("kind") in kinds
+    ]
+    since = max([named.at, *engaged])
+    return Decimal(int((window.as_of - since).total_seconds()) // SECONDS_PER_DAY)
+
+
+def _milestones_on_time(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    found = latest_plan(window.of(SignalKind.SUCCESS_PLAN, days=measure.window_days))
+    if found is None:
+        return None
+    settled = [m for m in milestones_at(found[1], window.signals, window.as_of) if m.settled]
+    if not settled:
+        return None
+    on_time = sum(1 for m in settled if m.status is MilestoneStatus.ON_TIME)
+    return (Decimal(on_time) / Decimal(len(settled))).quantize(RATIO_PLACES)
+
+
 _READERS: dict[MeasureValue, Callable[[Measure, HealthModel, Window], RawValue | None]] = {
     MeasureValue.SEAT_UTILIZATION: _seat_utilization,
     MeasureValue.FEATURE_ADOPTION: _feature_adoption,
@@ -159,4 +193,7 @@ _READERS: dict[MeasureValue, Callable[[Measure, HealthModel, Window], RawValue |
     MeasureValue.DAYS_PAST_DUE: _days_past_due,
     MeasureValue.SUBSCRIPTION_STATUS: _subscription_status,
     MeasureValue.DAYS_SINCE_TOUCH: _days_since_touch,
+    MeasureValue.CSAT: _csat,
+    MeasureValue.DAYS_SINCE_SPONSOR_ENGAGED: _days_since_sponsor_engaged,
+    MeasureValue.MILESTONES_ON_TIME: _milestones_on_time,
 }

@@ -8,8 +8,12 @@
     renewal      `at_risk_within_days`: an account whose subscription renews within this many days (Stripe's
                  `current_period_end` of its latest subscription change) and is not green is a renewal at risk
     nps_answer_refs   the survey answers (by field ref) read as an NPS answer (0-10), first found wins
+    csat_answer_refs  the survey answers (by field ref) read as a CSAT answer, first found wins (none of them an
+                 NPS ref too); `csat_max` the top of its scale (5: a 1-5 rating), an answer from 0 to it
     high_severity     the ticket priorities counted as high severity (compared case-insensitively)
     touch_kinds       the engagements of an account's contacts that count as a CSM touch
+    sponsor_engagement_kinds   the engagements that count as the executive sponsor engaging, when by the
+                 sponsor the account's customer handoff names (by email)
     product_track_events   the Segment `track` event names (exactly as sent) that count as product usage: a
                  track of a signed-in user (a `userId`) of the account is a usage signal of one event of the
                  feature named as the event (it counts in `feature_adoption`, never in active users or seats);
@@ -35,12 +39,20 @@ out and the other weights share its part; it is never scored as 0):
     high_severity_tickets     the open ones whose priority is in `high_severity`
     hours_to_resolve          the median hours from opening to solving of the tickets solved in the window
     nps                       the latest NPS answer (0-10)
+    csat                      the latest CSAT answer (0-`csat_max`), of a survey that may carry NPS too
     failed_payments           payments that failed in the window (NA when the account never paid or failed)
     days_past_due             days since the oldest failed payment not followed by a successful one (0 when
                               none is outstanding; NA when the account never paid or failed)
     subscription_status       the latest subscription status (`active`, `trialing`, `past_due`, `canceled`,
                               `unpaid`, ...; `downgraded` when the latest change lowered the quantity)
     days_since_touch          days since the latest CSM touch (an engagement of `touch_kinds`)
+    days_since_sponsor_engaged   days since the executive sponsor of the account's latest success plan (the
+                              sales -> CS handoff's, `success_plan.created`) last engaged: an engagement of
+                              `sponsor_engagement_kinds` by a contact with the sponsor's email; the handoff
+                              naming them counts as their first (NA without a plan naming a sponsor by email)
+    milestones_on_time        the share (0-1) of the latest success plan's milestones settled by the moment
+                              (completed, or past their due date) that were completed on or before their due
+                              date (UTC days); NA without a plan, or before any milestone is settled
 
     caps         overrides a weighted mean would hide: each `id`, `when` (measures and the score each is at most,
                  all met, none NA) and `score_at_most`, the overall score's ceiling while they hold (a detractor
@@ -118,9 +130,13 @@ class MeasureValue(StrEnum):
     DAYS_PAST_DUE = "days_past_due"
     SUBSCRIPTION_STATUS = "subscription_status"
     DAYS_SINCE_TOUCH = "days_since_touch"
+    CSAT = "csat"
+    DAYS_SINCE_SPONSOR_ENGAGED = "days_since_sponsor_engaged"
+    MILESTONES_ON_TIME = "milestones_on_time"
 
 
 CATEGORICAL_VALUES = frozenset({MeasureValue.SUBSCRIPTION_STATUS})
+SHARE_VALUES = frozenset({MeasureValue.MILESTONES_ON_TIME})  # a share from 0 to 1: a threshold above 1 is a percent
 
 Score = Annotated[StrictInt, Field(ge=0, le=100)]
 Limit = Annotated[Decimal, BeforeValidator(no_float), Field(allow_inf_nan=False, ge=-1_000_000, le=1_000_000)]
@@ -298,12 +314,19 @@ class HealthModel(_Strict):
     nps_answer_refs: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=lambda: ["nps"], min_length=1, max_length=20
     )
+    csat_answer_refs: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=lambda: ["csat"], max_length=20
+    )
+    csat_max: Annotated[StrictInt, Field(ge=2, le=100)] = 5
     high_severity: list[Category] = Field(default_factory=lambda: ["high", "urgent"], max_length=20)
     touch_kinds: list[EngagementKind] = Field(
         default_factory=lambda: [EngagementKind.MEETING_BOOKED], max_length=len(EngagementKind)
     )
     product_track_events: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=200
+    )
+    sponsor_engagement_kinds: list[EngagementKind] = Field(
+        default_factory=lambda: [EngagementKind.MEETING_BOOKED], max_length=len(EngagementKind)
     )
     measures: list[Measure] = Field(min_length=1, max_length=50)
     caps: list[Cap] = Field(default_factory=list, max_length=20)
@@ -330,6 +353,8 @@ class HealthModel(_Strict):
             if condition.measure not in ids
         ]
         problems += _track_problems(self)
+        problems += _survey_problems(self)
+        problems += [problem for problem in (_range_problem(self, m) for m in self.measures) if problem]
         if problems:
             raise FileProblems(problems)
         return self
@@ -364,7 +389,40 @@ def _track_problems(model: HealthModel) -> list[str]:
     ]
     if names and EngagementKind.TRACK in model.touch_kinds:
         problems.append("touch_kinds: track cannot be a CSM touch while product_track_events makes tracks usage")
+    if names and EngagementKind.TRACK in model.sponsor_engagement_kinds:
+        problems.append(
+            "sponsor_engagement_kinds: track cannot be a sponsor's engagement while product_track_events makes "
+            "tracks usage"
+        )
     return problems
+
+
+def _survey_problems(model: HealthModel) -> list[str]:
+    problems = [f'csat_answer_refs: "{one}" is listed twice' for one in repeated_ids(model.csat_answer_refs)]
+    problems += [
+        f'csat_answer_refs: "{ref}" is an NPS answer ref too: one answer cannot be both'
+        for ref in model.csat_answer_refs
+        if ref in model.nps_answer_refs
+    ]
+    problems += [
+        f'measure "{m.id}": csat reads the answers of csat_answer_refs, and it lists none'
+        for m in model.measures
+        if m.value is MeasureValue.CSAT and not model.csat_answer_refs
+    ]
+    return problems
+
+
+def _range_problem(model: HealthModel, measure: Measure) -> str:
+    """A threshold a bounded value can never reach: a percent given for a share, a CSAT beyond the scale."""
+    if measure.value in SHARE_VALUES:
+        top, what = Decimal(1), f"{measure.value} is a share from 0 to 1 (0.8 is 80%)"
+    elif measure.value is MeasureValue.CSAT:
+        top, what = Decimal(model.csat_max), f"csat answers run from 0 to csat_max ({model.csat_max})"
+    else:
+        return ""
+    limits = [t.at_least if t.at_least is not None else t.at_most for t in measure.thresholds or ()]
+    outside = [str(limit) for limit in limits if limit is not None and not Decimal(0) <= limit <= top]
+    return f'measure "{measure.id}": {what}; a threshold of {", ".join(outside)} is outside it' if outside else ""
 
 
 _FILE: ConfigFile[HealthModel] = ConfigFile(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.events.canonical import Subject
+from shared.handoffs.model import Handoff
 from shared.success.campaigns import CsCampaign
 from shared.success.feedback import Feedback
 from shared.success.interventions import Intervention, InterventionStatus
@@ -160,6 +161,12 @@ class AccountDirectory(Protocol):
 class SuccessStore(HealthStore, InterventionStore, ProductStore, Protocol):
     """Everything the success domain keeps: signal logs, health snapshots, interventions, feedback, launches and
     CS campaigns."""
+
+
+class CustomerHandoffs(Protocol):
+    """The handoff store, read only: a customer handoff's success plan and executive sponsor."""
+
+    def handoff(self, handoff_id: str) -> Handoff | None: ...
 
 
 class AccountCsms(Protocol):

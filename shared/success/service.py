@@ -1,6 +1,7 @@
-"""The customer health use cases: keep a signal and recompute the account's health, take a usage report,
-answer an account's health, and recompute every account at night. An account that becomes a churn risk has
-its churn playbooks opened (`intervention_service`) in the same step.
+"""The customer health use cases: keep a signal and recompute the account's health, take a usage report, keep a
+customer's success plan and the completion of its milestones, answer an account's health, and recompute every
+account at night. An account that becomes a churn risk has its churn playbooks opened (`intervention_service`)
+in the same step.
 
 Health is never stored as the truth: the signal log is. The stored snapshot is the memory of what was last
 published, so a change (and a churn risk) is published once. Events go on the bus before the snapshot is
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.events.canonical import CanonicalEvent, EventType
+from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.events.success_events import SuccessEvent, SuccessEventType
 from shared.leads.identity import normalize_email
 from shared.scoring.results import points, points_or_none
@@ -25,9 +26,10 @@ from shared.success.expansion import Readiness, readiness_of
 from shared.success.intervention_service import InterventionService
 from shared.success.interventions import Intervention
 from shared.success.model import HealthModel
-from shared.success.ports import AccountDirectory, StaleHealth, StoredHealth, SuccessStore
+from shared.success.onboarding import Milestone, PlanAnnounced, completion, latest_plan, milestones_at, plan_of_handoff
+from shared.success.ports import AccountDirectory, CustomerHandoffs, StaleHealth, StoredHealth, SuccessStore
 from shared.success.renewals import RenewalAtRisk, renewal_at_risk
-from shared.success.signals import Signal, SignalKind, signal_of, usage_values
+from shared.success.signals import Signal, SignalKind, segment_group, signal_of, usage_values
 from shared.webhooks.ports import Clock, EventPublisher
 
 SAVE_ATTEMPTS = 3
@@ -45,6 +47,10 @@ class MessageIdReused(Exception):
     """A report's message id was used before with another body (409)."""
 
 
+class UnknownMilestone(LookupError):
+    """A milestone the account's success plan does not have, or an account without a plan (404)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     tenant_id: str | None = None
@@ -59,6 +65,16 @@ class HealthView:
     health: Health
     trend: Trend
     risks: list[str]
+    milestones: tuple[Milestone, ...] = ()  # the latest success plan's, as they stand (none without a plan)
+
+
+@dataclass(frozen=True)
+class MilestoneCompletion:
+    tenant_id: str
+    handoff_id: str
+    milestone: Milestone
+    recorded: bool  # False: completed before (the first completion stands)
+    health: Health | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,10 @@ class HealthService:
             return Outcome(note=f"{event.event_type} says nothing health reads")
         tenant_id = self._account_of(event)
         references = _references(event)
+        if signal.kind is SignalKind.ENGAGED and (tenant_id is None or not self._by_sponsor(tenant_id, signal)):
+            # Only the executive sponsor's engagements are read, and only once a plan names them (before, the
+            # handoff naming them is later than any of them): anyone else's would fill every prospect's log.
+            return Outcome(tenant_id, note=f"{signal.kind} not by the executive sponsor of an account's plan: not kept")
         if tenant_id is None:
             # The lead processor may not have linked the account yet (or never will: a Stripe customer the hub
             # never saw created). Parked under the subject, not retried: a retry would hold the rule's other
@@ -127,6 +147,59 @@ class HealthService:
         outcome = self.recompute(tenant_id, cause=signal.signal_id)
         return stored is None, outcome
 
+    # ------------------------------------------------------------------------------------------ onboarding
+
+    def record_plan(self, announced: PlanAnnounced, handoffs: CustomerHandoffs) -> Outcome:
+        """A customer handoff's `success_plan.created`: the plan (its milestones, the executive sponsor), read from
+        the handoff, kept in the customer's log at the event's time, and the health recomputed. A customer the
+        hub does not know yet is parked under the handoff's `customer_id`, as other signals are."""
+        handoff = handoffs.handoff(announced.handoff_id)
+        plan = plan_of_handoff(handoff) if handoff is not None else None
+        if plan is None:
+            return Outcome(note=f"handoff {announced.handoff_id} has no success plan to keep")
+        signal = Signal(
+            announced.event_id, SignalKind.SUCCESS_PLAN, announced.occurred_at.astimezone(UTC), plan.values()
+        )
+        reference = announced.customer_id or (handoff.customer_id if handoff is not None else None) or ""
+        tenant_id = self._customer(reference)
+        if tenant_id is None:
+            if not reference:
+                return Outcome(note=f"handoff {announced.handoff_id} names no customer: its plan is not kept")
+            parked = normalize_email(reference) or reference
+            self.store.append_signal(PARKED + parked, signal)
+            return Outcome(note=f"success plan parked: no account is known for {reference} yet")
+        kept = self.store.append_signal(tenant_id, signal)
+        outcome = self.recompute(tenant_id, cause=announced.event_id)
+        note = f"success plan of handoff {plan.handoff_id} {'kept' if kept else 'kept before'}; {outcome.note}"
+        return Outcome(tenant_id, outcome.health, outcome.events, note)
+
+    def complete_milestone(self, reference: str, milestone_id: str) -> MilestoneCompletion:
+        """A milestone of the account's latest success plan completed now, once: completing it again changes
+        nothing (the first completion stands). UnknownTenant, or UnknownMilestone (no plan, or not its milestone)."""
+        tenant_id = self.tenant(reference)
+        found = latest_plan(self.log(tenant_id))
+        if found is None:
+            raise UnknownMilestone(
+                f"customer_id: {reference!r} has no success plan (a customer handoff assigned to a CSM starts one)"
+            )
+        plan = found[1]
+        if plan.milestone(milestone_id) is None:
+            known = ", ".join(m.milestone_id for m in plan.milestones) or "none"
+            raise UnknownMilestone(
+                f"milestone_id: the success plan of handoff {plan.handoff_id} has no milestone {milestone_id!r} "
+                f"(it has {known})"
+            )
+        now = self._clock.now().astimezone(UTC)
+        done = completion(plan.handoff_id, milestone_id, now)
+        # kept once per plan and milestone: the marker's id cannot be a usage report's (those have no blank)
+        stored = self.store.append_reported(
+            tenant_id, done, f"milestone {plan.handoff_id} {milestone_id}", done.signal_id
+        )
+        outcome = self.recompute(tenant_id, cause=done.signal_id)
+        milestones = milestones_at(plan, self.log(tenant_id), now)
+        milestone = next(m for m in milestones if m.milestone_id == milestone_id)
+        return MilestoneCompletion(tenant_id, plan.handoff_id, milestone, stored is None, outcome.health)
+
     # ------------------------------------------------------------------------------------------ health
 
     def now(self) -> datetime:
@@ -145,9 +218,12 @@ class HealthService:
     def view_of(self, tenant_id: str) -> tuple[HealthView, list[Signal]]:
         """The account's health now, and the log it was computed from."""
         signals = self.log(tenant_id)
-        health = evaluate(self.model, signals, self._clock.now())
+        now = self._clock.now()
+        health = evaluate(self.model, signals, now)
         trend = trend_of(self.model, signals, health)
-        return HealthView(tenant_id, health, trend, self._risks(signals, health, trend)), signals
+        found = latest_plan([s for s in signals if s.at <= now])
+        milestones = tuple(milestones_at(found[1], signals, now)) if found else ()
+        return HealthView(tenant_id, health, trend, self._risks(signals, health, trend), milestones), signals
 
     def recompute(self, tenant_id: str, cause: str) -> Outcome:
         """Recompute from the log; publish what changed since the snapshot, then save the snapshot."""
@@ -243,11 +319,31 @@ class HealthService:
 
     def _account_of(self, event: CanonicalEvent) -> str | None:
         """A usage report may name its account as the API's body does (`data.tenant_id`: the hub's id, a
-        vendor-qualified id or the domain); anything else is the subject's account, else its contact's."""
+        vendor-qualified id or the domain), a Segment call by its `context.groupId` (`segment:<groupId>`, the
+        account of the `group` call: a person may use several accounts); anything else is the subject's
+        account, else its contact's."""
         reference = event.data.get("tenant_id")
         if event.event_type is EventType.PRODUCT_USAGE_REPORTED and isinstance(reference, str):
             return self.accounts.resolve(reference)
+        group = segment_group(event)
+        if group is not None:
+            return self.accounts.resolve(group)
         return self.accounts.account_of(event.subject)
+
+    def _customer(self, reference: str) -> str | None:
+        """A handoff's `customer_id`: the hub's account id, a vendor-qualified id, a domain, or an email."""
+        email = normalize_email(reference)
+        if email is not None:
+            return self.accounts.account_of(Subject(email=email))
+        return self.accounts.resolve(reference) if reference else None
+
+    def _by_sponsor(self, tenant_id: str, signal: Signal) -> bool:
+        found = latest_plan(self.log(tenant_id))
+        return (
+            found is not None
+            and found[1].sponsor_email is not None
+            and found[1].sponsor_email == signal.values.get("email")
+        )
 
     def log(self, tenant_id: str) -> list[Signal]:
         """Enough of the log for every measure's window at every moment the trend and the risk look back to."""
@@ -353,8 +449,11 @@ class HealthService:
 
 def _references(event: CanonicalEvent) -> list[str]:
     """How the event names who it is about, strongest first: a usage report's `tenant_id`, the account, the
-    contact, the email."""
+    contact, the email; a Segment call naming its account by `context.groupId`, that account only."""
     subject = event.subject
+    group = segment_group(event)
+    if group is not None:
+        return [group]  # the account it names, never the person's (who may use several)
     named = event.data.get("tenant_id") if event.event_type is EventType.PRODUCT_USAGE_REPORTED else None
     tenant = f"tenant:{named}" if isinstance(named, str) and named else None
     email = normalize_email(subject.email)

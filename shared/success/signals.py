@@ -1,6 +1,9 @@
 """The signals an account's health is computed from, read from canonical events: usage reports, support tickets
-opened and solved, NPS answers, payments that succeed or fail, subscription changes and CSM touches; and Segment
-`track` calls of product use (`product_track_events`), each one event of the feature named as the event.
+opened and solved, NPS and CSAT answers, payments that succeed or fail, subscription changes, CSM touches and
+the engagements that may be the executive sponsor's (`sponsor_engagement_kinds`, by email); and Segment `track`
+calls of product use (`product_track_events`), each one event of the feature named as the event. Two come from
+the hub itself (`shared.success.onboarding`): the success plan a customer handoff started and the completion of
+one of its milestones.
 
 A signal is what one event says, kept as it was said (the log is the source of truth; health is recomputed from
 it). Which account it belongs to is resolved outside (the subject's account, else its contact's): this module
@@ -8,7 +11,7 @@ only reads events. Values are integers or text, never floats."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -17,6 +20,7 @@ from typing import Any
 from shared.catalog.success import SEGMENT_VENDORS
 from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType
+from shared.leads.identity import normalize_email
 from shared.success.model import HealthModel
 
 MAX_FEATURES = 200  # per usage report: a feature map larger than this is refused (it is one account's product)
@@ -31,6 +35,10 @@ class SignalKind(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     SUBSCRIPTION = "subscription"
     TOUCH = "touch"
+    CSAT = "csat"  # a survey with a CSAT answer and no NPS one (a survey with both is an `nps` signal with both)
+    ENGAGED = "engaged"  # an engagement of `sponsor_engagement_kinds` (not a touch), with the person's email
+    SUCCESS_PLAN = "success_plan"
+    MILESTONE_COMPLETED = "milestone_completed"
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,10 @@ def _values(event: CanonicalEvent, model: HealthModel) -> tuple[SignalKind, dict
         case EventType.SUPPORT_TICKET_SOLVED:
             return SignalKind.TICKET_SOLVED, {"ticket_id": _ticket_id(event)}
         case EventType.SURVEY_RESPONDED:
-            nps = nps_answer(data, model)
-            return (SignalKind.NPS, {"nps": nps}) if nps is not None else None
+            nps, csat = nps_answer(data, model), csat_answer(data, model)
+            if nps is not None:
+                return SignalKind.NPS, {"nps": nps} | ({"csat": csat} if csat is not None else {})
+            return (SignalKind.CSAT, {"csat": csat}) if csat is not None else None
         case EventType.PAYMENT_SUCCEEDED | EventType.PAYMENT_FAILED:
             paid = event.event_type is EventType.PAYMENT_SUCCEEDED
             payment = SignalKind.PAYMENT_SUCCEEDED if paid else SignalKind.PAYMENT_FAILED
@@ -101,11 +111,24 @@ def _values(event: CanonicalEvent, model: HealthModel) -> tuple[SignalKind, dict
             ):
                 # one event of the feature: feature adoption counts it; it says nothing of active users or seats
                 return SignalKind.USAGE, {"features": {name[:100]: 1}}
+            email = normalize_email(event.subject.email)
+            said = {"email": email} if email else {}  # who engaged: the executive sponsor, perhaps
             if engagement in {k.value for k in model.touch_kinds}:
-                return SignalKind.TOUCH, {"kind": EngagementKind(engagement).value}
+                return SignalKind.TOUCH, {"kind": EngagementKind(engagement).value} | said
+            if engagement in {k.value for k in model.sponsor_engagement_kinds} and email:
+                return SignalKind.ENGAGED, {"kind": EngagementKind(engagement).value} | said
             return None
         case _:
             return None
+
+
+def segment_group(event: CanonicalEvent) -> str | None:
+    """The account a Segment call names by its `context.groupId` (the normalizer's `data.group_id`), qualified as
+    the `group` call's account is (`segment:<groupId>`, from both Segment routes); None for any other event."""
+    if event.event_type is not EventType.ENGAGEMENT_RECORDED or event.source_vendor not in SEGMENT_VENDORS:
+        return None
+    group = _text(event.data.get("group_id"))
+    return f"segment:{group}" if group else None
 
 
 def usage_values(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,14 +151,23 @@ def usage_values(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def nps_answer(data: Mapping[str, Any], model: HealthModel) -> int | None:
+    return _scale_answer(data, model.nps_answer_refs, 10)
+
+
+def csat_answer(data: Mapping[str, Any], model: HealthModel) -> int | None:
+    return _scale_answer(data, model.csat_answer_refs, model.csat_max)
+
+
+def _scale_answer(data: Mapping[str, Any], refs: Sequence[str], top: int) -> int | None:
+    """The first of the answers (by field ref) that is an integer from 0 to `top` (or its digits)."""
     answers = data.get("answers")
     if not isinstance(answers, Mapping):
         return None
-    for ref in model.nps_answer_refs:
+    for ref in refs:
         value = answers.get(ref)
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top:
             return value
-        if isinstance(value, str) and value.strip().isdigit() and int(value) <= 10:
+        if isinstance(value, str) and value.strip().isdigit() and int(value) <= top:
             return int(value)
     return None
 

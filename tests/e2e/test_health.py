@@ -92,7 +92,15 @@ def test_the_score_and_breakdown_are_what_the_model_predicts(customer: Customer)
         m: (line["value"], line["score"], line["weight"]) for m, line in by_measure.items() if line["score"] is not None
     } == expected
     # And the measures without data are NA, left out: the score is the weighted mean over the rest's weights
-    assert sorted(health["na"]) == ["active_user_trend", "days_since_touch", "subscription_status"]
+    assert sorted(health["na"]) == [
+        "active_user_trend",
+        "csat",
+        "days_since_sponsor_engaged",
+        "days_since_touch",
+        "milestones_on_time",
+        "subscription_status",
+    ]
+    assert health["milestones"] == []  # no customer handoff: no success plan
     weighted = sum(score * weight for _, score, weight in expected.values())  # 5,675 over 75
     assert health["score"] == round(weighted / sum(weight for *_, weight in expected.values()), 2) == 75.67
     assert health["band"] == "green"
@@ -218,6 +226,44 @@ def test_heavy_use_near_the_seat_limit_by_a_promoter_raises_an_expansion_signal(
     assert ae.slack_user_id is not None
     told = eventually(lambda: [m for m in osprey.slack(ae.slack_user_id) if "Ready to expand" in m["text"]])
     assert len(told) == 1
+
+
+def test_a_handoffs_success_plan_is_scored_and_a_csm_completes_its_milestones_once(hub: str) -> None:
+    # Given a customer handed to success through the cs-sales API, its plan started ten days ago
+    heron = Customer(hub).create()
+    starts_on = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
+    body = {
+        "deal_id": f"deal-{heron.customer}",
+        "starts_on": starts_on,
+        "executive_sponsor": {"name": "Vic Ortiz", "email": f"vic@{heron.domain}", "role": "VP Operations"},
+    }
+    handed = requests.post(
+        f"{hub}/api/v1/cs-sales/handoff/{heron.domain}", json=body, headers=heron.success, timeout=30
+    )
+    assert handed.status_code == 201, handed.text
+    # When its success_plan.created has reached the health: the kickoff, due three days ago, is overdue
+    health = eventually(lambda: (answer := heron.health().json())["milestones"] and answer)
+    assert [(m["milestone_id"], m["status"]) for m in health["milestones"][:2]] == [
+        ("kickoff", "overdue"),
+        ("technical-setup", "open"),
+    ]
+    # And the CSM completes the kickoff (twice) and the technical setup
+    path = f"{hub}/api/v1/cs-sales/handoff/{heron.domain}/milestones/{{}}/complete"
+    kickoff = requests.post(path.format("kickoff"), headers=heron.success, timeout=30)
+    again = requests.post(path.format("kickoff"), headers=heron.success, timeout=30)
+    setup = requests.post(path.format("technical-setup"), headers=heron.success, timeout=30)
+    # Then the kickoff was completed once, late; the setup on time: half the settled milestones on time (40)
+    assert (kickoff.status_code, kickoff.json()["milestone"]["status"]) == (201, "completed_late")
+    assert (again.status_code, again.json()["recorded"]) == (200, False)
+    assert (setup.status_code, setup.json()["milestone"]["status"]) == (201, "completed_on_time")
+    lines = {line["measure"]: line for line in heron.health().json()["breakdown"]}
+    assert (lines["milestones_on_time"]["value"], lines["milestones_on_time"]["score"]) == ("0.5000", 40)
+    assert lines["days_since_sponsor_engaged"]["score"] == 100  # named by the handoff today
+    # And sales may not record a milestone; an unknown one is named
+    sales = {"Authorization": f"Bearer {token('sales')}"}
+    assert requests.post(path.format("kickoff"), headers=sales, timeout=30).status_code == 403
+    unknown = requests.post(path.format("go-live"), headers=heron.success, timeout=30)
+    assert (unknown.status_code, "go-live" in unknown.text) == (404, True)
 
 
 def test_usage_reports_are_idempotent_and_bad_ones_are_refused(customer: Customer) -> None:

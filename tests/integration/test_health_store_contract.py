@@ -240,6 +240,33 @@ def test_the_marker_is_not_left_when_the_signal_is_kept_already(store: HealthSto
     assert store.append_reported(ACME, later, "msg-1", "digest-3") == "digest-2"
 
 
+def test_a_success_plan_and_a_milestones_completion_are_kept_as_said_the_completion_once(store: HealthStore) -> None:
+    # Given a success plan (its milestones a list of objects, a sponsor) kept from a handoff's announcement
+    plan = Signal(
+        "evt-plan",
+        SignalKind.SUCCESS_PLAN,
+        T0,
+        {
+            "handoff_id": "h-1",
+            "starts_on": "2026-11-20",
+            "sponsor_email": "vic@acme.example",
+            "milestones": [
+                {"milestone_id": "kickoff", "name": "Kickoff", "owner": "csm", "due_on": "2026-11-27"},
+                {"milestone_id": "first-value", "name": "First value", "owner": None, "due_on": "2027-01-04"},
+            ],
+        },
+    )
+    assert store.append_signal(ACME, plan) is True
+    # When a CSM completes the kickoff, then again an hour later (the completion's marker id has blanks)
+    done = Signal("milestone:h-1:kickoff", SignalKind.MILESTONE_COMPLETED, T0 + timedelta(days=2), {"m": "kickoff"})
+    later = Signal("milestone:h-1:kickoff", SignalKind.MILESTONE_COMPLETED, T0 + timedelta(days=2, hours=1), {})
+    first = store.append_reported(ACME, done, "milestone h-1 kickoff", done.signal_id)
+    second = store.append_reported(ACME, later, "milestone h-1 kickoff", later.signal_id)
+    # Then the plan comes back exactly as kept, and the completion once, at its first time
+    assert (first, second) == (None, done.signal_id)
+    assert everything(store) == [plan, done]
+
+
 def test_a_reported_signal_is_kept_as_a_signal(store: HealthStore) -> None:
     # Given a reported signal
     report = usage("evt-1")

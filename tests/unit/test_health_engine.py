@@ -53,8 +53,11 @@ def test_a_healthy_account_scores_what_the_model_predicts_with_na_measures_renor
         "open_tickets",
         "high_severity_tickets",
         "hours_to_resolve",
+        "csat",
         "subscription_status",
         "days_since_touch",
+        "days_since_sponsor_engaged",
+        "milestones_on_time",
     ]
     assert line(health, "seat_utilization").value == Decimal("0.8500")
     assert line(health, "active_user_trend").value == Decimal("6.25")
@@ -211,6 +214,59 @@ def test_the_trend_compares_the_same_log_7_and_30_days_before() -> None:
             'cap "c": measure "nope" is not a measure',
         ),
         ({"bands": {"green_from": 40, "yellow_from": 40}}, "green_from must be above yellow_from"),
+        (
+            {
+                "measures": [
+                    {
+                        "id": "onboarding",
+                        "group": "onboarding",
+                        "weight": 1,
+                        "value": "milestones_on_time",
+                        "thresholds": [{"at_least": 80, "score": 100}],
+                        "otherwise": 0,
+                    }
+                ]
+            },
+            'measure "onboarding": milestones_on_time is a share from 0 to 1 (0.8 is 80%); a threshold of 80 is '
+            "outside it",
+        ),
+        (
+            {
+                "csat_max": 5,
+                "measures": [
+                    {
+                        "id": "satisfaction",
+                        "group": "sentiment",
+                        "weight": 1,
+                        "value": "csat",
+                        "thresholds": [{"at_least": 9, "score": 100}, {"at_least": 4, "score": 50}],
+                        "otherwise": 0,
+                    }
+                ],
+            },
+            'measure "satisfaction": csat answers run from 0 to csat_max (5); a threshold of 9 is outside it',
+        ),
+        (
+            {
+                "csat_answer_refs": [],
+                "measures": [
+                    {
+                        "id": "satisfaction",
+                        "group": "sentiment",
+                        "weight": 1,
+                        "value": "csat",
+                        "thresholds": [{"at_least": 4, "score": 100}],
+                        "otherwise": 0,
+                    }
+                ],
+            },
+            'measure "satisfaction": csat reads the answers of csat_answer_refs, and it lists none',
+        ),
+        ({"csat_answer_refs": ["csat", "nps"]}, 'csat_answer_refs: "nps" is an NPS answer ref too'),
+        (
+            {"sponsor_engagement_kinds": ["meeting_booked", "track"]},
+            "sponsor_engagement_kinds: track cannot be a sponsor's engagement",
+        ),
     ],
 )
 def test_a_bad_model_is_refused_naming_the_measure(change: dict[str, Any], problem: str) -> None:
@@ -223,6 +279,21 @@ def test_a_bad_model_is_refused_naming_the_measure(change: dict[str, Any], probl
 # ------------------------------------------------------------------------------------------------ properties
 
 kinds = st.sampled_from(list(SignalKind))
+SPONSORS = ["vp@kestrel-labs.io", "cto@kestrel-labs.io", None]
+
+
+def plan_values(draw: st.DrawFn) -> dict[str, Any]:
+    """A success plan as the recorder keeps it: two handoffs' plans, milestones due around the moment."""
+    due = [(NOW + timedelta(days=draw(st.integers(-120, 60)))).date() for _ in range(draw(st.integers(0, 4)))]
+    return {
+        "handoff_id": draw(st.sampled_from(["h1", "h2"])),
+        "starts_on": None,
+        "sponsor_email": draw(st.sampled_from(SPONSORS)),
+        "milestones": [
+            {"milestone_id": f"m{i}", "name": f"M{i}", "owner": "csm", "due_on": on.isoformat()}
+            for i, on in enumerate(due)
+        ],
+    }
 
 
 @st.composite
@@ -242,7 +313,10 @@ def signals(draw: st.DrawFn) -> list[Signal]:
                 "priority": draw(st.sampled_from(["high", "low", None])),
             },
             SignalKind.TICKET_SOLVED: lambda: {"ticket_id": f"t{draw(st.integers(0, 5))}"},
-            SignalKind.NPS: lambda: {"nps": draw(st.integers(0, 10))},
+            SignalKind.NPS: lambda: (
+                {"nps": draw(st.integers(0, 10))} | ({"csat": draw(st.integers(0, 5))} if draw(st.booleans()) else {})
+            ),
+            SignalKind.CSAT: lambda: {"csat": draw(st.integers(0, 5))},
             SignalKind.PAYMENT_SUCCEEDED: lambda: {"invoice_id": "i"},
             SignalKind.PAYMENT_FAILED: lambda: {"invoice_id": "i"},
             SignalKind.SUBSCRIPTION: lambda: {
@@ -250,7 +324,18 @@ def signals(draw: st.DrawFn) -> list[Signal]:
                 "status": draw(st.sampled_from(["active", "past_due", "canceled", "trialing"])),
                 "quantity": draw(st.none() | st.integers(0, 50)),
             },
-            SignalKind.TOUCH: lambda: {"kind": "meeting_booked"},
+            SignalKind.TOUCH: lambda: (
+                {"kind": "meeting_booked"} | ({"email": email} if (email := draw(st.sampled_from(SPONSORS))) else {})
+            ),
+            SignalKind.ENGAGED: lambda: {
+                "kind": draw(st.sampled_from(["webinar_attended", "email_click"])),
+                "email": draw(st.sampled_from(SPONSORS[:2])),
+            },
+            SignalKind.SUCCESS_PLAN: lambda: plan_values(draw),
+            SignalKind.MILESTONE_COMPLETED: lambda: {
+                "handoff_id": draw(st.sampled_from(["h1", "h2"])),
+                "milestone_id": f"m{draw(st.integers(0, 4))}",
+            },
         }[kind]()
         made.append(Signal(f"s{n}", kind, NOW - timedelta(days=days, minutes=n), values))
     return made

@@ -179,6 +179,27 @@ def test_a_call_carries_its_campaign_context_for_attribution() -> None:
 
 
 @pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"groupId": "grp-osprey"}, {"group_id": "grp-osprey"}),
+        ({"groupId": 4711}, {"group_id": "4711"}),  # an integer id, as text
+        ({"groupId": ""}, {}),
+        ({"groupId": {"id": "x"}}, {}),  # not an id: says nothing, the call is kept
+        ({}, {}),
+    ],
+)
+def test_a_track_carries_the_account_its_context_names_by_group_id(context: dict, expected: dict) -> None:
+    # Given a product track made in an account's workspace (Segment's B2B spec: `context.groupId`), or without one
+    msg = message("track", event="Report Created", context=context)
+    # When it is received and normalized
+    [event] = normalized(SegmentTrackingApi(), api_call("/v1/track", msg))
+    # Then the engagement carries the group as `group_id` when it is an id, and is kept either way
+    assert event.data["kind"] == EngagementKind.TRACK.value
+    assert {key: event.data[key] for key in ("group_id",) if key in event.data} == expected
+    assert event.subject.account_id is None  # the person's subject is unchanged: health reads the group
+
+
+@pytest.mark.parametrize(
     ("campaign", "expected"),
     [
         (None, {}),

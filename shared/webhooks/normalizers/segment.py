@@ -88,8 +88,18 @@ class SegmentConsent(Payload):
         return {"categoryPreferences": dict(self.category_preferences)} if self.category_preferences else {}
 
 
+def _id_or_nothing(value: Any) -> str | None:
+    """`context.groupId`: an id (a string, or an integer as text); anything else says nothing (context never
+    loses the call)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) and value else None
+
+
 class SegmentContext(Payload):
     page: SegmentPage = Field(default_factory=SegmentPage)
+    # the account (group) a call is made in, as Segment's B2B spec sends it on track and page calls
+    group_id: Annotated[str | None, BeforeValidator(_id_or_nothing)] = Field(None, alias="groupId")
     traits: Obj = Field(default_factory=dict)
     campaign: Annotated[SegmentCampaign, BeforeValidator(_object_or_nothing)] = Field(default_factory=SegmentCampaign)
     consent: Annotated[SegmentConsent, BeforeValidator(_object_or_nothing)] = Field(default_factory=SegmentConsent)
@@ -191,4 +201,6 @@ def _engagement(kind: str, message: SegmentMessage) -> dict[str, Any]:
         "user_id": message.user_id,
         # The page or event name is not the person's: only these traits may change the profile.
         "traits": message.context.traits,
+        # `context.groupId`: the account the call was made in (health takes a product track's account from it)
+        **({"group_id": message.context.group_id} if message.context.group_id else {}),
     }
