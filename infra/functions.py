@@ -89,7 +89,11 @@ _KMS_ACTIONS: dict[Access, list[str]] = {
 }
 # What no function may do to an append-only table (the audit trail), whatever else a policy grants: change or
 # remove an item, or the table, its retention, its backups or its resource policy. An explicit Deny wins over any
-# Allow, so a later grant (a "read_write" added by mistake) cannot undo it.
+# Allow, so a later grant (a "read_write" added by mistake) cannot undo it. IAM has no action for a transaction
+# itself: TransactWriteItems is authorized per item as PutItem, UpdateItem, DeleteItem or ConditionCheckItem, so
+# this Deny holds inside a transaction too, and the audit store's transactions of puts need nothing more.
+# What IAM cannot say is "only a conditional put": an unconditional PutItem could overwrite a record; the store
+# puts on attribute_not_exists(pk) only, and point-in-time recovery keeps the table's last 35 days.
 APPEND_ONLY_DENIED = [
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",

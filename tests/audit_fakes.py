@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from shared.audit.ports import AuditUnavailable
 from shared.audit.query import AuditPage, AuditQuery, Key, found_under, position_of
-from shared.audit.record import AuditRecord
+from shared.audit.record import AuditRecord, Phase
 
 
 @dataclass
@@ -26,9 +26,12 @@ class InMemoryAuditStore:
 
     def search(self, query: AuditQuery) -> AuditPage:
         found: list[tuple[str, AuditRecord, str | None]] = []
+        completed = {r.request_id for r in self.records if r.phase is Phase.COMPLETED}
         for record in self.records:
-            if not record.listed and query.key is not Key.REQUEST:
-                continue  # a write's receipt is read by its request id only
+            # a write's receipt: listed under its targets only, and only while its outcome is missing
+            listed = record.listed or query.key is Key.REQUEST
+            if not listed and (query.key is not Key.TARGET or record.request_id in completed):
+                continue
             position = position_of(record)
             found += [(position, record, t) for t in found_under(query, record) if query.matches(record, position, t)]
         found.sort(key=lambda entry: entry[0], reverse=True)

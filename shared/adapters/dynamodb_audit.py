@@ -1,9 +1,15 @@
 """The audit trail in DynamoDB (`AUDIT` in `shared.catalog.audit`; the catalog's access patterns explain the keys).
 
 Append-only: every item is put on the condition that it does not exist yet, so a record is never overwritten
-(storing the same record again, as a retry does, changes nothing); the functions' IAM allows PutItem and denies
-every other write. A record is one item, plus one item per further target, because a GSI key holds one value
-(`_items`): one PutItem for a record with at most one target, else transactions of puts.
+(storing the same record again, as a retry does, changes nothing); the functions' IAM allows PutItem only and
+explicitly denies UpdateItem, DeleteItem, BatchWriteItem and PartiQL writes (a transaction's puts are authorized as
+PutItem, so the Deny holds inside TransactWriteItems too). A record is one item, plus one item per further target,
+because a GSI key holds one value (`_items`): one PutItem for a record with at most one target, else transactions
+of puts.
+
+A write's receipt (`received`) is indexed under its targets (its path parameters, the person a privacy route
+names) but not by time, actor or route: a search by target shows it only while the write's outcome is missing
+(the function stopped after writing), so "who touched this lead" lists each write once and never misses one.
 """
 
 from __future__ import annotations
@@ -116,16 +122,30 @@ class DynamoDbAuditStore:
 
     def _by_index(self, query: AuditQuery, index: str, partition_key: str, value: str) -> AuditPage:
         found: list[tuple[AuditRecord, str | None]] = []
+        completed: set[str] = set()  # the requests whose outcome this search has read
         items = self._range(index, partition_key, value, query, query.limit)
         for read, item in enumerate(items, start=1):
             record, position = _record(item), item["position"]
-            if query.matches(record, position, item.get("target")):
+            if record.phase is Phase.COMPLETED:
+                completed.add(record.request_id)
+            if query.matches(record, position, item.get("target")) and not self._outcome_stored(record, completed):
                 found.append((record, item.get("target")))
                 if len(found) == query.limit:
                     return AuditPage(found, position)
             if read >= MAX_READ_PER_PAGE:
                 return AuditPage(found, position)
         return AuditPage(found, None)
+
+    def _outcome_stored(self, record: AuditRecord, read: set[str]) -> bool:
+        """Whether `record` is a write's receipt whose outcome is stored, so a listing leaves it out: the outcome
+        sorts above it, so a search has mostly read it already (`read`); else (an earlier page, past `to`) one get."""
+        if record.phase is not Phase.RECEIVED:
+            return False
+        if record.request_id in read:
+            return True
+        key = {"pk": {"S": record_pk(record.request_id)}, "sk": {"S": Phase.COMPLETED.value}}
+        found = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True, ProjectionExpression="pk")
+        return "Item" in found
 
     def _by_time(self, query: AuditQuery) -> AuditPage:
         found: list[tuple[AuditRecord, str | None]] = []
@@ -223,14 +243,13 @@ def _items(record: AuditRecord, retention: timedelta) -> list[dict[str, Any]]:
         "targets": [{"field": t.field, "id": t.id} for t in record.targets],
         "targets_omitted": record.targets_omitted,
     }
-    if not record.listed:
-        return [main]  # a write's receipt: read by its request id only
-    main |= {
-        "time_partition": _time_partition(position[:7], _shard(record.request_id)),
-        "actor_key": record.actor,
-        "route_key": record.route,
-    }
-    if record.targets:
+    if record.listed:  # a write's receipt is not listed by time, actor or route: its outcome is
+        main |= {
+            "time_partition": _time_partition(position[:7], _shard(record.request_id)),
+            "actor_key": record.actor,
+            "route_key": record.route,
+        }
+    if record.targets:  # every record, a receipt too, is indexed under each of its targets
         main |= {"target": record.targets[0].id, "target_field": record.targets[0].field}
     further = [
         base | {"sk": f"{record.phase.value}#TARGET#{n:04d}", "target": t.id, "target_field": t.field}

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from shared.audit.record import AuditRecord
+from shared.audit.targets import target_id
 from shared.errors import InvalidInput
 
 MAX_LIMIT = 200
@@ -48,7 +49,8 @@ def position_of(record: AuditRecord) -> str:
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """`start` inclusive, `end` exclusive; `before` a position from a previous page (exclusive)."""
+    """`start` inclusive, `end` exclusive; `before` a position from a previous page (exclusive). `target` is
+    searched as the trail keeps ids (`target_id`): an email is searched by its digest."""
 
     start: datetime
     end: datetime
@@ -60,6 +62,10 @@ class AuditQuery:
     before: str | None = None
 
     def __post_init__(self) -> None:
+        if self.target is not None:
+            object.__setattr__(self, "target", target_id(self.target))
+            if not self.target:
+                raise InvalidAuditQuery("target: give an id")
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise InvalidAuditQuery("from, to: give a time zone offset (2026-05-14T09:00:00Z)")
         if self.start >= self.end:

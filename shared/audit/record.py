@@ -81,8 +81,9 @@ class AuditRecord:
 
     @property
     def listed(self) -> bool:
-        """Whether searches find it: everything but a write's receipt, which its `completed` record follows
-        (a receipt is read by its request id: the write whose outcome was never recorded)."""
+        """Whether searches by time, actor and route find it: everything but a write's receipt, which its
+        `completed` record follows. A receipt is found by its request id, and by its targets while its outcome is
+        missing (the write whose outcome was never recorded)."""
         return self.phase is not Phase.RECEIVED
 
     @property

@@ -1,10 +1,12 @@
 """The audit record of an API request, from the REST proxy event API Gateway sends (claims, request id, source
-IP, user agent) and, once the route has answered, its status and response (what it was about). Pure."""
+IP, user agent, the person a privacy route names) and, once the route has answered, its status and response (what
+it was about). Pure."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -12,8 +14,9 @@ from typing import Any
 
 from shared.audit.caller import caller_of
 from shared.audit.privacy import body_digest, kept
-from shared.audit.record import AuditRecord, Channel, Outcome, Phase, outcome_of
+from shared.audit.record import AuditRecord, Channel, Outcome, Phase, Target, outcome_of
 from shared.audit.targets import targets_of
+from shared.catalog import CATALOG
 
 
 def request_record(
@@ -28,7 +31,7 @@ def request_record(
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
     caller = caller_of((context.get("authorizer") or {}).get("claims"), identity.get("apiKeyId"))
-    targets = targets_of(event.get("pathParameters"), response_body, status)
+    targets = targets_of(event.get("pathParameters"), response_body, status, subject_of(event, route_key))
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
     return AuditRecord(
         # API Gateway always sends one; a hand-made event without it still gets a record of its own
@@ -63,3 +66,22 @@ def raw_body(event: Mapping[str, Any]) -> bytes:
         except (binascii.Error, ValueError):
             pass  # not valid base64: digest what arrived
     return str(body).encode("utf-8", "surrogatepass")
+
+
+def subject_of(event: Mapping[str, Any], route_key: str) -> Target | None:
+    """The person the request names, by the field its catalog route declares (`Route.audit_subject`): a query
+    parameter of a GET, a top-level field of a JSON body otherwise. `targets_of` keeps it as an email's digest."""
+    method, _, path = route_key.partition(" ")
+    route = CATALOG.route_for(method, path)
+    name = route.audit_subject if route is not None else None
+    if name is None:
+        return None
+    if method == "GET":
+        value = (event.get("queryStringParameters") or {}).get(name)
+    else:
+        try:
+            document = json.loads(raw_body(event))
+        except (ValueError, RecursionError):  # not JSON, or nested past parsing (refused by the body checks)
+            return None
+        value = document.get(name) if isinstance(document, dict) else None
+    return Target(name, value) if isinstance(value, str) and value.strip() else None

@@ -1,7 +1,10 @@
-"""What a request was about: its path parameters, then the well-known ids of its JSON response (the lead a
-capture created, the lines of a spend batch, the erasure's receipt). Only the response's top level and the
-lists named in `COLLECTIONS` and `ID_LISTS` are read: a what-if report (`.../simulate`, `.../compare`) lists leads it
-changed nothing about, and they are no target."""
+"""What a request was about: its path parameters, the person it names (a privacy route's `email`, by its digest),
+then the well-known ids of its JSON response (the lead a capture created, the lines of a spend batch, the erasure's
+receipt). Only the response's top level and the lists named in `COLLECTIONS` and `ID_LISTS` are read: a what-if
+report (`.../simulate`, `.../compare`) lists leads it changed nothing about, and they are no target.
+
+Every id is kept as `target_id` makes it (an email becomes its digest), and a search's target is made the same way,
+so `?target=<email>` finds the records naming that email without the trail holding it."""
 
 from __future__ import annotations
 
@@ -38,17 +41,29 @@ MAX_ID = 128
 MAX_RESPONSE_READ = 1024 * 1024  # a larger response is not parsed for ids (no write answers with that much)
 
 
+def target_id(value: str) -> str:
+    """An id as the trail keeps and indexes it: trimmed, each email replaced by its digest, at most `MAX_ID`
+    characters (a longer one keeps its start and a digest of the whole)."""
+    return kept(value.strip(), MAX_ID) or ""
+
+
 def targets_of(
-    path_parameters: Mapping[str, Any] | None, response_body: str | None, status: int | None
+    path_parameters: Mapping[str, Any] | None,
+    response_body: str | None,
+    status: int | None,
+    subject: Target | None = None,
 ) -> list[Target]:
-    """Path parameters first (in the route's order), then the response's ids; each id once."""
+    """Path parameters first (in the route's order), then the person the request names (`subject`, whatever the
+    outcome: a refused export still says whose data was asked for), then the response's ids; each id once."""
     found = [Target(str(name), str(value)) for name, value in (path_parameters or {}).items() if value is not None]
+    if subject is not None:
+        found.append(subject)
     if response_body and status is not None and 200 <= status < 300 and len(response_body) <= MAX_RESPONSE_READ:
         found += list(_response_ids(response_body))
     unique: list[Target] = []
     seen: set[str] = set()
     for target in found:
-        value = kept(target.id.strip(), MAX_ID)
+        value = target_id(target.id)
         if value and value not in seen:
             seen.add(value)
             unique.append(Target(target.field, value))

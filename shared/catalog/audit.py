@@ -1,7 +1,8 @@
 """The audit trail's part of the catalog (issue 15): the append-only `audit` table and the audit API.
 
 Every function serving an authenticated (`/api/v1`) route appends to the table: `compose` grants it "append"
-(PutItem only), so no domain restates it; IAM denies every function any update or delete of it (`infra/functions.py`).
+(PutItem only), so no domain restates it; an explicit IAM Deny on every function role forbids any update or delete
+of it (`infra/functions.py`, `APPEND_ONLY_DENIED`), whatever a later grant allows.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ AUDIT = Table(
     ),
     access_patterns=(
         "append only, never overwrite: a put conditional on attribute_not_exists(pk) (a retried put of the same "
-        "record is a no-op); IAM denies every function UpdateItem, DeleteItem, BatchWriteItem and PartiQL writes; "
-        "only TTL (expires_at, retention_days of config/audit.json) removes a record",
+        "record is a no-op); IAM allows functions PutItem only (a transaction's puts are authorized as PutItem) and "
+        "explicitly denies every function UpdateItem, DeleteItem, BatchWriteItem and PartiQL writes, in a "
+        "transaction too; only TTL (expires_at, retention_days of config/audit.json) removes a record",
         "a request's or an operator run's records: query pk=REQUEST#<request id> (sk=<phase> for the record, "
-        "<phase>#TARGET#<n> for its further targets); a write's receipt (sk=received) lives only here",
+        "<phase>#TARGET#<n> for its further targets); a write's receipt (sk=received) is listed by target only, "
+        "while its outcome (sk=completed, one get) is missing",
         "one item per target, because a GSI key holds one value and a write can name several (a spend batch names "
         "each line): the record's item carries its first target and the record whole; each further target is "
         "an item holding the record without the target list, under the same pk. Only the record's item carries "
@@ -36,7 +39,8 @@ AUDIT = Table(
         "partition, ~1,000 writes/s) with position=<at>#<request id>#<phase> between from and to, descending, "
         "merged across the shards, month after month (a year's retention is 13 months: 52 queries at most)",
         "list by actor / route / target, newest first: query by-actor (actor_key=<token sub, client id or operator "
-        "ARN>), by-route (route_key=<METHOD /path template>) or by-target (target=<id>) with position between "
+        "ARN>), by-route (route_key=<METHOD /path template>) or by-target (target=<id>; an email by its digest, as "
+        "every record keeps it: the person a privacy export or erasure names) with position between "
         "from and to, descending; further filters apply to what the most selective key yields. Per-key write "
         "rates stay under a partition's: the per-domain throttles hold a route to at most 500 requests/s",
         "every index projects the whole item: a listing is one read, never a get per record",

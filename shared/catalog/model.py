@@ -81,6 +81,11 @@ class Route:
     json_body: bool = False
     # Writes are always audited; a read is too when what it reveals is itself sensitive (a person's export).
     audited_read: bool = False
+    # The request field naming the person the route is about (the privacy routes' `email`): a query parameter of a
+    # GET, a top-level field of a JSON body otherwise. Its audit records name that person as a target, an email by
+    # the trail's digest of it (never in clear), so `GET /api/v1/audit?target=<email>` finds who exported or
+    # erased them (`shared.audit.requests`).
+    audit_subject: str | None = None
 
     @property
     def is_public(self) -> bool:

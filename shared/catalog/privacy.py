@@ -43,6 +43,7 @@ PRIVACY_DOMAIN = Domain(
                     domain=ThrottleDomain.ADMIN,
                     groups=ADMINS,
                     json_body=True,
+                    audit_subject="email",  # recorded as its digest, never in clear
                 ),
                 Route(
                     method="GET",
@@ -54,6 +55,7 @@ PRIVACY_DOMAIN = Domain(
                     domain=ThrottleDomain.ADMIN,
                     groups=ADMINS,
                     audited_read=True,
+                    audit_subject="email",  # whose data was shown: recorded as the email's digest
                 ),
             ),
             tables={

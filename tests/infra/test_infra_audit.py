@@ -5,6 +5,7 @@ whose records expire by the retention of `config/audit.json`, and an admin-only 
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -23,6 +24,16 @@ ITEM_CHANGES = {
 }
 COMPOSED = {fn.name for fn in CATALOG.functions}
 TABLE_CHANGES = {"dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive"}
+# All a function may do on the audit table (or on "*"), DynamoDB-wise: put a new item, read (the audit API), and
+# what other statements on "*" need (streams are listed on "*": ListStreams names no resource).
+READS_AND_PUT = {
+    "dynamodb:PutItem",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:ListStreams",
+}
 
 
 def _statements(synth: Synth, role: object) -> list[dict[str, Any]]:
@@ -55,6 +66,70 @@ def test_every_function_role_is_denied_changing_the_audit_trail(synth: Synth) ->
             if statement["Effect"] == "Allow" and _table_arn(synth) in _listed(statement["Resource"]):
                 assert not set(_listed(statement["Action"])) & denied, fn.name
                 assert "dynamodb:*" not in _listed(statement["Action"])
+
+
+def _may_name_the_audit_table(synth: Synth, stack: Any, resource: Any) -> bool:
+    """Whether a policy resource can match the audit table or its items: a wildcard, the table's ARN (its own or
+    an index's, built from it), or a table ARN pattern or name that covers it."""
+    if resource == "*":
+        return True
+    rendered = json.dumps(resource)
+    audit_table = synth.stack.data.tables[AUDIT.name]
+    if stack is synth.stack and synth.logical_id(audit_table) in rendered:
+        return True
+    return ":table/*" in rendered or physical_name(synth.stage, AUDIT.name) in rendered
+
+
+def _grants(patterns: list[str], action: str) -> bool:
+    return any(fnmatchcase(action.lower(), pattern.lower()) for pattern in patterns)
+
+
+def test_no_lambda_function_in_any_stack_may_change_the_audit_trail(synth: Synth) -> None:
+    """Read from the synthesized templates, not the catalog: every AWS::Lambda::Function of every stack (the catalog's
+    and any a construct adds) runs with a role that is explicitly denied every item change of the audit table, and
+    no statement of that role allows one, by name or by wildcard."""
+    functions = 0
+    for stack in synth.stacks:
+        resources = stack.template.to_json()["Resources"]
+        for logical_id, function in resources.items():
+            if function["Type"] != "AWS::Lambda::Function":
+                continue
+            functions += 1
+            role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+            role = resources[role_id]["Properties"]
+            # Given everything the function's role is granted: its inline policies and the policies attached to it
+            assert not role.get("ManagedPolicyArns"), f"{logical_id}: a managed policy is not reviewed here"
+            statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+            statements += [
+                s
+                for policy in resources.values()
+                if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in policy["Properties"]["Roles"]
+                for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            ]
+            on_the_trail = [
+                s
+                for s in statements
+                if any(_may_name_the_audit_table(synth, stack.stack, r) for r in _listed(s["Resource"]))
+            ]
+            # Then an unconditional Deny on the table names every item change (inside a transaction too: a
+            # transaction's updates and deletes are authorized as UpdateItem and DeleteItem)
+            denied = {
+                action
+                for s in on_the_trail
+                if s["Effect"] == "Deny" and "Condition" not in s and _table_arn(synth) in _listed(s["Resource"])
+                for action in _listed(s["Action"])
+            }
+            assert denied >= ITEM_CHANGES | {"dynamodb:PartiQLInsert"}, logical_id
+            # And no Allow that can reach the table grants any of them, nor anything past a put and reads
+            for statement in on_the_trail:
+                if statement["Effect"] != "Allow":
+                    continue
+                patterns = _listed(statement["Action"])
+                for action in ITEM_CHANGES | TABLE_CHANGES | {"dynamodb:PartiQLInsert"}:
+                    assert not _grants(patterns, action), f"{logical_id}: {action} by {patterns}"
+                dynamodb = [p for p in patterns if p.lower().startswith("dynamodb:") or p == "*"]
+                assert set(dynamodb) <= READS_AND_PUT, f"{logical_id}: {dynamodb}"
+    assert functions >= len(synth.catalog.functions)
 
 
 def test_api_functions_may_only_put_to_the_audit_trail_and_the_audit_api_read_it(synth: Synth) -> None:

@@ -3,7 +3,8 @@
 The contract is `shared.audit.ports.AuditStore`: records are appended, never overwritten (the same record
 again changes nothing); searches by request id, target, actor, route and time answer newest first, within
 `from` (inclusive) and `to` (exclusive), page after page with no record twice or missed; a write's receipt is
-found by its request id only; a record is found under each of its targets.
+found by its request id, and by its targets while its outcome is missing; a record is found under each of its
+targets, and an email target by the email.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from shared.adapters.dynamodb_audit import DynamoDbAuditStore
 from shared.audit.ports import AuditStore, AuditUnavailable
+from shared.audit.privacy import email_digest
 from shared.audit.query import AuditQuery, position_of
 from shared.audit.record import AuditRecord, Channel, Outcome, Phase, Target
 from shared.catalog import physical_name
@@ -117,6 +119,18 @@ def test_a_record_is_found_under_each_of_its_targets(store: AuditStore) -> None:
         ]
 
 
+def test_a_person_named_by_email_is_found_by_the_email_and_the_trail_holds_only_its_digest(store: AuditStore) -> None:
+    # Given an export recorded as the trail keeps a person: by the digest of their email
+    digest = email_digest("ana@example.com")
+    store.append(replace(record(1), targets=(Target("email", digest),), route="GET /api/v1/privacy/export"))
+    # When the trail is searched by her email, in any case, or by its digest
+    for searched in ("Ana@Example.com ", digest):
+        page = store.search(AuditQuery(**WIDE, target=searched))  # type: ignore[arg-type]
+        # Then the export is found, under the digest, never the email
+        assert [(r.request_id, under) for r, under in page.records] == [("req-001", digest)]
+    assert store.search(AuditQuery(**WIDE, target="bob@example.com")).records == []  # type: ignore[arg-type]
+
+
 def test_search_by_actor_and_route_with_filters_combined(store: AuditStore) -> None:
     store.append(record(1, "L-1", actor="u-1"))
     store.append(record(2, "L-1", actor="u-2"))
@@ -127,13 +141,23 @@ def test_search_by_actor_and_route_with_filters_combined(store: AuditStore) -> N
     assert every_page(store, actor="u-1", route="POST /api/v1/leads/{lead_id}/unmerge") == [["req-001/completed"]]
 
 
-def test_a_writes_receipt_is_found_by_its_request_id_only(store: AuditStore) -> None:
-    store.append(record(1, "L-1", phase=Phase.RECEIVED))
-    assert every_page(store) == [[]]
-    assert every_page(store, target="L-1") == [[]]
+def test_a_writes_receipt_is_found_by_its_targets_while_its_outcome_is_missing(store: AuditStore) -> None:
+    # Given a write received on two targets, whose function stopped before its outcome was stored
+    store.append(record(1, "L-1", "L-2", phase=Phase.RECEIVED))
+    # Then a search by either target finds it, as a search by its request id does; time, actor and route do not
+    assert every_page(store, target="L-1") == [["req-001/received"]]
+    assert every_page(store, target="L-2") == [["req-001/received"]]
     assert every_page(store, request_id="req-001") == [["req-001/received"]]
-    store.append(record(1, "L-1", at=T0 + timedelta(minutes=1, seconds=1)))
+    assert every_page(store) == [[]]
+    assert every_page(store, actor="u-1") == [[]]
+    assert every_page(store, route="POST /api/v1/leads/{lead_id}/unmerge") == [[]]
+    # When its outcome is stored, a search by target lists the write once: its outcome
+    store.append(record(1, "L-1", "L-2", at=T0 + timedelta(minutes=1, seconds=1)))
+    assert every_page(store, target="L-1") == [["req-001/completed"]]
     assert every_page(store, request_id="req-001") == [["req-001/completed", "req-001/received"]]
+    # And so it does when the outcome is on an earlier page, or past the search's `to`
+    assert every_page(store, target="L-2", limit=1) == [["req-001/completed"], []]
+    assert every_page(store, target="L-2", end=T0 + timedelta(minutes=1, milliseconds=500)) == [[]]
 
 
 def test_a_search_spans_months(store: AuditStore) -> None:

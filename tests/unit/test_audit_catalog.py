@@ -39,3 +39,13 @@ def test_compose_grants_append_without_the_domain_restating_it() -> None:
     # Then the API function appends to the trail, and the consumer is untouched
     assert catalog.function("thing_api").tables == {"things": "read_write", "trail": "append"}
     assert catalog.function("thing_consumer").tables == {"things": "read"}
+
+
+def test_a_route_naming_its_subject_is_audited_and_the_privacy_routes_name_theirs() -> None:
+    # A declared subject is only of use on a route the trail records: a write, or an audited read
+    declared = {route.key: route.audit_subject for _, route in CATALOG.routes if route.audit_subject}
+    for _, route in CATALOG.routes:
+        if route.audit_subject:
+            assert route.path.startswith("/api/v1/"), route.key
+            assert route.method != "GET" or route.audited_read, route.key
+    assert declared == {"GET /api/v1/privacy/export": "email", "POST /api/v1/privacy/erasure": "email"}

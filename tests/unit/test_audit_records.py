@@ -133,6 +133,57 @@ def test_an_erasure_names_the_leads_it_removed_so_their_trail_finds_it() -> None
     ]
 
 
+EXPORT = "GET /api/v1/privacy/export"
+ERASURE = "POST /api/v1/privacy/erasure"
+
+
+def privacy_event(method: str, path: str, query: dict[str, str] | None = None, body: bytes = b"") -> dict[str, object]:
+    return event(body, httpMethod=method, resource=path, path=path, pathParameters=None, queryStringParameters=query)
+
+
+def test_an_export_names_whose_data_it_showed_by_the_digest_of_the_email_whatever_its_outcome() -> None:
+    # Given an export of a person, as an admin asked for it (the email as typed) and as a sales user tried it
+    asked = privacy_event("GET", "/api/v1/privacy/export", {"email": " Ana@Example.com"})
+    exported = json.dumps({"email": "ana@example.com", "known": True, "lead_ids": ["L-1"]})
+    # When it is recorded: Then the person is its first target, by the digest of her email, never the email
+    done = request_record(asked, EXPORT, AT, 10, status=200, response_body=exported)
+    refused = request_record(asked, EXPORT, AT, 10, status=403)
+    subject = Target("email", without_emails("ana@example.com"))
+    assert subject.id.startswith("email:")
+    assert done.targets == (subject, Target("lead_id", "L-1"))
+    assert refused.targets == (subject,)
+    assert not contains_email(repr(done))
+    assert not contains_email(repr(refused))
+
+
+def test_an_erasure_names_the_person_its_body_names_before_it_runs_and_after() -> None:
+    body = json.dumps({"email": "ana@example.com"}).encode()
+    receipt = json.dumps({"erasure_id": "e-1", "status": "completed", "lead_ids": ["L-1"], "runs": 1})
+    received = request_record(privacy_event("POST", "/api/v1/privacy/erasure", body=body), ERASURE, AT, 10)
+    done = request_record(privacy_event("POST", "/api/v1/privacy/erasure", body=body), ERASURE, AT, 10, 200, receipt)
+    subject = Target("email", without_emails("ana@example.com"))
+    assert received.targets == (subject,)
+    assert done.targets == (subject, Target("erasure_id", "e-1"), Target("lead_id", "L-1"))
+    # A body that names nobody (not JSON, nested past parsing, no email field) records no person, and no error
+    for unreadable in (b"not json", b"[" * 100_000, b'{"name": "x"}', b'{"email": 3}'):
+        record = request_record(privacy_event("POST", "/api/v1/privacy/erasure", body=unreadable), ERASURE, AT, 10)
+        assert record.targets == ()
+
+
+def test_only_a_route_that_declares_its_subject_names_one() -> None:
+    # An `email` query on a route that does not declare it as its subject is not a target (nor kept)
+    leads = privacy_event("GET", "/api/v1/leads", {"email": "ana@example.com"})
+    assert request_record(leads, "GET /api/v1/leads", AT, 10, status=200).targets == ()
+
+
+def test_a_search_by_an_email_target_searches_its_digest() -> None:
+    query = AuditQuery(AT - timedelta(days=1), AT, target=" Ana@Example.com")
+    assert query.target == without_emails("ana@example.com")
+    assert AuditQuery(AT - timedelta(days=1), AT, target="L-1").target == "L-1"
+    with pytest.raises(InvalidAuditQuery, match="target"):
+        AuditQuery(AT - timedelta(days=1), AT, target="  ")
+
+
 def test_an_error_response_names_no_target_but_its_path_does() -> None:
     assert targets_of({"handoff_id": "h-1"}, json.dumps({"lead_id": "L-1"}), 409) == [Target("handoff_id", "h-1")]
     assert targets_of(None, "not json", 200) == []
