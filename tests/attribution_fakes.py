@@ -7,8 +7,8 @@ condition, moving its campaigns', channels' and month's overall totals by the di
 credited keeps its totals at 0); a
 fit saved after a later-fitted one is kept, not made the latest; a deal's pipeline contribution moves one
 version at a time with its campaigns' and the total pipeline (every campaign but `NO_CAMPAIGN`) by the
-difference; a stage entry is counted once per event id, in its month (in UTC) and its campaign's. Safe to
-share between threads.
+difference; a stage entry is counted once per event id, in its month (in UTC) and its campaign's, and moves
+to another campaign on condition it still counts for the one read. Safe to share between threads.
 
 What the adapter does and the port leaves open, this does too; the checks before a write are the adapter's own
 (`dynamodb_attribution_checks`: a naive datetime, a touch missing a model, a credit of another touch, more
@@ -24,7 +24,7 @@ reads carry every stage of `FUNNEL_STAGES` (a month of `monthly_funnel` too, onc
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -87,10 +87,11 @@ class InMemoryAttributionStore:
         self.fits: dict[tuple[str, datetime], StoredFit] = {}
         self.latest: StoredFit | None = None
         self.overall_totals: dict[str, Overall] = {}  # month -> its conversions in all
-        self.pipelines: dict[str, DealPipeline] = {}
+        self.pipelines_by_deal: dict[str, DealPipeline] = {}
         self.campaigns_pipeline: dict[str, dict[Model, int]] = {}
         self.pipeline_total: dict[Model, int] = dict.fromkeys(Model, 0)
         self.counted_events: set[str] = set()
+        self.entries: dict[str, StageEntry] = {}  # event id -> the entry as it counts (its campaign, moved or not)
         self.stages: dict[str, dict[str, StageCounts]] = {}  # month -> stage -> counts
         self.campaign_entries: dict[tuple[str, str, str], int] = {}  # (month, campaign, stage) -> entries
 
@@ -245,7 +246,7 @@ class InMemoryAttributionStore:
 
     def deal_pipeline(self, deal_id: str) -> DealPipeline | None:
         with self._lock:
-            return self.pipelines.get(deal_id)
+            return self.pipelines_by_deal.get(deal_id)
 
     def set_pipeline(self, deal_id: str, credits: Mapping[str, Mapping[Model, int]] | None, version: int) -> None:
         new = checked_pipeline(deal_id, credits, version)
@@ -253,7 +254,7 @@ class InMemoryAttributionStore:
         if new is not None:
             check_size(pipeline_item(deal_id, new, version + 1, "0" * 32), what)
         with self._lock:
-            held = self.pipelines.get(deal_id)
+            held = self.pipelines_by_deal.get(deal_id)
             found = None if held is None else held.version
             if (found or 0) != version:
                 raise StaleDeal(stale_version(what, version, found))
@@ -261,9 +262,9 @@ class InMemoryAttributionStore:
                 return
             changes = pipeline_changes(deal_id, new, None if held is None else held.credits)
             if new is None:
-                del self.pipelines[deal_id]
+                del self.pipelines_by_deal[deal_id]
             else:
-                self.pipelines[deal_id] = DealPipeline(deal_id, new, version + 1)
+                self.pipelines_by_deal[deal_id] = DealPipeline(deal_id, new, version + 1)
             for campaign, delta in changes.campaigns.items():
                 figures = self.campaigns_pipeline.setdefault(campaign, dict.fromkeys(Model, 0))
                 for model, minor in delta.items():
@@ -274,6 +275,11 @@ class InMemoryAttributionStore:
     def campaign_pipeline(self, campaign_id: str) -> dict[Model, int]:
         with self._lock:
             return dict(self.campaigns_pipeline.get(campaign_id, dict.fromkeys(Model, 0)))
+
+    def pipelines(self) -> Iterator[DealPipeline]:
+        with self._lock:
+            held = list(self.pipelines_by_deal.values())
+        yield from held
 
     def total_pipeline(self) -> dict[Model, int]:
         with self._lock:
@@ -288,10 +294,38 @@ class InMemoryAttributionStore:
             if checked.event_id in self.counted_events:
                 return False
             self.counted_events.add(checked.event_id)
+            self.entries[checked.event_id] = checked
             stages = self.stages.setdefault(month, dict.fromkeys(FUNNEL_STAGES, StageCounts()))
             stages[checked.stage] = stages[checked.stage].plus(stage_entry_counts(checked))
             where = (month, checked.campaign_id, checked.stage)
             self.campaign_entries[where] = self.campaign_entries.get(where, 0) + 1
+            return True
+
+    def stage_entries(self, periods: Sequence[str]) -> Iterator[StageEntry]:
+        months = set(month_texts(periods))
+        with self._lock:
+            held = [entry for entry in self.entries.values() if month_of(entry.at) in months]
+        yield from held
+
+    def move_stage_entry(self, entry: StageEntry, campaign_id: str) -> bool:
+        read = checked_stage_entry(entry)
+        checked_stage_entry(replace(read, campaign_id=campaign_id))
+        if campaign_id == read.campaign_id:
+            return True
+        month = month_of(read.at)
+        with self._lock:
+            held = self.entries.get(read.event_id)
+            same = held is not None and (held.campaign_id, held.stage, month_of(held.at)) == (
+                read.campaign_id,
+                read.stage,
+                month,
+            )
+            if held is None or not same:
+                return False
+            self.campaign_entries[(month, read.campaign_id, read.stage)] -= 1
+            where = (month, campaign_id, read.stage)
+            self.campaign_entries[where] = self.campaign_entries.get(where, 0) + 1
+            self.entries[read.event_id] = replace(held, campaign_id=campaign_id)
             return True
 
     def funnel(self, periods: Sequence[str]) -> dict[str, StageCounts]:

@@ -54,12 +54,20 @@ the campaigns' pipeline always equals the sum of the stored contributions. A fai
 contribution of more than 98 campaigns is a ValueError before any call; a replacement whose difference spans
 more items than one transaction holds is one after the read, before any write.
 
+`pipelines` (a reattribution's read) is a strongly consistent Scan of the whole table filtered on the
+contributions (`sk = PIPELINE`, `pk` beginning `PIPELINE#`), page after page: the contributions have no index,
+and a reattribution is a rare operator action (as an erasure's scan is).
+
 Funnel: `record_stage_entry` is one TransactWriteItems: a Put of the entry's `FUNNEL_EVENT` marker on
 condition `attribute_not_exists(pk)`, an `ADD entered, seconds_in_previous, timed` on the month's stage
 item, an `ADD entered` on the month's campaign-stage item. Cancelled by the marker's condition: `False`,
 nothing written. Transaction conflicts (both `record` and `record_stage_entry` add to items every writer of
 the month shares; `set_pipeline` to its campaigns and `TOTAL`) are tried again, `RECORD_ATTEMPTS` in all,
-then `RecordConflict`.
+then `RecordConflict`. `stage_entries` (a reattribution's read) is a strongly consistent Scan of the whole table
+filtered on the markers of the months asked for (`sk = FUNNEL_EVENT AND period IN (...)`, 99 months a scan).
+`move_stage_entry` is one TransactWriteItems: an Update of the marker setting `campaign_id`, on condition that it
+still names the campaign, stage and month read, an `ADD entered -1` on the month's old campaign-stage item and
+`+1` on the new one's; a failed condition is `False`, nothing written (conflicts tried again as above).
 
 Reads: deals, conversions, fits, a deal's contribution and the campaign and total pipeline are strongly
 consistent GetItems; a campaign's months, the months' `ALL`, the months' stages (6 a month) and a campaign's
@@ -80,7 +88,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -117,6 +125,7 @@ from shared.adapters.dynamodb_attribution_funnel import (
     stage_counts_attributes,
     stage_counts_from,
     stage_entry_counts,
+    stage_entry_from,
     stage_entry_marker,
 )
 from shared.adapters.dynamodb_attribution_keys import (
@@ -126,6 +135,7 @@ from shared.adapters.dynamodb_attribution_keys import (
     CONVERSION,
     DEAL,
     FIT,
+    FUNNEL_EVENT,
     LATEST,
     PIPELINE,
     TOTAL,
@@ -134,6 +144,7 @@ from shared.adapters.dynamodb_attribution_keys import (
     conversion_pk,
     deal_pk,
     fit_sk,
+    funnel_event_pk,
     funnel_pk,
     month_of,
     month_text,
@@ -158,6 +169,7 @@ from shared.adapters.dynamodb_items import (
     ConditionalWrite,
     VersionConflict,
     key,
+    plain,
     put_at_version,
     serialize,
     stale_version,
@@ -473,6 +485,12 @@ class DynamoDbAttributionStore:
     def campaign_pipeline(self, campaign_id: str) -> dict[Model, int]:
         return pipeline_figures(self._get(PIPELINE, campaign_sk(campaign_id)))
 
+    def pipelines(self) -> Iterator[DealPipeline]:
+        found = self._scan(
+            "sk = :pipeline AND begins_with(pk, :deal)", {":pipeline": PIPELINE, ":deal": f"{PIPELINE}#"}
+        )
+        return (pipeline_from(item) for item in found)
+
     def total_pipeline(self) -> dict[Model, int]:
         return pipeline_figures(self._get(PIPELINE, TOTAL))
 
@@ -498,6 +516,51 @@ class DynamoDbAttributionStore:
             ConditionalWrite({"Put": put}, what, refused),
             self._add(month, stage_sk(checked.stage), stage_counts_attributes(stage_entry_counts(checked))),
             self._add(month, campaign_stage_sk(checked.campaign_id, checked.stage), {"entered": 1}),
+        ]
+        return self._write(writes, refusals)
+
+    def stage_entries(self, periods: Sequence[str]) -> Iterator[StageEntry]:
+        months = month_texts(periods)
+        return (stage_entry_from(item) for chunk in _chunks(months, 99) for item in self._markers(chunk))
+
+    def _markers(self, months: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """The counted entries' markers of these months (at most 99: an IN names 100 operands)."""
+        values: dict[str, Any] = {":marker": FUNNEL_EVENT}
+        values.update({f":m{n}": month for n, month in enumerate(months)})
+        listed = ", ".join(f":m{n}" for n in range(len(months)))
+        return self._scan(f"sk = :marker AND #period IN ({listed})", values, {"#period": "period"})
+
+    def move_stage_entry(self, entry: StageEntry, campaign_id: str) -> bool:
+        read = checked_stage_entry(entry)
+        checked_stage_entry(replace(read, campaign_id=campaign_id))
+        if campaign_id == read.campaign_id:
+            return True
+        what = f"stage entry {read.event_id}"
+        refusals: list[str] = []
+
+        def refused(old: dict[str, Any] | None) -> str:
+            if old is None:
+                refusals.append(f"{what} was never counted")
+            else:
+                refusals.append(f"{what} counts for campaign {old.get('campaign_id')} now, not {read.campaign_id}")
+            return refusals[-1]
+
+        month = month_of(read.at)
+        update = {
+            "TableName": self._table,
+            "Key": key(funnel_event_pk(read.event_id), FUNNEL_EVENT),
+            "UpdateExpression": "SET #campaign = :new",
+            "ConditionExpression": "#campaign = :old AND #stage = :stage AND #period = :period",
+            "ExpressionAttributeNames": {"#campaign": "campaign_id", "#stage": "stage", "#period": "period"},
+            "ExpressionAttributeValues": serialize(
+                {":new": campaign_id, ":old": read.campaign_id, ":stage": read.stage, ":period": month}
+            ),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        writes = [
+            ConditionalWrite({"Update": update}, what, refused),
+            self._add(funnel_pk(month), campaign_stage_sk(read.campaign_id, read.stage), {"entered": -1}),
+            self._add(funnel_pk(month), campaign_stage_sk(campaign_id, read.stage), {"entered": 1}),
         ]
         return self._write(writes, refusals)
 
@@ -539,6 +602,24 @@ class DynamoDbAttributionStore:
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         return get_item(self._client, self._table, pk, sk)
 
+    def _scan(self, condition: str, values: dict[str, Any], names: dict[str, str] | None = None) -> Iterator[dict]:
+        """Every item of the table meeting `condition`, a strongly consistent Scan a page at a time (a
+        reattribution's read: it reads the whole table, and returns what meets the filter)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": condition,
+            "ExpressionAttributeValues": serialize(values),
+            "ConsistentRead": True,
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        while True:
+            response = self._client.scan(**request)
+            yield from (plain(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def _batch_get(self, keys: Sequence[tuple[str, str]], what: str) -> list[dict[str, Any] | None]:
         """The item of each of these (distinct) (pk, sk) keys, in their order (None: absent)."""
         index = {pair: n for n, pair in enumerate(keys)}
@@ -546,6 +627,11 @@ class DynamoDbAttributionStore:
         for item in batch_get(self._client, self._table, [key(pk, sk) for pk, sk in keys], f"{what} keys", time.sleep):
             found[index[str(item["pk"]), str(item["sk"])]] = item
         return found
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _stale_deal(what: str, expected: int, old: dict[str, Any] | None) -> str:

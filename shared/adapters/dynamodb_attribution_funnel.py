@@ -1,5 +1,5 @@
-"""The funnel's items (layout: `dynamodb_attribution_keys.py`): the marker of a counted stage entry and the
-counts an entry adds to its month's stage."""
+"""The funnel's items (layout: `dynamodb_attribution_keys.py`): the marker of a counted stage entry (and the
+entry it records, read back), and the counts an entry adds to its month's stage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.dynamodb_attribution_keys import FUNNEL_EVENT, funnel_event_pk, month_of
-from shared.adapters.dynamodb_items import iso
+from shared.adapters.dynamodb_items import iso, when
 from shared.attribution.funnel_counts import StageCounts, StageEntry
 
 
@@ -25,6 +25,19 @@ def stage_entry_marker(entry: StageEntry) -> dict[str, Any]:
         "seconds_in_previous": entry.seconds_in_previous,
     }
     return {name: value for name, value in item.items() if value is not None}
+
+
+def stage_entry_from(item: Mapping[str, Any]) -> StageEntry:
+    """The entry a marker records, as it counts now (its campaign moved by a reattribution or not)."""
+    seconds = item.get("seconds_in_previous")
+    return StageEntry(
+        event_id=str(item["event_id"]),
+        lead_id=str(item["lead_id"]),
+        stage=str(item["stage"]),
+        at=when(item["at"]),
+        campaign_id=str(item["campaign_id"]),
+        seconds_in_previous=None if seconds is None else int(seconds),
+    )
 
 
 def stage_entry_counts(entry: StageEntry) -> StageCounts:

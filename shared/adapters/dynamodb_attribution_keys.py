@@ -48,10 +48,12 @@ Items, all under `pk` + `sk`:
   models (the sum of its credits over the deals' contributions); `PIPELINE` / `TOTAL`: the same summed over
   every campaign but `(none)` (marketing-influenced pipeline), so either is one GetItem.
 - `FUNNEL_EVENT#<event_id>` / `FUNNEL_EVENT`: the marker of a counted stage entry (`event_id`, `lead_id`,
-  `stage`, `at`, `campaign_id`, `period`, `seconds_in_previous` when known): an entry is counted once.
+  `stage`, `at`, `campaign_id`, `period`, `seconds_in_previous` when known): an entry is counted once; its
+  `campaign_id` is the campaign it counts for, moved (with the counts) by a reattribution.
 - `FUNNEL#<yyyy-mm>` / `STAGE#<stage>`: the month's entries into a stage (`entered`) and the time they had
   spent in the stage left (`seconds_in_previous`, summed over the `timed` entries that knew it);
-  `FUNNEL#<yyyy-mm>` / `CAMPAIGN#<campaign_id>#<stage>`: the entries the campaign brought (`entered`). Stages
+  `FUNNEL#<yyyy-mm>` / `CAMPAIGN#<campaign_id>#<stage>`: the entries the campaign brought (`entered`; a
+  campaign a reattribution moved every entry away from keeps its item at 0). Stages
   hold no `#`, so the stage is what follows the last one. The month is the entry's in UTC.
 - `FIT` / `<period>#<fitted_at>`: a Markov fit: `fit_id`, `period`, `fitted_at` and `MarkovFit.to_record()`
   (`journeys`, `conversions`, `conversion_probability`, `removal_effects` as "num/den" strings, `transitions`

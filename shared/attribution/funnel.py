@@ -14,7 +14,8 @@ The campaign of a stage entry is the campaign of the person's last touch at or b
 the stage (`(none)` when that touch carries none or there is no touch): the touch at which they entered it;
 the entry counts in that moment's month. Time in the stage left is from the person's latest stored transition
 into that stage before this one (none for a stage they never entered through a transition, e.g. a contact
-created as a Lead). Each lead event is counted once (the store keeps its id).
+created as a Lead). Each lead event is counted once (the store keeps its id). After a settings change,
+`make reattribute` finds each counted entry's campaign again (`recounted_campaign`) and moves the entry there.
 """
 
 from __future__ import annotations
@@ -72,9 +73,23 @@ def _entered_at(transitions: Sequence[Transition], event: LeadEvent) -> datetime
     return max(announced) if announced else event.occurred_at
 
 
+def recounted_campaign(entry: StageEntry, leads: LeadLog, config: AttributionConfig) -> str | None:
+    """The campaign a counted entry gets when counted now (`make reattribute`, after a settings change): its
+    lead's last touch at or before the entry under `config`, from the lead store as it stands, exactly as
+    `stage_entry` finds it. None when the lead store no longer holds the lead (erased): the entry stays as
+    counted, as the erasure left the counts."""
+    found = leads.contacts([entry.lead_id]).get(entry.lead_id)
+    if found is None:
+        return None
+    return _campaign_of(leads, config, [entry.lead_id, *found.members], entry.at)
+
+
 def _campaign_at(leads: LeadLog, config: AttributionConfig, lead_id: str, at: datetime) -> str:
     found = leads.contacts([lead_id]).get(lead_id)
-    ids = [lead_id, *(found.members if found else [])]
+    return _campaign_of(leads, config, [lead_id, *(found.members if found else [])], at)
+
+
+def _campaign_of(leads: LeadLog, config: AttributionConfig, ids: list[str], at: datetime) -> str:
     window = at - timedelta(days=config.lookback_days)
     touches = [t for t in touches_from(leads.engagements(ids), config) if window <= t.occurred_at <= at]
     return (touches[-1].campaign_id or NO_CAMPAIGN) if touches else NO_CAMPAIGN

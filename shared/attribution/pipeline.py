@@ -1,6 +1,7 @@
 """Influenced pipeline: an open deal with a known amount credited to its journey so far, under every model, the
 same way a won deal is. A campaign's pipeline is the sum of its credits over the deals open now; a deal's
-contribution is replaced whenever the deal changes and removed when it is won (its revenue takes over) or lost.
+contribution is replaced whenever the deal changes and removed when it is won (its revenue takes over) or lost,
+and computed again by `make reattribute` after a settings change (`AttributionService.repipeline`).
 """
 
 from __future__ import annotations

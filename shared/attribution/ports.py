@@ -5,12 +5,16 @@ add to, all or nothing: the aggregates always equal the sum of the stored conver
 recomputes them). The data-driven batch replaces a conversion's data-driven credits and moves the aggregates
 by the difference in the same write, conditioned on the conversion being still the one it read (its fit, its
 touches, everything). A reattribution (`make reattribute`, after a settings change) replaces a whole
-conversion and moves the aggregates by the difference the same way, on the same condition.
+conversion and moves the aggregates by the difference the same way, on the same condition; it also lists
+every open deal's pipeline contribution and the months' counted funnel entries (`pipelines`, `stage_entries`:
+reads of a batch, a scan in DynamoDB, never of an API) to recompute what the settings decide of them, and
+replaces a contribution (`set_pipeline`) or moves an entry to another campaign (`move_stage_entry`) on
+condition that it is still the one read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -211,6 +215,11 @@ class PipelineStore(Protocol):
         """Every campaign's pipeline together (what marketing influences now)."""
         ...
 
+    def pipelines(self) -> Iterator[DealPipeline]:
+        """Every deal's contribution as stored now (the open deals'), in no particular order: what a
+        reattribution recomputes. A batch's read (the DynamoDB adapter scans the table), never an API's."""
+        ...
+
 
 class FunnelStore(Protocol):
     def record_stage_entry(self, entry: StageEntry) -> bool:
@@ -232,6 +241,21 @@ class FunnelStore(Protocol):
 
     def overall(self, periods: Sequence[str]) -> dict[str, Overall]:
         """Month -> its conversions in all (kept by `record`)."""
+        ...
+
+    def stage_entries(self, periods: Sequence[str]) -> Iterator[StageEntry]:
+        """The entries counted in the months asked for, each as it counts now (its campaign the one it was
+        counted for, or moved to), in no particular order. A batch's read (the DynamoDB adapter scans the
+        table), never an API's."""
+        ...
+
+    def move_stage_entry(self, entry: StageEntry, campaign_id: str) -> bool:
+        """The counted entry `entry` (as `stage_entries` read it) counts for `campaign_id` instead: one entry
+        less for `entry.campaign_id` and one more for `campaign_id` in its month and stage, with the entry's
+        own record, all or nothing, on condition that it still counts for `entry.campaign_id` in that month and
+        stage. False (nothing written) when it does not, or was never counted; True when moved, and when
+        `campaign_id` is `entry.campaign_id` (nothing written, nothing checked). ValueError, before anything is
+        written, for an entry or campaign id that cannot be stored (as `record_stage_entry`)."""
         ...
 
 

@@ -8,6 +8,10 @@ conversion is refused (an InvalidInput: the event goes to the dead-letter queue 
 `make redrive` credits it once the rate is there). `conversion.attributed` is published after the write; if the
 bus fails, the retry finds the conversion stored and publishes it again with the same id (consumers de-duplicate
 on it).
+
+After a settings change (`make reattribute`, `ops/reattribute.py`) everything the settings decide is recomputed
+as recording it now would store it: a conversion (`reattribute`: published again, with an id of its own, when
+what its event says changes), an open deal's pipeline (`repipeline`), a funnel entry's campaign (`recount`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from shared.attribution.deals import (
     deal_report,
     first_payment,
 )
-from shared.attribution.funnel import stage_entry
+from shared.attribution.funnel import recounted_campaign, stage_entry
+from shared.attribution.funnel_counts import StageEntry
 from shared.attribution.journey_builder import LeadLog, build_journey
 from shared.attribution.journeys import Model, Role
 from shared.attribution.pipeline import campaign_credits
@@ -43,6 +48,7 @@ from shared.attribution.ports import (
     NO_CAMPAIGN,
     AttributionStore,
     CustomerRevenueStore,
+    DealPipeline,
     StaleDeal,
     StaleRevenue,
     StoredConversion,
@@ -95,6 +101,10 @@ class SpendSource(Protocol):
     """The finance ledger's monthly aggregates, keyed by (department, channel, campaign), in company minor units."""
 
     def aggregates(self, period: str) -> dict[SpendKey, int]: ...
+
+
+class BusRefused(RuntimeError):
+    """The bus refused attribution events (EventBridge's failed entries): nothing more was done; try again."""
 
 
 @dataclass(frozen=True)
@@ -190,31 +200,8 @@ class AttributionService:
         return Outcome(note=f"{entry.stage} entry of {entry.lead_id} ({entry.campaign_id}) {state}")
 
     def _update_pipeline(self, deal: Deal) -> str:
-        """An open deal with an amount counts as its journey's pipeline; any other deal counts for none. A deal
-        whose amount has no FX rate yet is left out of pipeline (and says so) rather than refused."""
-        open_amount = deal.status is DealStatus.OPEN and deal.amount is not None and deal.amount.minor >= 0
-        note = ""
-        credits = None
-        if open_amount and deal.amount is not None:
-            facts = ConversionFacts(
-                conversion_id=deal.conversion_id,
-                kind=ConversionKind.DEAL,
-                converted_at=deal.status_at,
-                amount=deal.amount,
-                people=deal.people,
-                deal_id=deal.deal_id,
-                opportunity_created_at=deal.first_seen_at,
-            )
-            try:
-                company, _ = self._in_company_currency(deal.amount, deal.status_at)
-            except MissingRate as exc:
-                note = f"deal {deal.deal_id} left out of pipeline: {exc}"
-            else:
-                journey, _ = build_journey(self.leads, self.config, facts, company.minor, self.company_currency)
-                latest = self.store.latest_fit()
-                touches = credited_touches(journey, self._half_life, latest.fit if latest else None)
-                credits = campaign_credits(touches)
-                note = f"deal {deal.deal_id} open: pipeline over {len(credits)} campaign(s)"
+        """An open deal with an amount counts as its journey's pipeline; any other deal counts for none."""
+        credits, note = self._pipeline_of(deal)
         for _ in range(MAX_ATTEMPTS):
             stored = self.store.deal_pipeline(deal.deal_id)
             if stored is None and credits is None:
@@ -225,6 +212,56 @@ class AttributionService:
             except StaleDeal:
                 continue
         raise RuntimeError(f"the pipeline of deal {deal.deal_id} kept changing under {MAX_ATTEMPTS} attempts")
+
+    def _pipeline_of(self, deal: Deal) -> tuple[dict[str, dict[Model, int]] | None, str]:
+        """The deal's contribution to pipeline (campaign -> model -> company minor units) with the settings in
+        force, the lead store as it stands and the latest fit; None for a deal that counts for none. A deal
+        whose amount has no FX rate yet is left out of pipeline (and says so) rather than refused."""
+        if deal.status is not DealStatus.OPEN or deal.amount is None or deal.amount.minor < 0:
+            return None, ""
+        facts = ConversionFacts(
+            conversion_id=deal.conversion_id,
+            kind=ConversionKind.DEAL,
+            converted_at=deal.status_at,
+            amount=deal.amount,
+            people=deal.people,
+            deal_id=deal.deal_id,
+            opportunity_created_at=deal.first_seen_at,
+        )
+        try:
+            company, _ = self._in_company_currency(deal.amount, deal.status_at)
+        except MissingRate as exc:
+            return None, f"deal {deal.deal_id} left out of pipeline: {exc}"
+        journey, _ = build_journey(self.leads, self.config, facts, company.minor, self.company_currency)
+        latest = self.store.latest_fit()
+        credits = campaign_credits(credited_touches(journey, self._half_life, latest.fit if latest else None))
+        return credits, f"deal {deal.deal_id} open: pipeline over {len(credits)} campaign(s)"
+
+    def repipeline(self, contribution: DealPipeline) -> str:
+        """An open deal's contribution to pipeline (as `store.pipelines` read it) recomputed as the deal's latest
+        event would set it now (`_pipeline_of`: the settings in force, the lead store as it stands, the latest
+        fit), and replaced when it differs, its campaigns' and the total pipeline moved by the difference in the
+        same write (`make reattribute`). "changed", "unchanged" (nothing written) or "stale": the contribution
+        moved since it was read (the deal changed: its own event set it again). Publishes nothing."""
+        deal = self.store.deal(contribution.deal_id)
+        credits = None if deal is None else self._pipeline_of(deal)[0]
+        if credits == contribution.credits:
+            return UNCHANGED
+        try:
+            self.store.set_pipeline(contribution.deal_id, credits, contribution.version)
+        except StaleDeal:
+            return STALE
+        return CHANGED
+
+    def recount(self, entry: StageEntry) -> str:
+        """A counted funnel entry (as `store.stage_entries` read it) given the campaign counting it now would
+        give it (`funnel.recounted_campaign`: the settings in force, the lead store as it stands), moved to it
+        when it differs (`make reattribute`); an entry whose lead was erased is left as counted. "changed",
+        "unchanged" (nothing written) or "stale": it was moved since it was read."""
+        campaign = recounted_campaign(entry, self.leads, self.config)
+        if campaign is None or campaign == entry.campaign_id:
+            return UNCHANGED
+        return CHANGED if self.store.move_stage_entry(entry, campaign) else STALE
 
     def fit_data_driven(self, progress: Progress = lambda _: None) -> Refit:
         """The scheduled batch: fit the Markov model on the window's journeys, re-credit its conversions, and
@@ -287,11 +324,13 @@ class AttributionService:
         return total_of(self.store.campaign_totals(campaign_id, periods).values())
 
     def channel_totals(self, periods: Sequence[str]) -> dict[str, Totals]:
+        """Each channel the months' conversions credit; a channel a reattribution moved every credit away from
+        (its totals kept at 0) is none, as it would be had the conversions been recorded so."""
         by_channel: dict[str, Totals] = {}
         for period in periods:
             for channel, totals in self.store.channel_totals(period).items():
                 by_channel[channel] = by_channel.get(channel, Totals()).plus(totals)
-        return by_channel
+        return {channel: totals for channel, totals in by_channel.items() if _credits_any(totals)}
 
     def campaign_ltv(self, campaign_id: str, periods: Sequence[str]) -> LifetimeValue:
         return self.campaign_customers(campaign_id, periods).ltv
@@ -361,6 +400,7 @@ class AttributionService:
         for period in periods:
             for campaign, totals in self.store.campaigns_totals(period).items():
                 by_campaign[campaign] = by_campaign.get(campaign, Totals()).plus(totals)
+        by_campaign = {campaign: totals for campaign, totals in by_campaign.items() if _credits_any(totals)}
         spend = self._spend_by_campaign(periods)
         campaigns = [
             CampaignResult(campaign, by_campaign.get(campaign, Totals()).revenue.get(model, 0), spend.get(campaign, 0))
@@ -461,7 +501,14 @@ class AttributionService:
         now would (`reattribution.rebuilt`: its identity, amounts and people kept), and replaces it when
         anything but `recorded_at` differs, its month's totals moved by the difference in the same write.
         "changed" (replaced), "unchanged" (nothing written) or "stale": the stored conversion is not `conversion`
-        any more (replaced or re-credited since it was read; read it again). Publishes nothing.
+        any more (replaced or re-credited since it was read; read it again).
+
+        When the replacement changes what its `conversion.attributed` says (its touches, first and last
+        campaigns, credits), that is published again just before it is written (`recredited_event`), so the
+        CRM sync writes the deal's attribution summary again; BusRefused when the bus refuses it (nothing
+        written: run again). Published first, so a stored re-credit is never left unannounced; when the
+        replacement is then refused (stale), the next run announces what it stores, with another id. Without a
+        publisher, nothing is published.
 
         A conversion credited to someone since erased is left as it is: their touches are gone from the lead
         store, so a rebuilt journey would lose them and move the campaign totals the erasure kept."""
@@ -471,7 +518,21 @@ class AttributionService:
         new = rebuilt(conversion, self.leads, self.config, self._half_life, latest, self._clock.now())
         if unchanged(conversion, new):
             return UNCHANGED
+        if self._publisher is not None:
+            announced = self.recredited_event(new)
+            if _said(announced) != _said(self.event_of(conversion)):
+                self._publish([announced])
         return CHANGED if self.store.replace_conversion(conversion, new) else STALE
+
+    def recredited_event(self, conversion: StoredConversion) -> AttributionEvent:
+        """`conversion.attributed` of a conversion re-credited by a reattribution: the same fields as when it
+        was recorded, with an id of its own, derived from the conversion's id, its settings version and the
+        moment it was re-credited (its `recorded_at`), so a consumer that took the first (the CRM summary)
+        takes this one too, and the same stored conversion announced again has the same id."""
+        event = self.event_of(conversion)
+        moment = conversion.recorded_at.isoformat()
+        event_id = AttributionEvent.id_for("conversion", conversion.conversion_id, conversion.settings_version, moment)
+        return event.model_copy(update={"event_id": event_id})
 
     def _in_company_currency(self, amount: Money, at: datetime) -> tuple[Money, Decimal]:
         if amount.currency == self.company_currency:
@@ -528,7 +589,18 @@ class AttributionService:
             raise RuntimeError("this function reads attribution and publishes nothing: it cannot credit")
         failed = self._publisher.publish(events).failed
         if failed:
-            raise RuntimeError(f"the bus refused {len(failed)} attribution event(s): {next(iter(failed.values()))}")
+            raise BusRefused(f"the bus refused {len(failed)} attribution event(s): {next(iter(failed.values()))}")
+
+
+def _credits_any(totals: Totals) -> bool:
+    """Whether the totals hold anything (a campaign or channel a reattribution moved away from holds zeros)."""
+    figures = (totals.touches, totals.conversions, *totals.revenue.values(), *totals.deals.values())
+    return any(figures)
+
+
+def _said(event: AttributionEvent) -> dict[str, Any]:
+    """What an event says, but for its id and when it was recorded."""
+    return event.model_dump(exclude={"event_id", "occurred_at"})
 
 
 def _text_field(body: Mapping[str, Any], name: str) -> str | None:

@@ -41,6 +41,10 @@ ATTRIBUTION = Table(
         "sk=CAMPAIGN#<campaign_id>#<stage>",
         "the months' funnel, a campaign's: get pk=FUNNEL#<yyyy-mm>, sk=STAGE#<stage> / "
         "CAMPAIGN#<campaign_id>#<stage> per month and stage (batch get)",
+        "reattribution only (the operator CLI, no function): every open deal's contribution, scan for sk=PIPELINE; "
+        "the funnel entries of some months, scan for sk=FUNNEL_EVENT with their month; moving an entry to another "
+        "campaign, one transaction of its marker (conditional: unchanged since read) and ADDs of -1 and +1 to "
+        "pk=FUNNEL#<yyyy-mm>, sk=CAMPAIGN#<campaign_id>#<stage> of the two campaigns",
         "the data-driven model: fits pk=FIT, sk=<period>#<fitted_at>; the latest, a copy, pk=FIT, sk=LATEST "
         "(conditional: not replacing a later-fitted one)",
         "a billing customer's subscriptions (LTV): get / put pk=CUSTOMER_REVENUE#<identity key>, "

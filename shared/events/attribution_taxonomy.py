@@ -28,7 +28,10 @@ ATTRIBUTION_EVENT_TYPES: Mapping[AttributionEventType, AttributionEventTypeInfo]
             "A conversion (a won deal, or a new customer's first payment) was credited to the touches of its "
             "journey under every model, once per conversion: a duplicate `deal.won` or Stripe's several objects "
             "for one payment publish nothing more. `credits` sums each model's credits per campaign; "
-            "`GET /api/v1/attribution/deals/{deal_id}` has them touch by touch."
+            "`GET /api/v1/attribution/deals/{deal_id}` has them touch by touch. A reattribution after a settings "
+            "change (`make reattribute`) that changes what a conversion's event says publishes it again with the "
+            "same fields and an id of its own (derived from the conversion id, the settings version and the moment "
+            "it was re-credited), so consumers that took the first (the CRM sync's attribution summary) take it."
         ),
         AttributionEventType.MODEL_FITTED: AttributionEventTypeInfo(
             "The data-driven model (a first-order Markov chain over the month's journeys, converting and not) was "

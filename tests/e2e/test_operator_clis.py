@@ -118,7 +118,7 @@ def test_reattribute_takes_in_a_touch_that_arrived_after_its_conversion(tmp_path
         # Then reattributing takes it in (the hub may still be logging it: run until it is)
         changed = eventually(
             lambda: (
-                (done := reattribute()).stdout.endswith(", 0 changed meanwhile\n")
+                (done := reattribute()).stdout.splitlines()[0].endswith(", 0 changed meanwhile")
                 and (": 1 changed, 0 unchanged" in done.stdout)
                 and done
             ),
@@ -132,7 +132,12 @@ def test_reattribute_takes_in_a_touch_that_arrived_after_its_conversion(tmp_path
         # And running again changes nothing
         again = reattribute("--from", month, "--to", month)
         assert again.returncode == 0, again.stderr
-        assert again.stdout.endswith(": 0 changed, 1 unchanged, 0 changed meanwhile\n"), again.stdout
+        conversions, pipeline, funnel = again.stdout.splitlines()  # a line per pass: conversions, pipeline, funnel
+        assert conversions.endswith(": 0 changed, 1 unchanged, 0 changed meanwhile"), again.stdout
+        assert pipeline.startswith("recomputed the pipeline of "), again.stdout
+        assert pipeline.endswith(": 0 changed, 0 unchanged, 0 changed meanwhile"), again.stdout  # no open deal
+        assert ": 0 moved to another campaign, " in funnel, again.stdout
+        assert funnel.endswith(" unchanged, 0 changed meanwhile"), again.stdout
         assert get(deal)["touches"] == view["touches"]
 
 

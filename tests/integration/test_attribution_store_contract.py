@@ -13,7 +13,10 @@ fits fitted at the same instant the last saved is the latest; a deal's pipeline 
 deal is (0: none; removing it makes it none again), a contribution of more campaigns than one transaction
 moves (98), or a replacement whose difference spans more, is a ValueError, and removing none writes nothing;
 a conversion replaced whole (a reattribution) moves every total by the difference, a campaign it no longer
-credits kept at 0, and a replacement computed from anything but what is stored (any field) writes nothing.
+credits kept at 0, and a replacement computed from anything but what is stored (any field) writes nothing; the
+open deals' contributions are listed as stored and the months' counted stage entries as they count, and an
+entry moves to another campaign (its month's campaign-stage counts with it) only while it counts for the one
+read.
 """
 
 from __future__ import annotations
@@ -1285,6 +1288,25 @@ def test_campaign_pipeline_equals_the_sum_of_the_stored_contributions(
     assert store.total_pipeline() == {m: total_before[m] + sum(summed(c)[m] for c in campaigns) for m in Model}
 
 
+def test_the_open_deals_contributions_are_listed_as_stored(store: AttributionStore) -> None:
+    # Given three deals' contributions, one empty, one replaced, and a fourth removed (won)
+    store.set_pipeline("d1", pipe({"c1": 100, NO_CAMPAIGN: 5}), 0)
+    store.set_pipeline("d#2", {}, 0)
+    store.set_pipeline("d3", pipe({"c1": 10}), 0)
+    store.set_pipeline("d3", pipe({"c#2": 30}), 1)
+    store.set_pipeline("d4", pipe({"c1": 1}), 0)
+    store.set_pipeline("d4", None, 1)
+    # Then the listing holds each contribution as `deal_pipeline` reads it, the removed one not at all, and
+    # neither the campaigns' nor the total pipeline
+    listed = sorted(store.pipelines(), key=lambda p: p.deal_id)
+    assert listed == [
+        DealPipeline("d#2", {}, 1),
+        DealPipeline("d1", pipe({"c1": 100, NO_CAMPAIGN: 5}), 1),
+        DealPipeline("d3", pipe({"c#2": 30}), 2),
+    ]
+    assert listed == [store.deal_pipeline(p.deal_id) for p in listed]
+
+
 # --------------------------------------------------------------------------------------------------- funnel
 
 
@@ -1414,6 +1436,57 @@ def test_a_stage_entry_that_cannot_be_laid_out_is_refused(store: AttributionStor
     assert store.funnel([NOV]) == NO_ENTRIES
     assert store.monthly_funnel([NOV]) == {}
     assert store.record_stage_entry(entry("e-bad", "MQL", seconds=60)) is True  # its id was not kept
+
+
+def test_the_months_counted_entries_are_listed_as_they_count(store: AttributionStore) -> None:
+    # Given entries of November (one in UTC-8 late on October 31st: November in UTC), October and December
+    made = [
+        entry("v1", VISITOR, campaign=NO_CAMPAIGN, lead="hubspot:1"),
+        entry("m1", "MQL", campaign="c#2", seconds=60, lead="hubspot:2"),
+        entry("l1", "Lead", at=datetime(2026, 10, 31, 20, 0, tzinfo=WEST)),
+        entry("o1", "Opportunity", at=datetime(2026, 10, 2, tzinfo=UTC)),
+        entry("s1", "SQL", at=datetime(2026, 12, 1, tzinfo=UTC)),
+    ]
+    for one in made:
+        store.record_stage_entry(one)
+    # Then a month's listing holds its entries (times in UTC), several months' theirs, a month without none
+    expected = {one.event_id: replace(one, at=one.at.astimezone(UTC)) for one in made}
+    assert sorted(store.stage_entries([NOV]), key=lambda e: e.event_id) == [expected[k] for k in ("l1", "m1", "v1")]
+    listed = {e.event_id for e in store.stage_entries(["2026-10", "2026-12", NOV])}
+    assert listed == set(expected)
+    assert list(store.stage_entries(["2026-09"])) == list(store.stage_entries([])) == []
+    with pytest.raises(InvalidInput, match="quarter"):
+        list(store.stage_entries(["2026-Q4"]))
+
+
+def test_a_counted_entry_moves_to_another_campaign_once(store: AttributionStore) -> None:
+    # Given two MQL entries of c1 and a Lead entry of c1 in November
+    for one in (entry("m1", "MQL", seconds=60), entry("m2", "MQL"), entry("l1", "Lead")):
+        store.record_stage_entry(one)
+    funnel = store.funnel([NOV])
+    read = next(e for e in store.stage_entries([NOV]) if e.event_id == "m1")
+    # When one MQL entry moves to c#2
+    assert store.move_stage_entry(read, "c#2") is True
+    # Then c1 brought one MQL, c#2 one; the stage counts and the other entries do not move
+    none = dict.fromkeys(FUNNEL_STAGES, 0)
+    assert store.campaign_funnel("c1", [NOV]) == {**none, "MQL": 1, "Lead": 1}
+    assert store.campaign_funnel("c#2", [NOV]) == {**none, "MQL": 1}
+    assert store.funnel([NOV]) == funnel
+    moved = {e.event_id: e for e in store.stage_entries([NOV])}
+    assert moved["m1"] == replace(read, campaign_id="c#2")
+    # And the entry as read before it moved moves nothing more, nor one never counted; its own campaign: True
+    assert store.move_stage_entry(read, NO_CAMPAIGN) is False
+    assert store.move_stage_entry(replace(read, stage="SQL", campaign_id="c#2"), NO_CAMPAIGN) is False
+    assert store.move_stage_entry(entry("never"), "c#2") is False
+    assert store.move_stage_entry(moved["m1"], "c#2") is True
+    assert store.campaign_funnel("c#2", [NOV]) == {**none, "MQL": 1}
+    assert store.campaign_funnel(NO_CAMPAIGN, [NOV]) == none
+    # And back again
+    assert store.move_stage_entry(moved["m1"], "c1") is True
+    assert store.campaign_funnel("c1", [NOV]) == {**none, "MQL": 2, "Lead": 1}
+    assert store.campaign_funnel("c#2", [NOV]) == none
+    with pytest.raises(ValueError, match="campaign id"):
+        store.move_stage_entry(moved["m1"], "")
 
 
 # ------------------------------------------------------------------------------ DynamoDB specifics only

@@ -1,6 +1,10 @@
 """Reattribution over in-memory adapters: after a settings change a stored conversion is rebuilt exactly as
 recording it now would store it, replaced with its totals moved by the difference, and left alone once it
-converges; a conversion read before someone else replaced it is stale; nothing is published."""
+converges; a conversion read before someone else replaced it is stale. An open deal's pipeline is computed
+again as its latest event would set it now, and a funnel entry moved to the campaign counting it now gives it.
+A re-credited deal whose `conversion.attributed` says something else now is announced again, with an id of its
+own, and the CRM sync writes its attribution summary again. The exact convergence of everything at once, on
+both stores: tests/integration/test_attribution_reattribution_convergence.py."""
 
 from __future__ import annotations
 
@@ -13,11 +17,17 @@ import pytest
 
 from shared.attribution.config import parse_attribution_config
 from shared.attribution.deals import deal_conversion
+from shared.attribution.funnel_counts import FUNNEL_STAGES, VISITOR
 from shared.attribution.journeys import Model
 from shared.attribution.markov import fit_markov, path_counts
 from shared.attribution.ports import NO_CAMPAIGN, Overall, StoredConversion, StoredFit
-from shared.attribution.service import AttributionService
-from tests.unit.test_attribution_service import FINANCE, World, journey_of_three
+from shared.attribution.service import AttributionService, BusRefused
+from shared.crm.inbound import CrmReport
+from shared.events.attribution_events import AttributionEvent
+from shared.events.canonical import EventType
+from tests.fakes import RecordingPublisher
+from tests.unit.test_attribution_service import FINANCE, START, World, journey_of_three
+from tests.unit.test_crm_sync import Hub as CrmHub
 
 CONVERSION = "deal:standard:D-1"
 NOV = "2026-11"
@@ -28,9 +38,11 @@ def world() -> World:
     return World()
 
 
-def service_with(world: World, version: str, **overrides: Any) -> AttributionService:
-    """The world's attribution over the same stores with the file in force changed, publishing nothing (as
-    `make reattribute` wires it)."""
+def service_with(
+    world: World, version: str, publisher: RecordingPublisher | None = None, **overrides: Any
+) -> AttributionService:
+    """The world's attribution over the same stores with the file in force changed, publishing to `publisher`
+    (`make reattribute` publishes to the stage's bus)."""
     document = world.service.config.model_dump(mode="json", by_alias=True)
     document.update(overrides, version=version)
     return AttributionService(
@@ -39,7 +51,7 @@ def service_with(world: World, version: str, **overrides: Any) -> AttributionSer
         fx=world.finance,
         config=parse_attribution_config(document, FINANCE),
         company_currency=FINANCE.company_currency,
-        publisher=None,
+        publisher=publisher,
         clock=world.clock,
         spend=world.finance,
         finance=FINANCE,
@@ -185,3 +197,149 @@ def test_a_conversion_whose_people_were_erased_keeps_its_credits(world: World) -
     assert short.reattribute(erased) == "unchanged"
     assert stored(world) == erased
     assert {c: world.service.campaign_totals(c, [NOV]) for c in ("social", "search", "mail")} == before
+
+
+# ------------------------------------------------------------------------------------------ open deals' pipeline
+
+
+def open_deal(world: World, deal: str, amount: str, email: str = "kim@acme.io") -> None:
+    body = {"amount": amount, "email": email}
+    world.service.handle(world.event(EventType.DEAL_STAGE_CHANGED, body, vendor="standard", deal_id=f"standard:{deal}"))
+
+
+def test_an_open_deals_pipeline_is_computed_again_as_its_latest_event_would_set_it_now(world: World) -> None:
+    # Given kim's deal open for 3,000.00 after touches 10, 6 and 3 days before (social, search, mail)
+    journey_of_three(world)
+    open_deal(world, "D-3", "3000.00")
+    assert world.service.pipeline("social")[Model.FIRST_TOUCH] == 300_000
+    read = world.store.deal_pipeline("standard:D-3")
+    assert read is not None
+    # When the lookback becomes 5 days and the open deals' pipeline is computed again
+    short = service_with(world, "short", lookback_days=5)
+    contributions = list(world.store.pipelines())
+    assert [c.deal_id for c in contributions] == ["standard:D-3"]
+    assert short.repipeline(contributions[0]) == "changed"
+    # Then the mail touch alone holds the deal's pipeline, under every model; social and search hold none
+    for model in Model:
+        assert world.service.pipeline("mail")[model] == 300_000, model
+        assert world.service.pipeline("social")[model] == world.service.pipeline("search")[model] == 0, model
+    assert world.store.total_pipeline() == dict.fromkeys(Model, 300_000)
+    # And it is what the deal's next event stores under the new file; again: unchanged; what was read: stale
+    after = world.store.deal_pipeline("standard:D-3")
+    assert after is not None
+    assert short.repipeline(after) == "unchanged"
+    assert short.repipeline(read) == "stale"
+    short.handle(world.event(EventType.DEAL_UPDATED, {"note": "x"}, vendor="standard", deal_id="standard:D-3"))
+    assert world.store.deal_pipeline("standard:D-3") == replace(after, version=after.version + 1)
+    # When the deal is won meanwhile, a contribution read before is stale and the pipeline stays none
+    world.won("D-3", "3000.00", email="kim@acme.io")
+    assert short.repipeline(after) == "stale"
+    assert world.store.deal_pipeline("standard:D-3") is None
+    assert world.store.total_pipeline() == dict.fromkeys(Model, 0)
+
+
+# --------------------------------------------------------------------------------------------------- funnel
+
+
+def lead_entries(world: World) -> None:
+    """The lead events so far, counted by attribution as the bus delivers them."""
+    for event in world.lead_bus.published:
+        world.service.handle_lead_event(event)
+
+
+def test_a_funnel_entry_moves_to_the_campaign_counting_it_now_gives_it(world: World) -> None:
+    # Given ana, who came from the social ad and became a Lead six days later (counted for social)
+    world.visit("u9", "https://acme.test/?utm_campaign=social&utm_medium=paid_social", anonymous=True)
+    world.clock.advance(timedelta(days=6))
+    world.identify("u9", "ana@beta.io")
+    lead_entries(world)
+    assert world.store.campaign_funnel("social", [NOV])["Lead"] == 1
+    funnel = world.store.funnel([NOV])
+    entries = {e.stage: e for e in world.store.stage_entries([NOV])}
+    assert entries["Lead"].campaign_id == "social"
+    # When the lookback becomes 5 days and the month's entries are counted again
+    short = service_with(world, "short", lookback_days=5)
+    assert [short.recount(entry) for entry in entries.values()] == ["unchanged", "changed"]
+    # Then her Lead entry counts for no campaign (the ad is past the lookback), as counting it now would;
+    # the month's stage counts (and her visit, counted at the ad) do not move
+    assert world.store.campaign_funnel("social", [NOV]) == {**dict.fromkeys(FUNNEL_STAGES, 0), VISITOR: 1}
+    assert world.store.campaign_funnel(NO_CAMPAIGN, [NOV])["Lead"] == 1
+    assert world.store.funnel([NOV]) == funnel
+    moved = {e.stage: e for e in world.store.stage_entries([NOV])}["Lead"]
+    assert moved == replace(entries["Lead"], campaign_id=NO_CAMPAIGN)
+    # And again: unchanged; the entry as read before it moved: stale, nothing moved
+    assert short.recount(moved) == "unchanged"
+    assert short.recount(entries["Lead"]) == "stale"
+    assert world.store.campaign_funnel(NO_CAMPAIGN, [NOV])["Lead"] == 1
+
+
+def test_a_funnel_entry_of_an_erased_lead_stays_as_counted(world: World) -> None:
+    # Given a Lead entry counted for social, whose lead was then erased (gone from the lead store)
+    world.visit("u9", "https://acme.test/?utm_campaign=social&utm_medium=paid_social", anonymous=True)
+    world.clock.advance(timedelta(days=6))
+    world.identify("u9", "ana@beta.io")
+    lead_entries(world)
+    entry = {e.stage: e for e in world.store.stage_entries([NOV])}["Lead"]
+    world.leads_repo.contacts_by_id.pop(entry.lead_id)
+    world.leads_repo.logs.pop(entry.lead_id, None)
+    # When the month's entries are counted again under a 5-day lookback
+    short = service_with(world, "short", lookback_days=5)
+    # Then it still counts for social: the erasure left the counts as they were
+    assert short.recount(entry) == "unchanged"
+    assert world.store.campaign_funnel("social", [NOV])["Lead"] == 1
+
+
+# ------------------------------------------------------------------------------------- the CRM summary again
+
+
+def test_a_recredited_deals_attribution_summary_reaches_the_crm_again(world: World) -> None:
+    # Given a HubSpot deal won after kim's three touches, its conversion.attributed taken by the CRM sync
+    journey_of_three(world)
+    crm = CrmHub()
+    crm.crms["hubspot"].records["7001"] = {"dealname": "Kestrel", "amount": "12000"}
+    crm.crms["hubspot"].kinds["7001"] = "deal"
+    crm.service.crm_changed(CrmReport("hubspot", "deal", "7001", {"amount": "12000"}, START, None, None, "d", False))
+    body = {"amount": "12000.00", "currency": "USD", "email": "kim@acme.io"}
+    world.service.handle(world.event(EventType.DEAL_WON, body, vendor="standard", deal_id="hubspot:7001"))
+    (recorded,) = world.bus.published
+    deliver(crm, recorded)
+    assert summary_in_hubspot(crm) == "3 touches; first: social; last: mail; 12000.00 USD"
+    # When the lookback becomes 5 days and the conversion is reattributed, the bus refusing the first try
+    world.clock.advance(timedelta(days=1))
+    bus = RecordingPublisher()
+    short = service_with(world, "short", bus, lookback_days=5)
+    conversion = world.store.conversion("deal:hubspot:7001")
+    assert conversion is not None
+    bus.refuse_next = 1
+    with pytest.raises(BusRefused):
+        short.reattribute(conversion)
+    assert world.store.conversion("deal:hubspot:7001") == conversion  # nothing replaced: the next run tries again
+    assert short.reattribute(conversion) == "changed"
+    # Then its conversion.attributed is published again, saying the new journey, with an id of its own that
+    # the stored conversion gives again
+    (again,) = bus.published
+    stored_now = world.store.conversion("deal:hubspot:7001")
+    assert stored_now is not None
+    assert again.event_id != recorded.event_id
+    assert again == short.recredited_event(stored_now)
+    assert (again.touches, again.first_touch_campaign, again.last_touch_campaign) == (1, "mail", "mail")
+    assert again.credits == {model.value: {"mail": "12000.00"} for model in Model}
+    # And the CRM sync writes the deal's summary again; the first event delivered late changes nothing back
+    deliver(crm, again)
+    assert summary_in_hubspot(crm) == "1 touches; first: mail; last: mail; 12000.00 USD"
+    deliver(crm, recorded)
+    deliver(crm, again)
+    assert summary_in_hubspot(crm) == "1 touches; first: mail; last: mail; 12000.00 USD"
+    # And a conversion whose event would say the same (the settings version alone changed) is not announced
+    renamed = service_with(world, "renamed", bus, lookback_days=5)
+    assert renamed.reattribute(stored_now) == "changed"
+    assert len(bus.published) == 1
+
+
+def deliver(crm: CrmHub, event: AttributionEvent) -> None:
+    crm.service.on_bus_event("revops.attribution", event.model_dump(mode="json"))
+    crm.drain()
+
+
+def summary_in_hubspot(crm: CrmHub) -> str | None:
+    return crm.crms["hubspot"].records["7001"].get("revops_attribution_summary")
