@@ -12,8 +12,9 @@ sync's `sync.field_changed`.
 The email is one of those fields. A CRM's email change reaches a known lead only as the sync decided it:
 applied when the CRM alone changed it (`sync.field_changed`), held while it is a critical conflict waiting for a
 person (nothing changes, the lead included), and a person's choice once they settle it (`sync.conflict_resolved`
-of the field). The CRM's webhook still names the lead by that address (the lead processor resolves identities
-from every event, so a later event with it finds the lead), but it no longer sets the lead's email.
+of the field). The address becomes the lead's identity the same way, with the change (claimed, or merged with the
+lead holding it, as an event naming both would): the CRM's webhook names a lead it knows by the CRM's id alone,
+so an address held in conflict is no one's, and merges no one, unless a person chooses it.
 
 An account's owner is the exception, taken straight from the CRM's webhook about the account (`AccountOwners`):
 the hub never writes an account's owner to a CRM, so there is no echo to tell apart, and the webhook that makes

@@ -75,6 +75,27 @@ class ContactResolver:
         origin = owners[strongest] if strongest in owners and strongest not in dangling else contact.contact_id
         return contact, origin
 
+    def take(self, contact: Contact, identity: Identity, cause: str, at: datetime, change: ChangeSet) -> Contact | None:
+        """`contact` (a head) taking `identity` as its own, as an event naming both would make it (`resolve`): the
+        contact claims it when no one holds it (or only a claim whose contact was never written); when another
+        contact holds it, the two merge (the known, then the oldest, survives) and the survivor is returned. None
+        when an unmerge keeps the two apart for good: the identity stays its holder's, and nothing is changed."""
+        owner = self._repo.owners([identity]).get(identity.key)
+        holder = self.head(owner, change, missing_ok=True) if owner is not None else None
+        if holder is None:
+            change.claims[identity.key] = IdentityClaim(identity, contact.contact_id, owner)
+            contact.identities.add(identity.key)
+            return contact
+        if holder.contact_id == contact.contact_id:
+            contact.identities.add(identity.key)
+            return contact
+        if holder.contact_id in contact.never_merge or contact.contact_id in holder.never_merge:
+            return None
+        survivor, absorbed = sorted((contact, holder), key=_survivor_rank)
+        self.merge(survivor, absorbed, cause, at, change)
+        survivor.identities.add(identity.key)
+        return survivor
+
     def merge(self, survivor: Contact, absorbed: Contact, cause: str, at: datetime, change: ChangeSet) -> None:
         absorbed.merged_into = survivor.contact_id
         survivor.members.extend([absorbed.contact_id, *absorbed.members])

@@ -36,7 +36,7 @@ from shared.leads.consent_policy import ConsentPolicy, shipped_consent_policy
 from shared.leads.contact_events import lead_event
 from shared.leads.crm_changes import ACCOUNT_OWNER, CRM_VENDORS, AccountOwners, CrmFieldChange
 from shared.leads.engagements import engagement_record
-from shared.leads.identity import company_domain, identities, identities_of_event, vendor_identity
+from shared.leads.identity import company_domain, identities, identities_of_event, normalize_email, vendor_identity
 from shared.leads.inputs import ACCOUNT_EVENTS, CONTACT_EVENTS
 from shared.leads.model import (
     ConsentRecord,
@@ -44,7 +44,7 @@ from shared.leads.model import (
     ContactProfile,
     Identity,
 )
-from shared.leads.ports import ChangeSet, ConcurrentUpdate, IdentityClaim, LeadRepository
+from shared.leads.ports import ChangeSet, ConcurrentUpdate, LeadRepository
 from shared.leads.profile_updates import account_updates, profile_updates
 from shared.leads.progression import LeadProgression
 from shared.leads.resolution import ContactResolver
@@ -202,8 +202,14 @@ class LeadService:
         """A CRM's change the CRM sync decided wins (not an echo of the hub's, not a conflict a person holds), or
         a person's resolution of a conflict on the field: the lead's field takes it, timed when the CRM made it
         (when the person resolved it), and the lead is rescored. A lead merged away changes its survivor; a blank
-        is not applied (a CRM's blank does not erase what a person told the hub). An email is claimed as the
-        lead's identity unless another lead holds it (the CRM's webhook naming it resolved that already)."""
+        is not applied (a CRM's blank does not erase what a person told the hub).
+
+        An email becomes the lead's identity here, and only here (a CRM's webhook does not resolve a known lead's
+        new address: `_crm_identities`), as an identification naming the lead and the address would make it: the
+        lead claims it when no one holds it, and merges with the lead that holds it (the known, then the oldest,
+        survives; the merge is recorded with this change as its cause, and `unmerge` undoes it). An address held
+        by a lead an unmerge keeps apart from this one is not taken (the outcome's note says so): the email stays
+        that lead's, and two leads never share one."""
         if change_of.field not in self._crm_synced_fields:
             return Outcome(None, note=f"{change_of.field} is no profile field the CRM sync keeps in step")
         value = (change_of.value or "").strip()
@@ -232,9 +238,14 @@ class LeadService:
             if not own.set(change_of.field, value, change_of.changed_at):
                 return Outcome(contact.contact_id, note=f"{change_of.field} already holds it, or a later value")
             for identity in email:
-                if identity.key not in contact.identities and not self._repo.owners([identity]):
-                    change.claims[identity.key] = IdentityClaim(identity, contact.contact_id)
-                    contact.identities.add(identity.key)
+                taken = self._resolver.take(contact, identity, cause, self._clock.now(), change)
+                if taken is None:
+                    owner = self._repo.owners([identity])[identity.key]
+                    holder = self._resolver.head(owner, change, missing_ok=True)
+                    held_by = holder.contact_id if holder is not None else owner
+                    note = f"{value} is lead {held_by}'s, which an unmerge keeps apart from this one: kept"
+                    return Outcome(contact.contact_id, note=note)
+                contact = taken  # the survivor, when the address's holder merged with this lead
             change.applied.append(("contact", contact.contact_id, change_of.event_id))
             self._progression.rescore(contact, change, model, cause=cause, cause_event=None)
             return self._commit(change, contact.contact_id)
@@ -357,6 +368,7 @@ class LeadService:
         # identity in the same commit and keeps the claim when it is merged into another contact: so whether the
         # event was applied before is one read under that owner, whatever merged since.
         owners = self._repo.owners(found)  # all of them at once: the resolver below takes them as read
+        found, owners = self._crm_identities(event, found, owners)
         strongest = owners.get(found[0].key)
         is_engagement = engagement_record(event, strongest or "") is not None
         if strongest is not None and is_engagement and self._repo.has_engagement(strongest, event.event_id):
@@ -378,8 +390,8 @@ class LeadService:
         if event.source_vendor in CRM_VENDORS and contact.email:
             # the CRM sync keys this lead (it has an email): it decides the synced fields (echoes, rules, a
             # critical conflict held for a person, the email's included) and tells this processor through
-            # sync.field_changed and sync.conflict_resolved (`crm_field_changed`); the webhook's identities still
-            # name the lead (resolved above)
+            # sync.field_changed and sync.conflict_resolved (`crm_field_changed`); the webhook's CRM id still
+            # names the lead (resolved above), its new address does not (`_crm_identities`)
             updates = {name: value for name, value in updates.items() if name not in self._crm_synced_fields}
         profile_changed = [own.set(name, value, event.occurred_at) for name, value in updates.items()]
         self._record_consent(contact, origin, said, change, self._clock.now())
@@ -403,6 +415,26 @@ class LeadService:
             return Outcome(contact.contact_id, note="nothing new about the person")
         self._progression.rescore(contact, change, model, cause=cause, cause_event=event)
         return self._commit(change, contact.contact_id)
+
+    def _crm_identities(
+        self, event: CanonicalEvent, found: list[Identity], owners: dict[str, str]
+    ) -> tuple[list[Identity], dict[str, str]]:
+        """The identities a CRM's contact event resolves, and their owners: all of them, but for an email other
+        than the lead's on a CRM record the hub knows by its id (that lead having an email). That is the CRM's
+        change of the lead's email, which the lead takes (the address claimed, or merged with its holder) only
+        as the CRM sync decides it (`crm_field_changed`): resolved here, it would claim the address for the
+        lead, or merge the lead with the address's holder, while a critical conflict waits for a person, and
+        stay so whatever they chose. Such an event is the lead's by the CRM's id alone. While the CRM's id is
+        not known yet, its email finds (or makes) the lead, as it always did: that is how a CRM's record is
+        first matched to the hub's lead."""
+        if event.source_vendor not in CRM_VENDORS or not found or found[0].kind != "email":
+            return found, owners
+        email = found[0]
+        crm_ids = [identity for identity in found if identity.kind in CRM_VENDORS and identity.key in owners]
+        named = [self._resolver.head(owners[identity.key], ChangeSet(), missing_ok=True) for identity in crm_ids]
+        if not any(lead is not None and lead.email and normalize_email(lead.email) != email.value for lead in named):
+            return found, owners
+        return found[1:], {key: owner for key, owner in owners.items() if key != email.key}
 
     def _account_event(self, event: CanonicalEvent, model: ScoringModel) -> Outcome:
         named = vendor_identity(event.subject.account_id)

@@ -141,6 +141,15 @@ class Hub:
         assert contact is not None
         return str(contact.email)
 
+    def found_by(self, email: str) -> str | None:
+        found = self.functions["lead_processor"].service.find_by_email(email)
+        return str(found.contact_id) if found is not None else None
+
+    def merged_into(self, lead_id: str) -> str | None:
+        contact = self.functions["lead_processor"].service.repository.contact(lead_id)
+        assert contact is not None
+        return contact.merged_into
+
     def open_conflicts(self) -> list[dict[str, Any]]:
         status, body = self.api("GET", "/api/v1/sync/conflicts", "/api/v1/sync/conflicts", query={"status": ["open"]})
         assert status == 200, body
@@ -188,12 +197,37 @@ def test_a_conflicting_email_waits_on_the_lead_too_and_a_persons_choice_reaches_
     )
     [flagged] = hub.published("sync.conflict_flagged")
     assert flagged["detail"]["conflict_id"] == conflict["conflict_id"]
-    # And the lead stored in DynamoDB kept its email
+    # And the lead stored in DynamoDB kept its email, and is not found by HubSpot's address
     assert hub.lead_email(lead_id) == "ana@silva.dev"
+    assert hub.found_by("ana.silva@other.dev") is None
     # When sales ops takes HubSpot's address (marketing may not)
     assert hub.resolve(conflict["conflict_id"], {"choose": "crm"}, claims=MARKETING) == 403
     assert hub.lead_email(lead_id) == "ana@silva.dev"
     assert hub.resolve(conflict["conflict_id"], {"choose": "crm"}) == 200
-    # Then the lead has it, through the resolution the lead processor's rule takes
+    # Then the lead has it, through the resolution the lead processor's rule takes, and is found by it
     assert hub.lead_email(lead_id) == "ana.silva@other.dev"
+    assert hub.found_by("ana.silva@other.dev") == lead_id
     assert hub.open_conflicts() == []
+
+
+def test_a_conflicting_address_another_lead_holds_merges_no_one_unless_a_person_chooses_it(hub: Hub) -> None:
+    # Given another lead holding bob@beta.io, and a lead both CRMs hold whose email a Salesforce user changed
+    bob_id = hub.capture("bob@beta.io")
+    lead_id = hub.capture("ana@acme.io")
+    hub.hubspot_email("ana@acme.io", by_person=False)
+    hub.salesforce_email("ana@acme.io", modified_by=INTEGRATION_USER)
+    hub.salesforce_email("ana@silva.dev")
+    # When a HubSpot user gives the lead bob's address meanwhile
+    hub.hubspot_email("bob@beta.io")
+    [conflict] = hub.open_conflicts()
+    assert conflict["crm"]["value"] == "bob@beta.io"
+    # Then the two leads in DynamoDB are still two while it waits: bob's address finds bob
+    assert hub.merged_into(lead_id) is None
+    assert hub.merged_into(bob_id) is None
+    assert hub.found_by("bob@beta.io") == bob_id
+    # When sales ops chooses HubSpot's address
+    assert hub.resolve(conflict["conflict_id"], {"choose": "crm"}) == 200
+    # Then the two are one person, as an identification naming both would make them (bob's, the older, survives)
+    assert hub.merged_into(lead_id) == bob_id
+    assert hub.found_by("bob@beta.io") == bob_id
+    assert hub.lead_email(bob_id) == "bob@beta.io"

@@ -17,10 +17,11 @@ from shared.crm.lead_directory import LeadStoreDirectory
 from shared.crm.mappings import load_crm_mappings
 from shared.crm.service import SyncService
 from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventType, Subject
-from shared.events.lead_events import LEAD_EVENT_SOURCE
+from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEventType
 from shared.events.sync_events import SyncEvent, SyncEventType
 from shared.leads.capture import LeadCapture
 from shared.leads.crm_changes import crm_field_change, synced_profile_fields
+from shared.leads.model import Contact
 from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import load_model
@@ -168,6 +169,19 @@ class Hub:
         assert record is not None
         return record.value("email")
 
+    def lead(self, lead_id: str) -> Contact:
+        contact = self.repo.contact(lead_id)
+        assert contact is not None
+        return contact
+
+    def found_by(self, email: str) -> str | None:
+        """The lead an address finds today (its holder, or the lead that holder was merged into)."""
+        found = self.leads.find_by_email(email)
+        return found.contact_id if found is not None else None
+
+    def merges(self) -> list[Any]:
+        return [e for e in self.lead_bus.published if e.event_type is LeadEventType.MERGED]
+
     def open_conflicts(self) -> list[Any]:
         return list(self.store.conflicts(None).conflicts)
 
@@ -203,6 +217,10 @@ def test_an_email_change_only_one_crm_made_reaches_the_lead_through_the_sync(hub
     [changed] = [e for e in hub.sync_events(SyncEventType.FIELD_CHANGED) if e.field == "email"]
     assert changed.value == "ana@silva.dev"
     assert hub.open_conflicts() == []
+    # And the address is the lead's identity now (claimed through the sync's change): it finds the lead
+    found = hub.leads.find_by_email("ana@silva.dev")
+    assert found is not None
+    assert found.contact_id == lead_id
 
 
 def test_a_conflicting_email_change_is_flagged_and_changes_neither_the_record_nor_the_lead(hub: Hub) -> None:
@@ -271,3 +289,101 @@ def test_a_person_keeping_the_hubs_email_leaves_the_lead_as_it_was(hub: Hub) -> 
     assert hub.synced_email(lead_id) == "ana@silva.dev"
     [resolved] = hub.sync_events(SyncEventType.CONFLICT_RESOLVED)
     assert resolved.value == "ana@silva.dev"
+
+
+def email_conflict(hub: Hub, crm_value: str) -> tuple[str, str]:
+    """A lead both CRMs hold, whose email a Salesforce user changed (the hub took it), and a HubSpot user who
+    changed it meanwhile to `crm_value`: a flagged conflict. The lead's id and the conflict's."""
+    lead_id = known_to_both_crms(hub)
+    hub.later()
+    hub.salesforce("ana@silva.dev")
+    hub.later()
+    hub.hubspot("email", crm_value)
+    [conflict] = hub.open_conflicts()
+    assert (conflict.crm_value, conflict.hub_value) == (crm_value, "ana@silva.dev")
+    return lead_id, conflict.conflict_id
+
+
+def test_a_conflicting_address_finds_no_one_while_held_nor_after_a_person_keeps_the_hubs(hub: Hub) -> None:
+    # Given a flagged conflict: HubSpot's user gave the lead an address no one has
+    lead_id, conflict_id = email_conflict(hub, "ana.silva@other.dev")
+    # Then, while it waits for a person, HubSpot's address is not the lead's identity
+    assert hub.found_by("ana.silva@other.dev") is None
+    assert "email#ana.silva@other.dev" not in hub.lead(lead_id).identities
+    # When sales ops keeps the hub's address
+    hub.later()
+    hub.resolve(conflict_id, "hub")
+    # Then HubSpot's address still finds no one, and the lead's own address finds it
+    assert hub.found_by("ana.silva@other.dev") is None
+    assert hub.found_by("ana@silva.dev") == lead_id
+    assert hub.lead_email(lead_id) == "ana@silva.dev"
+    # And HubSpot's record still names the lead by its id: its next change is the same lead's
+    contacts = len(hub.repo.contacts_by_id)
+    hub.later()
+    hub.hubspot("industry", "Software")
+    assert len(hub.repo.contacts_by_id) == contacts
+    assert hub.lead(lead_id).profile.get("industry") == "Software"
+
+
+def test_a_conflicting_address_another_lead_holds_merges_no_one_while_held_nor_after_a_person_keeps_the_hubs(
+    hub: Hub,
+) -> None:
+    # Given another lead who holds bob@beta.io
+    bob_id = hub.capture("bob@beta.io")
+    # And a flagged conflict: HubSpot's user gave ana's lead bob's address
+    hub.later()
+    ana_id, conflict_id = email_conflict(hub, "bob@beta.io")
+    # Then, while it waits for a person, the two leads are still two, and bob's address finds bob
+    for lead_id in (ana_id, bob_id):
+        assert (hub.lead(lead_id).merged_into, hub.lead(lead_id).members) == (None, [])
+    assert hub.found_by("bob@beta.io") == bob_id
+    assert hub.merges() == []
+    # When sales ops keeps the hub's address
+    hub.later()
+    hub.resolve(conflict_id, "hub")
+    # Then they are still two, each with its own address
+    for lead_id in (ana_id, bob_id):
+        assert (hub.lead(lead_id).merged_into, hub.lead(lead_id).members) == (None, [])
+    assert (hub.found_by("bob@beta.io"), hub.found_by("ana@silva.dev")) == (bob_id, ana_id)
+    assert (hub.lead_email(ana_id), hub.lead_email(bob_id)) == ("ana@silva.dev", "bob@beta.io")
+    assert hub.merges() == []
+
+
+def test_a_person_choosing_an_address_another_lead_holds_merges_the_two_as_an_identification_would(
+    hub: Hub,
+) -> None:
+    # Given a flagged conflict: HubSpot's user gave ana's lead the address bob's lead holds
+    bob_id = hub.capture("bob@beta.io")
+    hub.later()
+    ana_id, conflict_id = email_conflict(hub, "bob@beta.io")
+    # When sales ops chooses HubSpot's address
+    hub.later()
+    hub.resolve(conflict_id, "crm")
+    # Then the two leads are one person: the older (bob's) survives, as when an event names both
+    assert hub.lead(ana_id).merged_into == bob_id
+    assert hub.lead(bob_id).members == [ana_id]
+    # And the address finds that one lead, whose email it is; no two leads hold it
+    assert hub.found_by("bob@beta.io") == bob_id
+    assert hub.lead_email(bob_id) == "bob@beta.io"
+    # And the merge names the person's resolution as its cause
+    [merged] = hub.merges()
+    assert merged.other_lead_id == ana_id
+    assert "email conflict resolved by sales-ops@example.com" in (merged.reason or "")
+
+
+def test_a_change_to_an_address_another_lead_holds_merges_the_two_through_the_sync(hub: Hub) -> None:
+    # Given a lead both CRMs hold, and another lead holding bob@beta.io
+    ana_id = known_to_both_crms(hub)
+    hub.later()
+    bob_id = hub.capture("bob@beta.io")
+    # When a Salesforce user gives ana's lead bob's address, and no one else changed it (no conflict)
+    hub.later()
+    hub.salesforce("bob@beta.io")
+    assert hub.open_conflicts() == []
+    # Then the sync's change merges the two (ana's lead, the older, survives): the address finds one lead
+    assert hub.lead(bob_id).merged_into == ana_id
+    assert hub.found_by("bob@beta.io") == ana_id
+    assert hub.lead_email(ana_id) == "bob@beta.io"
+    [merged] = hub.merges()
+    assert merged.other_lead_id == bob_id
+    assert "salesforce change of email, through the CRM sync" in (merged.reason or "")

@@ -129,7 +129,7 @@ def test_the_synced_fields_are_the_profile_fields_among_the_mappings_inbound_one
     assert lead_id_of_record("contact:") is None
 
 
-def test_a_crm_webhook_does_not_change_a_known_leads_email_but_still_names_the_lead_by_it() -> None:
+def test_a_crm_webhook_does_not_change_a_known_leads_email_nor_name_it_by_the_new_address() -> None:
     # Given a lead HubSpot knows (its contact 88 carries the lead's email)
     hub = Hub()
     lead_id = hub.capture("ana@acme.io")
@@ -142,8 +142,31 @@ def test_a_crm_webhook_does_not_change_a_known_leads_email_but_still_names_the_l
     stored = hub.repo.contact(lead_id)
     assert stored is not None
     assert stored.email == "ana@acme.io"
-    # And the address still finds the lead (the webhook's identities name it)
+    # And so does the address as the lead's identity: it finds no one until the sync decides
+    assert hub.service.find_by_email("ana@silva.dev") is None
+    assert "email#ana@silva.dev" not in stored.identities
+    # And HubSpot's contact still names the lead by its id
+    hub.hubspot(88, "industry", "Software")
+    assert hub.lead("ana@acme.io").profile.get("industry") == "Software"
+    assert len(hub.repo.contacts_by_id) == 1
+    # When the sync decides the change is the lead's
+    hub.service.crm_field_changed(sync_change(lead_id, "email", "ana@silva.dev", hub))
+    # Then the address is the lead's, and finds it
     assert hub.lead("ana@silva.dev").contact_id == lead_id
+
+
+def test_a_crm_webhook_with_a_crm_id_not_known_yet_still_finds_the_lead_by_its_email() -> None:
+    # Given a captured lead
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io")
+    hub.clock.advance(timedelta(minutes=1))
+    # When HubSpot's contact 88, new to the hub, names the lead's email
+    hub.hubspot(88, "email", "ana@acme.io")
+    # Then it is the same lead, known by HubSpot's id from now on
+    assert len(hub.repo.contacts_by_id) == 1
+    stored = hub.repo.contact(lead_id)
+    assert stored is not None
+    assert "hubspot#88" in stored.identities
 
 
 def test_an_email_the_sync_decided_is_the_leads_and_finds_it() -> None:
@@ -177,3 +200,49 @@ def test_captures_moving_the_score_back_to_an_earlier_total_publish_events_of_th
     assert len(changes) == 3
     assert changes[0].score == changes[2].score
     assert len({e.event_id for e in changes}) == 3
+
+
+def test_an_email_another_lead_holds_merges_the_two_as_an_identification_would() -> None:
+    # Given two leads, bob's holding bob@beta.io
+    hub = Hub()
+    ana_id = hub.capture("ana@acme.io")
+    hub.clock.advance(timedelta(minutes=1))
+    bob_id = hub.capture("bob@beta.io")
+    hub.clock.advance(timedelta(minutes=1))
+    # When the sync says a HubSpot user gave ana's lead bob's address
+    outcome = hub.service.crm_field_changed(sync_change(ana_id, "email", "Bob@Beta.io", hub))
+    # Then the two merge (ana's lead, the older, survives), the change named as the merge's cause
+    assert outcome.contact_id == ana_id
+    assert hub.repo.contact(bob_id).merged_into == ana_id  # type: ignore[union-attr]
+    [merged] = [e for e in outcome.published if e.event_type is LeadEventType.MERGED]
+    assert merged.other_lead_id == bob_id
+    assert "hubspot change of email, through the CRM sync (sync-event-1)" in (merged.reason or "")
+    # And the address finds that one lead, whose email it is
+    assert hub.lead("bob@beta.io").contact_id == ana_id
+    assert hub.lead("bob@beta.io").email == "bob@beta.io"
+    # And the same event again changes nothing
+    again = hub.service.crm_field_changed(sync_change(ana_id, "email", "Bob@Beta.io", hub))
+    assert (again.note, again.published) == ("duplicate event; applied once already", ())
+
+
+def test_an_email_held_by_a_lead_an_unmerge_keeps_apart_is_not_taken_and_says_why() -> None:
+    # Given two leads merged once (one Segment user named with both addresses) and unmerged since
+    hub = Hub()
+    ana_id = hub.capture("ana@acme.io")
+    hub.clock.advance(timedelta(minutes=1))
+    bob_id = hub.capture("bob@beta.io")
+    hub.segment("identify", userId="u-1", traits={"email": "ana@acme.io"})
+    hub.segment("identify", userId="u-1", traits={"email": "bob@beta.io"})
+    assert hub.repo.contact(bob_id).merged_into == ana_id  # type: ignore[union-attr]
+    hub.service.unmerge(ana_id)
+    hub.clock.advance(timedelta(minutes=1))
+    published = len(hub.bus.published)
+    # When the sync says a HubSpot user gave ana's lead bob's address
+    outcome = hub.service.crm_field_changed(sync_change(ana_id, "email", "bob@beta.io", hub))
+    # Then nothing changes, and the outcome says why: the address stays bob's, the two stay apart
+    assert outcome.note == f"bob@beta.io is lead {bob_id}'s, which an unmerge keeps apart from this one: kept"
+    assert outcome.published == ()
+    assert len(hub.bus.published) == published
+    assert hub.lead("bob@beta.io").contact_id == bob_id
+    assert hub.repo.contact(ana_id).email == "ana@acme.io"  # type: ignore[union-attr]
+    assert hub.repo.contact(bob_id).merged_into is None  # type: ignore[union-attr]
