@@ -12,9 +12,10 @@ Inputs. A budget: its period (a month or a quarter), its currency (the company c
 optional channel, optional campaign, amount in minor units) and alert thresholds (% of budget). The actuals:
 the period's spend aggregated at the finest grain, (department, channel, campaign_id) -> minor units of the
 company currency (every line converted with its period's FX rate before it is added). The daily actuals: day ->
-minor units of the whole period's spend, and (`daily_by_key`) per spend key, for each line's trend (see
-`budget_forecast.py`; spend of a day in `daily` no key's days hold is shared by the trend among the lines).
-`as_of`: the date the figures are for.
+minor units of the whole period's spend, and (`daily_by_key`) per spend key, for each line's trend and for
+what is booked after `as_of` (see `budget_forecast.py`; spend of a day in `daily` no key's days hold is shared
+among the lines). `as_of`: the date the figures are for; spend dated after it counts once in the forecast, as
+booked, and is never extrapolated.
 
 Lines. A line covers the spend of its department, of its channel (every channel when it names none) and of its
 campaign (every campaign, and spend without one, when it names none): a line's actual sums every finer key

@@ -1,26 +1,46 @@
 """The forecast at period end of a budget's lines and unbudgeted spend.
 
 Forecast. `days_elapsed` counts `as_of` itself (see `periods.days_elapsed`); D is the period's days, E those
-elapsed, A the actual so far:
-- run rate (E < `trend_min_days`): A / E a day for the D - E days left: forecast = A + A x (D - E) / E. The
-  period's extrapolated part is computed exactly, rounded half to even once to minor units, and shared among
-  the lines and each department's unbudgeted spend in proportion to their actual so far (largest remainder:
-  each share rounded down, the units left go to the largest fractions, ties to the earlier line), so a
-  line's forecast is its own run rate (to within a minor unit).
+elapsed (days 1..E, `as_of` the E-th), A a bucket's actual so far (a line's, or a department's unbudgeted
+spend). A splits by the day its spend is dated: P, the past (dated up to `as_of`; spend of no known day counts
+here, as of `as_of`), and b_d, what is already booked for a day d after `as_of` (a service period's share of
+each of its days, a line `incurred_on` a later day): A = P + the b_d summed. Spend booked ahead is actual, never
+a sign of what is to come: the daily rate r is measured on the past only (P, or the past days' points), and
+each of the D - E days left is counted once, at what is booked on it or at r when r is more:
+
+    forecast = A + the sum over the days left of max(0, r - max(b_d, 0))      (A + r x (D - E) if none is booked)
+
+A day left with nothing booked adds r; one with less than r booked is topped up to r; one with r or more booked
+adds nothing (a refund booked ahead counts as nothing booked: r beside it). So a service period adds nothing to
+the months it has booked beyond its share: 3,600.00 over a year books 295.89 on April's 30 days, and April is
+forecast at 295.89 whatever the day, within the minor unit its day shares differ by (the units left over go to
+a month's earliest days, so a rate measured on those may top each later day up by one unit: 296.10 at most,
+from the 1st to the 9th; a share spread evenly, 10.00 every day, is forecast at exactly itself); and other spend
+of the same line (its paid search) is still extrapolated over those days at its own pace. Not A + r x (D - E),
+which counts twice the days already booked (295.89 x 30 on 1 April); nor the greater of A and P + r x (D - E),
+which lets one payment booked ahead (an event on the 20th) absorb the extrapolation of every other day; nor a
+booked day at its booking alone, exact for a service period but blind to the other spend of its line.
+- run rate (E < `trend_min_days`): r = the past summed over the buckets / E (never below 0), each bucket's rate
+  its share by its past spend (those above 0). The period's extrapolated part (the buckets' top-ups summed) is
+  computed exactly, rounded half to even once to minor units, and shared among the lines and each department's
+  unbudgeted spend in proportion to their exact top-ups (largest remainder: each share rounded down, the units
+  left go to the largest fractions, ties to the earlier line), so a line's forecast is its own run rate (to
+  within a minor unit); with nothing booked ahead the shares are in proportion to their actual so far.
 - trend (E >= `trend_min_days`): each line (and each department's unbudgeted spend) is forecast from its own
   daily actuals: the least-squares slope of its cumulative daily actuals over days 1..E (a day without spend
-  counts 0; days after `as_of` are not points of the fit) is its daily rate for the days left: forecast =
-  A + slope x (D - E), the extrapolated part rounded half to even to minor units per line. Unlike the run
-  rate, a one-off payment early in the period (a sponsorship paid on the 1st) lifts the fitted line's
-  intercept, not its slope, so it is not extrapolated, and it does not lift the forecast of another line. A
-  falling cumulative (reversals) forecasts no further spend: a line's slope counts as 0, never below. The
-  daily actuals are the trend's only input: a line without any gets a slope of 0 (forecast = actual). Spend
-  whose day is known but not its key (`unattributed`: a ledger's days written before they were kept per key,
-  or a caller that passes only the period's daily totals) adds the slope of its own series to the lines in
-  proportion to their spend of no known day (their actual less their daily actuals).
+  counts 0; days after `as_of` are not points of the fit) is its daily rate r for the days left, its top-up
+  rounded half to even to minor units per line. Unlike the run rate, a one-off payment early in the period (a
+  sponsorship paid on the 1st) lifts the fitted line's intercept, not its slope, so it is not extrapolated, and
+  it does not lift the forecast of another line. A falling cumulative (reversals) forecasts no further spend: a
+  line's slope counts as 0, never below. The daily actuals are the trend's only input: a line without any gets
+  a slope of 0 (forecast = actual).
 - final (the period is over, E = D): the forecast is the actual.
 - budget (the period has not begun, E = 0): each line is forecast at its budget, or its actual if that is
   more already (spend booked in advance); unbudgeted spend at its actual.
+Spend whose day is known but not its key (`unattributed`: a ledger's days written before they were kept per
+key, or a caller that passes only the period's daily totals) belongs to the lines in proportion to their spend
+of no known day (their actual less their daily actuals): the trend adds the slope of its own series to theirs in
+that proportion, and its days after `as_of` are booked ahead for them in that proportion too.
 The total forecast is the sum of the lines' and the unbudgeted forecasts, so the breakdown sums exactly:
 lines + unbudgeted = departments = total, for every figure; the daily rate reported is the lines' rates
 summed, rounded half to even.
@@ -29,7 +49,7 @@ summed, rounded half to even.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import NamedTuple
@@ -67,28 +87,80 @@ def forecast_at_period_end(
 ) -> PeriodEndForecast:
     """The forecast of each bucket of actuals (`line_actual` of the `lines`, then each department's unbudgeted
     spend) with `elapsed` of the period's `days` gone, from each bucket's `daily` actuals and the daily actuals
-    of no known bucket (see the module's doc). Linear in buckets + days with spend."""
-    total_actual = sum(buckets)
+    of no known bucket (see the module's doc). Linear in buckets + days with spend (and, for spend of no known
+    key dated after the last day elapsed, its days times the buckets it belongs to)."""
     daily_rate: int | None = None
     if elapsed == 0:
         method = ForecastMethod.BUDGET
         forecasts = [max(a, line.amount) for a, line in zip(line_actual, lines, strict=True)] + buckets[len(lines) :]
-    elif elapsed >= days:
-        method = ForecastMethod.FINAL
-        forecasts = list(buckets)
-    elif elapsed >= trend_min_days:
+        return PeriodEndForecast(method, forecasts, daily_rate)
+    if elapsed >= days:
+        return PeriodEndForecast(ForecastMethod.FINAL, list(buckets), daily_rate)
+    left = days - elapsed
+    ahead = _booked_ahead(period, buckets, daily, unattributed, elapsed)
+    if elapsed >= trend_min_days:
         method = ForecastMethod.TREND
         rates = _trend_rates(period, buckets, daily, unattributed, elapsed)
         daily_rate = round(sum(rates, Fraction(0)))
-        forecasts = [a + round(rate * (days - elapsed)) for a, rate in zip(buckets, rates, strict=True)]
+        forecasts = [
+            a + round(_top_up(rate, booked, left)) for a, rate, booked in zip(buckets, rates, ahead, strict=True)
+        ]
     else:
         method = ForecastMethod.RUN_RATE
-        rate = max(Fraction(total_actual, elapsed), Fraction(0))
+        past = [a - sum(booked.values(), Fraction(0)) for a, booked in zip(buckets, ahead, strict=True)]
+        rate = max(sum(past, Fraction(0)) / elapsed, Fraction(0))
         daily_rate = round(rate)
-        extra = round(rate * (days - elapsed))  # half to even, once, for the whole period
-        shares = allocate(extra, [max(a, 0) for a in buckets])
+        weights = [max(p, Fraction(0)) for p in past]
+        whole = sum(weights, Fraction(0))
+        top_ups = [
+            _top_up(rate * weight / whole, booked, left) if whole else Fraction(0)
+            for weight, booked in zip(weights, ahead, strict=True)
+        ]
+        extra = round(sum(top_ups, Fraction(0)))  # half to even, once, for the whole period
+        shares = allocate(extra, top_ups)
         forecasts = [a + s for a, s in zip(buckets, shares, strict=True)]
     return PeriodEndForecast(method, forecasts, daily_rate)
+
+
+def _top_up(rate: Fraction, booked: Mapping[date, Fraction], left: int) -> Fraction:
+    """What the `left` days after `as_of` add to the actual at `rate` a day, each counted once: a day's top-up
+    is what `rate` is more than its spend `booked` (a day not in it: nothing booked; a refund: nothing), exact."""
+    if rate <= 0:
+        return Fraction(0)
+    topped = sum((max(rate - max(amount, Fraction(0)), Fraction(0)) for amount in booked.values()), Fraction(0))
+    return rate * (left - len(booked)) + topped
+
+
+def _booked_ahead(
+    period: Period,
+    buckets: Sequence[int],
+    daily: Sequence[Mapping[date, int]],
+    unattributed: Mapping[date, int],
+    elapsed: int,
+) -> list[dict[date, Fraction]]:
+    """Each bucket's spend dated after the last day elapsed, by day (those of some spend): its own daily actuals
+    of those days, and its share of those of no known key, by its spend of no known day (exact)."""
+    last = first_day(period) + timedelta(days=elapsed - 1)
+    ahead = [{day: Fraction(amount) for day, amount in series.items() if day > last and amount} for series in daily]
+    unknown_key = {day: amount for day, amount in unattributed.items() if day > last and amount}
+    if not unknown_key:
+        return ahead
+    unknown_day = _unknown_day(buckets, daily)
+    whole = sum(unknown_day)
+    for booked, part in zip(ahead, unknown_day, strict=True):
+        if part:
+            for day, amount in unknown_key.items():
+                share = booked.get(day, Fraction(0)) + Fraction(amount * part, whole)
+                if share:
+                    booked[day] = share
+                else:
+                    booked.pop(day, None)
+    return ahead
+
+
+def _unknown_day(buckets: Sequence[int], daily: Sequence[Mapping[date, int]]) -> list[int]:
+    """Each bucket's spend of no known day: its actual less its daily actuals (0 when that is not above 0)."""
+    return [max(actual - sum(series.values()), 0) for actual, series in zip(buckets, daily, strict=True)]
 
 
 def _trend_rates(
@@ -101,7 +173,7 @@ def _trend_rates(
     """Each bucket's daily rate: the slope of its own daily actuals, plus its share of the slope of the
     unattributed ones by its spend of no known day; never below 0 (exact)."""
     own = [_trend_slope(period, series, elapsed) for series in daily]
-    unknown_day = [max(actual - sum(series.values()), 0) for actual, series in zip(buckets, daily, strict=True)]
+    unknown_day = _unknown_day(buckets, daily)
     whole = sum(unknown_day)
     shared = _trend_slope(period, unattributed, elapsed) if whole else Fraction(0)
     return [

@@ -18,7 +18,8 @@ is spread as the period of that one day.
 
 Length. A period runs from `from` to `to`, both inclusive, `to` not before `from`, and lasts at most
 `MAX_SERVICE_MONTHS` (36) months: `to` is before the same date 36 months after `from` (1 March for a period
-starting on 29 February). So a period touches at most 37 months (36 when it starts on a month's first day),
+starting on 29 February; any day of the calendar, to 9999-12-31, for a period starting in 9997 or later, whose
+limit is past it). So a period touches at most 37 months (36 when it starts on a month's first day),
 which bounds the items one line writes (see `shared/finance/ports.py`).
 """
 
@@ -65,10 +66,10 @@ class ServicePeriod:
     @property
     def months(self) -> tuple[Period, ...]:
         """The months the period touches, in order."""
-        months, month = [], period_of(self.start)
-        while first_day(month) <= self.end:
-            months.append(month)
-            month = period_of(last_day(month) + timedelta(days=1))
+        months, year, month = [], self.start.year, self.start.month
+        while (year, month) <= (self.end.year, self.end.month):  # no day after the last: 9999-12 is a month too
+            months.append(Period.month(year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return tuple(months)
 
     def days_in(self, month: Period) -> tuple[date, date]:
@@ -84,9 +85,12 @@ class ServicePeriod:
 
 
 def latest_end(start: date) -> date:
-    """The last day a period from `start` may run to: the day before the same date `MAX_SERVICE_MONTHS` on."""
+    """The last day a period from `start` may run to: the day before the same date `MAX_SERVICE_MONTHS` on, or
+    `date.max` (9999-12-31) when that date is past the calendar (a period starting in 9997 or later)."""
     months = start.month - 1 + MAX_SERVICE_MONTHS
     year, month = start.year + months // 12, months % 12 + 1
+    if year > date.max.year:  # the limit is 10000-01-01 or later: every day of the calendar is within it
+        return date.max
     try:
         limit = date(year, month, start.day)
     except ValueError:  # 29 February, in a year that has none: the limit is 1 March

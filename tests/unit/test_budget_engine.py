@@ -40,6 +40,7 @@ from shared.finance.budget_engine import (
     threshold_transition,
 )
 from shared.finance.periods import Period, days_in, first_day, last_day
+from shared.finance.service_periods import ServicePeriod, spread
 from shared.finance.spend import SpendKey
 from tests.unit.test_finance_config import finance_config
 
@@ -206,11 +207,12 @@ def test_once_enough_days_have_passed_the_forecast_follows_the_trend() -> None:
     plan = budget(("marketing", None, None, 3_000_000))
     # When the figures are computed on the 10th (the trend needs 7 days)
     figures = evaluate(plan, {("marketing", "sponsorships", None): actual}, date(2026, 11, 10), daily)
-    # Then the trend's slope is the steady 100.00 a day: the upfront payment is not extrapolated
+    # Then the trend's slope is the steady 100.00 a day: the upfront payment is not extrapolated, and of the 20
+    # days left the 20th counts the event booked on it (more than a day's 100.00), the 19 others 100.00 each
     assert figures.forecast_method is ForecastMethod.TREND
     assert figures.daily_rate == 10_000
-    assert figures.totals.forecast == actual + 10_000 * 20
-    # Whereas the run rate would have extrapolated the whole average
+    assert figures.totals.forecast == actual + 10_000 * 19
+    # Whereas the run rate would have extrapolated the whole average of the days so far (not the event booked)
     run_rate = evaluate_budget(
         replace(ENGINE, trend_min_days=11),
         plan,
@@ -219,7 +221,7 @@ def test_once_enough_days_have_passed_the_forecast_follows_the_trend() -> None:
         date(2026, 11, 10),
     )
     assert run_rate.forecast_method is ForecastMethod.RUN_RATE
-    assert run_rate.totals.forecast == actual + actual * 20 // 10
+    assert run_rate.totals.forecast == actual + (actual - 500_000) * 19 // 10
 
 
 def test_under_the_trend_each_line_and_unbudgeted_spend_follow_their_own_daily_spend() -> None:
@@ -271,6 +273,119 @@ def test_under_the_trend_days_of_no_known_key_go_to_the_lines_whose_days_are_unk
     assert line_of(figures, "marketing", "paid_search").forecast == 600_000
     assert line_of(figures, "marketing", "sponsorships").forecast == 100_000 + 10_000 * 20
     assert figures.totals.forecast == 900_000
+
+
+APRIL = Period.month(2026, 4)  # 30 days
+TOOLS: SpendKey = ("marketing", "tools_and_agencies", None)
+ADS: SpendKey = ("marketing", "paid_search", "spring")
+
+
+def booked_over(amount: int, start: date, end: date) -> dict[date, int]:
+    """April's days of a line over a service period, as the ledger's day figures hold them."""
+    return spread(amount, ServicePeriod(start, end))[APRIL]
+
+
+def evaluate_by_key(
+    the_budget: Budget, by_key: dict[SpendKey, dict[date, int]], as_of: date, engine: Any = ENGINE
+) -> BudgetFigures:
+    """The figures of spend known by key and day (the period's daily totals their sums), as the service has."""
+    daily: dict[date, int] = {}
+    for days in by_key.values():
+        for day, amount in days.items():
+            daily[day] = daily.get(day, 0) + amount
+    actuals = {key: sum(days.values()) for key, days in by_key.items()}
+    return evaluate_budget(engine, the_budget, actuals, daily, as_of, daily_by_key=by_key)
+
+
+@pytest.mark.parametrize(
+    ("day", "method", "forecast"),
+    [
+        # 3,600.00 over 2026-04-01..2027-03-31 books 295.89 on April's 30 days: 9.87 on the 1st to the 9th (the
+        # units left over go to the earliest days), 9.86 after; it was forecast at 8,876.70, 2,958.90 and 443.88
+        (1, ForecastMethod.RUN_RATE, 29_589 + 21),  # a rate of 9.87 tops up the 21 days of 9.86 by a unit each
+        (3, ForecastMethod.RUN_RATE, 29_589 + 21),
+        (15, ForecastMethod.TREND, 29_589 + 9),  # a slope of 9.866 over the 15 days of 9.86 left
+        (29, ForecastMethod.TREND, 29_589),
+    ],
+)
+def test_a_service_period_booked_over_the_month_is_forecast_at_its_share_not_extrapolated(
+    day: int, method: ForecastMethod, forecast: int
+) -> None:
+    # Given April's share of an annual subscription, booked on every day of April, and nothing else spent
+    days = booked_over(360_000, date(2026, 4, 1), date(2027, 3, 31))
+    assert sum(days.values()) == 29_589
+    plan = budget(("marketing", None, None, 100_000), period=APRIL)
+    # When the figures are computed on an April day
+    figures = evaluate_by_key(plan, {TOOLS: days}, date(2026, 4, day))
+    # Then each day left counts once, at what is booked on it: April is forecast at its share (within the minor
+    # unit its day shares differ by, a day), not extrapolated over days it has booked already
+    assert figures.forecast_method is method
+    assert figures.totals.actual == 29_589
+    assert figures.totals.forecast == forecast
+    assert 29_589 <= figures.totals.forecast <= 29_589 + (30 - day)
+    assert line_of(figures, "marketing").forecast == figures.totals.forecast
+
+
+@pytest.mark.parametrize("day", [1, 3, 15, 29])
+def test_a_service_period_booked_evenly_over_the_month_is_forecast_at_exactly_its_share(day: int) -> None:
+    # Given 3,650.00 over 365 days: 10.00 on each day of April, 300.00, the same every day
+    days = booked_over(365_000, date(2026, 4, 1), date(2027, 3, 31))
+    assert set(days.values()) == {1_000}
+    plan = budget(("marketing", None, None, 100_000), period=APRIL)
+    # Then on any day of April (run rate or trend) the forecast is the 300.00 booked, exactly
+    figures = evaluate_by_key(plan, {TOOLS: days}, date(2026, 4, day))
+    assert figures.totals.forecast == figures.totals.actual == 30_000
+    # And so it is when the caller passes only the period's daily totals (spend of no known key)
+    totals = evaluate(plan, {TOOLS: 30_000}, date(2026, 4, day), days)
+    assert totals.totals.forecast == 30_000
+
+
+@pytest.mark.parametrize(("day", "method"), [(3, ForecastMethod.RUN_RATE), (15, ForecastMethod.TREND)])
+def test_other_spend_of_a_line_with_a_service_period_is_still_extrapolated(day: int, method: ForecastMethod) -> None:
+    # Given a line holding the 10.00 a day of an annual subscription and 100.00 a day of paid search so far
+    tools = booked_over(365_000, date(2026, 4, 1), date(2027, 3, 31))
+    ads = {date(2026, 4, d): 10_000 for d in range(1, day + 1)}
+    plan = budget(("marketing", None, None, 100_000), period=APRIL)
+    figures = evaluate_by_key(plan, {TOOLS: tools, ADS: ads}, date(2026, 4, day))
+    # Then each day left is forecast at 110.00: the 10.00 booked, topped up by the 100.00 of paid search
+    assert figures.forecast_method is method
+    assert figures.daily_rate == 11_000
+    assert figures.totals.actual == 30_000 + 10_000 * day
+    assert figures.totals.forecast == 11_000 * 30
+
+
+def test_a_line_dated_later_in_the_month_is_counted_once_not_extrapolated() -> None:
+    # Given 100.00 a day spent on the 1st to the 3rd, and 1,000.00 incurred on the 25th, recorded already
+    days = {date(2026, 11, d): 10_000 for d in (1, 2, 3)} | {date(2026, 11, 25): 100_000}
+    plan = budget(("marketing", None, None, 500_000))
+    # When the figures are computed on the 3rd (run rate)
+    figures = evaluate_by_key(plan, {ADS: days}, date(2026, 11, 3))
+    # Then the rate is the 100.00 a day spent so far (not 1,300.00 / 3), and of the 27 days left the 25th counts
+    # the 1,000.00 booked on it, the 26 others 100.00 each: 3,900.00, not 13,000.00
+    assert figures.forecast_method is ForecastMethod.RUN_RATE
+    assert figures.daily_rate == 10_000
+    assert figures.totals.actual == 130_000
+    assert figures.totals.forecast == 130_000 + 10_000 * 26
+    # And the same once the trend has taken over (the 10th: 100.00 a day to the 10th, 19 days at 100.00 more)
+    days |= {date(2026, 11, d): 10_000 for d in range(4, 11)}
+    trend = evaluate_by_key(plan, {ADS: days}, date(2026, 11, 10))
+    assert trend.forecast_method is ForecastMethod.TREND
+    assert trend.totals.forecast == 200_000 + 10_000 * 19
+    # And the same from the period's daily totals alone (no key known by day): they are the line's
+    totals = evaluate(plan, {ADS: sum(days.values())}, date(2026, 11, 10), days)
+    assert totals.totals.forecast == trend.totals.forecast
+
+
+def test_spend_dated_after_as_of_alone_is_forecast_at_what_is_booked() -> None:
+    # Given a line whose only spend is an event booked for the 20th, and another spending 100.00 a day
+    plan = budget(("marketing", "events", None, 100_000), ("marketing", "paid_search", None, 500_000))
+    event: SpendKey = ("marketing", "events", None)
+    by_key = {event: {date(2026, 11, 20): 80_000}, ADS: {date(2026, 11, d): 10_000 for d in (1, 2)}}
+    figures = evaluate_by_key(plan, by_key, date(2026, 11, 2))
+    # Then the event is forecast at what is booked, and paid search at its own 100.00 a day
+    assert line_of(figures, "marketing", "events").forecast == 80_000
+    assert line_of(figures, "marketing", "paid_search").forecast == 10_000 * 30
+    assert figures.totals.forecast == 80_000 + 300_000
 
 
 def test_a_falling_trend_forecasts_no_further_spend() -> None:
@@ -776,6 +891,50 @@ def test_under_the_trend_a_lines_forecast_depends_on_its_own_spend_only(
     for line, line_figures in zip(plan.lines, figures.lines, strict=True):
         alone = figures_of({key: days for key, days in by_key.items() if line.covers(key)})
         assert line_figures.figures.forecast == next(lf for lf in alone.lines if lf.key == line.key).figures.forecast
+
+
+@SETTINGS
+@given(scenarios(), st.data())
+def test_spend_dated_after_as_of_is_counted_once_and_never_extrapolated(
+    scenario: tuple[Budget, dict[SpendKey, int], dict[date, int], date, int], data: st.DataObject
+) -> None:
+    # Given spend on days by key, some of it dated after as_of (a service period's days, a line dated ahead)
+    plan, actuals, _, as_of, trend_min_days = scenario
+    first, last = first_day(plan.period), last_day(plan.period)
+    period_days = st.dates(first, last)
+    by_key = {
+        key: data.draw(st.dictionaries(period_days, st.integers(-(10**6), 10**8), min_size=1, max_size=5))
+        for key in actuals
+    }
+    engine = replace(ENGINE, trend_min_days=trend_min_days)
+    figures = evaluate_by_key(plan, by_key, as_of, engine)
+    if figures.forecast_method not in (ForecastMethod.RUN_RATE, ForecastMethod.TREND):
+        return
+    # Then the breakdown sums exactly: lines + unbudgeted = departments = total, for every figure
+    totals = figures.totals
+    assert Figures.total(d.figures for d in figures.departments) == totals
+    assert Figures.total(lf.figures for lf in figures.lines) + figures.unbudgeted == totals
+    # And nothing is forecast below its actual: a line, a department, its unbudgeted spend, the total
+    every = [lf.figures for lf in figures.lines] + [d.figures for d in figures.departments]
+    for figure in [*every, *(d.unbudgeted for d in figures.departments), totals]:
+        assert figure.forecast >= figure.actual
+    # And a line whose spend is all dated after as_of is forecast at what is booked
+    for line, line_figures in zip(plan.lines, figures.lines, strict=True):
+        covered = [days for key, days in by_key.items() if line.covers(key)]
+        if covered and all(day > as_of for days in covered for day in days):
+            assert line_figures.figures.forecast == line_figures.figures.actual
+    # And booking more on a day after as_of raises the total forecast by that much at most (it is never
+    # extrapolated), and lowers it by no more than the minor unit a rounding half to even may move
+    if not by_key:
+        return
+    key = data.draw(st.sampled_from(sorted(by_key, key=repr)))
+    day = data.draw(st.dates(max(first, as_of + timedelta(days=1)), last))
+    more = data.draw(st.integers(1, 10**8))
+    booked = {**by_key, key: {**by_key[key], day: by_key[key].get(day, 0) + more}}
+    again = evaluate_by_key(plan, booked, as_of, engine)
+    assert again.forecast_method is figures.forecast_method
+    assert again.totals.actual == totals.actual + more
+    assert -1 <= again.totals.forecast - totals.forecast <= more
 
 
 @SETTINGS

@@ -97,6 +97,34 @@ def test_a_month_a_service_period_covers_partly_counts_the_share_of_its_days(ser
     assert crossings(service) == [("2026-11", 50), ("2026-12", 50), ("2026-12", 80), ("2026-12", 100)]
 
 
+def forecast_overruns(service: FinanceService) -> list[tuple[str, str]]:
+    bus = service._publisher
+    assert isinstance(bus, RecordingPublisher)
+    return [(e.period, e.line) for e in bus.published if e.event_type.value == "budget.forecast_overrun"]
+
+
+@pytest.mark.parametrize("day", [1, 3, 15])  # the run rate on the 1st and the 3rd, the trend on the 15th
+def test_a_service_period_booked_over_the_month_raises_no_forecast_overrun(day: int) -> None:
+    # Given it is an April day, with an April budget of 1,000.00
+    clock = FixedClock(datetime(2026, 4, day, 12, 0, tzinfo=UTC))
+    service = FinanceService(InMemoryFinanceStore(), CONFIG, compile_budget_engine(CONFIG), RecordingPublisher(), clock)
+    budget(service, "2026-04", "1000.00")
+    # When 3,600.00 is recorded over a year from 1 April: April's share is 295.89, booked on its 30 days
+    service.record_spend([over("annual", "3600.00", period={"from": "2026-04-01", "to": "2027-03-31"})])
+    # Then April is forecast at its share (within the minor unit its day shares differ by, a day left), not
+    # extrapolated over the days it has booked (8,876.70 on the 1st, 2,958.90 on the 3rd, 443.88 on the 15th)
+    april = service.figures("2026-04")
+    assert april is not None
+    assert april.totals.actual == 29_589
+    assert 29_589 <= april.totals.forecast <= 29_589 + (30 - day)
+    # And no one is told of a forecast overrun
+    assert forecast_overruns(service) == []
+    # While spend of the day at a pace that would pass the budget still is told: 100.00 more today
+    if day < 15:
+        service.record_spend([line("today", "100.00", incurred_on=f"2026-04-{day:02d}")])
+        assert forecast_overruns(service) == [("2026-04", "sales/events/*")]
+
+
 def test_a_quarter_view_counts_its_months_shares(service: FinanceService) -> None:
     budget(service, "2026-Q4", "10000.00")
     service.record_spend([over("retainer", "6000.00")])
@@ -157,6 +185,34 @@ def test_a_bad_service_period_is_a_422_naming_the_line_and_field(service: Financ
     assert "longer than 36 months" in errors[1]["message"]
     assert "not both" in errors[2]["message"]
     assert service.store.spend(["ok"]) == {}
+
+
+def test_a_service_period_near_the_end_of_the_calendar_is_recorded_or_refused_naming_the_line(
+    service: FinanceService,
+) -> None:
+    # Given a batch with a line over more than 36 months that ends on the calendar's last day
+    batch = [line("ok"), over("too-long", "10.00", period={"from": "9996-12-31", "to": "9999-12-31"})]
+    # Then it is a 422 naming the line and its service_period (not a period of the year 10000)
+    with pytest.raises(Unprocessable) as refused, finance_problem():
+        service.record_spend(batch)
+    assert refused.value.status == 422
+    errors = refused.value.details["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [(2, "service_period")]
+    assert "it may run to 9999-12-30 at the latest" in errors[0]["message"]
+    # When lines starting in 9997 (whose 36 months would end in the year 10000) and in 9999 are recorded
+    recorded = service.record_spend(
+        [
+            over("to-the-end", "1095.00", period={"from": "9997-01-01", "to": "9999-12-31"}),  # 1,095 days
+            over("last-month", "31.00", period={"from": "9999-12-01", "to": "9999-12-31"}),
+        ]
+    )
+    # Then they are stored, and each month counts its share: 1.00 a day each, December 9999 the last month
+    assert [e.line.spend_id for e in recorded.created] == ["to-the-end", "last-month"]
+    assert service.store.aggregates("9997-01") == {KEY: 3_100}
+    assert service.store.aggregates("9999-12") == {KEY: 6_200}
+    view = spend_view(recorded.created[0], "USD")
+    assert len(view["company_amount_by_month"]) == 36
+    assert view["company_amount_by_month"]["9999-12"] == "31.00"
 
 
 # ---------------------------------------------------------------------------------------------- reversals

@@ -90,3 +90,27 @@ def test_a_batch_cut_around_a_refused_line_keeps_a_correction_after_the_reversal
     assert service.store.spend(["wrong"])["wrong"].corrected_by == "right"
     assert len(summary.problems) == 1
     assert summary.problems[0].startswith("line 4: currency: no FX rate for CHF")
+
+
+def test_a_service_period_near_the_end_of_the_calendar_is_imported_or_listed_with_its_line(tmp_path: Path) -> None:
+    # Given a CSV with a line over 9997-01-01 to 9999-12-31 (36 months: its limit would be in the year 10000)
+    # and one over more than 36 months ending on the calendar's last day (CSV line 3)
+    service = _service()
+    path = _csv(
+        tmp_path / "spend.csv",
+        [
+            _row("to-the-end", incurred_on="", service_from="9997-01-01", service_to="9999-12-31"),
+            _row("too-long", incurred_on="", service_from="9996-12-31", service_to="9999-12-31"),
+        ],
+    )
+    # When it is imported
+    summary = import_file(service, path)
+    # Then the first is imported and the second listed with its CSV line and columns, no traceback
+    assert summary.imported == 1
+    assert service.store.spend(["to-the-end"])["to-the-end"].line.service_period == ServicePeriod(
+        date(9997, 1, 1), date.max
+    )
+    assert summary.problems == [
+        "invalid spend line: line 3: service_from/service_to: from 9996-12-31 to 9999-12-31 is longer than 36 "
+        "months: it may run to 9999-12-30 at the latest (record a longer commitment as several lines)"
+    ]

@@ -172,6 +172,36 @@ def test_a_period_lasts_at_most_36_months(start: date, latest: date) -> None:
     assert len(ServicePeriod(start, latest).months) <= MAX_SERVICE_MONTHS + 1
 
 
+@pytest.mark.parametrize(
+    ("start", "latest"),
+    [
+        (date(9996, 12, 31), date(9999, 12, 30)),  # the last start whose limit is still in the calendar
+        (date(9997, 1, 1), date.max),  # its limit would be 10000-01-01: every day of the calendar is within it
+        (date(9998, 6, 15), date.max),
+        (date(9999, 12, 31), date.max),
+    ],
+)
+def test_a_period_starting_near_the_end_of_the_calendar_may_run_to_its_last_day(start: date, latest: date) -> None:
+    # Then its limit is the calendar's last day at the latest, not a month of the year 10000
+    assert latest_end(start) == latest
+    assert too_long(ServicePeriod(start, latest)) is None
+    # And the months it touches, December 9999 the last, share its amount exactly
+    span = ServicePeriod(start, latest)
+    assert span.months[-1] == Period.month(latest.year, latest.month)
+    assert len(span.months) == (latest.year - start.year) * 12 + latest.month - start.month + 1
+    assert sum(month_shares(123_456_789, span).values()) == 123_456_789
+    assert sum(sum(days.values()) for days in spread(-5_000, span).values()) == -5_000
+
+
+@SETTINGS
+@given(st.dates(date(9990, 1, 1), date.max))
+def test_the_limit_of_any_start_is_a_day_of_the_calendar(start: date) -> None:
+    latest = latest_end(start)
+    assert start <= latest <= date.max
+    assert too_long(ServicePeriod(start, latest)) is None
+    assert len(ServicePeriod(start, latest).months) <= MAX_SERVICE_MONTHS + 1
+
+
 def test_a_period_ends_no_earlier_than_it_starts() -> None:
     with pytest.raises(ValueError, match=r"to \(2026-11-01\) is before from \(2026-11-02\)"):
         ServicePeriod(date(2026, 11, 2), date(2026, 11, 1))
