@@ -31,6 +31,9 @@ from slack_sdk.models.blocks import (
 from shared.events.finance_events import FinanceEvent, FinanceEventType
 from shared.finance.config import FinanceConfig
 from shared.handoffs.notifications import SlackMessage
+from shared.slack_text import clip as _clip
+from shared.slack_text import fit as _fit
+from shared.slack_text import mrkdwn as _mrkdwn
 
 METADATA_EVENT_TYPE = "revops_budget_alert"
 BUDGET_PATH = "/api/v1/integrations/finance/budget/{period}"
@@ -43,7 +46,6 @@ MAX_VALUE = 200  # how much of a name, id or line is shown
 MAX_LINK = 1000
 NOT_KNOWN = "n/a"
 
-_ELLIPSIS = "…"
 _LINK = re.compile(r"https?://[^\s<>|\"']+")
 
 
@@ -153,33 +155,6 @@ def _footer(period: str, hub_url: str) -> str:
     return f"Figures: `GET {path}`"
 
 
-def _mrkdwn(value: str) -> str:
-    """A value inside mrkdwn: on one line, the three characters Slack asks to escape escaped."""
-    return _line(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _shown(value: str) -> str:
     """A value as the message shows it: clipped, then escaped."""
     return _mrkdwn(_clip(value, MAX_VALUE))
-
-
-def _line(value: str) -> str:
-    return " ".join(value.split())
-
-
-def _clip(value: str, limit: int) -> str:
-    """One line of at most `limit` characters, an ellipsis marking a cut."""
-    value = _line(value)
-    return value if len(value) <= limit else value[: limit - 1].rstrip() + _ELLIPSIS
-
-
-def _fit(text: str, limit: int) -> str:
-    """Escaped mrkdwn cut to `limit` characters, never inside an `&...;` entity or a `<...>` token."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    for opener, closer in (("&", ";"), ("<", ">")):
-        start = cut.rfind(opener)
-        if start > cut.rfind(closer):
-            cut = cut[:start]
-    return cut.rstrip() + _ELLIPSIS

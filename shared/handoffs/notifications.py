@@ -24,6 +24,10 @@ from enum import StrEnum
 from typing import Any
 
 from shared.handoffs.model import Handoff, HandoffKind, Priority
+from shared.slack_text import clip as _clip
+from shared.slack_text import fit as _fit
+from shared.slack_text import mrkdwn as _mrkdwn
+from shared.slack_text import one_line as _line
 
 # The `action_id`s of the buttons: the Slack normalizer (shared/webhooks/normalizers/slack.py) turns a click on
 # them into canonical handoff.accepted / handoff.rejected.
@@ -52,7 +56,6 @@ SHOWN_FACTORS = 5
 SHOWN_ENGAGEMENTS = 5
 SHOWN_DETAILS = 8
 
-_ELLIPSIS = "…"
 _LINK = re.compile(r"https?://[^\s<>|\"']+")
 
 
@@ -259,11 +262,6 @@ def _plain(text: str) -> dict[str, Any]:
 
 def _mrkdwn_text(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
-
-
-def _mrkdwn(value: str) -> str:
-    """A value inside mrkdwn: the three characters Slack asks to escape, so nothing in it is a mention or link."""
-    return _line(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _bold(text: str) -> str:
@@ -544,26 +542,3 @@ def _utc(moment: datetime) -> datetime:
 
 def _utc_text(moment: datetime) -> str:
     return _utc(moment).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _line(value: str) -> str:
-    """A value on one line: line breaks, tabs and runs of spaces folded to one space."""
-    return " ".join(value.split())
-
-
-def _clip(value: str, limit: int) -> str:
-    """One line of at most `limit` characters, an ellipsis marking a cut."""
-    value = _line(value)
-    return value if len(value) <= limit else value[: limit - 1].rstrip() + _ELLIPSIS
-
-
-def _fit(text: str, limit: int) -> str:
-    """`text` (escaped mrkdwn) cut to `limit` characters, never inside an `&...;` entity or a `<...>` token."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    for opener, closer in (("&", ";"), ("<", ">")):
-        start = cut.rfind(opener)
-        if start > cut.rfind(closer):
-            cut = cut[:start]
-    return cut.rstrip() + _ELLIPSIS
