@@ -13,16 +13,14 @@ import pytest
 
 from shared.finance.api_views import Unprocessable, finance_problem, spend_view
 from shared.finance.budget_engine import compile_budget_engine
-from shared.finance.config import load_finance_config
 from shared.finance.listing import SpendRange, spend_page
 from shared.finance.ports import SpendChunk
 from shared.finance.service import FinanceService, SpendIdConflict
 from shared.finance.spend import InvalidSpendBatch
 from tests.fakes import FixedClock, RecordingPublisher
 from tests.finance_fakes import InMemoryFinanceStore
+from tests.unit.test_finance_service import CONFIG, NOW, line
 
-NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
-CONFIG = load_finance_config()
 KEY = ("sales", "events", None)
 # 60 days: 15 of November (16th to 30th), 31 of December, 14 of January
 WINTER = {"from": "2026-11-16", "to": "2027-01-14"}
@@ -33,19 +31,6 @@ def service() -> FinanceService:
     return FinanceService(
         InMemoryFinanceStore(), CONFIG, compile_budget_engine(CONFIG), RecordingPublisher(), FixedClock(NOW)
     )
-
-
-def line(spend_id: str, amount: str = "100.00", currency: str = "USD", **fields: Any) -> dict[str, Any]:
-    return {
-        "spend_id": spend_id,
-        "channel": "events",
-        "department": "sales",
-        "vendor": "Expo",
-        "amount": amount,
-        "currency": currency,
-        "incurred_on": "2026-11-03",
-        **fields,
-    }
 
 
 def over(
