@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,12 +14,15 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
+from werkzeug.serving import make_server
 
 from local_runtime import moto_patches
 from local_runtime.function_imports import import_handler
 from local_runtime.lambda_events import LOCAL_ACCOUNT
 from local_runtime.provision import Provisioned, provision, table_definition
+from local_runtime.slack_sink import LocalSlack
 from shared.catalog import CATALOG, physical_name
 from shared.catalog.model import Table
 
@@ -156,3 +160,44 @@ def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
     return result
+
+
+# The Slack stand-in served on a local port, as the hub serves it: notifiers post to it through slack_sdk ----------
+
+
+class ServedSlack:
+    def __init__(self, sink: LocalSlack, url: str) -> None:
+        self.sink = sink
+        self.url = url
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return self.sink.messages(channel)
+
+    def forget(self) -> None:
+        requests.delete(f"{self.url}/_local/slack/messages", timeout=5)
+
+    def fail_next(self, calls: int = 1, kind: str = "server_error") -> None:
+        """Through the stand-in's faults endpoint, as a person would."""
+        answer = requests.post(f"{self.url}/_local/slack/faults", json={"calls": calls, "kind": kind}, timeout=5)
+        assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(scope="module")
+def served_slack() -> Iterator[ServedSlack]:
+    sink = LocalSlack()
+    server = make_server("127.0.0.1", 0, sink.wsgi(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield ServedSlack(sink, f"http://127.0.0.1:{server.port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def slack(served_slack: ServedSlack) -> ServedSlack:
+    """The stand-in, emptied and without faults, for one test."""
+    served_slack.forget()
+    served_slack.sink.fail_next(0)
+    return served_slack

@@ -5,68 +5,28 @@ so the retry emails once; a department without a channel is emailed only; a repl
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-import requests
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from slack_sdk.errors import SlackApiError
-from werkzeug.serving import make_server
 
 from local_runtime.hub import verify_senders
 from local_runtime.lambda_events import LocalLambdaContext
 from local_runtime.provision import provision
-from local_runtime.slack_sink import LocalSlack
 from shared.catalog import CATALOG
 from shared.events.finance_events import FINANCE_EVENT_SOURCE, FinanceEventType
 from shared.events.finance_taxonomy import example_event
-from tests.integration.conftest import STAGE, eventbridge, handler_module
+from tests.integration.conftest import STAGE, ServedSlack, eventbridge, handler_module
 
 REGION = "us-east-1"
 SENDER = "handoffs@revops.example.com"  # config/local.notifications.json
 BUDGET_PATH = "/api/v1/integrations/finance/budget/2026-11"
-
-
-class ServedSlack:
-    def __init__(self, sink: LocalSlack, url: str) -> None:
-        self.sink = sink
-        self.url = url
-
-    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """What the stand-in kept, read as a person would: `GET /_local/slack/messages`."""
-        answer = requests.get(f"{self.url}/_local/slack/messages", params={"channel": channel or ""}, timeout=5)
-        assert answer.status_code == 200, answer.text
-        return list(answer.json()["messages"])
-
-    def fail_next(self, calls: int = 1, kind: str = "server_error") -> None:
-        answer = requests.post(f"{self.url}/_local/slack/faults", json={"calls": calls, "kind": kind}, timeout=5)
-        assert answer.status_code == 200, answer.text
-
-
-@pytest.fixture(scope="module")
-def served_slack() -> Iterator[ServedSlack]:
-    sink = LocalSlack()
-    server = make_server("127.0.0.1", 0, sink.wsgi(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield ServedSlack(sink, f"http://127.0.0.1:{server.port}")
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def slack(served_slack: ServedSlack) -> ServedSlack:
-    requests.delete(f"{served_slack.url}/_local/slack/messages", timeout=5)
-    served_slack.sink.fail_next(0)
-    return served_slack
 
 
 @pytest.fixture

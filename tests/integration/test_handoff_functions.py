@@ -9,7 +9,6 @@ The helpers here (`Hub`, the event builders) are shared with `test_handoff_api.p
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,16 +17,13 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
-from werkzeug.serving import make_server
 
 from local_runtime.hub import verify_senders
 from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
 from local_runtime.provision import Provisioned, provision
-from local_runtime.slack_sink import LocalSlack
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.catalog import CATALOG, physical_name
 from shared.catalog.model import timer_group
@@ -35,7 +31,7 @@ from shared.events.canonical import WEBHOOK_EVENT_SOURCE, CanonicalEvent, EventT
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
 from shared.handoffs.model import Handoff, SlaKind
-from tests.integration.conftest import STAGE, drain, eventbridge, handler_module, refuse_put_events
+from tests.integration.conftest import STAGE, ServedSlack, drain, eventbridge, handler_module, refuse_put_events
 from tests.lead_journey_hub import hubspot_change, normalized
 
 REGION = "us-east-1"
@@ -628,43 +624,6 @@ def test_a_breach_of_a_direct_assignment_escalates_to_the_manager(hub: Hub) -> N
 
 
 # Notifier ------------------------------------------------------------------------------------------------------
-
-
-class ServedSlack:
-    def __init__(self, sink: LocalSlack, url: str) -> None:
-        self.sink = sink
-        self.url = url
-
-    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        return self.sink.messages(channel)
-
-    def forget(self) -> None:
-        requests.delete(f"{self.url}/_local/slack/messages", timeout=5)
-
-    def fail_next(self, calls: int = 1, kind: str = "server_error") -> None:
-        """Through the stand-in's faults endpoint, as a person would."""
-        answer = requests.post(f"{self.url}/_local/slack/faults", json={"calls": calls, "kind": kind}, timeout=5)
-        assert answer.status_code == 200, answer.text
-
-
-@pytest.fixture(scope="module")
-def served_slack() -> Iterator[ServedSlack]:
-    sink = LocalSlack()
-    server = make_server("127.0.0.1", 0, sink.wsgi(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield ServedSlack(sink, f"http://127.0.0.1:{server.port}")
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def slack(served_slack: ServedSlack) -> ServedSlack:
-    served_slack.forget()
-    served_slack.sink.fail_next(0)
-    return served_slack
 
 
 @pytest.fixture
