@@ -14,6 +14,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_logs_destinations as logs_destinations
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_wafv2 as wafv2
@@ -23,7 +24,8 @@ from constructs import Construct
 from infra.config import CustomDomain, StageConfig, pascal
 from infra.functions import DeployedFunction
 from shared.api_clients import ApiClients, Partner, load_api_clients, usage_plan_name
-from shared.catalog import DOMAIN_THROTTLES, STAGE_THROTTLE, Catalog, Group, Route, physical_name
+from shared.catalog import DOMAIN_THROTTLES, STAGE_THROTTLE, AccessLogTrigger, Catalog, Group, Route, physical_name
+from shared.catalog.access_log import ACCESS_LOG_FIELDS
 from shared.catalog.identity import pre_token_generation_trigger
 from shared.catalog.partners import takes_api_key
 from shared.catalog.scopes import RESOURCE_SERVER, Scope, SystemScopes, catalog_scopes, composed_domains
@@ -47,33 +49,6 @@ WAF_WINDOW_SECONDS = 300
 # Enhanced security policy: TLS 1.3 only, with its three AEAD cipher suites; STRICT checks SNI against the domain.
 TLS13_ONLY = apigateway.SecurityPolicy.TLS13_1_3_2025_09
 TLS13_ONLY_POLICY_NAME = "SecurityPolicy_TLS13_1_3_2025_09"
-
-# `$context` variables are quoted so every line is valid JSON for Logs Insights.
-ACCESS_LOG_FIELDS = {
-    "requestId": "$context.requestId",
-    "extendedRequestId": "$context.extendedRequestId",
-    "requestTime": "$context.requestTime",
-    "httpMethod": "$context.httpMethod",
-    "resourcePath": "$context.resourcePath",
-    "path": "$context.path",
-    "status": "$context.status",
-    "protocol": "$context.protocol",
-    "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency",
-    "integrationLatency": "$context.integration.latency",
-    "integrationStatus": "$context.integration.status",
-    "integrationError": "$context.integration.error",
-    "errorType": "$context.error.responseType",
-    "errorMessage": "$context.error.message",
-    "wafResponseCode": "$context.wafResponseCode",
-    "sourceIp": "$context.identity.sourceIp",
-    "userAgent": "$context.identity.userAgent",
-    "user": "$context.authorizer.claims.sub",
-    "clientId": "$context.authorizer.claims.client_id",
-    "apiKeyId": "$context.identity.apiKeyId",
-    "tlsVersion": "$context.tlsVersion",
-    "xrayTraceId": "$context.xrayTraceId",
-}
 
 
 def method_options_key(route: Route) -> str:
@@ -194,6 +169,10 @@ class Api(Construct):
             self.methods[route.key] = self._method(route, functions[fn.name])
         for name in sorted({fn.name for fn, _ in catalog.routes}):
             self._allow_invoke(functions[name])
+        self.access_log_subscriptions = {
+            fn.name: self._access_log_subscription(fn.name, trigger, functions[fn.name])
+            for fn, trigger in catalog.access_log_triggers
+        }
         self.usage_plans = {partner.name: self._usage_plan(partner) for partner in self.clients.partners}
         self.web_acl = self._web_acl()
         self.domain = self._custom_domain(cfg.custom_domain) if cfg.custom_domain else None
@@ -207,6 +186,26 @@ class Api(Construct):
     def url(self) -> str:
         """Where callers reach the stage: the custom domain when there is one, else the execute-api URL."""
         return f"https://{self._cfg.custom_domain.name}/" if self._cfg.custom_domain else self.rest_api.url
+
+    def _access_log_subscription(
+        self, name: str, trigger: AccessLogTrigger, deployed: DeployedFunction
+    ) -> logs.SubscriptionFilter:
+        """The access log lines `trigger` matches, delivered to the function (CloudWatch Logs invokes it
+        asynchronously: its retries and failure queue are the function's `EventInvokeConfig`)."""
+        pattern = logs.FilterPattern.all(
+            *(
+                logs.FilterPattern.any(*(logs.FilterPattern.string_value(f"$.{field}", "=", value) for value in values))
+                for field, values in trigger.matches.items()
+            )
+        )
+        return logs.SubscriptionFilter(
+            self,
+            f"AccessLogTo{pascal(name)}",
+            log_group=self.access_logs,
+            destination=logs_destinations.LambdaDestination(deployed.function),
+            filter_pattern=pattern,
+            filter_name=physical_name(self._cfg.name, f"access-log-to-{deployed.spec.slug}"),
+        )
 
     def _user_pool(self) -> cognito.UserPool:
         pool = cognito.UserPool(

@@ -3,14 +3,18 @@ deployed stage would send (Cognito claims included) and handed to the same handl
 
 Its authorizer checks what the deployed methods check: on a `/api/v1` route an access token of the pool (an ID token
 is refused, as on a method with OAuth scopes) holding one of the method's scopes (`SystemScopes.method_scopes`), else
-401; on a partner route an enabled API key of a partner's usage plan, else 403."""
+401; on a partner route an enabled API key of a partner's usage plan, else 403. Like the stage, it writes an access log
+line per API request (`shared.catalog.access_log`) to whoever listens (`access_log`): the hub hands the lines to the
+functions subscribed to them."""
 
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +28,7 @@ from local_runtime.auth import LocalUserPool, method_scopes_granted
 from local_runtime.lambda_events import rest_proxy_event
 from local_runtime.partner_keys import LocalPartnerKeys, PartnerKey
 from shared.catalog import Catalog, Function, Route
+from shared.catalog.access_log import ACCESS_LOG_FIELDS, NO_VALUE
 from shared.catalog.partners import takes_api_key
 from shared.catalog.scopes import SystemScopes, composed_domains
 
@@ -46,8 +51,10 @@ class LocalApiGateway:
         user_pool: LocalUserPool,
         local_routes: list[LocalRoute],
         stage: str = "local",
+        access_log: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self._invoke = invoke
+        self._access_log = access_log
         self._user_pool = user_pool
         self._scopes = SystemScopes.of(catalog, composed_domains())
         self._partner_keys = LocalPartnerKeys(user_pool.clients, stage) if user_pool.clients else None
@@ -77,10 +84,18 @@ class LocalApiGateway:
         elif (local := _match(self._local_routes, environ)).endpoint is not None:
             response = self._local_views[local.endpoint](request, **local.arguments)
         else:
-            response = self._api(request, local.allowed)
+            line = access_log_line(request)
+            response = self._api(request, local.allowed, line)
+            if self._access_log is not None:
+                line["status"] = str(response.status_code)
+                line["responseLength"] = str(response.content_length or 0)
+                line["responseLatency"] = str(int((time.time() - float(line["requestTimeEpoch"]) / 1000) * 1000))
+                self._access_log(line)
         return response(environ, start_response)
 
-    def _api(self, request: Request, allowed_locally: frozenset[str]) -> Response:
+    def _api(self, request: Request, allowed_locally: frozenset[str], line: dict[str, str]) -> Response:
+        """The answer to a request for the API; `line` (its access log line) learns the route and what refused
+        or answered it."""
         matched = _match(self._routes, request.environ)
         if matched.endpoint is None:
             allowed = sorted(allowed_locally | matched.allowed)
@@ -92,18 +107,28 @@ class LocalApiGateway:
             return _not_found(request)
         key, path_parameters = matched.endpoint, matched.arguments
         fn, route = self._targets[key]
+        line["resourcePath"] = route.path
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
+            line["errorType"] = "REQUEST_TOO_LARGE"
             return _json(413, {"message": "Request Too Long"})
         claims, partner_key = None, None
         if takes_api_key(route):
             partner_key = self._partner_key(request)
             if partner_key is None:
+                line["errorType"] = "INVALID_API_KEY"
                 return _json(403, {"message": "Forbidden"})
+            line["apiKeyId"] = partner_key.key_id
         elif not route.is_public:
             claims = self._claims(request)
+            if claims is not None:
+                # the authorizer has read the token, whether or not its scopes open the method
+                line["user"] = claims.get("sub") or NO_VALUE
+                line["clientId"] = claims.get("client_id") or NO_VALUE
             if claims is None or not method_scopes_granted(claims, self._scopes.method_scopes(route)):
+                line["errorType"] = "UNAUTHORIZED"
                 return _json(401, {"message": "Unauthorized"})
         event = self._event(request, route, path_parameters, claims)
+        line["requestId"] = str(event["requestContext"]["requestId"])
         if partner_key is not None:
             event["requestContext"]["identity"] |= {
                 "apiKeyId": partner_key.key_id,
@@ -113,7 +138,9 @@ class LocalApiGateway:
             result = self._invoke(fn, event)
         except Exception:
             log.error("function %s failed:\n%s", fn.name, traceback.format_exc())
+            line["integrationStatus"] = "500"
             return _json(502, {"message": "Internal server error"})
+        line["integrationStatus"] = "200"  # Lambda answered (the proxy's own status is `status`)
         return _response(result)
 
     def _claims(self, request: Request) -> dict[str, str] | None:
@@ -149,6 +176,24 @@ class LocalApiGateway:
             source_ip=request.remote_addr or "127.0.0.1",
             domain_name=request.host.split(":")[0],
         )
+
+
+def access_log_line(request: Request) -> dict[str, str]:
+    """The stage's access log line for a request (`ACCESS_LOG_FIELDS`), as API Gateway starts it: every field
+    without a value (`-`) until the request is matched, checked and answered."""
+    line = dict.fromkeys(ACCESS_LOG_FIELDS, NO_VALUE)
+    now = time.time()
+    line |= {
+        "requestId": str(uuid.uuid4()),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "requestTimeEpoch": str(int(now * 1000)),
+        "httpMethod": request.method,
+        "path": str(request.environ.get("PATH_INFO") or request.path),
+        "protocol": str(request.environ.get("SERVER_PROTOCOL") or NO_VALUE),
+        "sourceIp": request.remote_addr or "127.0.0.1",
+        "userAgent": request.headers.get("User-Agent") or NO_VALUE,
+    }
+    return line
 
 
 def _not_found(request: Request) -> Response:

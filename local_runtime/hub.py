@@ -29,6 +29,7 @@ from local_runtime import dashboard as local_dashboard
 from local_runtime import discovery
 from local_runtime import oauth as local_oauth
 from local_runtime import replay as local_replay
+from local_runtime.access_log import LocalAccessLog
 from local_runtime.auth import LocalUserPool
 from local_runtime.crm_hubspot import LocalHubSpot, subscriptions_of
 from local_runtime.crm_salesforce import LocalSalesforce
@@ -102,6 +103,8 @@ class LocalHub:
         self._queue_triggers: list[QueueTriggerRunner] = []
         self.provisioned: Provisioned | None = None
         self.faults = PutEventsFaults()
+        # its lines queue up until the dispatcher, which delivers them, has started
+        self._access_log = LocalAccessLog(catalog, STAGE, self._deliver_async)
 
     @property
     def url(self) -> str:
@@ -134,7 +137,14 @@ class LocalHub:
         session = boto3.Session(region_name=LOCAL_REGION)
         # The server binds first, so the hub's URL (its port may be any free one) can go into the local secrets
         # that name it (the Slack stand-in's URL, links in notifications); it serves once everything is ready.
-        gateway = LocalApiGateway(self.catalog, self.invoke, LocalUserPool.from_config(), self._local_routes(), STAGE)
+        gateway = LocalApiGateway(
+            self.catalog,
+            self.invoke,
+            LocalUserPool.from_config(),
+            self._local_routes(),
+            STAGE,
+            access_log=self._access_log.write,
+        )
         self._server = make_server(self.host, self.port, gateway, threaded=True)
         self.port = self._server.server_port
         # the CRMs' webhooks go to the hub's own webhook routes, as HubSpot's and Salesforce's would
@@ -164,6 +174,7 @@ class LocalHub:
         self._timers = LocalTimers(self.catalog, STAGE, session.client("scheduler"), self._dispatcher.deliver)
         self._timers.provision()
         self._timers.start()
+        self._access_log.start()
         if before_serving is not None:
             before_serving(self)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -181,10 +192,16 @@ class LocalHub:
             self._scheduler.stop()
         if self._timers:
             self._timers.stop()
+        self._access_log.stop()
         self.hubspot.close()
         self.salesforce.close()
         if self._moto:
             self._moto.stop()
+
+    def _deliver_async(self, fn: Function, event: dict[str, Any]) -> bool:
+        """An asynchronous invocation (retries, then the function's failure queue), as AWS services make them."""
+        assert self._dispatcher is not None
+        return self._dispatcher.deliver(fn, event)
 
     def invoke(self, fn: Function, event: dict[str, Any]) -> Any:
         """One invocation at a time per function, as in one Lambda execution environment: handlers keep the

@@ -35,7 +35,10 @@ class AuditEntryView(BaseModel):
     source_ip: str | None
     user_agent: str | None
     request_digest: str | None = Field(description="sha256 of the request body as received; the body is not kept")
-    detail: dict[str, str] = Field(description="An operator run's stage, arguments, summary or error")
+    detail: dict[str, str] = Field(
+        description="An operator run's stage, arguments, summary or error; what refused a request API Gateway refused "
+        "before any function ran (refused_by, error)"
+    )
 
     @classmethod
     def of(cls, record: AuditRecord, target: str | None) -> AuditEntryView:

@@ -22,6 +22,16 @@ class Caller:
     client_id: str | None
     scopes: tuple[str, ...]
 
+    def record_fields(self) -> dict[str, Any]:
+        """What an `AuditRecord` keeps of the caller (its fields of the same names)."""
+        return {
+            "actor": self.actor,
+            "username": self.username,
+            "groups": self.groups,
+            "client_id": self.client_id,
+            "scopes": self.scopes,
+        }
+
 
 def _listed(raw: object) -> tuple[str, ...]:
     """API Gateway flattens a list claim to a string ("admin,sales" or "[admin sales]"); a space-separated

@@ -7,7 +7,8 @@ of it (`infra/functions.py`, `APPEND_ONLY_DENIED`), whatever a later grant allow
 
 from __future__ import annotations
 
-from shared.catalog.model import Domain, Function, Group, Index, Route, Table, ThrottleDomain
+from shared.catalog.access_log import NO_VALUE
+from shared.catalog.model import AccessLogTrigger, Domain, Function, Group, Index, Route, Table, ThrottleDomain
 
 AUDIT = Table(
     name="audit",
@@ -75,6 +76,19 @@ AUDIT_DOMAIN = Domain(
                 ),
             ),
             tables={AUDIT.name: "read"},
+        ),
+        Function(
+            name="audit_gateway_refusals",
+            description="Records the /api/v1 requests API Gateway refuses before any function runs (no or bad token, "
+            "a system's token without the route's scope, no API key) in the audit trail",
+            memory_mb=256,
+            timeout_seconds=60,
+            access_log=AccessLogTrigger(
+                description="API Gateway's own 401s and 403s: the authorizer or the API key check refused the "
+                "request, so no function ran to record it (a function's refusals it records itself)",
+                matches={"status": ("401", "403"), "integrationStatus": (NO_VALUE,)},
+            ),
+            tables={AUDIT.name: "append"},
         ),
     ),
 )

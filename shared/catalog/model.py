@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal, TypeVar
 
+from shared.catalog.access_log import ACCESS_LOG_FIELDS
+
 
 class Group(StrEnum):
     """Cognito user-pool groups; the RBAC roles of `/api/v1` routes."""
@@ -133,6 +135,30 @@ class StreamTrigger:
     def filter_pattern(self) -> dict[str, object]:
         """The event source mapping's filter: inserts whose new image matches."""
         return {"eventName": ["INSERT"], "dynamodb": {"NewImage": self.new_image}}
+
+
+@dataclass(frozen=True)
+class AccessLogTrigger:
+    """The REST API's access log feeding the owning function: a CloudWatch Logs subscription filter on the stage's
+    access log group (`ACCESS_LOG_FIELDS`, one JSON line per request) delivering the lines it matches, in batches,
+    as Lambda's `awslogs` event (asynchronous: retried, then the function's failure queue).
+
+    `matches` is the filter: every field must hold one of its values (`{"status": ("401", "403")}`); CDK renders
+    it as a JSON filter pattern and the local runtime applies it to its own gateway's lines, so both agree."""
+
+    description: str
+    matches: Mapping[str, tuple[str, ...]]
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.matches) - set(ACCESS_LOG_FIELDS))
+        if unknown or not self.matches or not all(self.matches.values()):
+            raise ValueError(
+                f"access log trigger: match fields of the access log ({', '.join(ACCESS_LOG_FIELDS)}) on at least "
+                f"one value each; unknown: {', '.join(unknown) or 'none'}"
+            )
+
+    def matched(self, line: Mapping[str, object]) -> bool:
+        return all(str(line.get(name, "-")) in values for name, values in self.matches.items())
 
 
 @dataclass(frozen=True)
@@ -312,6 +338,7 @@ class Function:
     schedules: tuple[Schedule, ...] = ()
     streams: tuple[StreamTrigger, ...] = ()
     queue_triggers: tuple[QueueTrigger, ...] = ()  # the work queues it consumes (one trigger per queue)
+    access_log: AccessLogTrigger | None = None  # the API's access log lines it is subscribed to
     sends_to: tuple[str, ...] = ()  # the work queues it sends to, by name: their URLs are in its environment
     tables: dict[str, Access] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
@@ -377,6 +404,10 @@ class Catalog:
     @property
     def streams(self) -> tuple[tuple[Function, StreamTrigger], ...]:
         return tuple((fn, stream) for fn in self.functions for stream in fn.streams)
+
+    @property
+    def access_log_triggers(self) -> tuple[tuple[Function, AccessLogTrigger], ...]:
+        return tuple((fn, fn.access_log) for fn in self.functions if fn.access_log is not None)
 
     @property
     def streamed_tables(self) -> frozenset[str]:

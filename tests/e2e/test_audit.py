@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import jwt
 import pytest
 import requests
 
@@ -21,6 +22,7 @@ from shared.catalog import CATALOG, physical_name
 from shared.catalog.audit import AUDIT
 from shared.scoring.model import DEFAULT_MODEL_PATH
 from tests.e2e.conftest import ROOT, eventually, token
+from tests.e2e.test_client_credentials import client_token
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 CAPTURE = "POST /api/v1/integrations/sales/leads"
@@ -139,6 +141,32 @@ def test_only_admins_read_the_trail_and_a_refused_read_is_recorded(hub: str, sto
     refusals = everything(hub, route="GET /api/v1/audit", actor=sub_of("finance"))
     assert refusals
     assert refusals[0]["outcome"] == "refused"
+
+
+def test_requests_the_gateway_refuses_are_recorded_with_who_and_what_refused_them(hub: str) -> None:
+    # Given a BI tool's client-credentials token that may only read leads, a forged token, and no token at all
+    issued = client_token(hub, "bi-reporting", scope="revops/leads.read")
+    assert issued.status_code == 200, issued.text
+    system = issued.json()["access_token"]
+    client_id = jwt.decode(system, options={"verify_signature": False})["client_id"]
+    lead_id = f"L-{uuid.uuid4().hex[:12]}"
+    unmerge = f"{hub}/api/v1/leads/{lead_id}/unmerge"
+    # When each tries a write, which API Gateway refuses before any function runs
+    scoped_out = requests.post(unmerge, json={}, headers={"Authorization": f"Bearer {system}"}, timeout=10)
+    forged = requests.post(unmerge, json={}, headers={"Authorization": "Bearer not.a.token"}, timeout=10)
+    anonymous = requests.post(unmerge, json={}, timeout=10)
+    assert [r.status_code for r in (scoped_out, forged, anonymous)] == [401, 401, 401]
+    # Then the trail lists all three under the lead they were about, refused by the gateway
+    records = eventually(lambda: (found := everything(hub, target=lead_id)) and len(found) == 3 and found)
+    assert {(r["route"], r["status"], r["outcome"], r["phase"]) for r in records} == {
+        (UNMERGE, 401, "refused", "completed")
+    }
+    assert {r["detail"]["refused_by"] for r in records} == {"api_gateway"}
+    assert sorted(r["actor"] for r in records) == sorted([client_id, "anonymous", "anonymous"])
+    # And the system's refusal is found by its client id, as "what did this system try" asks
+    (by_client,) = [r for r in everything(hub, actor=client_id, route=UNMERGE) if r["target"] == lead_id]
+    assert by_client["client_id"] == client_id
+    assert by_client["detail"]["error"] == "UNAUTHORIZED"
 
 
 def test_bad_searches_are_4xx_naming_the_field(hub: str) -> None:

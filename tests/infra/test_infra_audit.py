@@ -154,7 +154,8 @@ def test_api_functions_may_only_put_to_the_audit_trail_and_the_audit_api_read_it
             assert allowed == set(), fn.name
         if fn.name in COMPOSED:  # (the test catalog adds functions past `compose`)
             serves_api = any(route.path.startswith("/api/v1/") for route in fn.routes)
-            assert (access is not None) == serves_api, fn.name
+            records_refusals = fn.access_log is not None  # the API's requests API Gateway refused
+            assert (access is not None) == (serves_api or records_refusals), fn.name
         # An append names no index: it only puts
         rendered = json.dumps(statements)
         for index in AUDIT.indexes:
@@ -186,3 +187,43 @@ def test_the_audit_api_is_admin_only_behind_cognito(dev: Synth) -> None:
     [route] = audit_api.routes
     assert {group.value for group in route.groups or ()} == {"admin"}
     assert route.audited_read
+
+
+def test_the_gateways_own_refusals_reach_the_refusal_audit_through_the_access_log(synth: Synth) -> None:
+    # Given the functions subscribed to the API's access log (the gateway-refusal audit, in the hub's catalog)
+    triggers = synth.catalog.access_log_triggers
+    assert [fn.name for fn, _ in triggers] == (
+        ["audit_gateway_refusals"] if "audit_gateway_refusals" in COMPOSED else []
+    )
+    log_group = synth.logical_id(synth.stack.api.access_logs)
+    filters = synth.template.find_resources("AWS::Logs::SubscriptionFilter")
+    assert len(filters) == len(triggers)
+    for fn, trigger in triggers:
+        function = synth.logical_id(synth.stack.functions.by_name[fn.name].function)
+        # Then a subscription filter on the access log delivers the lines the trigger matches to the function
+        (subscription,) = [
+            f["Properties"]
+            for f in filters.values()
+            if f["Properties"]["DestinationArn"] == {"Fn::GetAtt": [function, "Arn"]}
+        ]
+        assert subscription["LogGroupName"] == {"Ref": log_group}
+        pattern = subscription["FilterPattern"]
+        for field, values in trigger.matches.items():
+            for value in values:
+                assert f'$.{field} = "{value}"' in pattern, pattern
+        assert pattern.count("&&") == len(trigger.matches) - 1
+        # And CloudWatch Logs, from that log group only, may invoke it
+        permissions = synth.template.find_resources(
+            "AWS::Lambda::Permission",
+            {"Properties": {"Principal": "logs.amazonaws.com", "FunctionName": {"Fn::GetAtt": [function, "Arn"]}}},
+        )
+        assert [p["Properties"]["SourceArn"] for p in permissions.values()] == [{"Fn::GetAtt": [log_group, "Arn"]}]
+        # And it may only put to the audit table (no read: it searches nothing)
+        statements = _statements(synth, synth.stack.functions.by_name[fn.name].role)
+        on_table = {
+            a
+            for s in statements
+            if s["Effect"] == "Allow" and _table_arn(synth) in _listed(s["Resource"])
+            for a in _listed(s["Action"])
+        }
+        assert on_table == {"dynamodb:PutItem"}, on_table
