@@ -10,13 +10,19 @@ touches that arrived late.
 Everything the settings decide is recomputed, so that the stored figures end up exactly as if every event had
 been recorded with the settings in force (the same journey rules, the latest data-driven fit):
 
+- first, when the settings give some conversions of the data-driven window other channels than they have
+  stored (a channel mapping change), the data-driven model is fitted again on the channels they give, and
+  that fit is the latest the passes below credit with: one run converges, no scheduled fit and second run
+  needed (nothing is fitted when no channel moves, or no fit was ever made);
 - each conversion of the months is rebuilt exactly as recording it now would store it, keeping what it is:
   its id, kind, time, amount (and its amount in the company currency, at the rate used then), its deal and its
   people. When anything but the moment it was recorded differs, it is replaced, and its month's campaign,
   channel and overall totals move by the difference in the same write (a campaign it no longer credits keeps
   its totals at 0). When that changes what its `conversion.attributed` says (its touches, first and last
-  campaigns, credits), the event is published again just before, with an id of its own (the conversion's,
-  the settings version and the moment re-credited): the CRM sync writes the deal's attribution summary again;
+  campaigns, credits), the event is published again once the replacement is written (marked in the same
+  write, the mark cleared once published: an outbox), with an id of its own (the conversion's, the settings
+  version and the moment re-credited): the CRM sync writes the deal's attribution summary again, never ahead
+  of the store. A bus refusal leaves the replacement marked, and the next run publishes it first;
 - every open deal's pipeline (whatever the months) is computed again as the deal's latest event would set it
   now, and replaced when it differs, its campaigns' and the total pipeline moved by the difference;
 - each funnel entry counted in the months is given the campaign counting it now would give it (its lead's last
@@ -53,6 +59,7 @@ from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.attribution.config import load_attribution_config
 from shared.attribution.data_driven import window_conversions
+from shared.attribution.ports import StoredFit
 from shared.attribution.reattribution import CHANGED, STALE, UNCHANGED
 from shared.attribution.reports import MonthRange
 from shared.attribution.service import AttributionService, BusRefused
@@ -86,10 +93,12 @@ class Summary:
     conversions: Tally = field(default_factory=Tally)
     pipelines: Tally = field(default_factory=Tally)
     entries: Tally = field(default_factory=Tally)
+    refit: StoredFit | None = None  # fitted again on the channels the settings give now, before crediting
+    refit_problems: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
-        return [*self.conversions.problems, *self.pipelines.problems, *self.entries.problems]
+        return [*self.refit_problems, *self.conversions.problems, *self.pipelines.problems, *self.entries.problems]
 
     @property
     def stale(self) -> int:
@@ -104,6 +113,8 @@ class Summary:
             f"recounted {self.entries.total} funnel entries of {months}: "
             + self.entries.said("moved to another campaign"),
         ]
+        if self.refit is not None:  # last, so the passes' lines keep their places
+            lines.append(f"refitted the data-driven model on the channels the settings give now: {self.refit.fit_id}")
         said = "\n".join(lines) + (" (run again)" if self.stale else "")
         return said + (f", {len(self.problems)} refused (listed above)" if self.problems else "")
 
@@ -118,6 +129,11 @@ def reattribute(service: AttributionService, months: MonthRange) -> Summary:
     pipeline), and the months' funnel entries (the campaign each counts for), each thing replaced on condition
     that it is still what was read."""
     summary = Summary(months, service.config.version)
+    with tqdm(desc="checking the data-driven fit's channels", unit=" contacts") as bar:
+        try:
+            summary.refit = service.refit_on_current_channels(bar.update)
+        except BusRefused as exc:  # the fit is saved and credited with; only its announcement is lost
+            summary.refit_problems.append(f"attribution.model_fitted: {exc}")
     listed = window_conversions(service.store, list(months.months))
     first = next(listed, None)  # the first read before the bar: a stage out of reach is one line, nothing else
     conversions = listed if first is None else itertools.chain([first], listed)
@@ -127,8 +143,11 @@ def reattribute(service: AttributionService, months: MonthRange) -> Summary:
             summary.conversions.counts[service.reattribute(conversion)] += 1
         except (ValueError, RecordConflict) as exc:  # this conversion only: too wide or too large, or contended
             summary.conversions.problems.append(f"conversion {conversion.conversion_id}: {exc}")
-        except BusRefused as exc:  # its new conversion.attributed: nothing replaced, the next run tries again
-            summary.conversions.problems.append(f"conversion {conversion.conversion_id}: not replaced, {exc}")
+        except BusRefused as exc:  # replaced, its new conversion.attributed still marked: the next run publishes it
+            summary.conversions.problems.append(
+                f"conversion {conversion.conversion_id}: replaced, its conversion.attributed left for the next run: "
+                f"{exc}"
+            )
     for contribution in tqdm(service.store.pipelines(), desc="recomputing open deals' pipeline", unit=" deals"):
         try:
             summary.pipelines.counts[service.repipeline(contribution)] += 1

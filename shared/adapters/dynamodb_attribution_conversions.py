@@ -83,6 +83,8 @@ def conversion_item(conversion: StoredConversion) -> dict[str, Any]:
         "recorded_at": iso(conversion.recorded_at),
         "conversion_period": month_of(conversion.converted_at),
         "conversion_sort": conversion_sort(conversion.converted_at, conversion.conversion_id),
+        # only while marked: an item never re-credited keeps the attributes (and the digest) it always had
+        "unannounced": True if conversion.unannounced else None,
     }
     present = {name: value for name, value in item.items() if value is not None}
     return {**present, DIGEST: _digest(present)}
@@ -134,4 +136,5 @@ def conversion_from(item: Mapping[str, Any]) -> StoredConversion:
         fit_id=item.get("fit_id"),
         recorded_at=when(item["recorded_at"]),
         people_erased="erased_at" in item,  # set by the privacy erasure (dynamodb_privacy_attribution)
+        unannounced=bool(item.get("unannounced", False)),
     )

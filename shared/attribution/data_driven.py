@@ -57,22 +57,30 @@ def window_conversions(store: AttributionStore, months: list[str]) -> Iterator[S
                 break
 
 
-def fit_window(
+def stored_channels(conversion: StoredConversion) -> list[str]:
+    """The channels of a conversion's stored touches, in order: its converting journey as the batch reads it."""
+    return [t.touch.channel for t in conversion.touches]
+
+
+def window_fit(
     store: AttributionStore,
     people: Iterable[tuple[str, list[EngagementRecord]]],
     config: AttributionConfig,
     now: datetime,
     window_days: int,
     progress: Progress = lambda _: None,
-) -> Refit:
-    """Fits on the window's journeys, saves the fit as the latest, and re-credits the window's conversions.
-    `people` yields each person (a surviving contact id) with their engagement log (theirs and their merged
-    contacts')."""
+    channels_of: Callable[[StoredConversion], list[str]] = stored_channels,
+) -> tuple[list[StoredConversion], StoredFit]:
+    """The fit of the window's journeys (not saved) and the window's conversions it was made from. A converting
+    journey is `channels_of(conversion)` (the schedule: its stored touches' channels; a reattribution: the
+    channels the settings in force give them); a journey that did not convert, the channels `config` gives the
+    person's touches in the window. `people` yields each person (a surviving contact id) with their engagement
+    log (theirs and their merged contacts')."""
     start = now - timedelta(days=window_days)
     months = months_between(start, now)
     conversions = list(window_conversions(store, months))
     converted_people = {contact for c in conversions for contact in c.contact_ids}
-    journeys: list[tuple[list[str], bool]] = [([t.touch.channel for t in c.touches], True) for c in conversions]
+    journeys: list[tuple[list[str], bool]] = [(channels_of(c), True) for c in conversions]
     for contact_id, records in people:
         progress(1)
         if contact_id in converted_people:
@@ -81,6 +89,20 @@ def fit_window(
         if channels:
             journeys.append((channels, False))
     fit = StoredFit(f"{months[-1]}#{now.isoformat()}", months[-1], now, fit_markov(path_counts(journeys)))
+    return conversions, fit
+
+
+def fit_window(
+    store: AttributionStore,
+    people: Iterable[tuple[str, list[EngagementRecord]]],
+    config: AttributionConfig,
+    now: datetime,
+    window_days: int,
+    progress: Progress = lambda _: None,
+) -> Refit:
+    """Fits on the window's journeys (`window_fit`, their stored channels), saves the fit as the latest, and
+    re-credits the window's conversions."""
+    conversions, fit = window_fit(store, people, config, now, window_days, progress)
     store.save_fit(fit)
     recredited = skipped = 0
     for conversion in conversions:

@@ -67,6 +67,11 @@ class StoredConversion:
     recorded_at: datetime
     # Someone it was credited to was erased (privacy): its journey can no longer be rebuilt, its credits stand.
     people_erased: bool = False
+    # Re-credited (a reattribution, a buyer named later) and written before its new `conversion.attributed` was
+    # published: the outbox mark. Whoever reads it marked publishes that event (its id is derived from what is
+    # stored, so a repeat is a duplicate consumers drop) and then clears the mark, so the bus is never ahead of
+    # the store and a publish lost between the two is retried (the next reattribution, the deal's next event).
+    unannounced: bool = False
 
     @property
     def period(self) -> str:

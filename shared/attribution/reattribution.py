@@ -121,5 +121,6 @@ def widened_people(leads: LeadLog, conversion: StoredConversion, named: People) 
 
 
 def unchanged(stored: StoredConversion, rebuilt: StoredConversion) -> bool:
-    """The same conversion but for the moment it was recorded."""
-    return replace(rebuilt, recorded_at=stored.recorded_at) == stored
+    """The same conversion but for the moment it was recorded (and whether its event is still to be published,
+    which is not what the settings decide)."""
+    return replace(rebuilt, recorded_at=stored.recorded_at, unannounced=stored.unannounced) == stored

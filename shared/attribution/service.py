@@ -7,7 +7,9 @@ in the company currency: converted with the finance FX table of its month (or qu
 conversion is refused (an InvalidInput: the event goes to the dead-letter queue with the table to PUT, and
 `make redrive` credits it once the rate is there). `conversion.attributed` is published after the write; if the
 bus fails, the retry finds the conversion stored and publishes it again with the same id (consumers de-duplicate
-on it).
+on it). A conversion credited again (a reattribution, a buyer named later) is written marked `unannounced` and its
+new event, with an id of its own, published after: whoever reads it marked next publishes it and clears the mark
+(an outbox), so the bus never says what the store does not hold and a lost publish is not lost.
 
 After a settings change (`make reattribute`, `ops/reattribute.py`) everything the settings decide is recomputed
 as recording it now would store it: a conversion (`reattribute`: published again, with an id of its own, when
@@ -20,7 +22,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -28,7 +30,15 @@ from shared.attribution.comparison import MAX_CONVERSIONS, candidate_config, com
 from shared.attribution.config import AttributionConfig
 from shared.attribution.crediting import credited_touches, half_life_of
 from shared.attribution.customers import NewCustomers, campaign_units
-from shared.attribution.data_driven import Progress, Refit, fit_window, window_conversions
+from shared.attribution.data_driven import (
+    Progress,
+    Refit,
+    fit_window,
+    months_between,
+    stored_channels,
+    window_conversions,
+    window_fit,
+)
 from shared.attribution.deals import (
     ConversionFacts,
     ConversionKind,
@@ -52,6 +62,7 @@ from shared.attribution.ports import (
     StaleDeal,
     StaleRevenue,
     StoredConversion,
+    StoredFit,
     Totals,
 )
 from shared.attribution.reattribution import (
@@ -269,25 +280,64 @@ class AttributionService:
         refit = fit_window(
             self.store, self._people(), self.config, self._clock.now(), self.config.data_driven_window_days, progress
         )
-        fit = refit.fit
-        self._publish(
-            [
-                AttributionEvent(
-                    event_id=AttributionEvent.id_for("fit", fit.fit_id),
-                    event_type=AttributionEventType.MODEL_FITTED,
-                    occurred_at=fit.fitted_at,
-                    period=fit.period,
-                    company_currency=self.company_currency,
-                    journeys=fit.fit.journeys,
-                    conversions=fit.fit.conversions,
-                    removal_effects={
-                        channel: str((Decimal(effect.numerator) / effect.denominator).quantize(Decimal("1e-10")))
-                        for channel, effect in fit.fit.removal_effects.items()
-                    },
-                )
-            ]
-        )
+        self._publish([self._fitted_event(refit.fit)])
         return refit
+
+    def refit_on_current_channels(self, progress: Progress = lambda _: None) -> StoredFit | None:
+        """A reattribution's first pass (`make reattribute`): the latest data-driven fit was made on the channels
+        the window's conversions have stored, which a channel mapping change moves; crediting with it would
+        leave the data-driven credits on the old channels (linear for a journey whose channels the fit does not
+        know) until the scheduled fit and a second reattribution. So when the settings in force give some of the
+        window's conversions other channels than stored, the model is fitted again with those channels (the
+        journeys that did not convert are read with the settings in force already), saved as the latest and
+        announced (`attribution.model_fitted`), and the reattribution that follows credits the conversions and
+        the open deals with it. None, nothing saved: no fit yet (data-driven is linear, nothing to refit), no
+        channel moved, or the fit comes out as the latest (a run after a converged one: no new fit id that
+        would re-credit everything again). The window's conversions are not re-credited here: the
+        reattribution rebuilds its months' with the fit, any others follow at the next scheduled fit."""
+        latest = self.store.latest_fit()
+        if latest is None:
+            return None
+        now, window_days = self._clock.now(), self.config.data_driven_window_days
+        moved: dict[str, list[str]] = {}
+        for conversion in window_conversions(self.store, months_between(now - timedelta(days=window_days), now)):
+            if conversion.people_erased:  # its journey cannot be rebuilt: its stored channels stand
+                continue
+            again = rebuilt(conversion, self.leads, self.config, self._half_life, latest, now)
+            if (channels := stored_channels(again)) != stored_channels(conversion):
+                moved[conversion.conversion_id] = channels
+        if not moved:
+            return None
+        _, fit = window_fit(
+            self.store,
+            self._people(),
+            self.config,
+            now,
+            window_days,
+            progress,
+            lambda conversion: moved.get(conversion.conversion_id, stored_channels(conversion)),
+        )
+        if fit.fit == latest.fit:
+            return None
+        self.store.save_fit(fit)
+        if self._publisher is not None:
+            self._publish([self._fitted_event(fit)])
+        return fit
+
+    def _fitted_event(self, fit: StoredFit) -> AttributionEvent:
+        return AttributionEvent(
+            event_id=AttributionEvent.id_for("fit", fit.fit_id),
+            event_type=AttributionEventType.MODEL_FITTED,
+            occurred_at=fit.fitted_at,
+            period=fit.period,
+            company_currency=self.company_currency,
+            journeys=fit.fit.journeys,
+            conversions=fit.fit.conversions,
+            removal_effects={
+                channel: str((Decimal(effect.numerator) / effect.denominator).quantize(Decimal("1e-10")))
+                for channel, effect in fit.fit.removal_effects.items()
+            },
+        )
 
     def _people(self) -> Iterator[tuple[str, list[EngagementRecord]]]:
         """Every surviving contact with its log; contacts read a hundred at a time (one batch get each)."""
@@ -452,8 +502,14 @@ class AttributionService:
         stored = self.store.conversion(facts.conversion_id)
         if stored is not None:
             stored, widened = self._with_people_named(stored, facts)
-            events = [self.event_of(stored)]  # again, same id: a retry after the bus failed must still publish
-            self._publish(events)
+            if stored.unannounced:
+                # credited again (now, or before a bus refusal this is the retry of): its own event, as stored
+                event, cleared = self._announce(stored)
+                events = [event]
+                stored = cleared or self.store.conversion(facts.conversion_id) or stored
+            else:
+                events = [self.event_of(stored)]  # again, same id: a retry after the bus failed must still publish
+                self._publish(events)
             if widened:
                 people = ", ".join(stored.contact_ids)
                 return Outcome(stored, events=events, note=f"{facts.conversion_id} credited again to {people}")
@@ -468,8 +524,10 @@ class AttributionService:
     def _with_people_named(self, stored: StoredConversion, facts: ConversionFacts) -> tuple[StoredConversion, bool]:
         """A credited deal a later event names people for that it lacks (a HubSpot deal credited before anyone
         named its buyer: `reattribution.widened_people`) is credited again to them: rebuilt with its journey and
-        replaced, its totals moved by the difference, as a reattribution does (same conversion id). True when
-        it was; the stored conversion as it stands either way."""
+        replaced, its totals moved by the difference, as a reattribution does (same conversion id), marked
+        `unannounced` in the same write (its `conversion.attributed` says something else now, and the CRM
+        summary took the first: `credit` publishes it with an id of its own after the write). True when it was;
+        the stored conversion as it stands either way."""
         for _ in range(MAX_ATTEMPTS):
             if stored.kind is not ConversionKind.DEAL or stored.people_erased:
                 return stored, False
@@ -478,6 +536,7 @@ class AttributionService:
                 return stored, False
             latest = self.store.latest_fit()
             new = rebuilt(stored, self.leads, self.config, self._half_life, latest, self._clock.now(), people)
+            new = replace(new, unannounced=True)
             if self.store.replace_conversion(stored, new):
                 return new, True
             again = self.store.conversion(stored.conversion_id)  # replaced or re-credited meanwhile: read again
@@ -504,25 +563,44 @@ class AttributionService:
         any more (replaced or re-credited since it was read; read it again).
 
         When the replacement changes what its `conversion.attributed` says (its touches, first and last
-        campaigns, credits), that is published again just before it is written (`recredited_event`), so the
-        CRM sync writes the deal's attribution summary again; BusRefused when the bus refuses it (nothing
-        written: run again). Published first, so a stored re-credit is never left unannounced; when the
-        replacement is then refused (stale), the next run announces what it stores, with another id. Without a
-        publisher, nothing is published.
+        campaigns, credits), that is published again (`recredited_event`), so the CRM sync writes the deal's
+        attribution summary again: after the replacement is written, marked `unannounced` in the same write (an
+        outbox), so the bus never says what the store does not hold (a refused or stale replacement publishes
+        nothing). BusRefused when the bus refuses it: the replacement stands, marked, and the next run (or the
+        deal's next event) publishes it before anything else; a conversion read marked is announced first.
+        Without a publisher, nothing is published (and a mark stays for a run that has one).
 
         A conversion credited to someone since erased is left as it is: their touches are gone from the lead
         store, so a rebuilt journey would lose them and move the campaign totals the erasure kept."""
         if conversion.people_erased:
             return UNCHANGED
+        if conversion.unannounced and self._publisher is not None:
+            _, cleared = self._announce(conversion)  # a re-credit whose publish failed after its write
+            if cleared is None:
+                return STALE
+            conversion = cleared
         latest = self.store.latest_fit()
         new = rebuilt(conversion, self.leads, self.config, self._half_life, latest, self._clock.now())
         if unchanged(conversion, new):
             return UNCHANGED
-        if self._publisher is not None:
-            announced = self.recredited_event(new)
-            if _said(announced) != _said(self.event_of(conversion)):
-                self._publish([announced])
-        return CHANGED if self.store.replace_conversion(conversion, new) else STALE
+        said_otherwise = _said(self.recredited_event(new)) != _said(self.event_of(conversion))
+        announce = self._publisher is not None and said_otherwise
+        pending = replace(new, unannounced=announce or conversion.unannounced)
+        if not self.store.replace_conversion(conversion, pending):
+            return STALE
+        if announce:
+            self._announce(pending)  # a refusal leaves it marked: announced by the next run
+        return CHANGED
+
+    def _announce(self, conversion: StoredConversion) -> tuple[AttributionEvent, StoredConversion | None]:
+        """Publishes the `conversion.attributed` of a stored conversion marked `unannounced` (`recredited_event`:
+        an id derived from what is stored, so publishing it twice is a duplicate consumers drop), then clears the
+        mark on condition it is still what was read. The event, and the conversion as stored cleared (None when
+        it changed meanwhile: whoever changed it keeps or sets the mark). BusRefused leaves it marked."""
+        event = self.recredited_event(conversion)
+        self._publish([event])
+        cleared = replace(conversion, unannounced=False)
+        return event, cleared if self.store.replace_conversion(conversion, cleared) else None
 
     def recredited_event(self, conversion: StoredConversion) -> AttributionEvent:
         """`conversion.attributed` of a conversion re-credited by a reattribution: the same fields as when it

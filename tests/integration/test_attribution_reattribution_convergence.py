@@ -1,5 +1,7 @@
 """`make reattribute` converges exactly: a history recorded incrementally under settings A, then reattributed under
-settings B, stores exactly what a fresh store fed the same history incrementally under B stores: every
+settings B, stores exactly what a fresh store fed the same history incrementally under B stores (B's channel
+mapping moves channels, so the run first fits the data-driven model again on them; the fresh store records with
+that fit the latest, as recording after the scheduled fit would): every
 conversion's credits under every model, the campaign, channel and overall totals, the open deals' pipeline (per
 deal, per campaign, in all), the funnel's entries and the campaign each counts for, and every answer the
 attribution APIs build from them (deal views, campaign and channel views, ROI, performance). The re-credited
@@ -322,22 +324,30 @@ def stores(request: pytest.FixtureRequest) -> Iterator[tuple[AttributionStore, A
 def test_reattribution_under_new_settings_stores_exactly_what_recording_under_them_would(
     stores: tuple[AttributionStore, AttributionStore],
 ) -> None:
-    # Given a history recorded incrementally under settings A, and the same history recorded under settings B
-    # into a fresh store
+    # Given a history recorded incrementally under settings A
     reattributed, fresh = Hub(stores[0], settings_a()), Hub(stores[1], settings_b())
     record_history(reattributed)
-    record_history(fresh)
-    before, under_b = stored(reattributed.store), stored(fresh.store)
-    assert before.pipelines.keys() == under_b.pipelines.keys() == {"standard:D-2", "standard:D-4"}, "two are open"
-    # (B changes the credits, the totals, both open deals' pipeline and the campaign of one funnel entry)
-    for changed in ("conversions", "campaigns", "channels", "overall", "pipelines", "total_pipeline", "entries"):
-        assert getattr(before, changed) != getattr(under_b, changed), changed
+    before = stored(reattributed.store)
     first = {e.conversion_id: e for e in attributed(reattributed.bus)}
     # When the settings become B and the months are reattributed
     reattributed.service = reattributed.attribution(settings_b())
     summary = reattribute(reattributed.service, MonthRange.of(START.date(), MONTHS[0], MONTHS[-1]))
-    # Then every conversion, its totals, the open deals' pipeline and the funnel are what the fresh store holds
-    after, expected = stored(reattributed.store), stored(fresh.store)
+    # Then B's channel mapping moved stored channels, so the data-driven model was fitted again on B's channels
+    # first, and that fit is the latest
+    refit = reattributed.store.latest_fit()
+    assert refit is not None
+    assert summary.refit == refit
+    assert refit.fit_id != FIT.fit_id
+    # And every conversion, its totals, the open deals' pipeline and the funnel are what a fresh store holds that
+    # was fed the same history under B with that fit the latest
+    fresh.store.save_fit(refit)
+    record_history(fresh)
+    under_b = stored(fresh.store)
+    assert before.pipelines.keys() == under_b.pipelines.keys() == {"standard:D-2", "standard:D-4"}, "two are open"
+    # (B changes the credits, the totals, both open deals' pipeline and the campaign of one funnel entry)
+    for changed in ("conversions", "campaigns", "channels", "overall", "pipelines", "total_pipeline", "entries"):
+        assert getattr(before, changed) != getattr(under_b, changed), changed
+    after, expected = stored(reattributed.store), under_b
     assert after.conversions == expected.conversions
     assert (after.campaigns, after.channels, after.overall) == (expected.campaigns, expected.channels, expected.overall)
     assert after.campaign_pipeline == expected.campaign_pipeline
@@ -371,6 +381,7 @@ def test_reattribution_under_new_settings_stores_exactly_what_recording_under_th
         # ana's Lead entry, 13 days after the display ad: (none) under a 10-day lookback
         "recounted 8 funnel entries of 2026-10 to 2026-11: 1 moved to another campaign, 7 unchanged, 0 changed "
         "meanwhile",
+        f"refitted the data-driven model on the channels the settings give now: {refit.fit_id}",
     ]
     published = len(reattributed.bus.published)
     again_summary = reattribute(reattributed.service, MonthRange.of(START.date(), MONTHS[0], MONTHS[-1]))

@@ -313,13 +313,17 @@ def test_a_recredited_deals_attribution_summary_reaches_the_crm_again(world: Wor
     bus.refuse_next = 1
     with pytest.raises(BusRefused):
         short.reattribute(conversion)
-    assert world.store.conversion("deal:hubspot:7001") == conversion  # nothing replaced: the next run tries again
-    assert short.reattribute(conversion) == "changed"
+    # (the replacement stands, marked as not yet announced; the bus said nothing the store does not hold)
+    marked = world.store.conversion("deal:hubspot:7001")
+    assert marked is not None
+    assert (marked.settings_version, marked.unannounced, bus.published) == ("short", True, [])
+    assert short.reattribute(marked) == "unchanged"  # the next run announces it, and finds nothing else to do
     # Then its conversion.attributed is published again, saying the new journey, with an id of its own that
     # the stored conversion gives again
     (again,) = bus.published
     stored_now = world.store.conversion("deal:hubspot:7001")
     assert stored_now is not None
+    assert not stored_now.unannounced
     assert again.event_id != recorded.event_id
     assert again == short.recredited_event(stored_now)
     assert (again.touches, again.first_touch_campaign, again.last_touch_campaign) == (1, "mail", "mail")
