@@ -212,6 +212,13 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     ("contact.propertyChange",),
                     f"of `num_conversion_events` (one per form submission), as `{EngagementKind.FORM_SUBMIT.value}`",
                 ),
+                Emitter(
+                    "salesforce",
+                    ("CampaignMember",),
+                    f"whose `HasResponded` is true, as `{EngagementKind.CAMPAIGN_RESPONSE.value}` of the Lead or "
+                    "Contact; `data.campaign`: `name` the CampaignId, `source` `salesforce`, `medium` the campaign's "
+                    "type (a `Campaign_Type__c` formula field on CampaignMember) lower-cased",
+                ),
                 _standard(EventType.ENGAGEMENT_RECORDED),
             ),
             example=Example(

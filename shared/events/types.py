@@ -39,6 +39,7 @@ class EngagementKind(StrEnum):
     PRICING_PAGE_VISIT = "pricing_page_visit"
     TRIAL_SIGNUP = "trial_signup"
     TRACK = "track"
+    CAMPAIGN_RESPONSE = "campaign_response"  # a CRM campaign's member who responded (Salesforce CampaignMember)
 
 
 # Segment's semantic event names (its B2B SaaS and e-commerce specs) that mean a scoring-relevant engagement.

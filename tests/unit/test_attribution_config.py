@@ -81,10 +81,20 @@ def test_the_shipped_mapping_is_the_contracts_in_order() -> None:
         "organic-social": (["social"], "organic_social"),
         "referral": (["referral"], "referral"),
         "organic-search": (["organic"], "organic_search"),
+        # a Salesforce campaign response's medium is its campaign's Type (Email and Webinar: the rules above)
+        "crm-campaign-events": (["conference", "trade show", "seminar / conference"], "events"),
+        "crm-campaign-ads": (["advertisement", "banner ads"], "display"),
+        "crm-campaign-direct-mail": (["direct mail"], "direct_mail"),
+        "crm-campaign-partners": (["partners"], "partners"),
+        "crm-campaign-referral-program": (["referral program"], "affiliates"),
+        "crm-campaign-public-relations": (["public relations"], "public_relations"),
     }
     ids = [r.rule_id for r in config.channel_mapping]
     assert ids[0] == "webinar-attended"
-    assert ids[-3:] == ["search-engines", "social-networks", "other-sites"]  # referrers come after every medium
+    # referrers come after every medium; campaign responses last, so an Email or Webinar campaign is that channel
+    assert ids[-10:-7] == ["search-engines", "social-networks", "other-sites"]
+    assert ids[-1] == "crm-campaign-other"
+    assert config.rule("crm-campaign-other").when.model_dump(exclude_none=True) == {"kinds": ["campaign_response"]}
     assert config.rule("email-engagement").when.kinds == ["email_open", "email_click"]
     assert config.rule("email-engagement").when.has_medium is False
     assert {"google.", "bing.", "duckduckgo.", "yahoo."} <= set(config.rule("search-engines").when.referrer_hosts or ())
@@ -151,10 +161,11 @@ def test_the_finance_file_checked_against_can_be_given() -> None:
     # When the shipped attribution file is checked against it
     with pytest.raises(InvalidAttributionConfig) as refused:
         load_attribution_config(finance=finance)
-    # Then the rule mapping to display is named
-    assert refused.value.problems == (
-        f'rule "display": channel "display" is neither a spend channel of finance file {finance.version} nor one of '
-        "unpaid_channels (direct, organic_search, organic_social, referral)",
+    # Then the rules mapping to display are named
+    assert refused.value.problems == tuple(
+        f'rule "{rule}": channel "display" is neither a spend channel of finance file {finance.version} nor one of '
+        "unpaid_channels (direct, organic_search, organic_social, referral)"
+        for rule in ("display", "crm-campaign-ads")
     )
 
 

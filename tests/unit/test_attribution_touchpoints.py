@@ -23,9 +23,16 @@ from shared.webhooks.model import InboundWebhook
 from shared.webhooks.normalizers import normalize
 from shared.webhooks.vendor import DeliveryContext
 from shared.webhooks.vendors.calendly import Calendly
+from shared.webhooks.vendors.salesforce import Salesforce
 from shared.webhooks.vendors.segment import SegmentTrackingApi
 from tests.fakes import InMemoryLeadRepository
-from tests.vendor_samples import calendly_event, calendly_request
+from tests.vendor_samples import (
+    calendly_event,
+    calendly_request,
+    salesforce_message,
+    salesforce_notification,
+    salesforce_request,
+)
 
 CONFIG = load_attribution_config()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -417,6 +424,41 @@ def test_calendlys_tracking_is_a_meetings_campaign() -> None:
     assert rec is not None
     assert rec.campaign == {"name": "demo-push", "source": "newsletter", "medium": "email"}
     assert channel(rec) == "email"
+
+
+@pytest.mark.parametrize(
+    ("campaign_type", "expected"),
+    [
+        ("Trade Show", "events"),
+        ("Webinar", "events"),
+        ("Email", "email"),
+        ("Banner Ads", "display"),
+        ("Direct Mail", "direct_mail"),
+        ("Partners", "partners"),
+        ("Telemarketing", "other"),
+        (None, "other"),
+    ],
+)
+def test_a_salesforce_campaign_response_is_a_touch_of_its_campaign_on_its_types_channel(
+    campaign_type: str | None, expected: str
+) -> None:
+    # Given a Lead's response to a Salesforce campaign of that type, as the outbound message brings it
+    notification = salesforce_notification(
+        sobject="CampaignMember",
+        Id="00v000000000001AAA",
+        CampaignId="701000000000001AAA",
+        LeadId="00Q000000000001AAA",
+        HasResponded="true",
+        Campaign_Type__c=campaign_type,
+        Email=None,
+    )
+    [vendor_event] = Salesforce().parse(salesforce_request(salesforce_message(notification)))
+    # When it is normalized and logged
+    rec = engagement_record(normalize("salesforce", vendor_event, DeliveryContext("d1", "r1", T0)), "c1")
+    # Then it is a touch of that campaign, on the channel its type says (a campaign, never direct traffic)
+    assert rec is not None
+    [touch] = touches_from([rec], CONFIG)
+    assert (touch.campaign_id, touch.channel) == ("701000000000001AAA", expected)
 
 
 def test_the_dynamodb_item_keeps_campaign_and_referrer_and_old_items_still_load() -> None:

@@ -85,6 +85,9 @@ MEETING_THE_CONDITION: dict[tuple[str, str, EventType], dict[str, Any]] = {
     ("salesforce", "Opportunity", EventType.DEAL_LOST): {
         "fields": {"StageName": "Closed Lost", "IsWon": "false", "IsClosed": "true"}
     },
+    ("salesforce", "CampaignMember", EventType.ENGAGEMENT_RECORDED): {
+        "fields": {"CampaignId": "701000000000001", "LeadId": "00Q000000000001", "HasResponded": "true"}
+    },
     ("zendesk", "ticket.status_changed", EventType.SUPPORT_TICKET_SOLVED): {
         "event": {"previous": "open", "current": "solved"}
     },

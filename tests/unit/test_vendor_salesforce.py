@@ -237,6 +237,50 @@ def test_an_unmapped_sobject_keeps_the_whole_notification() -> None:
     assert event.data["payload"]["sobject_type"] == "Case"
 
 
+def campaign_member(**fields: str | None) -> bytes:
+    """A CampaignMember notification: Ada, a Lead, responded to a trade show campaign."""
+    values: dict[str, str | None] = {
+        "Id": "00v000000000001AAA",
+        "CampaignId": "701000000000001AAA",
+        "LeadId": "00Q000000000001AAA",
+        "ContactId": None,
+        "Status": "Responded",
+        "HasResponded": "true",
+        "FirstRespondedDate": "2026-11-24",
+        "Campaign_Type__c": "Trade Show",
+        "Email": None,
+    }
+    return salesforce_message(salesforce_notification(sobject="CampaignMember", **(values | fields)))
+
+
+def test_a_campaign_members_response_is_an_engagement_of_the_lead_with_the_campaign() -> None:
+    # Given Ada, a Lead, responding to a trade show campaign
+    # When it is normalized
+    [event] = normalized(campaign_member())
+    # Then it is a campaign response of the Lead, its campaign the Salesforce campaign, its medium the type
+    assert event.event_type is EventType.ENGAGEMENT_RECORDED
+    assert event.subject.contact_id == "salesforce:00Q000000000001AAA"
+    assert event.data["kind"] == "campaign_response"
+    assert event.data["campaign"] == {"name": "701000000000001AAA", "source": "salesforce", "medium": "trade show"}
+    assert event.data["properties"]["status"] == "Responded"
+
+
+def test_a_contact_member_is_named_by_its_contact_id_and_a_campaign_without_type_has_no_medium() -> None:
+    [event] = normalized(campaign_member(LeadId=None, ContactId="003000000000001AAA", Campaign_Type__c=None))
+    assert event.subject.contact_id == "salesforce:003000000000001AAA"
+    assert event.data["campaign"] == {"name": "701000000000001AAA", "source": "salesforce"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"HasResponded": "false", "Status": "Sent"}, {"LeadId": None, "ContactId": None}],
+    ids=["not responded", "no person"],
+)
+def test_a_member_who_has_not_responded_or_names_no_one_is_no_engagement(fields: dict[str, str | None]) -> None:
+    [event] = normalized(campaign_member(**fields))
+    assert event.event_type is EventType.VENDOR_UNMAPPED
+
+
 # Through the gateway ----------------------------------------------------------------------------------------
 
 
