@@ -129,10 +129,12 @@ class FakeCrm:
     # property changes and Salesforce's outbound messages (a test delivers them when and in what order it likes)
     # and whether a person made the change (`edit`) or the hub's write did
     webhooks: list[tuple[str, dict[str, str | None], datetime, bool]] = field(default_factory=list)
+    sent: list[OutboundWrite] = field(default_factory=list)  # every write asked for, as the writer sent it
     _ids: count = field(default_factory=lambda: count(1))
 
     def write(self, writes: Sequence[OutboundWrite]) -> list[WriteResult]:
         self.calls += 1
+        self.sent.extend(writes)
         if self.fail_calls:
             self.fail_calls -= 1
             if self.fail_with == "ratelimited":

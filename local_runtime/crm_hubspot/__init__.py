@@ -3,7 +3,7 @@ hub's CRM sync: `hubspot.HubSpot(access_token=..., host="http://127.0.0.1:<port>
 as it would call api.hubapi.com, and every change to a record, by the API or by a "user" (`_edits`), fires
 HubSpot's webhook events at the hub, signed as HubSpot signs them (v3).
 
-HubSpot's API, under /_local/crm/hubspot (`<type>`: contacts, companies, deals, or 0-1, 0-2, 0-3):
+HubSpot's API, under /_local/crm/hubspot (`<type>`: contacts, companies, deals, tasks, or 0-1, 0-2, 0-3, 0-27):
 
     POST   /crm/v3/objects/<type>                        create one: 201, 409 for a contact email already taken
     GET    /crm/v3/objects/<type>[?limit=&after=&properties=a,b]                           a page, by id
@@ -51,7 +51,11 @@ whole batch is refused (400, or 409 for an email taken) and nothing of it applie
 `multi_status=False`). A search takes filters EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN, NOT_IN, HAS_PROPERTY,
 NOT_HAS_PROPERTY, CONTAINS_TOKEN (dates as epoch milliseconds or ISO 8601; text without case), one sort, 200
 results a page at most and pages no further than 10,000. A contact's first company (a default association)
-becomes its `associatedcompanyid`. Records of one call share its modified date; calls never share one.
+becomes its `associatedcompanyid`. A task (the hub's expansion signals) needs `hs_timestamp` to be created
+(VALIDATION_ERROR naming it), keeps its creation date in `hs_createdate`, takes HubSpot's task status, priority
+and type options, is associated inline on create (`associations`, HUBSPOT_DEFINED: task to company 192, contact
+204, deal 216) or by v4 default, and fires no webhooks (HubSpot has no task subscriptions). Records of one
+call share its modified date; calls never share one.
 
 Webhooks: `contact.creation` then one `contact.propertyChange` per property the change set (`company.*`,
 `deal.*` alike), with HubSpot's fields, delivered in order by one background thread to `webhook_url`, up to 100

@@ -38,6 +38,7 @@ from local_runtime.crm_hubspot.portal import (
     SEARCHABLE,
     SINGULAR,
     TYPE_ALIASES,
+    WEBHOOK_OBJECT_TYPES,
     Clock,
     resolve_object_type,
 )
@@ -117,7 +118,9 @@ class LocalHubSpot(RecordStore):
         known = DEFAULT_KNOWN_PROPERTIES if known_properties is None else known_properties
         self._known = {object_type: frozenset(known.get(object_type, ())) for object_type in OBJECT_TYPES}
         subscribed = self._known if subscribed_properties is None else subscribed_properties
-        self._subscribed = {object_type: frozenset(subscribed.get(object_type, ())) for object_type in OBJECT_TYPES}
+        self._subscribed = {
+            object_type: frozenset(subscribed.get(object_type, ())) for object_type in WEBHOOK_OBJECT_TYPES
+        }
         self._multi_status = multi_status
         # reentrant: the webhook deliveries share it, so the events one call fires are delivered together
         self._lock = threading.RLock()

@@ -33,17 +33,21 @@ DELIVERY_TIMEOUT_SECONDS = 5.0
 RETRY_DELAYS = (0.1, 0.5, 1.0)
 FAULT_KINDS = ("ratelimited", "server_error")
 
-OBJECT_TYPES = ("contacts", "companies", "deals")
+OBJECT_TYPES = ("contacts", "companies", "deals", "tasks")
+# The objects an app can subscribe to webhooks of (HubSpot's webhooks API has no task events)
+WEBHOOK_OBJECT_TYPES = ("contacts", "companies", "deals")
 TYPE_ALIASES = {
     **{name: name for name in OBJECT_TYPES},
     "contact": "contacts",
     "company": "companies",
     "deal": "deals",
+    "task": "tasks",
     "0-1": "contacts",
     "0-2": "companies",
     "0-3": "deals",
+    "0-27": "tasks",
 }
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task"}
 
 DEFAULT_KNOWN_PROPERTIES: Mapping[str, frozenset[str]] = {
     "contacts": frozenset(
@@ -103,10 +107,42 @@ DEFAULT_KNOWN_PROPERTIES: Mapping[str, frozenset[str]] = {
             "hs_object_id",
             "revops_attribution_summary",
             "revops_sync_version",
+            "description",  # HubSpot's own deal description
+            # the hub's idempotency key when expansion signals are made deals (README: a deal property to create)
+            "revops_signal_id",
+        }
+    ),
+    "tasks": frozenset(
+        {
+            "hs_timestamp",  # the due date: required to create one
+            "hs_task_subject",
+            "hs_task_body",
+            "hs_task_status",
+            "hs_task_priority",
+            "hs_task_type",
+            "hubspot_owner_id",
+            "hs_createdate",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "revops_signal_id",  # the hub's idempotency key: the expansion signal a task was made for
         }
     ),
 }
-MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+MODIFIED_PROPERTY = {
+    "contacts": "lastmodifieddate",
+    "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+    "tasks": "hs_lastmodifieddate",
+}
+# Where HubSpot keeps a record's creation date: an activity's (a task's) is `hs_createdate`.
+CREATED_PROPERTY = {
+    "contacts": "createdate",
+    "companies": "createdate",
+    "deals": "createdate",
+    "tasks": "hs_createdate",
+}
+# What a create must set (HubSpot's tasks API: `hs_timestamp`, the due date, is required).
+REQUIRED_PROPERTIES: Mapping[str, tuple[str, ...]] = {"tasks": ("hs_timestamp",)}
 # What HubSpot keeps itself: an input setting one of these is refused.
 READ_ONLY_PROPERTIES = frozenset({"hs_object_id", "lastmodifieddate", "hs_lastmodifieddate"})
 # What a read returns when it names no properties (plus createdate, the last-modified date and hs_object_id).
@@ -114,15 +150,27 @@ DEFAULT_RETURNED = {
     "contacts": ("email", "firstname", "lastname"),
     "companies": ("domain", "name"),
     "deals": ("amount", "closedate", "dealname", "dealstage", "pipeline"),
+    "tasks": (),
 }
 # What a search's free-text `query` looks in.
 SEARCHABLE = {
     "contacts": ("firstname", "lastname", "email", "phone", "company"),
     "companies": ("name", "domain", "phone"),
     "deals": ("dealname", "pipeline", "dealstage"),
+    "tasks": ("hs_task_subject", "hs_task_body"),
 }
 # Typed properties, checked where the portal knows them (the others are text).
-DATE_PROPERTIES = frozenset({"createdate", "lastmodifieddate", "hs_lastmodifieddate", "closedate", "revops_mql_date"})
+DATE_PROPERTIES = frozenset(
+    {
+        "createdate",
+        "hs_createdate",
+        "lastmodifieddate",
+        "hs_lastmodifieddate",
+        "closedate",
+        "revops_mql_date",
+        "hs_timestamp",
+    }
+)
 NUMBER_PROPERTIES = frozenset(
     {
         "num_conversion_events",
@@ -164,6 +212,9 @@ ENUMERATIONS: Mapping[str, frozenset[str]] = {
             "closedlost",
         }
     ),
+    "hs_task_status": frozenset({"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}),
+    "hs_task_priority": frozenset({"NONE", "LOW", "MEDIUM", "HIGH"}),
+    "hs_task_type": frozenset({"TODO", "CALL", "EMAIL"}),
 }
 # HubSpot's default (unlabeled) association types between the standard objects.
 DEFAULT_ASSOCIATION_TYPES = {
@@ -173,10 +224,16 @@ DEFAULT_ASSOCIATION_TYPES = {
     ("contacts", "deals"): 4,
     ("deals", "companies"): 341,
     ("companies", "deals"): 342,
+    ("tasks", "companies"): 192,
+    ("companies", "tasks"): 191,
+    ("tasks", "contacts"): 204,
+    ("contacts", "tasks"): 203,
+    ("tasks", "deals"): 216,
+    ("deals", "tasks"): 215,
 }
 SUBSCRIPTION_IDS = {
     f"{SINGULAR[object_type]}.{action}": 1000 + 10 * position + offset
-    for position, object_type in enumerate(OBJECT_TYPES)
+    for position, object_type in enumerate(WEBHOOK_OBJECT_TYPES)
     for offset, action in enumerate(("creation", "propertyChange"))
 }
 SEARCH_OPERATORS = frozenset(
@@ -210,6 +267,7 @@ def subscriptions_of(mappings: CrmMappings) -> dict[str, frozenset[str]]:
     return {
         object_type: frozenset(known - written_only.get(object_type, frozenset()))
         for object_type, known in DEFAULT_KNOWN_PROPERTIES.items()
+        if object_type in WEBHOOK_OBJECT_TYPES
     }
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from local_runtime.crm_hubspot.portal import MODIFIED_PROPERTY
+from local_runtime.crm_hubspot.portal import CREATED_PROPERTY, MODIFIED_PROPERTY
 from local_runtime.crm_hubspot.values import iso
 
 
@@ -37,4 +37,5 @@ def shape(record: Record, names: Sequence[str] | None) -> dict[str, Any]:
 
 def written(object_type: str, values: Mapping[str, str]) -> list[str]:
     """What a write answers: the properties written and the ones the CRM keeps."""
-    return list(dict.fromkeys([*values, "createdate", MODIFIED_PROPERTY[object_type], "hs_object_id"]))
+    kept = [CREATED_PROPERTY[object_type], MODIFIED_PROPERTY[object_type], "hs_object_id"]
+    return list(dict.fromkeys([*values, *kept]))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local_runtime.crm_hubspot.portal import (
+    CREATED_PROPERTY,
     DATE_PROPERTIES,
     DEFAULT_ASSOCIATION_TYPES,
     DEFAULT_RETURNED,
@@ -17,7 +18,9 @@ from local_runtime.crm_hubspot.portal import (
     MODIFIED_PROPERTY,
     NUMBER_PROPERTIES,
     READ_ONLY_PROPERTIES,
+    REQUIRED_PROPERTIES,
     SINGULAR,
+    WEBHOOK_OBJECT_TYPES,
 )
 from local_runtime.crm_hubspot.records import Record
 from local_runtime.crm_hubspot.responses import Problem, Refused, problem_response, shown_value, validation_error
@@ -70,7 +73,7 @@ class RecordStore(WebhookEvents):
         return self._lookup(object_type, email or "", "email") if object_type == "contacts" else None
 
     def _returned(self, object_type: str, wanted: list[str] | None) -> list[str]:
-        always = ["createdate", MODIFIED_PROPERTY[object_type], "hs_object_id"]
+        always = [CREATED_PROPERTY[object_type], MODIFIED_PROPERTY[object_type], "hs_object_id"]
         names = list(DEFAULT_RETURNED[object_type]) if wanted is None else wanted
         # HubSpot leaves out what the portal does not have, silently, when reading
         return [name for name in dict.fromkeys([*names, *always]) if name in self._known[object_type] or name in always]
@@ -81,7 +84,7 @@ class RecordStore(WebhookEvents):
             error = None
             if name not in self._known[object_type]:
                 error = ("PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
-            elif name in READ_ONLY_PROPERTIES or (record is not None and name == "createdate"):
+            elif name in READ_ONLY_PROPERTIES or (record is not None and name == CREATED_PROPERTY[object_type]):
                 error = ("READ_ONLY_VALUE", f'"{name}" is a read only property; its value cannot be set.')
             elif value == "":
                 continue
@@ -99,16 +102,11 @@ class RecordStore(WebhookEvents):
                 error = ("INVALID_OPTION", f"{value} was not one of the allowed options: [{options}]")
             if error is not None:
                 code, message = error
-                invalid.append(
-                    {
-                        "isValid": False,
-                        "message": message,
-                        "error": code,
-                        "name": name,
-                        "localizedErrorMessage": message,
-                        "portalId": self.portal_id,
-                    }
-                )
+                invalid.append(self._invalid(name, code, message))
+        for name in REQUIRED_PROPERTIES.get(object_type, ()) if record is None else ():
+            if not values.get(name):
+                message = f"{name} is required to create a {SINGULAR[object_type]}"
+                invalid.append(self._invalid(name, "REQUIRED_PROPERTY", message))
         if not invalid:
             return None
         return Problem(
@@ -119,6 +117,17 @@ class RecordStore(WebhookEvents):
                 {"message": i["message"], "code": i["error"], "context": {"propertyName": [i["name"]]}} for i in invalid
             ),
         )
+
+    def _invalid(self, name: str, code: str, message: str) -> dict[str, Any]:
+        """One property's entry in HubSpot's "Property values were not valid" list."""
+        return {
+            "isValid": False,
+            "message": message,
+            "error": code,
+            "name": name,
+            "localizedErrorMessage": message,
+            "portalId": self.portal_id,
+        }
 
     def _values_problem(
         self,
@@ -187,10 +196,11 @@ class RecordStore(WebhookEvents):
     def _create(self, object_type: str, values: Mapping[str, str], when: datetime, source: Source) -> Record:
         record_id = str(self._next_id)
         self._next_id += 1
-        record = Record(record_id, {"createdate": iso(when), "hs_object_id": record_id}, when, when)
+        record = Record(record_id, {CREATED_PROPERTY[object_type]: iso(when), "hs_object_id": record_id}, when, when)
         record.properties[MODIFIED_PROPERTY[object_type]] = iso(when)
         self._records[object_type][record_id] = record
-        self._emit([self._event(object_type, record_id, "creation", when, source)])
+        if object_type in WEBHOOK_OBJECT_TYPES:  # no app subscribes to tasks: HubSpot's webhooks have none
+            self._emit([self._event(object_type, record_id, "creation", when, source)])
         self._apply(object_type, record, values, when, source)
         return record
 
@@ -237,7 +247,7 @@ class RecordStore(WebhookEvents):
                         object_type, record.id, "propertyChange", when, source, name, record.properties.get(name, "")
                     )
                     for name in changed
-                    if name in self._subscribed[object_type]
+                    if name in self._subscribed.get(object_type, frozenset())
                 ]
             )
         return changed

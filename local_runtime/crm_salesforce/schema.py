@@ -76,8 +76,22 @@ DEFAULT_FIELDS: Mapping[str, tuple[str, ...]] = {
         *_SYSTEM,
         "RevOps_Attribution_Summary__c",
         "RevOps_Sync_Version__c",
+        "Description",
+        "RevOps_Signal_Id__c",  # an opportunity the hub made of an expansion signal: the signal's id
     ),
-    "Task": ("Id", "Subject", "WhoId", "WhatId", "OwnerId", "Status", "Description", "ActivityDate", *_SYSTEM),
+    "Task": (
+        "Id",
+        "Subject",
+        "WhoId",
+        "WhatId",
+        "OwnerId",
+        "Status",
+        "Priority",
+        "Description",
+        "ActivityDate",
+        *_SYSTEM,
+        "RevOps_Signal_Id__c",  # the hub's idempotency key: the expansion signal the task was made for
+    ),
 }
 """The fields each object has (its `Id` first): the default of `LocalSalesforce(fields=...)`."""
 
@@ -126,6 +140,6 @@ def record_defaults(sobject: str) -> dict[str, Any]:
     defaults: dict[str, dict[str, Any]] = {
         "Lead": {"Status": "Open - Not Contacted", "IsConverted": False},
         "Opportunity": {"IsWon": False, "IsClosed": False},
-        "Task": {"Status": "Not Started"},
+        "Task": {"Status": "Not Started", "Priority": "Normal"},
     }
     return dict(defaults.get(sobject, {}))

@@ -266,6 +266,7 @@ def _record_item(record: SyncedRecord) -> dict[str, Any]:
         "conflicts": dict(record.open_conflicts),
         "merged_into": record.merged_into,
         "told": dict(record.hub_told),
+        "parent": record.parent,
     }
     return {"pk": f"RECORD#{record.key}", "sk": RECORD, "version": record.version, "body": _json(body)}
 
@@ -291,7 +292,9 @@ def _record(item: dict[str, Any]) -> SyncedRecord:
     }
     conflicts = dict(body.get("conflicts", {}))
     told = dict(body.get("told", {}))  # absent on records stored before it
-    return SyncedRecord(kind, hub_id, fields, crms, conflicts, int(item["version"]), body.get("merged_into"), told)
+    return SyncedRecord(
+        kind, hub_id, fields, crms, conflicts, int(item["version"]), body.get("merged_into"), told, body.get("parent")
+    )
 
 
 def _audit_item(entry: AuditEntry) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """`CrmClient` over HubSpot's CRM API with the official SDK (`hubspot-api-client`): contacts, companies and deals
-(the hub's contact, account and deal) through the v3 objects batch endpoints, links through v4 default
-associations.
+(the hub's contact, account and deal), and the tasks or deals the hub makes of expansion signals (the object the
+write names), through the v3 objects batch endpoints; links inline on a create when HubSpot defines their type (a
+task is created with its company), else through v4 default associations.
 
 Calls, for one `write`: per kind, records with a CRM id are updated (`batch/update`); contacts matched on their
 email are upserted by it (`batch/upsert`, `idProperty=email`: created when new, `created` says so); other records

@@ -18,7 +18,7 @@ from hubspot.crm.associations.v4 import (
 
 from shared.adapters.hubspot_crm_errors import HubSpotError, call_api, is_retryable
 from shared.adapters.hubspot_crm_plan import WriteRun
-from shared.adapters.hubspot_crm_values import MAX_BATCH, OBJECT_TYPES, chunks
+from shared.adapters.hubspot_crm_values import MAX_BATCH, OBJECT_TYPES, chunks, write_object_type
 from shared.crm.ports import CrmRefused, CrmUnavailable, OutboundWrite, RateLimited
 
 
@@ -32,7 +32,9 @@ def associate(
         if not result.ok or not result.crm_id:
             continue
         for linked_kind, linked_id in write.associate.items():
-            pair = (OBJECT_TYPES.get(write.kind, write.kind), OBJECT_TYPES.get(linked_kind, linked_kind))
+            if (position, linked_kind) in run.linked:
+                continue  # made inline with the record's create
+            pair = (write_object_type(write) or write.kind, OBJECT_TYPES.get(linked_kind, linked_kind))
             links.setdefault(pair, []).append((position, result.crm_id, linked_kind, str(linked_id)))
     stopped: Exception | None = None
     for (from_type, to_type), pairs in links.items():

@@ -8,10 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from hubspot.crm.objects import (
+    AssociationSpec,
     BatchApi,
     BatchInputSimplePublicObjectBatchInput,
     BatchInputSimplePublicObjectBatchInputForCreate,
     BatchInputSimplePublicObjectBatchInputUpsert,
+    PublicAssociationsForObject,
+    PublicObjectId,
     SimplePublicObjectBatchInput,
     SimplePublicObjectBatchInputForCreate,
     SimplePublicObjectBatchInputUpsert,
@@ -20,8 +23,13 @@ from hubspot.crm.objects import (
 from shared.adapters.hubspot_crm_errors import HubSpotError, call_api
 from shared.adapters.hubspot_crm_plan import PlannedWrite, WriteRun, failed_result
 from shared.adapters.hubspot_crm_refusals import culprits_of, items_named
-from shared.adapters.hubspot_crm_values import created_properties, property_values
-from shared.crm.ports import WriteResult
+from shared.adapters.hubspot_crm_values import (
+    ASSOCIATION_TYPE_IDS,
+    OBJECT_TYPES,
+    created_properties,
+    property_values,
+)
+from shared.crm.ports import ObjectKind, WriteResult
 
 # A per-input error of these categories may pass on a retry; any other (a value HubSpot refuses, a record it
 # does not have) will not.
@@ -43,6 +51,8 @@ class BatchSender:
             return
         run.applied = True
         _collect(run, op, items, answer)
+        if op == "create":
+            run.linked |= {(item.position, kind) for item in items for kind in inline_kinds(object_type, item)}
 
     def _batch(self, object_type: str, op: str, items: list[PlannedWrite]) -> Any:
         if op == "update":
@@ -71,7 +81,9 @@ class BatchSender:
         create = BatchInputSimplePublicObjectBatchInputForCreate(
             inputs=[
                 SimplePublicObjectBatchInputForCreate(
-                    properties=created_properties(item.write), object_write_trace_id=item.trace, associations=[]
+                    properties=created_properties(item.write),
+                    object_write_trace_id=item.trace,
+                    associations=inline_associations(object_type, item),
                 )
                 for item in items
             ]
@@ -95,6 +107,25 @@ class BatchSender:
             half = len(items) // 2
             self.send(run, object_type, op, items[:half])
             self.send(run, object_type, op, items[half:])
+
+
+def inline_associations(object_type: str, item: PlannedWrite) -> list[PublicAssociationsForObject]:
+    """A create's links, made with it (`associations`) when HubSpot defines a type for them: a task is created
+    with its company, never left without it should the call that links it fail."""
+    links = []
+    for kind in inline_kinds(object_type, item):
+        type_id = ASSOCIATION_TYPE_IDS[(object_type, OBJECT_TYPES.get(kind, kind))]
+        spec = AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=type_id)
+        links.append(PublicAssociationsForObject(to=PublicObjectId(id=str(item.write.associate[kind])), types=[spec]))
+    return links
+
+
+def inline_kinds(object_type: str, item: PlannedWrite) -> list[ObjectKind]:
+    """The kinds a create links to inline (HubSpot defines a type for the pair); its other links are made after
+    it, by v4 default associations (`hubspot_crm_associations.py`), link by link."""
+    return [
+        kind for kind in item.write.associate if (object_type, OBJECT_TYPES.get(kind, kind)) in ASSOCIATION_TYPE_IDS
+    ]
 
 
 def _collect(run: WriteRun, op: str, items: list[PlannedWrite], answer: Any) -> None:

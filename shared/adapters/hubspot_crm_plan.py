@@ -12,7 +12,7 @@ from hubspot.crm.objects import SearchApi
 
 from shared.adapters.hubspot_crm_errors import is_retryable
 from shared.adapters.hubspot_crm_reads import find_ids
-from shared.adapters.hubspot_crm_values import OBJECT_TYPES
+from shared.adapters.hubspot_crm_values import write_object_type
 from shared.crm.ports import OutboundWrite, WriteResult
 
 
@@ -38,6 +38,8 @@ class WriteRun:
     results: dict[int, WriteResult] = field(default_factory=dict)
     applied: bool = False  # some call of this write succeeded: no exception may lose what it did
     created: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (type, property, value) -> new id
+    # (write position, linked kind) of the links made inline with a create: linked already, each link on its own
+    linked: set[tuple[int, str]] = field(default_factory=set)
 
 
 def plan(
@@ -45,7 +47,7 @@ def plan(
 ) -> list[PlannedWrite]:
     items, searched = [], []
     for position, write in enumerate(writes):
-        object_type = OBJECT_TYPES.get(write.kind)
+        object_type = write_object_type(write)
         if object_type is None:
             run.results[position] = failed_result(write, f"no HubSpot object for kind {write.kind!r}")
         elif write.crm_id:

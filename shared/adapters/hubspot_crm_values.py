@@ -11,10 +11,29 @@ from typing import Any, TypeVar
 from shared.crm.ports import CrmSnapshot, ObjectKind, OutboundWrite
 
 OBJECT_TYPES: Mapping[str, str] = {"contact": "contacts", "account": "companies", "deal": "deals"}
-MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+MODIFIED_PROPERTY = {
+    "contacts": "lastmodifieddate",
+    "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+    "tasks": "hs_lastmodifieddate",
+}
+# HubSpot's own (HUBSPOT_DEFINED) association type from one object to another, for the links a create carries
+# inline (`associations`): a task is never without its company, not even between two calls
+ASSOCIATION_TYPE_IDS: Mapping[tuple[str, str], int] = {
+    ("tasks", "companies"): 192,
+    ("tasks", "contacts"): 204,
+    ("tasks", "deals"): 216,
+    ("deals", "companies"): 341,
+    ("deals", "contacts"): 3,
+}
 MAX_BATCH = 100  # inputs per batch call, HubSpot's limit
 
 _T = TypeVar("_T")
+
+
+def write_object_type(write: OutboundWrite) -> str | None:
+    """The HubSpot object a write goes to: the one it names (an expansion's task or deal), else its kind's."""
+    return write.crm_object or OBJECT_TYPES.get(write.kind)
 
 
 def object_type_of(kind: str) -> str:

@@ -53,6 +53,7 @@ CONTACT_SOBJECTS = ("Lead", "Contact")
 ASSOCIATION_FIELDS: Mapping[tuple[str, ObjectKind], str] = {
     ("Contact", "account"): "AccountId",
     ("Opportunity", "account"): "AccountId",
+    ("Task", "account"): "WhatId",  # a Task's "Related To": an Account (or an Opportunity)
 }
 
 
@@ -84,11 +85,11 @@ class SalesforceCrm:
     def write(self, writes: Sequence[OutboundWrite]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(writes)
         try:
-            for kind in dict.fromkeys(w.kind for w in writes):
-                positions = [i for i, w in enumerate(writes) if w.kind == kind]
+            for sobject in dict.fromkeys(self._sobject(w) for w in writes):
+                positions = [i for i, w in enumerate(writes) if self._sobject(w) == sobject]
                 for round_ in _rounds(writes, positions):
                     for chunk in _chunks(round_, self.max_batch):
-                        self._write_chunk(self.sobjects[kind], [(i, writes[i]) for i in chunk], results)
+                        self._write_chunk(sobject, [(i, writes[i]) for i in chunk], results)
         except (RateLimited, CrmUnavailable, CrmRefused) as exc:
             if not any(r is not None and r.ok for r in results):
                 raise  # nothing applied: the call failed as a whole
@@ -97,6 +98,10 @@ class SalesforceCrm:
                 if result is None:
                     results[i] = WriteResult(writes[i].write_id, ok=False, error=str(exc), retryable=retryable)
         return [r for r in results if r is not None]
+
+    def _sobject(self, write: OutboundWrite) -> str:
+        """The sObject a write goes to: the one it names (an expansion's Task or Opportunity), else its kind's."""
+        return write.crm_object or self.sobjects[write.kind]
 
     def erase(self, kind: ObjectKind, crm_ids: Sequence[str]) -> None:
         """Delete the records (a person's erasure): `DELETE sobjects/<Lead|Contact|...>/<id>` each; a record

@@ -100,7 +100,7 @@ CRM_DOMAIN = Domain(
                 Rule(
                     name="crm-sync-hub-changes",
                     description="What the hub changes on synced records: leads, their handoffs, account health, "
-                    "won deals' attribution",
+                    "won deals' attribution, and the expansion signals it creates as CRM tasks or opportunities",
                     pattern={
                         "source": [
                             LEAD_EVENT_SOURCE,
@@ -116,6 +116,7 @@ CRM_DOMAIN = Domain(
                             "lead.merged",
                             *LEAD_HANDOFF_EVENTS,
                             "customer.health_changed",
+                            "customer.expansion_signal",
                             "conversion.attributed",
                         ],
                     },

@@ -1,6 +1,7 @@
 """What the hub's own events change on synced records: a lead event carries the lead's stage and score (and
 its profile, read from the lead store, with each field's own time), an MQL its date, a handoff the lead's
-owner and the handoff's status, a health change the account's score and band."""
+owner and the handoff's status, a health change the account's score and band, an expansion signal the
+expansion record it creates (`shared.crm.expansions`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.crm.expansions import expansion_values
 from shared.crm.ports import HubDirectory, ObjectKind
+from shared.crm.records import record_key
 from shared.events.attribution_events import ATTRIBUTION_EVENT_SOURCE, AttributionEvent, AttributionEventType
 from shared.events.handoff_events import HANDOFF_EVENT_SOURCE, HandoffEvent
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEvent, LeadEventType
@@ -26,6 +29,7 @@ class HubUpdate:
     values: Mapping[str, Timed]  # hub field -> (value, when the hub changed it)
     actor: str  # the hub's domain that changed it, or the rep who acted
     cause: str  # the event's id
+    parent: str | None = None  # the record a new one belongs to (an expansion's account: `account:<id>`)
 
 
 def hub_update(source: str, detail: Mapping[str, Any], directory: HubDirectory) -> HubUpdate | None:
@@ -35,7 +39,10 @@ def hub_update(source: str, detail: Mapping[str, Any], directory: HubDirectory) 
     if source == HANDOFF_EVENT_SOURCE:
         return _handoff(HandoffEvent.model_validate(detail))
     if source == SUCCESS_EVENT_SOURCE:
-        return _health(SuccessEvent.model_validate(detail), directory)
+        event = SuccessEvent.model_validate(detail)
+        if event.event_type is SuccessEventType.EXPANSION_SIGNAL:
+            return _expansion(event, directory)
+        return _health(event, directory)
     if source == ATTRIBUTION_EVENT_SOURCE:
         return _attribution(AttributionEvent.model_validate(detail))
     return None
@@ -89,6 +96,31 @@ def _health(event: SuccessEvent, directory: HubDirectory) -> HubUpdate | None:
     values["health_score"] = (_decimal(event.score) if event.score is not None else None, event.occurred_at)
     values["health_band"] = (event.band, event.occurred_at)
     return HubUpdate("account", event.tenant_id, values, "revops.success", event.event_id)
+
+
+def _expansion(event: SuccessEvent, directory: HubDirectory) -> HubUpdate | None:
+    """The expansion record a signal creates: one per signal (its event id), its account's."""
+    if not event.tenant_id:
+        return None
+    profile = directory.account_profile(event.tenant_id)
+    name = (profile.values.get("name") or (None,))[0] if profile is not None else None
+    values = expansion_values(
+        event.event_id,
+        event.tenant_id,
+        name,
+        event.readiness,
+        list(event.reasons),
+        list(event.suggestions or []),
+        event.occurred_at,
+    )
+    return HubUpdate(
+        "expansion",
+        event.event_id,
+        {hub_field: (value, event.occurred_at) for hub_field, value in values.items()},
+        "revops.success",
+        event.event_id,
+        parent=record_key("account", event.tenant_id),
+    )
 
 
 def _attribution(event: AttributionEvent) -> HubUpdate | None:

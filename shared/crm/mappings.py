@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.config_files import ConfigFile, FileProblems, InvalidConfigFile, SnakeCaseId, repeated_ids
+from shared.crm.expansions import EXPANSION_FIELDS, EXPANSION_OBJECTS, EXPANSION_PARENT, EXPANSION_PICKLISTS
 from shared.crm.ports import CrmName, ObjectKind
 
 DEFAULT_MAPPINGS_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "crm-mappings.json"
@@ -66,7 +67,10 @@ class ObjectMapping(_Strict):
     salesforce: CrmField
     match_on: SnakeCaseId | None = None  # the hub field that finds an existing CRM record when no id is linked
     creates: bool = True  # false: the hub only updates records the CRM made (deals)
-    sync_version: SyncVersionFields
+    # None: no version is written (a record the hub creates and never reads back: an expansion's task)
+    sync_version: SyncVersionFields | None = None
+    # the object its records belong to (an expansion's account): written once that record is in the CRM, linked
+    belongs_to: ObjectKind | None = None
 
     def crm_object(self, crm: CrmName) -> str:
         return self.hubspot if crm == "hubspot" else self.salesforce
@@ -237,12 +241,26 @@ class CrmMappings(_Strict):
                 m.object == obj.id and m.hub_field == obj.match_on for m in self.mappings
             ):
                 problems.append(f"object {obj.id!r}: match_on {obj.match_on!r} is no mapped hub field")
+            if obj.id != "expansion":
+                # the hub reads these back: the version it wrote tells its own write from a person's change
+                if obj.sync_version is None:
+                    problems.append(f"object {obj.id!r}: sync_version is required (hubspot and salesforce fields)")
+                if obj.belongs_to is not None:
+                    problems.append(f"object {obj.id!r}: belongs_to is for the expansion object only")
+            elif obj.belongs_to is not None and (obj.belongs_to == obj.id or obj.belongs_to not in objects):
+                problems.append(f"object {obj.id!r}: belongs_to {obj.belongs_to!r} is no other object")
+        if "expansion" in objects:
+            problems += _expansion_problems(objects["expansion"], self.fields("expansion"))
         if problems:
             raise FileProblems(problems)
         return self
 
     def object(self, kind: ObjectKind) -> ObjectMapping:
         return next(o for o in self.objects if o.id == kind)
+
+    def has_object(self, kind: ObjectKind) -> bool:
+        """Whether the mappings sync `kind` at all (without an `expansion` object, signals create nothing)."""
+        return any(o.id == kind for o in self.objects)
 
     def fields(self, kind: ObjectKind) -> tuple[FieldMapping, ...]:
         return tuple(m for m in self.mappings if m.object == kind)
@@ -257,21 +275,96 @@ class CrmMappings(_Strict):
         """Per object of `crm` (its own name): the fields the hub writes there and never reads back, its
         outbound-only fields and its sync version. A webhook about one of them is the hub's own write coming
         back (or a person overwriting what the hub owns, which its next write puts back), so the CRM need not
-        report their changes: a HubSpot app subscribes to `propertyChange` property by property (README)."""
-        return {
-            obj.crm_object(crm): frozenset(
-                {getattr(obj.sync_version, crm)}
-                | {name for m in self.fields(obj.id) if not m.inbound and (name := m.crm_field(crm)) is not None}
-            )
-            for obj in self.objects
-        }
+        report their changes: a HubSpot app subscribes to `propertyChange` property by property (README).
+
+        Two hub objects may be one CRM object (expansions as opportunities are deals). A field one of them reads
+        (a deal's name) stays reported, whoever writes it. And the CRM's records of a hub object never read back
+        are that CRM object's records like any other once made (a rep works the expansion's deal: its stage and
+        close date are the deal's, which the hub's other readers of deals, attribution, hear of): of its fields,
+        only its key (the signal's id) is the hub's alone."""
+        shared = {
+            o.crm_object(crm).lower() for o in self.objects if self.reads_back(o.id)
+        }  # CRM objects the hub reads back
+        written: dict[str, set[str]] = {}
+        read: dict[str, set[str]] = {}
+        for obj in self.objects:
+            crm_object = obj.crm_object(crm)
+            own_only = not self.reads_back(obj.id) and crm_object.lower() in shared
+            for m in self.fields(obj.id):
+                name = m.crm_field(crm)
+                if name is None:
+                    continue
+                if m.inbound:
+                    read.setdefault(crm_object, set()).add(name)
+                elif not own_only or m.hub_field == obj.match_on:
+                    written.setdefault(crm_object, set()).add(name)
+            if obj.sync_version is not None:
+                written.setdefault(crm_object, set()).add(getattr(obj.sync_version, crm))
+        objects = {obj.crm_object(crm) for obj in self.objects}
+        return {o: frozenset(written.get(o, set()) - read.get(o, set())) for o in objects}
+
+    def reads_back(self, kind: ObjectKind) -> bool:
+        """Whether the hub reads any field of `kind` from the CRMs: an object it only writes (an expansion's task)
+        is never read back, so a CRM's report of one (a rep completing the task) is no change of the hub's."""
+        return any(m.inbound for m in self.fields(kind))
 
     def kind_of(self, crm: CrmName, crm_object: str) -> ObjectKind | None:
-        return next((o.id for o in self.objects if o.crm_object(crm).lower() == crm_object.lower()), None)
+        """The hub object a CRM's object reports are of: one the hub reads back (never an expansion's)."""
+        return next(
+            (o.id for o in self.objects if o.crm_object(crm).lower() == crm_object.lower() and self.reads_back(o.id)),
+            None,
+        )
 
     def rank(self, source: str) -> int:
         """A source's place in the tie break: lower wins a tie of modification times."""
         return self.tie_break.index(source) if source in self.tie_break else len(self.tie_break)
+
+
+def _expansion_problems(obj: ObjectMapping, mappings: tuple[FieldMapping, ...]) -> list[str]:
+    """An expansion is created from what the hub computes (`shared.crm.expansions`), as a CRM object that can hold
+    it, with what that CRM requires to create one, found again by its signal's id, and linked to its account."""
+    problems = []
+    for crm in CRMS:
+        kinds = EXPANSION_OBJECTS[crm]
+        chosen = obj.crm_object(crm)
+        if chosen not in kinds:
+            problems.append(f"object 'expansion': {crm} must be {' or '.join(kinds)}, not {chosen!r}")
+            continue
+        mapped = {name for m in mappings if (name := m.crm_field(crm)) is not None}
+        missing = sorted(kinds[chosen] - mapped)
+        if missing:
+            problems.append(f"object 'expansion': {crm} {chosen} needs {', '.join(missing)} mapped to create one")
+    if obj.match_on != "signal_id":
+        problems.append("object 'expansion': match_on must be 'signal_id' (one signal never makes two records)")
+    if not obj.creates:
+        problems.append("object 'expansion': creates must be true (the hub creates each expansion's record)")
+    if obj.sync_version is not None:
+        problems.append("object 'expansion': takes no sync_version (the hub never reads an expansion back)")
+    by_field = {m.hub_field: m for m in mappings}
+    key = by_field.get("signal_id")
+    if key is None or key.hubspot is None or key.salesforce is None:
+        problems.append(
+            'mapping "expansion.signal_id": must name a hubspot and a salesforce field (it finds the record again)'
+        )
+    if obj.belongs_to != EXPANSION_PARENT:
+        problems.append(f"object 'expansion': belongs_to must be {EXPANSION_PARENT!r} (linked to its account)")
+    for mapping in mappings:
+        if mapping.hub_field not in EXPANSION_FIELDS:
+            known = ", ".join(sorted(EXPANSION_FIELDS))
+            problems.append(f'mapping "{mapping.id}": the hub computes no {mapping.hub_field!r} ({known})')
+        if mapping.direction is not Direction.HUB_TO_CRM:
+            problems.append(f'mapping "{mapping.id}": an expansion goes out only (direction hub_to_crm)')
+        picked = EXPANSION_PICKLISTS.get(mapping.hub_field)
+        if picked is not None:
+            lacking = [crm for crm in CRMS if mapping.crm_field(crm) and not mapping.values.get(picked, {}).get(crm)]
+            if lacking:
+                problems.append(
+                    f'mapping "{mapping.id}": values must give {picked!r} as {" and ".join(lacking)} holds it '
+                    "(a picklist)"
+                )
+        if mapping.hub_field == "owner" and mapping.values_of is None:
+            problems.append(f'mapping "{mapping.id}": values_of must name the reps\' owner mapping (contact.owner)')
+    return problems
 
 
 _FILE: ConfigFile[CrmMappings] = ConfigFile(

@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 CrmName = Literal["hubspot", "salesforce"]
-ObjectKind = Literal["contact", "account", "deal"]  # the hub's names; each CRM has its own (contacts / Lead ...)
+# the hub's names; each CRM has its own (contacts / Lead ...). An expansion is an account's expansion signal, which
+# the hub creates in each CRM as the mappings say (a task, or an opportunity) and never reads back
+ObjectKind = Literal["contact", "account", "deal", "expansion"]
 
 
 class RateLimited(Exception):
@@ -39,7 +41,8 @@ class OutboundWrite:
     """One record to create or update. `crm_id` known: update it. Otherwise `match_on` (CRM field, value), e.g.
     ("email", "ana@example.com"): update the record that has it, or create one. `fields` maps CRM field names
     to values (None clears the field). `associate` links the record to others by their CRM ids, e.g.
-    {"account": "<company id>"}."""
+    {"account": "<company id>"}. `crm_object`: the CRM's object when the mappings choose it (an expansion is a
+    task or an opportunity), else None: the client's own for the kind."""
 
     write_id: str  # the caller's id for this write; the result carries it back
     kind: ObjectKind
@@ -47,6 +50,7 @@ class OutboundWrite:
     crm_id: str | None = None
     match_on: tuple[str, str] | None = None
     associate: Mapping[ObjectKind, str] = field(default_factory=dict)
+    crm_object: str | None = None
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,9 @@ class SyncedRecord:
     # per field, the value the hub told last: the hub's events restate what it knows (every lead event the lead's
     # stage and profile), and a restatement of it says nothing new (`hub_change`)
     hub_told: Mapping[str, str | None] = field(default_factory=dict)
+    # the record this one belongs to (an expansion signal's account, `account:<id>`): it is written to a CRM only
+    # once that one has an id there, and linked to it (`shared.crm.outbound.parent_link`)
+    parent: str | None = None
 
     @property
     def key(self) -> str:
@@ -152,6 +155,6 @@ def record_key(kind: ObjectKind, hub_id: str) -> str:
 
 def parse_record_key(key: str) -> tuple[ObjectKind, str] | None:
     kind, _, hub_id = key.partition(":")
-    if kind in ("contact", "account", "deal") and hub_id:
+    if kind in ("contact", "account", "deal", "expansion") and hub_id:
         return kind, hub_id  # type: ignore[return-value]
     return None

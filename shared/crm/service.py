@@ -103,6 +103,9 @@ class SyncService:
         if merge is not None:
             return self.leads_merged(*merge)
         update = hub_update(source, detail, self.directory)
+        if update is not None and not self.mappings.has_object(update.kind):
+            # an expansion signal creates what the mappings' `expansion` object says: without one, nothing
+            return Decided(None, note=f"the mappings sync no {update.kind}")
         return self.hub_changed(update) if update else Decided(None, note="nothing synced changes")
 
     def leads_merged(self, survivor_id: str, absorbed_id: str, cause: str) -> Decided:
@@ -132,12 +135,16 @@ class SyncService:
 
     def hub_changed(self, update: HubUpdate) -> Decided:
         """The hub changed fields of a record (a lead's score or stage, a handoff's owner, an account's health):
-        each settles against the record (a later CRM change stands), and the CRMs are told."""
+        each settles against the record (a later CRM change stands), and the CRMs are told. A record that belongs
+        to another (an expansion, to its account) is made its, and takes its owner."""
         key = record_key(update.kind, update.hub_id)
+        update = self._with_parent_owner(update)
 
         def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
             decisions = []
             conflicts = []
+            if update.parent is not None and record.parent is None:
+                record = replace(record, parent=update.parent)
             for hub_field, (raw, at) in update.values.items():
                 mapping = self.mappings.field(update.kind, hub_field)
                 if mapping is None:
@@ -176,12 +183,27 @@ class SyncService:
 
         return self._decide(key, update.kind, update.hub_id, decide, update.cause, links=())
 
+    def _with_parent_owner(self, update: HubUpdate) -> HubUpdate:
+        """An expansion's owner is its account's, as the CRMs report it (`account.owner`): the rep the task is
+        for. Taken once, as the record is made: an owner changing later moves the account, not its open tasks."""
+        if update.parent is None or "owner" in update.values or self.mappings.field(update.kind, "owner") is None:
+            return update
+        parent = self.store.record(update.parent)
+        owner = parent.fields.get("owner") if parent is not None else None
+        if owner is None or owner.value is None or not update.values:
+            return update
+        at = max(at for _, at in update.values.values())  # as of the signal, as its other fields
+        return replace(update, values={**update.values, "owner": (owner.value, at)})
+
     # ------------------------------------------------------------------------------------------ a CRM's changes
 
     def crm_changed(self, report: CrmReport, once: bool = True) -> Decided:
         """A CRM reports a record's fields: each mapped field settles by its rule; a critical field both sides
         changed is flagged; the hub's own writes coming back are recognized and dropped. `once`: the report is a
-        bus event's (its `cause`), decided on once (`_decide`)."""
+        bus event's (its `cause`), decided on once (`_decide`). A record the hub only writes (an expansion's task)
+        is never read back: a rep completing it is theirs, and changes nothing of the hub's."""
+        if not self.mappings.reads_back(report.kind):
+            return Decided(None, note=f"the hub never reads {report.kind} records back from {report.crm}")
         key = self.store.linked(report.crm, report.kind, report.crm_id) or self._known_key(report)
         if key is None:
             return Decided(None, note=f"{report.crm} {report.kind} {report.crm_id} is no record the hub syncs")

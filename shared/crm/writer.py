@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from shared.crm.commits import commit_change
 from shared.crm.erasure import ErasureNotice
 from shared.crm.mappings import CrmMappings
-from shared.crm.outbound import PlannedWrite, planned_write
+from shared.crm.outbound import PlannedWrite, linked_to_parent, parent_link, planned_write
 from shared.crm.pacing import CallPacer
 from shared.crm.ports import (
     ChangeNotice,
@@ -26,7 +26,7 @@ from shared.crm.ports import (
     StaleRecord,
     WriteResult,
 )
-from shared.crm.records import SyncedRecord
+from shared.crm.records import FieldState, SyncedRecord
 from shared.crm.store import SyncStore
 from shared.webhooks.ports import Clock
 
@@ -94,8 +94,24 @@ class CrmWriter:
         self, crm: CrmName, client: CrmClient, keyed: dict[str, list[ChangeNotice]], report: WriteReport
     ) -> None:
         records = self._store.records(list(keyed))
+        children = {key for key, record in records.items() if record.parent is not None}
+        plans = self._plans(crm, [key for key in keyed if key not in children], records, keyed, report)
+        limited = self._send(crm, client, plans, keyed, report, limited=False)
+        if children:
+            # after the batch's other records: a parent written just now (an account) has its id in the CRM for them
+            plans = self._child_plans(crm, [key for key in keyed if key in children], keyed, report)
+            self._send(crm, client, plans, keyed, report, limited)
+
+    def _plans(
+        self,
+        crm: CrmName,
+        keys: Sequence[str],
+        records: Mapping[str, SyncedRecord],
+        keyed: dict[str, list[ChangeNotice]],
+        report: WriteReport,
+    ) -> list[PlannedWrite]:
         plans: list[PlannedWrite] = []
-        for key in keyed:
+        for key in keys:
             record = records.get(key)
             plan = planned_write(record, crm, self._mappings) if record is not None else None
             if plan is None:
@@ -105,10 +121,73 @@ class CrmWriter:
                 plans.append(self._remember_echoes(plan))
             except StaleRecord:
                 report.retry.extend(keyed[key])
+        return plans
+
+    def _child_plans(
+        self, crm: CrmName, keys: Sequence[str], keyed: dict[str, list[ChangeNotice]], report: WriteReport
+    ) -> list[PlannedWrite]:
+        """The writes of records that belong to another (expansions), each linked to its parent's CRM record: one
+        whose parent is not there yet (no record of it in the hub yet, or not written to that CRM yet) waits
+        (retried, then dead-lettered when the queue's receive count runs out: a redrive writes it), one whose
+        parent the hub can never create there is refused, saying why. One about to be created without an owner
+        takes its parent's owner as it is now."""
+        records = self._store.records(list(keys))
+        parents = self._store.records([p for r in records.values() if (p := r.parent) is not None])
+        ready: dict[str, SyncedRecord] = {}
+        for key in keys:
+            record = records.get(key)
+            if record is None or record.parent is None:
+                continue
+            parent = parents.get(record.parent)
+            link = parent_link(record, parent, crm, self._mappings)
+            if link.crm_id is not None and parent is not None:
+                try:
+                    ready[key] = self._with_parent_owner(record, parent, crm)
+                except StaleRecord:
+                    report.retry.extend(keyed[key])  # gone, or others kept storing it: read again on the retry
+            elif planned_write(record, crm, self._mappings) is None:
+                continue  # nothing to write anyway
+            elif link.waiting:
+                report.retry.extend(keyed[key])
+            else:
+                report.refused.extend((n, f"{crm} refused {key}: {link.reason}") for n in keyed[key])
+        plans = []
+        for plan in self._plans(crm, list(ready), ready, keyed, report):
+            parent = parents[ready[plan.record.key].parent or ""]
+            plans.append(linked_to_parent(plan, parent, parent.copy_in(crm).crm_id or ""))
+        return plans
+
+    def _with_parent_owner(self, record: SyncedRecord, parent: SyncedRecord, crm: CrmName) -> SyncedRecord:
+        """A record about to be created in `crm` that has no owner yet takes its parent's, as the parent's record
+        holds it now (an expansion's owner is its account's rep): a signal decided before its account's record
+        was there, or before its owner was known, does not create an unowned task when the account has one."""
+        mapping = self._mappings.field(record.kind, "owner")
+        owner = parent.value("owner")
+        if mapping is None or owner is None or record.value("owner") is not None or record.copy_in(crm).crm_id:
+            return record
+        at = max((state.modified_at for state in record.fields.values()), default=self._clock.now())
+
+        def change(stored: SyncedRecord) -> SyncedRecord:
+            if stored.value("owner") is not None:
+                return stored
+            return stored.with_field("owner", FieldState(owner, at, "hub", "revops.success"))
+
+        return commit_change(self._store, record.key, change, links=[])
+
+    def _send(
+        self,
+        crm: CrmName,
+        client: CrmClient,
+        plans: list[PlannedWrite],
+        keyed: dict[str, list[ChangeNotice]],
+        report: WriteReport,
+        limited: bool,
+    ) -> bool:
+        """The plans in one batch call per kind (of at most the client's batch size); True once the CRM said to
+        wait (its calls after that wait too, without being made)."""
         by_kind: dict[ObjectKind, list[PlannedWrite]] = {}
         for plan in plans:
             by_kind.setdefault(plan.record.kind, []).append(plan)
-        limited = False
         for kind_plans in by_kind.values():
             for start in range(0, len(kind_plans), client.max_batch):
                 chunk = kind_plans[start : start + client.max_batch]
@@ -131,6 +210,7 @@ class CrmWriter:
                 finally:
                     report.calls[crm] = report.calls.get(crm, 0) + 1
                 self._settle(crm, chunk, results, keyed, report)
+        return limited
 
     def _remember_echoes(self, plan: PlannedWrite) -> PlannedWrite:
         record = plan.record

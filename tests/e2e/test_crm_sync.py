@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import eventually, settle, started_hub, token
+from tests.e2e.customers import Customer
 
 HUBSPOT = "/_local/crm/hubspot"
 SALESFORCE = "/_local/crm/salesforce"
@@ -335,3 +336,40 @@ def test_the_sync_routes_refuse_callers_without_a_group_that_may(hub: str) -> No
     assert api(hub, "GET", "/api/v1/sync/records?record=contact:nobody").status_code == 404
     bad = api(hub, "POST", "/api/v1/sync/conflicts/abc123/resolve", json={"choose": "hub", "value": "x"})
     assert bad.status_code in (404, 422)
+
+
+def test_an_accounts_expansion_signal_becomes_one_task_on_it_in_each_crm(hub: str) -> None:
+    # Given a customer using 19 of its 20 seats across six features, and a promoter: ready to expand
+    osprey = Customer(hub)
+    osprey.stripe(
+        "customer.created", {"object": "customer", "id": osprey.customer, "email": osprey.email, "name": "Osprey"}
+    )
+    eventually(lambda: osprey.known_as(osprey.domain))
+    answer = osprey.usage(
+        "usage-1", active=19, seats=20, features=6, names=["reports", "dashboards", "alerts", "api", "sso", "exports"]
+    )
+    assert answer.status_code == 201
+    osprey.nps(9)
+    settle(hub)
+    (signal,) = osprey.success_events("customer.expansion_signal")
+    signal_id = signal["detail"]["event_id"]
+    record = f"expansion:{signal_id}"
+    # When the sync has written it (the account first, where the hub holds it)
+    synced = eventually(
+        lambda: (
+            (view := api(hub, "GET", f"/api/v1/sync/records?record={record}")).status_code == 200
+            and all((view.json()["crms"].get(crm) or {}).get("id") for crm in ("hubspot", "salesforce"))
+            and view.json()
+        )
+    )
+    account = api(hub, "GET", f"/api/v1/sync/records?record=account:{signal['detail']['tenant_id']}").json()
+    # Then HubSpot has one task for the signal, associated with the account's company
+    tasks = requests.get(f"{hub}{HUBSPOT}/_records/tasks", timeout=10).json()["records"]
+    [task] = [t for t in tasks if t["properties"].get("revops_signal_id") == signal_id]
+    assert task["id"] == synced["crms"]["hubspot"]["id"]
+    assert task["properties"]["hs_task_status"] == "NOT_STARTED"
+    assert task["properties"]["hs_task_subject"].startswith("Expansion: ")
+    # And Salesforce one Task related to the account's Account
+    sf_tasks = requests.get(f"{hub}{SALESFORCE}/_records/Task", timeout=10).json()["records"]
+    [sf_task] = [t for t in sf_tasks if t["RevOps_Signal_Id__c"] == signal_id]
+    assert sf_task["WhatId"] == account["crms"]["salesforce"]["id"]

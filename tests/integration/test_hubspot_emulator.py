@@ -35,6 +35,13 @@ from hubspot.crm.objects import (
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.objects.exceptions import ApiException, UnauthorizedException
+from hubspot.crm.objects.tasks import AssociationSpec as TaskAssociationSpec
+from hubspot.crm.objects.tasks import Filter as TaskFilter
+from hubspot.crm.objects.tasks import FilterGroup as TaskFilterGroup
+from hubspot.crm.objects.tasks import PublicAssociationsForObject as TaskAssociations
+from hubspot.crm.objects.tasks import PublicObjectId as TaskObjectId
+from hubspot.crm.objects.tasks import PublicObjectSearchRequest as TaskSearchRequest
+from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate as TaskInputForCreate
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -1026,3 +1033,173 @@ def test_an_edit_of_a_record_that_does_not_exist_or_with_a_refused_value_is_refu
     assert refused.status_code == 400
     assert "INVALID_OPTION" in refused.json()["message"] or "allowed options" in refused.json()["message"]
     assert requests.post(edits, data=b"nope", timeout=5).status_code == 400
+
+
+# Tasks (the hub's expansion signals) -------------------------------------------------------------------------------
+
+
+def test_a_task_created_with_its_company_through_the_tasks_sdk_is_answered_and_associated_as_hubspot_does(
+    served: Served,
+) -> None:
+    # Given a company, and HubSpot's tasks API of the SDK
+    sdk = served.sdk()
+    company = sdk.crm.objects.basic_api.create(
+        "companies", SimplePublicObjectInputForCreate(properties={"name": "Acme"})
+    )
+    # When a task is created with the association HubSpot defines from a task to a company (192)
+    task = sdk.crm.objects.tasks.basic_api.create(
+        TaskInputForCreate(
+            properties={
+                "hs_timestamp": "2026-11-28T12:00:00Z",
+                "hs_task_subject": "Expansion: Acme",
+                "hs_task_status": "NOT_STARTED",
+                "hs_task_priority": "HIGH",
+                "revops_signal_id": "sig-1",
+            },
+            associations=[
+                TaskAssociations(
+                    to=TaskObjectId(id=company.id),
+                    types=[TaskAssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=192)],
+                )
+            ],
+        )
+    )
+    # Then the tasks API's own model reads it: an activity's creation date is hs_createdate
+    assert type(task).__module__.startswith("hubspot.crm.objects.tasks")
+    assert task.properties["hs_createdate"] == task.properties["hs_lastmodifieddate"]
+    assert task.properties["hs_createdate"].startswith("2026-11-25T12:00:00.")
+    assert task.properties["hs_object_id"] == task.id
+    assert "createdate" not in task.properties
+    # And it is associated both ways: task to company 192, company to task 191, as v4 lists them
+    page = sdk.crm.associations.v4.basic_api.get_page("tasks", task.id, "companies")
+    assert [(r.to_object_id, r.association_types[0].type_id) for r in page.results] == [(company.id, 192)]
+    assert served.hubspot.associations("companies", company.id) == [("tasks", task.id, 191)]
+    # And found by the hub's idempotency key, through the tasks search
+    found = sdk.crm.objects.tasks.search_api.do_search(
+        TaskSearchRequest(
+            filter_groups=[
+                TaskFilterGroup(filters=[TaskFilter(property_name="revops_signal_id", operator="IN", values=["sig-1"])])
+            ],
+            properties=["revops_signal_id", "hs_task_subject"],
+        )
+    )
+    assert [(r.id, r.properties["hs_task_subject"]) for r in found.results] == [(task.id, "Expansion: Acme")]
+
+
+def test_a_task_without_its_due_date_or_with_a_status_hubspot_lacks_is_refused_naming_the_property(
+    served: Served,
+) -> None:
+    # Given HubSpot's SDK
+    sdk = served.sdk()
+    # When tasks are batch created, one without hs_timestamp and one with a status HubSpot does not have
+    traced = BatchInputSimplePublicObjectBatchInputForCreate(
+        inputs=[
+            SimplePublicObjectBatchInputForCreate(properties={"hs_task_subject": "no date"}, object_write_trace_id="0"),
+            SimplePublicObjectBatchInputForCreate(
+                properties={"hs_timestamp": "1764072000000", "hs_task_status": "DONE"}, object_write_trace_id="1"
+            ),
+            SimplePublicObjectBatchInputForCreate(
+                properties={"hs_timestamp": "1764072000000", "hs_task_status": "COMPLETED"}, object_write_trace_id="2"
+            ),
+        ]
+    )
+    answer = sdk.crm.objects.batch_api.create("tasks", traced)
+    # Then the valid one is created and each refused one is named, with HubSpot's validation error
+    assert isinstance(answer, BatchResponseSimplePublicObjectWithErrors)
+    assert [r.object_write_trace_id for r in answer.results] == ["2"]
+    refused = {e.context["objectWriteTraceId"][0]: e.message for e in answer.errors}
+    assert set(refused) == {"0", "1"}
+    assert "hs_timestamp is required to create a task" in refused["0"]
+    assert "DONE was not one of the allowed options" in refused["1"]
+    assert len(served.hubspot.records("tasks")) == 1
+
+
+def test_tasks_fire_no_webhooks_as_hubspot_has_no_task_subscriptions(served: Served) -> None:
+    # Given a company (whose creation fires its events)
+    sdk = served.sdk()
+    sdk.crm.objects.basic_api.create("companies", SimplePublicObjectInputForCreate(properties={"name": "Acme"}))
+    before = len(served.hubspot.events())
+    # When a task is created and changed, by the API and by a user
+    task = sdk.crm.objects.basic_api.create(
+        "tasks", SimplePublicObjectInputForCreate(properties={"hs_timestamp": "1764072000000"})
+    )
+    served.hubspot.edit("tasks", task.id, {"hs_task_status": "COMPLETED"})
+    # Then no event is fired
+    assert len(served.hubspot.events()) == before
+    assert served.hubspot.record("tasks", task.id)["properties"]["hs_task_status"] == "COMPLETED"  # type: ignore[index]
+
+
+def test_the_adapter_creates_a_task_with_its_company_in_one_call_and_finds_it_again_by_its_signal(
+    served: Served,
+) -> None:
+    # Given a company, and an expansion's write as the hub sends it (HubSpot's task, matched on the signal's id)
+    sdk = served.sdk()
+    company = sdk.crm.objects.basic_api.create(
+        "companies", SimplePublicObjectInputForCreate(properties={"name": "Acme"})
+    )
+    write = OutboundWrite(
+        "expansion:sig-1",
+        "expansion",
+        {"revops_signal_id": "sig-1", "hs_task_subject": "Expansion: Acme", "hs_timestamp": "2026-11-28T12:00:00Z"},
+        match_on=("revops_signal_id", "sig-1"),
+        associate={"account": company.id},
+        crm_object="tasks",
+    )
+    crm = served.crm()
+    served.hubspot.reset_calls()
+    # When the adapter writes it
+    [created] = crm.write([write])
+    # Then the task is created, linked to its company inline: a search for it, then one create, no association call
+    assert (created.ok, created.created) == (True, True)
+    assert [(c["method"], c["path"]) for c in served.hubspot.calls()] == [
+        ("POST", "/crm/v3/objects/tasks/search"),
+        ("POST", "/crm/v3/objects/tasks/batch/create"),
+    ]
+    assert served.hubspot.associations("tasks", created.crm_id or "") == [("companies", company.id, 192)]
+    # When the same write comes again without the task's id (the hub lost the answer)
+    [again] = crm.write([write])
+    # Then the search finds the task by its signal: updated, still one task, still linked once
+    assert (again.ok, again.created, again.crm_id) == (True, False, created.crm_id)
+    assert len(served.hubspot.records("tasks")) == 1
+    assert served.hubspot.associations("tasks", created.crm_id or "") == [("companies", company.id, 192)]
+
+
+def test_expansions_made_deals_are_created_with_their_signal_and_notes_and_found_again_by_the_signal(
+    served: Served,
+) -> None:
+    # Given a company, and an expansion's write as the hub sends it when expansions are deals (README: the portal's
+    # deals get a revops_signal_id property; their notes go to HubSpot's own deal description)
+    sdk = served.sdk()
+    company = sdk.crm.objects.basic_api.create(
+        "companies", SimplePublicObjectInputForCreate(properties={"name": "Acme"})
+    )
+    fields = {
+        "revops_signal_id": "sig-2",
+        "dealname": "Expansion: Acme is ready to expand",
+        "dealstage": "appointmentscheduled",
+        "closedate": "2026-12-03T03:15:00Z",
+        "description": "Acme became ready to expand.",
+    }
+    write = OutboundWrite(
+        "expansion:sig-2",
+        "expansion",
+        fields,
+        match_on=("revops_signal_id", "sig-2"),
+        associate={"account": company.id},
+        crm_object="deals",
+    )
+    crm = served.crm()
+    # When the adapter writes it, and again without its id (the hub lost the answer)
+    [created] = crm.write([write])
+    [again] = crm.write([write])
+    # Then one deal holds the signal's id and notes, linked to its company, found again by the signal
+    assert (created.ok, created.created) == (True, True)
+    assert (again.ok, again.created, again.crm_id) == (True, False, created.crm_id)
+    [deal] = served.hubspot.records("deals")
+    assert (deal["properties"]["revops_signal_id"], deal["properties"]["description"]) == (
+        "sig-2",
+        "Acme became ready to expand.",
+    )
+    assert [(t, i) for t, i, _ in served.hubspot.associations("deals", created.crm_id or "")] == [
+        ("companies", company.id)
+    ]

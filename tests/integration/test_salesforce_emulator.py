@@ -837,3 +837,68 @@ def test_bad_input_is_refused_as_salesforce_refuses_it(
         BASE_PATH + path, method=method, data=body, headers=headers | {"Content-Type": "application/json"}
     )
     assert (answer.status_code, json.loads(answer.get_data())[0]["errorCode"]) == (status, code)
+
+
+# Tasks (the hub's expansion signals) -------------------------------------------------------------------------------
+
+
+def test_simple_salesforce_creates_a_task_related_to_an_account_and_finds_it_by_its_signal(org: Org) -> None:
+    # Given an Account, and simple-salesforce
+    sf = org.simple_salesforce()
+    account = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={"allOrNone": False, "records": [{"attributes": {"type": "Account"}, "Name": "Acme"}]},
+    )[0]["id"]
+    # When Tasks are created through a collection: one related to the Account, one related to an Account that is not
+    answer = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "records": [
+                {"attributes": {"type": "Task"}, "Subject": "Expansion: Acme", "WhatId": account,
+                 "ActivityDate": "2026-03-05", "RevOps_Signal_Id__c": "sig-1"},
+                {"attributes": {"type": "Task"}, "Subject": "Expansion: nobody", "WhatId": "001000000000999AAA"},
+            ],
+        },
+    )  # fmt: skip
+    # Then the first is a Task (00T...), the second refused alone, as Salesforce refuses a lookup to no record
+    assert answer[0]["success"] is True
+    assert answer[0]["id"].startswith("00T")
+    assert answer[1]["success"] is False
+    assert answer[1]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    assert answer[1]["errors"][0]["fields"] == ["WhatId"]
+    # And SOQL finds it by the hub's idempotency key, with Salesforce's defaults for a new Task
+    found = sf.query("SELECT Id, WhatId, Status, Priority, ActivityDate FROM Task WHERE RevOps_Signal_Id__c = 'sig-1'")
+    assert found["totalSize"] == 1
+    [task] = found["records"]
+    assert (task["Id"], task["WhatId"], task["ActivityDate"]) == (answer[0]["id"], account, "2026-03-05")
+    assert (task["Status"], task["Priority"]) == ("Not Started", "Normal")
+    # And a Task's save sends no outbound message (the workflow rule is on Leads, Contacts, Accounts, Opportunities)
+    assert org.emulator.wait_until_delivered(5)
+    assert [e.vendor_event_type for message in messages(org) for e in message] == ["Account"]
+
+
+def test_the_adapter_creates_an_expansions_task_on_its_account_once_whatever_it_is_sent_again(org: Org) -> None:
+    # Given an Account, and an expansion's write as the hub sends it (a Task, matched on the signal's id)
+    crm = org.crm()
+    [account] = crm.write([OutboundWrite("a1", "account", {"Name": "Acme"}, match_on=("Website", "acme.io"))])
+    write = OutboundWrite(
+        "expansion:sig-1",
+        "expansion",
+        {"Subject": "Expansion: Acme", "Status": "Not Started", "Priority": "High", "RevOps_Signal_Id__c": "sig-1"},
+        match_on=("RevOps_Signal_Id__c", "sig-1"),
+        associate={"account": account.crm_id or ""},
+        crm_object="Task",
+    )
+    # When the adapter writes it, then writes it again without its id (the hub lost the answer)
+    [created] = crm.write([write])
+    [again] = crm.write([write])
+    # Then it is one Task, related to the Account, found the second time by its signal and updated
+    assert (created.ok, created.created, (created.crm_id or "")[:3]) == (True, True, "00T")
+    assert (again.ok, again.created, again.crm_id) == (True, False, created.crm_id)
+    [task] = org.emulator.records("Task")
+    assert (task["Id"], task["WhatId"], task["Priority"]) == (created.crm_id, account.crm_id, "High")
+    queries = [c for c in org.api_calls("GET") if "query" in c["path"]]
+    assert len(queries) == 3  # the account's match, and each write's match on the signal
