@@ -22,6 +22,9 @@ from shared.catalog.partners import takes_api_key
 
 REFUSED_BY = "api_gateway"
 REFUSAL_STATUSES = frozenset({401, 403})
+# A request the WAF web ACL blocked is a 403 no function answered too, but not a refusal of who the caller is.
+WAF_BLOCK = "WAF_BLOCK"
+WAF_FILTERED = "WAF_FILTERED"
 
 
 def refusal_record(
@@ -35,6 +38,8 @@ def refusal_record(
         return None
     if route.is_public and not takes_api_key(route):
         return None  # webhooks and tracking calls are the vendors': their own log keeps every attempt
+    if _value(line, "wafResponseCode") == WAF_BLOCK or _value(line, "errorType") == WAF_FILTERED:
+        return None  # the web ACL's rate limit: who the caller is was never looked at
     claims = {
         name: value for name, field in (("sub", "user"), ("client_id", "clientId")) if (value := _value(line, field))
     }

@@ -106,6 +106,7 @@ def test_an_email_in_the_path_is_kept_only_as_its_digest() -> None:
         ({"resourcePath": NO_VALUE}, "no route matched"),
         ({"httpMethod": "DELETE"}, "no such method on the route"),
         ({"status": "4o1"}, "not a status"),
+        ({"status": "403", "wafResponseCode": "WAF_BLOCK", "errorType": "WAF_FILTERED"}, "the WAF's rate limit"),
     ],
 )
 def test_lines_that_are_no_gateway_refusal_of_an_api_route_are_not_recorded(fields: dict[str, str], why: str) -> None:
