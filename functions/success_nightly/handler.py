@@ -21,13 +21,25 @@ service = success_service(environment_of(__name__))
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     night = service.now().date().isoformat()
     bands: Counter[str] = Counter()
-    recomputed = service.recompute_all(cause=f"nightly:{night}", progress=lambda tenant: bands.update(_band(tenant)))
+    failures: list[str] = []
+
+    def failed(tenant_id: str, error: Exception) -> None:
+        failures.append(tenant_id)
+        logger.exception("health recomputation failed", extra={"tenant_id": tenant_id, "error": repr(error)[:1000]})
+
+    recomputed = service.recompute_all(
+        cause=f"nightly:{night}", progress=lambda tenant: bands.update(_band(tenant)), failed=failed
+    )
     business_metrics.record_health_bands(bands)
     evaluated = service.evaluate_interventions()
     metrics.add_metric(name="HealthRecomputed", unit="Count", value=recomputed)
+    metrics.add_metric(name="HealthRecomputeFailed", unit="Count", value=len(failures))
     metrics.add_metric(name="InterventionsEvaluated", unit="Count", value=len(evaluated))
-    logger.info("health recomputed", extra={"accounts": recomputed, "interventions": len(evaluated)})
-    return {"accounts": recomputed, "interventions_evaluated": len(evaluated), "night": night}
+    logger.info(
+        "health recomputed",
+        extra={"accounts": recomputed, "failed": len(failures), "interventions": len(evaluated)},
+    )
+    return {"accounts": recomputed, "failed": len(failures), "interventions_evaluated": len(evaluated), "night": night}
 
 
 def _band(tenant_id: str) -> list[str]:

@@ -130,8 +130,16 @@ class HealthResponse(BaseModel):
     tenant_id: str
     as_of: datetime
     model_version: str
+    status: str = Field(
+        description="`scored`; `onboarding`: in the model's onboarding period with too little data to score (no "
+        "score, no band); `no_data`: every measure NA"
+    )
     score: float | None
     band: str | None
+    coverage: str = Field(
+        description="The share (0-1) of the measures' weight that has data; during onboarding a score needs the "
+        "model's `onboarding.min_coverage`"
+    )
     trend: TrendView
     breakdown: list[MeasureLineView] = Field(description="One line per measure, then one per cap that applied")
     caps: list[CapView] = Field(description="The caps that applied (also the last lines of `breakdown`)")
@@ -150,8 +158,10 @@ class HealthResponse(BaseModel):
             tenant_id=view.tenant_id,
             as_of=health.as_of,
             model_version=health.model_version,
+            status=_status(health),
             score=points_or_none(health.score_hundredths),
             band=health.band,
+            coverage=str(health.coverage),
             trend=_trend(trend),
             breakdown=[_line(health, i) for i in range(len(health.lines))] + [_cap_line(a) for a in health.adjustments],
             caps=[CapView(cap=a.cap, contribution=points(a.hundredths)) for a in health.adjustments],
@@ -160,6 +170,12 @@ class HealthResponse(BaseModel):
             milestones=[MilestoneView.of(one) for one in view.milestones],
             open_interventions=[InterventionView.of(one) for one in open_interventions],
         )
+
+
+def _status(health: Health) -> str:
+    if health.score_hundredths is not None:
+        return "scored"
+    return "onboarding" if health.onboarding else "no_data"
 
 
 def _line(health: Health, index: int) -> MeasureLineView:

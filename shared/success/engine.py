@@ -2,7 +2,11 @@
 
 Each measure that has data is scored 0-100; the overall score is their weighted mean, in hundredths of a point,
 rounded half up: sum(weight x score) / sum(weight), over the measures that are not NA (their weights
-renormalize; an NA measure is never scored as 0). The breakdown shares the score among the measures in
+renormalize; an NA measure is never scored as 0). Renormalizing makes a mean of whatever is there, which for a
+new account is next to nothing: during the model's onboarding period (`onboarding.days` from its first success
+plan, payment or subscription change, else from its first signal), while the measures with data carry less than
+`onboarding.min_coverage` of the total weight, the account is onboarding: no score and no band, as when every
+measure is NA (`coverage` says how much is there). The breakdown shares the score among the measures in
 proportion to weight x score by largest remainder, so the contributions (hundredths) sum to the score exactly.
 A cap of the model whose conditions all hold lowers the score to its ceiling; the points it takes away are a
 line of their own (negative hundredths), so contributions and adjustments still sum to the score exactly.
@@ -19,9 +23,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from shared.allocation import allocate
 from shared.success.measures import RawValue, Window, raw_value
 from shared.success.model import HealthModel, MeasureGroup
-from shared.success.signals import Signal
+from shared.success.signals import Signal, SignalKind
 
 TREND_DAYS = (7, 30)
+# the signals that say an account is a customer: the first starts its onboarding period (`HealthModel.onboarding`)
+CUSTOMER_KINDS = (
+    SignalKind.SUCCESS_PLAN,
+    SignalKind.PAYMENT_SUCCEEDED,
+    SignalKind.PAYMENT_FAILED,
+    SignalKind.SUBSCRIPTION,
+)
+COVERAGE_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -52,10 +64,18 @@ class Health:
     band: str | None  # green / yellow / red; None without a score
     lines: tuple[MeasureLine, ...]
     adjustments: tuple[Adjustment, ...] = ()
+    onboarding: bool = False  # no score: in the onboarding period with too little data (`HealthModel.onboarding`)
 
     @property
     def na(self) -> list[str]:
         return [line.measure for line in self.lines if line.na]
+
+    @property
+    def coverage(self) -> Decimal:
+        """The share of the measures' weight that has data (0-1, four places; 0 without measures)."""
+        total = sum(line.weight for line in self.lines)
+        measured = sum(line.weight for line in self.lines if not line.na)
+        return (Decimal(measured) / total).quantize(COVERAGE_PLACES) if total else Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -79,9 +99,12 @@ def evaluate(model: HealthModel, signals: Sequence[Signal], as_of: datetime) -> 
         measured.append((measure.id, measure.group, value, score, measure.weight))
     scored = [(weight, score) for *_, score, weight in measured if score is not None]
     total_weight = sum(weight for weight, _ in scored)
-    if total_weight == 0:
+    onboarding = _onboarding(model, window) and total_weight < model.onboarding.min_coverage * sum(
+        weight for *_, weight in measured
+    )
+    if total_weight == 0 or onboarding:
         lines = tuple(MeasureLine(m, g, v, s, w, 0) for m, g, v, s, w in measured)
-        return Health(as_of, model.version, None, None, lines)
+        return Health(as_of, model.version, None, None, lines, onboarding=onboarding)
     weighted = sum(weight * score for weight, score in scored)
     score_hundredths = int((Decimal(weighted * 100) / total_weight).to_integral_value(ROUND_HALF_UP))
     shares = iter(allocate(score_hundredths, [weight * score for weight, score in scored]))
@@ -89,6 +112,16 @@ def evaluate(model: HealthModel, signals: Sequence[Signal], as_of: datetime) -> 
     adjustments = _capped(model, lines, score_hundredths)
     score_hundredths += sum(a.hundredths for a in adjustments)
     return Health(as_of, model.version, score_hundredths, model.band_of(score_hundredths), lines, adjustments)
+
+
+def _onboarding(model: HealthModel, window: Window) -> bool:
+    """Within the onboarding period: since the account became a customer, its first success plan (a handoff),
+    payment or subscription change (`CUSTOMER_KINDS`; the mark a `carried` signal leaves of the first, once it is
+    out of the read window); without any, since its first signal. Not from a touch or an engagement once it is a
+    customer: a prospect's meeting months before it buys starts nothing, and a later plan (a renewal's handoff)
+    does not restart the period of an account already scored."""
+    starts = window.of(*CUSTOMER_KINDS, SignalKind.CARRIED) or window.signals[:1]
+    return bool(starts) and window.as_of - starts[0].at < timedelta(days=model.onboarding.days)
 
 
 def _capped(model: HealthModel, lines: Sequence[MeasureLine], score_hundredths: int) -> tuple[Adjustment, ...]:

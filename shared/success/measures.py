@@ -154,24 +154,27 @@ def _csat(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
     return Decimal(answers[-1].values["csat"]) if answers else None
 
 
-def _days_since_sponsor_engaged(measure: Measure, model: HealthModel, window: Window) -> RawValue | None:
-    """From the handoff naming the sponsor (the latest plan's), or their latest engagement since, if later."""
-    found = latest_plan(window.of(SignalKind.SUCCESS_PLAN, days=measure.window_days))
+def _days_since_sponsor_engaged(_: Measure, model: HealthModel, window: Window) -> RawValue | None:
+    """From the handoff naming the sponsor (the latest plan's), or their latest engagement since, if later. The
+    plan and the engagements are read whatever their age: a plan is the account's until another replaces it, and
+    the measure's window would otherwise turn a year-old customer's sponsor NA (the days since only grow)."""
+    found = latest_plan(window.of(SignalKind.SUCCESS_PLAN))
     if found is None or found[1].sponsor_email is None:
         return None
     named, plan = found
     kinds = {kind.value for kind in model.sponsor_engagement_kinds}
     engaged = [
         s.at
-        for s in window.of(SignalKind.TOUCH, SignalKind.ENGAGED, days=measure.window_days)
+        for s in window.of(SignalKind.TOUCH, SignalKind.ENGAGED)
         if s.values.get("email") == plan.sponsor_email and s.values.get("kind") in kinds
     ]
     since = max([named.at, *engaged])
     return Decimal(int((window.as_of - since).total_seconds()) // SECONDS_PER_DAY)
 
 
-def _milestones_on_time(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
-    found = latest_plan(window.of(SignalKind.SUCCESS_PLAN, days=measure.window_days))
+def _milestones_on_time(_m: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    # the latest plan whatever its age: its milestones stay settled as they were (see _days_since_sponsor_engaged)
+    found = latest_plan(window.of(SignalKind.SUCCESS_PLAN))
     if found is None:
         return None
     settled = [m for m in milestones_at(found[1], window.signals, window.as_of) if m.settled]

@@ -2,6 +2,14 @@
 
     bands        `green_from` and `yellow_from`: a score at or above `green_from` is green, at or above
                  `yellow_from` yellow, below it red (green_from > yellow_from)
+    onboarding   `days` and `min_coverage`: for its first `days` after it became a customer (its first success
+                 plan, the sales -> CS handoff, payment or subscription change; without any, its first signal;
+                 a later plan does not restart it), an account whose measures with data carry less
+                 than `min_coverage` (a share, 0-1) of the measures' total weight is onboarding: no score and no
+                 band (its measures are still shown), so nothing is published for it. Without it, a customer just
+                 handed over is scored by the one measure the handoff gives (the sponsor named today: 100,
+                 green), and its first real signals read as a fall from there (a churn risk). After `days` an
+                 account is scored by whatever it has, so a silent account still decays. Default: 0 days (off)
     trend        `flat_within`: a change over 7 or 30 days smaller than this (in points) is `flat`
     churn_risk   `drop_points` within `within_days`: a fall of at least this many points over that many days is
                  a churn risk, as is turning red
@@ -293,6 +301,11 @@ class Trend(_Strict):
     flat_within: Annotated[Decimal, BeforeValidator(no_float), Field(ge=0, le=100, allow_inf_nan=False)] = Decimal(2)
 
 
+class Onboarding(_Strict):
+    days: Annotated[StrictInt, Field(ge=0, le=365)] = 0
+    min_coverage: Annotated[Decimal, BeforeValidator(no_float), Field(ge=0, le=1, allow_inf_nan=False)] = Decimal(0)
+
+
 class Renewal(_Strict):
     at_risk_within_days: Annotated[StrictInt, Field(ge=1, le=365)] = 60
 
@@ -308,6 +321,7 @@ class HealthModel(_Strict):
     version: str = Field(min_length=1, max_length=80)
     description: str = ""
     bands: Bands = Field(default_factory=Bands)
+    onboarding: Onboarding = Field(default_factory=lambda: Onboarding())
     trend: Trend = Field(default_factory=Trend)
     churn_risk: ChurnRisk = Field(default_factory=ChurnRisk)
     renewal: Renewal = Field(default_factory=Renewal)

@@ -122,11 +122,13 @@ def plan_of_handoff(handoff: Handoff) -> SuccessPlan | None:
 
 
 def plan_from(signal: Signal) -> SuccessPlan:
-    """A `success_plan` signal's plan (as `SuccessPlan.values` keeps it)."""
+    """A `success_plan` signal's plan (as `SuccessPlan.values` keeps it). A milestone that is not one (erased
+    whole by an erasure before they were anonymized field by field) is left out rather than failing every read."""
     values = signal.values
     milestones = tuple(
-        PlannedMilestone(str(m["milestone_id"]), str(m["name"]), m.get("owner"), date.fromisoformat(m["due_on"]))
+        PlannedMilestone(str(m["milestone_id"]), str(m.get("name") or m["milestone_id"]), m.get("owner"), due)
         for m in values.get("milestones") or ()
+        if isinstance(m, Mapping) and m.get("milestone_id") and (due := _date(m.get("due_on"))) is not None
     )
     return SuccessPlan(
         str(values["handoff_id"]), _date(values.get("starts_on")), values.get("sponsor_email"), milestones

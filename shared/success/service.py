@@ -13,14 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.events.success_events import SuccessEvent, SuccessEventType
 from shared.leads.identity import normalize_email
+from shared.leads.ports import TooLargeToStore
 from shared.scoring.results import points, points_or_none
+from shared.success.carry import carried_signal, carry_due, carry_policy, copies_in, expanded, needs_whole_log
 from shared.success.engine import TREND_DAYS, Health, Trend, evaluate, trend_of
 from shared.success.expansion import Readiness, readiness_of
 from shared.success.intervention_service import InterventionService
@@ -29,7 +32,7 @@ from shared.success.model import HealthModel
 from shared.success.onboarding import Milestone, PlanAnnounced, completion, latest_plan, milestones_at, plan_of_handoff
 from shared.success.ports import AccountDirectory, CustomerHandoffs, StaleHealth, StoredHealth, SuccessStore
 from shared.success.renewals import RenewalAtRisk, renewal_at_risk
-from shared.success.signals import Signal, SignalKind, segment_group, signal_of, usage_values
+from shared.success.signals import Signal, SignalKind, engaged_parking, segment_group, signal_of, usage_values
 from shared.webhooks.ports import Clock, EventPublisher
 
 SAVE_ATTEMPTS = 3
@@ -111,10 +114,6 @@ class HealthService:
             return Outcome(note=f"{event.event_type} says nothing health reads")
         tenant_id = self._account_of(event)
         references = _references(event)
-        if signal.kind is SignalKind.ENGAGED and (tenant_id is None or not self._by_sponsor(tenant_id, signal)):
-            # Only the executive sponsor's engagements are read, and only once a plan names them (before, the
-            # handoff naming them is later than any of them): anyone else's would fill every prospect's log.
-            return Outcome(tenant_id, note=f"{signal.kind} not by the executive sponsor of an account's plan: not kept")
         if tenant_id is None:
             # The lead processor may not have linked the account yet (or never will: a Stripe customer the hub
             # never saw created). Parked under the subject, not retried: a retry would hold the rule's other
@@ -125,6 +124,10 @@ class HealthService:
             self.store.append_signal(PARKED + references[0], signal)
             return Outcome(note=f"{signal.kind} parked: no account is known for {references[0]} yet")
         adopted = self._adopt(tenant_id, references)
+        if not self._is_sponsors(tenant_id, signal):
+            self._park_engagement(tenant_id, signal)
+            note = f"{signal.kind} not by the executive sponsor of the account's plan: parked until a plan names them"
+            return Outcome(tenant_id, note=note + (f", {adopted} parked before adopted" if adopted else ""))
         kept = self.store.append_signal(tenant_id, signal)
         outcome = self.recompute(tenant_id, cause=event.event_id)
         note = f"{signal.kind} {'kept' if kept else 'kept before'}"
@@ -169,6 +172,7 @@ class HealthService:
             self.store.append_signal(PARKED + parked, signal)
             return Outcome(note=f"success plan parked: no account is known for {reference} yet")
         kept = self.store.append_signal(tenant_id, signal)
+        self._adopt_engagements(tenant_id)
         outcome = self.recompute(tenant_id, cause=announced.event_id)
         note = f"success plan of handoff {plan.handoff_id} {'kept' if kept else 'kept before'}; {outcome.note}"
         return Outcome(tenant_id, outcome.health, outcome.events, note)
@@ -228,8 +232,9 @@ class HealthService:
     def recompute(self, tenant_id: str, cause: str) -> Outcome:
         """Recompute from the log; publish what changed since the snapshot, then save the snapshot."""
         for _ in range(SAVE_ATTEMPTS):
-            signals = self.log(tenant_id)
-            health = evaluate(self.model, signals, self._clock.now())
+            now = self._clock.now()
+            signals = self._carried_log(tenant_id, now)
+            health = evaluate(self.model, signals, now)
             trend = trend_of(self.model, signals, health)
             previous = self.store.health(tenant_id)
             risks = self._risks(signals, health, trend)
@@ -279,18 +284,35 @@ class HealthService:
             return Outcome(tenant_id, health, events, note)
         raise StaleHealth(f"the health of {tenant_id} kept changing under {SAVE_ATTEMPTS} attempts")
 
-    def recompute_all(self, cause: str, progress: Callable[[str], None] | None = None) -> int:
-        """Every account with a snapshot recomputed (the nightly): time-based measures age without signals."""
-        count, cursor = 0, None
+    def recompute_all(
+        self,
+        cause: str,
+        progress: Callable[[str], None] | None = None,
+        failed: Callable[[str, Exception], None] | None = None,
+    ) -> int:
+        """Every account with a snapshot recomputed (the nightly): time-based measures age without signals; how
+        many were. An account whose recomputation fails does not stop the others: it is told to `failed` (the
+        nightly logs it and counts it), or, without one, the first failure is raised once every other account
+        is recomputed."""
+        count, cursor, first_failure = 0, None, None
         while True:
             page = self.store.tenants(cursor)
             for tenant_id in page.tenant_ids:
-                self.recompute(tenant_id, cause)
+                try:
+                    self.recompute(tenant_id, cause)
+                except Exception as error:  # one account's failure is not the night's
+                    if failed is None:
+                        first_failure = first_failure or error
+                    else:
+                        failed(tenant_id, error)
+                    continue
                 count += 1
                 if progress:
                     progress(tenant_id)
             cursor = page.next_cursor
             if cursor is None:
+                if first_failure is not None:
+                    raise first_failure
                 return count
 
     def open_interventions(self, tenant_id: str) -> list[Intervention]:
@@ -306,16 +328,63 @@ class HealthService:
     # ------------------------------------------------------------------------------------------ internals
 
     def _adopt(self, tenant_id: str, references: Sequence[str]) -> int:
-        """The signals parked under any of the subject's references, moved into the account's log."""
-        adopted = 0
+        """The signals parked under any of the subject's references, moved into the account's log (an engagement
+        not by the sponsor of the account's plan to the account's parked engagements; a plan brings those of its
+        sponsor along)."""
+        adopted, plans = 0, False
         for reference in references:
             parked = self.store.signals(PARKED + reference, EPOCH)
             for signal in parked:
-                self.store.append_signal(tenant_id, signal)
+                plans |= signal.kind is SignalKind.SUCCESS_PLAN
+                if self._is_sponsors(tenant_id, signal):
+                    self.store.append_signal(tenant_id, signal)
+                else:
+                    self._park_engagement(tenant_id, signal)
             if parked:
                 self.store.drop_signals(PARKED + reference, parked)
                 adopted += len(parked)
+        if plans:
+            self._adopt_engagements(tenant_id)
         return adopted
+
+    def _is_sponsors(self, tenant_id: str, signal: Signal) -> bool:
+        """Whether the signal is for the account's log: anything but an engagement, and an engagement by the
+        executive sponsor the account's latest plan names. Anyone else's engagements (every prospect's webinar)
+        would fill the log, keep people's emails the health never reads, and start nothing (`_park_engagement`)."""
+        if signal.kind is not SignalKind.ENGAGED:
+            return True
+        found = latest_plan(self.log(tenant_id))
+        sponsor = found[1].sponsor_email if found is not None else None
+        return sponsor is not None and sponsor == signal.values.get("email")
+
+    def _park_engagement(self, tenant_id: str, signal: Signal) -> None:
+        """An engagement kept aside under its email (its account in `account_id`) until a plan names that email the
+        account's sponsor (the plan may be recorded after it: its `success_plan.created` delayed, retried or
+        parked): only the latest per account is kept (the measure reads the sponsor's latest engagement), and the
+        person's erasure deletes it with what is parked under their email."""
+        email = signal.values.get("email")
+        if not isinstance(email, str) or not email:
+            return
+        parking = PARKED + engaged_parking(email)
+        self.store.append_signal(parking, replace(signal, values={**signal.values, "account_id": tenant_id}))
+        older = [s for s in self.store.signals(parking, EPOCH) if s.values.get("account_id") == tenant_id][:-1]
+        if older:
+            self.store.drop_signals(parking, older)
+
+    def _adopt_engagements(self, tenant_id: str) -> int:
+        """The engagements parked for the sponsor the account's latest plan names, moved into its log."""
+        found = latest_plan(self.log(tenant_id))
+        sponsor = found[1].sponsor_email if found is not None else None
+        if sponsor is None:
+            return 0
+        parking = PARKED + engaged_parking(sponsor)
+        parked = [s for s in self.store.signals(parking, EPOCH) if s.values.get("account_id") == tenant_id]
+        for signal in parked:
+            values = {name: value for name, value in signal.values.items() if name != "account_id"}
+            self.store.append_signal(tenant_id, replace(signal, values=values))
+        if parked:
+            self.store.drop_signals(parking, parked)
+        return len(parked)
 
     def _account_of(self, event: CanonicalEvent) -> str | None:
         """A usage report may name its account as the API's body does (`data.tenant_id`: the hub's id, a
@@ -337,18 +406,49 @@ class HealthService:
             return self.accounts.account_of(Subject(email=email))
         return self.accounts.resolve(reference) if reference else None
 
-    def _by_sponsor(self, tenant_id: str, signal: Signal) -> bool:
-        found = latest_plan(self.log(tenant_id))
-        return (
-            found is not None
-            and found[1].sponsor_email is not None
-            and found[1].sponsor_email == signal.values.get("email")
-        )
-
     def log(self, tenant_id: str) -> list[Signal]:
-        """Enough of the log for every measure's window at every moment the trend and the risk look back to."""
-        look_back = self.model.longest_window_days + max(*TREND_DAYS, self.model.churn_risk.within_days)
-        return self.store.signals(tenant_id, self._clock.now() - timedelta(days=look_back))
+        """Enough of the log for every measure's window at every moment the trend and the risk look back to, with
+        the older signals that still say something (an open ticket, an unpaid failure, the success plan) put
+        back from the `carried` signal the window holds (`shared.success.carry`)."""
+        return self._read(tenant_id, self._clock.now())[0]
+
+    def _read(self, tenant_id: str, now: datetime, without: Signal | None = None) -> tuple[list[Signal], list[Signal]]:
+        """The log as `log` gives it, and as read (with its carried signals; `without` one of them, as if it
+        were not written). The whole log only for an account whose window holds no fresh carried signal and may
+        not hold all it says (`needs_whole_log`)."""
+        policy = carry_policy(self.model)
+
+        def kept(signals: list[Signal]) -> list[Signal]:
+            return [s for s in signals if without is None or (s.signal_id, s.at) != (without.signal_id, without.at)]
+
+        read = kept(self.store.signals(tenant_id, now - timedelta(days=policy.look_back_days)))
+        if needs_whole_log(read, now, policy):
+            read = kept([s for s in self.store.signals(tenant_id, EPOCH) if s.at <= now])
+        return expanded(read), read
+
+    def _carried_log(self, tenant_id: str, now: datetime) -> list[Signal]:
+        """The log, after writing a new carried signal when one is due, so that what it says never falls out of
+        the window (the nightly's recomputation writes it for a silent account)."""
+        policy = carry_policy(self.model)
+        log, read = self._read(tenant_id, now)
+        if carry_due(read, log, now, policy):
+            carried = carried_signal(self.model, log, now, policy)
+            # Too large never in practice (the copies are bounded); the health is right until they age out anyway
+            with suppress(TooLargeToStore):
+                if self.store.append_signal(tenant_id, carried):
+                    self._unless_erased_meanwhile(tenant_id, carried, now)
+        return log
+
+    def _unless_erased_meanwhile(self, tenant_id: str, carried: Signal, now: datetime) -> None:
+        """The carried signal just written dropped again when what it copies changed since it was read: a
+        person's erasure deleted their events or anonymized what names them between the read and the write, and
+        the erasure's pass may have missed the copy. With the erasure's second pass over the carried signals
+        (`dynamodb_privacy_success`), one of the two sees it: written before that pass, the pass anonymizes it;
+        after, this read sees the erasure done. Dropped, the next recomputation writes it again from the log."""
+        now_said = {(s.signal_id, s.at): s.values for s in self._read(tenant_id, now, without=carried)[0]}
+        copies = [c for c in copies_in(carried) if c.kind is not SignalKind.CARRIED]  # not the first signal's mark
+        if any(now_said.get((c.signal_id, c.at)) != c.values for c in copies):
+            self.store.drop_signals(tenant_id, [carried])
 
     def _risks(self, signals: Sequence[Signal], health: Health, trend: Trend) -> list[str]:
         if health.score_hundredths is None:

@@ -3,7 +3,8 @@ opened and solved, NPS and CSAT answers, payments that succeed or fail, subscrip
 the engagements that may be the executive sponsor's (`sponsor_engagement_kinds`, by email); and Segment `track`
 calls of product use (`product_track_events`), each one event of the feature named as the event. Two come from
 the hub itself (`shared.success.onboarding`): the success plan a customer handoff started and the completion of
-one of its milestones.
+one of its milestones; and the health service writes `carried` signals, copies of the old signals that still say
+something, so that a bounded read of the log still sees them (`shared.success.carry`).
 
 A signal is what one event says, kept as it was said (the log is the source of truth; health is recomputed from
 it). Which account it belongs to is resolved outside (the subject's account, else its contact's): this module
@@ -26,6 +27,16 @@ from shared.success.model import HealthModel
 MAX_FEATURES = 200  # per usage report: a feature map larger than this is refused (it is one account's product)
 
 
+# An engagement not (yet) by the executive sponsor of its account's plan is parked under `unlinked:engaged:<email>`
+# (its account in its values' `account_id`), out of the account's log, until a plan names that email its sponsor
+ENGAGED_PARKING = "engaged:"
+
+
+def engaged_parking(email: str) -> str:
+    """Where the engagements by `email` wait for a plan naming them its sponsor (after `unlinked:`)."""
+    return f"{ENGAGED_PARKING}{email}"
+
+
 class SignalKind(StrEnum):
     USAGE = "usage"
     TICKET_OPENED = "ticket_opened"
@@ -39,6 +50,7 @@ class SignalKind(StrEnum):
     ENGAGED = "engaged"  # an engagement of `sponsor_engagement_kinds` (not a touch), with the person's email
     SUCCESS_PLAN = "success_plan"
     MILESTONE_COMPLETED = "milestone_completed"
+    CARRIED = "carried"  # copies of older signals that still say something (`shared.success.carry`), no event's
 
 
 @dataclass(frozen=True)

@@ -278,7 +278,7 @@ def test_a_bad_model_is_refused_naming_the_measure(change: dict[str, Any], probl
 
 # ------------------------------------------------------------------------------------------------ properties
 
-kinds = st.sampled_from(list(SignalKind))
+kinds = st.sampled_from([k for k in SignalKind if k is not SignalKind.CARRIED])  # carried: copies, no event's
 SPONSORS = ["vp@kestrel-labs.io", "cto@kestrel-labs.io", None]
 
 
@@ -346,7 +346,8 @@ def signals(draw: st.DrawFn) -> list[Signal]:
 def test_the_breakdown_sums_exactly_and_na_measures_renormalize(log: list[Signal]) -> None:
     health = evaluate(MODEL, log, NOW)
     if health.score_hundredths is None:
-        assert len(health.na) == len(MODEL.measures)
+        assert health.onboarding or len(health.na) == len(MODEL.measures)
+        assert health.coverage < MODEL.onboarding.min_coverage or len(health.na) == len(MODEL.measures)
         return
     assert 0 <= health.score_hundredths <= 10_000
     total = sum(one.contribution_hundredths for one in health.lines) + sum(a.hundredths for a in health.adjustments)

@@ -56,6 +56,7 @@ class NoLeads:
 
 class World:
     def __init__(self) -> None:
+        self.pending: dict[str, Any] = {}  # the latest success_plan.created, as the bus delivers it
         self.clock = FixedClock(T0)
         self.leads_repo = InMemoryLeadRepository()
         ids = itertools.count(1)
@@ -88,8 +89,9 @@ class World:
         assert tenant is not None
         return tenant
 
-    def hand_over(self, tenant: str, starts_on: date, sponsor: str | None = SPONSOR) -> str:
-        """Sales hand the won customer to success; the plan's announcement reaches the recorder. The handoff id."""
+    def hand_over(self, tenant: str, starts_on: date, sponsor: str | None = SPONSOR, announce: bool = True) -> str:
+        """Sales hand the won customer to success; the plan's announcement reaches the recorder (later, by
+        `announce_plan`, when not `announce`). The handoff id."""
         request = CustomerHandoffRequest(
             customer_id=tenant,
             deal_id="deal-1",
@@ -99,14 +101,18 @@ class World:
         handoff = self.handoffs.customer_handoff(request, "sales").handoff
         assert handoff is not None
         (announced,) = [e for e in self.handoff_bus.published if e.event_type is HandoffEventType.SUCCESS_PLAN_CREATED]
-        bus_event = {
+        self.pending = {
             "source": HANDOFF_EVENT_SOURCE,
             "detail-type": announced.event_type.value,
             "detail": announced.model_dump(mode="json"),
         }
-        outcome = self.health.record_plan(plan_announced(bus_event), self.handoff_store)
-        assert outcome.tenant_id == tenant, outcome.note
+        if announce:
+            self.announce_plan()
         return handoff.handoff_id
+
+    def announce_plan(self) -> None:
+        outcome = self.health.record_plan(plan_announced(self.pending), self.handoff_store)
+        assert outcome.tenant_id is not None, outcome.note
 
     def both(self, event: CanonicalEvent) -> Any:
         """An event from the bus, as the lead processor and the health recorder both take it (the first links its
@@ -152,13 +158,10 @@ def test_a_handoffs_plan_is_read_by_the_health_and_a_csm_completes_its_milestone
     assert on_time.health == world.health.health_of(tenant).health
     completions = [s for s in world.health.log(tenant) if s.kind is SignalKind.MILESTONE_COMPLETED]
     assert [s.values["milestone_id"] for s in completions] == ["kickoff", "technical-setup"]
-    # And each change of the score was published
-    changes = [e for e in world.bus.published if e.event_type is SuccessEventType.HEALTH_CHANGED]
-    assert [e.score for e in changes][-1] == points_of(on_time.health.score_hundredths)
-
-
-def points_of(hundredths: int | None) -> float | None:
-    return None if hundredths is None else hundredths / 100
+    # And the plan alone (the sponsor, the milestones: 15 of the model's 120) is too little to score a customer
+    # still onboarding: no score, no band, nothing published
+    assert (on_time.health.score_hundredths, on_time.health.band, on_time.health.onboarding) == (None, None, True)
+    assert [e for e in world.bus.published if e.event_type is SuccessEventType.HEALTH_CHANGED] == []
 
 
 def test_completing_an_unknown_milestone_or_one_of_an_account_without_a_plan_is_refused(world: World) -> None:
@@ -173,7 +176,7 @@ def test_completing_an_unknown_milestone_or_one_of_an_account_without_a_plan_is_
     assert [s.kind for s in world.health.log(tenant)] == [SignalKind.SUCCESS_PLAN]
 
 
-def test_only_the_executive_sponsors_engagements_are_kept(world: World) -> None:
+def test_only_the_executive_sponsors_engagements_count(world: World) -> None:
     # Given a customer whose handoff names Vic as its sponsor, 40 days on
     tenant = world.account()
     world.hand_over(tenant, T0.date())
@@ -187,24 +190,100 @@ def test_only_the_executive_sponsors_engagements_are_kept(world: World) -> None:
     vic = world.both(
         world.event(EventType.ENGAGEMENT_RECORDED, {"kind": "webinar_attended"}, "hubspot", email=SPONSOR.upper())
     )
-    # Then the colleague's is not kept; Vic's is, and the sponsor engaged 0 days ago (it was 42)
+    # Then the colleague's changed nothing (parked aside, out of the account's log, until a plan names her);
+    # Vic's is in the log, and the sponsor engaged 0 days ago (it was 42)
+    assert colleague.tenant_id == vic.tenant_id == tenant
     assert "not by the executive sponsor" in colleague.note
-    assert vic.tenant_id == tenant
     assert [s.kind for s in world.health.log(tenant)] == [SignalKind.SUCCESS_PLAN, SignalKind.ENGAGED]
     assert world.measure(tenant, "days_since_sponsor_engaged") == (Decimal(0), 100)
 
 
-def test_an_engagement_of_an_account_without_a_plan_is_not_kept_nor_parked(world: World) -> None:
-    world.account()
-    known = world.both(
-        world.event(EventType.ENGAGEMENT_RECORDED, {"kind": "webinar_attended"}, "hubspot", email=SPONSOR)
+def test_a_sponsors_engagement_recorded_before_the_plan_counts_once_the_plan_names_them(world: World) -> None:
+    # Given a customer handed to success today, the plan's announcement delayed (the bus retries it)
+    tenant = world.account()
+    world.hand_over(tenant, T0.date(), announce=False)
+    # When Vic, the sponsor the handoff names, attends a webinar two days later, before the plan reaches health
+    world.clock.advance(timedelta(days=2))
+    world.both(world.event(EventType.ENGAGEMENT_RECORDED, {"kind": "webinar_attended"}, "hubspot", email=SPONSOR))
+    world.clock.advance(timedelta(days=1))
+    world.announce_plan()
+    # Then 31 days after the handoff the sponsor last engaged 29 days ago (100), not at the handoff (31 days: 70)
+    world.clock.advance(timedelta(days=28))
+    assert world.measure(tenant, "days_since_sponsor_engaged") == (Decimal(29), 100)
+
+
+def test_a_non_sponsors_engagements_are_parked_until_a_plan_names_them_and_only_the_latest(world: World) -> None:
+    # Given a prospect whose colleague Kim attends two webinars, months before any handoff
+    tenant = world.account()
+    for _ in range(2):
+        world.both(
+            world.event(
+                EventType.ENGAGEMENT_RECORDED, {"kind": "webinar_attended"}, "hubspot", email="kim@kestrel-labs.io"
+            )
+        )
+        world.clock.advance(timedelta(days=30))
+    # Then neither is in the account's log: only Kim's latest is kept, aside, under the account and her email
+    assert world.health.log(tenant) == []
+    parked = world.store.signals("unlinked:engaged:kim@kestrel-labs.io", T0 - timedelta(days=1))
+    assert [s.at for s in parked] == [T0 + timedelta(days=30)]
+    # When a handoff names Kim the executive sponsor
+    world.hand_over(tenant, (T0 + timedelta(days=60)).date(), sponsor="kim@kestrel-labs.io")
+    # Then her parked engagement joins the log, after the plan's signal was kept, and the parking is empty
+    assert [s.kind for s in world.health.log(tenant)] == [SignalKind.ENGAGED, SignalKind.SUCCESS_PLAN]
+    assert world.store.signals("unlinked:engaged:kim@kestrel-labs.io", T0 - timedelta(days=1)) == []
+
+
+def test_a_new_plan_does_not_restart_the_onboarding_of_an_account_already_scored(world: World) -> None:
+    # Given a customer paying for 200 days (scored)
+    tenant = world.account()
+    world.both(
+        world.event(
+            EventType.PAYMENT_SUCCEEDED, {"amount_minor": 4900, "currency": "usd"}, "stripe", account_id=CUSTOMER
+        )
     )
-    unknown = world.both(
+    world.clock.advance(timedelta(days=200))
+    world.both(
+        world.event(
+            EventType.PAYMENT_SUCCEEDED, {"amount_minor": 4900, "currency": "usd"}, "stripe", account_id=CUSTOMER
+        )
+    )
+    scored = world.health.health_of(tenant).health
+    assert scored.score_hundredths is not None
+    # When a handoff (a renewal's, a new CSM's) records a new success plan
+    world.hand_over(tenant, world.clock.now().date())
+    # Then the account is still scored: onboarding started at its first payment, 200 days ago
+    after = world.health.health_of(tenant).health
+    assert (after.onboarding, after.score_hundredths is not None, after.band is not None) == (False, True, True)
+
+
+def test_an_engagement_of_an_unknown_account_is_parked_as_any_signal(world: World) -> None:
+    # Given an engagement of someone whose account the hub does not know yet (the lead processor has not seen them)
+    unknown = world.health.handle(
         world.event(EventType.ENGAGEMENT_RECORDED, {"kind": "webinar_attended"}, "hubspot", email="x@nowhere.example")
     )
-    assert "not kept" in known.note
-    assert "not kept" in unknown.note
-    assert world.store.logs == {}
+    # Then it is parked under the person, for their account to adopt once it is known
+    assert unknown.tenant_id is None
+    assert "parked" in unknown.note
+    assert list(world.store.logs) == ["unlinked:x@nowhere.example"]
+
+
+def test_a_success_plan_over_a_year_old_is_still_read_and_its_milestones_completed(world: World) -> None:
+    # Given a customer handed over with its first four milestones completed on time, the nightly running since
+    tenant = world.account()
+    handoff_id = world.hand_over(tenant, T0.date())
+    for milestone in ("kickoff", "technical-setup", "first-value", "adoption-review"):
+        world.health.complete_milestone(tenant, milestone)
+    for _ in range(40):
+        world.clock.advance(timedelta(days=10))
+        world.health.recompute_all(cause="nightly")
+    # When 400 days on (beyond the 395 days the log is read back) the CSM completes the business review, late
+    late = world.health.complete_milestone(tenant, "business-review")
+    # Then the plan is still the account's: the milestone is recorded, 4 of 5 were on time (0.8: 75), and the
+    # sponsor was last seen at the handoff, 400 days ago (10)
+    assert (late.recorded, late.handoff_id, late.milestone.status.value) == (True, handoff_id, "completed_late")
+    assert world.measure(tenant, "milestones_on_time") == (Decimal("0.8000"), 75)
+    assert world.measure(tenant, "days_since_sponsor_engaged") == (Decimal(400), 10)
+    assert [m.milestone_id for m in world.health.health_of(tenant).milestones][-1] == "business-review"
 
 
 def segment_track(world: World, name: str, group: str | None) -> CanonicalEvent:

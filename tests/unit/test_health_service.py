@@ -24,6 +24,7 @@ from shared.success.campaigns import Audience, CampaignKind, CsCampaign
 from shared.success.intervention_service import InterventionService, UnknownPlaybook
 from shared.success.interventions import InterventionStatus, Outcome
 from shared.success.model import load_health_model
+from shared.success.ports import StoredHealth
 from shared.success.product import Launch
 from shared.success.product_service import KeyReused, ProductService
 from shared.success.service import HealthService, MessageIdReused, UnknownTenant, UsageReport
@@ -179,7 +180,8 @@ def test_a_signal_before_its_account_is_known_is_parked_and_adopted_by_the_next(
 
 
 def test_the_nightly_recomputation_publishes_what_time_alone_changed(world: World) -> None:
-    # Given a customer whose CSM met it today, and nothing else for 100 days
+    # Given a new customer whose CSM met it today (too little to score it while it is onboarding), and nothing
+    # else for 100 days
     tenant = world.customer()
     world.service.handle(
         world.event(
@@ -190,10 +192,11 @@ def test_the_nightly_recomputation_publishes_what_time_alone_changed(world: Worl
     world.clock.advance(timedelta(days=100))
     # When the night comes
     count = world.service.recompute_all(cause="nightly:2027-02-10")
-    # Then its health decayed, and the change was published with the night as its cause
+    # Then, its onboarding over, its health is what the silence left (the touch 100 days old: 10), and the change
+    # was published with the night as its cause
     after = world.service.health_of(tenant).health
     assert count == 1
-    assert before == 10_000
+    assert before is None
     assert after.score_hundredths == 1_000
     assert world.published(SuccessEventType.HEALTH_CHANGED)[-1].cause == "nightly:2027-02-10"
 
@@ -301,6 +304,8 @@ def test_an_account_flagged_by_a_fall_while_green_gets_the_churn_playbook_when_i
 def test_a_renewal_at_risk_is_told_once_when_the_nightly_finds_it_coming_closer(world: World) -> None:
     # Given a yellow account whose subscription renews in 100 days (beyond the model's 60-day window)
     tenant = world.customer()
+    paid = {"amount_minor": 4900, "currency": "usd"}
+    world.service.handle(world.event(EventType.PAYMENT_SUCCEEDED, paid, account_id=CUSTOMER))
     renews = int((START + timedelta(days=100)).timestamp())
     subscription = {"subscription_id": "sub_1", "status": "active", "current_period_end": renews, "items": []}
     world.service.handle(world.event(EventType.SUBSCRIPTION_CHANGED, subscription, account_id=CUSTOMER))
@@ -423,3 +428,28 @@ def test_a_segment_track_of_a_customer_is_a_feature_used_and_a_marketing_track_i
     assert anonymous.tenant_id is None
     assert "says nothing health reads" in anonymous.note
     assert len(world.service.log(tenant)) == 2  # the usage report and the track
+
+
+def test_one_accounts_failing_recomputation_does_not_stop_the_nightly(world: World) -> None:
+    # Given a paying customer, and another account whose log holds an item no signal can be read from
+    tenant = world.customer()
+    world.service.handle(
+        world.event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 4900, "currency": "usd"}, account_id=CUSTOMER)
+    )
+    world.store.save_health(StoredHealth("acct-broken", START, "2026.2", 5_000, "yellow", False, 0))
+    world.store.logs["acct-broken"] = {"SIGNAL#x": {"signal_id": "x", "kind": "bogus", "at": "x", "values": "{}"}}
+    world.clock.advance(timedelta(days=100))
+    failures: list[tuple[str, str]] = []
+    # When the night comes
+    count = world.service.recompute_all(
+        cause="nightly:1", failed=lambda tenant_id, error: failures.append((tenant_id, type(error).__name__))
+    )
+    # Then the customer is recomputed (its change published), the broken account told as failed
+    assert count == 1
+    assert failures == [("acct-broken", "ValueError")]
+    assert [e.tenant_id for e in world.published(SuccessEventType.HEALTH_CHANGED) if e.cause == "nightly:1"] == [tenant]
+    # And without anyone to tell, the failure is raised once every other account is recomputed
+    recomputed: list[str] = []
+    with pytest.raises(ValueError, match="'bogus' is not a valid SignalKind"):
+        world.service.recompute_all(cause="nightly:2", progress=recomputed.append)
+    assert recomputed == [tenant]
