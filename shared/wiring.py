@@ -294,6 +294,7 @@ def success_service(environment: FunctionEnvironment) -> HealthService:
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
     from shared.business_metrics import CountedPublisher
     from shared.events.success_events import SUCCESS_EVENT_SOURCE
+    from shared.finance.config import load_finance_config
     from shared.success.accounts import LeadStoreAccounts
     from shared.success.intervention_service import InterventionService
     from shared.success.model import load_health_model
@@ -313,6 +314,7 @@ def success_service(environment: FunctionEnvironment) -> HealthService:
         publisher=publisher,
         clock=SystemClock(),
         interventions=InterventionService(store, accounts, model, publisher),
+        company_currency=load_finance_config().company_currency,
     )
 
 

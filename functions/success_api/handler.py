@@ -190,6 +190,7 @@ def schedule_launch(request: Annotated[LaunchRequest, Body()]) -> Response[Any]:
         feature=request.feature,
         launch_date=request.launch_date,
         target_bands=tuple(request.target_bands),
+        target_segments=tuple(_segments(request.target_segments, "target_segments")),
         messaging=request.messaging,
         created_at=service.now(),
         digest=body_digest(request.model_dump(mode="json")),
@@ -216,6 +217,7 @@ def marketing_health(customer_id: TenantId) -> MarketingHealth:
 def request_campaign(request: Annotated[CampaignRequest, Body()]) -> Response[Any]:
     audience = Audience(
         bands=tuple(request.audience.bands),
+        segments=tuple(_segments(request.audience.segments, "audience.segments")),
         min_nps=request.audience.min_nps,
         max_nps=request.audience.max_nps,
         advocates_only=request.audience.advocates_only,
@@ -233,6 +235,16 @@ def request_campaign(request: Annotated[CampaignRequest, Body()]) -> Response[An
     with _key_conflicts():
         created, stored = product.request_campaign(campaign)
     return json_response(201 if created else 200, CampaignView.of(stored).model_dump(mode="json"))
+
+
+def _segments(named: list[str], field: str) -> list[str]:
+    """The segments a request names, each one of the health model's (422 naming the field otherwise)."""
+    known = service.model.segment_ids
+    unknown = [name for name in named if name not in known]
+    if unknown:
+        segments = ", ".join(known) or "none"
+        raise UnprocessableEntity(f"{field}: {', '.join(unknown)} is no segment of the health model ({segments})")
+    return named
 
 
 def _tenant(reference: str) -> str:

@@ -409,6 +409,8 @@ def launch_item(launch: Launch) -> dict[str, Any]:
         "launch_date": launch.launch_date.isoformat(),
         "target_bands": texts(launch.target_bands, what, "target_bands"),
         "target_tenants": texts(launch.target_tenants, what, "target_tenants"),
+        # only when it names some: a launch item written before segments existed reads the same
+        **({"target_segments": texts(launch.target_segments, what, "segments")} if launch.target_segments else {}),
         "messaging": launch.messaging,
         "created_at": iso(launch.created_at),
         "digest": launch.digest,
@@ -426,6 +428,7 @@ def launch_from(item: Mapping[str, Any]) -> Launch:
         created_at=when(str(item["created_at"])),
         digest=str(item["digest"]),
         target_tenants=tuple(str(tenant) for tenant in item["target_tenants"]),
+        target_segments=tuple(str(segment) for segment in item.get("target_segments") or ()),
     )
 
 
@@ -447,6 +450,7 @@ def campaign_item(campaign: CsCampaign) -> dict[str, Any]:
         "kind": CampaignKind(campaign.kind).value,
         "name": campaign.name,
         "bands": texts(audience.bands, what, "audience's bands"),
+        **({"segments": texts(audience.segments, what, "audience's segments")} if audience.segments else {}),
         "advocates_only": bool(audience.advocates_only),
         "tenants": texts(campaign.tenants, what, "tenants"),
         "requested_by": campaign.requested_by,
@@ -467,6 +471,7 @@ def campaign_from(item: Mapping[str, Any]) -> CsCampaign:
         name=str(item["name"]),
         audience=Audience(
             bands=tuple(str(band) for band in item["bands"]),
+            segments=tuple(str(segment) for segment in item.get("segments") or ()),
             min_nps=number_or_none(item, "min_nps"),
             max_nps=number_or_none(item, "max_nps"),
             advocates_only=bool(item["advocates_only"]),

@@ -79,6 +79,9 @@ class SuccessEvent(BaseModel):
     feature: str | None = Field(None, description="product.launch_scheduled: the feature launched.")
     launch_date: date | None = Field(None, description="product.launch_scheduled: when it launches.")
     target_bands: list[str] | None = Field(None, description="product.launch_scheduled: the bands it targets.")
+    target_segments: list[str] | None = Field(
+        None, description="product.launch_scheduled: the customer segments it targets (all when empty)."
+    )
     messaging: str | None = Field(None, description="product.launch_scheduled: what marketing is to say.")
     outcome: str | None = Field(
         None, description="customer.intervention_closed: `improved`, `unchanged`, `worsened` or `no_score`."

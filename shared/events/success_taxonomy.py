@@ -52,14 +52,15 @@ SUCCESS_EVENT_TYPES: Mapping[SuccessEventType, SuccessEventTypeInfo] = MappingPr
         ),
         SuccessEventType.CAMPAIGN_REQUESTED: SuccessEventTypeInfo(
             "Customer success asked marketing for a campaign (`POST /api/v1/cs-marketing/campaigns`): advocacy, "
-            "reference, retention or upsell, with its audience resolved when asked (`tenant_ids` by health band "
-            "and NPS; a promotion never reaches an account whose open intervention suppresses marketing) and "
-            "their contacts (`contact_ids`). Once per `campaign_id`."
+            "reference, retention or upsell, with its audience resolved when asked (`tenant_ids` by health band, "
+            "customer segment and NPS; a promotion never reaches an account whose open intervention suppresses "
+            "marketing) and their contacts (`contact_ids`). Once per `campaign_id`."
         ),
         SuccessEventType.LAUNCH_SCHEDULED: SuccessEventTypeInfo(
             "Product scheduled a launch (`POST /api/v1/integrations/product/launches`): the `feature`, its "
-            "`launch_date`, the `target_bands` and the accounts in them now (`tenant_ids`), and the `messaging` "
-            "for marketing. Once per `launch_id`; `GET .../launches/{launch_id}` follows its adoption."
+            "`launch_date`, the `target_bands` and `target_segments` and the accounts in them now (`tenant_ids`), "
+            "and the `messaging` for marketing. Once per `launch_id`; `GET .../launches/{launch_id}` follows its "
+            "adoption."
         ),
         SuccessEventType.INTERVENTION_STARTED: SuccessEventTypeInfo(
             "A playbook was started for an account: by the churn risk (the playbooks whose trigger is `churn_risk` "
@@ -182,6 +183,7 @@ _EXAMPLES: Mapping[SuccessEventType, tuple[tuple[str, ...], dict[str, Any]]] = {
             "feature": "sso",
             "launch_date": _AT.date() + timedelta(days=14),
             "target_bands": ["green", "yellow"],
+            "target_segments": [],
             "tenant_ids": [_TENANT, "acct-77b2"],
             "messaging": "Single sign-on for every plan",
         },

@@ -136,6 +136,10 @@ class HealthResponse(BaseModel):
     )
     score: float | None
     band: str | None
+    segment: str | None = Field(
+        description="Its customer segment: the first of the model's `segments` it meets (trailing-year revenue, "
+        "licensed seats); null when the model has none"
+    )
     coverage: str = Field(
         description="The share (0-1) of the measures' weight that has data; during onboarding a score needs the "
         "model's `onboarding.min_coverage`"
@@ -161,6 +165,7 @@ class HealthResponse(BaseModel):
             status=_status(health),
             score=points_or_none(health.score_hundredths),
             band=health.band,
+            segment=view.segment,
             coverage=str(health.coverage),
             trend=_trend(trend),
             breakdown=[_line(health, i) for i in range(len(health.lines))] + [_cap_line(a) for a in health.adjustments],

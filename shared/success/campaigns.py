@@ -1,5 +1,5 @@
 """CS <-> marketing (seed 002): the marketing view of an account's health (advocacy eligibility, suppression),
-and CS-driven campaigns whose audience is chosen by health band and NPS."""
+and CS-driven campaigns whose audience is chosen by health band, segment and NPS."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class AccountStanding:
     band: str | None
     nps: int | None
     suppressed: bool
+    segment: str | None = None
 
     @property
     def advocacy_eligible(self) -> bool:
@@ -40,9 +41,12 @@ class Audience:
     min_nps: int | None = None
     max_nps: int | None = None
     advocates_only: bool = False
+    segments: tuple[str, ...] = ()  # any segment when empty
 
     def holds(self, account: AccountStanding) -> bool:
         if self.bands and account.band not in self.bands:
+            return False
+        if self.segments and account.segment not in self.segments:
             return False
         if self.min_nps is not None and (account.nps is None or account.nps < self.min_nps):
             return False

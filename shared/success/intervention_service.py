@@ -53,10 +53,12 @@ class InterventionService:
         self.model = model
         self._publisher = publisher
 
-    def for_churn_risk(self, tenant_id: str, health: Health, risks: list[str], cause: str) -> list[SuccessEvent]:
-        """Open the churn playbooks for the account's band; the events to publish with the churn risk."""
+    def for_churn_risk(
+        self, tenant_id: str, health: Health, risks: list[str], cause: str, segment: str | None = None
+    ) -> list[SuccessEvent]:
+        """Open the churn playbooks for the account's band and segment; the events to publish with the churn risk."""
         events: list[SuccessEvent] = []
-        for playbook in churn_playbooks(self.model, health.band):
+        for playbook in churn_playbooks(self.model, health.band, segment):
             candidate = opened(playbook, tenant_id, self._accounts.name_of(tenant_id), health, "; ".join(risks), cause)
             stored = self.store.open_intervention(candidate)
             if stored.intervention_id == candidate.intervention_id:  # new, or this same cause retried

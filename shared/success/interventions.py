@@ -62,8 +62,13 @@ class Effectiveness:
     mean_change_hundredths: int | None  # the mean score change of the closed ones with scores, rounded down
 
 
-def churn_playbooks(model: HealthModel, band: str | None) -> list[Playbook]:
-    return [p for p in model.playbooks if p.trigger is PlaybookTrigger.CHURN_RISK and band in p.bands]
+def churn_playbooks(model: HealthModel, band: str | None, segment: str | None = None) -> list[Playbook]:
+    """The churn-risk playbooks for an account of this band and segment (a playbook naming no segment: any)."""
+    return [
+        p
+        for p in model.playbooks
+        if p.trigger is PlaybookTrigger.CHURN_RISK and band in p.bands and (not p.segments or segment in p.segments)
+    ]
 
 
 def opened(

@@ -67,8 +67,15 @@ out and the other weights share its part; it is never scored as 0):
                  who stopped paying is red however much they use the product); the lowest ceiling met applies
                  and shows in the breakdown as its own line
 
+    segments     customer segments, in order, the first an account meets is its segment: each `id` and the
+                 conditions it needs, all of them (`min_arr`: what the account paid in the trailing twelve months,
+                 in the company currency, a decimal string; `min_seats`: its latest usage report's licensed
+                 seats); the last names none (every account has a segment). Playbooks, CS campaigns and launches
+                 target segments by id
+
     playbooks    interventions: each `id`, `trigger` (`churn_risk`: opened as an account becomes a churn risk in
-                 one of `bands`; `manual`: only by `POST .../interventions`), a CSM `task` (`title`, where
+                 one of `bands` and, when `segments` names some, of one of those segments; `manual`: only by
+                 `POST .../interventions`), a CSM `task` (`title`, where
                  `{account}` is the account's domain or id, and `due_days`), an `alert` (a Slack channel and
                  emails told when it opens), `suppress_marketing` (ask marketing to stop promotional campaigns
                  to the account), `enroll_campaign` (the campaign to enrol its contacts in) and
@@ -237,6 +244,19 @@ class Alert(_Strict):
     )
 
 
+class Segment(_Strict):
+    """A customer segment: the accounts meeting every condition given (the catch-all gives none)."""
+
+    id: SnakeCaseId
+    description: str = Field(default="", max_length=500)
+    min_arr: Annotated[Decimal, BeforeValidator(no_float), Field(ge=0, le=10**12, allow_inf_nan=False)] | None = None
+    min_seats: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+
+    @property
+    def is_catch_all(self) -> bool:
+        return self.min_arr is None and self.min_seats is None
+
+
 class Playbook(_Strict):
     id: SnakeCaseId
     description: str = Field(default="", max_length=500)
@@ -244,6 +264,7 @@ class Playbook(_Strict):
     bands: list[Annotated[str, Field(pattern=r"^(green|yellow|red)$")]] = Field(
         default_factory=lambda: ["red"], max_length=3
     )
+    segments: list[SnakeCaseId] = Field(default_factory=list, max_length=20)  # any segment when empty
     task: Task
     alert: Alert | None = None
     suppress_marketing: bool = False
@@ -344,6 +365,7 @@ class HealthModel(_Strict):
     )
     measures: list[Measure] = Field(min_length=1, max_length=50)
     caps: list[Cap] = Field(default_factory=list, max_length=20)
+    segments: list[Segment] = Field(default_factory=list, max_length=20)
     playbooks: list[Playbook] = Field(default_factory=list, max_length=50)
     expansion: Expansion = Field(default_factory=Expansion)
 
@@ -366,6 +388,7 @@ class HealthModel(_Strict):
             for condition in cap.when
             if condition.measure not in ids
         ]
+        problems += _segment_problems(self)
         problems += _track_problems(self)
         problems += _survey_problems(self)
         problems += [problem for problem in (_range_problem(self, m) for m in self.measures) if problem]
@@ -380,6 +403,10 @@ class HealthModel(_Strict):
     @property
     def longest_window_days(self) -> int:
         return max(m.window_days for m in self.measures)
+
+    @property
+    def segment_ids(self) -> list[str]:
+        return [segment.id for segment in self.segments]
 
     def playbook(self, playbook_id: str) -> Playbook | None:
         return next((p for p in self.playbooks if p.id == playbook_id), None)
@@ -456,3 +483,24 @@ def parse_health_model(data: Mapping[str, Any] | str | bytes) -> HealthModel:
 def load_health_model(path: str | Path | None = None) -> HealthModel:
     """Read and validate the health model (default: `config/health-model.json` of this repository)."""
     return _FILE.load(Path(path) if path is not None else DEFAULT_HEALTH_MODEL_PATH)
+
+
+def _segment_problems(model: HealthModel) -> list[str]:
+    """Segment ids once each, the last a catch-all (so every account has one), and playbooks naming segments of
+    the model."""
+    ids = model.segment_ids
+    problems = [f'segment "{one}": id is used by another segment' for one in repeated_ids(ids)]
+    for segment in model.segments[:-1]:
+        if segment.is_catch_all:
+            problems.append(f'segment "{segment.id}": only the last segment may name no condition (it takes the rest)')
+    if model.segments and not model.segments[-1].is_catch_all:
+        last = model.segments[-1].id
+        problems.append(f'segment "{last}": the last segment names no condition, so every account has a segment')
+    known = ", ".join(ids) or "none"
+    problems += [
+        f'playbook "{playbook.id}": segment "{name}" is not a segment of the model (segments: {known})'
+        for playbook in model.playbooks
+        for name in playbook.segments
+        if name not in ids
+    ]
+    return problems

@@ -69,6 +69,12 @@ class Launch:
     created_at: datetime
     digest: str = ""  # of the body as sent: the same id with another body is a conflict
     target_tenants: tuple[str, ...] = field(default_factory=tuple)  # resolved when it was scheduled
+    target_segments: tuple[str, ...] = ()  # the customer segments it targets (all when empty)
+
+    def targets(self, band: str | None, segment: str | None) -> bool:
+        """Whether an account of this band and segment is one it targets."""
+        in_bands = not self.target_bands or band in self.target_bands
+        return in_bands and (not self.target_segments or segment in self.target_segments)
 
 
 @dataclass(frozen=True)

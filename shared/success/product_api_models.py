@@ -18,6 +18,7 @@ from shared.success.product import Analytics, Launch, LaunchAdoption
 from shared.success.product_service import Ranking
 
 Band = Annotated[str, Field(pattern=r"^(green|yellow|red)$")]
+SegmentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class _Request(BaseModel):
@@ -150,6 +151,9 @@ class LaunchRequest(_Request):
     feature: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
     launch_date: date
     target_bands: list[Band] = Field(default_factory=list, max_length=3, description="Bands targeted (all: empty)")
+    target_segments: list[SegmentId] = Field(
+        default_factory=list, max_length=20, description="Customer segments of the health model targeted (all: empty)"
+    )
     messaging: str = Field(min_length=1, max_length=2000)
 
 
@@ -158,6 +162,7 @@ class LaunchView(BaseModel):
     feature: str
     launch_date: date
     target_bands: list[str]
+    target_segments: list[str]
     messaging: str
     created_at: datetime
     targeted: int
@@ -171,6 +176,7 @@ class LaunchView(BaseModel):
             feature=launch.feature,
             launch_date=launch.launch_date,
             target_bands=list(launch.target_bands),
+            target_segments=list(launch.target_segments),
             messaging=launch.messaging,
             created_at=launch.created_at,
             targeted=len(launch.target_tenants),
@@ -182,6 +188,7 @@ class LaunchView(BaseModel):
 class MarketingHealth(BaseModel):
     tenant_id: str
     band: str | None
+    segment: str | None = Field(description="Its customer segment (the health model's `segments`)")
     nps: int | None
     advocacy_eligible: bool = Field(description="A promoter (NPS 9-10) with a green health")
     suppressed: bool = Field(description="An open intervention asks that it get no promotional campaigns")
@@ -191,6 +198,7 @@ class MarketingHealth(BaseModel):
         return MarketingHealth(
             tenant_id=standing.tenant_id,
             band=standing.band,
+            segment=standing.segment,
             nps=standing.nps,
             advocacy_eligible=standing.advocacy_eligible,
             suppressed=standing.suppressed,
@@ -199,6 +207,9 @@ class MarketingHealth(BaseModel):
 
 class AudienceRequest(_Request):
     bands: list[Band] = Field(default_factory=list, max_length=3, description="Health bands (any: empty)")
+    segments: list[SegmentId] = Field(
+        default_factory=list, max_length=20, description="Customer segments of the health model (any: empty)"
+    )
     min_nps: int | None = Field(None, ge=0, le=10)
     max_nps: int | None = Field(None, ge=0, le=10)
     advocates_only: bool = Field(False, description="Only promoters with a green health")

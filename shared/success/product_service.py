@@ -64,14 +64,12 @@ class ProductService:
     # ---------------------------------------------------------------------------------------------- launches
 
     def schedule_launch(self, launch: Launch) -> tuple[bool, Launch]:
-        """Kept once under its id with the target accounts resolved now (those in its bands), and published as
-        `product.launch_scheduled` for marketing."""
+        """Kept once under its id with the target accounts resolved now (those in its bands and segments), and
+        published as `product.launch_scheduled` for marketing."""
         stored = self.store.launch(launch.launch_id)
         if stored is not None:  # before resolving the targets: that reads every account's health
             return self._once(stored, launch, "launch_id")
-        targets = tuple(
-            s.tenant_id for s in self.standings() if not launch.target_bands or s.band in launch.target_bands
-        )
+        targets = tuple(s.tenant_id for s in self.standings() if launch.targets(s.band, s.segment))
         resolved = replace(launch, target_tenants=targets)
         event = self._event(
             SuccessEventType.LAUNCH_SCHEDULED,
@@ -81,6 +79,7 @@ class ProductService:
             feature=resolved.feature,
             launch_date=resolved.launch_date,
             target_bands=list(resolved.target_bands),
+            target_segments=list(resolved.target_segments),
             tenant_ids=list(targets),
             messaging=resolved.messaging,
         )
@@ -143,7 +142,7 @@ class ProductService:
             suppressing = {p.id for p in self.health.model.playbooks if p.suppress_marketing}
             suppressed = any(i.playbook in suppressing for i in page.interventions)
         score = int(nps) if nps is not None and not isinstance(nps, str) else None
-        return AccountStanding(tenant_id, view.health.band, score, suppressed)
+        return AccountStanding(tenant_id, view.health.band, score, suppressed, view.segment)
 
     def _event(self, kind: SuccessEventType, key: str, at: datetime, **fields: Any) -> SuccessEvent:
         return SuccessEvent.model_validate(

@@ -32,6 +32,7 @@ from shared.success.model import HealthModel
 from shared.success.onboarding import Milestone, PlanAnnounced, completion, latest_plan, milestones_at, plan_of_handoff
 from shared.success.ports import AccountDirectory, CustomerHandoffs, StaleHealth, StoredHealth, SuccessStore
 from shared.success.renewals import RenewalAtRisk, renewal_at_risk
+from shared.success.segments import segment_of
 from shared.success.signals import Signal, SignalKind, engaged_parking, segment_group, signal_of, usage_values
 from shared.webhooks.ports import Clock, EventPublisher
 
@@ -69,6 +70,7 @@ class HealthView:
     trend: Trend
     risks: list[str]
     milestones: tuple[Milestone, ...] = ()  # the latest success plan's, as they stand (none without a plan)
+    segment: str | None = None  # the model's segment it is in now (None: the model has no segments)
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,10 @@ class HealthService:
         publisher: EventPublisher | None,
         clock: Clock,
         interventions: InterventionService | None = None,
+        company_currency: str | None = None,
     ) -> None:
         self.store = store
+        self.company_currency = company_currency  # what segments' `min_arr` is in
         self.accounts = accounts
         self.model = model
         self._publisher = publisher
@@ -227,7 +231,13 @@ class HealthService:
         trend = trend_of(self.model, signals, health)
         found = latest_plan([s for s in signals if s.at <= now])
         milestones = tuple(milestones_at(found[1], signals, now)) if found else ()
-        return HealthView(tenant_id, health, trend, self._risks(signals, health, trend), milestones), signals
+        segment = self.segment_of(signals, now)
+        risks = self._risks(signals, health, trend)
+        return HealthView(tenant_id, health, trend, risks, milestones, segment), signals
+
+    def segment_of(self, signals: Sequence[Signal], now: datetime) -> str | None:
+        """The account's segment at `now` (`shared.success.segments`)."""
+        return segment_of(self.model.segments, signals, now, self.company_currency)
 
     def recompute(self, tenant_id: str, cause: str) -> Outcome:
         """Recompute from the log; publish what changed since the snapshot, then save the snapshot."""
@@ -245,7 +255,8 @@ class HealthService:
             detected = any(e.event_type is SuccessEventType.CHURN_RISK_DETECTED for e in events)
             moved_band = previous is not None and previous.band != health.band
             if self.interventions is not None and risks and (detected or moved_band):
-                events += self.interventions.for_churn_risk(tenant_id, health, risks, cause)
+                segment = self.segment_of(signals, now)
+                events += self.interventions.for_churn_risk(tenant_id, health, risks, cause, segment)
             readiness = readiness_of(self.model, health, signals)
             if readiness.ready and not (previous and previous.expansion_ready):
                 events.append(self._expansion_event(tenant_id, cause, health, readiness))

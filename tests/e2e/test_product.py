@@ -1,7 +1,7 @@
 """Product and CS <-> marketing on the running hub: feedback ranked by the ARR of the accounts asking (their
 Stripe payments), kept once; an account's product analytics; a launch published for marketing and its
-adoption followed; the marketing view of an account's health; a CS campaign whose audience is resolved by band
-and NPS. Every route refuses the groups it should."""
+adoption followed; the marketing view of an account's health; a CS campaign whose audience is resolved by band,
+NPS and customer segment. Every route refuses the groups it should."""
 
 from __future__ import annotations
 
@@ -144,6 +144,49 @@ def test_marketing_sees_advocacy_and_requests_a_campaign_for_promoters(hub: str,
     (requested,) = [e for e in events if e["detail"]["campaign_id"] == campaign_id]
     assert requested["detail"]["tenant_ids"] == [large.tenant]
     assert requested["detail"]["contact_ids"]
+
+
+def test_a_campaigns_audience_and_a_launch_can_name_customer_segments(hub: str, accounts: dict[str, Customer]) -> None:
+    # Given three accounts that paid 12,000.00 and 100.00 this year: all SMB by the shipped model's segments
+    large = accounts["large"]
+    view = call(hub, "GET", f"/api/v1/cs-marketing/health/{large.domain}", "marketing").json()
+    assert view["segment"] == "smb"
+    health = call(hub, "GET", f"/api/v1/integrations/success/health/{large.domain}", "success").json()
+    assert health["segment"] == "smb"
+
+    # When a retention campaign names the enterprise segment, another the SMB one, and a third a segment no one has
+    def campaign(segments: list[str]) -> requests.Response:
+        body = {
+            "campaign_id": f"seg-{uuid.uuid4().hex[:8]}",
+            "kind": "retention",
+            "name": "Renewal check",
+            "audience": {"segments": segments},
+        }
+        return call(hub, "POST", "/api/v1/cs-marketing/campaigns", "success", body)
+
+    enterprise, smb, unknown = campaign(["enterprise"]), campaign(["smb"]), campaign(["giant"])
+    # Then the enterprise one reaches no one, the SMB one every account, and the unknown one is a 422 naming it
+    assert enterprise.status_code == 201, enterprise.text
+    assert enterprise.json()["tenant_ids"] == []
+    assert {c.tenant for c in accounts.values()} <= set(smb.json()["tenant_ids"])
+    assert unknown.status_code == 422
+    assert "audience.segments" in unknown.text
+    assert "giant" in unknown.text
+    # And a launch for enterprise accounts targets none of them, and says so on its event
+    launch_id = f"launch-{uuid.uuid4().hex[:8]}"
+    body = {
+        "launch_id": launch_id,
+        "feature": "audit_log",
+        "launch_date": datetime.now(UTC).date().isoformat(),
+        "target_segments": ["enterprise"],
+        "messaging": "Audit log for enterprise plans",
+    }
+    created = call(hub, "POST", "/api/v1/integrations/product/launches", "product", body)
+    assert created.status_code == 201, created.text
+    assert (created.json()["target_segments"], created.json()["targeted"]) == (["enterprise"], 0)
+    events = requests.get(f"{hub}/_local/events", params={"detail-type": "product.launch_scheduled"}, timeout=10).json()
+    (scheduled,) = [e for e in events if e["detail"]["launch_id"] == launch_id]
+    assert scheduled["detail"]["target_segments"] == ["enterprise"]
 
 
 @pytest.mark.parametrize(

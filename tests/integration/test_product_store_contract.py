@@ -63,6 +63,7 @@ def launching(launch_id: str = "ln-1", **changes: Any) -> Launch:
         "created_at": RECEIVED,
         "digest": f"digest-{launch_id}",
         "target_tenants": (ACME, OTHER),
+        "target_segments": ("enterprise", "mid_market"),
     }
     return Launch(**{**fields, **changes})
 
@@ -232,7 +233,14 @@ def test_a_launch_is_kept_once(store: SuccessStore) -> None:
 
 def test_a_launch_round_trips_exactly(store: SuccessStore) -> None:
     # Given a launch targeting every band (none named) and no account, created in another zone
-    empty = launching("ln-empty", target_bands=(), target_tenants=(), created_at=RECEIVED.astimezone(EAST), digest="")
+    empty = launching(
+        "ln-empty",
+        target_bands=(),
+        target_tenants=(),
+        target_segments=(),
+        created_at=RECEIVED.astimezone(EAST),
+        digest="",
+    )
 
     # When it and a launch with targets are added and read back
     assert store.add_launch(empty) is None
@@ -250,6 +258,7 @@ def test_a_launch_round_trips_exactly(store: SuccessStore) -> None:
     assert full is not None
     assert isinstance(full.target_bands, tuple)
     assert isinstance(full.target_tenants, tuple)
+    assert full.target_segments == ("enterprise", "mid_market")
     assert store.add_launch(empty) == empty
 
 
@@ -284,7 +293,7 @@ def test_a_campaign_round_trips_exactly(store: SuccessStore) -> None:
     bounded = requesting(
         "cp-bounded",
         kind=CampaignKind.RETENTION,
-        audience=Audience(bands=("yellow", "red"), min_nps=0, max_nps=6, advocates_only=False),
+        audience=Audience(bands=("yellow", "red"), min_nps=0, max_nps=6, advocates_only=False, segments=("smb",)),
         tenants=(ACME, OTHER),
     )
 
@@ -418,6 +427,7 @@ def test_item_layout(dynamo: tuple[DynamoDbHealthStore, Any]) -> None:
         "launch_date": {"S": "2026-12-01"},
         "target_bands": {"L": []},
         "target_tenants": {"L": [{"S": ACME}, {"S": OTHER}]},
+        "target_segments": {"L": [{"S": "enterprise"}, {"S": "mid_market"}]},  # only when it names some
         "messaging": {"S": "Single sign-on is here"},
         "created_at": {"S": "2026-11-20T09:00:00.250000+00:00"},
         "digest": {"S": "digest-ln-1"},

@@ -37,7 +37,7 @@ CUSTOMER = "stripe:cus_K1"
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, company_currency: str | None = None) -> None:
         self.clock = FixedClock(START)
         self.leads_repo = InMemoryLeadRepository()
         ids = itertools.count(1)
@@ -52,7 +52,9 @@ class World:
         self.bus = RecordingPublisher()
         accounts, model = LeadStoreAccounts(self.leads_repo), load_health_model()
         self.interventions = InterventionService(self.store, accounts, model, self.bus)
-        self.service = HealthService(self.store, accounts, model, self.bus, self.clock, self.interventions)
+        self.service = HealthService(
+            self.store, accounts, model, self.bus, self.clock, self.interventions, company_currency
+        )
         self.product = ProductService(self.store, self.service, "USD")
         self._n = itertools.count(1)
 
