@@ -1,6 +1,7 @@
-"""Expansion readiness (pure): how ready an account is to buy more, from its health's measures as the model's
-expansion components score them, with the evidence summing exactly to the readiness, and the products its
-feature use suggests (cross-sell). A readiness at or above `ready_from` is an expansion signal."""
+"""Expansion readiness (pure): how ready an account is to buy more, from its health's measures (and band, and the
+features of the catalog's products it asked for) as the model's expansion components score them, with the
+evidence summing exactly to the readiness, and the products its feature use and its requests suggest
+(cross-sell). A readiness at or above `ready_from` is an expansion signal."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from shared.success.model import HealthModel
 from shared.success.signals import Signal, SignalKind
 
 FEATURE_WINDOW_DAYS = 30
+REQUEST_WINDOW_DAYS = 180  # a feature asked for in product feedback counts this long
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ def readiness_of(model: HealthModel, health: Health, signals: Sequence[Signal]) 
     """The account's expansion readiness at its health's moment."""
     values: dict[str, RawValue | None] = {line.measure: line.value for line in health.lines}
     values["band"] = health.band
+    values["feature_requests"] = Decimal(len(_requested(model, health, signals)))
     scored = [(c, values.get(c.measure), c.score_of(values.get(c.measure))) for c in model.expansion.components]
     total_weight = sum(c.weight for c, _, _ in scored)
     if total_weight == 0:
@@ -73,8 +76,22 @@ def _suggestions(model: HealthModel, health: Health, signals: Sequence[Signal]) 
     }
     utilization = next((line.value for line in health.lines if line.measure == "seat_utilization"), None)
     seats = utilization if isinstance(utilization, Decimal) else Decimal(0)
+    requested = _requested(model, health, signals)
+    # a product is suggested by features of it in use (when the seats are used enough), or asked for: a request
+    # is demand whatever the seats
     return tuple(
-        Suggestion(p.id, p.name, sorted(set(p.features) & used))
+        Suggestion(p.id, p.name, sorted(set(p.features) & (used | requested)))
         for p in model.expansion.products
-        if set(p.features) & used and seats >= p.min_seat_utilization
+        if (set(p.features) & used and seats >= p.min_seat_utilization) or set(p.features) & requested
     )
+
+
+def _requested(model: HealthModel, health: Health, signals: Sequence[Signal]) -> set[str]:
+    """The features of the catalog's products the account asked for in the last `REQUEST_WINDOW_DAYS`."""
+    start = health.as_of - timedelta(days=REQUEST_WINDOW_DAYS)
+    catalog = {feature for product in model.expansion.products for feature in product.features}
+    return {
+        str(s.values.get("feature"))
+        for s in signals
+        if s.kind is SignalKind.FEATURE_REQUESTED and start < s.at <= health.as_of
+    } & catalog

@@ -272,9 +272,14 @@ class Playbook(_Strict):
     evaluate_after_days: Annotated[StrictInt, Field(ge=1, le=365)] = 30
 
 
+# What an expansion component may score besides the model's measures: the health band, and how many features of the
+# catalog's products the account asked for in product feedback (`shared.success.expansion`).
+EXPANSION_FACTS = ("band", "feature_requests")
+
+
 class ExpansionComponent(_Strict):
     id: SnakeCaseId
-    measure: SnakeCaseId  # a measure of the model, or `band`
+    measure: SnakeCaseId  # a measure of the model, `band` or `feature_requests`
     weight: Annotated[StrictInt, Field(ge=1, le=1000)]
     thresholds: list[Threshold] | None = Field(default=None, min_length=1, max_length=20)
     categories: dict[Category, Score] | None = Field(default=None, min_length=1, max_length=40)
@@ -378,9 +383,10 @@ class HealthModel(_Strict):
             f'playbook "{one}": id is used by another playbook' for one in repeated_ids([p.id for p in self.playbooks])
         ]
         problems += [
-            f'expansion component "{c.id}": measure "{c.measure}" is neither a measure of the model nor band'
+            f'expansion component "{c.id}": measure "{c.measure}" is neither a measure of the model nor '
+            f"{' nor '.join(EXPANSION_FACTS)}"
             for c in self.expansion.components
-            if c.measure != "band" and c.measure not in ids
+            if c.measure not in EXPANSION_FACTS and c.measure not in ids
         ]
         problems += [
             f'cap "{cap.id}": measure "{condition.measure}" is not a measure of the model'

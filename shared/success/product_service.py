@@ -42,8 +42,13 @@ class ProductService:
 
     def add_feedback(self, feedback: Feedback) -> tuple[bool, Feedback]:
         """(True, it) when kept now, (False, the one kept) for the same feedback again; KeyReused for another
-        body under a used `feedback_id`."""
-        return self._once(self.store.add_feedback(feedback), feedback, "feedback_id")
+        body under a used `feedback_id`. A request is also its account's `feature_requested` signal (expansion
+        readiness reads it), recorded again when the same feedback comes again: a retry after the signal failed
+        records it then."""
+        created, kept = self._once(self.store.add_feedback(feedback), feedback, "feedback_id")
+        if kept.kind is FeedbackKind.REQUEST:
+            self.health.record_feature_request(kept.tenant_id, kept.feedback_key, kept.feature, kept.received_at)
+        return created, kept
 
     def ranking(self, feature: str | None, kind: FeedbackKind | None) -> Ranking:
         feedback = self.store.feedback(feature)

@@ -154,6 +154,15 @@ class HealthService:
         outcome = self.recompute(tenant_id, cause=signal.signal_id)
         return stored is None, outcome
 
+    def record_feature_request(self, tenant_id: str, feedback_key: str, feature: str, at: datetime) -> Outcome:
+        """Product feedback asking for a feature, kept in the account's log (its feature only: the words and who
+        said them stay with the feedback) once per feedback, and the health recomputed when it is new: expansion
+        readiness reads it."""
+        signal = Signal(f"feature-request:{feedback_key}", SignalKind.FEATURE_REQUESTED, at, {"feature": feature})
+        if not self.store.append_signal(tenant_id, signal):
+            return Outcome(tenant_id=tenant_id, note=f"feature request {feedback_key} kept before")
+        return self.recompute(tenant_id, cause=signal.signal_id)
+
     # ------------------------------------------------------------------------------------------ onboarding
 
     def record_plan(self, announced: PlanAnnounced, handoffs: CustomerHandoffs) -> Outcome:

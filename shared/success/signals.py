@@ -51,6 +51,7 @@ class SignalKind(StrEnum):
     SUCCESS_PLAN = "success_plan"
     MILESTONE_COMPLETED = "milestone_completed"
     CARRIED = "carried"  # copies of older signals that still say something (`shared.success.carry`), no event's
+    FEATURE_REQUESTED = "feature_requested"  # product feedback asking for a feature: its `feature` only, no words
 
 
 @dataclass(frozen=True)

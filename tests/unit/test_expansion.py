@@ -24,12 +24,17 @@ def nps(score: int) -> Signal:
     return Signal(f"nps-{score}", SignalKind.NPS, NOW - timedelta(days=2), {"nps": score})
 
 
+def requested(feature: str, days_ago: int = 3) -> Signal:
+    at = NOW - timedelta(days=days_ago)
+    return Signal(f"fr-{feature}-{days_ago}", SignalKind.FEATURE_REQUESTED, at, {"feature": feature})
+
+
 SIX = {"reports": 40, "dashboards": 12, "alerts": 3, "api": 200, "sso": 1, "exports": 9}
 
 
 def test_heavy_use_near_the_seat_limit_by_a_promoter_is_ready_with_evidence_that_sums_exactly() -> None:
-    # Given 19 of 20 seats used, six features, a promoter, a green health
-    signals = [usage(19, 20, SIX), nps(9)]
+    # Given 19 of 20 seats used, six features, a promoter, a green health, and two catalog features asked for
+    signals = [usage(19, 20, SIX), nps(9), requested("audit_log"), requested("webhooks")]
     health = evaluate(MODEL, signals, NOW)
     # When its readiness is computed
     readiness = readiness_of(MODEL, health, signals)
@@ -40,14 +45,29 @@ def test_heavy_use_near_the_seat_limit_by_a_promoter_is_ready_with_evidence_that
         ("adoption", 100),
         ("healthy", 100),
         ("advocacy", 100),
+        ("feature_demand", 100),
     ]
     assert sum(e.contribution_hundredths for e in readiness.evidence) == readiness.score_hundredths
-    # And the features it uses suggest the products that build on them
+    # And the features it uses and asks for suggest the products that build on them
     assert [(s.product, s.because) for s in readiness.suggestions] == [
         ("analytics_pro", ["dashboards", "reports"]),
-        ("enterprise_security", ["sso"]),
-        ("api_platform", ["api"]),
+        ("enterprise_security", ["audit_log", "sso"]),
+        ("api_platform", ["api", "webhooks"]),
     ]
+
+
+def test_feature_requests_for_the_catalogs_products_are_evidence_and_suggest_whatever_the_seats() -> None:
+    # Given light use (40 % of seats), a request for SSO, one for a feature no product has, and one long ago
+    signals = [usage(8, 20, {"reports": 2}), requested("sso"), requested("dark_mode"), requested("audit_log", 200)]
+    health = evaluate(MODEL, signals, NOW)
+    # When its readiness is computed
+    readiness = readiness_of(MODEL, health, signals)
+    # Then one catalog feature asked for in the last 180 days is the demand's evidence (60 of its 100)
+    demand = next(e for e in readiness.evidence if e.component == "feature_demand")
+    assert (demand.measure, demand.value, demand.score, demand.weight) == ("feature_requests", 1, 60, 10)
+    assert sum(e.contribution_hundredths for e in readiness.evidence) == readiness.score_hundredths
+    # And the product it asked for is suggested though its seats would not suggest one by use
+    assert [(s.product, s.because) for s in readiness.suggestions] == [("enterprise_security", ["sso"])]
 
 
 def test_light_use_is_not_ready_and_missing_evidence_counts_for_nothing() -> None:

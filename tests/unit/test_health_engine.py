@@ -336,6 +336,7 @@ def signals(draw: st.DrawFn) -> list[Signal]:
                 "handoff_id": draw(st.sampled_from(["h1", "h2"])),
                 "milestone_id": f"m{draw(st.integers(0, 4))}",
             },
+            SignalKind.FEATURE_REQUESTED: lambda: {"feature": draw(st.sampled_from(["sso", "api", "dark_mode"]))},
         }[kind]()
         made.append(Signal(f"s{n}", kind, NOW - timedelta(days=days, minutes=n), values))
     return made
