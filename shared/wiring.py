@@ -133,11 +133,14 @@ def _crm_mapped(environment: FunctionEnvironment) -> tuple[frozenset[str], Accou
     if not any(isinstance(source, list) and SYNC_EVENT_SOURCE in source for source in sources):
         return frozenset(), None
     from shared.crm.account_owners import MappedAccountOwners
-    from shared.crm.mappings import load_crm_mappings
+    from shared.crm.mappings import CRMS, load_crm_mappings
     from shared.leads.crm_changes import synced_profile_fields
 
     mappings = load_crm_mappings()
-    synced = synced_profile_fields(m.hub_field for m in mappings.fields("contact") if m.inbound)
+    inbound = [m for m in mappings.fields("contact") if m.inbound]
+    # the CRMs whose webhooks the sync decides a contact's account link from (a mapping with links_to naming them)
+    linked_from = [crm for m in inbound if m.links_to == "account" for crm in CRMS if m.crm_field(crm)]
+    synced = synced_profile_fields((m.hub_field for m in inbound), linked_from)
     return synced, MappedAccountOwners(mappings)
 
 

@@ -203,6 +203,7 @@ class FakeDirectory:
     profiles: dict[str, HubProfile] = field(default_factory=dict)
     accounts: dict[str, HubProfile] = field(default_factory=dict)
     factors: dict[str, str] = field(default_factory=dict)
+    account_of: dict[str, str] = field(default_factory=dict)  # lead id -> its account's id
 
     def lead_for(self, crm: CrmName, crm_id: str, email: str | None) -> str | None:
         found = self.leads_by_crm_id.get((crm, crm_id))
@@ -219,6 +220,9 @@ class FakeDirectory:
 
     def account_profile(self, account_id: str) -> HubProfile | None:
         return self.accounts.get(account_id)
+
+    def account_contacts(self, account_id: str) -> list[str]:
+        return sorted(lead for lead, account in self.account_of.items() if account == account_id)
 
 
 @dataclass

@@ -66,6 +66,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     erased, erasures_failed = _erase(records, erasures, unreadable)
     report = service.write(list(notices.values()), clients())
     _erase_created_meanwhile(report.erased_meanwhile)
+    if report.linked:
+        # the links that waited for a record this batch put in a CRM (a contact's association with its account's
+        # new company) go out now; a failure to queue them fails the batch, whose redelivery finds them again
+        requeue.send(report.linked)
     retry = {(n.crm, n.record_key) for n in report.retry}
     refused = {(n.crm, n.record_key): reason for n, reason in report.refused}
     failed = [m for m, n in notices.items() if (n.crm, n.record_key) in retry]
@@ -97,6 +101,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "calls": report.calls,
             "retry": len(failed),
             "held": len(report.held),
+            "linked": len(report.linked),
             "dead_lettered": len(dead),
             "erased": erased,
         },

@@ -16,6 +16,9 @@ HubSpot's API, under /_local/crm/hubspot (`<type>`: contacts, companies, deals, 
     POST   /crm/v3/objects/<type>/search                 {"filterGroups", "sorts", "properties", "limit", "after"}
     PUT    /crm/v4/objects/<from>/<id>/associations/default/<to>/<id>          default (unlabeled) association
     POST   /crm/v4/associations/<from>/<to>/batch/associate/default            {"inputs": [{"from", "to"}]}
+    POST   /crm/v4/associations/<from>/<to>/batch/create     {"inputs": [{"from", "to", "types"}]}: labeled (a
+                                                     default type, or a contact's primary company: 1, back 2)
+    POST   /crm/v4/associations/<from>/<to>/batch/archive    {"inputs": [{"from", "to": [{"id"}]}]}: removed, 204
     GET    /crm/v4/objects/<from>/<id>/associations/<to>                       a record's associations
     POST   /crm/v3/objects/contacts/gdpr-delete          {"objectId", "idProperty"?: "email"}: the contact and
                                                      its associations deleted for good, 204; an id that names
@@ -50,12 +53,13 @@ the inputs carry `objectWriteTraceId` (HubSpot's multi-status opt-in; `context.o
 whole batch is refused (400, or 409 for an email taken) and nothing of it applied (always, with
 `multi_status=False`). A search takes filters EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN, NOT_IN, HAS_PROPERTY,
 NOT_HAS_PROPERTY, CONTAINS_TOKEN (dates as epoch milliseconds or ISO 8601; text without case), one sort, 200
-results a page at most and pages no further than 10,000. A contact's first company (a default association)
-becomes its `associatedcompanyid`. A task (the hub's expansion signals) needs `hs_timestamp` to be created
-(VALIDATION_ERROR naming it), keeps its creation date in `hs_createdate`, takes HubSpot's task status, priority
-and type options, is associated inline on create (`associations`, HUBSPOT_DEFINED: task to company 192, contact
-204, deal 216) or by v4 default, and fires no webhooks (HubSpot has no task subscriptions). Records of one
-call share its modified date; calls never share one.
+results a page at most and pages no further than 10,000. A contact's first company (a default association),
+or the one associated as its primary (type 1), becomes its `associatedcompanyid`; removing that association gives
+it its other company with the lowest id, or none. A task (the hub's expansion signals) needs `hs_timestamp`
+to be created (VALIDATION_ERROR naming it), keeps its creation date in `hs_createdate`, takes HubSpot's task
+status, priority and type options, is associated inline on create (`associations`, HUBSPOT_DEFINED: task to
+company 192, contact 204, deal 216) or by v4 default, and fires no webhooks (HubSpot has no task
+subscriptions). Records of one call share its modified date; calls never share one.
 
 Webhooks: `contact.creation` then one `contact.propertyChange` per property the change set (`company.*`,
 `deal.*` alike), with HubSpot's fields, delivered in order by one background thread to `webhook_url`, up to 100

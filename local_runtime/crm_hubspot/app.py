@@ -19,6 +19,7 @@ from local_runtime.crm_hubspot.portal import (
     APP_ID,
     BASE_PATH,
     CALLS_KEPT,
+    DEFAULT_ASSOCIATION_TYPES,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_KNOWN_PROPERTIES,
     DEFAULT_USER_ID,
@@ -32,8 +33,10 @@ from local_runtime.crm_hubspot.portal import (
     MAX_RETRY_AFTER,
     MAX_SEARCH_LIMIT,
     MAX_SEARCH_RESULTS,
+    OBJECT_TYPE_IDS,
     OBJECT_TYPES,
     PORTAL_ID,
+    PRIMARY_ASSOCIATION_TYPES,
     RETRY_DELAYS,
     SEARCHABLE,
     SINGULAR,
@@ -166,6 +169,8 @@ class LocalHubSpot(RecordStore):
             ("POST", f"{BASE_PATH}/crm/v3/objects/contacts/gdpr-delete", self._gdpr_delete),
             ("PUT", f"{v4}/objects/<from_type>/<from_id>/associations/default/<to_type>/<to_id>", self._associate_one),
             ("POST", f"{v4}/associations/<from_type>/<to_type>/batch/associate/default", self._associate_batch),
+            ("POST", f"{v4}/associations/<from_type>/<to_type>/batch/create", self._associate_labeled),
+            ("POST", f"{v4}/associations/<from_type>/<to_type>/batch/archive", self._dissociate_batch),
             ("GET", f"{v4}/objects/<from_type>/<from_id>/associations/<to_type>", self._list_associations),
             *[(method, f"{BASE_PATH}/<path:rest>", self._no_route) for method in ("GET", "POST", "PUT", "PATCH")],
         ]
@@ -517,6 +522,80 @@ class LocalHubSpot(RecordStore):
             results, errors = self._associate_default(from_type, to_type, pairs)
         # The SDK's model of this answer (HubSpot's spec) is a 200 that may carry errors.
         return json_response(association_batch(results, errors, now))
+
+    def _associate_labeled(self, request: Request, from_type: str, to_type: str) -> Response:
+        """`{"inputs": [{"from": {"id"}, "to": {"id"}, "types": [{"associationCategory", "associationTypeId"}]}]}`:
+        the pairs associated with those types (a default one, or a contact's primary company, 1): 201 with each
+        pair's labels, 207 naming the pairs refused (an unknown record or type)."""
+        from_type, to_type = type_or_refuse(from_type), type_or_refuse(to_type)
+        inputs = batch_inputs(object_body(request), MAX_ASSOCIATION_BATCH)
+        known = {
+            DEFAULT_ASSOCIATION_TYPES.get((from_type, to_type)),
+            PRIMARY_ASSOCIATION_TYPES.get((from_type, to_type)),
+        }
+        asked = []
+        for position, item in enumerate(inputs):
+            start, end, types = item.get("from"), item.get("to"), item.get("types")
+            if (
+                not (isinstance(start, dict) and isinstance(start.get("id"), str | int))
+                or not (isinstance(end, dict) and isinstance(end.get("id"), str | int))
+                or not isinstance(types, list)
+                or not types
+            ):
+                raise Refused(validation_error(f"inputs[{position}] must have from.id, to.id and types"))
+            type_ids = [t.get("associationTypeId") if isinstance(t, dict) else None for t in types]
+            bad = [t for t in type_ids if t not in known or t is None]
+            if bad:
+                message = f"{shown_value(bad[0])} is not a valid association type from {from_type} to {to_type}"
+                raise Refused(problem_response(Problem(400, "VALIDATION_ERROR", message)))
+            asked.append((str(start["id"]), str(end["id"]), [t for t in type_ids if isinstance(t, int)]))
+        results, errors = [], []
+        with self._lock:
+            now = self._clock()
+            for from_id, to_id, kinds in asked:
+                missing = [(k, i) for k, i in ((from_type, from_id), (to_type, to_id)) if i not in self._records[k]]
+                if missing:
+                    errors.append(
+                        {
+                            "status": "error",
+                            "category": "VALIDATION_ERROR",
+                            "message": f"No {SINGULAR[missing[0][0]]} with ID {missing[0][1]} exists",
+                            "context": {"fromObjectId": [from_id], "toObjectId": [to_id]},
+                            "errors": [],
+                            "links": {},
+                        }
+                    )
+                    continue
+                for kind in kinds:
+                    self._associate(from_type, from_id, to_type, to_id, kind)
+                results.append(
+                    {
+                        "fromObjectTypeId": OBJECT_TYPE_IDS[from_type],
+                        "fromObjectId": int(from_id),
+                        "toObjectTypeId": OBJECT_TYPE_IDS[to_type],
+                        "toObjectId": int(to_id),
+                        "labels": [],
+                    }
+                )
+        return batch_response(results, errors, now, 201)
+
+    def _dissociate_batch(self, request: Request, from_type: str, to_type: str) -> Response:
+        """`{"inputs": [{"from": {"id"}, "to": [{"id"}...]}]}`: 204, whether or not the associations were there."""
+        from_type, to_type = type_or_refuse(from_type), type_or_refuse(to_type)
+        inputs = batch_inputs(object_body(request), MAX_ASSOCIATION_BATCH)
+        pairs = []
+        for position, item in enumerate(inputs):
+            start, ends = item.get("from"), item.get("to")
+            if (
+                not (isinstance(start, dict) and isinstance(start.get("id"), str | int))
+                or not isinstance(ends, list)
+                or not all(isinstance(end, dict) and isinstance(end.get("id"), str | int) for end in ends)
+            ):
+                raise Refused(validation_error(f"inputs[{position}] must be {{'from': {{'id'}}, 'to': [{{'id'}}]}}"))
+            pairs += [(str(start["id"]), str(end["id"])) for end in ends]
+        with self._lock:
+            self._dissociate(from_type, to_type, pairs)
+        return Response(status=204)
 
     def _list_associations(self, _: Request, from_type: str, from_id: str, to_type: str) -> Response:
         from_type, to_type = type_or_refuse(from_type), type_or_refuse(to_type)

@@ -47,6 +47,7 @@ TYPE_ALIASES = {
     "0-3": "deals",
     "0-27": "tasks",
 }
+OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tasks": "0-27"}
 SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task"}
 
 DEFAULT_KNOWN_PROPERTIES: Mapping[str, frozenset[str]] = {
@@ -231,6 +232,8 @@ DEFAULT_ASSOCIATION_TYPES = {
     ("tasks", "deals"): 216,
     ("deals", "tasks"): 215,
 }
+# HubSpot's labeled (HUBSPOT_DEFINED) types the stand-in takes too: a contact's primary company, and its reverse
+PRIMARY_ASSOCIATION_TYPES = {("contacts", "companies"): 1, ("companies", "contacts"): 2}
 SUBSCRIPTION_IDS = {
     f"{SINGULAR[object_type]}.{action}": 1000 + 10 * position + offset
     for position, object_type in enumerate(WEBHOOK_OBJECT_TYPES)

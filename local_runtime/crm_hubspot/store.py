@@ -17,6 +17,7 @@ from local_runtime.crm_hubspot.portal import (
     ENUMERATIONS,
     MODIFIED_PROPERTY,
     NUMBER_PROPERTIES,
+    PRIMARY_ASSOCIATION_TYPES,
     READ_ONLY_PROPERTIES,
     REQUIRED_PROPERTIES,
     SINGULAR,
@@ -165,7 +166,7 @@ class RecordStore(WebhookEvents):
         if not isinstance(raw, list):
             raise Refused(validation_error(f"{where}associations must be a list"))
         found: list[tuple[str, str, int]] = []
-        by_type_id = {v: k for k, v in DEFAULT_ASSOCIATION_TYPES.items()}
+        by_type_id = {v: k for k, v in (DEFAULT_ASSOCIATION_TYPES | PRIMARY_ASSOCIATION_TYPES).items()}
         for position, item in enumerate(raw):
             to = item.get("to") if isinstance(item, dict) else None
             types = item.get("types") if isinstance(item, dict) else None
@@ -292,20 +293,68 @@ class RecordStore(WebhookEvents):
         return results, errors
 
     def _associate(self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int) -> None:
-        reverse_id = DEFAULT_ASSOCIATION_TYPES[(to_type, from_type)]
+        primary = type_id == PRIMARY_ASSOCIATION_TYPES.get((from_type, to_type))
+        reverse_id = (PRIMARY_ASSOCIATION_TYPES if primary else DEFAULT_ASSOCIATION_TYPES)[(to_type, from_type)]
+        contact, company = _contact_and_company(from_type, from_id, to_type, to_id)
+        if primary and contact is not None:
+            self._unmark_primary(contact, company)
         self._associations |= {
             (from_type, from_id, to_type, to_id, type_id),
             (to_type, to_id, from_type, from_id, reverse_id),
         }
-        # A contact's first company becomes its primary one: `associatedcompanyid`, a property change.
-        contact, company = (
-            (from_id, to_id)
-            if (from_type, to_type) == ("contacts", "companies")
-            else (to_id, from_id)
-            if (from_type, to_type) == ("companies", "contacts")
-            else (None, None)
-        )
+        # A contact's first company becomes its primary one: `associatedcompanyid`, a property change; a primary
+        # association (type 1) makes its company the primary one whatever it was.
         if contact is not None and company is not None:
             record = self._records["contacts"][contact]
-            if not record.properties.get("associatedcompanyid"):
+            if primary or not record.properties.get("associatedcompanyid"):
                 self._apply("contacts", record, {"associatedcompanyid": company}, self._tick(), self._api_source())
+
+    def _unmark_primary(self, contact: str, company: str | None) -> None:
+        """A contact has one primary company (as HubSpot keeps it): the one it had before stays associated, its
+        primary label (type 1, and 2 the other way) gone."""
+        contact_to, company_to = (
+            PRIMARY_ASSOCIATION_TYPES[("contacts", "companies")],
+            PRIMARY_ASSOCIATION_TYPES[("companies", "contacts")],
+        )
+        old = {
+            a[3]
+            for a in self._associations
+            if a[:3] == ("contacts", contact, "companies") and a[4] == contact_to and a[3] != company
+        }
+        for former in old:
+            self._associations -= {
+                ("contacts", contact, "companies", former, contact_to),
+                ("companies", former, "contacts", contact, company_to),
+            }
+            self._associations |= {
+                ("contacts", contact, "companies", former, DEFAULT_ASSOCIATION_TYPES[("contacts", "companies")]),
+                ("companies", former, "contacts", contact, DEFAULT_ASSOCIATION_TYPES[("companies", "contacts")]),
+            }
+
+    def _dissociate(self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """v4 `batch/archive`: every association between each pair removed (none there: nothing to do). A contact
+        losing its primary company takes another of its companies as primary (the lowest id), else none."""
+        for from_id, to_id in pairs:
+            self._associations = {
+                a
+                for a in self._associations
+                if (a[0], a[1], a[2], a[3])
+                not in ((from_type, from_id, to_type, to_id), (to_type, to_id, from_type, from_id))
+            }
+            contact, company = _contact_and_company(from_type, from_id, to_type, to_id)
+            record = self._records["contacts"].get(contact or "")
+            if record is None or record.properties.get("associatedcompanyid") != company:
+                continue
+            left = min(
+                (int(a[3]) for a in self._associations if a[:3] == ("contacts", record.id, "companies")), default=None
+            )
+            successor = str(left) if left is not None else ""
+            self._apply("contacts", record, {"associatedcompanyid": successor}, self._tick(), self._api_source())
+
+
+def _contact_and_company(from_type: str, from_id: str, to_type: str, to_id: str) -> tuple[str | None, str | None]:
+    if (from_type, to_type) == ("contacts", "companies"):
+        return from_id, to_id
+    if (from_type, to_type) == ("companies", "contacts"):
+        return to_id, from_id
+    return None, None

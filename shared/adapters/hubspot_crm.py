@@ -8,7 +8,8 @@ email are upserted by it (`batch/upsert`, `idProperty=email`: created when new, 
 matched on a property are looked up by a search (`IN`, one per 100 values) and updated, or created
 (`batch/create`); records with neither are created. At most 100 inputs a call, never one id twice in a call
 (a later write to the same record goes in a later call). Links follow (`batch/associate/default`, per pair of
-kinds).
+kinds; a contact's company as its primary one, `batch/create` type 1), then the links a write moves away from
+are removed (`batch/archive`).
 
 Every input carries an `objectWriteTraceId` (the write's position), HubSpot's opt-in for multi-status answers:
 a 207 names the refused inputs and the others are applied; each refused write fails alone (`retryable` False,
@@ -42,7 +43,7 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import PublicGdprDeleteInput
 from urllib3.util.retry import Retry
 
-from shared.adapters.hubspot_crm_associations import associate
+from shared.adapters.hubspot_crm_associations import associate, dissociate
 from shared.adapters.hubspot_crm_batches import BatchSender
 from shared.adapters.hubspot_crm_errors import HubSpotError, call_api
 from shared.adapters.hubspot_crm_plan import WriteRun, again, fail_rest, grouped, one_per_key, plan
@@ -138,7 +139,8 @@ class HubSpotCrm:
             if not run.applied:
                 raise
             fail_rest(run, writes, stopped)
-        associate(self._associations, self._timeout, run, writes)
+        associate(self._associations, self._timeout, run, writes)  # a contact's new company, primary now,
+        dissociate(self._associations, self._timeout, run, writes)  # then its old one (the hub's) removed
         return [run.results[position] for position in range(len(writes))]
 
     # Reads -------------------------------------------------------------------------------------------------------

@@ -25,7 +25,10 @@ ASSOCIATION_TYPE_IDS: Mapping[tuple[str, str], int] = {
     ("tasks", "deals"): 216,
     ("deals", "companies"): 341,
     ("deals", "contacts"): 3,
+    ("contacts", "companies"): 1,  # the contact's primary company (its `associatedcompanyid`)
 }
+# The links the hub makes labeled rather than default: a contact's company as its primary one
+PRIMARY_TYPE_IDS: Mapping[tuple[str, str], int] = {("contacts", "companies"): 1}
 MAX_BATCH = 100  # inputs per batch call, HubSpot's limit
 
 _T = TypeVar("_T")

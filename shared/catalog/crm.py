@@ -157,7 +157,8 @@ CRM_DOMAIN = Domain(
                     max_concurrency=2,
                 ),
             ),
-            tables={CRM_SYNC.name: "read_write"},
+            # the lead store, read: an account's contacts, whose association waits for its company (`links_waiting`)
+            tables={CRM_SYNC.name: "read_write", LEADS.name: "read"},
             secrets=(CRM_CREDENTIALS.name,),
             sends_to=(CHANGES.name,),  # a rate-limited notice is queued again, delayed by the CRM's Retry-After
         ),

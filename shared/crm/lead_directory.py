@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.crm.ports import CrmName, HubProfile
+from shared.leads.crm_changes import ACCOUNT_LINK
 from shared.leads.identity import normalize_email, vendor_identity
 from shared.leads.model import Contact, Identity
 from shared.leads.ports import LeadRepository
@@ -51,6 +52,10 @@ class LeadStoreDirectory:
             if value not in (None, "") and name in profile.updated_at:
                 text = str(value).strip()
                 values[name] = (text.lower() if name == "email" else text, profile.updated_at[name])
+        if contact.account_id:
+            # the contact's account link (`contact.account`): as of when it was made (before that was kept, when
+            # the contact was made)
+            values[ACCOUNT_LINK] = (contact.account_id, contact.account_linked_at or contact.created_at)
         return HubProfile(values)
 
     def score_factors(self, lead_id: str) -> str | None:
@@ -83,6 +88,9 @@ class LeadStoreDirectory:
             values["domain"] = (account.domain, account.created_at)
         return HubProfile(values)
 
+    def account_contacts(self, account_id: str) -> list[str]:
+        return self._leads.account_contacts(account_id)
+
     def _head(self, contact_id: str) -> Contact | None:
         contact = self._leads.contact(contact_id)
         for _ in range(MERGE_HOPS):
@@ -93,7 +101,7 @@ class LeadStoreDirectory:
 
 
 class NoDirectory:
-    """For functions that decide nothing new about who a record is (the writer, the API): knows no one."""
+    """For functions that decide nothing new about who a record is (the API): knows no one."""
 
     def lead_for(self, crm: CrmName, crm_id: str, email: str | None) -> str | None:
         return None
@@ -109,3 +117,6 @@ class NoDirectory:
 
     def account_profile(self, account_id: str) -> HubProfile | None:
         return None
+
+    def account_contacts(self, account_id: str) -> list[str]:
+        return []

@@ -91,6 +91,9 @@ class FieldMapping(_Strict):
     # another mapping's id whose `values` this one shares (an account's owner is a contact's: one list of reps)
     values_of: Annotated[str, Field(min_length=3, max_length=80)] | None = None
     on_create: dict[CrmName, Annotated[str, Field(min_length=1, max_length=255)]] = Field(default_factory=dict)
+    # the object this field links its record to (a contact's account): the hub holds that record's hub id, each CRM
+    # its record's id there (HubSpot as the contact's primary company association, Salesforce a lookup field)
+    links_to: ObjectKind | None = None
 
     @model_validator(mode="after")
     def _named_consistently(self) -> FieldMapping:
@@ -109,6 +112,8 @@ class FieldMapping(_Strict):
                     )
                 elif crm_value is not None:
                     seen[crm_value] = hub_value
+        if self.links_to is not None:
+            problems += _link_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -249,6 +254,19 @@ class CrmMappings(_Strict):
                     problems.append(f"object {obj.id!r}: belongs_to is for the expansion object only")
             elif obj.belongs_to is not None and (obj.belongs_to == obj.id or obj.belongs_to not in objects):
                 problems.append(f"object {obj.id!r}: belongs_to {obj.belongs_to!r} is no other object")
+        for mapping in self.mappings:
+            if mapping.links_to is None or mapping.object not in objects:
+                continue
+            if mapping.links_to not in objects or mapping.links_to == mapping.object:
+                problems.append(f'mapping "{mapping.id}": links_to {mapping.links_to!r} is no other object')
+            elif (mapping.object, mapping.links_to) not in LINKS:
+                problems.append(f'mapping "{mapping.id}": the hub links no {mapping.object} to an {mapping.links_to}')
+            linking = objects[mapping.object]
+            if mapping.salesforce is not None and linking.salesforce not in SALESFORCE_LINK_OBJECTS:
+                problems.append(
+                    f'mapping "{mapping.id}": a Salesforce {linking.salesforce} has no {mapping.salesforce} '
+                    "(a Lead is linked to an Account only once converted): leave salesforce out"
+                )
         if "expansion" in objects:
             problems += _expansion_problems(objects["expansion"], self.fields("expansion"))
         if problems:
@@ -318,6 +336,34 @@ class CrmMappings(_Strict):
     def rank(self, source: str) -> int:
         """A source's place in the tie break: lower wins a tie of modification times."""
         return self.tie_break.index(source) if source in self.tie_break else len(self.tie_break)
+
+
+# The links a mapping may make (`links_to`), and each CRM's field for them: HubSpot's contact property naming its
+# primary company (read from webhooks; written as an association, contact to company type 1), Salesforce's lookup
+LINKS: Mapping[tuple[str, str], Mapping[str, str]] = {
+    ("contact", "account"): {"hubspot": "associatedcompanyid", "salesforce": "AccountId"}
+}
+SALESFORCE_LINK_OBJECTS = frozenset({"Contact"})
+
+
+def _link_problems(mapping: FieldMapping) -> list[str]:
+    """A link's value is a record id, translated through the synced records, not a value map or a format; and it
+    is critical: a contact's account routes its leads, so when both sides moved it a person decides."""
+    problems = []
+    names = LINKS.get((mapping.object, mapping.links_to or ""), {})
+    for crm in CRMS:
+        given = mapping.crm_field(crm)
+        if given is not None and names and given != names[crm]:
+            problems.append(f"{crm} must be {names[crm]!r} (the link as {crm} holds it), not {given!r}")
+    if mapping.values or mapping.values_of is not None or mapping.on_create:
+        problems.append("a link takes no values, values_of or on_create (its value is a record's id)")
+    if mapping.format is not ValueFormat.TEXT:
+        problems.append("a link takes no format")
+    if not mapping.critical:
+        problems.append("a link must be critical (a person decides when both sides moved it)")
+    if mapping.rule is not SyncRule.LAST_MODIFIED_WINS:
+        problems.append("a link is settled by last_modified_wins")
+    return problems
 
 
 def _expansion_problems(obj: ObjectMapping, mappings: tuple[FieldMapping, ...]) -> list[str]:

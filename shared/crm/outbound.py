@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from shared.crm.expansions import fitted
-from shared.crm.mappings import CrmMappings
-from shared.crm.ports import CrmName, OutboundWrite
+from shared.crm.links import LinkIds, no_links
+from shared.crm.mappings import CrmMappings, FieldMapping
+from shared.crm.ports import CrmName, ObjectKind, OutboundWrite
 from shared.crm.records import MISSING, SyncedRecord
 
 
@@ -24,15 +25,20 @@ class PlannedWrite:
     placeholders: dict[str, str | None]
 
 
-def planned_write(record: SyncedRecord, crm: CrmName, mappings: CrmMappings) -> PlannedWrite | None:
+def planned_write(
+    record: SyncedRecord, crm: CrmName, mappings: CrmMappings, link_ids: LinkIds = no_links
+) -> PlannedWrite | None:
     """The write that brings `crm` up to the record, or None when it holds every outbound value already (or
-    the record is not one the hub may create there)."""
+    the record is not one the hub may create there). `link_ids`: a linked record's id in the CRM (a contact's
+    account's company), without which a link (`links_to`) waits."""
     if record.merged_into is not None or not mappings.has_object(record.kind):
         return None  # merged away, or of an object the mappings no longer sync
     obj = mappings.object(record.kind)
     copy = record.copy_in(crm)
     values: dict[str, str | None] = {}
     fields: dict[str, str | None] = {}
+    associate: dict[ObjectKind, str] = {}
+    dissociate: dict[ObjectKind, str] = {}
     for mapping in mappings.fields(record.kind):
         crm_field = mapping.crm_field(crm)
         if crm_field is None or not mapping.outbound or mapping.hub_field in record.open_conflicts:
@@ -43,12 +49,27 @@ def planned_write(record: SyncedRecord, crm: CrmName, mappings: CrmMappings) -> 
         settled = (held is None and agreed is MISSING) or agreed == held
         if (settled and not unsure) or not mapping.expressible(crm, held):
             continue
+        if mapping.links_to is not None:
+            link = _link(mapping, record, crm, held, link_ids)
+            if link is None:
+                continue  # the linked record is not in that CRM yet: its next write takes it
+            if crm == "hubspot":
+                # HubSpot's link is an association (its primary company), not a property the API sets
+                new_id, old_id = link
+                if new_id is not None:
+                    associate[mapping.links_to] = new_id
+                if old_id is not None:
+                    dissociate[mapping.links_to] = old_id
+            else:
+                fields[crm_field] = link[0]
+            values[mapping.hub_field] = held
+            continue
         values[mapping.hub_field] = held
         fields[crm_field] = mapping.to_crm(crm, held)
         if record.kind == "expansion":
             # what the hub computed may be longer than the CRM holds (a long account name in a subject)
             fields[crm_field] = fitted(crm, obj.crm_object(crm), crm_field, fields[crm_field])
-    if not fields:
+    if not fields and not associate and not dissociate:
         return None
     match_on = None
     placeholders: dict[str, str | None] = {}
@@ -80,8 +101,44 @@ def planned_write(record: SyncedRecord, crm: CrmName, mappings: CrmMappings) -> 
         crm_id=copy.crm_id,
         match_on=match_on,
         crm_object=crm_object,
+        associate=associate,
+        dissociate=dissociate,
     )
     return PlannedWrite(record, crm, values, write, placeholders)
+
+
+def _link(
+    mapping: FieldMapping, record: SyncedRecord, crm: CrmName, held: str | None, link_ids: LinkIds
+) -> tuple[str | None, str | None] | None:
+    """(the linked record's id in `crm`, the id of the one it replaces there when the hub set that one), or None
+    while the hub's linked record is not in `crm` yet (or, unlinking, when the link there is not the hub's)."""
+    assert mapping.links_to is not None
+    new_id = link_ids(mapping.links_to, held, crm) if held is not None else None
+    if held is not None and new_id is None:
+        return None
+    copy = record.copy_in(crm)
+    agreed = copy.agreed_on(mapping.hub_field)
+    hub_set = isinstance(agreed, str) and any(v == agreed for v, _ in copy.written.get(mapping.hub_field, ()))
+    old_id = link_ids(mapping.links_to, agreed, crm) if hub_set and isinstance(agreed, str) else None
+    if new_id is None and old_id is None:
+        return None  # nothing the hub may undo: a link a person made stays theirs
+    return new_id, (old_id if old_id != new_id else None)
+
+
+def link_waits_for(
+    record: SyncedRecord, linked: SyncedRecord, crm: CrmName, mappings: CrmMappings, link_ids: LinkIds
+) -> bool:
+    """Whether `record`'s link to `linked` (a contact's account) is still to go to `crm` and can now, `linked`
+    being there: its next write would carry the link (the contact's association with the account's company)."""
+    names = [
+        m.hub_field
+        for m in mappings.fields(record.kind)
+        if m.links_to == linked.kind and record.value(m.hub_field) == linked.hub_id
+    ]
+    if not names:
+        return False
+    plan = planned_write(record, crm, mappings, link_ids)
+    return plan is not None and any(name in plan.values for name in names)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,10 @@ class OutboundWrite:
     """One record to create or update. `crm_id` known: update it. Otherwise `match_on` (CRM field, value), e.g.
     ("email", "ana@example.com"): update the record that has it, or create one. `fields` maps CRM field names
     to values (None clears the field). `associate` links the record to others by their CRM ids, e.g.
-    {"account": "<company id>"}. `crm_object`: the CRM's object when the mappings choose it (an expansion is a
-    task or an opportunity), else None: the client's own for the kind."""
+    {"account": "<company id>"}; `dissociate` removes links the hub made before (a contact moved to another
+    account: its old company), after `associate` has made the new ones (the contact is never left without one).
+    `crm_object`: the CRM's object when the mappings choose it (an expansion is a task or an opportunity), else
+    None: the client's own for the kind."""
 
     write_id: str  # the caller's id for this write; the result carries it back
     kind: ObjectKind
@@ -51,6 +53,7 @@ class OutboundWrite:
     match_on: tuple[str, str] | None = None
     associate: Mapping[ObjectKind, str] = field(default_factory=dict)
     crm_object: str | None = None
+    dissociate: Mapping[ObjectKind, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,3 +158,7 @@ class HubDirectory(Protocol):
         ...
 
     def account_profile(self, account_id: str) -> HubProfile | None: ...
+
+    def account_contacts(self, account_id: str) -> list[str]:
+        """The leads (hub contact ids, not merged away) linked to the account, sorted; may lag a moment."""
+        ...

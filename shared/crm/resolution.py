@@ -63,6 +63,7 @@ def crm_change(
     actor: str | None = None,
     by_person: bool = False,
     whole_record: bool = False,
+    never_sent: bool = False,
 ) -> Decision:
     """How a CRM's report of a field's value settles against the record. `by_person`: the CRM says a person
     made the change (HubSpot's `changeSource` CRM_UI), so it is no echo of the hub's, whatever its value.
@@ -70,7 +71,9 @@ def crm_change(
     that changed, so a person having changed the record says nothing of this field: a value the hub wrote there
     lately, in a report no later than that write's answer (and `CLOCK_SKEW`), is that write's. The price: a
     person setting a field back to one of the hub's last few values within seconds of the hub writing it is
-    taken for the echo; reconciliation does not see it either."""
+    taken for the echo; reconciliation does not see it either. `never_sent`: the hub's value is one that CRM
+    could never be told yet (a contact's account not in that CRM), and the two never agreed on the field: the
+    CRM's first value is no conflict with it, but settled by the mapping's rule."""
     state = record.fields.get(mapping.hub_field)
     held = state.value if state else None
     copy = record.copy_in(crm)
@@ -98,7 +101,9 @@ def crm_change(
         return decided(Outcome.UNCHANGED, "crm_unchanged")
     if not mapping.inbound:
         return decided(Outcome.KEPT, f"direction_{mapping.direction.value}")
-    hub_changed = state is not None and (held != agreed if agreed is not MISSING else held is not None)
+    hub_changed = state is not None and (
+        held != agreed if agreed is not MISSING else held is not None and not never_sent
+    )
     if mapping.critical and hub_changed:
         return decided(Outcome.CONFLICT, "critical_conflict")
     rule = mapping.rule

@@ -26,7 +26,8 @@ from shared.crm.decided import Decided
 from shared.crm.decision_events import decision_events
 from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge
 from shared.crm.inbound import CrmReport, crm_report
-from shared.crm.mappings import CRMS, HUB, MAX_VALUE_LENGTH, CrmMappings
+from shared.crm.links import canonical_links, hub_link, stored_links
+from shared.crm.mappings import CRMS, HUB, MAX_VALUE_LENGTH, CrmMappings, FieldMapping
 from shared.crm.outbound import planned_write
 from shared.crm.pacing import CallPacer
 from shared.crm.ports import (
@@ -41,7 +42,7 @@ from shared.crm.ports import (
 )
 from shared.crm.reconciliation import Reconciler, ReconcileRun
 from shared.crm.record_view import record_view
-from shared.crm.records import FieldState, SyncedRecord, parse_record_key, record_key
+from shared.crm.records import MISSING, FieldState, SyncedRecord, parse_record_key, record_key
 from shared.crm.resolution import AUDITED, Decision, Outcome, applied, crm_change, hub_change
 from shared.crm.store import SyncStore
 from shared.crm.writer import CrmWriter, WriteReport
@@ -62,6 +63,10 @@ class ConflictClosed(InvalidInput):
     """The conflict was resolved already."""
 
 
+class InvalidResolution(InvalidInput):
+    """A person's value for a conflict the field cannot hold (a link to no record the hub knows)."""
+
+
 class SyncService:
     def __init__(
         self,
@@ -79,7 +84,7 @@ class SyncService:
         self._clock = clock
         self._queue = queue
         self._publisher = publisher
-        self._writer = CrmWriter(mappings, store, clock, pacer)
+        self._writer = CrmWriter(mappings, store, clock, pacer, directory)
         self._reconciler = Reconciler(
             mappings,
             store,
@@ -143,6 +148,7 @@ class SyncService:
         def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
             decisions = []
             conflicts = []
+            record = canonical_links(record, self.mappings, self.store, self.directory)
             if update.parent is not None and record.parent is None:
                 record = replace(record, parent=update.parent)
             for hub_field, (raw, at) in update.values.items():
@@ -222,11 +228,15 @@ class SyncService:
 
         def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
             decisions, conflicts = [], []
+            record = canonical_links(record, self.mappings, self.store, self.directory)
             for crm_field, raw in report.values.items():
                 mapping = by_field.get(crm_field)
                 if mapping is None:
                     continue
                 value = mapping.to_hub(report.crm, raw)
+                if mapping.links_to is not None:
+                    # the CRM's id of the linked record (a HubSpot company) as the hub's (the account's id)
+                    value = hub_link(mapping, report.crm, value, self.store, self.directory)
                 if mapping.hub_field in record.open_conflicts:
                     held = record.value(mapping.hub_field)
                     if value != held:
@@ -254,6 +264,7 @@ class SyncService:
                     report.actor,
                     report.by_person,
                     report.whole_record,
+                    self._never_sent(record, mapping, report.crm),
                 )
                 if decision.outcome is Outcome.CONFLICT:
                     conflict = self._conflict(record, decision, report.crm, now)
@@ -265,6 +276,16 @@ class SyncService:
 
         link = Link(report.crm, kind, report.crm_id, key)
         return self._decide(key, kind, hub_id, decide, report.cause, links=(link,), source_crm=report.crm, once=once)
+
+    def _never_sent(self, record: SyncedRecord, mapping: FieldMapping, crm: CrmName) -> bool:
+        """Whether the record's link (a contact's account) is one `crm` was never told and cannot be yet (the
+        account is not there: most leads' accounts are in no CRM), the two never having agreed on it: the CRM's
+        first company for the contact is then no conflict with the hub's domain match (HubSpot associates a new
+        contact with its domain's company on its own)."""
+        held = record.value(mapping.hub_field)
+        if mapping.links_to is None or held is None or record.copy_in(crm).agreed_on(mapping.hub_field) is not MISSING:
+            return False
+        return stored_links(self.store)(mapping.links_to, held, crm) is None
 
     def _known_key(self, report: CrmReport) -> str | None:
         """A CRM record the hub has not linked yet: the lead (or account) the lead domain knows it as."""
@@ -317,6 +338,7 @@ class SyncService:
                 f"conflict {conflict_id} was resolved already, with {conflict.resolved_value!r} "
                 f"by {conflict.resolved_by}"
             )
+        self._check_link(conflict, value)
         now = self._clock.now()
         resolved = replace(
             conflict, status=ConflictStatus.RESOLVED, resolved_value=value, resolved_by=actor, resolved_at=now
@@ -352,6 +374,34 @@ class SyncService:
         )
         return resolved
 
+    def _check_link(self, conflict: Conflict, value: str | None) -> None:
+        """A link field's (a contact's account) resolution names a record the hub knows: the hub's or the CRM's
+        value of the conflict, one the record held or a CRM agreed on, a synced record or one the hub's directory
+        knows by that id, or a CRM's own id qualified (`hubspot:501`, which the lead processor finds or makes);
+        anything else is refused (InvalidInput: the API's 400), naming the field."""
+        mapping = self.mappings.field(conflict.kind, conflict.hub_field)
+        if mapping is None or mapping.links_to is None or value is None:
+            return
+        crm, _, bare = value.partition(":")
+        if crm in CRMS and bare.strip():
+            return
+        if value in (conflict.hub_value, conflict.crm_value):
+            return
+        record = self.store.record(conflict.record_key)
+        if record is not None and (
+            record.value(conflict.hub_field) == value
+            or any(record.copy_in(c).agreed_on(conflict.hub_field) == value for c in CRMS)
+        ):
+            return
+        if self.store.record(record_key(mapping.links_to, value)) is not None:
+            return
+        if mapping.links_to == "account" and self.directory.account_profile(value) is not None:
+            return
+        raise InvalidResolution(
+            f"{conflict.kind}.{conflict.hub_field}: {value[:100]!r} is no {mapping.links_to} the hub knows; give a "
+            f"{mapping.links_to} id or a CRM's id of it as <crm>:<id> ({', '.join(CRMS)})"
+        )
+
     # ------------------------------------------------------------------------------------------ deciding
 
     def _decide(
@@ -378,7 +428,8 @@ class SyncService:
                     stored = found or SyncedRecord(kind, hub_id)
                     # The delivery that committed may have failed before telling the CRMs: told now, unless another
                     # commit followed (which told them of itself)
-                    notices = self._notify(stored) if stored.version == decided_version else []
+                    linked_in = [link.crm for link in links if stored.copy_in(link.crm).crm_id == link.crm_id]
+                    notices = self._notify(stored, linked_in) if stored.version == decided_version else []
                     return Decided(key, [], notices, [], note=DUPLICATE)
             else:
                 found = self.store.record(key)
@@ -407,15 +458,19 @@ class SyncService:
                     continue
             if not changed:
                 return Decided(key, decisions, [], [])
-            return Decided(key, decisions, self._notify(record), events)
+            return Decided(key, decisions, self._notify(record, [link.crm for link in new_links]), events)
         raise AssertionError("unreachable")
 
-    def _notify(self, record: SyncedRecord) -> list[ChangeNotice]:
+    def _notify(self, record: SyncedRecord, linked_in: Sequence[CrmName] = ()) -> list[ChangeNotice]:
+        """Tell the CRMs whose copy differs; and, for each CRM `linked_in` (the record just linked to its record
+        there: an account to a company a person made), the records whose link waited for it (its contacts)."""
         notices = [
             ChangeNotice(crm, record.key, record.version)
             for crm in CRMS
-            if planned_write(record, crm, self.mappings) is not None
+            if planned_write(record, crm, self.mappings, stored_links(self.store)) is not None
         ]
+        for crm in dict.fromkeys(linked_in):
+            notices += self._writer.links_waiting(record.key, crm)
         if notices and self._queue is not None:
             self._queue.send(notices)
         return notices

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 from shared.crm.commits import commit_change
 from shared.crm.erasure import ErasureNotice
+from shared.crm.links import stored_links
 from shared.crm.mappings import CrmMappings
-from shared.crm.outbound import PlannedWrite, linked_to_parent, parent_link, planned_write
+from shared.crm.outbound import PlannedWrite, link_waits_for, linked_to_parent, parent_link, planned_write
 from shared.crm.pacing import CallPacer
 from shared.crm.ports import (
     ChangeNotice,
@@ -20,19 +21,23 @@ from shared.crm.ports import (
     CrmName,
     CrmRefused,
     CrmUnavailable,
+    HubDirectory,
     Link,
     ObjectKind,
     RateLimited,
     StaleRecord,
     WriteResult,
 )
-from shared.crm.records import FieldState, SyncedRecord
+from shared.crm.records import FieldState, SyncedRecord, record_key
 from shared.crm.store import SyncStore
 from shared.webhooks.ports import Clock
 
 MAX_THROTTLES = 100  # times a notice waits out a rate limit before it counts as failing
 # How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
 WRITE_IN_FLIGHT = timedelta(seconds=60)
+# An account's contacts looked at for a link waiting for it, at most (an account of more leaves the rest's
+# association to their next write)
+MAX_WAITING_LINKS = 1000
 
 
 @dataclass
@@ -53,14 +58,26 @@ class WriteReport:
     # records a CRM holds for a person erased while they were being written (the erasure found no CRM id yet):
     # deleted in their CRM like any erasure notice
     erased_meanwhile: list[ErasureNotice] = field(default_factory=list)
+    # notices of records whose link waited for one this batch put in a CRM (a contact's association with the company
+    # its account just became): queued, so the link goes out without waiting for the record's next change
+    linked: list[ChangeNotice] = field(default_factory=list)
 
 
 class CrmWriter:
-    def __init__(self, mappings: CrmMappings, store: SyncStore, clock: Clock, pacer: CallPacer | None = None) -> None:
+    def __init__(
+        self,
+        mappings: CrmMappings,
+        store: SyncStore,
+        clock: Clock,
+        pacer: CallPacer | None = None,
+        directory: HubDirectory | None = None,
+    ) -> None:
         self._mappings = mappings
         self._store = store
         self._clock = clock
         self._pacer = pacer
+        self._directory = directory  # an account's contacts, whose link may wait for it (None: not looked for)
+        self._links = stored_links(store)  # a contact's account's id in each CRM, as its synced record holds it
 
     def write(self, notices: Sequence[ChangeNotice], clients: Mapping[CrmName, CrmClient]) -> WriteReport:
         """Bring each noticed CRM up to its records: one batch call per CRM and object (of at most the client's
@@ -95,12 +112,43 @@ class CrmWriter:
     ) -> None:
         records = self._store.records(list(keyed))
         children = {key for key, record in records.items() if record.parent is not None}
+        # records others link to (accounts) that this batch may put in the CRM, or found there with nothing to write
+        # (a redelivery: a batch that failed after writing one finds its waiting links again)
+        linked_to = {key for key, record in records.items() if self._linked_to(record)}
         plans = self._plans(crm, [key for key in keyed if key not in children], records, keyed, report)
+        written = {plan.record.key for plan in plans}
         limited = self._send(crm, client, plans, keyed, report, limited=False)
         if children:
             # after the batch's other records: a parent written just now (an account) has its id in the CRM for them
             plans = self._child_plans(crm, [key for key in keyed if key in children], keyed, report)
             self._send(crm, client, plans, keyed, report, limited)
+        for key in sorted(linked_to):
+            before = records[key].copy_in(crm).crm_id
+            if key not in written and before is None:
+                continue  # not written: nothing is in the CRM yet
+            if key in written and before is not None:
+                continue  # in the CRM before: what linked to it went out with its own writes
+            report.linked.extend(self.links_waiting(key, crm))
+
+    def _linked_to(self, record: SyncedRecord) -> bool:
+        return self._directory is not None and any(m.links_to == record.kind for m in self._mappings.mappings)
+
+    def links_waiting(self, key: str, crm: CrmName) -> list[ChangeNotice]:
+        """Notices for the records whose link to `key` (a contact's to its account) waits to go to `crm` and can
+        now, the record being there: found among the account's contacts (the lead directory's), each noticed at
+        its stored version. Nothing when the record is not in `crm` (yet), or no directory knows its contacts."""
+        linked = self._store.record(key)
+        if self._directory is None or linked is None or linked.copy_in(crm).crm_id is None:
+            return []
+        if linked.kind != "account" or linked.merged_into is not None:
+            return []
+        leads = self._directory.account_contacts(linked.hub_id)[:MAX_WAITING_LINKS]
+        records = self._store.records([record_key("contact", lead) for lead in leads])
+        return [
+            ChangeNotice(crm, record.key, record.version)
+            for record in records.values()
+            if link_waits_for(record, linked, crm, self._mappings, self._links)
+        ]
 
     def _plans(
         self,
@@ -113,7 +161,7 @@ class CrmWriter:
         plans: list[PlannedWrite] = []
         for key in keys:
             record = records.get(key)
-            plan = planned_write(record, crm, self._mappings) if record is not None else None
+            plan = planned_write(record, crm, self._mappings, self._links) if record is not None else None
             if plan is None:
                 continue
             try:
@@ -145,7 +193,7 @@ class CrmWriter:
                     ready[key] = self._with_parent_owner(record, parent, crm)
                 except StaleRecord:
                     report.retry.extend(keyed[key])  # gone, or others kept storing it: read again on the retry
-            elif planned_write(record, crm, self._mappings) is None:
+            elif planned_write(record, crm, self._mappings, self._links) is None:
                 continue  # nothing to write anyway
             elif link.waiting:
                 report.retry.extend(keyed[key])
@@ -259,7 +307,7 @@ class CrmWriter:
                 continue
             report.written[crm] = report.written.get(crm, 0) + 1
             # written values that changed meanwhile go out with the next notice (the record still differs)
-            if planned_write(stored, crm, self._mappings) is not None:
+            if planned_write(stored, crm, self._mappings, self._links) is not None:
                 report.retry.extend(keyed[key])
 
 

@@ -51,15 +51,46 @@ def link_contact(
     named: Identity | None,
     at: datetime,
     new_id: Callable[[], str],
+    linked_at: datetime | None = None,
 ) -> None:
-    """Link the contact to the account its vendor names, else (when it has none yet) to its work domain's."""
+    """Link the contact to the account its vendor names, else (when it has none yet) to its work domain's;
+    `linked_at`: when the link was made (the event's time; default `at`)."""
     if contact.account_id and named is None:
         return  # a domain never moves a contact a vendor or an earlier link put somewhere
     found = [i for i in (named, domain_identity(company_domain(contact.email))) if i is not None]
     if not found:
         return
     account = account_for(repo, change, found, at, new_id)
-    contact.account_id = account.account_id
+    linked(contact, account.account_id, linked_at or at)
+
+
+def account_named(
+    repo: LeadRepository,
+    change: ChangeSet,
+    contact: Contact,
+    named: Identity,
+    at: datetime,
+    new_id: Callable[[], str],
+) -> Account:
+    """The account a vendor's id names for the contact (a CRM's company the hub did not know yet): the one holding
+    that id; else, as `link_contact` finds it, its work domain's (which takes the id), unless that account holds
+    another id of the same vendor (another of its companies: the vendor's id is then an account of its own);
+    else a new one."""
+    domain = domain_identity(company_domain(contact.email))
+    found = [named]
+    if domain is not None and named.key not in repo.account_owners([named]):
+        owner = change.account_claims.get(domain.key) or repo.account_owners([domain]).get(domain.key)
+        held = _load(repo, change, owner) if owner else None
+        if held is None or not any(Identity.parse(key).kind == named.kind for key in held.identities):
+            found.append(domain)
+    return account_for(repo, change, found, at, new_id)
+
+
+def linked(contact: Contact, account_id: str, at: datetime) -> None:
+    """The contact's account is `account_id` as of `at` (kept as it was when it is that one already)."""
+    if contact.account_id != account_id:
+        contact.account_id = account_id
+        contact.account_linked_at = at
 
 
 def _load(repo: LeadRepository, change: ChangeSet, account_id: str) -> Account | None:

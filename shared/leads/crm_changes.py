@@ -16,6 +16,11 @@ of the field). The address becomes the lead's identity the same way, with the ch
 lead holding it, as an event naming both would): the CRM's webhook names a lead it knows by the CRM's id alone,
 so an address held in conflict is no one's, and merges no one, unless a person chooses it.
 
+A contact's account link is one too, when the mappings sync it (`contact.account`, from the CRMs whose field it
+names: HubSpot's `associatedcompanyid`; a Salesforce Lead has none): a known lead takes the account a CRM's
+webhook names only through the sync's decision once it has an account, so a move both sides made waits for a
+person, lead included (a lead with none yet takes it from the webhook, and the sync then sees it as the hub's).
+
 An account's owner is the exception, taken straight from the CRM's webhook about the account (`AccountOwners`):
 the hub never writes an account's owner to a CRM, so there is no echo to tell apart, and the webhook that makes
 the account in the hub is often the one naming its owner (HubSpot reports a new company's owner as a property
@@ -41,6 +46,9 @@ RECORD_PREFIX = "contact:"
 FIELD_CHANGED = "sync.field_changed"
 CONFLICT_RESOLVED = "sync.conflict_resolved"
 ACCOUNT_OWNER = "owner"  # the account profile field holding its owner: a rep id, or `<crm>:<user id>`
+# The contact's account link, a field the CRM sync may keep in step (critical): its value is the hub's account id,
+# or a CRM's account id the hub did not know yet (`hubspot:501`)
+ACCOUNT_LINK = "account"
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,18 @@ def crm_field_change(event: SyncEvent) -> CrmFieldChange | None:
     return None
 
 
-def synced_profile_fields(inbound_contact_fields: Iterable[str]) -> frozenset[str]:
-    """The profile fields the CRM sync owns, from the hub fields its contact mappings take in from a CRM."""
-    return frozenset(inbound_contact_fields) & SYNCABLE_PROFILE_FIELDS
+def synced_profile_fields(inbound_contact_fields: Iterable[str], linked_from: Iterable[str] = ()) -> frozenset[str]:
+    """The profile fields the CRM sync owns, from the hub fields its contact mappings take in from a CRM; and,
+    when a mapping takes a contact's account link in from `linked_from` (the CRMs whose field it names), the
+    account (`ACCOUNT_LINK`, which `crm_field_changed` applies) and that link from each of them (`account_link`)."""
+    crms = frozenset(linked_from) & CRM_VENDORS
+    links = {ACCOUNT_LINK, *(account_link(crm) for crm in crms)} if crms else set()
+    return (frozenset(inbound_contact_fields) & SYNCABLE_PROFILE_FIELDS) | links
+
+
+def account_link(vendor: str) -> str:
+    """The name in the synced fields saying the sync decides a contact's account link from `vendor`'s webhooks."""
+    return f"{ACCOUNT_LINK}@{vendor}"
 
 
 def lead_id_of_record(record: str | None) -> str | None:

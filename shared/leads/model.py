@@ -133,6 +133,8 @@ class Contact:
     profiles: dict[str, ContactProfile] = field(default_factory=dict)
     identities: set[str] = field(default_factory=set)
     account_id: str | None = None
+    # when the contact was linked to its account (the CRM sync's time of the hub's account link); None: unknown
+    account_linked_at: datetime | None = None
     score: ScoreSnapshot | None = None
     merged_into: str | None = None
     members: list[str] = field(default_factory=list)  # contacts merged into this one, oldest merge first

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.events.lead_events import LeadEvent, LeadEventType
-from shared.leads.accounts import account_for, domain_identity, link_contact
+from shared.leads.accounts import account_for, account_named, domain_identity, link_contact, linked
 from shared.leads.capture import LeadCapture
 from shared.leads.consent import (
     ConsentStatement,
@@ -34,7 +34,14 @@ from shared.leads.consent import (
 )
 from shared.leads.consent_policy import ConsentPolicy, shipped_consent_policy
 from shared.leads.contact_events import lead_event
-from shared.leads.crm_changes import ACCOUNT_OWNER, CRM_VENDORS, AccountOwners, CrmFieldChange
+from shared.leads.crm_changes import (
+    ACCOUNT_LINK,
+    ACCOUNT_OWNER,
+    CRM_VENDORS,
+    AccountOwners,
+    CrmFieldChange,
+    account_link,
+)
 from shared.leads.engagements import engagement_record
 from shared.leads.identity import company_domain, identities, identities_of_event, normalize_email, vendor_identity
 from shared.leads.inputs import ACCOUNT_EVENTS, CONTACT_EVENTS
@@ -212,6 +219,8 @@ class LeadService:
         that lead's, and two leads never share one."""
         if change_of.field not in self._crm_synced_fields:
             return Outcome(None, note=f"{change_of.field} is no profile field the CRM sync keeps in step")
+        if change_of.field == ACCOUNT_LINK:
+            return self._crm_account_changed(change_of)
         value = (change_of.value or "").strip()
         if not value:
             return Outcome(None, note=f"{change_of.crm} blanked {change_of.field}: kept")
@@ -246,6 +255,49 @@ class LeadService:
                     note = f"{value} is lead {held_by}'s, which an unmerge keeps apart from this one: kept"
                     return Outcome(contact.contact_id, note=note)
                 contact = taken  # the survivor, when the address's holder merged with this lead
+            change.applied.append(("contact", contact.contact_id, change_of.event_id))
+            self._progression.rescore(contact, change, model, cause=cause, cause_event=None)
+            return self._commit(change, contact.contact_id)
+
+        return self._retrying(attempt)
+
+    def _crm_account_changed(self, change_of: CrmFieldChange) -> Outcome:
+        """The lead's account as the CRM sync decided it: the hub's account id, or a CRM's account id the hub did
+        not know when the sync decided (`hubspot:501`), found by that id, else by the lead's work domain (whose
+        account takes the id, unless it holds another of that CRM's), else made: as the webhook naming it would have
+        found it. A blank is not applied (a CRM unlinking the contact leaves it with the account the hub knows)."""
+        value = (change_of.value or "").strip()
+        if not value:
+            return Outcome(None, note=f"{change_of.crm} unlinked the account: kept")
+        model = self._models.current()
+        by = f"resolved by {change_of.resolved_by}" if change_of.resolved_by is not None else f"{change_of.crm} change"
+        cause = f"account {by}, through the CRM sync ({change_of.event_id})"
+
+        def attempt() -> Outcome:
+            change = ChangeSet()
+            contact = self._resolver.head(change_of.lead_id, change, missing_ok=True)
+            if contact is None:
+                return Outcome(None, note=f"lead {change_of.lead_id} is not known")
+            if self._repo.applied("contact", contact.contact_id, change_of.event_id):
+                return Outcome(contact.contact_id, note="duplicate event; applied once already")
+            if contact.account_linked_at is not None and change_of.changed_at < contact.account_linked_at:
+                return Outcome(contact.contact_id, note="the account link holds a later value")
+            account = self._repo.account(value)
+            if account is None:
+                named = vendor_identity(value)
+                if named is None or named.kind not in CRM_VENDORS:
+                    return Outcome(contact.contact_id, note=f"no account {value!r}: kept")
+                # found by its domain as the webhook's link would have (the company joins the domain's account)
+                account = account_named(self._repo, change, contact, named, self._clock.now(), self._new_id)
+            if contact.account_id == account.account_id:
+                if not change.accounts:
+                    return Outcome(contact.contact_id, note="the lead's account already")
+                # the lead's account (its domain's) takes the CRM's id: the lead stays, and is not rescored
+                change.applied.append(("contact", contact.contact_id, change_of.event_id))
+                return self._commit(change, contact.contact_id)
+            linked(contact, account.account_id, change_of.changed_at)
+            contact.updated_at = self._clock.now()
+            change.contacts[contact.contact_id] = contact
             change.applied.append(("contact", contact.contact_id, change_of.event_id))
             self._progression.rescore(contact, change, model, cause=cause, cause_event=None)
             return self._commit(change, contact.contact_id)
@@ -396,7 +448,18 @@ class LeadService:
         profile_changed = [own.set(name, value, event.occurred_at) for name, value in updates.items()]
         self._record_consent(contact, origin, said, change, self._clock.now())
         named_account = vendor_identity(event.subject.account_id)
-        link_contact(self._repo, change, contact, named_account, self._clock.now(), self._new_id)
+        # When the CRM sync keys this lead and decides its account link from that CRM (a critical field: a move both
+        # sides made waits for a person), a lead with an account takes the one the webhook names only through
+        # sync.field_changed and sync.conflict_resolved (`crm_field_changed`), never straight from the webhook; a
+        # lead with none yet (new, or of a free mailbox) is linked from it as before, and the sync then sees that
+        # account as the hub's (the sync may have taken the webhook before the lead existed, and dropped it)
+        if (
+            named_account is None
+            or not contact.email
+            or not contact.account_id
+            or account_link(event.source_vendor) not in self._crm_synced_fields
+        ):
+            link_contact(self._repo, change, contact, named_account, self._clock.now(), self._new_id, event.occurred_at)
         record = engagement_record(event, origin)
         if record is not None:
             change.engagements.append(record)  # logged once: the log is its record of having been applied
@@ -467,7 +530,7 @@ class LeadService:
         if event.subject.email:
             contact.own_profile(origin).set("email", event.subject.email, event.occurred_at)
         self._record_consent(contact, origin, statements_of_event(event, self._consent), change, now)
-        contact.account_id = account.account_id
+        linked(contact, account.account_id, event.occurred_at)
         self._progression.rescore(contact, change, model, cause=cause, cause_event=event)
         return self._commit(change, contact.contact_id)
 

@@ -373,3 +373,33 @@ def test_an_accounts_expansion_signal_becomes_one_task_on_it_in_each_crm(hub: st
     sf_tasks = requests.get(f"{hub}{SALESFORCE}/_records/Task", timeout=10).json()["records"]
     [sf_task] = [t for t in sf_tasks if t["RevOps_Signal_Id__c"] == signal_id]
     assert sf_task["WhatId"] == account["crms"]["salesforce"]["id"]
+
+
+def test_a_hubspot_users_company_for_a_contact_becomes_its_leads_account_through_the_sync(hub: str) -> None:
+    # Given a lead synced to HubSpot, and a company in HubSpot the lead is not at
+    lead = Lead(hub)
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
+    before = api(hub, "GET", f"/api/v1/leads/{lead.lead_id}").json()["account_id"]
+    run = uuid.uuid4().hex[:8]
+    company = requests.post(
+        f"{hub}{HUBSPOT}/crm/v3/objects/companies",
+        json={"properties": {"name": f"Heron {run}", "domain": f"heron-{run}.io"}},
+        headers={"Authorization": "Bearer pat-local-hubspot-dev-only"},
+        timeout=10,
+    )
+    assert company.status_code == 201, company.text
+    company_id = str(company.json()["id"])
+    # HubSpot's webhooks of the new company make its account in the hub (a company the hub had not heard of would
+    # join the lead's own domain account instead, as the webhook naming it always made it)
+    settle(hub)
+    # When a HubSpot user makes it the contact's company (its associatedcompanyid), and the hub did not move it
+    hubspot_edit(hub, lead, {"associatedcompanyid": company_id})
+    # Then the sync applies it (a critical field only HubSpot changed), audited, and the lead takes it from there
+    moved = eventually(
+        lambda: (account := api(hub, "GET", f"/api/v1/leads/{lead.lead_id}").json()["account_id"]) != before and account
+    )
+    settle(hub)
+    assert lead.hub_value("account") in (moved, f"hubspot:{company_id}")
+    [entry] = [e for e in lead.audit() if e["field"] == "account" and e["source"] == "hubspot"]
+    assert (entry["outcome"], entry["rule"]) == ("applied", "last_modified_wins")
+    assert lead.synced()["open_conflicts"] == {}

@@ -517,16 +517,16 @@ def test_the_adapter_upserts_contacts_by_email_updates_by_id_and_links_them(serv
     assert ana["properties"]["revops_score"] == "87"
     assert "jobtitle" not in ana["properties"]
     assert served.hubspot.record("companies", company.id)["properties"]["revops_health_band"] == "green"  # type: ignore[index]
-    # and both contacts are linked to the company, in one association call
+    # and both contacts are linked to the company, as their primary one (type 1, back 2), in one association call
     assert served.hubspot.associations("companies", company.id) == sorted(
-        [("contacts", known.id, 280), ("contacts", results[0].crm_id or "", 280)]
+        [("contacts", known.id, 2), ("contacts", results[0].crm_id or "", 2)]
     )
     # in four calls: the contacts' upsert and update, the company's update, the links
     assert sorted(call["path"] for call in served.hubspot.calls()) == [
         "/crm/v3/objects/companies/batch/update",
         "/crm/v3/objects/contacts/batch/update",
         "/crm/v3/objects/contacts/batch/upsert",
-        "/crm/v4/associations/contacts/companies/batch/associate/default",
+        "/crm/v4/associations/contacts/companies/batch/create",
     ]
 
 
@@ -653,7 +653,7 @@ def test_a_link_to_a_record_hubspot_does_not_have_fails_the_write_and_keeps_its_
     assert results[1].crm_id is not None
     assert served.hubspot.record("contacts", results[1].crm_id) is not None
     assert "not associated with account 424242" in (results[1].error or "")
-    assert served.hubspot.associations("contacts", results[0].crm_id or "") == [("companies", company.id, 279)]
+    assert served.hubspot.associations("contacts", results[0].crm_id or "") == [("companies", company.id, 1)]
     assert served.hubspot.associations("contacts", results[1].crm_id) == []
 
 

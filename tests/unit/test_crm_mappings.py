@@ -19,7 +19,12 @@ def test_the_shipped_mappings_load() -> None:
     mappings = load_crm_mappings()
     assert mappings.field("contact", "email") is not None
     assert mappings.object("contact").crm_object("salesforce") == "Lead"
-    assert {m.hub_field for m in mappings.fields("contact") if m.critical} == {"email", "owner", "lifecycle_stage"}
+    assert {m.hub_field for m in mappings.fields("contact") if m.critical} == {
+        "email",
+        "owner",
+        "lifecycle_stage",
+        "account",
+    }
 
 
 def _account_owner(data: dict[str, Any]) -> dict[str, Any]:
