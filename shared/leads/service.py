@@ -261,6 +261,18 @@ class LeadService:
 
         return self._retrying(attempt)
 
+    def _only_by_domain(self, contact: Contact, change: ChangeSet) -> bool:
+        """Whether the contact is on its work domain's account, holding only hub-made identities (no vendor's id):
+        the account the hub inferred, that no CRM or vendor chose, so not a link the hub chose either."""
+        domain = domain_identity(company_domain(contact.email))
+        if domain is None or contact.account_id is None:
+            return False
+        owner = change.account_claims.get(domain.key) or self._repo.account_owners([domain]).get(domain.key)
+        if owner != contact.account_id:
+            return False
+        account = change.accounts.get(owner) or self._repo.account(owner)
+        return account is not None and all(Identity.parse(key).kind == domain.kind for key in account.identities)
+
     def _crm_account_changed(self, change_of: CrmFieldChange) -> Outcome:
         """The lead's account as the CRM sync decided it: the hub's account id, or a CRM's account id the hub did
         not know when the sync decided (`hubspot:501`), found by that id, else by the lead's work domain (whose
@@ -459,6 +471,11 @@ class LeadService:
             or not contact.account_id
             or account_link(event.source_vendor) not in self._crm_synced_fields
         ):
+            link_contact(self._repo, change, contact, named_account, self._clock.now(), self._new_id, event.occurred_at)
+        elif self._only_by_domain(contact, change):
+            # the lead is on the account its email's domain gave it, which no CRM or vendor chose and which is not in
+            # that CRM: the webhook's company is the contact's first, linked as before (the sync settles a first
+            # company by time the same way, so the two agree)
             link_contact(self._repo, change, contact, named_account, self._clock.now(), self._new_id, event.occurred_at)
         record = engagement_record(event, origin)
         if record is not None:
