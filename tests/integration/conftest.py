@@ -182,17 +182,24 @@ class ServedSlack:
         assert answer.status_code == 200, answer.text
 
 
-@pytest.fixture(scope="module")
-def served_slack() -> Iterator[ServedSlack]:
+@contextmanager
+def serving_slack() -> Iterator[tuple[LocalSlack, str]]:
+    """A fresh Slack stand-in served on a free loopback port: it and its URL, until the block ends."""
     sink = LocalSlack()
     server = make_server("127.0.0.1", 0, sink.wsgi(), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
-        yield ServedSlack(sink, f"http://127.0.0.1:{server.port}")
+        yield sink, f"http://127.0.0.1:{server.port}"
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def served_slack() -> Iterator[ServedSlack]:
+    with serving_slack() as (sink, url):
+        yield ServedSlack(sink, url)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from werkzeug.serving import make_server
 
 from local_runtime.slack_sink import LocalSlack
 from shared.adapters.ses_notifier import SesEmailSender
@@ -38,6 +37,7 @@ from shared.handoffs.notifications import (
     email_message,
     slack_message,
 )
+from tests.integration.conftest import serving_slack
 
 REGION = "us-east-1"
 SENDER = "handoffs@hub.example.com"
@@ -169,15 +169,8 @@ class ServedSlack:
 
 @pytest.fixture
 def slack() -> Iterator[ServedSlack]:
-    sink = LocalSlack()
-    server = make_server("127.0.0.1", 0, sink.wsgi(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield ServedSlack(sink, f"http://127.0.0.1:{server.port}")
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving_slack() as (sink, url):
+        yield ServedSlack(sink, url)
 
 
 def test_a_notice_is_posted_to_slack_and_kept_as_slack_received_it(slack: ServedSlack) -> None:
