@@ -406,15 +406,23 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
             ),
         ),
         EventType.SUPPORT_TICKET_OPENED: EventTypeInfo(
-            meaning="A customer opened a support ticket, or started a conversation with support. `subject` is the "
-            "customer (the requester); `data` describes the ticket or conversation as the vendor does.",
+            meaning="A customer opened a support ticket, or started a conversation with support, or a solved one "
+            "was reopened (`data.reopened` true, the same ticket id: consumers treat the ticket as open again). "
+            "`subject` is the customer (the requester); `data` describes the ticket or conversation as the vendor "
+            "does.",
             emitters=(
                 Emitter("zendesk", ("ticket.created",), "(event-subscribed webhooks, `zen:event-type:` dropped)"),
+                Emitter(
+                    "zendesk",
+                    ("ticket.status_changed",),
+                    "from `solved` to `new`, `open`, `pending` or `hold`: reopened",
+                ),
                 Emitter(
                     "intercom",
                     ("conversation.user.created", "ticket.created"),
                     "(every conversation a user or lead starts counts)",
                 ),
+                Emitter("intercom", ("conversation.admin.opened",), "(a closed or snoozed conversation): reopened"),
                 _standard(EventType.SUPPORT_TICKET_OPENED),
             ),
             example=Example(

@@ -5,11 +5,12 @@ Health reads the last `look_back_days(model)` of an account's log (the longest m
 the churn risk's look back), never the whole of it: a log only grows. Most measures are windowed and lose nothing
 by that. A few read state that lasts until something ends it, whatever its age:
 
-    success plan          the latest plan (and those after it at the moments the trend looks back to), its
+    success plan          the latest plan (and those after it at the moments the trend looks back to), the
                           milestones' completions, and its executive sponsor's latest engagement
-    support tickets       a ticket opened and not solved is open however long ago it was opened (its opening is
-                          also what `hours_to_resolve` measures from once it is solved); the latest ticket, so an
-                          account whose tickets are all solved is "no open ticket", not "never had one" (NA)
+    support tickets       a ticket opened and not solved (or reopened since) is open however long ago it was
+                          opened (its opening is also what `hours_to_resolve` measures from once it is solved); the
+                          latest ticket, so an account whose tickets are all solved is "no open ticket", not "never
+                          had one" (NA)
     payments              the latest success and the first failure after it: an invoice that failed 400 days
                           ago and was never paid is 400 days past due
     usage, subscriptions  the report the active-user trend compares with, the latest change of each subscription
@@ -36,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from shared.success.engine import CUSTOMER_KINDS, TREND_DAYS
+from shared.success.engine import CUSTOMER_KINDS, FIRST_SIGNAL_MARK, TREND_DAYS
 from shared.success.model import HealthModel, MeasureValue
 from shared.success.signals import Signal, SignalKind
 
@@ -79,7 +80,8 @@ def expanded(read: Sequence[Signal]) -> list[Signal]:
     """The log as read (oldest first), the copies its `carried` signals hold put back in place of them: oldest
     first, ties by signal id, each signal once. A carried signal leaves a mark of its own, an empty `carried`
     signal at the time of the account's first customer signal (`engine.CUSTOMER_KINDS`; the measures read no
-    `carried` signal; the onboarding period starts there)."""
+    `carried` signal; the onboarding period starts there), and one of its first signal of any kind (where the
+    period starts while it has no customer signal)."""
     found: dict[tuple[str, datetime], Signal] = {}
     for signal in read:
         for one in copies_in(signal) if signal.kind is SignalKind.CARRIED else (signal,):
@@ -91,8 +93,11 @@ def copies_in(carried: Signal) -> list[Signal]:
     """The copies a carried signal holds; one that is not a signal's copy (damaged, or anonymized whole by
     hand) is left out rather than failing every read of the account."""
     copies = [copy for c in carried.values.get("signals") or () if (copy := _copy(c)) is not None]
-    first = carried.values.get("first_at")
-    return copies + ([first_mark(datetime.fromisoformat(first))] if isinstance(first, str) else [])
+    first, first_signal = carried.values.get("first_at"), carried.values.get("first_signal_at")
+    marks = [first_mark(datetime.fromisoformat(first))] if isinstance(first, str) else []
+    if isinstance(first_signal, str):
+        marks.append(first_signal_mark(datetime.fromisoformat(first_signal)))
+    return copies + marks
 
 
 def _copy(c: object) -> Signal | None:
@@ -110,6 +115,10 @@ def _copy(c: object) -> Signal | None:
 
 def first_mark(at: datetime) -> Signal:
     return Signal(f"first:{at.isoformat()}", SignalKind.CARRIED, at)
+
+
+def first_signal_mark(at: datetime) -> Signal:
+    return Signal(f"first-signal:{at.isoformat()}", SignalKind.CARRIED, at, dict(FIRST_SIGNAL_MARK))
 
 
 def needs_whole_log(read: Sequence[Signal], now: datetime, policy: CarryPolicy) -> bool:
@@ -150,11 +159,17 @@ def carried_signal(model: HealthModel, log: Sequence[Signal], now: datetime, pol
     copies = [
         {"signal_id": s.signal_id, "kind": s.kind.value, "at": s.at.isoformat(), "values": s.values} for s in kept
     ]
-    # the account's first customer signal (or the mark of it an older carried signal left): onboarding's start
-    first = min((s.at for s in log if s.kind in (*CUSTOMER_KINDS, SignalKind.CARRIED)), default=None)
+    # the account's first customer signal, and its first signal of any kind (or the marks of them an older carried
+    # signal left): onboarding starts at the first, or at the second while there is no first
+    first = min(
+        (s.at for s in log if s.kind in CUSTOMER_KINDS or (s.kind is SignalKind.CARRIED and not s.values)),
+        default=None,
+    )
     values: dict[str, object] = {"signals": copies}
     if first is not None:
         values["first_at"] = first.isoformat()
+    if log:
+        values["first_signal_at"] = log[0].at.isoformat()
     # One per account and day, at the day's start: two recomputations of the same day (the nightly and a signal's)
     # write the same item, the first one's kept (`append_signal`), rather than two carried signals
     day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -185,11 +200,12 @@ def _latest_then_after(signals: Sequence[Signal], horizon: datetime) -> list[Sig
 
 def _plans(model: HealthModel, log: Sequence[Signal], horizon: datetime) -> Iterable[Signal]:
     plans = _latest_then_after([s for s in log if s.kind is SignalKind.SUCCESS_PLAN], horizon)
-    handoffs = {p.values.get("handoff_id") for p in plans}
     sponsors = {p.values.get("sponsor_email") for p in plans} - {None}
     kinds = {kind.value for kind in model.sponsor_engagement_kinds}
     yield from plans
-    yield from (s for s in log if s.kind is SignalKind.MILESTONE_COMPLETED and s.values.get("handoff_id") in handoffs)
+    # every milestone's completion, not only the standing plan's: a handoff's plan edited after another's replaced
+    # it stands again with the milestones completed under it (one completion per milestone is kept: a few a year)
+    yield from (s for s in log if s.kind is SignalKind.MILESTONE_COMPLETED)
     for sponsor in sponsors:
         engaged = [
             s
@@ -219,8 +235,9 @@ def _tickets(model: HealthModel, log: Sequence[Signal], horizon: datetime) -> It
     severe = set(model.high_severity)
 
     def live(ticket: list[Signal]) -> bool:
-        solved = [s.at for s in ticket if s.kind is SignalKind.TICKET_SOLVED]
-        return not solved or min(solved) > since
+        # open (never solved, or reopened since its latest solving) or solved within the window
+        latest = max(ticket, key=lambda s: s.at)
+        return latest.kind is SignalKind.TICKET_OPENED or latest.at > since
 
     def keeps_first(ticket: list[Signal]) -> tuple[bool, float]:
         """High-severity tickets first, then the latest opened: what the measures would miss last."""

@@ -34,6 +34,9 @@ CUSTOMER_KINDS = (
     SignalKind.SUBSCRIPTION,
 )
 COVERAGE_PLACES = Decimal("0.0001")
+# the value of the mark a `carried` signal leaves of the account's first signal of any kind (the customer one's is
+# empty): what the onboarding period starts from while the account has no customer signal
+FIRST_SIGNAL_MARK = {"first": "signal"}
 
 
 @dataclass(frozen=True)
@@ -117,10 +120,11 @@ def evaluate(model: HealthModel, signals: Sequence[Signal], as_of: datetime) -> 
 def _onboarding(model: HealthModel, window: Window) -> bool:
     """Within the onboarding period: since the account became a customer, its first success plan (a handoff),
     payment or subscription change (`CUSTOMER_KINDS`; the mark a `carried` signal leaves of the first, once it is
-    out of the read window); without any, since its first signal. Not from a touch or an engagement once it is a
-    customer: a prospect's meeting months before it buys starts nothing, and a later plan (a renewal's handoff)
-    does not restart the period of an account already scored."""
-    starts = window.of(*CUSTOMER_KINDS, SignalKind.CARRIED) or window.signals[:1]
+    out of the read window); without any, since its first signal (or the mark a `carried` signal leaves of it).
+    Not from a touch or an engagement once it is a customer: a prospect's meeting months before it buys starts
+    nothing, and a later plan (a renewal's handoff) does not restart the period of an account already scored."""
+    customer = [s for s in window.of(*CUSTOMER_KINDS, SignalKind.CARRIED) if s.values != FIRST_SIGNAL_MARK]
+    starts = customer or window.signals[:1]
     return bool(starts) and window.as_of - starts[0].at < timedelta(days=model.onboarding.days)
 
 

@@ -71,27 +71,43 @@ def _active_user_trend(measure: Measure, _: HealthModel, window: Window) -> RawV
 
 
 def _open_tickets(window: Window, model: HealthModel, high_only: bool) -> RawValue | None:
-    opened = window.of(SignalKind.TICKET_OPENED)
-    if not opened:
+    states = _ticket_states(window)
+    if not states:
         return None
-    solved = {s.values["ticket_id"] for s in window.of(SignalKind.TICKET_SOLVED)}
     severe = set(model.high_severity)
     still_open = {
-        s.values["ticket_id"]
-        for s in opened
-        if s.values["ticket_id"] not in solved and (not high_only or s.values.get("priority") in severe)
+        ticket_id
+        for ticket_id, (opening, latest) in states.items()
+        if latest.kind is SignalKind.TICKET_OPENED and (not high_only or opening.values.get("priority") in severe)
     }
     return Decimal(len(still_open))
 
 
+def _ticket_states(window: Window) -> dict[str, tuple[Signal, Signal]]:
+    """Each ticket ever opened: the opening of its latest episode (its first opening, or its reopening after it
+    was solved) and its latest state, an opening or the solving that ended the episode. The latest state decides
+    whether it is open, so a ticket reopened after it was solved is open again; a second solving without a
+    reopening between changes nothing."""
+    states: dict[str, tuple[Signal, Signal]] = {}
+    for s in window.of(SignalKind.TICKET_OPENED, SignalKind.TICKET_SOLVED):
+        ticket_id = s.values["ticket_id"]
+        state = states.get(ticket_id)
+        if s.kind is SignalKind.TICKET_OPENED:
+            states[ticket_id] = (s, s) if state is None or state[1].kind is SignalKind.TICKET_SOLVED else state
+        elif state is not None and state[1].kind is SignalKind.TICKET_OPENED:
+            states[ticket_id] = (state[0], s)
+    return states
+
+
 def _hours_to_resolve(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
-    opened_at: dict[str, datetime] = {}
-    for s in window.of(SignalKind.TICKET_OPENED):
-        opened_at.setdefault(s.values["ticket_id"], s.at)
+    # per ticket solved within the window (and not reopened since), from the opening of the episode its solving
+    # ended: a reopened ticket counts once, for the time it took from its reopening (the time before it was first
+    # solved counted when that solving was in the window), and an episode is all a bounded read has to keep
+    since = window.as_of - timedelta(days=measure.window_days)
     hours = [
-        Decimal(int((s.at - opened_at[s.values["ticket_id"]]).total_seconds())) / 3600
-        for s in window.of(SignalKind.TICKET_SOLVED, days=measure.window_days)
-        if s.values["ticket_id"] in opened_at
+        Decimal(int((latest.at - opening.at).total_seconds())) / 3600
+        for opening, latest in _ticket_states(window).values()
+        if latest.kind is SignalKind.TICKET_SOLVED and latest.at > since
     ]
     return Decimal(median(hours)).quantize(HOURS_PLACES) if hours else None
 
@@ -123,20 +139,23 @@ def _days_past_due(measure: Measure, _: HealthModel, window: Window) -> RawValue
 
 
 def _subscription_status(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
-    changes = window.of(SignalKind.SUBSCRIPTION, days=measure.window_days)
+    # A status stands until a change replaces it, however long ago it was set (a subscription on a multi-year
+    # contract is no less active for it); a downgrade is news only within the window
+    changes = window.of(SignalKind.SUBSCRIPTION)
     if not changes:
         return None
     latest = changes[-1]
     earlier = [
         c
-        for c in window.of(SignalKind.SUBSCRIPTION)
+        for c in changes
         if c.at <= latest.at
         and c is not latest
         and c.values.get("subscription_id") == latest.values.get("subscription_id")
         and c.values.get("quantity") is not None
     ]
     quantity = latest.values.get("quantity")
-    if earlier and quantity is not None and quantity < earlier[-1].values["quantity"]:
+    recent = latest.at > window.as_of - timedelta(days=measure.window_days)
+    if recent and earlier and quantity is not None and quantity < earlier[-1].values["quantity"]:
         return "downgraded"
     status = latest.values.get("status")
     return str(status) if status else None

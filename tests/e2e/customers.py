@@ -61,8 +61,8 @@ class Customer:
         answer = requests.post(f"{self.url}/webhooks/zendesk", data=body, headers=headers, timeout=10)
         assert answer.status_code in (200, 202), answer.text
 
-    def ticket(self, ticket_id: str, priority: str, opened: datetime, solved: datetime | None = None) -> None:
-        detail = {
+    def _ticket_detail(self, ticket_id: str, priority: str) -> dict[str, Any]:
+        return {
             "id": ticket_id,
             "subject": "Export fails",
             "status": "OPEN",
@@ -70,6 +70,9 @@ class Customer:
             "requester_id": self.requester,
             "organization_id": self.organization,
         }
+
+    def ticket(self, ticket_id: str, priority: str, opened: datetime, solved: datetime | None = None) -> None:
+        detail = self._ticket_detail(ticket_id, priority)
         self.zendesk("ticket.created", opened, detail)
         if solved is not None:
             self.zendesk(
@@ -78,6 +81,11 @@ class Customer:
                 detail | {"status": "SOLVED"},
                 {"current": "SOLVED", "previous": "OPEN"},
             )
+
+    def reopen(self, ticket_id: str, priority: str, at: datetime) -> None:
+        """The requester answers the solved ticket: Zendesk sets it open again."""
+        detail = self._ticket_detail(ticket_id, priority)
+        self.zendesk("ticket.status_changed", at, detail, {"current": "OPEN", "previous": "SOLVED"})
 
     def nps(self, score: int) -> None:
         token_ = uuid.uuid4().hex

@@ -266,6 +266,33 @@ def test_a_handoffs_success_plan_is_scored_and_a_csm_completes_its_milestones_on
     assert (unknown.status_code, "go-live" in unknown.text) == (404, True)
 
 
+def test_a_ticket_reopened_after_it_was_solved_counts_as_open_again(hub: str) -> None:
+    # Given a customer whose billing contact Zendesk knows, with an urgent ticket opened six hours ago and solved
+    # five hours ago
+    osprey = Customer(hub).create()
+    osprey.zendesk(
+        "user.created",
+        datetime.now(UTC),
+        {"id": osprey.requester, "email": osprey.email, "role": "end-user", "organization_id": osprey.organization},
+    )
+    eventually(lambda: osprey.known_as(f"zendesk:{osprey.organization}"))
+    now = datetime.now(UTC)
+    osprey.ticket("9101", "urgent", opened=now - timedelta(hours=6), solved=now - timedelta(hours=5))
+
+    def lines() -> dict[str, Any]:
+        return {line["measure"]: line for line in osprey.health().json()["breakdown"]}
+
+    solved = eventually(lambda: (found := lines())["hours_to_resolve"]["value"] == "1.00" and found)
+    assert (solved["open_tickets"]["value"], solved["high_severity_tickets"]["value"]) == ("0", "0")
+    # When the requester answers it an hour ago and Zendesk reopens it
+    osprey.reopen("9101", "urgent", at=now - timedelta(hours=1))
+    # Then it is open and high severity again, and its first solving is no longer a resolution
+    reopened = eventually(lambda: (found := lines())["open_tickets"]["value"] == "1" and found)
+    assert reopened["high_severity_tickets"]["value"] == "1"
+    assert reopened["hours_to_resolve"]["value"] is None
+    assert "hours_to_resolve" in osprey.health().json()["na"]
+
+
 def test_usage_reports_are_idempotent_and_bad_ones_are_refused(customer: Customer) -> None:
     again = customer.usage("usage-1", active=12, seats=20, features=3)
     assert (again.status_code, again.json()["recorded"]) == (200, False)

@@ -91,6 +91,9 @@ MEETING_THE_CONDITION: dict[tuple[str, str, EventType], dict[str, Any]] = {
     ("zendesk", "ticket.status_changed", EventType.SUPPORT_TICKET_SOLVED): {
         "event": {"previous": "open", "current": "solved"}
     },
+    ("zendesk", "ticket.status_changed", EventType.SUPPORT_TICKET_OPENED): {
+        "event": {"previous": "solved", "current": "open"}
+    },
     ("intercom", "ticket.state.updated", EventType.SUPPORT_TICKET_SOLVED): {
         "data": {"item": {"ticket_state": {"category": "resolved"}}}
     },

@@ -116,6 +116,43 @@ def test_tickets_count_open_high_severity_and_the_median_time_to_resolve() -> No
     assert line(health, "hours_to_resolve").value == Decimal("24.00")  # 24 h and 24 h
 
 
+def test_a_ticket_reopened_after_it_was_solved_is_open_again_and_resolves_once_from_its_reopening() -> None:
+    # Given an urgent ticket opened ten days ago, solved nine days ago, then reopened five days ago
+    reopened = [
+        signal(SignalKind.TICKET_OPENED, 10, ticket_id="zendesk:1", priority="urgent"),
+        signal(SignalKind.TICKET_SOLVED, 9, ticket_id="zendesk:1"),
+        signal(SignalKind.TICKET_OPENED, 5, n=1, ticket_id="zendesk:1", priority="urgent"),
+    ]
+    # When its health is evaluated
+    health = evaluate(MODEL, reopened, NOW)
+    # Then it is open (and high severity), and its first solving is not a resolution
+    assert line(health, "open_tickets").value == Decimal(1)
+    assert line(health, "high_severity_tickets").value == Decimal(1)
+    assert line(health, "hours_to_resolve").na
+    # And when it is solved again a day ago (and a second time without a reopening), it is closed and counted
+    # once, from its reopening (4 days)
+    solved_again = [
+        *reopened,
+        signal(SignalKind.TICKET_SOLVED, 1, n=1, ticket_id="zendesk:1"),
+        signal(SignalKind.TICKET_SOLVED, 0.5, n=2, ticket_id="zendesk:1"),
+    ]
+    health = evaluate(MODEL, solved_again, NOW)
+    assert line(health, "open_tickets").value == Decimal(0)
+    assert line(health, "hours_to_resolve").value == Decimal("96.00")
+
+
+def test_a_subscription_status_stands_past_the_window_but_a_downgrade_is_news_only_within_it() -> None:
+    # Given a subscription made active 400 days ago at 10 seats, and cut to 6 seats 380 days ago
+    signals = [
+        signal(SignalKind.SUBSCRIPTION, 400, n=1, subscription_id="sub_1", status="active", quantity=10),
+        signal(SignalKind.SUBSCRIPTION, 380, n=2, subscription_id="sub_1", status="active", quantity=6),
+    ]
+    # When evaluated now (the measure's window is 365 days)
+    status = line(evaluate(MODEL, signals, NOW), "subscription_status")
+    # Then it is still active (not NA), and the old downgrade no longer counts
+    assert (status.value, status.score) == ("active", 100)
+
+
 def test_a_downgrade_is_read_from_the_quantity_falling_and_a_cancellation_caps_the_score() -> None:
     upgraded = [
         signal(SignalKind.SUBSCRIPTION, 20, n=1, subscription_id="sub_1", status="active", quantity=10),

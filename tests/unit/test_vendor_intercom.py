@@ -145,6 +145,7 @@ def test_other_topics_are_not_handshakes() -> None:
         ("contact.lead.created", contact("lead"), EventType.CONTACT_UPSERTED),
         ("user.created", contact("user"), EventType.CONTACT_UPSERTED),
         ("conversation.admin.replied", None, EventType.VENDOR_UNMAPPED),
+        ("conversation.admin.opened", None, EventType.SUPPORT_TICKET_OPENED),  # reopened
     ],
 )
 def test_intercom_topics_map_onto_the_taxonomy(topic: str, item: dict | None, expected: EventType) -> None:
@@ -158,6 +159,12 @@ def test_a_new_conversation_is_about_its_author() -> None:
     assert (event.subject.contact_id, event.subject.email) == ("intercom:5f1a", "ada@example.com")
     assert (event.data["object"], event.data["id"], event.data["state"]) == ("conversation", "147", "open")
     assert event.occurred_at.isoformat() == "2026-11-25T11:59:30+00:00"
+
+
+def test_a_conversation_an_admin_opens_again_is_reopened_for_its_author() -> None:
+    [event] = normalized(intercom_notification("conversation.admin.opened", None))
+    assert (event.data["id"], event.data["reopened"]) == ("147", True)
+    assert event.subject.contact_id == "intercom:5f1a"
 
 
 def test_a_ticket_is_about_its_first_contact() -> None:

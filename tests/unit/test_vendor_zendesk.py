@@ -130,6 +130,19 @@ def test_our_signer_matches_zendesks_recipe() -> None:
         ),
         (zendesk_event("ticket.status_changed", detail={"status": "SOLVED"}), EventType.SUPPORT_TICKET_SOLVED),
         (zendesk_event("ticket.status_changed", event={"current": "PENDING"}), EventType.VENDOR_UNMAPPED),
+        # a solved ticket answered by its requester (or reopened by an agent) is open again
+        (
+            zendesk_event("ticket.status_changed", event={"current": "OPEN", "previous": "SOLVED"}),
+            EventType.SUPPORT_TICKET_OPENED,
+        ),
+        (
+            zendesk_event("ticket.status_changed", event={"current": {"status": "hold"}, "previous": "solved"}),
+            EventType.SUPPORT_TICKET_OPENED,
+        ),
+        (
+            zendesk_event("ticket.status_changed", event={"current": "PENDING", "previous": "OPEN"}),
+            EventType.VENDOR_UNMAPPED,
+        ),
         # closed follows solved: counting it too would report one resolution twice
         (zendesk_event("ticket.status_changed", event={"current": "CLOSED"}), EventType.VENDOR_UNMAPPED),
         (zendesk_event("user.created", detail={"id": "42", "email": "ada@example.com"}), EventType.CONTACT_UPSERTED),
@@ -158,6 +171,17 @@ def test_a_solved_ticket_says_what_it_was_before() -> None:
     body = zendesk_event("ticket.status_changed", event={"current": "SOLVED", "previous": "PENDING"})
     [event] = normalized(body)
     assert event.data["previous_status"] == "pending"
+
+
+def test_a_reopened_ticket_is_opened_again_under_its_own_id_and_says_so() -> None:
+    # Given a solved ticket its requester answered, which Zendesk sets open again
+    body = zendesk_event("ticket.status_changed", event={"current": "OPEN", "previous": "SOLVED"})
+    # When it is normalized
+    [event] = normalized(body)
+    # Then it is the same ticket opened again, marked as reopened, about its requester
+    assert event.event_type is EventType.SUPPORT_TICKET_OPENED
+    assert (event.data["ticket_id"], event.data["reopened"], event.data["previous_status"]) == ("35436", True, "solved")
+    assert event.subject.contact_id == "zendesk:6596848315901"
 
 
 def test_a_new_user_is_a_contact_and_no_organization_is_no_account() -> None:

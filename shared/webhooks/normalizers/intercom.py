@@ -1,5 +1,5 @@
-"""Intercom notifications onto the taxonomy: contacts created, conversations and tickets opened and
-solved; any other topic unmapped."""
+"""Intercom notifications onto the taxonomy: contacts created, conversations and tickets opened, solved and
+conversations reopened; any other topic unmapped."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shared.webhooks.vendors.intercom import Intercom
 
 INTERCOM = Intercom.name
 _OPENED = {"conversation.user.created", "ticket.created"}
+_REOPENED = "conversation.admin.opened"  # an admin opened a closed (or snoozed) conversation again
 _CONTACT = {"contact.user.created", "contact.lead.created", "user.created"}
 _SOLVED_STATES = {"resolved", "closed"}
 
@@ -53,6 +54,9 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         return canonical(INTERCOM, event, context, EventType.CONTACT_UPSERTED, subject, data)
     if topic in _OPENED:
         return canonical(INTERCOM, event, context, EventType.SUPPORT_TICKET_OPENED, _contact(item), _ticket(raw, item))
+    if topic == _REOPENED:
+        data = _ticket(raw, item) | {"reopened": True}
+        return canonical(INTERCOM, event, context, EventType.SUPPORT_TICKET_OPENED, _contact(item), data)
     if topic == "conversation.admin.closed" or (topic == "ticket.state.updated" and _state(raw) in _SOLVED_STATES):
         return canonical(INTERCOM, event, context, EventType.SUPPORT_TICKET_SOLVED, _contact(item), _ticket(raw, item))
     return canonical(INTERCOM, event, context, EventType.VENDOR_UNMAPPED)

@@ -1,5 +1,5 @@
-"""Zendesk events onto the taxonomy: tickets opened and solved, users created; trigger bodies and anything
-else unmapped."""
+"""Zendesk events onto the taxonomy: tickets opened, solved and reopened, users created; trigger bodies and
+anything else unmapped."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from shared.webhooks.vendor import DeliveryContext, qualified
 from shared.webhooks.vendors.zendesk import TRIGGER_EVENT_TYPE, Zendesk
 
 ZENDESK = Zendesk.name
+_UNSOLVED = {"new", "open", "pending", "hold"}
 
 
 class ZendeskDetail(Payload):
@@ -50,6 +51,9 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
     if kind == "ticket.status_changed" and _status(change, detail) == "solved":
         data = _ticket(payload, fields) | {"previous_status": _previous_status(change)}
         return canonical(ZENDESK, event, context, EventType.SUPPORT_TICKET_SOLVED, _requester(detail), data)
+    if kind == "ticket.status_changed" and _reopened(change, detail):
+        data = _ticket(payload, fields) | {"previous_status": _previous_status(change), "reopened": True}
+        return canonical(ZENDESK, event, context, EventType.SUPPORT_TICKET_OPENED, _requester(detail), data)
     if kind == "user.created":
         subject = Subject(
             contact_id=qualified(ZENDESK, detail.id),
@@ -78,6 +82,12 @@ def _status(change: dict[str, Any], detail: ZendeskDetail) -> str:
     if isinstance(current, dict):
         current = current.get("status")
     return str(current or detail.status or "").lower()
+
+
+def _reopened(change: dict[str, Any], detail: ZendeskDetail) -> bool:
+    # a solved ticket the requester answers (or an agent reopens) goes back to an unsolved status; a closed one
+    # cannot be reopened (Zendesk makes a follow-up ticket, which arrives as ticket.created)
+    return _previous_status(change) == "solved" and _status(change, detail) in _UNSOLVED
 
 
 def _previous_status(change: dict[str, Any]) -> str | None:
