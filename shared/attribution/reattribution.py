@@ -71,7 +71,9 @@ def credited_conversion(
         opportunity_created_at=journey.opportunity_created_at,
         touches=credited_touches(journey, half_life, latest.fit if latest else None),
         settings_version=config.version,
-        fit_id=latest.fit_id if latest else None,
+        # the fit its data-driven credits are of: none without touches (nothing credited), which each new fit
+        # then leaves alone rather than a reattribution finding it on an old one
+        fit_id=latest.fit_id if latest and journey.touches else None,
         recorded_at=now,
     )
 

@@ -280,7 +280,7 @@ class AttributionService:
         refit = fit_window(
             self.store, self._people(), self.config, self._clock.now(), self.config.data_driven_window_days, progress
         )
-        self._publish([self._fitted_event(refit.fit)])
+        self._publish([self._fitted_event(refit.fit, refit.recredited)])
         return refit
 
     def refit_on_current_channels(self, progress: Progress = lambda _: None) -> StoredFit | None:
@@ -324,7 +324,7 @@ class AttributionService:
             self._publish([self._fitted_event(fit)])
         return fit
 
-    def _fitted_event(self, fit: StoredFit) -> AttributionEvent:
+    def _fitted_event(self, fit: StoredFit, recredited: int | None = None) -> AttributionEvent:
         return AttributionEvent(
             event_id=AttributionEvent.id_for("fit", fit.fit_id),
             event_type=AttributionEventType.MODEL_FITTED,
@@ -337,6 +337,8 @@ class AttributionService:
                 channel: str((Decimal(effect.numerator) / effect.denominator).quantize(Decimal("1e-10")))
                 for channel, effect in fit.fit.removal_effects.items()
             },
+            fit_id=fit.fit_id,
+            recredited=recredited,
         )
 
     def _people(self) -> Iterator[tuple[str, list[EngagementRecord]]]:

@@ -44,12 +44,20 @@ class AttributionEvent(BaseModel):
     credits: dict[str, dict[str, str]] | None = Field(
         None,
         description='conversion.attributed: per model, each campaign credited (`"(none)"`: touches without one) and '
-        "how much, a decimal string in the company currency.",
+        "how much, a decimal string in the company currency. `data_driven` is as the fit in force then credits it: a "
+        "later fit recomputes the stored data-driven credits and is announced once, by `attribution.model_fitted` "
+        "(not again per conversion); the current ones are `GET /api/v1/attribution/deals/{deal_id}`'s.",
     )
     journeys: int | None = Field(None, description="attribution.model_fitted: journeys the model was fitted on.")
     conversions: int | None = Field(None, description="attribution.model_fitted: how many of them converted.")
     removal_effects: dict[str, str] | None = Field(
         None, description="attribution.model_fitted: each channel's removal effect (decimal strings, 0 to 1)."
+    )
+    fit_id: str | None = Field(None, description="attribution.model_fitted: the fit's id, as the conversions keep it.")
+    recredited: int | None = Field(
+        None,
+        description="attribution.model_fitted: the window's conversions whose stored data-driven credits were "
+        "recomputed with this fit (null: a reattribution's refit, whose run re-credits them).",
     )
 
     @staticmethod

@@ -34,9 +34,13 @@ ATTRIBUTION_EVENT_TYPES: Mapping[AttributionEventType, AttributionEventTypeInfo]
             "it was re-credited), so consumers that took the first (the CRM sync's attribution summary) take it."
         ),
         AttributionEventType.MODEL_FITTED: AttributionEventTypeInfo(
-            "The data-driven model (a first-order Markov chain over the month's journeys, converting and not) was "
-            "fitted again by the `attribution-data-driven` schedule, and the month's data-driven credits were "
-            "recomputed with it. `removal_effects` is what each channel's removal would cost in conversions."
+            "The data-driven model (a first-order Markov chain over the window's journeys, `data_driven_window_days`, "
+            "converting and not) was fitted again by the nightly `attribution-data-driven` schedule (or by a "
+            "reattribution whose channel mapping moved them), and the window's stored data-driven credits were "
+            "recomputed with it: `recredited` of them. This one event announces them all; each conversion's "
+            "`conversion.attributed` is not published again for it, so a consumer that keeps data-driven credits "
+            "reads the deals it holds again (`GET /api/v1/attribution/deals/{deal_id}`). `removal_effects` is what "
+            "each channel's removal would cost in conversions."
         ),
     }
 )
@@ -75,5 +79,7 @@ def example_event(event_type: AttributionEventType) -> AttributionEvent:
         journeys=1840,
         conversions=61,
         removal_effects={"paid_search": "0.4123", "events": "0.2871", "email": "0.1502"},
+        fit_id=f"2026-11#{_AT.isoformat()}",
+        recredited=58,
         **common,
     )

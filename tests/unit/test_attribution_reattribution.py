@@ -166,6 +166,23 @@ def test_reattribution_credits_with_the_latest_fit_as_recording_does(world: Worl
     assert world.service.reattribute(after) == "unchanged"
 
 
+def test_a_conversion_without_touches_is_left_alone_by_every_new_fit(world: World) -> None:
+    # Given a fit, then a won deal of someone the hub never saw touch anything (nothing to credit)
+    world.clock.advance(timedelta(days=1))
+    journey_of_three(world)
+    world.won("D-9", "500.00", email="kim@acme.io")
+    world.service.fit_data_driven()
+    world.won("D-1", "700.00", email="nobody@elsewhere.test")
+    first = stored(world)
+    assert first.touches == ()
+    # When the nightly fits the model again, and a reattribution runs with the same file
+    world.clock.advance(timedelta(days=1))
+    world.service.fit_data_driven()
+    # Then there is nothing a fit credits in it, so nothing to change: it names no fit, then or now
+    assert world.service.reattribute(stored(world)) == "unchanged"
+    assert stored(world).fit_id is None
+
+
 def test_a_late_touch_is_taken_in(world: World) -> None:
     # Given a conversion, then a touch before it that arrived after it was credited (a delayed page view)
     journey_of_three(world)

@@ -239,7 +239,12 @@ def test_the_data_driven_batch_fits_and_moves_the_credits_to_its_fit(world: Worl
     assert stored is not None
     assert stored.fit_id == refit.fit.fit_id
     assert sum(t.credits[Model.DATA_DRIVEN].minor for t in stored.touches) == 90_000
-    assert any(e.event_type.value == "attribution.model_fitted" for e in world.bus.published)
+    # And one model_fitted announces the fit and how many conversions it re-credited (no conversion.attributed again)
+    (fitted,) = [e for e in world.bus.published if e.event_type.value == "attribution.model_fitted"]
+    assert (fitted.fit_id, fitted.recredited) == (refit.fit.fit_id, 1)
+    assert [e.conversion_id for e in world.bus.published if e.event_type.value == "conversion.attributed"] == [
+        "deal:standard:D-4"
+    ]
 
 
 def test_roi_and_performance_read_the_spend_ledger(world: World) -> None:
