@@ -82,8 +82,13 @@ class Hub:
         if any(not replay["replay_end_time"] for replay in replays):
             return True
         for url in self._queues:  # the costly part of a poll: asked only while the bus is still
-            attributes = self._sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            attributes = self._sqs.get_queue_attributes(  # delayed too: the CRM writer's held and throttled batches
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
             )["Attributes"]
             if any(int(value) for value in attributes.values()):
                 return True

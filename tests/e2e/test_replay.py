@@ -80,9 +80,18 @@ class Hub:
 # -- quiet, and what the hub holds -------------------------------------------------------------------------------
 
 
+PENDING_COUNTS = [
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+]
+
+
 def busy(hub: Hub) -> tuple[Any, ...]:
     """What moves while the hub is still working: the bus's last event, the CRMs' webhooks waiting to go out,
-    the messages in the work queues, the replays still running."""
+    the messages in the work queues (delayed ones too: under load the CRM writer holds a small batch back for
+    up to 20 s, `shared.crm.pacing`, and a rate-limited one comes back after its Retry-After), the replays still
+    running."""
     events = requests.get(f"{hub.url}/_local/events", params={"since": 1 << 62}, timeout=10)
     hubspot_pending = requests.get(f"{hub.url}/_local/crm/hubspot/_webhooks", timeout=10).json()["pending"]
     salesforce_pending = requests.get(f"{hub.url}/_local/crm/salesforce/_webhooks", timeout=10).json()["pending"]
@@ -90,9 +99,7 @@ def busy(hub: Hub) -> tuple[Any, ...]:
     queued = 0
     for queue in CATALOG.work_queues:
         url = sqs.get_queue_url(QueueName=f"revops-local-{queue.name}")["QueueUrl"]
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        )["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=PENDING_COUNTS)["Attributes"]
         queued += sum(int(value) for value in attributes.values())
     running = [
         r for r in requests.get(f"{hub.url}/_local/replays", timeout=10).json()["items"] if not r["replay_end_time"]
