@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from local_runtime.stored_text import attribute_text
+from shared.adapters import dynamodb_privacy_success as privacy_success
 from shared.adapters.dynamodb_privacy_success import SuccessPrivacy
 from shared.adapters.dynamodb_success import DynamoDbHealthStore
 from shared.catalog import physical_name
@@ -23,6 +24,7 @@ from shared.catalog.success import SUCCESS
 from shared.events.canonical import Subject
 from shared.privacy.model import Person
 from shared.privacy.service import PrivacyService
+from shared.success.carry import carried_signal, carry_policy, expanded
 from shared.success.model import load_health_model
 from shared.success.service import HealthService
 from shared.success.signals import Signal, SignalKind, engaged_parking
@@ -108,7 +110,7 @@ def world() -> Iterator[tuple[PrivacyService, HealthService, FixedClock, Any]]:
         clock = FixedClock(NOW)
         health = HealthService(store, Accounts(), load_health_model(), RecordingPublisher(), clock)
         privacy = PrivacyService(
-            directory=FakeDirectory("leads", held=1, people=PEOPLE),
+            directory=FakeDirectory("leads", held=1, people=dict(PEOPLE)),  # a copy: erasing pops from it
             deliveries=Deliveries("webhook-deliveries"),
             others=[SuccessPrivacy(client, TABLE)],
             synced=FakeStore("crm-sync"),
@@ -176,3 +178,31 @@ def test_erasing_the_sponsor_and_a_requester_leaves_none_of_them_in_the_carried_
         assert health.recompute(TENANT, "after erasure").tenant_id == TENANT
         assert health.recompute_all("nightly") == 1
         clock.advance(timedelta(days=200))
+
+
+def test_a_carried_signal_a_recomputation_writes_during_the_erasure_is_cleaned_by_its_second_pass(
+    world: tuple[PrivacyService, HealthService, FixedClock, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    privacy, _, _, client = world
+    # Given a recomputation that read the log before Olaf's erasure (his open ticket in it) and writes its carried
+    # signal only once the erasure has deleted his signals: the race the erasure's second pass is for
+    model = load_health_model()
+    store = DynamoDbHealthStore(client, TABLE)
+    read_before = expanded(store.signals(TENANT, NOW - timedelta(days=carry_policy(model).look_back_days)))
+    late = carried_signal(model, read_before, NOW, carry_policy(model))
+    assert OLAF_TICKET in {c["signal_id"] for c in late.values["signals"]}
+    deleting = privacy_success.delete_items
+
+    def deleting_then_the_late_write(*args: Any, **kwargs: Any) -> int:
+        deleted = deleting(*args, **kwargs)
+        assert store.append_signal(TENANT, late)
+        return deleted
+
+    monkeypatch.setattr(privacy_success, "delete_items", deleting_then_the_late_write)
+    # When Olaf is erased
+    privacy.erase("olaf@fjord.io")
+    # Then the carried signal written meanwhile holds no copy of his ticket: the second pass took it out
+    (carried,) = carried_items(client)
+    assert OLAF_TICKET not in {c["signal_id"] for c in carried["signals"]}
+    assert {"evt-plan", "evt-paid"} <= {c["signal_id"] for c in carried["signals"]}
+    assert [t for t in stored_text(client) if OLAF_TICKET in t] == []
