@@ -36,7 +36,7 @@ from typing import Any
 
 from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EventType
-from shared.finance.money import InvalidAmount, Money, parse_amount
+from shared.finance.money import InvalidAmount, Money, format_amount, parse_amount
 from shared.leads.identity import normalize_email
 
 DEAL_EVENTS: dict[EventType, str | None] = {
@@ -167,6 +167,8 @@ def deal_report(event: CanonicalEvent, company_currency: str) -> DealReport | No
     amount = None
     if raw_amount not in (None, ""):
         amount = parse_amount(_decimal_text(raw_amount), str(raw_currency), field="data.amount")
+        if amount.minor < 0:  # a refund or credit note is not a deal's value: refused by name, not dropped
+            raise InvalidAmount("data.amount", f"a deal's amount is not negative, not {format_amount(amount)}")
     won_at = _time(data.get("won_at"), "data.won_at") if status == "won" else None
     return DealReport(
         deal_id=event.subject.deal_id,

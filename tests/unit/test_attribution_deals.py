@@ -112,6 +112,11 @@ def test_a_json_number_amount_is_the_same_decimal_in_major_units_as_its_string()
     # And a number with more digits than a float holds exactly is refused, not rounded to the nearest cent
     with pytest.raises(InvalidInput, match=r"data\.amount.*decimal string"):
         won_for(123456789012345.67)
+    # And a negative amount (a refund is not a deal's value) is refused by name, as text or as a number
+    with pytest.raises(InvalidInput, match=r"data\.amount: a deal's amount is not negative, not -5\.00"):
+        won_for("-5.00")
+    with pytest.raises(InvalidInput, match=r"data\.amount.*not negative"):
+        won_for(-1)
 
 
 def test_salesforce_and_hubspot_amounts_sent_as_text_are_read_as_before() -> None:
