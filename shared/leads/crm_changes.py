@@ -16,6 +16,11 @@ of the field). The address becomes the lead's identity the same way, with the ch
 lead holding it, as an event naming both would): the CRM's webhook names a lead it knows by the CRM's id alone,
 so an address held in conflict is no one's, and merges no one, unless a person chooses it.
 
+A contact's lifecycle stage is one too, when the mappings take it in (`contact.lifecycle_stage`): a stage a person
+set in a CRM (sales marking a contact SQL) moves the lead forward to it, as the hub's own evidence would, with a
+`lead.stage_changed` naming the CRM; an earlier stage is not applied (stages are milestones: the hub never moves a
+lead back on its own, and a CRM's reset does not either; the note says so).
+
 A contact's account link is one too, when the mappings sync it (`contact.account`, from the CRMs whose field it
 names: HubSpot's `associatedcompanyid`; a Salesforce Lead has none): a known lead takes the account a CRM's
 webhook names only through the sync's decision once it has an account, so a move both sides made waits for a
@@ -49,6 +54,9 @@ ACCOUNT_OWNER = "owner"  # the account profile field holding its owner: a rep id
 # The contact's account link, a field the CRM sync may keep in step (critical): its value is the hub's account id,
 # or a CRM's account id the hub did not know yet (`hubspot:501`)
 ACCOUNT_LINK = "account"
+# The contact's lifecycle stage, a field the CRM sync may keep in step (critical): its value is the hub's stage name
+# (the mapping translates the CRMs' picklist values); a stage a CRM moves it to moves the lead forward, never back
+LIFECYCLE_STAGE = "lifecycle_stage"
 
 
 @dataclass(frozen=True)
@@ -78,12 +86,13 @@ def crm_field_change(event: SyncEvent) -> CrmFieldChange | None:
 
 
 def synced_profile_fields(inbound_contact_fields: Iterable[str], linked_from: Iterable[str] = ()) -> frozenset[str]:
-    """The profile fields the CRM sync owns, from the hub fields its contact mappings take in from a CRM; and,
-    when a mapping takes a contact's account link in from `linked_from` (the CRMs whose field it names), the
-    account (`ACCOUNT_LINK`, which `crm_field_changed` applies) and that link from each of them (`account_link`)."""
+    """The profile fields (and the lifecycle stage) the CRM sync owns, from the hub fields its contact mappings take
+    in from a CRM; and, when a mapping takes a contact's account link in from `linked_from` (the CRMs whose field
+    it names), the account (`ACCOUNT_LINK`, which `crm_field_changed` applies) and that link from each of them
+    (`account_link`)."""
     crms = frozenset(linked_from) & CRM_VENDORS
     links = {ACCOUNT_LINK, *(account_link(crm) for crm in crms)} if crms else set()
-    return (frozenset(inbound_contact_fields) & SYNCABLE_PROFILE_FIELDS) | links
+    return (frozenset(inbound_contact_fields) & (SYNCABLE_PROFILE_FIELDS | {LIFECYCLE_STAGE})) | links
 
 
 def account_link(vendor: str) -> str:

@@ -7,7 +7,8 @@ decays stays an MQL; its score history shows the decline). What moves a contact:
 - → SQL: sales accepts the handoff (`handoff.accepted`);
 - → Opportunity: a deal moves through the pipeline (`deal.stage_changed`);
 - → Customer: a deal is won (`deal.won`), or a subscription becomes active (`subscription.changed`);
-- Customer → Advocate: a promoter answer (NPS 9 or 10) in a survey (`survey.responded`).
+- Customer → Advocate: a promoter answer (NPS 9 or 10) in a survey (`survey.responded`);
+- → any later stage: a person set it in a CRM, and the CRM sync applied it (`crm_stage`).
 """
 
 from __future__ import annotations
@@ -66,3 +67,13 @@ def _is_promoter(data: Mapping[str, Any]) -> bool:
             if isinstance(value, int | float) and not isinstance(value, bool) and value >= PROMOTER_MIN:
                 return True
     return False
+
+
+def crm_stage(current: Stage, value: str, cause: str) -> Move | None:
+    """The move a CRM's lifecycle stage (the hub's stage name, as the sync's mapping translated it) makes: to that
+    stage when it is ahead of `current`; None when it is no stage, or not ahead (never back)."""
+    try:
+        stage = Stage(value)
+    except ValueError:
+        return None
+    return Move(stage, cause) if stage.rank > current.rank else None

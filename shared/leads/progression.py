@@ -12,7 +12,7 @@ from shared.events.lead_events import LeadEventType
 from shared.leads.consent import ConsentTimeline
 from shared.leads.consent_policy import ConsentPolicy
 from shared.leads.contact_events import lead_event
-from shared.leads.lifecycle import next_stages
+from shared.leads.lifecycle import Move, next_stages
 from shared.leads.model import ConsentRecord, Contact, EngagementRecord, ScoreChange, Stage, Transition
 from shared.leads.ports import ChangeSet, LeadRepository
 from shared.leads.scoring_inputs import scoring_engagement, scoring_profile, snapshot
@@ -137,33 +137,32 @@ class LeadProgression:
         if contact.stage_entered_at is not None:
             happened = max(happened, contact.stage_entered_at)
         for move in moves:
-            change.entries.append(Transition(contact.contact_id, happened, contact.stage, move.to, move.cause))
-            previous_stage = contact.stage
-            contact.stage, contact.stage_entered_at = move.to, happened
-            if move.to is Stage.LEAD:
-                contact.lead_since = now
-            change.events.append(
-                lead_event(
-                    contact,
-                    LeadEventType.STAGE_CHANGED,
-                    move.to.value,
-                    now,
-                    reason=move.cause,
-                    previous_stage=previous_stage.value,
-                    cause_event_id=cause_id,
-                )
+            self.enter(contact, change, move, happened, now, cause_id)
+
+    def enter(
+        self, contact: Contact, change: ChangeSet, move: Move, happened: datetime, now: datetime, cause_id: str | None
+    ) -> None:
+        """The contact enters `move.to` (ahead of its stage) at `happened`: the transition and its events."""
+        change.entries.append(Transition(contact.contact_id, happened, contact.stage, move.to, move.cause))
+        previous_stage = contact.stage
+        contact.stage, contact.stage_entered_at = move.to, happened
+        if move.to is Stage.LEAD:
+            contact.lead_since = now
+        change.events.append(
+            lead_event(
+                contact,
+                LeadEventType.STAGE_CHANGED,
+                move.to.value,
+                now,
+                reason=move.cause,
+                previous_stage=previous_stage.value,
+                cause_event_id=cause_id,
             )
-            if move.to is Stage.MQL:
-                change.events.append(
-                    lead_event(
-                        contact,
-                        LeadEventType.MQL_REACHED,
-                        "mql",
-                        now,
-                        reason=move.cause,
-                        cause_event_id=cause_id,
-                    )
-                )
+        )
+        if move.to is Stage.MQL:
+            change.events.append(
+                lead_event(contact, LeadEventType.MQL_REACHED, "mql", now, reason=move.cause, cause_event_id=cause_id)
+            )
 
     def _request_handoff(
         self, contact: Contact, change: ChangeSet, result: Score, cause_id: str | None, now: datetime

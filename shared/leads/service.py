@@ -38,6 +38,7 @@ from shared.leads.crm_changes import (
     ACCOUNT_LINK,
     ACCOUNT_OWNER,
     CRM_VENDORS,
+    LIFECYCLE_STAGE,
     AccountOwners,
     CrmFieldChange,
     account_link,
@@ -45,6 +46,7 @@ from shared.leads.crm_changes import (
 from shared.leads.engagements import engagement_record
 from shared.leads.identity import company_domain, identities, identities_of_event, normalize_email, vendor_identity
 from shared.leads.inputs import ACCOUNT_EVENTS, CONTACT_EVENTS
+from shared.leads.lifecycle import crm_stage
 from shared.leads.model import (
     ConsentRecord,
     Contact,
@@ -221,6 +223,8 @@ class LeadService:
             return Outcome(None, note=f"{change_of.field} is no profile field the CRM sync keeps in step")
         if change_of.field == ACCOUNT_LINK:
             return self._crm_account_changed(change_of)
+        if change_of.field == LIFECYCLE_STAGE:
+            return self._crm_stage_changed(change_of)
         value = (change_of.value or "").strip()
         if not value:
             return Outcome(None, note=f"{change_of.crm} blanked {change_of.field}: kept")
@@ -312,6 +316,38 @@ class LeadService:
             change.contacts[contact.contact_id] = contact
             change.applied.append(("contact", contact.contact_id, change_of.event_id))
             self._progression.rescore(contact, change, model, cause=cause, cause_event=None)
+            return self._commit(change, contact.contact_id)
+
+        return self._retrying(attempt)
+
+    def _crm_stage_changed(self, change_of: CrmFieldChange) -> Outcome:
+        """The lead's lifecycle stage as the CRM sync decided it: a stage ahead of the lead's moves it there, timed
+        when the CRM made the change (never before the stage it leaves was entered), with a `lead.stage_changed`
+        naming the CRM (or the person who resolved a conflict on it); an earlier stage, the same one or a value that
+        is no stage is not applied (stages never fall back), and the note says so."""
+        value = (change_of.value or "").strip()
+        by = f"resolved by {change_of.resolved_by}" if change_of.resolved_by is not None else f"set in {change_of.crm}"
+        cause = f"{by}, through the CRM sync ({change_of.event_id})"
+
+        def attempt() -> Outcome:
+            change = ChangeSet()
+            contact = self._resolver.head(change_of.lead_id, change, missing_ok=True)
+            if contact is None:
+                return Outcome(None, note=f"lead {change_of.lead_id} is not known")
+            if self._repo.applied("contact", contact.contact_id, change_of.event_id):
+                return Outcome(contact.contact_id, note="duplicate event; applied once already")
+            move = crm_stage(contact.stage, value, cause)
+            if move is None:
+                note = f"{change_of.crm}'s stage {value[:40]!r} is not ahead of {contact.stage.value}: kept"
+                return Outcome(contact.contact_id, note=note)
+            now = self._clock.now()
+            happened = min(now, change_of.changed_at)
+            if contact.stage_entered_at is not None:
+                happened = max(happened, contact.stage_entered_at)
+            self._progression.enter(contact, change, move, happened, now, change_of.event_id)
+            contact.updated_at = now
+            change.contacts[contact.contact_id] = contact
+            change.applied.append(("contact", contact.contact_id, change_of.event_id))
             return self._commit(change, contact.contact_id)
 
         return self._retrying(attempt)

@@ -195,6 +195,25 @@ def test_an_older_value_arriving_late_loses(hub: str) -> None:
     eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("jobtitle") == "Chief Revenue Officer")
 
 
+def test_a_stage_a_hubspot_user_sets_moves_the_lead_and_reaches_salesforce(hub: str) -> None:
+    # Given a lead synced to both CRMs at stage Lead
+    lead = Lead(hub, title="Intern")
+    eventually(lambda: (r := lead.in_salesforce()) and r.get("RevOps_Lifecycle_Stage__c") == "Lead")
+    # When a HubSpot user marks the contact sales-qualified
+    hubspot_edit(hub, lead, {"lifecyclestage": "salesqualifiedlead"})
+    # Then the hub's lead is an SQL, set in HubSpot, and Salesforce's Lead says SQL too
+    view = eventually(lambda: (v := api(hub, "GET", f"/api/v1/leads/{lead.lead_id}").json())["stage"] == "SQL" and v)
+    assert view["stage"] == "SQL"
+    changed = requests.get(f"{hub}/_local/events?detail-type=lead.stage_changed", timeout=10).json()
+    [moved] = [e for e in changed if e["detail"]["lead_id"] == lead.lead_id and e["detail"]["stage"] == "SQL"]
+    assert "set in hubspot, through the CRM sync" in moved["detail"]["reason"]
+    eventually(lambda: (r := lead.in_salesforce()) and r.get("RevOps_Lifecycle_Stage__c") == "SQL")
+    # And once quiet, the stage came back to the CRMs as nothing new: HubSpot keeps it, no conflict is open
+    settle(hub)
+    assert (lead.in_hubspot() or {})["properties"]["lifecyclestage"] == "salesqualifiedlead"
+    assert api(hub, "GET", f"/api/v1/leads/{lead.lead_id}").json()["crm_sync"]["open_conflicts"] == {}
+
+
 def test_a_conflicting_email_change_is_flagged_not_applied_and_resolved_by_a_person(hub: str) -> None:
     # Given a lead synced to both CRMs, and HubSpot unreachable for a while
     lead = Lead(hub)

@@ -66,12 +66,37 @@ def test_fields_the_sync_does_not_keep_and_blanks_are_not_applied() -> None:
     hub = Hub()
     lead_id = hub.capture("ana@acme.io", job_title="VP of Sales")
     hub.clock.advance(timedelta(minutes=1))
-    # lifecycle stage and owner are the lead and handoff domains' own, not profile fields
+    # the owner is the handoff domain's own, not a profile field
     assert "no profile field" in hub.service.crm_field_changed(sync_change(lead_id, "owner", "rep-1", hub)).note
-    assert "no profile field" in hub.service.crm_field_changed(sync_change(lead_id, "lifecycle_stage", "SQL", hub)).note
     # a CRM's blank does not erase what the person told the hub
     assert "kept" in hub.service.crm_field_changed(sync_change(lead_id, "job_title", None, hub)).note
     assert hub.lead("ana@acme.io").profile.get("job_title") == "VP of Sales"
+
+
+def test_a_stage_set_in_a_crm_moves_the_lead_forward_with_its_own_transition() -> None:
+    # Given a captured lead (stage Lead)
+    hub = Hub()
+    lead_id = hub.capture("ana@acme.io", job_title="Intern")
+    assert hub.lead("ana@acme.io").stage.value == "Lead"
+    hub.clock.advance(timedelta(minutes=5))
+    # When the sync says a HubSpot user marked her sales-qualified a minute ago
+    moved = hub.service.crm_field_changed(sync_change(lead_id, "lifecycle_stage", "SQL", hub, timedelta(minutes=1)))
+    # Then the lead is an SQL since then, and lead.stage_changed says the CRM set it
+    lead = hub.lead("ana@acme.io")
+    assert (lead.stage.value, lead.stage_entered_at) == ("SQL", hub.clock.now() - timedelta(minutes=1))
+    [changed] = [e for e in moved.published if e.event_type is LeadEventType.STAGE_CHANGED]
+    assert (changed.previous_stage, changed.stage) == ("Lead", "SQL")
+    assert "set in hubspot, through the CRM sync (sync-event-1)" in (changed.reason or "")
+    # And a CRM resetting her to Lead, the same stage again or a value that is no stage move nothing
+    hub.clock.advance(timedelta(minutes=1))
+    for n, value in enumerate(("Lead", "SQL", "Hot prospect"), start=2):
+        kept = hub.service.crm_field_changed(sync_change(lead_id, "lifecycle_stage", value, hub, n=n))
+        assert kept.published == ()
+        assert "is not ahead of SQL: kept" in kept.note
+    assert hub.lead("ana@acme.io").stage.value == "SQL"
+    # And the first change delivered again is applied once
+    again = hub.service.crm_field_changed(sync_change(lead_id, "lifecycle_stage", "SQL", hub, n=1))
+    assert again.note == "duplicate event; applied once already"
 
 
 def test_a_change_to_a_lead_merged_away_reaches_its_survivor() -> None:
@@ -117,11 +142,12 @@ def test_a_crm_webhook_sets_synced_fields_only_while_the_sync_cannot_key_the_lea
     assert lead.profile.get("industry") == "Software"
 
 
-def test_the_synced_fields_are_the_profile_fields_among_the_mappings_inbound_ones() -> None:
-    # the email among them: a CRM's change of it reaches a known lead only as the sync decided it
+def test_the_synced_fields_are_the_profile_fields_and_the_stage_among_the_mappings_inbound_ones() -> None:
+    # the email among them: a CRM's change of it reaches a known lead only as the sync decided it; not the owner
     assert synced_profile_fields(["email", "job_title", "owner", "lifecycle_stage", "phone"]) == {
         "email",
         "job_title",
+        "lifecycle_stage",
         "phone",
     }
     assert lead_id_of_record("contact:abc") == "abc"
