@@ -504,6 +504,7 @@ class AttributionService:
         stored = self.store.conversion(facts.conversion_id)
         if stored is not None:
             stored, widened = self._with_people_named(stored, facts)
+            stored, corrected = self._with_amount_corrected(stored, facts)
             if stored.unannounced:
                 # credited again (now, or before a bus refusal this is the retry of): its own event, as stored
                 event, cleared = self._announce(stored)
@@ -512,6 +513,9 @@ class AttributionService:
             else:
                 events = [self.event_of(stored)]  # again, same id: a retry after the bus failed must still publish
                 self._publish(events)
+            if corrected:
+                amount = f"{format_amount(stored.amount)} {stored.amount.currency}"
+                return Outcome(stored, events=events, note=f"{facts.conversion_id} credited again for {amount}")
             if widened:
                 people = ", ".join(stored.contact_ids)
                 return Outcome(stored, events=events, note=f"{facts.conversion_id} credited again to {people}")
@@ -546,6 +550,27 @@ class AttributionService:
                 raise RuntimeError(f"{stored.conversion_id} vanished while it was credited again")
             stored = again
         raise RuntimeError(f"{stored.conversion_id} kept changing under {MAX_ATTEMPTS} attempts to credit it again")
+
+    def _with_amount_corrected(self, stored: StoredConversion, facts: ConversionFacts) -> tuple[StoredConversion, bool]:
+        """A credited deal whose amount a later event corrects (the deal's latest amount, `Deal.folded`: a
+        redelivered older event does not undo it) is credited again for it, as `_with_people_named` credits it
+        again to its buyer: its journey rebuilt (its time and people kept), converted at the rate of its month,
+        replaced with its totals moved by the difference and marked `unannounced` in the same write (`credit`
+        publishes its `conversion.attributed` after the write). True when it was."""
+        for _ in range(MAX_ATTEMPTS):
+            if stored.kind is not ConversionKind.DEAL or stored.people_erased or facts.amount == stored.amount:
+                return stored, False
+            company, rate = self._in_company_currency(facts.amount, stored.converted_at)
+            corrected = replace(stored, amount=facts.amount, company_minor=company.minor, rate=rate)
+            latest = self.store.latest_fit()
+            new = rebuilt(corrected, self.leads, self.config, self._half_life, latest, self._clock.now())
+            if self.store.replace_conversion(stored, replace(new, unannounced=True)):
+                return replace(new, unannounced=True), True
+            again = self.store.conversion(stored.conversion_id)  # replaced or re-credited meanwhile: read again
+            if again is None:
+                raise RuntimeError(f"{stored.conversion_id} vanished while its amount was corrected")
+            stored = again
+        raise RuntimeError(f"{stored.conversion_id} kept changing under {MAX_ATTEMPTS} attempts to correct it")
 
     def conversion_of(self, facts: ConversionFacts) -> StoredConversion:
         """The conversion with its journey and credits, as it would be stored now (writes nothing)."""

@@ -127,6 +127,41 @@ def test_a_won_deal_is_credited_once_under_every_model_to_the_cent(world: World)
     assert len(ids) == 1
 
 
+def test_a_won_deals_corrected_amount_credits_it_again_and_an_older_report_does_not_undo_it(world: World) -> None:
+    # Given a deal won at 12,000.00 over kim's three touches
+    journey_of_three(world)
+    first = world.won("D-1", "12000.00", email="kim@acme.io")
+    assert first.conversion is not None
+    # When the CRM corrects its amount to 15,000.00 an hour later
+    world.clock.advance(timedelta(hours=1))
+    corrected = world.won("D-1", "15000.00", email="kim@acme.io")
+    # Then the same conversion is credited again for the new amount, its journey and time kept, to the cent
+    conversion = world.store.conversion("deal:standard:D-1")
+    assert conversion is not None
+    assert corrected.note == "deal:standard:D-1 credited again for 15000.00 USD"
+    assert (conversion.amount.minor, conversion.company_minor) == (1_500_000, 1_500_000)
+    assert conversion.converted_at == first.conversion.converted_at
+    assert [t.touch.campaign_id for t in conversion.touches] == ["social", "search", "mail"]
+    for model in Model:
+        assert sum(t.credits[model].minor for t in conversion.touches) == 1_500_000, model
+    # And the totals moved by the difference: one conversion, 15,000.00
+    totals = world.service.campaign_totals("social", ["2026-11"])
+    assert (totals.revenue[Model.FIRST_TOUCH], totals.conversions) == (1_500_000, 1)
+    # And its conversion.attributed was published again, with an id of its own, saying the new amount
+    attributed = [e for e in world.bus.published if e.event_type.value == "conversion.attributed"]
+    assert [e.amount for e in attributed] == ["12000.00", "15000.00"]
+    assert attributed[0].event_id != attributed[1].event_id
+    # And a report of the old amount made before the correction, arriving only now, changes nothing
+    now = world.clock.now()
+    world.clock.moment = now - timedelta(minutes=30)
+    late = world.event(
+        EventType.DEAL_WON, {"amount": "12000.00", "email": "kim@acme.io"}, "standard", deal_id="standard:D-1"
+    )
+    world.clock.moment = now
+    world.service.handle(late)
+    assert world.store.conversion("deal:standard:D-1") == conversion
+
+
 def test_a_deal_in_another_currency_is_credited_at_its_months_rate_and_refused_without_one(world: World) -> None:
     journey_of_three(world)
     # Given no FX table for November: the win is refused naming the table to PUT (dead-lettered, redriven later)
