@@ -40,6 +40,7 @@ from shared.finance.ports import (
     StaleBudget,
     StoredBudget,
     StoredSpend,
+    check_budget_version,
 )
 from shared.finance.spend import SpendKey
 
@@ -198,6 +199,12 @@ class InMemoryFinanceStore:
     def budget_versions(self, period: str) -> list[StoredBudget]:
         with self._lock:
             return list(self.budgets.get(_period(period), []))
+
+    def budget_version(self, period: str, version: int) -> StoredBudget | None:
+        check_budget_version(version)
+        with self._lock:
+            found = [stored for stored in self.budgets.get(_period(period), []) if stored.version == version]
+            return found[0] if found else None
 
     # ---------------------------------------------------------------------------------------------- alerts
 

@@ -13,6 +13,7 @@ from shared.finance.api_views import finance_problem, spend_body_lines, spend_vi
 from shared.finance.budget_engine import budget_view
 from shared.finance.listing import SpendRange, spend_page
 from shared.finance.periods import parse_period
+from shared.finance.ports import MAX_BUDGET_VERSION
 from shared.finance.service import SpendIdConflict
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
@@ -84,12 +85,34 @@ def put_budget(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[
     return {"version": stored.version, **budget_view(figures)}
 
 
-def get_budget(period: Period, as_of: Annotated[date | None, Query()] = None) -> dict[str, Any]:
+def get_budget(
+    period: Period,
+    as_of: Annotated[date | None, Query()] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_BUDGET_VERSION)] = None,
+) -> dict[str, Any]:
+    if version is not None:
+        return _budget_version(period, version, as_of)
     with finance_problem():
         figures = service.figures(period, as_of)
     if figures is None:
         raise NotFound(f"no budget for {period}: PUT /api/v1/integrations/finance/budget/{period} first")
     return budget_view(figures)
+
+
+def _budget_version(period: str, version: int, as_of: date | None) -> dict[str, Any]:
+    with finance_problem():
+        found = service.version_figures(period, version, as_of)
+        current = service.store.budget(str(parse_period(period))) if found is None else None
+    if found is None:
+        held = f"its versions are 1 to {current.version}" if current else "it has none"
+        raise NotFound(f"the budget of {period} has no version {version} ({held})")
+    stored, figures = found
+    return {
+        "version": stored.version,
+        "updated_at": stored.updated_at.isoformat(),
+        "updated_by": stored.updated_by,
+        **budget_view(figures),
+    }
 
 
 register_routes(

@@ -101,6 +101,7 @@ from shared.finance.ports import (
     StaleBudget,
     StoredBudget,
     StoredSpend,
+    check_budget_version,
 )
 from shared.finance.spend import SpendKey
 
@@ -357,6 +358,11 @@ class DynamoDbFinanceStore:
 
     def budget_versions(self, period: str) -> list[StoredBudget]:
         return [budget_from(item) for item in self._partition(budget_pk(period_text(period)), VERSION)]
+
+    def budget_version(self, period: str, version: int) -> StoredBudget | None:
+        check_budget_version(version)
+        item = self._get(budget_pk(period_text(period)), version_sk(version))
+        return None if item is None else budget_from(item)
 
     # ---------------------------------------------------------------------------------------------- alerts
 

@@ -97,6 +97,9 @@ FINANCE_DOMAIN = Domain(
                     path="/api/v1/integrations/finance/budget/{period}",
                     operation="get_budget",
                     summary="Budget against actual: remaining, consumption, variance, forecast, by line and department",
+                    description="The current budget's figures as of `as_of` (default today). With `version`, that "
+                    "version of the period's own budget as it was PUT (its lines, thresholds, `updated_at` and "
+                    "`updated_by`) against the actuals as they are now; 404 when the budget never had that version.",
                     domain=ThrottleDomain.FINANCE,
                     groups=frozenset({Group.FINANCE, Group.MARKETING, Group.ADMIN}),
                 ),

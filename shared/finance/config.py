@@ -10,6 +10,10 @@
                          consumption (% of budget) at which `budget.forecast_overrun` fires
     max_batch_lines      the most spend lines one request (or one CSV chunk) may carry
     max_budget_lines     the most lines one budget may have (at most 4,000: a budget is one DynamoDB item of 400 KB)
+    spend_dates          the days a spend line may be dated (`incurred_on`, a service period's `from` and `to`):
+                         `earliest` (default 2000-01-01, not before 1900-01-01) to 31 December of the year
+                         `years_ahead` (default 5, 0 to 50; null: to the calendar's last day, 9999-12-31)
+                         years after today's
 
 A file that does not meet the schema is refused by `parse_finance_config` / `load_finance_config` with an
 `InvalidFinanceConfig` whose message names each offending channel or department by its id, e.g.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,6 +50,7 @@ __all__ = [
     "FinanceConfig",
     "ForecastSettings",
     "InvalidFinanceConfig",
+    "SpendDates",
     "load_finance_config",
     "parse_finance_config",
     "sorted_thresholds",
@@ -113,6 +119,36 @@ class ForecastSettings(_Strict):
     )
 
 
+class SpendDates(_Strict):
+    """The days a spend line may be dated: from `earliest` to 31 December of `years_ahead` years after today's
+    year (both inclusive; `years_ahead` null: to 9999-12-31). A day outside them is a typo (9999-12-31,
+    1900-01-01), not spend."""
+
+    earliest: date = Field(
+        default=date(2000, 1, 1), ge=date(1900, 1, 1), description="The first day a spend line may be dated."
+    )
+    years_ahead: Annotated[StrictInt, Field(ge=0, le=50)] | None = Field(
+        default=5,
+        description="A line may be dated up to 31 December of this many years after today's year (null: no bound "
+        "but the calendar's, 9999-12-31).",
+    )
+
+    def latest(self, today: date) -> date:
+        """The last day a line may be dated on `today`."""
+        if self.years_ahead is None:
+            return date.max
+        return date(min(today.year + self.years_ahead, date.max.year), 12, 31)
+
+    def problem(self, day: date, today: date | None) -> str | None:
+        """Why `day` is outside the bounds (naming them), or None; without `today` only `earliest` is checked."""
+        latest = None if today is None else self.latest(today)
+        if day >= self.earliest and (latest is None or day <= latest):
+            return None
+        ahead = "" if self.years_ahead is None else f" ({self.years_ahead} years ahead)"
+        upper = "" if latest is None else f" to {latest.isoformat()}{ahead}"
+        return f"{day.isoformat()} is outside the days a spend line may be dated: {self.earliest.isoformat()}{upper}"
+
+
 def sorted_thresholds(thresholds: list[int]) -> list[int]:
     """Thresholds in increasing order; a repeated one is refused (ValueError naming it)."""
     repeated = sorted({t for t in thresholds if thresholds.count(t) > 1})
@@ -133,6 +169,7 @@ class FinanceConfig(_Strict):
     forecast: ForecastSettings = Field(default_factory=ForecastSettings)
     max_batch_lines: Annotated[StrictInt, Field(ge=1, le=10_000)] = 500
     max_budget_lines: Annotated[StrictInt, Field(ge=1, le=4_000)] = 1000
+    spend_dates: SpendDates = Field(default_factory=SpendDates)
 
     _channels: dict[str, Channel] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)

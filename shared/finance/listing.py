@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.errors import InvalidInput
-from shared.finance.periods import Period, first_day, last_day, parse_period, period_of
+from shared.finance.periods import MIN_YEAR, Period, first_day, last_day, parse_period, period_of
 from shared.finance.ports import FinanceStore, StoredSpend
 
 MAX_LISTING_DAYS = 366  # a year of lines at most per listing: a wider range is a report, not a page
+FIRST_DAY = date(MIN_YEAR, 1, 1)  # the periods' first day: a range may run to 9999-12-31, the calendar's last
 BAD_CURSOR = "cursor is not one this listing returned; start again without it"
 
 
@@ -44,6 +45,9 @@ class SpendRange:
         campaign_id: str | None = None,
         channel: str | None = None,
     ) -> SpendRange:
+        for name, day in (("from", start), ("to", end)):
+            if day is not None and day.year < MIN_YEAR:
+                raise InvalidInput(f"{name}: {day.isoformat()} is before {FIRST_DAY.isoformat()}, the first day listed")
         if month is not None:
             period = parse_period(month)
             start = start or first_day(period)
@@ -61,10 +65,12 @@ class SpendRange:
 
     @property
     def months(self) -> list[Period]:
-        months, month = [], period_of(self.start)
-        while first_day(month) <= self.end:
-            months.append(month)
-            month = period_of(date.fromordinal(last_day(month).toordinal() + 1))
+        """The months the range touches, in order (counted by year and month: the month after 9999-12 has no
+        first day)."""
+        months, year, month = [], self.start.year, self.start.month
+        while (year, month) <= (self.end.year, self.end.month):
+            months.append(Period.month(year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return months
 
 

@@ -158,6 +158,11 @@ class FinanceStore(Protocol):
         """Every version of the period's budget, oldest first."""
         ...
 
+    def budget_version(self, period: str, version: int) -> StoredBudget | None:
+        """That version of the period's budget (1 is the first PUT), the current one included; None when it was
+        never written. `version` is 1 to MAX_BUDGET_VERSION (ValueError otherwise)."""
+        ...
+
     def fired(self, period: str) -> set[tuple[str, int]]:
         """The (line label, threshold) alerts fired for the period and not re-armed."""
         ...
@@ -172,3 +177,10 @@ class FinanceStore(Protocol):
 
 
 MAX_CHUNK_ITEMS = 100  # DynamoDB's transaction limit
+MAX_BUDGET_VERSION = 9_999_999_999  # a version is kept under a key of 10 digits
+
+
+def check_budget_version(version: int) -> None:
+    """ValueError unless `version` is a version a budget can have (1 to MAX_BUDGET_VERSION)."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_BUDGET_VERSION:
+        raise ValueError(f"a budget version is 1 to {MAX_BUDGET_VERSION}, not {version!r}")

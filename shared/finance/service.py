@@ -106,7 +106,7 @@ class FinanceService:
     # --- spend ---------------------------------------------------------------------------------------------
 
     def record_spend(self, lines: object) -> Recorded:
-        parsed = parse_spend_batch(lines, self.config)
+        parsed = parse_spend_batch(lines, self.config, today=self._clock.now().date())
         for _ in range(MAX_ATTEMPTS - 1):
             try:
                 return self._record(parsed)
@@ -331,6 +331,19 @@ class FinanceService:
                 ]
             )
         return None
+
+    def version_figures(
+        self, period: str, version: int, as_of: date | None = None
+    ) -> tuple[StoredBudget, BudgetFigures] | None:
+        """That version of the period's own budget (as it was PUT: lines, currency, thresholds) with its figures
+        against the actuals as they are now (as of `as_of`, default today): what the budget was, against what is
+        spent. None when the period's budget never had that version (a quarter without its own budget has none:
+        its view is a rollup of its months', which is not a version)."""
+        parsed = parse_period(period)
+        stored = self.store.budget_version(str(parsed), version)
+        if stored is None:
+            return None
+        return stored, self._evaluate(stored.budget, as_of or self._clock.now().date())
 
     def _evaluate(self, budget: Budget, as_of: date) -> BudgetFigures:
         """The budget's figures from its period's aggregates: each line's trend from its keys' own days."""

@@ -22,7 +22,10 @@ Field rules (`parse_spend_line`):
   `reverses`), and a reversal's amount is negative.
 - `incurred_on`: a date `YYYY-MM-DD`; or, instead, `service_period`: `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`,
   both days inclusive, `to` not before `from`, at most 36 months long (`service_periods.py`: the amount is
-  spread over its days, so each month it touches counts its share). Exactly one of the two.
+  spread over its days, so each month it touches counts its share). Exactly one of the two. Each day is within
+  the finance file's `spend_dates` (by default 2000-01-01 to 31 December five years after today's year; the upper
+  bound is checked when `today` is given, as the ledger gives it). A reversal mirrors its stored original's days
+  whatever they are, so it is held to the periods' first day (1900-01-01) only.
 - `corrects`: the `spend_id` of the original a new line replaces (a correction is a reversal of the original
   plus this line). Not on a reversal, so the amount is positive. That the original exists, is reversed and is
   corrected once is the ledger's check (it needs the stored lines).
@@ -45,10 +48,10 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from shared.errors import InvalidInput
-from shared.finance.config import FinanceConfig
+from shared.finance.config import FinanceConfig, SpendDates
 from shared.finance.currencies import UnknownCurrency, currency
 from shared.finance.money import InvalidAmount, Money, format_amount, parse_amount
-from shared.finance.periods import Period, period_of
+from shared.finance.periods import MIN_YEAR, Period, period_of
 from shared.finance.service_periods import ServicePeriod, too_long
 
 __all__ = [
@@ -217,9 +220,13 @@ class SpendLine:
 class _Reader:
     """Reads the fields of one raw line, collecting a problem per bad field rather than stopping at the first."""
 
-    def __init__(self, raw: Mapping[str, object], line: int | None) -> None:
+    def __init__(
+        self, raw: Mapping[str, object], line: int | None, dates: SpendDates | None = None, today: date | None = None
+    ) -> None:
         self.raw = raw
         self.line = line
+        self.dates = dates  # the days a line may be dated (None: a reversal, held to the periods' first day only)
+        self.today = today
         self.problems: list[FieldProblem] = []
 
     def problem(self, field: str, message: str) -> None:
@@ -271,10 +278,17 @@ class _Reader:
             self.problem(field, f'{shown} is not a date "YYYY-MM-DD"')
             return None
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
             self.problem(field, f"{_shown(value)} is not a calendar date")
             return None
+        why = self.dates.problem(day, self.today) if self.dates is not None else None
+        if why is None and day.year < MIN_YEAR:
+            why = f"{day.isoformat()} is before {MIN_YEAR}-01-01, the first day a period has"
+        if why is not None:
+            self.problem(field, why)
+            return None
+        return day
 
     def when(self) -> tuple[date | None, ServicePeriod | None]:
         """`incurred_on` or `service_period`, exactly one (each None when it has a problem)."""
@@ -334,10 +348,13 @@ def _shown(text: str) -> str:
     return f'"{text}"' if len(text) <= 60 else f'"{text[:60]}..."'
 
 
-def _read(raw: object, config: FinanceConfig, line: int | None) -> tuple[SpendLine | None, list[FieldProblem]]:
+def _read(
+    raw: object, config: FinanceConfig, line: int | None, today: date | None = None
+) -> tuple[SpendLine | None, list[FieldProblem]]:
     if not isinstance(raw, Mapping):
         return None, [FieldProblem(line, "line", f"must be an object of spend fields, not {_kind(raw)}")]
-    reader = _Reader(raw, line)
+    reversal = not _empty(raw.get("reverses"))
+    reader = _Reader(raw, line, None if reversal else config.spend_dates, today)
     for field in raw:
         if field not in SPEND_FIELDS:
             shown = field if isinstance(field, str) else repr(field)
@@ -420,16 +437,19 @@ def _read(raw: object, config: FinanceConfig, line: int | None) -> tuple[SpendLi
     )
 
 
-def parse_spend_line(raw: object, config: FinanceConfig, *, line: int | None = None) -> SpendLine:
-    """A spend line from its JSON (or CSV row) form, checked against the finance file's vocabularies; raises
-    `InvalidSpendLine` naming every bad field (and `line`, the 1-based line of a batch or CSV, when given)."""
-    parsed, problems = _read(raw, config, line)
+def parse_spend_line(
+    raw: object, config: FinanceConfig, *, line: int | None = None, today: date | None = None
+) -> SpendLine:
+    """A spend line from its JSON (or CSV row) form, checked against the finance file's vocabularies and its
+    `spend_dates` (the upper bound only with `today`); raises `InvalidSpendLine` naming every bad field (and
+    `line`, the 1-based line of a batch or CSV, when given)."""
+    parsed, problems = _read(raw, config, line, today)
     if parsed is None:
         raise InvalidSpendLine(problems)
     return parsed
 
 
-def parse_spend_batch(lines: object, config: FinanceConfig) -> list[SpendLine]:
+def parse_spend_batch(lines: object, config: FinanceConfig, *, today: date | None = None) -> list[SpendLine]:
     """Every line of a batch (`body["lines"]`), or `InvalidSpendBatch` naming each bad line (1-based) and field:
     a batch with one bad line is refused whole. Beyond each line's own rules: at most `config.max_batch_lines`
     lines (refused before any line is read; the issue answers it 422, not 413), a `spend_id` at most once,
@@ -447,7 +467,7 @@ def parse_spend_batch(lines: object, config: FinanceConfig) -> list[SpendLine]:
     first_line: dict[str, int] = {}
     by_id: dict[str, SpendLine] = {}
     for number, raw in enumerate(lines, start=1):
-        line, line_problems = _read(raw, config, number)
+        line, line_problems = _read(raw, config, number, today)
         problems += line_problems
         if line is None:
             continue

@@ -342,6 +342,22 @@ def test_budgets_are_versioned_and_keep_every_version(store: FinanceStore) -> No
     assert store.budget_versions(NOV) == [first, second]
 
 
+def test_each_version_of_a_budget_reads_back_and_one_never_written_is_none(store: FinanceStore) -> None:
+    # Given a budget PUT twice
+    first = store.put_budget(budget(5_000_000), 0, T0, "ana")
+    second = store.put_budget(budget(7_500_000), 1, T0 + timedelta(hours=1), "bo")
+    # When each version is read, then it is that version as it was written, the current one too
+    assert store.budget_version(NOV, 1) == first
+    assert store.budget_version("2026-11", 2) == second == store.budget(NOV)
+    # And a version never written, or one of a period without a budget, is None
+    assert store.budget_version(NOV, 3) is None
+    assert store.budget_version("2026-12", 1) is None
+    # And a version no budget can have is a ValueError naming the range
+    for bad in (0, -1, 10**10, True):
+        with pytest.raises(ValueError, match="a budget version is 1 to 9999999999"):
+            store.budget_version(NOV, bad)
+
+
 @pytest.mark.parametrize("expected", [0, 1, 3])
 def test_a_budget_written_from_a_stale_version_is_refused(store: FinanceStore, expected: int) -> None:
     # Given a budget at version 2
@@ -992,6 +1008,7 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
     assert count(lambda: repo.put_budget(budget(), 0, T0, "ana")) == ["TransactWriteItems"]
     assert count(lambda: repo.budget(NOV)) == ["GetItem"]
     assert count(lambda: repo.budget_versions(NOV)) == ["Query"]
+    assert count(lambda: repo.budget_version(NOV, 1)) == ["GetItem"]
     assert count(lambda: repo.fire(NOV, "total", 80)) == ["PutItem"]
     assert count(lambda: repo.rearm(NOV, "total", 80)) == ["DeleteItem"]
     assert count(lambda: repo.fired(NOV)) == ["Query"]

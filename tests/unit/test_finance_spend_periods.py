@@ -13,6 +13,7 @@ import pytest
 
 from shared.finance.api_views import Unprocessable, finance_problem, spend_view
 from shared.finance.budget_engine import compile_budget_engine
+from shared.finance.config import SpendDates
 from shared.finance.listing import SpendRange, spend_page
 from shared.finance.ports import SpendChunk
 from shared.finance.service import FinanceService, SpendIdConflict
@@ -172,10 +173,14 @@ def test_a_bad_service_period_is_a_422_naming_the_line_and_field(service: Financ
     assert service.store.spend(["ok"]) == {}
 
 
-def test_a_service_period_near_the_end_of_the_calendar_is_recorded_or_refused_naming_the_line(
-    service: FinanceService,
-) -> None:
-    # Given a batch with a line over more than 36 months that ends on the calendar's last day
+def test_a_service_period_near_the_end_of_the_calendar_is_recorded_or_refused_naming_the_line() -> None:
+    # Given a finance file that lets spend be dated to the calendar's last day (the shipped one stops five years
+    # ahead: `test_spend_dates.py`)
+    unbounded = CONFIG.model_copy(update={"spend_dates": SpendDates(years_ahead=None)})
+    service = FinanceService(
+        InMemoryFinanceStore(), unbounded, compile_budget_engine(unbounded), RecordingPublisher(), FixedClock(NOW)
+    )
+    # And a batch with a line over more than 36 months that ends on the calendar's last day
     batch = [line("ok"), over("too-long", "10.00", period={"from": "9996-12-31", "to": "9999-12-31"})]
     # Then it is a 422 naming the line and its service_period (not a period of the year 10000)
     with pytest.raises(Unprocessable) as refused, finance_problem():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ops.import_spend import FIELDS, import_file
 from shared.finance.budget_engine import compile_budget_engine
-from shared.finance.config import load_finance_config
+from shared.finance.config import FinanceConfig, SpendDates, load_finance_config
 from shared.finance.service import FinanceService
 from shared.finance.service_periods import ServicePeriod
 from tests.fakes import FixedClock, RecordingPublisher
@@ -18,11 +18,11 @@ from tests.finance_fakes import InMemoryFinanceStore
 CONFIG = load_finance_config()
 
 
-def _service() -> FinanceService:
+def _service(config: FinanceConfig = CONFIG) -> FinanceService:
     return FinanceService(
         InMemoryFinanceStore(),
-        CONFIG,
-        compile_budget_engine(CONFIG),
+        config,
+        compile_budget_engine(config),
         RecordingPublisher(),
         FixedClock(datetime(2026, 11, 10, tzinfo=UTC)),
     )
@@ -94,8 +94,9 @@ def test_a_batch_cut_around_a_refused_line_keeps_a_correction_after_the_reversal
 
 def test_a_service_period_near_the_end_of_the_calendar_is_imported_or_listed_with_its_line(tmp_path: Path) -> None:
     # Given a CSV with a line over 9997-01-01 to 9999-12-31 (36 months: its limit would be in the year 10000)
-    # and one over more than 36 months ending on the calendar's last day (CSV line 3)
-    service = _service()
+    # and one over more than 36 months ending on the calendar's last day (CSV line 3), imported under a finance
+    # file that lets spend be dated to the calendar's last day (the shipped one stops five years ahead)
+    service = _service(CONFIG.model_copy(update={"spend_dates": SpendDates(years_ahead=None)}))
     path = _csv(
         tmp_path / "spend.csv",
         [
@@ -114,3 +115,16 @@ def test_a_service_period_near_the_end_of_the_calendar_is_imported_or_listed_wit
         "invalid spend line: line 3: service_from/service_to: from 9996-12-31 to 9999-12-31 is longer than 36 "
         "months: it may run to 9999-12-30 at the latest (record a longer commitment as several lines)"
     ]
+
+
+def test_a_line_dated_outside_the_ledgers_days_is_listed_with_its_csv_line_and_column(tmp_path: Path) -> None:
+    # Given a CSV whose second line is dated 9999-12-31 (the shipped finance file: 2000-01-01 to five years ahead)
+    service = _service()
+    path = _csv(tmp_path / "spend.csv", [_row("typo", incurred_on="9999-12-31")])
+    # When it is imported
+    summary = import_file(service, path)
+    # Then nothing is imported and the problem names the CSV line, the column and the bounds
+    assert summary.imported == 0
+    assert service.store.spend(["typo"]) == {}
+    [problem] = summary.problems
+    assert "line 2: incurred_on: 9999-12-31 is outside the days a spend line may be dated: 2000-01-01 to" in problem
