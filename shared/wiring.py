@@ -225,16 +225,19 @@ def budget_alert_channels(environment: FunctionEnvironment) -> tuple[FinanceConf
 
 def handoff_notifier(environment: FunctionEnvironment) -> HandoffNotifier:
     from shared.adapters.dynamodb_handoffs import DynamoDbHandoffRepository
+    from shared.adapters.dynamodb_notice_deliveries import DynamoDbNoticeDeliveries
     from shared.handoffs.notifier import HandoffNotifier
     from shared.handoffs.routing import compile_routing
     from shared.handoffs.routing_config import load_routing
 
     router = compile_routing(load_routing())
+    dynamodb = boto3.client("dynamodb")
     return HandoffNotifier(
-        handoffs=DynamoDbHandoffRepository(boto3.client("dynamodb"), environment.table(HANDOFFS.name)),
+        handoffs=DynamoDbHandoffRepository(dynamodb, environment.table(HANDOFFS.name)),
         leads=lead_reader(environment),
         router=lambda: router,
         channels=notification_channels(environment),
+        deliveries=DynamoDbNoticeDeliveries(dynamodb, environment.table(HANDOFFS.name), SystemClock().now),
     )
 
 

@@ -1,6 +1,8 @@
 """EventBridge target: a handoff transition someone must hear about becomes a Slack message (with Accept /
-Reject buttons for the assignee) and an email. A failure is retried, then lands in the function's failure
-queue with the event (redrivable); the assignment never waits on it."""
+Reject buttons for the assignee) and an email, each delivered on its own: Slack failing does not keep the
+email from going out, nor the other way round. A failure is retried, then lands in the function's failure
+queue with the event (redrivable); a retry sends only the channels that did not go out. The assignment never
+waits on it."""
 
 from typing import Any
 
@@ -29,4 +31,4 @@ def handler(event: HandoffEvent, context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="HandoffSlackMessages", unit="Count", value=len(sent.slack))
     metrics.add_metric(name="HandoffEmails", unit="Count", value=len(sent.email))
     logger.info("handoff notifications", extra={"handoff_id": event.handoff_id, "note": sent.note})
-    return {"slack": sent.slack, "email": sent.email, "note": sent.note}
+    return {"slack": sent.slack, "email": sent.email, "already_sent": sent.already_sent, "note": sent.note}

@@ -47,12 +47,14 @@ from shared.handoffs.simulation import simulate_routing as run_simulation
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound, json_response
 from shared.observability import logger, metrics, traced
+from shared.success.accounts import LeadStoreAccounts
 from shared.wiring import handoff_service, lead_service
 
 app = rest_resolver()
 environment = environment_of(__name__)
 service = handoff_service(environment)
 leads = lead_service(environment)
+customers = LeadStoreAccounts(leads.repository)
 HandoffId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 CustomerId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 RepId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
@@ -126,6 +128,10 @@ def touch_handoff(handoff_id: HandoffId, request: Annotated[TouchRequest, Body()
 
 
 def hand_customer_to_success(customer_id: CustomerId, body: Annotated[CustomerHandoffBody, Body()]) -> Response[Any]:
+    # a customer is an account the hub knows, named as the success API names it (account id, vendor id or
+    # domain): a CSM assigned to a name no account has would onboard no one
+    if customers.resolve(customer_id) is None:
+        raise NotFound(f"customer_id: no customer is known as {customer_id!r}")
     actor = actor_of(app.current_event.request_context.authorizer.claims or {}, service.router)
     try:
         outcome = service.customer_handoff(customer_request(customer_id, body), actor.name)
@@ -198,6 +204,7 @@ register_routes(
         "hand_customer_to_success": {
             200: {"description": "The same handoff, requested again"},
             201: {"description": "Handed to success"},
+            404: {"description": "No customer is known by that name"},
             409: {"description": "A different handoff of this customer exists"},
         }
     },

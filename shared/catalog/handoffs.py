@@ -43,7 +43,10 @@ HANDOFFS = Table(
         "list by status / by rep, newest first: query by-status (status_partition=STATUS#<status>) or by-rep "
         "(rep_partition=REP#<rep id>) on requested_sort=<requested_at>#<id> descending; priority is a filter",
         "speed-to-lead metrics: query by-day (day_partition=DAY#<yyyy-mm-dd>) for each day of the range",
+        "a notification channel sent: pk=NOTICE#<event id>#<purpose>#<rep or channel>#<slack|email>, sk=SENT, "
+        "put once it went out, read (consistent) before sending on a retry; expires_at (TTL) after 15 days",
     ),
+    ttl_attribute="expires_at",
 )
 
 HANDOFF_NOTIFICATIONS = Secret(
@@ -104,10 +107,13 @@ HANDOFFS_DOMAIN = Domain(
                 ),
                 Rule(
                     name="handoffs-from-clicks",
-                    description="A rep clicked Accept or Reject on a handoff message",
+                    description="A rep clicked Accept or Reject on a handoff message in Slack",
+                    # Slack's clicks only: its signature proves who clicked; another vendor's canonical
+                    # handoff.accepted naming a Slack user must not act in that user's name
                     pattern={
                         "source": [WEBHOOK_EVENT_SOURCE],
                         "detail-type": ["handoff.accepted", "handoff.rejected"],
+                        "detail": {"source_vendor": ["slack"]},
                     },
                     max_retries=8,
                     max_event_age_seconds=6 * 3600,
@@ -156,7 +162,8 @@ HANDOFFS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
             ),
-            tables={HANDOFFS.name: "read", LEADS.name: "read"},
+            # writes only its sent markers (NOTICE#...), so a retry does not send a channel twice
+            tables={HANDOFFS.name: "read_write", LEADS.name: "read"},
             secrets=(HANDOFF_NOTIFICATIONS.name,),
             sends_email=True,
         ),

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.errors import InvalidInput
+from shared.finance.money import parse_amount
 from shared.handoffs.first_touch import touched_within_sla
 from shared.handoffs.model import Handoff, HistoryEntry, RepLoad, TouchChannel
 from shared.leads.api_models import LeadView
@@ -346,7 +348,9 @@ class CustomerHandoffBody(_Request):
     success_criteria: list[_Line] = Field(default_factory=list, max_length=20)
     products: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=50)
     contract_value: str | None = Field(
-        None, pattern=r"^\d{1,15}(\.\d{1,4})?$", description="Decimal string in `currency`'s major units."
+        None,
+        pattern=r"^\d{1,15}(\.\d{1,4})?$",
+        description="Decimal string in `currency`'s major units, within its decimals (2 for USD, none for JPY).",
     )
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217.")
     seats: int | None = Field(None, ge=0, le=10_000_000)
@@ -363,6 +367,13 @@ class CustomerHandoffBody(_Request):
             raise ValueError("ends_on must not be before starts_on")
         if self.contract_value is not None and self.currency is None:
             raise ValueError("currency is required with contract_value")
+        if self.contract_value is not None and self.currency is not None:
+            # the finance money rules: the currency's decimals (2 for USD, none for JPY), so the value is one
+            # the ledger and the success baseline can hold to the minor unit
+            try:
+                parse_amount(self.contract_value, self.currency, field="contract_value")
+            except InvalidInput as exc:  # InvalidAmount naming contract_value and its limit, UnknownCurrency
+                raise ValueError(str(exc)) from None
         return self
 
 

@@ -63,9 +63,10 @@ class HandoffAssigner:
     def router(self) -> Router:
         return self._router()
 
-    def first(self, requested: Handoff, facts: LeadFacts, reason: str = "") -> Assignment:
-        """A new handoff routed and assigned (or queued in the team's fallback)."""
-        now, loads = requested.requested_at, self._repository.rep_loads()
+    def first(self, requested: Handoff, facts: LeadFacts, reason: str = "", at: datetime | None = None) -> Assignment:
+        """A new handoff routed and assigned (or queued in the team's fallback) `at` (default: when it was
+        requested, for a handoff the hub requests itself; a lead's request happened before the router ran)."""
+        now, loads = requested.requested_at if at is None else at, self._repository.rep_loads()
         routed = route(self.router, facts, loads, now)
         return self._assigned(requested, routed, loads, now, HUB, reason, HandoffEventType.ASSIGNED)
 

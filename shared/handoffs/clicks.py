@@ -1,6 +1,11 @@
 """A Slack Accept / Reject click, as the webhook gateway publishes it (canonical `handoff.accepted` /
 `handoff.rejected` whose `data` carries the button's value), applied to its handoff. The clicker is matched
-to a rep by their Slack user id; a manager may act on any handoff of the hub."""
+to a rep by their Slack user id; a manager may act on any handoff of the hub.
+
+Only a click the Slack vendor delivered is one: its signature proves Slack sent it, and so who clicked. Another
+vendor's canonical `handoff.accepted` / `handoff.rejected` (a Standard Webhooks sender may publish any type)
+proves nothing about the Slack user its data names, so it is ignored with a note, never retried. The bus rule
+takes Slack's clicks only; this check is the second line, for a rule changed or an event redriven by hand."""
 
 from __future__ import annotations
 
@@ -11,9 +16,16 @@ from shared.handoffs.event_details import detail_of
 from shared.handoffs.model import Role
 from shared.handoffs.service import Actor, HandoffNotFound, HandoffService, NotAllowed, Outcome, WrongState
 
+CLICK_VENDOR = "slack"  # the webhook vendor whose signed interactions carry the clicks (`source_vendor`)
+
 
 def apply_click(service: HandoffService, event: dict[str, Any]) -> Outcome:
     click = detail_of(CanonicalEvent, event, "a canonical event")
+    if click.source_vendor != CLICK_VENDOR:
+        return Outcome(
+            None,
+            note=f"{click.event_type.value} from vendor {click.source_vendor!r}, not from Slack: not a click, ignored",
+        )
     handoff_id = click.data.get("handoff_id")
     if not isinstance(handoff_id, str) or not handoff_id:
         return Outcome(None, note=f"{click.event_type.value} without a hub handoff id: not ours")

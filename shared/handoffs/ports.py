@@ -144,6 +144,19 @@ class TimerScheduler(Protocol):
         ...
 
 
+class NoticeDeliveries(Protocol):
+    """Which channels of which notices went out: a notice's Slack message and its email are delivered (and
+    retried) independently, and a retry sends only what did not go out (keys: `notice_delivery_key`)."""
+
+    def delivered(self, keys: Sequence[str]) -> set[str]:
+        """The keys among these recorded as sent."""
+        ...
+
+    def record(self, key: str) -> None:
+        """Remembers the key as sent; recording it again is harmless."""
+        ...
+
+
 class ChatPoster(Protocol):
     def post(self, message: SlackMessage) -> str:
         """Posts to Slack; returns the message's `ts`."""

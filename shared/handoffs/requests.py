@@ -3,6 +3,7 @@ event is an InvalidInput: dead-lettered at once, as no retry can fix it)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import InvalidInput
@@ -11,12 +12,16 @@ from shared.handoffs.event_details import detail_of
 from shared.handoffs.model import Priority
 
 
-def request_from(event: dict[str, Any]) -> tuple[str, Priority, str, str | None]:
-    """(lead id, priority, reason, cause event id) of an EventBridge event whose detail is a lead event."""
+def request_from(event: dict[str, Any]) -> tuple[str, Priority, str, str | None, datetime]:
+    """(lead id, priority, reason, cause event id, when it was requested) of an EventBridge event whose detail
+    is a lead event."""
     detail = detail_of(LeadEvent, event, "a lead event")
     if detail.event_type is not LeadEventType.HANDOFF_REQUESTED or detail.priority is None:
         raise InvalidInput(f"{detail.event_type.value} with priority {detail.priority} is not a handoff request")
-    return detail.lead_id, Priority(detail.priority), detail.reason or detail.priority, detail.event_id
+    requested_at = detail.occurred_at
+    if requested_at.tzinfo is None:  # a time without a zone is UTC, as the hub writes them
+        requested_at = requested_at.replace(tzinfo=UTC)
+    return detail.lead_id, Priority(detail.priority), detail.reason or detail.priority, detail.event_id, requested_at
 
 
 def progress_from(event: dict[str, Any]) -> tuple[str, str, str]:

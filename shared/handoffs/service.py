@@ -154,8 +154,17 @@ class HandoffService:
 
     # --- requests ------------------------------------------------------------------------------------------
 
-    def request(self, lead_id: str, priority: Priority, reason: str, cause_event_id: str | None) -> Outcome:
-        """A lead.handoff_requested: gate it, then assign it (or raise the priority of the lead's open handoff)."""
+    def request(
+        self,
+        lead_id: str,
+        priority: Priority,
+        reason: str,
+        cause_event_id: str | None,
+        requested_at: datetime | None = None,
+    ) -> Outcome:
+        """A lead.handoff_requested: gate it, then assign it (or raise the priority of the lead's open handoff).
+        `requested_at` is when the request happened (the event's `occurred_at`; default now): speed to lead
+        counts from it, so the time the lead waited for the router is in "requested -> assigned"."""
         facts = self._leads.facts(lead_id)
         if facts is None:
             return Outcome(None, note=f"lead {lead_id} is not known to the hub")
@@ -167,20 +176,28 @@ class HandoffService:
         decision = gate(self.router.config, facts)
         if decision.outcome == GateDecision.AWAIT_IDENTIFICATION:
             return Outcome(None, note=decision.reason)
-        return self._retrying(lambda: self._open(handoff_id, facts, reason, cause_event_id, decision))
+        return self._retrying(lambda: self._open(handoff_id, facts, reason, cause_event_id, decision, requested_at))
 
     def _open(
-        self, handoff_id: str, facts: LeadFacts, reason: str, cause_event_id: str | None, decision: GateOutcome
+        self,
+        handoff_id: str,
+        facts: LeadFacts,
+        reason: str,
+        cause_event_id: str | None,
+        decision: GateOutcome,
+        requested_at: datetime | None,
     ) -> Outcome:
         open_id = self.repository.open_handoff_of(facts.lead_id)
         if open_id is not None:
             return self._raise_priority(open_id, facts.priority, reason, cause_event_id)
+        now = self._clock.now()
         new = requested(
             handoff_id,
             facts.lead_id,
             facts.kind,
             facts.priority,
-            at=self._clock.now(),
+            # never after now, the assignment's time: a request stamped by a clock ahead of ours waited 0 s
+            at=now if requested_at is None else min(requested_at, now),
             by=HUB,
             why=reason,
             cause_event_id=cause_event_id,
@@ -189,7 +206,7 @@ class HandoffService:
             qualification = self.router.config.gates.qualification_queue
             waiting = self._assigner.queue(new, qualification, "", None, decision.reason)
             return self._commit(HandoffChange(replace(waiting, version=1), LeadLock.CLAIM))
-        return self._assign_new(new, facts, reason)
+        return self._assign_new(new, facts, reason, at=now)
 
     def _raise_priority(self, handoff_id: str, priority: Priority, reason: str, cause: str | None) -> Outcome:
         current = self._announcer.flushed(self._must(handoff_id))
@@ -571,10 +588,10 @@ class HandoffService:
         self._announcer.cancel_timers(current)
         return outcome
 
-    def _assign_new(self, new: Handoff, facts: LeadFacts, reason: str = "") -> Outcome:
-        """A new handoff routed and assigned (or queued in the team's fallback), stored with its subject's
-        one-open-handoff lock and the rep's load in one commit."""
-        assigned = self._assigner.first(new, facts, reason)
+    def _assign_new(self, new: Handoff, facts: LeadFacts, reason: str = "", at: datetime | None = None) -> Outcome:
+        """A new handoff routed and assigned (or queued in the team's fallback) `at` (default: when it was
+        requested), stored with its subject's one-open-handoff lock and the rep's load in one commit."""
+        assigned = self._assigner.first(new, facts, reason, at)
         return self._commit(HandoffChange(replace(assigned.handoff, version=1), LeadLock.CLAIM, assigned.reps))
 
     def _qualifying(self, handoff: Handoff) -> bool:

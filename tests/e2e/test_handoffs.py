@@ -21,7 +21,7 @@ import requests
 from segment.analytics import Client
 from slack_sdk.signature import SignatureVerifier
 
-from tests.e2e.conftest import eventually, send_standard_webhook, started_hub, token
+from tests.e2e.conftest import eventually, send_standard_webhook, settle, started_hub, token
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_KEY = "local-write-key-dev-only"
@@ -274,6 +274,50 @@ def test_a_won_deal_hands_the_customer_to_a_csm_with_a_success_plan(hub: Hub) ->
     again = hub.post(f"/api/v1/cs-sales/handoff/{account_id}", {"deal_id": f"standard:{deal}", "goals": ["go live"]})
     assert again.status_code == 409, again.text
     assert "goals" in again.json()["message"]
+
+
+def test_a_handoff_click_sent_as_a_standard_webhook_accepts_nothing(hub: Hub) -> None:
+    # Given an assigned handoff, and its team manager's Slack user id (a manager may accept any handoff)
+    handoff = hub.handoff_of(hub.demo_request("US"))
+    manager = hub.rep("mgr-priya-nair")
+    # When someone with the Standard Webhooks secret sends a handoff.accepted naming the handoff and the manager
+    data = {"handoff_id": handoff["handoff_id"], "slack_user_id": manager["slack_user_id"], "slack_user_name": "x"}
+    answer = standard_webhook(hub, "handoff.accepted", data)
+    assert answer.status_code == 202, answer.text
+    settle(hub.url)
+    # Then the handoff is still assigned to its rep: only a click Slack signed acts in a Slack user's name
+    after = hub.get(f"/api/v1/handoffs/{handoff['handoff_id']}")
+    assert (after["status"], after["rep_id"]) == ("assigned", handoff["rep_id"])
+    assert hub.events("handoff.accepted", handoff["handoff_id"]) == []
+
+
+def test_slack_down_still_emails_the_rep_once(hub: Hub) -> None:
+    # Given Slack failing every post for a while (more than the notifier's retries)
+    faults = requests.post(f"{hub.url}/_local/slack/faults", json={"calls": 20}, timeout=10)
+    assert faults.status_code == 200, faults.text
+    try:
+        # When a demo request is assigned
+        handoff = hub.handoff_of(hub.demo_request("US"))
+        handoff_id = handoff["handoff_id"]
+        rep = hub.rep(handoff["rep_id"])
+
+        def about_it(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [m for m in messages if handoff_id in json.dumps(m)]
+
+        # Then the rep is emailed though Slack never took the message
+        assert eventually(lambda: about_it(hub.emails_to(rep["email"])))
+        settle(hub.url)
+        # And the retries of the failed Slack message did not email the rep again
+        assert len(about_it(hub.emails_to(rep["email"]))) == 1
+        assert about_it(hub.slack_messages(rep["slack_user_id"])) == []
+    finally:
+        requests.post(f"{hub.url}/_local/slack/faults", json={"calls": 0}, timeout=10).raise_for_status()
+
+
+def test_a_customer_handoff_for_a_customer_the_hub_does_not_know_is_404(hub: Hub) -> None:
+    answer = hub.post("/api/v1/cs-sales/handoff/nonexistent", {"deal_id": f"crm-{uuid.uuid4().hex[:8]}"})
+    assert answer.status_code == 404, answer.text
+    assert "'nonexistent'" in answer.json()["message"]
 
 
 def test_a_customer_handoff_through_the_api_is_idempotent(hub: Hub) -> None:

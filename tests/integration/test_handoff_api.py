@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -407,15 +408,71 @@ def test_a_queued_handoff_is_recycled_by_an_admin(api: Api) -> None:
     assert types_of(api.hub.published()) == ["handoff.recycled"]
 
 
+def known_customer(api: Api) -> str:
+    """A customer the hub knows: the account of a captured lead, named by its company's domain."""
+    email = f"buyer@complete-{uuid.uuid4().hex[:8]}.example"
+    api.hub.capture(email)
+    return email.split("@")[1]
+
+
+def test_a_customer_handoff_for_a_customer_the_hub_does_not_know_is_404_naming_it(api: Api) -> None:
+    # Given no customer known as "nonexistent"
+    loads = {rep_id: load["open_handoffs"] for rep_id, load in api.reps().items()}
+    api.hub.published(None)
+    # When sales hand it to success
+    body = {"deal_id": "deal-1", "goals": ["go live"]}
+    status, answer = api.call("POST", CUSTOMER, body=body, customer_id="nonexistent")
+    # Then the answer is 404 naming the customer, and no CSM was assigned, nothing published
+    assert status == 404, answer
+    assert "'nonexistent'" in answer["message"]
+    assert api.call("GET", CUSTOMER, customer_id="nonexistent")[0] == 404
+    assert {rep_id: load["open_handoffs"] for rep_id, load in api.reps().items()} == loads
+    assert api.hub.published() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "limit"),
+    [
+        ("12.345", "USD", "USD allows at most 2 decimal places"),
+        ("1500.5", "JPY", "JPY allows whole amounts only"),
+        ("1.2345", "EUR", "EUR allows at most 2 decimal places"),
+    ],
+)
+def test_a_contract_value_finer_than_its_currency_is_422_naming_contract_value_and_the_limit(
+    api: Api, value: str, currency: str, limit: str
+) -> None:
+    # Given a customer the hub knows
+    customer = known_customer(api)
+    api.hub.published(None)
+    # When sales hand it over with a contract value its currency cannot hold
+    body = {"deal_id": "deal-1", "contract_value": value, "currency": currency}
+    status, answer = api.call("POST", CUSTOMER, body=body, customer_id=customer)
+    # Then the answer is 422 naming the field and the currency's limit, and nothing is handed over
+    assert status == 422, answer
+    assert "contract_value" in answer["message"]
+    assert limit in answer["message"]
+    assert api.call("GET", CUSTOMER, customer_id=customer)[0] == 404
+    assert api.hub.published() == []
+
+
+def test_a_contract_value_within_its_currencys_decimals_is_stored(api: Api) -> None:
+    customer = known_customer(api)
+    body = {"deal_id": "deal-1", "contract_value": "12.340", "currency": "USD"}
+    status, answer = api.call("POST", CUSTOMER, body=body, customer_id=customer)
+    assert status == 201, answer
+    assert (answer["handover"]["contract_value"], answer["handover"]["currency"]) == ("12.340", "USD")
+
+
 def test_completing_an_accepted_customer_handoff_lets_the_api_hand_the_customer_off_again(api: Api) -> None:
     # Given a customer handoff its CSM accepted: another deal's handoff is a 409 while it is open
-    status, first = api.call("POST", CUSTOMER, body={"deal_id": "deal-1"}, customer_id="acct-complete")
+    customer = known_customer(api)
+    status, first = api.call("POST", CUSTOMER, body={"deal_id": "deal-1"}, customer_id=customer)
     assert status == 201, first
     csm = first["rep_id"]
     status, body = api.call("POST", COMPLETE, rep(csm), handoff_id=first["handoff_id"])
     assert (status, "not accepted" in body["message"]) == (409, True), body
     assert api.accept(first["handoff_id"], rep(csm))[0] == 200
-    assert api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id="acct-complete")[0] == 409
+    assert api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id=customer)[0] == 409
     api.hub.published(None)
     # When another rep tries to complete it (403), then the CSM does
     assert api.call("POST", COMPLETE, rep("sdr-maya-chen"), handoff_id=first["handoff_id"])[0] == 403
@@ -428,7 +485,7 @@ def test_completing_an_accepted_customer_handoff_lets_the_api_hand_the_customer_
     assert api.reps()[csm]["open_handoffs"] == 0
     assert api.call("POST", COMPLETE, rep(csm), handoff_id=first["handoff_id"])[0] == 200
     # And a request through the API hands the customer off again
-    status, again = api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id="acct-complete")
+    status, again = api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id=customer)
     assert status == 201, again
     assert again["handoff_id"] != first["handoff_id"]
 

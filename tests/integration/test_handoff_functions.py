@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -52,12 +52,14 @@ SENDER = "handoffs@revops.example.com"  # config/local.notifications.json
 # Events as AWS hands them ----------------------------------------------------------------------------------------
 
 
-def handoff_requested(lead_id: str, priority: str = "standard", event_id: str | None = None) -> dict[str, Any]:
-    """A lead.handoff_requested as the lead processor publishes it."""
+def handoff_requested(
+    lead_id: str, priority: str = "standard", event_id: str | None = None, occurred_at: datetime | None = None
+) -> dict[str, Any]:
+    """A lead.handoff_requested as the lead processor publishes it (happened now, unless `occurred_at`)."""
     detail = LeadEvent(
         event_id=event_id or str(uuid.uuid4()),
         event_type=LeadEventType.HANDOFF_REQUESTED,
-        occurred_at=datetime.now(UTC),
+        occurred_at=occurred_at or datetime.now(UTC),
         lead_id=lead_id,
         email=None,
         stage="MQL",
@@ -236,6 +238,19 @@ def test_a_handoff_request_is_assigned_stored_announced_and_timed(hub: Hub) -> N
     assigned = next(e for e in events if e["detail-type"] == "handoff.assigned")
     assert (assigned["detail"]["handoff_id"], assigned["detail"]["rep_id"]) == (stored.handoff_id, stored.rep_id)
     assert any(name.startswith(f"{stored.handoff_id}-sla-0-") for name in hub.timer_names())
+
+
+def test_a_handoff_is_requested_when_the_request_event_happened_not_when_the_router_ran(hub: Hub) -> None:
+    # Given a lead whose handoff was requested two minutes before the router gets the event (a busy bus)
+    lead_id = hub.capture()
+    asked = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    # When the router handles it
+    routed = hub.invoke(hub.router, handoff_requested(lead_id, occurred_at=asked))
+    # Then the stored handoff was requested at the event's time, and assigned about two minutes later
+    stored = hub.handoff(routed["handoff_id"])
+    assert stored.requested_at == asked
+    assert stored.assigned_at is not None
+    assert timedelta(minutes=2) <= stored.assigned_at - stored.requested_at < timedelta(minutes=3)
 
 
 def test_a_retried_request_opens_no_second_handoff_and_publishes_nothing_new(hub: Hub) -> None:
@@ -699,29 +714,69 @@ def test_an_urgent_assignment_alerts_the_teams_channel_too(
 
 
 @pytest.mark.parametrize("fault", ["fail_next() in-process", "the faults endpoint, ratelimited"])
-def test_a_slack_failure_fails_the_invocation_for_lambda_to_retry(
+def test_a_slack_failure_still_emails_the_rep_and_the_retry_sends_only_the_slack_message(
     notifying: tuple[Hub, ModuleType], slack: ServedSlack, fault: str
 ) -> None:
     hub, notifier = notifying
     # Given an assignment to tell, and Slack failing the next post
-    hub.assigned()
+    routed = hub.assigned()
     assigned = assigned_event(hub)
     if fault.startswith("fail_next"):
         slack.sink.fail_next(1)
     else:
         slack.fail_next(1, "ratelimited")
     # When the notifier gets the event, Then the invocation fails (Lambda retries it), nothing is swallowed
-    with pytest.raises(Exception) as failed:  # noqa: PT011 - slack_sdk's SlackApiError, whatever wraps it
+    with pytest.raises(Exception) as failed:  # noqa: PT011 - the notifier's NotificationsFailed, whatever wraps it
         hub.invoke(notifier, assigned)
     assert "internal_error" in str(failed.value) or "ratelimited" in str(failed.value)
-    # and nothing was dead-lettered as permanent, no email went out for a message Slack never took
+    # and nothing was dead-lettered as permanent, no Slack message went out, but the rep got the email
     assert hub.dead_letters("handoff_notifier") == []
     assert slack.messages() == []
-    assert sent_emails() == []
-    # And the retry, Slack back, tells the rep
+    [email] = sent_emails()
+    assert email.destinations["ToAddresses"] == [EMAILS[routed["rep_id"]]]
+    # And the retry, Slack back, tells the rep in Slack, without emailing them again
     sent = hub.invoke(notifier, assigned)
-    assert len(sent["slack"]) == 1
+    assert (len(sent["slack"]), sent["email"], sent["already_sent"]) == (1, [], 1), sent
+    assert len(slack.messages(SLACK_IDS[routed["rep_id"]])) == 1
     assert len(sent_emails()) == 1
+
+
+def test_an_email_failure_still_tells_the_rep_in_slack_and_the_retry_sends_only_the_email(
+    notifying: tuple[Hub, ModuleType], slack: ServedSlack
+) -> None:
+    hub, notifier = notifying
+    # Given an assignment to tell, and SES refusing the sender (no longer verified)
+    routed = hub.assigned()
+    assigned = assigned_event(hub)
+    ses = boto3.client("ses", region_name=REGION)
+    ses.delete_identity(Identity=SENDER)
+    # When the notifier gets the event, Then the invocation fails, naming the email's failure
+    with pytest.raises(Exception) as failed:  # noqa: PT011 - the notifier's NotificationsFailed, whatever wraps it
+        hub.invoke(notifier, assigned)
+    assert "email" in str(failed.value)
+    # and the rep was told in Slack, no email went out
+    assert len(slack.messages(SLACK_IDS[routed["rep_id"]])) == 1
+    assert sent_emails() == []
+    # And the retry, SES back, sends the email only
+    ses.verify_email_identity(EmailAddress=SENDER)
+    sent = hub.invoke(notifier, assigned)
+    assert (sent["slack"], len(sent["email"])) == ([], 1), sent
+    assert len(slack.messages()) == 1
+    [email] = sent_emails()
+    assert email.destinations["ToAddresses"] == [EMAILS[routed["rep_id"]]]
+
+
+def test_an_assignment_notified_again_tells_no_one_twice(notifying: tuple[Hub, ModuleType], slack: ServedSlack) -> None:
+    hub, notifier = notifying
+    # Given an assignment told in Slack and by email
+    hub.assigned()
+    assigned = assigned_event(hub)
+    hub.invoke(notifier, assigned)
+    # When the same event is delivered again (the bus delivers at least once)
+    again = hub.invoke(notifier, assigned)
+    # Then nothing is sent again
+    assert (again["slack"], again["email"], again["already_sent"]) == ([], [], 2), again
+    assert (len(slack.messages()), len(sent_emails())) == (1, 1)
 
 
 def test_a_missed_first_touch_is_told_to_the_teams_manager_not_the_rep(

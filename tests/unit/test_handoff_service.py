@@ -76,8 +76,8 @@ class World:
         return self.service.timer_fired(timer.handoff_id, timer.kind, timer.assignment, timer.due_at)
 
 
-@pytest.fixture
-def world() -> World:
+def new_world() -> World:
+    """The handoff service over in-memory fakes at T0."""
     repository, bus, timers, leads, clock = (
         InMemoryHandoffRepository(),
         RecordingPublisher(),
@@ -87,6 +87,11 @@ def world() -> World:
     )
     service = HandoffService(repository, lambda: ROUTER, leads, bus, timers, clock, pause=lambda seconds: None)
     return World(service, repository, bus, timers, leads, clock)
+
+
+@pytest.fixture
+def world() -> World:
+    return new_world()
 
 
 def assignee(world: World, handoff_id: str) -> str:
