@@ -74,8 +74,17 @@ def _salesforce(event: CanonicalEvent, mappings: CrmMappings) -> CrmReport | Non
     modified_by = _text(fields.get("LastModifiedById"))
     actor = f"salesforce:{modified_by}" if modified_by else None
     email = _text(fields.get("Email"))
-    by_person = modified_by is not None and modified_by not in mappings.integration_users.get("salesforce", ())
-    return CrmReport("salesforce", kind, crm_id, dict(fields), at, actor, email, event.event_id, True, by_person)
+    integration = mappings.integration_users.get("salesforce", ())
+    by_person = modified_by is not None and modified_by not in integration
+    values = dict(fields)
+    # Salesforce makes the user who creates a record its owner: a record the hub's connected app created is
+    # owned by the integration user until someone assigns it. That is nobody's choice of owner, so it is not
+    # reported (else the hub's own write would come back as Salesforce naming its integration user the owner)
+    for mapping in mappings.fields(kind):
+        owner_field = mapping.crm_field("salesforce") if mapping.hub_field == "owner" else None
+        if owner_field is not None and _text(values.get(owner_field)) in integration:
+            del values[owner_field]
+    return CrmReport("salesforce", kind, crm_id, values, at, actor, email, event.event_id, True, by_person)
 
 
 def _id_of(event: CanonicalEvent, kind: ObjectKind | None) -> str | None:

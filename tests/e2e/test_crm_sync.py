@@ -154,6 +154,10 @@ def test_a_captured_lead_appears_in_both_crms_with_its_score_and_stage(hub: str)
     view = api(hub, "GET", f"/api/v1/leads/{lead.lead_id}", group="sales").json()
     assert view["crm_sync"]["crm_ids"]["hubspot"] == contact["id"]
     assert {e["field"] for e in view["crm_sync"]["audit"]} >= {"email", "score", "lifecycle_stage"}
+    # And Salesforce making the hub's integration user the new Lead's owner (the creator owns what it creates) is
+    # no owner change: once quiet, no audit entry names an owner from Salesforce
+    settle(hub)
+    assert [e for e in lead.audit() if e["field"] == "owner" and e["source"] == "salesforce"] == []
 
 
 def test_an_owner_change_in_salesforce_reaches_the_hub_and_hubspot_with_its_audit_entries(hub: str) -> None:

@@ -24,6 +24,7 @@ from tests.lead_journey_hub import ICP_FIELDS, MAPPINGS, Hub
 from tests.vendor_samples import salesforce_message, salesforce_notification
 
 DANIEL_HUBSPOT, RACHEL_SALESFORCE = "71000012", "005000000000013AAA"  # their ids in config/crm-mappings.json
+INTEGRATION_USER = "005000000000000AAA"  # the user the hub's connected app writes as (integration_users)
 
 
 @pytest.fixture
@@ -94,6 +95,17 @@ def test_a_salesforce_account_owner_is_translated_and_an_unknown_user_stays_that
     assert LeadStoreDirectory(hub.repo).account_facts(account.account_id).account_owner == (  # type: ignore[union-attr]
         "salesforce:005000000000099AAA"
     )
+
+
+def test_the_hub_integration_user_owning_a_record_it_created_is_no_owner(hub: Hub) -> None:
+    # Given a Salesforce Account owned by Rachel Green
+    salesforce_account(hub, RACHEL_SALESFORCE, "2026-11-25T10:00:00.000Z")
+    # When a later message names the hub's integration user its owner (Salesforce makes the creator the owner:
+    # what a record the hub's connected app created says until someone assigns it)
+    salesforce_account(hub, INTEGRATION_USER, "2026-11-25T11:00:00.000Z")
+    # Then it is nobody's choice of owner: Rachel stays, and no report names the integration user
+    assert account_of(hub, "salesforce#001000000000001AAA").profile.get(ACCOUNT_OWNER) == "ae-rachel-green"
+    assert MAPPINGS.integration_users["salesforce"] == (INTEGRATION_USER,)
 
 
 def test_the_last_modified_owner_wins_whatever_order_the_webhooks_arrive_in(hub: Hub) -> None:
