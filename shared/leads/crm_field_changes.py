@@ -11,6 +11,7 @@ from shared.leads.accounts import account_named, linked
 from shared.leads.crm_changes import ACCOUNT_LINK, CRM_VENDORS, LIFECYCLE_STAGE, CrmFieldChange
 from shared.leads.identity import identities, vendor_identity
 from shared.leads.lifecycle import crm_stage
+from shared.leads.model import Contact
 from shared.leads.outcome import Outcome
 from shared.leads.ports import ChangeSet, LeadRepository
 from shared.leads.progression import LeadProgression
@@ -35,6 +36,21 @@ class CrmFieldChanges:
 
     def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
         raise NotImplementedError  # LeadService's
+
+    def _once(self, change_of: CrmFieldChange, apply: Callable[[Contact, ChangeSet], Outcome]) -> Outcome:
+        """`apply` to the lead the change names (its survivor, when merged away), once per sync event, retried as
+        every use case is; an unknown lead or an event applied before changes nothing."""
+
+        def attempt() -> Outcome:
+            change = ChangeSet()
+            contact = self._resolver.head(change_of.lead_id, change, missing_ok=True)
+            if contact is None:
+                return Outcome(None, note=f"lead {change_of.lead_id} is not known")
+            if self._repo.applied("contact", contact.contact_id, change_of.event_id):
+                return Outcome(contact.contact_id, note="duplicate event; applied once already")
+            return apply(contact, change)
+
+        return self._retrying(attempt)
 
     def crm_field_changed(self, change_of: CrmFieldChange) -> Outcome:
         """A CRM's change the CRM sync decided wins (not an echo of the hub's, not a conflict a person holds), or
@@ -69,13 +85,7 @@ class CrmFieldChanges:
             cause = f"{change_of.crm} change of {change_of.field}, through the CRM sync"
         cause = f"{cause} ({change_of.event_id})"
 
-        def attempt() -> Outcome:
-            change = ChangeSet()
-            contact = self._resolver.head(change_of.lead_id, change, missing_ok=True)
-            if contact is None:
-                return Outcome(None, note=f"lead {change_of.lead_id} is not known")
-            if self._repo.applied("contact", contact.contact_id, change_of.event_id):
-                return Outcome(contact.contact_id, note="duplicate event; applied once already")
+        def apply(contact: Contact, change: ChangeSet) -> Outcome:
             own = contact.own_profile(contact.contact_id)
             if not own.set(change_of.field, value, change_of.changed_at):
                 return Outcome(contact.contact_id, note=f"{change_of.field} already holds it, or a later value")
@@ -92,7 +102,7 @@ class CrmFieldChanges:
             self._progression.rescore(contact, change, model, cause=cause, cause_event=None)
             return self._commit(change, contact.contact_id)
 
-        return self._retrying(attempt)
+        return self._once(change_of, apply)
 
     def _crm_account_changed(self, change_of: CrmFieldChange) -> Outcome:
         """The lead's account as the CRM sync decided it: the hub's account id, or a CRM's account id the hub did
@@ -106,13 +116,7 @@ class CrmFieldChanges:
         by = f"resolved by {change_of.resolved_by}" if change_of.resolved_by is not None else f"{change_of.crm} change"
         cause = f"account {by}, through the CRM sync ({change_of.event_id})"
 
-        def attempt() -> Outcome:
-            change = ChangeSet()
-            contact = self._resolver.head(change_of.lead_id, change, missing_ok=True)
-            if contact is None:
-                return Outcome(None, note=f"lead {change_of.lead_id} is not known")
-            if self._repo.applied("contact", contact.contact_id, change_of.event_id):
-                return Outcome(contact.contact_id, note="duplicate event; applied once already")
+        def apply(contact: Contact, change: ChangeSet) -> Outcome:
             if contact.account_linked_at is not None and change_of.changed_at < contact.account_linked_at:
                 return Outcome(contact.contact_id, note="the account link holds a later value")
             account = self._repo.account(value)
@@ -135,7 +139,7 @@ class CrmFieldChanges:
             self._progression.rescore(contact, change, model, cause=cause, cause_event=None)
             return self._commit(change, contact.contact_id)
 
-        return self._retrying(attempt)
+        return self._once(change_of, apply)
 
     def _crm_stage_changed(self, change_of: CrmFieldChange) -> Outcome:
         """The lead's lifecycle stage as the CRM sync decided it: a stage ahead of the lead's moves it there, timed
@@ -146,13 +150,7 @@ class CrmFieldChanges:
         by = f"resolved by {change_of.resolved_by}" if change_of.resolved_by is not None else f"set in {change_of.crm}"
         cause = f"{by}, through the CRM sync ({change_of.event_id})"
 
-        def attempt() -> Outcome:
-            change = ChangeSet()
-            contact = self._resolver.head(change_of.lead_id, change, missing_ok=True)
-            if contact is None:
-                return Outcome(None, note=f"lead {change_of.lead_id} is not known")
-            if self._repo.applied("contact", contact.contact_id, change_of.event_id):
-                return Outcome(contact.contact_id, note="duplicate event; applied once already")
+        def apply(contact: Contact, change: ChangeSet) -> Outcome:
             move = crm_stage(contact.stage, value, cause)
             if move is None:
                 note = f"{change_of.crm}'s stage {value[:40]!r} is not ahead of {contact.stage.value}: kept"
@@ -167,4 +165,4 @@ class CrmFieldChanges:
             change.applied.append(("contact", contact.contact_id, change_of.event_id))
             return self._commit(change, contact.contact_id)
 
-        return self._retrying(attempt)
+        return self._once(change_of, apply)
