@@ -45,7 +45,14 @@ from shared.success.product_api_models import (
     MarketingHealth,
 )
 from shared.success.product_service import KeyReused
-from shared.success.service import MessageIdReused, UnknownMilestone, UnknownTenant, UsageReport, body_digest
+from shared.success.service import (
+    MessageIdReused,
+    ReportOutOfRange,
+    UnknownMilestone,
+    UnknownTenant,
+    UsageReport,
+    body_digest,
+)
 from shared.wiring import success_product_service
 
 app = rest_resolver()
@@ -93,6 +100,8 @@ def report_usage(report: Annotated[UsageReportRequest, Body()]) -> Response[Any]
         raise NotFound(str(exc)) from None
     except MessageIdReused as exc:
         raise Conflict(str(exc)) from None
+    except ReportOutOfRange as exc:
+        raise UnprocessableEntity(str(exc)) from None
     health = outcome.health
     body = UsageAccepted(
         tenant_id=outcome.tenant_id or report.tenant_id,

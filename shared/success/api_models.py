@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from shared.scoring.results import points, points_or_none
 from shared.success.engine import Adjustment, Health, Trend
@@ -18,15 +18,16 @@ from shared.success.signals import MAX_FEATURES
 
 CAP_GROUP = "cap"  # the group of a cap's line in a breakdown
 FeatureName = Annotated[str, Field(min_length=1, max_length=100)]
-EventCount = Annotated[int, Field(ge=0, le=10**12)]
+# strict: true is not 1, nor 12.5 twelve users (a count is a JSON integer)
+EventCount = Annotated[StrictInt, Field(ge=0, le=10**12)]
 
 
 class UsageMetrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    active_users: int | None = Field(None, ge=0, le=10**12, description="Distinct users active in the period")
-    licensed_seats: int | None = Field(None, ge=0, le=10**12, description="Seats the plan licenses")
-    api_calls: int | None = Field(None, ge=0, le=10**12)
+    active_users: EventCount | None = Field(None, description="Distinct users active in the period")
+    licensed_seats: EventCount | None = Field(None, description="Seats the plan licenses")
+    api_calls: EventCount | None = None
     features: dict[FeatureName, EventCount] | None = Field(
         None,
         max_length=MAX_FEATURES,

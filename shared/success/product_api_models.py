@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.finance.money import Money, format_amount
 from shared.scoring.results import points
@@ -213,6 +213,13 @@ class AudienceRequest(_Request):
     min_nps: int | None = Field(None, ge=0, le=10)
     max_nps: int | None = Field(None, ge=0, le=10)
     advocates_only: bool = Field(False, description="Only promoters with a green health")
+
+    @model_validator(mode="after")
+    def _nps_range(self) -> AudienceRequest:
+        # an empty range would use up the campaign id on an audience of no one
+        if self.min_nps is not None and self.max_nps is not None and self.min_nps > self.max_nps:
+            raise ValueError(f"min_nps {self.min_nps} is above max_nps {self.max_nps}: no answer is in that range")
+        return self
 
 
 class CampaignRequest(_Request):

@@ -51,6 +51,15 @@ class MessageIdReused(Exception):
     """A report's message id was used before with another body (409)."""
 
 
+class ReportOutOfRange(ValueError):
+    """A usage report measured at a time health would never read: ahead of now (beyond the clock skew allowed)
+    or older than the read window (422, naming `timestamp` and the bound)."""
+
+
+# a reporter's clock may run this far ahead of the hub's
+REPORT_CLOCK_SKEW = timedelta(minutes=5)
+
+
 class UnknownMilestone(LookupError):
     """A milestone the account's success plan does not have, or an account without a plan (404)."""
 
@@ -142,6 +151,7 @@ class HealthService:
         """A usage report through the API: (True, ...) when new, (False, ...) when the same message was reported
         before with the same body; MessageIdReused for another body under a used id; UnknownTenant for
         an account the hub does not know (UnknownTenant)."""
+        self._in_range(report.timestamp)
         tenant_id = self.tenant(report.tenant_id)
         values = usage_values(report.metrics)
         signal = Signal(f"usage:{report.message_id}", SignalKind.USAGE, report.timestamp, values)
@@ -153,6 +163,24 @@ class HealthService:
             )
         outcome = self.recompute(tenant_id, cause=signal.signal_id)
         return stored is None, outcome
+
+    def _in_range(self, at: datetime) -> None:
+        """A report is recorded only when health and product analytics will read it: not ahead of now (beyond
+        the skew allowed), not older than the read window (`carry_policy(...).look_back_days`); else it would be
+        answered "recorded" and count nowhere."""
+        now = self._clock.now()
+        if at > now + REPORT_CLOCK_SKEW:
+            minutes = int(REPORT_CLOCK_SKEW.total_seconds() // 60)
+            raise ReportOutOfRange(
+                f"timestamp: {at.isoformat()} is ahead of the hub's clock ({now.isoformat()}) by more than the "
+                f"{minutes} minutes of skew allowed"
+            )
+        days = carry_policy(self.model).look_back_days
+        if at <= now - timedelta(days=days):
+            raise ReportOutOfRange(
+                f"timestamp: {at.isoformat()} is more than {days} days old: health and product analytics read "
+                f"the last {days} days only"
+            )
 
     def record_feature_request(self, tenant_id: str, feedback_key: str, feature: str, at: datetime) -> Outcome:
         """Product feedback asking for a feature, kept in the account's log (its feature only: the words and who

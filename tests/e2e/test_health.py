@@ -314,6 +314,35 @@ def test_usage_reports_are_idempotent_and_bad_ones_are_refused(customer: Custome
 
 
 @pytest.mark.parametrize(
+    ("timestamp", "metrics", "named"),
+    [
+        ("9999-12-31T23:59:59Z", {"active_users": 5}, "ahead of the hub's clock"),
+        ("0001-01-01T00:00:00Z", {"active_users": 5}, "days old"),
+        ((datetime.now(UTC) + timedelta(hours=1)).isoformat(), {"active_users": 5}, "ahead of the hub's clock"),
+        ((datetime.now(UTC) - timedelta(days=400)).isoformat(), {"active_users": 5}, "days old"),
+        (datetime.now(UTC).isoformat(), {"active_users": True}, "metrics.active_users"),
+        (datetime.now(UTC).isoformat(), {"licensed_seats": 12.5}, "metrics.licensed_seats"),
+    ],
+)
+def test_a_usage_report_health_would_never_count_is_refused_naming_the_field(
+    customer: Customer, timestamp: str, metrics: dict[str, Any], named: str
+) -> None:
+    # Given a report measured at a time health never reads, or with a count that is no integer
+    body = {"tenant_id": customer.domain, "message_id": f"m-{uuid.uuid4().hex}", "timestamp": timestamp}
+    # When it is posted
+    answer = requests.post(
+        f"{customer.url}/api/v1/integrations/product/usage",
+        json=body | {"metrics": metrics},
+        headers=customer.product,
+        timeout=10,
+    )
+    # Then it is a 422 naming what is wrong, not "recorded" and then never counted
+    assert answer.status_code == 422, answer.text
+    assert named in answer.text
+    assert "timestamp" in answer.text or "metrics." in answer.text
+
+
+@pytest.mark.parametrize(
     ("method", "path", "allowed", "refused"),
     [
         (

@@ -146,6 +146,23 @@ def test_marketing_sees_advocacy_and_requests_a_campaign_for_promoters(hub: str,
     assert requested["detail"]["contact_ids"]
 
 
+def test_a_campaign_audience_with_an_empty_nps_range_is_refused_and_its_id_stays_free(hub: str) -> None:
+    # Given a campaign whose audience asks for an NPS of at least 9 and at most 3
+    body = {
+        "campaign_id": f"nps-{uuid.uuid4().hex[:8]}",
+        "kind": "advocacy",
+        "name": "Nobody",
+        "audience": {"min_nps": 9, "max_nps": 3},
+    }
+    # When it is requested
+    refused = call(hub, "POST", "/api/v1/cs-marketing/campaigns", "success", body)
+    # Then it is a 422 naming the range, and the id is still free for the corrected request
+    assert refused.status_code == 422, refused.text
+    assert "min_nps 9 is above max_nps 3" in refused.text
+    body["audience"] = {"min_nps": 3, "max_nps": 9}
+    assert call(hub, "POST", "/api/v1/cs-marketing/campaigns", "success", body).status_code == 201
+
+
 def test_a_campaigns_audience_and_a_launch_can_name_customer_segments(hub: str, accounts: dict[str, Customer]) -> None:
     # Given three accounts that paid 12,000.00 and 100.00 this year: all SMB by the shipped model's segments
     large = accounts["large"]
