@@ -53,9 +53,10 @@ def _hubspot(event: CanonicalEvent, mappings: CrmMappings) -> CrmReport | None:
     if kind is None or action != "propertyChange" or not isinstance(prop, str) or crm_id is None:
         return None
     source_id = event.data.get("source_id")
-    actor = f"hubspot:{source_id}" if source_id else _text(event.data.get("change_source"))
+    change_source = _text(event.data.get("change_source"))  # text or nothing: a signed body may hold anything
+    actor = f"hubspot:{source_id}" if source_id else change_source
     values = {prop: event.data.get("value")}
-    by_person = event.data.get("change_source") in _PERSON_SOURCES
+    by_person = change_source in _PERSON_SOURCES
     return CrmReport(
         "hubspot", kind, crm_id, values, event.occurred_at, actor, event.subject.email, event.event_id, False, by_person
     )

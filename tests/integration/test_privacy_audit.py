@@ -78,3 +78,21 @@ def test_an_export_and_an_erasure_name_the_person_by_digest_and_a_search_by_emai
     stored = json.dumps(audit_items()).casefold()
     assert digest in stored
     assert EMAIL.casefold() not in stored
+
+
+def test_an_erasure_of_an_email_with_a_lone_surrogate_is_refused_and_still_recorded(aws: Provisioned) -> None:
+    # Given a body whose email holds a lone surrogate, as JSON can escape it (no UTF-8 encodes it)
+    body = '{"email": "a\\ud800@b.com"}'
+    # When an admin posts it as an erasure
+    status, answer = call("privacy_api", "POST", ERASURE, ADMIN, body=json.loads(body))
+    # Then it is refused as a bad request, not a 5xx, erasing nothing
+    assert 400 <= status < 500, answer
+    # And the refused write is in the trail (received, then completed with its status), its target a digest
+    completed = [
+        i
+        for i in audit_items()
+        if i["route"]["S"] == f"POST {ERASURE}" and i["sk"]["S"] == "completed" and i["status"]["N"] == str(status)
+    ]
+    assert len(completed) == 1
+    assert completed[0]["targets"]["L"][0]["M"]["id"]["S"].startswith("email:")
+    assert "@b.com" not in json.dumps(completed[0])

@@ -28,6 +28,8 @@ class HubSpotEvent(Payload):
 
     object_id: Id = Field(None, alias="objectId")
     property_name: Str = Field(None, alias="propertyName")
+    change_source: Str = Field(None, alias="changeSource")  # the CRM sync tells a person's change by it
+    source_id: Id = Field(None, alias="sourceId")
 
 
 def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
@@ -40,9 +42,9 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         "action": action,
         "property": prop,
         "value": value,
-        "change_source": payload.get("changeSource"),
+        "change_source": fields.change_source,
         # who made the change (`userId:123`, an app's id): the CRM sync's audit trail names them
-        "source_id": payload.get("sourceId"),
+        "source_id": fields.source_id,
         "portal_id": payload.get("portalId"),
     }
     if object_type == "contact" and action == "propertyChange" and prop == FORM_SUBMISSIONS_PROPERTY:
