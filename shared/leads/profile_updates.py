@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType
+from shared.leads.identity import normalize_email
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "email": ("email", "Email"),
@@ -54,7 +55,7 @@ def profile_updates(event: CanonicalEvent) -> dict[str, Any]:
             updates["first_name"] = first
             if last:
                 updates.setdefault("last_name", last.strip())
-    if event.subject.email and "email" not in updates:
+    if event.subject.email and "email" not in updates and normalize_email(event.subject.email) is not None:
         updates["email"] = event.subject.email
     return updates
 
@@ -93,11 +94,23 @@ def fields_from(sources: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             for alias in aliases:
                 value = source.get(alias)
                 if value not in (None, "") and not isinstance(value, Mapping | list | bool):
-                    converted = number(value) if name in NUMBERS else str(value).strip()
+                    converted = _converted(name, value)
                     if converted not in (None, "") and converted not in CRM_PLACEHOLDERS:
                         updates[name] = converted
                         break
     return updates
+
+
+def _converted(name: str, value: Any) -> Any:
+    """A field's value as the profile keeps it; None when it cannot be that field (an email that is no address,
+    a negative count or amount): a sender's mix-up is dropped, never kept as the person's email or sent to a CRM."""
+    if name in NUMBERS:
+        amount = number(value)
+        return amount if amount is not None and amount >= 0 else None
+    text = str(value).strip()
+    if name == "email" and normalize_email(text) is None:
+        return None
+    return text
 
 
 def _person_sources(data: Mapping[str, Any], include_top_level: bool) -> list[Mapping[str, Any]]:

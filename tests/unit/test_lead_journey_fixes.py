@@ -51,6 +51,21 @@ def test_a_full_name_trait_is_split_into_first_and_last(hub: Hub) -> None:
     assert (profile.get("first_name"), profile.get("last_name")) == ("Sam", "Ortiz")
 
 
+def test_a_trait_that_cannot_be_the_field_it_names_is_dropped_not_kept(hub: Hub) -> None:
+    # Given a known user whose SDK sends an email trait that is no address, a number for it, and a negative revenue
+    hub.segment("identify", userId="u-rep", traits={"email": "not-an-email", "firstName": "Rep", "annualRevenue": -1})
+    hub.segment("identify", userId="u-rep", traits={"email": 12345})
+    # Then the profile keeps neither (a CRM would refuse the email; a revenue is never negative), its name stays
+    [contact] = hub.repo.contacts_by_id.values()
+    assert contact.profile.get("email") is None
+    assert contact.profile.get("annual_revenue") is None
+    assert contact.profile.get("first_name") == "Rep"
+    # And a real address later is the person's email, as ever
+    hub.clock.advance(timedelta(minutes=1))
+    hub.segment("identify", userId="u-rep", traits={"email": "Rep@Acme.io"})
+    assert hub.lead("rep@acme.io").profile.get("email") == "Rep@Acme.io"
+
+
 # 2. ------------------------------------------------------------------------------- fit fields on lead capture
 
 
