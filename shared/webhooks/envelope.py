@@ -22,6 +22,7 @@ outbox.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,16 @@ EXPECTED_STRING = "expected a string"
 EXPECTED_OBJECT = "expected an object"
 EXPECTED_LIST = "expected a list"
 EXPECTED_ID = "expected an id (a string or an integer)"
+
+# Money a vendor sends in minor units: Stripe's amounts are integers of at most 12 digits (its docs: "up to
+# eight digits" for most currencies, "up to twelve digits for IDR"); a currency is a three-letter ISO code.
+MAX_AMOUNT_MINOR = 10**12 - 1
+# An id the hub keys a record by (a person, an account): a DynamoDB key is at most 2,048 bytes; 255 characters
+# are at most 1,020 bytes of UTF-8, with room for a prefix such as `segment-anonymous:`.
+MAX_KEY_ID_CHARACTERS = 255
+_ISO_CURRENCY = re.compile(r"[A-Za-z]{3}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+KEY_ID_LIMIT = f"an id is at most {MAX_KEY_ID_CHARACTERS} characters, none of them control characters"
 
 
 # Paths ------------------------------------------------------------------------------------------------------
@@ -71,6 +82,30 @@ def identifier(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
         return value or None
     try:
         return as_id(value)
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def key_id(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """An id the hub keys a record by: as `identifier`, at most `MAX_KEY_ID_CHARACTERS`, no control characters."""
+    try:
+        return as_key_id(obj.get(key))
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def amount_minor(obj: Mapping[str, Any], key: str, where: str = "") -> int | None:
+    """Money in minor units: a whole number from 0 to `MAX_AMOUNT_MINOR`; None when missing or null."""
+    try:
+        return as_amount_minor(obj.get(key))
+    except ValueError as exc:
+        raise malformed(where, key, str(exc)) from None
+
+
+def currency(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """A three-letter ISO 4217 currency code, as sent (`usd`); None when missing or null."""
+    try:
+        return as_currency(obj.get(key))
     except ValueError as exc:
         raise malformed(where, key, str(exc)) from None
 
@@ -135,6 +170,28 @@ def as_id(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise ValueError(EXPECTED_ID)
+
+
+def as_key_id(value: Any) -> str | None:
+    key = as_id(value)
+    if key is not None and (len(key) > MAX_KEY_ID_CHARACTERS or _CONTROL.search(key)):
+        this = f"this one has {len(key):,}" if len(key) > MAX_KEY_ID_CHARACTERS else "this one has one"
+        raise ValueError(f"{KEY_ID_LIMIT} ({this})")
+    return key
+
+
+def as_amount_minor(value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_AMOUNT_MINOR):
+        return value
+    number = isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and value < 10**20)
+    shown = f", not {value!r}" if number else ""  # a 5,000-digit integer is not repeated back
+    raise ValueError(f"an amount is a whole number of minor units from 0 to {MAX_AMOUNT_MINOR:,}{shown}")
+
+
+def as_currency(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and _ISO_CURRENCY.fullmatch(value)):
+        return value
+    raise ValueError("a currency is a three-letter ISO 4217 code")
 
 
 def as_object(value: Any) -> dict[str, Any]:

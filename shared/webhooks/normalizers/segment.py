@@ -11,14 +11,19 @@ from pydantic import BeforeValidator, Field
 
 from shared.events.canonical import CanonicalEvent, EngagementKind, EventType, Subject
 from shared.events.types import SEGMENT_TRACK_KINDS
+from shared.webhooks import envelope
 from shared.webhooks.model import VendorEvent
-from shared.webhooks.normalizers.base import Id, Obj, Payload, Str, Text, canonical, read
+from shared.webhooks.normalizers.base import Obj, Payload, Str, Text, canonical, read
 from shared.webhooks.vendor import DeliveryContext, qualified
 from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi
 
+MAX_ID_CHARACTERS = envelope.MAX_KEY_ID_CHARACTERS
 SEGMENT, SEGMENT_API = Segment.name, SegmentTrackingApi.name
 TRACK_KINDS = SEGMENT_TRACK_KINDS  # `shared.events.types`: the health model reads it too, without this module
 
+
+KeyId = Annotated[str | None, BeforeValidator(envelope.as_key_id)]
+"""An id the hub keys a record by: a message naming one it cannot key by is refused, naming it."""
 
 _CONTENT_KINDS = (EngagementKind.CONTENT_DOWNLOAD, EngagementKind.WEBINAR_ATTENDED)
 _CONTENT_NAME_KEYS = ("title", "name", "content_name", "webinar_name")
@@ -89,11 +94,14 @@ class SegmentConsent(Payload):
 
 
 def _id_or_nothing(value: Any) -> str | None:
-    """`context.groupId`: an id (a string, or an integer as text); anything else says nothing (context never
-    loses the call)."""
+    """`context.groupId`: an id (a string, or an integer as text) the hub can key by; anything else says
+    nothing (context never loses the call)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return value if isinstance(value, str) and value else None
+    try:
+        return envelope.as_key_id(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 class SegmentContext(Payload):
@@ -118,12 +126,12 @@ class SegmentMessage(Payload):
     """A Segment message, as far as the normalizer reads it (the Segment spec's common fields and those of
     each call)."""
 
-    user_id: Id = Field(None, alias="userId")
-    anonymous_id: Id = Field(None, alias="anonymousId")
+    user_id: KeyId = Field(None, alias="userId")
+    anonymous_id: KeyId = Field(None, alias="anonymousId")
     event: Str = None
     name: Str = None
-    group_id: Id = Field(None, alias="groupId")
-    previous_id: Id = Field(None, alias="previousId")
+    group_id: KeyId = Field(None, alias="groupId")
+    previous_id: KeyId = Field(None, alias="previousId")
     properties: Obj = Field(default_factory=dict)
     traits: Obj = Field(default_factory=dict)
     context: SegmentContext = Field(default_factory=SegmentContext)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks import envelope as envelope_fields
 from shared.webhooks.model import VendorEvent
 from shared.webhooks.normalizers.base import Id, List, Obj, Payload, Str, Text, canonical, read
 from shared.webhooks.normalizers.stripe_revenue import monthly_recurring_minor
 from shared.webhooks.vendor import DeliveryContext, qualified
-from shared.webhooks.vendors.stripe import STRIPE
+from shared.webhooks.vendors.stripe import CUSTOMER, PAYMENT_FAILED, PAYMENT_SUCCEEDED, STRIPE
 
-_PAYMENT_SUCCEEDED = {"invoice.paid", "invoice.payment_succeeded", "payment_intent.succeeded", "charge.succeeded"}
-_PAYMENT_FAILED = {"invoice.payment_failed", "payment_intent.payment_failed", "charge.failed"}
-_CUSTOMER = {"customer.created", "customer.updated"}
+Amount = Annotated[int | None, BeforeValidator(envelope_fields.as_amount_minor)]
+"""Money the hub publishes, in minor units; anything but a whole number in range is malformed."""
+Currency = Annotated[str | None, BeforeValidator(envelope_fields.as_currency)]
+"""The currency of money the hub publishes, as Stripe sent it (`usd`); anything but an ISO code is malformed."""
 
 
 class StripeObject(Payload):
@@ -34,15 +36,42 @@ class StripeObject(Payload):
     items: Obj = Field(default_factory=dict)
 
 
+class StripePayment(Payload):
+    """What of an invoice, charge, payment intent or checkout session a payment publishes as money. Read only
+    for the payments: other objects' amounts (an invoice item's credit) may be negative, and travel as they
+    came."""
+
+    amount_paid: Amount = None
+    amount_received: Amount = None
+    amount_total: Amount = None
+    amount: Amount = None
+    amount_due: Amount = None
+    amount_remaining: Amount = None
+    currency: Currency = None
+
+
 class StripeEventData(Payload):
     object: Obj = Field(default_factory=dict)
     previous_attributes: Obj = Field(default_factory=dict)
+
+
+class StripePrice(Payload):
+    """What of a subscription item's price (or legacy plan) is published or counted as money; the rest
+    travels as it came."""
+
+    unit_amount: Amount = None
+    amount: Amount = None  # a legacy plan's unit amount
+    currency: Currency = None
 
 
 class StripeItem(Payload):
     price: Obj = Field(default_factory=dict)
     plan: Obj = Field(default_factory=dict)  # the legacy name of the price, on older API versions
     quantity: Any = None
+
+
+class StripeSubscription(Payload):
+    currency: Currency = None
 
 
 class StripeItems(Payload):
@@ -57,20 +86,27 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
     customer = obj.customer if isinstance(obj.customer, str) else None
     subject = _customer(customer, _email_of(obj))
     livemode = bool(event.payload.get("livemode"))
-    if kind in _PAYMENT_SUCCEEDED or (kind == "checkout.session.completed" and obj.payment_status == "paid"):
-        return canonical(STRIPE, event, context, EventType.PAYMENT_SUCCEEDED, subject, _payment(raw, livemode))
-    if kind in _PAYMENT_FAILED:
-        data = _payment(raw, livemode, failed=True) | {"failure_reason": _failure_reason(obj, raw)}
+    if kind in PAYMENT_SUCCEEDED or (kind == "checkout.session.completed" and obj.payment_status == "paid"):
+        payment = _payment(raw, read(StripePayment, raw, "data.object"), livemode)
+        return canonical(STRIPE, event, context, EventType.PAYMENT_SUCCEEDED, subject, payment)
+    if kind in PAYMENT_FAILED:
+        payment = _payment(raw, read(StripePayment, raw, "data.object"), livemode, failed=True)
+        data = payment | {"failure_reason": _failure_reason(obj, raw)}
         return canonical(STRIPE, event, context, EventType.PAYMENT_FAILED, subject, data)
     if kind.startswith("customer.subscription."):
         items = read(StripeItems, obj.items, "data.object.items")
         prices = [read(StripeItem, item, f"data.object.items.data[{n}]") for n, item in enumerate(items.data)]
+        for n, item in enumerate(prices):
+            read(StripePrice, item.price, f"data.object.items.data[{n}].price")
+            read(StripePrice, item.plan, f"data.object.items.data[{n}].plan")
+        read(StripeSubscription, raw, "data.object")
         data = _subscription(event, raw, prices, envelope.previous_attributes)
         data["mrr_minor"] = monthly_recurring_minor([item.model_dump() for item in prices])
         return canonical(STRIPE, event, context, EventType.SUBSCRIPTION_CHANGED, subject, data)
-    if kind in _CUSTOMER:
+    if kind in CUSTOMER:
         subject = _customer(obj.id, obj.email)
-        data = {"name": raw.get("name"), "email": raw.get("email"), "livemode": livemode}
+        # an email that is not text (a number) is dropped, as every vendor's is (`Text`), never published
+        data = {"name": raw.get("name"), "email": obj.email, "livemode": livemode}
         return canonical(STRIPE, event, context, EventType.ACCOUNT_UPSERTED, subject, data)
     return canonical(STRIPE, event, context, EventType.VENDOR_UNMAPPED, subject)
 
@@ -92,14 +128,14 @@ _SUCCEEDED_AMOUNTS = ("amount_paid", "amount_received", "amount_total", "amount"
 _FAILED_AMOUNTS = ("amount_due", "amount", "amount_total", "amount_remaining")
 
 
-def _payment(obj: dict[str, Any], livemode: bool, failed: bool = False) -> dict[str, Any]:
+def _payment(obj: dict[str, Any], money: StripePayment, livemode: bool, failed: bool = False) -> dict[str, Any]:
     keys = _FAILED_AMOUNTS if failed else _SUCCEEDED_AMOUNTS
-    amount = next((obj[k] for k in keys if k in obj), None)
+    amount = next((getattr(money, k) for k in keys if k in obj), None)
     return {
         "object": obj.get("object"),
         "object_id": obj.get("id"),
         "amount_minor": amount,
-        "currency": obj.get("currency"),
+        "currency": money.currency,
         "invoice_id": obj.get("invoice") if obj.get("object") != "invoice" else obj.get("id"),
         "subscription_id": obj.get("subscription"),
         "livemode": livemode,

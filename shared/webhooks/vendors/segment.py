@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from shared.webhooks.envelope import at, identifier, iso_time, mapping, text
+from shared.webhooks.envelope import at, iso_time, key_id, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
 from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Reply, Vendor, load_json
@@ -47,11 +47,12 @@ def message_event(message: dict[str, Any], default_type: str | None = None, wher
     checked for its type here, so that a stored message always normalizes."""
     kind = text(message, "type", where) or default_type
     message_id = text(message, "messageId", where)
-    user_id, anonymous_id = identifier(message, "userId", where), identifier(message, "anonymousId", where)
+    # the ids key the hub's records of people and accounts: each at most 255 characters, no control characters
+    user_id, anonymous_id = key_id(message, "userId", where), key_id(message, "anonymousId", where)
     event_name = text(message, "event", where)
     text(message, "name", where)
-    identifier(message, "groupId", where)
-    identifier(message, "previousId", where)
+    key_id(message, "groupId", where)
+    key_id(message, "previousId", where)
     occurred_at = iso_time(message, "timestamp", where)
     original_timestamp = iso_time(message, "originalTimestamp", where)
     properties = mapping(message, "properties", where)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.webhooks.envelope import epoch_seconds, identifier, mapping, text
+from shared.webhooks.envelope import amount_minor, currency, epoch_seconds, identifier, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
     sign_timestamped_hex_hmac,
@@ -18,6 +18,14 @@ from shared.webhooks.vendor import MalformedPayload, Vendor, load_json
 
 STRIPE = "stripe"
 SIGNATURE_HEADER = "Stripe-Signature"
+
+# The events the hub publishes money from (`shared.webhooks.normalizers.stripe`): their money is checked here,
+# so one the hub cannot use is refused with a 400 instead of accepted for a consumer to fail on.
+PAYMENT_SUCCEEDED = {"invoice.paid", "invoice.payment_succeeded", "payment_intent.succeeded", "charge.succeeded"}
+PAYMENT_FAILED = {"invoice.payment_failed", "payment_intent.payment_failed", "charge.failed"}
+CUSTOMER = {"customer.created", "customer.updated"}
+# Every field a payment may take its amount from (an invoice, charge, payment intent or checkout session)
+PAYMENT_AMOUNTS = ("amount_paid", "amount_received", "amount_total", "amount", "amount_due", "amount_remaining")
 
 
 class Stripe(Vendor):
@@ -33,8 +41,9 @@ class Stripe(Vendor):
         event_id, event_type = identifier(body, "id"), text(body, "type")
         created = epoch_seconds(body, "created")
         data = mapping(body, "data")
-        mapping(data, "object", "data")
+        obj = mapping(data, "object", "data")
         mapping(data, "previous_attributes", "data")
+        _money(event_type or "", obj)
         if not event_id:
             raise MalformedPayload("Stripe event has no id")
         if not event_type:
@@ -48,6 +57,31 @@ class Stripe(Vendor):
                 payload=body,
             )
         ]
+
+
+def _money(event_type: str, obj: dict[str, object]) -> None:
+    """The money of an event the hub publishes money from is whole minor units in an ISO currency. Other events'
+    amounts are not read (an invoice item's credit is negative) and travel as they came."""
+    where = "data.object"
+    payment = event_type in PAYMENT_SUCCEEDED | PAYMENT_FAILED or event_type == "checkout.session.completed"
+    if payment:
+        for key in PAYMENT_AMOUNTS:
+            amount_minor(obj, key, where)
+        currency(obj, "currency", where)
+    if event_type.startswith("customer.subscription."):
+        currency(obj, "currency", where)
+        # the items' structure is the normalizer's to read (a string where an object goes is published
+        # unmapped with the problem); only their money is checked here
+        items = obj.get("items")
+        listed = items.get("data") if isinstance(items, dict) else None
+        for n, item in enumerate(listed if isinstance(listed, list) else []):
+            for name in ("price", "plan"):
+                price = item.get(name) if isinstance(item, dict) else None
+                if isinstance(price, dict):
+                    price_at = f"{where}.items.data[{n}].{name}"
+                    amount_minor(price, "unit_amount", price_at)
+                    amount_minor(price, "amount", price_at)
+                    currency(price, "currency", price_at)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
