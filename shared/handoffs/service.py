@@ -79,6 +79,10 @@ RETRY_PAUSE_SECONDS = 0.01  # the first retry's longest wait; each next one may 
 _HANDOFF_IDS = uuid.UUID("2f8d6c4e-1a3b-4c5d-9e7f-0a1b2c3d4e5f")
 
 
+class LeadNotCaughtUp(RuntimeError):
+    """The lead store is behind the lead event being handled (a retry reads it again): not the caller's error."""
+
+
 class HandoffNotFound(LookupError):
     pass
 
@@ -161,10 +165,16 @@ class HandoffService:
         reason: str,
         cause_event_id: str | None,
         requested_at: datetime | None = None,
+        requested_for: str | None = None,
     ) -> Outcome:
         """A lead.handoff_requested: gate it, then assign it (or raise the priority of the lead's open handoff).
         `requested_at` is when the request happened (the event's `occurred_at`; default now): speed to lead
-        counts from it, so the time the lead waited for the router is in "requested -> assigned"."""
+        counts from it, so the time the lead waited for the router is in "requested -> assigned".
+
+        `requested_for`: the lead's email as the request names it. The lead domain requests handoffs of
+        identified leads only, so a request naming an email for a lead the store shows without one was read
+        ahead of the lead's write (a commit redone after its events went out): `LeadNotCaughtUp`, retried until
+        the store shows it, never dropped as waiting for an identification that already happened."""
         facts = self._leads.facts(lead_id)
         if facts is None:
             return Outcome(None, note=f"lead {lead_id} is not known to the hub")
@@ -175,6 +185,11 @@ class HandoffService:
             return self._announce(existing, note="already handled")
         decision = gate(self.router.config, facts)
         if decision.outcome == GateDecision.AWAIT_IDENTIFICATION:
+            if requested_for:
+                raise LeadNotCaughtUp(
+                    f"lead {lead_id}: the handoff request names {requested_for!r} but the lead store shows no "
+                    "email yet; retried until it does"
+                )
             return Outcome(None, note=decision.reason)
         return self._retrying(lambda: self._open(handoff_id, facts, reason, cause_event_id, decision, requested_at))
 

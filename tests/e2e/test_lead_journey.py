@@ -164,9 +164,10 @@ def test_the_qualified_lead_is_handed_off_and_the_anonymous_user_id_is_not(journ
     # the stranger's demo request was scored (on a lead of its own, with no email)...
     [stranger] = journey.lead_events("lead.score_changed", f"stranger-demo-{journey.run}")
     assert stranger["email"] is None
-    # ...and no one but Sam was handed off, once, with priority
-    handoffs = journey.lead_events("lead.handoff_requested")
-    assert [(h["lead_id"], h["priority"]) for h in handoffs] == [(lead_id, "priority")]
+    # ...and no one but Sam was handed off, once, with priority (one request: the bus delivers at least once, and
+    # a lead commit redone after its events went out publishes the same event id again, which consumers drop)
+    handoffs = {h["event_id"]: h for h in journey.lead_events("lead.handoff_requested")}
+    assert [(h["lead_id"], h["priority"]) for h in handoffs.values()] == [(lead_id, "priority")], handoffs
 
 
 def test_after_a_rescore_every_read_agrees(journey: Journey, lead_id: str, state_file: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from shared.handoffs.metrics import speed_to_lead
 from shared.handoffs.model import HandoffStatus, Priority
+from shared.handoffs.service import LeadNotCaughtUp
 from tests.unit.test_handoff_service import T0, World, new_world
 
 
@@ -49,3 +50,21 @@ def test_a_request_stamped_after_the_routers_clock_counts_as_requested_when_assi
     assert stored is not None
     assert stored.requested_at == stored.assigned_at == T0
     assert speed_to_lead([stored], T0).requested_to_assigned == [0.0]
+
+
+def test_a_request_naming_an_email_the_lead_store_does_not_show_yet_is_retried_not_dropped(world: World) -> None:
+    # Given a lead the store still shows without an email (its write redone after its request went out)
+    lead = world.lead("lead-2", email=None)
+    # When the request, which names the lead's email, reaches the router
+    # Then it is retried (the store is behind the event), not dropped as waiting for an identification
+    with pytest.raises(LeadNotCaughtUp, match="lead-2"):
+        world.service.request(lead, Priority.PRIORITY, "trial_signup", "c-2", T0, "sam@acme.io")
+    assert world.published() == []
+    # And once the store shows the email, the retry routes it
+    world.lead("lead-2", email="sam@acme.io")
+    routed = world.service.request(lead, Priority.PRIORITY, "trial_signup", "c-2", T0, "sam@acme.io").handoff
+    assert routed is not None
+    # And a request naming no email for a lead without one still waits, as the gate says
+    world.lead("lead-3", email=None)
+    waits = world.service.request("lead-3", Priority.PRIORITY, "pricing", "c-3", T0, None)
+    assert (waits.handoff, "has no email yet" in waits.note) == (None, True)
