@@ -23,9 +23,9 @@ outbox.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.webhooks.payload import MalformedPayload
 
@@ -37,6 +37,7 @@ EXPECTED_STRING = "expected a string"
 EXPECTED_OBJECT = "expected an object"
 EXPECTED_LIST = "expected a list"
 EXPECTED_ID = "expected an id (a string or an integer)"
+_T = TypeVar("_T")
 
 # Money a vendor sends in minor units: Stripe's amounts are integers of at most 12 digits (its docs: "up to
 # eight digits" for most currencies, "up to twelve digits for IDR"); a currency is a three-letter ISO code.
@@ -88,24 +89,23 @@ def identifier(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
 
 def key_id(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
     """An id the hub keys a record by: as `identifier`, at most `MAX_KEY_ID_CHARACTERS`, no control characters."""
-    try:
-        return as_key_id(obj.get(key))
-    except ValueError as exc:
-        raise malformed(where, key, str(exc)) from None
+    return _converted(obj, key, where, as_key_id)
 
 
 def amount_minor(obj: Mapping[str, Any], key: str, where: str = "") -> int | None:
     """Money in minor units: a whole number from 0 to `MAX_AMOUNT_MINOR`; None when missing or null."""
-    try:
-        return as_amount_minor(obj.get(key))
-    except ValueError as exc:
-        raise malformed(where, key, str(exc)) from None
+    return _converted(obj, key, where, as_amount_minor)
 
 
 def currency(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
     """A three-letter ISO 4217 currency code, as sent (`usd`); None when missing or null."""
+    return _converted(obj, key, where, as_currency)
+
+
+def _converted(obj: Mapping[str, Any], key: str, where: str, convert: Callable[[Any], _T]) -> _T:
+    """`obj[key]` through one of the `as_*` converters; its ValueError is the field's MalformedPayload."""
     try:
-        return as_currency(obj.get(key))
+        return convert(obj.get(key))
     except ValueError as exc:
         raise malformed(where, key, str(exc)) from None
 
