@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -20,7 +21,7 @@ from werkzeug.serving import make_server
 
 from local_runtime import moto_patches
 from local_runtime.function_imports import import_handler
-from local_runtime.lambda_events import LOCAL_ACCOUNT
+from local_runtime.lambda_events import LOCAL_ACCOUNT, LocalLambdaContext, rest_proxy_event
 from local_runtime.provision import Provisioned, provision, table_definition
 from local_runtime.slack_sink import LocalSlack
 from shared.catalog import CATALOG, physical_name
@@ -208,3 +209,34 @@ def slack(served_slack: ServedSlack) -> ServedSlack:
     served_slack.forget()
     served_slack.sink.fail_next(0)
     return served_slack
+
+
+def api_answer(
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+    function_name: str,
+    method: str,
+    resource: str,
+    claims: dict[str, str],
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    raw: bytes | None = None,
+    **path: str,
+) -> tuple[int, dict[str, Any]]:
+    """A REST API request through a function's handler as API Gateway hands it over: (status, JSON body); a
+    function that fails answers 502, as API Gateway would."""
+    data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    event = rest_proxy_event(
+        method=method,
+        path=resource.format(**path),
+        resource=resource,
+        path_parameters=path or None,
+        query={key: [value] for key, value in (query or {}).items()},
+        headers={"Content-Type": "application/json"} if data else {},
+        body=data,
+        claims=claims,
+    )
+    try:
+        answer = handler(event, LocalLambdaContext(function_name))
+    except Exception as failed:  # the function failed: API Gateway answers 502
+        return 502, {"message": f"the function failed: {type(failed).__name__}: {failed}"}
+    return int(answer["statusCode"]), json.loads(answer["body"] or "{}")

@@ -5,7 +5,6 @@ field, and the limit."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -14,10 +13,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
 from local_runtime.provision import provision
 from shared.catalog import CATALOG
-from tests.integration.conftest import STAGE, handler_module
+from tests.integration.conftest import STAGE, api_answer, handler_module
 
 ADMIN = {"sub": "sub-fin", "cognito:groups": "admin", "cognito:username": "fin", "token_use": "id"}
 SPEND = "/api/v1/integrations/finance/spend"
@@ -43,22 +41,7 @@ def api() -> Iterator[ModuleType]:
 def call(
     api: ModuleType, method: str, resource: str, body: Any = None, query: dict[str, str] | None = None, **path: str
 ) -> tuple[int, dict[str, Any]]:
-    data = b"" if body is None else json.dumps(body).encode()
-    event = rest_proxy_event(
-        method=method,
-        path=resource.format(**path),
-        resource=resource,
-        path_parameters=path or None,
-        query={key: [value] for key, value in (query or {}).items()},
-        headers={"Content-Type": "application/json"} if data else {},
-        body=data,
-        claims=ADMIN,
-    )
-    try:
-        answer = api.handler(event, LocalLambdaContext("revops-test-finance-api"))
-    except Exception as failed:  # the function failed: API Gateway answers 502
-        return 502, {"message": repr(failed)}
-    return int(answer["statusCode"]), json.loads(answer["body"])
+    return api_answer(api.handler, "revops-test-finance-api", method, resource, ADMIN, body, query, **path)
 
 
 # ------------------------------------------------------------------------------------------ listing ranges

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
 from local_runtime.provision import Provisioned
 from shared.catalog.handoffs import HANDOFFS_DOMAIN
 from shared.catalog.model import Group, Route
+from tests.integration.conftest import api_answer
 from tests.integration.test_handoff_functions import ADMIN, AMER_SDRS, EMAILS, Hub, types_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,22 +65,7 @@ class Api:
         raw: bytes | None = None,
         **path: str,
     ) -> tuple[int, dict[str, Any]]:
-        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        event = rest_proxy_event(
-            method=method,
-            path=resource.format(**path),
-            resource=resource,
-            path_parameters=path or None,
-            query={key: [value] for key, value in (query or {}).items()},
-            headers={"Content-Type": "application/json"} if data else {},
-            body=data,
-            claims=claims,
-        )
-        try:
-            answer = self.hub.api.handler(event, LocalLambdaContext("handoffs-api"))
-        except Exception as failed:  # the function failed: API Gateway answers 502
-            return 502, {"message": f"the function failed: {type(failed).__name__}: {failed}"}
-        return int(answer["statusCode"]), json.loads(answer["body"] or "{}")
+        return api_answer(self.hub.api.handler, "handoffs-api", method, resource, claims, body, query, raw, **path)
 
     def ok(self, method: str, resource: str, claims: Claims = ADMIN, **kwargs: Any) -> dict[str, Any]:
         status, body = self.call(method, resource, claims, **kwargs)
