@@ -2,7 +2,7 @@
 
 - a usage report through the API (`POST /api/v1/integrations/product/usage`, group `product`): the success API
   keeps the report and recomputes the account's health within the request, publishing the change. Each report
-  moves the account's seat utilization to another band (17, 13, 9, 5, 3 of 20 seats in turn), so every one
+  moves the account's seat utilization to another band (13, 9, 5, 3, 17 of 20 seats in turn), so every one
   changes the score. Timed from the request until the hub has recorded the event whose `cause` is
   `usage:<message_id>`; baseline in the same run: that POST's round trip alone.
 - an NPS answer as a Standard Webhooks `survey.responded` (9 and 3 in turn): the receiver stores the delivery
@@ -11,9 +11,11 @@
   is the delivery's canonical event id; baseline in the same run: the delivery's round trip alone (as
   `publish_latency.py`).
 
-Each way has an account of its own, made known beforehand by a Standard Webhooks `account.upserted` (until
-`GET /api/v1/integrations/success/health/{domain}` answers 200). The bus's own tap (`/_local/events?since=`) is
-polled every 10 ms. Samples go one after another; one of each first, untimed, warms the functions.
+Each way has an account of its own, made known beforehand by a Standard Webhooks `account.upserted` and made a
+customer of 120 days by a `payment.succeeded` of then (a newer one is onboarding: one measure alone scores it not),
+until `GET /api/v1/integrations/success/health/{domain}` answers with a score. The bus's own tap
+(`/_local/events?since=`) is polled every 10 ms. Samples go one after another; one of each first, untimed, warms
+the functions.
 
     python -m benchmarks.health_latency [--signals 30]
 """
@@ -27,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +42,13 @@ from shared.webhooks.vendors import standard
 
 EVENT_TYPE = "customer.health_changed"
 SEATS = 20
-ACTIVE_USERS = (17, 13, 9, 5, 3)  # of 20 seats: 0.85, 0.65, 0.45, 0.25, 0.15, each in another band
-NPS_ANSWERS = (9, 3)  # a promoter (100), a detractor (0)
+# Each answer scores otherwise than the one before, the first otherwise than an account that has paid on time and
+# said nothing else (100)
+ACTIVE_USERS = (13, 9, 5, 3, 17)  # of 20 seats: 0.65, 0.45, 0.25, 0.15, 0.85, each in another band
+NPS_ANSWERS = (3, 9)  # a detractor (0), a promoter (100)
 POLL_SECONDS = 0.01
 TIMEOUT_SECONDS = 30
+CUSTOMER_FOR_DAYS = 120  # past the model's onboarding period (90 days)
 
 Samples = tuple[list[float], list[float]]  # (round trips, request -> customer.health_changed), in seconds
 
@@ -63,9 +68,10 @@ class Hub:
         self.secret = local_secret("standard")
         self.since = int(self.tap.get(f"{url}/_local/events", timeout=10).headers.get("X-Events-Last-Seq", "-1"))
 
-    def standard(self, event_type: str, data: dict[str, Any]) -> requests.Response:
-        """A Standard Webhooks delivery of `{type, timestamp, data}`, signed with the hub's local secret."""
-        body = json.dumps({"type": event_type, "timestamp": _now(), "data": data}).encode()
+    def standard(self, event_type: str, data: dict[str, Any], at: str | None = None) -> requests.Response:
+        """A Standard Webhooks delivery of `{type, timestamp, data}` (what happened `at`, default now), signed with
+        the hub's local secret."""
+        body = json.dumps({"type": event_type, "timestamp": at or _now(), "data": data}).encode()
         msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
         headers = {
             "webhook-id": msg_id,
@@ -76,21 +82,28 @@ class Hub:
         return self.webhooks.post(f"{self.url}/webhooks/standard", data=body, headers=headers, timeout=30)
 
     def account(self, name: str) -> tuple[str, str]:
-        """A new account (hub tenant id, domain), once the success API knows it."""
+        """A customer account (hub tenant id, domain) that has paid since `CUSTOMER_FOR_DAYS` ago, once the
+        success API scores it. A newer one would be onboarding: a usage report or an NPS answer alone covers
+        too little of the model's weight to score it (`onboarding.min_coverage`), and no change would be told."""
         domain = f"{name}.example"
-        data = {"account_id": name, "email": f"ana@{domain}", "domain": domain}
-        answer = self.standard("account.upserted", data)
-        if answer.status_code != 202:
-            raise AssertionError(f"account.upserted was answered {answer.status_code}: {answer.text[:200]}")
+        self._accepted("account.upserted", {"account_id": name, "email": f"ana@{domain}", "domain": domain})
+        paid_at = (datetime.now(UTC) - timedelta(days=CUSTOMER_FOR_DAYS)).isoformat()
+        payment = {"account_id": name, "amount_minor": 49000, "currency": "USD"}
+        self._accepted("payment.succeeded", payment, paid_at)
         deadline = time.monotonic() + TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             health = self.success.get(f"{self.url}/api/v1/integrations/success/health/{domain}", timeout=10)
-            if health.status_code == 200:
+            if health.status_code == 200 and health.json()["score"] is not None:
                 return str(health.json()["tenant_id"]), domain
-            if health.status_code != 404:
+            if health.status_code not in (200, 404):
                 raise AssertionError(f"GET health/{domain}: {health.status_code} {health.text[:200]}")
             time.sleep(0.05)
-        raise AssertionError(f"the account {domain} was not known within {TIMEOUT_SECONDS} s")
+        raise AssertionError(f"the account {domain} was not scored within {TIMEOUT_SECONDS} s")
+
+    def _accepted(self, event_type: str, data: dict[str, Any], at: str | None = None) -> None:
+        answer = self.standard(event_type, data, at)
+        if answer.status_code != 202:
+            raise AssertionError(f"{event_type} was answered {answer.status_code}: {answer.text[:200]}")
 
     def wait_for_change(self, tenant_id: str, cause: str, started: float) -> None:
         """Until the tap holds the `customer.health_changed` of `tenant_id` caused by `cause`."""

@@ -59,6 +59,7 @@ SIGNAL_EVENT_TYPES = (
     "payment.failed",
     "subscription.changed",
 )
+ACCOUNT_UPSERTED = "account.upserted"  # adopts the signals parked before the account was known
 SUCCESS_PLAN_CREATED = "success_plan.created"  # the handoff domain's (`HandoffEventType.SUCCESS_PLAN_CREATED`)
 HEALTH_PATH = "/api/v1/integrations/success/health/{tenant_id}"  # alerts link to it
 MILESTONE_PATH = "/api/v1/cs-sales/handoff/{customer_id}/milestones/{milestone_id}/complete"
@@ -148,6 +149,14 @@ SUCCESS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
                 *_product_track_rules(),
+                Rule(
+                    name="success-accounts",
+                    description="An account the hub now knows: the signals that reached the recorder before the "
+                    "lead processor linked it are adopted",
+                    pattern={"source": [WEBHOOK_EVENT_SOURCE], "detail-type": [ACCOUNT_UPSERTED]},
+                    max_retries=8,
+                    max_event_age_seconds=6 * 3600,
+                ),
                 Rule(
                     name="success-plans",
                     description="A customer's success plan started by its handoff (milestones, executive sponsor)",

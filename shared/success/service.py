@@ -58,6 +58,13 @@ class ReportOutOfRange(ValueError):
 
 # a reporter's clock may run this far ahead of the hub's
 REPORT_CLOCK_SKEW = timedelta(minutes=5)
+# how long after an `account.upserted` reached the hub the lead processor may still be behind it: the recorder
+# retries it that long for the account to resolve, then leaves the parked signals to the next one about them
+ACCOUNT_CATCH_UP = timedelta(minutes=15)
+
+
+class AccountNotCaughtUp(RuntimeError):
+    """The lead store does not show the account an `account.upserted` names yet: retried, not the sender's error."""
 
 
 class UnknownMilestone(LookupError):
@@ -130,12 +137,16 @@ class HealthService:
         if tenant_id is None:
             # The lead processor may not have linked the account yet (or never will: a Stripe customer the hub
             # never saw created). Parked under the subject, not retried: a retry would hold the rule's other
-            # events back and end in a dead-letter queue for what is no failure. The next signal about the
-            # same subject whose account is known adopts it.
+            # events back and end in a dead-letter queue for what is no failure. The account's `account.upserted`
+            # (`adopt_parked`) or the next signal about the same subject whose account is known adopts it.
             if not references:
                 return Outcome(note=f"{signal.kind} names no account, contact nor email: not kept")
             self.store.append_signal(PARKED + references[0], signal)
-            return Outcome(note=f"{signal.kind} parked: no account is known for {references[0]} yet")
+            # The account's `account.upserted` may have looked for parked signals between this event's read of
+            # the directory and its parking: read again, one of the two sees the other.
+            tenant_id = self._account_of(event)
+            if tenant_id is None:
+                return Outcome(note=f"{signal.kind} parked: no account is known for {references[0]} yet")
         adopted = self._adopt(tenant_id, references)
         if not self._is_sponsors(tenant_id, signal):
             self._park_engagement(tenant_id, signal)
@@ -146,6 +157,26 @@ class HealthService:
         note = f"{signal.kind} {'kept' if kept else 'kept before'}"
         note += f", {adopted} parked before adopted" if adopted else ""
         return Outcome(tenant_id, outcome.health, outcome.events, f"{note}; {outcome.note}")
+
+    def adopt_parked(self, event: CanonicalEvent) -> Outcome:
+        """An `account.upserted`: the signals parked under what it names (the account, its contact, its email)
+        because they reached the recorder before the lead processor linked the account (a Stripe payment in the
+        same second as its customer's creation) are adopted into the account's log, and its health recomputed.
+        The lead processor handles the same event: while the lead store does not show the account yet, and for
+        `ACCOUNT_CATCH_UP` after the event reached the hub, `AccountNotCaughtUp` is raised for a retry."""
+        references = _references(event)
+        if not references:
+            return Outcome(note="account.upserted names no account, contact nor email")
+        tenant_id = self._account_of(event)
+        if tenant_id is None:
+            if self._clock.now() - event.received_at < ACCOUNT_CATCH_UP:
+                raise AccountNotCaughtUp(f"{references[0]}: the lead store does not show its account yet; retried")
+            return Outcome(note=f"no account is known for {references[0]}: its parked signals wait for the next one")
+        adopted = self._adopt(tenant_id, references)
+        if not adopted:
+            return Outcome(tenant_id, note="no signal was parked for it")
+        outcome = self.recompute(tenant_id, cause=event.event_id)
+        return Outcome(tenant_id, outcome.health, outcome.events, f"{adopted} parked adopted; {outcome.note}")
 
     def report_usage(self, report: UsageReport) -> tuple[bool, Outcome]:
         """A usage report through the API: (True, ...) when new, (False, ...) when the same message was reported

@@ -27,7 +27,14 @@ from shared.success.model import load_health_model
 from shared.success.ports import StoredHealth
 from shared.success.product import Launch
 from shared.success.product_service import KeyReused, ProductService
-from shared.success.service import HealthService, MessageIdReused, UnknownTenant, UsageReport
+from shared.success.service import (
+    ACCOUNT_CATCH_UP,
+    AccountNotCaughtUp,
+    HealthService,
+    MessageIdReused,
+    UnknownTenant,
+    UsageReport,
+)
 from tests.canonical_events import canonical_event
 from tests.fakes import FixedClock, InMemoryLeadRepository, RecordingPublisher
 from tests.success_fakes import InMemoryHealthStore
@@ -178,6 +185,82 @@ def test_a_signal_before_its_account_is_known_is_parked_and_adopted_by_the_next(
     assert "1 parked before adopted" in adopted.note
     kinds = [s.kind.value for s in world.store.signals(tenant, START - timedelta(days=1))]
     assert kinds == ["payment_failed", "payment_succeeded"]
+    assert world.store.signals("unlinked:" + CUSTOMER, START - timedelta(days=1)) == []
+
+
+def account_upserted(world: World) -> CanonicalEvent:
+    """Kestrel Labs' `account.upserted` as the bus delivers it to both the lead processor and the recorder."""
+    return world.event(
+        EventType.ACCOUNT_UPSERTED,
+        {"name": "Kestrel Labs", "domain": "kestrel-labs.io"},
+        account_id=CUSTOMER,
+        contact_id=CUSTOMER,
+        email="kim@kestrel-labs.io",
+    )
+
+
+def test_a_signal_parked_before_its_account_was_linked_is_adopted_by_the_accounts_upsert(world: World) -> None:
+    # Given a Stripe customer's payment that reached the recorder before the lead processor linked the customer
+    paid = {"amount_minor": 4900, "currency": "usd"}
+    payment = world.event(EventType.PAYMENT_SUCCEEDED, paid, account_id=CUSTOMER)
+    world.clock.advance(timedelta(days=120))  # a customer long enough to be scored, past onboarding
+    assert world.service.handle(payment).tenant_id is None
+    upserted = account_upserted(world)
+    # When the lead processor links the account, and the recorder is handed the same account.upserted
+    world.leads.handle(upserted)
+    outcome = world.service.adopt_parked(upserted)
+    # Then the payment is in the account's log and its health scored and told, with no second signal needed
+    tenant = world.service.accounts.resolve(CUSTOMER)
+    assert outcome.tenant_id == tenant is not None
+    assert "1 parked adopted" in outcome.note
+    assert [s.signal_id for s in world.store.signals(tenant, START - timedelta(days=1))] == [payment.event_id]
+    assert outcome.health is not None
+    assert outcome.health.score_hundredths == 10000
+    (changed,) = world.published(SuccessEventType.HEALTH_CHANGED)
+    assert changed.cause == upserted.event_id
+    # And handed the same event again (the bus delivers at least once), it adopts nothing and tells nothing
+    assert world.service.adopt_parked(upserted).note == "no signal was parked for it"
+    assert len(world.published(SuccessEventType.HEALTH_CHANGED)) == 1
+
+
+def test_an_accounts_upsert_the_lead_store_does_not_show_yet_is_retried_for_a_while(world: World) -> None:
+    # Given an account.upserted the lead processor has not handled yet
+    upserted = account_upserted(world)
+    # When the recorder is handed it at once, Then it is retried: the lead processor is behind, not wrong
+    with pytest.raises(AccountNotCaughtUp, match=CUSTOMER):
+        world.service.adopt_parked(upserted)
+    # And past the catch-up time it is let go (the parked signals wait for the next one about them)
+    world.clock.advance(ACCOUNT_CATCH_UP)
+    assert "no account is known" in world.service.adopt_parked(upserted).note
+
+
+class LinkedMeanwhile(LeadStoreAccounts):
+    """The lead processor links the account between the recorder's read of the directory and its parking."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world.leads_repo)
+        self.world, self.reads = world, 0
+
+    def account_of(self, subject: Subject) -> str | None:
+        self.reads += 1
+        found = super().account_of(subject)
+        if self.reads == 1:  # the recorder's first read, done: the account is linked before the payment is parked
+            upserted = account_upserted(self.world)
+            self.world.leads.handle(upserted)
+            assert self.world.service.adopt_parked(upserted).note == "no signal was parked for it"  # not yet
+        return found
+
+
+def test_a_signal_parked_while_its_account_is_linked_is_not_left_parked(world: World) -> None:
+    # Given a directory the lead processor links the account in while the recorder parks a payment
+    world.service.accounts = LinkedMeanwhile(world)
+    payment = world.event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 4900, "currency": "usd"}, account_id=CUSTOMER)
+    # When the recorder handles the payment
+    outcome = world.service.handle(payment)
+    # Then it read the directory again after parking and took the payment into the account's log
+    tenant = world.service.accounts.resolve(CUSTOMER)
+    assert outcome.tenant_id == tenant is not None
+    assert [s.signal_id for s in world.store.signals(tenant, START - timedelta(days=1))] == [payment.event_id]
     assert world.store.signals("unlinked:" + CUSTOMER, START - timedelta(days=1)) == []
 
 
