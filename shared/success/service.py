@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Any
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.events.success_events import SuccessEvent, SuccessEventType
-from shared.leads.identity import normalize_email
+from shared.leads.identity import normalize_email, vendor_identity
 from shared.leads.ports import TooLargeToStore
 from shared.scoring.results import points, points_or_none
 from shared.success.carry import carried_signal, carry_due, carry_policy, copies_in, expanded, needs_whole_log
@@ -61,6 +62,7 @@ REPORT_CLOCK_SKEW = timedelta(minutes=5)
 # how long after an `account.upserted` reached the hub the lead processor may still be behind it: the recorder
 # retries it that long for the account to resolve, then leaves the parked signals to the next one about them
 ACCOUNT_CATCH_UP = timedelta(minutes=15)
+CATCH_UP_PAUSES = (0.1, 0.2, 0.4, 0.8)  # seconds: how long the recorder waits in place before it asks for a retry
 
 
 class AccountNotCaughtUp(RuntimeError):
@@ -116,7 +118,9 @@ class HealthService:
         clock: Clock,
         interventions: InterventionService | None = None,
         company_currency: str | None = None,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._pause = pause
         self.store = store
         self.company_currency = company_currency  # what segments' `min_arr` is in
         self.accounts = accounts
@@ -162,14 +166,23 @@ class HealthService:
         """An `account.upserted`: the signals parked under what it names (the account, its contact, its email)
         because they reached the recorder before the lead processor linked the account (a Stripe payment in the
         same second as its customer's creation) are adopted into the account's log, and its health recomputed.
-        The lead processor handles the same event: while the lead store does not show the account yet, and for
-        `ACCOUNT_CATCH_UP` after the event reached the hub, `AccountNotCaughtUp` is raised for a retry."""
+        The lead processor handles the same event and links the account id it names: while the lead store does
+        not show it yet, the recorder waits a moment in place (`CATCH_UP_PAUSES`), then, for `ACCOUNT_CATCH_UP`
+        after the event reached the hub, raises `AccountNotCaughtUp` for a retry. An account.upserted without an
+        account id is never linked by it: whatever its contact or email resolves to adopts, else nothing."""
         references = _references(event)
         if not references:
             return Outcome(note="account.upserted names no account, contact nor email")
         tenant_id = self._account_of(event)
+        # The lead processor links every account id an account.upserted names; one without stays unlinked.
+        linked_later = vendor_identity(event.subject.account_id) is not None
+        for pause in CATCH_UP_PAUSES if linked_later else ():
+            if tenant_id is not None:
+                break
+            self._pause(pause)  # the lead processor is most often a moment behind: cheaper than a retry
+            tenant_id = self._account_of(event)
         if tenant_id is None:
-            if self._clock.now() - event.received_at < ACCOUNT_CATCH_UP:
+            if linked_later and self._clock.now() - event.received_at < ACCOUNT_CATCH_UP:
                 raise AccountNotCaughtUp(f"{references[0]}: the lead store does not show its account yet; retried")
             return Outcome(note=f"no account is known for {references[0]}: its parked signals wait for the next one")
         adopted = self._adopt(tenant_id, references)
