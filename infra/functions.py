@@ -241,7 +241,8 @@ class Functions(Construct):
             )
         )
         for table_name, access in spec.tables.items():
-            self._grant_table(role, self._data.tables[table_name], access, table_name)
+            confined_to = spec.writes_confined_to.get(table_name)
+            self._grant_table(role, self._data.tables[table_name], access, table_name, confined_to)
         append_only = [self._data.tables[table.name] for table in self._catalog.tables if table.append_only]
         if append_only:
             role.add_to_policy(
@@ -306,13 +307,27 @@ class Functions(Construct):
             )
         return role
 
-    def _grant_table(self, role: iam.Role, table: dynamodb.Table, access: Access, table_name: str) -> None:
+    def _grant_table(
+        self, role: iam.Role, table: dynamodb.Table, access: Access, table_name: str, confined_to: str | None
+    ) -> None:
         # Indexes are only ever queried, so write-only and append-only access never name them.
         indexes = self._catalog.table(table_name).indexes if access in _QUERIES else ()
         index_arns = [f"{table.table_arn}/index/{index.name}" for index in indexes]
-        role.add_to_policy(
-            iam.PolicyStatement(actions=_DYNAMODB_ACTIONS[access], resources=[table.table_arn, *index_arns])
-        )
+        actions = _DYNAMODB_ACTIONS[access]
+        if confined_to is not None:
+            # Its writes reach only the items whose partition key starts with the prefix (checked per item, in a
+            # batch or a transaction too); what it reads is not confined.
+            writes = [action for action in _DYNAMODB_WRITE if action not in _DYNAMODB_READ]
+            actions = [action for action in actions if action not in writes]
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=writes,
+                    resources=[table.table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{confined_to}*"]}},
+                )
+            )
+        if actions:
+            role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn, *index_arns]))
         role.add_to_policy(self._via_service(self._keys.data, _KMS_ACTIONS[access], "dynamodb"))
 
     def _grant_send(self, role: iam.Role, queue: sqs.IQueue) -> None:

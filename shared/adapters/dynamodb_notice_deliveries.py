@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.catalog.handoffs import NOTICE_KEY_PREFIX
+
 KEPT = timedelta(days=15)  # a failure-queue message is kept 14 days: its redrive must still find what went out
 SK = "SENT"
 
@@ -39,4 +41,4 @@ class DynamoDbNoticeDeliveries:
 
 
 def _key(key: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"NOTICE#{key}"}, "sk": {"S": SK}}
+    return {"pk": {"S": f"{NOTICE_KEY_PREFIX}{key}"}, "sk": {"S": SK}}

@@ -21,6 +21,7 @@ from shared.catalog.model import (
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
 
 EVENT_SOURCE = leads.HANDOFF_EVENT_SOURCE
+NOTICE_KEY_PREFIX = "NOTICE#"  # the notifier's sent markers: the only items of the table it may write
 
 HANDOFFS = Table(
     name="handoffs",
@@ -162,8 +163,9 @@ HANDOFFS_DOMAIN = Domain(
                     max_event_age_seconds=6 * 3600,
                 ),
             ),
-            # writes only its sent markers (NOTICE#...), so a retry does not send a channel twice
+            # reads the handoffs; writes only its sent markers, so a retry does not send a channel twice
             tables={HANDOFFS.name: "read_write", LEADS.name: "read"},
+            writes_confined_to={HANDOFFS.name: NOTICE_KEY_PREFIX},
             secrets=(HANDOFF_NOTIFICATIONS.name,),
             sends_email=True,
         ),

@@ -341,6 +341,9 @@ class Function:
     access_log: AccessLogTrigger | None = None  # the API's access log lines it is subscribed to
     sends_to: tuple[str, ...] = ()  # the work queues it sends to, by name: their URLs are in its environment
     tables: dict[str, Access] = field(default_factory=dict)
+    # Per table it writes, the partition key prefix its writes are confined to (an IAM condition on
+    # `dynamodb:LeadingKeys`): items of its own kind in a table whose other items it only reads
+    writes_confined_to: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     publishes_events: bool = False
     # The function whose one-time timers this one sets and deletes (EventBridge Scheduler `at(...)` schedules
@@ -557,6 +560,7 @@ def compose(bus_name: str, domains: tuple[Domain, ...]) -> Catalog:
         if repeated:
             raise ValueError(f"the catalog's domains declare the same {kind} twice: {', '.join(repeated)}")
     _check_work_queues(catalog)
+    _check_confined_writes(catalog)
     return catalog
 
 
@@ -576,6 +580,16 @@ def _appending(fn: Function, tables: tuple[Table, ...]) -> Function:
             reads = granted.get(table.name) in ("read", "read_append")
             granted[table.name] = "read_append" if reads else "append"
     return replace(fn, tables=granted)
+
+
+def _check_confined_writes(catalog: Catalog) -> None:
+    """A confinement names a table the function writes, and a prefix that names a kind of item."""
+    for fn in catalog.functions:
+        for table, prefix in fn.writes_confined_to.items():
+            if fn.tables.get(table) not in ("write", "read_write"):
+                raise ValueError(f"{fn.name} confines its writes to {table!r}, which it is not granted to write")
+            if not prefix or "*" in prefix or "?" in prefix:
+                raise ValueError(f"{fn.name}: the key prefix its writes to {table!r} are confined to must be literal")
 
 
 def _check_work_queues(catalog: Catalog) -> None:

@@ -169,6 +169,32 @@ def test_function_roles_grant_exactly_what_the_catalog_says(synth: Synth) -> Non
         assert [ref for refs in secret_refs for ref in _as_list(refs)] == expected_secrets
 
 
+def test_a_function_whose_writes_are_confined_writes_only_items_of_its_key_prefix(synth: Synth) -> None:
+    # Given the functions the catalog confines to a kind of item in a table they also read (the notifier's markers)
+    confined = [
+        (fn, table, prefix) for fn in synth.catalog.functions for table, prefix in fn.writes_confined_to.items()
+    ]
+    assert ("handoff_notifier", "handoffs", "NOTICE#") in [(fn.name, table, prefix) for fn, table, prefix in confined]
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    for fn, table_name, prefix in confined:
+        table_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.data.tables[table_name]), "Arn"]}
+        statements = [
+            s
+            for s in _policy_statements(synth, synth.stack.functions.by_name[fn.name].role)
+            if s["Effect"] == "Allow" and table_arn in _as_list(s["Resource"])
+        ]
+        # Then every statement that lets it write that table holds the partition key to the prefix
+        writing = [s for s in statements if writes & set(_as_list(s["Action"]))]
+        assert writing, fn.name
+        for statement in writing:
+            assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}}
+            assert _as_list(statement["Resource"]) == [table_arn]
+        # And its reads reach the whole table and its indexes, unconditioned
+        reading = [s for s in statements if "dynamodb:Query" in _as_list(s["Action"])]
+        assert reading, fn.name
+        assert all("Condition" not in s for s in reading)
+
+
 def test_index_arns_are_granted_by_name_not_wildcard(synth: Synth) -> None:
     for fn in synth.catalog.functions:
         statements = _policy_statements(synth, synth.stack.functions.by_name[fn.name].role)
