@@ -58,6 +58,8 @@ def test_a_leads_journey_by_hand_runs_as_written(hub: str, hub_state_file: Path)
     [listed] = json.loads(lines[-2])["items"]
     assert listed["email"] == "sam@northwind.io"
     assert listed["fit_score"] > 0
+    assert listed["stage"] == "Lead"
+    assert listed["score"] == listed["fit_score"] + listed["engagement_score"] == 195  # the demo request scored
     handoffs = json.loads(lines[-1])
     assert any(h["detail"]["email"] == "sam@northwind.io" and h["detail"]["priority"] == "priority" for h in handoffs)
 
