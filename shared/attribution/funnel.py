@@ -8,7 +8,11 @@ The moment a stage was entered is when the person did what moved them, as the le
 processing time (`occurred_at`) and the cause's id, not the cause's time, so the entry is matched to the stored
 transition it announces (the lead's latest from `previous_stage` to `stage`, for the same reason, at or before
 the event), and the event's own time is used only when no such transition is stored. A visitor (a first
-score) has no other time than the score change's, which is the processing time.
+score) became one when they did what was first scored: the time of the engagement the score change names as
+its cause (`cause_event_id`), found in the person's engagement log; a first score with no engagement as its
+cause (a capture) is at its own time. Counted at the processing time instead, a visitor whose first visit
+reached the hub late would count in a later month than the visit, after touches they made since, and a
+recount (`make reattribute`) would find a later campaign than the live count did.
 
 The campaign of a stage entry is the campaign of the person's last touch at or before the moment they entered
 the stage (`(none)` when that touch carries none or there is no touch): the touch at which they entered it;
@@ -45,7 +49,7 @@ def stage_entry(event: LeadEvent, leads: LeadLog, config: AttributionConfig) -> 
     else:
         return None
     if stage == VISITOR:
-        at, seconds_in = event.occurred_at, None
+        at, seconds_in = _first_scored_at(leads, event), None
     else:
         transitions = leads.history(event.lead_id).transitions  # one read, for both
         at = _entered_at(transitions, event)
@@ -73,6 +77,18 @@ def _entered_at(transitions: Sequence[Transition], event: LeadEvent) -> datetime
     return max(announced) if announced else event.occurred_at
 
 
+def _first_scored_at(leads: LeadLog, event: LeadEvent) -> datetime:
+    """When a visitor did what first scored them (see the docstring): never later than the score change."""
+    if event.cause_event_id is None:
+        return event.occurred_at
+    caused = [
+        record.occurred_at
+        for record in leads.engagements(_people(leads, event.lead_id))
+        if record.event_id == event.cause_event_id
+    ]
+    return min([*caused, event.occurred_at])
+
+
 def recounted_campaign(entry: StageEntry, leads: LeadLog, config: AttributionConfig) -> str | None:
     """The campaign a counted entry gets when counted now (`make reattribute`, after a settings change): its
     lead's last touch at or before the entry under `config`, from the lead store as it stands, exactly as
@@ -85,8 +101,13 @@ def recounted_campaign(entry: StageEntry, leads: LeadLog, config: AttributionCon
 
 
 def _campaign_at(leads: LeadLog, config: AttributionConfig, lead_id: str, at: datetime) -> str:
+    return _campaign_of(leads, config, _people(leads, lead_id), at)
+
+
+def _people(leads: LeadLog, lead_id: str) -> list[str]:
+    """The lead and the contacts merged into it: whose engagements are the lead's."""
     found = leads.contacts([lead_id]).get(lead_id)
-    return _campaign_of(leads, config, [lead_id, *(found.members if found else [])], at)
+    return [lead_id, *(found.members if found else [])]
 
 
 def _campaign_of(leads: LeadLog, config: AttributionConfig, ids: list[str], at: datetime) -> str:

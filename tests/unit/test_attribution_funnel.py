@@ -52,3 +52,31 @@ def test_a_late_processed_lead_entry_is_credited_to_the_touch_before_it_happened
     # And it agrees with the stored transition the deal view's lead_created_at reads
     transitions = world.leads_repo.history(entered[0].lead_id).transitions
     assert [(t.to_stage.value, t.at) for t in transitions] == [("Lead", signed_up)]
+
+
+def backdated_visit(world: World, n: int, url: str, at: datetime) -> None:
+    """An anonymous Segment page view that happened `at` (its own `timestamp`), processed now."""
+    data = {"kind": "page_view", "url": url, "path": "/", "anonymous_id": "a-kim"}
+    subject = Subject(contact_id="segment-anonymous:a-kim")
+    world.leads.handle(canonical_event(EventType.ENGAGEMENT_RECORDED, subject, data, at=at, n=n, series="visitor"))
+
+
+def test_a_visitor_counts_when_and_where_their_first_visit_was_and_a_recount_agrees(world: World) -> None:
+    # Given a first visit from the social ad on 22 October that reaches the hub on 2 November
+    world.clock.moment = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    social = "https://acme.test/?utm_campaign=social&utm_medium=paid_social"
+    backdated_visit(world, 1, social, datetime(2026, 10, 22, 10, 0, tzinfo=UTC))
+    [first_score] = [
+        e for e in world.lead_bus.published if e.event_type is LeadEventType.SCORE_CHANGED and e.previous_score is None
+    ]
+    assert first_score.occurred_at == world.clock.now()  # the score change carries the processing time only
+    # When attribution counts the Visitor entry, and a search-ad visit of 26 October reaches the hub afterwards
+    world.service.handle_lead_event(first_score)
+    search = "https://acme.test/pricing?utm_campaign=search&utm_medium=cpc"
+    backdated_visit(world, 2, search, datetime(2026, 10, 26, 10, 0, tzinfo=UTC))
+    # Then the visitor is October's, brought by the social ad
+    [entry] = [e for e in world.store.stage_entries(["2026-10", "2026-11"]) if e.stage == "Visitor"]
+    assert (entry.period, entry.campaign_id) == ("2026-10", "social")
+    assert entry.at == datetime(2026, 10, 22, 10, 0, tzinfo=UTC)
+    # And `make reattribute` with the same settings finds the same campaign (the later visit is after it)
+    assert world.service.recount(entry) == "unchanged"
