@@ -1,6 +1,6 @@
 """GET /api/v1/audit: the audit trail, searched by actor, target, route, request id and time, newest first."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -15,6 +15,7 @@ from shared.audit.query import AuditQuery, decode_cursor, encode_cursor, search_
 from shared.catalog.audit import AUDIT
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
+from shared.http.moments import Moment
 from shared.observability import logger, metrics, traced
 
 app = rest_resolver()
@@ -35,8 +36,8 @@ def search_audit(
     target: Target = None,
     route: RouteKey = None,
     request_id: RequestId = None,
-    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601 with offset, inclusive")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601 with offset, exclusive")] = None,
+    start: Annotated[Moment | None, Query(alias="from", description="ISO 8601 with offset, inclusive")] = None,
+    end: Annotated[Moment | None, Query(alias="to", description="ISO 8601 with offset, exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")] = None,
 ) -> AuditList:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import business_metrics
-from shared.finance.api_views import finance_problem, spend_body_lines, spend_view
+from shared.finance.api_views import PeriodDay, finance_problem, spend_body_lines, spend_view
 from shared.finance.budget_engine import budget_view
 from shared.finance.listing import SpendRange, spend_page
 from shared.finance.periods import parse_period
@@ -26,6 +26,7 @@ app = rest_resolver()
 service = finance_service(environment_of(__name__))
 Period = Annotated[str, Path(min_length=7, max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$")]
 Month = Annotated[str | None, Query(min_length=7, max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+_DAY = "An ISO 8601 day, YYYY-MM-DD, 1900-01-01 to 9999-12-31"
 
 
 def record_spend(body: Annotated[dict[str, Any], Body()]) -> Response[Any]:
@@ -44,8 +45,8 @@ def record_spend(body: Annotated[dict[str, Any], Body()]) -> Response[Any]:
 
 def list_spend(
     period: Month = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[PeriodDay | None, Query(alias="from", description=_DAY)] = None,
+    end: Annotated[PeriodDay | None, Query(alias="to", description=_DAY)] = None,
     campaign_id: Annotated[str | None, Query(max_length=128)] = None,
     channel: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -87,7 +88,7 @@ def put_budget(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[
 
 def get_budget(
     period: Period,
-    as_of: Annotated[date | None, Query()] = None,
+    as_of: Annotated[PeriodDay | None, Query(description=_DAY)] = None,
     version: Annotated[int | None, Query(ge=1, le=MAX_BUDGET_VERSION)] = None,
 ) -> dict[str, Any]:
     if version is not None:

@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.function_environment import environment_of
 from shared.handoff_metrics import record as record_metrics
 from shared.handoffs.api_models import (
-    MAX_YEAR,
     AssignRequest,
     CustomerHandoffBody,
     CustomerHandoffView,
@@ -46,6 +45,7 @@ from shared.handoffs.service import HandoffNotFound, ImpossibleTouch, NotAllowed
 from shared.handoffs.simulation import simulate_routing as run_simulation
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound, json_response
+from shared.http.moments import UtcMoment
 from shared.observability import logger, metrics, traced
 from shared.success.accounts import LeadStoreAccounts
 from shared.wiring import handoff_service, lead_service
@@ -59,6 +59,7 @@ HandoffId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 CustomerId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 RepId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
 MAX_METRICS_DAYS = 92
+_RANGE_BOUND = "An ISO 8601 date-time (without an offset, UTC), 1970 to 2199"
 
 
 def list_handoffs(
@@ -73,12 +74,9 @@ def list_handoffs(
 
 
 def handoff_metrics(
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[UtcMoment | None, Query(alias="from", description=_RANGE_BOUND)] = None,
+    end: Annotated[UtcMoment | None, Query(alias="to", description=_RANGE_BOUND)] = None,
 ) -> HandoffMetrics:
-    for name, moment in (("from", start), ("to", end)):
-        if moment is not None and not 1970 <= moment.year <= MAX_YEAR:
-            raise BadRequest(f"`{name}` must fall between 1970 and {MAX_YEAR}")
     now = service.now()
     end = _aware(end) if end else now
     start = _aware(start) if start else end - timedelta(days=30)

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 from shared.finance.money import Money, format_amount
+from shared.finance.periods import MAX_YEAR, MIN_YEAR
 from shared.finance.ports import StoredSpend
 from shared.finance.service_periods import month_shares
 from shared.finance.spend import FieldProblem, spend_record
 from shared.http.errors import HubError
+from shared.http.moments import IsoDay
+
+# A day in a query (`as_of`, `from`, `to`): ISO 8601 text YYYY-MM-DD of the periods' years, 1900 to 9999; a number
+# or year 1 is a 422 naming the parameter and the limit
+PeriodDay = Annotated[date, IsoDay(first_year=MIN_YEAR, last_year=MAX_YEAR)]
 
 
 class Unprocessable(HubError):

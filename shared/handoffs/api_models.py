@@ -3,18 +3,17 @@ silently); answers are what `docs` and the OpenAPI document show."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import InvalidInput
 from shared.finance.money import parse_amount
 from shared.handoffs.first_touch import touched_within_sla
 from shared.handoffs.model import Handoff, HistoryEntry, RepLoad, TouchChannel
+from shared.http.moments import Day, UtcMoment
 from shared.leads.api_models import LeadView
-
-MAX_YEAR = 2199  # working-time and metrics arithmetic step past a date; keep every date well inside datetime's
 
 
 class _Request(BaseModel):
@@ -42,19 +41,12 @@ class AssignRequest(_Request):
 
 class TouchRequest(_Request):
     channel: TouchChannel = Field(description="How the rep reached the lead.")
-    touched_at: datetime | None = Field(
+    touched_at: UtcMoment | None = Field(
         None,
-        description="When (ISO 8601; without an offset, UTC): not in the future, not before the assignment. "
-        "Default: now.",
+        description="When (an ISO 8601 date-time; without an offset, UTC), 1970 to 2199: not in the future, not "
+        "before the assignment. Default: now.",
     )
     note: str | None = Field(None, max_length=500, description="What came of it, in a line.")
-
-    @field_validator("touched_at")
-    @classmethod
-    def _within_recordable_time(cls, moment: datetime | None) -> datetime | None:
-        if moment is not None and not 1970 <= moment.year <= MAX_YEAR:
-            raise ValueError(f"touched_at must fall between 1970 and {MAX_YEAR}")
-        return moment
 
 
 class RepUpdate(_Request):
@@ -90,16 +82,11 @@ class RoutingSimulationRequest(_Request):
         None, max_length=1000, description="Leads to route; without them, the stored open MQLs (up to `limit`)."
     )
     limit: int = Field(200, ge=1, le=1000)
-    as_of: datetime | None = Field(
-        None, description="The moment to route at (working hours), 1970 to 2199; default now."
+    as_of: UtcMoment | None = Field(
+        None,
+        description="The moment to route at (working hours): an ISO 8601 date-time (without an offset, UTC), "
+        "1970 to 2199; default now.",
     )
-
-    @field_validator("as_of")
-    @classmethod
-    def _within_routable_time(cls, moment: datetime | None) -> datetime | None:
-        if moment is not None and not 1970 <= moment.year <= MAX_YEAR:
-            raise ValueError(f"as_of must fall between 1970 and {MAX_YEAR}")
-        return moment
 
 
 class SkipView(BaseModel):
@@ -354,8 +341,10 @@ class CustomerHandoffBody(_Request):
     )
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217.")
     seats: int | None = Field(None, ge=0, le=10_000_000)
-    starts_on: date | None = Field(None, description="Contract start; the success plan's milestones count from it.")
-    ends_on: date | None = None
+    starts_on: Day | None = Field(
+        None, description="Contract start (YYYY-MM-DD, 1970 to 2199); the success plan's milestones count from it."
+    )
+    ends_on: Day | None = Field(None, description="Contract end (YYYY-MM-DD, 1970 to 2199).")
     risks: list[_Line] = Field(default_factory=list, max_length=20)
     notes: str | None = Field(None, max_length=5000)
     country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")

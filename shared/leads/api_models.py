@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from shared.crm.api_models import LeadSyncView
+from shared.http.moments import Moment
 from shared.leads.capture import LeadCapture, LeadType
 from shared.leads.consent import CaptureConsent, ConsentTimeline
 from shared.leads.consent_policy import shipped_consent_policy
@@ -50,15 +51,15 @@ class ConsentAnswer(BaseModel):
     source: str | None = Field(
         None, min_length=1, max_length=200, description="Where the consent was collected (default: the lead's source)"
     )
-    at: datetime | None = Field(
-        None, description="When the person answered (ISO 8601 with an offset; default: now; never in the future)"
+    at: Moment | None = Field(
+        None,
+        description="When the person answered (an ISO 8601 date-time with its offset; default: now; never in the "
+        "future, not before 2000)",
     )
 
     @field_validator("at")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("give the time with its offset (e.g. 2026-03-02T09:30:00Z)")
+    def _recorded_time(cls, value: datetime | None) -> datetime | None:
         if value is not None and value < EARLIEST_CONSENT:
             raise ValueError(f"must be after {EARLIEST_CONSENT.date().isoformat()}")
         return value
@@ -440,7 +441,11 @@ class UnmergeResult(BaseModel):
 
 class SimulationRequest(BaseModel):
     model: dict[str, Any] = Field(description="A candidate scoring model, same format as config/scoring-model.json")
-    as_of: datetime | None = Field(None, description="Score both models as of this moment (default: now)")
+    as_of: Moment | None = Field(
+        None,
+        description="Score both models as of this moment: an ISO 8601 date-time with its offset, 1970 to 2199 "
+        "(default: now)",
+    )
     limit: int = Field(10_000, ge=1, le=100_000, description="At most this many leads are evaluated")
 
 

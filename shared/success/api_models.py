@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from shared.http.moments import Moment
 from shared.scoring.results import points, points_or_none
 from shared.success.engine import Adjustment, Health, Trend
 from shared.success.expansion import Readiness
@@ -46,7 +47,10 @@ class UsageReportRequest(BaseModel):
     message_id: str = Field(
         min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$", description="The caller's id of this report"
     )
-    timestamp: AwareDatetime = Field(description="When the usage was measured (ISO 8601 with an offset)")
+    timestamp: Moment = Field(
+        description="When the usage was measured: an ISO 8601 date-time with its offset or Z (a number is refused); "
+        "not ahead of the hub's clock, not older than the days health reads"
+    )
     metrics: UsageMetrics
 
 

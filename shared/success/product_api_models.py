@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.finance.money import Money, format_amount
+from shared.http.moments import Day
 from shared.scoring.results import points
 from shared.success.campaigns import AccountStanding, CampaignKind, CsCampaign
 from shared.success.engine import Health
@@ -149,7 +150,7 @@ class AnalyticsResponse(BaseModel):
 class LaunchRequest(_Request):
     launch_id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
     feature: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
-    launch_date: date
+    launch_date: Day = Field(description="The launch day, YYYY-MM-DD (1970 to 2199)")
     target_bands: list[Band] = Field(default_factory=list, max_length=3, description="Bands targeted (all: empty)")
     target_segments: list[SegmentId] = Field(
         default_factory=list, max_length=20, description="Customer segments of the health model targeted (all: empty)"

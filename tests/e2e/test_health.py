@@ -316,8 +316,9 @@ def test_usage_reports_are_idempotent_and_bad_ones_are_refused(customer: Custome
 @pytest.mark.parametrize(
     ("timestamp", "metrics", "named"),
     [
-        ("9999-12-31T23:59:59Z", {"active_users": 5}, "ahead of the hub's clock"),
-        ("0001-01-01T00:00:00Z", {"active_users": 5}, "days old"),
+        ("9999-12-31T23:59:59Z", {"active_users": 5}, "timestamp: must fall between 1970-01-01 and 2199-12-31"),
+        ("0001-01-01T00:00:00Z", {"active_users": 5}, "timestamp: must fall between 1970-01-01 and 2199-12-31"),
+        (1_700_000_000_000, {"active_users": 5}, "timestamp: must be an ISO 8601 date-time string"),
         ((datetime.now(UTC) + timedelta(hours=1)).isoformat(), {"active_users": 5}, "ahead of the hub's clock"),
         ((datetime.now(UTC) - timedelta(days=400)).isoformat(), {"active_users": 5}, "days old"),
         (datetime.now(UTC).isoformat(), {"active_users": True}, "metrics.active_users"),
@@ -325,9 +326,10 @@ def test_usage_reports_are_idempotent_and_bad_ones_are_refused(customer: Custome
     ],
 )
 def test_a_usage_report_health_would_never_count_is_refused_naming_the_field(
-    customer: Customer, timestamp: str, metrics: dict[str, Any], named: str
+    customer: Customer, timestamp: str | int, metrics: dict[str, Any], named: str
 ) -> None:
-    # Given a report measured at a time health never reads, or with a count that is no integer
+    # Given a report measured at a time health never reads (or outside the API's years, or as a number of
+    # milliseconds), or with a count that is no integer
     body = {"tenant_id": customer.domain, "message_id": f"m-{uuid.uuid4().hex}", "timestamp": timestamp}
     # When it is posted
     answer = requests.post(

@@ -546,6 +546,7 @@ def test_touches_the_hub_cannot_take_are_4xx_saying_why_and_change_nothing(api: 
         ("a misspelt field", touch(assignee, {"channel": "call", "notes": "x"}), 422, "notes"),
         ("a long note", touch(assignee, {"channel": "call", "note": "x" * 501}), 422, "note"),
         ("year 1", touch(assignee, {"channel": "call", "touched_at": "0001-01-01T00:00:00Z"}), 422, "touched_at"),
+        ("a number", touch(assignee, {"channel": "call", "touched_at": 1_700_000_000}), 422, "touched_at: must be an"),
         ("an unknown handoff", touch(ADMIN, {"channel": "call"}, "0" * 32), 404, "0" * 32),
     ]
     assert misanswered(api, cases) == {}
@@ -942,7 +943,8 @@ def test_a_metrics_range_out_of_bounds_is_4xx(api: Api) -> None:
         ("93 days", {"from": "2026-01-01T00:00:00Z", "to": "2026-04-04T00:00:00Z"}, 400, "92 days"),
         ("93 days by offsets", {"from": "2026-01-01T00:00:00+14:00", "to": "2026-04-02T00:00:00-12:00"}, 400, "92"),
         ("a year, from only", {"from": "2025-01-01T00:00:00Z"}, 400, "92 days"),
-        ("from in the far future", {"from": "2999-01-01T00:00:00Z"}, 400, "from"),
+        ("from in the far future", {"from": "2999-01-01T00:00:00Z"}, 422, "from: must fall between 1970-01-01"),
+        ("from a number", {"from": "1700000000"}, 422, "from: must be an ISO 8601 date-time string"),
         ("from no date", {"from": "yesterday"}, 422, "from"),
         ("to no date", {"to": "2026-13-01"}, 422, "to"),
     ]

@@ -163,3 +163,24 @@ def test_the_milestone_route_refuses_who_it_should_and_names_what_it_cannot_find
         success.api, "POST", MILESTONE_PATH, claims("success"), customer_id="nobody.example", milestone_id="kickoff"
     )
     assert (status, "tenant_id" in answer["message"]) == (404, True)
+
+
+USAGE_PATH = "/api/v1/integrations/product/usage"
+
+
+@pytest.mark.parametrize("timestamp", [1_700_000_000_000, 1_700_000_000, "1700000000", True])
+def test_a_usage_timestamp_that_is_not_iso_8601_text_is_a_422_naming_timestamp(
+    success: Success, timestamp: Any
+) -> None:
+    # Given a customer the hub knows
+    tenant = success.customer()
+    # When the product reports its usage with the time as a JSON number (Unix milliseconds or seconds?), digits or
+    # a bool
+    report = {"tenant_id": tenant, "message_id": "u-1", "timestamp": timestamp, "metrics": {"active_users": 3}}
+    status, answer = success.call(success.api, "POST", USAGE_PATH, claims("product"), body=report)
+    # Then it is refused naming the field and the form it must take, and nothing is recorded under the message id
+    assert status == 422, answer
+    assert answer["errors"] == ["timestamp: must be an ISO 8601 date-time string, e.g. 2026-11-29T09:00:00Z"]
+    report["timestamp"] = datetime.now(UTC).isoformat()
+    status, answer = success.call(success.api, "POST", USAGE_PATH, claims("product"), body=report)
+    assert (status, answer["recorded"]) == (201, True), answer
