@@ -167,9 +167,13 @@ class HealthService:
         because they reached the recorder before the lead processor linked the account (a Stripe payment in the
         same second as its customer's creation) are adopted into the account's log, and its health recomputed.
         The lead processor handles the same event and links the account id it names: while the lead store does
-        not show it yet, the recorder waits a moment in place (`CATCH_UP_PAUSES`), then, for `ACCOUNT_CATCH_UP`
-        after the event reached the hub, raises `AccountNotCaughtUp` for a retry. An account.upserted without an
-        account id is never linked by it: whatever its contact or email resolves to adopts, else nothing."""
+        not show it yet, the recorder waits a moment in place (`CATCH_UP_PAUSES`); still behind, and with signals
+        parked under what the event names, it raises `AccountNotCaughtUp` for a retry (Lambda's asynchronous
+        retries, then the function's failure queue, whose redrive adopts them), within `ACCOUNT_CATCH_UP` of the
+        event reaching the hub (a replayed or redriven one older than that is let go). With nothing parked there
+        is nothing to adopt: a signal parked later reads the directory again once parked (`handle`). An
+        account.upserted without an account id is never linked by it: whatever its contact or email resolves to
+        adopts, else nothing."""
         references = _references(event)
         if not references:
             return Outcome(note="account.upserted names no account, contact nor email")
@@ -182,8 +186,11 @@ class HealthService:
             self._pause(pause)  # the lead processor is most often a moment behind: cheaper than a retry
             tenant_id = self._account_of(event)
         if tenant_id is None:
-            if linked_later and self._clock.now() - event.received_at < ACCOUNT_CATCH_UP:
-                raise AccountNotCaughtUp(f"{references[0]}: the lead store does not show its account yet; retried")
+            recent = self._clock.now() - event.received_at < ACCOUNT_CATCH_UP
+            if linked_later and recent and any(self.store.signals(PARKED + ref, EPOCH) for ref in references):
+                raise AccountNotCaughtUp(
+                    f"{references[0]}: signals are parked for it and the lead store does not show its account yet"
+                )
             return Outcome(note=f"no account is known for {references[0]}: its parked signals wait for the next one")
         adopted = self._adopt(tenant_id, references)
         if not adopted:

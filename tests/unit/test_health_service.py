@@ -225,16 +225,26 @@ def test_a_signal_parked_before_its_account_was_linked_is_adopted_by_the_account
 
 
 def test_an_accounts_upsert_the_lead_store_does_not_show_yet_is_waited_for_then_retried(world: World) -> None:
-    # Given an account.upserted the lead processor has not handled yet
+    # Given a payment parked for a customer, and its account.upserted the lead processor has not handled yet
+    world.service.handle(world.event(EventType.PAYMENT_SUCCEEDED, {"amount_minor": 4900}, account_id=CUSTOMER))
     upserted = account_upserted(world)
     # When the recorder is handed it at once, Then it waits a moment in place, then asks for a retry: the lead
-    # processor is behind, nothing is wrong with the event
+    # processor is behind, nothing is wrong with the event, and the payment waits to be adopted
     with pytest.raises(AccountNotCaughtUp, match=CUSTOMER):
         world.service.adopt_parked(upserted)
     assert world.pauses == [0.1, 0.2, 0.4, 0.8]
     # And past the catch-up time it is let go (the parked signals wait for the next one about them)
     world.clock.advance(ACCOUNT_CATCH_UP)
     assert "no account is known" in world.service.adopt_parked(upserted).note
+
+
+def test_an_accounts_upsert_with_nothing_parked_for_it_is_not_retried(world: World) -> None:
+    # Given an account.upserted the lead processor has not handled yet, and no signal parked for the account
+    upserted = account_upserted(world)
+    # When the recorder is handed it, Then it waits a moment, and lets it go: there is nothing to adopt (a signal
+    # parked later reads the directory again), and a retry would only end in the failure queue under a backlog
+    assert "no account is known" in world.service.adopt_parked(upserted).note
+    assert world.pauses == [0.1, 0.2, 0.4, 0.8]
 
 
 def test_an_accounts_upsert_without_an_account_id_is_neither_waited_for_nor_retried(world: World) -> None:
