@@ -51,12 +51,18 @@ def next_stages(
         candidates.append(Move(Stage.OPPORTUNITY, "deal in pipeline"))
     elif event_type == "deal.won":
         candidates.append(Move(Stage.CUSTOMER, "deal won"))
-    elif event_type == "subscription.changed" and (event_data or {}).get("status") in PAYING_STATUSES:
+    elif event_type == "subscription.changed" and _status(event_data or {}) in PAYING_STATUSES:
         candidates.append(Move(Stage.CUSTOMER, "subscription active"))
     elif event_type == "survey.responded" and current is Stage.CUSTOMER and _is_promoter(event_data or {}):
         candidates.append(Move(Stage.ADVOCATE, "promoter survey answer"))
     ahead = sorted((move for move in candidates if move.to.rank > current.rank), key=lambda move: move.to.rank)
     return list({move.to: move for move in ahead}.values())
+
+
+def _status(data: Mapping[str, Any]) -> str | None:
+    """A subscription's status: text, or no status (a list or an object where it goes says none)."""
+    status = data.get("status")
+    return status if isinstance(status, str) else None
 
 
 def _is_promoter(data: Mapping[str, Any]) -> bool:

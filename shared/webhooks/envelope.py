@@ -25,8 +25,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from shared.finance.currencies import CURRENCIES, UnknownCurrency
+from shared.finance.currencies import currency as iso_currency
+from shared.finance.money import InvalidAmount, format_amount, parse_amount
 from shared.webhooks.payload import MalformedPayload
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -48,6 +52,14 @@ MAX_KEY_ID_CHARACTERS = 255
 _ISO_CURRENCY = re.compile(r"[A-Za-z]{3}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 KEY_ID_LIMIT = f"an id is at most {MAX_KEY_ID_CHARACTERS} characters, none of them control characters"
+# A count a usage report gives (active users, seats, API calls, a feature's events): the health recorder and the
+# usage API take integers from 0 to 10^12 (`shared.success.signals`, `shared.success.api_models.EventCount`)
+MAX_COUNT = 10**12
+# A JSON number read as decimal money: a float carries 15 significant digits exactly (`sys.float_info.dig`)
+_FLOAT_DIGITS = 15
+# Without a currency an amount is in the company's, which the receiver does not know: it is held to the most
+# decimals any currency has (the attribution recorder holds it to the company's)
+_MOST_DECIMALS = max(CURRENCIES.values(), key=lambda unit: unit.exponent)
 
 
 # Paths ------------------------------------------------------------------------------------------------------
@@ -100,6 +112,22 @@ def amount_minor(obj: Mapping[str, Any], key: str, where: str = "") -> int | Non
 def currency(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
     """A three-letter ISO 4217 currency code, as sent (`usd`); None when missing or null."""
     return _converted(obj, key, where, as_currency)
+
+
+def count(obj: Mapping[str, Any], key: str, where: str = "") -> int | None:
+    """A count (users, seats, calls, events): an integer from 0 to `MAX_COUNT`; None when missing or null."""
+    return _converted(obj, key, where, as_count)
+
+
+def iso_currency_code(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """A currency ISO 4217 lists with a minor unit (`shared.finance.currencies`), upper case; None when missing,
+    null or ""."""
+    return _converted(obj, key, where, as_iso_currency)
+
+
+def offset_time(obj: Mapping[str, Any], key: str, where: str = "") -> datetime | None:
+    """An ISO-8601 time naming its offset (`Z` or `+02:00`), between 1970 and 2200; None when missing, null or ""."""
+    return _converted(obj, key, where, as_offset_time)
 
 
 def _converted(obj: Mapping[str, Any], key: str, where: str, convert: Callable[[Any], _T]) -> _T:
@@ -192,6 +220,93 @@ def as_currency(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and _ISO_CURRENCY.fullmatch(value)):
         return value
     raise ValueError("a currency is a three-letter ISO 4217 code")
+
+
+def as_count(value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT):
+        return value
+    raise ValueError(f"a count is an integer from 0 to 10^12, not {_shown(value)}")
+
+
+def as_iso_currency(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return iso_currency(value).code
+    except UnknownCurrency as exc:
+        raise ValueError(str(exc)) from None
+
+
+def as_major_amount(value: Any, currency_code: str | None) -> int | None:
+    """A deal's amount as the attribution recorder reads it (`shared.attribution.deals`): decimal text in major
+    units, a JSON number read as the same decimal (`12000` is 12000.00), held to `shared.finance.money`'s
+    `parse_amount` (no exponents, NaN, true/false; at most 15 digits before the point and the currency's decimals
+    after it) and never negative. In minor units of `currency_code` (None: the company's currency, unknown here:
+    held to the most decimals any currency has); None when missing, null or ""."""
+    if value is None or value == "":
+        return None
+    unit = iso_currency(currency_code) if currency_code else _MOST_DECIMALS
+    try:
+        money = parse_amount(_decimal_text(value), unit.code)
+    except InvalidAmount as exc:
+        problem = exc.problem
+        if not currency_code and "decimal places" in problem:
+            problem = f"{problem.split(';')[0]}; no currency has more than {unit.exponent}"
+        raise ValueError(problem) from None
+    if money.minor < 0:  # a refund or credit note is not a deal's value
+        shown = format_amount(money) if currency_code else _shown(value)
+        raise ValueError(f"a deal's amount is not negative, not {shown}")
+    return money.minor
+
+
+def _decimal_text(value: Any) -> Any:
+    """An amount as `parse_amount` takes it, read as the attribution recorder reads a deal's: a string stripped
+    (exponents and NaN left for `parse_amount` to refuse by name), an integer as its digits in major units, a
+    float as the shortest decimal that reads back as it, refused when that needs more than 15 digits."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = Decimal(text)
+        except (ArithmeticError, InvalidOperation):
+            return text
+        return text if number.is_finite() and "e" not in text.lower() else value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+        if not number.is_finite():
+            return value
+        if len(number.as_tuple().digits) > _FLOAT_DIGITS:
+            raise ValueError(
+                f"the JSON number {value!r} has more digits than a JSON number carries exactly: send it as a "
+                'decimal string ("1234.56")'
+            )
+        return format(number, "f")
+    return value
+
+
+def as_offset_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"an ISO 8601 time with its offset, not {_shown(value)}")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{_shown(value)} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{_shown(value)} has no offset; say which time zone (e.g. Z)")
+    return _in_range(moment, f"{_shown(value)} is not a time between {_RANGE}")
+
+
+def _shown(value: Any) -> str:
+    """A value as a message repeats it: short ones whole, long ones cut, containers by their type."""
+    if isinstance(value, dict | list):
+        return f"a {'list' if isinstance(value, list) else 'object'}"
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:40] + "..."
 
 
 def as_object(value: Any) -> dict[str, Any]:

@@ -9,19 +9,19 @@ from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.webhooks.model import VendorEvent
 from shared.webhooks.normalizers.base import canonical
 from shared.webhooks.vendor import DeliveryContext
-from shared.webhooks.vendors.standard import StandardWebhooks
+from shared.webhooks.vendors.standard import PASS_THROUGH, SUBJECT_IDS, StandardWebhooks, check_data
 
 STANDARD = StandardWebhooks.name
-# vendor.unmapped is what we make of unknown types, not something a sender may claim
-_PASS_THROUGH = {event_type.value for event_type in EventType} - {EventType.VENDOR_UNMAPPED.value}
-_SUBJECT_IDS = ("contact_id", "account_id", "deal_id")
 
 
 def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
-    if event.vendor_event_type not in _PASS_THROUGH:
+    if event.vendor_event_type not in PASS_THROUGH:
         return canonical(STANDARD, event, context, EventType.VENDOR_UNMAPPED)
     data: dict[str, Any] = dict(event.payload.get("data") or {})
-    ids = {key: _qualified(data.get(key)) for key in _SUBJECT_IDS}
+    # what the receiver refused, read the same way: a stored body it would refuse now is published unmapped
+    # with the problem (a `MalformedPayload`), never handed to a consumer that fails on it
+    check_data(event.vendor_event_type, data)
+    ids = {key: _qualified(data.get(key)) for key in SUBJECT_IDS}
     email = data.get("email") if isinstance(data.get("email"), str) and data.get("email") else None
     subject = Subject(**ids, email=email)
     return canonical(STANDARD, event, context, EventType(event.vendor_event_type), subject, data)

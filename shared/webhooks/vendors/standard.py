@@ -6,6 +6,12 @@ Secrets are `whsec_<base64>`: the key is the decoded bytes, not the string. A se
 our canonical event types is taken at its word and published as that type; anything else is kept as
 vendor.unmapped (`shared.webhooks.normalizers.standard`). `webhook-id` stays the same across a sender's
 retries and is the dedupe key.
+
+Since `data` is published as sent, what the hub's consumers read from a canonical type's `data` is checked
+here (`check_data`), so that a value they can never use is a 400 naming it instead of a 202 and a consumer
+failing the event: the ids that key the hub's records (255 characters, as tracking ids), a deal's money and
+`won_at` (as the attribution recorder reads them), a payment's money, a subscription's `status` (text), and a
+usage report's counts (as the health recorder and the usage API take them).
 """
 
 from __future__ import annotations
@@ -13,8 +19,21 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from typing import Any
 
-from shared.webhooks.envelope import iso_time
+from shared.events.types import EventType
+from shared.webhooks.envelope import (
+    amount_minor,
+    as_count,
+    as_major_amount,
+    count,
+    iso_currency_code,
+    iso_time,
+    key_id,
+    malformed,
+    offset_time,
+    text,
+)
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
     SignatureError,
@@ -30,6 +49,21 @@ ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+
+# vendor.unmapped is what we make of unknown types, not something a sender may claim
+PASS_THROUGH = frozenset(event_type.value for event_type in EventType) - {EventType.VENDOR_UNMAPPED.value}
+SUBJECT_IDS = ("contact_id", "account_id", "deal_id")
+# Ids the consumers key records by: the subject's (qualified `standard:<id>`), a usage report's `tenant_id`
+KEY_IDS = (*SUBJECT_IDS, "tenant_id")
+# Text the lead processor keys or indexes a person or a company by, where it reads it (`data`, and the
+# `traits` / `fields` it reads a profile from): when text, at most 255 characters; anything else is dropped
+# there, never the event (an email that is not text, as for every vendor)
+KEY_TEXTS = ("email", "domain", "Domain", "website", "Website")
+PROFILE_SOURCES = ("traits", "fields")
+DEAL_TYPES = frozenset({EventType.DEAL_STAGE_CHANGED, EventType.DEAL_WON, EventType.DEAL_LOST, EventType.DEAL_UPDATED})
+PAYMENT_TYPES = frozenset({EventType.PAYMENT_SUCCEEDED, EventType.PAYMENT_FAILED})
+USAGE_COUNTS = ("active_users", "licensed_seats", "api_calls")
+MAX_FEATURES = 200  # a usage report's features, as the health recorder and the usage API take them
 
 
 class StandardWebhooks(Vendor):
@@ -62,6 +96,7 @@ class StandardWebhooks(Vendor):
             raise MalformedPayload('expected a Standard Webhooks payload ({"type": ..., "data": {...}})')
         if not isinstance(body.get("data", {}), dict):
             raise MalformedPayload("data is not an object")
+        check_data(body["type"], body.get("data") or {})
         return [
             VendorEvent(
                 dedupe_key=msg_id,
@@ -71,6 +106,66 @@ class StandardWebhooks(Vendor):
                 payload=body,
             )
         ]
+
+
+def check_data(event_type: str, data: dict[str, Any]) -> None:
+    """`MalformedPayload` naming the first field of a canonical type's `data` that the hub's consumers could
+    never use (`data.amount: ...`); other types are kept unmapped, as sent, and not read."""
+    if event_type not in PASS_THROUGH:
+        return
+    where = "data"
+    for key in KEY_IDS:
+        key_id(data, key, where)
+    _key_texts(data, where)
+    for source in PROFILE_SOURCES:
+        if isinstance(data.get(source), dict):
+            _key_texts(data[source], f"{where}.{source}")
+    if event_type in DEAL_TYPES:
+        code = iso_currency_code(data, "currency", where)
+        try:
+            as_major_amount(data.get("amount"), code)
+        except ValueError as exc:
+            raise malformed(where, "amount", str(exc)) from None
+        if event_type == EventType.DEAL_WON:
+            offset_time(data, "won_at", where)
+    elif event_type in PAYMENT_TYPES:
+        amount_minor(data, "amount_minor", where)
+        if isinstance(data.get("currency"), str):  # one that is not text says nothing: the payment has no money
+            iso_currency_code(data, "currency", where)
+    elif event_type == EventType.SUBSCRIPTION_CHANGED:
+        text(data, "status", where)
+    elif event_type == EventType.PRODUCT_USAGE_REPORTED:
+        _usage(data)
+
+
+def _key_texts(obj: dict[str, Any], where: str) -> None:
+    for key in KEY_TEXTS:
+        if isinstance(obj.get(key), str):
+            key_id(obj, key, where)
+
+
+def _usage(data: dict[str, Any]) -> None:
+    """A usage report's counts, where the health recorder reads them: `data.metrics`, else `data` itself."""
+    metrics, where = data.get("metrics"), "data.metrics"
+    if not isinstance(metrics, dict):
+        if metrics not in (None, []):
+            raise malformed("data", "metrics", "expected an object")
+        metrics, where = data, "data"
+    for name in USAGE_COUNTS:
+        count(metrics, name, where)
+    features = metrics.get("features")
+    if features is None:
+        return
+    if not isinstance(features, dict):
+        raise malformed(where, "features", "expected an object of feature -> events")
+    if len(features) > MAX_FEATURES:
+        raise malformed(where, "features", f"at most {MAX_FEATURES} features per report, not {len(features):,}")
+    for name, events in features.items():
+        try:
+            if as_count(events) is None:  # a feature named without its events counts nothing it could read
+                raise ValueError("a count is an integer from 0 to 10^12, not None")
+        except ValueError as exc:
+            raise malformed(f"{where}.features", name[:100], str(exc)) from None
 
 
 def _key(secret: str) -> bytes | None:
