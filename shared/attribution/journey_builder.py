@@ -17,7 +17,7 @@ else the earliest transition of the people into Opportunity or later.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -105,11 +105,15 @@ def journey_of(
     people: JourneyPeople,
     company_minor: int,
     company_currency: str,
+    touches_of: Callable[[Contact], Iterable[Touch]] | None = None,
 ) -> Journey:
+    """The journey of the conversion `facts` over `people`. `touches_of` gives a person's touches under
+    `config` (`person_touches`, what it reads by default), for a caller that keeps them across conversions."""
     start = facts.converted_at - timedelta(days=config.lookback_days)
     touches: dict[str, Touch] = {}
     for contact in people.contacts:
-        for touch in touches_from(leads.engagements([contact.contact_id, *contact.members]), config):
+        person = person_touches(leads, contact, config) if touches_of is None else touches_of(contact)
+        for touch in person:
             if start <= touch.occurred_at <= facts.converted_at:
                 touches.setdefault(touch.touch_id, touch)
     ordered = tuple(sorted(touches.values(), key=lambda t: (t.occurred_at, t.touch_id)))
@@ -122,6 +126,12 @@ def journey_of(
         lead_created_at=_entered(leads, people.contacts, Stage.LEAD),
         opportunity_created_at=facts.opportunity_created_at or _entered(leads, people.contacts, Stage.OPPORTUNITY),
     )
+
+
+def person_touches(leads: LeadLog, contact: Contact, config: AttributionConfig) -> list[Touch]:
+    """Every touch of the contact's log under `config` (its own engagements and those of the contacts merged
+    into it), in (occurred_at, touch_id) order."""
+    return touches_from(leads.engagements([contact.contact_id, *contact.members]), config)
 
 
 def _account(leads: LeadLog, ref: str | None) -> str | None:

@@ -26,7 +26,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from shared.attribution.comparison import MAX_CONVERSIONS, candidate_config, comparison_view, side
+from shared.attribution.comparison import (
+    MAX_CONVERSIONS,
+    candidate_config,
+    check_touches,
+    comparison_view,
+    sides,
+)
 from shared.attribution.config import AttributionConfig
 from shared.attribution.crediting import credited_touches, half_life_of
 from shared.attribution.customers import NewCustomers, campaign_units
@@ -364,10 +370,10 @@ class AttributionService:
                 f"from {months.start} to {months.end} holds more than {MAX_CONVERSIONS} conversions: compare fewer "
                 "months per call"
             )
+        check_touches(conversions, months.start, months.end)
         latest = self.store.latest_fit()
         fit = latest.fit if latest else None
-        now = side(conversions, self.leads, self.config, fit)
-        then = side(conversions, self.leads, candidate, fit)
+        now, then = sides(conversions, self.leads, [self.config, candidate], fit)
         return comparison_view(now, then, self.company_currency, (months.start, months.end), len(conversions))
 
     # --- reads ---------------------------------------------------------------------------------------------
