@@ -83,7 +83,8 @@ def handoff_metrics(
     if not start < end:
         raise BadRequest("`from` must be before `to`")
     if end - start > timedelta(days=MAX_METRICS_DAYS):
-        raise BadRequest(f"the range may span at most {MAX_METRICS_DAYS} days")
+        days = (end - start) / timedelta(days=1)
+        raise BadRequest(f"from, to: the range may span at most {MAX_METRICS_DAYS} days; it spans {days:g}")
     return metrics_view(service.repository.requested_between(start, end), start, end, now)
 
 

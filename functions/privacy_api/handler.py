@@ -12,9 +12,8 @@ from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, json_response
 from shared.observability import logger, metrics, traced
-from shared.privacy.api_models import ErasureReceiptView, ErasureRequest, PersonExport
+from shared.privacy.api_models import ErasureReceiptView, ErasureRequest, PersonExport, email_problem
 from shared.privacy.service import receipt_view
-from shared.privacy.subject_keys import normalized_email
 
 app = rest_resolver()
 service = privacy_service(environment_of(__name__))
@@ -31,8 +30,8 @@ def erase_person(request: Annotated[ErasureRequest, Body()]) -> Response[Erasure
 
 
 def export_person(email: Annotated[str, Query(min_length=3, max_length=320)]) -> Response[PersonExport]:
-    if normalized_email(email) is None:
-        raise BadRequest(f"email: {email[:80]!r} is not an email address")
+    if (problem := email_problem(email)) is not None:
+        raise BadRequest(f"email: {email[:80]!r} is {problem}")
     return json_response(200, service.export(email))
 
 

@@ -11,6 +11,7 @@ import re
 # Deliberately wide (anything@anything.tld): a false positive only hides a harmless string.
 _EMAIL = re.compile(r"[^\s@/?#&=\"'<>,;:()\[\]]+@[^\s@/?#&=\"'<>,;:()\[\]]+\.[^\s@/?#&=\"'<>,;:()\[\]]+")
 _ALSO_ENCODED = re.compile(r"%40", re.IGNORECASE)  # an email in a URL path arrives with its @ encoded
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_TEXT = 256  # a longer value (a user agent, an id) keeps its first characters and a digest of the whole
 
 
@@ -31,14 +32,24 @@ def without_emails(text: str) -> str:
 
 
 def kept(text: str | None, limit: int = MAX_TEXT) -> str | None:
-    """A caller-supplied string as the trail keeps it: emails digested, at most `limit` characters."""
+    """A caller-supplied string as the trail keeps it: emails digested, each lone surrogate written as its escape
+    (`\\ud800`: the refused request is recorded, and no UTF-8 store or log takes the character itself), at most
+    `limit` characters."""
     if text is None:
         return None
-    clean = without_emails(str(text))
+    clean = storable(without_emails(str(text)))
     if len(clean) <= limit:
         return clean
     whole = hashlib.sha256(clean.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return f"{clean[: limit - 28]}...(sha256:{whole})"
+
+
+def storable(text: str) -> str:
+    """`text` with each lone surrogate (half of a UTF-16 pair, which a JSON `\\ud800` escape makes) written as
+    its escape, so UTF-8 can encode it; any other text is itself."""
+    if text.isascii():
+        return text
+    return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def contains_email(text: str) -> bool:

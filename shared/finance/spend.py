@@ -17,7 +17,9 @@ Field rules (`parse_spend_line`):
   (spend not tied to a campaign).
 - `channel`, `department`: ids of the finance file's vocabularies, compared lower case.
 - `vendor`: 1-200 characters. `reference` (invoice / contract / PO number): up to 200. `description`: up to 2000.
-  Surrounding spaces are dropped; an empty optional field is no field.
+  Surrounding spaces are dropped; an empty optional field is no field. No control character but a tab or a
+  line break (in `description`), and no lone surrogate (a JSON `\\ud800`: no UTF-8 text holds one, so the
+  ledger could not store it).
 - `amount` in `currency` (see `money.parse_amount`): never zero; negative only on a reversal (a line with
   `reverses`), and a reversal's amount is negative.
 - `incurred_on`: a date `YYYY-MM-DD`; or, instead, `service_period`: `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`,
@@ -94,6 +96,9 @@ _PERIOD_FIELDS = ("from", "to")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/#+=-]{0,127}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# What free text may not hold: a control character (a line break, in a description only) or a lone surrogate.
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSTORABLE_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _VENDOR_MAX = 200
 _REFERENCE_MAX = 200
 _DESCRIPTION_MAX = 2000
@@ -232,7 +237,9 @@ class _Reader:
     def problem(self, field: str, message: str) -> None:
         self.problems.append(FieldProblem(self.line, field, message))
 
-    def text(self, field: str, *, required: bool, limit: int, ids: bool = False, numbers: bool = False) -> str | None:
+    def text(
+        self, field: str, *, required: bool, limit: int, ids: bool = False, numbers: bool = False, lines: bool = False
+    ) -> str | None:
         value = self.raw.get(field)
         if (ids or numbers) and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
@@ -254,6 +261,9 @@ class _Reader:
                 return None
         elif len(text) > limit:
             self.problem(field, f"is {len(text)} characters long, at most {limit}")
+            return None
+        elif (found := (_UNSTORABLE_IN_LINES if lines else _UNSTORABLE).search(text)) is not None:
+            self.problem(field, _unstorable(found.group(), lines))
             return None
         return text
 
@@ -344,6 +354,14 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def _unstorable(character: str, lines: bool) -> str:
+    code = ord(character)
+    if 0xD800 <= code <= 0xDFFF:
+        return f"holds a lone surrogate (\\u{code:04x}), half of a character, which no UTF-8 text can hold"
+    allowed = "none but a tab or a line break may be sent" if lines else "none may be sent"
+    return f"holds a control character (U+{code:04X}): {allowed}"
+
+
 def _shown(text: str) -> str:
     return f'"{text}"' if len(text) <= 60 else f'"{text[:60]}..."'
 
@@ -366,7 +384,7 @@ def _read(
     vendor = reader.text("vendor", required=True, limit=_VENDOR_MAX)
     incurred_on, service_period = reader.when()
     reference = reader.text("reference", required=False, limit=_REFERENCE_MAX, numbers=True)
-    description = reader.text("description", required=False, limit=_DESCRIPTION_MAX)
+    description = reader.text("description", required=False, limit=_DESCRIPTION_MAX, lines=True)
     reverses = reader.text("reverses", required=False, limit=128, ids=True)
     corrects = reader.text("corrects", required=False, limit=128, ids=True)
 

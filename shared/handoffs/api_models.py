@@ -3,10 +3,11 @@ silently); answers are what `docs` and the OpenAPI document show."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from shared.errors import InvalidInput
 from shared.finance.money import parse_amount
@@ -14,6 +15,7 @@ from shared.handoffs.first_touch import touched_within_sla
 from shared.handoffs.model import Handoff, HistoryEntry, RepLoad, TouchChannel
 from shared.http.moments import Day, UtcMoment
 from shared.leads.api_models import LeadView
+from shared.leads.identity import normalize_email
 
 
 class _Request(BaseModel):
@@ -315,10 +317,32 @@ def rep_load_of(loads: dict[str, RepLoad], rep_id: str) -> RepLoad:
     return loads.get(rep_id, RepLoad(rep_id))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _a_name(value: str) -> str:
+    """An id or a name: some text that is not only spaces, with no control character (a NUL, a newline)."""
+    if not value.strip():
+        raise ValueError("must not be blank (only whitespace)")
+    if (found := _CONTROL.search(value)) is not None:
+        raise ValueError(f"must not hold a control character (U+{ord(found.group()):04X})")
+    return value
+
+
+def _an_email(value: str) -> str:
+    if _CONTROL.search(value) is not None or normalize_email(value) is None:
+        raise ValueError(f"{value[:80]!r} is not an email address (name@domain.tld)")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_a_name)]
+EmailAddress = Annotated[str, AfterValidator(_an_email)]
+
+
 class PersonBody(_Request):
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=320)
-    role: str | None = Field(None, max_length=100)
+    name: Name = Field(min_length=1, max_length=200)
+    email: EmailAddress | None = Field(None, max_length=320)
+    role: Name | None = Field(None, max_length=100)
 
 
 _Line = Annotated[str, Field(min_length=1, max_length=500)]
@@ -328,19 +352,23 @@ class CustomerHandoffBody(_Request):
     """What sales hand over about a won customer (seed 000). `deal_id` makes it idempotent: the same body again
     answers the stored handoff; another body for the same deal is a 409 naming the fields that differ."""
 
-    deal_id: str = Field(min_length=1, max_length=128, description="The won deal (a CRM id or the hub's).")
+    deal_id: Name = Field(
+        min_length=1,
+        max_length=128,
+        description="The won deal (a CRM id or the hub's): not blank, no control characters.",
+    )
     stakeholders: list[PersonBody] = Field(default_factory=list, max_length=50)
     executive_sponsor: PersonBody | None = None
     goals: list[_Line] = Field(default_factory=list, max_length=20)
     success_criteria: list[_Line] = Field(default_factory=list, max_length=20)
-    products: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=50)
+    products: list[Annotated[Name, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=50)
     contract_value: str | None = Field(
         None,
         pattern=r"^\d{1,15}(\.\d{1,4})?$",
         description="Decimal string in `currency`'s major units, within its decimals (2 for USD, none for JPY).",
     )
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217.")
-    seats: int | None = Field(None, ge=0, le=10_000_000)
+    seats: StrictInt | None = Field(None, ge=0, le=10_000_000, description="A whole number (not true, not 1.0).")
     starts_on: Day | None = Field(
         None, description="Contract start (YYYY-MM-DD, 1970 to 2199); the success plan's milestones count from it."
     )

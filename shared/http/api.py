@@ -78,14 +78,26 @@ def _dynamodb_audit(table: str) -> tuple[AuditStore, int]:
 
 
 def _not_stored(record: AuditRecord) -> None:
+    """Log and count a record the trail could not store. Never raises: it reports a failure, whatever text the
+    record holds (each lone surrogate is logged as its escape: no UTF-8 log takes the character itself)."""
     # The record holds no body and no email (shared.audit.privacy): it can go to the log whole.
-    logger.error(
-        "audit record not stored",
-        extra={"audit_request_id": record.request_id, "audit_phase": record.phase.value, "audit_route": record.route,
-               "audit_actor": record.actor, "audit_status": record.status,
-               "audit_targets": [t.id for t in record.targets]},
-    )  # fmt: skip
-    metrics.add_metric(name="AuditRecordsNotStored", unit="Count", value=1)
+    try:
+        logger.error(
+            "audit record not stored",
+            extra={"audit_request_id": _loggable(record.request_id), "audit_phase": record.phase.value,
+                   "audit_route": _loggable(record.route), "audit_actor": _loggable(record.actor),
+                   "audit_status": record.status, "audit_targets": [_loggable(t.id) for t in record.targets]},
+        )  # fmt: skip
+    except Exception:  # the report of a failure must not become one: say at least that much
+        with contextlib.suppress(Exception):
+            logger.error("audit record not stored (its fields could not be logged)")
+    with contextlib.suppress(Exception):
+        metrics.add_metric(name="AuditRecordsNotStored", unit="Count", value=1)
+
+
+def _loggable(text: object) -> str:
+    """`text` as a UTF-8 log line can hold it: a lone surrogate becomes its `\\udXXX` escape."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # The audit trail of each route this process serves, set up by `register_routes` at cold start: the table's name

@@ -1,6 +1,8 @@
 """The body of a JSON route, checked before the resolver reads it: JSON in UTF-8, within the bounds of
-`shared.bounded_json`. Without this, a body that is not UTF-8, nests 10,000 deep or holds a 5,000-digit
-number would fail inside the resolver's own parsing, and the caller would get a 502 for their mistake."""
+`shared.bounded_json`, no string holding a lone surrogate. Without this, a body that is not UTF-8, nests 10,000
+deep or holds a 5,000-digit number would fail inside the resolver's own parsing, and one whose text no UTF-8
+encodes (`"\\ud800"`) wherever it was first stored or logged: the caller would get a 5xx for their mistake. Each
+refusal is a 400 naming the JSON path of what is refused (`lines[3].amount`)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def body_problem(event: dict[str, Any], catalog: Catalog = CATALOG) -> tuple[int
     if not raw:
         return None  # the route's model says what is missing
     try:
-        bounded_json.loads(raw)
+        bounded_json.loads(raw, refuse_lone_surrogates=True)
     except bounded_json.JsonTooComplex as exc:
         return 400, f"the body is refused: {exc}"
     except UnicodeDecodeError:

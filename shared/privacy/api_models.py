@@ -9,6 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.privacy.subject_keys import normalized_email
 
 
+def email_problem(value: str) -> str | None:
+    """Why `value` is no email the privacy API acts on (None when it is one): an email is text a person can type,
+    so one holding a control character (`\\u0000`) is none, nor one no UTF-8 encodes."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        return "not an email address: it holds a control character"
+    if normalized_email(value) is None:
+        return "not an email address"
+    return None
+
+
 class ErasureRequest(BaseModel):
     """Unknown fields are refused: an erasure is not a request to guess at."""
 
@@ -19,8 +29,8 @@ class ErasureRequest(BaseModel):
     @field_validator("email")
     @classmethod
     def _an_email(cls, value: str) -> str:
-        if normalized_email(value) is None:
-            raise ValueError("not an email address")
+        if (problem := email_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
 
