@@ -10,7 +10,8 @@ from typing import Any
 from shared.events.canonical import CanonicalEvent
 from shared.leads.model import Identity
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+# no control character (a NUL, DEL) and no lone surrogate: no CRM, inbox or UTF-8 store takes such an address
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f\ud800-\udfff]+@[^@\s\x00-\x1f\x7f\ud800-\udfff]+\.[a-z]{2,}$")
 # Values tools put where they have no real identifier; matching on them would merge strangers.
 _PLACEHOLDERS = frozenset({"", "null", "none", "nil", "undefined", "anonymous", "unknown", "n/a", "na", "-1", "-"})
 PERSONAL_EMAIL_DOMAINS = frozenset(
