@@ -10,8 +10,9 @@ What becomes of an entry:
 - a field the normalizer cannot read (a `MalformedPayload`: the vendor sent a string where an object goes):
   published as `vendor.unmapped` with the whole vendor payload and the `problem`, so nothing is dropped and
   nothing blocks the stream; counted;
-- refused by the bus for good (malformed or invalid for EventBridge), or its delivery no longer kept: set
-  aside in the dead-letter queue with the reason, to be redriven once fixed;
+- refused by the bus for good (malformed or invalid for EventBridge), its delivery no longer kept, or its
+  stored body no longer split by the vendor's reader (a body the receiver accepted before its checks grew: a
+  retry would fail the same way): set aside in the dead-letter queue with the reason, to be redriven once fixed;
 - anything else (the bus throttled or down, the store unreachable, a bug in a normalizer): reported back as
   failed, so the stream retries it, bisecting a batch that keeps failing, and after its retries hands it to
   the dead-letter queue.
@@ -61,7 +62,7 @@ class OutboxPublisher:
     def publish(self, entries: Sequence[OutboxEntry], dead_letters: DeadLetters) -> PublishReport:
         """Put the entries' events on the bus; set aside (in `dead_letters`) what can never be published."""
         report = PublishReport()
-        deliveries: dict[str, _Delivery | None] = {}
+        deliveries: dict[str, _Delivery | _Unreadable | None] = {}
         ready: list[tuple[OutboxEntry, CanonicalEvent]] = []
         for entry in entries:
             try:
@@ -70,11 +71,10 @@ class OutboxPublisher:
                 _log.exception("could not read stored event %s of delivery %s", entry.event_id, entry.attempt_id)
                 report.retry.append(entry.position)
                 continue
-            if event is not None:
+            if isinstance(event, CanonicalEvent):
                 ready.append((entry, event))
             else:
-                reason = f"delivery {entry.attempt_id} is no longer kept, or no longer holds event {entry.dedupe_key}"
-                dead_letters.send(entry, reason)
+                dead_letters.send(entry, event)
                 report.dead_lettered += 1
         self._put_on_bus(ready, report, dead_letters)
         order = {entry.position: n for n, entry in enumerate(entries)}
@@ -82,15 +82,21 @@ class OutboxPublisher:
         return report
 
     def _event_of(
-        self, entry: OutboxEntry, deliveries: dict[str, _Delivery | None], report: PublishReport
-    ) -> CanonicalEvent | None:
+        self, entry: OutboxEntry, deliveries: dict[str, _Delivery | _Unreadable | None], report: PublishReport
+    ) -> CanonicalEvent | str:
+        """The entry's canonical event, or why it can never be published (for the dead-letter queue)."""
         if entry.attempt_id not in deliveries:
             request = entry.request or self._ledger.request_of(entry.attempt_id)
-            deliveries[entry.attempt_id] = self._delivery(entry.vendor, request) if request else None
+            try:
+                deliveries[entry.attempt_id] = self._delivery(entry.vendor, request) if request else None
+            except MalformedPayload as problem:
+                deliveries[entry.attempt_id] = _Unreadable(f"its stored body no longer reads: {problem}")
         delivery = deliveries[entry.attempt_id]
+        if isinstance(delivery, _Unreadable):
+            return f"delivery {entry.attempt_id}: {delivery.reason}"
         vendor_event = delivery.events.get(entry.dedupe_key) if delivery is not None else None
         if delivery is None or vendor_event is None:
-            return None
+            return f"delivery {entry.attempt_id} is no longer kept, or no longer holds event {entry.dedupe_key}"
         context = DeliveryContext(entry.attempt_id, delivery.request.request_id, entry.received_at)
         try:
             return self._normalize(entry.vendor, vendor_event, context)
@@ -129,3 +135,10 @@ class OutboxPublisher:
 class _Delivery:
     request: InboundWebhook
     events: dict[str, VendorEvent]
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A stored delivery the vendor's reader refuses now: each of its events is dead-lettered with why."""
+
+    reason: str

@@ -250,3 +250,22 @@ def test_malformed_bodies_name_what_is_wrong(body: bytes, message: str) -> None:
 def test_a_body_without_data_is_a_canonical_event_with_empty_data() -> None:
     [event] = normalized(json.dumps({"type": "contact.upserted"}).encode())
     assert (event.event_type, event.data) == (EventType.CONTACT_UPSERTED, {})
+
+
+def test_a_stored_body_the_reader_refuses_now_is_dead_lettered_at_once_with_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a delivery the receiver accepted before its checks of `data` grew (a subscription status a list)
+    gateway = Gateway(STANDARD, [STANDARD_SECRET])
+    body = standard_event("subscription.changed", {"email": "sam@northwind.io", "status": ["active"]})
+    with monkeypatch.context() as before:
+        before.setattr(standard_scheme, "check_data", lambda event_type, data: None)
+        gateway.ingest.receive(standard_request(body))
+    # When the publisher reads the stored body again, with today's reader
+    report = gateway.drain()
+    # Then its event goes to the dead-letter queue at once, saying why, rather than failing every retry
+    assert (report.published, report.dead_lettered, report.retry) == (0, 1, [])
+    [(_, reason)] = gateway.dead_letters.letters
+    assert "its stored body no longer reads" in reason
+    assert "data.status: expected a string" in reason
+    assert gateway.publisher.published == []
