@@ -38,6 +38,7 @@ from shared.errors import InvalidInput
 from shared.events.canonical import CanonicalEvent, EventType
 from shared.finance.money import InvalidAmount, Money, format_amount, parse_amount
 from shared.leads.identity import normalize_email
+from shared.webhooks.envelope import as_offset_time
 
 DEAL_EVENTS: dict[EventType, str | None] = {
     EventType.DEAL_STAGE_CHANGED: "open",
@@ -269,14 +270,9 @@ def _decimal_text(value: object) -> object:
 
 
 def _time(value: object, name: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name}: an ISO 8601 time with its offset, not {value!r}")
+    """The receiver's reading of a time (`as_offset_time`: ISO 8601 with its offset, 1970-2200), in UTC."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name}: {value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{name}: {value!r} has no offset; say which time zone (e.g. Z)")
-    return parsed.astimezone(UTC)
+        parsed = as_offset_time(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
+    return None if parsed is None else parsed.astimezone(UTC)
