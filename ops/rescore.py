@@ -2,8 +2,8 @@
 
 The model (default: the shipped `config/scoring-model.json`) is validated, stored as the model in force (every
 function scores and explains with it from then on), and every lead's score, stage and handoffs are
-recomputed from its stored engagement log; the resulting lead events are published, exactly as the lead
-processor would.
+recomputed from its stored engagement log; the resulting lead events are committed with each lead's change, and
+the lead publisher puts them on the bus, exactly as for the lead processor's.
 
     python -m ops.rescore                             # the hub `make run` started, if one is running
     python -m ops.rescore --stage dev                 # a deployed stage (AWS credentials from the environment)
@@ -26,10 +26,9 @@ from ops.stages import LOCAL, CannotRun, stage_clients
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
 from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
-from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.catalog import CATALOG, physical_name
 from shared.errors import InvalidInput
-from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEventType
+from shared.events.lead_events import LeadEventType
 from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import ScoringModel, load_model
@@ -37,11 +36,10 @@ from shared.scoring.model import ScoringModel, load_model
 
 def service_for(stage: str, endpoint_url: str | None) -> LeadService:
     client = stage_clients(stage, endpoint_url)
-    dynamodb, events = client("dynamodb"), client("events")
+    dynamodb = client("dynamodb")
     table = physical_name(stage, CATALOG.table("leads").name)
     return LeadService(
         DynamoDbLeadRepository(dynamodb, table),
-        EventBridgePublisher(events, physical_name(stage, CATALOG.bus_name), LEAD_EVENT_SOURCE),
         ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         SystemClock(),
     )

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from shared.success.product_service import ProductService
     from shared.success.service import HealthService
     from shared.webhooks.ingest import WebhookIngest
+    from shared.webhooks.ports import EventPublisher
     from shared.webhooks.publishing import OutboxPublisher
     from shared.webhooks.vendor import Vendor
 
@@ -99,11 +100,10 @@ def outbox_publisher(environment: FunctionEnvironment) -> OutboxPublisher:
 
 
 def lead_service(environment: FunctionEnvironment) -> LeadService:
+    """The lead use cases. They publish nothing themselves: a change's lead events are committed with it into the
+    lead table's outbox, and the lead publisher puts them on the bus (`lead_event_relay`)."""
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
     from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
-    from shared.adapters.eventbridge_publisher import EventBridgePublisher
-    from shared.business_metrics import CountedPublisher
-    from shared.events.lead_events import LEAD_EVENT_SOURCE
     from shared.leads.scoring_models import ScoringModels
     from shared.leads.service import LeadService
     from shared.scoring.model import load_model
@@ -113,14 +113,20 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
     synced_fields, account_owners = _crm_mapped(environment)
     return LeadService(
         repository=DynamoDbLeadRepository(dynamodb, table),
-        publisher=CountedPublisher(
-            EventBridgePublisher(boto3.client("events"), environment.bus_name, LEAD_EVENT_SOURCE)
-        ),
         models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
         clock=SystemClock(),
         crm_synced_fields=synced_fields,
         account_owners=account_owners,
     )
+
+
+def lead_event_bus(environment: FunctionEnvironment) -> EventPublisher:
+    """The lead publisher's bus: lead events, counted into the business figures as they go out."""
+    from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.business_metrics import CountedPublisher
+    from shared.events.lead_events import LEAD_EVENT_SOURCE
+
+    return CountedPublisher(EventBridgePublisher(boto3.client("events"), environment.bus_name, LEAD_EVENT_SOURCE))
 
 
 def _crm_mapped(environment: FunctionEnvironment) -> tuple[frozenset[str], AccountOwners | None]:
@@ -173,31 +179,6 @@ def handoff_service(environment: FunctionEnvironment) -> HandoffService:
     )
 
 
-class _ReadOnlyPublisher:
-    """For functions that read leads and publish no lead event: a publish here would be a bug."""
-
-    def publish(self, events: object) -> object:
-        raise RuntimeError("this function reads leads and publishes no lead event")
-
-
-def lead_reader(environment: FunctionEnvironment) -> LeadService:
-    """The lead service for reading and explaining leads only, in a function that publishes nothing."""
-    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
-    from shared.adapters.dynamodb_scoring_models import DynamoDbScoringModelStore
-    from shared.leads.scoring_models import ScoringModels
-    from shared.leads.service import LeadService
-    from shared.scoring.model import load_model
-
-    dynamodb = boto3.client("dynamodb")
-    table = environment.table(LEADS.name)
-    return LeadService(
-        repository=DynamoDbLeadRepository(dynamodb, table),
-        publisher=_ReadOnlyPublisher(),  # type: ignore[arg-type]
-        models=ScoringModels(load_model(), DynamoDbScoringModelStore(dynamodb, table)),
-        clock=SystemClock(),
-    )
-
-
 def notification_channels(environment: FunctionEnvironment) -> SecretChannels:
     """Slack and SES as the notifications secret configures them, built when first used."""
     from shared.adapters.notification_channels import Channels, SecretChannels
@@ -234,7 +215,7 @@ def handoff_notifier(environment: FunctionEnvironment) -> HandoffNotifier:
     dynamodb = boto3.client("dynamodb")
     return HandoffNotifier(
         handoffs=DynamoDbHandoffRepository(dynamodb, environment.table(HANDOFFS.name)),
-        leads=lead_reader(environment),
+        leads=lead_service(environment),
         router=lambda: router,
         channels=notification_channels(environment),
         deliveries=DynamoDbNoticeDeliveries(dynamodb, environment.table(HANDOFFS.name), SystemClock().now),

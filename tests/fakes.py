@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from shared.errors import InvalidInput
+from shared.events.lead_events import LeadEvent
 from shared.leads.model import (
     Account,
     ConsentRecord,
@@ -43,7 +44,7 @@ from shared.webhooks.model import (
     Outcome,
     StoredEvent,
 )
-from shared.webhooks.ports import BusEvent, PublishResult
+from shared.webhooks.ports import BusEvent, EventPublisher, PublishResult
 
 
 @dataclass
@@ -200,10 +201,14 @@ _Entry = TypeVar("_Entry", Transition, ScoreChange, MergeRecord)
 class InMemoryLeadRepository:
     """The lead repository contract in memory: a change commits all or nothing, contacts and accounts with
     optimistic versions, identities to their first claimant, engagements and applied events once per contact (or
-    account) and event."""
+    account) and event, lead events into the outbox. `bus` plays the lead publisher: a committed change's events
+    are put on it at once (the stream's retries are the DynamoDB adapter's tests' to show)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: EventPublisher | None = None) -> None:
         import copy
+
+        self._bus = bus
+        self.outbox: list[LeadEvent] = []  # every lead event committed, in commit order
 
         self._copy = copy.deepcopy
         self._lock = threading.Lock()
@@ -247,6 +252,9 @@ class InMemoryLeadRepository:
             self.account_identities.update(change.account_claims)
             self.applied_events.update(change.applied)
             self.entries.extend(change.entries)
+            self.outbox.extend(change.events)
+        if self._bus is not None and change.events:
+            self._bus.publish(change.events)
 
     def _check(self, change: ChangeSet) -> None:
         for contact in change.contacts.values():

@@ -66,13 +66,12 @@ class Hub:
 
     def __init__(self, store: InMemoryScoringModelStore | None = None, model: ScoringModel = MODEL) -> None:
         self.clock = FixedClock()
-        self.repo = InMemoryLeadRepository()
         self.bus = RecordingPublisher()
+        self.repo = InMemoryLeadRepository(self.bus)
         self.store = store
         counter = itertools.count(1)
         self.service = LeadService(
             self.repo,
-            self.bus,
             ScoringModels(model, store),
             self.clock,
             lambda: f"id-{next(counter):04d}",

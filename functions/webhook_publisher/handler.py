@@ -10,14 +10,12 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.dynamodb_ledger import outbox_entry
-from shared.adapters.sqs_dead_letters import SqsStreamDeadLetters
-from shared.catalog import physical_name
+from shared.adapters.stream_batches import StreamBatch
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.wiring import outbox_publisher
 
 environment = environment_of(__name__)
-failures = physical_name(environment.stage, environment.function.failure_queue.name)
 sqs = boto3.client("sqs")
 publisher = outbox_publisher(environment)
 
@@ -26,17 +24,9 @@ publisher = outbox_publisher(environment)
 @traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = {str(record["dynamodb"]["SequenceNumber"]): record for record in event.get("Records", [])}
-    dead_letters = SqsStreamDeadLetters(sqs, failures, environment.function.slug, records)
-    entries = []
-    for position, record in records.items():
-        try:
-            entries.append(outbox_entry(record))
-        except (KeyError, TypeError, ValueError) as exc:  # not an item the receiver writes: retrying cannot help
-            dead_letters.send_record(record, f"not a stored event: {type(exc).__name__}: {exc}")
-            logger.error("stream record %s is not a stored event", position)
-    report = publisher.publish(entries, dead_letters)
+    batch = StreamBatch(event, sqs, environment)
+    report = publisher.publish(batch.read(outbox_entry, "a stored event"), batch.dead_letters)
     metrics.add_metric(name="WebhookEventsPublished", unit="Count", value=report.published)
     metrics.add_metric(name="WebhookEventsUnmapped", unit="Count", value=report.unmapped)
     metrics.add_metric(name="WebhookEventsDeadLettered", unit="Count", value=report.dead_lettered)
-    return {"batchItemFailures": [{"itemIdentifier": position} for position in report.retry]}
+    return batch.answer(report.retry)

@@ -3,7 +3,8 @@
 A change is one TransactWriteItems: the contacts (each conditioned on the version it was read at, new ones on
 not existing), the identities they claim (conditioned on being unclaimed), the engagements and consent changes
 they log and the markers of the events they apply (`APPLIED#<event id>`, under the contact or account; each
-conditioned on not being logged yet), the accounts they touch and the accounts' identities, and as much of the
+conditioned on not being logged yet), the accounts they touch and the accounts' identities, the lead events the
+change makes (the outbox, `dynamodb_lead_outbox.py`, published from the table's stream), and as much of the
 history as fits; history beyond 100 items follows in further transactions once the rest is in. Any
 condition that fails is a `ConcurrentUpdate`: the use case reads again and redoes. Nothing is written half:
 an identity is never claimed for a contact that was not saved.
@@ -57,6 +58,7 @@ from shared.adapters.dynamodb_lead_items import (
     stage_partition,
     transition_from,
 )
+from shared.adapters.dynamodb_lead_outbox import outbox_put
 from shared.adapters.dynamodb_reads import batch_get, get_item, query_pages
 from shared.errors import InvalidInput
 from shared.leads.model import (
@@ -134,6 +136,9 @@ class DynamoDbLeadRepository:
         writes += [
             self._account_claim_put(identity_key, owner) for identity_key, owner in change.account_claims.items()
         ]
+        # the lead events, in the same transaction as what made them (one item per id: a transaction names an
+        # item once)
+        writes += [outbox_put(self._table, event) for event in {e.event_id: e for e in change.events}.values()]
         later = self._entry_writes(change.entries, versions)
         room = TRANSACTION_LIMIT - len(writes)
         if room < 0:

@@ -3,7 +3,18 @@ and the `leads` table."""
 
 from __future__ import annotations
 
-from shared.catalog.model import Domain, Function, Group, Index, Route, Rule, Schedule, Table, ThrottleDomain
+from shared.catalog.model import (
+    Domain,
+    Function,
+    Group,
+    Index,
+    Route,
+    Rule,
+    Schedule,
+    StreamTrigger,
+    Table,
+    ThrottleDomain,
+)
 from shared.catalog.partners import PartnerRoute
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
 from shared.leads.crm_changes import CONFLICT_RESOLVED, FIELD_CHANGED
@@ -23,6 +34,10 @@ SYNC_EVENT_SOURCE = "revops.sync"
 SUCCESS_EVENT_SOURCE = "revops.success"
 # The CRM sync's table, which the lead API reads (a lead's sync audit trail); named here for the same reason.
 CRM_SYNC_TABLE = "crm-sync"
+# The lead-table items that carry a lead event for the publisher (the outbox: `shared/adapters/
+# dynamodb_lead_outbox.py` writes them with the change that made them); the publisher's stream trigger matches them.
+OUTBOX_ENTITY = "lead_event"
+OUTBOX_DAYS = 7  # how long a published lead event's outbox item is kept (TTL `expires_at`), for an operator to read
 LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
 MODEL_EDITORS = frozenset({Group.MARKETING, Group.ADMIN})
 
@@ -30,6 +45,7 @@ LEADS = Table(
     name="leads",
     partition_key="pk",
     sort_key="sk",
+    ttl_attribute="expires_at",
     indexes=(
         Index("by-stage", partition_key="stage_partition", sort_key="stage_sort"),
         Index("by-account", partition_key="contact_account", sort_key="pk", include=("contact_id",)),
@@ -39,7 +55,10 @@ LEADS = Table(
         "commit a change all or nothing: one transaction of the contacts (pk=CONTACT#<id>, sk=PROFILE, with an "
         "optimistic `version` condition), the identities they claim (conditional put, first claim wins), the "
         "engagement they log (conditional put pk=CONTACT#<id>, sk=ENG#<event id>), the accounts they touch and "
-        "the accounts' identities, and their history entries",
+        "the accounts' identities, their history entries and the lead events the change makes (the outbox: "
+        "pk=CONTACT#<lead id>, sk=OUTBOX#<event id>, entity=lead_event, the event as JSON, expires_at after 7 "
+        "days), so an event exists exactly when the change that made it does",
+        "publish: the stream's new images of items with entity=lead_event feed the lead publisher",
         "read a contact: get pk=CONTACT#<id>, sk=PROFILE; read a log: query pk=CONTACT#<id>, sk begins_with ENG#",
         "events applied once (redeliveries and replays change nothing): get pk=CONTACT#<id> or ACCOUNT#<id>, "
         "sk=APPLIED#<event id> before applying a contact or account event that logs no engagement; the marker is a "
@@ -104,7 +123,6 @@ LEADS_DOMAIN = Domain(
                 ),
             ),
             tables={LEADS.name: "read_write"},
-            publishes_events=True,
         ),
         Function(
             name="lead_nurture",
@@ -119,7 +137,6 @@ LEADS_DOMAIN = Domain(
                 ),
             ),
             tables={LEADS.name: "read_write"},
-            publishes_events=True,
         ),
         Function(
             name="leads_api",
@@ -188,6 +205,22 @@ LEADS_DOMAIN = Domain(
                 ),
             ),
             tables={LEADS.name: "read_write", CRM_SYNC_TABLE: "read"},
+        ),
+        Function(
+            name="lead_publisher",
+            description="Puts the lead events each committed change made on the bus, from the lead table's stream",
+            memory_mb=512,
+            timeout_seconds=60,
+            streams=(
+                StreamTrigger(
+                    table=LEADS.name,
+                    description="Every lead event a committed change made (an outbox item)",
+                    new_image={"entity": {"S": [OUTBOX_ENTITY]}},
+                    batch_size=100,
+                    max_retries=10,
+                    max_record_age_seconds=6 * 3600,
+                ),
+            ),
             publishes_events=True,
         ),
     ),

@@ -116,10 +116,12 @@ LEAD_EVENTS = EventFamily(
     name="lead event",
     publisher="the hub's lead domain",
     summary="What happened to a lead: its score, its lifecycle stage, a handoff to sales, a merge or unmerge of "
-    "two contacts. `lead_processor` publishes them as canonical events change leads, `leads_api` on lead capture "
-    "and unmerge, `lead_nurture` every hour, and `make rescore` when it applies a scoring model. Every event "
-    "carries the lead as it is after the change (`lead_id`, `email`, `stage`, the scores, `model_version`) and "
-    "a `reason`; the other fields are set by some types only.",
+    "two contacts. They are made as canonical events change leads (`lead_processor`), on lead capture and "
+    "unmerge (`leads_api`), every hour (`lead_nurture`) and when `make rescore` applies a scoring model; each is "
+    "stored in the same transaction as the change that made it (the lead table's outbox) and `lead_publisher` "
+    "puts it on the bus from the table's stream, so an event goes out exactly when its change was stored. Every "
+    "event carries the lead as it is after the change (`lead_id`, `email`, `stage`, the scores, "
+    "`model_version`) and a `reason`; the other fields are set by some types only.",
     detail_model=LeadEvent,
     event_types=LeadEventType,
     schema_version=LEAD_SCHEMA_VERSION,

@@ -50,8 +50,8 @@ class ChangeSet:
     """Everything one use case writes, committed all or nothing: contacts (each conditioned on the version it
     was read at, new ones on not existing), the identities they claim, the engagements and consent changes they
     log and the events they apply (each conditioned on not being logged yet), the accounts they create or change
-    and the accounts' identities, and their history. The lead events are published before the commit (at-least-once,
-    deterministic ids)."""
+    and the accounts' identities, and their history; and the lead events the change makes, which the repository keeps
+    in its outbox with the rest, to be put on the bus once committed (deterministic ids)."""
 
     contacts: dict[str, Contact] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
@@ -91,7 +91,8 @@ class LeadRepository(Protocol):
     def contacts(self, contact_ids: Sequence[str]) -> dict[str, Contact]: ...
 
     def commit(self, change: ChangeSet) -> None:
-        """Write the change all or nothing. Raises ConcurrentUpdate when a condition no longer holds, and
+        """Write the change all or nothing, its lead events into the outbox the lead publisher puts on the bus
+        (published only once the change is stored). Raises ConcurrentUpdate when a condition no longer holds, and
         TooLargeToStore (before writing anything) when a record would not fit. Saved contacts and accounts
         come out with their stored version (one more than read)."""
         ...

@@ -28,17 +28,11 @@ class ContactResolver:
         cause: str,
         at: datetime,
         change: ChangeSet,
-        told_of: Sequence[str] = (),
         owners: Mapping[str, str] | None = None,
     ) -> tuple[Contact, str]:
         """The one contact these identities belong to (found, created, or the survivor of a merge), and the
         contact whose own part of the profile and log the event's data goes to: the owner of the strongest
         identity, so an unmerge gives a visitor back what it did before it was known.
-
-        `told_of`: contacts an earlier attempt of this use case told the bus of and never stored: every consumer
-        of its events (the CRM sync's record, a handoff) names them. The first is the contact this creates, any
-        other is stored merged into the one found, so the person is every contact ever told of (an erasure finds
-        them all).
 
         `owners`: the identities' owners as the caller read them in this attempt (`LeadRepository.owners` of
         `found`), so they are read once."""
@@ -52,9 +46,8 @@ class ContactResolver:
                 dangling[key] = owner
             else:
                 heads[head.contact_id] = head
-        unstored = [c for c in told_of if c not in change.contacts]
         if not heads:
-            contact = Contact(unstored.pop(0) if unstored else self._new_id(), created_at=at, updated_at=at)
+            contact = Contact(self._new_id(), created_at=at, updated_at=at)
             change.contacts[contact.contact_id] = contact
             change.created.add(contact.contact_id)
         else:
@@ -63,10 +56,6 @@ class ContactResolver:
             for other in ordered[1:]:
                 if other.contact_id not in contact.never_merge:  # an unmerge keeps them apart for good
                     self.merge(contact, other, cause, at, change)
-        for told in unstored:
-            change.contacts[told] = Contact(told, created_at=at, updated_at=at)
-            change.created.add(told)
-            self.merge(contact, change.contacts[told], cause, at, change)
         for identity in found:
             if identity.key not in owners or identity.key in dangling:
                 change.claims[identity.key] = IdentityClaim(identity, contact.contact_id, dangling.get(identity.key))

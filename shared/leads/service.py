@@ -3,20 +3,18 @@ through the lifecycle, and say so on the bus. Who a change is about is `shared.l
 what a contact's log scores and where that takes it, `shared.leads.progression`'s; this module applies events
 and commits.
 
-Ordering and failure: every change is computed from what is stored into one `ChangeSet`, its lead events
-are published, and the change is committed all or nothing (contacts with an optimistic version check, the
-identities they claim, the engagement they log, the accounts they touch). Publishing before committing makes
-lead events at-least-once (their ids are deterministic, so a redo publishes the same ids); a condition that
-no longer holds at commit makes the use case read again and redo. The contacts a lost commit created had been
-told of already: the redo stores them (the contact it creates, or merged into the one it finds), so no consumer
-of the bus is left holding a contact the lead store never had.
+Ordering and failure: every change is computed from what is stored into one `ChangeSet` and committed all or
+nothing (contacts with an optimistic version check, the identities they claim, the engagement they log, the
+accounts they touch) together with the lead events it makes, which the repository keeps in its outbox for the
+lead publisher to put on the bus: an event goes out exactly when its change is stored, never for a change that
+was lost. A condition that no longer holds at commit makes the use case read again and redo, telling no one of
+the attempt it drops.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -59,13 +57,9 @@ from shared.leads.scoring_models import ScoringModels
 from shared.scoring.engine import Engagement, Profile, score
 from shared.scoring.model import ScoringModel
 from shared.scoring.results import Score
-from shared.webhooks.ports import Clock, EventPublisher
+from shared.webhooks.ports import Clock
 
 MAX_ATTEMPTS = 5
-# The contacts an earlier attempt of the running use case created and told the bus of, then lost its commit (a
-# capture and an identify of one new person at once): its redo stores them (`ContactResolver.resolve`). Set by
-# `_retrying` for its attempts, which are closures over each use case's arguments.
-_TOLD_OF: ContextVar[tuple[str, ...]] = ContextVar("told_of", default=())
 CLOCK_SKEW = timedelta(minutes=5)  # a form's clock may run this far ahead of the hub's
 
 
@@ -73,19 +67,10 @@ class CannotUnmerge(ValueError):
     pass
 
 
-class LostAfterTelling(ConcurrentUpdate):
-    """A commit lost to a concurrent one after its lead events were published, naming contacts it created."""
-
-    def __init__(self, told_of: Sequence[str]) -> None:
-        super().__init__(f"lost the commit of lead(s) {', '.join(told_of)} already told of")
-        self.told_of = tuple(told_of)
-
-
 class LeadService(CrmFieldChanges):
     def __init__(
         self,
         repository: LeadRepository,
-        publisher: EventPublisher,
         models: ScoringModels,
         clock: Clock,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
@@ -97,7 +82,6 @@ class LeadService(CrmFieldChanges):
         known lead takes CRM values of these only from the sync (`crm_field_changed`), never from a webhook.
         `account_owners`: what reads an account's owner from a CRM's account event (none: owners are not kept)."""
         self._repo = repository
-        self._publisher = publisher
         self._models = models
         self._clock = clock
         self._new_id = new_id
@@ -137,7 +121,7 @@ class LeadService(CrmFieldChanges):
                 raise InvalidInput(f"consent.at: {answered.isoformat()} is in the future")
             change = ChangeSet()
             cause = f"lead captured from {lead.source}"
-            contact, origin = self._resolver.resolve(found, cause, now, change, _TOLD_OF.get())
+            contact, origin = self._resolver.resolve(found, cause, now, change)
             own = contact.own_profile(origin)
             for name, value in lead.profile_values().items():
                 own.set(name, value, now)
@@ -340,7 +324,7 @@ class LeadService(CrmFieldChanges):
             return Outcome(None, note="a CRM record with nothing known of its person yet; not a contact")
         change = ChangeSet()
         cause = f"{event.source_vendor} {event.vendor_event_type} {event.vendor_event_id or event.event_id}"
-        contact, origin = self._resolver.resolve(found, cause, event.received_at, change, _TOLD_OF.get(), owners=owners)
+        contact, origin = self._resolver.resolve(found, cause, event.received_at, change, owners=owners)
         account_before = contact.account_id
         own = contact.own_profile(origin)
         updates = profile_updates(event)
@@ -436,7 +420,7 @@ class LeadService(CrmFieldChanges):
             self._commit(change, None)
             return Outcome(None, note=f"account {account.account_id} updated")
         cause = f"{event.source_vendor} {event.vendor_event_type} {event.vendor_event_id or event.event_id}"
-        contact, origin = self._resolver.resolve(person, cause, event.received_at, change, _TOLD_OF.get())
+        contact, origin = self._resolver.resolve(person, cause, event.received_at, change)
         if event.subject.email:
             contact.own_profile(origin).set("email", event.subject.email, event.occurred_at)
         self._record_consent(contact, origin, statements_of_event(event, self._consent), change, now)
@@ -461,35 +445,17 @@ class LeadService(CrmFieldChanges):
         change.consents.extend(new_records(said, log, origin, now, record_id))
 
     def _commit(self, change: ChangeSet, contact_id: str | None) -> Outcome:
-        if change.events:
-            failed = self._publisher.publish(change.events).failed
-            if failed:
-                raise RuntimeError(f"the bus refused {len(failed)} lead event(s): {next(iter(failed.values()))}")
-        try:
-            self._repo.commit(change)
-        except ConcurrentUpdate as lost:
-            told_of = sorted({e.lead_id for e in change.events} & change.created)
-            if told_of:
-                raise LostAfterTelling(told_of) from lost
-            raise
+        self._repo.commit(change)  # the lead events with it, in the repository's outbox
         created = contact_id is not None and contact_id in change.created
         return Outcome(contact_id, created=created, published=tuple(change.events))
 
     def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
-        told_of: tuple[str, ...] = ()
         for n in range(MAX_ATTEMPTS):
-            token = _TOLD_OF.set(told_of)
             try:
                 return attempt()
-            except LostAfterTelling as lost:
-                if n == MAX_ATTEMPTS - 1:
-                    raise
-                told_of = tuple(dict.fromkeys([*told_of, *lost.told_of]))
             except ConcurrentUpdate:
                 if n == MAX_ATTEMPTS - 1:
                     raise
-            finally:
-                _TOLD_OF.reset(token)
         raise AssertionError("unreachable")
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.events.relay import StoredEvent, relay
 from shared.webhooks.model import InboundWebhook, OutboxEntry, VendorEvent
 from shared.webhooks.normalizers.base import canonical
 from shared.webhooks.ports import DeadLetters, DeliveryLedger, EventPublisher
@@ -113,22 +114,15 @@ class OutboxPublisher:
     def _put_on_bus(
         self, ready: list[tuple[OutboxEntry, CanonicalEvent]], report: PublishReport, dead_letters: DeadLetters
     ) -> None:
-        if not ready:
-            return
-        by_id = {event.event_id: entry for entry, event in ready}
-        try:
-            result = self._bus.publish([event for _, event in ready])
-            failed, permanent = result.failed, result.permanent
-        except Exception as exc:  # the bus unreachable: every event is retried
-            failed, permanent = {event.event_id: f"{type(exc).__name__}: {exc}" for _, event in ready}, frozenset()
-        for event_id, error in failed.items():
-            entry = by_id[event_id]
-            if event_id in permanent:
-                dead_letters.send(entry, f"the event bus refused it for good: {error}")
-                report.dead_lettered += 1
-            else:
-                report.retry.append(entry.position)
-        report.published = len(ready) - len(failed)
+        entries = {entry.position: entry for entry, _ in ready}
+        relayed = relay(
+            [StoredEvent(entry.position, event) for entry, event in ready],
+            self._bus,
+            lambda position, reason: dead_letters.send(entries[position], reason),
+        )
+        report.published = relayed.published
+        report.dead_lettered += relayed.dead_lettered
+        report.retry += relayed.retry
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,7 @@ class MotoReceiver:
         arn = table["Table"]["LatestStreamArn"]
         if self._reader is None or self._reader[0] != arn:
             self._reader = (arn, StreamReader(boto3.client("dynamodbstreams"), arn))
-        [(_, trigger)] = CATALOG.streams
+        [trigger] = [trigger for fn, trigger in CATALOG.streams if fn.name == "webhook_publisher"]
         records = [record for record in self._reader[1].read() if matches(trigger.filter_pattern, record)]
         if not records:
             return

@@ -97,17 +97,16 @@ def refuse_put_events(client, times: int = 1, refused: set[int] | None = None) -
     faults.install(client.meta.events)
 
 
-@pytest.fixture
-def outbox(aws: Provisioned):  # type: ignore[no-untyped-def]
-    """Runs the webhook publisher's stream trigger once (as the local hub does on its thread): returns how many
-    stored events it handed to the publisher."""
+def stream_trigger(aws: Provisioned, function_name: str) -> Callable[[], int]:
+    """Runs one function's stream trigger once (as the local hub does on its thread): returns how many stored
+    records it handed to the function."""
     import json
 
     from local_runtime.lambda_events import LocalLambdaContext
     from local_runtime.streams import StreamReader, StreamTriggerRunner
 
-    [(function, trigger)] = CATALOG.streams
-    publisher = handler_module(function.name)
+    [(function, trigger)] = [(fn, trigger) for fn, trigger in CATALOG.streams if fn.name == function_name]
+    module = handler_module(function.name)
     table = boto3.client("dynamodb", region_name="us-east-1").describe_table(
         TableName=physical_name(STAGE, trigger.table)
     )["Table"]
@@ -118,12 +117,24 @@ def outbox(aws: Provisioned):  # type: ignore[no-untyped-def]
         trigger,
         StreamReader(streams, table["LatestStreamArn"]),
         table["LatestStreamArn"],
-        lambda _, event: publisher.handler(event, LocalLambdaContext(function.slug)),
+        lambda _, event: module.handler(event, LocalLambdaContext(function.slug)),
         lambda failure: sqs.send_message(
             QueueUrl=aws.queue_urls[function.failure_queue.name], MessageBody=json.dumps(failure)
         ),
     )
     return runner.run_once
+
+
+@pytest.fixture
+def outbox(aws: Provisioned) -> Callable[[], int]:
+    """Runs the webhook publisher's stream trigger once: returns how many stored events it handed to it."""
+    return stream_trigger(aws, "webhook_publisher")
+
+
+@pytest.fixture
+def lead_outbox(aws: Provisioned) -> Callable[[], int]:
+    """Runs the lead publisher's stream trigger once: returns how many stored lead events it handed to it."""
+    return stream_trigger(aws, "lead_publisher")
 
 
 @pytest.fixture(autouse=True)

@@ -50,9 +50,7 @@ def world() -> Iterator[tuple[World, Counter[str]]]:
         )
         ids = itertools.count(1)
         scoring = ScoringModels(load_model())
-        world.leads = LeadService(
-            world.leads_repo, world.lead_bus, scoring, world.clock, lambda: f"lead-{next(ids):03d}"
-        )
+        world.leads = LeadService(world.leads_repo, scoring, world.clock, lambda: f"lead-{next(ids):03d}")
         world.store = DynamoDbAttributionStore(client, physical_name(STAGE, "attribution"))  # type: ignore[assignment]
         world.service = AttributionService(
             store=world.store,

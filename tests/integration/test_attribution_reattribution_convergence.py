@@ -101,11 +101,11 @@ class Hub:
     def __init__(self, store: AttributionStore, config: AttributionConfig) -> None:
         self.store = store
         self.clock = FixedClock(START)
-        self.leads_repo = InMemoryLeadRepository()
         self.lead_bus = RecordingPublisher()
+        self.leads_repo = InMemoryLeadRepository(self.lead_bus)
         ids = itertools.count(1)
         self.leads = LeadService(
-            self.leads_repo, self.lead_bus, ScoringModels(load_model()), self.clock, lambda: f"lead-{next(ids):03d}"
+            self.leads_repo, ScoringModels(load_model()), self.clock, lambda: f"lead-{next(ids):03d}"
         )
         self.finance = InMemoryFinanceStore()
         self.revenue = InMemoryCustomerRevenueStore()

@@ -24,7 +24,7 @@ from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import load_model
 from tests.canonical_events import canonical_event
-from tests.fakes import FixedClock, InMemoryLeadRepository, RecordingPublisher
+from tests.fakes import FixedClock, InMemoryLeadRepository
 from tests.integration.conftest import STAGE, only_table
 from tests.integration.dynamodb_doubles import counted_calls
 
@@ -76,7 +76,7 @@ def leads_over(client: Any) -> tuple[LeadService, FixedClock]:
     clock = FixedClock(T0)
     ids = itertools.count(1)
     repo = DynamoDbLeadRepository(client, TABLE, sleep=lambda _: None)
-    service = LeadService(repo, RecordingPublisher(), ScoringModels(load_model()), clock, lambda: f"id-{next(ids)}")
+    service = LeadService(repo, ScoringModels(load_model()), clock, lambda: f"id-{next(ids)}")
     return service, clock
 
 

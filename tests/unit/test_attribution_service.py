@@ -36,11 +36,11 @@ FINANCE = load_finance_config()
 class World:
     def __init__(self) -> None:
         self.clock = FixedClock(START)
-        self.leads_repo = InMemoryLeadRepository()
         self.lead_bus = RecordingPublisher()
+        self.leads_repo = InMemoryLeadRepository(self.lead_bus)
         ids = itertools.count(1)
         self.leads = LeadService(
-            self.leads_repo, self.lead_bus, ScoringModels(load_model()), self.clock, lambda: f"lead-{next(ids):03d}"
+            self.leads_repo, ScoringModels(load_model()), self.clock, lambda: f"lead-{next(ids):03d}"
         )
         self.store = InMemoryAttributionStore()
         self.finance = InMemoryFinanceStore()

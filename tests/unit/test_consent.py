@@ -184,10 +184,10 @@ def test_at_one_instant_a_withdrawal_wins_and_no_statement_is_the_default() -> N
 class Hub:
     def __init__(self) -> None:
         self.clock = FixedClock(T0)
-        self.repo = InMemoryLeadRepository()
         self.bus = RecordingPublisher()
+        self.repo = InMemoryLeadRepository(self.bus)
         ids = itertools.count(1)
-        self.service = LeadService(self.repo, self.bus, ScoringModels(MODEL), self.clock, lambda: f"l{next(ids):04d}")
+        self.service = LeadService(self.repo, ScoringModels(MODEL), self.clock, lambda: f"l{next(ids):04d}")
         self._n = itertools.count(1)
 
     def send(self, vendor: str, event_type: EventType, subject: Subject, data: dict[str, Any]) -> CanonicalEvent:

@@ -46,7 +46,6 @@ class LinkedHub(Hub):
         inbound = [m for m in MAPPINGS.fields("contact") if m.inbound]
         self.leads = LeadService(
             self.repo,
-            self.lead_bus,
             ScoringModels(load_model()),
             self.clock,
             lambda: f"id-{next(ids):04d}",

@@ -44,13 +44,12 @@ class Hub:
     def __init__(self, sync_first: bool = False) -> None:
         self.sync_first = sync_first  # which of the two takes a webhook first (the bus promises no order)
         self.clock = FixedClock(T0)
-        self.repo = InMemoryLeadRepository()
         self.lead_bus = RecordingPublisher()
+        self.repo = InMemoryLeadRepository(self.lead_bus)
         self.sync_bus = RecordingPublisher()
         ids = itertools.count(1)
         self.leads = LeadService(
             self.repo,
-            self.lead_bus,
             ScoringModels(load_model()),
             self.clock,
             lambda: f"lead-{next(ids):04d}",

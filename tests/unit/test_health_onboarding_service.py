@@ -60,9 +60,7 @@ class World:
         self.clock = FixedClock(T0)
         self.leads_repo = InMemoryLeadRepository()
         ids = itertools.count(1)
-        self.leads = LeadService(
-            self.leads_repo, RecordingPublisher(), ScoringModels(load_model()), self.clock, lambda: f"acct-{next(ids)}"
-        )
+        self.leads = LeadService(self.leads_repo, ScoringModels(load_model()), self.clock, lambda: f"acct-{next(ids)}")
         self.handoff_bus = RecordingPublisher()
         self.handoff_store = InMemoryHandoffRepository()
         router = compile_routing(load_routing())

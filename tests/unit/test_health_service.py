@@ -50,7 +50,6 @@ class World:
         ids = itertools.count(1)
         self.leads = LeadService(
             self.leads_repo,
-            RecordingPublisher(),
             ScoringModels(load_model()),
             self.clock,
             lambda: f"acct-{next(ids):03d}",

@@ -41,8 +41,7 @@ class Journey:
         self.bus = RecordingPublisher()
         ids = itertools.count(1)
         self.service = LeadService(
-            InMemoryLeadRepository(),
-            self.bus,
+            InMemoryLeadRepository(self.bus),
             ScoringModels(load_model()),
             self.clock,
             lambda: f"lead-{next(ids):04d}",

@@ -261,7 +261,7 @@ def test_after_a_model_is_applied_every_read_uses_the_version_the_lead_was_score
     # Given a lead scored with the shipped model, and functions that share a model store
     store = InMemoryScoringModelStore()
     hub = Hub(store)
-    reader = LeadService(hub.repo, hub.bus, ScoringModels(MODEL, store), hub.clock)  # another function
+    reader = LeadService(hub.repo, ScoringModels(MODEL, store), hub.clock)  # another function
     lead_id = hub.capture("ada@acme.io", **ICP_FIELDS)
     # When a model that doubles the industry points is applied and the lead rescored (what `make rescore` does)
     document = MODEL.model_dump(mode="json")
@@ -349,9 +349,7 @@ def test_a_crm_records_bare_creation_makes_no_contact() -> None:
     from tests.fakes import InMemoryScoringModelStore
 
     repository = InMemoryLeadRepository()
-    service = LeadService(
-        repository, RecordingPublisher(), ScoringModels(load_model(), InMemoryScoringModelStore()), FixedClock()
-    )
+    service = LeadService(repository, ScoringModels(load_model(), InMemoryScoringModelStore()), FixedClock())
     at = FixedClock().now()
     event = CanonicalEvent(
         event_id="e-1",
@@ -410,7 +408,7 @@ def test_a_crm_telling_what_the_hub_knows_does_not_rescore_the_lead() -> None:
     clock = FixedClock()
     publisher = RecordingPublisher()
     service = LeadService(
-        InMemoryLeadRepository(), publisher, ScoringModels(load_model(), InMemoryScoringModelStore()), clock
+        InMemoryLeadRepository(publisher), ScoringModels(load_model(), InMemoryScoringModelStore()), clock
     )
 
     def hubspot_says(event_id: str) -> CanonicalEvent:

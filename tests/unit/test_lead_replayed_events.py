@@ -29,10 +29,10 @@ CRM = Subject(contact_id="hubspot:77", email="ada@acme.io")
 class Leads:
     def __init__(self) -> None:
         self.clock = FixedClock()
-        self.repo = InMemoryLeadRepository()
         self.bus = RecordingPublisher()
+        self.repo = InMemoryLeadRepository(self.bus)
         ids = itertools.count(1)
-        self.service = LeadService(self.repo, self.bus, ScoringModels(MODEL), self.clock, lambda: f"id-{next(ids):04d}")
+        self.service = LeadService(self.repo, ScoringModels(MODEL), self.clock, lambda: f"id-{next(ids):04d}")
         self._events = itertools.count(1)
 
     def event(
@@ -154,7 +154,7 @@ def test_two_deliveries_racing_apply_the_event_once(leads: Leads, monkeypatch: p
     event = leads.event(EventType.DEAL_WON, CRM, {"stage": "closedwon"})
     racing = Leads()
     racing.repo, racing.clock = leads.repo, leads.clock
-    racing.service = LeadService(leads.repo, racing.bus, ScoringModels(MODEL), leads.clock)
+    racing.service = LeadService(leads.repo, ScoringModels(MODEL), leads.clock)
     real_commit = leads.repo.commit
     raced = iter([True])
 

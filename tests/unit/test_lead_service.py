@@ -29,12 +29,10 @@ MODEL = load_model()
 class Leads:
     def __init__(self) -> None:
         self.clock = FixedClock()
-        self.repo = InMemoryLeadRepository()
         self.bus = RecordingPublisher()
+        self.repo = InMemoryLeadRepository(self.bus)
         counter = itertools.count(1)
-        self.service = LeadService(
-            self.repo, self.bus, ScoringModels(MODEL), self.clock, lambda: f"lead-{next(counter):04d}"
-        )
+        self.service = LeadService(self.repo, ScoringModels(MODEL), self.clock, lambda: f"lead-{next(counter):04d}")
         self._events = itertools.count(1)
 
     def event(

@@ -1,0 +1,171 @@
+"""The lead outbox on moto: a change's lead events are written in its transaction and reach the bus only through
+the lead publisher reading the table's stream; a commit that loses its condition tells no one; the bus refusing
+is retried by the stream, refusing for good sets the event aside at once with why."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from local_runtime.lambda_events import LocalLambdaContext
+from shared.adapters.dynamodb_lead_outbox import stored_lead_event
+from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+from shared.adapters.eventbridge_publisher import EventBridgePublisher
+from shared.business_metrics import CountedPublisher
+from shared.catalog import physical_name
+from shared.catalog.leads import LEADS
+from shared.events.lead_events import LEAD_EVENT_SOURCE
+from shared.leads.capture import LeadCapture
+from shared.leads.ports import ConcurrentUpdate
+from shared.leads.scoring_models import ScoringModels
+from shared.leads.service import LeadService
+from shared.scoring.model import load_model
+from tests.fakes import FixedClock
+from tests.integration.conftest import STAGE, drain, handler_module, refuse_put_events
+from tests.integration.test_webhook_routes import _refuse_put_events_permanently
+
+TABLE = physical_name(STAGE, LEADS.name)
+FAILURES = "lead-publisher-async-failures"
+VP = LeadCapture("ada@acme.io", "web form", job_title="VP of Marketing")
+
+
+@pytest.fixture
+def leads(aws: Any) -> tuple[LeadService, DynamoDbLeadRepository]:
+    repo = DynamoDbLeadRepository(boto3.client("dynamodb"), TABLE, sleep=lambda _: None)
+    ids = itertools.count(1)
+    return LeadService(repo, ScoringModels(load_model()), FixedClock(), lambda: f"lead-{next(ids):03d}"), repo
+
+
+@pytest.fixture
+def lead_bus(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The lead publisher's EventBridge client, to inject failures into (the handler builds its own once)."""
+    events = boto3.client("events")
+    bus = CountedPublisher(EventBridgePublisher(events, aws.bus_name, LEAD_EVENT_SOURCE))
+    monkeypatch.setattr(handler_module("lead_publisher"), "bus", bus)
+    return events
+
+
+def outbox_items(lead_id: str) -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :outbox)",
+        ExpressionAttributeValues={":pk": {"S": f"CONTACT#{lead_id}"}, ":outbox": {"S": "OUTBOX#"}},
+    )["Items"]
+    return items
+
+
+def on_the_bus(aws: Any) -> list[dict[str, Any]]:
+    return [m for m in drain(aws.all_events_url) if m["source"] == LEAD_EVENT_SOURCE]
+
+
+def test_a_captures_events_are_stored_with_it_and_published_from_the_stream(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository], lead_outbox: Callable[[], int]
+) -> None:
+    service, _ = leads
+    # When a lead is captured
+    outcome = service.capture(VP)
+    # Then its events are outbox items in its partition, and none is on the bus yet
+    lead_id = str(outcome.contact_id)
+    assert outcome.published
+    stored = outbox_items(lead_id)
+    assert sorted(item["sk"]["S"] for item in stored) == sorted(f"OUTBOX#{e.event_id}" for e in outcome.published)
+    assert {item["entity"]["S"] for item in stored} == {"lead_event"}
+    assert all(int(item["expires_at"]["N"]) > 0 for item in stored)
+    assert on_the_bus(aws) == []
+    # When the lead publisher's stream trigger runs
+    handed = lead_outbox()
+    # Then each event is on the bus once, as the change made it, and the stream's other records were filtered out
+    assert handed == len(outcome.published)
+    published = on_the_bus(aws)
+    assert sorted(m["detail"]["event_id"] for m in published) == sorted(e.event_id for e in outcome.published)
+    by_id = {m["detail"]["event_id"]: m for m in published}
+    for event in outcome.published:
+        assert by_id[event.event_id]["detail-type"] == event.event_type.value
+        assert by_id[event.event_id]["detail"] == event.model_dump(mode="json")
+    assert drain(aws.queue_urls[FAILURES]) == []
+
+
+def test_a_commit_that_loses_its_condition_stores_and_publishes_no_event(
+    aws: Any,
+    leads: tuple[LeadService, DynamoDbLeadRepository],
+    lead_outbox: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service, repo = leads
+    first = service.capture(VP)
+    lead_outbox()
+    drain(aws.all_events_url)
+    lead_id = str(first.contact_id)
+    before = {item["sk"]["S"] for item in outbox_items(lead_id)}
+    # Given a contact another function saved since this change read it (its version moved on)
+    commit = repo.commit
+
+    def stale(change: Any) -> None:
+        for contact in change.contacts.values():
+            contact.version -= 1  # as if read before the other save
+        commit(change)
+
+    monkeypatch.setattr(repo, "commit", stale)
+    # When a change of it commits (a new title that moves the score)
+    with pytest.raises(ConcurrentUpdate):
+        service.capture(LeadCapture("ada@acme.io", "web form", job_title="Chief Marketing Officer"))
+    # Then no event of the lost change is stored, and nothing more reaches the bus
+    assert {item["sk"]["S"] for item in outbox_items(lead_id)} == before
+    assert lead_outbox() == 0
+    assert on_the_bus(aws) == []
+
+
+def test_a_bus_that_refuses_for_a_while_is_retried_by_the_stream_and_publishes_once(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository], lead_outbox: Callable[[], int], lead_bus: Any
+) -> None:
+    service, _ = leads
+    # Given EventBridge fails the next PutEvents with FailedEntryCount > 0 (a throttle)
+    refuse_put_events(lead_bus, times=1)
+    # When a lead is captured and the publisher's trigger runs
+    outcome = service.capture(VP)
+    lead_outbox()
+    # Then the stream's retry put each event on the bus once, and nothing was set aside
+    published = [m["detail"]["event_id"] for m in on_the_bus(aws)]
+    assert sorted(published) == sorted(e.event_id for e in outcome.published)
+    assert drain(aws.queue_urls[FAILURES]) == []
+
+
+def test_an_event_the_bus_can_never_accept_is_set_aside_at_once_with_why(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository], lead_outbox: Callable[[], int], lead_bus: Any
+) -> None:
+    service, _ = leads
+    # Given EventBridge refuses the next entries as malformed (a permanent refusal)
+    _refuse_put_events_permanently(lead_bus)
+    # When a lead is captured and the publisher's trigger runs
+    outcome = service.capture(VP)
+    lead_outbox()
+    # Then nothing reached the bus, and each event's stream record is in the failure queue with the reason
+    assert on_the_bus(aws) == []
+    letters = drain(aws.queue_urls[FAILURES])
+    assert len(letters) == len(outcome.published)
+    for letter in letters:
+        assert letter["requestContext"]["condition"] == "PermanentFailure"
+        assert "MalformedDetail" in letter["responsePayload"]["errorMessage"]
+    set_aside = [stored_lead_event(record) for letter in letters for record in letter["requestPayload"]["Records"]]
+    assert sorted(entry.event.event_id for entry in set_aside) == sorted(e.event_id for e in outcome.published)
+
+
+def test_a_stream_record_that_is_no_lead_event_is_set_aside_not_retried(aws: Any) -> None:
+    # Given a record the filter would pass but that holds no event (a bug, or a hand-made item)
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "SequenceNumber": "1",
+            "NewImage": {"pk": {"S": "CONTACT#x"}, "sk": {"S": "OUTBOX#y"}, "entity": {"S": "lead_event"}},
+        },
+    }
+    # When the publisher gets it
+    answer = handler_module("lead_publisher").handler({"Records": [record]}, LocalLambdaContext("lead-publisher"))
+    # Then it is not retried, and it waits in the failure queue with why
+    assert answer == {"batchItemFailures": []}
+    [letter] = drain(aws.queue_urls[FAILURES])
+    assert "not a stored lead event" in letter["responsePayload"]["errorMessage"]
