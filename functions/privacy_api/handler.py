@@ -1,5 +1,6 @@
 """The privacy API: erase a person everywhere the hub keeps them, and export everything it holds about them."""
 
+import re
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -17,6 +18,10 @@ from shared.privacy.service import receipt_view
 
 app = rest_resolver()
 service = privacy_service(environment_of(__name__))
+# A query's value arrives decoded: a percent escape still in it was not decoded (its bytes are no UTF-8, which the
+# local gateway passes on as sent) or was encoded twice (`%252B` for `+`). Either way it is not the email the
+# caller meant; an address that holds a `%` is sent as `%25` and arrives as `%` followed by what it holds.
+_UNDECODED_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def erase_person(request: Annotated[ErasureRequest, Body()]) -> Response[ErasureReceiptView]:
@@ -32,6 +37,11 @@ def erase_person(request: Annotated[ErasureRequest, Body()]) -> Response[Erasure
 def export_person(email: Annotated[str, Query(min_length=3, max_length=320)]) -> Response[PersonExport]:
     if (problem := email_problem(email)) is not None:
         raise BadRequest(f"email: {email[:80]!r} is {problem}")
+    if (escape := _UNDECODED_ESCAPE.search(email)) is not None:
+        raise BadRequest(
+            f"email: {email[:80]!r} holds the percent escape {escape.group()!r} undecoded: its bytes are no UTF-8, "
+            "or the email was encoded twice; percent-encode the email's UTF-8 once"
+        )
     return json_response(200, service.export(email))
 
 

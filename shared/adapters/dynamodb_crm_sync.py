@@ -175,10 +175,7 @@ class DynamoDbSyncStore:
 
     def conflicts(self, status: ConflictStatus | None, cursor: str | None = None, limit: int = 50) -> ConflictPage:
         if status is None:
-            open_page = self.conflicts(ConflictStatus.OPEN, None, MAX_PAGE)
-            resolved = self.conflicts(ConflictStatus.RESOLVED, None, MAX_PAGE)
-            every = sorted([*open_page.conflicts, *resolved.conflicts], key=lambda c: c.flagged_at, reverse=True)
-            return ConflictPage(every[:limit], None)
+            return self._every_conflict(cursor, limit)
         items, next_cursor = self._query(
             {
                 "IndexName": "by-status",
@@ -190,6 +187,41 @@ class DynamoDbSyncStore:
             limit,
         )
         return ConflictPage([_conflict(item) for item in items], next_cursor)
+
+    def _every_conflict(self, cursor: str | None, limit: int) -> ConflictPage:
+        """Conflicts of every status, newest flagged first: the newest of each status's index after the cursor,
+        merged. The cursor is the `flagged_sort` of the page's last conflict, which a resolution does not change
+        (only the status does), so a conflict resolved between two pages is neither given twice nor skipped."""
+        limit = max(1, min(limit, MAX_PAGE))
+        before = _decode_boundary(cursor) if cursor else None
+        found = [item for status in ConflictStatus for item in self._newest(status, before, limit + 1)]
+        found.sort(key=lambda item: str(item["flagged_sort"]), reverse=True)
+        page = found[:limit]
+        more = len(found) > limit
+        return ConflictPage(
+            [_conflict(item) for item in page], _encode_boundary(page[-1]["flagged_sort"]) if more else None
+        )
+
+    def _newest(self, status: ConflictStatus, before: str | None, count: int) -> list[dict[str, Any]]:
+        """Up to `count` conflicts of `status`, newest flagged first, flagged before `before` when given."""
+        condition, values = "conflict_status = :status", {":status": status.value}
+        if before is not None:
+            condition, values = f"{condition} AND flagged_sort < :before", {**values, ":before": before}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by-status",
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": serialize(values),
+            "ScanIndexForward": False,
+        }
+        items: list[dict[str, Any]] = []
+        while len(items) < count:  # a query answers at most 1 MB: read on until `count` or the index's end
+            answer = self._client.query(**request, Limit=count - len(items))
+            items += [plain(item) for item in answer.get("Items", [])]
+            if "LastEvaluatedKey" not in answer:
+                break
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return items
 
     # reconciliation ----------------------------------------------------------------------------------------------
 
@@ -232,6 +264,22 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(decoded, dict) or not all(isinstance(v, dict) for v in decoded.values()):
         raise InvalidCursor()
     return decoded
+
+
+def _encode_boundary(flagged_sort: str) -> str:
+    """The cursor of the every-status conflict list: where its next page starts (exclusive)."""
+    return base64.urlsafe_b64encode(json.dumps({"before": flagged_sort}, separators=(",", ":")).encode()).decode()
+
+
+def _decode_boundary(cursor: str) -> str:
+    """A cursor `_encode_boundary` made; any other (a status list's, a trail's, made up) is InvalidCursor."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise InvalidCursor() from None
+    if not isinstance(decoded, dict) or set(decoded) != {"before"} or not isinstance(decoded["before"], str):
+        raise InvalidCursor()
+    return decoded["before"]
 
 
 def _put(table: str, item: dict[str, Any], what: str) -> ConditionalWrite:

@@ -153,6 +153,34 @@ def test_the_audit_trail_pages_with_a_cursor_until_none_follows(store: SyncStore
         store.audit(record.key, "not-a-cursor")
 
 
+def test_conflicts_of_every_status_page_with_a_cursor_until_none_follows(store: SyncStore) -> None:
+    # Given five conflicts flagged a minute apart, two of them resolved (open and resolved interleaved in time)
+    resolved = {"c-1", "c-3"}
+    statuses = {f"c-{n}": ConflictStatus.RESOLVED if f"c-{n}" in resolved else ConflictStatus.OPEN for n in range(5)}
+    record = store.commit(
+        a_record(), conflicts=[conflict(c, T0 + timedelta(minutes=int(c[2:])), s) for c, s in statuses.items()]
+    )
+    # When every conflict is listed, whatever its status, two at a time, and the newest open one is resolved
+    # between the first page and the second
+    seen: list[str] = []
+    cursor: Any = None
+    for n in range(5):
+        page = store.conflicts(None, cursor, limit=2)
+        seen += [c.conflict_id for c in page.conflicts]
+        if n == 0:
+            record = store.commit(
+                record, conflicts=[conflict("c-4", T0 + timedelta(minutes=4), ConflictStatus.RESOLVED)]
+            )
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # Then every conflict comes once, newest flagged first: a page's cursor yields the next page
+    assert seen == ["c-4", "c-3", "c-2", "c-1", "c-0"]
+    # And a cursor it did not make is refused, naming the cursor
+    with pytest.raises(InvalidCursor, match="cursor"):
+        store.conflicts(None, "not-a-cursor")
+
+
 def test_checkpoints_keep_until_when_a_crm_was_compared(store: SyncStore) -> None:
     assert store.checkpoint("hubspot", "contact") is None
     store.save_checkpoint("hubspot", "contact", T0.astimezone(EAST))

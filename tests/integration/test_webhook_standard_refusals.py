@@ -43,6 +43,9 @@ def standard_body(event_type: str, data: dict) -> bytes:
     [
         ("subscription.changed", {"account_id": "A-1", "status": ["active"]}, "data.status: expected a string"),
         ("deal.won", {"deal_id": "D" * 3000, "amount": "10"}, "data.deal_id: an id is at most 255 characters"),
+        ("subscription.changed", {"subscription_id": "S" * 256}, "data.subscription_id: an id is at most 255"),
+        ("support.ticket_opened", {"ticket_id": "T" * 256}, "data.ticket_id: an id is at most 255 characters"),
+        ("payment.succeeded", {"invoice_id": "I" * 256}, "data.invoice_id: an id is at most 255 characters"),
         ("deal.won", {"deal_id": "D-1", "amount": "0.001", "currency": "USD"}, "data.amount: "),
         ("product.usage_reported", {"tenant_id": "t-1", "metrics": {"active_users": -1}}, "data.metrics.active_users"),
     ],

@@ -13,7 +13,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from shared.webhooks.envelope import epoch_seconds
+from shared.webhooks.envelope import epoch_seconds, key_id
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex, header_signatures
 from shared.webhooks.vendor import MalformedPayload, Reply, Vendor, load_json
@@ -63,6 +63,12 @@ def _notification(body: bytes) -> dict[str, Any]:
     data = notification.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("item"), dict):
         raise MalformedPayload("Intercom notification has no data.item object")
+    # the conversation's, ticket's or contact's id and a ticket's `ticket_id` key the hub's records (a contact,
+    # a ticket's signals): at most 255 characters, no control characters
+    item = data["item"]
+    key_id(item, "id", "data.item")
+    if isinstance(item.get("ticket_id"), str | int):
+        key_id(item, "ticket_id", "data.item")
     return notification
 
 

@@ -9,7 +9,8 @@ retries and is the dedupe key.
 
 Since `data` is published as sent, what the hub's consumers read from a canonical type's `data` is checked
 here (`check_data`), so that a value they can never use is a 400 naming it instead of a 202 and a consumer
-failing the event: the ids that key the hub's records (255 characters, as tracking ids), a deal's money and
+failing the event: the ids that key the hub's records (255 characters, as tracking ids: a subject's, a usage
+report's tenant, a subscription's, a ticket's and an invoice's), a deal's money and
 `won_at` (as the attribution recorder reads them), a payment's money, a subscription's `status` (text), and a
 usage report's counts (as the health recorder and the usage API take them).
 """
@@ -53,8 +54,9 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 # vendor.unmapped is what we make of unknown types, not something a sender may claim
 PASS_THROUGH = frozenset(event_type.value for event_type in EventType) - {EventType.VENDOR_UNMAPPED.value}
 SUBJECT_IDS = ("contact_id", "account_id", "deal_id")
-# Ids the consumers key records by: the subject's (qualified `standard:<id>`), a usage report's `tenant_id`
-KEY_IDS = (*SUBJECT_IDS, "tenant_id")
+# Ids the consumers key records by: the subject's (qualified `standard:<id>`), a usage report's `tenant_id`, and
+# the subscription, ticket and invoice the success and revenue consumers key a customer's signals by
+KEY_IDS = (*SUBJECT_IDS, "tenant_id", "subscription_id", "ticket_id", "invoice_id")
 # Text the lead processor keys or indexes a person or a company by, where it reads it (`data`, and the
 # `traits` / `fields` it reads a profile from): when text, at most 255 characters; anything else is dropped
 # there, never the event (an email that is not text, as for every vendor)
@@ -63,6 +65,9 @@ PROFILE_SOURCES = ("traits", "fields")
 DEAL_TYPES = frozenset({EventType.DEAL_STAGE_CHANGED, EventType.DEAL_WON, EventType.DEAL_LOST, EventType.DEAL_UPDATED})
 PAYMENT_TYPES = frozenset({EventType.PAYMENT_SUCCEEDED, EventType.PAYMENT_FAILED})
 USAGE_COUNTS = ("active_users", "licensed_seats", "api_calls")
+# Support types: a consumer reads the ticket by `data.id` when `data.ticket_id` is not given (an invoice by a
+# payment's `data.object_id`, likewise)
+TICKET_TYPES = frozenset({EventType.SUPPORT_TICKET_OPENED, EventType.SUPPORT_TICKET_SOLVED})
 MAX_FEATURES = 200  # a usage report's features, as the health recorder and the usage API take them
 
 
@@ -129,6 +134,7 @@ def check_data(event_type: str, data: dict[str, Any]) -> None:
         if event_type == EventType.DEAL_WON:
             offset_time(data, "won_at", where)
     elif event_type in PAYMENT_TYPES:
+        key_id(data, "object_id", where)
         amount_minor(data, "amount_minor", where)
         if isinstance(data.get("currency"), str):  # one that is not text says nothing: the payment has no money
             iso_currency_code(data, "currency", where)
@@ -136,6 +142,8 @@ def check_data(event_type: str, data: dict[str, Any]) -> None:
         text(data, "status", where)
     elif event_type == EventType.PRODUCT_USAGE_REPORTED:
         _usage(data)
+    elif event_type in TICKET_TYPES:
+        key_id(data, "id", where)
 
 
 def _key_texts(obj: dict[str, Any], where: str) -> None:

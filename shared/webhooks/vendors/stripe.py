@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.webhooks.envelope import amount_minor, currency, epoch_seconds, identifier, mapping, text
+from shared.webhooks.envelope import amount_minor, currency, epoch_seconds, identifier, key_id, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
     sign_timestamped_hex_hmac,
@@ -26,6 +26,10 @@ PAYMENT_FAILED = {"invoice.payment_failed", "payment_intent.payment_failed", "ch
 CUSTOMER = {"customer.created", "customer.updated"}
 # Every field a payment may take its amount from (an invoice, charge, payment intent or checkout session)
 PAYMENT_AMOUNTS = ("amount_paid", "amount_received", "amount_total", "amount", "amount_due", "amount_remaining")
+# The ids a payment publishes that the success consumers key a customer's invoices and subscriptions by
+# (`invoice_id`, `subscription_id`, `object_id`): each an id of at most 255 characters, as every record id. A
+# reference that is not an id (an expanded object) names none and travels as it came.
+PAYMENT_REFERENCES = ("invoice", "subscription")
 
 
 class Stripe(Vendor):
@@ -44,6 +48,7 @@ class Stripe(Vendor):
         obj = mapping(data, "object", "data")
         mapping(data, "previous_attributes", "data")
         _money(event_type or "", obj)
+        _ids(event_type or "", obj)
         if not event_id:
             raise MalformedPayload("Stripe event has no id")
         if not event_type:
@@ -82,6 +87,19 @@ def _money(event_type: str, obj: dict[str, object]) -> None:
                     amount_minor(price, "unit_amount", price_at)
                     amount_minor(price, "amount", price_at)
                     currency(price, "currency", price_at)
+
+
+def _ids(event_type: str, obj: dict[str, object]) -> None:
+    """The invoice, subscription and object ids a payment or a subscription change publishes are ids the hub
+    keys records by: at most 255 characters, no control characters (`key_id`), or the event is refused."""
+    where = "data.object"
+    if event_type in PAYMENT_SUCCEEDED | PAYMENT_FAILED or event_type == "checkout.session.completed":
+        key_id(obj, "id", where)
+        for key in PAYMENT_REFERENCES:
+            if isinstance(obj.get(key), str | int):
+                key_id(obj, key, where)
+    elif event_type.startswith("customer.subscription."):
+        key_id(obj, "id", where)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

@@ -14,7 +14,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from shared.webhooks.envelope import identifier, iso_time, mapping, text
+from shared.webhooks.envelope import identifier, iso_time, key_id, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
     SignatureError,
@@ -54,6 +54,7 @@ class Zendesk(Vendor):
             if not isinstance(body.get(key, {}), dict | None):
                 raise MalformedPayload(f"{event_type} event's {key} is not an object")
         occurred_at = _time(body)
+        _ticket_id(event_type.removeprefix(EVENT_TYPE_PREFIX), body)
         event_id = body.get("id")
         has_id = isinstance(event_id, str) and bool(event_id)
         return [
@@ -84,13 +85,21 @@ def _time(body: dict[str, Any]) -> datetime | None:
     what the normalizer reads, of the types it reads them as."""
     occurred_at = iso_time(body, "time")
     detail = mapping(body, "detail")
-    identifier(detail, "id", "detail")
+    key_id(detail, "id", "detail")  # the ticket's or user's id: a record id, as the consumers key them
     text(detail, "status", "detail")
     identifier(detail, "requester_id", "detail")
     identifier(detail, "organization_id", "detail")
     mapping(detail, "via", "detail")
     mapping(body, "event")
     return occurred_at
+
+
+def _ticket_id(kind: str, body: dict[str, Any]) -> None:
+    """A ticket event without `detail.id` names its ticket by its subject (`zen:ticket:<id>`): that id is the
+    ticket's record id, held to the same limit."""
+    subject = body.get("subject")
+    if kind.startswith("ticket.") and not mapping(body, "detail").get("id") and isinstance(subject, str):
+        key_id({"subject": subject.rpartition(":")[2]}, "subject")
 
 
 def sign(secret: str, body: bytes, timestamp: str) -> str:
