@@ -18,38 +18,49 @@ how long the data-driven (Markov) fit of as many takes; each beside a baseline m
   the row also says how many engagement logs the request read, each a DynamoDB query in AWS). Baseline:
   crediting the same conversions once under the settings in force (`conversion_of`, what recording them does,
   writing nothing). CPU time, median of 3 rounds.
+- compare over DynamoDB (`--store dynamodb`): the same conversions and people, recorded in the attribution and
+  lead tables of a moto server patched as `make run` runs it (`local_runtime.moto_patches`), compared through
+  the DynamoDB adapters: wall time, and the DynamoDB calls and response bytes of the request, those of the
+  months' conversion listing (the by-period index) apart. Baseline: the same request on the in-memory stores
+  (wall time). Median of 3 rounds.
 
-    python -m benchmarks.attribution [--journeys 100000] [--conversions 200]
+    python -m benchmarks.attribution [--journeys 100000] [--conversions 200] [--only compare] [--store dynamodb]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import random
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.embedded_aws import embedded_client  # noqa: E402
+from benchmarks.ports import free_port  # noqa: E402
 from shared.attribution.config import load_attribution_config  # noqa: E402
 from shared.attribution.crediting import credited_touches, half_life_of  # noqa: E402
 from shared.attribution.deals import ConversionFacts, ConversionKind, People  # noqa: E402
 from shared.attribution.journeys import Journey, Touch  # noqa: E402
 from shared.attribution.markov import fit_markov, path_counts  # noqa: E402
+from shared.attribution.ports import AttributionStore  # noqa: E402
 from shared.attribution.service import AttributionService  # noqa: E402
 from shared.finance.config import load_finance_config  # noqa: E402
 from shared.finance.money import Money  # noqa: E402
 from shared.leads.model import Account, Contact, EngagementRecord  # noqa: E402
-from shared.leads.ports import ChangeSet  # noqa: E402
+from shared.leads.ports import ChangeSet, LeadRepository  # noqa: E402
 from tests.attribution_fakes import InMemoryAttributionStore  # noqa: E402
 from tests.fakes import FixedClock, InMemoryLeadRepository, RecordingPublisher  # noqa: E402
 from tests.finance_fakes import InMemoryFinanceStore  # noqa: E402
@@ -188,12 +199,15 @@ COMPARE_BODY = {"from": "2026-05", "to": "2026-11", "candidate": {"lookback_days
 _UTM = (("brand", "cpc"), ("retarget", "paid_social"), ("newsletter", "email"), ("launch", "webinar"))
 
 
-def _compare_world(conversions: int) -> tuple[AttributionService, list[ConversionFacts], InMemoryLeadRepository]:
-    """The seeded lead store and its recorded conversions (each account converting twice, May to November)."""
+def _compare_world(
+    conversions: int, store: AttributionStore | None = None, repo: LeadRepository | None = None
+) -> tuple[AttributionService, list[ConversionFacts], LeadRepository]:
+    """The seeded lead store and its recorded conversions (each account converting twice, May to November), in
+    memory unless the stores are given."""
     rng = random.Random(SEED)  # noqa: S311 -- reproducible synthetic data
     first = datetime(2026, 3, 1, tzinfo=UTC)
     span = int((datetime(2026, 11, 28, tzinfo=UTC) - first).total_seconds())
-    repo = InMemoryLeadRepository()
+    repo = InMemoryLeadRepository() if repo is None else repo
     facts: list[ConversionFacts] = []
     for a in range((conversions + 1) // 2):
         account = f"acct-{a}"
@@ -211,7 +225,10 @@ def _compare_world(conversions: int) -> tuple[AttributionService, list[Conversio
                     url += f"?utm_campaign={campaign}&utm_medium={medium}"
                 kind = "form_submit" if roll > 0.9 else "page_view"
                 change.engagements.append(EngagementRecord(f"e-{contact}-{e}", contact, at, kind, "segment", url=url))
+        engagements, change.engagements = change.engagements, []
         repo.commit(change)
+        for start in range(0, len(engagements), 100):  # a change the DynamoDB repository writes in one transaction
+            repo.commit(ChangeSet(engagements=engagements[start : start + 100]))
         for d in range(2 if 2 * a + 1 < conversions else conversions - 2 * a):
             converted = datetime(2026, 5, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(span - 61 * 86_400))
             amount = Money(rng.randrange(1_000_00, 90_000_00), "USD")
@@ -219,7 +236,7 @@ def _compare_world(conversions: int) -> tuple[AttributionService, list[Conversio
             people = People(account_ref=account)
             facts.append(ConversionFacts(f"deal:{deal}", ConversionKind.DEAL, converted, amount, people, deal))
     finance = load_finance_config()
-    store, ledger = InMemoryAttributionStore(), InMemoryFinanceStore()
+    store, ledger = InMemoryAttributionStore() if store is None else store, InMemoryFinanceStore()
     service = AttributionService(
         store=store,
         leads=repo,
@@ -282,20 +299,150 @@ def _compare_rows(conversions: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def attribution_rows(count: int | None = None, conversions: int | None = None) -> list[tuple[str, str, str, str]]:
+class DynamoDbTally:
+    """The DynamoDB calls a client makes and the bytes of their answers, the months' conversion listing (Queries
+    of the by-period index) apart."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        self.bytes: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # from the request sent to its answer parsed
+        client.meta.events.register("provide-client-params.dynamodb.Query", self._mark)
+        client.meta.events.register("before-call.dynamodb", self._start)
+        client.meta.events.register("after-call.dynamodb", self._count)
+
+    @staticmethod
+    def _mark(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["by_period"] = params.get("IndexName") == "by-period"
+
+    @staticmethod
+    def _start(context: dict[str, Any], **_: Any) -> None:
+        context["started"] = time.perf_counter()
+
+    def _count(self, model: Any, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        name = f"{model.name} by-period" if context.get("by_period") else model.name
+        self.calls[name] += 1
+        self.bytes[name] += len(http_response.content or b"")
+        self.seconds[name] += time.perf_counter() - context.get("started", time.perf_counter())
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.bytes.clear()
+        self.seconds.clear()
+
+
+@contextlib.contextmanager
+def _embedded_dynamodb() -> Iterator[Any]:
+    """A DynamoDB client of a moto server patched as the local hub patches it, holding the attribution and lead
+    tables as `make run` provisions them."""
+    from moto.server import ThreadedMotoServer
+
+    from local_runtime import moto_patches
+    from local_runtime.provision import table_definition
+    from shared.catalog import CATALOG
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
+    moto_patches.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        client = embedded_client("dynamodb", f"http://{host}:{port}")
+        for name in ("attribution", "leads"):
+            client.create_table(**table_definition(CATALOG.table(name), "bench"))
+        yield client
+    finally:
+        server.stop()
+        moto_patches.uninstall()
+
+
+def _wall(call: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    answer = call()
+    return time.perf_counter() - started, answer
+
+
+def _compare_dynamodb_rows(conversions: int) -> list[tuple[str, str, str, str]]:
+    from shared.adapters.dynamodb_attribution import DynamoDbAttributionStore
+    from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+    from shared.catalog import physical_name
+
+    memory, _, _ = _compare_world(conversions)
+    expected = memory.compare(COMPARE_BODY)
+    baseline = statistics.median(_wall(lambda: memory.compare(COMPARE_BODY))[0] for _ in range(ROUNDS))
+    with _embedded_dynamodb() as client:
+        store = DynamoDbAttributionStore(client, physical_name("bench", "attribution"))
+        repo = DynamoDbLeadRepository(client, physical_name("bench", "leads"))
+        service, _, _ = _compare_world(conversions, store, repo)
+        tally = DynamoDbTally(client)
+        walls, listing_walls = [], []
+        for _ in range(ROUNDS):
+            tally.clear()
+            wall, answer = _wall(lambda: service.compare(COMPARE_BODY))
+            walls.append(wall)
+            listing_walls.append(sum(tally.seconds[n] for n in tally.seconds if n.endswith("by-period")))
+            if answer != expected:
+                raise AssertionError("the comparison over DynamoDB differs from the one in memory")
+    ours = statistics.median(walls)
+    listing = "by-period"
+    calls = sum(tally.calls.values())
+    received = sum(tally.bytes.values())
+    listed = [name for name in tally.calls if name.endswith(listing)]
+    return [
+        (
+            "attribution",
+            f"compare settings over the {conversions:,} conversions on the in-memory stores, wall (baseline)",
+            f"{baseline:.2f} s",
+            "1.00",
+        ),
+        (
+            "attribution",
+            f"compare settings over the same conversions through the DynamoDB adapters (moto server as make run): "
+            f"{calls:,} calls, {received / 1e6:.2f} MB received; the months' conversion listing "
+            f"{sum(tally.calls[n] for n in listed):,} Queries, {sum(tally.bytes[n] for n in listed) / 1e6:.2f} MB, "
+            f"{statistics.median(listing_walls):.2f} s of the request",
+            f"{ours:.2f} s",
+            f"{ours / baseline:.2f}",
+        ),
+    ]
+
+
+ROWS = ("credit", "markov", "compare")
+
+
+def attribution_rows(
+    count: int | None = None,
+    conversions: int | None = None,
+    only: Sequence[str] = ROWS,
+    store: str = "memory",
+) -> list[tuple[str, str, str, str]]:
     if count is None:
         count = int(os.environ.get("BENCH_JOURNEYS", "100000"))
     if conversions is None:
         conversions = int(os.environ.get("BENCH_COMPARE_CONVERSIONS", "200"))
-    return _credit_rows(count) + _markov_rows(count) + _compare_rows(conversions)
+    rows: list[tuple[str, str, str, str]] = []
+    if "credit" in only:
+        rows += _credit_rows(count)
+    if "markov" in only:
+        rows += _markov_rows(count)
+    if "compare" in only:
+        rows += _compare_dynamodb_rows(conversions) if store == "dynamodb" else _compare_rows(conversions)
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--journeys", type=int, default=int(os.environ.get("BENCH_JOURNEYS", "100000")))
     parser.add_argument("--conversions", type=int, default=int(os.environ.get("BENCH_COMPARE_CONVERSIONS", "200")))
+    parser.add_argument("--only", choices=ROWS, action="append", help="these rows only (repeatable; default: all)")
+    parser.add_argument(
+        "--store",
+        choices=("memory", "dynamodb"),
+        default="memory",
+        help="the compare row's stores: in memory (CPU time), or the DynamoDB adapters over a moto server (wall)",
+    )
     arguments = parser.parse_args()
-    for row in attribution_rows(arguments.journeys, arguments.conversions):
+    for row in attribution_rows(arguments.journeys, arguments.conversions, arguments.only or ROWS, arguments.store):
         print("  ".join(row))
     return 0
 

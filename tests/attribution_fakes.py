@@ -64,8 +64,10 @@ from shared.attribution.deals import Deal
 from shared.attribution.funnel_counts import FUNNEL_STAGES, StageCounts, StageEntry, summed_by_stage
 from shared.attribution.journeys import Credit, Model
 from shared.attribution.ports import (
+    ConversionOutline,
     ConversionPage,
     DealPipeline,
+    OutlinePage,
     Overall,
     StaleCredits,
     StaleDeal,
@@ -155,6 +157,10 @@ class InMemoryAttributionStore:
         page = matching[:limit]
         next_cursor = encode_cursor(ConversionPosition(_sort(page[-1]), month)) if len(matching) > limit else None
         return ConversionPage(page, next_cursor)
+
+    def conversion_outlines(self, period: str, limit: int = 100, cursor: str | None = None) -> OutlinePage:
+        page = self.conversions(period, limit, cursor)
+        return OutlinePage([ConversionOutline.of(stored) for stored in page.conversions], page.next_cursor)
 
     def replace_data_driven(
         self, conversion: StoredConversion, credits: Sequence[Credit], deal_units: Sequence[int], fit_id: str

@@ -75,7 +75,10 @@ months' stages are strongly consistent BatchGetItems (100 keys a call, unprocess
 backoff); a month's campaigns or channels are a strongly consistent Query of the month's partition by sort
 key prefix, following every page. `conversions` reads the by-period index (eventually consistent, as every
 GSI): a month's conversions by `converted_at`, then id; a cursor holds the last `conversion_sort` returned
-and its month.
+and its month. `conversion_outlines` is the same Query with a ProjectionExpression of the outline's attributes
+(`OUTLINE_ATTRIBUTES`: the touches counted by their `data_driven` maps, ~85 bytes a touch, the touches themselves
+not read), so a settings comparison receives about a tenth of each item. The read costs the same capacity
+(DynamoDB charges a read by the whole item's size); what it saves is the bytes sent and parsed.
 
 Fits: `save_fit` puts the fit's own item (`<period>#<fitted_at>`, last writer wins: the same fit), then a copy
 as `LATEST` on condition that there is none or its `fitted_at` is not later (a fit saved after a later-fitted
@@ -105,9 +108,11 @@ from shared.adapters.dynamodb_attribution_checks import (
 )
 from shared.adapters.dynamodb_attribution_conversions import (
     DIGEST,
+    OUTLINE_ATTRIBUTES,
     conversion_digest,
     conversion_from,
     conversion_item,
+    conversion_outline_from,
     data_driven_attributes,
 )
 from shared.adapters.dynamodb_attribution_cursor import ConversionPosition, check_cursor, encode_cursor
@@ -182,6 +187,7 @@ from shared.attribution.journeys import Credit, Model
 from shared.attribution.ports import (
     ConversionPage,
     DealPipeline,
+    OutlinePage,
     Overall,
     StaleCredits,
     StaleDeal,
@@ -295,7 +301,19 @@ class DynamoDbAttributionStore:
         return ConditionalWrite({"Update": update}, what, lambda _: f"{what} refused its update")
 
     def conversions(self, period: str, limit: int = 100, cursor: str | None = None) -> ConversionPage:
-        """Asks for one conversion more than the page, so the cursor is None exactly when nothing follows."""
+        items, next_cursor = self._listing(period, limit, cursor, None)
+        return ConversionPage([conversion_from(item) for item in items], next_cursor)
+
+    def conversion_outlines(self, period: str, limit: int = 100, cursor: str | None = None) -> OutlinePage:
+        items, next_cursor = self._listing(period, limit, cursor, OUTLINE_ATTRIBUTES)
+        return OutlinePage([conversion_outline_from(item) for item in items], next_cursor)
+
+    def _listing(
+        self, period: str, limit: int, cursor: str | None, attributes: Sequence[str] | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the month's conversion items (only `attributes` of each, when given: a ProjectionExpression)
+        and the cursor after it. Asks for one conversion more than the page, so the cursor is None exactly when
+        nothing follows."""
         if limit < 1:
             raise InvalidInput("limit must be at least 1")
         month = month_text(period)
@@ -314,12 +332,16 @@ class DynamoDbAttributionStore:
             "ScanIndexForward": True,
             "Limit": limit + 1,
         }
+        if attributes is not None:
+            projected = {f"#p{n}": name for n, name in enumerate(attributes)}
+            names.update(projected)
+            request["ProjectionExpression"] = ", ".join(projected)
         items = list(itertools.islice(query_pages(self._client, request), limit + 1))
         page = items[:limit]
         next_cursor = None
         if len(items) > limit:
             next_cursor = encode_cursor(ConversionPosition(str(page[-1]["conversion_sort"]), month))
-        return ConversionPage([conversion_from(item) for item in page], next_cursor)
+        return page, next_cursor
 
     def replace_data_driven(
         self, conversion: StoredConversion, credits: Sequence[Credit], deal_units: Sequence[int], fit_id: str

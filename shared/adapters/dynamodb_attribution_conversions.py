@@ -1,5 +1,6 @@
 """The `CONVERSION` item (layout: `dynamodb_attribution_keys.py`): a conversion, its touches with their
-credits under every model, the data-driven figures kept apart, and the digest a replacement is conditioned on."""
+credits under every model, the data-driven figures kept apart, and the digest a replacement is conditioned on;
+and the attributes of its outline (`ConversionOutline`), which a projected read asks for alone."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from shared.adapters.dynamodb_attribution_keys import CONVERSION, conversion_pk,
 from shared.adapters.dynamodb_items import iso, iso_or_none, when, when_or_none
 from shared.attribution.deals import ConversionKind
 from shared.attribution.journeys import Credit, Model, Role, Touch
-from shared.attribution.ports import CreditedTouch, StoredConversion
+from shared.attribution.ports import ConversionOutline, CreditedTouch, StoredConversion
 from shared.finance.money import Money
 
 DIGEST = "digest"
@@ -137,4 +138,42 @@ def conversion_from(item: Mapping[str, Any]) -> StoredConversion:
         recorded_at=when(item["recorded_at"]),
         people_erased="erased_at" in item,  # set by the privacy erasure (dynamodb_privacy_attribution)
         unannounced=bool(item.get("unannounced", False)),
+    )
+
+
+# What `conversion_outline_from` reads, and `conversion_sort` (the listing's cursor). The touches are counted
+# by `data_driven`, one small map per touch (`conversion_item` and the data-driven batch keep it so), not by
+# `touches`, whose maps hold every heuristic model's credits: a ProjectionExpression cannot take a list's length.
+OUTLINE_ATTRIBUTES = (
+    "conversion_id",
+    "kind",
+    "converted_at",
+    "amount_minor",
+    "amount_currency",
+    "company_minor",
+    "company_currency",
+    "contact_ids",
+    "account_id",
+    "deal_id",
+    "opportunity_created_at",
+    "data_driven",
+    "conversion_sort",
+)
+
+
+def conversion_outline_from(item: Mapping[str, Any]) -> ConversionOutline:
+    """The outline of a `CONVERSION` item read whole or projected on OUTLINE_ATTRIBUTES: the fields of
+    `ConversionOutline.of(conversion_from(item))`, read as `conversion_from` reads them."""
+    return ConversionOutline(
+        conversion_id=str(item["conversion_id"]),
+        kind=ConversionKind(item["kind"]),
+        converted_at=when(item["converted_at"]),
+        amount=Money(int(item["amount_minor"]), str(item["amount_currency"])),
+        company_minor=int(item["company_minor"]),
+        company_currency=str(item["company_currency"]),
+        contact_ids=tuple(str(c) for c in item.get("contact_ids", [])),
+        account_id=item.get("account_id"),
+        deal_id=item.get("deal_id"),
+        opportunity_created_at=when_or_none(item.get("opportunity_created_at")),
+        touch_count=len(item["data_driven"]),
     )

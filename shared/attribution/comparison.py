@@ -12,12 +12,16 @@ They are computed in one pass over the conversions (`sides`), each person read o
 answer is the one of crediting each conversion alone, and a request costs a read per person, not per
 conversion and side. A request compares at most MAX_CONVERSIONS conversions holding at most MAX_TOUCHES stored
 touches (a 400 naming the months otherwise).
+
+The conversions are read as their outlines (`window_outlines`: what converted, when, for how much, whose journey,
+how many touches are stored), not whole: their stored touches and credits are most of what is stored, and a
+comparison computes both sides again. In DynamoDB that is a projected Query, a few attributes an item.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -28,7 +32,7 @@ from shared.attribution.deals import ConversionFacts, People
 from shared.attribution.journey_builder import LeadLog, journey_of, stored_people
 from shared.attribution.journeys import Model, Touch
 from shared.attribution.markov import MarkovFit
-from shared.attribution.ports import NO_CAMPAIGN, CreditedTouch, StoredConversion
+from shared.attribution.ports import NO_CAMPAIGN, AttributionStore, ConversionOutline, CreditedTouch
 from shared.attribution.read_once import ReadOnce
 from shared.attribution.reports import money
 from shared.attribution.touchpoints import touches_from
@@ -57,10 +61,22 @@ def candidate_config(current: AttributionConfig, body: Mapping[str, Any], financ
     return parse_attribution_config(document, finance)
 
 
-def check_touches(conversions: Sequence[StoredConversion], start: str, end: str) -> None:
+def window_outlines(store: AttributionStore, months: Sequence[str]) -> Iterator[ConversionOutline]:
+    """The months' conversions as their outlines, month after month, each in the store's order (as
+    `data_driven.window_conversions` lists them whole)."""
+    for month in months:
+        cursor = None
+        while True:
+            page = store.conversion_outlines(month, 100, cursor)
+            yield from page.outlines
+            if (cursor := page.next_cursor) is None:
+                break
+
+
+def check_touches(conversions: Sequence[ConversionOutline], start: str, end: str) -> None:
     """InvalidInput (a 400 naming the months) when the conversions hold more stored touches than a comparison
     credits in time."""
-    touches = sum(len(conversion.touches) for conversion in conversions)
+    touches = sum(conversion.touch_count for conversion in conversions)
     if touches > MAX_TOUCHES:
         raise InvalidInput(
             f"from {start} to {end} holds {touches:,} credited touches, more than the {MAX_TOUCHES:,} a comparison "
@@ -98,7 +114,7 @@ class PersonTouches:
 
 
 def sides(
-    conversions: Iterable[StoredConversion],
+    conversions: Iterable[ConversionOutline],
     leads: LeadLog,
     configs: Sequence[AttributionConfig],
     fit: MarkovFit | None,

@@ -106,6 +106,47 @@ class ConversionPage:
 
 
 @dataclass(frozen=True)
+class ConversionOutline:
+    """What a settings comparison reads of a stored conversion: what converted, when, for how much and whose
+    journey it was, and how many touches are stored; not the touches nor their credits (most of the item: a
+    journey of a hundred touches is tens of KB), which the comparison computes again."""
+
+    conversion_id: str
+    kind: ConversionKind
+    converted_at: datetime
+    amount: Money
+    company_minor: int
+    company_currency: str
+    contact_ids: tuple[str, ...]
+    account_id: str | None
+    deal_id: str | None
+    opportunity_created_at: datetime | None
+    touch_count: int  # len(touches) of the stored conversion
+
+    @classmethod
+    def of(cls, conversion: StoredConversion) -> ConversionOutline:
+        return cls(
+            conversion_id=conversion.conversion_id,
+            kind=conversion.kind,
+            converted_at=conversion.converted_at,
+            amount=conversion.amount,
+            company_minor=conversion.company_minor,
+            company_currency=conversion.company_currency,
+            contact_ids=conversion.contact_ids,
+            account_id=conversion.account_id,
+            deal_id=conversion.deal_id,
+            opportunity_created_at=conversion.opportunity_created_at,
+            touch_count=len(conversion.touches),
+        )
+
+
+@dataclass(frozen=True)
+class OutlinePage:
+    outlines: list[ConversionOutline]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
 class StoredFit:
     fit_id: str  # "<period>#<fitted_at iso>"
     period: str
@@ -132,6 +173,12 @@ class ConversionStore(Protocol):
 
     def conversions(self, period: str, limit: int = 100, cursor: str | None = None) -> ConversionPage:
         """A month's conversions by converted_at (eventually consistent: an index)."""
+        ...
+
+    def conversion_outlines(self, period: str, limit: int = 100, cursor: str | None = None) -> OutlinePage:
+        """`conversions`, each conversion as its `ConversionOutline` (`ConversionOutline.of` what `conversions`
+        returns): the same order, pages and cursors (a cursor of either listing continues the other), the same
+        refusals. A projected read (the DynamoDB adapter asks the index for the outline's attributes only)."""
         ...
 
     def replace_data_driven(

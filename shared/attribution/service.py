@@ -32,6 +32,7 @@ from shared.attribution.comparison import (
     check_touches,
     comparison_view,
     sides,
+    window_outlines,
 )
 from shared.attribution.config import AttributionConfig
 from shared.attribution.crediting import credited_touches, half_life_of
@@ -364,7 +365,7 @@ class AttributionService:
         start, end = _text_field(body, "from"), _text_field(body, "to")
         months = MonthRange.of(self._clock.now().date(), start, end)
         candidate = candidate_config(self.config, body, self._finance)
-        conversions = list(itertools.islice(window_conversions(self.store, list(months.months)), MAX_CONVERSIONS + 1))
+        conversions = list(itertools.islice(window_outlines(self.store, list(months.months)), MAX_CONVERSIONS + 1))
         if len(conversions) > MAX_CONVERSIONS:
             raise InvalidInput(
                 f"from {months.start} to {months.end} holds more than {MAX_CONVERSIONS} conversions: compare fewer "

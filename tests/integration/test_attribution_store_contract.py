@@ -16,7 +16,9 @@ a conversion replaced whole (a reattribution) moves every total by the differenc
 credits kept at 0, and a replacement computed from anything but what is stored (any field) writes nothing; the
 open deals' contributions are listed as stored and the months' counted stage entries as they count, and an
 entry moves to another campaign (its month's campaign-stage counts with it) only while it counts for the one
-read.
+read; a month's conversion outlines (a settings comparison's projected read) are the outlines of its listed
+conversions, in the same pages, under the same cursors (either listing's cursor continues the other), and
+refuse the same cursors, periods and limits.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from shared.attribution.ports import (
     DEAL_UNITS,
     NO_CAMPAIGN,
     AttributionStore,
+    ConversionOutline,
     CreditedTouch,
     DealPipeline,
     Overall,
@@ -220,7 +223,26 @@ def every_conversion(store: AttributionStore, period: str, page: int = 2) -> lis
             return found
 
 
-def ids(conversions: Sequence[StoredConversion]) -> list[str]:
+def every_outline(store: AttributionStore, period: str, page: int = 2) -> list[ConversionOutline]:
+    found: list[ConversionOutline] = []
+    cursor = None
+    while True:
+        listed = store.conversion_outlines(period, limit=page, cursor=cursor)
+        assert len(listed.outlines) <= page
+        found += listed.outlines
+        cursor = listed.next_cursor
+        if cursor is None:
+            return found
+
+
+def outlines(store: AttributionStore, period: str = NOV) -> list[ConversionOutline]:
+    """The month's outlines, checked against the outlines of its conversions as listed whole."""
+    found = every_outline(store, period)
+    assert found == [ConversionOutline.of(one) for one in every_conversion(store, period)]
+    return found
+
+
+def ids(conversions: Sequence[StoredConversion | ConversionOutline]) -> list[str]:
     return [one.conversion_id for one in conversions]
 
 
@@ -386,6 +408,12 @@ def test_a_conversion_round_trips_every_field(store: AttributionStore) -> None:
         assert stored.roles == sent.roles
     assert found.rate == Decimal("1.0850")
     assert found.period == NOV
+    # And its outline (a comparison's projected read) holds every field the outline has, as read whole
+    [outline] = outlines(store)
+    assert outline == ConversionOutline.of(expected)
+    assert outline.touch_count == len(_every_field.touches) > 1
+    assert outline.converted_at.tzinfo == UTC
+    assert outline.opportunity_created_at == expected.opportunity_created_at is not None
 
 
 def test_a_conversion_without_touches_or_optional_fields_round_trips(store: AttributionStore) -> None:
@@ -395,6 +423,8 @@ def test_a_conversion_without_touches_or_optional_fields_round_trips(store: Attr
     assert store.record(bare) is True
     assert store.conversion("first-payment:cus_1") == bare
     assert store.conversions(NOV).conversions == [bare]
+    assert outlines(store) == [ConversionOutline.of(bare)]
+    assert store.conversion_outlines(NOV).outlines[0].touch_count == 0
     assert snapshot(store) == ({}, {})
     assert store.overall([NOV]) == {NOV: Overall(0, 1, 0, 0)}  # it counts in all, not as influenced
     assert store.conversion("unknown") is None
@@ -938,6 +968,56 @@ def test_pages_of_conversions_follow_one_another_without_gaps_or_repeats(store: 
     assert store.conversions(NOV, limit=6).next_cursor is not None
 
 
+@pytest.mark.parametrize("page", [1, 2, 3, 6, 7])
+def test_pages_of_outlines_are_the_pages_of_conversions_outlined(store: AttributionStore, page: int) -> None:
+    # Given a month's conversions, of one to three touches
+    made = _listing_fixture(store)
+    for n, spec in enumerate(((("paid_search", "c1"), ("events", None)), (("email", "c2"),) * 3)):
+        store.record(conversion(f"t-{n}", spec, at=datetime(2026, 11, 20 + n, tzinfo=UTC)))
+    # Then each page of outlines is the same page of conversions outlined, with the same cursor
+    cursor = None
+    while True:
+        whole = store.conversions(NOV, limit=page, cursor=cursor)
+        outlined = store.conversion_outlines(NOV, limit=page, cursor=cursor)
+        assert outlined.outlines == [ConversionOutline.of(one) for one in whole.conversions]
+        assert outlined.next_cursor == whole.next_cursor
+        if (cursor := whole.next_cursor) is None:
+            break
+    assert ids(outlines(store)) == ["m-1", "n-a", "n-b", "n-c", "a-0", "x#1", "t-0", "t-1", "q-1"]
+    assert [one.touch_count for one in outlines(store)] == [1, 1, 1, 1, 1, 1, 2, 3, 1]
+    assert ids(every_outline(store, "2026-10", page)) == ["z-9"] == ids(made[4:5])
+    assert store.conversion_outlines("2026-09").outlines == []
+    assert store.conversion_outlines(NOV, limit=9).next_cursor is None
+    # And a cursor of either listing continues the other
+    first = store.conversions(NOV, limit=page).next_cursor
+    assert first is not None
+    assert store.conversion_outlines(NOV, limit=2, cursor=first).outlines == [
+        ConversionOutline.of(one) for one in store.conversions(NOV, limit=2, cursor=first).conversions
+    ]
+    other = store.conversion_outlines(NOV, limit=page).next_cursor
+    assert other == first
+    assert ids(store.conversions(NOV, cursor=other).conversions) == ids(
+        store.conversion_outlines(NOV, cursor=other).outlines
+    )
+
+
+def test_an_outline_follows_its_conversion_replaced(store: AttributionStore) -> None:
+    # Given a conversion of three touches, its data-driven credits replaced by the batch
+    one = conversion("deal:1", (("paid_search", "c1"), ("events", None), ("email", "c2")))
+    assert store.record(one) is True
+    refit = store.replace_data_driven(one, *data_driven(one, FIT), "f1")
+    assert outlines(store) == [ConversionOutline.of(in_utc(refit))]
+    # When a reattribution replaces it with a journey of one touch, for another account and people
+    read = store.conversion("deal:1")
+    assert read is not None
+    again = conversion("deal:1", (("events", None),), contact_ids=("hubspot:9", "hubspot:10"), account_id="acct-1")
+    assert store.replace_conversion(read, again) is True
+    # Then its outline is the new one's
+    [outline] = outlines(store)
+    assert outline == ConversionOutline.of(again)
+    assert (outline.touch_count, outline.contact_ids, outline.account_id) == (1, ("hubspot:9", "hubspot:10"), "acct-1")
+
+
 def _b64(document: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
 
@@ -962,6 +1042,8 @@ def test_a_cursor_the_store_did_not_issue_is_invalid_input(store: AttributionSto
     _listing_fixture(store)
     with pytest.raises(InvalidInput, match="cursor is not one this API returned"):
         store.conversions(NOV, cursor=cursor)
+    with pytest.raises(InvalidInput, match="cursor is not one this API returned"):
+        store.conversion_outlines(NOV, cursor=cursor)
 
 
 def test_a_cursor_of_another_month_is_invalid_input(store: AttributionStore) -> None:
@@ -971,14 +1053,18 @@ def test_a_cursor_of_another_month_is_invalid_input(store: AttributionStore) -> 
     assert ids(store.conversions(NOV, limit=2, cursor=cursor).conversions) == ["n-b", "n-c"]
     with pytest.raises(InvalidInput, match="another month"):
         store.conversions("2026-12", cursor=cursor)
+    with pytest.raises(InvalidInput, match="another month"):
+        store.conversion_outlines("2026-12", cursor=cursor)
     forged = _b64({"after": "2026-12-01T00:00:00.000000+00:00#dec", "p": NOV})
     with pytest.raises(InvalidInput, match="another month"):
         store.conversions(NOV, cursor=forged)
+    with pytest.raises(InvalidInput, match="another month"):
+        store.conversion_outlines(NOV, cursor=forged)
 
 
 @pytest.mark.parametrize("period", ["2026-13", "nov", "", "2026-Q4"])
 def test_periods_are_months(store: AttributionStore, period: str) -> None:
-    for read in (store.conversions, store.channel_totals, store.campaigns_totals):
+    for read in (store.conversions, store.conversion_outlines, store.channel_totals, store.campaigns_totals):
         with pytest.raises(InvalidInput):
             read(period)  # type: ignore[operator]
     with pytest.raises(InvalidInput):
@@ -990,6 +1076,8 @@ def test_periods_are_months(store: AttributionStore, period: str) -> None:
         store.campaign_funnel("c1", [NOV, period])
     with pytest.raises(InvalidInput, match="limit must be at least 1"):
         store.conversions(NOV, limit=0)
+    with pytest.raises(InvalidInput, match="limit must be at least 1"):
+        store.conversion_outlines(NOV, limit=0)
 
 
 def test_a_campaigns_totals_across_months(store: AttributionStore) -> None:
@@ -1607,6 +1695,7 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbAttributionStore, Any]) -> N
     assert count(lambda: repo.record(one)) == ["TransactWriteItems"]
     assert count(lambda: repo.conversion("deal:1")) == ["GetItem"]
     assert count(lambda: repo.conversions(NOV)) == ["Query"]
+    assert count(lambda: repo.conversion_outlines(NOV)) == ["Query"]
     assert count(lambda: repo.replace_data_driven(one, *data_driven(one, FIT), "f1")) == ["TransactWriteItems"]
     read = repo.conversion("deal:1")
     assert read is not None
@@ -1654,6 +1743,54 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbAttributionStore, Any]) -> N
     assert count(lambda: repo.campaign_funnel("c1", months)) == ["BatchGetItem"]
     assert count(lambda: repo.funnel([*months, "2026-05"])) == ["BatchGetItem", "BatchGetItem"]
     assert count(lambda: repo.campaign_funnel("c1", [])) == []
+
+
+def test_an_outline_listing_asks_the_index_for_the_outline_attributes_only(
+    dynamo: tuple[DynamoDbAttributionStore, Any],
+) -> None:
+    # Given a month of conversions of fifty touches each
+    repo, client = dynamo
+    for n in range(3):
+        repo.record(conversion(f"deal:{n}", [("paid_search", "c1"), ("events", None)] * 25, at=T0 + timedelta(n)))
+    received: Counter[str] = Counter()
+    requests: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: requests.append(dict(params))
+    )
+    client.meta.events.register(
+        "after-call.dynamodb.Query",
+        lambda http_response, **_: received.update({"bytes": len(http_response.content), "calls": 1}),
+    )
+    # When the month is listed whole, then as outlines
+    whole = repo.conversions(NOV)
+    read_whole = received["bytes"]
+    received.clear()
+    listed = repo.conversion_outlines(NOV)
+    # Then the outlines' Query names the outline's attributes (and the cursor's) and nothing else
+    assert listed.outlines == [ConversionOutline.of(one) for one in whole.conversions]
+    assert [one.touch_count for one in listed.outlines] == [50, 50, 50]
+    assert "ProjectionExpression" not in requests[0]
+    projection = requests[1]["ProjectionExpression"]
+    asked = {requests[1]["ExpressionAttributeNames"][name.strip()] for name in projection.split(",")}
+    assert asked == {
+        "conversion_id",
+        "kind",
+        "converted_at",
+        "amount_minor",
+        "amount_currency",
+        "company_minor",
+        "company_currency",
+        "contact_ids",
+        "account_id",
+        "deal_id",
+        "opportunity_created_at",
+        "data_driven",
+        "conversion_sort",
+    }
+    assert "touches" not in asked
+    # And it receives a small part of the items: the touches' credits stay in the table
+    assert received["calls"] == 1
+    assert received["bytes"] * 5 < read_whole, (received["bytes"], read_whole)
 
 
 def test_what_a_conversion_item_holds() -> None:
@@ -1731,6 +1868,9 @@ def test_reads_follow_every_page_dynamodb_returns(
     assert small.channel_totals(NOV) == repo.channel_totals(NOV)
     assert small.conversions(NOV, limit=5) == repo.conversions(NOV, limit=5)
     assert paged.queries > 5
+    paged.queries = 0
+    assert small.conversion_outlines(NOV, limit=5) == repo.conversion_outlines(NOV, limit=5)
+    assert paged.queries > 2
     months = [f"2026-{n:02d}" for n in range(1, 13)]
     assert small.campaign_totals("c1", months) == repo.campaign_totals("c1", months)
     assert len(repo.campaign_totals("c1", months)) == 12
