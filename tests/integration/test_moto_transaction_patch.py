@@ -506,3 +506,71 @@ def test_a_patched_query_never_reads_the_whole_table(patched_dynamodb: Any, monk
     # Then it is found without moto listing (and sorting) every item of the table
     assert [item["pk"]["S"] for item in answer["Items"]] == ["d#7"]
     assert whole_table_reads == []
+
+
+RICH_ITEM = {
+    "pk": {"S": "conv#1"},
+    "sk": {"S": "2026-11"},
+    "amount": {"N": "1250.50"},
+    "flag": {"BOOL": True},
+    "nothing": {"NULL": True},
+    "blob": {"B": b"\x00\x01"},
+    "tags": {"SS": ["a", "b"]},
+    "touches": {"L": [{"M": {"channel": {"S": "email"}, "credit": {"N": "0.25"}}} for _ in range(50)]},
+    "meta": {"M": {"deal": {"S": "d-1"}, "seats": {"N": "12"}}},
+}
+
+
+PROJECTIONS = (
+    ("#a, #f, #n, #b, #t, #m, #missing", {"#a": "amount", "#f": "flag", "#n": "nothing", "#b": "blob", "#t": "tags",
+     "#m": "meta", "#missing": "missing"}),
+    ("#a, #m.deal, touches[1].channel", {"#a": "amount", "#m": "meta"}),  # nested: moto's own
+    ("#b, #n", {"#b": "blob", "#n": "nothing"}),
+)  # fmt: skip
+
+
+def _projected(client: Any) -> list[list[dict[str, Any]]]:
+    client.put_item(TableName="deliveries", Item={**RICH_ITEM, "pk": {"S": "d#9"}})
+    return [
+        client.query(
+            TableName="deliveries",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "d#9"}},
+            ProjectionExpression=expression,
+            ExpressionAttributeNames=names,
+        )["Items"]
+        for expression, names in PROJECTIONS
+    ]
+
+
+def test_a_projection_answers_as_moto_released_does(patched_dynamodb: Any) -> None:
+    # Given the projections of an item with every kind of value, moto as released
+    moto_patches.uninstall()
+    released = _projected(patched_dynamodb)
+    moto_patches.install()
+    # When the same projections are asked of moto as patched
+    patched = _projected(patched_dynamodb)
+    # Then the answers are the same, item for item
+    assert patched == released
+    assert set(patched[0][0]) == {"amount", "flag", "nothing", "blob", "tags", "meta"}
+    assert patched[1][0] == {"amount": {"N": "1250.50"}, "meta": {"M": {"deal": {"S": "d-1"}}},
+                             "touches": {"L": [{"M": {"channel": {"S": "email"}}}]}}  # fmt: skip
+
+
+def test_a_top_level_projection_converts_only_the_attributes_asked_for(
+    patched_dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an item holding a large list besides the attributes asked for
+    from moto.dynamodb.models.dynamo_type import Item
+
+    patched_dynamodb.put_item(TableName="deliveries", Item={**RICH_ITEM, "pk": {"S": "d#1"}})
+    whole_item_conversions = []
+    to_regular_json = Item.to_regular_json
+    monkeypatch.setattr(Item, "to_regular_json", lambda self: whole_item_conversions.append(1) or to_regular_json(self))
+    # When two attributes are projected
+    answer = patched_dynamodb.get_item(
+        TableName="deliveries", Key={"pk": {"S": "d#1"}}, ProjectionExpression="amount, flag"
+    )
+    # Then they come, and the item was never converted whole
+    assert answer["Item"] == {"amount": {"N": "1250.50"}, "flag": {"BOOL": True}}
+    assert whole_item_conversions == []
