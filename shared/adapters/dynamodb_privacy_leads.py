@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb_items import plain
 from shared.adapters.dynamodb_lead_items import account_from, contact_from, dumps, loads, profile_document
+from shared.adapters.dynamodb_lead_outbox import OUTBOX
 from shared.adapters.dynamodb_privacy_items import (
     MAX_MERGE_HOPS,
     composite_key,
@@ -78,7 +79,7 @@ class LeadsPrivacy:
         return found
 
     def export(self, person: Person) -> dict[str, Any]:
-        contacts, engagement, history, applied, other = [], [], [], [], []
+        contacts, engagement, history, applied, lead_events, other = [], [], [], [], [], []
         for contact_id in person.contact_ids:
             for item in query_partition(self._client, self._table, f"CONTACT#{contact_id}"):
                 sk = string_attribute(item, "sk") or ""
@@ -93,6 +94,8 @@ class LeadsPrivacy:
                     history.append(shown)
                 elif sk.startswith("APPLIED#"):  # which of the person's events were applied, and when
                     applied.append(shown)
+                elif sk.startswith(OUTBOX):  # the lead events the hub published about them lately (7 days)
+                    lead_events.append(shown)
                 else:  # what another part keeps per contact (consent, ...): shown as stored
                     other.append(shown)
         profile = self._profile(person)
@@ -105,6 +108,7 @@ class LeadsPrivacy:
             "engagement": engagement,
             "history": history,
             "applied_events": applied,
+            "lead_events": lead_events,
             "other": other,
             "accounts": [exported(item) for item in self._accounts(person)],
         }

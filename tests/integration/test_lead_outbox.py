@@ -14,6 +14,7 @@ import pytest
 from local_runtime.lambda_events import LocalLambdaContext
 from shared.adapters.dynamodb_lead_outbox import stored_lead_event
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
+from shared.adapters.dynamodb_privacy_leads import LeadsPrivacy
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.business_metrics import CountedPublisher
 from shared.catalog import physical_name
@@ -169,3 +170,24 @@ def test_a_stream_record_that_is_no_lead_event_is_set_aside_not_retried(aws: Any
     assert answer == {"batchItemFailures": []}
     [letter] = drain(aws.queue_urls[FAILURES])
     assert "not a stored lead event" in letter["responsePayload"]["errorMessage"]
+
+
+def test_an_export_lists_the_persons_lead_events_and_an_erasure_removes_them(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository]
+) -> None:
+    service, _ = leads
+    # Given a captured lead whose events wait in (or were published from) the outbox
+    outcome = service.capture(VP)
+    lead_id = str(outcome.contact_id)
+    privacy = LeadsPrivacy(boto3.client("dynamodb"), TABLE)
+    person = privacy.person(VP.email)
+    assert person is not None
+    # When the person is exported
+    exported = privacy.export(person)
+    # Then the export shows each lead event the hub made about them, as stored
+    assert sorted(e["sk"] for e in exported["lead_events"]) == sorted(f"OUTBOX#{e.event_id}" for e in outcome.published)
+    assert exported["other"] == []
+    # When the person is erased
+    privacy.erase(person)
+    # Then no outbox item of theirs is left
+    assert outbox_items(lead_id) == []
