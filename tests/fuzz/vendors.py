@@ -177,7 +177,7 @@ HUBSPOT = JsonShape(
             (0, "subscriptionType"),
             ("contact.propertyChange", "contact.creation", "company.creation", "deal.propertyChange", "deal.deletion"),
         ),
-        ((0, "propertyName"), ("email", "dealstage", "firstname")),
+        ((0, "propertyName"), ("email", "dealstage", "firstname", "associatedcompanyid")),
     ),
 )
 
@@ -630,8 +630,11 @@ SALESFORCE_FIELDS = (
     "CloseDate",
     "LastModifiedDate",
     "SystemModstamp",
+    "ContactId",
+    "LeadId",
+    "HasResponded",
 )
-SOBJECT_TYPES = ("Lead", "Contact", "Account", "Opportunity", "Task", "", "a:b:c", "Lead Contact")
+SOBJECT_TYPES = ("Lead", "Contact", "Account", "Opportunity", "CampaignMember", "Task", "", "a:b:c", "Lead Contact")
 # Field contents: text (escaped when written), or raw XML fragments.
 XML_TEXTS: tuple[str | Raw, ...] = (
     "",

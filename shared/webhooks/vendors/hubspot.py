@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Any
 
-from shared.webhooks.envelope import epoch_millis, identifier, text
+from shared.webhooks.envelope import epoch_millis, identifier, key_id, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
     SignatureError,
@@ -26,6 +27,11 @@ from shared.webhooks.vendor import MalformedPayload, Vendor, content_hash, load_
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_EVENTS_PER_REQUEST = 100
+# The objects whose events' `objectId` is their canonical event's subject (`contact_id`, `account_id`,
+# `deal_id`, `hubspot:<id>`), and the contact property whose value is the contact's company (`account_id`):
+# ids the hub keys records by (`shared.webhooks.normalizers.hubspot`).
+SUBJECT_OBJECTS = ("contact.", "company.", "deal.")
+ASSOCIATED_COMPANY_PROPERTY = "associatedcompanyid"
 
 # HubSpot signs the URI with these characters decoded (its v3 validation guide).
 _URI_DECODINGS = {
@@ -81,7 +87,8 @@ class HubSpot(Vendor):
             event_id, occurred_at = identifier(event, "eventId", where), epoch_millis(event, "occurredAt", where)
             # what the normalizer reads, refused here so that a stored event always normalizes
             identifier(event, "objectId", where)
-            text(event, "propertyName", where)
+            property_name = text(event, "propertyName", where)
+            _subject_ids(event, property_name, where)
             identity = {key: value for key, value in event.items() if key != "attemptNumber"}
             parsed.append(
                 VendorEvent(
@@ -93,6 +100,18 @@ class HubSpot(Vendor):
                 )
             )
         return parsed
+
+
+def _subject_ids(event: dict[str, Any], property_name: str | None, where: str) -> None:
+    """The ids an event's subject is made of are ids the hub keys records by: at most 255 characters, no control
+    characters (`key_id`), or the delivery is refused. A contact's company is read only when it is an id (text or
+    an integer); any other value travels as it came."""
+    if event["subscriptionType"].startswith(SUBJECT_OBJECTS):
+        key_id(event, "objectId", where)
+        company = event.get("propertyValue")
+        associated = property_name == ASSOCIATED_COMPANY_PROPERTY and event["subscriptionType"].startswith("contact.")
+        if associated and isinstance(company, str | int) and not isinstance(company, bool):
+            key_id(event, "propertyValue", where)
 
 
 def sign(secret: str, method: str, url: str, body: bytes, timestamp_ms: str) -> str:

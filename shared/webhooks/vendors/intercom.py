@@ -20,6 +20,9 @@ from shared.webhooks.vendor import MalformedPayload, Reply, Vendor, load_json
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 _PREFIX = "sha1="
+# The authors a conversation or ticket is about (`shared.webhooks.normalizers.intercom`): when its author is one
+# of them, the author is its subject, else its first listed contact.
+CUSTOMER_AUTHORS = {"user", "lead", "contact"}
 
 
 class Intercom(Vendor):
@@ -69,7 +72,29 @@ def _notification(body: bytes) -> dict[str, Any]:
     key_id(item, "id", "data.item")
     if isinstance(item.get("ticket_id"), str | int):
         key_id(item, "ticket_id", "data.item")
+    _customer_id(item)
     return notification
+
+
+def _customer_id(item: dict[str, Any]) -> None:
+    """The id of the customer a conversation or ticket is about, its subject (`intercom:<id>`): the author's
+    when a user or lead, else the first listed contact's. Held to the limit of a record id when it is an id;
+    anything else (an author that is not an object) is left to the normalizer, as before."""
+    source = item.get("source")
+    author = source.get("author") if isinstance(source, dict) else None
+    if isinstance(author, dict) and isinstance(author.get("type"), str) and author["type"] in CUSTOMER_AUTHORS:
+        _held(author, "data.item.source.author")
+        return
+    contacts = item.get("contacts")
+    listed = contacts.get("contacts") if isinstance(contacts, dict) else None
+    if isinstance(listed, list) and listed and isinstance(listed[0], dict):
+        _held(listed[0], "data.item.contacts.contacts[0]")
+
+
+def _held(person: dict[str, Any], where: str) -> None:
+    person_id = person.get("id")
+    if isinstance(person_id, str | int) and not isinstance(person_id, bool):
+        key_id(person, "id", where)
 
 
 def _hmac_sha1(secret: str, body: bytes) -> bytes:

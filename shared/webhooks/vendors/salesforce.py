@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from shared.webhooks.envelope import identifier, iso_time
+from shared.webhooks.envelope import identifier, iso_time, key_id
 from shared.webhooks.envelope import text as text_field
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError
@@ -42,6 +42,15 @@ _NO_DTD = "body declares a DOCTYPE or ENTITY; Salesforce never does, so it is re
 # Envelope, Body, notifications, Notification, sObject, a field, a compound field (an address) and its
 # parts: 8 levels. 32 leaves room for what Salesforce may add and stops anything built to hurt.
 MAX_XML_DEPTH = 32
+# The fields of each sObject type its canonical event's subject is made of (`contact_id`, `account_id`,
+# `deal_id`, `salesforce:<id>`; `shared.webhooks.normalizers.salesforce`): ids the hub keys records by.
+SUBJECT_IDS: dict[str, tuple[str, ...]] = {
+    "Lead": ("Id", "AccountId"),
+    "Contact": ("Id", "AccountId"),
+    "Account": ("Id",),
+    "Opportunity": ("Id", "AccountId"),
+    "CampaignMember": ("ContactId", "LeadId"),  # the member, a contact or a lead; its own Id is not a subject
+}
 
 
 class Salesforce(Vendor):
@@ -159,17 +168,20 @@ def _event(position: int, element: ET.Element, header: dict[str, str | None]) ->
         dedupe_key=notification_id,
         vendor_event_id=notification_id,
         vendor_event_type=sobject_type,
-        occurred_at=_modified(fields, f"Notification {notification_id}.sObject"),
+        occurred_at=_modified(sobject_type, fields, f"Notification {notification_id}.sObject"),
         payload=header | {"notification_id": notification_id, "sobject_type": sobject_type, "fields": fields},
     )
 
 
-def _modified(fields: dict[str, Any], where: str) -> datetime | None:
+def _modified(sobject_type: str, fields: dict[str, Any], where: str) -> datetime | None:
     """When the record was last changed. XML gives each field a string (None when `xsi:nil`), or an object
-    for a compound field: the ids, stage and flags the normalizer reads must be strings, and the times
-    ISO-8601 times between 1970 and 2200."""
+    for a compound field: the ids, stage and flags the normalizer reads must be strings, the ids its subject is
+    made of at most 255 characters (`key_id`), and the times ISO-8601 times between 1970 and 2200."""
     identifier(fields, "Id", where)
     identifier(fields, "AccountId", where)
+    for name in SUBJECT_IDS.get(sobject_type, ()):
+        if isinstance(fields.get(name), str):  # a compound field is no id, and left to the normalizer as before
+            key_id(fields, name, where)
     for name in ("StageName", "IsWon", "IsClosed"):
         text_field(fields, name, where)
     last_modified = iso_time(fields, "LastModifiedDate", where)

@@ -90,9 +90,18 @@ def _money(event_type: str, obj: dict[str, object]) -> None:
 
 
 def _ids(event_type: str, obj: dict[str, object]) -> None:
-    """The invoice, subscription and object ids a payment or a subscription change publishes are ids the hub
-    keys records by: at most 255 characters, no control characters (`key_id`), or the event is refused."""
+    """The invoice, subscription and object ids a payment or a subscription change publishes, and the customer
+    id every event's subject is made of (`contact_id` and `account_id`, `stripe:<id>`), are ids the hub keys
+    records by: at most 255 characters, no control characters (`key_id`), or the event is refused."""
     where = "data.object"
+    if event_type in CUSTOMER:
+        # the customer itself: its id is the subject's
+        customer_id = obj.get("id")
+        if isinstance(customer_id, str | int) and not isinstance(customer_id, bool):
+            key_id(obj, "id", where)
+    elif isinstance(obj.get("customer"), str):
+        # only an id names the customer; an expanded customer object names none and travels as it came
+        key_id(obj, "customer", where)
     if event_type in PAYMENT_SUCCEEDED | PAYMENT_FAILED or event_type == "checkout.session.completed":
         key_id(obj, "id", where)
         for key in PAYMENT_REFERENCES:

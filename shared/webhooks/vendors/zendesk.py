@@ -14,7 +14,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from shared.webhooks.envelope import identifier, iso_time, key_id, mapping, text
+from shared.webhooks.envelope import iso_time, key_id, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import (
     SignatureError,
@@ -87,8 +87,9 @@ def _time(body: dict[str, Any]) -> datetime | None:
     detail = mapping(body, "detail")
     key_id(detail, "id", "detail")  # the ticket's or user's id: a record id, as the consumers key them
     text(detail, "status", "detail")
-    identifier(detail, "requester_id", "detail")
-    identifier(detail, "organization_id", "detail")
+    # the requester's and the organization's ids: the subject of a ticket's or user's event (`zendesk:<id>`)
+    key_id(detail, "requester_id", "detail")
+    key_id(detail, "organization_id", "detail")
     mapping(detail, "via", "detail")
     mapping(body, "event")
     return occurred_at
