@@ -53,7 +53,7 @@ def test_signed_stripe_and_hubspot_webhooks_reach_the_bus_once(hub: str) -> None
     assert (stripe.status_code, hubspot.status_code) == (202, 202), (stripe.text, hubspot.text)
     for answer in (stripe, hubspot):
         [event_id] = answer.json()["event_ids"]
-        event = wait_for_event(hub, lambda e, wanted=event_id: e["detail"]["event_id"] == wanted)
+        event = wait_for_event(hub, lambda e, wanted=event_id: e["detail"].get("event_id") == wanted)
         assert event["source"] == "revops.webhooks"
     assert {e["detail-type"] for e in bus_events(hub)} >= {"payment.succeeded", "contact.upserted"}
 
