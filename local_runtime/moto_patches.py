@@ -50,6 +50,10 @@ server takes a request. Each is small, keeps moto's answers exactly as they were
    seconds a page. When every attribute asked for is a top-level name, only those are converted, once each;
    the conversion and the result are moto's own. Nested paths and list elements are left to moto.
 
+9. A hook, same answers: every record moto adds to a table's stream tells the listeners registered with
+   `on_stream_record` (the local hub's stream triggers), which then read at once instead of polling moto
+   five times a second per stream while nothing happens.
+
 `install()` is idempotent; `uninstall()` restores moto as it was (the tests run the same checks both ways).
 """
 
@@ -80,7 +84,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.dynamo_type import deserializer as _deserializer
 from moto.dynamodb.models.dynamo_type import serializer as _serializer
-from moto.dynamodb.models.table import StreamRecord, Table
+from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
@@ -93,6 +97,7 @@ DELETED_RECEIPTS_KEPT = 10_000
 _DYNAMODB_LOCK = threading.RLock()
 _originals: dict[tuple[object, str], Any] = {}  # functions, and one property
 _install_lock = threading.Lock()
+_stream_listeners: list[Callable[[], None]] = []
 
 
 def install() -> None:
@@ -108,6 +113,7 @@ def install() -> None:
         _replace(moto_backends, "list_of_moto_modules", _listed_once(moto_backends.list_of_moto_modules))
         _replace(Table, "query", _partition_query(Table.query))
         _replace(Item, "project", _top_level_projection(Item.project))
+        _replace(StreamShard, "add", _telling_listeners(StreamShard.add))
         _replace(Queue, "attributes", _attributes_counted_unless_settings_only(vars(Queue)["attributes"]))
         _replace(SQSBackend, "send_message", _settings_only(SQSBackend.send_message))
         _replace(
@@ -115,6 +121,24 @@ def install() -> None:
             "is_message_valid_based_on_retention_period",
             _settings_only(SQSBackend.is_message_valid_based_on_retention_period),
         )
+
+
+def installed() -> bool:
+    return bool(_originals)
+
+
+def on_stream_record(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener` (quick, never raising) after moto adds a record to any table's stream, while the patches
+    are installed; returns what unregisters it."""
+    with _install_lock:
+        _stream_listeners.append(listener)
+
+    def unregister() -> None:
+        with _install_lock:
+            if listener in _stream_listeners:
+                _stream_listeners.remove(listener)
+
+    return unregister
 
 
 def uninstall() -> None:
@@ -224,6 +248,16 @@ def _top_level_projection(project: Callable[..., Item]) -> Callable[..., Item]:
         return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=dict(_serializer.serialize(kept)["M"]))
 
     return project_top_level_names
+
+
+def _telling_listeners(add: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(add)
+    def add_and_tell(self: StreamShard, old: Item | None, new: Item | None) -> None:
+        add(self, old, new)
+        for listener in tuple(_stream_listeners):
+            listener()
+
+    return add_and_tell
 
 
 def _new_model(cls: type, *args: Any, **kwargs: Any) -> Any:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from local_runtime import moto_patches
 from shared.catalog import Function, StreamTrigger
 from shared.redrive import failed_records
 
@@ -28,6 +29,10 @@ log = logging.getLogger("local_runtime.streams")
 Invoke = Callable[[Function, dict[str, Any]], Any]
 RETRY_DELAY_SECONDS = 0.1  # Lambda backs off for up to minutes; locally retries come quickly
 LOCAL_RETRY_LIMIT = 3  # locally, a record that failed this often is reported (AWS: the trigger's max_retries)
+# How often a trigger reads its stream when nothing happens: every 0.2 s when it can only poll, every 5 s (a
+# safety net) when moto, in this process, wakes it as a record is added (`moto_patches.on_stream_record`).
+BUSY_POLL_SECONDS = 0.2
+IDLE_POLL_SECONDS = 5.0
 SHARD_REFRESH_SECONDS = 10.0  # how old the list of a stream's shards may get (a shard that ends refreshes it)
 
 
@@ -143,7 +148,7 @@ class StreamTriggerRunner:
         stream_arn: str,
         invoke: Invoke,
         report_failure: Callable[[dict[str, Any]], None],
-        poll_seconds: float = 0.2,
+        poll_seconds: float = BUSY_POLL_SECONDS,
     ) -> None:
         self.function = function
         self.trigger = trigger
@@ -153,19 +158,28 @@ class StreamTriggerRunner:
         self._report_failure = report_failure
         self._poll_seconds = poll_seconds
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._unregister: Callable[[], None] | None = None
 
     def start(self) -> None:
+        if moto_patches.installed():  # the embedded AWS is in this process: it says when a stream grows
+            self._unregister = moto_patches.on_stream_record(self._wake.set)
+            self._poll_seconds = max(self._poll_seconds, IDLE_POLL_SECONDS)
         self._thread = threading.Thread(target=self._loop, name=f"stream-{self.function.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+        if self._unregister is not None:
+            self._unregister()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()  # before reading: a record added while this reads wakes the wait below at once
             try:
                 delivered = self.run_once()
             except Exception:  # the embedded AWS shutting down, or a bug here: keep polling
@@ -174,7 +188,7 @@ class StreamTriggerRunner:
                 log.exception("stream trigger of %s failed", self.function.name)
                 delivered = 0
             if not delivered:
-                self._stop.wait(self._poll_seconds)
+                self._wake.wait(self._poll_seconds)
 
     def run_once(self) -> int:
         """Deliver what the stream holds now; how many records the filter matched."""

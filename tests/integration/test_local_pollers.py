@@ -139,3 +139,48 @@ def _set(scheduler: Any, group: str, name: str, due: datetime, payload: dict[str
             "Input": json.dumps(payload),
         },
     )
+
+
+def test_a_stream_trigger_reads_when_moto_adds_a_record_not_on_a_clock(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a streamed table and its trigger on the embedded AWS as the hub runs it (moto patched, in this
+    # process), whose clock would not read again for an hour
+    import local_runtime.streams as streams_module
+    from local_runtime.streams import StreamTriggerRunner
+    from shared.catalog import StreamTrigger
+    from tests.integration.conftest import wait_for
+
+    monkeypatch.setattr(streams_module, "IDLE_POLL_SECONDS", 3600.0)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    table = dynamodb.create_table(
+        TableName="outbox",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    streams = Counted(boto3.client("dynamodbstreams", region_name="us-east-1"))
+    trigger = StreamTrigger(table="outbox", description="test", new_image={"entity": {"S": ["event"]}})
+    delivered: list[str] = []
+    runner = StreamTriggerRunner(
+        CATALOG.function("lead_publisher"),
+        trigger,
+        StreamReader(streams, table["LatestStreamArn"]),
+        table["LatestStreamArn"],
+        lambda _, event: (
+            delivered.extend(r["dynamodb"]["NewImage"]["pk"]["S"] for r in event["Records"])
+            or {"batchItemFailures": []}
+        ),
+        lambda failure: None,
+    )
+    runner.start()
+    try:
+        wait_for(lambda: streams.calls["get_records"] >= 1)  # its first read, of an empty stream
+        # When an item the filter matches, and one it does not, are written
+        dynamodb.put_item(TableName="outbox", Item={"pk": {"S": "other"}, "entity": {"S": "profile"}})
+        dynamodb.put_item(TableName="outbox", Item={"pk": {"S": "e-1"}, "entity": {"S": "event"}})
+        # Then the function gets the matching one, though the trigger's clock would not have read for an hour
+        wait_for(lambda: delivered == ["e-1"])
+    finally:
+        runner.stop()
