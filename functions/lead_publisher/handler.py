@@ -10,7 +10,7 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.dynamodb_lead_outbox import stored_lead_event
-from shared.adapters.stream_batches import StreamBatch
+from shared.adapters.stream_batches import StreamRecordBatch
 from shared.events.relay import relay
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
@@ -25,7 +25,7 @@ bus = lead_event_bus(environment)
 @traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    batch = StreamBatch(event, sqs, environment)
+    batch = StreamRecordBatch(event, sqs, environment)
     report = relay(batch.read(stored_lead_event, "a stored lead event"), bus, batch.set_aside)
     metrics.add_metric(name="LeadEventsPublished", unit="Count", value=report.published)
     metrics.add_metric(name="LeadEventsDeadLettered", unit="Count", value=report.dead_lettered)

@@ -10,7 +10,7 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.dynamodb_ledger import outbox_entry
-from shared.adapters.stream_batches import StreamBatch
+from shared.adapters.stream_batches import StreamRecordBatch
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.wiring import outbox_publisher
@@ -24,7 +24,7 @@ publisher = outbox_publisher(environment)
 @traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    batch = StreamBatch(event, sqs, environment)
+    batch = StreamRecordBatch(event, sqs, environment)
     report = publisher.publish(batch.read(outbox_entry, "a stored event"), batch.dead_letters)
     metrics.add_metric(name="WebhookEventsPublished", unit="Count", value=report.published)
     metrics.add_metric(name="WebhookEventsUnmapped", unit="Count", value=report.unmapped)

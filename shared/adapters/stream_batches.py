@@ -16,7 +16,7 @@ _log = logging.getLogger(__name__)
 Entry = TypeVar("Entry")
 
 
-class StreamBatch:
+class StreamRecordBatch:
     def __init__(self, event: dict[str, Any], sqs: Any, environment: FunctionEnvironment) -> None:
         self.records = {str(record["dynamodb"]["SequenceNumber"]): record for record in event.get("Records", [])}
         failures = physical_name(environment.stage, environment.function.failure_queue.name)
