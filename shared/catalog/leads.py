@@ -56,8 +56,8 @@ LEADS = Table(
         "optimistic `version` condition), the identities they claim (conditional put, first claim wins), the "
         "engagement they log (conditional put pk=CONTACT#<id>, sk=ENG#<event id>), the accounts they touch and "
         "the accounts' identities, their history entries and the lead events the change makes (the outbox: "
-        "pk=CONTACT#<lead id>, sk=OUTBOX#<event id>, entity=lead_event, the event as JSON, expires_at after 7 "
-        "days), so an event exists exactly when the change that made it does",
+        "pk=CONTACT#<lead id>, sk=OUTBOX#<change time>#<event id>, entity=lead_event, the event as JSON, "
+        "expires_at after 7 days), so an event exists exactly when the change that made it does",
         "publish: the stream's new images of items with entity=lead_event feed the lead publisher",
         "read a contact: get pk=CONTACT#<id>, sk=PROFILE; read a log: query pk=CONTACT#<id>, sk begins_with ENG#",
         "events applied once (redeliveries and replays change nothing): get pk=CONTACT#<id> or ACCOUNT#<id>, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -19,12 +20,14 @@ from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.business_metrics import CountedPublisher
 from shared.catalog import physical_name
 from shared.catalog.leads import LEADS
-from shared.events.lead_events import LEAD_EVENT_SOURCE
+from shared.events.canonical import EventType, Subject
+from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEventType
 from shared.leads.capture import LeadCapture
 from shared.leads.ports import ConcurrentUpdate
 from shared.leads.scoring_models import ScoringModels
 from shared.leads.service import LeadService
 from shared.scoring.model import load_model
+from tests.canonical_events import canonical_event
 from tests.fakes import FixedClock
 from tests.integration.conftest import STAGE, drain, handler_module, refuse_put_events
 from tests.integration.test_webhook_routes import _refuse_put_events_permanently
@@ -32,13 +35,30 @@ from tests.integration.test_webhook_routes import _refuse_put_events_permanently
 TABLE = physical_name(STAGE, LEADS.name)
 FAILURES = "lead-publisher-async-failures"
 VP = LeadCapture("ada@acme.io", "web form", job_title="VP of Marketing")
+ICP = LeadCapture(
+    email="ada@acme.io",
+    source="web form",
+    company="Acme",
+    job_title="VP Sales",
+    industry="Software",
+    employee_count=500,
+    country="US",
+)
+
+
+CLOCK = FixedClock()
+
+
+@pytest.fixture(autouse=True)
+def _clock() -> None:
+    CLOCK.moment = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def leads(aws: Any) -> tuple[LeadService, DynamoDbLeadRepository]:
     repo = DynamoDbLeadRepository(boto3.client("dynamodb"), TABLE, sleep=lambda _: None)
     ids = itertools.count(1)
-    return LeadService(repo, ScoringModels(load_model()), FixedClock(), lambda: f"lead-{next(ids):03d}"), repo
+    return LeadService(repo, ScoringModels(load_model()), CLOCK, lambda: f"lead-{next(ids):03d}"), repo
 
 
 @pytest.fixture
@@ -48,6 +68,13 @@ def lead_bus(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     bus = CountedPublisher(EventBridgePublisher(events, aws.bus_name, LEAD_EVENT_SOURCE))
     monkeypatch.setattr(handler_module("lead_publisher"), "bus", bus)
     return events
+
+
+def engage(service: LeadService, kind: str, n: int = 1) -> Any:
+    event = canonical_event(
+        EventType.ENGAGEMENT_RECORDED, Subject(email="ada@acme.io"), {"kind": kind}, at=CLOCK.now(), n=n, series="e"
+    )
+    return service.handle(event)
 
 
 def outbox_items(lead_id: str) -> list[dict[str, Any]]:
@@ -73,7 +100,9 @@ def test_a_captures_events_are_stored_with_it_and_published_from_the_stream(
     lead_id = str(outcome.contact_id)
     assert outcome.published
     stored = outbox_items(lead_id)
-    assert sorted(item["sk"]["S"] for item in stored) == sorted(f"OUTBOX#{e.event_id}" for e in outcome.published)
+    assert sorted(item["sk"]["S"].rpartition("#")[2] for item in stored) == sorted(
+        e.event_id for e in outcome.published
+    )
     assert {item["entity"]["S"] for item in stored} == {"lead_event"}
     assert all(int(item["expires_at"]["N"]) > 0 for item in stored)
     assert on_the_bus(aws) == []
@@ -97,27 +126,50 @@ def test_a_commit_that_loses_its_condition_stores_and_publishes_no_event(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     service, repo = leads
-    first = service.capture(VP)
+    first = service.capture(ICP)
     lead_outbox()
     drain(aws.all_events_url)
     lead_id = str(first.contact_id)
     before = {item["sk"]["S"] for item in outbox_items(lead_id)}
     # Given a contact another function saved since this change read it (its version moved on)
-    commit = repo.commit
+    commit, made = repo.commit, []
 
     def stale(change: Any) -> None:
+        made.extend(change.events)
         for contact in change.contacts.values():
             contact.version -= 1  # as if read before the other save
         commit(change)
 
     monkeypatch.setattr(repo, "commit", stale)
-    # When a change of it commits (a new title that moves the score)
+    # When a change of it that makes events commits (a demo request: a new score and a handoff)
     with pytest.raises(ConcurrentUpdate):
-        service.capture(LeadCapture("ada@acme.io", "web form", job_title="Chief Marketing Officer"))
-    # Then no event of the lost change is stored, and nothing more reaches the bus
+        engage(service, "demo_request")
+    # Then none of the events it made is stored, and nothing more reaches the bus
+    assert {e.event_type for e in made} >= {LeadEventType.SCORE_CHANGED, LeadEventType.HANDOFF_REQUESTED}
     assert {item["sk"]["S"] for item in outbox_items(lead_id)} == before
     assert lead_outbox() == 0
     assert on_the_bus(aws) == []
+
+
+def test_a_lead_handed_off_again_after_a_recycle_is_published_again(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository], lead_outbox: Callable[[], int]
+) -> None:
+    service, _ = leads
+    # Given an ICP lead handed off on a demo request, and its handoff published
+    lead_id = str(service.capture(ICP).contact_id)
+    engage(service, "demo_request")
+    lead_outbox()
+    [first] = [m for m in on_the_bus(aws) if m["detail-type"] == LeadEventType.HANDOFF_REQUESTED.value]
+    # When sales recycle it, and days later it asks for a demo again
+    CLOCK.advance(timedelta(days=2))
+    service.handoff_recycled(lead_id, CLOCK.now())
+    CLOCK.advance(timedelta(days=3))
+    again = engage(service, "demo_request", n=2)
+    lead_outbox()
+    # Then the second handoff request reaches the bus too (same event id as the first, a new cause)
+    [second] = [m for m in on_the_bus(aws) if m["detail-type"] == LeadEventType.HANDOFF_REQUESTED.value]
+    [made] = [e for e in again.published if e.event_type is LeadEventType.HANDOFF_REQUESTED]
+    assert second["detail"]["cause_event_id"] == made.cause_event_id != first["detail"]["cause_event_id"]
 
 
 def test_a_bus_that_refuses_for_a_while_is_retried_by_the_stream_and_publishes_once(
@@ -185,7 +237,9 @@ def test_an_export_lists_the_persons_lead_events_and_an_erasure_removes_them(
     # When the person is exported
     exported = privacy.export(person)
     # Then the export shows each lead event the hub made about them, as stored
-    assert sorted(e["sk"] for e in exported["lead_events"]) == sorted(f"OUTBOX#{e.event_id}" for e in outcome.published)
+    assert sorted(e["sk"].rpartition("#")[2] for e in exported["lead_events"]) == sorted(
+        e.event_id for e in outcome.published
+    )
     assert exported["other"] == []
     # When the person is erased
     privacy.erase(person)
