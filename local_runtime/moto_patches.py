@@ -5,7 +5,11 @@ server takes a request. Each is small, keeps moto's answers exactly as they were
    and writes resize (a GetItem on a table with a sort key even adds an empty partition to a defaultdict),
    while moto server serves every request on its own thread: under concurrency a request fails with
    "dictionary changed size during iteration" (a 500). One lock around each DynamoDB request, answer
-   included, costs no parallelism: moto's DynamoDB is pure-Python work under the GIL anyway.
+   included, costs no parallelism: moto's DynamoDB is pure-Python work under the GIL anyway. DynamoDB Streams
+   requests take the same lock: a transaction adds its items' stream records as it writes them and, cancelled,
+   takes them back and reuses their sequence numbers, so a stream read in between handed a trigger the records
+   of a change that never happened (a lost commit's lead events published) and then skipped as many committed
+   ones.
 
 2. TransactWriteItems keeps, for rollback, a copy of each item it touches instead of a deep copy of every
    table it touches, taken on every call. The table copy made each transaction cost (time and memory) grow
@@ -86,6 +90,7 @@ from moto.dynamodb.models.dynamo_type import deserializer as _deserializer
 from moto.dynamodb.models.dynamo_type import serializer as _serializer
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
 
@@ -106,6 +111,7 @@ def install() -> None:
         if _originals:
             return
         _replace(DynamoHandler, "call_action", _serialized(DynamoHandler.call_action))
+        _replace(DynamoDBStreamsHandler, "call_action", _serialized(DynamoDBStreamsHandler.call_action))
         _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
         _replace(Queue, "delete_message", _delete_message)
         _replace(BaseModel, "__new__", staticmethod(_new_model))
@@ -145,12 +151,18 @@ def uninstall() -> None:
     """Put moto back as it was."""
     with _install_lock:
         for (owner, name), original in _originals.items():
-            setattr(owner, name, original)
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
         _originals.clear()
 
 
+_INHERITED = object()  # the name was the base class's: uninstall removes the override instead of restoring it
+
+
 def _replace(owner: object, name: str, replacement: object) -> None:
-    _originals[(owner, name)] = vars(owner)[name]
+    _originals[(owner, name)] = vars(owner).get(name, _INHERITED)
     setattr(owner, name, replacement)
 
 

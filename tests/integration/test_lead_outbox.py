@@ -5,6 +5,7 @@ is retried by the stream, refusing for good sets the event aside at once with wh
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,13 +13,15 @@ from typing import Any
 import boto3
 import pytest
 
+from local_runtime import moto_patches
 from local_runtime.lambda_events import LocalLambdaContext
+from local_runtime.streams import StreamReader, matches
 from shared.adapters.dynamodb_lead_outbox import stored_lead_event
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
 from shared.adapters.dynamodb_privacy_leads import LeadsPrivacy
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.business_metrics import CountedPublisher
-from shared.catalog import physical_name
+from shared.catalog import CATALOG, physical_name
 from shared.catalog.leads import LEADS
 from shared.events.canonical import EventType, Subject
 from shared.events.lead_events import LEAD_EVENT_SOURCE, LeadEventType
@@ -245,3 +248,60 @@ def test_an_export_lists_the_persons_lead_events_and_an_erasure_removes_them(
     privacy.erase(person)
     # Then no outbox item of theirs is left
     assert outbox_items(lead_id) == []
+
+
+def test_a_stream_read_while_a_lost_change_is_written_sees_none_of_it_and_misses_nothing_after(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, repo = leads
+    arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    reader = StreamReader(boto3.client("dynamodbstreams"), arn)
+    [trigger] = [trigger for fn, trigger in CATALOG.streams if fn.name == "lead_publisher"]
+
+    def lead_events() -> list[str]:
+        return [r["dynamodb"]["NewImage"]["sk"]["S"] for r in reader.read() if matches(trigger.filter_pattern, r)]
+
+    service.capture(ICP)
+    lead_events()  # the trigger is past the capture's events
+    # Given a change that will lose its commit, and a trigger thread woken by its first stream record (as the
+    # local hub's are) that reads the stream while the transaction is still being written
+    commit = repo.commit
+
+    def stale(change: Any) -> None:
+        for contact in change.contacts.values():
+            contact.version -= 1
+        commit(change)
+
+    monkeypatch.setattr(repo, "commit", stale)
+    seen: list[str] = []
+    readers: list[threading.Thread] = []
+
+    def woken() -> None:
+        if not readers and newest_record_is_a_lead_event():
+            readers.append(threading.Thread(target=lambda: seen.extend(lead_events())))
+            readers[0].start()
+            readers[0].join(timeout=0.5)  # long enough to read, unless the read waits for the transaction
+
+    def newest_record_is_a_lead_event() -> bool:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(TABLE).stream_shard
+        newest = shard.items[-1].to_json() if shard is not None and shard.items else {}
+        return matches(trigger.filter_pattern, newest)
+
+    unregister = moto_patches.on_stream_record(woken)
+    try:
+        with pytest.raises(ConcurrentUpdate):
+            engage(service, "demo_request")
+    finally:
+        unregister()
+    for thread in readers:
+        thread.join()
+    # When a later change commits
+    monkeypatch.setattr(repo, "commit", commit)
+    committed = engage(service, "demo_request", n=2)
+    # Then the trigger saw nothing of the lost change, and every event of the committed one
+    assert readers, "the lost change wrote stream records before it was cancelled"
+    assert seen == []
+    assert sorted(sk.rpartition("#")[2] for sk in lead_events()) == sorted(e.event_id for e in committed.published)
