@@ -2,6 +2,11 @@
 that failed on it (asynchronous invoke, so Lambda's retries and on-failure destination apply again), and
 the message is deleted only once Lambda has accepted the invocation.
 
+A stream-reading function's failure (a publisher's) names where its records are in the table's stream, not the
+records: they are read back from the stream (which keeps them 24 hours), kept as the trigger's filter keeps
+them, and handed to the function synchronously, as its trigger would; the message is deleted once the function
+took every record, and stays (with what failed printed) otherwise.
+
     python -m ops.redrive --stage dev --queue webhook-receiver-async-failures [--max 100] [--dry-run]
 """
 
@@ -10,13 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 import boto3
 
+from local_runtime.streams import StreamReader, matches
 from ops.audit_run import audited_run
 from ops.stages import CannotRun
 from shared.catalog import CATALOG, Function, physical_name
-from shared.redrive import UnknownQueue, dead_letter, owner_of
+from shared.redrive import DeadLetter, UnknownQueue, dead_letter, failed_records, owner_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _redrive(args: argparse.Namespace, function: Function) -> tuple[int, str]:
-    sqs, lambda_ = boto3.client("sqs"), boto3.client("lambda")
+    sqs, lambda_, streams = boto3.client("sqs"), boto3.client("lambda"), boto3.client("dynamodbstreams")
     queue_url = sqs.get_queue_url(QueueName=physical_name(args.stage, args.queue))["QueueUrl"]
     function_name = physical_name(args.stage, function.slug)
     redriven = 0
@@ -56,15 +63,50 @@ def _redrive(args: argparse.Namespace, function: Function) -> tuple[int, str]:
             break
         for message in messages[: args.max - redriven]:
             letter = dead_letter(CATALOG, args.queue, message["Body"])
-            if args.dry_run:
+            if letter.from_stream:
+                if not _stream_letter_taken(letter, streams, lambda_, function_name, args.dry_run):
+                    continue
+            elif args.dry_run:
                 print(json.dumps(letter.event)[:200])
                 continue
-            lambda_.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(letter.event))
+            else:
+                lambda_.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(letter.event))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             redriven += 1
         if args.dry_run:
             break
     return redriven, function_name
+
+
+def _stream_letter_taken(letter: DeadLetter, streams: Any, lambda_: Any, function_name: str, dry_run: bool) -> bool:
+    """Hand a stream-reading function its records again; whether it took them all (the message may go)."""
+    records = list(letter.event.get("Records", []))
+    if letter.stream_batch is not None:
+        batch = letter.stream_batch
+        [trigger] = letter.function.streams
+        # the same reading of a stream the local hub's triggers use: records as Lambda hands them over
+        read = StreamReader(streams, batch.stream_arn).between(batch.shard_id, batch.first, batch.last)
+        records = [record for record in read if matches(trigger.filter_pattern, record)]
+        if not read:
+            print(f"records {batch.first}..{batch.last} are no longer in the stream (it keeps them 24 hours): left")
+            return False
+    if dry_run:
+        print(f"{len(records)} stream record(s): {json.dumps(records)[:200]}")
+        return False
+    if not records:
+        return True  # the batch held nothing the trigger passes on: nothing to hand back
+    answer = lambda_.invoke(
+        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps({"Records": records})
+    )
+    payload = answer["Payload"].read()
+    if answer.get("FunctionError"):
+        print(f"the function failed again ({answer['FunctionError']}): {payload[:300]!r}; left in the queue")
+        return False
+    failed = failed_records(json.loads(payload or b"{}"))
+    if failed:
+        print(f"the function could not take {len(failed)} record(s) ({', '.join(failed[:5])}): left in the queue")
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ is retried by the stream, refusing for good sets the event aside at once with wh
 
 from __future__ import annotations
 
+import argparse
+import io
 import itertools
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -305,3 +308,67 @@ def test_a_stream_read_while_a_lost_change_is_written_sees_none_of_it_and_misses
     assert readers, "the lost change wrote stream records before it was cancelled"
     assert seen == []
     assert sorted(sk.rpartition("#")[2] for sk in lead_events()) == sorted(e.event_id for e in committed.published)
+
+
+class CapturedLambda:
+    """The Lambda API as `make redrive` calls it: records each invocation and answers as the function would."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.invocations: list[dict[str, Any]] = []
+        self._answer = answer
+
+    def invoke(self, **call: Any) -> dict[str, Any]:
+        self.invocations.append(call)
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(self._answer).encode())}
+
+
+def redrive_lead_publisher(aws: Any, monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any]) -> CapturedLambda:
+    """`make redrive --queue lead-publisher-async-failures` on this stage, its Lambda calls captured."""
+    import ops.redrive as redrive
+
+    captured, real = CapturedLambda(answer), boto3.client
+    monkeypatch.setattr(redrive.boto3, "client", lambda name, *a, **k: captured if name == "lambda" else real(name))
+    args = argparse.Namespace(stage=STAGE, queue=FAILURES, max=10, dry_run=False)
+    redrive._redrive(args, CATALOG.function("lead_publisher"))
+    return captured
+
+
+def stream_failure(records: list[dict[str, Any]], arn: str, shard: str) -> str:
+    """What Lambda's event source mapping puts in the failure queue when a batch's retries ran out."""
+    info = {
+        "shardId": shard,
+        "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+        "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+        "batchSize": len(records),
+        "streamArn": arn,
+    }
+    return json.dumps({"requestContext": {"condition": "RetryAttemptsExhausted"}, "DDBStreamBatchInfo": info})
+
+
+@pytest.mark.parametrize("taken", [True, False], ids=["the publisher takes them", "the publisher fails again"])
+def test_make_redrive_hands_a_failed_stream_batch_back_read_from_the_stream(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository], monkeypatch: pytest.MonkeyPatch, taken: bool
+) -> None:
+    service, _ = leads
+    # Given a change's lead events whose batch the lead publisher's trigger gave up on (a failure record naming
+    # where in the stream they are, not the records)
+    outcome = service.capture(ICP)
+    arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    reader = StreamReader(boto3.client("dynamodbstreams"), arn)
+    records = reader.read()
+    failure = stream_failure(records, arn, reader.shard_of(records[0]))
+    boto3.client("sqs").send_message(QueueUrl=aws.queue_urls[FAILURES], MessageBody=failure)
+    # When an operator redrives the queue (and the publisher takes the records, or fails on one again)
+    answer = {"batchItemFailures": [] if taken else [{"itemIdentifier": records[-1]["dynamodb"]["SequenceNumber"]}]}
+    captured = redrive_lead_publisher(aws, monkeypatch, answer)
+    # Then the publisher was handed the batch's lead events, read back from the stream, as its trigger hands them
+    [call] = captured.invocations
+    assert call["InvocationType"] == "RequestResponse"
+    handed = [stored_lead_event(record).event.event_id for record in json.loads(call["Payload"])["Records"]]
+    assert sorted(handed) == sorted(e.event_id for e in outcome.published)
+    # And the message is gone once they were taken, and kept (in flight until its visibility ends) when they were not
+    counts = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=aws.queue_urls[FAILURES],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert sum(int(n) for n in counts.values()) == (0 if taken else 1)
