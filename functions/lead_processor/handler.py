@@ -73,5 +73,5 @@ def _crm_field_changed(event: SyncEvent, context: LambdaContext) -> dict[str, An
 def _canonical(event: CanonicalEvent, context: LambdaContext) -> dict[str, Any]:
     outcome = service.handle(event)
     logger.info("lead event handled", extra={"lead_id": outcome.contact_id, "note": outcome.note})
-    metrics.add_metric(name="LeadEventsPublished", unit="Count", value=len(outcome.published))
+    metrics.add_metric(name="LeadEventsCommitted", unit="Count", value=len(outcome.published))
     return {"lead_id": outcome.contact_id, "published": [e.event_type.value for e in outcome.published]}
