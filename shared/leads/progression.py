@@ -173,12 +173,17 @@ class LeadProgression:
             return
         for trigger in result.handoff:
             if _may_request(contact, trigger, result):
+                # A request after a recycle is another request: its id says which one it follows (the time of
+                # the level's previous request, as stored: a redo of this change keeps the id), so no consumer
+                # de-duplicating on event ids takes it for the first.
+                previous = contact.handoffs.get(trigger.level)
+                occurrence = trigger.level if previous is None else f"{trigger.level}:after:{previous.isoformat()}"
                 contact.handoffs[trigger.level] = now
                 change.events.append(
                     lead_event(
                         contact,
                         LeadEventType.HANDOFF_REQUESTED,
-                        trigger.level,
+                        occurrence,
                         now,
                         priority=trigger.level,
                         reason=trigger.reason,

@@ -228,6 +228,8 @@ def test_a_recycled_lead_is_handed_off_again_by_a_buying_signal_after_the_recycl
     first, again = leads.published(LeadEventType.HANDOFF_REQUESTED)
     assert (again.lead_id, again.priority) == (lead, "priority")
     assert again.occurred_at > first.occurred_at
+    # And it is another event, not the first again: a consumer de-duplicating on event ids takes it
+    assert again.event_id != first.event_id
     leads.engage(Subject(email="ada@acme.io"), "pricing_page_visit")
     assert len(leads.published(LeadEventType.HANDOFF_REQUESTED)) == 2
 
