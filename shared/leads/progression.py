@@ -93,11 +93,16 @@ class LeadProgression:
                     cause,
                 )
             )
+            # A change no event caused (the nurture clock, a rescore) is told apart by the score it moves from,
+            # as stored (a redo keeps the id): the same cause bringing the score back to a total it had (a model
+            # rolled back, a decay after new engagement) is another change, which consumers must not take for
+            # the first.
+            after = "" if cause_id or cause_key or previous is None else f":after:{previous.as_of.isoformat()}"
             change.events.append(
                 lead_event(
                     contact,
                     LeadEventType.SCORE_CHANGED,
-                    f"{cause_id or cause_key or cause}:{result.total_hundredths}",
+                    f"{cause_id or cause_key or cause}{after}:{result.total_hundredths}",
                     now,
                     reason=cause,
                     previous_score=previous.total if previous else None,

@@ -234,6 +234,25 @@ def test_a_recycled_lead_is_handed_off_again_by_a_buying_signal_after_the_recycl
     assert len(leads.published(LeadEventType.HANDOFF_REQUESTED)) == 2
 
 
+def test_a_rescore_that_brings_a_score_back_to_a_total_it_had_is_another_event(leads: Leads) -> None:
+    from shared.scoring.model import parse_model
+
+    # Given an ICP lead, and a candidate model that doubles the industry points
+    lead = capture(leads, industry="Software", employee_count=500, country="US")
+    document = MODEL.model_dump(mode="json")
+    document["version"], document["fit"]["rules"][0]["points"] = "2026.2", 30
+    candidate = parse_model(document)
+    # When the candidate is applied, rolled back, and applied again (`make rescore` each time)
+    for model in (candidate, MODEL, candidate):
+        leads.clock.advance(timedelta(hours=1))
+        leads.service.rescore(lead, cause=f"rescored with model {model.version}", model=model)
+    # Then each rescore that moved the score is its own event, though the first and the last share cause and total
+    changes = [e for e in leads.published(LeadEventType.SCORE_CHANGED) if e.reason and "rescored" in e.reason]
+    assert len(changes) == 3
+    assert changes[0].score == changes[2].score
+    assert len({e.event_id for e in changes}) == 3
+
+
 def test_an_anonymous_visitor_on_the_pricing_page_is_not_handed_off(leads: Leads) -> None:
     leads.engage(Subject(contact_id="segment-anonymous:anon-1"), "pricing_page_visit")
     assert leads.published(LeadEventType.HANDOFF_REQUESTED) == []
