@@ -24,9 +24,9 @@ from standardwebhooks.webhooks import Webhook
 
 from shared.webhooks import normalizers
 from shared.webhooks.ingest import WebhookIngest
-from shared.webhooks.model import InboundWebhook, OutboxEntry
+from shared.webhooks.model import InboundWebhook, OutboxEntry, Outcome
 from shared.webhooks.publishing import OutboxPublisher, PublishReport
-from shared.webhooks.registry import ALL_VENDORS
+from shared.webhooks.registry import ALL_VENDORS, VENDORS
 from shared.webhooks.vendor import DeliveryContext, Reply, Vendor
 from tests.fakes import CollectedDeadLetters, FixedClock, InMemoryLedger, RecordingPublisher, StaticSecrets
 
@@ -504,3 +504,19 @@ def secrets_for(vendor: str) -> list[str]:
     return {"stripe": [STRIPE_SECRET], "hubspot": [HUBSPOT_SECRET], "segment": [SEGMENT_SECRET]}.get(
         vendor, SECRETS.get(vendor, [])
     )
+
+
+def delivered(vendor: str, body: bytes) -> tuple[Gateway, Reply]:
+    """`body` signed as `vendor` sends it and delivered to a gateway of that vendor alone."""
+    gateway = Gateway(VENDORS[vendor], secrets_for(vendor))
+    return gateway, gateway.receive(signed(vendor, body))
+
+
+def assert_refused_and_logged(gateway: Gateway, response: Reply, reason: str) -> None:
+    """A 400 whose message holds `reason`, logged as rejected with that reason, and nothing published."""
+    assert response.status_code == 400, response.body
+    assert reason in response.body["message"]
+    attempt = gateway.ledger.attempts[response.body["delivery_id"]]
+    assert (attempt.outcome, attempt.status_code) == (Outcome.REJECTED, 400)
+    assert reason in (attempt.reason or "")
+    assert gateway.publisher.published == []
