@@ -118,20 +118,27 @@ def _touch_from(mapped: Mapping[str, Any], data_driven: Mapping[str, Any]) -> Cr
     return CreditedTouch(touch, roles, {m: credits[m] for m in Model}, {m: units[m] for m in Model})
 
 
+def _what_converted(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a conversion and its outline share: what converted, when, for how much, whose journey."""
+    return {
+        "conversion_id": str(item["conversion_id"]),
+        "kind": ConversionKind(item["kind"]),
+        "converted_at": when(item["converted_at"]),
+        "amount": Money(int(item["amount_minor"]), str(item["amount_currency"])),
+        "company_minor": int(item["company_minor"]),
+        "company_currency": str(item["company_currency"]),
+        "contact_ids": tuple(str(c) for c in item.get("contact_ids", [])),
+        "account_id": item.get("account_id"),
+        "deal_id": item.get("deal_id"),
+        "opportunity_created_at": when_or_none(item.get("opportunity_created_at")),
+    }
+
+
 def conversion_from(item: Mapping[str, Any]) -> StoredConversion:
     return StoredConversion(
-        conversion_id=str(item["conversion_id"]),
-        kind=ConversionKind(item["kind"]),
-        converted_at=when(item["converted_at"]),
-        amount=Money(int(item["amount_minor"]), str(item["amount_currency"])),
-        company_minor=int(item["company_minor"]),
-        company_currency=str(item["company_currency"]),
+        **_what_converted(item),
         rate=Decimal(str(item["rate"])),
-        contact_ids=tuple(str(c) for c in item.get("contact_ids", [])),
-        account_id=item.get("account_id"),
-        deal_id=item.get("deal_id"),
         lead_created_at=when_or_none(item.get("lead_created_at")),
-        opportunity_created_at=when_or_none(item.get("opportunity_created_at")),
         touches=tuple(_touch_from(mapped, dd) for mapped, dd in zip(item["touches"], item["data_driven"], strict=True)),
         settings_version=str(item["settings_version"]),
         fit_id=item.get("fit_id"),
@@ -164,16 +171,4 @@ OUTLINE_ATTRIBUTES = (
 def conversion_outline_from(item: Mapping[str, Any]) -> ConversionOutline:
     """The outline of a `CONVERSION` item read whole or projected on OUTLINE_ATTRIBUTES: the fields of
     `ConversionOutline.of(conversion_from(item))`, read as `conversion_from` reads them."""
-    return ConversionOutline(
-        conversion_id=str(item["conversion_id"]),
-        kind=ConversionKind(item["kind"]),
-        converted_at=when(item["converted_at"]),
-        amount=Money(int(item["amount_minor"]), str(item["amount_currency"])),
-        company_minor=int(item["company_minor"]),
-        company_currency=str(item["company_currency"]),
-        contact_ids=tuple(str(c) for c in item.get("contact_ids", [])),
-        account_id=item.get("account_id"),
-        deal_id=item.get("deal_id"),
-        opportunity_created_at=when_or_none(item.get("opportunity_created_at")),
-        touch_count=len(item["data_driven"]),
-    )
+    return ConversionOutline(**_what_converted(item), touch_count=len(item["data_driven"]))
