@@ -163,6 +163,19 @@ def test_a_hubspot_contact_associated_with_a_company_names_the_account() -> None
     assert (event.subject.contact_id, event.subject.account_id) == ("hubspot:123", "hubspot:9001")
 
 
+@pytest.mark.parametrize("value", [{"id": "9" * 5000}, ["9001"], True, 90.01])
+def test_a_hubspot_company_association_that_is_not_an_id_names_no_account(value: object) -> None:
+    # Given a contact's associatedcompanyid holding something other than an id (HubSpot sends a string of digits)
+    body = hubspot_events(hubspot_event(propertyName="associatedcompanyid", propertyValue=value))
+    # When it is normalized
+    [event] = normalize("hubspot", body)
+    # Then the change is kept as it came, but no account is keyed by it (a 5,000-character "id" would be a key
+    # DynamoDB refuses, failing the lead processor on every retry)
+    assert event.event_type is EventType.CONTACT_UPSERTED
+    assert (event.subject.contact_id, event.subject.account_id) == ("hubspot:123", None)
+    assert event.data["value"] == value
+
+
 def test_segment_engagements_carry_the_campaign_of_their_batch_context() -> None:
     # Given a tracking API batch whose shared context names the campaign, one message with a campaign of its own
     shared = {"campaign": {"name": "spring-26", "medium": "cpc", "source": "google"}}
@@ -263,6 +276,19 @@ def test_a_reject_whose_value_is_not_json_keeps_the_value_as_is() -> None:
     event = slack_click(slack_block_action(action_id="handoff_reject", value="h-42"))
     assert event.event_type is EventType.HANDOFF_REJECTED
     assert event.data["value"] == "h-42"
+    assert event.subject.contact_id is None
+
+
+@pytest.mark.parametrize("lead_id", ["hubspot:" + "5" * 2000, "hubspot:50\n1"], ids=["too-long", "control-character"])
+def test_a_click_whose_lead_id_no_lead_can_have_names_no_contact(lead_id: str) -> None:
+    # Given a click whose button value names a lead id longer than any id the hub keys a record by
+    value = json.dumps({"handoff_id": "h-42", "lead_id": lead_id})
+    # When it is normalized
+    event = slack_click(slack_block_action(action_id="handoff_accept", value=value))
+    # Then it is still the click, but no contact is keyed by that id (the lead processor would retry it forever
+    # against a key DynamoDB refuses)
+    assert event.event_type is EventType.HANDOFF_ACCEPTED
+    assert event.data["lead_id"] == lead_id
     assert event.subject.contact_id is None
 
 

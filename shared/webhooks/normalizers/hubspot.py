@@ -56,7 +56,9 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         return canonical(HUBSPOT, event, context, EventType.ENGAGEMENT_RECORDED, Subject(contact_id=object_id), data)
     if object_type == "contact" and action in {"creation", "propertyChange", "merge", "restore"}:
         email = value if prop == "email" and isinstance(value, str) else None
-        company = qualified(HUBSPOT, value) if prop == ASSOCIATED_COMPANY_PROPERTY else None
+        # only an id names the account (the receiver bounded it); any other value is kept in the change alone
+        is_id = isinstance(value, str | int) and not isinstance(value, bool)
+        company = qualified(HUBSPOT, value) if prop == ASSOCIATED_COMPANY_PROPERTY and is_id else None
         subject = Subject(contact_id=object_id, account_id=company, email=email)
         return canonical(HUBSPOT, event, context, EventType.CONTACT_UPSERTED, subject, change)
     if object_type == "company" and action in {"creation", "propertyChange", "merge", "restore"}:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from shared.events.canonical import CanonicalEvent, EventType, Subject
+from shared.webhooks.envelope import as_key_id
 from shared.webhooks.model import VendorEvent
 from shared.webhooks.normalizers.base import Obj, Payload, canonical, read
 from shared.webhooks.payload import MalformedPayload, load_json
@@ -48,9 +49,19 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         "action_ts": action.get("action_ts"),
     }
     lead_id = value.get("lead_id")
-    # the button value is written by the hub, so a lead id in it is already "<vendor>:<id>"
-    subject = Subject(contact_id=lead_id) if isinstance(lead_id, str) and ":" in lead_id else Subject()
+    # the button value is written by the hub, so a lead id in it is already "<vendor>:<id>"; one no lead can have
+    # (too long to be a key, a control character) names no one
+    is_lead_id = isinstance(lead_id, str) and ":" in lead_id and _is_key_id(lead_id)
+    subject = Subject(contact_id=lead_id) if is_lead_id else Subject()
     return canonical(SLACK, event, context, HANDOFF_ACTIONS[action["action_id"]], subject, data)
+
+
+def _is_key_id(value: str) -> bool:
+    try:
+        as_key_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _handoff_action(event: VendorEvent) -> dict[str, Any] | None:
