@@ -18,6 +18,7 @@ from shared.attribution.journeys import Model
 from shared.attribution.ports import DEAL_UNITS, Overall, StoredConversion, Totals
 from shared.attribution.revenue import MONTH_PLACES, LifetimeValue
 from shared.errors import InvalidInput
+from shared.finance.fx import plain
 from shared.finance.money import Money, format_amount
 from shared.finance.periods import parse_period
 
@@ -132,7 +133,7 @@ def deal_view(conversion: StoredConversion) -> dict[str, Any]:
         "currency": conversion.amount.currency,
         "company_amount": money(conversion.company_minor, currency),
         "company_currency": currency,
-        "rate": str(conversion.rate),
+        "rate": plain(conversion.rate),
         "won_at": conversion.converted_at.isoformat(),
         "lead_created_at": conversion.lead_created_at.isoformat() if conversion.lead_created_at else None,
         "opportunity_created_at": (

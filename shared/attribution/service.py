@@ -94,7 +94,7 @@ from shared.events.attribution_events import AttributionEvent, AttributionEventT
 from shared.events.canonical import CanonicalEvent
 from shared.events.lead_events import LeadEvent
 from shared.finance.config import FinanceConfig
-from shared.finance.fx import FxTable, MissingRate
+from shared.finance.fx import FxTable, MissingRate, plain
 from shared.finance.money import Money, format_amount
 from shared.finance.periods import parse_period, quarter_of
 from shared.finance.spend import SpendKey
@@ -341,7 +341,7 @@ class AttributionService:
             journeys=fit.fit.journeys,
             conversions=fit.fit.conversions,
             removal_effects={
-                channel: str((Decimal(effect.numerator) / effect.denominator).quantize(Decimal("1e-10")))
+                channel: plain((Decimal(effect.numerator) / effect.denominator).quantize(Decimal("1e-10")))
                 for channel, effect in fit.fit.removal_effects.items()
             },
             fit_id=fit.fit_id,

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
+from shared.finance.fx import plain
 from shared.finance.money import Money, format_amount
 from shared.finance.periods import MAX_YEAR, MIN_YEAR
 from shared.finance.ports import StoredSpend
@@ -65,7 +66,7 @@ def spend_view(entry: StoredSpend, company_currency: str) -> dict[str, Any]:
         "company_amount": format_amount(Money(entry.company_minor, company_currency)),
         "company_currency": company_currency,
         "company_amount_by_month": by_month,
-        "rate": str(entry.rate),
+        "rate": plain(entry.rate),
         "recorded_at": entry.recorded_at.isoformat(),
         "reversed_by": entry.reversed_by,
         "corrected_by": entry.corrected_by,

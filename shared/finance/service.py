@@ -40,7 +40,7 @@ from shared.finance.budget_engine import (
 )
 from shared.finance.budget_forecast import ForecastMethod
 from shared.finance.config import FinanceConfig
-from shared.finance.fx import FxTable, MissingRate, parse_fx
+from shared.finance.fx import FxTable, MissingRate, parse_fx, plain
 from shared.finance.money import format_amount
 from shared.finance.periods import Period, PeriodKind, months_of, parse_period
 from shared.finance.ports import (
@@ -449,7 +449,7 @@ class FinanceService:
             amount=format_amount(line.amount),
             currency=line.amount.currency,
             company_amount=_money(entry.company_minor, company),
-            rate=str(entry.rate),
+            rate=plain(entry.rate),
             incurred_on=line.incurred_on,
             service_from=None if line.service_period is None else line.service_period.start,
             service_to=None if line.service_period is None else line.service_period.end,

@@ -282,6 +282,21 @@ def test_the_data_driven_batch_fits_and_moves_the_credits_to_its_fit(world: Worl
     ]
 
 
+def test_a_channel_only_non_converting_journeys_took_has_a_removal_effect_of_plain_zero(world: World) -> None:
+    # Given a converting journey, and a visitor who came from a display ad only and left
+    journey_of_three(world)
+    world.visit("u2", "https://acme.test/?utm_campaign=banner&utm_medium=display", anonymous=True)
+    world.identify("u2", "lee@other.io")
+    world.clock.advance(timedelta(days=1))
+    world.won("D-6", "900.00", email="kim@acme.io")
+    # When the batch fits
+    world.service.fit_data_driven()
+    # Then the announced removal effect of display (removing it changes nothing) reads as a plain decimal
+    (fitted,) = [e for e in world.bus.published if e.event_type.value == "attribution.model_fitted"]
+    assert fitted.removal_effects["display"] == "0.0000000000"  # not "0E-10"
+    assert all(text[0].isdigit() and "E" not in text for text in fitted.removal_effects.values())
+
+
 def test_roi_and_performance_read_the_spend_ledger(world: World) -> None:
     journey_of_three(world)
     world.won("D-5", "12000.00", email="kim@acme.io")

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from shared.events.finance_events import FinanceEventType
+from shared.finance.api_views import spend_view
 from shared.finance.budget_engine import Figures, ForecastMethod, compile_budget_engine
 from shared.finance.config import load_finance_config
 from shared.finance.service import FinanceService, SpendIdConflict
@@ -83,6 +85,21 @@ def test_foreign_currency_converts_at_the_periods_rate_and_keeps_it(service: Fin
     assert by_id["eur"].rate == Decimal("1.0850")
     assert by_id["jpy"].company_minor == 100500
     assert service.store.aggregates("2026-11")[("sales", "events", None)] == 230700
+
+
+def test_a_rate_of_many_decimals_reads_as_a_plain_decimal_in_the_view_and_the_event(service: FinanceService) -> None:
+    # Given a rate of nine decimal places (IDR), within the ten an FX table allows
+    service.put_fx("2026-11", {"base": "USD", "rates": {"IDR": "0.000000637"}})
+    # When a line in IDR is recorded
+    recorded = service.record_spend([line("idr", "157000000", "IDR")])
+    # Then the line's view and its finance.spend_recorded say the rate as written, not in exponent notation
+    [stored] = recorded.created
+    assert stored.company_minor == 10001  # 100.009 USD, to the cent
+    assert spend_view(stored, "USD")["rate"] == "0.000000637"  # not "6.37E-7"
+    bus = service._publisher
+    assert isinstance(bus, RecordingPublisher)
+    [event] = [e for e in bus.published if e.event_type is FinanceEventType.SPEND_RECORDED]
+    assert event.rate == "0.000000637"
 
 
 def test_a_currency_without_a_rate_is_refused_naming_it(service: FinanceService) -> None:
