@@ -44,7 +44,7 @@ from local_runtime.provision import Provisioned, provision
 from local_runtime.queues import QueueTriggerRunner
 from local_runtime.scheduler import LocalScheduler
 from local_runtime.slack_sink import LocalSlack
-from local_runtime.streams import StreamReader, StreamTriggerRunner
+from local_runtime.streams import StreamReader, StreamTriggerRunner, item_reader
 from local_runtime.timers import LocalTimers
 from shared.adapters.clock import SystemClock
 from shared.catalog import CATALOG, CRM_CREDENTIALS, Catalog, Function, Secret, physical_name
@@ -224,7 +224,10 @@ class LocalHub:
             def report(record: dict[str, Any], queue_url: str = failures) -> None:
                 sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record, default=str))
 
-            triggers[fn.name] = StreamTriggerRunner(fn, trigger, StreamReader(streams, arn), arn, self.invoke, report)
+            read_item = item_reader(dynamodb, physical_name(STAGE, trigger.table))
+            triggers[fn.name] = StreamTriggerRunner(
+                fn, trigger, StreamReader(streams, arn), arn, self.invoke, report, read_item=read_item
+            )
         return triggers
 
     def _work_queue_triggers(self, session: Any) -> list[QueueTriggerRunner]:
@@ -249,7 +252,7 @@ class LocalHub:
         the records it holds, or those its position names, read again from the stream."""
         trigger = self._streams[letter.function.name]
         if letter.stream_batch is None:
-            return trigger.deliver(letter.event.get("Records", []))
+            return trigger.redeliver(letter.event.get("Records", []))
         batch = letter.stream_batch
         return trigger.deliver(trigger.reader.between(batch.shard_id, batch.first, batch.last))
 

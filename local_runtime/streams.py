@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local_runtime import moto_patches
+from shared.adapters.sqs_dead_letters import is_located, restored
 from shared.catalog import Function, StreamTrigger
 from shared.redrive import failed_records
 
@@ -68,6 +69,26 @@ def as_delivered(value: Any) -> Any:
     if isinstance(value, list):
         return [as_delivered(item) for item in value]
     return value
+
+
+ItemReader = Callable[[dict[str, Any]], dict[str, Any] | None]  # an item by its keys (DynamoDB JSON), None if gone
+
+
+def item_reader(dynamodb: Any, table_name: str) -> ItemReader:
+    """Reads an item of a streamed table back by its keys, as the stream's new image would show it."""
+
+    def read(keys: dict[str, Any]) -> dict[str, Any] | None:
+        item = dynamodb.get_item(TableName=table_name, Key=keys, ConsistentRead=True).get("Item")
+        return as_delivered(item) if item is not None else None
+
+    return read
+
+
+def read_back(records: Sequence[dict[str, Any]], read_item: ItemReader) -> list[dict[str, Any]]:
+    """Dead-lettered records as their trigger handed them: one set aside less its item images (the lead
+    publisher's, `shared.adapters.sqs_dead_letters.located`) has its item read back from the table by its keys;
+    LookupError when such an item is gone (erased, or past its TTL): nothing of it may be handed back."""
+    return [restored(record, read_item) if is_located(record) else dict(record) for record in records]
 
 
 class StreamReader:
@@ -149,8 +170,10 @@ class StreamTriggerRunner:
         invoke: Invoke,
         report_failure: Callable[[dict[str, Any]], None],
         poll_seconds: float = BUSY_POLL_SECONDS,
+        read_item: ItemReader | None = None,
     ) -> None:
         self.function = function
+        self._read_item = read_item  # the streamed table's items by their keys, for a redrive (`redeliver`)
         self.trigger = trigger
         self.reader = reader
         self._arn = stream_arn
@@ -198,6 +221,16 @@ class StreamTriggerRunner:
             self.deliver(records[start : start + self.trigger.batch_size])
         self.reader.forget(read)
         return len(records)
+
+    def redeliver(self, records: Sequence[dict[str, Any]]) -> bool:
+        """A dead letter's records handed back (a redrive), those set aside less their images with their items
+        read back; False, handing nothing, when such an item is gone (an erased person's event stays unpublished)."""
+        try:
+            batch = read_back(records, self._read_item) if self._read_item is not None else list(records)
+        except LookupError as exc:
+            log.warning("redrive of %s: %s (erased, or past its TTL): nothing handed back", self.function.name, exc)
+            return False
+        return self.deliver(batch)
 
     def deliver(self, batch: Sequence[dict[str, Any]]) -> bool:
         """Invoke with the batch until it succeeds; a failing part is retried, split, then reported. True when

@@ -5,7 +5,9 @@ the message is deleted only once Lambda has accepted the invocation.
 A stream-reading function's failure (a publisher's) names where its records are in the table's stream, not the
 records: they are read back from the stream (which keeps them 24 hours), kept as the trigger's filter keeps
 them, and handed to the function synchronously, as its trigger would; the message is deleted once the function
-took every record, and stays (with what failed printed) otherwise.
+took every record, and stays (with what failed printed) otherwise. A record the function set aside less its item
+images (the lead publisher's: `shared.adapters.sqs_dead_letters.located`) has its item read back from the table by
+its keys; one whose item is gone (erased, or past its TTL) leaves the message in the queue, with why printed.
 
     python -m ops.redrive --stage dev --queue webhook-receiver-async-failures [--max 100] [--dry-run]
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from local_runtime.streams import StreamReader, matches
+from local_runtime.streams import ItemReader, StreamReader, item_reader, matches, read_back
 from ops.audit_run import audited_run
 from ops.stages import CannotRun
 from shared.catalog import CATALOG, Function, physical_name
@@ -54,6 +56,8 @@ def _redrive(args: argparse.Namespace, function: Function) -> tuple[int, str]:
     sqs, lambda_, streams = boto3.client("sqs"), boto3.client("lambda"), boto3.client("dynamodbstreams")
     queue_url = sqs.get_queue_url(QueueName=physical_name(args.stage, args.queue))["QueueUrl"]
     function_name = physical_name(args.stage, function.slug)
+    tables = [physical_name(args.stage, trigger.table) for trigger in function.streams]
+    read_item = item_reader(boto3.client("dynamodb"), tables[0]) if tables else None
     redriven = 0
     while redriven < args.max:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
@@ -64,7 +68,7 @@ def _redrive(args: argparse.Namespace, function: Function) -> tuple[int, str]:
         for message in messages[: args.max - redriven]:
             letter = dead_letter(CATALOG, args.queue, message["Body"])
             if letter.from_stream:
-                if not _stream_letter_taken(letter, streams, lambda_, function_name, args.dry_run):
+                if not _stream_letter_taken(letter, streams, lambda_, function_name, args.dry_run, read_item):
                     continue
             elif args.dry_run:
                 print(json.dumps(letter.event)[:200])
@@ -78,9 +82,22 @@ def _redrive(args: argparse.Namespace, function: Function) -> tuple[int, str]:
     return redriven, function_name
 
 
-def _stream_letter_taken(letter: DeadLetter, streams: Any, lambda_: Any, function_name: str, dry_run: bool) -> bool:
+def _stream_letter_taken(
+    letter: DeadLetter,
+    streams: Any,
+    lambda_: Any,
+    function_name: str,
+    dry_run: bool,
+    read_item: ItemReader | None = None,
+) -> bool:
     """Hand a stream-reading function its records again; whether it took them all (the message may go)."""
     records = list(letter.event.get("Records", []))
+    if read_item is not None:
+        try:
+            records = read_back(records, read_item)
+        except LookupError as exc:
+            print(f"{exc} (erased, or past its TTL): nothing to hand back; left in the queue")
+            return False
     if letter.stream_batch is not None:
         batch = letter.stream_batch
         [trigger] = letter.function.streams

@@ -4,7 +4,8 @@ publisher puts it on the bus from the table's stream (`functions/lead_publisher`
 
 Item: `CONTACT#<lead id>` / `OUTBOX#<occurred at>#<event id>`, `entity=lead_event` (what the stream trigger's filter
 matches), the event as its JSON, and `expires_at` (TTL) some days after the change, long enough for an operator to
-read what went out; an erasure deletes the contact's partition, outbox items with it. The key holds the time of
+read what went out; an erasure deletes the contact's partition, outbox items with it, and the items of a lead it
+was merged with and split from that carry its email (`dynamodb_privacy_leads`). The key holds the time of
 the change as well as the event's id because an id can come back: a lead handed off, recycled and handed off
 again makes `lead.handoff_requested` with the same id and a new cause, and an item written over would reach the
 stream as a MODIFY, which the trigger does not pass on: the second handoff would never be published. Every

@@ -32,8 +32,15 @@ from shared.privacy.subject_keys import email_key, normalized_email
 class LeadsPrivacy:
     """Table `leads`. The person is the contact holding `IDENTITY#email#<email>`, the contact it was merged into
     and every contact merged into that one. Erasure deletes each contact's every item (profile, engagement log,
-    transitions, scores, merges) and the identities they own; accounts are companies and stay, less any profile
-    value that names the person (a B2C customer named after them)."""
+    transitions, scores, merges, lead events) and the identities they own; accounts are companies and stay, less
+    any profile value that names the person (a B2C customer named after them).
+
+    A contact the person was merged with and split from by an unmerge (`never_merge`, and whatever that one is
+    merged with) is someone else, but the lead events it made while merged carry the person's email when theirs
+    won in the merged profile: its outbox items that name the person (their email, or one of their lead ids as
+    the event's lead) are exported with the person's and erased with them. Its other items, and the events that
+    name one of the person's lead ids only as the other side of a merge (`other_lead_id`, beside the other
+    lead's email), are the other lead's and stay, as its merge records and `never_merge` keep that id."""
 
     name = "leads"
 
@@ -61,8 +68,9 @@ class LeadsPrivacy:
             names=_names(ContactProfile.combined(p for c in ordered for p in c.profiles.values())),
         )
 
-    def _connected(self, start: str) -> dict[str, Contact]:
-        """The contact, what it was merged into, and every contact merged into those (breadth first)."""
+    def _connected(self, start: str, split: bool = False) -> dict[str, Contact]:
+        """The contact, what it was merged into, and every contact merged into those (breadth first); `split`:
+        and every contact an unmerge separated from one of those (`never_merge`), and so on."""
         found: dict[str, Contact] = {}
         pending = [start]
         for _ in range(MAX_MERGE_HOPS):
@@ -76,7 +84,21 @@ class LeadsPrivacy:
                 contact = contact_from(plain(item))
                 found[contact.contact_id] = contact
                 pending += [*contact.members, *([contact.merged_into] if contact.merged_into else [])]
+                pending += sorted(contact.never_merge) if split else []
         return found
+
+    def _lead_events_elsewhere(self, person: Person) -> list[dict[str, Any]]:
+        """The outbox items naming the person in the partitions of the contacts they were merged with and split
+        from (see the class), as DynamoDB JSON."""
+        ours = set(person.contact_ids)
+        others = {c for start in person.contact_ids[:1] for c in self._connected(start, split=True)} - ours
+        emails = {person.email, *(k.partition("#")[2] for k in person.identity_keys if k.startswith("email#"))}
+        return [
+            item
+            for contact_id in sorted(others)
+            for item in query_partition(self._client, self._table, f"CONTACT#{contact_id}", OUTBOX)
+            if _names_person(item, emails, ours)
+        ]
 
     def export(self, person: Person) -> dict[str, Any]:
         contacts, engagement, history, applied, lead_events, other = [], [], [], [], [], []
@@ -98,6 +120,7 @@ class LeadsPrivacy:
                     lead_events.append(shown)
                 else:  # what another part keeps per contact (consent, ...): shown as stored
                     other.append(shown)
+        lead_events += [exported(item) for item in self._lead_events_elsewhere(person)]
         profile = self._profile(person)
         return {
             "profile": profile.values if profile else {},
@@ -127,7 +150,8 @@ class LeadsPrivacy:
         return get_items(self._client, self._table, keys) if keys else []
 
     def erase(self, person: Person) -> int:
-        erased = 0
+        # first what the person's own partitions lead to (their never_merge), so a run that fails half way finds it
+        erased = delete_items(self._client, self._table, [item_key(i) for i in self._lead_events_elsewhere(person)])
         contacts = set(person.contact_ids)
         for contact_id in person.contact_ids:
             items = query_partition(self._client, self._table, f"CONTACT#{contact_id}")
@@ -173,6 +197,18 @@ def _names(profile: ContactProfile) -> tuple[str, ...]:
     first, last = profile.get("first_name"), profile.get("last_name")
     names = [f"{first} {last}" if first and last else None, last, first]
     return tuple(dict.fromkeys(str(n) for n in names if n))
+
+
+def _names_person(item: dict[str, Any], emails: set[str], contact_ids: set[str]) -> bool:
+    """Whether an outbox item's event is about the person: it carries one of their emails, or is one of their
+    leads' own; an item that cannot be read says nothing about anyone and stays, as found."""
+    try:
+        event = json.loads(string_attribute(item, "event") or "{}")
+    except ValueError:
+        return False
+    if not isinstance(event, dict):
+        return False
+    return normalized_email(event.get("email")) in emails or event.get("lead_id") in contact_ids
 
 
 def _consent(other: list[dict[str, Any]]) -> Any:

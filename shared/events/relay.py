@@ -7,6 +7,7 @@ the bus twice, with the same `event_id`: consumers de-duplicate on it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ class RelayReport:
     retry: list[str] = field(default_factory=list)  # positions of the records to try again
 
 
+_log = logging.getLogger(__name__)
+
 SetAside = Callable[[str, str], None]  # (position, reason): to the failure queue, to be redriven once fixed
 
 
@@ -36,7 +39,17 @@ def relay(stored: Sequence[StoredEvent], bus: EventPublisher, set_aside: SetAsid
     report = RelayReport()
     if not stored:
         return report
-    by_id = {entry.event.event_id: entry for entry in stored}
+    by_id = {entry.event.event_id: entry for entry in stored}  # a retried record again: published once
+    for entry in stored:
+        kept = by_id[entry.event.event_id]
+        if kept is not entry and kept.event != entry.event:  # one id, two events: consumers would drop one anyway
+            _log.warning(
+                "records %s and %s carry event %s with different content: only %s's is published",
+                entry.position,
+                kept.position,
+                entry.event.event_id,
+                kept.position,
+            )
     try:
         result = bus.publish([entry.event for entry in by_id.values()])
         failed, permanent = result.failed, result.permanent

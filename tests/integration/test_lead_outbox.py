@@ -18,7 +18,7 @@ import pytest
 
 from local_runtime import moto_patches
 from local_runtime.lambda_events import LocalLambdaContext
-from local_runtime.streams import StreamReader, matches
+from local_runtime.streams import StreamReader, StreamTriggerRunner, item_reader, matches
 from shared.adapters.dynamodb_lead_outbox import stored_lead_event
 from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
 from shared.adapters.dynamodb_privacy_leads import LeadsPrivacy
@@ -172,10 +172,11 @@ def test_a_lead_handed_off_again_after_a_recycle_is_published_again(
     CLOCK.advance(timedelta(days=3))
     again = engage(service, "demo_request", n=2)
     lead_outbox()
-    # Then the second handoff request reaches the bus too (same event id as the first, a new cause)
+    # Then the second handoff request reaches the bus too (with its own event id and a new cause)
     [second] = [m for m in on_the_bus(aws) if m["detail-type"] == LeadEventType.HANDOFF_REQUESTED.value]
     [made] = [e for e in again.published if e.event_type is LeadEventType.HANDOFF_REQUESTED]
     assert second["detail"]["cause_event_id"] == made.cause_event_id != first["detail"]["cause_event_id"]
+    assert second["detail"]["event_id"] == made.event_id != first["detail"]["event_id"]
 
 
 def test_a_bus_that_refuses_for_a_while_is_retried_by_the_stream_and_publishes_once(
@@ -209,8 +210,117 @@ def test_an_event_the_bus_can_never_accept_is_set_aside_at_once_with_why(
     for letter in letters:
         assert letter["requestContext"]["condition"] == "PermanentFailure"
         assert "MalformedDetail" in letter["responsePayload"]["errorMessage"]
-    set_aside = [stored_lead_event(record) for letter in letters for record in letter["requestPayload"]["Records"]]
-    assert sorted(entry.event.event_id for entry in set_aside) == sorted(e.event_id for e in outcome.published)
+    # located by its keys and its place in the stream, holding nothing of the person an erasure could not reach
+    records = [record for letter in letters for record in letter["requestPayload"]["Records"]]
+    assert sorted(record["dynamodb"]["Keys"]["sk"]["S"].rpartition("#")[2] for record in records) == sorted(
+        e.event_id for e in outcome.published
+    )
+    assert all(record["dynamodb"]["SequenceNumber"] and record["eventName"] == "INSERT" for record in records)
+    assert VP.email not in json.dumps(letters)
+    assert all("NewImage" not in record["dynamodb"] for record in records)
+
+
+def set_aside_as_the_bus_refused_them(
+    aws: Any, service: LeadService, lead_outbox: Callable[[], int], lead_bus: Any
+) -> Any:
+    """A capture whose events the bus refused for good: set aside in the failure queue (sent back, as drained)."""
+    _refuse_put_events_permanently(lead_bus)
+    outcome = service.capture(VP)
+    lead_outbox()
+    sqs = boto3.client("sqs")
+    for letter in drain(aws.queue_urls[FAILURES]):
+        sqs.send_message(QueueUrl=aws.queue_urls[FAILURES], MessageBody=json.dumps(letter))
+    return outcome
+
+
+def test_make_redrive_hands_a_set_aside_lead_event_back_read_from_the_table(
+    aws: Any,
+    leads: tuple[LeadService, DynamoDbLeadRepository],
+    lead_outbox: Callable[[], int],
+    lead_bus: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service, _ = leads
+    # Given lead events the bus refused for good, set aside by their keys and place in the stream
+    outcome = set_aside_as_the_bus_refused_them(aws, service, lead_outbox, lead_bus)
+    # When the cause is fixed and an operator redrives the queue
+    captured = redrive_lead_publisher(aws, monkeypatch, {"batchItemFailures": []})
+    # Then the publisher is handed each event's record again, its item read back from the table, as its trigger
+    # hands them, and the queue is empty
+    handed = [
+        stored_lead_event(record).event
+        for call in captured.invocations
+        for record in json.loads(call["Payload"])["Records"]
+    ]
+    assert sorted(handed, key=lambda e: e.event_id) == sorted(outcome.published, key=lambda e: e.event_id)
+    assert {call["InvocationType"] for call in captured.invocations} == {"RequestResponse"}
+    assert drain(aws.queue_urls[FAILURES]) == []
+
+
+def test_make_redrive_hands_back_no_set_aside_lead_event_of_a_person_erased_since(
+    aws: Any,
+    leads: tuple[LeadService, DynamoDbLeadRepository],
+    lead_outbox: Callable[[], int],
+    lead_bus: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service, _ = leads
+    # Given lead events set aside, and the person erased since
+    set_aside_as_the_bus_refused_them(aws, service, lead_outbox, lead_bus)
+    privacy = LeadsPrivacy(boto3.client("dynamodb"), TABLE)
+    person = privacy.person(VP.email)
+    assert person is not None
+    privacy.erase(person)
+    # When an operator redrives the queue
+    captured = redrive_lead_publisher(aws, monkeypatch, {"batchItemFailures": []})
+    # Then nothing of theirs is handed to the publisher (the bus never sees them again)
+    assert captured.invocations == []
+
+
+def local_trigger_of_the_lead_publisher(handed: list[dict[str, Any]]) -> StreamTriggerRunner:
+    """The lead publisher's trigger as the local hub builds it (its table's items read back for a redrive), the
+    records it hands to the function captured (and taken)."""
+    [(function, trigger)] = [(fn, trigger) for fn, trigger in CATALOG.streams if fn.name == "lead_publisher"]
+    dynamodb = boto3.client("dynamodb")
+    arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+
+    def invoke(_: Any, event: dict[str, Any]) -> dict[str, Any]:
+        handed.extend(event["Records"])
+        return {"batchItemFailures": []}
+
+    reader = StreamReader(boto3.client("dynamodbstreams"), arn)
+    return StreamTriggerRunner(
+        function, trigger, reader, arn, invoke, lambda _: None, read_item=item_reader(dynamodb, TABLE)
+    )
+
+
+@pytest.mark.parametrize("erased", [False, True], ids=["the item is there", "the person was erased since"])
+def test_the_local_hubs_redrive_hands_a_set_aside_lead_event_back_read_from_the_table(
+    aws: Any,
+    leads: tuple[LeadService, DynamoDbLeadRepository],
+    lead_outbox: Callable[[], int],
+    lead_bus: Any,
+    erased: bool,
+) -> None:
+    service, _ = leads
+    # Given lead events set aside by their keys and place in the stream (and, in one case, the person erased since)
+    outcome = set_aside_as_the_bus_refused_them(aws, service, lead_outbox, lead_bus)
+    if erased:
+        privacy = LeadsPrivacy(boto3.client("dynamodb"), TABLE)
+        person = privacy.person(VP.email)
+        assert person is not None
+        privacy.erase(person)
+    # When the local hub's redrive hands each dead letter back through the trigger
+    handed: list[dict[str, Any]] = []
+    trigger = local_trigger_of_the_lead_publisher(handed)
+    taken = [trigger.redeliver(letter["requestPayload"]["Records"]) for letter in drain(aws.queue_urls[FAILURES])]
+    # Then each event's record is handed back with its item read from the table, or, the item gone, nothing is
+    if erased:
+        assert (set(taken), handed) == ({False}, [])
+    else:
+        assert set(taken) == {True}
+        events = sorted((stored_lead_event(record).event for record in handed), key=lambda e: e.event_id)
+        assert events == sorted(outcome.published, key=lambda e: e.event_id)
 
 
 def test_a_stream_record_that_is_no_lead_event_is_set_aside_not_retried(aws: Any) -> None:
@@ -228,6 +338,25 @@ def test_a_stream_record_that_is_no_lead_event_is_set_aside_not_retried(aws: Any
     assert answer == {"batchItemFailures": []}
     [letter] = drain(aws.queue_urls[FAILURES])
     assert "not a stored lead event" in letter["responsePayload"]["errorMessage"]
+
+
+def test_a_stream_record_whose_event_is_invalid_is_set_aside_naming_the_fault_not_the_persons_data(aws: Any) -> None:
+    # Given an outbox item's record whose event lacks its required fields but carries an email
+    event = json.dumps({"email": "ada@acme.io", "lead_id": "lead-001"})
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "SequenceNumber": "7",
+            "Keys": {"pk": {"S": "CONTACT#lead-001"}, "sk": {"S": "OUTBOX#t#e"}},
+            "NewImage": {"entity": {"S": "lead_event"}, "event": {"S": event}},
+        },
+    }
+    # When the publisher gets it
+    handler_module("lead_publisher").handler({"Records": [record]}, LocalLambdaContext("lead-publisher"))
+    # Then it waits in the failure queue, the fields at fault named, the email nowhere
+    [letter] = drain(aws.queue_urls[FAILURES])
+    assert "event_id: Field required" in letter["responsePayload"]["errorMessage"]
+    assert "ada@acme.io" not in json.dumps(letter)
 
 
 def test_an_export_lists_the_persons_lead_events_and_an_erasure_removes_them(
@@ -251,6 +380,69 @@ def test_an_export_lists_the_persons_lead_events_and_an_erasure_removes_them(
     privacy.erase(person)
     # Then no outbox item of theirs is left
     assert outbox_items(lead_id) == []
+
+
+def contact_upserted(email: str, n: int) -> Any:
+    """A CDP's contact event naming one device user (`segment:u-1`) with `email`: two emails on it merge."""
+    subject = Subject(contact_id="segment:u-1", email=email)
+    return canonical_event(EventType.CONTACT_UPSERTED, subject, {}, at=CLOCK.now(), n=n, series="cdp")
+
+
+def stored_anywhere(text: str, *lead_ids: str) -> list[str]:
+    """The sort keys of the leads' items that hold `text`."""
+    client = boto3.client("dynamodb")
+    return [
+        f"{lead_id}/{item['sk']['S']}"
+        for lead_id in lead_ids
+        for item in client.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"CONTACT#{lead_id}"}},
+        )["Items"]
+        if text in json.dumps(item)
+    ]
+
+
+def test_an_erasure_after_an_unmerge_removes_the_persons_email_from_the_other_leads_lead_events(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository]
+) -> None:
+    service, _ = leads
+    privacy = LeadsPrivacy(boto3.client("dynamodb"), TABLE)
+    # Given Bob, and Alice merged into him (one device user named both), Alice's newer email winning in the
+    # merged profile: the lead events Bob's lead made while merged carry alice@
+    bob = str(service.capture(LeadCapture("bob@example.org", "web form")).contact_id)
+    CLOCK.advance(timedelta(minutes=1))
+    service.handle(contact_upserted("bob@example.org", 1))
+    CLOCK.advance(timedelta(minutes=1))
+    alice = str(service.capture(LeadCapture("alice@example.net", "web form")).contact_id)
+    CLOCK.advance(timedelta(minutes=1))
+    service.handle(contact_upserted("alice@example.net", 2))
+    CLOCK.advance(timedelta(minutes=1))
+    # And the merge undone: Alice is her own lead again
+    service.unmerge(bob)
+    bobs_while_merged = [
+        item["sk"]["S"] for item in outbox_items(bob) if json.loads(item["event"]["S"])["email"] == "alice@example.net"
+    ]
+    assert bobs_while_merged, "Bob's lead made events with Alice's email while merged"
+    person = privacy.person("alice@example.net")
+    assert person is not None
+    assert bob not in person.contact_ids
+    # When Alice is exported
+    exported = privacy.export(person)
+    # Then her export lists those events of Bob's lead, and none of Bob's that does not name her
+    listed = {(e["pk"], e["sk"]) for e in exported["lead_events"]}
+    assert {(f"CONTACT#{bob}", sk) for sk in bobs_while_merged} <= listed
+    assert all(e["pk"] == f"CONTACT#{alice}" or "alice@example.net" in e["event"] for e in exported["lead_events"])
+    # And Bob's export lists no lead event of Alice's lead
+    bobs = privacy.person("bob@example.org")
+    assert bobs is not None
+    assert all(e["pk"] == f"CONTACT#{bob}" for e in privacy.export(bobs)["lead_events"])
+    # When Alice is erased
+    privacy.erase(person)
+    # Then her email is nowhere in either lead's items, and Bob's own lead events stay
+    assert stored_anywhere("alice@example.net", alice, bob) == []
+    assert any(json.loads(item["event"]["S"])["email"] == "bob@example.org" for item in outbox_items(bob))
+    assert privacy.person("bob@example.org") is not None
 
 
 def test_a_stream_read_while_a_lost_change_is_written_sees_none_of_it_and_misses_nothing_after(
