@@ -6,11 +6,16 @@ by the compiler's `Slot`. A fit group (or a lone ungrouped rule) is one `FitUnit
 that matches scores. Groups whose rules are all of one kind on one field (industry values, size bands,
 title keywords) are fused into a single lookup or scan (`fit_unit`); a property test holds them to
 `generic_fit_unit`, which tries the rules one by one.
+
+Band rules compare exactly: a profile's number is read as a Decimal (`Number`) and a band's bounds are Decimals,
+so `9999999.99999999999` is below `min: 10000000` and `9007199254740992` below `min: 9007199254740993`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
+from math import isfinite
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,17 +37,42 @@ FitUnit = Callable[[Values], FitHit | None]
 IndexedRule = tuple[int, "FitRule"]  # (index among the model's fit rules, the rule)
 
 
-def _number(value: object) -> float | None:
+class Number(Decimal):
+    """A profile's number as band rules compare it: exactly, a Decimal. It prints as a fit line shows what a band
+    matched on, with thousands separators and no trailing zeros (`20,000,000`, `1,234.5`)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        if not -20 <= self.adjusted() < 28:  # very large or very small: in exponent form
+            return Decimal.__str__(self)
+        if self == self.to_integral_value():
+            return f"{self:,.0f}"
+        return f"{self:,f}".rstrip("0")
+
+
+def _number(value: object) -> Number | None:
+    """A profile value as a finite `Number`, or None: an int exactly, a float as the decimal it prints as (the
+    shortest text that reads back as it, `0.1` for 0.1), text with or without thousands separators (`1,200`),
+    a Decimal as itself. Booleans, NaN, infinities and anything else are no number and match no band."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return float(value)
+    if isinstance(value, int):
+        return Number(value)
+    if isinstance(value, float):
+        return Number(repr(value)) if isfinite(value) else None
+    source: str | Decimal
     if isinstance(value, str):
-        try:
-            return float(value.replace(",", "").strip())
-        except ValueError:
-            return None
-    return None
+        source = value.replace(",", "")
+    elif isinstance(value, Decimal):
+        source = value
+    else:
+        return None
+    try:
+        number = Number(source)  # exact: constructing a Decimal never rounds
+    except ArithmeticError:  # decimal.InvalidOperation: not a number
+        return None
+    return number if number.is_finite() else None
 
 
 def _raw_getter(name: str) -> Extractor:
@@ -74,9 +104,13 @@ def extractor(name: str, form: Form) -> Extractor:
     return text
 
 
-def _bounds(rule: BandRule) -> tuple[float, float]:
-    """A band as (low, high) for `low <= value < high`, an open end as an infinity."""
-    return (float("-inf") if rule.min is None else rule.min, float("inf") if rule.max is None else rule.max)
+_BELOW_ALL = Decimal("-Infinity")
+_ABOVE_ALL = Decimal("Infinity")
+
+
+def _bounds(rule: BandRule) -> tuple[Decimal, Decimal]:
+    """A band as (low, high) for `low <= value < high`, exact Decimals, an open end as an infinity."""
+    return (_BELOW_ALL if rule.min is None else rule.min, _ABOVE_ALL if rule.max is None else rule.max)
 
 
 def fit_matcher(rule: FitRule, slot: Slot) -> Matcher:

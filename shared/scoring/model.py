@@ -18,7 +18,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from shared.errors import InvalidInput
 from shared.events.canonical import EngagementKind
@@ -87,12 +96,14 @@ class InRule(_FitRule):
 
 
 class BandRule(_FitRule):
-    """A numeric field lies in [min, max): `min` inclusive, `max` exclusive; either may be left out."""
+    """A numeric field lies in [min, max): `min` inclusive, `max` exclusive; either may be left out. Bounds are
+    exact Decimals (a JSON `0.1` is 0.1, `9007199254740993` that integer), compared exactly with the profile's
+    number; NaN and infinities are refused."""
 
     kind: Literal["band"]
     field: str
-    min: float | None = Field(default=None, allow_inf_nan=False)
-    max: float | None = Field(default=None, allow_inf_nan=False)
+    min: Decimal | None = Field(default=None, allow_inf_nan=False)
+    max: Decimal | None = Field(default=None, allow_inf_nan=False)
 
     @field_validator("field")
     @classmethod
@@ -100,6 +111,15 @@ class BandRule(_FitRule):
         if field not in NUMBER_FIELDS and not _is_attribute(field):
             raise ValueError(f"field must be one of {', '.join(sorted(NUMBER_FIELDS))} or attributes.<name>")
         return field
+
+    @field_serializer("min", "max", when_used="json")
+    def _bound_json(self, bound: Decimal | None) -> float | str | None:
+        """A bound in the stored model document: the JSON number it has always been written as when that number's
+        text is the bound exactly (so a model applied before keeps its document and hash), else the exact text."""
+        if bound is None:
+            return None
+        spelled = float(bound)
+        return spelled if Decimal(repr(spelled)) == bound else str(bound)
 
     @model_validator(mode="after")
     def _bounds(self) -> BandRule:
@@ -383,7 +403,7 @@ def parse_model(data: Mapping[str, Any] | str | bytes) -> ScoringModel:
     raw: object
     if isinstance(data, str | bytes):
         try:
-            raw = json.loads(data)
+            raw = json.loads(data, parse_float=Decimal)  # `min: 0.1` is 0.1 exactly, not the float nearest it
         except ValueError as exc:
             raise ModelError([f"scoring model: not valid JSON: {exc}"]) from None
     else:
