@@ -341,10 +341,13 @@ def success_alert_channels(
 CRM_SYNC_QUEUE = "crm-sync-changes"
 
 
-def crm_sync_service(environment: FunctionEnvironment, queue: bool = False, paced: bool = False) -> SyncService:
+def crm_sync_service(
+    environment: FunctionEnvironment, queue: bool = False, paced: bool = False, scores: bool = False
+) -> SyncService:
     """The sync recorder's, writer's, reconciler's and API's use cases: the sync store, the lead store (read
-    only: who a CRM record is, a lead's profile and score), the bus, (`queue`) the sync queue, and (`paced`, the
-    writer's) a pacer that holds small batches back under load."""
+    only: who a CRM record is, a lead's or an account's profile), the bus, (`queue`) the sync queue, (`paced`, the
+    writer's) a pacer that holds small batches back under load, and (`scores`, the recorder's: it writes a lead's
+    score factors) the lead service that explains a lead's score."""
     from shared.adapters.dynamodb_crm_sync import DynamoDbSyncStore
     from shared.adapters.dynamodb_leads import DynamoDbLeadRepository
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
@@ -363,7 +366,7 @@ def crm_sync_service(environment: FunctionEnvironment, queue: bool = False, pace
     if LEADS.name in environment.function.tables:
         repository = DynamoDbLeadRepository(dynamodb, environment.table(LEADS.name))
         # a lead's score factors are its score's breakdown, explained as the lead API explains it
-        explain = lead_service(environment).score_of if environment.function.publishes_events else None
+        explain = lead_service(environment).score_of if scores else None
         directory = LeadStoreDirectory(repository, explain)
     publisher = (
         CountedPublisher(EventBridgePublisher(boto3.client("events"), environment.bus_name, SYNC_EVENT_SOURCE))

@@ -15,7 +15,7 @@ from shared.privacy.guard import ERASED_NOTE
 from shared.wiring import crm_sync_service
 
 environment = environment_of(__name__)
-service = crm_sync_service(environment, queue=True)
+service = crm_sync_service(environment, queue=True, scores=True)
 guard = erasure_guard(environment)  # drops events about people erased after they happened
 
 

@@ -206,7 +206,9 @@ CRM_DOMAIN = Domain(
                     json_body=True,
                 ),
             ),
-            tables={CRM_SYNC.name: "read_write"},
+            # the lead store, read: an account or contact the hub knows before it is synced (a resolution naming
+            # the lead's own account, a record not written to any CRM yet)
+            tables={CRM_SYNC.name: "read_write", LEADS.name: "read"},
             sends_to=(CHANGES.name,),
             publishes_events=True,
         ),

@@ -8,7 +8,7 @@ outbound message carries the whole record, with `LastModifiedDate` and `LastModi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.crm.mappings import CrmMappings
@@ -16,6 +16,9 @@ from shared.crm.ports import CrmName, ObjectKind
 from shared.events.canonical import CanonicalEvent
 
 _HUBSPOT_OBJECTS = {"contact": "contacts", "company": "companies", "deal": "deals"}
+# How finely each CRM times a change: Salesforce's LastModifiedDate is whole seconds (`.000`), HubSpot's
+# `occurredAt` epoch milliseconds. A time compared with one of them is compared at its precision (`resolution`)
+TIME_PRECISION: dict[str, timedelta] = {"salesforce": timedelta(seconds=1), "hubspot": timedelta(milliseconds=1)}
 # HubSpot's `changeSource` values of a person's hand (its app, its mobile apps); an API write is INTEGRATION
 _PERSON_SOURCES = frozenset({"CRM_UI", "MOBILE_IOS", "MOBILE_ANDROID"})
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.config_files import ConfigFile, FileProblems, InvalidConfigFile, SnakeCaseId, repeated_ids
 from shared.crm.expansions import EXPANSION_FIELDS, EXPANSION_OBJECTS, EXPANSION_PARENT, EXPANSION_PICKLISTS
 from shared.crm.ports import CrmName, ObjectKind
+from shared.leads.identity import normalize_email
 
 DEFAULT_MAPPINGS_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "crm-mappings.json"
 CRMS: tuple[CrmName, ...] = ("hubspot", "salesforce")
@@ -23,6 +24,7 @@ HUB = "hub"
 # what is written and what comes back are the same text, and a record (each value held a dozen times: the value,
 # each CRM's agreed one, the values written lately) stays far below DynamoDB's 400 KB item limit.
 MAX_VALUE_LENGTH = 1000
+VALUES_SHOWN = 20  # a field's values named in a refusal of a value it cannot hold
 
 
 class InvalidCrmMappings(InvalidConfigFile):
@@ -161,6 +163,50 @@ class FieldMapping(_Strict):
             # a value the mapping does not list (an owner the hub has no rep for) stays that CRM's
             return f"{crm}:{text}"
         return normalized(self.format, text)
+
+    def from_person(self, value: str) -> str:
+        """A value a person gives the field (a conflict's resolution) as the hub holds it, normalized as a CRM's
+        value is (`to_hub`): one of `values` (or a CRM's name for one), or a value of the field's format. Anything
+        else no CRM would take (ValueError saying what the field accepts)."""
+        text = value.strip()
+        if not text:
+            raise ValueError("is blank; give a value (or choose the hub's or the CRM's)")
+        if len(text) > MAX_VALUE_LENGTH:
+            raise ValueError(f"is {len(text)} characters long; at most {MAX_VALUE_LENGTH}")
+        if self.values:
+            if text in self.values:
+                return text
+            for hub_value, per_crm in self.values.items():
+                if text in per_crm.values():
+                    return hub_value  # a CRM's name for it (HubSpot's `marketingqualifiedlead`)
+            listed = sorted(self.values)
+            more = len(listed) - VALUES_SHOWN
+            shown = ", ".join(listed[:VALUES_SHOWN]) + (f" (and {more} more)" if more > 0 else "")
+            raise ValueError(f"{text[:100]!r} is none of its values; give one of {shown}, or a CRM's name for one")
+        fmt = self.format
+        if fmt is ValueFormat.EMAIL:
+            if normalize_email(text) is None:
+                raise ValueError(f"{text[:100]!r} is no email address; give one as name@domain.tld")
+        elif fmt is ValueFormat.NUMBER:
+            try:
+                finite = Decimal(text).is_finite()
+            except InvalidOperation:
+                finite = False
+            if not finite:
+                raise ValueError(f"{text[:100]!r} is no number; give a decimal number such as 42.5")
+        elif fmt is ValueFormat.DATE and not _is_date(text):
+            raise ValueError(f"{text[:100]!r} is no date; give one as YYYY-MM-DD")
+        return normalized(fmt, text)
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == len("YYYY-MM-DD")
 
 
 def normalized(fmt: ValueFormat, text: str) -> str:

@@ -6,16 +6,19 @@ A CRM's report of a field is a change on the CRM's side only when it differs fro
 agreed on; a value the hub wrote lately coming back is the hub's own echo (recognized by value, so it is
 neither applied nor sent again, however late it comes). A CRM change to a field the hub changed too since
 they agreed is a conflict: a critical field (email, owner, lifecycle stage) waits for a person; any other is
-settled by the mapping's rule. `last_modified_wins` compares modification times; on a tie the source earlier
-in the mappings' `tie_break` wins (default: hub, then Salesforce, then HubSpot).
+settled by the mapping's rule. `last_modified_wins` compares modification times at the precision of the coarser
+of the two sources (Salesforce stamps whole seconds, HubSpot milliseconds, the hub microseconds: a Salesforce
+change stamped 10:00:05 may have been made at 10:00:05.9, after the hub's of 10:00:05.6); on a tie the source
+earlier in the mappings' `tie_break` wins (default: hub, then Salesforce, then HubSpot).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.crm.inbound import TIME_PRECISION
 from shared.crm.mappings import HUB, CrmMappings, FieldMapping, SyncRule
 from shared.crm.ports import CrmName
 from shared.crm.records import MISSING, FieldState, SyncedRecord
@@ -30,6 +33,8 @@ class Outcome(StrEnum):
 
 
 AUDITED = frozenset({Outcome.APPLIED, Outcome.KEPT, Outcome.CONFLICT})
+_EXACT = timedelta(microseconds=1)  # the hub's clock, and a person's resolution (timed by it)
+_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def crm_change(
         return decided(Outcome.KEPT if held is not None else Outcome.APPLIED, rule.value)
     if rule is SyncRule.PREFER_CRM_UNLESS_BLANK:
         return decided(Outcome.APPLIED if value is not None else Outcome.KEPT, rule.value)
-    tie = state is not None and state.modified_at == at and state.source != crm
+    tie = state is not None and _order(state.source, state.modified_at, crm, at) == 0 and state.source != crm
     return decided(_later(state, crm, at, mappings), "tie_break" if tie else rule.value)
 
 
@@ -137,19 +142,37 @@ def hub_change(
         # new, whatever a CRM changed since; timed now, it would undo a CRM user's later change of it
         return Decision(hub_field, Outcome.UNCHANGED, "restated", HUB, at, held, value, actor)
     outcome = _later(state, HUB, at, mappings)
-    tie = state is not None and state.modified_at == at and state.source != HUB
+    tie = state is not None and _order(state.source, state.modified_at, HUB, at) == 0 and state.source != HUB
     rule = "tie_break" if tie else SyncRule.LAST_MODIFIED_WINS.value
     return Decision(hub_field, outcome, rule, HUB, at, held, value, actor)
 
 
 def _later(state: FieldState | None, source: str, at: datetime, mappings: CrmMappings) -> Outcome:
-    if state is None or at > state.modified_at:
+    if state is None:
         return Outcome.APPLIED
-    if at < state.modified_at:
+    order = _order(state.source, state.modified_at, source, at)
+    if order < 0:
+        return Outcome.APPLIED
+    if order > 0:
         return Outcome.KEPT
     if source == state.source:
         return Outcome.APPLIED  # one source's two changes of one moment: the later to arrive is its latest
     return Outcome.APPLIED if mappings.rank(source) < mappings.rank(state.source) else Outcome.KEPT
+
+
+def _order(held_source: str, held_at: datetime, source: str, at: datetime) -> int:
+    """-1, 0 or 1 as the held change was made before, at the same time as, or after the incoming one, told at
+    the coarser of the two sources' precisions (`TIME_PRECISION`): a whole-second Salesforce time and the hub's
+    microsecond one within that second are a tie, for the tie break to decide."""
+    tick = max(TIME_PRECISION.get(held_source, _EXACT), TIME_PRECISION.get(source, _EXACT))
+    held, incoming = _truncated(held_at, tick), _truncated(at, tick)
+    return (held > incoming) - (held < incoming)
+
+
+def _truncated(at: datetime, tick: timedelta) -> datetime:
+    if tick <= _EXACT:
+        return at
+    return at - (at - _EPOCH.replace(tzinfo=at.tzinfo)) % tick
 
 
 def applied(record: SyncedRecord, decision: Decision, crm: CrmName | None) -> SyncedRecord:

@@ -41,7 +41,7 @@ from shared.crm.ports import (
     StaleRecord,
 )
 from shared.crm.reconciliation import Reconciler, ReconcileRun
-from shared.crm.record_view import record_view
+from shared.crm.record_view import record_view, unsynced_record
 from shared.crm.records import MISSING, FieldState, SyncedRecord, parse_record_key, record_key
 from shared.crm.resolution import AUDITED, Decision, Outcome, applied, crm_change, hub_change
 from shared.crm.store import SyncStore
@@ -64,7 +64,8 @@ class ConflictClosed(InvalidInput):
 
 
 class InvalidResolution(InvalidInput):
-    """A person's value for a conflict the field cannot hold (a link to no record the hub knows)."""
+    """A person's value for a conflict the field cannot hold (no email address for an email, none of an owner's
+    or a stage's values, a link to no record the hub knows)."""
 
 
 class SyncService:
@@ -332,13 +333,13 @@ class SyncService:
         if conflict is None:
             raise ConflictNotFound(conflict_id)
         if conflict.status is ConflictStatus.RESOLVED:
-            if conflict.resolved_value == value:
+            if conflict.resolved_value == value or conflict.resolved_value == self._normal(conflict, value):
                 return conflict
             raise ConflictClosed(
                 f"conflict {conflict_id} was resolved already, with {conflict.resolved_value!r} "
                 f"by {conflict.resolved_by}"
             )
-        self._check_link(conflict, value)
+        value = self._resolution_value(conflict, value)
         now = self._clock.now()
         resolved = replace(
             conflict, status=ConflictStatus.RESOLVED, resolved_value=value, resolved_by=actor, resolved_at=now
@@ -373,6 +374,29 @@ class SyncService:
             once=False,  # a resolution is settled once by the conflict's status, not by a bus event's id
         )
         return resolved
+
+    def _resolution_value(self, conflict: Conflict, value: str | None) -> str | None:
+        """A person's value for the conflict's field as the hub holds it: either side's value of the conflict as
+        it is, another normalized as a CRM's value of the field is (`FieldMapping.from_person`) and refused
+        (InvalidResolution: the API's 400, naming the field and what it accepts) when no CRM could hold it; a
+        link's names a record the hub knows (`_check_link`)."""
+        mapping = self.mappings.field(conflict.kind, conflict.hub_field)
+        if mapping is None or value is None or value in (conflict.hub_value, conflict.crm_value):
+            return value
+        if mapping.links_to is not None:
+            self._check_link(conflict, value)
+            return value
+        try:
+            return mapping.from_person(value)
+        except ValueError as exc:
+            raise InvalidResolution(f"{conflict.kind}.{conflict.hub_field}: {exc}") from None
+
+    def _normal(self, conflict: Conflict, value: str | None) -> str | None:
+        """`value` as a resolution of the conflict would be held (a repeated resolution), else as it is."""
+        try:
+            return self._resolution_value(conflict, value)
+        except InvalidResolution:
+            return value
 
     def _check_link(self, conflict: Conflict, value: str | None) -> None:
         """A link field's (a contact's account) resolution names a record the hub knows: the hub's or the CRM's
@@ -499,8 +523,23 @@ class SyncService:
     # ------------------------------------------------------------------------------------------ reading
 
     def record_view(self, key: str) -> dict[str, Any] | None:
-        record = self.store.record(key)
-        return record_view(record, self.mappings) if record is not None else None
+        """The synced record; else, for an account or a lead the hub knows and has not synced yet, what the hub
+        knows of it (version 0, in no CRM); None when neither knows the id."""
+        record = self.store.record(key) or self._unsynced(key)
+        return record_view(record, self.mappings, stored_links(self.store)) if record is not None else None
+
+    def _unsynced(self, key: str) -> SyncedRecord | None:
+        parsed = parse_record_key(key)
+        if parsed is None or not self.mappings.has_object(parsed[0]):
+            return None
+        kind, hub_id = parsed
+        if kind == "contact":
+            profile = self.directory.contact_profile(hub_id)
+        elif kind == "account":
+            profile = self.directory.account_profile(hub_id)
+        else:
+            return None  # a deal is the CRM's, an expansion the hub's signal: neither is known before it is synced
+        return unsynced_record(kind, hub_id, profile, self.mappings) if profile is not None else None
 
 
 def _resolution_entry(key: str, decision: Decision, now: datetime, cause: str) -> AuditEntry:
