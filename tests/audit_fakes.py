@@ -28,9 +28,9 @@ class InMemoryAuditStore:
         found: list[tuple[str, AuditRecord, str | None]] = []
         completed = {r.request_id for r in self.records if r.phase is Phase.COMPLETED}
         for record in self.records:
-            # a write's receipt: listed under its targets only, and only while its outcome is missing
+            # a write's receipt: listed by its actor, route and targets (never by time), while its outcome is missing
             listed = record.listed or query.key is Key.REQUEST
-            if not listed and (query.key is not Key.TARGET or record.request_id in completed):
+            if not listed and (query.key is Key.TIME or record.request_id in completed):
                 continue
             position = position_of(record)
             found += [(position, record, t) for t in found_under(query, record) if query.matches(record, position, t)]

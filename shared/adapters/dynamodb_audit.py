@@ -7,9 +7,10 @@ PutItem, so the Deny holds inside TransactWriteItems too). A record is one item,
 because a GSI key holds one value (`_items`): one PutItem for a record with at most one target, else transactions
 of puts.
 
-A write's receipt (`received`) is indexed under its targets (its path parameters, the person a privacy route
-names) but not by time, actor or route: a search by target shows it only while the write's outcome is missing
-(the function stopped after writing), so "who touched this lead" lists each write once and never misses one.
+A write's receipt (`received`) is indexed under its actor, its route and its targets (its path parameters, the
+person a privacy route names), not by time: a search by actor, route or target shows it only while the write's
+outcome is missing (the function was stopped after writing: a timeout, out of memory), so "what did this user do"
+and "who touched this lead" list each write once and never miss one.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class DynamoDbAuditStore:
     # ------------------------------------------------------------------------------------------------ search
 
     def search(self, query: AuditQuery) -> AuditPage:
+        if query.empty:  # nothing in range: no query (DynamoDB refuses `BETWEEN :low AND :high` with low > high)
+            return AuditPage([], None)
         key = query.key
         if key is Key.TIME:
             return self._by_time(query)
@@ -170,6 +173,8 @@ class DynamoDbAuditStore:
         self, index: str, partition_key: str, value: str, query: AuditQuery, page_size: int
     ) -> Iterator[dict[str, Any]]:
         """The index partition's items in the query's range, newest first, page after page."""
+        if query.empty:
+            return iter(())
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": index,
@@ -243,13 +248,12 @@ def _items(record: AuditRecord, retention: timedelta) -> list[dict[str, Any]]:
         "targets": [{"field": t.field, "id": t.id} for t in record.targets],
         "targets_omitted": record.targets_omitted,
     }
-    if record.listed:  # a write's receipt is not listed by time, actor or route: its outcome is
-        main |= {
-            "time_partition": _time_partition(position[:7], _shard(record.request_id)),
-            "actor_key": record.actor,
-            "route_key": record.route,
-        }
-    if record.targets:  # every record, a receipt too, is indexed under each of its targets
+    # every record, a receipt too, is indexed under its actor and route (a search leaves out a receipt whose
+    # outcome is stored); a write's receipt is not listed by time: its outcome is
+    main |= {"actor_key": record.actor, "route_key": record.route}
+    if record.listed:
+        main["time_partition"] = _time_partition(position[:7], _shard(record.request_id))
+    if record.targets:  # and under each of its targets
         main |= {"target": record.targets[0].id, "target_field": record.targets[0].field}
     further = [
         base | {"sk": f"{record.phase.value}#TARGET#{n:04d}", "target": t.id, "target_field": t.field}

@@ -1,5 +1,6 @@
 """The person's part of the `attribution` table (a `shared.privacy.ports.PersonalStore`, access patterns in
-`shared/catalog/attribution.py`). The deals and conversions naming the person's contacts or email have no index
+`shared/catalog/attribution.py`). The deals and conversions naming the person's contacts (the hub's contact ids,
+or the senders' ids the person has as identities: `hubspot:501`, `stripe:cus_...`) or email have no index
 on a person and are read with a filtered scan. The table is small next to the delivery log (one item per deal and
 per conversion, and the funnel's markers), and an erasure is a rare operator action; an index per lead would cost
 every attribution write for that. The person's billing customers are found by key."""
@@ -14,12 +15,13 @@ from shared.adapters.dynamodb_customer_revenue import revenue_pk
 from shared.adapters.dynamodb_items import iso
 from shared.adapters.dynamodb_privacy_items import exported, get_items, item_key, scan_matching
 from shared.privacy.model import Person
+from shared.webhooks.vendor import qualified
 
 
 class AttributionPrivacy:
     """Table `attribution`: the deals and conversions naming the person's contacts or email (a filtered scan, see
     the module's docstring). Touches keep their channel, campaign, time, roles and credits, so campaign,
-    channel and conversion totals do not move; what links them to the person (contact ids, emails) is
+    channel and conversion totals do not move; what links them to the person (contact ids, hub or vendor, emails) is
     removed and the item marked `erased_at`. Totals, pipeline and funnel counts hold no person. The billing
     customers the person is (their vendor identities) lose their subscriptions (LTV), got and deleted by key."""
 
@@ -31,14 +33,22 @@ class AttributionPrivacy:
         self._clock = clock
 
     def _linked(self, person: Person) -> list[dict[str, Any]]:
-        values: dict[str, Any] = {":deal": {"S": "DEAL#"}, ":conversion": {"S": "CONVERSION#"}}
-        values[":email"] = {"S": person.email}
-        linked = ["contains(emails, :email)"]
-        for n, contact_id in enumerate(person.contact_ids[:90]):
-            values[f":c{n}"] = {"S": contact_id}
-            linked.append(f"contains(contact_ids, :c{n})")
-        expression = f"(begins_with(pk, :deal) OR begins_with(pk, :conversion)) AND ({' OR '.join(linked)})"
-        return scan_matching(self._client, self._table, expression, values)
+        """The deals and conversions naming the person: by email, or by a contact id, the hub's (`c-...`) or a
+        sender's (`hubspot:501`, `stripe:cus_...`). A filter expression holds at most 4 KB: the ids are looked
+        for in scans of `_IDS_PER_SCAN` at most (one for nearly everyone)."""
+        ids = _contact_ids(person)
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, max(len(ids), 1), _IDS_PER_SCAN):
+            values: dict[str, Any] = {":deal": {"S": "DEAL#"}, ":conversion": {"S": "CONVERSION#"}}
+            values[":email"] = {"S": person.email}
+            linked = ["contains(emails, :email)"]
+            for n, contact_id in enumerate(ids[start : start + _IDS_PER_SCAN]):
+                values[f":c{n}"] = {"S": contact_id}
+                linked.append(f"contains(contact_ids, :c{n})")
+            expression = f"(begins_with(pk, :deal) OR begins_with(pk, :conversion)) AND ({' OR '.join(linked)})"
+            for item in scan_matching(self._client, self._table, expression, values):
+                found[(str(item["pk"].get("S")), str(item.get("sk", {}).get("S")))] = item
+        return list(found.values())
 
     def _revenues(self, person: Person) -> list[dict[str, Any]]:
         """The billing customers the person is (their vendor identities: `stripe#cus_...`), got by key."""
@@ -64,7 +74,7 @@ class AttributionPrivacy:
         for item in self._revenues(person):
             self._client.delete_item(TableName=self._table, Key=item_key(item))
             erased += 1
-        theirs = {"contact_ids": set(person.contact_ids), "emails": {person.email.lower()}}
+        theirs = {"contact_ids": set(_contact_ids(person)), "emails": {person.email.lower()}}
         for item in self._linked(person):
             sets = ["erased_at = :now"]
             values: dict[str, Any] = {":now": {"S": now}}
@@ -82,6 +92,21 @@ class AttributionPrivacy:
             )
             erased += 1
         return erased
+
+
+_IDS_PER_SCAN = 90
+
+
+def _contact_ids(person: Person) -> list[str]:
+    """What a deal's or conversion's `contact_ids` may call the person: the hub's contact ids, and the senders'
+    ids as `people_of` keeps them (`Subject.contact_id`, `<vendor>:<value>`), which are the person's identities
+    (`<vendor>#<value>`, `Person.identity_keys`) spelled as the webhooks qualify them."""
+    vendor_ids = [
+        qualified(kind, value)
+        for kind, _, value in (key.partition("#") for key in person.identity_keys)
+        if kind not in ("email", "phone")
+    ]
+    return list(dict.fromkeys([*person.contact_ids, *(i for i in vendor_ids if i)]))
 
 
 def _linked_value(name: str, value: Mapping[str, Any]) -> str:

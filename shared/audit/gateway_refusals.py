@@ -1,6 +1,10 @@
 """The audit record of a request API Gateway refused before any function ran, from its access log line
 (`shared.catalog.access_log`): a `/api/v1` route's 401 or 403 from the Cognito authorizer (no token, a bad or expired
-one, a system's token without one of the method's scopes) or from the API key check of a partner route.
+one, a system's token without one of the method's scopes) or from the API key check of a partner route; and, so
+that every write through /api/v1 is in the trail, any other 4xx the gateway answered a write (a non-GET route) with:
+its request validator's 400 (a body that is not a JSON object), a 413 (a body over its limit), a 415 (a media
+type it does not take), a 429 (the stage's or the usage plan's throttle). A read's throttle is not recorded, nor
+a WAF block (the web ACL's rate limit).
 
 A function records its own refusals (`shared.http.api.resolve`), with the caller's groups; here only what the log
 line holds is known: the token's `sub` and `client_id` when the authorizer read them, the API key's id, the route
@@ -18,10 +22,15 @@ from shared.audit.record import AuditRecord, Channel, Phase, outcome_of
 from shared.audit.targets import targets_of
 from shared.catalog import CATALOG, Catalog, Route
 from shared.catalog.access_log import NO_VALUE
+from shared.catalog.audit import GATEWAY_REFUSAL_STATUSES
 from shared.catalog.partners import takes_api_key
 
 REFUSED_BY = "api_gateway"
-REFUSAL_STATUSES = frozenset({401, 403})
+REFUSAL_STATUSES = frozenset({401, 403})  # of any route: who the caller is, or what they may do
+# Of a write only (a route whose method is not GET): the write was asked for and not made. The catalog's access
+# log filter passes these lines, and only these, to the function.
+WRITE_REFUSAL_STATUSES = frozenset(int(status) for status in GATEWAY_REFUSAL_STATUSES) - REFUSAL_STATUSES
+READ_METHOD = "GET"
 # A request the WAF web ACL blocked is a 403 no function answered too, but not a refusal of who the caller is.
 WAF_BLOCK = "WAF_BLOCK"
 WAF_FILTERED = "WAF_FILTERED"
@@ -31,10 +40,13 @@ def refusal_record(
     line: Mapping[str, Any], logged_at: datetime, max_targets: int, catalog: Catalog = CATALOG
 ) -> AuditRecord | None:
     """The record of the refusal the line is about; None for any other line (a function answered, a status that
-    is not a refusal, a path that is no route of the catalog or a route anyone may call)."""
+    is not a refusal of that route, a path that is no route of the catalog or a route anyone may call)."""
     status = _status(line.get("status"))
     route = catalog.route_for(_value(line, "httpMethod") or "", _value(line, "resourcePath") or "")
-    if status not in REFUSAL_STATUSES or _value(line, "integrationStatus") is not None or route is None:
+    if status is None or _value(line, "integrationStatus") is not None or route is None:
+        return None
+    refused = status in REFUSAL_STATUSES or (route.method != READ_METHOD and status in WRITE_REFUSAL_STATUSES)
+    if not refused:
         return None
     if route.is_public and not takes_api_key(route):
         return None  # webhooks and tracking calls are the vendors': their own log keeps every attempt

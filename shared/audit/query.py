@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from shared.audit.privacy import kept
 from shared.audit.record import AuditRecord
 from shared.audit.targets import target_id
 from shared.errors import InvalidInput
@@ -50,7 +51,8 @@ def position_of(record: AuditRecord) -> str:
 @dataclass(frozen=True)
 class AuditQuery:
     """`start` inclusive, `end` exclusive; `before` a position from a previous page (exclusive). `target` is
-    searched as the trail keeps ids (`target_id`): an email is searched by its digest."""
+    searched as the trail keeps ids (`target_id`), and `actor` as the trail keeps actors (`kept`: an operator's
+    ARN naming an email holds the email's digest): an email is searched by its digest."""
 
     start: datetime
     end: datetime
@@ -62,6 +64,8 @@ class AuditQuery:
     before: str | None = None
 
     def __post_init__(self) -> None:
+        if self.actor is not None:
+            object.__setattr__(self, "actor", kept(self.actor))
         if self.target is not None:
             object.__setattr__(self, "target", target_id(self.target))
             if not self.target:
@@ -97,6 +101,13 @@ class AuditQuery:
         """Positions in range sort below this (exclusive): the end, or the cursor when it is lower."""
         end = sortable(self.end)
         return min(end, self.before) if self.before else end
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing can be in range: a cursor at or below `start` (a next cursor reused after the range
+        was narrowed). A store answers an empty page without reading (DynamoDB refuses a BETWEEN whose upper
+        bound is below its lower)."""
+        return self.highest <= self.lowest
 
     def matches(self, record: AuditRecord, position: str, target: str | None) -> bool:
         """Whether a record read through any key belongs in the answer (`target`: the one it was read under)."""

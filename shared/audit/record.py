@@ -81,9 +81,10 @@ class AuditRecord:
 
     @property
     def listed(self) -> bool:
-        """Whether searches by time, actor and route find it: everything but a write's receipt, which its
-        `completed` record follows. A receipt is found by its request id, and by its targets while its outcome is
-        missing (the write whose outcome was never recorded)."""
+        """Whether a search by time finds it: everything but a write's receipt, which its `completed` record
+        follows. A receipt is found by its request id, and by its actor, route and targets while its outcome is
+        missing (the write whose function was stopped, by a timeout or out of memory, before its outcome was
+        recorded): "what did this user do" lists a write that may have half-applied, once either way."""
         return self.phase is not Phase.RECEIVED
 
     @property

@@ -10,6 +10,11 @@ from __future__ import annotations
 from shared.catalog.access_log import NO_VALUE
 from shared.catalog.model import AccessLogTrigger, Domain, Function, Group, Index, Route, Table, ThrottleDomain
 
+# What API Gateway answers itself, no function having run, that the trail records (`shared.audit.gateway_refusals`):
+# of any route, who the caller is (401) or what they may do (403); of a write, its request validator (400), the
+# payload limit (413), the media type (415) and the throttle (429)
+GATEWAY_REFUSAL_STATUSES = ("400", "401", "403", "413", "415", "429")
+
 AUDIT = Table(
     name="audit",
     partition_key="pk",
@@ -28,8 +33,8 @@ AUDIT = Table(
         "explicitly denies every function UpdateItem, DeleteItem, BatchWriteItem and PartiQL writes, in a "
         "transaction too; only TTL (expires_at, retention_days of config/audit.json) removes a record",
         "a request's or an operator run's records: query pk=REQUEST#<request id> (sk=<phase> for the record, "
-        "<phase>#TARGET#<n> for its further targets); a write's receipt (sk=received) is listed by target only, "
-        "while its outcome (sk=completed, one get) is missing",
+        "<phase>#TARGET#<n> for its further targets); a write's receipt (sk=received) is listed by target, actor "
+        "and route (not by time) while its outcome (sk=completed, one get) is missing",
         "one item per target, because a GSI key holds one value and a write can name several (a spend batch names "
         "each line): the record's item carries its first target and the record whole; each further target is "
         "an item holding the record without the target list, under the same pk. Only the record's item carries "
@@ -84,9 +89,10 @@ AUDIT_DOMAIN = Domain(
             memory_mb=256,
             timeout_seconds=60,
             access_log=AccessLogTrigger(
-                description="API Gateway's own 401s and 403s: the authorizer or the API key check refused the "
-                "request, so no function ran to record it (a function's refusals it records itself)",
-                matches={"status": ("401", "403"), "integrationStatus": (NO_VALUE,)},
+                description="API Gateway's own refusals, where no function ran to record them (a function's "
+                "refusals it records itself): 401s and 403s (the authorizer or the API key check), and a write's "
+                "400, 413, 415 and 429 (the request validator, the payload limit, throttling)",
+                matches={"status": GATEWAY_REFUSAL_STATUSES, "integrationStatus": (NO_VALUE,)},
             ),
             tables={AUDIT.name: "append"},
         ),

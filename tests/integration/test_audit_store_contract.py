@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb_audit import DynamoDbAuditStore
 from shared.audit.ports import AuditStore, AuditUnavailable
-from shared.audit.privacy import email_digest
-from shared.audit.query import AuditQuery, position_of
+from shared.audit.privacy import email_digest, kept
+from shared.audit.query import AuditQuery, position_of, sortable
 from shared.audit.record import AuditRecord, Channel, Outcome, Phase, Target
 from shared.catalog import physical_name
 from shared.catalog.audit import AUDIT
@@ -28,6 +30,7 @@ from tests.integration.conftest import STAGE, only_table
 
 TABLE = physical_name(STAGE, AUDIT.name)
 T0 = datetime(2026, 5, 14, 9, 0, tzinfo=UTC)
+ROUTE = "POST /api/v1/leads/{lead_id}/unmerge"
 WIDE = {"start": T0 - timedelta(days=400), "end": T0 + timedelta(days=1)}
 
 
@@ -141,23 +144,108 @@ def test_search_by_actor_and_route_with_filters_combined(store: AuditStore) -> N
     assert every_page(store, actor="u-1", route="POST /api/v1/leads/{lead_id}/unmerge") == [["req-001/completed"]]
 
 
-def test_a_writes_receipt_is_found_by_its_targets_while_its_outcome_is_missing(store: AuditStore) -> None:
+def test_an_actor_naming_an_email_is_found_by_what_the_caller_knows_and_kept_as_its_digest(
+    store: AuditStore,
+) -> None:
+    # Given an operator's run recorded as the trail keeps actors (the ARN's email as its digest)
+    arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_abc/alice@example.com"
+    store.append(record(1, actor=kept(arn) or arn))
+    store.append(record(2, actor="arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_abc/bob@example.com"))
+    # When the trail is searched by the ARN as the operator knows it, or as the trail shows it
+    # Then her run is found either way, and only hers
+    assert every_page(store, actor=arn) == [["req-001/completed"]]
+    assert every_page(store, actor=kept(arn)) == [["req-001/completed"]]
+
+
+@pytest.mark.parametrize(
+    "filters", [{}, {"actor": "u-1"}, {"target": "L-1"}, {"route": ROUTE}, {"request_id": "req-001"}]
+)
+def test_a_cursor_at_or_below_from_gives_an_empty_page(store: AuditStore, filters: dict[str, Any]) -> None:
+    # Given a record in range, and a cursor from a search over an earlier range (below this search's `from`)
+    store.append(record(1, "L-1"))
+    start = T0 - timedelta(days=1)
+    for cursor in (f"{sortable(start - timedelta(days=7))}#req-9#completed", sortable(start)):
+        # When the search is asked for the page below that cursor
+        page = store.search(AuditQuery(start=start, end=T0 + timedelta(days=1), before=cursor, **filters))
+        # Then the page is empty, with nothing further
+        assert (page.records, page.next_position) == ([], None)
+
+
+class RefusingInvertedRanges:
+    """A DynamoDB client that refuses, as DynamoDB does and moto does not, a key condition `BETWEEN :low AND
+    :high` with low > high (ValidationException, a 5xx to the caller)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.queries = 0
+
+    def query(self, **request: Any) -> Any:
+        self.queries += 1
+        values = request["ExpressionAttributeValues"]
+        if "BETWEEN" in request["KeyConditionExpression"] and values[":low"]["S"] > values[":high"]["S"]:
+            message = "The BETWEEN operator requires upper bound to be greater than or equal to lower bound"
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "Query")
+        return self._client.query(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("filters", [{}, {"actor": "u-1"}, {"target": "L-1"}, {"route": ROUTE}])
+def test_the_dynamodb_store_sends_no_inverted_range_for_a_cursor_below_from(filters: dict[str, Any]) -> None:
+    with only_table(AUDIT) as client:
+        # Given the DynamoDB store over a client that refuses what DynamoDB refuses
+        checking = RefusingInvertedRanges(client)
+        store = DynamoDbAuditStore(checking, TABLE, timedelta(days=400))
+        store.append(record(1, "L-1"))
+        # When a search in May is asked for the page below a cursor of early May (a narrowed range's old cursor)
+        start = datetime(2026, 5, 10, tzinfo=UTC)
+        query = AuditQuery(
+            start=start, end=start + timedelta(days=10), before="2026-05-03T00:00:00.000000Z#r#completed", **filters
+        )
+        page = store.search(query)
+        # Then it answers an empty page without querying (no refused BETWEEN, no 5xx)
+        assert (page.records, page.next_position, checking.queries) == ([], None, 0)
+
+
+def test_a_writes_receipt_is_found_by_its_targets_actor_and_route_while_its_outcome_is_missing(
+    store: AuditStore,
+) -> None:
     # Given a write received on two targets, whose function stopped before its outcome was stored
     store.append(record(1, "L-1", "L-2", phase=Phase.RECEIVED))
-    # Then a search by either target finds it, as a search by its request id does; time, actor and route do not
+    # Then a search by either target, by its actor or by its route finds it, as a search by its request id does;
+    # a search by time does not (it lists outcomes)
     assert every_page(store, target="L-1") == [["req-001/received"]]
     assert every_page(store, target="L-2") == [["req-001/received"]]
     assert every_page(store, request_id="req-001") == [["req-001/received"]]
+    assert every_page(store, actor="u-1") == [["req-001/received"]]
+    assert every_page(store, route=ROUTE) == [["req-001/received"]]
+    assert every_page(store, actor="u-2") == [[]]
     assert every_page(store) == [[]]
-    assert every_page(store, actor="u-1") == [[]]
-    assert every_page(store, route="POST /api/v1/leads/{lead_id}/unmerge") == [[]]
-    # When its outcome is stored, a search by target lists the write once: its outcome
+    # When its outcome is stored, a search by target, actor or route lists the write once: its outcome
     store.append(record(1, "L-1", "L-2", at=T0 + timedelta(minutes=1, seconds=1)))
     assert every_page(store, target="L-1") == [["req-001/completed"]]
+    assert every_page(store, actor="u-1") == [["req-001/completed"]]
+    assert every_page(store, route=ROUTE) == [["req-001/completed"]]
     assert every_page(store, request_id="req-001") == [["req-001/completed", "req-001/received"]]
     # And so it does when the outcome is on an earlier page, or past the search's `to`
     assert every_page(store, target="L-2", limit=1) == [["req-001/completed"], []]
+    assert every_page(store, actor="u-1", limit=1) == [["req-001/completed"], []]
     assert every_page(store, target="L-2", end=T0 + timedelta(minutes=1, milliseconds=500)) == [[]]
+    assert every_page(store, route=ROUTE, end=T0 + timedelta(minutes=1, milliseconds=500)) == [[]]
+
+
+def test_a_write_with_no_target_whose_function_was_stopped_is_listed_by_its_actor_and_route(
+    store: AuditStore,
+) -> None:
+    # Given a spend import (no path parameter: no target) whose function timed out after its receipt was stored
+    spend = "POST /api/v1/integrations/finance/spend"
+    store.append(record(1, phase=Phase.RECEIVED, route=spend, path="/api/v1/integrations/finance/spend"))
+    # When the trail is searched for what its caller did, or for the route's calls
+    # Then the unfinished write is listed, pending
+    [(by_actor, _)] = store.search(AuditQuery(**WIDE, actor="u-1")).records  # type: ignore[arg-type]
+    assert (by_actor.request_id, by_actor.outcome) == ("req-001", Outcome.PENDING)
+    assert every_page(store, route=spend) == [["req-001/received"]]
 
 
 def test_a_search_spans_months(store: AuditStore) -> None:

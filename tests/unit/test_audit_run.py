@@ -63,3 +63,21 @@ def test_arguments_keep_no_email_and_no_secret() -> None:
     assert kept["email"].startswith("email:")
     assert kept["max"] == "10"
     assert "dry_run" not in kept
+
+
+def test_a_run_by_an_sso_session_named_by_email_is_found_by_the_operators_arn() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.audit.query import AuditQuery
+
+    # Given an operator whose SSO role session is named by their email ran a command
+    arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_abc/alice@example.com"
+    store = InMemoryAuditStore()
+    with audited_run("rescore", {"model": "m.json"}, "dev", store=store, actor=arn) as run:
+        run.finish(0, "rescored 3 leads")
+    # When the trail is searched by the ARN the operator knows
+    now = datetime.now(UTC)
+    page = store.search(AuditQuery(start=now - timedelta(hours=1), end=now + timedelta(hours=1), actor=arn))
+    # Then both records of the run are found, and neither holds the email in clear
+    assert sorted(r.phase for r, _ in page.records) == [Phase.FINISHED, Phase.STARTED]
+    assert all("alice@example.com" not in r.actor for r, _ in page.records)
