@@ -19,8 +19,9 @@ back exactly the same (values through JSON, datetimes in UTC).
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,8 @@ from shared.adapters.dynamodb_success_items import (
     launch_item,
     marker_item,
     open_marker_item,
+    parked_entry_from,
+    parked_entry_item,
     shard_of,
     signal_from,
     signal_item,
@@ -55,17 +58,20 @@ from shared.adapters.dynamodb_success_pages import (
     check_limit,
     decode_account_cursor,
     decode_cursor,
+    decode_parked_cursor,
     decode_status_cursor,
     listed_status,
+    parked_page,
     status_page,
     status_position,
     tenant_page,
 )
+from shared.events.canonical import Subject
 from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus, Priority
 from shared.success.campaigns import CsCampaign
 from shared.success.feedback import Feedback
 from shared.success.interventions import Intervention, InterventionStatus
-from shared.success.ports import InterventionPage, StaleHealth, StoredHealth, TenantPage
+from shared.success.ports import InterventionPage, ParkedLog, ParkedPage, StaleHealth, StoredHealth, TenantPage
 from shared.success.product import Launch
 from shared.success.signals import Signal
 
@@ -75,6 +81,7 @@ class InMemoryHealthStore:
         self._lock = threading.RLock()
         self.logs: dict[str, dict[str, dict[str, Any]]] = {}  # tenant -> signal sort key -> signal item
         self.markers: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, message id) -> marker item
+        self.parked_entries: dict[str, dict[str, Any]] = {}  # parked log -> its index entry item
         self.snapshots: dict[str, dict[str, Any]] = {}  # tenant -> health item
         self.intervention_items: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, id) -> intervention item
         self.open_markers: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, playbook) -> open marker item
@@ -91,6 +98,32 @@ class InMemoryHealthStore:
             if item["sk"] in log:
                 return False
             log[item["sk"]] = item
+            return True
+
+    def park_signal(self, log: str, signal: Signal, names: Sequence[str]) -> bool:
+        item, entry = signal_item(log, signal), parked_entry_item(log, signal, names)
+        with self._lock:
+            kept = self.logs.setdefault(log, {})
+            if item["sk"] in kept:
+                return False
+            kept[item["sk"]] = item
+            self.parked_entries[log] = entry
+            return True
+
+    def parked(self, cursor: str | None = None, limit: int = 100) -> ParkedPage:
+        check_limit(limit)
+        after = None if cursor is None else decode_parked_cursor(cursor)
+        with self._lock:
+            listed = sorted(self.parked_entries)
+            found = [parked_entry_from(self.parked_entries[log]) for log in listed if after is None or log > after]
+        return parked_page(found[: limit + 1], limit)
+
+    def unindex_parked(self, parked: ParkedLog) -> bool:
+        with self._lock:
+            held = self.parked_entries.get(parked.log)
+            if held is None or held["mark"] != parked.mark:
+                return False
+            del self.parked_entries[parked.log]
             return True
 
     def drop_signals(self, tenant_id: str, signals: Sequence[Signal]) -> None:
@@ -283,3 +316,25 @@ def customer_handoff(tenant_id: str, rep_id: str | None, status: HandoffStatus, 
         customer_id=tenant_id,
         version=1,
     )
+
+
+class EveryAccount:
+    """An account directory knowing every account under its own id (as the store lists them), each with
+    `contacts` contacts, named by `contact_id(n)` (n counting every contact given out)."""
+
+    def __init__(self, contacts: int = 0, contact_id: Callable[[int], str] = lambda n: f"lead-{n}") -> None:
+        self.contacts = contacts
+        self._contact_id = contact_id
+        self._n = itertools.count()
+
+    def account_of(self, subject: Subject) -> str | None:
+        return None
+
+    def name_of(self, tenant_id: str) -> str:
+        return tenant_id
+
+    def contacts_of(self, tenant_id: str) -> list[str]:
+        return [self._contact_id(next(self._n)) for _ in range(self.contacts)]
+
+    def resolve(self, reference: str) -> str | None:
+        return reference

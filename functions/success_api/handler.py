@@ -44,7 +44,7 @@ from shared.success.product_api_models import (
     LaunchView,
     MarketingHealth,
 )
-from shared.success.product_service import KeyReused
+from shared.success.product_service import AudienceTooLarge, KeyReused
 from shared.success.service import (
     MessageIdReused,
     ReportOutOfRange,
@@ -269,6 +269,8 @@ def _key_conflicts() -> Iterator[None]:
         yield
     except KeyReused as exc:
         raise Conflict(str(exc)) from None
+    except AudienceTooLarge as exc:
+        raise UnprocessableEntity(str(exc)) from None
 
 
 register_routes(app, __name__, globals())

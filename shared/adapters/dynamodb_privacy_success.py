@@ -20,6 +20,7 @@ from shared.adapters.dynamodb_privacy_items import (
     query_partition,
     string_attribute,
 )
+from shared.adapters.dynamodb_success_items import PARKED_LOGS
 from shared.privacy.model import Needles, Person
 from shared.privacy.redaction import mentions, redact
 from shared.success.signals import SignalKind, engaged_parking
@@ -27,10 +28,11 @@ from shared.success.signals import SignalKind, engaged_parking
 
 class SuccessPrivacy:
     """Table `success`: signals parked under one of the person's references (`TENANT#unlinked:<reference>`, and
-    the engagements parked under `unlinked:engaged:<email>` until a plan names them the sponsor) are
-    deleted; in their accounts' logs, the signals their own events made (a survey answer: the signal id is the
-    event id) are deleted, and any other signal value naming them is anonymized field by field (a signal keeps
-    the shape health reads: a milestone the person owns stays, its owner erased). A `carried` signal (copies of
+    the engagements parked under `unlinked:engaged:<email>` until a plan names them the sponsor), with those
+    logs' index entries (`PARKED`, naming what the person's event named), are deleted; in their accounts' logs,
+    the signals their own events made (a survey answer: the signal id is the event id) are deleted, and any
+    other signal value naming them is anonymized field by field (a signal keeps the shape health reads: a
+    milestone the person owns stays, its owner erased). A `carried` signal (copies of
     older signals, `shared.success.carry`) loses the copies of the person's own events and has its other copies
     anonymized the same way, each copy whole: the copies are the log past the read window, and an erased copy
     would put back what the erasure took. Health snapshots are the account's and stay (the next signal
@@ -50,6 +52,11 @@ class SuccessPrivacy:
         references.append(engaged_parking(person.email))
         for reference in dict.fromkeys(references):
             yield from query_partition(self._client, self._table, f"TENANT#unlinked:{reference}")
+            # the parked log's index entry names the person too (what their event named: the nightly's adoption)
+            key = {"pk": {"S": PARKED_LOGS}, "sk": {"S": f"unlinked:{reference}"}}
+            entry = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            if entry:
+                yield entry
 
     def _theirs(self, person: Person) -> Iterator[tuple[dict[str, Any], bool]]:
         """The account signals that came from the person's events (True) or that name them or hold a copy of

@@ -8,6 +8,10 @@ Writes:
 
 - `append_signal` is one PutItem on `attribute_not_exists(pk)`; the condition failing is False (that signal,
   same id and time, is kept already; nothing written).
+- `park_signal(log, ...)` is one TransactWriteItems: a Put of the signal in the parked log on
+  `attribute_not_exists(pk)` and a Put of the log's index entry (`PARKED`, the log's name) as the signal leaves
+  it. Cancelled by the signal's condition, False (kept already): nothing written, the entry as it was.
+- `unindex_parked(p)` is one DeleteItem of the index entry on condition `mark` = `p.mark`; failing, False.
 - `drop_signals` is one DeleteItem per signal (a parked log, once adopted, holds a few); absent ones are no
   error.
 - `append_reported` is one TransactWriteItems: a Put of the marker and a Put of the signal, each on
@@ -49,6 +53,8 @@ Reads:
   `SIGNAL#<since>` and `SIGNAL#~`, every page; signals at `since` itself are dropped (strictly after), the
   rest come oldest first, ties by signal id (the sort key's order).
 - `health(tenant_id)`: a strongly consistent GetItem.
+- `parked(cursor, limit)`: a strongly consistent Query of the `PARKED` partition in log order, asking for one
+  entry more than the page; the cursor is url-safe base64 of JSON `{"parked_after": log}`.
 - `tenants(cursor, limit)`: Queries of the `by-shard` index (eventually consistent, as every GSI), shard 0 to
   7 in turn, each in tenant id order, asking for one account more than the page so that `next_cursor` is None
   exactly when nothing follows. The cursor is url-safe base64 of JSON `{"shard": n, "after": tenant_id}`: the
@@ -104,6 +110,7 @@ from shared.adapters.dynamodb_success_items import (
     HEALTH,
     INTERVENTION,
     LAUNCH,
+    PARKED_LOGS,
     campaign_from,
     campaign_item,
     campaign_pk,
@@ -123,6 +130,8 @@ from shared.adapters.dynamodb_success_items import (
     launch_pk,
     marker_item,
     open_marker_item,
+    parked_entry_from,
+    parked_entry_item,
     shard_key,
     signal_from,
     signal_item,
@@ -136,8 +145,10 @@ from shared.adapters.dynamodb_success_pages import (
     check_limit,
     decode_account_cursor,
     decode_cursor,
+    decode_parked_cursor,
     decode_status_cursor,
     listed_status,
+    parked_page,
     status_page,
     tenant_page,
 )
@@ -145,7 +156,7 @@ from shared.catalog.success import TENANT_SHARDS
 from shared.success.campaigns import CsCampaign
 from shared.success.feedback import Feedback
 from shared.success.interventions import Intervention, InterventionStatus
-from shared.success.ports import InterventionPage, StaleHealth, StoredHealth, TenantPage
+from shared.success.ports import InterventionPage, ParkedLog, ParkedPage, StaleHealth, StoredHealth, TenantPage
 from shared.success.product import Launch
 from shared.success.signals import Signal
 
@@ -198,6 +209,45 @@ class DynamoDbHealthStore:
         item = signal_item(tenant_id, signal)
         try:
             self._client.put_item(TableName=self._table, Item=serialize(item), ConditionExpression=_NEW)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def park_signal(self, log: str, signal: Signal, names: Sequence[str]) -> bool:
+        item = signal_item(log, signal)
+        entry = parked_entry_item(log, signal, names)
+        what = f"signal {signal.signal_id}"
+        writes = [
+            _Write("signal", self._put_new(item), what, f"{what} at {item['at']} is kept already"),
+            _Write("entry", {"Put": {"TableName": self._table, "Item": serialize(entry)}}, f"parked log {log}", ""),
+        ]
+        return self._transact(writes, True, lambda found: False if "signal" in found else AGAIN)
+
+    def parked(self, cursor: str | None = None, limit: int = 100) -> ParkedPage:
+        check_limit(limit)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": serialize({":pk": PARKED_LOGS}),
+            "ConsistentRead": True,
+            "Limit": limit + 1,
+        }
+        if cursor is not None:
+            request["ExclusiveStartKey"] = serialize({"pk": PARKED_LOGS, "sk": decode_parked_cursor(cursor)})
+        found = [parked_entry_from(item) for item in itertools.islice(query_pages(self._client, request), limit + 1)]
+        return parked_page(found, limit)
+
+    def unindex_parked(self, parked: ParkedLog) -> bool:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=serialize({"pk": PARKED_LOGS, "sk": parked.log}),
+                ConditionExpression="#mark = :mark",
+                ExpressionAttributeNames={"#mark": "mark"},
+                ExpressionAttributeValues=serialize({":mark": parked.mark}),
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise

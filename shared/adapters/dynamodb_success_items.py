@@ -10,15 +10,21 @@ Items (every account's in its own partition, `pk` = `TENANT#<tenant_id>`):
   are integers, text, None and one nested `features` map of text -> integer; JSON keeps them exact (no
   Decimal coming back, no refusal of an empty map) and an item's size is the text's. A value JSON cannot
   hold (a float NaN, a datetime) is a ValueError before any call.
+- a parked log's index entry, every one in the partition `pk` = `PARKED`: `sk` = the parked log's name
+  (`unlinked:<reference>`, whose signals are in the partition `TENANT#unlinked:<reference>`); attributes `names`
+  (JSON text: the references the latest event parked in it named), `parked_at` (that signal's time, ISO) and
+  `mark` (that signal's sort key). Written with each parked signal (`park_signal`), removed by the nightly once
+  adopted or given up (`unindex_parked`, on condition of the mark).
 - a reported message's marker: `sk` = `MESSAGE#<message_id>`; attributes `digest` (the caller's digest of the
   report's body) and `signal_sk` (the sort key of the signal it was written with).
 - the health snapshot: `sk` = `HEALTH`; attributes `tenant_id`, `as_of` (ISO, UTC), `model_version`,
   `score_hundredths` (a number; absent for None), `band` (absent for None), `at_risk` and `expansion_ready`
   (booleans; `expansion_ready` read as false when absent), `renewal_at_risk_told` (the renewal date, ISO, whose
-  risk was published last; absent when none was), `version`
-  (a number, from 1), and for the sparse `by-shard` index, which only snapshots carry: `tenant_shard` =
-  `SHARD#<n>`, n = CRC-32 of the tenant id's UTF-8 bytes mod `TENANT_SHARDS` (stable across processes, unlike
-  `hash()`), with `tenant_id` its sort key.
+  risk was published last; absent when none was), `pending` (its outbox, absent when empty: compact JSON
+  `{"events": [<each event's JSON as published>], "interventions": [<each churn intervention to open: its
+  item's plain values but keys and `status_sort`>]}`), `version` (a number, from 1), and for the sparse
+  `by-shard` index, which only snapshots carry: `tenant_shard` = `SHARD#<n>`, n = CRC-32 of the tenant id's
+  UTF-8 bytes mod `TENANT_SHARDS` (stable across processes, unlike `hash()`), with `tenant_id` its sort key.
 - an intervention: `sk` = `INTERVENTION#<intervention_id>`; attributes `intervention_id`, `tenant_id`,
   `playbook`, `trigger` (the `PlaybookTrigger` value), `reason`, `opened_at`, `task_title`, `task_due_at`,
   `evaluate_at` (ISO, UTC), and, each absent for None, `score_before` (a number), `band_before`,
@@ -67,16 +73,18 @@ from typing import Any
 from shared.adapters.dynamodb_items import iso, iso_or_none, when, when_or_none
 from shared.adapters.dynamodb_lead_items import check_size
 from shared.catalog.success import TENANT_SHARDS
+from shared.events.success_events import SuccessEvent
 from shared.leads.ports import TooLargeToStore
 from shared.success.campaigns import Audience, CampaignKind, CsCampaign
 from shared.success.feedback import Feedback, FeedbackKind
 from shared.success.interventions import Intervention, InterventionStatus, Outcome
 from shared.success.model import PlaybookTrigger
-from shared.success.ports import StoredHealth
+from shared.success.ports import ParkedLog, StoredHealth
 from shared.success.product import Launch
 from shared.success.signals import Signal, SignalKind
 
 TENANT, SIGNAL, MESSAGE, HEALTH, SHARD = "TENANT#", "SIGNAL#", "MESSAGE#", "HEALTH", "SHARD#"
+PARKED_LOGS = "PARKED"  # the partition of the parked logs' index entries
 INTERVENTION, OPEN = "INTERVENTION#", "OPEN#"
 FEEDBACK, LAUNCH, CAMPAIGN = "FEEDBACK", "LAUNCH", "CAMPAIGN"  # the feedback partition; launches' and campaigns' sk
 SIGNALS_END = SIGNAL + "~"  # past every `SIGNAL#<iso time>...` (an ISO time starts with a digit)
@@ -121,6 +129,25 @@ def signal_item(tenant_id: str, signal: Signal) -> dict[str, Any]:
     return checked(item, what)
 
 
+def parked_entry_item(log: str, signal: Signal, names: Sequence[str]) -> dict[str, Any]:
+    """A parked log's index entry as the latest signal parked in it leaves it (checked as every item is)."""
+    if not log:
+        raise ValueError("a parked log's name is empty")
+    item: dict[str, Any] = {
+        "pk": PARKED_LOGS,
+        "sk": log,
+        "names": json.dumps(list(dict.fromkeys(names)), separators=(",", ":")),
+        "parked_at": iso(signal.at),
+        "mark": signal_sk(signal),
+    }
+    return checked(item, f"parked log {log}")
+
+
+def parked_entry_from(item: Mapping[str, Any]) -> ParkedLog:
+    names = json.loads(str(item["names"]))
+    return ParkedLog(str(item["sk"]), tuple(str(n) for n in names), when(str(item["parked_at"])), str(item["mark"]))
+
+
 def signal_from(item: Mapping[str, Any]) -> Signal:
     return Signal(str(item["signal_id"]), SignalKind(item["kind"]), when(str(item["at"])), json.loads(item["values"]))
 
@@ -154,6 +181,8 @@ def health_item(health: StoredHealth) -> dict[str, Any]:
         item["band"] = health.band
     if health.renewal_at_risk_told is not None:
         item["renewal_at_risk_told"] = health.renewal_at_risk_told
+    if health.pending:
+        item["pending"] = pending_text(health)
     what = f"health of {health.tenant_id}"
     check_keys(item, what)
     if len(health.tenant_id.encode("utf-8", "surrogatepass")) > MAX_SORT_KEY_BYTES:  # the index's sort key
@@ -176,7 +205,38 @@ def health_from(item: Mapping[str, Any]) -> StoredHealth:
         version=int(item["version"]),
         expansion_ready=bool(item.get("expansion_ready", False)),  # absent on snapshots stored before it existed
         renewal_at_risk_told=None if told is None else str(told),
+        **pending_from(item.get("pending")),
     )
+
+
+_INTERVENTION_KEYS = ("pk", "sk", "status_sort")  # an outbox's intervention is no item: no keys, no index
+
+
+def pending_text(health: StoredHealth) -> str:
+    """The snapshot's outbox as compact JSON: its events as they are published (their JSON), its interventions
+    as their items' plain values (their keys left out)."""
+    interventions = [intervention_item(i) for i in health.pending_interventions]
+    return json.dumps(
+        {
+            "events": [json.loads(event.model_dump_json()) for event in health.pending_events],
+            "interventions": [
+                {name: value for name, value in item.items() if name not in _INTERVENTION_KEYS}
+                for item in interventions
+            ],
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def pending_from(text: object) -> dict[str, Any]:
+    if not isinstance(text, str) or not text:
+        return {}
+    read = json.loads(text)
+    return {
+        "pending_events": tuple(SuccessEvent.model_validate(event) for event in read.get("events", [])),
+        "pending_interventions": tuple(intervention_from(i) for i in read.get("interventions", [])),
+    }
 
 
 def checked(item: dict[str, Any], what: str, optional: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from shared.adapters.dynamodb_success_items import INTERVENTION, TENANT, intervention_from, opened_sort, shard_of
 from shared.errors import InvalidInput
 from shared.success.interventions import Intervention, InterventionStatus
-from shared.success.ports import InterventionPage, TenantPage
+from shared.success.ports import InterventionPage, ParkedLog, ParkedPage, TenantPage
 
 BAD_CURSOR = "cursor is not one this listing returned; start again without it"
 STATUS_KEY = ("intervention_status", "status_sort", "pk", "sk")  # the by-status index's position at an item
@@ -47,6 +47,24 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     if shard_of(after) != shard:
         raise InvalidInput(BAD_CURSOR)
     return shard, after
+
+
+# ------------------------------------------------------------------------------------------ parked logs
+
+
+def parked_page(found: list[ParkedLog], limit: int) -> ParkedPage:
+    """The page of the first `limit` entries of `found` (up to `limit + 1`, in log order)."""
+    page = found[:limit]
+    return ParkedPage(page, encode_document({"parked_after": page[-1].log}) if len(found) > limit else None)
+
+
+def decode_parked_cursor(cursor: str) -> str:
+    """The parked log a listing continues after; InvalidInput for a cursor `parked_page` did not make."""
+    document = decode_document(cursor)
+    after = document.get("parked_after")
+    if set(document) != {"parked_after"} or not isinstance(after, str) or not after:
+        raise InvalidInput(BAD_CURSOR)
+    return after
 
 
 # ------------------------------------------------------------------------------------------ interventions

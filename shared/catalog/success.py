@@ -29,12 +29,15 @@ SUCCESS = Table(
     access_patterns=(
         "keep a signal once: put pk=TENANT#<account_id>, sk=SIGNAL#<iso time>#<signal_id> (conditional: new)",
         "an account's signals since a moment: query pk=TENANT#<account_id>, sk between SIGNAL#<since> and SIGNAL#~",
-        "signals of a subject without a known account, parked: pk=TENANT#unlinked:<reference>; adopted (copied to "
-        "the account's log, then deleted) by the next signal about it",
+        "signals of a subject without a known account, parked: pk=TENANT#unlinked:<reference>, written in one "
+        "transaction with the log's index entry pk=PARKED, sk=unlinked:<reference>; adopted (copied to the "
+        "account's log, then deleted) by the next signal about it, or by the nightly: query pk=PARKED, each "
+        "entry deleted on condition of its mark",
         "keep a reported signal once (a usage report per message id, a milestone's completion per plan and "
         "milestone): one transaction of pk=TENANT#<account_id>, sk=MESSAGE#<message id> (conditional: new) and "
         "its signal",
-        "an account's latest health: get pk=TENANT#<account_id>, sk=HEALTH; saved on condition of its version",
+        "an account's latest health: get pk=TENANT#<account_id>, sk=HEALTH; saved on condition of its version, "
+        "with its outbox (pending events and playbooks), then emptied on condition of the version saved",
         "every account with a health snapshot: query by-shard (tenant_shard=SHARD#<0-7>) on tenant_id",
         "open an intervention once per account and playbook: one transaction of pk=TENANT#<account_id>, "
         "sk=OPEN#<playbook> (conditional: new) and sk=INTERVENTION#<intervention_id> (conditional: new)",

@@ -11,8 +11,9 @@ by that. A few read state that lasts until something ends it, whatever its age:
                           opened (its opening is also what `hours_to_resolve` measures from once it is solved); the
                           latest ticket, so an account whose tickets are all solved is "no open ticket", not "never
                           had one" (NA)
-    payments              the latest success and the first failure after it: an invoice that failed 400 days
-                          ago and was never paid is 400 days past due
+    payments              the latest success and, per payment (`shared.success.payments`), the first failure
+                          not settled by a success of it since: an invoice that failed 400 days ago and was
+                          never paid is 400 days past due, whatever other invoices were paid since
     usage, subscriptions  the report the active-user trend compares with, the latest change of each subscription
                           (its renewal) and the quantities a downgrade is told by
 
@@ -39,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 
 from shared.success.engine import CUSTOMER_KINDS, FIRST_SIGNAL_MARK, TREND_DAYS
 from shared.success.model import HealthModel, MeasureValue
+from shared.success.payments import outstanding
 from shared.success.signals import Signal, SignalKind
 
 CARRY_MARGIN_DAYS = 30  # how long the nightly may miss before a carried state could fall out of the window
@@ -252,13 +254,12 @@ def _opening(ticket: list[Signal]) -> Signal:
 
 
 def _payments(log: Sequence[Signal], horizon: datetime) -> list[Signal]:
-    """The latest success at the horizon, the first failure after it (or the first ever, without one: what
-    `days_past_due` counts from) and every payment after the horizon."""
+    """The latest success at the horizon, the first failure of each payment still outstanding then (what
+    `days_past_due` counts from: `shared.success.payments`) and every payment after the horizon."""
     payments = [s for s in log if s.kind in (SignalKind.PAYMENT_SUCCEEDED, SignalKind.PAYMENT_FAILED)]
     successes = [s for s in payments if s.kind is SignalKind.PAYMENT_SUCCEEDED and s.at <= horizon]
-    since = successes[-1].at if successes else None
-    failures = [s for s in payments if s.kind is SignalKind.PAYMENT_FAILED and (since is None or s.at > since)]
-    standing = successes[-1:] + failures[:1]
+    unpaid = sorted(outstanding(s for s in payments if s.at <= horizon).values(), key=lambda s: (s.at, s.signal_id))
+    standing = successes[-1:] + unpaid
     return standing + [s for s in payments if s.at > horizon and s not in standing]
 
 

@@ -2,8 +2,9 @@
 once, and the requests ranked by the demand of the accounts asking, weighted by their annual revenue.
 
 An account's annual revenue (ARR) is what it paid in the trailing twelve months (its `payment.succeeded`
-signals, in the company currency): a monthly subscription paid twelve times and an annual invoice both count
-as what they are worth a year. Payments in another currency are left out and counted, so a ranking says how
+signals, in the company currency, each payment once however many Stripe objects told it:
+`shared.success.payments`): a monthly subscription paid twelve times and an annual invoice both count as what
+they are worth a year. Payments in another currency are left out and counted, so a ranking says how
 much it could not weigh."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.success.payments import once
 from shared.success.signals import Signal, SignalKind
 
 ARR_WINDOW_DAYS = 365
@@ -68,7 +70,8 @@ def feedback_key(tenant_id: str, feature: str, kind: FeedbackKind, text: str, gi
 
 def arr_of(signals: Iterable[Signal], now: datetime, company_currency: str) -> Arr:
     start = now - timedelta(days=ARR_WINDOW_DAYS)
-    paid = [s for s in signals if s.kind is SignalKind.PAYMENT_SUCCEEDED and start < s.at <= now]
+    # one payment is counted once, however many Stripe objects told it (`shared.success.payments`)
+    paid = [s for s in once(signals, SignalKind.PAYMENT_SUCCEEDED) if start < s.at <= now]
     with_amount = [s for s in paid if s.values.get("amount_minor") is not None]
     ours = [s for s in with_amount if s.values.get("currency") == company_currency]
     return Arr(sum(int(s.values["amount_minor"]) for s in ours), len(with_amount) - len(ours))

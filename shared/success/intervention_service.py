@@ -2,12 +2,14 @@
 hand, evaluate the interventions whose time has come, and list them with each playbook's effectiveness.
 
 Opening returns the events to publish (the start, the marketing requests) rather than publishing them: the
-health recorder publishes them with the churn risk, before it saves the health snapshot, so a retry after a
-failure in between opens the same intervention (its id derives from the cause) and publishes the same ids."""
+health recorder keeps the interventions a churn risk calls for in the outbox of the snapshot it saves, then
+opens them and publishes their events with the churn risk, so a failure in between is retried from the outbox:
+it opens the same interventions (their ids derive from the cause) and publishes the same ids. Nothing is opened
+for a health that was not saved."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,9 +59,24 @@ class InterventionService:
         self, tenant_id: str, health: Health, risks: list[str], cause: str, segment: str | None = None
     ) -> list[SuccessEvent]:
         """Open the churn playbooks for the account's band and segment; the events to publish with the churn risk."""
+        return self.open_churn(self.churn_candidates(tenant_id, health, risks, cause, segment))
+
+    def churn_candidates(
+        self, tenant_id: str, health: Health, risks: list[str], cause: str, segment: str | None = None
+    ) -> list[Intervention]:
+        """The churn playbooks' interventions the account's band and segment call for, nothing written: the
+        health recorder saves them in the snapshot's outbox and opens them (`open_churn`) once it is saved."""
+        name = self._accounts.name_of(tenant_id)
+        return [
+            opened(playbook, tenant_id, name, health, "; ".join(risks), cause)
+            for playbook in churn_playbooks(self.model, health.band, segment)
+        ]
+
+    def open_churn(self, candidates: Sequence[Intervention]) -> list[SuccessEvent]:
+        """Open these interventions (one of a playbook already open stays the one); the events to publish: those
+        of each opened now, or by this same cause before (a retry tells the same ids again)."""
         events: list[SuccessEvent] = []
-        for playbook in churn_playbooks(self.model, health.band, segment):
-            candidate = opened(playbook, tenant_id, self._accounts.name_of(tenant_id), health, "; ".join(risks), cause)
+        for candidate in candidates:
             stored = self.store.open_intervention(candidate)
             if stored.intervention_id == candidate.intervention_id:  # new, or this same cause retried
                 events += self._started(stored)

@@ -14,6 +14,7 @@ from statistics import median
 
 from shared.success.model import HealthModel, Measure, MeasureValue
 from shared.success.onboarding import MilestoneStatus, latest_plan, milestones_at
+from shared.success.payments import failed_since, outstanding
 from shared.success.signals import Signal, SignalKind
 
 RawValue = Decimal | str
@@ -118,24 +119,21 @@ def _nps(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
 
 
 def _failed_payments(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
+    # one payment failing on several Stripe objects (an invoice and its charge) is one failure (`payments`)
     if not window.of(SignalKind.PAYMENT_SUCCEEDED, SignalKind.PAYMENT_FAILED):
         return None
-    return Decimal(len(window.of(SignalKind.PAYMENT_FAILED, days=measure.window_days)))
+    return Decimal(failed_since(window.signals, window.as_of - timedelta(days=measure.window_days)))
 
 
 def _days_past_due(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:
-    payments = window.of(SignalKind.PAYMENT_SUCCEEDED, SignalKind.PAYMENT_FAILED)
-    if not payments:
+    # from the earliest failure still outstanding, per payment: a success of another invoice settles none of it
+    if not window.of(SignalKind.PAYMENT_SUCCEEDED, SignalKind.PAYMENT_FAILED):
         return None
-    outstanding: datetime | None = None  # the first failure since the latest success
-    for payment in payments:
-        if payment.kind is SignalKind.PAYMENT_SUCCEEDED:
-            outstanding = None
-        elif outstanding is None:
-            outstanding = payment.at
-    if outstanding is None:
+    unpaid = outstanding(window.signals)
+    if not unpaid:
         return Decimal(0)
-    return Decimal(int((window.as_of - outstanding).total_seconds()) // SECONDS_PER_DAY)
+    first = min(failure.at for failure in unpaid.values())
+    return Decimal(int((window.as_of - first).total_seconds()) // SECONDS_PER_DAY)
 
 
 def _subscription_status(measure: Measure, _: HealthModel, window: Window) -> RawValue | None:

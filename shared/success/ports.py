@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.events.canonical import Subject
+from shared.events.success_events import SuccessEvent
 from shared.handoffs.model import Handoff
 from shared.success.campaigns import CsCampaign
 from shared.success.feedback import Feedback
@@ -24,7 +25,12 @@ class StaleHealth(Exception):
 @dataclass(frozen=True)
 class StoredHealth:
     """An account's latest health as last computed: what the events compare against (the score itself is always
-    recomputed from the signal log; this is the memory of what was published)."""
+    recomputed from the signal log; this is the memory of what was published).
+
+    It is saved before anything is told (on its version's condition), with what it has to tell: its outbox,
+    `pending_events` and the churn playbooks to open (`pending_interventions`). Once those are opened and the
+    events published, the outbox is emptied (a save at the next version); a snapshot read with a full outbox
+    (a publish that failed after the save) has it delivered first by whoever reads it next."""
 
     tenant_id: str
     as_of: datetime
@@ -35,11 +41,35 @@ class StoredHealth:
     version: int = 0  # 0: never stored
     expansion_ready: bool = False  # an expansion signal published and the readiness not fallen below since
     renewal_at_risk_told: str | None = None  # the renewal date (ISO) whose risk was published last
+    pending_events: tuple[SuccessEvent, ...] = ()  # saved with the snapshot, not published yet
+    pending_interventions: tuple[Intervention, ...] = ()  # churn playbooks to open, then tell (their events)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.pending_events or self.pending_interventions)
 
 
 @dataclass(frozen=True)
 class TenantPage:
     tenant_ids: list[str]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ParkedLog:
+    """A parked log's index entry: the log (`unlinked:<reference>`), what the latest event parked in it named
+    (its account, contact, email: any may resolve to an account once the lead processor links it), when that
+    signal happened, and its mark (the signal's place in the log: a parking since changes it)."""
+
+    log: str
+    names: tuple[str, ...]
+    parked_at: datetime
+    mark: str
+
+
+@dataclass(frozen=True)
+class ParkedPage:
+    logs: list[ParkedLog]
     next_cursor: str | None
 
 
@@ -54,6 +84,21 @@ class HealthStore(Protocol):
         the signal written together, or neither. None when written; when the message id was used before,
         nothing is written and the answer is the digest stored with it (the caller compares it with its own:
         the same body again, or another body under a used id)."""
+        ...
+
+    def park_signal(self, log: str, signal: Signal, names: Sequence[str]) -> bool:
+        """Keep the signal in a parked log (`unlinked:<reference>`, as `append_signal` keeps it) and index the
+        log (`parked`) with what the signal's event named, together or neither; False (nothing written) when a
+        signal of that id at that time is in the log already."""
+        ...
+
+    def parked(self, cursor: str | None = None, limit: int = 100) -> ParkedPage:
+        """The indexed parked logs, a page at a time, in log order (for the nightly's adoption)."""
+        ...
+
+    def unindex_parked(self, parked: ParkedLog) -> bool:
+        """Remove a parked log's index entry, on condition that no signal was parked in it since it was listed
+        (its mark unchanged); False (nothing removed) otherwise. The log itself is untouched."""
         ...
 
     def drop_signals(self, tenant_id: str, signals: Sequence[Signal]) -> None:

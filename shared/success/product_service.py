@@ -21,9 +21,21 @@ from shared.success.ports import SuccessStore
 from shared.success.product import Analytics, Launch, LaunchAdoption, adoption_of, analytics_of
 from shared.success.service import HealthService
 
+# How many accounts, and for a campaign how many of their contacts, one launch or campaign may reach: its event
+# names every one and is one EventBridge entry (256 KB: 2,000 accounts and 3,000 contacts under ids of 40
+# characters are about 215 KB, the hub's ids being 32), and the launch or campaign is one DynamoDB item (400 KB:
+# it keeps its accounts). A broader audience is refused (422) before anything is told or kept: narrow it.
+MAX_AUDIENCE_ACCOUNTS = 2_000
+MAX_AUDIENCE_CONTACTS = 3_000
+
 
 class KeyReused(Exception):
     """An id (feedback, launch, campaign) was used before with another body (409)."""
+
+
+class AudienceTooLarge(ValueError):
+    """A launch or campaign reaching more accounts (or contacts) than one event can name (422, naming the fields
+    that chose them and the limit)."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +82,16 @@ class ProductService:
 
     def schedule_launch(self, launch: Launch) -> tuple[bool, Launch]:
         """Kept once under its id with the target accounts resolved now (those in its bands and segments), and
-        published as `product.launch_scheduled` for marketing."""
+        published as `product.launch_scheduled` for marketing; AudienceTooLarge beyond `MAX_AUDIENCE_ACCOUNTS`."""
         stored = self.store.launch(launch.launch_id)
         if stored is not None:  # before resolving the targets: that reads every account's health
             return self._once(stored, launch, "launch_id")
         targets = tuple(s.tenant_id for s in self.standings() if launch.targets(s.band, s.segment))
+        if len(targets) > MAX_AUDIENCE_ACCOUNTS:
+            raise AudienceTooLarge(
+                f"target_bands, target_segments: they reach {len(targets)} accounts, and a launch reaches at most "
+                f"{MAX_AUDIENCE_ACCOUNTS}; target fewer bands or segments"
+            )
         resolved = replace(launch, target_tenants=targets)
         event = self._event(
             SuccessEventType.LAUNCH_SCHEDULED,
@@ -116,13 +133,24 @@ class ProductService:
 
     def request_campaign(self, campaign: CsCampaign) -> tuple[bool, CsCampaign]:
         """Kept once under its id with its audience resolved now, and published as `marketing.campaign_requested`
-        with the accounts and their contacts."""
+        with the accounts and their contacts; AudienceTooLarge beyond `MAX_AUDIENCE_ACCOUNTS` accounts or
+        `MAX_AUDIENCE_CONTACTS` contacts."""
         stored = self.store.campaign(campaign.campaign_id)
         if stored is not None:
             return self._once(stored, campaign, "campaign_id")
         tenants = tuple(audience_of(campaign.audience, campaign.kind, list(self.standings())))
+        if len(tenants) > MAX_AUDIENCE_ACCOUNTS:
+            raise AudienceTooLarge(
+                f"audience: it reaches {len(tenants)} accounts, and a campaign reaches at most "
+                f"{MAX_AUDIENCE_ACCOUNTS}; narrow its bands, segments or NPS range"
+            )
         resolved = replace(campaign, tenants=tenants)
         contacts = [c for tenant in tenants for c in self.health.accounts.contacts_of(tenant)]
+        if len(contacts) > MAX_AUDIENCE_CONTACTS:
+            raise AudienceTooLarge(
+                f"audience: its {len(tenants)} accounts have {len(contacts)} contacts, and a campaign reaches at "
+                f"most {MAX_AUDIENCE_CONTACTS}; narrow its bands, segments or NPS range"
+            )
         event = self._event(
             SuccessEventType.CAMPAIGN_REQUESTED,
             resolved.campaign_id,

@@ -4,9 +4,13 @@ account at night. An account that becomes a churn risk has its churn playbooks o
 in the same step.
 
 Health is never stored as the truth: the signal log is. The stored snapshot is the memory of what was last
-published, so a change (and a churn risk) is published once. Events go on the bus before the snapshot is
-saved, with ids derived from the cause: a failure in between is retried and publishes the same ids again,
-which consumers de-duplicate, rather than losing the change."""
+published, so a change (and a churn risk) is published once. The snapshot is saved first, on its version's
+condition, with the events it has to tell and the churn playbooks it has to open in its outbox; only then are
+the playbooks opened and the events published, and the outbox emptied. A recomputation that loses the save to
+another writer (which read a fresher log) tells nothing and opens nothing from the state it lost with; a publish
+that fails after the save leaves the outbox full, and the retry, or the next recomputation of the account,
+delivers it before anything else. Event ids derive from the cause: told twice, they are the same ids, which
+consumers de-duplicate."""
 
 from __future__ import annotations
 
@@ -19,9 +23,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.catalog.success import SEGMENT_VENDORS
 from shared.events.canonical import CanonicalEvent, EventType, Subject
 from shared.events.success_events import SuccessEvent, SuccessEventType
 from shared.leads.identity import normalize_email, vendor_identity
+from shared.leads.inputs import LEAD_INPUT_EVENTS
 from shared.leads.ports import TooLargeToStore
 from shared.scoring.results import points, points_or_none
 from shared.success.carry import carried_signal, carry_due, carry_policy, copies_in, expanded, needs_whole_log
@@ -31,7 +37,14 @@ from shared.success.intervention_service import InterventionService
 from shared.success.interventions import Intervention
 from shared.success.model import HealthModel
 from shared.success.onboarding import Milestone, PlanAnnounced, completion, latest_plan, milestones_at, plan_of_handoff
-from shared.success.ports import AccountDirectory, CustomerHandoffs, StaleHealth, StoredHealth, SuccessStore
+from shared.success.ports import (
+    AccountDirectory,
+    CustomerHandoffs,
+    ParkedLog,
+    StaleHealth,
+    StoredHealth,
+    SuccessStore,
+)
 from shared.success.renewals import RenewalAtRisk, renewal_at_risk
 from shared.success.segments import segment_of
 from shared.success.signals import Signal, SignalKind, engaged_parking, segment_group, signal_of, usage_values
@@ -63,6 +76,9 @@ REPORT_CLOCK_SKEW = timedelta(minutes=5)
 # retries it that long for the account to resolve, then leaves the parked signals to the next one about them
 ACCOUNT_CATCH_UP = timedelta(minutes=15)
 CATCH_UP_PAUSES = (0.1, 0.2, 0.4, 0.8)  # seconds: how long the recorder waits in place before it asks for a retry
+# how long the nightly keeps looking for the account of a parked log (the lead processor links in minutes; past
+# this, its signals wait for the account's `account.upserted` or the next signal naming the same reference)
+PARKED_WATCH = timedelta(days=30)
 
 
 class AccountNotCaughtUp(RuntimeError):
@@ -138,14 +154,23 @@ class HealthService:
             return Outcome(note=f"{event.event_type} says nothing health reads")
         tenant_id = self._account_of(event)
         references = _references(event)
+        if tenant_id is None and _linked_by_lead_processor(event):
+            # The lead processor handles this event too, and links the person it names (a survey answer from a
+            # new contact): most often a moment behind. Wait in place, reading the directory again, before parking.
+            for pause in CATCH_UP_PAUSES:
+                self._pause(pause)
+                tenant_id = self._account_of(event)
+                if tenant_id is not None:
+                    break
         if tenant_id is None:
             # The lead processor may not have linked the account yet (or never will: a Stripe customer the hub
             # never saw created). Parked under the subject, not retried: a retry would hold the rule's other
             # events back and end in a dead-letter queue for what is no failure. The account's `account.upserted`
-            # (`adopt_parked`) or the next signal about the same subject whose account is known adopts it.
+            # (`adopt_parked`), the next signal about the same subject whose account is known, or the nightly
+            # (`adopt_parked_logs`: the parked log is indexed with what the event named) adopts it.
             if not references:
                 return Outcome(note=f"{signal.kind} names no account, contact nor email: not kept")
-            self.store.append_signal(PARKED + references[0], signal)
+            self.store.park_signal(PARKED + references[0], signal, references)
             # The account's `account.upserted` may have looked for parked signals between this event's read of
             # the directory and its parking: read again, one of the two sees the other.
             tenant_id = self._account_of(event)
@@ -261,7 +286,7 @@ class HealthService:
             if not reference:
                 return Outcome(note=f"handoff {announced.handoff_id} names no customer: its plan is not kept")
             parked = normalize_email(reference) or reference
-            self.store.append_signal(PARKED + parked, signal)
+            self.store.park_signal(PARKED + parked, signal, [parked])
             return Outcome(note=f"success plan parked: no account is known for {reference} yet")
         kept = self.store.append_signal(tenant_id, signal)
         self._adopt_engagements(tenant_id)
@@ -328,23 +353,33 @@ class HealthService:
         return segment_of(self.model.segments, signals, now, self.company_currency)
 
     def recompute(self, tenant_id: str, cause: str) -> Outcome:
-        """Recompute from the log; publish what changed since the snapshot, then save the snapshot."""
+        """Recompute from the log; save the snapshot with what changed since the last one in its outbox (on its
+        version's condition), then open the churn playbooks and publish, then empty the outbox. A snapshot read
+        with a full outbox (a publish that failed after its save) is delivered first. A recomputation that loses
+        the save to another writer tells nothing and opens nothing: it reads again."""
         for _ in range(SAVE_ATTEMPTS):
+            previous = self.store.health(tenant_id)
+            if previous is not None and previous.pending:
+                try:
+                    previous = self._deliver(previous)[1]
+                except StaleHealth:
+                    continue  # another writer delivered it and saved meanwhile: read again
             now = self._clock.now()
             signals = self._carried_log(tenant_id, now)
             health = evaluate(self.model, signals, now)
             trend = trend_of(self.model, signals, health)
-            previous = self.store.health(tenant_id)
             risks = self._risks(signals, health, trend)
             events = self._events(tenant_id, cause, health, trend, previous, risks)
             # A risk's playbooks are the band's: opened when the risk is detected, and again when an account still at
             # risk moves to another band (flagged by a fall while green, then red: red's playbooks). One already
-            # open for the account is not opened twice (`InterventionStore.open_intervention`).
+            # open for the account is not opened twice (`InterventionStore.open_intervention`). Kept in the outbox,
+            # opened once the snapshot is saved.
             detected = any(e.event_type is SuccessEventType.CHURN_RISK_DETECTED for e in events)
             moved_band = previous is not None and previous.band != health.band
+            candidates: list[Intervention] = []
             if self.interventions is not None and risks and (detected or moved_band):
                 segment = self.segment_of(signals, now)
-                events += self.interventions.for_churn_risk(tenant_id, health, risks, cause, segment)
+                candidates = self.interventions.churn_candidates(tenant_id, health, risks, cause, segment)
             readiness = readiness_of(self.model, health, signals)
             if readiness.ready and not (previous and previous.expansion_ready):
                 events.append(self._expansion_event(tenant_id, cause, health, readiness))
@@ -362,9 +397,8 @@ class HealthService:
             )
             if unchanged:
                 return Outcome(tenant_id, health, [], "health unchanged")
-            self.publish(events)
             try:
-                self.store.save_health(
+                saved = self.store.save_health(
                     StoredHealth(
                         tenant_id=tenant_id,
                         as_of=health.as_of,
@@ -375,13 +409,30 @@ class HealthService:
                         version=previous.version if previous else 0,
                         expansion_ready=readiness.ready,
                         renewal_at_risk_told=renewal_told,
+                        pending_events=tuple(events),
+                        pending_interventions=tuple(candidates),
                     )
                 )
             except StaleHealth:
-                continue  # another writer saved meanwhile: read again (the events' ids are the same)
+                continue  # another writer saved meanwhile: nothing told, read again (the events' ids are the same)
+            with suppress(StaleHealth):  # another writer read the outbox since, and delivered it before its save
+                events = self._deliver(saved)[0]
             note = f"health {_shown(health.score_hundredths)} ({health.band})"
             return Outcome(tenant_id, health, events, note)
         raise StaleHealth(f"the health of {tenant_id} kept changing under {SAVE_ATTEMPTS} attempts")
+
+    def _deliver(self, saved: StoredHealth) -> tuple[list[SuccessEvent], StoredHealth]:
+        """A saved snapshot's outbox told: its churn playbooks opened, its events and theirs published, then the
+        outbox emptied on the snapshot's version (StaleHealth: another writer saved since, having delivered it).
+        A failure to publish raises and leaves the outbox full, for the retry or the next recomputation."""
+        events = list(saved.pending_events)
+        if saved.pending_interventions:
+            if self.interventions is None:  # emptied here, its playbooks would never open
+                raise RuntimeError("this function opens no playbooks: it cannot deliver a health snapshot's outbox")
+            events += self.interventions.open_churn(saved.pending_interventions)
+        self.publish(events)
+        emptied = self.store.save_health(replace(saved, pending_events=(), pending_interventions=()))
+        return events, emptied
 
     def recompute_all(
         self,
@@ -394,6 +445,13 @@ class HealthService:
         nightly logs it and counts it), or, without one, the first failure is raised once every other account
         is recomputed."""
         count, cursor, first_failure = 0, None, None
+        try:
+            self.adopt_parked_logs(cause)
+        except Exception as error:  # the parked logs' failure is not the night's: the accounts are recomputed
+            if failed is None:
+                first_failure = error
+            else:
+                failed(PARKED, error)
         while True:
             page = self.store.tenants(cursor)
             for tenant_id in page.tenant_ids:
@@ -413,6 +471,50 @@ class HealthService:
                 if first_failure is not None:
                     raise first_failure
                 return count
+
+    def adopt_parked_logs(self, cause: str) -> int:
+        """The nightly's pass over the parked logs' index: a log whose event named someone the lead processor has
+        linked since (a survey answer from a new contact, which reached the recorder first, and which no later
+        event names) is adopted into the account's log and the account recomputed; its index entry is removed
+        once adopted, or once it has waited `PARKED_WATCH` unresolved (its signals stay parked for the account's
+        `account.upserted` or the next signal naming it), each on condition that nothing was parked in it since.
+        How many logs were adopted."""
+        adopted, cursor, first_failure = 0, None, None
+        horizon = self._clock.now() - PARKED_WATCH
+        while True:
+            page = self.store.parked(cursor)
+            for parked in page.logs:
+                try:
+                    adopted += self._adopt_parked_log(parked, cause, horizon)
+                except Exception as error:  # one log's failure is not the others': its entry stays for tomorrow
+                    first_failure = first_failure or error
+            cursor = page.next_cursor
+            if cursor is None:
+                if first_failure is not None:
+                    raise first_failure
+                return adopted
+
+    def _adopt_parked_log(self, parked: ParkedLog, cause: str, horizon: datetime) -> int:
+        tenant_id = next(filter(None, (self._resolve_parked(name) for name in parked.names)), None)
+        if tenant_id is None:
+            if parked.parked_at < horizon:
+                self.store.unindex_parked(parked)
+            return 0
+        adopted = self._adopt(tenant_id, [parked.log.removeprefix(PARKED)])
+        # recomputed even with nothing left to adopt: a night whose recomputation failed after the adoption
+        # leaves the entry, and the account may have no snapshot for the nightly to list it by
+        self.recompute(tenant_id, cause)
+        self.store.unindex_parked(parked)  # after the recomputation: a failure leaves it for the next night
+        return 1 if adopted else 0
+
+    def _resolve_parked(self, name: str) -> str | None:
+        """The account one of a parked event's references names now: a usage report's `tenant:<reference>`, an
+        email (its contact's account), an account or contact id, a Segment group, a handoff's customer."""
+        if name.startswith("tenant:"):
+            return self.accounts.resolve(name.removeprefix("tenant:"))
+        if normalize_email(name) is not None:
+            return self._customer(name)
+        return self.accounts.account_of(Subject(account_id=name, contact_id=name)) or self._customer(name)
 
     def open_interventions(self, tenant_id: str) -> list[Intervention]:
         """The account's playbooks running now (none where this service runs no playbooks)."""
@@ -644,6 +746,16 @@ class HealthService:
         failed = self._publisher.publish(events).failed
         if failed:
             raise RuntimeError(f"the bus refused {len(failed)} success event(s): {next(iter(failed.values()))}")
+
+
+def _linked_by_lead_processor(event: CanonicalEvent) -> bool:
+    """Whether the lead processor handles this event too and links the person it names (by contact or email),
+    so that waiting a moment for it is worth it. Not Segment's calls: product tracks come by the thousand, and a
+    user's next one adopts what the first parked."""
+    subject = event.subject
+    named = subject.contact_id or normalize_email(subject.email)
+    lead_input = event.event_type.value in LEAD_INPUT_EVENTS and event.source_vendor not in SEGMENT_VENDORS
+    return lead_input and bool(named)
 
 
 def _references(event: CanonicalEvent) -> list[str]:

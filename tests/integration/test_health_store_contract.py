@@ -14,6 +14,7 @@ under 1 InvalidInput; a signal over DynamoDB's 400 KB item limit is TooLargeToSt
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,10 @@ from shared.adapters.dynamodb_success import WRITE_ATTEMPTS, DynamoDbHealthStore
 from shared.adapters.dynamodb_success_items import shard_of
 from shared.catalog.success import TENANT_SHARDS
 from shared.errors import InvalidInput
+from shared.events.success_events import SuccessEvent, SuccessEventType
 from shared.leads.ports import TooLargeToStore
+from shared.success.interventions import Intervention
+from shared.success.model import PlaybookTrigger
 from shared.success.ports import HealthStore, StaleHealth, StoredHealth
 from shared.success.signals import Signal, SignalKind
 from tests.integration import success_store_fixtures as fixtures
@@ -340,6 +344,99 @@ def test_health_without_score_or_band_round_trips(store: HealthStore) -> None:
     zero = store.save_health(snapshot(version=1, score_hundredths=0, band="critical"))
     assert store.health(ACME) == zero
     assert zero.score_hundredths == 0
+
+
+def test_a_snapshot_keeps_its_outbox_until_it_is_emptied(store: HealthStore) -> None:
+    # Given a snapshot saved with what it has to tell: a health change, a churn risk and a playbook to open
+    common: dict[str, Any] = {"occurred_at": T0, "tenant_id": ACME, "model_version": "health-v1", "cause": "evt-9"}
+    events = tuple(
+        SuccessEvent(
+            event_id=SuccessEvent.id_for(ACME, "evt-9", kind),
+            event_type=kind,
+            score=31.25,
+            band="red",
+            reasons=["turned red"],
+            **common,
+        )
+        for kind in (SuccessEventType.HEALTH_CHANGED, SuccessEventType.CHURN_RISK_DETECTED)
+    )
+    playbook = Intervention(
+        intervention_id="int-1",
+        tenant_id=ACME,
+        playbook="churn_save",
+        trigger=PlaybookTrigger.CHURN_RISK,
+        reason="turned red",
+        opened_at=T0,
+        task_title="Call Acme",
+        task_due_at=T0 + timedelta(days=2),
+        evaluate_at=T0 + timedelta(days=30),
+        score_before=3125,
+        band_before="red",
+    )
+    saved = store.save_health(snapshot(version=0, pending_events=events, pending_interventions=(playbook,)))
+
+    # When it is read back
+    read = store.health(ACME)
+
+    # Then its outbox is as saved, events and intervention alike, their times in UTC
+    assert read == saved == snapshot(version=1, pending_events=events, pending_interventions=(playbook,))
+    assert read is not None
+    assert read.pending
+    # And once emptied (at the next version) it holds nothing to tell
+    emptied = store.save_health(replace(read, pending_events=(), pending_interventions=()))
+    assert store.health(ACME) == emptied == snapshot(version=2)
+    assert emptied.pending is False
+
+
+# --------------------------------------------------------------------------------------------- parked logs
+
+
+def test_a_parked_signal_is_kept_with_its_logs_index_entry(store: HealthStore) -> None:
+    # Given no parked log
+    assert store.parked().logs == []
+    # When a signal is parked under an email, with what its event named
+    signal = usage("evt-p1", T0.astimezone(EAST))
+    assert store.park_signal("unlinked:jane@acme.io", signal, ["typeform:r1", "jane@acme.io", "typeform:r1"]) is True
+    # Then the signal is in the parked log, and the log indexed with the names (once each), its time in UTC
+    assert everything(store, "unlinked:jane@acme.io") == [usage("evt-p1")]
+    (entry,) = store.parked().logs
+    assert (entry.log, entry.names, entry.parked_at) == ("unlinked:jane@acme.io", ("typeform:r1", "jane@acme.io"), T0)
+    # And parking the same signal again writes nothing: False, the entry as it was
+    assert store.park_signal("unlinked:jane@acme.io", signal, ["other"]) is False
+    assert store.parked().logs == [entry]
+
+
+def test_a_parked_logs_entry_is_removed_only_if_nothing_was_parked_since(store: HealthStore) -> None:
+    # Given a parked log listed by the nightly
+    store.park_signal("unlinked:jane@acme.io", usage("evt-p1"), ["jane@acme.io"])
+    (listed,) = store.parked().logs
+    # When another signal is parked in it before the nightly removes the entry
+    store.park_signal("unlinked:jane@acme.io", usage("evt-p2", T0 + timedelta(seconds=1)), ["jane@acme.io"])
+    # Then the removal is refused (False), the entry stays, with the latest parking
+    assert store.unindex_parked(listed) is False
+    (now,) = store.parked().logs
+    assert (now.parked_at, now.mark != listed.mark) == (T0 + timedelta(seconds=1), True)
+    # And removed as listed now, it is gone; the log itself untouched
+    assert store.unindex_parked(now) is True
+    assert store.parked().logs == []
+    assert [s.signal_id for s in everything(store, "unlinked:jane@acme.io")] == ["evt-p1", "evt-p2"]
+    assert store.unindex_parked(now) is False
+
+
+def test_parked_logs_are_paged_in_log_order_with_the_adapters_cursor(store: HealthStore) -> None:
+    # Given five parked logs
+    logs = [f"unlinked:p{n}@acme.io" for n in (3, 1, 4, 0, 2)]
+    for log in logs:
+        store.park_signal(log, usage("evt-" + log), [log.removeprefix("unlinked:")])
+    # When they are listed two at a time
+    found, sizes = all_pages(lambda cursor: store.parked(cursor, 2), lambda page: [e.log for e in page.logs])
+    # Then each comes once, in log order, the last page's cursor None
+    assert (found, sizes) == (sorted(logs), [2, 2, 1])
+    # And a cursor the listing did not make, or a limit under 1, is InvalidInput
+    with pytest.raises(InvalidInput, match="cursor"):
+        store.parked(cursor_of({"after": "x"}))
+    with pytest.raises(InvalidInput, match="limit"):
+        store.parked(limit=0)
 
 
 # ------------------------------------------------------------------------------------------------- tenants

@@ -206,3 +206,19 @@ def test_a_carried_signal_a_recomputation_writes_during_the_erasure_is_cleaned_b
     assert OLAF_TICKET not in {c["signal_id"] for c in carried["signals"]}
     assert {"evt-plan", "evt-paid"} <= {c["signal_id"] for c in carried["signals"]}
     assert [t for t in stored_text(client) if OLAF_TICKET in t] == []
+
+
+def test_erasing_a_person_removes_their_parked_logs_index_entry(
+    world: tuple[PrivacyService, HealthService, FixedClock, Any],
+) -> None:
+    privacy, _, _, client = world
+    # Given Greta's survey answer parked under her email, its log indexed with what her event named
+    store = DynamoDbHealthStore(client, TABLE)
+    answer = Signal("evt-greta-nps", SignalKind.NPS, OLD, {"nps": 4})
+    assert store.park_signal(f"unlinked:{GRETA}", answer, [GRETA])
+    assert [e.names for e in store.parked().logs] == [(GRETA,)]
+    # When she is erased
+    privacy.erase(GRETA)
+    # Then neither the parked answer nor its index entry is left: no item of the table names her
+    assert store.parked().logs == []
+    assert [t for t in stored_text(client) if GRETA in t or "evt-greta-nps" in t] == []
