@@ -318,7 +318,8 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
         EventType.PAYMENT_SUCCEEDED: EventTypeInfo(
             meaning="A customer paid: an invoice, a payment intent, a charge or a checkout, in the currency's minor "
             "unit. One Stripe payment can arrive on several objects (`data.object`), each its own event: count one "
-            "kind.",
+            "kind, or one per `data.invoice_id` (else `data.payment_intent_id`, which a one-off payment's charge and "
+            "payment intent share), as customer health does.",
             emitters=(
                 Emitter(
                     "stripe",
@@ -338,6 +339,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "amount_minor": 4900,
                     "currency": "usd",
                     "invoice_id": "in_1QExample",
+                    "payment_intent_id": "pi_1QExample",
                     "subscription_id": "sub_1QExample",
                     "livemode": False,
                 },
@@ -361,6 +363,7 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
                     "amount_minor": 4900,
                     "currency": "usd",
                     "invoice_id": "in_1QExample",
+                    "payment_intent_id": "pi_1QExample",
                     "subscription_id": None,
                     "livemode": False,
                     "failure_reason": "Your card was declined.",

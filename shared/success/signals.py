@@ -100,7 +100,11 @@ def _values(event: CanonicalEvent, model: HealthModel) -> tuple[SignalKind, dict
             minor, code = data.get("amount_minor"), data.get("currency")
             amount = minor if isinstance(minor, int) and not isinstance(minor, bool) and minor >= 0 else None
             return payment, {
-                "invoice_id": _text(data.get("invoice_id")) or _text(data.get("object_id")),
+                # the payment it is (`shared.success.payments`): its invoice, else its payment intent (one
+                # payment's charge and intent name the same), else the object it came on
+                "invoice_id": _text(data.get("invoice_id"))
+                or _text(data.get("payment_intent_id"))
+                or _text(data.get("object_id")),
                 "amount_minor": amount,
                 "currency": code.strip().upper()[:3] if isinstance(code, str) and amount is not None else None,
             }

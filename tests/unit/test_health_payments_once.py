@@ -121,3 +121,19 @@ def test_an_old_unpaid_invoice_is_carried_past_the_read_window_while_others_are_
     whole = evaluate(world.service.model, world.store.signals(tenant, START - timedelta(days=1)), world.clock.now())
     expected = (world.clock.now() - START).days
     assert bounded == next(line.value for line in whole.lines if line.measure == "days_past_due") == expected
+
+
+def test_a_one_off_payment_told_on_its_charge_and_its_payment_intent_is_one_payment() -> None:
+    # Given a one-off payment (no invoice) Stripe tells on its payment intent and on its charge
+    world = World(company_currency="USD")
+    tenant = world.customer()
+    for obj, object_id in (("payment_intent", "pi_9"), ("charge", "ch_9")):
+        data = {"object": obj, "object_id": object_id, "invoice_id": None, "payment_intent_id": "pi_9"}
+        world.service.handle(
+            world.event(
+                EventType.PAYMENT_SUCCEEDED, data | {"amount_minor": 250_000, "currency": "usd"}, account_id=CUSTOMER
+            )
+        )
+    # When its annual revenue is read
+    # Then the payment counts once, by the payment intent both name
+    assert world.product.arr(tenant).minor == 250_000

@@ -55,6 +55,24 @@ def test_stripe_event_types_map_onto_the_taxonomy(stripe_type: str, expected: Ev
     assert event.occurred_at == datetime.fromtimestamp(1_764_072_000, UTC)
 
 
+@pytest.mark.parametrize(
+    ("stripe_type", "obj"),
+    [
+        ("charge.succeeded", {"object": "charge", "id": "ch_9", "payment_intent": "pi_9"}),
+        ("charge.succeeded", {"object": "charge", "id": "ch_9", "payment_intent": {"id": "pi_9", "object": "x"}}),
+        ("payment_intent.succeeded", {"object": "payment_intent", "id": "pi_9"}),
+    ],
+    ids=["a charge", "a charge with its intent expanded", "the intent"],
+)
+def test_a_payments_charge_and_its_intent_name_the_same_payment_intent(stripe_type: str, obj: dict) -> None:
+    # Given a one-off payment (no invoice) told on its charge or on its payment intent
+    # When it is normalized
+    [event] = normalize("stripe", stripe_event("evt_9", stripe_type, **obj))
+    # Then both name the payment intent, by which health counts the payment once
+    assert event.event_type is EventType.PAYMENT_SUCCEEDED
+    assert (event.data["invoice_id"], event.data["payment_intent_id"]) == (None, "pi_9")
+
+
 def test_a_paid_checkout_session_is_a_payment() -> None:
     [event] = normalize("stripe", stripe_event("evt_c", "checkout.session.completed", payment_status="paid"))
     assert event.event_type is EventType.PAYMENT_SUCCEEDED

@@ -137,9 +137,20 @@ def _payment(obj: dict[str, Any], money: StripePayment, livemode: bool, failed: 
         "amount_minor": amount,
         "currency": money.currency,
         "invoice_id": obj.get("invoice") if obj.get("object") != "invoice" else obj.get("id"),
+        # a payment without an invoice (a one-off charge) is told on its charge and its payment intent: this id
+        # is the same on both (a string; Stripe may expand it into the object when asked)
+        "payment_intent_id": _id_of(
+            obj.get("id") if obj.get("object") == "payment_intent" else obj.get("payment_intent")
+        ),
         "subscription_id": obj.get("subscription"),
         "livemode": livemode,
     }
+
+
+def _id_of(value: object) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
 
 
 def _failure_reason(obj: StripeObject, raw: dict[str, Any]) -> Any:
