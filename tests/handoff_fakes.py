@@ -3,8 +3,9 @@ adapter keeps it: a change commits all or nothing under the handoff's version, t
 load version and capacity; a conflict names what failed and writes nothing. Safe to share between threads.
 
 What the adapter does and the port leaves open, this does too: a `RELEASE` of a lead held by another handoff
-(or by none) leaves the lock alone; listings are newest first by (requested_at, handoff id); datetimes come
-back in UTC and details as DynamoDB keeps them (tuples as lists, numbers as int when whole, else Decimal).
+(or by none) leaves the lock alone; listings are newest first by (requested_at, handoff id), or oldest first
+when asked; datetimes come back in UTC and details as DynamoDB keeps them (tuples as lists, numbers as int
+when whole, else Decimal).
 It does not measure DynamoDB's 400 KB item limit.
 """
 
@@ -86,6 +87,7 @@ class InMemoryHandoffRepository:
                     load,
                     open_handoffs=load.open_handoffs + delta.open_delta,
                     assignments=load.assignments + delta.assignment_delta,
+                    rotation=load.rotation if delta.rotation is None else delta.rotation,
                     version=load.version + 1,
                 )
             self.commits += 1
@@ -143,6 +145,7 @@ class InMemoryHandoffRepository:
         priority: Priority | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        oldest_first: bool = False,
     ) -> HandoffPage:
         if limit < 1:
             raise InvalidInput("limit must be at least 1")
@@ -150,6 +153,7 @@ class InMemoryHandoffRepository:
             "status": None if status is None else HandoffStatus(status).value,
             "rep": rep_id,
             "p": None if priority is None else Priority(priority).value,
+            **({"o": True} if oldest_first else {}),
         }
         before = None if cursor is None else _after(cursor, query)
         with self._lock:
@@ -160,15 +164,22 @@ class InMemoryHandoffRepository:
                     if (status is None or h.status == status)
                     and (rep_id is None or h.rep_id == rep_id)
                     and (priority is None or h.priority == priority)
-                    and (before is None or _sort_key(h) < before)
+                    and (before is None or (_sort_key(h) > before if oldest_first else _sort_key(h) < before))
                 ),
                 key=_sort_key,
-                reverse=True,
+                reverse=not oldest_first,
             )
             page = [copy.deepcopy(h) for h in matching[:limit]]
         more = len(matching) > limit
         next_cursor = _cursor({"after": _sort_key(page[-1]), **query}) if more else None
         return HandoffPage(page, next_cursor)
+
+    def unannounced(self, limit: int = 100) -> list[Handoff]:
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        with self._lock:
+            found = [h for h in self.stored.values() if h.announced < len(h.history)]
+            return [copy.deepcopy(h) for h in sorted(found, key=_sort_key)[:limit]]
 
     def requested_between(self, start: datetime, end: datetime) -> Iterator[Handoff]:
         _aware(start, end)
@@ -220,6 +231,8 @@ def _after(cursor: str, query: dict[str, Any]) -> str:
         raise InvalidInput(BAD_CURSOR) from None
     if not isinstance(after, str) or "#" not in after:
         raise InvalidInput(BAD_CURSOR)
+    if document.get("o", False) != query.get("o", False):
+        raise InvalidInput("cursor belongs to a listing in the other order; start again without it")
     if document != query:
         raise InvalidInput("cursor belongs to a listing with other filters; start again without it")
     return after

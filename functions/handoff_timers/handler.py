@@ -1,7 +1,8 @@
 """Invoked by a handoff's one-time schedule (EventBridge Scheduler): an SLA deadline passed (breach, reassign
 or escalate) or a reminder is due; a timer that is not one of the handoff's current ones (of an earlier
 assignment, of a priority raised since, of a handoff accepted since) does nothing. Every five minutes the
-queue sweep gives handoffs waiting in a fallback queue to reps eligible now."""
+queue sweep gives handoffs waiting in a fallback queue to reps eligible now, after announcing what a failure
+after a commit left unannounced (events unpublished, timers unset)."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import handoff_metrics
 from shared.function_environment import environment_of
+from shared.handoffs.service import ANNOUNCED_LATE, NOT_ANNOUNCED_YET, Outcome
 from shared.handoffs.timer_inputs import timer_from
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
@@ -24,10 +26,18 @@ service = handoff_service(environment)
 @dead_letter_permanent_failures(environment)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == "Scheduled Event":  # the catalog's queue sweep, not a handoff's own timer
-        assigned = service.sweep_queues()
-        for outcome in assigned:
+        swept = service.sweep_queues()
+        for outcome in swept:
             handoff_metrics.record(outcome)
-        return {"assigned_from_queues": [o.handoff.handoff_id for o in assigned if o.handoff]}
+        late = [o for o in swept if o.note == ANNOUNCED_LATE]
+        failed = [o for o in swept if o.note.startswith(NOT_ANNOUNCED_YET)]
+        for outcome in failed:
+            logger.warning("handoff not announced yet", extra={"handoff_id": _id(outcome), "note": outcome.note})
+        return {
+            "assigned_from_queues": [_id(o) for o in swept[len(late) + len(failed) :] if o.handoff],
+            "announced_late": [_id(o) for o in late],
+            "not_announced_yet": [_id(o) for o in failed],
+        }
     handoff_id, kind, assignment, due_at = timer_from(event)
     outcome = service.timer_fired(handoff_id, kind, assignment, due_at)
     handoff_metrics.record(outcome)
@@ -40,3 +50,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "published": [e.event_type.value for e in outcome.events],
         "note": outcome.note,
     }
+
+
+def _id(outcome: Outcome) -> str | None:
+    return outcome.handoff.handoff_id if outcome.handoff else None

@@ -41,7 +41,15 @@ from shared.handoffs.customer_handoffs import ConflictingHandoff
 from shared.handoffs.model import HandoffStatus, Priority
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import parse_routing
-from shared.handoffs.service import HandoffNotFound, ImpossibleTouch, NotAllowed, UnknownRep, WrongState
+from shared.handoffs.service import (
+    HandoffNotFound,
+    ImpossibleTouch,
+    NotAllowed,
+    Outcome,
+    UnknownRep,
+    Unsettled,
+    WrongState,
+)
 from shared.handoffs.simulation import simulate_routing as run_simulation
 from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, Conflict, Forbidden, NotFound, json_response
@@ -179,6 +187,11 @@ def _acting(act: Any) -> Any:
         outcome = act(actor)
         record_metrics(outcome)
         return outcome
+    except Unsettled as exc:
+        # committed: the answer says what is stored; its events and timers follow with the queue sweep, which
+        # announces every handoff its commit left marked unannounced
+        logger.warning("handoff committed, not announced yet", extra={"handoff_id": exc.handoff.handoff_id})
+        return Outcome(exc.handoff, (), note=str(exc))
     except HandoffNotFound as exc:
         raise NotFound(str(exc)) from None
     except UnknownRep as exc:

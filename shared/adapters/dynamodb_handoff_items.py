@@ -10,8 +10,12 @@ Items, all under `pk` + `sk`:
   `requested_sort=<requested_at>#<id>`.
 - `LEAD#<lead id>` / `OPEN_HANDOFF`: the open handoff holding the lead (`handoff_id`).
 - `LEAD#customer:<account id>` / `ONBOARDED`: the handoff that last onboarded the customer (`handoff_id`).
-- `REPS` / `REP#<rep id>`: a rep's load: `open_handoffs`, `assignments`, the run-time overrides `available`
-  and `capacity` (absent: no override), `overrides_version` and `version`.
+- `UNANNOUNCED#<shard 0-7>` / `HANDOFF#<id>`: a handoff whose last commit left a transition unannounced
+  (`announced < len(history)`), put in the same transaction as that commit and deleted in the one recording
+  it announced; the sweep queries the eight shards to announce what a failure after a commit left unannounced.
+- `REPS` / `REP#<rep id>`: a rep's load: `open_handoffs`, `assignments`, `rotation` (round robin's pass;
+  absent: 0), the run-time overrides `available` and `capacity` (absent: no override), `overrides_version` and
+  `version`.
 
 Datetimes are stored as fixed-width UTC ISO strings with microseconds (they sort as they compare) and come
 back aware in UTC. `details` is stored as a DynamoDB map, so its values must be JSON values: strings, numbers,
@@ -25,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -50,6 +55,7 @@ from shared.handoffs.model import (
 )
 
 STATE, OPEN_HANDOFF, ONBOARDED, REPS = "STATE", "OPEN_HANDOFF", "ONBOARDED", "REPS"
+UNANNOUNCED_SHARDS = 8  # a burst of commits spreads its markers over this many partitions
 BAD_CURSOR = "cursor is not one this API returned for this query; start again without it"
 
 
@@ -62,6 +68,23 @@ def handoff_pk(handoff_id: str) -> str:
 
 def lead_pk(lead_id: str) -> str:
     return f"LEAD#{lead_id}"
+
+
+def unannounced_pk(handoff_id: str) -> str:
+    return f"UNANNOUNCED#{zlib.crc32(handoff_id.encode()) % UNANNOUNCED_SHARDS}"
+
+
+def unannounced_shards() -> list[str]:
+    return [f"UNANNOUNCED#{shard}" for shard in range(UNANNOUNCED_SHARDS)]
+
+
+def unannounced_item(handoff_id: str) -> dict[str, Any]:
+    return {
+        "pk": unannounced_pk(handoff_id),
+        "sk": handoff_pk(handoff_id),
+        "entity": "unannounced",
+        "handoff_id": handoff_id,
+    }
 
 
 def rep_sk(rep_id: str) -> str:
@@ -229,6 +252,7 @@ def rep_load_from(item: Mapping[str, Any]) -> RepLoad:
         available=item.get("available"),
         capacity=None if capacity is None else int(capacity),
         overrides_version=item.get("overrides_version"),
+        rotation=int(item.get("rotation", 0)),
         version=int(item.get("version", 0)),
     )
 
@@ -296,10 +320,18 @@ class Position:
     status: str | None
     rep_id: str | None
     priority: str | None
+    oldest_first: bool = False  # the listing's order: `after` is then the last returned in ascending order
 
 
 def encode_cursor(position: Position) -> str:
-    document = {"after": position.after, "status": position.status, "rep": position.rep_id, "p": position.priority}
+    document: dict[str, Any] = {
+        "after": position.after,
+        "status": position.status,
+        "rep": position.rep_id,
+        "p": position.priority,
+    }
+    if position.oldest_first:
+        document["o"] = True  # newest-first cursors stay as they were issued before the order existed
     return base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
 
 
@@ -307,9 +339,13 @@ def decode_cursor(cursor: str) -> Position:
     """InvalidInput unless the cursor is one `encode_cursor` made (the sort key it holds must parse)."""
     try:
         document = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        position = Position(document["after"], document["status"], document["rep"], document["p"])
+        position = Position(
+            document["after"], document["status"], document["rep"], document["p"], document.get("o", False)
+        )
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
         raise InvalidInput(BAD_CURSOR) from None
+    if position.oldest_first is not True and position.oldest_first is not False:
+        raise InvalidInput(BAD_CURSOR)
     if not isinstance(position.after, str) or not all(
         part is None or isinstance(part, str) for part in (position.status, position.rep_id, position.priority)
     ):

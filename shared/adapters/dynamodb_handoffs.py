@@ -18,8 +18,9 @@ Any condition that fails, or a transaction conflict (DynamoDB cancels transactio
 another transaction is writing), is a `HandoffConflict` naming the items: read again and decide again.
 Nothing is written half. Every other error propagates.
 
-Listings are newest first on `requested_sort`. A cursor holds the last `requested_sort` returned (and the
-query it belongs to); the next page is read with `requested_sort < that` as the key condition, so the same
+Listings are newest first on `requested_sort` (or, asked, oldest first: ScanIndexForward, `>` below). A cursor
+holds the last `requested_sort` returned (and the query and order it belongs to); the next page is read with
+`requested_sort < that` as the key condition, so the same
 cursor works for one index partition and for several merged. With a rep, the query is `by-rep` (the status,
 if any, and the priority are filters); with only a status, `by-status`; with neither, every status partition
 of `by-status`, merged newest first (seven queries a page: every handoff is in exactly one of them, closed
@@ -55,6 +56,9 @@ from shared.adapters.dynamodb_handoff_items import (
     rep_partition,
     rep_sk,
     status_partition,
+    unannounced_item,
+    unannounced_pk,
+    unannounced_shards,
 )
 from shared.adapters.dynamodb_items import ConditionalWrite, key, plain, serialize, transact, version_condition
 from shared.adapters.dynamodb_reads import get_item, query_pages, read_limit
@@ -108,8 +112,8 @@ class DynamoDbHandoffRepository:
         rep_ids = [delta.rep_id for delta in change.reps]
         if len(set(rep_ids)) != len(rep_ids):
             raise ValueError("a change holds at most one delta per rep")
-        if len(change.reps) + 3 > TRANSACTION_LIMIT:
-            raise ValueError(f"a change touches at most {TRANSACTION_LIMIT - 3} reps")
+        if len(change.reps) + 4 > TRANSACTION_LIMIT:
+            raise ValueError(f"a change touches at most {TRANSACTION_LIMIT - 4} reps")
         item = handoff_item(handoff)
         check_size(item, f"handoff {handoff.handoff_id}")
         writes = [self._handoff_put(item, handoff)]
@@ -124,8 +128,44 @@ class DynamoDbHandoffRepository:
             }
             what = f"the onboarding of {handoff.lead_id}"
             writes.append(ConditionalWrite({"Put": onboarded}, what, lambda _: f"{what} has no condition to fail"))
+        writes.append(self._announcement_marker(handoff))
         writes += [self._rep_update(delta) for delta in change.reps]
         transact(self._client, writes, HandoffConflict)
+
+    def _announcement_marker(self, handoff: Handoff) -> ConditionalWrite:
+        """The handoff's unannounced marker, put while a transition is unannounced, deleted once none is."""
+        what = f"the announcement marker of handoff {handoff.handoff_id}"
+        if handoff.announced < len(handoff.history):
+            put = {"TableName": self._table, "Item": serialize(unannounced_item(handoff.handoff_id))}
+            return ConditionalWrite({"Put": put}, what, lambda _: f"{what} has no condition to fail")
+        marker = key(unannounced_pk(handoff.handoff_id), handoff_pk(handoff.handoff_id))
+        delete = {"TableName": self._table, "Key": marker}
+        return ConditionalWrite({"Delete": delete}, what, lambda _: f"{what} has no condition to fail")
+
+    def unannounced(self, limit: int = 100) -> list[Handoff]:
+        """One query per marker shard (ids only), then each marked handoff read. A marker whose handoff is gone
+        (erased) is deleted as found, so it takes no place in later sweeps."""
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        found: list[Handoff] = []
+        for shard in unannounced_shards():
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :shard",
+                "ExpressionAttributeValues": serialize({":shard": shard}),
+                "ProjectionExpression": "handoff_id",
+                "ConsistentRead": True,
+                "Limit": limit,
+            }
+            for marker in query_pages(self._client, request):
+                if len(found) >= limit:
+                    return found
+                handoff = self.handoff(str(marker["handoff_id"]))
+                if handoff is None:
+                    self._client.delete_item(TableName=self._table, Key=key(shard, handoff_pk(marker["handoff_id"])))
+                elif handoff.announced < len(handoff.history):
+                    found.append(handoff)
+        return found
 
     def _handoff_put(self, item: dict[str, Any], handoff: Handoff) -> ConditionalWrite:
         expected = handoff.version - 1
@@ -202,10 +242,14 @@ class DynamoDbHandoffRepository:
                 if most >= 0
                 else "#open <= :most_open_before"
             )
+        rotation = ""
+        if delta.rotation is not None:
+            names["#rotation"], values[":rotation"] = "rotation", delta.rotation
+            rotation = ", #rotation = :rotation"
         update = {
             "TableName": self._table,
             "Key": key(REPS, rep_sk(delta.rep_id)),
-            "UpdateExpression": "SET #rep = :rep, #entity = :entity "
+            "UpdateExpression": f"SET #rep = :rep, #entity = :entity{rotation} "
             "ADD #open :open, #assigned :assigned, #version :one",
             "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
@@ -281,9 +325,11 @@ class DynamoDbHandoffRepository:
         priority: Priority | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        oldest_first: bool = False,
     ) -> HandoffPage:
-        """Newest first (requested_at, then handoff id, descending). Asks each query for one handoff more than
-        the page, so the cursor is None exactly when nothing follows."""
+        """Newest first (requested_at, then handoff id, descending), or with `oldest_first` ascending
+        (ScanIndexForward). Asks each query for one handoff more than the page, so the cursor is None exactly
+        when nothing follows."""
         if limit < 1:
             raise InvalidInput("limit must be at least 1")
         query = Position(
@@ -291,12 +337,15 @@ class DynamoDbHandoffRepository:
             None if status is None else HandoffStatus(status).value,
             rep_id,
             None if priority is None else Priority(priority).value,
+            oldest_first,
         )
         before: str | None = None
         if cursor is not None:
             position = decode_cursor(cursor)
             if (position.status, position.rep_id, position.priority) != (query.status, query.rep_id, query.priority):
                 raise InvalidInput("cursor belongs to a listing with other filters; start again without it")
+            if position.oldest_first != oldest_first:
+                raise InvalidInput("cursor belongs to a listing in the other order; start again without it")
             before = position.after
         filters: dict[str, str] = {}
         if priority is not None:
@@ -304,37 +353,47 @@ class DynamoDbHandoffRepository:
         if rep_id is not None:
             if status is not None:
                 filters["status"] = HandoffStatus(status).value
-            sources = [self._newest_first(BY_REP, "rep_partition", rep_partition(rep_id), before, filters, limit)]
+            sources = [
+                self._in_order(BY_REP, "rep_partition", rep_partition(rep_id), before, filters, limit, oldest_first)
+            ]
         else:
             statuses = list(HandoffStatus) if status is None else [HandoffStatus(status)]
             sources = [
-                self._newest_first(BY_STATUS, "status_partition", status_partition(s), before, filters, limit)
+                self._in_order(BY_STATUS, "status_partition", status_partition(s), before, filters, limit, oldest_first)
                 for s in statuses
             ]
-        merged = heapq.merge(*sources, key=lambda item: str(item["requested_sort"]), reverse=True)
+        merged = heapq.merge(*sources, key=lambda item: str(item["requested_sort"]), reverse=not oldest_first)
         items = list(itertools.islice(merged, limit + 1))
         page = items[:limit]
         next_cursor = None
         if len(items) > limit:
             next_cursor = encode_cursor(
-                Position(str(page[-1]["requested_sort"]), query.status, query.rep_id, query.priority)
+                Position(str(page[-1]["requested_sort"]), query.status, query.rep_id, query.priority, oldest_first)
             )
         return HandoffPage([handoff_from(item) for item in page], next_cursor)
 
-    def _newest_first(
-        self, index: str, partition_key: str, partition: str, before: str | None, filters: dict[str, str], limit: int
+    def _in_order(
+        self,
+        index: str,
+        partition_key: str,
+        partition: str,
+        after: str | None,
+        filters: dict[str, str],
+        limit: int,
+        oldest_first: bool,
     ) -> Iterator[dict[str, Any]]:
+        """One index partition newest first (or oldest first), past the cursor's `requested_sort` if any."""
         names = {"#partition": partition_key}
         values: dict[str, Any] = {":partition": partition}
         condition = "#partition = :partition"
-        if before is not None:
-            names["#sort"], values[":before"] = "requested_sort", before
-            condition += " AND #sort < :before"
+        if after is not None:
+            names["#sort"], values[":after"] = "requested_sort", after
+            condition += f" AND #sort {'>' if oldest_first else '<'} :after"
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": index,
             "KeyConditionExpression": condition,
-            "ScanIndexForward": False,
+            "ScanIndexForward": oldest_first,
             "Limit": read_limit(limit + 1, bool(filters)),  # applied before the filter
         }
         if filters:

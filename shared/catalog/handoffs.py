@@ -41,8 +41,11 @@ HANDOFFS = Table(
         "a rep's load: pk=REPS, sk=REP#<rep id> (open handoffs, assignments, run-time overrides, `version`); "
         "updated in the same transaction as the handoff, conditioned on the version read and on capacity",
         "every rep's load: query pk=REPS (one partition: a team of hundreds of reps is a few KB)",
-        "list by status / by rep, newest first: query by-status (status_partition=STATUS#<status>) or by-rep "
-        "(rep_partition=REP#<rep id>) on requested_sort=<requested_at>#<id> descending; priority is a filter",
+        "list by status / by rep, newest first (the queue sweep: oldest first): query by-status "
+        "(status_partition=STATUS#<status>) or by-rep (rep_partition=REP#<rep id>) on "
+        "requested_sort=<requested_at>#<id>, descending (ascending); priority is a filter",
+        "a change not announced yet: pk=UNANNOUNCED#<0-7>, sk=HANDOFF#<id>, put in the change's transaction and "
+        "deleted by the write that records it announced; the sweep queries the 8 shards for those left over",
         "speed-to-lead metrics: query by-day (day_partition=DAY#<yyyy-mm-dd>) for each day of the range",
         "a notification channel sent: pk=NOTICE#<event id>#<purpose>#<rep or channel>#<slack|email>, sk=SENT, "
         "put once it went out, read (consistent) before sending on a retry; expires_at (TTL) after 15 days",

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from shared.errors import InvalidInput
 from shared.finance.money import parse_amount
@@ -52,8 +52,13 @@ class TouchRequest(_Request):
 
 
 class RepUpdate(_Request):
-    available: bool | None = Field(None, description="False takes the rep out of routing; null leaves the file's.")
-    capacity: int | None = Field(None, ge=0, le=10_000, description="Open handoffs at most; null leaves the file's.")
+    # strict: `true` is no capacity and `"no"` no availability (lax parsing would take them as 1 and false)
+    available: StrictBool | None = Field(
+        None, description="False takes the rep out of routing; null leaves the file's."
+    )
+    capacity: StrictInt | None = Field(
+        None, ge=0, le=10_000, description="Open handoffs at most (an integer); null leaves the file's."
+    )
 
 
 class LeadFactsInput(_Request):

@@ -75,18 +75,22 @@ class HandoffAssigner:
         never one it was taken from before; or to the team's manager when no rep is eligible to take it (a
         `direct` rule names only the rep who breached or rejected it: waiting in the queue, it would never move;
         a rejection by the manager themselves waits in the queue), and, with `escalate` (a breach), when past
-        the escalation threshold. The assignee's open handoff is
-        released in the same commit."""
+        the escalation threshold. Only once: a handoff escalated before goes to the reps left or waits in the
+        team's queue (a manager's own breach of an escalated handoff never comes here: see
+        `HandoffService.timer_fired`). The assignee's open handoff is released in the same commit."""
         excluded = tuple(dict.fromkeys((*current.excluded_reps, *([current.rep_id] if current.rep_id else []))))
         moved = replace(moved, excluded_reps=excluded, reassignments=current.reassignments + 1)
         loads = self._repository.rep_loads()
         release = released(current, loads)
-        if escalate and should_escalate(self.router.config, moved.reassignments):
+        # Escalation happens once: a handoff the manager had already (and turned down) is routed to the reps
+        # left, or waits in the team's queue, instead of going back to the manager at every breach.
+        may_escalate = not escalated_before(current) and self._manager_may_take(current, excluded)
+        if escalate and may_escalate and should_escalate(self.router.config, moved.reassignments):
             decision = self._escalation(current, "")
         else:
             facts = self._facts_of(current)
             decision = route(self.router, facts, loads_after(loads, release), now, exclude=excluded)
-            if decision.rep_id is None and (escalate or self._manager_may_take(current, excluded)):
+            if decision.rep_id is None and may_escalate:
                 skipped = ", ".join(f"{skip.rep_id} {reason_words(skip.reason)}" for skip in decision.skips)
                 why = f"no eligible rep to reassign to ({skipped or 'the rule has none'})"
                 decision = replace(self._escalation(current, why), skips=decision.skips)
@@ -201,8 +205,22 @@ class HandoffAssigner:
             skips=decision.skips,
             history=(*handoff.history, entry),
         )
-        delta = RepDelta(rep.rep_id, load.version, open_delta=1, assignment_delta=1, capacity=capacity)
+        delta = RepDelta(
+            rep.rep_id, load.version, open_delta=1, assignment_delta=1, capacity=capacity, rotation=decision.rotation
+        )
         return Assignment(assigned, (delta,))
+
+
+def escalated_before(handoff: Handoff) -> bool:
+    """Whether the handoff was escalated to its team's manager already (escalation happens once)."""
+    escalated = HandoffEventType.ESCALATED.value
+    return any(entry.event == escalated for entry in handoff.history)
+
+
+def held_since_escalation(handoff: Handoff) -> bool:
+    """Whether the team's manager holds the handoff as escalated to them (assigned, not accepted yet): their
+    breach of the accept deadline is recorded and reminded of, and moves nothing."""
+    return handoff.status is HandoffStatus.ASSIGNED and handoff.strategy == ESCALATION
 
 
 def with_follow_up(handoff: Handoff, rep_id: str, due: datetime) -> Handoff:

@@ -5,19 +5,24 @@ deadline, and for a lead the first-touch deadline, named for the assignment they
 The SLA's clock starts at the assignment, and again at each priority raise while assigned: a raise replaces
 the timers of the old priority with the new priority's, counted from the raise. Accepting ends the reminders
 and the accept deadline but not the first-touch deadline, which lasts until the lead is touched (or its
-breach is recorded, or the handoff moves on)."""
+breach is recorded, or the handoff moves on).
+
+A handoff escalated to the team's manager whose accept deadline they too let pass keeps no deadline: its
+timers are a bounded few reminders in the manager's working hours from the breach (`sla.escalated_reminder_times`),
+each gone once sent, so nothing fires after the last."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from shared.events.handoff_events import HandoffEventType
-from shared.handoffs.first_touch import awaiting_first_touch
-from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus, Priority
+from shared.handoffs.assignment import held_since_escalation
+from shared.handoffs.first_touch import awaiting_first_touch, breached_sla
+from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus, Priority, SlaKind
 from shared.handoffs.ports import Timer, TimerKind
 from shared.handoffs.routing import Router
 from shared.handoffs.routing_config import Rep
-from shared.handoffs.sla import accept_due, first_touch_due, reminder_times
+from shared.handoffs.sla import accept_due, escalated_reminder_times, first_touch_due, reminder_times
 
 
 def timers_of(handoff: Handoff, router: Router) -> list[Timer]:
@@ -42,6 +47,12 @@ def _accept_timers(handoff: Handoff, router: Router) -> list[Timer]:
     # is reminded of nothing, but their deadline still holds (the breach moves the handoff to a rep it has).
     plan = router.rep_plans.get(handoff.rep_id)
     reminded = HandoffEventType.REMINDED.value
+    breached_at = manager_breach(handoff)
+    if breached_at is not None and breached_at >= starts[-1]:
+        # the manager let the deadline of a handoff escalated to them pass: a bounded few reminders, no deadline
+        sent = sum(1 for entry in handoff.history if entry.event == reminded and entry.at >= breached_at)
+        times = escalated_reminder_times(plan.rep, breached_at)[sent:] if plan else []
+        return [Timer(handoff.handoff_id, TimerKind.REMINDER, at, handoff.reassignments) for at in times]
     sent = sum(1 for entry in handoff.history if entry.event == reminded and entry.at >= starts[-1])
     timers = [
         Timer(handoff.handoff_id, TimerKind.REMINDER, at, handoff.reassignments)
@@ -50,6 +61,15 @@ def _accept_timers(handoff: Handoff, router: Router) -> list[Timer]:
     if handoff.sla_due_at is not None:
         timers.append(Timer(handoff.handoff_id, TimerKind.SLA_ACCEPT, handoff.sla_due_at, handoff.reassignments))
     return timers
+
+
+def manager_breach(handoff: Handoff) -> datetime | None:
+    """When the team's manager let the accept deadline of the handoff escalated to them pass (recorded, with no
+    deadline left); None unless they hold it so."""
+    if not held_since_escalation(handoff) or handoff.sla_due_at is not None:
+        return None
+    breaches = [entry.at for entry in handoff.history if breached_sla(entry) is SlaKind.ACCEPT]
+    return breaches[-1] if breaches else None
 
 
 def live_timers(handoff: Handoff, router: Router) -> list[Timer]:

@@ -90,6 +90,9 @@ class RepLoad:
     available: bool | None = None  # override of the file's `active`; None: the file decides
     capacity: int | None = None  # override of the file's capacity; None: the file decides
     overrides_version: str | None = None  # the routing file version the overrides were set under
+    # The rep's place in round robin's rotation (a stride-scheduling pass, `routing_strategies.next_in_rotation`):
+    # who is next goes by it, not by lifetime assignments, so a rep back from leave takes their turn, not a burst
+    rotation: int = 0
     version: int = 0
 
 
@@ -121,6 +124,7 @@ class RoutingDecision:
     queue: str | None
     skips: tuple[Skip, ...] = ()
     explanation: str = ""
+    rotation: int | None = None  # the rep's rotation after taking it, when a round robin chose them (else kept)
 
 
 HUB = "hub"  # the actor of the transitions no person makes: routing, queues, timers, the lead's progress

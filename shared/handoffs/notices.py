@@ -1,7 +1,8 @@
 """Who hears about a handoff transition, and what they are told (pure): the assignee on assignment and on each
 reminder, the team's channel for urgent leads (seed 003 "sales_team_alert"), the team's manager when an SLA
 is breached (the accept SLA: the handoff moved on; the first-touch SLA: it is still with its rep, the manager's
-call) or a handoff is escalated to them."""
+call) or a handoff is escalated to them. A manager's own accept breach (of a handoff escalated to them) tells
+nobody: the bounded reminders that follow it remind them."""
 
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def notices_for(
         )
     elif kind is HandoffEventType.SLA_BREACHED and event.team:
         manager = router.manager_of(event.team)
+        if event.rep_id == manager.rep_id:  # their own breach of a handoff escalated to them: reminders follow
+            return notices
         notices.append(notice(NoticePurpose.SLA_BREACHED, _recipient(manager), previous_rep=event.rep_id))
     return notices
 

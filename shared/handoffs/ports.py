@@ -30,13 +30,15 @@ class LeadLock(StrEnum):
 @dataclass(frozen=True)
 class RepDelta:
     """A change to one rep's load, conditioned on the load's `version` as read. With `capacity`, the commit
-    also fails unless `open_handoffs + open_delta <= capacity` after the change."""
+    also fails unless `open_handoffs + open_delta <= capacity` after the change. With `rotation`, the rep's
+    `RepLoad.rotation` becomes that (a round robin's pick moves to the back of the rotation)."""
 
     rep_id: str
     expected_version: int
     open_delta: int = 0
     assignment_delta: int = 0
     capacity: int | None = None
+    rotation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,20 @@ class HandoffRepository(Protocol):
         priority: Priority | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        oldest_first: bool = False,
     ) -> HandoffPage:
-        """Newest first."""
+        """Newest first (requested_at, then handoff id, descending); with `oldest_first`, ascending (the queue
+        sweep serves the longest waiting first). A cursor belongs to its filters and its order."""
         ...
 
     def requested_between(self, start: datetime, end: datetime) -> Iterator[Handoff]:
         """Every handoff requested in [start, end), for speed-to-lead metrics."""
+        ...
+
+    def unannounced(self, limit: int = 100) -> list[Handoff]:
+        """Up to `limit` handoffs whose last commit left a transition unannounced (`announced < len(history)`):
+        the commit marks them in the same write, and the commit recording them announced unmarks them. What a
+        failure after a commit left unpublished (events, timers) is found here by the periodic sweep."""
         ...
 
 

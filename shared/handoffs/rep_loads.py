@@ -26,6 +26,7 @@ def loads_after(loads: dict[str, RepLoad], deltas: Sequence[RepDelta]) -> dict[s
             load,
             open_handoffs=load.open_handoffs + delta.open_delta,
             assignments=load.assignments + delta.assignment_delta,
+            rotation=load.rotation if delta.rotation is None else delta.rotation,
         )
     return moved
 
@@ -42,6 +43,7 @@ def merged(first: Sequence[RepDelta], second: Sequence[RepDelta]) -> tuple[RepDe
                 before.open_delta + delta.open_delta,
                 before.assignment_delta + delta.assignment_delta,
                 delta.capacity if delta.capacity is not None else before.capacity,
+                delta.rotation if delta.rotation is not None else before.rotation,
             )
         by_rep[delta.rep_id] = delta
     return tuple(by_rep.values())

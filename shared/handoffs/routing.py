@@ -220,6 +220,7 @@ def _decision(plan: RulePlan, view: LeadView, pick: Pick) -> RoutingDecision:
             queue=None,
             skips=pick.skips,
             explanation=explanation,
+            rotation=pick.rotation,
         )
     explanation = f'{subject}, but {pick.reason}: it waits in queue "{team.fallback_queue}"; {_skipped(pick.skips)}.'
     return RoutingDecision(

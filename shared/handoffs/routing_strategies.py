@@ -15,10 +15,15 @@ file's `version`: shipping a new file resets them to what the file says.
 Strategies, among the eligible members of the rule's team; ties always go to the earlier member in the team's
 `members` order. All comparisons are exact integer arithmetic (cross-multiplied fractions), never floats.
 
-- `round_robin`: the fewest `assignments`. Assigning one at a time with loads updated after each spreads a run
-  exactly evenly: 60 handoffs to a team of 3 give 20 each.
-- `weighted_round_robin` (smooth): the least `(assignments + 1) / weight`; 60 handoffs to weights 1, 2, 3
-  give 10, 20, 30.
+- `round_robin`: the next in the rotation (`next_in_rotation`): each rep's `RepLoad.rotation` is a pass
+  (stride scheduling) that moves on by one stride each time a round robin picks them; the least pass is next
+  (before any pass is recorded, the fewest `assignments`). A rep whose pass fell behind while they were away
+  (ineligible: out of office, unavailable, at capacity) rejoins just behind the eligible rep furthest behind
+  in the rotation: back, they take their turn, not every lead until their lifetime count catches up. 60
+  handoffs to a team of 3 give 20 each.
+- `weighted_round_robin`: the same rotation with a stride of `ROTATION_STRIDE / weight`, so over time each
+  rep takes a share in proportion to their weight (60 handoffs to weights 1, 2, 3 give 10, 20, 30), the same
+  catch-up bound holding; equal passes go to the least `(assignments + 1) / weight`.
 - `least_loaded`: the least `open_handoffs / capacity`, then the fewest assignments.
 - `account_owner`: the lead's `account_owner`, when that rep is a member of the team and eligible; otherwise
   (no owner, an owner the file does not know, an owner outside the team -> `NOT_IN_TEAM`, an ineligible owner)
@@ -41,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from shared.handoffs.model import LeadFacts, Priority, RepLoad, Skip, SkipReason
 from shared.handoffs.routing_conditions import LeadView, folded
@@ -164,6 +170,7 @@ class Pick:
     chosen: Candidate | None
     skips: tuple[Skip, ...]
     reason: str
+    rotation: int | None = None  # the chosen rep's rotation after this pick, when a round robin chose
 
 
 _REASON_WORDS = {
@@ -185,23 +192,54 @@ def reason_words(reason: SkipReason) -> str:
 # ------------------------------------------------------------------------------------------- the strategies
 
 
-def fewest_assignments(candidates: Sequence[Candidate]) -> Candidate:
-    best = candidates[0]
-    for candidate in candidates[1:]:
-        if candidate.load.assignments < best.load.assignments:
-            best = candidate
-    return best
+ROTATION_STRIDE = 720_720  # a rotation's stride at weight 1: divisible by every weight from 1 to 16
 
 
-def next_by_weight(candidates: Sequence[Candidate]) -> Candidate:
+class Turn(NamedTuple):
+    """Round robin's pick: the rep, their rotation after it, and whether the rotation decided (else no pass
+    was recorded yet, and the assignments did)."""
+
+    chosen: Candidate
+    rotation: int
+    by_rotation: bool
+
+
+def next_in_rotation(candidates: Sequence[Candidate], weighted: bool = False) -> Turn:
+    """The least pass among the candidates (stride scheduling), a pass more than a stride behind the furthest
+    counting as that (so a rep back from leave takes one turn, not a burst); equal passes go to the earlier
+    member. Before any of them has a pass (loads stored before the rotation, or none yet), the fewest
+    assignments (weighted: the least `(assignments + 1) / weight`) go first, as before."""
     best = candidates[0]
-    for candidate in candidates[1:]:
-        # (a + 1) / w < (b + 1) / v  <=>  (a + 1) * v < (b + 1) * w, weights being positive
-        if (candidate.load.assignments + 1) * best.plan.rep.weight < (
-            best.load.assignments + 1
-        ) * candidate.plan.rep.weight:
+    furthest = best.load.rotation
+    for candidate in candidates[1:]:  # one pass: the furthest pass, and the pick by lifetime assignments
+        load = candidate.load
+        if load.rotation > furthest:
+            furthest = load.rotation
+        if _fewer(candidate, best) if weighted else load.assignments < best.load.assignments:
             best = candidate
-    return best
+    if furthest <= 0:  # no rotation recorded yet: lifetime assignments decide (equal: the earlier member)
+        return Turn(best, ROTATION_STRIDE // best.plan.rep.weight if weighted else ROTATION_STRIDE, False)
+    strides = [ROTATION_STRIDE // c.plan.rep.weight if weighted else ROTATION_STRIDE for c in candidates]
+    # A rep in the rotation all along is never more than the longest stride behind the furthest; one further
+    # behind was away, and rejoins just behind the last of those (one turn, then the back of the line).
+    floor = furthest - max(strides)
+    best, best_pass, best_stride = candidates[0], _rejoined(candidates[0].load.rotation, floor), strides[0]
+    for candidate, stride in zip(candidates[1:], strides[1:], strict=True):
+        effective = _rejoined(candidate.load.rotation, floor)
+        if effective < best_pass:
+            best, best_pass, best_stride = candidate, effective, stride
+    return Turn(best, best_pass + best_stride, True)
+
+
+def _rejoined(rotation: int, floor: int) -> int:
+    return rotation if rotation >= floor else floor + 1
+
+
+def _fewer(candidate: Candidate, best: Candidate) -> bool:
+    # (a + 1) / w < (b + 1) / v  <=>  (a + 1) * v < (b + 1) * w, weights being positive
+    return (candidate.load.assignments + 1) * best.plan.rep.weight < (
+        best.load.assignments + 1
+    ) * candidate.plan.rep.weight
 
 
 def least_loaded(candidates: Sequence[Candidate]) -> Candidate:
@@ -214,7 +252,10 @@ def least_loaded(candidates: Sequence[Candidate]) -> Candidate:
     return best
 
 
-def _round_robin_reason(chosen: Candidate) -> str:
+def _round_robin_reason(turn: Turn) -> str:
+    chosen = turn.chosen
+    if turn.by_rotation:
+        return f"{chosen.plan.label} is next in the rotation ({chosen.load.assignments} assignments)"
     return f"{chosen.plan.label} has the fewest assignments ({chosen.load.assignments})"
 
 
@@ -227,8 +268,8 @@ def _round_robin(team: TeamPlan, eligibility: Eligibility) -> Pick:
     eligible = eligibility.sort(team.members, skips)
     if not eligible:
         return _nobody(skips)
-    chosen = fewest_assignments(eligible)
-    return Pick(chosen, tuple(skips), _round_robin_reason(chosen))
+    turn = next_in_rotation(eligible)
+    return Pick(turn.chosen, tuple(skips), _round_robin_reason(turn), turn.rotation)
 
 
 def _weighted_round_robin(team: TeamPlan, eligibility: Eligibility) -> Pick:
@@ -236,12 +277,13 @@ def _weighted_round_robin(team: TeamPlan, eligibility: Eligibility) -> Pick:
     eligible = eligibility.sort(team.members, skips)
     if not eligible:
         return _nobody(skips)
-    chosen = next_by_weight(eligible)
+    turn = next_in_rotation(eligible, weighted=True)
+    chosen = turn.chosen
     reason = (
         f"{chosen.plan.label} is next by weight ({chosen.load.assignments} assignments, "
         f"weight {chosen.plan.rep.weight})"
     )
-    return Pick(chosen, tuple(skips), reason)
+    return Pick(chosen, tuple(skips), reason, turn.rotation)
 
 
 def _least_loaded(team: TeamPlan, eligibility: Eligibility) -> Pick:
@@ -276,8 +318,8 @@ def _account_owner(team: TeamPlan, eligibility: Eligibility, lead: LeadFacts, re
     if not eligible:
         other = "other " if owner is not None and owner.rep_id in team.member_ids else ""
         return _nobody(skips, f"{why_not} and no {other}member is eligible")
-    chosen = fewest_assignments(eligible)
-    return Pick(chosen, tuple(skips), f"{why_not}, so round robin: {_round_robin_reason(chosen)}")
+    turn = next_in_rotation(eligible)
+    return Pick(turn.chosen, tuple(skips), f"{why_not}, so round robin: {_round_robin_reason(turn)}", turn.rotation)
 
 
 def _skill(team: TeamPlan, eligibility: Eligibility, view: LeadView) -> Pick:
@@ -291,11 +333,12 @@ def _skill(team: TeamPlan, eligibility: Eligibility, view: LeadView) -> Pick:
     if view.products:
         needs.append(f"interest in {', '.join(sorted(view.products))}")
     if not needs:
-        chosen = fewest_assignments(eligible)
+        turn = next_in_rotation(eligible)
         return Pick(
-            chosen,
+            turn.chosen,
             tuple(skips),
-            f"the {view.lead.kind.value} states no language or product, so {_round_robin_reason(chosen)}",
+            f"the {view.lead.kind.value} states no language or product, so {_round_robin_reason(turn)}",
+            turn.rotation,
         )
     wanted = " and ".join(needs)
     scores = [
@@ -305,12 +348,12 @@ def _skill(team: TeamPlan, eligibility: Eligibility, view: LeadView) -> Pick:
     ]
     best = max(scores)
     if best == 0:
-        chosen = fewest_assignments(eligible)
+        turn = next_in_rotation(eligible)
         reason = (
             f"no eligible member matches the {view.lead.kind.value}'s {wanted}, so round robin: "
-            f"{_round_robin_reason(chosen)}"
+            f"{_round_robin_reason(turn)}"
         )
-        return Pick(chosen, tuple(skips), reason)
+        return Pick(turn.chosen, tuple(skips), reason, turn.rotation)
     matching = [c for c, score in zip(eligible, scores, strict=True) if score == best]
     unmatched = {c.plan.rep_id for c, score in zip(eligible, scores, strict=True) if score < best}
     if unmatched:
@@ -318,13 +361,15 @@ def _skill(team: TeamPlan, eligibility: Eligibility, view: LeadView) -> Pick:
         skipped = {skip.rep_id: skip for skip in skips}
         skipped.update({rep_id: Skip(rep_id, SkipReason.NO_SKILL_MATCH) for rep_id in unmatched})
         skips = [skipped[plan.rep_id] for plan in team.members if plan.rep_id in skipped]
-    chosen = fewest_assignments(matching)
+    turn = next_in_rotation(matching)
+    chosen = turn.chosen
     how = "matches" if best == len(needs) else "comes closest to"
+    among = "next in the rotation" if turn.by_rotation else "with the fewest assignments"
     reason = (
-        f"{chosen.plan.label} {how} the {view.lead.kind.value}'s {wanted}, with the fewest assignments of those who do "
+        f"{chosen.plan.label} {how} the {view.lead.kind.value}'s {wanted}, {among} of those who do "
         f"({chosen.load.assignments})"
     )
-    return Pick(chosen, tuple(skips), reason)
+    return Pick(chosen, tuple(skips), reason, turn.rotation)
 
 
 def _direct(eligibility: Eligibility, rep: RepPlan) -> Pick:

@@ -20,12 +20,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
 from shared.handoffs.announcements import HandoffAnnouncer
-from shared.handoffs.assignment import HandoffAssigner, Ineligible, with_follow_up
+from shared.handoffs.assignment import HandoffAssigner, Ineligible, held_since_escalation, with_follow_up
 from shared.handoffs.assignment_timers import is_live
 from shared.handoffs.customer_handoffs import (
     ConflictingHandoff,
@@ -75,6 +75,9 @@ from shared.handoffs.transitions import (
 from shared.webhooks.ports import EventPublisher
 
 MAX_ATTEMPTS = 8
+ANNOUNCE_LATE_AFTER = timedelta(minutes=1)  # the sweep leaves a change this recent to its own caller's announce
+ANNOUNCED_LATE = "announced late"  # the note of an outcome the sweep announced for a failed caller
+NOT_ANNOUNCED_YET = "not announced yet"  # the note's start when the sweep's announce failed too (tried again)
 RETRY_PAUSE_SECONDS = 0.01  # the first retry's longest wait; each next one may wait twice as long
 _HANDOFF_IDS = uuid.UUID("2f8d6c4e-1a3b-4c5d-9e7f-0a1b2c3d4e5f")
 
@@ -101,6 +104,16 @@ class UnknownRep(LookupError):
 
 class ImpossibleTouch(ValueError):
     """A first touch said to have happened when it cannot have: in the future, or before the assignment."""
+
+
+class Unsettled(RuntimeError):
+    """The change was committed, but what follows its commit failed (publishing its events and setting its
+    timers, tried twice; or deleting the timers it ended). `handoff` is the handoff as committed: its marker
+    (`HandoffRepository.unannounced`) lets the periodic sweep announce it, and a stale timer does nothing."""
+
+    def __init__(self, handoff: Handoff, cause: BaseException) -> None:
+        super().__init__(f"handoff {handoff.handoff_id} was changed, but not announced yet: {cause}")
+        self.handoff = handoff
 
 
 class Clock(Protocol):
@@ -241,8 +254,7 @@ class HandoffService:
             if moved is not None:
                 return self._commit(HandoffChange(replace(moved.handoff, version=raised.version), None, moved.reps))
         outcome = self._commit(HandoffChange(raised))
-        self._announcer.cancel_timers(current, keep=raised)
-        return outcome
+        return self._cancelled_after(outcome, current, keep=raised)
 
     # --- sales -> customer success ------------------------------------------------------------------------
 
@@ -362,8 +374,7 @@ class HandoffService:
             taken = replace(accepted(current, actor.name, self._clock.now()), version=current.version + 1)
             outcome = self._commit(HandoffChange(taken, onboarded=current.kind is HandoffKind.CUSTOMER))
             # the reminders and the accept deadline go; a lead's first-touch deadline stays until it is touched
-            self._announcer.cancel_timers(current, keep=taken)
-            return outcome
+            return self._cancelled_after(outcome, current, keep=taken)
 
         return self._retrying(attempt)
 
@@ -407,8 +418,7 @@ class HandoffService:
             touch = FirstTouch(at, channel, actor.name, current.rep_id, note)
             touched = replace(first_touched(current, touch, now), version=current.version + 1)
             outcome = self._commit(HandoffChange(touched))
-            self._announcer.cancel_timers(current, keep=touched)
-            return outcome
+            return self._cancelled_after(outcome, current, keep=touched)
 
         return self._retrying(attempt)
 
@@ -475,8 +485,7 @@ class HandoffService:
                 recycled = transitioned(current, HandoffStatus.RECYCLED, actor.name, f"recycled: {reason}", now)
                 recycled = replace(recycled, sla_due_at=None, version=current.version + 1)
                 outcome = self._commit(HandoffChange(recycled, LeadLock.RELEASE, released(current, self._loads())))
-                self._announcer.cancel_timers(current)
-                return outcome
+                return self._cancelled_after(outcome, current)
             rejected = transitioned(current, HandoffStatus.REJECTED, actor.name, f"rejected: {reason}", now)
             return self._reassign(current, rejected, now, f"rejected by {current.rep_id}: {reason}", escalate=False)
 
@@ -505,32 +514,56 @@ class HandoffService:
         release = released(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
         onboarded = current.kind is HandoffKind.CUSTOMER
         outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release, onboarded=onboarded))
-        self._announcer.cancel_timers(current)
-        return outcome
+        return self._cancelled_after(outcome, current)
+
+    def announce_late(self, limit: int = 100) -> list[Outcome]:
+        """Announces the handoffs whose commit was left unannounced (`repository.unannounced`) by a failure
+        after it (the bus, the scheduler, a crash): their events published and their timers set, e.g. a new
+        assignee's notice and accept deadline after an API call's announce failed. A change of the last minute
+        is left to its own caller, still announcing it. Outcomes noted `ANNOUNCED_LATE`."""
+        now = self._clock.now()
+        outcomes = []
+        for handoff in self.repository.unannounced(limit):
+            if handoff.history and now - handoff.history[-1].at < ANNOUNCE_LATE_AFTER:
+                continue
+            try:
+                announced = self._announcer.announce(handoff)
+            except Exception as exc:  # still marked: the next sweep tries again; the others go on
+                outcomes.append(Outcome(handoff, (), f"{NOT_ANNOUNCED_YET}: {exc}"))
+                continue
+            outcomes.append(Outcome(announced.handoff, announced.events, ANNOUNCED_LATE))
+        return outcomes
 
     def sweep_queues(self, limit: int = 200) -> list[Outcome]:
-        """Handoffs waiting in a fallback queue (no rep was eligible) go to a rep who is eligible now: one who came
+        """What the periodic sweep does: first what failures left unannounced is announced (`announce_late`;
+        outcomes noted `ANNOUNCED_LATE`, or `NOT_ANNOUNCED_YET` when it failed again, first in the list), then
+        handoffs waiting in a fallback queue (no rep was eligible) go to a rep who is eligible now: one who came
         back, was given capacity, or started their working day. One waiting in the qualification queue stays
         there for people while the fit gate holds it; once the gate lets it through (its lead's fit rose) it is
         routed like a new one.
 
         `limit` bounds the tries of each kind apart: a qualification queue of people's work (it can grow long,
-        and most of it stays) never takes the turn of a fallback queue's handoff, whose lead waits for a rep."""
+        and most of it stays) never takes the turn of a fallback queue's handoff, whose lead waits for a rep.
+
+        The most urgent priority first, and in each the longest waiting first: a rep with room for one more
+        takes the lead that waited longest, and however long the queue, its oldest are tried before its newest."""
+        late = self.announce_late()
         qualification = self.router.config.gates.qualification_queue
         tries = {True: 0, False: 0}  # qualifying or not -> handoffs tried
         outcomes: list[Outcome] = []
-        cursor: str | None = None
-        while min(tries.values()) < limit:
-            page = self.repository.handoffs(HandoffStatus.QUEUED, None, None, 50, cursor)
-            for queued in page.items:  # every kind: a customer or an account waits like a lead
-                qualifying = queued.queue == qualification
-                if tries[qualifying] < limit:
-                    tries[qualifying] += 1
-                    outcomes.append(self._retry_queued(queued.handoff_id))
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        return [outcome for outcome in outcomes if outcome.events]
+        for priority in Priority:  # most urgent first (Priority's order is its rank)
+            cursor: str | None = None
+            while min(tries.values()) < limit:
+                page = self.repository.handoffs(HandoffStatus.QUEUED, None, priority, 50, cursor, oldest_first=True)
+                for queued in page.items:  # every kind: a customer or an account waits like a lead
+                    qualifying = queued.queue == qualification
+                    if tries[qualifying] < limit:
+                        tries[qualifying] += 1
+                        outcomes.append(self._retry_queued(queued.handoff_id))
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        return late + [outcome for outcome in outcomes if outcome.events]
 
     def _retry_queued(self, handoff_id: str) -> Outcome:
         def attempt() -> Outcome:
@@ -558,7 +591,9 @@ class HandoffService:
         kind, assignment and due time) is stale and does nothing: one of an earlier assignment, of a priority
         raised since, or of a handoff accepted since (deleting timers is best effort, and can race the firing). A
         first-touch deadline that passed records the breach (the manager is told) and leaves the handoff with its
-        assignee: they may have accepted it, and moving it would not touch the lead sooner."""
+        assignee: they may have accepted it, and moving it would not touch the lead sooner. An accept deadline
+        that passed moves the handoff on (`HandoffAssigner.again`), but one the team's manager let pass on a
+        handoff escalated to them, which records the breach and stays theirs."""
 
         def attempt() -> Outcome:
             stored = self.repository.handoff(handoff_id)
@@ -580,6 +615,12 @@ class HandoffService:
                 HandoffEventType.SLA_BREACHED,
                 SlaKind.ACCEPT,
             )
+            if held_since_escalation(current):
+                # escalated once already: the manager keeps it with no deadline and a bounded few reminders in
+                # their working hours (`sla.escalated_reminder_times`), never escalated to them again
+                held = replace(breached, sla_due_at=None, version=current.version + 1)
+                outcome = self._commit(HandoffChange(held))
+                return self._cancelled_after(outcome, current, keep=held)
             return self._reassign(current, breached, now, f"{current.rep_id} did not accept in time", escalate=True)
 
         return self._retrying(attempt)
@@ -600,8 +641,7 @@ class HandoffService:
         reassigned = self._assigner.again(current, moved, now, reason, escalate=escalate)
         version = current.version + 1
         outcome = self._commit(HandoffChange(replace(reassigned.handoff, version=version), None, reassigned.reps))
-        self._announcer.cancel_timers(current)
-        return outcome
+        return self._cancelled_after(outcome, current)
 
     def _assign_new(self, new: Handoff, facts: LeadFacts, reason: str = "", at: datetime | None = None) -> Outcome:
         """A new handoff routed and assigned (or queued in the team's fallback) `at` (default: when it was
@@ -631,8 +671,25 @@ class HandoffService:
         )
 
     def _commit(self, change: HandoffChange) -> Outcome:
+        """Commits the change, then announces it, trying once more in place when that fails; failing again, an
+        `Unsettled` with the committed handoff (its commit marked it unannounced: the sweep announces it)."""
         self.repository.commit(change)
-        return self._announce(change.handoff)
+        try:
+            return self._announce(change.handoff)
+        except Exception:  # the bus's or the scheduler's: whatever it was, announce again
+            try:
+                return self._announce(change.handoff)
+            except Exception as exc:
+                raise Unsettled(change.handoff, exc) from exc
+
+    def _cancelled_after(self, outcome: Outcome, current: Handoff, keep: Handoff | None = None) -> Outcome:
+        """The timers of `current`'s assignment deleted (but those `keep` sets) after the change's commit and
+        announcement; a failure is `Unsettled` (the change stands, and a timer left behind is stale)."""
+        try:
+            self._announcer.cancel_timers(current, keep)
+        except Exception as exc:
+            raise Unsettled(outcome.handoff or current, exc) from exc
+        return outcome
 
     def _announce(self, handoff: Handoff, note: str = "") -> Outcome:
         announced = self._announcer.announce(handoff)

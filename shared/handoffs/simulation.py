@@ -53,9 +53,11 @@ def simulate_routing(
             unroutable.append(lead.lead_id)
         else:
             assigned[decision.rep_id] += 1
-            candidate_loads[decision.rep_id] = _plus_one(candidate_loads, decision.rep_id)
+            candidate_loads[decision.rep_id] = _plus_one(candidate_loads, decision.rep_id, decision.rotation)
         if baseline.decision.rep_id is not None:
-            current_loads[baseline.decision.rep_id] = _plus_one(current_loads, baseline.decision.rep_id)
+            current_loads[baseline.decision.rep_id] = _plus_one(
+                current_loads, baseline.decision.rep_id, baseline.decision.rotation
+            )
     return SimulatedRouting(decisions, candidate_loads, assigned, unroutable, changed)
 
 
@@ -70,6 +72,11 @@ def _decided(router: Router, lead: LeadFacts, loads: Mapping[str, RepLoad], as_o
     return SimulatedDecision(lead, gated.outcome, held)
 
 
-def _plus_one(loads: Mapping[str, RepLoad], rep_id: str) -> RepLoad:
+def _plus_one(loads: Mapping[str, RepLoad], rep_id: str, rotation: int | None) -> RepLoad:
     load = loads.get(rep_id, RepLoad(rep_id))
-    return replace(load, open_handoffs=load.open_handoffs + 1, assignments=load.assignments + 1)
+    return replace(
+        load,
+        open_handoffs=load.open_handoffs + 1,
+        assignments=load.assignments + 1,
+        rotation=load.rotation if rotation is None else rotation,
+    )

@@ -5,6 +5,11 @@ count only inside the assignee's working time (their time zone, weekly hours, ou
 `working_hours.py`): a standard handoff assigned on Friday at 16:30 with 510 business minutes is due the
 following Monday at 16:30, and one assigned on Saturday starts counting on Monday morning. Without it they are
 wall-clock minutes. Every instant returned is an aware UTC datetime.
+
+Escalation happens once: a handoff escalated to the team's manager stays theirs when they too let the accept
+deadline pass. The breach is recorded (published, counted), the deadline is gone, and the manager is reminded
+at most `len(ESCALATED_REMINDER_MINUTES)` times, each counted in their own working time from the breach (an hour
+into it, then once on each of the next two working days); after that no timer is left.
 """
 
 from __future__ import annotations
@@ -43,6 +48,19 @@ def reminder_times(config: RoutingConfig, priority: Priority, rep: Rep, assigned
     return [_after(policy, rep, assigned_at, minutes) for minutes in sorted(policy.reminders_minutes)]
 
 
+# Business minutes of the manager's working time after their own breach of an escalated handoff: the reminders
+ESCALATED_REMINDER_MINUTES = (60, 570, 1080)
+
+
+def escalated_reminder_times(rep: Rep, breached_at: datetime) -> list[datetime]:
+    """When to remind the manager holding an escalated handoff whose accept deadline they let pass: a bounded
+    few times, always inside their working hours (whatever the priority's `business_hours`)."""
+    if breached_at.tzinfo is None or breached_at.utcoffset() is None:
+        raise ValueError(f"breached_at must be timezone-aware (UTC), got naive {breached_at.isoformat()}")
+    return [add_business_minutes(rep.schedule, breached_at, minutes) for minutes in ESCALATED_REMINDER_MINUTES]
+
+
 def should_escalate(config: RoutingConfig, reassignments: int) -> bool:
-    """A handoff reassigned this many times (breaches and rejections) goes to the team's manager."""
+    """A handoff reassigned this many times (breaches and rejections) goes to the team's manager (once: see
+    `assignment.escalated_before`)."""
     return reassignments >= config.sla.escalate_after_reassignments

@@ -715,6 +715,11 @@ def test_a_rep_update_the_model_refuses_is_422_naming_the_field(api: Api) -> Non
         ({"capacity": 10_001}, "capacity"),
         ({"capacity": 2.5}, "capacity"),
         ({"available": "perhaps"}, "available"),
+        # neither a boolean nor a numeric string is a capacity, nor "no" an availability (strict, not coerced)
+        ({"capacity": True}, "capacity"),
+        ({"capacity": "7"}, "capacity"),
+        ({"available": "no"}, "available"),
+        ({"available": 0}, "available"),
     ]
     cases: list[Case] = [
         (json.dumps(body), {"method": "PUT", "resource": REP, "rep_id": "sdr-maya-chen", "body": body}, 422, named)

@@ -271,11 +271,11 @@ def test_a_retried_request_opens_no_second_handoff_and_publishes_nothing_new(hub
 def test_an_assignment_the_bus_refused_is_published_when_the_event_is_retried(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given EventBridge refusing the router's next PutEvents
+    # Given EventBridge refusing the router's next PutEvents, and the retry the router makes in place
     events = boto3.client("events", region_name=REGION)
     publisher = EventBridgePublisher(events, hub.aws.bus_name, HANDOFF_EVENT_SOURCE)
     monkeypatch.setattr(hub.router.service._announcer, "_publisher", publisher)
-    refuse_put_events(events, times=1)
+    refuse_put_events(events, times=2)
     event = handoff_requested(hub.capture())
     # When the request is handled, fails on the bus (Lambda retries it), and is handled again
     with pytest.raises(RuntimeError, match="the bus refused"):

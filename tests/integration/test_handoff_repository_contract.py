@@ -391,6 +391,20 @@ def test_rep_deltas_move_the_load_under_its_version(repo: HandoffRepository) -> 
     }
 
 
+def test_a_deltas_rotation_is_stored_with_the_load_and_a_delta_without_one_keeps_it(repo: HandoffRepository) -> None:
+    # Given r1 assigned by a round robin that moved them to rotation 720720
+    commit(repo, new("h1", status=ASSIGNED, rep_id="r1"), LeadLock.CLAIM, RepDelta("r1", 0, 1, 1, rotation=720_720))
+    assert repo.rep_loads()["r1"].rotation == 720_720
+    # When a release (no rotation) and an assignment by another strategy (none either) follow
+    commit(repo, then(new("h1", status=ASSIGNED, rep_id="r1"), status=COMPLETED), None, RepDelta("r1", 1, -1))
+    commit(repo, new("h2", status=ASSIGNED, rep_id="r1"), LeadLock.CLAIM, RepDelta("r1", 2, 1, 1))
+    # Then the rotation stays; the next round robin pick moves it on; overrides leave it alone
+    assert repo.rep_loads()["r1"] == RepLoad("r1", open_handoffs=1, assignments=2, rotation=720_720, version=3)
+    commit(repo, new("h3", status=ASSIGNED, rep_id="r1"), LeadLock.CLAIM, RepDelta("r1", 3, 1, 1, rotation=1_441_440))
+    assert repo.set_rep_overrides("r1", False, None, "v1").rotation == 1_441_440
+    assert repo.rep_loads()["r1"].rotation == 1_441_440
+
+
 def test_a_delta_computed_from_a_stale_load_is_refused(repo: HandoffRepository) -> None:
     # Given r1's load at version 1
     commit(repo, new("h1", status=ASSIGNED, rep_id="r1"), None, RepDelta("r1", 0, 1, 1))
@@ -650,9 +664,101 @@ def test_a_cursor_from_a_listing_with_other_filters_is_invalid_input(repo: Hando
     assert ids(repo.handoffs(status=ASSIGNED, limit=2, cursor=cursor).items) == ["h05a", "h05"]
 
 
+def test_a_listing_asked_oldest_first_comes_in_ascending_order(repo: HandoffRepository) -> None:
+    # Given the listed handoffs (three assigned at h05's instant, tied by id)
+    _listing_fixture(repo)
+    # When listings are asked oldest first
+    # Then they come in the newest-first order reversed, ties by handoff id ascending, filters as ever
+    assert ids(repo.handoffs(status=ASSIGNED, oldest_first=True).items) == ["h01", "h05", "h05a", "h05b", "h09"]
+    assert ids(repo.handoffs(rep_id="r1", status=ACCEPTED, oldest_first=True).items) == ["h02", "h06"]
+    assert ids(repo.handoffs(priority=STANDARD, oldest_first=True).items) == [
+        "h00",
+        "h03",
+        "h05a",
+        "h05b",
+        "h06",
+        "h09",
+    ]
+    for filters in _FILTERS:
+        newest = ids(repo.handoffs(limit=100, **filters).items)
+        assert ids(repo.handoffs(limit=100, oldest_first=True, **filters).items) == newest[::-1], filters
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+@pytest.mark.parametrize("filters", _FILTERS, ids=lambda f: "-".join(str(v) for v in f.values()) or "all")
+def test_oldest_first_pages_follow_one_another_without_gaps_or_repeats(
+    repo: HandoffRepository, limit: int, filters: dict[str, Any]
+) -> None:
+    # Given the listed handoffs, and the whole oldest-first listing in one page
+    _listing_fixture(repo)
+    whole = ids(repo.handoffs(limit=100, oldest_first=True, **filters).items)
+    # When it is read page by page
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = repo.handoffs(limit=limit, cursor=cursor, oldest_first=True, **filters)
+        seen += ids(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # Then the pages hold it all, in order
+    assert seen == whole
+
+
+def test_a_cursor_of_the_other_order_is_invalid_input(repo: HandoffRepository) -> None:
+    _listing_fixture(repo)
+    newest = repo.handoffs(status=ASSIGNED, limit=2).next_cursor
+    oldest = repo.handoffs(status=ASSIGNED, limit=2, oldest_first=True).next_cursor
+    assert newest is not None
+    assert oldest is not None
+    with pytest.raises(InvalidInput, match="other order"):
+        repo.handoffs(status=ASSIGNED, limit=2, cursor=newest, oldest_first=True)
+    with pytest.raises(InvalidInput, match="other order"):
+        repo.handoffs(status=ASSIGNED, limit=2, cursor=oldest)
+    assert ids(repo.handoffs(status=ASSIGNED, limit=2, cursor=oldest, oldest_first=True).items) == ["h05a", "h05b"]
+
+
 def test_a_page_needs_room_for_one_handoff(repo: HandoffRepository) -> None:
     with pytest.raises(InvalidInput):
         repo.handoffs(limit=0)
+
+
+# ------------------------------------------------------------------------------------ unannounced changes
+
+
+def test_a_commit_leaving_a_transition_unannounced_is_listed_until_one_records_it_announced(
+    repo: HandoffRepository,
+) -> None:
+    # Given two handoffs committed with their transitions not announced yet, and one announced
+    pending, other, done = new("h1"), new("h2"), new("h3")
+    for handoff in (pending, other):
+        commit(repo, handoff)
+    commit(repo, replace(done, announced=len(done.history)))
+    assert sorted(ids(repo.unannounced())) == ["h1", "h2"]
+    assert len(repo.unannounced(limit=1)) == 1
+    # When h1 is recorded announced, and h2 changes again (a new transition, unannounced)
+    commit(repo, then(pending, announced=len(pending.history)))
+    commit(repo, then(other, status=ASSIGNED, rep_id="r1"))
+    # Then only h2 is listed, as it is now
+    [listed] = repo.unannounced()
+    assert (listed.handoff_id, listed.status, listed.version) == ("h2", ASSIGNED, 2)
+    # And a listing needs room for one
+    with pytest.raises(InvalidInput):
+        repo.unannounced(limit=0)
+
+
+def test_an_unannounced_marker_whose_handoff_is_gone_is_dropped(dynamo: tuple[DynamoDbHandoffRepository, Any]) -> None:
+    repo, client = dynamo
+    # Given an unannounced handoff whose item was erased (privacy), its marker left behind
+    commit(repo, new("h1"))
+    client.delete_item(TableName=TABLE, Key={"pk": {"S": "HANDOFF#h1"}, "sk": {"S": "STATE"}})
+    # When the sweep lists what is unannounced
+    assert repo.unannounced() == []
+    # Then the marker is gone: the next listing reads nothing of it
+    markers = client.scan(
+        TableName=TABLE, FilterExpression="entity = :e", ExpressionAttributeValues={":e": {"S": "unannounced"}}
+    )
+    assert markers["Items"] == []
 
 
 # ----------------------------------------------------------------------------------- speed-to-lead reads

@@ -18,11 +18,14 @@ from shared.handoffs.ports import HandoffChange, HandoffConflict, Timer, TimerKi
 from shared.handoffs.routing import compile_routing
 from shared.handoffs.routing_config import load_routing
 from shared.handoffs.service import (
+    ANNOUNCED_LATE,
+    NOT_ANNOUNCED_YET,
     RETRY_PAUSE_SECONDS,
     Actor,
     HandoffService,
     NotAllowed,
     Outcome,
+    Unsettled,
     WrongState,
 )
 from shared.handoffs.transition_events import events_of
@@ -320,7 +323,7 @@ def test_a_breach_with_nobody_to_reassign_to_escalates_to_the_manager(world: Wor
 
 def test_a_bus_failure_after_the_commit_is_announced_by_the_retry(world: World) -> None:
     lead = world.lead("lead-7")
-    world.bus.refuse_next = 2
+    world.bus.refuse_next = 4  # both events, of the announce and of its retry in place
     with pytest.raises(RuntimeError):
         world.service.request(lead, Priority.PRIORITY, "demo_request", "cause-7")
     assert world.published() == []
@@ -329,6 +332,55 @@ def test_a_bus_failure_after_the_commit_is_announced_by_the_retry(world: World) 
     assert world.published() == ["handoff.assigned", "lead.nurture_paused"]
     assert outcome.handoff is not None
     assert outcome.handoff.announced == len(outcome.handoff.history)
+
+
+def test_a_reassignment_whose_announcement_failed_is_announced_by_the_next_sweep(world: World) -> None:
+    # Given an assigned handoff, and the bus refusing the next publishes (the reject's, and its retry in place)
+    handoff = world.service.request(world.lead("lead-late"), Priority.PRIORITY, "demo_request", "c-late").handoff
+    assert handoff is not None
+    first = handoff.rep_id
+    world.bus.refuse_next = 4  # the two events of the reject, twice
+    # When its rep rejects it: the change is committed, and the caller hears it was not announced yet
+    with pytest.raises(Unsettled) as failed:
+        world.service.reject(handoff.handoff_id, as_rep(first or ""), "wrong territory")
+    stored = world.repository.handoff(handoff.handoff_id)
+    assert stored is not None
+    assert failed.value.handoff.rep_id == stored.rep_id != first
+    assert [t for t in world.timers_of(handoff.handoff_id) if t.assignment == stored.reassignments] == []
+    # And a sweep right away leaves it to its caller (a change of the last minute may still be announcing)
+    assert [o.handoff.handoff_id for o in world.service.sweep_queues() if o.handoff] == []
+    # When the periodic sweep runs later, with nobody having opened the handoff
+    world.clock.advance(timedelta(minutes=5))
+    swept = world.service.sweep_queues()
+    # Then the rejection and the new assignment are published, and the new assignee's timers set
+    assert [(o.handoff.handoff_id, o.note) for o in swept if o.handoff] == [(handoff.handoff_id, ANNOUNCED_LATE)]
+    assert world.published()[-2:] == ["handoff.rejected", "handoff.assigned"]
+    live = {t.kind for t in world.timers_of(handoff.handoff_id) if t.assignment == stored.reassignments}
+    assert TimerKind.SLA_ACCEPT in live
+    # And it is announced once: the next sweep finds nothing
+    after = world.repository.handoff(handoff.handoff_id)
+    assert after is not None
+    assert after.announced == len(after.history)
+    assert world.service.sweep_queues() == []
+
+
+def test_a_sweep_whose_announcement_fails_again_goes_on_and_tries_next_time(world: World) -> None:
+    # Given a reassignment left unannounced
+    handoff = world.service.request(world.lead("lead-late2"), Priority.PRIORITY, "demo_request", "c-late2").handoff
+    assert handoff is not None
+    world.bus.refuse_next = 4  # the two events of the reject, twice
+    with pytest.raises(Unsettled):
+        world.service.reject(handoff.handoff_id, as_rep(handoff.rep_id or ""), "wrong territory")
+    # When the sweep runs while the bus still refuses
+    world.clock.advance(timedelta(minutes=5))
+    world.bus.refuse_next = 1
+    [failed] = world.service.sweep_queues()
+    # Then it says so, and the next sweep announces it
+    assert failed.note.startswith(NOT_ANNOUNCED_YET)
+    assert failed.events == ()
+    [late] = world.service.sweep_queues()
+    assert late.note == ANNOUNCED_LATE
+    assert [e.event_type.value for e in late.events] == ["handoff.rejected", "handoff.assigned"]
 
 
 def test_a_buying_signal_below_the_fit_line_goes_to_qualification(world: World) -> None:
@@ -453,6 +505,31 @@ def test_a_handoff_waiting_in_a_fallback_queue_goes_to_a_rep_who_becomes_eligibl
     assert moved.handoff is not None
     assert moved.handoff.rep_id == "sdr-maya-chen"
     assert world.published()[-2:] == ["handoff.assigned", "lead.nurture_paused"]
+
+
+def test_the_queue_sweep_serves_the_most_urgent_then_the_longest_waiting_lead_first(world: World) -> None:
+    # Given every AMER SDR out of routing, and leads queued one after the other: two priority leads (the older
+    # first), then a standard one, then a newer priority one, then more queued than one sweep tries
+    for rep_id in AMER_SDRS:
+        world.service.set_rep(rep_id, available=False, capacity=None)
+    queued: dict[str, str] = {}
+    for name, priority in [("old", Priority.PRIORITY), ("std", Priority.STANDARD), ("new", Priority.PRIORITY)]:
+        handoff = world.service.request(world.lead(f"lead-{name}"), priority, "demo_request", f"c-{name}").handoff
+        assert handoff is not None
+        assert handoff.status is HandoffStatus.QUEUED
+        queued[name] = handoff.handoff_id
+        world.clock.advance(timedelta(minutes=20))
+    for n in range(4):
+        world.service.request(world.lead(f"lead-late{n}"), Priority.STANDARD, "nurtured 14 days", f"c-late{n}")
+    # When one SDR comes back with room for exactly one more handoff, and a sweep that tries 3 runs
+    world.service.set_rep("sdr-maya-chen", available=True, capacity=1)
+    moved = world.service.sweep_queues(limit=3)
+    # Then the oldest of the most urgent priority is assigned, not the newest lead
+    assert [o.handoff.handoff_id for o in moved if o.handoff] == [queued["old"]]
+    # And with room for every one, the oldest standard lead is tried before the newer ones past the limit
+    world.service.set_rep("sdr-maya-chen", available=True, capacity=100)
+    moved = world.service.sweep_queues(limit=2)
+    assert [o.handoff.handoff_id for o in moved if o.handoff] == [queued["new"], queued["std"]]
 
 
 def signal(account_id: str, event_id: str) -> ExpansionSignal:

@@ -42,7 +42,10 @@ def assign(current: Mapping[str, RepLoad], decision: RoutingDecision) -> dict[st
     updated = dict(current)
     if decision.rep_id is not None:
         load = updated.get(decision.rep_id, RepLoad(decision.rep_id))
-        updated[decision.rep_id] = replace(load, open_handoffs=load.open_handoffs + 1, assignments=load.assignments + 1)
+        rotation = load.rotation if decision.rotation is None else decision.rotation
+        updated[decision.rep_id] = replace(
+            load, open_handoffs=load.open_handoffs + 1, assignments=load.assignments + 1, rotation=rotation
+        )
     return updated
 
 
