@@ -42,7 +42,7 @@ def is_placeholder(value: object) -> bool:
 def normalize_email(value: object) -> str | None:
     if not isinstance(value, str):
         return None
-    email = value.strip().casefold()
+    email = value.strip().lower()
     if is_placeholder(email) or not _EMAIL.match(email):
         return None
     return email

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from shared.events.lead_events import LeadEventType
 from shared.leads.contact_events import lead_event
-from shared.leads.model import Contact, Identity, MergeRecord
+from shared.leads.identity import normalize_email
+from shared.leads.model import Contact, Identity, MergeRecord, Transition
 from shared.leads.ports import ChangeSet, IdentityClaim, LeadRepository
 
 
@@ -34,11 +35,18 @@ class ContactResolver:
         contact whose own part of the profile and log the event's data goes to: the owner of the strongest
         identity, so an unmerge gives a visitor back what it did before it was known.
 
+        An anonymous id (a device's, a browser's) is a weak identity: it merges an anonymous visitor's history
+        into the person who identifies on it, but never two people known by another email or another id of the
+        same vendor (one laptop, two colleagues). When the identities this change names identify a person, an
+        anonymous id held by someone else known moves to that person (the one who identified last): its claim
+        is taken over, and the older holder keeps what it did with it so far, but no longer the id.
+
         `owners`: the identities' owners as the caller read them in this attempt (`LeadRepository.owners` of
         `found`), so they are read once."""
         if owners is None:
             owners = self._repo.owners(found)
         heads: dict[str, Contact] = {}
+        reached: dict[str, set[str]] = {}  # head id -> the keys of `found` that reach it
         dangling: dict[str, str] = {}
         for key, owner in owners.items():
             head = self.head(owner, change, missing_ok=True)
@@ -46,22 +54,43 @@ class ContactResolver:
                 dangling[key] = owner
             else:
                 heads[head.contact_id] = head
-        if not heads:
+                reached.setdefault(head.contact_id, set()).add(key)
+        person = {identity.key for identity in found if not identity.is_anonymous}
+        known = set(person)
+        joined: list[Contact] = []
+        apart: list[Contact] = []  # known as someone else, reached only through an anonymous id
+        for head in sorted(heads.values(), key=lambda h: (_weakly(h, reached), _survivor_rank(h))):
+            if _weakly(head, reached) and _someone_else(_held(head), known):
+                apart.append(head)
+                continue
+            joined.append(head)
+            known |= _held(head)
+        if not joined:
             contact = Contact(self._new_id(), created_at=at, updated_at=at)
             change.contacts[contact.contact_id] = contact
             change.created.add(contact.contact_id)
         else:
-            ordered = sorted(heads.values(), key=_survivor_rank)
+            ordered = sorted(joined, key=_survivor_rank)
             contact = ordered[0]
             for other in ordered[1:]:
                 if other.contact_id not in contact.never_merge:  # an unmerge keeps them apart for good
                     self.merge(contact, other, cause, at, change)
+        left: set[str] = set()  # anonymous ids that stay with a holder this change does not identify
+        for holder in apart:
+            for key in reached[holder.contact_id]:
+                if person:  # the person identifying now takes the device's id over
+                    change.claims[key] = IdentityClaim(Identity.parse(key), contact.contact_id, owners[key])
+                    holder.identities.discard(key)
+                else:
+                    left.add(key)
         for identity in found:
             if identity.key not in owners or identity.key in dangling:
                 change.claims[identity.key] = IdentityClaim(identity, contact.contact_id, dangling.get(identity.key))
-        contact.identities |= {identity.key for identity in found}
+        contact.identities |= {identity.key for identity in found} - left
         strongest = found[0].key
-        origin = owners[strongest] if strongest in owners and strongest not in dangling else contact.contact_id
+        taken_over = {key for holder in apart for key in reached[holder.contact_id]}
+        kept = strongest in owners and strongest not in dangling and strongest not in taken_over
+        origin = owners[strongest] if kept else contact.contact_id
         return contact, origin
 
     def take(self, contact: Contact, identity: Identity, cause: str, at: datetime, change: ChangeSet) -> Contact | None:
@@ -86,6 +115,9 @@ class ContactResolver:
         return survivor
 
     def merge(self, survivor: Contact, absorbed: Contact, cause: str, at: datetime, change: ChangeSet) -> None:
+        """`absorbed` becomes part of `survivor`: its identities, profile, handoffs, and how far the person got (the
+        furthest stage, the earliest start of nurturing, the latest recycle). Its members become the survivor's
+        (each keeps the contact it was merged into, so an unmerge knows whose they are); its logs stay its own."""
         absorbed.merged_into = survivor.contact_id
         survivor.members.extend([absorbed.contact_id, *absorbed.members])
         absorbed.members = []
@@ -94,6 +126,8 @@ class ContactResolver:
             survivor.profiles.setdefault(origin, part)
         for level, when in absorbed.handoffs.items():
             survivor.handoffs.setdefault(level, when)
+        survivor.lead_since = _earliest(survivor.lead_since, absorbed.lead_since)
+        survivor.recycled_at = _latest(survivor.recycled_at, absorbed.recycled_at)
         record = MergeRecord(self._new_id(), survivor.contact_id, absorbed.contact_id, at, cause)
         change.entries.append(record)
         change.events.append(
@@ -104,6 +138,31 @@ class ContactResolver:
                 self._now(),
                 reason=cause,
                 other_lead_id=absorbed.contact_id,
+            )
+        )
+        if absorbed.stage.rank > survivor.stage.rank:
+            self._reach(survivor, absorbed, change)
+
+    def _reach(self, survivor: Contact, absorbed: Contact, change: ChangeSet) -> None:
+        """The survivor takes the absorbed contact's later stage, as any stage move is recorded: a transition in its
+        history and a lead.stage_changed. It entered it when the absorbed one did (never before the stage it
+        leaves was entered, so its history stays in order). The person's lead.mql_reached was told already, under
+        the absorbed contact, so it is not told again."""
+        now = self._now()
+        happened = _latest(absorbed.stage_entered_at or now, survivor.stage_entered_at) or now
+        reason = f"merged with {absorbed.contact_id}, which was {absorbed.stage.value}"
+        previous = survivor.stage
+        change.entries.append(Transition(survivor.contact_id, happened, previous, absorbed.stage, reason))
+        survivor.stage, survivor.stage_entered_at = absorbed.stage, happened
+        change.events.append(
+            lead_event(
+                survivor,
+                LeadEventType.STAGE_CHANGED,
+                absorbed.stage.value,
+                now,
+                reason=reason,
+                previous_stage=previous.value,
+                cause_event_id=None,
             )
         )
 
@@ -135,3 +194,38 @@ class ContactResolver:
 def _survivor_rank(contact: Contact) -> tuple[int, datetime, str]:
     """Known people survive anonymous ones; among equals the oldest survives."""
     return (0 if contact.is_identified else 1, contact.created_at, contact.contact_id)
+
+
+def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    return min(first, second) if first is not None and second is not None else first or second
+
+
+def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
+    return max(first, second) if first is not None and second is not None else first or second
+
+
+def _weakly(head: Contact, reached: Mapping[str, set[str]]) -> bool:
+    """Whether only anonymous ids of the change reach the contact."""
+    return all(Identity.parse(key).is_anonymous for key in reached[head.contact_id])
+
+
+def _held(contact: Contact) -> set[str]:
+    """The identity keys a contact (with its members) holds, its profile's email among them."""
+    email = normalize_email(contact.email)
+    return contact.identities | ({Identity("email", email).key} if email else set())
+
+
+def _someone_else(held: set[str], known: set[str]) -> bool:
+    """Whether identities `held` name another person than `known`: an email, or an id of a vendor, on both sides
+    with no value in common. (Phone numbers are left out: one person has several, and people share them.)"""
+
+    def by_kind(keys: set[str]) -> dict[str, set[str]]:
+        kinds: dict[str, set[str]] = {}
+        for key in keys:
+            identity = Identity.parse(key)
+            if not identity.is_anonymous and identity.kind != "phone":
+                kinds.setdefault(identity.kind, set()).add(identity.value)
+        return kinds
+
+    mine, theirs = by_kind(held), by_kind(known)
+    return any(mine[kind].isdisjoint(theirs[kind]) for kind in mine.keys() & theirs.keys())

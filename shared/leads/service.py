@@ -31,7 +31,7 @@ from shared.leads.consent import (
     statements_of_event,
 )
 from shared.leads.consent_policy import ConsentPolicy, shipped_consent_policy
-from shared.leads.contact_events import lead_event
+from shared.leads.contact_events import as_left, lead_event
 from shared.leads.crm_changes import (
     ACCOUNT_OWNER,
     CRM_VENDORS,
@@ -45,7 +45,6 @@ from shared.leads.inputs import ACCOUNT_EVENTS, CONTACT_EVENTS
 from shared.leads.model import (
     ConsentRecord,
     Contact,
-    ContactProfile,
     Identity,
 )
 from shared.leads.outcome import Outcome
@@ -206,37 +205,57 @@ class LeadService(CrmFieldChanges):
         return self._retrying(attempt)
 
     def unmerge(self, contact_id: str, other_id: str | None = None) -> Outcome:
-        """Undo a merge: `contact_id` is either side; `other_id` picks the merge when a survivor has several.
-        Both contacts get back their own identities, profile fields, logs and scores, and never merge again."""
+        """Undo a merge: `contact_id` is either side; `other_id` picks the merge when a survivor has several (by
+        default the last one made into it). The contact merged away is taken out of the one it is part of now
+        (its survivor, or the contact that survivor was merged into since) with everything merged into it (the
+        members whose merges run through it): its side gets back their identities, profile fields, logs and
+        scores, the survivor keeps the rest, and the two never merge again."""
         model = self._models.current()
 
         def attempt() -> Outcome:
             change = ChangeSet()
             contact = self._resolver.load(contact_id, change)
             if contact.merged_into:
-                survivor, absorbed = self._resolver.load(contact.merged_into, change), contact
+                absorbed = contact
+                head = self._head_of(absorbed, change)
+                ancestors = self._ancestors(absorbed, change)
+                if other_id is not None and other_id not in ancestors:
+                    raise CannotUnmerge(f"lead {contact_id} is not merged into {other_id}")
             else:
                 if not contact.members:
                     raise CannotUnmerge(f"lead {contact_id} was never merged with another")
                 if other_id is not None and other_id not in contact.members:
                     raise CannotUnmerge(f"lead {other_id} is not merged into {contact_id}")
-                survivor, absorbed = contact, self._resolver.load(other_id or contact.members[-1], change)
+                head = contact
+                absorbed = self._resolver.load(other_id, change) if other_id else self._last_merged(contact, change)
+            parent = absorbed.merged_into
+            if parent is None:
+                raise CannotUnmerge(f"lead {absorbed.contact_id} is not merged into another")
             now = self._clock.now()
-            survivor.members.remove(absorbed.contact_id)
-            survivor.identities -= absorbed.identities
+            side = self._subtree(head, absorbed)
+            side_ids = {absorbed.contact_id, *side}
+            absorbed.members = [member for member in head.members if member in side]
+            head.members = [member for member in head.members if member not in side_ids]
+            # the identities go with the contacts that claimed them
+            keys = head.identities | absorbed.identities
+            owners = self._repo.owners([Identity.parse(key) for key in sorted(keys)])
+            absorbed.identities = {key for key in keys if owners.get(key) in side_ids}
+            head.identities -= absorbed.identities
             # the absorbed side takes back what its own events set, including since the merge
-            own = survivor.profiles.pop(absorbed.contact_id, None) or absorbed.profiles.get(absorbed.contact_id)
-            absorbed.profiles = {absorbed.contact_id: own or ContactProfile()}
+            parts = {origin: head.profiles.pop(origin, None) or absorbed.profiles.get(origin) for origin in side_ids}
+            absorbed.profiles = {origin: part for origin, part in parts.items() if part is not None}
+            absorbed.own_profile(absorbed.contact_id)
             absorbed.merged_into = None
-            survivor.never_merge.add(absorbed.contact_id)
-            absorbed.never_merge.add(survivor.contact_id)
-            for merge in self._repo.history(survivor.contact_id).merges:
+            for apart in {head.contact_id, parent}:
+                absorbed.never_merge.add(apart)
+                self._resolver.load(apart, change).never_merge.add(absorbed.contact_id)
+            for merge in self._repo.history(parent).merges:
                 if merge.absorbed_id == absorbed.contact_id and merge.undone_at is None:
                     change.entries.append(replace(merge, undone_at=now))
-            for side, other in ((survivor, absorbed), (absorbed, survivor)):
+            for one, other in ((head, absorbed), (absorbed, head)):
                 change.events.append(
                     lead_event(
-                        side,
+                        one,
                         LeadEventType.UNMERGED,
                         f"unmerge:{now.isoformat()}",
                         now,
@@ -245,11 +264,50 @@ class LeadService(CrmFieldChanges):
                     )
                 )
                 self._progression.rescore(
-                    side, change, model, cause=f"unmerged from {other.contact_id}", cause_event=None
+                    one, change, model, cause=f"unmerged from {other.contact_id}", cause_event=None
                 )
-            return self._commit(change, survivor.contact_id)
+            return self._commit(change, head.contact_id)
 
         return self._retrying(attempt)
+
+    def _head_of(self, contact: Contact, change: ChangeSet) -> Contact:
+        head = self._resolver.head(contact.contact_id, change)
+        assert head is not None  # not missing_ok: a missing one raises LeadNotFound
+        return head
+
+    def _ancestors(self, contact: Contact, change: ChangeSet) -> list[str]:
+        """The contacts `contact` was merged into, the one it was merged into first."""
+        found: list[str] = []
+        at: Contact | None = contact
+        while at is not None and at.merged_into is not None and at.merged_into not in {contact.contact_id, *found}:
+            found.append(at.merged_into)
+            at = change.contacts.get(at.merged_into) or self._repo.contact(at.merged_into)
+        return found
+
+    def _last_merged(self, head: Contact, change: ChangeSet) -> Contact:
+        """The contact last merged into `head` itself (its members are listed oldest merge first, each followed by
+        those that were merged into it before)."""
+        members = self._repo.contacts(head.members)
+        for member_id in reversed(head.members):
+            member = members.get(member_id)
+            if member is not None and member.merged_into == head.contact_id:
+                return self._resolver.load(member_id, change)
+        raise CannotUnmerge(f"no lead is merged into {head.contact_id} itself")
+
+    def _subtree(self, head: Contact, absorbed: Contact) -> set[str]:
+        """The members of `head` whose merges run through `absorbed` (merged into it, or into one merged into it).
+        Read, not changed: they stay merged into the contact they were merged into."""
+        parents = {cid: member.merged_into for cid, member in self._repo.contacts(head.members).items()}
+        subtree: set[str] = set()
+        for member_id in head.members:
+            seen = {member_id}
+            parent = parents.get(member_id)
+            while parent is not None and parent not in seen and parent not in (head.contact_id, absorbed.contact_id):
+                seen.add(parent)
+                parent = parents.get(parent)
+            if parent == absorbed.contact_id and member_id != absorbed.contact_id:
+                subtree.add(member_id)
+        return subtree
 
     def find_by_email(self, email: str) -> Contact | None:
         """The lead an email belongs to today: its owner, or the contact that owner was merged into."""
@@ -445,6 +503,11 @@ class LeadService(CrmFieldChanges):
         change.consents.extend(new_records(said, log, origin, now, record_id))
 
     def _commit(self, change: ChangeSet, contact_id: str | None) -> Outcome:
+        # each event tells of its contact as the whole change leaves it (a merge made before the rescore)
+        change.events = [
+            as_left(event, change.contacts[event.lead_id]) if event.lead_id in change.contacts else event
+            for event in change.events
+        ]
         self._repo.commit(change)  # the lead events with it, in the repository's outbox
         created = contact_id is not None and contact_id in change.created
         return Outcome(contact_id, created=created, published=tuple(change.events))
