@@ -29,6 +29,7 @@ from shared.catalog import (
 from shared.function_environment import FunctionEnvironment
 
 if TYPE_CHECKING:
+    from shared.adapters.dynamodb_lead_nurture import DynamoDbNurtureCursors
     from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger
     from shared.adapters.notification_channels import SecretChannels
     from shared.attribution.service import AttributionService
@@ -118,6 +119,13 @@ def lead_service(environment: FunctionEnvironment) -> LeadService:
         crm_synced_fields=synced_fields,
         account_owners=account_owners,
     )
+
+
+def nurture_cursors(environment: FunctionEnvironment) -> DynamoDbNurtureCursors:
+    """Where the hourly nurture clock stopped in each stage, kept in the lead table between runs."""
+    from shared.adapters.dynamodb_lead_nurture import DynamoDbNurtureCursors
+
+    return DynamoDbNurtureCursors(boto3.client("dynamodb"), environment.table(LEADS.name))
 
 
 def lead_event_bus(environment: FunctionEnvironment) -> EventPublisher:

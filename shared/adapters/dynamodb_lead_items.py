@@ -23,6 +23,7 @@ Items, all under `pk` + `sk`:
   rewrites both copies in place (they keep their original `history_order`).
 - `ACCOUNT#<id>` / `PROFILE` and `ACCOUNT_IDENTITY#<kind>#<value>` / `OWNER` (first claim wins).
 - `SCORING_MODEL` / `ACTIVE` and `SCORING_MODEL#<version>` / `DEFINITION`: the scoring model in force.
+- `NURTURE_CLOCK` / `CURSORS`: the last contact the nurture clock reached in each stage (`dynamodb_lead_nurture.py`).
 
 Datetimes are stored as fixed-width UTC ISO strings with microseconds (they sort as they compare) and come
 back aware in UTC. The free-form parts (profile values and attributes, engagement properties) are stored

@@ -73,6 +73,8 @@ LEADS = Table(
         "the scoring model in force: get pk=SCORING_MODEL, sk=ACTIVE (every use case) and pk=SCORING_MODEL#<version>, "
         "sk=DEFINITION (once per version per function); both written in one transaction by `make rescore`",
         "every contact for rescoring and simulation: parallel scan, sk=PROFILE",
+        "the nurture clock's place (where the hourly `lead_nurture` stopped in each stage): get/put "
+        "pk=NURTURE_CLOCK, sk=CURSORS",
         "privacy (shared/catalog/privacy.py): an erasure's receipt, get / conditional put "
         "pk=ERASURE_RECEIPT#<salted hash of the email>, sk=RECEIPT; a tombstone per erased subject, batch put "
         "pk=ERASURE#<salted hash of a subject key>, sk=TOMBSTONE, batch-got by every consumer before applying an event",

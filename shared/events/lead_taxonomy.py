@@ -125,7 +125,8 @@ LEAD_EVENT_TYPES: Mapping[LeadEventType, LeadEventTypeInfo] = MappingProxyType(
             ),
         ),
         LeadEventType.HANDOFF_REQUESTED: LeadEventTypeInfo(
-            meaning="Sales should pick up this lead, an identified person at stage Lead or MQL. `priority` says how "
+            meaning="Sales should pick up this lead, an identified person at stage Lead or MQL (or an SQL sales "
+            "recycled since its last request). `priority` says how "
             "urgently and `reason` why: `immediate` when the total reaches the model's immediate line, `priority` "
             "on a recent buying signal (a demo request, a pricing page visit, a trial signup; its event is the "
             "`cause_event_id`), `standard` for an MQL nurtured for the model's minimum number of days. Published "

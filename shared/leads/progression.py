@@ -20,6 +20,8 @@ from shared.scoring.engine import Engagement, Profile, score
 from shared.scoring.model import ScoringModel
 from shared.scoring.results import HandoffTrigger, Score, from_us
 
+# The stages marketing nurtures, whose leads are handed off to sales. An SQL sales recycled is back in nurture
+# too (`_in_nurture`): stages never move back, so it stays an SQL, but is handed off as an MQL is.
 _HANDOFF_STAGES = {Stage.LEAD, Stage.MQL}
 
 
@@ -174,7 +176,7 @@ class LeadProgression:
     ) -> None:
         """Sales are handed identified people only: a trigger on someone without an email waits (it is in the
         log) and fires when they identify, if it is still within the model's lookback."""
-        if contact.stage not in _HANDOFF_STAGES or contact.merged_into is not None or not contact.email:
+        if not _in_nurture(contact) or contact.merged_into is not None or not contact.email:
             return
         for trigger in result.handoff:
             if _may_request(contact, trigger, result):
@@ -196,6 +198,18 @@ class LeadProgression:
                     )
                 )
                 return  # the most urgent new trigger; sales need one request, not three
+
+
+def _in_nurture(contact: Contact) -> bool:
+    """Whether marketing nurtures the contact, so it may be handed off: a Lead or an MQL, or an SQL sales handed
+    back (recycled, the handoff domain's `handoff.recycled`: an accepted handoff may be recycled too) after its
+    last handoff request. A later request hands it to sales again, until they recycle it again."""
+    if contact.stage in _HANDOFF_STAGES:
+        return True
+    recycled = contact.recycled_at
+    if contact.stage is not Stage.SQL or recycled is None:
+        return False
+    return all(requested <= recycled for requested in contact.handoffs.values())
 
 
 def _may_request(contact: Contact, trigger: HandoffTrigger, result: Score) -> bool:
