@@ -64,8 +64,9 @@ def checked_deal(deal: Deal) -> Deal:
     return replace(
         deal,
         first_seen_at=_aware(deal.first_seen_at, what),
-        status_at=_aware(deal.status_at, what),
+        status_at=_aware_or_none(deal.status_at, what),
         won_at=_aware_or_none(deal.won_at, what),
+        amount_at=_aware_or_none(deal.amount_at, what),
         people=People(tuple(deal.people.contact_ids), tuple(deal.people.emails), deal.people.account_ref),
     )
 

@@ -30,9 +30,10 @@ def deal_item(deal: Deal, version: int) -> dict[str, Any]:
         "deal_id": deal.deal_id,
         "first_seen_at": iso(deal.first_seen_at),
         "status": deal.status.value,
-        "status_at": iso(deal.status_at),
+        "status_at": iso_or_none(deal.status_at),
         "amount_minor": None if deal.amount is None else deal.amount.minor,
         "amount_currency": None if deal.amount is None else deal.amount.currency,
+        "amount_at": iso_or_none(deal.amount_at),
         "contact_ids": list(deal.people.contact_ids),
         "emails": list(deal.people.emails),
         "account_ref": deal.people.account_ref,
@@ -44,6 +45,8 @@ def deal_item(deal: Deal, version: int) -> dict[str, Any]:
 
 
 def deal_from(item: Mapping[str, Any]) -> Deal:
+    """The deal of a `DEAL` item; one written before `amount_at` was kept reads without it (`Deal.folded` takes
+    its amount as of `status_at`, as it was compared then)."""
     amount = None
     if "amount_minor" in item:
         amount = Money(int(item["amount_minor"]), str(item["amount_currency"]))
@@ -51,7 +54,7 @@ def deal_from(item: Mapping[str, Any]) -> Deal:
         deal_id=str(item["deal_id"]),
         first_seen_at=when(item["first_seen_at"]),
         status=DealStatus(item["status"]),
-        status_at=when(item["status_at"]),
+        status_at=when_or_none(item.get("status_at")),
         amount=amount,
         people=People(
             tuple(str(c) for c in item.get("contact_ids", [])),
@@ -59,6 +62,7 @@ def deal_from(item: Mapping[str, Any]) -> Deal:
             item.get("account_ref"),
         ),
         won_at=when_or_none(item.get("won_at")),
+        amount_at=when_or_none(item.get("amount_at")),  # absent: none, or an item written before it was kept
         events=int(item["events"]),
         version=int(item["version"]),
     )

@@ -8,9 +8,10 @@ before any call (`dynamodb_attribution_checks.py`), the items of deals and their
 
 Items, all under `pk` + `sk`:
 
-- `DEAL#<deal_id>` / `DEAL`: a deal: `deal_id`, `first_seen_at`, `status`, `status_at`, `amount_minor` and
-  `amount_currency` (absent: no amount yet), `contact_ids` and `emails` (lists), `account_ref` and `won_at`
-  (absent when None), `events` and `version`.
+- `DEAL#<deal_id>` / `DEAL`: a deal: `deal_id`, `first_seen_at`, `status`, `status_at` (absent: no event has
+  said a status yet, a deal first seen by an update), `amount_minor`, `amount_currency` and `amount_at` (absent:
+  no amount yet; `amount_at` alone absent: an item written before it was kept), `contact_ids` and `emails`
+  (lists), `account_ref` and `won_at` (absent when None), `events` and `version`.
 - `CONVERSION#<conversion_id>` / `CONVERSION`: a conversion: `conversion_id`, `kind`, `converted_at`,
   `amount_minor` + `amount_currency` (as reported), `company_minor` + `company_currency`, `rate` (a plain
   decimal string), `contact_ids` (a list), `account_id`, `deal_id`, `lead_created_at`,

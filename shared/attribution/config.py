@@ -4,7 +4,8 @@
     data_driven_window_days  the data-driven batch fits the Markov model on the journeys of this many days
                              (default 90)
     half_life_days           time decay: a touch this many days before the conversion weighs half as much as one
-                             at the conversion (default 7; a decimal, written as a string or an integer)
+                             at the conversion (default 7; a decimal, written as a string or an integer; at
+                             least one second, 1/86400 of a day, at most 365)
     session_timeout_minutes  a page view after this long without any engagement of the person starts a new
                              visit, Google Analytics' session rule (default 30)
     unpaid_channels          the channels attribution knows that money is not spent on: `direct`,
@@ -26,9 +27,12 @@ A rule's `when` holds one or more conditions; all given must hold:
     url_parameters   its URL's query has one of these parameters (auto-tagging: `gclid`, `msclkid`)
     external_referrer  true: its referrer is another site's (not the page's own host, not a company domain);
                      false: it has none, or an internal one
-    referrer_hosts   its referrer is external and its host matches one of these: `google.` matches a host with
-                     a label `google` followed by more (`www.google.com`, `google.co.uk`, not `google`),
-                     `t.co` matches `t.co` and its subdomains
+    referrer_hosts   its referrer is external and its host (a leading `www.` aside) matches one of these:
+                     `google.*` matches `google` followed by a top-level domain only (`google.com`,
+                     `www.google.de`, `google.co.uk`: one label, or two ending in a country code; not
+                     `mail.google.com`), `linkedin.` a host with a label `linkedin` followed by more
+                     (`www.linkedin.com`, `uk.linkedin.com`, not `linkedin`), `t.co` that host and its
+                     subdomains
 
 A file that does not meet the schema is refused by `parse_attribution_config` / `load_attribution_config` with
 an `InvalidAttributionConfig` whose message names each offending rule by its id, e.g.
@@ -40,11 +44,20 @@ typo must not pass silently).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from shared.config_files import (
     ConfigFile,
@@ -69,6 +82,9 @@ __all__ = [
     "parse_attribution_config",
 ]
 
+SECONDS_A_DAY = 86_400
+MIN_HALF_LIFE_DAYS = "0.0000115741"  # one second, rounded up, as the refusal names it
+
 DEFAULT_ATTRIBUTION_PATH = Path(__file__).resolve().parent.parent.parent / "config" / "attribution.json"
 
 
@@ -92,8 +108,11 @@ HostPattern = Annotated[
     Field(
         min_length=1,
         max_length=253,
-        pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.?$",
-        description="`google.`: a label google followed by more; `t.co`: that host and its subdomains",
+        pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*(\.|\.\*)?$",
+        description=(
+            "`google.*`: google and a top-level domain only; `linkedin.`: a label linkedin followed by more; "
+            "`t.co`: that host and its subdomains"
+        ),
     ),
 ]
 
@@ -141,6 +160,16 @@ class Conditions(_Strict):
         return all(getattr(self, name) is None for name in type(self).model_fields)
 
 
+def _at_least_a_second(days: Decimal) -> Decimal:
+    """A half-life shorter than a second is refused: time decay works in whole microseconds, and a half-life of
+    none (0.00000000001 days is 0.86 µs) would credit nothing."""
+    with localcontext() as exact:
+        exact.prec = 100  # a Decimal of the file is at most 28 digits: the product is exact
+        if days * SECONDS_A_DAY < 1:
+            raise ValueError(f"at least one second (1/86400 of a day, {MIN_HALF_LIFE_DAYS} days), not {days:f}")
+    return days
+
+
 class ChannelRule(_Strict):
     rule_id: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_.:-]*$")]
     description: str = Field(default="", max_length=500)
@@ -155,7 +184,12 @@ class AttributionConfig(_Strict):
     description: str = ""
     lookback_days: Annotated[StrictInt, Field(ge=1, le=1095)] = 180
     data_driven_window_days: Annotated[StrictInt, Field(ge=7, le=365)] = 90
-    half_life_days: Annotated[Decimal, BeforeValidator(no_float), Field(gt=0, le=365, allow_inf_nan=False)] = Decimal(7)
+    half_life_days: Annotated[
+        Decimal,
+        BeforeValidator(no_float),
+        Field(gt=0, le=365, allow_inf_nan=False),
+        AfterValidator(_at_least_a_second),
+    ] = Decimal(7)
     session_timeout_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)] = 30
     unpaid_channels: list[ChannelId] = Field(
         default_factory=lambda: ["direct", "organic_search", "organic_social", "referral"], min_length=1

@@ -12,7 +12,13 @@ currency (the latest that said one), its contacts and its account. Where they co
   (the text, never the float), `AccountId`;
 - HubSpot: `dealstage` changes say the status; the amount arrives as its own property change (`deal.updated`
   with `data.amount`, in the company currency), and the deal's creation as `deal.updated` too. An update says
-  nothing of the status: it keeps the deal's (a deal first seen by an update is open).
+  nothing of the status: it keeps the deal's (a deal first seen by an update is open, with no status time yet,
+  so the first event that says a status sets it, however early).
+
+The latest said wins, each on its own clock: the status is the one of the latest event that said one
+(`status_at`), the amount the one of the latest event that said one (`amount_at`; HubSpot's amount arrives in
+updates, which never move `status_at`), so an older event arriving late undoes neither. A deal stored before
+`amount_at` was kept holds an amount of unknown time: it is taken as of `status_at` (what was compared then).
 
 An amount without a currency is in the company currency. Conversions:
 
@@ -94,10 +100,15 @@ class Deal:
     deal_id: str
     first_seen_at: datetime  # the opportunity's creation as far as the hub can tell
     status: DealStatus
-    status_at: datetime  # the time of the event that set the status (out-of-order events do not undo it)
+    # the time of the event that set the status (out-of-order events do not undo it); None: no event has said a
+    # status yet (a deal first seen by an update is open until one does, whenever it happened)
+    status_at: datetime | None
     amount: Money | None
     people: People
     won_at: datetime | None
+    # the time of the event that said the amount (an older one arriving late does not undo it); None: no amount,
+    # or one stored before this was kept (taken as of `status_at`)
+    amount_at: datetime | None = None
     events: int = 1  # the reports folded in that changed it (a redelivered or replayed one is not counted)
     version: int = 0
 
@@ -109,16 +120,26 @@ class Deal:
     def converts(self) -> bool:
         return self.status is DealStatus.WON and self.amount is not None and self.amount.minor >= 0
 
+    @property
+    def as_of(self) -> datetime:
+        """When the deal is as it stands: its status's time, else (first seen by an update) its first sighting."""
+        return self.status_at or self.first_seen_at
+
     def folded(self, report: DealReport) -> Deal:
-        """This deal with one more event: the latest status wins; the amount is the latest that was said."""
-        newer = report.occurred_at >= self.status_at
-        says_status = report.status is not None
+        """This deal with one more event: the latest status wins; the amount is the latest that was said (each
+        by the time of the event that said it, so an older event delivered late undoes neither)."""
+        at = report.occurred_at
+        status_newer = report.status is not None and (self.status_at is None or at >= self.status_at)
+        amount_since = self.amount_at or self.status_at  # an amount stored before amount_at: as of its status
+        amount_newer = report.amount is not None and (self.amount is None or amount_since is None or at >= amount_since)
+        newer = self.status_at is None or at >= self.status_at
         return replace(
             self,
-            first_seen_at=min(self.first_seen_at, report.occurred_at),
-            status=report.status if newer and report.status is not None else self.status,
-            status_at=max(self.status_at, report.occurred_at) if says_status else self.status_at,
-            amount=report.amount if report.amount is not None and (newer or self.amount is None) else self.amount,
+            first_seen_at=min(self.first_seen_at, at),
+            status=report.status if status_newer and report.status is not None else self.status,
+            status_at=at if status_newer else self.status_at,
+            amount=report.amount if amount_newer else self.amount,
+            amount_at=at if amount_newer else self.amount_at,
             people=self.people.merged(report.people) if newer else report.people.merged(self.people),
             won_at=(report.won_at if report.status is DealStatus.WON else None) or self.won_at,
             events=self.events + 1,
@@ -126,14 +147,17 @@ class Deal:
 
     @staticmethod
     def first(report: DealReport) -> Deal:
+        """The deal as its first event tells it; one first seen by an update (no status said) is open with no
+        status time, so any event that says a status, however early, sets it."""
         return Deal(
             deal_id=report.deal_id,
             first_seen_at=report.occurred_at,
             status=report.status or DealStatus.OPEN,
-            status_at=report.occurred_at,
+            status_at=report.occurred_at if report.status is not None else None,
             amount=report.amount,
             people=report.people,
             won_at=report.won_at if report.status is DealStatus.WON else None,
+            amount_at=report.occurred_at if report.amount is not None else None,
         )
 
 
@@ -188,7 +212,7 @@ def deal_conversion(deal: Deal, cause: str) -> ConversionFacts | None:
     return ConversionFacts(
         conversion_id=deal.conversion_id,
         kind=ConversionKind.DEAL,
-        converted_at=deal.won_at or deal.status_at,
+        converted_at=deal.won_at or deal.as_of,
         amount=deal.amount,
         people=deal.people,
         deal_id=deal.deal_id,

@@ -234,20 +234,26 @@ class AttributionService:
     def _pipeline_of(self, deal: Deal) -> tuple[dict[str, dict[Model, int]] | None, str]:
         """The deal's contribution to pipeline (campaign -> model -> company minor units) with the settings in
         force, the lead store as it stands and the latest fit; None for a deal that counts for none. A deal
-        whose amount has no FX rate yet is left out of pipeline (and says so) rather than refused."""
+        whose amount has no FX rate yet is left out of pipeline (and says so) rather than refused.
+
+        A deal credited as won (its conversion stored) and reopened since is no pipeline: a conversion is never
+        withdrawn, so the deal counts once, as the revenue of its win, whatever its stage now (won again: the
+        same conversion, its amount corrected; lost: it stays the revenue it was)."""
         if deal.status is not DealStatus.OPEN or deal.amount is None or deal.amount.minor < 0:
             return None, ""
+        if deal.won_at is not None and self.store.conversion(deal.conversion_id) is not None:
+            return None, f"deal {deal.deal_id} reopened: counted as the revenue of its win, not as pipeline"
         facts = ConversionFacts(
             conversion_id=deal.conversion_id,
             kind=ConversionKind.DEAL,
-            converted_at=deal.status_at,
+            converted_at=deal.as_of,
             amount=deal.amount,
             people=deal.people,
             deal_id=deal.deal_id,
             opportunity_created_at=deal.first_seen_at,
         )
         try:
-            company, _ = self._in_company_currency(deal.amount, deal.status_at)
+            company, _ = self._in_company_currency(deal.amount, deal.as_of)
         except MissingRate as exc:
             return None, f"deal {deal.deal_id} left out of pipeline: {exc}"
         journey, _ = build_journey(self.leads, self.config, facts, company.minor, self.company_currency)

@@ -284,7 +284,15 @@ def _any_host(host: str, patterns: Iterable[str]) -> bool:
 
 
 def _host_matches(labels: list[str], host: str, pattern: str) -> bool:
-    """`google.`: the labels `google` appear in the host with more after them; `t.co`: the host or a subdomain."""
+    """`google.*`: the host is `google` and a top-level domain (one label, or two ending in a two-letter country
+    code: `google.co.uk`), nothing before it; `google.`: the labels `google` appear in the host with more after
+    them; `t.co`: the host or a subdomain."""
+    if pattern.endswith(".*"):
+        name = pattern[:-2].split(".")
+        suffix = labels[len(name) :]
+        if labels[: len(name)] != name or not suffix:
+            return False
+        return len(suffix) == 1 or (len(suffix) == 2 and len(suffix[1]) == 2)
     if pattern.endswith("."):
         wanted = pattern[:-1].split(".")
         return any(labels[at : at + len(wanted)] == wanted for at in range(len(labels) - len(wanted)))

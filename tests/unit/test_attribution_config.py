@@ -81,7 +81,9 @@ def test_the_shipped_mapping_is_the_contracts_in_order() -> None:
         "organic-social": (["social"], "organic_social"),
         "referral": (["referral"], "referral"),
         "organic-search": (["organic"], "organic_search"),
-        # a Salesforce campaign response's medium is its campaign's Type (Email and Webinar: the rules above)
+        # a Salesforce campaign response's medium is its campaign's Type
+        "crm-campaign-email": (["email"], "email"),
+        "crm-campaign-webinar": (["webinar"], "events"),
         "crm-campaign-events": (["conference", "trade show", "seminar / conference"], "events"),
         "crm-campaign-ads": (["advertisement", "banner ads"], "display"),
         "crm-campaign-direct-mail": (["direct mail"], "direct_mail"),
@@ -91,13 +93,16 @@ def test_the_shipped_mapping_is_the_contracts_in_order() -> None:
     }
     ids = [r.rule_id for r in config.channel_mapping]
     assert ids[0] == "webinar-attended"
-    # referrers come after every medium; campaign responses last, so an Email or Webinar campaign is that channel
-    assert ids[-10:-7] == ["search-engines", "social-networks", "other-sites"]
-    assert ids[-1] == "crm-campaign-other"
+    # campaign responses first, ending with the catch-all, so a Type outside Salesforce's list is other, never
+    # the channel of a link tagged with that medium; referrers come after every medium
+    assert ids[1:3] == ["crm-campaign-email", "crm-campaign-webinar"]
+    assert ids[9] == "crm-campaign-other"
+    assert ids[-3:] == ["search-engines", "social-networks", "other-sites"]
     assert config.rule("crm-campaign-other").when.model_dump(exclude_none=True) == {"kinds": ["campaign_response"]}
     assert config.rule("email-engagement").when.kinds == ["email_open", "email_click"]
     assert config.rule("email-engagement").when.has_medium is False
-    assert {"google.", "bing.", "duckduckgo.", "yahoo."} <= set(config.rule("search-engines").when.referrer_hosts or ())
+    searches = {"google.*", "bing.com", "duckduckgo.com", "search.yahoo."}
+    assert searches <= set(config.rule("search-engines").when.referrer_hosts or ())
     socials = {"linkedin.", "facebook.", "t.co", "x.com", "twitter.", "reddit.", "youtube."}
     assert socials <= set(config.rule("social-networks").when.referrer_hosts or ())
     assert "gclid" in config.tagging_parameters
@@ -165,7 +170,7 @@ def test_the_finance_file_checked_against_can_be_given() -> None:
     assert refused.value.problems == tuple(
         f'rule "{rule}": channel "display" is neither a spend channel of finance file {finance.version} nor one of '
         "unpaid_channels (direct, organic_search, organic_social, referral)"
-        for rule in ("display", "crm-campaign-ads")
+        for rule in ("crm-campaign-ads", "display")
     )
 
 
