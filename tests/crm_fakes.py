@@ -47,6 +47,10 @@ class InMemorySyncStore:
     def applied(self, key: str, event_id: str) -> bool:
         return (key, event_id) in self._applied
 
+    def mark_decided(self, key: str, event_id: str) -> None:
+        with self._lock:
+            self._applied.setdefault((key, event_id), 0)
+
     def records(self, keys: Sequence[str]) -> dict[str, SyncedRecord]:
         return {k: self._records[k] for k in keys if k in self._records}
 

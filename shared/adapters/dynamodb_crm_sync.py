@@ -12,8 +12,8 @@ Items:
   `conflict_status` (open, resolved) and `flagged_sort` = `<flagged_at>#<conflict_id>`.
 - a reconciliation checkpoint: `pk` = `CHECKPOINT#<crm>#<kind>`, `sk` = `CHECKPOINT`; `until` (ISO).
 - a bus event decided on the record: `pk` = the record's, `sk` = `APPLIED#<event id>`; `version`: the record's
-  version the decision's commit stored. Read with the record (one BatchGetItem of both) before deciding; erased
-  with the record's partition.
+  version the decision's commit stored (0: a decision that changed nothing, `mark_decided`). Read with the
+  record (one BatchGetItem of both) before deciding; erased with the record's partition.
 
 `commit` is one PutItem of the record on condition of its version when it writes nothing else, otherwise one
 TransactWriteItems of the record (same condition) with its audit entries, conflicts, links and event marker.
@@ -88,6 +88,16 @@ class DynamoDbSyncStore:
             ProjectionExpression="pk",
         )
         return "Item" in found
+
+    def mark_decided(self, key_: str, event_id: str) -> None:
+        marker = {"pk": f"RECORD#{key_}", "sk": APPLIED + event_id, "version": 0}
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=serialize(marker), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def records(self, keys: Sequence[str]) -> dict[str, SyncedRecord]:
         found: dict[str, SyncedRecord] = {}

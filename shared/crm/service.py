@@ -442,7 +442,10 @@ class SyncService:
         """Decide `decide` on the record as stored, commit what changed and tell the CRMs whose copy differs.
         `once`: `cause` is the id of a bus event, decided on once: it is recorded with the commit that changed the
         record, and a redelivery or a replay of it changes nothing and audits nothing. A decision that changed
-        nothing records nothing (deciding it again changes nothing either) and tells no CRM: every commit tells
+        nothing on a stored record is recorded too (`mark_decided`), without a commit: a hub change reads the
+        lead's profile from the lead store as it is when decided, so deciding the event again after the profile
+        moved on (a name a support tool set since, which no lead event told) would apply under this event what it
+        never said. It tells no CRM: every commit tells
         them of itself, so a replay tells them nothing again, even of a write a CRM keeps refusing (its notices
         are in the dead-letter queue, for a redrive)."""
         for attempt in range(ATTEMPTS):
@@ -481,6 +484,8 @@ class SyncService:
                         raise
                     continue
             if not changed:
+                if once and found is not None:
+                    self.store.mark_decided(key, cause)
                 return Decided(key, decisions, [], [])
             return Decided(key, decisions, self._notify(record, [link.crm for link in new_links]), events)
         raise AssertionError("unreachable")

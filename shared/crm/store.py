@@ -43,6 +43,12 @@ class SyncStore(Protocol):
         """Whether a commit of the record recorded the event as decided on already (`commit(applied=)`)."""
         ...
 
+    def mark_decided(self, key: str, event_id: str) -> None:
+        """Record that the event was decided on the stored record and changed nothing (`record_and_applied` then
+        answers version 0: nothing to tell a CRM): deciding it again later, on a directory that moved on since
+        (a replay), would decide on what it never said. Once; a second mark changes nothing."""
+        ...
+
     def records(self, keys: Sequence[str]) -> dict[str, SyncedRecord]:
         """The stored records among `keys` (absent ones left out), read in as few calls as the store allows."""
         ...

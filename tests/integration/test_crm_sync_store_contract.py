@@ -186,3 +186,15 @@ def test_checkpoints_keep_until_when_a_crm_was_compared(store: SyncStore) -> Non
     store.save_checkpoint("hubspot", "contact", T0.astimezone(EAST))
     assert store.checkpoint("hubspot", "contact") == T0
     assert store.checkpoint("salesforce", "contact") is None
+
+
+def test_an_event_decided_without_a_change_is_marked_at_version_0_once(store: SyncStore) -> None:
+    # Given a stored record, and a bus event decided on it that changed nothing
+    stored = store.commit(a_record(score="10"))
+    # When it is marked as decided, twice (a redelivery racing the first)
+    store.mark_decided(stored.key, "ev-same")
+    store.mark_decided(stored.key, "ev-same")
+    # Then it reads as decided at version 0 (nothing to tell), the record untouched, and another event is not
+    assert store.record_and_applied(stored.key, "ev-same") == (stored, 0)
+    assert store.applied(stored.key, "ev-same")
+    assert store.record_and_applied(stored.key, "ev-other") == (stored, None)

@@ -79,7 +79,7 @@ def test_a_replayed_crm_change_adds_no_audit_entry_and_no_notice(hub: Hub) -> No
 def test_a_hub_change_that_changed_nothing_and_was_superseded_since_is_not_audited_when_it_comes_again(
     hub: Hub,
 ) -> None:
-    # Given a lead event that set the score it already held (nothing committed, nothing recorded)
+    # Given a lead event that set the score it already held (nothing committed: only marked as decided)
     captured(hub)
     same = hub_update(T0 + timedelta(seconds=30), "lead-ev-1", score="62.5")
     assert hub.service.hub_changed(same).decisions[0].rule == "same_value"
@@ -89,8 +89,34 @@ def test_a_hub_change_that_changed_nothing_and_was_superseded_since_is_not_audit
     before = held(hub)
     # When the first is replayed
     decided = hub.service.hub_changed(same)
-    # Then the hub's own later value superseded it: unchanged, not audited as a loss
-    assert [(d.outcome, d.rule) for d in decided.decisions] == [(Outcome.UNCHANGED, "superseded")]
+    # Then it is known as decided: not decided again, not audited as a loss, nothing changed
+    assert (decided.decisions, decided.notices, decided.note) == ([], [], DUPLICATE)
+    assert held(hub) == before
+
+
+def test_a_hub_change_that_changed_nothing_decides_nothing_new_when_replayed_on_a_profile_moved_on(
+    hub: Hub,
+) -> None:
+    # Given a lead event restating the score the record holds (nothing changed, nothing told)
+    captured(hub)
+    restated = hub_update(T0 + timedelta(seconds=30), "lead-ev-1", score="62.5")
+    assert [d.outcome for d in hub.service.hub_changed(restated).decisions] == [Outcome.UNCHANGED]
+    hub.drain()
+    before = held(hub)
+    # When it is replayed after the lead's profile gained a name no lead event told (the update reads the
+    # profile from the lead store as it is when decided)
+    hub.clock.advance(timedelta(hours=1))
+    moved_on = HubUpdate(
+        "contact",
+        "lead-1",
+        {**restated.values, "first_name": ("Kim", T0 + timedelta(seconds=20))},
+        "revops.leads",
+        "lead-ev-1",
+    )
+    decided = hub.service.hub_changed(moved_on)
+    hub.drain()
+    # Then the event is known as decided: the name is not applied, audited nor written under it
+    assert (decided.decisions, decided.notices, decided.note) == ([], [], DUPLICATE)
     assert held(hub) == before
 
 
