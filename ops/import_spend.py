@@ -6,12 +6,16 @@
 Columns are the spend line's fields: spend_id, campaign_id, channel, department, vendor, amount, currency,
 incurred_on, reference, description, reverses, corrects (empty cells are absent fields), with a service period
 as two columns, service_from and service_to (the line's `service_period`, instead of incurred_on; problems
-with it are named by these columns). Every line is checked first;
+with it are named by these columns). A line is the physical line its record starts on (a quoted description
+may span lines); a row with more cells than the header has columns (an unquoted `1,234.56`) or fewer is
+refused naming its line. Every line is checked first;
 lines with problems are listed with their line numbers and not imported, the others are. Lines are
 idempotent by spend_id: importing the same file again imports nothing twice (they are counted as already
 recorded), and a spend_id recorded before with other values is listed as a conflict. A batch refused for
 some of its lines (a currency without an FX rate, a bad reversal) is sent again in parts without them, so
 its good lines are imported; a line is listed as refused once it is refused on its own, with its CSV line.
+The whole file is sent in dependency order (a line after the original it reverses or corrects, and after
+that original's reversal), so a reversal may come anywhere in the file, before its original or batches away.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from shared.errors import InvalidInput
 from shared.events.finance_events import FINANCE_EVENT_SOURCE
 from shared.finance.budget_engine import compile_budget_engine
 from shared.finance.config import load_finance_config
-from shared.finance.service import FinanceService, SpendIdConflict
+from shared.finance.service import FinanceService, PartlyRecorded, SpendIdConflict
 from shared.finance.spend import FieldProblem, InvalidSpendBatch, InvalidSpendLine, parse_spend_line
 
 FIELDS = (
@@ -56,7 +60,6 @@ FIELDS = (
     "reverses",
     "corrects",
 )
-FIRST_DATA_LINE = 2  # line 1 is the header
 # a line's field as its CSV columns name it (the service period is two columns)
 _COLUMN_OF = {"service_period.from": "service_from", "service_period.to": "service_to",
               "service_period": "service_from/service_to"}  # fmt: skip
@@ -73,15 +76,29 @@ class Summary:
         return said + (f", {len(self.problems)} refused (listed above)" if self.problems else "")
 
 
-def rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+def rows(path: Path) -> Iterator[tuple[int, dict[str, object] | str]]:
+    """Each record of the file with the physical line it starts on (a quoted value may span lines; blank lines
+    are skipped): its spend line, or why the row cannot be read as one (more cells than the header has columns,
+    as an unquoted `1,234.56` makes, or fewer)."""
     with path.open(newline="", encoding="utf-8-sig") as source:
-        reader = csv.DictReader(source)
-        unknown = sorted(set(reader.fieldnames or ()) - set(FIELDS))
+        reader = csv.reader(source)
+        header = next(reader, [])
+        unknown = sorted(set(header) - set(FIELDS))
         if unknown:
             raise CannotRun(f"{path.name}: unknown columns {', '.join(unknown)}; the columns are {', '.join(FIELDS)}")
-        for number, row in enumerate(reader, start=FIRST_DATA_LINE):
-            cells = {name: value.strip() for name, value in row.items() if name and value and value.strip()}
-            yield number, _line_of(cells)
+        while True:
+            number = reader.line_num + 1  # the record starts on the line after those read so far
+            cells = next(reader, None)
+            if cells is None:
+                return
+            if not cells:
+                continue  # a blank line
+            if len(cells) != len(header):
+                hint = " (a value holding a comma must be quoted)" if len(cells) > len(header) else ""
+                yield number, f"the row has {len(cells)} cells, the header {len(header)} columns{hint}"
+                continue
+            row = {name: value.strip() for name, value in zip(header, cells, strict=True) if name and value.strip()}
+            yield number, _line_of(row)
 
 
 def _line_of(row: dict[str, str]) -> dict[str, object]:
@@ -102,11 +119,17 @@ def import_file(service: FinanceService, path: Path) -> Summary:
     summary = Summary()
     good: list[tuple[int, dict[str, object]]] = []
     for number, row in rows(path):  # each line on its own first, so every problem is listed with its line
+        if isinstance(row, str):
+            summary.problems.append(f"invalid spend line: line {number}: {row}")
+            continue
         try:
             parse_spend_line(row, service.config, line=number)
             good.append((number, row))
         except InvalidSpendLine as exc:  # one entry a line, naming each of its problems
             summary.problems.append("invalid spend line: " + "; ".join(_said(problem) for problem in exc.problems))
+    # the whole file in dependency order (each line after the original it reverses or corrects and that
+    # original's reversal), so no batch depends on a later one
+    good = _linked_last(good)
     size = service.config.max_batch_lines
     with tqdm(total=len(good), desc=f"importing {path.name}", unit=" lines") as bar:
         for start in range(0, len(good), size):
@@ -133,6 +156,13 @@ def _record(
         rest = [(n, row) for n, row in batch if str(row.get("spend_id")) not in conflicting]
         if rest:
             _record(service, rest, summary, named_lines=named_lines)
+        return
+    except PartlyRecorded as exc:  # earlier transactions stored, the rest refused after a concurrent writer
+        summary.imported += len(exc.recorded)
+        left = set(exc.not_recorded)
+        rest = [(n, row) for n, row in batch if str(row.get("spend_id")) in left]
+        if rest:  # sent again: recorded before, imported, or refused on its own with its CSV line
+            _record(service, rest, summary, named_lines=False)
         return
     except InvalidSpendBatch as exc:  # problems only a batch shows (a missing FX rate, a reversal)
         if len(batch) == 1:  # refused on its own: every problem is this line's, whatever line the service says
@@ -171,9 +201,9 @@ def _parts(
 
 
 def _linked_last(batch: Sequence[tuple[int, dict[str, object]]]) -> list[tuple[int, dict[str, object]]]:
-    """The batch with each line after the lines of the batch it depends on: the original it reverses, the
-    original it corrects and that original's reversal (a stable sort by depth; a cycle, which the service
-    refuses, is left where it falls)."""
+    """The lines (a batch, or a whole file) with each after the lines among them it depends on: the original it
+    reverses, the original it corrects and that original's reversal (a stable sort by depth; a cycle, which the
+    service refuses, is left where it falls). Walked without recursion: a file may chain many corrections."""
     by_id = {str(row.get("spend_id")): row for _, row in batch}
     reversal_of = {str(row["reverses"]): str(row.get("spend_id")) for _, row in batch if row.get("reverses")}
     depth: dict[str, int] = {}
@@ -183,13 +213,26 @@ def _linked_last(batch: Sequence[tuple[int, dict[str, object]]]) -> list[tuple[i
         found = [row.get("reverses"), corrects, reversal_of.get(str(corrects)) if corrects else None]
         return [str(one) for one in found if one is not None and str(one) in by_id]
 
-    def visit(spend_id: str, seen: frozenset[str]) -> int:
-        if spend_id not in depth:
-            later = [visit(one, seen | {spend_id}) for one in needs(by_id[spend_id]) if one not in seen]
-            depth[spend_id] = 1 + max(later, default=-1)
-        return depth[spend_id]
-
-    return sorted(batch, key=lambda item: visit(str(item[1].get("spend_id")), frozenset()))
+    for _, row in batch:
+        first = str(row.get("spend_id"))
+        if first in depth:
+            continue
+        path = [first]  # the lines being walked, each needing the next; their depth is known once the next's is
+        on_path = {first}
+        todo = [iter(needs(by_id[first]))]
+        while path:
+            following = next((one for one in todo[-1] if one not in on_path and one not in depth), None)
+            if following is not None:
+                path.append(following)
+                on_path.add(following)
+                todo.append(iter(needs(by_id[following])))
+                continue
+            done = path.pop()
+            on_path.discard(done)
+            todo.pop()
+            known = [depth[one] for one in needs(by_id[done]) if one in depth]
+            depth[done] = 1 + max(known, default=-1)
+    return sorted(batch, key=lambda item: depth[str(item[1].get("spend_id"))])
 
 
 def service_for(stage: str, endpoint_url: str | None) -> FinanceService:

@@ -1,7 +1,8 @@
 """The finance store contract in memory (`shared.finance.ports.FinanceStore`), as the DynamoDB adapter keeps it:
 a chunk commits all or nothing (each line only if new, each original only if not reversed yet, and only if
 reversed and not corrected yet for a correction); a conflict
-names what failed and writes nothing; a budget moves one version at a time; an alert fires for one caller.
+names what failed and writes nothing; a budget moves one version at a time; an alert fires (re-arms, unfires)
+for one caller, and only from the state and arm generation read.
 Safe to share between threads.
 
 What the adapter does and the port leaves open, this does too: a chunk over `MAX_CHUNK_ITEMS`, a spend_id
@@ -33,6 +34,7 @@ from shared.finance.fx import FxTable
 from shared.finance.periods import Period, contains, parse_period
 from shared.finance.ports import (
     MAX_CHUNK_ITEMS,
+    AlertState,
     MonthActuals,
     SpendChunk,
     SpendConflict,
@@ -57,7 +59,7 @@ class InMemoryFinanceStore:
         self.key_days: dict[str, dict[SpendKey, dict[date, int]]] = {}  # month -> key -> day -> minor units
         self.fx_tables: dict[str, FxTable] = {}
         self.budgets: dict[str, list[StoredBudget]] = {}  # period -> every version, oldest first
-        self.alerts: dict[str, set[tuple[str, int]]] = {}
+        self.alert_states: dict[str, dict[tuple[str, int], AlertState]] = {}  # period -> alert -> state
         self.chunks = 0  # recorded chunks, for tests that count
 
     # ----------------------------------------------------------------------------------------------- lines
@@ -209,25 +211,31 @@ class InMemoryFinanceStore:
     # ---------------------------------------------------------------------------------------------- alerts
 
     def fired(self, period: str) -> set[tuple[str, int]]:
-        with self._lock:
-            return set(self.alerts.get(_period(period), set()))
+        return {alert for alert, state in self.alerts(period).items() if state.fired}
 
-    def fire(self, period: str, label: str, threshold: int) -> bool:
-        _threshold(threshold)
+    def alerts(self, period: str) -> dict[tuple[str, int], AlertState]:
         with self._lock:
-            fired = self.alerts.setdefault(_period(period), set())
-            if (label, threshold) in fired:
-                return False
-            fired.add((label, threshold))
-            return True
+            return dict(self.alert_states.get(_period(period), {}))
 
-    def rearm(self, period: str, label: str, threshold: int) -> bool:
+    def fire(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        return self._move(period, label, threshold, AlertState(generation, False), AlertState(generation, True))
+
+    def rearm(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        return self._move(period, label, threshold, AlertState(generation, True), AlertState(generation + 1, False))
+
+    def unfire(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        return self._move(period, label, threshold, AlertState(generation, True), AlertState(generation, False))
+
+    def _move(self, period: str, label: str, threshold: int, read: AlertState, then: AlertState) -> bool:
+        """The alert goes from the state read to the next, if it is still in the state read (never fired: armed
+        at generation 0), as the adapter's conditional put does."""
         _threshold(threshold)
+        _generation(read.generation)
         with self._lock:
-            fired = self.alerts.get(_period(period), set())
-            if (label, threshold) not in fired:
+            states = self.alert_states.setdefault(_period(period), {})
+            if states.get((label, threshold), AlertState(0, False)) != read:
                 return False
-            fired.discard((label, threshold))
+            states[(label, threshold)] = then
             return True
 
 
@@ -297,6 +305,11 @@ def _aggregate_sk(spend_key: SpendKey) -> str:
 def _threshold(threshold: int) -> None:
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
         raise ValueError(f"an alert threshold is a whole number 0 or more, not {threshold!r}")
+
+
+def _generation(generation: int) -> None:
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        raise ValueError(f"an alert's generation is a whole number 0 or more, not {generation!r}")
 
 
 def _period(period: str | Period) -> str:

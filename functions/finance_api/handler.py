@@ -13,7 +13,7 @@ from shared.finance.api_views import PeriodDay, finance_problem, spend_body_line
 from shared.finance.budget_engine import budget_view
 from shared.finance.listing import SpendRange, spend_page
 from shared.finance.periods import parse_period
-from shared.finance.ports import MAX_BUDGET_VERSION
+from shared.finance.ports import MAX_BUDGET_VERSION, StaleBudget
 from shared.finance.service import SpendIdConflict
 from shared.function_environment import environment_of
 from shared.http.api import register_routes, resolve, rest_resolver
@@ -80,7 +80,10 @@ def put_fx(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[str,
 def put_budget(period: Period, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     by = caller_of(app.current_event.request_context.authorizer.claims).name
     with finance_problem():
-        stored = service.put_budget(period, body, by)
+        try:
+            stored = service.put_budget(period, body, by)
+        except StaleBudget as exc:  # other PUTs won every attempt: the message names the version it is at
+            raise Conflict(f"the budget changed while it was written, try again: {exc}") from None
         figures = service.figures(period)
     assert figures is not None
     return {"version": stored.version, **budget_view(figures)}

@@ -24,7 +24,9 @@ transaction conflict (DynamoDB cancels transactions that touch an item another t
 
 Budgets: `put_budget` writes `CURRENT` (on condition of the version read: absent for 0) and `V#<version>`
 (on condition it is new) in one transaction; a failed condition or a transaction conflict is `StaleBudget`.
-Alerts: `fire` is a conditional Put, `rearm` a conditional Delete; the condition makes exactly one caller win.
+Alerts: an alert's item keeps its `state` (fired or armed) and its arm `generation`; `fire`, `rearm` (armed at
+the next generation) and `unfire` (armed at the same one) are each a Put on condition the item is in the state
+and generation the caller read, so exactly one caller wins and none acts on a state that moved.
 
 Reads of single partitions are strongly consistent and follow every page DynamoDB returns. `lines` reads
 the by-period index (eventually consistent, as every GSI): a month's lines by `incurred_on`, then `spend_id`;
@@ -94,6 +96,7 @@ from shared.finance.budget_engine import Budget
 from shared.finance.fx import FxTable
 from shared.finance.ports import (
     MAX_CHUNK_ITEMS,
+    AlertState,
     MonthActuals,
     SpendChunk,
     SpendConflict,
@@ -106,6 +109,7 @@ from shared.finance.ports import (
 from shared.finance.spend import SpendKey
 
 BY_PERIOD = "by-period"
+FIRED, ARMED = "fired", "armed"  # an alert's `state`
 
 
 class DynamoDbFinanceStore:
@@ -367,27 +371,59 @@ class DynamoDbFinanceStore:
     # ---------------------------------------------------------------------------------------------- alerts
 
     def fired(self, period: str) -> set[tuple[str, int]]:
-        return {(str(item["label"]), int(item["threshold"])) for item in self._partition(alert_pk(period_text(period)))}
+        return {alert for alert, state in self.alerts(period).items() if state.fired}
 
-    def fire(self, period: str, label: str, threshold: int) -> bool:
+    def alerts(self, period: str) -> dict[tuple[str, int], AlertState]:
+        """An item without `state` and `generation` was fired before generations were kept: fired at 0."""
+        return {
+            (str(item["label"]), int(item["threshold"])): AlertState(
+                int(item.get("generation", 0)), item.get("state", FIRED) == FIRED
+            )
+            for item in self._partition(alert_pk(period_text(period)))
+        }
+
+    def fire(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        return self._move_alert(period, label, threshold, AlertState(generation, False), AlertState(generation, True))
+
+    def rearm(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        read, then = AlertState(generation, True), AlertState(generation + 1, False)
+        return self._move_alert(period, label, threshold, read, then)
+
+    def unfire(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        return self._move_alert(period, label, threshold, AlertState(generation, True), AlertState(generation, False))
+
+    def _move_alert(self, period: str, label: str, threshold: int, read: AlertState, then: AlertState) -> bool:
+        """One conditional put: the alert's item as `then`, on condition it is as `read` (absent is armed at
+        generation 0; an item without `state` or `generation` is fired at 0)."""
         sk = alert_sk(label, threshold)
-        item = {"pk": alert_pk(period_text(period)), "sk": sk, "label": label, "threshold": threshold}
+        if isinstance(read.generation, bool) or not isinstance(read.generation, int) or read.generation < 0:
+            raise ValueError(f"an alert's generation is a whole number 0 or more, not {read.generation!r}")
+        item = {
+            "pk": alert_pk(period_text(period)),
+            "sk": sk,
+            "label": label,
+            "threshold": threshold,
+            "generation": then.generation,
+            "state": FIRED if then.fired else ARMED,
+        }
+        generation = "#generation = :read"
+        if read.generation == 0:
+            generation = f"(attribute_not_exists(#generation) OR {generation})"
+        if read.fired:
+            condition = f"attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :state) AND {generation}"
+        else:
+            condition = f"#state = :state AND {generation}"
+            if read.generation == 0:
+                condition = f"attribute_not_exists(pk) OR ({condition})"
         try:
             self._client.put_item(
-                TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def rearm(self, period: str, label: str, threshold: int) -> bool:
-        try:
-            self._client.delete_item(
                 TableName=self._table,
-                Key=key(alert_pk(period_text(period)), alert_sk(label, threshold)),
-                ConditionExpression="attribute_exists(pk)",
+                Item=serialize(item),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#state": "state", "#generation": "generation"},
+                ExpressionAttributeValues=serialize(
+                    {":read": read.generation, ":state": FIRED if read.fired else ARMED}
+                ),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":

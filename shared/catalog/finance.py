@@ -31,7 +31,8 @@ FINANCE = Table(
         "service period's MONTH# listing items resolved to their LINE with one batch get)",
         "FX: get pk=FX#<period>, sk=TABLE",
         "budgets: get pk=BUDGET#<period>, sk=CURRENT; versions sk=V#<version>, written with CURRENT in one transaction",
-        "threshold alerts fired: pk=ALERT#<period>, sk=<line>#<threshold> (conditional put fires once, delete re-arms)",
+        "threshold alerts: pk=ALERT#<period>, sk=<line>#<threshold>, a state (fired or armed) and an arm generation: "
+        "conditional puts fire, re-arm (the next generation) and unfire, each at the state and generation read",
     ),
 )
 

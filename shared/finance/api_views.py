@@ -26,13 +26,33 @@ class Unprocessable(HubError):
     status = 422  # type: ignore[assignment]
 
 
+class PartlyStored(HubError):
+    status = 409  # type: ignore[assignment]
+
+
 @contextmanager
 def finance_problem() -> Iterator[None]:
-    """Every domain refusal that lists its problems becomes a 422 with them as `errors`."""
+    """Every domain refusal that lists its problems becomes a 422 with them as `errors`; a batch refused after
+    some of its transactions were stored (`PartlyRecorded`) a 409 naming the lines stored (`recorded`) and
+    not (`not_recorded`), with the refusal's `errors` (bad lines and fields) or `conflicts` (spend_ids stored
+    with other values)."""
     from shared.errors import InvalidInput
+    from shared.finance.service import PartlyRecorded, SpendIdConflict
 
     try:
         yield
+    except PartlyRecorded as exc:
+        refusal = exc.refusal
+        details: dict[str, Any] = {
+            "recorded": [entry.line.spend_id for entry in exc.recorded],
+            "not_recorded": exc.not_recorded,
+        }
+        if isinstance(refusal, SpendIdConflict):
+            details["conflicts"] = refusal.conflicts
+        problems = getattr(refusal, "problems", None)
+        if problems is not None:
+            details["errors"] = [p.as_error() if isinstance(p, FieldProblem) else {"message": str(p)} for p in problems]
+        raise PartlyStored(str(exc), **details) from None
     except InvalidInput as exc:
         problems = getattr(exc, "problems", None)
         if problems is None:

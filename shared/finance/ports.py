@@ -167,13 +167,37 @@ class FinanceStore(Protocol):
         """The (line label, threshold) alerts fired for the period and not re-armed."""
         ...
 
-    def fire(self, period: str, label: str, threshold: int) -> bool:
-        """Marks the alert fired; True only for the caller that marked it (exactly once under concurrency)."""
+    def alerts(self, period: str) -> dict[tuple[str, int], AlertState]:
+        """Every (line label, threshold) alert of the period ever fired, with its state: fired or armed, and
+        its arm generation. One never fired is absent: it is armed at generation 0."""
         ...
 
-    def rearm(self, period: str, label: str, threshold: int) -> bool:
-        """Clears a fired alert; True only for the caller that cleared it."""
+    def fire(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        """Marks the alert fired if it is armed at `generation` (as read: never fired is armed at 0); True only
+        for the caller that marked it (exactly once under concurrency). False when it is fired already or its
+        generation moved since it was read."""
         ...
+
+    def rearm(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        """Re-arms an alert fired at `generation` (as read), at generation + 1: its next crossing is a new
+        one. True only for the caller that re-armed it; False when it is not fired at that generation (another
+        writer re-armed it, or re-armed and fired it again, since it was read)."""
+        ...
+
+    def unfire(self, period: str, label: str, threshold: int, generation: int) -> bool:
+        """Undoes a fire whose alert was not told (the bus refused it): armed again at the same `generation`,
+        so the retry fires the same crossing (the same event id). True only for the caller that undid it."""
+        ...
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """A threshold's alert of a line and period: `generation` counts its re-arms (0 until the first), so each
+    crossing of it is told with an id of its own and a retry of one crossing with the same id; `fired` until
+    the line falls back under the threshold (or its event was refused)."""
+
+    generation: int
+    fired: bool
 
 
 MAX_CHUNK_ITEMS = 100  # DynamoDB's transaction limit

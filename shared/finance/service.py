@@ -4,8 +4,12 @@ write that moves consumption checks the budget's thresholds and publishes each c
 
 A batch is validated whole before anything is written (a bad line stores none of it). It is then written in
 chunks of at most one transaction each: every chunk holds its lines with the aggregate deltas they make, so
-the aggregates always equal the stored lines; if a concurrent writer of the same `spend_id` makes a chunk
-fail, the batch is decided again from fresh reads (the lines already stored are then answered as stored).
+the aggregates always equal the stored lines; if a concurrent writer (of the same `spend_id`, or reversing or
+correcting the same original) makes a chunk fail, nothing of that chunk is written and the batch is decided
+again from fresh reads: the lines this request's earlier chunks stored count as created by it, the lines
+others stored with the same body as recorded before. A batch that is then refused, after earlier chunks were
+stored, is `PartlyRecorded`: the lines stored are told (events, alerts) and the refusal names them and the
+lines not stored. A batch that fits one transaction (100 items) is all or nothing.
 
 Conversion. A line converts once, with the FX table of its first month (a quarter's table when the month has
 none), and keeps the rate; a service period's months share that company-currency amount (`ports.StoredSpend.
@@ -45,9 +49,11 @@ from shared.finance.money import format_amount
 from shared.finance.periods import Period, PeriodKind, months_of, parse_period
 from shared.finance.ports import (
     MAX_CHUNK_ITEMS,
+    AlertState,
     FinanceStore,
     SpendChunk,
     SpendConflict,
+    StaleBudget,
     StoredBudget,
     StoredSpend,
 )
@@ -78,6 +84,26 @@ class SpendIdConflict(ValueError):
         super().__init__(f"spend_id already recorded with other values ({described}); a correction is a reversal")
 
 
+class PartlyRecorded(Exception):
+    """A batch written in several transactions (more than DynamoDB's 100 items) whose later transaction lost
+    to a concurrent writer, and which was then refused on the fresh reads (another line of the same `spend_id`
+    with another body, an original reversed or corrected meanwhile, or writers that kept winning): the lines
+    `recorded` were stored by this request's earlier transactions (each told as `finance.spend_recorded`, its
+    alerts checked), the batch's other lines (`not_recorded`, spend_ids in batch order) were not stored by it.
+    `refusal` is why the rest was refused (answered 409 naming both lists and the refusal's problems)."""
+
+    def __init__(self, recorded: Sequence[StoredSpend], not_recorded: Sequence[str], refusal: Exception) -> None:
+        self.recorded = list(recorded)
+        self.not_recorded = list(not_recorded)
+        self.refusal = refusal
+        stored = ", ".join(entry.line.spend_id for entry in self.recorded)
+        super().__init__(
+            f"the batch was written in several transactions and a concurrent writer changed the ledger meanwhile: "
+            f"{len(self.recorded)} line(s) were stored ({stored}), {len(self.not_recorded)} were not "
+            f"({', '.join(self.not_recorded)}): {refusal}"
+        )
+
+
 @dataclass(frozen=True)
 class Recorded:
     created: list[StoredSpend]
@@ -106,15 +132,40 @@ class FinanceService:
     # --- spend ---------------------------------------------------------------------------------------------
 
     def record_spend(self, lines: object) -> Recorded:
+        """Records the batch; see the module's doc. A batch of one transaction is all or nothing. One of several
+        (DynamoDB takes 100 items a transaction) whose later transaction loses to a concurrent writer is decided
+        again from fresh reads, its own earlier transactions' lines then counting as created by this request; if
+        it is then refused, `PartlyRecorded` names what this request stored (told and alerts checked, as any
+        recorded line) and what it did not."""
         parsed = parse_spend_batch(lines, self.config, today=self._clock.now().date())
-        for _ in range(MAX_ATTEMPTS - 1):
-            try:
-                return self._record(parsed)
-            except SpendConflict:
-                continue
-        return self._record(parsed)
+        written: dict[str, StoredSpend] = {}  # the lines this request's transactions stored, by spend_id
+        try:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    return self._record(parsed, written)
+                except SpendConflict:
+                    if attempt == MAX_ATTEMPTS:
+                        raise
+        except (InvalidInput, SpendIdConflict, SpendConflict) as refusal:
+            if not written:
+                raise
+            raise self._partly_recorded(parsed, written, refusal) from refusal
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _record(self, lines: list[SpendLine]) -> Recorded:
+    def _partly_recorded(
+        self, lines: Sequence[SpendLine], written: Mapping[str, StoredSpend], refusal: Exception
+    ) -> PartlyRecorded:
+        """Tells the lines this request stored (their events, then the alerts of the months they count in),
+        and the refusal naming them and the lines it did not store."""
+        ids = [line.spend_id for line in lines]
+        now = self.store.spend([spend_id for spend_id in ids if spend_id in written])  # as stored (links set)
+        recorded = [now.get(spend_id, written[spend_id]) for spend_id in ids if spend_id in written]
+        self._publish([self._spend_event(entry) for entry in recorded])
+        for period in sorted({month for entry in recorded for month in entry.line.months}):
+            self.check_alerts(str(period))
+        return PartlyRecorded(recorded, [spend_id for spend_id in ids if spend_id not in written], refusal)
+
+    def _record(self, lines: list[SpendLine], written: dict[str, StoredSpend]) -> Recorded:
         ids = [line.spend_id for line in lines]
         linked = [original for line in lines for original in (line.reverses, line.corrects) if original]
         stored = self.store.spend([*ids, *(original for original in linked if original not in ids)])
@@ -140,15 +191,20 @@ class FinanceService:
         ordered = sorted(converted, key=lambda entry: (depth[entry.line.spend_id], _chunk_order(entry)))
         for chunk in self._chunks(ordered):
             self.store.record(chunk)
-        existing = [stored[line.spend_id] for line in lines if line.spend_id in stored]
-        events = [self._spend_event(entry) for entry in [*converted, *existing]]
+            written.update((entry.line.spend_id, entry) for entry in chunk.lines)
+        # a line an earlier attempt of this request stored (before a later transaction lost a race) is created
+        # by this request, not recorded before
+        mine = [stored[line.spend_id] for line in lines if line.spend_id in stored and line.spend_id in written]
+        existing = [stored[line.spend_id] for line in lines if line.spend_id in stored and line.spend_id not in written]
+        created = sorted([*mine, *converted], key=lambda entry: positions[entry.line.spend_id])
+        events = [self._spend_event(entry) for entry in [*created, *existing]]
         self._publish(events)
         # every month the lines count in (a service period's too), of the lines already stored as well: a retry
         # after the bus refused this batch's events (or its alerts, which are then re-armed) must still find and
         # tell the thresholds its lines crossed
-        touched = {month for entry in [*converted, *existing] for month in entry.line.months}
+        touched = {month for entry in [*created, *existing] for month in entry.line.months}
         alerts = [event for period in sorted(touched) for event in self.check_alerts(str(period))]
-        return Recorded(converted, existing, events + alerts)
+        return Recorded(created, existing, events + alerts)
 
     def _check_reversals(
         self, new: Sequence[SpendLine], batch: Sequence[SpendLine], stored: Mapping[str, StoredSpend]
@@ -302,9 +358,19 @@ class FinanceService:
         return table
 
     def put_budget(self, period: str, body: object, actor: str) -> StoredBudget:
+        """A PUT replaces the period's budget whole (no If-Match): it is stored as the version after the one
+        there is when it is written. A concurrent PUT that wins the version read here is kept as its own version
+        and this one is stored after it (read again, written again); after MAX_ATTEMPTS lost races `StaleBudget`
+        propagates (answered 409 naming the version the budget is at)."""
         budget = parse_budget(period, body, self.config)
-        current = self.store.budget(str(budget.period))
-        stored = self.store.put_budget(budget, current.version if current else 0, self._clock.now(), actor)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            current = self.store.budget(str(budget.period))
+            try:
+                stored = self.store.put_budget(budget, current.version if current else 0, self._clock.now(), actor)
+                break
+            except StaleBudget:
+                if attempt == MAX_ATTEMPTS:
+                    raise
         self.check_alerts(str(budget.period))  # a smaller budget may put lines over a threshold (it publishes)
         return stored
 
@@ -370,27 +436,38 @@ class FinanceService:
     def check_alerts(self, period: str) -> list[FinanceEvent]:
         """Publishes each threshold crossed (and forecast overrun) of the period's budget lines that is not fired
         yet, once: the store's conditional `fire` decides which caller publishes. A line back under a threshold
-        re-arms it. Budgets of a month and of its quarter are both checked."""
+        re-arms it (at the next arm generation: its next crossing is a new event, with an id of its own).
+        Budgets of a month and of its quarter are both checked.
+
+        Every move of an alert is conditional on the state and generation read, and a check that re-armed
+        anything reads and decides again: a writer that pushed the line back over the threshold while it was
+        still fired told nothing (it saw the alert fired), so the re-armer, reading after its re-arm, sees that
+        spend and fires the new crossing itself (or finds it fired by another)."""
         events: list[FinanceEvent] = []
-        fired_here: list[tuple[str, str, int]] = []
+        fired_here: list[tuple[str, str, int, int]] = []
         parsed = parse_period(period)
         today = self._clock.now().date()
         for budget_period in {parsed, *([_quarter_of(parsed)] if parsed.kind is PeriodKind.MONTH else [])}:
             stored = self.store.budget(str(budget_period))  # alerts belong to a budget of that very period
             if stored is None:
                 continue
-            # What was fired is read before the totals: a threshold another writer fired meanwhile was fired on
-            # totals these include (both reads are strongly consistent), so it is never taken for one whose
-            # line fell back under it and re-armed, and fired again
-            fired = self.store.fired(str(budget_period))
-            figures = self._evaluate(stored.budget, today)
-            events += self._line_alerts(str(budget_period), stored.budget, figures, fired, fired_here)
+            for _ in range(MAX_ATTEMPTS):
+                # What was fired is read before the totals: a threshold another writer fired meanwhile was fired
+                # on totals these include (both reads are strongly consistent), so it is never taken for one
+                # whose line fell back under it and re-armed, and fired again
+                alerts = self.store.alerts(str(budget_period))
+                figures = self._evaluate(stored.budget, today)
+                told, rearmed = self._line_alerts(str(budget_period), stored.budget, figures, alerts, fired_here)
+                events += told
+                if not rearmed:
+                    break
         try:
             self._publish(events)
         except Exception:
-            # not told, so not fired: re-armed, the caller's retry finds them crossed and tells them
-            for fired_period, label, threshold in fired_here:
-                self.store.rearm(fired_period, label, threshold)
+            # not told, so not fired: armed again at the same generation, the caller's retry finds them crossed
+            # and tells them (the same crossing, the same event id)
+            for fired_period, label, threshold, generation in fired_here:
+                self.store.unfire(fired_period, label, threshold, generation)
             raise
         return events
 
@@ -399,36 +476,47 @@ class FinanceService:
         period: str,
         budget: Budget,
         figures: BudgetFigures,
-        fired: set[tuple[str, int]],
-        fired_here: list[tuple[str, str, int]],
-    ) -> list[FinanceEvent]:
-        """The alerts of the period's lines to tell; each one this call fired is added to `fired_here`."""
+        alerts: Mapping[tuple[str, int], AlertState],
+        fired_here: list[tuple[str, str, int, int]],
+    ) -> tuple[list[FinanceEvent], bool]:
+        """The alerts of the period's lines to tell (each one this call fired is added to `fired_here` with its
+        generation), and whether any was re-armed (or tried to be: it moved meanwhile)."""
         overrun = self.config.forecast.overrun_threshold
         events: list[FinanceEvent] = []
+        rearmed = False
+
+        def generation(name: str, threshold: int) -> int:
+            return alerts.get((name, threshold), AlertState(0, False)).generation
+
         for line in figures.lines:
             label = _label(line.key)
             amounts = line.figures
-            mine = {threshold for name, threshold in fired if name == label}
+            mine = {threshold for (name, threshold), state in alerts.items() if name == label and state.fired}
             change = threshold_transition(mine, amounts.actual, amounts.budget, budget.thresholds)
             for threshold in change.rearmed:
-                self.store.rearm(period, label, threshold)
+                self.store.rearm(period, label, threshold, generation(label, threshold))
+                rearmed = True
             for threshold in change.crossed:
-                if self.store.fire(period, label, threshold):
-                    fired_here.append((period, label, threshold))
-                    events.append(self._alert(FinanceEventType.THRESHOLD_CROSSED, period, line.key, amounts, threshold))
+                crossing = generation(label, threshold)
+                if self.store.fire(period, label, threshold, crossing):
+                    fired_here.append((period, label, threshold, crossing))
+                    kind = FinanceEventType.THRESHOLD_CROSSED
+                    events.append(self._alert(kind, period, line.key, amounts, threshold, crossing))
             if figures.forecast_method is ForecastMethod.BUDGET:
                 # the period has not begun: its forecast is the budget itself, no sign of an overrun
                 continue
             forecast_key = f"{label}#forecast"
-            forecast_fired = {t for name, t in fired if name == forecast_key}
+            forecast_fired = {t for (name, t), state in alerts.items() if name == forecast_key and state.fired}
             ahead = threshold_transition(forecast_fired, amounts.forecast, amounts.budget, [overrun])
             for threshold in ahead.rearmed:
-                self.store.rearm(period, forecast_key, threshold)
+                self.store.rearm(period, forecast_key, threshold, generation(forecast_key, threshold))
+                rearmed = True
+            crossing = generation(forecast_key, overrun)
             ahead_of_actual = ahead.crossed and amounts.actual * 100 < overrun * amounts.budget
-            if ahead_of_actual and self.store.fire(period, forecast_key, overrun):
-                fired_here.append((period, forecast_key, overrun))
-                events.append(self._alert(FinanceEventType.FORECAST_OVERRUN, period, line.key, amounts, None))
-        return events
+            if ahead_of_actual and self.store.fire(period, forecast_key, overrun, crossing):
+                fired_here.append((period, forecast_key, overrun, crossing))
+                events.append(self._alert(FinanceEventType.FORECAST_OVERRUN, period, line.key, amounts, None, crossing))
+        return events, rearmed
 
     # --- events --------------------------------------------------------------------------------------------
 
@@ -464,11 +552,15 @@ class FinanceService:
         key: tuple[str, str | None, str | None],
         amounts: Any,
         threshold: int | None,
+        generation: int,
     ) -> FinanceEvent:
+        """The alert of one crossing: its id from the period, line, threshold and arm generation (not the
+        figures), so a retry of the crossing (its event refused) is told with the same id and the crossing after
+        a re-arm with another."""
         company = self.config.company_currency
         label = _label(key)
         return FinanceEvent(
-            event_id=FinanceEvent.id_for("alert", period, label, str(threshold), str(amounts.actual)),
+            event_id=FinanceEvent.id_for("alert", period, label, str(threshold), f"generation {generation}"),
             event_type=kind,
             occurred_at=self._clock.now(),
             period=period,

@@ -219,3 +219,50 @@ def test_a_bad_version_is_a_422_naming_the_parameter(api: ModuleType, version: s
     status, body = call(api, "GET", BUDGET, query={"version": version}, period="2026-09")
     assert status == 422, body
     assert body["message"].startswith("request is invalid: query.version: ")
+
+
+def test_a_budget_put_that_loses_a_race_to_another_put_is_stored_as_the_next_version(
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given another finance user's PUT of the 2026-07 budget that lands between this PUT's read and its write
+    store = api.service.store
+    read_budget = store.budget
+    other = {"currency": "USD", "lines": [{"department": "marketing", "amount": "1000.00"}]}
+    raced: list[int] = []
+
+    def another_put_lands_meanwhile(period: str) -> Any:
+        current = read_budget(period)
+        if not raced:
+            raced.append(1)
+            call(api, "PUT", BUDGET, body=other, period="2026-07")  # reads and writes version 1 itself
+        return current
+
+    monkeypatch.setattr(store, "budget", another_put_lands_meanwhile)
+    mine = {"currency": "USD", "lines": [{"department": "marketing", "amount": "3000.00"}]}
+    # When this PUT (a whole replacement, no If-Match) is sent
+    status, body = call(api, "PUT", BUDGET, body=mine, period="2026-07")
+    monkeypatch.setattr(store, "budget", read_budget)
+    # Then it is stored as the next version after the other one, both kept, not a 5xx
+    assert status == 200, body
+    assert (body["version"], body["totals"]["budget"]) == (2, "3000.00")
+    versions = store.budget_versions("2026-07")
+    assert [(v.version, v.budget.lines[0].amount) for v in versions] == [(1, 100000), (2, 300000)]
+
+
+def test_a_budget_put_that_loses_every_race_is_a_409_naming_the_current_version(
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a budget of 2026-06 at version 1, and a store whose every versioned write loses to another writer
+    body = {"currency": "USD", "lines": [{"department": "marketing", "amount": "1000.00"}]}
+    assert call(api, "PUT", BUDGET, body=body, period="2026-06")[0] == 200
+    from shared.finance.ports import StaleBudget
+
+    def always_stale(*_: Any, **__: Any) -> Any:
+        raise StaleBudget("budget of 2026-06 is at version 9, not 1 as read")
+
+    monkeypatch.setattr(api.service.store, "put_budget", always_stale)
+    # When a PUT is sent
+    status, answer = call(api, "PUT", BUDGET, body=body, period="2026-06")
+    # Then it is a 409 naming the version the budget is at, not a 5xx
+    assert status == 409, answer
+    assert "version 9" in answer["message"]

@@ -42,6 +42,7 @@ from shared.finance.money import Money
 from shared.finance.periods import Period
 from shared.finance.ports import (
     MAX_CHUNK_ITEMS,
+    AlertState,
     FinanceStore,
     MonthActuals,
     SpendChunk,
@@ -806,7 +807,7 @@ def test_an_alert_fires_for_exactly_one_of_twenty_concurrent_callers(store: Fina
 
     def fire(_: int) -> bool:
         barrier.wait()
-        return store.fire(period, label, 80)
+        return store.fire(period, label, 80, 0)
 
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(fire, range(20)))
@@ -816,25 +817,83 @@ def test_an_alert_fires_for_exactly_one_of_twenty_concurrent_callers(store: Fina
 
 def test_alerts_fire_once_rearm_once_and_fire_again(store: FinanceStore) -> None:
     assert store.fired(NOV) == set()
-    assert store.fire(NOV, "total", 80) is True
-    assert store.fire(NOV, "total", 80) is False
-    assert store.fire(NOV, "total", 100) is True
-    assert store.fire(NOV, "marketing / all channels / all campaigns", 80) is True
-    assert store.fire("2026-12", "total", 80) is True
+    assert store.fire(NOV, "total", 80, 0) is True
+    assert store.fire(NOV, "total", 80, 0) is False
+    assert store.fire(NOV, "total", 100, 0) is True
+    assert store.fire(NOV, "marketing / all channels / all campaigns", 80, 0) is True
+    assert store.fire("2026-12", "total", 80, 0) is True
     assert store.fired(NOV) == {("total", 80), ("total", 100), ("marketing / all channels / all campaigns", 80)}
-    # A reversal takes consumption back under 100 %: re-armed once, and it can fire again
-    assert store.rearm(NOV, "total", 100) is True
-    assert store.rearm(NOV, "total", 100) is False
-    assert store.rearm(NOV, "never fired", 50) is False
+    # A reversal takes consumption back under 100 %: re-armed once (its next crossing is generation 1), and it
+    # can fire again
+    assert store.rearm(NOV, "total", 100, 0) is True
+    assert store.rearm(NOV, "total", 100, 0) is False
+    assert store.rearm(NOV, "never fired", 50, 0) is False
     assert store.fired(NOV) == {("total", 80), ("marketing / all channels / all campaigns", 80)}
-    assert store.fire(NOV, "total", 100) is True
+    assert store.fire(NOV, "total", 100, 1) is True
     assert store.fired("2026-12") == {("total", 80)}
+    assert store.alerts(NOV) == {
+        ("total", 80): AlertState(0, fired=True),
+        ("total", 100): AlertState(1, fired=True),
+        ("marketing / all channels / all campaigns", 80): AlertState(0, fired=True),
+    }
+
+
+def test_fire_and_rearm_are_conditional_on_the_generation_read(store: FinanceStore) -> None:
+    # Given 100 % fired (generation 0), re-armed by one writer (now armed at generation 1) and fired again
+    assert store.alerts(NOV) == {}
+    assert store.fire(NOV, "total", 100, 0) is True
+    assert store.rearm(NOV, "total", 100, 0) is True
+    assert store.alerts(NOV) == {("total", 100): AlertState(1, fired=False)}
+    # When a writer that read the armed state of generation 0 (before the re-arm) fires it
+    # Then it is refused: what it saw is gone (a crossing of generation 0 was told already)
+    assert store.fire(NOV, "total", 100, 0) is False
+    assert store.fire(NOV, "total", 100, 1) is True
+    # And a writer that read the fired state of generation 0 cannot re-arm generation 1's crossing
+    assert store.rearm(NOV, "total", 100, 0) is False
+    assert store.alerts(NOV) == {("total", 100): AlertState(1, fired=True)}
+    assert store.fired(NOV) == {("total", 100)}
+    # And a generation that was never fired is neither fired nor re-armed
+    assert store.fire(NOV, "total", 100, 2) is False
+    assert store.rearm(NOV, "total", 100, 2) is False
+    assert store.fire(NOV, "other", 50, 1) is False  # never fired: armed at generation 0
+    assert store.alerts(NOV) == {("total", 100): AlertState(1, fired=True)}
+
+
+def test_an_alert_unfired_after_its_event_was_refused_is_armed_at_the_same_generation(store: FinanceStore) -> None:
+    # Given 80 % fired at generation 1 (after one re-arm)
+    store.fire(NOV, "total", 80, 0)
+    store.rearm(NOV, "total", 80, 0)
+    assert store.fire(NOV, "total", 80, 1) is True
+    # When its event is refused by the bus and the fire is undone
+    assert store.unfire(NOV, "total", 80, 0) is False  # not the generation fired
+    assert store.unfire(NOV, "total", 80, 1) is True
+    assert store.unfire(NOV, "total", 80, 1) is False  # once
+    # Then it is armed at generation 1 again: the retry fires the same crossing (the same event id)
+    assert store.alerts(NOV) == {("total", 80): AlertState(1, fired=False)}
+    assert store.fired(NOV) == set()
+    assert store.fire(NOV, "total", 80, 1) is True
+
+
+def test_a_rearm_is_won_by_exactly_one_of_twenty_concurrent_callers(store: FinanceStore) -> None:
+    store.fire(NOV, "total", 100, 0)
+    barrier = threading.Barrier(20)
+
+    def rearm(_: int) -> bool:
+        barrier.wait()
+        return store.rearm(NOV, "total", 100, 0)
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(rearm, range(20)))
+    assert results.count(True) == 1
+    assert store.alerts(NOV) == {("total", 100): AlertState(1, fired=False)}
 
 
 @pytest.mark.parametrize("threshold", [-1, True, "80"])
 def test_a_threshold_is_a_whole_number(store: FinanceStore, threshold: Any) -> None:
     with pytest.raises(ValueError, match="an alert threshold is a whole number"):
-        store.fire(NOV, "total", threshold)
+        store.fire(NOV, "total", threshold, 0)
+    with pytest.raises(ValueError, match="an alert threshold is a whole number"):
+        store.rearm(NOV, "total", threshold, 0)
     assert store.fired(NOV) == set()
 
 
@@ -985,8 +1044,35 @@ def test_the_item_layout(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
     assert _item(client, "BUDGET#2026-11", "CURRENT")["version"] == {"N": "2"}
     assert _item(client, "BUDGET#2026-11", "V#0000000001")["version"] == {"N": "1"}
     assert _item(client, "BUDGET#2026-11", "V#0000000002") != {}
-    repo.fire("2026-q4", "sales / all", 110)
-    assert _item(client, "ALERT#2026-Q4", "sales / all#110")["threshold"] == {"N": "110"}
+    repo.fire("2026-q4", "sales / all", 110, 0)
+    assert _item(client, "ALERT#2026-Q4", "sales / all#110") == {
+        "pk": {"S": "ALERT#2026-Q4"},
+        "sk": {"S": "sales / all#110"},
+        "label": {"S": "sales / all"},
+        "threshold": {"N": "110"},
+        "generation": {"N": "0"},
+        "state": {"S": "fired"},
+    }
+    repo.rearm("2026-q4", "sales / all", 110, 0)
+    assert _item(client, "ALERT#2026-Q4", "sales / all#110")["generation"] == {"N": "1"}
+    assert _item(client, "ALERT#2026-Q4", "sales / all#110")["state"] == {"S": "armed"}
+
+
+def test_an_alert_fired_before_generations_were_kept_reads_as_fired_at_generation_0(
+    dynamo: tuple[DynamoDbFinanceStore, Any],
+) -> None:
+    # Given an alert item as fired before arm generations were stored (no generation, no state)
+    repo, client = dynamo
+    legacy = {"pk": "ALERT#2026-11", "sk": "total#80", "label": "total", "threshold": 80}
+    client.put_item(TableName=TABLE, Item=serialize(legacy))
+    # Then it is fired at generation 0: not fired again, re-armed at generation 0 only, then fired at 1
+    assert repo.alerts(NOV) == {("total", 80): AlertState(0, fired=True)}
+    assert repo.fired(NOV) == {("total", 80)}
+    assert repo.fire(NOV, "total", 80, 0) is False
+    assert repo.rearm(NOV, "total", 80, 1) is False
+    assert repo.rearm(NOV, "total", 80, 0) is True
+    assert repo.fire(NOV, "total", 80, 1) is True
+    assert repo.alerts(NOV) == {("total", 80): AlertState(1, fired=True)}
 
 
 def test_aws_calls_per_method(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
@@ -1009,9 +1095,11 @@ def test_aws_calls_per_method(dynamo: tuple[DynamoDbFinanceStore, Any]) -> None:
     assert count(lambda: repo.budget(NOV)) == ["GetItem"]
     assert count(lambda: repo.budget_versions(NOV)) == ["Query"]
     assert count(lambda: repo.budget_version(NOV, 1)) == ["GetItem"]
-    assert count(lambda: repo.fire(NOV, "total", 80)) == ["PutItem"]
-    assert count(lambda: repo.rearm(NOV, "total", 80)) == ["DeleteItem"]
+    assert count(lambda: repo.fire(NOV, "total", 80, 0)) == ["PutItem"]
+    assert count(lambda: repo.rearm(NOV, "total", 80, 0)) == ["PutItem"]
+    assert count(lambda: repo.unfire(NOV, "total", 80, 1)) == ["PutItem"]
     assert count(lambda: repo.fired(NOV)) == ["Query"]
+    assert count(lambda: repo.alerts(NOV)) == ["Query"]
     with pytest.raises(ValueError, match="at most 100 items"):
         count(lambda: repo.record(chunk(*lines[:100])))
     assert calls == []
@@ -1148,7 +1236,7 @@ def test_reads_follow_every_page_dynamodb_returns(
     for version in range(3):
         repo.put_budget(budget(version), version, T0, "ana")
     for threshold in (50, 80, 100):
-        repo.fire(NOV, "total", threshold)
+        repo.fire(NOV, "total", threshold, 0)
     paged = SmallPages(client)
     small = DynamoDbFinanceStore(paged, TABLE)
     assert small.aggregates(NOV) == repo.aggregates(NOV)

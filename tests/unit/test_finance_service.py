@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from shared.events.finance_events import FinanceEventType
-from shared.finance.api_views import spend_view
+from shared.finance.api_views import PartlyStored, finance_problem, spend_view
 from shared.finance.budget_engine import Figures, ForecastMethod, compile_budget_engine
 from shared.finance.config import load_finance_config
-from shared.finance.service import FinanceService, SpendIdConflict
+from shared.finance.service import FinanceService, PartlyRecorded, SpendIdConflict
 from shared.finance.spend import InvalidSpendBatch
 from tests.fakes import FixedClock, RecordingPublisher
 from tests.finance_fakes import InMemoryFinanceStore
@@ -185,19 +185,19 @@ def test_a_threshold_fired_by_a_concurrent_writer_is_not_fired_again(
     budget(service)
     service.record_spend([line("a", "950.00")])
     store = service.store
-    read_fired = store.fired
+    read_alerts = store.alerts
     concurrent = iter([lambda: service.record_spend([line("b", "100.00")])])
 
-    def fired_meanwhile(period: str) -> Any:
+    def alerts_read_meanwhile(period: str) -> Any:
         other = next(concurrent, None)
         if other is not None:
             other()  # the other writer records, crosses 100 % and fires it (its own reads are not held up)
-        return read_fired(period)
+        return read_alerts(period)
 
-    monkeypatch.setattr(store, "fired", fired_meanwhile)
+    monkeypatch.setattr(store, "alerts", alerts_read_meanwhile)
     # When this writer records a line of its own (its alert check running beside the other's)
     service.record_spend([line("c", "10.00")])
-    monkeypatch.setattr(store, "fired", read_fired)
+    monkeypatch.setattr(store, "alerts", read_alerts)
     # And a later line keeps the total over 100 %
     service.record_spend([line("d", "10.00")])
     # Then 100 % was told once
@@ -325,3 +325,176 @@ def test_a_budget_for_a_month_not_begun_raises_no_forecast_overrun(service: Fina
     service.record_spend([prepaid])
     assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50, 80, 100, 110]
     assert published(service, "budget.forecast_overrun") == []
+
+
+def test_a_budget_put_racing_another_put_is_stored_after_it(
+    service: FinanceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given another finance user's PUT of the month's budget landing between this PUT's read and its write
+    store = service.store
+    read_budget = store.budget
+    others = iter([lambda: budget(service, "1000.00")])
+
+    def another_put_meanwhile(period: str) -> Any:
+        current = read_budget(period)
+        other = next(others, None)
+        if other is not None:
+            other()
+        return current
+
+    monkeypatch.setattr(store, "budget", another_put_meanwhile)
+    # When this PUT (a whole replacement) is sent
+    stored = service.put_budget(
+        "2026-11", {"currency": "USD", "lines": [{"department": "sales", "amount": "2000.00"}]}, "ana"
+    )
+    monkeypatch.setattr(store, "budget", read_budget)
+    # Then it is stored as version 2, after the other, and both versions are kept
+    assert (stored.version, stored.updated_by) == (2, "ana")
+    assert [(v.version, v.updated_by) for v in store.budget_versions("2026-11")] == [(1, "fin"), (2, "ana")]
+    assert store.budget("2026-11") == stored
+
+
+def test_a_rearmed_threshold_crossed_again_is_a_new_event_id(service: FinanceService) -> None:
+    # Given a budget line taken to 100 %, back to 0 % by a reversal (re-armed), then to 100 % again
+    budget(service)
+    service.record_spend([line("a", "1000.00")])
+    service.record_spend([line("a-rev", "-1000.00", reverses="a")])
+    service.record_spend([line("b", "1000.00")])
+    # Then each crossing of 100 % is its own event, with an id of its own (consumers de-duplicate on it)
+    crossed = [e for e in published(service, "budget.threshold_crossed") if e.threshold == 100]
+    assert [e.actual for e in crossed] == ["1000.00", "1000.00"]
+    assert crossed[0].event_id != crossed[1].event_id
+
+
+def test_a_crossing_whose_alert_the_bus_refused_keeps_its_event_id_on_the_retry(
+    service: FinanceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a budget at 45 %, and a bus that takes the next spend event but refuses the alert after it
+    budget(service)
+    service.record_spend([line("a", "450.00")])
+    bus = bus_of(service)
+    original = bus.publish
+    attempts: list[list[Any]] = []
+
+    def refuse_the_first_alert(events: Any) -> Any:
+        alerts = [e for e in events if e.event_type is FinanceEventType.THRESHOLD_CROSSED]
+        if alerts and not attempts:
+            attempts.append(alerts)
+            bus.refuse_next = len(events)
+        return original(events)
+
+    monkeypatch.setattr(bus, "publish", refuse_the_first_alert)
+    with pytest.raises(RuntimeError, match="refused"):
+        service.record_spend([line("b", "100.00")])  # 55 %: 50 crossed, its alert refused
+    # When the caller retries once more spend has landed (the crossing is the same one, at another actual)
+    service.record_spend([line("c", "10.00")])
+    service.record_spend([line("b", "100.00")])
+    # Then the alert told is the one refused, with the same event id
+    [told] = published(service, "budget.threshold_crossed")
+    assert told.threshold == 50
+    assert told.event_id == attempts[0][0].event_id
+
+
+def test_a_rearm_racing_a_new_crossing_still_tells_the_crossing(
+    service: FinanceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a line at 100 % (fired), and a reversal taking it to 0 % whose writer re-arms 100 % just after a
+    # colleague's line took it back to 100 % (the colleague saw 100 % still fired and told nothing)
+    budget(service)
+    service.record_spend([line("a", "1000.00")])
+    store = service.store
+    rearm = store.rearm
+    colleague = iter([lambda: service.record_spend([line("c", "1000.00")])])
+
+    def colleague_lands_first(period: str, label: str, threshold: int, *generation: int) -> bool:
+        if threshold == 100:
+            other = next(colleague, None)
+            if other is not None:
+                other()
+        return rearm(period, label, threshold, *generation)
+
+    monkeypatch.setattr(store, "rearm", colleague_lands_first)
+    # When the reversal is recorded
+    service.record_spend([line("a-rev", "-1000.00", reverses="a")])
+    monkeypatch.setattr(store, "rearm", rearm)
+    # Then the line is at 100 % and that second crossing was told (and is fired, not left armed)
+    assert service.figures("2026-11").totals.actual == 100000  # type: ignore[union-attr]
+    crossed = [e for e in published(service, "budget.threshold_crossed") if e.threshold == 100]
+    assert len(crossed) == 2
+    assert crossed[0].event_id != crossed[1].event_id
+    assert ("sales/events/*", 100) in store.fired("2026-11")
+
+
+def _two_transaction_batch() -> list[dict[str, Any]]:
+    """61 lines that take two transactions: 60 lines of distinct campaigns (2 items each), then a reversal of
+    the stored "orig" (its key sorts after theirs, so it lands in the second chunk, with b50..b59)."""
+    lines = [line(f"b{n:02d}", department="marketing", campaign_id=f"c{n:02d}") for n in range(60)]
+    return [*lines, line("orig-rev", "-100.00", reverses="orig")]
+
+
+def test_a_batch_whose_later_chunk_loses_a_race_answers_what_it_stored_and_tells_it(
+    service: FinanceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored line "orig", a budget of marketing (so the stored lines cross 50 %), and a colleague who
+    # reverses "orig" on their own just after this batch's first transaction is written
+    service.record_spend([line("orig")])
+    service.put_budget("2026-11", {"currency": "USD", "lines": [{"department": "marketing", "amount": "8000.00"}]}, "f")
+    store = service.store
+    record = store.record
+    colleague = iter([lambda: service.record_spend([line("orig-rev-2", "-100.00", reverses="orig")])])
+
+    def colleague_after_the_first_chunk(chunk: Any) -> None:
+        record(chunk)
+        other = next(colleague, None)
+        if other is not None:
+            other()
+
+    monkeypatch.setattr(store, "record", colleague_after_the_first_chunk)
+    # When the batch is recorded (its second transaction then fails, and the retry finds "orig" reversed)
+    with pytest.raises(PartlyRecorded) as refused:
+        service.record_spend(_two_transaction_batch())
+    stored_here = [f"b{n:02d}" for n in range(50)]
+    # Then the refusal names exactly the lines stored (the first transaction's) and those not stored
+    assert [entry.line.spend_id for entry in refused.value.recorded] == stored_here
+    assert refused.value.not_recorded == [*(f"b{n:02d}" for n in range(50, 60)), "orig-rev"]
+    assert [(p.line, p.field) for p in refused.value.refusal.problems] == [(61, "reverses")]  # type: ignore[attr-defined]
+    assert set(store.spend([line["spend_id"] for line in _two_transaction_batch()])) == set(stored_here)
+    # And each stored line was told as recorded, and the alerts it crossed were checked (50 % of 8,000.00)
+    told = {e.spend_id for e in published(service, "finance.spend_recorded")}
+    assert set(stored_here) <= told
+    assert not told & {f"b{n:02d}" for n in range(50, 60)}
+    assert [e.threshold for e in published(service, "budget.threshold_crossed")] == [50]
+    # And the API answers 409 naming them
+    with pytest.raises(PartlyStored) as answered, finance_problem():
+        raise refused.value
+    assert answered.value.status == 409
+    details = answered.value.details
+    assert details["recorded"] == stored_here
+    assert details["not_recorded"] == refused.value.not_recorded
+    assert details["errors"][0]["line"] == 61
+
+
+def test_a_batch_retried_after_a_lost_race_answers_its_own_earlier_chunks_as_created(
+    service: FinanceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a colleague who records "b55" (the same body) just after this batch's first transaction is written
+    service.record_spend([line("orig")])
+    batch = _two_transaction_batch()
+    store = service.store
+    record = store.record
+    colleague = iter([lambda: service.record_spend([batch[55]])])
+
+    def colleague_after_the_first_chunk(chunk: Any) -> None:
+        record(chunk)
+        other = next(colleague, None)
+        if other is not None:
+            other()
+
+    monkeypatch.setattr(store, "record", colleague_after_the_first_chunk)
+    # When the batch is recorded (its second transaction fails on b55, the retry writes the rest)
+    recorded = service.record_spend(batch)
+    # Then every line this request stored is answered as created, and only b55 as recorded before
+    assert sorted(e.line.spend_id for e in recorded.created) == sorted(
+        one["spend_id"] for one in batch if one["spend_id"] != "b55"
+    )
+    assert [e.line.spend_id for e in recorded.existing] == ["b55"]
