@@ -123,8 +123,9 @@ reattribute: $(STAMP)  ## make reattribute [FROM=2026-09] [TO=2026-11] [STAGE=de
 url: $(STAMP)  ## the running local hub's URL: curl "$$(make -s url)/healthz"
 	@$(PY) -m local_runtime.url
 
-redrive: $(STAMP)  ## make redrive STAGE=dev QUEUE=<catalog queue name>: dead letters back to their function
-	$(PY) -m ops.redrive --stage $(STAGE) --queue $(QUEUE)
+# STAGE is passed on only when given: without it, the dead letters of the local hub `make run` started.
+redrive: $(STAMP)  ## make redrive QUEUE=<catalog queue name> [STAGE=dev|prod] [DRY_RUN=1] [INCLUDE_PERMANENT=1] [MAX=1000] : dead letters back to their function
+	@$(PY) -m ops.redrive --queue $(QUEUE) $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE)) $(if $(MAX),--max $(MAX)) $(if $(DRY_RUN),--dry-run) $(if $(INCLUDE_PERMANENT),--include-permanent)
 
 # --all: the four stacks of the stage, the main one last (the others depend on it).
 destroy: $(STAMP) node_modules/.installed

@@ -32,7 +32,16 @@ from typing import Any
 
 from local_runtime.provision import Provisioned, RuleTap
 from shared.catalog import Function, WorkQueue
-from shared.redrive import DeadLetter, back_to_work_queue, dead_letter, destination_record, work_queue_of
+from shared.redrive import (
+    DeadLetter,
+    UnreadableDeadLetter,
+    back_to_work_queue,
+    dead_letter,
+    destination_record,
+    held_messages,
+    release,
+    work_queue_of,
+)
 
 log = logging.getLogger("local_runtime.dispatcher")
 LAMBDA_ASYNC_RETRIES = 2
@@ -290,50 +299,81 @@ class EventDispatcher:
         """How a stream-reading function's dead letters go back: through its trigger (the hub's)."""
         self._redrive_stream = redrive
 
-    def redrive(self, queue_name: str) -> dict[str, int]:
-        """Hand every message of a dead-letter queue back to its function, as `ops.redrive` does in AWS; a work
-        queue's dead letters go back to their work queue, whose trigger hands them to the function again (whether
-        they fail again shows later, in the dead-letter queue: `failed_again` is 0)."""
+    def redrive(self, queue_name: str, include_permanent: bool = False) -> dict[str, int]:
+        """Hand the messages of a dead-letter queue back to their function, as `ops.redrive` does in AWS: those there
+        when the call starts (held while it runs), not those that land while it does, so a dead letter that fails
+        again (its new failure record lands in a failure queue) waits for the next redrive instead of being handed
+        back again and again. A message goes only once it was handed back or its new failure record was sent: one
+        whose delivery raised (its function cannot even be imported) stays, and counts as `failed_again`. A record
+        the function set aside as one it can never handle as it is (`PermanentFailure`) stays unless
+        `include_permanent` (its cause was fixed), as does a message that is no dead letter: both count as `left`.
+
+        A work queue's dead letters go back to their work queue, whose trigger hands them to the function again
+        (whether they fail again shows later, in the dead-letter queue: `failed_again` is 0)."""
         work_queue = work_queue_of(self._provisioned.catalog, queue_name)
         if work_queue is not None:
-            return {"redriven": self._back_to_work_queue(queue_name, work_queue), "failed_again": 0}
+            return {"redriven": self._back_to_work_queue(queue_name, work_queue), "failed_again": 0, "left": 0}
         queue_url = self._provisioned.queue_urls[queue_name]
-        redriven = failed_again = 0
-        while True:
-            messages = self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return {"redriven": redriven, "failed_again": failed_again}
-            for message in messages:
-                letter = dead_letter(self._provisioned.catalog, queue_name, message["Body"])
+        present = held_messages(self._sqs, queue_url)
+        redriven = failed_again = left = 0
+        stay: list[dict[str, Any]] = []  # messages left in the queue: visible again once this call ends
+        counted = 0
+        try:
+            for message in present:
+                counted += 1
+                outcome = self._redrive_one(queue_name, message, include_permanent)
+                if outcome in ("left", "raised"):
+                    stay.append(message)
+                    left += outcome == "left"
+                    failed_again += outcome == "raised"
+                    continue
+                # the event was taken, or its new failure record is in its failure queue: this one can go
                 self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-                if letter.from_stream and self._redrive_stream is not None:
-                    handled = self._redrive_stream(letter)
-                else:
-                    handled = self.deliver(letter.function, letter.event)
-                if handled:
+                if outcome == "handled":
                     redriven += 1
                 else:
                     failed_again += 1
+        finally:
+            release(self._sqs, queue_url, stay + present[counted:])
+        return {"redriven": redriven, "failed_again": failed_again, "left": left}
+
+    def _redrive_one(self, queue_name: str, message: dict[str, Any], include_permanent: bool) -> str:
+        """handled, failed (a new failure record was sent), raised (nothing was: the message stays) or left."""
+        try:
+            letter = dead_letter(self._provisioned.catalog, queue_name, message["Body"])
+        except UnreadableDeadLetter as exc:
+            log.warning("redrive of %s: %s: left in the queue", queue_name, exc)
+            return "left"
+        if letter.permanent and not include_permanent:
+            return "left"
+        try:
+            if letter.from_stream and self._redrive_stream is not None:
+                handled = self._redrive_stream(letter)
+            else:
+                handled = self.deliver(letter.function, letter.event)
+        except Exception:
+            log.error("redrive of %s: could not hand back %s:\n%s", queue_name, letter.key, traceback.format_exc())
+            return "raised"
+        return "handled" if handled else "failed"
 
     def _back_to_work_queue(self, queue_name: str, work_queue: WorkQueue) -> int:
-        """Move every message of a work queue's dead-letter queue back to the work queue, oldest first, as SQS's
-        DLQ redrive does: each is sent again (same body, attributes and message group) before it is deleted."""
+        """Move the messages of a work queue's dead-letter queue (those there when the call starts) back to the work
+        queue, oldest first, as SQS's DLQ redrive does: each is sent again (same body, attributes and message group)
+        before it is deleted."""
         dead_letters = self._provisioned.queue_urls[queue_name]
         work_queue_url = self._provisioned.work_queue_urls[work_queue.name]
+        present = held_messages(
+            self._sqs, dead_letters, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
+        )
         moved = 0
-        while True:
-            messages = self._sqs.receive_message(
-                QueueUrl=dead_letters,
-                MaxNumberOfMessages=10,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                return moved
-            for message in messages:
+        try:
+            for message in present:
                 self._sqs.send_message(**back_to_work_queue(message, work_queue, work_queue_url))
                 self._sqs.delete_message(QueueUrl=dead_letters, ReceiptHandle=message["ReceiptHandle"])
                 moved += 1
+        finally:
+            release(self._sqs, dead_letters, present[moved:])
+        return moved
 
     def _dead_letter(self, tap: RuleTap, event: dict[str, Any], error: BaseException) -> None:
         self._sqs.send_message(

@@ -46,8 +46,12 @@ from local_runtime.scheduler import LocalScheduler
 from local_runtime.slack_sink import LocalSlack
 from local_runtime.streams import StreamReader, StreamTriggerRunner, item_reader
 from local_runtime.timers import LocalTimers
+from ops.audit_run import audited_run
+from ops.stages import LOCAL as LOCAL_STAGE
+from ops.stages import CannotRun
 from shared.adapters.clock import SystemClock
 from shared.catalog import CATALOG, CRM_CREDENTIALS, Catalog, Function, Secret, physical_name
+from shared.catalog.audit import AUDIT
 from shared.crm.mappings import load_crm_mappings
 from shared.redrive import DeadLetter
 
@@ -328,12 +332,28 @@ class LocalHub:
             )
             return Response(html, content_type="text/html; charset=utf-8")
 
-        def redrive(_: Request, queue: str) -> Response:
+        def redrive(request: Request, queue: str) -> Response:
+            """A dead-letter queue's messages back to their function (or work queue), recorded in the audit trail
+            as `make redrive` is (route `CLI redrive`, the queue as target, the counts as summary). The queue by its
+            catalog name or its physical one (`revops-local-<name>`, `.fifo` for a FIFO queue's)."""
             assert self._dispatcher is not None
-            if queue not in {q.name for q in self.catalog.queues}:
+            assert self.provisioned is not None
+            name = _catalog_queue_name(queue, self.provisioned)
+            if name not in {q.name for q in self.catalog.queues}:
                 known = ", ".join(q.name for q in self.catalog.queues)
                 return _json({"message": f"no queue {queue!r}; the hub's queues are: {known}"}, 404)
-            return _json(self._dispatcher.redrive(queue))
+            include_permanent = request.args.get("include_permanent", "").lower() in ("1", "true", "yes")
+            arguments = {"queue": name, "include_permanent": include_permanent}
+            if AUDIT.name not in {table.name for table in self.catalog.tables}:  # a test catalog's hub: no trail
+                return _json(self._dispatcher.redrive(name, include_permanent=include_permanent))
+            try:
+                with audited_run("redrive", arguments, LOCAL_STAGE, endpoint_url=self.aws_endpoint) as run:
+                    run.target("queue", name)
+                    counts = self._dispatcher.redrive(name, include_permanent=include_permanent)
+                    run.finish(1 if counts["failed_again"] or counts["left"] else 0, _redrive_summary(counts))
+            except CannotRun as exc:  # the run cannot be recorded, so it did not run
+                return _json({"message": str(exc)}, 503)
+            return _json(counts)
 
         def refuse_put_events(request: Request) -> Response:
             calls = _refused_calls(request)
@@ -477,6 +497,20 @@ def verify_senders(catalog: Catalog, stage: str, session: Any) -> None:
             if isinstance(values, dict) and isinstance(values.get("email_from"), str):
                 with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
                     sesv2.create_email_identity(EmailIdentity=values["email_from"])
+
+
+def _catalog_queue_name(queue: str, provisioned: Provisioned) -> str:
+    """A dead-letter queue's catalog name from its catalog name or its physical one (`revops-local-<name>`, `.fifo`
+    for a FIFO queue's), with or without `.fifo`; `queue` itself when it is none of the hub's."""
+    for name, url in provisioned.queue_urls.items():
+        physical = url.rstrip("/").rsplit("/", 1)[-1]
+        if queue in (name, physical) or queue.removesuffix(".fifo") in (name, physical.removesuffix(".fifo")):
+            return name
+    return queue
+
+
+def _redrive_summary(counts: dict[str, int]) -> str:
+    return f"redriven {counts['redriven']}, failed again {counts['failed_again']}, left {counts['left']}"
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -16,11 +16,17 @@ the queue trigger hands it to the consumer again, retries and dead-lettering inc
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shared.catalog import Catalog, Function, WorkQueue
+
+# A destination record's `requestContext.condition` when the function itself set the event aside as one that can
+# never succeed as it is (`shared.permanent_failures`): redriving it unchanged only puts it back
+PERMANENT_CONDITION = "PermanentFailure"
+# How long a redrive holds the messages it took (invisible to other receives) while it hands them back, at most
+HOLD_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,22 @@ class DeadLetter:
     function: Function
     event: dict[str, Any]  # empty for a stream batch: its records are read from the stream
     stream_batch: StreamBatch | None = None
+    condition: str | None = None  # a destination record's: RetriesExhausted, PermanentFailure, ...
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the function set the event aside as one it can never handle as it is (not worth a retry)."""
+        return self.condition == PERMANENT_CONDITION
+
+    @property
+    def key(self) -> str:
+        """What the letter is about, for telling one event's dead letters apart from another's: the event id, or
+        the stream position, or the whole event."""
+        if self.stream_batch is not None:
+            batch = self.stream_batch
+            return f"{batch.stream_arn}/{batch.shard_id}/{batch.first}-{batch.last}"
+        event_id = self.event.get("id")
+        return str(event_id) if event_id else json.dumps(self.event, sort_keys=True, default=str)
 
     @property
     def from_stream(self) -> bool:
@@ -47,6 +69,10 @@ class DeadLetter:
 
 class UnknownQueue(ValueError):
     pass
+
+
+class UnreadableDeadLetter(ValueError):
+    """A message that is no dead letter a redrive can read (not JSON, or not in any of the three formats)."""
 
 
 class WorkQueueDeadLetters(UnknownQueue):
@@ -77,14 +103,58 @@ def owner_of(catalog: Catalog, queue_name: str) -> Function:
 
 
 def dead_letter(catalog: Catalog, queue_name: str, body: str) -> DeadLetter:
-    message = json.loads(body)
+    """The dead letter a message of `queue_name` holds; UnreadableDeadLetter when it holds none."""
     function = owner_of(catalog, queue_name)
-    if isinstance(message, dict) and "DDBStreamBatchInfo" in message:
-        info = message["DDBStreamBatchInfo"]
-        batch = StreamBatch(info["streamArn"], info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"])
-        return DeadLetter(function, {}, batch)
-    event = message["requestPayload"] if isinstance(message, dict) and "requestPayload" in message else message
-    return DeadLetter(function, event)
+    try:
+        message = json.loads(body)
+        if not isinstance(message, dict):
+            raise TypeError(f"a JSON {type(message).__name__}, not an object")
+        context = message.get("requestContext")
+        condition = context.get("condition") if isinstance(context, dict) else None
+        if "DDBStreamBatchInfo" in message:
+            info = message["DDBStreamBatchInfo"]
+            first, last = info["startSequenceNumber"], info["endSequenceNumber"]
+            batch = StreamBatch(info["streamArn"], info["shardId"], first, last)
+            return DeadLetter(function, {}, batch, condition)
+        event = message.get("requestPayload", message)
+        if not isinstance(event, dict):
+            raise TypeError(f"its event is a JSON {type(event).__name__}, not an object")
+        return DeadLetter(function, event, None, condition)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UnreadableDeadLetter(f"not a dead letter ({type(exc).__name__}: {exc}): {body[:80]!r}") from None
+
+
+def held_messages(
+    sqs: Any, queue_url: str, limit: int | None = None, wait_seconds: int = 0, **receive: Any
+) -> list[dict[str, Any]]:
+    """The messages in a queue now (at most `limit`), each received and held invisible for `HOLD_SECONDS`: what a
+    redrive hands back, and nothing that arrives while it does (a dead letter that fails again comes back as a new
+    message, for the next redrive). `release` gives back those it does not delete."""
+    held: list[dict[str, Any]] = []
+    while limit is None or len(held) < limit:
+        wanted = 10 if limit is None else min(10, limit - len(held))
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=wanted,
+            VisibilityTimeout=HOLD_SECONDS,
+            WaitTimeSeconds=wait_seconds,
+            **receive,
+        ).get("Messages", [])
+        if not messages:
+            break
+        held.extend(messages)
+    return held
+
+
+def release(sqs: Any, queue_url: str, messages: Iterable[Mapping[str, Any]]) -> None:
+    """Make held messages visible again at once (they stay in the queue, for the next redrive)."""
+    handles = [message["ReceiptHandle"] for message in messages]
+    for start in range(0, len(handles), 10):
+        entries = [
+            {"Id": str(n), "ReceiptHandle": h, "VisibilityTimeout": 0}
+            for n, h in enumerate(handles[start : start + 10])
+        ]
+        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
 
 
 def back_to_work_queue(message: Mapping[str, Any], queue: WorkQueue, queue_url: str) -> dict[str, Any]:

@@ -145,3 +145,94 @@ def _deal_won(url: str, data: dict[str, Any]) -> None:
     """A Standard Webhooks `deal.won`, signed with the local secret."""
     answer = send_standard_webhook(url, "deal.won", data["won_at"], data)
     assert answer.status_code in (200, 202), answer.text
+
+
+def test_redrive_without_a_running_local_hub_says_to_start_one(tmp_path: Path) -> None:
+    done = run("ops.redrive", "--queue", "lead-processor-async-failures", HUB_STATE_FILE=str(tmp_path / "none.json"))
+    assert_one_line(done, "no local hub is running", "make run", "STAGE=dev")
+
+
+def test_redrive_of_a_deployed_stage_without_credentials_says_so() -> None:
+    done = run("ops.redrive", "--stage", "dev", "--queue", "lead-processor-async-failures", **NO_AWS)
+    assert_one_line(done, "no AWS credentials for stage dev")
+    assert done.returncode == 2
+
+
+def test_make_redrive_goes_to_the_local_hub_unless_a_stage_is_given() -> None:
+    def command(*variables: str) -> str:
+        command = ["make", "-n", "redrive", "QUEUE=lead-processor-async-failures", *variables]
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env={key: value for key, value in os.environ.items() if key != "STAGE"},
+        )
+        [line] = [line for line in done.stdout.splitlines() if "ops.redrive" in line]
+        return line
+
+    assert "--stage" not in command()
+    assert "--stage dev" in command("STAGE=dev")
+    assert "--include-permanent" in command("INCLUDE_PERMANENT=1")
+
+
+def test_the_local_hubs_redrive_ends_leaves_a_permanent_failure_and_is_audited(hub: str, hub_state_file: Path) -> None:
+    import json
+
+    import boto3
+
+    from shared.permanent_failures import PERMANENT_CONDITION
+    from shared.redrive import destination_record
+    from tests.e2e.test_audit import everything
+
+    queue = "lead-processor-async-failures"
+    state = json.loads(hub_state_file.read_text())
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=state["aws_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="l",
+        aws_secret_access_key="l",
+    )
+    url = sqs.get_queue_url(QueueName=f"revops-local-{queue}")["QueueUrl"]
+    event_id = f"poison-{uuid.uuid4()}"
+    event = {
+        "version": "0",
+        "id": event_id,
+        "source": "revops.webhooks",
+        "detail-type": "contact.upserted",
+        "time": "2026-12-02T20:00:00Z",
+        "account": "123456789012",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"event_id": event_id, "nonsense": True},
+    }
+    # Given an event the lead processor set aside as one that can never succeed as it is (it fails validation)
+    record = destination_record("revops-local-lead-processor", event, ValueError("invalid"), PERMANENT_CONDITION, 1)
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+    # When `make redrive QUEUE=...` runs without a stage
+    done = run("ops.redrive", "--queue", queue, HUB_STATE_FILE=str(hub_state_file))
+    # Then the local hub's redrive leaves it in the queue, and the run says so (exit 1)
+    assert done.returncode == 1, done.stderr
+    assert "left 1" in done.stdout
+    # And POST /_local/redrive with the queue's physical name, permanent failures included, hands it back and ends
+    answer = requests.post(f"{hub}/_local/redrive/revops-local-{queue}?include_permanent=1", timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["redriven"] >= 1
+
+    # And both runs are in the audit trail, the queue their target, their counts the summary
+    def finished_runs() -> list[dict[str, Any]] | None:
+        runs = [r for r in everything(hub, route="CLI redrive") if r["phase"] == "finished"]
+        return runs if len(runs) >= 2 else None
+
+    runs = eventually(finished_runs)  # newest first
+    assert all({"field": "queue", "id": queue} in r["targets"] for r in runs[:2]), runs[:2]
+    summaries = [r["detail"].get("summary", "") for r in runs[:2]]
+    assert any("left 1" in summary for summary in summaries), summaries
+    # (what it put back, set aside again, is taken out of the shared hub's queue)
+    for _ in range(5):
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            if event_id in message["Body"]:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

@@ -120,7 +120,7 @@ def test_a_redriven_dead_letter_reaches_its_function_again(dispatcher) -> None: 
     failer.failing = False
     result = running.redrive(queue)
     # Then the event is handled and the queue is empty
-    assert result == {"redriven": 1, "failed_again": 0}
+    assert result == {"redriven": 1, "failed_again": 0, "left": 0}
     assert len(failer.invocations) == 1 + LAMBDA_ASYNC_RETRIES + 1
     assert sqs.receive_message(QueueUrl=provisioned.queue_urls[queue]).get("Messages", []) == []
 
