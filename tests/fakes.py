@@ -71,7 +71,7 @@ class InMemoryLedger:
     request for the publisher. `outbox` is what the table's stream would deliver, in order."""
 
     def __init__(self) -> None:
-        self.claims: dict[tuple[str, str], str] = {}  # (vendor, dedupe key) -> attempt id
+        self.claims: dict[tuple[str, str], str] = {}  # (dedupe namespace, dedupe key) -> attempt id
         self.attempts: dict[str, DeliveryAttempt] = {}
         self.outbox: list[OutboxEntry] = []
         self._positions = 0
@@ -82,7 +82,7 @@ class InMemoryLedger:
         with self._lock:
             statuses = {
                 event.dedupe_key: ClaimStatus.DUPLICATE
-                if (event.vendor, event.dedupe_key) in self.claims
+                if (event.namespace, event.dedupe_key) in self.claims
                 else ClaimStatus.NEW
                 for event in events
             }
@@ -92,7 +92,7 @@ class InMemoryLedger:
             # as DynamoDB's stream does: a one-event delivery's entry brings its request, a batch's points at it
             request = _request_of(attempt) if len(events) == 1 else None
             for event in new:
-                self.claims[(event.vendor, event.dedupe_key)] = attempt.attempt_id
+                self.claims[(event.namespace, event.dedupe_key)] = attempt.attempt_id
                 self._positions += 1
                 self.outbox.append(
                     OutboxEntry(

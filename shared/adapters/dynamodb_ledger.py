@@ -1,9 +1,13 @@
 """The delivery ledger in DynamoDB (table `webhook-deliveries`; access patterns in the catalog): the webhook
 outbox and the delivery log in one table.
 
-- A one-event delivery is one item, `EVENT#<vendor>#<dedupe key>`: the claim on its event and the attempt
+- A one-event delivery is one item, `EVENT#<namespace>#<dedupe key>`: the claim on its event and the attempt
   with its raw body, written with one conditional PutItem (the receiver's only AWS call). The condition is
-  the de-duplication: a retry of the delivery finds the item and is a duplicate.
+  the de-duplication: a retry of the delivery finds the item and is a duplicate. The namespace is the vendor's
+  de-duplication namespace (`Vendor.dedupe_namespace`: its name, but `segment` for both of Segment's ways in,
+  so a message the tracking API stored is a duplicate through the webhook destination, and the other way).
+  The key is what the event id is rebuilt from (`claim_event_id`), with `dedupe_key`: a claim stored before
+  Segment's two ways in shared a namespace is keyed `EVENT#segment_api#...`, and keeps the id it had.
 - A delivery of several events (a HubSpot or Segment batch) is an attempt item `ATTEMPT#<id>` with the raw
   body plus one small claim item per event pointing at it, in one transaction (several for more than 99
   events; the attempt goes with the first). Claims of events stored before are reported duplicates and left
@@ -262,26 +266,32 @@ def outbox_entry(record: Mapping[str, Any]) -> OutboxEntry:
     """A DynamoDB stream record of a new claim (its new image) as the publisher's entry."""
     image = record["dynamodb"]["NewImage"]
     merged = "body" in image  # a one-event delivery: the attempt is in the claim's own item
-    vendor, dedupe_key = image["vendor"]["S"], image["dedupe_key"]["S"]
     return OutboxEntry(
         position=str(record["dynamodb"]["SequenceNumber"]),
-        vendor=vendor,
-        dedupe_key=dedupe_key,
-        event_id=event_id(vendor, dedupe_key),
+        vendor=image["vendor"]["S"],  # the way it came in: the publisher reads and normalizes it as that vendor's
+        dedupe_key=image["dedupe_key"]["S"],
+        event_id=claim_event_id(image),
         attempt_id=image["attempt_id"]["S"],
         received_at=datetime.fromisoformat(image["received_at"]["S"]),
         request=_request_from(image) if merged else None,
     )
 
 
+def claim_event_id(item: Mapping[str, Any]) -> str:
+    """The canonical event id of a claim (DynamoDB JSON: a stream image, an item of the `by-subject` index),
+    from the namespace its key names and its dedupe key, as the receiver computed it when it stored it."""
+    namespace = item["pk"]["S"].split("#", 2)[1]  # EVENT#<namespace>#<dedupe key, or its hash>
+    return event_id(namespace, item["dedupe_key"]["S"])
+
+
 # ------------------------------------------------------------------------------------------------ items
 
 
-def _claim_key(vendor: str, dedupe_key: str) -> str:
-    key = f"EVENT#{vendor}#{dedupe_key}"
+def _claim_key(namespace: str, dedupe_key: str) -> str:
+    key = f"EVENT#{namespace}#{dedupe_key}"
     if len(key.encode()) <= MAX_CLAIM_KEY_BYTES:
         return key
-    return f"EVENT#{vendor}#sha256:{hashlib.sha256(dedupe_key.encode()).hexdigest()}"
+    return f"EVENT#{namespace}#sha256:{hashlib.sha256(dedupe_key.encode()).hexdigest()}"
 
 
 def _attempt_pk(attempt_id: str) -> str:
@@ -292,10 +302,10 @@ def _claim_attributes(event: StoredEvent, attempt: DeliveryAttempt) -> dict[str,
     """A claim on one event: alone (one of a batch, pointing at its attempt), or with the attempt's attributes
     in the one item of a one-event delivery."""
     claim = {
-        "pk": _claim_key(event.vendor, event.dedupe_key),
+        "pk": _claim_key(event.namespace, event.dedupe_key),
         "kind": OUTBOX_CLAIM_KIND,
         "vendor": event.vendor,
-        "dedupe_key": event.dedupe_key,  # the event id follows from it (`shared.events.ids`)
+        "dedupe_key": event.dedupe_key,  # the event id follows from it and the key (`claim_event_id`)
         "attempt_id": attempt.attempt_id,
         "received_at": attempt.received_at.astimezone(UTC).isoformat(),
         "expires_at": int((attempt.received_at + RETENTION).timestamp()),

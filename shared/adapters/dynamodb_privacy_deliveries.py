@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.dynamodb_items import iso
-from shared.adapters.dynamodb_ledger import POINTER_KIND, SUBJECT, SUBJECT_INDEX, deflate
+from shared.adapters.dynamodb_ledger import POINTER_KIND, SUBJECT, SUBJECT_INDEX, claim_event_id, deflate
 from shared.adapters.dynamodb_privacy_items import exported, get_items, string_attribute
-from shared.events.ids import event_id
 from shared.privacy.model import Needles, Person
 from shared.privacy.redaction import redact_body
 
@@ -54,11 +53,7 @@ class DeliveriesPrivacy:
         return list(found.values())
 
     def event_ids(self, person: Person) -> frozenset[str]:
-        return frozenset(
-            event_id(vendor, dedupe)
-            for item in self._indexed(person)
-            if (vendor := string_attribute(item, "vendor")) and (dedupe := string_attribute(item, "dedupe_key"))
-        )
+        return frozenset(claim_event_id(item) for item in self._indexed(person) if _is_claim(item))
 
     def export(self, person: Person) -> list[dict[str, Any]]:
         """Each raw body about the person once (a batch's attempt holds several of their events), with the ids
@@ -73,8 +68,8 @@ class DeliveriesPrivacy:
                 view = {n: v for n, v in exported(holder).items() if n not in (SUBJECT, "log_partition", "log_sort")}
                 view["event_ids"] = []
                 shown[holder["pk"]["S"]] = view
-            if (vendor := string_attribute(item, "vendor")) and (dedupe := string_attribute(item, "dedupe_key")):
-                view["event_ids"].append(event_id(vendor, dedupe))
+            if _is_claim(item):
+                view["event_ids"].append(claim_event_id(item))
         return list(shown.values())
 
     def _body_holder(self, indexed: dict[str, Any]) -> dict[str, Any] | None:
@@ -142,6 +137,12 @@ class DeliveriesPrivacy:
             ExpressionAttributeValues={":body": {"B": deflate(redacted)}, ":erased": {"S": now}},
         )
         return 1
+
+
+def _is_claim(item: Mapping[str, Any]) -> bool:
+    """A claim on an event (a one-event delivery's item, a batch's claim), whose key and dedupe key give its event
+    id (`claim_event_id`); pointers and refused attempts name no event."""
+    return bool(string_attribute(item, "dedupe_key")) and (string_attribute(item, "pk") or "").startswith("EVENT#")
 
 
 def _binary(value: Mapping[str, Any]) -> bytes:

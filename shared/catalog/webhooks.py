@@ -27,10 +27,10 @@ WEBHOOK_DELIVERIES = Table(
         Index("by-subject", partition_key="subject", include=("attempt_id", "kind", "vendor", "dedupe_key")),
     ),
     access_patterns=(
-        "accept a one-event delivery: one conditional put of pk=EVENT#<vendor>#<dedupe key> holding the claim "
+        "accept a one-event delivery: one conditional put of pk=EVENT#<namespace>#<dedupe key> holding the claim "
         "and the attempt with its raw body (zlib); the condition is the de-duplication",
         "accept a batch: one transaction of pk=ATTEMPT#<attempt id> (raw body) and a conditional put of each "
-        "event's claim pk=EVENT#<vendor>#<dedupe key> pointing at it (several for more than 99 events)",
+        "event's claim pk=EVENT#<namespace>#<dedupe key> pointing at it (several for more than 99 events)",
         "record every other attempt (rejected, handshake, duplicate) with its outcome: put pk=ATTEMPT#<attempt id>",
         "publish: the stream's new images of items with kind=claim feed the webhook publisher; a batch's attempt "
         "is read back with get pk=ATTEMPT#<attempt id>",

@@ -46,7 +46,8 @@ class CanonicalEvent(BaseModel):
 
     event_id: str = Field(
         description="Deterministic UUID of the vendor event: a retried or re-published vendor event keeps its id, "
-        "so consumers de-duplicate on it."
+        "so consumers de-duplicate on it. A Segment message has one id whether it came through the tracking API "
+        "or Segment's webhook destination (and is published once)."
     )
     event_type: EventType = Field(description="What happened; the same value as the EventBridge `detail-type`.")
     schema_version: str = Field(
@@ -90,6 +91,7 @@ class CanonicalEvent(BaseModel):
         return self.model_copy(update={"data": {}, "data_by_reference": True})
 
     @staticmethod
-    def id_for(vendor: str, dedupe_key: str) -> str:
-        """Deterministic: see `shared.events.ids.event_id`, which computes it without this model."""
-        return event_id(vendor, dedupe_key)
+    def id_for(namespace: str, dedupe_key: str) -> str:
+        """Deterministic: see `shared.events.ids.event_id`, which computes it without this model. `namespace` is
+        the vendor's de-duplication namespace (its name, but `segment` for both of Segment's ways in)."""
+        return event_id(namespace, dedupe_key)

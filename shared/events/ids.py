@@ -12,6 +12,8 @@ import uuid
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c2d38-5b7e-4c53-9a57-2b1a7c0e9d41")
 
 
-def event_id(vendor: str, dedupe_key: str) -> str:
-    """The canonical event id of the vendor event `dedupe_key` of `vendor` (a UUID 5)."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{vendor}:{dedupe_key}"))
+def event_id(namespace: str, dedupe_key: str) -> str:
+    """The canonical event id of the vendor event `dedupe_key` of the de-duplication namespace `namespace` (a
+    UUID 5): the vendor's name, except where several ways in share one (`Vendor.dedupe_namespace`: Segment's
+    webhook destination and tracking API are both `segment`, so a message has one id whichever way it came)."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{namespace}:{dedupe_key}"))

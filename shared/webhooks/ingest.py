@@ -8,6 +8,8 @@ stream. So:
   with retries and a dead-letter queue;
 - a vendor's retry never publishes twice: its events are claimed already, so it is a duplicate (200), even
   while the first attempt is still in flight (the claim is the write itself: there is no lease to wait on);
+  claims are per de-duplication namespace (`Vendor.dedupe_namespace`), so a Segment message that comes both
+  through the tracking API and through Segment's webhook destination is stored once, the second a duplicate;
 - a refused or dead bus does not concern the vendor: the publisher retries, the vendor is not asked to.
 
 No input gives a 5xx: what can never succeed gets a permanent answer, never one the vendor retries forever.
@@ -116,9 +118,14 @@ class WebhookIngest:
         return self._store(vendor, attempt, list({event.dedupe_key: event for event in events}.values()))
 
     def _store(self, vendor: Vendor, attempt: DeliveryAttempt, events: list[VendorEvent]) -> Reply:
+        namespace = vendor.dedupe_namespace  # Segment's two ways in share one: a message is stored once either way
         stored = [
             StoredEvent(
-                vendor.name, e.dedupe_key, event_id(vendor.name, e.dedupe_key), subject_of_event(vendor.name, e.payload)
+                vendor.name,
+                e.dedupe_key,
+                event_id(namespace, e.dedupe_key),
+                subject_of_event(vendor.name, e.payload),
+                dedupe_namespace=namespace,
             )
             for e in events
         ]

@@ -74,6 +74,13 @@ class StoredEvent:
     # The salted hash of who the event is about (`shared.webhooks.subjects`): the delivery log's subject index,
     # through which an erasure finds a person's raw bodies. None when the event names no person.
     subject: str | None = None
+    # Where `dedupe_key` is unique (`Vendor.dedupe_namespace`): the event is claimed under (namespace, dedupe
+    # key) and `event_id` drawn from it. None: the vendor's own name.
+    dedupe_namespace: str | None = None
+
+    @property
+    def namespace(self) -> str:
+        return self.dedupe_namespace or self.vendor
 
 
 @dataclass

@@ -100,12 +100,15 @@ class OutboxPublisher:
             return f"delivery {entry.attempt_id} is no longer kept, or no longer holds event {entry.dedupe_key}"
         context = DeliveryContext(entry.attempt_id, delivery.request.request_id, entry.received_at)
         try:
-            return self._normalize(entry.vendor, vendor_event, context)
+            event = self._normalize(entry.vendor, vendor_event, context)
         except MalformedPayload as problem:
             _log.warning("event %s published unmapped: %s", entry.event_id, problem)
             report.unmapped += 1
             data = {"payload": dict(vendor_event.payload), "problem": str(problem)}
-            return canonical(entry.vendor, vendor_event, context, EventType.VENDOR_UNMAPPED, Subject(), data)
+            event = canonical(entry.vendor, vendor_event, context, EventType.VENDOR_UNMAPPED, Subject(), data)
+        # Under the id it was stored and logged with: the normalizer's, but for a Segment message the tracking API
+        # stored before Segment's two ways in shared a namespace (published under the id it was claimed with)
+        return event if event.event_id == entry.event_id else event.model_copy(update={"event_id": entry.event_id})
 
     def _delivery(self, vendor_name: str, request: InboundWebhook) -> _Delivery:
         events, _ = read_events(self._vendors[vendor_name], request)  # the receiver read this very body: it parses

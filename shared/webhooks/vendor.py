@@ -50,6 +50,15 @@ class Vendor(ABC):
         """The entry of the secrets document holding this vendor's secrets."""
         return self.name
 
+    @property
+    def dedupe_namespace(self) -> str:
+        """Where this vendor's dedupe keys are unique: its events are claimed under (namespace, dedupe key), and
+        their canonical event ids drawn from it (`shared.events.ids.event_id`). The vendor's own name, unless
+        several ways in carry the same events under the same keys (Segment's webhook destination and tracking
+        API, both keyed by Segment's `messageId`): an event then is stored and published once, under one id,
+        whichever way it arrives first."""
+        return self.name
+
     @abstractmethod
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
         """Raise SignatureError unless the request was signed with one of `secrets`."""

@@ -3,13 +3,17 @@ Segment-compatible tracking API and they become canonical events."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
+import requests
 from segment.analytics.client import Client
 from segment.analytics.request import APIError
 
-from tests.e2e.conftest import bus_events, wait_for_event
+from local_runtime.example import local_secret
+from shared.webhooks.vendors import segment
+from tests.e2e.conftest import bus_events, settle, wait_for_event
 
 WRITE_KEY = "local-write-key-dev-only"
 
@@ -44,3 +48,44 @@ def test_a_wrong_write_key_is_refused_and_the_sdk_reports_it(hub: str) -> None:
         client.track("someone", "Demo Requested")
     # Then the hub refuses it with Segment's error shape, which the SDK understands
     assert (refused.value.status, refused.value.code) == (401, "unauthorized")
+
+
+def test_a_message_sent_to_the_tracking_api_and_forwarded_by_segment_is_handled_once(hub: str) -> None:
+    # Given analytics.js sending straight to the hub, and Segment forwarding the same source to its webhook
+    client = Client(WRITE_KEY, host=hub, sync_mode=True, max_retries=0)
+    run = uuid.uuid4().hex[:8]
+    user, identified, download = f"both-ways-{run}", f"identify-{run}", f"download-{run}"
+    downloaded = {"event": "Content Downloaded", "properties": {"title": "RevOps guide"}}
+    # When a visitor identifies and downloads a guide (15 points each time) through the tracking API
+    client.identify(user, {"email": f"{user}@example.com"}, message_id=identified)
+    client.track(user, downloaded["event"], downloaded["properties"], message_id=download)
+    client.flush()
+    # And Segment's webhook destination delivers the same two messages
+    answers = [
+        forwarded_by_segment(hub, {"type": "identify", "messageId": identified, "userId": user, "traits": {}}),
+        forwarded_by_segment(hub, {"type": "track", "messageId": download, "userId": user, **downloaded}),
+    ]
+    # Then Segment is told each is a duplicate
+    assert [(a.status_code, a.json()["status"]) for a in answers] == [(200, "duplicate")] * 2
+    # And each message is one canonical event on the bus, from the tracking API, under the ids Segment was told of
+    scored_for_it = lambda e: e["detail-type"] == "lead.score_changed" and download in (e["detail"].get("reason") or "")  # noqa: E731
+    wait_for_event(hub, scored_for_it)
+    settle(hub)
+    events = bus_events(hub)
+    canonical = [e["detail"] for e in events if e["detail"].get("vendor_event_id") in (identified, download)]
+    assert sorted((e["vendor_event_id"], e["source_vendor"]) for e in canonical) == [
+        (download, "segment_api"),
+        (identified, "segment_api"),
+    ]
+    ids = {e["vendor_event_id"]: e["event_id"] for e in canonical}
+    assert [a.json()["event_ids"] for a in answers] == [[ids[identified]], [ids[download]]]
+    # And the lead is scored for the download once
+    [scored] = [e["detail"] for e in events if scored_for_it(e)]
+    assert scored["engagement_score"] == 15
+
+
+def forwarded_by_segment(hub: str, message: dict) -> requests.Response:
+    """`message` as Segment's webhook destination delivers it, signed with the hub's local secret."""
+    body = json.dumps(message).encode()
+    headers = {"X-Signature": segment.sign(local_secret("segment"), body), "Content-Type": "application/json"}
+    return requests.post(f"{hub}/webhooks/segment", data=body, headers=headers, timeout=10)

@@ -35,12 +35,14 @@ def canonical(
     event_type: EventType,
     subject: Subject | None = None,
     data: Mapping[str, Any] | None = None,
+    dedupe_namespace: str | None = None,
 ) -> CanonicalEvent:
     """The canonical event `vendor`'s `event` becomes; `data` defaults to the whole vendor payload (what an
-    unmapped event carries), `occurred_at` to the time the delivery was received."""
+    unmapped event carries), `occurred_at` to the time the delivery was received. Its id is drawn from the
+    vendor's de-duplication namespace (`Vendor.dedupe_namespace`), its name unless `dedupe_namespace` says."""
     payload = data if data is not None else {"payload": dict(event.payload)}
     return CanonicalEvent(
-        event_id=event_id(vendor, event.dedupe_key),
+        event_id=event_id(dedupe_namespace or vendor, event.dedupe_key),
         event_type=event_type,
         occurred_at=event.occurred_at or context.received_at,
         received_at=context.received_at,

@@ -1,6 +1,7 @@
 """Segment messages onto the taxonomy, for both ways in (`segment`, the webhook destination, and
 `segment_api`, the tracking API): `identify` and `alias` are contacts, `group` an account, `track`, `page`
-and `screen` engagements."""
+and `screen` engagements. A message becomes the same event either way, under the same id (Segment's one
+de-duplication namespace, `MESSAGE_NAMESPACE`); only `source_vendor` says which way it came."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from shared.webhooks import envelope
 from shared.webhooks.model import VendorEvent
 from shared.webhooks.normalizers.base import Obj, Payload, Str, Text, canonical, read
 from shared.webhooks.vendor import DeliveryContext, qualified
-from shared.webhooks.vendors.segment import Segment, SegmentTrackingApi
+from shared.webhooks.vendors.segment import MESSAGE_NAMESPACE, Segment, SegmentTrackingApi
 
 MAX_ID_CHARACTERS = envelope.MAX_KEY_ID_CHARACTERS
 SEGMENT, SEGMENT_API = Segment.name, SegmentTrackingApi.name
@@ -155,20 +156,25 @@ def normalize_message(vendor: str, event: VendorEvent, context: DeliveryContext)
     # something, for the lead domain to keep (config/consent.json maps its categories to purposes)
     consent = message.context.consent.data()
     said = {"consent": consent} if consent else {}
+
+    def becomes(event_type: EventType, about: Subject, data: dict[str, Any]) -> CanonicalEvent:
+        # the same id whichever way the message came: Segment's two ways in share one de-duplication namespace
+        return canonical(vendor, event, context, event_type, about, data, dedupe_namespace=MESSAGE_NAMESPACE)
+
     if kind == "identify":
         data = {"traits": message.traits, "anonymous_id": message.anonymous_id, **said}
-        return canonical(vendor, event, context, EventType.CONTACT_UPSERTED, subject, data)
+        return becomes(EventType.CONTACT_UPSERTED, subject, data)
     if kind == "alias":
         data = {"previous_id": message.previous_id, "user_id": message.user_id, **said}
-        return canonical(vendor, event, context, EventType.CONTACT_UPSERTED, subject, data)
+        return becomes(EventType.CONTACT_UPSERTED, subject, data)
     if kind == "group":
         group = Subject(
             contact_id=subject.contact_id, account_id=qualified("segment", message.group_id), email=subject.email
         )
         data = {"traits": message.traits, **said}
-        return canonical(vendor, event, context, EventType.ACCOUNT_UPSERTED, group, data)
+        return becomes(EventType.ACCOUNT_UPSERTED, group, data)
     data = _engagement(kind, message) | said
-    return canonical(vendor, event, context, EventType.ENGAGEMENT_RECORDED, subject, data)
+    return becomes(EventType.ENGAGEMENT_RECORDED, subject, data)
 
 
 def _subject(message: SegmentMessage) -> Subject:

@@ -7,6 +7,11 @@
   so websites and apps send events with the analytics SDKs they already use, pointed at the hub with their
   `host` option. Callers authenticate with a write key (HTTP Basic, the key as user name, or `writeKey` in
   the body), checked against the `segment_write_key` entry of the secrets.
+
+Both carry Segment's `messageId`, unique across Segment, so they share one de-duplication namespace
+(`MESSAGE_NAMESPACE`): a customer sending analytics.js to the tracking API who also has Segment forward the same
+source to the webhook destination gets each message stored and published once, with one canonical event id,
+whichever way it arrives first (its `source_vendor` says which).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ MAX_DECOMPRESSED_BYTES = MAX_BATCH_BYTES  # a gzip body is held to the same limi
 # The SDKs batch a few hundred at most (segment-analytics-python: 100 by default).
 MAX_BATCH_MESSAGES = 2500
 _MESSAGE_LIMIT = f"Segment's limit is 32 KB ({MAX_MESSAGE_BYTES:,} bytes) a message"
+MESSAGE_NAMESPACE = "segment"  # the de-duplication namespace of Segment messages, whichever way they come in
 
 
 def message_event(message: dict[str, Any], default_type: str | None = None, where: str = "") -> VendorEvent:
@@ -93,6 +99,10 @@ class Segment(Vendor):
 
     name = "segment"
 
+    @property
+    def dedupe_namespace(self) -> str:
+        return MESSAGE_NAMESPACE
+
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
         signature = request.header(SIGNATURE_HEADER)
         if not signature:
@@ -119,6 +129,10 @@ class SegmentTrackingApi(Vendor):
     @property
     def secret_key(self) -> str:
         return "segment_write_key"
+
+    @property
+    def dedupe_namespace(self) -> str:
+        return MESSAGE_NAMESPACE
 
     def verify(self, request: InboundWebhook, secrets: list[str], now: datetime) -> None:
         # The HTTP Basic key first: the body is only read (within the JSON bounds) when there is none.
