@@ -99,8 +99,9 @@ CRM_DOMAIN = Domain(
             rules=(
                 Rule(
                     name="crm-sync-hub-changes",
-                    description="What the hub changes on synced records: leads, their handoffs, account health, "
-                    "won deals' attribution, and the expansion signals it creates as CRM tasks or opportunities",
+                    description="What the hub changes on synced records: leads (their score, stage and profile), "
+                    "their handoffs, account health, won deals' attribution, and the expansion signals it creates as "
+                    "CRM tasks or opportunities",
                     pattern={
                         "source": [
                             LEAD_EVENT_SOURCE,
@@ -114,6 +115,7 @@ CRM_DOMAIN = Domain(
                             "lead.mql_reached",
                             "lead.handoff_requested",
                             "lead.merged",
+                            "lead.profile_changed",
                             *LEAD_HANDOFF_EVENTS,
                             "customer.health_changed",
                             "customer.expansion_signal",

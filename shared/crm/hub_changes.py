@@ -1,5 +1,6 @@
 """What the hub's own events change on synced records: a lead event carries the lead's stage and score (and
-its profile, read from the lead store, with each field's own time), an MQL its date, a handoff the lead's
+its profile, read from the lead store, with each field's own time: a `lead.profile_changed` is how a change of
+the profile alone, that moves neither score nor stage, reaches the CRMs), an MQL its date, a handoff the lead's
 owner and the handoff's status, a health change the account's score and band, an expansion signal the
 expansion record it creates (`shared.crm.expansions`)."""
 

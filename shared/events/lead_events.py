@@ -28,6 +28,7 @@ class LeadEventType(StrEnum):
     HANDOFF_REQUESTED = "lead.handoff_requested"
     MERGED = "lead.merged"
     UNMERGED = "lead.unmerged"
+    PROFILE_CHANGED = "lead.profile_changed"
 
 
 class LeadEvent(BaseModel):
@@ -80,6 +81,13 @@ class LeadEvent(BaseModel):
         description="`detail.event_id` of the canonical event (`revops.webhooks`) that caused this one (for a "
         "`priority` handoff, the buying signal's); null when no canonical event did (lead capture, rescoring, the "
         "nurture clock, an unmerge) and on lead.merged and lead.unmerged.",
+    )
+    changed_fields: list[str] | None = Field(
+        None,
+        description="lead.profile_changed: the names of the profile fields whose value changed (`email`, "
+        "`first_name`, `last_name`, `company`, `job_title`, `phone`, `country`, `industry`, `employee_count`, "
+        "`annual_revenue`, `company_domain`, `source`, `campaign_id`), sorted; never their values (read the lead "
+        "for those). Null on every other type.",
     )
     model_version: str | None = Field(
         None, description="Version of the scoring model the scores come from; null before the lead was first scored."

@@ -22,7 +22,14 @@ from shared.events.lead_events import LeadEvent, LeadEventType
 
 # Fields only some types set; on the others they are null. Every other field describes the lead after the
 # change and is set on every type (`email` and `model_version` when known).
-TYPE_SPECIFIC_FIELDS = ("previous_stage", "previous_score", "priority", "other_lead_id", "cause_event_id")
+TYPE_SPECIFIC_FIELDS = (
+    "previous_stage",
+    "previous_score",
+    "priority",
+    "other_lead_id",
+    "cause_event_id",
+    "changed_fields",
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,11 @@ _IDENTIFIED_AT = datetime(2025, 1, 15, 9, 28, 12, tzinfo=UTC)
 _DEMO_AT = datetime(2025, 1, 15, 9, 30, 0, tzinfo=UTC)
 _QUALIFIED_AT = datetime(2025, 2, 3, 16, 5, 0, tzinfo=UTC)
 _UNMERGED_AT = datetime(2025, 2, 4, 10, 15, 0, tzinfo=UTC)
-_DEMO_EVENT = CanonicalEvent.id_for("segment_api", "demo-1")
-_EMAIL_CLICK_EVENT = CanonicalEvent.id_for("segment_api", "email-click-17")
+_PHONE_AT = datetime(2025, 1, 20, 14, 2, 41, tzinfo=UTC)
+# Segment messages (here from the tracking API, `segment_api`) have their ids in Segment's one namespace
+_DEMO_EVENT = CanonicalEvent.id_for("segment", "demo-1")
+_TICKET_EVENT = CanonicalEvent.id_for("zendesk", "ticket-4711")
+_EMAIL_CLICK_EVENT = CanonicalEvent.id_for("segment", "email-click-17")
 
 
 def _sam(event_type: LeadEventType, discriminator: str, occurred_at: datetime, **fields: Any) -> LeadEvent:
@@ -173,6 +183,27 @@ LEAD_EVENT_TYPES: Mapping[LeadEventType, LeadEventTypeInfo] = MappingProxyType(
                 **_QUALIFIED,
                 other_lead_id=_VISITOR,
                 reason="merge undone",
+            ),
+        ),
+        LeadEventType.PROFILE_CHANGED: LeadEventTypeInfo(
+            meaning="What the hub knows of a lead's person changed: an event gave an existing lead a new value of a "
+            "profile field (a Segment `identify`, a Zendesk ticket, a Calendly booking, a capture of the same person, "
+            "a CRM change through the CRM sync), or a merge or an unmerge changed its combined profile. Published "
+            "whether or not the score or the stage moved too, once per cause; not for a lead the change creates "
+            "(its first lead.score_changed tells of it), and not when every value stays the same (a redelivery, a "
+            "replay). `changed_fields` names the fields whose value changed, sorted, and never their values: read "
+            "the lead (`GET /api/v1/leads/{lead_id}`) for those. The CRM sync takes the lead's profile from it to "
+            "HubSpot and Salesforce.",
+            sets=("changed_fields", "cause_event_id"),
+            example=_sam(
+                LeadEventType.PROFILE_CHANGED,
+                _TICKET_EVENT,
+                _PHONE_AT,
+                score=185.0,
+                engagement_score=100.0,
+                changed_fields=["last_name", "phone"],
+                reason="zendesk ticket.created ticket-4711",
+                cause_event_id=_TICKET_EVENT,
             ),
         ),
     }

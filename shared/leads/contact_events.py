@@ -1,4 +1,5 @@
-"""The lead event that tells the bus of a contact as it stands: its stage and score snapshot beside what happened."""
+"""The lead event that tells the bus of a contact as it stands: its stage and score snapshot beside what happened;
+and the lead.profile_changed a change that set new profile values makes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from shared.events.lead_events import LeadEvent, LeadEventType
 from shared.leads.model import Contact
+from shared.leads.ports import ChangeSet
 
 
 def lead_event(contact: Contact, kind: LeadEventType, discriminator: str, at: datetime, **fields: Any) -> LeadEvent:
@@ -31,7 +33,9 @@ def lead_event(contact: Contact, kind: LeadEventType, discriminator: str, at: da
 # What a change tells of a contact as it stands once the whole change is made (a merge, an unmerge or a score
 # change is told with the stage and score the change leaves, not the ones it started from); the other kinds
 # keep the stage they tell of and take the score the change leaves.
-AS_LEFT = frozenset({LeadEventType.MERGED, LeadEventType.UNMERGED, LeadEventType.SCORE_CHANGED})
+AS_LEFT = frozenset(
+    {LeadEventType.MERGED, LeadEventType.UNMERGED, LeadEventType.SCORE_CHANGED, LeadEventType.PROFILE_CHANGED}
+)
 
 
 def as_left(event: LeadEvent, contact: Contact) -> LeadEvent:
@@ -46,3 +50,34 @@ def as_left(event: LeadEvent, contact: Contact) -> LeadEvent:
     if event.event_type in AS_LEFT:
         fields |= {"stage": contact.stage.value, "email": contact.email}
     return event.model_copy(update=fields)
+
+
+def told_profile(
+    contact: Contact, change: ChangeSet, cause: str, discriminator: str, cause_event_id: str | None, at: datetime
+) -> None:
+    """A `lead.profile_changed` in `change` when the contact's profile holds other values than this change read it
+    with (a webhook's new name or phone, a capture's, a CRM's through the sync, what a merge or an unmerge brought or
+    took): so the CRM sync and other consumers hear of a change that moves neither the score nor the stage. It names
+    the fields, never their values (the bus has many readers). None for a contact the change made (its first
+    lead.score_changed tells of it) or read merged away; none when nothing changed, so a redelivery or a replay of
+    the cause makes none. `discriminator`: the cause's event id (or key), so a redo of the change keeps the id. Told
+    once per change: what it told is what the change read from then on."""
+    before = change.profiles_read.get(contact.contact_id)
+    if before is None or contact.merged_into is not None:
+        return
+    after = contact.profile.values
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    if not changed:
+        return
+    change.profiles_read[contact.contact_id] = dict(after)
+    change.events.append(
+        lead_event(
+            contact,
+            LeadEventType.PROFILE_CHANGED,
+            discriminator,
+            at,
+            reason=cause,
+            changed_fields=changed,
+            cause_event_id=cause_event_id,
+        )
+    )

@@ -11,7 +11,7 @@ from shared.events.canonical import CanonicalEvent
 from shared.events.lead_events import LeadEventType
 from shared.leads.consent import ConsentTimeline
 from shared.leads.consent_policy import ConsentPolicy
-from shared.leads.contact_events import lead_event
+from shared.leads.contact_events import lead_event, told_profile
 from shared.leads.lifecycle import Move, next_stages
 from shared.leads.model import ConsentRecord, Contact, EngagementRecord, ScoreChange, Stage, Transition
 from shared.leads.ports import ChangeSet, LeadRepository
@@ -76,13 +76,16 @@ class LeadProgression:
         cause_event: CanonicalEvent | None,
         cause_key: str | None = None,
     ) -> None:
-        """`cause_key`: what tells this change's lead events apart when no event caused it (default: `cause`)."""
+        """Score the contact as the change leaves it, with the events that makes: first the lead.profile_changed of
+        the profile values the change set (`told_profile`), then the score change, the stages and the handoff.
+        `cause_key`: what tells this change's lead events apart when no event caused it (default: `cause`)."""
         now = self._now()
+        cause_id = cause_event.event_id if cause_event else None
+        told_profile(contact, change, cause, cause_id or cause_key or cause, cause_id, now)
         result = self.score(contact, model, now, change.engagements, change.consents)
         previous = contact.score
         contact.score = snapshot(result)
         contact.updated_at = now
-        cause_id = cause_event.event_id if cause_event else None
         if previous is None or previous.total != contact.score.total:
             change.entries.append(
                 ScoreChange(

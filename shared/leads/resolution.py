@@ -174,6 +174,8 @@ class ContactResolver:
         if contact is None:
             raise LeadNotFound(f"no lead {contact_id}")
         change.contacts[contact_id] = contact
+        if contact.merged_into is None:
+            change.profiles_read[contact_id] = dict(contact.profile.values)
         return contact
 
     def head(self, contact_id: str, change: ChangeSet, missing_ok: bool = False) -> Contact | None:

@@ -426,3 +426,54 @@ def test_a_hubspot_users_company_for_a_contact_becomes_its_leads_account_through
     [entry] = [e for e in lead.audit() if e["field"] == "account" and e["source"] == "hubspot"]
     assert (entry["outcome"], entry["rule"]) == ("applied", "last_modified_wins")
     assert lead.synced()["open_conflicts"] == {}
+
+
+def _profile_changes(hub: str, lead: Lead) -> list[dict[str, Any]]:
+    """The lead.profile_changed events the hub published about the lead (their `detail`)."""
+    events = requests.get(f"{hub}/_local/events?detail-type=lead.profile_changed", timeout=10).json()
+    return [e["detail"] for e in events if e["detail"]["lead_id"] == lead.lead_id]
+
+
+def test_a_new_last_name_from_zendesk_reaches_both_crms(hub: str) -> None:
+    # Given a lead synced to both CRMs
+    lead = Lead(hub)
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
+    eventually(lambda: (r := lead.in_salesforce()) and r.get("LastName") == "Silva")
+    settle(hub)
+    # When Zendesk reports her as a user with a new last name (which moves neither her score nor her stage)
+    requester = str(uuid.uuid4().int % 10**9)
+    detail = {"id": requester, "email": lead.email, "name": "Ana Moreira", "role": "end-user"}
+    Customer(hub).zendesk("user.created", datetime.now(UTC), detail)
+    # Then the lead holds it, and HubSpot's contact and Salesforce's Lead get the new name
+    eventually(lambda: lead.profile().get("last_name") == "Moreira")
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("lastname") == "Moreira")
+    eventually(lambda: (r := lead.in_salesforce()) and r.get("LastName") == "Moreira")
+    assert lead.hub_value("last_name") == "Moreira"
+    # And the hub told the bus which field changed, not to what
+    [told] = _profile_changes(hub, lead)
+    assert told["changed_fields"] == ["last_name"]
+    assert "Moreira" not in str(told)
+
+
+def test_a_name_change_made_in_hubspot_reaches_salesforce_and_does_not_bounce_back_into_hubspot(hub: str) -> None:
+    # Given a lead synced to both CRMs, the hub at rest
+    lead = Lead(hub)
+    eventually(lambda: (c := lead.in_hubspot()) and c["properties"].get("revops_score"))
+    eventually(lambda: (r := lead.in_salesforce()) and r.get("LastName") == "Silva")
+    settle(hub)
+    before = _calls(hub)
+    # When a HubSpot user changes her last name
+    hubspot_edit(hub, lead, {"lastname": "Moreira"})
+    # Then the lead takes it through the sync, and tells the bus of its new profile
+    eventually(lambda: lead.profile().get("last_name") == "Moreira")
+    [told] = eventually(lambda: _profile_changes(hub, lead))
+    assert told["changed_fields"] == ["last_name"]
+    # And Salesforce's Lead gets it
+    eventually(lambda: (r := lead.in_salesforce()) and r.get("LastName") == "Moreira")
+    # And once quiet, the hub never wrote HubSpot: the lead's profile change is HubSpot's own value, no echo
+    settle(hub)
+    after = _calls(hub)
+    assert after["hubspot"] == before["hubspot"], after
+    assert (lead.in_hubspot() or {})["properties"]["lastname"] == "Moreira"
+    hub_writes = [e for e in lead.audit() if e["field"] == "last_name" and e["source"] == "hub"]
+    assert [e["new_value"] for e in hub_writes if e["new_value"] == "Moreira"] == []

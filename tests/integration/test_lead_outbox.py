@@ -124,6 +124,39 @@ def test_a_captures_events_are_stored_with_it_and_published_from_the_stream(
     assert drain(aws.queue_urls[FAILURES]) == []
 
 
+def test_a_profile_change_alone_is_stored_and_published_once_with_the_fields_it_names(
+    aws: Any, leads: tuple[LeadService, DynamoDbLeadRepository], lead_outbox: Callable[[], int]
+) -> None:
+    service, _ = leads
+    # Given a captured lead, its events on the bus
+    lead_id = str(service.capture(VP).contact_id)
+    lead_outbox()
+    drain(aws.all_events_url)
+    CLOCK.advance(timedelta(minutes=10))
+    # When a Zendesk user record gives the person a new name (which no fit rule reads)
+    event = canonical_event(
+        EventType.CONTACT_UPSERTED,
+        Subject(contact_id="zendesk:9001", email="ada@acme.io"),
+        {"id": "9001", "email": "ada@acme.io", "name": "Ada King"},
+        at=CLOCK.now(),
+        n=1,
+        series="profile",
+        vendor="zendesk",
+    )
+    [changed] = service.handle(event).published
+    # Then its one lead event, the profile change, reaches the bus through the outbox as the change made it
+    assert lead_outbox() == 1
+    [published] = on_the_bus(aws)
+    assert published["detail-type"] == "lead.profile_changed"
+    assert published["detail"] == changed.model_dump(mode="json")
+    assert published["detail"]["changed_fields"] == ["first_name", "last_name"]
+    # And the same event delivered again stores and publishes nothing more
+    stored = outbox_items(lead_id)
+    assert service.handle(event).published == ()
+    assert outbox_items(lead_id) == stored
+    assert lead_outbox() == 0
+
+
 def test_a_commit_that_loses_its_condition_stores_and_publishes_no_event(
     aws: Any,
     leads: tuple[LeadService, DynamoDbLeadRepository],

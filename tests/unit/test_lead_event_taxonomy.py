@@ -93,6 +93,8 @@ def journey() -> list[LeadEvent]:
     assert captured
     # Sam identifies as the visitor: the two merge, and the pricing visit asks for a handoff
     sam.handle(EventType.CONTACT_UPSERTED, SAM, {"anonymous_id": "anon-42", "user_id": "user-42"})
+    # Sam gives a phone number and a last name, which no fit rule reads
+    sam.handle(EventType.CONTACT_UPSERTED, SAM, {"traits": {"phone": "+1 415 555 0100", "last_name": "Okafor"}})
     # Weeks of engagement meet every MQL criterion
     for _ in range(6):
         sam.engage(SAM, "email_click")
