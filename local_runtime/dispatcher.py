@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local_runtime.provision import Provisioned, RuleTap
+from local_runtime.streams import Redelivered
 from shared.catalog import Function, WorkQueue
 from shared.redrive import (
     DeadLetter,
@@ -159,7 +160,7 @@ class EventDispatcher:
         self._lock = threading.Lock()
         self._events: deque[tuple[str, str]] = deque(maxlen=events_kept)  # (detail-type, the event as JSON)
         self._next_seq = 0
-        self._redrive_stream: Callable[[DeadLetter], bool] | None = None
+        self._redrive_stream: Callable[[DeadLetter], Redelivered] | None = None
         self.archive = LocalArchive(provisioned.catalog.event_sources, kept=archive_kept)
 
     @property
@@ -295,8 +296,9 @@ class EventDispatcher:
         self._sqs.send_message(QueueUrl=failure_url, MessageBody=json.dumps(record))
         return False
 
-    def redrive_streams_with(self, redrive: Callable[[DeadLetter], bool]) -> None:
-        """How a stream-reading function's dead letters go back: through its trigger (the hub's)."""
+    def redrive_streams_with(self, redrive: Callable[[DeadLetter], Redelivered]) -> None:
+        """How a stream-reading function's dead letters go back: through its trigger (the hub's), which says whether
+        the records were taken, failed again (a new failure record was sent) or are gone (nothing handed back)."""
         self._redrive_stream = redrive
 
     def redrive(self, queue_name: str, include_permanent: bool = False) -> dict[str, int]:
@@ -306,7 +308,9 @@ class EventDispatcher:
         back again and again. A message goes only once it was handed back or its new failure record was sent: one
         whose delivery raised (its function cannot even be imported) stays, and counts as `failed_again`. A record
         the function set aside as one it can never handle as it is (`PermanentFailure`) stays unless
-        `include_permanent` (its cause was fixed), as does a message that is no dead letter: both count as `left`.
+        `include_permanent` (its cause was fixed), as does a message that is no dead letter, and a stream dead letter
+        with nothing to hand back (an item it names is no longer in the table: erased, or past its TTL; or its records
+        are no longer in the stream), as `ops.redrive` leaves them on a stage: all count as `left`.
 
         A work queue's dead letters go back to their work queue, whose trigger hands them to the function again
         (whether they fail again shows later, in the dead-letter queue: `failed_again` is 0)."""
@@ -348,7 +352,11 @@ class EventDispatcher:
             return "left"
         try:
             if letter.from_stream and self._redrive_stream is not None:
-                handled = self._redrive_stream(letter)
+                redelivered = self._redrive_stream(letter)
+                if redelivered == "gone":  # nothing handed back and no new failure record: the message must stay
+                    log.warning("redrive of %s: nothing to hand back for %s: left in the queue", queue_name, letter.key)
+                    return "left"
+                handled = redelivered == "taken"
             else:
                 handled = self.deliver(letter.function, letter.event)
         except Exception:

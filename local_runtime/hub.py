@@ -44,7 +44,7 @@ from local_runtime.provision import Provisioned, provision
 from local_runtime.queues import QueueTriggerRunner
 from local_runtime.scheduler import LocalScheduler
 from local_runtime.slack_sink import LocalSlack
-from local_runtime.streams import StreamReader, StreamTriggerRunner, item_reader
+from local_runtime.streams import Redelivered, StreamReader, StreamTriggerRunner, item_reader
 from local_runtime.timers import LocalTimers
 from ops.audit_run import audited_run
 from ops.stages import LOCAL as LOCAL_STAGE
@@ -251,14 +251,20 @@ class LocalHub:
             for fn, trigger in self.catalog.queue_triggers
         ]
 
-    def _redrive_stream(self, letter: DeadLetter) -> bool:
+    def _redrive_stream(self, letter: DeadLetter) -> Redelivered:
         """A stream-reading function's dead letter, handed back through its trigger (retries and reports alike):
-        the records it holds, or those its position names, read again from the stream."""
+        the records it holds, or those its position names, read again from the stream (gone: no longer there)."""
         trigger = self._streams[letter.function.name]
         if letter.stream_batch is None:
             return trigger.redeliver(letter.event.get("Records", []))
         batch = letter.stream_batch
-        return trigger.deliver(trigger.reader.between(batch.shard_id, batch.first, batch.last))
+        read = trigger.reader.between(batch.shard_id, batch.first, batch.last)
+        if not read:
+            log.warning(
+                "redrive of %s: records %s..%s are no longer in the stream", letter.key, batch.first, batch.last
+            )
+            return "gone"
+        return "taken" if trigger.deliver(read) else "failed"
 
     def _configure_environment(self) -> None:
         os.environ.update(

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from local_runtime import moto_patches
 from shared.adapters.sqs_dead_letters import is_located, restored
@@ -28,6 +28,10 @@ from shared.redrive import failed_records
 log = logging.getLogger("local_runtime.streams")
 
 Invoke = Callable[[Function, dict[str, Any]], Any]
+Redelivered = Literal["taken", "failed", "gone"]
+"""What handing a stream dead letter's records back came to: taken (every record: the dead letter may go), failed
+(the function failed on one again, and its new failure record was sent: the dead letter may go), or gone (nothing
+was handed back and nothing sent, as an item or the records are no longer there: the dead letter stays)."""
 RETRY_DELAY_SECONDS = 0.1  # Lambda backs off for up to minutes; locally retries come quickly
 LOCAL_RETRY_LIMIT = 3  # locally, a record that failed this often is reported (AWS: the trigger's max_retries)
 # How often a trigger reads its stream when nothing happens: every 0.2 s when it can only poll, every 5 s (a
@@ -222,15 +226,16 @@ class StreamTriggerRunner:
         self.reader.forget(read)
         return len(records)
 
-    def redeliver(self, records: Sequence[dict[str, Any]]) -> bool:
+    def redeliver(self, records: Sequence[dict[str, Any]]) -> Redelivered:
         """A dead letter's records handed back (a redrive), those set aside less their images with their items
-        read back; False, handing nothing, when such an item is gone (an erased person's event stays unpublished)."""
+        read back: taken, or failed (a new failure record was sent); gone, handing nothing and sending nothing, when
+        such an item is gone (an erased person's event stays unpublished): its dead letter stays."""
         try:
             batch = read_back(records, self._read_item) if self._read_item is not None else list(records)
         except LookupError as exc:
             log.warning("redrive of %s: %s (erased, or past its TTL): nothing handed back", self.function.name, exc)
-            return False
-        return self.deliver(batch)
+            return "gone"
+        return "taken" if self.deliver(batch) else "failed"
 
     def deliver(self, batch: Sequence[dict[str, Any]]) -> bool:
         """Invoke with the batch until it succeeds; a failing part is retried, split, then reported. True when

@@ -79,7 +79,8 @@ class Outcome:
     dry_run: bool = False
     redriven: int = 0  # handed back and accepted (deleted); in a dry run: would be
     failed_again: int = 0  # handed back, and the function failed on them again: they stay
-    left: int = 0  # not handed back: they stay (permanent, unreadable, a second letter of an event, records gone)
+    left: int = 0  # not handed back: they stay (permanent, unreadable, a second letter of an event, records gone, or
+    # the message in hand when an AWS error stopped the run)
     permanent: list[str] = field(default_factory=list)  # the PermanentFailure records left: "<event id>: <reason>"
     error: str | None = None  # the AWS error the run stopped on
 
@@ -214,40 +215,46 @@ def redrive_queue(
     held = held_messages(sqs, queue_url, limit=limit, wait_seconds=1)
     stay: list[dict[str, Any]] = []  # messages that stay in the queue: in view again when the run ends
     handed_back: set[str] = set()  # the events (their keys) handed back in this run
-    done = 0
+    done = 0  # the messages dealt with: deleted, or in `stay`; an AWS error stops the run with held[done] in hand
     bar = tqdm(held, desc=f"{'looking at' if dry_run else 'redriving'} {queue}", unit=" messages")
     try:
         for message in bar:
-            done += 1
             try:
                 letter = dead_letter(CATALOG, queue, message["Body"])
             except UnreadableDeadLetter as exc:
                 tqdm.write(f"left in the queue: {exc}")
                 outcome.left += 1
                 stay.append(message)
+                done += 1
                 continue
             if letter.permanent and not include_permanent:
                 outcome.permanent.append(f"{letter.key[:80]}: {_reason(message['Body'])}")
                 outcome.left += 1
                 stay.append(message)
+                done += 1
                 continue
             if letter.key in handed_back:
                 tqdm.write(f"left in the queue: a second dead letter of {letter.key[:80]}, handed back once already")
                 outcome.left += 1
                 stay.append(message)
+                done += 1
                 continue
             taken = _hand_back(letter, streams, lambda_, function_name, dry_run, read_item)
+            if taken == "taken":
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             if taken in ("taken", "would"):
                 handed_back.add(letter.key)
                 outcome.redriven += 1
-            if taken == "taken":
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-                continue
-            outcome.failed_again += taken == "failed"
-            outcome.left += taken == "left"
-            stay.append(message)
+            if taken != "taken":
+                outcome.failed_again += taken == "failed"
+                outcome.left += taken == "left"
+                stay.append(message)
+            done += 1
     except (BotoCoreError, ClientError) as exc:  # what was not handed back stays; the run says why it stopped
         outcome.error = one_line(exc, stage)
+        # the message in hand when the error came (its hand-back or delete failed) is released with the rest, and
+        # counted: it stays in the queue
+        outcome.left += done < len(held)
     finally:
         bar.close()
         try:

@@ -4,10 +4,11 @@ outbox and the delivery log in one table.
 - A one-event delivery is one item, `EVENT#<namespace>#<dedupe key>`: the claim on its event and the attempt
   with its raw body, written with one conditional PutItem (the receiver's only AWS call). The condition is
   the de-duplication: a retry of the delivery finds the item and is a duplicate. The namespace is the vendor's
-  de-duplication namespace (`Vendor.dedupe_namespace`: its name, but `segment` for both of Segment's ways in,
-  so a message the tracking API stored is a duplicate through the webhook destination, and the other way).
-  The key is what the event id is rebuilt from (`claim_event_id`), with `dedupe_key`: a claim stored before
-  Segment's two ways in shared a namespace is keyed `EVENT#segment_api#...`, and keeps the id it had.
+  de-duplication namespace (`Vendor.dedupe_namespace`: its name, but `segment_api` for both of Segment's ways
+  in, so a message the tracking API stored is a duplicate through the webhook destination, and the other way;
+  the tracking API's claims keep the keys they always had). The key is what the event id is rebuilt from
+  (`claim_event_id`), with `dedupe_key`: a claim the webhook destination stored before Segment's two ways in
+  shared a namespace is keyed `EVENT#segment#...`, and keeps the id it had when read back (publisher, privacy).
 - A delivery of several events (a HubSpot or Segment batch) is an attempt item `ATTEMPT#<id>` with the raw
   body plus one small claim item per event pointing at it, in one transaction (several for more than 99
   events; the attempt goes with the first). Claims of events stored before are reported duplicates and left

@@ -93,5 +93,5 @@ class CanonicalEvent(BaseModel):
     @staticmethod
     def id_for(namespace: str, dedupe_key: str) -> str:
         """Deterministic: see `shared.events.ids.event_id`, which computes it without this model. `namespace` is
-        the vendor's de-duplication namespace (its name, but `segment` for both of Segment's ways in)."""
+        the vendor's de-duplication namespace (its name, but `segment_api` for both of Segment's ways in)."""
         return event_id(namespace, dedupe_key)

@@ -15,5 +15,5 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1c2d38-5b7e-4c53-9a57-2b1a7c0e9d41")
 def event_id(namespace: str, dedupe_key: str) -> str:
     """The canonical event id of the vendor event `dedupe_key` of the de-duplication namespace `namespace` (a
     UUID 5): the vendor's name, except where several ways in share one (`Vendor.dedupe_namespace`: Segment's
-    webhook destination and tracking API are both `segment`, so a message has one id whichever way it came)."""
+    webhook destination and tracking API are both `segment_api`, so a message has one id whichever way it came)."""
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{namespace}:{dedupe_key}"))

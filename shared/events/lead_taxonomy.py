@@ -58,10 +58,10 @@ _DEMO_AT = datetime(2025, 1, 15, 9, 30, 0, tzinfo=UTC)
 _QUALIFIED_AT = datetime(2025, 2, 3, 16, 5, 0, tzinfo=UTC)
 _UNMERGED_AT = datetime(2025, 2, 4, 10, 15, 0, tzinfo=UTC)
 _PHONE_AT = datetime(2025, 1, 20, 14, 2, 41, tzinfo=UTC)
-# Segment messages (here from the tracking API, `segment_api`) have their ids in Segment's one namespace
-_DEMO_EVENT = CanonicalEvent.id_for("segment", "demo-1")
+# Segment messages (here from the tracking API) have their ids in Segment's one namespace, `segment_api`
+_DEMO_EVENT = CanonicalEvent.id_for("segment_api", "demo-1")
 _TICKET_EVENT = CanonicalEvent.id_for("zendesk", "ticket-4711")
-_EMAIL_CLICK_EVENT = CanonicalEvent.id_for("segment", "email-click-17")
+_EMAIL_CLICK_EVENT = CanonicalEvent.id_for("segment_api", "email-click-17")
 
 
 def _sam(event_type: LeadEventType, discriminator: str, occurred_at: datetime, **fields: Any) -> LeadEvent:

@@ -106,8 +106,9 @@ class OutboxPublisher:
             report.unmapped += 1
             data = {"payload": dict(vendor_event.payload), "problem": str(problem)}
             event = canonical(entry.vendor, vendor_event, context, EventType.VENDOR_UNMAPPED, Subject(), data)
-        # Under the id it was stored and logged with: the normalizer's, but for a Segment message the tracking API
-        # stored before Segment's two ways in shared a namespace (published under the id it was claimed with)
+        # Under the id it was stored and logged with: the normalizer's, but for a Segment message the webhook
+        # destination stored before Segment's two ways in shared a namespace (published under the id it was claimed
+        # with)
         return event if event.event_id == entry.event_id else event.model_copy(update={"event_id": entry.event_id})
 
     def _delivery(self, vendor_name: str, request: InboundWebhook) -> _Delivery:

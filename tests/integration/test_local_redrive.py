@@ -15,11 +15,21 @@ from moto import mock_aws
 
 from local_runtime.dispatcher import LAMBDA_ASYNC_RETRIES, EventDispatcher
 from local_runtime.provision import provision
+from shared.adapters.dynamodb_privacy_leads import LeadsPrivacy
 from shared.catalog import Function
 from shared.permanent_failures import PERMANENT_CONDITION
 from shared.redrive import destination_record
 from tests.integration.conftest import wait_for
 from tests.integration.test_event_dispatch import TEST_CATALOG, put
+from tests.integration.test_lead_outbox import (  # noqa: F401  (fixtures)
+    FAILURES,
+    VP,
+    lead_bus,
+    leads,
+    local_trigger_of_the_lead_publisher,
+    set_aside_as_the_bus_refused_them,
+)
+from tests.integration.test_lead_outbox import TABLE as LEADS_TABLE
 
 FAILER = TEST_CATALOG.function("failing_consumer")
 
@@ -149,3 +159,40 @@ def test_a_permanent_failure_and_an_unreadable_message_stay_unless_permanent_one
     assert answer == {"redriven": 1, "failed_again": 0, "left": 1}
     assert failer.invocations == ["e-1"]
     assert visible(sqs, failures) == ["not json"]
+
+
+@pytest.mark.parametrize("erased", [False, True], ids=["the item is there", "the person was erased since"])
+def test_a_stream_dead_letter_whose_item_is_gone_stays_in_its_queue_as_left(
+    aws: Any,
+    leads: tuple[Any, Any],  # noqa: F811
+    lead_outbox: Any,
+    lead_bus: Any,  # noqa: F811
+    erased: bool,
+) -> None:
+    service, _ = leads
+    sqs = boto3.client("sqs")
+    failures = aws.queue_urls[FAILURES]
+    # Given lead events set aside by their keys (the bus refused them), and, in one case, the person erased since
+    set_aside_as_the_bus_refused_them(aws, service, lead_outbox, lead_bus)
+    letters = depth(sqs, failures)
+    assert letters > 0
+    if erased:
+        privacy = LeadsPrivacy(boto3.client("dynamodb"), LEADS_TABLE)
+        person = privacy.person(VP.email)
+        assert person is not None
+        privacy.erase(person)
+    # When the local hub's redrive hands them back through the trigger (as `LocalHub._redrive_stream` does)
+    handed: list[dict[str, Any]] = []
+    trigger = local_trigger_of_the_lead_publisher(handed)
+    dispatcher = EventDispatcher(sqs, aws, lambda fn, event: None)
+    dispatcher.redrive_streams_with(lambda letter: trigger.redeliver(letter.event.get("Records", [])))
+    answer = dispatcher.redrive(FAILURES, include_permanent=True)
+    # Then, the items there, each is handed back and goes; an item gone, nothing is handed back, no new failure
+    # record is sent, and each dead letter stays, in view, counted as left (as `ops.redrive` leaves it on a stage)
+    if erased:
+        assert (answer, handed) == ({"redriven": 0, "failed_again": 0, "left": letters}, [])
+        assert len(visible(sqs, failures)) == letters
+    else:
+        assert answer == {"redriven": letters, "failed_again": 0, "left": 0}
+        assert handed
+        assert depth(sqs, failures) == 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import ops.redrive as redrive
@@ -216,3 +217,26 @@ def test_a_run_is_recorded_in_the_audit_trail_with_its_counts(aws: Any) -> None:
     assert code == 1
     assert len(finished) == 1
     assert "redriven 1, left 1, failed again 0" in json.dumps(finished[0])
+
+
+def test_a_message_whose_hand_back_raises_stays_in_view_and_is_counted_as_left(aws: Any) -> None:
+    sqs, url, lambda_ = aws
+    # Given three dead letters, and Lambda throttling the second invoke
+    for event_id in ("e-1", "e-2", "e-3"):
+        dead_letter(sqs, url, event_id)
+
+    def throttled_on_the_second(event: dict[str, Any]) -> None:
+        if len(lambda_.events) == 2:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke")
+
+    lambda_.then = throttled_on_the_second
+    # When the queue is redriven
+    code, out, _ = run("--stage", STAGE, "--queue", QUEUE)
+    # Then the first went back; the one in hand when the error came is counted as left and, with the one not yet
+    # looked at, is in view again at once (not held out of view for the redrive's hold)
+    assert code == 1
+    assert "redriven 1, left 1, failed again 0" in out
+    assert "stopped:" in out
+    assert "TooManyRequestsException" in out
+    assert in_queue(sqs, url) == (2, 0)
+    assert [json.loads(body)["requestPayload"]["id"] for body in bodies(sqs, url)] == ["e-2", "e-3"]

@@ -1,6 +1,8 @@
 """Segment's two ways in share one de-duplication namespace in the DynamoDB delivery ledger: a message is
 claimed once whichever way it came first, the table's stream hands the publisher one event under the id both
-ways give it, and a claim stored before the namespaces were shared still reads back under the id it had."""
+ways give it, and a claim stored before the namespaces were shared still reads back under the id it had: the
+namespace is the tracking API's own (`segment_api`), so its claims are those it always had, and a claim the webhook
+destination stored before (`EVENT#segment#...`) keeps its id for the publisher and privacy."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ import pytest
 
 from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
 from shared.adapters.dynamodb_ledger import DynamoDbDeliveryLedger, outbox_entry
+from shared.adapters.dynamodb_privacy_deliveries import DeliveriesPrivacy
 from shared.catalog import WEBHOOK_DELIVERIES, physical_name
 from shared.events.ids import event_id
+from shared.privacy.model import Person
 from shared.webhooks.model import (
     ClaimStatus,
     DeliveryAttempt,
@@ -27,6 +31,7 @@ from shared.webhooks.model import (
     StoredEvent,
 )
 from shared.webhooks.ports import DeliveryLedger
+from shared.webhooks.subjects import subject_of_event
 from shared.webhooks.vendors.segment import sign
 from tests.fakes import FixedClock, InMemoryLedger
 from tests.integration.conftest import STAGE, drain, handler_module
@@ -35,12 +40,13 @@ TABLE = physical_name(STAGE, WEBHOOK_DELIVERIES.name)
 LOCAL_SEGMENT_SECRET = "local-segment-shared-secret-dev-only"
 WRITE_KEY = "local-write-key-dev-only"
 WAYS = ("segment", "segment_api")
-SHARED_ID = event_id("segment", "m-1")  # the id of message m-1 whichever way it comes
+NAMESPACE = "segment_api"  # Segment's one de-duplication namespace: the tracking API's own
+SHARED_ID = event_id(NAMESPACE, "m-1")  # the id of message m-1 whichever way it comes
 
 
 def way_in(vendor: str, key: str = "m-1") -> StoredEvent:
     """Message `key` as the receiver stores it when it arrives through `vendor`."""
-    return StoredEvent(vendor, key, event_id("segment", key), dedupe_namespace="segment")
+    return StoredEvent(vendor, key, event_id(NAMESPACE, key), dedupe_namespace=NAMESPACE)
 
 
 def attempt_of(attempt_id: str, at: datetime, events: list[StoredEvent], vendor: str) -> DeliveryAttempt:
@@ -124,36 +130,79 @@ def test_the_stream_hands_the_publisher_the_message_once_under_its_shared_id(
     assert statuses == {"m-1": ClaimStatus.DUPLICATE, "m-2": ClaimStatus.NEW}
     assert sorted((e.dedupe_key, e.vendor, e.event_id) for e in claims) == [
         ("m-1", first_way, SHARED_ID),
-        ("m-2", second_way, event_id("segment", "m-2")),
+        ("m-2", second_way, event_id(NAMESPACE, "m-2")),
     ]
     # And the batch's log entry records it as a duplicate of that event
     logged = {a.attempt_id: a for a in ledger.list_attempts(DeliveryQuery()).attempts}
     assert [(r.event_id, r.disposition) for r in logged["batch"].events] == [
         (SHARED_ID, Disposition.DUPLICATE),
-        (event_id("segment", "m-2"), Disposition.ACCEPTED),
+        (event_id(NAMESPACE, "m-2"), Disposition.ACCEPTED),
     ]
 
 
-def test_a_tracking_api_claim_stored_before_the_shared_namespace_reads_back_under_its_own_id(aws: Any) -> None:
+ADA = Person(email="ada@example.com", identity_keys=("email#ada@example.com", "segment#u-1"))
+OLD_MESSAGE = {"type": "identify", "messageId": "m-old", "userId": "u-1", "traits": {"email": "ada@example.com"}}
+
+
+def stored_by_the_webhook_destination_before(client: Any) -> None:
+    """Message m-old (about Ada) as the webhook destination stored it before Segment's two ways in shared a
+    namespace: claimed under its own name, `EVENT#segment#m-old`, with the id drawn from it."""
+    body = json.dumps(OLD_MESSAGE).encode()
+    now = FixedClock().now()
+    attempt = DeliveryAttempt(
+        attempt_id="a-old",
+        vendor="segment",
+        received_at=now,
+        outcome=Outcome.ACCEPTED,
+        status_code=202,
+        body=body,
+        body_sha256="abc",
+        body_size=len(body),
+        content_type="application/json",
+        user_agent="Segment.io/1.0",
+        source_ip="203.0.113.9",
+        events=[EventRecord("m-old", "identify", event_id("segment", "m-old"), Disposition.ACCEPTED)],
+        url="https://hub.example.com/webhooks/segment",
+        request_id="req-old",
+        headers={"content-type": "application/json"},
+    )
+    old = StoredEvent("segment", "m-old", event_id("segment", "m-old"), subject_of_event("segment", OLD_MESSAGE))
+    DynamoDbDeliveryLedger(client, TABLE, FixedClock().now).accept(attempt, [old])
+    assert "Item" in client.get_item(TableName=TABLE, Key={"pk": {"S": "EVENT#segment#m-old"}})
+
+
+def test_a_webhook_destination_claim_stored_before_the_shared_namespace_reads_back_under_its_own_id(
+    aws: Any,
+) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    # Given a claim the tracking API stored before the two ways shared a namespace (keyed by its own name)
-    image = {
-        "pk": {"S": "EVENT#segment_api#m-old"},
-        "kind": {"S": "claim"},
-        "vendor": {"S": "segment_api"},
-        "dedupe_key": {"S": "m-old"},
-        "attempt_id": {"S": "a-old"},
-        "received_at": {"S": FixedClock().now().isoformat()},
-    }
-    client.put_item(TableName=TABLE, Item=image)
+    old_id = event_id("segment", "m-old")
+    assert old_id != event_id(NAMESPACE, "m-old")
+    # Given a claim the webhook destination stored before the two ways shared a namespace (keyed by its own name)
+    stored_by_the_webhook_destination_before(client)
     # When the stream (or a redrive of it) hands it to the publisher
     [record] = [r for r in stream_records(client) if r["eventName"] == "INSERT"]
     entry = outbox_entry(record)
-    # Then it reads, under the id it was stored (and logged) with
-    assert (entry.vendor, entry.dedupe_key, entry.event_id) == (
-        "segment_api",
-        "m-old",
-        event_id("segment_api", "m-old"),
+    # Then it reads under the id it was stored (and logged) with
+    assert (entry.vendor, entry.dedupe_key, entry.event_id) == ("segment", "m-old", old_id)
+    # And privacy finds the person's event under that id too (an erasure's receipt, an export)
+    privacy = DeliveriesPrivacy(client, TABLE, FixedClock().now)
+    assert privacy.event_ids(ADA) == {old_id}
+    [exported] = privacy.export(ADA)
+    assert exported["event_ids"] == [old_id]
+
+
+def test_a_webhook_destination_message_stored_before_the_shared_namespace_is_published_under_its_own_id(
+    aws: Any, outbox: Any
+) -> None:
+    # Given a message the webhook destination stored before the two ways shared a namespace, still to publish
+    stored_by_the_webhook_destination_before(boto3.client("dynamodb", region_name="us-east-1"))
+    # When the webhook publisher's trigger runs
+    outbox()
+    # Then the bus gets it under the id it was stored with, from the webhook destination
+    [published] = drain(aws.all_events_url)
+    assert (published["detail"]["event_id"], published["detail"]["source_vendor"]) == (
+        event_id("segment", "m-old"),
+        "segment",
     )
 
 
@@ -231,3 +280,36 @@ def test_the_same_message_through_both_routes_reaches_the_bus_once(  # type: ign
     [duplicate] = logged(deliveries_api, second_way)
     assert duplicate["outcome"] == Outcome.DUPLICATE.value
     assert [e["event_id"] for e in duplicate["events"]] == [SHARED_ID]
+
+
+def test_a_message_the_tracking_api_claimed_before_the_shared_namespace_is_a_duplicate_either_way(  # type: ignore[no-untyped-def]
+    receiver, tracking, deliveries_api, aws
+) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    # Given message m-1 as the tracking API claimed it before the two ways shared a namespace (under its own name)
+    old_claim = {
+        "pk": {"S": "EVENT#segment_api#m-1"},
+        "kind": {"S": "claim"},
+        "vendor": {"S": "segment_api"},
+        "dedupe_key": {"S": "m-1"},
+        "attempt_id": {"S": "a-old"},
+        "received_at": {"S": FixedClock().now().isoformat()},
+    }
+    client.put_item(TableName=TABLE, Item=old_claim)
+    # When an SDK retries it (analytics.js retries from the browser's storage, hours later), and Segment's webhook
+    # destination forwards it
+    answers = {way: post(way, receiver, tracking, identify()) for way in ("segment_api", "segment")}
+    # Then both are duplicates: nothing is claimed again
+    assert answers["segment_api"]["statusCode"] == 200, answers["segment_api"]["body"]
+    assert json.loads(answers["segment_api"]["body"]) == {"success": True}
+    webhook = json.loads(answers["segment"]["body"])
+    assert (answers["segment"]["statusCode"], webhook["status"]) == (200, "duplicate")
+    claims = sorted(i["pk"]["S"] for i in client.scan(TableName=TABLE)["Items"] if i["pk"]["S"].startswith("EVENT#"))
+    assert claims == ["EVENT#segment_api#m-1"]
+    # And each duplicate names the event the tracking API stored first, under the id it had then
+    original = event_id("segment_api", "m-1")
+    assert webhook["event_ids"] == [original]
+    for way in ("segment_api", "segment"):
+        [duplicate] = logged(deliveries_api, way)
+        assert duplicate["outcome"] == Outcome.DUPLICATE.value
+        assert [e["event_id"] for e in duplicate["events"]] == [original]

@@ -1,6 +1,8 @@
 """Segment's two ways in (the webhook destination `segment`, the tracking API `segment_api`) share one
 de-duplication namespace: a message is stored and published once, whichever way it arrives first, and its
-canonical event has the same id either way, while `source_vendor` still says which way it came."""
+canonical event has the same id either way, while `source_vendor` still says which way it came. The namespace is
+the tracking API's own (`segment_api`), so its ids are those it always had; a message the webhook destination
+stored before (under `segment`) keeps the id it was stored with."""
 
 from __future__ import annotations
 
@@ -123,18 +125,42 @@ def test_the_canonical_event_of_a_message_has_one_id_whichever_way_it_came() -> 
 
 def test_every_other_vendor_deduplicates_under_its_own_name() -> None:
     namespaces = {name: vendor.dedupe_namespace for name, vendor in ALL_VENDORS.items()}
-    assert namespaces == {name: "segment" if name in WAYS else name for name in ALL_VENDORS}
+    assert namespaces == {name: "segment_api" if name in WAYS else name for name in ALL_VENDORS}
 
 
-def test_a_message_the_tracking_api_stored_before_the_shared_namespace_keeps_its_id(gateway: Gateway) -> None:
-    # Given a tracking API message claimed, and logged, under the tracking API's own name (as before the two
-    # ways in shared a namespace), whose publish is still to come (in flight, or set aside for a redrive)
-    request = tracking_call("/v1/identify", identify("m-old"))
-    [vendor_event] = TRACKING_API.parse(request)
-    old_id = event_id("segment_api", "m-old")
-    attempt = DeliveryAttempt(
-        attempt_id="attempt-old",
-        vendor="segment_api",
+@pytest.mark.parametrize("way", WAYS)
+def test_the_shared_id_is_the_one_the_tracking_api_always_gave_a_message(way: str) -> None:
+    # Given one message, as each way in normalizes it
+    [vendor_event] = ALL_VENDORS[way].parse(arriving(way, identify("m-7")))
+    # Then its id is the tracking API's own, as before the two ways shared a namespace (an SDK's retry of a
+    # message stored then is a duplicate under the same id)
+    assert normalize(way, vendor_event, CONTEXT).event_id == event_id("segment_api", "m-7")
+
+
+def test_a_message_the_tracking_api_claimed_before_the_shared_namespace_is_a_duplicate_either_way(
+    gateway: Gateway,
+) -> None:
+    # Given a message the tracking API claimed before the two ways shared a namespace (under its own name)
+    old_id = event_id("segment_api", "m-1")
+    gateway.ledger.accept(stored_before("segment_api", "m-1"), [StoredEvent("segment_api", "m-1", old_id)])
+    gateway.drain()
+    # When an SDK retries it, and Segment's webhook destination forwards it
+    replies = {way: gateway.receive(arriving(way, identify("m-1"))) for way in WAYS}
+    # Then both are duplicates of that very event: nothing is claimed again, nothing published again
+    assert all(answered_as_a_duplicate(way, reply) for way, reply in replies.items())
+    assert list(gateway.ledger.claims) == [("segment_api", "m-1")]
+    assert [event.event_id for event in gateway.publisher.published] == [old_id]
+    for way in WAYS:
+        [duplicate] = [a for a in attempts_of(gateway, way) if a.outcome is Outcome.DUPLICATE]
+        assert [record.event_id for record in duplicate.events] == [old_id]
+
+
+def stored_before(vendor: str, message_id: str) -> DeliveryAttempt:
+    """A delivery of one identify message through `vendor`, as the receiver stored it before."""
+    request = arriving(vendor, identify(message_id))
+    return DeliveryAttempt(
+        attempt_id=f"attempt-old-{vendor}",
+        vendor=vendor,
         received_at=CONTEXT.received_at,
         outcome=Outcome.ACCEPTED,
         status_code=202,
@@ -148,9 +174,34 @@ def test_a_message_the_tracking_api_stored_before_the_shared_namespace_keeps_its
         request_id=request.request_id,
         headers=request.headers,
     )
-    gateway.ledger.accept(attempt, [StoredEvent("segment_api", vendor_event.dedupe_key, old_id)])
+
+
+def test_a_message_the_webhook_destination_stored_before_the_shared_namespace_keeps_its_id(gateway: Gateway) -> None:
+    # Given a webhook destination message claimed, and logged, under the webhook destination's own name (as before
+    # the two ways in shared a namespace), whose publish is still to come (in flight, or set aside for a redrive)
+    request = arriving("segment", identify("m-old"))
+    [vendor_event] = Segment().parse(request)
+    old_id = event_id("segment", "m-old")
+    attempt = DeliveryAttempt(
+        attempt_id="attempt-old",
+        vendor="segment",
+        received_at=CONTEXT.received_at,
+        outcome=Outcome.ACCEPTED,
+        status_code=202,
+        body=request.body,
+        body_sha256="",
+        body_size=len(request.body),
+        content_type="application/json",
+        user_agent=None,
+        source_ip=None,
+        url=request.url,
+        request_id=request.request_id,
+        headers=request.headers,
+    )
+    gateway.ledger.accept(attempt, [StoredEvent("segment", vendor_event.dedupe_key, old_id)])
     # When the publisher puts it on the bus
     gateway.drain()
-    # Then it is published under the id it was stored and logged with
+    # Then it is published under the id it was stored and logged with, not the shared namespace's
     [published] = gateway.publisher.published
-    assert (published.event_id, published.source_vendor) == (old_id, "segment_api")
+    assert (published.event_id, published.source_vendor) == (old_id, "segment")
+    assert old_id != event_id("segment_api", "m-old")

@@ -1,7 +1,8 @@
 """Segment messages onto the taxonomy, for both ways in (`segment`, the webhook destination, and
 `segment_api`, the tracking API): `identify` and `alias` are contacts, `group` an account, `track`, `page`
 and `screen` engagements. A message becomes the same event either way, under the same id (Segment's one
-de-duplication namespace, `MESSAGE_NAMESPACE`); only `source_vendor` says which way it came."""
+de-duplication namespace, `MESSAGE_NAMESPACE`: `segment_api`, the tracking API's own); only `source_vendor` says
+which way it came."""
 
 from __future__ import annotations
 
@@ -159,6 +160,7 @@ def normalize_message(vendor: str, event: VendorEvent, context: DeliveryContext)
 
     def becomes(event_type: EventType, about: Subject, data: dict[str, Any]) -> CanonicalEvent:
         # the same id whichever way the message came: Segment's two ways in share one de-duplication namespace
+        # (`segment_api`, so the tracking API's ids are those it always had)
         return canonical(vendor, event, context, event_type, about, data, dedupe_namespace=MESSAGE_NAMESPACE)
 
     if kind == "identify":

@@ -12,6 +12,12 @@ Both carry Segment's `messageId`, unique across Segment, so they share one de-du
 (`MESSAGE_NAMESPACE`): a customer sending analytics.js to the tracking API who also has Segment forward the same
 source to the webhook destination gets each message stored and published once, with one canonical event id,
 whichever way it arrives first (its `source_vendor` says which).
+
+The shared namespace is `segment_api`, the one the tracking API always had: its claims and event ids are those
+it stored before the two shared one, so an SDK's retry of a message stored before (analytics.js keeps failed
+calls in the browser and retries them on later page loads, hours later) is still a duplicate under the same id.
+Only the webhook destination's changed (it was `segment`); Segment retries a failed delivery there for a few
+hours at most, and a claim it stored before keeps the id it had (`shared.adapters.dynamodb_ledger`).
 """
 
 from __future__ import annotations
@@ -43,7 +49,10 @@ MAX_DECOMPRESSED_BYTES = MAX_BATCH_BYTES  # a gzip body is held to the same limi
 # The SDKs batch a few hundred at most (segment-analytics-python: 100 by default).
 MAX_BATCH_MESSAGES = 2500
 _MESSAGE_LIMIT = f"Segment's limit is 32 KB ({MAX_MESSAGE_BYTES:,} bytes) a message"
-MESSAGE_NAMESPACE = "segment"  # the de-duplication namespace of Segment messages, whichever way they come in
+# The de-duplication namespace of Segment messages, whichever way they come in: the tracking API's own, so its
+# claim keys (EVENT#segment_api#<messageId>) and event ids are those it always had (the webhook destination's were
+# EVENT#segment#<messageId>)
+MESSAGE_NAMESPACE = "segment_api"
 
 
 def message_event(message: dict[str, Any], default_type: str | None = None, where: str = "") -> VendorEvent:
