@@ -135,13 +135,10 @@ def touch_handoff(handoff_id: HandoffId, request: Annotated[TouchRequest, Body()
 
 
 def hand_customer_to_success(customer_id: CustomerId, body: Annotated[CustomerHandoffBody, Body()]) -> Response[Any]:
-    # a customer is an account the hub knows, named as the success API names it (account id, vendor id or
-    # domain): a CSM assigned to a name no account has would onboard no one
-    if customers.resolve(customer_id) is None:
-        raise NotFound(f"customer_id: no customer is known as {customer_id!r}")
+    account_id = _customer(customer_id)
     actor = actor_of(app.current_event.request_context.authorizer.claims or {}, service.router)
     try:
-        outcome = service.customer_handoff(customer_request(customer_id, body), actor.name)
+        outcome = service.customer_handoff(customer_request(account_id, body), actor.name)
     except ConflictingHandoff as exc:
         raise Conflict(str(exc)) from None
     assert outcome.handoff is not None
@@ -151,10 +148,21 @@ def hand_customer_to_success(customer_id: CustomerId, body: Annotated[CustomerHa
 
 
 def get_customer_handoff(customer_id: CustomerId) -> CustomerHandoffView:
-    handoff = service.customer_handoff_of(customer_id)
+    handoff = service.customer_handoff_of(_customer(customer_id))
     if handoff is None:
         raise NotFound(f"customer {customer_id} has no open success handoff")
     return customer_handoff_view(handoff)
+
+
+def _customer(customer_id: str) -> str:
+    """The hub's account id of the customer the path names (the account id, a vendor-qualified id or the
+    domain, as the success API names it): what the handoff is stored and read under, whichever name was asked,
+    so one customer has one handoff per deal and one open at a time. NotFound for a name no account has: a CSM
+    assigned to it would onboard no one."""
+    account_id = customers.resolve(customer_id)
+    if account_id is None:
+        raise NotFound(f"customer_id: no customer is known as {customer_id!r}")
+    return account_id
 
 
 def list_reps() -> RepList:

@@ -32,9 +32,10 @@ HANDOFF_EVENT_TYPES: Mapping[HandoffEventType, HandoffEventTypeInfo] = MappingPr
             "touch it by (the follow-up task's due time); the assignee is told in Slack and by email."
         ),
         HandoffEventType.QUEUED: HandoffEventTypeInfo(
-            "No eligible rep (all at capacity, out of office, inactive, or outside working hours for an "
-            "`immediate` handoff), or a buying signal from a lead below the ICP fit line: the handoff waits in "
-            "`queue` (the team's fallback queue or the qualification queue). Never dropped."
+            "No eligible rep (all at capacity, out of office, set unavailable at run time, inactive in the routing "
+            "file, or outside working hours for an `immediate` handoff), or a buying signal from a lead below the "
+            "ICP fit line: the handoff waits in `queue` (the team's fallback queue or the qualification queue). "
+            "Never dropped."
         ),
         HandoffEventType.ACCEPTED: HandoffEventTypeInfo(
             "The assignee (or a manager) accepted the handoff, through the API or the Slack button; the reminders "

@@ -98,7 +98,11 @@ class RoutingSimulationRequest(_Request):
 
 class SkipView(BaseModel):
     rep_id: str
-    reason: str
+    reason: str = Field(
+        description="Why routing passed the rep over: `unavailable` (set unavailable at run time), `inactive` (the "
+        "routing file's `active` is false), `out_of_office`, `at_capacity`, `outside_working_hours` (an "
+        "`immediate` handoff), `excluded` (rejected it or breached its SLA), `no_skill_match`, `not_in_team`."
+    )
 
 
 class HistoryView(BaseModel):
@@ -241,7 +245,10 @@ class RepView(BaseModel):
     open_handoffs: int
     assignments: int
     available: bool
-    availability_note: str = Field(description="Why the rep is (un)available: inactive, out of office, override.")
+    availability_note: str = Field(
+        description="Why the rep is (un)available: set unavailable (run-time override), inactive in the routing "
+        "file, out of office, at capacity."
+    )
 
 
 class RepList(BaseModel):

@@ -97,7 +97,8 @@ class RepLoad:
 
 
 class SkipReason(StrEnum):
-    INACTIVE = "inactive"
+    INACTIVE = "inactive"  # the routing file's `active` is false
+    UNAVAILABLE = "unavailable"  # set unavailable at run time (`PUT /api/v1/routing/reps/{rep_id}`)
     OUT_OF_OFFICE = "out_of_office"
     AT_CAPACITY = "at_capacity"
     OUTSIDE_WORKING_HOURS = "outside_working_hours"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.handoffs.model import HandoffKind, LeadFacts, RepLoad, RoutingDecision, Skip
+from shared.handoffs.model import HandoffKind, LeadFacts, RepLoad, RoutingDecision, Skip, SkipReason
 from shared.handoffs.routing_conditions import Check, LeadView, compile_conditions, lead_view
 from shared.handoffs.routing_config import Rep, RoutingConfig, Rule, Strategy, Team
 from shared.handoffs.routing_strategies import (
@@ -35,6 +35,7 @@ from shared.handoffs.routing_strategies import (
     effective_capacity,
     is_available,
     reason_words,
+    unavailability,
 )
 from shared.handoffs.working_hours import is_working, local_date
 
@@ -48,6 +49,11 @@ __all__ = [
 ]
 
 NO_RULE_STRATEGY = "none"  # RoutingDecision.strategy when no rule matched
+# a rep's availability note when routing skips them whatever the time and load, by the skip's reason
+UNAVAILABILITY_NOTES = {
+    SkipReason.UNAVAILABLE: "set unavailable (run-time override)",
+    SkipReason.INACTIVE: "inactive in the routing file",
+}
 
 _STRATEGY_WORDS = {
     Strategy.ROUND_ROBIN: "round robin",
@@ -125,12 +131,12 @@ class Router:
         return effective_capacity(rep, load, self.config.version)
 
     def availability(self, rep: Rep, load: RepLoad | None, at: datetime) -> tuple[bool, str]:
-        """Whether the rep can take a handoff at `at` (routing would not skip them as inactive, out of office
-        or at capacity), with a note for people: why not, or what limits them (outside working hours matters
-        to immediate handoffs only)."""
-        override = load is not None and load.available is not None and load.overrides_version == self.version
-        if not is_available(rep, load, self.version):
-            return False, "set unavailable (run-time override)" if override else "inactive in the routing file"
+        """Whether the rep can take a handoff at `at` (routing would not skip them as set unavailable, inactive,
+        out of office or at capacity), with a note for people: why not, or what limits them (outside working
+        hours matters to immediate handoffs only)."""
+        unavailable = unavailability(rep, load, self.version)
+        if unavailable is not None:  # the same reason routing records in its skips (`unavailable`, `inactive`)
+            return False, UNAVAILABILITY_NOTES[unavailable]
         schedule = rep.schedule
         if schedule.out_of_office:
             absent_until = schedule.out_of_office_until(local_date(schedule, at))

@@ -2,7 +2,8 @@
 
 Eligibility, checked in this order (the first reason that applies is the one recorded in the `Skip`):
 
-1. inactive: the file's `active` is false, or the run-time override `RepLoad.available` is False;
+1. unavailable: the run-time override `RepLoad.available` is False (`PUT /api/v1/routing/reps/{rep_id}`);
+   inactive: the file's `active` is false, with no run-time override saying available;
 2. out of office: the rep's *local* date at `as_of` lies in one of their out-of-office ranges;
 3. at capacity: `open_handoffs >= capacity` (the file's capacity, or the run-time override `RepLoad.capacity`);
 4. outside working hours: only for `Priority.IMMEDIATE` (a hot lead needs someone now; a priority or standard
@@ -69,9 +70,16 @@ def effective_capacity(rep: Rep, load: RepLoad | None, config_version: str) -> i
 
 def is_available(rep: Rep, load: RepLoad | None, config_version: str) -> bool:
     """The run-time availability override when set under this routing file's version, else the file's `active`."""
+    return unavailability(rep, load, config_version) is None
+
+
+def unavailability(rep: Rep, load: RepLoad | None, config_version: str) -> SkipReason | None:
+    """Why the rep takes no handoff at all, whatever the time and load: set unavailable by the run-time override
+    (under this routing file's version), else inactive in the file; None when available (an override saying
+    available revives a rep the file has inactive)."""
     if load is not None and load.available is not None and _overrides_apply(load, config_version):
-        return load.available
-    return rep.active
+        return None if load.available else SkipReason.UNAVAILABLE
+    return None if rep.active else SkipReason.INACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +145,9 @@ class Eligibility:
         """The rep as a candidate, or the first reason (in the module's order) it may not take the handoff."""
         load = self.loads.get(plan.rep_id) or _NO_LOAD
         rep = plan.rep
-        if not is_available(rep, load, self.config_version):
-            return SkipReason.INACTIVE
+        unavailable = unavailability(rep, load, self.config_version)
+        if unavailable is not None:
+            return unavailable
         if plan.schedule.out_of_office and is_out_of_office(plan.schedule, self.as_of):
             return SkipReason.OUT_OF_OFFICE
         capacity = effective_capacity(rep, load, self.config_version)
@@ -175,6 +184,7 @@ class Pick:
 
 _REASON_WORDS = {
     SkipReason.INACTIVE: "inactive",
+    SkipReason.UNAVAILABLE: "set unavailable",
     SkipReason.OUT_OF_OFFICE: "out of office",
     SkipReason.AT_CAPACITY: "at capacity",
     SkipReason.OUTSIDE_WORKING_HOURS: "outside working hours",

@@ -21,13 +21,16 @@ CAP_GROUP = "cap"  # the group of a cap's line in a breakdown
 FeatureName = Annotated[str, Field(min_length=1, max_length=100)]
 # strict: true is not 1, nor 12.5 twelve users (a count is a JSON integer)
 EventCount = Annotated[StrictInt, Field(ge=0, le=10**12)]
+SeatCount = Annotated[StrictInt, Field(ge=1, le=10**12)]
 
 
 class UsageMetrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     active_users: EventCount | None = Field(None, description="Distinct users active in the period")
-    licensed_seats: EventCount | None = Field(None, description="Seats the plan licenses")
+    # at least 1: seat utilization is active users over seats, and a report of no seats would be recorded and
+    # then left out of it (health reading an older report's seats instead)
+    licensed_seats: SeatCount | None = Field(None, description="Seats the plan licenses: at least 1 when given")
     api_calls: EventCount | None = None
     features: dict[FeatureName, EventCount] | None = Field(
         None,

@@ -270,6 +270,15 @@ def test_a_won_deal_hands_the_customer_to_a_csm_with_a_success_plan(hub: Hub) ->
     # both of one publish, which the local bus records one entry at a time: each is waited for
     assert eventually(lambda: hub.events("customer.handoff_completed", handoff["handoff_id"]))
     assert eventually(lambda: hub.events("success_plan.created", handoff["handoff_id"]))
+    # And the company's domain names the same customer: a GET by it reads this handoff, another deal by it is a
+    # 409 naming this one (not a second onboarding)
+    domain = email.split("@")[1]
+    by_domain = requests.get(f"{hub.url}/api/v1/cs-sales/handoff/{domain}", headers=hub.admin, timeout=10)
+    assert by_domain.status_code == 200, by_domain.text
+    assert (by_domain.json()["handoff_id"], by_domain.json()["customer_id"]) == (handoff["handoff_id"], account_id)
+    other = hub.post(f"/api/v1/cs-sales/handoff/{domain}", {"deal_id": f"other-{deal}"})
+    assert other.status_code == 409, other.text
+    assert handoff["handoff_id"] in other.json()["message"]
     # And the same handoff asked again through the API is a conflict naming what differs (sales said more)
     again = hub.post(f"/api/v1/cs-sales/handoff/{account_id}", {"deal_id": f"standard:{deal}", "goals": ["go live"]})
     assert again.status_code == 409, again.text

@@ -368,7 +368,7 @@ def test_a_manager_assigns_a_queued_handoff_to_a_named_eligible_rep(api: Api) ->
     ]
     assert [status for status, _ in refused] == [403, 400, 409, 422], refused
     assert "nobody-1" in refused[1][1]["message"]
-    assert "inactive" in refused[2][1]["message"]
+    assert "now: set unavailable" in refused[2][1]["message"]
     assert api.hub.handoff(handoff_id).status.value == "queued"
     assert api.hub.published(None) == []
     # When the manager gives it to Maya
@@ -446,6 +446,49 @@ def test_a_contract_value_within_its_currencys_decimals_is_stored(api: Api) -> N
     status, answer = api.call("POST", CUSTOMER, body=body, customer_id=customer)
     assert status == 201, answer
     assert (answer["handover"]["contract_value"], answer["handover"]["currency"]) == ("12.340", "USD")
+
+
+def customer_handoffs_of(api: Api, *names: str) -> list[dict[str, Any]]:
+    """The stored customer handoffs whose subject is `customer:<name>`, whichever of `names`."""
+    subjects = {f"customer:{name}" for name in names}
+    return [item for item in api.list(limit="200")["items"] if item["lead_id"] in subjects]
+
+
+def test_a_customer_handoff_is_one_whichever_name_of_the_customer_is_asked(api: Api) -> None:
+    # Given a customer the hub knows, named by its domain and by its account id
+    domain = known_customer(api)
+    account_id = api.hub.api.customers.resolve(domain)
+    assert account_id is not None
+    assert account_id != domain
+    api.hub.published(None)
+    body = {"deal_id": "deal-1", "goals": ["go live"], "contract_value": "100", "currency": "JPY"}
+    # When sales hand it over by its domain, then the same request by its account id
+    first_status, first = api.call("POST", CUSTOMER, body=body, customer_id=domain)
+    again_status, again = api.call("POST", CUSTOMER, body=body, customer_id=account_id)
+    # Then the first is stored under the account id, and the second answers it (200): one handoff, one CSM
+    assert first_status == 201, first
+    assert first["customer_id"] == account_id
+    assert again_status == 200, again
+    assert again["handoff_id"] == first["handoff_id"]
+    assert [h["handoff_id"] for h in customer_handoffs_of(api, domain, account_id)] == [first["handoff_id"]]
+    assert types_of(api.hub.published()).count("success_plan.created") == 1
+    # And it is read by either name
+    for name in (domain, account_id):
+        status, read = api.call("GET", CUSTOMER, customer_id=name)
+        assert (status, read["handoff_id"], read["customer_id"]) == (200, first["handoff_id"], account_id), name
+    # And another deal while it is open is a 409 by either name, storing nothing
+    for name in (domain, account_id):
+        status, refused = api.call("POST", CUSTOMER, body={"deal_id": "deal-2"}, customer_id=name)
+        assert status == 409, (name, refused)
+        assert first["handoff_id"] in refused["message"]
+    assert len(customer_handoffs_of(api, domain, account_id)) == 1
+    assert api.hub.published() == []
+
+
+def test_a_get_of_a_customer_the_hub_does_not_know_is_404_naming_it(api: Api) -> None:
+    status, answer = api.call("GET", CUSTOMER, customer_id="nowhere.example")
+    assert status == 404, answer
+    assert "'nowhere.example'" in answer["message"]
 
 
 def test_completing_an_accepted_customer_handoff_lets_the_api_hand_the_customer_off_again(api: Api) -> None:
@@ -742,6 +785,22 @@ def test_an_unavailable_rep_gets_no_handoffs_until_available_again(api: Api) -> 
     # And once she is available again, she is next (the fewest assignments by weight)
     api.set_rep("sdr-maya-chen", available=True)
     assert api.hub.assigned()["rep_id"] == "sdr-maya-chen"
+
+
+def test_reps_set_unavailable_at_run_time_are_skipped_as_unavailable_not_inactive(api: Api) -> None:
+    # Given every AMER SDR set unavailable at run time (each active in the routing file)
+    for rep_id in AMER_SDRS:
+        api.set_rep(rep_id, available=False)
+    api.hub.published(None)
+    # When a handoff is requested
+    routed = api.hub.request(api.hub.capture())
+    # Then it waits in the queue, each skip saying `unavailable`, and the queued event's reason counts them so
+    assert (routed["status"], routed["rep_id"]) == ("queued", None)
+    stored = api.get(routed["handoff_id"])
+    assert {(s["rep_id"], s["reason"]) for s in stored["skips"]} == {(r, "unavailable") for r in AMER_SDRS}
+    [queued] = [e for e in api.hub.published() if e["detail-type"] == "handoff.queued"]
+    assert "3 reps skipped (3 set unavailable)" in queued["detail"]["reason"]
+    assert "inactive" not in queued["detail"]["reason"]
 
 
 def test_a_capacity_override_is_respected(api: Api) -> None:

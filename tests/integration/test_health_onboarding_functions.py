@@ -184,3 +184,26 @@ def test_a_usage_timestamp_that_is_not_iso_8601_text_is_a_422_naming_timestamp(
     report["timestamp"] = datetime.now(UTC).isoformat()
     status, answer = success.call(success.api, "POST", USAGE_PATH, claims("product"), body=report)
     assert (status, answer["recorded"]) == (201, True), answer
+
+
+@pytest.mark.parametrize("seats", [0, -1])
+def test_a_usage_report_of_no_licensed_seats_is_a_422_naming_the_field_and_its_minimum(
+    success: Success, seats: int
+) -> None:
+    # Given a customer the hub knows, whose product reported 10 active users of 20 seats
+    tenant = success.customer()
+    now = datetime.now(UTC)
+    earlier = {"active_users": 10, "licensed_seats": 20}
+    report = {"tenant_id": tenant, "message_id": "u-seats-1", "timestamp": now.isoformat(), "metrics": earlier}
+    assert success.call(success.api, "POST", USAGE_PATH, claims("product"), body=report)[0] == 201
+    # When it reports 50 active users of no seats (seat utilization would be no number)
+    bad = {"active_users": 50, "licensed_seats": seats}
+    report = {"tenant_id": tenant, "message_id": "u-seats-2", "timestamp": now.isoformat(), "metrics": bad}
+    status, answer = success.call(success.api, "POST", USAGE_PATH, claims("product"), body=report)
+    # Then it is refused naming the field and its minimum: not "recorded", then left out of seat utilization
+    assert status == 422, answer
+    assert any("metrics.licensed_seats" in e and "greater than or equal to 1" in e for e in answer["errors"]), answer
+    # And nothing was recorded under its message id: the same id with seats is a new report (201)
+    report["metrics"] = {"active_users": 50, "licensed_seats": 60}
+    status, answer = success.call(success.api, "POST", USAGE_PATH, claims("product"), body=report)
+    assert (status, answer["recorded"]) == (201, True), answer

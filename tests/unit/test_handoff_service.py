@@ -785,7 +785,7 @@ def test_a_manager_gives_a_queued_handoff_to_a_named_eligible_rep(world: World) 
     with pytest.raises(NotAllowed):
         world.service.assign(handoff_id, as_rep("sdr-jordan-reyes"), "sdr-maya-chen")
     world.service.set_rep("sdr-sam-okafor", available=False, capacity=None)
-    with pytest.raises(WrongState, match="inactive"):
+    with pytest.raises(WrongState, match="now: set unavailable"):
         world.service.assign(handoff_id, manager, "sdr-sam-okafor")
     world.service.set_rep("sdr-jordan-reyes", available=None, capacity=0)
     with pytest.raises(WrongState, match="capacity"):

@@ -188,13 +188,25 @@ def test_run_time_overrides_count_only_under_the_files_version() -> None:
         "a": RepLoad("a", available=False, overrides_version="test-1"),
         "b": RepLoad("b", available=True, overrides_version="test-1"),
     }
-    # then a is skipped and b takes the lead
+    # then a is skipped as set unavailable (not inactive: the file has them active) and b takes the lead
     decision = route(router, lead(), current, TUESDAY_10)
-    assert (decision.rep_id, decision.skips) == ("b", (Skip("a", SkipReason.INACTIVE),))
+    assert (decision.rep_id, decision.skips) == ("b", (Skip("a", SkipReason.UNAVAILABLE),))
     # and under an older version the overrides are ignored: the file decides again
     stale = {rep_id: replace(load, overrides_version="test-0") for rep_id, load in current.items()}
     decision = route(router, lead(), stale, TUESDAY_10)
     assert (decision.rep_id, decision.skips) == ("a", (Skip("b", SkipReason.INACTIVE),))
+
+
+def test_a_rep_set_unavailable_at_run_time_is_skipped_as_unavailable_and_said_so() -> None:
+    # Given a team of two: a set unavailable at run time, b inactive in the routing file
+    router = router_of(routing_dict(reps=[rep_dict("a"), rep_dict("b", active=False)]))
+    current = {"a": RepLoad("a", available=False, overrides_version="test-1")}
+    # When a lead is routed
+    decision = route(router, lead(), current, TUESDAY_10)
+    # Then each skip has its own reason, and the explanation counts them apart
+    assert decision.rep_id is None
+    assert decision.skips == (Skip("a", SkipReason.UNAVAILABLE), Skip("b", SkipReason.INACTIVE))
+    assert decision.explanation.endswith("2 reps skipped (1 set unavailable, 1 inactive).")
 
 
 def test_a_capacity_override_counts_under_the_files_version_only() -> None:
