@@ -153,7 +153,9 @@ class FakeCrm:
             created = False
             if crm_id is None and write.match_on is not None:
                 name, value = write.match_on
-                crm_id = next((i for i, r in self.records.items() if r.get(name) == value), None)
+                crm_id = next(
+                    (i for v in (value, *write.match_also) for i, r in self.records.items() if r.get(name) == v), None
+                )
             if crm_id is None:
                 crm_id = f"{self.name[:2]}{next(self._ids)}"
                 created = True
@@ -169,6 +171,11 @@ class FakeCrm:
                     self.webhooks.append((crm_id, self._reported(crm_id, changed), self.now, False))
             results.append(WriteResult(write.write_id, True, crm_id, created))
         return results
+
+    def find(self, kind: ObjectKind, name: str, values: Sequence[str]) -> list[str]:
+        """The ids of the records whose `name` holds one of the values (an erasure of a create never answered)."""
+        self.calls += 1
+        return [i for i, r in self.records.items() if r.get(name) in values and self.kinds.get(i, kind) == kind]
 
     def read(self, kind: ObjectKind, crm_ids: Sequence[str], fields: Sequence[str]) -> list[CrmSnapshot]:
         self.calls += 1

@@ -24,6 +24,7 @@ from shared.adapters.sqs_change_queue import (
 from shared.catalog import CATALOG, physical_name
 from shared.crm.erasure import ErasureNotice, erase_in_crms
 from shared.crm.ports import ChangeNotice, CrmClient, CrmName
+from shared.crm.writer import WriteInterrupted
 from shared.function_environment import environment_of
 from shared.observability import logger, metrics, traced
 from shared.wiring import CRM_SYNC_QUEUE, crm_clients, crm_sync_service
@@ -64,8 +65,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         except ValueError as exc:
             unreadable[body] = f"unreadable change notice: {exc}"
     erased, erasures_failed = _erase(records, erasures, unreadable)
-    report = service.write(list(notices.values()), clients())
+    try:
+        report = service.write(list(notices.values()), clients())
+    except WriteInterrupted as interrupted:
+        # the batch fails (retried whole), but the records of erased people it found in a CRM are deleted still
+        _erase_created_meanwhile(interrupted.erased_meanwhile)
+        raise
     _erase_created_meanwhile(report.erased_meanwhile)
+    if report.unsettled:
+        logger.warning("written, not settled: retried", extra={"unsettled": report.unsettled})
     if report.linked:
         # the links that waited for a record this batch put in a CRM (a contact's association with its account's
         # new company) go out now; a failure to queue them fails the batch, whose redelivery finds them again

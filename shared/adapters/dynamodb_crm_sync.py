@@ -46,7 +46,7 @@ from shared.adapters.dynamodb_items import (
 )
 from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
 from shared.crm.ports import CrmName, Link, ObjectKind, StaleRecord
-from shared.crm.records import CrmCopy, FieldState, SyncedRecord, parse_record_key
+from shared.crm.records import CreateClaim, CrmCopy, FieldState, SyncedRecord, parse_record_key
 from shared.crm.store import AuditPage, ConflictPage, InvalidCursor
 
 RECORD = "RECORD"
@@ -318,6 +318,7 @@ def _record_item(record: SyncedRecord) -> dict[str, Any]:
                 "sv": c.sync_version,
                 "unsure": sorted(c.unsure),
                 "seen": {k: iso(v) for k, v in c.seen.items()},
+                **({"creating": _claim_item(c.creating)} if c.creating is not None else {}),
             }
             for crm, c in record.crms.items()
         },
@@ -345,6 +346,7 @@ def _record(item: dict[str, Any]) -> SyncedRecord:
             int(c.get("sv", 0)),
             frozenset(c.get("unsure", ())),
             {k: when(v) for k, v in c.get("seen", {}).items()},
+            _claim(c.get("creating")),
         )
         for crm, c in body.get("crms", {}).items()
     }
@@ -353,6 +355,24 @@ def _record(item: dict[str, Any]) -> SyncedRecord:
     return SyncedRecord(
         kind, hub_id, fields, crms, conflicts, int(item["version"]), body.get("merged_into"), told, body.get("parent")
     )
+
+
+def _claim_item(claim: CreateClaim) -> dict[str, Any]:
+    """A create claim as the record's body keeps it (the privacy adapter reads `field` and `sent` too)."""
+    return {
+        "writer": claim.writer,
+        "field": claim.match_field,
+        "sent": list(claim.sent),
+        "at": iso(claim.at),
+        "until": iso(claim.until),
+    }
+
+
+def _claim(item: Any) -> CreateClaim | None:
+    if not isinstance(item, dict):
+        return None  # none (a record stored before claims, or with no create on its way)
+    sent = tuple(str(v) for v in item["sent"])
+    return CreateClaim(str(item["writer"]), str(item["field"]), sent, when(item["at"]), when(item["until"]))
 
 
 def _audit_item(entry: AuditEntry) -> dict[str, Any]:

@@ -36,7 +36,11 @@ class CrmSyncPrivacy:
     the email. Its redo stores that contact merged into the person (`shared.leads.service`), but one that never
     comes (a redo that finds the event applied meanwhile) leaves it to the sync alone: its record's CRM copies
     come back as the person's identities (the CRMs' webhooks of the records the writer made), and their links
-    lead to it. Followed to a fixed point: a record found so names more CRM ids."""
+    lead to it. Followed to a fixed point: a record found so names more CRM ids.
+
+    A contact record whose copy in a CRM has no id but a create claim (a create in flight when the person is
+    erased, or sent and never answered) names the CRM's record by the values the create sent (the email): the
+    erasure asks the CRM to delete what holds them."""
 
     name = "crm-sync"
 
@@ -52,7 +56,7 @@ class CrmSyncPrivacy:
         for _ in range(MAX_MERGE_HOPS):
             for record in dict.fromkeys(k for k in pending if k not in records):
                 records[record] = query_partition(self._client, self._table, f"RECORD#{record}")
-            refs = [ref for ref in _crm_refs(person, records) if (ref.crm, ref.crm_id) not in links]
+            refs = [ref for ref in _crm_refs(person, records) if ref.crm_id and (ref.crm, ref.crm_id) not in links]
             keys = [composite_key(f"LINK#{ref.crm}#contact#{ref.crm_id}", "LINK") for ref in refs]
             for ref in refs:
                 links[(ref.crm, ref.crm_id)] = {}
@@ -143,11 +147,26 @@ def _crm_refs(person: Person, records: Mapping[str, list[dict[str, Any]]]) -> li
                 for crm, copy in (_body(item).get("crms") or {}).items():
                     if crm in CRMS and isinstance(copy, Mapping) and copy.get("id"):
                         refs[(crm, str(copy["id"]))] = CrmRecordRef(crm, "contact", str(copy["id"]))
+                    elif crm in CRMS and isinstance(copy, Mapping) and (found_by := _created_unanswered(copy)):
+                        refs[(crm, f"{found_by[0]}={','.join(found_by[1])}")] = CrmRecordRef(
+                            crm, "contact", "", found_by[0], found_by[1]
+                        )
     for key in person.identity_keys:
         crm, _, crm_id = key.partition("#")
         if crm in CRMS and crm_id:
             refs.setdefault((crm, crm_id), CrmRecordRef(crm, "contact", crm_id))
     return list(refs.values())
+
+
+def _created_unanswered(copy: Mapping[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+    """A copy with no CRM id whose create claim is there (`shared.crm.records.CreateClaim`: a create in flight, or
+    sent and never answered): the field it was matched on and the values sent, by which the CRM's record is found."""
+    claim = copy.get("creating")
+    if not isinstance(claim, Mapping):
+        return None
+    field, sent = claim.get("field"), claim.get("sent")
+    values = tuple(v for v in sent if isinstance(v, str) and v) if isinstance(sent, list) else ()
+    return (field, values) if isinstance(field, str) and field and values else None
 
 
 def _body(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ task is created with its company), else through v4 default associations.
 Calls, for one `write`: per kind, records with a CRM id are updated (`batch/update`); contacts matched on their
 email are upserted by it (`batch/upsert`, `idProperty=email`: created when new, `created` says so); other records
 matched on a property are looked up by a search (`IN`, one per 100 values) and updated, or created
-(`batch/create`); records with neither are created. At most 100 inputs a call, never one id twice in a call
+(`batch/create`); records with neither are created. A write that may have been created before with other values
+(`match_also`: a create whose answer was lost) is looked up by all of them first, a contact too (then upserted by
+its email when none is found). At most 100 inputs a call, never one id twice in a call
 (a later write to the same record goes in a later call). Links follow (`batch/associate/default`, per pair of
 kinds; a contact's company as its primary one, `batch/create` type 1), then the links a write moves away from
 are removed (`batch/archive`).
@@ -47,8 +49,8 @@ from shared.adapters.hubspot_crm_associations import associate, dissociate
 from shared.adapters.hubspot_crm_batches import BatchSender
 from shared.adapters.hubspot_crm_errors import HubSpotError, call_api
 from shared.adapters.hubspot_crm_plan import WriteRun, again, fail_rest, grouped, one_per_key, plan
-from shared.adapters.hubspot_crm_reads import changed_snapshots, read_snapshots
-from shared.adapters.hubspot_crm_values import MAX_BATCH, chunks
+from shared.adapters.hubspot_crm_reads import changed_snapshots, find_ids, read_snapshots
+from shared.adapters.hubspot_crm_values import MAX_BATCH, chunks, object_type_of
 from shared.crm.ports import (
     CrmName,
     CrmRefused,
@@ -122,6 +124,15 @@ class HubSpotCrm:
             except HubSpotError as refused:
                 if refused.status != 404:
                     raise CrmRefused(refused.describe()) from None
+
+    def find(self, kind: ObjectKind, prop: str, values: Sequence[str]) -> list[str]:
+        """The ids of the records of `kind` whose `prop` holds one of the values (a v3 search, `IN`; the oldest
+        record of each value): how an erasure finds a record whose create was never answered."""
+        wanted = [value for value in dict.fromkeys(values) if value]
+        if not wanted:
+            return []
+        found = find_ids(self._search, self._timeout, object_type_of(kind), prop, wanted)
+        return list(dict.fromkeys(found.values()))
 
     # Writes ------------------------------------------------------------------------------------------------------
 

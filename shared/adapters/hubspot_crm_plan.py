@@ -54,7 +54,7 @@ def plan(
             items.append(
                 PlannedWrite(position, write, object_type, "update", write.crm_id, f"id:{object_type}:{write.crm_id}")
             )
-        elif write.match_on and write.kind == "contact" and write.match_on[0] == "email":
+        elif write.match_on and _upserted(write) and not write.match_also:
             items.append(PlannedWrite(position, write, object_type, "upsert", key=f"email:{write.match_on[1].lower()}"))
         elif write.match_on:
             searched.append(PlannedWrite(position, write, object_type, "create"))
@@ -66,25 +66,40 @@ def plan(
 
 
 def _matched(search: SearchApi, timeout: tuple[float, float], items: list[PlannedWrite]) -> list[PlannedWrite]:
-    """Items matched on a property: updates of the records found, creates of the others (the first of a value
-    creates; the others of that value update what it created, in a later call)."""
+    """Items matched on a property: updates of the records found (by the write's value, else by one of the values
+    an earlier create of it may have left, `match_also`), creates of the others (the first of a value creates; the
+    others of that value update what it created, in a later call), or a contact's upsert by its email."""
     wanted: dict[tuple[str, str], set[str]] = {}
     for item in items:
         prop, value = item.write.match_on or ("", "")
-        wanted.setdefault((item.object_type, prop), set()).add(value.lower())
+        wanted.setdefault((item.object_type, prop), set()).update(v.lower() for v in (value, *item.write.match_also))
     found: dict[tuple[str, str, str], str] = {}
     for (object_type, prop), values in wanted.items():
         for value, record_id in find_ids(search, timeout, object_type, prop, sorted(values)).items():
             found[(object_type, prop, value)] = record_id
     for item in items:
         prop, value = item.write.match_on or ("", "")
-        crm_id = found.get((item.object_type, prop, value.lower()))
+        crm_id = next(
+            (
+                found[(item.object_type, prop, v.lower())]
+                for v in (value, *item.write.match_also)
+                if (item.object_type, prop, v.lower()) in found
+            ),
+            None,
+        )
         if crm_id is not None:
             item.op, item.crm_id, item.key = "update", crm_id, f"id:{item.object_type}:{crm_id}"
+        elif _upserted(item.write):
+            item.op, item.key = "upsert", f"email:{value.lower()}"
         else:
             item.matched_on = (prop, value.lower())
             item.key = f"match:{item.object_type}:{prop}:{value.lower()}"
     return items
+
+
+def _upserted(write: OutboundWrite) -> bool:
+    """A contact matched on its email: upserted by it (`idProperty=email`), HubSpot's own create-or-update."""
+    return write.match_on is not None and write.kind == "contact" and write.match_on[0] == "email"
 
 
 def again(run: WriteRun, item: PlannedWrite) -> PlannedWrite:

@@ -188,18 +188,19 @@ class SalesforceCrm:
     def _find(self, sobject: str, items: list[tuple[int, OutboundWrite]]) -> dict[int, str]:
         """The ids of the existing records that the writes match, by position: one query per field matched on
         (for each 200 values, fewer when they are long). Text compares without case, as SOQL does; the oldest
-        record wins a tie."""
-        by_field: dict[str, list[tuple[int, str]]] = {}
+        record wins a tie. A write's own value first, then those an earlier create of it may have left
+        (`match_also`)."""
+        by_field: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         names: dict[str, str] = {}
         for i, write in items:
             assert write.match_on is not None
             field, value = write.match_on
             names.setdefault(field.lower(), field)
-            by_field.setdefault(field.lower(), []).append((i, value))
+            by_field.setdefault(field.lower(), []).append((i, (value, *write.match_also)))
         found: dict[int, str] = {}
         for key, wanted in by_field.items():
             field = names[key]
-            values = list(dict.fromkeys(v for _, v in wanted if v))
+            values = list(dict.fromkeys(v for _, vs in wanted for v in vs if v))
             ids: dict[str, str] = {}
             for chunk in in_lists(values, MAX_BATCH):
                 answer = self._call(
@@ -212,10 +213,28 @@ class SalesforceCrm:
                     value = field_value(record, field)
                     if isinstance(value, str) and isinstance(record.get("Id"), str):
                         ids.setdefault(value.casefold(), record["Id"])
-            for i, value in wanted:
-                if value.casefold() in ids:
-                    found[i] = ids[value.casefold()]
+            for i, candidates in wanted:
+                crm_id = next((ids[v.casefold()] for v in candidates if v.casefold() in ids), None)
+                if crm_id is not None:
+                    found[i] = crm_id
         return found
+
+    def find(self, kind: ObjectKind, field: str, values: Sequence[str]) -> list[str]:
+        """The ids of every record of `kind` whose `field` holds one of the values (a SOQL `IN` per 200 values):
+        how an erasure finds a record whose create was never answered."""
+        sobject = self.sobjects[kind]
+        if not FIELD_NAME.fullmatch(field):
+            raise CrmRefused(f"{field[:80]!r} is not a Salesforce field name")
+        ids: list[str] = []
+        for chunk in in_lists([v for v in dict.fromkeys(values) if v], MAX_BATCH):
+            answer = self._call(
+                f"match of {len(chunk)} {sobject} on {field}",
+                "query_all",
+                match_query(sobject, field, chunk),
+                timeout=self._timeout,
+            )
+            ids += [r["Id"] for r in answer.get("records", []) if isinstance(r.get("Id"), str)]
+        return list(dict.fromkeys(ids))
 
     def _send(
         self,

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shared.crm.erasure import CRM_NAMES, OBJECT_KINDS, ErasureNotice
+from shared.crm.erasure import CREATE_IN_FLIGHT_SECONDS, CRM_NAMES, OBJECT_KINDS, ErasureNotice
 from shared.crm.ports import ChangeNotice
 
 SEND_BATCH = 10  # SendMessageBatch takes at most 10 entries
@@ -25,7 +25,10 @@ def notice_body(notice: ChangeNotice) -> str:
 
 
 def erasure_body(notice: ErasureNotice) -> str:
-    body: dict[str, object] = {"erase": {"crm": notice.crm, "kind": notice.kind, "crm_id": notice.crm_id}}
+    erase: dict[str, object] = {"crm": notice.crm, "kind": notice.kind, "crm_id": notice.crm_id}
+    if notice.match_field:
+        erase["match_field"], erase["match_values"] = notice.match_field, list(notice.match_values)
+    body: dict[str, object] = {"erase": erase}
     if notice.throttled:
         body["throttled"] = notice.throttled
     return json.dumps(body, sort_keys=True)
@@ -43,8 +46,14 @@ def erasure_of(body: str) -> ErasureNotice:
     if not isinstance(erase, dict) or erase.get("crm") not in CRM_NAMES or erase.get("kind") not in OBJECT_KINDS:
         raise ValueError("not an erasure notice: erase.crm (hubspot, salesforce) and erase.kind are required")
     crm_id, throttled = erase.get("crm_id"), data.get("throttled", 0)
-    if not isinstance(crm_id, str) or not crm_id or not isinstance(throttled, int):
-        raise ValueError("not an erasure notice: erase.crm_id (text) is required")
+    field, values = erase.get("match_field"), erase.get("match_values", [])
+    found_by = isinstance(field, str) and bool(field) and isinstance(values, list) and bool(values)
+    if found_by and not all(isinstance(v, str) and v for v in values):
+        raise ValueError("not an erasure notice: erase.match_values are texts")
+    if not isinstance(crm_id, str) or not (crm_id or found_by) or not isinstance(throttled, int):
+        raise ValueError("not an erasure notice: erase.crm_id (text), or match_field and match_values, is required")
+    if found_by:
+        return ErasureNotice(erase["crm"], erase["kind"], crm_id, throttled, field, tuple(values))
     return ErasureNotice(erase["crm"], erase["kind"], crm_id, throttled)
 
 
@@ -102,8 +111,16 @@ class SqsCrmErasures:
         self._url = queue_url
 
     def request(self, records: Sequence[Any]) -> int:
-        notices = [ErasureNotice(r.crm, r.kind, r.crm_id) for r in records]
-        send_erasures(self._client, self._url, notices)
+        """Queue a notice per record; those found by their values (a create never answered) visible only once
+        that create can no longer be in flight."""
+        notices = [
+            ErasureNotice(r.crm, r.kind, r.crm_id, 0, getattr(r, "match_field", None), getattr(r, "match_values", ()))
+            for r in records
+        ]
+        send_erasures(self._client, self._url, [n for n in notices if not n.match_field])
+        found_by = [n for n in notices if n.match_field]
+        if found_by:
+            send_erasures(self._client, self._url, found_by, CREATE_IN_FLIGHT_SECONDS)
         return len(notices)
 
 

@@ -3,7 +3,13 @@ notice per CRM record of the person on the sync queue, and the sync's writer del
 (HubSpot: the GDPR delete, which also keeps the email from coming back; Salesforce: the Lead's or Contact's
 delete). A record the CRM no longer has is done; a rate-limited CRM's notices wait out its Retry-After; one
 that is down gets them again after the queue's visibility timeout; one that refuses them for good sends them to
-the dead-letter queue with its reason."""
+the dead-letter queue with its reason.
+
+A record the writer was creating when the person was erased (its create's claim there, its CRM id unknown: in
+flight, or its answer lost) is found by the values the create was matched on (`match_field`, `match_values`: the
+person's email) and deleted: its notice is queued to be read once the create can no longer be in flight
+(`CREATE_IN_FLIGHT_SECONDS`), and a create answered after the erasure is reported by the writer itself
+(`WriteReport.erased_meanwhile`)."""
 
 from __future__ import annotations
 
@@ -15,17 +21,23 @@ from shared.crm.ports import CrmName, CrmRefused, CrmUnavailable, ObjectKind, Ra
 
 CRM_NAMES: tuple[CrmName, ...] = ("hubspot", "salesforce")
 OBJECT_KINDS: tuple[ObjectKind, ...] = ("contact", "account", "deal")
+# How long a create may be in flight: a writer's claim on one holds this long (longer than the writer's function
+# runs), and an erasure notice that finds a record by its values waits this long before it is read
+CREATE_IN_FLIGHT_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class ErasureNotice:
     """Delete `crm_id` (a record of the hub's `kind`) in `crm`. Carries the CRM id itself: the hub's synced
-    record is erased by the time the writer reads the notice."""
+    record is erased by the time the writer reads the notice. Or, `crm_id` empty, the records whose
+    `match_field` holds one of `match_values` (a create whose answer never came: the CRM id is not known)."""
 
     crm: CrmName
     kind: ObjectKind
     crm_id: str
     throttled: int = 0
+    match_field: str | None = None
+    match_values: tuple[str, ...] = ()
 
 
 @dataclass
@@ -53,7 +65,9 @@ def erase_in_crms(notices: Sequence[ErasureNotice], clients: Mapping[CrmName, An
             report.refused += [(n, f"the {crm} client cannot delete records") for n in group]
             continue
         try:
-            erase(kind, list(dict.fromkeys(n.crm_id for n in group)))
+            crm_ids = list(dict.fromkeys([*(n.crm_id for n in group if n.crm_id), *_found(client, kind, group)]))
+            if crm_ids:
+                erase(kind, crm_ids)
         except RateLimited as exc:
             report.throttled += group
             report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
@@ -64,3 +78,17 @@ def erase_in_crms(notices: Sequence[ErasureNotice], clients: Mapping[CrmName, An
         else:
             report.erased += group
     return report
+
+
+def _found(client: Any, kind: ObjectKind, notices: Sequence[ErasureNotice]) -> list[str]:
+    """The ids of the records the notices find by their values (`client.find`), per field; none to find: []."""
+    wanted: dict[str, list[str]] = {}
+    for notice in notices:
+        if notice.match_field and notice.match_values:
+            wanted.setdefault(notice.match_field, []).extend(notice.match_values)
+    if not wanted:
+        return []
+    find = getattr(client, "find", None)
+    if find is None:
+        raise CrmRefused("the client cannot look records up by a value")
+    return [crm_id for name, values in wanted.items() for crm_id in find(kind, name, list(dict.fromkeys(values)))]

@@ -72,6 +72,7 @@ def planned_write(
     if not fields and not associate and not dissociate:
         return None
     match_on = None
+    match_also: tuple[str, ...] = ()
     placeholders: dict[str, str | None] = {}
     if copy.crm_id is None:
         if not obj.creates:
@@ -83,6 +84,11 @@ def planned_write(
             if key is None or crm_key is None or value is None:
                 return None  # nothing to find the CRM's record by: wait until the hub knows it
             match_on = (crm_key, key.to_crm(crm, value) or value)
+            claim = copy.creating
+            if claim is not None and claim.match_field == crm_key:
+                # a create sent before may have been applied with another value (its answer lost, the value
+                # changed since): it is looked up by those too, the newest first
+                match_also = tuple(v for v in reversed(claim.sent) if v.casefold() != match_on[1].casefold())
         for mapping in mappings.fields(record.kind):
             crm_field = mapping.crm_field(crm)
             default = mapping.on_create.get(crm)
@@ -100,6 +106,7 @@ def planned_write(
         fields=fields,
         crm_id=copy.crm_id,
         match_on=match_on,
+        match_also=match_also,
         crm_object=crm_object,
         associate=associate,
         dissociate=dissociate,

@@ -44,7 +44,9 @@ class OutboundWrite:
     {"account": "<company id>"}; `dissociate` removes links the hub made before (a contact moved to another
     account: its old company), after `associate` has made the new ones (the contact is never left without one).
     `crm_object`: the CRM's object when the mappings choose it (an expansion is a task or an opportunity), else
-    None: the client's own for the kind."""
+    None: the client's own for the kind. `match_also`: other values of `match_on`'s field the record may hold in
+    the CRM (sent in an earlier create whose answer was lost, before the hub's value changed): the record that has
+    `match_on`'s value is updated, else one that has any of these (the newest first), else one is created."""
 
     write_id: str  # the caller's id for this write; the result carries it back
     kind: ObjectKind
@@ -54,6 +56,7 @@ class OutboundWrite:
     associate: Mapping[ObjectKind, str] = field(default_factory=dict)
     crm_object: str | None = None
     dissociate: Mapping[ObjectKind, str] = field(default_factory=dict)
+    match_also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,26 @@ class FieldState:
 
 
 @dataclass(frozen=True)
+class CreateClaim:
+    """A create of the record on its way to one CRM: the writer's claim, committed (on the record's version) before
+    the create is sent. Another writer that finds it unexpired creates nothing (it retries later: the create is in
+    flight, or its answer is being settled); one that finds its own, or an expired one (the create failed, its
+    answer was lost, or its writer died), looks the CRM's record up by every value in `sent` before creating, so a
+    create the CRM applied but never answered is adopted, not made twice. Cleared when a write's answer gives the
+    record's CRM id. An erasure of the record while a claim is there asks the CRM to delete the record it finds by
+    `sent` (`shared.crm.erasure`)."""
+
+    writer: str  # the writer invocation that made the claim
+    match_field: str  # the CRM field the create is matched on (email, domain, the signal id)
+    sent: tuple[str, ...]  # every value of it sent in a create so far, oldest first
+    at: datetime  # when the latest create was sent
+    until: datetime  # in flight no later than this: an expired claim is no one's
+
+    def held_by_other(self, writer: str, now: datetime) -> bool:
+        return self.writer != writer and self.until > now
+
+
+@dataclass(frozen=True)
 class CrmCopy:
     """What one CRM holds of the record, as far as the hub knows."""
 
@@ -44,6 +64,8 @@ class CrmCopy:
     # hub field -> the time of the latest change of it this CRM reported: an older report arriving later says
     # nothing of what the CRM holds now
     seen: Mapping[str, datetime] = field(default_factory=dict)
+    # a create of the record on its way to this CRM, or sent and not answered (`CreateClaim`); None once it has an id
+    creating: CreateClaim | None = None
 
     def agreed_on(self, hub_field: str) -> str | Missing | None:
         return self.agreed.get(hub_field, MISSING)
@@ -63,6 +85,20 @@ class CrmCopy:
     def unsure_of(self, hub_field: str) -> CrmCopy:
         """What the CRM holds of the field is not known: the next write sends the record's value."""
         return replace(self, unsure=self.unsure | {hub_field})
+
+    def claiming(self, writer: str, match_field: str, value: str, at: datetime, until: datetime) -> CrmCopy:
+        """The copy with the writer's claim on creating the record matched on `match_field` = `value`: the values
+        of earlier claims (of that field) are kept, so a lookup finds a create whose answer was lost."""
+        earlier = self.creating.sent if self.creating and self.creating.match_field == match_field else ()
+        sent = (*(v for v in earlier if v != value), value)
+        return replace(self, creating=CreateClaim(writer, match_field, sent, at, until))
+
+    def released(self, writer: str, at: datetime) -> CrmCopy:
+        """The writer's claim expired at `at` (its create failed, or its answer never came): the values it sent are
+        kept for the next create's lookup."""
+        if self.creating is None or self.creating.writer != writer or self.creating.until <= at:
+            return self
+        return replace(self, creating=replace(self.creating, until=at))
 
     def last_written_at(self, hub_field: str) -> datetime | None:
         """The latest time the CRM can have stamped on the hub's last write of the field."""

@@ -1,16 +1,25 @@
 """The writer: brings each noticed CRM up to its records, in one batch call per CRM and object. What a record
 needs written is `shared.crm.outbound`'s to say, and when a batch waits to fill under load `shared.crm.pacing`'s;
 this module makes the calls, waits out a CRM's rate limit, remembers what it writes (so the CRM's webhook of
-it is known as the hub's own echo) and settles each record's copy with the CRM's answer."""
+it is known as the hub's own echo) and settles each record's copy with the CRM's answer.
+
+Creates happen once, though the sync queue is a standard one read by two writers at once and a CRM's answer can
+be lost: before a create goes out, the writer commits a claim on it to the record (`CreateClaim`, on the record's
+version, with the echoes). A writer that finds another's unexpired claim creates nothing and retries the notice
+later; one that finds its own or an expired one looks the CRM's record up by every value the claims sent, and
+updates what it finds rather than creating again (`OutboundWrite.match_also`). A create that fails, or whose
+answer is lost, releases its claim (the values stay for that lookup); one answered with the record's id clears it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from uuid import uuid4
 
 from shared.crm.commits import commit_change
-from shared.crm.erasure import ErasureNotice
+from shared.crm.erasure import CREATE_IN_FLIGHT_SECONDS, ErasureNotice
 from shared.crm.links import stored_links
 from shared.crm.mappings import CrmMappings
 from shared.crm.outbound import PlannedWrite, link_waits_for, linked_to_parent, parent_link, planned_write
@@ -35,6 +44,9 @@ from shared.webhooks.ports import Clock
 MAX_THROTTLES = 100  # times a notice waits out a rate limit before it counts as failing
 # How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
 WRITE_IN_FLIGHT = timedelta(seconds=60)
+# How long a create claim holds (`CreateClaim`): longer than a writer invocation runs (its function's timeout), so a
+# claim still unexpired is a create in flight, or one whose answer is being settled
+CREATE_CLAIM = timedelta(seconds=CREATE_IN_FLIGHT_SECONDS)
 # An account's contacts looked at for a link waiting for it, at most (an account of more leaves the rest's
 # association to their next write)
 MAX_WAITING_LINKS = 1000
@@ -61,6 +73,21 @@ class WriteReport:
     # notices of records whose link waited for one this batch put in a CRM (a contact's association with the company
     # its account just became): queued, so the link goes out without waiting for the record's next change
     linked: list[ChangeNotice] = field(default_factory=list)
+    # records whose write was applied but whose answer could not be stored (the store failing): retried, and why
+    unsettled: list[str] = field(default_factory=list)
+
+
+class WriteInterrupted(Exception):
+    """A write failed part way (`__cause__` says why) after finding records of erased people in a CRM: the caller
+    queues their deletion (`erased_meanwhile`) before failing the batch, as no one else knows those CRM ids."""
+
+    def __init__(self, erased_meanwhile: Sequence[ErasureNotice]) -> None:
+        super().__init__(f"a write failed after finding {len(erased_meanwhile)} record(s) of erased people")
+        self.erased_meanwhile = list(erased_meanwhile)
+
+
+class _ClaimedByAnother(Exception):
+    """Another writer's create of the record is in flight (its claim unexpired): this one creates nothing."""
 
 
 class CrmWriter:
@@ -78,11 +105,14 @@ class CrmWriter:
         self._pacer = pacer
         self._directory = directory  # an account's contacts, whose link may wait for it (None: not looked for)
         self._links = stored_links(store)  # a contact's account's id in each CRM, as its synced record holds it
+        self._writer = uuid4().hex  # whose create claims (`CreateClaim`): a new id per `write`
 
     def write(self, notices: Sequence[ChangeNotice], clients: Mapping[CrmName, CrmClient]) -> WriteReport:
         """Bring each noticed CRM up to its records: one batch call per CRM and object (of at most the client's
         batch size) for every record of the notices that needs a write. A CRM that is rate limited or down
-        fails its notices (retried); a record the CRM refuses for good is reported as refused."""
+        fails its notices (retried); a record the CRM refuses for good is reported as refused. An exception
+        after records of erased people were found is raised as WriteInterrupted, carrying them."""
+        self._writer = uuid4().hex
         report = WriteReport()
         by_crm: dict[CrmName, dict[str, list[ChangeNotice]]] = {}
         for notice in notices:
@@ -98,7 +128,12 @@ class CrmWriter:
                 report.held.extend(replace(ns[-1], held=ns[-1].held + 1) for ns in keyed.values())
                 report.hold_seconds[crm] = hold.total_seconds()
                 continue
-            self._write_to(crm, client, keyed, report)
+            try:
+                self._write_to(crm, client, keyed, report)
+            except Exception as exc:
+                if report.erased_meanwhile:
+                    raise WriteInterrupted(report.erased_meanwhile) from exc
+                raise
         return report
 
     def _hold(self, crm: CrmName, keyed: dict[str, list[ChangeNotice]], client: CrmClient) -> timedelta | None:
@@ -165,9 +200,10 @@ class CrmWriter:
             if plan is None:
                 continue
             try:
-                # remembered before the call, so a webhook faster than the call's answer is known as an echo
+                # remembered before the call, so a webhook faster than the call's answer is known as an echo; a
+                # create's claim with them, so no other writer creates the record meanwhile
                 plans.append(self._remember_echoes(plan))
-            except StaleRecord:
+            except (StaleRecord, _ClaimedByAnother):
                 report.retry.extend(keyed[key])
         return plans
 
@@ -241,6 +277,7 @@ class CrmWriter:
                 chunk = kind_plans[start : start + client.max_batch]
                 if limited:  # the CRM said to wait: its other calls of this batch wait too, without being made
                     _wait_out(chunk, keyed, report)
+                    self._release(crm, chunk)
                     continue
                 try:
                     results = client.write([plan.write for plan in chunk])
@@ -248,12 +285,16 @@ class CrmWriter:
                     limited = True
                     report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
                     _wait_out(chunk, keyed, report)
+                    self._release(crm, chunk)
                     continue
                 except CrmUnavailable:
+                    # nothing known to be applied: a create may have been (its answer lost), found by its claim
                     report.retry.extend(n for plan in chunk for n in keyed[plan.record.key])
+                    self._release(crm, chunk)
                     continue
                 except CrmRefused as exc:
                     report.refused.extend((n, str(exc)) for plan in chunk for n in keyed[plan.record.key])
+                    self._release(crm, chunk)
                     continue
                 finally:
                     report.calls[crm] = report.calls.get(crm, 0) + 1
@@ -261,13 +302,43 @@ class CrmWriter:
         return limited
 
     def _remember_echoes(self, plan: PlannedWrite) -> PlannedWrite:
+        """The plan's record with the values it writes remembered as the hub's echoes and, for a create, the
+        writer's claim on it, committed on the record's version (StaleRecord: another writer stored it since).
+        _ClaimedByAnother: another writer's create of it is in flight."""
         record = plan.record
-        until = self._clock.now() + WRITE_IN_FLIGHT
+        now = self._clock.now()
+        until = now + WRITE_IN_FLIGHT
         copy = record.copy_in(plan.crm).wrote(plan.values, record.version, None, plan.placeholders, until)
+        if plan.write.crm_id is None and plan.write.match_on is not None:
+            claim = copy.creating
+            if claim is not None and claim.held_by_other(self._writer, now):
+                raise _ClaimedByAnother(record.key)
+            field_name, value = plan.write.match_on
+            copy = copy.claiming(self._writer, field_name, value, now, now + CREATE_CLAIM)
         if copy == record.copy_in(plan.crm):
             return plan
         stored = self._store.commit(record.with_copy(plan.crm, copy))
         return PlannedWrite(stored, plan.crm, plan.values, plan.write, plan.placeholders)
+
+    def _release(self, crm: CrmName, plans: Sequence[PlannedWrite]) -> None:
+        """Release this writer's claims on the plans' creates (none was answered with the record's id): the next
+        writer need not wait for them to expire, and looks the record up by what they sent. A release that fails
+        leaves the claim to expire."""
+        at = self._clock.now()
+        for plan in plans:
+            if plan.write.crm_id is not None or plan.write.match_on is None:
+                continue
+            with suppress(Exception):  # the store failing: the claim expires anyway
+                for _ in range(3):
+                    record = self._store.record(plan.record.key)
+                    changed = _released_claim(crm, self._writer, at)(record) if record is not None else None
+                    if changed is None:
+                        break
+                    try:
+                        self._store.commit(changed)
+                        break
+                    except StaleRecord:
+                        continue
 
     def _settle(
         self,
@@ -284,9 +355,11 @@ class CrmWriter:
             result = by_id.get(plan.write.write_id)
             if result is None or (not result.ok and result.retryable):
                 report.retry.extend(keyed[key])
+                self._release(crm, [plan])
                 continue
             if not result.ok:
                 report.refused.extend((n, f"{crm} refused {key}: {result.error}") for n in keyed[key])
+                self._release(crm, [plan])
                 continue
             crm_id = result.crm_id or plan.record.copy_in(crm).crm_id
             try:
@@ -305,10 +378,28 @@ class CrmWriter:
                     continue
                 report.retry.extend(keyed[key])
                 continue
+            except Exception as exc:
+                # the store failing (throttled, a transaction cancelled): the CRM holds the write, the record does
+                # not know it yet. Retried: a create's claim (released, or left to expire) has its retry find the
+                # record; the batch's other records settle, and those of erased people are still reported
+                report.unsettled.append(f"{crm} {key}: {type(exc).__name__}: {exc}"[:500])
+                report.retry.extend(keyed[key])
+                if plan.write.crm_id is None:
+                    self._release(crm, [plan])  # the retry need not wait for the claim to expire
+                continue
             report.written[crm] = report.written.get(crm, 0) + 1
             # written values that changed meanwhile go out with the next notice (the record still differs)
             if planned_write(stored, crm, self._mappings, self._links) is not None:
                 report.retry.extend(keyed[key])
+
+
+def _released_claim(crm: CrmName, writer: str, at: datetime) -> Callable[[SyncedRecord], SyncedRecord | None]:
+    def change(record: SyncedRecord) -> SyncedRecord | None:
+        copy = record.copy_in(crm)
+        released = copy.released(writer, at)
+        return None if released == copy else record.with_copy(crm, released)
+
+    return change
 
 
 def _written(

@@ -100,8 +100,11 @@ class ErasureReceipt:
 
 @dataclass(frozen=True)
 class CrmRecordRef:
-    """A CRM's record of the person, to be deleted there: `kind` the hub's (contact), `crm_id` the CRM's."""
+    """A CRM's record of the person, to be deleted there: `kind` the hub's (contact), `crm_id` the CRM's; or, with
+    `crm_id` empty, the one a create sent but never answered holds: found by `match_field` = one of `match_values`."""
 
     crm: str
     kind: str
     crm_id: str
+    match_field: str | None = None
+    match_values: tuple[str, ...] = ()

@@ -19,7 +19,7 @@ from shared.catalog import physical_name
 from shared.catalog.crm import CRM_SYNC
 from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
 from shared.crm.ports import Link, StaleRecord
-from shared.crm.records import CrmCopy, FieldState, SyncedRecord
+from shared.crm.records import CreateClaim, CrmCopy, FieldState, SyncedRecord
 from shared.crm.store import InvalidCursor, SyncStore
 from tests.crm_fakes import InMemorySyncStore
 from tests.integration.conftest import STAGE, only_table
@@ -92,6 +92,34 @@ def test_a_record_comes_back_whole_at_the_next_version(store: SyncStore) -> None
     assert store.record("contact:lead-1") == stored
     assert store.records(["contact:lead-1", "contact:nobody"]) == {"contact:lead-1": stored}
     assert stored.fields["phone"].value is None
+
+
+def test_a_create_claim_comes_back_whole_and_only_one_writer_commits_it(store: SyncStore) -> None:
+    # Given a record not in Salesforce yet, read by two writers at version 1
+    read = store.commit(SyncedRecord("contact", "lead-2", {"email": FieldState("ana@newco.com", T0, "hub")}))
+    # When one commits its claim on creating it (an earlier create's value kept) and the other then commits its own
+    copy = CrmCopy().claiming("writer-a", "Email", "ana@oldco.com", T0, T0 + timedelta(seconds=60))
+    copy = copy.claiming("writer-a", "Email", "ana@newco.com", T0.astimezone(EAST), T0 + timedelta(seconds=60))
+    claimed = store.commit(read.with_copy("salesforce", copy))
+    other = CrmCopy().claiming("writer-b", "Email", "ana@newco.com", T0, T0 + timedelta(seconds=60))
+    with pytest.raises(StaleRecord):
+        store.commit(read.with_copy("salesforce", other))
+    # Then the first claim is stored whole, every value sent kept, times in UTC
+    stored = store.record("contact:lead-2")
+    assert stored == claimed
+    assert stored is not None
+    assert stored.copy_in("salesforce").creating == CreateClaim(
+        "writer-a", "Email", ("ana@oldco.com", "ana@newco.com"), T0, T0 + timedelta(seconds=60)
+    )
+    assert stored.copy_in("salesforce").crm_id is None
+    # And released, it stays with its values; answered with an id, it is gone
+    released = store.commit(stored.with_copy("salesforce", stored.copy_in("salesforce").released("writer-a", T0)))
+    assert store.record("contact:lead-2") == released
+    assert released.copy_in("salesforce").creating == CreateClaim(
+        "writer-a", "Email", ("ana@oldco.com", "ana@newco.com"), T0, T0
+    )
+    answered = released.copy_in("salesforce").wrote({"email": "ana@newco.com"}, 2, "00Q1", {}, T0)
+    assert store.commit(released.with_copy("salesforce", answered)).copy_in("salesforce").creating is None
 
 
 def test_a_commit_at_a_stale_version_writes_nothing(store: SyncStore) -> None:
