@@ -155,6 +155,8 @@ def usage_values(metrics: Mapping[str, Any]) -> dict[str, Any]:
         value = metrics.get(name)
         if value is not None:
             read[name] = _count(value, f"metrics.{name}")
+    if read.get("licensed_seats") == 0:  # seat utilization is active users over seats: no seats is no report of it
+        raise InvalidInput("metrics.licensed_seats: at least 1 seat when given, not 0")
     features = metrics.get("features")
     if features is not None:
         if not isinstance(features, Mapping):

@@ -71,6 +71,8 @@ REFUSED = [
     # ... and a usage report's counts, as the health recorder and the usage API take them
     ("product.usage_reported", {"metrics": {"active_users": -1}}, "data.metrics.active_users: a count is"),
     ("product.usage_reported", {"metrics": {"licensed_seats": 2.5}}, "data.metrics.licensed_seats: a count is"),
+    ("product.usage_reported", {"metrics": {"licensed_seats": 0}}, "data.metrics.licensed_seats: at least 1 seat"),
+    ("product.usage_reported", {"licensed_seats": 0}, "data.licensed_seats: at least 1 seat"),
     ("product.usage_reported", {"metrics": {"api_calls": True}}, "data.metrics.api_calls: a count is"),
     ("product.usage_reported", {"metrics": {"api_calls": "12"}}, "data.metrics.api_calls: a count is"),
     ("product.usage_reported", {"metrics": {"api_calls": 10**12 + 1}}, "data.metrics.api_calls: a count is"),

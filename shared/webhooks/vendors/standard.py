@@ -161,6 +161,8 @@ def _usage(data: dict[str, Any]) -> None:
         metrics, where = data, "data"
     for name in USAGE_COUNTS:
         count(metrics, name, where)
+    if metrics.get("licensed_seats") == 0:  # a count by now: seat utilization is active users over seats
+        raise malformed(where, "licensed_seats", "at least 1 seat when given, not 0")
     features = metrics.get("features")
     if features is None:
         return
