@@ -152,8 +152,13 @@ class HealthService:
         signal = signal_of(event, self.model)
         if signal is None:
             return Outcome(note=f"{event.event_type} says nothing health reads")
-        tenant_id = self._account_of(event)
         references = _references(event)
+        if references and self._parked_already(references[0], signal):
+            # The same event again (a replay, a redrive): it was parked when first handled, and stays where it was
+            # filed; taken as the next signal about its subject, it would move what waits for its account's
+            # `account.upserted` or the nightly (`adopt_parked_logs`), and a replay must change nothing.
+            return Outcome(note=f"{signal.kind} parked before under {references[0]}: nothing changes")
+        tenant_id = self._account_of(event)
         if tenant_id is None and _linked_by_lead_processor(event):
             # The lead processor handles this event too, and links the person it names (a survey answer from a
             # new contact): most often a moment behind. Wait in place, reading the directory again, before parking.
@@ -547,6 +552,14 @@ class HealthService:
         if plans:
             self._adopt_engagements(tenant_id)
         return adopted
+
+    def _parked_already(self, reference: str, signal: Signal) -> bool:
+        """Whether the signal (its id and time) waits in the parked log of `reference` (one read of the log from
+        just before its time: a parked log holds few)."""
+        since = signal.at - timedelta(microseconds=1)
+        return any(
+            (s.signal_id, s.at) == (signal.signal_id, signal.at) for s in self.store.signals(PARKED + reference, since)
+        )
 
     def _is_sponsors(self, tenant_id: str, signal: Signal) -> bool:
         """Whether the signal is for the account's log: anything but an engagement, and an engagement by the

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
 from local_runtime.provision import Provisioned
+from shared.catalog import physical_name
 from shared.catalog.success import HEALTH_PATH
 from shared.events.canonical import EventType, Subject
 from shared.success.service import AccountNotCaughtUp
+from tests.integration.test_handoff_functions import REGION, STAGE
 from tests.integration.test_health_onboarding_functions import Success, claims
 
 KESTREL = Subject(account_id="stripe:cus_park", contact_id="stripe:cus_park", email="kim@kestrel-park.io")
@@ -28,6 +31,13 @@ def health(success: Success) -> dict[str, Any]:
     status, answer = success.call(success.api, "GET", HEALTH_PATH, who=claims("success"), tenant_id="kestrel-park.io")
     assert status == 200, answer
     return answer
+
+
+def success_items(success: Success) -> list[dict[str, Any]]:
+    """Every item of the success table, in key order."""
+    pages = boto3.client("dynamodb", region_name=REGION).get_paginator("scan")
+    items = [item for page in pages.paginate(TableName=physical_name(STAGE, "success")) for item in page["Items"]]
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
 
 def test_a_payment_before_its_customer_was_linked_counts_once_the_customer_is(success: Success) -> None:
@@ -56,3 +66,39 @@ def test_a_payment_before_its_customer_was_linked_counts_once_the_customer_is(su
     past_due = next(line for line in answer["breakdown"] if line["measure"] == "days_past_due")
     assert past_due["value"] == "0"
     assert "days_past_due" not in answer["na"]
+
+
+def test_a_replayed_product_track_parked_before_its_user_was_linked_changes_nothing(success: Success) -> None:
+    # Given a signed-in user's product track (Segment) reaching the recorder before the lead processor linked them
+    user = Subject(contact_id="segment:user-replay", email=None)
+    track = success.canonical(
+        EventType.ENGAGEMENT_RECORDED,
+        user,
+        {"kind": "track", "name": "Feature Used", "user_id": "user-replay"},
+        "segment",
+    )
+    parked = success.hub.invoke(success.recorder, track)
+    assert parked["tenant_id"] is None
+    assert "parked" in parked["note"]
+    # And the user linked since to their company's account (the Stripe customer at their domain), their parked
+    # track left for the nightly: no account.upserted names the user, and no later track came
+    customer = Subject(account_id="stripe:cus_rp", contact_id="stripe:cus_rp", email="kim@kestrel-rp.io")
+    data = {"name": "Kestrel", "domain": "kestrel-rp.io"}
+    success.hub.invoke(
+        success.hub.lead_processor, success.canonical(EventType.ACCOUNT_UPSERTED, customer, data, "stripe")
+    )
+    identify = success.canonical(
+        EventType.ENGAGEMENT_RECORDED,
+        Subject(contact_id="segment:user-replay", email="lee@kestrel-rp.io"),
+        {"kind": "identify", "user_id": "user-replay", "traits": {"email": "lee@kestrel-rp.io"}},
+        "segment",
+    )
+    success.hub.invoke(success.hub.lead_processor, identify)
+    assert success.recorder.service.accounts.account_of(user) is not None
+    before = success_items(success)
+    # When the archive replays the track
+    replayed = success.hub.invoke(success.recorder, track)
+    # Then nothing changes: the track stays where it was filed when first handled
+    assert replayed["tenant_id"] is None
+    assert "parked before" in replayed["note"]
+    assert success_items(success) == before
