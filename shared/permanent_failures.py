@@ -24,9 +24,8 @@ from shared.catalog import physical_name
 from shared.errors import InvalidInput
 from shared.function_environment import FunctionEnvironment
 from shared.observability import logger, metrics
-from shared.redrive import destination_record
+from shared.redrive import PERMANENT_CONDITION, destination_record
 
-PERMANENT_CONDITION = "PermanentFailure"
 # Errors no retry can fix: input that does not validate (the event's envelope or the domain's rules) and
 # records the store cannot hold (TooLargeToStore is an InvalidInput).
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (InvalidInput, ValidationError)

@@ -14,10 +14,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.redrive import destination_record
+from shared.redrive import PERMANENT_CONDITION, destination_record
 from shared.webhooks.model import OutboxEntry
 
-PERMANENT_CONDITION = "PermanentFailure"
 IMAGES = ("NewImage", "OldImage")
 
 
