@@ -191,6 +191,14 @@ def webhook_path_rows() -> list[tuple[str, str, str, str]]:
                 f"{floor_us / baseline_us:.2f}",
             )
         )
+        rows.append(
+            (
+                "webhook cpu",
+                "the receiver's own work (whole handler - floor)",
+                f"{ours_us - floor_us:.0f} µs",
+                f"{(ours_us - floor_us) / baseline_us:.2f}",
+            )
+        )
         rows += _aws_call_rows(receiver, canned)
         rows += _cost_rows(ours_us)
     rows += _cold_rows()
