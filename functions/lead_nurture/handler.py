@@ -1,7 +1,7 @@
-"""Hourly schedule: rescore the MQLs and Leads as of now, so time-based handoff triggers (14 days of nurturing)
-fire without waiting for the lead's next engagement; leads whose consent withholds nurture are not enrolled
-(passed by). A run that runs out of time leaves the rest to the next runs, which resume where it stopped
-(`shared.leads.nurture`)."""
+"""Hourly schedule: rescore the MQLs and Leads (and the SQLs sales recycled) as of now, so time-based handoff
+triggers (14 days of nurturing) fire without waiting for the lead's next engagement; leads whose consent withholds
+nurture are not enrolled (passed by). A run that runs out of time leaves the rest to the next runs, which resume
+where it stopped (`shared.leads.nurture`)."""
 
 from typing import Any
 

@@ -52,6 +52,35 @@ def as_left(event: LeadEvent, contact: Contact) -> LeadEvent:
     return event.model_copy(update=fields)
 
 
+class _Unsettled:
+    """A field's value as read when what consumers last heard of it is not one value: equal to none."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "<unsettled>"
+
+
+UNSETTLED: Any = _Unsettled()
+
+
+def read_as_either(*views: dict[str, Any]) -> dict[str, Any]:
+    """The profile values a change reads a contact with when its consumers may hold any of `views` (a lead an
+    unmerge brings back: the merged person's profile, which reads of it followed, or its own as it was merged
+    away): a field every view holds alike keeps that value, any other counts as changed whatever it becomes."""
+    read: dict[str, Any] = {}
+    for name in set().union(*views):
+        values = [view.get(name) for view in views]
+        read[name] = values[0] if all(value == values[0] for value in values) else UNSETTLED
+    return read
+
+
 def told_profile(
     contact: Contact, change: ChangeSet, cause: str, discriminator: str, cause_event_id: str | None, at: datetime
 ) -> None:
@@ -59,8 +88,9 @@ def told_profile(
     with (a webhook's new name or phone, a capture's, a CRM's through the sync, what a merge or an unmerge brought or
     took): so the CRM sync and other consumers hear of a change that moves neither the score nor the stage. It names
     the fields, never their values (the bus has many readers). None for a contact the change made (its first
-    lead.score_changed tells of it) or read merged away; none when nothing changed, so a redelivery or a replay of
-    the cause makes none. `discriminator`: the cause's event id (or key), so a redo of the change keeps the id. Told
+    lead.score_changed tells of it) or read merged away (but for the one an unmerge brings back, read as its
+    consumers may hold it: `read_as_either`); none when nothing changed, so a redelivery or a replay of the cause
+    makes none. `discriminator`: the cause's event id (or key), so a redo of the change keeps the id. Told
     once per change: what it told is what the change read from then on."""
     before = change.profiles_read.get(contact.contact_id)
     if before is None or contact.merged_into is not None:

@@ -9,6 +9,10 @@ run stopped (`NurtureCursors`), each contact at most once a run, so with R resco
 every MQL is reached within ceil(M / max(3R/4, R - L)) runs and every Lead within ceil(L / max(R/4, R - M)),
 however many leads there are.
 
+An SQL sales recycled (handed back to nurture) is nurtured as an MQL or a Lead is until it is handed off again:
+its nurturing starts again at the recycle (`scoring_inputs.nurture_started`), and the clock takes it with the MQLs
+when its last score met the MQL criteria (its standard handoff can come due by time alone), else with the Leads.
+
 A lead whose consent withholds nurture (config/consent.json's `processing.nurture`) is not enrolled: the clock
 passes it by (`not_enrolled` counts them), and its standard handoff does not fire on any rescore either."""
 
@@ -21,9 +25,11 @@ from typing import Protocol
 from shared.events.lead_events import LeadEventType
 from shared.leads.model import Contact, Stage
 from shared.leads.ports import LeadRepository
+from shared.leads.progression import in_nurture
 from shared.leads.service import LeadService
 
 NURTURED_STAGES = (Stage.MQL, Stage.LEAD)  # in the order a run takes them
+RECYCLED_STAGES = (Stage.SQL,)  # stages sales may hand a lead back to nurture from (it stays in its stage)
 PAGE = 100  # contacts read at a time, and rescores between saves of the cursors
 LIST_PAGE = 1000
 MQLS_PER_LEAD = 3  # while both stages have contacts left in a run: one Lead after every three MQLs
@@ -42,13 +48,13 @@ class NurtureCursors(Protocol):
 
 
 class _Rotation:
-    """A stage's contacts (as listed when the run began) in contact-id order, starting after `after` and
-    wrapping around: each is reached at most once a run. Contacts are read a page at a time, as stored then;
-    one that has left the nurtured stages or was merged away since it was listed is passed over."""
+    """A stage's contacts (as listed when the run began: with the recycled SQLs it takes) in contact-id order,
+    starting after `after` and wrapping around: each is reached at most once a run. Contacts are read a page at a
+    time, as stored then; one that has left nurture or was merged away since it was listed is passed over."""
 
-    def __init__(self, repository: LeadRepository, stage: Stage, after: str | None) -> None:
+    def __init__(self, repository: LeadRepository, listed: list[str], after: str | None) -> None:
         self._repo = repository
-        ids = sorted(set(_listed(repository, stage)))  # a lead rescored while it was listed may show twice
+        ids = sorted(set(listed))  # a lead rescored while it was listed may show twice
         start = bisect.bisect_right(ids, after) if after is not None else 0
         self._ids = ids[start:] + ids[:start]
         self._next = 0
@@ -65,7 +71,7 @@ class _Rotation:
         contact_id = self._ids[self._next]
         self._next += 1
         contact = self._page.get(contact_id)
-        if contact is None or contact.stage not in NURTURED_STAGES or contact.merged_into is not None:
+        if contact is None or not in_nurture(contact) or contact.merged_into is not None:
             return contact_id, None
         return contact_id, contact
 
@@ -92,7 +98,8 @@ def rescore_nurtured(
     `complete` is 1 when every lead listed was reached; `remaining` counts those left for the next runs."""
     store = cursors if cursors is not None else _InMemoryCursors()
     positions = store.read()
-    rotations = {stage: _Rotation(service.repository, stage, positions.get(stage)) for stage in NURTURED_STAGES}
+    listed = _listed(service.repository)
+    rotations = {stage: _Rotation(service.repository, listed[stage], positions.get(stage)) for stage in NURTURED_STAGES}
     reached = dict.fromkeys(NURTURED_STAGES, 0)
     rescored = handoffs = not_enrolled = 0
 
@@ -140,13 +147,22 @@ def _turns(rotations: dict[Stage, _Rotation], reached: dict[Stage, int]) -> Iter
         yield Stage.LEAD if leads and lead_turn else Stage.MQL
 
 
-def _listed(repository: LeadRepository, stage: Stage) -> list[str]:
-    """The ids of the stage's contacts, listed before any is rescored: rescoring reorders the by-score index."""
-    ids: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = repository.by_stage(stage, None, LIST_PAGE, cursor)
-        ids.extend(contact.contact_id for contact in page.contacts)
-        cursor = page.next_cursor
-        if cursor is None:
-            return ids
+def _listed(repository: LeadRepository) -> dict[Stage, list[str]]:
+    """The ids of the nurtured contacts by the rotation that takes them, listed before any is rescored (rescoring
+    reorders the by-score index): each nurtured stage's, and the recycled SQLs still in nurture, with the MQLs
+    when their last score met the MQL criteria, else with the Leads."""
+    listed: dict[Stage, list[str]] = {stage: [] for stage in NURTURED_STAGES}
+    for stage in (*NURTURED_STAGES, *RECYCLED_STAGES):
+        cursor: str | None = None
+        while True:
+            page = repository.by_stage(stage, None, LIST_PAGE, cursor)
+            for contact in page.contacts:
+                if stage in NURTURED_STAGES:
+                    listed[stage].append(contact.contact_id)
+                elif in_nurture(contact):
+                    mql = contact.score is not None and contact.score.mql
+                    listed[Stage.MQL if mql else Stage.LEAD].append(contact.contact_id)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    return listed

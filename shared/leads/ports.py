@@ -66,8 +66,9 @@ class ChangeSet:
     # survey and account events), as (owner kind, owner id, event id): each is recorded with the change, once,
     # so a redelivery or a replay of it is recognised (`LeadRepository.applied`) and changes nothing.
     applied: list[AppliedEvent] = field(default_factory=list)
-    # Not written: each contact's profile values as this change read it (a contact merged away when read, or made by
-    # the change, has none), which the lead.profile_changed of the change is told against (`told_profile`).
+    # Not written: each contact's profile values as this change read it (a contact made by the change has none, nor
+    # has one merged away when read, unless an unmerge brings it back: `read_as_either`), which the
+    # lead.profile_changed of the change is told against (`told_profile`).
     profiles_read: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 

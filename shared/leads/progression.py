@@ -21,7 +21,7 @@ from shared.scoring.model import ScoringModel
 from shared.scoring.results import HandoffTrigger, Score, from_us
 
 # The stages marketing nurtures, whose leads are handed off to sales. An SQL sales recycled is back in nurture
-# too (`_in_nurture`): stages never move back, so it stays an SQL, but is handed off as an MQL is.
+# too (`in_nurture`): stages never move back, so it stays an SQL, but is nurtured and handed off as an MQL is.
 _HANDOFF_STAGES = {Stage.LEAD, Stage.MQL}
 
 
@@ -179,7 +179,7 @@ class LeadProgression:
     ) -> None:
         """Sales are handed identified people only: a trigger on someone without an email waits (it is in the
         log) and fires when they identify, if it is still within the model's lookback."""
-        if not _in_nurture(contact) or contact.merged_into is not None or not contact.email:
+        if not in_nurture(contact) or contact.merged_into is not None or not contact.email:
             return
         for trigger in result.handoff:
             if _may_request(contact, trigger, result):
@@ -203,10 +203,11 @@ class LeadProgression:
                 return  # the most urgent new trigger; sales need one request, not three
 
 
-def _in_nurture(contact: Contact) -> bool:
-    """Whether marketing nurtures the contact, so it may be handed off: a Lead or an MQL, or an SQL sales handed
-    back (recycled, the handoff domain's `handoff.recycled`: an accepted handoff may be recycled too) after its
-    last handoff request. A later request hands it to sales again, until they recycle it again."""
+def in_nurture(contact: Contact) -> bool:
+    """Whether marketing nurtures the contact, so it may be handed off (and the nurture clock rescores it): a Lead
+    or an MQL, or an SQL sales handed back (recycled, the handoff domain's `handoff.recycled`: an accepted handoff
+    may be recycled too) after its last handoff request. A later request hands it to sales again, until they
+    recycle it again."""
     if contact.stage in _HANDOFF_STAGES:
         return True
     recycled = contact.recycled_at
@@ -217,12 +218,15 @@ def _in_nurture(contact: Contact) -> bool:
 
 def _may_request(contact: Contact, trigger: HandoffTrigger, result: Score) -> bool:
     """A level is requested once; after sales recycled the lead (handed it back to marketing), again when a
-    buying signal that came after the recycle fires it (the signals sales already saw do not)."""
+    buying signal that came after the recycle fires it (the signals sales already saw do not), or, for the
+    standard level, 14 days of nurturing: they count from the recycle (`nurture_started`)."""
     requested = contact.handoffs.get(trigger.level)
     if requested is None:
         return True
     recycled = contact.recycled_at
     if recycled is None or requested > recycled:
         return False
+    if trigger.level == "standard":
+        return True
     at_us = next((line.at_us for line in result.engagement_lines if line.event_id == trigger.event_id), None)
     return trigger.event_id is not None and at_us is not None and from_us(at_us) > recycled

@@ -3,6 +3,7 @@ kept of a score on the lead (the snapshot the stage lists sort by)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.leads.identity import company_domain
@@ -29,9 +30,16 @@ def scoring_profile(contact: Contact, account: Account | None) -> Profile:
         company_domain=(account.domain if account else None) or company_domain(contact.email),
         employee_count=int(employees) if employees is not None else None,
         annual_revenue=float(revenue) if revenue is not None else None,
-        nurture_started_at=contact.lead_since,
+        nurture_started_at=nurture_started(contact),
         attributes=profile.attributes,
     )
+
+
+def nurture_started(contact: Contact) -> datetime | None:
+    """When the contact's nurturing started, which the standard handoff counts from: when it became a Lead, or
+    when sales last recycled it (handed it back to nurture), whichever is later."""
+    started = [moment for moment in (contact.lead_since, contact.recycled_at) if moment is not None]
+    return max(started) if started else None
 
 
 def scoring_engagement(record: EngagementRecord, withheld: str | None = None) -> Engagement:

@@ -31,7 +31,7 @@ from shared.leads.consent import (
     statements_of_event,
 )
 from shared.leads.consent_policy import ConsentPolicy, shipped_consent_policy
-from shared.leads.contact_events import as_left, lead_event
+from shared.leads.contact_events import as_left, lead_event, read_as_either
 from shared.leads.crm_changes import (
     ACCOUNT_OWNER,
     CRM_VENDORS,
@@ -231,6 +231,12 @@ class LeadService(CrmFieldChanges):
             parent = absorbed.merged_into
             if parent is None:
                 raise CannotUnmerge(f"lead {absorbed.contact_id} is not merged into another")
+            # The side that comes back is told what its profile became (`told_profile` in its rescore), against
+            # both what reads of it showed while merged (the head's combined profile) and its own profile as it
+            # was merged away: a consumer may hold either.
+            change.profiles_read[absorbed.contact_id] = read_as_either(
+                change.profiles_read.get(head.contact_id, dict(head.profile.values)), dict(absorbed.profile.values)
+            )
             now = self._clock.now()
             side = self._subtree(head, absorbed)
             side_ids = {absorbed.contact_id, *side}
