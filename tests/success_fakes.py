@@ -1,7 +1,8 @@
 """The success store contract in memory (`shared.success.ports.SuccessStore`), as the DynamoDB adapter keeps
-it: a signal is kept once per id and time; a reported message's marker and its signal are written together or
-not at all, a used message id answering with the digest stored with it (and a signal kept before without a
-marker with the caller's own digest, nothing written); a health snapshot moves one version at a time; the
+it: a signal is kept once per id and time, an event's signal filed (with its claim) under one account only; a
+reported message's marker and its signal are written together or not at all, a used message id answering with
+the digest stored with it (and a signal kept before without a marker with the caller's own digest, nothing
+written); a health snapshot moves one version at a time; the
 accounts with a snapshot are listed shard by shard, each in tenant id order, with the adapter's cursor. An
 intervention is opened with its playbook's open marker, or not at all: the open one of its playbook answering
 (or, its id stored already and closed, the stored one); it is closed once, its marker removed with it; an
@@ -31,6 +32,8 @@ from shared.adapters.dynamodb_success_items import (
     campaign_from,
     campaign_item,
     check_status,
+    claim_item,
+    claim_key,
     due_until,
     feedback_from,
     feedback_item,
@@ -81,6 +84,7 @@ class InMemoryHealthStore:
         self._lock = threading.RLock()
         self.logs: dict[str, dict[str, dict[str, Any]]] = {}  # tenant -> signal sort key -> signal item
         self.markers: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, message id) -> marker item
+        self.claims: dict[tuple[str, str], dict[str, Any]] = {}  # claim key -> a filed signal's claim item
         self.parked_entries: dict[str, dict[str, Any]] = {}  # parked log -> its index entry item
         self.snapshots: dict[str, dict[str, Any]] = {}  # tenant -> health item
         self.intervention_items: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, id) -> intervention item
@@ -99,6 +103,24 @@ class InMemoryHealthStore:
                 return False
             log[item["sk"]] = item
             return True
+
+    def file_signal(self, tenant_id: str, signal: Signal) -> str | None:
+        item, claim = signal_item(tenant_id, signal), claim_item(tenant_id, signal)
+        with self._lock:
+            held = self.claims.get(claim_key(signal))
+            if held is not None:
+                return str(held["log"])
+            log = self.logs.setdefault(tenant_id, {})
+            if item["sk"] in log:
+                return tenant_id  # kept before, without a claim: nothing written
+            self.claims[claim_key(signal)] = claim
+            log[item["sk"]] = item
+            return None
+
+    def filed_under(self, signal: Signal) -> str | None:
+        with self._lock:
+            held = self.claims.get(claim_key(signal))
+        return None if held is None else str(held["log"])
 
     def park_signal(self, log: str, signal: Signal, names: Sequence[str]) -> bool:
         item, entry = signal_item(log, signal), parked_entry_item(log, signal, names)

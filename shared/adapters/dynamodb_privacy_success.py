@@ -20,7 +20,7 @@ from shared.adapters.dynamodb_privacy_items import (
     query_partition,
     string_attribute,
 )
-from shared.adapters.dynamodb_success_items import PARKED_LOGS
+from shared.adapters.dynamodb_success_items import FILED, PARKED_LOGS
 from shared.privacy.model import Needles, Person
 from shared.privacy.redaction import mentions, redact
 from shared.success.signals import SignalKind, engaged_parking
@@ -30,9 +30,9 @@ class SuccessPrivacy:
     """Table `success`: signals parked under one of the person's references (`TENANT#unlinked:<reference>`, and
     the engagements parked under `unlinked:engaged:<email>` until a plan names them the sponsor), with those
     logs' index entries (`PARKED`, naming what the person's event named), are deleted; in their accounts' logs,
-    the signals their own events made (a survey answer: the signal id is the event id) are deleted, and any
-    other signal value naming them is anonymized field by field (a signal keeps the shape health reads: a
-    milestone the person owns stays, its owner erased). A `carried` signal (copies of
+    the signals their own events made (a survey answer: the signal id is the event id) are deleted with their
+    claims (`FILED#<event id>`), and any other signal value naming them is anonymized field by field (a signal
+    keeps the shape health reads: a milestone the person owns stays, its owner erased). A `carried` signal (copies of
     older signals, `shared.success.carry`) loses the copies of the person's own events and has its other copies
     anonymized the same way, each copy whole: the copies are the log past the read window, and an erased copy
     would put back what the erasure took. Health snapshots are the account's and stay (the next signal
@@ -80,7 +80,10 @@ class SuccessPrivacy:
         named: list[dict[str, Any]] = []
         for item, from_them in self._theirs(person):
             (own if from_them else named).append(item)
-        erased = delete_items(self._client, self._table, parked + [item_key(i) for i in own])
+        # The claims those signals were filed with (`FILED#<event id>`) name the person's events too: deleted with
+        # them, their keys from the signals themselves (no read), not counted (they hold nothing else of theirs)
+        claims = [_claim_key(i) for i in own]
+        erased = delete_items(self._client, self._table, parked + [item_key(i) for i in own] + claims) - len(claims)
         for item in named:
             self._rewrite(item, person)
             erased += 1
@@ -109,6 +112,13 @@ class SuccessPrivacy:
                 ExpressionAttributeNames={"#values": "values"},
                 ExpressionAttributeValues={":values": {"S": json.dumps(values, separators=(",", ":"))}},
             )
+
+
+def _claim_key(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The key of the claim a signal's item was filed with (`dynamodb_success_items.claim_key`: its id, and its
+    time as the item's `at` holds it)."""
+    signal_id, at = string_attribute(item, "signal_id"), string_attribute(item, "at")
+    return {"pk": {"S": f"{FILED}{signal_id}"}, "sk": {"S": str(at)}}
 
 
 def _values(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,11 @@ Writes:
 
 - `append_signal` is one PutItem on `attribute_not_exists(pk)`; the condition failing is False (that signal,
   same id and time, is kept already; nothing written).
+- `file_signal(tenant_id, signal)` is one TransactWriteItems: a Put of the signal's claim (`FILED#<signal_id>`,
+  its time) and a Put of the signal in the account's log, each on `attribute_not_exists(pk)`. Cancelled by the
+  claim's condition, the answer is the account the claim names (from the cancellation's ALL_OLD item; a
+  strongly consistent GetItem should it lack one): nothing written. Cancelled by the signal's condition only
+  (kept before without a claim), the answer is `tenant_id`: nothing written, no claim either.
 - `park_signal(log, ...)` is one TransactWriteItems: a Put of the signal in the parked log on
   `attribute_not_exists(pk)` and a Put of the log's index entry (`PARKED`, the log's name) as the signal leaves
   it. Cancelled by the signal's condition, False (kept already): nothing written, the entry as it was.
@@ -52,6 +57,7 @@ Reads:
 - `signals(tenant_id, since)`: a strongly consistent Query of the account's partition, `sk` BETWEEN
   `SIGNAL#<since>` and `SIGNAL#~`, every page; signals at `since` itself are dropped (strictly after), the
   rest come oldest first, ties by signal id (the sort key's order).
+- `filed_under(signal)`: a strongly consistent GetItem of the signal's claim.
 - `health(tenant_id)`: a strongly consistent GetItem.
 - `parked(cursor, limit)`: a strongly consistent Query of the `PARKED` partition in log order, asking for one
   entry more than the page; the cursor is url-safe base64 of JSON `{"parked_after": log}`.
@@ -115,6 +121,8 @@ from shared.adapters.dynamodb_success_items import (
     campaign_item,
     campaign_pk,
     check_status,
+    claim_item,
+    claim_key,
     due_until,
     feedback_from,
     feedback_item,
@@ -214,6 +222,27 @@ class DynamoDbHealthStore:
                 raise
             return False
         return True
+
+    def file_signal(self, tenant_id: str, signal: Signal) -> str | None:
+        item, claim = signal_item(tenant_id, signal), claim_item(tenant_id, signal)
+
+        def refused(found: Refusals) -> str | _Again:
+            if "claim" in found:
+                held = found["claim"] or get_item(self._client, self._table, claim["pk"], claim["sk"])
+                return AGAIN if held is None else str(held["log"])  # None: gone since the check: try again
+            return tenant_id  # the signal kept before without a claim: nothing written
+
+        what = f"signal {signal.signal_id}"
+        writes = [
+            _Write("claim", self._put_new(claim), f"the claim of {what}", f"{what} at {item['at']} is filed already"),
+            _Write("signal", self._put_new(item), what, f"{what} at {item['at']} is kept already"),
+        ]
+        return self._transact(writes, None, refused)
+
+    def filed_under(self, signal: Signal) -> str | None:
+        pk, sk = claim_key(signal)
+        held = get_item(self._client, self._table, pk, sk)
+        return None if held is None else str(held["log"])
 
     def park_signal(self, log: str, signal: Signal, names: Sequence[str]) -> bool:
         item = signal_item(log, signal)

@@ -15,6 +15,10 @@ Items (every account's in its own partition, `pk` = `TENANT#<tenant_id>`):
   (JSON text: the references the latest event parked in it named), `parked_at` (that signal's time, ISO) and
   `mark` (that signal's sort key). Written with each parked signal (`park_signal`), removed by the nightly once
   adopted or given up (`unindex_parked`, on condition of the mark).
+- a filed signal's claim, in the signal's own partition (outside every account's): `pk` = `FILED#<signal_id>`,
+  `sk` = its time as its signal's sort key writes it; attribute `log` (the account whose log it was filed in).
+  Written with the signal (`file_signal`) so that the same signal, replayed after its person moved to another
+  account, is found filed (one GetItem) rather than filed again; never removed.
 - a reported message's marker: `sk` = `MESSAGE#<message_id>`; attributes `digest` (the caller's digest of the
   report's body) and `signal_sk` (the sort key of the signal it was written with).
 - the health snapshot: `sk` = `HEALTH`; attributes `tenant_id`, `as_of` (ISO, UTC), `model_version`,
@@ -84,6 +88,7 @@ from shared.success.product import Launch
 from shared.success.signals import Signal, SignalKind
 
 TENANT, SIGNAL, MESSAGE, HEALTH, SHARD = "TENANT#", "SIGNAL#", "MESSAGE#", "HEALTH", "SHARD#"
+FILED = "FILED#"  # the partition of a filed signal's claim, per signal id
 PARKED_LOGS = "PARKED"  # the partition of the parked logs' index entries
 INTERVENTION, OPEN = "INTERVENTION#", "OPEN#"
 FEEDBACK, LAUNCH, CAMPAIGN = "FEEDBACK", "LAUNCH", "CAMPAIGN"  # the feedback partition; launches' and campaigns' sk
@@ -150,6 +155,21 @@ def parked_entry_from(item: Mapping[str, Any]) -> ParkedLog:
 
 def signal_from(item: Mapping[str, Any]) -> Signal:
     return Signal(str(item["signal_id"]), SignalKind(item["kind"]), when(str(item["at"])), json.loads(item["values"]))
+
+
+def claim_key(signal: Signal) -> tuple[str, str]:
+    """The key of the claim a signal (its id and time) is filed with: wherever it was filed, one GetItem."""
+    if not signal.signal_id:
+        raise ValueError("a signal's id is empty")
+    return FILED + signal.signal_id, iso(signal.at)
+
+
+def claim_item(tenant_id: str, signal: Signal) -> dict[str, Any]:
+    """The claim a signal is filed with under `tenant_id` (checked as every item is)."""
+    if not tenant_id:
+        raise ValueError(f"signal {signal.signal_id}: the account it is filed under is empty")
+    pk, sk = claim_key(signal)
+    return checked({"pk": pk, "sk": sk, "log": tenant_id}, f"the claim of signal {signal.signal_id}")
 
 
 def marker_item(tenant_id: str, message_id: str, digest: str, signal_sort_key: str) -> dict[str, Any]:

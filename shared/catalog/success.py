@@ -28,6 +28,9 @@ SUCCESS = Table(
     ),
     access_patterns=(
         "keep a signal once: put pk=TENANT#<account_id>, sk=SIGNAL#<iso time>#<signal_id> (conditional: new)",
+        "file an event's signal once, under one account: one transaction of pk=FILED#<signal_id>, sk=<iso time> "
+        "(conditional: new; log=<account_id>) and its signal; where it was filed: get pk=FILED#<signal_id>, "
+        "sk=<iso time>; deleted with the person's signals by an erasure",
         "an account's signals since a moment: query pk=TENANT#<account_id>, sk between SIGNAL#<since> and SIGNAL#~",
         "signals of a subject without a known account, parked: pk=TENANT#unlinked:<reference>, written in one "
         "transaction with the log's index entry pk=PARKED, sk=unlinked:<reference>; adopted (copied to the "

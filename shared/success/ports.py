@@ -79,6 +79,18 @@ class HealthStore(Protocol):
         already there. Raises TooLargeToStore before writing when it would not fit one item."""
         ...
 
+    def file_signal(self, tenant_id: str, signal: Signal) -> str | None:
+        """Keep an event's signal in the account's log with its claim (the account it was filed under, found by
+        the signal's id and time: `filed_under`), together or neither. None when written; the account it was
+        filed under before otherwise, nothing written: the claim's account, or `tenant_id` itself when the
+        signal is in its log without a claim (kept before claims were written: no claim is written either)."""
+        ...
+
+    def filed_under(self, signal: Signal) -> str | None:
+        """The account whose log the signal (same id and time) was filed in (`file_signal`), wherever it is;
+        None when it was filed nowhere (parked, or kept without a claim)."""
+        ...
+
     def append_reported(self, tenant_id: str, signal: Signal, message_id: str, digest: str) -> str | None:
         """Keep a signal a caller reported under its own message id (usage reports): the message's marker and
         the signal written together, or neither. None when written; when the message id was used before,

@@ -148,7 +148,16 @@ class HealthService:
     # ------------------------------------------------------------------------------------------ signals
 
     def handle(self, event: CanonicalEvent) -> Outcome:
-        """A canonical event from the bus: kept as its account's signal, and the account's health recomputed."""
+        """A canonical event from the bus: kept as its account's signal, and the account's health recomputed.
+
+        A signal is filed once, under one account: the account its person was in when it was filed (handled, or
+        adopted from a parked log), with a claim (`SuccessStore.file_signal`). The same event again (a replay, a
+        redrive: the same signal id and time) after its person moved to another account (relinked, merged into
+        a contact of another account) changes nothing: it stays where it was filed, and is not added to the new
+        account's log (it would count twice), nor adopts anything there. The move itself is no signal: what the
+        person did before it stays their old account's history. Any new event about them (another event id) is
+        the account they are in now, as every signal is. Replayed under the account it was filed in, it is kept
+        before, as always."""
         signal = signal_of(event, self.model)
         if signal is None:
             return Outcome(note=f"{event.event_type} says nothing health reads")
@@ -158,7 +167,11 @@ class HealthService:
             # filed; taken as the next signal about its subject, it would move what waits for its account's
             # `account.upserted` or the nightly (`adopt_parked_logs`), and a replay must change nothing.
             return Outcome(note=f"{signal.kind} parked before under {references[0]}: nothing changes")
+        filed = self.store.filed_under(signal)  # one read of the signal's claim, wherever it was filed
         tenant_id = self._account_of(event)
+        if filed is not None and filed != tenant_id:
+            # The same event again, filed before under the account its person was in then (moved since)
+            return Outcome(filed, note=f"{signal.kind} filed before under {filed}: nothing changes")
         if tenant_id is None and _linked_by_lead_processor(event):
             # The lead processor handles this event too, and links the person it names (a survey answer from a
             # new contact): most often a moment behind. Wait in place, reading the directory again, before parking.
@@ -186,9 +199,12 @@ class HealthService:
             self._park_engagement(tenant_id, signal)
             note = f"{signal.kind} not by the executive sponsor of the account's plan: parked until a plan names them"
             return Outcome(tenant_id, note=note + (f", {adopted} parked before adopted" if adopted else ""))
-        kept = self.store.append_signal(tenant_id, signal)
+        filed = self.store.file_signal(tenant_id, signal)
+        if filed is not None and filed != tenant_id:
+            # Filed under another account a moment ago (the same event handled twice at once, the person moving)
+            return Outcome(filed, note=f"{signal.kind} filed before under {filed}: nothing changes")
         outcome = self.recompute(tenant_id, cause=event.event_id)
-        note = f"{signal.kind} {'kept' if kept else 'kept before'}"
+        note = f"{signal.kind} {'kept' if filed is None else 'kept before'}"
         note += f", {adopted} parked before adopted" if adopted else ""
         return Outcome(tenant_id, outcome.health, outcome.events, f"{note}; {outcome.note}")
 
@@ -536,14 +552,15 @@ class HealthService:
     def _adopt(self, tenant_id: str, references: Sequence[str]) -> int:
         """The signals parked under any of the subject's references, moved into the account's log (an engagement
         not by the sponsor of the account's plan to the account's parked engagements; a plan brings those of its
-        sponsor along)."""
+        sponsor along), each filed there with its claim (`file_signal`): one filed under another account
+        already only leaves the parked log."""
         adopted, plans = 0, False
         for reference in references:
             parked = self.store.signals(PARKED + reference, EPOCH)
             for signal in parked:
                 plans |= signal.kind is SignalKind.SUCCESS_PLAN
                 if self._is_sponsors(tenant_id, signal):
-                    self.store.append_signal(tenant_id, signal)
+                    self.store.file_signal(tenant_id, signal)  # filed elsewhere already: it counts there only
                 else:
                     self._park_engagement(tenant_id, signal)
             if parked:
@@ -595,7 +612,7 @@ class HealthService:
         parked = [s for s in self.store.signals(parking, EPOCH) if s.values.get("account_id") == tenant_id]
         for signal in parked:
             values = {name: value for name, value in signal.values.items() if name != "account_id"}
-            self.store.append_signal(tenant_id, replace(signal, values=values))
+            self.store.file_signal(tenant_id, replace(signal, values=values))
         if parked:
             self.store.drop_signals(parking, parked)
         return len(parked)

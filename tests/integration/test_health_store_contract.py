@@ -498,6 +498,51 @@ def test_a_limit_under_one_is_invalid_input(store: HealthStore, limit: int) -> N
         store.tenants(None, limit)
 
 
+# ------------------------------------------------------------------------------------------ filed signals
+
+
+def test_a_signal_filed_under_one_account_is_filed_nowhere_else(store: HealthStore) -> None:
+    # Given an event's signal filed under an account: kept in its log with its claim
+    signal = ticket("evt-f1", T0.astimezone(EAST))
+    assert store.filed_under(signal) is None
+    assert store.file_signal(ACME, signal) is None
+    assert everything(store) == [ticket("evt-f1")]
+    assert store.filed_under(signal) == ACME
+    # When the same signal (same id and time) is filed under another account, even with other values
+    again = store.file_signal("acct-other", ticket("evt-f1", priority="low"))
+    # Then nothing is written: the answer is the account it was filed under
+    assert again == ACME
+    assert everything(store, "acct-other") == []
+    assert everything(store) == [ticket("evt-f1")]
+    # And filed again under its own account, the same answer, nothing written
+    assert store.file_signal(ACME, signal) == ACME
+    assert everything(store) == [ticket("evt-f1")]
+
+
+def test_a_filed_signals_id_at_another_time_is_another_signal(store: HealthStore) -> None:
+    # Given a signal filed under an account
+    store.file_signal(ACME, ticket("evt-f1"))
+    # When the same id at another time is filed under another account
+    later = ticket("evt-f1", T0 + timedelta(seconds=1))
+    assert store.filed_under(later) is None
+    # Then it is filed there
+    assert store.file_signal("acct-other", later) is None
+    assert everything(store, "acct-other") == [later]
+    assert store.filed_under(later) == "acct-other"
+
+
+def test_a_signal_kept_before_without_its_claim_is_not_claimed_by_filing_it(store: HealthStore) -> None:
+    # Given a signal kept in an account's log without a claim (kept before claims were written)
+    signal = ticket("evt-f1")
+    assert store.append_signal(ACME, signal) is True
+    # When it is filed under the same account
+    answer = store.file_signal(ACME, signal)
+    # Then it was filed there before: nothing is written, no claim either
+    assert answer == ACME
+    assert everything(store) == [signal]
+    assert store.filed_under(signal) is None
+
+
 # ------------------------------------------------------------------------------------------ DynamoDB only
 
 
@@ -613,3 +658,33 @@ def test_a_marker_without_its_item_in_the_cancellation_is_read(dynamo: tuple[Dyn
         "GetItem",
     ]
     assert DynamoDbHealthStore(bare, TABLE).append_reported(ACME, usage("evt-1"), "msg-1", "d2") == "d1"
+
+
+def test_a_filed_signals_claim_layout_and_calls(dynamo: tuple[DynamoDbHealthStore, Any]) -> None:
+    repo, client = dynamo
+    _, count = counted_calls(client)
+    # Filing is one transaction (the signal and its claim), its answer when claimed from the cancellation
+    assert count(lambda: repo.file_signal(ACME, ticket("evt-f1", T0.astimezone(EAST)))) == ["TransactWriteItems"]
+    assert count(lambda: repo.file_signal("acct-other", ticket("evt-f1"))) == ["TransactWriteItems"]
+    # Whether it was filed is one GetItem, wherever it was
+    assert count(lambda: repo.filed_under(ticket("evt-f1"))) == ["GetItem"]
+    # The claim: in the signal's own partition, its time as the signal's sort key writes it, and the account
+    assert stored_item(client, "FILED#evt-f1", "2026-11-20T15:30:00.123456+00:00") == {
+        "pk": {"S": "FILED#evt-f1"},
+        "sk": {"S": "2026-11-20T15:30:00.123456+00:00"},
+        "log": {"S": ACME},
+    }
+
+
+def test_a_claim_without_its_item_in_the_cancellation_is_read(dynamo: tuple[DynamoDbHealthStore, Any]) -> None:
+    # Given a signal filed, and a client whose cancellations carry no item (as without ALL_OLD)
+    repo, client = dynamo
+    repo.file_signal(ACME, ticket("evt-f1"))
+    bare = WithoutItems(client)
+    _, count = counted_calls(client)
+    # When it is filed under another account; Then the claim is read (strongly consistent GetItem)
+    assert count(lambda: DynamoDbHealthStore(bare, TABLE).file_signal("acct-other", ticket("evt-f1"))) == [
+        "TransactWriteItems",
+        "GetItem",
+    ]
+    assert DynamoDbHealthStore(bare, TABLE).file_signal("acct-other", ticket("evt-f1")) == ACME
