@@ -3,10 +3,13 @@ CRM calls as the CRMs' batch sizes allow (the records' latest values, read when 
 notice of the privacy API deletes its record in its CRM (`shared.crm.erasure`), retried and dead-lettered alike.
 Under a stream of changes, a batch too small to fill a call is queued again to come back with the ones after it
 (`shared.crm.pacing`). A CRM that is rate limited has its notices queued again to come back after its
-Retry-After; one that is down fails them, and they come back after the queue's visibility timeout until its
+Retry-After; one whose record another writer is creating (its create claim) comes back once the claim has
+expired, also as a new message, until it has waited `MAX_CLAIM_WAITS` times (then it is dead-lettered with the
+reason); one that is down fails them, and they come back after the queue's visibility timeout until its
 receive limit dead-letters them; a record a CRM refuses for good goes to the dead-letter queue at once with the
 reason; the batch's other notices are done."""
 
+import math
 import time
 from dataclasses import replace
 from typing import Any
@@ -14,6 +17,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.dynamodb_crm_sync import DynamoDbErasureLookups
 from shared.adapters.sqs_change_queue import (
     SqsBatchControl,
     SqsChangeQueue,
@@ -21,7 +25,7 @@ from shared.adapters.sqs_change_queue import (
     is_erasure,
     notice_of,
 )
-from shared.catalog import CATALOG, physical_name
+from shared.catalog import CATALOG, CRM_SYNC, physical_name
 from shared.crm.erasure import ErasureNotice, erase_in_crms
 from shared.crm.ports import ChangeNotice, CrmClient, CrmName
 from shared.crm.writer import WriteInterrupted
@@ -33,6 +37,8 @@ environment = environment_of(__name__)
 service = crm_sync_service(environment, paced=True)
 control = SqsBatchControl(boto3.client("sqs"))
 requeue = SqsChangeQueue(boto3.client("sqs"), environment.queue_url(CRM_SYNC_QUEUE))
+# what an erasure finds a record by when its notice names it by reference (no email on the queue)
+erasure_lookups = DynamoDbErasureLookups(boto3.client("dynamodb"), environment.table(CRM_SYNC.name))
 CLIENTS_FOR_SECONDS = 900  # the credentials are read again (a rotated token picked up) this often
 _clients: tuple[float, dict[CrmName, CrmClient]] | None = None
 DEAD_LETTERS = physical_name(environment.stage, CATALOG.work_queue(CRM_SYNC_QUEUE).dead_letter_queue.name)
@@ -96,6 +102,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # (the originals are done); a notice sent twice is harmless, the writer reads the record when it writes.
         waiting = {(n.crm, n.record_key): replace(n, throttled=n.throttled + 1) for n in report.throttled}
         requeue.send(list(waiting.values()), report.retry_after or 0)
+    if report.claimed:
+        # Back once another writer's create claim on the record has expired, as new messages: waiting for another
+        # writer spends none of the queue's receive count (the originals are done). A notice blocked too often was
+        # refused, and dead-lettered above with the reason.
+        claim_waits: dict[tuple[str, str], tuple[ChangeNotice, int]] = {
+            (n.crm, n.record_key): (n, math.ceil(seconds)) for n, seconds in report.claimed
+        }
+        for wait in sorted({s for _, s in claim_waits.values()}):
+            requeue.send([n for n, s in claim_waits.values() if s == wait], wait)
     for crm, seconds in report.hold_seconds.items():
         # Under load, a batch too small to fill a call waits for the ones coming after it (`shared.crm.pacing`)
         requeue.send([n for n in report.held if n.crm == crm], seconds)
@@ -109,6 +124,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "calls": report.calls,
             "retry": len(failed),
             "held": len(report.held),
+            "claimed": len(report.claimed),
             "linked": len(report.linked),
             "dead_lettered": len(dead),
             "erased": erased,
@@ -139,7 +155,7 @@ def _erase(
     Retry-After as new messages."""
     if not erasures:
         return 0, []
-    report = erase_in_crms(list(erasures.values()), clients())
+    report = erase_in_crms(list(erasures.values()), clients(), erasure_lookups)
     refused = dict(report.refused)
     dead.update({r["body"]: refused[n] for r in records if (n := erasures.get(r["messageId"])) in refused})
     if report.throttled:

@@ -14,6 +14,9 @@ Items:
 - a bus event decided on the record: `pk` = the record's, `sk` = `APPLIED#<event id>`; `version`: the record's
   version the decision's commit stored (0: a decision that changed nothing, `mark_decided`). Read with the
   record (one BatchGetItem of both) before deciding; erased with the record's partition.
+- what an erasure finds a CRM's record by (`DynamoDbErasureLookups`: a create never answered, for an erased
+  person): `pk` = `ERASING#<crm>#<record key>`, `sk` = `ERASING`; `field`, `values` (JSON), `expires` (epoch
+  seconds). Written by the erasure before its notice is queued, deleted by the writer once the record is deleted.
 
 `commit` is one PutItem of the record on condition of its version when it writes nothing else, otherwise one
 TransactWriteItems of the record (same condition) with its audit entries, conflicts, links and event marker.
@@ -25,7 +28,7 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -51,6 +54,10 @@ from shared.crm.store import AuditPage, ConflictPage, InvalidCursor
 
 RECORD = "RECORD"
 APPLIED = "APPLIED#"
+ERASING = "ERASING"
+# How long an erasure's kept values may wait for the writer: its notice's retries, then the dead-letter queue's
+# retention (14 days) for a redrive. The `expires` attribute names it (for a table TTL).
+ERASING_KEPT = timedelta(days=15)
 BATCH_GET = 100
 MAX_PAGE = 200
 
@@ -260,6 +267,40 @@ class DynamoDbSyncStore:
             raise
         last = answer.get("LastEvaluatedKey")
         return [plain(item) for item in answer.get("Items", [])], _encode_cursor(last) if last else None
+
+
+class DynamoDbErasureLookups:
+    """The values by which an erasure finds the CRM record a create never answered made (`shared.crm.erasure.
+    ErasureLookups`), kept in the table under the crm and the synced record's key, so the erasure notice on the
+    queue carries that reference, never the person's email."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def keep(self, crm: str, lookup: str, field: str, values: Sequence[str], now: datetime | None = None) -> None:
+        """Keep the values under the reference (those kept before for it replaced: a later run finds them all)."""
+        expires = (now or datetime.now(UTC)) + ERASING_KEPT
+        item = {
+            "pk": f"{ERASING}#{crm}#{lookup}",
+            "sk": ERASING,
+            "field": field,
+            "values": json.dumps(list(dict.fromkeys(values))),
+            "expires": int(expires.timestamp()),
+        }
+        self._client.put_item(TableName=self._table, Item=serialize(item))
+
+    def values(self, crm: CrmName, lookup: str) -> tuple[str, tuple[str, ...]] | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=key(f"{ERASING}#{crm}#{lookup}", ERASING), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        values = json.loads(item["values"]["S"])
+        return item["field"]["S"], tuple(str(v) for v in values if isinstance(v, str) and v)
+
+    def forget(self, crm: CrmName, lookup: str) -> None:
+        self._client.delete_item(TableName=self._table, Key=key(f"{ERASING}#{crm}#{lookup}", ERASING))
 
 
 def _encode_cursor(last: dict[str, Any]) -> str:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from shared.adapters.dynamodb_crm_sync import DynamoDbErasureLookups
 from shared.adapters.dynamodb_privacy_items import (
     MAX_MERGE_HOPS,
     composite_key,
@@ -22,6 +24,14 @@ from shared.privacy.model import CrmRecordRef, Needles, Person
 from shared.privacy.redaction import redact
 
 CRMS = ("hubspot", "salesforce")
+
+
+@dataclass(frozen=True)
+class CrmRecordLookup(CrmRecordRef):
+    """A CRM's record found by its values (`match_field`, `match_values`, a create never answered), which the
+    table keeps under `lookup` (the synced record's key) for the sync's writer: its notice carries only that."""
+
+    lookup: str = ""
 
 
 class CrmSyncPrivacy:
@@ -40,7 +50,10 @@ class CrmSyncPrivacy:
 
     A contact record whose copy in a CRM has no id but a create claim (a create in flight when the person is
     erased, or sent and never answered) names the CRM's record by the values the create sent (the email): the
-    erasure asks the CRM to delete what holds them."""
+    erasure asks the CRM to delete what holds them. Those values are kept in the table (`DynamoDbErasureLookups`,
+    under the CRM and the record's key) before the notice is queued, and the notice names only that reference
+    (`CrmRecordLookup.lookup`): the person's email never sits in the queue or its dead-letter queue; the writer
+    deletes them with the CRM's record."""
 
     name = "crm-sync"
 
@@ -75,8 +88,14 @@ class CrmSyncPrivacy:
         return records, [item for item in links.values() if item]
 
     def crm_records(self, person: Person) -> list[CrmRecordRef]:
+        """The person's CRM records; the values of those found by their values kept for the writer first."""
         records, _ = self._found(person)
-        return _crm_refs(person, records)
+        refs = _crm_refs(person, records)
+        lookups = DynamoDbErasureLookups(self._client, self._table)
+        for ref in refs:
+            if isinstance(ref, CrmRecordLookup) and ref.match_field:
+                lookups.keep(ref.crm, ref.lookup, ref.match_field, ref.match_values)
+        return refs
 
     def export(self, person: Person) -> dict[str, Any]:
         sections: dict[str, list[dict[str, Any]]] = {"records": [], "audit": [], "applied_events": []}
@@ -141,15 +160,15 @@ def _crm_refs(person: Person, records: Mapping[str, list[dict[str, Any]]]) -> li
     """The CRM contacts of the person: their records' copies, and the CRM ids the lead domain linked, synced or
     not."""
     refs: dict[tuple[str, str], CrmRecordRef] = {}
-    for items in records.values():
+    for record_key, items in records.items():
         for item in items:
             if string_attribute(item, "sk") == "RECORD":
                 for crm, copy in (_body(item).get("crms") or {}).items():
                     if crm in CRMS and isinstance(copy, Mapping) and copy.get("id"):
                         refs[(crm, str(copy["id"]))] = CrmRecordRef(crm, "contact", str(copy["id"]))
                     elif crm in CRMS and isinstance(copy, Mapping) and (found_by := _created_unanswered(copy)):
-                        refs[(crm, f"{found_by[0]}={','.join(found_by[1])}")] = CrmRecordRef(
-                            crm, "contact", "", found_by[0], found_by[1]
+                        refs[(crm, f"lookup:{record_key}")] = CrmRecordLookup(
+                            crm, "contact", "", found_by[0], found_by[1], record_key
                         )
     for key in person.identity_keys:
         crm, _, crm_id = key.partition("#")

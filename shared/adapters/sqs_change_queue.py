@@ -21,12 +21,19 @@ def notice_body(notice: ChangeNotice) -> str:
         body["throttled"] = notice.throttled
     if notice.held:
         body["held"] = notice.held
+    if notice.claimed:
+        body["claimed"] = notice.claimed
     return json.dumps(body, sort_keys=True)
 
 
 def erasure_body(notice: ErasureNotice) -> str:
+    """The notice as the queue holds it: a record found by its values is named by the reference under which the
+    erasure kept them (`lookup`), never by the values (an erased person's email)."""
     erase: dict[str, object] = {"crm": notice.crm, "kind": notice.kind, "crm_id": notice.crm_id}
-    if notice.match_field:
+    if notice.lookup:
+        erase["lookup"] = notice.lookup
+    elif notice.match_field:
+        # only a notice queued with its values before they were kept (read back so): sent again as it came
         erase["match_field"], erase["match_values"] = notice.match_field, list(notice.match_values)
     body: dict[str, object] = {"erase": erase}
     if notice.throttled:
@@ -45,13 +52,17 @@ def erasure_of(body: str) -> ErasureNotice:
     erase = data.get("erase") if isinstance(data, dict) else None
     if not isinstance(erase, dict) or erase.get("crm") not in CRM_NAMES or erase.get("kind") not in OBJECT_KINDS:
         raise ValueError("not an erasure notice: erase.crm (hubspot, salesforce) and erase.kind are required")
-    crm_id, throttled = erase.get("crm_id"), data.get("throttled", 0)
+    crm_id, throttled, lookup = erase.get("crm_id"), data.get("throttled", 0), erase.get("lookup")
     field, values = erase.get("match_field"), erase.get("match_values", [])
     found_by = isinstance(field, str) and bool(field) and isinstance(values, list) and bool(values)
     if found_by and not all(isinstance(v, str) and v for v in values):
         raise ValueError("not an erasure notice: erase.match_values are texts")
-    if not isinstance(crm_id, str) or not (crm_id or found_by) or not isinstance(throttled, int):
-        raise ValueError("not an erasure notice: erase.crm_id (text), or match_field and match_values, is required")
+    if lookup is not None and not (isinstance(lookup, str) and lookup):
+        raise ValueError("not an erasure notice: erase.lookup is a text")
+    if not isinstance(crm_id, str) or not (crm_id or found_by or lookup) or not isinstance(throttled, int):
+        raise ValueError("not an erasure notice: erase.crm_id (text), or lookup, is required")
+    if lookup:
+        return ErasureNotice(erase["crm"], erase["kind"], crm_id, throttled, lookup=lookup)
     if found_by:
         return ErasureNotice(erase["crm"], erase["kind"], crm_id, throttled, field, tuple(values))
     return ErasureNotice(erase["crm"], erase["kind"], crm_id, throttled)
@@ -63,16 +74,19 @@ def notice_of(body: str) -> ChangeNotice:
     if not isinstance(data, dict) or data.get("crm") not in ("hubspot", "salesforce"):
         raise ValueError("not a change notice: crm must be hubspot or salesforce")
     record, version = data.get("record"), data.get("version")
-    throttled, held = data.get("throttled", 0), data.get("held", 0)
+    throttled, held, claimed = data.get("throttled", 0), data.get("held", 0), data.get("claimed", 0)
     if not (
         isinstance(record, str)
         and record
         and isinstance(version, int)
         and isinstance(throttled, int)
         and isinstance(held, int)
+        and isinstance(claimed, int)
     ):
-        raise ValueError("not a change notice: record (text), version, throttled and held (integers) are required")
-    return ChangeNotice(data["crm"], record, version, throttled, held)
+        raise ValueError(
+            "not a change notice: record (text), version, throttled and held (integers; claimed too) are required"
+        )
+    return ChangeNotice(data["crm"], record, version, throttled, held, claimed)
 
 
 class SqsChangeQueue:
@@ -112,13 +126,17 @@ class SqsCrmErasures:
 
     def request(self, records: Sequence[Any]) -> int:
         """Queue a notice per record; those found by their values (a create never answered) visible only once
-        that create can no longer be in flight."""
-        notices = [
-            ErasureNotice(r.crm, r.kind, r.crm_id, 0, getattr(r, "match_field", None), getattr(r, "match_values", ()))
-            for r in records
-        ]
-        send_erasures(self._client, self._url, [n for n in notices if not n.match_field])
-        found_by = [n for n in notices if n.match_field]
+        that create can no longer be in flight, naming only the reference the values are kept under (`lookup`:
+        the sync's table keeps them, `shared.adapters.dynamodb_privacy_crm_sync`). A record found by values
+        that are not kept is refused (ValueError) rather than queued with them."""
+        notices: list[ErasureNotice] = []
+        for r in records:
+            lookup = getattr(r, "lookup", None) or None
+            if getattr(r, "match_field", None) and not lookup:
+                raise ValueError(f"a {r.crm} record found by its values needs them kept (a lookup), not queued")
+            notices.append(ErasureNotice(r.crm, r.kind, r.crm_id, lookup=lookup))
+        send_erasures(self._client, self._url, [n for n in notices if not n.lookup])
+        found_by = [n for n in notices if n.lookup]
         if found_by:
             send_erasures(self._client, self._url, found_by, CREATE_IN_FLIGHT_SECONDS)
         return len(notices)

@@ -52,6 +52,8 @@ CRM_SYNC = Table(
     partition_key="pk",
     sort_key="sk",
     indexes=(Index("by-status", partition_key="conflict_status", sort_key="flagged_sort"),),
+    # only an erasure's kept lookup values expire (`ERASING#...`, 15 days: a dead-lettered notice never redriven)
+    ttl_attribute="expires",
     access_patterns=(
         "a synced record: get pk=RECORD#<kind>:<hub_id>, sk=RECORD; stored on condition of its version, with its "
         "audit entries, conflicts and links in one transaction",
@@ -62,6 +64,8 @@ CRM_SYNC = Table(
         "until when reconciliation compared a CRM's objects: get pk=CHECKPOINT#<crm>#<kind>, sk=CHECKPOINT",
         "a bus event decided on a record once: batch get pk=RECORD#<kind>:<hub_id>, sk=RECORD and "
         "sk=APPLIED#<event id> before deciding; the marker is a conditional put in the commit's transaction",
+        "what an erasure finds a never-answered create's CRM record by: get pk=ERASING#<crm>#<record key>, "
+        "sk=ERASING (kept before its notice is queued, deleted once the record is)",
     ),
 )
 

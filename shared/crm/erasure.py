@@ -9,13 +9,16 @@ A record the writer was creating when the person was erased (its create's claim 
 flight, or its answer lost) is found by the values the create was matched on (`match_field`, `match_values`: the
 person's email) and deleted: its notice is queued to be read once the create can no longer be in flight
 (`CREATE_IN_FLIGHT_SECONDS`), and a create answered after the erasure is reported by the writer itself
-(`WriteReport.erased_meanwhile`)."""
+(`WriteReport.erased_meanwhile`). Those values never go on the queue (nor so in its dead-letter queue): the
+erasure keeps them in the sync's table under a reference (`lookup`: the crm and the synced record's key, no
+personal data), the notice carries the reference, and the writer reads them there (`ErasureLookups`) and deletes
+them once the CRM's record is deleted."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from shared.crm.ports import CrmName, CrmRefused, CrmUnavailable, ObjectKind, RateLimited
 
@@ -30,7 +33,9 @@ CREATE_IN_FLIGHT_SECONDS = 60
 class ErasureNotice:
     """Delete `crm_id` (a record of the hub's `kind`) in `crm`. Carries the CRM id itself: the hub's synced
     record is erased by the time the writer reads the notice. Or, `crm_id` empty, the records whose
-    `match_field` holds one of `match_values` (a create whose answer never came: the CRM id is not known)."""
+    `match_field` holds one of `match_values` (a create whose answer never came: the CRM id is not known): on the
+    queue only `lookup`, the reference under which the erasure kept them (`ErasureLookups`); the values are read
+    when the notice is handled. (A notice queued before lookups were kept carries the values themselves.)"""
 
     crm: CrmName
     kind: ObjectKind
@@ -38,6 +43,19 @@ class ErasureNotice:
     throttled: int = 0
     match_field: str | None = None
     match_values: tuple[str, ...] = ()
+    lookup: str | None = None
+
+
+class ErasureLookups(Protocol):
+    """Where an erasure keeps the values a CRM's record is found by (`ErasureNotice.lookup`) until it is deleted."""
+
+    def values(self, crm: CrmName, lookup: str) -> tuple[str, tuple[str, ...]] | None:
+        """The field and values kept under the reference; None: none (deleted once their records were)."""
+        ...
+
+    def forget(self, crm: CrmName, lookup: str) -> None:
+        """Delete the values kept under the reference (their records are deleted in the CRM)."""
+        ...
 
 
 @dataclass
@@ -49,11 +67,32 @@ class ErasureReport:
     retry_after: float | None = None
 
 
-def erase_in_crms(notices: Sequence[ErasureNotice], clients: Mapping[CrmName, Any]) -> ErasureReport:
-    """One `erase` call per CRM and kind. A CRM the hub is not configured for holds nothing of the hub's: done."""
+def erase_in_crms(
+    notices: Sequence[ErasureNotice], clients: Mapping[CrmName, Any], lookups: ErasureLookups | None = None
+) -> ErasureReport:
+    """One `erase` call per CRM and kind. A CRM the hub is not configured for holds nothing of the hub's: done.
+    A notice by reference (`lookup`) has its values read from `lookups` first: none kept means an earlier notice
+    deleted its records (done); they are deleted once the CRM's records are. The report lists the notices as they
+    were given."""
     report = ErasureReport()
     groups: dict[tuple[CrmName, ObjectKind], list[ErasureNotice]] = {}
+    given: dict[ErasureNotice, ErasureNotice] = {}  # a notice with its kept values -> the notice as given
     for notice in notices:
+        if notice.lookup and not notice.match_field:
+            if lookups is None:
+                report.refused.append((notice, "an erasure by reference needs the store that keeps its values"))
+                continue
+            try:
+                kept = lookups.values(notice.crm, notice.lookup)
+            except Exception:  # the store failing: retried
+                report.retry.append(notice)
+                continue
+            if kept is None:
+                report.erased.append(notice)  # its values were deleted with the records they found
+                continue
+            resolved = replace(notice, match_field=kept[0], match_values=kept[1])
+            given[resolved] = notice
+            notice = resolved
         groups.setdefault((notice.crm, notice.kind), []).append(notice)
     for (crm, kind), group in groups.items():
         client = clients.get(crm)
@@ -77,6 +116,29 @@ def erase_in_crms(notices: Sequence[ErasureNotice], clients: Mapping[CrmName, An
             report.refused += [(n, str(exc)) for n in group]
         else:
             report.erased += group
+    return _as_given(report, given, lookups)
+
+
+def _as_given(
+    report: ErasureReport, given: Mapping[ErasureNotice, ErasureNotice], lookups: ErasureLookups | None
+) -> ErasureReport:
+    """The report with the notices as given (no values), the values of those erased forgotten: one whose values
+    cannot be deleted is retried (its next run finds nothing more, and deletes them)."""
+    if not given:
+        return report
+    erased, retry = [], [given.get(n, n) for n in report.retry]
+    for notice in report.erased:
+        original = given.get(notice, notice)
+        if original is not notice and lookups is not None and original.lookup:
+            try:
+                lookups.forget(original.crm, original.lookup)
+            except Exception:  # the store failing: the notice is retried
+                retry.append(original)
+                continue
+        erased.append(original)
+    report.erased, report.retry = erased, retry
+    report.throttled = [given.get(n, n) for n in report.throttled]
+    report.refused = [(given.get(n, n), reason) for n, reason in report.refused]
     return report
 
 

@@ -130,6 +130,7 @@ class ChangeNotice:
     version: int
     throttled: int = 0  # how often a rate-limited CRM sent it back to wait already
     held: int = 0  # how often the writer held it back to fill a batch (`shared.crm.pacing`): once at most
+    claimed: int = 0  # how often another writer's create claim on the record sent it back to wait already
 
 
 class ChangeQueue(Protocol):

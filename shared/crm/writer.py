@@ -42,6 +42,10 @@ from shared.crm.store import SyncStore
 from shared.webhooks.ports import Clock
 
 MAX_THROTTLES = 100  # times a notice waits out a rate limit before it counts as failing
+# times a notice waits out another writer's create claim (a new message each time, spending none of the queue's
+# receive count) before it is dead-lettered with the reason: a claim lasts a minute, so this is half an hour of
+# claims that never clear (a create that never settles: a writer that keeps failing after the CRM applied it)
+MAX_CLAIM_WAITS = 30
 # How long a CRM call may take: a webhook of a write still in flight comes stamped no later than its start plus this
 WRITE_IN_FLIGHT = timedelta(seconds=60)
 # How long a create claim holds (`CreateClaim`): longer than a writer invocation runs (its function's timeout), so a
@@ -75,6 +79,10 @@ class WriteReport:
     linked: list[ChangeNotice] = field(default_factory=list)
     # records whose write was applied but whose answer could not be stored (the store failing): retried, and why
     unsettled: list[str] = field(default_factory=list)
+    # notices of records another writer's create claim holds (`CreateClaim`), each counted once more, with the
+    # seconds the claim has left: queued again to come back then, as new messages (the originals are done), so
+    # waiting for another writer spends none of the queue's receive count
+    claimed: list[tuple[ChangeNotice, float]] = field(default_factory=list)
 
 
 class WriteInterrupted(Exception):
@@ -87,7 +95,12 @@ class WriteInterrupted(Exception):
 
 
 class _ClaimedByAnother(Exception):
-    """Another writer's create of the record is in flight (its claim unexpired): this one creates nothing."""
+    """Another writer's create of the record is in flight (its claim unexpired, until `until`): this one creates
+    nothing."""
+
+    def __init__(self, record_key: str, until: datetime) -> None:
+        super().__init__(record_key)
+        self.until = until
 
 
 class CrmWriter:
@@ -203,9 +216,25 @@ class CrmWriter:
                 # remembered before the call, so a webhook faster than the call's answer is known as an echo; a
                 # create's claim with them, so no other writer creates the record meanwhile
                 plans.append(self._remember_echoes(plan))
-            except (StaleRecord, _ClaimedByAnother):
+            except StaleRecord:
                 report.retry.extend(keyed[key])
+            except _ClaimedByAnother as claimed:
+                self._wait_for_claim(keyed[key], claimed.until, report)
         return plans
+
+    def _wait_for_claim(self, notices: Sequence[ChangeNotice], until: datetime, report: WriteReport) -> None:
+        """The notices of a record another writer is creating come back once its claim has expired (the create
+        settled by then, or released); one that waited out claims MAX_CLAIM_WAITS times is refused with why."""
+        seconds = max(1.0, (until - self._clock.now()).total_seconds())
+        for n in notices:
+            if n.claimed < MAX_CLAIM_WAITS:
+                report.claimed.append((replace(n, claimed=n.claimed + 1), seconds))
+            else:
+                reason = (
+                    f"{n.crm} {n.record_key}: blocked by another writer's create claim {n.claimed + 1} times "
+                    f"(the last until {until.isoformat()}): its create never settled"
+                )
+                report.refused.append((n, reason))
 
     def _child_plans(
         self, crm: CrmName, keys: Sequence[str], keyed: dict[str, list[ChangeNotice]], report: WriteReport
@@ -312,7 +341,7 @@ class CrmWriter:
         if plan.write.crm_id is None and plan.write.match_on is not None:
             claim = copy.creating
             if claim is not None and claim.held_by_other(self._writer, now):
-                raise _ClaimedByAnother(record.key)
+                raise _ClaimedByAnother(record.key, claim.until)
             field_name, value = plan.write.match_on
             copy = copy.claiming(self._writer, field_name, value, now, now + CREATE_CLAIM)
         if copy == record.copy_in(plan.crm):
