@@ -14,8 +14,11 @@ from shared.leads.ports import ChangeSet, LeadRepository
 DOMAIN = "domain"
 
 
+MAX_DOMAIN_CHARACTERS = 253  # a DNS name's limit; a longer "domain" is no domain, and would not key an account
+
+
 def domain_identity(domain: str | None) -> Identity | None:
-    return Identity(DOMAIN, domain.casefold()) if domain else None
+    return Identity(DOMAIN, domain.casefold()) if domain and len(domain) <= MAX_DOMAIN_CHARACTERS else None
 
 
 def account_for(

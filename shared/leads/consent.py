@@ -5,10 +5,11 @@ Segment's `context.consent.categoryPreferences` on any call, a HubSpot opt-out p
 opt-out field of a Lead or Contact outbound message; a captured lead states its own (`consent`). The lead keeps
 the *changes* of each source's statement per purpose, as `ConsentRecord`s: a statement that repeats what that
 source said last adds nothing (Segment sends its consent object on every call; a Salesforce message carries
-every field); a statement older than that source's last recorded one is stale and adds nothing either; and a
-CRM's opt-out flag that is false says nothing until that CRM withdrew (false is "not opted out", not a grant
-of its own; after that CRM's opt-out, false grants again). The contact's log is its own records and those of
-the contacts merged into it.
+every field); a statement is made when its event happened, but never later than the hub received it (no
+sender's clock can post-date one); a statement older than that source's last recorded one is stale and adds
+nothing either; and a CRM's opt-out flag that is false says nothing until that CRM withdrew (false is "not
+opted out", not a grant of its own; after that CRM's opt-out, false grants again). The contact's log is its own
+records and those of the contacts merged into it.
 
 What it means. A purpose's state at a moment is the latest record at or before it (on a tie of times, the
 withdrawal), else the purpose's default. The contact's state is its state now.
@@ -96,11 +97,14 @@ def statements_of_event(event: CanonicalEvent, policy: ConsentPolicy) -> list[Co
         granting = not flag if vendor.opt_out_fields else flag
         for purpose in vendor.fields[name]:
             said.setdefault(purpose, []).append((f"{where}{name} = {str(flag).lower()}", granting))
+    # no statement is later than the hub received it: a sender's clock ahead (a device's `timestamp`) would
+    # otherwise hold a withdrawal off until then, and make a later, correctly timed statement stale
+    at = min(event.occurred_at, event.received_at)
     return [
         ConsentStatement(
             purpose=purpose,
             granted=all(granting for _, granting in parts),
-            at=event.occurred_at,
+            at=at,
             source=vendor.id,
             detail=", ".join(detail for detail, _ in parts),
             event_id=event.event_id,

@@ -7,8 +7,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.events.canonical import CanonicalEvent
+from shared.events.canonical import CanonicalEvent, EventType
 from shared.leads.model import Identity
+
+# Every identity becomes a key (`IDENTITY#<kind>#<value>`, a DynamoDB partition key of at most 2,048 bytes): a
+# value longer than any real one of its kind is not an identity, and is dropped like any other malformed one (kept,
+# it would fail the lead processor on every attempt and dead-letter the event).
+MAX_EMAIL_CHARACTERS = 254  # RFC 5321: a forward path is at most 256 octets, two of them its angle brackets
+MAX_PHONE_DIGITS = 20  # E.164: at most 15 digits; the rest is room for an extension
+MAX_KIND_CHARACTERS = 64  # a vendor's name (`segment-anonymous`)
+MAX_VALUE_BYTES = 1024  # a vendor's id in UTF-8: ids are keyed at 255 characters at the webhook boundary
 
 # no control character (a NUL, DEL) and no lone surrogate: no CRM, inbox or UTF-8 store takes such an address
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f\ud800-\udfff]+@[^@\s\x00-\x1f\x7f\ud800-\udfff]+\.[a-z]{2,}$")
@@ -43,18 +51,19 @@ def normalize_email(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     email = value.strip().lower()
-    if is_placeholder(email) or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL_CHARACTERS or is_placeholder(email) or not _EMAIL.match(email):
         return None
     return email
 
 
 def normalize_phone(value: object) -> str | None:
-    """Digits with the leading `+` kept; fewer than 7 digits is not a phone number."""
+    """Digits with the leading `+` kept; fewer than 7 digits, or more than `MAX_PHONE_DIGITS`, is not a phone
+    number."""
     if not isinstance(value, str | int):
         return None
     text = str(value).strip()
     digits = re.sub(r"\D", "", text)
-    if len(digits) < 7 or is_placeholder(digits):
+    if not 7 <= len(digits) <= MAX_PHONE_DIGITS or is_placeholder(digits):
         return None
     return ("+" if text.startswith("+") else "") + digits
 
@@ -70,13 +79,16 @@ def company_domain(email: str | None) -> str | None:
 
 
 def vendor_identity(qualified_id: str | None) -> Identity | None:
-    """`"hubspot:501"` -> Identity("hubspot", "501"), unless the id is a placeholder."""
+    """`"hubspot:501"` -> Identity("hubspot", "501"), unless the id is a placeholder or too long to key by."""
     if not qualified_id or ":" not in qualified_id:
         return None
     kind, _, value = qualified_id.partition(":")
-    if is_placeholder(value) or not kind:
+    value = value.strip()
+    if is_placeholder(value) or not kind or len(kind) > MAX_KIND_CHARACTERS:
         return None
-    return Identity(kind, value.strip())
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_VALUE_BYTES:
+        return None
+    return Identity(kind, value)
 
 
 def identities(email: object = None, phone: object = None, qualified_ids: Iterable[str | None] = ()) -> list[Identity]:
@@ -94,18 +106,36 @@ def identities(email: object = None, phone: object = None, qualified_ids: Iterab
 
 
 def identities_of_event(event: CanonicalEvent) -> list[Identity]:
-    """A person's identities in a canonical event: the subject, and the ids Segment-style messages carry
-    side by side (an identify with both `userId` and `anonymousId` links a visitor to a known user)."""
-    data: Mapping[str, Any] = event.data
-    traits = data.get("traits") if isinstance(data.get("traits"), Mapping) else {}
-    qualified = [event.subject.contact_id]
-    vendor = event.source_vendor.removesuffix("_api")
+    """A person's identities in a canonical event (see `person_identities`)."""
+    subject = event.subject
+    return person_identities(event.source_vendor, event.event_type, subject.contact_id, subject.email, event.data)
+
+
+def person_identities(
+    source_vendor: str, event_type: str | None, contact_id: object, email: object, data: Mapping[str, Any]
+) -> list[Identity]:
+    """A person's identities in a canonical event (given as its fields, so the lead processor and the erasure
+    guard read an event alike): the subject, and the ids Segment-style messages carry side by side (an identify
+    with both `userId` and `anonymousId` links a visitor to a known user).
+
+    `data.traits` are the person's on a contact or engagement event (Segment's identify, track, page, screen),
+    never on an account event: a Segment `group` call's traits are the company's (its reserved traits include
+    `email` and `phone`), so its person is its user (`userId`/`anonymousId`) and the email of its
+    `context.traits`, which the normalizer puts in the subject.
+
+    An `alias` call's `previousId` is, by Segment's spec, "an anonymous ID ... or a user ID you previously
+    identified them with", and the call does not say which: it names both, `<vendor>:<previousId>` and
+    `<vendor>-anonymous:<previousId>`. Either way alias asserts the previous id is this user: the user id joins the
+    person who identified by it (so two aliases naming the same previous id for two users join them, as Segment
+    would), while the anonymous id stays weak (it never joins two people known by their own email or user id)."""
+    traits = data.get("traits") if event_type != EventType.ACCOUNT_UPSERTED else None
+    person_traits: Mapping[str, Any] = traits if isinstance(traits, Mapping) else {}
+    qualified = [contact_id if isinstance(contact_id, str) else None]
+    vendor = source_vendor.removesuffix("_api")
     if data.get("user_id"):
         qualified.append(f"{vendor}:{data['user_id']}")
     if data.get("anonymous_id"):
         qualified.append(f"{vendor}-anonymous:{data['anonymous_id']}")
-    if data.get("previous_id"):  # Segment's alias: the id the visitor had before signing up
-        qualified.append(f"{vendor}-anonymous:{data['previous_id']}")
-    email = event.subject.email or (traits.get("email") if isinstance(traits, Mapping) else None)
-    phone = traits.get("phone") if isinstance(traits, Mapping) else None
-    return identities(email, phone, qualified)
+    if data.get("previous_id"):  # Segment's alias: the id the person had before (an anonymous or a user id)
+        qualified += [f"{vendor}:{data['previous_id']}", f"{vendor}-anonymous:{data['previous_id']}"]
+    return identities(email or person_traits.get("email"), person_traits.get("phone"), qualified)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.leads.crm_changes import lead_id_of_record
-from shared.leads.identity import identities
+from shared.leads.identity import person_identities
 from shared.privacy.ports import Tombstones
 from shared.privacy.subject_keys import contact_key, email_key, subject_hash
 
@@ -31,25 +31,22 @@ WEBHOOK_SOURCE = "revops.webhooks"
 
 def subject_keys_of(source: str, detail: Mapping[str, Any]) -> list[str]:
     """Who a bus event is about, as subject keys: a canonical event's subject and the ids Segment-style messages
-    carry (as the lead processor resolves them, `shared.leads.identity.identities_of_event`); a hub event's
+    carry, read as the lead processor resolves them (`shared.leads.identity.person_identities`: a group call's
+    company traits are no one's, an alias's previous id is both a user and an anonymous id); a hub event's
     lead (`lead_id`, or a sync event's `contact:` record) and email."""
     keys: list[str] = []
     if source == WEBHOOK_SOURCE:
         subject, data = _mapping(detail.get("subject")), _mapping(detail.get("data"))
-        traits = _mapping(data.get("traits"))
-        vendor = str(detail.get("source_vendor") or "").removesuffix("_api")
-        qualified = [subject.get("contact_id")]
-        for field, kind in (
-            ("user_id", vendor),
-            ("anonymous_id", f"{vendor}-anonymous"),
-            ("previous_id", f"{vendor}-anonymous"),
-        ):
-            if data.get(field):
-                qualified.append(f"{kind}:{data[field]}")
-        email = subject.get("email") or traits.get("email")
+        event_type = detail.get("event_type")
         keys = [
             identity.key
-            for identity in identities(email, traits.get("phone"), [q for q in qualified if isinstance(q, str)])
+            for identity in person_identities(
+                str(detail.get("source_vendor") or ""),
+                event_type if isinstance(event_type, str) else None,
+                subject.get("contact_id"),
+                subject.get("email"),
+                data,
+            )
         ]
     else:
         if isinstance(detail.get("lead_id"), str) and detail["lead_id"]:

@@ -152,7 +152,7 @@ def normalize_tracking_api(event: VendorEvent, context: DeliveryContext) -> Cano
 def normalize_message(vendor: str, event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
     message = read(SegmentMessage, event.payload)
     kind = event.payload["type"]
-    subject = _subject(message)
+    subject = _subject(kind, message)
     # Any call may carry the person's consent (`context.consent`): it travels as `data.consent` when it says
     # something, for the lead domain to keep (config/consent.json maps its categories to purposes)
     consent = message.context.consent.data()
@@ -173,18 +173,23 @@ def normalize_message(vendor: str, event: VendorEvent, context: DeliveryContext)
         group = Subject(
             contact_id=subject.contact_id, account_id=qualified("segment", message.group_id), email=subject.email
         )
+        # `traits` here are the account's (name, website, industry, ... and its own `email`/`phone`), no person's
         data = {"traits": message.traits, **said}
         return becomes(EventType.ACCOUNT_UPSERTED, group, data)
     data = _engagement(kind, message) | said
     return becomes(EventType.ENGAGEMENT_RECORDED, subject, data)
 
 
-def _subject(message: SegmentMessage) -> Subject:
+def _subject(kind: str, message: SegmentMessage) -> Subject:
+    """The person a call is about: its user (`userId`, else `anonymousId`), with the email of its traits. A
+    `group` call's `traits` are the company's (Segment's reserved group traits include `email` and `phone`): its
+    person's email is only ever that of `context.traits`, which are the user's on every call."""
     if message.user_id:
         contact = qualified("segment", message.user_id)
     else:
         contact = qualified("segment-anonymous", message.anonymous_id)
-    email = (message.traits or message.context.traits).get("email")
+    traits = message.context.traits if kind == "group" else (message.traits or message.context.traits)
+    email = traits.get("email")
     return Subject(contact_id=contact, email=email if isinstance(email, str) and email else None)
 
 
