@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.wrappers import Request, Response
 
 from local_runtime import dashboard_figures
@@ -36,6 +38,20 @@ def routes(hub: LocalHub) -> list[LocalRoute]:
     pool = LocalUserPool.from_config()
     api = dashboard_figures.HubApi(lambda: hub.url, lambda: pool.issue(["admin"], username=DASHBOARD_USER))
 
+    def scored() -> Iterator[str]:
+        """The accounts the success store holds a health snapshot of (no API route lists them)."""
+        import boto3
+
+        from shared.adapters.dynamodb_success import DynamoDbHealthStore
+        from shared.catalog import physical_name
+        from shared.catalog.success import SUCCESS
+
+        if hub.provisioned is None:  # not serving yet
+            return iter(())
+        client = boto3.client("dynamodb", endpoint_url=hub.aws_endpoint)
+        table = physical_name(hub.provisioned.stage, SUCCESS.name)
+        return dashboard_figures.scored_tenants(DynamoDbHealthStore(client, table))
+
     def page(_: Request) -> Response:
         return _static("dashboard.html", "text/html; charset=utf-8")
 
@@ -50,10 +66,13 @@ def routes(hub: LocalHub) -> list[LocalRoute]:
 
     def data(_: Request) -> Response:
         try:
-            body, status = dashboard_figures.figures(api), 200
+            body, status = dashboard_figures.figures(api, scored), 200
         except requests.RequestException as exc:  # a route of the hub failed: the page says so and polls again
             log.warning("dashboard figures unavailable: %s", exc)
             body, status = {"message": f"the hub's API did not answer the dashboard: {exc}"}, 502
+        except (BotoCoreError, ClientError) as exc:  # the success store's listing failed: the same
+            log.warning("dashboard figures unavailable: %s", exc)
+            body, status = {"message": f"the success store did not answer the dashboard: {exc}"}, 502
         text = json.dumps(body, separators=(",", ":"))
         return Response(text, status=status, content_type="application/json", headers=_NO_STORE)
 

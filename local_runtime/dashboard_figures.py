@@ -1,7 +1,8 @@
 """The local dashboard's figures, read from the hub's own API with an admin token, as a client would.
 
-Nothing here queries a store: each figure is what an `/api/v1` route (or a `/_local` route, for what only the
-local hub keeps) answers, added up, so the page and the API can never disagree. The CloudWatch dashboard's
+Each figure is what an `/api/v1` route (or a `/_local` route, for what only the local hub keeps) answers, added
+up, so the page and the API can never disagree; the one store read is which accounts to ask the health API about
+(no route lists them). The CloudWatch dashboard's
 counterparts are in `infra/business_view.py`:
 
 - the lead funnel: leads per stage now (`GET /api/v1/leads?stage=`), and leads entering each stage and MQLs
@@ -9,7 +10,8 @@ counterparts are in `infra/business_view.py`:
   count);
 - speed to lead and SLA attainment (`GET /api/v1/handoffs/metrics`, its last 30 days);
 - budget consumption per department for the hub clock's month (`GET /api/v1/integrations/finance/budget/{month}`);
-- health bands: each account the hub has scored (`customer.health_changed` events) as
+- health bands: each account the hub has scored (the success store's accounts with a health snapshot, as the
+  nightly recomputation lists them: not the bus events the hub still keeps, which roll over) as
   `GET /api/v1/integrations/success/health/{tenant_id}` answers now;
 - webhooks by vendor and outcome (`GET /api/v1/webhooks/deliveries`, the latest `MAX_DELIVERIES`);
 - CRM sync conflicts, open and resolved, by field (`GET /api/v1/sync/conflicts`).
@@ -20,10 +22,12 @@ The hub keeps its latest 10,000 bus events (`/_local/events`); the per-day figur
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 import requests
+
+from shared.success.ports import TenantPage
 
 STAGES = ("Visitor", "Lead", "MQL", "SQL", "Opportunity", "Customer", "Advocate")
 BANDS = ("green", "yellow", "red")
@@ -65,15 +69,31 @@ class HubApi:
                 return
 
 
-def figures(api: HubApi) -> dict[str, Any]:
-    """Every figure of the page, as one JSON document."""
+class ScoredAccounts(Protocol):
+    """The success store's listing of the accounts with a health snapshot (`SuccessStore.tenants`)."""
+
+    def tenants(self, cursor: str | None = None, limit: int = 100) -> TenantPage: ...
+
+
+def scored_tenants(store: ScoredAccounts) -> Iterator[str]:
+    """Every account the success store holds a health snapshot of, page by page."""
+    cursor = None
+    while True:
+        page = store.tenants(cursor, PAGE)
+        yield from page.tenant_ids
+        if (cursor := page.next_cursor) is None:
+            return
+
+
+def figures(api: HubApi, scored: Callable[[], Iterable[str]]) -> dict[str, Any]:
+    """Every figure of the page, as one JSON document; `scored` lists the accounts the hub has scored."""
     now = api.json("/_local/clock")["now"]
     return {
         "as_of": now,
         "leads": leads(api),
         "handoffs": handoffs(api),
         "budget": budget(api, now[:7]),
-        "health": health(api),
+        "health": health(api, scored()),
         "webhooks": webhooks(api),
         "sync": sync(api),
     }
@@ -130,14 +150,9 @@ def budget(api: HubApi, month: str) -> dict[str, Any] | None:
     }
 
 
-def health(api: HubApi) -> dict[str, Any]:
-    tenants = sorted(
-        {
-            str(event["detail"]["tenant_id"])
-            for event in api.json("/_local/events", **{"detail-type": "customer.health_changed"})
-            if event["detail"].get("tenant_id")
-        }
-    )
+def health(api: HubApi, scored: Iterable[str]) -> dict[str, Any]:
+    """The scored accounts (`scored`: the success store's, see `scored_tenants`) as the health API answers them."""
+    tenants = sorted(set(scored))
     accounts = []
     for tenant in tenants:
         response = api.get(f"/api/v1/integrations/success/health/{tenant}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -557,9 +558,29 @@ def _recorded(state: discovery.HubState) -> str:
     return f"examples and tools find this hub through {shown}"
 
 
+def _loopback(host: str) -> bool:
+    """Whether `host` is `localhost` or a loopback address (127.0.0.0/8, ::1): a name is not resolved."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to serve on: loopback unless --allow-remote (or HUB_ALLOW_REMOTE=1)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        default=os.environ.get("HUB_ALLOW_REMOTE") == "1",
+        help="serve on a non-loopback --host (/dashboard/data and /_local/* answer anyone, unauthenticated)",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("HUB_PORT", "3000")))
     parser.add_argument(
         "--aws-port", type=int, default=int(os.environ.get("HUB_AWS_PORT", "0")), help="embedded AWS (0: any free)"
@@ -573,6 +594,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.events_kept < 1:
         parser.error(f"--events-kept (HUB_EVENTS_KEPT) must be at least 1, not {args.events_kept}")
+    if not _loopback(args.host) and not args.allow_remote:
+        parser.error(
+            f"--host {args.host} is not a loopback address: /dashboard/data and /_local/* (the clock, events, redrive,"
+            " fault injection) take no credentials, so anyone who reaches it could use them; give --allow-remote"
+            " (or HUB_ALLOW_REMOTE=1) to serve there anyway"
+        )
     level = os.environ.get("HUB_LOG_LEVEL", "WARNING")
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(level)

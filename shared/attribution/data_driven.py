@@ -2,13 +2,18 @@
 `data_driven_window_days` (default 90), converting and not, then recompute the data-driven credits of every
 conversion of the months that window touches with the new fit.
 
-Journeys: each conversion of those months is one converting journey (the channels of its stored touches);
-every other person with touches in the window is one journey that did not convert (the channels of their
-touches in the window). People are read from the lead store contact by contact: the batch reads every
-contact's engagement log once. At about 2,000 contacts a second (moto, one core; DynamoDB pages of 100 do
-better) a 15-minute Lambda covers about 1.5 million contacts; beyond that, export the lead table to S3 and fit
-with a Step Functions distributed map or Athena, storing the fit the same way (`save_fit`). The fit itself is
-small work (100,000 journeys of 12 touches: under a second, see `make bench`).
+Journeys, all read over the same span: each conversion of the window (converted at or after its start; the
+first month's earlier ones are re-credited, not fitted) is one converting journey (the channels of its stored
+touches: those within the lookback before it); every other person with a touch in the window is one journey
+that did not convert (the channels of their touches within the lookback before now). A non-converter cut to the
+window while buyers kept their lookback would make a channel of the older touches look as if only buyers had
+it.
+
+People are read from the lead store contact by contact: the batch reads every contact's engagement log once. At
+about 2,000 contacts a second (moto, one core; DynamoDB pages of 100 do better) a 15-minute Lambda covers about
+1.5 million contacts; beyond that, export the lead table to S3 and fit with a Step Functions distributed map or
+Athena, storing the fit the same way (`save_fit`). The fit itself is small work (100,000 journeys of 12 touches:
+under a second, see `make bench`).
 
 A conversion credited with an older fit (or none: linear) is moved to the new one; its totals follow by the
 difference in the same write. A conversion recorded meanwhile keeps the fit it was recorded with until the next
@@ -73,21 +78,26 @@ def window_fit(
 ) -> tuple[list[StoredConversion], StoredFit]:
     """The fit of the window's journeys (not saved) and the window's conversions it was made from. A converting
     journey is `channels_of(conversion)` (the schedule: its stored touches' channels; a reattribution: the
-    channels the settings in force give them); a journey that did not convert, the channels `config` gives the
-    person's touches in the window. `people` yields each person (a surviving contact id) with their engagement
+    channels the settings in force give them), for each conversion at or after the window's start; a journey that
+    did not convert, the channels `config` gives the person's touches within the lookback before `now`, for each
+    person with a touch in the window. `people` yields each person (a surviving contact id) with their engagement
     log (theirs and their merged contacts')."""
     start = now - timedelta(days=window_days)
+    lookback = now - timedelta(days=config.lookback_days)
     months = months_between(start, now)
     conversions = list(window_conversions(store, months))
     converted_people = {contact for c in conversions for contact in c.contact_ids}
-    journeys: list[tuple[list[str], bool]] = [(channels_of(c), True) for c in conversions]
+    # The first month is read whole (re-credited whole), but only the window's conversions are fitted.
+    journeys: list[tuple[list[str], bool]] = [(channels_of(c), True) for c in conversions if c.converted_at >= start]
     for contact_id, records in people:
         progress(1)
         if contact_id in converted_people:
             continue
-        channels = [t.channel for t in touches_from(records, config) if start <= t.occurred_at <= now]
-        if channels:
-            journeys.append((channels, False))
+        # Read like a converting journey: the touches within the lookback before its end (now), once the person
+        # has been active in the window.
+        touches = [t for t in touches_from(records, config) if lookback <= t.occurred_at <= now]
+        if any(t.occurred_at >= start for t in touches):
+            journeys.append(([t.channel for t in touches], False))
     fit = StoredFit(f"{months[-1]}#{now.isoformat()}", months[-1], now, fit_markov(path_counts(journeys)))
     return conversions, fit
 

@@ -299,19 +299,32 @@ def performance_view(
     campaigns: Sequence[CampaignResult],
     currency: str,
 ) -> dict[str, Any]:
-    """The funnel over the months (visitors -> leads -> MQL -> SQL -> opportunities -> won) with each step's
-    conversion rate and the days spent in the stage before (stage velocity), the lead velocity rate of the last
-    month, marketing-influenced pipeline (open deals' credits to campaign touches, now) and revenue (conversions
-    whose journey held a campaign touch), and the top campaigns by ROI under `model` (those with spend)."""
+    """The funnel over the months (visitors -> leads -> MQL -> SQL -> opportunities -> customers, then won) with
+    each step's conversion rate and the days spent in the stage before (stage velocity), the lead velocity rate
+    of the last month, marketing-influenced pipeline (open deals' credits to campaign touches, now) and revenue
+    (conversions whose journey held a campaign touch), and the top campaigns by ROI under `model` (those with
+    spend).
+
+    The stages up to Customer are a chain, in the lifecycle's order (`FUNNEL_STAGES`, as `Stage` ranks them): a
+    later stage's entries passed through the stages before it, so a stage counts at least as many as the one
+    after it (a jump from Lead to Customer entered MQL, SQL and Opportunity on the way; a person who entered a
+    stage before the months asked for and a later one within them is counted in both) and no step's rate
+    exceeds 1. Won is the months' conversions (won
+    deals and first payments: a customer may have several), shown beside the chain: Customer has no rate to it.
+    """
     total = Overall()
     for one in overall.values():
         total = total.plus(one)
     steps = [*FUNNEL_STAGES, "Won"]
-    entered = {stage: funnel.get(stage, StageCounts()).entered for stage in FUNNEL_STAGES} | {"Won": total.conversions}
+    entered = {"Won": total.conversions}
+    passed_through = 0
+    for stage in reversed(FUNNEL_STAGES):
+        passed_through = max(funnel.get(stage, StageCounts()).entered, passed_through)
+        entered[stage] = passed_through
     stages = []
     for index, stage in enumerate(steps):
         counts = funnel.get(stage, StageCounts())
-        following = steps[index + 1] if index + 1 < len(steps) else None
+        following = steps[index + 1] if index + 1 < len(FUNNEL_STAGES) else None
         stages.append(
             {
                 "stage": stage,
