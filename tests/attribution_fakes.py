@@ -120,6 +120,26 @@ class InMemoryAttributionStore:
             self.deals[deal.deal_id] = stored
             return stored
 
+    def save_deals(self, deals: Sequence[Deal]) -> list[Deal]:
+        checked = [checked_deal(deal) for deal in deals]
+        if len({deal.deal_id for deal in checked}) != len(checked) or not 0 < len(checked) <= 25:
+            raise ValueError(f"save_deals takes 1 to 25 distinct deals, not {[d.deal_id for d in deals]}")
+        stored = [replace(deal, version=deal.version + 1) for deal in checked]
+        for deal in stored:
+            check_size(deal_item(deal, deal.version), f"deal {deal.deal_id}")
+        with self._lock:
+            refusals = []
+            for deal in checked:
+                held = self.deals.get(deal.deal_id)
+                found = None if held is None else held.version
+                if (found or 0) != deal.version:
+                    refusals.append(stale_version(f"deal {deal.deal_id}", deal.version, found))
+            if refusals:
+                raise StaleDeal("; ".join(refusals))
+            for deal in stored:
+                self.deals[deal.deal_id] = deal
+            return stored
+
     # ----------------------------------------------------------------------------------------- conversions
 
     def conversion(self, conversion_id: str) -> StoredConversion | None:

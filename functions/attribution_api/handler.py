@@ -25,7 +25,7 @@ ModelName = Annotated[str | None, Query(max_length=32)]
 
 
 def deal_attribution(deal_id: Id) -> dict[str, Any]:
-    conversion = service.store.conversion(f"deal:{deal_id}")
+    conversion = service.deal_credit(deal_id)  # a HubSpot deal counted as its Salesforce deal: that one
     if conversion is None:
         raise NotFound(f"no won deal {deal_id} has been credited (the deal_id as in subject.deal_id: standard:D-1)")
     return deal_view(conversion)

@@ -179,6 +179,7 @@ from shared.adapters.dynamodb_items import (
     serialize,
     stale_version,
     transact,
+    version_condition,
 )
 from shared.adapters.dynamodb_reads import batch_get, get_item, partition_items, query_pages
 from shared.attribution.deals import Deal
@@ -199,6 +200,9 @@ from shared.errors import InvalidInput
 
 BY_PERIOD = "by-period"
 RECORD_ATTEMPTS = 4
+
+
+MAX_DEALS_SAVED = 25  # save_deals: far below a transaction's 100 items
 
 
 class RecordConflict(Exception):
@@ -233,6 +237,35 @@ class DynamoDbAttributionStore:
             put_at_version(self._client, self._table, item, expected)
         except VersionConflict as conflict:
             raise StaleDeal(_stale_deal(what, expected, conflict.found)) from None
+        return stored
+
+    def save_deals(self, deals: Sequence[Deal]) -> list[Deal]:
+        checked = [checked_deal(deal) for deal in deals]
+        if len({deal.deal_id for deal in checked}) != len(checked) or not 0 < len(checked) <= MAX_DEALS_SAVED:
+            raise ValueError(
+                f"save_deals takes 1 to {MAX_DEALS_SAVED} distinct deals, not {[d.deal_id for d in deals]}"
+            )
+        stored = [replace(deal, version=deal.version + 1) for deal in checked]
+        refusals: list[str] = []
+        writes = []
+        for before, after in zip(checked, stored, strict=True):
+            what = f"deal {after.deal_id}"
+            item = deal_item(after, after.version)
+            check_size(item, what)
+
+            def refused(old: dict[str, Any] | None, what: str = what, expected: int = before.version) -> str:
+                refusals.append(_stale_deal(what, expected, old))
+                return refusals[-1]
+
+            put = {
+                "TableName": self._table,
+                "Item": serialize(item),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **version_condition(before.version),
+            }
+            writes.append(ConditionalWrite({"Put": put}, what, refused))
+        if not self._write(writes, refusals):
+            raise StaleDeal("; ".join(refusals))
         return stored
 
     # ----------------------------------------------------------------------------------------- conversions

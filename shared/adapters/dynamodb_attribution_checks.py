@@ -68,6 +68,7 @@ def checked_deal(deal: Deal) -> Deal:
         won_at=_aware_or_none(deal.won_at, what),
         amount_at=_aware_or_none(deal.amount_at, what),
         people=People(tuple(deal.people.contact_ids), tuple(deal.people.emails), deal.people.account_ref),
+        aliases=tuple(deal.aliases),
     )
 
 

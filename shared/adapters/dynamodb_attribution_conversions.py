@@ -86,6 +86,7 @@ def conversion_item(conversion: StoredConversion) -> dict[str, Any]:
         "conversion_sort": conversion_sort(conversion.converted_at, conversion.conversion_id),
         # only while marked: an item never re-credited keeps the attributes (and the digest) it always had
         "unannounced": True if conversion.unannounced else None,
+        "superseded_by": conversion.superseded_by,  # only when another conversion counts its money
     }
     present = {name: value for name, value in item.items() if value is not None}
     return {**present, DIGEST: _digest(present)}
@@ -145,6 +146,7 @@ def conversion_from(item: Mapping[str, Any]) -> StoredConversion:
         recorded_at=when(item["recorded_at"]),
         people_erased="erased_at" in item,  # set by the privacy erasure (dynamodb_privacy_attribution)
         unannounced=bool(item.get("unannounced", False)),
+        superseded_by=item.get("superseded_by"),
     )
 
 

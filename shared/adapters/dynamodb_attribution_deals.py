@@ -40,6 +40,8 @@ def deal_item(deal: Deal, version: int) -> dict[str, Any]:
         "won_at": iso_or_none(deal.won_at),
         "events": deal.events,
         "version": version,
+        "alias_of": deal.alias_of,  # only a HubSpot deal folded into its Salesforce deal
+        "aliases": list(deal.aliases) or None,
     }
     return {name: value for name, value in item.items() if value is not None}
 
@@ -65,6 +67,8 @@ def deal_from(item: Mapping[str, Any]) -> Deal:
         amount_at=when_or_none(item.get("amount_at")),  # absent: none, or an item written before it was kept
         events=int(item["events"]),
         version=int(item["version"]),
+        alias_of=item.get("alias_of"),
+        aliases=tuple(str(alias) for alias in item.get("aliases", [])),
     )
 
 

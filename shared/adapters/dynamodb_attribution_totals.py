@@ -121,7 +121,9 @@ def totals_from(item: Mapping[str, Any]) -> Totals:
 
 def overall_added(conversion: StoredConversion) -> Overall:
     """What a conversion adds to its month's `ALL`: its amount and 1, and as much influenced when a touch of its
-    journey carries a campaign."""
+    journey carries a campaign; nothing for a conversion another one supersedes (its money counted there)."""
+    if conversion.superseded_by is not None:
+        return Overall()
     influenced = any(credited.touch.campaign_id is not None for credited in conversion.touches)
     minor = conversion.company_minor
     return Overall(minor, 1, minor if influenced else 0, 1 if influenced else 0)

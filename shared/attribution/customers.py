@@ -25,7 +25,10 @@ class NewCustomers:
 
     def is_first(self, conversion: StoredConversion) -> bool:
         """True when no conversion folded before names the customer `conversion` is about; its names are then
-        kept as that customer's."""
+        kept as that customer's. A superseded conversion (`superseding.py`: its money counted by another) is
+        no customer's."""
+        if conversion.superseded_by is not None:
+            return False
         names = [f"contact:{contact_id}" for contact_id in conversion.contact_ids]
         if conversion.account_id:
             names.insert(0, f"account:{conversion.account_id}")

@@ -87,8 +87,11 @@ def window_fit(
     months = months_between(start, now)
     conversions = list(window_conversions(store, months))
     converted_people = {contact for c in conversions for contact in c.contact_ids}
-    # The first month is read whole (re-credited whole), but only the window's conversions are fitted.
-    journeys: list[tuple[list[str], bool]] = [(channels_of(c), True) for c in conversions if c.converted_at >= start]
+    # The first month is read whole (re-credited whole), but only the window's conversions are fitted; one another
+    # conversion counts (superseded: emptied, no touches) is no journey of its own.
+    journeys: list[tuple[list[str], bool]] = [
+        (channels_of(c), True) for c in conversions if c.converted_at >= start and c.superseded_by is None
+    ]
     for contact_id, records in people:
         progress(1)
         if contact_id in converted_people:

@@ -15,6 +15,12 @@ currency (the latest that said one), its contacts and its account. Where they co
   nothing of the status: it keeps the deal's (a deal first seen by an update is open, with no status time yet,
   so the first event that says a status sets it, however early).
 
+One deal, two CRMs: HubSpot's Salesforce integration names the Salesforce Opportunity of a HubSpot deal in its
+`hs_salesforceopportunityid` property (`data.salesforce_opportunity_id` of a HubSpot deal event, or that property's
+change). Salesforce is the deal's id then (its messages never name the HubSpot deal): the HubSpot deal becomes an
+alias (`alias_of`), its record folded into the Salesforce one (`Deal.absorbed`, which lists it in `aliases`), and
+every later report of the HubSpot id is folded into the Salesforce deal (`AttributionService`).
+
 The latest said wins, each on its own clock: the status is the one of the latest event that said one
 (`status_at`), the amount the one of the latest event that said one (`amount_at`; HubSpot's amount arrives in
 updates, which never move `status_at`), so an older event arriving late undoes neither. A deal stored before
@@ -45,6 +51,9 @@ from shared.events.canonical import CanonicalEvent, EventType
 from shared.finance.money import InvalidAmount, Money, format_amount, parse_amount
 from shared.leads.identity import normalize_email
 from shared.webhooks.envelope import as_offset_time
+
+# HubSpot's Salesforce integration keeps the id of a HubSpot deal's Salesforce Opportunity in this property
+SALESFORCE_OPPORTUNITY_PROPERTY = "hs_salesforceopportunityid"
 
 DEAL_EVENTS: dict[EventType, str | None] = {
     EventType.DEAL_STAGE_CHANGED: "open",
@@ -93,6 +102,8 @@ class DealReport:
     amount: Money | None
     people: People
     won_at: datetime | None
+    # the Salesforce deal (`salesforce:<Opportunity id>`) a HubSpot deal's report names as the same deal
+    salesforce_deal_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,8 @@ class Deal:
     amount_at: datetime | None = None
     events: int = 1  # the reports folded in that changed it (a redelivered or replayed one is not counted)
     version: int = 0
+    alias_of: str | None = None  # a HubSpot deal that is a Salesforce deal: the deal its reports are folded into
+    aliases: tuple[str, ...] = ()  # the HubSpot deals folded into this one (their conversions: `deal:<alias>`)
 
     @property
     def conversion_id(self) -> str:
@@ -143,6 +156,32 @@ class Deal:
             people=self.people.merged(report.people) if newer else report.people.merged(self.people),
             won_at=(report.won_at if report.status is DealStatus.WON else None) or self.won_at,
             events=self.events + 1,
+        )
+
+    def absorbed(self, other: Deal) -> Deal:
+        """This deal with another record of the same deal folded in (a HubSpot deal found to be this Salesforce
+        one): each of the status and the amount is the one said latest by either, first seen the earlier, the
+        people of both, won at the earlier win; `other` is listed among its aliases."""
+        mine_newer = other.status_at is None or (self.status_at is not None and self.status_at >= other.status_at)
+        status_from = self if mine_newer else other
+        mine_since, theirs_since = self.amount_at or self.status_at, other.amount_at or other.status_at
+        amount_mine = other.amount is None or (
+            self.amount is not None
+            and (theirs_since is None or (mine_since is not None and mine_since >= theirs_since))
+        )
+        amount_from = self if amount_mine else other
+        wins = [at for at in (self.won_at, other.won_at) if at is not None]
+        return replace(
+            self,
+            first_seen_at=min(self.first_seen_at, other.first_seen_at),
+            status=status_from.status,
+            status_at=status_from.status_at,
+            amount=amount_from.amount,
+            amount_at=amount_from.amount_at,
+            people=other.people.merged(self.people) if mine_newer else self.people.merged(other.people),
+            won_at=min(wins) if wins else None,
+            events=self.events + other.events,
+            aliases=tuple(dict.fromkeys([*self.aliases, other.deal_id])),
         )
 
     @staticmethod
@@ -203,7 +242,42 @@ def deal_report(event: CanonicalEvent, company_currency: str) -> DealReport | No
         amount=amount,
         people=people_of(event),
         won_at=won_at or (event.occurred_at.astimezone(UTC) if status == "won" else None),
+        salesforce_deal_id=_salesforce_deal_of(event),
     )
+
+
+def _salesforce_deal_of(event: CanonicalEvent) -> str | None:
+    """The Salesforce deal a HubSpot deal's event names as the same deal: `data.salesforce_opportunity_id` (the
+    HubSpot normalizer's), or the raw change of HubSpot's `hs_salesforceopportunityid` property (an event
+    normalized before the normalizer surfaced it: a replay of the archive)."""
+    deal_id = event.subject.deal_id or ""
+    if not deal_id.startswith("hubspot:"):
+        return None
+    data = event.data
+    value = data.get("salesforce_opportunity_id")
+    if value is None and data.get("property") == SALESFORCE_OPPORTUNITY_PROPERTY:
+        value = data.get("value")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return f"salesforce:{salesforce_id_18(value.strip())}"
+
+
+_ID_SUFFIX_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id_18(record_id: str) -> str:
+    """A Salesforce record id in its 18-character form, as Salesforce's outbound messages give it: a 15-character
+    id (case-sensitive, as a property copied from the UI or a report may hold it) gains its 3-character suffix,
+    whose each character spells which of 5 characters of the id are upper case. Any other id is kept as it is."""
+    if len(record_id) != 15 or not record_id.isascii() or not record_id.isalnum():
+        return record_id
+    suffix = ""
+    for chunk in range(3):
+        flags = sum(1 << bit for bit, char in enumerate(record_id[chunk * 5 : chunk * 5 + 5]) if char.isupper())
+        suffix += _ID_SUFFIX_CHARACTERS[flags]
+    return record_id + suffix
 
 
 def deal_conversion(deal: Deal, cause: str) -> ConversionFacts | None:

@@ -72,6 +72,10 @@ class StoredConversion:
     # stored, so a repeat is a duplicate consumers drop) and then clears the mark, so the bus is never ahead of
     # the store and a publish lost between the two is retried (the next reattribution, the deal's next event).
     unannounced: bool = False
+    # Another conversion counts this one's money (`AttributionService`): a HubSpot deal folded into the Salesforce
+    # Opportunity it names, a customer's first payment beside the customer's won deal. Emptied (no amount, touches
+    # or people), it keeps its id taken (a replay credits nothing again) and counts in no total, not even `overall`.
+    superseded_by: str | None = None
 
     @property
     def period(self) -> str:
@@ -161,6 +165,13 @@ class ConversionStore(Protocol):
     def save_deal(self, deal: Deal) -> Deal:
         """Writes the deal on condition of the version it was read at (0: new); returns it at its new version.
         StaleDeal when someone wrote it meanwhile."""
+        ...
+
+    def save_deals(self, deals: Sequence[Deal]) -> list[Deal]:
+        """`save_deal` of several deals (distinct ids, at most 25) in one write: all or nothing, each on condition
+        of the version it was read at. Returns them at their new versions, in order; StaleDeal (nothing written)
+        when any was written meanwhile. What links a HubSpot deal to the Salesforce deal it is (`Deal.alias_of`,
+        `Deal.aliases`) is written this way, with the fold of the one into the other."""
         ...
 
     # --- conversions

@@ -89,6 +89,7 @@ from shared.attribution.revenue import (
     lifetime_value,
     subscription_change,
 )
+from shared.attribution.superseding import around, customer_names, superseded
 from shared.errors import InvalidInput
 from shared.events.attribution_events import AttributionEvent, AttributionEventType
 from shared.events.canonical import CanonicalEvent
@@ -171,16 +172,21 @@ class AttributionService:
         ignored."""
         report = deal_report(event, self.company_currency)
         if report is not None:
-            deal = self._fold(report)
+            deal, aliases = self._fold(report)
+            for alias in aliases:
+                self._update_pipeline(alias)  # a HubSpot deal folded into its Salesforce deal counts for none
             pipeline_note = self._update_pipeline(deal)
             facts = deal_conversion(deal, event.event_id)
             if facts is None:
+                superseded = self._supersede_aliases(deal)
                 if pipeline_note:
-                    return Outcome(deal=deal, note=pipeline_note)
+                    return Outcome(deal=deal, events=superseded, note=pipeline_note)
                 known = deal.amount is not None
-                return Outcome(deal=deal, note=f"deal {deal.deal_id} is {deal.status} (amount known: {known})")
+                note = f"deal {deal.deal_id} is {deal.status} (amount known: {known})"
+                return Outcome(deal=deal, events=superseded, note=note)
             outcome = self.credit(facts)
-            return Outcome(outcome.conversion, deal, outcome.events, outcome.note)
+            events = [*outcome.events, *self._supersede_aliases(deal)]
+            return Outcome(outcome.conversion, deal, events, outcome.note)
         payment = first_payment(event)
         if payment is not None:
             return self.credit(payment)
@@ -239,9 +245,15 @@ class AttributionService:
         A deal credited as won (its conversion stored) and reopened since is no pipeline: a conversion is never
         withdrawn, so the deal counts once, as the revenue of its win, whatever its stage now (won again: the
         same conversion, its amount corrected; lost: it stays the revenue it was)."""
-        if deal.status is not DealStatus.OPEN or deal.amount is None or deal.amount.minor < 0:
+        if (
+            deal.alias_of is not None
+            or deal.status is not DealStatus.OPEN
+            or deal.amount is None
+            or deal.amount.minor < 0
+        ):
             return None, ""
-        if deal.won_at is not None and self.store.conversion(deal.conversion_id) is not None:
+        credited = [deal.conversion_id, *(f"deal:{alias}" for alias in deal.aliases)]
+        if deal.won_at is not None and any(self.store.conversion(one) is not None for one in credited):
             return None, f"deal {deal.deal_id} reopened: counted as the revenue of its win, not as pipeline"
         facts = ConversionFacts(
             conversion_id=deal.conversion_id,
@@ -385,6 +397,19 @@ class AttributionService:
 
     # --- reads ---------------------------------------------------------------------------------------------
 
+    def deal_credit(self, deal_id: str) -> StoredConversion | None:
+        """The conversion that credits the deal: its own, or, for a HubSpot deal counted as its Salesforce deal
+        (`deals.py`), the Salesforce deal's; None when the deal has not been credited."""
+        conversion = self.store.conversion(f"deal:{deal_id}")
+        if conversion is not None and conversion.superseded_by is None:
+            return conversion
+        if conversion is not None and conversion.superseded_by is not None:
+            return self.store.conversion(conversion.superseded_by) or conversion
+        deal = self.store.deal(deal_id)
+        if deal is None or deal.alias_of is None:
+            return None
+        return self.store.conversion(f"deal:{deal.alias_of}")
+
     def campaign_totals(self, campaign_id: str, periods: Sequence[str]) -> Totals:
         return total_of(self.store.campaign_totals(campaign_id, periods).values())
 
@@ -501,7 +526,35 @@ class AttributionService:
         counts = self.store.campaign_funnel(campaign_id, periods)
         return {stage: counts.get(stage, 0) for stage in ("Lead", "MQL", "SQL")}
 
-    def _fold(self, report: DealReport) -> Deal:
+    def _fold(self, report: DealReport) -> tuple[Deal, list[Deal]]:
+        """The deal the report is about with the report folded in, and the HubSpot deal that is it (an alias,
+        whose reports are the Salesforce deal's: `deals.py`), if any. A HubSpot deal's report naming its
+        Salesforce Opportunity for the first time folds the HubSpot deal into the Salesforce one (created from it
+        when not seen yet) and marks it an alias, both in one write on condition of the versions read; a later
+        report naming another Opportunity moves nothing (the first link stands)."""
+        for _ in range(MAX_ATTEMPTS):
+            stored = self.store.deal(report.deal_id)
+            if stored is not None and stored.alias_of is not None:
+                return self._fold_one(replace(report, deal_id=stored.alias_of, salesforce_deal_id=None)), [stored]
+            link = report.salesforce_deal_id
+            if link is None or link == report.deal_id:
+                return self._fold_one(report), []
+            target = self.store.deal(link)
+            if target is not None and target.alias_of is not None:
+                return self._fold_one(report), []  # a Salesforce deal is never an alias: a link the hub cannot follow
+            hub = Deal.first(report) if stored is None else stored.folded(report)
+            if target is None:
+                canonical = replace(hub, deal_id=link, version=0, aliases=(hub.deal_id,))
+            else:
+                canonical = target.absorbed(replace(hub, aliases=()))
+            try:
+                saved, alias = self.store.save_deals([canonical, replace(hub, alias_of=link)])
+            except StaleDeal:
+                continue
+            return saved, [alias]
+        raise RuntimeError(f"deal {report.deal_id} kept changing under {MAX_ATTEMPTS} attempts to update it")
+
+    def _fold_one(self, report: DealReport) -> Deal:
         for _ in range(MAX_ATTEMPTS):
             stored = self.store.deal(report.deal_id)
             deal = Deal.first(report) if stored is None else stored.folded(report)
@@ -513,8 +566,61 @@ class AttributionService:
                 continue
         raise RuntimeError(f"deal {report.deal_id} kept changing under {MAX_ATTEMPTS} attempts to update it")
 
+    def _supersede_aliases(self, deal: Deal) -> list[AttributionEvent]:
+        """A Salesforce deal credited that HubSpot deals were folded into: their conversions (credited before
+        the link was known) are superseded by its own, their totals moved down by what they held."""
+        if not deal.aliases or self.store.conversion(deal.conversion_id) is None:
+            return []
+        events: list[AttributionEvent] = []
+        for alias in deal.aliases:
+            held = self.store.conversion(f"deal:{alias}")
+            if held is not None:
+                events += self._supersede(held, deal.conversion_id)
+        return events
+
+    def _supersede(self, stored: StoredConversion, by: str) -> list[AttributionEvent]:
+        """The conversion emptied and marked counted by `by` (`superseding.superseded`), its totals moved by the
+        difference in one write as a reattribution moves them, marked `unannounced` in that write, then its
+        `conversion.attributed` published with an id of its own (what it says now: nothing). Done already:
+        nothing (but publishing what a bus refusal left marked)."""
+        for _ in range(MAX_ATTEMPTS):
+            if stored.superseded_by is not None:
+                return [self._announce(stored)[0]] if stored.unannounced else []
+            emptied = replace(superseded(stored, by, self._clock.now()), unannounced=True)
+            if self.store.replace_conversion(stored, emptied):
+                return [self._announce(emptied)[0]]
+            again = self.store.conversion(stored.conversion_id)  # replaced or re-credited meanwhile: read again
+            if again is None:
+                raise RuntimeError(f"{stored.conversion_id} vanished while it was superseded")
+            stored = again
+        raise RuntimeError(f"{stored.conversion_id} kept changing under {MAX_ATTEMPTS} attempts to supersede it")
+
+    def _same_customer(self, conversion: StoredConversion, kind: ConversionKind) -> list[StoredConversion]:
+        """The stored conversions of `kind` of the conversion's customer (`superseding.customer_names`) within
+        the lookback window either side of it, but those superseded: the months' outlines read, each match read
+        whole."""
+        names = customer_names(conversion)
+        if not names:
+            return []
+        lookback = timedelta(days=self.config.lookback_days)
+        start, end = around(conversion.converted_at, lookback, self._clock.now())
+        found = []
+        for outline in window_outlines(self.store, months_between(start, end)):
+            if outline.kind is not kind or outline.conversion_id == conversion.conversion_id:
+                continue
+            if not start <= outline.converted_at <= conversion.converted_at + lookback:
+                continue
+            if names & customer_names(outline):
+                held = self.store.conversion(outline.conversion_id)
+                if held is not None and held.superseded_by is None:
+                    found.append(held)
+        return found
+
     def credit(self, facts: ConversionFacts) -> Outcome:
         stored = self.store.conversion(facts.conversion_id)
+        if stored is not None and stored.superseded_by is not None:
+            events = [self._announce(stored)[0]] if stored.unannounced else []
+            return Outcome(stored, events=events, note=f"{facts.conversion_id} is counted by {stored.superseded_by}")
         if stored is not None:
             stored, widened = self._with_people_named(stored, facts)
             stored, corrected = self._with_amount_corrected(stored, facts)
@@ -534,11 +640,23 @@ class AttributionService:
                 return Outcome(stored, events=events, note=f"{facts.conversion_id} credited again to {people}")
             return Outcome(stored, events=events, note=f"{facts.conversion_id} was credited before")
         conversion = self.conversion_of(facts)
+        earlier: list[AttributionEvent] = []
+        if conversion.kind is ConversionKind.DEAL:
+            # a won deal counts its customer's first payment: one credited before it is superseded, before the
+            # deal is recorded (a failure between is retried with the event, the deal not recorded yet)
+            for payment in self._same_customer(conversion, ConversionKind.FIRST_PAYMENT):
+                earlier += self._supersede(payment, conversion.conversion_id)
+        elif deals := self._same_customer(conversion, ConversionKind.DEAL):
+            by = deals[0].conversion_id
+            taken = superseded(conversion, by, conversion.recorded_at)
+            if not self.store.record(taken):
+                return self.credit(facts)  # a concurrent writer recorded it: as stored
+            return Outcome(taken, note=f"{facts.conversion_id} not credited: the customer's won deal {by} counts it")
         if not self.store.record(conversion):
             conversion = self.store.conversion(facts.conversion_id) or conversion  # a concurrent writer won
         events = [self.event_of(conversion)]
         self._publish(events)
-        return Outcome(conversion, events=events, note=f"{facts.conversion_id} credited")
+        return Outcome(conversion, events=[*earlier, *events], note=f"{facts.conversion_id} credited")
 
     def _with_people_named(self, stored: StoredConversion, facts: ConversionFacts) -> tuple[StoredConversion, bool]:
         """A credited deal a later event names people for that it lacks (a HubSpot deal credited before anyone
@@ -619,6 +737,8 @@ class AttributionService:
             if cleared is None:
                 return STALE
             conversion = cleared
+        if conversion.superseded_by is not None:
+            return UNCHANGED  # another conversion counts its money: nothing to credit
         latest = self.store.latest_fit()
         new = rebuilt(conversion, self.leads, self.config, self._half_life, latest, self._clock.now())
         if unchanged(conversion, new):

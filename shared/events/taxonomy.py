@@ -288,14 +288,18 @@ EVENT_TYPES: Mapping[EventType, EventTypeInfo] = MappingProxyType(
         EventType.DEAL_UPDATED: EventTypeInfo(
             meaning="A deal was created or changed without a change of stage: HubSpot's deal creation, and its "
             "property changes other than `dealstage` (`data.property`, `data.value`). An `amount` change carries "
-            "`data.amount` (the decimal text HubSpot sends, in the company currency). It says nothing of the "
-            "deal's status: a deal first seen this way is open.",
+            "`data.amount` (the decimal text HubSpot sends, in the company currency); an "
+            "`hs_salesforceopportunityid` change (HubSpot's Salesforce integration linking the deal to its "
+            "Opportunity) carries `data.salesforce_opportunity_id`, as does any HubSpot deal event whose payload "
+            "holds that property: attribution then counts the HubSpot deal as that Salesforce deal. It says nothing "
+            "of the deal's status: a deal first seen this way is open.",
             emitters=(
                 Emitter("hubspot", ("deal.creation",)),
                 Emitter(
                     "hubspot",
                     ("deal.propertyChange",),
-                    "of any property but `dealstage` (`amount` as `data.amount` too)",
+                    "of any property but `dealstage` (`amount` as `data.amount` too, `hs_salesforceopportunityid` "
+                    "as `data.salesforce_opportunity_id`)",
                 ),
                 _standard(EventType.DEAL_UPDATED),
             ),

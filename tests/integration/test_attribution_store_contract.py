@@ -349,6 +349,52 @@ def test_a_deal_that_cannot_be_stored_is_refused(store: AttributionStore, bad: D
     assert store.deal(bad.deal_id) is None
 
 
+def test_deals_saved_together_are_written_all_or_nothing(store: AttributionStore) -> None:
+    # Given a HubSpot deal and the Salesforce deal it is (written together: the link and the fold)
+    salesforce = deal("salesforce:006A", aliases=("hubspot:7001",), events=4)
+    alias = deal(alias_of="salesforce:006A")
+    saved = store.save_deals([salesforce, alias])
+    assert saved == [replace(salesforce, version=1), replace(alias, version=1)]
+    assert store.deal("salesforce:006A") == saved[0]
+    assert store.deal("hubspot:7001") == saved[1]
+    # When one of them was written since it was read, neither is written
+    store.save_deal(replace(saved[0], events=5))
+    with pytest.raises(StaleDeal, match="deal salesforce:006A is at version 2, not 1 as read"):
+        store.save_deals([replace(saved[1], events=9), replace(saved[0], events=9)])
+    assert store.deal("hubspot:7001") == saved[1]
+    assert store.deal("salesforce:006A") == replace(saved[0], events=5, version=2)
+    # And a new deal that exists already refuses the write of both
+    with pytest.raises(StaleDeal, match=r"deal hubspot:7001 exists already \(version 1\)"):
+        store.save_deals([deal("standard:D-9"), deal()])
+    assert store.deal("standard:D-9") is None
+    with pytest.raises(ValueError, match="distinct"):
+        store.save_deals([deal(), deal()])
+
+
+def test_a_superseded_conversion_counts_in_no_total(store: AttributionStore) -> None:
+    # Given a credited conversion
+    held = conversion("deal:hubspot:7001", (("paid_search", "c1"), ("events", None)), minor=500_000)
+    assert store.record(held) is True
+    # When another conversion counts its money: emptied and marked superseded
+    emptied = replace(
+        held,
+        amount=Money(0, "USD"),
+        company_minor=0,
+        touches=(),
+        contact_ids=(),
+        account_id=None,
+        superseded_by="deal:salesforce:006A",
+        recorded_at=T0 + timedelta(minutes=5),
+    )
+    assert store.replace_conversion(held, emptied) is True
+    # Then it reads back so, and its campaigns, channels and the month's overall are back to nothing
+    assert store.conversion("deal:hubspot:7001") == emptied
+    assert credited_only(store.campaigns_totals(NOV)) == {}
+    assert credited_only(store.channel_totals(NOV)) == {}
+    assert store.overall([NOV]) == {NOV: Overall(0, 0, 0, 0)}
+    assert store.record(held) is False  # its id stays taken
+
+
 # ---------------------------------------------------------------------------------------------- round trip
 
 _every_field = conversion(
@@ -374,6 +420,7 @@ _every_field = replace(
         replace(one, touch=replace(one.touch, content=f"ad {n}" if n % 2 else None))
         for n, one in enumerate(_every_field.touches)
     ),
+    superseded_by="deal:salesforce:006B",
 )
 
 

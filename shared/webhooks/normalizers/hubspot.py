@@ -19,6 +19,9 @@ HUBSPOT = HubSpot.name
 FORM_SUBMISSIONS_PROPERTY = "num_conversion_events"
 ASSOCIATED_COMPANY_PROPERTY = "associatedcompanyid"
 DEAL_AMOUNT_PROPERTY = "amount"
+# HubSpot's Salesforce integration names a deal's Salesforce Opportunity in this property: attribution folds the
+# HubSpot deal into the Salesforce one (`shared.attribution.deals`), so one deal is credited once
+SALESFORCE_OPPORTUNITY_PROPERTY = "hs_salesforceopportunityid"
 _WON_STAGES = {"closedwon"}
 _LOST_STAGES = {"closedlost"}
 
@@ -63,6 +66,8 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         return canonical(HUBSPOT, event, context, EventType.CONTACT_UPSERTED, subject, change)
     if object_type == "company" and action in {"creation", "propertyChange", "merge", "restore"}:
         return canonical(HUBSPOT, event, context, EventType.ACCOUNT_UPSERTED, Subject(account_id=object_id), change)
+    if object_type == "deal":
+        change |= _salesforce_opportunity(payload, prop, value)
     if object_type == "deal" and action == "propertyChange" and prop == "dealstage":
         stage = str(value or "")
         event_type = (
@@ -79,3 +84,21 @@ def normalize(event: VendorEvent, context: DeliveryContext) -> CanonicalEvent:
         amount = {"amount": value} if prop == DEAL_AMOUNT_PROPERTY and value not in (None, "") else {}
         return canonical(HUBSPOT, event, context, EventType.DEAL_UPDATED, Subject(deal_id=object_id), change | amount)
     return canonical(HUBSPOT, event, context, EventType.VENDOR_UNMAPPED, Subject(), {"payload": payload})
+
+
+def _salesforce_opportunity(payload: dict[str, Any], prop: str | None, value: object) -> dict[str, str]:
+    """`salesforce_opportunity_id` of a deal event: the change of `hs_salesforceopportunityid`, or the property
+    as a payload carrying the deal's properties holds it; nothing when absent or empty (a link removed in HubSpot
+    does not unlink the deals: the first link stands)."""
+    properties = payload.get("properties")
+    if prop != SALESFORCE_OPPORTUNITY_PROPERTY and isinstance(properties, dict):
+        value = properties.get(SALESFORCE_OPPORTUNITY_PROPERTY)
+        if isinstance(value, dict):  # {"value": ...}, as HubSpot's v1 deal records give their properties
+            value = value.get("value")
+    elif prop != SALESFORCE_OPPORTUNITY_PROPERTY:
+        return {}
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return {}
+    return {"salesforce_opportunity_id": value.strip()}
