@@ -119,6 +119,7 @@ CRM_DOMAIN = Domain(
                             "lead.mql_reached",
                             "lead.handoff_requested",
                             "lead.merged",
+                            "lead.unmerged",
                             "lead.profile_changed",
                             *LEAD_HANDOFF_EVENTS,
                             "customer.health_changed",

@@ -14,17 +14,22 @@ ATTEMPTS = 4  # reads and decides again this often when another writer stored th
 
 
 def commit_change(
-    store: SyncStore, key: str, change: Callable[[SyncedRecord], SyncedRecord], links: Sequence[Link]
+    store: SyncStore,
+    key: str,
+    change: Callable[[SyncedRecord], SyncedRecord],
+    links: Sequence[Link],
+    applied: str | None = None,
 ) -> SyncedRecord:
-    """`change` made to the record stored at `key` and committed with the `links` not stored yet: the record
-    as committed. StaleRecord: the record is gone, or other writers kept storing it first."""
+    """`change` made to the record stored at `key` and committed with the `links` not stored yet (and `applied`,
+    the bus event it decided, recorded with it): the record as committed. StaleRecord: the record is gone, or
+    other writers kept storing it first."""
     for attempt in range(ATTEMPTS):
         record = store.record(key)
         if record is None:
             raise StaleRecord(key)
         stored_links = [link for link in links if store.linked(link.crm, link.kind, link.crm_id) != key]
         try:
-            return store.commit(change(record), links=stored_links)
+            return store.commit(change(record), links=stored_links, applied=applied)
         except StaleRecord:
             if attempt == ATTEMPTS - 1:
                 raise

@@ -57,6 +57,17 @@ def lead_merge(source: str, detail: Mapping[str, Any]) -> tuple[str, str, str] |
     return (event.lead_id, event.other_lead_id, event.event_id) if event.other_lead_id else None
 
 
+def lead_unmerge(source: str, detail: Mapping[str, Any]) -> tuple[str, str, str, datetime] | None:
+    """(the lead, the lead it was split from, the event's id, when) of a `lead.unmerged` event, else None. The lead
+    domain publishes one for each side, `other_lead_id` naming the other: either may come first."""
+    if source != LEAD_EVENT_SOURCE or detail.get("event_type") != LeadEventType.UNMERGED.value:
+        return None
+    event = LeadEvent.model_validate(detail)
+    if not event.other_lead_id:
+        return None
+    return event.lead_id, event.other_lead_id, event.event_id, event.occurred_at
+
+
 def _lead(event: LeadEvent, directory: HubDirectory) -> HubUpdate | None:
     if event.event_type in (LeadEventType.MERGED, LeadEventType.UNMERGED):
         return None  # the survivor's next event carries what changed

@@ -24,7 +24,7 @@ from shared.crm.audit import AuditEntry, Conflict, ConflictStatus
 from shared.crm.commits import ATTEMPTS, commit_change
 from shared.crm.decided import Decided
 from shared.crm.decision_events import decision_events
-from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge
+from shared.crm.hub_changes import HubUpdate, hub_update, lead_merge, lead_unmerge
 from shared.crm.inbound import CrmReport, crm_report
 from shared.crm.links import canonical_links, hub_link, stored_links
 from shared.crm.mappings import CRMS, HUB, MAX_VALUE_LENGTH, CrmMappings, FieldMapping
@@ -42,7 +42,7 @@ from shared.crm.ports import (
 )
 from shared.crm.reconciliation import Reconciler, ReconcileRun
 from shared.crm.record_view import record_view, unsynced_record
-from shared.crm.records import MISSING, FieldState, SyncedRecord, parse_record_key, record_key
+from shared.crm.records import MISSING, CrmCopy, FieldState, SyncedRecord, parse_record_key, record_key
 from shared.crm.resolution import AUDITED, Decision, Outcome, applied, crm_change, hub_change
 from shared.crm.store import SyncStore
 from shared.crm.writer import CrmWriter, WriteReport
@@ -53,6 +53,9 @@ from shared.webhooks.ports import Clock, EventPublisher
 
 PERSON = "person"
 DUPLICATE = "duplicate event; decided once already"
+# The lead profile fields an unmerge may take from a side (the lead directory's, less the email each side keeps)
+UNMERGE_TRIMMED = ("first_name", "last_name", "company", "job_title", "phone", "country")
+MERGE_HOPS = 20  # a chain of merged records longer than this is not followed (a cycle written by a bug)
 
 
 class ConflictNotFound(LookupError):
@@ -108,6 +111,9 @@ class SyncService:
         merge = lead_merge(source, detail)
         if merge is not None:
             return self.leads_merged(*merge)
+        unmerge = lead_unmerge(source, detail)
+        if unmerge is not None:
+            return self.leads_unmerged(*unmerge)
         update = hub_update(source, detail, self.directory)
         if update is not None and not self.mappings.has_object(update.kind):
             # an expansion signal creates what the mappings' `expansion` object says: without one, nothing
@@ -122,6 +128,8 @@ class SyncService:
         absorbed = self.store.record(absorbed_key)
         if absorbed is None or absorbed.merged_into == survivor_key:
             return Decided(survivor_key, note="nothing synced to merge")
+        if self.store.applied(absorbed_key, cause):
+            return Decided(absorbed_key, note=DUPLICATE)  # a replay after an unmerge: the two are apart again
         adopted = {crm: copy.crm_id for crm, copy in absorbed.crms.items() if copy.crm_id is not None}
 
         def adopt(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
@@ -134,8 +142,120 @@ class SyncService:
         survivor = self.store.record(survivor_key)
         keep = [link for link in links if survivor is None or survivor.copy_in(link.crm).crm_id in (None, link.crm_id)]
         decided = self._decide(survivor_key, "contact", survivor_id, adopt, cause, links=keep)
-        commit_change(self.store, absorbed_key, lambda record: replace(record, merged_into=survivor_key), links=[])
+        commit_change(
+            self.store, absorbed_key, lambda record: replace(record, merged_into=survivor_key), [], applied=cause
+        )
         return decided
+
+    def leads_unmerged(self, lead_id: str, other_id: str, cause: str, at: datetime) -> Decided:
+        """A merge was undone (`lead.unmerged`, one for each side, in either order). The side that comes back (the
+        one whose record was merged into the other's, or into one merged into it since) writes to the CRMs again:
+        to the CRM records it had before the merge, each written again with its whole profile (what a CRM reported
+        of them while merged went to the survivor), except those its survivor took over in the merge (it had none
+        of its own there): the survivor keeps those, and the side is created anew there (matched on its own email,
+        under a create claim). Each side's record, as its own event comes, takes the lead's profile as the unmerge
+        left it (`_unmerge_profile`), so the survivor's is rewritten with its own, without the other's values; its
+        lead.profile_changed, before or after, changes nothing more."""
+        key, other_key = record_key("contact", lead_id), record_key("contact", other_id)
+        back_key, chain = key, self._merge_chain(key, other_key)
+        if chain is None:
+            back_key, chain = other_key, self._merge_chain(other_key, key)
+        profile = self._unmerge_profile(lead_id, at)
+        split_decided = None
+        if chain is not None:
+            taken = {crm: {r.copy_in(crm).crm_id for r in chain} - {None} for crm in CRMS}
+            outbound = [m.hub_field for m in self.mappings.fields("contact") if m.outbound]
+
+            def split(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
+                record = replace(record, merged_into=None)
+                for crm in CRMS:
+                    copy = record.copy_in(crm)
+                    if copy.crm_id is None:
+                        continue
+                    if copy.crm_id in taken[crm]:
+                        record = record.with_copy(crm, CrmCopy())  # the survivor's now: created anew
+                        continue
+                    for hub_field in outbound:
+                        if record.value(hub_field) is not None:
+                            copy = copy.unsure_of(hub_field)
+                    record = record.with_copy(crm, copy)
+                return profile(record) if back_key == key else (record, [], [])
+
+            back = self.store.record(back_key)
+            assert back is not None  # it has a chain
+            relinks = [
+                Link(crm, "contact", copy.crm_id, back_key)
+                for crm, copy in back.crms.items()
+                if copy.crm_id is not None
+                and copy.crm_id not in taken[crm]
+                and self.store.linked(crm, "contact", copy.crm_id) != back_key
+            ]
+            split_decided = self._decide(back_key, "contact", back.hub_id, split, cause, links=(), relinks=relinks)
+            if back_key == key:
+                return split_decided
+        decided = self._decide(key, "contact", lead_id, profile, cause, links=())
+        if split_decided is None:
+            return decided
+        return replace(  # the survivor's event: the side that comes back split off, and the survivor's own profile
+            decided,
+            decisions=[*split_decided.decisions, *decided.decisions],
+            notices=[*split_decided.notices, *decided.notices],
+            events=[*split_decided.events, *decided.events],
+        )
+
+    def _merge_chain(self, key: str, into: str) -> list[SyncedRecord] | None:
+        """The records `key`'s record is merged into, one after another, up to `into`'s; None unless it reaches it."""
+        record = self.store.record(key)
+        chain: list[SyncedRecord] = []
+        for _ in range(MERGE_HOPS):
+            if record is None or record.merged_into is None:
+                return None
+            survivor = self.store.record(record.merged_into)
+            if survivor is None:
+                return None
+            chain.append(survivor)
+            if survivor.key == into:
+                return chain
+            record = survivor
+        return None
+
+    def _unmerge_profile(
+        self, lead_id: str, at: datetime
+    ) -> Callable[[SyncedRecord], tuple[SyncedRecord, list[Decision], list[Conflict]]]:
+        """The decision taking the lead's profile as the unmerge left it, as of the unmerge (`at`): its values come
+        back with their own, older times (the survivor's email from before the merge), which a hub change would
+        take for superseded. A profile value the hub told the record that the profile no longer holds (one that was
+        the other side's) is cleared. A CRM user's change made since stands, as does a value the hub told last
+        (`hub_change`). Nothing when the directory does not know the lead."""
+        profile = self.directory.contact_profile(lead_id)
+
+        def decide(record: SyncedRecord) -> tuple[SyncedRecord, list[Decision], list[Conflict]]:
+            if profile is None:
+                return record, [], []
+            decisions = []
+            for hub_field in dict.fromkeys((*profile.values, *UNMERGE_TRIMMED)):
+                state = record.fields.get(hub_field)
+                if self.mappings.field("contact", hub_field) is None:
+                    continue
+                if hub_field in profile.values:
+                    raw = profile.values[hub_field][0]
+                    value = raw[:MAX_VALUE_LENGTH] if raw is not None else None
+                elif state is not None and state.source == HUB and record.hub_told.get(hub_field) == state.value:
+                    value = None  # the other side's, which the hub told this record while they were one
+                else:
+                    continue
+                if (state.value if state is not None else None) == value:
+                    continue
+                decision = hub_change(record, hub_field, value, at, self.mappings, "revops.leads")
+                if hub_field in record.open_conflicts and decision.outcome is not Outcome.UNCHANGED:
+                    decision = replace(decision, outcome=Outcome.KEPT, rule="conflict_open")
+                record = applied(record, decision, None)
+                if decision.outcome is not Outcome.UNCHANGED:
+                    record = record.told_by_hub(hub_field, value)
+                decisions.append(decision)
+            return record, decisions, []
+
+        return decide
 
     # ------------------------------------------------------------------------------------------ the hub's changes
 
@@ -438,6 +558,7 @@ class SyncService:
         links: Sequence[Link],
         source_crm: CrmName | None = None,
         once: bool = True,
+        relinks: Sequence[Link] = (),
     ) -> Decided:
         """Decide `decide` on the record as stored, commit what changed and tell the CRMs whose copy differs.
         `once`: `cause` is the id of a bus event, decided on once: it is recorded with the commit that changed the
@@ -447,7 +568,9 @@ class SyncService:
         moved on (a name a support tool set since, which no lead event told) would apply under this event what it
         never said. It tells no CRM: every commit tells
         them of itself, so a replay tells them nothing again, even of a write a CRM keeps refusing (its notices
-        are in the dead-letter queue, for a redrive)."""
+        are in the dead-letter queue, for a redrive). `relinks`: links of CRM records the record holds already, stored
+        (again) with a commit that changes it (an unmerged lead's own records, which reports while it was merged
+        linked to its survivor)."""
         for attempt in range(ATTEMPTS):
             if once:
                 found, decided_version = self.store.record_and_applied(key, cause)
@@ -478,7 +601,8 @@ class SyncService:
             if changed:
                 self.publish(events)
                 try:
-                    record = self.store.commit(record, audit, conflicts, new_links, applied=cause if once else None)
+                    linking = [*new_links, *relinks]
+                    record = self.store.commit(record, audit, conflicts, linking, applied=cause if once else None)
                 except StaleRecord:
                     if attempt == ATTEMPTS - 1:
                         raise
