@@ -810,6 +810,7 @@ class AttributionService:
             touches=len(conversion.touches),
             first_touch_campaign=first,
             last_touch_campaign=last,
+            superseded_by=conversion.superseded_by,
             credits={
                 model: {
                     campaign: format_amount(Money(minor, company))

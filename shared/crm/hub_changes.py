@@ -136,8 +136,12 @@ def _expansion(event: SuccessEvent, directory: HubDirectory) -> HubUpdate | None
 
 
 def _attribution(event: AttributionEvent) -> HubUpdate | None:
-    """A won deal's attribution summary, for the CRM deal it came from (`deal_id` is the CRM's, qualified)."""
+    """A won deal's attribution summary, for the CRM deal it came from (`deal_id` is the CRM's, qualified). A
+    conversion another one counts (`superseded_by`: emptied) writes none: its deal keeps the summary it had, and
+    the conversion that counts it writes its own."""
     if event.event_type is not AttributionEventType.CONVERSION_ATTRIBUTED or not event.deal_id:
+        return None
+    if event.superseded_by:
         return None
     summary = (
         f"{event.touches or 0} touches; first: {event.first_touch_campaign or 'none'}; "

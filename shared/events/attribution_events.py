@@ -41,6 +41,12 @@ class AttributionEvent(BaseModel):
     touches: int | None = Field(None, description="conversion.attributed: the touches of its journey.")
     first_touch_campaign: str | None = Field(None, description="conversion.attributed: the first touch's campaign.")
     last_touch_campaign: str | None = Field(None, description="conversion.attributed: the closing touch's campaign.")
+    superseded_by: str | None = Field(
+        None,
+        description="conversion.attributed: the conversion that counts this one's money instead (a HubSpot deal that "
+        "is its Salesforce Opportunity, a first payment of a customer's won deal): this one is emptied, counted in no "
+        "total; null for any other.",
+    )
     credits: dict[str, dict[str, str]] | None = Field(
         None,
         description='conversion.attributed: per model, each campaign credited (`"(none)"`: touches without one) and '

@@ -445,6 +445,42 @@ def test_a_won_deals_attribution_summary_goes_to_the_crm_deal_it_came_from(hub: 
     assert record.value("amount") == "48000"
 
 
+def test_a_superseded_conversion_leaves_its_crm_deals_summary_as_it_was(hub: Hub) -> None:
+    # Given a HubSpot deal whose attribution summary the hub wrote when it was credited
+    hub.crms["hubspot"].records["7001"] = {"dealname": "Kestrel renewal", "amount": "48000"}
+    hub.crms["hubspot"].kinds["7001"] = "deal"
+    hub.service.crm_changed(CrmReport("hubspot", "deal", "7001", {"amount": "48000"}, T0, None, None, "d-ev", False))
+    credited = {
+        "event_id": "attr-1",
+        "event_type": "conversion.attributed",
+        "occurred_at": (T0 + timedelta(minutes=1)).isoformat(),
+        "period": "2026-11",
+        "company_currency": "USD",
+        "deal_id": "hubspot:7001",
+        "touches": 3,
+        "first_touch_campaign": "webinar-q4",
+        "last_touch_campaign": "demo-request",
+        "company_amount": "48000.00",
+    }
+    hub.service.on_bus_event("revops.attribution", credited)
+    hub.drain()
+    # When attribution finds it is its Salesforce Opportunity and empties its conversion (counted by that one)
+    emptied = credited | {
+        "event_id": "attr-2",
+        "occurred_at": (T0 + timedelta(minutes=2)).isoformat(),
+        "touches": 0,
+        "first_touch_campaign": None,
+        "last_touch_campaign": None,
+        "company_amount": "0.00",
+        "superseded_by": "deal:salesforce:006A000001ABCDEAAA",
+    }
+    hub.service.on_bus_event("revops.attribution", emptied)
+    hub.drain()
+    # Then HubSpot's deal keeps the summary of its journey, not "0 touches"
+    summary = hub.crms["hubspot"].records["7001"]["revops_attribution_summary"]
+    assert summary == "3 touches; first: webinar-q4; last: demo-request; 48000.00 USD"
+
+
 def test_an_accounts_health_reaches_the_crm_company_of_its_domain_and_no_account_without_one(hub: Hub) -> None:
     # Given a company HubSpot already has for a domain
     hub.crms["hubspot"].records["c-1"] = {"name": "Kestrel Labs", "domain": "kestrel.io"}
