@@ -29,6 +29,7 @@ from shared.catalog.access_log import ACCESS_LOG_FIELDS
 from shared.catalog.identity import pre_token_generation_trigger
 from shared.catalog.partners import takes_api_key
 from shared.catalog.scopes import RESOURCE_SERVER, Scope, SystemScopes, catalog_scopes, composed_domains
+from shared.http.webhook_request import CORS_PREFLIGHT_HEADERS, answers_browsers
 
 _GROUP_DESCRIPTIONS = {
     Group.ADMIN: "Operates the hub: webhook delivery log, replays, configuration",
@@ -167,6 +168,10 @@ class Api(Construct):
         self.methods: dict[str, apigateway.Method] = {}
         for fn, route in catalog.routes:
             self.methods[route.key] = self._method(route, functions[fn.name])
+        self.preflights = {
+            path: self._cors_preflight(path)
+            for path in sorted({route.path for _, route in catalog.routes if answers_browsers(route)})
+        }
         for name in sorted({fn.name for fn, _ in catalog.routes}):
             self._allow_invoke(functions[name])
         self.access_log_subscriptions = {
@@ -493,6 +498,31 @@ class Api(Construct):
                     NagPackSuppression(id="AwsSolutions-COG4", reason=reason),
                 ],
             )
+        return method
+
+    def _cors_preflight(self, path: str) -> apigateway.Method:
+        """OPTIONS answered by API Gateway itself (a mock integration), as api.segment.io answers it: browsers ask
+        before a cross-site POST of JSON or with an Authorization header, and send no credentials when they ask."""
+        allowed = CORS_PREFLIGHT_HEADERS
+        method = self.rest_api.root.resource_for_path(path).add_cors_preflight(
+            allow_origins=[allowed["Access-Control-Allow-Origin"]],
+            allow_methods=[m.strip() for m in allowed["Access-Control-Allow-Methods"].split(",")],
+            allow_headers=[h.strip() for h in allowed["Access-Control-Allow-Headers"].split(",")],
+            max_age=Duration.seconds(int(allowed["Access-Control-Max-Age"])),
+        )
+        reason = (
+            f"OPTIONS {path} is the CORS preflight of the tracking API, which browsers call from customers' sites "
+            "(analytics.js): a browser sends no credentials with a preflight, so it cannot be authorized; API Gateway "
+            "answers it itself (a mock integration, no function, no data) with the allowed origin, methods and "
+            "headers, and the POST it precedes is authenticated by its write key in the function."
+        )
+        NagSuppressions.add_resource_suppressions(
+            method,
+            [
+                NagPackSuppression(id="AwsSolutions-APIG4", reason=reason),
+                NagPackSuppression(id="AwsSolutions-COG4", reason=reason),
+            ],
+        )
         return method
 
     def _json_object_model(self) -> apigateway.Model:

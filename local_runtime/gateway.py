@@ -31,6 +31,7 @@ from shared.catalog import Catalog, Function, Route
 from shared.catalog.access_log import ACCESS_LOG_FIELDS, NO_VALUE
 from shared.catalog.partners import takes_api_key
 from shared.catalog.scopes import SystemScopes, composed_domains
+from shared.http.webhook_request import CORS_PREFLIGHT_HEADERS, answers_browsers
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 log = logging.getLogger("local_runtime.gateway")
@@ -74,6 +75,16 @@ class LocalApiGateway:
             strict_slashes=False,
             merge_slashes=False,
         )
+        # The CORS preflights the deployed API answers itself (a mock integration, no auth): the tracking API's
+        self._preflights = Map(
+            [
+                Rule(werkzeug_path(route.path), methods=["OPTIONS"], endpoint=route.path)
+                for _, route in catalog.routes
+                if answers_browsers(route)
+            ],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
@@ -97,6 +108,9 @@ class LocalApiGateway:
         """The answer to a request for the API; `line` (its access log line) learns the route and what refused
         or answered it."""
         matched = _match(self._routes, request.environ)
+        if matched.endpoint is None and (preflight := _match(self._preflights, request.environ)).endpoint:
+            line["resourcePath"] = preflight.endpoint
+            return Response(status=204, headers=CORS_PREFLIGHT_HEADERS)
         if matched.endpoint is None:
             allowed = sorted(allowed_locally | matched.allowed)
             if allowed:

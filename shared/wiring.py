@@ -86,17 +86,23 @@ def delivery_ledger_client() -> Any:
 
 
 def outbox_publisher(environment: FunctionEnvironment) -> OutboxPublisher:
+    from shared.adapters.dynamodb_privacy_ledger import DynamoDbErasureLedger
     from shared.adapters.eventbridge_publisher import EventBridgePublisher
+    from shared.catalog import LEADS
     from shared.events.canonical import WEBHOOK_EVENT_SOURCE
     from shared.webhooks.normalizers import normalize
     from shared.webhooks.publishing import OutboxPublisher
     from shared.webhooks.registry import ALL_VENDORS
 
+    ledger = delivery_ledger(environment)
     return OutboxPublisher(
         vendors=ALL_VENDORS,
         normalize=normalize,
-        ledger=delivery_ledger(environment),
+        ledger=ledger,
         bus=EventBridgePublisher(boto3.client("events"), environment.bus_name, WEBHOOK_EVENT_SOURCE),
+        # events about people erased since they happened are held back, their stored bodies blanked
+        tombstones=DynamoDbErasureLedger(boto3.client("dynamodb"), environment.table(LEADS.name)),
+        erased_bodies=ledger,
     )
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from shared.catalog import TRACKING_CALLS
+from shared.catalog.webhooks import TRACKING_SHORT_PATHS
 from shared.http.api import register_routes, rest_resolver
 from shared.webhooks.api_models import TrackingAck, TrackingRefusal
 
@@ -29,6 +30,6 @@ RESPONSES: dict[int, Any] = {
     401: _refusal("Missing or unknown write key"),
     413: _refusal("Batch over 500 KB or 2,500 messages, or too large to store"),
 }
-OPERATIONS = {f"track_{call}": _documentation_only for call in TRACKING_CALLS}
+OPERATIONS = {f"track_{call}": _documentation_only for call in (*TRACKING_CALLS, *TRACKING_SHORT_PATHS)}
 
 register_routes(app, "functions.tracking_api.handler", OPERATIONS, responses=dict.fromkeys(OPERATIONS, RESPONSES))

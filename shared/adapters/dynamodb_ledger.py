@@ -16,11 +16,15 @@ outbox and the delivery log in one table.
 - Every other attempt (rejected, a handshake, a duplicate) is an `ATTEMPT#<id>` item for the log.
 - Everyone a kept raw body names is findable through the sparse `by-subject` index, by the salted hash of who
   it is about (`shared.webhooks.subjects`), written in the same write as the body: a one-event delivery's item
-  and each claim of a batch carry `subject`; so does a refused attempt naming one person. A body naming someone
-  no item of its write carries (a refused body naming several people, a batch repeating an event stored before,
+  and each claim of a batch carry its event's own person as `subject`; so does a refused attempt naming one
+  person. A body naming someone no item of its write carries (further people an accepted body names, handed over
+  as the attempt's `subjects`; a refused body naming several people; a batch repeating an event stored before,
   whose claim is not written again) gets a pointer item per such person, `SUBJECT#<hash>#<attempt id>`, in the
-  same transaction: a one-event delivery, a new-only batch and a refused body naming one person cost what they
-  did; a refused body naming several is a transaction instead of a put.
+  same transaction: a one-event delivery naming only its own person, a new-only batch and a refused body naming
+  one person cost what they did; a one-event delivery naming further people is stored as a batch of one (attempt,
+  claim and pointers in one transaction), a refused body naming several is a transaction instead of a put.
+- An event the publisher holds back (about a person erased since it happened) has its stored body blanked as an
+  erasure would (`forget_event`).
 The table's stream hands every new claim (`kind = claim`) to the publisher; `outbox_entry` reads one.
 
 Within DynamoDB's limits: an item holds 400 KB, so bodies and event lists are zlib-compressed and an attempt
@@ -38,10 +42,10 @@ import binascii
 import hashlib
 import json
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -63,6 +67,9 @@ from shared.webhooks.model import (
 )
 from shared.webhooks.payload import replace_lone_surrogates
 from shared.webhooks.ports import PayloadTooLargeToStore
+
+if TYPE_CHECKING:
+    from shared.privacy.model import Needles
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item limit: attribute names and values, in bytes
 ITEM_HEADROOM = 4 * 1024  # what the size estimate below may miss, and the index's copy of the log fields
@@ -93,9 +100,13 @@ class DynamoDbDeliveryLedger:
     # ------------------------------------------------------------------------------------------- the outbox
 
     def accept(self, attempt: DeliveryAttempt, events: Sequence[StoredEvent]) -> dict[str, ClaimStatus]:
-        if len(events) == 1:
+        """`attempt.subjects` of an accepted delivery: the further people its body names (none of its events'
+        own), each a pointer item in the write that stores the body. No item of the write carries them as its
+        `subject`: the body is not theirs whole, an erasure of them takes their parts out of it."""
+        further, attempt = attempt.subjects, replace(attempt, subjects=())
+        if len(events) == 1 and not further:
             return self._accept_one(attempt, events[0])
-        return self._accept_batch(attempt, events)
+        return self._accept_batch(attempt, events, further)
 
     def _accept_one(self, attempt: DeliveryAttempt, event: StoredEvent) -> dict[str, ClaimStatus]:
         item = _attempt_attributes(attempt) | _claim_attributes(event, attempt)
@@ -110,15 +121,23 @@ class DynamoDbDeliveryLedger:
             return {event.dedupe_key: ClaimStatus.DUPLICATE}
         return {event.dedupe_key: ClaimStatus.NEW}
 
-    def _accept_batch(self, attempt: DeliveryAttempt, events: Sequence[StoredEvent]) -> dict[str, ClaimStatus]:
+    def _accept_batch(
+        self, attempt: DeliveryAttempt, events: Sequence[StoredEvent], further: Sequence[str] = ()
+    ) -> dict[str, ClaimStatus]:
         statuses = dict.fromkeys((event.dedupe_key for event in events), ClaimStatus.NEW)
         _check_size(_attempt_item(attempt), attempt)  # before anything is written
         chunks = [events[i : i + TRANSACTION_LIMIT - 1] for i in range(0, len(events), TRANSACTION_LIMIT - 1)]
+        # The further people's pointers go with the attempt, as many as its transaction holds beside a chunk; the
+        # rest before it (a pointer to a body not stored is found by no one's erasure but itself, and expires)
+        room = TRANSACTION_LIMIT - 1 - len(chunks[0])
+        inline, early = list(further[:room]), [self._put(_pointer_item(attempt, s)) for s in further[room:]]
+        for i in range(0, len(early), TRANSACTION_LIMIT):
+            self._client.transact_write_items(TransactItems=early[i : i + TRANSACTION_LIMIT])
         wrote_attempt = False
         pointed: set[str] = set()
         for chunk in chunks:
             wrote_attempt |= self._claim_chunk(
-                attempt, events, chunk, statuses, pointed, with_attempt=not wrote_attempt
+                attempt, events, chunk, statuses, pointed, with_attempt=not wrote_attempt, further=inline
             )
         if wrote_attempt and len(chunks) > 1 and ClaimStatus.DUPLICATE in statuses.values():
             # a later chunk found duplicates the attempt's event list did not know of when it was written
@@ -139,10 +158,12 @@ class DynamoDbDeliveryLedger:
         statuses: dict[str, ClaimStatus],
         pointed: set[str],
         with_attempt: bool,
+        further: Sequence[str] = (),
     ) -> bool:
         """Claim what is new of `chunk` (and store the attempt with it); True when the attempt was written. The
         people of the chunk's duplicates whom no new claim names get a pointer to the attempt in the same
-        transaction (at most one per duplicate: it still fits), so its body is found under them too."""
+        transaction (at most one per duplicate: it still fits), so its body is found under them too; so do the
+        `further` people the body names, with the attempt."""
         for _ in range(3):  # each round leaves out the claims found taken; a taken claim never frees up
             pending = [event for event in chunk if statuses[event.dedupe_key] is ClaimStatus.NEW]
             if not pending:
@@ -151,6 +172,8 @@ class DynamoDbDeliveryLedger:
             if with_attempt:
                 writes.insert(0, self._conditional_put(_attempt_item(_with(attempt, events, statuses))))
             pointers = sorted(_unindexed(chunk, statuses) - _subjects(events, statuses, ClaimStatus.NEW) - pointed)
+            if with_attempt:
+                pointers += [subject for subject in further if subject not in pointed and subject not in pointers]
             writes += [self._put(_pointer_item(attempt, subject)) for subject in pointers]  # after the claims
             try:
                 self._client.transact_write_items(TransactItems=writes)
@@ -189,6 +212,74 @@ class DynamoDbDeliveryLedger:
         )
         item = response.get("Item")
         return _request_from(item) if item and "body" in item else None
+
+    def forget_event(self, entry: OutboxEntry, namespace: str, needles: Needles, settled: Collection[str]) -> bool:
+        """Blank what the delivery log keeps of `entry`'s event, about a person erased since it happened (the
+        publisher holds it back), as an erasure would: a one-event delivery's item (the person's whole) loses its
+        body and request, and the caller's address and agent from its log entry, and leaves the subject index; of
+        a batch's body only the person's parts go (`shared.privacy.redaction`), and only once every accepted
+        event of it is `settled` (event ids published or held back: none is still to be read from the body).
+        False when it had to be left as it is for now."""
+        if entry.request is not None:  # a one-event delivery: the claim's own item holds the body
+            key = {"pk": {"S": _claim_key(namespace, entry.dedupe_key)}}
+            item = self._client.get_item(
+                TableName=self._table,
+                Key=key,
+                ProjectionExpression="#log",
+                ExpressionAttributeNames={"#log": "log"},
+                ConsistentRead=True,
+            ).get("Item")
+            if item is not None:  # else expired: nothing is kept
+                self._drop_body(key, item.get("log"), remove_subject=True)
+            return True
+        key = {"pk": {"S": _attempt_pk(entry.attempt_id)}}
+        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if not item or "body" not in item:
+            return True
+        log = json.loads(zlib.decompress(_bytes(item["log"]))) if "log" in item else {"events": []}
+        accepted = {e["event_id"] for e in log["events"] if e.get("disposition") == Disposition.ACCEPTED.value}
+        if not accepted <= set(settled):
+            return False
+        from shared.privacy.redaction import redact_body  # the publisher's: the receiver never forgets
+
+        body = zlib.decompress(_bytes(item["body"]))
+        redacted = redact_body(body, needles)
+        if redacted is None:  # not JSON: it cannot be taken apart, and nothing is still to be read from it
+            self._drop_body(key, item.get("log"), remove_subject=False)
+        elif redacted != body:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET body = :body, erased_at = :erased",
+                ExpressionAttributeValues={":body": {"B": _deflate(redacted)}, ":erased": {"S": self._now()}},
+            )
+        return True
+
+    def _drop_body(self, key: dict[str, Any], log: Mapping[str, Any] | None, remove_subject: bool) -> None:
+        values: dict[str, Any] = {":erased": {"S": self._now()}}
+        names = {"#request": "request"}
+        update = "SET erased_at = :erased"
+        if log is not None:
+            entry = json.loads(zlib.decompress(_bytes(log)))
+            entry["source_ip"] = entry["user_agent"] = None
+            values[":log"] = {"B": _deflate(json.dumps(entry, separators=(",", ":")).encode())}
+            names["#log"] = "log"
+            update += ", #log = :log"
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=f"{update} REMOVE body, #request" + (f", {SUBJECT}" if remove_subject else ""),
+                ConditionExpression="attribute_exists(pk)",  # never brings back an item that expired meanwhile
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).isoformat()
 
     # --------------------------------------------------------------------------------------- the delivery log
 

@@ -10,6 +10,17 @@ EVENT_SOURCE = "revops.webhooks"
 # writes them); the publisher's stream trigger matches them.
 OUTBOX_CLAIM_KIND = "claim"
 TRACKING_CALLS = ("batch", "track", "identify", "page", "screen", "group", "alias")
+# analytics.js (Analytics Next) posts each call to `<apiHost>/<its type's first letter>`, a batch to `<apiHost>/b`
+# (`shared.webhooks.vendors.segment.SHORT_CALLS`)
+TRACKING_SHORT_PATHS = {
+    "b": "batch",
+    "t": "track",
+    "i": "identify",
+    "p": "page",
+    "s": "screen",
+    "g": "group",
+    "a": "alias",
+}
 
 WEBHOOK_DELIVERIES = Table(
     name="webhook-deliveries",
@@ -90,11 +101,24 @@ WEBHOOKS = Domain(
                     operation=f"track_{call}",
                     summary=f"Segment-compatible {call} call",
                     description="Segment HTTP tracking API; authenticate with a write key as the HTTP Basic "
-                    "user name (or `writeKey` in the body).",
+                    "user name (or `writeKey` in the body). Answers carry `Access-Control-Allow-Origin: *`, "
+                    "and a CORS preflight (OPTIONS) is answered without auth, for browsers.",
                     domain=ThrottleDomain.TRACKING,
                     groups=None,
                 )
                 for call in TRACKING_CALLS
+            )
+            + tuple(
+                Route(
+                    method="POST",
+                    path=f"/v1/{short}",
+                    operation=f"track_{short}",
+                    summary=f"Segment-compatible {call} call (analytics.js's short path)",
+                    description=f"`/v1/{call}` as analytics.js (Analytics Next) posts it, to `<apiHost>/{short}`.",
+                    domain=ThrottleDomain.TRACKING,
+                    groups=None,
+                )
+                for short, call in TRACKING_SHORT_PATHS.items()
             ),
             tables={WEBHOOK_DELIVERIES.name: "read_write"},
             secrets=(WEBHOOK_SIGNING_SECRETS.name,),
@@ -114,7 +138,9 @@ WEBHOOKS = Domain(
                     max_record_age_seconds=6 * 3600,
                 ),
             ),
-            tables={WEBHOOK_DELIVERIES.name: "read"},
+            # the erasure tombstones are in `leads` (named here: `shared.catalog.leads` imports this module); the
+            # deliveries are written to blank the stored body of an event about an erased person
+            tables={WEBHOOK_DELIVERIES.name: "read_write", "leads": "read"},
             publishes_events=True,
         ),
         Function(

@@ -10,11 +10,30 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from shared.catalog import Route, ThrottleDomain
 from shared.webhooks.model import InboundWebhook
 from shared.webhooks.vendor import Reply
+
+# Browsers call the tracking API from any site (analytics.js on a customer's pages), and read an answer only with
+# this header, which api.segment.io sends too. A call a browser must ask about first (JSON, an Authorization
+# header) gets its preflight (OPTIONS) answered by the gateway, without auth (`infra/api.py`,
+# `local_runtime/gateway.py`), with `CORS_PREFLIGHT_HEADERS`.
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
+CORS_PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def answers_browsers(route: Route) -> bool:
+    """Whether browsers call this route from other sites: the tracking API's (CORS)."""
+    return route.domain is ThrottleDomain.TRACKING
 
 
 def raw_body(event: Mapping[str, Any]) -> bytes:
@@ -47,15 +66,24 @@ def inbound_webhook(event: Mapping[str, Any], vendor: str) -> InboundWebhook:
     )
 
 
+def received_at(event: Mapping[str, Any]) -> datetime:
+    """When API Gateway received the request (`requestContext.requestTimeEpoch`, in ms); now, without it."""
+    epoch = (event.get("requestContext") or {}).get("requestTimeEpoch")
+    try:
+        return datetime.fromtimestamp(int(str(epoch)) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return datetime.now(UTC)
+
+
 def path_parameter(event: Mapping[str, Any], name: str) -> str:
     return str((event.get("pathParameters") or {}).get(name) or "")
 
 
-def proxy_response(reply: Reply) -> dict[str, Any]:
+def proxy_response(reply: Reply, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
     return {
         "statusCode": reply.status_code,
-        "headers": {"Content-Type": reply.content_type},
+        "headers": {"Content-Type": reply.content_type, **(headers or {})},
         "body": body,
         "isBase64Encoded": False,
     }

@@ -14,13 +14,16 @@ stream. So:
 
 No input gives a 5xx: what can never succeed gets a permanent answer, never one the vendor retries forever.
 - a body that cannot be split into the vendor's events (not JSON or past its bounds, ids of the wrong type,
-  times out of range) is a 400 naming what is wrong; one over a protocol limit is a 413;
+  times out of range) is a 400 naming what is wrong; one over a protocol limit is a 413; where the vendor's
+  protocol keeps a batch's good entries without its bad ones (the tracking API: `Vendor.refused`), the good ones
+  are stored and the answer and the log name the others, by position and why;
 - an adapter raising anything else is a bug of ours: logged with its traceback, marked as an incident, and
   answered 400 "could not read this payload: <type>", since the vendor's retries would fail the same way;
 - text no store or bus can carry (lone UTF-16 surrogates) is mended (`reading.py`), and the log says so.
 Every attempt lands in the delivery log, raw body included, indexed under everyone it names
-(`shared.webhooks.subjects`); a refused body that cannot be (too large to search, or naming too many people)
-is logged by its size and hash only.
+(`shared.webhooks.subjects`: an event under its own person, and the body under each further email it holds, which
+the ledger is handed as the attempt's `subjects`); a refused body that cannot be (too large to search, or naming
+too many people) is logged by its size and hash only.
 
 This module is on the receiver's import path: it imports no pydantic and nothing that does.
 """
@@ -49,8 +52,8 @@ from shared.webhooks.model import (
 from shared.webhooks.ports import Clock, DeliveryLedger, PayloadTooLargeToStore, SecretSource
 from shared.webhooks.reading import read_events
 from shared.webhooks.signatures import SignatureError
-from shared.webhooks.subjects import MAX_BODY_BYTES_SEARCHED, MAX_BODY_SUBJECTS, subject_of_event, subjects_of_body
-from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Reply, Vendor
+from shared.webhooks.subjects import MAX_BODY_BYTES_SEARCHED, MAX_BODY_SUBJECTS, people_of_event, subjects_of_body
+from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Refusal, Reply, Vendor
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +61,10 @@ _UNINDEXED = (
     f"it is over {MAX_BODY_BYTES_SEARCHED} bytes (inflated), gzip that does not inflate, "
     f"or names more than {MAX_BODY_SUBJECTS} people"
 )
+# How many refused entries an answer names (`Vendor.refused`): a batch may hold thousands; their count is always said
+MAX_REFUSALS_NAMED = 100
+_MAX_REFUSALS_LOGGED = 10  # the log's reason names fewer: it shares a DynamoDB item with the body
+_MAX_REFUSAL_CHARACTERS = 300
 _DISPOSITION = {ClaimStatus.NEW: Disposition.ACCEPTED, ClaimStatus.DUPLICATE: Disposition.DUPLICATE}
 
 
@@ -100,6 +107,7 @@ class WebhookIngest:
         try:
             handshake = vendor.handshake(request)
             events, mended = ([], 0) if handshake is not None else read_events(vendor, request)
+            refused = [] if handshake is not None else vendor.refused(request)
         except PayloadTooLarge as exc:
             return self._reject(attempt, 413, f"{vendor.name} payload too large: {exc}")
         except MalformedPayload as exc:
@@ -110,31 +118,49 @@ class WebhookIngest:
             attempt.outcome, attempt.status_code, attempt.reason = Outcome.HANDSHAKE, handshake.status_code, None
             self._ledger.record(attempt)
             return handshake
+        notes: list[str] = []
+        also_named: tuple[str, ...] = ()
+        if refused:
+            # the refused messages stay in the kept body: an erasure must find it under each email they hold too
+            named_in_body = subjects_of_body(attempt.body, attempt.headers.get("content-encoding"))
+            if named_in_body is None:
+                return self._reject(attempt, 400, f"malformed {vendor.name} payload: {refused[0].reason}")
+            also_named = named_in_body
+            notes.append(_refusals_logged(refused, len(events) + len(refused)))
         if mended:
-            attempt.reason = (
+            notes.append(
                 f"lone UTF-16 surrogates in {mended} of {len(events)} events were replaced with U+FFFD "
                 "(no store or bus can carry them; the raw body is kept)"
             )
-        return self._store(vendor, attempt, list({event.dedupe_key: event for event in events}.values()))
+        attempt.reason = "; ".join(notes) or None
+        unique = list({event.dedupe_key: event for event in events}.values())
+        reply = self._store(vendor, attempt, unique, also_named)
+        if refused and 200 <= reply.status_code < 300 and isinstance(reply.body, dict):
+            named = [{"index": r.position, "reason": _clipped(r.reason)} for r in refused[:MAX_REFUSALS_NAMED]]
+            reply = replace(reply, body={**reply.body, "refused": named, "refused_count": len(refused)})
+        return reply
 
-    def _store(self, vendor: Vendor, attempt: DeliveryAttempt, events: list[VendorEvent]) -> Reply:
+    def _store(
+        self, vendor: Vendor, attempt: DeliveryAttempt, events: list[VendorEvent], also_named: tuple[str, ...] = ()
+    ) -> Reply:
+        """Store the events; `also_named`: the subjects of whoever else the kept body names (refused entries)."""
         namespace = vendor.dedupe_namespace  # Segment's two ways in share one: a message is stored once either way
+        people = [people_of_event(vendor.name, e.payload) for e in events]
         stored = [
-            StoredEvent(
-                vendor.name,
-                e.dedupe_key,
-                event_id(namespace, e.dedupe_key),
-                subject_of_event(vendor.name, e.payload),
-                dedupe_namespace=namespace,
-            )
-            for e in events
+            StoredEvent(vendor.name, e.dedupe_key, event_id(namespace, e.dedupe_key), own, dedupe_namespace=namespace)
+            for e, (own, _) in zip(events, people, strict=True)
         ]
         attempt.outcome, attempt.status_code = Outcome.ACCEPTED, 202
         attempt.events = _records(events, stored, {e.dedupe_key: ClaimStatus.NEW for e in events})
+        # Everyone else the body names, for the ledger's pointer items: none in most deliveries (one put, as ever)
+        owners = {own for own, _ in people}
+        further_people = [p for _, further in people for p in further]
+        attempt.subjects = tuple(dict.fromkeys(p for p in [*further_people, *also_named] if p not in owners))
         try:
             statuses = self._ledger.accept(attempt, stored)
         except PayloadTooLargeToStore as exc:
-            attempt.body, attempt.events = b"", []  # the log keeps the body's size and hash, not what it could not
+            # the log keeps the body's size and hash, not what it could not (nor whom it named)
+            attempt.body, attempt.events, attempt.subjects = b"", [], ()
             return self._reject(attempt, 413, str(exc))
         attempt.events = _records(events, stored, statuses)
         event_ids = [event.event_id for event in stored]
@@ -143,7 +169,7 @@ class WebhookIngest:
             body = {"accepted": new, "duplicates": len(stored) - new, "event_ids": event_ids}
             return Reply(202, {"status": Outcome.ACCEPTED.value, **_ids(attempt), **body})
         attempt.outcome, attempt.status_code = Outcome.DUPLICATE, 200
-        attempt.body = b""  # the first attempt keeps the body; the log keeps this one's size and hash
+        attempt.body, attempt.subjects = b"", ()  # the first attempt keeps the body; the log this one's size and hash
         self._ledger.record(attempt)
         return Reply(
             200, {"status": Outcome.DUPLICATE.value, **_ids(attempt), "duplicates": len(stored), "event_ids": event_ids}
@@ -202,6 +228,18 @@ def _records(
         )
         for event, claim in zip(events, stored, strict=True)
     ]
+
+
+def _clipped(reason: str) -> str:
+    return reason if len(reason) <= _MAX_REFUSAL_CHARACTERS else reason[: _MAX_REFUSAL_CHARACTERS - 1] + "…"
+
+
+def _refusals_logged(refused: list[Refusal], total: int) -> str:
+    named = "; ".join(_clipped(r.reason) for r in refused[:_MAX_REFUSALS_LOGGED])
+    more = len(refused) - _MAX_REFUSALS_LOGGED
+    return f"{len(refused)} of {total} messages refused, the rest kept: {named}" + (
+        f"; and {more} more" if more > 0 else ""
+    )
 
 
 def _ids(attempt: DeliveryAttempt) -> dict[str, str]:

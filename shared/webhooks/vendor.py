@@ -35,6 +35,15 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An entry of a delivery left out while the rest is taken, where the vendor's protocol does so (a message of a
+    Segment batch: Segment keeps a batch's good messages): its position in the delivery, and why."""
+
+    position: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class DeliveryContext:
     delivery_id: str
     correlation_id: str
@@ -68,6 +77,12 @@ class Vendor(ABC):
         """Split a verified body into vendor events (dedupe key, id, type, time, payload); raise
         MalformedPayload, naming the field, when it cannot: not JSON within bounds, an envelope field of the
         wrong type, an id missing, a time outside 1970..2200, more events than the vendor sends."""
+
+    def refused(self, request: InboundWebhook) -> list[Refusal]:
+        """The entries of a body `parse` read that it left out, each named by position and why: empty unless the
+        vendor's protocol takes the rest of a batch without its bad entries (the tracking API). `parse` raises
+        instead when it would leave out every entry."""
+        return []
 
     def handshake(self, request: InboundWebhook) -> Reply | None:
         """For a verified request that is a protocol handshake rather than events (Slack's url_verification),

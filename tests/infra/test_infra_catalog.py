@@ -13,6 +13,7 @@ from infra.events import messaging_key_alias
 from infra.functions import ASYNC_RETRY_ATTEMPTS
 from shared.api_clients import load_api_clients
 from shared.catalog import DOMAIN_THROTTLES, METRICS_NAMESPACE, STAGE_THROTTLE, Group, Queue, physical_name
+from shared.http.webhook_request import answers_browsers
 
 if TYPE_CHECKING:
     from tests.infra.conftest import StackSynth, Synth
@@ -211,8 +212,10 @@ def test_index_arns_are_granted_by_name_not_wildcard(synth: Synth) -> None:
 
 
 def test_one_api_method_per_catalog_route_with_the_right_authorization(synth: Synth) -> None:
-    # Given the catalog's routes (and no CORS preflight methods)
-    synth.template.resource_count_is("AWS::ApiGateway::Method", len(synth.catalog.routes))
+    # Given the catalog's routes, and a CORS preflight on each path browsers call (the tracking API's: see
+    # test_infra_tracking_cors.py)
+    preflights = {route.path for _, route in synth.catalog.routes if answers_browsers(route)}
+    synth.template.resource_count_is("AWS::ApiGateway::Method", len(synth.catalog.routes) + len(preflights))
     authorizer_id = synth.stack.resolve(synth.stack.api.authorizer.authorizer_id)
     for fn, route in synth.catalog.routes:
         method = _resource(synth, synth.stack.api.methods[route.key])["Properties"]

@@ -264,21 +264,37 @@ def test_an_unauthenticated_hostile_tracking_body_is_401_and_logged(  # type: ig
         ("a timestamp in year 58,000", track(timestamp="+58000-01-01T00:00:00Z"), "timestamp"),
     ],
 )
-def test_a_malformed_tracking_message_is_400_and_logged(
+def test_a_malformed_tracking_message_is_refused_and_logged_and_the_rest_of_its_batch_kept(
     tracking, deliveries_api, aws, case, message, named, outbox
 ) -> None:  # type: ignore[no-untyped-def]
-    # Given an authenticated batch holding a message with <case>
+    # Given an authenticated batch holding a good message and one with <case>
     body = json.dumps({"batch": [track("m-ok"), message]}).encode()
     # When it is posted
     response = post_tracking(tracking, "batch", body)
-    # Then it is a 400 naming the message and the field, in Segment's error shape, logged, and nothing published
-    assert response["statusCode"] == 400, response["body"]
+    # Then, as Segment does, it is a 200 (the SDK does not send the batch again), naming the refused message and field
+    assert response["statusCode"] == 200, response["body"]
     answer = json.loads(response["body"])
-    assert answer["code"] == "invalid_request"
-    assert f"batch[1].{named}" in answer["message"]
+    assert answer["success"] is True
+    [refused] = answer["refused"]
+    assert refused["index"] == 1
+    assert f"batch[1].{named}" in refused["reason"]
+    # And the log says so, and the good message is published
+    [entry] = logged(deliveries_api, "segment_api")
+    assert (entry["outcome"], entry["status_code"]) == ("accepted", 202)
+    assert "1 of 2 messages refused" in entry["reason"]
+    assert named in entry["reason"]
+    assert [m["detail"]["vendor_event_id"] for m in published(outbox, aws)] == ["m-ok"]
+
+
+def test_a_batch_of_only_malformed_messages_is_400_and_nothing_stored(  # type: ignore[no-untyped-def]
+    tracking, deliveries_api, aws, outbox
+) -> None:
+    body = json.dumps({"batch": [track("m-1", properties=[1]), track("m-2", context="web")]}).encode()
+    response = post_tracking(tracking, "batch", body)
+    assert response["statusCode"] == 400, response["body"]
+    assert "batch[0].properties: expected an object" in json.loads(response["body"])["message"]
     [entry] = logged(deliveries_api, "segment_api")
     assert (entry["outcome"], entry["status_code"]) == ("rejected", 400)
-    assert named in entry["reason"]
     assert published(outbox, aws) == []
 
 

@@ -126,7 +126,7 @@ def test_gzip_bodies_are_inflated_but_not_past_the_limit() -> None:
     [
         ("/v1/batch", {"batch": []}, "non-empty"),
         ("/v1/batch", {"batch": ["x"]}, "message object"),
-        ("/v1/track", {"type": "track", "userId": "u"}, "messageId"),
+        ("/v1/track", {"type": "track", "userId": "u"}, "track message has no event name"),
         ("/v1/track", {"messageId": "m", "event": "x"}, "neither userId nor anonymousId"),
         ("/v1/track", {"messageId": "m", "userId": "u"}, "no event name"),
         ("/v1/track", {"type": "explode", "messageId": "m", "userId": "u"}, "not one of"),

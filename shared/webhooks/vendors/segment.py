@@ -3,10 +3,13 @@
 - `segment`: Segment's webhook destination. `X-Signature` = hex HMAC-SHA1 of the body with the shared
   secret; one Segment message per request; no timestamp, so de-duplication on `messageId` is the only
   replay defence.
-- `segment_api`: a Segment-compatible tracking API (`POST /v1/batch|track|identify|page|screen|group|alias`)
-  so websites and apps send events with the analytics SDKs they already use, pointed at the hub with their
-  `host` option. Callers authenticate with a write key (HTTP Basic, the key as user name, or `writeKey` in
-  the body), checked against the `segment_write_key` entry of the secrets.
+- `segment_api`: a Segment-compatible tracking API (`POST /v1/batch|track|identify|page|screen|group|alias`, and
+  analytics.js's short paths `/v1/b|t|i|p|s|g|a`) so websites and apps send events with the analytics SDKs they
+  already use, pointed at the hub with their `host` (`apiHost`) option. Callers authenticate with a write key
+  (HTTP Basic, the key as user name, or `writeKey` in the body), checked against the `segment_write_key` entry of
+  the secrets. As api.segment.io does, it corrects a device's clock by the call's `sentAt` (`_occurred_at`),
+  keeps a batch's good messages when some are bad (`SegmentTrackingApi.refused` names the others), and takes a
+  message without a `messageId`, de-duplicated on a hash of its content (`message_event`).
 
 Both carry Segment's `messageId`, unique across Segment, so they share one de-duplication namespace
 (`MESSAGE_NAMESPACE`): a customer sending analytics.js to the tracking API who also has Segment forward the same
@@ -28,17 +31,37 @@ import hashlib
 import hmac
 import json
 import zlib
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
-from shared.webhooks.envelope import at, iso_time, key_id, mapping, text
+from shared.webhooks.envelope import EARLIEST, at, iso_time, key_id, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
-from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Reply, Vendor, load_json
+from shared.webhooks.vendor import (
+    MalformedPayload,
+    PayloadTooLarge,
+    Refusal,
+    Reply,
+    Vendor,
+    content_hash,
+    load_json,
+)
 
 SIGNATURE_HEADER = "X-Signature"
+# When the hub received a tracking call (ISO-8601), set by the tracking API's function on every request it hands the
+# receiver, over any value the caller sent: stored with the request's headers, so the publisher reading the call
+# again corrects its clock the same way (`_occurred_at`).
+RECEIVED_AT_HEADER = "x-hub-received-at"
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+# analytics.js (Analytics Next) posts a call to `<apiHost>/<its type's first letter>`, and a batch (its batching
+# delivery strategy) to `<apiHost>/b`
+SHORT_CALLS = {"t": "track", "i": "identify", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
+# What a message's content hash leaves out (`message_event`): what an SDK sets anew on each retry of it
+_NOT_CONTENT = ("sentAt", "writeKey")
+# The key of a message without a messageId: its content hash, prefixed so it names what it is
+CONTENT_KEY_PREFIX = "content:"
 # Segment's published limits: 32 KB a message, 500 KB a batch (its SDKs keep batches under 475,000 bytes).
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -55,11 +78,29 @@ _MESSAGE_LIMIT = f"Segment's limit is 32 KB ({MAX_MESSAGE_BYTES:,} bytes) a mess
 MESSAGE_NAMESPACE = "segment_api"
 
 
-def message_event(message: dict[str, Any], default_type: str | None = None, where: str = "") -> VendorEvent:
+class Clock(NamedTuple):
+    """What a tracking call's times are corrected by (`_occurred_at`): when the hub received it, and when the
+    caller says it sent it (the batch's `sentAt` for a batch's messages). None: not known."""
+
+    received_at: datetime | None
+    sent_at: datetime | None = None
+
+
+def message_event(
+    message: dict[str, Any],
+    default_type: str | None = None,
+    where: str = "",
+    clock: Clock | None = None,
+) -> VendorEvent:
     """One Segment message as a vendor event; `where` prefixes what a problem names (`batch[3]`).
 
     Besides its envelope (type, messageId, userId, anonymousId, times), every field the normalizer reads is
-    checked for its type here, so that a stored message always normalizes."""
+    checked for its type here, so that a stored message always normalizes.
+
+    With a `clock` (the tracking API), the time is corrected as Segment corrects it (`_occurred_at`), and a
+    message without a messageId is taken, as Segment takes it (filling one in): it is de-duplicated on a hash of
+    its content without what an SDK sets anew on each retry (`sentAt`, `writeKey`), so a retry of it is still a
+    duplicate; it carries no vendor event id. The payload is the message as sent, times included."""
     kind = text(message, "type", where) or default_type
     message_id = text(message, "messageId", where)
     # the ids key the hub's records of people and accounts: each at most 255 characters, no control characters
@@ -70,26 +111,54 @@ def message_event(message: dict[str, Any], default_type: str | None = None, wher
     key_id(message, "previousId", where)
     occurred_at = iso_time(message, "timestamp", where)
     original_timestamp = iso_time(message, "originalTimestamp", where)
+    sent_at = _lenient_time(message, "sentAt")
     properties = mapping(message, "properties", where)
     mapping(message, "traits", where)
     _context(mapping(message, "context", where), at(where, "context"))
     at_ = f"{where}: " if where else ""
     if kind not in MESSAGE_TYPES:
         raise MalformedPayload(f"{at_}message type {kind!r} is not one of {', '.join(MESSAGE_TYPES)}")
-    if not message_id:
+    if not message_id and clock is None:
         raise MalformedPayload(f"{at_}every Segment message needs a messageId")
+    named = f"message {message_id}" if message_id else "message"
     if not user_id and not anonymous_id:
-        raise MalformedPayload(f"{at_}message {message_id} has neither userId nor anonymousId")
+        raise MalformedPayload(f"{at_}{named} has neither userId nor anonymousId")
     if kind == "track" and not event_name:
-        raise MalformedPayload(f"{at_}track message {message_id} has no event name")
+        raise MalformedPayload(f"{at_}track {named} has no event name")
     _page(properties, at(where, "properties"))
+    payload = {**message, "type": kind}
+    client_time = occurred_at or original_timestamp
+    if clock is not None:
+        client_time = _occurred_at(client_time, clock if clock.sent_at else clock._replace(sent_at=sent_at))
+    dedupe_key = message_id or CONTENT_KEY_PREFIX + content_hash(
+        {key: value for key, value in payload.items() if key not in _NOT_CONTENT}
+    )
     return VendorEvent(
-        dedupe_key=message_id,
+        dedupe_key=dedupe_key,
         vendor_event_id=message_id,
         vendor_event_type=kind,
-        occurred_at=occurred_at or original_timestamp,
-        payload={**message, "type": kind},
+        occurred_at=client_time,
+        payload=payload,
     )
+
+
+def _occurred_at(client_time: datetime | None, clock: Clock) -> datetime | None:
+    """Segment's correction of a device's clock: timestamp = receivedAt - (sentAt - timestamp), both of the
+    client's times read by the same (possibly wrong) clock; never later than the hub received it. As sent when
+    the receive time is not known (a delivery stored before the hub noted it)."""
+    if client_time is None or clock.received_at is None:
+        return client_time
+    if clock.sent_at is not None:
+        client_time = max(clock.received_at - (clock.sent_at - client_time), EARLIEST)
+    return min(client_time, clock.received_at)
+
+
+def _lenient_time(obj: dict[str, Any], key: str) -> datetime | None:
+    """A time that only corrects another: unreadable, it corrects nothing (and refuses nothing)."""
+    try:
+        return iso_time(obj, key)
+    except MalformedPayload:
+        return None
 
 
 def _context(context: dict[str, Any], where: str) -> None:
@@ -152,13 +221,36 @@ class SegmentTrackingApi(Vendor):
             raise SignatureError("write key is not one this hub issued")
 
     def parse(self, request: InboundWebhook) -> list[VendorEvent]:
+        """The call's messages; a batch's without those `refused` names (Segment keeps a batch's good messages),
+        unless every one is bad: then the batch is malformed, naming the first problem."""
+        return self._read(request)[0]
+
+    def refused(self, request: InboundWebhook) -> list[Refusal]:
+        return self._read(request)[1]
+
+    # The request last read and what it held: the receiver asks `parse`, then `refused`, of one request, which is
+    # read once (a 500 KB batch takes some 50 ms). Held as one tuple, so a reader never pairs a request with
+    # another's result.
+    _last_read: tuple[InboundWebhook, tuple[list[VendorEvent], list[Refusal]]] | None = None
+
+    def _read(self, request: InboundWebhook) -> tuple[list[VendorEvent], list[Refusal]]:
+        last = self._last_read
+        if last is not None and last[0] is request:
+            return last[1]
+        read = self._read_anew(request)
+        self._last_read = (request, read)
+        return read
+
+    def _read_anew(self, request: InboundWebhook) -> tuple[list[VendorEvent], list[Refusal]]:
         raw = _inflated(request)
         body = _object_of(raw)
-        call = urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+        name = urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+        call = SHORT_CALLS.get(name, name)
+        received_at = _received_at(request)
         if call != "batch":
             if len(raw) > MAX_MESSAGE_BYTES:
                 raise MalformedPayload(f"the message is {len(raw):,} bytes; {_MESSAGE_LIMIT}")
-            return [message_event(body, default_type=call)]
+            return [message_event(body, default_type=call, clock=Clock(received_at))], []
         batch = body.get("batch")
         if not isinstance(batch, list) or not batch:
             raise MalformedPayload("batch must be a non-empty list of messages")
@@ -166,25 +258,52 @@ class SegmentTrackingApi(Vendor):
             raise PayloadTooLarge(
                 f"the batch holds {len(batch):,} messages; at most {MAX_BATCH_MESSAGES:,} are taken a request"
             )
-        events = []
+        clock = Clock(received_at, _lenient_time(body, "sentAt"))
+        events, refused = [], []
         for position, message in enumerate(batch):
-            if not isinstance(message, dict):
-                raise MalformedPayload(f"every batch entry must be a message object; batch[{position}] is not")
-            size = len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
-            if size > MAX_MESSAGE_BYTES:
-                raise MalformedPayload(f"batch[{position}] is {size:,} bytes; {_MESSAGE_LIMIT}")
-            events.append(message_event(_with_context(message, body), where=f"batch[{position}]"))
-        return events
+            try:
+                events.append(_batch_message(message, position, body, clock))
+            except MalformedPayload as problem:
+                refused.append(Refusal(position, str(problem)))
+        if not events:
+            raise MalformedPayload(refused[0].reason)
+        return events, refused
 
     def reply(self, answer: Reply) -> Reply:
         # analytics SDKs treat any 2xx as delivered and read `code`/`message` from errors.
+        # A batch's refused messages (`refused`) are named besides Segment's `success`.
         if 200 <= answer.status_code < 300:
-            return Reply(200, {"success": True})
+            body = answer.body if isinstance(answer.body, dict) else {}
+            named = {key: body[key] for key in ("refused", "refused_count") if body.get(key)}
+            return Reply(200, {"success": True, **named})
         body = answer.body if isinstance(answer.body, dict) else {"message": str(answer.body)}
         return Reply(answer.status_code, {"code": _ERROR_CODES.get(answer.status_code, "error"), **body})
 
 
 _ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 413: "too_large"}
+
+
+def _batch_message(message: object, position: int, batch: dict[str, Any], clock: Clock) -> VendorEvent:
+    if not isinstance(message, dict):
+        raise MalformedPayload(f"every batch entry must be a message object; batch[{position}] is not")
+    size = len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    if size > MAX_MESSAGE_BYTES:
+        raise MalformedPayload(f"batch[{position}] is {size:,} bytes; {_MESSAGE_LIMIT}")
+    return message_event(_with_context(message, batch), where=f"batch[{position}]", clock=clock)
+
+
+def _received_at(request: InboundWebhook) -> datetime | None:
+    """When the hub received the call (`RECEIVED_AT_HEADER`); None for a delivery stored before it was noted."""
+    try:
+        received_at = datetime.fromisoformat(request.header(RECEIVED_AT_HEADER) or "")
+    except ValueError:
+        return None
+    return received_at if received_at.tzinfo is not None else None  # never a naive time: the hub notes UTC
+
+
+def stamped(request: InboundWebhook, received_at: datetime) -> InboundWebhook:
+    """The call as the receiver takes it: noting when the hub received it, over anything the caller said."""
+    return replace(request, headers={**request.headers, RECEIVED_AT_HEADER: received_at.isoformat()})
 
 
 def _with_context(message: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
