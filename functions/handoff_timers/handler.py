@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import handoff_metrics
 from shared.function_environment import environment_of
 from shared.handoffs.service import ANNOUNCED_LATE, NOT_ANNOUNCED_YET, Outcome
-from shared.handoffs.timer_inputs import timer_from
+from shared.handoffs.timer_inputs import early_of, timer_from
 from shared.observability import logger, metrics, traced
 from shared.permanent_failures import dead_letter_permanent_failures
 from shared.wiring import handoff_service
@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "not_announced_yet": [_id(o) for o in failed],
         }
     handoff_id, kind, assignment, due_at = timer_from(event)
-    outcome = service.timer_fired(handoff_id, kind, assignment, due_at)
+    outcome = service.timer_fired(handoff_id, kind, assignment, due_at, early_of(event))
     handoff_metrics.record(outcome)
     handoff = outcome.handoff
     logger.info("handoff timer", extra={"handoff_id": handoff_id, "kind": kind.value, "note": outcome.note})

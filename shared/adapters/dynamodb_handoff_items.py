@@ -7,7 +7,8 @@ Items, all under `pk` + `sk`:
 - `HANDOFF#<id>` / `STATE`: the whole handoff (history, skips and details inside) with its `version`, plus the
   index keys `status_partition=STATUS#<status>` (by-status), `rep_partition=REP#<rep id>` (by-rep, only while
   a rep is assigned), `day_partition=DAY#<yyyy-mm-dd of requested_at in UTC>` (by-day) and, for all three,
-  `requested_sort=<requested_at>#<id>`.
+  `requested_sort=<requested_at>#<id>`. Each history entry is a map; `state` (the team, priority, queue, rule
+  and deadlines as the transition left them) and `cause_event_id` are absent on entries stored before them.
 - `LEAD#<lead id>` / `OPEN_HANDOFF`: the open handoff holding the lead (`handoff_id`).
 - `LEAD#customer:<account id>` / `ONBOARDED`: the handoff that last onboarded the customer (`handoff_id`).
 - `UNANNOUNCED#<shard 0-7>` / `HANDOFF#<id>`: a handoff whose last commit left a transition unannounced
@@ -41,6 +42,7 @@ from boto3.dynamodb.types import DYNAMODB_CONTEXT
 from shared.adapters.dynamodb_items import MAX_ITEM_BYTES, iso, iso_or_none, item_size, when, when_or_none
 from shared.errors import InvalidInput, TooLarge
 from shared.handoffs.model import (
+    EntryState,
     FirstTouch,
     Handoff,
     HandoffKind,
@@ -191,8 +193,33 @@ def _history_map(entry: HistoryEntry) -> dict[str, Any]:
         "event": entry.event,
         "previous_rep_id": entry.previous_rep_id,
         "sla": SlaKind(entry.sla).value if entry.sla else None,
+        "state": _state_map(entry.state) if entry.state is not None else None,
+        "cause_event_id": entry.cause_event_id,
     }
     return {name: value for name, value in mapped.items() if value is not None}
+
+
+def _state_map(state: EntryState) -> dict[str, Any]:
+    mapped = {
+        "team": state.team,
+        "priority": Priority(state.priority).value,
+        "queue": state.queue,
+        "rule_id": state.rule_id,
+        "sla_due_at": iso_or_none(state.sla_due_at),
+        "first_touch_due_at": iso_or_none(state.first_touch_due_at),
+    }
+    return {name: value for name, value in mapped.items() if value is not None}
+
+
+def _state(mapped: Mapping[str, Any]) -> EntryState:
+    return EntryState(
+        team=mapped["team"],
+        priority=Priority(mapped["priority"]),
+        queue=mapped.get("queue"),
+        rule_id=mapped.get("rule_id"),
+        sla_due_at=when_or_none(mapped.get("sla_due_at")),
+        first_touch_due_at=when_or_none(mapped.get("first_touch_due_at")),
+    )
 
 
 def _history_entry(mapped: Mapping[str, Any]) -> HistoryEntry:
@@ -205,6 +232,9 @@ def _history_entry(mapped: Mapping[str, Any]) -> HistoryEntry:
         event=mapped.get("event"),
         previous_rep_id=mapped.get("previous_rep_id"),
         sla=SlaKind(mapped["sla"]) if mapped.get("sla") else None,
+        # absent on entries stored before a transition kept its fields: their events report the handoff's own
+        state=_state(mapped["state"]) if mapped.get("state") else None,
+        cause_event_id=mapped.get("cause_event_id"),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -38,7 +39,7 @@ class SchedulerTimers:
                 self._client.create_schedule(
                     Name=timer.name,
                     GroupName=self._target.group,
-                    ScheduleExpression=f"at({timer.due_at.strftime('%Y-%m-%dT%H:%M:%S')})",
+                    ScheduleExpression=f"at({fires_at(timer).strftime('%Y-%m-%dT%H:%M:%S')})",
                     ScheduleExpressionTimezone="UTC",
                     FlexibleTimeWindow={"Mode": "OFF"},
                     ActionAfterCompletion="DELETE",
@@ -62,11 +63,28 @@ class SchedulerTimers:
                     raise
 
 
+def fires_at(timer: Timer) -> datetime:
+    """The schedule's `at(...)` time, in UTC: its due time rounded up to the second (`at` has no fraction, and
+    cutting it would fire before the deadline); a timer set again after an early delivery, rounded up to the next
+    minute (Scheduler invokes anywhere in the minute of its `at`, so no earlier than its due time then)."""
+    due = timer.due_at.astimezone(UTC)
+    second = due.replace(microsecond=0)
+    at = second if second == due else second + timedelta(seconds=1)
+    if timer.early:
+        minute = at.replace(second=0)
+        at = minute if minute >= due else minute + timedelta(minutes=1)
+    return at
+
+
 def timer_input(timer: Timer) -> dict[str, Any]:
-    """What the timer function receives: which handoff, which timer, for which assignment."""
-    return {
+    """What the timer function receives: which handoff, which timer, for which assignment (and, for a timer set
+    again after an early delivery, how many times it was)."""
+    timer_data: dict[str, Any] = {
         "handoff_id": timer.handoff_id,
         "kind": timer.kind.value,
         "assignment": timer.assignment,
         "due_at": timer.due_at.isoformat(),
     }
+    if timer.early:
+        timer_data["early"] = timer.early
+    return timer_data

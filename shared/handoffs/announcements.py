@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from shared.events.handoff_events import HandoffEvent
 from shared.handoffs.assignment_timers import live_timers, timers_of
 from shared.handoffs.model import Handoff
-from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffRepository, TimerScheduler
+from shared.handoffs.ports import HandoffChange, HandoffConflict, HandoffRepository, Timer, TimerScheduler
 from shared.handoffs.routing import RouterSource
 from shared.handoffs.transition_events import events_of
 from shared.webhooks.ports import EventPublisher
@@ -62,6 +62,11 @@ class HandoffAnnouncer:
         if handoff.announced >= len(handoff.history):
             return handoff
         return self.announce(handoff).handoff
+
+    def set_again(self, timer: Timer) -> None:
+        """A timer delivered before its due time, set again (under its own name: the schedule that fired is
+        deleting itself)."""
+        self._timers.set([timer])
 
     def cancel_timers(self, handoff: Handoff, keep: Handoff | None = None) -> None:
         """Deletes every timer the handoff's current assignment may have live (`live_timers`), but those the

@@ -98,6 +98,18 @@ class HandoffAssigner:
         assigned = self._assigned(moved, decision, loads_after(loads, release), now, HUB, reason, event)
         return Assignment(assigned.handoff, merged(release, assigned.reps))
 
+    def rerouted(self, current: Handoff, raised: Handoff, now: datetime, reason: str) -> Assignment:
+        """A handoff whose raised priority its assignee may not take (an immediate one, outside their working
+        hours) released from them and routed as a new request of that priority would be: to a rep eligible now,
+        or to the team's fallback queue, where the sweep gives it to the first rep who becomes eligible. Not a
+        reassignment (the rep did nothing wrong): not counted towards escalation, and the rep is not excluded."""
+        loads = self._repository.rep_loads()
+        release = released(current, loads)
+        after = loads_after(loads, release)
+        decision = route(self.router, self._facts_of(raised), after, now, exclude=raised.excluded_reps)
+        assigned = self._assigned(raised, decision, after, now, HUB, reason, HandoffEventType.ASSIGNED)
+        return Assignment(assigned.handoff, merged(release, assigned.reps))
+
     def _manager_may_take(self, current: Handoff, excluded: tuple[str, ...]) -> bool:
         """Whether a rejection nobody else may take goes to the team's manager: not when the manager is the
         one who turned it down (then it waits in the team's queue, for the sweep or a person)."""

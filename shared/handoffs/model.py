@@ -149,6 +149,20 @@ class TouchChannel(StrEnum):
 
 
 @dataclass(frozen=True)
+class EntryState:
+    """What a transition left the handoff at (or, for a breach or a rejection that a reassignment follows in the
+    same commit, what it was at when the transition happened): the fields its event reports, as they were then,
+    not as the handoff stands when the event is built."""
+
+    team: str
+    priority: Priority
+    queue: str | None = None
+    rule_id: str | None = None
+    sla_due_at: datetime | None = None
+    first_touch_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One transition of a handoff: when, to what, by whom (`hub`, a rep id, a token's username) and why."""
 
@@ -160,6 +174,22 @@ class HistoryEntry:
     event: str | None = None  # the handoff event type this transition published (its id derives from the entry)
     previous_rep_id: str | None = None
     sla: SlaKind | None = None  # handoff.sla_breached: which SLA (None on breaches stored before first touch: accept)
+    # The handoff's fields as of this transition (None on entries stored before it was kept: the handoff's own)
+    state: EntryState | None = None
+    cause_event_id: str | None = None  # the event that caused it (a Slack click): a redelivery of it is a no-op
+
+
+@dataclass(frozen=True)
+class AssignmentRef:
+    """Which assignment of a handoff something (a Slack button) is about: the handoff's reassignment count and
+    its assignee then. A click on a message of an earlier assignment is not applied to the current one."""
+
+    number: int
+    rep_id: str | None
+
+    @classmethod
+    def of(cls, handoff: Handoff) -> AssignmentRef:
+        return cls(handoff.reassignments, handoff.rep_id)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Who hears about a handoff transition, and what they are told (pure): the assignee on assignment and on each
 reminder, the team's channel for urgent leads (seed 003 "sales_team_alert"), the team's manager when an SLA
 is breached (the accept SLA: the handoff moved on; the first-touch SLA: it is still with its rep, the manager's
-call) or a handoff is escalated to them. A manager's own accept breach (of a handoff escalated to them) tells
-nobody: the bounded reminders that follow it remind them."""
+call; the manager of the team the breaching rep's assignment was in, told the deadline that was missed) or a
+handoff is escalated to them (one message, with Accept / Reject: the escalation is their assignment). A
+manager's own accept breach (of a handoff escalated to them) tells nobody: the bounded reminders that follow it
+remind them. The notices to the one who must accept carry the assignment their event is about, so a click on
+one after the handoff moved on is not applied to the next assignment."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
-from shared.handoffs.model import Handoff, HandoffKind, Priority, SlaKind
+from shared.handoffs.model import AssignmentRef, Handoff, HandoffKind, Priority, SlaKind
 from shared.handoffs.notifications import HandoffNotice, LeadBrief, NoticePurpose, Recipient
 from shared.handoffs.routing import Router
 from shared.leads.model import Account, Contact
@@ -29,6 +32,8 @@ def notices_for(
     kind = event.event_type
     notices: list[HandoffNotice] = []
 
+    about = AssignmentRef(event.reassignments, event.rep_id)  # what the event's assignee is asked to accept
+
     def notice(
         purpose: NoticePurpose, recipient: Recipient, due_at: datetime | None = None, **extra: object
     ) -> HandoffNotice:
@@ -43,19 +48,19 @@ def notices_for(
             **extra,  # type: ignore[arg-type]
         )
 
-    if kind in (HandoffEventType.ASSIGNED, HandoffEventType.ESCALATED) and event.rep_id:
+    if kind is HandoffEventType.ESCALATED and event.rep_id:
+        # one message to the manager: it is theirs now, with Accept / Reject (never a second "assigned" one)
+        told = _rep(router, event.rep_id)
+        notices.append(notice(NoticePurpose.ESCALATED, told, previous_rep=event.previous_rep_id, about=about))
+    elif kind is HandoffEventType.ASSIGNED and event.rep_id:
         purpose = _FIRST_NOTICE.get(handoff.kind, NoticePurpose.ASSIGNED)
-        notices.append(notice(purpose, _rep(router, event.rep_id)))
+        notices.append(notice(purpose, _rep(router, event.rep_id), about=about))
         urgent = Priority(event.priority) in URGENT and event.previous_rep_id is None
         channel = router.team(event.team).slack_channel if event.team else None
         if urgent and channel:
             notices.append(notice(NoticePurpose.TEAM_ALERT, Recipient(None, event.team, None, None, channel)))
-        if kind is HandoffEventType.ESCALATED:
-            notices.append(
-                notice(NoticePurpose.ESCALATED, _rep(router, event.rep_id), previous_rep=event.previous_rep_id)
-            )
     elif kind is HandoffEventType.REMINDED and event.rep_id:
-        notices.append(notice(NoticePurpose.REMINDER, _rep(router, event.rep_id)))
+        notices.append(notice(NoticePurpose.REMINDER, _rep(router, event.rep_id), about=about))
     elif kind is HandoffEventType.SLA_BREACHED and event.sla == SlaKind.FIRST_TOUCH.value and event.team:
         told = _recipient(router.manager_of(event.team))
         notices.append(

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from shared.handoffs.model import Handoff, HandoffKind, Priority
+from shared.handoffs.model import AssignmentRef, Handoff, HandoffKind, Priority
 from shared.slack_text import clip as _clip
 from shared.slack_text import fit as _fit
 from shared.slack_text import mrkdwn as _mrkdwn
@@ -75,8 +75,17 @@ class NoticePurpose(StrEnum):
 WITH_DETAILS = frozenset({NoticePurpose.CUSTOMER_HANDOFF, NoticePurpose.EXPANSION})
 
 
-# The purposes whose message carries Accept / Reject buttons: the recipient is the one who must accept.
-ACTIONABLE = frozenset({NoticePurpose.ASSIGNED, NoticePurpose.REMINDER, NoticePurpose.EXPANSION})
+# The purposes whose message carries Accept / Reject buttons: the recipient is the one who must accept (the
+# assignee of a lead, a new customer or an expansion; reminded; the manager a handoff was escalated to).
+ACTIONABLE = frozenset(
+    {
+        NoticePurpose.ASSIGNED,
+        NoticePurpose.REMINDER,
+        NoticePurpose.CUSTOMER_HANDOFF,
+        NoticePurpose.EXPANSION,
+        NoticePurpose.ESCALATED,
+    }
+)
 
 
 class NoAddress(ValueError):
@@ -118,6 +127,8 @@ class HandoffNotice:
     link: str  # the handoff in the hub's API
     previous_rep: str | None = None  # sla_breached, escalated: who had it; first_touch_missed: who has it
     due_at: datetime | None = None  # when it must be accepted (first touched) by; the handoff's SLA when None
+    # the assignment the notice is about (its event's), which its buttons carry; the handoff's current when None
+    about: AssignmentRef | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +164,8 @@ def slack_channel(notice: HandoffNotice) -> str | None:
 
 def slack_message(notice: HandoffNotice) -> SlackMessage:
     """The notice as a Slack message: who the lead is, why now, score and top factors, recent engagement, the
-    SLA; for the assignee (assigned, reminder) Accept and Reject buttons carrying the handoff's id."""
+    SLA; for the one who must accept (`ACTIONABLE`) Accept and Reject buttons carrying the handoff's id and the
+    assignment the notice is about."""
     channel = slack_channel(notice)
     if channel is None:
         raise NoAddress(f"{notice.recipient.name} has no Slack user id nor channel")
@@ -171,13 +183,13 @@ def slack_message(notice: HandoffNotice) -> SlackMessage:
         blocks.append(_section(_bullets("*Top score factors*", _factor_lines(lead, _mrkdwn))))
     if engagement := _engagement_lines(lead, _mrkdwn, _slack_date):
         blocks.append(_section(_bullets("*Recent engagement*", engagement)))
-    if notice.purpose in WITH_DETAILS and (details := _detail_lines(handoff, _mrkdwn)):
+    if _lists_details(notice) and (details := _detail_lines(handoff, _mrkdwn)):
         blocks.append(_section(_bullets("*Handoff details*", details)))
     blocks.append(
         {"type": "context", "elements": [_mrkdwn_text(_fit(_slack_footer(notice), MAX_CONTEXT_TEXT))]},
     )
     if notice.purpose in ACTIONABLE:
-        blocks.append(_actions(handoff))
+        blocks.append(_actions(handoff, notice.about or AssignmentRef.of(handoff)))
     fallback = f"{_mrkdwn(_title(notice))}: {_mrkdwn(_clip(notice.why, MAX_WHY))}"
     if due is not None:
         fallback += f" ({'accept by' if notice.purpose in ACTIONABLE else 'SLA due'} {_utc_text(due)})"
@@ -197,19 +209,30 @@ def slack_message(notice: HandoffNotice) -> SlackMessage:
     )
 
 
-def button_value(handoff: Handoff) -> str:
-    """What the Accept and Reject buttons carry: compact JSON of the handoff and its lead, within Slack's 2000
-    characters (a lead id too long to fit is left out: the handoff id is what the click is applied to)."""
-    value = json.dumps({"handoff_id": handoff.handoff_id, "lead_id": handoff.lead_id}, separators=(",", ":"))
+def button_value(handoff: Handoff, about: AssignmentRef | None = None) -> str:
+    """What the Accept and Reject buttons carry: compact JSON of the handoff, the assignment the message is about
+    (`assignment`: its reassignment count, `assignee`: its rep; default the handoff's current one: a click on
+    a message of an earlier assignment is not applied, see `shared.handoffs.clicks`) and its lead, within Slack's
+    2000 characters (a lead id too long to fit is left out: the handoff id is what the click is applied to)."""
+    about = about or AssignmentRef.of(handoff)
+    ref = {"handoff_id": handoff.handoff_id, "assignment": about.number, "assignee": about.rep_id}
+    value = json.dumps(ref | {"lead_id": handoff.lead_id}, separators=(",", ":"))
     if len(value) > MAX_BUTTON_VALUE:
-        value = json.dumps({"handoff_id": handoff.handoff_id}, separators=(",", ":"))
+        value = json.dumps(ref, separators=(",", ":"))
     if len(value) > MAX_BUTTON_VALUE:
         raise ValueError(f"a handoff id of {len(handoff.handoff_id)} characters does not fit a Slack button")
     return value
 
 
-def _actions(handoff: Handoff) -> dict[str, Any]:
-    value = button_value(handoff)
+def _lists_details(notice: HandoffNotice) -> bool:
+    """Whether the message lists the handoff's details: a customer's or an expansion's, to whoever must take it."""
+    if notice.purpose is NoticePurpose.ESCALATED:
+        return notice.handoff.kind is not HandoffKind.LEAD
+    return notice.purpose in WITH_DETAILS
+
+
+def _actions(handoff: Handoff, about: AssignmentRef) -> dict[str, Any]:
+    value = button_value(handoff, about)
     return {
         "type": "actions",
         "block_id": ACTIONS_BLOCK_ID,
@@ -335,7 +358,7 @@ def _email_text(notice: HandoffNotice) -> str:
         lines += ["", "Top score factors:", *(f"  - {line}" for line in _factor_lines(lead, _line))]
     if engagement := _engagement_lines(lead, _line, _utc_text):
         lines += ["", "Recent engagement:", *(f"  - {line}" for line in engagement)]
-    if notice.purpose in WITH_DETAILS and (details := _detail_lines(notice.handoff, _line)):
+    if _lists_details(notice) and (details := _detail_lines(notice.handoff, _line)):
         lines += ["", "Handoff details:", *(f"  - {line}" for line in details)]
     lines += [
         "",
@@ -366,7 +389,7 @@ def _email_html(notice: HandoffNotice) -> str:
         parts.append(_html_list("Top score factors", _factor_lines(lead, esc)))
     if engagement := _engagement_lines(lead, esc, lambda moment: esc(_utc_text(moment))):
         parts.append(_html_list("Recent engagement", engagement))
-    if notice.purpose in WITH_DETAILS and (details := _detail_lines(handoff, esc)):
+    if _lists_details(notice) and (details := _detail_lines(handoff, esc)):
         parts.append(_html_list("Handoff details", details))
     link = notice.link
     opened = f'<a href="{esc(link)}">Open the handoff</a>' if _linkable(link) else esc(_clip(link, MAX_LINK))
@@ -422,6 +445,8 @@ def _intro(notice: HandoffNotice, esc: Escape, date: DateFormat, strong: Escape)
     due = _due(notice)
     accept_by = f" Accept it by {strong(date(due))}, or it goes to the next rep." if due is not None else ""
     deadline = f" ({strong(date(due))})" if due is not None else ""
+    # the manager keeps a handoff escalated to them: a deadline they miss moves nothing (they are reminded)
+    accept_escalated = f" Accept it by {strong(date(due))}." if due is not None else ""
     previous = esc(_clip(notice.previous_rep, MAX_VALUE)) if notice.previous_rep else "The assignee"
     sentences = {
         NoticePurpose.ASSIGNED: f"{who} was assigned to you, as {_a(handoff.priority)} {noun}." + accept_by,
@@ -434,8 +459,9 @@ def _intro(notice: HandoffNotice, esc: Escape, date: DateFormat, strong: Escape)
         f"the first-touch deadline{deadline}. It stays with them (nothing was reassigned): follow up with them.",
         NoticePurpose.ESCALATED: f"{who} was reassigned {handoff.reassignments} times without being accepted"
         + (f" (last with {previous})" if notice.previous_rep else "")
-        + ": it is yours now.",
-        NoticePurpose.CUSTOMER_HANDOFF: f"{who} is a new customer, handed to you by sales.",
+        + ": it is yours now."
+        + accept_escalated,
+        NoticePurpose.CUSTOMER_HANDOFF: f"{who} is a new customer, handed to you by sales." + accept_by,
         NoticePurpose.EXPANSION: f"{who} is ready to expand, handed to you by customer success." + accept_by,
     }
     return sentences[notice.purpose]

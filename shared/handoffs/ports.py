@@ -139,11 +139,16 @@ class Timer:
     kind: TimerKind
     due_at: datetime
     assignment: int  # the handoff's reassignment count when set: a timer of an earlier assignment is stale
+    # How many times it was delivered before `due_at` and set again: such a one fires in the minute after its
+    # due time (Scheduler's precision is the minute), under a name of its own (`-e<n>`); 0 for a first setting
+    early: int = 0
 
     @property
     def name(self) -> str:
-        """Scheduler names are at most 64 of [0-9A-Za-z-_.]: a 32-hex handoff id leaves room for the rest."""
-        return f"{self.handoff_id}-{_NAME_KINDS[self.kind]}-{self.assignment}-{int(self.due_at.timestamp())}"
+        """Scheduler names are at most 64 of [0-9A-Za-z-_.]: a 32-hex handoff id leaves room for the rest. A
+        timer set again after an early delivery is named apart (the schedule that fired deletes itself)."""
+        name = f"{self.handoff_id}-{_NAME_KINDS[self.kind]}-{self.assignment}-{int(self.due_at.timestamp())}"
+        return f"{name}-e{self.early}" if self.early else name
 
 
 class TimerScheduler(Protocol):

@@ -40,6 +40,7 @@ from shared.handoffs.first_touch import TOUCHABLE
 from shared.handoffs.gates import GateDecision, GateOutcome, gate
 from shared.handoffs.model import (
     HUB,
+    AssignmentRef,
     FirstTouch,
     Handoff,
     HandoffKind,
@@ -56,6 +57,7 @@ from shared.handoffs.ports import (
     HandoffRepository,
     LeadDirectory,
     LeadLock,
+    Timer,
     TimerKind,
     TimerScheduler,
 )
@@ -70,8 +72,11 @@ from shared.handoffs.transitions import (
     priority_raised,
     reminded,
     requested,
+    restamped,
+    stamped,
     transitioned,
 )
+from shared.handoffs.working_hours import is_working
 from shared.webhooks.ports import EventPublisher
 
 MAX_ATTEMPTS = 8
@@ -80,6 +85,7 @@ ANNOUNCED_LATE = "announced late"  # the note of an outcome the sweep announced 
 NOT_ANNOUNCED_YET = "not announced yet"  # the note's start when the sweep's announce failed too (tried again)
 RETRY_PAUSE_SECONDS = 0.01  # the first retry's longest wait; each next one may wait twice as long
 _HANDOFF_IDS = uuid.UUID("2f8d6c4e-1a3b-4c5d-9e7f-0a1b2c3d4e5f")
+EARLY_TIMER = "early"  # the note's start when a timer was delivered before its due time (set again)
 
 
 class LeadNotCaughtUp(RuntimeError):
@@ -249,12 +255,29 @@ class HandoffService:
             raised = replace(raised, sla_due_at=accept_due(self.router.config, priority, rep, now))
             if raised.kind is HandoffKind.LEAD and raised.first_touch is None:  # the first touch, too, from now
                 raised = with_follow_up(raised, rep.rep_id, first_touch_due(self.router.config, priority, rep, now))
+            if self._off_work_for(raised, now):
+                # routing would not give an immediate handoff to a rep outside their working hours: released
+                # from them and routed as a new immediate request would be (another rep, or the team's queue)
+                reason = f"{raised.rep_id} is outside their working hours for an immediate handoff"
+                routed = self._assigner.rerouted(current, restamped(raised), now, reason)
+                change = HandoffChange(replace(routed.handoff, version=raised.version), None, routed.reps)
+                return self._cancelled_after(self._commit(change), current)
         if self._qualifying(raised):  # a priority the fit gate does not hold: routed at once, as a new one
             moved = self._assigner.out_of_qualification(raised, now)
             if moved is not None:
                 return self._commit(HandoffChange(replace(moved.handoff, version=raised.version), None, moved.reps))
         outcome = self._commit(HandoffChange(raised))
         return self._cancelled_after(outcome, current, keep=raised)
+
+    def _off_work_for(self, raised: Handoff, now: datetime) -> bool:
+        """Whether the handoff, raised to immediate and not accepted yet, is with a rep outside their working
+        hours (whom routing skips for an immediate handoff). A handoff escalated to the manager stays theirs."""
+        if raised.priority is not Priority.IMMEDIATE or raised.status is not HandoffStatus.ASSIGNED:
+            return False
+        if raised.rep_id is None or held_since_escalation(raised):
+            return False
+        plan = self.router.rep_plans.get(raised.rep_id)
+        return plan is not None and not is_working(plan.schedule, now)
 
     # --- sales -> customer success ------------------------------------------------------------------------
 
@@ -363,15 +386,29 @@ class HandoffService:
 
     # --- decisions of people -------------------------------------------------------------------------------
 
-    def accept(self, handoff_id: str, actor: Actor, cause_event_id: str | None = None) -> Outcome:
+    def accept(
+        self,
+        handoff_id: str,
+        actor: Actor,
+        cause_event_id: str | None = None,
+        about: AssignmentRef | None = None,
+    ) -> Outcome:
+        """The assignee (or a manager) accepts it. `cause_event_id` (a Slack click's event) is recorded with the
+        acceptance, so the click delivered again is a no-op; `about` (the assignment the click's message was
+        about) must be the current one, or nothing is applied (WrongState)."""
+
         def attempt() -> Outcome:
             current = self._announcer.flushed(self._must(handoff_id))
+            if (done := _applied_already(current, cause_event_id)) is not None:
+                return done
+            _check_about(current, about)
             self._check_actor(current, actor)
             if current.status is HandoffStatus.ACCEPTED:
                 return Outcome(current, note="already accepted")  # a second accept is idempotent
             if current.status is not HandoffStatus.ASSIGNED:
                 raise WrongState(f"handoff {handoff_id} is {current.status.value}, not assigned: it cannot be accepted")
-            taken = replace(accepted(current, actor.name, self._clock.now()), version=current.version + 1)
+            taken = accepted(current, actor.name, self._clock.now(), cause_event_id)
+            taken = replace(taken, version=current.version + 1)
             outcome = self._commit(HandoffChange(taken, onboarded=current.kind is HandoffKind.CUSTOMER))
             # the reminders and the accept deadline go; a lead's first-touch deadline stays until it is touched
             return self._cancelled_after(outcome, current, keep=taken)
@@ -468,13 +505,27 @@ class HandoffService:
 
         return self._retrying(attempt)
 
-    def reject(self, handoff_id: str, actor: Actor, reason: str, recycle: bool = False) -> Outcome:
+    def reject(
+        self,
+        handoff_id: str,
+        actor: Actor,
+        reason: str,
+        recycle: bool = False,
+        cause_event_id: str | None = None,
+        about: AssignmentRef | None = None,
+    ) -> Outcome:
         """The assignee (or a manager) turns it down: it goes to the next eligible rep, never back to them (to
         the team's manager when nobody else may take it); or, with `recycle` (not ready for sales), the lead goes
-        back to marketing nurture and the handoff closes, from its assignee or from a queue (a manager's call)."""
+        back to marketing nurture and the handoff closes, from its assignee or from a queue (a manager's call).
+        `cause_event_id` (a Slack click's event) is recorded with the rejection: the same click delivered again
+        is a no-op (note `already applied`). `about` (the assignment the click's message was about) must be the
+        current one: a click on an earlier assignment's message is not applied to the next (WrongState)."""
 
         def attempt() -> Outcome:
             current = self._announcer.flushed(self._must(handoff_id))
+            if (done := _applied_already(current, cause_event_id)) is not None:
+                return done
+            _check_about(current, about)
             self._check_actor(current, actor)
             recyclable = (HandoffStatus.ACCEPTED, HandoffStatus.QUEUED) if recycle else ()
             if current.status is not HandoffStatus.ASSIGNED and current.status not in recyclable:
@@ -482,11 +533,16 @@ class HandoffService:
                 raise WrongState(f"handoff {handoff_id} is {current.status.value}: it cannot be {verb}")
             now = self._clock.now()
             if recycle:
-                recycled = transitioned(current, HandoffStatus.RECYCLED, actor.name, f"recycled: {reason}", now)
-                recycled = replace(recycled, sla_due_at=None, version=current.version + 1)
+                ended = replace(current, sla_due_at=None)
+                recycled = transitioned(
+                    ended, HandoffStatus.RECYCLED, actor.name, f"recycled: {reason}", now, cause_event_id=cause_event_id
+                )
+                recycled = replace(recycled, version=current.version + 1)
                 outcome = self._commit(HandoffChange(recycled, LeadLock.RELEASE, released(current, self._loads())))
                 return self._cancelled_after(outcome, current)
-            rejected = transitioned(current, HandoffStatus.REJECTED, actor.name, f"rejected: {reason}", now)
+            rejected = transitioned(
+                current, HandoffStatus.REJECTED, actor.name, f"rejected: {reason}", now, cause_event_id=cause_event_id
+            )
             return self._reassign(current, rejected, now, f"rejected by {current.rep_id}: {reason}", escalate=False)
 
         return self._retrying(attempt)
@@ -509,8 +565,8 @@ class HandoffService:
 
     def _completed(self, current: Handoff, actor: str, cause: str) -> Outcome:
         now = self._clock.now()
-        completed = transitioned(current, HandoffStatus.COMPLETED, actor, cause, now)
-        completed = replace(completed, sla_due_at=None, version=current.version + 1)
+        completed = transitioned(replace(current, sla_due_at=None), HandoffStatus.COMPLETED, actor, cause, now)
+        completed = replace(completed, version=current.version + 1)
         release = released(current, self._loads()) if current.status is not HandoffStatus.QUEUED else ()
         onboarded = current.kind is HandoffKind.CUSTOMER
         outcome = self._commit(HandoffChange(completed, LeadLock.RELEASE, release, onboarded=onboarded))
@@ -586,14 +642,20 @@ class HandoffService:
 
     # --- timers ----------------------------------------------------------------------------------------------
 
-    def timer_fired(self, handoff_id: str, kind: TimerKind, assignment: int, due_at: datetime) -> Outcome:
+    def timer_fired(
+        self, handoff_id: str, kind: TimerKind, assignment: int, due_at: datetime, early: int = 0
+    ) -> Outcome:
         """A one-time schedule came due. A timer that is not one of the handoff's current timers (the same
         kind, assignment and due time) is stale and does nothing: one of an earlier assignment, of a priority
         raised since, or of a handoff accepted since (deleting timers is best effort, and can race the firing). A
         first-touch deadline that passed records the breach (the manager is told) and leaves the handoff with its
         assignee: they may have accepted it, and moving it would not touch the lead sooner. An accept deadline
         that passed moves the handoff on (`HandoffAssigner.again`), but one the team's manager let pass on a
-        handoff escalated to them, which records the breach and stays theirs."""
+        handoff escalated to them, which records the breach and stays theirs.
+
+        A live timer delivered before its due time (Scheduler invokes within the minute of its `at(...)`, so up to
+        59 s early) does nothing yet: it is set again (`early` times so far) for the minute after its due time,
+        never lost and never acted on early (note `early`)."""
 
         def attempt() -> Outcome:
             stored = self.repository.handoff(handoff_id)
@@ -601,6 +663,9 @@ class HandoffService:
             if current is None or not is_live(current, self.router, kind, assignment, due_at):
                 return Outcome(current, note="stale timer")
             now = self._clock.now()
+            if now < due_at:
+                self._announcer.set_again(Timer(handoff_id, kind, due_at, assignment, early=early + 1))
+                return Outcome(current, note=f"{EARLY_TIMER}: due {due_at.isoformat()}, set again")
             if kind is TimerKind.REMINDER:
                 return self._commit(HandoffChange(replace(reminded(current, now), version=current.version + 1)))
             if kind is TimerKind.FIRST_TOUCH:
@@ -664,15 +729,25 @@ class HandoffService:
         return handoff
 
     def _check_actor(self, handoff: Handoff, actor: Actor) -> None:
+        """The assignee, a manager or an admin may act. A rep who had the handoff before and no longer has it
+        is told it moved on (WrongState: 409), as the handoff's state, not their rights, is what changed."""
         if actor.is_manager or (actor.rep_id is not None and actor.rep_id == handoff.rep_id):
             return
+        if actor.rep_id is not None and actor.rep_id in _former_assignees(handoff):
+            now_with = handoff.rep_id or (f"queue {handoff.queue}" if handoff.queue else "nobody")
+            raise WrongState(
+                f"handoff {handoff.handoff_id} moved on from {actor.rep_id}: it is {handoff.status.value} "
+                f"({now_with}) now"
+            )
         raise NotAllowed(
             f"only the assignee ({handoff.rep_id}) or a manager or admin may do this; you are {actor.name}"
         )
 
     def _commit(self, change: HandoffChange) -> Outcome:
         """Commits the change, then announces it, trying once more in place when that fails; failing again, an
-        `Unsettled` with the committed handoff (its commit marked it unannounced: the sweep announces it)."""
+        `Unsettled` with the committed handoff (its commit marked it unannounced: the sweep announces it). The
+        transitions it adds keep the fields their events report (`HistoryEntry.state`)."""
+        change = replace(change, handoff=stamped(change.handoff, change.handoff.announced))
         self.repository.commit(change)
         try:
             return self._announce(change.handoff)
@@ -706,3 +781,27 @@ class HandoffService:
             except HandoffConflict:
                 self._pause(random.uniform(0, RETRY_PAUSE_SECONDS * 2**retry))  # noqa: S311 (jitter, not secrets)
         return attempt()
+
+
+def _applied_already(current: Handoff, cause_event_id: str | None) -> Outcome | None:
+    """The stored handoff when the event (a Slack click) was applied to it already: a redelivery is a no-op."""
+    if cause_event_id and any(entry.cause_event_id == cause_event_id for entry in current.history):
+        return Outcome(current, note="already applied")
+    return None
+
+
+def _check_about(current: Handoff, about: AssignmentRef | None) -> None:
+    """WrongState unless `about` (what a Slack button's message was about) is the handoff's current assignment."""
+    if about is None or about == AssignmentRef.of(current):
+        return
+    now_with = current.rep_id or current.queue or "nobody"
+    raise WrongState(
+        f"the click was about assignment {about.number} of handoff {current.handoff_id} (to {about.rep_id}); it is "
+        f"at assignment {current.reassignments} now ({current.status.value}, {now_with}): nothing applied"
+    )
+
+
+def _former_assignees(handoff: Handoff) -> set[str]:
+    """Every rep the handoff was assigned to before (its history's, and those it was taken from)."""
+    held = {entry.rep_id for entry in handoff.history if entry.rep_id is not None}
+    return (held | set(handoff.excluded_reps)) - ({handoff.rep_id} if handoff.rep_id else set())

@@ -20,6 +20,14 @@ def timer_from(event: dict[str, Any]) -> tuple[str, TimerKind, int, datetime]:
     return handoff_id, TimerKind(kind), assignment, _due_at(event.get("due_at"))
 
 
+def early_of(event: dict[str, Any]) -> int:
+    """How many times the timer was delivered before its due time and set again (absent: none)."""
+    early = event.get("early", 0)
+    if not isinstance(early, int) or isinstance(early, bool) or early < 0:
+        raise InvalidInput("timer input: early must be a non-negative integer")
+    return early
+
+
 def _due_at(value: Any) -> datetime:
     """The timer's due time, as the schedule was set for (aware): what tells a live timer from a stale one."""
     try:

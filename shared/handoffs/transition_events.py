@@ -1,11 +1,14 @@
 """The handoff events a handoff's stored transitions publish, with ids derived from the handoff and the
-transition's place in its history: announcing the same transitions again publishes the same ids."""
+transition's place in its history: announcing the same transitions again publishes the same ids. Each event
+reports the team, queue, rule, priority and deadlines its entry kept (as the transition left them), not the
+handoff's as they are when it is announced."""
 
 from __future__ import annotations
 
 from shared.events.handoff_events import HandoffEvent, HandoffEventType
 from shared.handoffs.first_touch import breached_sla, touched_within_sla
 from shared.handoffs.model import Handoff, HandoffKind, HistoryEntry
+from shared.handoffs.transitions import state_of
 
 
 def events_of(handoff: Handoff, since: int = 0) -> list[HandoffEvent]:
@@ -29,6 +32,9 @@ def events_of(handoff: Handoff, since: int = 0) -> list[HandoffEvent]:
 
 def _event(handoff: Handoff, kind: HandoffEventType, position: int, entry: HistoryEntry) -> HandoffEvent:
     breached = breached_sla(entry) if kind is HandoffEventType.SLA_BREACHED else None
+    # the fields as this transition left them (a breach: as they were when the deadline passed, before the
+    # reassignment committed with it); an entry stored before entries kept them reports the handoff's own
+    state = entry.state or state_of(handoff)
     # a lead is touched first once: the stored touch is this transition's
     touch = handoff.first_touch if kind is HandoffEventType.FIRST_TOUCHED else None
     return HandoffEvent(
@@ -39,15 +45,15 @@ def _event(handoff: Handoff, kind: HandoffEventType, position: int, entry: Histo
         kind=handoff.kind.value,
         lead_id=handoff.lead_id,
         customer_id=handoff.customer_id,
-        priority=handoff.priority.value,
+        priority=state.priority.value,
         status=entry.status.value,
         rep_id=entry.rep_id,
         previous_rep_id=entry.previous_rep_id,
-        team=handoff.team,
-        queue=handoff.queue,
-        rule_id=handoff.rule_id,
-        sla_due_at=handoff.sla_due_at,
-        first_touch_due_at=handoff.first_touch_due_at,
+        team=state.team,
+        queue=state.queue,
+        rule_id=state.rule_id,
+        sla_due_at=state.sla_due_at,
+        first_touch_due_at=state.first_touch_due_at,
         sla=breached.value if breached else None,
         touched_at=touch.at if touch else None,
         channel=touch.channel.value if touch else None,
@@ -55,5 +61,5 @@ def _event(handoff: Handoff, kind: HandoffEventType, position: int, entry: Histo
         reassignments=handoff.reassignments,
         actor=entry.actor,
         reason=entry.cause,
-        cause_event_id=handoff.cause_event_id,
+        cause_event_id=entry.cause_event_id or handoff.cause_event_id,
     )

@@ -11,6 +11,7 @@ from typing import Any
 from shared.events.handoff_events import HandoffEventType
 from shared.handoffs.model import (
     HUB,
+    EntryState,
     FirstTouch,
     Handoff,
     HandoffKind,
@@ -51,6 +52,41 @@ def requested(
     )
 
 
+def state_of(handoff: Handoff) -> EntryState:
+    """The fields a transition's event reports, as the handoff has them now."""
+    return EntryState(
+        team=handoff.team,
+        priority=handoff.priority,
+        queue=handoff.queue,
+        rule_id=handoff.rule_id,
+        sla_due_at=handoff.sla_due_at,
+        first_touch_due_at=handoff.first_touch_due_at,
+    )
+
+
+def stamped(handoff: Handoff, since: int) -> Handoff:
+    """The handoff with each history entry from `since` on (those its commit adds) that does not say yet what
+    the transition left the handoff at saying it as `handoff` has it. A transition that a move follows in the
+    same commit (a breach, a rejection) said it when it was made."""
+    history = handoff.history
+    if all(entry.state is not None for entry in history[since:]):
+        return handoff
+    state = state_of(handoff)
+    entries = tuple(
+        entry if position < since or entry.state is not None else replace(entry, state=state)
+        for position, entry in enumerate(history)
+    )
+    return replace(handoff, history=entries)
+
+
+def restamped(handoff: Handoff) -> Handoff:
+    """The handoff with its last entry saying what it is at now (a transition a move follows in the same commit)."""
+    if not handoff.history:
+        return handoff
+    last = replace(handoff.history[-1], state=state_of(handoff))
+    return replace(handoff, history=(*handoff.history[:-1], last))
+
+
 def transitioned(
     current: Handoff,
     status: HandoffStatus,
@@ -59,15 +95,35 @@ def transitioned(
     now: datetime,
     event: HandoffEventType | None = None,
     sla: SlaKind | None = None,
+    cause_event_id: str | None = None,
 ) -> Handoff:
+    """The handoff in `status`, its entry saying the fields as they are at the transition (a reassignment that
+    follows it in the same commit changes the handoff's, not the entry's: a breach's event says the deadline
+    missed and the team whose manager is told)."""
     kind = event or HandoffEventType(f"handoff.{status.value}")
-    entry = HistoryEntry(now, status, actor, cause, current.rep_id, kind.value, sla=sla)
+    entry = HistoryEntry(
+        now,
+        status,
+        actor,
+        cause,
+        current.rep_id,
+        kind.value,
+        sla=sla,
+        state=state_of(current),
+        cause_event_id=cause_event_id,
+    )
     return replace(current, status=status, history=(*current.history, entry))
 
 
-def accepted(current: Handoff, actor: str, now: datetime) -> Handoff:
+def accepted(current: Handoff, actor: str, now: datetime, cause_event_id: str | None = None) -> Handoff:
     entry = HistoryEntry(
-        now, HandoffStatus.ACCEPTED, actor, "accepted", current.rep_id, HandoffEventType.ACCEPTED.value
+        now,
+        HandoffStatus.ACCEPTED,
+        actor,
+        "accepted",
+        current.rep_id,
+        HandoffEventType.ACCEPTED.value,
+        cause_event_id=cause_event_id,
     )
     return replace(
         current,

@@ -20,6 +20,7 @@ from shared.catalog.handoffs import HANDOFFS_DOMAIN
 from shared.catalog.model import Group, Route
 from tests.integration.conftest import api_answer
 from tests.integration.test_handoff_functions import ADMIN, AMER_SDRS, EMAILS, Hub, types_of
+from tests.integration.test_handoff_functions import _clock_as_it_was as _clock_as_it_was
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING_FILE: dict[str, Any] = json.loads((ROOT / "config" / "routing.json").read_text())

@@ -24,6 +24,7 @@ from moto.ses.models import ses_backends
 from local_runtime.hub import verify_senders
 from local_runtime.lambda_events import LocalLambdaContext, rest_proxy_event
 from local_runtime.provision import Provisioned, provision
+from shared.adapters.clock import SystemClock
 from shared.adapters.eventbridge_publisher import EventBridgePublisher
 from shared.catalog import CATALOG, physical_name
 from shared.catalog.model import timer_group
@@ -206,8 +207,24 @@ class Hub:
         return sorted((i for i in inputs if kind in (None, i["kind"])), key=lambda i: str(i["due_at"]))
 
     def fire(self, handoff_id: str, kind: str = "sla_accept") -> dict[str, Any]:
-        """The handoff's pending timer of `kind` (the first) comes due: the timer function gets its input."""
-        return self.invoke(self.timers, self.timer_inputs(handoff_id, kind)[0])
+        """The handoff's pending timer of `kind` (the first) comes due: the hub's clock reaches its due time (a
+        timer delivered before it does nothing yet), and the timer function gets its input."""
+        due = self.timer_inputs(handoff_id, kind)[0]
+        reach(datetime.fromisoformat(due["due_at"]))
+        return self.invoke(self.timers, due)
+
+
+def reach(moment: datetime) -> None:
+    """The functions' clock (`SystemClock`, as the local hub moves it) moved forward to `moment`, if behind it."""
+    behind = moment - SystemClock().now()
+    if behind > timedelta(0):
+        SystemClock.offset += behind
+
+
+@pytest.fixture(autouse=True)
+def _clock_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts at the real time; `reach` moves the clock for its own test only."""
+    monkeypatch.setattr(SystemClock, "offset", timedelta(0))
 
 
 @pytest.fixture
@@ -467,6 +484,28 @@ def timer(handoff_id: str, kind: str = "sla_accept", assignment: Any = 0) -> dic
     return {"handoff_id": handoff_id, "kind": kind, "assignment": assignment, "due_at": datetime.now(UTC).isoformat()}
 
 
+def test_a_timer_delivered_before_its_due_time_waits_for_it_and_is_set_again(hub: Hub) -> None:
+    # Given a handoff's accept deadline, as its schedule hands it to the timer function
+    routed = hub.assigned()
+    [deadline] = hub.timer_inputs(routed["handoff_id"], "sla_accept")
+    before = hub.handoff(routed["handoff_id"])
+    hub.published(None)
+    # When Scheduler delivers it before its due time
+    outcome = hub.invoke(hub.timers, deadline)
+    # Then nothing happens to the handoff, nothing is published
+    assert outcome["note"].startswith("early"), outcome
+    assert hub.handoff(routed["handoff_id"]) == before
+    assert hub.published(None) == []
+    # And a schedule of its own is set for the minute after the due time, handing the same timer on
+    [again] = [i for i in hub.timer_inputs(routed["handoff_id"], "sla_accept") if i.get("early")]
+    assert again == deadline | {"early": 1}
+    # When that one comes due, Then the deadline is acted on: the breach is published, the handoff moves on
+    reach(datetime.fromisoformat(again["due_at"]))
+    hub.invoke(hub.timers, again)
+    assert types_of(hub.published()) == ["handoff.assigned", "handoff.sla_breached"]
+    assert hub.handoff(routed["handoff_id"]).rep_id != routed["rep_id"]
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -480,6 +519,7 @@ def timer(handoff_id: str, kind: str = "sla_accept", assignment: Any = 0) -> dic
         {"handoff_id": "h", "kind": "sla_accept", "assignment": 0},
         {"handoff_id": "h", "kind": "sla_accept", "assignment": 0, "due_at": "2026-03-10T15:30:00"},
         {"handoff_id": "h", "kind": "sla_accept", "assignment": 0, "due_at": "half past three"},
+        {"handoff_id": "h", "kind": "sla_accept", "assignment": 0, "due_at": "2026-03-10T15:30:00+00:00", "early": -1},
     ],
     ids=[
         "empty",
@@ -492,6 +532,7 @@ def timer(handoff_id: str, kind: str = "sla_accept", assignment: Any = 0) -> dic
         "no-due-at",
         "naive-due-at",
         "unreadable-due-at",
+        "negative-early",
     ],
 )
 def test_a_malformed_timer_input_is_dead_lettered_at_once(hub: Hub, event: dict[str, Any]) -> None:
@@ -605,7 +646,8 @@ def test_a_first_touch_timer_of_an_accepted_handoff_announces_the_breach_and_mov
     accepted = hub.handoff(routed["handoff_id"])
     [deadline] = hub.timer_inputs(routed["handoff_id"], "first_touch")
     hub.published(None)
-    # When its first-touch deadline fires
+    # When its first-touch deadline fires, at its due time
+    reach(datetime.fromisoformat(deadline["due_at"]))
     outcome = hub.invoke(hub.timers, deadline)
     # Then handoff.sla_breached is on the bus saying which SLA, and the handoff is still the rep's, accepted
     [breach] = hub.published()

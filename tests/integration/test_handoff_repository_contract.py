@@ -26,6 +26,7 @@ from shared.catalog import physical_name
 from shared.catalog.handoffs import HANDOFFS
 from shared.errors import InvalidInput, TooLarge
 from shared.handoffs.model import (
+    EntryState,
     FirstTouch,
     Handoff,
     HandoffKind,
@@ -140,6 +141,15 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4),
     max_leaves=12,
 )
+entry_states = st.builds(
+    EntryState,
+    team=st.text(max_size=16),
+    priority=st.sampled_from(Priority),
+    queue=st.none() | words,
+    rule_id=st.none() | words,
+    sla_due_at=st.none() | moments,
+    first_touch_due_at=st.none() | moments,
+)
 history_entries = st.builds(
     HistoryEntry,
     at=moments,
@@ -150,6 +160,8 @@ history_entries = st.builds(
     event=st.none() | words,
     previous_rep_id=st.none() | words,
     sla=st.none() | st.sampled_from(SlaKind),
+    state=st.none() | entry_states,
+    cause_event_id=st.none() | words,
 )
 first_touches = st.builds(
     FirstTouch,
@@ -166,7 +178,10 @@ def test_every_history_field_is_drawn() -> None:
     from dataclasses import fields
 
     assert {f.name for f in fields(HistoryEntry)} == {
-        "at", "status", "actor", "cause", "rep_id", "event", "previous_rep_id", "sla"
+        "at", "status", "actor", "cause", "rep_id", "event", "previous_rep_id", "sla", "state", "cause_event_id"
+    }  # fmt: skip
+    assert {f.name for f in fields(EntryState)} == {
+        "team", "priority", "queue", "rule_id", "sla_due_at", "first_touch_due_at"
     }  # fmt: skip
     assert {f.name for f in fields(FirstTouch)} == {"at", "channel", "actor", "rep_id", "note"}
 
@@ -839,6 +854,31 @@ def test_the_item_layout_follows_the_catalog(dynamo: tuple[DynamoDbHandoffReposi
     assert "rep_partition" not in state
     assert state["status_partition"] == {"S": "STATUS#queued"}
     assert _item(client, "LEAD#L", "OPEN_HANDOFF") is None
+
+
+def test_a_history_entry_stored_before_entries_kept_their_state_reads_back_without_one(
+    dynamo: tuple[DynamoDbHandoffRepository, Any],
+) -> None:
+    repo, client = dynamo
+    # Given a handoff whose history entry was stored before entries kept the handoff's fields (no `state`, no
+    # `cause_event_id` in its map), and one stored now with both
+    due = T0 + timedelta(minutes=30)
+    kept = EntryState("sdr-amer", PRIORITY, None, "amer-inbound", due, None)
+    entry = HistoryEntry(T0, ASSIGNED, "hub", "assigned", "r1", "handoff.assigned", state=kept, cause_event_id="e-1")
+    commit(repo, replace(new("h1", status=ASSIGNED, rep_id="r1"), history=(entry,)))
+    stored_entry = _item(client, "HANDOFF#h1", "STATE")["history"]["L"][0]["M"]  # type: ignore[index]
+    assert stored_entry["state"]["M"]["sla_due_at"] == {"S": "2026-11-25T12:30:00.123456+00:00"}
+    assert stored_entry["cause_event_id"] == {"S": "e-1"}
+    client.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "HANDOFF#h1"}, "sk": {"S": "STATE"}},
+        UpdateExpression="REMOVE history[0].#state, history[0].cause_event_id",
+        ExpressionAttributeNames={"#state": "state"},
+    )
+    # When it is read back
+    back = stored(repo, "h1")
+    # Then the entry reads as it always did: no state (its events report the handoff's fields), no cause
+    assert back.history == (replace(entry, state=None, cause_event_id=None),)
 
 
 def test_aws_calls_per_method(dynamo: tuple[DynamoDbHandoffRepository, Any]) -> None:

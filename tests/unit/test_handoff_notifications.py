@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import Block
 
 import shared.handoffs.notifications as notifications
 from shared.events.canonical import EventType
-from shared.handoffs.model import Handoff, HandoffKind, HandoffStatus, Priority
+from shared.handoffs.model import AssignmentRef, Handoff, HandoffKind, HandoffStatus, Priority
 from shared.handoffs.notifications import (
     ACCEPT_ACTION,
     ACTIONABLE,
@@ -249,22 +249,56 @@ def test_the_subject_says_the_priority_what_happened_who_and_why(purpose: Notice
 
 @pytest.mark.parametrize("purpose", sorted(ACTIONABLE))
 def test_the_assignee_gets_accept_and_reject_buttons_carrying_the_handoff(purpose: NoticePurpose) -> None:
-    # Given a notice to the one who must accept (a new assignment, a reminder)
+    # Given a notice to the one who must accept (a new assignment, a new customer, an expansion, a reminder, an
+    # escalation to the manager)
+    handoff = notice(purpose).handoff
     # When it is rendered for Slack
     accept, reject = buttons(slack_message(notice(purpose)))
-    # Then it ends with Accept (primary) and Reject (danger, confirmed first), each carrying the handoff and lead
+    # Then it ends with Accept (primary) and Reject (danger, confirmed first), each carrying the handoff, the
+    # assignment the message is about (its reassignment count and assignee) and the lead
     assert (accept["action_id"], accept["style"], accept["text"]["text"]) == (ACCEPT_ACTION, "primary", "Accept")
     assert (reject["action_id"], reject["style"], reject["text"]["text"]) == (REJECT_ACTION, "danger", "Reject")
     assert reject["confirm"]["confirm"]["text"] == "Reject"
     for button in (accept, reject):
-        assert json.loads(button["value"]) == {"handoff_id": "h-42", "lead_id": "hubspot:501"}
+        assert json.loads(button["value"]) == {
+            "handoff_id": "h-42",
+            "assignment": handoff.reassignments,
+            "assignee": handoff.rep_id,
+            "lead_id": "hubspot:501",
+        }
         assert len(button["value"]) <= 2000
         assert " " not in button["value"]  # compact
 
 
+def test_buttons_go_to_whoever_must_accept_and_to_nobody_else() -> None:
+    # Given the purposes of notices: to the assignee of a lead, a new customer (the CSM must accept it too, an
+    # accept deadline runs) or an expansion, their reminders, and the manager a handoff is escalated to
+    # Then those, and only those, carry Accept / Reject
+    assert {
+        NoticePurpose.ASSIGNED,
+        NoticePurpose.CUSTOMER_HANDOFF,
+        NoticePurpose.EXPANSION,
+        NoticePurpose.REMINDER,
+        NoticePurpose.ESCALATED,
+    } == ACTIONABLE
+
+
 @pytest.mark.parametrize("purpose", sorted(set(NoticePurpose) - ACTIONABLE))
 def test_notices_to_others_than_the_assignee_have_no_buttons(purpose: NoticePurpose) -> None:
+    # Given a notice to someone who is not asked to accept (a team channel, a manager told of a breach)
+    # When it is rendered for Slack, Then it has no buttons
     assert buttons(slack_message(notice(purpose))) == []
+
+
+def test_the_buttons_carry_the_assignment_the_notice_is_about_not_the_handoffs_current_one() -> None:
+    # Given a reminder built for the first assignment (to Ana) of a handoff that has moved on to Bo since
+    moved_on = replace(HANDOFF, rep_id="rep-bo", reassignments=1)
+    reminder = notice(NoticePurpose.REMINDER, handoff=moved_on, about=AssignmentRef(0, "rep-ana"))
+    # When it is rendered for Slack
+    # Then its buttons say it is about Ana's assignment (a click on it is not applied to Bo's)
+    for button in buttons(slack_message(reminder)):
+        assert json.loads(button["value"])["assignment"] == 0
+        assert json.loads(button["value"])["assignee"] == "rep-ana"
 
 
 @pytest.mark.parametrize(
@@ -280,15 +314,16 @@ def test_a_click_on_a_button_comes_back_as_the_handoffs_event(action_id: str, ev
     # Then it is the button's event, about the handoff the button carried
     assert event.event_type is event_type
     assert (event.data["handoff_id"], event.data["lead_id"]) == ("h-42", "hubspot:501")
+    assert (event.data["assignment"], event.data["assignee"]) == (0, "rep-ana")  # what the click is about
     assert event.subject.contact_id == "hubspot:501"
 
 
 def test_a_lead_id_too_long_for_a_button_is_left_out_of_it() -> None:
     # Given a handoff whose lead id alone is beyond Slack's 2000 characters of a button value
     long_lead = replace(HANDOFF, lead_id="hubspot:" + "1" * 2500)
-    # When its buttons are made, Then they carry the handoff id only (what the click is applied to)
+    # When its buttons are made, Then they carry the handoff id and its assignment only (what the click is about)
     for button in buttons(slack_message(notice(handoff=long_lead))):
-        assert json.loads(button["value"]) == {"handoff_id": "h-42"}
+        assert json.loads(button["value"]) == {"handoff_id": "h-42", "assignment": 0, "assignee": "rep-ana"}
     # and a handoff id that cannot fit is refused, not cut
     with pytest.raises(ValueError, match="does not fit"):
         slack_message(notice(handoff=replace(HANDOFF, handoff_id="h" * 2100)))

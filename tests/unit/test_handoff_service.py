@@ -76,7 +76,7 @@ class World:
 
     def fire(self, timer: Timer) -> Outcome:
         """The timer's one-time schedule comes due: the timer function gets what the schedule carries."""
-        return self.service.timer_fired(timer.handoff_id, timer.kind, timer.assignment, timer.due_at)
+        return self.service.timer_fired(timer.handoff_id, timer.kind, timer.assignment, timer.due_at, timer.early)
 
 
 def new_world() -> World:
