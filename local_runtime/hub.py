@@ -47,7 +47,7 @@ from local_runtime.scheduler import LocalScheduler
 from local_runtime.slack_sink import LocalSlack
 from local_runtime.streams import Redelivered, StreamReader, StreamTriggerRunner, item_reader
 from local_runtime.timers import LocalTimers
-from ops.audit_run import audited_run
+from ops.audit_run import AuditedRun, audited_run
 from ops.stages import LOCAL as LOCAL_STAGE
 from ops.stages import CannotRun
 from shared.adapters.clock import SystemClock
@@ -251,6 +251,15 @@ class LocalHub:
             )
             for fn, trigger in self.catalog.queue_triggers
         ]
+
+    def audited_local_run(
+        self, command: str, arguments: dict[str, Any]
+    ) -> contextlib.AbstractContextManager[AuditedRun | None]:
+        """An operator's run through a `/_local/*` route, recorded in the trail as the CLI's is (`audited_run`:
+        route `CLI <command>`); None, and nothing recorded, for a test catalog's hub without the audit table."""
+        if AUDIT.name not in {table.name for table in self.catalog.tables}:
+            return contextlib.nullcontext()
+        return audited_run(command, arguments, LOCAL_STAGE, endpoint_url=self.aws_endpoint)
 
     def _redrive_stream(self, letter: DeadLetter) -> Redelivered:
         """A stream-reading function's dead letter, handed back through its trigger (retries and reports alike):

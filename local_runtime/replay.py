@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from werkzeug.wrappers import Request, Response
 
+from ops.stages import CannotRun
 from shared.catalog import Catalog
 from shared.errors import InvalidInput
+from shared.http.moments import Moment
 
 if TYPE_CHECKING:
     from local_runtime.dispatcher import LocalArchive
@@ -48,8 +50,9 @@ class ReplayRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: AwareDatetime | None = Field(None, alias="from", description="window start (default: an hour before to)")
-    end: AwareDatetime | None = Field(None, alias="to", description="window end, excluded (default: the hub's now)")
+    # `Moment`: ISO 8601 with an offset, 1970 to 2199, as the API's times (year 1 or 9999 overflowed to a 500)
+    start: Moment | None = Field(None, alias="from", description="window start (default: an hour before to)")
+    end: Moment | None = Field(None, alias="to", description="window end, excluded (default: the hub's now)")
     types: list[str] = Field(default_factory=list, max_length=100)
     target: list[str] = Field(default_factory=list, max_length=100, description="catalog rules or functions")
     name: str | None = Field(None, pattern=NAME_PATTERN)
@@ -224,7 +227,15 @@ def routes(hub: LocalHub) -> list[LocalRoute]:
         if not isinstance(body, dict):
             return _json({"message": 'the body must be a JSON object like {"from": "2026-05-01T09:00:00Z"}'}, 400)
         try:
-            replay = replays().start(ReplayRequest.model_validate(body))
+            wanted = ReplayRequest.model_validate(body)
+            # recorded in the audit trail as `/_local/redrive` is (route `CLI replay`, the replay as target)
+            with hub.audited_local_run("replay", wanted.model_dump(by_alias=True, mode="json")) as run:
+                replay = replays().start(wanted)
+                if run is not None:
+                    run.target("replay", replay.name)
+                    run.finish(0, f"replay {replay.name} started: {len(replay.events)} events")
+        except CannotRun as exc:  # the run cannot be recorded, so it did not start
+            return _json({"message": str(exc)}, 503)
         except ValidationError as exc:
             errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
             said = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

@@ -14,13 +14,15 @@ from shared.http.api import register_routes, resolve, rest_resolver
 from shared.http.errors import BadRequest, json_response
 from shared.observability import logger, metrics, traced
 from shared.privacy.api_models import ErasureReceiptView, ErasureRequest, PersonExport, email_problem
-from shared.privacy.service import receipt_view
+from shared.privacy.service import holds_anything, receipt_view
 
 app = rest_resolver()
 service = privacy_service(environment_of(__name__))
-# A query's value arrives decoded: a percent escape still in it was not decoded (its bytes are no UTF-8, which the
-# local gateway passes on as sent) or was encoded twice (`%252B` for `+`). Either way it is not the email the
-# caller meant; an address that holds a `%` is sent as `%25` and arrives as `%` followed by what it holds.
+# A query's value arrives decoded: a percent escape still in it may not have been decoded (its bytes are no UTF-8,
+# which the local gateway passes on as sent) or may have been encoded twice (`%252B` for `+`). But `%` and two hex
+# digits is also an address's own text (`b%41c@percent.io`, sent once-encoded as `b%2541c%40percent.io`), which the
+# hub captures and erases like any other: such an email is exported as it is when the hub holds anything under it
+# (a lead, a delivery, an erasure's receipt...), and refused (400) only when it holds nothing, as likely a mistake.
 _UNDECODED_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
@@ -37,12 +39,13 @@ def erase_person(request: Annotated[ErasureRequest, Body()]) -> Response[Erasure
 def export_person(email: Annotated[str, Query(min_length=3, max_length=320)]) -> Response[PersonExport]:
     if (problem := email_problem(email)) is not None:
         raise BadRequest(f"email: {email[:80]!r} is {problem}")
-    if (escape := _UNDECODED_ESCAPE.search(email)) is not None:
+    document = service.export(email)
+    if (escape := _UNDECODED_ESCAPE.search(email)) is not None and not holds_anything(document):
         raise BadRequest(
-            f"email: {email[:80]!r} holds the percent escape {escape.group()!r} undecoded: its bytes are no UTF-8, "
-            "or the email was encoded twice; percent-encode the email's UTF-8 once"
+            f"email: {email[:80]!r} holds the percent escape {escape.group()!r}, and the hub holds nothing under "
+            "that address: its bytes may be no UTF-8, or the email encoded twice; percent-encode the email's UTF-8 once"
         )
-    return json_response(200, service.export(email))
+    return json_response(200, document)
 
 
 register_routes(app, __name__, globals())

@@ -5,7 +5,12 @@ Append-only: every item is put on the condition that it does not exist yet, so a
 explicitly denies UpdateItem, DeleteItem, BatchWriteItem and PartiQL writes (a transaction's puts are authorized as
 PutItem, so the Deny holds inside TransactWriteItems too). A record is one item, plus one item per further target,
 because a GSI key holds one value (`_items`): one PutItem for a record with at most one target, else transactions
-of puts.
+of puts. Every item holds the record's `targets` and `targets_omitted`, so a record reads the same whichever index
+found it. A further target's item stored before that held only its own target: reading one, the store reads the
+record's own item by its key instead (one GetItem per such item; they expire with the retention period).
+
+A search by a target that could be an email reads each id it may be stored under (`AuditQuery.target_ids`: the
+current digest, a declared person's whole digest, the lower-cased digest of older records), merged newest first.
 
 A write's receipt (`received`) is indexed under its actor, its route and its targets (its path parameters, the
 person a privacy route names), not by time: a search by actor, route or target shows it only while the write's
@@ -15,6 +20,7 @@ and "who touched this lead" list each write once and never miss one.
 
 from __future__ import annotations
 
+import heapq
 import zlib
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.adapters.dynamodb_items import serialize, when
+from shared.adapters.dynamodb_items import plain, serialize, when
 from shared.adapters.dynamodb_reads import query_pages
 from shared.audit.ports import AuditUnavailable
 from shared.audit.query import AuditPage, AuditQuery, Key, found_under, months_of, position_of
@@ -120,24 +126,40 @@ class DynamoDbAuditStore:
             ]
             found.sort(key=lambda pair: position_of(pair[0]), reverse=True)
             return AuditPage(found[: query.limit], None)
-        value = {Key.TARGET: query.target, Key.ACTOR: query.actor, Key.ROUTE: query.route}[key]
-        return self._by_index(query, INDEXES[key], INDEX_KEYS[key], str(value))
+        values = (
+            query.target_ids if key is Key.TARGET else (str({Key.ACTOR: query.actor, Key.ROUTE: query.route}[key]),)
+        )
+        return self._by_index(query, INDEXES[key], INDEX_KEYS[key], values)
 
-    def _by_index(self, query: AuditQuery, index: str, partition_key: str, value: str) -> AuditPage:
+    def _by_index(self, query: AuditQuery, index: str, partition_key: str, values: tuple[str, ...]) -> AuditPage:
         found: list[tuple[AuditRecord, str | None]] = []
         completed: set[str] = set()  # the requests whose outcome this search has read
-        items = self._range(index, partition_key, value, query, query.limit)
+        partitions = [self._range(index, partition_key, value, query, query.limit) for value in values]
+        items = partitions[0] if len(partitions) == 1 else heapq.merge(*partitions, key=_position, reverse=True)
+        listed: set[str] = set()  # a record kept under two of the searched ids is listed once
         for read, item in enumerate(items, start=1):
-            record, position = _record(item), item["position"]
+            record, position = self._record_of(item), item["position"]
             if record.phase is Phase.COMPLETED:
                 completed.add(record.request_id)
+            if position in listed:
+                continue
             if query.matches(record, position, item.get("target")) and not self._outcome_stored(record, completed):
+                listed.add(position)
                 found.append((record, item.get("target")))
                 if len(found) == query.limit:
                     return AuditPage(found, position)
             if read >= MAX_READ_PER_PAGE:
                 return AuditPage(found, position)
         return AuditPage(found, None)
+
+    def _record_of(self, item: dict[str, Any]) -> AuditRecord:
+        """The record an index item belongs to; a further target's item stored before they held the record's
+        targets is read from the record's own item."""
+        if "targets" in item or "#TARGET#" not in str(item.get("sk", "")):
+            return _record(item)
+        key = {"pk": {"S": str(item["pk"])}, "sk": {"S": str(item["phase"])}}
+        main = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return _record(plain(main)) if main else _record(item)
 
     def _outcome_stored(self, record: AuditRecord, read: set[str]) -> bool:
         """Whether `record` is a write's receipt whose outcome is stored, so a listing leaves it out: the outcome
@@ -189,6 +211,10 @@ class DynamoDbAuditStore:
             "Limit": page_size + 1,
         }
         return query_pages(self._client, request)
+
+
+def _position(item: dict[str, Any]) -> str:
+    return str(item["position"])
 
 
 def _newest(items: Iterator[dict[str, Any]], query: AuditQuery, count: int) -> list[dict[str, Any]]:
@@ -243,11 +269,12 @@ def _items(record: AuditRecord, retention: timedelta) -> list[dict[str, Any]]:
     base |= {name: value for name, value in optional.items() if value is not None}
     if record.detail:
         base["detail"] = dict(record.detail)
-    main = base | {
-        "sk": record.phase.value,
+    # every item holds the record's targets: a record reads the same whichever of its items a search found
+    base |= {
         "targets": [{"field": t.field, "id": t.id} for t in record.targets],
         "targets_omitted": record.targets_omitted,
     }
+    main = base | {"sk": record.phase.value}
     # every record, a receipt too, is indexed under its actor and route (a search leaves out a receipt whose
     # outcome is stored); a write's receipt is not listed by time: its outcome is
     main |= {"actor_key": record.actor, "route_key": record.route}
@@ -263,7 +290,8 @@ def _items(record: AuditRecord, retention: timedelta) -> list[dict[str, Any]]:
 
 
 def _record(item: dict[str, Any]) -> AuditRecord:
-    """A record from its item (plain values), or from a further target's item: the record with that target."""
+    """A record from its item (plain values); a further target's item stored before items held the record's
+    targets (which `DynamoDbAuditStore._record_of` reads from the record's own item) gives that target alone."""
     if "targets" in item:
         targets = tuple(Target(str(t["field"]), str(t["id"])) for t in item["targets"])
     elif "target" in item:  # a further target's item: the one target it is about

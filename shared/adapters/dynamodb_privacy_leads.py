@@ -24,9 +24,10 @@ from shared.adapters.dynamodb_privacy_items import (
     query_partition,
     string_attribute,
 )
+from shared.leads.identity import normalize_email
 from shared.leads.model import Contact, ContactProfile
 from shared.privacy.model import Needles, Person
-from shared.privacy.subject_keys import email_key, normalized_email
+from shared.privacy.subject_keys import normalized_email
 
 
 class LeadsPrivacy:
@@ -49,7 +50,10 @@ class LeadsPrivacy:
         self._table = table
 
     def person(self, email: str) -> Person | None:
-        key = email_key(email)
+        # the identity as the lead processor keys it (`normalize_email`: `lower`, not the privacy key's `casefold`):
+        # `straße@...` is its own lead, not `strasse@...`'s
+        lead_email = normalize_email(email)
+        key = f"email#{lead_email}" if lead_email else None
         owner = get_items(self._client, self._table, [composite_key(f"IDENTITY#{key}", "OWNER")]) if key else []
         if not owner or not (start := string_attribute(owner[0], "contact_id")):
             return None

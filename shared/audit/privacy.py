@@ -1,15 +1,30 @@
 """What the audit trail may keep of what a caller sent: a digest of the body, never the body, and no email in
 clear anywhere (a path parameter, a user agent, a username or an operator's argument may hold one; the
-privacy erasure request's body is an email). An email is replaced by a short digest of its
-lower-cased form, enough to tell two apart and to check a known address against, not to read one back."""
+privacy erasure request's body is an email). An email is replaced by a short digest of its form as the privacy
+domain keys people (`shared.privacy.subject_keys.normalized_email`: trimmed, case-folded, so `STRASSE@x.de` and
+`straße@x.de` are one digest, as they are one person to an export or an erasure), enough to tell two apart and to
+check a known address against, not to read one back. Records stored before that used the lower-cased form
+(`legacy_email_digest`); a search by an email looks under both.
+
+A value declared to be a person (a route's `audit_subject`) is digested whole, whatever it looks like
+(`subject_digest`); free text (a path, a user agent, an ARN) is searched for emails with a deliberately wide
+pattern, and any `@` it leaves digests the whole run of text around it."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 
-# Deliberately wide (anything@anything.tld): a false positive only hides a harmless string.
-_EMAIL = re.compile(r"[^\s@/?#&=\"'<>,;:()\[\]]+@[^\s@/?#&=\"'<>,;:()\[\]]+\.[^\s@/?#&=\"'<>,;:()\[\]]+")
+from shared.privacy.subject_keys import normalized_email
+
+# Deliberately wide, erring toward digesting more (a false positive only hides a harmless string): a local part of
+# RFC 5322 atext (`/ = & ? # '` included), dots, any non-ASCII letter, and quoted strings; a domain holding a dot
+# anywhere, or a bracketed literal (`[192.168.1.10]`).
+_LOCAL = r"""(?:"(?:[^"\\\r\n]|\\.)*"|[^\s@"(),:;<>\[\]\\])+"""
+_DOMAIN_CHAR = r"""[^\s@/?#&="'<>,;:()\[\]\\]"""
+_DOMAIN = rf"(?:\[[^\]\s@]*\]|{_DOMAIN_CHAR}*\.{_DOMAIN_CHAR}*)"
+_EMAIL = re.compile(rf"{_LOCAL}@{_DOMAIN}")
+_LEFT_AT = re.compile(r"[^\s]*@[^\s]*")  # an `@` the pattern left: the whole run of text around it
 _ALSO_ENCODED = re.compile(r"%40", re.IGNORECASE)  # an email in a URL path arrives with its @ encoded
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_TEXT = 256  # a longer value (a user agent, an id) keeps its first characters and a digest of the whole
@@ -21,14 +36,32 @@ def body_digest(body: bytes) -> str | None:
 
 
 def email_digest(email: str) -> str:
+    """The digest of an email as the privacy domain compares them: trimmed and case-folded (`normalized_email`;
+    any other text the same way)."""
+    normal = normalized_email(email) or email.strip().casefold()
     # surrogatepass: the trail records a request before its body is validated, lone surrogates included
+    return "email:" + hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def legacy_email_digest(email: str) -> str:
+    """The digest records stored before `email_digest` case-folded held (lower-cased): searched too."""
     return "email:" + hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def subject_digest(value: str) -> str:
+    """A value declared to name a person (a route's `audit_subject`), as the trail keeps it: digested whole, never
+    matched against a pattern (no pattern knows every form an email takes)."""
+    return email_digest(value)
+
+
 def without_emails(text: str) -> str:
-    """The text with each email replaced by its digest (an encoded `@` counts too)."""
+    """The text with each email replaced by its digest (an encoded `@` counts too), then any run of text still
+    holding an `@` replaced by its digest."""
     decoded = _ALSO_ENCODED.sub("@", text)
-    return _EMAIL.sub(lambda found: email_digest(found.group(0)), decoded) if "@" in decoded else text
+    if "@" not in decoded:
+        return text
+    digested = _EMAIL.sub(lambda found: email_digest(found.group(0)), decoded)
+    return _LEFT_AT.sub(lambda found: email_digest(found.group(0)), digested) if "@" in digested else digested
 
 
 def kept(text: str | None, limit: int = MAX_TEXT) -> str | None:
@@ -54,3 +87,8 @@ def storable(text: str) -> str:
 
 def contains_email(text: str) -> bool:
     return bool(_EMAIL.search(_ALSO_ENCODED.sub("@", text)))
+
+
+def could_be_email(text: str) -> bool:
+    """Whether `text` holds an `@` (an encoded one too): a search by it looks under its whole digest as well."""
+    return "@" in _ALSO_ENCODED.sub("@", text)

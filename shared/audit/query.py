@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from shared.audit.privacy import kept
 from shared.audit.record import AuditRecord
-from shared.audit.targets import target_id
+from shared.audit.targets import searched_ids
 from shared.errors import InvalidInput
 
 MAX_LIMIT = 200
@@ -51,7 +51,8 @@ def position_of(record: AuditRecord) -> str:
 @dataclass(frozen=True)
 class AuditQuery:
     """`start` inclusive, `end` exclusive; `before` a position from a previous page (exclusive). `target` is
-    searched as the trail keeps ids (`target_id`), and `actor` as the trail keeps actors (`kept`: an operator's
+    searched as the trail keeps ids (`target_ids`: as `target_id` makes it, and, for a value holding an `@`, its
+    whole digest, current and legacy), and `actor` as the trail keeps actors (`kept`: an operator's
     ARN naming an email holds the email's digest): an email is searched by its digest."""
 
     start: datetime
@@ -62,22 +63,30 @@ class AuditQuery:
     request_id: str | None = None
     limit: int = 50
     before: str | None = None
+    _target_ids: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.actor is not None:
             object.__setattr__(self, "actor", kept(self.actor))
         if self.target is not None:
-            object.__setattr__(self, "target", target_id(self.target))
-            if not self.target:
+            ids = searched_ids(self.target)
+            if not ids:
                 raise InvalidAuditQuery("target: give an id")
+            object.__setattr__(self, "target", ids[0])
+            object.__setattr__(self, "_target_ids", ids)
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise InvalidAuditQuery("from, to: give a time zone offset (2026-05-14T09:00:00Z)")
         if self.start >= self.end:
             raise InvalidAuditQuery("from: must be before to")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidAuditQuery(f"limit: 1 to {MAX_LIMIT}")
-        if self.before is not None and not _POSITION.match(self.before):
+        if self.before is not None and not _is_position(self.before):
             raise InvalidAuditQuery(BAD_CURSOR)
+
+    @property
+    def target_ids(self) -> tuple[str, ...]:
+        """The ids the searched target may be stored as, the current form first (none: no target searched)."""
+        return self._target_ids
 
     @property
     def key(self) -> Key:
@@ -116,7 +125,7 @@ class AuditQuery:
             and (self.actor is None or record.actor == self.actor)
             and (self.route is None or record.route == self.route)
             and (self.request_id is None or record.request_id == self.request_id)
-            and (self.target is None or target == self.target)
+            and (self.target is None or target in self.target_ids)
         )
 
 
@@ -125,7 +134,8 @@ def found_under(query: AuditQuery, record: AuditRecord) -> list[str | None]:
     not), else the record's first."""
     if query.target is None:
         return [record.target]
-    return [query.target] if any(t.id == query.target for t in record.targets) else []
+    named = {t.id for t in record.targets}
+    return [next(i for i in query.target_ids if i in named)] if any(i in named for i in query.target_ids) else []
 
 
 def months_of(query: AuditQuery) -> list[str]:
@@ -151,9 +161,20 @@ def decode_cursor(cursor: str | None) -> str | None:
         position = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeError):
         raise InvalidAuditQuery(BAD_CURSOR) from None
-    if not _POSITION.match(position):
+    if not _is_position(position):
         raise InvalidAuditQuery(BAD_CURSOR)
     return position
+
+
+def _is_position(text: str) -> bool:
+    """Whether `text` is a position this API hands out: its shape, and a real instant (no month 13)."""
+    if not _POSITION.match(text):
+        return False
+    try:
+        datetime.strptime(text[:27], "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

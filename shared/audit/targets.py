@@ -3,8 +3,10 @@ then the well-known ids of its JSON response (the lead a capture created, the li
 receipt). Only the response's top level and the lists named in `COLLECTIONS` and `ID_LISTS` are read: a what-if
 report (`.../simulate`, `.../compare`) lists leads it changed nothing about, and they are no target.
 
-Every id is kept as `target_id` makes it (an email becomes its digest), and a search's target is made the same way,
-so `?target=<email>` finds the records naming that email without the trail holding it."""
+Every id is kept as `target_id` makes it (an email becomes its digest), except the person a route declares
+(`Route.audit_subject`), which, holding an `@`, is digested whole whatever it looks like (`subject_digest`). A
+search's target is made both ways (`searched_ids`), so `?target=<email>` finds the records naming that email
+without the trail holding it."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.audit.privacy import kept
+from shared.audit.privacy import could_be_email, email_digest, kept, legacy_email_digest, subject_digest
 from shared.audit.record import Target
+from shared.privacy.subject_keys import normalized_email
 
 # Top-level response fields that name what a write created or changed.
 TARGET_FIELDS = (
@@ -43,8 +46,28 @@ MAX_RESPONSE_READ = 1024 * 1024  # a larger response is not parsed for ids (no w
 
 def target_id(value: str) -> str:
     """An id as the trail keeps and indexes it: trimmed, each email replaced by its digest, at most `MAX_ID`
-    characters (a longer one keeps its start and a digest of the whole)."""
+    characters (a longer one keeps its start and a digest of the whole). An id that is itself an email as the
+    privacy API takes one is digested whole, as a declared person is (no pattern knows every form of one)."""
+    if normalized_email(value) is not None:
+        return subject_digest(value)
     return kept(value.strip(), MAX_ID) or ""
+
+
+def _subject_id(value: str) -> str:
+    """A declared person as the trail keeps them: digested whole when the value holds an `@` (an encoded one too),
+    whatever the rest looks like; a value with none is no email (a refused erasure of `nobody`) and is kept as
+    any id is."""
+    return subject_digest(value) if could_be_email(value) else target_id(value)
+
+
+def searched_ids(value: str) -> tuple[str, ...]:
+    """The ids a search for `value` looks under, the first as the trail keeps it now: `value` as `target_id` makes
+    it, then, when it could be an email, its whole digest (a declared person's) and the digest records stored before
+    the privacy domain's normalization held (lower-cased, not case-folded)."""
+    ids = [target_id(value)]
+    if could_be_email(value) and value.strip():
+        ids += [email_digest(value), legacy_email_digest(value)]
+    return tuple(dict.fromkeys(i for i in ids if i))
 
 
 def targets_of(
@@ -55,15 +78,19 @@ def targets_of(
 ) -> list[Target]:
     """Path parameters first (in the route's order), then the person the request names (`subject`, whatever the
     outcome: a refused export still says whose data was asked for), then the response's ids; each id once."""
-    found = [Target(str(name), str(value)) for name, value in (path_parameters or {}).items() if value is not None]
+    found = [
+        (Target(str(name), str(value)), target_id)
+        for name, value in (path_parameters or {}).items()
+        if value is not None
+    ]
     if subject is not None:
-        found.append(subject)
+        found.append((subject, _subject_id))
     if response_body and status is not None and 200 <= status < 300 and len(response_body) <= MAX_RESPONSE_READ:
-        found += list(_response_ids(response_body))
+        found += [(target, target_id) for target in _response_ids(response_body)]
     unique: list[Target] = []
     seen: set[str] = set()
-    for target in found:
-        value = target_id(target.id)
+    for target, stored in found:
+        value = stored(target.id)
         if value and value not in seen:
             seen.add(value)
             unique.append(Target(target.field, value))

@@ -21,12 +21,13 @@ person arrived since (a new lead with the same email, a vendor's late retry).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from shared.errors import InvalidInput
+from shared.leads.identity import normalize_email
 from shared.privacy.model import STORES, ErasureReceipt, ErasureStatus, Person
 from shared.privacy.ports import CrmErasures, DeliveryLog, ErasureLedger, PersonalStore, PersonDirectory, SyncedRecords
 from shared.privacy.subject_keys import email_key, normalized_email, subject_hash
@@ -67,7 +68,7 @@ class PrivacyService:
     def erase(self, email: str) -> ErasureOutcome:
         normalized, email_hash = _email(email)
         kept = self._ledger.receipt(email_hash)
-        person = self._person(normalized, kept)
+        person = self._person(normalized, kept, self._found(email))
         now = self._clock()
         receipt = kept or self._ledger.open(
             email_hash, ErasureReceipt(self._new_id(), ErasureStatus.IN_PROGRESS, requested_at=now)
@@ -89,7 +90,7 @@ class PrivacyService:
         """Everything the hub holds about the person, as one document (JSON values)."""
         normalized, email_hash = _email(email)
         kept = self._ledger.receipt(email_hash)
-        found = self._directory.person(normalized)
+        found = self._found(email)
         person = self._person(normalized, kept, found)
         person = replace(person, event_ids=self._deliveries.event_ids(person))
         lead = self._directory.export(person)
@@ -106,8 +107,15 @@ class PrivacyService:
             "erasure": receipt_view(kept) if kept else None,
         }
 
-    def _person(self, email: str, kept: ErasureReceipt | None, found: Person | None = None) -> Person:
-        found = found or self._directory.person(email) or Person(email=email)
+    def _found(self, email: str) -> Person | None:
+        """The person the lead store holds under the email as the lead processor files it
+        (`shared.leads.identity.normalize_email`: trimmed and lower-cased, its Unicode form as sent), so an erasure
+        or export finds exactly the leads a capture of that address made; None when no lead can hold it."""
+        lead_email = normalize_email(email)
+        return self._directory.person(lead_email) if lead_email is not None else None
+
+    def _person(self, email: str, kept: ErasureReceipt | None, found: Person | None) -> Person:
+        found = found or Person(email=email)
         if kept is None:
             return found
         return replace(
@@ -123,6 +131,22 @@ def _email(email: str) -> tuple[str, str]:
     if normalized is None or key is None:
         raise NotAnEmail(f"email: {email[:80]!r} is not an email address")
     return normalized, subject_hash(key)
+
+
+# What every export holds, whoever it is about: who was asked for, and when.
+_EXPORT_HEADER = frozenset({"email", "exported_at"})
+
+
+def holds_anything(export: Mapping[str, Any]) -> bool:
+    """Whether an export (`PrivacyService.export`) shows anything the hub holds under the email: a lead (`known`),
+    an erasure's receipt, or any item in any section."""
+    return any(_held(value) for name, value in export.items() if name not in _EXPORT_HEADER)
+
+
+def _held(value: object) -> bool:
+    if isinstance(value, Mapping):
+        return any(_held(v) for v in value.values())
+    return bool(value)  # a section's items, `known`, a receipt
 
 
 def receipt_view(receipt: ErasureReceipt) -> dict[str, Any]:
