@@ -17,6 +17,7 @@ from shared.catalog.model import (
 )
 from shared.catalog.partners import PartnerRoute
 from shared.catalog.webhooks import EVENT_SOURCE as WEBHOOK_EVENT_SOURCE
+from shared.catalog.webhooks import LEADS_TABLE
 from shared.leads.crm_changes import CONFLICT_RESOLVED, FIELD_CHANGED
 from shared.leads.crm_changes import RECORD_PREFIX as CONTACT_RECORD_PREFIX
 from shared.leads.inputs import LEAD_INPUT_EVENTS
@@ -42,7 +43,7 @@ LEAD_GROUPS = frozenset({Group.MARKETING, Group.SALES, Group.ADMIN})
 MODEL_EDITORS = frozenset({Group.MARKETING, Group.ADMIN})
 
 LEADS = Table(
-    name="leads",
+    name=LEADS_TABLE,
     partition_key="pk",
     sort_key="sk",
     ttl_attribute="expires_at",

@@ -10,8 +10,12 @@ EVENT_SOURCE = "revops.webhooks"
 # writes them); the publisher's stream trigger matches them.
 OUTBOX_CLAIM_KIND = "claim"
 TRACKING_CALLS = ("batch", "track", "identify", "page", "screen", "group", "alias")
+# The lead table's name, for the grants of this module's functions: `shared.catalog.leads` declares the table with
+# it (and imports this module, so it is named here)
+LEADS_TABLE = "leads"
+
 # analytics.js (Analytics Next) posts each call to `<apiHost>/<its type's first letter>`, a batch to `<apiHost>/b`
-# (`shared.webhooks.vendors.segment.SHORT_CALLS`)
+# (read by the tracking API's vendor, `shared.webhooks.vendors.segment`)
 TRACKING_SHORT_PATHS = {
     "b": "batch",
     "t": "track",
@@ -138,9 +142,9 @@ WEBHOOKS = Domain(
                     max_record_age_seconds=6 * 3600,
                 ),
             ),
-            # the erasure tombstones are in `leads` (named here: `shared.catalog.leads` imports this module); the
-            # deliveries are written to blank the stored body of an event about an erased person
-            tables={WEBHOOK_DELIVERIES.name: "read_write", "leads": "read"},
+            # the erasure tombstones are in the lead table; the deliveries are written to blank the stored body of
+            # an event about an erased person
+            tables={WEBHOOK_DELIVERIES.name: "read_write", LEADS_TABLE: "read"},
             publishes_events=True,
         ),
         Function(

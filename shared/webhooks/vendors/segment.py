@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
+from shared.catalog.webhooks import TRACKING_SHORT_PATHS
 from shared.webhooks.envelope import EARLIEST, at, iso_time, key_id, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
@@ -57,7 +58,7 @@ RECEIVED_AT_HEADER = "x-hub-received-at"
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 # analytics.js (Analytics Next) posts a call to `<apiHost>/<its type's first letter>`, and a batch (its batching
 # delivery strategy) to `<apiHost>/b`
-SHORT_CALLS = {"t": "track", "i": "identify", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
+SHORT_CALLS = TRACKING_SHORT_PATHS  # the catalog routes each of them
 # What a message's content hash leaves out (`message_event`): what an SDK sets anew on each retry of it
 _NOT_CONTENT = ("sentAt", "writeKey")
 # The key of a message without a messageId: its content hash, prefixed so it names what it is
