@@ -415,6 +415,21 @@ def test_a_contact_a_crm_made_before_the_hub_knew_its_email_is_not_synced_and_me
     assert routed.record_key == "contact:lead-1"
 
 
+# The conversion.attributed of HubSpot deal 7001, credited to three touches
+KESTREL_CREDITED = {
+    "event_id": "attr-1",
+    "event_type": "conversion.attributed",
+    "occurred_at": (T0 + timedelta(minutes=1)).isoformat(),
+    "period": "2026-11",
+    "company_currency": "USD",
+    "deal_id": "hubspot:7001",
+    "touches": 3,
+    "first_touch_campaign": "webinar-q4",
+    "last_touch_campaign": "demo-request",
+    "company_amount": "48000.00",
+}
+
+
 def test_a_won_deals_attribution_summary_goes_to_the_crm_deal_it_came_from(hub: Hub) -> None:
     # Given a HubSpot deal the hub has heard of (its amount came in a webhook)
     hub.crms["hubspot"].records["7001"] = {"dealname": "Kestrel renewal", "amount": "48000"}
@@ -423,18 +438,7 @@ def test_a_won_deals_attribution_summary_goes_to_the_crm_deal_it_came_from(hub: 
     decided = hub.service.crm_changed(report)
     assert decided.record_key == "deal:hubspot:7001"
     # When attribution credits it
-    detail = {
-        "event_id": "attr-1",
-        "event_type": "conversion.attributed",
-        "occurred_at": (T0 + timedelta(minutes=1)).isoformat(),
-        "period": "2026-11",
-        "company_currency": "USD",
-        "deal_id": "hubspot:7001",
-        "touches": 3,
-        "first_touch_campaign": "webinar-q4",
-        "last_touch_campaign": "demo-request",
-        "company_amount": "48000.00",
-    }
+    detail = dict(KESTREL_CREDITED)
     hub.service.on_bus_event("revops.attribution", detail)
     hub.drain()
     # Then the deal in HubSpot carries the summary, and its amount (the CRM's) is the hub's too
@@ -450,18 +454,7 @@ def test_a_superseded_conversion_leaves_its_crm_deals_summary_as_it_was(hub: Hub
     hub.crms["hubspot"].records["7001"] = {"dealname": "Kestrel renewal", "amount": "48000"}
     hub.crms["hubspot"].kinds["7001"] = "deal"
     hub.service.crm_changed(CrmReport("hubspot", "deal", "7001", {"amount": "48000"}, T0, None, None, "d-ev", False))
-    credited = {
-        "event_id": "attr-1",
-        "event_type": "conversion.attributed",
-        "occurred_at": (T0 + timedelta(minutes=1)).isoformat(),
-        "period": "2026-11",
-        "company_currency": "USD",
-        "deal_id": "hubspot:7001",
-        "touches": 3,
-        "first_touch_campaign": "webinar-q4",
-        "last_touch_campaign": "demo-request",
-        "company_amount": "48000.00",
-    }
+    credited = dict(KESTREL_CREDITED)
     hub.service.on_bus_event("revops.attribution", credited)
     hub.drain()
     # When attribution finds it is its Salesforce Opportunity and empties its conversion (counted by that one)
