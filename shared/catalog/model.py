@@ -561,7 +561,18 @@ def compose(bus_name: str, domains: tuple[Domain, ...]) -> Catalog:
             raise ValueError(f"the catalog's domains declare the same {kind} twice: {', '.join(repeated)}")
     _check_work_queues(catalog)
     _check_confined_writes(catalog)
+    _check_granted_tables(catalog)
     return catalog
+
+
+def _check_granted_tables(catalog: Catalog) -> None:
+    """A function is granted only tables some domain of the catalog declares (a grant of another domain's table
+    needs that domain composed too)."""
+    declared = {table.name for table in catalog.tables}
+    for fn in catalog.functions:
+        unknown = sorted(set(fn.tables) - declared)
+        if unknown:
+            raise ValueError(f"{fn.name} is granted tables no domain of the catalog declares: {', '.join(unknown)}")
 
 
 # Requests to these routes are audited (`shared.http.api.resolve`): every write, refusal and audited read through

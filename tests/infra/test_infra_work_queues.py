@@ -16,6 +16,7 @@ import tests.infra.test_infra_guard_rails as guard_rails
 import tests.infra.test_local_runtime_agrees_with_cdk as agreement
 from infra.queues import CONSUME, DEAD_LETTER
 from shared.catalog import (
+    LEADS,
     WEBHOOK_DELIVERIES,
     WEBHOOKS,
     Domain,
@@ -42,7 +43,12 @@ SENDER = Function(
     sends_to=(CRM_CHANGES.name,),
 )
 CATALOG = compose(
-    "events", (WEBHOOKS, Domain("crm-test", None, work_queues=(CRM_CHANGES,), functions=(CONSUMER, SENDER)))
+    "events",
+    (
+        WEBHOOKS,
+        Domain("lead-table", None, tables=(LEADS,)),  # the webhook publisher reads the erasure tombstones there
+        Domain("crm-test", None, work_queues=(CRM_CHANGES,), functions=(CONSUMER, SENDER)),
+    ),
 )
 # A queue trigger's event source mapping has no on-failure destination (SQS takes none: the queue's redrive policy
 # dead-letters), which cdk-nag and cfn-lint-serverless ask every mapping for; suppressed there and only there.
