@@ -75,12 +75,14 @@ class LocalApiGateway:
             strict_slashes=False,
             merge_slashes=False,
         )
-        # The CORS preflights the deployed API answers itself (a mock integration, no auth): the tracking API's
+        # The CORS preflights the deployed API answers itself (a mock integration, no auth) on the resources browsers
+        # call: every resource is mapped, so a request is matched to its resource as API Gateway matches it (a
+        # literal path before a parameter beside it), then answered only if that resource has a preflight.
+        self._preflight_paths = {route.path for _, route in catalog.routes if answers_browsers(route)}
         self._preflights = Map(
             [
-                Rule(werkzeug_path(route.path), methods=["OPTIONS"], endpoint=route.path)
-                for _, route in catalog.routes
-                if answers_browsers(route)
+                Rule(werkzeug_path(path), methods=["OPTIONS"], endpoint=path)
+                for path in sorted({route.path for _, route in catalog.routes})
             ],
             strict_slashes=False,
             merge_slashes=False,
@@ -108,7 +110,8 @@ class LocalApiGateway:
         """The answer to a request for the API; `line` (its access log line) learns the route and what refused
         or answered it."""
         matched = _match(self._routes, request.environ)
-        if matched.endpoint is None and (preflight := _match(self._preflights, request.environ)).endpoint:
+        preflight = _match(self._preflights, request.environ) if matched.endpoint is None else None
+        if preflight is not None and preflight.endpoint in self._preflight_paths:
             line["resourcePath"] = preflight.endpoint
             return Response(status=204, headers=CORS_PREFLIGHT_HEADERS)
         if matched.endpoint is None:

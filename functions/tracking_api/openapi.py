@@ -30,6 +30,10 @@ RESPONSES: dict[int, Any] = {
     401: _refusal("Missing or unknown write key"),
     413: _refusal("Batch over 500 KB or 2,500 messages, or too large to store"),
 }
-OPERATIONS = {f"track_{call}": _documentation_only for call in (*TRACKING_CALLS, *TRACKING_SHORT_PATHS)}
+SHORT_PATH_RESPONSES = RESPONSES | {
+    404: _refusal(f"No short call at that path; the calls are {', '.join(sorted(TRACKING_SHORT_PATHS))}")
+}
+OPERATIONS = {f"track_{call}": _documentation_only for call in (*TRACKING_CALLS, "short")}
+RESPONSES_BY_OPERATION = dict.fromkeys(OPERATIONS, RESPONSES) | {"track_short": SHORT_PATH_RESPONSES}
 
-register_routes(app, "functions.tracking_api.handler", OPERATIONS, responses=dict.fromkeys(OPERATIONS, RESPONSES))
+register_routes(app, "functions.tracking_api.handler", OPERATIONS, responses=RESPONSES_BY_OPERATION)

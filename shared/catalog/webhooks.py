@@ -14,6 +14,9 @@ TRACKING_CALLS = ("batch", "track", "identify", "page", "screen", "group", "alia
 # it (and imports this module, so it is named here)
 LEADS_TABLE = "leads"
 
+# The path of analytics.js's short calls (`TRACKING_SHORT_PATHS`), the one tracking route browsers call
+TRACKING_SHORT_ROUTE = "/v1/{call}"
+
 # analytics.js (Analytics Next) posts each call to `<apiHost>/<its type's first letter>`, a batch to `<apiHost>/b`
 # (read by the tracking API's vendor, `shared.webhooks.vendors.segment`)
 TRACKING_SHORT_PATHS = {
@@ -98,31 +101,35 @@ WEBHOOKS = Domain(
             description="Segment-compatible tracking API: analytics SDK calls stored like webhooks (the outbox)",
             memory_mb=1024,  # a batch of 2,500 messages is parsed and stored within the 15 s
             timeout_seconds=15,
-            routes=tuple(
+            routes=(
+                *(
+                    Route(
+                        method="POST",
+                        path=f"/v1/{call}",
+                        operation=f"track_{call}",
+                        summary=f"Segment-compatible {call} call",
+                        description="Segment HTTP tracking API; authenticate with a write key as the HTTP Basic "
+                        "user name (or `writeKey` in the body). Answers carry `Access-Control-Allow-Origin: *`.",
+                        domain=ThrottleDomain.TRACKING,
+                        groups=None,
+                    )
+                    for call in TRACKING_CALLS
+                ),
+                # analytics.js's short paths, one resource for all of them (a path parameter beside the calls' own
+                # paths, which API Gateway matches first): seven would cost the main stack 21 resources with their
+                # preflights
                 Route(
                     method="POST",
-                    path=f"/v1/{call}",
-                    operation=f"track_{call}",
-                    summary=f"Segment-compatible {call} call",
-                    description="Segment HTTP tracking API; authenticate with a write key as the HTTP Basic "
-                    "user name (or `writeKey` in the body). Answers carry `Access-Control-Allow-Origin: *`, "
-                    "and a CORS preflight (OPTIONS) is answered without auth, for browsers.",
+                    path=TRACKING_SHORT_ROUTE,
+                    operation="track_short",
+                    summary="Segment-compatible call at analytics.js's short path",
+                    description="A call as analytics.js (Analytics Next) posts it, to `<apiHost>/<first letter of "
+                    "its type>`: "
+                    + ", ".join(f"`{short}` ({call})" for short, call in TRACKING_SHORT_PATHS.items())
+                    + ". The only tracking path browsers ask a CORS preflight (OPTIONS) of, answered without auth.",
                     domain=ThrottleDomain.TRACKING,
                     groups=None,
-                )
-                for call in TRACKING_CALLS
-            )
-            + tuple(
-                Route(
-                    method="POST",
-                    path=f"/v1/{short}",
-                    operation=f"track_{short}",
-                    summary=f"Segment-compatible {call} call (analytics.js's short path)",
-                    description=f"`/v1/{call}` as analytics.js (Analytics Next) posts it, to `<apiHost>/{short}`.",
-                    domain=ThrottleDomain.TRACKING,
-                    groups=None,
-                )
-                for short, call in TRACKING_SHORT_PATHS.items()
+                ),
             ),
             tables={WEBHOOK_DELIVERIES.name: "read_write"},
             secrets=(WEBHOOK_SIGNING_SECRETS.name,),

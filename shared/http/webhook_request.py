@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shared.catalog import Route, ThrottleDomain
+from shared.catalog.webhooks import TRACKING_SHORT_ROUTE
 from shared.webhooks.model import InboundWebhook
 from shared.webhooks.vendor import Reply
 
@@ -32,8 +33,9 @@ CORS_PREFLIGHT_HEADERS = {
 
 
 def answers_browsers(route: Route) -> bool:
-    """Whether browsers call this route from other sites: the tracking API's (CORS)."""
-    return route.domain is ThrottleDomain.TRACKING
+    """Whether browsers call this route from other sites, and ask it a CORS preflight: analytics.js posts to the
+    tracking API's short paths only (server SDKs, which ask none, to the calls' own)."""
+    return route.domain is ThrottleDomain.TRACKING and route.path == TRACKING_SHORT_ROUTE
 
 
 def raw_body(event: Mapping[str, Any]) -> bytes:

@@ -53,7 +53,7 @@ from shared.webhooks.ports import Clock, DeliveryLedger, PayloadTooLargeToStore,
 from shared.webhooks.reading import read_events
 from shared.webhooks.signatures import SignatureError
 from shared.webhooks.subjects import MAX_BODY_BYTES_SEARCHED, MAX_BODY_SUBJECTS, people_of_event, subjects_of_body
-from shared.webhooks.vendor import MalformedPayload, PayloadTooLarge, Refusal, Reply, Vendor
+from shared.webhooks.vendor import MalformedPayload, NoSuchCall, PayloadTooLarge, Refusal, Reply, Vendor
 
 _log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class WebhookIngest:
             refused = [] if handshake is not None else vendor.refused(request)
         except PayloadTooLarge as exc:
             return self._reject(attempt, 413, f"{vendor.name} payload too large: {exc}")
+        except NoSuchCall as exc:
+            return self._reject(attempt, 404, str(exc))
         except MalformedPayload as exc:
             return self._reject(attempt, 400, f"malformed {vendor.name} payload: {exc}")
         except Exception as exc:  # a bug of ours: see `_unreadable`

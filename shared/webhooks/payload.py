@@ -30,6 +30,11 @@ class PayloadTooLarge(MalformedPayload):
     """The body is over a size limit of the vendor's protocol (answered 413); the message names the limit."""
 
 
+class NoSuchCall(MalformedPayload):
+    """The request is signed but posted to a path at which the vendor's protocol has no call (answered 404); the
+    message names the paths it has."""
+
+
 # JSON -------------------------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.payload import MalformedPayload as MalformedPayload  # re-exported for the adapters
+from shared.webhooks.payload import NoSuchCall as NoSuchCall
 from shared.webhooks.payload import PayloadTooLarge as PayloadTooLarge
 from shared.webhooks.payload import load_json as load_json
 

@@ -18,6 +18,7 @@ from local_runtime.lambda_events import LocalLambdaContext
 from local_runtime.provision import Provisioned
 from shared.catalog import CATALOG, Function
 from tests.integration.conftest import STAGE, drain, handler_module
+from tests.integration.test_webhook_routes import logged
 
 WRITE_KEY = "local-write-key-dev-only"
 ORIGIN = "https://www.customer.example"
@@ -69,7 +70,39 @@ def test_a_refusal_is_readable_by_the_browser_too(gateway: Client) -> None:
     assert answer.headers.get("Access-Control-Allow-Origin") == "*"
 
 
-@pytest.mark.parametrize("path", ["/v1/track", "/v1/batch", "/v1/t", "/v1/b"])
+def test_a_short_path_that_is_no_call_is_a_logged_404_the_browser_can_read(gateway: Client, aws: Provisioned) -> None:
+    # Given a path beside the short calls that names none, When analytics.js's way of posting reaches it
+    answer = analytics_next(gateway, "/v1/zz", track("z-1"))
+    # Then it is a 404 in Segment's shape naming the paths there are, readable cross-site, and in the delivery log
+    assert answer.status_code == 404, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert body["code"] == "not_found"
+    assert "/v1/t" in body["message"]
+    assert "/v1/track" in body["message"]
+    assert answer.headers.get("Access-Control-Allow-Origin") == "*"
+    [entry] = logged(handler_module("webhook_deliveries_api"), "segment_api")
+    assert (entry["delivery_id"], entry["outcome"], entry["status_code"]) == (body["delivery_id"], "rejected", 404)
+
+
+def test_a_path_that_is_no_call_tells_a_caller_without_the_write_key_only_401(gateway: Client) -> None:
+    # Given no write key, When a browser posts to a path that names no call
+    answer = gateway.post(
+        "/v1/zz", data=json.dumps(track("z-2")), headers={"Origin": ORIGIN, "Content-Type": "text/plain"}
+    )
+    # Then the key is checked first: 401, as on every other tracking path
+    assert answer.status_code == 401
+    assert answer.get_json()["code"] == "unauthorized"
+
+
+def test_the_calls_own_paths_ask_no_preflight_as_api_gateway_matches_them_first(gateway: Client) -> None:
+    # Given the path a server SDK posts to (a literal resource beside `/v1/{call}`), When a browser asks it first
+    answer = gateway.options("/v1/track", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+    # Then it has no preflight (API Gateway matches the literal resource, which has none): browsers use the short paths
+    assert answer.status_code == 405
+    assert answer.headers.get("Access-Control-Allow-Methods") is None
+
+
+@pytest.mark.parametrize("path", ["/v1/t", "/v1/b", "/v1/i", "/v1/p"])
 def test_a_preflight_is_answered_without_auth_as_api_segment_io_does(gateway: Client, path: str) -> None:
     # Given a browser about to POST JSON with a Basic key from another site
     headers = {

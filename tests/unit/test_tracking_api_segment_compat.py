@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.catalog import CATALOG
-from shared.catalog.webhooks import TRACKING_SHORT_PATHS
+from shared.catalog.webhooks import TRACKING_SHORT_PATHS, TRACKING_SHORT_ROUTE
 from shared.webhooks.model import InboundWebhook
 from shared.webhooks.subjects import subjects_of_body
 from shared.webhooks.vendor import MalformedPayload, Refusal, Reply
@@ -58,8 +58,11 @@ def test_analytics_js_batches_to_b() -> None:
 
 
 def test_the_catalog_routes_every_path_analytics_js_posts_to() -> None:
+    # one route takes them all (`/v1/{call}`, beside the calls' own paths); the local gateway and API Gateway alike
+    # route `/v1/t` there (tests/integration/test_tracking_api_browsers.py)
     routes = {route.path for _, route in CATALOG.routes if route.method == "POST"}
-    assert {f"/v1/{short}" for short in [*SHORT_PATHS, "b"]} <= routes
+    assert TRACKING_SHORT_ROUTE in routes
+    assert {f"/v1/{call}" for call in SHORT_PATHS.values()} | {"/v1/batch"} <= routes
     # and the vendor reads each as the call analytics.js means by it (one mapping: the catalog's)
     assert SHORT_CALLS is TRACKING_SHORT_PATHS
     assert SHORT_CALLS == SHORT_PATHS | {"b": "batch"}

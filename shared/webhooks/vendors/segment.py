@@ -42,6 +42,7 @@ from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
 from shared.webhooks.vendor import (
     MalformedPayload,
+    NoSuchCall,
     PayloadTooLarge,
     Refusal,
     Reply,
@@ -245,8 +246,7 @@ class SegmentTrackingApi(Vendor):
     def _read_anew(self, request: InboundWebhook) -> tuple[list[VendorEvent], list[Refusal]]:
         raw = _inflated(request)
         body = _object_of(raw)
-        name = urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
-        call = SHORT_CALLS.get(name, name)
+        call = _call_of(request)
         received_at = _received_at(request)
         if call != "batch":
             if len(raw) > MAX_MESSAGE_BYTES:
@@ -281,7 +281,19 @@ class SegmentTrackingApi(Vendor):
         return Reply(answer.status_code, {"code": _ERROR_CODES.get(answer.status_code, "error"), **body})
 
 
-_ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 413: "too_large"}
+_ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 404: "not_found", 413: "too_large"}
+_CALLS = (*MESSAGE_TYPES, "batch")
+
+
+def _call_of(request: InboundWebhook) -> str:
+    """The call a request's path names: its own (`/v1/track`) or analytics.js's short path (`/v1/t`), which share
+    one route, so any other name reaches this vendor too (after its write key is checked)."""
+    name = urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+    call = SHORT_CALLS.get(name, name)
+    if call not in _CALLS:
+        paths = ", ".join(f"/v1/{path}" for path in (*_CALLS, *SHORT_CALLS))
+        raise NoSuchCall(f"no tracking call at /v1/{name[:64]}; the calls are at {paths}")
+    return call
 
 
 def _batch_message(message: object, position: int, batch: dict[str, Any], clock: Clock) -> VendorEvent:
