@@ -13,7 +13,7 @@ from shared.catalog import CATALOG
 from shared.catalog.webhooks import TRACKING_SHORT_PATHS, TRACKING_SHORT_ROUTE
 from shared.webhooks.model import InboundWebhook
 from shared.webhooks.subjects import subjects_of_body
-from shared.webhooks.vendor import MalformedPayload, Refusal, Reply
+from shared.webhooks.vendor import MalformedPayload, NoSuchCall, Refusal, Reply
 from shared.webhooks.vendors.segment import RECEIVED_AT_HEADER, SHORT_CALLS, Segment, SegmentTrackingApi, sign
 from tests.fakes import StaticSecrets
 from tests.vendor_samples import Gateway
@@ -66,6 +66,18 @@ def test_the_catalog_routes_every_path_analytics_js_posts_to() -> None:
     # and the vendor reads each as the call analytics.js means by it (one mapping: the catalog's)
     assert SHORT_CALLS is TRACKING_SHORT_PATHS
     assert SHORT_CALLS == SHORT_PATHS | {"b": "batch"}
+
+
+@pytest.mark.parametrize("body", [b"{}", b"not json", b"\xff\xfe"])
+def test_a_path_that_names_no_call_is_no_such_call_whatever_was_posted(body: bytes) -> None:
+    # Given a call posted beside the short paths (through the stage's path), to a name that is none of them
+    request = InboundWebhook("segment_api", "POST", "https://hub/prod/v1/zz", {}, body, "r")
+    # When it is read, Then it is a 404-kind refusal naming the paths there are, as the caller reached them
+    with pytest.raises(NoSuchCall) as refused:
+        SegmentTrackingApi().parse(request)
+    assert "no tracking call at /prod/v1/zz" in str(refused.value)
+    assert "/prod/v1/t," in str(refused.value)
+    assert "/prod/v1/track," in str(refused.value)
 
 
 # B. clock skew ----------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
-from shared.catalog.webhooks import TRACKING_SHORT_PATHS
+from shared.catalog.webhooks import TRACKING_CALLS, TRACKING_SHORT_PATHS
 from shared.webhooks.envelope import EARLIEST, at, iso_time, key_id, mapping, text
 from shared.webhooks.model import InboundWebhook, VendorEvent
 from shared.webhooks.signatures import SignatureError, any_match, decode_hex
@@ -56,7 +56,7 @@ SIGNATURE_HEADER = "X-Signature"
 # receiver, over any value the caller sent: stored with the request's headers, so the publisher reading the call
 # again corrects its clock the same way (`_occurred_at`).
 RECEIVED_AT_HEADER = "x-hub-received-at"
-MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+MESSAGE_TYPES = tuple(call for call in TRACKING_CALLS if call != "batch")
 # analytics.js (Analytics Next) posts a call to `<apiHost>/<its type's first letter>`, and a batch (its batching
 # delivery strategy) to `<apiHost>/b`
 SHORT_CALLS = TRACKING_SHORT_PATHS  # the catalog routes each of them
@@ -244,9 +244,9 @@ class SegmentTrackingApi(Vendor):
         return read
 
     def _read_anew(self, request: InboundWebhook) -> tuple[list[VendorEvent], list[Refusal]]:
+        call = _call_of(request)  # before the body: a path that names no call is a 404 whatever was posted
         raw = _inflated(request)
         body = _object_of(raw)
-        call = _call_of(request)
         received_at = _received_at(request)
         if call != "batch":
             if len(raw) > MAX_MESSAGE_BYTES:
@@ -282,17 +282,16 @@ class SegmentTrackingApi(Vendor):
 
 
 _ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 404: "not_found", 413: "too_large"}
-_CALLS = (*MESSAGE_TYPES, "batch")
 
 
 def _call_of(request: InboundWebhook) -> str:
     """The call a request's path names: its own (`/v1/track`) or analytics.js's short path (`/v1/t`), which share
     one route, so any other name reaches this vendor too (after its write key is checked)."""
-    name = urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+    directory, _, name = urlparse(request.url).path.rstrip("/").rpartition("/")
     call = SHORT_CALLS.get(name, name)
-    if call not in _CALLS:
-        paths = ", ".join(f"/v1/{path}" for path in (*_CALLS, *SHORT_CALLS))
-        raise NoSuchCall(f"no tracking call at /v1/{name[:64]}; the calls are at {paths}")
+    if call not in TRACKING_CALLS:  # the paths named as the caller reached them (its stage or custom domain's)
+        paths = ", ".join(f"{directory}/{path}" for path in (*TRACKING_CALLS, *SHORT_CALLS))
+        raise NoSuchCall(f"no tracking call at {directory}/{name[:64]}; the calls are at {paths}")
     return call
 
 
