@@ -41,11 +41,3 @@ def test_a_prefix_that_is_not_literal_is_refused(prefix: str) -> None:
 def test_a_confined_writer_composes() -> None:
     writer = Function("writer", "writes", tables={NOTES.name: "read_write"}, writes_confined_to={NOTES.name: "NOTE#"})
     composed(writer)
-
-
-def test_a_grant_of_a_table_no_domain_declares_is_refused_naming_it() -> None:
-    # Given a function granted a table of a domain the catalog does not compose
-    reader = Function(name="reader", description="reads another domain's table", tables={"elsewhere": "read"})
-    # When the catalog is composed, Then it is refused naming the function and the table (not a KeyError in CDK)
-    with pytest.raises(ValueError, match="reader is granted tables no domain of the catalog declares: elsewhere"):
-        compose("events", (Domain("readers", None, functions=(reader,)),))
